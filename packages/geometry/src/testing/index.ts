@@ -1,0 +1,2 @@
+export { expectTensorClose } from './expect-tensor-close.js';
+export type { CloseOptions } from './expect-tensor-close.js';

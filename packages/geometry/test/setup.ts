@@ -1,0 +1,10 @@
+// Runs before every test file: selects the backend named by GEOLIP_BACKEND (the vitest projects set
+// cpu or wasm), registers gradients, and keeps tfjs quiet.
+import { beforeAll } from 'vitest';
+
+import { initBackend } from '../src/backend/index.js';
+
+beforeAll(async () => {
+  const info = await initBackend({ log: () => {} });
+  if (!info.gradients) throw new Error('test setup: gradients could not be registered');
+});
