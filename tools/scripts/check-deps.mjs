@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Checks the package graph of the monorepo:
+//  1. layering: a @geolip package may depend on (and import) only packages of a lower layer;
+//  2. declared imports: every bare import in a package's src/ is declared in its dependencies or
+//     peerDependencies (npm hoists everything, so an undeclared import works here and breaks for users);
+//     files under test/ and bench/ may also use devDependencies;
+//  3. one copy of @tensorflow/tfjs-core in node_modules.
+// Usage: node tools/scripts/check-deps.mjs [repoRoot]   (exit 1 and a list of problems on failure)
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Layer of each package: an edge must go from a higher layer to a strictly lower one. */
+export const LAYERS = {
+  '@geolip/geometry': 0,
+  '@geolip/nn': 1,
+  '@geolip/anchors': 1,
+  '@geolip/text': 2,
+  '@geolip/vision': 2,
+  '@geolip/diffusion': 2,
+  '@geolip/train': 3,
+  '@geolip/bench': 4,
+};
+
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+function packageName(specifier) {
+  if (specifier.startsWith('.') || specifier.startsWith('/') || BUILTINS.has(specifier)) return null;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name === 'fixtures') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.(m|c)?[jt]sx?$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Strips comments so that examples in JSDoc are not taken for imports. */
+function stripComments(src) {
+  return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+export function importsOf(file) {
+  const src = stripComments(readFileSync(file, 'utf8'));
+  const found = new Set();
+  for (const m of src.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
+    const name = spec && packageName(spec);
+    if (name) found.add(name);
+  }
+  return found;
+}
+
+export function checkRepo(root) {
+  const problems = [];
+  const pkgDir = join(root, 'packages');
+  for (const dir of readdirSync(pkgDir)) {
+    const pjPath = join(pkgDir, dir, 'package.json');
+    if (!existsSync(pjPath)) continue;
+    const pj = JSON.parse(readFileSync(pjPath, 'utf8'));
+    const name = pj.name;
+    if (!(name in LAYERS)) {
+      problems.push(`${name} (packages/${dir}) has no layer in tools/scripts/check-deps.mjs`);
+      continue;
+    }
+    const runtime = new Set([...Object.keys(pj.dependencies ?? {}), ...Object.keys(pj.peerDependencies ?? {})]);
+    const dev = new Set([...runtime, ...Object.keys(pj.devDependencies ?? {})]);
+    for (const dep of new Set([...dev])) {
+      if (!dep.startsWith('@geolip/')) continue;
+      if (!(dep in LAYERS)) problems.push(`${name} depends on unknown package ${dep}`);
+      else if (LAYERS[dep] >= LAYERS[name]) problems.push(`${name} (layer ${LAYERS[name]}) must not depend on ${dep} (layer ${LAYERS[dep]}): edges go only to the left`);
+    }
+    for (const [sub, allowed] of [['src', runtime], ['test', dev], ['bench', dev]]) {
+      for (const file of walk(join(pkgDir, dir, sub))) {
+        for (const imported of importsOf(file)) {
+          if (imported === name) continue;
+          if (!allowed.has(imported)) {
+            problems.push(`${relative(root, file)} imports ${imported}, which ${name} does not declare in ${sub === 'src' ? 'dependencies or peerDependencies' : 'its package.json'}`);
+          }
+        }
+      }
+    }
+  }
+  const cores = findAll(join(root, 'node_modules'), '@tensorflow/tfjs-core');
+  if (cores.length > 1) problems.push(`more than one @tensorflow/tfjs-core installed (keep one, via npm overrides):\n    ${cores.map((c) => relative(root, c)).join('\n    ')}`);
+  return problems;
+}
+
+function findAll(nodeModules, pkg, out = [], depth = 0) {
+  if (!existsSync(nodeModules) || depth > 6) return out;
+  const direct = join(nodeModules, pkg, 'package.json');
+  if (existsSync(direct)) out.push(join(nodeModules, pkg));
+  for (const entry of readdirSync(nodeModules)) {
+    if (entry.startsWith('.')) continue;
+    const scoped = entry.startsWith('@') ? readdirSync(join(nodeModules, entry)).map((e) => join(entry, e)) : [entry];
+    for (const e of scoped) {
+      const nested = join(nodeModules, e, 'node_modules');
+      if (existsSync(nested)) findAll(nested, pkg, out, depth + 1);
+    }
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const root = process.argv[2] ?? join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+  const problems = checkRepo(root);
+  if (problems.length) {
+    console.error(`check-deps: ${problems.length} problem(s)\n  - ${problems.join('\n  - ')}`);
+    process.exit(1);
+  }
+  console.log('check-deps: package layering, declared imports and a single tfjs-core: ok');
+}

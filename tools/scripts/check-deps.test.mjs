@@ -1,0 +1,55 @@
+// Self-test of check-deps.mjs on synthetic repos (node --test tools/scripts/check-deps.test.mjs).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { checkRepo } from './check-deps.mjs';
+
+function repo(packages) {
+  const root = mkdtempSync(join(tmpdir(), 'check-deps-'));
+  for (const [dir, { pj, files = {} }] of Object.entries(packages)) {
+    mkdirSync(join(root, 'packages', dir), { recursive: true });
+    writeFileSync(join(root, 'packages', dir, 'package.json'), JSON.stringify(pj));
+    for (const [f, src] of Object.entries(files)) {
+      mkdirSync(join(root, 'packages', dir, f, '..'), { recursive: true });
+      writeFileSync(join(root, 'packages', dir, f), src);
+    }
+  }
+  return root;
+}
+
+test('a clean graph passes', () => {
+  const root = repo({
+    geometry: { pj: { name: '@geolip/geometry', peerDependencies: { '@tensorflow/tfjs-core': '4.22.0' } }, files: { 'src/a.ts': "import * as tf from '@tensorflow/tfjs-core';\nimport { x } from './b.js';\nimport fs from 'node:fs';" } },
+    anchors: { pj: { name: '@geolip/anchors', dependencies: { '@geolip/geometry': '^0.1.0' } }, files: { 'src/a.ts': "export { normalize } from '@geolip/geometry';\n// import x from 'not-a-dep'\n/** @example import y from 'nope' */" } },
+  });
+  assert.deepEqual(checkRepo(root), []);
+});
+
+test('an edge to the right is rejected', () => {
+  const root = repo({
+    geometry: { pj: { name: '@geolip/geometry', dependencies: { '@geolip/anchors': '0.0.0' } } },
+    anchors: { pj: { name: '@geolip/anchors' } },
+  });
+  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer 1\)/);
+});
+
+test('siblings of one layer may not depend on each other', () => {
+  const root = repo({ text: { pj: { name: '@geolip/text', dependencies: { '@geolip/vision': '0.0.0' } } }, vision: { pj: { name: '@geolip/vision' } } });
+  assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer 2\) must not depend on @geolip\/vision/);
+});
+
+test('an undeclared import is rejected, a devDependency only counts in tests', () => {
+  const root = repo({
+    anchors: {
+      pj: { name: '@geolip/anchors', devDependencies: { 'fast-check': '4' } },
+      files: { 'src/a.ts': "import { normalize } from '@geolip/geometry';\nconst m = await import('fast-check');", 'test/a.test.ts': "import fc from 'fast-check';" },
+    },
+  });
+  const problems = checkRepo(root).join('\n');
+  assert.match(problems, /src\/a\.ts imports @geolip\/geometry, which @geolip\/anchors does not declare/);
+  assert.match(problems, /src\/a\.ts imports fast-check/);
+  assert.doesNotMatch(problems, /test\/a\.test\.ts/);
+});
