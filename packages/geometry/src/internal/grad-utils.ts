@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+type Forward = (input: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor };
+
+/** tf.customGrad for a one-input op (its published type takes variadic inputs). */
+function unary(forward: Forward): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+}
+
 /**
  * Comparison ops (Greater, Equal, …) have no registered gradient in tfjs, and the tape throws
  * when one lies on a path from x to the loss, even through the condition of `tf.where`. These
@@ -9,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** A mask computed from x that autodiff treats as a constant (zero gradient to x). */
 export function constantMask(x: tf.Tensor, predicate: (x: tf.Tensor) => tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((input: tf.Tensor) => ({
+  const f = unary((input: tf.Tensor) => ({
     value: predicate(input),
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(input),
   }));
@@ -18,7 +25,7 @@ export function constantMask(x: tf.Tensor, predicate: (x: tf.Tensor) => tf.Tenso
 
 /** √v where v > threshold, else 0; gradient dy / (2√v) where v > threshold, else 0. */
 export function safeSqrt(v: tf.Tensor, threshold: number): tf.Tensor {
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = unary((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const valid = tf.greater(input, threshold);
     const root = tf.where(valid, tf.sqrt(tf.where(valid, input, tf.onesLike(input))), tf.zerosLike(input));
     save([root]);
@@ -36,7 +43,7 @@ export function safeSqrt(v: tf.Tensor, threshold: number): tf.Tensor {
 
 /** x with exact zeros replaced by 1 (for a safe division); gradient passes where x ≠ 0. */
 export function nonZero(x: tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = unary((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);
     return {
       value: tf.where(tf.equal(input, 0), tf.onesLike(input), input),
@@ -48,7 +55,7 @@ export function nonZero(x: tf.Tensor): tf.Tensor {
 
 /** sin(a)/a with its Taylor expansion 1 − a²/6 below 1e-4; gradient (a cos a − sin a)/a², or −a/3 near 0. */
 export function sinc(a: tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = unary((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);
     const small = tf.less(tf.abs(input), 1e-4);
     const safe = tf.where(small, tf.onesLike(input), input);

@@ -32,7 +32,7 @@ describe('pentachoronCV', () => {
   });
   it('uses only the first `pool` rows', () => {
     const good = sampleSphere(20, 8, { seed: 2 });
-    const x = tf.concat([good, tf.fill([30, 8], NaN)]);
+    const x = tf.concat([good, tf.fill([30, 8], NaN)]) as tf.Tensor2D;
     expect(pentachoronCV(x, { pool: 20 }).valid).toBe(200);
     expect(() => pentachoronCV(x, { pool: 21 })).toThrow(/pentachoronCV: 'x' has 8 non-finite/);
   });
