@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { expMap, geodesicDistance, logMap, normalize, sampleSphere, slerp, tangentProject } from '../../src/sphere/index.js';
+import { expMap, geodesicDistance, logMap, normalize, pairwiseCosine, sampleSphere, slerp, tangentProject } from '../../src/sphere/index.js';
 import { expectTensorClose } from '../../src/testing/index.js';
 import fixture from '../fixtures/sphere-simplex.json';
 
@@ -117,5 +117,19 @@ describe('sampleSphere', () => {
   it('rejects bad sizes', () => {
     expect(() => sampleSphere(0, 3)).toThrow(/sampleSphere: 'n' must be an integer >= 1/);
     expect(() => sampleSphere(3, 2.5)).toThrow(/sampleSphere: 'd'/);
+  });
+});
+
+describe('pairwiseCosine', () => {
+  it('matches hand-derived cosines and maps zero rows to 0', () => {
+    const c = pairwiseCosine(t2([[1, 0], [0, 0]]), t2([[1, 1], [0, 2], [-3, 0]]));
+    expectTensorClose(c, [[Math.SQRT1_2, 0, -1], [0, 0, 0]]);
+  });
+  it('equals geodesic cosines on the fixture', () => {
+    const c = pairwiseCosine(t2(F.u), t2(F.v)).arraySync();
+    F.distance.forEach((d, i) => expect(c[i]![i]!).toBeCloseTo(Math.cos(d), 5));
+  });
+  it("throws ShapeError naming 'b' when D differs", () => {
+    expect(() => pairwiseCosine(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(/pairwiseCosine: 'b' must have shape \[M, D=3\], got \[4, 2\]/);
   });
 });
