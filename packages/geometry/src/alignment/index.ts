@@ -1,0 +1,10 @@
+export { procrustes } from './procrustes.js';
+export type { ProcrustesOptions, ProcrustesResult } from './procrustes.js';
+export { whiten } from './whiten.js';
+export type { WhitenOptions, WhitenResult } from './whiten.js';
+export { whitenedProcrustes } from './whitened-procrustes.js';
+export type { WhitenedProcrustesOptions, WhitenedProcrustesResult } from './whitened-procrustes.js';
+export { gpa } from './gpa.js';
+export type { GpaDiagnostics, GpaOptions, GpaResult } from './gpa.js';
+export { pca } from './pca.js';
+export type { PcaOptions, PcaResult } from './pca.js';

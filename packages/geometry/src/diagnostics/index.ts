@@ -1,0 +1,11 @@
+export { effectiveDimension } from './effective-dimension.js';
+export type { EffectiveDimensionOptions } from './effective-dimension.js';
+export { explainedBySingularValues, singularValueSpectrum } from './singular-value-spectrum.js';
+export type { SpectrumOptions } from './singular-value-spectrum.js';
+export { selfSimilarity, selfSimilarityAsync } from './self-similarity.js';
+export type { SelfSimilarityOptions, SelfSimilarityResult } from './self-similarity.js';
+export { knnAccuracy, knnAccuracyAsync } from './knn-accuracy.js';
+export type { KnnAccuracyOptions } from './knn-accuracy.js';
+export { sameDiffGap, sameDiffGapAsync } from './same-diff-gap.js';
+export type { SameDiffGapOptions, SameDiffGapResult } from './same-diff-gap.js';
+export type { RowBlockOptions } from './row-blocks.js';

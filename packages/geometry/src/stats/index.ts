@@ -1,0 +1,2 @@
+export { RunningCrossMoments, RunningMoments } from './streaming.js';
+export type { CovarianceOptions, RunningCrossMomentsJSON, RunningMomentsJSON } from './streaming.js';
