@@ -7,10 +7,10 @@
 // Data: N rows of standard normals (seeded), views = data·Q_e + 0.05·noise with random rotations Q_e.
 // Each cell is the median wall time of `reps` runs after one untimed warm-up at the smallest size.
 // Everything runs on the CPU in float64 (no tfjs backend is involved).
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { Matrix, createRng, gpa, procrustes } from '../dist/index.js';
+import { timeSync } from './bench-utils.mjs';
 
 function randomMatrix(rows, cols, rng, scale = 1) {
   const m = new Matrix(rows, cols);
@@ -44,23 +44,6 @@ function rotatedNoisyCopy(x, rng, noise) {
   return out;
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function time(fn, reps) {
-  const times = [];
-  let last;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    last = fn();
-    times.push(performance.now() - t0);
-  }
-  return { ms: median(times), last };
-}
-
 /**
  * Runs the alignment benchmark and prints a Markdown table.
  * @param {{ sizes?: number[], n?: number, reps?: number, gpaReps?: number, iterations?: number, log?: (line: string) => void }} [options]
@@ -89,11 +72,11 @@ export async function runAlignmentBench(options = {}) {
     const x = randomMatrix(n, d, rng);
     const views = [rotatedNoisyCopy(x, rng, 0.05), rotatedNoisyCopy(x, rng, 0.05), rotatedNoisyCopy(x, rng, 0.05)];
 
-    const p = time(() => procrustes(views[0], views[1]), reps);
+    const p = timeSync(() => procrustes(views[0], views[1]), reps);
     rows.push({ op: 'procrustes', n, d, views: 2, iterations: 1, reps, medianMs: p.ms, check: p.last.residual / Math.sqrt(n * d) });
 
     const gReps = options.gpaReps ?? (d <= 256 ? 3 : 1);
-    const g = time(() => gpa(views, { iterations }), gReps);
+    const g = timeSync(() => gpa(views, { iterations }), gReps);
     rows.push({ op: 'gpa', n, d, views: 3, iterations: g.last.iterations, reps: gReps, medianMs: g.ms, check: g.last.diagnostics.equidistance });
   }
 

@@ -7,6 +7,18 @@ export function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Runs `fn` `reps` times; returns the median wall time in ms and the last result. */
+export function timeSync(fn, reps = 1) {
+  const times = [];
+  let last;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    last = fn();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), last };
+}
+
 /** Median wall time in ms of `reps` runs of `fn` (after `warmup` untimed runs). */
 export async function timeMedian(fn, { reps = 5, warmup = 1 } = {}) {
   for (let i = 0; i < warmup; i++) await fn();

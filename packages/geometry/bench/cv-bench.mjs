@@ -31,7 +31,7 @@ export async function runCvBench({ backends = ['cpu', 'wasm'], sizes = [1e3, 1e4
   delete process.env.GEOLIP_BACKEND;
   const table = markdownTable(rows, [
     ['backend', 'backend'],
-    ['N', 'n', (v) => v.toExponential(0)],
+    ['N', 'n', (v) => v.toExponential(0).replace('+', '')],
     ['D', 'd'],
     ['pentachoronCV, pool 512 (ms)', 'metric', ms],
     ['pentachoronCV, pool = N (ms)', 'metricAll', ms],

@@ -15,6 +15,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { timeSync } from './bench-utils.mjs';
+
 /**
  * Runs the gpu.js benchmark.
  *
@@ -58,11 +60,8 @@ export async function runGpuBench(options = {}) {
       const t0 = performance.now();
       const first = gpu.cayleyMengerDeterminants(flat, [B, V, D]);
       const firstCallMs = performance.now() - t0;
-      const gpuMs = median(reps, () => gpu.cayleyMengerDeterminants(flat, [B, V, D]));
-      let ref;
-      const referenceMs = median(reps, () => {
-        ref = cayleyMengerDeterminant(nested);
-      });
+      const gpuMs = timeSync(() => gpu.cayleyMengerDeterminants(flat, [B, V, D]), reps).ms;
+      const { ms: referenceMs, last: ref } = timeSync(() => cayleyMengerDeterminant(nested), reps);
       rows.push({
         case: `cayleyMengerDeterminants [B, ${V}, ${D}]`,
         size: `B = ${B.toLocaleString('en-US')}`,
@@ -90,11 +89,8 @@ export async function runGpuBench(options = {}) {
       const t0 = performance.now();
       const first = gpu.pairwiseCosine(a, b);
       const firstCallMs = performance.now() - t0;
-      const gpuMs = median(reps, () => gpu.pairwiseCosine(a, b));
-      let ref;
-      const referenceMs = median(reps, () => {
-        ref = cosineLoop(a, b);
-      });
+      const gpuMs = timeSync(() => gpu.pairwiseCosine(a, b), reps).ms;
+      const { ms: referenceMs, last: ref } = timeSync(() => cosineLoop(a, b), reps);
       rows.push({
         case: `pairwiseCosine [N, ${Dc}] × [M, ${Dc}]`,
         size: `N = M = ${N.toLocaleString('en-US')}`,
@@ -118,18 +114,6 @@ export async function runGpuBench(options = {}) {
     log(`| ${r.case} | ${r.size} | ${r.mode} | ${r.gpuMs.toFixed(2)} | ${r.firstCallMs.toFixed(1)} | ${r.referenceMs.toFixed(2)} | ${r.speedup.toFixed(1)}× | ${r.medianRelError.toExponential(1)} |`);
   }
   return rows;
-}
-
-/** Median wall time (ms) of `reps` calls of `fn`. */
-function median(reps, fn) {
-  const times = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((x, y) => x - y);
-  return times[times.length >> 1];
 }
 
 function medianRelError(actual, expected) {

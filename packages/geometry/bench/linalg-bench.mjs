@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { median } from './bench-utils.mjs';
+
 import { EigenvalueDecomposition, Matrix as MlMatrix, SingularValueDecomposition } from 'ml-matrix';
 
 const DEFAULT_SIZES = { svd: [256, 768, 1024], eigh: [256, 768] };
@@ -48,12 +50,6 @@ function symmetrize(data, n) {
     }
   }
   return out;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
 }
 
 function time(fn) {
