@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertFiniteData, assertInteger, assertNumber } from '../internal/assert-shape.js';
+import { readTensorSync } from '../internal/read-tensor.js';
 import { Matrix, type MatrixLike } from '../linalg/matrix.js';
 import { createRng, type Rng } from '../random/rng.js';
 import { sampleSphereData } from '../random/sample-sphere.js';
@@ -44,8 +45,11 @@ function readPool(op: string, x: tf.Tensor2D | MatrixLike, poolOption: number): 
     [rows, dim] = x.shape as [number, number];
     const pool = Math.min(rows, poolOption);
     const slice = tf.slice(x, [0, 0], [pool, dim]);
-    data = Float64Array.from(slice.dataSync() as Float32Array);
-    slice.dispose();
+    try {
+      data = Float64Array.from(readTensorSync(op, 'x', slice));
+    } finally {
+      slice.dispose();
+    }
     rows = pool;
   } else {
     const m = x instanceof Matrix ? x : Array.isArray(x) ? Matrix.fromArray(x, op, 'x') : null;

@@ -107,3 +107,18 @@ describe('cvLoss', () => {
     expect(() => cvLoss(tf.zeros([8, 8]) as tf.Tensor2D, NaN)).toThrow(/cvLoss: 'target'/);
   });
 });
+
+describe('synchronous reads on a backend that cannot read synchronously', () => {
+  it('throw BackendError naming the op and pointing to the Async variant', () => {
+    const x = sampleSphere(16, 8, { seed: 1 });
+    const original = tf.Tensor.prototype.dataSync;
+    tf.Tensor.prototype.dataSync = function () {
+      throw new Error('OffscreenCanvas is not defined');
+    };
+    try {
+      expect(() => pentachoronCV(x)).toThrow(/pentachoronCV: cannot read 'x' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); use pentachoronCVAsync/);
+    } finally {
+      tf.Tensor.prototype.dataSync = original;
+    }
+  });
+});

@@ -1,0 +1,19 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { BackendError } from '../errors.js';
+
+/**
+ * `tensor.dataSync()` with a clear error where the backend cannot read synchronously: tfjs's webgpu
+ * backend in Node throws "OffscreenCanvas is not defined" from `readSync`. The error names the public
+ * function and the argument, and points to the `…Async` variant.
+ */
+export function readTensorSync(op: string, argument: string, tensor: tf.Tensor): tf.TypedArray {
+  try {
+    return tensor.dataSync() as tf.TypedArray;
+  } catch (e) {
+    throw new BackendError(
+      op,
+      `cannot read '${argument}' synchronously on the '${tf.getBackend()}' backend (${e instanceof Error ? e.message : String(e)}); use ${op}Async or pass a Matrix / nested arrays`,
+    );
+  }
+}
