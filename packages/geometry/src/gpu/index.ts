@@ -415,7 +415,7 @@ function distancePrologue(vertices: number): string[] {
 
 /**
  * Gaussian elimination with partial pivoting on the n×n scalars m{r}_{c}, leaving det in `det`.
- * Mirrors `luDeterminantInPlace`: a zero pivot column makes det 0 (the pivot is then replaced by
+ * Mirrors `determinantInPlace` (src/linalg/lu.ts): a zero pivot column makes det 0 (the pivot is then replaced by
  * 1 only to keep the remaining, now irrelevant, arithmetic finite).
  */
 function eliminationBody(n: number): string[] {

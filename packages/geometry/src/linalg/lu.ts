@@ -21,10 +21,21 @@ function assertSquare(op: string, m: Matrix): void {
   if (m.rows !== m.cols) throw new ShapeError(op, 'a', '[N, N] (square)', m.shape);
 }
 
-/** In-place Doolittle elimination with partial pivoting on a row-major [n, n] copy. */
+/** LU of a copy of m. */
 function factor(m: Matrix): LuResult {
   const n = m.rows;
   const a = m.data.slice();
+  const { pivots, sign } = factorInPlace(a, n);
+  return { lu: new Matrix(n, n, a), pivots, sign };
+}
+
+/**
+ * Doolittle elimination with partial pivoting, in place on a row-major `[n, n]` array: on return `a`
+ * holds L (unit diagonal, strictly below) and U (on and above). Allocation-free apart from `pivots`,
+ * so hot loops over many small matrices (Cayley–Menger determinants) can call it directly.
+ * @internal
+ */
+export function factorInPlace(a: Float64Array, n: number): { pivots: Int32Array; sign: 1 | -1 } {
   const pivots = new Int32Array(n);
   for (let i = 0; i < n; i++) pivots[i] = i;
   let sign: 1 | -1 = 1;
@@ -62,7 +73,14 @@ function factor(m: Matrix): LuResult {
       for (let j = k + 1; j < n; j++) a[ri + j]! -= l * a[rk + j]!;
     }
   }
-  return { lu: new Matrix(n, n, a), pivots, sign };
+  return { pivots, sign };
+}
+
+/** det = sign · Π u_ii of an array factored by {@link factorInPlace}. @internal */
+export function determinantInPlace(a: Float64Array, n: number): number {
+  let det = factorInPlace(a, n).sign as number;
+  for (let i = 0; i < n; i++) det *= a[i * n + i]!;
+  return det;
 }
 
 /**
@@ -116,10 +134,7 @@ export function lu(a: MatrixLike): LuResult {
 export function det(a: MatrixLike): number {
   const m = toMatrix('det', 'a', a);
   assertSquare('det', m);
-  const { lu: f, sign } = factor(m);
-  const n = m.rows;
-  let product: number = sign;
-  for (let i = 0; i < n; i++) product *= f.data[i * n + i]!;
+  const product = determinantInPlace(m.data.slice(), m.rows);
   return product === 0 ? 0 : product; // never −0
 }
 

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertFiniteData, assertNumber } from '../internal/assert-shape.js';
 import { constantMask, nonZero, safeSqrt } from '../internal/grad-utils.js';
+import { determinantInPlace } from '../linalg/lu.js';
 import { Matrix } from '../linalg/matrix.js';
 
 /** Default validity threshold on V² (spec §1.2): a simplex counts as valid iff V² > 1e-20. */
@@ -79,39 +80,6 @@ function checkVertices(op: string, vertices: number, shape: readonly number[]): 
   }
 }
 
-/** det of an n×n row-major matrix in `a` (destroyed), LU with partial pivoting. */
-export function luDeterminantInPlace(a: Float64Array, n: number): number {
-  let det = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    let best = Math.abs(a[c * n + c]!);
-    for (let r = c + 1; r < n; r++) {
-      const v = Math.abs(a[r * n + c]!);
-      if (v > best) {
-        best = v;
-        p = r;
-      }
-    }
-    if (best === 0) return 0;
-    if (p !== c) {
-      for (let j = 0; j < n; j++) {
-        const t = a[c * n + j]!;
-        a[c * n + j] = a[p * n + j]!;
-        a[p * n + j] = t;
-      }
-      det = -det;
-    }
-    const pivot = a[c * n + c]!;
-    det *= pivot;
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r * n + c]! / pivot;
-      if (f === 0) continue;
-      for (let j = c + 1; j < n; j++) a[r * n + j]! -= f * a[c * n + j]!;
-    }
-  }
-  return det;
-}
-
 /**
  * det of the bordered Cayley–Menger matrix of the V points starting at `offset` (float64),
  * using clamped squared distances D²ᵢⱼ = max(‖pᵢ − pⱼ‖², 0) and `work` of length (V+1)².
@@ -137,7 +105,7 @@ export function cmDeterminantAt(data: Float64Array, offset: number, vertices: nu
       work[(j + 1) * n + (i + 1)] = s;
     }
   }
-  return luDeterminantInPlace(work, n);
+  return determinantInPlace(work, n);
 }
 
 function cpuDeterminants(op: string, points: SimplexPoints | SimplexBatch): { det: Float64Array; k: number; single: boolean } {
