@@ -88,9 +88,9 @@ export interface GpaResult {
  *
  * @remarks
  * - float64 on the CPU. Cost per round: E Procrustes fits, each ≈ 2·N·D² multiply-adds plus one
- *   D×D SVD (≈ 3.5 s at D = 768, 80 ms at D = 128 in Node). Measured (bench/alignment-bench.mjs,
- *   N = 2000, 3 views, 5 rounds, Node 20): 1.6 s at D = 128, ≈ 93 s at D = 768, of which the 15
- *   SVDs are about 60%.
+ *   D×D SVD (≈ 1.25 s at D = 768 in Node 20). Measured (bench/alignment-bench.mjs, N = 2000,
+ *   3 views, 5 rounds, Node 20, 2 cores): ≈ 0.6 s at D = 128, ≈ 34 s at D = 768, of which the 15
+ *   SVDs are a little over half.
  * - Deterministic; with `reference: 'first'` the result is gauge-fixed to view 0's frame, so
  *   runs that differ only by a rotation of the inputs give the same consensus up to that rotation.
  *
@@ -135,14 +135,16 @@ export function gpa(views: readonly MatrixLike[], options: GpaOptions = {}): Gpa
       const w = whitenCore(op, `views[${e}]`, m, { shrinkage: options.shrinkage });
       whitenings.push(w);
       means.push(w.mean);
-      out = w.whitened.clone();
+      // Copy only when normalizing in place (`whitened` is returned in `whitenings`).
+      out = rowNormalize ? w.whitened.clone() : w.whitened;
     } else if (center) {
       const c = centerColumns(m);
       means.push(c.mean);
       out = c.centered;
     } else {
       means.push(new Float64Array(d));
-      out = m.clone();
+      // The caller's matrix is only read below, so it is copied only to normalize in place.
+      out = rowNormalize ? m.clone() : m;
     }
     return rowNormalize ? normalizeRowsInPlace(out) : out;
   });

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js';
 import { assertInteger, bindShapes } from '../internal/assert-shape.js';
 import { eigh } from '../linalg/index.js';
-import { Matrix, matmul, toMatrix, type MatrixLike } from '../linalg/matrix.js';
+import { Matrix, matmul, matmulTransposeA, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 import { RunningMoments } from '../stats/streaming.js';
 import { readBoolean } from './procrustes.js';
 
@@ -124,19 +124,11 @@ export function pca(x: MatrixLike, k: number, options: PcaOptions = {}): PcaResu
   };
 }
 
-/** XᵀX, upper triangle mirrored. */
+/** XᵀX (one blocked product), upper triangle mirrored so it is exactly symmetric. */
 function secondMoment(x: Matrix): Matrix {
-  const { rows, cols: d, data } = x;
-  const out = new Matrix(d, d);
+  const out = matmulTransposeA(x, x, 'pca');
+  const d = out.rows;
   const o = out.data;
-  for (let r = 0; r < rows; r++) {
-    const base = r * d;
-    for (let i = 0; i < d; i++) {
-      const xi = data[base + i]!;
-      if (xi === 0) continue;
-      for (let j = i; j < d; j++) o[i * d + j] = o[i * d + j]! + xi * data[base + j]!;
-    }
-  }
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) o[i * d + j] = o[j * d + i]!;
   return out;
 }

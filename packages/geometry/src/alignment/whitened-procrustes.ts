@@ -96,12 +96,9 @@ export function whitenedProcrustes(source: MatrixLike, target: MatrixLike, optio
   const sourceWhitening = whitenCore(op, 'source', s, whitenOptions);
   const targetWhitening = whitenCore(op, 'target', t, whitenOptions);
 
-  const sw = sourceWhitening.whitened.clone();
-  const tw = targetWhitening.whitened.clone();
-  if (rowNormalize) {
-    normalizeRowsInPlace(sw);
-    normalizeRowsInPlace(tw);
-  }
+  // Copies only to normalize in place (the whitenings are returned).
+  const sw = rowNormalize ? normalizeRowsInPlace(sourceWhitening.whitened.clone()) : sourceWhitening.whitened;
+  const tw = rowNormalize ? normalizeRowsInPlace(targetWhitening.whitened.clone()) : targetWhitening.whitened;
   const { rotation, aligned: alignedWhitened } = procrustesCore(sw, tw, { allowReflection, center: false });
   const unwhiten = matmul(rotation, targetWhitening.inverseMatrix, op); // R·W_T⁻¹, [Ds, Dt]
   const aligned = matmul(alignedWhitened, targetWhitening.inverseMatrix, op);

@@ -140,4 +140,26 @@ describe('procrustes', () => {
     expect(() => procrustes(t3 as tf.Tensor2D, x)).toThrow(/procrustes: 'source' must have shape \[rows, cols\], got \[2, 2, 2\]/);
     t3.dispose();
   });
+
+  it('with allowReflection: false, equals U·diag(1, …, 1, −1)·Vᵀ built explicitly (D = 40)', () => {
+    const x = randomMatrix(120, 40, 21);
+    const flip = Matrix.identity(40);
+    flip.data[40 * 40 - 1] = -1;
+    const y = matmul(matmul(x, flip), randomRotation(40, 22));
+    for (let i = 0; i < y.data.length; i++) y.data[i]! += 0.01 * Math.sin(i); // not exactly orthogonal
+    const proper = procrustes(x, y, { allowReflection: false }).rotation;
+    const { u, v } = svd(matmulTransposeA(x, y));
+    for (let i = 0; i < 40; i++) u.data[i * 40 + 39] = -u.data[i * 40 + 39]!;
+    const explicit = new Matrix(40, 40);
+    for (let i = 0; i < 40; i++) {
+      for (let j = 0; j < 40; j++) {
+        let acc = 0;
+        for (let k = 0; k < 40; k++) acc += u.data[i * 40 + k]! * v.data[j * 40 + k]!;
+        explicit.data[i * 40 + j] = acc;
+      }
+    }
+    expect(det(proper)).toBeCloseTo(1, 12);
+    expectTensorClose(proper, explicit, { atol: 1e-13, rtol: 0 });
+    expectOrthonormalColumns(proper);
+  });
 });

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import fixture from '../fixtures/alignment.json';
 import { effectiveDimension, explainedBySingularValues, singularValueSpectrum } from '../../src/diagnostics/index.js';
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '../../src/errors.js';
+import { svd } from '../../src/linalg/index.js';
 import { Matrix } from '../../src/linalg/matrix.js';
+import { createRng } from '../../src/random/rng.js';
 import { expectTensorClose } from '../../src/testing/index.js';
 
 describe('effectiveDimension', () => {
@@ -62,5 +64,34 @@ describe('effectiveDimension', () => {
     t.dispose();
     expect(() => effectiveDimension([[1, NaN]])).toThrow(NonFiniteError);
     expect(() => singularValueSpectrum([[1, NaN]])).toThrow(/singularValueSpectrum: 'x' has 1 non-finite/);
+  });
+
+  it.each([
+    [300, 40],
+    [30, 50], // fewer rows than columns
+  ])('gives the singular values of the full SVD of the centred data (%i×%i, values-only path)', (rows, cols) => {
+    const rng = createRng(rows + cols);
+    const x = new Matrix(rows, cols);
+    for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal() * (1 + (i % cols)); // uneven column scales
+    const centred = x.clone();
+    for (let j = 0; j < cols; j++) {
+      let mu = 0;
+      for (let i = 0; i < rows; i++) mu += x.data[i * cols + j]!;
+      mu /= rows;
+      for (let i = 0; i < rows; i++) centred.data[i * cols + j] = x.data[i * cols + j]! - mu;
+    }
+    const full = svd(centred).s;
+    const spectrum = singularValueSpectrum(x);
+    expect(spectrum.length).toBe(Math.min(rows, cols));
+    expectTensorClose(spectrum.subarray(0, Math.min(rows - 1, cols)), full.subarray(0, Math.min(rows - 1, cols)), { atol: 0, rtol: 1e-12 });
+    // rows < cols: the centred data has rank rows − 1, so the last σ is rounding noise.
+    if (rows <= cols) expect(spectrum[rows - 1]! / spectrum[0]!).toBeLessThan(1e-14);
+    let s1 = 0;
+    let s2 = 0;
+    for (const v of full) {
+      s1 += v;
+      s2 += v * v;
+    }
+    expect(effectiveDimension(x)).toBeCloseTo((s1 * s1) / s2, 10);
   });
 });

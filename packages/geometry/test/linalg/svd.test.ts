@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ConvergenceError, NonFiniteError, ShapeError } from '../../src/errors.js';
+import { ConvergenceError, InvalidArgumentError, NonFiniteError, ShapeError } from '../../src/errors.js';
 import { Matrix, eigh, matmul, matmulTransposeA, svd } from '../../src/linalg/index.js';
 import { expectTensorClose } from '../../src/testing/expect-tensor-close.js';
 import { gaussian, isDescending, maxAbs, maxDiff, orthogonalityError, reconstruct } from './helpers.js';
@@ -144,6 +144,24 @@ describe('svd', () => {
     expectTensorClose(svd(j).s.subarray(0, 29), new Float64Array(29).fill(1));
   });
 
+  it('is valid where the blocked reflector accumulation meets zero reflectors (τ = 0) and rank deficiency', () => {
+    // Upper triangular: every left reflector is the identity (zero tail), mixed with non-trivial right ones.
+    const tri = gaussian(150, 150, 41);
+    for (let i = 0; i < 150; i++) for (let j = 0; j < i; j++) tri.data[i * 150 + j] = 0;
+    expectValidSvd(tri);
+    // Zero and repeated columns in a tall matrix (n ≥ 64: blocked path for U and V).
+    const a = gaussian(230, 140, 42);
+    for (let i = 0; i < 230; i++) {
+      a.data[i * 140 + 5] = 0;
+      a.data[i * 140 + 70] = 0;
+      a.data[i * 140 + 99] = a.data[i * 140 + 98]!;
+    }
+    expectValidSvd(a);
+    // Low rank, wide and very tall (m ≥ 2n: rotations accumulated in [N, N]).
+    expectValidSvd(matmul(gaussian(90, 12, 43), gaussian(12, 300, 44)));
+    expectValidSvd(matmul(gaussian(400, 9, 45), gaussian(9, 130, 46)));
+  });
+
   it('scales exactly and is unaffected by huge or tiny magnitudes', () => {
     const a = gaussian(20, 15, 10);
     const s = svd(a).s;
@@ -230,5 +248,70 @@ describe('svd', () => {
     const a = Matrix.fromArray([[3, 0], [4, 5]]);
     const av0 = matmul(a, new Matrix(2, 1, v.column(0)));
     expectTensorClose(av0.data, u.column(0).map((x) => x * s[0]!), { atol: 1e-14 });
+  });
+});
+
+describe('svd with { vectors: false }', () => {
+  /** max_i |x_i − y_i| / |y_i| (exact zeros must match exactly). */
+  function maxRelative(x: Float64Array, y: Float64Array): number {
+    let worst = 0;
+    for (let i = 0; i < y.length; i++) {
+      const d = Math.abs(x[i]! - y[i]!);
+      worst = Math.max(worst, y[i] === 0 ? (d === 0 ? 0 : Infinity) : d / Math.abs(y[i]!));
+    }
+    return worst;
+  }
+
+  it.each([
+    [1, 1],
+    [1, 7],
+    [7, 1],
+    [5, 5],
+    [30, 12], // tall: Uᵀ rotated directly in the full SVD
+    [12, 30], // wide (m < n): through the transpose
+    [300, 40], // m ≥ 2n: the full SVD uses the [n, n] accumulator
+    [40, 300],
+    [129, 128],
+    [128, 129],
+  ])('returns the singular values of the full SVD (to 1e-12 relative) for a random %i×%i matrix', (m, n) => {
+    const a = gaussian(m, n, 31 * m + n);
+    const full = svd(a);
+    const values = svd(a, { vectors: false });
+    expect(values.u).toBeUndefined();
+    expect(values.v).toBeUndefined();
+    expect(values.s.length).toBe(Math.min(m, n));
+    expect(isDescending(values.s)).toBe(true);
+    expect(maxRelative(values.s, full.s)).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('matches on rank-deficient, scaled, zero and empty matrices', () => {
+    const low = matmul(gaussian(60, 5, 1), gaussian(5, 45, 2)); // rank 5
+    const fullLow = svd(low).s;
+    const sLow = svd(low, { vectors: false }).s;
+    expectTensorClose(sLow, fullLow, { atol: 1e-13 * fullLow[0]!, rtol: 1e-12 });
+    expect(sLow[5]! / sLow[0]!).toBeLessThan(1e-14);
+    const tiny = new Matrix(9, 14, gaussian(9, 14, 3).data.map((x) => x * 1e-300));
+    expect(maxRelative(svd(tiny, { vectors: false }).s, svd(tiny).s)).toBeLessThanOrEqual(1e-12);
+    expect(Array.from(svd(new Matrix(4, 3), { vectors: false }).s)).toEqual([0, 0, 0]);
+    expect(svd(new Matrix(0, 3), { vectors: false }).s.length).toBe(0);
+    expect(svd(new Matrix(3, 0), { vectors: false })).toEqual({ s: new Float64Array(0) });
+    expectTensorClose(svd([[3, 0], [4, 5]], { vectors: false }).s, [Math.sqrt(45), Math.sqrt(5)]);
+  });
+
+  it('accepts tensors and nested arrays, and vectors: true (or no option) gives the full result', () => {
+    const t = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const fromTensor = svd(t as tf.Tensor2D, { vectors: false }).s;
+    t.dispose();
+    expectTensorClose(fromTensor, svd([[1, 2], [3, 4], [5, 6]]).s);
+    const withVectors = svd([[1, 2], [3, 4], [5, 6]], { vectors: true });
+    expect(withVectors.u.shape).toEqual([3, 2]);
+    expect(withVectors.v.shape).toEqual([2, 2]);
+  });
+
+  it('validates the options and still throws ConvergenceError on a tiny sweep budget', () => {
+    expect(() => svd([[1, 2], [3, 4]], { vectors: 'no' as unknown as boolean })).toThrow(InvalidArgumentError);
+    expect(() => svd([[1, 2], [3, 4]], { vectors: 'no' as unknown as boolean })).toThrow(/svd: 'options.vectors' must be a boolean, got string/);
+    expect(() => svd(gaussian(30, 30, 13), { vectors: false, maxSweeps: 1 })).toThrow(/svd: bidiagonal QR did not converge within 1 sweeps/);
+    expect(() => svd([[Number.NaN]], { vectors: false })).toThrow(NonFiniteError);
   });
 });
