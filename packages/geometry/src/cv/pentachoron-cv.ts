@@ -46,7 +46,7 @@ function readPool(op: string, x: tf.Tensor2D | MatrixLike, poolOption: number): 
     const pool = Math.min(rows, poolOption);
     const slice = tf.slice(x, [0, 0], [pool, dim]);
     try {
-      data = Float64Array.from(readTensorSync(op, 'x', slice));
+      data = Float64Array.from(readTensorSync(op, 'x', slice, `use ${op}Async`));
     } finally {
       slice.dispose();
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { checkEmbeddings, compactLabels, normalizeRows, resolveBlockRows, type RowBlockOptions } from './row-blocks.js';
+import { readTensorSync } from '../internal/read-tensor.js';
 
 /** Options of {@link knnAccuracy}. */
 export type KnnAccuracyOptions = RowBlockOptions;
@@ -36,7 +37,7 @@ export type KnnAccuracyOptions = RowBlockOptions;
 export function knnAccuracy(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: KnnAccuracyOptions = {}): number {
   const { neighbours, ids } = build('knnAccuracy', embeddings, labels, options);
   try {
-    return finish(neighbours.dataSync() as Int32Array, ids);
+    return finish(readTensorSync('knnAccuracy', 'embeddings', neighbours, 'use knnAccuracyAsync') as Int32Array, ids);
   } finally {
     neighbours.dispose();
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { checkEmbeddings, compactLabels, normalizeRows, resolveBlockRows, type RowBlockOptions } from './row-blocks.js';
+import { readTensorSync } from '../internal/read-tensor.js';
 
 /** Options of {@link sameDiffGap}. */
 export type SameDiffGapOptions = RowBlockOptions;
@@ -49,7 +50,7 @@ export interface SameDiffGapResult {
 export function sameDiffGap(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: SameDiffGapOptions = {}): SameDiffGapResult {
   const parts = build('sameDiffGap', embeddings, labels, options);
   try {
-    return finish(parts.classSums.dataSync() as Float32Array, parts.squares.dataSync() as Float32Array, parts);
+    return finish(readTensorSync('sameDiffGap', 'embeddings', parts.classSums, 'use sameDiffGapAsync') as Float32Array, readTensorSync('sameDiffGap', 'embeddings', parts.squares, 'use sameDiffGapAsync') as Float32Array, parts);
   } finally {
     parts.classSums.dispose();
     parts.squares.dispose();

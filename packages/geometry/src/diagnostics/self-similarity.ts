@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { checkEmbeddings, normalizeRows, resolveBlockRows, type RowBlockOptions } from './row-blocks.js';
+import { readTensorSync } from '../internal/read-tensor.js';
 
 /** Options of {@link selfSimilarity}. */
 export type SelfSimilarityOptions = RowBlockOptions;
@@ -46,7 +47,7 @@ export interface SelfSimilarityResult {
 export function selfSimilarity(embeddings: tf.Tensor2D, options: SelfSimilarityOptions = {}): SelfSimilarityResult {
   const { sums, maxima, n } = build('selfSimilarity', embeddings, options);
   try {
-    return finish(sums.dataSync() as Float32Array, maxima.dataSync() as Float32Array, n);
+    return finish(readTensorSync('selfSimilarity', 'embeddings', sums, 'use selfSimilarityAsync') as Float32Array, readTensorSync('selfSimilarity', 'embeddings', maxima, 'use selfSimilarityAsync') as Float32Array, n);
   } finally {
     sums.dispose();
     maxima.dispose();

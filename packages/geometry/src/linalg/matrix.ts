@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertFiniteData } from '../internal/assert-shape.js';
+import { readTensorSync } from '../internal/read-tensor.js';
 
 /**
  * A dense, row-major float64 matrix: the currency of GeoLIP's CPU linear algebra.
@@ -65,7 +66,7 @@ export class Matrix {
   static fromTensor(tensor: tf.Tensor, op = 'Matrix.fromTensor', argument = 'tensor'): Matrix {
     if (tensor.rank !== 2) throw new ShapeError(op, argument, '[rows, cols]', tensor.shape);
     const [r, c] = tensor.shape as [number, number];
-    return new Matrix(r, c, Float64Array.from(tensor.dataSync() as Float32Array));
+    return new Matrix(r, c, Float64Array.from(readTensorSync(op, argument, tensor)));
   }
 
   static async fromTensorAsync(tensor: tf.Tensor, op = 'Matrix.fromTensorAsync', argument = 'tensor'): Promise<Matrix> {

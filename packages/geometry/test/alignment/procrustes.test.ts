@@ -163,3 +163,19 @@ describe('procrustes', () => {
     expectOrthonormalColumns(proper);
   });
 });
+
+describe('procrustes on a backend without synchronous reads', () => {
+  it('throws BackendError naming procrustes and the argument, with the async conversion to use', () => {
+    const x = tf.tensor2d([[1, 0], [0, 1]]);
+    const original = tf.Tensor.prototype.dataSync;
+    tf.Tensor.prototype.dataSync = function () {
+      throw new Error('OffscreenCanvas is not defined');
+    };
+    try {
+      expect(() => procrustes(x, [[0, 1], [1, 0]])).toThrow(/procrustes: cannot read 'source' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); convert it first with `await Matrix.fromTensorAsync\(tensor\)`/);
+    } finally {
+      tf.Tensor.prototype.dataSync = original;
+      x.dispose();
+    }
+  });
+});

@@ -171,3 +171,22 @@ describe('sameDiffGap', () => {
     e.dispose();
   });
 });
+
+describe('tensor diagnostics on a backend without synchronous reads', () => {
+  it('throw BackendError pointing to the Async variant, and the Async variant still works', async () => {
+    const e = tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]);
+    const original = tf.Tensor.prototype.dataSync;
+    tf.Tensor.prototype.dataSync = function () {
+      throw new Error('OffscreenCanvas is not defined');
+    };
+    try {
+      expect(() => knnAccuracy(e, [0, 0, 1, 1])).toThrow(/knnAccuracy: cannot read 'embeddings' synchronously .*; use knnAccuracyAsync/);
+      expect(() => selfSimilarity(e)).toThrow(/selfSimilarity: cannot read 'embeddings' synchronously .*; use selfSimilarityAsync/);
+      expect(() => sameDiffGap(e, [0, 0, 1, 1])).toThrow(/sameDiffGap: cannot read 'embeddings' synchronously .*; use sameDiffGapAsync/);
+      expect(await knnAccuracyAsync(e, [0, 0, 1, 1])).toBe(1);
+    } finally {
+      tf.Tensor.prototype.dataSync = original;
+      e.dispose();
+    }
+  });
+});
