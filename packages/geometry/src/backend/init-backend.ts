@@ -125,8 +125,29 @@ function firstLine(e: unknown): string {
 
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|software|microsoft basic render|lavapipe|opengl/i;
 
+/**
+ * On Linux, Dawn reaches hardware GPUs only through the Vulkan loader. Where `libvulkan.so.1` is in
+ * neither the linker cache nor LD_LIBRARY_PATH, no hardware adapter can exist, so the automatic probe
+ * is skipped (loading dawn.node would only print Vulkan warnings). Elsewhere: unknown, so true.
+ */
+async function vulkanLoaderMayExist(): Promise<boolean> {
+  if (!isNode || process.platform !== 'linux') return true;
+  try {
+    const fs = (await importOptional('node:fs')) as typeof import('node:fs');
+    const cache = fs.readFileSync('/etc/ld.so.cache', 'latin1');
+    if (cache.includes('libvulkan.so.1')) return true;
+    const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+    return dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
+  } catch {
+    return true;
+  }
+}
+
 async function registerWebgpu(explicit: boolean, allowSoftware: boolean): Promise<Attempt> {
   const g = globalThis as { navigator?: { gpu?: GpuLike } };
+  if (isNode && !g.navigator?.gpu && !explicit && !allowSoftware && !(await vulkanLoaderMayExist())) {
+    return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) on this Linux machine, so no hardware adapter' };
+  }
   if (isNode && !g.navigator?.gpu) {
     // Dawn for Node: the `webgpu` npm package ships dawn.node inside its tarball.
     try {

@@ -47,7 +47,14 @@ describe('initBackend', () => {
     const info = await initBackend({ log: () => {} });
     expect(info.name).toBe('wasm');
     const webgpu = info.skipped.find((s) => s.name === 'webgpu');
-    expect(webgpu?.reason).toMatch(/adapter|webgpu/i);
+    expect(webgpu?.reason).toMatch(/no Vulkan loader|no WebGPU adapter/);
+  });
+
+  it('probes webgpu when asked explicitly, and falls back with the reason when no adapter answers', async () => {
+    delete process.env.GEOLIP_BACKEND;
+    const info = await initBackend({ prefer: ['webgpu', 'cpu'], log: () => {} });
+    if (info.name === 'webgpu') expect(info.adapter).toBeTruthy();
+    else expect(info.skipped[0]).toMatchObject({ name: 'webgpu', reason: expect.stringMatching(/adapter|not loadable/) });
   });
 
   it('webgl is refused in Node with a reason', async () => {
