@@ -2,6 +2,7 @@ import { ConvergenceError, InvalidArgumentError, ShapeError } from '../errors.js
 import { assertInteger } from '../internal/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { axpyRange, dotRange, householderScalars, tailNorm } from './qr.js';
+import { nextActiveBlock } from './deflation.js';
 
 const EPS = 2.220446049250313e-16;
 
@@ -148,15 +149,11 @@ function tridiagonalQr(d: Float64Array, e: Float64Array, n: number, zt: Float64A
   const tol = EPS * anorm;
   let sweeps = 0;
   let hi = n - 1;
-  while (hi > 0) {
-    if (Math.abs(e[hi - 1]!) <= tol) {
-      e[hi - 1] = 0;
-      hi--;
-      continue;
-    }
-    let lo = hi - 1;
-    while (lo > 0 && Math.abs(e[lo - 1]!) > tol) lo--;
-    if (lo > 0) e[lo - 1] = 0;
+  for (;;) {
+    const block = nextActiveBlock(e, hi, tol);
+    hi = block.hi;
+    if (hi === 0) break;
+    const lo = block.lo;
     if (++sweeps > maxSweeps) {
       throw new ConvergenceError(op, `symmetric QR did not converge within ${maxSweeps} sweeps`, maxSweeps);
     }

@@ -2,6 +2,7 @@ import { ConvergenceError, InvalidArgumentError } from '../errors.js';
 import { assertInteger } from '../internal/assert-shape.js';
 import { Matrix, gemm, matmul, toMatrix, type MatrixLike } from './matrix.js';
 import { axpyRange, dotRange, householderScalars, tailNorm } from './qr.js';
+import { nextActiveBlock } from './deflation.js';
 
 const EPS = 2.220446049250313e-16;
 
@@ -369,15 +370,11 @@ function bidiagonalQr(d: Float64Array, e: Float64Array, n: number, ut: Float64Ar
   const us = new Float64Array(n);
   let sweeps = 0;
   let hi = n - 1;
-  while (hi > 0) {
-    if (Math.abs(e[hi - 1]!) <= tol) {
-      e[hi - 1] = 0;
-      hi--;
-      continue;
-    }
-    let lo = hi - 1;
-    while (lo > 0 && Math.abs(e[lo - 1]!) > tol) lo--;
-    if (lo > 0) e[lo - 1] = 0;
+  for (;;) {
+    const block = nextActiveBlock(e, hi, tol);
+    hi = block.hi;
+    if (hi === 0) break;
+    const lo = block.lo;
 
     // A negligible diagonal entry splits the block once its row (or column) is rotated away.
     let zero = -1;
