@@ -1,0 +1,279 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  FormatError,
+  GeolipError,
+  InvalidArgumentError,
+  NonFiniteError,
+  readSafetensors,
+  toFloat32,
+  writeSafetensors,
+  type SafetensorEntry,
+  type SafetensorsContents,
+} from '@geolip/geometry';
+
+import { Constellation, DROPOUT_MODES, type ConstellationConfig, type DropoutMode } from './constellation.js';
+import { PATCHWORK_ACTIVATIONS, Patchwork, patchworkWeightShapes, type PatchworkActivation, type PatchworkConfig } from './patchwork.js';
+import { readSync } from './internal/module-checks.js';
+
+/** Metadata key naming the module class stored in a file (`'Constellation'` or `'Patchwork'`). */
+export const MODULE_METADATA_KEY = 'geolip.module';
+/** Metadata key holding the module configuration as a JSON string. */
+export const CONFIG_METADATA_KEY = 'geolip.config';
+
+type FloatEntry = { dtype: 'F32'; shape: number[]; data: Float32Array };
+
+/**
+ * Serializes a constellation as a safetensors file.
+ *
+ *     tensors:   anchors  [K, D] F32   (the raw variable, not normalized)
+ *                home     [K, D] F32   (only if saveHome() was called)
+ *     metadata:  format = "pt", geolip.module = "Constellation",
+ *                geolip.config = JSON {"anchors": K, "dim": D, "dropout": p, "dropoutMode": "mask" | "subset"}
+ *
+ * @param constellation - the module to save (not modified).
+ * @returns the file's bytes.
+ * @throws {BackendError} on a backend that cannot read synchronously (use {@link saveConstellationAsync}).
+ *
+ * @remarks The dropout generator's state is not saved (it is training state, not a weight). The names
+ * match a PyTorch module with a parameter `anchors` (and a buffer `home`), so `safetensors.torch.load_file`
+ * reads the file as a state dict.
+ *
+ * @example
+ * const bytes = saveConstellation(c);
+ * const copy = loadConstellation(bytes); // copy.triangulate(x) equals c.triangulate(x) bit for bit
+ */
+export function saveConstellation(constellation: Constellation): Uint8Array {
+  const op = 'saveConstellation';
+  checkModule(op, 'constellation', constellation, Constellation);
+  return write(readAllSync(op, constellation.getWeights(), 'use saveConstellationAsync'), 'Constellation', constellation.config);
+}
+
+/** {@link saveConstellation} reading the weights asynchronously (works on every backend). Same bytes. */
+export async function saveConstellationAsync(constellation: Constellation): Promise<Uint8Array> {
+  checkModule('saveConstellationAsync', 'constellation', constellation, Constellation);
+  return write(await readAllAsync(constellation.getWeights()), 'Constellation', constellation.config);
+}
+
+/**
+ * Serializes a patchwork as a safetensors file, under the PyTorch parameter names documented in
+ * {@link Patchwork.getWeights} (`compartments.{k}.0.weight` `[2·d_comp, apc]`, `.0.bias`, `.2.weight`
+ * `[d_comp, 2·d_comp]`, `.2.bias`, `.3.weight`, `.3.bias`, and `.1.scale` / `.1.bias` `[1]` for StarReLU),
+ * all F32, with metadata `format = "pt"`, `geolip.module = "Patchwork"` and
+ * `geolip.config = JSON {"anchors": K, "compartments": n_comp, "compartmentDim": d_comp, "activation": …}`.
+ *
+ * @param patchwork - the module to save (not modified).
+ * @returns the file's bytes.
+ * @throws {BackendError} on a backend that cannot read synchronously (use {@link savePatchworkAsync}).
+ *
+ * @example
+ * const copy = loadPatchwork(savePatchwork(p)); // copy.apply(tri) equals p.apply(tri) bit for bit
+ */
+export function savePatchwork(patchwork: Patchwork): Uint8Array {
+  const op = 'savePatchwork';
+  checkModule(op, 'patchwork', patchwork, Patchwork);
+  return write(readAllSync(op, patchwork.getWeights(), 'use savePatchworkAsync'), 'Patchwork', patchwork.config);
+}
+
+/** {@link savePatchwork} reading the weights asynchronously (works on every backend). Same bytes. */
+export async function savePatchworkAsync(patchwork: Patchwork): Promise<Uint8Array> {
+  checkModule('savePatchworkAsync', 'patchwork', patchwork, Patchwork);
+  return write(await readAllAsync(patchwork.getWeights()), 'Patchwork', patchwork.config);
+}
+
+/**
+ * Loads a constellation saved by {@link saveConstellation}, or any safetensors file holding exactly
+ * `anchors` `[K, D]` (and optionally `home` `[K, D]`), e.g. a PyTorch state dict.
+ *
+ * @param bytes - the file's bytes.
+ * @returns a new Constellation with the stored weights and configuration (the caller disposes it).
+ *   Without `geolip.config` metadata the configuration is taken from the shapes, with dropout 0.
+ *
+ * @throws {FormatError} naming `'bytes'`: not a safetensors file, another module's file, bad
+ *   `geolip.config` JSON, a missing or unexpected tensor, a wrong shape or a non-float dtype.
+ * @throws {NonFiniteError} naming the tensor when a stored value is NaN/Inf.
+ *
+ * @remarks F32 loads bit-exactly; F64, F16 and BF16 are converted to float32.
+ */
+export function loadConstellation(bytes: Uint8Array | ArrayBuffer): Constellation {
+  const op = 'loadConstellation';
+  const { tensors, metadata } = parse(op, bytes, 'Constellation');
+  const anchors = tensors.anchors;
+  if (!anchors) fail(op, "is missing the tensor 'anchors'");
+  if (anchors.shape.length !== 2 || anchors.shape[0]! < 2 || anchors.shape[1]! < 1) {
+    fail(op, `tensor 'anchors' must have shape [K, D] with K >= 2, got [${anchors.shape.join(', ')}]`);
+  }
+  const [k, d] = anchors.shape as [number, number];
+  const config = readConfig(op, metadata, { anchors: k, dim: d, dropout: 0, dropoutMode: 'mask' as DropoutMode }, (c) => {
+    expectInteger(op, c, 'anchors', 2);
+    expectInteger(op, c, 'dim', 1);
+    if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
+    if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
+  });
+  const shapes: Record<string, number[]> = { anchors: [config.anchors, config.dim] };
+  if (tensors.home) shapes.home = [config.anchors, config.dim];
+  const values = toTensors(op, tensors, shapes);
+  try {
+    const c = Constellation.fromAnchors(values.anchors as tf.Tensor2D, { dropout: config.dropout, dropoutMode: config.dropoutMode });
+    if (values.home) c.assignWeights(values);
+    return c;
+  } finally {
+    tf.dispose(values);
+  }
+}
+
+/**
+ * Loads a patchwork saved by {@link savePatchwork}, or any safetensors file holding exactly the
+ * parameter names of {@link Patchwork.getWeights} (e.g. a PyTorch state dict of the same module).
+ *
+ * @param bytes - the file's bytes.
+ * @returns a new Patchwork with the stored weights and configuration (the caller disposes it). Without
+ *   `geolip.config` metadata the configuration is taken from the shapes (n_comp from the number of
+ *   compartments, StarReLU when `compartments.0.1.scale` is present).
+ *
+ * @throws {FormatError} naming `'bytes'`: not a safetensors file, another module's file, bad
+ *   `geolip.config`, a missing or unexpected tensor, a wrong shape or a non-float dtype.
+ * @throws {NonFiniteError} naming the tensor when a stored value is NaN/Inf.
+ */
+export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
+  const op = 'loadPatchwork';
+  const { tensors, metadata } = parse(op, bytes, 'Patchwork');
+  const first = tensors['compartments.0.0.weight'];
+  if (!first) fail(op, "is missing the tensor 'compartments.0.0.weight'");
+  if (first.shape.length !== 2 || first.shape[0]! % 2 !== 0 || first.shape[0]! < 2 || first.shape[1]! < 1) {
+    fail(op, `tensor 'compartments.0.0.weight' must have shape [2·d_comp, apc], got [${first.shape.join(', ')}]`);
+  }
+  let compartments = 0;
+  while (`compartments.${compartments}.0.weight` in tensors) compartments++;
+  const inferred: PatchworkConfig = {
+    anchors: first.shape[1]! * compartments,
+    compartments,
+    compartmentDim: first.shape[0]! / 2,
+    activation: 'compartments.0.1.scale' in tensors ? 'star-relu' : 'squared-relu',
+  };
+  const config = readConfig(op, metadata, inferred, (c) => {
+    expectInteger(op, c, 'anchors', 1);
+    expectInteger(op, c, 'compartments', 1);
+    expectInteger(op, c, 'compartmentDim', 1);
+    if (!(PATCHWORK_ACTIVATIONS as readonly unknown[]).includes(c.activation)) {
+      fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'activation' must be one of ${PATCHWORK_ACTIVATIONS.join(', ')}`);
+    }
+    if ((c.anchors as number) % (c.compartments as number) !== 0) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'anchors' must be divisible by 'compartments'`);
+  });
+  const values = toTensors(op, tensors, patchworkWeightShapes(config));
+  try {
+    const p = new Patchwork({ ...config, activation: config.activation as PatchworkActivation });
+    p.assignWeights(values);
+    return p;
+  } finally {
+    tf.dispose(values);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function checkModule(op: string, argument: string, value: unknown, type: typeof Constellation | typeof Patchwork): void {
+  if (!(value instanceof type)) throw new InvalidArgumentError(op, argument, `must be a ${type.name}`);
+}
+
+function write(entries: Record<string, FloatEntry>, module: string, config: ConstellationConfig | PatchworkConfig): Uint8Array {
+  return writeSafetensors(entries, { format: 'pt', [MODULE_METADATA_KEY]: module, [CONFIG_METADATA_KEY]: JSON.stringify(config) });
+}
+
+function readAllSync(op: string, weights: Record<string, tf.Tensor>, hint: string): Record<string, FloatEntry> {
+  try {
+    const out: Record<string, FloatEntry> = {};
+    for (const [name, t] of Object.entries(weights)) {
+      out[name] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(readSync(op, name, t, hint) as Float32Array) };
+    }
+    return out;
+  } finally {
+    tf.dispose(weights);
+  }
+}
+
+async function readAllAsync(weights: Record<string, tf.Tensor>): Promise<Record<string, FloatEntry>> {
+  try {
+    const out: Record<string, FloatEntry> = {};
+    for (const [name, t] of Object.entries(weights)) {
+      out[name] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) };
+    }
+    return out;
+  } finally {
+    tf.dispose(weights);
+  }
+}
+
+function fail(op: string, message: string, cause?: unknown): never {
+  throw new FormatError(op, 'bytes', message, cause === undefined ? undefined : { cause });
+}
+
+function parse(op: string, bytes: unknown, module: 'Constellation' | 'Patchwork'): SafetensorsContents {
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) fail(op, `must be a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
+  let contents: SafetensorsContents;
+  try {
+    contents = readSafetensors(bytes as Uint8Array | ArrayBuffer);
+  } catch (e) {
+    if (!GeolipError.isInstance(e)) throw e;
+    fail(op, `is not a valid safetensors file (${e.message})`, e);
+  }
+  const stored = contents.metadata[MODULE_METADATA_KEY];
+  if (stored !== undefined && stored !== module) fail(op, `holds a ${stored}, not a ${module}`);
+  return contents;
+}
+
+function readConfig<T extends object>(op: string, metadata: Record<string, string>, inferred: T, validate: (c: Record<string, unknown>) => void): T {
+  const text = metadata[CONFIG_METADATA_KEY];
+  if (text === undefined) return inferred;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not JSON`, e);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not a JSON object`);
+  const config = { ...inferred, ...(parsed as Record<string, unknown>) } as Record<string, unknown>;
+  validate(config);
+  for (const key of Object.keys(inferred)) {
+    // Sizes must agree with the tensors (the shape check below would catch it too, with a less direct message).
+    const a = (inferred as Record<string, unknown>)[key];
+    if (typeof a === 'number' && key !== 'dropout' && config[key] !== a) {
+      fail(op, `has ${CONFIG_METADATA_KEY} ${key}=${String(config[key])}, but the tensors imply ${key}=${a}`);
+    }
+  }
+  return config as T;
+}
+
+function expectInteger(op: string, config: Record<string, unknown>, key: string, min: number): void {
+  const v = config[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(op, `has a bad ${CONFIG_METADATA_KEY}: '${key}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+}
+
+/** Checks the exact name set, shapes, dtypes and finiteness, and uploads the tensors. */
+function toTensors(op: string, tensors: Record<string, SafetensorEntry>, shapes: Record<string, number[]>): Record<string, tf.Tensor> {
+  for (const name of Object.keys(tensors)) {
+    if (!(name in shapes)) fail(op, `has an unexpected tensor '${name}'`);
+  }
+  const values: Record<string, Float32Array> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const entry = tensors[name];
+    if (!entry) fail(op, `is missing the tensor '${name}'`);
+    if (entry.shape.length !== shape.length || entry.shape.some((s, i) => s !== shape[i])) {
+      fail(op, `tensor '${name}' must have shape [${shape.join(', ')}], got [${entry.shape.join(', ')}]`);
+    }
+    if (!['F32', 'F64', 'F16', 'BF16'].includes(entry.dtype)) fail(op, `tensor '${name}' must have a float dtype (F32, F64, F16, BF16), got ${entry.dtype}`);
+    const data = toFloat32(entry);
+    let count = 0;
+    let firstIndex = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        if (firstIndex < 0) firstIndex = i;
+        count++;
+      }
+    }
+    if (count > 0) throw new NonFiniteError(op, name, count, firstIndex);
+    values[name] = data;
+  }
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, data] of Object.entries(values)) out[name] = tf.tensor(data, shapes[name], 'float32');
+  return out;
+}
