@@ -17,6 +17,16 @@ export interface GeometricAutogradOptions {
    * Cards: 0.1 (dual-stream), 1.0 (ViT soup and student).
    */
   separation?: number;
+  /**
+   * Which direction the separation step removes. Two readings of spec §7 are plausible:
+   * - `'anchor'` (default, the literal formula of the spec and of geolip-core): g₂ = g₁ − sep·max(⟨g₁, n⟩, 0)·n.
+   *   n is not tangent at e, so with sep > 0 the result regains a radial component.
+   * - `'tangent'`: the same step along n's tangent part u = (n − ⟨n, e⟩e)/‖n − ⟨n, e⟩e‖, i.e.
+   *   g₂ = g₁ − sep·max(⟨g₁, u⟩, 0)·u. With tang = 1 and sep = 1 the gradient then has both no radial
+   *   component (⟨g₂, e⟩ = 0) and no positive component toward the nearest anchor (⟨g₂, n⟩ ≤ 0): the
+   *   "tangential, pushed away from the nearest anchor" behaviour the cards describe.
+   */
+  separationDirection?: 'anchor' | 'tangent';
 }
 
 /**
@@ -85,6 +95,10 @@ export function geometricAutograd(embedding: tf.Tensor2D, anchors: AnchorSource,
   }
   const tang = checkNumber(op, 'tangential', options.tangential ?? 1, 0);
   const sep = checkNumber(op, 'separation', options.separation ?? 0.1, 0);
+  const direction = options.separationDirection ?? 'anchor';
+  if (direction !== 'anchor' && direction !== 'tangent') {
+    throw new InvalidArgumentError(op, 'separationDirection', `must be 'anchor' or 'tangent', got ${String(direction)}`);
+  }
   const [, d] = checkMatrix(op, 'embedding', embedding, ['B', 'D']);
   checkAnchorSource(op, anchors, { dim: d });
 
@@ -96,14 +110,14 @@ export function geometricAutograd(embedding: tf.Tensor2D, anchors: AnchorSource,
     save(sep > 0 ? [e, rawAnchors(op, anchors, { dim: d })] : [e]);
     return {
       value: tf.clone(e),
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => reshapeGradient(dy, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined, tang, sep),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => reshapeGradient(dy, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined, tang, sep, direction),
     };
   });
   return apply(embedding) as tf.Tensor2D;
 }
 
 /** g ↦ g₂ of spec §7, on the backend. Returns a new tensor; intermediates are disposed. */
-function reshapeGradient(g: tf.Tensor2D, e: tf.Tensor2D, anchors: tf.Tensor2D | undefined, tang: number, sep: number): tf.Tensor2D {
+function reshapeGradient(g: tf.Tensor2D, e: tf.Tensor2D, anchors: tf.Tensor2D | undefined, tang: number, sep: number, direction: 'anchor' | 'tangent'): tf.Tensor2D {
   return tf.tidy(() => {
     let g1: tf.Tensor2D = g;
     if (tang !== 0) {
@@ -120,7 +134,11 @@ function reshapeGradient(g: tf.Tensor2D, e: tf.Tensor2D, anchors: tf.Tensor2D | 
     // tf.oneHot needs depth ≥ 2, so A = 1 uses depth 2 and keeps the first column.
     let oneHot = tf.cast(tf.oneHot(nearest, Math.max(a, 2)), 'float32') as tf.Tensor2D;
     if (a === 1) oneHot = tf.slice(oneHot, [0, 0], [b, 1]);
-    const n = tf.matMul(oneHot, unit); // [B, D]
+    let n: tf.Tensor2D = tf.matMul(oneHot, unit); // [B, D]
+    if (direction === 'tangent') {
+      // u = tangent part of n at e, normalized (a zero tangent part, n = ±e, stays zero).
+      n = normalize(tf.sub(n, tf.mul(tf.sum(tf.mul(n, e), 1, true), e)));
+    }
     const t = tf.sum(tf.mul(g1, n), 1, true); // ⟨g₁, n⟩, [B, 1]
     return tf.sub(g1, tf.mul(tf.mul(tf.relu(t), sep), n));
   });

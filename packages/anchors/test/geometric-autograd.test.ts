@@ -305,3 +305,40 @@ describe('geometricAutograd', () => {
     expectRowsClose(grad(e).arraySync() as Rows, [[-0.48, 0.64, -2]], 1e-6);
   });
 });
+
+describe("geometricAutograd, separationDirection: 'tangent'", () => {
+  it('gives zero radial component AND a non-positive component toward the nearest anchor (tang = 1, sep = 1)', () => {
+    const e = sampleSphere(64, 12, { seed: 31 });
+    const anchors = sampleSphere(16, 12, { seed: 32 });
+    const upstream = tf.randomNormal([64, 12], 0, 1, 'float32', 33);
+    const grad = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1, separationDirection: 'tangent' }), upstream)),
+    )(e);
+    const g = grad.arraySync() as number[][];
+    const ev = e.arraySync() as number[][];
+    const av = anchors.arraySync() as number[][];
+    let positiveBefore = 0;
+    const up = upstream.arraySync() as number[][];
+    for (let i = 0; i < 64; i++) {
+      const dot = (a: number[], b: number[]) => a.reduce((s, v, j) => s + v * b[j]!, 0);
+      const n = av.reduce((best, a) => (dot(ev[i]!, a) > dot(ev[i]!, best) ? a : best), av[0]!);
+      expect(Math.abs(dot(g[i]!, ev[i]!))).toBeLessThan(1e-5); // radial ≈ 0
+      expect(dot(g[i]!, n)).toBeLessThanOrEqual(1e-5); // nothing pulls toward the nearest anchor
+      const g1 = up[i]!.map((v, j) => v - dot(up[i]!, ev[i]!) * ev[i]![j]!);
+      if (dot(g1, n) > 0.1) positiveBefore++;
+    }
+    expect(positiveBefore).toBeGreaterThan(5); // the check is not vacuous
+    tf.dispose([e, anchors, upstream, grad]);
+  });
+
+  it("equals 'anchor' when the nearest anchor is already tangent at e, and rejects unknown directions", () => {
+    const e = tf.tensor2d([[1, 0, 0]]);
+    const anchors = tf.tensor2d([[0, 1, 0]]);
+    const g = tf.tensor2d([[0.5, 1, -2]]);
+    const run = (direction: 'anchor' | 'tangent') =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { separation: 1, separationDirection: direction }), g)))(e).arraySync();
+    expect(run('tangent')).toEqual(run('anchor'));
+    expect(() => geometricAutograd(e, anchors, { separationDirection: 'radial' as never })).toThrow(/geometricAutograd: 'separationDirection' must be 'anchor' or 'tangent'/);
+    tf.dispose([e, anchors, g]);
+  });
+});
