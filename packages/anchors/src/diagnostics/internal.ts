@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, InvalidArgumentError, ShapeError, normalize } from '@geolip/geometry';
+import { InvalidArgumentError, ShapeError, normalize } from '@geolip/geometry';
+
+// Shared with @geolip/geometry so every package words these errors the same way.
+export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
 
 /**
  * Shared plumbing of the anchor diagnostics and of {@link geometricAutograd} (internal, not
@@ -57,14 +60,6 @@ export function checkNumber(op: string, argument: string, value: unknown, min: n
   return value as number;
 }
 
-/** @internal Throws unless `value` is an integer ≥ `min`. */
-export function checkInteger(op: string, argument: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(op, argument, `must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
 function isSourceObject(value: unknown): value is { normalizedAnchors(): tf.Tensor2D } {
   return typeof value === 'object' && value !== null && typeof (value as { normalizedAnchors?: unknown }).normalizedAnchors === 'function';
 }
@@ -103,15 +98,6 @@ export function checkAnchorSource(op: string, source: unknown, options: { argume
  */
 export function unitAnchors(op: string, source: unknown, options: { argument?: string; dim?: number; minAnchors?: number } = {}): tf.Tensor2D {
   return tf.tidy(() => normalize(rawAnchors(op, source, options)));
-}
-
-/** @internal `tensor.dataSync()`, with a {@link BackendError} naming the op where the backend cannot read synchronously. */
-export function readSync(op: string, argument: string, tensor: tf.Tensor, hint: string): tf.TypedArray {
-  try {
-    return tensor.dataSync() as tf.TypedArray;
-  } catch (e) {
-    throw new BackendError(op, `cannot read '${argument}' synchronously on the '${tf.getBackend()}' backend (${e instanceof Error ? e.message : String(e)}); ${hint}`);
-  }
 }
 
 /**

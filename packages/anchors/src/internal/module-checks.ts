@@ -3,16 +3,10 @@
  * (internal; not exported from the package). They read metadata only, never tensor data.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
+import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 
-/** Throws unless `value` is an integer in [min, max]. */
-export function checkInteger(op: string, argument: string, value: unknown, min = -Infinity, max = Infinity): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw new InvalidArgumentError(op, argument, `must be an integer ${range}, got ${String(value)}`);
-  }
-  return value;
-}
+// Shared with @geolip/geometry so every package words these errors the same way.
+export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
 
 /** Throws unless `value` is a finite number in [min, max] (`open` excludes the lower bound). */
 export function checkNumber(op: string, argument: string, value: unknown, min = -Infinity, max = Infinity, open = false): number {
@@ -55,19 +49,4 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value);
   return typeof value;
-}
-
-/**
- * `tensor.dataSync()`, turning a backend that cannot read synchronously (webgpu in Node) into a
- * BackendError that names the public function and its async alternative.
- */
-export function readSync(op: string, argument: string, tensor: tf.Tensor, hint: string): tf.TypedArray {
-  try {
-    return tensor.dataSync() as tf.TypedArray;
-  } catch (e) {
-    throw new BackendError(
-      op,
-      `cannot read '${argument}' synchronously on the '${tf.getBackend()}' backend (${e instanceof Error ? e.message : String(e)}); ${hint}`,
-    );
-  }
 }

@@ -1,0 +1,9 @@
+/**
+ * `@geolip/geometry/internal`: argument checks shared by the `@geolip/*` packages so every package
+ * words its errors the same way. **Unstable**: not part of the public API, may change in any release.
+ */
+export { assertFiniteData, assertInteger, assertNumber, bindShapes } from './assert-shape.js';
+export type { Shaped } from './assert-shape.js';
+export { readTensorSync } from './read-tensor.js';
+export { assertFloatTensor, assertSameShape } from './tensor-checks.js';
+export { constantMask, nonZero, safeSqrt, sinc } from './grad-utils.js';
