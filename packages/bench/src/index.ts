@@ -1,0 +1,21 @@
+/**
+ * @geolip/bench — how users and CI judge an embedding model on real data.
+ *
+ * - data: STS-B / SICK / MRPC / COCO loaders for the original file formats (errors name file and line)
+ * - metrics: Spearman (average ranks), Pearson, threshold search, ROC-AUC, AP / mAP, recall@K
+ * - Embedder: the interface any model implements; `embedAll` batches and validates
+ * - baselines: `glove-avg` and `use-lite` (optional peers, offline)
+ * - evaluate / report / plot: pair-task evaluation, Markdown + JSON reports, SVG scatter plots
+ * - the `geolip-bench` CLI (bin) wraps all of it
+ */
+export * from './data/index.js';
+export * from './metrics/index.js';
+export { embedAll, cosineRows, builtinModels, loadModel } from './embedder.js';
+export type { Embedder, EmbedAllOptions, BuiltinModel } from './embedder.js';
+export * from './baselines/index.js';
+export { evaluatePairTask, PAIR_TASKS, REGRESSION_TASKS, CLASSIFICATION_TASKS } from './evaluate.js';
+export type { ClassificationResult, EvaluateOptions, PairTask, PairTaskResult, RegressionResult } from './evaluate.js';
+export { markdownTable, jsonReport, writeJsonReport, writeFileAtomic, formatParams, packageVersions } from './report.js';
+export type { JsonReport, ReportSettings } from './report.js';
+export { svgScatter, niceTicks } from './plot.js';
+export type { ScatterOptions } from './plot.js';

