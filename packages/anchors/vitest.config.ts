@@ -1,22 +1,2 @@
-import { defineConfig } from 'vitest/config';
-
-// Every test file runs twice: once on the deterministic `cpu` backend and once on `wasm`
-// (the default backend in Node). `GEOLIP_FUZZ_RUNS` scales the fuzz tests.
-export default defineConfig({
-  test: {
-    projects: [
-      {
-        extends: true,
-        test: { name: 'cpu', env: { GEOLIP_BACKEND: 'cpu' } },
-      },
-      {
-        extends: true,
-        test: { name: 'wasm', env: { GEOLIP_BACKEND: 'wasm' } },
-      },
-    ],
-    setupFiles: ['./test/setup.ts'],
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    pool: 'forks',
-  },
-});
+// Every test file runs on the cpu and the wasm backend: see tools/vitest/backend-projects.ts.
+export { default } from '../../tools/vitest/backend-projects.js';
