@@ -1,0 +1,74 @@
+import { FormatError, Matrix, readSafetensors, writeSafetensors, type SafetensorInput } from '@geolip/geometry';
+import type { ConsensusModel, ConsensusProjector } from './types.js';
+
+const METADATA_KEY = 'geolip.consensus';
+
+/**
+ * Serializes a consensus to safetensors bytes (F64, so {@link loadConsensus} is exact).
+ *
+ * Tensors: `projectors.{name}.weight` `[K, D_e]` (= linearᵀ, the PyTorch `nn.Linear` layout),
+ * `projectors.{name}.bias` `[K]`, `targets` `[N, K]`. `__metadata__['geolip.consensus']` is JSON
+ * `{ format: 1, experts, config, diagnostics }` (non-finite diagnostics are written as null).
+ *
+ * @param result - {@link buildConsensus}'s result or a loaded {@link ConsensusModel}.
+ * @returns The safetensors file bytes.
+ * @example
+ * const bytes = saveConsensus(buildConsensus(experts));
+ * const again = loadConsensus(bytes);
+ */
+export function saveConsensus(result: ConsensusModel): Uint8Array {
+  const tensors: Record<string, SafetensorInput> = {};
+  for (const p of result.projectors) {
+    const t = p.linear.transpose();
+    tensors[`projectors.${p.name}.weight`] = { dtype: 'F64', shape: [t.rows, t.cols], data: t.data };
+    tensors[`projectors.${p.name}.bias`] = { dtype: 'F64', shape: [p.bias.length], data: p.bias };
+  }
+  tensors.targets = { dtype: 'F64', shape: [result.targets.rows, result.targets.cols], data: result.targets.data };
+  const meta = { format: 1, experts: result.experts, config: result.config, diagnostics: result.diagnostics };
+  return writeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(meta) });
+}
+
+/**
+ * Reads bytes written by {@link saveConsensus}. F32 weights are accepted too (widened to float64).
+ * @param bytes - safetensors file contents.
+ * @returns The {@link ConsensusModel} (NaN diagnostics come back as NaN).
+ * @throws {FormatError} If the file is not a valid safetensors file or lacks the consensus tensors/metadata.
+ */
+export function loadConsensus(bytes: Uint8Array | ArrayBuffer): ConsensusModel {
+  const op = 'loadConsensus';
+  const { tensors, metadata } = readSafetensors(bytes, { copy: true });
+  const raw = metadata[METADATA_KEY];
+  if (raw === undefined) throw new FormatError(op, 'bytes', `has no '${METADATA_KEY}' metadata`);
+  let meta: { format: number; experts: string[]; config: ConsensusModel['config']; diagnostics: ConsensusModel['diagnostics'] };
+  try {
+    meta = JSON.parse(raw);
+  } catch (cause) {
+    throw new FormatError(op, 'bytes', `has unreadable '${METADATA_KEY}' metadata`, { cause });
+  }
+  if (meta?.format !== 1 || !Array.isArray(meta.experts)) throw new FormatError(op, 'bytes', `has unsupported '${METADATA_KEY}' metadata`);
+  const matrix = (name: string, rank: 1 | 2): { shape: number[]; data: Float64Array } => {
+    const entry = tensors[name];
+    if (entry === undefined) throw new FormatError(op, 'bytes', `has no tensor '${name}'`);
+    if ((entry.dtype !== 'F64' && entry.dtype !== 'F32') || entry.shape.length !== rank) {
+      throw new FormatError(op, 'bytes', `tensor '${name}' must be rank-${rank} F64 or F32, got ${entry.dtype} [${entry.shape.join(', ')}]`);
+    }
+    return { shape: entry.shape, data: Float64Array.from(entry.data as Float64Array | Float32Array) };
+  };
+  const projectors: ConsensusProjector[] = meta.experts.map((name) => {
+    const w = matrix(`projectors.${name}.weight`, 2);
+    const b = matrix(`projectors.${name}.bias`, 1);
+    if (b.shape[0] !== w.shape[0]) throw new FormatError(op, 'bytes', `'projectors.${name}.bias' must have ${w.shape[0]} entries`);
+    return { name, linear: new Matrix(w.shape[0]!, w.shape[1]!, w.data).transpose(), bias: b.data };
+  });
+  const t = matrix('targets', 2);
+  const diagnostics = restoreNaN(meta.diagnostics);
+  return { targets: new Matrix(t.shape[0]!, t.shape[1]!, t.data), projectors, diagnostics, experts: meta.experts, config: meta.config };
+}
+
+/** JSON writes NaN as null; read it back as NaN. */
+function restoreNaN<T>(value: T): T {
+  if (value === null) return NaN as T;
+  if (Array.isArray(value)) return value.map(restoreNaN) as T;
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, restoreNaN(v)])) as T;
+  return value;
+}
