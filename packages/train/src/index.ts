@@ -18,3 +18,6 @@ export type {
   MasteryStepStats,
 } from './mastery-queue.js';
 export * from './consensus/index.js';
+export * from './loop/index.js';
+export * from './checkpoint/index.js';
+export { parseNpy, readExpertFeatures } from './io/expert-features.js';

@@ -1,0 +1,309 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
+import type { Rng } from '@geolip/geometry';
+import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+
+import { assignWeights, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import type { JsonValue } from '../checkpoint/checkpoint.js';
+import { AdamW } from './adamw.js';
+import type { AdamWOptions } from './adamw.js';
+import { formatProgress } from './progress.js';
+import { clipByGlobalNorm, constantLr, globalNorm } from './schedule.js';
+import type { LrSchedule } from './schedule.js';
+
+/** What {@link TrainableModel.loss} receives besides the batch. */
+export interface StepContext {
+  /** 0-based index of the optimizer step being computed. */
+  step: number;
+  /** 0-based micro-batch index within the step (always 0 without accumulation). */
+  micro: number;
+  training: true;
+  /** A generator for this micro-batch only (dropout, noise); derived from the run's seed and step. */
+  rng: Rng;
+}
+
+/** The interface {@link train} needs from a model. */
+export interface TrainableModel<B = unknown> {
+  /** Every trainable parameter by a stable name (the same names on every call and every run). */
+  getWeights(): Record<string, tf.Variable>;
+  /** `[]` the loss of one (micro-)batch; called inside `tf.variableGrads`, so intermediates are freed. */
+  loss(batch: B, ctx: StepContext): tf.Scalar;
+  /**
+   * Parameters excluded from weight decay. Default: rank ≤ 1 (biases, norm scales). Names containing
+   * `anchor` are always excluded, whatever this returns.
+   */
+  noWeightDecay?(name: string): boolean;
+}
+
+/** One JSON-lines record (also passed to `log`). */
+export type TrainRecord =
+  | { type: 'step'; step: number; loss: number; lr: number; gradNorm: number; stepsPerSec: number; elapsedMs: number }
+  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'early_stop'; step: number; metric: string; best: number };
+
+/** Early stopping on an evaluation metric. */
+export interface EarlyStopOptions {
+  /** Key of the `evaluate` result to watch. */
+  metric: string;
+  /** Whether smaller or larger is better. */
+  mode: 'min' | 'max';
+  /** Evaluations without improvement before stopping. ≥ 1. */
+  patience: number;
+  /** Improvement smaller than this does not count. Default 0. */
+  minDelta?: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions<B> {
+  model: TrainableModel<B>;
+  /** Produces the batch for (step, micro-batch); must draw randomness only from `rng` to be reproducible. */
+  data: (step: number, rng: Rng, micro: number) => B;
+  /** Total optimizer steps (a resumed run continues from the checkpoint's step up to this). ≥ 1. */
+  steps: number;
+  optimizer?: AdamWOptions;
+  /** Learning rate per step. Default: constant `optimizer.lr` (1e-3). */
+  schedule?: LrSchedule;
+  /** Global-norm clip threshold; none when omitted. */
+  clipNorm?: number;
+  /** Micro-batches per optimizer step (gradients are averaged). Default 1. */
+  accumulate?: number;
+  /** Seed of the run's RNG. Default 0. */
+  seed?: number;
+  /** Call `evaluate` every this many steps (and after the last). Default: never. */
+  evalEvery?: number;
+  evaluate?: (step: number) => Promise<Record<string, number>> | Record<string, number>;
+  earlyStop?: EarlyStopOptions;
+  /** Save a checkpoint to `dir` every `every` steps and at the end. */
+  checkpoint?: { dir: string; every: number; keep?: number };
+  /** Resume from a checkpoint directory (root or step directory). */
+  resumeFrom?: string;
+  /** Stored in checkpoints and compared on resume (an error names the first key that differs). */
+  config?: JsonValue;
+  /** JSON saved with each checkpoint (e.g. `() => queue.state()`). */
+  extraState?: () => JsonValue;
+  /** Receives the `extra` of the checkpoint resumed from. */
+  onResume?: (extra: JsonValue) => void;
+  log?: (record: TrainRecord) => void;
+  /** Append every record as one JSON line to this file. */
+  metricsFile?: string;
+  /** Draw a progress bar on stderr. Default false. */
+  progress?: boolean;
+}
+
+/** What {@link train} returns. */
+export interface TrainSummary {
+  /** Steps completed in total (including those before a resume). */
+  step: number;
+  /** Steps run by this call. */
+  stepsRun: number;
+  /** Loss of the last step (NaN if no step ran). */
+  lastLoss: number;
+  stoppedEarly: boolean;
+  /** Best value of the early-stop metric, if any. */
+  best?: number;
+  /** Last evaluation result, if any. */
+  lastEval?: Record<string, number>;
+  /** The last checkpoint written, if any. */
+  lastCheckpoint?: string;
+  elapsedMs: number;
+}
+
+/** A non-finite loss in the train loop: {@link NonFiniteError} with the step and the last good checkpoint. */
+export class TrainNonFiniteError extends NonFiniteError {
+  readonly step: number;
+  readonly lastCheckpoint: string | undefined;
+
+  constructor(step: number, value: number, lastCheckpoint: string | undefined) {
+    super('train', 'loss', 1, 0);
+    this.step = step;
+    this.lastCheckpoint = lastCheckpoint;
+    this.message = `train: loss is ${value} at step ${step}${lastCheckpoint ? `; last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`;
+  }
+}
+
+/**
+ * Trains `model` with AdamW, an optional schedule, global-norm clipping and gradient accumulation.
+ *
+ * Each step: for each of k micro-batches, `tf.variableGrads` of `model.loss` (inside `tf.tidy`);
+ * gradients are summed and divided by k; clipped to `clipNorm`; one AdamW update. The loss and
+ * gradient norm are read to the CPU once per step (the only sync), checked with `Number.isFinite`.
+ *
+ * @remarks
+ * - Reproducible: the run's RNG (seeded by `seed`) only draws one 32-bit seed per micro-batch
+ *   (`uniform()`), and `data` and `loss` get a fresh generator built from it. The run RNG's state
+ *   is therefore fully captured by `rng.state()` (Box–Muller's spare normal never sits in it), so
+ *   N steps, checkpoint, resume, M steps equals N+M steps, bit for bit on the cpu backend.
+ * - Memory: every tensor made in a step is disposed in that step; the count of live tensors is
+ *   constant from step to step (tested over 100 steps).
+ * - Early stop state (best, evaluations without improvement) is saved in checkpoints under
+ *   `extra.__earlyStop`; user `extraState` goes under `extra.user`.
+ * @throws {TrainNonFiniteError} (a {@link NonFiniteError}) when a loss is NaN or ±Infinity.
+ * @throws {InvalidArgumentError} for bad options, or a resume checkpoint from another config.
+ */
+export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> {
+  const op = 'train';
+  const { model, data } = options;
+  if (!model || typeof model.getWeights !== 'function' || typeof model.loss !== 'function') {
+    throw new InvalidArgumentError(op, 'options.model', 'must implement getWeights() and loss()');
+  }
+  if (typeof data !== 'function') throw new InvalidArgumentError(op, 'options.data', 'must be a function (step, rng, micro) => batch');
+  const steps = assertInteger(op, 'options.steps', options.steps, 1);
+  const accumulate = assertInteger(op, 'options.accumulate', options.accumulate ?? 1, 1);
+  const seed = assertNumber(op, 'options.seed', options.seed ?? 0);
+  const clipNorm = options.clipNorm === undefined ? undefined : assertNumber(op, 'options.clipNorm', options.clipNorm, Number.MIN_VALUE);
+  const evalEvery = options.evalEvery === undefined ? undefined : assertInteger(op, 'options.evalEvery', options.evalEvery, 1);
+  if (options.earlyStop) {
+    assertInteger(op, 'options.earlyStop.patience', options.earlyStop.patience, 1);
+    if (options.earlyStop.mode !== 'min' && options.earlyStop.mode !== 'max') throw new InvalidArgumentError(op, 'options.earlyStop.mode', `must be 'min' or 'max', got ${String(options.earlyStop.mode)}`);
+    if (!options.evaluate || evalEvery === undefined) throw new InvalidArgumentError(op, 'options.earlyStop', 'needs evaluate and evalEvery');
+  }
+  if (options.checkpoint) assertInteger(op, 'options.checkpoint.every', options.checkpoint.every, 1);
+
+  const weights = model.getWeights();
+  const names = Object.keys(weights);
+  const varList = names.map((n) => weights[n]!);
+  const optimizer = new AdamW(weights, {
+    ...options.optimizer,
+    noWeightDecay: options.optimizer?.noWeightDecay ?? (model.noWeightDecay ? (name: string) => model.noWeightDecay!(name) : undefined),
+  });
+  const schedule = options.schedule ?? constantLr(optimizer.lr);
+  let rng = createRng(seed);
+  let start = 0;
+  let best: number | undefined;
+  let bad = 0;
+  let lastCheckpoint: string | undefined;
+
+  if (options.resumeFrom) {
+    const ck = loadCheckpoint(options.resumeFrom, { expectWeights: weights, expectConfig: options.config });
+    assignWeights(weights, ck.weights);
+    optimizer.setState(ck.optimizer);
+    rng = createRng(ck.rng.seed, ck.rng.state);
+    start = ck.step;
+    lastCheckpoint = ck.dir;
+    const extra = (ck.extra ?? {}) as { __earlyStop?: { best: number | null; bad: number }; user?: JsonValue };
+    if (extra.__earlyStop) {
+      best = extra.__earlyStop.best ?? undefined;
+      bad = extra.__earlyStop.bad;
+    }
+    options.onResume?.(extra.user ?? null);
+  }
+
+  let metricsFd: number | undefined;
+  if (options.metricsFile) {
+    mkdirSync(dirname(options.metricsFile), { recursive: true });
+    metricsFd = openSync(options.metricsFile, 'a');
+  }
+  const emit = (record: TrainRecord): void => {
+    options.log?.(record);
+    if (metricsFd !== undefined) writeSync(metricsFd, `${JSON.stringify(record)}\n`);
+  };
+
+  const save = (step: number): void => {
+    if (!options.checkpoint) return;
+    const extra: JsonValue = { __earlyStop: { best: best ?? null, bad }, user: options.extraState?.() ?? null };
+    lastCheckpoint = saveCheckpoint(
+      options.checkpoint.dir,
+      { weights, optimizer: optimizer.getState(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },
+      { keep: options.checkpoint.keep },
+    );
+    emit({ type: 'checkpoint', step, dir: lastCheckpoint });
+  };
+
+  const t0 = performance.now();
+  let lastLoss = NaN;
+  let stoppedEarly = false;
+  let lastEval: Record<string, number> | undefined;
+  let step = start;
+  try {
+    while (step < steps) {
+      const lr = schedule(step);
+      let sum: Record<string, tf.Tensor> | undefined;
+      let lossSum: tf.Tensor | undefined;
+      for (let micro = 0; micro < accumulate; micro++) {
+        const microRng = createRng(Math.floor(rng.uniform() * 4294967296));
+        const batch = data(step, microRng, micro);
+        const ctx: StepContext = { step, micro, training: true, rng: microRng };
+        const { value, grads: byVarName } = tf.variableGrads(() => model.loss(batch, ctx), varList);
+        // tf keys gradients by tf.Variable.name; the optimizer and checkpoints use the model's names.
+        const grads: Record<string, tf.Tensor> = {};
+        for (const n of names) {
+          const g = byVarName[weights[n]!.name];
+          if (g) grads[n] = g;
+        }
+        const prevSum = sum;
+        const prevLoss = lossSum;
+        sum = prevSum ? tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, prevSum[n] ? tf.add(prevSum[n]!, g) : g.clone()]))) : grads;
+        lossSum = prevLoss ? tf.add(prevLoss, value) : value;
+        if (prevSum) {
+          // Keep grads of parameters that only had gradients in earlier micro-batches.
+          for (const [n, g] of Object.entries(prevSum)) if (!(n in sum)) sum[n] = g;
+          tf.dispose(Object.entries(prevSum).filter(([n]) => sum![n] !== prevSum[n]).map(([, g]) => g));
+          tf.dispose(grads);
+        }
+        if (prevLoss) {
+          prevLoss.dispose();
+          value.dispose();
+        }
+      }
+      const accumulated = sum!;
+      const { lossValue, normValue } = tf.tidy(() => {
+        const avg: Record<string, tf.Tensor> = {};
+        for (const [n, g] of Object.entries(accumulated)) avg[n] = accumulate === 1 ? g : tf.div(g, accumulate);
+        let norm: tf.Scalar;
+        let final = avg;
+        if (clipNorm !== undefined) {
+          const c = clipByGlobalNorm(avg, clipNorm);
+          final = c.clipped;
+          norm = c.norm;
+        } else {
+          norm = globalNorm(avg);
+        }
+        const read = tf.stack([tf.div(lossSum!, accumulate), norm]).dataSync();
+        optimizer.step(final, lr);
+        return { lossValue: read[0]!, normValue: read[1]! } as never as { lossValue: number; normValue: number };
+      });
+      tf.dispose(accumulated);
+      lossSum!.dispose();
+      if (!Number.isFinite(lossValue)) throw new TrainNonFiniteError(step, lossValue, lastCheckpoint);
+      step += 1;
+      lastLoss = lossValue;
+      const elapsedMs = performance.now() - t0;
+      const stepsPerSec = ((step - start) * 1000) / Math.max(elapsedMs, 1e-9);
+      emit({ type: 'step', step, loss: lossValue, lr, gradNorm: normValue, stepsPerSec, elapsedMs });
+      if (options.progress) process.stderr.write(`\r${formatProgress(step, steps, lossValue, stepsPerSec)}`);
+
+      if (options.evaluate && evalEvery !== undefined && (step % evalEvery === 0 || step === steps)) {
+        lastEval = await options.evaluate(step);
+        emit({ type: 'eval', step, metrics: lastEval });
+        const es = options.earlyStop;
+        if (es) {
+          const value = lastEval[es.metric];
+          if (typeof value !== 'number') throw new InvalidArgumentError(op, 'options.earlyStop.metric', `'${es.metric}' is not in the evaluate() result (keys: ${Object.keys(lastEval).join(', ')})`);
+          const delta = es.minDelta ?? 0;
+          const improved = best === undefined || (es.mode === 'min' ? value < best - delta : value > best + delta);
+          if (improved) {
+            best = value;
+            bad = 0;
+          } else {
+            bad += 1;
+          }
+          if (bad >= es.patience) {
+            stoppedEarly = true;
+            emit({ type: 'early_stop', step, metric: es.metric, best: best! });
+          }
+        }
+      }
+      if (options.checkpoint && (step % options.checkpoint.every === 0 || step === steps || stoppedEarly)) save(step);
+      if (stoppedEarly) break;
+    }
+  } finally {
+    if (options.progress) process.stderr.write('\n');
+    if (metricsFd !== undefined) closeSync(metricsFd);
+    optimizer.dispose();
+  }
+  return { step, stepsRun: step - start, lastLoss, stoppedEarly, best, lastEval, lastCheckpoint, elapsedMs: performance.now() - t0 };
+}

@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Matrix, linalg, writeSafetensors } from '@geolip/geometry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { main } from '../src/cli.js';
+import { loadConsensus } from '../src/consensus/index.js';
+
+function gaussianSource(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform());
+}
+
+function gaussian(r: () => number, n: number, d: number, scale = 1): Matrix {
+  const m = new Matrix(n, d);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * scale;
+  return m;
+}
+
+function orthogonal(r: () => number, d: number): Matrix {
+  const { u, v } = linalg.svd(gaussian(r, d, d));
+  return linalg.matmulTransposeB(u, v);
+}
+
+/** Expert view of `base` [N, 8]: pad to width d with tiny noise, rotate, add noise. */
+function expertView(r: () => number, base: Matrix, d: number): Matrix {
+  const padded = new Matrix(base.rows, d);
+  for (let i = 0; i < base.rows; i++) {
+    for (let j = 0; j < d; j++) padded.data[i * d + j] = j < base.cols ? base.data[i * base.cols + j]! + 0.02 * r() : 0.02 * r();
+  }
+  return linalg.matmul(padded, orthogonal(r, d));
+}
+
+function npyF8(m: Matrix): Uint8Array {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const out = new Uint8Array(10 + header.length + m.data.length * 8);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(new Uint8Array(Float64Array.from(m.data).buffer), 10 + header.length);
+  return out;
+}
+
+function capture() {
+  let stdout = '';
+  let stderr = '';
+  return {
+    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+const N = 60;
+let dir: string;
+let paths: { a: string; b: string; c: string; short: string; nan: string };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'geolip-train-cli-'));
+  const r = gaussianSource(7);
+  const base = gaussian(r, N, 8);
+  const a = expertView(r, base, 8);
+  const b = expertView(r, base, 12);
+  const c = expertView(r, base, 16);
+  paths = { a: join(dir, 'a.npy'), b: join(dir, 'b.safetensors'), c: join(dir, 'c-shards'), short: join(dir, 'short.npy'), nan: join(dir, 'nan.npy') };
+  await writeFile(paths.a, npyF8(a));
+  await writeFile(paths.b, writeSafetensors({ embeddings: { dtype: 'F32', shape: [N, 12], data: Float32Array.from(b.data) } }));
+  await mkdir(paths.c);
+  for (let s = 0; s < 3; s++) {
+    const rows = c.data.subarray(s * 20 * 16, (s + 1) * 20 * 16);
+    await writeFile(join(paths.c, `c.shard-${s}-of-3.safetensors`), writeSafetensors({ embeddings: { dtype: 'F64', shape: [20, 16], data: rows } }));
+  }
+  const short = new Matrix(N - 1, 8);
+  short.data.set(a.data.subarray(0, (N - 1) * 8));
+  await writeFile(paths.short, npyF8(short));
+  const nan = new Matrix(N, 8, Float64Array.from(a.data));
+  nan.data[5] = Number.NaN;
+  await writeFile(paths.nan, npyF8(nan));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('geolip-train consensus', () => {
+  it('builds, writes and reports a consensus of three experts', async () => {
+    const out = join(dir, 'out');
+    const cap = capture();
+    const code = await main(['consensus', '--expert', `alpha=${paths.a}`, '--expert', `beta=${paths.b}`, `--expert=gamma=${paths.c}`, '--out', out, '--target-dim', '6'], cap.io);
+    expect(cap.stderr).toBe('');
+    expect(code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['consensus.safetensors', 'diagnostics.json']);
+
+    const model = loadConsensus(await readFile(join(out, 'consensus.safetensors')));
+    expect(model.experts).toEqual(['alpha', 'beta', 'gamma']);
+    expect(model.config.inputDims).toEqual([8, 12, 16]);
+    expect([model.targets.rows, model.targets.cols]).toEqual([N, 6]);
+    expect(model.projectors.map((p) => [p.linear.rows, p.linear.cols])).toEqual([[8, 6], [12, 6], [16, 6]]);
+
+    const diag = JSON.parse(await readFile(join(out, 'diagnostics.json'), 'utf8')) as { samples: number; experts: { name: string; dim: number; cosineToConsensus: number }[] };
+    expect(diag.samples).toBe(N);
+    expect(diag.experts.map((e) => [e.name, e.dim])).toEqual([['alpha', 8], ['beta', 12], ['gamma', 16]]);
+
+    for (const [name, dim] of [['alpha', 8], ['beta', 12], ['gamma', 16]] as const) {
+      const line = cap.stdout.split('\n').find((l) => l.startsWith(`${name} `));
+      expect(line, cap.stdout).toBeDefined();
+      const cells = line!.trim().split(/\s+/);
+      expect(cells[1]).toBe(String(dim));
+      expect(Number(cells[2])).toBeGreaterThan(0.95);
+    }
+    expect(cap.stdout).toMatch(/equidistance\s+\d\.\d{4}/);
+    expect(cap.stdout).toMatch(/consensus CV\s+(\d\.\d{4}|n\/a)/);
+    expect(existsSync(join(out, 'consensus.safetensors.tmp'))).toBe(false);
+  });
+
+  it.each([
+    ['fewer than 2 experts', () => ['consensus', '--expert', `a=${paths.a}`, '--out', join(dir, 'x')], /at least 2 --expert/],
+    ['a bad name=path', () => ['consensus', '--expert', paths.a, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
+    ['an empty name', () => ['consensus', '--expert', `=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
+    ['a repeated name', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `a=${paths.b}`, '--out', join(dir, 'x')], /'a' given twice/],
+    ['a missing file', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${join(dir, 'missing.npy')}`, '--out', join(dir, 'x')], /missing\.npy' does not exist/],
+    ['a different N', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `short=${paths.short}`, '--out', join(dir, 'x')], /expert 'short' has N=59/],
+    ['NaN features', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `n=${paths.nan}`, '--out', join(dir, 'x')], /nan\.npy' has 1 non-finite/],
+    ['no --out', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`], /needs --out/],
+    ['a bad --target-dim', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '0'], /positive integer/],
+    ['--target-dim > width', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '9'], /exceeds the width 8/],
+    ['--width > min D_e', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--width', '12'], /smallest expert width 8/],
+    ['an unknown option', () => ['consensus', '--bogus', '1'], /unknown option --bogus/],
+  ])('exits 1 with one line on %s', async (_label, argv, pattern) => {
+    const cap = capture();
+    expect(await main(argv(), cap.io)).toBe(1);
+    expect(cap.stderr).toMatch(/^geolip-train: error: .*\n$/);
+    expect(cap.stderr.split('\n')).toHaveLength(2);
+    expect(cap.stderr).toMatch(pattern);
+    expect(cap.stdout).toBe('');
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+});
+
+describe('geolip-train commands', () => {
+  it('prints help and the version', async () => {
+    const help = capture();
+    expect(await main(['help'], help.io)).toBe(0);
+    expect(help.stdout).toContain('geolip-train consensus --expert');
+    expect(help.stdout).not.toMatch(/geolip-train run/);
+    const version = capture();
+    expect(await main(['--version'], version.io)).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+.*\n$/);
+    const none = capture();
+    expect(await main([], none.io)).toBe(1);
+    expect(none.stdout).toContain('Usage:');
+  });
+
+  it('rejects an unknown command, listing the valid ones', async () => {
+    const cap = capture();
+    expect(await main(['run'], cap.io)).toBe(1);
+    expect(cap.stderr).toBe("geolip-train: error: unknown command 'run'; valid commands: consensus, help\n");
+  });
+});
