@@ -1,15 +1,20 @@
-// geolip-train: build consensus targets from expert features (more commands as the package grows).
+// geolip-train: build consensus targets from expert features and run training recipes.
 // `main` runs in-process (tests call it directly); bin/geolip-train.mjs calls it with process.argv.
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Matrix } from '@geolip/geometry';
+import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/geometry/backend';
 
 import { buildConsensus } from './consensus/build.js';
 import { saveConsensus } from './consensus/io.js';
 import { readExpertFeatures } from './io/expert-features.js';
+import { writeFileAtomic } from './io/write-atomic.js';
+import { mlpStudent } from './recipes/mlp-student.js';
+import type { Recipe } from './recipes/types.js';
+
+export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
 
 export interface CliIo {
   stdout: { write(chunk: string): unknown };
@@ -18,13 +23,19 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
-const COMMANDS = ['consensus', 'help'] as const;
+const COMMANDS = ['consensus', 'run', 'help'] as const;
+
+/** Recipes of `geolip-train run <recipe>`; model packages may add their own entries. */
+export const RECIPES: Record<string, Recipe> = {
+  'mlp-student': mlpStudent,
+};
 
 const USAGE = `geolip-train: GeoLIP training tools
 
 Usage:
   geolip-train consensus --expert <name=path> --expert <name=path> [--expert ...] --out <dir>
                          [--target-dim K] [--width W] [--iterations 5]
+  geolip-train run <recipe> --config <file.json> [--out dir] [--resume] [--steps N] [--backend name]
   geolip-train help | --version
 
 consensus:
@@ -37,6 +48,18 @@ consensus:
   --target-dim  consensus dimension K <= W (default: W).
   --iterations  GPA rounds (default 5).
 
+run:
+  Trains a recipe from a JSON config (paths in it are relative to the config file). Writes
+  <out>/checkpoints, <out>/metrics.jsonl and the recipe's outputs. Recipes:
+    mlp-student   config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
+                  "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
+                  "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.
+  --out       output directory (default: <config without .json>.run next to the config).
+  --resume    continue from <out>/checkpoints (the config must be unchanged).
+  --steps     stop after N total steps (default: the config's steps; the LR schedule always spans
+              the config's steps, so stopping early and resuming equals a straight run).
+  --backend   tfjs backend (${BACKEND_NAMES.join(', ')}); default: initBackend's choice.
+
 Exit status: 0 on success, 1 on any error (set GEOLIP_DEBUG=1 for a stack trace).
 `;
 
@@ -45,7 +68,7 @@ interface ParsedArgs {
   flags: Map<string, string[]>;
 }
 
-function parseArgs(argv: readonly string[], known: ReadonlySet<string>): ParsedArgs {
+function parseArgs(argv: readonly string[], known: ReadonlySet<string>, booleans: ReadonlySet<string> = new Set()): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -56,6 +79,11 @@ function parseArgs(argv: readonly string[], known: ReadonlySet<string>): ParsedA
     }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (booleans.has(name)) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      flags.set(name, [...(flags.get(name) ?? []), 'true']);
+      continue;
+    }
     if (!known.has(name)) throw new UsageError(`unknown option --${name} (see 'geolip-train help')`);
     let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
@@ -81,18 +109,6 @@ function positiveInt(a: ParsedArgs, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
   return Number(v);
-}
-
-async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }
 
 /** JSON with non-finite numbers written as null. */
@@ -173,6 +189,49 @@ async function consensusCommand(argv: readonly string[], io: CliIo): Promise<num
   return 0;
 }
 
+async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, new Set(['config', 'out', 'steps', 'backend']), new Set(['resume']));
+  const valid = Object.keys(RECIPES).join(', ');
+  if (args.positional.length === 0) throw new UsageError(`run needs a recipe; valid recipes: ${valid}`);
+  if (args.positional.length > 1) throw new UsageError(`run: unexpected argument '${args.positional[1]!}'`);
+  const name = args.positional[0]!;
+  const recipe = Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
+  if (recipe === undefined) throw new UsageError(`unknown recipe '${name}'; valid recipes: ${valid}`);
+  const config = single(args, 'config');
+  if (config === undefined) throw new UsageError('run needs --config <file.json>');
+  const steps = positiveInt(args, 'steps');
+  const resume = args.flags.has('resume');
+  if ((args.flags.get('resume')?.length ?? 0) > 1) throw new UsageError('--resume given twice');
+  const backend = single(args, 'backend');
+  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  }
+
+  const configPath = resolve(config);
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read config ${configPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`config ${configPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const outArg = single(args, 'out');
+  const out = outArg !== undefined ? resolve(outArg) : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
+
+  await initBackend({
+    ...(backend !== undefined ? { prefer: [backend as BackendName] } : {}),
+    log: (m) => {
+      if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
+    },
+  });
+  return recipe.run(parsed, io, { configPath, out, resume, ...(steps !== undefined ? { steps } : {}) });
+}
+
 function ownVersion(): string {
   const candidates: string[] = [];
   try {
@@ -200,6 +259,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     switch (command) {
       case 'consensus':
         return await consensusCommand(rest, io);
+      case 'run':
+        return await runCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,246 @@
+// Recipe `mlp-student`: distil one expert's raw features into the consensus targets with a small MLP.
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, writeSafetensors } from '@geolip/geometry';
+import type { Rng } from '@geolip/geometry';
+
+import { loadConsensus } from '../consensus/io.js';
+import { readExpertFeatures } from '../io/expert-features.js';
+import { writeFileAtomic } from '../io/write-atomic.js';
+import { infoNCE } from '../losses/info-nce.js';
+import { mseLoss } from '../losses/regression.js';
+import { warmupCosine } from '../loop/schedule.js';
+import { train } from '../loop/train.js';
+import type { TrainableModel } from '../loop/train.js';
+import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+
+/** The validated config of {@link mlpStudent} (paths absolute). */
+export interface MlpStudentConfig {
+  consensus: string;
+  input: { expert: string; features: string };
+  hidden: number;
+  activation: 'gelu' | 'relu';
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  temperature: number;
+  mseWeight: number;
+  seed: number;
+  checkpointEvery: number;
+}
+
+const DEFAULTS = {
+  hidden: 64,
+  activation: 'gelu',
+  steps: 200,
+  batchSize: 32,
+  lr: 3e-3,
+  warmupSteps: 10,
+  weightDecay: 0.01,
+  temperature: 0.07,
+  mseWeight: 1,
+  seed: 0,
+  checkpointEvery: 50,
+} as const;
+
+const KEYS = ['consensus', 'input', ...Object.keys(DEFAULTS)];
+
+class ConfigError extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+
+function str(obj: Record<string, unknown>, key: string, field: string): string {
+  const v = obj[key];
+  if (v === undefined) throw new ConfigError(`mlp-student config: missing field '${field}'`);
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`mlp-student config: '${field}' must be a non-empty string, got ${show(v)}`);
+  return v;
+}
+
+function num(obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: 'int>0' | 'int>=0' | '>0' | '>=0'): number {
+  const v = obj[key] ?? DEFAULTS[key];
+  const ok = typeof v === 'number' && Number.isFinite(v) && (kind.startsWith('int') ? Number.isInteger(v) : true) && (kind.endsWith('>0') ? v > 0 : v >= 0);
+  if (!ok) {
+    const want = { 'int>0': 'a positive integer', 'int>=0': 'a non-negative integer', '>0': 'a positive number', '>=0': 'a non-negative number' }[kind];
+    throw new ConfigError(`mlp-student config: '${key}' must be ${want}, got ${show(v)}`);
+  }
+  return v as number;
+}
+
+/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {
+  if (!isObject(raw)) throw new ConfigError('mlp-student config: must be a JSON object');
+  for (const k of Object.keys(raw)) {
+    if (!KEYS.includes(k)) throw new ConfigError(`mlp-student config: unknown field '${k}' (valid: ${KEYS.join(', ')})`);
+  }
+  const consensus = str(raw, 'consensus', 'consensus');
+  if (raw.input === undefined) throw new ConfigError("mlp-student config: missing field 'input'");
+  if (!isObject(raw.input)) throw new ConfigError(`mlp-student config: 'input' must be an object {expert, features}, got ${show(raw.input)}`);
+  for (const k of Object.keys(raw.input)) {
+    if (k !== 'expert' && k !== 'features') throw new ConfigError(`mlp-student config: unknown field 'input.${k}' (valid: input.expert, input.features)`);
+  }
+  const expert = str(raw.input, 'expert', 'input.expert');
+  const features = str(raw.input, 'features', 'input.features');
+  const activation = raw.activation ?? DEFAULTS.activation;
+  if (activation !== 'gelu' && activation !== 'relu') throw new ConfigError(`mlp-student config: 'activation' must be 'gelu' or 'relu', got ${show(activation)}`);
+  const cfg: MlpStudentConfig = {
+    consensus: resolve(configDir, consensus),
+    input: { expert, features: resolve(configDir, features) },
+    hidden: num(raw, 'hidden', 'int>0'),
+    activation,
+    steps: num(raw, 'steps', 'int>0'),
+    batchSize: num(raw, 'batchSize', 'int>0'),
+    lr: num(raw, 'lr', '>0'),
+    warmupSteps: num(raw, 'warmupSteps', 'int>=0'),
+    weightDecay: num(raw, 'weightDecay', '>=0'),
+    temperature: num(raw, 'temperature', '>0'),
+    mseWeight: num(raw, 'mseWeight', '>=0'),
+    seed: num(raw, 'seed', 'int>=0'),
+    checkpointEvery: num(raw, 'checkpointEvery', 'int>0'),
+  };
+  if (cfg.batchSize < 2) throw new ConfigError(`mlp-student config: 'batchSize' must be >= 2 (InfoNCE needs negatives), got ${cfg.batchSize}`);
+  if (cfg.warmupSteps > cfg.steps) throw new ConfigError(`mlp-student config: 'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`);
+  return cfg;
+}
+
+/** The student MLP: Linear(D_in → hidden) → GELU/ReLU → Linear(hidden → K) → L2 normalize. PyTorch weight layout. */
+export class MlpStudent implements TrainableModel<Int32Array> {
+  readonly vars: Record<string, tf.Variable>;
+
+  constructor(
+    readonly inDim: number,
+    readonly hidden: number,
+    readonly outDim: number,
+    readonly activation: 'gelu' | 'relu',
+    seed: number,
+    private readonly data?: { x: tf.Tensor2D; y: tf.Tensor2D; loss: (s: tf.Tensor2D, t: tf.Tensor2D) => tf.Scalar },
+  ) {
+    // PyTorch nn.Linear default init: weight and bias ~ U(−1/√fan_in, 1/√fan_in).
+    const rng = createRng(seed);
+    const uniform = (shape: [number] | [number, number], fanIn: number) => {
+      const bound = 1 / Math.sqrt(fanIn);
+      const n = shape.reduce((a, b) => a * b, 1);
+      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound), shape));
+    };
+    this.vars = {
+      'fc1.weight': uniform([hidden, inDim], inDim),
+      'fc1.bias': uniform([hidden], inDim),
+      'fc2.weight': uniform([outDim, hidden], hidden),
+      'fc2.bias': uniform([outDim], hidden),
+    };
+  }
+
+  getWeights(): Record<string, tf.Variable> {
+    return this.vars;
+  }
+
+  /** `[B, K]` unit rows for `[B, D_in]` inputs. */
+  forward(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const v = this.vars;
+      const pre = tf.add(tf.matMul(x, v['fc1.weight']!, false, true), v['fc1.bias']!) as tf.Tensor2D;
+      const h = this.activation === 'relu' ? tf.relu(pre) : gelu(pre);
+      const out = tf.add(tf.matMul(h, v['fc2.weight']!, false, true), v['fc2.bias']!);
+      return tf.mul(out, tf.rsqrt(tf.add(tf.sum(tf.square(out), 1, true), 1e-12))) as tf.Tensor2D;
+    });
+  }
+
+  loss(batch: Int32Array): tf.Scalar {
+    const d = this.data;
+    if (!d) throw new Error('MlpStudent.loss: constructed without training data');
+    return tf.tidy(() => {
+      const idx = tf.tensor1d(batch, 'int32');
+      return d.loss(this.forward(tf.gather(d.x, idx) as tf.Tensor2D), tf.gather(d.y, idx) as tf.Tensor2D);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose(Object.values(this.vars));
+  }
+}
+
+/** GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))));
+}
+
+/** Mean over rows of cos(student(x_i), target_i) (targets are unit rows). */
+function meanCosine(model: MlpStudent, x: tf.Tensor2D, y: tf.Tensor2D): number {
+  return tf.tidy(() => tf.mean(tf.sum(tf.mul(model.forward(x), y), 1)).dataSync()[0]!);
+}
+
+async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
+  const cfg = parseMlpStudentConfig(rawConfig, dirname(options.configPath));
+  const stopAt = options.steps ?? cfg.steps;
+
+  if (!existsSync(cfg.consensus)) throw new ConfigError(`mlp-student: consensus file ${cfg.consensus} does not exist (field 'consensus')`);
+  const consensus = loadConsensus(readFileSync(cfg.consensus));
+  const e = consensus.experts.indexOf(cfg.input.expert);
+  if (e < 0) throw new ConfigError(`mlp-student config: 'input.expert' '${cfg.input.expert}' is not in the consensus (experts: ${consensus.experts.join(', ')})`);
+  const features = await readExpertFeatures(cfg.input.features);
+  const targets = consensus.targets;
+  if (features.rows !== targets.rows) throw new ConfigError(`mlp-student: 'input.features' has N=${features.rows} rows, the consensus targets have N=${targets.rows}`);
+  const expectDim = consensus.config.inputDims[e];
+  if (expectDim !== undefined && features.cols !== expectDim) throw new ConfigError(`mlp-student: 'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`);
+  if (cfg.batchSize > features.rows) throw new ConfigError(`mlp-student config: 'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`);
+
+  const ckDir = join(options.out, 'checkpoints');
+  const metricsFile = join(options.out, 'metrics.jsonl');
+  const hasCheckpoint = existsSync(join(ckDir, 'latest.json'));
+  if (options.resume && !hasCheckpoint) throw new ConfigError(`mlp-student: --resume but ${ckDir} holds no checkpoint`);
+  if (!options.resume && hasCheckpoint) throw new ConfigError(`mlp-student: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
+  if (!options.resume) await rm(metricsFile, { force: true });
+
+  const n = features.rows;
+  const x = tf.tensor2d(Float32Array.from(features.data), [n, features.cols]);
+  const y = tf.tensor2d(Float32Array.from(targets.data), [n, targets.cols]);
+  const { temperature, mseWeight } = cfg;
+  const lossFn = (s: tf.Tensor2D, t: tf.Tensor2D): tf.Scalar =>
+    tf.tidy(() => {
+      const nce = infoNCE(s, t, { temperature });
+      return (mseWeight === 0 ? nce.loss : tf.add(nce.loss, tf.mul(mseWeight, mseLoss(s, t)))) as tf.Scalar;
+    });
+  const model = new MlpStudent(features.cols, cfg.hidden, targets.cols, cfg.activation, cfg.seed, { x, y, loss: lossFn });
+  try {
+    const before = meanCosine(model, x, y);
+    const summary = await train<Int32Array>({
+      model,
+      data: (_step: number, rng: Rng) => rng.choose(n, cfg.batchSize),
+      steps: stopAt,
+      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
+      // The schedule always spans the config's steps, so a run stopped by --steps and resumed equals a straight run.
+      schedule: warmupCosine({ warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, peakLr: cfg.lr }),
+      seed: cfg.seed,
+      checkpoint: { dir: ckDir, every: cfg.checkpointEvery },
+      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      config: { recipe: 'mlp-student', ...cfg, input: { ...cfg.input } },
+      metricsFile,
+    });
+    const after = meanCosine(model, x, y);
+    const weights: Record<string, tf.Tensor> = model.getWeights();
+    const meta = { recipe: 'mlp-student', expert: cfg.input.expert, inDim: model.inDim, hidden: cfg.hidden, outDim: model.outDim, activation: cfg.activation, step: summary.step };
+    const studentFile = join(options.out, 'student.safetensors');
+    await writeFileAtomic(studentFile, writeSafetensors(weights, { 'geolip.student': JSON.stringify(meta) }));
+    const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+    io.stdout.write(`mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`);
+    io.stdout.write(`steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`);
+    io.stdout.write(`mean cosine(student, target): ${fmt(after)} (before: ${fmt(before)})\n`);
+    io.stdout.write(`wrote ${studentFile}, ${metricsFile} and checkpoints in ${ckDir}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/** `geolip-train run mlp-student`: an MLP student on one expert's raw features, trained to the consensus targets. */
+export const mlpStudent: Recipe = {
+  description: "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
+  run,
+};

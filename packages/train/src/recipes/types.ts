@@ -1,0 +1,25 @@
+/** Where a recipe writes its human-readable output (the CLI's stdout/stderr). */
+export interface RecipeIo {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+}
+
+/** Options `geolip-train run` passes to a recipe besides its config JSON. */
+export interface RecipeRunOptions {
+  /** Absolute path of the config file; relative paths in the config resolve against its directory. */
+  configPath: string;
+  /** Absolute output directory. */
+  out: string;
+  /** Continue from `out/checkpoints` (--resume). */
+  resume: boolean;
+  /** Stop after this many total steps (--steps); the recipe's default is its config's own steps. */
+  steps?: number;
+}
+
+/** A training recipe runnable as `geolip-train run <name> --config file.json`. */
+export interface Recipe {
+  /** One line for `geolip-train help` and the unknown-recipe error. */
+  description: string;
+  /** Validates `config` (parsed JSON), trains, writes under `options.out`; returns the exit code. */
+  run(config: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number>;
+}
