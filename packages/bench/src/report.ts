@@ -1,8 +1,8 @@
 // Reports: a model-card style Markdown table and a JSON report with every number and setting.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@geolip/train';
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { PairTaskResult } from './evaluate.js';
@@ -157,18 +157,8 @@ export function stringifyReport(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n';
 }
 
-/** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
+// Written atomically (temp file + rename) by @geolip/train's helper, shared with the training CLI.
+export { writeFileAtomic };
 
 /** `jsonReport` written atomically to `path`. Returns the report. */
 export async function writeJsonReport(

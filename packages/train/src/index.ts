@@ -23,3 +23,4 @@ export * from './checkpoint/index.js';
 export { parseNpy, readExpertFeatures } from './io/expert-features.js';
 export { RECIPES } from './cli.js';
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
+export { writeFileAtomic } from './io/write-atomic.js';
