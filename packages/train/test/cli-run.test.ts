@@ -3,50 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Matrix, linalg, readSafetensors } from '@geolip/geometry';
+import { readSafetensors } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
-
-function gaussianSource(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform());
-}
-
-function gaussian(r: () => number, n: number, d: number): Matrix {
-  const m = new Matrix(n, d);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r();
-  return m;
-}
-
-/** Expert view of `base` [N, 8]: pad to width d, rotate by a random orthogonal matrix, add noise. */
-function expertView(r: () => number, base: Matrix, d: number): Matrix {
-  const padded = new Matrix(base.rows, d);
-  for (let i = 0; i < base.rows; i++) {
-    for (let j = 0; j < d; j++) padded.data[i * d + j] = (j < base.cols ? base.data[i * base.cols + j]! : 0) + 0.05 * r();
-  }
-  const { u, v } = linalg.svd(gaussian(r, d, d));
-  return linalg.matmul(padded, linalg.matmulTransposeB(u, v));
-}
-
-function npyF8(m: Matrix): Uint8Array {
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(10 + header.length + m.data.length * 8);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(Float64Array.from(m.data).buffer), 10 + header.length);
-  return out;
-}
+import { expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   const o = { stdout: '', stderr: '' };
@@ -91,7 +52,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-train-run-'));
   const r = gaussianSource(11);
   const base = gaussian(r, N, 8);
-  for (const [name, d] of [['a', 8], ['b', 12], ['c', 16]] as const) await writeFile(join(dir, `${name}.npy`), npyF8(expertView(r, base, d)));
+  for (const [name, d] of [['a', 8], ['b', 12], ['c', 16]] as const) await writeFile(join(dir, `${name}.npy`), npyF8(expertView(r, base, d, 0.05)));
   const res = await run(['consensus', '--expert', `a=${join(dir, 'a.npy')}`, '--expert', `b=${join(dir, 'b.npy')}`, '--expert', `c=${join(dir, 'c.npy')}`, '--out', join(dir, 'cons')]);
   expect(res.code, res.stderr).toBe(0);
 });

@@ -3,55 +3,12 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Matrix, linalg, writeSafetensors } from '@geolip/geometry';
+import { Matrix, writeSafetensors } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
 import { loadConsensus } from '../src/consensus/index.js';
-
-function gaussianSource(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform());
-}
-
-function gaussian(r: () => number, n: number, d: number, scale = 1): Matrix {
-  const m = new Matrix(n, d);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * scale;
-  return m;
-}
-
-function orthogonal(r: () => number, d: number): Matrix {
-  const { u, v } = linalg.svd(gaussian(r, d, d));
-  return linalg.matmulTransposeB(u, v);
-}
-
-/** Expert view of `base` [N, 8]: pad to width d with tiny noise, rotate, add noise. */
-function expertView(r: () => number, base: Matrix, d: number): Matrix {
-  const padded = new Matrix(base.rows, d);
-  for (let i = 0; i < base.rows; i++) {
-    for (let j = 0; j < d; j++) padded.data[i * d + j] = j < base.cols ? base.data[i * base.cols + j]! + 0.02 * r() : 0.02 * r();
-  }
-  return linalg.matmul(padded, orthogonal(r, d));
-}
-
-function npyF8(m: Matrix): Uint8Array {
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(10 + header.length + m.data.length * 8);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(Float64Array.from(m.data).buffer), 10 + header.length);
-  return out;
-}
+import { expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   let stdout = '';
@@ -75,9 +32,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-train-cli-'));
   const r = gaussianSource(7);
   const base = gaussian(r, N, 8);
-  const a = expertView(r, base, 8);
-  const b = expertView(r, base, 12);
-  const c = expertView(r, base, 16);
+  const a = expertView(r, base, 8, 0.02);
+  const b = expertView(r, base, 12, 0.02);
+  const c = expertView(r, base, 16, 0.02);
   paths = { a: join(dir, 'a.npy'), b: join(dir, 'b.safetensors'), c: join(dir, 'c-shards'), short: join(dir, 'short.npy'), nan: join(dir, 'nan.npy') };
   await writeFile(paths.a, npyF8(a));
   await writeFile(paths.b, writeSafetensors({ embeddings: { dtype: 'F32', shape: [N, 12], data: Float32Array.from(b.data) } }));

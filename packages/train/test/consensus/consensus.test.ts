@@ -8,29 +8,7 @@ import {
   loadConsensus,
   saveConsensus,
 } from '../../src/consensus/index.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform());
-}
-
-function gaussian(r: () => number, n: number, d: number, scale = 1): Matrix {
-  const m = new Matrix(n, d);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * scale;
-  return m;
-}
-
-function orthogonal(r: () => number, d: number): Matrix {
-  const { u, v } = linalg.svd(gaussian(r, d, d));
-  return linalg.matmulTransposeB(u, v);
-}
+import { gaussian, gaussianSource, orthogonal } from '../helpers.js';
 
 function unitRows(m: Matrix): Matrix {
   const d = m.cols;
@@ -59,7 +37,7 @@ function meanCosine(a: Matrix, b: Matrix): number {
 
 /** One base set [N, 32] on the sphere, rotated per expert, noised, and embedded at widths 32/48/64. */
 function syntheticExperts(n = 400, widths = [32, 48, 64], noise = 0.01, seed = 7) {
-  const r = rng(seed);
+  const r = gaussianSource(seed);
   const base = unitRows(gaussian(r, n, 32));
   const experts = widths.map((w, e) => {
     const rotated = linalg.matmul(base, orthogonal(r, 32));
@@ -110,7 +88,7 @@ describe('buildConsensus', () => {
   });
 
   it('different N → ShapeError naming the expert', () => {
-    const bad = [experts[0]!, { name: 'short', features: gaussian(rng(1), 300, 48) }];
+    const bad = [experts[0]!, { name: 'short', features: gaussian(gaussianSource(1), 300, 48) }];
     expect(() => buildConsensus(bad)).toThrow(ShapeError);
     expect(() => buildConsensus(bad)).toThrow(/short/);
   });
