@@ -1,6 +1,7 @@
 // Checks @geolip/geometry on a real GPU: initBackend() must pick WebGPU on a hardware adapter by
-// default, and the tensor paths must agree with the cpu backend. Run by tools/device/run-webgpu-check.sh
-// on the GPU machine (Node + Dawn, no network); writes a JSON report to $OUT/webgpu-check.json.
+// default, and the tensor paths must agree with the cpu backend. Packed and run
+// on the GPU machine (Node + Dawn, no network): `node tools/device/pack.mjs tools/device/webgpu-check.mjs --out
+// .device/check`, then there `bash .device/check/run.sh` (see docs/gpu-machine.md); writes $OUT/webgpu-check.json.
 import { writeFileSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';

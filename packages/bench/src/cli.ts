@@ -5,7 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/geometry/backend';
+import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
 import { formatScan, scanAsync } from '@geolip/anchors';
 import { createRng, writeSafetensors } from '@geolip/geometry';
 import * as tf from '@tensorflow/tfjs-core';

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Matrix } from '@geolip/geometry';
-import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/geometry/backend';
+import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
 
 import { buildConsensus } from './consensus/build.js';
 import { saveConsensus } from './consensus/io.js';

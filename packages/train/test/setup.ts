@@ -1,5 +1,5 @@
 // Selects the backend named by GEOLIP_BACKEND (the vitest projects set cpu or wasm) and registers gradients.
-import { initBackend } from '@geolip/geometry/backend';
+import { initBackend } from '@geolip/nn/backend';
 import { beforeAll } from 'vitest';
 
 beforeAll(async () => {

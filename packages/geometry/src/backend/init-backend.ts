@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError, InvalidArgumentError } from '../errors.js';
+import { enableNodeWasmThreads, MAX_WASM_THREADS } from './wasm-threads.js';
+import type { WasmBackendModule } from './wasm-threads.js';
 
 /** Backends `initBackend` knows how to find and register. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -22,6 +24,29 @@ export interface InitBackendOptions {
   allowSoftwareAdapter?: boolean;
   /** Where to report the choice and every fallback reason. Default `console.info`; pass `() => {}` to silence. */
   log?: (message: string) => void;
+  /**
+   * Threads for the wasm backend (XNNPACK's pool). `'auto'` (default) = the available cores, at most
+   * 8; `1` = single-threaded (the plain SIMD binary). In Node, more than 1 loads the threaded-SIMD
+   * binary through a small shim (see `wasm-threads.ts`: tfjs 4.22 cannot start its workers in Node
+   * by itself). The environment variable `GEOLIP_WASM_THREADS` (`auto` or a positive integer)
+   * overrides this. Fixed once the wasm backend is initialized in a process. In a browser, tfjs's own
+   * detection decides (threads need cross-origin isolation) and a number only sets the count.
+   */
+  wasmThreads?: number | 'auto';
+}
+
+/** How the wasm backend runs, when it is the one chosen. */
+export interface WasmInfo {
+  /** Whether a SIMD binary is loaded. */
+  simd: boolean;
+  /** Threads in XNNPACK's pool (1 = single-threaded). */
+  threads: number;
+  /** True when the threaded-SIMD binary is loaded and runs more than one thread. */
+  multithreaded: boolean;
+  /** The thread count asked for, after `GEOLIP_WASM_THREADS` and `'auto'` were resolved. */
+  requestedThreads: number;
+  /** Why fewer threads than requested run, when that is the case. */
+  reason?: string;
 }
 
 export interface BackendInfo {
@@ -35,6 +60,8 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
   /** For webgpu: the adapter's description, when Dawn or the browser gives one. */
   adapter?: string;
+  /** For wasm: SIMD and threads. */
+  wasm?: WasmInfo;
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -76,6 +103,114 @@ function parseEnv(): BackendName[] | undefined {
     }
   }
   return names as BackendName[];
+}
+
+/** Resolves `wasmThreads` / `GEOLIP_WASM_THREADS` to a positive count (≤ 8), or undefined for "tfjs decides". */
+async function resolveWasmThreads(option: number | 'auto' | undefined): Promise<number | undefined> {
+  const raw = isNode ? process.env.GEOLIP_WASM_THREADS?.trim() : undefined;
+  let value: number | 'auto' | undefined = option;
+  if (raw !== undefined && raw !== '') {
+    if (raw.toLowerCase() === 'auto') value = 'auto';
+    else if (/^[0-9]+$/.test(raw) && Number(raw) >= 1) value = Number(raw);
+    else throw new InvalidArgumentError('initBackend', 'GEOLIP_WASM_THREADS', `must be 'auto' or a positive integer, got '${raw}'`);
+  } else if (option !== undefined && option !== 'auto' && !(Number.isInteger(option) && option >= 1)) {
+    throw new InvalidArgumentError('initBackend', 'wasmThreads', `must be 'auto' or a positive integer, got ${String(option)}`);
+  }
+  if (value === undefined || value === 'auto') {
+    if (!isNode) return undefined;
+    const os = ((await importOptional('node:os')) as { default: typeof import('node:os') }).default;
+    value = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  return Math.max(1, Math.min(value, MAX_WASM_THREADS));
+}
+
+interface WasmPlan {
+  module: WasmBackendModule;
+  requested: number;
+  /** Set when the threaded binary was prepared: undo the temporary changes once init settled. */
+  restore?: () => void;
+  reason?: string;
+  /** wasm was initialized before this call: the thread count could not be changed. */
+  alreadyInitialized?: boolean;
+}
+
+/**
+ * Before the wasm backend's first initialization: picks the binary and the thread count.
+ * Returns undefined when wasm is already initialized (its thread count is then fixed) or in a browser
+ * with no explicit count.
+ */
+async function planWasm(requested: number | undefined): Promise<WasmPlan | undefined> {
+  const mod = await wasmModule();
+  if (mod === undefined || requested === undefined) return undefined;
+  if (tf.engine().registry['wasm'] !== undefined) return { module: mod, requested, alreadyInitialized: true, reason: 'the wasm backend was already initialized in this process; its thread count is fixed then' };
+  if (!isNode) {
+    mod.setThreadsCount(requested);
+    return { module: mod, requested };
+  }
+  if (requested <= 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    mod.setThreadsCount(1);
+    return { module: mod, requested };
+  }
+  const setup = await enableNodeWasmThreads(mod, requested, (on) => tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', on));
+  if (!setup.ok) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    mod.setThreadsCount(1);
+    return { module: mod, requested, reason: `threads could not be enabled in Node: ${setup.reason}` };
+  }
+  return { module: mod, requested, restore: setup.restore };
+}
+
+async function wasmModule(): Promise<WasmBackendModule | undefined> {
+  try {
+    const m = (await importOptional('@tensorflow/tfjs-backend-wasm')) as Partial<WasmBackendModule> & { default?: Partial<WasmBackendModule> };
+    const pick = typeof m.setThreadsCount === 'function' ? m : m.default;
+    if (pick && typeof pick.setThreadsCount === 'function' && typeof pick.getThreadsCount === 'function') return pick as WasmBackendModule;
+  } catch {
+    // not installed: register() reports it
+  }
+  return undefined;
+}
+
+/** Time allowed for a threaded wasm initialization before it is abandoned (it waits on 8 workers). */
+const WASM_THREADED_INIT_TIMEOUT_MS = 60_000;
+
+async function setBackendWithTimeout(name: BackendName, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish within ${ms / 1000} s`)), ms);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  try {
+    return await Promise.race([tf.setBackend(name), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function describeWasm(plan: WasmPlan | undefined): Promise<WasmInfo | undefined> {
+  const mod = plan?.module ?? (await wasmModule());
+  if (mod === undefined) return undefined;
+  let threads = 1;
+  try {
+    threads = mod.getThreadsCount();
+  } catch {
+    // not initialized (cannot happen once setBackend succeeded)
+  }
+  let simd = false;
+  let threadedBinary = false;
+  try {
+    simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+    threadedBinary = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
+  } catch {
+    // flags not registered
+  }
+  const requested = plan?.requested ?? threads;
+  const info: WasmInfo = { simd, threads, multithreaded: threadedBinary && simd && threads > 1, requestedThreads: requested };
+  // "Already initialized" matters only when it kept this call from getting what it asked for.
+  if (plan?.reason !== undefined && (!plan.alreadyInitialized || threads !== requested)) info.reason = plan.reason;
+  else if (threads < requested) info.reason = `tfjs reported ${threads} thread(s) after initialization`;
+  return info;
 }
 
 interface Attempt {
@@ -218,6 +353,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
   }
   const fromEnv = parseEnv();
+  // Validated (and 'auto' resolved) up front so a bad value throws instead of silently skipping wasm.
+  const wasmThreads = await resolveWasmThreads(options.wasmThreads);
   const explicitList = fromEnv ?? options.prefer;
   const candidates: readonly BackendName[] = explicitList ?? (isNode ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu']);
   if (quiet) tf.env().set('PROD', true);
@@ -232,8 +369,29 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       continue;
     }
     let ok = false;
+    let wasmPlan: WasmPlan | undefined;
     try {
-      ok = await tf.setBackend(name);
+      if (name === 'wasm') wasmPlan = await planWasm(wasmThreads);
+      if (wasmPlan?.restore) {
+        // Threaded binary: guarded by a timeout, and on failure retried single-threaded.
+        try {
+          ok = await setBackendWithTimeout(name, WASM_THREADED_INIT_TIMEOUT_MS);
+          if (!ok) wasmPlan.reason = 'the threaded-SIMD binary failed to initialize (tf.setBackend returned false)';
+        } catch (e) {
+          wasmPlan.reason = `the threaded-SIMD binary failed to initialize (${firstLine(e)})`;
+        } finally {
+          wasmPlan.restore();
+          delete wasmPlan.restore;
+        }
+        if (!ok) {
+          log(`[geolip] wasm threads off: ${wasmPlan.reason}`);
+          tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+          wasmPlan.module.setThreadsCount(1);
+          ok = await tf.setBackend(name);
+        }
+      } else {
+        ok = await tf.setBackend(name);
+      }
     } catch (e) {
       skipped.push({ name, reason: `initialization threw (${firstLine(e)})` });
       continue;
@@ -248,7 +406,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const floatPrecision = tf.backend().floatPrecision() === 16 ? 16 : 32;
     const info: BackendInfo = { name, floatPrecision, gradients, skipped };
     if (reg.adapter) info.adapter = reg.adapter;
-    log(`[geolip] backend: ${name}${reg.adapter ? ` (${reg.adapter})` : ''}${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`);
+    if (name === 'wasm') {
+      const w = await describeWasm(wasmPlan);
+      if (w) info.wasm = w;
+    }
+    const detail = reg.adapter ?? (info.wasm ? `${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads} thread${info.wasm.threads === 1 ? '' : 's'}` : undefined);
+    log(`[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`);
     return info;
   }
   throw new BackendError(

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
 import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { adamwStep } from '@geolip/nn';
 
 /** Options of {@link AdamW}. */
 export interface AdamWOptions {
@@ -140,11 +141,18 @@ export class AdamW {
         const p = this.params[name]!;
         const m = this.m[name]!;
         const v = this.v[name]!;
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
-        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
-        const base: tf.Tensor = this.decayed.has(name) && this.weightDecay > 0 ? tf.mul(p, decayFactor) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), this.epsilon);
-        p.assign(tf.sub(base, tf.mul(tf.div(m, denom), stepSize)));
+        // One fused dispatch per tensor on webgpu (after @geolip/nn/backend's initBackend), composed ops elsewhere.
+        const next = adamwStep(p, g, m, v, {
+          beta1: this.beta1,
+          beta2: this.beta2,
+          stepSize,
+          sqrtBc2,
+          epsilon: this.epsilon,
+          decay: this.decayed.has(name) && this.weightDecay > 0 ? decayFactor : 1,
+        });
+        m.assign(next.m);
+        v.assign(next.v);
+        p.assign(next.p);
       }
     });
   }

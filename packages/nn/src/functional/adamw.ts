@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { hasKernel } from '../kernels/index.js';
+import { KERNELS } from '../kernels/names.js';
+
+/** Scalars of one AdamW step (bias corrections folded in by the caller). */
+export interface AdamWStepScalars {
+  beta1: number;
+  beta2: number;
+  /** `lr / (1 − β1^t)`. */
+  stepSize: number;
+  /** `√(1 − β2^t)`. */
+  sqrtBc2: number;
+  epsilon: number;
+  /** `1 − lr·weightDecay` for decayed parameters, `1` otherwise. */
+  decay: number;
+}
+
+/**
+ * One AdamW update of one parameter, as new tensors (the caller assigns them):
+ * `m′ = β1·m + (1 − β1)·g`, `v′ = β2·v + (1 − β2)·g²`, `p′ = p·decay − stepSize · m′ / (√v′ / sqrtBc2 + ε)`.
+ * Three dispatches on a backend with the fused `GeolipAdam*` kernels (webgpu after `initBackend` from
+ * `@geolip/nn/backend`), about twelve composed ops elsewhere; same values.
+ */
+export function adamwStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWStepScalars): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  if (hasKernel(KERNELS.adamWParam) && hasKernel(KERNELS.adamMoment)) {
+    const run = tf.engine().runKernel.bind(tf.engine());
+    const m2 = run(KERNELS.adamMoment, { m, g }, { beta: s.beta1, square: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const v2 = run(KERNELS.adamMoment, { m: v, g }, { beta: s.beta2, square: true } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const p2 = run(KERNELS.adamWParam, { p, m: m2, v: v2 }, { stepSize: s.stepSize, sqrtBc2: s.sqrtBc2, eps: s.epsilon, decay: s.decay } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return { p: p2, m: m2, v: v2 };
+  }
+  return tf.tidy(() => {
+    const m2 = tf.add(tf.mul(m, s.beta1), tf.mul(g, 1 - s.beta1));
+    const v2 = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
+    const base = s.decay !== 1 ? tf.mul(p, s.decay) : p;
+    const denom = tf.add(tf.div(tf.sqrt(v2), s.sqrtBc2), s.epsilon);
+    const p2 = tf.sub(base, tf.mul(tf.div(m2, denom), s.stepSize));
+    return { p: p2, m: m2, v: v2 };
+  });
+}

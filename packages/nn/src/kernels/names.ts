@@ -1,0 +1,30 @@
+/**
+ * Names of the kernels `@geolip/nn` adds to tfjs's registry. Each has a WebGPU implementation
+ * (`./webgpu`) and a plain-JS reference implementation (`./reference`, registered on request, used to
+ * test the fused code paths on the cpu backend). The composed tfjs ops in `../functional` are the
+ * ground truth both are tested against.
+ */
+export const KERNELS = {
+  /** `y = (x − mean)·rstd·gamma + beta` over the last axis. Inputs `x [N, D]`, `gamma [D]`, `beta [D]`; attr `eps`. */
+  layerNorm: 'GeolipLayerNorm',
+  /** Per-row `[mean, rstd]` of `x [N, D]` → `[N, 2]`; attr `eps`. */
+  layerNormStats: 'GeolipLayerNormStats',
+  /** `dx` of layer norm. Inputs `dy [N, D]`, `x [N, D]`, `gamma [D]`, `stats [N, 2]`. */
+  layerNormGradX: 'GeolipLayerNormGradX',
+  /** `dgamma = Σ_rows dy·x̂`. Inputs `dy [N, D]`, `x [N, D]`, `stats [N, 2]` → `[D]`. */
+  layerNormGradGamma: 'GeolipLayerNormGradGamma',
+  /** `y = gelu(x + bias)`. Inputs `x [N, D]`, `bias [D]`; attr `approximate` (`'none'` | `'tanh'`). */
+  biasGelu: 'GeolipBiasGelu',
+  /** `dx = dy·gelu′(x + bias)`. Inputs `dy [N, D]`, `x [N, D]`, `bias [D]`; attr `approximate`. */
+  biasGeluGrad: 'GeolipBiasGeluGrad',
+  /** Adam moment update `β·m + (1 − β)·g` (or `g²` with `square`). Inputs `m`, `g`; attrs `beta`, `square`. */
+  adamMoment: 'GeolipAdamMoment',
+  /**
+   * AdamW parameter update from the new moments:
+   * `p·decay − stepSize · m / (√v / sqrtBc2 + eps)`. Inputs `p`, `m`, `v`; attrs `stepSize`, `sqrtBc2`,
+   * `eps`, `decay`.
+   */
+  adamWParam: 'GeolipAdamWParam',
+} as const;
+
+export type GeolipKernelName = (typeof KERNELS)[keyof typeof KERNELS];

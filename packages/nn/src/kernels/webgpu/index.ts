@@ -1,0 +1,232 @@
+/**
+ * WebGPU fast paths for `@tensorflow/tfjs-backend-webgpu` 4.22 (issue #6), registered by
+ * `initBackend` from `@geolip/nn/backend` when the webgpu backend wins:
+ *
+ * 1. **Uploads through `queue.writeBuffer`.** tfjs-webgpu uploads every tensor made from CPU data (each
+ *    `tf.scalar`, each JS number in `tf.mul(x, 0.5)`, each optimizer constant) through a freshly created
+ *    mapped staging buffer. Measured on the H100 through Dawn in Node: ~0.8 ms per upload against ~0.06 ms
+ *    for a whole elementwise op (`tools/perf/webgpu-overhead.mjs`), which made a small transformer's
+ *    training step take ~0.5 s. `queue.writeBuffer` into a pooled buffer has the same ordering guarantees
+ *    (queue timeline; the pool only holds buffers no unsubmitted command references).
+ * 2. **Reduction gradients without host arrays.** tfjs-core's `Sum` and `Mean` gradients multiply `dy` by
+ *    `tf.ones(x.shape)`, which is filled on the CPU and uploaded every step (6 MB for a `[128, 32, 384]`
+ *    pooled activation). On webgpu they broadcast `dy` on the GPU instead (`tf.broadcastTo`, a Tile);
+ *    other backends keep tfjs's gradient.
+ * 3. **Fused kernels** (`./programs.ts`, names in `../names.ts`): layer norm forward and backward, bias +
+ *    GELU forward and backward, Adam moments and the AdamW parameter update, each one dispatch where the
+ *    composed tfjs ops take 5–20.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import type { KernelRegistration } from '../index.js';
+import { KERNELS } from '../names.js';
+import {
+  AdamMomentProgram,
+  AdamWParamProgram,
+  BiasGeluGradProgram,
+  BiasGeluProgram,
+  LayerNormGradGammaProgram,
+  LayerNormGradXProgram,
+  LayerNormProgram,
+  LayerNormStatsProgram,
+} from './programs.js';
+import type { Program } from './programs.js';
+
+interface Uniform {
+  type: 'float32' | 'int32' | 'uint32';
+  data: number[];
+}
+
+/** The parts of tfjs-webgpu's `WebGPUBackend` used here (duck-typed: no import of the backend package). */
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: Uniform[]): tf.TensorInfo;
+  uploadToGPU(dataId: object): void;
+  tensorMap: { get(dataId: object): { resource?: unknown; values?: ArrayLike<number> | null; dtype: tf.DataType; shape: number[] } | undefined };
+  bufferManager: { acquireBuffer(size: number, usage: number): { size: number } };
+  queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView): void };
+  [PATCHED]?: boolean;
+}
+
+const PATCHED = Symbol.for('geolip.nn.webgpuUploadPatched');
+
+/** Replaces the backend's upload path by `queue.writeBuffer` (see the module comment). Idempotent. */
+export function patchWebGPUUploads(backend: unknown): boolean {
+  const b = backend as WebGPUBackendLike;
+  if (typeof b?.uploadToGPU !== 'function' || typeof b.queue?.writeBuffer !== 'function' || typeof b.bufferManager?.acquireBuffer !== 'function') return false;
+  if (b[PATCHED]) return true;
+  const original = b.uploadToGPU.bind(b);
+  const usage = (globalThis as { GPUBufferUsage?: { STORAGE: number; COPY_SRC: number; COPY_DST: number } }).GPUBufferUsage;
+  if (!usage) return false;
+  const storage = usage.STORAGE | usage.COPY_SRC | usage.COPY_DST;
+  b.uploadToGPU = function uploadToGPU(dataId: object): void {
+    const data = b.tensorMap.get(dataId);
+    if (!data || data.resource != null || data.values == null || !(data.dtype === 'float32' || data.dtype === 'int32' || data.dtype === 'bool')) {
+      original(dataId);
+      return;
+    }
+    const n = data.shape.reduce((a, c) => a * c, 1);
+    if (n === 0) {
+      original(dataId);
+      return;
+    }
+    const view: ArrayBufferView =
+      data.dtype === 'float32'
+        ? data.values instanceof Float32Array ? data.values : Float32Array.from(data.values)
+        : data.values instanceof Int32Array ? data.values : Int32Array.from(data.values);
+    const buffer = b.bufferManager.acquireBuffer(n * 4, storage);
+    b.queue.writeBuffer(buffer, 0, view);
+    data.values = null;
+    data.resource = buffer;
+  };
+  b[PATCHED] = true;
+  return true;
+}
+
+const GRAD_PATCHED = Symbol.for('geolip.nn.reductionGradPatched');
+
+/**
+ * The gradient of `sum(x, axis)` (or `mean`) with respect to `x` for an upstream `dy`: `dy` reshaped with the
+ * reduced axes kept as 1, broadcast to `x.shape` on the device (divided by the reduced size for `mean`).
+ */
+export function reductionGrad(dy: tf.Tensor, x: tf.Tensor, axis: number | number[], mean: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const expanded = x.shape.slice();
+    let reduced = 1;
+    for (const a of axes) {
+      reduced *= x.shape[a]!;
+      expanded[a] = 1;
+    }
+    const g = tf.broadcastTo(tf.reshape(dy, expanded), x.shape);
+    return mean ? tf.div(g, reduced) : g;
+  });
+}
+
+/** See the module comment, item 2. Idempotent; tfjs's own gradient still runs on every other backend. */
+export function patchReductionGradients(): void {
+  for (const [kernelName, mean] of [['Sum', false], ['Mean', true]] as const) {
+    const original = tf.getGradient(kernelName) as (tf.GradConfig & { [GRAD_PATCHED]?: boolean }) | undefined;
+    if (!original || original[GRAD_PATCHED]) continue;
+    const config: tf.GradConfig & { [GRAD_PATCHED]?: boolean } = {
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        if (tf.getBackend() !== 'webgpu') return original.gradFunc(dy, saved, attrs);
+        const x = saved[0]!;
+        return { x: () => reductionGrad(dy as tf.Tensor, x, (attrs as { axis: number | number[] }).axis, mean) };
+      },
+    };
+    config[GRAD_PATCHED] = true;
+    tf.registerGradient(config);
+  }
+}
+
+type Attrs = Record<string, unknown>;
+type KernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) => tf.TensorInfo;
+
+function rowsCols(t: tf.TensorInfo): [number, number] {
+  const cols = t.shape[t.shape.length - 1] ?? 1;
+  const n = t.shape.reduce((a, c) => a * c, 1);
+  return [cols === 0 ? 0 : n / cols, cols];
+}
+
+const run = (backend: unknown, program: Program, inputs: tf.TensorInfo[], uniforms: Uniform[]): tf.TensorInfo =>
+  (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
+
+const approx = (attrs?: Attrs): 'none' | 'tanh' => (attrs?.approximate === 'tanh' ? 'tanh' : 'none');
+
+/** Kernel functions by name, for the webgpu backend. */
+export const webgpuKernels: Record<string, KernelFn> = {
+  [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
+    const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+    const [rows, cols] = rowsCols(x);
+    return run(backend, new LayerNormProgram(rows, cols, [...x.shape]), [x, gamma, beta], rowUniforms(rows, cols, attrs));
+  },
+  [KERNELS.layerNormStats]: ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const [rows, cols] = rowsCols(x);
+    return run(backend, new LayerNormStatsProgram(rows, cols), [x], rowUniforms(rows, cols, attrs));
+  },
+  [KERNELS.layerNormGradX]: ({ inputs, backend }) => {
+    const { dy, x, gamma, stats } = inputs as Record<'dy' | 'x' | 'gamma' | 'stats', tf.TensorInfo>;
+    const [rows, cols] = rowsCols(x);
+    return run(backend, new LayerNormGradXProgram(rows, cols, [...x.shape]), [dy, x, gamma, stats], rowUniforms(rows, cols));
+  },
+  [KERNELS.layerNormGradGamma]: ({ inputs, backend }) => {
+    const { dy, x, stats } = inputs as Record<'dy' | 'x' | 'stats', tf.TensorInfo>;
+    const [rows, cols] = rowsCols(x);
+    return run(backend, new LayerNormGradGammaProgram(rows, cols), [dy, x, stats], rowUniforms(rows, cols));
+  },
+  [KERNELS.biasGelu]: ({ inputs, backend, attrs }) => {
+    const { x, bias } = inputs as { x: tf.TensorInfo; bias: tf.TensorInfo };
+    const [, cols] = rowsCols(x);
+    return run(backend, new BiasGeluProgram([...x.shape], approx(attrs)), [x, bias], [{ type: 'int32', data: [cols] }]);
+  },
+  [KERNELS.biasGeluGrad]: ({ inputs, backend, attrs }) => {
+    const { dy, x, bias } = inputs as Record<'dy' | 'x' | 'bias', tf.TensorInfo>;
+    const [, cols] = rowsCols(x);
+    return run(backend, new BiasGeluGradProgram([...x.shape], approx(attrs)), [dy, x, bias], [{ type: 'int32', data: [cols] }]);
+  },
+  [KERNELS.adamMoment]: ({ inputs, backend, attrs }) => {
+    const { m, g } = inputs as { m: tf.TensorInfo; g: tf.TensorInfo };
+    const beta = Number(attrs?.beta);
+    return run(backend, new AdamMomentProgram([...m.shape], attrs?.square === true), [m, g], [
+      { type: 'float32', data: [beta] },
+      { type: 'float32', data: [1 - beta] },
+    ]);
+  },
+  [KERNELS.adamWParam]: ({ inputs, backend, attrs }) => {
+    const { p, m, v } = inputs as Record<'p' | 'm' | 'v', tf.TensorInfo>;
+    return run(backend, new AdamWParamProgram([...p.shape]), [p, m, v], [
+      { type: 'float32', data: [Number(attrs?.stepSize)] },
+      { type: 'float32', data: [Number(attrs?.sqrtBc2)] },
+      { type: 'float32', data: [Number(attrs?.eps)] },
+      { type: 'float32', data: [Number(attrs?.decay)] },
+    ]);
+  },
+};
+
+function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
+  return [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] },
+    { type: 'float32', data: [attrs?.eps === undefined ? 1e-5 : Number(attrs.eps)] },
+  ];
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  [KERNELS.layerNorm]: 'fused layer norm forward (1 dispatch instead of ~8)',
+  [KERNELS.layerNormStats]: 'per-row mean and rstd for the layer-norm backward',
+  [KERNELS.layerNormGradX]: 'fused layer-norm input gradient',
+  [KERNELS.layerNormGradGamma]: 'fused layer-norm scale gradient (column reduction)',
+  [KERNELS.biasGelu]: 'fused bias + GELU forward',
+  [KERNELS.biasGeluGrad]: 'fused bias + GELU backward',
+  [KERNELS.adamMoment]: 'fused Adam moment update',
+  [KERNELS.adamWParam]: 'fused AdamW parameter update',
+};
+
+/**
+ * Registers the fused kernels for the `webgpu` backend and patches the active webgpu backend's uploads.
+ * Idempotent. Set `GEOLIP_WEBGPU_FUSED=0` to skip the fused kernels (the composed ops then run),
+ * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
+ * reduction gradients, e.g. to measure each change.
+ */
+export function registerWebGPUKernels(): KernelRegistration[] {
+  const out: KernelRegistration[] = [];
+  const env = typeof process !== 'undefined' ? process.env : {};
+  if (env.GEOLIP_WEBGPU_UPLOAD_PATCH !== '0' && tf.getBackend() === 'webgpu' && patchWebGPUUploads(tf.backend())) {
+    out.push({ name: 'uploadToGPU', backend: 'webgpu', description: 'uploads through queue.writeBuffer instead of a new mapped staging buffer per tensor' });
+  }
+  if (env.GEOLIP_WEBGPU_GRAD_PATCH !== '0') {
+    patchReductionGradients();
+    out.push({ name: 'Sum/Mean gradients', backend: 'webgpu', description: 'broadcast dy on the GPU instead of multiplying by a CPU-made tf.ones(x.shape)' });
+  }
+  if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
+  for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
+    if (tf.getKernel(name, 'webgpu') === undefined) {
+      tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    }
+    out.push({ name, backend: 'webgpu', description: DESCRIPTIONS[name] ?? name });
+  }
+  return out;
+}

@@ -1,0 +1,336 @@
+/**
+ * WGSL programs for `@tensorflow/tfjs-backend-webgpu` 4.22's program interface (`WebGPUProgram`): tfjs
+ * writes the shader header (the `result` output array, one read-only storage array per name in
+ * `variableNames`, the `uniforms` struct with the shapes plus our `uniforms` fields) and calls
+ * `main(index)`; these classes give the body. Reductions use one 64-thread workgroup per row (or per
+ * column) with a shared-memory tree, as tfjs's own softmax does; barriers stay in uniform control flow.
+ *
+ * Every program here mirrors a plain-JS reference kernel in `../reference.ts` line for line, and both are
+ * parity-tested against the composed tfjs ops (cpu in CI, the GPU machine for WGSL: see the README).
+ */
+
+/** The subset of tfjs-webgpu's `WebGPUProgram` these programs fill in. */
+export interface Program {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  size?: boolean;
+  getUserCode(): string;
+}
+
+const WG = 64;
+
+/** erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula tfjs's own Erf kernels use. */
+const ERF_WGSL = `
+fn geolipErf(v : f32) -> f32 {
+  let s = sign(v);
+  let a = abs(v);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return s * y;
+}`;
+
+/** `gelu(u)` and `gelu'(u)` in the exact (erf) and tanh forms. */
+function geluWgsl(approximate: 'none' | 'tanh'): string {
+  if (approximate === 'tanh') {
+    return `
+fn geolipGelu(u : f32) -> f32 {
+  let k = 0.7978845608028654 * (u + 0.044715 * u * u * u);
+  return 0.5 * u * (1.0 + tanh(clamp(k, -15.0, 15.0)));
+}
+fn geolipGeluGrad(u : f32) -> f32 {
+  let k = 0.7978845608028654 * (u + 0.044715 * u * u * u);
+  let t = tanh(clamp(k, -15.0, 15.0));
+  return 0.5 * (1.0 + t) + 0.5 * u * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * u * u);
+}`;
+  }
+  return `${ERF_WGSL}
+fn geolipGelu(u : f32) -> f32 {
+  return 0.5 * u * (1.0 + geolipErf(u * 0.7071067811865476));
+}
+fn geolipGeluGrad(u : f32) -> f32 {
+  return 0.5 * (1.0 + geolipErf(u * 0.7071067811865476)) + u * 0.3989422804014327 * exp(-0.5 * u * u);
+}`;
+}
+
+/** Shared-memory sum of `name` over the 64 threads; leaves the total in `${name}[0]`. */
+function treeSum(names: string[]): string {
+  return `
+  for (var s = ${WG / 2}; s > 0; s = s >> 1) {
+    if (tid < s) {
+      ${names.map((n) => `${n}[tid] = ${n}[tid] + ${n}[tid + s];`).join('\n      ')}
+    }
+    workgroupBarrier();
+  }`;
+}
+
+const rowIndex = 'let row = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);';
+
+abstract class RowProgram implements Program {
+  abstract variableNames: string[];
+  outputShape: number[];
+  abstract shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WG, 1, 1];
+  uniforms = 'rows : i32, cols : i32, eps : f32,';
+
+  constructor(outputShape: number[], workgroups: number) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [workgroups, 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** Per-row mean and variance (two passes), shared by the row programs. */
+const ROW_STATS = `
+  let tid = i32(localId.x);
+  let cols = uniforms.cols;
+  let live = row < uniforms.rows;
+  let base = row * cols;
+  var acc = 0.0;
+  for (var c = tid; c < cols; c = c + ${WG}) {
+    if (live) { acc = acc + x[base + c]; }
+  }
+  bufA[tid] = acc;
+  workgroupBarrier();
+  ${treeSum(['bufA'])}
+  let mean = bufA[0] / f32(cols);
+  workgroupBarrier();
+  var acc2 = 0.0;
+  for (var c = tid; c < cols; c = c + ${WG}) {
+    if (live) { let d = x[base + c] - mean; acc2 = acc2 + d * d; }
+  }
+  bufA[tid] = acc2;
+  workgroupBarrier();
+  ${treeSum(['bufA'])}
+  let rstd = inverseSqrt(bufA[0] / f32(cols) + uniforms.eps);
+`;
+
+/** {@link KERNELS.layerNorm}: `[N, D]` → `[N, D]`. */
+export class LayerNormProgram extends RowProgram {
+  variableNames = ['x', 'gamma', 'beta'];
+  shaderKey = 'geolipLayerNorm';
+  constructor(rows: number, cols: number, outShape: number[] = [rows, cols]) {
+    super(outShape, rows);
+  }
+  getUserCode(): string {
+    return `
+var<workgroup> bufA : array<f32, ${WG}>;
+fn main(index : i32) {
+  ${rowIndex}
+  ${ROW_STATS}
+  for (var c = tid; c < cols; c = c + ${WG}) {
+    if (live) { result[base + c] = (x[base + c] - mean) * rstd * gamma[c] + beta[c]; }
+  }
+}`;
+  }
+}
+
+/** {@link KERNELS.layerNormStats}: `[N, D]` → `[N, 2]` (mean, rstd). */
+export class LayerNormStatsProgram extends RowProgram {
+  variableNames = ['x'];
+  shaderKey = 'geolipLayerNormStats';
+  constructor(rows: number, cols: number) {
+    super([rows, 2], rows);
+  }
+  getUserCode(): string {
+    return `
+var<workgroup> bufA : array<f32, ${WG}>;
+fn main(index : i32) {
+  ${rowIndex}
+  ${ROW_STATS}
+  if (live && tid == 0) {
+    result[row * 2] = mean;
+    result[row * 2 + 1] = rstd;
+  }
+}`;
+  }
+}
+
+/**
+ * {@link KERNELS.layerNormGradX}: with x̂ = (x − mean)·rstd and g = dy·gamma,
+ * `dx = rstd · (g − mean(g) − x̂ · mean(g·x̂))`.
+ */
+export class LayerNormGradXProgram extends RowProgram {
+  variableNames = ['dy', 'x', 'gamma', 'stats'];
+  shaderKey = 'geolipLayerNormGradX';
+  constructor(rows: number, cols: number, outShape: number[] = [rows, cols]) {
+    super(outShape, rows);
+  }
+  getUserCode(): string {
+    return `
+var<workgroup> bufA : array<f32, ${WG}>;
+var<workgroup> bufB : array<f32, ${WG}>;
+fn main(index : i32) {
+  ${rowIndex}
+  let tid = i32(localId.x);
+  let cols = uniforms.cols;
+  let live = row < uniforms.rows;
+  let base = row * cols;
+  var mean = 0.0;
+  var rstd = 0.0;
+  if (live) { mean = stats[row * 2]; rstd = stats[row * 2 + 1]; }
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var c = tid; c < cols; c = c + ${WG}) {
+    if (live) {
+      let g = dy[base + c] * gamma[c];
+      sg = sg + g;
+      sgx = sgx + g * (x[base + c] - mean) * rstd;
+    }
+  }
+  bufA[tid] = sg;
+  bufB[tid] = sgx;
+  workgroupBarrier();
+  ${treeSum(['bufA', 'bufB'])}
+  let mg = bufA[0] / f32(cols);
+  let mgx = bufB[0] / f32(cols);
+  for (var c = tid; c < cols; c = c + ${WG}) {
+    if (live) {
+      let xh = (x[base + c] - mean) * rstd;
+      result[base + c] = rstd * (dy[base + c] * gamma[c] - mg - xh * mgx);
+    }
+  }
+}`;
+  }
+}
+
+/** {@link KERNELS.layerNormGradGamma}: one workgroup per column, `Σ_rows dy·x̂` → `[D]`. */
+export class LayerNormGradGammaProgram extends RowProgram {
+  variableNames = ['dy', 'x', 'stats'];
+  shaderKey = 'geolipLayerNormGradGamma';
+  constructor(rows: number, cols: number) {
+    super([cols], cols);
+  }
+  getUserCode(): string {
+    return `
+var<workgroup> bufA : array<f32, ${WG}>;
+fn main(index : i32) {
+  let col = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);
+  let tid = i32(localId.x);
+  let cols = uniforms.cols;
+  let live = col < cols;
+  var acc = 0.0;
+  for (var r = tid; r < uniforms.rows; r = r + ${WG}) {
+    if (live) {
+      let i = r * cols + col;
+      acc = acc + dy[i] * (x[i] - stats[r * 2]) * stats[r * 2 + 1];
+    }
+  }
+  bufA[tid] = acc;
+  workgroupBarrier();
+  ${treeSum(['bufA'])}
+  if (live && tid == 0) { result[col] = bufA[0]; }
+}`;
+  }
+}
+
+abstract class ElementwiseProgram implements Program {
+  abstract variableNames: string[];
+  outputShape: number[];
+  abstract shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  size = true;
+  abstract uniforms: string;
+
+  constructor(outputShape: number[]) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    const n = outputShape.reduce((a, b) => a * b, 1);
+    this.dispatch = [Math.ceil(n / 128), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** {@link KERNELS.biasGelu}: `gelu(x + bias[i mod D])`. */
+export class BiasGeluProgram extends ElementwiseProgram {
+  variableNames = ['x', 'bias'];
+  shaderKey: string;
+  uniforms = 'cols : i32,';
+  constructor(
+    shape: number[],
+    private readonly approximate: 'none' | 'tanh',
+  ) {
+    super(shape);
+    this.shaderKey = `geolipBiasGelu_${approximate}`;
+  }
+  getUserCode(): string {
+    return `${geluWgsl(this.approximate)}
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    result[index] = geolipGelu(x[index] + bias[index % uniforms.cols]);
+  }
+}`;
+  }
+}
+
+/** {@link KERNELS.biasGeluGrad}: `dy · gelu′(x + bias[i mod D])`. */
+export class BiasGeluGradProgram extends ElementwiseProgram {
+  variableNames = ['dy', 'x', 'bias'];
+  shaderKey: string;
+  uniforms = 'cols : i32,';
+  constructor(
+    shape: number[],
+    private readonly approximate: 'none' | 'tanh',
+  ) {
+    super(shape);
+    this.shaderKey = `geolipBiasGeluGrad_${approximate}`;
+  }
+  getUserCode(): string {
+    return `${geluWgsl(this.approximate)}
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    result[index] = dy[index] * geolipGeluGrad(x[index] + bias[index % uniforms.cols]);
+  }
+}`;
+  }
+}
+
+/** {@link KERNELS.adamMoment}: `β·m + (1 − β)·g` or `β·m + (1 − β)·g²`. */
+export class AdamMomentProgram extends ElementwiseProgram {
+  variableNames = ['m', 'g'];
+  shaderKey: string;
+  uniforms = 'beta : f32, oneMinusBeta : f32,';
+  constructor(
+    shape: number[],
+    private readonly square: boolean,
+  ) {
+    super(shape);
+    this.shaderKey = `geolipAdamMoment_${square ? 'sq' : 'lin'}`;
+  }
+  getUserCode(): string {
+    const g = this.square ? 'g[index] * g[index]' : 'g[index]';
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    result[index] = m[index] * uniforms.beta + ${g} * uniforms.oneMinusBeta;
+  }
+}`;
+  }
+}
+
+/** {@link KERNELS.adamWParam}: `p·decay − (m / (√v / sqrtBc2 + eps))·stepSize`. */
+export class AdamWParamProgram extends ElementwiseProgram {
+  variableNames = ['p', 'm', 'v'];
+  shaderKey = 'geolipAdamWParam';
+  uniforms = 'stepSize : f32, sqrtBc2 : f32, eps : f32, decay : f32,';
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let denom = sqrt(v[index]) / uniforms.sqrtBc2 + uniforms.eps;
+    result[index] = p[index] * uniforms.decay - (m[index] / denom) * uniforms.stepSize;
+  }
+}`;
+  }
+}

@@ -1,0 +1,244 @@
+// GPU-machine checks of issue 6, in one process (packed by tools/device/pack.mjs):
+//   1. initBackend() from @geolip/nn/backend picks webgpu on the hardware adapter and registers the fused kernels;
+//   2. parity: every fused kernel and every @geolip/nn block, forward and gradients, webgpu against cpu
+//      (same seeded weights and inputs, built separately on each backend);
+//   3. STS-B dev through `geolip-bench run --backend webgpu` and through the bench API on webgpu and on cpu,
+//      with a seeded random @geolip/nn encoder (`nn-check-encoder`, below): per-pair cosines and Spearman must
+//      agree to 1e-4.
+//
+//   node tools/device/pack.mjs tools/device/gpu-suite.mjs --out .device/suite
+//   (GPU machine, repo root)  bash .device/suite/run.sh --out $OUT
+// Writes $OUT/gpu-suite.json (and the CLI's $OUT/stsb-webgpu.json); exits 1 if a check fails.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng } from '@geolip/geometry';
+import {
+  Conv2d,
+  ConvResBlock,
+  GroupNorm,
+  MultiHeadAttention,
+  TransformerEncoder,
+  adamwStep,
+  biasGelu,
+  composedLayerNorm,
+  gelu,
+  layerNorm,
+  maskedMeanPool,
+} from '@geolip/nn';
+import { initBackend } from '@geolip/nn/backend';
+import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
+
+import { main as benchMain } from '../../packages/bench/dist/cli.js';
+
+const args = process.argv.slice(2);
+const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : '.';
+const dataDir = args.includes('--data') ? args[args.indexOf('--data') + 1] : 'packages/bench/data';
+// --gpu-backend wasm runs the same checks against cpu on a machine without a GPU (to test this script).
+const GPU = args.includes('--gpu-backend') ? args[args.indexOf('--gpu-backend') + 1] : 'webgpu';
+mkdirSync(outDir, { recursive: true });
+const report = { date: new Date().toISOString(), node: process.version, checks: [], ok: true };
+const fail = (msg) => {
+  report.ok = false;
+  console.error(`FAIL ${msg}`);
+};
+
+const info = await initBackend({ ...(GPU === 'webgpu' ? {} : { prefer: [GPU] }), log: (m) => console.error(m) });
+report.backend = { name: info.name, adapter: info.adapter ?? null, skipped: info.skipped, kernels: info.kernels.map((k) => k.name) };
+if (info.name !== GPU) fail(`initBackend() chose ${info.name}, not ${GPU}`);
+
+// ---------------------------------------------------------------------------------------------------------
+// Parity
+function data(n, seed, scale = 1) {
+  const rng = createRng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+const T = (shape, seed, scale = 1) => tf.tensor(data(size(shape), seed, scale), shape);
+
+/** Runs `fn` (returning named tensors) on `backend`; returns their data. */
+async function on(backend, fn) {
+  await tf.setBackend(backend);
+  const outs = fn();
+  const res = {};
+  for (const [k, v] of Object.entries(outs)) {
+    res[k] = { shape: v.shape, data: await v.data() };
+  }
+  tf.dispose(Object.values(outs));
+  tf.disposeVariables();
+  return res;
+}
+function compare(name, gpu, cpu, tol) {
+  let worst = 0;
+  let worstKey = '';
+  for (const k of Object.keys(cpu)) {
+    const a = gpu[k].data;
+    const b = cpu[k].data;
+    let scale = 0;
+    for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+    for (let i = 0; i < b.length; i++) {
+      const d = Math.abs(a[i] - b[i]) / Math.max(1, scale);
+      if (!(d <= worst)) {
+        worst = Number.isNaN(d) ? Infinity : d;
+        worstKey = k;
+      }
+    }
+  }
+  const ok = worst <= tol;
+  report.checks.push({ kind: 'parity', name, tensors: Object.keys(cpu).length, maxScaledDiff: worst, worstTensor: worstKey, tol, ok });
+  console.error(`${ok ? 'ok  ' : 'FAIL'} ${name}: max |gpu − cpu| / max(1, max|cpu|) = ${worst.toExponential(2)} (${worstKey})`);
+  if (!ok) report.ok = false;
+}
+async function parity(name, fn, tol = 1e-4) {
+  const gpu = await on(GPU, fn);
+  const cpu = await on('cpu', fn);
+  compare(name, gpu, cpu, tol);
+}
+const gradsOf = (f, xs) => {
+  const g = tf.grads(f)(xs);
+  return Object.fromEntries(g.map((t, i) => [`d${i}`, t]));
+};
+function moduleGrads(module, lossFn) {
+  const { value, grads } = tf.variableGrads(lossFn);
+  const byName = {};
+  for (const [k, v] of Object.entries(module.getWeights())) byName[`grad:${k}`] = grads[v.name];
+  return { loss: value, ...byName };
+}
+
+for (const shape of [[4096, 384], [7, 130], [3, 5, 7]]) {
+  const d = shape[shape.length - 1];
+  await parity(`layerNorm fused ${JSON.stringify(shape)} (forward + grads)`, () => {
+    const x = T(shape, 1, 3);
+    const g = tf.add(1, T([d], 2, 0.3));
+    const b = T([d], 3);
+    const w = T(shape, 4);
+    const fn = tf.getBackend() === 'cpu' ? composedLayerNorm : layerNorm;
+    return { y: fn(x, g, b), ...gradsOf((xi, gi, bi) => tf.sum(tf.mul(fn(xi, gi, bi), w)), [x, g, b]) };
+  });
+}
+for (const approximate of ['none', 'tanh']) {
+  await parity(`biasGelu fused (${approximate}) [4096, 1536] (forward + grads)`, () => {
+    const x = T([4096, 1536], 5, 2);
+    const b = T([1536], 6);
+    const w = T([4096, 1536], 7);
+    const fn = tf.getBackend() === 'cpu' ? (xi, bi) => gelu(tf.add(xi, bi), approximate) : (xi, bi) => biasGelu(xi, bi, approximate);
+    return { y: fn(x, b), ...gradsOf((xi, bi) => tf.sum(tf.mul(fn(xi, bi), w)), [x, b]) };
+  });
+}
+await parity('adamwStep fused, 3 steps [384, 1536]', () => {
+  let s = { p: T([384, 1536], 8), m: tf.zeros([384, 1536]), v: tf.zeros([384, 1536]) };
+  for (let t = 1; t <= 3; t++) {
+    s = adamwStep(s.p, T([384, 1536], 9 + t), s.m, s.v, { beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** t), sqrtBc2: Math.sqrt(1 - 0.999 ** t), epsilon: 1e-8, decay: 1 - 1e-3 * 0.01 });
+  }
+  return s;
+}, 1e-5);
+await parity('TransformerEncoder (2 layers, d 64, padding mask): output + every parameter gradient', () => {
+  const enc = new TransformerEncoder({ vocabSize: 1000, maxPositions: 64, dModel: 64, heads: 4, ffDim: 128, layers: 2, seed: 3 });
+  const ids = tf.tensor2d([[5, 17, 900, 33, 2, 0, 0, 0], [44, 1, 2, 3, 4, 5, 6, 7], [9, 9, 9, 0, 0, 0, 0, 0]], undefined, 'int32');
+  const mask = tf.tensor2d([[1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0, 0]]);
+  const w = T([3, 64], 21);
+  const out = moduleGrads(enc, () => tf.sum(tf.mul(maskedMeanPool(enc.forward(ids, mask), mask), w)));
+  return { pooled: maskedMeanPool(enc.forward(ids, mask), mask), ...out };
+});
+await parity('MultiHeadAttention cross (kdim 24, vdim 40) with key padding: output + grads', () => {
+  const mha = new MultiHeadAttention(32, 4, { kdim: 24, vdim: 40, seed: 4 });
+  const q = T([2, 5, 32], 22);
+  const k = T([2, 7, 24], 23);
+  const v = T([2, 7, 40], 24);
+  const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]]);
+  return moduleGrads(mha, () => tf.sum(tf.square(mha.forward(q, k, v, { keyPaddingMask: mask }))));
+});
+await parity('ConvResBlock 8→16, scale_shift conditioning, Conv2d stride 2, GroupNorm: outputs + grads', () => {
+  const block = new ConvResBlock(8, 16, { groups: 4, condDim: 12, condMode: 'scale_shift', seed: 5 });
+  const conv = new Conv2d(16, 8, 3, { stride: 2, padding: 1, seed: 6 });
+  const gn = new GroupNorm(4, 8);
+  const x = T([2, 8, 8, 8], 25);
+  const cond = T([2, 12], 26);
+  const all = { getWeights: () => ({ ...prefix('block', block), ...prefix('conv', conv), ...prefix('gn', gn) }) };
+  return moduleGrads(all, () => tf.sum(tf.square(gn.forward(conv.forward(block.forward(x, cond))))));
+});
+function prefix(p, m) {
+  return Object.fromEntries(Object.entries(m.getWeights()).map(([k, v]) => [`${p}.${k}`, v]));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// STS-B dev through webgpu and cpu with a seeded random nn encoder and a hashing tokenizer (a backend check,
+// not a model: its Spearman is whatever random weights give).
+function tokenize(text, maxLen = 64) {
+  const words = text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).slice(0, maxLen);
+  return words.map((w) => {
+    let h = 2166136261;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619) >>> 0;
+    return 1 + (h % 30521);
+  });
+}
+function checkEncoder() {
+  const enc = new TransformerEncoder({ vocabSize: 30522, maxPositions: 128, dModel: 128, heads: 4, ffDim: 512, layers: 2, seed: 42 });
+  return {
+    name: 'nn-check-encoder',
+    dim: 128,
+    params: enc.paramCount(),
+    async embed(texts) {
+      const toks = texts.map((t) => tokenize(t));
+      const len = Math.max(1, ...toks.map((t) => t.length));
+      const ids = new Int32Array(texts.length * len);
+      const mask = new Float32Array(texts.length * len);
+      toks.forEach((t, i) => t.forEach((id, j) => { ids[i * len + j] = id; mask[i * len + j] = 1; }));
+      return tf.tidy(() => {
+        const idT = tf.tensor2d(ids, [texts.length, len], 'int32');
+        const maskT = tf.tensor2d(mask, [texts.length, len]);
+        const pooled = maskedMeanPool(enc.forward(idT, maskT), maskT);
+        return tf.div(pooled, tf.maximum(tf.norm(pooled, 'euclidean', -1, true), 1e-12));
+      });
+    },
+    dispose: () => enc.dispose(),
+  };
+}
+builtinModels['nn-check-encoder'] = { description: 'seeded random @geolip/nn encoder (backend check only)', load: async () => checkEncoder() };
+
+const dev = await loadStsb(join(dataDir, 'stsb'), 'dev');
+const results = {};
+for (const backend of [GPU, 'cpu']) {
+  await tf.setBackend(backend);
+  const embedder = checkEncoder();
+  const t0 = performance.now();
+  results[backend] = await evaluatePairTask(embedder, dev, { batchSize: 128 });
+  results[backend].wallMs = performance.now() - t0;
+  embedder.dispose();
+}
+let maxCos = 0;
+for (let i = 0; i < results.cpu.predicted.length; i++) maxCos = Math.max(maxCos, Math.abs(results.cpu.predicted[i] - results[GPU].predicted[i]));
+const dS = Math.abs(results.cpu.spearman - results[GPU].spearman);
+const stsbOk = maxCos <= 1e-4 && dS <= 1e-4;
+report.checks.push({
+  kind: 'stsb-dev',
+  pairs: results.cpu.n,
+  spearman: { webgpu: results[GPU].spearman, cpu: results.cpu.spearman, absDiff: dS },
+  pearson: { webgpu: results[GPU].pearson, cpu: results.cpu.pearson },
+  maxCosineAbsDiff: maxCos,
+  sentencesPerSec: { webgpu: results[GPU].itemsPerSecond, cpu: results.cpu.itemsPerSecond },
+  tol: 1e-4,
+  ok: stsbOk,
+});
+console.error(`${stsbOk ? 'ok  ' : 'FAIL'} STS-B dev (${results.cpu.n} pairs): Spearman webgpu ${results[GPU].spearman.toFixed(6)} cpu ${results.cpu.spearman.toFixed(6)}; max |Δcos| ${maxCos.toExponential(2)}`);
+if (!stsbOk) report.ok = false;
+
+// The CLI itself with --backend webgpu.
+await tf.setBackend(GPU);
+const cliOut = [];
+const code = await benchMain(['run', '--model', 'nn-check-encoder', '--tasks', 'stsb', '--backend', GPU, '--data', dataDir, '--out', join(outDir, 'stsb-webgpu.json')], {
+  stdout: { write: (s) => (cliOut.push(String(s)), true) },
+  stderr: { write: (s) => (process.stderr.write(s), true) },
+});
+report.checks.push({ kind: 'cli', command: 'geolip-bench run --model nn-check-encoder --tasks stsb --backend webgpu', exitCode: code, stdout: cliOut.join(''), ok: code === 0 });
+if (code !== 0) fail(`geolip-bench run exited ${code}`);
+console.log(cliOut.join(''));
+
+const file = join(outDir, 'gpu-suite.json');
+writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));
+renameSync(`${file}.tmp`, file);
+console.error(report.ok ? 'gpu-suite: all checks passed' : 'gpu-suite: FAILURES (see gpu-suite.json)');
+process.exitCode = report.ok ? 0 : 1;
