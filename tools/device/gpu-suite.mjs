@@ -9,7 +9,8 @@
 //   node tools/device/pack.mjs tools/device/gpu-suite.mjs --out .device/suite
 //   (GPU machine, repo root)  bash .device/suite/run.sh --out $OUT
 // Writes $OUT/gpu-suite.json (and the CLI's $OUT/stsb-webgpu.json); exits 1 if a check fails.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +32,7 @@ import { initBackend } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
 
 import { main as benchMain } from '../../packages/bench/dist/cli.js';
+import { main as trainMain } from '../../packages/train/dist/cli.js';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : '.';
@@ -236,6 +238,54 @@ const code = await benchMain(['run', '--model', 'nn-check-encoder', '--tasks', '
 report.checks.push({ kind: 'cli', command: 'geolip-bench run --model nn-check-encoder --tasks stsb --backend webgpu', exitCode: code, stdout: cliOut.join(''), ok: code === 0 });
 if (code !== 0) fail(`geolip-bench run exited ${code}`);
 console.log(cliOut.join(''));
+
+// ---------------------------------------------------------------------------------------------------------
+// geolip-train: consensus of three synthetic experts, then `run mlp-student --backend <gpu>` and `--backend cpu`
+// from the same config; the per-step losses must agree (the same data, seeds and update rule on both).
+{
+  const dir = mkdtempSync(join(tmpdir(), 'geolip-suite-train-'));
+  const rng = createRng(11);
+  const N = 256;
+  const base = Array.from({ length: N * 8 }, () => rng.normal());
+  const npy = (rows, cols, data) => {
+    let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+    while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+    header += '\n';
+    const buf = new Uint8Array(10 + header.length + rows * cols * 8);
+    buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(buf.buffer).setUint16(8, header.length, true);
+    for (let i = 0; i < header.length; i++) buf[10 + i] = header.charCodeAt(i);
+    buf.set(new Uint8Array(Float64Array.from(data).buffer), 10 + header.length);
+    return buf;
+  };
+  for (const [name, d] of [['a', 8], ['b', 12], ['c', 16]]) {
+    const w = Array.from({ length: 8 * d }, () => rng.normal());
+    const x = new Float64Array(N * d);
+    for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) {
+      let acc = 0.05 * rng.normal();
+      for (let k = 0; k < 8; k++) acc += base[i * 8 + k] * w[k * d + j];
+      x[i * d + j] = acc;
+    }
+    writeFileSync(join(dir, `${name}.npy`), npy(N, d, x));
+  }
+  const quiet = { stdout: { write: () => true }, stderr: { write: (s) => (process.stderr.write(s), true) } };
+  const cons = await trainMain(['consensus', '--expert', `a=${join(dir, 'a.npy')}`, '--expert', `b=${join(dir, 'b.npy')}`, '--expert', `c=${join(dir, 'c.npy')}`, '--out', join(dir, 'cons')], quiet);
+  const config = { consensus: 'cons/consensus.safetensors', input: { expert: 'c', features: 'c.npy' }, hidden: 32, steps: 60, batchSize: 32, lr: 3e-3, warmupSteps: 5, weightDecay: 0.01, temperature: 0.1, mseWeight: 1, seed: 0, checkpointEvery: 20 };
+  writeFileSync(join(dir, 'student.json'), JSON.stringify(config));
+  const losses = {};
+  const codes = {};
+  for (const backend of [GPU, 'cpu']) {
+    const out = join(dir, `run-${backend}`);
+    codes[backend] = await trainMain(['run', 'mlp-student', '--config', join(dir, 'student.json'), '--out', out, '--backend', backend], quiet);
+    losses[backend] = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step').map((r) => r.loss);
+  }
+  let worst = 0;
+  for (let i = 0; i < losses.cpu.length; i++) worst = Math.max(worst, Math.abs(losses[GPU][i] - losses.cpu[i]) / Math.max(1, Math.abs(losses.cpu[i])));
+  const ok = cons === 0 && codes[GPU] === 0 && codes.cpu === 0 && losses.cpu.length === config.steps && losses[GPU].length === config.steps && worst <= 1e-3;
+  report.checks.push({ kind: 'train-cli', command: `geolip-train run mlp-student --backend ${GPU} (and cpu)`, steps: losses.cpu.length, firstLoss: { [GPU]: losses[GPU][0], cpu: losses.cpu[0] }, lastLoss: { [GPU]: losses[GPU].at(-1), cpu: losses.cpu.at(-1) }, maxRelLossDiff: worst, tol: 1e-3, ok });
+  console.error(`${ok ? 'ok  ' : 'FAIL'} geolip-train run mlp-student --backend ${GPU} vs cpu: ${losses.cpu.length} steps, last loss ${losses[GPU].at(-1)} vs ${losses.cpu.at(-1)}, max rel diff ${worst.toExponential(2)}`);
+  if (!ok) report.ok = false;
+}
 
 const file = join(outDir, 'gpu-suite.json');
 writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));

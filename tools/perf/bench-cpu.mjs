@@ -1,9 +1,11 @@
 // The CPU-machine half of BENCHMARKS.md, in one run (`npm run bench:cpu`): tfjs cpu, tfjs wasm with 1 thread,
 // tfjs wasm with threads (auto), then onnxruntime-node (installed on demand into packages/bench/perf/ort/, never
-// by the root install), each writing tools/perf/results/cpu/*.json; then BENCHMARKS.md is rewritten.
-// Takes ~15–25 minutes on 2 cores. Pass --quick for a smoke run (~2 minutes) that writes to a temp folder instead.
+// by the root install), written to tools/perf/results/cpu/*.json; then BENCHMARKS.md is rewritten.
+// Each case runs in its own process with a time limit, so one slow case cannot stop the rest (a case that
+// runs out of time is recorded as such). Takes ~20–40 minutes on 2 cores.
+//   node tools/perf/bench-cpu.mjs [--quick]   (--quick: two small cases per backend into a temp folder, ~2 minutes)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +14,44 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
 const dir = quick ? mkdtempSync(join(tmpdir(), 'geolip-bench-cpu-')) : join(root, 'tools/perf/results/cpu');
 mkdirSync(dir, { recursive: true });
-const run = (args, env = {}) => execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
-const q = quick ? ['--quick', '--cases', 'matmul_1024,small_infer'] : [];
-const WASM_CASES = 'encoder_infer,encoder_train,small_train,small_infer,vit_train,pentachoron_cv,gpa_768,matmul_1024';
+const scratch = mkdtempSync(join(tmpdir(), 'geolip-bench-case-'));
 
-console.error('bench-cpu: tfjs cpu');
-run(['tools/perf/model-bench.mjs', '--backend', 'cpu', '--iters', '3', ...q, '--out', join(dir, 'tfjs-cpu.json')]);
-for (const [threads, file] of [['1', 'tfjs-wasm-1.json'], ['auto', 'tfjs-wasm-auto.json']]) {
-  console.error(`bench-cpu: tfjs wasm, threads ${threads}`);
-  run(['tools/perf/model-bench.mjs', '--backend', 'wasm', '--iters', '3', '--grid', 'cpu', ...(quick ? q : ['--cases', WASM_CASES]), '--out', join(dir, file)], { GEOLIP_WASM_THREADS: threads });
+const CASES = {
+  cpu: quick ? ['matmul_1024'] : ['matmul_1024', 'pentachoron_cv', 'gpa_768', 'small_infer'],
+  wasm: quick ? ['matmul_1024', 'small_infer'] : ['matmul_1024', 'pentachoron_cv', 'small_infer', 'encoder_infer', 'small_train', 'encoder_train', 'vit_train'],
+};
+const LIMIT_S = quick ? 120 : 480;
+
+function runBackend(backend, threads, file) {
+  let report;
+  for (const c of CASES[backend]) {
+    const caseOut = join(scratch, `${backend}-${threads}-${c}.json`);
+    const args = ['tools/perf/model-bench.mjs', '--backend', backend, '--iters', '3', '--grid', 'cpu', '--cases', c, '--out', caseOut, ...(quick ? ['--quick'] : [])];
+    console.error(`bench-cpu: ${backend}${threads ? ` (threads ${threads})` : ''} ${c}`);
+    let timedOut = false;
+    try {
+      execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: LIMIT_S * 1000, env: { ...process.env, ...(threads ? { GEOLIP_WASM_THREADS: threads } : {}) } });
+    } catch (e) {
+      timedOut = e.signal === 'SIGTERM';
+      if (!timedOut) console.error(`bench-cpu: ${c} failed: ${e.message.split('\n')[0]}`);
+    }
+    const part = existsSync(caseOut) ? JSON.parse(readFileSync(caseOut, 'utf8')) : null;
+    if (!report && part) report = { ...part, results: [] };
+    if (part) report.results.push(...part.results);
+    if (timedOut) report?.results.push({ case: c, error: `not finished within ${LIMIT_S} s` });
+  }
+  if (report) {
+    report.command = `node tools/perf/bench-cpu.mjs (${backend}${threads ? `, GEOLIP_WASM_THREADS=${threads}` : ''}; each case: ${CASES[backend].join(', ')})`;
+    writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
 }
+
+runBackend('cpu', undefined, join(dir, 'tfjs-cpu.json'));
+runBackend('wasm', '1', join(dir, 'tfjs-wasm-1.json'));
+runBackend('wasm', 'auto', join(dir, 'tfjs-wasm-auto.json'));
 console.error('bench-cpu: onnxruntime-node');
-run(['packages/bench/perf/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')]);
-if (!quick) run(['tools/perf/write-benchmarks.mjs']);
+execFileSync(process.execPath, ['packages/bench/perf/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+rmSync(scratch, { recursive: true, force: true });
+if (!quick) execFileSync(process.execPath, ['tools/perf/write-benchmarks.mjs'], { cwd: root, stdio: 'inherit' });
 console.error(`bench-cpu: results in ${dir}`);

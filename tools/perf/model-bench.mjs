@@ -78,9 +78,15 @@ async function time(fn, n = iters, warm = quick ? 1 : 2) {
   }
   return { median_ms: median(ts), min_ms: Math.min(...ts), iters: n };
 }
+function save() {
+  if (!out) return;
+  writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2));
+  renameSync(`${out}.tmp`, out);
+}
 function record(r) {
   report.results.push(r);
   console.error(`  ${r.case} ${JSON.stringify(r)}`);
+  save(); // after every case, so a later failure or timeout keeps what was measured
 }
 
 class SentenceEncoder {
@@ -253,7 +259,7 @@ if (cases.includes('vit_train')) {
     await trainCase(
       'vit_train',
       model,
-      () => ({ images: tf.randomNormal([b, 32, 32, 3], 0, 1, 'float32', 15), labels: tf.oneHot(tf.randomUniformInt([b], 0, 10, 16), 10).toFloat() }),
+      () => ({ images: tf.randomNormal([b, 32, 32, 3], 0, 1, 'float32', 15), labels: tf.cast(tf.oneHot(tf.randomUniformInt([b], 0, 10, 16), 10), 'float32') }),
       ({ images, labels }) => {
         const bsz = images.shape[0];
         // [B, 32, 32, 3] → [B, 8, 4, 8, 4, 3] → [B, 8, 8, 4, 4, 3] → [B, 64, 48]
@@ -297,9 +303,5 @@ if (cases.includes('gpa_768')) {
   record({ case: 'gpa_768', matrices: 3, rows: 4096, dim: 768, gpa_iters: 10, lastChange: residual, ms: r.median_ms, ...r });
 }
 
-const text = JSON.stringify(report, null, 2);
-if (out) {
-  writeFileSync(`${out}.tmp`, text);
-  renameSync(`${out}.tmp`, out);
-}
-console.log(text);
+save();
+console.log(JSON.stringify(report, null, 2));

@@ -40,7 +40,8 @@ const flopsOf = (c) => {
   }
 };
 
-const key = (c) => `${c.case}|${c.batch ?? ''}|${c.length ?? c.seq ?? ''}`;
+const isInfer = (c) => c.case === 'encoder_infer' || c.case === 'small_infer';
+const key = (c) => `${c.case}|${c.batch ?? ''}|${isInfer(c) ? (c.length ?? c.seq ?? '') : ''}`;
 const index = (r) => new Map((r?.results ?? []).map((c) => [key(c), c]));
 const label = (c) => {
   const L = c.length ?? c.seq;
@@ -50,17 +51,19 @@ const label = (c) => {
   return c.case;
 };
 const value = (c) => {
-  if (!c) return undefined;
-  if (c.sentences_per_s !== undefined) return { v: c.sentences_per_s, unit: 'sent/s', higher: true };
+  if (!c || c.error) return undefined;
+  if (isInfer(c) && c.sentences_per_s !== undefined) return { v: c.sentences_per_s, unit: 'sent/s', higher: true };
   if (c.gflops !== undefined) return { v: c.gflops, unit: 'GFLOP/s', higher: true };
   if (c.tflops !== undefined) return { v: c.tflops * 1000, unit: 'GFLOP/s', higher: true };
   return { v: c.median_ms ?? c.ms, unit: 'ms', higher: false };
 };
 const fmt = (x) => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const cell = (c) => {
+  if (c?.error) return `(${c.error})`;
   const v = value(c);
   return v ? `${fmt(v.v)}` : '–';
 };
+const unitOf = (c) => (isInfer(c) ? 'sent/s' : c.case === 'matmul_1024' || c.case === 'matmul_8192' ? 'GFLOP/s' : 'ms');
 // How many times slower `a` is than the peer `b` (1 = equal, > 1 = slower).
 const behind = (a, b) => {
   const va = value(a);
@@ -109,15 +112,19 @@ if (gpu.nn && gpu.torch) {
     const bs = behind(s, c);
     const pn = achieved(a);
     const pt = achieved(c);
-    p(`| ${label(c)} | ${value(c).unit} | ${cell(s)} | ${cell(a)} | ${cell(c)} | ${bs !== undefined ? `${fmt(bs)} → ` : ''}${fmt(bn)} | ${pn ? `${fmt((100 * pn) / peak)}%` : '–'} / ${pt ? `${fmt((100 * pt) / peak)}%` : '–'} |`);
+    p(`| ${label(c)} | ${unitOf(c)} | ${cell(s)} | ${cell(a)} | ${cell(c)} | ${bs !== undefined ? `${fmt(bs)} → ` : ''}${fmt(bn)} | ${pn ? `${fmt((100 * pn) / peak)}%` : '–'} / ${pt ? `${fmt((100 * pt) / peak)}%` : '–'} |`);
   }
   p();
+  p('pentachoron_cv runs on the CPU in tfjs (float64 Cayley–Menger in JS, `@geolip/geometry`), on the GPU in PyTorch;');
+  p('GPA at 768-d (float64 SVDs) is only on the CPU machine for tfjs; PyTorch on this GPU: ' + fmt(gpu.torch.results.find((c) => c.case === 'gpa_768')?.median_ms) + ' ms.');
+  p();
   p('Files: `tools/perf/results/gpu/tfjs-webgpu.json`, `tfjs-webgpu-stock.json` (the same program with');
-  p('`GEOLIP_WEBGPU_FUSED=0 GEOLIP_WEBGPU_UPLOAD_PATCH=0`), `torch-h100.json`.');
+  p('`GEOLIP_WEBGPU_FUSED=0 GEOLIP_WEBGPU_GRAD_PATCH=0 GEOLIP_WEBGPU_UPLOAD_PATCH=0`; the stock run is a second device');
+  p('call right after the first, same machine), `torch-h100.json`.');
   p();
   p('Targets of issue 6 on this machine: a training step of the small transformer within 5× of PyTorch, inference within 2×.');
-  const sTrain = behind(nn.get('small_train|128|32'), th.get('small_train|128|'));
-  const sInfer = behind(nn.get('small_infer|128|32'), th.get('small_infer|128|32') ?? th.get('small_infer|128|'));
+  const sTrain = behind(nn.get('small_train|128|'), th.get('small_train|128|'));
+  const sInfer = behind(nn.get('small_infer|128|32'), th.get('small_infer|128|32'));
   p(`Measured: small_train ${fmt(sTrain)}× behind (target 5×: ${sTrain <= 5 ? 'met' : 'not met'}); small_infer ${fmt(sInfer)}× behind (target 2×: ${sInfer <= 2 ? 'met' : 'not met'}).`);
   p();
 }
@@ -141,7 +148,7 @@ if (cpu.w1 || cpu.wn || cpu.ort) {
   for (const [k, c] of keys) {
     const peer = c.case === 'matmul_1024' ? (ortMm ? { gflops: ortMm.gflops } : undefined) : ortEnc.get(k);
     const b = behind(tables.wn.get(k), peer);
-    p(`| ${label(c)} | ${value(c).unit} | ${cell(tables.cpu.get(k))} | ${cell(tables.w1.get(k))} | ${cell(tables.wn.get(k))} | ${cell(peer)} | ${b ? fmt(b) : '–'} |`);
+    p(`| ${label(c)} | ${unitOf(c)} | ${cell(tables.cpu.get(k))} | ${cell(tables.w1.get(k))} | ${cell(tables.wn.get(k))} | ${cell(peer)} | ${b ? fmt(b) : '–'} |`);
   }
   p();
   p('Files: `tools/perf/results/cpu/*.json`. The wasm matmul kernels and thread setup are `@geolip/nn`\'s and');

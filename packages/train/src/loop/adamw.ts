@@ -60,7 +60,7 @@ export function defaultNoWeightDecay(name: string, variable: tf.Variable): boole
  *   the number of live tensors does not change from step to step.
  * - A parameter with no gradient in a step (not connected to the loss) is skipped entirely:
  *   no moment update, no decay (PyTorch's behavior for `grad is None`).
- * - Everything stays on the backend; nothing is read to the CPU except in {@link getState}.
+ * - Everything stays on the backend; nothing is read to the CPU except in {@link getState} / {@link getStateAsync}.
  * - Deterministic on the cpu backend: the same gradients give bitwise the same parameters.
  *
  * @example
@@ -164,6 +164,21 @@ export class AdamW {
     for (const name of this.names) {
       state.m[name] = this.m[name]!.dataSync() as Float32Array;
       state.v[name] = this.v[name]!.dataSync() as Float32Array;
+      state.shapes[name] = [...this.params[name]!.shape];
+    }
+    return state;
+  }
+
+  /**
+   * {@link getState} reading asynchronously: the form to use on webgpu in Node, where tfjs cannot read
+   * synchronously. Same result.
+   */
+  async getStateAsync(): Promise<AdamWState> {
+    this.assertLive('AdamW.getStateAsync');
+    const state: AdamWState = { step: this.t, m: {}, v: {}, shapes: {} };
+    for (const name of this.names) {
+      state.m[name] = (await this.m[name]!.data()) as Float32Array;
+      state.v[name] = (await this.v[name]!.data()) as Float32Array;
       state.shapes[name] = [...this.params[name]!.shape];
     }
     return state;

@@ -202,12 +202,15 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     if (metricsFd !== undefined) writeSync(metricsFd, `${JSON.stringify(record)}\n`);
   };
 
-  const save = (step: number): void => {
+  const save = async (step: number): Promise<void> => {
     if (!options.checkpoint) return;
     const extra: JsonValue = { __earlyStop: { best: best ?? null, bad }, user: options.extraState?.() ?? null };
+    // Read asynchronously (webgpu in Node cannot read synchronously), then write atomically.
+    const host: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [name, w] of Object.entries(weights)) host[name] = { shape: [...w.shape], data: (await w.data()) as Float32Array };
     lastCheckpoint = saveCheckpoint(
       options.checkpoint.dir,
-      { weights, optimizer: optimizer.getState(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },
+      { weights: host, optimizer: await optimizer.getStateAsync(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },
       { keep: options.checkpoint.keep },
     );
     emit({ type: 'checkpoint', step, dir: lastCheckpoint });
@@ -250,7 +253,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
         }
       }
       const accumulated = sum!;
-      const { lossValue, normValue } = tf.tidy(() => {
+      const readback = tf.tidy(() => {
         const avg: Record<string, tf.Tensor> = {};
         for (const [n, g] of Object.entries(accumulated)) avg[n] = accumulate === 1 ? g : tf.div(g, accumulate);
         let norm: tf.Scalar;
@@ -262,10 +265,15 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
         } else {
           norm = globalNorm(avg);
         }
-        const read = tf.stack([tf.div(lossSum!, accumulate), norm]).dataSync();
+        const read = tf.keep(tf.stack([tf.div(lossSum!, accumulate), norm]));
         optimizer.step(final, lr);
-        return { lossValue: read[0]!, normValue: read[1]! } as never as { lossValue: number; normValue: number };
+        return read;
       });
+      // An asynchronous read (webgpu in Node cannot read synchronously); the values predate the update.
+      const values = await readback.data();
+      readback.dispose();
+      const lossValue = values[0]!;
+      const normValue = values[1]!;
       tf.dispose(accumulated);
       lossSum!.dispose();
       if (!Number.isFinite(lossValue)) throw new TrainNonFiniteError(step, lossValue, lastCheckpoint);
@@ -297,7 +305,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
           }
         }
       }
-      if (options.checkpoint && (step % options.checkpoint.every === 0 || step === steps || stoppedEarly)) save(step);
+      if (options.checkpoint && (step % options.checkpoint.every === 0 || step === steps || stoppedEarly)) await save(step);
       if (stoppedEarly) break;
     }
   } finally {

@@ -170,8 +170,11 @@ function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** Mean over rows of cos(student(x_i), target_i) (targets are unit rows). */
-function meanCosine(model: MlpStudent, x: tf.Tensor2D, y: tf.Tensor2D): number {
-  return tf.tidy(() => tf.mean(tf.sum(tf.mul(model.forward(x), y), 1)).dataSync()[0]!);
+async function meanCosine(model: MlpStudent, x: tf.Tensor2D, y: tf.Tensor2D): Promise<number> {
+  const m = tf.tidy(() => tf.mean(tf.sum(tf.mul(model.forward(x), y), 1)));
+  const value = (await m.data())[0]!;
+  m.dispose();
+  return value;
 }
 
 async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
@@ -207,7 +210,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     });
   const model = new MlpStudent(features.cols, cfg.hidden, targets.cols, cfg.activation, cfg.seed, { x, y, loss: lossFn });
   try {
-    const before = meanCosine(model, x, y);
+    const before = await meanCosine(model, x, y);
     const summary = await train<Int32Array>({
       model,
       data: (_step: number, rng: Rng) => rng.choose(n, cfg.batchSize),
@@ -221,8 +224,10 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       config: { recipe: 'mlp-student', ...cfg, input: { ...cfg.input } },
       metricsFile,
     });
-    const after = meanCosine(model, x, y);
-    const weights: Record<string, tf.Tensor> = model.getWeights();
+    const after = await meanCosine(model, x, y);
+    // Read asynchronously: webgpu in Node cannot read tensors synchronously.
+    const weights: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const [name, w] of Object.entries(model.getWeights())) weights[name] = { dtype: 'F32', shape: [...w.shape], data: (await w.data()) as Float32Array };
     const meta = { recipe: 'mlp-student', expert: cfg.input.expert, inDim: model.inDim, hidden: cfg.hidden, outDim: model.outDim, activation: cfg.activation, step: summary.step };
     const studentFile = join(options.out, 'student.safetensors');
     await writeFileAtomic(studentFile, writeSafetensors(weights, { 'geolip.student': JSON.stringify(meta) }));
