@@ -4,7 +4,7 @@
 // Each case runs in its own process with a time limit, so one slow case cannot stop the rest (a case that
 // runs out of time is recorded as such). Takes ~20–40 minutes on 2 cores.
 //   node tools/perf/bench-cpu.mjs [--quick]   (--quick: two small cases per backend into a temp folder, ~2 minutes)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,17 +28,22 @@ function runBackend(backend, threads, file) {
     const caseOut = join(scratch, `${backend}-${threads}-${c}.json`);
     const args = ['tools/perf/model-bench.mjs', '--backend', backend, '--iters', '3', '--grid', 'cpu', '--cases', c, '--out', caseOut, ...(quick ? ['--quick'] : [])];
     console.error(`bench-cpu: ${backend}${threads ? ` (threads ${threads})` : ''} ${c}`);
-    let timedOut = false;
-    try {
-      execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: LIMIT_S * 1000, env: { ...process.env, ...(threads ? { GEOLIP_WASM_THREADS: threads } : {}) } });
-    } catch (e) {
-      timedOut = e.signal === 'SIGTERM';
-      if (!timedOut) console.error(`bench-cpu: ${c} failed: ${e.message.split('\n')[0]}`);
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: LIMIT_S * 1000, env: { ...process.env, ...(threads ? { GEOLIP_WASM_THREADS: threads } : {}) } });
+    const stderr = String(r.stderr ?? '');
+    process.stderr.write(stderr.split('\n').filter((l) => l.startsWith('  ') && !l.startsWith('    ')).join('\n') + '\n');
+    let error;
+    if (r.signal === 'SIGTERM') error = `not finished within ${LIMIT_S} s`;
+    else if (r.status !== 0) {
+      const line = stderr.split('\n').find((l) => /XNN status|Aborted|Error|error/.test(l)) ?? `exit ${r.status}`;
+      error = `failed: ${line.trim().slice(0, 120)}${/XNN status.*status 6|Aborted/.test(stderr) ? ' (wasm heap exhausted)' : ''}`;
     }
     const part = existsSync(caseOut) ? JSON.parse(readFileSync(caseOut, 'utf8')) : null;
     if (!report && part) report = { ...part, results: [] };
     if (part) report.results.push(...part.results);
-    if (timedOut) report?.results.push({ case: c, error: `not finished within ${LIMIT_S} s` });
+    if (error) {
+      console.error(`bench-cpu: ${c}: ${error}`);
+      report?.results.push({ case: c, error });
+    }
   }
   if (report) {
     report.command = `node tools/perf/bench-cpu.mjs (${backend}${threads ? `, GEOLIP_WASM_THREADS=${threads}` : ''}; each case: ${CASES[backend].join(', ')})`;

@@ -132,7 +132,7 @@ if (gpu.nn && gpu.torch) {
 if (cpu.w1 || cpu.wn || cpu.ort) {
   const tables = { cpu: index(cpu.cpu), w1: index(cpu.w1), wn: index(cpu.wn) };
   const ort = cpu.ort;
-  const ortEnc = new Map((ort?.encoder ?? []).map((e) => [`encoder_infer|${e.batch}|${e.seq}`, { sentences_per_s: e.sentences_per_s }]));
+  const ortEnc = new Map((ort?.encoder ?? []).map((e) => [`encoder_infer|${e.batch}|${e.seq}`, { case: "encoder_infer", sentences_per_s: e.sentences_per_s }]));
   const ortMm = ort?.matmul?.[0];
   const any = cpu.wn ?? cpu.w1 ?? cpu.cpu;
   p(`## CPU machine: ${any?.cpu ?? '2 cores'}, tfjs cpu and wasm against onnxruntime-node ${ort?.onnxruntime_node ?? ''}`);
@@ -146,11 +146,21 @@ if (cpu.w1 || cpu.wn || cpu.ort) {
   const keys = new Map();
   for (const t of [tables.wn, tables.w1, tables.cpu]) for (const [k, c] of t) if (!keys.has(k)) keys.set(k, c);
   for (const [k, c] of keys) {
-    const peer = c.case === 'matmul_1024' ? (ortMm ? { gflops: ortMm.gflops } : undefined) : ortEnc.get(k);
+    const peer = c.case === "matmul_1024" ? (ortMm ? { case: "matmul_1024", gflops: ortMm.gflops } : undefined) : ortEnc.get(k);
     const b = behind(tables.wn.get(k), peer);
     p(`| ${label(c)} | ${unitOf(c)} | ${cell(tables.cpu.get(k))} | ${cell(tables.w1.get(k))} | ${cell(tables.wn.get(k))} | ${cell(peer)} | ${b ? fmt(b) : '–'} |`);
   }
   p();
+  const m1 = tables.w1.get('matmul_1024||');
+  const mn = tables.wn.get('matmul_1024||');
+  if (m1 && mn) {
+    p(`Target of issue 6 on this machine: wasm ≥ 3× "today's" matmul throughput. Plain 1024³ matmul, same run: 1 thread`);
+    p(`(what tfjs-wasm does in Node without this repo) ${fmt(m1.gflops)} GFLOP/s, threads ${fmt(mn.gflops)} GFLOP/s: ${fmt(mn.gflops / m1.gflops)}× (target 3×: ${mn.gflops / m1.gflops >= 3 ? 'met' : 'not met'}).`);
+    p('Transposed and batched products (the backward pass) gain 17–40× from the BatchMatMul kernel (`npm run bench:wasm -w @geolip/nn`).');
+    p('The 6-layer encoder and the ViT train at batch 32 here: at batch 128 their activations exceed tfjs-wasm\'s heap (XNNPACK');
+    p('out-of-memory, then the module aborts).');
+    p();
+  }
   p('Files: `tools/perf/results/cpu/*.json`. The wasm matmul kernels and thread setup are `@geolip/nn`\'s and');
   p('`@geolip/geometry/backend`\'s (see packages/nn/README.md); `npm run bench:wasm -w @geolip/nn` has the per-shape');
   p('matmul table.');
