@@ -59,9 +59,33 @@ export function importsOf(file) {
   return found;
 }
 
+/**
+ * Whether `version` (x.y.z) satisfies `range`: an exact version, `^x.y.z` (npm's caret: same major, or same minor
+ * when major is 0) or `~x.y.z`. Other forms (e.g. `*`, `>=`) count as satisfied: this only catches the common slip.
+ */
+export function satisfies(version, range) {
+  const parse = (v) => v.split('.').map(Number);
+  const m = /^([\^~]?)(\d+\.\d+\.\d+)$/.exec(range.trim());
+  if (!m) return true;
+  const [a, b, c] = parse(version);
+  const [x, y, z] = parse(m[2]);
+  const ge = a > x || (a === x && (b > y || (b === y && c >= z)));
+  if (m[1] === '') return a === x && b === y && c === z;
+  if (m[1] === '~') return ge && a === x && b === y;
+  return ge && (x > 0 ? a === x : y > 0 ? a === 0 && b === y : a === 0 && b === 0 && c === z);
+}
+
 export function checkRepo(root) {
   const problems = [];
   const pkgDir = join(root, 'packages');
+  const versions = {};
+  for (const dir of readdirSync(pkgDir)) {
+    const pjPath = join(pkgDir, dir, 'package.json');
+    if (existsSync(pjPath)) {
+      const pj = JSON.parse(readFileSync(pjPath, 'utf8'));
+      if (pj.name && pj.version) versions[pj.name] = pj.version;
+    }
+  }
   for (const dir of readdirSync(pkgDir)) {
     const pjPath = join(pkgDir, dir, 'package.json');
     if (!existsSync(pjPath)) continue;
@@ -77,6 +101,10 @@ export function checkRepo(root) {
       if (!dep.startsWith('@geolip/')) continue;
       if (!(dep in LAYERS)) problems.push(`${name} depends on unknown package ${dep}`);
       else if (LAYERS[dep] >= LAYERS[name]) problems.push(`${name} (layer ${LAYERS[name]}) must not depend on ${dep} (layer ${LAYERS[dep]}): edges go only to the left`);
+      const range = pj.dependencies?.[dep] ?? pj.peerDependencies?.[dep] ?? pj.devDependencies?.[dep];
+      if (versions[dep] && typeof range === 'string' && !satisfies(versions[dep], range)) {
+        problems.push(`${name} asks for ${dep}@${range} but the workspace has ${versions[dep]} (npm would look for it on the registry)`);
+      }
     }
     for (const [sub, allowed] of [['src', runtime], ['test', dev], ['bench', dev]]) {
       for (const file of walk(join(pkgDir, dir, sub))) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { checkRepo } from './check-deps.mjs';
+import { checkRepo, satisfies } from './check-deps.mjs';
 
 function repo(packages) {
   const root = mkdtempSync(join(tmpdir(), 'check-deps-'));
@@ -52,4 +52,31 @@ test('an undeclared import is rejected, a devDependency only counts in tests', (
   assert.match(problems, /src\/a\.ts imports @geolip\/geometry, which @geolip\/anchors does not declare/);
   assert.match(problems, /src\/a\.ts imports fast-check/);
   assert.doesNotMatch(problems, /test\/a\.test\.ts/);
+});
+
+test('an internal range the workspace version does not satisfy is rejected', () => {
+  const root = repo({
+    nn: { pj: { name: '@geolip/nn', version: '0.1.0' } },
+    text: { pj: { name: '@geolip/text', version: '0.0.0', dependencies: { '@geolip/nn': '0.0.0' } } },
+    vision: { pj: { name: '@geolip/vision', version: '0.0.0', dependencies: { '@geolip/nn': '^0.1.0' } } },
+  });
+  const problems = checkRepo(root).join('\n');
+  assert.match(problems, /@geolip\/text asks for @geolip\/nn@0\.0\.0 but the workspace has 0\.1\.0/);
+  assert.doesNotMatch(problems, /@geolip\/vision asks/);
+});
+
+test('satisfies follows npm caret and tilde ranges', () => {
+  assert.equal(satisfies('0.1.0', '^0.1.0'), true);
+  assert.equal(satisfies('0.1.5', '^0.1.0'), true);
+  assert.equal(satisfies('0.2.0', '^0.1.0'), false);
+  assert.equal(satisfies('0.0.0', '^0.1.0'), false);
+  assert.equal(satisfies('1.4.0', '^1.2.3'), true);
+  assert.equal(satisfies('2.0.0', '^1.2.3'), false);
+  assert.equal(satisfies('0.0.3', '^0.0.3'), true);
+  assert.equal(satisfies('0.0.4', '^0.0.3'), false);
+  assert.equal(satisfies('1.2.9', '~1.2.3'), true);
+  assert.equal(satisfies('1.3.0', '~1.2.3'), false);
+  assert.equal(satisfies('0.1.0', '0.1.0'), true);
+  assert.equal(satisfies('0.1.0', '0.0.0'), false);
+  assert.equal(satisfies('0.1.0', '*'), true);
 });
