@@ -1,0 +1,41 @@
+import { GeolipError } from '@geolip/geometry';
+
+import { BertTokenizer } from './bert-tokenizer.js';
+
+/** File name of the bundled vocabulary, under the package's `vocab/` folder. */
+export const BERT_UNCASED_VOCAB_FILE = 'bert-base-uncased-vocab.txt';
+
+let cached: Promise<BertTokenizer> | undefined;
+
+/**
+ * The bert-base-uncased tokenizer over the vocabulary bundled with this package (30,522 tokens,
+ * Apache-2.0, md5 64800d5d8528ce344256daf115d4965e). Node only; in a browser, fetch the vocabulary and
+ * call `BertTokenizer.fromVocabText`. The tokenizer is built once and shared.
+ */
+export function loadBertUncasedTokenizer(): Promise<BertTokenizer> {
+  cached ??= bundledVocabPath().then((p) => BertTokenizer.fromFile(p));
+  cached.catch(() => {
+    cached = undefined;
+  });
+  return cached;
+}
+
+/** Absolute path of the bundled `vocab/bert-base-uncased-vocab.txt` (works from src/ and from dist/, ESM and CJS). */
+export async function bundledVocabPath(): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const dirs: string[] = [];
+  try {
+    const url = import.meta.url as string | undefined;
+    if (typeof url === 'string') dirs.push(fileURLToPath(new URL('.', url)));
+  } catch {
+    // CJS build: no import.meta
+  }
+  if (typeof __dirname === 'string') dirs.push(__dirname);
+  const candidates = dirs.flatMap((d) => [join(d, '..', 'vocab', BERT_UNCASED_VOCAB_FILE), join(d, '..', '..', 'vocab', BERT_UNCASED_VOCAB_FILE)]);
+  const found = candidates.find((c) => existsSync(c));
+  if (found === undefined) throw new GeolipError('loadBertUncasedTokenizer', `bundled vocabulary not found; looked at ${candidates.join(', ')}`);
+  return found;
+}
+declare const __dirname: string | undefined;

@@ -1,0 +1,469 @@
+/**
+ * Reads PyTorch `.pt` state dicts (`torch.save(model.state_dict(), path)`, the zip format of PyTorch ≥ 1.6)
+ * without running any code: a zip reader for stored entries and a restricted unpickler that knows only the
+ * opcodes and globals a state dict needs, the same promise as PyTorch's `torch.load(weights_only=True)`.
+ * Anything else (a global outside {@link ALLOWED_GLOBALS}, an unknown opcode, a truncated or inconsistent
+ * file) is refused with a `FormatError` that names it.
+ */
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import type { SafetensorEntry, SafetensorsDtype } from '@geolip/geometry';
+
+const OP = 'readTorchStateDict';
+
+/** Storage classes a state dict refers to, by the dtype of their elements. */
+const STORAGES: Record<string, SafetensorsDtype> = {
+  FloatStorage: 'F32',
+  DoubleStorage: 'F64',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ShortStorage: 'I16',
+  CharStorage: 'I8',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
+};
+const ITEM: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1 };
+
+/** The only globals the unpickler resolves (`module.name`). */
+export const ALLOWED_GLOBALS: readonly string[] = Object.freeze([
+  'collections.OrderedDict',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_parameter',
+  ...Object.keys(STORAGES).map((s) => `torch.${s}`),
+]);
+
+// ------------------------------------------------------------------------------------------------
+// Zip (stored entries only, as torch.save writes them)
+
+interface ZipEntry {
+  name: string;
+  data: Uint8Array;
+}
+
+function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (msg: string): never => {
+    throw new FormatError(OP, 'bytes', msg);
+  };
+  if (bytes.length < 22 || dv.getUint32(0, true) !== 0x04034b50) bad('is not a zip file (PyTorch ≥ 1.6 .pt files are zips; the legacy format is not supported)');
+  let eocd = -1;
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
+    if (dv.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) bad('has no zip end-of-central-directory record (truncated?)');
+  let count = dv.getUint16(eocd + 10, true);
+  let cdOffset = dv.getUint32(eocd + 16, true);
+  if (cdOffset === 0xffffffff || count === 0xffff) {
+    // zip64: the locator sits just before the EOCD.
+    const loc = eocd - 20;
+    if (loc < 0 || dv.getUint32(loc, true) !== 0x07064b50) bad('has a zip64 marker but no zip64 locator');
+    const rec = Number(dv.getBigUint64(loc + 8, true));
+    if (rec + 56 > bytes.length || dv.getUint32(rec, true) !== 0x06064b50) bad('has a broken zip64 end record');
+    count = Number(dv.getBigUint64(rec + 32, true));
+    cdOffset = Number(dv.getBigUint64(rec + 48, true));
+  }
+  const entries = new Map<string, ZipEntry>();
+  let p = cdOffset;
+  for (let i = 0; i < count; i++) {
+    if (p + 46 > bytes.length || dv.getUint32(p, true) !== 0x02014b50) bad(`has a broken central directory (entry ${i})`);
+    const method = dv.getUint16(p + 10, true);
+    let size = dv.getUint32(p + 20, true);
+    const nameLen = dv.getUint16(p + 28, true);
+    const extraLen = dv.getUint16(p + 30, true);
+    const commentLen = dv.getUint16(p + 32, true);
+    let local = dv.getUint32(p + 42, true);
+    if (p + 46 + nameLen + extraLen > bytes.length) bad(`has a broken central directory (entry ${i})`);
+    const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    // zip64 extra field (id 1): sizes and offset that did not fit in 32 bits, in that order.
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+      const id = dv.getUint16(e, true);
+      const len = dv.getUint16(e + 2, true);
+      if (id === 1) {
+        let q = e + 4;
+        if (dv.getUint32(p + 24, true) === 0xffffffff) q += 8; // uncompressed size first
+        if (size === 0xffffffff) {
+          size = Number(dv.getBigUint64(q, true));
+          q += 8;
+        }
+        if (local === 0xffffffff) local = Number(dv.getBigUint64(q, true));
+      }
+      e += 4 + len;
+    }
+    if (method !== 0) bad(`entry '${name}' is compressed (method ${method}); torch.save stores entries uncompressed`);
+    if (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50) bad(`entry '${name}' points outside the file`);
+    const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
+    if (start + size > bytes.length) bad(`entry '${name}' runs past the end of the file (truncated?)`);
+    entries.set(name, { name, data: bytes.subarray(start, start + size) });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Restricted unpickler
+
+interface Global {
+  kind: 'global';
+  name: string;
+}
+interface StorageRef {
+  kind: 'storage';
+  dtype: SafetensorsDtype;
+  key: string;
+  numel: number;
+}
+interface TensorValue {
+  kind: 'tensor';
+  entry: SafetensorEntry;
+}
+type PyValue = null | boolean | number | bigint | string | PyValue[] | Map<string, PyValue> | { tuple: PyValue[] } | Global | StorageRef | TensorValue | { kind: 'ordereddict'; map: Map<string, PyValue> };
+
+const MARK = Symbol('mark');
+
+function unpickle(pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array): PyValue {
+  const dv = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
+  const stack: (PyValue | typeof MARK)[] = [];
+  const memo = new Map<number, PyValue>();
+  let p = 0;
+  const bad = (msg: string): never => {
+    throw new FormatError(OP, 'data.pkl', `${msg} (at byte ${p})`);
+  };
+  const need = (n: number): void => {
+    if (p + n > pkl.length) bad('ends early (truncated pickle)');
+  };
+  const pop = (): PyValue => {
+    const v = stack.pop();
+    if (v === undefined || v === MARK) bad('pops an empty stack');
+    return v as PyValue;
+  };
+  const popMark = (): PyValue[] => {
+    const items: PyValue[] = [];
+    for (;;) {
+      const v = stack.pop();
+      if (v === undefined) bad('has no MARK to pop to');
+      if (v === MARK) return items.reverse();
+      items.push(v as PyValue);
+    }
+  };
+  const readLine = (): string => {
+    const end = pkl.indexOf(0x0a, p);
+    if (end < 0) bad('has an unterminated GLOBAL');
+    const s = new TextDecoder().decode(pkl.subarray(p, end));
+    p = end + 1;
+    return s;
+  };
+  const str = (n: number): string => {
+    need(n);
+    const s = new TextDecoder('utf-8', { fatal: false }).decode(pkl.subarray(p, p + n));
+    p += n;
+    return s;
+  };
+  let steps = 0;
+  for (;;) {
+    if (++steps > 50_000_000) bad('runs too long');
+    need(1);
+    const op = pkl[p++]!;
+    switch (op) {
+      case 0x80: // PROTO
+        need(1);
+        p += 1;
+        break;
+      case 0x95: // FRAME
+        need(8);
+        p += 8;
+        break;
+      case 0x2e: {
+        // STOP
+        const v = pop();
+        return v;
+      }
+      case 0x28: // MARK
+        stack.push(MARK);
+        break;
+      case 0x7d: // EMPTY_DICT
+        stack.push(new Map());
+        break;
+      case 0x5d: // EMPTY_LIST
+        stack.push([]);
+        break;
+      case 0x29: // EMPTY_TUPLE
+        stack.push({ tuple: [] });
+        break;
+      case 0x4e: // NONE
+        stack.push(null);
+        break;
+      case 0x88:
+        stack.push(true);
+        break;
+      case 0x89:
+        stack.push(false);
+        break;
+      case 0x4b: // BININT1
+        need(1);
+        stack.push(pkl[p++]!);
+        break;
+      case 0x4d: // BININT2
+        need(2);
+        stack.push(dv.getUint16(p, true));
+        p += 2;
+        break;
+      case 0x4a: // BININT
+        need(4);
+        stack.push(dv.getInt32(p, true));
+        p += 4;
+        break;
+      case 0x8a: {
+        // LONG1
+        need(1);
+        const n = pkl[p++]!;
+        need(n);
+        let v = 0n;
+        for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(pkl[p + i]!);
+        if (n > 0 && pkl[p + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
+        p += n;
+        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        break;
+      }
+      case 0x47: // BINFLOAT (big-endian)
+        need(8);
+        stack.push(dv.getFloat64(p, false));
+        p += 8;
+        break;
+      case 0x58: {
+        // BINUNICODE
+        need(4);
+        const n = dv.getUint32(p, true);
+        p += 4;
+        stack.push(str(n));
+        break;
+      }
+      case 0x8c: {
+        // SHORT_BINUNICODE
+        need(1);
+        const n = pkl[p++]!;
+        stack.push(str(n));
+        break;
+      }
+      case 0x71: // BINPUT
+        need(1);
+        memo.set(pkl[p++]!, stack[stack.length - 1] as PyValue);
+        break;
+      case 0x72: // LONG_BINPUT
+        need(4);
+        memo.set(dv.getUint32(p, true), stack[stack.length - 1] as PyValue);
+        p += 4;
+        break;
+      case 0x94: // MEMOIZE
+        memo.set(memo.size, stack[stack.length - 1] as PyValue);
+        break;
+      case 0x68: // BINGET
+      case 0x6a: {
+        // LONG_BINGET
+        let i: number;
+        if (op === 0x68) {
+          need(1);
+          i = pkl[p++]!;
+        } else {
+          need(4);
+          i = dv.getUint32(p, true);
+          p += 4;
+        }
+        if (!memo.has(i)) bad(`reads memo ${i}, which was never stored`);
+        stack.push(memo.get(i)!);
+        break;
+      }
+      case 0x74: // TUPLE
+        stack.push({ tuple: popMark() });
+        break;
+      case 0x85:
+        stack.push({ tuple: [pop()] });
+        break;
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        stack.push({ tuple: [a, b] });
+        break;
+      }
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push({ tuple: [a, b, c] });
+        break;
+      }
+      case 0x61: {
+        // APPEND
+        const v = pop();
+        const list = stack[stack.length - 1];
+        if (!Array.isArray(list)) bad('APPENDs to a non-list');
+        (list as PyValue[]).push(v);
+        break;
+      }
+      case 0x65: {
+        // APPENDS
+        const items = popMark();
+        const list = stack[stack.length - 1];
+        if (!Array.isArray(list)) bad('APPENDs to a non-list');
+        (list as PyValue[]).push(...items);
+        break;
+      }
+      case 0x73: // SETITEM
+      case 0x75: {
+        // SETITEMS
+        const items = op === 0x73 ? (() => {
+          const v = pop();
+          const k = pop();
+          return [k, v];
+        })() : popMark();
+        const target = stack[stack.length - 1];
+        const map = target instanceof Map ? target : isOrderedDict(target) ? target.map : bad('SETITEMs on a non-dict');
+        if (items.length % 2 !== 0) bad('SETITEMS with an odd number of items');
+        for (let i = 0; i < items.length; i += 2) {
+          const k = items[i];
+          if (typeof k !== 'string') bad('has a dict key that is not a string');
+          (map as Map<string, PyValue>).set(k as string, items[i + 1]!);
+        }
+        break;
+      }
+      case 0x63: {
+        // GLOBAL
+        const module = readLine();
+        const name = readLine();
+        const full = `${module}.${name}`;
+        if (!ALLOWED_GLOBALS.includes(full)) bad(`refuses global '${full}': a state dict needs only ${ALLOWED_GLOBALS.join(', ')}`);
+        stack.push({ kind: 'global', name: full });
+        break;
+      }
+      case 0x93: // STACK_GLOBAL
+        bad('uses STACK_GLOBAL; only protocol-2 state dicts (torch.save default) are supported');
+        break;
+      case 0x51: {
+        // BINPERSID: ('storage', storage_type, key, location, numel)
+        const pid = pop();
+        if (!isTuple(pid) || pid.tuple[0] !== 'storage' || pid.tuple.length < 5) bad('has a persistent id that is not a storage');
+        const [, type, key, , numel] = (pid as { tuple: PyValue[] }).tuple;
+        if (!isGlobal(type) || !type.name.startsWith('torch.') || !(type.name.slice(6) in STORAGES)) bad('has a storage of an unknown type');
+        if (typeof key !== 'string' || typeof numel !== 'number' || numel < 0) bad('has a malformed storage reference');
+        stack.push({ kind: 'storage', dtype: STORAGES[(type as Global).name.slice(6)]!, key: key as string, numel: numel as number });
+        break;
+      }
+      case 0x52: {
+        // REDUCE
+        const args = pop();
+        const fn = pop();
+        if (!isGlobal(fn) || !isTuple(args)) bad('REDUCEs something other than an allowed global with a tuple');
+        stack.push(call((fn as Global).name, (args as { tuple: PyValue[] }).tuple, loadStorage, bad));
+        break;
+      }
+      case 0x62: {
+        // BUILD: only the empty state of OrderedDict / tensors is accepted (and ignored).
+        pop();
+        break;
+      }
+      default:
+        bad(`has opcode 0x${op.toString(16).padStart(2, '0')}, which a state dict does not use`);
+    }
+  }
+}
+
+function isTuple(v: unknown): v is { tuple: PyValue[] } {
+  return typeof v === 'object' && v !== null && Array.isArray((v as { tuple?: unknown }).tuple);
+}
+function isGlobal(v: unknown): v is Global {
+  return typeof v === 'object' && v !== null && (v as Global).kind === 'global';
+}
+function isOrderedDict(v: unknown): v is { kind: 'ordereddict'; map: Map<string, PyValue> } {
+  return typeof v === 'object' && v !== null && (v as { kind?: string }).kind === 'ordereddict';
+}
+
+function call(name: string, args: PyValue[], loadStorage: (ref: StorageRef) => Uint8Array, bad: (m: string) => never): PyValue {
+  if (name === 'collections.OrderedDict') return { kind: 'ordereddict', map: new Map() };
+  if (name === 'torch._utils._rebuild_parameter') {
+    const t = args[0];
+    if (!(typeof t === 'object' && t !== null && (t as TensorValue).kind === 'tensor')) bad('_rebuild_parameter of a non-tensor');
+    return t as TensorValue;
+  }
+  // torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+  const [storage, offset, size, stride] = args;
+  if (!(typeof storage === 'object' && storage !== null && (storage as StorageRef).kind === 'storage')) bad('_rebuild_tensor_v2 without a storage');
+  const ints = (v: PyValue | undefined, what: string): number[] => {
+    if (!isTuple(v) || v.tuple.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0)) bad(`_rebuild_tensor_v2 with a bad ${what}`);
+    return (v as { tuple: number[] }).tuple;
+  };
+  const shape = ints(size, 'size');
+  const strides = ints(stride, 'stride');
+  if (strides.length !== shape.length) bad('_rebuild_tensor_v2 with size and stride of different lengths');
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) bad('_rebuild_tensor_v2 with a bad storage offset');
+  const ref = storage as StorageRef;
+  const bytes = loadStorage(ref);
+  const item = ITEM[ref.dtype];
+  if (bytes.length < ref.numel * item) bad(`storage '${ref.key}' holds ${bytes.length} bytes, fewer than its ${ref.numel} elements need`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > 0) {
+    let last = offset as number;
+    for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * strides[d]!;
+    if (last >= ref.numel) bad(`a tensor reaches element ${last} of storage '${ref.key}', which has ${ref.numel}`);
+  }
+  return { kind: 'tensor', entry: gather(ref.dtype, bytes, offset as number, shape, strides, n) };
+}
+
+/** Copies a strided view of a storage into a contiguous row-major array of its dtype. */
+function gather(dtype: SafetensorsDtype, bytes: Uint8Array, offset: number, shape: number[], strides: number[], n: number): SafetensorEntry {
+  const item = ITEM[dtype];
+  const out = new Uint8Array(n * item);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let s = offset;
+    for (let d = 0; d < shape.length; d++) s += idx[d]! * strides[d]!;
+    out.set(bytes.subarray(s * item, (s + 1) * item), i * item);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  // `out` is little-endian, as torch writes storages on every platform this reads (byteorder is checked).
+  const buf = out.buffer;
+  const data =
+    dtype === 'F32' ? new Float32Array(buf) : dtype === 'F64' ? new Float64Array(buf) : dtype === 'F16' || dtype === 'BF16' || dtype === 'U16' ? new Uint16Array(buf)
+      : dtype === 'I64' ? new BigInt64Array(buf) : dtype === 'I32' ? new Int32Array(buf) : dtype === 'I16' ? new Int16Array(buf) : dtype === 'I8' ? new Int8Array(buf) : new Uint8Array(buf);
+  return { dtype, shape, data } as SafetensorEntry;
+}
+
+/**
+ * Reads a PyTorch state dict saved with `torch.save(state_dict, path)` (zip format). Returns the tensors by
+ * name, contiguous, in the dtypes PyTorch stored (the same entry type as `readSafetensors`).
+ *
+ * @example
+ * const tensors = readTorchStateDict(readFileSync('model.pt'));
+ * model.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, e]) => [k, entryToTensor(e)])));
+ * @throws {FormatError} naming what is wrong: not a zip, a compressed or truncated entry, a global other than
+ *   {@link ALLOWED_GLOBALS}, an opcode a state dict does not use, a tensor reaching past its storage.
+ */
+export function readTorchStateDict(bytes: Uint8Array | ArrayBuffer): Record<string, SafetensorEntry> {
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(OP, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const zip = readZip(u8);
+  const pklName = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
+  if (!pklName) throw new FormatError(OP, 'bytes', 'has no data.pkl entry (not a torch.save file)');
+  const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
+  const order = zip.get(`${prefix}byteorder`);
+  if (order && new TextDecoder().decode(order.data).trim() !== 'little') throw new FormatError(OP, 'bytes', 'stores big-endian tensors, which are not supported');
+  const loadStorage = (ref: StorageRef): Uint8Array => {
+    const e = zip.get(`${prefix}data/${ref.key}`);
+    if (!e) throw new FormatError(OP, 'bytes', `has no entry for storage '${ref.key}'`);
+    return e.data;
+  };
+  const root = unpickle(zip.get(pklName)!.data, loadStorage);
+  const map = root instanceof Map ? root : isOrderedDict(root) ? root.map : null;
+  if (!map) throw new FormatError(OP, 'bytes', 'does not hold a dict of tensors (a state dict)');
+  const out: Record<string, SafetensorEntry> = {};
+  for (const [k, v] of map) {
+    if (!(typeof v === 'object' && v !== null && (v as TensorValue).kind === 'tensor')) throw new FormatError(OP, 'bytes', `entry '${k}' is not a tensor`);
+    out[k] = (v as TensorValue).entry;
+  }
+  return out;
+}

@@ -1,0 +1,8 @@
+// Selects the backend named by GEOLIP_BACKEND (the vitest projects set cpu or wasm). Only toTensors
+// touches tfjs; the tokenizer itself is plain TypeScript.
+import { beforeAll } from 'vitest';
+import { initBackend } from '@geolip/nn/backend';
+
+beforeAll(async () => {
+  await initBackend({ log: () => {} });
+});
