@@ -4,3 +4,5 @@
  */
 export * from './tokenizer/index.js';
 export { ALLOWED_GLOBALS, readTorchStateDict } from './torch/read-torch.js';
+export { CAPTION_BERT_CONFIG, CaptionEncoder } from './caption-encoder.js';
+export type { CaptionEncoderConfig } from './caption-encoder.js';

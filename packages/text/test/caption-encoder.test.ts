@@ -1,0 +1,48 @@
+// CaptionEncoder: the card's parameter count, and weights written by PyTorch 2.11 (test/fixtures/gen_caption_fixture.py,
+// run on the GPU machine) loaded from a .pt and from a safetensors file give PyTorch's embeddings.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { FormatError, entryToTensor, readSafetensors } from '@geolip/geometry';
+import { describe, expect, it } from 'vitest';
+
+import { CAPTION_BERT_CONFIG, CaptionEncoder } from '../src/index.js';
+
+const dir = join(__dirname, 'fixtures');
+const io = readSafetensors(readFileSync(join(dir, 'caption-io.safetensors')), { copy: true });
+const config = JSON.parse(io.metadata.config!);
+
+describe('CaptionEncoder', () => {
+  it('has 25,958,016 parameters at the card config', () => {
+    const m = new CaptionEncoder(CAPTION_BERT_CONFIG);
+    expect(m.paramCount()).toBe(25_958_016);
+    m.dispose();
+  });
+
+  for (const file of ['caption.pt', 'caption.safetensors']) {
+    it(`loads ${file} (written by PyTorch) and reproduces PyTorch's embeddings to 1e-5`, async () => {
+      const m = await CaptionEncoder.fromPretrained(join(dir, file), config);
+      const ids = entryToTensor(io.tensors.ids!) as tf.Tensor2D;
+      const mask = entryToTensor(io.tensors.mask!);
+      const got = m.forward(ids, mask).dataSync();
+      const expected = io.tensors.expected!.data as Float32Array;
+      expect(got.length).toBe(expected.length);
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThan(1e-5);
+      expect(m.paramCount()).toBe(23_568);
+      m.dispose();
+    });
+  }
+
+  it('refuses a file with a missing key, naming it', () => {
+    const m = new CaptionEncoder(config);
+    const st = readFileSync(join(dir, 'caption.safetensors'));
+    const { tensors } = readSafetensors(st, { copy: true });
+    delete tensors['head.3.bias'];
+    const dict = Object.fromEntries(Object.entries(tensors).map(([k, e]) => [k, entryToTensor(e)]));
+    expect(() => m.loadStateDict(dict)).toThrow(/head\.3\.bias/);
+    expect(() => m.loadWeights(new Uint8Array([1, 2]))).toThrow(FormatError);
+    expect(() => new CaptionEncoder({ ...config, heads: 0 })).toThrow(/config\.heads/);
+    m.dispose();
+  });
+});
