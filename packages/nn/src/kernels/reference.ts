@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { KERNELS } from './names.js';
-
-type Attrs = Record<string, unknown>;
+import { approxOf, epsOf, rowsCols } from './shared.js';
+import type { KernelFn } from './shared.js';
 interface DataBackend {
   readSync(dataId: object): ArrayLike<number>;
   write(values: Float32Array, shape: number[], dtype: tf.DataType): object;
@@ -20,12 +20,6 @@ function read(backend: unknown, t: tf.TensorInfo): ArrayLike<number> {
 function make(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo {
   return { dataId: (backend as DataBackend).write(values, shape, 'float32'), shape, dtype: 'float32' };
 }
-function rowsCols(t: tf.TensorInfo): [number, number] {
-  const cols = t.shape[t.shape.length - 1] ?? 1;
-  const n = t.shape.reduce((a, c) => a * c, 1);
-  return [cols === 0 ? 0 : n / cols, cols];
-}
-const epsOf = (attrs?: Attrs): number => (attrs?.eps === undefined ? 1e-5 : Number(attrs.eps));
 
 function stats(x: ArrayLike<number>, rows: number, cols: number, eps: number): Float32Array {
   const out = new Float32Array(rows * 2);
@@ -64,7 +58,6 @@ function geluGrad(u: number, tanh: boolean): number {
   return 0.5 * (1 + erf(u * Math.SQRT1_2)) + (u * Math.exp(-0.5 * u * u)) / Math.sqrt(2 * Math.PI);
 }
 
-type KernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) => tf.TensorInfo;
 
 /** Kernel functions by name for backends with synchronous `readSync` (cpu, wasm). */
 export const referenceKernels: Record<string, KernelFn> = {
@@ -125,7 +118,7 @@ export const referenceKernels: Record<string, KernelFn> = {
     const [, cols] = rowsCols(x);
     const [xv, b] = [read(backend, x), read(backend, bias)];
     const out = new Float32Array(xv.length);
-    const tanh = attrs?.approximate === 'tanh';
+    const tanh = approxOf(attrs) === 'tanh';
     for (let i = 0; i < xv.length; i++) out[i] = gelu(xv[i]! + b[i % cols]!, tanh);
     return make(backend, [...x.shape], out);
   },
@@ -134,7 +127,7 @@ export const referenceKernels: Record<string, KernelFn> = {
     const [, cols] = rowsCols(x);
     const [dyv, xv, b] = [read(backend, dy), read(backend, x), read(backend, bias)];
     const out = new Float32Array(xv.length);
-    const tanh = attrs?.approximate === 'tanh';
+    const tanh = approxOf(attrs) === 'tanh';
     for (let i = 0; i < xv.length; i++) out[i] = dyv[i]! * geluGrad(xv[i]! + b[i % cols]!, tanh);
     return make(backend, [...x.shape], out);
   },

@@ -13,6 +13,7 @@ import type { AdamWOptions } from './adamw.js';
 import { formatProgress } from './progress.js';
 import { clipByGlobalNorm, constantLr, globalNorm } from './schedule.js';
 import type { LrSchedule } from './schedule.js';
+import { readWeightsAsync } from '../io/read-weights.js';
 
 /** What {@link TrainableModel.loss} receives besides the batch. */
 export interface StepContext {
@@ -206,8 +207,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     if (!options.checkpoint) return;
     const extra: JsonValue = { __earlyStop: { best: best ?? null, bad }, user: options.extraState?.() ?? null };
     // Read asynchronously (webgpu in Node cannot read synchronously), then write atomically.
-    const host: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [name, w] of Object.entries(weights)) host[name] = { shape: [...w.shape], data: (await w.data()) as Float32Array };
+    const host = await readWeightsAsync(weights);
     lastCheckpoint = saveCheckpoint(
       options.checkpoint.dir,
       { weights: host, optimizer: await optimizer.getStateAsync(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },

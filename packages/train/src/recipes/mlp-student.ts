@@ -16,6 +16,7 @@ import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainableModel } from '../loop/train.js';
 import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+import { readWeightsAsync } from '../io/read-weights.js';
 
 /** The validated config of {@link mlpStudent} (paths absolute). */
 export interface MlpStudentConfig {
@@ -226,8 +227,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     });
     const after = await meanCosine(model, x, y);
     // Read asynchronously: webgpu in Node cannot read tensors synchronously.
-    const weights: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const [name, w] of Object.entries(model.getWeights())) weights[name] = { dtype: 'F32', shape: [...w.shape], data: (await w.data()) as Float32Array };
+    const weights = await readWeightsAsync(model.getWeights());
     const meta = { recipe: 'mlp-student', expert: cfg.input.expert, inDim: model.inDim, hidden: cfg.hidden, outDim: model.outDim, activation: cfg.activation, step: summary.step };
     const studentFile = join(options.out, 'student.safetensors');
     await writeFileAtomic(studentFile, writeSafetensors(weights, { 'geolip.student': JSON.stringify(meta) }));

@@ -20,10 +20,11 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { KernelRegistration } from '../index.js';
 import { KERNELS } from '../names.js';
+import { approxOf, epsOf, rowsCols } from '../shared.js';
+import type { Attrs, KernelFn } from '../shared.js';
 import {
   AdamMomentProgram,
   AdamWParamProgram,
-  BiasGeluGradProgram,
   BiasGeluProgram,
   LayerNormGradGammaProgram,
   LayerNormGradXProgram,
@@ -121,19 +122,10 @@ export function patchReductionGradients(): void {
   }
 }
 
-type Attrs = Record<string, unknown>;
-type KernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) => tf.TensorInfo;
-
-function rowsCols(t: tf.TensorInfo): [number, number] {
-  const cols = t.shape[t.shape.length - 1] ?? 1;
-  const n = t.shape.reduce((a, c) => a * c, 1);
-  return [cols === 0 ? 0 : n / cols, cols];
-}
 
 const run = (backend: unknown, program: Program, inputs: tf.TensorInfo[], uniforms: Uniform[]): tf.TensorInfo =>
   (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
 
-const approx = (attrs?: Attrs): 'none' | 'tanh' => (attrs?.approximate === 'tanh' ? 'tanh' : 'none');
 
 /** Kernel functions by name, for the webgpu backend. */
 export const webgpuKernels: Record<string, KernelFn> = {
@@ -160,12 +152,12 @@ export const webgpuKernels: Record<string, KernelFn> = {
   [KERNELS.biasGelu]: ({ inputs, backend, attrs }) => {
     const { x, bias } = inputs as { x: tf.TensorInfo; bias: tf.TensorInfo };
     const [, cols] = rowsCols(x);
-    return run(backend, new BiasGeluProgram([...x.shape], approx(attrs)), [x, bias], [{ type: 'int32', data: [cols] }]);
+    return run(backend, new BiasGeluProgram([...x.shape], approxOf(attrs)), [x, bias], [{ type: 'int32', data: [cols] }]);
   },
   [KERNELS.biasGeluGrad]: ({ inputs, backend, attrs }) => {
     const { dy, x, bias } = inputs as Record<'dy' | 'x' | 'bias', tf.TensorInfo>;
     const [, cols] = rowsCols(x);
-    return run(backend, new BiasGeluGradProgram([...x.shape], approx(attrs)), [dy, x, bias], [{ type: 'int32', data: [cols] }]);
+    return run(backend, new BiasGeluProgram([...x.shape], approxOf(attrs), true), [dy, x, bias], [{ type: 'int32', data: [cols] }]);
   },
   [KERNELS.adamMoment]: ({ inputs, backend, attrs }) => {
     const { m, g } = inputs as { m: tf.TensorInfo; g: tf.TensorInfo };
@@ -190,7 +182,7 @@ function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
   return [
     { type: 'int32', data: [rows] },
     { type: 'int32', data: [cols] },
-    { type: 'float32', data: [attrs?.eps === undefined ? 1e-5 : Number(attrs.eps)] },
+    { type: 'float32', data: [epsOf(attrs)] },
   ];
 }
 

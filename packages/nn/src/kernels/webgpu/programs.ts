@@ -252,45 +252,29 @@ abstract class ElementwiseProgram implements Program {
   abstract getUserCode(): string;
 }
 
-/** {@link KERNELS.biasGelu}: `gelu(x + bias[i mod D])`. */
+/**
+ * {@link KERNELS.biasGelu}: `gelu(x + bias[i mod D])`, or with `grad` {@link KERNELS.biasGeluGrad}:
+ * `dy · gelu′(x + bias[i mod D])`.
+ */
 export class BiasGeluProgram extends ElementwiseProgram {
-  variableNames = ['x', 'bias'];
+  variableNames: string[];
   shaderKey: string;
   uniforms = 'cols : i32,';
   constructor(
     shape: number[],
     private readonly approximate: 'none' | 'tanh',
+    private readonly grad = false,
   ) {
     super(shape);
-    this.shaderKey = `geolipBiasGelu_${approximate}`;
+    this.variableNames = grad ? ['dy', 'x', 'bias'] : ['x', 'bias'];
+    this.shaderKey = `geolipBiasGelu${grad ? 'Grad' : ''}_${approximate}`;
   }
   getUserCode(): string {
+    const u = 'x[index] + bias[index % uniforms.cols]';
     return `${geluWgsl(this.approximate)}
 fn main(index : i32) {
   if (index < uniforms.size) {
-    result[index] = geolipGelu(x[index] + bias[index % uniforms.cols]);
-  }
-}`;
-  }
-}
-
-/** {@link KERNELS.biasGeluGrad}: `dy · gelu′(x + bias[i mod D])`. */
-export class BiasGeluGradProgram extends ElementwiseProgram {
-  variableNames = ['dy', 'x', 'bias'];
-  shaderKey: string;
-  uniforms = 'cols : i32,';
-  constructor(
-    shape: number[],
-    private readonly approximate: 'none' | 'tanh',
-  ) {
-    super(shape);
-    this.shaderKey = `geolipBiasGeluGrad_${approximate}`;
-  }
-  getUserCode(): string {
-    return `${geluWgsl(this.approximate)}
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    result[index] = dy[index] * geolipGeluGrad(x[index] + bias[index % uniforms.cols]);
+    result[index] = ${this.grad ? `dy[index] * geolipGeluGrad(${u})` : `geolipGelu(${u})`};
   }
 }`;
   }
