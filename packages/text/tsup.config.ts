@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // `.` never imports the Node-only subpaths `@geolip/text/data`, `/experts` and `/corpus`.
+  entry: {
+    index: 'src/index.ts',
+    data: 'src/data/index.ts',
+    experts: 'src/experts/index.ts',
+    corpus: 'src/corpus/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

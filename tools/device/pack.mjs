@@ -6,10 +6,11 @@
 // With one entry, `run.sh [args]` runs it; with several, `run.sh <entry name without .mjs> [args]` picks one.
 //
 // The pack (a folder, default .device/pack) holds:
+//   app-<name>.mjs.xz  the esbuild bundle of each entry, xz-compressed (run.sh unpacks it next to itself)
 //   node.xz            this machine's node binary, xz-compressed (~24 MB), unpacked once per machine
 //   app-<name>.mjs     each program and everything it imports, bundled by esbuild (tfjs, @geolip/*), with a
 //                      prelude that sets up WebGPU (Dawn) before the tfjs webgpu backend registers
-//   node_modules/webgpu/{package.json,index.js,dist/linux-x64/dawn.node}   Dawn for Node (native, not bundled)
+//   node_modules/webgpu/{package.json,index.js,dist/linux-x64/dawn.node.xz}   Dawn for Node (native, not bundled; run.sh unpacks it)
 //   wasm/*.wasm        the tfjs wasm backend's binaries (with --with-wasm)
 //   debs/*.deb         the Vulkan loader and GL/EGL libraries (Debian amd64 packages, from tools/device/fetch-gl.sh)
 //   run.sh             (GEOLIP_NODE_ARGS: extra node flags, e.g. --cpu-prof) unpacks what is needed (once), registers the Vulkan loader, points Vulkan at the NVIDIA
@@ -111,6 +112,8 @@ await esbuild.build({
   nodePaths: [join(root, 'node_modules')],
 });
 rmSync(prelude);
+// xz the bundle (4 MB → 0.5 MB; the carry to the GPU machine is 64 MiB in all); run.sh unpacks it once.
+execFileSync('xz', ['-9', '-T2', join(tmp, `app-${names[i]}.mjs`)]);
 }
 
 // 3. Dawn for Node, linux-x64 only.
@@ -118,7 +121,8 @@ const webgpuDir = dirname(require.resolve('webgpu/package.json'));
 const dawnOut = join(tmp, 'node_modules/webgpu/dist/linux-x64');
 mkdirSync(dawnOut, { recursive: true });
 for (const f of ['package.json', 'index.js']) copyFileSync(join(webgpuDir, f), join(tmp, 'node_modules/webgpu', f));
-copyFileSync(join(webgpuDir, 'dist/linux-x64/dawn.node'), join(dawnOut, 'dawn.node'));
+// xz-compressed (21 MB → ~6 MB: the carry to the GPU machine is 64 MiB in all); run.sh unpacks it once.
+execFileSync('sh', ['-c', `xz -T2 -6 -c "${join(webgpuDir, 'dist/linux-x64/dawn.node')}" > "${join(dawnOut, 'dawn.node.xz')}"`]);
 
 // 4. wasm binaries.
 if (withWasm) {
@@ -159,6 +163,9 @@ if [ "\${GEOLIP_PACK_SKIP_DEBS:-0}" != 1 ] && ! ldconfig -p 2>/dev/null | grep -
   for f in "$here"/debs/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
+for z in "$here"/app-*.mjs.xz; do [ -f "\${z%.xz}" ] || { xz -dc "$z" > "\${z%.xz}.tmp" && mv "\${z%.xz}.tmp" "\${z%.xz}"; }; done
+dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
+if [ ! -f "$dawn" ] && [ -f "$dawn.xz" ]; then xz -dc "$dawn.xz" > "$dawn.tmp" && mv "$dawn.tmp" "$dawn"; fi
 export VK_DRIVER_FILES="\${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}"
 export __EGL_VENDOR_LIBRARY_FILENAMES="\${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}"
 node="\${GEOLIP_NODE:-/tmp/geolip-node-${process.version}}"

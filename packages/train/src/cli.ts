@@ -12,6 +12,7 @@ import { saveConsensus } from './consensus/io.js';
 import { readExpertFeatures } from './io/expert-features.js';
 import { writeFileAtomic } from './io/write-atomic.js';
 import { mlpStudent } from './recipes/mlp-student.js';
+import { textConsensus } from './recipes/text-consensus.js';
 import type { Recipe } from './recipes/types.js';
 
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
@@ -28,6 +29,7 @@ const COMMANDS = ['consensus', 'run', 'help'] as const;
 /** Recipes of `geolip-train run <recipe>`; model packages may add their own entries. */
 export const RECIPES: Record<string, Recipe> = {
   'mlp-student': mlpStudent,
+  'text-consensus': textConsensus,
 };
 
 const USAGE = `geolip-train: GeoLIP training tools

@@ -1,17 +1,18 @@
-export type { PairDataset, PairExample, PairLoadOptions, PairParseOptions } from './common.js';
-export { parseStsb, loadStsb } from './stsb.js';
-export type { StsbSplit } from './stsb.js';
-export { parseSick, loadSick, SICK_ENTAILMENT } from './sick.js';
-export type { SickSplit } from './sick.js';
-export { parseMrpc, loadMrpc, mrpcDevSplit } from './mrpc.js';
-export type { MrpcSplit, DevSplitOptions } from './mrpc.js';
+// The loaders live in @geolip/text (Node-only subpath `@geolip/text/data`); re-exported here unchanged.
+export type { PairDataset, PairExample, PairLoadOptions, PairParseOptions } from '@geolip/text/data';
+export { parseStsb, loadStsb } from '@geolip/text/data';
+export type { StsbSplit } from '@geolip/text/data';
+export { parseSick, loadSick, SICK_ENTAILMENT } from '@geolip/text/data';
+export type { SickSplit } from '@geolip/text/data';
+export { parseMrpc, loadMrpc, mrpcDevSplit } from '@geolip/text/data';
+export type { MrpcSplit, DevSplitOptions } from '@geolip/text/data';
 export {
   parseCocoCaptions,
   loadCocoCaptions,
   parseCocoInstances,
   loadCocoInstances,
   cocoRetrievalTargets,
-} from './coco.js';
+} from '@geolip/text/data';
 export type {
   CocoImage,
   CocoCaption,
@@ -20,4 +21,4 @@ export type {
   CocoInstances,
   CocoInstancesOptions,
   CocoRetrievalTargets,
-} from './coco.js';
+} from '@geolip/text/data';

@@ -25,6 +25,9 @@ export async function registerKernels(backendName: string): Promise<KernelRegist
   if (backendName === 'wasm') {
     const { registerWasmKernels } = await import('./wasm/index.js');
     add(registerWasmKernels());
+  } else if (backendName === 'cpu') {
+    const { registerCpuKernels } = await import('./cpu/index.js');
+    add(registerCpuKernels());
   } else if (backendName === 'webgpu') {
     const { registerWebGPUKernels } = await import('./webgpu/index.js');
     add(registerWebGPUKernels());

@@ -21,7 +21,16 @@ export function loadBertUncasedTokenizer(): Promise<BertTokenizer> {
 }
 
 /** Absolute path of the bundled `vocab/bert-base-uncased-vocab.txt` (works from src/ and from dist/, ESM and CJS). */
-export async function bundledVocabPath(): Promise<string> {
+export function bundledVocabPath(): Promise<string> {
+  return bundledAssetPath('loadBertUncasedTokenizer', 'vocab', BERT_UNCASED_VOCAB_FILE);
+}
+
+/**
+ * Absolute path of a file the package ships in a top-level folder (`vocab/`, `weights/`): looked up next to the
+ * module's folder and one level up, so it works from `src/*`, `src/tokenizer/*`, `dist/*`, ESM and CJS.
+ * @throws {GeolipError} naming `op` and the paths tried, when the file is not there.
+ */
+export async function bundledAssetPath(op: string, folder: string, file: string): Promise<string> {
   const { existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { fileURLToPath } = await import('node:url');
@@ -33,9 +42,9 @@ export async function bundledVocabPath(): Promise<string> {
     // CJS build: no import.meta
   }
   if (typeof __dirname === 'string') dirs.push(__dirname);
-  const candidates = dirs.flatMap((d) => [join(d, '..', 'vocab', BERT_UNCASED_VOCAB_FILE), join(d, '..', '..', 'vocab', BERT_UNCASED_VOCAB_FILE)]);
+  const candidates = dirs.flatMap((d) => [join(d, '..', folder, file), join(d, '..', '..', folder, file)]);
   const found = candidates.find((c) => existsSync(c));
-  if (found === undefined) throw new GeolipError('loadBertUncasedTokenizer', `bundled vocabulary not found; looked at ${candidates.join(', ')}`);
+  if (found === undefined) throw new GeolipError(op, `bundled ${folder}/${file} not found; looked at ${candidates.join(', ')}`);
   return found;
 }
 declare const __dirname: string | undefined;

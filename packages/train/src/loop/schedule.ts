@@ -77,6 +77,14 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
     if (parts.length === 0) return tf.scalar(0);
-    return tf.sqrt(tf.addN(parts)) as tf.Scalar;
+    // Sum in groups of at most 7: tfjs-webgpu's AddN binds one storage buffer per input and a shader stage
+    // gets 8, so tf.addN over a model's ~60 parameters fails there unless @geolip/nn's patch is registered.
+    let level = parts;
+    while (level.length > 1) {
+      const next: tf.Tensor[] = [];
+      for (let i = 0; i < level.length; i += 7) next.push(level.length - i === 1 ? level[i]! : tf.addN(level.slice(i, i + 7)));
+      level = next;
+    }
+    return tf.sqrt(level[0]!) as tf.Scalar;
   });
 }

@@ -16,6 +16,7 @@ import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainableModel } from '../loop/train.js';
 import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+import { RecipeConfigError, configReader, isObject, show, type NumberKind } from './config.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 
 /** The validated config of {@link mlpStudent} (paths absolute). */
@@ -51,27 +52,10 @@ const DEFAULTS = {
 
 const KEYS = ['consensus', 'input', ...Object.keys(DEFAULTS)];
 
-class ConfigError extends Error {}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
-
-function str(obj: Record<string, unknown>, key: string, field: string): string {
-  const v = obj[key];
-  if (v === undefined) throw new ConfigError(`mlp-student config: missing field '${field}'`);
-  if (typeof v !== 'string' || v === '') throw new ConfigError(`mlp-student config: '${field}' must be a non-empty string, got ${show(v)}`);
-  return v;
-}
-
-function num(obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: 'int>0' | 'int>=0' | '>0' | '>=0'): number {
-  const v = obj[key] ?? DEFAULTS[key];
-  const ok = typeof v === 'number' && Number.isFinite(v) && (kind.startsWith('int') ? Number.isInteger(v) : true) && (kind.endsWith('>0') ? v > 0 : v >= 0);
-  if (!ok) {
-    const want = { 'int>0': 'a positive integer', 'int>=0': 'a non-negative integer', '>0': 'a positive number', '>=0': 'a non-negative number' }[kind];
-    throw new ConfigError(`mlp-student config: '${key}' must be ${want}, got ${show(v)}`);
-  }
-  return v as number;
-}
+const cfgRead = configReader('mlp-student');
+const ConfigError = RecipeConfigError;
+const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: NumberKind): number => cfgRead.num(obj, key, kind, DEFAULTS[key] as number);
+const str = (obj: Record<string, unknown>, key: string, field: string): string => cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {

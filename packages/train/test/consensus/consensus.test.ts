@@ -122,6 +122,19 @@ describe('buildConsensus', () => {
     });
   });
 
+  it('targets saved as F32 or F16 come back within their rounding (projectors stay F64)', () => {
+    const t = result.targets.data;
+    for (const [dtype, tol] of [['F32', 6e-8], ['F16', 4.9e-4]] as const) {
+      const loaded = loadConsensus(saveConsensus(result, { targetsDtype: dtype }));
+      let worst = 0;
+      for (let i = 0; i < t.length; i++) worst = Math.max(worst, Math.abs(loaded.targets.data[i]! - t[i]!));
+      expect(worst).toBeGreaterThan(0);
+      expect(worst).toBeLessThanOrEqual(tol); // half an ulp at |x| <= 1: 2^-24 (F32), 2^-11 (F16)
+      expect(Array.from(loaded.projectors[0]!.linear.data)).toEqual(Array.from(result.projectors[0]!.linear.data));
+    }
+    expect(saveConsensus(result, { targetsDtype: 'F16' }).length).toBeLessThan(saveConsensus(result).length);
+  });
+
   it('streaming statistics: shard by shard equals all at once (1e-10) and the in-memory fit', () => {
     const y = result.calibrationTargets;
     const spec = experts.map((e) => ({ name: e.name, dim: e.features.cols }));

@@ -18,6 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { chunkedAddN } from '../add-n.js';
+
 import type { KernelRegistration } from '../index.js';
 import { KERNELS } from '../names.js';
 import { approxOf, epsOf, rowsCols } from '../shared.js';
@@ -203,6 +205,8 @@ const DESCRIPTIONS: Record<string, string> = {
  * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
  * reduction gradients, e.g. to measure each change.
  */
+let addNPatched = false;
+
 export function registerWebGPUKernels(): KernelRegistration[] {
   const out: KernelRegistration[] = [];
   const env = typeof process !== 'undefined' ? process.env : {};
@@ -213,6 +217,15 @@ export function registerWebGPUKernels(): KernelRegistration[] {
     patchReductionGradients();
     out.push({ name: 'Sum/Mean gradients', backend: 'webgpu', description: 'broadcast dy on the GPU instead of multiplying by a CPU-made tf.ones(x.shape)' });
   }
+  const addN = tf.getKernel('AddN', 'webgpu');
+  if (addN !== undefined && !addNPatched) {
+    const limits = (tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device?.limits : undefined);
+    const maxInputs = Math.max(2, (limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
+    tf.unregisterKernel('AddN', 'webgpu');
+    tf.registerKernel({ kernelName: 'AddN', backendName: 'webgpu', kernelFunc: chunkedAddN(addN.kernelFunc, maxInputs) });
+    addNPatched = true;
+  }
+  out.push({ name: 'AddN', backend: 'webgpu', description: 'sums more than 7 tensors in groups (the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)' });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
     if (tf.getKernel(name, 'webgpu') === undefined) {

@@ -16,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const DATA = process.env.GEOLIP_DATA ? resolve(process.env.GEOLIP_DATA) : resolve(here, '../../../..', '../shared/data');
 const ANN = join(DATA, 'coco', 'coco-mini', 'annotations');
 const hasData = existsSync(ANN);
-if (!hasData) console.warn(`[bench/test/data] COCO-MINI not found at ${ANN} (set GEOLIP_DATA): real-file tests are skipped`);
+if (!hasData) console.warn(`[text/test/data] COCO-MINI not found at ${ANN} (set GEOLIP_DATA): real-file tests are skipped`);
 
 describe('parseCocoCaptions', () => {
   it('images and captions in file order', () => {

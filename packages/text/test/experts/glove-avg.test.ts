@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { createGloveAvg, ENGLISH_STOPWORDS, tokenize } from '../../src/baselines/index.js';
-import { cosineRows, embedAll, loadModel, type Embedder } from '../../src/embedder.js';
+import { createGloveAvg, ENGLISH_STOPWORDS, GLOVE_DIM, tokenize, type TextExpert } from '../../src/experts/index.js';
+import { cosine } from './cosine.js';
 
 const installed = ((): boolean => {
   try {
@@ -27,21 +27,23 @@ describe('tokenize', () => {
   });
 });
 
-async function cos(model: Embedder, a: string, b: string): Promise<number> {
-  const e = await embedAll(model, [a, b]);
-  return cosineRows(e.subarray(0, model.dim), e.subarray(model.dim), 1, model.dim)[0]!;
+async function cos(model: TextExpert, a: string, b: string): Promise<number> {
+  const e = await model.embed([a, b]);
+  expect(e.length).toBe(2 * model.dim);
+  return cosine(e.subarray(0, model.dim), e.subarray(model.dim));
 }
 
 describe.skipIf(!installed)('glove-avg', () => {
   // The word table loads once per process (~4 s, ~1 GB heap); both embedders share it.
-  let glove: Embedder;
-  let gloveAll: Embedder;
+  let glove: TextExpert;
+  let gloveAll: TextExpert;
 
-  it('loads by name', async () => {
-    glove = await loadModel('glove-avg');
+  it('loads the word table', async () => {
+    glove = await createGloveAvg();
     gloveAll = await createGloveAvg({ stopwords: false });
     expect(glove.name).toBe('glove-avg');
-    expect(glove.dim).toBe(100);
+    expect(glove.dim).toBe(GLOVE_DIM);
+    expect(GLOVE_DIM).toBe(100);
     expect(glove.params).toBe(341_479 * 100);
   }, 60_000);
 
@@ -53,20 +55,20 @@ describe.skipIf(!installed)('glove-avg', () => {
   });
 
   it('averages known tokens and ignores unknown ones', async () => {
-    const [a, b] = [await embedAll(glove, ['guitar']), await embedAll(glove, ['guitar qzxwvjk'])];
+    const [a, b] = [await glove.embed(['guitar']), await glove.embed(['guitar qzxwvjk'])];
     expect(Array.from(b)).toEqual(Array.from(a));
   });
 
   it('embeds a sentence without known tokens as the zero vector', async () => {
-    const e = await embedAll(glove, ['the of a', 'qzxwvjk', '']);
+    const e = await glove.embed(['the of a', 'qzxwvjk', '']);
     expect(e.every((x) => x === 0)).toBe(true);
-    expect((await embedAll(gloveAll, ['the of a'])).some((x) => x !== 0)).toBe(true);
+    expect((await gloveAll.embed(['the of a'])).some((x) => x !== 0)).toBe(true);
   });
 
   it('stopwords: false keeps function words', async () => {
-    const a = await embedAll(glove, ['the cat']);
-    const b = await embedAll(gloveAll, ['the cat']);
-    const c = await embedAll(gloveAll, ['cat']);
+    const a = await glove.embed(['the cat']);
+    const b = await gloveAll.embed(['the cat']);
+    const c = await gloveAll.embed(['cat']);
     expect(Array.from(a)).toEqual(Array.from(c));
     expect(Array.from(b)).not.toEqual(Array.from(c));
   });

@@ -16,9 +16,9 @@ export interface PairExample {
   label?: 0 | 1;
   /** SICK entailment judgment: `ENTAILMENT`, `NEUTRAL` or `CONTRADICTION`. */
   entailment?: string;
-  /** Row id as given in the file (STS-B `id` column, SICK `pair_ID`, MRPC `"#1 ID-#2 ID"`). */
   /** STS-B only: the genre column (main-captions, main-forum, main-news). */
   genre?: string;
+  /** Row id as given in the file (STS-B `id` column, SICK `pair_ID`, MRPC `"#1 ID-#2 ID"`). */
   id?: string;
   /** 1-based line number in the source file. */
   line: number;

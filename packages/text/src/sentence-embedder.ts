@@ -1,0 +1,182 @@
+/**
+ * `SentenceEmbedder`: sentences in, unit embeddings out. A {@link CaptionEncoder} with its tokenizer, loaded from a
+ * safetensors file written by `geolip-train run text-consensus` (or the weights bundled with this package, see
+ * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
+
+import { CaptionEncoder } from './caption-encoder.js';
+import type { CaptionEncoderConfig } from './caption-encoder.js';
+import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
+import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
+
+/** File name of the weights bundled with this package, under its `weights/` folder. */
+export const GEOLIP_TEXT_WEIGHTS_FILE = 'geolip-text.safetensors';
+
+/** Options of {@link SentenceEmbedder.fromWeights} and {@link loadGeolipText}. */
+export interface SentenceEmbedderOptions {
+  /** Sentences per forward pass. Default 128. */
+  batchSize?: number;
+  /** Name reported as `embedder.name`. Default: the file's `geolip.name` metadata, else `caption-encoder`. */
+  name?: string;
+  /** The tokenizer; default the bundled bert-base-uncased one (Node). Required in a browser. */
+  tokenizer?: BertTokenizer;
+}
+
+/** The metadata keys a weights file carries (written by the text-consensus recipe). */
+export interface SentenceEmbedderMetadata {
+  config: CaptionEncoderConfig;
+  /** Token limit per sentence, `[CLS]` and `[SEP]` included; longer sentences are truncated. */
+  maxLength: number;
+  /** Every `geolip.*` metadata entry of the file, as written. */
+  raw: Record<string, string>;
+}
+
+const OP = 'SentenceEmbedder.fromWeights';
+
+function parseMetadata(meta: Record<string, string>): SentenceEmbedderMetadata {
+  if (meta['geolip.model'] !== 'caption-encoder') {
+    throw new FormatError(OP, 'source', `metadata 'geolip.model' must be 'caption-encoder', got ${JSON.stringify(meta['geolip.model'] ?? null)}`);
+  }
+  if (meta['geolip.tokenizer'] !== undefined && meta['geolip.tokenizer'] !== 'bert-base-uncased') {
+    throw new FormatError(OP, 'source', `metadata 'geolip.tokenizer' is '${meta['geolip.tokenizer']}'; only 'bert-base-uncased' is supported`);
+  }
+  let config: CaptionEncoderConfig;
+  try {
+    config = JSON.parse(meta['geolip.config'] ?? '') as CaptionEncoderConfig;
+  } catch (cause) {
+    throw new FormatError(OP, 'source', "metadata 'geolip.config' is missing or not JSON", { cause });
+  }
+  const maxLength = Number(meta['geolip.maxLength'] ?? config.maxPositions);
+  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions) {
+    throw new FormatError(OP, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}], got ${meta['geolip.maxLength']}`);
+  }
+  const raw = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('geolip.')));
+  return { config, maxLength, raw };
+}
+
+/**
+ * A sentence encoder ready to embed: `embed(texts)` returns `N × dim` row-major unit vectors.
+ *
+ * @example
+ * ```ts
+ * const model = await loadGeolipText();                       // bundled weights (Node)
+ * const rows = await model.embed(['A dog runs on the beach.', 'A puppy is running by the sea.']);
+ * let cos = 0;
+ * for (let j = 0; j < model.dim; j++) cos += rows[j]! * rows[model.dim + j]!;   // rows are unit vectors
+ * model.dispose();
+ * ```
+ */
+export class SentenceEmbedder {
+  readonly name: string;
+  /** Embedding width (the encoder's `outDim`). */
+  readonly dim: number;
+  /** Parameter count of the encoder. */
+  readonly params: number;
+  readonly maxLength: number;
+  readonly batchSize: number;
+  readonly metadata: SentenceEmbedderMetadata;
+
+  private constructor(
+    readonly model: CaptionEncoder,
+    readonly tokenizer: BertTokenizer,
+    metadata: SentenceEmbedderMetadata,
+    options: SentenceEmbedderOptions,
+  ) {
+    this.metadata = metadata;
+    this.name = options.name ?? metadata.raw['geolip.name'] ?? 'caption-encoder';
+    this.dim = model.outputDim;
+    this.params = model.paramCount();
+    this.maxLength = metadata.maxLength;
+    this.batchSize = options.batchSize ?? 128;
+  }
+
+  /**
+   * Loads a safetensors file with `geolip.model = caption-encoder` metadata (F32 or F16 weights).
+   *
+   * @param source - a path (Node) or the file's bytes.
+   * @throws {InvalidArgumentError} bad `source` or `batchSize`. @throws {FormatError} missing or inconsistent metadata,
+   *   or weights that do not match the config (the error names the parameter).
+   */
+  static async fromWeights(source: string | Uint8Array | ArrayBuffer, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
+    const { batchSize = 128 } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
+    let bytes: Uint8Array;
+    if (typeof source === 'string') {
+      const { readFile } = await import('node:fs/promises');
+      try {
+        bytes = await readFile(source);
+      } catch (cause) {
+        throw new InvalidArgumentError(OP, 'source', `cannot read ${source}: ${String(cause)}`, { cause });
+      }
+    } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+      bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    } else {
+      throw new InvalidArgumentError(OP, 'source', 'must be a path, a Uint8Array or an ArrayBuffer');
+    }
+    const meta = parseMetadata(readSafetensors(bytes).metadata);
+    const tokenizer = options.tokenizer ?? (await loadBertUncasedTokenizer());
+    if (tokenizer.vocabSize !== meta.config.vocabSize) {
+      throw new FormatError(OP, 'source', `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`);
+    }
+    const model = new CaptionEncoder(meta.config);
+    try {
+      model.loadWeights(bytes);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return new SentenceEmbedder(model, tokenizer, meta, { ...options, batchSize });
+  }
+
+  /**
+   * Embeds sentences. Empty strings are allowed (`[CLS] [SEP]` only); sentences longer than `maxLength` word pieces
+   * are truncated. Sentences are batched by token length (fewer pads), and the rows come back in input order.
+   *
+   * @returns `texts.length × dim` row-major float32, each row of unit norm.
+   * @throws {InvalidArgumentError} `texts` not an array, or an element that is not a string (names its index).
+   */
+  async embed(texts: readonly string[]): Promise<Float32Array> {
+    const op = 'SentenceEmbedder.embed';
+    if (!Array.isArray(texts)) throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${typeof texts}`);
+    texts.forEach((t, i) => {
+      if (typeof t !== 'string') throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${t === null ? 'null' : typeof t}`);
+    });
+    const n = texts.length;
+    const out = new Float32Array(n * this.dim);
+    const encoded = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }).inputIds);
+    const order = Array.from(encoded.keys()).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+    for (let s = 0; s < n; s += this.batchSize) {
+      const rows = order.slice(s, s + this.batchSize);
+      const len = Math.max(...rows.map((r) => encoded[r]!.length));
+      const ids = new Int32Array(rows.length * len);
+      const mask = new Float32Array(rows.length * len);
+      rows.forEach((r, i) => {
+        ids.set(encoded[r]!, i * len);
+        mask.fill(1, i * len, i * len + encoded[r]!.length);
+      });
+      const y = tf.tidy(() => this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])));
+      const data = (await y.data()) as Float32Array;
+      y.dispose();
+      rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
+    }
+    return out;
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * The GeoLIP text student bundled with this package (`weights/geolip-text.safetensors`, fp16): a CaptionEncoder
+ * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe (see the
+ * README for its config, its training run and its benchmark numbers). Node only; in a browser, fetch the file
+ * and call `SentenceEmbedder.fromWeights(bytes, { tokenizer })`.
+ */
+export async function loadGeolipText(options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
+  const path = await bundledAssetPath('loadGeolipText', 'weights', GEOLIP_TEXT_WEIGHTS_FILE);
+  return SentenceEmbedder.fromWeights(path, { name: 'geolip-text', ...options });
+}
