@@ -39,7 +39,8 @@ Usage:
   geolip-bench help | --version
 
 run:
-  --model       a builtin model (${'${MODELS}'}) or a path to an ES module whose default export
+  --model       a builtin model (${'${MODELS}'}), a .safetensors student written by
+                'geolip-train run text-consensus', or a path to an ES module whose default export
                 is an Embedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.
   --tasks       comma-separated: stsb, sick, mrpc. Default: stsb.
   --split       dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official

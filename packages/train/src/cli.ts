@@ -56,6 +56,12 @@ run:
     mlp-student   config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
                   "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
                   "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.
+    text-consensus
+                  corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
+                  features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
+                  CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
+                  "batchSize", "lr", ..., "stopAfter"} (see @geolip/train's README); writes
+                  <out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.
   --out       output directory (default: <config without .json>.run next to the config).
   --resume    continue from <out>/checkpoints (the config must be unchanged).
   --steps     stop after N total steps (default: the config's steps; the LR schedule always spans
