@@ -156,14 +156,14 @@ async function selectBackend(name: string | undefined, io: CliIo): Promise<strin
 }
 
 function looksLikePath(spec: string): boolean {
-  return spec.includes('/') || spec.includes('\\') || /\.(m?js|cjs|ts)$/.test(spec) || spec.startsWith('.');
+  return spec.includes('/') || spec.includes('\\') || /\.(m?js|cjs|ts|safetensors)$/.test(spec) || spec.startsWith('.');
 }
 
 async function resolveModel(spec: string): Promise<Embedder> {
   const names = builtinModelNames();
   if (names.includes(spec)) return loadModel(spec);
   if (!looksLikePath(spec)) {
-    throw new UsageError(`unknown model '${spec}'; valid models: ${names.join(', ')}, or a path to an ES module exporting an Embedder`);
+    throw new UsageError(`unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, or a path to an ES module exporting an Embedder`);
   }
   const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
   if (!existsSync(path)) throw new UsageError(`model module not found: ${path}`);

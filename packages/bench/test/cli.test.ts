@@ -113,7 +113,7 @@ describe('geolip-bench run', () => {
   it('unknown model: exit 1 and the valid models', async () => {
     const r = await cli(['run', '--model', 'nope']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^geolip-bench: error: unknown model 'nope'; valid models: glove-avg, use-lite/);
+    expect(r.stderr).toMatch(/^geolip-bench: error: unknown model 'nope'; valid models: glove-avg, geolip-text, use-lite, a \.safetensors student/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
