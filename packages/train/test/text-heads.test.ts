@@ -6,19 +6,9 @@ import { SimilarityHead, TaggingHead } from '@geolip/text';
 import { describe, expect, it } from 'vitest';
 
 import { train } from '../src/loop/index.js';
+import { gaussianSource } from './helpers.js';
 
-/** A seeded standard-normal stream (mulberry32 uniforms, Box–Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform());
-}
+const normals = gaussianSource;
 
 function normalized(x: number[]): number[] {
   const n = Math.hypot(...x);
