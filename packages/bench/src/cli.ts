@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadMrpc, loadSick, loadStsb, mrpcDevSplit, type PairDataset } from './data/index.js';
 import { builtinModels, embedAll, loadModel, type Embedder } from './embedder.js';
 import { PAIR_TASKS, evaluatePairTask, type PairTask, type PairTaskResult } from './evaluate.js';
+import { cocoMarkdownTable, evaluateCocoTask, type CocoTaskResult } from './coco-task.js';
+import { builtinImageModels, loadImageModel } from './image-models.js';
 import { svgScatter } from './plot.js';
 import { markdownTable, stringifyReport, jsonReport, writeFileAtomic } from './report.js';
 
@@ -26,12 +28,12 @@ class UsageError extends Error {}
 const MRPC_DEV_FRACTION = 0.1;
 const MRPC_DEV_SEED = 0;
 
-const USAGE = `geolip-bench: evaluate sentence embedders on STS-B, SICK-R and MRPC
+const USAGE = `geolip-bench: evaluate sentence embedders on STS-B, SICK-R and MRPC, image embedders on COCO
 
 Usage:
-  geolip-bench run  [--model <name|path>] [--tasks stsb,sick,mrpc] [--split dev|test] [--data <dir>]
+  geolip-bench run  [--model <name|path>] [--tasks stsb,sick,mrpc,coco] [--split dev|test] [--data <dir>]
                     [--backend <name>] [--out <report.json>] [--plots <dir>] [--batch-size N]
-                    [--drop-malformed] [--raw]
+                    [--drop-malformed] [--raw] [--image-model <name|path>] [--coco <dir>] [--retrieval]
   geolip-bench data [--data <dir>]
   geolip-bench embed --model <name|path> --input <texts.txt> --out <file.safetensors> [--shard i/N]
                     [--backend <name>] [--batch-size N]
@@ -42,7 +44,11 @@ run:
   --model       a builtin model (${'${MODELS}'}), a .safetensors student written by
                 'geolip-train run text-consensus', or a path to an ES module whose default export
                 is an Embedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.
-  --tasks       comma-separated: stsb, sick, mrpc. Default: stsb.
+  --tasks       comma-separated: stsb, sick, mrpc, coco. Default: stsb.
+  --image-model coco: an image embedder (inputs: image paths): pixels (default) or a module path.
+  --coco        coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/).
+                Default: <data>/coco/coco-mini. A linear probe is fit on train2017, scored (mAP, F1) on val2017.
+  --retrieval   coco: also caption <-> image recall@1/5/10 with --model as the text side (same width).
   --split       dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official
                 dev split: dev is a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train (seed ${MRPC_DEV_SEED}) and the
                 decision threshold is fitted (best F1) on the rest of train; with --split test the
@@ -159,6 +165,16 @@ function looksLikePath(spec: string): boolean {
   return spec.includes('/') || spec.includes('\\') || /\.(m?js|cjs|ts|safetensors)$/.test(spec) || spec.startsWith('.');
 }
 
+async function resolveImageModel(spec: string): Promise<Embedder<string>> {
+  if (Object.hasOwn(builtinImageModels, spec)) return loadImageModel(spec);
+  if (!looksLikePath(spec)) {
+    throw new UsageError(`unknown image model '${spec}'; valid image models: ${Object.keys(builtinImageModels).join(', ')}, or a path to an ES module exporting an image Embedder`);
+  }
+  const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
+  if (!existsSync(path)) throw new UsageError(`image model module not found: ${path}`);
+  return loadImageModel(path);
+}
+
 async function resolveModel(spec: string): Promise<Embedder> {
   const names = builtinModelNames();
   if (names.includes(spec)) return loadModel(spec);
@@ -171,7 +187,7 @@ async function resolveModel(spec: string): Promise<Embedder> {
 }
 
 /** A progress reporter: a redrawn bar on a TTY, otherwise a line at most every 10%. */
-function progress(io: CliIo, label: string): { update: (done: number, total: number) => void; end: () => void } {
+function progress(io: CliIo, label: string, unit = 'sentences'): { update: (done: number, total: number) => void; end: () => void } {
   const tty = io.stderr.isTTY === true;
   let lastDecile = -1;
   let drawn = false;
@@ -187,7 +203,7 @@ function progress(io: CliIo, label: string): { update: (done: number, total: num
         const decile = Math.floor(frac * 10);
         if (decile > lastDecile) {
           lastDecile = decile;
-          io.stderr.write(`${label}: ${done}/${total} sentences (${(frac * 100).toFixed(0)}%)\n`);
+          io.stderr.write(`${label}: ${done}/${total} ${unit} (${(frac * 100).toFixed(0)}%)\n`);
         }
       }
     },
@@ -225,19 +241,22 @@ async function loadTask(task: PairTask, split: 'dev' | 'test', dir: string, drop
 async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(
     argv,
-    new Set(['drop-malformed', 'raw']),
-    new Set(['model', 'tasks', 'split', 'data', 'backend', 'out', 'plots', 'batch-size', 'drop-malformed', 'raw']),
+    new Set(['drop-malformed', 'raw', 'retrieval']),
+    new Set(['model', 'image-model', 'coco', 'tasks', 'split', 'data', 'backend', 'out', 'plots', 'batch-size', 'drop-malformed', 'raw', 'retrieval']),
   );
   if (args.positional.length > 0) throw new UsageError(`unexpected argument '${args.positional[0]}'`);
 
-  const tasks = (str(args, 'tasks') ?? 'stsb')
+  const allTasks = (str(args, 'tasks') ?? 'stsb')
     .split(',')
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t.length > 0);
-  if (tasks.length === 0) throw new UsageError(`--tasks is empty; valid tasks: ${PAIR_TASKS.join(', ')}`);
-  for (const t of tasks) {
-    if (!(PAIR_TASKS as readonly string[]).includes(t)) throw new UsageError(`unknown task '${t}'; valid tasks: ${PAIR_TASKS.join(', ')}`);
+  const validTasks = [...PAIR_TASKS, 'coco'];
+  if (allTasks.length === 0) throw new UsageError(`--tasks is empty; valid tasks: ${validTasks.join(', ')}`);
+  for (const t of allTasks) {
+    if (!validTasks.includes(t)) throw new UsageError(`unknown task '${t}'; valid tasks: ${validTasks.join(', ')}`);
   }
+  const withCoco = allTasks.includes('coco');
+  const tasks = allTasks.filter((t) => t !== 'coco');
   const split = str(args, 'split') ?? 'dev';
   if (split !== 'dev' && split !== 'test') throw new UsageError(`unknown split '${split}'; valid splits: dev, test`);
   const batchSize = positiveInt(args, 'batch-size', 64);
@@ -256,12 +275,45 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const taskData: TaskData[] = [];
   for (const t of unique) taskData.push(await loadTask(t, split, dataDir, args.flags.has('drop-malformed')));
 
+  let cocoDir: string | undefined;
+  if (withCoco) {
+    const cocoArg = str(args, 'coco');
+    if (cocoArg === undefined && dataArg === undefined) throw new UsageError('task coco needs --coco <dir> or --data <dir> (with coco/coco-mini/ inside)');
+    cocoDir = cocoArg !== undefined ? resolve(cocoArg) : join(dataDir, 'coco', 'coco-mini');
+    if (!existsSync(join(cocoDir, 'annotations', 'instances_val2017.json'))) throw new UsageError(`COCO directory ${cocoDir} has no annotations/instances_val2017.json`);
+  }
+  const retrieval = args.flags.has('retrieval');
+  if (retrieval && !withCoco) throw new UsageError('--retrieval is part of task coco: add coco to --tasks');
+
   const modelSpec = str(args, 'model') ?? 'glove-avg';
   const backend = await selectBackend(str(args, 'backend'), io);
-  const embedder = await resolveModel(modelSpec);
+  const needText = taskData.length > 0 || retrieval;
+  const embedder = needText ? await resolveModel(modelSpec) : undefined;
+  let cocoResult: CocoTaskResult | undefined;
+  if (withCoco) {
+    const imageSpec = str(args, 'image-model') ?? 'pixels';
+    const imageModel = await resolveImageModel(imageSpec);
+    let stage = '';
+    let bar = progress(io, 'coco', 'items');
+    cocoResult = await evaluateCocoTask(imageModel, {
+      dir: cocoDir!,
+      ...(retrieval && embedder ? { textModel: embedder } : {}),
+      onProgress: (name, done, total) => {
+        if (name !== stage) {
+          if (stage !== '') bar.end();
+          stage = name;
+          bar = progress(io, name, name.endsWith('captions') ? 'captions' : 'images');
+        }
+        bar.update(done, total);
+      },
+    });
+    bar.end();
+    imageModel.dispose?.();
+  }
 
   const results: PairTaskResult[] = [];
   for (const td of taskData) {
+    if (!embedder) break;
     if (td.evalSet.dropped > 0) io.stderr.write(`${td.evalSet.file}: dropped ${td.evalSet.dropped} malformed row(s)\n`);
     const bar = progress(io, `${td.task} ${td.evalSet.split}`);
     const result = await evaluatePairTask(embedder, td.evalSet, {
@@ -273,7 +325,8 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
     results.push(result);
   }
 
-  io.stdout.write(markdownTable(results));
+  if (results.length > 0) io.stdout.write(markdownTable(results));
+  if (cocoResult) io.stdout.write((results.length > 0 ? '\n' : '') + cocoMarkdownTable(cocoResult));
 
   const plotsArg = str(args, 'plots');
   const plotFiles: string[] = [];
@@ -302,9 +355,9 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
       {
         command: 'run',
         model: modelSpec,
-        modelName: embedder.name,
-        dim: embedder.dim,
-        ...(embedder.params !== undefined ? { params: embedder.params } : {}),
+        ...(embedder ? { modelName: embedder.name, dim: embedder.dim } : {}),
+        ...(embedder?.params !== undefined ? { params: embedder.params } : {}),
+        ...(cocoResult ? { imageModel: str(args, 'image-model') ?? 'pixels', cocoDir: cocoDir!, coco: cocoResult as unknown as Record<string, unknown> } : {}),
         tasks: unique,
         split,
         splits: Object.fromEntries(taskData.map((td) => [td.task, { evaluated: td.evalSet.split, file: td.evalSet.file, ...(td.fit ? { thresholdFit: td.fit.split, thresholdFitFile: td.fit.file } : {}) }])),

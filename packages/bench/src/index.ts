@@ -6,6 +6,7 @@
  * - Embedder: the interface any model implements; `embedAll` batches and validates
  * - baselines: `glove-avg` and `use-lite` (optional peers, offline)
  * - evaluate / report / plot: pair-task evaluation, Markdown + JSON reports, SVG scatter plots
+ * - COCO: multi-label linear-probe mAP and caption ↔ image retrieval for image embedders (`pixels` baseline)
  * - the `geolip-bench` CLI (bin) wraps all of it
  */
 export * from './data/index.js';
@@ -19,3 +20,6 @@ export { markdownTable, jsonReport, writeJsonReport, writeFileAtomic, formatPara
 export type { JsonReport, ReportSettings } from './report.js';
 export { svgScatter, niceTicks } from './plot.js';
 export type { ScatterOptions } from './plot.js';
+export { cocoMarkdownTable, evaluateCocoTask, multiLabelF1 } from './coco-task.js';
+export type { CocoTaskOptions, CocoTaskResult } from './coco-task.js';
+export { PIXELS_SIDE, builtinImageModels, createPixelsEmbedder, loadImageModel } from './image-models.js';

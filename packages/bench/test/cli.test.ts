@@ -106,7 +106,7 @@ describe('geolip-bench run', () => {
   it('unknown task: exit 1 and the valid tasks', async () => {
     const r = await cli(['run', '--tasks', 'stsb,foo', '--model', model]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("geolip-bench: error: unknown task 'foo'; valid tasks: stsb, sick, mrpc\n");
+    expect(r.stderr).toBe("geolip-bench: error: unknown task 'foo'; valid tasks: stsb, sick, mrpc, coco\n");
     expect(r.stdout).toBe('');
   });
 

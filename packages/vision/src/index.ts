@@ -1,0 +1,13 @@
+/**
+ * `@geolip/vision`: GeoLIP vision models built from `@geolip/nn` blocks and `@geolip/anchors`.
+ * Node-only subpath `@geolip/vision/io`: JPEG and IDX files, image preprocessing, batch streams.
+ */
+
+// Models (src/models/): the ViT student and the base-tier soup.
+export { ViTEncoder, VIT_STUDENT_CONFIG, VIT_POOLINGS } from './models/vit-encoder.js';
+export type { ViTEncoderConfig, ViTEncoderOptions, VitInit, VitPooling } from './models/vit-encoder.js';
+export { BaseTierSoup, BASE_TIER_SOUP_CONFIG } from './models/base-tier-soup.js';
+export type { BaseTierSoupConfig, BaseTierSoupForwardOptions, BaseTierSoupOptions, BaseTierSoupOutput, ProjectorInit } from './models/base-tier-soup.js';
+export * from './david/index.js';
+// Dual-Stream ViT (src/dual-stream/): KSimplex features, dual-stream and cross blocks, the v1/v6 presets.
+export * from './dual-stream/index.js';
