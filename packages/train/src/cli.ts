@@ -13,6 +13,7 @@ import { readExpertFeatures } from './io/expert-features.js';
 import { writeFileAtomic } from './io/write-atomic.js';
 import { mlpStudent } from './recipes/mlp-student.js';
 import { textConsensus } from './recipes/text-consensus.js';
+import { fmnistVit } from './recipes/fmnist-vit.js';
 import type { Recipe } from './recipes/types.js';
 
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
@@ -30,6 +31,7 @@ const COMMANDS = ['consensus', 'run', 'help'] as const;
 export const RECIPES: Record<string, Recipe> = {
   'mlp-student': mlpStudent,
   'text-consensus': textConsensus,
+  'fmnist-vit': fmnistVit,
 };
 
 const USAGE = `geolip-train: GeoLIP training tools
@@ -62,6 +64,9 @@ run:
                   CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
                   "batchSize", "lr", ..., "stopAfter"} (see @geolip/train's README); writes
                   <out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.
+    fmnist-vit    Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
+                  {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
+                  writes <out>/result.json (test accuracy, geo accuracy, scan).
   --out       output directory (default: <config without .json>.run next to the config).
   --resume    continue from <out>/checkpoints (the config must be unchanged).
   --steps     stop after N total steps (default: the config's steps; the LR schedule always spans
