@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
 import type { Rng } from '@geolip/geometry';
-import { DUAL_STREAM_AUTOGRAD, DualStreamViT, ViTEncoder } from '@geolip/vision';
+import { DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DualStreamViT, ViTEncoder } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
@@ -39,24 +39,7 @@ export interface FmnistLossWeights {
 const LOSS_DEFAULTS: FmnistLossWeights = { bce: 1, infoNCE: 0.1, geoBce: 0.3, geoDiversity: 0.5, cv: 0.1, anchorCv: 0.05, cm: 0.1, spread: 0.001 };
 
 /** The Dual-Stream ViT for 28×28×1 (the v1 topology at patch 4: 49 tokens). */
-export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({
-  imageSize: 28,
-  patchSize: 4,
-  channels: 1,
-  embedDim: 384,
-  streamDim: 192,
-  heads: 8,
-  dualBlocks: 2,
-  crossBlocks: 0,
-  fusedBlocks: 4,
-  fusedDim: 256,
-  outDim: 128,
-  anchors: 64,
-  compartments: 8,
-  compartmentDim: 64,
-  classifierHidden: 512,
-  classes: 10,
-});
+export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 });
 
 /** The plain ViT beside it: 8 pre-norm layers at 256 (close to the dual-stream's parameter count), 128-d output. */
 export const FMNIST_PLAIN_VIT: Readonly<ViTEncoderConfig> = Object.freeze({
