@@ -16,6 +16,7 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { cocoRetrievalTargets, loadCocoCaptions, loadCocoInstances } from '@geolip/text/data';
 
 import { embedAll, type Embedder } from './embedder.js';
+import { classificationAt } from './metrics/classification.js';
 import { meanAveragePrecision, recallAtK } from './metrics/ranking.js';
 
 /** Options of {@link evaluateCocoTask}. */
@@ -61,30 +62,25 @@ function l2Rows(x: Float32Array, n: number, d: number): Float32Array {
   return out;
 }
 
-/** F1 at threshold 0.5 on probabilities: micro over all (image, class) cells, macro over classes with positives. */
+/**
+ * F1 at threshold 0.5 on probabilities, from {@link classificationAt} per class column: micro over all (image, class)
+ * cells, macro over the classes with positives.
+ */
 export function multiLabelF1(probs: ArrayLike<number>, targets: ArrayLike<number>, numClasses: number): { micro: number; macro: number } {
   const n = targets.length / numClasses;
+  const column = (x: ArrayLike<number>, c: number) => Float64Array.from({ length: n }, (_, i) => x[i * numClasses + c]!);
   let tp = 0;
   let fp = 0;
   let fn = 0;
   let macro = 0;
   let used = 0;
   for (let c = 0; c < numClasses; c++) {
-    let ctp = 0;
-    let cfp = 0;
-    let cfn = 0;
-    for (let i = 0; i < n; i++) {
-      const p = probs[i * numClasses + c]! >= 0.5;
-      const t = targets[i * numClasses + c] === 1;
-      if (p && t) ctp++;
-      else if (p) cfp++;
-      else if (t) cfn++;
-    }
-    tp += ctp;
-    fp += cfp;
-    fn += cfn;
-    if (ctp + cfn > 0) {
-      macro += (2 * ctp) / (2 * ctp + cfp + cfn);
+    const m = classificationAt(column(probs, c), column(targets, c), 0.5);
+    tp += m.tp;
+    fp += m.fp;
+    fn += m.fn;
+    if (m.tp + m.fn > 0) {
+      macro += m.f1;
       used++;
     }
   }
