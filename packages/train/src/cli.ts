@@ -14,7 +14,9 @@ import { writeFileAtomic } from './io/write-atomic.js';
 import { mlpStudent } from './recipes/mlp-student.js';
 import { textConsensus } from './recipes/text-consensus.js';
 import { fmnistVit } from './recipes/fmnist-vit.js';
-import type { Recipe } from './recipes/types.js';
+import { fmnistDavid } from './recipes/fmnist-david.js';
+import { cocoSoup } from './recipes/coco-soup.js';
+import { EXIT_INTERRUPTED, type Recipe } from './recipes/types.js';
 
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
 
@@ -32,6 +34,8 @@ export const RECIPES: Record<string, Recipe> = {
   'mlp-student': mlpStudent,
   'text-consensus': textConsensus,
   'fmnist-vit': fmnistVit,
+  'fmnist-david': fmnistDavid,
+  'coco-soup': cocoSoup,
 };
 
 const USAGE = `geolip-train: GeoLIP training tools
@@ -39,7 +43,8 @@ const USAGE = `geolip-train: GeoLIP training tools
 Usage:
   geolip-train consensus --expert <name=path> --expert <name=path> [--expert ...] --out <dir>
                          [--target-dim K] [--width W] [--iterations 5]
-  geolip-train run <recipe> --config <file.json> [--out dir] [--resume] [--steps N] [--backend name]
+  geolip-train run <recipe> --config <file.json> [--out dir] [--resume] [--steps N] [--time-limit S]
+                   [--backend name]
   geolip-train help | --version
 
 consensus:
@@ -67,13 +72,23 @@ run:
     fmnist-vit    Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
                   {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
                   writes <out>/result.json (test accuracy, geo accuracy, scan).
+    fmnist-david  GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
+                  {"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
+                  "model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};
+                  writes <out>/result.json (test accuracy, per-scale accuracy), david.safetensors.
+    coco-soup     expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
+                  config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
+                  "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split
+                  sizes, soup / student / probe mAP), soup.safetensors, student.safetensors.
   --out       output directory (default: <config without .json>.run next to the config).
   --resume    continue from <out>/checkpoints (the config must be unchanged).
   --steps     stop after N total steps (default: the config's steps; the LR schedule always spans
               the config's steps, so stopping early and resuming equals a straight run).
+  --time-limit  stop training after S seconds, save a checkpoint and exit with status 75; --resume
+              continues. SIGINT/SIGTERM do the same (a second signal exits at once).
   --backend   tfjs backend (${BACKEND_NAMES.join(', ')}); default: initBackend's choice.
 
-Exit status: 0 on success, 1 on any error (set GEOLIP_DEBUG=1 for a stack trace).
+Exit status: 0 on success, 75 when --time-limit or a signal stopped a run after its checkpoint, 1 on any error (set GEOLIP_DEBUG=1 for a stack trace).
 `;
 
 interface ParsedArgs {
@@ -203,7 +218,7 @@ async function consensusCommand(argv: readonly string[], io: CliIo): Promise<num
 }
 
 async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, new Set(['config', 'out', 'steps', 'backend']), new Set(['resume']));
+  const args = parseArgs(argv, new Set(['config', 'out', 'steps', 'backend', 'time-limit']), new Set(['resume']));
   const valid = Object.keys(RECIPES).join(', ');
   if (args.positional.length === 0) throw new UsageError(`run needs a recipe; valid recipes: ${valid}`);
   if (args.positional.length > 1) throw new UsageError(`run: unexpected argument '${args.positional[1]!}'`);
@@ -213,6 +228,9 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const config = single(args, 'config');
   if (config === undefined) throw new UsageError('run needs --config <file.json>');
   const steps = positiveInt(args, 'steps');
+  const timeLimitArg = single(args, 'time-limit');
+  const timeLimit = timeLimitArg === undefined ? undefined : Number(timeLimitArg);
+  if (timeLimit !== undefined && !(Number.isFinite(timeLimit) && timeLimit > 0)) throw new UsageError(`--time-limit must be a positive number of seconds, got '${timeLimitArg!}'`);
   const resume = args.flags.has('resume');
   if ((args.flags.get('resume')?.length ?? 0) > 1) throw new UsageError('--resume given twice');
   const backend = single(args, 'backend');
@@ -242,7 +260,29 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
       if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
     },
   });
-  return recipe.run(parsed, io, { configPath, out, resume, ...(steps !== undefined ? { steps } : {}) });
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    io.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (again to exit at once)\n`);
+    controller.abort(name);
+  };
+  const timer = timeLimit === undefined ? undefined : setTimeout(() => controller.abort('time-limit'), timeLimit * 1000);
+  timer?.unref();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const code = await recipe.run(parsed, io, { configPath, out, resume, signal: controller.signal, ...(steps !== undefined ? { steps } : {}) });
+    if (controller.signal.aborted && code === EXIT_INTERRUPTED) {
+      io.stderr.write(`stopped (${String(controller.signal.reason)}); continue with the same command plus --resume\n`);
+    }
+    return code;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 function ownVersion(): string {

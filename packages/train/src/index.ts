@@ -8,6 +8,7 @@
  * not built yet (see README).
  */
 export * from './losses/index.js';
+export * from './metrics/index.js';
 export { MasteryQueue } from './mastery-queue.js';
 export type {
   MasteryEpochStats,
@@ -23,4 +24,5 @@ export * from './checkpoint/index.js';
 export { parseNpy, readExpertFeatures } from './io/expert-features.js';
 export { RECIPES } from './cli.js';
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
+export { EXIT_INTERRUPTED } from './recipes/types.js';
 export { writeFileAtomic } from './io/write-atomic.js';

@@ -305,7 +305,27 @@ export class MasteryQueue {
     const op = `${OP}.enqueue`;
     const [b, d] = this.checkBatch(op, embeddings);
     const y = readLabels(op, 'labels', labels, b);
-    const data = readTensorSync(op, 'embeddings', embeddings);
+    this.push(readTensorSync(op, 'embeddings', embeddings), y, b, d);
+  }
+
+  /**
+   * {@link enqueue} from host memory, for backends that cannot read synchronously (webgpu in Node): read the
+   * batch with `await tensor.data()` and pass the values here.
+   *
+   * @param data - `B·D` row-major values. @param labels - `B` class ids. @param dim - D.
+   * @throws {ShapeError} when `data.length` is not `labels.length · dim` or D differs from the queue's.
+   */
+  enqueueValues(data: ArrayLike<number>, labels: ArrayLike<number>, dim: number): void {
+    const op = `${OP}.enqueueValues`;
+    const d = assertInteger(op, 'dim', dim, 1);
+    const b = labels.length;
+    if (data.length !== b * d) throw new ShapeError(op, 'data', `[${b}·${d}]`, [data.length]);
+    if (this.dim !== null && d !== this.dim) throw new ShapeError(op, 'dim', `${this.dim}`, [d]);
+    const y = readLabels(op, 'labels', Int32Array.from(labels), b);
+    this.push(data, y, b, d);
+  }
+
+  private push(data: ArrayLike<number>, y: Int32Array, b: number, d: number): void {
     this.dim = d;
     for (let i = 0; i < b; i++) {
       const row = new Float32Array(d);

@@ -45,12 +45,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function run(config: unknown, out: string) {
+async function run(config: unknown, out: string, extra: string[] = []) {
   let stdout = '';
   let stderr = '';
   const path = join(dir, `${out}.json`);
   await writeFile(path, JSON.stringify(config));
-  const code = await main(['run', 'fmnist-vit', '--config', path, '--out', join(dir, out)], {
+  const code = await main(['run', 'fmnist-vit', '--config', path, '--out', join(dir, out), ...extra], {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
   });
@@ -64,11 +64,35 @@ describe('geolip-train run fmnist-vit', () => {
     ['dual-stream', TINY_DUAL],
     ['vit', TINY_VIT],
   ] as const)('trains the %s, writes result.json with test accuracy and the scan', async (model, modelConfig) => {
-    const r = await run({ model, data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, evalEvery: 100, checkpointEvery: 100, modelConfig }, `run-${model}`);
+    const cfg = { model, data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64, minCapacity: 32 }, modelConfig };
+    const r = await run(cfg, `run-${model}`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`fmnist-vit: ${model} test accuracy \\d+\\.\\d\\d%`));
-    const result = JSON.parse(await readFile(join(dir, `run-${model}`, 'result.json'), 'utf8'));
-    expect(result.steps).toBe(10); // 2 epochs × floor(160/32)
+    expect(r.stdout).toContain('128 train / 32 val / 40 test images');
+    const out = join(dir, `run-${model}`);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+    expect(result.steps).toBe(8); // 2 epochs × floor(128/32)
+    expect(result.valImages).toBe(32);
+    // One validation per epoch, with the training accuracy since the last one and the queue's state.
+    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([4, 8]);
+    for (const e of evals) {
+      expect(e.metrics.val_acc).toBeGreaterThanOrEqual(0);
+      expect(e.metrics.train_acc).toBeGreaterThanOrEqual(0);
+      expect(e.metrics.mastery_capacity).toBe(64);
+    }
+    // With patience 1 the queue activates once a batch's mirror-view InfoNCE accuracy is 1.
+    expect(result.mastery.capacity).toBe(64);
+    expect(typeof result.mastery.active).toBe('boolean');
+    // The weights and the embeddings of every train (incl. val) and test image.
+    const { readSafetensors } = await import('@geolip/geometry');
+    const train = readSafetensors(new Uint8Array(await readFile(join(out, 'embeddings-train.safetensors'))));
+    expect(train.tensors.embeddings!.shape).toEqual([160, 128]);
+    expect(train.tensors.embeddings!.dtype).toBe('F16');
+    const test = readSafetensors(new Uint8Array(await readFile(join(out, 'embeddings-test.safetensors'))));
+    expect(test.tensors.embeddings!.shape).toEqual([40, 128]);
+    const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+    expect(Object.keys(weights.tensors).length).toBeGreaterThan(4);
     expect(result.testImages).toBe(40);
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(result.scan.n).toBe(40);
@@ -78,11 +102,44 @@ describe('geolip-train run fmnist-vit', () => {
     }
   }, 120_000);
 
+  it('--time-limit stops with a checkpoint and exit status 75; --resume finishes the run', async () => {
+    const cfg = { model: 'vit', data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64 }, modelConfig: TINY_VIT };
+    const first = await run(cfg, 'run-limited', ['--time-limit', '0.2']);
+    expect(first.code, first.stderr).toBe(75);
+    expect(first.stderr).toMatch(/stopped \(time-limit\); continue with the same command plus --resume/);
+    const stoppedAt = Number(/stopped at step (\d+) of 8/.exec(first.stdout)?.[1]);
+    expect(stoppedAt).toBeGreaterThanOrEqual(1);
+    expect(stoppedAt).toBeLessThan(8);
+    await expect(readFile(join(dir, 'run-limited', 'result.json'))).rejects.toThrow(/ENOENT/);
+    const again = await run(cfg, 'run-limited');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
+    const second = await run(cfg, 'run-limited', ['--resume']);
+    expect(second.code, second.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(dir, 'run-limited', 'result.json'), 'utf8'));
+    expect(result.steps).toBe(8);
+    // Training seconds add up over both calls; the training accuracy is counted with or without the queue.
+    const steps = (await readFile(join(dir, 'run-limited', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const firstCallMs = steps.filter((x) => x.type === 'step' && x.step <= stoppedAt).at(-1).elapsedMs;
+    expect(result.trainSeconds).toBeGreaterThan(firstCallMs / 1000);
+    const noQueue = await run({ ...cfg, loss: { mastery: 0 } }, 'run-no-queue');
+    expect(noQueue.code, noQueue.stderr).toBe(0);
+    const nq = JSON.parse(await readFile(join(dir, 'run-no-queue', 'result.json'), 'utf8'));
+    expect(nq.mastery).toBeUndefined();
+    expect(nq.lastVal.train_acc).toBeGreaterThanOrEqual(0);
+    expect(nq.lastVal.train_acc).toBeLessThanOrEqual(1);
+    const bad = await run(cfg, 'run-bad', ['--time-limit', '-3']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--time-limit must be a positive number of seconds, got '-3'/);
+  }, 120_000);
+
   it('refuses bad configs naming the field', () => {
     expect(() => parseFmnistVitConfig({ model: 'resnet' }, '/')).toThrow(/'model' must be one of 'dual-stream', 'vit'/);
     expect(() => parseFmnistVitConfig({ loss: { bce: -1 } }, '/')).toThrow(/'loss.bce' must be a non-negative number/);
-    expect(() => parseFmnistVitConfig({ loss: { mastery: 1 } }, '/')).toThrow(/unknown field 'loss.mastery'/);
+    expect(() => parseFmnistVitConfig({ loss: { masteryy: 1 } }, '/')).toThrow(/unknown field 'loss.masteryy'/);
+    expect(() => parseFmnistVitConfig({ valSize: -1 }, '/')).toThrow(/'valSize'/);
+    expect(() => parseFmnistVitConfig({ masteryQueue: { patience: 0 } }, '/')).toThrow(/'masteryQueue.patience'/);
     expect(() => parseFmnistVitConfig({ epoch: 3 }, '/')).toThrow(/unknown field 'epoch'/);
-    expect(parseFmnistVitConfig({}, '/')).toMatchObject({ model: 'dual-stream', epochs: 10, batchSize: 256, loss: { bce: 1, infoNCE: 0.1, geoBce: 0.3 } });
+    expect(parseFmnistVitConfig({}, '/')).toMatchObject({ model: 'dual-stream', epochs: 10, batchSize: 256, loss: { bce: 1, infoNCE: 0.1, geoBce: 0.3, mastery: 1 }, valSize: 5000, evalEvery: 0 });
   });
 });

@@ -1,4 +1,8 @@
-// Synthetic experts and file writers shared by the consensus and CLI tests.
+// Synthetic experts and file writers shared by the consensus, CLI and recipe tests.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
 import { Matrix, linalg } from '@geolip/geometry';
 
 /** A seeded standard-normal stream (mulberry32 uniforms, Box–Muller). */
@@ -47,4 +51,31 @@ export function npyF8(m: Matrix): Uint8Array {
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
   out.set(new Uint8Array(Float64Array.from(m.data).buffer), 10 + header.length);
   return out;
+}
+
+/** A gzip IDX file (big-endian magic and dims, then the bytes), as Fashion-MNIST ships them. */
+export function idxGz(magic: number, dims: number[], data: Uint8Array): Buffer {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(magic, 0);
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return gzipSync(Buffer.concat([head, Buffer.from(data)]));
+}
+
+/**
+ * Writes a synthetic Fashion-MNIST split (`<prefix>-images-idx3-ubyte.gz`, `<prefix>-labels-idx1-ubyte.gz`, prefix
+ * `train` or `t10k`) into `dir`: image i has label i mod 10 and is dark except a bright horizontal band at rows 2c+4, 2c+5.
+ */
+export async function writeFashionMnistSplit(dir: string, prefix: 'train' | 't10k', n: number): Promise<void> {
+  const images = new Uint8Array(n * 784);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 10;
+    labels[i] = c;
+    for (let x = 0; x < 28; x++) {
+      images[i * 784 + (2 * c + 4) * 28 + x] = 255;
+      images[i * 784 + (2 * c + 5) * 28 + x] = 200;
+    }
+  }
+  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], images));
+  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], labels));
 }

@@ -3,6 +3,7 @@
  * words its errors the same way. **Unstable**: not part of the public API, may change in any release.
  */
 export { assertFiniteData, assertInteger, assertNumber, bindShapes } from './assert-shape.js';
+export { argsortDesc, assertBinaryLabels, assertSameLength } from './arrays.js';
 export type { Shaped } from './assert-shape.js';
 export { readTensorSync } from './read-tensor.js';
 export { assertFloatTensor, assertSameShape } from './tensor-checks.js';

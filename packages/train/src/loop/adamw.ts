@@ -21,6 +21,12 @@ export interface AdamWOptions {
    * `anchor` (any case) is **always** excluded, whatever this predicate says.
    */
   noWeightDecay?: (name: string, variable: tf.Variable) => boolean;
+  /**
+   * Parameter groups: a learning-rate multiplier per parameter. The update of `name` uses lr·lrScale(name),
+   * in both the Adam step and the decay factor 1 − lr·lrScale·λ (PyTorch's per-group `lr`). Read once, in the
+   * constructor; each value must be ≥ 0. Default 1 for every parameter.
+   */
+  lrScale?: (name: string) => number;
 }
 
 /** The optimizer state as plain arrays, for checkpoints (see {@link AdamW.getState}). */
@@ -79,6 +85,7 @@ export class AdamW {
   private readonly params: Record<string, tf.Variable>;
   private readonly names: string[];
   private readonly decayed: Set<string>;
+  private readonly scales: Record<string, number> = {};
   private readonly m: Record<string, tf.Variable> = {};
   private readonly v: Record<string, tf.Variable> = {};
   private t = 0;
@@ -106,6 +113,7 @@ export class AdamW {
       if (!(p instanceof tf.Variable)) throw new InvalidArgumentError(op, `params.${name}`, 'must be a tf.Variable');
       if (p.dtype !== 'float32') throw new InvalidArgumentError(op, `params.${name}`, `must be float32, got ${p.dtype}`);
       if (!isAnchorName(name) && !rule(name, p)) this.decayed.add(name);
+      this.scales[name] = options.lrScale === undefined ? 1 : assertNumber(op, `options.lrScale('${name}')`, options.lrScale(name), 0);
       this.m[name] = tf.variable(tf.zeros(p.shape), false);
       this.v[name] = tf.variable(tf.zeros(p.shape), false);
     }
@@ -133,7 +141,6 @@ export class AdamW {
     const bc1 = 1 - this.beta1 ** this.t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** this.t);
     const stepSize = lr / bc1;
-    const decayFactor = 1 - lr * this.weightDecay;
     tf.tidy(() => {
       for (const name of this.names) {
         const g = grads[name];
@@ -141,14 +148,15 @@ export class AdamW {
         const p = this.params[name]!;
         const m = this.m[name]!;
         const v = this.v[name]!;
+        const scale = this.scales[name]!;
         // One fused dispatch per tensor on webgpu (after @geolip/nn/backend's initBackend), composed ops elsewhere.
         const next = adamwStep(p, g, m, v, {
           beta1: this.beta1,
           beta2: this.beta2,
-          stepSize,
+          stepSize: stepSize * scale,
           sqrtBc2,
           epsilon: this.epsilon,
-          decay: this.decayed.has(name) && this.weightDecay > 0 ? decayFactor : 1,
+          decay: this.decayed.has(name) && this.weightDecay > 0 ? 1 - lr * scale * this.weightDecay : 1,
         });
         m.assign(next.m);
         v.assign(next.v);

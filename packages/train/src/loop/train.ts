@@ -93,6 +93,13 @@ export interface TrainOptions<B> {
   metricsFile?: string;
   /** Draw a progress bar on stderr. Default false. */
   progress?: boolean;
+  /**
+   * Stops the run between steps once aborted: the step in flight finishes, a checkpoint is saved (when
+   * `checkpoint` is set) and the summary has `aborted: true`; `--resume` then continues exactly.
+   */
+  signal?: AbortSignal;
+  /** Called after every step (after its `step` record, before evaluation and checkpointing); may be async. */
+  afterStep?: (step: number) => Promise<void> | void;
 }
 
 /** What {@link train} returns. */
@@ -104,6 +111,8 @@ export interface TrainSummary {
   /** Loss of the last step (NaN if no step ran). */
   lastLoss: number;
   stoppedEarly: boolean;
+  /** True when `signal` stopped the run before `steps`. */
+  aborted: boolean;
   /** Best value of the early-stop metric, if any. */
   best?: number;
   /** Last evaluation result, if any. */
@@ -125,6 +134,8 @@ export class TrainNonFiniteError extends NonFiniteError {
     this.message = `train: loss is ${value} at step ${step}${lastCheckpoint ? `; last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`;
   }
 }
+
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
 /**
  * Trains `model` with AdamW, an optional schedule, global-norm clipping and gradient accumulation.
@@ -163,6 +174,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     if (!options.evaluate || evalEvery === undefined) throw new InvalidArgumentError(op, 'options.earlyStop', 'needs evaluate and evalEvery');
   }
   if (options.checkpoint) assertInteger(op, 'options.checkpoint.every', options.checkpoint.every, 1);
+  if (options.afterStep !== undefined && typeof options.afterStep !== 'function') throw new InvalidArgumentError(op, 'options.afterStep', 'must be a function (step) => void');
 
   const weights = model.getWeights();
   const names = Object.keys(weights);
@@ -177,6 +189,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
   let best: number | undefined;
   let bad = 0;
   let lastCheckpoint: string | undefined;
+  let savedStep = -1;
 
   if (options.resumeFrom) {
     const ck = loadCheckpoint(options.resumeFrom, { expectWeights: weights, expectConfig: options.config });
@@ -213,16 +226,26 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       { weights: host, optimizer: await optimizer.getStateAsync(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },
       { keep: options.checkpoint.keep },
     );
+    savedStep = step;
     emit({ type: 'checkpoint', step, dir: lastCheckpoint });
   };
 
   const t0 = performance.now();
   let lastLoss = NaN;
   let stoppedEarly = false;
+  let aborted = false;
   let lastEval: Record<string, number> | undefined;
   let step = start;
   try {
     while (step < steps) {
+      // Yield to the event loop once per step so timers and signal handlers can abort (the cpu backend's reads resolve
+      // as microtasks and would otherwise never let them run).
+      if (options.signal) await yieldToEventLoop();
+      if (options.signal?.aborted) {
+        aborted = true;
+        if (step > start && savedStep !== step) await save(step);
+        break;
+      }
       const lr = schedule(step);
       let sum: Record<string, tf.Tensor> | undefined;
       let lossSum: tf.Tensor | undefined;
@@ -283,6 +306,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       const stepsPerSec = ((step - start) * 1000) / Math.max(elapsedMs, 1e-9);
       emit({ type: 'step', step, loss: lossValue, lr, gradNorm: normValue, stepsPerSec, elapsedMs });
       if (options.progress) process.stderr.write(`\r${formatProgress(step, steps, lossValue, stepsPerSec)}`);
+      await options.afterStep?.(step);
 
       if (options.evaluate && evalEvery !== undefined && (step % evalEvery === 0 || step === steps)) {
         lastEval = await options.evaluate(step);
@@ -313,5 +337,5 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     if (metricsFd !== undefined) closeSync(metricsFd);
     optimizer.dispose();
   }
-  return { step, stepsRun: step - start, lastLoss, stoppedEarly, best, lastEval, lastCheckpoint, elapsedMs: performance.now() - t0 };
+  return { step, stepsRun: step - start, lastLoss, stoppedEarly, aborted, best, lastEval, lastCheckpoint, elapsedMs: performance.now() - t0 };
 }

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
+import { float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DualStreamViT, ViTEncoder } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
@@ -21,8 +22,12 @@ import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { StepContext, TrainableModel } from '../loop/train.js';
 import { writeFileAtomic } from '../io/write-atomic.js';
+import { readWeightsAsync } from '../io/read-weights.js';
+import type { JsonValue } from '../checkpoint/checkpoint.js';
+import { MasteryQueue } from '../mastery-queue.js';
+import type { MasteryQueueState } from '../mastery-queue.js';
 import { RecipeConfigError, configReader, isObject } from './config.js';
-import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 /** Weights of the loss stack (dual-stream v6 card, spec §8.10). The plain ViT uses `bce` and `infoNCE` only. */
 export interface FmnistLossWeights {
@@ -34,9 +39,11 @@ export interface FmnistLossWeights {
   anchorCv: number;
   cm: number;
   spread: number;
+  /** The mastery queue's hard triplet-margin loss (spec §8.9); 0 turns the queue off. */
+  mastery: number;
 }
 
-const LOSS_DEFAULTS: FmnistLossWeights = { bce: 1, infoNCE: 0.1, geoBce: 0.3, geoDiversity: 0.5, cv: 0.1, anchorCv: 0.05, cm: 0.1, spread: 0.001 };
+const LOSS_DEFAULTS: FmnistLossWeights = { bce: 1, infoNCE: 0.1, geoBce: 0.3, geoDiversity: 0.5, cv: 0.1, anchorCv: 0.05, cm: 0.1, spread: 0.001, mastery: 1 };
 
 /** The Dual-Stream ViT for 28×28×1 (the v1 topology at patch 4: 49 tokens). */
 export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 });
@@ -70,15 +77,22 @@ export interface FmnistVitConfig {
   /** Use only the first N training / test images (tests and smoke runs); 0 = all. */
   trainLimit: number;
   testLimit: number;
+  /** The last `valSize` of the (limited) training images are held out for validation (the mastery queue's gap); 0 = none. */
+  valSize: number;
+  /** Evaluate on the validation images every N steps; 0 = once per epoch. */
   evalEvery: number;
   seed: number;
   checkpointEvery: number;
   /** Overrides of the model config (e.g. `{ "dualBlocks": 1 }` for a smoke run). */
   modelConfig: Record<string, number>;
+  /** Options of the mastery queue (integer options of `MasteryQueueOptions`; defaults from spec §8.9). */
+  masteryQueue: Partial<Record<(typeof QUEUE_KEYS)[number], number>>;
 }
 
+const QUEUE_KEYS = ['capacity', 'patience', 'marginRampSteps', 'minCapacity', 'maxCapacity', 'resizeStep', 'cooldownEpochs'] as const;
+
 const R = configReader('fmnist-vit');
-const KEYS = ['model', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'smoothing', 'temperature', 'cvTarget', 'autograd', 'loss', 'trainLimit', 'testLimit', 'evalEvery', 'seed', 'checkpointEvery', 'modelConfig'];
+const KEYS = ['model', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'smoothing', 'temperature', 'cvTarget', 'autograd', 'loss', 'trainLimit', 'testLimit', 'valSize', 'evalEvery', 'seed', 'checkpointEvery', 'modelConfig', 'masteryQueue'];
 
 export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVitConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
@@ -90,6 +104,10 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
   const mc = R.object(o, 'modelConfig') ?? {};
   const modelConfig: Record<string, number> = {};
   for (const k of Object.keys(mc)) modelConfig[k] = R.num(mc, k, 'int>0', 0, 'modelConfig');
+  const mq = R.object(o, 'masteryQueue') ?? {};
+  R.keys(mq, [...QUEUE_KEYS], 'masteryQueue');
+  const masteryQueue: FmnistVitConfig['masteryQueue'] = {};
+  for (const k of QUEUE_KEYS) if (mq[k] !== undefined) masteryQueue[k] = R.num(mq, k, 'int>0', 1, 'masteryQueue');
   if (o.autograd !== undefined && typeof o.autograd !== 'boolean') R.fail(`'autograd' must be true or false`);
   return {
     model: R.choice(o, 'model', ['dual-stream', 'vit'] as const, 'dual-stream'),
@@ -107,10 +125,12 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
     loss,
     trainLimit: R.num(o, 'trainLimit', 'int>=0', 0),
     testLimit: R.num(o, 'testLimit', 'int>=0', 0),
-    evalEvery: R.num(o, 'evalEvery', 'int>0', 1000),
+    valSize: R.num(o, 'valSize', 'int>=0', 5000),
+    evalEvery: R.num(o, 'evalEvery', 'int>=0', 0),
     seed: R.num(o, 'seed', 'int>=0', 0),
     checkpointEvery: R.num(o, 'checkpointEvery', 'int>0', 1000),
     modelConfig,
+    masteryQueue,
   };
 }
 
@@ -133,10 +153,23 @@ class PlainVit extends Module {
 
 type Net = { kind: 'dual-stream'; model: DualStreamViT } | { kind: 'vit'; model: PlainVit };
 
+/** One step's values read after the step (asynchronously): the batch's accuracy, and what the mastery queue needs. */
+interface Pending {
+  emb: tf.Tensor2D | undefined;
+  stats: tf.Tensor1D; // [InfoNCE accuracy, train accuracy of the batch]
+  labels: Int32Array;
+}
+
 class Trainer implements TrainableModel<ImageBatch> {
+  pending: Pending | undefined;
+  /** Correct / seen training predictions since the last evaluation (the mastery queue's train accuracy). */
+  trainHits = 0;
+  trainSeen = 0;
+
   constructor(
     readonly net: Net,
     private readonly cfg: FmnistVitConfig,
+    public queue: MasteryQueue | undefined,
   ) {}
 
   getWeights(): Record<string, tf.Variable> {
@@ -144,7 +177,7 @@ class Trainer implements TrainableModel<ImageBatch> {
   }
 
   loss(batch: ImageBatch, ctx: StepContext): tf.Scalar {
-    const { cfg } = this;
+    const { cfg, queue } = this;
     const w = cfg.loss;
     return tf.tidy(() => {
       const images = tf.tensor4d(batch.images, batch.shape);
@@ -152,36 +185,59 @@ class Trainer implements TrainableModel<ImageBatch> {
       const labels = tf.tensor1d(batch.labels, 'int32');
       const oneHot = tf.cast(tf.oneHot(labels, 10), 'float32') as tf.Tensor2D;
       const terms: tf.Tensor[] = [];
-      if (this.net.kind === 'vit') {
-        const a = this.net.model.forward(images);
-        terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
-        if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, infoNCE(a.emb, this.net.model.forward(view2).emb, { temperature: cfg.temperature }).loss));
-        return tf.addN(terms) as tf.Scalar;
-      }
-      const m = this.net.model;
+      const dual = this.net.kind === 'dual-stream' ? this.net.model : undefined;
       const opts = { training: true, ...(cfg.autograd ? { autograd: DUAL_STREAM_AUTOGRAD } : {}) };
-      const a = m.forward(images, opts);
+      const forward = (x: tf.Tensor4D) => (dual ? dual.forward(x, opts) : (this.net.model as PlainVit).forward(x));
+      const a = forward(images);
       terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
-      if (w.geoBce > 0) terms.push(tf.mul(w.geoBce, bceWithLabelSmoothing(a.geoLogits, oneHot, { smoothing: cfg.smoothing })));
-      if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, infoNCE(a.emb, m.forward(view2, opts).emb, { temperature: cfg.temperature }).loss));
-      if (w.geoDiversity > 0) terms.push(tf.mul(w.geoDiversity, geoDiversityLoss(a.geoEmb, batch.labels)));
-      if (w.cv > 0) terms.push(tf.mul(w.cv, cvLossTerm(a.emb, cfg.cvTarget, { rng: ctx.rng })));
-      if (w.anchorCv > 0) terms.push(tf.mul(w.anchorCv, anchorCVLoss(m.constellation, cfg.cvTarget, { rng: ctx.rng })));
-      if (w.cm > 0) terms.push(tf.mul(w.cm, tf.mean(tf.relu(tf.neg(a.cmVolumeSquared))))); // CM validity: penalize V² < 0
-      if (w.spread > 0) terms.push(tf.mul(w.spread, spreadLoss(m.constellation)));
+      // InfoNCE is always computed: its accuracy drives the mastery queue's activation.
+      const nce = infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature });
+      if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
+      if (queue) terms.push(tf.mul(w.mastery, queue.loss(a.emb, batch.labels).loss));
+      const hits = tf.mean(tf.cast(tf.equal(tf.argMax(a.logits, 1), labels), 'float32'));
+      this.pending = {
+        emb: queue ? (tf.keep(tf.clone(a.emb)) as tf.Tensor2D) : undefined,
+        stats: tf.keep(tf.stack([nce.accuracy, hits])) as tf.Tensor1D,
+        labels: Int32Array.from(batch.labels),
+      };
+      if (dual) {
+        const d = a as ReturnType<DualStreamViT['forward']>;
+        if (w.geoBce > 0) terms.push(tf.mul(w.geoBce, bceWithLabelSmoothing(d.geoLogits, oneHot, { smoothing: cfg.smoothing })));
+        if (w.geoDiversity > 0) terms.push(tf.mul(w.geoDiversity, geoDiversityLoss(d.geoEmb, batch.labels)));
+        if (w.cv > 0) terms.push(tf.mul(w.cv, cvLossTerm(d.emb, cfg.cvTarget, { rng: ctx.rng })));
+        if (w.anchorCv > 0) terms.push(tf.mul(w.anchorCv, anchorCVLoss(dual.constellation, cfg.cvTarget, { rng: ctx.rng })));
+        if (w.cm > 0) terms.push(tf.mul(w.cm, tf.mean(tf.relu(tf.neg(d.cmVolumeSquared))))); // CM validity: penalize V² < 0
+        if (w.spread > 0) terms.push(tf.mul(w.spread, spreadLoss(dual.constellation)));
+      }
       return tf.addN(terms) as tf.Scalar;
     });
   }
+
+  /** After a step: count the batch's training accuracy; feed the queue its InfoNCE accuracy and the detached embeddings. */
+  async afterStep(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    const [stats, emb] = await Promise.all([p.stats.data(), p.emb?.data()]);
+    tf.dispose([p.stats, ...(p.emb ? [p.emb] : [])]);
+    if (this.queue && p.emb && emb) {
+      this.queue.update({ accuracy: stats[0]! });
+      this.queue.enqueueValues(emb, p.labels, p.emb.shape[1]);
+    }
+    this.trainHits += stats[1]! * p.labels.length;
+    this.trainSeen += p.labels.length;
+  }
 }
 
-/** Accuracy of the main (and geo) classifier on a split, in batches; also returns the embeddings for `scan`. */
-async function evaluate(net: Net, images: Uint8Array, labels: Uint8Array, n: number, batch: number): Promise<{ acc: number; geoAcc: number; emb: Float32Array }> {
+/** Accuracy of the main (and geo) classifier on images [offset, offset + n) of a split; also the embeddings. */
+async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Array }, offset: number, n: number, batch: number): Promise<{ acc: number; geoAcc: number; emb: Float32Array }> {
   let hits = 0;
   let geoHits = 0;
   const emb = new Float32Array(n * 128);
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
-    const x = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(images.subarray(s * 784, (s + b) * 784)), [b, 28, 28, 1]), 255) as tf.Tensor4D);
+    const from = (offset + s) * 784;
+    const x = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(split.images.subarray(from, from + b * 784)), [b, 28, 28, 1]), 255) as tf.Tensor4D);
     const out = tf.tidy(() => {
       if (net.kind === 'vit') {
         const o = net.model.forward(x);
@@ -192,8 +248,8 @@ async function evaluate(net: Net, images: Uint8Array, labels: Uint8Array, n: num
     });
     const [p, g, e] = await Promise.all(out.map((t) => t.data()));
     for (let i = 0; i < b; i++) {
-      if (p![i] === labels[s + i]) hits++;
-      if (g![i] === labels[s + i]) geoHits++;
+      if (p![i] === split.labels[offset + s + i]) hits++;
+      if (g![i] === split.labels[offset + s + i]) geoHits++;
     }
     emb.set((e as Float32Array).subarray(0, b * 128), s * 128);
     tf.dispose([x, ...out]);
@@ -201,22 +257,34 @@ async function evaluate(net: Net, images: Uint8Array, labels: Uint8Array, n: num
   return { acc: hits / n, geoAcc: geoHits / n, emb };
 }
 
+/** `[N, 128]` embeddings as an F16 safetensors file with tensor `embeddings` (the input of `fmnist-david`). */
+function embeddingsFile(emb: Float32Array, rows: number, meta: Record<string, string>): Uint8Array {
+  return writeSafetensors({ embeddings: { dtype: 'F16', shape: [rows, 128], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } }, meta);
+}
+
 async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
   const cfg = parseFmnistVitConfig(rawConfig, dirname(options.configPath));
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
   const testSet = await loadFashionMnist('test', { dir: cfg.data });
-  const nTrain = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
+  const nAll = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
+  const nVal = cfg.valSize;
+  const nTrain = nAll - nVal;
   const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
+  if (nTrain < cfg.batchSize) throw new RecipeConfigError(`fmnist-vit: 'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`);
   const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
   const stream: ImageBatchStream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, augment: { randomCrop: { padding: 2 }, flip: true } });
   const totalSteps = stream.length;
-  if (totalSteps < 1) throw new RecipeConfigError(`fmnist-vit: ${nTrain} training images give no batch of ${cfg.batchSize}`);
+  const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
+  const evalEvery = cfg.evalEvery > 0 ? cfg.evalEvery : stepsPerEpoch;
 
   const net: Net =
     cfg.model === 'vit'
       ? { kind: 'vit', model: new PlainVit({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, cfg.seed) }
       : { kind: 'dual-stream', model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, { seed: cfg.seed }) };
-  io.stdout.write(`fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nTest} test images, ${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}\n`);
+  io.stdout.write(
+    `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
+      `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
+  );
 
   // Sequential access to the stream (train() asks for steps in order; a resume starts a fresh cursor).
   let cursor: Iterator<ImageBatch> | undefined;
@@ -234,29 +302,63 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
   const metricsFile = join(options.out, 'metrics.jsonl');
   if (!options.resume && existsSync(join(ckDir, 'latest.json'))) throw new RecipeConfigError(`fmnist-vit: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
   if (!options.resume) await rm(metricsFile, { force: true });
+  let queue = cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined;
+  const trainer = new Trainer(net, cfg, queue);
   const t0 = Date.now();
+  let secondsBefore = 0; // training seconds of earlier calls (a resumed run)
+  const trainSecondsNow = (): number => secondsBefore + (Date.now() - t0) / 1000;
   try {
     const summary = await train<ImageBatch>({
-      model: new Trainer(net, cfg),
+      model: trainer,
       data,
       steps: options.steps ?? totalSteps,
       optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
       schedule: warmupCosine({ warmupSteps: Math.min(cfg.warmupSteps, totalSteps), totalSteps, peakLr: cfg.lr }),
       clipNorm: cfg.clipNorm,
       seed: cfg.seed,
-      evalEvery: cfg.evalEvery,
-      evaluate: async () => {
-        const r = await evaluate(net, testSet.images, testSet.labels, Math.min(nTest, 2000), 500);
-        return { test_acc_2k: r.acc, geo_acc_2k: r.geoAcc };
-      },
+      afterStep: () => trainer.afterStep(),
+      ...(nVal > 0
+        ? {
+            evalEvery,
+            evaluate: async () => {
+              const r = await evaluate(net, trainSet, nTrain, nVal, 500);
+              const trainAcc = trainer.trainSeen > 0 ? trainer.trainHits / trainer.trainSeen : NaN;
+              trainer.trainHits = 0;
+              trainer.trainSeen = 0;
+              const metrics: Record<string, number> = { val_acc: r.acc, ...(net.kind === 'dual-stream' ? { val_geo_acc: r.geoAcc } : {}), train_acc: trainAcc };
+              if (queue) {
+                const resize = Number.isFinite(trainAcc) ? queue.endEpoch({ trainAccuracy: trainAcc, valAccuracy: r.acc }) : null;
+                if (resize) io.stdout.write(`\n${resize.message}\n`);
+                Object.assign(metrics, { mastery_active: queue.active ? 1 : 0, mastery_capacity: queue.capacity, mastery_margin: queue.margin });
+              }
+              return metrics;
+            },
+          }
+        : {}),
       checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 1 },
       ...(options.resume ? { resumeFrom: ckDir } : {}),
       config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify(cfg)) },
+      extraState: () => ({ ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}), trainHits: trainer.trainHits, trainSeen: trainer.trainSeen, trainSeconds: trainSecondsNow() }),
+      onResume: (extra) => {
+        const e = extra as { queue?: MasteryQueueState; trainHits?: number; trainSeen?: number; trainSeconds?: number } | null;
+        if (queue && e?.queue) {
+          queue = MasteryQueue.fromState(e.queue);
+          trainer.queue = queue;
+        }
+        trainer.trainHits = e?.trainHits ?? 0;
+        trainer.trainSeen = e?.trainSeen ?? 0;
+        secondsBefore = e?.trainSeconds ?? 0;
+      },
       metricsFile,
       progress: true,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
-    const trainSeconds = (Date.now() - t0) / 1000;
-    const final = await evaluate(net, testSet.images, testSet.labels, nTest, 500);
+    if (summary.aborted) {
+      io.stdout.write(`\nfmnist-vit: stopped at step ${summary.step} of ${totalSteps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    const trainSeconds = trainSecondsNow(); // over all calls of a resumed run
+    const final = await evaluate(net, testSet, 0, nTest, 500);
     const emb = tf.tensor2d(final.emb, [nTest, 128]);
     const report = await scanAsync(emb, {
       labels: Array.from(testSet.labels.subarray(0, nTest)),
@@ -265,15 +367,27 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       seed: cfg.seed,
     });
     emb.dispose();
+    // The trained weights (PyTorch layout) and the embeddings of every train and test image (for fmnist-david).
+    const state = net.model.stateDict();
+    const weights = await readWeightsAsync(state);
+    tf.dispose(Object.values(state));
+    const meta = { 'geolip.model': cfg.model, 'geolip.config': JSON.stringify(net.kind === 'vit' ? net.model.encoder.config : net.model.config) };
+    await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
+    const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
+    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, { ...meta, 'geolip.split': 'train' }));
+    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, { ...meta, 'geolip.split': 'test' }));
     const result = {
       model: cfg.model,
       params: net.model.paramCount(),
       steps: summary.step,
       epochs: cfg.epochs,
       trainImages: nTrain,
+      valImages: nVal,
       testImages: nTest,
       testAccuracy: final.acc,
       ...(net.kind === 'dual-stream' ? { geoAccuracy: final.geoAcc } : {}),
+      ...(summary.lastEval ? { lastVal: summary.lastEval } : {}),
+      ...(queue ? { mastery: { active: queue.active, activationStep: queue.activationStep, capacity: queue.capacity, resizes: queue.resizes.map((r) => r.message) } } : {}),
       trainSeconds,
       classes: FASHION_MNIST_CLASSES,
       scan: report,
@@ -281,9 +395,10 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     await writeFileAtomic(join(options.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     io.stdout.write(`\nfmnist-vit: ${cfg.model} test accuracy ${(100 * final.acc).toFixed(2)}%` + (net.kind === 'dual-stream' ? `, geo stream alone ${(100 * final.geoAcc).toFixed(2)}%` : '') + ` (${nTest} test images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);
     io.stdout.write(formatScan(report) + '\n');
-    io.stdout.write(`wrote ${join(options.out, 'result.json')}, ${metricsFile}\n`);
+    io.stdout.write(`wrote ${join(options.out, 'result.json')}, model.safetensors, embeddings-{train,test}.safetensors, ${metricsFile}\n`);
     return 0;
   } finally {
+    if (trainer.pending) tf.dispose([trainer.pending.stats, ...(trainer.pending.emb ? [trainer.pending.emb] : [])]);
     net.model.dispose();
   }
 }

@@ -15,7 +15,7 @@ import { mseLoss } from '../losses/regression.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainableModel } from '../loop/train.js';
-import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 import { RecipeConfigError, configReader, isObject, show, type NumberKind } from './config.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 
@@ -208,7 +208,12 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       ...(options.resume ? { resumeFrom: ckDir } : {}),
       config: { recipe: 'mlp-student', ...cfg, input: { ...cfg.input } },
       metricsFile,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
+    if (summary.aborted) {
+      io.stdout.write(`mlp-student: stopped at step ${summary.step} of ${cfg.steps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
+      return EXIT_INTERRUPTED;
+    }
     const after = await meanCosine(model, x, y);
     // Read asynchronously: webgpu in Node cannot read tensors synchronously.
     const weights = await readWeightsAsync(model.getWeights());

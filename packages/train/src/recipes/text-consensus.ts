@@ -39,7 +39,7 @@ import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { StepContext, TrainableModel } from '../loop/train.js';
 import { RecipeConfigError, configReader, isObject, show } from './config.js';
-import type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';
+import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
 export const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
@@ -439,7 +439,7 @@ function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoder
   });
 }
 
-async function studentStage(cfg: TextConsensusConfig, sentences: readonly string[], consensus: ConsensusModel, out: string, io: RecipeIo, options: RecipeRunOptions): Promise<void> {
+async function studentStage(cfg: TextConsensusConfig, sentences: readonly string[], consensus: ConsensusModel, out: string, io: RecipeIo, options: RecipeRunOptions): Promise<boolean> {
   const stopAt = options.steps ?? cfg.steps;
   const n = sentences.length;
   const k = consensus.targets.cols;
@@ -499,7 +499,12 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
       config: { recipe: 'text-consensus', ...JSON.parse(JSON.stringify(cfg)) },
       metricsFile,
       progress: true,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
+    if (summary.aborted) {
+      io.stdout.write(`student: stopped at step ${summary.step} of ${cfg.steps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
+      return false;
+    }
     const fid = summary.lastEval ?? (await fidelity(student, targets, valRows, cfg.embedBatch));
     // PyTorch layout and names (stateDict), what CaptionEncoder.loadWeights and PyTorch read.
     const state = encoder.stateDict();
@@ -531,6 +536,7 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
     io.stdout.write(`student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`);
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
     io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
+    return true;
   } finally {
     encoder.dispose();
     targets.dispose();
@@ -544,8 +550,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
   if (cfg.stopAfter === 'corpus') return 0;
   const consensus = await consensusStage(cfg, sentences, options.out, io);
   if (cfg.stopAfter === 'consensus') return 0;
-  await studentStage(cfg, sentences, consensus, options.out, io, options);
-  return 0;
+  return (await studentStage(cfg, sentences, consensus, options.out, io, options)) ? 0 : EXIT_INTERRUPTED;
 }
 
 /** `geolip-train run text-consensus`: corpus → expert features → consensus → CaptionEncoder student. */

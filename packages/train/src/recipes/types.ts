@@ -14,7 +14,15 @@ export interface RecipeRunOptions {
   resume: boolean;
   /** Stop after this many total steps (--steps); the recipe's default is its config's own steps. */
   steps?: number;
+  /**
+   * Aborted by `--time-limit` or SIGINT/SIGTERM: the recipe passes it to `train()`, which saves a checkpoint
+   * and stops; the recipe then returns {@link EXIT_INTERRUPTED} without its final outputs.
+   */
+  signal?: AbortSignal;
 }
+
+/** Exit status of a run stopped by `--time-limit` or a signal after saving its checkpoint (continue with --resume). */
+export const EXIT_INTERRUPTED = 75;
 
 /** A training recipe runnable as `geolip-train run <name> --config file.json`. */
 export interface Recipe {

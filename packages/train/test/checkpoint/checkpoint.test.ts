@@ -43,6 +43,51 @@ describe('checkpoints', () => {
     }
   });
 
+  it('an aborted run saves a checkpoint at the step it stopped, and resuming equals a straight run', async () => {
+    const straight = makeModel(23);
+    await train({ ...common, model: straight, steps: 20 });
+    const want = snapshot(straight.vars);
+    straight.dispose();
+
+    const dir = tmp();
+    const a = makeModel(23);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const s1 = await train({
+      ...common,
+      model: a,
+      steps: 20,
+      checkpoint: { dir, every: 5 },
+      signal: controller.signal,
+      afterStep: (step) => {
+        seen.push(step);
+        if (step === 7) controller.abort();
+      },
+    });
+    a.dispose();
+    expect(s1).toMatchObject({ aborted: true, step: 7, stepsRun: 7, stoppedEarly: false });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(s1.lastCheckpoint).toMatch(/step-000000007$/);
+    const b = makeModel(98);
+    const s2 = await train({ ...common, model: b, steps: 20, resumeFrom: dir, signal: new AbortController().signal });
+    expect(s2).toMatchObject({ aborted: false, stepsRun: 13, step: 20 });
+    const got = snapshot(b.vars);
+    b.dispose();
+    for (const n of Object.keys(want)) {
+      if (isCpu()) expect(Array.from(got[n]!)).toEqual(Array.from(want[n]!));
+      else for (let i = 0; i < want[n]!.length; i++) expect(got[n]![i]).toBeCloseTo(want[n]![i]!, 4);
+    }
+  });
+
+  it('an abort before the first step runs nothing and writes no checkpoint', async () => {
+    const m = makeModel(3);
+    const controller = new AbortController();
+    controller.abort();
+    const s = await train({ ...common, model: m, steps: 5, checkpoint: { dir: tmp(), every: 1 }, signal: controller.signal });
+    m.dispose();
+    expect(s).toMatchObject({ aborted: true, step: 0, stepsRun: 0, lastCheckpoint: undefined });
+  });
+
   it('rejects a checkpoint from another config, naming what differs', async () => {
     const dir = tmp();
     const a = makeModel(1);

@@ -1,0 +1,3 @@
+/** Evaluation metrics of the recipes (plain arrays, float64). */
+export { averagePrecision, meanAveragePrecision } from './average-precision.js';
+export type { MeanAveragePrecision } from './average-precision.js';
