@@ -17,7 +17,7 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES || ON_CPU)('createInceptionV3 (nsfwj
   beforeAll(async () => {
     expert = await createInceptionV3({ batchSize: 2, normalize: true });
     rows = await expert.embed([samples[2]!.path, samples[3]!.path, samples[2]!.path]);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(() => expert?.dispose?.());
 

@@ -28,7 +28,7 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES)('createMobileNetV2 (nsfwjs installe
     expert = await createMobileNetV2({ batchSize: 2 });
     [a, b] = [samples[0]!.path, samples[1]!.path];
     rows = await expert.embed([a, b, a]);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(() => {
     expert?.dispose?.();
