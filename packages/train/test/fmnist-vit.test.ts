@@ -3,34 +3,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
-
-function idx(magic: number, dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return gzipSync(Buffer.concat([head, Buffer.from(data)]));
-}
-
-async function writeSplit(dir: string, prefix: string, n: number): Promise<void> {
-  const images = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 10;
-    labels[i] = c;
-    for (let x = 0; x < 28; x++) {
-      images[i * 784 + (2 * c + 4) * 28 + x] = 255;
-      images[i * 784 + (2 * c + 5) * 28 + x] = 200;
-    }
-  }
-  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idx(0x803, [n, 28, 28], images));
-  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idx(0x801, [n], labels));
-}
+import { writeFashionMnistSplit } from './helpers.js';
 
 const TINY_DUAL = { embedDim: 32, streamDim: 16, heads: 2, fusedDim: 16, dualBlocks: 1, fusedBlocks: 1, classifierHidden: 16, anchors: 8, compartments: 2, compartmentDim: 8 };
 const TINY_VIT = { dModel: 16, heads: 2, ffDim: 32, layers: 1 };
@@ -38,8 +16,8 @@ const TINY_VIT = { dModel: 16, heads: 2, ffDim: 32, layers: 1 };
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-fmnist-'));
-  await writeSplit(dir, 'train', 160);
-  await writeSplit(dir, 't10k', 40);
+  await writeFashionMnistSplit(dir, 'train', 160);
+  await writeFashionMnistSplit(dir, 't10k', 40);
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
