@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BINDING_CONSTANT, anchorDrift, driftSummary } from '@geolip/anchors';
+import type { AnchorSource, DriftSummary } from '@geolip/anchors';
+import { InvalidArgumentError } from '@geolip/geometry';
+
+import type { GlfmModel } from './model.js';
+
+/** Options of the drift analyses. */
+export interface DriftAnalysisOptions {
+  /** Centre of the band, radians. Default 0.29154 (the binding constant, spec §4.5). */
+  binding?: number;
+  /** Half-width of the band: within means |drift − binding| < window. Default 0.05. */
+  window?: number;
+}
+
+/** Per-anchor drifts and their summary. */
+export interface DriftAnalysis {
+  /** Drift of each anchor from home, radians. */
+  drift: Float64Array;
+  /** mean / median / max and `nearBinding`, the fraction of anchors within the band (`driftSummary` of `@geolip/anchors`). */
+  summary: DriftSummary;
+}
+
+/**
+ * Drift of each anchor from its home position (radians) and the fraction within ±window of the
+ * binding constant, for hand-built or extracted anchors (spec §4.5, the card's "near 0.29").
+ *
+ *     drift_a = arccos(clamp(⟨ĥ_a, â_a⟩, ±(1 − 1e-7)));   nearBinding = #{a : |drift_a − 0.29154| < 0.05} / A
+ *
+ * @param home - `[A, D]` home anchors (raw or unit rows).
+ * @param current - `[A, D]` current anchors.
+ * @throws {ShapeError} If the shapes differ. @throws {InvalidArgumentError} On a bad window / binding.
+ * @example
+ * analyzeDrift(tf.tensor2d([[1, 0]]), tf.tensor2d([[Math.cos(0.3), Math.sin(0.3)]])).summary.nearBinding; // 1
+ */
+export function analyzeDrift(home: AnchorSource, current: AnchorSource, options: DriftAnalysisOptions = {}): DriftAnalysis {
+  const drift = anchorDrift(home, current);
+  return { drift, summary: driftSummary(drift, { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 }) };
+}
+
+/** {@link modelDrift}'s result: each constellation of the model, and all anchors together. */
+export interface ModelDriftAnalysis {
+  /** By constellation name (`relay`; or `coarse`, `fine` for v4). */
+  constellations: Record<string, DriftAnalysis>;
+  /** All anchors of the model pooled. */
+  all: DriftAnalysis;
+}
+
+/**
+ * Anchor drift of every constellation of a {@link GlfmModel} (anchors `[P, A, 16]` flattened to P·A rows).
+ * Reads the anchors synchronously.
+ */
+export function modelDrift(model: GlfmModel, options: DriftAnalysisOptions = {}): ModelDriftAnalysis {
+  const summaryOptions = { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 };
+  const constellations: Record<string, DriftAnalysis> = {};
+  const pooled: number[] = [];
+  for (const [name, c] of Object.entries(model.constellations())) {
+    const drift = c.drift();
+    constellations[name] = { drift, summary: driftSummary(drift, summaryOptions) };
+    pooled.push(...drift);
+  }
+  const all = Float64Array.from(pooled);
+  return { constellations, all: { drift: all, summary: driftSummary(all, summaryOptions) } };
+}
+
+/** σ(gate) of the relay for v1 / v2 (the card's "gate stayed at 6%"); null for v3 and v4. */
+export function gateValue(model: GlfmModel): number | null {
+  return model.relay?.gateValue() ?? null;
+}
+
+/**
+ * Cosine between the bottleneck output (what the decoder receives) and the encoder features, per
+ * sample over all s·s·Cb values, averaged over the batch: ≈ 1 means the bottleneck passes the
+ * features through (v1 at init), ≈ 0 that it is not an autoencoding of them (the card, for v4).
+ *
+ *     cos_b = ⟨vec z_b, vec h_b⟩ / (‖vec z_b‖·‖vec h_b‖ + 1e-12);   result = mean_b cos_b
+ *
+ * @param model - the network.
+ * @param x - `[B, H, W, C]` x_t; `t` `[B]`; `labels` `[B]` int32 (as {@link GlfmModel.forward}).
+ */
+export function reconstructionCosine(model: GlfmModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): number {
+  const r = model.forwardDetailed(x, t, labels, 'reconstructionCosine');
+  try {
+    const cos = tf.tidy(() => {
+      const b = x.shape[0];
+      const z = tf.reshape(r.latent, [b, -1]);
+      const h = tf.reshape(r.features, [b, -1]);
+      const dot = tf.sum(tf.mul(z, h), 1);
+      const norms = tf.add(tf.mul(tf.norm(z, 'euclidean', 1), tf.norm(h, 'euclidean', 1)), 1e-12);
+      return tf.mean(tf.div(dot, norms));
+    });
+    const value = cos.dataSync()[0]!;
+    cos.dispose();
+    return value;
+  } finally {
+    tf.dispose([r.velocity, r.features, r.latent, r.triangulation]);
+  }
+}
+
+/** The per-epoch numbers of the card for one model: gate, drift statistics, reconstruction cosine. */
+export interface GlfmAnalysis {
+  variant: string;
+  /** σ(gate) (v1, v2) or null. */
+  gate: number | null;
+  drift: ModelDriftAnalysis;
+  /** See {@link reconstructionCosine}; NaN when no batch is given. */
+  reconstructionCosine: number;
+}
+
+/**
+ * Everything the card reports besides the loss, for one model.
+ * @param batch - optional `{ x, t, labels }` to measure the reconstruction cosine on.
+ * @example
+ * const a = analyzeGlfm(model, { x: xt, t, labels });
+ * a.drift.all.summary.nearBinding; // fraction of anchors within ±0.05 of 0.29154
+ */
+export function analyzeGlfm(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D }, options: DriftAnalysisOptions = {}): GlfmAnalysis {
+  if (batch !== undefined && (typeof batch !== 'object' || batch === null)) throw new InvalidArgumentError('analyzeGlfm', 'batch', 'must be { x, t, labels }');
+  return {
+    variant: model.variant,
+    gate: gateValue(model),
+    drift: modelDrift(model, options),
+    reconstructionCosine: batch ? reconstructionCosine(model, batch.x, batch.t, batch.labels) : NaN,
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * @geolip/diffusion — GLFM: class-conditional flow matching through a constellation bottleneck on
+ * S^15 (spec §12), the four variants of the spherical-diffusion card as presets, Euler / Heun
+ * samplers, and the card's analysis (gate, anchor drift near 0.29154, reconstruction cosine).
+ *
+ * Images are NHWC `[B, H, W, C]` float32 (the layout of `@geolip/nn`).
+ * The errors of @geolip/geometry are re-exported so callers can catch them from one place.
+ */
+export { GLFM_VARIANTS, PRESET_IMAGE_SIZES, glfmPreset, glfmParamCount, validateGlfmConfig } from './config.js';
+export type { GlfmConfig, GlfmConfigOverrides, GlfmParamBreakdown, GlfmVariant } from './config.js';
+export { ConstellationRelay, PatchConstellation } from './constellation.js';
+export type { ConstellationRelayOptions, PatchConstellationOptions, RelayOutput } from './constellation.js';
+export { GlfmModel } from './model.js';
+export type { GlfmForwardResult } from './model.js';
+export {
+  FLOW_CONVENTIONS, TIME_SAMPLINGS, flowMatchingLoss, interpolate, sampleTimes, seededNormal, velocityMse,
+} from './flow-matching.js';
+export type { FlowConvention, FlowMatchingLossOptions, FlowPair, SampleTimesOptions, TimeSampling, VelocityModel } from './flow-matching.js';
+export { ODE_METHODS, eulerSolve, heunSolve, odeSolve, sample } from './samplers.js';
+export type { OdeMethod, OdeSolveOptions, SampleOptions, VelocityField } from './samplers.js';
+export { analyzeDrift, analyzeGlfm, gateValue, modelDrift, reconstructionCosine } from './analysis.js';
+export type { DriftAnalysis, DriftAnalysisOptions, GlfmAnalysis, ModelDriftAnalysis } from './analysis.js';
+export { BINDING_CONSTANT } from '@geolip/anchors';
+export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';

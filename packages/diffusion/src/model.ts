@@ -1,0 +1,272 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
+import { assertFloatTensor } from '@geolip/geometry/internal';
+import {
+  ClassEmbedding, Conv2d, ConvResBlock, Downsample, FeedForward, GroupNorm, LayerNorm, Linear, Module, ModuleList,
+  TimeEmbedding, Upsample, toRng,
+} from '@geolip/nn';
+import type { InitSeed } from '@geolip/nn';
+
+import { validateGlfmConfig } from './config.js';
+import type { GlfmConfig, GlfmVariant } from './config.js';
+import { ConstellationRelay, PatchConstellation } from './constellation.js';
+
+/** SiLU, elementwise. */
+function silu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
+}
+
+/** conv_in → res(c1) → down → res(c1→c2) → down → res(c2→Cb): `[B, H, W, C]` → `[B, H/4, W/4, Cb]`. */
+class Encoder extends Module {
+  private readonly convIn: Conv2d;
+  private readonly res0: ConvResBlock;
+  private readonly down0: Downsample;
+  private readonly res1: ConvResBlock;
+  private readonly down1: Downsample;
+  private readonly res2: ConvResBlock;
+
+  constructor(c: GlfmConfig, seed: InitSeed) {
+    super();
+    const [c1, c2] = c.levelChannels;
+    const opts = { groups: c.groups, condDim: c.encoderConditioning ? c.condDim : undefined, seed };
+    this.convIn = this.addModule('conv_in', new Conv2d(c.channels, c1, 3, { padding: 1, seed }));
+    this.res0 = this.addModule('res0', new ConvResBlock(c1, c1, opts));
+    this.down0 = this.addModule('down0', new Downsample(c1, { seed }));
+    this.res1 = this.addModule('res1', new ConvResBlock(c1, c2, opts));
+    this.down1 = this.addModule('down1', new Downsample(c2, { seed }));
+    this.res2 = this.addModule('res2', new ConvResBlock(c2, c.bottleneckChannels, opts));
+  }
+
+  forward(x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let h = this.res0.forward(this.convIn.forward(x), cond);
+      h = this.res1.forward(this.down0.forward(h), cond);
+      return this.res2.forward(this.down1.forward(h), cond);
+    });
+  }
+}
+
+/** res(Cb→c2) → up → res(c2→c1) → up → res(c1) → GroupNorm → SiLU → conv_out: `[B, s, s, Cb]` → `[B, 4s, 4s, C]`. */
+class Decoder extends Module {
+  private readonly res0: ConvResBlock;
+  private readonly up0: Upsample;
+  private readonly res1: ConvResBlock;
+  private readonly up1: Upsample;
+  private readonly res2: ConvResBlock;
+  private readonly normOut: GroupNorm;
+  private readonly convOut: Conv2d;
+
+  constructor(c: GlfmConfig, seed: InitSeed) {
+    super();
+    const [c1, c2] = c.levelChannels;
+    const opts = { groups: c.groups, condDim: c.decoderConditioning ? c.condDim : undefined, seed };
+    this.res0 = this.addModule('res0', new ConvResBlock(c.bottleneckChannels, c2, opts));
+    this.up0 = this.addModule('up0', new Upsample(c2, { seed }));
+    this.res1 = this.addModule('res1', new ConvResBlock(c2, c1, opts));
+    this.up1 = this.addModule('up1', new Upsample(c1, { seed }));
+    this.res2 = this.addModule('res2', new ConvResBlock(c1, c1, opts));
+    this.normOut = this.addModule('norm_out', new GroupNorm(c.groups, c1));
+    this.convOut = this.addModule('conv_out', new Conv2d(c1, c.channels, 3, { padding: 1, seed }));
+  }
+
+  forward(z: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let h = this.res0.forward(z, cond);
+      h = this.res1.forward(this.up0.forward(h), cond);
+      h = this.res2.forward(this.up1.forward(h), cond);
+      return this.convOut.forward(silu(this.normOut.forward(h)));
+    });
+  }
+}
+
+/** Generator block of v4 (spec §12.3): x + Linear(GELU(Linear(LN x))), hidden `mult·dim`. */
+class GeneratorBlock extends Module {
+  private readonly norm: LayerNorm;
+  private readonly mlp: FeedForward;
+
+  constructor(dim: number, mult: number, seed: InitSeed) {
+    super();
+    this.norm = this.addModule('norm', new LayerNorm(dim));
+    this.mlp = this.addModule('mlp', new FeedForward(dim, mult * dim, { activation: 'gelu', seed }));
+  }
+
+  forward(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(x, this.mlp.forward(this.norm.forward(x))));
+  }
+}
+
+/** Everything {@link GlfmModel.forwardDetailed} computes (new tensors, owned by the caller). */
+export interface GlfmForwardResult {
+  /** `[B, H, W, C]` predicted velocity. */
+  velocity: tf.Tensor4D;
+  /** `[B, s, s, Cb]` encoder output (s = H/4). */
+  features: tf.Tensor4D;
+  /** `[B, s, s, Cb]` what the decoder receives (the bottleneck output). */
+  latent: tf.Tensor4D;
+  /** v4: `[B, 2·P·K·A]` the address (coarse ‖ fine); v1–v3: `[B·s·s, P·K·A]` the per-pixel triangulation. */
+  triangulation: tf.Tensor2D;
+}
+
+/**
+ * The class-conditional GLFM velocity network v_θ(x_t, t, c) of spec §12, in one of four variants:
+ *
+ *     features h = Encoder(x_t)                               [B, s, s, Cb], s = H/4
+ *     cond = TimeEmbedding(t) + ClassEmbedding(c)             [B, condDim]
+ *     v1 regulator:  z = h + σ(g)·Relay(h)                    relay per pixel; gate σ(g) starts at σ(−3)
+ *     v2 skip:       z = Skip(flatten h) + σ(g)·Relay(h)      Skip = Linear(s²Cb, s²Cb), unconstrained
+ *     v3 pure:       z = Relay(h)                             the decoder sees only triangulation-derived values
+ *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
+ *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);  z = reshape(Linear(g))
+ *     v = Decoder(z, cond)                                    [B, H, W, C]
+ *
+ * Images are NHWC (`[B, H, W, C]`, the layout of `@geolip/nn`). Parameters are named as registered:
+ * `time_embed.*`, `class_embed.weight`, `encoder.*`, `relay.*` / `skip.*` (v1–v3), `coarse_proj.*`,
+ * `fine_proj.*`, `coarse.anchors`, `fine.anchors`, `fuse.*`, `generator.N.*`, `gen_out.*` (v4),
+ * `decoder.*`. {@link glfmParamCount} gives the count without building the model.
+ *
+ * @example
+ * const model = new GlfmModel(glfmPreset('v4', { imageSize: 28 }));
+ * const v = model.forward(tf.zeros([2, 28, 28, 1]), tf.tensor1d([0.5, 0.9]), tf.tensor1d([3, 7], 'int32'));
+ */
+export class GlfmModel extends Module {
+  readonly config: GlfmConfig;
+  private readonly timeEmbed: TimeEmbedding;
+  private readonly classEmbed: ClassEmbedding;
+  private readonly encoder: Encoder;
+  private readonly decoder: Decoder;
+  /** v1–v3: the per-pixel relay. */
+  readonly relay: ConstellationRelay | null = null;
+  private readonly skip: Linear | null = null;
+  private readonly coarseProj: Linear | null = null;
+  private readonly fineProj: Linear | null = null;
+  /** v4: the coarse (pooled) and fine (per-pixel) constellations. */
+  readonly coarse: PatchConstellation | null = null;
+  readonly fine: PatchConstellation | null = null;
+  private readonly fuse: Linear | null = null;
+  private readonly generator: ModuleList<GeneratorBlock> | null = null;
+  private readonly genOut: Linear | null = null;
+
+  /**
+   * @param config - from {@link glfmPreset} (or a full {@link GlfmConfig}).
+   * @throws {InvalidArgumentError} On an invalid config (unknown variant, bad sizes), naming the field.
+   */
+  constructor(config: GlfmConfig) {
+    super();
+    const c = validateGlfmConfig(config, 'GlfmModel');
+    this.config = c;
+    const rng = toRng(c.seed);
+    this.timeEmbed = this.addModule('time_embed', new TimeEmbedding(c.timeDim, c.condDim, { timeScale: c.timeScale, seed: rng }));
+    this.classEmbed = this.addModule('class_embed', new ClassEmbedding(c.numClasses, c.condDim, { seed: rng }));
+    this.encoder = this.addModule('encoder', new Encoder(c, rng));
+    const patches = c.bottleneckChannels / c.patchDim;
+    const flat = this.latentSize * this.latentSize * c.bottleneckChannels;
+    const pc = { patches, patchDim: c.patchDim, anchorsPerPatch: c.anchorsPerPatch, phases: c.phases, seed: rng };
+    if (c.variant === 'v4') {
+      const cb = c.bottleneckChannels;
+      this.coarseProj = this.addModule('coarse_proj', new Linear(cb, cb, { seed: rng }));
+      this.fineProj = this.addModule('fine_proj', new Linear(cb, cb, { seed: rng }));
+      this.coarse = this.addModule('coarse', new PatchConstellation(pc));
+      this.fine = this.addModule('fine', new PatchConstellation(pc));
+      const fuseIn = this.coarse.outputDim + this.fine.outputDim + 2 * c.condDim + 2;
+      this.fuse = this.addModule('fuse', new Linear(fuseIn, c.generatorDim, { seed: rng }));
+      const blocks: GeneratorBlock[] = [];
+      for (let i = 0; i < c.generatorBlocks; i++) blocks.push(new GeneratorBlock(c.generatorDim, c.generatorMult, rng));
+      this.generator = this.addModule('generator', new ModuleList(blocks));
+      this.genOut = this.addModule('gen_out', new Linear(c.generatorDim, flat, { seed: rng }));
+    } else {
+      const gateInit = c.variant === 'v3' ? null : c.gateInit;
+      this.relay = this.addModule('relay', new ConstellationRelay({ ...pc, hidden: c.relayHidden, gateInit }));
+      if (c.variant === 'v2') this.skip = this.addModule('skip', new Linear(flat, flat, { seed: rng }));
+    }
+    this.decoder = this.addModule('decoder', new Decoder(c, rng));
+  }
+
+  get variant(): GlfmVariant {
+    return this.config.variant;
+  }
+
+  /** s = H/4, the side of the bottleneck grid. */
+  get latentSize(): number {
+    return this.config.imageSize / 4;
+  }
+
+  /** The model's constellations by name (`relay` for v1–v3; `coarse`, `fine` for v4). */
+  constellations(): Record<string, PatchConstellation> {
+    if (this.relay) return { relay: this.relay.constellation };
+    return { coarse: this.coarse!, fine: this.fine! };
+  }
+
+  /**
+   * The predicted velocity.
+   * @param x - `[B, H, W, C]` float32 x_t, H = W = `config.imageSize`, C = `config.channels`.
+   * @param t - `[B]` float32 times in [0, 1].
+   * @param labels - `[B]` int32 class labels in [0, numClasses).
+   * @returns `[B, H, W, C]`.
+   * @throws {ShapeError} If an input has the wrong shape (e.g. a 32×32 image for a 28×28 preset).
+   * @throws {InvalidArgumentError} On a wrong dtype.
+   */
+  forward(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor4D {
+    const r = this.forwardDetailed(x, t, labels, 'GlfmModel.forward');
+    tf.dispose([r.features, r.latent, r.triangulation]);
+    return r.velocity;
+  }
+
+  /** {@link forward} that also returns the encoder features, the bottleneck output and the triangulation. */
+  forwardDetailed(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D, op = 'GlfmModel.forwardDetailed'): GlfmForwardResult {
+    this.assertLive('forward');
+    this.checkInputs(op, x, t, labels);
+    const c = this.config;
+    const out = tf.tidy(() => {
+      const b = x.shape[0];
+      const s = this.latentSize;
+      const cb = c.bottleneckChannels;
+      const temb = this.timeEmbed.forward(t);
+      const cemb = this.classEmbed.forward(labels);
+      const cond = tf.add(temb, cemb) as tf.Tensor2D;
+      const features = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
+      const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
+      let latent: tf.Tensor4D;
+      let triangulation: tf.Tensor2D;
+      if (this.relay) {
+        const relay = this.relay.forward(pixels);
+        triangulation = relay.triangulation;
+        const r = tf.reshape(relay.output, [b, s, s, cb]) as tf.Tensor4D;
+        if (c.variant === 'v3') {
+          latent = r;
+        } else {
+          const gated = tf.mul(r, this.relay.gateTensor()!);
+          const base = c.variant === 'v1' ? features : tf.reshape(this.skip!.forward(tf.reshape(features, [b, s * s * cb])), [b, s, s, cb]);
+          latent = tf.add(base, gated) as tf.Tensor4D;
+        }
+      } else {
+        const pooled = tf.mean(features, [1, 2]) as tf.Tensor2D;
+        const coarse = this.coarse!.triangulate(this.coarseProj!.forward(pooled));
+        const finePix = tf.reshape(this.fine!.triangulate(this.fineProj!.forward(pixels)), [b, s * s, -1]);
+        const fine = (c.fineAggregate === 'mean' ? tf.mean(finePix, 1) : tf.max(finePix, 1)) as tf.Tensor2D;
+        triangulation = tf.concat([coarse, fine], 1);
+        const t2 = tf.reshape(t, [b, 1]);
+        const noiseLevel = tf.concat([t2, tf.sub(1, t2)], 1);
+        let g = this.fuse!.forward(tf.concat([triangulation, temb, cemb, noiseLevel], 1) as tf.Tensor2D);
+        for (const block of this.generator!) g = block.forward(g);
+        latent = tf.reshape(this.genOut!.forward(g), [b, s, s, cb]) as tf.Tensor4D;
+      }
+      const velocity = this.decoder.forward(latent, c.decoderConditioning ? cond : undefined);
+      return { velocity, features, latent, triangulation };
+    });
+    return out;
+  }
+
+  private checkInputs(op: string, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): void {
+    const c = this.config;
+    assertFloatTensor(op, 'x', x);
+    if (x.rank !== 4 || x.shape[1] !== c.imageSize || x.shape[2] !== c.imageSize || x.shape[3] !== c.channels) {
+      throw new ShapeError(op, 'x', `[B, ${c.imageSize}, ${c.imageSize}, ${c.channels}] (NHWC, the ${c.imageSize}×${c.imageSize}×${c.channels} images of this config)`, x.shape);
+    }
+    const b = x.shape[0];
+    assertFloatTensor(op, 't', t);
+    if (t.rank !== 1 || t.shape[0] !== b) throw new ShapeError(op, 't', `[B=${b}]`, t.shape);
+    if (!(labels instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'labels', 'must be an int32 tf.Tensor1D');
+    if (labels.rank !== 1 || labels.shape[0] !== b) throw new ShapeError(op, 'labels', `[B=${b}]`, labels.shape);
+    if (labels.dtype !== 'int32') throw new InvalidArgumentError(op, 'labels', `must have dtype int32, got ${labels.dtype}`);
+  }
+}
