@@ -78,7 +78,7 @@ describe('geolip-train run fmnist-vit', () => {
       expect(result.geoAccuracy).toBeGreaterThanOrEqual(0);
       expect(result.scan.anchors).not.toBeNull();
     }
-  }, 120_000);
+  }, 300_000);
 
   it('--time-limit stops with a checkpoint and exit status 75; --resume finishes the run', async () => {
     const cfg = { model: 'vit', data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64 }, modelConfig: TINY_VIT };
@@ -109,7 +109,7 @@ describe('geolip-train run fmnist-vit', () => {
     const bad = await run(cfg, 'run-bad', ['--time-limit', '-3']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--time-limit must be a positive number of seconds, got '-3'/);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses bad configs naming the field', () => {
     expect(() => parseFmnistVitConfig({ model: 'resnet' }, '/')).toThrow(/'model' must be one of 'dual-stream', 'vit'/);
