@@ -51,11 +51,20 @@ export interface ModelDriftAnalysis {
  * Reads the anchors synchronously.
  */
 export function modelDrift(model: GlfmModel, options: DriftAnalysisOptions = {}): ModelDriftAnalysis {
+  return pooledDrift(Object.entries(model.constellations()).map(([name, c]) => [name, c.drift()]), options);
+}
+
+/** {@link modelDrift}, reading the anchors asynchronously (webgpu in Node). */
+export async function modelDriftAsync(model: GlfmModel, options: DriftAnalysisOptions = {}): Promise<ModelDriftAnalysis> {
+  const named = await Promise.all(Object.entries(model.constellations()).map(async ([name, c]) => [name, await c.driftAsync()] as const));
+  return pooledDrift(named, options);
+}
+
+function pooledDrift(named: readonly (readonly [string, Float64Array])[], options: DriftAnalysisOptions): ModelDriftAnalysis {
   const summaryOptions = { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 };
   const constellations: Record<string, DriftAnalysis> = {};
   const pooled: number[] = [];
-  for (const [name, c] of Object.entries(model.constellations())) {
-    const drift = c.drift();
+  for (const [name, drift] of named) {
     constellations[name] = { drift, summary: driftSummary(drift, summaryOptions) };
     pooled.push(...drift);
   }
@@ -79,19 +88,35 @@ export function gateValue(model: GlfmModel): number | null {
  * @param x - `[B, H, W, C]` x_t; `t` `[B]`; `labels` `[B]` int32 (as {@link GlfmModel.forward}).
  */
 export function reconstructionCosine(model: GlfmModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): number {
+  const cos = reconstructionCosineTensor(model, x, t, labels);
+  try {
+    return cos.dataSync()[0]!;
+  } finally {
+    cos.dispose();
+  }
+}
+
+/** {@link reconstructionCosine}, read asynchronously (webgpu in Node). */
+export async function reconstructionCosineAsync(model: GlfmModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Promise<number> {
+  const cos = reconstructionCosineTensor(model, x, t, labels);
+  try {
+    return (await cos.data())[0]!;
+  } finally {
+    cos.dispose();
+  }
+}
+
+function reconstructionCosineTensor(model: GlfmModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Scalar {
   const r = model.forwardDetailed(x, t, labels, 'reconstructionCosine');
   try {
-    const cos = tf.tidy(() => {
+    return tf.tidy(() => {
       const b = x.shape[0];
       const z = tf.reshape(r.latent, [b, -1]);
       const h = tf.reshape(r.features, [b, -1]);
       const dot = tf.sum(tf.mul(z, h), 1);
       const norms = tf.add(tf.mul(tf.norm(z, 'euclidean', 1), tf.norm(h, 'euclidean', 1)), 1e-12);
-      return tf.mean(tf.div(dot, norms));
+      return tf.mean(tf.div(dot, norms)) as tf.Scalar;
     });
-    const value = cos.dataSync()[0]!;
-    cos.dispose();
-    return value;
   } finally {
     tf.dispose([r.velocity, r.features, r.latent, r.triangulation]);
   }
@@ -115,11 +140,26 @@ export interface GlfmAnalysis {
  * a.drift.all.summary.nearBinding; // fraction of anchors within ±0.05 of 0.29154
  */
 export function analyzeGlfm(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D }, options: DriftAnalysisOptions = {}): GlfmAnalysis {
-  if (batch !== undefined && (typeof batch !== 'object' || batch === null)) throw new InvalidArgumentError('analyzeGlfm', 'batch', 'must be { x, t, labels }');
+  checkBatch('analyzeGlfm', batch);
   return {
     variant: model.variant,
     gate: gateValue(model),
     drift: modelDrift(model, options),
     reconstructionCosine: batch ? reconstructionCosine(model, batch.x, batch.t, batch.labels) : NaN,
   };
+}
+
+/** {@link analyzeGlfm} with asynchronous reads: what a training loop on webgpu (Node) must call. */
+export async function analyzeGlfmAsync(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D }, options: DriftAnalysisOptions = {}): Promise<GlfmAnalysis> {
+  checkBatch('analyzeGlfmAsync', batch);
+  return {
+    variant: model.variant,
+    gate: (await model.relay?.gateValueAsync()) ?? null,
+    drift: await modelDriftAsync(model, options),
+    reconstructionCosine: batch ? await reconstructionCosineAsync(model, batch.x, batch.t, batch.labels) : NaN,
+  };
+}
+
+function checkBatch(op: string, batch: unknown): void {
+  if (batch !== undefined && (typeof batch !== 'object' || batch === null)) throw new InvalidArgumentError(op, 'batch', 'must be { x, t, labels }');
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initializeAnchors, anchorDrift } from '@geolip/anchors';
+import { initializeAnchors, anchorDrift, anchorDriftAsync } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { assertFloatTensor, assertInteger } from '@geolip/geometry/internal';
@@ -132,14 +132,30 @@ export class PatchConstellation extends Module {
    * Reads the tensors synchronously (cpu / wasm / webgl).
    */
   drift(): Float64Array {
-    this.assertLive('drift');
+    return this.withDriftRows('drift', (h, c) => anchorDrift(h, c));
+  }
+
+  /** {@link drift}, read asynchronously: for backends that cannot read synchronously (webgpu in Node). */
+  async driftAsync(): Promise<Float64Array> {
+    return this.withDriftRows('driftAsync', (h, c) => anchorDriftAsync(h, c));
+  }
+
+  /** Calls `f` with home and current anchors as `[P·A, d]` rows, disposing them after `f`'s result settles. */
+  private withDriftRows<R>(op: string, f: (home: tf.Tensor2D, current: tf.Tensor2D) => R): R {
+    this.assertLive(op);
     const rows = this.patches * this.anchorsPerPatch;
     const [h, c] = tf.tidy(() => [tf.reshape(this.homeAnchors, [rows, this.patchDim]), tf.reshape(this.anchors, [rows, this.patchDim])] as tf.Tensor2D[]);
+    const release = () => tf.dispose([h!, c!]);
+    let result: R;
     try {
-      return anchorDrift(h!, c!);
-    } finally {
-      tf.dispose([h!, c!]);
+      result = f(h!, c!);
+    } catch (error) {
+      release();
+      throw error;
     }
+    if (result instanceof Promise) return result.finally(release) as R;
+    release();
+    return result;
   }
 
   override dispose(): void {
@@ -225,6 +241,18 @@ export class ConstellationRelay extends Module {
     const g = this.gateTensor()!;
     try {
       return g.dataSync()[0]!;
+    } finally {
+      g.dispose();
+    }
+  }
+
+  /** {@link gateValue}, read asynchronously (webgpu in Node). */
+  async gateValueAsync(): Promise<number | null> {
+    this.assertLive('gateValueAsync');
+    if (this.gate === null) return null;
+    const g = this.gateTensor()!;
+    try {
+      return (await g.data())[0]!;
     } finally {
       g.dispose();
     }

@@ -18,7 +18,7 @@ export {
 export type { FlowConvention, FlowMatchingLossOptions, FlowPair, SampleTimesOptions, TimeSampling, VelocityModel } from './flow-matching.js';
 export { ODE_METHODS, eulerSolve, heunSolve, odeSolve, sample } from './samplers.js';
 export type { OdeMethod, OdeSolveOptions, SampleOptions, VelocityField } from './samplers.js';
-export { analyzeDrift, analyzeGlfm, gateValue, modelDrift, reconstructionCosine } from './analysis.js';
+export { analyzeDrift, analyzeGlfm, analyzeGlfmAsync, gateValue, modelDrift, modelDriftAsync, reconstructionCosine, reconstructionCosineAsync } from './analysis.js';
 export type { DriftAnalysis, DriftAnalysisOptions, GlfmAnalysis, ModelDriftAnalysis } from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';

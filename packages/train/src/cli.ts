@@ -16,6 +16,7 @@ import { textConsensus } from './recipes/text-consensus.js';
 import { fmnistVit } from './recipes/fmnist-vit.js';
 import { fmnistDavid } from './recipes/fmnist-david.js';
 import { cocoSoup } from './recipes/coco-soup.js';
+import { glfm } from './recipes/glfm.js';
 import { EXIT_INTERRUPTED, type Recipe } from './recipes/types.js';
 
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
@@ -36,6 +37,7 @@ export const RECIPES: Record<string, Recipe> = {
   'fmnist-vit': fmnistVit,
   'fmnist-david': fmnistDavid,
   'coco-soup': cocoSoup,
+  glfm,
 };
 
 const USAGE = `geolip-train: GeoLIP training tools
@@ -80,6 +82,12 @@ run:
                   config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
                   "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split
                   sizes, soup / student / probe mAP), soup.safetensors, student.safetensors.
+    glfm          class-conditional flow matching through a constellation bottleneck on S^15
+                  (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
+                  "epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",
+                  "trainLimit", "testLimit", "seed", "classifier", ...}; logs the validation FM loss, gate,
+                  anchor drift and reconstruction cosine per epoch; writes <out>/result.json (conditional
+                  accuracy of samples), samples-<variant>.png, model.safetensors.
   --out       output directory (default: <config without .json>.run next to the config).
   --resume    continue from <out>/checkpoints (the config must be unchanged).
   --steps     stop after N total steps (default: the config's steps; the LR schedule always spans

@@ -135,7 +135,7 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
 }
 
 /** The plain ViT with a linear classifier on its 128-d sphere embedding. */
-class PlainVit extends Module {
+export class PlainVit extends Module {
   readonly encoder: ViTEncoder;
   readonly classifier: Linear;
   constructor(config: ViTEncoderConfig, seed: number) {

@@ -1,0 +1,457 @@
+// Recipe `glfm`: class-conditional flow matching through a constellation bottleneck on S^15 (@geolip/diffusion, the
+// four variants of the spherical-diffusion card, issue 9) on Fashion-MNIST. Per epoch: the flow-matching validation
+// loss on fixed (seeded) times and noise, the gate, anchor drift and reconstruction cosine. At the end: a PNG grid of
+// seeded samples per class, and the conditional accuracy of samples scored by a classifier trained on the real data.
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, entryToTensor, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import type { Rng } from '@geolip/geometry';
+import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
+import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
+import type { ViTEncoderConfig } from '@geolip/vision';
+import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
+import type { ImageBatch } from '@geolip/vision/io';
+
+import { crossEntropy } from '../losses/classification.js';
+import { warmupCosine } from '../loop/schedule.js';
+import { train } from '../loop/train.js';
+import type { StepContext, TrainableModel } from '../loop/train.js';
+import { writeFileAtomic } from '../io/write-atomic.js';
+import { readWeightsAsync } from '../io/read-weights.js';
+import { encodeGrayPng } from '../io/png.js';
+import { PlainVit } from './fmnist-vit.js';
+import { RecipeConfigError, configReader, isObject } from './config.js';
+import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
+
+/** The classifier trained inside the recipe when `classifier` names no file: a small ViT + linear head [INFER]. */
+export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = Object.freeze({
+  imageSize: 28,
+  patchSize: 4,
+  channels: 1,
+  dModel: 64,
+  heads: 4,
+  ffDim: 128,
+  layers: 2,
+  outDim: 64,
+} as ViTEncoderConfig);
+
+/** Fields of `GlfmConfig` that `modelConfig` may override (image size, channels and classes are Fashion-MNIST's). */
+const MODEL_KEYS = [
+  'levelChannels', 'bottleneckChannels', 'groups', 'condDim', 'timeDim', 'timeScale', 'encoderConditioning', 'decoderConditioning',
+  'patchDim', 'anchorsPerPatch', 'phases', 'relayHidden', 'gateInit', 'generatorDim', 'generatorBlocks', 'generatorMult', 'fineAggregate', 'seed',
+];
+
+export interface GlfmRecipeConfig {
+  variant: GlfmVariant;
+  data: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  clipNorm: number;
+  /** Training times: U(0, 1) (spec §12.3) or logit-normal. */
+  timeSampling: 'uniform' | 'logit_normal';
+  /** Overrides of `glfmPreset(variant, { imageSize: 28 })` (raw, as given). */
+  modelConfig: Record<string, unknown>;
+  /** The resolved model config. */
+  model: GlfmConfig;
+  sampler: 'euler' | 'heun';
+  sampleSteps: number;
+  /** Columns of the sample grid (10 rows, one per class). */
+  gridColumns: number;
+  /** Samples per class scored by the classifier (conditional accuracy). */
+  samplesPerClass: number;
+  /** First N training / test images only (0 = all). */
+  trainLimit: number;
+  testLimit: number;
+  /** The first `valSize` test images give the per-epoch flow-matching validation loss (0 = all of `testLimit`). */
+  valSize: number;
+  seed: number;
+  checkpointEvery: number;
+  /** `model.safetensors` of an `fmnist-vit` run with `"model": "vit"` (or this recipe's `classifier.safetensors`). */
+  classifier: string | undefined;
+  classifierSteps: number;
+  classifierBatchSize: number;
+  classifierLr: number;
+  /** Overrides of {@link GLFM_CLASSIFIER_VIT}. */
+  classifierModel: Record<string, number>;
+}
+
+const R = configReader('glfm');
+const KEYS = [
+  'variant', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'timeSampling', 'modelConfig', 'sampler', 'sampleSteps',
+  'gridColumns', 'samplesPerClass', 'trainLimit', 'testLimit', 'valSize', 'seed', 'checkpointEvery', 'classifier', 'classifierSteps',
+  'classifierBatchSize', 'classifierLr', 'classifierModel',
+];
+const CLASSIFIER_KEYS = ['patchSize', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'];
+
+export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConfig {
+  if (!isObject(raw)) R.fail('must be a JSON object');
+  const o = raw as Record<string, unknown>;
+  R.keys(o, KEYS);
+  if (o.variant === undefined) R.fail(`missing field 'variant' (one of ${GLFM_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
+  const variant = R.choice(o, 'variant', GLFM_VARIANTS, 'v1');
+  const seed = R.num(o, 'seed', 'int>=0', 0);
+  const mc = R.object(o, 'modelConfig') ?? {};
+  R.keys(mc, MODEL_KEYS, 'modelConfig');
+  let model: GlfmConfig;
+  try {
+    model = glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) });
+  } catch (error) {
+    R.fail(`'modelConfig' is invalid: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const cm = R.object(o, 'classifierModel') ?? {};
+  R.keys(cm, CLASSIFIER_KEYS, 'classifierModel');
+  const classifierModel: Record<string, number> = {};
+  for (const k of Object.keys(cm)) classifierModel[k] = R.num(cm, k, 'int>0', 1, 'classifierModel');
+  const classifier = R.optStr(o, 'classifier');
+  return {
+    variant,
+    data: resolve(configDir, R.optStr(o, 'data') ?? '/usr/share/datasets/fashion-mnist'),
+    epochs: R.num(o, 'epochs', 'int>0', 10),
+    batchSize: R.num(o, 'batchSize', 'int>0', 128),
+    lr: R.num(o, 'lr', '>0', 1e-3),
+    warmupSteps: R.num(o, 'warmupSteps', 'int>=0', 200),
+    weightDecay: R.num(o, 'weightDecay', '>=0', 0),
+    clipNorm: R.num(o, 'clipNorm', '>0', 1),
+    timeSampling: R.choice(o, 'timeSampling', ['uniform', 'logit_normal'] as const, 'uniform'),
+    modelConfig: mc,
+    model: model!,
+    sampler: R.choice(o, 'sampler', ['euler', 'heun'] as const, 'euler'),
+    sampleSteps: R.num(o, 'sampleSteps', 'int>0', 50),
+    gridColumns: R.num(o, 'gridColumns', 'int>0', 10),
+    samplesPerClass: R.num(o, 'samplesPerClass', 'int>0', 100),
+    trainLimit: R.num(o, 'trainLimit', 'int>=0', 0),
+    testLimit: R.num(o, 'testLimit', 'int>=0', 0),
+    valSize: R.num(o, 'valSize', 'int>=0', 1000),
+    seed,
+    checkpointEvery: R.num(o, 'checkpointEvery', 'int>0', 1000),
+    classifier: classifier === undefined ? undefined : resolve(configDir, classifier),
+    classifierSteps: R.num(o, 'classifierSteps', 'int>0', 1500),
+    classifierBatchSize: R.num(o, 'classifierBatchSize', 'int>0', 128),
+    classifierLr: R.num(o, 'classifierLr', '>0', 1e-3),
+    classifierModel,
+  };
+}
+
+/** Bytes `[n·784]` → float32 in [−1, 1] (x·2/255 − 1, the card's scale). */
+function toSigned(bytes: Uint8Array): Float32Array {
+  return Float32Array.from(bytes, (v) => (v * 2) / 255 - 1);
+}
+
+class Trainer implements TrainableModel<ImageBatch> {
+  constructor(
+    readonly model: GlfmModel,
+    private readonly sampling: 'uniform' | 'logit_normal',
+  ) {}
+  getWeights(): Record<string, tf.Variable> {
+    return this.model.getWeights();
+  }
+  loss(batch: ImageBatch, ctx: StepContext): tf.Scalar {
+    return tf.tidy(() => {
+      const x0 = tf.tensor4d(batch.images, batch.shape);
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      return flowMatchingLoss(this.model, x0, labels, { rng: ctx.rng, sampling: this.sampling });
+    });
+  }
+}
+
+/** The per-epoch numbers: FM loss on the validation images with times and noise from a fixed seed, plus the analysis. */
+async function validate(model: GlfmModel, x: Float32Array, labels: Uint8Array, n: number, batch: number, seed: number): Promise<Record<string, number>> {
+  const rng = createRng(seed);
+  let sum = 0;
+  let cos = NaN;
+  let analysis: Awaited<ReturnType<typeof analyzeGlfmAsync>> | undefined;
+  for (let s = 0; s < n; s += batch) {
+    const b = Math.min(batch, n - s);
+    const x0 = tf.tensor4d(x.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1]);
+    const lab = tf.tensor1d(Int32Array.from(labels.subarray(s, s + b)), 'int32');
+    const t = tf.tensor1d(sampleTimes(b, rng));
+    const noise = seededNormal([b, 28, 28, 1], rng) as tf.Tensor4D;
+    try {
+      const loss = flowMatchingLoss(model, x0, lab, { t, noise });
+      sum += (await loss.data())[0]! * b;
+      loss.dispose();
+      if (s === 0) {
+        const { xt, target } = interpolate(x0, noise, t);
+        analysis = await analyzeGlfmAsync(model, { x: xt as tf.Tensor4D, t, labels: lab });
+        cos = analysis.reconstructionCosine;
+        tf.dispose([xt, target]);
+      }
+    } finally {
+      tf.dispose([x0, lab, t, noise]);
+    }
+  }
+  const a = analysis ?? (await analyzeGlfmAsync(model));
+  const d = a.drift.all.summary;
+  return {
+    val_fm_loss: sum / n,
+    ...(a.gate !== null ? { gate: a.gate } : {}),
+    drift_mean: d.mean,
+    drift_median: d.median,
+    drift_max: d.max,
+    near_binding: d.nearBinding,
+    recon_cos: cos,
+  };
+}
+
+/** Samples in [−1, 1] → bytes (clamped, rounded). */
+function toBytes(values: Float32Array | Int32Array | Uint8Array): Uint8Array {
+  return Uint8Array.from(values, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255));
+}
+
+const TILE = 28;
+const PAD = 2;
+
+/** 10 rows (classes) × `cols` tiles of 28×28 with a 2-pixel gray (128) border: the grid's bytes and size. */
+export function gridSize(rows: number, cols: number): { width: number; height: number } {
+  return { width: cols * TILE + (cols + 1) * PAD, height: rows * TILE + (rows + 1) * PAD };
+}
+
+function composeGrid(tiles: Uint8Array, rows: number, cols: number): { width: number; height: number; pixels: Uint8Array } {
+  const { width, height } = gridSize(rows, cols);
+  const pixels = new Uint8Array(width * height).fill(128);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const tile = tiles.subarray((r * cols + c) * TILE * TILE, (r * cols + c + 1) * TILE * TILE);
+      const x0 = PAD + c * (TILE + PAD);
+      const y0 = PAD + r * (TILE + PAD);
+      for (let y = 0; y < TILE; y++) pixels.set(tile.subarray(y * TILE, (y + 1) * TILE), (y0 + y) * width + x0);
+    }
+  }
+  return { width, height, pixels };
+}
+
+/** Predicted classes of images in [0, 1] (`[n·784]`). */
+async function classify(net: PlainVit, images01: Float32Array, n: number, batch: number): Promise<Int32Array> {
+  const out = new Int32Array(n);
+  for (let s = 0; s < n; s += batch) {
+    const b = Math.min(batch, n - s);
+    const pred = tf.tidy(() => tf.argMax(net.forward(tf.tensor4d(images01.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1])).logits, 1));
+    out.set(await pred.data(), s);
+    pred.dispose();
+  }
+  return out;
+}
+
+/** Loads a PlainVit from `model.safetensors` of `fmnist-vit` (`"model": "vit"`) or this recipe's `classifier.safetensors`. */
+function loadClassifier(file: string): PlainVit {
+  let contents: ReturnType<typeof readSafetensors>;
+  try {
+    contents = readSafetensors(readFileSync(file));
+  } catch (error) {
+    throw new RecipeConfigError(`glfm config: 'classifier' ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const meta = contents.metadata ?? {};
+  if (meta['geolip.model'] !== 'vit' || meta['geolip.config'] === undefined) {
+    throw new RecipeConfigError(`glfm config: 'classifier' ${file} is not a plain-ViT model file (metadata geolip.model = ${JSON.stringify(meta['geolip.model'])}; use model.safetensors of an fmnist-vit run with "model": "vit")`);
+  }
+  const net = new PlainVit(JSON.parse(meta['geolip.config']) as ViTEncoderConfig, 0);
+  const dict = Object.fromEntries(Object.entries(contents.tensors).map(([k, e]) => [k, entryToTensor(e)]));
+  try {
+    net.loadStateDict(dict);
+  } catch (error) {
+    net.dispose();
+    throw error;
+  } finally {
+    tf.dispose(Object.values(dict));
+  }
+  return net;
+}
+
+/** Trains the small classifier on the (limited) real training images in [0, 1] (no checkpoints: it is short and seeded). */
+async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8Array; labels: Uint8Array; n: number }): Promise<PlainVit> {
+  const net = new PlainVit({ ...GLFM_CLASSIFIER_VIT, ...cfg.classifierModel } as ViTEncoderConfig, cfg.seed + 101);
+  const bs = Math.min(cfg.classifierBatchSize, trainData.n);
+  const perEpoch = Math.floor(trainData.n / bs);
+  const stream = batches({ ...trainData, height: 28, width: 28, channels: 1 } as never, { batchSize: bs, shuffle: true, seed: cfg.seed + 102, epochs: Math.ceil(cfg.classifierSteps / perEpoch), dropLast: true });
+  const it = stream[Symbol.iterator]();
+  await train<ImageBatch>({
+    model: {
+      getWeights: () => net.getWeights(),
+      loss: (b: ImageBatch) => tf.tidy(() => crossEntropy(net.forward(tf.tensor4d(b.images, b.shape)).logits, b.labels)),
+    },
+    data: () => it.next().value as ImageBatch,
+    steps: cfg.classifierSteps,
+    optimizer: { lr: cfg.classifierLr, weightDecay: 0.05 },
+    schedule: warmupCosine({ warmupSteps: Math.min(100, Math.floor(cfg.classifierSteps / 10)), totalSteps: cfg.classifierSteps, peakLr: cfg.classifierLr }),
+    clipNorm: 1,
+    seed: cfg.seed + 103,
+  });
+  return net;
+}
+
+async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
+  const started = Date.now();
+  const cfg = parseGlfmConfig(rawConfig, dirname(options.configPath));
+  if (cfg.classifier !== undefined && !existsSync(cfg.classifier)) throw new RecipeConfigError(`glfm config: 'classifier' ${cfg.classifier} does not exist`);
+  const trainSet = await loadFashionMnist('train', { dir: cfg.data });
+  const testSet = await loadFashionMnist('test', { dir: cfg.data });
+  const nTrain = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
+  const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
+  const nVal = cfg.valSize > 0 ? Math.min(cfg.valSize, nTest) : nTest;
+  if (nTrain < cfg.batchSize) throw new RecipeConfigError(`glfm: ${nTrain} training images are fewer than one batch of ${cfg.batchSize}`);
+  const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
+  // Images scaled to [−1, 1] (x·2/255 − 1): the card's data scale (see @geolip/diffusion's flowMatchingLoss).
+  const stream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, scale: 2 / 255, mean: [1] });
+  const totalSteps = stream.length;
+  const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
+  const valX = toSigned(testSet.images.subarray(0, nVal * 784));
+  const valLabels = testSet.labels.subarray(0, nVal);
+
+  const model = new GlfmModel(cfg.model);
+  io.stdout.write(
+    `glfm: ${cfg.variant}, ${model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
+      `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; sampler ${cfg.sampler} × ${cfg.sampleSteps}\n`,
+  );
+
+  let cursor: Iterator<ImageBatch> | undefined;
+  let cursorStep = -1;
+  const data = (step: number, _rng: Rng): ImageBatch => {
+    if (cursor === undefined || step !== cursorStep + 1) {
+      cursor = stream[Symbol.iterator]();
+      for (let s = 0; s < step; s++) cursor.next();
+    }
+    cursorStep = step;
+    return cursor.next().value as ImageBatch;
+  };
+
+  const ckDir = join(options.out, 'checkpoints');
+  const metricsFile = join(options.out, 'metrics.jsonl');
+  if (!options.resume && existsSync(join(ckDir, 'latest.json'))) throw new RecipeConfigError(`glfm: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
+  if (!options.resume) await rm(metricsFile, { force: true });
+  const t0 = Date.now();
+  let secondsBefore = 0;
+  const trainSecondsNow = (): number => secondsBefore + (Date.now() - t0) / 1000;
+  let classifier: PlainVit | undefined;
+  try {
+    const summary = await train<ImageBatch>({
+      model: new Trainer(model, cfg.timeSampling),
+      data,
+      steps: options.steps ?? totalSteps,
+      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
+      schedule: warmupCosine({ warmupSteps: Math.min(cfg.warmupSteps, totalSteps), totalSteps, peakLr: cfg.lr }),
+      clipNorm: cfg.clipNorm,
+      seed: cfg.seed,
+      evalEvery: stepsPerEpoch,
+      evaluate: () => validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919),
+      checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 1 },
+      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      config: { recipe: 'glfm', ...JSON.parse(JSON.stringify(cfg)) },
+      extraState: () => ({ trainSeconds: trainSecondsNow() }),
+      onResume: (extra) => {
+        secondsBefore = (extra as { trainSeconds?: number } | null)?.trainSeconds ?? 0;
+      },
+      metricsFile,
+      progress: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (summary.aborted) {
+      io.stdout.write(`\nglfm: stopped at step ${summary.step} of ${totalSteps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    const trainSeconds = trainSecondsNow();
+    const final = summary.lastEval ?? (await validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919));
+    const analysis = await analyzeGlfmAsync(model); // asynchronous reads: webgpu in Node cannot read synchronously
+
+    // The weights.
+    const state = model.stateDict();
+    const weights = await readWeightsAsync(state);
+    tf.dispose(Object.values(state));
+    await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, { 'geolip.model': 'glfm', 'geolip.config': JSON.stringify(model.config) }));
+
+    // The sample grid: row c holds `gridColumns` samples of class c (seeded by `seed`).
+    const rows = 10;
+    const gridLabels = Array.from({ length: rows * cfg.gridColumns }, (_, i) => Math.floor(i / cfg.gridColumns));
+    const gridImages = sample(model, { labels: gridLabels, steps: cfg.sampleSteps, method: cfg.sampler, seed: cfg.seed });
+    const grid = composeGrid(toBytes(await gridImages.data()), rows, cfg.gridColumns);
+    gridImages.dispose();
+    const gridFile = `samples-${cfg.variant}.png`;
+    await writeFileAtomic(join(options.out, gridFile), encodeGrayPng(grid.width, grid.height, grid.pixels));
+
+    // The classifier on real data: loaded, or trained here (and saved for reuse).
+    const classifierSource = cfg.classifier ?? 'trained';
+    if (cfg.classifier !== undefined) classifier = loadClassifier(cfg.classifier);
+    else {
+      io.stdout.write(`glfm: training the classifier (${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`);
+      classifier = await trainClassifier(cfg, trainData);
+      const cs = classifier.stateDict();
+      const cw = await readWeightsAsync(cs);
+      tf.dispose(Object.values(cs));
+      await writeFileAtomic(join(options.out, 'classifier.safetensors'), writeSafetensors(cw, { 'geolip.model': 'vit', 'geolip.config': JSON.stringify(classifier.encoder.config) }));
+    }
+    const testPred = await classify(classifier, Float32Array.from(testSet.images.subarray(0, nTest * 784), (v) => v / 255), nTest, 500);
+    let testHits = 0;
+    for (let i = 0; i < nTest; i++) if (testPred[i] === testSet.labels[i]) testHits++;
+    const classifierTestAccuracy = testHits / nTest;
+
+    // Conditional accuracy: samplesPerClass samples of each class, in chunks of batchSize, each chunk seeded.
+    const nSamples = 10 * cfg.samplesPerClass;
+    const sampleLabels = Array.from({ length: nSamples }, (_, i) => i % 10);
+    const perClassHits = new Array<number>(10).fill(0);
+    for (let s = 0, chunk = 0; s < nSamples; s += cfg.batchSize, chunk++) {
+      const labels = sampleLabels.slice(s, s + cfg.batchSize);
+      const images = sample(model, { labels, steps: cfg.sampleSteps, method: cfg.sampler, seed: cfg.seed + 1000 + chunk });
+      const values = await images.data();
+      images.dispose();
+      const pred = await classify(classifier, Float32Array.from(values, (v) => Math.min(1, Math.max(0, (v + 1) / 2))), labels.length, 500);
+      for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) perClassHits[labels[i]!]! += 1;
+    }
+    const conditionalAccuracy = perClassHits.reduce((a, b) => a + b, 0) / nSamples;
+
+    const d = analysis.drift;
+    const result = {
+      variant: cfg.variant,
+      params: model.paramCount(),
+      epochs: cfg.epochs,
+      steps: summary.step,
+      trainImages: nTrain,
+      valImages: nVal,
+      testImages: nTest,
+      valFmLoss: final.val_fm_loss,
+      lastEval: final,
+      analysis: {
+        gate: analysis.gate,
+        driftMean: d.all.summary.mean,
+        driftMedian: d.all.summary.median,
+        driftMax: d.all.summary.max,
+        nearBinding: d.all.summary.nearBinding,
+        reconstructionCosine: final.recon_cos,
+        constellations: Object.fromEntries(Object.entries(d.constellations).map(([k, v]) => [k, { mean: v.summary.mean, median: v.summary.median, nearBinding: v.summary.nearBinding }])),
+      },
+      conditionalAccuracy,
+      conditionalAccuracyPerClass: Object.fromEntries(FASHION_MNIST_CLASSES.map((c, i) => [c, perClassHits[i]! / cfg.samplesPerClass])),
+      samplesScored: nSamples,
+      classifier: { source: classifierSource, testAccuracy: classifierTestAccuracy, ...(cfg.classifier === undefined ? { steps: cfg.classifierSteps } : {}) },
+      classifierTestAccuracy,
+      sampler: cfg.sampler,
+      sampleSteps: cfg.sampleSteps,
+      grid: { file: gridFile, rows, columns: cfg.gridColumns, width: grid.width, height: grid.height, seed: cfg.seed },
+      trainSeconds,
+      seconds: (Date.now() - started) / 1000,
+      modelConfig: model.config,
+    };
+    await writeFileAtomic(join(options.out, 'result.json'), `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    const fmt = (x: number | null | undefined, n = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n));
+    io.stdout.write(
+      `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
+        `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, drift mean ${fmt(d.all.summary.mean)} rad ` +
+        `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
+    );
+    io.stdout.write(`wrote ${join(options.out, 'result.json')}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`);
+    return 0;
+  } finally {
+    classifier?.dispose();
+    model.dispose();
+  }
+}
+
+/** `geolip-train run glfm`: GLFM flow matching (variant v1–v4) on Fashion-MNIST with per-epoch analysis, sample grid and conditional accuracy. */
+export const glfm: Recipe = {
+  description: 'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
+  run,
+};

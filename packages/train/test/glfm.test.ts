@@ -1,0 +1,141 @@
+// The glfm recipe end to end on a synthetic Fashion-MNIST directory (class c is a bright band at row 2c + 4) with a
+// tiny GLFM model, plus config validation.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { main, RECIPES } from '../src/cli.js';
+import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
+import { writeFashionMnistSplit } from './helpers.js';
+
+const TINY = { levelChannels: [8, 16], bottleneckChannels: 16, groups: 4, condDim: 16, timeDim: 8, relayHidden: 8, anchorsPerPatch: 4, generatorDim: 32, generatorBlocks: 1 };
+const TINY_CLASSIFIER = { dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 16 };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'geolip-glfm-'));
+  await writeFashionMnistSplit(dir, 'train', 64);
+  await writeFashionMnistSplit(dir, 't10k', 30);
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function run(config: unknown, out: string, extra: string[] = []) {
+  let stdout = '';
+  let stderr = '';
+  const path = join(dir, `${out}.json`);
+  await writeFile(path, JSON.stringify(config));
+  const code = await main(['run', 'glfm', '--config', path, '--out', join(dir, out), ...extra], {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+// The cpu backend runs GLFM's convolutions ~30× slower than wasm: there, one variant on 16 images (4 steps of 8).
+const CPU = process.env.GEOLIP_BACKEND === 'cpu';
+const SMALL = CPU ? { trainLimit: 16, batchSize: 8, valSize: 8, testLimit: 10 } : {};
+const STEPS_PER_EPOCH = CPU ? 2 : 4;
+
+const base = (variant: string) => ({
+  variant, data: dir, epochs: 2, batchSize: 16, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
+  valSize: 16, classifierSteps: 3, classifierBatchSize: 16, classifierModel: TINY_CLASSIFIER, checkpointEvery: 100, ...SMALL,
+});
+
+function ihdr(png: Uint8Array): { width: number; height: number } {
+  expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(String.fromCharCode(...png.subarray(12, 16))).toBe('IHDR');
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+describe('geolip-train run glfm', () => {
+  it('is registered and in the help text', async () => {
+    expect(Object.keys(RECIPES)).toContain('glfm');
+    let out = '';
+    await main(['help'], { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => {} } });
+    expect(out).toMatch(/glfm {10}class-conditional flow matching/);
+  });
+
+  it.each(CPU ? ['v1'] : ['v1', 'v4'])('trains %s for 2 epochs: per-epoch eval metrics, result.json, the PNG grid, weights', async (variant) => {
+    const r = await run(base(variant), `run-${variant}`);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = join(dir, `run-${variant}`);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+    expect(result.variant).toBe(variant);
+    expect(result.params).toBeGreaterThan(1000);
+    expect(result.epochs).toBe(2);
+    expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(64 / 16) (cpu: 2 × floor(16 / 8))
+    expect(Number.isFinite(result.valFmLoss)).toBe(true);
+    expect(result.valFmLoss).toBeGreaterThan(0);
+    expect(result.sampler).toBe('euler');
+    expect(result.sampleSteps).toBe(2);
+    expect(result.conditionalAccuracy).toBeGreaterThanOrEqual(0);
+    expect(result.conditionalAccuracy).toBeLessThanOrEqual(1);
+    expect(result.samplesScored).toBe(20);
+    expect(result.classifierTestAccuracy).toBeGreaterThanOrEqual(0);
+    expect(result.classifier.source).toBe('trained');
+    expect(result.analysis.driftMean).toBeGreaterThanOrEqual(0);
+    expect(result.analysis.driftMedian).toBeGreaterThanOrEqual(0);
+    expect(result.analysis.nearBinding).toBeGreaterThanOrEqual(0);
+    expect(result.analysis.nearBinding).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(result.analysis.reconstructionCosine)).toBe(true);
+    if (variant === 'v1') expect(result.analysis.gate).toBeGreaterThan(0);
+    else expect(result.analysis.gate).toBeNull();
+    expect(result.seconds).toBeGreaterThan(0);
+    // One eval per epoch, with the same validation set (fixed t and noise).
+    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]);
+    for (const e of evals) {
+      expect(Number.isFinite(e.metrics.val_fm_loss)).toBe(true);
+      for (const k of ['drift_mean', 'drift_median', 'near_binding', 'recon_cos']) expect(Number.isFinite(e.metrics[k]), k).toBe(true);
+      expect(e.metrics.gate !== undefined).toBe(variant === 'v1');
+    }
+    // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
+    const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
+    expect(ihdr(png)).toEqual({ width: 3 * 28 + 4 * 2, height: 10 * 28 + 11 * 2 });
+    expect(gridSize(10, 3)).toEqual({ width: 92, height: 302 });
+    const { readSafetensors } = await import('@geolip/geometry');
+    const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+    expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
+    expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
+  }, 120_000);
+
+  it.skipIf(CPU)('scores with a classifier file; --time-limit and --resume (wasm only: slow on cpu)', async () => {
+    const classifier = join(dir, 'run-v1', 'classifier.safetensors');
+    const cfg = { ...base('v3'), sampler: 'heun', classifier };
+    const first = await run(cfg, 'run-v3', ['--time-limit', '0.05']);
+    expect([0, 75]).toContain(first.code);
+    const second = first.code === 75 ? await run(cfg, 'run-v3', ['--resume']) : first;
+    expect(second.code, second.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(dir, 'run-v3', 'result.json'), 'utf8'));
+    expect(result.steps).toBe(8);
+    expect(result.sampler).toBe('heun');
+    expect(result.classifier.source).toBe(classifier);
+    const v1 = JSON.parse(await readFile(join(dir, 'run-v1', 'result.json'), 'utf8'));
+    expect(result.classifierTestAccuracy).toBe(v1.classifierTestAccuracy); // the same classifier on the same test images
+    const again = await run(cfg, 'run-v3');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
+  }, 120_000);
+
+  it('refuses bad configs naming the field', async () => {
+    expect(() => parseGlfmConfig({ variant: 'v5' }, '/')).toThrow(/glfm config: 'variant' must be one of 'v1', 'v2', 'v3', 'v4', got 'v5'/);
+    expect(() => parseGlfmConfig({}, '/')).toThrow(/missing field 'variant'/);
+    expect(() => parseGlfmConfig({ variant: 'v1', sampleSteps: 0 }, '/')).toThrow(/'sampleSteps' must be a positive integer, got 0/);
+    expect(() => parseGlfmConfig({ variant: 'v1', sampleSteps: 2.5 }, '/')).toThrow(/'sampleSteps'/);
+    expect(() => parseGlfmConfig({ variant: 'v1', sampler: 'rk4' }, '/')).toThrow(/'sampler' must be one of 'euler', 'heun'/);
+    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { imageSize: 32 } }, '/')).toThrow(/unknown field 'modelConfig.imageSize'/);
+    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { groups: 7 } }, '/')).toThrow(/'modelConfig' is invalid: .*groups/);
+    expect(() => parseGlfmConfig({ variant: 'v1', epoch: 2 }, '/')).toThrow(/unknown field 'epoch'/);
+    const r = await run({ variant: 'v9', data: dir }, 'run-bad');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/geolip-train: error: glfm config: 'variant' must be one of/);
+    const c = await run({ ...base('v1'), classifier: join(dir, 'nope.safetensors') }, 'run-bad-classifier');
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/'classifier' .*does not exist/);
+  });
+});
