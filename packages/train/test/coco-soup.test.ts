@@ -10,13 +10,13 @@ import { Matrix, readSafetensors, writeSafetensors } from '@geolip/geometry';
 import { encode } from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main, RECIPES } from '../src/cli.js';
+import { RECIPES } from '../src/cli.js';
 import { applyProjectorCore, normalizedMean } from '../src/consensus/build.js';
 import type { CocoSplit } from '../src/recipes/coco-data.js';
 import { constantScoreMap, readExpertRows } from '../src/recipes/coco-data.js';
 import { parseCocoSoupConfig } from '../src/recipes/coco-soup.js';
 import { fitSoupConsensus } from '../src/recipes/coco-soup-parts.js';
-import { gaussianSource } from './helpers.js';
+import { gaussianSource, runRecipe } from './helpers.js';
 
 const CATS = [1, 2, 3, 5].map((id) => ({ id, name: `cat${id}` }));
 
@@ -108,17 +108,7 @@ const CONFIG = {
   probe: { steps: 150, lr: 0.05 },
 };
 
-async function run(config: unknown, out: string) {
-  let stdout = '';
-  let stderr = '';
-  const path = join(root, `${out}.json`);
-  await writeFile(path, JSON.stringify(config));
-  const code = await main(['run', 'coco-soup', '--config', path, '--out', join(root, out)], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = (config: unknown, out: string) => runRecipe('coco-soup', root, config, out);
 
 async function losses(file: string): Promise<number[]> {
   const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

@@ -10,9 +10,9 @@ import { FASHION_MNIST_DIR } from '@geolip/vision/io';
 import { readSafetensors, writeSafetensors } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main, RECIPES } from '../src/cli.js';
+import { RECIPES } from '../src/cli.js';
 import { parseFmnistDavidConfig } from '../src/recipes/fmnist-david.js';
-import { gaussianSource, writeFashionMnistSplit } from './helpers.js';
+import { gaussianSource, writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const N_TRAIN = 200;
 const N_TEST = 60;
@@ -45,17 +45,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function run(config: unknown, out: string) {
-  let stdout = '';
-  let stderr = '';
-  const path = join(dir, `${out}.json`);
-  await writeFile(path, JSON.stringify(config));
-  const code = await main(['run', 'fmnist-david', '--config', path, '--out', join(dir, out)], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = (config: unknown, out: string) => runRecipe('fmnist-david', dir, config, out);
 
 const TINY = { k: 2, scales: [8, 12], levels: 4 };
 

@@ -1,14 +1,14 @@
 // The fmnist-vit recipe end to end on a synthetic Fashion-MNIST directory (four gzip IDX files written here: class c is
 // a bright horizontal band at row 2c), with tiny models, plus config validation.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main, RECIPES } from '../src/cli.js';
+import { RECIPES } from '../src/cli.js';
 import { parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
-import { writeFashionMnistSplit } from './helpers.js';
+import { writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const TINY_DUAL = { embedDim: 32, streamDim: 16, heads: 2, fusedDim: 16, dualBlocks: 1, fusedBlocks: 1, classifierHidden: 16, anchors: 8, compartments: 2, compartmentDim: 8 };
 const TINY_VIT = { dModel: 16, heads: 2, ffDim: 32, layers: 1 };
@@ -23,17 +23,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function run(config: unknown, out: string, extra: string[] = []) {
-  let stdout = '';
-  let stderr = '';
-  const path = join(dir, `${out}.json`);
-  await writeFile(path, JSON.stringify(config));
-  const code = await main(['run', 'fmnist-vit', '--config', path, '--out', join(dir, out), ...extra], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = (config: unknown, out: string, extra: string[] = []) => runRecipe('fmnist-vit', dir, config, out, extra);
 
 describe('geolip-train run fmnist-vit', () => {
   it('is registered', () => expect(Object.keys(RECIPES)).toContain('fmnist-vit'));

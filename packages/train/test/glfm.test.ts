@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
-import { writeFashionMnistSplit } from './helpers.js';
+import { writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const TINY = { levelChannels: [8, 16], bottleneckChannels: 16, groups: 4, condDim: 16, timeDim: 8, relayHidden: 8, anchorsPerPatch: 4, generatorDim: 32, generatorBlocks: 1 };
 const TINY_CLASSIFIER = { dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 16 };
@@ -23,17 +23,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function run(config: unknown, out: string, extra: string[] = []) {
-  let stdout = '';
-  let stderr = '';
-  const path = join(dir, `${out}.json`);
-  await writeFile(path, JSON.stringify(config));
-  const code = await main(['run', 'glfm', '--config', path, '--out', join(dir, out), ...extra], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = (config: unknown, out: string, extra: string[] = []) => runRecipe('glfm', dir, config, out, extra);
 
 // The cpu backend runs GLFM's convolutions ~30× slower than wasm: there, one variant on 16 images (4 steps of 8).
 const CPU = process.env.GEOLIP_BACKEND === 'cpu';

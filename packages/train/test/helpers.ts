@@ -79,3 +79,20 @@ export async function writeFashionMnistSplit(dir: string, prefix: 'train' | 't10
   await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], images));
   await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], labels));
 }
+
+/**
+ * Runs `geolip-train run <recipe>` in-process: writes `config` to `<dir>/<out>.json`, outputs to `<dir>/<out>`, and
+ * returns the exit code with what the CLI wrote.
+ */
+export async function runRecipe(recipe: string, dir: string, config: unknown, out: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const path = join(dir, `${out}.json`);
+  await writeFile(path, JSON.stringify(config));
+  const code = await main(['run', recipe, '--config', path, '--out', join(dir, out), ...extra], {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}

@@ -8,7 +8,6 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
 import { float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
-import type { Rng } from '@geolip/geometry';
 import { DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DualStreamViT, ViTEncoder } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
@@ -27,6 +26,7 @@ import type { JsonValue } from '../checkpoint/checkpoint.js';
 import { MasteryQueue } from '../mastery-queue.js';
 import type { MasteryQueueState } from '../mastery-queue.js';
 import { RecipeConfigError, configReader, isObject } from './config.js';
+import { streamSteps } from './stream-steps.js';
 import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 /** Weights of the loss stack (dual-stream v6 card, spec §8.10). The plain ViT uses `bce` and `infoNCE` only. */
@@ -286,17 +286,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
   );
 
-  // Sequential access to the stream (train() asks for steps in order; a resume starts a fresh cursor).
-  let cursor: Iterator<ImageBatch> | undefined;
-  let cursorStep = -1;
-  const data = (step: number, _rng: Rng): ImageBatch => {
-    if (cursor === undefined || step !== cursorStep + 1) {
-      cursor = stream[Symbol.iterator]();
-      for (let s = 0; s < step; s++) cursor.next();
-    }
-    cursorStep = step;
-    return cursor.next().value as ImageBatch;
-  };
+  const data = streamSteps(stream);
 
   const ckDir = join(options.out, 'checkpoints');
   const metricsFile = join(options.out, 'metrics.jsonl');

@@ -8,7 +8,6 @@ import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, entryToTensor, readSafetensors, writeSafetensors } from '@geolip/geometry';
-import type { Rng } from '@geolip/geometry';
 import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
 import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import type { ViTEncoderConfig } from '@geolip/vision';
@@ -24,6 +23,7 @@ import { readWeightsAsync } from '../io/read-weights.js';
 import { encodeGrayPng } from '../io/png.js';
 import { PlainVit } from './fmnist-vit.js';
 import { RecipeConfigError, configReader, isObject } from './config.js';
+import { streamSteps } from './stream-steps.js';
 import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 /** The classifier trained inside the recipe when `classifier` names no file: a small ViT + linear head [INFER]. */
@@ -309,16 +309,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; sampler ${cfg.sampler} × ${cfg.sampleSteps}\n`,
   );
 
-  let cursor: Iterator<ImageBatch> | undefined;
-  let cursorStep = -1;
-  const data = (step: number, _rng: Rng): ImageBatch => {
-    if (cursor === undefined || step !== cursorStep + 1) {
-      cursor = stream[Symbol.iterator]();
-      for (let s = 0; s < step; s++) cursor.next();
-    }
-    cursorStep = step;
-    return cursor.next().value as ImageBatch;
-  };
+  const data = streamSteps(stream);
 
   const ckDir = join(options.out, 'checkpoints');
   const metricsFile = join(options.out, 'metrics.jsonl');
