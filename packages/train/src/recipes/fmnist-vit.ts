@@ -195,6 +195,7 @@ class Trainer implements TrainableModel<ImageBatch> {
       if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
       if (queue) terms.push(tf.mul(w.mastery, queue.loss(a.emb, batch.labels).loss));
       const hits = tf.mean(tf.cast(tf.equal(tf.argMax(a.logits, 1), labels), 'float32'));
+      if (this.pending) tf.dispose([this.pending.stats, ...(this.pending.emb ? [this.pending.emb] : [])]); // not read (another micro-batch)
       this.pending = {
         emb: queue ? (tf.keep(tf.clone(a.emb)) as tf.Tensor2D) : undefined,
         stats: tf.keep(tf.stack([nce.accuracy, hits])) as tf.Tensor1D,
