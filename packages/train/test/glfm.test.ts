@@ -59,6 +59,7 @@ describe('geolip-train run glfm', () => {
     expect(result.params).toBeGreaterThan(1000);
     expect(result.epochs).toBe(2);
     expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(64 / 16) (cpu: 2 × floor(16 / 8))
+    expect(result.plannedSteps).toBe(result.steps);
     expect(Number.isFinite(result.valFmLoss)).toBe(true);
     expect(result.valFmLoss).toBeGreaterThan(0);
     expect(result.sampler).toBe('euler');

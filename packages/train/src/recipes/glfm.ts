@@ -400,6 +400,8 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       params: model.paramCount(),
       epochs: cfg.epochs,
       steps: summary.step,
+      /** The steps the schedule spans; fewer `steps` means the run was finished early (`--steps`). */
+      plannedSteps: totalSteps,
       trainImages: nTrain,
       valImages: nVal,
       testImages: nTest,
