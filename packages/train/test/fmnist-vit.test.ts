@@ -96,6 +96,12 @@ describe('geolip-train run fmnist-vit', () => {
     expect(nq.mastery).toBeUndefined();
     expect(nq.lastVal.train_acc).toBeGreaterThanOrEqual(0);
     expect(nq.lastVal.train_acc).toBeLessThanOrEqual(1);
+    // Without InfoNCE and without the queue the mirror view is not needed: still trains and reports train accuracy.
+    const plain = await run({ ...cfg, loss: { mastery: 0, infoNCE: 0 } }, 'run-no-nce');
+    expect(plain.code, plain.stderr).toBe(0);
+    const pr = JSON.parse(await readFile(join(dir, 'run-no-nce', 'result.json'), 'utf8'));
+    expect(pr.steps).toBe(8);
+    expect(pr.lastVal.train_acc).toBeGreaterThanOrEqual(0);
     const bad = await run(cfg, 'run-bad', ['--time-limit', '-3']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--time-limit must be a positive number of seconds, got '-3'/);

@@ -156,7 +156,7 @@ type Net = { kind: 'dual-stream'; model: DualStreamViT } | { kind: 'vit'; model:
 /** One step's values read after the step (asynchronously): the batch's accuracy, and what the mastery queue needs. */
 interface Pending {
   emb: tf.Tensor2D | undefined;
-  stats: tf.Tensor1D; // [InfoNCE accuracy, train accuracy of the batch]
+  stats: tf.Tensor1D; // [InfoNCE accuracy (0 without InfoNCE), train accuracy of the batch]
   labels: Int32Array;
 }
 
@@ -190,15 +190,15 @@ class Trainer implements TrainableModel<ImageBatch> {
       const forward = (x: tf.Tensor4D) => (dual ? dual.forward(x, opts) : (this.net.model as PlainVit).forward(x));
       const a = forward(images);
       terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
-      // InfoNCE is always computed: its accuracy drives the mastery queue's activation.
-      const nce = infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature });
-      if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
+      // The mirror view's forward pass is needed for the InfoNCE term, and for the queue (its accuracy drives activation).
+      const nce = w.infoNCE > 0 || queue ? infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature }) : undefined;
+      if (nce && w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
       if (queue) terms.push(tf.mul(w.mastery, queue.loss(a.emb, batch.labels).loss));
       const hits = tf.mean(tf.cast(tf.equal(tf.argMax(a.logits, 1), labels), 'float32'));
       if (this.pending) tf.dispose([this.pending.stats, ...(this.pending.emb ? [this.pending.emb] : [])]); // not read (another micro-batch)
       this.pending = {
         emb: queue ? (tf.keep(tf.clone(a.emb)) as tf.Tensor2D) : undefined,
-        stats: tf.keep(tf.stack([nce.accuracy, hits])) as tf.Tensor1D,
+        stats: tf.keep(tf.stack([nce ? nce.accuracy : tf.scalar(0), hits])) as tf.Tensor1D, // [0] is read only with the queue
         labels: Int32Array.from(batch.labels),
       };
       if (dual) {
