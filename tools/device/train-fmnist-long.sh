@@ -26,12 +26,7 @@ models=(dual-stream vit)
 state="${STATE:-.device/fm-long}"   # one folder per experiment
 mkdir -p "$state/data"
 data="$(cd "$state/data" && pwd)"
-for f in "$src"/*; do
-  case "$f" in
-    *.xz) [[ -f "$data/$(basename "$f" .xz)" ]] || xz -dc "$f" > "$data/$(basename "$f" .xz)" ;;
-    *) cp -n "$f" "$data/" ;;
-  esac
-done
+bash tools/device/unpack-data.sh "$src" "$data"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>/dev/null || true
 
 # run.sh unpacks node, the app and Dawn and registers the Vulkan loader on first use: do that once, not twice at once.

@@ -16,12 +16,7 @@ train_s="${TRAIN:-200}"
 epochs="${EPOCHS:-3}"
 variants=(${VARIANTS:-v1 v2 v3 v4})
 state=/tmp/glfm && rm -rf "$state" && mkdir -p "$state/data" "$OUT/glfm"
-for f in "$src"/*; do
-  case "$f" in
-    *.xz) xz -dc "$f" > "$state/data/$(basename "$f" .xz)" ;;
-    *) cp "$f" "$state/data/" ;;
-  esac
-done
+bash tools/device/unpack-data.sh "$src" "$state/data"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/glfm/gpu.txt" 2>/dev/null || true
 bash .device/tc/run.sh --version > "$OUT/glfm/version.txt" 2>&1   # unpack once, not four times at once
 
