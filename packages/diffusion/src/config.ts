@@ -38,6 +38,14 @@ export interface GlfmConfig {
   encoderConditioning: boolean;
   /** Feed the conditioning vector to the decoder's res blocks [INFER: true]. */
   decoderConditioning: boolean;
+  /**
+   * U-Net skips: the encoder's full- and half-resolution features are concatenated to the decoder's
+   * input at the same resolution [INFER: on for v4, off for v1–v3]. Without them v4's decoder sees
+   * x_t only through the 1536-value address, which cannot carry the per-pixel noise a velocity needs
+   * (measured: validation FM loss stuck at 1.12, the loss of ignoring x_t; see the README), while the
+   * card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
+   */
+  decoderSkips: boolean;
   /** Width of one patch, the sphere is S^(patchDim − 1): 16 for S^15 (spec §12.2). */
   patchDim: number;
   /** Anchors per patch (spec §12.2: 16). */
@@ -68,7 +76,8 @@ export type GlfmConfigOverrides = Partial<Omit<GlfmConfig, 'variant'>>;
  * (Fashion-MNIST) with `{ imageSize: 28 }`; `overrides` replace any field.
  *
  * @param variant - `'v1' | 'v2' | 'v3' | 'v4'`.
- * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28.
+ * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28, `decoderSkips` to
+ *   true for v4 only.
  * @throws {InvalidArgumentError} On an unknown variant, an image size other than 28 or 32, or an
  *   invalid field (see {@link validateGlfmConfig}).
  *
@@ -95,6 +104,7 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     timeScale: 1000,
     encoderConditioning: false,
     decoderConditioning: true,
+    decoderSkips: variant === 'v4',
     patchDim: 16,
     anchorsPerPatch: 16,
     phases: [0, 1 / 3, 2 / 3],
@@ -159,7 +169,7 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
   if (config.variant !== 'v4' && ph.every((p) => p === 0)) {
     throw new InvalidArgumentError(op, 'phases', 'must contain a phase > 0 (at phase 0 the triangulation uses only the fixed home anchors, so the anchors would get no gradient)');
   }
-  for (const name of ['encoderConditioning', 'decoderConditioning'] as const) {
+  for (const name of ['encoderConditioning', 'decoderConditioning', 'decoderSkips'] as const) {
     if (typeof config[name] !== 'boolean') throw new InvalidArgumentError(op, name, `must be a boolean, got ${String(config[name])}`);
   }
   if (config.fineAggregate !== 'mean' && config.fineAggregate !== 'max') {
@@ -208,7 +218,8 @@ export function glfmParamCount(config: GlfmConfig): GlfmParamBreakdown {
   const ec = c.encoderConditioning;
   const encoder = conv(3, c.channels, c1) + res(c1, c1, ec) + conv(3, c1, c1) + res(c1, c2, ec) + conv(3, c2, c2) + res(c2, cb, ec);
   const dc = c.decoderConditioning;
-  const decoder = res(cb, c2, dc) + conv(3, c2, c2) + res(c2, c1, dc) + conv(3, c1, c1) + res(c1, c1, dc) + 2 * c1 + conv(3, c1, c.channels);
+  const k2 = c.decoderSkips ? 2 : 1; // U-Net skips double the inputs of the decoder's last two res blocks
+  const decoder = res(cb, c2, dc) + conv(3, c2, c2) + res(k2 * c2, c1, dc) + conv(3, c1, c1) + res(k2 * c1, c1, dc) + 2 * c1 + conv(3, c1, c.channels);
   const p = cb / c.patchDim;
   const a = c.anchorsPerPatch;
   const k = c.phases.length;

@@ -37,16 +37,21 @@ class Encoder extends Module {
     this.res2 = this.addModule('res2', new ConvResBlock(c2, c.bottleneckChannels, opts));
   }
 
-  forward(x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor4D {
+  /** The bottleneck features `[B, s, s, Cb]` and the full- and half-resolution features (the U-Net skips). */
+  forward(x: tf.Tensor4D, cond?: tf.Tensor2D): { features: tf.Tensor4D; skips: [tf.Tensor4D, tf.Tensor4D] } {
     return tf.tidy(() => {
-      let h = this.res0.forward(this.convIn.forward(x), cond);
-      h = this.res1.forward(this.down0.forward(h), cond);
-      return this.res2.forward(this.down1.forward(h), cond);
+      const full = this.res0.forward(this.convIn.forward(x), cond);
+      const half = this.res1.forward(this.down0.forward(full), cond);
+      return { features: this.res2.forward(this.down1.forward(half), cond), skips: [full, half] as [tf.Tensor4D, tf.Tensor4D] };
     });
   }
 }
 
-/** res(Cb→c2) → up → res(c2→c1) → up → res(c1) → GroupNorm → SiLU → conv_out: `[B, s, s, Cb]` → `[B, 4s, 4s, C]`. */
+/**
+ * res(Cb→c2) → up → res(c2→c1) → up → res(c1) → GroupNorm → SiLU → conv_out: `[B, s, s, Cb]` → `[B, 4s, 4s, C]`.
+ * With U-Net skips the encoder's half- and full-resolution features are concatenated (channels) before the
+ * second and third res blocks, whose inputs double.
+ */
 class Decoder extends Module {
   private readonly res0: ConvResBlock;
   private readonly up0: Upsample;
@@ -62,18 +67,20 @@ class Decoder extends Module {
     const opts = { groups: c.groups, condDim: c.decoderConditioning ? c.condDim : undefined, seed };
     this.res0 = this.addModule('res0', new ConvResBlock(c.bottleneckChannels, c2, opts));
     this.up0 = this.addModule('up0', new Upsample(c2, { seed }));
-    this.res1 = this.addModule('res1', new ConvResBlock(c2, c1, opts));
+    const k = c.decoderSkips ? 2 : 1;
+    this.res1 = this.addModule('res1', new ConvResBlock(k * c2, c1, opts));
     this.up1 = this.addModule('up1', new Upsample(c1, { seed }));
-    this.res2 = this.addModule('res2', new ConvResBlock(c1, c1, opts));
+    this.res2 = this.addModule('res2', new ConvResBlock(k * c1, c1, opts));
     this.normOut = this.addModule('norm_out', new GroupNorm(c.groups, c1));
     this.convOut = this.addModule('conv_out', new Conv2d(c1, c.channels, 3, { padding: 1, seed }));
   }
 
-  forward(z: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor4D {
+  forward(z: tf.Tensor4D, cond?: tf.Tensor2D, skips?: readonly [tf.Tensor4D, tf.Tensor4D]): tf.Tensor4D {
     return tf.tidy(() => {
+      const withSkip = (h: tf.Tensor4D, skip: tf.Tensor4D | undefined): tf.Tensor4D => (skip ? tf.concat([h, skip], 3) : h);
       let h = this.res0.forward(z, cond);
-      h = this.res1.forward(this.up0.forward(h), cond);
-      h = this.res2.forward(this.up1.forward(h), cond);
+      h = this.res1.forward(withSkip(this.up0.forward(h), skips?.[1]), cond);
+      h = this.res2.forward(withSkip(this.up1.forward(h), skips?.[0]), cond);
       return this.convOut.forward(silu(this.normOut.forward(h)));
     });
   }
@@ -117,7 +124,7 @@ export interface GlfmForwardResult {
  *     v3 pure:       z = Relay(h)                             the decoder sees only triangulation-derived values
  *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
  *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);  z = reshape(Linear(g))
- *     v = Decoder(z, cond)                                    [B, H, W, C]
+ *     v = Decoder(z, cond [, U-Net skips of the encoder])     [B, H, W, C]   (skips: `decoderSkips`, v4's preset)
  *
  * Images are NHWC (`[B, H, W, C]`, the layout of `@geolip/nn`). Parameters are named as registered:
  * `time_embed.*`, `class_embed.weight`, `encoder.*`, `relay.*` / `skip.*` (v1–v3), `coarse_proj.*`,
@@ -223,7 +230,7 @@ export class GlfmModel extends Module {
       const temb = this.timeEmbed.forward(t);
       const cemb = this.classEmbed.forward(labels);
       const cond = tf.add(temb, cemb) as tf.Tensor2D;
-      const features = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
+      const { features, skips } = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
       const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
       let latent: tf.Tensor4D;
       let triangulation: tf.Tensor2D;
@@ -250,7 +257,7 @@ export class GlfmModel extends Module {
         for (const block of this.generator!) g = block.forward(g);
         latent = tf.reshape(this.genOut!.forward(g), [b, s, s, cb]) as tf.Tensor4D;
       }
-      const velocity = this.decoder.forward(latent, c.decoderConditioning ? cond : undefined);
+      const velocity = this.decoder.forward(latent, c.decoderConditioning ? cond : undefined, c.decoderSkips ? skips : undefined);
       return { velocity, features, latent, triangulation };
     });
     return out;

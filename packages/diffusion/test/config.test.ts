@@ -28,12 +28,19 @@ const RELAY = 16 * 16 * 16 + 16 * 48 * 32 + 16 * 32 + 16 * 32 * 16 + 16 * 16; //
 const V4_BOTTLENECK =
   2 * (256 * 256 + 256) + 2 * 16 * 16 * 16 + (2050 * 1024 + 1024) + 4 * (2 * 1024 + 1024 * 2048 + 2048 + 2048 * 1024 + 1024) + (1024 * 12544 + 12544);
 
+// U-Net skips (v4's preset): res1 takes c2 more inputs (norm, 3×3 conv, 1×1 shortcut), res2 c1 more (norm, 3×3 conv)
+// and gains a 1×1 shortcut (2·c1 → c1) it did not need at 64 → 64.
+const SKIPS = (2 * 128 + 9 * 128 * 64 + 128 * 64) + (2 * 64 + 9 * 64 * 64 + (128 * 64 + 64));
+
 describe('parameter counts', () => {
   it('hand-derived parts of the 28×28×1 presets', () => {
     expect([CONDITIONING, ENCODER, DECODER, RELAY, V4_BOTTLENECK]).toEqual([101_376, 1_408_448, 920_769, 37_632, 31_895_296]);
     const base = CONDITIONING + ENCODER + DECODER;
-    const expected = { v1: base + RELAY + 1, v2: base + RELAY + 1 + (12544 * 12544 + 12544), v3: base + RELAY, v4: base + V4_BOTTLENECK };
-    expect(expected).toEqual({ v1: 2_468_226, v2: 159_832_706, v3: 2_468_225, v4: 34_325_889 });
+    expect(SKIPS).toBe(127_424);
+    const expected = { v1: base + RELAY + 1, v2: base + RELAY + 1 + (12544 * 12544 + 12544), v3: base + RELAY, v4: base + V4_BOTTLENECK + SKIPS };
+    expect(expected).toEqual({ v1: 2_468_226, v2: 159_832_706, v3: 2_468_225, v4: 34_453_313 });
+    expect(glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false })).total).toBe(34_325_889);
+    expect(glfmParamCount(glfmPreset('v3', { imageSize: 28, decoderSkips: true })).total).toBe(2_468_225 + SKIPS);
     for (const v of ['v1', 'v2', 'v3', 'v4'] as const) expect(glfmParamCount(glfmPreset(v, { imageSize: 28 })).total).toBe(expected[v]);
   });
 
@@ -43,7 +50,7 @@ describe('parameter counts', () => {
     expect(v2.bottleneck - v1.bottleneck).toBe(16384 * 16384 + 16384);
     expect(v2.bottleneck - v1.bottleneck).toBe(268_451_840);
     expect(v2.total).toBe(270_922_372);
-    expect(glfmParamCount(glfmPreset('v4')).total).toBe(38_264_195);
+    expect(glfmParamCount(glfmPreset('v4')).total).toBe(38_264_195 + SKIPS);
   });
 
   it.each(['v1', 'v3', 'v4'] as const)('the built %s preset (28×28×1) has the hand-derived count', (v) => {
@@ -52,8 +59,8 @@ describe('parameter counts', () => {
     model.dispose();
   });
 
-  it.each(['v1', 'v2', 'v3', 'v4'] as const)('glfmParamCount matches the built tiny %s at 28 and 32, conditioning options on and off', (v) => {
-    for (const overrides of [{}, { imageSize: 32, channels: 3 }, { encoderConditioning: true, decoderConditioning: false }]) {
+  it.each(['v1', 'v2', 'v3', 'v4'] as const)('glfmParamCount matches the built tiny %s at 28 and 32, conditioning options and U-Net skips on and off', (v) => {
+    for (const overrides of [{}, { imageSize: 32, channels: 3 }, { encoderConditioning: true, decoderConditioning: false }, { decoderSkips: v !== 'v4' }]) {
       const model = new GlfmModel(tinyConfig(v, overrides));
       const parts: Record<string, number> = {};
       for (const [name, p] of model.namedParameters()) {

@@ -66,6 +66,36 @@ describe('GlfmModel shapes', () => {
   });
 });
 
+describe('U-Net skips (decoderSkips)', () => {
+  it("with v4's generator output zeroed, the velocity ignores x without skips and depends on x with them", async () => {
+    const t = tf.tensor1d([0.5, 0.5]);
+    const y = tf.tensor1d([1, 1], 'int32');
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 3) as tf.Tensor4D; // two different images
+    const spread = async (skips: boolean): Promise<number> => {
+      const model = new GlfmModel(tinyConfig('v4', { decoderSkips: skips }));
+      expect(model.config.decoderSkips).toBe(skips);
+      // gen_out = 0: the latent is 0 for every input, so only the skips can carry x to the decoder.
+      for (const [name, p] of model.namedParameters()) if (name.startsWith('gen_out.')) p.assign(tf.zerosLike(p));
+      const v = model.forward(x, t, y);
+      const [a, b] = tf.split(v, 2);
+      const d = (await tf.max(tf.abs(tf.sub(a!, b!))).data())[0]!;
+      tf.dispose([v, a!, b!]);
+      model.dispose();
+      return d;
+    };
+    expect(await spread(false)).toBe(0);
+    expect(await spread(true)).toBeGreaterThan(1e-4);
+    tf.dispose([t, y, x]);
+  });
+
+  it('presets: on for v4 only; an override wins; a non-boolean is an InvalidArgumentError', () => {
+    expect(['v1', 'v2', 'v3', 'v4'].map((v) => tinyConfig(v as 'v1').decoderSkips)).toEqual([false, false, false, true]);
+    expect(tinyConfig('v1', { decoderSkips: true }).decoderSkips).toBe(true);
+    expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(InvalidArgumentError);
+    expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(/'decoderSkips' must be a boolean, got 1/);
+  });
+});
+
 describe('PatchConstellation and ConstellationRelay', () => {
   it('home = anchors at init, unit rows; the triangulation of an anchor itself is 0 at phase 0', async () => {
     const pc = new PatchConstellation({ patches: 2, anchorsPerPatch: 4, seed: 3 });

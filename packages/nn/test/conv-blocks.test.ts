@@ -115,7 +115,7 @@ describe('Conv2d', () => {
     conv.dispose();
   });
 
-  it("composed weight gradient (the wasm path) equals tfjs's Conv2D gradient", () => {
+  it("composed weight gradient (used on every backend) equals tfjs's Conv2D gradient", () => {
     const backend = tf.getBackend();
     if (tf.getKernel('Conv2DBackpropFilter', backend) === undefined) {
       // wasm: no reference kernel here; parity-conv-numpy.test.ts checks these gradients by finite differences.

@@ -85,6 +85,7 @@ describe('geolip-train run glfm', () => {
       for (const k of ['drift_mean', 'drift_median', 'near_binding', 'recon_cos']) expect(Number.isFinite(e.metrics[k]), k).toBe(true);
       expect(e.metrics.gate !== undefined).toBe(variant === 'v1');
     }
+    expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
     // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
     const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
     expect(ihdr(png)).toEqual({ width: 3 * 28 + 4 * 2, height: 10 * 28 + 11 * 2 });
@@ -93,6 +94,18 @@ describe('geolip-train run glfm', () => {
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
     expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
+  }, 120_000);
+
+  it.skipIf(CPU)('--steps past an epoch end: train() evaluates the last step too, and result.json reports that (wasm only)', async () => {
+    const r = await run(base('v1'), 'run-v1-steps', ['--steps', String(STEPS_PER_EPOCH + 1)]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = join(dir, 'run-v1-steps');
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+    expect([result.steps, result.plannedSteps]).toEqual([STEPS_PER_EPOCH + 1, 2 * STEPS_PER_EPOCH]);
+    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, STEPS_PER_EPOCH + 1]);
+    expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss);
+    expect(result.valFmLoss).not.toBe(evals[0].metrics.val_fm_loss); // one more Adam step changed the weights
   }, 120_000);
 
   it.skipIf(CPU)('scores with a classifier file; --time-limit and --resume (wasm only: slow on cpu)', async () => {

@@ -58,9 +58,12 @@ type Pads = readonly [number, number, number, number];
  * - A numeric padding runs as `tf.pad` then a `'valid'` convolution, so outputs match PyTorch for
  *   every stride (tfjs's own `'same'` with stride > 1 pads differently from any PyTorch setting).
  *   Output size: ⌊(H + 2p − kh) / s⌋ + 1.
- * - Gradients: tfjs's `Conv2D` gradient needs the `Conv2DBackpropFilter` kernel, which the wasm
- *   backend lacks (tfjs 4.22). When the active backend has no such kernel, the weight gradient is
- *   computed from kh·kw strided slices and matmuls instead (a `tf.customGrad`; first-order only).
+ * - Gradients: the weight gradient is computed from kh·kw strided slices and matmuls (a
+ *   `tf.customGrad`, {@link conv2dComposedGrad}; first-order only), not by tfjs's
+ *   `Conv2DBackpropFilter` kernel: wasm lacks that kernel (tfjs 4.22), and where it exists it is
+ *   slow. Measured: 391 of 443 ms of a GLFM v1 training step of 128 on the H100's webgpu
+ *   (`tools/device/glfm-profile.mjs`), and 5–10× slower than the composed gradient on cpu
+ *   (`npm run bench:conv-grad -w @geolip/nn`).
  * - O(B·H'·W'·kh·kw·in·out); one new tensor, intermediates disposed.
  *
  * @example
@@ -150,26 +153,20 @@ export class Conv2d extends Module {
 
 /**
  * Pads `x` by `pads` (`[top, bottom, left, right]`) and convolves `'valid'` with stride `stride`.
- * No checks (callers validate). Uses tfjs's own gradient where the backend has
- * `Conv2DBackpropFilter`, else {@link conv2dComposedGrad}.
+ * No checks (callers validate). The gradient is {@link conv2dComposedGrad}'s on every backend.
  * @internal
  */
 export function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
   return tf.tidy(() => {
     const [pt, pb, pl, pr] = pads;
     const xp = pt + pb + pl + pr === 0 ? x : tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
-    if (hasKernel('Conv2DBackpropFilter')) return tf.conv2d(xp, weight, stride, 'valid');
     return conv2dComposedGrad(xp, weight, stride);
   });
 }
 
-function hasKernel(name: string): boolean {
-  const backend = tf.getBackend();
-  return backend !== undefined && tf.getKernel(name, backend) !== undefined;
-}
-
 /**
- * A `'valid'` convolution whose gradient avoids the `Conv2DBackpropFilter` kernel (missing on wasm):
+ * A `'valid'` convolution whose gradient avoids the `Conv2DBackpropFilter` kernel (missing on wasm,
+ * slow on cpu and webgpu):
  * - ∂x: `conv2dTranspose(dy, W)` (kernel `Conv2DBackpropInput`, present on wasm);
  * - ∂W[u, v] = xᵤᵥᵀ · dy, where xᵤᵥ = x[:, u :: s, v :: s, :] (strided slice, the output grid's
  *   taps for offset (u, v)) flattened to `[B·H'·W', in]` and dy to `[B·H'·W', out]`.

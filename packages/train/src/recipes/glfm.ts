@@ -40,7 +40,7 @@ export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = Object.freeze({
 
 /** Fields of `GlfmConfig` that `modelConfig` may override (image size, channels and classes are Fashion-MNIST's). */
 const MODEL_KEYS = [
-  'levelChannels', 'bottleneckChannels', 'groups', 'condDim', 'timeDim', 'timeScale', 'encoderConditioning', 'decoderConditioning',
+  'levelChannels', 'bottleneckChannels', 'groups', 'condDim', 'timeDim', 'timeScale', 'encoderConditioning', 'decoderConditioning', 'decoderSkips',
   'patchDim', 'anchorsPerPatch', 'phases', 'relayHidden', 'gateInit', 'generatorDim', 'generatorBlocks', 'generatorMult', 'fineAggregate', 'seed',
 ];
 
