@@ -42,8 +42,8 @@ export interface GlfmConfig {
    * U-Net skips: the encoder's full- and half-resolution features are concatenated to the decoder's
    * input at the same resolution [INFER: on for v4, off for v1–v3]. Without them v4's decoder sees
    * x_t only through the 1536-value address, which cannot carry the per-pixel noise a velocity needs
-   * (measured: validation FM loss stuck at 1.12, the loss of ignoring x_t; see the README), while the
-   * card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
+   * (so the loss cannot fall below 1; measured on Fashion-MNIST: stuck at 1.12, see the README), while
+   * the card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
    */
   decoderSkips: boolean;
   /** Width of one patch, the sphere is S^(patchDim − 1): 16 for S^15 (spec §12.2). */
