@@ -17,6 +17,7 @@ import { cocoMarkdownTable, evaluateCocoTask, type CocoTaskResult } from './coco
 import { builtinImageModels, loadImageModel } from './image-models.js';
 import { svgScatter } from './plot.js';
 import { markdownTable, stringifyReport, jsonReport, writeFileAtomic } from './report.js';
+import { htmlReport } from './html-report.js';
 
 export interface CliIo {
   stdout: { write(chunk: string): unknown };
@@ -32,7 +33,7 @@ const USAGE = `geolip-bench: evaluate sentence embedders on STS-B, SICK-R and MR
 
 Usage:
   geolip-bench run  [--model <name|path>] [--tasks stsb,sick,mrpc,coco] [--split dev|test] [--data <dir>]
-                    [--backend <name>] [--out <report.json>] [--plots <dir>] [--batch-size N]
+                    [--backend <name>] [--out <report.json|report.html>] [--plots <dir>] [--batch-size N]
                     [--drop-malformed] [--raw] [--image-model <name|path>] [--coco <dir>] [--retrieval]
   geolip-bench data [--data <dir>]
   geolip-bench embed --model <name|path> --input <texts.txt> --out <file.safetensors> [--shard i/N]
@@ -57,7 +58,8 @@ run:
   --data        directory holding stsb/, sick/, mrpc/ (see 'geolip-bench data'). Without it the
                 STS-B dev split embedded in this package is used (other tasks need --data).
   --backend     tfjs backend: ${BACKEND_NAMES.join(', ')}. Default: the best available.
-  --out         write the JSON report (every metric, settings, versions, timings) here.
+  --out         write the JSON report (every metric, settings, versions, timings) here; a name ending in
+                .html writes a self-contained HTML report instead (tables, plots, the JSON embedded).
   --plots       write one SVG scatter plot (gold vs cosine) per task into this directory.
   --raw         keep the per-pair gold/predicted arrays in the JSON report.
 
@@ -330,26 +332,34 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   if (cocoResult) io.stdout.write((results.length > 0 ? '\n' : '') + cocoMarkdownTable(cocoResult));
 
   const plotsArg = str(args, 'plots');
-  const plotFiles: string[] = [];
-  if (plotsArg !== undefined) {
-    const plotsDir = resolve(plotsArg);
-    await mkdir(plotsDir, { recursive: true });
-    for (const r of results) {
+  const outArg = str(args, 'out');
+  const html = outArg !== undefined && /\.html?$/i.test(outArg);
+  // One scatter plot per result: files with --plots, inline in an HTML report.
+  const plots = plotsArg !== undefined || html
+    ? results.map((r) => {
       const metric = r.kind === 'regression' ? `Spearman ${(100 * r.spearman).toFixed(2)}` : `F1 ${(100 * r.f1).toFixed(2)}, AUC ${(100 * r.auc).toFixed(2)}`;
+      const title = `${r.model}: ${r.task} ${r.split}`;
       const svg = svgScatter(r.gold, r.predicted, {
-        title: `${r.model}: ${r.task} ${r.split}`,
+        title,
         subtitle: `${metric} (n = ${r.n})`,
         xLabel: r.kind === 'regression' ? 'gold score' : 'gold label (0 = not paraphrase, 1 = paraphrase)',
         yLabel: 'cosine similarity',
         jitter: r.kind === 'classification' ? 0.15 : 0,
       });
+      return { r, title, svg };
+    })
+    : [];
+  const plotFiles: string[] = [];
+  if (plotsArg !== undefined) {
+    const plotsDir = resolve(plotsArg);
+    await mkdir(plotsDir, { recursive: true });
+    for (const { r, svg } of plots) {
       const file = join(plotsDir, `${r.task}-${r.split.replace(/[^\w.-]+/g, '_')}.svg`);
       await writeFileAtomic(file, svg);
       plotFiles.push(file);
     }
   }
 
-  const outArg = str(args, 'out');
   if (outArg !== undefined) {
     const report = jsonReport(
       results,
@@ -373,7 +383,7 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
       },
       { includeRaw: args.flags.has('raw') },
     );
-    await writeFileAtomic(resolve(outArg), stringifyReport(report));
+    await writeFileAtomic(resolve(outArg), html ? htmlReport(report, plots.map(({ title, svg }) => ({ title, svg }))) : stringifyReport(report));
     io.stderr.write(`report written to ${resolve(outArg)}\n`);
   }
   for (const f of plotFiles) io.stderr.write(`plot written to ${f}\n`);

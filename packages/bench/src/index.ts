@@ -19,6 +19,8 @@ export type { ClassificationResult, EvaluateOptions, PairTask, PairTaskResult, R
 export { markdownTable, jsonReport, writeJsonReport, writeFileAtomic, formatParams, packageVersions } from './report.js';
 export type { JsonReport, ReportSettings } from './report.js';
 export { svgScatter, niceTicks } from './plot.js';
+export { htmlReport } from './html-report.js';
+export type { HtmlReportPlot } from './html-report.js';
 export type { ScatterOptions } from './plot.js';
 export { cocoMarkdownTable, evaluateCocoTask, multiLabelF1 } from './coco-task.js';
 export type { CocoTaskOptions, CocoTaskResult } from './coco-task.js';
