@@ -1,0 +1,59 @@
+// What the demo computes from the sentence embeddings: pure functions (no DOM), tested in Node.
+import { createRng, effectiveDimension, pca, pentachoronCV } from '@geolip/geometry';
+
+/** At most this many sentences per run. */
+export const MAX_SENTENCES = 64;
+/** At most this many characters per sentence (the encoder also truncates to its maxLength word pieces). */
+export const MAX_CHARS = 2000;
+
+/**
+ * One sentence per non-empty line, trimmed; or a message for the page when the input cannot be embedded
+ * (nothing typed, too many sentences, a sentence too long).
+ */
+export function checkSentences(text: string): string[] | string {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  if (lines.length === 0) return 'Type at least one sentence (one per line).';
+  if (lines.length > MAX_SENTENCES) return `Too many sentences: ${lines.length}; the demo embeds at most ${MAX_SENTENCES} at a time.`;
+  const long = lines.findIndex((l) => l.length > MAX_CHARS);
+  if (long >= 0) return `Sentence ${long + 1} is ${lines[long]!.length.toLocaleString('en-US')} characters long; the limit is ${MAX_CHARS.toLocaleString('en-US')}.`;
+  return lines;
+}
+
+/** The pentachoron CV is shown from this many sentences on (C(6, 5) = 6 distinct simplices). */
+export const MIN_CV_SENTENCES = 6;
+
+export interface Analysis {
+  sentences: string[];
+  /** n × n cosine similarities (row-major), from the unit-norm embeddings. */
+  similarity: Float64Array;
+  /** n × 2 coordinates: the first two principal components (zeros for fewer than 2 sentences). */
+  projection: Float64Array;
+  /**
+   * Pentachoron CV (seeded, 200 samples) of the embeddings; null for fewer than {@link MIN_CV_SENTENCES}
+   * sentences (5 points make one simplex: its CV is 0 by construction).
+   */
+  cv: number | null;
+  /** Participation ratio of the singular values (@geolip/geometry `effectiveDimension`). */
+  effectiveDimension: number;
+}
+
+/** Similarity matrix, 2-D PCA and geometry numbers of `rows` (`n × dim`, row-major, unit rows). */
+export function analyze(sentences: string[], rows: Float32Array, dim: number): Analysis {
+  const n = sentences.length;
+  const nested = Array.from({ length: n }, (_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
+  const similarity = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += nested[i]![k]! * nested[j]![k]!;
+      similarity[i * n + j] = dot;
+    }
+  }
+  const projection = new Float64Array(n * 2);
+  if (n >= 2) {
+    const p = pca(nested, 2).projected;
+    for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) projection[i * 2 + c] = p.get(i, c);
+  }
+  const cv = n >= MIN_CV_SENTENCES ? pentachoronCV(nested, { rng: createRng(0), minValid: 2 }).cv : null;
+  return { sentences, similarity, projection, cv, effectiveDimension: effectiveDimension(nested) };
+}

@@ -1,0 +1,124 @@
+// GeoLIP in the browser: the geolip-text sentence encoder that @geolip/text ships, run by TensorFlow.js on the best
+// backend the browser has (webgpu → webgl → wasm → cpu). Type sentences, see their cosine-similarity heatmap, their
+// 2-D PCA projection and the geometry numbers of the embedding cloud.
+//
+// URL parameters: ?backend=cpu|wasm|webgl|webgpu forces a backend; ?weights=<url> and ?vocab=<url> load other files.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { BACKEND_NAMES, initBackend } from '@geolip/nn/backend';
+import type { BackendName } from '@geolip/nn/backend';
+import { BertTokenizer, SentenceEmbedder } from '@geolip/text';
+import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url';
+import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url';
+
+import { MIN_CV_SENTENCES, analyze, checkSentences, type Analysis } from './analysis.js';
+import { heatmapSvg, projectionSvg } from './render.js';
+
+setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const status = $('status');
+const errorBox = $('error');
+const input = $<HTMLTextAreaElement>('sentences');
+const button = $<HTMLButtonElement>('embed');
+const results = $('results');
+
+function showError(message: string): void {
+  errorBox.textContent = message;
+  errorBox.hidden = false;
+}
+
+function clearError(): void {
+  errorBox.textContent = '';
+  errorBox.hidden = true;
+}
+
+async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`could not load the ${what} from ${url}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!response.ok) throw new Error(`could not load the ${what} from ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  if ((response.headers.get('content-type') ?? '').startsWith('text/html')) throw new Error(`could not load the ${what} from ${url}: the server sent an HTML page`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function load(): Promise<SentenceEmbedder> {
+  const params = new URLSearchParams(location.search);
+  const forced = params.get('backend');
+  if (forced !== null && !(BACKEND_NAMES as readonly string[]).includes(forced)) throw new Error(`unknown backend '${forced}' (one of ${BACKEND_NAMES.join(', ')})`);
+  status.textContent = 'choosing a backend…';
+  const info = await initBackend(forced !== null ? { prefer: [forced as BackendName] } : {});
+  $('backend').textContent = info.name;
+  const weightsUrl = params.get('weights') ?? defaultWeightsUrl;
+  const vocabUrl = params.get('vocab') ?? defaultVocabUrl;
+  status.textContent = 'loading the model…';
+  const [weights, vocab] = await Promise.all([fetchBytes(weightsUrl, 'model weights'), fetchBytes(vocabUrl, 'vocabulary')]);
+  const tokenizer = BertTokenizer.fromVocabText(new TextDecoder().decode(vocab));
+  let model: SentenceEmbedder;
+  try {
+    model = await SentenceEmbedder.fromWeights(weights, { name: 'geolip-text', tokenizer });
+  } catch (e) {
+    throw new Error(`the model weights from ${weightsUrl} cannot be used: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  $('model').textContent = `${model.name}, ${model.params.toLocaleString('en-US')} parameters, ${model.dim}-d`;
+  return model;
+}
+
+function show(a: Analysis): void {
+  $('heatmap').innerHTML = heatmapSvg(a.sentences, a.similarity);
+  $('projection').innerHTML = projectionSvg(a.sentences, a.projection);
+  $('cv').textContent = a.cv === null ? `needs ≥ ${MIN_CV_SENTENCES} sentences` : Number.isFinite(a.cv) ? a.cv.toFixed(4) : 'n/a (degenerate simplices)';
+  $('effdim').textContent = a.effectiveDimension.toFixed(2);
+  $('count').textContent = String(a.sentences.length);
+  results.hidden = false;
+}
+
+async function main(): Promise<void> {
+  let model: SentenceEmbedder;
+  try {
+    model = await load();
+  } catch (e) {
+    status.textContent = 'the model did not load';
+    showError(e instanceof Error ? e.message : String(e));
+    return;
+  }
+  status.textContent = 'ready';
+  button.disabled = false;
+  const run = async (): Promise<void> => {
+    clearError();
+    const checked = checkSentences(input.value);
+    if (typeof checked === 'string') {
+      showError(checked);
+      return;
+    }
+    button.disabled = true;
+    status.textContent = `embedding ${checked.length} sentence${checked.length === 1 ? '' : 's'}…`;
+    try {
+      const t0 = performance.now();
+      const rows = await model.embed(checked);
+      show(analyze(checked, rows, model.dim));
+      status.textContent = `ready (${(performance.now() - t0).toFixed(0)} ms)`;
+    } catch (e) {
+      showError(e instanceof Error ? e.message : String(e));
+      status.textContent = 'ready';
+    } finally {
+      button.disabled = false;
+    }
+  };
+  button.addEventListener('click', () => void run());
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void run();
+  });
+  (window as unknown as { geolipDemo: unknown }).geolipDemo = { backend: tf.getBackend() };
+}
+
+void main();
