@@ -26,8 +26,17 @@ export interface Analysis {
   sentences: string[];
   /** n × n cosine similarities (row-major), from the unit-norm embeddings. */
   similarity: Float64Array;
-  /** n × 2 coordinates: the first two principal components (zeros for fewer than 2 sentences). */
+  /**
+   * n × 2 coordinates of the sentences: the first two principal components of the sentences and the anchors
+   * together (zeros when there are fewer than 2 rows in all).
+   */
   projection: Float64Array;
+  /** K × 2 coordinates of the anchors, in the same projection. */
+  anchorProjection: Float64Array;
+  /** For each sentence, the index of its nearest anchor (largest cosine); empty without anchors. */
+  nearest: Int32Array;
+  /** Number of distinct anchors that are some sentence's nearest (0 without anchors). */
+  activeAnchors: number;
   /**
    * Pentachoron CV (seeded, 200 samples) of the embeddings; null for fewer than {@link MIN_CV_SENTENCES}
    * sentences (5 points make one simplex: its CV is 0 by construction).
@@ -37,10 +46,15 @@ export interface Analysis {
   effectiveDimension: number;
 }
 
-/** Similarity matrix, 2-D PCA and geometry numbers of `rows` (`n × dim`, row-major, unit rows). */
-export function analyze(sentences: string[], rows: Float32Array, dim: number): Analysis {
+/**
+ * Similarity matrix, 2-D PCA and geometry numbers of `rows` (`n × dim`, row-major, unit rows), placed among
+ * `anchors` (`K × dim`, row-major, unit rows; none by default).
+ */
+export function analyze(sentences: string[], rows: Float32Array, dim: number, anchors: Float64Array = new Float64Array(0)): Analysis {
   const n = sentences.length;
+  const k = anchors.length / dim;
   const nested = Array.from({ length: n }, (_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
+  const anchorRows = Array.from({ length: k }, (_, a) => Array.from(anchors.subarray(a * dim, (a + 1) * dim)));
   const similarity = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
@@ -49,11 +63,31 @@ export function analyze(sentences: string[], rows: Float32Array, dim: number): A
       similarity[i * n + j] = dot;
     }
   }
-  const projection = new Float64Array(n * 2);
-  if (n >= 2) {
-    const p = pca(nested, 2).projected;
-    for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) projection[i * 2 + c] = p.get(i, c);
+  const both = new Float64Array((n + k) * 2);
+  if (n + k >= 2) {
+    const p = pca([...nested, ...anchorRows], 2).projected;
+    for (let i = 0; i < n + k; i++) for (let c = 0; c < 2; c++) both[i * 2 + c] = p.get(i, c);
+  }
+  const nearest = new Int32Array(k > 0 ? n : 0);
+  if (k > 0) {
+    for (let i = 0; i < n; i++) {
+      let best = -Infinity;
+      for (let a = 0; a < k; a++) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += nested[i]![d]! * anchorRows[a]![d]!;
+        if (dot > best) [best, nearest[i]] = [dot, a];
+      }
+    }
   }
   const cv = n >= MIN_CV_SENTENCES ? pentachoronCV(nested, { rng: createRng(0), minValid: 2 }).cv : null;
-  return { sentences, similarity, projection, cv, effectiveDimension: effectiveDimension(nested) };
+  return {
+    sentences,
+    similarity,
+    projection: both.slice(0, n * 2),
+    anchorProjection: both.slice(n * 2),
+    nearest,
+    activeAnchors: new Set(nearest).size,
+    cv,
+    effectiveDimension: effectiveDimension(nested),
+  };
 }

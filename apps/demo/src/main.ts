@@ -13,12 +13,17 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { BACKEND_NAMES, initBackend } from '@geolip/nn/backend';
 import type { BackendName } from '@geolip/nn/backend';
+import { Constellation } from '@geolip/anchors';
 import { BertTokenizer, SentenceEmbedder } from '@geolip/text';
 import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url';
 import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url';
 
 import { MIN_CV_SENTENCES, analyze, checkSentences, type Analysis } from './analysis.js';
 import { heatmapSvg, projectionSvg } from './render.js';
+import reference from './reference.json';
+
+/** Anchors of the page's constellation, built from the reference sentences (3 genre centroids, 3 midpoints, 10 repelled). */
+const ANCHORS = 16;
 
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
 
@@ -51,6 +56,27 @@ async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/**
+ * The constellation the sentences are placed among: `Constellation.fromData` (@geolip/anchors) over the embeddings
+ * of 96 STS-B dev sentences (32 per genre, `scripts/make-reference.mjs`) with the genres as labels. Unit rows.
+ */
+async function buildAnchors(model: SentenceEmbedder): Promise<Float64Array> {
+  const texts = reference.sentences.map((s) => s.text);
+  const genres = [...new Set(reference.sentences.map((s) => s.genre))];
+  const labels = reference.sentences.map((s) => genres.indexOf(s.genre));
+  const rows = await model.embed(texts);
+  const nested = Array.from({ length: texts.length }, (_, i) => Array.from(rows.subarray(i * model.dim, (i + 1) * model.dim)));
+  const constellation = Constellation.fromData(nested, labels, { anchors: ANCHORS, seed: 0 });
+  try {
+    const unit = constellation.normalizedAnchors();
+    const values = Float64Array.from(await unit.data());
+    unit.dispose();
+    return values;
+  } finally {
+    constellation.dispose();
+  }
+}
+
 async function load(): Promise<SentenceEmbedder> {
   const params = new URLSearchParams(location.search);
   const forced = params.get('backend');
@@ -75,7 +101,8 @@ async function load(): Promise<SentenceEmbedder> {
 
 function show(a: Analysis): void {
   $('heatmap').innerHTML = heatmapSvg(a.sentences, a.similarity);
-  $('projection').innerHTML = projectionSvg(a.sentences, a.projection);
+  $('projection').innerHTML = projectionSvg(a.sentences, a.projection, 360, a.anchorProjection, a.nearest);
+  $('active').textContent = `${a.activeAnchors} / ${a.anchorProjection.length / 2}`;
   $('cv').textContent = a.cv === null ? `needs ≥ ${MIN_CV_SENTENCES} sentences` : Number.isFinite(a.cv) ? a.cv.toFixed(4) : 'n/a (degenerate simplices)';
   $('effdim').textContent = a.effectiveDimension.toFixed(2);
   $('count').textContent = String(a.sentences.length);
@@ -84,8 +111,11 @@ function show(a: Analysis): void {
 
 async function main(): Promise<void> {
   let model: SentenceEmbedder;
+  let anchors: Float64Array;
   try {
     model = await load();
+    status.textContent = 'building the constellation…';
+    anchors = await buildAnchors(model);
   } catch (e) {
     status.textContent = 'the model did not load';
     showError(e instanceof Error ? e.message : String(e));
@@ -105,7 +135,7 @@ async function main(): Promise<void> {
     try {
       const t0 = performance.now();
       const rows = await model.embed(checked);
-      show(analyze(checked, rows, model.dim));
+      show(analyze(checked, rows, model.dim, anchors));
       status.textContent = `ready (${(performance.now() - t0).toFixed(0)} ms)`;
     } catch (e) {
       showError(e instanceof Error ? e.message : String(e));

@@ -39,30 +39,48 @@ export function heatmapSvg(sentences: readonly string[], similarity: Float64Arra
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="cosine similarity heatmap">${parts.join('')}</svg>`;
 }
 
-/** The n points of `xy` (n × 2) scaled into a square, each labelled with its sentence number. */
-export function projectionSvg(sentences: readonly string[], xy: Float64Array, size = 360): string {
+/**
+ * The n points of `xy` (n × 2) scaled into a square, each labelled with its sentence number, among the K anchors
+ * of `anchorXy` (K × 2; gray diamonds A1…AK). `nearest[i]` (optional) names sentence i's nearest anchor in its title
+ * and draws a thin line to it.
+ */
+export function projectionSvg(sentences: readonly string[], xy: Float64Array, size = 360, anchorXy: Float64Array = new Float64Array(0), nearest: Int32Array = new Int32Array(0)): string {
   const n = sentences.length;
+  const k = anchorXy.length / 2;
   const pad = 28;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of xy) {
+  for (const v of [...xy, ...anchorXy]) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
   const span = hi > lo ? hi - lo : 1;
   const mid = (hi + lo) / 2;
   const map = (v: number) => size / 2 + ((v - mid) / span) * (size - 2 * pad);
+  const at = (p: Float64Array, i: number): [number, number] => [map(p[2 * i]!), size - map(p[2 * i + 1]!)];
   const dots: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = map(xy[2 * i]!);
-    const y = size - map(xy[2 * i + 1]!);
+  for (let a = 0; a < k; a++) {
+    const [x, y] = at(anchorXy, a);
+    const d = 5;
     dots.push(
-      `<g class="point" data-i="${i}"><title>${esc(`${i + 1}. ${sentences[i]}`)}</title><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>` +
-        `<text x="${(x + 8).toFixed(1)}" y="${(y + 4).toFixed(1)}">${i + 1}</text></g>`,
+      `<g class="anchor" data-a="${a}"><title>anchor A${a + 1}</title><path d="M${x.toFixed(1)} ${(y - d).toFixed(1)}l${d} ${d}l-${d} ${d}l-${d} -${d}z"/>` +
+        `<text x="${(x + 7).toFixed(1)}" y="${(y + 4).toFixed(1)}">A${a + 1}</text></g>`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    const [x, y] = at(xy, i);
+    const near = nearest.length > i ? nearest[i]! : -1;
+    const link = near >= 0 ? (() => {
+      const [ax, ay] = at(anchorXy, near);
+      return `<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${ax.toFixed(1)}" y2="${ay.toFixed(1)}"/>`;
+    })() : '';
+    dots.push(
+      `<g class="point" data-i="${i}"${near >= 0 ? ` data-nearest="${near}"` : ''}><title>${esc(`${i + 1}. ${sentences[i]}${near >= 0 ? `\nnearest anchor A${near + 1}` : ''}`)}</title>` +
+        `${link}<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/><text x="${(x + 8).toFixed(1)}" y="${(y + 4).toFixed(1)}">${i + 1}</text></g>`,
     );
   }
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="2-D PCA projection">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="2-D PCA projection of the sentences among the anchors">` +
     `<rect class="frame" x="0.5" y="0.5" width="${size - 1}" height="${size - 1}"/>${dots.join('')}</svg>`
   );
 }

@@ -32,6 +32,21 @@ describe('analyze', () => {
     expect(d(0, 1)).toBeCloseTo(Math.SQRT2, 6);
     expect(d(0, 2)).toBeCloseTo(Math.hypot(1 - s, s), 6);
   });
+  it('anchors: nearest by largest cosine, active = distinct nearest, one projection for both', () => {
+    const s = Math.SQRT1_2;
+    // Sentences e1, e2, (e1 + e2)/√2, −e1; anchors A1 = e1, A2 = e2, A3 = −e2. Ties go to the first anchor:
+    // (e1 + e2)/√2 has cosine √½ with A1 and A2 → A1; −e1 has −1, 0, 0 → A2.
+    const rows = Float32Array.from([1, 0, 0, 1, s, s, -1, 0]);
+    const anchors = Float64Array.from([1, 0, 0, 1, 0, -1]);
+    const a = analyze(['a', 'b', 'c', 'd'], rows, 2, anchors);
+    expect(Array.from(a.nearest)).toEqual([0, 1, 0, 1]);
+    expect(a.activeAnchors).toBe(2);
+    expect(a.anchorProjection).toHaveLength(6);
+    // PCA of 7 points in 2-d keeps all distances: sentence 1 (e1) sits exactly on anchor A1.
+    expect(Math.hypot(a.projection[0]! - a.anchorProjection[0]!, a.projection[1]! - a.anchorProjection[1]!)).toBeLessThan(1e-6);
+    expect(analyze(['a'], rows.subarray(0, 2), 2).activeAnchors).toBe(0);
+  });
+
   it(`pentachoron CV from ${MIN_CV_SENTENCES} sentences on; seeded, so repeatable`, () => {
     const rows = new Float32Array(6 * 8);
     for (let i = 0; i < 6; i++) rows[i * 8 + i] = 1; // 6 orthonormal rows: every simplex has the same volume
@@ -59,9 +74,13 @@ describe('render', () => {
   it('colours: white at 0, red at 1, blue at −1', () => {
     expect([similarityColor(0), similarityColor(1), similarityColor(-1), similarityColor(2)]).toEqual(['rgb(255,255,255)', 'rgb(214,39,40)', 'rgb(31,119,180)', 'rgb(214,39,40)']);
   });
-  it('projection: one labelled point per sentence inside the square', () => {
-    const svg = projectionSvg(['a', 'b', 'c'], Float64Array.from([0, 0, 1, 0, 0, 1]), 100);
+  it('projection: one labelled point per sentence and one diamond per anchor inside the square', () => {
+    const svg = projectionSvg(['a', 'b', 'c'], Float64Array.from([0, 0, 1, 0, 0, 1]), 100, Float64Array.from([2, 2, -1, -1]), Int32Array.from([1, 0, 0]));
     expect(svg.match(/<g class="point"/g)).toHaveLength(3);
+    expect(svg.match(/<g class="anchor"/g)).toHaveLength(2);
+    expect(svg).toContain('data-i="0" data-nearest="1"');
+    expect(svg).toContain('nearest anchor A2');
+    expect(svg.match(/<line /g)).toHaveLength(3);
     for (const m of svg.matchAll(/cx="([\d.]+)" cy="([\d.]+)"/g)) {
       expect(Number(m[1])).toBeGreaterThanOrEqual(0);
       expect(Number(m[2])).toBeLessThanOrEqual(100);

@@ -26,6 +26,10 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   let context: BrowserContext;
   let close: () => Promise<void>;
   let nodeCosine: number;
+  // One page for the tests that type into a loaded model (loading embeds the 96 reference sentences: seconds on
+  // SwiftShader's webgl), opened in beforeAll; the failing-URL test opens its own.
+  let page: Page;
+  let problems: string[];
 
   beforeAll(async () => {
     await build({ root, logLevel: 'warn' });
@@ -40,9 +44,12 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     nodeCosine = 0;
     for (let k = 0; k < model.dim; k++) nodeCosine += rows[k]! * rows[model.dim + k]!;
     expect(tf.getBackend()).toBe('cpu');
+    ({ page, problems } = await open());
+    await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 150_000 });
   });
 
   afterAll(async () => {
+    await page?.close();
     await close?.();
     await server?.close();
   });
@@ -58,8 +65,6 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   }
 
   it('two typed sentences: the heatmap shows the cosine computed in Node for the same model', async () => {
-    const { page, problems } = await open();
-    await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 90_000 });
     await page.fill('#sentences', `${A}\n${B}`);
     await page.click('#embed');
     const cell = page.locator('#heatmap g.cell[data-i="0"][data-j="1"]');
@@ -71,15 +76,19 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     expect(await page.locator('#count').textContent()).toBe('2');
     expect(await page.locator('#cv').textContent()).toBe('needs ≥ 6 sentences');
     expect(await page.locator('#projection g.point').count()).toBe(2);
+    expect(await page.locator('#projection g.anchor').count()).toBe(16);
+    expect(await page.locator('#active').textContent()).toMatch(/^[12] \/ 16$/);
     expect(await page.locator('#backend').textContent()).toMatch(/^(webgpu|webgl|wasm|cpu)$/);
     expect(problems).toEqual([]);
-    await page.close();
   });
 
   it('the default eight sentences: geometry numbers and a screenshot', async () => {
-    const { page, problems } = await open();
-    await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 90_000 });
+    await page.locator('#sentences').evaluate((el) => {
+      const area = el as HTMLTextAreaElement;
+      area.value = area.defaultValue; // the page's own eight sentences
+    });
     await page.click('#embed');
+    await page.locator('#count').filter({ hasText: '8' }).waitFor();
     await page.locator('#results:not([hidden])').waitFor();
     expect(await page.locator('#heatmap g.cell').count()).toBe(64);
     expect(Number(await page.locator('#cv').textContent())).toBeGreaterThan(0);
@@ -90,12 +99,9 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'demo.png'), fullPage: true });
     expect(problems).toEqual([]);
-    await page.close();
   });
 
   it('empty, too long and too many sentences: a message in the page', async () => {
-    const { page } = await open();
-    await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 90_000 });
     await page.fill('#sentences', '   \n  ');
     await page.click('#embed');
     await expect.poll(() => page.locator('#error').textContent()).toBe('Type at least one sentence (one per line).');
@@ -106,15 +112,14 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     await page.fill('#sentences', Array.from({ length: 65 }, (_, i) => `sentence ${i}`).join('\n'));
     await page.click('#embed');
     await expect.poll(() => page.locator('#error').textContent()).toMatch(/^Too many sentences: 65;/);
-    await page.close();
   });
 
   it('a weights URL that fails: a message in the page naming the URL', async () => {
-    const { page } = await open('?weights=/missing.safetensors');
-    await page.locator('#error:not([hidden])').waitFor({ timeout: 90_000 });
-    expect(await page.locator('#error').textContent()).toMatch(/could not load the model weights from \/missing\.safetensors: HTTP 404/);
-    expect(await page.locator('#status').textContent()).toBe('the model did not load');
-    expect(await page.locator('#embed').isDisabled()).toBe(true);
-    await page.close();
+    const bad = await open('?weights=/missing.safetensors');
+    await bad.page.locator('#error:not([hidden])').waitFor({ timeout: 90_000 });
+    expect(await bad.page.locator('#error').textContent()).toMatch(/could not load the model weights from \/missing\.safetensors: HTTP 404/);
+    expect(await bad.page.locator('#status').textContent()).toBe('the model did not load');
+    expect(await bad.page.locator('#embed').isDisabled()).toBe(true);
+    await bad.page.close();
   });
 });
