@@ -14,6 +14,7 @@ import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } f
 
 import { AnchorBankModule } from './anchor-bank-module.js';
 import { readTorchStateDict } from './torch/read-torch.js';
+import { importNode } from './node-import.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
 export interface CaptionEncoderConfig {
@@ -205,7 +206,7 @@ export class CaptionEncoder extends Module {
   static async fromPretrained(source: string | Uint8Array | ArrayBuffer, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
     let bytes: Uint8Array | ArrayBuffer;
     if (typeof source === 'string') {
-      const fs = (await import('node:fs/promises')) as typeof import('node:fs/promises');
+      const fs = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
       bytes = new Uint8Array(await fs.readFile(source));
     } else bytes = source;
     const model = new CaptionEncoder(config);

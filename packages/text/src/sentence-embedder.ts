@@ -10,6 +10,7 @@ import { CaptionEncoder } from './caption-encoder.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
+import { importNode } from './node-import.js';
 
 /** File name of the weights bundled with this package, under its `weights/` folder. */
 export const GEOLIP_TEXT_WEIGHTS_FILE = 'geolip-text.safetensors';
@@ -104,7 +105,7 @@ export class SentenceEmbedder {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
     let bytes: Uint8Array;
     if (typeof source === 'string') {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
       try {
         bytes = await readFile(source);
       } catch (cause) {
