@@ -10,7 +10,8 @@ import { RECIPES } from '../src/cli.js';
 import { parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
 import { writeFashionMnistSplit, runRecipe } from './helpers.js';
 
-const TINY_DUAL = { embedDim: 32, streamDim: 16, heads: 2, fusedDim: 16, dualBlocks: 1, fusedBlocks: 1, classifierHidden: 16, anchors: 8, compartments: 2, compartmentDim: 8 };
+// outDim 24, not the presets' 128: the embeddings files and the scan must follow the model's width.
+const TINY_DUAL = { embedDim: 32, streamDim: 16, heads: 2, fusedDim: 16, dualBlocks: 1, fusedBlocks: 1, classifierHidden: 16, anchors: 8, compartments: 2, compartmentDim: 8, outDim: 24 };
 const TINY_VIT = { dModel: 16, heads: 2, ffDim: 32, layers: 1 };
 
 let dir: string;
@@ -55,10 +56,11 @@ describe('geolip-train run fmnist-vit', () => {
     // The weights and the embeddings of every train (incl. val) and test image.
     const { readSafetensors } = await import('@geolip/geometry');
     const train = readSafetensors(new Uint8Array(await readFile(join(out, 'embeddings-train.safetensors'))));
-    expect(train.tensors.embeddings!.shape).toEqual([160, 128]);
+    const dim = model === 'dual-stream' ? 24 : 128;
+    expect(train.tensors.embeddings!.shape).toEqual([160, dim]);
     expect(train.tensors.embeddings!.dtype).toBe('F16');
     const test = readSafetensors(new Uint8Array(await readFile(join(out, 'embeddings-test.safetensors'))));
-    expect(test.tensors.embeddings!.shape).toEqual([40, 128]);
+    expect(test.tensors.embeddings!.shape).toEqual([40, dim]);
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(4);
     expect(result.testImages).toBe(40);

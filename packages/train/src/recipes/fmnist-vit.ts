@@ -231,10 +231,11 @@ class Trainer implements TrainableModel<ImageBatch> {
 }
 
 /** Accuracy of the main (and geo) classifier on images [offset, offset + n) of a split; also the embeddings. */
-async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Array }, offset: number, n: number, batch: number): Promise<{ acc: number; geoAcc: number; emb: Float32Array }> {
+async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Array }, offset: number, n: number, batch: number): Promise<{ acc: number; geoAcc: number; emb: Float32Array; dim: number }> {
   let hits = 0;
   let geoHits = 0;
-  const emb = new Float32Array(n * 128);
+  const dim = net.kind === 'vit' ? net.model.encoder.config.outDim : net.model.config.outDim; // the embedding width (modelConfig.outDim)
+  const emb = new Float32Array(n * dim);
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
     const from = (offset + s) * 784;
@@ -252,15 +253,15 @@ async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Arra
       if (p![i] === split.labels[offset + s + i]) hits++;
       if (g![i] === split.labels[offset + s + i]) geoHits++;
     }
-    emb.set((e as Float32Array).subarray(0, b * 128), s * 128);
+    emb.set((e as Float32Array).subarray(0, b * dim), s * dim);
     tf.dispose([x, ...out]);
   }
-  return { acc: hits / n, geoAcc: geoHits / n, emb };
+  return { acc: hits / n, geoAcc: geoHits / n, emb, dim };
 }
 
-/** `[N, 128]` embeddings as an F16 safetensors file with tensor `embeddings` (the input of `fmnist-david`). */
-function embeddingsFile(emb: Float32Array, rows: number, meta: Record<string, string>): Uint8Array {
-  return writeSafetensors({ embeddings: { dtype: 'F16', shape: [rows, 128], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } }, meta);
+/** `[N, dim]` embeddings as an F16 safetensors file with tensor `embeddings` (the input of `fmnist-david`). */
+function embeddingsFile(emb: Float32Array, rows: number, dim: number, meta: Record<string, string>): Uint8Array {
+  return writeSafetensors({ embeddings: { dtype: 'F16', shape: [rows, dim], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } }, meta);
 }
 
 async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
@@ -350,7 +351,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     }
     const trainSeconds = trainSecondsNow(); // over all calls of a resumed run
     const final = await evaluate(net, testSet, 0, nTest, 500);
-    const emb = tf.tensor2d(final.emb, [nTest, 128]);
+    const emb = tf.tensor2d(final.emb, [nTest, final.dim]);
     const report = await scanAsync(emb, {
       labels: Array.from(testSet.labels.subarray(0, nTest)),
       ...(net.kind === 'dual-stream' ? { anchors: net.model.constellation } : {}),
@@ -365,8 +366,8 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     const meta = { 'geolip.model': cfg.model, 'geolip.config': JSON.stringify(net.kind === 'vit' ? net.model.encoder.config : net.model.config) };
     await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
     const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
-    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, { ...meta, 'geolip.split': 'train' }));
-    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, { ...meta, 'geolip.split': 'test' }));
+    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, trainEmb.dim, { ...meta, 'geolip.split': 'train' }));
+    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, final.dim, { ...meta, 'geolip.split': 'test' }));
     const result = {
       model: cfg.model,
       params: net.model.paramCount(),
