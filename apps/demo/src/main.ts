@@ -1,9 +1,8 @@
 // GeoLIP in the browser: the geolip-text sentence encoder that @geolip/text ships, run by TensorFlow.js on the best
 // backend the browser has (webgpu → webgl → wasm → cpu). Type sentences, see their cosine-similarity heatmap, their
-// 2-D PCA projection and the geometry numbers of the embedding cloud.
+// 2-D projection among a 16-anchor constellation and the geometry numbers of the embedding cloud.
 //
 // URL parameters: ?backend=cpu|wasm|webgl|webgpu forces a backend; ?weights=<url> and ?vocab=<url> load other files.
-import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -148,7 +147,6 @@ async function main(): Promise<void> {
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void run();
   });
-  (window as unknown as { geolipDemo: unknown }).geolipDemo = { backend: tf.getBackend() };
 }
 
 void main();
