@@ -19,6 +19,17 @@ export function checkSentences(text: string): string[] | string {
   return lines;
 }
 
+/** `n × dim` row-major values as `n` rows (what `@geolip/geometry` and `@geolip/anchors` take as nested arrays). */
+export function toRows(flat: Float32Array | Float64Array, dim: number): number[][] {
+  return Array.from({ length: flat.length / dim }, (_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim)));
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let k = 0; k < a.length; k++) sum += a[k]! * b[k]!;
+  return sum;
+}
+
 /** The pentachoron CV is shown from this many sentences on (C(6, 5) = 6 distinct simplices). */
 export const MIN_CV_SENTENCES = 6;
 
@@ -52,17 +63,11 @@ export interface Analysis {
  */
 export function analyze(sentences: string[], rows: Float32Array, dim: number, anchors: Float64Array = new Float64Array(0)): Analysis {
   const n = sentences.length;
-  const k = anchors.length / dim;
-  const nested = Array.from({ length: n }, (_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
-  const anchorRows = Array.from({ length: k }, (_, a) => Array.from(anchors.subarray(a * dim, (a + 1) * dim)));
+  const nested = toRows(rows.subarray(0, n * dim), dim);
+  const anchorRows = toRows(anchors, dim);
+  const k = anchorRows.length;
   const similarity = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let dot = 0;
-      for (let k = 0; k < dim; k++) dot += nested[i]![k]! * nested[j]![k]!;
-      similarity[i * n + j] = dot;
-    }
-  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) similarity[i * n + j] = dot(nested[i]!, nested[j]!);
   const both = new Float64Array((n + k) * 2);
   if (n + k >= 2) {
     const p = pca([...nested, ...anchorRows], 2).projected;
@@ -73,9 +78,8 @@ export function analyze(sentences: string[], rows: Float32Array, dim: number, an
     for (let i = 0; i < n; i++) {
       let best = -Infinity;
       for (let a = 0; a < k; a++) {
-        let dot = 0;
-        for (let d = 0; d < dim; d++) dot += nested[i]![d]! * anchorRows[a]![d]!;
-        if (dot > best) [best, nearest[i]] = [dot, a];
+        const cos = dot(nested[i]!, anchorRows[a]!);
+        if (cos > best) [best, nearest[i]] = [cos, a];
       }
     }
   }

@@ -17,7 +17,7 @@ import { BertTokenizer, SentenceEmbedder } from '@geolip/text';
 import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url';
 import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url';
 
-import { MIN_CV_SENTENCES, analyze, checkSentences, type Analysis } from './analysis.js';
+import { MIN_CV_SENTENCES, analyze, checkSentences, toRows, type Analysis } from './analysis.js';
 import { heatmapSvg, projectionSvg } from './render.js';
 import reference from './reference.json';
 
@@ -64,8 +64,7 @@ async function buildAnchors(model: SentenceEmbedder): Promise<Float64Array> {
   const genres = [...new Set(reference.sentences.map((s) => s.genre))];
   const labels = reference.sentences.map((s) => genres.indexOf(s.genre));
   const rows = await model.embed(texts);
-  const nested = Array.from({ length: texts.length }, (_, i) => Array.from(rows.subarray(i * model.dim, (i + 1) * model.dim)));
-  const constellation = Constellation.fromData(nested, labels, { anchors: ANCHORS, seed: 0 });
+  const constellation = Constellation.fromData(toRows(rows, model.dim), labels, { anchors: ANCHORS, seed: 0 });
   try {
     const unit = constellation.normalizedAnchors();
     const values = Float64Array.from(await unit.data());

@@ -383,7 +383,7 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
       },
       { includeRaw: args.flags.has('raw') },
     );
-    await writeFileAtomic(resolve(outArg), html ? htmlReport(report, plots.map(({ title, svg }) => ({ title, svg }))) : stringifyReport(report));
+    await writeFileAtomic(resolve(outArg), html ? htmlReport(report, plots) : stringifyReport(report));
     io.stderr.write(`report written to ${resolve(outArg)}\n`);
   }
   for (const f of plotFiles) io.stderr.write(`plot written to ${f}\n`);

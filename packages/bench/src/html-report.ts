@@ -2,7 +2,8 @@
 // inline as SVG, the run settings and environment, and the JSON report itself embedded for machines. No scripts,
 // no external resources: it opens from a file in any browser, offline.
 import type { JsonReport } from './report.js';
-import { formatParams } from './report.js';
+import { TASK_LABEL, formatParams, pct } from './report.js';
+import { escapeXml } from './plot.js';
 import type { CocoTaskResult } from './coco-task.js';
 import type { PairTaskResult } from './evaluate.js';
 
@@ -12,15 +13,13 @@ export interface HtmlReportPlot {
   svg: string;
 }
 
-const escapeHtml = (value: unknown): string =>
-  String(value ?? '–').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+/** Text and double-quoted attribute values; a missing value shows as '–'. */
+const escapeHtml = (value: unknown): string => escapeXml(String(value ?? '–'));
 
-const TASK_LABEL: Record<string, string> = { stsb: 'STS-B', sick: 'SICK-R', mrpc: 'MRPC' };
-
-/** A cell holding a fraction shown ×100 with 2 decimals; `data-value` keeps the exact number. */
+/** A cell holding a fraction shown ×100 with 2 decimals (`pct`); `data-value` keeps the exact number. */
 function pctCell(metric: string, x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return `<td class="num" data-metric="${metric}">–</td>`;
-  return `<td class="num" data-metric="${metric}" data-value="${x}">${(100 * x).toFixed(2)}</td>`;
+  return `<td class="num" data-metric="${metric}" data-value="${x}">${pct(x)}</td>`;
 }
 
 function pairTable(report: JsonReport): string {

@@ -12,7 +12,8 @@ export interface ScatterOptions {
   subtitle?: string;
 }
 
-const escapeXml = (s: string): string =>
+/** `&`, `<`, `>`, `"` as entities (SVG text and double-quoted attributes; the HTML report too). @internal */
+export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** "Nice" tick values covering [lo, hi] (1, 2, 5 × 10^k steps). */

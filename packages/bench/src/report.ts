@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { PairTaskResult } from './evaluate.js';
 
-const TASK_LABEL: Record<string, string> = { stsb: 'STS-B', sick: 'SICK-R', mrpc: 'MRPC' };
+/** Display names of the pair tasks (the Markdown and HTML reports). @internal */
+export const TASK_LABEL: Record<string, string> = { stsb: 'STS-B', sick: 'SICK-R', mrpc: 'MRPC' };
 
-const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(2));
+/** A fraction ×100 with 2 decimals; '–' when missing or not finite. @internal */
+export const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(2));
 
 /** 1234 → "1.2K", 6_000_000 → "6.0M"; undefined → "–". */
 export function formatParams(params: number | undefined): string {

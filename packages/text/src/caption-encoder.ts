@@ -11,10 +11,10 @@ import type { AnchorBankConfig } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
 import type { SafetensorEntry } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
+import { importUnbundled } from '@geolip/geometry/internal';
 
 import { AnchorBankModule } from './anchor-bank-module.js';
 import { readTorchStateDict } from './torch/read-torch.js';
-import { importNode } from './node-import.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
 export interface CaptionEncoderConfig {
@@ -206,7 +206,7 @@ export class CaptionEncoder extends Module {
   static async fromPretrained(source: string | Uint8Array | ArrayBuffer, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
     let bytes: Uint8Array | ArrayBuffer;
     if (typeof source === 'string') {
-      const fs = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
+      const fs = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
       bytes = new Uint8Array(await fs.readFile(source));
     } else bytes = source;
     const model = new CaptionEncoder(config);

@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
+import { importUnbundled } from '@geolip/geometry/internal';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
-import { importNode } from './node-import.js';
 
 /** File name of the weights bundled with this package, under its `weights/` folder. */
 export const GEOLIP_TEXT_WEIGHTS_FILE = 'geolip-text.safetensors';
@@ -105,7 +105,7 @@ export class SentenceEmbedder {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
     let bytes: Uint8Array;
     if (typeof source === 'string') {
-      const { readFile } = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
+      const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
       try {
         bytes = await readFile(source);
       } catch (cause) {

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError, InvalidArgumentError } from '../errors.js';
+// Optional peers and Node built-ins: through a non-literal import(), so bundlers do not try to resolve them.
+import { importUnbundled } from '../internal/import-unbundled.js';
 import { enableNodeWasmThreads, MAX_WASM_THREADS } from './wasm-threads.js';
 import type { WasmBackendModule } from './wasm-threads.js';
 
@@ -66,8 +68,6 @@ export interface BackendInfo {
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
-// Dynamic imports through a variable specifier so bundlers do not try to resolve optional peers.
-const importOptional = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
 
 let gradientsPromise: Promise<boolean> | undefined;
 
@@ -82,7 +82,7 @@ export function ensureGradients(): Promise<boolean> {
     if (tf.getGradient('Sum') !== undefined) return true;
     for (const specifier of ['@tensorflow/tfjs-layers', '@tensorflow/tfjs']) {
       try {
-        await importOptional(specifier);
+        await importUnbundled(specifier);
         if (tf.getGradient('Sum') !== undefined) return true;
       } catch {
         // try the next one
@@ -118,7 +118,7 @@ async function resolveWasmThreads(option: number | 'auto' | undefined): Promise<
   }
   if (value === undefined || value === 'auto') {
     if (!isNode) return undefined;
-    const os = ((await importOptional('node:os')) as { default: typeof import('node:os') }).default;
+    const os = ((await importUnbundled('node:os')) as { default: typeof import('node:os') }).default;
     value = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   return Math.max(1, Math.min(value, MAX_WASM_THREADS));
@@ -163,7 +163,7 @@ async function planWasm(requested: number | undefined): Promise<WasmPlan | undef
 
 async function wasmModule(): Promise<WasmBackendModule | undefined> {
   try {
-    const m = (await importOptional('@tensorflow/tfjs-backend-wasm')) as Partial<WasmBackendModule> & { default?: Partial<WasmBackendModule> };
+    const m = (await importUnbundled('@tensorflow/tfjs-backend-wasm')) as Partial<WasmBackendModule> & { default?: Partial<WasmBackendModule> };
     const pick = typeof m.setThreadsCount === 'function' ? m : m.default;
     if (pick && typeof pick.setThreadsCount === 'function' && typeof pick.getThreadsCount === 'function') return pick as WasmBackendModule;
   } catch {
@@ -243,7 +243,7 @@ async function tryImport(name: BackendName, specifiers: string[]): Promise<Attem
   const errors: string[] = [];
   for (const s of specifiers) {
     try {
-      await importOptional(s);
+      await importUnbundled(s);
       if (tf.findBackendFactory(name) !== null) return { ok: true, reason: `registered by ${s}` };
       errors.push(`${s} loaded but did not register '${name}'`);
     } catch (e) {
@@ -268,7 +268,7 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|software|microsoft basic render|l
 async function vulkanLoaderMayExist(): Promise<boolean> {
   if (!isNode || process.platform !== 'linux') return true;
   try {
-    const fs = (await importOptional('node:fs')) as typeof import('node:fs');
+    const fs = (await importUnbundled('node:fs')) as typeof import('node:fs');
     const cache = fs.readFileSync('/etc/ld.so.cache', 'latin1');
     if (cache.includes('libvulkan.so.1')) return true;
     const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
@@ -286,7 +286,7 @@ async function registerWebgpu(explicit: boolean, allowSoftware: boolean): Promis
   if (isNode && !g.navigator?.gpu) {
     // Dawn for Node: the `webgpu` npm package ships dawn.node inside its tarball.
     try {
-      const mod = (await importOptional('webgpu')) as { create: (flags: string[]) => GpuLike; globals: object };
+      const mod = (await importUnbundled('webgpu')) as { create: (flags: string[]) => GpuLike; globals: object };
       Object.assign(globalThis, mod.globals);
       const gpu = mod.create([]);
       if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });

@@ -8,3 +8,4 @@ export type { Shaped } from './assert-shape.js';
 export { readTensorSync } from './read-tensor.js';
 export { assertFloatTensor, assertSameShape } from './tensor-checks.js';
 export { constantMask, nonZero, safeSqrt, sinc } from './grad-utils.js';
+export { importUnbundled } from './import-unbundled.js';

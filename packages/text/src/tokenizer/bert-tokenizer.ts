@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { importUnbundled } from '@geolip/geometry/internal';
 
 import { basicTokenize, lowerPerChar } from './basic.js';
 import { wordpieceTokenize } from './wordpiece.js';
-import { importNode } from '../node-import.js';
 
 /** The special tokens of a BERT vocabulary; their ids are read from the vocabulary, never assumed. */
 export const BERT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -105,7 +105,7 @@ export class BertTokenizer {
   /** Reads a `vocab.txt` from disk (Node only). */
   static async fromFile(path: string): Promise<BertTokenizer> {
     if (typeof path !== 'string') throw new InvalidArgumentError('BertTokenizer.fromFile', 'path', `must be a string, got ${describe(path)}`);
-    const { readFile } = await importNode<typeof import('node:fs/promises')>('node:fs/promises');
+    const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
     return BertTokenizer.fromVocabText(await readFile(path, 'utf8'));
   }
 

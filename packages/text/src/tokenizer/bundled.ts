@@ -1,7 +1,7 @@
 import { GeolipError } from '@geolip/geometry';
+import { importUnbundled } from '@geolip/geometry/internal';
 
 import { BertTokenizer } from './bert-tokenizer.js';
-import { importNode } from '../node-import.js';
 
 /** File name of the bundled vocabulary, under the package's `vocab/` folder. */
 export const BERT_UNCASED_VOCAB_FILE = 'bert-base-uncased-vocab.txt';
@@ -32,9 +32,9 @@ export function bundledVocabPath(): Promise<string> {
  * @throws {GeolipError} naming `op` and the paths tried, when the file is not there.
  */
 export async function bundledAssetPath(op: string, folder: string, file: string): Promise<string> {
-  const { existsSync } = await importNode<typeof import('node:fs')>('node:fs');
-  const { join } = await importNode<typeof import('node:path')>('node:path');
-  const { fileURLToPath } = await importNode<typeof import('node:url')>('node:url');
+  const { existsSync } = await importUnbundled<typeof import('node:fs')>('node:fs');
+  const { join } = await importUnbundled<typeof import('node:path')>('node:path');
+  const { fileURLToPath } = await importUnbundled<typeof import('node:url')>('node:url');
   const dirs: string[] = [];
   try {
     const url = import.meta.url as string | undefined;
