@@ -11,3 +11,5 @@ export type { BaseTierSoupConfig, BaseTierSoupForwardOptions, BaseTierSoupOption
 export * from './david/index.js';
 // Dual-Stream ViT (src/dual-stream/): KSimplex features, dual-stream and cross blocks, the v1/v6 presets.
 export * from './dual-stream/index.js';
+// The bundled Fashion-MNIST classifier (src/pretrained/): weights loader, classifier, picture → input.
+export * from './pretrained/index.js';

@@ -9,3 +9,5 @@ export { readTensorSync } from './read-tensor.js';
 export { assertFloatTensor, assertSameShape } from './tensor-checks.js';
 export { constantMask, nonZero, safeSqrt, sinc } from './grad-utils.js';
 export { importUnbundled } from './import-unbundled.js';
+export { bundledAssetPath } from './bundled-asset.js';
+export type { ModuleLocation } from './bundled-asset.js';

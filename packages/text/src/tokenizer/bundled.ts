@@ -1,5 +1,4 @@
-import { GeolipError } from '@geolip/geometry';
-import { importUnbundled } from '@geolip/geometry/internal';
+import { bundledAssetPath as sharedBundledAssetPath } from '@geolip/geometry/internal';
 
 import { BertTokenizer } from './bert-tokenizer.js';
 
@@ -26,26 +25,14 @@ export function bundledVocabPath(): Promise<string> {
   return bundledAssetPath('loadBertUncasedTokenizer', 'vocab', BERT_UNCASED_VOCAB_FILE);
 }
 
-/**
- * Absolute path of a file the package ships in a top-level folder (`vocab/`, `weights/`): looked up next to the
- * module's folder and one level up, so it works from `src/*`, `src/tokenizer/*`, `dist/*`, ESM and CJS.
- * @throws {GeolipError} naming `op` and the paths tried, when the file is not there.
- */
-export async function bundledAssetPath(op: string, folder: string, file: string): Promise<string> {
-  const { existsSync } = await importUnbundled<typeof import('node:fs')>('node:fs');
-  const { join } = await importUnbundled<typeof import('node:path')>('node:path');
-  const { fileURLToPath } = await importUnbundled<typeof import('node:url')>('node:url');
-  const dirs: string[] = [];
+/** Absolute path of a file this package ships in a top-level folder (`vocab/`, `weights/`); Node only. */
+export function bundledAssetPath(op: string, folder: string, file: string): Promise<string> {
+  let url: string | undefined;
   try {
-    const url = import.meta.url as string | undefined;
-    if (typeof url === 'string') dirs.push(fileURLToPath(new URL('.', url)));
+    url = import.meta.url as string | undefined;
   } catch {
     // CJS build: no import.meta
   }
-  if (typeof __dirname === 'string') dirs.push(__dirname);
-  const candidates = dirs.flatMap((d) => [join(d, '..', folder, file), join(d, '..', '..', folder, file)]);
-  const found = candidates.find((c) => existsSync(c));
-  if (found === undefined) throw new GeolipError(op, `bundled ${folder}/${file} not found; looked at ${candidates.join(', ')}`);
-  return found;
+  return sharedBundledAssetPath(op, folder, file, { url, dirname: typeof __dirname === 'string' ? __dirname : undefined });
 }
 declare const __dirname: string | undefined;

@@ -1,0 +1,305 @@
+/**
+ * The Fashion-MNIST classifier bundled with this package, and the loader of any Dual-Stream ViT weights file.
+ *
+ * `weights/fmnist-dual-stream.safetensors` (fp16, 12.7 MB) is the Dual-Stream ViT trained by
+ * `geolip-train run fmnist-vit` on the H100 without the mastery queue (README, "Recipe 1"): 6,369,808 parameters,
+ * 88.38% test accuracy in fp32 (see the README for the fp16 figure and the command). Its metadata carries the
+ * config, the class names and, per anchor, the class of the training images that have it as nearest anchor
+ * (`tools/vision/fmnist-weights.mjs` writes the file).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
+import { bundledAssetPath, importUnbundled } from '@geolip/geometry/internal';
+
+import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
+import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
+
+/** File name of the bundled Fashion-MNIST weights, under the package's `weights/` folder. */
+export const GEOLIP_FMNIST_WEIGHTS_FILE = 'fmnist-dual-stream.safetensors';
+
+/** What the training images say about one anchor (metadata `geolip.anchorLabels`). */
+export interface AnchorLabel {
+  /** The most frequent class among the training images whose nearest anchor this is; −1 if there are none. */
+  label: number;
+  /** That class's share of those images, in [0, 1] (0 when `count` is 0). */
+  share: number;
+  /** How many training images have this anchor as their nearest. */
+  count: number;
+}
+
+/** One anchor near an image. */
+export interface NearAnchor {
+  /** The anchor's index in the constellation. */
+  anchor: number;
+  /** cos(embedding, anchor), in [−1, 1]. */
+  cos: number;
+  /** The anchor's training label, when the weights file has them. */
+  label: AnchorLabel | null;
+}
+
+/** The classification of one image. */
+export interface FashionMnistPrediction {
+  /** argmax of the logits. */
+  label: number;
+  /** `classes[label]`. */
+  className: string;
+  /** softmax of the logits, one per class (sums to 1). [INFER] the model was trained with BCE; see the README. */
+  probabilities: Float32Array;
+  /** `[outDim]` the unit embedding (the one the anchors triangulate). */
+  embedding: Float32Array;
+  /** The `topAnchors` anchors with the highest cosine, best first. */
+  nearestAnchors: NearAnchor[];
+}
+
+/** The model of a Dual-Stream weights file and what its metadata says. */
+export interface DualStreamWeights {
+  model: DualStreamViT;
+  /** Class names from `geolip.classes`, else `class 0` … `class C−1`. */
+  classes: string[];
+  /** Per anchor, from `geolip.anchorLabels`; null when the file has none. */
+  anchorLabels: AnchorLabel[] | null;
+  /** Every `geolip.*` metadata entry, as written. */
+  metadata: Record<string, string>;
+}
+
+type Source = string | Uint8Array | ArrayBuffer;
+
+async function readSource(op: string, source: Source): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof source === 'string') {
+    const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
+    try {
+      return await readFile(source);
+    } catch (cause) {
+      throw new InvalidArgumentError(op, 'source', `cannot read ${source}: ${String(cause)}`, { cause });
+    }
+  }
+  throw new InvalidArgumentError(op, 'source', 'must be a path (Node), a Uint8Array or an ArrayBuffer');
+}
+
+function parseJson<T>(op: string, meta: Record<string, string>, key: string): T | undefined {
+  const text = meta[key];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new FormatError(op, 'bytes', `metadata '${key}' is not JSON`, { cause });
+  }
+}
+
+function checkAnchorLabels(op: string, value: unknown, anchors: number, classes: number): AnchorLabel[] {
+  if (!Array.isArray(value) || value.length !== anchors) {
+    throw new FormatError(op, 'bytes', `metadata 'geolip.anchorLabels' must be an array of ${anchors} entries (one per anchor)`);
+  }
+  return value.map((e: unknown, i) => {
+    const { label, share, count } = (e ?? {}) as Partial<AnchorLabel>;
+    const ok =
+      Number.isInteger(label) && (label as number) >= -1 && (label as number) < classes &&
+      typeof share === 'number' && share >= 0 && share <= 1 && Number.isInteger(count) && (count as number) >= 0;
+    if (!ok) throw new FormatError(op, 'bytes', `metadata 'geolip.anchorLabels'[${i}] must be { label in [-1, ${classes}), share in [0, 1], count >= 0 }, got ${JSON.stringify(e)}`);
+    return { label: label as number, share, count: count as number };
+  });
+}
+
+/**
+ * Builds a {@link DualStreamViT} from a safetensors file written by `geolip-train run fmnist-vit` (or by
+ * `tools/vision/fmnist-weights.mjs`): metadata `geolip.model` = `dual-stream` and `geolip.config` (the model's
+ * config as JSON); tensors in PyTorch layout, any float dtype (F16, BF16 and F32 all load as float32). Works in
+ * browsers: pass the bytes (e.g. from `fetch`).
+ *
+ * @throws {InvalidArgumentError} `bytes` not a Uint8Array / ArrayBuffer.
+ * @throws {FormatError} not safetensors, missing or wrong metadata, a missing or extra tensor, a wrong shape (the
+ *   error names the parameter).
+ * @example
+ * const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+ * const { model, classes } = dualStreamFromSafetensors(bytes);
+ */
+export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): DualStreamWeights {
+  const op = 'dualStreamFromSafetensors';
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  let file;
+  try {
+    file = readSafetensors(bytes);
+  } catch (cause) {
+    throw new FormatError(op, 'bytes', `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  const meta = file.metadata;
+  if (meta['geolip.model'] !== 'dual-stream') {
+    throw new FormatError(op, 'bytes', `metadata 'geolip.model' must be 'dual-stream', got ${JSON.stringify(meta['geolip.model'] ?? null)}`);
+  }
+  const config = parseJson<DualStreamViTConfig>(op, meta, 'geolip.config');
+  if (config === undefined || config === null || typeof config !== 'object') throw new FormatError(op, 'bytes', "metadata 'geolip.config' is missing");
+  let model: DualStreamViT;
+  try {
+    model = new DualStreamViT(config);
+  } catch (cause) {
+    throw new FormatError(op, 'bytes', `metadata 'geolip.config' is not a valid DualStreamViT config: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  try {
+    const dict: Record<string, tf.Tensor> = {};
+    try {
+      for (const [name, entry] of Object.entries(file.tensors)) dict[name] = entryToTensor(entry);
+      model.loadStateDict(dict);
+    } finally {
+      tf.dispose(Object.values(dict));
+    }
+    const C = model.config.classes;
+    const named = parseJson<unknown>(op, meta, 'geolip.classes');
+    let classes: string[];
+    if (named === undefined) classes = Array.from({ length: C }, (_, i) => `class ${i}`);
+    else if (Array.isArray(named) && named.length === C && named.every((n) => typeof n === 'string')) classes = named as string[];
+    else throw new FormatError(op, 'bytes', `metadata 'geolip.classes' must be an array of ${C} strings`);
+    const rawLabels = parseJson<unknown>(op, meta, 'geolip.anchorLabels');
+    const anchorLabels = rawLabels === undefined ? null : checkAnchorLabels(op, rawLabels, model.config.anchors, C);
+    const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('geolip.')));
+    return { model, classes, anchorLabels, metadata };
+  } catch (e) {
+    model.dispose();
+    if (e instanceof FormatError || e instanceof InvalidArgumentError) {
+      if (e instanceof FormatError && e.op === op) throw e;
+      throw new FormatError(op, 'bytes', e.message, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Options of {@link FashionMnistClassifier.classify}. */
+export interface ClassifyOptions {
+  /** How many nearest anchors to return per image. Default 5. */
+  topAnchors?: number;
+  /** Images per forward pass. Default 64. */
+  batchSize?: number;
+}
+
+/**
+ * A Dual-Stream ViT classifier of 28×28 grayscale images: pixels in, class, probabilities, embedding and nearest
+ * anchors out. Build it from any Dual-Stream weights file ({@link FashionMnistClassifier.fromWeights}) or take the
+ * bundled Fashion-MNIST model ({@link loadGeolipFashionMnist}, Node; in a browser fetch the file).
+ *
+ * @example
+ * const clf = await loadGeolipFashionMnist();
+ * const [p] = await clf.classify(pixels);       // pixels: 784 bytes, white garment on black as in Fashion-MNIST
+ * p.className; p.nearestAnchors[0];            // 'Ankle boot', { anchor: 17, cos: 0.93, label: { label: 9, … } }
+ * clf.dispose();
+ */
+export class FashionMnistClassifier {
+  readonly model: DualStreamViT;
+  readonly classes: readonly string[];
+  readonly anchorLabels: readonly AnchorLabel[] | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The side of the square input images (28 for Fashion-MNIST). */
+  readonly imageSize: number;
+
+  constructor(weights: DualStreamWeights) {
+    const op = 'FashionMnistClassifier';
+    if (weights === null || typeof weights !== 'object' || !(weights.model instanceof DualStreamViT)) {
+      throw new InvalidArgumentError(op, 'weights', 'must be the result of dualStreamFromSafetensors');
+    }
+    if (weights.model.config.channels !== 1) throw new InvalidArgumentError(op, 'weights', `must be a grayscale model (channels 1), got ${weights.model.config.channels}`);
+    this.model = weights.model;
+    this.classes = Object.freeze([...weights.classes]);
+    this.anchorLabels = weights.anchorLabels === null ? null : Object.freeze(weights.anchorLabels.map((a) => Object.freeze({ ...a })));
+    this.metadata = Object.freeze({ ...weights.metadata });
+    this.imageSize = weights.model.config.imageSize;
+  }
+
+  /**
+   * Loads a Dual-Stream weights file (Node: a path; anywhere: the bytes).
+   * @throws {InvalidArgumentError} bad `source`. @throws {FormatError} see {@link dualStreamFromSafetensors}.
+   */
+  static async fromWeights(source: Source): Promise<FashionMnistClassifier> {
+    const bytes = await readSource('FashionMnistClassifier.fromWeights', source);
+    const weights = dualStreamFromSafetensors(bytes);
+    try {
+      return new FashionMnistClassifier(weights);
+    } catch (e) {
+      weights.model.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Classifies `n = pixels.length / imageSize²` images.
+   * @param pixels - `[n, imageSize, imageSize]` row-major: bytes 0–255, or floats in [0, 1]; a light garment on a
+   *   dark background, as in Fashion-MNIST (see {@link fashionMnistInput} for photos and uploads).
+   * @throws {InvalidArgumentError} naming `pixels` (wrong type, a length that is not a positive multiple of
+   *   imageSize², a float outside [0, 1] or not finite) or `options.topAnchors` / `options.batchSize`.
+   */
+  async classify(pixels: Uint8Array | Uint8ClampedArray | Float32Array, options: ClassifyOptions = {}): Promise<FashionMnistPrediction[]> {
+    const op = 'FashionMnistClassifier.classify';
+    const side = this.imageSize;
+    const px = side * side;
+    const A = this.model.config.anchors;
+    const { topAnchors = 5, batchSize = 64 } = options;
+    if (!(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray || pixels instanceof Float32Array)) {
+      throw new InvalidArgumentError(op, 'pixels', 'must be a Uint8Array, Uint8ClampedArray or Float32Array');
+    }
+    if (pixels.length === 0 || pixels.length % px !== 0) {
+      throw new InvalidArgumentError(op, 'pixels', `length must be a positive multiple of ${side}×${side} = ${px}, got ${pixels.length}`);
+    }
+    if (!Number.isInteger(topAnchors) || topAnchors < 0 || topAnchors > A) throw new InvalidArgumentError(op, 'options.topAnchors', `must be an integer in [0, ${A}], got ${topAnchors}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(op, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
+    let x: Float32Array;
+    if (pixels instanceof Float32Array) {
+      const bad = pixels.findIndex((v) => !(v >= 0 && v <= 1));
+      if (bad >= 0) throw new InvalidArgumentError(op, 'pixels', `floats must be in [0, 1]; pixels[${bad}] = ${pixels[bad]}`);
+      x = pixels;
+    } else {
+      x = Float32Array.from(pixels, (v) => v / 255);
+    }
+    const n = pixels.length / px;
+    const C = this.classes.length;
+    const out: FashionMnistPrediction[] = [];
+    for (let s = 0; s < n; s += batchSize) {
+      const b = Math.min(batchSize, n - s);
+      const [probs, emb, tri] = tf.tidy(() => {
+        const o = this.model.forward(tf.tensor4d(x.subarray(s * px, (s + b) * px), [b, side, side, 1]));
+        return [tf.softmax(o.logits), o.emb, o.triangulation];
+      });
+      const [p, e, t] = (await Promise.all([probs.data(), emb.data(), tri.data()])) as Float32Array[];
+      tf.dispose([probs, emb, tri]);
+      const D = emb.shape[1];
+      for (let i = 0; i < b; i++) {
+        const probabilities = p!.slice(i * C, (i + 1) * C);
+        let label = 0;
+        for (let c = 1; c < C; c++) if (probabilities[c]! > probabilities[label]!) label = c;
+        const cos = Array.from(t!.subarray(i * A, (i + 1) * A), (v) => 1 - v);
+        const order = Array.from(cos.keys()).sort((a2, b2) => cos[b2]! - cos[a2]! || a2 - b2).slice(0, topAnchors);
+        out.push({
+          label,
+          className: this.classes[label]!,
+          probabilities,
+          embedding: e!.slice(i * D, (i + 1) * D),
+          nearestAnchors: order.map((a2) => ({ anchor: a2, cos: cos[a2]!, label: this.anchorLabels?.[a2] ?? null })),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * The Fashion-MNIST Dual-Stream ViT bundled with this package (`weights/fmnist-dual-stream.safetensors`). Node only;
+ * in a browser, import the file's URL (`@geolip/vision/weights/fmnist-dual-stream.safetensors`), fetch it and call
+ * `FashionMnistClassifier.fromWeights(bytes)`.
+ */
+export async function loadGeolipFashionMnist(): Promise<FashionMnistClassifier> {
+  let url: string | undefined;
+  try {
+    url = import.meta.url as string | undefined;
+  } catch {
+    // CJS build: no import.meta
+  }
+  const path = await bundledAssetPath('loadGeolipFashionMnist', 'weights', GEOLIP_FMNIST_WEIGHTS_FILE, {
+    url,
+    dirname: typeof __dirname === 'string' ? __dirname : undefined,
+  });
+  return FashionMnistClassifier.fromWeights(path);
+}
+declare const __dirname: string | undefined;
