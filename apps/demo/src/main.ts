@@ -1,8 +1,10 @@
-// GeoLIP in the browser: the geolip-text sentence encoder that @geolip/text ships, run by TensorFlow.js on the best
-// backend the browser has (webgpu → webgl → wasm → cpu). Type sentences, see their cosine-similarity heatmap, their
-// 2-D projection among a 16-anchor constellation and the geometry numbers of the embedding cloud.
+// GeoLIP in the browser: the geolip-text sentence encoder that @geolip/text ships and the Fashion-MNIST Dual-Stream
+// ViT that @geolip/vision ships, run by TensorFlow.js on the best backend the browser has (webgpu → webgl → wasm →
+// cpu). Type sentences, see their cosine-similarity heatmap, their 2-D projection among a 16-anchor constellation and
+// the geometry numbers of the embedding cloud; pick or upload a picture and see its class and nearest anchors.
 //
-// URL parameters: ?backend=cpu|wasm|webgl|webgpu forces a backend; ?weights=<url> and ?vocab=<url> load other files.
+// URL parameters: ?backend=cpu|wasm|webgl|webgpu forces a backend; ?weights=<url> and ?vocab=<url> load another text
+// model, ?visionWeights=<url> another Dual-Stream ViT.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -16,9 +18,12 @@ import { Constellation } from '@geolip/anchors';
 import { BertTokenizer, SentenceEmbedder } from '@geolip/text';
 import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url';
 import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url';
+import defaultVisionWeightsUrl from '@geolip/vision/weights/fmnist-dual-stream.safetensors?url';
 
 import { MIN_CV_SENTENCES, analyze, checkSentences, toRows, type Analysis } from './analysis.js';
+import { fetchBytes } from './fetch-bytes.js';
 import { heatmapSvg, projectionSvg } from './render.js';
+import { startVisionPanel } from './vision.js';
 import reference from './reference.json';
 
 /** Anchors of the page's constellation, built from the reference sentences (3 genre centroids, 3 midpoints, 10 repelled). */
@@ -43,18 +48,6 @@ function clearError(): void {
   errorBox.hidden = true;
 }
 
-async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new Error(`could not load the ${what} from ${url}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!response.ok) throw new Error(`could not load the ${what} from ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
-  if ((response.headers.get('content-type') ?? '').startsWith('text/html')) throw new Error(`could not load the ${what} from ${url}: the server sent an HTML page`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 /**
  * The constellation the sentences are placed among: `Constellation.fromData` (@geolip/anchors) over the embeddings
  * of 96 STS-B dev sentences (32 per genre, `scripts/make-reference.mjs`) with the genres as labels. Unit rows.
@@ -75,13 +68,17 @@ async function buildAnchors(model: SentenceEmbedder): Promise<Float64Array> {
   }
 }
 
-async function load(): Promise<SentenceEmbedder> {
-  const params = new URLSearchParams(location.search);
+const params = new URLSearchParams(location.search);
+
+async function chooseBackend(): Promise<void> {
   const forced = params.get('backend');
   if (forced !== null && !(BACKEND_NAMES as readonly string[]).includes(forced)) throw new Error(`unknown backend '${forced}' (one of ${BACKEND_NAMES.join(', ')})`);
   status.textContent = 'choosing a backend…';
   const info = await initBackend(forced !== null ? { prefer: [forced as BackendName] } : {});
   $('backend').textContent = info.name;
+}
+
+async function load(): Promise<SentenceEmbedder> {
   const weightsUrl = params.get('weights') ?? defaultWeightsUrl;
   const vocabUrl = params.get('vocab') ?? defaultVocabUrl;
   status.textContent = 'loading the model…';
@@ -110,6 +107,15 @@ function show(a: Analysis): void {
 async function main(): Promise<void> {
   let model: SentenceEmbedder;
   let anchors: Float64Array;
+  try {
+    await chooseBackend();
+  } catch (e) {
+    status.textContent = 'no backend';
+    $('vision-status').textContent = 'no backend';
+    showError(e instanceof Error ? e.message : String(e));
+    return;
+  }
+  void startVisionPanel(params.get('visionWeights') ?? defaultVisionWeightsUrl);
   try {
     model = await load();
     status.textContent = 'building the constellation…';

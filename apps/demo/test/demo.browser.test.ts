@@ -1,17 +1,23 @@
 // The demo in a real browser: `vite build`, `vite preview` on a free local port, headless Chromium (playwright-core
 // + Debian's chromium, tools/setup/chromium.sh). Two typed sentences must show the cosine that the same model
-// computes in Node; bad input and a failing weights URL must show messages in the page, never a blank one.
+// computes in Node; a picked Fashion-MNIST image and an uploaded picture must show the class, probabilities and
+// nearest anchors that the same vision model gives in Node; bad input, a non-image upload and failing weights URLs
+// must show messages in the page, never a blank one.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@geolip/nn/backend';
 import { loadGeolipText } from '@geolip/text';
+import { fashionMnistInput, loadGeolipFashionMnist } from '@geolip/vision';
+import type { FashionMnistPrediction } from '@geolip/vision';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 
 import { browserSkipReason, launchChromium } from '../../../tools/vitest/chromium.js';
+import samples from '../src/fmnist-samples.json';
+import { decodeBase64 } from '../src/vision-view.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const skip = browserSkipReason();
@@ -20,12 +26,57 @@ if (skip !== null) console.warn(`demo.browser.test.ts skipped: ${skip}`);
 const A = 'A dog runs along the beach.';
 const B = 'A puppy is running by the sea.';
 
+/** An uncompressed 24-bit BMP of RGBA pixels (alpha ignored): lossless, so the page decodes exactly these pixels. */
+function bmp(rgba: Uint8Array, width: number, height: number): Buffer {
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const file = Buffer.alloc(54 + stride * height);
+  file.write('BM', 0, 'latin1');
+  file.writeUInt32LE(file.length, 2);
+  file.writeUInt32LE(54, 10);
+  file.writeUInt32LE(40, 14);
+  file.writeInt32LE(width, 18);
+  file.writeInt32LE(height, 22); // positive: rows bottom-up
+  file.writeUInt16LE(1, 26);
+  file.writeUInt16LE(24, 28);
+  file.writeUInt32LE(stride * height, 34);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = 54 + (height - 1 - y) * stride + x * 3;
+      const i = (y * width + x) * 4;
+      [file[o], file[o + 1], file[o + 2]] = [rgba[i + 2]!, rgba[i + 1]!, rgba[i]!];
+    }
+  }
+  return file;
+}
+
+/**
+ * A "photo" made from a test image: the garment dark on white (inverted), scaled 3× (nearest), a 10-pixel white margin.
+ * The page must invert it back, trim the margin and fit it to 28×28, as fashionMnistInput does in Node.
+ */
+function uploadPicture(gray: Uint8Array): { rgba: Uint8Array; width: number; height: number } {
+  const side = 28 * 3 + 20;
+  const rgba = new Uint8Array(side * side * 4).fill(255);
+  for (let y = 0; y < 84; y++) {
+    for (let x = 0; x < 84; x++) {
+      const v = 255 - gray[Math.floor(y / 3) * 28 + Math.floor(x / 3)]!;
+      rgba.set([v, v, v, 255], ((y + 10) * side + x + 10) * 4);
+    }
+  }
+  return { rgba, width: side, height: side };
+}
+
+const PICKED = 1; // the Trouser sample
+const UPLOADED = 9; // the Ankle boot sample, as a picture
+
 describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   let server: PreviewServer;
   let base: string;
   let context: BrowserContext;
   let close: () => Promise<void>;
   let nodeCosine: number;
+  let nodePicked: FashionMnistPrediction;
+  let nodeUploaded: FashionMnistPrediction;
+  let picture: Buffer;
   // One page for the tests that type into a loaded model (loading embeds the 96 reference sentences: seconds on
   // SwiftShader's webgl), opened in beforeAll; the failing-URL test opens its own.
   let page: Page;
@@ -43,6 +94,13 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     model.dispose();
     nodeCosine = 0;
     for (let k = 0; k < model.dim; k++) nodeCosine += rows[k]! * rows[model.dim + k]!;
+    // The same vision model in Node, on the picked sample and on the uploaded picture.
+    const clf = await loadGeolipFashionMnist();
+    const up = uploadPicture(decodeBase64(samples.samples[UPLOADED]!.pixels));
+    picture = bmp(up.rgba, up.width, up.height);
+    [nodePicked] = (await clf.classify(decodeBase64(samples.samples[PICKED]!.pixels))) as [FashionMnistPrediction];
+    [nodeUploaded] = (await clf.classify(fashionMnistInput({ data: up.rgba, width: up.width, height: up.height }))) as [FashionMnistPrediction];
+    clf.dispose();
     expect(tf.getBackend()).toBe('cpu');
     ({ page, problems } = await open());
     await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 150_000 });
@@ -82,6 +140,51 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  /** The panel's prediction equals Node's: label, probabilities and the nearest anchors (webgl in the page, cpu in Node). */
+  async function expectSameAsNode(node: FashionMnistPrediction): Promise<void> {
+    expect(Number(await page.locator('#prediction').getAttribute('data-label'))).toBe(node.label);
+    expect(await page.locator('#prediction').textContent()).toBe(node.className);
+    for (const [c, p] of node.probabilities.entries()) {
+      const shown = Number(await page.locator(`#probabilities .prob[data-class="${c}"]`).getAttribute('data-value'));
+      expect(Math.abs(shown - p)).toBeLessThan(1e-3);
+    }
+    const rows = page.locator('#anchors tbody tr');
+    expect(await rows.count()).toBe(5);
+    const first = node.nearestAnchors[0]!;
+    expect(Number(await rows.first().getAttribute('data-anchor'))).toBe(first.anchor);
+    expect(Math.abs(Number(await rows.first().getAttribute('data-cos')) - first.cos)).toBeLessThan(1e-3);
+  }
+
+  it('pick a Fashion-MNIST image: the class, probabilities and nearest anchor that Node computes', async () => {
+    await page.locator('#vision-status').filter({ hasText: /^ready/ }).waitFor({ timeout: 120_000 });
+    expect(await page.locator('#samples button.sample').count()).toBe(10);
+    expect(await page.locator('#vision-model').textContent()).toBe('Dual-Stream ViT, 6,369,808 parameters, 64 anchors, 88.38% test accuracy');
+    await page.click(`#samples button.sample[data-index="${PICKED}"]`);
+    await page.locator('#vision-what').filter({ hasText: `test image ${samples.samples[PICKED]!.index}` }).waitFor();
+    await expectSameAsNode(nodePicked);
+    expect(await page.locator('#truth').textContent()).toBe('true class: Trouser');
+    expect(problems).toEqual([]);
+  });
+
+  it('upload a picture (dark garment on white, with a margin): the same as fashionMnistInput + classify in Node', async () => {
+    await page.setInputFiles('#upload', { name: 'boot.bmp', mimeType: 'image/bmp', buffer: picture });
+    await page.locator('#vision-what').filter({ hasText: '“boot.bmp”' }).waitFor();
+    await expectSameAsNode(nodeUploaded);
+    expect(await page.locator('#truth').textContent()).toBe('');
+    expect(await page.locator('#vision-error').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('a non-image upload and an undecodable "image": a message in the panel, the last result kept', async () => {
+    await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
+    await expect.poll(() => page.locator('#vision-error').textContent()).toBe('“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.');
+    expect(await page.locator('#vision-error').isVisible()).toBe(true);
+    await page.setInputFiles('#upload', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG but not really') });
+    await expect.poll(() => page.locator('#vision-error').textContent()).toMatch(/^“broken\.png” could not be read as an image/);
+    expect(await page.locator('#vision-result').isVisible()).toBe(true);
+    expect(await page.locator('#vision-what').textContent()).toBe('“boot.bmp”');
+  });
+
   it('the default eight sentences: geometry numbers and a screenshot', async () => {
     await page.locator('#sentences').evaluate((el) => {
       const area = el as HTMLTextAreaElement;
@@ -95,6 +198,9 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     const effdim = Number(await page.locator('#effdim').textContent());
     expect(effdim).toBeGreaterThanOrEqual(1);
     expect(effdim).toBeLessThanOrEqual(8);
+    await page.click('#samples button.sample[data-index="9"]');
+    await page.locator('#vision-what').filter({ hasText: `test image ${samples.samples[9]!.index}` }).waitFor();
+    await page.locator('#vision-error').evaluate((el) => ((el as HTMLElement).hidden = true)); // the previous test's message
     const shots = resolve(process.env.GEOLIP_SCREENSHOTS ?? join(root, 'test-output'));
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'demo.png'), fullPage: true });
@@ -114,12 +220,16 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     await expect.poll(() => page.locator('#error').textContent()).toMatch(/^Too many sentences: 65;/);
   });
 
-  it('a weights URL that fails: a message in the page naming the URL', async () => {
-    const bad = await open('?weights=/missing.safetensors');
+  it('weights URLs that fail: a message in each panel naming the URL', async () => {
+    const bad = await open('?weights=/missing.safetensors&visionWeights=/missing-vision.safetensors');
     await bad.page.locator('#error:not([hidden])').waitFor({ timeout: 90_000 });
     expect(await bad.page.locator('#error').textContent()).toMatch(/could not load the model weights from \/missing\.safetensors: HTTP 404/);
     expect(await bad.page.locator('#status').textContent()).toBe('the model did not load');
     expect(await bad.page.locator('#embed').isDisabled()).toBe(true);
+    await bad.page.locator('#vision-error:not([hidden])').waitFor({ timeout: 30_000 });
+    expect(await bad.page.locator('#vision-error').textContent()).toMatch(/could not load the vision model weights from \/missing-vision\.safetensors: HTTP 404/);
+    expect(await bad.page.locator('#vision-status').textContent()).toBe('the model did not load');
+    expect(await bad.page.locator('#upload').isDisabled()).toBe(true);
     await bad.page.close();
   });
 });
