@@ -21,7 +21,6 @@ import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url'
 import defaultVisionWeightsUrl from '@geolip/vision/weights/fmnist-dual-stream.safetensors?url';
 
 import { MIN_CV_SENTENCES, analyze, checkSentences, toRows, type Analysis } from './analysis.js';
-import { fetchBytes } from './fetch-bytes.js';
 import { heatmapSvg, projectionSvg } from './render.js';
 import { startVisionPanel } from './vision.js';
 import reference from './reference.json';
@@ -82,13 +81,13 @@ async function load(): Promise<SentenceEmbedder> {
   const weightsUrl = params.get('weights') ?? defaultWeightsUrl;
   const vocabUrl = params.get('vocab') ?? defaultVocabUrl;
   status.textContent = 'loading the model…';
-  const [weights, vocab] = await Promise.all([fetchBytes(weightsUrl, 'model weights'), fetchBytes(vocabUrl, 'vocabulary')]);
-  const tokenizer = BertTokenizer.fromVocabText(new TextDecoder().decode(vocab));
   let model: SentenceEmbedder;
   try {
-    model = await SentenceEmbedder.fromWeights(weights, { name: 'geolip-text', tokenizer });
+    // Both accept a URL: fetched, with HTTP errors and HTML pages reported as errors naming the URL.
+    const tokenizer = await BertTokenizer.fromFile(vocabUrl);
+    model = await SentenceEmbedder.fromWeights(weightsUrl, { name: 'geolip-text', tokenizer });
   } catch (e) {
-    throw new Error(`the model weights from ${weightsUrl} cannot be used: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`the text model did not load: ${e instanceof Error ? e.message : String(e)}`);
   }
   $('model').textContent = `${model.name}, ${model.params.toLocaleString('en-US')} parameters, ${model.dim}-d`;
   return model;

@@ -4,7 +4,6 @@
 import { FashionMnistClassifier, fashionMnistInput } from '@geolip/vision';
 import type { FashionMnistPrediction } from '@geolip/vision';
 
-import { fetchBytes } from './fetch-bytes.js';
 import samples from './fmnist-samples.json';
 import { anchorsHtml, decodeBase64, decodeProblem, decodeSize, probabilitiesHtml, uploadProblem } from './vision-view.js';
 
@@ -71,15 +70,10 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
   let classifier: FashionMnistClassifier;
   try {
     status.textContent = 'loading the model…';
-    const bytes = await fetchBytes(weightsUrl, 'vision model weights');
-    try {
-      classifier = await FashionMnistClassifier.fromWeights(bytes);
-    } catch (e) {
-      throw new Error(`the vision model weights from ${weightsUrl} cannot be used: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    classifier = await FashionMnistClassifier.fromWeights(weightsUrl); // a URL: fetched, failures name it
   } catch (e) {
     status.textContent = 'the model did not load';
-    showError(e instanceof Error ? e.message : String(e));
+    showError(`the vision model did not load: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
   const params = classifier.model.paramCount().toLocaleString('en-US');

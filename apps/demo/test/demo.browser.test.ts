@@ -223,11 +223,11 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   it('weights URLs that fail: a message in each panel naming the URL', async () => {
     const bad = await open('?weights=/missing.safetensors&visionWeights=/missing-vision.safetensors');
     await bad.page.locator('#error:not([hidden])').waitFor({ timeout: 90_000 });
-    expect(await bad.page.locator('#error').textContent()).toMatch(/could not load the model weights from \/missing\.safetensors: HTTP 404/);
+    expect(await bad.page.locator('#error').textContent()).toBe("the text model did not load: SentenceEmbedder.fromWeights: 'source' cannot fetch /missing.safetensors: HTTP 404 Not Found");
     expect(await bad.page.locator('#status').textContent()).toBe('the model did not load');
     expect(await bad.page.locator('#embed').isDisabled()).toBe(true);
     await bad.page.locator('#vision-error:not([hidden])').waitFor({ timeout: 30_000 });
-    expect(await bad.page.locator('#vision-error').textContent()).toMatch(/could not load the vision model weights from \/missing-vision\.safetensors: HTTP 404/);
+    expect(await bad.page.locator('#vision-error').textContent()).toBe("the vision model did not load: FashionMnistClassifier.fromWeights: 'source' cannot fetch /missing-vision.safetensors: HTTP 404 Not Found");
     expect(await bad.page.locator('#vision-status').textContent()).toBe('the model did not load');
     expect(await bad.page.locator('#upload').isDisabled()).toBe(true);
     await bad.page.close();

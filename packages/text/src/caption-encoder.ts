@@ -11,7 +11,8 @@ import type { AnchorBankConfig } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
 import type { SafetensorEntry } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
-import { importUnbundled } from '@geolip/geometry/internal';
+import { readBinarySource } from '@geolip/geometry/internal';
+import type { BinarySource } from '@geolip/geometry/internal';
 
 import { AnchorBankModule } from './anchor-bank-module.js';
 import { readTorchStateDict } from './torch/read-torch.js';
@@ -200,15 +201,11 @@ export class CaptionEncoder extends Module {
   }
 
   /**
-   * Builds an encoder of `config` and loads a safetensors or `.pt` file into it (Node: a path; anywhere:
-   * the file's bytes, e.g. from `fetch`).
+   * Builds an encoder of `config` and loads a safetensors or `.pt` file into it: the file's bytes, a URL (fetched; in
+   * a browser also a URL relative to the page) or, under Node, a path.
    */
-  static async fromPretrained(source: string | Uint8Array | ArrayBuffer, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
-    let bytes: Uint8Array | ArrayBuffer;
-    if (typeof source === 'string') {
-      const fs = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
-      bytes = new Uint8Array(await fs.readFile(source));
-    } else bytes = source;
+  static async fromPretrained(source: BinarySource, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
+    const bytes = await readBinarySource('CaptionEncoder.fromPretrained', 'source', source);
     const model = new CaptionEncoder(config);
     try {
       model.loadWeights(bytes);

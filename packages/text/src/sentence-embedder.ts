@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
-import { importUnbundled } from '@geolip/geometry/internal';
+import { readBinarySource } from '@geolip/geometry/internal';
+import type { BinarySource } from '@geolip/geometry/internal';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
@@ -96,26 +97,15 @@ export class SentenceEmbedder {
   /**
    * Loads a safetensors file with `geolip.model = caption-encoder` metadata (F32 or F16 weights).
    *
-   * @param source - a path (Node) or the file's bytes.
+   * @param source - the file's bytes, a URL (fetched; in a browser also a URL relative to the page) or, under Node, a
+   *   path.
    * @throws {InvalidArgumentError} bad `source` or `batchSize`. @throws {FormatError} missing or inconsistent metadata,
    *   or weights that do not match the config (the error names the parameter).
    */
-  static async fromWeights(source: string | Uint8Array | ArrayBuffer, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
+  static async fromWeights(source: BinarySource, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
     const { batchSize = 128 } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
-    let bytes: Uint8Array;
-    if (typeof source === 'string') {
-      const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
-      try {
-        bytes = await readFile(source);
-      } catch (cause) {
-        throw new InvalidArgumentError(OP, 'source', `cannot read ${source}: ${String(cause)}`, { cause });
-      }
-    } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-      bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    } else {
-      throw new InvalidArgumentError(OP, 'source', 'must be a path, a Uint8Array or an ArrayBuffer');
-    }
+    const bytes = await readBinarySource(OP, 'source', source);
     const meta = parseMetadata(readSafetensors(bytes).metadata);
     const tokenizer = options.tokenizer ?? (await loadBertUncasedTokenizer());
     if (tokenizer.vocabSize !== meta.config.vocabSize) {
@@ -174,8 +164,9 @@ export class SentenceEmbedder {
 /**
  * The GeoLIP text student bundled with this package (`weights/geolip-text.safetensors`, fp16): a CaptionEncoder
  * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe (see the
- * README for its config, its training run and its benchmark numbers). Node only; in a browser, fetch the file
- * and call `SentenceEmbedder.fromWeights(bytes, { tokenizer })`.
+ * README for its config, its training run and its benchmark numbers). Node only; in a browser, pass the file's
+ * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
+ * `BertTokenizer.fromFile(vocabUrl)`.
  */
 export async function loadGeolipText(options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
   const path = await bundledAssetPath('loadGeolipText', 'weights', GEOLIP_TEXT_WEIGHTS_FILE);

@@ -50,6 +50,15 @@ describe('SentenceEmbedder', () => {
     emb.dispose();
   });
 
+  it('loads the same weights from a data: URL (a URL is fetched: readBinarySource)', async () => {
+    const a = await SentenceEmbedder.fromWeights(bytes);
+    const b = await SentenceEmbedder.fromWeights(new URL(`data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`));
+    const [ra, rb] = [await a.embed(['a dog runs']), await b.embed(['a dog runs'])];
+    expect(Array.from(rb)).toEqual(Array.from(ra));
+    a.dispose();
+    b.dispose();
+  });
+
   it('refuses bad input with typed errors naming the argument', async () => {
     const emb = await SentenceEmbedder.fromWeights(bytes);
     await expect(emb.embed('a dog' as unknown as string[])).rejects.toThrow(InvalidArgumentError);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { importUnbundled } from '@geolip/geometry/internal';
+import { readBinarySource } from '@geolip/geometry/internal';
 
 import { basicTokenize, lowerPerChar } from './basic.js';
 import { wordpieceTokenize } from './wordpiece.js';
@@ -102,11 +102,15 @@ export class BertTokenizer {
     return new BertTokenizer(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)));
   }
 
-  /** Reads a `vocab.txt` from disk (Node only). */
-  static async fromFile(path: string): Promise<BertTokenizer> {
-    if (typeof path !== 'string') throw new InvalidArgumentError('BertTokenizer.fromFile', 'path', `must be a string, got ${describe(path)}`);
-    const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
-    return BertTokenizer.fromVocabText(await readFile(path, 'utf8'));
+  /**
+   * Reads a `vocab.txt`: a path (Node), an `http(s):` / `blob:` / `data:` / `file:` URL, or, in a browser, a URL
+   * relative to the page (fetched). See `readBinarySource` for what counts as which.
+   * @throws {InvalidArgumentError} naming `path`: not a string or URL, unreadable, or a fetch that fails.
+   */
+  static async fromFile(path: string | URL): Promise<BertTokenizer> {
+    if (typeof path !== 'string' && !(path instanceof URL)) throw new InvalidArgumentError('BertTokenizer.fromFile', 'path', `must be a string or a URL, got ${describe(path)}`);
+    const bytes = await readBinarySource('BertTokenizer.fromFile', 'path', path);
+    return BertTokenizer.fromVocabText(new TextDecoder().decode(bytes));
   }
 
   /** Number of lines of the vocabulary (30,522 for bert-base-uncased). */

@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
-import { bundledAssetPath, importUnbundled } from '@geolip/geometry/internal';
+import { bundledAssetPath, readBinarySource } from '@geolip/geometry/internal';
+import type { BinarySource } from '@geolip/geometry/internal';
 
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
@@ -60,22 +61,6 @@ export interface DualStreamWeights {
   anchorLabels: AnchorLabel[] | null;
   /** Every `geolip.*` metadata entry, as written. */
   metadata: Record<string, string>;
-}
-
-type Source = string | Uint8Array | ArrayBuffer;
-
-async function readSource(op: string, source: Source): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (typeof source === 'string') {
-    const { readFile } = await importUnbundled<typeof import('node:fs/promises')>('node:fs/promises');
-    try {
-      return await readFile(source);
-    } catch (cause) {
-      throw new InvalidArgumentError(op, 'source', `cannot read ${source}: ${String(cause)}`, { cause });
-    }
-  }
-  throw new InvalidArgumentError(op, 'source', 'must be a path (Node), a Uint8Array or an ArrayBuffer');
 }
 
 function parseJson<T>(op: string, meta: Record<string, string>, key: string): T | undefined {
@@ -175,7 +160,7 @@ export interface ClassifyOptions {
 /**
  * A Dual-Stream ViT classifier of 28×28 grayscale images: pixels in, class, probabilities, embedding and nearest
  * anchors out. Build it from any Dual-Stream weights file ({@link FashionMnistClassifier.fromWeights}) or take the
- * bundled Fashion-MNIST model ({@link loadGeolipFashionMnist}, Node; in a browser fetch the file).
+ * bundled Fashion-MNIST model ({@link loadGeolipFashionMnist}, Node; in a browser pass the file's URL to `fromWeights`).
  *
  * @example
  * const clf = await loadGeolipFashionMnist();
@@ -205,11 +190,13 @@ export class FashionMnistClassifier {
   }
 
   /**
-   * Loads a Dual-Stream weights file (Node: a path; anywhere: the bytes).
-   * @throws {InvalidArgumentError} bad `source`. @throws {FormatError} see {@link dualStreamFromSafetensors}.
+   * Loads a Dual-Stream weights file: the bytes, a URL (fetched; in a browser also a URL relative to the page) or,
+   * under Node, a path.
+   * @throws {InvalidArgumentError} naming `source`: another type, unreadable, or a fetch that fails (URL and HTTP
+   *   status in the message). @throws {FormatError} see {@link dualStreamFromSafetensors}.
    */
-  static async fromWeights(source: Source): Promise<FashionMnistClassifier> {
-    const bytes = await readSource('FashionMnistClassifier.fromWeights', source);
+  static async fromWeights(source: BinarySource): Promise<FashionMnistClassifier> {
+    const bytes = await readBinarySource('FashionMnistClassifier.fromWeights', 'source', source);
     const weights = dualStreamFromSafetensors(bytes);
     try {
       return new FashionMnistClassifier(weights);
@@ -286,8 +273,8 @@ export class FashionMnistClassifier {
 
 /**
  * The Fashion-MNIST Dual-Stream ViT bundled with this package (`weights/fmnist-dual-stream.safetensors`). Node only;
- * in a browser, import the file's URL (`@geolip/vision/weights/fmnist-dual-stream.safetensors`), fetch it and call
- * `FashionMnistClassifier.fromWeights(bytes)`.
+ * in a browser, import the file's URL (`@geolip/vision/weights/fmnist-dual-stream.safetensors`) and call
+ * `FashionMnistClassifier.fromWeights(url)`.
  */
 export async function loadGeolipFashionMnist(): Promise<FashionMnistClassifier> {
   let url: string | undefined;
