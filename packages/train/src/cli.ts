@@ -294,6 +294,8 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 function ownVersion(): string {
+  // Set by tsup from package.json (so a bundle of the CLI, e.g. tools/device/pack.mjs's, knows it too).
+  if (typeof __GEOLIP_TRAIN_VERSION__ === 'string') return __GEOLIP_TRAIN_VERSION__;
   const candidates: string[] = [];
   try {
     const url = import.meta.url as string | undefined;
@@ -312,6 +314,7 @@ function ownVersion(): string {
   return 'unknown';
 }
 declare const __dirname: string | undefined;
+declare const __GEOLIP_TRAIN_VERSION__: string | undefined;
 
 /** Runs the CLI with `argv` (without node and the script). Returns the exit code; never throws. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
