@@ -82,12 +82,16 @@ export interface RepelAnchorsOptions {
   fixedRows?: number;
 }
 
+/** Cosines this close to the largest count as ties in {@link repelAnchors} (the first index wins). */
+const REPULSION_TIE = 1e-12;
+
 /**
  * The repulsion loop of spec §4.1: every anchor steps away from its nearest other anchor.
  *
  *     repeat `steps` times (all rows updated at once, from the previous iterate):
  *       S = V Vᵀ with the diagonal set to −2
- *       j(i) = argmax_j S_ij                   (first index on ties, as torch.argmax)
+ *       j(i) = argmax_j S_ij                   (first index on ties, as torch.argmax; cosines within 1e-12 of
+ *                                               the largest are ties, so rounding noise does not decide [INFER])
  *       V_i ← (V_i − s·V_j(i)) / max(‖V_i − s·V_j(i)‖, 1e-12)     for i ≥ fixedRows
  *
  * @param anchors - `[K, D]` float64 unit rows (K ≥ 2); not modified.
@@ -118,14 +122,18 @@ export function repelAnchors(anchors: Matrix, options: RepelAnchorsOptions = {})
     const next = v.clone();
     for (let r = 0; r < free; r++) {
       const i = fixed + r;
-      let best = -Infinity;
-      let j = -1;
+      // The nearest other anchor: the first index whose cosine is within TIE of the largest. Without the tolerance,
+      // orthonormal rows (the orthogonal init with K ≤ D: every cosine is 0 up to rounding) would pick their
+      // neighbour by the last bits of QR, which differ between JavaScript engines (Math.sin / Math.cos of the
+      // Gaussian draws differ by an ulp between V8 versions), and the 200 steps then end far apart.
       const row = r * count;
+      let best = -Infinity;
+      for (let c = 0; c < count; c++) if (c !== i && s.data[row + c]! > best) best = s.data[row + c]!;
+      let j = -1;
       for (let c = 0; c < count; c++) {
-        const value = c === i ? -2 : s.data[row + c]!;
-        if (value > best) {
-          best = value;
+        if (c !== i && s.data[row + c]! >= best - REPULSION_TIE) {
           j = c;
+          break;
         }
       }
       if (j < 0) j = i === 0 ? 1 : 0; // only reachable with NaN rows

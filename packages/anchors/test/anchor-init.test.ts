@@ -81,6 +81,29 @@ describe('initializeAnchors', () => {
     expect(Array.from(out.data.subarray(20))).not.toEqual(Array.from(v.data.subarray(20)));
   });
 
+  it('repelAnchors from orthonormal rows (K ≤ D) does not depend on rounding noise: cosines within 1e-12 are ties', () => {
+    // Every cosine of the orthogonal start is 0 up to rounding; an ulp-sized change of the start (what another
+    // JavaScript engine's Math.sin / Math.cos give) must not change which anchor each one steps away from.
+    for (const [k, d] of [[6, 8], [10, 10], [16, 100]] as const) {
+      const start = initializeAnchors(k, d, { init: 'orthogonal', seed: 4 });
+      const nudged = start.clone();
+      for (let i = 0; i < nudged.data.length; i += 3) nudged.data[i]! *= 1 + 2 ** -50;
+      const a = repelAnchors(start);
+      const b = repelAnchors(nudged);
+      let worst = 0;
+      a.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b.data[i]!))));
+      expect(worst).toBeLessThan(1e-12);
+      // The first step is the tie-break: anchor 0 steps away from anchor 1, every other anchor from anchor 0.
+      const one = repelAnchors(start, { steps: 1 });
+      for (let i = 1; i < k; i++) {
+        for (let c = 0; c < d; c++) {
+          const raw = start.get(i, c) - 0.05 * start.get(0, c);
+          expect(one.get(i, c)).toBeCloseTo(raw / Math.sqrt(1 + 0.05 ** 2), 12);
+        }
+      }
+    }
+  });
+
   it('throws typed errors for bad arguments', () => {
     expect(() => initializeAnchors(1, 4)).toThrow(InvalidArgumentError);
     expect(() => initializeAnchors(1, 4)).toThrow(/initializeAnchors: 'count' must be an integer >= 2, got 1/);

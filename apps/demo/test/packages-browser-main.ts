@@ -1,0 +1,16 @@
+// The browser side of packages.browser.test.ts: registers the cpu and webgl backends, lets initBackend choose (the
+// browser order webgpu → webgl → wasm → cpu), then runs packages-entry.ts on the chosen backend and on cpu.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { initBackend } from '@geolip/nn/backend';
+
+import { runPackages } from './packages-entry.js';
+
+(globalThis as Record<string, unknown>).geolipRunPackages = async (vocabText: string) => {
+  const auto = await initBackend({ log: () => {} });
+  const onAuto = await runPackages(vocabText);
+  await initBackend({ prefer: ['cpu'], log: () => {} });
+  const onCpu = await runPackages(vocabText);
+  return { backend: auto.name, skipped: auto.skipped, onAuto, onCpu };
+};
