@@ -5,18 +5,21 @@
 //   npm run build
 //   node tools/vision/fmnist-weights.mjs make --model <model.safetensors> --embeddings <embeddings-train.safetensors> \
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
-//   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm]
+//   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
 //
 // make: every tensor → F16 (PyTorch layout, names unchanged); metadata: the source's `geolip.model` and
 //   `geolip.config`, plus `geolip.classes` (the 10 class names), `geolip.testAccuracy` (the fp32 run's, from
 //   result.json), `geolip.anchorLabels` (per anchor: the majority class, its share and the count of the 60,000
 //   training-split images whose nearest anchor it is, from the run's own train embeddings) and `geolip.source`.
 // eval: accuracy of the shipped file on the first `limit` test images, and the agreement of its nearest anchor's label
-//   with the true class. Writes JSON to stdout.
+//   with the true class. With --compare N, the first N images again on the cpu backend (slow: about 1 s an image on
+//   one core): label agreement and the largest probability difference. Writes JSON to stdout. On the GPU machine (webgpu through Dawn):
+//   node tools/device/pack.mjs tools/vision/fmnist-weights.mjs --out .device/fw; there
+//   bash .device/fw/run.sh eval --backend webgpu --data <unpacked IDX dir> --compare 100
 // The model used (H100, no mastery queue, 14 epochs): tools/device/results/fmnist-long/nomastery/ (the model file itself
 // came back in two parts, `model-dual-stream.safetensors.part-0{0,1}`: `cat` them).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -39,6 +42,7 @@ const { values: args } = parseArgs({
     weights: { type: 'string', default: DEFAULT_OUT },
     limit: { type: 'string', default: '10000' },
     backend: { type: 'string', default: 'wasm' },
+    compare: { type: 'string', default: '0' },
   },
 });
 
@@ -106,13 +110,13 @@ async function make() {
 }
 
 async function evaluate() {
-  await initBackend(args.backend);
+  const info = await initBackend({ prefer: [args.backend], log: () => {} });
   const limit = Number(args.limit);
   const test = await loadFashionMnist('test', { dir: args.data });
   const n = Math.min(limit, test.n);
   const clf = await FashionMnistClassifier.fromWeights(args.weights);
   const t0 = performance.now();
-  const preds = await clf.classify(test.images.subarray(0, n * 784), { topAnchors: 1 });
+  const preds = await clf.classify(test.images.subarray(0, n * 784), { topAnchors: 1, batchSize: 250 });
   const seconds = (performance.now() - t0) / 1000;
   let hits = 0;
   let anchorHits = 0;
@@ -120,10 +124,35 @@ async function evaluate() {
     if (p.label === test.labels[i]) hits++;
     if (p.nearestAnchors[0].label?.label === test.labels[i]) anchorHits++;
   });
+  const report = {
+    weights: relative(root, resolve(args.weights)),
+    images: n,
+    accuracy: hits / n,
+    nearestAnchorLabelAccuracy: anchorHits / n,
+    fp32Accuracy: Number(clf.metadata['geolip.testAccuracy']),
+    backend: info.name,
+    ...(info.adapter ? { adapter: info.adapter } : {}),
+    seconds,
+  };
+  process.stderr.write(`fmnist-weights eval: ${n} images on ${info.name} in ${seconds.toFixed(1)} s, accuracy ${report.accuracy}\n`);
+  const m = Math.min(Number(args.compare), n);
+  if (m > 0) {
+    // A second model on cpu: the first one's weights live on the first backend (webgpu cannot read them back
+    // synchronously, which a cpu kernel would need).
+    await initBackend({ prefer: ['cpu'], log: () => {} });
+    const cpuClf = await FashionMnistClassifier.fromWeights(args.weights);
+    const ref = await cpuClf.classify(test.images.subarray(0, m * 784), { topAnchors: 1, batchSize: 250 });
+    cpuClf.dispose();
+    let same = 0;
+    let worst = 0;
+    ref.forEach((r, i) => {
+      if (r.label === preds[i].label) same++;
+      r.probabilities.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - preds[i].probabilities[c]))));
+    });
+    report.againstCpu = { images: m, sameLabel: same / m, maxProbabilityDiff: worst };
+  }
   clf.dispose();
-  process.stdout.write(
-    `${JSON.stringify({ weights: args.weights, images: n, accuracy: hits / n, nearestAnchorLabelAccuracy: anchorHits / n, fp32Accuracy: Number(clf.metadata['geolip.testAccuracy']), backend: args.backend, seconds }, null, 1)}\n`,
-  );
+  process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
 }
 
 if (command === 'make') await make();
