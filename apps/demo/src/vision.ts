@@ -23,19 +23,21 @@ function draw(canvas: HTMLCanvasElement, pixels: Uint8Array | Float32Array, side
   ctx.putImageData(image, 0, 0);
 }
 
-/** Decodes an uploaded picture (at most MAX_DECODE_SIDE on its longest side) to RGBA pixels. */
+/** Decodes an uploaded picture to RGBA pixels, drawn at most MAX_DECODE_SIDE on its longest side (one decode). */
 async function decode(file: File): Promise<ImageData> {
-  const probe = await createImageBitmap(file);
-  const size = decodeSize(probe.width, probe.height);
-  const bitmap = size.width === probe.width && size.height === probe.height ? probe : await createImageBitmap(file, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: 'high' });
-  const canvas = document.createElement('canvas');
-  canvas.width = size.width;
-  canvas.height = size.height;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(bitmap, 0, 0);
-  probe.close();
-  bitmap.close();
-  return ctx.getImageData(0, 0, size.width, size.height);
+  const bitmap = await createImageBitmap(file);
+  try {
+    const size = decodeSize(bitmap.width, bitmap.height);
+    const canvas = document.createElement('canvas');
+    canvas.width = size.width;
+    canvas.height = size.height;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, 0, 0, size.width, size.height);
+    return ctx.getImageData(0, 0, size.width, size.height);
+  } finally {
+    bitmap.close();
+  }
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
     button.dataset.index = String(i);
     button.dataset.label = String(s.label);
     button.title = `Fashion-MNIST test image ${s.index}: ${s.className}`;
+    button.setAttribute('aria-label', button.title);
     const canvas = document.createElement('canvas');
     draw(canvas, s.bytes, 28);
     button.append(canvas);

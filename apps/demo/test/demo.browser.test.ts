@@ -53,13 +53,14 @@ function bmp(rgba: Uint8Array, width: number, height: number): Buffer {
  * A "photo" made from a test image: the garment dark on white (inverted), scaled 3× (nearest), a 10-pixel white margin.
  * The page must invert it back, trim the margin and fit it to 28×28, as fashionMnistInput does in Node.
  */
-function uploadPicture(gray: Uint8Array): { rgba: Uint8Array; width: number; height: number } {
-  const side = 28 * 3 + 20;
+function uploadPicture(gray: Uint8Array, scale = 3, margin = 10): { rgba: Uint8Array; width: number; height: number } {
+  const inner = 28 * scale;
+  const side = inner + 2 * margin;
   const rgba = new Uint8Array(side * side * 4).fill(255);
-  for (let y = 0; y < 84; y++) {
-    for (let x = 0; x < 84; x++) {
-      const v = 255 - gray[Math.floor(y / 3) * 28 + Math.floor(x / 3)]!;
-      rgba.set([v, v, v, 255], ((y + 10) * side + x + 10) * 4);
+  for (let y = 0; y < inner; y++) {
+    for (let x = 0; x < inner; x++) {
+      const v = 255 - gray[Math.floor(y / scale) * 28 + Math.floor(x / scale)]!;
+      rgba.set([v, v, v, 255], ((y + margin) * side + x + margin) * 4);
     }
   }
   return { rgba, width: side, height: side };
@@ -175,6 +176,14 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a large picture (1,040 × 1,040) is drawn at 512 pixels first, and still classified', async () => {
+    const big = uploadPicture(decodeBase64(samples.samples[PICKED]!.pixels), 30, 100);
+    await page.setInputFiles('#upload', { name: 'trousers.bmp', mimeType: 'image/bmp', buffer: bmp(big.rgba, big.width, big.height) });
+    await page.locator('#vision-what').filter({ hasText: '“trousers.bmp”' }).waitFor();
+    expect(await page.locator('#prediction').textContent()).toBe(nodePicked.className); // Trouser (the browser's own downscaling: no exact Node twin)
+    expect(problems).toEqual([]);
+  });
+
   it('a non-image upload and an undecodable "image": a message in the panel, the last result kept', async () => {
     await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
     await expect.poll(() => page.locator('#vision-error').textContent()).toBe('“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.');
@@ -182,7 +191,7 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     await page.setInputFiles('#upload', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG but not really') });
     await expect.poll(() => page.locator('#vision-error').textContent()).toMatch(/^“broken\.png” could not be read as an image/);
     expect(await page.locator('#vision-result').isVisible()).toBe(true);
-    expect(await page.locator('#vision-what').textContent()).toBe('“boot.bmp”');
+    expect(await page.locator('#vision-what').textContent()).toBe('“trousers.bmp”');
   });
 
   it('the default eight sentences: geometry numbers and a screenshot', async () => {
