@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
-import type { Rng } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError, ShapeError, createRng, entryToTensor } from '@geolip/geometry';
+import type { Rng, SafetensorEntry } from '@geolip/geometry';
 
 /**
  * How a parameter is stored here versus in a PyTorch state dict:
@@ -127,6 +127,21 @@ export abstract class Module {
     }
     for (const [name, v, layout] of params) {
       tf.tidy(() => v.assign(fromTorchLayout(tf.cast(dict[name]!, 'float32'), layout)));
+    }
+  }
+
+  /**
+   * {@link loadStateDict} from the tensors of a safetensors file (`readSafetensors(bytes).tensors`, any float dtype):
+   * converts them to tensors, loads them, and frees the converted tensors whether or not the load succeeds.
+   * @throws see {@link loadStateDict}.
+   */
+  loadSafetensorEntries(entries: Record<string, SafetensorEntry>, options: LoadStateDictOptions = {}): void {
+    const dict: Record<string, tf.Tensor> = {};
+    try {
+      for (const [name, entry] of Object.entries(entries)) dict[name] = entryToTensor(entry);
+      this.loadStateDict(dict, options);
+    } finally {
+      tf.dispose(Object.values(dict));
     }
   }
 

@@ -1,7 +1,7 @@
 // Unit tests of the conv blocks: hand cases, shapes, parameter counts and names, state dicts, errors,
 // gradients (every file runs on cpu and on wasm). Parity with numpy / PyTorch: parity-conv*.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
+import { InvalidArgumentError, ShapeError, float32ToFloat16Bits, readSafetensors, writeSafetensors } from '@geolip/geometry';
 import { expectTensorClose } from '@geolip/geometry/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -73,6 +73,29 @@ describe('Conv2d', () => {
     expectTensorClose(y, tf.tensor4d([0, 0, 0, 1], [1, 2, 2, 1]));
     tf.dispose([x, y]);
     conv.dispose();
+  });
+
+  it('loadSafetensorEntries: F16 file entries load like loadStateDict and leave no tensors behind, also on failure', () => {
+    const a = new Conv2d(2, 3, 2, { seed: 7 });
+    const b = new Conv2d(2, 3, 2, { seed: 8 });
+    const sd = a.stateDict();
+    const entries = readSafetensors(writeSafetensors(sd)).tensors;
+    const half = Object.fromEntries(Object.entries(entries).map(([k, e]) => [k, { dtype: 'F16' as const, shape: e.shape, data: Uint16Array.from(e.data as Float32Array, float32ToFloat16Bits) }]));
+    const before = tf.memory().numTensors;
+    b.loadSafetensorEntries(entries);
+    expect(tf.memory().numTensors).toBe(before);
+    const exact = b.stateDict();
+    expectTensorClose(exact.weight!, sd.weight!, { atol: 0, rtol: 0 });
+    b.loadSafetensorEntries(half);
+    const rounded = b.stateDict();
+    expectTensorClose(rounded.weight!, sd.weight!, { atol: 2e-3, rtol: 2e-3 });
+    tf.dispose([...Object.values(exact), ...Object.values(rounded)]);
+    const { weight: _dropped, ...noWeight } = entries;
+    expect(() => b.loadSafetensorEntries(noWeight)).toThrow(/has no key 'weight'/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(Object.values(sd));
+    a.dispose();
+    b.dispose();
   });
 
   it('counts parameters, names them, initializes U(±1/√fanIn) deterministically per seed', () => {

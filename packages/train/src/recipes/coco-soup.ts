@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { entryToTensor, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { readSafetensors, writeSafetensors } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
 import { BaseTierSoup } from '@geolip/vision';
@@ -494,13 +494,7 @@ async function stage(name: string, file: string, options: RecipeRunOptions, trai
 
 /** Loads a model file written by {@link writeModel} into `model`. */
 function loadModel(model: Module, file: string): void {
-  const contents = readSafetensors(readFileSync(file));
-  const dict = Object.fromEntries(Object.entries(contents.tensors).map(([k, e]) => [k, entryToTensor(e)]));
-  try {
-    model.loadStateDict(dict);
-  } finally {
-    tf.dispose(Object.values(dict));
-  }
+  model.loadSafetensorEntries(readSafetensors(readFileSync(file)).tensors);
 }
 
 async function writeModel(file: string, model: Module, meta: Record<string, unknown>): Promise<void> {

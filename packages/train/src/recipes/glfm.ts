@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, entryToTensor, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { createRng, readSafetensors, writeSafetensors } from '@geolip/geometry';
 import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
 import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import type { ViTEncoderConfig } from '@geolip/vision';
@@ -251,14 +251,11 @@ function loadClassifier(file: string): PlainVit {
     throw new RecipeConfigError(`glfm config: 'classifier' ${file} is not a plain-ViT model file (metadata geolip.model = ${JSON.stringify(meta['geolip.model'])}; use model.safetensors of an fmnist-vit run with "model": "vit")`);
   }
   const net = new PlainVit(JSON.parse(meta['geolip.config']) as ViTEncoderConfig, 0);
-  const dict = Object.fromEntries(Object.entries(contents.tensors).map(([k, e]) => [k, entryToTensor(e)]));
   try {
-    net.loadStateDict(dict);
+    net.loadSafetensorEntries(contents.tensors);
   } catch (error) {
     net.dispose();
     throw error;
-  } finally {
-    tf.dispose(Object.values(dict));
   }
   return net;
 }
