@@ -20,6 +20,7 @@ import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url'
 import defaultWeightsUrl from '@geolip/text/weights/geolip-text.safetensors?url';
 import defaultVisionWeightsUrl from '@geolip/vision/weights/fmnist-dual-stream.safetensors?url';
 
+import { $, errorText, setMessage } from './dom.js';
 import { MIN_CV_SENTENCES, analyze, checkSentences, toRows, type Analysis } from './analysis.js';
 import { heatmapSvg, projectionSvg } from './render.js';
 import { startVisionPanel } from './vision.js';
@@ -30,22 +31,13 @@ const ANCHORS = 16;
 
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const status = $('status');
 const errorBox = $('error');
 const input = $<HTMLTextAreaElement>('sentences');
 const button = $<HTMLButtonElement>('embed');
 const results = $('results');
 
-function showError(message: string): void {
-  errorBox.textContent = message;
-  errorBox.hidden = false;
-}
-
-function clearError(): void {
-  errorBox.textContent = '';
-  errorBox.hidden = true;
-}
+const showError = (message: string): void => setMessage(errorBox, message);
 
 /**
  * The constellation the sentences are placed among: `Constellation.fromData` (@geolip/anchors) over the embeddings
@@ -87,7 +79,7 @@ async function load(): Promise<SentenceEmbedder> {
     const tokenizer = await BertTokenizer.fromFile(vocabUrl);
     model = await SentenceEmbedder.fromWeights(weightsUrl, { name: 'geolip-text', tokenizer });
   } catch (e) {
-    throw new Error(`the text model did not load: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`the text model did not load: ${errorText(e)}`);
   }
   $('model').textContent = `${model.name}, ${model.params.toLocaleString('en-US')} parameters, ${model.dim}-d`;
   return model;
@@ -111,7 +103,7 @@ async function main(): Promise<void> {
   } catch (e) {
     status.textContent = 'no backend';
     $('vision-status').textContent = 'no backend';
-    showError(e instanceof Error ? e.message : String(e));
+    showError(errorText(e));
     return;
   }
   void startVisionPanel(params.get('visionWeights') ?? defaultVisionWeightsUrl);
@@ -121,13 +113,13 @@ async function main(): Promise<void> {
     anchors = await buildAnchors(model);
   } catch (e) {
     status.textContent = 'the model did not load';
-    showError(e instanceof Error ? e.message : String(e));
+    showError(errorText(e));
     return;
   }
   status.textContent = 'ready';
   button.disabled = false;
   const run = async (): Promise<void> => {
-    clearError();
+    setMessage(errorBox, null);
     const checked = checkSentences(input.value);
     if (typeof checked === 'string') {
       showError(checked);
@@ -141,7 +133,7 @@ async function main(): Promise<void> {
       show(analyze(checked, rows, model.dim, anchors));
       status.textContent = `ready (${(performance.now() - t0).toFixed(0)} ms)`;
     } catch (e) {
-      showError(e instanceof Error ? e.message : String(e));
+      showError(errorText(e));
       status.textContent = 'ready';
     } finally {
       button.disabled = false;

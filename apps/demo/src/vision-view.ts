@@ -2,6 +2,8 @@
 // probabilities and of the nearest anchors.
 import type { FashionMnistPrediction } from '@geolip/vision';
 
+import { errorText } from './dom.js';
+
 /** Uploads above this size are refused before decoding. */
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 /** Decoded pictures larger than this (either side) are scaled down to it before preprocessing. */
@@ -19,7 +21,7 @@ export function uploadProblem(file: { name: string; type: string; size: number }
 
 /** The message when the browser cannot decode an upload. */
 export function decodeProblem(name: string, error: unknown): string {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorText(error);
   return `“${name}” could not be read as an image${why ? ` (${why})` : ''}. Upload a PNG, JPEG, GIF, WebP or BMP picture.`;
 }
 

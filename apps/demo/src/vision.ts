@@ -4,10 +4,9 @@
 import { FashionMnistClassifier, fashionMnistInput } from '@geolip/vision';
 import type { FashionMnistPrediction } from '@geolip/vision';
 
+import { $, errorText, setMessage } from './dom.js';
 import samples from './fmnist-samples.json';
 import { anchorsHtml, decodeBase64, decodeProblem, decodeSize, probabilitiesHtml, uploadProblem } from './vision-view.js';
-
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 /** Draws `[side, side]` gray values (bytes, or floats in [0, 1]) on a canvas of that size. */
 function draw(canvas: HTMLCanvasElement, pixels: Uint8Array | Float32Array, side: number): void {
@@ -50,10 +49,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
   const result = $('vision-result');
   const upload = $<HTMLInputElement>('upload');
   const sampleBox = $('samples');
-  const showError = (message: string): void => {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
-  };
+  const showError = (message: string): void => setMessage(errorBox, message);
 
   const pictures = samples.samples.map((s) => ({ ...s, bytes: decodeBase64(s.pixels) }));
   for (const [i, s] of pictures.entries()) {
@@ -76,7 +72,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
     classifier = await FashionMnistClassifier.fromWeights(weightsUrl); // a URL: fetched, failures name it
   } catch (e) {
     status.textContent = 'the model did not load';
-    showError(`the vision model did not load: ${e instanceof Error ? e.message : String(e)}`);
+    showError(`the vision model did not load: ${errorText(e)}`);
     return;
   }
   const params = classifier.model.paramCount().toLocaleString('en-US');
@@ -87,7 +83,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
   const classify = async (pixels: Uint8Array | Float32Array, what: string, truth: string | null): Promise<void> => {
     if (busy) return;
     busy = true;
-    errorBox.hidden = true;
+    setMessage(errorBox, null);
     status.textContent = `classifying ${what}…`;
     try {
       const t0 = performance.now();
@@ -102,7 +98,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
       result.hidden = false;
       status.textContent = `ready (${(performance.now() - t0).toFixed(0)} ms)`;
     } catch (e) {
-      showError(e instanceof Error ? e.message : String(e));
+      showError(errorText(e));
       status.textContent = 'ready';
     } finally {
       busy = false;
