@@ -8,7 +8,6 @@
  * - alignment (float64): procrustes, whiten, whitenedProcrustes, gpa, pca
  * - stats: mergeable streaming moments (mean, covariance, cross-covariance)
  * - diagnostics: effectiveDimension, selfSimilarity, knnAccuracy, sameDiffGap
- * - io: readSafetensors / writeSafetensors
  * - errors: GeolipError and its subclasses
  *
  * Backend selection lives in `@geolip/geometry/backend`, gpu.js kernels in `@geolip/geometry/gpu`,
@@ -24,6 +23,5 @@ export type { MatrixLike } from './linalg/matrix.js';
 export * from './alignment/index.js';
 export * from './stats/index.js';
 export * from './diagnostics/index.js';
-export * from './io/index.js';
 export { createRng } from './random/rng.js';
 export type { Rng } from './random/rng.js';

@@ -21,7 +21,7 @@ export type {
 export * from './consensus/index.js';
 export * from './loop/index.js';
 export * from './checkpoint/index.js';
-export { parseNpy, readExpertFeatures } from './io/expert-features.js';
+export { readExpertFeatures } from './io/expert-features.js';
 export { RECIPES } from './cli.js';
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
 export { EXIT_INTERRUPTED } from './recipes/types.js';

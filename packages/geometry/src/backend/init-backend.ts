@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, InvalidArgumentError } from '../errors.js';
 // Optional peers and Node built-ins: through a non-literal import(), so bundlers do not try to resolve them.
 import { importUnbundled } from '../internal/import-unbundled.js';
-import { isNode as runsOnNode } from '../internal/read-source.js';
+import { isNode as runsOnNode } from '../internal/is-node.js';
 import { enableNodeWasmThreads, MAX_WASM_THREADS } from './wasm-threads.js';
 import type { WasmBackendModule } from './wasm-threads.js';
 

@@ -11,5 +11,4 @@ export { constantMask, nonZero, safeSqrt, sinc } from './grad-utils.js';
 export { importUnbundled } from './import-unbundled.js';
 export { bundledAssetPath } from './bundled-asset.js';
 export type { ModuleLocation } from './bundled-asset.js';
-export { isNode, readBinarySource } from './read-source.js';
-export type { BinarySource } from './read-source.js';
+export { isNode } from './is-node.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { FormatError, NonFiniteError, writeSafetensors } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseNpy, readExpertFeatures } from '../../src/io/expert-features.js';
+import { readExpertFeatures } from '../../src/io/expert-features.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/cli/', import.meta.url));
 const BASE = Array.from({ length: 12 }, (_, i) => i / 8 - 0.5);
@@ -49,36 +49,6 @@ describe('parseNpy / readExpertFeatures on numpy-written files', () => {
     expect(error).toBeInstanceOf(FormatError);
     expect((error as Error).message).toContain(path);
     expect((error as Error).message).toMatch(pattern);
-  });
-});
-
-describe('parseNpy on hand-built bytes', () => {
-  it('reads a v1 <f8 file and a v2 file', () => {
-    const dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }";
-    for (const major of [1, 2]) {
-      const m = parseNpy(npyBytes(dict, f8([1, 2, 3, -4]), major), 'x.npy');
-      expect([m.rows, m.cols, ...m.data]).toEqual([2, 2, 1, 2, 3, -4]);
-    }
-  });
-
-  it('accepts keys in any order and no trailing comma', () => {
-    const m = parseNpy(npyBytes("{'shape': (1, 2), 'fortran_order': False, 'descr': '<f4'}", new Uint8Array(Float32Array.from([0.5, 2]).buffer)), 'x.npy');
-    expect(Array.from(m.data)).toEqual([0.5, 2]);
-  });
-
-  it.each([
-    ['bad magic', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), /bad magic/],
-    ['big-endian', npyBytes("{'descr': '>f8', 'fortran_order': False, 'shape': (1, 1), }", f8([1])), /dtype '>f8'/],
-    ['3-D', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1, 1), }", f8([1])), /2-D shape/],
-    ['missing key', npyBytes("{'descr': '<f8', 'shape': (1, 1), }", f8([1])), /incomplete/],
-    ['unknown key', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), 'x': 1}", f8([1])), /malformed/],
-    ['trailing bytes', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f8([1, 2])), /trailing/],
-    ['short data', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", f8([1])), /truncated/],
-    ['short header', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f8([])).subarray(0, 40), /truncated/],
-  ])('rejects %s', (_label, bytes, pattern) => {
-    expect(() => parseNpy(bytes, 'bad.npy')).toThrow(FormatError);
-    expect(() => parseNpy(bytes, 'bad.npy')).toThrow(pattern);
-    expect(() => parseNpy(bytes, 'bad.npy')).toThrow(/'bad\.npy'/);
   });
 });
 

@@ -1,14 +1,14 @@
 /**
- * Reads PyTorch `.pt` state dicts (`torch.save(model.state_dict(), path)`, the zip format of PyTorch ≥ 1.6)
- * without running any code: a zip reader for stored entries and a restricted unpickler that knows only the
+ * Reads PyTorch `.pt` files (`torch.save(model.state_dict(), path)` and nested training checkpoints such as
+ * `{"encoder_state_dict": …, "config": …}`, the zip format of PyTorch ≥ 1.6) without running any code: a zip reader for stored entries and a restricted unpickler that knows only the
  * opcodes and globals a state dict needs, the same promise as PyTorch's `torch.load(weights_only=True)`.
  * Anything else (a global outside {@link ALLOWED_GLOBALS}, an unknown opcode, a truncated or inconsistent
  * file) is refused with a `FormatError` that names it.
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import type { SafetensorEntry, SafetensorsDtype } from '@geolip/geometry';
 
-const OP = 'readTorchStateDict';
+import type { SafetensorEntry, SafetensorsDtype } from '../safetensors/types.js';
+
 
 /** Storage classes a state dict refers to, by the dtype of their elements. */
 const STORAGES: Record<string, SafetensorsDtype> = {
@@ -41,7 +41,7 @@ interface ZipEntry {
   data: Uint8Array;
 }
 
-function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
+function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (msg: string): never => {
     throw new FormatError(OP, 'bytes', msg);
@@ -124,7 +124,7 @@ type PyValue = null | boolean | number | bigint | string | PyValue[] | Map<strin
 
 const MARK = Symbol('mark');
 
-function unpickle(pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array): PyValue {
+function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array): PyValue {
   const dv = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
   const stack: (PyValue | typeof MARK)[] = [];
   const memo = new Map<number, PyValue>();
@@ -324,8 +324,9 @@ function unpickle(pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array)
         if (items.length % 2 !== 0) bad('SETITEMS with an odd number of items');
         for (let i = 0; i < items.length; i += 2) {
           const k = items[i];
-          if (typeof k !== 'string') bad('has a dict key that is not a string');
-          (map as Map<string, PyValue>).set(k as string, items[i + 1]!);
+          // Strings (state dicts, configs) and integers (an optimizer's per-parameter state) are the keys a checkpoint uses.
+          if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k))) bad('has a dict key that is neither a string nor an integer');
+          (map as Map<string, PyValue>).set(String(k), items[i + 1]!);
         }
         break;
       }
@@ -433,20 +434,78 @@ function gather(dtype: SafetensorsDtype, bytes: Uint8Array, offset: number, shap
   return { dtype, shape, data } as SafetensorEntry;
 }
 
-/**
- * Reads a PyTorch state dict saved with `torch.save(state_dict, path)` (zip format). Returns the tensors by
- * name, contiguous, in the dtypes PyTorch stored (the same entry type as `readSafetensors`).
- *
- * @example
- * const tensors = readTorchStateDict(readFileSync('model.pt'));
- * model.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, e]) => [k, entryToTensor(e)])));
- * @throws {FormatError} naming what is wrong: not a zip, a compressed or truncated entry, a global other than
- *   {@link ALLOWED_GLOBALS}, an opcode a state dict does not use, a tensor reaching past its storage.
- */
-export function readTorchStateDict(bytes: Uint8Array | ArrayBuffer): Record<string, SafetensorEntry> {
+/** Options of {@link readTorchCheckpoint} and {@link readTorchStateDict}. */
+export interface ReadTorchOptions {
+  /**
+   * The top-level key that holds the state dict. Default: the first of {@link STATE_DICT_KEYS} that holds a dict of
+   * tensors, else the top level itself when it is a dict of tensors.
+   */
+  stateDictKey?: string | undefined;
+  /** The top-level key that holds the config. Default: the first of {@link CONFIG_KEYS} present. */
+  configKey?: string | undefined;
+}
+
+/** What {@link readTorchCheckpoint} returns. */
+export interface TorchCheckpoint {
+  /** The state dict's tensors by name, contiguous, in the dtypes PyTorch stored. */
+  stateDict: Record<string, SafetensorEntry>;
+  /** The key the state dict came from; `null` when the file is a flat state dict. */
+  stateDictKey: string | null;
+  /** The config (Python dicts as objects, tuples and lists as arrays, None as null), or `undefined` if none. */
+  config: unknown;
+  /** The key the config came from, or `null`. */
+  configKey: string | null;
+  /** Every top-level key of the file, in file order. */
+  keys: string[];
+  /** The other top-level values that are not tensors' containers (epoch, step, losses…), converted like `config`. */
+  extra: Record<string, unknown>;
+}
+
+/** Keys tried, in order, for the state dict of a nested checkpoint. */
+export const STATE_DICT_KEYS: readonly string[] = Object.freeze(['state_dict', 'model_state_dict', 'encoder_state_dict', 'model']);
+/** Keys tried, in order, for the config of a nested checkpoint. */
+export const CONFIG_KEYS: readonly string[] = Object.freeze(['config', 'model_config', 'args', 'hparams', 'hyper_parameters']);
+
+function asMap(v: PyValue | undefined): Map<string, PyValue> | null {
+  return v instanceof Map ? v : isOrderedDict(v) ? v.map : null;
+}
+function isTensor(v: PyValue | undefined): v is TensorValue {
+  return typeof v === 'object' && v !== null && (v as TensorValue).kind === 'tensor';
+}
+function isTensorDict(v: PyValue | undefined): boolean {
+  const m = asMap(v);
+  return m !== null && m.size > 0 && [...m.values()].every(isTensor);
+}
+
+/** A Python value as plain JS: dicts → objects, tuples/lists → arrays, tensors → entries. */
+function toPlain(v: PyValue): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(toPlain);
+  const m = asMap(v);
+  if (m) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of m) Object.defineProperty(out, k, { value: toPlain(x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  if (isTuple(v)) return v.tuple.map(toPlain);
+  if (isTensor(v)) return v.entry;
+  if (isGlobal(v)) return `<global ${v.name}>`;
+  return `<${(v as { kind?: string }).kind ?? 'object'}>`;
+}
+
+function tensorsOf(OP: string, map: Map<string, PyValue>, where: string): Record<string, SafetensorEntry> {
+  const out: Record<string, SafetensorEntry> = {};
+  for (const [k, v] of map) {
+    if (!isTensor(v)) throw new FormatError(OP, 'bytes', `${where} entry '${k}' is not a tensor`);
+    Object.defineProperty(out, k, { value: v.entry, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function readRoot(OP: string, bytes: unknown): PyValue {
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(OP, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const zip = readZip(u8);
+  const zip = readZip(OP, u8);
   const pklName = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
   if (!pklName) throw new FormatError(OP, 'bytes', 'has no data.pkl entry (not a torch.save file)');
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
@@ -457,13 +516,73 @@ export function readTorchStateDict(bytes: Uint8Array | ArrayBuffer): Record<stri
     if (!e) throw new FormatError(OP, 'bytes', `has no entry for storage '${ref.key}'`);
     return e.data;
   };
-  const root = unpickle(zip.get(pklName)!.data, loadStorage);
-  const map = root instanceof Map ? root : isOrderedDict(root) ? root.map : null;
-  if (!map) throw new FormatError(OP, 'bytes', 'does not hold a dict of tensors (a state dict)');
-  const out: Record<string, SafetensorEntry> = {};
-  for (const [k, v] of map) {
-    if (!(typeof v === 'object' && v !== null && (v as TensorValue).kind === 'tensor')) throw new FormatError(OP, 'bytes', `entry '${k}' is not a tensor`);
-    out[k] = (v as TensorValue).entry;
+  return unpickle(OP, zip.get(pklName)!.data, loadStorage);
+}
+
+function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): TorchCheckpoint {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(OP, 'options', 'must be an object');
+  const { stateDictKey, configKey } = options;
+  if (stateDictKey !== undefined && typeof stateDictKey !== 'string') throw new InvalidArgumentError(OP, 'options.stateDictKey', 'must be a string');
+  if (configKey !== undefined && typeof configKey !== 'string') throw new InvalidArgumentError(OP, 'options.configKey', 'must be a string');
+  const root = readRoot(OP, bytes);
+  const map = asMap(root);
+  if (!map) throw new FormatError(OP, 'bytes', 'does not hold a dict (a state dict or a checkpoint dict)');
+  const keys = [...map.keys()];
+  const listed = keys.map((k) => `'${k}'`).join(', ') || 'none';
+  let key: string | null;
+  if (stateDictKey !== undefined) {
+    if (!map.has(stateDictKey)) throw new FormatError(OP, 'bytes', `has no key '${stateDictKey}' (options.stateDictKey); keys found: ${listed}`);
+    if (!asMap(map.get(stateDictKey))) throw new FormatError(OP, 'bytes', `key '${stateDictKey}' does not hold a dict of tensors`);
+    key = stateDictKey;
+  } else {
+    const hit = STATE_DICT_KEYS.find((k) => isTensorDict(map.get(k)));
+    if (hit !== undefined) key = hit;
+    else if ([...map.values()].every(isTensor)) key = null;
+    else throw new FormatError(OP, 'bytes', `holds no state dict: none of ${STATE_DICT_KEYS.map((k) => `'${k}'`).join(', ')} is a dict of tensors, and the top level is not one; keys found: ${listed} (pass options.stateDictKey)`);
   }
-  return out;
+  const stateDict = tensorsOf(OP, key === null ? map : asMap(map.get(key))!, key === null ? 'the state dict' : `'${key}'`);
+  let cKey: string | null = null;
+  if (configKey !== undefined) {
+    if (!map.has(configKey)) throw new FormatError(OP, 'bytes', `has no key '${configKey}' (options.configKey); keys found: ${listed}`);
+    cKey = configKey;
+  } else if (key !== null) {
+    cKey = CONFIG_KEYS.find((k) => map.has(k)) ?? null;
+  }
+  const extra: Record<string, unknown> = {};
+  if (key !== null) {
+    for (const [k, v] of map) {
+      if (k === key || k === cKey || asMap(v) || isTensor(v) || Array.isArray(v) || isTuple(v)) continue;
+      Object.defineProperty(extra, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return { stateDict, stateDictKey: key, config: cKey === null ? undefined : toPlain(map.get(cKey)!), configKey: cKey, keys, extra };
+}
+
+/**
+ * Reads a PyTorch training checkpoint saved with `torch.save` (zip format): the state dict, selected by key, and the
+ * config beside it. A flat state dict (`torch.save(model.state_dict())`) is read as a checkpoint with no config.
+ *
+ * @example
+ * const { stateDict, config } = readTorchCheckpoint(readFileSync('best.pt')); // {"encoder_state_dict", "config", …}
+ * @throws {InvalidArgumentError} naming `readTorchCheckpoint`: `bytes` not a Uint8Array/ArrayBuffer, bad options.
+ * @throws {FormatError} naming `readTorchCheckpoint` and `'bytes'`: everything {@link readTorchStateDict} refuses,
+ *   no state dict under the given or default keys (the message lists the keys found), a named key that is absent.
+ */
+export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: ReadTorchOptions = {}): TorchCheckpoint {
+  return checkpointOf('readTorchCheckpoint', bytes, options);
+}
+
+/**
+ * Reads a PyTorch state dict saved with `torch.save(state_dict, path)` (zip format), or the state dict inside a
+ * nested training checkpoint (see {@link ReadTorchOptions.stateDictKey}). Returns the tensors by name, contiguous,
+ * in the dtypes PyTorch stored (the same entry type as `readSafetensors`).
+ *
+ * @example
+ * const tensors = readTorchStateDict(readFileSync('model.pt'));
+ * model.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, e]) => [k, entryToTensor(e)])));
+ * @throws {FormatError} naming what is wrong: not a zip, a compressed or truncated entry, a global other than
+ *   {@link ALLOWED_GLOBALS}, an opcode a state dict does not use, a tensor reaching past its storage, no state dict.
+ */
+export function readTorchStateDict(bytes: Uint8Array | ArrayBuffer, options: ReadTorchOptions = {}): Record<string, SafetensorEntry> {
+  return checkpointOf('readTorchStateDict', bytes, options).stateDict;
 }

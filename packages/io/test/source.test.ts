@@ -8,8 +8,9 @@ import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '../../src/index.js';
-import { isNode, readBinarySource } from '../../src/internal/index.js';
+import { InvalidArgumentError } from '@geolip/geometry';
+import { isNode } from '@geolip/geometry/internal';
+import { readBinarySource } from '../src/source.js';
 
 const BYTES = Uint8Array.from([0, 1, 2, 250, 255]);
 

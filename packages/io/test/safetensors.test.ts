@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { FormatError, InvalidArgumentError } from '../../src/errors.js';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import {
   SAFETENSORS_DTYPES,
   bfloat16BitsToFloat32,
@@ -16,15 +16,15 @@ import {
   readSafetensors,
   toFloat32,
   writeSafetensors,
-} from '../../src/io/index.js';
-import type { SafetensorEntry, SafetensorsDtype } from '../../src/io/index.js';
-import { decodeLittleEndian, encodeLittleEndian } from '../../src/io/safetensors.js';
+} from '../src/safetensors/index.js';
+import type { SafetensorEntry, SafetensorsDtype } from '../src/safetensors/index.js';
+import { decodeLittleEndian, encodeLittleEndian } from '../src/safetensors/dtypes.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-const fixtureDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const looseFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture.safetensors`));
 const canonicalFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture_canonical.safetensors`));
 

@@ -12,15 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
-import { FormatError } from '../../src/errors.js';
-import { SAFETENSORS_DTYPES, readSafetensors, writeSafetensors } from '../../src/io/index.js';
-import type { SafetensorEntry, SafetensorsContents, SafetensorsDtype } from '../../src/io/index.js';
+import { FormatError } from '@geolip/geometry';
+import { SAFETENSORS_DTYPES, readSafetensors, writeSafetensors } from '../src/safetensors/index.js';
+import type { SafetensorEntry, SafetensorsContents, SafetensorsDtype } from '../src/safetensors/index.js';
 
 const RUNS = Math.max(1, Math.floor(Number(process.env.GEOLIP_FUZZ_RUNS ?? '') || 3000));
 /** Coverage assertions (that the fuzzer reached each rule) only make sense with enough runs. */
 const CHECK_COVERAGE = RUNS >= 500;
 
-const fixtureDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const looseFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture.safetensors`));
 const canonicalFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture_canonical.safetensors`));
 

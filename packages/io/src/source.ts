@@ -1,16 +1,11 @@
-import { InvalidArgumentError } from '../errors.js';
-import { importUnbundled } from './import-unbundled.js';
+/** Byte sources: the bytes of a file given as bytes, a path (Node), or a `file:`/`http(s):`/`blob:`/`data:` URL. */
+import { InvalidArgumentError } from '@geolip/geometry';
+import { importUnbundled, isNode } from '@geolip/geometry/internal';
 
 /** Where a file's bytes come from: a path (Node), a URL (string or `URL`), or the bytes themselves. */
 export type BinarySource = string | URL | Uint8Array | ArrayBuffer;
 
 const FETCHED = /^(https?:|blob:|data:)/i;
-
-/** True under Node (where a plain string is a file path); false in browsers and workers. */
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string';
-}
 
 async function fetchBytes(op: string, argument: string, url: string): Promise<Uint8Array> {
   let response: Response;

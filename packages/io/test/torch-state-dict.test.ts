@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { FormatError, readSafetensors } from '@geolip/geometry';
+import { FormatError } from '@geolip/geometry';
+
+import { readSafetensors } from '../src/safetensors/index.js';
 import { describe, expect, it } from 'vitest';
 
 import { ALLOWED_GLOBALS, readTorchStateDict } from '../src/torch/read-torch.js';
