@@ -1,19 +1,8 @@
 // The main job until @geolip/bench exists: a tour of @geolip/geometry on real numbers.
 // Run: npm run demo   (builds the package, then runs this file)
-import {
-  createRng,
-  gpa,
-  linalg,
-  pentachoronCV,
-  procrustes,
-  readSafetensors,
-  sampleSphere,
-  simplexVolume,
-  targetCV,
-  writeSafetensors,
-  effectiveDimension,
-} from '@geolip/geometry';
+import { createRng, gpa, linalg, pentachoronCV, procrustes, sampleSphere, simplexVolume, targetCV, effectiveDimension } from '@geolip/geometry';
 import { initBackend } from '@geolip/geometry/backend';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
 
 const t0 = performance.now();
 const backend = await initBackend({ log: () => {} });

@@ -3,7 +3,7 @@
 // Sensitivity of the shipped fp16 student to weight precision: round every weight to bfloat16 (8-bit mantissa,
 // coarser than fp16's 11) and write a copy to bench beside the original.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readSafetensors, writeSafetensors, toFloat32, float32ToBfloat16Bits, bfloat16BitsToFloat32 } from '@geolip/geometry';
+import { bfloat16BitsToFloat32, float32ToBfloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 const { tensors, metadata } = readSafetensors(readFileSync(process.argv[2]), { copy: true });
 const out = {};
 for (const [k, e] of Object.entries(tensors)) out[k] = { dtype: 'F32', shape: e.shape, data: Float32Array.from(toFloat32(e), (v) => bfloat16BitsToFloat32(float32ToBfloat16Bits(v))) };

@@ -21,9 +21,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
-import { readSafetensors, writeSafetensors } from '@geolip/geometry';
 import { initBackend } from '@geolip/nn/backend';
 import { createInceptionV3, createMobileNetV2, createNanoDet } from '@geolip/vision/experts';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
 
 const EXPERTS = {
   'mobilenet-v2': { create: createMobileNetV2, preprocessing: 'RGB, {fit} to 224x224 (bilinear), x/255; mean of out_relu [7,7,1280]' },

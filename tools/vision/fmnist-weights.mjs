@@ -23,10 +23,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/geometry';
 import { initBackend } from '@geolip/geometry/backend';
 import { FashionMnistClassifier } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '@geolip/vision/io';
+import { float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_OUT = join(root, 'packages/vision/weights/fmnist-dual-stream.safetensors');

@@ -1,21 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  FormatError,
-  GeolipError,
-  InvalidArgumentError,
-  Matrix,
-  ShapeError,
-  createRng,
-  cvLoss as geometryCvLoss,
-  normalize,
-  readSafetensors,
-  toFloat32,
-  toMatrix,
-  writeSafetensors,
-  type MatrixLike,
-  type Rng,
-  type SafetensorsContents,
-} from '@geolip/geometry';
+import { FormatError, GeolipError, InvalidArgumentError, Matrix, ShapeError, createRng, cvLoss as geometryCvLoss, normalize, toMatrix, type MatrixLike, type Rng } from '@geolip/geometry';
+import { readSafetensors, toFloat32, type SafetensorsContents, writeSafetensors } from '@geolip/io';
 
 /**
  * What the bank appends to the input embedding (spec §6, [INFER]: "either the 128-d z, or a

@@ -1,15 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  FormatError,
-  GeolipError,
-  InvalidArgumentError,
-  NonFiniteError,
-  readSafetensors,
-  toFloat32,
-  writeSafetensors,
-  type SafetensorEntry,
-  type SafetensorsContents,
-} from '@geolip/geometry';
+import { FormatError, GeolipError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
+import { readSafetensors, toFloat32, type SafetensorEntry, type SafetensorsContents, writeSafetensors } from '@geolip/io';
 
 import { Constellation, DROPOUT_MODES, type ConstellationConfig, type DropoutMode } from './constellation.js';
 import { PATCHWORK_ACTIVATIONS, Patchwork, patchworkWeightShapes, type PatchworkActivation, type PatchworkConfig } from './patchwork.js';

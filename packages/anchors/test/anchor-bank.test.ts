@@ -1,20 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  FormatError,
-  GeolipError,
-  InvalidArgumentError,
-  Matrix,
-  ShapeError,
-  createRng,
-  linalg,
-  normalize,
-  pentachoronCV,
-  procrustes,
-  readSafetensors,
-  writeSafetensors,
-  type SafetensorEntry,
-} from '@geolip/geometry';
+import { FormatError, GeolipError, InvalidArgumentError, Matrix, ShapeError, createRng, linalg, normalize, pentachoronCV, procrustes } from '@geolip/geometry';
 import { expectTensorClose } from '@geolip/geometry/testing';
+import { readSafetensors, type SafetensorEntry, writeSafetensors } from '@geolip/io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { AnchorBank, type AnchorBankConfig } from '../src/anchor-bank.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, FormatError, NonFiniteError, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { createRng, FormatError, NonFiniteError } from '@geolip/geometry';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
 import { Constellation } from '../src/constellation.js';

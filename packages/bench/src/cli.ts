@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
 import { formatScan, scanAsync } from '@geolip/anchors';
-import { createRng, writeSafetensors } from '@geolip/geometry';
+import { createRng } from '@geolip/geometry';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeSafetensors } from '@geolip/io';
 
 import { loadMrpc, loadSick, loadStsb, mrpcDevSplit, type PairDataset } from './data/index.js';
 import { builtinModels, embedAll, loadModel, type Embedder } from './embedder.js';

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '@geolip/train';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import type { PairTaskResult } from './evaluate.js';
 

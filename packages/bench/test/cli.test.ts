@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '@geolip/geometry';
+import { readSafetensors } from '@geolip/io';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, ShapeError, createRng, entryToTensor } from '@geolip/geometry';
-import type { Rng, SafetensorEntry } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
+import type { Rng } from '@geolip/geometry';
+import { entryToTensor } from '@geolip/io';
+import type { SafetensorEntry } from '@geolip/io';
 
 /**
  * How a parameter is stored here versus in a PyTorch state dict:

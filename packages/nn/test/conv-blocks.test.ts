@@ -1,8 +1,9 @@
 // Unit tests of the conv blocks: hand cases, shapes, parameter counts and names, state dicts, errors,
 // gradients (every file runs on cpu and on wasm). Parity with numpy / PyTorch: parity-conv*.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, ShapeError, float32ToFloat16Bits, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { expectTensorClose } from '@geolip/geometry/testing';
+import { float32ToFloat16Bits, readSafetensors, writeSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
 import { ClassEmbedding, Conv2d, ConvResBlock, Downsample, GroupNorm, TimeEmbedding, Upsample } from '../src/index.js';

@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { entryToTensor, readSafetensors } from '@geolip/geometry';
-import type { SafetensorsContents } from '@geolip/geometry';
+import { entryToTensor, readSafetensors } from '@geolip/io';
+import type { SafetensorsContents } from '@geolip/io';
 
 import { ClassEmbedding, Conv2d, ConvResBlock, Downsample, GroupNorm, TimeEmbedding, Upsample, toTorchLayout } from '../src/index.js';
 import type { CondMode, Module } from '../src/index.js';

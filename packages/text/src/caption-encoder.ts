@@ -8,14 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AnchorBank } from '@geolip/anchors';
 import type { AnchorBankConfig } from '@geolip/anchors';
-import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
-import type { SafetensorEntry } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
-import { readBinarySource } from '@geolip/geometry/internal';
-import type { BinarySource } from '@geolip/geometry/internal';
+import { entryToTensor, readBinarySource, readSafetensors, readTorchStateDict } from '@geolip/io';
+import type { BinarySource, SafetensorEntry } from '@geolip/io';
 
 import { AnchorBankModule } from './anchor-bank-module.js';
-import { readTorchStateDict } from './torch/read-torch.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
 export interface CaptionEncoderConfig {

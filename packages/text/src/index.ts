@@ -5,7 +5,6 @@
  * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora).
  */
 export * from './tokenizer/index.js';
-export { ALLOWED_GLOBALS, readTorchStateDict } from './torch/read-torch.js';
 export { CAPTION_BERT_CONFIG, CaptionEncoder } from './caption-encoder.js';
 export type { CaptionEncoderConfig } from './caption-encoder.js';
 export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';

@@ -4,9 +4,9 @@
  * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
-import { readBinarySource } from '@geolip/geometry/internal';
-import type { BinarySource } from '@geolip/geometry/internal';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { readBinarySource, readSafetensors } from '@geolip/io';
+import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';

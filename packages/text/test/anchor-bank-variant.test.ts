@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { AnchorBank } from '@geolip/anchors';
-import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { entryToTensor, readSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
 import { AnchorBankModule, CAPTION_BERT_BANK_CONFIG, CAPTION_BERT_CONFIG, CaptionEncoder, loadBertUncasedTokenizer, toTensors } from '../src/index.js';

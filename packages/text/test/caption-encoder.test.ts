@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, entryToTensor, readSafetensors } from '@geolip/geometry';
+import { FormatError } from '@geolip/geometry';
+import { entryToTensor, readSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
 import { CAPTION_BERT_CONFIG, CaptionEncoder } from '../src/index.js';

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, writeSafetensors, type SafetensorInput } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { type SafetensorInput, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CaptionEncoder, SentenceEmbedder, loadBertUncasedTokenizer, loadGeolipText, toTensors } from '../src/index.js';

@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 
 import type { Matrix } from '@geolip/geometry';
 import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { buildConsensus } from './consensus/build.js';
 import { saveConsensus } from './consensus/io.js';
 import { readExpertFeatures } from './io/expert-features.js';
-import { writeFileAtomic } from './io/write-atomic.js';
 import { mlpStudent } from './recipes/mlp-student.js';
 import { textConsensus } from './recipes/text-consensus.js';
 import { fmnistVit } from './recipes/fmnist-vit.js';

@@ -25,4 +25,3 @@ export { readExpertFeatures } from './io/expert-features.js';
 export { RECIPES } from './cli.js';
 export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
 export { EXIT_INTERRUPTED } from './recipes/types.js';
-export { writeFileAtomic } from './io/write-atomic.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '@geolip/geometry';
+import { readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';

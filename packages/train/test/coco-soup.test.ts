@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Matrix, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { Matrix } from '@geolip/geometry';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
 import { encode } from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

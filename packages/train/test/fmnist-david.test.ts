@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { FASHION_MNIST_DIR } from '@geolip/vision/io';
-import { readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RECIPES } from '../src/cli.js';

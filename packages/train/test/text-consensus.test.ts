@@ -3,8 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Matrix, readSafetensors } from '@geolip/geometry';
+import { Matrix } from '@geolip/geometry';
 import { SentenceEmbedder, loadBertUncasedTokenizer } from '@geolip/text';
+import { readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';

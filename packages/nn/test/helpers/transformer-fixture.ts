@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { entryToTensor, readSafetensors } from '@geolip/geometry';
-import type { SafetensorEntry } from '@geolip/geometry';
+import { entryToTensor, readSafetensors } from '@geolip/io';
+import type { SafetensorEntry } from '@geolip/io';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 

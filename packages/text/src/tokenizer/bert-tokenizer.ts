@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { readBinarySource } from '@geolip/geometry/internal';
+import { readBinarySource } from '@geolip/io';
 
 import { basicTokenize, lowerPerChar } from './basic.js';
 import { wordpieceTokenize } from './wordpiece.js';

@@ -2,8 +2,9 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { basename, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, readSafetensors, ShapeError, toFloat32, writeSafetensors } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { assertFiniteData } from '@geolip/geometry/internal';
+import { readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 
 import type { AdamWState } from '../loop/adamw.js';
 

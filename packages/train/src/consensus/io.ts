@@ -1,4 +1,5 @@
-import { FormatError, Matrix, float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors, type SafetensorInput } from '@geolip/geometry';
+import { FormatError, Matrix } from '@geolip/geometry';
+import { float32ToFloat16Bits, readSafetensors, toFloat32, type SafetensorInput, writeSafetensors } from '@geolip/io';
 import type { ConsensusModel, ConsensusProjector } from './types.js';
 
 const METADATA_KEY = 'geolip.consensus';

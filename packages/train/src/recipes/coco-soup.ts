@@ -7,15 +7,15 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors, writeSafetensors } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
 import { BaseTierSoup } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { saveConsensus } from '../consensus/io.js';
 import { readWeightsAsync } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainSummary } from '../loop/train.js';

@@ -2,9 +2,9 @@
 // read as float32, plus the optional ordered image file names of the coco-soup experts.
 import { existsSync, readFileSync } from 'node:fs';
 
-import { readSafetensors, toFloat32 } from '@geolip/geometry';
 
 import { RecipeConfigError } from './config.js';
+import { readSafetensors, toFloat32 } from '@geolip/io';
 
 /** A feature matrix read by {@link readEmbeddingsFile}. */
 export interface EmbeddingsFile {

@@ -6,14 +6,15 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, writeSafetensors } from '@geolip/geometry';
+import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { GeoFractalDavid, basinLoss } from '@geolip/vision';
 import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
+import { writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { readWeightsAsync } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainableModel } from '../loop/train.js';

@@ -7,12 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
-import { float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
 import { DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DualStreamViT, ViTEncoder } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
 import { Linear, Module } from '@geolip/nn';
+import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { bceWithLabelSmoothing } from '../losses/classification.js';
 import { cvLossTerm, geoDiversityLoss } from '../losses/geometric.js';
@@ -20,7 +21,6 @@ import { infoNCE } from '../losses/info-nce.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { StepContext, TrainableModel } from '../loop/train.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 import type { JsonValue } from '../checkpoint/checkpoint.js';
 import { MasteryQueue } from '../mastery-queue.js';

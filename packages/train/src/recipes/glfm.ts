@@ -7,18 +7,19 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { createRng } from '@geolip/geometry';
 import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
 import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch } from '@geolip/vision/io';
+import { readSafetensors, writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { crossEntropy } from '../losses/classification.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { StepContext, TrainableModel } from '../loop/train.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 import { encodeGrayPng } from '../io/png.js';
 import { PlainVit } from './fmnist-vit.js';

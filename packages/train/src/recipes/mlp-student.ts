@@ -4,12 +4,13 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, writeSafetensors } from '@geolip/geometry';
+import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
+import { writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { loadConsensus } from '../consensus/io.js';
 import { readExpertFeatures } from '../io/expert-features.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { infoNCE } from '../losses/info-nce.js';
 import { mseLoss } from '../losses/regression.js';
 import { warmupCosine } from '../loop/schedule.js';

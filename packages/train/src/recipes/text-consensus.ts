@@ -13,8 +13,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
-import type { Matrix, Rng, SafetensorInput } from '@geolip/geometry';
+import { createRng } from '@geolip/geometry';
+import type { Matrix, Rng } from '@geolip/geometry';
 import { CaptionEncoder, loadBertUncasedTokenizer } from '@geolip/text';
 import type { BertTokenizer, CaptionEncoderConfig } from '@geolip/text';
 import { buildCorpus, loadFortunes, loadWordnet } from '@geolip/text/corpus';
@@ -23,6 +23,9 @@ import { loadCocoCaptions, loadMrpc, loadSick, loadStsb, mrpcDevSplit } from '@g
 import type { PairDataset } from '@geolip/text/data';
 import { createGloveAvg, createUseLite } from '@geolip/text/experts';
 import type { TextExpert } from '@geolip/text/experts';
+import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
+import type { SafetensorInput } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 
 import { buildConsensus } from '../consensus/build.js';
 import { loadConsensus, saveConsensus } from '../consensus/io.js';
@@ -30,7 +33,6 @@ import type { ConsensusModel } from '../consensus/types.js';
 import { readExpertFeatures } from '../io/expert-features.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 import type { HostWeight } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
 import { cvLossTerm } from '../losses/geometric.js';
 import { infoNCE } from '../losses/info-nce.js';
 import { mseLoss } from '../losses/regression.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { FormatError, NonFiniteError, writeSafetensors } from '@geolip/geometry';
+import { FormatError, NonFiniteError } from '@geolip/geometry';
+import { writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readExpertFeatures } from '../../src/io/expert-features.js';

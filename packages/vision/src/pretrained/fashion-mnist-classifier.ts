@@ -8,9 +8,10 @@
  * (`tools/vision/fmnist-weights.mjs` writes the file).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
-import { bundledAssetPath, readBinarySource } from '@geolip/geometry/internal';
-import type { BinarySource } from '@geolip/geometry/internal';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { bundledAssetPath } from '@geolip/geometry/internal';
+import { readBinarySource, readSafetensors } from '@geolip/io';
+import type { BinarySource } from '@geolip/io';
 
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';

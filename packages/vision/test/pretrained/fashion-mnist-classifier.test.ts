@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DualStreamViT, FashionMnistClassifier, dualStreamFromSafetensors, loadGeolipFashionMnist } from '../../src/index.js';
