@@ -13,7 +13,7 @@ export type { ReadTorchOptions, TorchCheckpoint } from './torch/read-torch.js';
 export { parseNpy } from './npy.js';
 export { readBinarySource } from './source.js';
 export type { BinarySource } from './source.js';
-export { readWeightsFile } from './weights-file.js';
+export { parseWeightsFile, readWeightsFile } from './weights-file.js';
 export type { WeightsFile, ReadWeightsFileOptions } from './weights-file.js';
 export {
   LEGACY_MODEL_KEYS,

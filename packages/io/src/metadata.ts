@@ -58,7 +58,7 @@ export interface ModelMetadataInput {
 export interface ModelMetadata {
   /** The registry key (legacy names mapped through {@link LEGACY_MODEL_TYPES}). */
   type: string;
-  /** The parsed constructor config (`{}` when a legacy file had none). */
+  /** The parsed constructor config; `undefined` when the file has none (some legacy files). */
   config: unknown;
   /** Model-specific extras: `geolip.extra`, or a legacy file's other `geolip.*` keys (prefix dropped, values parsed as JSON where they parse, else kept as strings). */
   extra: Record<string, unknown>;
@@ -154,7 +154,7 @@ export function readModelMetadata(metadata: Record<string, string>): ModelMetada
   }
   const K = MODEL_METADATA_KEYS;
   const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(metadata, key);
-  const configOf = (): unknown => (has(K.config) ? parseJsonField(op, K.config, metadata[K.config]!) : {});
+  const configOf = (): unknown => (has(K.config) ? parseJsonField(op, K.config, metadata[K.config]!) : undefined);
   if (has(K.type)) {
     const format = has(K.format) ? metadata[K.format]! : MODEL_METADATA_FORMAT;
     if (format !== MODEL_METADATA_FORMAT) throw new FormatError(op, 'metadata', `'${K.format}' is '${format}'; this reader knows version ${MODEL_METADATA_FORMAT}`);

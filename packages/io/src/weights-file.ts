@@ -44,10 +44,22 @@ export async function readWeightsFile(source: BinarySource, options: ReadWeights
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('readWeightsFile', 'options', 'must be an object');
   const op = options.op ?? 'readWeightsFile';
   const bytes = await readBinarySource(op, 'source', source);
-  if (isZip(bytes)) {
-    const ckpt = readTorchCheckpoint(bytes, { stateDictKey: options.stateDictKey });
-    return { format: 'pt', tensors: ckpt.stateDict, metadata: {}, config: ckpt.config, byteLength: bytes.byteLength };
+  return parseWeightsFile(bytes, options);
+}
+
+/**
+ * The synchronous core of {@link readWeightsFile}, for bytes already in memory: safetensors, or a PyTorch `.pt` zip.
+ * @throws {InvalidArgumentError} naming the function (`options.op`, default `parseWeightsFile`) and `'bytes'` when
+ *   they are not a Uint8Array or ArrayBuffer; {@link FormatError} from the format's reader.
+ */
+export function parseWeightsFile(bytes: Uint8Array | ArrayBuffer, options: ReadWeightsFileOptions = {}): WeightsFile {
+  const op = options.op ?? 'parseWeightsFile';
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (isZip(u8)) {
+    const ckpt = readTorchCheckpoint(u8, { stateDictKey: options.stateDictKey });
+    return { format: 'pt', tensors: ckpt.stateDict, metadata: {}, config: ckpt.config, byteLength: u8.byteLength };
   }
-  const { tensors, metadata } = readSafetensors(bytes);
-  return { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
+  const { tensors, metadata } = readSafetensors(u8);
+  return { format: 'safetensors', tensors, metadata, config: undefined, byteLength: u8.byteLength };
 }

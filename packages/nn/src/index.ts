@@ -1,7 +1,7 @@
 export * from './functional/index.js';
 export { Module, toRng, toTorchLayout, fromTorchLayout, uniformInit, normalInit, xavierUniform } from './module.js';
 export type { ParamLayout, StateDict, LoadStateDictOptions, InitSeed } from './module.js';
-export { ModelRegistry, loadPretrained } from './registry.js';
+export { ModelRegistry, loadPretrained, loadPretrainedFile } from './registry.js';
 export type { FromPretrainedOptions, ModelSpec, Pretrained, PretrainedContext, ShippedWeights } from './registry.js';
 
 // Conv blocks (NHWC images; PyTorch is NCHW): conv, group norm, diffusion residual block, resampling, conditioning.

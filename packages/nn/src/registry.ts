@@ -7,7 +7,7 @@
  * bound to it; {@link ModelRegistry.merge} joins them.
  */
 import { FormatError, GeolipError, InvalidArgumentError } from '@geolip/geometry';
-import { readModelMetadata, readWeightsFile } from '@geolip/io';
+import { LEGACY_MODEL_TYPES, MODEL_METADATA_KEYS, readModelMetadata, readWeightsFile } from '@geolip/io';
 import type { BinarySource, ModelMetadata, SafetensorEntry, WeightsFile } from '@geolip/io';
 
 import type { Module } from './module.js';
@@ -30,6 +30,8 @@ export interface ModelSpec<C = unknown, M extends Module = Module> {
   type: string;
   /** One line for lists (`geolip-bench --help` and the like). */
   description: string;
+  /** The class name in messages (`DualStreamViT`); default the type. */
+  name?: string;
   /**
    * Validates the config found in a file (already JSON-parsed) and returns it typed.
    * @throws a `GeolipError` (usually `FormatError` or `InvalidArgumentError`) naming what is wrong.
@@ -163,6 +165,11 @@ export class ModelRegistry {
     return loadPretrained<M, C>(this, source, options);
   }
 
+  /** {@link loadPretrainedFile} on this registry: synchronous, for a file already read. */
+  loadPretrainedFile<M extends Module = Module, C = unknown>(file: WeightsFile, options: FromPretrainedOptions<C> = {}): Pretrained<M, C> {
+    return loadPretrainedFile<M, C>(this, file, options);
+  }
+
   /** Reads a weights file and returns the model its metadata names, loaded (see {@link loadPretrained}). */
   async fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
     return (await loadPretrained<M>(this, source, { op: 'fromPretrained', ...options })).model;
@@ -203,18 +210,29 @@ function isWeightsFile(v: unknown): v is WeightsFile {
 export async function loadPretrained<M extends Module = Module, C = unknown>(registry: ModelRegistry, source: BinarySource | WeightsFile, options: FromPretrainedOptions<C> = {}): Promise<Pretrained<M, C>> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('loadPretrained', 'options', 'must be an object');
   const op = options.op ?? 'loadPretrained';
+  const file = isWeightsFile(source) ? source : await readWeightsFile(source, { op, stateDictKey: options.stateDictKey });
+  return loadPretrainedFile<M, C>(registry, file, options);
+}
+
+/**
+ * The synchronous core of {@link loadPretrained}, for a file already read (`readWeightsFile` / `parseWeightsFile`).
+ * Same checks, errors and clean-up.
+ */
+export function loadPretrainedFile<M extends Module = Module, C = unknown>(registry: ModelRegistry, file: WeightsFile, options: FromPretrainedOptions<C> = {}): Pretrained<M, C> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('loadPretrainedFile', 'options', 'must be an object');
+  const op = options.op ?? 'loadPretrainedFile';
+  if (!isWeightsFile(file)) throw new InvalidArgumentError(op, 'file', 'must be what readWeightsFile returns');
   if (!(registry instanceof ModelRegistry)) throw new InvalidArgumentError(op, 'registry', 'must be a ModelRegistry');
   const { type: expected, strict = true } = options;
   if (expected !== undefined && typeof expected !== 'string') throw new InvalidArgumentError(op, 'options.type', 'must be a string');
   if (typeof strict !== 'boolean') throw new InvalidArgumentError(op, 'options.strict', 'must be a boolean');
-  const file = isWeightsFile(source) ? source : await readWeightsFile(source, { op, stateDictKey: options.stateDictKey });
   const hasModelKeys = Object.keys(file.metadata).some((k) => k.startsWith('geolip.'));
   let metadata: ModelMetadata | null = null;
   if (hasModelKeys && (expected === undefined || options.config === undefined)) {
     try {
       metadata = readModelMetadata(file.metadata);
     } catch (cause) {
-      if (expected === undefined) throw new FormatError(op, 'source', cause instanceof Error ? cause.message : String(cause), { cause });
+      throw new FormatError(op, 'source', cause instanceof Error ? cause.message : String(cause), { cause });
     }
   }
   const type = expected ?? metadata?.type;
@@ -222,7 +240,9 @@ export async function loadPretrained<M extends Module = Module, C = unknown>(reg
     throw new FormatError(op, 'source', `names no model type (no geolip.type metadata${file.format === 'pt' ? ' in a .pt file' : ''}); pass options.type, one of: ${registry.types().join(', ')}`);
   }
   if (expected !== undefined && metadata !== null && metadata.type !== expected) {
-    throw new FormatError(op, 'source', `holds a '${metadata.type}' model, not '${expected}'`);
+    const key = metadata.legacyKey ?? MODEL_METADATA_KEYS.type;
+    const want = metadata.legacyKey === undefined ? expected : (Object.entries(LEGACY_MODEL_TYPES).find(([, t]) => t === expected)?.[0] ?? expected);
+    throw new FormatError(op, 'source', `metadata '${key}' must be '${want}', got ${JSON.stringify(file.metadata[key] ?? null)}: the file holds a '${metadata.type}' model, not '${expected}'`);
   }
   let spec: ModelSpec<unknown, Module>;
   try {
@@ -236,16 +256,21 @@ export async function loadPretrained<M extends Module = Module, C = unknown>(reg
   try {
     config = spec.parseConfig(rawConfig);
   } catch (cause) {
-    throw new FormatError(op, 'source', `has a config that '${type}' rejects: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FormatError(op, 'source', `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  let model: Module | undefined;
+  let model: Module;
   try {
     model = spec.create(config);
+  } catch (cause) {
+    if (cause instanceof GeolipError) throw new FormatError(op, 'source', `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause.message}`, { cause });
+    throw cause;
+  }
+  try {
     const context: PretrainedContext = { tensors: file.tensors, config, metadata, strict };
     if (spec.load !== undefined) spec.load(model, context);
     else model.loadSafetensorEntries(file.tensors, { strict });
   } catch (cause) {
-    model?.dispose();
+    model.dispose();
     if (cause instanceof FormatError && cause.op === op) throw cause;
     if (cause instanceof GeolipError) throw new FormatError(op, 'source', `does not fit '${type}': ${cause.message}`, { cause });
     throw cause;

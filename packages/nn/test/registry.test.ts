@@ -77,7 +77,7 @@ describe('ModelRegistry', () => {
     const cases: [string, () => Uint8Array, RegExp][] = [
       ['no metadata', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }), /names no model type/],
       ['unknown type', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }, writeModelMetadata({ type: 'test/other', config: {} })), /not a model type of test; registered: test\/linear/],
-      ['bad config', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }, writeModelMetadata({ type: 'test/linear', config: { inDim: 'x' } })), /config that 'test\/linear' rejects/],
+      ['bad config', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }, writeModelMetadata({ type: 'test/linear', config: { inDim: 'x' } })), /'geolip.config' is not a valid test\/linear config/],
       ['missing tensor', () => writeSafetensors({ weight: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } }, writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } })), /does not fit 'test\/linear'/],
       ['wrong shape', () => fileOf(new Linear(4, 2), writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } })), /does not fit 'test\/linear'/],
       ['not safetensors', () => new Uint8Array([1, 2, 3]), /readSafetensors/],
@@ -98,7 +98,7 @@ describe('ModelRegistry', () => {
     const m = await registry().fromPretrained<Linear>(bare, { type: 'test/linear', config: { inDim: 3, outDim: 2 } });
     m.dispose();
     const tagged = fileOf(src, writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } }));
-    await expect(registry().fromPretrained(tagged, { type: 'test/other' })).rejects.toThrow(/holds a 'test\/linear' model, not 'test\/other'/);
+    await expect(registry().fromPretrained(tagged, { type: 'test/other' })).rejects.toThrow(/metadata 'geolip.type' must be 'test\/other', got "test\/linear"/);
     await expect(registry().fromPretrained(tagged, { strict: 'yes' as unknown as boolean })).rejects.toThrow(/options\.strict/);
     src.dispose();
   });

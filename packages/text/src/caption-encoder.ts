@@ -10,10 +10,11 @@ import { AnchorBank } from '@geolip/anchors';
 import type { AnchorBankConfig } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
-import { entryToTensor, readBinarySource, readSafetensors, readTorchStateDict } from '@geolip/io';
+import { entryToTensor, readSafetensors, readTorchStateDict } from '@geolip/io';
 import type { BinarySource, SafetensorEntry } from '@geolip/io';
 
 import { AnchorBankModule } from './anchor-bank-module.js';
+import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
 export interface CaptionEncoderConfig {
@@ -184,7 +185,15 @@ export class CaptionEncoder extends Module {
    * @throws {FormatError} for a file that is neither format, a missing key or a wrong shape.
    */
   loadWeights(bytes: Uint8Array | ArrayBuffer, options: { strict?: boolean } = {}): void {
-    const entries = readWeights('CaptionEncoder.loadWeights', bytes);
+    this.loadEntries(readWeights('CaptionEncoder.loadWeights', bytes), options);
+  }
+
+  /**
+   * Loads tensors already read from a file (`readSafetensors(…).tensors`, `readTorchStateDict(…)`), PyTorch layout.
+   * An encoder-only file leaves the anchor bank as it is. Atomic: on error nothing changes and nothing leaks.
+   * @throws {FormatError} / {InvalidArgumentError} from `loadStateDict`, naming the parameter.
+   */
+  loadEntries(entries: Record<string, SafetensorEntry>, options: { strict?: boolean } = {}): void {
     const dict: Record<string, tf.Tensor> = {};
     try {
       for (const [k, e] of Object.entries(entries)) dict[k] = entryToTensor(e);
@@ -203,15 +212,8 @@ export class CaptionEncoder extends Module {
    * a browser also a URL relative to the page) or, under Node, a path.
    */
   static async fromPretrained(source: BinarySource, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
-    const bytes = await readBinarySource('CaptionEncoder.fromPretrained', 'source', source);
-    const model = new CaptionEncoder(config);
-    try {
-      model.loadWeights(bytes);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    return model;
+    // The same path as every loader: `textModels` (models.ts) with the type and config given.
+    return textModels.fromPretrained<CaptionEncoder>(source, { type: CAPTION_ENCODER_TYPE, config, op: 'CaptionEncoder.fromPretrained' });
   }
 }
 

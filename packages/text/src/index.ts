@@ -11,4 +11,5 @@ export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
 export { AnchorBankModule } from './anchor-bank-module.js';
 export * from './heads/index.js';
 export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
+export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textModels } from './models.js';
 export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';

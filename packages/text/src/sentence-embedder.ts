@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { readBinarySource, readSafetensors } from '@geolip/io';
 import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
+import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
 
@@ -37,22 +37,15 @@ export interface SentenceEmbedderMetadata {
 
 const OP = 'SentenceEmbedder.fromWeights';
 
-function parseMetadata(meta: Record<string, string>): SentenceEmbedderMetadata {
-  if (meta['geolip.model'] !== 'caption-encoder') {
-    throw new FormatError(OP, 'source', `metadata 'geolip.model' must be 'caption-encoder', got ${JSON.stringify(meta['geolip.model'] ?? null)}`);
+/** The embedder's settings from a file's metadata, read once by `readModelMetadata` (legacy keys included). */
+function parseMetadata(config: CaptionEncoderConfig, extra: Record<string, unknown>, meta: Record<string, string>): SentenceEmbedderMetadata {
+  const tokenizer = extra.tokenizer;
+  if (tokenizer !== undefined && tokenizer !== 'bert-base-uncased') {
+    throw new FormatError(OP, 'source', `metadata 'geolip.tokenizer' is '${String(tokenizer)}'; only 'bert-base-uncased' is supported`);
   }
-  if (meta['geolip.tokenizer'] !== undefined && meta['geolip.tokenizer'] !== 'bert-base-uncased') {
-    throw new FormatError(OP, 'source', `metadata 'geolip.tokenizer' is '${meta['geolip.tokenizer']}'; only 'bert-base-uncased' is supported`);
-  }
-  let config: CaptionEncoderConfig;
-  try {
-    config = JSON.parse(meta['geolip.config'] ?? '') as CaptionEncoderConfig;
-  } catch (cause) {
-    throw new FormatError(OP, 'source', "metadata 'geolip.config' is missing or not JSON", { cause });
-  }
-  const maxLength = Number(meta['geolip.maxLength'] ?? config.maxPositions);
+  const maxLength = Number(extra.maxLength ?? config.maxPositions);
   if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions) {
-    throw new FormatError(OP, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}], got ${meta['geolip.maxLength']}`);
+    throw new FormatError(OP, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}], got ${String(extra.maxLength)}`);
   }
   const raw = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('geolip.')));
   return { config, maxLength, raw };
@@ -105,15 +98,17 @@ export class SentenceEmbedder {
   static async fromWeights(source: BinarySource, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
     const { batchSize = 128 } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
-    const bytes = await readBinarySource(OP, 'source', source);
-    const meta = parseMetadata(readSafetensors(bytes).metadata);
-    const tokenizer = options.tokenizer ?? (await loadBertUncasedTokenizer());
-    if (tokenizer.vocabSize !== meta.config.vocabSize) {
-      throw new FormatError(OP, 'source', `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`);
-    }
-    const model = new CaptionEncoder(meta.config);
+    // One read, one parse: the registry reads the metadata (`geolip.type`, or the legacy `geolip.model`) and loads.
+    const loaded = await textModels.loadPretrained<CaptionEncoder, CaptionEncoderConfig>(source, { type: CAPTION_ENCODER_TYPE, op: OP });
+    const model = loaded.model;
+    let meta: SentenceEmbedderMetadata;
+    let tokenizer: BertTokenizer;
     try {
-      model.loadWeights(bytes);
+      meta = parseMetadata(loaded.config, loaded.extra, loaded.rawMetadata);
+      tokenizer = options.tokenizer ?? (await loadBertUncasedTokenizer());
+      if (tokenizer.vocabSize !== meta.config.vocabSize) {
+        throw new FormatError(OP, 'source', `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`);
+      }
     } catch (e) {
       model.dispose();
       throw e;

@@ -11,10 +11,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { bundledAssetPath } from '@geolip/geometry/internal';
 import { readBinarySource, readSafetensors } from '@geolip/io';
-import type { BinarySource } from '@geolip/io';
+import type { BinarySource, WeightsFile } from '@geolip/io';
+import type { Pretrained } from '@geolip/nn';
 
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
+import { DUAL_STREAM_VIT_TYPE, visionModels } from './models.js';
 
 /** File name of the bundled Fashion-MNIST weights, under the package's `weights/` folder. */
 export const GEOLIP_FMNIST_WEIGHTS_FILE = 'fmnist-dual-stream.safetensors';
@@ -64,16 +66,6 @@ export interface DualStreamWeights {
   metadata: Record<string, string>;
 }
 
-function parseJson<T>(op: string, meta: Record<string, string>, key: string): T | undefined {
-  const text = meta[key];
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch (cause) {
-    throw new FormatError(op, 'bytes', `metadata '${key}' is not JSON`, { cause });
-  }
-}
-
 function checkAnchorLabels(op: string, value: unknown, anchors: number, classes: number): AnchorLabel[] {
   if (!Array.isArray(value) || value.length !== anchors) {
     throw new FormatError(op, 'bytes', `metadata 'geolip.anchorLabels' must be an array of ${anchors} entries (one per anchor)`);
@@ -104,42 +96,35 @@ function checkAnchorLabels(op: string, value: unknown, anchors: number, classes:
 export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): DualStreamWeights {
   const op = 'dualStreamFromSafetensors';
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
-  let file;
+  let file: WeightsFile;
   try {
-    file = readSafetensors(bytes);
+    const { tensors, metadata } = readSafetensors(bytes);
+    file = { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
   } catch (cause) {
     throw new FormatError(op, 'bytes', `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  const meta = file.metadata;
-  if (meta['geolip.model'] !== 'dual-stream') {
-    throw new FormatError(op, 'bytes', `metadata 'geolip.model' must be 'dual-stream', got ${JSON.stringify(meta['geolip.model'] ?? null)}`);
-  }
-  const config = parseJson<DualStreamViTConfig>(op, meta, 'geolip.config');
-  if (config === undefined || config === null || typeof config !== 'object') throw new FormatError(op, 'bytes', "metadata 'geolip.config' is missing");
-  let model: DualStreamViT;
+  // The one loading path: the registry reads the metadata, builds the model and loads it (disposing it on failure).
+  let loaded: Pretrained<DualStreamViT, DualStreamViTConfig>;
   try {
-    model = new DualStreamViT(config);
-  } catch (cause) {
-    throw new FormatError(op, 'bytes', `metadata 'geolip.config' is not a valid DualStreamViT config: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    loaded = visionModels.loadPretrainedFile<DualStreamViT, DualStreamViTConfig>(file, { type: DUAL_STREAM_VIT_TYPE, op });
+  } catch (e) {
+    if (e instanceof FormatError && e.op === op) throw new FormatError(op, 'bytes', e.message.slice(`${op}: 'source' `.length), { cause: e });
+    throw e;
   }
+  const { model, extra } = loaded;
   try {
-    model.loadSafetensorEntries(file.tensors);
     const C = model.config.classes;
-    const named = parseJson<unknown>(op, meta, 'geolip.classes');
+    const named = extra.classes;
     let classes: string[];
     if (named === undefined) classes = Array.from({ length: C }, (_, i) => `class ${i}`);
     else if (Array.isArray(named) && named.length === C && named.every((n) => typeof n === 'string')) classes = named as string[];
     else throw new FormatError(op, 'bytes', `metadata 'geolip.classes' must be an array of ${C} strings`);
-    const rawLabels = parseJson<unknown>(op, meta, 'geolip.anchorLabels');
+    const rawLabels = extra.anchorLabels;
     const anchorLabels = rawLabels === undefined ? null : checkAnchorLabels(op, rawLabels, model.config.anchors, C);
-    const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('geolip.')));
+    const metadata = Object.fromEntries(Object.entries(file.metadata).filter(([k]) => k.startsWith('geolip.')));
     return { model, classes, anchorLabels, metadata };
   } catch (e) {
     model.dispose();
-    if (e instanceof FormatError || e instanceof InvalidArgumentError) {
-      if (e instanceof FormatError && e.op === op) throw e;
-      throw new FormatError(op, 'bytes', e.message, { cause: e });
-    }
     throw e;
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * The model types `@geolip/text` can load by a weights file's metadata alone (`geolip.type`), and the weights it
+ * ships. `fromPretrained(source)` reads the file once, builds the model its metadata names, and loads it.
+ */
+import { FormatError } from '@geolip/geometry';
+import { ModelRegistry } from '@geolip/nn';
+import type { FromPretrainedOptions, Module } from '@geolip/nn';
+import type { BinarySource, WeightsFile } from '@geolip/io';
+
+import { CaptionEncoder } from './caption-encoder.js';
+import type { CaptionEncoderConfig } from './caption-encoder.js';
+
+/** The registry key of {@link CaptionEncoder}. */
+export const CAPTION_ENCODER_TYPE = 'text/caption-encoder';
+
+const SIZES = ['vocabSize', 'maxPositions', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'] as const;
+
+/**
+ * Checks a {@link CaptionEncoderConfig} read from a file.
+ * @throws {FormatError} naming `parseCaptionEncoderConfig` and `config`: not an object, a size that is not a positive
+ *   integer (the message names it).
+ */
+export function parseCaptionEncoderConfig(json: unknown): CaptionEncoderConfig {
+  const op = 'parseCaptionEncoderConfig';
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError(op, 'config', "metadata 'geolip.config' must be a JSON object");
+  const c = json as Record<string, unknown>;
+  for (const k of SIZES) {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) < 1) throw new FormatError(op, `config.${k}`, `must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
+  }
+  return c as unknown as CaptionEncoderConfig;
+}
+
+/** The models of `@geolip/text`, by `geolip.type`; `shipped()` lists the bundled weights (`geolip-text`). */
+export const textModels: ModelRegistry = new ModelRegistry('text')
+  .register<CaptionEncoderConfig, CaptionEncoder>({
+    type: CAPTION_ENCODER_TYPE,
+    description: 'CaptionEncoder: a BERT-style sentence encoder with a projection head (and an optional anchor bank)',
+    name: 'CaptionEncoder',
+    parseConfig: parseCaptionEncoderConfig,
+    create: (config) => new CaptionEncoder(config),
+    load: (model, { tensors, strict }) => model.loadEntries(tensors, { strict }),
+  })
+  .ship('geolip-text', {
+    type: CAPTION_ENCODER_TYPE,
+    file: 'geolip-text.safetensors',
+    description:
+      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of use-lite and glove-avg (geolip-train run text-consensus).',
+  });
+
+/**
+ * Loads any `@geolip/text` model from a weights file by its metadata (`geolip.type`, or the legacy `geolip.model`):
+ * bytes, a path (Node) or a URL. See `ModelRegistry.fromPretrained` for the options and errors.
+ * @example
+ * const encoder = await fromPretrained<CaptionEncoder>('weights/geolip-text.safetensors');
+ */
+export function fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
+  return textModels.fromPretrained<M>(source, options);
+}
