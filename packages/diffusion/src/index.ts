@@ -11,6 +11,7 @@ export type { GlfmConfig, GlfmConfigOverrides, GlfmParamBreakdown, GlfmVariant }
 export { ConstellationRelay, PatchConstellation } from './constellation.js';
 export type { ConstellationRelayOptions, PatchConstellationOptions, RelayOutput } from './constellation.js';
 export { GlfmModel } from './model.js';
+export { GLFM_TYPE, diffusionModels, fromPretrained } from './models.js';
 export type { GlfmForwardResult } from './model.js';
 export {
   FLOW_CONVENTIONS, TIME_SAMPLINGS, flowMatchingLoss, interpolate, sampleTimes, seededNormal, velocityMse,
