@@ -41,6 +41,8 @@ export const LEGACY_MODEL_TYPES: Readonly<Record<string, string>> = Object.freez
   'fmnist-david': 'vision/david',
   'coco-soup': 'text/coco-student',
   AnchorBank: 'anchors/anchor-bank',
+  Constellation: 'anchors/constellation',
+  Patchwork: 'anchors/patchwork',
   consensus: 'train/consensus',
 });
 
