@@ -7,10 +7,11 @@
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
 //   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
 //
-// make: every tensor → F16 (PyTorch layout, names unchanged); metadata: the source's `geolip.model` and
-//   `geolip.config`, plus `geolip.classes` (the 10 class names), `geolip.testAccuracy` (the fp32 run's, from
-//   result.json), `geolip.anchorLabels` (per anchor: the majority class, its share and the count of the 60,000
-//   training-split images whose nearest anchor it is, from the run's own train embeddings) and `geolip.source`.
+// make: every tensor → F16 (PyTorch layout, names unchanged); metadata (the @geolip/io contract): the source's type
+//   and config, plus in `geolip.extra`: `classes` (the 10 class names), `testAccuracy` (the fp32 run's, from
+//   result.json), `anchorLabels` (per anchor: the majority class, its share and the count of the 60,000
+//   training-split images whose nearest anchor it is, from the run's own train embeddings) and `source`.
+//   (The shipped file predates the contract and keeps its legacy keys; @geolip/io reads both.)
 // eval: accuracy of the shipped file on the first `limit` test images, and the agreement of its nearest anchor's label
 //   with the true class. With --compare N, the first N images again on the cpu backend (slow: about 1 s an image on
 //   one core): label agreement and the largest probability difference. Writes JSON to stdout. On the GPU machine (webgpu through Dawn):
@@ -26,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '@geolip/geometry/backend';
 import { FashionMnistClassifier } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '@geolip/vision/io';
-import { float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
+import { float32ToFloat16Bits, readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_OUT = join(root, 'packages/vision/weights/fmnist-dual-stream.safetensors');
@@ -80,8 +81,9 @@ function anchorLabels(anchors, A, D, emb, labels) {
 
 async function make() {
   const src = readSafetensors(readFileSync(need('model')), { copy: true });
-  if (src.metadata['geolip.model'] !== 'dual-stream') throw new Error(`--model: geolip.model is ${src.metadata['geolip.model']}, not dual-stream`);
-  const config = JSON.parse(src.metadata['geolip.config']);
+  const model = readModelMetadata(src.metadata);
+  if (model.type !== 'vision/dual-stream-vit') throw new Error(`--model: the file holds a ${model.type} model, not vision/dual-stream-vit`);
+  const config = model.config;
   const result = JSON.parse(readFileSync(need('result'), 'utf8'));
   const embFile = readSafetensors(readFileSync(need('embeddings'))).tensors.embeddings;
   const train = await loadFashionMnist('train', { dir: args.data });
@@ -93,14 +95,16 @@ async function make() {
   for (const [name, e] of Object.entries(src.tensors)) {
     tensors[name] = { dtype: 'F16', shape: e.shape, data: Uint16Array.from(toFloat32(e), float32ToFloat16Bits) };
   }
-  const meta = {
-    'geolip.model': 'dual-stream',
-    'geolip.config': src.metadata['geolip.config'],
-    'geolip.classes': JSON.stringify(FASHION_MNIST_CLASSES),
-    'geolip.testAccuracy': String(result.testAccuracy),
-    'geolip.anchorLabels': JSON.stringify(labels),
-    'geolip.source': `geolip-train run fmnist-vit (dual-stream, ${result.epochs} epochs, ${result.steps} steps, no mastery queue; H100 webgpu); fp16`,
-  };
+  const meta = writeModelMetadata({
+    type: 'vision/dual-stream-vit',
+    config,
+    extra: {
+      classes: FASHION_MNIST_CLASSES,
+      testAccuracy: result.testAccuracy,
+      anchorLabels: labels,
+      source: `geolip-train run fmnist-vit (dual-stream, ${result.epochs} epochs, ${result.steps} steps, no mastery queue; H100 webgpu); fp16`,
+    },
+  });
   const tmp = `${args.out}.tmp-${process.pid}`;
   writeFileSync(tmp, writeSafetensors(tensors, meta));
   renameSync(tmp, args.out);
@@ -129,7 +133,7 @@ async function evaluate() {
     images: n,
     accuracy: hits / n,
     nearestAnchorLabelAccuracy: anchorHits / n,
-    fp32Accuracy: Number(clf.metadata['geolip.testAccuracy']),
+    fp32Accuracy: Number(clf.extra.testAccuracy),
     backend: info.name,
     ...(info.adapter ? { adapter: info.adapter } : {}),
     seconds,

@@ -76,7 +76,7 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
     return;
   }
   const params = classifier.model.paramCount().toLocaleString('en-US');
-  const accuracy = Number(classifier.metadata['geolip.testAccuracy']);
+  const accuracy = Number(classifier.extra.testAccuracy);
   $('vision-model').textContent = `Dual-Stream ViT, ${params} parameters, ${classifier.model.config.anchors} anchors` + (Number.isFinite(accuracy) ? `, ${(100 * accuracy).toFixed(2)}% test accuracy` : '');
 
   let busy = false;

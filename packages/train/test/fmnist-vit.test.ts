@@ -54,7 +54,7 @@ describe('geolip-train run fmnist-vit', () => {
     expect(result.mastery.capacity).toBe(64);
     expect(typeof result.mastery.active).toBe('boolean');
     // The weights and the embeddings of every train (incl. val) and test image.
-    const { readSafetensors } = await import('@geolip/geometry');
+    const { readSafetensors } = await import('@geolip/io');
     const train = readSafetensors(new Uint8Array(await readFile(join(out, 'embeddings-train.safetensors'))));
     const dim = model === 'dual-stream' ? 24 : 128;
     expect(train.tensors.embeddings!.shape).toEqual([160, dim]);

@@ -90,7 +90,7 @@ describe('geolip-train run glfm', () => {
     const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
     expect(ihdr(png)).toEqual({ width: 3 * 28 + 4 * 2, height: 10 * 28 + 11 * 2 });
     expect(gridSize(10, 3)).toEqual({ width: 92, height: 302 });
-    const { readSafetensors } = await import('@geolip/geometry');
+    const { readSafetensors } = await import('@geolip/io');
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
     expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { Matrix } from '@geolip/geometry';
 import { SentenceEmbedder, loadBertUncasedTokenizer } from '@geolip/text';
-import { readSafetensors } from '@geolip/io';
+import { readModelMetadata, readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
@@ -102,7 +102,9 @@ describe('geolip-train run text-consensus', () => {
 
     const f32 = readSafetensors(await readFile(join(out, 'student.safetensors')), { copy: true });
     const f16 = readSafetensors(await readFile(join(out, 'student-fp16.safetensors')), { copy: true });
-    expect(f32.metadata['geolip.model']).toBe('caption-encoder');
+    // The metadata contract (@geolip/io): geolip.type names the model, geolip.config its config, geolip.extra the rest.
+    const model = readModelMetadata(f32.metadata);
+    expect(model.type).toBe('text/caption-encoder');
     expect(JSON.parse(f32.metadata['geolip.config']!)).toMatchObject({ vocabSize: 30522, dModel: 16, outDim: 8, maxPositions: 16 });
     expect(f16.tensors['encoder.token_emb.weight']!.dtype).toBe('F16');
     expect(Object.keys(f16.tensors).sort()).toEqual(Object.keys(f32.tensors).sort());
@@ -112,7 +114,7 @@ describe('geolip-train run text-consensus', () => {
     const row = (id: number) => Array.from(emb.subarray(id * 16, (id + 1) * 16));
     expect(row(tok.convertTokensToIds(['zebra'])[0]!).every((v) => v === 0)).toBe(true);
     expect(row(tok.convertTokensToIds(['horse'])[0]!).some((v) => v !== 0)).toBe(true);
-    const zeroed = Number(f32.metadata['geolip.untrainedTokenRowsZeroed']);
+    const zeroed = Number(model.extra.untrainedTokenRowsZeroed);
     const used = new Set(SENTENCES.flatMap((s) => tok.encode(s).inputIds));
     used.add(0);
     expect(zeroed).toBe(30522 - used.size);

@@ -1,14 +1,15 @@
 import { FormatError, Matrix } from '@geolip/geometry';
-import { float32ToFloat16Bits, readSafetensors, toFloat32, type SafetensorInput, writeSafetensors } from '@geolip/io';
+import { type ModelMetadata, type SafetensorInput, float32ToFloat16Bits, readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { ConsensusModel, ConsensusProjector } from './types.js';
 
-const METADATA_KEY = 'geolip.consensus';
+/** The model type of a consensus file (`geolip.type`; files before the metadata contract used `geolip.consensus`). */
+const CONSENSUS_TYPE = 'train/consensus';
 
 /**
  * Serializes a consensus to safetensors bytes (F64, so {@link loadConsensus} is exact).
  *
  * Tensors: `projectors.{name}.weight` `[K, D_e]` (= linearᵀ, the PyTorch `nn.Linear` layout),
- * `projectors.{name}.bias` `[K]`, `targets` `[N, K]`. `__metadata__['geolip.consensus']` is JSON
+ * `projectors.{name}.bias` `[K]`, `targets` `[N, K]`. `__metadata__` follows the model metadata contract of `@geolip/io` (type `train/consensus`), its config JSON
  * `{ format: 1, experts, config, diagnostics }` (non-finite diagnostics are written as null).
  *
  * @param result - {@link buildConsensus}'s result or a loaded {@link ConsensusModel}.
@@ -36,7 +37,7 @@ export function saveConsensus(result: ConsensusModel, options: { targetsDtype?: 
         ? { dtype, shape, data: Float32Array.from(t) }
         : { dtype, shape, data: Uint16Array.from(t, (v) => float32ToFloat16Bits(v)) };
   const meta = { format: 1, experts: result.experts, config: result.config, diagnostics: result.diagnostics };
-  return writeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(meta) });
+  return writeSafetensors(tensors, writeModelMetadata({ type: CONSENSUS_TYPE, config: meta }));
 }
 
 /**
@@ -48,15 +49,15 @@ export function saveConsensus(result: ConsensusModel, options: { targetsDtype?: 
 export function loadConsensus(bytes: Uint8Array | ArrayBuffer): ConsensusModel {
   const op = 'loadConsensus';
   const { tensors, metadata } = readSafetensors(bytes, { copy: true });
-  const raw = metadata[METADATA_KEY];
-  if (raw === undefined) throw new FormatError(op, 'bytes', `has no '${METADATA_KEY}' metadata`);
-  let meta: { format: number; experts: string[]; config: ConsensusModel['config']; diagnostics: ConsensusModel['diagnostics'] };
+  let model: ModelMetadata;
   try {
-    meta = JSON.parse(raw);
+    model = readModelMetadata(metadata);
   } catch (cause) {
-    throw new FormatError(op, 'bytes', `has unreadable '${METADATA_KEY}' metadata`, { cause });
+    throw new FormatError(op, 'bytes', `has unreadable consensus metadata: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  if (meta?.format !== 1 || !Array.isArray(meta.experts)) throw new FormatError(op, 'bytes', `has unsupported '${METADATA_KEY}' metadata`);
+  if (model.type !== CONSENSUS_TYPE) throw new FormatError(op, 'bytes', `holds a '${model.type}' model, not a consensus ('${CONSENSUS_TYPE}')`);
+  const meta = model.config as { format: number; experts: string[]; config: ConsensusModel['config']; diagnostics: ConsensusModel['diagnostics'] } | undefined;
+  if (meta?.format !== 1 || !Array.isArray(meta.experts)) throw new FormatError(op, 'bytes', 'has unsupported consensus metadata');
   const matrix = (name: string, rank: 1 | 2, f16 = false): { shape: number[]; data: Float64Array } => {
     const entry = tensors[name];
     if (entry === undefined) throw new FormatError(op, 'bytes', `has no tensor '${name}'`);

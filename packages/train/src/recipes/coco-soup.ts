@@ -11,7 +11,7 @@ import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
 import { BaseTierSoup } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
-import { readSafetensors, writeSafetensors } from '@geolip/io';
+import { readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { saveConsensus } from '../consensus/io.js';
@@ -351,7 +351,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       say(`${NAME}: stopped in the soup stage at step ${soupStage.summary.step}; checkpoint ${soupStage.summary.lastCheckpoint ?? '(none)'}`);
       return EXIT_INTERRUPTED;
     }
-    if (!soupStage.skipped) await writeModel(soupFile, soup, { recipe: NAME, model: 'BaseTierSoup', config: soupConfig, experts: cfg.experts.map((e) => e.name) });
+    if (!soupStage.skipped) await writeModel(soupFile, 'train/coco-soup', soup, { recipe: NAME, model: 'BaseTierSoup', config: soupConfig, experts: cfg.experts.map((e) => e.name) });
     const soupTrainOut = await soupOutputs(soup, soupTrainData);
     const soupEvalOut = await soupOutputs(soup, soupEvalData);
     const soupMap = mapOf(soupEvalOut.scores, evalSplit);
@@ -411,7 +411,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       return EXIT_INTERRUPTED;
     }
     const studentSeconds = (Date.now() - tStudent) / 1000;
-    if (!studentStage.skipped) await writeModel(studentFile, st, { recipe: NAME, model: 'ViTEncoder+Linear', encoder: vitConfig, classes: C, target: cfg.student.target });
+    if (!studentStage.skipped) await writeModel(studentFile, 'train/coco-student', st, { recipe: NAME, model: 'ViTEncoder+Linear', encoder: vitConfig, classes: C, target: cfg.student.target });
     const studentTrainOut = await studentOutputs(st, studentTrainData);
     const studentEvalOut = await studentOutputs(st, studentEvalData);
     const studentMap = mapOf(studentEvalOut.scores, evalSplit);
@@ -497,11 +497,11 @@ function loadModel(model: Module, file: string): void {
   model.loadSafetensorEntries(readSafetensors(readFileSync(file)).tensors);
 }
 
-async function writeModel(file: string, model: Module, meta: Record<string, unknown>): Promise<void> {
+async function writeModel(file: string, type: string, model: Module, meta: Record<string, unknown>): Promise<void> {
   const state = model.stateDict();
   const weights = await readWeightsAsync(state);
   tf.dispose(Object.values(state));
-  await writeFileAtomic(file, writeSafetensors(weights, { 'geolip.model': JSON.stringify(meta) }));
+  await writeFileAtomic(file, writeSafetensors(weights, writeModelMetadata({ type, config: meta })));
 }
 
 /** `geolip-train run coco-soup`: the base-tier soup on COCO expert features, and a ViT student distilled from it. */

@@ -11,7 +11,7 @@ import type { Rng } from '@geolip/geometry';
 import { GeoFractalDavid, basinLoss } from '@geolip/vision';
 import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
-import { writeSafetensors } from '@geolip/io';
+import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { readWeightsAsync } from '../io/read-weights.js';
@@ -365,7 +365,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     const weights = await readWeightsAsync(state);
     tf.dispose(Object.values(state));
     const modelFile = join(options.out, 'david.safetensors');
-    await writeFileAtomic(modelFile, writeSafetensors(weights, { 'geolip.model': JSON.stringify({ recipe: NAME, ...modelConfig }) }));
+    await writeFileAtomic(modelFile, writeSafetensors(weights, writeModelMetadata({ type: 'vision/david', config: modelConfig, extra: { recipe: NAME } })));
     await writeFileAtomic(join(options.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
     io.stdout.write(`\n${NAME}: test accuracy ${pct(final.acc)} (${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);

@@ -12,7 +12,7 @@ import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
 import { Linear, Module } from '@geolip/nn';
-import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
+import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { bceWithLabelSmoothing } from '../losses/classification.js';
@@ -363,11 +363,13 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     const state = net.model.stateDict();
     const weights = await readWeightsAsync(state);
     tf.dispose(Object.values(state));
-    const meta = { 'geolip.model': cfg.model, 'geolip.config': JSON.stringify(net.kind === 'vit' ? net.model.encoder.config : net.model.config) };
+    const type = cfg.model === 'vit' ? 'vision/vit' : 'vision/dual-stream-vit';
+    const modelConfig = net.kind === 'vit' ? net.model.encoder.config : net.model.config;
+    const meta = writeModelMetadata({ type, config: modelConfig });
     await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
     const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
-    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, trainEmb.dim, { ...meta, 'geolip.split': 'train' }));
-    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, final.dim, { ...meta, 'geolip.split': 'test' }));
+    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, trainEmb.dim, writeModelMetadata({ type, config: modelConfig, extra: { split: 'train' } })));
+    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, final.dim, writeModelMetadata({ type, config: modelConfig, extra: { split: 'test' } })));
     const result = {
       model: cfg.model,
       params: net.model.paramCount(),

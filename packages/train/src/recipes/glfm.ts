@@ -13,7 +13,7 @@ import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch } from '@geolip/vision/io';
-import { readSafetensors, writeSafetensors } from '@geolip/io';
+import { type ModelMetadata, readModelMetadata, readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { crossEntropy } from '../losses/classification.js';
@@ -247,11 +247,16 @@ function loadClassifier(file: string): PlainVit {
   } catch (error) {
     throw new RecipeConfigError(`glfm config: 'classifier' ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
   }
-  const meta = contents.metadata ?? {};
-  if (meta['geolip.model'] !== 'vit' || meta['geolip.config'] === undefined) {
-    throw new RecipeConfigError(`glfm config: 'classifier' ${file} is not a plain-ViT model file (metadata geolip.model = ${JSON.stringify(meta['geolip.model'])}; use model.safetensors of an fmnist-vit run with "model": "vit")`);
+  let meta: ModelMetadata | null = null;
+  try {
+    meta = readModelMetadata(contents.metadata ?? {});
+  } catch {
+    meta = null;
   }
-  const net = new PlainVit(JSON.parse(meta['geolip.config']) as ViTEncoderConfig, 0);
+  if (meta === null || meta.type !== 'vision/vit' || meta.config === undefined) {
+    throw new RecipeConfigError(`glfm config: 'classifier' ${file} is not a plain-ViT model file (model type ${JSON.stringify(meta?.type ?? null)}; use model.safetensors of an fmnist-vit run with "model": "vit")`);
+  }
+  const net = new PlainVit(meta.config as ViTEncoderConfig, 0);
   try {
     net.loadSafetensorEntries(contents.tensors);
   } catch (error) {
@@ -351,7 +356,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     const state = model.stateDict();
     const weights = await readWeightsAsync(state);
     tf.dispose(Object.values(state));
-    await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, { 'geolip.model': 'glfm', 'geolip.config': JSON.stringify(model.config) }));
+    await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, writeModelMetadata({ type: 'diffusion/glfm', config: model.config })));
 
     // The sample grid: row c holds `gridColumns` samples of class c (seeded by `seed`).
     const rows = 10;
@@ -371,7 +376,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       const cs = classifier.stateDict();
       const cw = await readWeightsAsync(cs);
       tf.dispose(Object.values(cs));
-      await writeFileAtomic(join(options.out, 'classifier.safetensors'), writeSafetensors(cw, { 'geolip.model': 'vit', 'geolip.config': JSON.stringify(classifier.encoder.config) }));
+      await writeFileAtomic(join(options.out, 'classifier.safetensors'), writeSafetensors(cw, writeModelMetadata({ type: 'vision/vit', config: classifier.encoder.config })));
     }
     const testPred = await classify(classifier, Float32Array.from(testSet.images.subarray(0, nTest * 784), (v) => v / 255), nTest, 500);
     let testHits = 0;

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { writeSafetensors } from '@geolip/io';
+import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { loadConsensus } from '../consensus/io.js';
@@ -220,7 +220,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     const weights = await readWeightsAsync(model.getWeights());
     const meta = { recipe: 'mlp-student', expert: cfg.input.expert, inDim: model.inDim, hidden: cfg.hidden, outDim: model.outDim, activation: cfg.activation, step: summary.step };
     const studentFile = join(options.out, 'student.safetensors');
-    await writeFileAtomic(studentFile, writeSafetensors(weights, { 'geolip.student': JSON.stringify(meta) }));
+    await writeFileAtomic(studentFile, writeSafetensors(weights, writeModelMetadata({ type: 'train/mlp-student', config: meta })));
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
     io.stdout.write(`mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`);
     io.stdout.write(`steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`);

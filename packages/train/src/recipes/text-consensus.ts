@@ -23,7 +23,7 @@ import { loadCocoCaptions, loadMrpc, loadSick, loadStsb, mrpcDevSplit } from '@g
 import type { PairDataset } from '@geolip/text/data';
 import { createGloveAvg, createUseLite } from '@geolip/text/experts';
 import type { TextExpert } from '@geolip/text/experts';
-import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
+import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
@@ -427,17 +427,13 @@ async function fidelity(student: Student, targets: tf.Tensor2D, rows: Int32Array
 }
 
 /** Writes weights as safetensors with the metadata `@geolip/text`'s `loadTextEmbedder` reads. */
-function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoderConfig, maxLength: number, fp16: boolean, extra: Record<string, string>): Uint8Array {
+function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoderConfig, maxLength: number, fp16: boolean, extra: Record<string, unknown>): Uint8Array {
   const tensors: Record<string, SafetensorInput> = {};
   for (const [name, w] of Object.entries(weights)) {
     tensors[name] = fp16 ? { dtype: 'F16', shape: w.shape, data: Uint16Array.from(w.data, (v) => float32ToFloat16Bits(v)) } : w;
   }
   return writeSafetensors(tensors, {
-    'geolip.model': 'caption-encoder',
-    'geolip.config': JSON.stringify(config),
-    'geolip.tokenizer': 'bert-base-uncased',
-    'geolip.maxLength': String(maxLength),
-    ...extra,
+    ...writeModelMetadata({ type: 'text/caption-encoder', config, extra: { tokenizer: 'bert-base-uncased', maxLength, ...extra } }),
   });
 }
 
@@ -525,11 +521,11 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
       }
     }
     const extra = {
-      'geolip.recipe': 'text-consensus',
-      'geolip.experts': consensus.experts.join(','),
-      'geolip.steps': String(summary.step),
-      'geolip.fidelity': JSON.stringify(fid),
-      'geolip.untrainedTokenRowsZeroed': String(zeroed),
+      recipe: 'text-consensus',
+      experts: consensus.experts.join(','),
+      steps: summary.step,
+      fidelity: fid,
+      untrainedTokenRowsZeroed: zeroed,
     };
     const f32 = join(out, 'student.safetensors');
     const f16 = join(out, 'student-fp16.safetensors');

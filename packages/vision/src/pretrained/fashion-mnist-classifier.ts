@@ -64,6 +64,8 @@ export interface DualStreamWeights {
   anchorLabels: AnchorLabel[] | null;
   /** Every `geolip.*` metadata entry, as written. */
   metadata: Record<string, string>;
+  /** The file's model extras (`geolip.extra`, or a legacy file's other `geolip.*` keys, parsed): `testAccuracy`, `source`… */
+  extra: Record<string, unknown>;
 }
 
 function checkAnchorLabels(op: string, value: unknown, anchors: number, classes: number): AnchorLabel[] {
@@ -122,7 +124,7 @@ export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): Dual
     const rawLabels = extra.anchorLabels;
     const anchorLabels = rawLabels === undefined ? null : checkAnchorLabels(op, rawLabels, model.config.anchors, C);
     const metadata = Object.fromEntries(Object.entries(file.metadata).filter(([k]) => k.startsWith('geolip.')));
-    return { model, classes, anchorLabels, metadata };
+    return { model, classes, anchorLabels, metadata, extra };
   } catch (e) {
     model.dispose();
     throw e;
@@ -153,6 +155,8 @@ export class FashionMnistClassifier {
   readonly classes: readonly string[];
   readonly anchorLabels: readonly AnchorLabel[] | null;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The file's model extras (see {@link DualStreamWeights.extra}): e.g. `testAccuracy` of the shipped model. */
+  readonly extra: Readonly<Record<string, unknown>>;
   /** The side of the square input images (28 for Fashion-MNIST). */
   readonly imageSize: number;
 
@@ -166,6 +170,7 @@ export class FashionMnistClassifier {
     this.classes = Object.freeze([...weights.classes]);
     this.anchorLabels = weights.anchorLabels === null ? null : Object.freeze(weights.anchorLabels.map((a) => Object.freeze({ ...a })));
     this.metadata = Object.freeze({ ...weights.metadata });
+    this.extra = Object.freeze({ ...(weights.extra ?? {}) });
     this.imageSize = weights.model.config.imageSize;
   }
 
