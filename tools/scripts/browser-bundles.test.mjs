@@ -2,7 +2,7 @@
 // import resolved, no Node built-in pulled in. Runs on the built dist/ (the root `npm test` builds first).
 //   node --test tools/scripts/browser-bundles.test.mjs
 // Node-only by design: @geolip/train and @geolip/bench (CLIs, checkpoints and reports on disk), and the Node-only
-// subpaths (@geolip/text/data, /experts, /corpus; @geolip/vision/io, /experts).
+// subpaths (@geolip/io/node; @geolip/text/data, /experts, /corpus; @geolip/vision/io, /experts).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BROWSER_ENTRIES = [
   ['@geolip/geometry', 'packages/geometry/dist/index.js'],
   ['@geolip/geometry/backend', 'packages/geometry/dist/backend.js'],
+  ['@geolip/io', 'packages/io/dist/index.js'],
   ['@geolip/nn', 'packages/nn/dist/index.js'],
   ['@geolip/nn/backend', 'packages/nn/dist/backend.js'],
   ['@geolip/anchors', 'packages/anchors/dist/index.js'],

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { initBackend } from '@geolip/nn/backend';
 
 import { runPackages } from './packages-entry.js';
+import { pretrainedDigests } from './pretrained-entry.js';
 
 (globalThis as Record<string, unknown>).geolipRunPackages = async (vocabText: string) => {
   const auto = await initBackend({ log: () => {} });
@@ -13,4 +14,10 @@ import { runPackages } from './packages-entry.js';
   await initBackend({ prefer: ['cpu'], log: () => {} });
   const onCpu = await runPackages(vocabText);
   return { backend: auto.name, skipped: auto.skipped, onAuto, onCpu };
+};
+
+// fromPretrained on the shipped weights, fetched from URLs the test serves, on cpu (exact float32 readback).
+(globalThis as Record<string, unknown>).geolipFromPretrained = async (sources: { text: string; vision: string }) => {
+  await initBackend({ prefer: ['cpu'], log: () => {} });
+  return pretrainedDigests(sources);
 };

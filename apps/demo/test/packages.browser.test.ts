@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { browserSkipReason, launchChromium } from '../../../tools/vitest/chromium.js';
 import { runPackages, type PackageResults } from './packages-entry.js';
+import { pretrainedDigests, type PretrainedDigests } from './pretrained-entry.js';
 
 const skip = browserSkipReason();
 if (skip !== null) console.warn(`packages.browser.test.ts skipped: ${skip}`);
@@ -34,6 +35,8 @@ function expectClose(got: PackageResults, want: PackageResults, tolerance: numbe
 describe.skipIf(skip !== null)('the library packages in headless Chromium', () => {
   let node: PackageResults;
   let browser: BrowserRun;
+  let nodeDigests: PretrainedDigests;
+  let browserDigests: PretrainedDigests;
   let close: () => Promise<void>;
   const errors: string[] = [];
 
@@ -59,6 +62,22 @@ describe.skipIf(skip !== null)('the library packages in headless Chromium', () =
     await page.setContent('<!doctype html><title>packages</title>');
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
     browser = await page.evaluate((text) => (globalThis as unknown as { geolipRunPackages: (t: string) => Promise<BrowserRun> }).geolipRunPackages(text), vocab);
+    // The shipped weights, served to the page over HTTP (a route, no server): fromPretrained fetches them by URL.
+    const require = createRequire(import.meta.url);
+    const files = {
+      text: require.resolve('@geolip/text/weights/geolip-text.safetensors'),
+      vision: require.resolve('@geolip/vision/weights/fmnist-dual-stream.safetensors'),
+    };
+    await page.route('http://weights.geolip.test/**', (route) => {
+      const key = new URL(route.request().url()).pathname.slice(1) as keyof typeof files;
+      return route.fulfill({ status: 200, body: readFileSync(files[key]), headers: { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' } });
+    });
+    browserDigests = await page.evaluate(
+      (s) => (globalThis as unknown as { geolipFromPretrained: (x: typeof s) => Promise<PretrainedDigests> }).geolipFromPretrained(s),
+      { text: 'http://weights.geolip.test/text', vision: 'http://weights.geolip.test/vision' },
+    );
+    await initBackend({ prefer: ['cpu'], log: () => {} });
+    nodeDigests = await pretrainedDigests(files);
   }, 180_000);
 
   afterAll(async () => {
@@ -78,6 +97,12 @@ describe.skipIf(skip !== null)('the library packages in headless Chromium', () =
   it('on webgl, the same within float32 GPU rounding (1e-3)', () => {
     expectClose(browser.onAuto, node, 1e-3);
     expect(errors).toEqual([]);
+  });
+
+  it('fromPretrained loads every shipped model by its metadata alone, bit-identical to Node', () => {
+    expect(Object.keys(nodeDigests).sort()).toEqual(['text.geolip-text:CaptionEncoder', 'vision.fmnist-dual-stream:DualStreamViT']);
+    expect(browserDigests).toEqual(nodeDigests);
+    expect(nodeDigests['vision.fmnist-dual-stream:DualStreamViT']![0]).toBe(6_369_808);
   });
 
   it('the results are not trivial', () => {
