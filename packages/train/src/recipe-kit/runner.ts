@@ -89,10 +89,10 @@ export class RecipeRun {
 
   /**
    * The files of a training stage (no name: the recipe's single stage). Without --resume, refuses an output
-   * directory that already holds a checkpoint of it and empties its metrics file; with --resume and
-   * `requireCheckpoint`, refuses a directory without one.
+   * directory that already holds a checkpoint of it and empties its metrics file; with --resume, refuses a directory
+   * without one unless `requireCheckpoint` is false (a multi-stage recipe whose stage may not have started yet).
    */
-  async stage(stage?: string, { requireCheckpoint = false } = {}): Promise<StageFiles> {
+  async stage(stage?: string, { requireCheckpoint = true } = {}): Promise<StageFiles> {
     const files: StageFiles =
       stage === undefined ? { ckDir: this.ckDir, metricsFile: this.metricsFile } : { ckDir: join(this.ckDir, stage), metricsFile: join(this.out, `${stage}-metrics.jsonl`) };
     const has = this.hasCheckpoint(files.ckDir);
