@@ -11,8 +11,8 @@ import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
 import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
-import { configReader, defineRecipe, isObject, meanAveragePrecision, optimizerOptions, readWeightsAsync, saveConsensus, show, train, writeFileAtomic } from '@geolip/train';
-import type { NumberKind, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
+import { configReader, defineRecipe, isObject, meanAveragePrecision, optimizerOptions, readOptimizerBlock, readWeightsAsync, saveConsensus, show, train, writeFileAtomic } from '@geolip/train';
+import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 
 import { classesWithPositives, constantScoreMap, loadSplit, loadSplitImages, medianPositives, readCategories, readExpertRows } from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
@@ -153,12 +153,16 @@ const KINDS: Record<string, NumberKind> = {
   warmupSteps: 'int>=0',
 };
 
-/** Reads section `key` of the config: its fields default to `defaults`, numbers by {@link KINDS}, booleans as such. */
-function section<T extends object>(o: Record<string, unknown>, key: string, defaults: T, kinds: Record<string, NumberKind> = {}): T {
+/**
+ * Reads section `key` of the config: its fields default to `defaults`, numbers by {@link KINDS}, booleans as such.
+ * With `optimizer`, the section's `lr`, `warmupSteps`, `weightDecay`, `clipNorm` are the kit's optimizer block.
+ */
+function section<T extends object>(o: Record<string, unknown>, key: string, defaults: T, kinds: Record<string, NumberKind> = {}, optimizer?: OptimizerBlock): T {
   const s = R.object(o, key) ?? {};
   R.keys(s, Object.keys(defaults), key);
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = optimizer === undefined ? {} : { ...readOptimizerBlock(R, s, optimizer, key) };
   for (const [k, v] of Object.entries(defaults)) {
+    if (k in out) continue;
     if (typeof v === 'boolean') {
       if (s[k] !== undefined && typeof s[k] !== 'boolean') R.fail(`'${key}.${k}' must be true or false, got ${show(s[k])}`);
       out[k] = s[k] ?? v;
@@ -219,7 +223,8 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (soup.anchors % soup.compartments !== 0) R.fail(`'soup.anchors' (${soup.anchors}) must be a multiple of 'soup.compartments' (${soup.compartments})`);
   if (soup.dropout >= 1) R.fail(`'soup.dropout' must be in [0, 1), got ${soup.dropout}`);
   if (soup.smoothing >= 1) R.fail(`'soup.smoothing' must be in [0, 1), got ${soup.smoothing}`);
-  const student = section(o, 'student', STUDENT_DEFAULTS);
+  const { lr, warmupSteps, weightDecay, clipNorm } = STUDENT_DEFAULTS;
+  const student = section(o, 'student', STUDENT_DEFAULTS, {}, { lr, warmupSteps, weightDecay, clipNorm });
   const so = (R.object(o, 'student') ?? {}) as Record<string, unknown>;
   student.target = R.choice(so, 'target', ['soup', 'consensus'] as const, STUDENT_DEFAULTS.target, 'student');
   if (student.imageSize % student.patchSize !== 0) R.fail(`'student.imageSize' (${student.imageSize}) must be a multiple of 'student.patchSize' (${student.patchSize})`);
@@ -227,7 +232,6 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (student.smoothing >= 1) R.fail(`'student.smoothing' must be in [0, 1), got ${student.smoothing}`);
   if (student.batchSize < 2) R.fail(`'student.batchSize' must be >= 2 (InfoNCE needs negatives), got ${student.batchSize}`);
   if (student.temperature <= 0) R.fail(`'student.temperature' must be a positive number, got ${student.temperature}`);
-  if (student.clipNorm <= 0) R.fail(`'student.clipNorm' must be a positive number, got ${student.clipNorm}`);
   const probe = section(o, 'probe', PROBE_DEFAULTS, { steps: 'int>=0' });
   return {
     experts,
