@@ -37,8 +37,11 @@ export interface ModelSpec<C = unknown, M extends Module = Module> {
    * @throws a `GeolipError` (usually `FormatError` or `InvalidArgumentError`) naming what is wrong.
    */
   parseConfig(json: unknown): C;
-  /** Builds an untrained model of `config` (it owns its parameters; the caller disposes it). */
-  create(config: C): M;
+  /**
+   * Builds an untrained model of `config` (it owns its parameters; the caller disposes it). `file.tensors` are the
+   * weights about to be loaded, for sizes a config does not record (e.g. a classifier's class count).
+   */
+  create(config: C, file: { tensors: Record<string, SafetensorEntry> }): M;
   /** Loads the tensors into the model; default `model.loadSafetensorEntries(tensors, { strict })`. */
   load?(model: M, context: PretrainedContext<C>): void;
 }
@@ -260,7 +263,7 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(regis
   }
   let model: Module;
   try {
-    model = spec.create(config);
+    model = spec.create(config, { tensors: file.tensors });
   } catch (cause) {
     if (cause instanceof GeolipError) throw new FormatError(op, 'source', `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause.message}`, { cause });
     throw cause;

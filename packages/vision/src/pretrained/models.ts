@@ -9,6 +9,11 @@ import type { BinarySource, WeightsFile } from '@geolip/io';
 
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
+import { ViTClassifier, vitClassifierClasses } from '../models/vit-classifier.js';
+import type { ViTEncoderConfig } from '../models/vit-encoder.js';
+
+/** The registry key of `ViTClassifier` (`geolip.type`; the legacy `geolip.model` = `vit`). */
+export const VIT_CLASSIFIER_TYPE = 'vision/vit';
 
 /** The registry key of {@link DualStreamViT}. */
 export const DUAL_STREAM_VIT_TYPE = 'vision/dual-stream-vit';
@@ -32,6 +37,16 @@ export const visionModels: ModelRegistry = new ModelRegistry('vision')
     name: 'DualStreamViT',
     parseConfig: parseDualStreamViTConfig,
     create: (config) => new DualStreamViT(config),
+  })
+  .register<ViTEncoderConfig, ViTClassifier>({
+    type: VIT_CLASSIFIER_TYPE,
+    name: 'ViTClassifier',
+    description: 'ViTClassifier: a plain ViT encoder with a linear classifier (the fmnist-vit baseline, the glfm classifier)',
+    parseConfig: (json) => {
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('parseViTEncoderConfig', 'config', "metadata 'geolip.config' must be a JSON object");
+      return json as ViTEncoderConfig;
+    },
+    create: (config, { tensors }) => new ViTClassifier(config, vitClassifierClasses(tensors)),
   })
   .ship('fmnist-dual-stream', {
     type: DUAL_STREAM_VIT_TYPE,
