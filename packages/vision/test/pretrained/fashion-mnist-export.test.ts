@@ -3,7 +3,7 @@
 // metadata the classifier reads back, and the errors.
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
+import { float32ToFloat16Bits, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
 import { DualStreamViT, dualStreamFromSafetensors, exportFashionMnistWeights, fashionMnistAnchorLabels } from '../../src/index.js';
@@ -51,14 +51,8 @@ describe('exportFashionMnistWeights', () => {
     expect(anchorLabels.reduce((s, a) => s + a.count, 0)).toBe(n);
     const back = readSafetensors(bytes);
     expect(Object.values(back.tensors).every((t) => t.dtype === 'F16')).toBe(true);
-    expect(back.metadata).toEqual({
-      'geolip.model': 'dual-stream',
-      'geolip.config': JSON.stringify(TINY),
-      'geolip.classes': JSON.stringify(classes),
-      'geolip.testAccuracy': '0.5',
-      'geolip.anchorLabels': JSON.stringify(anchorLabels),
-      'geolip.source': 'test',
-    });
+    // The metadata contract (@geolip/io): written by writeModelMetadata, the extras in geolip.extra.
+    expect(back.metadata).toEqual(writeModelMetadata({ type: 'vision/dual-stream-vit', config: TINY, extra: { classes, testAccuracy: 0.5, anchorLabels, source: 'test' } }));
     // The same labels as computed from the written file's inputs.
     const anchors = toFloat32(readSafetensors(modelBytes).tensors['constellation.anchors']!);
     expect(fashionMnistAnchorLabels(anchors, 6, 8, toFloat32(readSafetensors(embBytes).tensors.embeddings!), labels, 3)).toEqual(anchorLabels);
