@@ -76,7 +76,7 @@ export function exportFashionMnistWeights(input: FashionMnistExportInput): { byt
   } catch (cause) {
     throw new FormatError(op, 'model', cause instanceof Error ? cause.message : String(cause), { cause });
   }
-  if (model.type !== 'vision/dual-stream-vit') throw new FormatError(op, 'model', `holds a ${model.type} model, not vision/dual-stream-vit (geolip.model = dual-stream)`);
+  if (model.type !== 'vision/dual-stream-vit') throw new FormatError(op, 'model', `holds a ${model.type} model, not dual-stream (vision/dual-stream-vit)`);
   if (model.config === undefined) throw new FormatError(op, 'model', "has no metadata 'geolip.config'");
   const config = model.config as { outDim: number; anchors: number };
   const embFile = readSafetensors(input.trainEmbeddings).tensors.embeddings;
