@@ -33,12 +33,12 @@ test('an edge to the right is rejected', () => {
     geometry: { pj: { name: '@geolip/geometry', dependencies: { '@geolip/anchors': '0.0.0' } } },
     anchors: { pj: { name: '@geolip/anchors' } },
   });
-  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer 1\)/);
+  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer \d+\)/);
 });
 
 test('siblings of one layer may not depend on each other', () => {
   const root = repo({ text: { pj: { name: '@geolip/text', dependencies: { '@geolip/vision': '0.0.0' } } }, vision: { pj: { name: '@geolip/vision' } } });
-  assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer 2\) must not depend on @geolip\/vision/);
+  assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer \d+\) must not depend on @geolip\/vision/);
 });
 
 test('an undeclared import is rejected, a devDependency only counts in tests', () => {

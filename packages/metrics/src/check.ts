@@ -1,5 +1,4 @@
-// The array checks live in @geolip/geometry/internal (shared with @geolip/train's metrics); the metrics here use
-// them under their local names.
+// The array checks live in @geolip/geometry/internal; the metrics use them under their local names.
 import { InvalidArgumentError } from '@geolip/geometry';
 
 export {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@geolip/geometry';
+import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { argsortDesc, checkFinite, checkLabels, checkSameLength } from './check.js';
 import type { NumericArray } from './check.js';
 import { rankUnchecked } from './correlation.js';
@@ -232,4 +232,50 @@ export function thresholdedEvaluation(input: ThresholdedEvaluationInput): Thresh
   const chosen = classificationAt(input.evalScores, input.evalLabels, fit.threshold);
   const oracle = { ...bestThreshold(input.evalScores, input.evalLabels, { metric }), oracle: true as const };
   return { metric, chosen, oracle, fit };
+}
+
+/**
+ * Multi-label F1 at threshold 0.5 on probabilities, from {@link classificationAt} per class column: micro over all
+ * (item, class) cells, macro over the classes with at least one positive.
+ *
+ * @param probs - `[N·C]` row-major probabilities (or scores; a cell is predicted positive iff ≥ 0.5).
+ * @param targets - `[N·C]` row-major 0/1 targets.
+ * @param numClasses - C.
+ * @returns `{ micro, macro }`; NaN where the denominator is empty (no positive and no prediction anywhere / no class
+ *   with a positive).
+ * @throws {InvalidArgumentError} C not a positive integer, or a target other than 0/1.
+ * @throws {ShapeError} `targets` length differs from `probs`, or is not a multiple of C.
+ * @throws {NonFiniteError} NaN or ±Infinity in `probs`.
+ * @example
+ * ```ts
+ * multiLabelF1([0.9, 0.2, 0.1, 0.6, 0.7, 0.4], [1, 1, 0, 0, 1, 0], 3); // { micro: 2/3, macro: 2/3 }
+ * ```
+ */
+export function multiLabelF1(probs: NumericArray, targets: NumericArray, numClasses: number): { micro: number; macro: number } {
+  const op = 'multiLabelF1';
+  if (!Number.isInteger(numClasses) || numClasses <= 0) {
+    throw new InvalidArgumentError(op, 'numClasses', `must be a positive integer, got ${numClasses}`);
+  }
+  checkSameLength(op, 'probs', probs, 'targets', targets);
+  if (targets.length % numClasses !== 0) {
+    throw new ShapeError(op, 'targets', `[N·C] with C=${numClasses}`, [targets.length], 'length is not a multiple of C');
+  }
+  const n = targets.length / numClasses;
+  const column = (x: NumericArray, c: number) => Float64Array.from({ length: n }, (_, i) => x[i * numClasses + c]!);
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  let macro = 0;
+  let used = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const m = classificationAt(column(probs, c), column(targets, c), 0.5);
+    tp += m.tp;
+    fp += m.fp;
+    fn += m.fn;
+    if (m.tp + m.fn > 0) {
+      macro += m.f1;
+      used++;
+    }
+  }
+  return { micro: tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn), macro: used === 0 ? Number.NaN : macro / used };
 }

@@ -1,8 +1,8 @@
-// averagePrecision / meanAveragePrecision (moved here from @geolip/bench, which re-exports them): hand-derived values.
+// averagePrecision / meanAveragePrecision: hand-derived values.
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { averagePrecision, meanAveragePrecision } from '../../src/index.js';
+import { averagePrecision, meanAveragePrecision } from '../src/index.js';
 
 describe('averagePrecision', () => {
   it('hand case: ranks 1 and 3 positive → (1/2)·1 + (1/2)·(2/3) = 5/6', () => {

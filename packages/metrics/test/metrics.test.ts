@@ -8,18 +8,19 @@ import {
   bestThreshold,
   classificationAt,
   meanAveragePrecision,
+  multiLabelF1,
   pearson,
   rank,
   recallAtK,
   rocAuc,
   spearman,
   thresholdedEvaluation,
-} from '../../src/metrics/index.js';
-import type { ClassificationMetrics } from '../../src/metrics/index.js';
+} from '../src/index.js';
+import type { ClassificationMetrics } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const fx: any = JSON.parse(readFileSync(resolve(here, '../fixtures/metrics.json'), 'utf8'));
+const fx: any = JSON.parse(readFileSync(resolve(here, 'fixtures/metrics.json'), 'utf8'));
 const num = (v: number | string): number => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number));
 const TOL = 1e-9;
 
@@ -188,5 +189,22 @@ describe('input checks', () => {
     expect(() => spearman([1], [1])).toThrow(InvalidArgumentError);
     expect(() => bestThreshold([1], [1], { metric: 'auc' as 'f1' })).toThrow(InvalidArgumentError);
     expect(meanAveragePrecision([1, 2], [0, 0], 1).map).toBeNaN();
+  });
+});
+
+describe('multiLabelF1 (moved from @geolip/bench coco-task)', () => {
+  it('hand case: micro over cells, macro over classes with positives', () => {
+    // 2 images × 3 classes; class 2 has no positive and no prediction.
+    const probs = [0.9, 0.2, 0.1, 0.6, 0.7, 0.4];
+    const targets = [1, 1, 0, 0, 1, 0];
+    // TP: (0,0), (1,1); FP: (1,0); FN: (0,1).  micro = 2·2/(2·2 + 1 + 1) = 2/3.
+    // class 0: tp 1, fp 1 → 2/3; class 1: tp 1, fn 1 → 2/3; macro = 2/3.
+    const f = multiLabelF1(probs, targets, 3);
+    expect(f.micro).toBeCloseTo(2 / 3, 12);
+    expect(f.macro).toBeCloseTo(2 / 3, 12);
+  });
+  it('refuses a bad class count or a ragged length, naming the argument', () => {
+    expect(() => multiLabelF1([0.5, 0.5], [1, 0], 0)).toThrow(/multiLabelF1: 'numClasses'/);
+    expect(() => multiLabelF1([0.5, 0.5, 0.5], [1, 0, 1], 2)).toThrow(ShapeError);
   });
 });
