@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
-import { evaluateCocoTask, multiLabelF1 } from '../src/coco-task.js';
+import { evaluateCocoTask } from '../src/coco-task.js';
 import { createPixelsEmbedder, loadImageModel } from '../src/image-models.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/coco/${name}`, import.meta.url));
@@ -39,18 +39,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('multiLabelF1', () => {
-  it('hand case: micro over cells, macro over classes with positives', () => {
-    // 2 images × 3 classes; class 2 has no positive and no prediction.
-    const probs = [0.9, 0.2, 0.1, 0.6, 0.7, 0.4];
-    const targets = [1, 1, 0, 0, 1, 0];
-    // TP: (0,0), (1,1); FP: (1,0); FN: (0,1).  micro = 2·2/(2·2 + 1 + 1) = 2/3.
-    // class 0: tp 1, fp 1 → 2/3; class 1: tp 1, fn 1 → 2/3; macro = 2/3.
-    const f = multiLabelF1(probs, targets, 3);
-    expect(f.micro).toBeCloseTo(2 / 3, 12);
-    expect(f.macro).toBeCloseTo(2 / 3, 12);
-  });
-});
+// multiLabelF1's hand case moved with the function to @geolip/metrics (test/metrics.test.ts).
 
 describe('evaluateCocoTask', () => {
   it('a probe on separable features reaches mAP 1; retrieval with a same-space text model finds every pair', async () => {
@@ -97,9 +86,9 @@ describe('geolip-bench run --tasks coco', () => {
   it('refuses an unknown image model and --retrieval without coco', async () => {
     let stderr = '';
     const io = { stdout: { write: () => 0 }, stderr: { write: (s: string) => (stderr += s) } };
-    expect(await main(['run', '--tasks', 'coco', '--coco', dir, '--image-model', 'resnet-9000'], io)).toBe(1);
+    expect(await main(['run', '--tasks', 'coco', '--coco', dir, '--image-model', 'resnet-9000'], io)).toBe(2); // a usage error (was 1 before @geolip/cli's exit statuses)
     expect(stderr).toMatch(/unknown image model 'resnet-9000'; valid image models: pixels/);
-    expect(await main(['run', '--tasks', 'stsb', '--retrieval'], io)).toBe(1);
+    expect(await main(['run', '--tasks', 'stsb', '--retrieval'], io)).toBe(2);
     expect(stderr).toMatch(/--retrieval is part of task coco/);
   });
 });

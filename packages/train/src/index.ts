@@ -8,7 +8,6 @@
  * not built yet (see README).
  */
 export * from './losses/index.js';
-export * from './metrics/index.js';
 export { MasteryQueue } from './mastery-queue.js';
 export type {
   MasteryEpochStats,

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../io/write-atomic.js';
 import { warmupCosine } from '../loop/schedule.js';
 import { train } from '../loop/train.js';
 import type { TrainSummary } from '../loop/train.js';
-import { meanAveragePrecision } from '../metrics/average-precision.js';
+import { meanAveragePrecision } from '@geolip/metrics';
 import { classesWithPositives, constantScoreMap, loadSplit, loadSplitImages, medianPositives, readCategories, readExpertRows } from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
 import { CocoStudent, SoupTrainer, StudentTrainer, fitSoupConsensus, linearProbe, meanCosine, recallAt1, soupOutputs, studentOutputs } from './coco-soup-parts.js';
