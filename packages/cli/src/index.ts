@@ -14,7 +14,7 @@ export { UsageError } from '@geolip/geometry';
 export { defineCommand, EXIT } from './command.js';
 export type { CliIo, Command, CommandContext, OptionSpec, OptionSpecs, OptionValue, OptionValues, ParsedCommand } from './command.js';
 export { parseCommandLine } from './parse.js';
-export { commandHelp, programHelp, HELP_OPTION } from './help.js';
+export { commandHelp, programHelp, HELP_OPTION, HELP_WIDTH } from './help.js';
 export { runProgram, reportError, asUsage, PROCESS_IO } from './program.js';
 export type { Program } from './program.js';
 export { positiveInt, integer, positiveNumber, oneOf, backendOption } from './values.js';

@@ -222,3 +222,25 @@ describe('progress', () => {
     expect(t.out.stderr).toBe('step 1/2 loss 0.5\n');
   });
 });
+
+describe('help layout', () => {
+  it('wraps descriptions and prose to 100 columns, keeping indented lines as written', () => {
+    const long = defineCommand({
+      name: 'long',
+      summary: 'a command with long texts',
+      description: `${'word '.repeat(40)}\nmore words on the next line join the paragraph.\n\nList:\n  item one ${'x'.repeat(95)}\n  item two`,
+      options: { opt: { type: 'string', value: '<v>', description: 'lorem ipsum '.repeat(20) } },
+      async run() {
+        return EXIT.ok;
+      },
+    });
+    const h = commandHelp('tool', long);
+    const lines = h.split('\n');
+    expect(lines.filter((l) => l.length > 100 && !l.startsWith('  item one'))).toEqual([]);
+    expect(h).toContain('  item two');
+    expect(h.replace(/\n/g, ' ')).toMatch(/word more words on the next line/);
+    const optionLines = lines.filter((l) => l.includes('lorem'));
+    expect(optionLines.length).toBeGreaterThan(2);
+    expect(new Set(optionLines.slice(1).map((l) => l.search(/\S/))).size).toBe(1);
+  });
+});

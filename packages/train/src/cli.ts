@@ -60,7 +60,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 const consensusCommand = defineCommand({
   name: 'consensus',
   summary: 'build consensus targets from two or more experts\' features of the same samples',
-  usage: '--expert <name=path> --expert <name=path> [--expert ...] --out <dir> [--target-dim K] [--width W] [--iterations 5]',
+  usage: '--expert <name=path> --expert <name=path> [--expert ...] --out <dir> [options]',
   description: `Reads E >= 2 experts' features of the same N samples, builds the consensus (GPA -> PCA ->
 whitened Procrustes projectors -> normalized-centroid targets) and writes <dir>/consensus.safetensors
 and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors file (tensor
@@ -180,7 +180,7 @@ const RECIPE_HELP = `    mlp-student   config {"consensus", "input": {"expert", 
 const runCommand = defineCommand({
   name: 'run',
   summary: 'train a recipe from a JSON config',
-  usage: '<recipe> --config <file.json> [--out dir] [--resume] [--steps N] [--time-limit S] [--backend name]',
+  usage: '<recipe> --config <file.json> [--out <dir>] [--resume] [options]',
   positionals: { max: 1, names: '<recipe>' },
   description: `Trains a recipe from a JSON config (paths in it are relative to the config file). Writes
 <out>/checkpoints, <out>/metrics.jsonl and the recipe's outputs. Recipes:
@@ -192,12 +192,12 @@ ${RECIPE_HELP}`,
     steps: {
       type: 'string',
       value: '<N>',
-      description: "stop after N total steps (default: the config's steps; the LR schedule always spans\nthe config's steps, so stopping early and resuming equals a straight run).",
+      description: "stop after N total steps (default: the config's steps; the LR schedule always spans the config's steps, so stopping early and resuming equals a straight run).",
     },
     'time-limit': {
       type: 'string',
       value: '<S>',
-      description: `stop training after S seconds, save a checkpoint and exit with status ${EXIT.interrupted}; --resume\ncontinues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
+      description: `stop training after S seconds, save a checkpoint and exit with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
     },
     backend: { type: 'string', value: '<name>', description: `tfjs backend (${BACKEND_NAMES.join(', ')}); default: initBackend's choice.` },
   },

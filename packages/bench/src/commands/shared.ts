@@ -59,12 +59,12 @@ export const COMMON = {
   model: {
     type: 'string',
     value: '<name|path>',
-    description: `a builtin model (${builtinModelNames().join(', ')}), a .safetensors student written by\n'geolip-train run text-consensus', or a path to an ES module whose default export is an\nEmbedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.`,
+    description: `a builtin model (${builtinModelNames().join(', ')}), a .safetensors student written by 'geolip-train run text-consensus', or a path to an ES module whose default export is an Embedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.`,
   },
   data: {
     type: 'string',
     value: '<dir>',
-    description: "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B\ndev split embedded in this package.",
+    description: "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B dev split embedded in this package.",
   },
   backend: { type: 'string', value: '<name>', description: `tfjs backend: ${BACKEND_NAMES.join(', ')}. Default: the best available.` },
   'batch-size': { type: 'string', value: '<N>', description: 'inputs per embed call. Default: 64.' },

@@ -11,7 +11,7 @@ import type { Task } from './types.js';
  */
 export const coco: Task<{ dir: string }> = {
   name: 'coco',
-  description: 'COCO multi-label linear probe on --image-model features (mAP, F1); --retrieval adds caption <-> image recall@K',
+  description: 'COCO: linear probe on --image-model features (mAP, F1); --retrieval: recall@K',
   usesTextModel: (o) => o.retrieval,
   async load(o) {
     if (o.coco === undefined && !o.dataGiven) throw o.usage('task coco needs --coco <dir> or --data <dir> (with coco/coco-mini/ inside)');

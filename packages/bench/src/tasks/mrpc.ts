@@ -9,7 +9,7 @@ export const MRPC_DEV_SEED = 0;
  * MRPC (F1 / accuracy at a threshold fitted by best F1, ROC-AUC): `--split dev` evaluates a stratified carve-out of
  * train and fits the threshold on the rest; `--split test` fits it on the whole train file.
  */
-export const mrpc = pairTask('mrpc', `MRPC paraphrase: F1 / accuracy at a threshold fitted on train, ROC-AUC ('dev' is a ${MRPC_DEV_FRACTION * 100}% carve-out of train)`, async (o) => {
+export const mrpc = pairTask('mrpc', 'MRPC paraphrase: F1 / accuracy at a threshold fitted on train, ROC-AUC', async (o) => {
   if (!o.dataGiven) throw o.usage(needsData('mrpc'));
   const opts = { dropMalformed: o.dropMalformed };
   const train = await loadMrpc(o.dataDir, 'train', opts);
