@@ -13,6 +13,7 @@ import {
   runProgram,
   versionOf,
   type CliIo,
+  type CommandContext,
   type Program,
 } from '@geolip/cli';
 import type { Matrix } from '@geolip/geometry';
@@ -74,7 +75,6 @@ and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors 
     iterations: { type: 'string', value: '<n>', description: 'GPA rounds (default 5).' },
   },
   async run({ values }, ctx) {
-    const { io } = ctx;
     const specs = values.expert ?? [];
     if (specs.length < 2) throw ctx.usage(`consensus needs at least 2 --expert name=path, got ${specs.length}`, '--expert');
     const out = values.out;
@@ -82,19 +82,17 @@ and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors 
     const width = positiveInt(ctx, '--width', values.width);
     const targetDim = positiveInt(ctx, '--target-dim', values['target-dim']);
     const iterations = positiveInt(ctx, '--iterations', values.iterations);
-    return consensus(io, ctx.usage, specs, out, width, targetDim, iterations);
+    return consensus(ctx, { specs, out, width, targetDim, iterations });
   },
 });
 
+/** The work of `geolip-train consensus` once its options are checked. */
 async function consensus(
-  io: CliIo,
-  usage: (message: string, argument?: string) => Error,
-  specs: readonly string[],
-  out: string,
-  width: number | undefined,
-  targetDim: number | undefined,
-  iterations: number | undefined,
+  ctx: CommandContext,
+  args: { specs: readonly string[]; out: string; width?: number | undefined; targetDim?: number | undefined; iterations?: number | undefined },
 ): Promise<number> {
+  const { io, usage } = ctx;
+  const { specs, out, width, targetDim, iterations } = args;
   const experts: { name: string; path: string }[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf('=');
@@ -212,16 +210,17 @@ ${RECIPE_HELP}`,
     const steps = positiveInt(ctx, '--steps', values.steps);
     const timeLimit = positiveNumber(ctx, '--time-limit', values['time-limit'], 'number of seconds');
     const backend = backendOption(ctx, values.backend);
-    return runRecipe(recipe, ctx.io, ctx.usage, { config, out: values.out, resume: values.resume === true, steps, timeLimit, backend });
+    return runRecipe(recipe, ctx, { config, out: values.out, resume: values.resume === true, steps, timeLimit, backend });
   },
 });
 
+/** The work of `geolip-train run <recipe>` once its options are checked: read the config, run with signals. */
 async function runRecipe(
   recipe: Recipe,
-  io: CliIo,
-  usage: (message: string, argument?: string) => Error,
+  ctx: CommandContext,
   args: { config: string; out: string | undefined; resume: boolean; steps: number | undefined; timeLimit: number | undefined; backend: BackendName | undefined },
 ): Promise<number> {
+  const { io, usage } = ctx;
   const { config, resume, steps, timeLimit, backend } = args;
   const configPath = resolve(config);
   let text: string;
