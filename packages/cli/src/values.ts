@@ -1,8 +1,8 @@
 // Checks of option values shared by the CLIs; each throws a UsageError naming the flag and the value.
 import { UsageError } from '@geolip/geometry';
-import { parseBackendName, type BackendName } from '@geolip/geometry/backend';
+import { BACKEND_NAMES, parseBackendName, type BackendName } from '@geolip/geometry/backend';
 
-import type { CommandContext } from './command.js';
+import type { CommandContext, OptionSpec } from './command.js';
 import { asUsage } from './program.js';
 
 type Ctx = Pick<CommandContext, 'op'>;
@@ -65,3 +65,10 @@ export function oneOf<T extends string>(ctx: Ctx, noun: string, value: string | 
 export function backendOption(ctx: Ctx, value: string | undefined): BackendName | undefined {
   return value === undefined ? undefined : asUsage(ctx, () => parseBackendName(ctx.op, '--backend', value));
 }
+
+/** The `--backend <name>` option of every CLI (its value checked by {@link backendOption}). */
+export const BACKEND_OPTION = {
+  type: 'string',
+  value: '<name>',
+  description: `tfjs backend: ${BACKEND_NAMES.join(', ')}. Default: the best available (initBackend's choice).`,
+} as const satisfies OptionSpec;

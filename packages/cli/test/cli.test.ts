@@ -2,6 +2,7 @@ import { GeolipError, UsageError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
 import {
+  BACKEND_OPTION,
   EXIT,
   backendOption,
   commandHelp,
@@ -16,6 +17,7 @@ import {
   positiveNumber,
   programHelp,
   runProgram,
+  startBackend,
   versionOf,
   type Program,
 } from '../src/index.js';
@@ -242,5 +244,35 @@ describe('help layout', () => {
     const optionLines = lines.filter((l) => l.includes('lorem'));
     expect(optionLines.length).toBeGreaterThan(2);
     expect(new Set(optionLines.slice(1).map((l) => l.search(/\S/))).size).toBe(1);
+  });
+});
+
+describe('startBackend', () => {
+  it('asks for the named backend, logs only with GEOLIP_DEBUG=1, and notes an override', async () => {
+    const calls: unknown[] = [];
+    const init = async (options: { prefer?: readonly string[]; log?: (m: string) => void }) => {
+      calls.push(options.prefer);
+      options.log?.('init log');
+      return { name: 'wasm' };
+    };
+    const debug = process.env.GEOLIP_DEBUG;
+    delete process.env.GEOLIP_DEBUG;
+    try {
+      const c = capture();
+      expect(await startBackend(init, 'wasm', c.io)).toBe('wasm');
+      expect(c.out.stderr).toBe('');
+      const o = capture();
+      expect(await startBackend(init, 'cpu', o.io)).toBe('wasm');
+      expect(o.out.stderr).toMatch(/^note: backend 'wasm' is active \(requested 'cpu'; GEOLIP_BACKEND=/);
+      process.env.GEOLIP_DEBUG = '1';
+      const d = capture();
+      await startBackend(init, undefined, d.io);
+      expect(d.out.stderr).toBe('init log\n');
+      expect(calls).toEqual([['wasm'], ['cpu'], undefined]);
+    } finally {
+      if (debug === undefined) delete process.env.GEOLIP_DEBUG;
+      else process.env.GEOLIP_DEBUG = debug;
+    }
+    expect(BACKEND_OPTION.description).toContain('tensorflow, webgpu, webgl, wasm, cpu');
   });
 });

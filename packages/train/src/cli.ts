@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import {
+  BACKEND_OPTION,
   EXIT,
   PROCESS_IO,
   backendOption,
@@ -11,13 +12,14 @@ import {
   positiveInt,
   positiveNumber,
   runProgram,
+  startBackend,
   versionOf,
   type CliIo,
   type CommandContext,
   type Program,
 } from '@geolip/cli';
 import type { Matrix } from '@geolip/geometry';
-import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
+import { initBackend, type BackendName } from '@geolip/nn/backend';
 
 import { buildConsensus } from './consensus/build.js';
 import { saveConsensus } from './consensus/io.js';
@@ -197,7 +199,7 @@ ${RECIPE_HELP}`,
       value: '<S>',
       description: `stop training after S seconds, save a checkpoint and exit with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
     },
-    backend: { type: 'string', value: '<name>', description: `tfjs backend (${BACKEND_NAMES.join(', ')}); default: initBackend's choice.` },
+    backend: BACKEND_OPTION,
   },
   async run({ values, positionals }, ctx) {
     const valid = Object.keys(RECIPES).join(', ');
@@ -238,12 +240,7 @@ async function runRecipe(
   const outArg = args.out;
   const out = outArg !== undefined ? resolve(outArg) : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
 
-  await initBackend({
-    ...(backend !== undefined ? { prefer: [backend] } : {}),
-    log: (m) => {
-      if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
-    },
-  });
+  await startBackend(initBackend, backend, io);
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: NodeJS.Signals): void => {

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createProgress, type CliIo, type OptionSpec } from '@geolip/cli';
-import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
+import { BACKEND_OPTION, createProgress, startBackend, type CliIo, type OptionSpec } from '@geolip/cli';
+import { initBackend, type BackendName } from '@geolip/nn/backend';
 
 import { builtinModels } from '../embedder.js';
 
@@ -30,23 +30,13 @@ export function embeddedDataDir(): string {
 }
 
 /**
- * Initializes the tfjs backend (`@geolip/nn/backend`, so its kernels register too); a requested backend that
- * `GEOLIP_BACKEND` overrides gets a note on stderr.
+ * Starts the tfjs backend through `@geolip/nn/backend` (so nn's kernels register too), by @geolip/cli's
+ * `startBackend` (logs with GEOLIP_DEBUG=1, a note when GEOLIP_BACKEND overrides the request).
  *
  * @returns the active backend's name.
  */
-export async function selectBackend(name: BackendName | undefined, io: CliIo): Promise<string> {
-  const info = await initBackend({
-    ...(name !== undefined ? { prefer: [name] } : {}),
-    log: (m) => {
-      if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
-    },
-  });
-  if (name !== undefined && info.name !== name) {
-    // GEOLIP_BACKEND overrides `prefer`; say so rather than silently running elsewhere.
-    io.stderr.write(`note: backend '${info.name}' is active (requested '${name}'; GEOLIP_BACKEND=${process.env.GEOLIP_BACKEND ?? ''})\n`);
-  }
-  return info.name;
+export function selectBackend(name: BackendName | undefined, io: CliIo): Promise<string> {
+  return startBackend(initBackend, name, io);
 }
 
 /** A progress report on the command's stderr. */
@@ -66,6 +56,6 @@ export const COMMON = {
     value: '<dir>',
     description: "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B dev split embedded in this package.",
   },
-  backend: { type: 'string', value: '<name>', description: `tfjs backend: ${BACKEND_NAMES.join(', ')}. Default: the best available.` },
+  backend: BACKEND_OPTION,
   'batch-size': { type: 'string', value: '<N>', description: 'inputs per embed call. Default: 64.' },
 } as const satisfies Record<string, OptionSpec>;
