@@ -30,8 +30,10 @@ export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stder
  * - `--version`, `-v`: the version, 0;
  * - otherwise the command's options are parsed strictly ({@link parseCommandLine}) and its `run` called.
  *
+ * `--help` or `-h` anywhere among a command's options prints that command's help, whatever else is wrong.
+ *
  * Errors print one line, `<program>: error: <message>` (the stack too when `GEOLIP_DEBUG=1`): a {@link UsageError}
- * (or an `InvalidArgumentError` thrown while checking an option, e.g. by `parseBackendName`) exits 2, anything else 1.
+ * exits 2 (option checks such as `parseBackendName` throw one through {@link asUsage}), anything else 1.
  *
  * @param program - the program.
  * @param argv - the command line.
