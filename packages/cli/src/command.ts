@@ -60,8 +60,11 @@ export interface Command<O extends OptionSpecs = OptionSpecs> {
   summary: string;
   /** The synopsis after `<program> <name>`, e.g. `'<recipe> --config <file.json> [options]'`. Default `'[options]'`. */
   usage?: string;
-  /** Paragraphs printed by `<program> <name> --help` between the synopsis and the options. */
-  description?: string;
+  /**
+   * Paragraphs printed by `<program> <name> --help` between the synopsis and the options; a function is called each
+   * time the help is printed (for lists that grow at run time, like registered recipes).
+   */
+  description?: string | (() => string);
   options: O;
   /** Positional arguments: how many are allowed (default none) and their names for the help text. */
   positionals?: { min?: number; max?: number; names?: string };

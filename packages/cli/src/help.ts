@@ -72,7 +72,8 @@ function columns(rows: readonly (readonly [string, string])[], indent = '  '): s
  */
 export function commandHelp(program: string, command: Command<OptionSpecs>): string {
   const out = [`${program} ${command.name}: ${command.summary}`, '', `Usage: ${program} ${command.name} ${command.usage ?? '[options]'}`];
-  if (command.description) out.push('', prose(command.description));
+  const description = typeof command.description === 'function' ? command.description() : command.description;
+  if (description) out.push('', prose(description));
   const rows = Object.entries({ ...command.options, help: HELP_OPTION }).map(([name, spec]) => [optionLabel(name, spec), spec.description] as const);
   out.push('', 'Options:', columns(rows));
   return `${out.join('\n')}\n`;
@@ -92,6 +93,7 @@ export function programHelp(program: Program): string {
   out.push(`  ${name} help [command] | --help | --version`, '', 'Commands:');
   out.push(columns([...program.commands.map((c) => [c.name, c.summary] as const), ['help', 'print this help, or a command\'s']]));
   out.push('', `Run '${name} <command> --help' for the options of a command.`);
-  if (program.epilogue) out.push('', prose(program.epilogue));
+  const epilogue = typeof program.epilogue === 'function' ? program.epilogue() : program.epilogue;
+  if (epilogue) out.push('', prose(epilogue));
   return `${out.join('\n')}\n`;
 }

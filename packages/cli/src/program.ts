@@ -15,8 +15,8 @@ export interface Program {
   version: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commands differ in their option types
   commands: readonly Command<any>[];
-  /** Closing paragraphs of the program's help (exit statuses, environment variables). */
-  epilogue?: string;
+  /** Closing paragraphs of the program's help (exit statuses, environment variables); a function is called each time. */
+  epilogue?: string | (() => string);
 }
 
 /** The default streams: the process's stdout and stderr. */

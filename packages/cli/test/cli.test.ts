@@ -276,3 +276,15 @@ describe('startBackend', () => {
     expect(BACKEND_OPTION.description).toContain('tensorflow, webgpu, webgl, wasm, cpu');
   });
 });
+
+describe('help computed when printed', () => {
+  it('a description or epilogue given as a function is called each time', () => {
+    const items = ['a'];
+    const cmd = defineCommand({ name: 'x', summary: 's', description: () => `items:\n${items.map((i) => `  ${i}`).join('\n')}`, options: {}, async run() { return EXIT.ok; } });
+    const prog: Program = { name: 'p', summary: 's', version: '0', commands: [cmd], epilogue: () => `count ${items.length}` };
+    expect(commandHelp('p', cmd)).toContain('  a');
+    items.push('b');
+    expect(commandHelp('p', cmd)).toContain('  b');
+    expect(programHelp(prog)).toContain('count 2');
+  });
+});

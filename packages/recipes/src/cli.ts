@@ -1,5 +1,6 @@
-// geolip-train: build consensus targets from expert features and run training recipes.
-// `main` runs in-process (tests call it directly); bin/geolip-train.mjs calls it with process.argv.
+// geolip-train: build consensus targets from expert features and run training recipes. Built on @geolip/cli (the kit
+// geolip-bench uses too). `main` runs in-process (tests call it directly); bin/geolip-train.mjs calls it with
+// process.argv.
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -19,33 +20,26 @@ import {
   type Program,
 } from '@geolip/cli';
 import type { Matrix } from '@geolip/geometry';
-import { initBackend, type BackendName } from '@geolip/nn/backend';
+import { initBackend } from '@geolip/nn/backend';
 
-import { buildConsensus } from './consensus/build.js';
-import { saveConsensus } from './consensus/io.js';
-import { readExpertFeatures } from './io/expert-features.js';
-import { writeFileAtomic } from './io/write-atomic.js';
-import { mlpStudent } from './recipes/mlp-student.js';
-import { textConsensus } from './recipes/text-consensus.js';
-import { fmnistVit } from './recipes/fmnist-vit.js';
-import { fmnistDavid } from './recipes/fmnist-david.js';
-import { cocoSoup } from './recipes/coco-soup.js';
-import { glfm } from './recipes/glfm.js';
-import { EXIT_INTERRUPTED, type Recipe } from './recipes/types.js';
+import { buildConsensus, readExpertFeatures, runRecipe, saveConsensus, writeFileAtomic } from '@geolip/train';
+import type { Recipe } from '@geolip/train';
 
-export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
+import { RECIPES, getRecipe, recipeNames } from './registry.js';
 
+export type { Recipe, RecipeIo, RecipeRunOptions } from '@geolip/train';
+export { RECIPES };
 export type { CliIo } from '@geolip/cli';
 
-/** Recipes of `geolip-train run <recipe>`; model packages may add their own entries. */
-export const RECIPES: Record<string, Recipe> = {
-  'mlp-student': mlpStudent,
-  'text-consensus': textConsensus,
-  'fmnist-vit': fmnistVit,
-  'fmnist-david': fmnistDavid,
-  'coco-soup': cocoSoup,
-  glfm,
-};
+/** A recipe's paragraph of the usage: the name in a 14-wide column (alone on its line when longer), help lines at 18. */
+function recipeUsage(recipe: Recipe): string {
+  const lines = recipe.help.split('\n');
+  const head = recipe.name.length <= 12 ? `    ${recipe.name.padEnd(14)}${lines[0]!}` : `    ${recipe.name}\n${' '.repeat(18)}${lines[0]!}`;
+  return [head, ...lines.slice(1).map((l) => `${' '.repeat(18)}${l}`)].join('\n');
+}
+
+/** The paragraphs of every registered recipe (computed when the help is printed: model families register more). */
+const recipeHelp = (): string => recipeNames().map((name) => recipeUsage(RECIPES[name]!)).join('\n');
 
 /** JSON with non-finite numbers written as null. */
 function jsonStringify(value: unknown): string {
@@ -149,42 +143,14 @@ async function consensus(
   return EXIT.ok;
 }
 
-/** The recipes' descriptions in `geolip-train run --help`. */
-const RECIPE_HELP = `    mlp-student   config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
-                  "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
-                  "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.
-    text-consensus
-                  corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
-                  features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
-                  CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
-                  "batchSize", "lr", ..., "stopAfter"} (see @geolip/train's README); writes
-                  <out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.
-    fmnist-vit    Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
-                  {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
-                  writes <out>/result.json (test accuracy, geo accuracy, scan).
-    fmnist-david  GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
-                  {"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
-                  "model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};
-                  writes <out>/result.json (test accuracy, per-scale accuracy), david.safetensors.
-    coco-soup     expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
-                  config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
-                  "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split
-                  sizes, soup / student / probe mAP), soup.safetensors, student.safetensors.
-    glfm          class-conditional flow matching through a constellation bottleneck on S^15
-                  (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
-                  "epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",
-                  "trainLimit", "testLimit", "seed", "classifier", ...}; logs the validation FM loss, gate,
-                  anchor drift and reconstruction cosine per epoch; writes <out>/result.json (conditional
-                  accuracy of samples), samples-<variant>.png, model.safetensors.`;
-
 const runCommand = defineCommand({
   name: 'run',
   summary: 'train a recipe from a JSON config',
   usage: '<recipe> --config <file.json> [--out <dir>] [--resume] [options]',
   positionals: { max: 1, names: '<recipe>' },
-  description: `Trains a recipe from a JSON config (paths in it are relative to the config file). Writes
+  description: () => `Trains a recipe from a JSON config (paths in it are relative to the config file). Writes
 <out>/checkpoints, <out>/metrics.jsonl and the recipe's outputs. Recipes:
-${RECIPE_HELP}`,
+${recipeHelp()}`,
   options: {
     config: { type: 'string', value: '<file.json>', description: "the recipe's config (required)." },
     out: { type: 'string', value: '<dir>', description: 'output directory (default: <config without .json>.run next to the config).' },
@@ -197,74 +163,40 @@ ${RECIPE_HELP}`,
     'time-limit': {
       type: 'string',
       value: '<S>',
-      description: `stop training after S seconds, save a checkpoint and exit with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
+      description: `stop training after S seconds (default: the config's "timeLimit", if any), save a checkpoint and exit with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
     },
     backend: BACKEND_OPTION,
   },
   async run({ values, positionals }, ctx) {
-    const valid = Object.keys(RECIPES).join(', ');
+    const valid = recipeNames().join(', ');
     if (positionals.length === 0) throw ctx.usage(`run needs a recipe; valid recipes: ${valid}`);
     const name = positionals[0]!;
-    const recipe = Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
+    const recipe = getRecipe(name);
     if (recipe === undefined) throw ctx.usage(`unknown recipe '${name}'; valid recipes: ${valid}`);
     const config = values.config;
     if (config === undefined) throw ctx.usage('run needs --config <file.json>', '--config');
     const steps = positiveInt(ctx, '--steps', values.steps);
     const timeLimit = positiveNumber(ctx, '--time-limit', values['time-limit'], 'number of seconds');
     const backend = backendOption(ctx, values.backend);
-    return runRecipe(recipe, ctx, { config, out: values.out, resume: values.resume === true, steps, timeLimit, backend });
+
+    const configPath = resolve(config);
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (error) {
+      throw ctx.usage(`cannot read config ${configPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, '--config');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw ctx.usage(`config ${configPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`, '--config');
+    }
+    const out = values.out !== undefined ? resolve(values.out) : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
+    await startBackend(initBackend, backend, ctx.io);
+    return runRecipe(recipe, parsed, ctx.io, { configPath, out, resume: values.resume === true, ...(steps !== undefined ? { steps } : {}), ...(timeLimit !== undefined ? { timeLimit } : {}) });
   },
 });
-
-/** The work of `geolip-train run <recipe>` once its options are checked: read the config, run with signals. */
-async function runRecipe(
-  recipe: Recipe,
-  ctx: CommandContext,
-  args: { config: string; out: string | undefined; resume: boolean; steps: number | undefined; timeLimit: number | undefined; backend: BackendName | undefined },
-): Promise<number> {
-  const { io, usage } = ctx;
-  const { config, resume, steps, timeLimit, backend } = args;
-  const configPath = resolve(config);
-  let text: string;
-  try {
-    text = readFileSync(configPath, 'utf8');
-  } catch (error) {
-    throw usage(`cannot read config ${configPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw usage(`config ${configPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  const outArg = args.out;
-  const out = outArg !== undefined ? resolve(outArg) : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
-
-  await startBackend(initBackend, backend, io);
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (name: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    io.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (again to exit at once)\n`);
-    controller.abort(name);
-  };
-  const timer = timeLimit === undefined ? undefined : setTimeout(() => controller.abort('time-limit'), timeLimit * 1000);
-  timer?.unref();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const code = await recipe.run(parsed, io, { configPath, out, resume, signal: controller.signal, ...(steps !== undefined ? { steps } : {}) });
-    if (controller.signal.aborted && code === EXIT_INTERRUPTED) {
-      io.stderr.write(`stopped (${String(controller.signal.reason)}); continue with the same command plus --resume\n`);
-    }
-    return code;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
 
 declare const __GEOLIP_TRAIN_VERSION__: string | undefined;
 
@@ -287,8 +219,8 @@ export const program: Program = {
   summary: 'GeoLIP training tools',
   version: ownVersion(),
   commands: [consensusCommand, runCommand],
-  epilogue: `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):
-${RECIPE_HELP}
+  epilogue: () => `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):
+${recipeHelp()}
 
 Exit status: ${EXIT.ok} on success, ${EXIT.interrupted} when --time-limit or a signal stopped a run after its checkpoint, ${EXIT.usage} on a usage error,
 ${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
