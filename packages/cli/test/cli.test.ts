@@ -145,15 +145,15 @@ describe('runProgram', () => {
       expect(c.out.stdout).toBe('1.2.3\n');
     }
   });
-  it('usage errors: one line, exit 2; other errors: first line, exit 1; a command\'s own status passes through', async () => {
+  it('usage errors: one line, EXIT.usage; other errors: first line, exit 1; a command\'s own status passes through', async () => {
     const unknown = capture();
-    expect(await runProgram(program, ['frob'], unknown.io)).toBe(2);
+    expect(await runProgram(program, ['frob'], unknown.io)).toBe(EXIT.usage);
     expect(unknown.out.stderr).toBe("tool: error: unknown command 'frob'; valid commands: run, help\n");
     const flag = capture();
-    expect(await runProgram(program, ['run', 'x', '--out', 'a', '--out', 'b'], flag.io)).toBe(2);
+    expect(await runProgram(program, ['run', 'x', '--out', 'a', '--out', 'b'], flag.io)).toBe(EXIT.usage);
     expect(flag.out.stderr).toBe('tool: error: --out given 2 times (it takes one value)\n');
     const thrown = capture();
-    expect(await runProgram(program, ['run', 'usage'], thrown.io)).toBe(2);
+    expect(await runProgram(program, ['run', 'usage'], thrown.io)).toBe(EXIT.usage);
     expect(thrown.out.stderr).toBe('tool: error: bad what\n');
     const failed = capture();
     expect(await runProgram(program, ['run', 'fail'], failed.io)).toBe(1);

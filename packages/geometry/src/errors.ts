@@ -106,7 +106,7 @@ export class BackendError extends GeolipError {
 
 /**
  * A command line was wrong: an unknown flag or command, a missing or malformed value, a repeated flag that is not
- * repeatable. CLIs built on `@geolip/cli` print its message with the program's usage hint and exit with status 2.
+ * repeatable. CLIs built on `@geolip/cli` print its message with the program's usage hint and exit with status 1.
  * `op` names the program and command (e.g. `'geolip-bench run'`); `argument` the flag (`'--backend'`) when one is
  * at fault. The message is printed as is: it does not repeat `op`.
  */
