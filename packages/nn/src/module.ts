@@ -201,8 +201,9 @@ export abstract class Module {
       .filter((v) => v.trainable);
   }
 
-  /** Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`. */
+  /** Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`; 0 once disposed. */
   paramCount(): number {
+    if (this.disposed) return 0;
     let n = 0;
     for (const [, v] of this.namedParameters()) n += v.size;
     return n;
