@@ -11,16 +11,19 @@ import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Layer of each package: an edge must go from a higher layer to a strictly lower one. */
+/**
+ * Layer of each package: an edge must go from a higher layer to a strictly lower one.
+ * anchors sits above nn because Constellation, Patchwork and AnchorBank are nn Modules (one object model).
+ */
 export const LAYERS = {
   '@geolip/geometry': 0,
   '@geolip/nn': 1,
-  '@geolip/anchors': 1,
-  '@geolip/text': 2,
-  '@geolip/vision': 2,
-  '@geolip/diffusion': 2,
-  '@geolip/train': 3,
-  '@geolip/bench': 4,
+  '@geolip/anchors': 2,
+  '@geolip/text': 3,
+  '@geolip/vision': 3,
+  '@geolip/diffusion': 3,
+  '@geolip/train': 4,
+  '@geolip/bench': 5,
 };
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
