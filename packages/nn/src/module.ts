@@ -361,13 +361,16 @@ export abstract class Module {
     for (const [name, child] of this.children) child.visit(`${prefix}${name}.`, f);
   }
 
+  /**
+   * Throws unless `name` is free: a parameter or buffer name is one or more dot-separated identifiers / indices, a
+   * child name one identifier or index; no name may equal, extend or be extended by another (`a` vs `a.b`).
+   */
   private checkFreshName(method: string, name: string, dotted: boolean): void {
     const segments = typeof name === 'string' ? name.split('.') : [];
-    const valid = segments.length > 0 && (dotted || segments.length === 1) && segments.every((s) => SEGMENT.test(s) || (!dotted && /^[A-Za-z0-9_]+$/.test(s)));
-    const taken = (n: string) =>
-      this.ownParams.has(n) || this.ownBuffers.has(n) || this.children.has(n.split('.')[0]!) ||
-      [...this.ownParams.keys(), ...this.ownBuffers.keys()].some((m) => m.startsWith(`${n}.`) || n.startsWith(`${m}.`) || (!dotted && m.split('.')[0] === n));
-    if (!valid || taken(name)) {
+    const valid = segments.length > 0 && (dotted ? segments.every((seg) => SEGMENT.test(seg)) : segments.length === 1 && /^[A-Za-z0-9_]+$/.test(name));
+    const clash = (other: string) => other === name || other.startsWith(`${name}.`) || name.startsWith(`${other}.`);
+    const taken = valid && [...this.ownParams.keys(), ...this.ownBuffers.keys(), ...this.children.keys()].some(clash);
+    if (!valid || taken) {
       throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'name', `'${String(name)}' is not a fresh identifier`);
     }
   }
