@@ -78,7 +78,8 @@ const SEGMENT = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/;
  * - {@link Module.loadStateDict}: the inverse, atomic (every name and shape is checked before anything changes);
  * - {@link Module.paramCount}: the number of scalar parameters.
  *
- * Order: a module's own parameters first (in registration order), then its children (PyTorch's order). A parameter
+ * Order: a module's own parameters first (in registration order), then (in a state dict) its persistent buffers,
+ * then its children (PyTorch's order). A parameter
  * name may be dotted (`projection.weight`, `rotations.0`) when a module keeps the parameters of trivial PyTorch
  * sub-modules (a bare `nn.Linear` read directly, an `nn.ParameterList`) flat on itself; its first segment then may
  * not name a child.
