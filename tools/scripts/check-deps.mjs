@@ -23,6 +23,7 @@ export const LAYERS = {
   '@geolip/vision': 3,
   '@geolip/diffusion': 3,
   '@geolip/train': 4,
+  '@geolip/recipes': 5,
   '@geolip/bench': 5,
 };
 
