@@ -70,7 +70,7 @@ export const CAPTION_BERT_BANK_CONFIG: Readonly<AnchorBankConfig> = Object.freez
  * LayerNorm, Linear)`.
  *
  * With `config.anchorBank` the bank's variables follow under `bank.` (`bank.projection.weight`,
- * `bank.projection.bias`, `bank.rotations.{e}`, `bank.anchors`, …; see `AnchorBank.getWeights`), and
+ * `bank.projection.bias`, `bank.rotations.{e}`, `bank.anchors`, …; the `AnchorBank` is a child module), and
  * {@link CaptionEncoder.anchorBank} exposes the bank for its losses.
  *
  * @example
