@@ -11,18 +11,23 @@ import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Layer of each package: an edge must go from a higher layer to a strictly lower one. */
+/**
+ * Layer of each package: an edge must go from a higher layer to a strictly lower one.
+ * anchors sits above nn because Constellation, Patchwork and AnchorBank are nn Modules (one object model).
+ */
 export const LAYERS = {
   '@geolip/geometry': 0,
   '@geolip/io': 1,
+  '@geolip/metrics': 1,
+  '@geolip/cli': 1,
   '@geolip/nn': 2,
-  '@geolip/anchors': 2,
-  '@geolip/text': 3,
-  '@geolip/vision': 3,
-  '@geolip/diffusion': 3,
-  '@geolip/train': 4,
-  '@geolip/recipes': 5,
-  '@geolip/bench': 5,
+  '@geolip/anchors': 3,
+  '@geolip/text': 4,
+  '@geolip/vision': 4,
+  '@geolip/diffusion': 4,
+  '@geolip/train': 5,
+  '@geolip/recipes': 6,
+  '@geolip/bench': 6,
 };
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
