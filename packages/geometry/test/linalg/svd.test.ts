@@ -75,13 +75,11 @@ describe('svd', () => {
     expectValidSvd(gaussian(n, n, 100 + n));
   });
 
-  it('is valid and fast on a 768×768 matrix', () => {
+  // Speed is measured by tools/perf/geometry/linalg-bench.mjs (npm run bench:geometry), not here: a wall-clock
+  // bound in a unit test fails on a loaded machine without a wrong result.
+  it('is valid on a 768×768 matrix', () => {
     const a = gaussian(768, 768, 768);
-    const t0 = performance.now();
     const { u, s, v } = svd(a);
-    const ms = performance.now() - t0;
-    // A few seconds on 2 cores; a generous bound still catches an accidental O(N⁴) or strided loop.
-    expect(ms).toBeLessThan(20_000);
     const tol = 20 * EPS * 768;
     expect(isDescending(s)).toBe(true);
     expect(maxDiff(reconstruct(u, s, v), a) / maxAbs(a)).toBeLessThan(tol);
