@@ -19,7 +19,13 @@ export default defineConfig({
     ],
     setupFiles: ['./test/setup.ts'],
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Time limits catch hangs; they are not speed checks (speed is measured in tools/perf). Every test's work is
+    // bounded (tiny models, few steps), and the slowest take a few seconds on a quiet 2-core machine, but `npm test`
+    // runs several packages at once and may share the cores with other jobs: with two CPU-bound processes beside
+    // it a test takes 3–5× longer. The hook limit (vitest's default is 10 s) covers beforeAll fixtures that load
+    // a model or write a synthetic dataset. A test that needs more sets its own limit with a comment saying why.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
   },
 });

@@ -1,11 +1,11 @@
 /**
- * @geolip/train — training machinery shared by the text, vision and diffusion recipes.
+ * @geolip/train — the training engine shared by the text, vision and diffusion recipes.
  *
- * Landed so far: the losses (InfoNCE, MSE, CV, CM validity, BCE with label smoothing, cross-entropy,
- * spread, geo diversity, Procrustes alignment), the mastery queue, and the consensus pipeline
- * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable
- * statistics and safetensors save/load). The training loop, checkpoints and the geolip-train CLI are
- * not built yet (see README).
+ * The losses (InfoNCE, MSE, CV, CM validity, BCE with label smoothing, cross-entropy, spread, geo diversity,
+ * Procrustes alignment), metrics, the mastery queue, the consensus pipeline (experts → GPA → PCA → whitened
+ * Procrustes projectors → normalized-centroid targets, with mergeable statistics and safetensors save/load), the
+ * training loop (`train` with AdamW, warmup-cosine schedules, gradient clipping, early stop and an abort signal),
+ * checkpoints with resume, and the recipes the `geolip-train` CLI runs (see README).
  */
 export * from './losses/index.js';
 export * from './metrics/index.js';

@@ -94,7 +94,7 @@ describe('geolip-train run glfm', () => {
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
     expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
-  }, 120_000);
+  });
 
   it.skipIf(CPU)('--steps past an epoch end: train() evaluates the last step too, and result.json reports that (wasm only)', async () => {
     const r = await run(base('v1'), 'run-v1-steps', ['--steps', String(STEPS_PER_EPOCH + 1)]);
@@ -106,7 +106,7 @@ describe('geolip-train run glfm', () => {
     expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, STEPS_PER_EPOCH + 1]);
     expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss);
     expect(result.valFmLoss).not.toBe(evals[0].metrics.val_fm_loss); // one more Adam step changed the weights
-  }, 120_000);
+  });
 
   it.skipIf(CPU)('scores with a classifier file; --time-limit and --resume (wasm only: slow on cpu)', async () => {
     const classifier = join(dir, 'run-v1', 'classifier.safetensors');
@@ -124,7 +124,7 @@ describe('geolip-train run glfm', () => {
     const again = await run(cfg, 'run-v3');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
-  }, 120_000);
+  });
 
   it('refuses bad configs naming the field', async () => {
     expect(() => parseGlfmConfig({ variant: 'v5' }, '/')).toThrow(/glfm config: 'variant' must be one of 'v1', 'v2', 'v3', 'v4', got 'v5'/);

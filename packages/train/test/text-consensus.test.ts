@@ -135,7 +135,7 @@ describe('geolip-train run text-consensus', () => {
     const again = await run(['run', 'text-consensus', '--config', join(dir, 'config.json'), '--out', out]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint/);
-  }, 120_000);
+  });
 
   it('refuses bad configs with the field named', async () => {
     const bad = async (patch: Record<string, unknown>, message: RegExp) => {
