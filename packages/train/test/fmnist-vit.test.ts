@@ -74,7 +74,8 @@ describe('geolip-train run fmnist-vit', () => {
   }, 300_000);
 
   it('--time-limit stops with a checkpoint and exit status 75; --resume finishes the run', async () => {
-    const cfg = { model: 'vit', data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64 }, modelConfig: TINY_VIT };
+    // Patches of 4 here (49 tokens): steps slow enough that the 0.2 s limit falls inside the 8 steps on a fast machine too.
+    const cfg = { model: 'vit', data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64 }, modelConfig: { ...TINY_VIT, patchSize: 4 } };
     const first = await run(cfg, 'run-limited', ['--time-limit', '0.2']);
     expect(first.code, first.stderr).toBe(75);
     expect(first.stderr).toMatch(/stopped \(time-limit\); continue with the same command plus --resume/);
@@ -93,14 +94,15 @@ describe('geolip-train run fmnist-vit', () => {
     const steps = (await readFile(join(dir, 'run-limited', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const firstCallMs = steps.filter((x) => x.type === 'step' && x.step <= stoppedAt).at(-1).elapsedMs;
     expect(result.trainSeconds).toBeGreaterThan(firstCallMs / 1000);
-    const noQueue = await run({ ...cfg, loss: { mastery: 0 } }, 'run-no-queue');
+    const small = { ...cfg, modelConfig: TINY_VIT }; // the runs below need no time limit: the small patches' speed
+    const noQueue = await run({ ...small, loss: { mastery: 0 } }, 'run-no-queue');
     expect(noQueue.code, noQueue.stderr).toBe(0);
     const nq = JSON.parse(await readFile(join(dir, 'run-no-queue', 'result.json'), 'utf8'));
     expect(nq.mastery).toBeUndefined();
     expect(nq.lastVal.train_acc).toBeGreaterThanOrEqual(0);
     expect(nq.lastVal.train_acc).toBeLessThanOrEqual(1);
     // Without InfoNCE and without the queue the mirror view is not needed: still trains and reports train accuracy.
-    const plain = await run({ ...cfg, loss: { mastery: 0, infoNCE: 0 } }, 'run-no-nce');
+    const plain = await run({ ...small, loss: { mastery: 0, infoNCE: 0 } }, 'run-no-nce');
     expect(plain.code, plain.stderr).toBe(0);
     const pr = JSON.parse(await readFile(join(dir, 'run-no-nce', 'result.json'), 'utf8'));
     expect(pr.steps).toBe(8);

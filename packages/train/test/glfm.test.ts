@@ -33,7 +33,7 @@ const SMALL = CPU ? { trainLimit: 8, batchSize: 4, valSize: 4, testLimit: 10 } :
 const STEPS_PER_EPOCH = CPU ? 2 : 4;
 
 const base = (variant: string) => ({
-  variant, data: dir, epochs: 2, batchSize: 16, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
+  variant, data: dir, epochs: 2, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
   valSize: 16, classifierSteps: 3, classifierBatchSize: 16, classifierModel: TINY_CLASSIFIER, checkpointEvery: 100, ...SMALL,
 });
 
