@@ -32,7 +32,7 @@ import { initBackend } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
 
 import { main as benchMain } from '../../packages/bench/dist/cli.js';
-import { main as trainMain } from '../../packages/train/dist/cli.js';
+import { main as trainMain } from '../../packages/recipes/dist/cli.js';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : '.';

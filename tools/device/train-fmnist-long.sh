@@ -2,7 +2,7 @@
 # Trains the Dual-Stream ViT and the plain ViT of `geolip-train run fmnist-vit` side by side on the GPU machine, over
 # several device calls (one call is at most 600 s; the machine keeps ignored folders while it stays warm, ~30 s idle).
 #
-#   node tools/device/pack.mjs packages/train/bin/geolip-train.mjs --out .device/tc
+#   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
 #   mkdir -p .tmp/fmxz && for f in /usr/share/datasets/fashion-mnist/*.gz; do gunzip -c "$f" | xz -9e > ".tmp/fmxz/$(basename "$f" .gz).xz"; done
 #   (xz, not gzip: 26.4 MB instead of 30.9 MB keeps the pack, the data and the tree under the 64 MiB carry limit)
 #   run (the same command every call; carry .device/tc and .tmp/fmxz):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains `geolip-train run fmnist-vit` on the GPU machine in one device call (the machine is released after 30 s idle).
-#   node tools/device/pack.mjs packages/train/bin/geolip-train.mjs --out .device/tc
+#   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
 #   mkdir -p .tmp/fmdev && cp /usr/share/datasets/fashion-mnist/*.gz .tmp/fmdev/      (tools/setup/fashion-mnist.sh)
 #   run: MODEL=dual-stream bash tools/device/train-fmnist.sh .tmp/fmdev   (carry .device/tc and .tmp/fmdev)
 # A 20-step probe measures seconds per step; `epochs` is then what fits in BUDGET seconds (default 590 − time used −

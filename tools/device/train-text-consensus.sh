@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the text-consensus student on the GPU machine in one device call (the machine is released after 30 s
 # idle, so nothing can wait for a second call). Made for `run` from the repo root:
-#   node tools/device/pack.mjs packages/train/bin/geolip-train.mjs --out .device/tc
+#   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
 #   DATA=.tmp/tcdev   # corpus.txt.xz, consensus-f16.safetensors.xz, full.json (see packages/text/README.md)
 #   run: bash tools/device/train-text-consensus.sh .tmp/tcdev   (carry .device/tc and .tmp/tcdev)
 # Steps: unpack the data; a 40-step probe measures seconds per step; the config's `steps` is then set to what

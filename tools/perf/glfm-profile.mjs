@@ -2,7 +2,7 @@
 // and model size on one backend, to choose a model size and step count that fit the GPU machine's budget (issue 9).
 // Synthetic data (seeded normal images, random labels): the step's cost does not depend on the pixels.
 //
-//   node tools/device/pack.mjs packages/train/bin/geolip-train.mjs tools/perf/glfm-profile.mjs --out .device/tc
+//   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs tools/perf/glfm-profile.mjs --out .device/tc
 //   (GPU machine)  bash .device/tc/run.sh glfm-profile --out $OUT [--backend webgpu] [--steps 8] [--only name,name]
 //   (here, to test the script)  node tools/perf/glfm-profile.mjs --backend cpu --steps 2 --only v1-tiny
 //

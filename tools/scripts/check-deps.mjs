@@ -20,6 +20,7 @@ export const LAYERS = {
   '@geolip/vision': 2,
   '@geolip/diffusion': 2,
   '@geolip/train': 3,
+  '@geolip/recipes': 4,
   '@geolip/bench': 4,
 };
 

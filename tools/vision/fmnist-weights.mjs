@@ -7,10 +7,12 @@
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
 //   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
 //
-// make: every tensor → F16 (PyTorch layout, names unchanged); metadata: the source's `geolip.model` and
-//   `geolip.config`, plus `geolip.classes` (the 10 class names), `geolip.testAccuracy` (the fp32 run's, from
-//   result.json), `geolip.anchorLabels` (per anchor: the majority class, its share and the count of the 60,000
-//   training-split images whose nearest anchor it is, from the run's own train embeddings) and `geolip.source`.
+// make: a thin caller of the recipe stage `geolip-train run fmnist-export` (exportFashionMnist of @geolip/recipes,
+//   exportFashionMnistWeights of @geolip/vision): every tensor → F16 (PyTorch layout, names unchanged); metadata: the
+//   source's `geolip.model` and `geolip.config`, plus `geolip.classes` (the 10 class names), `geolip.testAccuracy`
+//   (the fp32 run's, from result.json), `geolip.anchorLabels` (per anchor: the majority class, its share and the count
+//   of the 60,000 training-split images whose nearest anchor it is, from the run's own train embeddings) and
+//   `geolip.source`.
 // eval: accuracy of the shipped file on the first `limit` test images, and the agreement of its nearest anchor's label
 //   with the true class. With --compare N, the first N images again on the cpu backend (slow: about 1 s an image on
 //   one core): label agreement and the largest probability difference. Writes JSON to stdout. On the GPU machine (webgpu through Dawn):
@@ -18,15 +20,14 @@
 //   bash .device/fw/run.sh eval --backend webgpu --data <unpacked IDX dir> --compare 100
 // The model used (H100, no mastery queue, 14 epochs): results/vision/fmnist-long/nomastery/ (the model file itself
 // came back in two parts, `model-dual-stream.safetensors.part-0{0,1}`: `cat` them).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { float32ToFloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/geometry';
 import { initBackend } from '@geolip/geometry/backend';
+import { exportFashionMnist, parseFmnistExportConfig } from '@geolip/recipes';
 import { FashionMnistClassifier } from '@geolip/vision';
-import { FASHION_MNIST_CLASSES, loadFashionMnist } from '@geolip/vision/io';
+import { loadFashionMnist } from '@geolip/vision/io';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_OUT = join(root, 'packages/vision/weights/fmnist-dual-stream.safetensors');
@@ -51,62 +52,14 @@ function need(name) {
   return args[name];
 }
 
-/** Per anchor: majority class, share and count among the rows whose nearest anchor it is. */
-function anchorLabels(anchors, A, D, emb, labels) {
-  const unit = new Float32Array(A * D);
-  for (let a = 0; a < A; a++) {
-    let n = 0;
-    for (let d = 0; d < D; d++) n += anchors[a * D + d] ** 2;
-    n = Math.sqrt(n);
-    for (let d = 0; d < D; d++) unit[a * D + d] = anchors[a * D + d] / n;
-  }
-  const counts = Array.from({ length: A }, () => new Array(FASHION_MNIST_CLASSES.length).fill(0));
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    let bestCos = -Infinity;
-    for (let a = 0; a < A; a++) {
-      let c = 0;
-      for (let d = 0; d < D; d++) c += emb[i * D + d] * unit[a * D + d];
-      if (c > bestCos) [best, bestCos] = [a, c];
-    }
-    counts[best][labels[i]]++;
-  }
-  return counts.map((row) => {
-    const count = row.reduce((s, v) => s + v, 0);
-    const label = count === 0 ? -1 : row.indexOf(Math.max(...row));
-    return { label, share: count === 0 ? 0 : Math.round((row[label] / count) * 1e4) / 1e4, count };
-  });
-}
-
 async function make() {
-  const src = readSafetensors(readFileSync(need('model')), { copy: true });
-  if (src.metadata['geolip.model'] !== 'dual-stream') throw new Error(`--model: geolip.model is ${src.metadata['geolip.model']}, not dual-stream`);
-  const config = JSON.parse(src.metadata['geolip.config']);
-  const result = JSON.parse(readFileSync(need('result'), 'utf8'));
-  const embFile = readSafetensors(readFileSync(need('embeddings'))).tensors.embeddings;
-  const train = await loadFashionMnist('train', { dir: args.data });
-  const [rows, D] = embFile.shape;
-  if (rows !== train.n || D !== config.outDim) throw new Error(`--embeddings: shape [${embFile.shape}] is not [${train.n}, ${config.outDim}]`);
-  const anchorsEntry = src.tensors['constellation.anchors'];
-  const labels = anchorLabels(toFloat32(anchorsEntry), config.anchors, D, toFloat32(embFile), train.labels);
-  const tensors = {};
-  for (const [name, e] of Object.entries(src.tensors)) {
-    tensors[name] = { dtype: 'F16', shape: e.shape, data: Uint16Array.from(toFloat32(e), float32ToFloat16Bits) };
-  }
-  const meta = {
-    'geolip.model': 'dual-stream',
-    'geolip.config': src.metadata['geolip.config'],
-    'geolip.classes': JSON.stringify(FASHION_MNIST_CLASSES),
-    'geolip.testAccuracy': String(result.testAccuracy),
-    'geolip.anchorLabels': JSON.stringify(labels),
-    'geolip.source': `geolip-train run fmnist-vit (dual-stream, ${result.epochs} epochs, ${result.steps} steps, no mastery queue; H100 webgpu); fp16`,
-  };
-  const tmp = `${args.out}.tmp-${process.pid}`;
-  writeFileSync(tmp, writeSafetensors(tensors, meta));
-  renameSync(tmp, args.out);
-  const used = labels.filter((l) => l.count > 0);
-  const pure = used.reduce((s, l) => s + l.share * l.count, 0) / train.n;
-  process.stdout.write(`${JSON.stringify({ out: args.out, anchors: labels.length, used: used.length, purity: pure }, null, 1)}\n`);
+  // The export stage of the recipes: `geolip-train run fmnist-export` runs the same function.
+  const cfg = parseFmnistExportConfig(
+    { model: need('model'), embeddings: need('embeddings'), result: need('result'), data: args.data, file: args.out },
+    process.cwd(),
+  );
+  const summary = await exportFashionMnist(cfg, cfg.file);
+  process.stdout.write(`${JSON.stringify(summary, null, 1)}\n`);
 }
 
 async function evaluate() {

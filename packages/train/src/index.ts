@@ -1,11 +1,10 @@
 /**
- * @geolip/train — the training engine shared by the text, vision and diffusion recipes.
- *
- * The losses (InfoNCE, MSE, CV, CM validity, BCE with label smoothing, cross-entropy, spread, geo diversity,
- * Procrustes alignment), metrics, the mastery queue, the consensus pipeline (experts → GPA → PCA → whitened
- * Procrustes projectors → normalized-centroid targets, with mergeable statistics and safetensors save/load), the
- * training loop (`train` with AdamW, warmup-cosine schedules, gradient clipping, early stop and an abort signal),
- * checkpoints with resume, and the recipes the `geolip-train` CLI runs (see README).
+ * @geolip/train — the GeoLIP training engine: losses (InfoNCE, MSE, CV, CM validity, BCE with label smoothing,
+ * cross-entropy, spread, geo diversity, Procrustes alignment), the mastery queue, the consensus pipeline
+ * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable statistics and
+ * safetensors save/load), the training loop (`train`, AdamW, warmup-cosine, clipping, evaluation hooks, JSON-lines
+ * metrics), bit-exact checkpoints, and the recipe kit (`defineRecipe`, the shared config blocks, `RecipeRun`,
+ * `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in `@geolip/recipes`.
  */
 export * from './losses/index.js';
 export * from './metrics/index.js';
@@ -21,8 +20,9 @@ export type {
 export * from './consensus/index.js';
 export * from './loop/index.js';
 export * from './checkpoint/index.js';
+export * from './recipe-kit/index.js';
 export { parseNpy, readExpertFeatures } from './io/expert-features.js';
-export { RECIPES } from './cli.js';
-export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
-export { EXIT_INTERRUPTED } from './recipes/types.js';
+export { readWeightsAsync } from './io/read-weights.js';
+export type { HostWeight } from './io/read-weights.js';
+export { encodeGrayPng } from './io/png.js';
 export { writeFileAtomic } from './io/write-atomic.js';

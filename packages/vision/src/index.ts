@@ -7,6 +7,8 @@
 export { ViTEncoder, VIT_STUDENT_CONFIG, VIT_POOLINGS } from './models/vit-encoder.js';
 export type { ViTEncoderConfig, ViTEncoderOptions, VitInit, VitPooling } from './models/vit-encoder.js';
 export { BaseTierSoup, BASE_TIER_SOUP_CONFIG } from './models/base-tier-soup.js';
+export { ViTClassifier, vitClassifierFromSafetensors } from './models/vit-classifier.js';
+export type { ViTClassifierOptions } from './models/vit-classifier.js';
 export type { BaseTierSoupConfig, BaseTierSoupForwardOptions, BaseTierSoupOptions, BaseTierSoupOutput, ProjectorInit } from './models/base-tier-soup.js';
 export * from './david/index.js';
 // Dual-Stream ViT (src/dual-stream/): KSimplex features, dual-stream and cross blocks, the v1/v6 presets.

@@ -213,7 +213,11 @@ export function normalizeRows(m: Matrix): Matrix {
   return m;
 }
 
-/** @internal normalize(mean_e X_e) of unit-row views. */
+/**
+ * The normalized centroid of E views of the same N samples: normalize(mean_e X_e), each row scaled to unit length
+ * (the consensus targets of unit-row projected views). `views` are `[n, k]` matrices; no checks (a view of another
+ * size gives wrong rows).
+ */
 export function normalizedMean(views: readonly Matrix[], n: number, k: number): Matrix {
   const out = new Matrix(n, k);
   for (const v of views) for (let i = 0; i < out.data.length; i++) out.data[i] = out.data[i]! + v.data[i]!;

@@ -5,7 +5,7 @@
  * `geolip-train run fmnist-vit` on the H100 without the mastery queue (README, "Recipe 1"): 6,369,808 parameters,
  * 88.38% test accuracy in fp32 (see the README for the fp16 figure and the command). Its metadata carries the
  * config, the class names and, per anchor, the class of the training images that have it as nearest anchor
- * (`tools/vision/fmnist-weights.mjs` writes the file).
+ * (the recipe stage `geolip-train run fmnist-export` writes the file with `exportFashionMnistWeights`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, readSafetensors } from '@geolip/geometry';
@@ -89,7 +89,7 @@ function checkAnchorLabels(op: string, value: unknown, anchors: number, classes:
 
 /**
  * Builds a {@link DualStreamViT} from a safetensors file written by `geolip-train run fmnist-vit` (or by
- * `tools/vision/fmnist-weights.mjs`): metadata `geolip.model` = `dual-stream` and `geolip.config` (the model's
+ * `geolip-train run fmnist-export`): metadata `geolip.model` = `dual-stream` and `geolip.config` (the model's
  * config as JSON); tensors in PyTorch layout, any float dtype (F16, BF16 and F32 all load as float32). Works in
  * browsers: pass the bytes (e.g. from `fetch`).
  *

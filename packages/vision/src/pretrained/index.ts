@@ -2,3 +2,6 @@ export { FashionMnistClassifier, GEOLIP_FMNIST_WEIGHTS_FILE, dualStreamFromSafet
 export type { AnchorLabel, ClassifyOptions, DualStreamWeights, FashionMnistPrediction, NearAnchor } from './fashion-mnist-classifier.js';
 export { fashionMnistInput } from './fashion-mnist-input.js';
 export type { FashionMnistInputOptions, RasterImage } from './fashion-mnist-input.js';
+export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, FMNIST_SMALL_VIT } from './fashion-mnist-presets.js';
+export { exportFashionMnistWeights, fashionMnistAnchorLabels } from './fashion-mnist-export.js';
+export type { FashionMnistExportInput } from './fashion-mnist-export.js';

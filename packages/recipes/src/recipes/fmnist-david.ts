@@ -1,9 +1,7 @@
 // Recipe `fmnist-david` (issue 8, recipe 2): GeoFractalDavid (spec §11) with its contrastive basin loss (§11.2) on fixed
 // feature vectors of Fashion-MNIST: the raw pixels, or a features file per split (e.g. a trained Dual-Stream ViT's
 // embeddings). Reports the test accuracy of the fused logits and of every scale.
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, writeSafetensors } from '@geolip/geometry';
@@ -12,14 +10,25 @@ import { GeoFractalDavid, basinLoss } from '@geolip/vision';
 import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
 
-import { readWeightsAsync } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { TrainableModel } from '../loop/train.js';
-import { RecipeConfigError, configReader, isObject, show } from './config.js';
+import {
+  DATA_KEYS,
+  RecipeConfigError,
+  configReader,
+  defineRecipe,
+  isObject,
+  optimizerKeys,
+  optimizerOptions,
+  readCheckpointBlock,
+  readDataBlock,
+  readOptimizerBlock,
+  readWeightsAsync,
+  show,
+  train,
+  writeFileAtomic,
+} from '@geolip/train';
+import type { CheckpointBlock, DataBlock, OptimizerBlock, RecipeRun, TrainableModel } from '@geolip/train';
+
 import { readEmbeddingsFile } from './embeddings.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 const NAME = 'fmnist-david';
 const R = configReader(NAME);
@@ -44,7 +53,7 @@ export interface FmnistDavidLossConfig {
 }
 
 /** The validated config of {@link fmnistDavid} (paths absolute). */
-export interface FmnistDavidConfig {
+export interface FmnistDavidConfig extends DataBlock, CheckpointBlock, Required<OptimizerBlock> {
   /** `'pixels'`, or one features file per split (rows in Fashion-MNIST order). */
   features: 'pixels' | { train: string; test: string };
   /** Subtract the training rows' per-column mean before the model (which L2-normalizes every row itself). */
@@ -79,7 +88,8 @@ export const FMNIST_DAVID_MODEL: Readonly<FmnistDavidModelConfig> = Object.freez
 
 const LOSS_DEFAULTS: FmnistDavidLossConfig = { temperature: 0.1, coherence: 0.5, separation: 0.1, margin: 0.3, discretization: 0.01 };
 
-const KEYS = ['features', 'center', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'lrScale', 'model', 'loss', 'trainLimit', 'testLimit', 'evalEvery', 'seed', 'checkpointEvery'];
+const OPTIMIZER: OptimizerBlock = { lr: 2e-3, warmupSteps: 100, weightDecay: 0.01, clipNorm: 1 };
+const KEYS = ['features', 'center', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'lrScale', 'model', 'loss', 'evalEvery', 'seed', 'checkpointEvery'];
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistDavidConfig {
@@ -96,7 +106,6 @@ export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistD
   } else {
     return R.fail(`'features' must be 'pixels' or {"train": file, "test": file}, got ${show(f)}`);
   }
-  if (o.center !== undefined && typeof o.center !== 'boolean') R.fail(`'center' must be true or false, got ${show(o.center)}`);
 
   const m = R.object(o, 'model') ?? {};
   R.keys(m, Object.keys(FMNIST_DAVID_MODEL), 'model');
@@ -130,22 +139,17 @@ export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistD
 
   return {
     features,
-    center: (o.center as boolean | undefined) ?? true,
-    data: resolve(configDir, R.optStr(o, 'data') ?? FASHION_MNIST_DIR),
+    center: R.bool(o, 'center', true),
+    ...readDataBlock(R, o, FASHION_MNIST_DIR, configDir),
     epochs: R.num(o, 'epochs', 'int>0', 10),
     batchSize: R.num(o, 'batchSize', 'int>0', 256),
-    lr: R.num(o, 'lr', '>0', 2e-3),
-    warmupSteps: R.num(o, 'warmupSteps', 'int>=0', 100),
-    weightDecay: R.num(o, 'weightDecay', '>=0', 0.01),
-    clipNorm: R.num(o, 'clipNorm', '>0', 1),
+    ...(readOptimizerBlock(R, o, OPTIMIZER) as Required<OptimizerBlock>),
     lrScale: { fusion: R.num(g, 'fusion', '>=0', 0.5, 'lrScale'), stairs: R.num(g, 'stairs', '>=0', 0.1, 'lrScale') },
     model,
     loss,
-    trainLimit: R.num(o, 'trainLimit', 'int>=0', 0),
-    testLimit: R.num(o, 'testLimit', 'int>=0', 0),
     evalEvery: R.num(o, 'evalEvery', 'int>0', 500),
     seed: R.num(o, 'seed', 'int>=0', 0),
-    checkpointEvery: R.num(o, 'checkpointEvery', 'int>0', 500),
+    ...readCheckpointBlock(R, o, 500),
   };
 }
 
@@ -177,11 +181,12 @@ async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; test:
       const file = readEmbeddingsFile(NAME, field, cfg.features[split]);
       if (file.rows !== set.n) {
         throw new RecipeConfigError(
-          `${NAME}: '${field}' ${file.path} has ${file.rows.toLocaleString('en-US')} rows, the Fashion-MNIST ${split} split in ${cfg.data} has ` +
+          NAME,
+          `'${field}' ${file.path} has ${file.rows.toLocaleString('en-US')} rows, the Fashion-MNIST ${split} split in ${cfg.data} has ` +
             `${set.n.toLocaleString('en-US')} images (one row per image, in Fashion-MNIST order)`,
         );
       }
-      if (dim >= 0 && file.cols !== dim) throw new RecipeConfigError(`${NAME}: '${field}' has width ${file.cols}, 'features.train' has ${dim}`);
+      if (dim >= 0 && file.cols !== dim) throw new RecipeConfigError(NAME, `'${field}' has width ${file.cols}, 'features.train' has ${dim}`);
       d = file.cols;
       x = file.data.subarray(0, n * d);
     }
@@ -286,13 +291,15 @@ function epochBatches(n: number, batchSize: number, seed: number): { perEpoch: n
   };
 }
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
-  const cfg = parseFmnistDavidConfig(rawConfig, dirname(options.configPath));
+async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
+  const { io, options } = job;
   const { train: trainSet, test: testSet, source } = await loadSplits(cfg);
   const { perEpoch, batch } = epochBatches(trainSet.n, cfg.batchSize, cfg.seed);
-  if (perEpoch < 1) throw new RecipeConfigError(`${NAME}: ${trainSet.n} training rows give no batch of ${cfg.batchSize} ('batchSize')`);
+  if (perEpoch < 1) throw job.error(`${trainSet.n} training rows give no batch of ${cfg.batchSize} ('batchSize')`);
   const totalSteps = perEpoch * cfg.epochs;
 
+  const files = await job.stage();
+  const { metricsFile } = files;
   const modelConfig: GeoFractalDavidConfig = { featureDim: trainSet.dim, numClasses: 10, ...cfg.model };
   const model = new GeoFractalDavid(modelConfig, { seed: cfg.seed });
   const groups = model.parameterGroups();
@@ -302,38 +309,24 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       `${model.paramCount().toLocaleString('en-US')} parameters; ${trainSet.n} train / ${testSet.n} test rows, ${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}\n`,
   );
 
-  const ckDir = join(options.out, 'checkpoints');
-  const metricsFile = join(options.out, 'metrics.jsonl');
-  const hasCheckpoint = existsSync(join(ckDir, 'latest.json'));
-  if (options.resume && !hasCheckpoint) throw new RecipeConfigError(`${NAME}: --resume but ${ckDir} holds no checkpoint`);
-  if (!options.resume && hasCheckpoint) throw new RecipeConfigError(`${NAME}: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
-  if (!options.resume) await rm(metricsFile, { force: true });
   const t0 = Date.now();
   try {
     const summary = await train<Int32Array>({
       model: new Trainer(model, trainSet, cfg.loss),
       data: (step: number, _rng: Rng) => batch(step),
       steps: options.steps ?? totalSteps,
-      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay, lrScale },
-      schedule: warmupCosine({ warmupSteps: Math.min(cfg.warmupSteps, totalSteps), totalSteps, peakLr: cfg.lr }),
-      clipNorm: cfg.clipNorm,
+      ...optimizerOptions(cfg, totalSteps, { lrScale }),
       seed: cfg.seed,
       evalEvery: cfg.evalEvery,
       evaluate: async () => {
         const r = await evaluate(model, testSet, Math.min(testSet.n, 2000));
         return { test_acc_2k: r.acc };
       },
-      checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 1 },
-      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      ...job.trainOptions(files, cfg.checkpointEvery, 1),
       config: { recipe: NAME, ...JSON.parse(JSON.stringify(cfg)) },
-      metricsFile,
       progress: true,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (summary.aborted) {
-      io.stdout.write(`${NAME}: stopped at step ${summary.step} of ${totalSteps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
-      return EXIT_INTERRUPTED;
-    }
+    if (summary.aborted) return job.interrupted(summary, totalSteps);
     const trainSeconds = (Date.now() - t0) / 1000;
     const final = await evaluate(model, testSet, testSet.n);
     const trainAcc = await evaluate(model, trainSet, Math.min(trainSet.n, 10_000));
@@ -365,11 +358,11 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     tf.dispose(Object.values(state));
     const modelFile = join(options.out, 'david.safetensors');
     await writeFileAtomic(modelFile, writeSafetensors(weights, { 'geolip.model': JSON.stringify({ recipe: NAME, ...modelConfig }) }));
-    await writeFileAtomic(join(options.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    const resultFile = await job.writeResult(result);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
     io.stdout.write(`\n${NAME}: test accuracy ${pct(final.acc)} (${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);
     io.stdout.write(`per scale: ${result.scaleAccuracies.map((s) => `${s.scale}: ${pct(s.accuracy)}`).join(', ')}\n`);
-    io.stdout.write(`wrote ${join(options.out, 'result.json')}, ${modelFile}, ${metricsFile}\n`);
+    io.stdout.write(`wrote ${resultFile}, ${modelFile}, ${metricsFile}\n`);
     return 0;
   } finally {
     model.dispose();
@@ -377,7 +370,13 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 }
 
 /** `geolip-train run fmnist-david`: GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files. */
-export const fmnistDavid: Recipe = {
+export const fmnistDavid = defineRecipe<FmnistDavidConfig>({
+  name: NAME,
   description: 'GeoFractalDavid (multi-scale basin classifier, contrastive basin loss) on Fashion-MNIST pixels or precomputed features; test accuracy per scale',
+  help: `GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
+{"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
+"model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};
+writes <out>/result.json (test accuracy, per-scale accuracy), david.safetensors.`,
+  parse: parseFmnistDavidConfig,
   run,
-};
+});

@@ -9,8 +9,8 @@
 //   4. student    a CaptionEncoder trained from scratch: InfoNCE + MSE + CV to the targets; checkpoints,
 //                 metrics.jsonl, <out>/student.safetensors (fp32) and <out>/student-fp16.safetensors.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
@@ -24,22 +24,29 @@ import type { PairDataset } from '@geolip/text/data';
 import { createGloveAvg, createUseLite } from '@geolip/text/experts';
 import type { TextExpert } from '@geolip/text/experts';
 
-import { buildConsensus } from '../consensus/build.js';
-import { loadConsensus, saveConsensus } from '../consensus/io.js';
-import type { ConsensusModel } from '../consensus/types.js';
-import { readExpertFeatures } from '../io/expert-features.js';
-import { readWeightsAsync } from '../io/read-weights.js';
-import type { HostWeight } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { cvLossTerm } from '../losses/geometric.js';
-import { infoNCE } from '../losses/info-nce.js';
-import { mseLoss } from '../losses/regression.js';
-import { formatDuration } from '../loop/progress.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { StepContext, TrainableModel } from '../loop/train.js';
-import { RecipeConfigError, configReader, isObject, show } from './config.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
+import {
+  RecipeConfigError,
+  buildConsensus,
+  configReader,
+  cvLossTerm,
+  defineRecipe,
+  formatDuration,
+  infoNCE,
+  isObject,
+  loadConsensus,
+  mseLoss,
+  optimizerKeys,
+  optimizerOptions,
+  readCheckpointBlock,
+  readExpertFeatures,
+  readOptimizerBlock,
+  readWeightsAsync,
+  saveConsensus,
+  show,
+  train,
+  writeFileAtomic,
+} from '@geolip/train';
+import type { CheckpointBlock, ConsensusModel, HostWeight, OptimizerBlock, RecipeIo, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
 export const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
@@ -48,7 +55,7 @@ export const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
 };
 
 /** The validated config of {@link textConsensus} (paths absolute). */
-export interface TextConsensusConfig {
+export interface TextConsensusConfig extends Required<OptimizerBlock>, CheckpointBlock {
   corpus: {
     /** A ready corpus (one sentence per line); when set, the other corpus fields are ignored. */
     file?: string;
@@ -69,10 +76,6 @@ export interface TextConsensusConfig {
   student: { dModel: number; heads: number; ffDim: number; layers: number; maxLength: number };
   steps: number;
   batchSize: number;
-  lr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  clipNorm: number;
   temperature: number;
   mseWeight: number;
   cvWeight: number;
@@ -82,15 +85,15 @@ export interface TextConsensusConfig {
   evalEvery: number;
   embedBatch: number;
   seed: number;
-  checkpointEvery: number;
   /** Last stage to run (e.g. `consensus` on a CPU machine, the student later on a GPU one). Default `student`. */
   stopAfter: (typeof TEXT_CONSENSUS_STAGES)[number];
 }
 
 const R = configReader('text-consensus');
+const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 300, weightDecay: 0.01, clipNorm: 1 };
 
 const TOP_KEYS = [
-  'corpus', 'experts', 'features', 'consensus', 'student', 'steps', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm',
+  'corpus', 'experts', 'features', 'consensus', 'student', 'steps', 'batchSize', ...optimizerKeys(OPTIMIZER),
   'temperature', 'mseWeight', 'cvWeight', 'cvTarget', 'valSize', 'evalEvery', 'embedBatch', 'seed', 'checkpointEvery', 'stopAfter',
 ];
 
@@ -172,10 +175,7 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     student,
     steps: R.num(obj, 'steps', 'int>0', 6000),
     batchSize: R.num(obj, 'batchSize', 'int>0', 256),
-    lr: R.num(obj, 'lr', '>0', 1e-3),
-    warmupSteps: R.num(obj, 'warmupSteps', 'int>=0', 300),
-    weightDecay: R.num(obj, 'weightDecay', '>=0', 0.01),
-    clipNorm: R.num(obj, 'clipNorm', '>0', 1),
+    ...(readOptimizerBlock(R, obj, OPTIMIZER) as Required<OptimizerBlock>),
     temperature: R.num(obj, 'temperature', '>0', 0.07),
     mseWeight: R.num(obj, 'mseWeight', '>=0', 1),
     cvWeight: R.num(obj, 'cvWeight', '>=0', 0.05),
@@ -184,7 +184,7 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     evalEvery: R.num(obj, 'evalEvery', 'int>0', 500),
     embedBatch: R.num(obj, 'embedBatch', 'int>0', 256),
     seed: R.num(obj, 'seed', 'int>=0', 0),
-    checkpointEvery: R.num(obj, 'checkpointEvery', 'int>0', 500),
+    ...readCheckpointBlock(R, obj, 500),
     stopAfter: R.choice(obj, 'stopAfter', TEXT_CONSENSUS_STAGES, 'student'),
   };
   if (cfg.batchSize < 5) R.fail(`'batchSize' must be >= 5 (InfoNCE negatives, CV pentachora), got ${cfg.batchSize}`);
@@ -221,12 +221,12 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
     const lines = readFileSync(file, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     lines.forEach((l, i) => {
-      if (l.trim() === '') throw new RecipeConfigError(`text-consensus: ${file}:${i + 1} is an empty line (one sentence per line)`);
+      if (l.trim() === '') throw new RecipeConfigError('text-consensus', `${file}:${i + 1} is an empty line (one sentence per line)`);
     });
     return lines;
   };
   if (cfg.corpus.file !== undefined) {
-    if (!existsSync(cfg.corpus.file)) throw new RecipeConfigError(`text-consensus: corpus file ${cfg.corpus.file} does not exist (field 'corpus.file')`);
+    if (!existsSync(cfg.corpus.file)) throw new RecipeConfigError('text-consensus', `corpus file ${cfg.corpus.file} does not exist (field 'corpus.file')`);
     const lines = readLines(cfg.corpus.file);
     io.stdout.write(`corpus: ${lines.length} sentences from ${cfg.corpus.file}\n`);
     return lines;
@@ -276,7 +276,7 @@ async function embedExpert(name: string, sentences: readonly string[], dir: stri
         const part = rows.slice(s, s + batch);
         const emb = await expert.embed(part);
         if (emb.length !== part.length * expert.dim) {
-          throw new RecipeConfigError(`text-consensus: expert '${name}' returned ${emb.length} values for ${part.length} sentences of width ${expert.dim}`);
+          throw new RecipeConfigError('text-consensus', `expert '${name}' returned ${emb.length} values for ${part.length} sentences of width ${expert.dim}`);
         }
         data.set(emb, s * expert.dim);
         done += part.length;
@@ -299,7 +299,7 @@ async function featuresStage(cfg: TextConsensusConfig, sentences: readonly strin
     const path = cfg.features[name] ?? (await embedExpert(name, sentences, join(out, 'features'), cfg.embedBatch, io));
     const m = await readExpertFeatures(path);
     if (m.rows !== sentences.length) {
-      throw new RecipeConfigError(`text-consensus: features of '${name}' (${path}) have ${m.rows} rows, the corpus has ${sentences.length} sentences`);
+      throw new RecipeConfigError('text-consensus', `features of '${name}' (${path}) have ${m.rows} rows, the corpus has ${sentences.length} sentences`);
     }
     io.stdout.write(`features: ${name} ${m.rows} x ${m.cols} (${path})\n`);
     result.set(name, m);
@@ -317,7 +317,7 @@ async function consensusStage(cfg: TextConsensusConfig, sentences: readonly stri
     model = loadConsensus(readFileSync(file));
     io.stdout.write(`consensus: existing ${file}\n`);
   } else {
-    if (cfg.consensus.file !== undefined) throw new RecipeConfigError(`text-consensus: consensus file ${file} does not exist (field 'consensus.file')`);
+    if (cfg.consensus.file !== undefined) throw new RecipeConfigError('text-consensus', `consensus file ${file} does not exist (field 'consensus.file')`);
     const features = await featuresStage(cfg, sentences, out, io);
     io.stdout.write(`consensus: GPA over ${cfg.experts.join(', ')} ...\n`);
     model = buildConsensus(
@@ -332,7 +332,7 @@ async function consensusStage(cfg: TextConsensusConfig, sentences: readonly stri
     await writeFileAtomic(join(out, 'consensus.json'), JSON.stringify({ experts: model.experts, config: model.config, diagnostics: model.diagnostics }, null, 2) + '\n');
   }
   if (model.targets.rows !== sentences.length) {
-    throw new RecipeConfigError(`text-consensus: consensus ${file} has ${model.targets.rows} targets, the corpus has ${sentences.length} sentences`);
+    throw new RecipeConfigError('text-consensus', `consensus ${file} has ${model.targets.rows} targets, the corpus has ${sentences.length} sentences`);
   }
   const d = model.diagnostics;
   io.stdout.write(
@@ -439,17 +439,13 @@ function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoder
   });
 }
 
-async function studentStage(cfg: TextConsensusConfig, sentences: readonly string[], consensus: ConsensusModel, out: string, io: RecipeIo, options: RecipeRunOptions): Promise<boolean> {
+async function studentStage(cfg: TextConsensusConfig, sentences: readonly string[], consensus: ConsensusModel, job: RecipeRun): Promise<number> {
+  const { io, options, out } = job;
   const stopAt = options.steps ?? cfg.steps;
   const n = sentences.length;
   const k = consensus.targets.cols;
-  if (cfg.valSize + cfg.batchSize > n) throw new RecipeConfigError(`text-consensus: 'valSize' ${cfg.valSize} + 'batchSize' ${cfg.batchSize} exceed the ${n} sentences`);
-  const ckDir = join(out, 'checkpoints');
-  const metricsFile = join(out, 'metrics.jsonl');
-  const hasCheckpoint = existsSync(join(ckDir, 'latest.json'));
-  if (options.resume && !hasCheckpoint) throw new RecipeConfigError(`text-consensus: --resume but ${ckDir} holds no checkpoint`);
-  if (!options.resume && hasCheckpoint) throw new RecipeConfigError(`text-consensus: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
-  if (!options.resume) await rm(metricsFile, { force: true });
+  if (cfg.valSize + cfg.batchSize > n) throw job.error(`'valSize' ${cfg.valSize} + 'batchSize' ${cfg.batchSize} exceed the ${n} sentences`);
+  const files = await job.stage();
 
   const tokenizer = await loadBertUncasedTokenizer();
   const t0 = Date.now();
@@ -488,23 +484,15 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
         return Int32Array.from(pick, (i) => trainRows[i]!);
       },
       steps: stopAt,
-      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
-      schedule: warmupCosine({ warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, peakLr: cfg.lr }),
-      clipNorm: cfg.clipNorm,
+      ...optimizerOptions(cfg, cfg.steps),
       seed: cfg.seed,
       evalEvery: cfg.evalEvery,
       evaluate: async () => fidelity(student, targets, valRows, cfg.embedBatch),
-      checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 2 },
-      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      ...job.trainOptions(files, cfg.checkpointEvery, 2),
       config: { recipe: 'text-consensus', ...JSON.parse(JSON.stringify(cfg)) },
-      metricsFile,
       progress: true,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (summary.aborted) {
-      io.stdout.write(`student: stopped at step ${summary.step} of ${cfg.steps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
-      return false;
-    }
+    if (summary.aborted) return job.interrupted(summary, cfg.steps, { stage: 'student' });
     const fid = summary.lastEval ?? (await fidelity(student, targets, valRows, cfg.embedBatch));
     // PyTorch layout and names (stateDict), what CaptionEncoder.loadWeights and PyTorch read.
     const state = encoder.stateDict();
@@ -536,28 +524,35 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
     io.stdout.write(`student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`);
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
     io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
-    return true;
+    return 0;
   } finally {
     encoder.dispose();
     targets.dispose();
   }
 }
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
-  const cfg = parseTextConsensusConfig(rawConfig, dirname(options.configPath));
+async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
+  const { io, options } = job;
   await mkdir(options.out, { recursive: true });
   const sentences = await corpusStage(cfg, options.out, io);
   if (cfg.stopAfter === 'corpus') return 0;
   const consensus = await consensusStage(cfg, sentences, options.out, io);
   if (cfg.stopAfter === 'consensus') return 0;
-  return (await studentStage(cfg, sentences, consensus, options.out, io, options)) ? 0 : EXIT_INTERRUPTED;
+  return studentStage(cfg, sentences, consensus, job);
 }
 
 /** `geolip-train run text-consensus`: corpus → expert features → consensus → CaptionEncoder student. */
-export const textConsensus: Recipe = {
+export const textConsensus = defineRecipe<TextConsensusConfig>({
+  name: 'text-consensus',
   description: 'CaptionBERT-style student distilled from the consensus of offline text experts (use-lite, glove-avg) on a caption + gloss corpus',
+  help: `corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
+features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
+CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
+"batchSize", "lr", ..., "stopAfter"} (see @geolip/recipes' README); writes
+<out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.`,
+  parse: parseTextConsensusConfig,
   run,
-};
+});
 
 // Exposed for tests.
 export const _internal = { tokenizeCorpus, padBatch };

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 
 import { readSafetensors, toFloat32 } from '@geolip/geometry';
 
-import { RecipeConfigError } from './config.js';
+import { RecipeConfigError } from '@geolip/train';
 
 /** A feature matrix read by {@link readEmbeddingsFile}. */
 export interface EmbeddingsFile {
@@ -27,7 +27,7 @@ export interface EmbeddingsFile {
  */
 export function readEmbeddingsFile(recipe: string, field: string, path: string): EmbeddingsFile {
   const fail = (msg: string): never => {
-    throw new RecipeConfigError(`${recipe}: '${field}' ${path} ${msg}`);
+    throw new RecipeConfigError(recipe, `'${field}' ${path} ${msg}`, { path: field });
   };
   if (!existsSync(path)) fail('does not exist');
   let contents;
@@ -69,7 +69,7 @@ function namesFrom(value: unknown): string[] | undefined {
  */
 export function imageNames(recipe: string, field: string, file: EmbeddingsFile, namesPath?: string): { names: string[]; source: string } {
   const fail = (msg: string): never => {
-    throw new RecipeConfigError(`${recipe}: '${field}' ${msg}`);
+    throw new RecipeConfigError(recipe, `'${field}' ${msg}`, { path: field });
   };
   const parse = (text: string, where: string): unknown => {
     try {

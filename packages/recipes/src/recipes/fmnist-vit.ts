@@ -1,33 +1,38 @@
 // Recipe `fmnist-vit`: the Dual-Stream ViT of @geolip/vision on Fashion-MNIST with the card's loss stack, or a plain
 // ViT of about the same size trained the same way (issue 8, recipe 1). Reports test accuracy, the geo stream's own
 // accuracy and the geometry diagnostics (anchors' `scan`: active anchors, CV, per-class CV).
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
 import { float32ToFloat16Bits, writeSafetensors } from '@geolip/geometry';
-import { DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DualStreamViT, ViTEncoder } from '@geolip/vision';
+import { DUAL_STREAM_AUTOGRAD, DualStreamViT, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, ViTClassifier } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
-import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
-import { Linear, Module } from '@geolip/nn';
+import {
+  DATA_KEYS,
+  MasteryQueue,
+  bceWithLabelSmoothing,
+  configReader,
+  cvLossTerm,
+  defineRecipe,
+  geoDiversityLoss,
+  infoNCE,
+  isObject,
+  optimizerKeys,
+  optimizerOptions,
+  readCheckpointBlock,
+  readDataBlock,
+  readOptimizerBlock,
+  readWeightsAsync,
+  streamSteps,
+  train,
+  writeFileAtomic,
+} from '@geolip/train';
+import type { CheckpointBlock, DataBlock, JsonValue, MasteryQueueState, OptimizerBlock, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
 
-import { bceWithLabelSmoothing } from '../losses/classification.js';
-import { cvLossTerm, geoDiversityLoss } from '../losses/geometric.js';
-import { infoNCE } from '../losses/info-nce.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { StepContext, TrainableModel } from '../loop/train.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { readWeightsAsync } from '../io/read-weights.js';
-import type { JsonValue } from '../checkpoint/checkpoint.js';
-import { MasteryQueue } from '../mastery-queue.js';
-import type { MasteryQueueState } from '../mastery-queue.js';
-import { RecipeConfigError, configReader, isObject } from './config.js';
-import { streamSteps } from './stream-steps.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
+import { modelOverrides, withModelConfig } from './model-config.js';
 
 /** Weights of the loss stack (dual-stream v6 card, spec §8.10). The plain ViT uses `bce` and `infoNCE` only. */
 export interface FmnistLossWeights {
@@ -45,46 +50,26 @@ export interface FmnistLossWeights {
 
 const LOSS_DEFAULTS: FmnistLossWeights = { bce: 1, infoNCE: 0.1, geoBce: 0.3, geoDiversity: 0.5, cv: 0.1, anchorCv: 0.05, cm: 0.1, spread: 0.001, mastery: 1 };
 
-/** The Dual-Stream ViT for 28×28×1 (the v1 topology at patch 4: 49 tokens). */
-export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 });
+export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT };
 
-/** The plain ViT beside it: 8 pre-norm layers at 256 (close to the dual-stream's parameter count), 128-d output. */
-export const FMNIST_PLAIN_VIT: Readonly<ViTEncoderConfig> = Object.freeze({
-  imageSize: 28,
-  patchSize: 4,
-  channels: 1,
-  dModel: 256,
-  heads: 8,
-  ffDim: 1024,
-  layers: 8,
-  outDim: 128,
-} as ViTEncoderConfig);
-
-export interface FmnistVitConfig {
+/** The validated config of {@link fmnistVit} (paths absolute). */
+export interface FmnistVitConfig extends OptimizerBlock, DataBlock, CheckpointBlock {
   model: 'dual-stream' | 'vit';
-  data: string;
   epochs: number;
   batchSize: number;
-  lr: number;
-  warmupSteps: number;
-  weightDecay: number;
   clipNorm: number;
   smoothing: number;
   temperature: number;
   cvTarget: number;
   autograd: boolean;
   loss: FmnistLossWeights;
-  /** Use only the first N training / test images (tests and smoke runs); 0 = all. */
-  trainLimit: number;
-  testLimit: number;
   /** The last `valSize` of the (limited) training images are held out for validation (the mastery queue's gap); 0 = none. */
   valSize: number;
   /** Evaluate on the validation images every N steps; 0 = once per epoch. */
   evalEvery: number;
   seed: number;
-  checkpointEvery: number;
-  /** Overrides of the model config (e.g. `{ "dualBlocks": 1 }` for a smoke run). */
-  modelConfig: Record<string, number>;
+  /** Overrides of the model config (e.g. `{ "dualBlocks": 1 }` for a smoke run), checked by the model itself. */
+  modelConfig: Record<string, unknown>;
   /** Options of the mastery queue (integer options of `MasteryQueueOptions`; defaults from spec §8.9). */
   masteryQueue: Partial<Record<(typeof QUEUE_KEYS)[number], number>>;
 }
@@ -92,8 +77,10 @@ export interface FmnistVitConfig {
 const QUEUE_KEYS = ['capacity', 'patience', 'marginRampSteps', 'minCapacity', 'maxCapacity', 'resizeStep', 'cooldownEpochs'] as const;
 
 const R = configReader('fmnist-vit');
-const KEYS = ['model', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'smoothing', 'temperature', 'cvTarget', 'autograd', 'loss', 'trainLimit', 'testLimit', 'valSize', 'evalEvery', 'seed', 'checkpointEvery', 'modelConfig', 'masteryQueue'];
+const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0.05, clipNorm: 1 };
+const KEYS = ['model', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'smoothing', 'temperature', 'cvTarget', 'autograd', 'loss', 'valSize', 'evalEvery', 'seed', 'checkpointEvery', 'modelConfig', 'masteryQueue'];
 
+/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws `RecipeConfigError` naming the field. */
 export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVitConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
   const o = raw as Record<string, unknown>;
@@ -101,63 +88,45 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
   const l = R.object(o, 'loss') ?? {};
   R.keys(l, Object.keys(LOSS_DEFAULTS), 'loss');
   const loss = Object.fromEntries(Object.entries(LOSS_DEFAULTS).map(([k, v]) => [k, R.num(l, k, '>=0', v, 'loss')])) as unknown as FmnistLossWeights;
-  const mc = R.object(o, 'modelConfig') ?? {};
-  const modelConfig: Record<string, number> = {};
-  for (const k of Object.keys(mc)) modelConfig[k] = R.num(mc, k, 'int>0', 0, 'modelConfig');
   const mq = R.object(o, 'masteryQueue') ?? {};
   R.keys(mq, [...QUEUE_KEYS], 'masteryQueue');
   const masteryQueue: FmnistVitConfig['masteryQueue'] = {};
   for (const k of QUEUE_KEYS) if (mq[k] !== undefined) masteryQueue[k] = R.num(mq, k, 'int>0', 1, 'masteryQueue');
-  if (o.autograd !== undefined && typeof o.autograd !== 'boolean') R.fail(`'autograd' must be true or false`);
+  const optimizer = readOptimizerBlock(R, o, OPTIMIZER);
   return {
     model: R.choice(o, 'model', ['dual-stream', 'vit'] as const, 'dual-stream'),
-    data: resolve(configDir, R.optStr(o, 'data') ?? '/usr/share/datasets/fashion-mnist'),
+    ...readDataBlock(R, o, FASHION_MNIST_DIR, configDir),
     epochs: R.num(o, 'epochs', 'int>0', 10),
     batchSize: R.num(o, 'batchSize', 'int>0', 256),
-    lr: R.num(o, 'lr', '>0', 1e-3),
-    warmupSteps: R.num(o, 'warmupSteps', 'int>=0', 200),
-    weightDecay: R.num(o, 'weightDecay', '>=0', 0.05),
-    clipNorm: R.num(o, 'clipNorm', '>0', 1),
+    ...optimizer,
+    clipNorm: optimizer.clipNorm!,
     smoothing: R.num(o, 'smoothing', '>=0', 0.1),
     temperature: R.num(o, 'temperature', '>0', 0.07),
     cvTarget: R.num(o, 'cvTarget', '>0', 0.2),
-    autograd: (o.autograd as boolean | undefined) ?? true,
+    autograd: R.bool(o, 'autograd', true),
     loss,
-    trainLimit: R.num(o, 'trainLimit', 'int>=0', 0),
-    testLimit: R.num(o, 'testLimit', 'int>=0', 0),
     valSize: R.num(o, 'valSize', 'int>=0', 5000),
     evalEvery: R.num(o, 'evalEvery', 'int>=0', 0),
     seed: R.num(o, 'seed', 'int>=0', 0),
-    checkpointEvery: R.num(o, 'checkpointEvery', 'int>0', 1000),
-    modelConfig,
+    ...readCheckpointBlock(R, o, 1000),
+    modelConfig: modelOverrides(R, o),
     masteryQueue,
   };
 }
 
-/** The plain ViT with a linear classifier on its 128-d sphere embedding. */
-export class PlainVit extends Module {
-  readonly encoder: ViTEncoder;
-  readonly classifier: Linear;
-  constructor(config: ViTEncoderConfig, seed: number) {
-    super();
-    this.encoder = this.addModule('encoder', new ViTEncoder(config, { seed }));
-    this.classifier = this.addModule('classifier', new Linear(config.outDim, 10, { seed: seed + 1 }));
-  }
-  forward(images: tf.Tensor4D): { logits: tf.Tensor2D; emb: tf.Tensor2D } {
-    return tf.tidy(() => {
-      const emb = this.encoder.forward(images) as tf.Tensor2D;
-      return { logits: this.classifier.forward(emb), emb } as never;
-    });
-  }
-}
-
-type Net = { kind: 'dual-stream'; model: DualStreamViT } | { kind: 'vit'; model: PlainVit };
+type Net = { kind: 'dual-stream'; model: DualStreamViT } | { kind: 'vit'; model: ViTClassifier };
 
 /** One step's values read after the step (asynchronously): the batch's accuracy, and what the mastery queue needs. */
 interface Pending {
   emb: tf.Tensor2D | undefined;
   stats: tf.Tensor1D; // [InfoNCE accuracy (0 without InfoNCE), train accuracy of the batch]
   labels: Int32Array;
+}
+
+/** The plain ViT's outputs under the dual-stream's names (`emb` for the embedding). */
+function plainForward(model: ViTClassifier, x: tf.Tensor4D): { logits: tf.Tensor2D; emb: tf.Tensor2D } {
+  const o = model.forward(x);
+  return { logits: o.logits, emb: o.embedding };
 }
 
 class Trainer implements TrainableModel<ImageBatch> {
@@ -187,7 +156,7 @@ class Trainer implements TrainableModel<ImageBatch> {
       const terms: tf.Tensor[] = [];
       const dual = this.net.kind === 'dual-stream' ? this.net.model : undefined;
       const opts = { training: true, ...(cfg.autograd ? { autograd: DUAL_STREAM_AUTOGRAD } : {}) };
-      const forward = (x: tf.Tensor4D) => (dual ? dual.forward(x, opts) : (this.net.model as PlainVit).forward(x));
+      const forward = (x: tf.Tensor4D) => (dual ? dual.forward(x, opts) : plainForward(this.net.model as ViTClassifier, x));
       const a = forward(images);
       terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
       // The mirror view's forward pass is needed for the InfoNCE term, and for the queue (its accuracy drives activation).
@@ -243,7 +212,7 @@ async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Arra
     const out = tf.tidy(() => {
       if (net.kind === 'vit') {
         const o = net.model.forward(x);
-        return [tf.argMax(o.logits, 1), tf.argMax(o.logits, 1), o.emb];
+        return [tf.argMax(o.logits, 1), tf.argMax(o.logits, 1), o.embedding];
       }
       const o = net.model.forward(x);
       return [tf.argMax(o.logits, 1), tf.argMax(o.geoLogits, 1), o.emb];
@@ -264,25 +233,28 @@ function embeddingsFile(emb: Float32Array, rows: number, dim: number, meta: Reco
   return writeSafetensors({ embeddings: { dtype: 'F16', shape: [rows, dim], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } }, meta);
 }
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
-  const cfg = parseFmnistVitConfig(rawConfig, dirname(options.configPath));
+async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
+  const { io, options } = job;
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
   const testSet = await loadFashionMnist('test', { dir: cfg.data });
   const nAll = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
   const nVal = cfg.valSize;
   const nTrain = nAll - nVal;
   const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
-  if (nTrain < cfg.batchSize) throw new RecipeConfigError(`fmnist-vit: 'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`);
+  if (nTrain < cfg.batchSize) throw job.error(`'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`);
   const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
   const stream: ImageBatchStream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, augment: { randomCrop: { padding: 2 }, flip: true } });
   const totalSteps = stream.length;
   const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
   const evalEvery = cfg.evalEvery > 0 ? cfg.evalEvery : stepsPerEpoch;
 
-  const net: Net =
+  const files = await job.stage();
+  const { metricsFile } = files;
+  const net: Net = withModelConfig(R, 'modelConfig', () =>
     cfg.model === 'vit'
-      ? { kind: 'vit', model: new PlainVit({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, cfg.seed) }
-      : { kind: 'dual-stream', model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, { seed: cfg.seed }) };
+      ? { kind: 'vit', model: new ViTClassifier({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, 10, { seed: cfg.seed }) }
+      : { kind: 'dual-stream', model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, { seed: cfg.seed }) },
+  );
   io.stdout.write(
     `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
@@ -290,10 +262,6 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 
   const data = streamSteps(stream);
 
-  const ckDir = join(options.out, 'checkpoints');
-  const metricsFile = join(options.out, 'metrics.jsonl');
-  if (!options.resume && existsSync(join(ckDir, 'latest.json'))) throw new RecipeConfigError(`fmnist-vit: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
-  if (!options.resume) await rm(metricsFile, { force: true });
   let queue = cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined;
   const trainer = new Trainer(net, cfg, queue);
   const t0 = Date.now();
@@ -304,9 +272,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       model: trainer,
       data,
       steps: options.steps ?? totalSteps,
-      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
-      schedule: warmupCosine({ warmupSteps: Math.min(cfg.warmupSteps, totalSteps), totalSteps, peakLr: cfg.lr }),
-      clipNorm: cfg.clipNorm,
+      ...optimizerOptions(cfg, totalSteps),
       seed: cfg.seed,
       afterStep: () => trainer.afterStep(),
       ...(nVal > 0
@@ -327,8 +293,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
             },
           }
         : {}),
-      checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 1 },
-      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      ...job.trainOptions(files, cfg.checkpointEvery, 1),
       config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify(cfg)) },
       extraState: () => ({ ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}), trainHits: trainer.trainHits, trainSeen: trainer.trainSeen, trainSeconds: trainSecondsNow() }),
       onResume: (extra) => {
@@ -341,14 +306,9 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
         trainer.trainSeen = e?.trainSeen ?? 0;
         secondsBefore = e?.trainSeconds ?? 0;
       },
-      metricsFile,
       progress: true,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (summary.aborted) {
-      io.stdout.write(`\nfmnist-vit: stopped at step ${summary.step} of ${totalSteps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
-      return EXIT_INTERRUPTED;
-    }
+    if (summary.aborted) return job.interrupted(summary, totalSteps, { newline: true });
     const trainSeconds = trainSecondsNow(); // over all calls of a resumed run
     const final = await evaluate(net, testSet, 0, nTest, 500);
     const emb = tf.tensor2d(final.emb, [nTest, final.dim]);
@@ -384,10 +344,10 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       classes: FASHION_MNIST_CLASSES,
       scan: report,
     };
-    await writeFileAtomic(join(options.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    const resultFile = await job.writeResult(result);
     io.stdout.write(`\nfmnist-vit: ${cfg.model} test accuracy ${(100 * final.acc).toFixed(2)}%` + (net.kind === 'dual-stream' ? `, geo stream alone ${(100 * final.geoAcc).toFixed(2)}%` : '') + ` (${nTest} test images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);
     io.stdout.write(formatScan(report) + '\n');
-    io.stdout.write(`wrote ${join(options.out, 'result.json')}, model.safetensors, embeddings-{train,test}.safetensors, ${metricsFile}\n`);
+    io.stdout.write(`wrote ${resultFile}, model.safetensors, embeddings-{train,test}.safetensors, ${metricsFile}\n`);
     return 0;
   } finally {
     if (trainer.pending) tf.dispose([trainer.pending.stats, ...(trainer.pending.emb ? [trainer.pending.emb] : [])]);
@@ -396,7 +356,12 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 }
 
 /** `geolip-train run fmnist-vit`: Dual-Stream ViT (or a plain ViT) on Fashion-MNIST with the card's loss stack. */
-export const fmnistVit: Recipe = {
+export const fmnistVit = defineRecipe<FmnistVitConfig>({
+  name: 'fmnist-vit',
   description: 'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; test accuracy and geometry diagnostics',
+  help: `Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
+{"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
+writes <out>/result.json (test accuracy, geo accuracy, scan).`,
+  parse: parseFmnistVitConfig,
   run,
-};
+});

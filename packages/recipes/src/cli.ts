@@ -7,19 +7,13 @@ import { fileURLToPath } from 'node:url';
 import type { Matrix } from '@geolip/geometry';
 import { BACKEND_NAMES, initBackend, type BackendName } from '@geolip/nn/backend';
 
-import { buildConsensus } from './consensus/build.js';
-import { saveConsensus } from './consensus/io.js';
-import { readExpertFeatures } from './io/expert-features.js';
-import { writeFileAtomic } from './io/write-atomic.js';
-import { mlpStudent } from './recipes/mlp-student.js';
-import { textConsensus } from './recipes/text-consensus.js';
-import { fmnistVit } from './recipes/fmnist-vit.js';
-import { fmnistDavid } from './recipes/fmnist-david.js';
-import { cocoSoup } from './recipes/coco-soup.js';
-import { glfm } from './recipes/glfm.js';
-import { EXIT_INTERRUPTED, type Recipe } from './recipes/types.js';
+import { buildConsensus, readExpertFeatures, runRecipe, saveConsensus, writeFileAtomic } from '@geolip/train';
+import type { Recipe } from '@geolip/train';
 
-export type { Recipe, RecipeIo, RecipeRunOptions } from './recipes/types.js';
+import { RECIPES, getRecipe, recipeNames } from './registry.js';
+
+export type { Recipe, RecipeIo, RecipeRunOptions } from '@geolip/train';
+export { RECIPES };
 
 export interface CliIo {
   stdout: { write(chunk: string): unknown };
@@ -30,17 +24,15 @@ class UsageError extends Error {}
 
 const COMMANDS = ['consensus', 'run', 'help'] as const;
 
-/** Recipes of `geolip-train run <recipe>`; model packages may add their own entries. */
-export const RECIPES: Record<string, Recipe> = {
-  'mlp-student': mlpStudent,
-  'text-consensus': textConsensus,
-  'fmnist-vit': fmnistVit,
-  'fmnist-david': fmnistDavid,
-  'coco-soup': cocoSoup,
-  glfm,
-};
+/** A recipe's paragraph of the usage: the name in a 14-wide column (alone on its line when longer), help lines at 18. */
+function recipeUsage(recipe: Recipe): string {
+  const lines = recipe.help.split('\n');
+  const head = recipe.name.length <= 12 ? `    ${recipe.name.padEnd(14)}${lines[0]!}` : `    ${recipe.name}\n${' '.repeat(18)}${lines[0]!}`;
+  return [head, ...lines.slice(1).map((l) => `${' '.repeat(18)}${l}`)].join('\n');
+}
 
-const USAGE = `geolip-train: GeoLIP training tools
+/** The usage text, with the paragraphs of every registered recipe. */
+const usage = (): string => `geolip-train: GeoLIP training tools
 
 Usage:
   geolip-train consensus --expert <name=path> --expert <name=path> [--expert ...] --out <dir>
@@ -62,38 +54,14 @@ consensus:
 run:
   Trains a recipe from a JSON config (paths in it are relative to the config file). Writes
   <out>/checkpoints, <out>/metrics.jsonl and the recipe's outputs. Recipes:
-    mlp-student   config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
-                  "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
-                  "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.
-    text-consensus
-                  corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
-                  features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
-                  CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
-                  "batchSize", "lr", ..., "stopAfter"} (see @geolip/train's README); writes
-                  <out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.
-    fmnist-vit    Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
-                  {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
-                  writes <out>/result.json (test accuracy, geo accuracy, scan).
-    fmnist-david  GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
-                  {"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
-                  "model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};
-                  writes <out>/result.json (test accuracy, per-scale accuracy), david.safetensors.
-    coco-soup     expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
-                  config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
-                  "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split
-                  sizes, soup / student / probe mAP), soup.safetensors, student.safetensors.
-    glfm          class-conditional flow matching through a constellation bottleneck on S^15
-                  (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
-                  "epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",
-                  "trainLimit", "testLimit", "seed", "classifier", ...}; logs the validation FM loss, gate,
-                  anchor drift and reconstruction cosine per epoch; writes <out>/result.json (conditional
-                  accuracy of samples), samples-<variant>.png, model.safetensors.
+${recipeNames().map((name) => recipeUsage(RECIPES[name]!)).join('\n')}
   --out       output directory (default: <config without .json>.run next to the config).
   --resume    continue from <out>/checkpoints (the config must be unchanged).
   --steps     stop after N total steps (default: the config's steps; the LR schedule always spans
               the config's steps, so stopping early and resuming equals a straight run).
-  --time-limit  stop training after S seconds, save a checkpoint and exit with status 75; --resume
-              continues. SIGINT/SIGTERM do the same (a second signal exits at once).
+  --time-limit  stop training after S seconds (default: the config's "timeLimit", if any), save a
+              checkpoint and exit with status 75; --resume continues. SIGINT/SIGTERM do the same (a
+              second signal exits at once).
   --backend   tfjs backend (${BACKEND_NAMES.join(', ')}); default: initBackend's choice.
 
 Exit status: 0 on success, 75 when --time-limit or a signal stopped a run after its checkpoint, 1 on any error (set GEOLIP_DEBUG=1 for a stack trace).
@@ -227,11 +195,11 @@ async function consensusCommand(argv: readonly string[], io: CliIo): Promise<num
 
 async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, new Set(['config', 'out', 'steps', 'backend', 'time-limit']), new Set(['resume']));
-  const valid = Object.keys(RECIPES).join(', ');
+  const valid = recipeNames().join(', ');
   if (args.positional.length === 0) throw new UsageError(`run needs a recipe; valid recipes: ${valid}`);
   if (args.positional.length > 1) throw new UsageError(`run: unexpected argument '${args.positional[1]!}'`);
   const name = args.positional[0]!;
-  const recipe = Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
+  const recipe = getRecipe(name);
   if (recipe === undefined) throw new UsageError(`unknown recipe '${name}'; valid recipes: ${valid}`);
   const config = single(args, 'config');
   if (config === undefined) throw new UsageError('run needs --config <file.json>');
@@ -268,29 +236,7 @@ async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
       if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
     },
   });
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (name: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    io.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (again to exit at once)\n`);
-    controller.abort(name);
-  };
-  const timer = timeLimit === undefined ? undefined : setTimeout(() => controller.abort('time-limit'), timeLimit * 1000);
-  timer?.unref();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const code = await recipe.run(parsed, io, { configPath, out, resume, signal: controller.signal, ...(steps !== undefined ? { steps } : {}) });
-    if (controller.signal.aborted && code === EXIT_INTERRUPTED) {
-      io.stderr.write(`stopped (${String(controller.signal.reason)}); continue with the same command plus --resume\n`);
-    }
-    return code;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return runRecipe(recipe, parsed, io, { configPath, out, resume, ...(steps !== undefined ? { steps } : {}), ...(timeLimit !== undefined ? { timeLimit } : {}) });
 }
 
 function ownVersion(): string {
@@ -329,7 +275,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       case 'help':
       case '--help':
       case '-h':
-        io.stdout.write(USAGE);
+        io.stdout.write(usage());
         return command === undefined ? 1 : 0;
       case '--version':
       case '-v':

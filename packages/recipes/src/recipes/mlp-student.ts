@@ -1,26 +1,30 @@
 // Recipe `mlp-student`: distil one expert's raw features into the consensus targets with a small MLP.
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, writeSafetensors } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-
-import { loadConsensus } from '../consensus/io.js';
-import { readExpertFeatures } from '../io/expert-features.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { infoNCE } from '../losses/info-nce.js';
-import { mseLoss } from '../losses/regression.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { TrainableModel } from '../loop/train.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
-import { RecipeConfigError, configReader, isObject, show, type NumberKind } from './config.js';
-import { readWeightsAsync } from '../io/read-weights.js';
+import {
+  configReader,
+  defineRecipe,
+  infoNCE,
+  isObject,
+  loadConsensus,
+  mseLoss,
+  optimizerOptions,
+  readCheckpointBlock,
+  readExpertFeatures,
+  readOptimizerBlock,
+  readWeightsAsync,
+  show,
+  train,
+  writeFileAtomic,
+} from '@geolip/train';
+import type { CheckpointBlock, NumberKind, OptimizerBlock, RecipeRun, TrainableModel } from '@geolip/train';
 
 /** The validated config of {@link mlpStudent} (paths absolute). */
-export interface MlpStudentConfig {
+export interface MlpStudentConfig extends OptimizerBlock, CheckpointBlock {
   consensus: string;
   input: { expert: string; features: string };
   hidden: number;
@@ -50,29 +54,26 @@ const DEFAULTS = {
   checkpointEvery: 50,
 } as const;
 
+const OPTIMIZER: OptimizerBlock = { lr: DEFAULTS.lr, warmupSteps: DEFAULTS.warmupSteps, weightDecay: DEFAULTS.weightDecay };
 const KEYS = ['consensus', 'input', ...Object.keys(DEFAULTS)];
 
 const cfgRead = configReader('mlp-student');
-const ConfigError = RecipeConfigError;
+const fail = (msg: string, path?: string): never => cfgRead.fail(msg, path);
 const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: NumberKind): number => cfgRead.num(obj, key, kind, DEFAULTS[key] as number);
 const str = (obj: Record<string, unknown>, key: string, field: string): string => cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {
-  if (!isObject(raw)) throw new ConfigError('mlp-student config: must be a JSON object');
-  for (const k of Object.keys(raw)) {
-    if (!KEYS.includes(k)) throw new ConfigError(`mlp-student config: unknown field '${k}' (valid: ${KEYS.join(', ')})`);
-  }
+  if (!isObject(raw)) return fail('must be a JSON object');
+  cfgRead.keys(raw, KEYS);
   const consensus = str(raw, 'consensus', 'consensus');
-  if (raw.input === undefined) throw new ConfigError("mlp-student config: missing field 'input'");
-  if (!isObject(raw.input)) throw new ConfigError(`mlp-student config: 'input' must be an object {expert, features}, got ${show(raw.input)}`);
-  for (const k of Object.keys(raw.input)) {
-    if (k !== 'expert' && k !== 'features') throw new ConfigError(`mlp-student config: unknown field 'input.${k}' (valid: input.expert, input.features)`);
-  }
+  if (raw.input === undefined) fail("missing field 'input'", 'input');
+  if (!isObject(raw.input)) return fail(`'input' must be an object {expert, features}, got ${show(raw.input)}`, 'input');
+  cfgRead.keys(raw.input, ['expert', 'features'], 'input');
   const expert = str(raw.input, 'expert', 'input.expert');
   const features = str(raw.input, 'features', 'input.features');
   const activation = raw.activation ?? DEFAULTS.activation;
-  if (activation !== 'gelu' && activation !== 'relu') throw new ConfigError(`mlp-student config: 'activation' must be 'gelu' or 'relu', got ${show(activation)}`);
+  if (activation !== 'gelu' && activation !== 'relu') return fail(`'activation' must be 'gelu' or 'relu', got ${show(activation)}`, 'activation');
   const cfg: MlpStudentConfig = {
     consensus: resolve(configDir, consensus),
     input: { expert, features: resolve(configDir, features) },
@@ -80,16 +81,14 @@ export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStude
     activation,
     steps: num(raw, 'steps', 'int>0'),
     batchSize: num(raw, 'batchSize', 'int>0'),
-    lr: num(raw, 'lr', '>0'),
-    warmupSteps: num(raw, 'warmupSteps', 'int>=0'),
-    weightDecay: num(raw, 'weightDecay', '>=0'),
+    ...readOptimizerBlock(cfgRead, raw, OPTIMIZER),
     temperature: num(raw, 'temperature', '>0'),
     mseWeight: num(raw, 'mseWeight', '>=0'),
     seed: num(raw, 'seed', 'int>=0'),
-    checkpointEvery: num(raw, 'checkpointEvery', 'int>0'),
+    ...readCheckpointBlock(cfgRead, raw, DEFAULTS.checkpointEvery),
   };
-  if (cfg.batchSize < 2) throw new ConfigError(`mlp-student config: 'batchSize' must be >= 2 (InfoNCE needs negatives), got ${cfg.batchSize}`);
-  if (cfg.warmupSteps > cfg.steps) throw new ConfigError(`mlp-student config: 'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`);
+  if (cfg.batchSize < 2) fail(`'batchSize' must be >= 2 (InfoNCE needs negatives), got ${cfg.batchSize}`, 'batchSize');
+  if (cfg.warmupSteps > cfg.steps) fail(`'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`, 'warmupSteps');
   return cfg;
 }
 
@@ -162,27 +161,23 @@ async function meanCosine(model: MlpStudent, x: tf.Tensor2D, y: tf.Tensor2D): Pr
   return value;
 }
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
-  const cfg = parseMlpStudentConfig(rawConfig, dirname(options.configPath));
+async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
+  const { io, options } = job;
   const stopAt = options.steps ?? cfg.steps;
 
-  if (!existsSync(cfg.consensus)) throw new ConfigError(`mlp-student: consensus file ${cfg.consensus} does not exist (field 'consensus')`);
+  if (!existsSync(cfg.consensus)) throw job.error(`consensus file ${cfg.consensus} does not exist (field 'consensus')`, 'consensus');
   const consensus = loadConsensus(readFileSync(cfg.consensus));
   const e = consensus.experts.indexOf(cfg.input.expert);
-  if (e < 0) throw new ConfigError(`mlp-student config: 'input.expert' '${cfg.input.expert}' is not in the consensus (experts: ${consensus.experts.join(', ')})`);
+  if (e < 0) fail(`'input.expert' '${cfg.input.expert}' is not in the consensus (experts: ${consensus.experts.join(', ')})`, 'input.expert');
   const features = await readExpertFeatures(cfg.input.features);
   const targets = consensus.targets;
-  if (features.rows !== targets.rows) throw new ConfigError(`mlp-student: 'input.features' has N=${features.rows} rows, the consensus targets have N=${targets.rows}`);
+  if (features.rows !== targets.rows) throw job.error(`'input.features' has N=${features.rows} rows, the consensus targets have N=${targets.rows}`);
   const expectDim = consensus.config.inputDims[e];
-  if (expectDim !== undefined && features.cols !== expectDim) throw new ConfigError(`mlp-student: 'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`);
-  if (cfg.batchSize > features.rows) throw new ConfigError(`mlp-student config: 'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`);
+  if (expectDim !== undefined && features.cols !== expectDim) throw job.error(`'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`);
+  if (cfg.batchSize > features.rows) fail(`'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`, 'batchSize');
 
-  const ckDir = join(options.out, 'checkpoints');
-  const metricsFile = join(options.out, 'metrics.jsonl');
-  const hasCheckpoint = existsSync(join(ckDir, 'latest.json'));
-  if (options.resume && !hasCheckpoint) throw new ConfigError(`mlp-student: --resume but ${ckDir} holds no checkpoint`);
-  if (!options.resume && hasCheckpoint) throw new ConfigError(`mlp-student: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
-  if (!options.resume) await rm(metricsFile, { force: true });
+  const files = await job.stage();
+  const { ckDir, metricsFile } = files;
 
   const n = features.rows;
   const x = tf.tensor2d(Float32Array.from(features.data), [n, features.cols]);
@@ -200,20 +195,13 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       model,
       data: (_step: number, rng: Rng) => rng.choose(n, cfg.batchSize),
       steps: stopAt,
-      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
       // The schedule always spans the config's steps, so a run stopped by --steps and resumed equals a straight run.
-      schedule: warmupCosine({ warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, peakLr: cfg.lr }),
+      ...optimizerOptions(cfg, cfg.steps),
       seed: cfg.seed,
-      checkpoint: { dir: ckDir, every: cfg.checkpointEvery },
-      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      ...job.trainOptions(files, cfg.checkpointEvery),
       config: { recipe: 'mlp-student', ...cfg, input: { ...cfg.input } },
-      metricsFile,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (summary.aborted) {
-      io.stdout.write(`mlp-student: stopped at step ${summary.step} of ${cfg.steps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
-      return EXIT_INTERRUPTED;
-    }
+    if (summary.aborted) return job.interrupted(summary, cfg.steps);
     const after = await meanCosine(model, x, y);
     // Read asynchronously: webgpu in Node cannot read tensors synchronously.
     const weights = await readWeightsAsync(model.getWeights());
@@ -234,7 +222,12 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 }
 
 /** `geolip-train run mlp-student`: an MLP student on one expert's raw features, trained to the consensus targets. */
-export const mlpStudent: Recipe = {
+export const mlpStudent = defineRecipe<MlpStudentConfig>({
+  name: 'mlp-student',
   description: "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
+  help: `config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
+"steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
+"mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.`,
+  parse: parseMlpStudentConfig,
   run,
-};
+});

@@ -3,40 +3,40 @@
 // loss on fixed (seeded) times and noise, the gate, anchor drift and reconstruction cosine. At the end: a PNG grid of
 // seeded samples per class, and the conditional accuracy of samples scored by a classifier trained on the real data.
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, readSafetensors, writeSafetensors } from '@geolip/geometry';
+import { createRng, writeSafetensors } from '@geolip/geometry';
 import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
 import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
+import { FMNIST_SMALL_VIT, ViTClassifier, vitClassifierFromSafetensors } from '@geolip/vision';
 import type { ViTEncoderConfig } from '@geolip/vision';
-import { FASHION_MNIST_CLASSES, batches, loadFashionMnist } from '@geolip/vision/io';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch } from '@geolip/vision/io';
+import {
+  DATA_KEYS,
+  configReader,
+  crossEntropy,
+  defineRecipe,
+  encodeGrayPng,
+  isObject,
+  optimizerKeys,
+  optimizerOptions,
+  readCheckpointBlock,
+  readDataBlock,
+  readOptimizerBlock,
+  readWeightsAsync,
+  streamSteps,
+  train,
+  warmupCosine,
+  writeFileAtomic,
+} from '@geolip/train';
+import type { CheckpointBlock, DataBlock, OptimizerBlock, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
 
-import { crossEntropy } from '../losses/classification.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { StepContext, TrainableModel } from '../loop/train.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { readWeightsAsync } from '../io/read-weights.js';
-import { encodeGrayPng } from '../io/png.js';
-import { PlainVit } from './fmnist-vit.js';
-import { RecipeConfigError, configReader, isObject } from './config.js';
-import { streamSteps } from './stream-steps.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
+import { withModelConfig } from './model-config.js';
 
-/** The classifier trained inside the recipe when `classifier` names no file: a small ViT + linear head [INFER]. */
-export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = Object.freeze({
-  imageSize: 28,
-  patchSize: 4,
-  channels: 1,
-  dModel: 64,
-  heads: 4,
-  ffDim: 128,
-  layers: 2,
-  outDim: 64,
-} as ViTEncoderConfig);
+/** The classifier trained inside the recipe when `classifier` names no file (`FMNIST_SMALL_VIT` of @geolip/vision). */
+export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = FMNIST_SMALL_VIT;
 
 /** Fields of `GlfmConfig` that `modelConfig` may override (image size, channels and classes are Fashion-MNIST's). */
 const MODEL_KEYS = [
@@ -44,15 +44,10 @@ const MODEL_KEYS = [
   'patchDim', 'anchorsPerPatch', 'phases', 'relayHidden', 'gateInit', 'generatorDim', 'generatorBlocks', 'generatorMult', 'fineAggregate', 'seed',
 ];
 
-export interface GlfmRecipeConfig {
+export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<OptimizerBlock> {
   variant: GlfmVariant;
-  data: string;
   epochs: number;
   batchSize: number;
-  lr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  clipNorm: number;
   /** Training times: U(0, 1) (spec §12.3) or logit-normal. */
   timeSampling: 'uniform' | 'logit_normal';
   /** Overrides of `glfmPreset(variant, { imageSize: 28 })` (raw, as given). */
@@ -65,13 +60,9 @@ export interface GlfmRecipeConfig {
   gridColumns: number;
   /** Samples per class scored by the classifier (conditional accuracy). */
   samplesPerClass: number;
-  /** First N training / test images only (0 = all). */
-  trainLimit: number;
-  testLimit: number;
   /** The first `valSize` test images give the per-epoch flow-matching validation loss (0 = all of `testLimit`). */
   valSize: number;
   seed: number;
-  checkpointEvery: number;
   /** `model.safetensors` of an `fmnist-vit` run with `"model": "vit"` (or this recipe's `classifier.safetensors`). */
   classifier: string | undefined;
   classifierSteps: number;
@@ -82,9 +73,10 @@ export interface GlfmRecipeConfig {
 }
 
 const R = configReader('glfm');
+const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0, clipNorm: 1 };
 const KEYS = [
-  'variant', 'data', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'timeSampling', 'modelConfig', 'sampler', 'sampleSteps',
-  'gridColumns', 'samplesPerClass', 'trainLimit', 'testLimit', 'valSize', 'seed', 'checkpointEvery', 'classifier', 'classifierSteps',
+  'variant', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'timeSampling', 'modelConfig', 'sampler', 'sampleSteps',
+  'gridColumns', 'samplesPerClass', 'valSize', 'seed', 'checkpointEvery', 'classifier', 'classifierSteps',
   'classifierBatchSize', 'classifierLr', 'classifierModel',
 ];
 const CLASSIFIER_KEYS = ['patchSize', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'];
@@ -98,12 +90,7 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
   const seed = R.num(o, 'seed', 'int>=0', 0);
   const mc = R.object(o, 'modelConfig') ?? {};
   R.keys(mc, MODEL_KEYS, 'modelConfig');
-  let model: GlfmConfig;
-  try {
-    model = glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) });
-  } catch (error) {
-    R.fail(`'modelConfig' is invalid: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const model: GlfmConfig = withModelConfig(R, 'modelConfig', () => glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) }));
   const cm = R.object(o, 'classifierModel') ?? {};
   R.keys(cm, CLASSIFIER_KEYS, 'classifierModel');
   const classifierModel: Record<string, number> = {};
@@ -111,25 +98,20 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
   const classifier = R.optStr(o, 'classifier');
   return {
     variant,
-    data: resolve(configDir, R.optStr(o, 'data') ?? '/usr/share/datasets/fashion-mnist'),
+    ...readDataBlock(R, o, FASHION_MNIST_DIR, configDir),
     epochs: R.num(o, 'epochs', 'int>0', 10),
     batchSize: R.num(o, 'batchSize', 'int>0', 128),
-    lr: R.num(o, 'lr', '>0', 1e-3),
-    warmupSteps: R.num(o, 'warmupSteps', 'int>=0', 200),
-    weightDecay: R.num(o, 'weightDecay', '>=0', 0),
-    clipNorm: R.num(o, 'clipNorm', '>0', 1),
+    ...(readOptimizerBlock(R, o, OPTIMIZER) as Required<OptimizerBlock>),
     timeSampling: R.choice(o, 'timeSampling', ['uniform', 'logit_normal'] as const, 'uniform'),
     modelConfig: mc,
-    model: model!,
+    model,
     sampler: R.choice(o, 'sampler', ['euler', 'heun'] as const, 'euler'),
     sampleSteps: R.num(o, 'sampleSteps', 'int>0', 50),
     gridColumns: R.num(o, 'gridColumns', 'int>0', 10),
     samplesPerClass: R.num(o, 'samplesPerClass', 'int>0', 100),
-    trainLimit: R.num(o, 'trainLimit', 'int>=0', 0),
-    testLimit: R.num(o, 'testLimit', 'int>=0', 0),
     valSize: R.num(o, 'valSize', 'int>=0', 1000),
     seed,
-    checkpointEvery: R.num(o, 'checkpointEvery', 'int>0', 1000),
+    ...readCheckpointBlock(R, o, 1000),
     classifier: classifier === undefined ? undefined : resolve(configDir, classifier),
     classifierSteps: R.num(o, 'classifierSteps', 'int>0', 1500),
     classifierBatchSize: R.num(o, 'classifierBatchSize', 'int>0', 128),
@@ -227,7 +209,7 @@ function composeGrid(tiles: Uint8Array, rows: number, cols: number): { width: nu
 }
 
 /** Predicted classes of images in [0, 1] (`[n·784]`). */
-async function classify(net: PlainVit, images01: Float32Array, n: number, batch: number): Promise<Int32Array> {
+async function classify(net: ViTClassifier, images01: Float32Array, n: number, batch: number): Promise<Int32Array> {
   const out = new Int32Array(n);
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
@@ -238,31 +220,18 @@ async function classify(net: PlainVit, images01: Float32Array, n: number, batch:
   return out;
 }
 
-/** Loads a PlainVit from `model.safetensors` of `fmnist-vit` (`"model": "vit"`) or this recipe's `classifier.safetensors`. */
-function loadClassifier(file: string): PlainVit {
-  let contents: ReturnType<typeof readSafetensors>;
+/** Loads the classifier from `model.safetensors` of `fmnist-vit` (`"model": "vit"`) or this recipe's `classifier.safetensors`. */
+function loadClassifier(file: string): ViTClassifier {
   try {
-    contents = readSafetensors(readFileSync(file));
+    return vitClassifierFromSafetensors(readFileSync(file));
   } catch (error) {
-    throw new RecipeConfigError(`glfm config: 'classifier' ${file} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    return R.fail(`'classifier' ${file} cannot be loaded (${error instanceof Error ? error.message : String(error)}; use model.safetensors of an fmnist-vit run with "model": "vit")`, 'classifier');
   }
-  const meta = contents.metadata ?? {};
-  if (meta['geolip.model'] !== 'vit' || meta['geolip.config'] === undefined) {
-    throw new RecipeConfigError(`glfm config: 'classifier' ${file} is not a plain-ViT model file (metadata geolip.model = ${JSON.stringify(meta['geolip.model'])}; use model.safetensors of an fmnist-vit run with "model": "vit")`);
-  }
-  const net = new PlainVit(JSON.parse(meta['geolip.config']) as ViTEncoderConfig, 0);
-  try {
-    net.loadSafetensorEntries(contents.tensors);
-  } catch (error) {
-    net.dispose();
-    throw error;
-  }
-  return net;
 }
 
 /** Trains the small classifier on the (limited) real training images in [0, 1] (no checkpoints: it is short and seeded). */
-async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8Array; labels: Uint8Array; n: number }): Promise<PlainVit> {
-  const net = new PlainVit({ ...GLFM_CLASSIFIER_VIT, ...cfg.classifierModel } as ViTEncoderConfig, cfg.seed + 101);
+async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8Array; labels: Uint8Array; n: number }): Promise<ViTClassifier> {
+  const net = withModelConfig(R, 'classifierModel', () => new ViTClassifier({ ...GLFM_CLASSIFIER_VIT, ...cfg.classifierModel } as ViTEncoderConfig, 10, { seed: cfg.seed + 101 }));
   const bs = Math.min(cfg.classifierBatchSize, trainData.n);
   const perEpoch = Math.floor(trainData.n / bs);
   const stream = batches({ ...trainData, height: 28, width: 28, channels: 1 } as never, { batchSize: bs, shuffle: true, seed: cfg.seed + 102, epochs: Math.ceil(cfg.classifierSteps / perEpoch), dropLast: true });
@@ -282,16 +251,16 @@ async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8
   return net;
 }
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
+async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
+  const { io, options } = job;
   const started = Date.now();
-  const cfg = parseGlfmConfig(rawConfig, dirname(options.configPath));
-  if (cfg.classifier !== undefined && !existsSync(cfg.classifier)) throw new RecipeConfigError(`glfm config: 'classifier' ${cfg.classifier} does not exist`);
+  if (cfg.classifier !== undefined && !existsSync(cfg.classifier)) R.fail(`'classifier' ${cfg.classifier} does not exist`, 'classifier');
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
   const testSet = await loadFashionMnist('test', { dir: cfg.data });
   const nTrain = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
   const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
   const nVal = cfg.valSize > 0 ? Math.min(cfg.valSize, nTest) : nTest;
-  if (nTrain < cfg.batchSize) throw new RecipeConfigError(`glfm: ${nTrain} training images are fewer than one batch of ${cfg.batchSize}`);
+  if (nTrain < cfg.batchSize) throw job.error(`${nTrain} training images are fewer than one batch of ${cfg.batchSize}`);
   const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
   // Images scaled to [−1, 1] (x·2/255 − 1): the card's data scale (see @geolip/diffusion's flowMatchingLoss).
   const stream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, scale: 2 / 255, mean: [1] });
@@ -300,6 +269,8 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
   const valX = toSigned(testSet.images.subarray(0, nVal * 784));
   const valLabels = testSet.labels.subarray(0, nVal);
 
+  const files = await job.stage();
+  const { metricsFile } = files;
   const model = new GlfmModel(cfg.model);
   io.stdout.write(
     `glfm: ${cfg.variant}, ${model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
@@ -308,40 +279,28 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 
   const data = streamSteps(stream);
 
-  const ckDir = join(options.out, 'checkpoints');
-  const metricsFile = join(options.out, 'metrics.jsonl');
-  if (!options.resume && existsSync(join(ckDir, 'latest.json'))) throw new RecipeConfigError(`glfm: ${ckDir} already holds a checkpoint; pass --resume or another --out`);
-  if (!options.resume) await rm(metricsFile, { force: true });
   const t0 = Date.now();
   let secondsBefore = 0;
   const trainSecondsNow = (): number => secondsBefore + (Date.now() - t0) / 1000;
-  let classifier: PlainVit | undefined;
+  let classifier: ViTClassifier | undefined;
   try {
     const summary = await train<ImageBatch>({
       model: new Trainer(model, cfg.timeSampling),
       data,
       steps: options.steps ?? totalSteps,
-      optimizer: { lr: cfg.lr, weightDecay: cfg.weightDecay },
-      schedule: warmupCosine({ warmupSteps: Math.min(cfg.warmupSteps, totalSteps), totalSteps, peakLr: cfg.lr }),
-      clipNorm: cfg.clipNorm,
+      ...optimizerOptions(cfg, totalSteps),
       seed: cfg.seed,
       evalEvery: stepsPerEpoch,
       evaluate: () => validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919),
-      checkpoint: { dir: ckDir, every: cfg.checkpointEvery, keep: 1 },
-      ...(options.resume ? { resumeFrom: ckDir } : {}),
+      ...job.trainOptions(files, cfg.checkpointEvery, 1),
       config: { recipe: 'glfm', ...JSON.parse(JSON.stringify(cfg)) },
       extraState: () => ({ trainSeconds: trainSecondsNow() }),
       onResume: (extra) => {
         secondsBefore = (extra as { trainSeconds?: number } | null)?.trainSeconds ?? 0;
       },
-      metricsFile,
       progress: true,
-      ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (summary.aborted) {
-      io.stdout.write(`\nglfm: stopped at step ${summary.step} of ${totalSteps}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
-      return EXIT_INTERRUPTED;
-    }
+    if (summary.aborted) return job.interrupted(summary, totalSteps, { newline: true });
     const trainSeconds = trainSecondsNow();
     const final = summary.lastEval ?? (await validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919));
     const analysis = await analyzeGlfmAsync(model); // asynchronous reads: webgpu in Node cannot read synchronously
@@ -425,14 +384,14 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       seconds: (Date.now() - started) / 1000,
       modelConfig: model.config,
     };
-    await writeFileAtomic(join(options.out, 'result.json'), `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    const resultFile = await job.writeResult(result);
     const fmt = (x: number | null | undefined, n = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n));
     io.stdout.write(
       `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
         `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, drift mean ${fmt(d.all.summary.mean)} rad ` +
         `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
     );
-    io.stdout.write(`wrote ${join(options.out, 'result.json')}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`);
+    io.stdout.write(`wrote ${resultFile}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`);
     return 0;
   } finally {
     classifier?.dispose();
@@ -441,7 +400,15 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 }
 
 /** `geolip-train run glfm`: GLFM flow matching (variant v1–v4) on Fashion-MNIST with per-epoch analysis, sample grid and conditional accuracy. */
-export const glfm: Recipe = {
+export const glfm = defineRecipe<GlfmRecipeConfig>({
+  name: 'glfm',
   description: 'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
+  help: `class-conditional flow matching through a constellation bottleneck on S^15
+(@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
+"epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",
+"trainLimit", "testLimit", "seed", "classifier", ...}; logs the validation FM loss, gate,
+anchor drift and reconstruction cosine per epoch; writes <out>/result.json (conditional
+accuracy of samples), samples-<variant>.png, model.safetensors.`,
+  parse: parseGlfmConfig,
   run,
-};
+});

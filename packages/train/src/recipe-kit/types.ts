@@ -24,10 +24,14 @@ export interface RecipeRunOptions {
 /** Exit status of a run stopped by `--time-limit` or a signal after saving its checkpoint (continue with --resume). */
 export const EXIT_INTERRUPTED = 75;
 
-/** A training recipe runnable as `geolip-train run <name> --config file.json`. */
+/** A training recipe runnable as `geolip-train run <name> --config file.json` (made by `defineRecipe`). */
 export interface Recipe {
+  /** The name after `geolip-train run`, e.g. `fmnist-vit`. */
+  readonly name: string;
   /** One line for `geolip-train help` and the unknown-recipe error. */
-  description: string;
+  readonly description: string;
+  /** The recipe's paragraph of `geolip-train help` (indented lines: config fields and outputs). */
+  readonly help: string;
   /** Validates `config` (parsed JSON), trains, writes under `options.out`; returns the exit code. */
   run(config: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number>;
 }

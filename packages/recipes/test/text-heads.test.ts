@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SimilarityHead, TaggingHead } from '@geolip/text';
 import { describe, expect, it } from 'vitest';
 
-import { train } from '../src/loop/index.js';
+import { train } from '@geolip/train';
 import { gaussianSource } from './helpers.js';
 
 const normals = gaussianSource;

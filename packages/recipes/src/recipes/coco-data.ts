@@ -8,7 +8,7 @@ import type { CocoCategory } from '@geolip/text/data';
 import { centerCrop, loadImage, normalize, resizeBilinear } from '@geolip/vision/io';
 import type { HwcImage } from '@geolip/vision/io';
 
-import { RecipeConfigError } from './config.js';
+import { RecipeConfigError } from '@geolip/train';
 import { imageNames, readEmbeddingsFile } from './embeddings.js';
 
 /** One COCO image folder: `<root>/<dir>/<split>/*.jpg` with `<root>/<dir>/annotations/instances_<split>.json`. */
@@ -38,16 +38,16 @@ export interface CocoSplit {
 
 /** The COCO categories file (`[{id, name}]`, 80 entries for COCO, ids 1–90). */
 export function readCategories(recipe: string, field: string, path: string): CocoCategory[] {
-  if (!existsSync(path)) throw new RecipeConfigError(`${recipe}: '${field}' ${path} does not exist`);
+  if (!existsSync(path)) throw new RecipeConfigError(recipe, `'${field}' ${path} does not exist`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new RecipeConfigError(`${recipe}: '${field}' ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new RecipeConfigError(recipe, `'${field}' ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   const list = Array.isArray(raw) ? raw : (raw as { categories?: unknown })?.categories;
   if (!Array.isArray(list) || list.length === 0 || !list.every((c) => c !== null && typeof c === 'object' && Number.isInteger(c.id) && typeof c.name === 'string')) {
-    throw new RecipeConfigError(`${recipe}: '${field}' ${path} must hold a non-empty array of {id, name} (or an object with one under 'categories')`);
+    throw new RecipeConfigError(recipe, `'${field}' ${path} must hold a non-empty array of {id, name} (or an object with one under 'categories')`);
   }
   return (list as { id: number; name: string }[]).map((c) => ({ id: c.id, name: c.name })).sort((a, b) => a.id - b.id);
 }
@@ -66,7 +66,7 @@ export async function loadSplit(recipe: string, field: string, root: string, set
   for (const [i, s] of sets.entries()) {
     const name = `${s.dir}/${s.split}`;
     const file = join(root, s.dir, 'annotations', `instances_${s.split}.json`);
-    if (!existsSync(file)) throw new RecipeConfigError(`${recipe}: '${field}[${i}]' ${name}: missing ${file}`);
+    if (!existsSync(file)) throw new RecipeConfigError(recipe, `'${field}[${i}]' ${name}: missing ${file}`);
     const inst = await loadCocoInstances(file, { categories });
     let kept = 0;
     inst.images.forEach((im, r) => {
@@ -80,7 +80,7 @@ export async function loadSplit(recipe: string, field: string, root: string, set
         return;
       }
       const path = join(root, s.dir, s.split, im.fileName);
-      if (!existsSync(path)) throw new RecipeConfigError(`${recipe}: '${field}[${i}]' image ${path} listed in ${file} does not exist`);
+      if (!existsSync(path)) throw new RecipeConfigError(recipe, `'${field}[${i}]' image ${path} listed in ${file} does not exist`);
       byId.set(im.id, images.length);
       images.push({ id: im.id, fileName: im.fileName, path, set: name });
       rows.push(Uint8Array.from(labels));
@@ -178,7 +178,8 @@ export function readExpertRows(recipe: string, index: number, name: string, path
     });
     if (missing.length > 0) {
       throw new RecipeConfigError(
-        `${recipe}: '${field}' ${path} (expert '${name}') has no row for ${missing.length} of the ${split.images.length} ${label} images ` +
+        recipe,
+        `'${field}' ${path} (expert '${name}') has no row for ${missing.length} of the ${split.images.length} ${label} images ` +
           `(file names from ${source}), e.g. ${missing.slice(0, 3).join(', ')}`,
       );
     }

@@ -7,7 +7,7 @@ import { Matrix, writeSafetensors } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
-import { loadConsensus } from '../src/consensus/index.js';
+import { loadConsensus } from '@geolip/train';
 import { expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {

@@ -3,29 +3,21 @@
 // train split → BaseTierSoup with Procrustes-initialized projectors, trained with BCE on the 80 labels → ViTEncoder
 // student (InfoNCE + MSE to the soup's embedding, plus a linear BCE head) → macro mAP of both on the eval split.
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, writeSafetensors } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
-import { BaseTierSoup } from '@geolip/vision';
+import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
+import { configReader, defineRecipe, isObject, meanAveragePrecision, optimizerOptions, readOptimizerBlock, readWeightsAsync, saveConsensus, show, train, writeFileAtomic } from '@geolip/train';
+import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 
-import { saveConsensus } from '../consensus/io.js';
-import { readWeightsAsync } from '../io/read-weights.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
-import { warmupCosine } from '../loop/schedule.js';
-import { train } from '../loop/train.js';
-import type { TrainSummary } from '../loop/train.js';
-import { meanAveragePrecision } from '../metrics/average-precision.js';
 import { classesWithPositives, constantScoreMap, loadSplit, loadSplitImages, medianPositives, readCategories, readExpertRows } from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
-import { CocoStudent, SoupTrainer, StudentTrainer, fitSoupConsensus, linearProbe, meanCosine, recallAt1, soupOutputs, studentOutputs } from './coco-soup-parts.js';
+import { SoupTrainer, StudentTrainer, fitSoupConsensus, linearProbe, meanCosine, recallAt1, soupOutputs, studentOutputs } from './coco-soup-parts.js';
 import type { SoupSplit, StudentSplit } from './coco-soup-parts.js';
-import { RecipeConfigError, configReader, isObject, show, type NumberKind } from './config.js';
-import { EXIT_INTERRUPTED, type Recipe, type RecipeIo, type RecipeRunOptions } from './types.js';
 
 const NAME = 'coco-soup';
 const R = configReader(NAME);
@@ -161,12 +153,16 @@ const KINDS: Record<string, NumberKind> = {
   warmupSteps: 'int>=0',
 };
 
-/** Reads section `key` of the config: its fields default to `defaults`, numbers by {@link KINDS}, booleans as such. */
-function section<T extends object>(o: Record<string, unknown>, key: string, defaults: T, kinds: Record<string, NumberKind> = {}): T {
+/**
+ * Reads section `key` of the config: its fields default to `defaults`, numbers by {@link KINDS}, booleans as such.
+ * With `optimizer`, the section's `lr`, `warmupSteps`, `weightDecay`, `clipNorm` are the kit's optimizer block.
+ */
+function section<T extends object>(o: Record<string, unknown>, key: string, defaults: T, kinds: Record<string, NumberKind> = {}, optimizer?: OptimizerBlock): T {
   const s = R.object(o, key) ?? {};
   R.keys(s, Object.keys(defaults), key);
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = optimizer === undefined ? {} : { ...readOptimizerBlock(R, s, optimizer, key) };
   for (const [k, v] of Object.entries(defaults)) {
+    if (k in out) continue;
     if (typeof v === 'boolean') {
       if (s[k] !== undefined && typeof s[k] !== 'boolean') R.fail(`'${key}.${k}' must be true or false, got ${show(s[k])}`);
       out[k] = s[k] ?? v;
@@ -227,7 +223,8 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (soup.anchors % soup.compartments !== 0) R.fail(`'soup.anchors' (${soup.anchors}) must be a multiple of 'soup.compartments' (${soup.compartments})`);
   if (soup.dropout >= 1) R.fail(`'soup.dropout' must be in [0, 1), got ${soup.dropout}`);
   if (soup.smoothing >= 1) R.fail(`'soup.smoothing' must be in [0, 1), got ${soup.smoothing}`);
-  const student = section(o, 'student', STUDENT_DEFAULTS);
+  const { lr, warmupSteps, weightDecay, clipNorm } = STUDENT_DEFAULTS;
+  const student = section(o, 'student', STUDENT_DEFAULTS, {}, { lr, warmupSteps, weightDecay, clipNorm });
   const so = (R.object(o, 'student') ?? {}) as Record<string, unknown>;
   student.target = R.choice(so, 'target', ['soup', 'consensus'] as const, STUDENT_DEFAULTS.target, 'student');
   if (student.imageSize % student.patchSize !== 0) R.fail(`'student.imageSize' (${student.imageSize}) must be a multiple of 'student.patchSize' (${student.patchSize})`);
@@ -235,7 +232,6 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (student.smoothing >= 1) R.fail(`'student.smoothing' must be in [0, 1), got ${student.smoothing}`);
   if (student.batchSize < 2) R.fail(`'student.batchSize' must be >= 2 (InfoNCE needs negatives), got ${student.batchSize}`);
   if (student.temperature <= 0) R.fail(`'student.temperature' must be a positive number, got ${student.temperature}`);
-  if (student.clipNorm <= 0) R.fail(`'student.clipNorm' must be a positive number, got ${student.clipNorm}`);
   const probe = section(o, 'probe', PROBE_DEFAULTS, { steps: 'int>=0' });
   return {
     experts,
@@ -256,16 +252,16 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
 /** Result of one train() stage, or of loading the stage's finished output on --resume. */
 type StageOutcome = { skipped: true } | { skipped: false; summary: TrainSummary };
 
-async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
-  const cfg = parseCocoSoupConfig(rawConfig, dirname(options.configPath));
+async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
+  const { options } = job;
   const t0 = Date.now();
-  const say = (s: string) => io.stdout.write(`${s}\n`);
-  const ckRoot = join(options.out, 'checkpoints');
+  const say = (s: string) => job.say(s);
+  const ckRoot = job.ckDir;
   const soupFile = join(options.out, 'soup.safetensors');
   const studentFile = join(options.out, 'student.safetensors');
   const anyCheckpoint = ['soup', 'student'].some((s) => existsSync(join(ckRoot, s, 'latest.json')));
-  if (options.resume && !anyCheckpoint && !existsSync(soupFile)) throw new RecipeConfigError(`${NAME}: --resume but ${options.out} holds no checkpoint and no soup.safetensors`);
-  if (!options.resume && anyCheckpoint) throw new RecipeConfigError(`${NAME}: ${ckRoot} already holds a checkpoint; pass --resume or another --out`);
+  if (options.resume && !anyCheckpoint && !existsSync(soupFile)) throw job.error(`--resume but ${options.out} holds no checkpoint and no soup.safetensors`);
+  if (!options.resume && anyCheckpoint) throw job.error(`${ckRoot} already holds a checkpoint; pass --resume or another --out`);
 
   // 1. Splits.
   const categories = readCategories(NAME, 'images.categories', cfg.images.categories);
@@ -291,7 +287,7 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ${overlap} train image(s) also in eval removed; ` +
       `${splits.eval.classesWithPositives} of ${C} classes have an eval positive (constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
   );
-  if (trainSplit.images.length < 2 || evalSplit.images.length < 1) throw new RecipeConfigError(`${NAME}: 'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
+  if (trainSplit.images.length < 2 || evalSplit.images.length < 1) throw job.error(`'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
 
   // 2. Experts and the consensus on the train rows.
   const experts = cfg.experts.map((e, i) => readExpertRows(NAME, i, e.name, e.features, e.names, { train: trainSplit, eval: evalSplit }));
@@ -324,13 +320,13 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
     dropout: cfg.soup.dropout,
   };
   const soup = new BaseTierSoup(soupConfig, { seed });
-  let student: CocoStudent | undefined;
+  let student: ViTClassifier | undefined;
   try {
     soup.initProjectors(consensus.model.projectors.map((p) => ({ linear: p.linear, bias: p.bias })));
     const initMap = mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map;
     say(`soup: ${soup.paramCount().toLocaleString('en-US')} parameters; eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`);
     const soupSteps = Math.min(options.steps ?? cfg.soup.steps, cfg.soup.steps);
-    const soupStage = await stage('soup', soupFile, options, async () => {
+    const soupStage = await stage(job, 'soup', soupFile, async (files) => {
       const bs = Math.min(cfg.soup.batchSize, nTrain);
       return train<Int32Array>({
         model: new SoupTrainer(soup, soupTrainData, cfg.soup),
@@ -340,17 +336,11 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
         seed,
         evalEvery: cfg.soup.evalEvery,
         evaluate: async () => ({ eval_map: mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map }),
-        checkpoint: { dir: join(ckRoot, 'soup'), every: cfg.checkpointEvery, keep: 1 },
-        ...(options.resume && existsSync(join(ckRoot, 'soup', 'latest.json')) ? { resumeFrom: join(ckRoot, 'soup') } : {}),
+        ...job.trainOptions(files, cfg.checkpointEvery, 1),
         config: { recipe: NAME, stage: 'soup', soup: { ...cfg.soup }, consensus: { ...cfg.consensus }, experts: cfg.experts.map((e) => ({ ...e })), seed },
-        metricsFile: join(options.out, 'soup-metrics.jsonl'),
-        ...(options.signal ? { signal: options.signal } : {}),
       });
     }, () => loadModel(soup, soupFile));
-    if (!soupStage.skipped && soupStage.summary.aborted) {
-      say(`${NAME}: stopped in the soup stage at step ${soupStage.summary.step}; checkpoint ${soupStage.summary.lastCheckpoint ?? '(none)'}`);
-      return EXIT_INTERRUPTED;
-    }
+    if (!soupStage.skipped && soupStage.summary.aborted) return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
     if (!soupStage.skipped) await writeModel(soupFile, soup, { recipe: NAME, model: 'BaseTierSoup', config: soupConfig, experts: cfg.experts.map((e) => e.name) });
     const soupTrainOut = await soupOutputs(soup, soupTrainData);
     const soupEvalOut = await soupOutputs(soup, soupEvalData);
@@ -378,38 +368,30 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       layers: cfg.student.layers,
       outDim: K,
     };
-    student = new CocoStudent(vitConfig, C, seed);
+    student = new ViTClassifier(vitConfig, C, { seed });
     const st = student;
     say(`student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ${st.paramCount().toLocaleString('en-US')} parameters`);
     const studentSteps = Math.min(options.steps ?? cfg.student.steps, cfg.student.steps);
     const tStudent = Date.now();
-    const studentStage = await stage('student', studentFile, options, async () => {
+    const studentStage = await stage(job, 'student', studentFile, async (files) => {
       const bs = Math.min(cfg.student.batchSize, nTrain);
       return train<Int32Array>({
         model: new StudentTrainer(st, studentTrainData, cfg.student),
         data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
         steps: studentSteps,
-        optimizer: { lr: cfg.student.lr, weightDecay: cfg.student.weightDecay },
-        schedule: warmupCosine({ warmupSteps: Math.min(cfg.student.warmupSteps, cfg.student.steps), totalSteps: cfg.student.steps, peakLr: cfg.student.lr }),
-        clipNorm: cfg.student.clipNorm,
+        ...optimizerOptions(cfg.student, cfg.student.steps),
         seed: seed + 1,
         evalEvery: cfg.student.evalEvery,
         evaluate: async () => {
           const o = await studentOutputs(st, studentEvalData);
           return { eval_map: mapOf(o.scores, evalSplit).map, eval_cos: meanCosine(o.embedding, studentEvalData.targets, K) };
         },
-        checkpoint: { dir: join(ckRoot, 'student'), every: cfg.checkpointEvery, keep: 1 },
-        ...(options.resume && existsSync(join(ckRoot, 'student', 'latest.json')) ? { resumeFrom: join(ckRoot, 'student') } : {}),
+        ...job.trainOptions(files, cfg.checkpointEvery, 1),
         config: { recipe: NAME, stage: 'student', student: { ...cfg.student }, seed },
-        metricsFile: join(options.out, 'student-metrics.jsonl'),
         progress: true,
-        ...(options.signal ? { signal: options.signal } : {}),
       });
     }, () => loadModel(st, studentFile));
-    if (!studentStage.skipped && studentStage.summary.aborted) {
-      say(`${NAME}: stopped in the student stage at step ${studentStage.summary.step}; checkpoint ${studentStage.summary.lastCheckpoint ?? '(none)'}`);
-      return EXIT_INTERRUPTED;
-    }
+    if (!studentStage.skipped && studentStage.summary.aborted) return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
     const studentSeconds = (Date.now() - tStudent) / 1000;
     if (!studentStage.skipped) await writeModel(studentFile, st, { recipe: NAME, model: 'ViTEncoder+Linear', encoder: vitConfig, classes: C, target: cfg.student.target });
     const studentTrainOut = await studentOutputs(st, studentTrainData);
@@ -470,8 +452,8 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
       backend: tf.getBackend(),
       seconds: (Date.now() - t0) / 1000,
     };
-    await writeFileAtomic(join(options.out, 'result.json'), `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
-    say(`wrote ${join(options.out, 'result.json')}, ${soupFile}, ${studentFile}, consensus.safetensors, soup-metrics.jsonl, student-metrics.jsonl`);
+    const resultFile = await job.writeResult(result);
+    say(`wrote ${resultFile}, ${soupFile}, ${studentFile}, consensus.safetensors, soup-metrics.jsonl, student-metrics.jsonl`);
     return 0;
   } finally {
     soup.dispose();
@@ -480,16 +462,15 @@ async function run(rawConfig: unknown, io: RecipeIo, options: RecipeRunOptions):
 }
 
 /**
- * Runs one training stage, or skips it on --resume when its final file already exists (then `load` restores it).
- * Without --resume the stage's metrics file starts empty.
+ * Runs one training stage (checkpoints in `<out>/checkpoints/<name>`, metrics in `<out>/<name>-metrics.jsonl`), or
+ * skips it on --resume when its final file already exists (then `load` restores it).
  */
-async function stage(name: string, file: string, options: RecipeRunOptions, trainIt: () => Promise<TrainSummary>, load: () => void): Promise<StageOutcome> {
-  if (options.resume && existsSync(file)) {
+async function stage(job: RecipeRun, name: string, file: string, trainIt: (files: StageFiles) => Promise<TrainSummary>, load: () => void): Promise<StageOutcome> {
+  if (job.options.resume && existsSync(file)) {
     load();
     return { skipped: true };
   }
-  if (!options.resume) await rm(join(options.out, `${name}-metrics.jsonl`), { force: true });
-  return { skipped: false, summary: await trainIt() };
+  return { skipped: false, summary: await trainIt(await job.stage(name, { requireCheckpoint: false })) };
 }
 
 /** Loads a model file written by {@link writeModel} into `model`. */
@@ -505,7 +486,13 @@ async function writeModel(file: string, model: Module, meta: Record<string, unkn
 }
 
 /** `geolip-train run coco-soup`: the base-tier soup on COCO expert features, and a ViT student distilled from it. */
-export const cocoSoup: Recipe = {
+export const cocoSoup = defineRecipe<CocoSoupConfig>({
+  name: NAME,
   description: 'Base Tier Soup on COCO expert features (consensus -> Procrustes-initialized projectors -> BCE on 80 labels) and a small ViT student distilled from it; macro mAP on a held-out split',
+  help: `expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
+config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
+"consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split
+sizes, soup / student / probe mAP), soup.safetensors, student.safetensors.`,
+  parse: parseCocoSoupConfig,
   run,
-};
+});

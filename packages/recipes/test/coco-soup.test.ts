@@ -11,7 +11,7 @@ import { encode } from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RECIPES } from '../src/cli.js';
-import { applyProjectorCore, normalizedMean } from '../src/consensus/build.js';
+import { applyProjector, normalizedMean } from '@geolip/train';
 import type { CocoSplit } from '../src/recipes/coco-data.js';
 import { constantScoreMap, readExpertRows } from '../src/recipes/coco-data.js';
 import { parseCocoSoupConfig } from '../src/recipes/coco-soup.js';
@@ -209,7 +209,7 @@ describe('fitSoupConsensus', () => {
     const c = fitSoupConsensus(experts, 30, 10, { pcaDim: 8, targetDim: 4, iterations: 5, shrinkage: 1e-3 });
     expect(c.reduction.map((x) => x.pcaDim)).toEqual([8, 6]); // b is narrower than pcaDim: used as it is
     expect(c.model.projectors[0]!.linear.shape).toEqual([12, 4]);
-    const views = c.model.projectors.map((p, e) => applyProjectorCore(p, new Matrix(30, experts[e]!.dim, Float64Array.from(experts[e]!.train))));
+    const views = c.model.projectors.map((p, e) => applyProjector(p, new Matrix(30, experts[e]!.dim, Float64Array.from(experts[e]!.train))));
     const again = normalizedMean(views, 30, 4);
     for (let i = 0; i < again.data.length; i++) expect(again.data[i]).toBeCloseTo(c.model.targets.data[i]!, 9);
     expect(c.evalTargets.shape).toEqual([10, 4]);

@@ -30,6 +30,13 @@ const run = (config: unknown, out: string, extra: string[] = []) => runRecipe('f
 describe('geolip-train run fmnist-vit', () => {
   it('is registered', () => expect(Object.keys(RECIPES)).toContain('fmnist-vit'));
 
+  it("leaves modelConfig to the model's own checks: fusedBlocks 0 is accepted, a bad size is the model's error", async () => {
+    expect(parseFmnistVitConfig({ modelConfig: { fusedBlocks: 0 } }, '/').modelConfig).toEqual({ fusedBlocks: 0 });
+    const r = await run({ data: dir, epochs: 1, batchSize: 32, valSize: 32, modelConfig: { ...TINY_DUAL, heads: 3 } }, 'run-bad-model');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^geolip-train: error: fmnist-vit config: 'modelConfig' is invalid: DualStreamViT: /);
+  });
+
   it.each([
     ['dual-stream', TINY_DUAL],
     ['vit', TINY_VIT],

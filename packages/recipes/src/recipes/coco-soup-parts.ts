@@ -3,17 +3,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, linalg, pca } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { Linear, Module } from '@geolip/nn';
-import { BaseTierSoup, ViTEncoder } from '@geolip/vision';
-import type { ViTEncoderConfig } from '@geolip/vision';
+import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
+import { AdamW, applyProjector, bceWithLabelSmoothing, buildConsensus, infoNCE, mseLoss, normalizedMean } from '@geolip/train';
+import type { ConsensusModel, ConsensusProjector, StepContext, TrainableModel } from '@geolip/train';
 
-import { applyProjectorCore, buildConsensus, normalizedMean } from '../consensus/build.js';
-import type { ConsensusModel, ConsensusProjector } from '../consensus/types.js';
-import { AdamW } from '../loop/adamw.js';
-import type { StepContext, TrainableModel } from '../loop/train.js';
-import { bceWithLabelSmoothing } from '../losses/classification.js';
-import { infoNCE } from '../losses/info-nce.js';
-import { mseLoss } from '../losses/regression.js';
 import type { ExpertRows } from './coco-data.js';
 import type { CocoSoupConsensusConfig, CocoSoupProbeConfig, CocoSoupSoupConfig, CocoSoupStudentConfig } from './coco-soup.js';
 
@@ -68,7 +61,7 @@ export function fitSoupConsensus(experts: readonly ExpertRows[], nTrain: number,
     }
     return { name: p.name, linear, bias };
   });
-  const evalViews = projectors.map((p, e) => applyProjectorCore(p, new Matrix(nEval, experts[e]!.dim, Float64Array.from(experts[e]!.eval))));
+  const evalViews = projectors.map((p, e) => applyProjector(p, new Matrix(nEval, experts[e]!.dim, Float64Array.from(experts[e]!.eval))));
   const model: ConsensusModel = {
     targets: fit.targets,
     projectors,
@@ -143,23 +136,6 @@ export async function soupOutputs(soup: BaseTierSoup, s: SoupSplit, batch = 256)
   return { scores, embedding };
 }
 
-/** The ViT student: `encoder` (ViTEncoder → unit K-d embedding) and `classifier` (Linear(K → C), multi-label logits). */
-export class CocoStudent extends Module {
-  readonly encoder: ViTEncoder;
-  readonly classifier: Linear;
-  constructor(config: ViTEncoderConfig, classes: number, seed: number) {
-    super();
-    this.encoder = this.addModule('encoder', new ViTEncoder(config, { seed }));
-    this.classifier = this.addModule('classifier', new Linear(config.outDim, classes, { seed: seed + 1 }));
-  }
-  forward(images: tf.Tensor4D): { embedding: tf.Tensor2D; logits: tf.Tensor2D } {
-    return tf.tidy(() => {
-      const embedding = this.encoder.forward(images);
-      return { embedding, logits: this.classifier.forward(embedding) } as never;
-    });
-  }
-}
-
 /** Host-side student data of one split: preprocessed images `[N, S, S, 3]`, targets `[N, K]`, labels `[N·C]`. */
 export interface StudentSplit {
   n: number;
@@ -195,7 +171,7 @@ export function imageBatch(s: StudentSplit, idx: ArrayLike<number>, rng?: Rng): 
 
 export class StudentTrainer implements TrainableModel<Int32Array> {
   constructor(
-    readonly student: CocoStudent,
+    readonly student: ViTClassifier,
     private readonly data: StudentSplit,
     private readonly cfg: CocoSoupStudentConfig,
   ) {}
@@ -219,7 +195,7 @@ export class StudentTrainer implements TrainableModel<Int32Array> {
 }
 
 /** Student outputs on a whole split: sigmoid scores `[N·C]`, embeddings `[N·K]`. */
-export async function studentOutputs(student: CocoStudent, s: StudentSplit, batch = 64): Promise<{ scores: Float32Array; embedding: Float32Array }> {
+export async function studentOutputs(student: ViTClassifier, s: StudentSplit, batch = 64): Promise<{ scores: Float32Array; embedding: Float32Array }> {
   const C = s.classes;
   const K = s.dim;
   const scores = new Float32Array(s.n * C);

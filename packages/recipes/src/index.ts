@@ -1,0 +1,20 @@
+/**
+ * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus, fmnist-vit,
+ * fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the `geolip-train` CLI (`@geolip/recipes/cli`,
+ * bin `geolip-train`). The model packages are real dependencies: every recipe runs after a plain install.
+ */
+export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
+export { mlpStudent, parseMlpStudentConfig, MlpStudent } from './recipes/mlp-student.js';
+export type { MlpStudentConfig } from './recipes/mlp-student.js';
+export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from './recipes/text-consensus.js';
+export type { TextConsensusConfig } from './recipes/text-consensus.js';
+export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT } from './recipes/fmnist-vit.js';
+export type { FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
+export { fmnistExport, parseFmnistExportConfig, exportFashionMnist } from './recipes/fmnist-export.js';
+export type { FmnistExportConfig, FmnistExportSummary } from './recipes/fmnist-export.js';
+export { fmnistDavid, parseFmnistDavidConfig, FMNIST_DAVID_MODEL } from './recipes/fmnist-david.js';
+export type { FmnistDavidConfig } from './recipes/fmnist-david.js';
+export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_SPLITS } from './recipes/coco-soup.js';
+export type { CocoSoupConfig } from './recipes/coco-soup.js';
+export { glfm, parseGlfmConfig, GLFM_CLASSIFIER_VIT } from './recipes/glfm.js';
+export type { GlfmRecipeConfig } from './recipes/glfm.js';
