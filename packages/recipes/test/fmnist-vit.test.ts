@@ -78,7 +78,7 @@ describe('geolip-train run fmnist-vit', () => {
       expect(result.geoAccuracy).toBeGreaterThanOrEqual(0);
       expect(result.scan.anchors).not.toBeNull();
     }
-  }, 300_000);
+  });
 
   it('--time-limit stops with a checkpoint and exit status 75; --resume finishes the run', async () => {
     // Patches of 4 here (49 tokens): steps slow enough that the 0.2 s limit falls inside the 8 steps on a fast machine too.
@@ -117,7 +117,7 @@ describe('geolip-train run fmnist-vit', () => {
     const bad = await run(cfg, 'run-bad', ['--time-limit', '-3']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--time-limit must be a positive number of seconds, got '-3'/);
-  }, 300_000);
+  });
 
   it('refuses bad configs naming the field', () => {
     expect(() => parseFmnistVitConfig({ model: 'resnet' }, '/')).toThrow(/'model' must be one of 'dual-stream', 'vit'/);
