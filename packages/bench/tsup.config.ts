@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig({
   entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
@@ -8,4 +12,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   tsconfig: 'tsconfig.build.json',
+  // The CLI's --version, set at build time (so a bundled copy knows it too).
+  define: { __GEOLIP_BENCH_VERSION__: JSON.stringify(version) },
 });

@@ -11,17 +11,22 @@ import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Layer of each package: an edge must go from a higher layer to a strictly lower one. */
+/**
+ * Layer of each package: an edge must go from a higher layer to a strictly lower one.
+ * anchors sits above nn because Constellation, Patchwork and AnchorBank are nn Modules (one object model).
+ */
 export const LAYERS = {
   '@geolip/geometry': 0,
-  '@geolip/nn': 1,
-  '@geolip/anchors': 1,
-  '@geolip/text': 2,
-  '@geolip/vision': 2,
-  '@geolip/diffusion': 2,
-  '@geolip/train': 3,
-  '@geolip/recipes': 4,
-  '@geolip/bench': 4,
+  '@geolip/metrics': 1,
+  '@geolip/cli': 1,
+  '@geolip/nn': 2,
+  '@geolip/anchors': 3,
+  '@geolip/text': 4,
+  '@geolip/vision': 4,
+  '@geolip/diffusion': 4,
+  '@geolip/train': 5,
+  '@geolip/recipes': 6,
+  '@geolip/bench': 6,
 };
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { checkRepo, satisfies } from './check-deps.mjs';
+import { LAYERS, checkRepo, satisfies } from './check-deps.mjs';
 
 function repo(packages) {
   const root = mkdtempSync(join(tmpdir(), 'check-deps-'));
@@ -33,12 +33,32 @@ test('an edge to the right is rejected', () => {
     geometry: { pj: { name: '@geolip/geometry', dependencies: { '@geolip/anchors': '0.0.0' } } },
     anchors: { pj: { name: '@geolip/anchors' } },
   });
-  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer 1\)/);
+  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer \d+\)/);
+});
+
+test('anchors sits above nn: anchors → nn passes, nn → anchors is rejected', () => {
+  const ok = repo({
+    nn: { pj: { name: '@geolip/nn', version: '0.1.0' } },
+    anchors: { pj: { name: '@geolip/anchors', dependencies: { '@geolip/nn': '^0.1.0' } }, files: { 'src/a.ts': "import { Module } from '@geolip/nn';" } },
+  });
+  assert.deepEqual(checkRepo(ok), []);
+  const bad = repo({ nn: { pj: { name: '@geolip/nn', dependencies: { '@geolip/anchors': '0.0.0' } } }, anchors: { pj: { name: '@geolip/anchors' } } });
+  assert.match(checkRepo(bad).join('\n'), /@geolip\/nn \(layer \d+\) must not depend on @geolip\/anchors \(layer \d+\)/);
+});
+
+test('the layer table orders geometry < nn < anchors < {text, vision, diffusion} < train < bench', () => {
+  const L = (name) => LAYERS[`@geolip/${name}`];
+  assert.ok(L('geometry') < L('nn') && L('nn') < L('anchors'));
+  for (const model of ['text', 'vision', 'diffusion']) {
+    assert.ok(L('anchors') < L(model) && L(model) < L('train'));
+    assert.equal(L(model), L('text'));
+  }
+  assert.ok(L('train') < L('bench'));
 });
 
 test('siblings of one layer may not depend on each other', () => {
   const root = repo({ text: { pj: { name: '@geolip/text', dependencies: { '@geolip/vision': '0.0.0' } } }, vision: { pj: { name: '@geolip/vision' } } });
-  assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer 2\) must not depend on @geolip\/vision/);
+  assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer \d+\) must not depend on @geolip\/vision/);
 });
 
 test('an undeclared import is rejected, a devDependency only counts in tests', () => {

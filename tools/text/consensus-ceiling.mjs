@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { Matrix } from '@geolip/geometry';
 import { loadConsensus, applyProjector } from '@geolip/train';
-import { loadModel, embedAll, loadStsb, loadSick, spearman } from '@geolip/bench';
+import { loadModel, embedAll, loadStsb, loadSick } from '@geolip/bench';
+import { spearman } from '@geolip/metrics';
 const cons = loadConsensus(readFileSync(process.argv[2]));
 const D = process.argv[3] ?? '../shared/data';
 const sets = { stsb: await loadStsb(D, 'dev'), sick: await loadSick(D, 'trial') };

@@ -12,8 +12,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { BACKEND_NAMES, initBackend } from '@geolip/nn/backend';
-import type { BackendName } from '@geolip/nn/backend';
+import { parseBackendName } from '@geolip/geometry/backend';
+import { initBackend } from '@geolip/nn/backend';
 import { Constellation } from '@geolip/anchors';
 import { BertTokenizer, SentenceEmbedder } from '@geolip/text';
 import defaultVocabUrl from '@geolip/text/vocab/bert-base-uncased-vocab.txt?url';
@@ -62,10 +62,10 @@ async function buildAnchors(model: SentenceEmbedder): Promise<Float64Array> {
 const params = new URLSearchParams(location.search);
 
 async function chooseBackend(): Promise<void> {
-  const forced = params.get('backend');
-  if (forced !== null && !(BACKEND_NAMES as readonly string[]).includes(forced)) throw new Error(`unknown backend '${forced}' (one of ${BACKEND_NAMES.join(', ')})`);
+  const param = params.get('backend');
+  const forced = param === null ? null : parseBackendName('demo', '?backend', param);
   status.textContent = 'choosing a backend…';
-  const info = await initBackend(forced !== null ? { prefer: [forced as BackendName] } : {});
+  const info = await initBackend(forced !== null ? { prefer: [forced] } : {});
   $('backend').textContent = info.name;
 }
 

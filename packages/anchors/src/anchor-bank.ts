@@ -16,6 +16,7 @@ import {
   type Rng,
   type SafetensorsContents,
 } from '@geolip/geometry';
+import { Module } from '@geolip/nn';
 
 /**
  * What the bank appends to the input embedding (spec §6, [INFER]: "either the 128-d z, or a
@@ -144,8 +145,6 @@ const CONFIG_KEYS = [
 const CHECKPOINT_CLASS = 'AnchorBank';
 const CHECKPOINT_VERSION = '1';
 
-let instanceCounter = 0;
-
 /**
  * The CaptionBERT "alignment bank" (spec §6): a small geometric head on a frozen embedding that
  * projects it onto S^{D−1}, keeps K anchors and one learned rotation per expert, and appends a
@@ -173,8 +172,12 @@ let instanceCounter = 0;
  *   'triangulation'` a Linear(K → D) head with the same init rule (fan-in K).
  * - Random draws come from one seeded stream in this order: projection weight, projection bias,
  *   anchors, feature head. The CV sampler has its own stream from the same seed.
- * - Variables are registered with tfjs under unique names (`AnchorBank<n>/<stable name>`); call
- *   {@link AnchorBank.dispose} to free them.
+ * - A `Module` of `@geolip/nn`: `getWeights()` gives the live variables under the stable names below,
+ *   `stateDict()` / `loadStateDict()` copy them (PyTorch layout already), `paramCount()` counts them; a
+ *   model holds the bank as a child module (`bank.projection.weight`, …). Call {@link AnchorBank.dispose}
+ *   to free them. The names, in order: `projection.weight` `[D, inputDim]` (PyTorch layout),
+ *   `projection.bias` `[D]`, `rotations.0` … `rotations.{E−1}` `[D, D]`, `anchors` `[K, D]` (raw, not
+ *   normalized), and with `feature: 'triangulation'` `feature_head.weight` `[D, K]` and `feature_head.bias` `[D]`.
  *
  * @example
  * const bank = new AnchorBank({ inputDim: 768, bankDim: 128, experts: 5, anchors: 512 });
@@ -184,7 +187,7 @@ let instanceCounter = 0;
  *
  * @see spec §6 (AnchorBank), §4.1–4.2 (anchors, triangulation), §8.6 (spread), §2.4 (anchor CV).
  */
-export class AnchorBank {
+export class AnchorBank extends Module {
   private settings: AnchorBankSettings;
   private readonly projectionWeight: tf.Variable;
   private readonly projectionBias: tf.Variable;
@@ -193,7 +196,6 @@ export class AnchorBank {
   private readonly featureWeight: tf.Variable | null;
   private readonly featureBias: tf.Variable | null;
   private readonly cvRng: Rng;
-  private disposed = false;
 
   /**
    * @param config - see {@link AnchorBankConfig}; every field optional.
@@ -203,6 +205,7 @@ export class AnchorBank {
    * @throws {NonFiniteError} if a consensus `anchorInit` holds NaN or ±Infinity.
    */
   constructor(config: AnchorBankConfig = {}) {
+    super();
     const op = 'AnchorBank';
     const settings = resolveConfig(op, config);
     this.settings = settings;
@@ -219,19 +222,19 @@ export class AnchorBank {
 
     const rng = createRng(seed);
     this.cvRng = createRng(seed + 0x5bd1e995);
-    const prefix = `AnchorBank${instanceCounter++}`;
     const bound = 1 / Math.sqrt(inputDim);
-    this.projectionWeight = makeVariable(`${prefix}/projection.weight`, uniformData(rng, bankDim * inputDim, bound), [bankDim, inputDim]);
-    this.projectionBias = makeVariable(`${prefix}/projection.bias`, uniformData(rng, bankDim, bound), [bankDim]);
+    // Flat dotted names (the PyTorch bank's `projection` Linear and `rotations` ParameterList), in this order.
+    this.projectionWeight = this.addParameter('projection.weight', tensorOf(uniformData(rng, bankDim * inputDim, bound), [bankDim, inputDim]));
+    this.projectionBias = this.addParameter('projection.bias', tensorOf(uniformData(rng, bankDim, bound), [bankDim]));
     this.rotationVariables = [];
     for (let e = 0; e < experts; e++) {
-      this.rotationVariables.push(makeVariable(`${prefix}/rotations.${e}`, identityData(bankDim), [bankDim, bankDim]));
+      this.rotationVariables.push(this.addParameter(`rotations.${e}`, tensorOf(identityData(bankDim), [bankDim, bankDim])));
     }
-    this.anchorVariable = makeVariable(`${prefix}/anchors`, initialAnchors(rng, anchors, bankDim, consensus), [anchors, bankDim]);
+    this.anchorVariable = this.addParameter('anchors', tensorOf(initialAnchors(rng, anchors, bankDim, consensus), [anchors, bankDim]));
     if (settings.feature === 'triangulation') {
       const headBound = 1 / Math.sqrt(anchors);
-      this.featureWeight = makeVariable(`${prefix}/feature_head.weight`, uniformData(rng, bankDim * anchors, headBound), [bankDim, anchors]);
-      this.featureBias = makeVariable(`${prefix}/feature_head.bias`, uniformData(rng, bankDim, headBound), [bankDim]);
+      this.featureWeight = this.addParameter('feature_head.weight', tensorOf(uniformData(rng, bankDim * anchors, headBound), [bankDim, anchors]));
+      this.featureBias = this.addParameter('feature_head.bias', tensorOf(uniformData(rng, bankDim, headBound), [bankDim]));
     } else {
       this.featureWeight = null;
       this.featureBias = null;
@@ -241,31 +244,6 @@ export class AnchorBank {
   /** The resolved configuration (a frozen copy). */
   get config(): AnchorBankSettings {
     return this.settings;
-  }
-
-  /**
-   * Number of scalar parameters:
-   * inputDim·D + D + E·D² + K·D (+ K·D + D with `feature: 'triangulation'`).
-   * 245,888 at the defaults.
-   */
-  get parameterCount(): number {
-    const { inputDim, bankDim, experts, anchors, feature } = this.settings;
-    const head = feature === 'triangulation' ? anchors * bankDim + bankDim : 0;
-    return inputDim * bankDim + bankDim + experts * bankDim * bankDim + anchors * bankDim + head;
-  }
-
-  /**
-   * Every trainable variable, in the order of {@link AnchorBank.getWeights}: the `varList` for
-   * `tf.variableGrads` or `optimizer.minimize`.
-   */
-  get trainableVariables(): tf.Variable[] {
-    this.assertLive('AnchorBank.trainableVariables');
-    return Object.values(this.weightsRecord());
-  }
-
-  /** True after {@link AnchorBank.dispose}. */
-  get isDisposed(): boolean {
-    return this.disposed;
   }
 
   /**
@@ -287,7 +265,7 @@ export class AnchorBank {
    */
   apply(s: tf.Tensor2D): AnchorBankOutput {
     const op = 'AnchorBank.apply';
-    this.assertLive(op);
+    this.live(op);
     checkMatrixTensor(op, 's', s, null, this.settings.inputDim, 'inputDim');
     return tf.tidy(() => {
       const z = this.project(s);
@@ -326,7 +304,7 @@ export class AnchorBank {
    */
   expertAgreementLoss(z: tf.Tensor2D, expertTargets: readonly tf.Tensor2D[]): tf.Scalar {
     const op = 'AnchorBank.expertAgreementLoss';
-    this.assertLive(op);
+    this.live(op);
     const batch = checkMatrixTensor(op, 'z', z, null, this.settings.bankDim, 'D');
     this.checkTargets(op, expertTargets, batch);
     return tf.tidy(() => this.agreement(z, expertTargets));
@@ -341,7 +319,7 @@ export class AnchorBank {
    * @remarks Differentiable w.r.t. the rotations; O(E·D³); one new tensor.
    */
   orthogonalityLoss(): tf.Scalar {
-    this.assertLive('AnchorBank.orthogonalityLoss');
+    this.live('AnchorBank.orthogonalityLoss');
     return tf.tidy(() => this.orthogonality());
   }
 
@@ -355,7 +333,7 @@ export class AnchorBank {
    * @remarks Differentiable w.r.t. the anchors (zero gradient for pairs under the hinge); O(K²·D); one new tensor.
    */
   spreadLoss(): tf.Scalar {
-    this.assertLive('AnchorBank.spreadLoss');
+    this.live('AnchorBank.spreadLoss');
     return tf.tidy(() => this.spread());
   }
 
@@ -374,7 +352,7 @@ export class AnchorBank {
    */
   cvLoss(options: AnchorBankCvLossOptions = {}): tf.Scalar {
     const op = 'AnchorBank.cvLoss';
-    this.assertLive(op);
+    this.live(op);
     if (options.seed !== undefined) assertFiniteNumber(op, 'seed', options.seed);
     const samples = options.samples ?? this.settings.cvSamples;
     assertInteger(op, 'samples', samples, 2);
@@ -407,7 +385,7 @@ export class AnchorBank {
     options: AnchorBankLossesOptions = {},
   ): AnchorBankLosses {
     const op = 'AnchorBank.losses';
-    this.assertLive(op);
+    this.live(op);
     const batch = checkMatrixTensor(op, 's', s, null, this.settings.inputDim, 'inputDim');
     this.checkTargets(op, expertTargets, batch);
     const w = resolveWeights(op, weights);
@@ -441,7 +419,7 @@ export class AnchorBank {
    */
   setExpertRotations(rotations: readonly (Matrix | tf.Tensor2D)[]): void {
     const op = 'AnchorBank.setExpertRotations';
-    this.assertLive(op);
+    this.live(op);
     const { experts, bankDim } = this.settings;
     if (!Array.isArray(rotations)) throw new InvalidArgumentError(op, 'rotations', 'must be an array of Matrix or tf.Tensor2D');
     if (rotations.length !== experts) {
@@ -469,31 +447,23 @@ export class AnchorBank {
   }
 
   /**
-   * The live variables under their stable names: `projection.weight` `[D, inputDim]` (PyTorch
-   * layout), `projection.bias` `[D]`, `rotations.0` … `rotations.{E−1}` `[D, D]`, `anchors` `[K, D]`
-   * (raw, not normalized), and with `feature: 'triangulation'` `feature_head.weight` `[D, K]` and
-   * `feature_head.bias` `[D]`.
-   *
-   * @returns the bank's own variables (not copies): read them, do not dispose them.
-   */
-  getWeights(): Record<string, tf.Variable> {
-    this.assertLive('AnchorBank.getWeights');
-    return this.weightsRecord();
-  }
-
-  /**
-   * Serializes the weights (F32, names of {@link AnchorBank.getWeights}) and the configuration
+   * Serializes the {@link AnchorBank.stateDict} (F32, the names of `getWeights`) and the configuration
    * (JSON in `__metadata__.config`, next to `geolip.class` = `AnchorBank` and `geolip.version` = `1`).
    *
-   * @returns the safetensors bytes. Reads every variable synchronously (`dataSync`).
+   * @returns the safetensors bytes. Reads every tensor synchronously (`dataSync`).
    */
   toSafetensors(): Uint8Array {
-    this.assertLive('AnchorBank.toSafetensors');
-    return writeSafetensors(this.weightsRecord(), {
-      'geolip.class': CHECKPOINT_CLASS,
-      'geolip.version': CHECKPOINT_VERSION,
-      config: JSON.stringify(this.settings),
-    });
+    this.live('AnchorBank.toSafetensors');
+    const state = this.stateDict();
+    try {
+      return writeSafetensors(state, {
+        'geolip.class': CHECKPOINT_CLASS,
+        'geolip.version': CHECKPOINT_VERSION,
+        config: JSON.stringify(this.settings),
+      });
+    } finally {
+      tf.dispose(Object.values(state));
+    }
   }
 
   /**
@@ -549,72 +519,45 @@ export class AnchorBank {
       throw new FormatError(op, 'bytes', `has an invalid config (${reason})`, { cause: error });
     }
     bank.settings = Object.freeze({ ...bank.settings, anchorInit });
+    const values: Record<string, tf.Tensor> = {};
     try {
-      const weights = bank.weightsRecord();
+      const keys = bank.stateDictKeys();
+      const known = new Set(keys.map((k) => k.name));
       for (const name of Object.keys(tensors)) {
-        if (!(name in weights)) throw new FormatError(op, 'bytes', `has an unexpected tensor '${name}'`);
+        if (!known.has(name)) throw new FormatError(op, 'bytes', `has an unexpected tensor '${name}'`);
       }
-      const values: Record<string, Float32Array> = {};
-      for (const [name, variable] of Object.entries(weights)) {
+      const data: Record<string, Float32Array> = {};
+      for (const { name, shape } of keys) {
         const entry = tensors[name];
         if (entry === undefined) throw new FormatError(op, 'bytes', `lacks the tensor '${name}'`);
         if (entry.dtype !== 'F32' && entry.dtype !== 'F64' && entry.dtype !== 'F16' && entry.dtype !== 'BF16') {
           throw new FormatError(op, 'bytes', `has tensor '${name}' of dtype ${entry.dtype}; expected a float dtype`);
         }
-        if (entry.shape.length !== variable.shape.length || entry.shape.some((size, i) => size !== variable.shape[i])) {
-          throw new FormatError(op, 'bytes', `has tensor '${name}' of shape [${entry.shape.join(', ')}]; expected [${variable.shape.join(', ')}]`);
+        if (entry.shape.length !== shape.length || entry.shape.some((size, i) => size !== shape[i])) {
+          throw new FormatError(op, 'bytes', `has tensor '${name}' of shape [${entry.shape.join(', ')}]; expected [${shape.join(', ')}]`);
         }
-        const data = toFloat32(entry);
-        const bad = data.findIndex((v) => !Number.isFinite(v));
+        const floats = toFloat32(entry);
+        const bad = floats.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) throw new FormatError(op, 'bytes', `has a non-finite value in tensor '${name}' (flat index ${bad})`);
-        values[name] = data;
+        data[name] = floats;
       }
-      for (const [name, variable] of Object.entries(weights)) {
-        const value = tf.tensor(values[name]!, variable.shape, 'float32');
-        variable.assign(value);
-        value.dispose();
-      }
+      for (const { name, shape } of keys) values[name] = tf.tensor(data[name]!, shape, 'float32');
+      bank.loadStateDict(values);
     } catch (error) {
       bank.dispose();
       throw error;
+    } finally {
+      tf.dispose(Object.values(values));
     }
     return bank;
-  }
-
-  /** Frees every variable. Later calls on this bank throw a {@link GeolipError}. Idempotent. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const variable of [
-      this.projectionWeight, this.projectionBias, ...this.rotationVariables, this.anchorVariable,
-      this.featureWeight, this.featureBias,
-    ]) {
-      variable?.dispose();
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
   // Internals: no checks, called inside tidy.
   // ---------------------------------------------------------------------------------------------
 
-  private weightsRecord(): Record<string, tf.Variable> {
-    const record: Record<string, tf.Variable> = {
-      'projection.weight': this.projectionWeight,
-      'projection.bias': this.projectionBias,
-    };
-    this.rotationVariables.forEach((rotation, e) => {
-      record[`rotations.${e}`] = rotation;
-    });
-    record.anchors = this.anchorVariable;
-    if (this.featureWeight && this.featureBias) {
-      record['feature_head.weight'] = this.featureWeight;
-      record['feature_head.bias'] = this.featureBias;
-    }
-    return record;
-  }
-
-  private assertLive(op: string): void {
-    if (this.disposed) throw new GeolipError(op, 'this AnchorBank has been disposed');
+  private live(op: string): void {
+    if (this.isDisposed) throw new GeolipError(op, 'this AnchorBank has been disposed');
   }
 
   private checkTargets(op: string, expertTargets: readonly tf.Tensor2D[], batch: number): void {
@@ -758,11 +701,8 @@ function checkMatrixTensor(op: string, argument: string, x: unknown, rows: numbe
   return x.shape[0]!;
 }
 
-function makeVariable(name: string, data: Float32Array, shape: number[]): tf.Variable {
-  const initial = tf.tensor(data, shape, 'float32');
-  const variable = tf.variable(initial, true, name);
-  initial.dispose();
-  return variable;
+function tensorOf(data: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(data, shape, 'float32');
 }
 
 /** U(−bound, bound), PyTorch's default Linear init for weight and bias (bound = 1/√fan_in). */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, Matrix, NonFiniteError, normalize, ShapeError, toMatrix, type MatrixLike, type Rng } from '@geolip/geometry';
+import { Module } from '@geolip/nn';
 
 import { ANCHOR_INITS, gaussian, initializeAnchors, normalizeRows, repelAnchors, resolveRng, type AnchorInit } from './anchor-init.js';
 import { checkChoice, checkInteger, checkMatrixTensor, checkNumber, describe, readSync } from './internal/module-checks.js';
@@ -112,8 +113,10 @@ let pendingValues: tf.Tensor2D | Float32Array | null = null;
 
 /**
  * A constellation: K trainable anchors on the unit sphere S^{D−1} against which embeddings are
- * triangulated (spec §4). A plain module class (not a tfjs-layers Layer): it owns one
- * `tf.Variable` and disposes it in {@link Constellation.dispose}.
+ * triangulated (spec §4). A `Module` of `@geolip/nn`: one parameter `anchors` `[K, D]` and an optional
+ * buffer `home` `[K, D]` (set by {@link Constellation.saveHome}), so `getWeights()` gives the live
+ * variable, `stateDict()` / `loadStateDict()` copy in and out under the names of a PyTorch module with a
+ * parameter `anchors` and a buffer `home`, and a model holds it directly as a child module.
  *
  *     Â   = rownorm(anchors)              re-normalized on every use; the raw variable is unconstrained
  *     x̂   = rownorm(x)                    inputs are normalized on use too (see triangulate)
@@ -124,11 +127,11 @@ let pendingValues: tf.Tensor2D | Float32Array | null = null;
  * const tri = c.triangulate(embeddings);                           // [B, 64]
  * const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 64 });
  * const features = p.apply(tri);                                    // [B, 512]
- * c.parameterCount + p.parameterCount;                              // 84,480 (spec §5)
+ * c.paramCount() + p.paramCount();                                // 84,480 (spec §5)
  *
  * @see `geolip_core/core/associate/constellation.py` (`Constellation`).
  */
-export class Constellation {
+export class Constellation extends Module {
   /** `[K, D]` the raw trainable anchors (not constrained to unit norm; every method normalizes them). */
   readonly anchors: tf.Variable<tf.Rank.R2>;
   /** K. */
@@ -140,7 +143,6 @@ export class Constellation {
   /** See {@link DropoutMode}. */
   readonly dropoutMode: DropoutMode;
 
-  private homeTensor: tf.Tensor2D | null = null;
   private keepMask: Uint8Array | null = null;
   private readonly dropoutRng: Rng;
 
@@ -151,6 +153,7 @@ export class Constellation {
    * @throws {InvalidArgumentError} if `anchors` < 2, `dim` < 1, or an option is out of range.
    */
   constructor(options: ConstellationOptions) {
+    super();
     const op = 'Constellation';
     const given = pendingValues;
     pendingValues = null;
@@ -162,7 +165,7 @@ export class Constellation {
     const seed = checkNumber(op, 'seed', options.seed ?? 0);
     this.dropoutRng = resolveRng(op, { seed: (seed >>> 0) ^ DROPOUT_STREAM });
     if (given instanceof tf.Tensor) {
-      this.anchors = tf.variable(given, true);
+      this.anchors = this.addParameter('anchors', tf.clone(given)) as tf.Variable<tf.Rank.R2>;
     } else {
       let values = given;
       if (values === null) {
@@ -175,10 +178,9 @@ export class Constellation {
         });
         values = Float32Array.from(m.data);
       }
-      const initial = tf.tensor2d(values, [this.numAnchors, this.dim], 'float32');
-      this.anchors = tf.variable(initial, true);
-      initial.dispose();
+      this.anchors = this.addParameter('anchors', tf.tensor2d(values, [this.numAnchors, this.dim], 'float32')) as tf.Variable<tf.Rank.R2>;
     }
+    this.addBuffer('home', null, { optional: true, shape: [this.numAnchors, this.dim] });
   }
 
   /**
@@ -457,75 +459,16 @@ export class Constellation {
 
   /**
    * Stores a copy of the current normalized anchors as the home position (spec §4.5), the
-   * reference for drift measurements. Replaces (and disposes) a previous home.
+   * reference for drift measurements: the buffer `home` of the state dict. Replaces (and disposes) a previous home.
    */
   saveHome(): void {
-    const home = tf.keep(this.normalizedAnchors());
-    this.homeTensor?.dispose();
-    this.homeTensor = home;
+    this.assertLive('saveHome');
+    this.setBuffer('home', this.normalizedAnchors());
   }
 
   /** `[K, D]` the home anchors saved by {@link Constellation.saveHome} (unit rows), or null. Owned by the constellation: do not dispose. */
   get home(): tf.Tensor2D | null {
-    return this.homeTensor;
-  }
-
-  /** The trainable variables: `[anchors]`. */
-  get trainableVariables(): tf.Variable[] {
-    return [this.anchors];
-  }
-
-  /** Number of trainable scalars, K·D. */
-  get parameterCount(): number {
-    return this.numAnchors * this.dim;
-  }
-
-  /**
-   * The weights under their stable names: `anchors` `[K, D]` (raw, unnormalized) and, when a home was
-   * saved, `home` `[K, D]`. The tensors are new copies: the caller disposes them.
-   */
-  getWeights(): Record<string, tf.Tensor> {
-    const out: Record<string, tf.Tensor> = { anchors: tf.keep(this.anchors.clone()) };
-    if (this.homeTensor) out.home = tf.keep(this.homeTensor.clone());
-    return out;
-  }
-
-  /**
-   * Overwrites the weights from tensors named as in {@link Constellation.getWeights} (`anchors`
-   * required, `home` optional). Values are copied; the inputs stay the caller's.
-   *
-   * @param weights - `{ anchors: [K, D], home?: [K, D] }` float32 tensors.
-   * @throws {InvalidArgumentError} for a missing or unknown name or a non-float32 tensor.
-   * @throws {ShapeError} for a tensor that is not `[K, D]`.
-   */
-  assignWeights(weights: Record<string, tf.Tensor>): void {
-    const op = 'Constellation.assignWeights';
-    if (weights === null || typeof weights !== 'object') throw new InvalidArgumentError(op, 'weights', `must be an object of tensors, got ${describe(weights)}`);
-    for (const name of Object.keys(weights)) {
-      if (name !== 'anchors' && name !== 'home') throw new InvalidArgumentError(op, 'weights', `has an unexpected tensor '${name}' (expected 'anchors' and optionally 'home')`);
-    }
-    if (!weights.anchors) throw new InvalidArgumentError(op, 'weights', "is missing the tensor 'anchors'");
-    for (const name of ['anchors', 'home'] as const) {
-      const t = weights[name];
-      if (t === undefined) continue;
-      checkMatrixTensor(op, `weights.${name}`, t, 'K', 'D');
-      if (t.shape[0] !== this.numAnchors || t.shape[1] !== this.dim) {
-        throw new ShapeError(op, `weights.${name}`, `[K=${this.numAnchors}, D=${this.dim}]`, t.shape);
-      }
-    }
-    this.anchors.assign(weights.anchors as tf.Tensor2D);
-    if (weights.home) {
-      const home = tf.keep(weights.home.clone() as tf.Tensor2D);
-      this.homeTensor?.dispose();
-      this.homeTensor = home;
-    }
-  }
-
-  /** Disposes the anchors variable and the home snapshot. The constellation is unusable afterwards. */
-  dispose(): void {
-    this.anchors.dispose();
-    this.homeTensor?.dispose();
-    this.homeTensor = null;
+    return this.isDisposed ? null : (this.getBuffer('home') as tf.Tensor2D | null);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@
  * - diagnostics: anchor utilisation (active, entropy, Gini), drift, binding fraction, scan / formatScan
  * - serialization: safetensors save / load with stable parameter names
  *
+ * Constellation, Patchwork and AnchorBank are `Module`s of @geolip/nn (getWeights: live variables; stateDict /
+ * loadStateDict: PyTorch-layout copies; paramCount), so models hold them directly as child modules.
+ *
  * The errors of @geolip/geometry are re-exported so callers can catch them from one place.
  */
 export { Constellation, DROPOUT_MODES } from './constellation.js';

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
+import { InvalidArgumentError } from '@geolip/geometry';
+import { Module } from '@geolip/nn';
+import type { StateDict, StateDictKey } from '@geolip/nn';
 
 import { resolveRng } from './anchor-init.js';
 import { checkChoice, checkInteger, checkMatrixTensor, checkNumber, describe } from './internal/module-checks.js';
@@ -66,13 +68,19 @@ const LAYER_NORM_EPSILON = 1e-5;
  *   (`[n_comp, 2·d_comp, apc]`, …) and applied with batched matmuls. No gather (whose gradient needs
  *   UnsortedSegmentSum, missing on wasm).
  * - Cost O(B·K·d_comp + B·n_comp·d_comp²); stays on the backend; differentiable.
+ * - A `Module` of `@geolip/nn`. `getWeights()` gives the stacked variables as stored, under
+ *   `stacked.{suffix}` (`stacked.0.weight` `[n_comp, 2·d_comp, apc]`, `stacked.0.bias`, `stacked.2.weight`,
+ *   `stacked.2.bias`, `stacked.3.weight`, `stacked.3.bias`, and `stacked.1.scale` / `stacked.1.bias`
+ *   `[n_comp]` for StarReLU): what an optimizer trains. `stateDict()` / `loadStateDict()` use PyTorch's
+ *   per-compartment names instead (see {@link Patchwork.stateDict}), also inside a parent model: the
+ *   patchwork defines its own contribution to a state dict (`Module.ownStateKeys` and friends).
  *
  * @example
  * const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 64, seed: 0 });
  * p.apply(tri).shape;   // [B, 512] for tri [B, 64]
- * p.parameterCount;     // 76,288
+ * p.paramCount();       // 76,288
  */
-export class Patchwork {
+export class Patchwork extends Module {
   /** K. */
   readonly numAnchors: number;
   /** n_comp. */
@@ -105,6 +113,7 @@ export class Patchwork {
    *   option is out of range.
    */
   constructor(options: PatchworkOptions) {
+    super();
     const op = 'Patchwork';
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     this.numAnchors = checkInteger(op, 'anchors', options.anchors, 1);
@@ -135,15 +144,16 @@ export class Patchwork {
       uniform(w2, k * d * hidden, d * hidden, 1 / Math.sqrt(hidden));
       uniform(b2, k * d, d, 1 / Math.sqrt(hidden));
     }
-    this.w1 = makeVariable(tf.tensor3d(w1, [n, hidden, apc]));
-    this.b1 = makeVariable(tf.tensor2d(b1, [n, hidden]));
-    this.w2 = makeVariable(tf.tensor3d(w2, [n, d, hidden]));
-    this.b2 = makeVariable(tf.tensor2d(b2, [n, d]));
-    this.lnWeight = makeVariable(tf.ones([n, d]) as tf.Tensor2D);
-    this.lnBias = makeVariable(tf.zeros([n, d]) as tf.Tensor2D);
+    // Registered in the order W1, b1, W2, b2, LN weight, LN bias[, s, b] (the order of getWeights).
+    this.w1 = this.addParameter('stacked.0.weight', tf.tensor3d(w1, [n, hidden, apc])) as tf.Variable<tf.Rank.R3>;
+    this.b1 = this.addParameter('stacked.0.bias', tf.tensor2d(b1, [n, hidden])) as tf.Variable<tf.Rank.R2>;
+    this.w2 = this.addParameter('stacked.2.weight', tf.tensor3d(w2, [n, d, hidden])) as tf.Variable<tf.Rank.R3>;
+    this.b2 = this.addParameter('stacked.2.bias', tf.tensor2d(b2, [n, d])) as tf.Variable<tf.Rank.R2>;
+    this.lnWeight = this.addParameter('stacked.3.weight', tf.ones([n, d])) as tf.Variable<tf.Rank.R2>;
+    this.lnBias = this.addParameter('stacked.3.bias', tf.zeros([n, d])) as tf.Variable<tf.Rank.R2>;
     const star = this.activation === 'star-relu';
-    this.starScale = star ? makeVariable(tf.fill([n], STAR_RELU_INIT.scale) as tf.Tensor1D) : null;
-    this.starBias = star ? makeVariable(tf.fill([n], STAR_RELU_INIT.bias) as tf.Tensor1D) : null;
+    this.starScale = star ? (this.addParameter('stacked.1.scale', tf.fill([n], STAR_RELU_INIT.scale)) as tf.Variable<tf.Rank.R1>) : null;
+    this.starBias = star ? (this.addParameter('stacked.1.bias', tf.fill([n], STAR_RELU_INIT.bias)) as tf.Variable<tf.Rank.R1>) : null;
   }
 
   /** The configuration (what a checkpoint stores next to the weights). */
@@ -196,25 +206,8 @@ export class Patchwork {
     });
   }
 
-  /** The trainable variables (stacked over compartments): W1, b1, W2, b2, LN weight, LN bias[, s, b]. */
-  get trainableVariables(): tf.Variable[] {
-    const out: tf.Variable[] = [this.w1, this.b1, this.w2, this.b2, this.lnWeight, this.lnBias];
-    if (this.starScale && this.starBias) out.push(this.starScale, this.starBias);
-    return out;
-  }
-
-  /** Number of trainable scalars: n_comp·(2d·apc + 2d + d·2d + d + 2d) [+ 2·n_comp for StarReLU]. */
-  get parameterCount(): number {
-    return this.trainableVariables.reduce((sum, v) => sum + v.size, 0);
-  }
-
-  /** The stable parameter names with their shapes, in compartment order (see {@link Patchwork.getWeights}). */
-  weightShapes(): Record<string, number[]> {
-    return patchworkWeightShapes(this.config);
-  }
-
   /**
-   * The weights under the stable names of the PyTorch module
+   * The weights in PyTorch layout under the names of the PyTorch module
    * (`compartments = ModuleList(Sequential(Linear, act, Linear, LayerNorm))`), per compartment k:
    *
    * | name | shape |
@@ -226,11 +219,30 @@ export class Patchwork {
    * | `compartments.{k}.2.bias` | `[d_comp]` |
    * | `compartments.{k}.3.weight`, `compartments.{k}.3.bias` | `[d_comp]` (LayerNorm) |
    *
+   * Inside a parent the same names carry the parent's prefix (`patchwork.compartments.{k}.…`).
    * @returns new tensors (slices of the stacked variables); the caller disposes them.
    */
-  getWeights(): Record<string, tf.Tensor> {
+  override stateDict(): StateDict {
+    return super.stateDict();
+  }
+
+  /** The per-compartment names and shapes of {@link Patchwork.stateDict}, compartment by compartment. */
+  protected override ownStateKeys(): StateDictKey[] {
+    const suffixes = Object.keys(this.stacked());
+    const out: StateDictKey[] = [];
+    for (let k = 0; k < this.compartments; k++) {
+      for (const suffix of suffixes) {
+        const v = this.stacked()[suffix]!;
+        out.push({ name: `compartments.${k}.${suffix}`, shape: v.rank === 1 ? [1] : v.shape.slice(1), optional: false });
+      }
+    }
+    return out;
+  }
+
+  /** The stacked variables cut per compartment (new tensors). */
+  protected override ownStateDict(): StateDict {
     return tf.tidy(() => {
-      const out: Record<string, tf.Tensor> = {};
+      const out: StateDict = {};
       const parts = this.stacked();
       const unstacked = Object.fromEntries(Object.entries(parts).map(([suffix, v]) => [suffix, tf.unstack(v)]));
       for (let k = 0; k < this.compartments; k++) {
@@ -243,40 +255,15 @@ export class Patchwork {
     });
   }
 
-  /**
-   * Overwrites every weight from tensors named as in {@link Patchwork.getWeights} (all names required,
-   * no others). Values are copied; the inputs stay the caller's.
-   *
-   * @throws {InvalidArgumentError} for a missing or unknown name or a non-float32 tensor.
-   * @throws {ShapeError} for a tensor of the wrong shape.
-   */
-  assignWeights(weights: Record<string, tf.Tensor>): void {
-    const op = 'Patchwork.assignWeights';
-    if (weights === null || typeof weights !== 'object') throw new InvalidArgumentError(op, 'weights', `must be an object of tensors, got ${describe(weights)}`);
-    const shapes = this.weightShapes();
-    for (const name of Object.keys(weights)) {
-      if (!(name in shapes)) throw new InvalidArgumentError(op, 'weights', `has an unexpected tensor '${name}'`);
-    }
-    for (const [name, shape] of Object.entries(shapes)) {
-      const t = weights[name];
-      if (t === undefined) throw new InvalidArgumentError(op, 'weights', `is missing the tensor '${name}'`);
-      if (!(t instanceof tf.Tensor)) throw new InvalidArgumentError(op, `weights.${name}`, `must be a tf.Tensor, got ${describe(t)}`);
-      if (t.rank !== shape.length || t.shape.some((s, i) => s !== shape[i])) throw new ShapeError(op, `weights.${name}`, `[${shape.join(', ')}]`, t.shape);
-      if (t.dtype !== 'float32') throw new InvalidArgumentError(op, `weights.${name}`, `must have dtype float32, got ${t.dtype}`);
-    }
+  /** Stacks the per-compartment tensors (names and shapes already checked by `loadStateDict`) into the variables. */
+  protected override loadOwnState(dict: Record<string, tf.Tensor>): void {
     const parts = this.stacked();
     tf.tidy(() => {
       for (const [suffix, variable] of Object.entries(parts)) {
-        const slices = Array.from({ length: this.compartments }, (_, k) => weights[`compartments.${k}.${suffix}`]!);
-        const stacked = suffix.startsWith('1.') ? tf.concat(slices) : tf.stack(slices);
-        variable.assign(stacked);
+        const slices = Array.from({ length: this.compartments }, (_, k) => tf.cast(dict[`compartments.${k}.${suffix}`]!, 'float32'));
+        variable.assign(suffix.startsWith('1.') ? tf.concat(slices) : tf.stack(slices));
       }
     });
-  }
-
-  /** Disposes every variable. The patchwork is unusable afterwards. */
-  dispose(): void {
-    for (const v of this.trainableVariables) v.dispose();
   }
 
   /** Stacked variables by their per-compartment name suffix. */
@@ -289,33 +276,4 @@ export class Patchwork {
     Object.assign(out, { '2.weight': this.w2, '2.bias': this.b2, '3.weight': this.lnWeight, '3.bias': this.lnBias });
     return out;
   }
-}
-
-/**
- * The stable parameter names of a Patchwork with their shapes (see {@link Patchwork.getWeights}), in
- * compartment order. @internal Used by serialization.
- */
-export function patchworkWeightShapes(config: PatchworkConfig): Record<string, number[]> {
-  const apc = config.anchors / config.compartments;
-  const d = config.compartmentDim;
-  const out: Record<string, number[]> = {};
-  for (let k = 0; k < config.compartments; k++) {
-    out[`compartments.${k}.0.weight`] = [2 * d, apc];
-    out[`compartments.${k}.0.bias`] = [2 * d];
-    if (config.activation === 'star-relu') {
-      out[`compartments.${k}.1.scale`] = [1];
-      out[`compartments.${k}.1.bias`] = [1];
-    }
-    out[`compartments.${k}.2.weight`] = [d, 2 * d];
-    out[`compartments.${k}.2.bias`] = [d];
-    out[`compartments.${k}.3.weight`] = [d];
-    out[`compartments.${k}.3.bias`] = [d];
-  }
-  return out;
-}
-
-function makeVariable<R extends tf.Rank>(initial: tf.Tensor<R>): tf.Variable<R> {
-  const v = tf.variable(initial, true);
-  initial.dispose();
-  return v;
 }

@@ -11,8 +11,10 @@ import {
   type SafetensorsContents,
 } from '@geolip/geometry';
 
+import type { Module, StateDictKey } from '@geolip/nn';
+
 import { Constellation, DROPOUT_MODES, type ConstellationConfig, type DropoutMode } from './constellation.js';
-import { PATCHWORK_ACTIVATIONS, Patchwork, patchworkWeightShapes, type PatchworkActivation, type PatchworkConfig } from './patchwork.js';
+import { PATCHWORK_ACTIVATIONS, Patchwork, type PatchworkActivation, type PatchworkConfig } from './patchwork.js';
 import { readSync } from './internal/module-checks.js';
 
 /** Metadata key naming the module class stored in a file (`'Constellation'` or `'Patchwork'`). */
@@ -45,18 +47,18 @@ type FloatEntry = { dtype: 'F32'; shape: number[]; data: Float32Array };
 export function saveConstellation(constellation: Constellation): Uint8Array {
   const op = 'saveConstellation';
   checkModule(op, 'constellation', constellation, Constellation);
-  return write(readAllSync(op, constellation.getWeights(), 'use saveConstellationAsync'), 'Constellation', constellation.config);
+  return write(readAllSync(op, constellation.stateDict(), 'use saveConstellationAsync'), 'Constellation', constellation.config);
 }
 
 /** {@link saveConstellation} reading the weights asynchronously (works on every backend). Same bytes. */
 export async function saveConstellationAsync(constellation: Constellation): Promise<Uint8Array> {
   checkModule('saveConstellationAsync', 'constellation', constellation, Constellation);
-  return write(await readAllAsync(constellation.getWeights()), 'Constellation', constellation.config);
+  return write(await readAllAsync(constellation.stateDict()), 'Constellation', constellation.config);
 }
 
 /**
  * Serializes a patchwork as a safetensors file, under the PyTorch parameter names documented in
- * {@link Patchwork.getWeights} (`compartments.{k}.0.weight` `[2·d_comp, apc]`, `.0.bias`, `.2.weight`
+ * {@link Patchwork.stateDict} (`compartments.{k}.0.weight` `[2·d_comp, apc]`, `.0.bias`, `.2.weight`
  * `[d_comp, 2·d_comp]`, `.2.bias`, `.3.weight`, `.3.bias`, and `.1.scale` / `.1.bias` `[1]` for StarReLU),
  * all F32, with metadata `format = "pt"`, `geolip.module = "Patchwork"` and
  * `geolip.config = JSON {"anchors": K, "compartments": n_comp, "compartmentDim": d_comp, "activation": …}`.
@@ -71,13 +73,13 @@ export async function saveConstellationAsync(constellation: Constellation): Prom
 export function savePatchwork(patchwork: Patchwork): Uint8Array {
   const op = 'savePatchwork';
   checkModule(op, 'patchwork', patchwork, Patchwork);
-  return write(readAllSync(op, patchwork.getWeights(), 'use savePatchworkAsync'), 'Patchwork', patchwork.config);
+  return write(readAllSync(op, patchwork.stateDict(), 'use savePatchworkAsync'), 'Patchwork', patchwork.config);
 }
 
 /** {@link savePatchwork} reading the weights asynchronously (works on every backend). Same bytes. */
 export async function savePatchworkAsync(patchwork: Patchwork): Promise<Uint8Array> {
   checkModule('savePatchworkAsync', 'patchwork', patchwork, Patchwork);
-  return write(await readAllAsync(patchwork.getWeights()), 'Patchwork', patchwork.config);
+  return write(await readAllAsync(patchwork.stateDict()), 'Patchwork', patchwork.config);
 }
 
 /**
@@ -109,21 +111,12 @@ export function loadConstellation(bytes: Uint8Array | ArrayBuffer): Constellatio
     if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
     if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
   });
-  const shapes: Record<string, number[]> = { anchors: [config.anchors, config.dim] };
-  if (tensors.home) shapes.home = [config.anchors, config.dim];
-  const values = toTensors(op, tensors, shapes);
-  try {
-    const c = Constellation.fromAnchors(values.anchors as tf.Tensor2D, { dropout: config.dropout, dropoutMode: config.dropoutMode });
-    if (values.home) c.assignWeights(values);
-    return c;
-  } finally {
-    tf.dispose(values);
-  }
+  return loadInto(op, new Constellation({ anchors: config.anchors, dim: config.dim, init: 'xavier', dropout: config.dropout, dropoutMode: config.dropoutMode }), tensors);
 }
 
 /**
  * Loads a patchwork saved by {@link savePatchwork}, or any safetensors file holding exactly the
- * parameter names of {@link Patchwork.getWeights} (e.g. a PyTorch state dict of the same module).
+ * parameter names of {@link Patchwork.stateDict} (e.g. a PyTorch state dict of the same module).
  *
  * @param bytes - the file's bytes.
  * @returns a new Patchwork with the stored weights and configuration (the caller disposes it). Without
@@ -159,13 +152,24 @@ export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
     }
     if ((c.anchors as number) % (c.compartments as number) !== 0) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'anchors' must be divisible by 'compartments'`);
   });
-  const values = toTensors(op, tensors, patchworkWeightShapes(config));
+  return loadInto(op, new Patchwork({ ...config, activation: config.activation as PatchworkActivation }), tensors);
+}
+
+/**
+ * Checks the file's tensors against `module.stateDictKeys()` (exact names, shapes, float dtype, finite values),
+ * loads them with `module.loadStateDict`, and returns the module; disposes it on any failure.
+ */
+function loadInto<M extends Module>(op: string, module: M, tensors: Record<string, SafetensorEntry>): M {
+  let values: Record<string, tf.Tensor> = {};
   try {
-    const p = new Patchwork({ ...config, activation: config.activation as PatchworkActivation });
-    p.assignWeights(values);
-    return p;
+    values = toTensors(op, tensors, module.stateDictKeys());
+    module.loadStateDict(values);
+    return module;
+  } catch (e) {
+    module.dispose();
+    throw e;
   } finally {
-    tf.dispose(values);
+    tf.dispose(Object.values(values));
   }
 }
 
@@ -248,15 +252,19 @@ function expectInteger(op: string, config: Record<string, unknown>, key: string,
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(op, `has a bad ${CONFIG_METADATA_KEY}: '${key}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
 }
 
-/** Checks the exact name set, shapes, dtypes and finiteness, and uploads the tensors. */
-function toTensors(op: string, tensors: Record<string, SafetensorEntry>, shapes: Record<string, number[]>): Record<string, tf.Tensor> {
+/** Checks the exact name set (optional keys may be absent), shapes, dtypes and finiteness, and uploads the tensors. */
+function toTensors(op: string, tensors: Record<string, SafetensorEntry>, keys: readonly StateDictKey[]): Record<string, tf.Tensor> {
+  const known = new Set(keys.map((k) => k.name));
   for (const name of Object.keys(tensors)) {
-    if (!(name in shapes)) fail(op, `has an unexpected tensor '${name}'`);
+    if (!known.has(name)) fail(op, `has an unexpected tensor '${name}'`);
   }
-  const values: Record<string, Float32Array> = {};
-  for (const [name, shape] of Object.entries(shapes)) {
+  const values: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const { name, shape, optional } of keys) {
     const entry = tensors[name];
-    if (!entry) fail(op, `is missing the tensor '${name}'`);
+    if (!entry) {
+      if (optional) continue;
+      fail(op, `is missing the tensor '${name}'`);
+    }
     if (entry.shape.length !== shape.length || entry.shape.some((s, i) => s !== shape[i])) {
       fail(op, `tensor '${name}' must have shape [${shape.join(', ')}], got [${entry.shape.join(', ')}]`);
     }
@@ -271,9 +279,9 @@ function toTensors(op: string, tensors: Record<string, SafetensorEntry>, shapes:
       }
     }
     if (count > 0) throw new NonFiniteError(op, name, count, firstIndex);
-    values[name] = data;
+    values[name] = { data, shape };
   }
   const out: Record<string, tf.Tensor> = {};
-  for (const [name, data] of Object.entries(values)) out[name] = tf.tensor(data, shapes[name], 'float32');
+  for (const [name, { data, shape }] of Object.entries(values)) out[name] = tf.tensor(data, shape, 'float32');
   return out;
 }

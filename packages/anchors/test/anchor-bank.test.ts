@@ -82,8 +82,8 @@ describe('AnchorBank: forward', () => {
     const b = new AnchorBank();
     banks.push(b);
     expect(b.config).toMatchObject({ inputDim: 768, bankDim: 128, experts: 5, anchors: 512, cvTarget: 0.082, feature: 'projection' });
-    expect(b.parameterCount).toBe(768 * 128 + 128 + 5 * 128 * 128 + 512 * 128);
-    expect(b.parameterCount).toBe(245_888);
+    expect(b.paramCount()).toBe(768 * 128 + 128 + 5 * 128 * 128 + 512 * 128);
+    expect(b.paramCount()).toBe(245_888);
     const s = randomTensor(2, 768, 3);
     const out = b.apply(s);
     expect(out.z.shape).toEqual([2, 128]);
@@ -116,7 +116,7 @@ describe('AnchorBank: forward', () => {
 
   it("feature 'triangulation' is a unit Linear(K → D) summary of tri, with its own parameters", () => {
     const b = bank({ feature: 'triangulation' });
-    expect(b.parameterCount).toBe(32 * 8 + 8 + 3 * 64 + 16 * 8 + 16 * 8 + 8);
+    expect(b.paramCount()).toBe(32 * 8 + 8 + 3 * 64 + 16 * 8 + 16 * 8 + 8);
     expect(Object.keys(b.getWeights())).toEqual([
       'projection.weight', 'projection.bias', 'rotations.0', 'rotations.1', 'rotations.2', 'anchors',
       'feature_head.weight', 'feature_head.bias',

@@ -236,7 +236,7 @@ describe('Constellation', () => {
       out.dispose();
     }
     const before = tf.memory().numTensors;
-    const w = c.getWeights();
+    const w = c.stateDict();
     expect(tf.memory().numTensors).toBe(before + 1);
     tf.dispose(w);
     c.dispose();
@@ -245,20 +245,20 @@ describe('Constellation', () => {
     expect(tf.memory().numTensors).toBe(before - 3);
   });
 
-  it('parameterCount and trainableVariables', () => {
+  it('paramCount and trainableVariables', () => {
     const c = new Constellation({ anchors: 64, dim: 128, init: 'xavier' });
-    expect(c.parameterCount).toBe(8192);
+    expect(c.paramCount()).toBe(8192);
     expect(c.trainableVariables).toHaveLength(1);
     expect(c.trainableVariables[0]!.trainable).toBe(true);
     expect(c.config).toEqual({ anchors: 64, dim: 128, dropout: 0, dropoutMode: 'mask' });
     c.dispose();
   });
 
-  it('assignWeights validates names and shapes', () => {
+  it('loadStateDict validates names and shapes', () => {
     const c = new Constellation({ anchors: 4, dim: 3, init: 'xavier' });
-    expect(() => c.assignWeights({ anchors: tf.zeros([4, 2]) })).toThrow("Constellation.assignWeights: 'weights.anchors' must have shape [K=4, D=3], got [4, 2]");
-    expect(() => c.assignWeights({ anchors: tf.zeros([4, 3]), extra: tf.zeros([1]) })).toThrow(/unexpected tensor 'extra'/);
-    expect(() => c.assignWeights({ home: tf.zeros([4, 3]) })).toThrow(/missing the tensor 'anchors'/);
+    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 2]) })).toThrow("Constellation.loadStateDict: 'dict['anchors']' must have shape [4, 3], got [4, 2]");
+    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 3]), extra: tf.zeros([1]) })).toThrow(/unexpected key 'extra'/);
+    expect(() => c.loadStateDict({ home: tf.zeros([4, 3]) })).toThrow(/has no key 'anchors'/);
     c.dispose();
   });
 

@@ -19,8 +19,8 @@ describe('doc examples', () => {
     expect(tri.shape).toEqual([4, 64]);
     const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 64 });
     expect(p.apply(tri).shape).toEqual([4, 512]);
-    expect(c.parameterCount + p.parameterCount).toBe(84_480);
-    expect(p.parameterCount).toBe(76_288);
+    expect(c.paramCount() + p.paramCount()).toBe(84_480);
+    expect(p.paramCount()).toBe(76_288);
     c.dispose();
     p.dispose();
   });

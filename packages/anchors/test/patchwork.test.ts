@@ -13,7 +13,7 @@ function randomTensor(rows: number, cols: number, seed: number): tf.Tensor2D {
 
 /** Float64 reference of one Patchwork, compartment by compartment, from its named weights. */
 function reference(p: Patchwork, tri: number[][]): number[][] {
-  const tensors = p.getWeights();
+  const tensors = p.stateDict();
   const w: Record<string, unknown> = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.arraySync()]));
   tf.dispose(tensors);
   const n = p.compartments;
@@ -58,12 +58,12 @@ describe('Patchwork', () => {
       const p = new Patchwork({ anchors: 12, compartments: 3, compartmentDim: 4, activation, seed: 2 });
       if (activation === 'star-relu') {
         // Give each compartment its own s and b so the reference checks their placement.
-        const w = p.getWeights();
+        const w = p.stateDict();
         for (let k = 0; k < 3; k++) {
           w[`compartments.${k}.1.scale`] = tf.tensor1d([0.5 + k]);
           w[`compartments.${k}.1.bias`] = tf.tensor1d([-0.1 * k]);
         }
-        p.assignWeights(w);
+        p.loadStateDict(w);
       }
       const tri = randomTensor(5, 12, 3);
       expectTensorClose(p.apply(tri), reference(p, tri.arraySync()), { atol: 2e-5, rtol: 1e-4 });
@@ -91,19 +91,19 @@ describe('Patchwork', () => {
     p.dispose();
   });
 
-  it('Constellation(64, 128) + Patchwork(8 × 64) has 84,480 parameters (spec §5)', () => {
+  it('Constellation(64, 128) + Patchwork(8 × 64) has 84,480 parameters (spec §5), paramCount of nn', () => {
     const c = new Constellation({ anchors: 64, dim: 128, init: 'xavier' });
     const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 64 });
-    expect(p.parameterCount).toBe(76_288);
-    expect(c.parameterCount + p.parameterCount).toBe(84_480);
+    expect(p.paramCount()).toBe(76_288);
+    expect(c.paramCount() + p.paramCount()).toBe(84_480);
     const star = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 64, activation: 'star-relu' });
-    expect(star.parameterCount).toBe(76_288 + 16);
+    expect(star.paramCount()).toBe(76_288 + 16);
     for (const m of [c, p, star]) m.dispose();
   });
 
   it('initializes like PyTorch nn.Linear / LayerNorm / StarReLU, seeded', () => {
     const p = new Patchwork({ anchors: 32, compartments: 4, compartmentDim: 16, activation: 'star-relu', seed: 7 });
-    const w = p.getWeights();
+    const w = p.stateDict();
     const maxAbs = (t: tf.Tensor) => tf.max(tf.abs(t)).dataSync()[0]!;
     const apc = 8;
     for (let k = 0; k < 4; k++) {
@@ -119,10 +119,10 @@ describe('Patchwork', () => {
       expectTensorClose(w[`compartments.${k}.1.bias`]!, [-0.4472], { atol: 1e-7 });
     }
     const q = new Patchwork({ anchors: 32, compartments: 4, compartmentDim: 16, activation: 'star-relu', seed: 7 });
-    const again = q.getWeights();
+    const again = q.stateDict();
     for (const name of Object.keys(w)) expect(again[name]!.arraySync()).toEqual(w[name]!.arraySync());
     const r = new Patchwork({ anchors: 32, compartments: 4, compartmentDim: 16, seed: 8 });
-    const other = r.getWeights();
+    const other = r.stateDict();
     expect(other['compartments.0.0.weight']!.arraySync()).not.toEqual(w['compartments.0.0.weight']!.arraySync());
     expect(w['compartments.1.0.weight']!.arraySync()).not.toEqual(w['compartments.0.0.weight']!.arraySync());
     tf.dispose([w, again, other]);
@@ -131,7 +131,7 @@ describe('Patchwork', () => {
 
   it('names its weights as the PyTorch module, with PyTorch shapes', () => {
     const p = new Patchwork({ anchors: 6, compartments: 2, compartmentDim: 4, activation: 'star-relu' });
-    const w = p.getWeights();
+    const w = p.stateDict();
     expect(Object.fromEntries(Object.entries(w).filter(([k]) => k.startsWith('compartments.1.')).map(([k, t]) => [k, t.shape]))).toEqual({
       'compartments.1.0.weight': [8, 3],
       'compartments.1.0.bias': [8],
@@ -177,10 +177,10 @@ describe('Patchwork', () => {
     const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 4 });
     expect(() => p.apply(tf.zeros([2, 63]) as tf.Tensor2D)).toThrow(ShapeError);
     expect(() => p.apply(tf.zeros([2, 63]) as tf.Tensor2D)).toThrow("Patchwork.apply: 'tri' must have shape [B, K=64], got [2, 63]");
-    expect(() => p.assignWeights({})).toThrow(/missing the tensor 'compartments.0.0.weight'/);
-    const w = p.getWeights();
+    expect(() => p.loadStateDict({})).toThrow(/has no key 'compartments.0.0.weight'/);
+    const w = p.stateDict();
     w['compartments.3.2.weight'] = tf.zeros([4, 7]);
-    expect(() => p.assignWeights(w)).toThrow("Patchwork.assignWeights: 'weights.compartments.3.2.weight' must have shape [4, 8], got [4, 7]");
+    expect(() => p.loadStateDict(w)).toThrow("Patchwork.loadStateDict: 'dict['compartments.3.2.weight']' must have shape [4, 8], got [4, 7]");
     p.dispose();
   });
 
@@ -191,9 +191,9 @@ describe('Patchwork', () => {
     const out = p.apply(tri);
     expect(tf.memory().numTensors).toBe(before + 1);
     out.dispose();
-    const w = p.getWeights();
+    const w = p.stateDict();
     expect(tf.memory().numTensors).toBe(before + 16);
-    p.assignWeights(w);
+    p.loadStateDict(w);
     tf.dispose(w);
     expect(tf.memory().numTensors).toBe(before);
     p.dispose();

@@ -90,8 +90,8 @@ describe('Patchwork serialization', () => {
     it(`round trip reproduces apply bit for bit (${activation})`, async () => {
       const p = new Patchwork({ anchors: 24, compartments: 4, compartmentDim: 5, activation, seed: 9 });
       // Move every weight off its init so LayerNorm and StarReLU parameters are exercised.
-      const w = p.getWeights();
-      p.assignWeights(Object.fromEntries(Object.entries(w).map(([k, t], i) => [k, tf.add(t, tf.mul(0.01 * (i + 1), tf.reshape(randomTensor(1, t.size, i), t.shape)))])));
+      const w = p.stateDict();
+      p.loadStateDict(Object.fromEntries(Object.entries(w).map(([k, t], i) => [k, tf.add(t, tf.mul(0.01 * (i + 1), tf.reshape(randomTensor(1, t.size, i), t.shape)))])));
       const bytes = savePatchwork(p);
       expect(await savePatchworkAsync(p)).toEqual(bytes);
       const copy = loadPatchwork(bytes);
@@ -111,7 +111,7 @@ describe('Patchwork serialization', () => {
     expect(tensors['compartments.2.1.scale']!.shape).toEqual([1]);
     expect(Object.keys(tensors)).toHaveLength(24);
     expect(JSON.parse(metadata['geolip.config']!)).toEqual({ anchors: 6, compartments: 3, compartmentDim: 2, activation: 'star-relu' });
-    const w = p.getWeights();
+    const w = p.stateDict();
     const bare = loadPatchwork(writeSafetensors(w));
     expect(bare.config).toEqual(p.config);
     tf.dispose(w);
@@ -121,7 +121,7 @@ describe('Patchwork serialization', () => {
 
   it('rejects bad bytes with typed errors', () => {
     const p = new Patchwork({ anchors: 4, compartments: 2, compartmentDim: 2 });
-    const w = p.getWeights();
+    const w = p.stateDict();
     expect(() => loadPatchwork(new Uint8Array(16))).toThrow(/loadPatchwork: 'bytes' is not a valid safetensors file/);
     const missing = { ...w };
     delete missing['compartments.1.3.bias'];

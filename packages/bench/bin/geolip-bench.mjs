@@ -1,13 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `geolip-bench` command: runs the built CLI (dist/cli.js).
+// Entry point of the `geolip-bench` command: runs the built CLI (dist/cli.js). main() never throws; exit statuses
+// are @geolip/cli's (0 ok, 1 error, 2 usage).
 import { main } from '../dist/cli.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`geolip-bench: error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await main(process.argv.slice(2));

@@ -13,11 +13,10 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
+import { meanAveragePrecision, multiLabelF1, recallAtK } from '@geolip/metrics';
 import { cocoRetrievalTargets, loadCocoCaptions, loadCocoInstances } from '@geolip/text/data';
 
 import { embedAll, type Embedder } from './embedder.js';
-import { classificationAt } from './metrics/classification.js';
-import { meanAveragePrecision, recallAtK } from './metrics/ranking.js';
 
 /** Options of {@link evaluateCocoTask}. */
 export interface CocoTaskOptions {
@@ -60,31 +59,6 @@ function l2Rows(x: Float32Array, n: number, d: number): Float32Array {
     for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! * inv;
   }
   return out;
-}
-
-/**
- * F1 at threshold 0.5 on probabilities, from {@link classificationAt} per class column: micro over all (image, class)
- * cells, macro over the classes with positives.
- */
-export function multiLabelF1(probs: ArrayLike<number>, targets: ArrayLike<number>, numClasses: number): { micro: number; macro: number } {
-  const n = targets.length / numClasses;
-  const column = (x: ArrayLike<number>, c: number) => Float64Array.from({ length: n }, (_, i) => x[i * numClasses + c]!);
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  let macro = 0;
-  let used = 0;
-  for (let c = 0; c < numClasses; c++) {
-    const m = classificationAt(column(probs, c), column(targets, c), 0.5);
-    tp += m.tp;
-    fp += m.fp;
-    fn += m.fn;
-    if (m.tp + m.fn > 0) {
-      macro += m.f1;
-      used++;
-    }
-  }
-  return { micro: tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn), macro: used === 0 ? Number.NaN : macro / used };
 }
 
 /** Trains the logistic-regression probe; returns validation probabilities `[Nval·C]`. */

@@ -3,12 +3,13 @@
  * pairwise row cosine (`cosineRows`) and the model registry (`builtinModels`, `loadModel`).
  */
 import { existsSync } from 'node:fs';
-import { basename, resolve as resolvePath } from 'node:path';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
 import { SentenceEmbedder, loadGeolipText } from '@geolip/text';
 import { createGloveAvg, createUseLite } from './baselines/index.js';
+import { classifyModelSpec } from './model-spec.js';
 
 /**
  * A model that maps inputs (sentences by default) to fixed-width embedding rows.
@@ -244,21 +245,17 @@ export async function loadModel<TInput = string>(nameOrPath: string): Promise<Em
   if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) {
     throw new InvalidArgumentError(op, 'nameOrPath', 'must be a non-empty string');
   }
-  const builtin = Object.hasOwn(builtinModels, nameOrPath) ? builtinModels[nameOrPath] : undefined;
-  if (builtin) return (await builtin.load()) as unknown as Embedder<TInput>;
+  const spec = classifyModelSpec(nameOrPath, Object.keys(builtinModels));
   const names = Object.keys(builtinModels).map((k) => `'${k}'`).join(', ');
-  const looksLikePath = /[\\/]/.test(nameOrPath) || /\.(m|c)?[jt]s$/.test(nameOrPath) || nameOrPath.startsWith('file:');
-  if (!looksLikePath) {
+  if (spec.kind === 'builtin') return (await builtinModels[spec.name]!.load()) as unknown as Embedder<TInput>;
+  if (spec.kind === 'unknown') {
     throw new InvalidArgumentError(op, 'nameOrPath', `'${nameOrPath}' is not a builtin model (valid names: ${names}) nor a module path`);
   }
-  if (/\.safetensors$/i.test(nameOrPath)) {
-    if (!existsSync(resolvePath(nameOrPath))) throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
-    return (await SentenceEmbedder.fromWeights(resolvePath(nameOrPath), { name: basename(nameOrPath).replace(/\.safetensors$/i, '') })) as unknown as Embedder<TInput>;
+  if (!existsSync(spec.path)) throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
+  if (spec.kind === 'safetensors') {
+    return (await SentenceEmbedder.fromWeights(spec.path, { name: basename(spec.path).replace(/\.safetensors$/i, '') })) as unknown as Embedder<TInput>;
   }
-  const url = nameOrPath.startsWith('file:') ? nameOrPath : pathToFileURL(resolvePath(nameOrPath)).href;
-  if (!nameOrPath.startsWith('file:') && !existsSync(resolvePath(nameOrPath))) {
-    throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
-  }
+  const url = spec.url ?? pathToFileURL(spec.path).href;
   let mod: { default?: unknown };
   try {
     mod = (await import(/* @vite-ignore */ url)) as { default?: unknown };

@@ -2,7 +2,7 @@
 // then compare with the gold scores (STS-B, SICK-R) or labels (MRPC).
 import type { PairDataset } from './data/index.js';
 import { cosineRows, embedAll, type Embedder } from './embedder.js';
-import { bestThreshold, classificationAt, pearson, rocAuc, spearman } from './metrics/index.js';
+import { bestThreshold, classificationAt, pearson, rocAuc, spearman } from '@geolip/metrics';
 
 export type PairTask = PairDataset['task'];
 

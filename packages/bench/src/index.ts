@@ -2,7 +2,7 @@
  * @geolip/bench — how users and CI judge an embedding model on real data.
  *
  * - data: STS-B / SICK / MRPC / COCO loaders for the original file formats (errors name file and line)
- * - metrics: Spearman (average ranks), Pearson, threshold search, ROC-AUC, AP / mAP, recall@K
+ * - metrics: in @geolip/metrics (Spearman, Pearson, threshold search, ROC-AUC, AP / mAP, recall@K)
  * - Embedder: the interface any model implements; `embedAll` batches and validates
  * - baselines: `glove-avg` and `use-lite` (optional peers, offline)
  * - evaluate / report / plot: pair-task evaluation, Markdown + JSON reports, SVG scatter plots
@@ -10,7 +10,6 @@
  * - the `geolip-bench` CLI (bin) wraps all of it
  */
 export * from './data/index.js';
-export * from './metrics/index.js';
 export { embedAll, cosineRows, builtinModels, loadModel } from './embedder.js';
 export type { Embedder, EmbedAllOptions, BuiltinModel } from './embedder.js';
 export * from './baselines/index.js';
@@ -22,6 +21,10 @@ export { svgScatter, niceTicks } from './plot.js';
 export { htmlReport } from './html-report.js';
 export type { HtmlReportPlot } from './html-report.js';
 export type { ScatterOptions } from './plot.js';
-export { cocoMarkdownTable, evaluateCocoTask, multiLabelF1 } from './coco-task.js';
+export { cocoMarkdownTable, evaluateCocoTask } from './coco-task.js';
 export type { CocoTaskOptions, CocoTaskResult } from './coco-task.js';
 export { PIXELS_SIDE, builtinImageModels, createPixelsEmbedder, loadImageModel } from './image-models.js';
+export { classifyModelSpec } from './model-spec.js';
+export type { ModelSpec } from './model-spec.js';
+export { TASKS } from './tasks/index.js';
+export type { Task, TaskEnv, TaskOptions, TaskOutcome } from './tasks/index.js';

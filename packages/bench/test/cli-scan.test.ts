@@ -30,7 +30,7 @@ describe('geolip-bench scan', () => {
     expect((await cli(['scan', '--model', model, '--sample', '120', '--backend', 'cpu', '--seed', '1'])).stdout).not.toBe(r.stdout);
   });
 
-  it('rejects bad options with exit code 1', async () => {
+  it('rejects bad options with exit code 2 (usage; 1 before @geolip/cli)', async () => {
     const r = await cli(['scan', '--model', model, '--seed', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/geolip-bench: error: --seed must be an integer, got 'x'/);

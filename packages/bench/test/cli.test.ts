@@ -148,8 +148,38 @@ describe('geolip-bench run', () => {
     expect((await cli(['run', '--split', 'val'])).stderr).toContain("unknown split 'val'");
     const b = await cli(['run', '--backend', 'tpu', '--model', model]);
     expect(b.code).toBe(1);
-    expect(b.stderr).toContain("unknown backend 'tpu'; valid backends: tensorflow, webgpu, webgl, wasm, cpu");
+    // the one backend-name check (@geolip/geometry/backend parseBackendName); the CLIs worded it two ways before
+    expect(b.stderr).toContain("'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)");
     expect((await cli(['help'])).stdout).toContain('geolip-bench run');
+  });
+});
+
+describe('geolip-bench help and strict options', () => {
+  it('--help prints the program\'s commands; run --help prints run\'s options', async () => {
+    const h = await cli(['--help']);
+    expect(h.code).toBe(0);
+    for (const c of ['run', 'data', 'embed', 'scan']) expect(h.stdout).toMatch(new RegExp(`^  geolip-bench ${c} `, 'm'));
+    const r = await cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    for (const o of ['--model <name|path>', '--tasks <list>', '--split dev|test', '--data <dir>', '--backend <name>', '--out <file>', '--plots <dir>', '--batch-size <N>', '--drop-malformed', '--raw', '--image-model <name|path>', '--coco <dir>', '--retrieval', '--help']) {
+      expect(r.stdout, o).toContain(o);
+    }
+    for (const t of ['stsb', 'sick', 'mrpc', 'coco']) expect(r.stdout).toMatch(new RegExp(`^  ${t} `, 'm'));
+    expect((await cli(['help', 'embed'])).stdout).toContain('--shard <i/N>');
+    expect((await cli(['scan', '-h'])).stdout).toContain('--sample <N>');
+  });
+  it('a repeated single-valued flag is a usage error (it used to win silently)', async () => {
+    const r = await cli(['run', '--tasks', 'stsb', '--tasks', 'sick']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('geolip-bench: error: --tasks given 2 times (it takes one value)\n');
+    const m = await cli(['run', '--model']);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain('--model needs a value');
+  });
+  it('--version prints the package version', async () => {
+    const v = await cli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^\d+\.\d+\.\d+.*\n$/);
   });
 });
 

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
-import { evaluateCocoTask, multiLabelF1 } from '../src/coco-task.js';
+import { evaluateCocoTask } from '../src/coco-task.js';
 import { createPixelsEmbedder, loadImageModel } from '../src/image-models.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/coco/${name}`, import.meta.url));
@@ -39,18 +39,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('multiLabelF1', () => {
-  it('hand case: micro over cells, macro over classes with positives', () => {
-    // 2 images × 3 classes; class 2 has no positive and no prediction.
-    const probs = [0.9, 0.2, 0.1, 0.6, 0.7, 0.4];
-    const targets = [1, 1, 0, 0, 1, 0];
-    // TP: (0,0), (1,1); FP: (1,0); FN: (0,1).  micro = 2·2/(2·2 + 1 + 1) = 2/3.
-    // class 0: tp 1, fp 1 → 2/3; class 1: tp 1, fn 1 → 2/3; macro = 2/3.
-    const f = multiLabelF1(probs, targets, 3);
-    expect(f.micro).toBeCloseTo(2 / 3, 12);
-    expect(f.macro).toBeCloseTo(2 / 3, 12);
-  });
-});
+// multiLabelF1's hand case moved with the function to @geolip/metrics (test/metrics.test.ts).
 
 describe('evaluateCocoTask', () => {
   it('a probe on separable features reaches mAP 1; retrieval with a same-space text model finds every pair', async () => {

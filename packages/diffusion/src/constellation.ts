@@ -37,8 +37,9 @@ export interface PatchConstellationOptions {
  *
  * With d = 16, A = 16, K = 3 and P = 16 (a 256-wide vector) the width is 768 (spec §12.2).
  *
- * Parameter: `anchors` `[P, A, d]` (raw; normalized on every use). The home buffer is not a
- * parameter (as PyTorch's `register_buffer`): it is rebuilt from the seed, see {@link home}.
+ * Parameter: `anchors` `[P, A, d]` (raw; normalized on every use). The home is a non-persistent
+ * buffer (`Module.addBuffer(…, { persistent: false })`, PyTorch's `register_buffer(persistent=False)`):
+ * not in the state dict (it is rebuilt from the seed, see {@link home}), disposed with the module.
  *
  * @remarks At phase 0 the anchors are exactly home, which carries no gradient; the later phases
  * carry the anchors' gradient. Anchors are initialized by `initializeAnchors` of `@geolip/anchors`
@@ -55,7 +56,6 @@ export class PatchConstellation extends Module {
   readonly phases: readonly number[];
   /** `[P, A, d]` learnable anchors (raw). */
   readonly anchors: tf.Variable<tf.Rank.R3>;
-  private readonly homeAnchors: tf.Tensor3D;
 
   /** @throws {InvalidArgumentError} On a non-positive size or a phase outside [0, 1]. */
   constructor(options: PatchConstellationOptions) {
@@ -74,7 +74,7 @@ export class PatchConstellation extends Module {
     const [p, a, d] = [this.patches, this.anchorsPerPatch, this.patchDim];
     const data = new Float32Array(p * a * d);
     for (let i = 0; i < p; i++) data.set(initializeAnchors(a, d, { rng }).data, i * a * d);
-    this.homeAnchors = tf.tensor3d(data, [p, a, d]);
+    this.addBuffer('home', tf.tensor3d(data, [p, a, d]), { persistent: false });
     this.anchors = this.addParameter('anchors', tf.tensor3d(data, [p, a, d])) as tf.Variable<tf.Rank.R3>;
   }
 
@@ -87,6 +87,11 @@ export class PatchConstellation extends Module {
   get home(): tf.Tensor3D {
     this.assertLive('home');
     return this.homeAnchors;
+  }
+
+  /** The home buffer (owned by the module). */
+  private get homeAnchors(): tf.Tensor3D {
+    return this.getBuffer('home') as tf.Tensor3D;
   }
 
   /** The anchors at each phase, `[P, K·A, d]` unit rows. Differentiable in `anchors`. */
@@ -156,11 +161,6 @@ export class PatchConstellation extends Module {
     if (result instanceof Promise) return result.finally(release) as R;
     release();
     return result;
-  }
-
-  override dispose(): void {
-    if (!this.isDisposed) this.homeAnchors.dispose();
-    super.dispose();
   }
 }
 

@@ -103,3 +103,23 @@ export class BackendError extends GeolipError {
     this.attempts = attempts;
   }
 }
+
+/**
+ * A command line was wrong: an unknown flag or command, a missing or malformed value, a repeated flag that is not
+ * repeatable. CLIs built on `@geolip/cli` print its message with the program's usage hint and exit with status 1.
+ * `op` names the program and command (e.g. `'geolip-bench run'`); `argument` the flag (`'--backend'`) when one is
+ * at fault. The message is printed as is: it does not repeat `op`.
+ */
+export class UsageError extends GeolipError {
+  /** The flag or positional argument at fault, when there is one (e.g. `'--backend'`). */
+  readonly argument: string | undefined;
+  /** The message without the `op: ` prefix, as a CLI prints it. */
+  readonly detail: string;
+
+  constructor(op: string, message: string, options?: { argument?: string; cause?: unknown }) {
+    super(op, message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'UsageError';
+    this.argument = options?.argument;
+    this.detail = message;
+  }
+}

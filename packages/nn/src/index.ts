@@ -1,6 +1,6 @@
 export * from './functional/index.js';
 export { Module, toRng, toTorchLayout, fromTorchLayout, uniformInit, normalInit, xavierUniform } from './module.js';
-export type { ParamLayout, StateDict, LoadStateDictOptions, InitSeed } from './module.js';
+export type { ParamLayout, StateDict, StateDictKey, BufferOptions, LoadStateDictOptions, InitSeed } from './module.js';
 
 // Conv blocks (NHWC images; PyTorch is NCHW): conv, group norm, diffusion residual block, resampling, conditioning.
 export { Conv2d, IMAGE_LAYOUT } from './layers/conv2d.js';
@@ -34,6 +34,7 @@ export type { EncoderLayerForwardOptions, TransformerEncoderLayerOptions } from 
 export { TransformerEncoder } from './layers/transformer-encoder.js';
 export type { TransformerEncoderOptions } from './layers/transformer-encoder.js';
 export { ModuleList } from './layers/module-list.js';
+export { Container } from './layers/container.js';
 export { maskedMeanPool } from './layers/masked-mean-pool.js';
 
 // Kernels: names, the reference (plain-JS) implementations used to test fused paths on cpu.

@@ -15,12 +15,41 @@ interface ParamEntry {
   layout: ParamLayout;
 }
 
+interface BufferEntry {
+  value: tf.Tensor | null;
+  persistent: boolean;
+  optional: boolean;
+  /** The shape of an unset optional buffer (what loadStateDict checks a stored value against). */
+  shape: readonly number[] | null;
+}
+
 /** A name → tensor map in PyTorch layout (what `torch.save(model.state_dict())` holds, as tfjs tensors). */
 export type StateDict = Record<string, tf.Tensor>;
 
 export interface LoadStateDictOptions {
   /** Fail on keys in `dict` the module does not have (default `true`). Missing keys always fail. */
   strict?: boolean;
+}
+
+/** One key of a state dict: its dotted name, its PyTorch shape, and whether {@link Module.loadStateDict} may go without it. */
+export interface StateDictKey {
+  name: string;
+  shape: number[];
+  /** An optional buffer (see {@link BufferOptions.optional}): absent from the dict → left as it is. */
+  optional: boolean;
+}
+
+/** Options of {@link Module.addBuffer}. */
+export interface BufferOptions {
+  /** In `stateDict` / `loadStateDict` (default `true`), as PyTorch's `register_buffer(..., persistent=)`. */
+  persistent?: boolean;
+  /**
+   * The buffer may be unset (`null`, e.g. a snapshot not taken yet): `stateDict` then omits it, and `loadStateDict`
+   * accepts a dict with or without its key (absent → the buffer is left as it is). Default `false`.
+   */
+  optional?: boolean;
+  /** The shape the buffer has once set; required for an optional buffer registered as `null`. */
+  shape?: readonly number[];
 }
 
 /** Seed or generator for a module's initialization. */
@@ -32,38 +61,111 @@ export function toRng(seed: InitSeed | undefined): Rng {
   return typeof seed === 'number' ? createRng(seed) : seed;
 }
 
+const SEGMENT = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/;
+
 /**
- * Base class of every block: named parameters and sub-modules registered in construction order, so
- * parameter names are stable (`layers.0.self_attn.in_proj_weight`) and match PyTorch's `state_dict()`
+ * Base class of everything that owns trainable tensors: named parameters, buffers and sub-modules registered in
+ * construction order, so names are stable (`layers.0.self_attn.in_proj_weight`) and match PyTorch's `state_dict()`
  * for the same architecture. Implements `@geolip/train`'s `TrainableModel.getWeights`.
  *
- * Subclasses create parameters with {@link Module.addParameter} and children with {@link Module.addModule}
- * in their constructor, and define a `forward`-style method of their own signature.
+ * Subclasses create parameters with {@link Module.addParameter}, non-trainable state with {@link Module.addBuffer}
+ * and children with {@link Module.addModule} in their constructor, and define a `forward`-style method of their own
+ * signature.
+ *
+ * One meaning for each accessor, in every package:
+ * - {@link Module.getWeights}: the live `tf.Variable`s by dotted name (what an optimizer trains; not copies);
+ * - {@link Module.stateDict}: new tensors in PyTorch layout under PyTorch's names (the caller disposes them);
+ * - {@link Module.loadStateDict}: the inverse, atomic (every name and shape is checked before anything changes);
+ * - {@link Module.paramCount}: the number of scalar parameters.
+ *
+ * Order: a module's own parameters first (in registration order), then (in a state dict) its persistent buffers,
+ * then its children (PyTorch's order). A parameter
+ * name may be dotted (`projection.weight`, `rotations.0`) when a module keeps the parameters of trivial PyTorch
+ * sub-modules (a bare `nn.Linear` read directly, an `nn.ParameterList`) flat on itself; its first segment then may
+ * not name a child.
+ *
+ * **Stored layout ≠ PyTorch layout.** Parameters stored transposed declare it with their {@link ParamLayout}. A module
+ * that stores its state differently altogether (e.g. `Patchwork` of `@geolip/anchors` keeps its compartments stacked
+ * in `[n_comp, …]` variables, where PyTorch has `compartments.{k}.*`) overrides the three hooks that define its
+ * *own* contribution to its parent's state dict, {@link Module.ownStateKeys}, {@link Module.ownStateDict} and
+ * {@link Module.loadOwnState}; `stateDict`, `loadStateDict` (checks included) and `stateDictKeys` of every ancestor
+ * then use the PyTorch names with no conversion in the model. `getWeights` still returns what is stored.
+ *
+ * **Buffers** ({@link Module.addBuffer}, PyTorch's `register_buffer`) are tensors the module owns that are not
+ * trained: not in `getWeights`/`paramCount`, in the state dict when persistent, disposed with the module.
  */
 export abstract class Module {
   private readonly ownParams = new Map<string, ParamEntry>();
+  private readonly ownBuffers = new Map<string, BufferEntry>();
   private readonly children = new Map<string, Module>();
   private disposed = false;
 
   /**
    * Registers a trainable parameter (takes ownership of `init`).
+   * @param name - an identifier, or dotted identifiers / indices (`projection.weight`, `rotations.0`; see the class doc).
    * @param layout - how it maps to PyTorch's layout; see {@link ParamLayout}.
+   * @throws {InvalidArgumentError} naming `name` when it is not fresh or not a (dotted) identifier.
    */
   protected addParameter(name: string, init: tf.Tensor, layout: ParamLayout = 'same', trainable = true): tf.Variable {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || this.ownParams.has(name) || this.children.has(name)) {
-      throw new InvalidArgumentError(`${this.constructor.name}.addParameter`, 'name', `'${name}' is not a fresh identifier`);
-    }
+    this.checkFreshName('addParameter', name, true);
     const variable = tf.variable(init, trainable);
     init.dispose();
     this.ownParams.set(name, { variable, layout });
     return variable;
   }
 
+  /**
+   * Registers a buffer: a tensor the module owns that is not a parameter (PyTorch's `register_buffer`): not in
+   * `getWeights` or `paramCount`; in `stateDict`/`loadStateDict` when persistent; disposed with the module.
+   * Takes ownership of `value` (may be `null` for an optional buffer, see {@link BufferOptions}).
+   * @throws {InvalidArgumentError} naming `name` when it is not fresh, or `options` when an unset buffer has no shape.
+   */
+  protected addBuffer(name: string, value: tf.Tensor | null, options: BufferOptions = {}): void {
+    const op = `${this.constructor.name}.addBuffer`;
+    this.checkFreshName('addBuffer', name, true);
+    const optional = options.optional ?? false;
+    if (value === null && (!optional || options.shape === undefined)) {
+      throw new InvalidArgumentError(op, 'options', `an unset buffer '${name}' must be optional and have a shape`);
+    }
+    if (value !== null && options.shape !== undefined && !sameShape(value.shape, options.shape)) {
+      throw new ShapeError(op, 'value', `[${options.shape.join(', ')}]`, value.shape);
+    }
+    this.ownBuffers.set(name, {
+      value: value === null ? null : tf.keep(value),
+      persistent: options.persistent ?? true,
+      optional,
+      shape: options.shape ? [...options.shape] : null,
+    });
+  }
+
+  /**
+   * Replaces the value of the buffer `name` (takes ownership of `value`; disposes the previous one). `null` unsets an
+   * optional buffer.
+   * @throws {InvalidArgumentError} for an unknown buffer, or `null` for a buffer that is not optional.
+   * @throws {ShapeError} when `value` does not have the declared shape.
+   */
+  protected setBuffer(name: string, value: tf.Tensor | null): void {
+    const op = `${this.constructor.name}.setBuffer`;
+    const entry = this.ownBuffers.get(name);
+    if (entry === undefined) throw new InvalidArgumentError(op, 'name', `'${name}' is not a buffer of this module`);
+    if (value === null && !entry.optional) throw new InvalidArgumentError(op, 'value', `buffer '${name}' is not optional`);
+    const shape = entry.shape ?? entry.value?.shape;
+    if (value !== null && shape !== undefined && !sameShape(value.shape, shape)) throw new ShapeError(op, 'value', `[${shape.join(', ')}]`, value.shape);
+    if (entry.value !== null && entry.value !== value) entry.value.dispose();
+    entry.value = value === null ? null : tf.keep(value);
+  }
+
+  /** The current value of the buffer `name` (owned by the module: do not dispose it), or `null` when unset. */
+  protected getBuffer(name: string): tf.Tensor | null {
+    const entry = this.ownBuffers.get(name);
+    if (entry === undefined) throw new InvalidArgumentError(`${this.constructor.name}.getBuffer`, 'name', `'${name}' is not a buffer of this module`);
+    return entry.value;
+  }
+
   /** Registers a child module under `name` (a digit string for list items, as PyTorch's `ModuleList`). */
   protected addModule<M extends Module>(name: string, module: M): M {
-    if (!/^[A-Za-z0-9_]+$/.test(name) || this.ownParams.has(name) || this.children.has(name)) {
-      throw new InvalidArgumentError(`${this.constructor.name}.addModule`, 'name', `'${name}' is not a fresh identifier`);
-    }
+    this.checkFreshName('addModule', name, false);
+    if (!(module instanceof Module)) throw new InvalidArgumentError(`${this.constructor.name}.addModule`, 'module', 'must be a Module');
     this.children.set(name, module);
     return module;
   }
@@ -76,7 +178,15 @@ export abstract class Module {
     return out;
   }
 
-  /** Every parameter by its stable dotted name (the `TrainableModel.getWeights` of `@geolip/train`). */
+  /** Every buffer that is set, as `[dotted name, tensor]` (owned by the modules), in registration order (depth first). */
+  namedBuffers(prefix = ''): [string, tf.Tensor][] {
+    const out: [string, tf.Tensor][] = [];
+    for (const [name, e] of this.ownBuffers) if (e.value !== null) out.push([prefix + name, e.value]);
+    for (const [name, child] of this.children) out.push(...child.namedBuffers(`${prefix}${name}.`));
+    return out;
+  }
+
+  /** Every parameter by its stable dotted name: the live variables, not copies (the `TrainableModel.getWeights` of `@geolip/train`). */
   getWeights(): Record<string, tf.Variable> {
     this.assertLive('getWeights');
     const out: Record<string, tf.Variable> = {};
@@ -84,50 +194,81 @@ export abstract class Module {
     return out;
   }
 
-  /** Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`. */
+  /** The trainable parameters (the live variables of {@link Module.getWeights}), in order: the `varList` of `tf.variableGrads` or `optimizer.minimize`. */
+  get trainableVariables(): tf.Variable[] {
+    this.assertLive('trainableVariables');
+    return this.namedParameters()
+      .map(([, v]) => v)
+      .filter((v) => v.trainable);
+  }
+
+  /** Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`; 0 once disposed. */
   paramCount(): number {
+    if (this.disposed) return 0;
     let n = 0;
     for (const [, v] of this.namedParameters()) n += v.size;
     return n;
   }
 
-  /**
-   * The parameters in PyTorch layout under their PyTorch names: new tensors the caller disposes.
-   * Write them with `writeSafetensors` from `@geolip/geometry`.
-   */
-  stateDict(): StateDict {
-    this.assertLive('stateDict');
-    const out: StateDict = {};
-    for (const [name, v, layout] of this.namedParameters()) out[name] = toTorchLayout(v, layout);
+  /** Every key of {@link Module.stateDict} (and what {@link Module.loadStateDict} accepts) with its PyTorch shape, in order. */
+  stateDictKeys(): StateDictKey[] {
+    this.assertLive('stateDictKeys');
+    const out: StateDictKey[] = [];
+    this.visit('', (m, prefix) => {
+      for (const k of m.ownStateKeys()) out.push({ name: prefix + k.name, shape: k.shape, optional: k.optional });
+    });
     return out;
   }
 
   /**
-   * Loads PyTorch-layout tensors (e.g. from a safetensors file) into the parameters.
-   * Checks every name and shape before changing anything, so a failed load leaves the module as it was.
-   * @throws {FormatError} naming the missing key, the unexpected key (strict), or the shape mismatch.
+   * The parameters and persistent buffers in PyTorch layout under their PyTorch names: new tensors the caller
+   * disposes. Write them with `writeSafetensors` from `@geolip/geometry`.
+   */
+  stateDict(): StateDict {
+    this.assertLive('stateDict');
+    const out: StateDict = {};
+    this.visit('', (m, prefix) => {
+      for (const [name, t] of Object.entries(m.ownStateDict())) out[prefix + name] = t;
+    });
+    return out;
+  }
+
+  /**
+   * Loads PyTorch-layout tensors (e.g. from a safetensors file) into the parameters and persistent buffers.
+   * Checks every name and shape before changing anything, so a failed load leaves the module as it was. The
+   * tensors stay the caller's (values are copied).
+   * @throws {InvalidArgumentError} if `dict` is not an object.
+   * @throws {FormatError} naming the missing key or the unexpected key (strict).
+   * @throws {ShapeError} naming the key of a tensor of the wrong shape.
    */
   loadStateDict(dict: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
     const op = `${this.constructor.name}.loadStateDict`;
     this.assertLive('loadStateDict');
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new InvalidArgumentError(op, 'dict', 'must be an object of tensors');
     const strict = options.strict ?? true;
-    const params = this.namedParameters();
-    const known = new Set(params.map(([n]) => n));
-    for (const [name, v, layout] of params) {
+    const keys = this.stateDictKeys();
+    for (const { name, shape, optional } of keys) {
       const t = dict[name];
-      if (t === undefined) throw new FormatError(op, 'dict', `has no key '${name}'`);
-      const expected = torchShape(v.shape, layout);
-      if (t.shape.length !== expected.length || t.shape.some((s, i) => s !== expected[i])) {
-        throw new ShapeError(op, `dict['${name}']`, `[${expected.join(', ')}]`, t.shape);
+      if (t === undefined) {
+        if (optional) continue;
+        throw new FormatError(op, 'dict', `has no key '${name}'`);
       }
+      if (!(t instanceof tf.Tensor)) throw new InvalidArgumentError(op, `dict['${name}']`, 'must be a tf.Tensor');
+      if (!sameShape(t.shape, shape)) throw new ShapeError(op, `dict['${name}']`, `[${shape.join(', ')}]`, t.shape);
     }
     if (strict) {
+      const known = new Set(keys.map((k) => k.name));
       const extra = Object.keys(dict).filter((k) => !known.has(k));
       if (extra.length > 0) throw new FormatError(op, 'dict', `has unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (pass { strict: false } to ignore them)`);
     }
-    for (const [name, v, layout] of params) {
-      tf.tidy(() => v.assign(fromTorchLayout(tf.cast(dict[name]!, 'float32'), layout)));
-    }
+    this.visit('', (m, prefix) => {
+      const own: Record<string, tf.Tensor> = {};
+      for (const k of m.ownStateKeys()) {
+        const t = dict[prefix + k.name];
+        if (t !== undefined) own[k.name] = t;
+      }
+      m.loadOwnState(own);
+    });
   }
 
   /**
@@ -145,20 +286,99 @@ export abstract class Module {
     }
   }
 
-  /** Frees every parameter. The module is unusable afterwards. */
+  /** Frees every parameter and buffer, the children's included. The module is unusable afterwards. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
-    for (const [, v] of this.namedParameters()) v.dispose();
     this.disposed = true;
+    for (const child of this.children.values()) child.dispose();
+    for (const e of this.ownParams.values()) if (!e.variable.isDisposed) e.variable.dispose();
+    for (const e of this.ownBuffers.values()) {
+      e.value?.dispose();
+      e.value = null;
+    }
   }
 
   get isDisposed(): boolean {
     return this.disposed;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // The module's own contribution to its parent's state dict (override the three together).
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The keys (relative to this module, children excluded) this module contributes to a state dict, with their
+   * PyTorch shapes. Default: every parameter (shape in PyTorch layout), then every persistent buffer that is set or
+   * optional. Override together with {@link Module.ownStateDict} and {@link Module.loadOwnState} for a stored layout
+   * that is not PyTorch's.
+   */
+  protected ownStateKeys(): StateDictKey[] {
+    const out: StateDictKey[] = [];
+    for (const [name, e] of this.ownParams) out.push({ name, shape: torchShape(e.variable.shape, e.layout), optional: false });
+    for (const [name, e] of this.ownBuffers) {
+      if (!e.persistent || (e.value === null && !e.optional)) continue;
+      out.push({ name, shape: [...(e.shape ?? e.value!.shape)], optional: e.optional });
+    }
+    return out;
+  }
+
+  /**
+   * This module's own entries of {@link Module.stateDict} (relative names, children excluded), as new tensors in
+   * PyTorch layout. Default: the parameters through their {@link ParamLayout}, then clones of the persistent buffers
+   * that are set.
+   */
+  protected ownStateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, e] of this.ownParams) out[name] = toTorchLayout(e.variable, e.layout);
+    for (const [name, e] of this.ownBuffers) if (e.persistent && e.value !== null) out[name] = tf.clone(e.value);
+    return out;
+  }
+
+  /**
+   * Stores this module's own entries (relative names as in {@link Module.ownStateKeys}; every required key present
+   * with its shape, already checked by {@link Module.loadStateDict}; optional keys may be absent). The tensors stay
+   * the caller's. Default: parameters assigned through their layout (cast to float32), buffers replaced by copies.
+   */
+  protected loadOwnState(dict: Record<string, tf.Tensor>): void {
+    for (const [name, e] of this.ownParams) {
+      const t = dict[name]!;
+      tf.tidy(() => e.variable.assign(fromTorchLayout(tf.cast(t, 'float32'), e.layout)));
+    }
+    for (const [name, e] of this.ownBuffers) {
+      const t = dict[name];
+      if (!e.persistent || t === undefined) continue;
+      const dtype = e.value?.dtype ?? 'float32';
+      this.setBuffer(name, tf.tidy(() => tf.clone(tf.cast(t, dtype))));
+    }
+  }
+
   protected assertLive(method: string): void {
     if (this.disposed) throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'this', 'the module was disposed');
   }
+
+  /** Calls `f` on this module and every descendant (depth first, registration order) with its name prefix. */
+  private visit(prefix: string, f: (m: Module, prefix: string) => void): void {
+    f(this, prefix);
+    for (const [name, child] of this.children) child.visit(`${prefix}${name}.`, f);
+  }
+
+  /**
+   * Throws unless `name` is free: a parameter or buffer name is one or more dot-separated identifiers / indices, a
+   * child name one identifier or index; no name may equal, extend or be extended by another (`a` vs `a.b`).
+   */
+  private checkFreshName(method: string, name: string, dotted: boolean): void {
+    const segments = typeof name === 'string' ? name.split('.') : [];
+    const valid = segments.length > 0 && (dotted ? segments.every((seg) => SEGMENT.test(seg)) : segments.length === 1 && /^[A-Za-z0-9_]+$/.test(name));
+    const clash = (other: string) => other === name || other.startsWith(`${name}.`) || name.startsWith(`${other}.`);
+    const taken = valid && [...this.ownParams.keys(), ...this.ownBuffers.keys(), ...this.children.keys()].some(clash);
+    if (!valid || taken) {
+      throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'name', `'${String(name)}' is not a fresh identifier`);
+    }
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
 function torchShape(shape: number[], layout: ParamLayout): number[] {

@@ -87,21 +87,22 @@ describe('geolip-train consensus', () => {
   });
 
   it.each([
-    ['fewer than 2 experts', () => ['consensus', '--expert', `a=${paths.a}`, '--out', join(dir, 'x')], /at least 2 --expert/],
-    ['a bad name=path', () => ['consensus', '--expert', paths.a, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
-    ['an empty name', () => ['consensus', '--expert', `=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
-    ['a repeated name', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `a=${paths.b}`, '--out', join(dir, 'x')], /'a' given twice/],
-    ['a missing file', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${join(dir, 'missing.npy')}`, '--out', join(dir, 'x')], /missing\.npy' does not exist/],
-    ['a different N', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `short=${paths.short}`, '--out', join(dir, 'x')], /expert 'short' has N=59/],
-    ['NaN features', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `n=${paths.nan}`, '--out', join(dir, 'x')], /nan\.npy' has 1 non-finite/],
-    ['no --out', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`], /needs --out/],
-    ['a bad --target-dim', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '0'], /positive integer/],
-    ['--target-dim > width', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '9'], /exceeds the width 8/],
-    ['--width > min D_e', () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--width', '12'], /smallest expert width 8/],
-    ['an unknown option', () => ['consensus', '--bogus', '1'], /unknown option --bogus/],
-  ])('exits 1 with one line on %s', async (_label, argv, pattern) => {
+    ['fewer than 2 experts', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--out', join(dir, 'x')], /at least 2 --expert/],
+    ['a bad name=path', 1, () => ['consensus', '--expert', paths.a, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
+    ['an empty name', 1, () => ['consensus', '--expert', `=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x')], /--expert must be name=path/],
+    ['a repeated name', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `a=${paths.b}`, '--out', join(dir, 'x')], /'a' given twice/],
+    ['a missing file', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${join(dir, 'missing.npy')}`, '--out', join(dir, 'x')], /missing\.npy' does not exist/],
+    ['a different N', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `short=${paths.short}`, '--out', join(dir, 'x')], /expert 'short' has N=59/],
+    ['NaN features', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `n=${paths.nan}`, '--out', join(dir, 'x')], /nan\.npy' has 1 non-finite/],
+    ['no --out', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`], /needs --out/],
+    ['a bad --target-dim', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '0'], /positive integer/],
+    ['--target-dim > width', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--target-dim', '9'], /exceeds the width 8/],
+    ['--width > min D_e', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--width', '12'], /smallest expert width 8/],
+    ['an unknown option', 1, () => ['consensus', '--bogus', '1'], /unknown option --bogus/],
+    ['--out given twice', 1, () => ['consensus', '--expert', `a=${paths.a}`, '--expert', `b=${paths.b}`, '--out', join(dir, 'x'), '--out', join(dir, 'x')], /--out given 2 times/],
+  ])('exits with one line on %s', async (_label, code, argv, pattern) => {
     const cap = capture();
-    expect(await main(argv(), cap.io)).toBe(1);
+    expect(await main(argv(), cap.io)).toBe(code);
     expect(cap.stderr).toMatch(/^geolip-train: error: .*\n$/);
     expect(cap.stderr.split('\n')).toHaveLength(2);
     expect(cap.stderr).toMatch(pattern);
@@ -122,6 +123,16 @@ describe('geolip-train commands', () => {
     const none = capture();
     expect(await main([], none.io)).toBe(1);
     expect(none.stdout).toContain('Usage:');
+  });
+
+  it('run --help and consensus --help print each command\'s options', async () => {
+    const run = capture();
+    expect(await main(['run', '--help'], run.io)).toBe(0);
+    for (const o of ['--config <file.json>', '--out <dir>', '--resume', '--steps <N>', '--time-limit <S>', '--backend <name>', '-h, --help']) expect(run.stdout, o).toContain(o);
+    for (const r of ['mlp-student', 'text-consensus', 'fmnist-vit', 'fmnist-david', 'coco-soup', 'glfm']) expect(run.stdout).toContain(r);
+    const cons = capture();
+    expect(await main(['consensus', '--help'], cons.io)).toBe(0);
+    for (const o of ['--expert <name=path>', '--out <dir>', '--width <W>', '--target-dim <K>', '--iterations <n>']) expect(cons.stdout, o).toContain(o);
   });
 
   it('rejects an unknown command, listing the valid ones', async () => {

@@ -10,11 +10,10 @@ import { AnchorBank } from '@geolip/anchors';
 import type { AnchorBankConfig } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
 import type { SafetensorEntry } from '@geolip/geometry';
-import { LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
+import { Container, LayerNorm, Linear, Module, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
 import { readBinarySource } from '@geolip/geometry/internal';
 import type { BinarySource } from '@geolip/geometry/internal';
 
-import { AnchorBankModule } from './anchor-bank-module.js';
 import { readTorchStateDict } from './torch/read-torch.js';
 
 /** Sizes of a {@link CaptionEncoder}. */
@@ -71,7 +70,7 @@ export const CAPTION_BERT_BANK_CONFIG: Readonly<AnchorBankConfig> = Object.freez
  * LayerNorm, Linear)`.
  *
  * With `config.anchorBank` the bank's variables follow under `bank.` (`bank.projection.weight`,
- * `bank.projection.bias`, `bank.rotations.{e}`, `bank.anchors`, …; see `AnchorBank.getWeights`), and
+ * `bank.projection.bias`, `bank.rotations.{e}`, `bank.anchors`, …; the `AnchorBank` is a child module), and
  * {@link CaptionEncoder.anchorBank} exposes the bank for its losses.
  *
  * @example
@@ -86,7 +85,7 @@ export class CaptionEncoder extends Module {
   private readonly head0: Linear;
   private readonly head2: LayerNorm;
   private readonly head3: Linear;
-  private readonly bankModule: AnchorBankModule | null;
+  private readonly bank: AnchorBank | null;
 
   /** @throws {InvalidArgumentError} for a size that is not a positive integer or heads not dividing dModel. */
   constructor(config: CaptionEncoderConfig = CAPTION_BERT_CONFIG, options: { seed?: number } = {}) {
@@ -102,7 +101,7 @@ export class CaptionEncoder extends Module {
     // The bank is built (and its config checked) before any encoder variable exists, so a bad bank
     // config leaks nothing; it is registered last, so `bank.*` names follow the encoder's.
     const bank = buildBank(op, config, seed);
-    const head = new HeadContainer();
+    const head = new Container();
     this.encoder = this.addModule(
       'encoder',
       new TransformerEncoder({
@@ -121,7 +120,7 @@ export class CaptionEncoder extends Module {
     this.head0 = head.add('0', new Linear(config.dModel, config.dModel, { seed: seed + 1 }));
     this.head2 = head.add('2', new LayerNorm(config.dModel, { eps: config.eps ?? 1e-5 }));
     this.head3 = head.add('3', new Linear(config.dModel, config.outDim, { seed: seed + 2 }));
-    this.bankModule = bank === null ? null : this.addModule('bank', new AnchorBankModule(bank));
+    this.bank = bank === null ? null : this.addModule('bank', bank);
   }
 
   /**
@@ -129,12 +128,12 @@ export class CaptionEncoder extends Module {
    * null without `config.anchorBank`. Owned by this encoder: do not dispose it separately.
    */
   get anchorBank(): AnchorBank | null {
-    return this.bankModule?.bank ?? null;
+    return this.bank;
   }
 
   /** Width of {@link CaptionEncoder.forward}'s output: outDim, plus the bank's bankDim with the bank (896 at the card). */
   get outputDim(): number {
-    return this.config.outDim + (this.bankModule?.bank.config.bankDim ?? 0);
+    return this.config.outDim + (this.bank?.config.bankDim ?? 0);
   }
 
   /**
@@ -149,7 +148,7 @@ export class CaptionEncoder extends Module {
     this.assertLive('forward');
     return tf.tidy(() => {
       const s = this.studentEmbedding(ids, attentionMask);
-      return this.bankModule === null ? s : this.bankModule.bank.apply(s).output;
+      return this.bank === null ? s : this.bank.apply(s).output;
     });
   }
 
@@ -160,13 +159,6 @@ export class CaptionEncoder extends Module {
   embed(ids: tf.Tensor2D, attentionMask: tf.Tensor): tf.Tensor2D {
     this.assertLive('embed');
     return tf.tidy(() => this.studentEmbedding(ids, attentionMask));
-  }
-
-  /** Frees every parameter, the bank's included. */
-  override dispose(): void {
-    // The bank first: it owns its variables (AnchorBank.dispose), after which they leave namedParameters.
-    this.bankModule?.dispose();
-    super.dispose();
   }
 
   private studentEmbedding(ids: tf.Tensor2D, attentionMask: tf.Tensor): tf.Tensor2D {
@@ -190,9 +182,9 @@ export class CaptionEncoder extends Module {
     const dict: Record<string, tf.Tensor> = {};
     try {
       for (const [k, e] of Object.entries(entries)) dict[k] = entryToTensor(e);
-      if (this.bankModule !== null && !Object.keys(dict).some((k) => k.startsWith('bank.'))) {
+      if (this.bank !== null && !Object.keys(dict).some((k) => k.startsWith('bank.'))) {
         // Encoder-only file: the bank loads its own current values (copies, freed below).
-        for (const [name, v] of this.bankModule.namedParameters('bank.')) dict[name] = tf.clone(v);
+        for (const [name, t] of Object.entries(this.bank.stateDict())) dict[`bank.${name}`] = t;
       }
       this.loadStateDict(dict, options);
     } finally {
@@ -228,13 +220,6 @@ function buildBank(op: string, config: CaptionEncoderConfig, seed: number): Anch
     throw new InvalidArgumentError(op, 'config.anchorBank.inputDim', `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; got ${String(bankConfig.inputDim)}`);
   }
   return new AnchorBank({ ...bankConfig, inputDim: config.outDim, seed: bankConfig.seed ?? seed + 3 });
-}
-
-/** A plain container so the head's children are named `head.0`, `head.2`, `head.3` as in `nn.Sequential`. */
-class HeadContainer extends Module {
-  add<M extends Module>(name: string, m: M): M {
-    return this.addModule(name, m);
-  }
 }
 
 function readWeights(op: string, bytes: Uint8Array | ArrayBuffer): Record<string, SafetensorEntry> {

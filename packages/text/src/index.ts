@@ -9,7 +9,6 @@ export { ALLOWED_GLOBALS, readTorchStateDict } from './torch/read-torch.js';
 export { CAPTION_BERT_CONFIG, CaptionEncoder } from './caption-encoder.js';
 export type { CaptionEncoderConfig } from './caption-encoder.js';
 export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
-export { AnchorBankModule } from './anchor-bank-module.js';
 export * from './heads/index.js';
 export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
 export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';

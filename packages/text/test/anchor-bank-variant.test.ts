@@ -9,7 +9,7 @@ import { AnchorBank } from '@geolip/anchors';
 import { FormatError, InvalidArgumentError, entryToTensor, readSafetensors } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { AnchorBankModule, CAPTION_BERT_BANK_CONFIG, CAPTION_BERT_CONFIG, CaptionEncoder, loadBertUncasedTokenizer, toTensors } from '../src/index.js';
+import { CAPTION_BERT_BANK_CONFIG, CAPTION_BERT_CONFIG, CaptionEncoder, loadBertUncasedTokenizer, toTensors } from '../src/index.js';
 import type { CaptionEncoderConfig } from '../src/index.js';
 
 const dir = join(__dirname, 'fixtures');
@@ -38,7 +38,7 @@ describe('CaptionEncoder with anchorBank', () => {
     //   = 768·128 + 128 + 5·128² + 512·128 = 98,304 + 128 + 81,920 + 65,536 = 245,888.
     const model = new CaptionEncoder({ ...CAPTION_BERT_CONFIG, anchorBank: CAPTION_BERT_BANK_CONFIG });
     expect(model.paramCount()).toBe(26_203_904);
-    expect(model.anchorBank!.parameterCount).toBe(245_888);
+    expect(model.anchorBank!.paramCount()).toBe(245_888);
     expect(model.outputDim).toBe(896);
     const names = Object.keys(model.getWeights()).filter((k) => k.startsWith('bank.'));
     expect(names).toEqual(['bank.projection.weight', 'bank.projection.bias', 'bank.rotations.0', 'bank.rotations.1', 'bank.rotations.2', 'bank.rotations.3', 'bank.rotations.4', 'bank.anchors']);
@@ -187,11 +187,12 @@ describe('CaptionEncoder with anchorBank', () => {
     expect(bank.isDisposed).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
     expect(() => m.dispose()).not.toThrow();
-    const wrapped = new AnchorBankModule(new AnchorBank({ inputDim: 4, bankDim: 2, experts: 1, anchors: 3 }));
-    expect(wrapped.paramCount()).toBe(4 * 2 + 2 + 4 + 3 * 2);
-    wrapped.dispose();
-    expect(wrapped.bank.isDisposed).toBe(true);
-    expect(wrapped.paramCount()).toBe(0);
+    // The bank is itself an nn Module (no adapter): the same count, dispose and isDisposed.
+    const alone = new AnchorBank({ inputDim: 4, bankDim: 2, experts: 1, anchors: 3 });
+    expect(alone.paramCount()).toBe(4 * 2 + 2 + 4 + 3 * 2);
+    alone.dispose();
+    expect(alone.isDisposed).toBe(true);
+    expect(alone.paramCount()).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -7,7 +7,6 @@
  * `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in `@geolip/recipes`.
  */
 export * from './losses/index.js';
-export * from './metrics/index.js';
 export { MasteryQueue } from './mastery-queue.js';
 export type {
   MasteryEpochStats,

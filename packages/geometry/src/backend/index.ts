@@ -1,2 +1,2 @@
-export { initBackend, ensureGradients, BACKEND_NAMES } from './init-backend.js';
+export { initBackend, ensureGradients, BACKEND_NAMES, parseBackendName } from './init-backend.js';
 export type { BackendName, BackendInfo, InitBackendOptions, WasmInfo } from './init-backend.js';

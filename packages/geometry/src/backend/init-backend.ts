@@ -10,7 +10,27 @@ import type { WasmBackendModule } from './wasm-threads.js';
 /** Backends `initBackend` knows how to find and register. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
+/** Every backend name `initBackend` accepts, in its default order of preference. */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/**
+ * The one check of a backend name (used by `initBackend`, the CLIs and the demo): returns `value` as a
+ * {@link BackendName}, or throws naming the function and the argument and listing the known names.
+ *
+ * @param op - the function or command that received the name (e.g. `'initBackend'`, `'geolip-bench run'`).
+ * @param arg - the argument or flag that held it (e.g. `'prefer'`, `'--backend'`, `'GEOLIP_BACKEND'`).
+ * @param value - the name to check (exact, lower case).
+ * @throws {InvalidArgumentError} `op: 'arg' names an unknown backend 'x' (known: tensorflow, webgpu, webgl, wasm, cpu)`.
+ * @example
+ * ```ts
+ * parseBackendName('myTool', '--backend', 'wasm'); // 'wasm'
+ * parseBackendName('myTool', '--backend', 'tpu');  // throws InvalidArgumentError
+ * ```
+ */
+export function parseBackendName(op: string, arg: string, value: unknown): BackendName {
+  if (typeof value === 'string' && (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new InvalidArgumentError(op, arg, `names an unknown backend '${String(value)}' (known: ${BACKEND_NAMES.join(', ')})`);
+}
 
 export interface InitBackendOptions {
   /**
@@ -98,12 +118,7 @@ function parseEnv(): BackendName[] | undefined {
   const raw = isNode ? process.env.GEOLIP_BACKEND : undefined;
   if (!raw || raw.trim() === '') return undefined;
   const names = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  for (const n of names) {
-    if (!(BACKEND_NAMES as readonly string[]).includes(n)) {
-      throw new InvalidArgumentError('initBackend', 'GEOLIP_BACKEND', `names an unknown backend '${n}' (known: ${BACKEND_NAMES.join(', ')})`);
-    }
-  }
-  return names as BackendName[];
+  return names.map((n) => parseBackendName('initBackend', 'GEOLIP_BACKEND', n));
 }
 
 /** Resolves `wasmThreads` / `GEOLIP_WASM_THREADS` to a positive count (≤ 8), or undefined for "tfjs decides". */
@@ -347,11 +362,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     if (!Array.isArray(options.prefer) || options.prefer.length === 0) {
       throw new InvalidArgumentError('initBackend', 'prefer', 'must be a non-empty array of backend names');
     }
-    for (const n of options.prefer) {
-      if (!(BACKEND_NAMES as readonly string[]).includes(n)) {
-        throw new InvalidArgumentError('initBackend', 'prefer', `names an unknown backend '${String(n)}' (known: ${BACKEND_NAMES.join(', ')})`);
-      }
-    }
+    for (const n of options.prefer) parseBackendName('initBackend', 'prefer', n);
   }
   const fromEnv = parseEnv();
   // Validated (and 'auto' resolved) up front so a bad value throws instead of silently skipping wasm.

@@ -11,7 +11,8 @@ import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
 import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
-import { configReader, defineRecipe, isObject, meanAveragePrecision, optimizerOptions, readOptimizerBlock, readWeightsAsync, saveConsensus, show, train, writeFileAtomic } from '@geolip/train';
+import { meanAveragePrecision } from '@geolip/metrics';
+import { configReader, defineRecipe, isObject, optimizerOptions, readOptimizerBlock, readWeightsAsync, saveConsensus, show, train, writeFileAtomic } from '@geolip/train';
 import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 
 import { classesWithPositives, constantScoreMap, loadSplit, loadSplitImages, medianPositives, readCategories, readExpertRows } from './coco-data.js';

@@ -1,4 +1,5 @@
 import { FormatError, InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
+import { bestThreshold } from '@geolip/metrics';
 
 /** What {@link ParaphraseThreshold.fit} found, on the data it was fitted on. */
 export interface ParaphraseFit {
@@ -37,8 +38,9 @@ export interface ParaphraseThresholdJSON {
  *   from those ≤ b), and
  * - the smallest value itself (every fitted pair predicted positive).
  *
- * Ties (several cuts with the same F1): the **highest** threshold wins, the most conservative cut, as
- * `bestThreshold` in `@geolip/bench`. If a midpoint rounds onto b (adjacent floats), a itself is used.
+ * The sweep is `bestThreshold` of `@geolip/metrics` (one implementation of the best-F1 cut): ties (several cuts
+ * with the same F1) go to the **highest** threshold, the most conservative cut. If a midpoint rounds onto b
+ * (adjacent floats), a itself is used.
  *
  * @remarks [INFER] choices:
  * - Midpoints rather than the card's apparent 0.01 grid: the grid can only lose F1 on the fitted data, and
@@ -100,49 +102,22 @@ export class ParaphraseThreshold {
       pos += y;
     }
     if (pos === 0) throw new InvalidArgumentError(op, 'labels', 'must hold at least one positive (1): F1 of the positive class is 0 at every threshold');
-    const neg = n - pos;
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => cosines[b]! - cosines[a]!);
-    // 2tp/(tp + fp + pos) = 2tp/(2tp + fp + fn): the same rational gives the same double, so equal F1 compares equal.
-    const f1Of = (tp: number, fp: number): number => (2 * tp) / (tp + fp + pos);
-    let best = -1;
-    let bestT = Number.NaN;
-    let bestTp = 0;
-    let bestFp = 0;
-    let tp = 0;
-    let fp = 0;
-    let i = 0;
-    while (i < n) {
-      const a = cosines[order[i]!]!;
-      while (i < n && cosines[order[i]!] === a) {
-        if (labels[order[i]!] === 1) tp++;
-        else fp++;
-        i++;
-      }
-      let t = a; // the last group: every pair positive
-      if (i < n) {
-        const b = cosines[order[i]!]!;
-        t = (a + b) / 2;
-        if (!Number.isFinite(t)) t = a / 2 + b / 2;
-        if (!(t > b && t <= a)) t = a;
-      }
-      const f1 = f1Of(tp, fp);
-      if (f1 > best) {
-        best = f1;
-        bestT = t;
-        bestTp = tp;
-        bestFp = fp;
-      }
-    }
+    // The sweep is @geolip/metrics' bestThreshold (F1, ties → the highest cut); its "all positive" cut (−∞) is
+    // reported here as the smallest fitted cosine, which predicts the same (every fitted pair positive) and stays finite.
+    const best = bestThreshold(cosines, labels, { metric: 'f1' });
+    let min = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < n; j++) if (cosines[j]! < min) min = cosines[j]!;
+    const bestT = best.threshold === Number.NEGATIVE_INFINITY ? min : best.threshold;
     const fit: ParaphraseFit = {
       threshold: bestT,
-      f1: best,
-      precision: bestTp / (bestTp + bestFp),
-      recall: bestTp / pos,
-      accuracy: (bestTp + neg - bestFp) / n,
-      tp: bestTp,
-      fp: bestFp,
-      tn: neg - bestFp,
-      fn: pos - bestTp,
+      f1: best.f1,
+      precision: best.precision,
+      recall: best.recall,
+      accuracy: best.accuracy,
+      tp: best.tp,
+      fp: best.fp,
+      tn: best.tn,
+      fn: best.fn,
     };
     this.t = bestT;
     this.lastFit = fit;

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
+import { createProgress } from '@geolip/cli';
 import { createRng, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { assertInteger, assertNumber } from '@geolip/geometry/internal';
@@ -91,7 +92,7 @@ export interface TrainOptions<B> {
   log?: (record: TrainRecord) => void;
   /** Append every record as one JSON line to this file. */
   metricsFile?: string;
-  /** Draw a progress bar on stderr. Default false. */
+  /** Report progress on stderr (a bar redrawn in place on a terminal, a line per 10% otherwise). Default false. */
   progress?: boolean;
   /**
    * Stops the run between steps once aborted: the step in flight finishes, a checkpoint is saved (when
@@ -230,6 +231,8 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     emit({ type: 'checkpoint', step, dir: lastCheckpoint });
   };
 
+  // The CLIs' one progress reporter: redrawn in place on a terminal, a line per 10% in a log.
+  const progress = options.progress ? createProgress(process.stderr, 'train') : undefined;
   const t0 = performance.now();
   let lastLoss = NaN;
   let stoppedEarly = false;
@@ -305,7 +308,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       const elapsedMs = performance.now() - t0;
       const stepsPerSec = ((step - start) * 1000) / Math.max(elapsedMs, 1e-9);
       emit({ type: 'step', step, loss: lossValue, lr, gradNorm: normValue, stepsPerSec, elapsedMs });
-      if (options.progress) process.stderr.write(`\r${formatProgress(step, steps, lossValue, stepsPerSec)}`);
+      progress?.update(step, steps, formatProgress(step, steps, lossValue, stepsPerSec));
       await options.afterStep?.(step);
 
       if (options.evaluate && evalEvery !== undefined && (step % evalEvery === 0 || step === steps)) {
@@ -333,7 +336,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       if (stoppedEarly) break;
     }
   } finally {
-    if (options.progress) process.stderr.write('\n');
+    progress?.end();
     if (metricsFd !== undefined) closeSync(metricsFd);
     optimizer.dispose();
   }

@@ -8,19 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Constellation, Patchwork, geometricAutograd } from '@geolip/anchors';
 import type { GeometricAutogradOptions } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { Conv2d, LayerNorm, Linear, Module, ModuleList, PositionEmbedding, TransformerEncoderLayer, gelu, normalInit, toRng } from '@geolip/nn';
-import type { LoadStateDictOptions, StateDict } from '@geolip/nn';
+import { Container, Conv2d, LayerNorm, Linear, Module, ModuleList, PositionEmbedding, TransformerEncoderLayer, gelu, normalInit, toRng } from '@geolip/nn';
 
-import {
-  ConstellationModule,
-  Container,
-  PatchworkModule,
-  checkPositiveIntegers,
-  describeValue,
-  l2Normalize,
-  fromPatchworkTorch,
-  toPatchworkTorch,
-} from '../models/internal.js';
+import { checkPositiveIntegers, describeValue, l2Normalize } from '../models/internal.js';
 import { CrossBlock, DualStreamBlock } from './blocks.js';
 
 /** Sizes of a {@link DualStreamViT}. Images are NHWC `[B, imageSize, imageSize, channels]`. */
@@ -189,7 +179,8 @@ export interface DualStreamViTOutput {
  * (see {@link CrossBlock}), `geo_norm.*`, `std_norm.*`, `fuse.*`, `fused_blocks.{i}.*` (PyTorch
  * `nn.TransformerEncoderLayer`, norm_first), `fused_norm.*`, `geo_output_proj.{0,1}.*`, `output_proj.{0,1}.*`,
  * `constellation.anchors`, `patchwork.compartments.{k}.{0,2,3}.*`, `classifier.{0,2,4}.*`, `geo_classifier.*`.
- * `getWeights()` (what an optimizer sees) holds the patchwork's stacked variables as `patchwork.stacked.*`.
+ * `getWeights()` (what an optimizer sees) holds the patchwork's stacked variables as `patchwork.stacked.*`; the
+ * `Patchwork` child (an `nn` `Module`) maps them to its per-compartment state-dict names itself.
  *
  * @example
  * const model = new DualStreamViT({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 }, { seed: 0 }); // Fashion-MNIST: 49 tokens
@@ -284,14 +275,11 @@ export class DualStreamViT extends Module {
     this.geoOut = [geoOut.add('0', new Linear(S, c.outDim, { seed: rng })), geoOut.add('1', new LayerNorm(c.outDim, { eps }))];
     const stdOut = this.addModule('output_proj', new Container());
     this.stdOut = [stdOut.add('0', new Linear(pooledStdDim, c.outDim, { seed: rng })), stdOut.add('1', new LayerNorm(c.outDim, { eps }))];
-    this.constellation = this.addModule(
-      'constellation',
-      new ConstellationModule(new Constellation({ anchors: c.anchors, dim: c.outDim, seed: seed + 1, dropout: c.anchorDropout })),
-    ).constellation;
+    this.constellation = this.addModule('constellation', new Constellation({ anchors: c.anchors, dim: c.outDim, seed: seed + 1, dropout: c.anchorDropout }));
     this.patchworkLayer = this.addModule(
       'patchwork',
-      new PatchworkModule(new Patchwork({ anchors: c.anchors, compartments: c.compartments, compartmentDim: c.compartmentDim, seed: seed + 2 })),
-    ).patchwork;
+      new Patchwork({ anchors: c.anchors, compartments: c.compartments, compartmentDim: c.compartmentDim, seed: seed + 2 }),
+    );
     const classifier = this.addModule('classifier', new Container());
     this.cls0 = classifier.add('0', new Linear(this.patchworkLayer.outputDim + 2 * c.outDim, c.classifierHidden, { seed: rng }));
     this.cls2 = classifier.add('2', new LayerNorm(c.classifierHidden, { eps }));
@@ -356,20 +344,4 @@ export class DualStreamViT extends Module {
       return { logits, geoLogits, emb, geoEmb, stdEmb, triangulation, cmValidity, cmVolumeSquared };
     });
   }
-
-  /**
-   * The parameters in PyTorch layout under their PyTorch names, the patchwork per compartment
-   * (`patchwork.compartments.{k}.*`): new tensors the caller disposes.
-   */
-  override stateDict(): StateDict {
-    return toPatchworkTorch(super.stateDict(), this.patchworkLayer);
-  }
-
-  override loadStateDict(dict: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
-    this.assertLive('loadStateDict');
-    fromPatchworkTorch('DualStreamViT.loadStateDict', dict, this.patchworkLayer, this.config.compartments, options, (converted, opts) =>
-      super.loadStateDict(converted, opts),
-    );
-  }
-
 }

@@ -8,19 +8,9 @@ import { ANCHOR_INITS, Constellation, Patchwork, geometricAutograd } from '@geol
 import type { AnchorInit, GeometricAutogradOptions } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError, toMatrix } from '@geolip/geometry';
 import type { MatrixLike } from '@geolip/geometry';
-import { LayerNorm, Linear, Module, ModuleList, gelu } from '@geolip/nn';
-import type { LoadStateDictOptions, StateDict } from '@geolip/nn';
+import { Container, LayerNorm, Linear, Module, ModuleList, gelu } from '@geolip/nn';
 
-import {
-  ConstellationModule,
-  Container,
-  PatchworkModule,
-  checkPositiveIntegers,
-  describeValue,
-  l2Normalize,
-  fromPatchworkTorch,
-  toPatchworkTorch,
-} from './internal.js';
+import { checkPositiveIntegers, describeValue, l2Normalize } from './internal.js';
 
 /** Sizes of a {@link BaseTierSoup}. */
 export interface BaseTierSoupConfig {
@@ -128,10 +118,12 @@ export interface BaseTierSoupOutput {
  *
  * Parameter names (`stateDict()`, PyTorch layout; the author's keys are unknown): `projectors.{e}.0.*`
  * (Linear), `projectors.{e}.1.*` (LayerNorm), `constellation.anchors` `[A, K]`,
- * `patchwork.compartments.{k}.{0,2,3}.*` (see `Patchwork.getWeights`), `classifier.0.*` (Linear),
+ * `patchwork.compartments.{k}.{0,2,3}.*` (see `Patchwork.stateDict`), `classifier.0.*` (Linear),
  * `classifier.2.*` (LayerNorm), `classifier.4.*` (Linear): `nn.Sequential(Linear, GELU, LayerNorm, Dropout,
  * Linear)`. `getWeights()` (what an optimizer sees) holds the patchwork's stacked variables instead, as
- * `patchwork.stacked.{0.weight, 0.bias, 2.weight, 2.bias, 3.weight, 3.bias}` (`[n_comp, …]`).
+ * `patchwork.stacked.{0.weight, 0.bias, 2.weight, 2.bias, 3.weight, 3.bias}` (`[n_comp, …]`). The constellation
+ * and the patchwork are child modules (both `nn` `Module`s); the patchwork maps its stacked storage to the
+ * per-compartment names itself.
  *
  * @example
  * const soup = new BaseTierSoup(BASE_TIER_SOUP_CONFIG, { seed: 0 });
@@ -185,11 +177,11 @@ export class BaseTierSoup extends Module {
       this.projectorLinears.push(p.add('0', new Linear(width, K, { seed: seed + 10 + e })));
       this.projectorNorms.push(p.add('1', new LayerNorm(K, { eps })));
     });
-    this.constellation = this.addModule('constellation', new ConstellationModule(new Constellation({ anchors: config.anchors, dim: K, init: anchorInit, seed: seed + 1 }))).constellation;
+    this.constellation = this.addModule('constellation', new Constellation({ anchors: config.anchors, dim: K, init: anchorInit, seed: seed + 1 }));
     this.patchworkLayer = this.addModule(
       'patchwork',
-      new PatchworkModule(new Patchwork({ anchors: config.anchors, compartments: config.compartments, compartmentDim: config.compartmentDim, seed: seed + 2 })),
-    ).patchwork;
+      new Patchwork({ anchors: config.anchors, compartments: config.compartments, compartmentDim: config.compartmentDim, seed: seed + 2 }),
+    );
     const classifier = this.addModule('classifier', new Container());
     const inWidth = this.patchworkLayer.outputDim + K;
     this.cls0 = classifier.add('0', new Linear(inWidth, config.hiddenDim, { seed: seed + 3 }));
@@ -284,22 +276,6 @@ export class BaseTierSoup extends Module {
       });
     });
   }
-
-  /**
-   * The parameters in PyTorch layout under their PyTorch names, the patchwork per compartment
-   * (`patchwork.compartments.{k}.*`): new tensors the caller disposes.
-   */
-  override stateDict(): StateDict {
-    return toPatchworkTorch(super.stateDict(), this.patchworkLayer);
-  }
-
-  override loadStateDict(dict: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
-    this.assertLive('loadStateDict');
-    fromPatchworkTorch('BaseTierSoup.loadStateDict', dict, this.patchworkLayer, this.config.compartments, options, (converted, opts) =>
-      super.loadStateDict(converted, opts),
-    );
-  }
-
 
   private checkFeatures(op: string, features: unknown): void {
     const E = this.numExperts;

@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
-import { Conv2d, LayerNorm, Linear, Module, TransformerEncoder, gelu, normalInit, xavierUniform } from '@geolip/nn';
+import { Container, Conv2d, LayerNorm, Linear, Module, TransformerEncoder, gelu, normalInit, xavierUniform } from '@geolip/nn';
 
-import { Container, checkPositiveIntegers, describeValue, l2Normalize } from './internal.js';
+import { checkPositiveIntegers, describeValue, l2Normalize } from './internal.js';
 
 /**
  * The readout of a {@link ViTEncoder}: the two layouts of spec §10.2 that both give 11,216,768 parameters.

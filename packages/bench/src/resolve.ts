@@ -1,0 +1,43 @@
+// `--model` / `--image-model` of the CLI: the spec classified once (model-spec.ts), a wrong one reported as a usage
+// error, the rest loaded by `loadModel` / `loadImageModel`.
+import { existsSync } from 'node:fs';
+
+import type { UsageError } from '@geolip/cli';
+
+import { builtinModels, loadModel, type Embedder } from './embedder.js';
+import { builtinImageModels, loadImageModel } from './image-models.js';
+import { classifyModelSpec } from './model-spec.js';
+
+/**
+ * Loads the text embedder named by `--model`.
+ *
+ * @param spec - a builtin name, a `.safetensors` student, or an ES module path.
+ * @param usage - makes the command's usage error.
+ * @throws {UsageError} an unknown name (lists the valid ones) or a file that does not exist.
+ */
+export async function resolveTextModel(spec: string, usage: (message: string) => UsageError): Promise<Embedder> {
+  const names = Object.keys(builtinModels);
+  const kind = classifyModelSpec(spec, names);
+  if (kind.kind === 'unknown') {
+    throw usage(`unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, or a path to an ES module exporting an Embedder`);
+  }
+  if (kind.kind !== 'builtin' && !existsSync(kind.path)) throw usage(`model ${kind.kind === 'safetensors' ? 'file' : 'module'} not found: ${kind.path}`);
+  return loadModel(kind.kind === 'builtin' ? kind.name : kind.path);
+}
+
+/**
+ * Loads the image embedder named by `--image-model`.
+ *
+ * @param spec - a builtin image model name or an ES module path.
+ * @param usage - makes the command's usage error.
+ * @throws {UsageError} an unknown name (lists the valid ones) or a module that does not exist.
+ */
+export async function resolveImageModel(spec: string, usage: (message: string) => UsageError): Promise<Embedder<string>> {
+  const names = Object.keys(builtinImageModels);
+  const kind = classifyModelSpec(spec, names);
+  if (kind.kind === 'unknown' || kind.kind === 'safetensors') {
+    throw usage(`unknown image model '${spec}'; valid image models: ${names.join(', ')}, or a path to an ES module exporting an image Embedder`);
+  }
+  if (kind.kind === 'module' && !existsSync(kind.path)) throw usage(`image model module not found: ${kind.path}`);
+  return loadImageModel(kind.kind === 'builtin' ? kind.name : kind.path);
+}
