@@ -2,7 +2,7 @@
 # Trains the four GLFM variants of `geolip-train run glfm` side by side on the GPU machine, over one or more device
 # calls (a call is at most 600 s; the machine keeps ignored folders while it stays warm, ~30 s idle, 30 min at most).
 #
-#   npm run build && node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs tools/device/glfm-profile.mjs --out .device/tc
+#   npm run build && node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs tools/perf/glfm-profile.mjs --out .device/tc
 #   mkdir -p .tmp/fmxz && for f in /usr/share/datasets/fashion-mnist/*.gz; do gunzip -c "$f" | xz -9e > ".tmp/fmxz/$(basename "$f" .gz).xz"; done
 #   run (the same command every call; carry .device/tc and .tmp/fmxz):
 #     TRAIN_TOTAL=1300 bash tools/device/train-glfm.sh .tmp/fmxz        (EPOCHS=n instead of a plan; MODEL_CONFIG='{...}')

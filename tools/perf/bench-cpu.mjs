@@ -1,6 +1,6 @@
 // The CPU-machine half of BENCHMARKS.md, in one run (`npm run bench:cpu`): tfjs cpu, tfjs wasm with 1 thread,
-// tfjs wasm with threads (auto), then onnxruntime-node (installed on demand into packages/bench/perf/ort/, never
-// by the root install), written to tools/perf/results/cpu/*.json; then BENCHMARKS.md is rewritten.
+// tfjs wasm with threads (auto), then onnxruntime-node (installed on demand into tools/perf/peers/ort/, never
+// by the root install), written to results/perf/cpu/*.json; then BENCHMARKS.md is rewritten.
 // Each case runs in its own process with a time limit, so one slow case cannot stop the rest (a case that
 // runs out of time is recorded as such). Takes ~20–40 minutes on 2 cores.
 //   node tools/perf/bench-cpu.mjs [--quick]   (--quick: two small cases per backend into a temp folder, ~2 minutes)
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
-const dir = quick ? mkdtempSync(join(tmpdir(), 'geolip-bench-cpu-')) : join(root, 'tools/perf/results/cpu');
+const dir = quick ? mkdtempSync(join(tmpdir(), 'geolip-bench-cpu-')) : join(root, 'results/perf/cpu');
 mkdirSync(dir, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'geolip-bench-case-'));
 
@@ -56,7 +56,7 @@ runBackend('cpu', undefined, join(dir, 'tfjs-cpu.json'));
 runBackend('wasm', '1', join(dir, 'tfjs-wasm-1.json'));
 runBackend('wasm', 'auto', join(dir, 'tfjs-wasm-auto.json'));
 console.error('bench-cpu: onnxruntime-node');
-execFileSync(process.execPath, ['packages/bench/perf/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, ['tools/perf/peers/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 rmSync(scratch, { recursive: true, force: true });
 if (!quick) execFileSync(process.execPath, ['tools/perf/write-benchmarks.mjs'], { cwd: root, stdio: 'inherit' });
 console.error(`bench-cpu: results in ${dir}`);

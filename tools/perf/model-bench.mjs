@@ -1,4 +1,4 @@
-// The tfjs rows of BENCHMARKS.md: the same cases as packages/bench/perf/torch_reference.py, built from
+// The tfjs rows of BENCHMARKS.md: the same cases as tools/perf/peers/torch_reference.py, built from
 // @geolip/nn blocks and trained with @geolip/train's AdamW, on one tfjs backend per run.
 //
 //   node tools/perf/model-bench.mjs --backend wasm [--threads 1|2] [--cases a,b] [--iters N] [--quick] [--grid cpu]

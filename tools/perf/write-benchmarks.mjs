@@ -1,6 +1,6 @@
 // Writes BENCHMARKS.md from the result files of one GPU-machine run and one CPU-machine run:
-//   tools/perf/results/gpu/{tfjs-webgpu.json, tfjs-webgpu-stock.json, torch-h100.json}   (npm run bench:gpu:pack + device)
-//   tools/perf/results/cpu/{tfjs-cpu.json, tfjs-wasm-1.json, tfjs-wasm-auto.json, ort-cpu.json}   (npm run bench:cpu)
+//   results/perf/gpu/{tfjs-webgpu.json, tfjs-webgpu-stock.json, torch-h100.json}   (npm run bench:gpu:pack + device)
+//   results/perf/cpu/{tfjs-cpu.json, tfjs-wasm-1.json, tfjs-wasm-auto.json, ort-cpu.json}   (npm run bench:cpu)
 //
 //   node tools/perf/write-benchmarks.mjs [--out BENCHMARKS.md]
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,8 @@ const args = process.argv.slice(2);
 const out = resolve(args.includes('--out') ? args[args.indexOf('--out') + 1] : join(root, 'BENCHMARKS.md'));
 const load = (p) => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(root, p), 'utf8')) : null);
 
-const gpu = { nn: load('tools/perf/results/gpu/tfjs-webgpu.json'), stock: load('tools/perf/results/gpu/tfjs-webgpu-stock.json'), torch: load('tools/perf/results/gpu/torch-h100.json') };
-const cpu = { cpu: load('tools/perf/results/cpu/tfjs-cpu.json'), w1: load('tools/perf/results/cpu/tfjs-wasm-1.json'), wn: load('tools/perf/results/cpu/tfjs-wasm-auto.json'), ort: load('tools/perf/results/cpu/ort-cpu.json') };
+const gpu = { nn: load('results/perf/gpu/tfjs-webgpu.json'), stock: load('results/perf/gpu/tfjs-webgpu-stock.json'), torch: load('results/perf/gpu/torch-h100.json') };
+const cpu = { cpu: load('results/perf/cpu/tfjs-cpu.json'), w1: load('results/perf/cpu/tfjs-wasm-1.json'), wn: load('results/perf/cpu/tfjs-wasm-auto.json'), ort: load('results/perf/cpu/ort-cpu.json') };
 
 // FLOPs of the models (matmuls only; the same count for every runtime): per token and layer
 // 2·(4d² + 2·d·ff) for the projections and FFN plus 4·L·d for the attention products; the head 2·(d² + d·768)
@@ -87,7 +87,7 @@ p('script\'s `synchronize`). Models are the same architecture and shapes in ever
 p('encoder (30,522 vocab, d=384, 6 heads, FFN 1536, 6 pre-norm layers, masked mean pool, 384→384→GELU→LN→768 head,');
 p('25,958,016 parameters), the "small transformer" (the same with 2 layers), and a ViT on 32×32 images (patch 4,');
 p('the same 6 layers, 10 classes). Cases are defined in `tools/perf/model-bench.mjs` and');
-p('`packages/bench/perf/torch_reference.py`. "× behind" is time(tfjs) / time(peer): 1.0 means equal.');
+p('`tools/perf/peers/torch_reference.py`. "× behind" is time(tfjs) / time(peer): 1.0 means equal.');
 p();
 
 if (gpu.nn && gpu.torch) {
@@ -118,7 +118,7 @@ if (gpu.nn && gpu.torch) {
   p('pentachoron_cv runs on the CPU in tfjs (float64 Cayley–Menger in JS, `@geolip/geometry`), on the GPU in PyTorch;');
   p('GPA at 768-d (float64 SVDs) is only on the CPU machine for tfjs; PyTorch on this GPU: ' + fmt(gpu.torch.results.find((c) => c.case === 'gpa_768')?.median_ms) + ' ms.');
   p();
-  p('Files: `tools/perf/results/gpu/tfjs-webgpu.json`, `tfjs-webgpu-stock.json` (the same program with');
+  p('Files: `results/perf/gpu/tfjs-webgpu.json`, `tfjs-webgpu-stock.json` (the same program with');
   p('`GEOLIP_WEBGPU_FUSED=0 GEOLIP_WEBGPU_GRAD_PATCH=0 GEOLIP_WEBGPU_UPLOAD_PATCH=0`; the stock run is a second device');
   p('call right after the first, same machine), `torch-h100.json`.');
   p();
@@ -156,13 +156,13 @@ if (cpu.w1 || cpu.wn || cpu.ort) {
   if (m1 && mn) {
     p(`Target of issue 6 on this machine: wasm ≥ 3× "today's" matmul throughput. Plain 1024³ matmul, same run: 1 thread`);
     p(`(what tfjs-wasm does in Node without this repo) ${fmt(m1.gflops)} GFLOP/s, threads ${fmt(mn.gflops)} GFLOP/s: ${fmt(mn.gflops / m1.gflops)}× (target 3×: ${mn.gflops / m1.gflops >= 3 ? 'met' : 'not met'}).`);
-    p('Transposed and batched products (the backward pass) gain 17–40× from the BatchMatMul kernel (`npm run bench:wasm -w @geolip/nn`).');
+    p('Transposed and batched products (the backward pass) gain 17–40× from the BatchMatMul kernel (`npm run bench:nn:wasm`).');
     p('The 6-layer encoder and the ViT train at batch 32 here: at batch 128 their activations exceed tfjs-wasm\'s heap (XNNPACK');
     p('out-of-memory, then the module aborts).');
     p();
   }
-  p('Files: `tools/perf/results/cpu/*.json`. The wasm matmul kernels and thread setup are `@geolip/nn`\'s and');
-  p('`@geolip/geometry/backend`\'s (see packages/nn/README.md); `npm run bench:wasm -w @geolip/nn` has the per-shape');
+  p('Files: `results/perf/cpu/*.json`. The wasm matmul kernels and thread setup are `@geolip/nn`\'s and');
+  p('`@geolip/geometry/backend`\'s (see packages/nn/README.md); `npm run bench:nn:wasm` has the per-shape');
   p('matmul table.');
   p();
 }

@@ -18,7 +18,7 @@
 //   one core): label agreement and the largest probability difference. Writes JSON to stdout. On the GPU machine (webgpu through Dawn):
 //   node tools/device/pack.mjs tools/vision/fmnist-weights.mjs --out .device/fw; there
 //   bash .device/fw/run.sh eval --backend webgpu --data <unpacked IDX dir> --compare 100
-// The model used (H100, no mastery queue, 14 epochs): tools/device/results/fmnist-long/nomastery/ (the model file itself
+// The model used (H100, no mastery queue, 14 epochs): results/vision/fmnist-long/nomastery/ (the model file itself
 // came back in two parts, `model-dual-stream.safetensors.part-0{0,1}`: `cat` them).
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

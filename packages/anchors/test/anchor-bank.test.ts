@@ -384,7 +384,7 @@ describe('AnchorBank: training', () => {
     const totalOf = (): number => tf.tidy(() => value(b.losses(s, targets, {}, { cvSeed: 2 }).total));
     const before = totalOf();
     const optimizer = tf.train.adam(0.02);
-    for (let step = 0; step < 40; step++) {
+    for (let step = 0; step < 20; step++) {
       const cost = optimizer.minimize(() => b.losses(s, targets).total, true, b.trainableVariables);
       cost?.dispose();
     }

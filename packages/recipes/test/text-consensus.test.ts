@@ -52,16 +52,16 @@ const config = () => ({
   features: { 'bag-a': 'a.npy', 'bag-b': 'b.npy' },
   consensus: { targetDim: 8 },
   student: { dModel: 16, heads: 2, ffDim: 32, layers: 1, maxLength: 16 },
-  steps: 60,
+  steps: 30, // v_cos ≈ 0.76 and R@1 0.75 at step 30 on cpu: well above what the test asserts
   batchSize: 24,
   lr: 1e-2,
-  warmupSteps: 5,
+  warmupSteps: 3,
   temperature: 0.1,
   cvWeight: 0.05,
   valSize: 20,
-  evalEvery: 20,
+  evalEvery: 10,
   embedBatch: 32,
-  checkpointEvery: 30,
+  checkpointEvery: 15,
 });
 
 beforeAll(async () => {
@@ -138,7 +138,7 @@ describe('geolip-train run text-consensus', () => {
     const again = await run(['run', 'text-consensus', '--config', join(dir, 'config.json'), '--out', out]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint/);
-  }, 120_000);
+  });
 
   it('refuses bad configs with the field named', async () => {
     const bad = async (patch: Record<string, unknown>, message: RegExp) => {

@@ -88,7 +88,7 @@ export interface GpaResult {
  *
  * @remarks
  * - float64 on the CPU. Cost per round: E Procrustes fits, each ≈ 2·N·D² multiply-adds plus one
- *   D×D SVD (≈ 1.25 s at D = 768 in Node 20). Measured (bench/alignment-bench.mjs, N = 2000,
+ *   D×D SVD (≈ 1.25 s at D = 768 in Node 20). Measured (tools/perf/geometry/alignment-bench.mjs, N = 2000,
  *   3 views, 5 rounds, Node 20, 2 cores): ≈ 0.6 s at D = 128, ≈ 34 s at D = 768, of which the 15
  *   SVDs are a little over half.
  * - Deterministic; with `reference: 'first'` the result is gauge-fixed to view 0's frame, so

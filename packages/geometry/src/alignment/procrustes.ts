@@ -58,7 +58,7 @@ export interface ProcrustesResult {
  * - Cost: N·D·Dy multiply-adds for C and again for `aligned` (blocked, register-tiled products,
  *   ≈ 0.4 s each at N = 2000, D = 768), plus one SVD of the `[D, Dy]` matrix C (≈ 1.25 s at
  *   768×768 in Node 20) and the D·D·Dy product U·Vᵀ. Measured end to end with N = 2000 (2 cores,
- *   Node 20): ≈ 40 ms at D = 128, ≈ 2.3 s at D = 768 (bench/alignment-bench.mjs).
+ *   Node 20): ≈ 40 ms at D = 128, ≈ 2.3 s at D = 768 (tools/perf/geometry/alignment-bench.mjs).
  *
  * @example
  * const source = [[1, 0], [0, 1], [1, 1]];

@@ -573,7 +573,7 @@ function svdTall(w: Float64Array, m: number, n: number, op: string, maxSweeps: n
  *   rotations applied afterwards, four per pass over the rows of Uᵀ and Vᵀ). For M ≥ 2N the left
  *   rotations go to an [N, N] accumulator that is applied with one product. Measured in Node 20:
  *   768×768 in ≈ 1.25 s, 1024×1024 in ≈ 3 s, about 5× faster than ml-matrix
- *   (`bench/linalg-bench.mjs`).
+ *   (`tools/perf/geometry/linalg-bench.mjs`).
  * - `vectors: false` costs only the bidiagonalization and the QR iteration on (d, e): for M ≥ N
  *   ≈ 4MN² − 4N³/3 flops plus O(N²) (2000×768 in ≈ 1.3 s, versus ≈ 4 s with vectors).
  *

@@ -6,10 +6,13 @@ import { expectTensorClose } from '../../src/testing/expect-tensor-close.js';
 import { isDescending, maxAbs, maxDiff, orthogonalityError, reconstruct, spd, symmetric } from './helpers.js';
 
 const EPS = 2.220446049250313e-16;
+/** The 512×512 case is pure float64 JavaScript (no tfjs op): it runs once, on the cpu project. */
+const ONCE = process.env.GEOLIP_BACKEND === 'wasm';
 
 /** A = V·diag(λ)·Vᵀ, VᵀV = I, λ descending; tolerances grow like ε·N. */
-function expectValidEigh(a: Matrix, tolFactor = 20): void {
-  const { values, vectors } = eigh(a);
+function expectValidEigh(a: Matrix, tolFactor = 20): ReturnType<typeof eigh> {
+  const result = eigh(a);
+  const { values, vectors } = result;
   const n = a.rows;
   const tol = tolFactor * EPS * Math.max(n, 8);
   expect(values.length).toBe(n);
@@ -18,6 +21,7 @@ function expectValidEigh(a: Matrix, tolFactor = 20): void {
   const scale = Math.max(maxAbs(a), Number.MIN_VALUE);
   expect(maxDiff(reconstruct(vectors, values, vectors), a) / scale).toBeLessThan(tol);
   expect(orthogonalityError(vectors)).toBeLessThan(tol);
+  return result;
 }
 
 describe('eigh', () => {
@@ -60,12 +64,10 @@ describe('eigh', () => {
     expectValidEigh(symmetric(n, 200 + n));
   });
 
-  it('is valid on a 512×512 matrix; trace and Frobenius norm are preserved', () => {
+  it.skipIf(ONCE)('is valid on a 512×512 matrix; trace and Frobenius norm are preserved', () => {
+    // Speed is measured by tools/perf/geometry/linalg-bench.mjs, not here (no wall-clock bound in a unit test).
     const a = symmetric(512, 512);
-    const t0 = performance.now();
-    expectValidEigh(a);
-    expect(performance.now() - t0).toBeLessThan(20_000);
-    const { values } = eigh(a);
+    const { values } = expectValidEigh(a);
     let trace = 0;
     let frob = 0;
     for (let i = 0; i < 512; i++) trace += a.get(i, i);

@@ -8,6 +8,11 @@ import { expectTensorClose } from '../../src/testing/expect-tensor-close.js';
 import { gaussian, isDescending, maxAbs, maxDiff, orthogonalityError, reconstruct } from './helpers.js';
 
 const EPS = 2.220446049250313e-16;
+/**
+ * The large cases are pure float64 JavaScript on a Matrix (no tfjs op), so their result cannot depend on the
+ * backend: they run once, on the cpu project, instead of once per backend project.
+ */
+const ONCE = process.env.GEOLIP_BACKEND === 'wasm';
 
 /** Checks every invariant of a thin SVD; tolerances grow like ε·max(M, N) (backward stability). */
 function expectValidSvd(a: Matrix, tolFactor = 20): void {
@@ -75,13 +80,11 @@ describe('svd', () => {
     expectValidSvd(gaussian(n, n, 100 + n));
   });
 
-  it('is valid and fast on a 768×768 matrix', () => {
+  // Speed is measured by tools/perf/geometry/linalg-bench.mjs (npm run bench:geometry), not here: a wall-clock
+  // bound in a unit test fails on a loaded machine without a wrong result.
+  it.skipIf(ONCE)('is valid on a 768×768 matrix', () => {
     const a = gaussian(768, 768, 768);
-    const t0 = performance.now();
     const { u, s, v } = svd(a);
-    const ms = performance.now() - t0;
-    // A few seconds on 2 cores; a generous bound still catches an accidental O(N⁴) or strided loop.
-    expect(ms).toBeLessThan(20_000);
     const tol = 20 * EPS * 768;
     expect(isDescending(s)).toBe(true);
     expect(maxDiff(reconstruct(u, s, v), a) / maxAbs(a)).toBeLessThan(tol);
@@ -89,7 +92,7 @@ describe('svd', () => {
     expect(orthogonalityError(v)).toBeLessThan(tol);
   });
 
-  it('is valid on a 1024×1024 matrix (checked with O(N²) random probes instead of O(N³) products)', () => {
+  it.skipIf(ONCE)('is valid on a 1024×1024 matrix (checked with O(N²) random probes instead of O(N³) products)', () => {
     const n = 1024;
     const a = gaussian(n, n, 1024);
     const { u, s, v } = svd(a);

@@ -62,8 +62,8 @@ type Pads = readonly [number, number, number, number];
  *   `tf.customGrad`, {@link conv2dComposedGrad}; first-order only), not by tfjs's
  *   `Conv2DBackpropFilter` kernel: wasm lacks that kernel (tfjs 4.22), and where it exists it is
  *   slow. Measured: 391 of 443 ms of a GLFM v1 training step of 128 on the H100's webgpu
- *   (`tools/device/glfm-profile.mjs`), and 5–10× slower than the composed gradient on cpu
- *   (`npm run bench:conv-grad -w @geolip/nn`).
+ *   (`tools/perf/glfm-profile.mjs`), and 5–10× slower than the composed gradient on cpu
+ *   (`npm run bench:nn:conv-grad`).
  * - O(B·H'·W'·kh·kw·in·out); one new tensor, intermediates disposed.
  *
  * @example

@@ -426,7 +426,7 @@ async function fidelity(student: Student, targets: tf.Tensor2D, rows: Int32Array
   return { v_cos: v_cos!, r_at_1: r_at_1! };
 }
 
-/** Writes weights as safetensors with the metadata `@geolip/text`'s `loadTextEmbedder` reads. */
+/** Writes weights as safetensors with the metadata `@geolip/text`'s `loadGeolipText` (`SentenceEmbedder`) reads. */
 function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoderConfig, maxLength: number, fp16: boolean, extra: Record<string, unknown>): Uint8Array {
   const tensors: Record<string, SafetensorInput> = {};
   for (const [name, w] of Object.entries(weights)) {

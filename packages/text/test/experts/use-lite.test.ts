@@ -41,7 +41,7 @@ describe.skipIf(!installed)('use-lite', () => {
     expect(pair(0, 1)).toBeGreaterThan(pair(0, 2) + 0.2);
     expect(tf.getBackend()).toBe(backend);
     expect(tf.memory().numTensors).toBe(tensors);
-  }, 60_000);
+  });
 
   it('fails after dispose', async () => {
     use!.dispose!();

@@ -84,7 +84,7 @@ describe('GeoFractalDavid', () => {
     }
   });
 
-  it('learns a 3-class problem with the basin loss (Adam, 40 steps): loss falls and accuracy > 0.9', () => {
+  it('learns a 3-class problem with the basin loss (Adam, 25 steps): loss falls and accuracy > 0.9', () => {
     const model = new GeoFractalDavid({ featureDim: 8, numClasses: 3, k: 2, scales: [4, 6] }, { seed: 2 });
     const n = 60;
     const labels = Array.from({ length: n }, (_, i) => i % 3);
@@ -94,7 +94,7 @@ describe('GeoFractalDavid', () => {
     const vars = Object.values(model.getWeights());
     const lossAt = () => tf.tidy(() => basinLoss(model, model.forward(x), y).loss.dataSync()[0]!);
     const first = lossAt();
-    for (let i = 0; i < 40; i++) opt.minimize(() => basinLoss(model, model.forward(x), y).loss, false, vars);
+    for (let i = 0; i < 25; i++) opt.minimize(() => basinLoss(model, model.forward(x), y).loss, false, vars);
     const last = lossAt();
     const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.forward(x).logits, 1), y), 'float32')).dataSync()[0]!);
     expect(last).toBeLessThan(first * 0.7);

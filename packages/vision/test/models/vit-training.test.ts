@@ -1,5 +1,5 @@
 // A tiny ViTEncoder learns a toy 2-class problem (8 × 8 images, patch 4) with a plain tfjs optimizer:
-// the loss after 30 Adam steps is well below the loss at the start.
+// the loss after 15 Adam steps is well below the loss at the start.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ function toyBatch(n: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
 }
 
 describe('ViTEncoder training sanity', () => {
-  it('reduces a cross-entropy loss on a toy 2-class problem in 30 Adam steps', () => {
+  it('reduces a cross-entropy loss on a toy 2-class problem in 15 Adam steps', () => {
     const m = new ViTEncoder({ imageSize: 8, patchSize: 4, channels: 3, dModel: 16, heads: 2, ffDim: 32, layers: 2, outDim: 8 }, { seed: 0 });
     const { x, y } = toyBatch(16, 1);
     // Two fixed class prototypes on S^7; logits = 5·⟨embedding, prototype⟩.
@@ -36,7 +36,7 @@ describe('ViTEncoder training sanity', () => {
     const vars = Object.values(m.getWeights());
     const opt = tf.train.adam(0.01);
     const first = tf.tidy(() => lossFn().dataSync()[0]!);
-    for (let step = 0; step < 30; step++) tf.tidy(() => void opt.minimize(lossFn, false, vars));
+    for (let step = 0; step < 15; step++) tf.tidy(() => void opt.minimize(lossFn, false, vars));
     const last = tf.tidy(() => lossFn().dataSync()[0]!);
     expect(Number.isFinite(last)).toBe(true);
     expect(last).toBeLessThan(0.5 * first);
