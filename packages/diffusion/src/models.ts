@@ -28,6 +28,9 @@ export const diffusionModels: ModelRegistry = new ModelRegistry('diffusion').reg
  * @example
  * const model = await fromPretrained<GlfmModel>('runs/glfm/model.safetensors');
  */
-export function fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
+export function fromPretrained<M extends Module = Module>(
+  source: BinarySource | WeightsFile,
+  options: FromPretrainedOptions = {},
+): Promise<M> {
   return diffusionModels.fromPretrained<M>(source, options);
 }

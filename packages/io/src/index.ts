@@ -8,7 +8,13 @@
  * - the model metadata contract: `writeModelMetadata`, `readModelMetadata`.
  */
 export * from './safetensors/index.js';
-export { ALLOWED_GLOBALS, CONFIG_KEYS, STATE_DICT_KEYS, readTorchCheckpoint, readTorchStateDict } from './torch/read-torch.js';
+export {
+  ALLOWED_GLOBALS,
+  CONFIG_KEYS,
+  STATE_DICT_KEYS,
+  readTorchCheckpoint,
+  readTorchStateDict,
+} from './torch/read-torch.js';
 export type { ReadTorchOptions, TorchCheckpoint } from './torch/read-torch.js';
 export { parseNpy } from './npy.js';
 export { readBinarySource } from './source.js';

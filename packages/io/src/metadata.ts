@@ -27,7 +27,12 @@ export const MODEL_METADATA_KEYS = Object.freeze({
 } as const);
 
 /** The legacy keys that named the model before the contract, in the order {@link readModelMetadata} tries them. */
-export const LEGACY_MODEL_KEYS: readonly string[] = Object.freeze(['geolip.model', 'geolip.module', 'geolip.class', 'geolip.consensus']);
+export const LEGACY_MODEL_KEYS: readonly string[] = Object.freeze([
+  'geolip.model',
+  'geolip.module',
+  'geolip.class',
+  'geolip.consensus',
+]);
 
 /**
  * Registry keys of the type strings that legacy files wrote under `geolip.model` / `geolip.module` / `geolip.class`.
@@ -90,15 +95,26 @@ export function writeModelMetadata(input: ModelMetadataInput): Record<string, st
   const op = 'writeModelMetadata';
   if (!isPlainObject(input)) throw new InvalidArgumentError(op, 'input', 'must be an object { type, config, extra? }');
   const { type, config, extra } = input;
-  if (typeof type !== 'string' || !TYPE_RE.test(type)) throw new InvalidArgumentError(op, 'type', `must be '<package>/<model>' (letters, digits, '.', '_', '-'), got ${JSON.stringify(type)}`);
+  if (typeof type !== 'string' || !TYPE_RE.test(type))
+    throw new InvalidArgumentError(
+      op,
+      'type',
+      `must be '<package>/<model>' (letters, digits, '.', '_', '-'), got ${JSON.stringify(type)}`,
+    );
   const json = (what: string, value: unknown): string => {
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
     } catch (cause) {
-      throw new InvalidArgumentError(op, what, `cannot be written as JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new InvalidArgumentError(
+        op,
+        what,
+        `cannot be written as JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
     }
-    if (text === undefined) throw new InvalidArgumentError(op, what, 'cannot be written as JSON (undefined or a function)');
+    if (text === undefined)
+      throw new InvalidArgumentError(op, what, 'cannot be written as JSON (undefined or a function)');
     return text;
   };
   const out: Record<string, string> = {
@@ -117,7 +133,12 @@ function parseJsonField(op: string, key: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new FormatError(op, 'metadata', `'${key}' is not JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FormatError(
+      op,
+      'metadata',
+      `'${key}' is not JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -131,7 +152,12 @@ function legacyExtra(metadata: Record<string, string>, skip: readonly string[]):
     } catch {
       parsed = value;
     }
-    Object.defineProperty(extra, key.slice('geolip.'.length), { value: parsed, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(extra, key.slice('geolip.'.length), {
+      value: parsed,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return extra;
 }
@@ -153,14 +179,23 @@ const legacyType = (name: string): string => LEGACY_MODEL_TYPES[name] ?? (TYPE_R
 export function readModelMetadata(metadata: Record<string, string>): ModelMetadata {
   const op = 'readModelMetadata';
   if (!isPlainObject(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
-    throw new InvalidArgumentError(op, 'metadata', 'must be an object of strings (the __metadata__ of a safetensors file)');
+    throw new InvalidArgumentError(
+      op,
+      'metadata',
+      'must be an object of strings (the __metadata__ of a safetensors file)',
+    );
   }
   const K = MODEL_METADATA_KEYS;
   const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(metadata, key);
   const configOf = (): unknown => (has(K.config) ? parseJsonField(op, K.config, metadata[K.config]!) : undefined);
   if (has(K.type)) {
     const format = has(K.format) ? metadata[K.format]! : MODEL_METADATA_FORMAT;
-    if (format !== MODEL_METADATA_FORMAT) throw new FormatError(op, 'metadata', `'${K.format}' is '${format}'; this reader knows version ${MODEL_METADATA_FORMAT}`);
+    if (format !== MODEL_METADATA_FORMAT)
+      throw new FormatError(
+        op,
+        'metadata',
+        `'${K.format}' is '${format}'; this reader knows version ${MODEL_METADATA_FORMAT}`,
+      );
     const type = metadata[K.type]!;
     if (type.length === 0) throw new FormatError(op, 'metadata', `'${K.type}' is empty`);
     const extra = has(K.extra) ? parseJsonField(op, K.extra, metadata[K.extra]!) : {};
@@ -174,26 +209,67 @@ export function readModelMetadata(metadata: Record<string, string>): ModelMetada
       const blob = parseJsonField(op, 'geolip.model', model);
       if (!isPlainObject(blob)) throw new FormatError(op, 'metadata', "'geolip.model' JSON must be an object");
       const name = [blob.type, blob.model, blob.recipe].find((v): v is string => typeof v === 'string' && v.length > 0);
-      if (name === undefined) throw new FormatError(op, 'metadata', "'geolip.model' JSON names no type (no 'type', 'model' or 'recipe' field)");
-      return { type: legacyType(name), config: has(K.config) ? configOf() : blob, extra: legacyExtra(metadata, ['geolip.model', K.config]), format: 'legacy', legacyKey: 'geolip.model' };
+      if (name === undefined)
+        throw new FormatError(
+          op,
+          'metadata',
+          "'geolip.model' JSON names no type (no 'type', 'model' or 'recipe' field)",
+        );
+      return {
+        type: legacyType(name),
+        config: has(K.config) ? configOf() : blob,
+        extra: legacyExtra(metadata, ['geolip.model', K.config]),
+        format: 'legacy',
+        legacyKey: 'geolip.model',
+      };
     }
     if (model.length === 0) throw new FormatError(op, 'metadata', "'geolip.model' is empty");
-    return { type: legacyType(model), config: configOf(), extra: legacyExtra(metadata, ['geolip.model', K.config]), format: 'legacy', legacyKey: 'geolip.model' };
+    return {
+      type: legacyType(model),
+      config: configOf(),
+      extra: legacyExtra(metadata, ['geolip.model', K.config]),
+      format: 'legacy',
+      legacyKey: 'geolip.model',
+    };
   }
   const module = metadata['geolip.module'];
   if (module !== undefined) {
     if (module.length === 0) throw new FormatError(op, 'metadata', "'geolip.module' is empty");
-    return { type: LEGACY_MODEL_TYPES[module] ?? `anchors/${module}`, config: configOf(), extra: legacyExtra(metadata, ['geolip.module', K.config]), format: 'legacy', legacyKey: 'geolip.module' };
+    return {
+      type: LEGACY_MODEL_TYPES[module] ?? `anchors/${module}`,
+      config: configOf(),
+      extra: legacyExtra(metadata, ['geolip.module', K.config]),
+      format: 'legacy',
+      legacyKey: 'geolip.module',
+    };
   }
   const cls = metadata['geolip.class'];
   if (cls !== undefined) {
     if (cls.length === 0) throw new FormatError(op, 'metadata', "'geolip.class' is empty");
-    return { type: legacyType(cls), config: configOf(), extra: legacyExtra(metadata, ['geolip.class', K.config]), format: 'legacy', legacyKey: 'geolip.class' };
+    return {
+      type: legacyType(cls),
+      config: configOf(),
+      extra: legacyExtra(metadata, ['geolip.class', K.config]),
+      format: 'legacy',
+      legacyKey: 'geolip.class',
+    };
   }
   const consensus = metadata['geolip.consensus'];
   if (consensus !== undefined) {
-    return { type: LEGACY_MODEL_TYPES.consensus!, config: parseJsonField(op, 'geolip.consensus', consensus), extra: legacyExtra(metadata, ['geolip.consensus']), format: 'legacy', legacyKey: 'geolip.consensus' };
+    return {
+      type: LEGACY_MODEL_TYPES.consensus!,
+      config: parseJsonField(op, 'geolip.consensus', consensus),
+      extra: legacyExtra(metadata, ['geolip.consensus']),
+      format: 'legacy',
+      legacyKey: 'geolip.consensus',
+    };
   }
   const found = Object.keys(metadata).filter((k) => k.startsWith('geolip.'));
-  throw new FormatError(op, 'metadata', `names no model: no '${K.type}' (nor a legacy ${LEGACY_MODEL_KEYS.map((k) => `'${k}'`).join(', ')}); geolip keys found: ${found.length > 0 ? found.join(', ') : 'none'}`);
+  throw new FormatError(
+    op,
+    'metadata',
+    `names no model: no '${K.type}' (nor a legacy ${LEGACY_MODEL_KEYS.map((k) => `'${k}'`).join(
+      ', ',
+    )}); geolip keys found: ${found.length > 0 ? found.join(', ') : 'none'}`,
+  );
 }

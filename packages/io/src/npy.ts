@@ -59,7 +59,8 @@ export function parseNpy(bytes: Uint8Array, name: string, op = 'parseNpy'): Matr
   const descr = fields.get('descr');
   const fortran = fields.get('fortran_order');
   const shapeText = fields.get('shape');
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(`has an incomplete .npy header: ${header.trim()}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    fail(`has an incomplete .npy header: ${header.trim()}`);
   if (descr !== "'<f4'" && descr !== "'<f8'") fail(`has dtype ${descr!}; only '<f4' and '<f8' are supported`);
   if (fortran !== 'False') fail('is in Fortran order; only C order is supported');
   const dims = shapeText!
@@ -67,13 +68,15 @@ export function parseNpy(bytes: Uint8Array, name: string, op = 'parseNpy'): Matr
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (dims.length !== 2 || !dims.every((d) => /^\d+$/.test(d))) fail(`has shape ${shapeText!}; a 2-D shape (N, D) is required`);
+  if (dims.length !== 2 || !dims.every((d) => /^\d+$/.test(d)))
+    fail(`has shape ${shapeText!}; a 2-D shape (N, D) is required`);
   const rows = Number(dims[0]);
   const cols = Number(dims[1]);
   const itemsize = descr === "'<f4'" ? 4 : 8;
   const expected = rows * cols * itemsize;
   const actual = bytes.length - dataStart;
-  if (actual < expected) fail(`is truncated: expected ${expected} data bytes for shape (${rows}, ${cols}), got ${actual}`);
+  if (actual < expected)
+    fail(`is truncated: expected ${expected} data bytes for shape (${rows}, ${cols}), got ${actual}`);
   if (actual > expected) fail(`has ${actual - expected} trailing bytes after the data`);
   const out = new Matrix(rows, cols);
   for (let i = 0; i < rows * cols; i++) {

@@ -12,9 +12,19 @@ async function fetchBytes(op: string, argument: string, url: string): Promise<Ui
   try {
     response = await fetch(url);
   } catch (cause) {
-    throw new InvalidArgumentError(op, argument, `cannot fetch ${url}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `cannot fetch ${url}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
-  if (!response.ok) throw new InvalidArgumentError(op, argument, `cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  if (!response.ok)
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+    );
   if ((response.headers.get('content-type') ?? '').startsWith('text/html')) {
     throw new InvalidArgumentError(op, argument, `cannot fetch ${url}: the server sent an HTML page, not the file`);
   }
@@ -26,7 +36,12 @@ async function readPath(op: string, argument: string, path: string | URL): Promi
   try {
     return await readFile(path);
   } catch (cause) {
-    throw new InvalidArgumentError(op, argument, `cannot read ${String(path)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `cannot read ${String(path)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -41,7 +56,8 @@ export async function readBinarySource(op: string, argument: string, source: Bin
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   const url = source instanceof URL ? source.href : source;
-  if (typeof url !== 'string') throw new InvalidArgumentError(op, argument, 'must be a path, a URL, a Uint8Array or an ArrayBuffer');
+  if (typeof url !== 'string')
+    throw new InvalidArgumentError(op, argument, 'must be a path, a URL, a Uint8Array or an ArrayBuffer');
   if (FETCHED.test(url)) return fetchBytes(op, argument, url);
   if (isNode()) return readPath(op, argument, /^file:/i.test(url) ? new URL(url) : url);
   return fetchBytes(op, argument, url);

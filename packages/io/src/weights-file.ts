@@ -29,7 +29,8 @@ export interface WeightsFile {
   byteLength: number;
 }
 
-const isZip = (u8: Uint8Array): boolean => u8.length >= 4 && u8[0] === 0x50 && u8[1] === 0x4b && u8[2] === 0x03 && u8[3] === 0x04;
+const isZip = (u8: Uint8Array): boolean =>
+  u8.length >= 4 && u8[0] === 0x50 && u8[1] === 0x4b && u8[2] === 0x03 && u8[3] === 0x04;
 
 /**
  * Reads a weights file once: its bytes from `source` (see `readBinarySource`), then its tensors and metadata, as
@@ -40,8 +41,12 @@ const isZip = (u8: Uint8Array): boolean => u8.length >= 4 && u8[0] === 0x50 && u
  * @throws {InvalidArgumentError} naming the function and `'source'` for a source that cannot be read or options that
  *   are not an object; {@link FormatError} from the format's reader when the bytes are not a valid file.
  */
-export async function readWeightsFile(source: BinarySource, options: ReadWeightsFileOptions = {}): Promise<WeightsFile> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('readWeightsFile', 'options', 'must be an object');
+export async function readWeightsFile(
+  source: BinarySource,
+  options: ReadWeightsFileOptions = {},
+): Promise<WeightsFile> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('readWeightsFile', 'options', 'must be an object');
   const op = options.op ?? 'readWeightsFile';
   const bytes = await readBinarySource(op, 'source', source);
   return parseWeightsFile(bytes, options);
@@ -54,7 +59,8 @@ export async function readWeightsFile(source: BinarySource, options: ReadWeights
  */
 export function parseWeightsFile(bytes: Uint8Array | ArrayBuffer, options: ReadWeightsFileOptions = {}): WeightsFile {
   const op = options.op ?? 'parseWeightsFile';
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (isZip(u8)) {
     const ckpt = readTorchCheckpoint(u8, { stateDictKey: options.stateDictKey });

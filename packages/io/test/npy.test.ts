@@ -35,7 +35,13 @@ describe('parseNpy on hand-built bytes', () => {
   });
 
   it('accepts keys in any order and no trailing comma', () => {
-    const m = parseNpy(npyBytes("{'shape': (1, 2), 'fortran_order': False, 'descr': '<f4'}", new Uint8Array(Float32Array.from([0.5, 2]).buffer)), 'x.npy');
+    const m = parseNpy(
+      npyBytes(
+        "{'shape': (1, 2), 'fortran_order': False, 'descr': '<f4'}",
+        new Uint8Array(Float32Array.from([0.5, 2]).buffer),
+      ),
+      'x.npy',
+    );
     expect(Array.from(m.data)).toEqual([0.5, 2]);
   });
 
@@ -44,10 +50,18 @@ describe('parseNpy on hand-built bytes', () => {
     ['big-endian', npyBytes("{'descr': '>f8', 'fortran_order': False, 'shape': (1, 1), }", f8([1])), /dtype '>f8'/],
     ['3-D', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1, 1), }", f8([1])), /2-D shape/],
     ['missing key', npyBytes("{'descr': '<f8', 'shape': (1, 1), }", f8([1])), /incomplete/],
-    ['unknown key', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), 'x': 1}", f8([1])), /malformed/],
+    [
+      'unknown key',
+      npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), 'x': 1}", f8([1])),
+      /malformed/,
+    ],
     ['trailing bytes', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f8([1, 2])), /trailing/],
     ['short data', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", f8([1])), /truncated/],
-    ['short header', npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f8([])).subarray(0, 40), /truncated/],
+    [
+      'short header',
+      npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f8([])).subarray(0, 40),
+      /truncated/,
+    ],
   ])('rejects %s', (_label, bytes, pattern) => {
     expect(() => parseNpy(bytes, 'bad.npy')).toThrow(FormatError);
     expect(() => parseNpy(bytes, 'bad.npy')).toThrow(pattern);

@@ -25,7 +25,19 @@ const looseFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture.
 const canonicalFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture_canonical.safetensors`));
 
 const ITEM_SIZE: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  BOOL: 1,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -119,9 +131,7 @@ function split(bytes: Uint8Array): { header: Record<string, unknown>; data: Uint
   };
 }
 
-const nameArb = fc
-  .string({ unit: 'binary', minLength: 1, maxLength: 6 })
-  .filter((s) => s !== '__metadata__');
+const nameArb = fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }).filter((s) => s !== '__metadata__');
 
 /** A random tensor of any dtype, as a SafetensorEntry with its natural typed array. */
 const entryArb: fc.Arbitrary<SafetensorEntry> = fc
@@ -132,27 +142,54 @@ const entryArb: fc.Arbitrary<SafetensorEntry> = fc
     const int = (min: number, max: number) => of(fc.integer({ min, max }));
     let data: fc.Arbitrary<SafetensorEntry['data']>;
     switch (dtype) {
-      case 'F64': data = of(fc.double()).map((v) => new Float64Array(v)); break;
-      case 'F32': data = of(fc.float()).map((v) => new Float32Array(v)); break;
+      case 'F64':
+        data = of(fc.double()).map((v) => new Float64Array(v));
+        break;
+      case 'F32':
+        data = of(fc.float()).map((v) => new Float32Array(v));
+        break;
       case 'F16':
       case 'BF16':
-      case 'U16': data = int(0, 65535).map((v) => new Uint16Array(v)); break;
-      case 'I64': data = of(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map((v) => new BigInt64Array(v)); break;
-      case 'U64': data = of(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })).map((v) => new BigUint64Array(v)); break;
-      case 'I32': data = int(-2147483648, 2147483647).map((v) => new Int32Array(v)); break;
-      case 'U32': data = int(0, 4294967295).map((v) => new Uint32Array(v)); break;
-      case 'I16': data = int(-32768, 32767).map((v) => new Int16Array(v)); break;
-      case 'I8': data = int(-128, 127).map((v) => new Int8Array(v)); break;
-      case 'U8': data = int(0, 255).map((v) => new Uint8Array(v)); break;
-      case 'BOOL': data = int(0, 1).map((v) => new Uint8Array(v)); break;
+      case 'U16':
+        data = int(0, 65535).map((v) => new Uint16Array(v));
+        break;
+      case 'I64':
+        data = of(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map((v) => new BigInt64Array(v));
+        break;
+      case 'U64':
+        data = of(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })).map((v) => new BigUint64Array(v));
+        break;
+      case 'I32':
+        data = int(-2147483648, 2147483647).map((v) => new Int32Array(v));
+        break;
+      case 'U32':
+        data = int(0, 4294967295).map((v) => new Uint32Array(v));
+        break;
+      case 'I16':
+        data = int(-32768, 32767).map((v) => new Int16Array(v));
+        break;
+      case 'I8':
+        data = int(-128, 127).map((v) => new Int8Array(v));
+        break;
+      case 'U8':
+        data = int(0, 255).map((v) => new Uint8Array(v));
+        break;
+      case 'BOOL':
+        data = int(0, 1).map((v) => new Uint8Array(v));
+        break;
     }
-    return data.map((d) => ({ dtype, shape, data: d }) as SafetensorEntry);
+    return data.map((d) => ({ dtype, shape, data: d } as SafetensorEntry));
   });
 
 const tensorsArb = fc.dictionary(nameArb, entryArb, { maxKeys: 5 });
-const metadataArb = fc.option(fc.dictionary(fc.string({ unit: 'binary', maxLength: 5 }), fc.string({ unit: 'binary', maxLength: 8 }), { maxKeys: 3 }), {
-  nil: undefined,
-});
+const metadataArb = fc.option(
+  fc.dictionary(fc.string({ unit: 'binary', maxLength: 5 }), fc.string({ unit: 'binary', maxLength: 8 }), {
+    maxKeys: 3,
+  }),
+  {
+    nil: undefined,
+  },
+);
 
 /** Valid files: random tensors written by writeSafetensors, plus the two fixtures. */
 const validFileArb: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -179,7 +216,37 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
   test.prop(
     [
       fc.array(
-        fc.constantFrom('{', '}', '[', ']', '"', ':', ',', ' ', '\n', '0', '1', '8', '-', '.', 'e', '"dtype"', '"shape"', '"data_offsets"', '"F32"', '"U8"', '"BOOL"', '"__metadata__"', '"w"', 'null', 'true', '\\u00', '\\', '\u00e9', '\uFEFF'),
+        fc.constantFrom(
+          '{',
+          '}',
+          '[',
+          ']',
+          '"',
+          ':',
+          ',',
+          ' ',
+          '\n',
+          '0',
+          '1',
+          '8',
+          '-',
+          '.',
+          'e',
+          '"dtype"',
+          '"shape"',
+          '"data_offsets"',
+          '"F32"',
+          '"U8"',
+          '"BOOL"',
+          '"__metadata__"',
+          '"w"',
+          'null',
+          'true',
+          '\\u00',
+          '\\',
+          '\u00e9',
+          '\uFEFF',
+        ),
         { maxLength: 48 },
       ),
       fc.uint8Array({ maxLength: 16 }),
@@ -189,7 +256,8 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
     record(parseOrFormatError(withHeader(tokens.join(''), data)));
   });
 
-  const fieldValue = (specific: fc.Arbitrary<unknown>) => fc.oneof({ weight: 4, arbitrary: specific }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
+  const fieldValue = (specific: fc.Arbitrary<unknown>) =>
+    fc.oneof({ weight: 4, arbitrary: specific }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
   const entryLike = fc.record(
     {
       dtype: fieldValue(fc.constantFrom<unknown>(...SAFETENSORS_DTYPES, 'F8_E4M3', 'f32', '')),
@@ -201,7 +269,11 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
   );
   test.prop(
     [
-      fc.dictionary(fc.constantFrom('w', 'v', 'u', '__metadata__'), fc.oneof({ weight: 6, arbitrary: entryLike }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }), { maxKeys: 3 }),
+      fc.dictionary(
+        fc.constantFrom('w', 'v', 'u', '__metadata__'),
+        fc.oneof({ weight: 6, arbitrary: entryLike }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
+        { maxKeys: 3 },
+      ),
       fc.uint8Array({ maxLength: 40 }),
     ],
     { seed: 0x5afe03, numRuns: RUNS },
@@ -210,7 +282,10 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
   });
 
   test.prop(
-    [validFileArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 }), fc.boolean()), { minLength: 1, maxLength: 4 })],
+    [
+      validFileArb,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 }), fc.boolean()), { minLength: 1, maxLength: 4 }),
+    ],
     { seed: 0x5afe04, numRuns: RUNS },
   )('bit flips in valid files', (file, flips) => {
     const bytes = file.slice();
@@ -249,11 +324,27 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
     fc.constantFrom<unknown>(1.5, 2 ** 53, 2 ** 60, -0, '0', null),
   );
   const mutationArb = fc.oneof(
-    fc.record({ kind: fc.constant('offsets' as const), value: fc.oneof(fc.tuple(offsetArb, offsetArb), fc.array(offsetArb, { maxLength: 3 })) }),
-    fc.record({ kind: fc.constant('offset delta' as const), which: fc.integer({ min: 0, max: 1 }), delta: fc.integer({ min: -9, max: 9 }) }),
+    fc.record({
+      kind: fc.constant('offsets' as const),
+      value: fc.oneof(fc.tuple(offsetArb, offsetArb), fc.array(offsetArb, { maxLength: 3 })),
+    }),
+    fc.record({
+      kind: fc.constant('offset delta' as const),
+      which: fc.integer({ min: 0, max: 1 }),
+      delta: fc.integer({ min: -9, max: 9 }),
+    }),
     fc.record({ kind: fc.constant('shift range' as const), delta: fc.integer({ min: -16, max: 16 }) }),
-    fc.record({ kind: fc.constant('dtype' as const), value: fc.constantFrom<unknown>(...SAFETENSORS_DTYPES, 'F8_E5M2', 'C64', 'bool', '', 4, null) }),
-    fc.record({ kind: fc.constant('shape' as const), value: fc.oneof(fc.array(fc.integer({ min: -1, max: 9 }), { maxLength: 4 }), fc.constantFrom<unknown>([1.5], ['2'], 3, null, [2 ** 31, 2 ** 31])) }),
+    fc.record({
+      kind: fc.constant('dtype' as const),
+      value: fc.constantFrom<unknown>(...SAFETENSORS_DTYPES, 'F8_E5M2', 'C64', 'bool', '', 4, null),
+    }),
+    fc.record({
+      kind: fc.constant('shape' as const),
+      value: fc.oneof(
+        fc.array(fc.integer({ min: -1, max: 9 }), { maxLength: 4 }),
+        fc.constantFrom<unknown>([1.5], ['2'], 3, null, [2 ** 31, 2 ** 31]),
+      ),
+    }),
     fc.record({ kind: fc.constant('drop field' as const), field: fc.constantFrom('dtype', 'shape', 'data_offsets') }),
     fc.record({ kind: fc.constant('add field' as const), value: fc.jsonValue({ maxDepth: 1 }) }),
     fc.record({ kind: fc.constant('swap offsets' as const), other: fc.nat() }),
@@ -275,24 +366,37 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
         const name = names[pick % names.length]!;
         const entry = header[name] as Record<string, unknown>;
         switch (mutation.kind) {
-          case 'offsets': entry.data_offsets = mutation.value; break;
+          case 'offsets':
+            entry.data_offsets = mutation.value;
+            break;
           case 'offset delta': {
             const offsets = [...(entry.data_offsets as number[])];
             offsets[mutation.which] = offsets[mutation.which]! + mutation.delta;
             entry.data_offsets = offsets;
             break;
           }
-          case 'shift range': entry.data_offsets = (entry.data_offsets as number[]).map((o) => o + mutation.delta); break;
-          case 'dtype': entry.dtype = mutation.value; break;
-          case 'shape': entry.shape = mutation.value; break;
-          case 'drop field': delete entry[mutation.field]; break;
-          case 'add field': entry.extra = mutation.value; break;
+          case 'shift range':
+            entry.data_offsets = (entry.data_offsets as number[]).map((o) => o + mutation.delta);
+            break;
+          case 'dtype':
+            entry.dtype = mutation.value;
+            break;
+          case 'shape':
+            entry.shape = mutation.value;
+            break;
+          case 'drop field':
+            delete entry[mutation.field];
+            break;
+          case 'add field':
+            entry.extra = mutation.value;
+            break;
           case 'swap offsets': {
             const other = header[names[mutation.other % names.length]!] as Record<string, unknown>;
             [entry.data_offsets, other.data_offsets] = [other.data_offsets, entry.data_offsets];
             break;
           }
-          case 'duplicate': break;
+          case 'duplicate':
+            break;
         }
         text = JSON.stringify(header);
         if (mutation.kind === 'duplicate') {
@@ -332,8 +436,25 @@ describe('safetensors fuzz: every input parses consistently or throws FormatErro
 
   it.runIf(CHECK_COVERAGE)('reached every validation rule', () => {
     const missing = [
-      'ok', 'too short', 'header limit', 'header past end', 'utf8', 'json', 'duplicate', 'not object', 'metadata', 'entry',
-      'dtype', 'shape', 'offsets', 'past data', 'byte length', 'overlap', 'gap', 'trailing', 'bool',
+      'ok',
+      'too short',
+      'header limit',
+      'header past end',
+      'utf8',
+      'json',
+      'duplicate',
+      'not object',
+      'metadata',
+      'entry',
+      'dtype',
+      'shape',
+      'offsets',
+      'past data',
+      'byte length',
+      'overlap',
+      'gap',
+      'trailing',
+      'bool',
     ].filter((r) => !seen.has(r));
     expect(missing).toEqual([]);
   });

@@ -138,7 +138,7 @@ describe('float16 conversion', () => {
     expect(float32ToFloat16Bits(3 * 2 ** -25)).toBe(0x0002); // 1.5 · 2^−24: tie → 2
     expect(float32ToFloat16Bits(2 ** -26)).toBe(0x0000);
     expect(float32ToFloat16Bits(1e-40)).toBe(0x0000); // a float32 subnormal
-    expect(float32ToFloat16Bits((2 ** -14) * (1 - 2 ** -11))).toBe(0x0400); // rounds up into the normals
+    expect(float32ToFloat16Bits(2 ** -14 * (1 - 2 ** -11))).toBe(0x0400); // rounds up into the normals
   });
 
   it('keeps NaN a NaN (quiet, sign kept)', () => {
@@ -183,9 +183,13 @@ describe('float16 conversion', () => {
 
   it("rejects bad arguments with InvalidArgumentError naming 'bits' / 'value'", () => {
     expect(() => float16BitsToFloat32(65536)).toThrow(InvalidArgumentError);
-    expect(() => float16BitsToFloat32(65536)).toThrow(/float16BitsToFloat32: 'bits' must be an integer in \[0, 65535\], got 65536/);
+    expect(() => float16BitsToFloat32(65536)).toThrow(
+      /float16BitsToFloat32: 'bits' must be an integer in \[0, 65535\], got 65536/,
+    );
     expect(() => float16BitsToFloat32(1.5)).toThrow(/'bits' must be an integer/);
-    expect(() => float32ToFloat16Bits('1' as unknown as number)).toThrow(/float32ToFloat16Bits: 'value' must be a number, got "1"/);
+    expect(() => float32ToFloat16Bits('1' as unknown as number)).toThrow(
+      /float32ToFloat16Bits: 'value' must be a number, got "1"/,
+    );
   });
 });
 
@@ -233,8 +237,12 @@ describe('bfloat16 conversion', () => {
   });
 
   it('rejects bad arguments', () => {
-    expect(() => bfloat16BitsToFloat32(-1)).toThrow(/bfloat16BitsToFloat32: 'bits' must be an integer in \[0, 65535\], got -1/);
-    expect(() => float32ToBfloat16Bits(1n as unknown as number)).toThrow(/float32ToBfloat16Bits: 'value' must be a number, got 1n/);
+    expect(() => bfloat16BitsToFloat32(-1)).toThrow(
+      /bfloat16BitsToFloat32: 'bits' must be an integer in \[0, 65535\], got -1/,
+    );
+    expect(() => float32ToBfloat16Bits(1n as unknown as number)).toThrow(
+      /float32ToBfloat16Bits: 'value' must be a number, got 1n/,
+    );
   });
 });
 
@@ -296,17 +304,55 @@ describe('writeSafetensors → readSafetensors', () => {
 
   it('orders tensors by decreasing dtype alignment, then by name in code-point order, whatever the insertion order', () => {
     const t = (dtype: SafetensorsDtype, n = 1): SafetensorEntry =>
-      ({ dtype, shape: [n], data: dtype === 'I64' ? new BigInt64Array(n) : dtype === 'U64' ? new BigUint64Array(n) : new Float64Array(n) }) as SafetensorEntry;
+      ({
+        dtype,
+        shape: [n],
+        data: dtype === 'I64' ? new BigInt64Array(n) : dtype === 'U64' ? new BigUint64Array(n) : new Float64Array(n),
+      } as SafetensorEntry);
     const plain = (dtype: SafetensorsDtype) => ({ dtype, shape: [1], data: [dtype === 'BOOL' ? 1 : 0] });
     const input = {
-      b: plain('BOOL'), u8: plain('U8'), i8: plain('I8'), f16: plain('F16'), i16: plain('I16'), u16: plain('U16'), bf: plain('BF16'),
-      i32: plain('I32'), u32: plain('U32'), f32: plain('F32'), f64: t('F64'), i64: t('I64'), u64: t('U64'),
-      'z.f32': plain('F32'), 'a.f32': plain('F32'), 'B.f32': plain('F32'), '\u{1F600}': plain('F32'), '\uFFFD': plain('F32'), é: plain('F32'),
+      b: plain('BOOL'),
+      u8: plain('U8'),
+      i8: plain('I8'),
+      f16: plain('F16'),
+      i16: plain('I16'),
+      u16: plain('U16'),
+      bf: plain('BF16'),
+      i32: plain('I32'),
+      u32: plain('U32'),
+      f32: plain('F32'),
+      f64: t('F64'),
+      i64: t('I64'),
+      u64: t('U64'),
+      'z.f32': plain('F32'),
+      'a.f32': plain('F32'),
+      'B.f32': plain('F32'),
+      '\u{1F600}': plain('F32'),
+      '\uFFFD': plain('F32'),
+      é: plain('F32'),
     };
     const bytes = writeSafetensors(input);
     const order = Object.keys(JSON.parse(headerOf(bytes)) as object);
     expect(order).toEqual([
-      'u64', 'i64', 'f64', 'B.f32', 'a.f32', 'f32', 'z.f32', 'é', '\uFFFD', '\u{1F600}', 'u32', 'i32', 'bf', 'f16', 'u16', 'i16', 'i8', 'u8', 'b',
+      'u64',
+      'i64',
+      'f64',
+      'B.f32',
+      'a.f32',
+      'f32',
+      'z.f32',
+      'é',
+      '\uFFFD',
+      '\u{1F600}',
+      'u32',
+      'i32',
+      'bf',
+      'f16',
+      'u16',
+      'i16',
+      'i8',
+      'u8',
+      'b',
     ]);
     // Same bytes for any insertion order.
     const reversed = Object.fromEntries(Object.entries(input).reverse());
@@ -322,7 +368,10 @@ describe('writeSafetensors → readSafetensors', () => {
   });
 
   it('accepts tf.Tensor inputs (float32 → F32, int32 → I32, bool → BOOL)', () => {
-    const f = tf.tensor2d([[1, 2], [3, 4.5]]);
+    const f = tf.tensor2d([
+      [1, 2],
+      [3, 4.5],
+    ]);
     const i = tf.tensor1d([-7, 8], 'int32');
     const b = tf.tensor1d([true, false, true], 'bool');
     const s = tf.scalar(2.5);
@@ -334,7 +383,11 @@ describe('writeSafetensors → readSafetensors', () => {
     tf.dispose([f, i, b, s]);
     // A tensor from another copy of tfjs-core is recognised by its shape, not its prototype.
     const foreign = { dtype: 'float32', shape: [2], isDisposed: false, dataSync: () => new Float32Array([5, 6]) };
-    expect(readSafetensors(writeSafetensors({ foreign } as never)).tensors.foreign).toEqual({ dtype: 'F32', shape: [2], data: new Float32Array([5, 6]) });
+    expect(readSafetensors(writeSafetensors({ foreign } as never)).tensors.foreign).toEqual({
+      dtype: 'F32',
+      shape: [2],
+      data: new Float32Array([5, 6]),
+    });
   });
 
   it('converts plain values: F16/BF16 from numbers, Uint16Array as raw bits, I64 from numbers or bigints, BOOL from booleans', () => {
@@ -369,8 +422,14 @@ describe('writeSafetensors → readSafetensors', () => {
   });
 
   it('doc example (writeSafetensors)', () => {
-    const w = tf.tensor2d([[1, 2], [3, 4]]);
-    const bytes = writeSafetensors({ 'layer.weight': w, steps: { dtype: 'I64', shape: [], data: [10n] } }, { format: 'pt' });
+    const w = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const bytes = writeSafetensors(
+      { 'layer.weight': w, steps: { dtype: 'I64', shape: [], data: [10n] } },
+      { format: 'pt' },
+    );
     expect(readSafetensors(bytes).tensors.steps!.data).toEqual(new BigInt64Array([10n]));
     w.dispose();
   });
@@ -382,36 +441,66 @@ describe('writeSafetensors argument errors', () => {
 
   it("names 'tensors' for bad containers and names", () => {
     expect(write(null)).toThrow(InvalidArgumentError);
-    expect(write(null)).toThrow(/writeSafetensors: 'tensors' must be an object mapping tensor names to tensors, got null/);
+    expect(write(null)).toThrow(
+      /writeSafetensors: 'tensors' must be an object mapping tensor names to tensors, got null/,
+    );
     expect(write([f32])).toThrow(/'tensors' must be an object mapping tensor names to tensors, got an array/);
     const t = tf.scalar(1);
     expect(write(t)).toThrow(/'tensors' must be an object mapping tensor names to tensors, got a float32 tensor/);
     t.dispose();
     expect(write({ '': f32 })).toThrow(/writeSafetensors: 'tensors' must not contain an empty tensor name/);
-    expect(write({ __metadata__: f32 })).toThrow(/writeSafetensors: 'tensors' must not contain the reserved name "__metadata__"/);
+    expect(write({ __metadata__: f32 })).toThrow(
+      /writeSafetensors: 'tensors' must not contain the reserved name "__metadata__"/,
+    );
     expect(write({ ['a\uD800']: f32 })).toThrow(/writeSafetensors: 'tensors' name .* is not well-formed Unicode/);
   });
 
   it("names 'tensors' for bad dtype, shape, data length and values", () => {
-    expect(write({ w: { dtype: 'F8_E4M3', shape: [1], data: [1] } })).toThrow(/writeSafetensors: 'tensors' tensor "w" has unsupported dtype "F8_E4M3"/);
-    expect(write({ w: { dtype: 'F32', shape: [-1], data: [] } })).toThrow(/'tensors' tensor "w" shape must be an array of non-negative integers, got \[-1\]/);
-    expect(write({ w: { dtype: 'F32', shape: [1.5], data: [] } })).toThrow(/shape must be an array of non-negative integers/);
-    expect(write({ w: { dtype: 'F32', shape: [2, 3], data: [1, 2] } })).toThrow(/'tensors' tensor "w" has 2 value\(s\) but shape \[2, 3\] needs 6/);
-    expect(write({ w: { dtype: 'F32', shape: [1], data: 5 } })).toThrow(/'tensors' tensor "w" data must be an array or typed array, got 5/);
+    expect(write({ w: { dtype: 'F8_E4M3', shape: [1], data: [1] } })).toThrow(
+      /writeSafetensors: 'tensors' tensor "w" has unsupported dtype "F8_E4M3"/,
+    );
+    expect(write({ w: { dtype: 'F32', shape: [-1], data: [] } })).toThrow(
+      /'tensors' tensor "w" shape must be an array of non-negative integers, got \[-1\]/,
+    );
+    expect(write({ w: { dtype: 'F32', shape: [1.5], data: [] } })).toThrow(
+      /shape must be an array of non-negative integers/,
+    );
+    expect(write({ w: { dtype: 'F32', shape: [2, 3], data: [1, 2] } })).toThrow(
+      /'tensors' tensor "w" has 2 value\(s\) but shape \[2, 3\] needs 6/,
+    );
+    expect(write({ w: { dtype: 'F32', shape: [1], data: 5 } })).toThrow(
+      /'tensors' tensor "w" data must be an array or typed array, got 5/,
+    );
     expect(write({ w: 'x' })).toThrow(/'tensors' tensor "w" must be a tf.Tensor or an object \{ dtype, shape, data \}/);
-    expect(write({ w: { dtype: 'I8', shape: [1], data: [128] } })).toThrow(/'tensors' tensor "w": element 0 must be an integer in \[-128, 127\] for dtype I8, got 128/);
-    expect(write({ w: { dtype: 'I32', shape: [2], data: [1, 0.5] } })).toThrow(/element 1 must be an integer in \[-2147483648, 2147483647\] for dtype I32, got 0.5/);
-    expect(write({ w: { dtype: 'U32', shape: [1], data: [-1] } })).toThrow(/element 0 must be an integer in \[0, 4294967295\]/);
-    expect(write({ w: { dtype: 'I64', shape: [1], data: [2n ** 63n] } })).toThrow(/element 0 must be an integer in \[-9223372036854775808, 9223372036854775807\] for dtype I64, got 9223372036854775808n/);
+    expect(write({ w: { dtype: 'I8', shape: [1], data: [128] } })).toThrow(
+      /'tensors' tensor "w": element 0 must be an integer in \[-128, 127\] for dtype I8, got 128/,
+    );
+    expect(write({ w: { dtype: 'I32', shape: [2], data: [1, 0.5] } })).toThrow(
+      /element 1 must be an integer in \[-2147483648, 2147483647\] for dtype I32, got 0.5/,
+    );
+    expect(write({ w: { dtype: 'U32', shape: [1], data: [-1] } })).toThrow(
+      /element 0 must be an integer in \[0, 4294967295\]/,
+    );
+    expect(write({ w: { dtype: 'I64', shape: [1], data: [2n ** 63n] } })).toThrow(
+      /element 0 must be an integer in \[-9223372036854775808, 9223372036854775807\] for dtype I64, got 9223372036854775808n/,
+    );
     expect(write({ w: { dtype: 'U64', shape: [1], data: [1.5] } })).toThrow(/for dtype U64, got 1.5/);
-    expect(write({ w: { dtype: 'F32', shape: [1], data: ['1'] } })).toThrow(/element 0 must be a number for dtype F32, got "1"/);
-    expect(write({ w: { dtype: 'BOOL', shape: [1], data: [2] } })).toThrow(/element 0 must be a boolean or 0 or 1 for dtype BOOL, got 2/);
-    expect(write({ w: { dtype: 'BOOL', shape: [2], data: new Uint8Array([0, 2]) } })).toThrow(/'tensors' tensor "w" \(BOOL\) element 1 must be 0 or 1, got 2/);
+    expect(write({ w: { dtype: 'F32', shape: [1], data: ['1'] } })).toThrow(
+      /element 0 must be a number for dtype F32, got "1"/,
+    );
+    expect(write({ w: { dtype: 'BOOL', shape: [1], data: [2] } })).toThrow(
+      /element 0 must be a boolean or 0 or 1 for dtype BOOL, got 2/,
+    );
+    expect(write({ w: { dtype: 'BOOL', shape: [2], data: new Uint8Array([0, 2]) } })).toThrow(
+      /'tensors' tensor "w" \(BOOL\) element 1 must be 0 or 1, got 2/,
+    );
   });
 
   it("names 'tensors' for tensors that cannot be written", () => {
     const c = tf.tensor(['a', 'b']);
-    expect(write({ c })).toThrow(/'tensors' tensor "c" has tfjs dtype string; only float32, int32 and bool tensors can be written/);
+    expect(write({ c })).toThrow(
+      /'tensors' tensor "c" has tfjs dtype string; only float32, int32 and bool tensors can be written/,
+    );
     c.dispose();
     const d = tf.scalar(1);
     d.dispose();
@@ -437,7 +526,10 @@ describe('readSafetensors', () => {
     expect(sha(canonicalFile)).toBe(expected.files['safetensors_fixture_canonical.safetensors']!.sha256);
   });
 
-  for (const [label, bytes] of [['name-ordered, misaligned', looseFile], ['reference-ordered', canonicalFile]] as const) {
+  for (const [label, bytes] of [
+    ['name-ordered, misaligned', looseFile],
+    ['reference-ordered', canonicalFile],
+  ] as const) {
     it(`reads the numpy-built fixture (${label}) with every value exact`, () => {
       for (const copy of [false, true]) {
         const { tensors, metadata } = readSafetensors(bytes, { copy });
@@ -468,7 +560,9 @@ describe('readSafetensors', () => {
 
   it('inserts result keys in data-offset order', () => {
     const { tensors } = readSafetensors(looseFile);
-    const order = Object.entries(expected.tensors).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
+    const order = Object.entries(expected.tensors).sort(
+      (a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
+    );
     expect(Object.keys(tensors)).toEqual(order.map(([name]) => name));
   });
 
@@ -497,11 +591,15 @@ describe('readSafetensors', () => {
     expect(tensors['zé\n']).toEqual({ dtype: 'U8', shape: [0], data: new Uint8Array(0) });
     expect(tensors.e!.shape).toEqual([2, 0, 3]);
     // Astral characters via surrogate-pair escapes.
-    expect(Object.keys(readSafetensors(file(one('U8', '[0]', '[0,0]').replace('"w"', '"\\ud83d\\ude00"'))).tensors)).toEqual(['\u{1F600}']);
+    expect(
+      Object.keys(readSafetensors(file(one('U8', '[0]', '[0,0]').replace('"w"', '"\\ud83d\\ude00"'))).tensors),
+    ).toEqual(['\u{1F600}']);
   });
 
   it("stores a tensor named '__proto__' as an ordinary own property", () => {
-    const { tensors, metadata } = readSafetensors(file('{"__metadata__":{"__proto__":"x"},"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', [7]));
+    const { tensors, metadata } = readSafetensors(
+      file('{"__metadata__":{"__proto__":"x"},"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', [7]),
+    );
     expect(Object.getPrototypeOf(tensors)).toBe(Object.prototype);
     expect(Object.keys(tensors)).toEqual(['__proto__']);
     expect(Object.getOwnPropertyDescriptor(tensors, '__proto__')!.value.data).toEqual(new Uint8Array([7]));
@@ -512,7 +610,10 @@ describe('readSafetensors', () => {
     const bytes = writeSafetensors(everyDtype());
     const { tensors } = readSafetensors(bytes);
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-    const header = JSON.parse(headerOf(bytes)) as Record<string, { dtype: SafetensorsDtype; data_offsets: [number, number] }>;
+    const header = JSON.parse(headerOf(bytes)) as Record<
+      string,
+      { dtype: SafetensorsDtype; data_offsets: [number, number] }
+    >;
     for (const [name, info] of Object.entries(header)) {
       const [begin, end] = info.data_offsets;
       const raw = bytes.subarray(8 + n + begin, 8 + n + end);
@@ -533,9 +634,13 @@ describe('readSafetensors', () => {
 
   it('rejects arguments that are not bytes with InvalidArgumentError', () => {
     expect(() => readSafetensors('abc' as never)).toThrow(InvalidArgumentError);
-    expect(() => readSafetensors('abc' as never)).toThrow(/readSafetensors: 'bytes' must be a Uint8Array or an ArrayBuffer, got "abc"/);
+    expect(() => readSafetensors('abc' as never)).toThrow(
+      /readSafetensors: 'bytes' must be a Uint8Array or an ArrayBuffer, got "abc"/,
+    );
     expect(() => readSafetensors([1, 2] as never)).toThrow(/got an array/);
-    expect(() => readSafetensors(new Uint8Array(16), { copy: 'yes' as never })).toThrow(/readSafetensors: 'options.copy' must be a boolean, got "yes"/);
+    expect(() => readSafetensors(new Uint8Array(16), { copy: 'yes' as never })).toThrow(
+      /readSafetensors: 'options.copy' must be a boolean, got "yes"/,
+    );
   });
 });
 
@@ -550,13 +655,22 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
   });
 
   it('header length over the 100 MB limit', () => {
-    expectFormatError(file('{}', [], 100_000_001), /declares a header of 100000001 bytes, over the 100000000-byte limit/);
-    expectFormatError(file('{}', [], 2n ** 40n), /declares a header of 1099511627776 bytes, over the 100000000-byte limit/);
+    expectFormatError(
+      file('{}', [], 100_000_001),
+      /declares a header of 100000001 bytes, over the 100000000-byte limit/,
+    );
+    expectFormatError(
+      file('{}', [], 2n ** 40n),
+      /declares a header of 1099511627776 bytes, over the 100000000-byte limit/,
+    );
     expectFormatError(file('{}', [], 2n ** 64n - 1n), /declares a header of 18446744073709551615 bytes/);
   });
 
   it('header length past the end of the buffer', () => {
-    expectFormatError(file('{}', [], 3), /declares a header of 3 bytes, past the end of the buffer \(2 bytes follow the length field\)/);
+    expectFormatError(
+      file('{}', [], 3),
+      /declares a header of 3 bytes, past the end of the buffer \(2 bytes follow the length field\)/,
+    );
     expectFormatError(file('', [], 1), /declares a header of 1 bytes, past the end of the buffer \(0 bytes follow/);
   });
 
@@ -572,8 +686,14 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
   it('header not JSON', () => {
     expectFormatError(file(''), /header is not valid JSON: unexpected end of header at character 0/);
     expectFormatError(file('{"a":'), /header is not valid JSON: unexpected end of header at character 5/);
-    expectFormatError(file('{} x'), /header is not valid JSON: unexpected 'x' after the top-level value at character 3/);
-    expectFormatError(file('{}\0\0'), /header is not valid JSON: unexpected character U\+0000 after the top-level value/);
+    expectFormatError(
+      file('{} x'),
+      /header is not valid JSON: unexpected 'x' after the top-level value at character 3/,
+    );
+    expectFormatError(
+      file('{}\0\0'),
+      /header is not valid JSON: unexpected character U\+0000 after the top-level value/,
+    );
     expectFormatError(file('\uFEFF{}'), /header is not valid JSON: unexpected character U\+FEFF at character 0/);
     expectFormatError(file("{'a':1}"), /header is not valid JSON: expected a string key, got '''/);
     expectFormatError(file('{"a":1,}'), /header is not valid JSON: expected a string key, got '}'/);
@@ -586,7 +706,10 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
     expectFormatError(file('{"a":"unterminated}'), /header is not valid JSON: unterminated string/);
     expectFormatError(file('{"\\ud800":1}'), /header is not valid JSON: lone surrogate in a \\u escape/);
     expectFormatError(file('{"\\udc00":1}'), /lone surrogate/);
-    expectFormatError(file(`{"a":${'['.repeat(20)}${']'.repeat(20)}}`), /header is not valid JSON: nesting deeper than 16 levels/);
+    expectFormatError(
+      file(`{"a":${'['.repeat(20)}${']'.repeat(20)}}`),
+      /header is not valid JSON: nesting deeper than 16 levels/,
+    );
     expectFormatError(file('{"a":tru}'), /header is not valid JSON: unexpected 't'/);
   });
 
@@ -598,10 +721,16 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
 
   it('duplicate keys, at any level', () => {
     const w = '{"dtype":"U8","shape":[0],"data_offsets":[0,0]}';
-    expectFormatError(file(`{"w":${w},"w":${w}}`), /header has duplicate key "w" at character \d+; the format forbids duplicate keys/);
+    expectFormatError(
+      file(`{"w":${w},"w":${w}}`),
+      /header has duplicate key "w" at character \d+; the format forbids duplicate keys/,
+    );
     expectFormatError(file(`{"__metadata__":{},"__metadata__":{}}`), /duplicate key "__metadata__"/);
     expectFormatError(file('{"__metadata__":{"k":"a","k":"b"}}'), /duplicate key "k"/);
-    expectFormatError(file('{"w":{"dtype":"U8","dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), /duplicate key "dtype"/);
+    expectFormatError(
+      file('{"w":{"dtype":"U8","dtype":"U8","shape":[0],"data_offsets":[0,0]}}'),
+      /duplicate key "dtype"/,
+    );
     expectFormatError(file('{"w":{},"\\u0077":{}}'), /duplicate key "w"/); // the same name, escaped
   });
 
@@ -617,11 +746,17 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
     expectFormatError(file('{"w":{"shape":[0],"data_offsets":[0,0]}}'), /tensor "w" is missing "dtype"/);
     expectFormatError(file('{"w":{"dtype":"U8","data_offsets":[0,0]}}'), /tensor "w" is missing "shape"/);
     expectFormatError(file('{"w":{"dtype":"U8","shape":[0]}}'), /tensor "w" is missing "data_offsets"/);
-    expectFormatError(file(one('U8', '[0]', '[0,0]', ',"extra":1')), /tensor "w" has unknown field "extra" \(allowed: dtype, shape, data_offsets\)/);
+    expectFormatError(
+      file(one('U8', '[0]', '[0,0]', ',"extra":1')),
+      /tensor "w" has unknown field "extra" \(allowed: dtype, shape, data_offsets\)/,
+    );
   });
 
   it('unknown or unsupported dtype', () => {
-    expectFormatError(file(one('F128', '[0]', '[0,0]')), /tensor "w" has unsupported dtype "F128" \(supported: U64, I64, F64, F32/);
+    expectFormatError(
+      file(one('F128', '[0]', '[0,0]')),
+      /tensor "w" has unsupported dtype "F128" \(supported: U64, I64, F64, F32/,
+    );
     expectFormatError(file(one('F8_E4M3', '[1]', '[0,1]'), [0]), /tensor "w" has unsupported dtype "F8_E4M3"/);
     expectFormatError(file(one('f32', '[0]', '[0,0]')), /unsupported dtype "f32"/);
     expectFormatError(file('{"w":{"dtype":4,"shape":[0],"data_offsets":[0,0]}}'), /unsupported dtype 4/);
@@ -651,44 +786,78 @@ describe('readSafetensors rejects malformed files with FormatError', () => {
   });
 
   it('end past the end of the data section', () => {
-    expectFormatError(file(one('F32', '[3]', '[0,12]'), f32Bytes(1, 2)), /tensor "w" data_offsets \[0, 12\] run past the end of the data section \(8 bytes\)/);
-    expectFormatError(file(one('U8', '[1]', '[9007199254740990,9007199254740991]')), /run past the end of the data section \(0 bytes\)/);
+    expectFormatError(
+      file(one('F32', '[3]', '[0,12]'), f32Bytes(1, 2)),
+      /tensor "w" data_offsets \[0, 12\] run past the end of the data section \(8 bytes\)/,
+    );
+    expectFormatError(
+      file(one('U8', '[1]', '[9007199254740990,9007199254740991]')),
+      /run past the end of the data section \(0 bytes\)/,
+    );
   });
 
   it('byte length ≠ product(shape) · itemsize', () => {
-    expectFormatError(file(one('F32', '[3]', '[0,8]'), f32Bytes(1, 2)), /tensor "w" holds 8 bytes \(data_offsets \[0, 8\]\) but dtype F32 and shape \[3\] need 12/);
-    expectFormatError(file(one('F64', '[1]', '[0,4]'), f32Bytes(1)), /holds 4 bytes .* dtype F64 and shape \[1\] need 8/);
+    expectFormatError(
+      file(one('F32', '[3]', '[0,8]'), f32Bytes(1, 2)),
+      /tensor "w" holds 8 bytes \(data_offsets \[0, 8\]\) but dtype F32 and shape \[3\] need 12/,
+    );
+    expectFormatError(
+      file(one('F64', '[1]', '[0,4]'), f32Bytes(1)),
+      /holds 4 bytes .* dtype F64 and shape \[1\] need 8/,
+    );
     expectFormatError(file(one('U8', '[]', '[0,0]')), /holds 0 bytes .* shape \[\] need 1/); // a scalar has one element
     expectFormatError(file(one('U8', '[4294967296,4294967296]', '[0,1]'), [0]), /need 18446744073709552000/);
   });
 
   it('overlapping ranges', () => {
-    const h = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
+    const h =
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
     expectFormatError(file(h, f32Bytes(1, 2, 3)), /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/);
-    const same = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
+    const same =
+      '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
     expectFormatError(file(same, f32Bytes(1)), /tensors "a" \[0, 4\] and "b" \[0, 4\] overlap/);
-    const inside = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}';
+    const inside =
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"z":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}';
     expectFormatError(file(inside, f32Bytes(1, 2)), /tensors "a" \[0, 8\] and "z" \[4, 4\] overlap/);
   });
 
   it('gaps between ranges (the data must be packed)', () => {
-    const h = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
-    expectFormatError(file(h, f32Bytes(1, 2, 3)), /has a gap of 4 unused byte\(s\) before tensor "b" \(data section bytes \[4, 8\]\); tensor data must be packed without gaps/);
-    expectFormatError(file(one('F32', '[1]', '[4,8]'), f32Bytes(1, 2)), /gap of 4 unused byte\(s\) before tensor "w" \(data section bytes \[0, 4\]\)/);
+    const h =
+      '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
+    expectFormatError(
+      file(h, f32Bytes(1, 2, 3)),
+      /has a gap of 4 unused byte\(s\) before tensor "b" \(data section bytes \[4, 8\]\); tensor data must be packed without gaps/,
+    );
+    expectFormatError(
+      file(one('F32', '[1]', '[4,8]'), f32Bytes(1, 2)),
+      /gap of 4 unused byte\(s\) before tensor "w" \(data section bytes \[0, 4\]\)/,
+    );
   });
 
   it('trailing bytes after the last tensor', () => {
-    expectFormatError(file(one('F32', '[1]', '[0,4]'), f32Bytes(1, 2)), /has 4 trailing byte\(s\) after the last tensor \(the data section is 8 bytes, tensors end at 4\)/);
-    expectFormatError(file('{}', [0]), /has 1 trailing byte\(s\) after the last tensor \(the data section is 1 bytes, tensors end at 0\)/);
+    expectFormatError(
+      file(one('F32', '[1]', '[0,4]'), f32Bytes(1, 2)),
+      /has 4 trailing byte\(s\) after the last tensor \(the data section is 8 bytes, tensors end at 4\)/,
+    );
+    expectFormatError(
+      file('{}', [0]),
+      /has 1 trailing byte\(s\) after the last tensor \(the data section is 1 bytes, tensors end at 0\)/,
+    );
   });
 
   it('BOOL bytes other than 0 and 1', () => {
-    expectFormatError(file(one('BOOL', '[3]', '[0,3]'), [1, 0, 2]), /BOOL tensor "w" holds byte 2 at element 2 \(must be 0 or 1\)/);
+    expectFormatError(
+      file(one('BOOL', '[3]', '[0,3]'), [1, 0, 2]),
+      /BOOL tensor "w" holds byte 2 at element 2 \(must be 0 or 1\)/,
+    );
   });
 
   it('quotes hostile names safely and briefly', () => {
     const name = 'x'.repeat(1000);
-    expectFormatError(file(`{"${name}":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`), /tensor "x{60}…\(1000 characters\)" data_offsets/);
+    expectFormatError(
+      file(`{"${name}":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`),
+      /tensor "x{60}…\(1000 characters\)" data_offsets/,
+    );
   });
 });
 
@@ -712,15 +881,21 @@ describe('toFloat32', () => {
   });
 
   it('doc example (toFloat32)', () => {
-    expect(toFloat32({ dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) })).toEqual(new Float32Array([1, -2]));
+    expect(toFloat32({ dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) })).toEqual(
+      new Float32Array([1, -2]),
+    );
   });
 
   it("rejects malformed entries with InvalidArgumentError naming 'entry'", () => {
     expect(() => toFloat32({ dtype: 'F16', shape: [2], data: new Float32Array(2) } as never)).toThrow(
       /toFloat32: 'entry' data for dtype F16 must be the typed array readSafetensors returns, got a Float32Array/,
     );
-    expect(() => toFloat32({ dtype: 'F32', shape: [3], data: new Float32Array(2) })).toThrow(/toFloat32: 'entry' has 2 value\(s\) but shape \[3\] needs 3/);
-    expect(() => toFloat32({ dtype: 'X', shape: [], data: new Float32Array(1) } as never)).toThrow(/toFloat32: 'entry' has unsupported dtype "X"/);
+    expect(() => toFloat32({ dtype: 'F32', shape: [3], data: new Float32Array(2) })).toThrow(
+      /toFloat32: 'entry' has 2 value\(s\) but shape \[3\] needs 3/,
+    );
+    expect(() => toFloat32({ dtype: 'X', shape: [], data: new Float32Array(1) } as never)).toThrow(
+      /toFloat32: 'entry' has unsupported dtype "X"/,
+    );
     expect(() => toFloat32(null as never)).toThrow(/toFloat32: 'entry' must be a safetensors entry/);
   });
 });
@@ -760,10 +935,18 @@ describe('entryToTensor', () => {
   it('throws InvalidArgumentError when a U32/I64/U64 value does not fit in int32', () => {
     const all = everyDtype();
     expect(() => entryToTensor(all.i64!)).toThrow(InvalidArgumentError);
-    expect(() => entryToTensor(all.i64!)).toThrow(/entryToTensor: 'entry' I64 element 0 \(-9223372036854775808\) does not fit in int32/);
-    expect(() => entryToTensor(all.u64!)).toThrow(/entryToTensor: 'entry' U64 element 1 \(18446744073709551615\) does not fit in int32/);
-    expect(() => entryToTensor(all.u32!)).toThrow(/entryToTensor: 'entry' U32 element 1 \(4294967295\) does not fit in int32/);
-    expect(() => entryToTensor({ dtype: 'I64', shape: [1], data: new BigInt64Array([-2147483649n]) })).toThrow(/does not fit in int32/);
+    expect(() => entryToTensor(all.i64!)).toThrow(
+      /entryToTensor: 'entry' I64 element 0 \(-9223372036854775808\) does not fit in int32/,
+    );
+    expect(() => entryToTensor(all.u64!)).toThrow(
+      /entryToTensor: 'entry' U64 element 1 \(18446744073709551615\) does not fit in int32/,
+    );
+    expect(() => entryToTensor(all.u32!)).toThrow(
+      /entryToTensor: 'entry' U32 element 1 \(4294967295\) does not fit in int32/,
+    );
+    expect(() => entryToTensor({ dtype: 'I64', shape: [1], data: new BigInt64Array([-2147483649n]) })).toThrow(
+      /does not fit in int32/,
+    );
   });
 
   it('copies: the tensor never aliases the entry or the file buffer', async () => {
@@ -803,6 +986,8 @@ describe('entryToTensor', () => {
     expect(() => entryToTensor({ dtype: 'I64', shape: [1], data: new Int32Array(1) } as never)).toThrow(
       /entryToTensor: 'entry' data for dtype I64 must be the typed array readSafetensors returns, got a Int32Array/,
     );
-    expect(() => entryToTensor({ dtype: 'F32', shape: [-1], data: new Float32Array(0) })).toThrow(/entryToTensor: 'entry' shape must be an array of non-negative integers/);
+    expect(() => entryToTensor({ dtype: 'F32', shape: [-1], data: new Float32Array(0) })).toThrow(
+      /entryToTensor: 'entry' shape must be an array of non-negative integers/,
+    );
   });
 });

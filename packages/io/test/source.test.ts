@@ -60,19 +60,36 @@ describe('readBinarySource', () => {
   it('fetches http: and data: URLs', async () => {
     expect(Array.from(await readBinarySource('op', 'source', `${base}/w.bin`))).toEqual(Array.from(BYTES));
     expect(Array.from(await readBinarySource('op', 'source', new URL(`${base}/w.bin`)))).toEqual(Array.from(BYTES));
-    expect(Array.from(await readBinarySource('op', 'source', 'data:application/octet-stream;base64,AAEC+v8='))).toEqual(Array.from(BYTES));
+    expect(Array.from(await readBinarySource('op', 'source', 'data:application/octet-stream;base64,AAEC+v8='))).toEqual(
+      Array.from(BYTES),
+    );
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ['an HTTP 404', () => `${base}/missing.bin`, /^Load: 'weights' cannot fetch http:\/\/127\.0\.0\.1:\d+\/missing\.bin: HTTP 404 Not Found$/],
+    [
+      'an HTTP 404',
+      () => `${base}/missing.bin`,
+      /^Load: 'weights' cannot fetch http:\/\/127\.0\.0\.1:\d+\/missing\.bin: HTTP 404 Not Found$/,
+    ],
     ['an HTML page', () => `${base}/page`, /the server sent an HTML page, not the file$/],
-    ['a missing path', () => '/nonexistent/geolip/w.bin', /^Load: 'weights' cannot read \/nonexistent\/geolip\/w\.bin: .*ENOENT/],
+    [
+      'a missing path',
+      () => '/nonexistent/geolip/w.bin',
+      /^Load: 'weights' cannot read \/nonexistent\/geolip\/w\.bin: .*ENOENT/,
+    ],
     ['another type', () => 42, /^Load: 'weights' must be a path, a URL, a Uint8Array or an ArrayBuffer$/],
-    ['an unreachable host', () => 'http://127.0.0.1:1/w.bin', /^Load: 'weights' cannot fetch http:\/\/127\.0\.0\.1:1\/w\.bin: /],
+    [
+      'an unreachable host',
+      () => 'http://127.0.0.1:1/w.bin',
+      /^Load: 'weights' cannot fetch http:\/\/127\.0\.0\.1:1\/w\.bin: /,
+    ],
   ];
   for (const [name, source, message] of bad) {
     it(`rejects ${name}`, async () => {
-      const e = await readBinarySource('Load', 'weights', source() as never).then(() => null, (err: unknown) => err);
+      const e = await readBinarySource('Load', 'weights', source() as never).then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect((e as InvalidArgumentError).argument).toBe('weights');
       expect((e as Error).message).toMatch(message);

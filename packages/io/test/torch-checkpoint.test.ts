@@ -60,8 +60,12 @@ describe.skipIf(!have)('readTorchCheckpoint on PyTorch-written nested checkpoint
   it('takes options.stateDictKey, and names the keys found when a key is missing', () => {
     expectTensors(readTorchStateDict(nested, { stateDictKey: 'encoder_state_dict' }));
     expect(() => readTorchCheckpoint(nested, { stateDictKey: 'nope' })).toThrow(FormatError);
-    expect(() => readTorchCheckpoint(nested, { stateDictKey: 'nope' })).toThrow(/has no key 'nope'.*keys found: 'encoder_state_dict', 'config'/);
-    expect(() => readTorchCheckpoint(nested, { stateDictKey: 'config' })).toThrow(/'config' entry 'vocab' is not a tensor/);
+    expect(() => readTorchCheckpoint(nested, { stateDictKey: 'nope' })).toThrow(
+      /has no key 'nope'.*keys found: 'encoder_state_dict', 'config'/,
+    );
+    expect(() => readTorchCheckpoint(nested, { stateDictKey: 'config' })).toThrow(
+      /'config' entry 'vocab' is not a tensor/,
+    );
     expect(() => readTorchCheckpoint(nested, { stateDictKey: 1 as unknown as string })).toThrow(InvalidArgumentError);
   });
 
@@ -73,7 +77,8 @@ describe.skipIf(!have)('readTorchCheckpoint on PyTorch-written nested checkpoint
   });
 
   it('truncations and damage give a FormatError, never another error', () => {
-    for (let n = 0; n < nested.length; n += 211) expect(() => readTorchCheckpoint(nested.subarray(0, n)), `length ${n}`).toThrow(FormatError);
+    for (let n = 0; n < nested.length; n += 211)
+      expect(() => readTorchCheckpoint(nested.subarray(0, n)), `length ${n}`).toThrow(FormatError);
   });
 });
 

@@ -36,7 +36,7 @@ describe('readTorchStateDict', () => {
     expect(got.scalar!.shape).toEqual([]);
   });
 
-  it("refuses a pickle that calls a global outside the state-dict list, naming it", () => {
+  it('refuses a pickle that calls a global outside the state-dict list, naming it', () => {
     const evil = new Uint8Array(readFileSync(join(dir, 'evil.pt')));
     expect(() => readTorchStateDict(evil)).toThrow(FormatError);
     expect(() => readTorchStateDict(evil)).toThrow(/refuses global '__builtin__\.print'/);
@@ -45,12 +45,13 @@ describe('readTorchStateDict', () => {
 
   it('refuses non-zip input and every truncation', () => {
     expect(() => readTorchStateDict(new Uint8Array([1, 2, 3]))).toThrow(/not a zip/);
-    for (let n = 0; n < pt.length; n += 97) expect(() => readTorchStateDict(pt.subarray(0, n)), `length ${n}`).toThrow(FormatError);
+    for (let n = 0; n < pt.length; n += 97)
+      expect(() => readTorchStateDict(pt.subarray(0, n)), `length ${n}`).toThrow(FormatError);
   });
 
   it('fuzz: random byte damage gives a FormatError or a result, never another error', () => {
     let state = 12345;
-    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const runs = Number(process.env.GEOLIP_FUZZ_RUNS ?? 300);
     for (let r = 0; r < runs; r++) {
       const copy = pt.slice();
@@ -65,6 +66,8 @@ describe('readTorchStateDict', () => {
   });
 
   it('names the argument on a wrong type', () => {
-    expect(() => readTorchStateDict('x' as unknown as Uint8Array)).toThrow(/readTorchStateDict: 'bytes' must be a Uint8Array/);
+    expect(() => readTorchStateDict('x' as unknown as Uint8Array)).toThrow(
+      /readTorchStateDict: 'bytes' must be a Uint8Array/,
+    );
   });
 });

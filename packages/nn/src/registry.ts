@@ -86,7 +86,8 @@ export interface Pretrained<M extends Module = Module, C = unknown> {
   format: WeightsFile['format'];
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Model types by registry key: each maps to a config parser and a constructor (and optionally a load hook).
@@ -102,7 +103,8 @@ export class ModelRegistry {
 
   /** @param name - the registry's name in messages (e.g. `vision`). */
   constructor(readonly name: string = 'models') {
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('ModelRegistry', 'name', 'must be a non-empty string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidArgumentError('ModelRegistry', 'name', 'must be a non-empty string');
   }
 
   /**
@@ -112,12 +114,18 @@ export class ModelRegistry {
    */
   register<C, M extends Module>(spec: ModelSpec<C, M>): this {
     const op = 'ModelRegistry.register';
-    if (!isPlainObject(spec)) throw new InvalidArgumentError(op, 'spec', 'must be an object { type, description, parseConfig, create, load? }');
-    if (typeof spec.type !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/.test(spec.type)) throw new InvalidArgumentError(op, 'spec.type', `must be '<package>/<model>', got ${JSON.stringify(spec.type)}`);
-    if (typeof spec.description !== 'string') throw new InvalidArgumentError(op, 'spec.description', 'must be a string');
-    if (typeof spec.parseConfig !== 'function' || typeof spec.create !== 'function') throw new InvalidArgumentError(op, 'spec', 'needs parseConfig and create functions');
-    if (spec.load !== undefined && typeof spec.load !== 'function') throw new InvalidArgumentError(op, 'spec.load', 'must be a function when given');
-    if (this.specs.has(spec.type)) throw new InvalidArgumentError(op, 'spec.type', `'${spec.type}' is already registered in ${this.name}`);
+    if (!isPlainObject(spec))
+      throw new InvalidArgumentError(op, 'spec', 'must be an object { type, description, parseConfig, create, load? }');
+    if (typeof spec.type !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/.test(spec.type))
+      throw new InvalidArgumentError(op, 'spec.type', `must be '<package>/<model>', got ${JSON.stringify(spec.type)}`);
+    if (typeof spec.description !== 'string')
+      throw new InvalidArgumentError(op, 'spec.description', 'must be a string');
+    if (typeof spec.parseConfig !== 'function' || typeof spec.create !== 'function')
+      throw new InvalidArgumentError(op, 'spec', 'needs parseConfig and create functions');
+    if (spec.load !== undefined && typeof spec.load !== 'function')
+      throw new InvalidArgumentError(op, 'spec.load', 'must be a function when given');
+    if (this.specs.has(spec.type))
+      throw new InvalidArgumentError(op, 'spec.type', `'${spec.type}' is already registered in ${this.name}`);
     this.specs.set(spec.type, spec as unknown as ModelSpec<never, Module>);
     return this;
   }
@@ -128,9 +136,16 @@ export class ModelRegistry {
    */
   ship(name: string, weights: ShippedWeights): this {
     const op = 'ModelRegistry.ship';
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(op, 'name', 'must be a non-empty string');
-    if (this.shippedWeights.has(name)) throw new InvalidArgumentError(op, 'name', `'${name}' is already listed in ${this.name}`);
-    if (!isPlainObject(weights) || !this.specs.has(weights.type)) throw new InvalidArgumentError(op, 'weights.type', `must be a type registered in ${this.name} (${this.types().join(', ')})`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidArgumentError(op, 'name', 'must be a non-empty string');
+    if (this.shippedWeights.has(name))
+      throw new InvalidArgumentError(op, 'name', `'${name}' is already listed in ${this.name}`);
+    if (!isPlainObject(weights) || !this.specs.has(weights.type))
+      throw new InvalidArgumentError(
+        op,
+        'weights.type',
+        `must be a type registered in ${this.name} (${this.types().join(', ')})`,
+      );
     this.shippedWeights.set(name, Object.freeze({ ...weights }));
     return this;
   }
@@ -151,7 +166,12 @@ export class ModelRegistry {
    */
   get(type: string, op = 'ModelRegistry.get'): ModelSpec<unknown, Module> {
     const spec = this.specs.get(type);
-    if (spec === undefined) throw new InvalidArgumentError(op, 'type', `'${String(type)}' is not a model type of ${this.name}; registered: ${this.types().join(', ') || 'none'}`);
+    if (spec === undefined)
+      throw new InvalidArgumentError(
+        op,
+        'type',
+        `'${String(type)}' is not a model type of ${this.name}; registered: ${this.types().join(', ') || 'none'}`,
+      );
     return spec as unknown as ModelSpec<unknown, Module>;
   }
 
@@ -164,17 +184,26 @@ export class ModelRegistry {
    * Reads a weights file, builds the model its metadata names (see {@link loadPretrained}) and returns it with what
    * the file said about it.
    */
-  loadPretrained<M extends Module = Module, C = unknown>(source: BinarySource | WeightsFile, options: FromPretrainedOptions<C> = {}): Promise<Pretrained<M, C>> {
+  loadPretrained<M extends Module = Module, C = unknown>(
+    source: BinarySource | WeightsFile,
+    options: FromPretrainedOptions<C> = {},
+  ): Promise<Pretrained<M, C>> {
     return loadPretrained<M, C>(this, source, options);
   }
 
   /** {@link loadPretrainedFile} on this registry: synchronous, for a file already read. */
-  loadPretrainedFile<M extends Module = Module, C = unknown>(file: WeightsFile, options: FromPretrainedOptions<C> = {}): Pretrained<M, C> {
+  loadPretrainedFile<M extends Module = Module, C = unknown>(
+    file: WeightsFile,
+    options: FromPretrainedOptions<C> = {},
+  ): Pretrained<M, C> {
     return loadPretrainedFile<M, C>(this, file, options);
   }
 
   /** Reads a weights file and returns the model its metadata names, loaded (see {@link loadPretrained}). */
-  async fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
+  async fromPretrained<M extends Module = Module>(
+    source: BinarySource | WeightsFile,
+    options: FromPretrainedOptions = {},
+  ): Promise<M> {
     return (await loadPretrained<M>(this, source, { op: 'fromPretrained', ...options })).model;
   }
 
@@ -185,7 +214,8 @@ export class ModelRegistry {
   static merge(name: string, ...registries: ModelRegistry[]): ModelRegistry {
     const out = new ModelRegistry(name);
     for (const r of registries) {
-      if (!(r instanceof ModelRegistry)) throw new InvalidArgumentError('ModelRegistry.merge', 'registries', 'must all be ModelRegistry instances');
+      if (!(r instanceof ModelRegistry))
+        throw new InvalidArgumentError('ModelRegistry.merge', 'registries', 'must all be ModelRegistry instances');
       for (const spec of r.specs.values()) out.register(spec);
       for (const [n, w] of r.shippedWeights) out.ship(n, w);
     }
@@ -194,7 +224,12 @@ export class ModelRegistry {
 }
 
 function isWeightsFile(v: unknown): v is WeightsFile {
-  return isPlainObject(v) && (v.format === 'safetensors' || v.format === 'pt') && isPlainObject(v.tensors) && isPlainObject(v.metadata);
+  return (
+    isPlainObject(v) &&
+    (v.format === 'safetensors' || v.format === 'pt') &&
+    isPlainObject(v.tensors) &&
+    isPlainObject(v.metadata)
+  );
 }
 
 /**
@@ -210,10 +245,17 @@ function isWeightsFile(v: unknown): v is WeightsFile {
  *   the registry does not hold (the message lists the registered ones), a type other than `options.type`, a
  *   config the model's parser rejects, tensors that do not fit the model (the message names the parameter).
  */
-export async function loadPretrained<M extends Module = Module, C = unknown>(registry: ModelRegistry, source: BinarySource | WeightsFile, options: FromPretrainedOptions<C> = {}): Promise<Pretrained<M, C>> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('loadPretrained', 'options', 'must be an object');
+export async function loadPretrained<M extends Module = Module, C = unknown>(
+  registry: ModelRegistry,
+  source: BinarySource | WeightsFile,
+  options: FromPretrainedOptions<C> = {},
+): Promise<Pretrained<M, C>> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new InvalidArgumentError('loadPretrained', 'options', 'must be an object');
   const op = options.op ?? 'loadPretrained';
-  const file = isWeightsFile(source) ? source : await readWeightsFile(source, { op, stateDictKey: options.stateDictKey });
+  const file = isWeightsFile(source)
+    ? source
+    : await readWeightsFile(source, { op, stateDictKey: options.stateDictKey });
   return loadPretrainedFile<M, C>(registry, file, options);
 }
 
@@ -221,13 +263,19 @@ export async function loadPretrained<M extends Module = Module, C = unknown>(reg
  * The synchronous core of {@link loadPretrained}, for a file already read (`readWeightsFile` / `parseWeightsFile`).
  * Same checks, errors and clean-up.
  */
-export function loadPretrainedFile<M extends Module = Module, C = unknown>(registry: ModelRegistry, file: WeightsFile, options: FromPretrainedOptions<C> = {}): Pretrained<M, C> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('loadPretrainedFile', 'options', 'must be an object');
+export function loadPretrainedFile<M extends Module = Module, C = unknown>(
+  registry: ModelRegistry,
+  file: WeightsFile,
+  options: FromPretrainedOptions<C> = {},
+): Pretrained<M, C> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new InvalidArgumentError('loadPretrainedFile', 'options', 'must be an object');
   const op = options.op ?? 'loadPretrainedFile';
   if (!isWeightsFile(file)) throw new InvalidArgumentError(op, 'file', 'must be what readWeightsFile returns');
   if (!(registry instanceof ModelRegistry)) throw new InvalidArgumentError(op, 'registry', 'must be a ModelRegistry');
   const { type: expected, strict = true } = options;
-  if (expected !== undefined && typeof expected !== 'string') throw new InvalidArgumentError(op, 'options.type', 'must be a string');
+  if (expected !== undefined && typeof expected !== 'string')
+    throw new InvalidArgumentError(op, 'options.type', 'must be a string');
   if (typeof strict !== 'boolean') throw new InvalidArgumentError(op, 'options.strict', 'must be a boolean');
   const hasModelKeys = Object.keys(file.metadata).some((k) => k.startsWith('geolip.'));
   let metadata: ModelMetadata | null = null;
@@ -240,12 +288,27 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(regis
   }
   const type = expected ?? metadata?.type;
   if (type === undefined) {
-    throw new FormatError(op, 'source', `names no model type (no geolip.type metadata${file.format === 'pt' ? ' in a .pt file' : ''}); pass options.type, one of: ${registry.types().join(', ')}`);
+    throw new FormatError(
+      op,
+      'source',
+      `names no model type (no geolip.type metadata${
+        file.format === 'pt' ? ' in a .pt file' : ''
+      }); pass options.type, one of: ${registry.types().join(', ')}`,
+    );
   }
   if (expected !== undefined && metadata !== null && metadata.type !== expected) {
     const key = metadata.legacyKey ?? MODEL_METADATA_KEYS.type;
-    const want = metadata.legacyKey === undefined ? expected : (Object.entries(LEGACY_MODEL_TYPES).find(([, t]) => t === expected)?.[0] ?? expected);
-    throw new FormatError(op, 'source', `metadata '${key}' must be '${want}', got ${JSON.stringify(file.metadata[key] ?? null)}: the file holds a '${metadata.type}' model, not '${expected}'`);
+    const want =
+      metadata.legacyKey === undefined
+        ? expected
+        : Object.entries(LEGACY_MODEL_TYPES).find(([, t]) => t === expected)?.[0] ?? expected;
+    throw new FormatError(
+      op,
+      'source',
+      `metadata '${key}' must be '${want}', got ${JSON.stringify(file.metadata[key] ?? null)}: the file holds a '${
+        metadata.type
+      }' model, not '${expected}'`,
+    );
   }
   let spec: ModelSpec<unknown, Module>;
   try {
@@ -254,18 +317,36 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(regis
     throw new FormatError(op, 'source', (cause as Error).message, { cause });
   }
   const rawConfig = options.config !== undefined ? options.config : metadata !== null ? metadata.config : file.config;
-  if (rawConfig === undefined) throw new FormatError(op, 'source', `has no config for '${type}' (no geolip.config metadata, no config in the checkpoint); pass options.config`);
+  if (rawConfig === undefined)
+    throw new FormatError(
+      op,
+      'source',
+      `has no config for '${type}' (no geolip.config metadata, no config in the checkpoint); pass options.config`,
+    );
   let config: unknown;
   try {
     config = spec.parseConfig(rawConfig);
   } catch (cause) {
-    throw new FormatError(op, 'source', `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FormatError(
+      op,
+      'source',
+      `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
   }
   let model: Module;
   try {
     model = spec.create(config, { tensors: file.tensors });
   } catch (cause) {
-    if (cause instanceof GeolipError) throw new FormatError(op, 'source', `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause.message}`, { cause });
+    if (cause instanceof GeolipError)
+      throw new FormatError(
+        op,
+        'source',
+        `metadata 'geolip.config' is not a valid ${spec.name ?? type} config: ${cause.message}`,
+        { cause },
+      );
     throw cause;
   }
   try {
@@ -275,8 +356,16 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(regis
   } catch (cause) {
     model.dispose();
     if (cause instanceof FormatError && cause.op === op) throw cause;
-    if (cause instanceof GeolipError) throw new FormatError(op, 'source', `does not fit '${type}': ${cause.message}`, { cause });
+    if (cause instanceof GeolipError)
+      throw new FormatError(op, 'source', `does not fit '${type}': ${cause.message}`, { cause });
     throw cause;
   }
-  return { model: model as M, type, config: config as C, extra: metadata?.extra ?? {}, rawMetadata: file.metadata, format: file.format };
+  return {
+    model: model as M,
+    type,
+    config: config as C,
+    extra: metadata?.extra ?? {},
+    rawMetadata: file.metadata,
+    format: file.format,
+  };
 }

@@ -53,7 +53,10 @@ describe('ModelRegistry', () => {
 
   it('returns the extra metadata with loadPretrained, and takes an already read WeightsFile', async () => {
     const src = new Linear(2, 2);
-    const bytes = fileOf(src, writeModelMetadata({ type: 'test/linear', config: { inDim: 2, outDim: 2 }, extra: { classes: ['a', 'b'] } }));
+    const bytes = fileOf(
+      src,
+      writeModelMetadata({ type: 'test/linear', config: { inDim: 2, outDim: 2 }, extra: { classes: ['a', 'b'] } }),
+    );
     const got = await loadPretrained(registry(), await readWeightsFile(bytes));
     expect(got.type).toBe('test/linear');
     expect(got.extra).toEqual({ classes: ['a', 'b'] });
@@ -66,7 +69,9 @@ describe('ModelRegistry', () => {
     const r = registry().ship('tiny', { type: 'test/linear', file: 'tiny.safetensors', description: 'x' });
     expect(r.types()).toEqual(['test/linear']);
     expect(Object.keys(r.shipped())).toEqual(['tiny']);
-    expect(() => r.register({ type: 'test/linear', description: '', parseConfig: (j) => j, create: () => new Linear(1, 1) })).toThrow(/already registered/);
+    expect(() =>
+      r.register({ type: 'test/linear', description: '', parseConfig: (j) => j, create: () => new Linear(1, 1) }),
+    ).toThrow(/already registered/);
     expect(() => r.ship('x', { type: 'test/none', file: 'x', description: '' })).toThrow(InvalidArgumentError);
     expect(() => r.get('test/none')).toThrow(/registered: test\/linear/);
     const merged = ModelRegistry.merge('all', r, new ModelRegistry('other'));
@@ -76,16 +81,46 @@ describe('ModelRegistry', () => {
   describe('on failure, throws a typed error and leaves no tensor behind', () => {
     const cases: [string, () => Uint8Array, RegExp][] = [
       ['no metadata', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }), /names no model type/],
-      ['unknown type', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }, writeModelMetadata({ type: 'test/other', config: {} })), /not a model type of test; registered: test\/linear/],
-      ['bad config', () => writeSafetensors({ w: { dtype: 'F32', shape: [1], data: [1] } }, writeModelMetadata({ type: 'test/linear', config: { inDim: 'x' } })), /'geolip.config' is not a valid test\/linear config/],
-      ['missing tensor', () => writeSafetensors({ weight: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } }, writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } })), /does not fit 'test\/linear'/],
-      ['wrong shape', () => fileOf(new Linear(4, 2), writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } })), /does not fit 'test\/linear'/],
+      [
+        'unknown type',
+        () =>
+          writeSafetensors(
+            { w: { dtype: 'F32', shape: [1], data: [1] } },
+            writeModelMetadata({ type: 'test/other', config: {} }),
+          ),
+        /not a model type of test; registered: test\/linear/,
+      ],
+      [
+        'bad config',
+        () =>
+          writeSafetensors(
+            { w: { dtype: 'F32', shape: [1], data: [1] } },
+            writeModelMetadata({ type: 'test/linear', config: { inDim: 'x' } }),
+          ),
+        /'geolip.config' is not a valid test\/linear config/,
+      ],
+      [
+        'missing tensor',
+        () =>
+          writeSafetensors(
+            { weight: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } },
+            writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } }),
+          ),
+        /does not fit 'test\/linear'/,
+      ],
+      [
+        'wrong shape',
+        () => fileOf(new Linear(4, 2), writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } })),
+        /does not fit 'test\/linear'/,
+      ],
       ['not safetensors', () => new Uint8Array([1, 2, 3]), /readSafetensors/],
     ];
     it.each(cases)('%s', async (_label, make, pattern) => {
       const bytes = make();
       const before = tf.memory().numTensors;
-      const error = await registry().fromPretrained(bytes).catch((e: unknown) => e);
+      const error = await registry()
+        .fromPretrained(bytes)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FormatError);
       expect((error as Error).message).toMatch(pattern);
       expect(tf.memory().numTensors).toBe(before);
@@ -98,8 +133,12 @@ describe('ModelRegistry', () => {
     const m = await registry().fromPretrained<Linear>(bare, { type: 'test/linear', config: { inDim: 3, outDim: 2 } });
     m.dispose();
     const tagged = fileOf(src, writeModelMetadata({ type: 'test/linear', config: { inDim: 3, outDim: 2 } }));
-    await expect(registry().fromPretrained(tagged, { type: 'test/other' })).rejects.toThrow(/metadata 'geolip.type' must be 'test\/other', got "test\/linear"/);
-    await expect(registry().fromPretrained(tagged, { strict: 'yes' as unknown as boolean })).rejects.toThrow(/options\.strict/);
+    await expect(registry().fromPretrained(tagged, { type: 'test/other' })).rejects.toThrow(
+      /metadata 'geolip.type' must be 'test\/other', got "test\/linear"/,
+    );
+    await expect(registry().fromPretrained(tagged, { strict: 'yes' as unknown as boolean })).rejects.toThrow(
+      /options\.strict/,
+    );
     src.dispose();
   });
 });

@@ -22,11 +22,13 @@ const SIZES = ['vocabSize', 'maxPositions', 'dModel', 'heads', 'ffDim', 'layers'
  */
 export function parseCaptionEncoderConfig(json: unknown): CaptionEncoderConfig {
   const op = 'parseCaptionEncoderConfig';
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError(op, 'config', "metadata 'geolip.config' must be a JSON object");
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new FormatError(op, 'config', "metadata 'geolip.config' must be a JSON object");
   const c = json as Record<string, unknown>;
   for (const k of SIZES) {
     const v = c[k];
-    if (!Number.isInteger(v) || (v as number) < 1) throw new FormatError(op, `config.${k}`, `must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new FormatError(op, `config.${k}`, `must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
   }
   return c as unknown as CaptionEncoderConfig;
 }
@@ -54,6 +56,9 @@ export const textModels: ModelRegistry = new ModelRegistry('text')
  * @example
  * const encoder = await fromPretrained<CaptionEncoder>('weights/geolip-text.safetensors');
  */
-export function fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
+export function fromPretrained<M extends Module = Module>(
+  source: BinarySource | WeightsFile,
+  options: FromPretrainedOptions = {},
+): Promise<M> {
   return textModels.fromPretrained<M>(source, options);
 }

@@ -26,7 +26,10 @@ function mismatches(got: Uint32Array, want: Uint32Array): number {
 
 describe('fromPretrained on the shipped text model', () => {
   it('is listed by the registry', () => {
-    expect(textModels.shipped()['geolip-text']).toMatchObject({ type: 'text/caption-encoder', file: GEOLIP_TEXT_WEIGHTS_FILE });
+    expect(textModels.shipped()['geolip-text']).toMatchObject({
+      type: 'text/caption-encoder',
+      file: GEOLIP_TEXT_WEIGHTS_FILE,
+    });
   });
 
   it('loads it by metadata alone, bit-identical to the file and to the older loaders', async () => {
@@ -41,7 +44,8 @@ describe('fromPretrained on the shipped text model', () => {
     expect(Object.keys(a).sort()).toEqual(Object.keys(tensors).sort());
     for (const [name, entry] of Object.entries(tensors)) {
       const want = bitsOf(toFloat32(entry));
-      for (const got of [a, b, c]) expect(mismatches(bitsOf(got[name]!.dataSync() as Float32Array), want), name).toBe(0);
+      for (const got of [a, b, c])
+        expect(mismatches(bitsOf(got[name]!.dataSync() as Float32Array), want), name).toBe(0);
     }
     tf.dispose([...Object.values(a), ...Object.values(b), ...Object.values(c)]);
     model.dispose();

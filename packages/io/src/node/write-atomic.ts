@@ -10,8 +10,10 @@ import { InvalidArgumentError } from '@geolip/geometry';
  *   a string or Uint8Array.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('writeFileAtomic', 'path', 'must be a non-empty string');
-  if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new InvalidArgumentError('writeFileAtomic', 'data', 'must be a string or a Uint8Array');
+  if (typeof path !== 'string' || path.length === 0)
+    throw new InvalidArgumentError('writeFileAtomic', 'path', 'must be a non-empty string');
+  if (typeof data !== 'string' && !(data instanceof Uint8Array))
+    throw new InvalidArgumentError('writeFileAtomic', 'data', 'must be a string or a Uint8Array');
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {

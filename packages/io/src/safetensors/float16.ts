@@ -77,7 +77,8 @@ export function assertBits(op: string, bits: unknown): number {
 }
 
 export function assertNumberValue(op: string, value: unknown): number {
-  if (typeof value !== 'number') throw new InvalidArgumentError(op, 'value', `must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number')
+    throw new InvalidArgumentError(op, 'value', `must be a number, got ${describe(value)}`);
   return value;
 }
 
@@ -157,4 +158,3 @@ export function float32ToBfloat16Bits(value: number): number {
 export function bfloat16BitsToFloat32(bits: number): number {
   return fromBfloat16Bits(assertBits('bfloat16BitsToFloat32', bits));
 }
-

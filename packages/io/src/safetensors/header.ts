@@ -25,10 +25,7 @@ export const MAX_JSON_DEPTH = 16;
 export class HeaderParser {
   private pos = 0;
 
-  constructor(
-    private readonly text: string,
-    private readonly fail: (message: string) => FormatError,
-  ) {}
+  constructor(private readonly text: string, private readonly fail: (message: string) => FormatError) {}
 
   parseDocument(): Json {
     this.skipWhitespace();
@@ -45,7 +42,9 @@ export class HeaderParser {
   private charAt(pos: number): string {
     if (pos >= this.text.length) return 'end of header';
     const c = this.text.charCodeAt(pos);
-    return c < 0x20 || c > 0x7e ? `character U+${c.toString(16).toUpperCase().padStart(4, '0')}` : `'${this.text[pos]}'`;
+    return c < 0x20 || c > 0x7e
+      ? `character U+${c.toString(16).toUpperCase().padStart(4, '0')}`
+      : `'${this.text[pos]}'`;
   }
 
   private skipWhitespace(): void {
@@ -60,12 +59,18 @@ export class HeaderParser {
   private parseValue(depth: number): Json {
     const c = this.text.charCodeAt(this.pos);
     switch (c) {
-      case 0x7b: return this.parseObject(depth + 1); // {
-      case 0x5b: return this.parseArray(depth + 1); // [
-      case 0x22: return this.parseString(); // "
-      case 0x74: return this.parseLiteral('true', true);
-      case 0x66: return this.parseLiteral('false', false);
-      case 0x6e: return this.parseLiteral('null', null);
+      case 0x7b:
+        return this.parseObject(depth + 1); // {
+      case 0x5b:
+        return this.parseArray(depth + 1); // [
+      case 0x22:
+        return this.parseString(); // "
+      case 0x74:
+        return this.parseLiteral('true', true);
+      case 0x66:
+        return this.parseLiteral('false', false);
+      case 0x6e:
+        return this.parseLiteral('null', null);
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
         throw this.syntax(`unexpected ${this.charAt(this.pos)}`);
@@ -90,11 +95,14 @@ export class HeaderParser {
       return map;
     }
     for (;;) {
-      if (this.text.charCodeAt(this.pos) !== 0x22) throw this.syntax(`expected a string key, got ${this.charAt(this.pos)}`);
+      if (this.text.charCodeAt(this.pos) !== 0x22)
+        throw this.syntax(`expected a string key, got ${this.charAt(this.pos)}`);
       const keyAt = this.pos;
       const key = this.parseString();
       if (map.has(key)) {
-        throw this.fail(`header has duplicate key ${quote(key)} at character ${keyAt}; the format forbids duplicate keys`);
+        throw this.fail(
+          `header has duplicate key ${quote(key)} at character ${keyAt}; the format forbids duplicate keys`,
+        );
       }
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x3a) throw this.syntax(`expected ':', got ${this.charAt(this.pos)}`);
@@ -162,20 +170,38 @@ export class HeaderParser {
       this.pos++; // backslash
       const e = t.charCodeAt(this.pos);
       switch (e) {
-        case 0x22: out += '"'; break;
-        case 0x5c: out += '\\'; break;
-        case 0x2f: out += '/'; break;
-        case 0x62: out += '\b'; break;
-        case 0x66: out += '\f'; break;
-        case 0x6e: out += '\n'; break;
-        case 0x72: out += '\r'; break;
-        case 0x74: out += '\t'; break;
-        case 0x75: { // u
+        case 0x22:
+          out += '"';
+          break;
+        case 0x5c:
+          out += '\\';
+          break;
+        case 0x2f:
+          out += '/';
+          break;
+        case 0x62:
+          out += '\b';
+          break;
+        case 0x66:
+          out += '\f';
+          break;
+        case 0x6e:
+          out += '\n';
+          break;
+        case 0x72:
+          out += '\r';
+          break;
+        case 0x74:
+          out += '\t';
+          break;
+        case 0x75: {
+          // u
           const unit = this.hex4(this.pos + 1);
           this.pos += 4;
           if (unit >= 0xd800 && unit <= 0xdbff) {
             // A high surrogate must be followed by an escaped low surrogate.
-            const low = t.charCodeAt(this.pos + 1) === 0x5c && t.charCodeAt(this.pos + 2) === 0x75 ? this.hex4(this.pos + 3) : -1;
+            const low =
+              t.charCodeAt(this.pos + 1) === 0x5c && t.charCodeAt(this.pos + 2) === 0x75 ? this.hex4(this.pos + 3) : -1;
             if (low < 0xdc00 || low > 0xdfff) throw this.syntax('lone surrogate in a \\u escape');
             this.pos += 6;
             out += String.fromCharCode(unit, low);
@@ -245,9 +271,9 @@ export function describeJson(value: Json | undefined): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (value instanceof Map) return 'an object';
-  if (Array.isArray(value)) return `[${value.slice(0, 16).map(describeJson).join(', ')}${value.length > 16 ? ', …' : ''}]`;
+  if (Array.isArray(value))
+    return `[${value.slice(0, 16).map(describeJson).join(', ')}${value.length > 16 ? ', …' : ''}]`;
   if (value instanceof JsonNonInteger) return value.text;
   if (typeof value === 'string') return quote(value);
   return String(value);
 }
-

@@ -16,9 +16,24 @@
  * here (this module is part of the browser-safe main entry).
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { ITEM_SIZE, NATIVE_LITTLE_ENDIAN, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES, allocate, decodeLittleEndian, isDtype, view } from './dtypes.js';
+import {
+  ITEM_SIZE,
+  NATIVE_LITTLE_ENDIAN,
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  allocate,
+  decodeLittleEndian,
+  isDtype,
+  view,
+} from './dtypes.js';
 import { HeaderParser, describeJson } from './header.js';
-import type { ReadSafetensorsOptions, SafetensorDataByDtype, SafetensorEntry, SafetensorsContents, SafetensorsDtype } from './types.js';
+import type {
+  ReadSafetensorsOptions,
+  SafetensorDataByDtype,
+  SafetensorEntry,
+  SafetensorsContents,
+  SafetensorsDtype,
+} from './types.js';
 import { describe, formatShape, isNonNegativeInteger, product, quote, setOwn } from './util.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -89,7 +104,10 @@ export const ENTRY_FIELDS = new Set(['dtype', 'shape', 'data_offsets']);
  *
  * @see {@link writeSafetensors}, {@link toFloat32}, {@link entryToTensor}.
  */
-export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions = {}): SafetensorsContents {
+export function readSafetensors(
+  bytes: Uint8Array | ArrayBuffer,
+  options: ReadSafetensorsOptions = {},
+): SafetensorsContents {
   const op = 'readSafetensors';
   let buf: Uint8Array;
   if (bytes instanceof Uint8Array) buf = bytes;
@@ -99,7 +117,8 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
     throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
   }
   const copy = options.copy ?? false;
-  if (typeof copy !== 'boolean') throw new InvalidArgumentError(op, 'options.copy', `must be a boolean, got ${describe(copy)}`);
+  if (typeof copy !== 'boolean')
+    throw new InvalidArgumentError(op, 'options.copy', `must be a boolean, got ${describe(copy)}`);
 
   const fail = (message: string): FormatError => new FormatError(op, 'bytes', message);
   const total = buf.byteLength;
@@ -115,7 +134,11 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   }
   const headerLength = low;
   if (headerLength > total - 8) {
-    throw fail(`declares a header of ${headerLength} bytes, past the end of the buffer (${total - 8} bytes follow the length field)`);
+    throw fail(
+      `declares a header of ${headerLength} bytes, past the end of the buffer (${
+        total - 8
+      } bytes follow the length field)`,
+    );
   }
 
   // 2. Header text and JSON.
@@ -135,18 +158,22 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   const infos: ParsedInfo[] = [];
   for (const [name, value] of root) {
     if (name === '__metadata__') {
-      if (!(value instanceof Map)) throw fail(`"__metadata__" must be an object of string values, got ${describeJson(value)}`);
+      if (!(value instanceof Map))
+        throw fail(`"__metadata__" must be an object of string values, got ${describeJson(value)}`);
       for (const [key, v] of value) {
-        if (typeof v !== 'string') throw fail(`"__metadata__" must map strings to strings; key ${quote(key)} holds ${describeJson(v)}`);
+        if (typeof v !== 'string')
+          throw fail(`"__metadata__" must map strings to strings; key ${quote(key)} holds ${describeJson(v)}`);
         setOwn(metadata, key, v);
       }
       continue;
     }
     const what = `tensor ${quote(name)}`;
-    if (!(value instanceof Map)) throw fail(`${what} must be an object with dtype, shape and data_offsets, got ${describeJson(value)}`);
+    if (!(value instanceof Map))
+      throw fail(`${what} must be an object with dtype, shape and data_offsets, got ${describeJson(value)}`);
     for (const field of ENTRY_FIELDS) if (!value.has(field)) throw fail(`${what} is missing "${field}"`);
     for (const field of value.keys()) {
-      if (!ENTRY_FIELDS.has(field)) throw fail(`${what} has unknown field ${quote(field)} (allowed: dtype, shape, data_offsets)`);
+      if (!ENTRY_FIELDS.has(field))
+        throw fail(`${what} has unknown field ${quote(field)} (allowed: dtype, shape, data_offsets)`);
     }
     const dtype = value.get('dtype');
     if (!isDtype(dtype)) {
@@ -157,8 +184,18 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
       throw fail(`${what} shape must be an array of non-negative integers, got ${describeJson(shape)}`);
     }
     const offsets = value.get('data_offsets');
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegativeInteger(offsets[0]) || !isNonNegativeInteger(offsets[1]) || offsets[0] > offsets[1]) {
-      throw fail(`${what} data_offsets must be 2 non-negative integers [begin, end] with begin <= end, got ${describeJson(offsets)}`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !isNonNegativeInteger(offsets[0]) ||
+      !isNonNegativeInteger(offsets[1]) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw fail(
+        `${what} data_offsets must be 2 non-negative integers [begin, end] with begin <= end, got ${describeJson(
+          offsets,
+        )}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (end > dataLength) {
@@ -167,7 +204,9 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
     const expected = product(shape as number[]) * ITEM_SIZE[dtype];
     if (end - begin !== expected) {
       throw fail(
-        `${what} holds ${end - begin} bytes (data_offsets [${begin}, ${end}]) but dtype ${dtype} and shape ${formatShape(shape)} need ${expected}`,
+        `${what} holds ${
+          end - begin
+        } bytes (data_offsets [${begin}, ${end}]) but dtype ${dtype} and shape ${formatShape(shape)} need ${expected}`,
       );
     }
     infos.push({ name, dtype, shape: shape as number[], begin, end });
@@ -180,19 +219,27 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   for (const info of infos) {
     if (info.begin < cursor) {
       throw fail(
-        `tensors ${quote(previous!.name)} [${previous!.begin}, ${previous!.end}] and ${quote(info.name)} [${info.begin}, ${info.end}] overlap`,
+        `tensors ${quote(previous!.name)} [${previous!.begin}, ${previous!.end}] and ${quote(info.name)} [${
+          info.begin
+        }, ${info.end}] overlap`,
       );
     }
     if (info.begin > cursor) {
       throw fail(
-        `has a gap of ${info.begin - cursor} unused byte(s) before tensor ${quote(info.name)} (data section bytes [${cursor}, ${info.begin}]); tensor data must be packed without gaps`,
+        `has a gap of ${info.begin - cursor} unused byte(s) before tensor ${quote(
+          info.name,
+        )} (data section bytes [${cursor}, ${info.begin}]); tensor data must be packed without gaps`,
       );
     }
     cursor = info.end;
     if (info.end > info.begin || previous === undefined) previous = info;
   }
   if (cursor !== dataLength) {
-    throw fail(`has ${dataLength - cursor} trailing byte(s) after the last tensor (the data section is ${dataLength} bytes, tensors end at ${cursor})`);
+    throw fail(
+      `has ${
+        dataLength - cursor
+      } trailing byte(s) after the last tensor (the data section is ${dataLength} bytes, tensors end at ${cursor})`,
+    );
   }
 
   // 5. BOOL values.
@@ -200,7 +247,8 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
     if (info.dtype !== 'BOOL') continue;
     const from = dataStart + info.begin;
     for (let i = from; i < dataStart + info.end; i++) {
-      if (buf[i]! > 1) throw fail(`BOOL tensor ${quote(info.name)} holds byte ${buf[i]} at element ${i - from} (must be 0 or 1)`);
+      if (buf[i]! > 1)
+        throw fail(`BOOL tensor ${quote(info.name)} holds byte ${buf[i]} at element ${i - from} (must be 0 or 1)`);
     }
   }
 
@@ -223,4 +271,3 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   }
   return { tensors, metadata };
 }
-

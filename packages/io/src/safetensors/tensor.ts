@@ -12,19 +12,42 @@ import { describe, formatShape, isNonNegativeInteger, product } from './util.js'
 
 export function checkEntry(op: string, entry: unknown): SafetensorEntry {
   if (entry === null || typeof entry !== 'object') {
-    throw new InvalidArgumentError(op, 'entry', `must be a safetensors entry { dtype, shape, data }, got ${describe(entry)}`);
+    throw new InvalidArgumentError(
+      op,
+      'entry',
+      `must be a safetensors entry { dtype, shape, data }, got ${describe(entry)}`,
+    );
   }
   const { dtype, shape, data } = entry as { dtype?: unknown; shape?: unknown; data?: unknown };
-  if (!isDtype(dtype)) throw new InvalidArgumentError(op, 'entry', `has unsupported dtype ${describe(dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
+  if (!isDtype(dtype))
+    throw new InvalidArgumentError(
+      op,
+      'entry',
+      `has unsupported dtype ${describe(dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`,
+    );
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
-    throw new InvalidArgumentError(op, 'entry', `shape must be an array of non-negative integers, got ${Array.isArray(shape) ? formatShape(shape) : describe(shape)}`);
+    throw new InvalidArgumentError(
+      op,
+      'entry',
+      `shape must be an array of non-negative integers, got ${
+        Array.isArray(shape) ? formatShape(shape) : describe(shape)
+      }`,
+    );
   }
   if (!isNaturalArray(dtype, data)) {
-    throw new InvalidArgumentError(op, 'entry', `data for dtype ${dtype} must be the typed array readSafetensors returns, got ${describe(data)}`);
+    throw new InvalidArgumentError(
+      op,
+      'entry',
+      `data for dtype ${dtype} must be the typed array readSafetensors returns, got ${describe(data)}`,
+    );
   }
   const length = (data as ArrayLike<unknown>).length;
   if (length !== product(shape)) {
-    throw new InvalidArgumentError(op, 'entry', `has ${length} value(s) but shape ${formatShape(shape)} needs ${product(shape)}`);
+    throw new InvalidArgumentError(
+      op,
+      'entry',
+      `has ${length} value(s) but shape ${formatShape(shape)} needs ${product(shape)}`,
+    );
   }
   return entry as SafetensorEntry;
 }
@@ -115,9 +138,14 @@ export function entryToTensor(entry: SafetensorEntry): tf.Tensor {
       const out = new Int32Array(e.data.length);
       for (let i = 0; i < out.length; i++) {
         const v = e.data[i]!;
-        const n = typeof v === 'bigint' ? (v >= -2147483648n && v <= 2147483647n ? Number(v) : NaN) : v <= 2147483647 ? v : NaN;
+        const n =
+          typeof v === 'bigint' ? (v >= -2147483648n && v <= 2147483647n ? Number(v) : NaN) : v <= 2147483647 ? v : NaN;
         if (Number.isNaN(n)) {
-          throw new InvalidArgumentError(op, 'entry', `${e.dtype} element ${i} (${String(v)}) does not fit in int32 [-2147483648, 2147483647]`);
+          throw new InvalidArgumentError(
+            op,
+            'entry',
+            `${e.dtype} element ${i} (${String(v)}) does not fit in int32 [-2147483648, 2147483647]`,
+          );
         }
         out[i] = n;
       }

@@ -6,7 +6,20 @@ import type * as tf from '@tensorflow/tfjs-core';
 // ---------------------------------------------------------------------------------------------
 
 /** The element types this module reads and writes (the 8-bit and 4-bit float types are not supported). */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
+export type SafetensorsDtype =
+  | 'F64'
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'I64'
+  | 'I32'
+  | 'I16'
+  | 'I8'
+  | 'U8'
+  | 'U16'
+  | 'U32'
+  | 'U64'
+  | 'BOOL';
 
 /**
  * The typed array that holds each dtype's elements in a {@link SafetensorEntry}.
@@ -83,4 +96,3 @@ export interface SafetensorsContents {
   /** The `__metadata__` pairs; `{}` when the file has none. */
   metadata: Record<string, string>;
 }
-

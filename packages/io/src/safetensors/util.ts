@@ -11,13 +11,20 @@ export function describe(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (value instanceof tf.Tensor) return `a ${value.dtype} tensor`;
   switch (typeof value) {
-    case 'number': return String(value);
-    case 'bigint': return `${value}n`;
-    case 'string': return quote(value);
-    case 'boolean': return String(value);
-    case 'undefined': return 'undefined';
-    case 'function': return 'a function';
-    default: return typeof value === 'object' ? 'an object' : typeof value;
+    case 'number':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'string':
+      return quote(value);
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    default:
+      return typeof value === 'object' ? 'an object' : typeof value;
   }
 }
 
@@ -48,4 +55,3 @@ export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\u
 export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
-

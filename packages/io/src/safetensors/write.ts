@@ -1,7 +1,17 @@
 /** Writing the safetensors format in memory (browser-safe): the reference implementation's layout and dtype order. */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { INT_RANGE, NATIVE_LITTLE_ENDIAN, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES, WRITE_RANK, allocate, encodeLittleEndian, isDtype, isNaturalArray } from './dtypes.js';
+import {
+  INT_RANGE,
+  NATIVE_LITTLE_ENDIAN,
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  WRITE_RANK,
+  allocate,
+  encodeLittleEndian,
+  isDtype,
+  isNaturalArray,
+} from './dtypes.js';
 import { toBfloat16Bits, toHalfBits } from './float16.js';
 import type { SafetensorDataByDtype, SafetensorInput, SafetensorsDtype } from './types.js';
 import { LONE_SURROGATE, describe, formatShape, isNonNegativeInteger, product, quote } from './util.js';
@@ -34,11 +44,20 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-export function convertValues(op: string, what: string, dtype: SafetensorsDtype, data: ArrayLike<unknown>): SafetensorDataByDtype[SafetensorsDtype] {
+export function convertValues(
+  op: string,
+  what: string,
+  dtype: SafetensorsDtype,
+  data: ArrayLike<unknown>,
+): SafetensorDataByDtype[SafetensorsDtype] {
   const n = data.length;
   const out = allocate(dtype, n);
   const bad = (i: number, value: unknown, expected: string): never => {
-    throw new InvalidArgumentError(op, 'tensors', `${what}: element ${i} must be ${expected} for dtype ${dtype}, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      'tensors',
+      `${what}: element ${i} must be ${expected} for dtype ${dtype}, got ${describe(value)}`,
+    );
   };
   const range = INT_RANGE[dtype];
   const [lo64, hi64] = dtype === 'I64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
@@ -74,7 +93,8 @@ export function convertValues(op: string, what: string, dtype: SafetensorsDtype,
       default: {
         const [lo, hi] = range!;
         const num = typeof v === 'bigint' && v >= BigInt(lo) && v <= BigInt(hi) ? Number(v) : v;
-        if (typeof num !== 'number' || !Number.isInteger(num) || num < lo || num > hi) bad(i, v, `an integer in [${lo}, ${hi}]`);
+        if (typeof num !== 'number' || !Number.isInteger(num) || num < lo || num > hi)
+          bad(i, v, `an integer in [${lo}, ${hi}]`);
         (out as Int32Array)[i] = num as number;
       }
     }
@@ -87,29 +107,46 @@ export function isTensorLike(value: unknown): value is tf.Tensor {
   if (value instanceof tf.Tensor) return true;
   if (value === null || typeof value !== 'object') return false;
   const v = value as Partial<tf.Tensor>;
-  return typeof v.dataSync === 'function' && typeof v.dtype === 'string' && Array.isArray(v.shape) && typeof v.isDisposed === 'boolean';
+  return (
+    typeof v.dataSync === 'function' &&
+    typeof v.dtype === 'string' &&
+    Array.isArray(v.shape) &&
+    typeof v.isDisposed === 'boolean'
+  );
 }
 
 export const TFJS_TO_DTYPE: Readonly<Record<string, SafetensorsDtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
 export function prepareOne(op: string, name: string, value: unknown): Prepared {
   const what = `tensor ${quote(name)}`;
-  const invalid = (message: string): InvalidArgumentError => new InvalidArgumentError(op, 'tensors', `${what} ${message}`);
+  const invalid = (message: string): InvalidArgumentError =>
+    new InvalidArgumentError(op, 'tensors', `${what} ${message}`);
   if (isTensorLike(value)) {
     if (value.isDisposed) throw invalid('is disposed');
     const dtype = TFJS_TO_DTYPE[value.dtype];
-    if (dtype === undefined) throw invalid(`has tfjs dtype ${value.dtype}; only float32, int32 and bool tensors can be written`);
+    if (dtype === undefined)
+      throw invalid(`has tfjs dtype ${value.dtype}; only float32, int32 and bool tensors can be written`);
     const raw = value.dataSync();
-    const data = dtype === 'F32' ? Float32Array.from(raw as Float32Array) : dtype === 'I32' ? Int32Array.from(raw as Int32Array) : Uint8Array.from(raw as Uint8Array, (b) => (b ? 1 : 0));
+    const data =
+      dtype === 'F32'
+        ? Float32Array.from(raw as Float32Array)
+        : dtype === 'I32'
+        ? Int32Array.from(raw as Int32Array)
+        : Uint8Array.from(raw as Uint8Array, (b) => (b ? 1 : 0));
     return { name, dtype, shape: [...value.shape], data };
   }
   if (value === null || typeof value !== 'object') {
     throw invalid(`must be a tf.Tensor or an object { dtype, shape, data }, got ${describe(value)}`);
   }
   const { dtype, shape, data } = value as { dtype?: unknown; shape?: unknown; data?: unknown };
-  if (!isDtype(dtype)) throw invalid(`has unsupported dtype ${describe(dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
+  if (!isDtype(dtype))
+    throw invalid(`has unsupported dtype ${describe(dtype)} (supported: ${SAFETENSORS_DTYPES.join(', ')})`);
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
-    throw invalid(`shape must be an array of non-negative integers, got ${Array.isArray(shape) ? formatShape(shape) : describe(shape)}`);
+    throw invalid(
+      `shape must be an array of non-negative integers, got ${
+        Array.isArray(shape) ? formatShape(shape) : describe(shape)
+      }`,
+    );
   }
   if (data === null || typeof data !== 'object' || typeof (data as { length?: unknown }).length !== 'number') {
     throw invalid(`data must be an array or typed array, got ${describe(data)}`);
@@ -173,16 +210,35 @@ export function prepareOne(op: string, name: string, value: unknown): Prepared {
  *
  * @see {@link readSafetensors}.
  */
-export function writeSafetensors(tensors: Record<string, SafetensorInput>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(
+  tensors: Record<string, SafetensorInput>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const op = 'writeSafetensors';
-  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors) || isTensorLike(tensors) || ArrayBuffer.isView(tensors)) {
-    throw new InvalidArgumentError(op, 'tensors', `must be an object mapping tensor names to tensors, got ${describe(tensors)}`);
+  if (
+    tensors === null ||
+    typeof tensors !== 'object' ||
+    Array.isArray(tensors) ||
+    isTensorLike(tensors) ||
+    ArrayBuffer.isView(tensors)
+  ) {
+    throw new InvalidArgumentError(
+      op,
+      'tensors',
+      `must be an object mapping tensor names to tensors, got ${describe(tensors)}`,
+    );
   }
   const prepared: Prepared[] = [];
   for (const name of Object.keys(tensors)) {
     if (name === '') throw new InvalidArgumentError(op, 'tensors', 'must not contain an empty tensor name');
-    if (name === '__metadata__') throw new InvalidArgumentError(op, 'tensors', 'must not contain the reserved name "__metadata__"');
-    if (LONE_SURROGATE.test(name)) throw new InvalidArgumentError(op, 'tensors', `name ${quote(name)} is not well-formed Unicode (it has a lone surrogate)`);
+    if (name === '__metadata__')
+      throw new InvalidArgumentError(op, 'tensors', 'must not contain the reserved name "__metadata__"');
+    if (LONE_SURROGATE.test(name))
+      throw new InvalidArgumentError(
+        op,
+        'tensors',
+        `name ${quote(name)} is not well-formed Unicode (it has a lone surrogate)`,
+      );
     prepared.push(prepareOne(op, name, tensors[name]));
   }
 
@@ -193,9 +249,18 @@ export function writeSafetensors(tensors: Record<string, SafetensorInput>, metad
     }
     for (const key of Object.keys(metadata)) {
       const value: unknown = metadata[key];
-      if (typeof value !== 'string') throw new InvalidArgumentError(op, 'metadata', `value of key ${quote(key)} must be a string, got ${describe(value)}`);
+      if (typeof value !== 'string')
+        throw new InvalidArgumentError(
+          op,
+          'metadata',
+          `value of key ${quote(key)} must be a string, got ${describe(value)}`,
+        );
       if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
-        throw new InvalidArgumentError(op, 'metadata', `key ${quote(key)} or its value is not well-formed Unicode (it has a lone surrogate)`);
+        throw new InvalidArgumentError(
+          op,
+          'metadata',
+          `key ${quote(key)} or its value is not well-formed Unicode (it has a lone surrogate)`,
+        );
       }
       metaKeys.push(key);
     }
@@ -206,18 +271,28 @@ export function writeSafetensors(tensors: Record<string, SafetensorInput>, metad
 
   const parts: string[] = [];
   if (metaKeys.length > 0) {
-    parts.push(`"__metadata__":{${metaKeys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata![k])}`).join(',')}}`);
+    parts.push(
+      `"__metadata__":{${metaKeys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata![k])}`).join(',')}}`,
+    );
   }
   let offset = 0;
   for (const p of prepared) {
     const end = offset + p.data.byteLength;
-    parts.push(`${JSON.stringify(p.name)}:{"dtype":"${p.dtype}","shape":[${p.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(p.name)}:{"dtype":"${p.dtype}","shape":[${p.shape.join(
+        ',',
+      )}],"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const header = new TextEncoder().encode(`{${parts.join(',')}}`);
   const headerLength = Math.ceil(header.length / 8) * 8;
   if (headerLength > SAFETENSORS_MAX_HEADER_BYTES) {
-    throw new InvalidArgumentError(op, 'tensors', `would need a ${headerLength}-byte header, over the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`);
+    throw new InvalidArgumentError(
+      op,
+      'tensors',
+      `would need a ${headerLength}-byte header, over the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`,
+    );
   }
 
   const out = new Uint8Array(8 + headerLength + offset);
@@ -235,4 +310,3 @@ export function writeSafetensors(tensors: Record<string, SafetensorInput>, metad
   }
   return out;
 }
-

@@ -9,7 +9,6 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 
 import type { SafetensorEntry, SafetensorsDtype } from '../safetensors/types.js';
 
-
 /** Storage classes a state dict refers to, by the dtype of their elements. */
 const STORAGES: Record<string, SafetensorsDtype> = {
   FloatStorage: 'F32',
@@ -23,7 +22,21 @@ const STORAGES: Record<string, SafetensorsDtype> = {
   ByteStorage: 'U8',
   BoolStorage: 'BOOL',
 };
-const ITEM: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1 };
+const ITEM: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  BOOL: 1,
+};
 
 /** The only globals the unpickler resolves (`module.name`). */
 export const ALLOWED_GLOBALS: readonly string[] = Object.freeze([
@@ -46,7 +59,8 @@ function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
   const bad = (msg: string): never => {
     throw new FormatError(OP, 'bytes', msg);
   };
-  if (bytes.length < 22 || dv.getUint32(0, true) !== 0x04034b50) bad('is not a zip file (PyTorch ≥ 1.6 .pt files are zips; the legacy format is not supported)');
+  if (bytes.length < 22 || dv.getUint32(0, true) !== 0x04034b50)
+    bad('is not a zip file (PyTorch ≥ 1.6 .pt files are zips; the legacy format is not supported)');
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
     if (dv.getUint32(i, true) === 0x06054b50) {
@@ -69,7 +83,8 @@ function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
   const entries = new Map<string, ZipEntry>();
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > bytes.length || dv.getUint32(p, true) !== 0x02014b50) bad(`has a broken central directory (entry ${i})`);
+    if (p + 46 > bytes.length || dv.getUint32(p, true) !== 0x02014b50)
+      bad(`has a broken central directory (entry ${i})`);
     const method = dv.getUint16(p + 10, true);
     let size = dv.getUint32(p + 20, true);
     const nameLen = dv.getUint16(p + 28, true);
@@ -94,7 +109,8 @@ function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
       e += 4 + len;
     }
     if (method !== 0) bad(`entry '${name}' is compressed (method ${method}); torch.save stores entries uncompressed`);
-    if (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50) bad(`entry '${name}' points outside the file`);
+    if (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50)
+      bad(`entry '${name}' points outside the file`);
     const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
     if (start + size > bytes.length) bad(`entry '${name}' runs past the end of the file (truncated?)`);
     entries.set(name, { name, data: bytes.subarray(start, start + size) });
@@ -120,7 +136,19 @@ interface TensorValue {
   kind: 'tensor';
   entry: SafetensorEntry;
 }
-type PyValue = null | boolean | number | bigint | string | PyValue[] | Map<string, PyValue> | { tuple: PyValue[] } | Global | StorageRef | TensorValue | { kind: 'ordereddict'; map: Map<string, PyValue> };
+type PyValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | PyValue[]
+  | Map<string, PyValue>
+  | { tuple: PyValue[] }
+  | Global
+  | StorageRef
+  | TensorValue
+  | { kind: 'ordereddict'; map: Map<string, PyValue> };
 
 const MARK = Symbol('mark');
 
@@ -314,18 +342,22 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
       case 0x73: // SETITEM
       case 0x75: {
         // SETITEMS
-        const items = op === 0x73 ? (() => {
-          const v = pop();
-          const k = pop();
-          return [k, v];
-        })() : popMark();
+        const items =
+          op === 0x73
+            ? (() => {
+                const v = pop();
+                const k = pop();
+                return [k, v];
+              })()
+            : popMark();
         const target = stack[stack.length - 1];
         const map = target instanceof Map ? target : isOrderedDict(target) ? target.map : bad('SETITEMs on a non-dict');
         if (items.length % 2 !== 0) bad('SETITEMS with an odd number of items');
         for (let i = 0; i < items.length; i += 2) {
           const k = items[i];
           // Strings (state dicts, configs) and integers (an optimizer's per-parameter state) are the keys a checkpoint uses.
-          if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k))) bad('has a dict key that is neither a string nor an integer');
+          if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k)))
+            bad('has a dict key that is neither a string nor an integer');
           (map as Map<string, PyValue>).set(String(k), items[i + 1]!);
         }
         break;
@@ -335,7 +367,8 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         const module = readLine();
         const name = readLine();
         const full = `${module}.${name}`;
-        if (!ALLOWED_GLOBALS.includes(full)) bad(`refuses global '${full}': a state dict needs only ${ALLOWED_GLOBALS.join(', ')}`);
+        if (!ALLOWED_GLOBALS.includes(full))
+          bad(`refuses global '${full}': a state dict needs only ${ALLOWED_GLOBALS.join(', ')}`);
         stack.push({ kind: 'global', name: full });
         break;
       }
@@ -345,11 +378,18 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
       case 0x51: {
         // BINPERSID: ('storage', storage_type, key, location, numel)
         const pid = pop();
-        if (!isTuple(pid) || pid.tuple[0] !== 'storage' || pid.tuple.length < 5) bad('has a persistent id that is not a storage');
+        if (!isTuple(pid) || pid.tuple[0] !== 'storage' || pid.tuple.length < 5)
+          bad('has a persistent id that is not a storage');
         const [, type, key, , numel] = (pid as { tuple: PyValue[] }).tuple;
-        if (!isGlobal(type) || !type.name.startsWith('torch.') || !(type.name.slice(6) in STORAGES)) bad('has a storage of an unknown type');
+        if (!isGlobal(type) || !type.name.startsWith('torch.') || !(type.name.slice(6) in STORAGES))
+          bad('has a storage of an unknown type');
         if (typeof key !== 'string' || typeof numel !== 'number' || numel < 0) bad('has a malformed storage reference');
-        stack.push({ kind: 'storage', dtype: STORAGES[(type as Global).name.slice(6)]!, key: key as string, numel: numel as number });
+        stack.push({
+          kind: 'storage',
+          dtype: STORAGES[(type as Global).name.slice(6)]!,
+          key: key as string,
+          numel: numel as number,
+        });
         break;
       }
       case 0x52: {
@@ -381,28 +421,38 @@ function isOrderedDict(v: unknown): v is { kind: 'ordereddict'; map: Map<string,
   return typeof v === 'object' && v !== null && (v as { kind?: string }).kind === 'ordereddict';
 }
 
-function call(name: string, args: PyValue[], loadStorage: (ref: StorageRef) => Uint8Array, bad: (m: string) => never): PyValue {
+function call(
+  name: string,
+  args: PyValue[],
+  loadStorage: (ref: StorageRef) => Uint8Array,
+  bad: (m: string) => never,
+): PyValue {
   if (name === 'collections.OrderedDict') return { kind: 'ordereddict', map: new Map() };
   if (name === 'torch._utils._rebuild_parameter') {
     const t = args[0];
-    if (!(typeof t === 'object' && t !== null && (t as TensorValue).kind === 'tensor')) bad('_rebuild_parameter of a non-tensor');
+    if (!(typeof t === 'object' && t !== null && (t as TensorValue).kind === 'tensor'))
+      bad('_rebuild_parameter of a non-tensor');
     return t as TensorValue;
   }
   // torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
   const [storage, offset, size, stride] = args;
-  if (!(typeof storage === 'object' && storage !== null && (storage as StorageRef).kind === 'storage')) bad('_rebuild_tensor_v2 without a storage');
+  if (!(typeof storage === 'object' && storage !== null && (storage as StorageRef).kind === 'storage'))
+    bad('_rebuild_tensor_v2 without a storage');
   const ints = (v: PyValue | undefined, what: string): number[] => {
-    if (!isTuple(v) || v.tuple.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0)) bad(`_rebuild_tensor_v2 with a bad ${what}`);
+    if (!isTuple(v) || v.tuple.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0))
+      bad(`_rebuild_tensor_v2 with a bad ${what}`);
     return (v as { tuple: number[] }).tuple;
   };
   const shape = ints(size, 'size');
   const strides = ints(stride, 'stride');
   if (strides.length !== shape.length) bad('_rebuild_tensor_v2 with size and stride of different lengths');
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) bad('_rebuild_tensor_v2 with a bad storage offset');
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0)
+    bad('_rebuild_tensor_v2 with a bad storage offset');
   const ref = storage as StorageRef;
   const bytes = loadStorage(ref);
   const item = ITEM[ref.dtype];
-  if (bytes.length < ref.numel * item) bad(`storage '${ref.key}' holds ${bytes.length} bytes, fewer than its ${ref.numel} elements need`);
+  if (bytes.length < ref.numel * item)
+    bad(`storage '${ref.key}' holds ${bytes.length} bytes, fewer than its ${ref.numel} elements need`);
   const n = shape.reduce((a, b) => a * b, 1);
   if (n > 0) {
     let last = offset as number;
@@ -413,7 +463,14 @@ function call(name: string, args: PyValue[], loadStorage: (ref: StorageRef) => U
 }
 
 /** Copies a strided view of a storage into a contiguous row-major array of its dtype. */
-function gather(dtype: SafetensorsDtype, bytes: Uint8Array, offset: number, shape: number[], strides: number[], n: number): SafetensorEntry {
+function gather(
+  dtype: SafetensorsDtype,
+  bytes: Uint8Array,
+  offset: number,
+  shape: number[],
+  strides: number[],
+  n: number,
+): SafetensorEntry {
   const item = ITEM[dtype];
   const out = new Uint8Array(n * item);
   const idx = new Array<number>(shape.length).fill(0);
@@ -429,8 +486,21 @@ function gather(dtype: SafetensorsDtype, bytes: Uint8Array, offset: number, shap
   // `out` is little-endian, as torch writes storages on every platform this reads (byteorder is checked).
   const buf = out.buffer;
   const data =
-    dtype === 'F32' ? new Float32Array(buf) : dtype === 'F64' ? new Float64Array(buf) : dtype === 'F16' || dtype === 'BF16' || dtype === 'U16' ? new Uint16Array(buf)
-      : dtype === 'I64' ? new BigInt64Array(buf) : dtype === 'I32' ? new Int32Array(buf) : dtype === 'I16' ? new Int16Array(buf) : dtype === 'I8' ? new Int8Array(buf) : new Uint8Array(buf);
+    dtype === 'F32'
+      ? new Float32Array(buf)
+      : dtype === 'F64'
+      ? new Float64Array(buf)
+      : dtype === 'F16' || dtype === 'BF16' || dtype === 'U16'
+      ? new Uint16Array(buf)
+      : dtype === 'I64'
+      ? new BigInt64Array(buf)
+      : dtype === 'I32'
+      ? new Int32Array(buf)
+      : dtype === 'I16'
+      ? new Int16Array(buf)
+      : dtype === 'I8'
+      ? new Int8Array(buf)
+      : new Uint8Array(buf);
   return { dtype, shape, data } as SafetensorEntry;
 }
 
@@ -462,9 +532,20 @@ export interface TorchCheckpoint {
 }
 
 /** Keys tried, in order, for the state dict of a nested checkpoint. */
-export const STATE_DICT_KEYS: readonly string[] = Object.freeze(['state_dict', 'model_state_dict', 'encoder_state_dict', 'model']);
+export const STATE_DICT_KEYS: readonly string[] = Object.freeze([
+  'state_dict',
+  'model_state_dict',
+  'encoder_state_dict',
+  'model',
+]);
 /** Keys tried, in order, for the config of a nested checkpoint. */
-export const CONFIG_KEYS: readonly string[] = Object.freeze(['config', 'model_config', 'args', 'hparams', 'hyper_parameters']);
+export const CONFIG_KEYS: readonly string[] = Object.freeze([
+  'config',
+  'model_config',
+  'args',
+  'hparams',
+  'hyper_parameters',
+]);
 
 function asMap(v: PyValue | undefined): Map<string, PyValue> | null {
   return v instanceof Map ? v : isOrderedDict(v) ? v.map : null;
@@ -484,7 +565,8 @@ function toPlain(v: PyValue): unknown {
   const m = asMap(v);
   if (m) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of m) Object.defineProperty(out, k, { value: toPlain(x), enumerable: true, writable: true, configurable: true });
+    for (const [k, x] of m)
+      Object.defineProperty(out, k, { value: toPlain(x), enumerable: true, writable: true, configurable: true });
     return out;
   }
   if (isTuple(v)) return v.tuple.map(toPlain);
@@ -503,14 +585,16 @@ function tensorsOf(OP: string, map: Map<string, PyValue>, where: string): Record
 }
 
 function readRoot(OP: string, bytes: unknown): PyValue {
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(OP, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidArgumentError(OP, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const zip = readZip(OP, u8);
   const pklName = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
   if (!pklName) throw new FormatError(OP, 'bytes', 'has no data.pkl entry (not a torch.save file)');
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
   const order = zip.get(`${prefix}byteorder`);
-  if (order && new TextDecoder().decode(order.data).trim() !== 'little') throw new FormatError(OP, 'bytes', 'stores big-endian tensors, which are not supported');
+  if (order && new TextDecoder().decode(order.data).trim() !== 'little')
+    throw new FormatError(OP, 'bytes', 'stores big-endian tensors, which are not supported');
   const loadStorage = (ref: StorageRef): Uint8Array => {
     const e = zip.get(`${prefix}data/${ref.key}`);
     if (!e) throw new FormatError(OP, 'bytes', `has no entry for storage '${ref.key}'`);
@@ -520,10 +604,13 @@ function readRoot(OP: string, bytes: unknown): PyValue {
 }
 
 function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): TorchCheckpoint {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(OP, 'options', 'must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(OP, 'options', 'must be an object');
   const { stateDictKey, configKey } = options;
-  if (stateDictKey !== undefined && typeof stateDictKey !== 'string') throw new InvalidArgumentError(OP, 'options.stateDictKey', 'must be a string');
-  if (configKey !== undefined && typeof configKey !== 'string') throw new InvalidArgumentError(OP, 'options.configKey', 'must be a string');
+  if (stateDictKey !== undefined && typeof stateDictKey !== 'string')
+    throw new InvalidArgumentError(OP, 'options.stateDictKey', 'must be a string');
+  if (configKey !== undefined && typeof configKey !== 'string')
+    throw new InvalidArgumentError(OP, 'options.configKey', 'must be a string');
   const root = readRoot(OP, bytes);
   const map = asMap(root);
   if (!map) throw new FormatError(OP, 'bytes', 'does not hold a dict (a state dict or a checkpoint dict)');
@@ -531,19 +618,33 @@ function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): To
   const listed = keys.map((k) => `'${k}'`).join(', ') || 'none';
   let key: string | null;
   if (stateDictKey !== undefined) {
-    if (!map.has(stateDictKey)) throw new FormatError(OP, 'bytes', `has no key '${stateDictKey}' (options.stateDictKey); keys found: ${listed}`);
-    if (!asMap(map.get(stateDictKey))) throw new FormatError(OP, 'bytes', `key '${stateDictKey}' does not hold a dict of tensors`);
+    if (!map.has(stateDictKey))
+      throw new FormatError(OP, 'bytes', `has no key '${stateDictKey}' (options.stateDictKey); keys found: ${listed}`);
+    if (!asMap(map.get(stateDictKey)))
+      throw new FormatError(OP, 'bytes', `key '${stateDictKey}' does not hold a dict of tensors`);
     key = stateDictKey;
   } else {
     const hit = STATE_DICT_KEYS.find((k) => isTensorDict(map.get(k)));
     if (hit !== undefined) key = hit;
     else if ([...map.values()].every(isTensor)) key = null;
-    else throw new FormatError(OP, 'bytes', `holds no state dict: none of ${STATE_DICT_KEYS.map((k) => `'${k}'`).join(', ')} is a dict of tensors, and the top level is not one; keys found: ${listed} (pass options.stateDictKey)`);
+    else
+      throw new FormatError(
+        OP,
+        'bytes',
+        `holds no state dict: none of ${STATE_DICT_KEYS.map((k) => `'${k}'`).join(
+          ', ',
+        )} is a dict of tensors, and the top level is not one; keys found: ${listed} (pass options.stateDictKey)`,
+      );
   }
-  const stateDict = tensorsOf(OP, key === null ? map : asMap(map.get(key))!, key === null ? 'the state dict' : `'${key}'`);
+  const stateDict = tensorsOf(
+    OP,
+    key === null ? map : asMap(map.get(key))!,
+    key === null ? 'the state dict' : `'${key}'`,
+  );
   let cKey: string | null = null;
   if (configKey !== undefined) {
-    if (!map.has(configKey)) throw new FormatError(OP, 'bytes', `has no key '${configKey}' (options.configKey); keys found: ${listed}`);
+    if (!map.has(configKey))
+      throw new FormatError(OP, 'bytes', `has no key '${configKey}' (options.configKey); keys found: ${listed}`);
     cKey = configKey;
   } else if (key !== null) {
     cKey = CONFIG_KEYS.find((k) => map.has(k)) ?? null;
@@ -555,7 +656,14 @@ function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): To
       Object.defineProperty(extra, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
     }
   }
-  return { stateDict, stateDictKey: key, config: cKey === null ? undefined : toPlain(map.get(cKey)!), configKey: cKey, keys, extra };
+  return {
+    stateDict,
+    stateDictKey: key,
+    config: cKey === null ? undefined : toPlain(map.get(cKey)!),
+    configKey: cKey,
+    keys,
+    extra,
+  };
 }
 
 /**
@@ -583,6 +691,9 @@ export function readTorchCheckpoint(bytes: Uint8Array | ArrayBuffer, options: Re
  * @throws {FormatError} naming what is wrong: not a zip, a compressed or truncated entry, a global other than
  *   {@link ALLOWED_GLOBALS}, an opcode a state dict does not use, a tensor reaching past its storage, no state dict.
  */
-export function readTorchStateDict(bytes: Uint8Array | ArrayBuffer, options: ReadTorchOptions = {}): Record<string, SafetensorEntry> {
+export function readTorchStateDict(
+  bytes: Uint8Array | ArrayBuffer,
+  options: ReadTorchOptions = {},
+): Record<string, SafetensorEntry> {
   return checkpointOf('readTorchStateDict', bytes, options).stateDict;
 }

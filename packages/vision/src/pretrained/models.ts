@@ -41,9 +41,11 @@ export const visionModels: ModelRegistry = new ModelRegistry('vision')
   .register<ViTEncoderConfig, ViTClassifier>({
     type: VIT_CLASSIFIER_TYPE,
     name: 'ViTClassifier',
-    description: 'ViTClassifier: a plain ViT encoder with a linear classifier (the fmnist-vit baseline, the glfm classifier)',
+    description:
+      'ViTClassifier: a plain ViT encoder with a linear classifier (the fmnist-vit baseline, the glfm classifier)',
     parseConfig: (json) => {
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FormatError('parseViTEncoderConfig', 'config', "metadata 'geolip.config' must be a JSON object");
+      if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new FormatError('parseViTEncoderConfig', 'config', "metadata 'geolip.config' must be a JSON object");
       return json as ViTEncoderConfig;
     },
     create: (config, { tensors }) => new ViTClassifier(config, vitClassifierClasses(tensors)),
@@ -60,6 +62,9 @@ export const visionModels: ModelRegistry = new ModelRegistry('vision')
  * @example
  * const vit = await fromPretrained<DualStreamViT>(url);
  */
-export function fromPretrained<M extends Module = Module>(source: BinarySource | WeightsFile, options: FromPretrainedOptions = {}): Promise<M> {
+export function fromPretrained<M extends Module = Module>(
+  source: BinarySource | WeightsFile,
+  options: FromPretrainedOptions = {},
+): Promise<M> {
   return visionModels.fromPretrained<M>(source, options);
 }

@@ -7,7 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, toFloat32 } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
-import { DualStreamViT, GEOLIP_FMNIST_WEIGHTS_FILE, fromPretrained, loadGeolipFashionMnist, visionModels } from '../../src/index.js';
+import {
+  DualStreamViT,
+  GEOLIP_FMNIST_WEIGHTS_FILE,
+  fromPretrained,
+  loadGeolipFashionMnist,
+  visionModels,
+} from '../../src/index.js';
 
 const path = join(__dirname, '..', '..', 'weights', GEOLIP_FMNIST_WEIGHTS_FILE);
 
@@ -23,7 +29,10 @@ function mismatches(got: Uint32Array, want: Uint32Array): number {
 
 describe('fromPretrained on the shipped vision model', () => {
   it('is listed by the registry', () => {
-    expect(visionModels.shipped()['fmnist-dual-stream']).toMatchObject({ type: 'vision/dual-stream-vit', file: GEOLIP_FMNIST_WEIGHTS_FILE });
+    expect(visionModels.shipped()['fmnist-dual-stream']).toMatchObject({
+      type: 'vision/dual-stream-vit',
+      file: GEOLIP_FMNIST_WEIGHTS_FILE,
+    });
   });
 
   it('loads it by metadata alone, bit-identical to the file and to loadGeolipFashionMnist', async () => {
