@@ -7,11 +7,11 @@ import { Constellation, formatScan, geometricAutograd, scan } from '@geolip/anch
 
 await initBackend({ log: () => {} });
 const labels = Array.from({ length: 512 }, (_, i) => i % 4);
-const centers = sampleSphere(4, 16, { seed: 1 });                                  // 4 class directions on S^15
+const centers = sampleSphere(4, 16, { seed: 1 }); // 4 class directions on S^15
 const noise = sampleSphere(512, 16, { seed: 2 });
-const x = normalize(tf.add(tf.gather(centers, labels), tf.mul(noise, 1.5)));      // [512, 16] labelled data
+const x = normalize(tf.add(tf.gather(centers, labels), tf.mul(noise, 1.5))); // [512, 16] labelled data
 const constellation = new Constellation({ anchors: 64, dim: 16, init: 'repulsion', seed: 0 });
-const tri = constellation.triangulate(x);                                          // [512, 64] = 1 − cos
+const tri = constellation.triangulate(x); // [512, 64] = 1 − cos
 console.log('triangulation', tri.shape, 'nearest-anchor distance of row 0:', tf.min(tri, 1).arraySync()[0].toFixed(4));
 const e = geometricAutograd(x, constellation, { tangential: 1, separation: 0.1 }); // identity forward
 const report = scan(e, { labels, anchors: constellation, name: 'random 4-class data' });

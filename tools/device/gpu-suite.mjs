@@ -47,7 +47,12 @@ const fail = (msg) => {
 };
 
 const info = await initBackend({ ...(GPU === 'webgpu' ? {} : { prefer: [GPU] }), log: (m) => console.error(m) });
-report.backend = { name: info.name, adapter: info.adapter ?? null, skipped: info.skipped, kernels: info.kernels.map((k) => k.name) };
+report.backend = {
+  name: info.name,
+  adapter: info.adapter ?? null,
+  skipped: info.skipped,
+  kernels: info.kernels.map((k) => k.name),
+};
 if (info.name !== GPU) fail(`initBackend() chose ${info.name}, not ${GPU}`);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -90,8 +95,18 @@ function compare(name, gpu, cpu, tol) {
     }
   }
   const ok = worst <= tol;
-  report.checks.push({ kind: 'parity', name, tensors: Object.keys(cpu).length, maxScaledDiff: worst, worstTensor: worstKey, tol, ok });
-  console.error(`${ok ? 'ok  ' : 'FAIL'} ${name}: max |gpu − cpu| / max(1, max|cpu|) = ${worst.toExponential(2)} (${worstKey})`);
+  report.checks.push({
+    kind: 'parity',
+    name,
+    tensors: Object.keys(cpu).length,
+    maxScaledDiff: worst,
+    worstTensor: worstKey,
+    tol,
+    ok,
+  });
+  console.error(
+    `${ok ? 'ok  ' : 'FAIL'} ${name}: max |gpu − cpu| / max(1, max|cpu|) = ${worst.toExponential(2)} (${worstKey})`,
+  );
   if (!ok) report.ok = false;
 }
 async function parity(name, fn, tol = 1e-4) {
@@ -110,7 +125,11 @@ function moduleGrads(module, lossFn) {
   return { loss: value, ...byName };
 }
 
-for (const shape of [[4096, 384], [7, 130], [3, 5, 7]]) {
+for (const shape of [
+  [4096, 384],
+  [7, 130],
+  [3, 5, 7],
+]) {
   const d = shape[shape.length - 1];
   await parity(`layerNorm fused ${JSON.stringify(shape)} (forward + grads)`, () => {
     const x = T(shape, 1, 3);
@@ -126,21 +145,55 @@ for (const approximate of ['none', 'tanh']) {
     const x = T([4096, 1536], 5, 2);
     const b = T([1536], 6);
     const w = T([4096, 1536], 7);
-    const fn = tf.getBackend() === 'cpu' ? (xi, bi) => gelu(tf.add(xi, bi), approximate) : (xi, bi) => biasGelu(xi, bi, approximate);
+    const fn =
+      tf.getBackend() === 'cpu'
+        ? (xi, bi) => gelu(tf.add(xi, bi), approximate)
+        : (xi, bi) => biasGelu(xi, bi, approximate);
     return { y: fn(x, b), ...gradsOf((xi, bi) => tf.sum(tf.mul(fn(xi, bi), w)), [x, b]) };
   });
 }
-await parity('adamwStep fused, 3 steps [384, 1536]', () => {
-  let s = { p: T([384, 1536], 8), m: tf.zeros([384, 1536]), v: tf.zeros([384, 1536]) };
-  for (let t = 1; t <= 3; t++) {
-    s = adamwStep(s.p, T([384, 1536], 9 + t), s.m, s.v, { beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** t), sqrtBc2: Math.sqrt(1 - 0.999 ** t), epsilon: 1e-8, decay: 1 - 1e-3 * 0.01 });
-  }
-  return s;
-}, 1e-5);
+await parity(
+  'adamwStep fused, 3 steps [384, 1536]',
+  () => {
+    let s = { p: T([384, 1536], 8), m: tf.zeros([384, 1536]), v: tf.zeros([384, 1536]) };
+    for (let t = 1; t <= 3; t++) {
+      s = adamwStep(s.p, T([384, 1536], 9 + t), s.m, s.v, {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 1e-3 / (1 - 0.9 ** t),
+        sqrtBc2: Math.sqrt(1 - 0.999 ** t),
+        epsilon: 1e-8,
+        decay: 1 - 1e-3 * 0.01,
+      });
+    }
+    return s;
+  },
+  1e-5,
+);
 await parity('TransformerEncoder (2 layers, d 64, padding mask): output + every parameter gradient', () => {
-  const enc = new TransformerEncoder({ vocabSize: 1000, maxPositions: 64, dModel: 64, heads: 4, ffDim: 128, layers: 2, seed: 3 });
-  const ids = tf.tensor2d([[5, 17, 900, 33, 2, 0, 0, 0], [44, 1, 2, 3, 4, 5, 6, 7], [9, 9, 9, 0, 0, 0, 0, 0]], undefined, 'int32');
-  const mask = tf.tensor2d([[1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0, 0]]);
+  const enc = new TransformerEncoder({
+    vocabSize: 1000,
+    maxPositions: 64,
+    dModel: 64,
+    heads: 4,
+    ffDim: 128,
+    layers: 2,
+    seed: 3,
+  });
+  const ids = tf.tensor2d(
+    [
+      [5, 17, 900, 33, 2, 0, 0, 0],
+      [44, 1, 2, 3, 4, 5, 6, 7],
+      [9, 9, 9, 0, 0, 0, 0, 0],
+    ],
+    undefined,
+    'int32',
+  );
+  const mask = tf.tensor2d([
+    [1, 1, 1, 1, 1, 0, 0, 0],
+    [1, 1, 1, 1, 1, 1, 1, 1],
+    [1, 1, 1, 0, 0, 0, 0, 0],
+  ]);
   const w = T([3, 64], 21);
   const out = moduleGrads(enc, () => tf.sum(tf.mul(maskedMeanPool(enc.forward(ids, mask), mask), w)));
   return { pooled: maskedMeanPool(enc.forward(ids, mask), mask), ...out };
@@ -150,7 +203,10 @@ await parity('MultiHeadAttention cross (kdim 24, vdim 40) with key padding: outp
   const q = T([2, 5, 32], 22);
   const k = T([2, 7, 24], 23);
   const v = T([2, 7, 40], 24);
-  const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]]);
+  const mask = tf.tensor2d([
+    [1, 1, 1, 1, 1, 1, 1],
+    [1, 1, 1, 1, 0, 0, 0],
+  ]);
   return moduleGrads(mha, () => tf.sum(tf.square(mha.forward(q, k, v, { keyPaddingMask: mask }))));
 });
 await parity('ConvResBlock 8→16, scale_shift conditioning, Conv2d stride 2, GroupNorm: outputs + grads', () => {
@@ -170,7 +226,11 @@ function prefix(p, m) {
 // STS-B dev through webgpu and cpu with a seeded random nn encoder and a hashing tokenizer (a backend check,
 // not a model: its Spearman is whatever random weights give).
 function tokenize(text, maxLen = 64) {
-  const words = text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).slice(0, maxLen);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
+    .slice(0, maxLen);
   return words.map((w) => {
     let h = 2166136261;
     for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619) >>> 0;
@@ -178,7 +238,15 @@ function tokenize(text, maxLen = 64) {
   });
 }
 function checkEncoder() {
-  const enc = new TransformerEncoder({ vocabSize: 30522, maxPositions: 128, dModel: 128, heads: 4, ffDim: 512, layers: 2, seed: 42 });
+  const enc = new TransformerEncoder({
+    vocabSize: 30522,
+    maxPositions: 128,
+    dModel: 128,
+    heads: 4,
+    ffDim: 512,
+    layers: 2,
+    seed: 42,
+  });
   return {
     name: 'nn-check-encoder',
     dim: 128,
@@ -188,7 +256,12 @@ function checkEncoder() {
       const len = Math.max(1, ...toks.map((t) => t.length));
       const ids = new Int32Array(texts.length * len);
       const mask = new Float32Array(texts.length * len);
-      toks.forEach((t, i) => t.forEach((id, j) => { ids[i * len + j] = id; mask[i * len + j] = 1; }));
+      toks.forEach((t, i) =>
+        t.forEach((id, j) => {
+          ids[i * len + j] = id;
+          mask[i * len + j] = 1;
+        }),
+      );
       return tf.tidy(() => {
         const idT = tf.tensor2d(ids, [texts.length, len], 'int32');
         const maskT = tf.tensor2d(mask, [texts.length, len]);
@@ -199,7 +272,10 @@ function checkEncoder() {
     dispose: () => enc.dispose(),
   };
 }
-builtinModels['nn-check-encoder'] = { description: 'seeded random @geolip/nn encoder (backend check only)', load: async () => checkEncoder() };
+builtinModels['nn-check-encoder'] = {
+  description: 'seeded random @geolip/nn encoder (backend check only)',
+  load: async () => checkEncoder(),
+};
 
 const dev = await loadStsb(join(dataDir, 'stsb'), 'dev');
 const results = {};
@@ -212,7 +288,8 @@ for (const backend of [GPU, 'cpu']) {
   embedder.dispose();
 }
 let maxCos = 0;
-for (let i = 0; i < results.cpu.predicted.length; i++) maxCos = Math.max(maxCos, Math.abs(results.cpu.predicted[i] - results[GPU].predicted[i]));
+for (let i = 0; i < results.cpu.predicted.length; i++)
+  maxCos = Math.max(maxCos, Math.abs(results.cpu.predicted[i] - results[GPU].predicted[i]));
 const dS = Math.abs(results.cpu.spearman - results[GPU].spearman);
 const stsbOk = maxCos <= 1e-4 && dS <= 1e-4;
 report.checks.push({
@@ -225,17 +302,40 @@ report.checks.push({
   tol: 1e-4,
   ok: stsbOk,
 });
-console.error(`${stsbOk ? 'ok  ' : 'FAIL'} STS-B dev (${results.cpu.n} pairs): Spearman webgpu ${results[GPU].spearman.toFixed(6)} cpu ${results.cpu.spearman.toFixed(6)}; max |Δcos| ${maxCos.toExponential(2)}`);
+console.error(
+  `${stsbOk ? 'ok  ' : 'FAIL'} STS-B dev (${results.cpu.n} pairs): Spearman webgpu ${results[GPU].spearman.toFixed(6)} cpu ${results.cpu.spearman.toFixed(6)}; max |Δcos| ${maxCos.toExponential(2)}`,
+);
 if (!stsbOk) report.ok = false;
 
 // The CLI itself with --backend webgpu.
 await tf.setBackend(GPU);
 const cliOut = [];
-const code = await benchMain(['run', '--model', 'nn-check-encoder', '--tasks', 'stsb', '--backend', GPU, '--data', dataDir, '--out', join(outDir, 'stsb-webgpu.json')], {
-  stdout: { write: (s) => (cliOut.push(String(s)), true) },
-  stderr: { write: (s) => (process.stderr.write(s), true) },
+const code = await benchMain(
+  [
+    'run',
+    '--model',
+    'nn-check-encoder',
+    '--tasks',
+    'stsb',
+    '--backend',
+    GPU,
+    '--data',
+    dataDir,
+    '--out',
+    join(outDir, 'stsb-webgpu.json'),
+  ],
+  {
+    stdout: { write: (s) => (cliOut.push(String(s)), true) },
+    stderr: { write: (s) => (process.stderr.write(s), true) },
+  },
+);
+report.checks.push({
+  kind: 'cli',
+  command: 'geolip-bench run --model nn-check-encoder --tasks stsb --backend webgpu',
+  exitCode: code,
+  stdout: cliOut.join(''),
+  ok: code === 0,
 });
-report.checks.push({ kind: 'cli', command: 'geolip-bench run --model nn-check-encoder --tasks stsb --backend webgpu', exitCode: code, stdout: cliOut.join(''), ok: code === 0 });
 if (code !== 0) fail(`geolip-bench run exited ${code}`);
 console.log(cliOut.join(''));
 
@@ -258,32 +358,89 @@ console.log(cliOut.join(''));
     buf.set(new Uint8Array(Float64Array.from(data).buffer), 10 + header.length);
     return buf;
   };
-  for (const [name, d] of [['a', 8], ['b', 12], ['c', 16]]) {
+  for (const [name, d] of [
+    ['a', 8],
+    ['b', 12],
+    ['c', 16],
+  ]) {
     const w = Array.from({ length: 8 * d }, () => rng.normal());
     const x = new Float64Array(N * d);
-    for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) {
-      let acc = 0.05 * rng.normal();
-      for (let k = 0; k < 8; k++) acc += base[i * 8 + k] * w[k * d + j];
-      x[i * d + j] = acc;
-    }
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < d; j++) {
+        let acc = 0.05 * rng.normal();
+        for (let k = 0; k < 8; k++) acc += base[i * 8 + k] * w[k * d + j];
+        x[i * d + j] = acc;
+      }
     writeFileSync(join(dir, `${name}.npy`), npy(N, d, x));
   }
   const quiet = { stdout: { write: () => true }, stderr: { write: (s) => (process.stderr.write(s), true) } };
-  const cons = await trainMain(['consensus', '--expert', `a=${join(dir, 'a.npy')}`, '--expert', `b=${join(dir, 'b.npy')}`, '--expert', `c=${join(dir, 'c.npy')}`, '--out', join(dir, 'cons')], quiet);
-  const config = { consensus: 'cons/consensus.safetensors', input: { expert: 'c', features: 'c.npy' }, hidden: 32, steps: 60, batchSize: 32, lr: 3e-3, warmupSteps: 5, weightDecay: 0.01, temperature: 0.1, mseWeight: 1, seed: 0, checkpointEvery: 20 };
+  const cons = await trainMain(
+    [
+      'consensus',
+      '--expert',
+      `a=${join(dir, 'a.npy')}`,
+      '--expert',
+      `b=${join(dir, 'b.npy')}`,
+      '--expert',
+      `c=${join(dir, 'c.npy')}`,
+      '--out',
+      join(dir, 'cons'),
+    ],
+    quiet,
+  );
+  const config = {
+    consensus: 'cons/consensus.safetensors',
+    input: { expert: 'c', features: 'c.npy' },
+    hidden: 32,
+    steps: 60,
+    batchSize: 32,
+    lr: 3e-3,
+    warmupSteps: 5,
+    weightDecay: 0.01,
+    temperature: 0.1,
+    mseWeight: 1,
+    seed: 0,
+    checkpointEvery: 20,
+  };
   writeFileSync(join(dir, 'student.json'), JSON.stringify(config));
   const losses = {};
   const codes = {};
   for (const backend of [GPU, 'cpu']) {
     const out = join(dir, `run-${backend}`);
-    codes[backend] = await trainMain(['run', 'mlp-student', '--config', join(dir, 'student.json'), '--out', out, '--backend', backend], quiet);
-    losses[backend] = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step').map((r) => r.loss);
+    codes[backend] = await trainMain(
+      ['run', 'mlp-student', '--config', join(dir, 'student.json'), '--out', out, '--backend', backend],
+      quiet,
+    );
+    losses[backend] = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'step')
+      .map((r) => r.loss);
   }
   let worst = 0;
-  for (let i = 0; i < losses.cpu.length; i++) worst = Math.max(worst, Math.abs(losses[GPU][i] - losses.cpu[i]) / Math.max(1, Math.abs(losses.cpu[i])));
-  const ok = cons === 0 && codes[GPU] === 0 && codes.cpu === 0 && losses.cpu.length === config.steps && losses[GPU].length === config.steps && worst <= 1e-3;
-  report.checks.push({ kind: 'train-cli', command: `geolip-train run mlp-student --backend ${GPU} (and cpu)`, steps: losses.cpu.length, firstLoss: { [GPU]: losses[GPU][0], cpu: losses.cpu[0] }, lastLoss: { [GPU]: losses[GPU].at(-1), cpu: losses.cpu.at(-1) }, maxRelLossDiff: worst, tol: 1e-3, ok });
-  console.error(`${ok ? 'ok  ' : 'FAIL'} geolip-train run mlp-student --backend ${GPU} vs cpu: ${losses.cpu.length} steps, last loss ${losses[GPU].at(-1)} vs ${losses.cpu.at(-1)}, max rel diff ${worst.toExponential(2)}`);
+  for (let i = 0; i < losses.cpu.length; i++)
+    worst = Math.max(worst, Math.abs(losses[GPU][i] - losses.cpu[i]) / Math.max(1, Math.abs(losses.cpu[i])));
+  const ok =
+    cons === 0 &&
+    codes[GPU] === 0 &&
+    codes.cpu === 0 &&
+    losses.cpu.length === config.steps &&
+    losses[GPU].length === config.steps &&
+    worst <= 1e-3;
+  report.checks.push({
+    kind: 'train-cli',
+    command: `geolip-train run mlp-student --backend ${GPU} (and cpu)`,
+    steps: losses.cpu.length,
+    firstLoss: { [GPU]: losses[GPU][0], cpu: losses.cpu[0] },
+    lastLoss: { [GPU]: losses[GPU].at(-1), cpu: losses.cpu.at(-1) },
+    maxRelLossDiff: worst,
+    tol: 1e-3,
+    ok,
+  });
+  console.error(
+    `${ok ? 'ok  ' : 'FAIL'} geolip-train run mlp-student --backend ${GPU} vs cpu: ${losses.cpu.length} steps, last loss ${losses[GPU].at(-1)} vs ${losses.cpu.at(-1)}, max rel diff ${worst.toExponential(2)}`,
+  );
   if (!ok) report.ok = false;
 }
 

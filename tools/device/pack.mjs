@@ -20,7 +20,17 @@
 //   bash .device/pack/run.sh [program args]
 // Results go wherever the program writes them (e.g. $OUT). See docs/gpu-machine.md.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +71,10 @@ mkdirSync(tmp, { recursive: true });
 //    when it is imported), then the entry. Imports with literal specifiers are bundled, so there is one
 //    tfjs-core; `webgpu` stays external (native addon).
 for (const [i, entry] of entries.entries()) {
-const prelude = join(tmp, `prelude-${names[i]}.mjs`);
-writeFileSync(
-  prelude,
-  `import { dirname, join } from 'node:path';
+  const prelude = join(tmp, `prelude-${names[i]}.mjs`);
+  writeFileSync(
+    prelude,
+    `import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
@@ -83,37 +93,37 @@ if (process.env.GEOLIP_PACK_NO_WEBGPU !== '1') {
 }
 await import(${JSON.stringify(entry)});
 `,
-);
+  );
 
-// 2. Bundle.
-const esbuild = require('esbuild');
-await esbuild.build({
-  entryPoints: [prelude],
-  outfile: join(tmp, `app-${names[i]}.mjs`),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['webgpu'],
-  // CommonJS code inside the ESM bundle (tfjs's node builds, emscripten glue) needs require/__dirname/__filename.
-  banner: {
-    js: [
-      "import { createRequire as __geolipCreateRequire } from 'node:module';",
-      "import { dirname as __geolipDirname } from 'node:path';",
-      "import { fileURLToPath as __geolipFileURLToPath } from 'node:url';",
-      'const require = __geolipCreateRequire(import.meta.url);',
-      'const __filename = __geolipFileURLToPath(import.meta.url);',
-      'const __dirname = __geolipDirname(__filename);',
-    ].join(' '),
-  },
-  logLevel: 'warning',
-  // tfjs packages list their side-effect files in package.json; the node entry points are not among them.
-  ignoreAnnotations: true,
-  nodePaths: [join(root, 'node_modules')],
-});
-rmSync(prelude);
-// xz the bundle (4 MB → 0.5 MB; the carry to the GPU machine is 64 MiB in all); run.sh unpacks it once.
-execFileSync('xz', ['-9', '-T2', join(tmp, `app-${names[i]}.mjs`)]);
+  // 2. Bundle.
+  const esbuild = require('esbuild');
+  await esbuild.build({
+    entryPoints: [prelude],
+    outfile: join(tmp, `app-${names[i]}.mjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['webgpu'],
+    // CommonJS code inside the ESM bundle (tfjs's node builds, emscripten glue) needs require/__dirname/__filename.
+    banner: {
+      js: [
+        "import { createRequire as __geolipCreateRequire } from 'node:module';",
+        "import { dirname as __geolipDirname } from 'node:path';",
+        "import { fileURLToPath as __geolipFileURLToPath } from 'node:url';",
+        'const require = __geolipCreateRequire(import.meta.url);',
+        'const __filename = __geolipFileURLToPath(import.meta.url);',
+        'const __dirname = __geolipDirname(__filename);',
+      ].join(' '),
+    },
+    logLevel: 'warning',
+    // tfjs packages list their side-effect files in package.json; the node entry points are not among them.
+    ignoreAnnotations: true,
+    nodePaths: [join(root, 'node_modules')],
+  });
+  rmSync(prelude);
+  // xz the bundle (4 MB → 0.5 MB; the carry to the GPU machine is 64 MiB in all); run.sh unpacks it once.
+  execFileSync('xz', ['-9', '-T2', join(tmp, `app-${names[i]}.mjs`)]);
 }
 
 // 3. Dawn for Node, linux-x64 only.
@@ -122,13 +132,17 @@ const dawnOut = join(tmp, 'node_modules/webgpu/dist/linux-x64');
 mkdirSync(dawnOut, { recursive: true });
 for (const f of ['package.json', 'index.js']) copyFileSync(join(webgpuDir, f), join(tmp, 'node_modules/webgpu', f));
 // xz-compressed (21 MB → ~6 MB: the carry to the GPU machine is 64 MiB in all); run.sh unpacks it once.
-execFileSync('sh', ['-c', `xz -T2 -6 -c "${join(webgpuDir, 'dist/linux-x64/dawn.node')}" > "${join(dawnOut, 'dawn.node.xz')}"`]);
+execFileSync('sh', [
+  '-c',
+  `xz -T2 -6 -c "${join(webgpuDir, 'dist/linux-x64/dawn.node')}" > "${join(dawnOut, 'dawn.node.xz')}"`,
+]);
 
 // 4. wasm binaries.
 if (withWasm) {
   const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   mkdirSync(join(tmp, 'wasm'));
-  for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join(tmp, 'wasm', f));
+  for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm')))
+    copyFileSync(join(wasmDir, f), join(tmp, 'wasm', f));
 }
 
 // 5. The Vulkan loader and GL libraries.
@@ -146,7 +160,10 @@ const nodeCache = join(dirname(out), 'node.xz');
 if (withNode) {
   if (!existsSync(nodeCache) || statSync(nodeCache).mtimeMs < statSync(process.execPath).mtimeMs) {
     console.error(`pack: compressing ${process.execPath} (${process.version}) → ${relative(root, nodeCache)}`);
-    execFileSync('sh', ['-c', `xz -T2 -6 -c "${process.execPath}" > "${nodeCache}.tmp" && mv "${nodeCache}.tmp" "${nodeCache}"`]);
+    execFileSync('sh', [
+      '-c',
+      `xz -T2 -6 -c "${process.execPath}" > "${nodeCache}.tmp" && mv "${nodeCache}.tmp" "${nodeCache}"`,
+    ]);
   }
   copyFileSync(nodeCache, join(tmp, 'node.xz'));
 }
@@ -174,9 +191,13 @@ if [ ! -x "$node" ]; then
   elif command -v node >/dev/null; then node="$(command -v node)";
   else echo "run.sh: no node.xz in the pack and no node on PATH" >&2; exit 1; fi
 fi
-${entries.length === 1 ? `exec "$node" \${GEOLIP_NODE_ARGS:-} "$here/app-${names[0]}.mjs" "$@"` : `prog="\${1:?usage: run.sh <${names.join('|')}> [args]}"; shift
+${
+  entries.length === 1
+    ? `exec "$node" \${GEOLIP_NODE_ARGS:-} "$here/app-${names[0]}.mjs" "$@"`
+    : `prog="\${1:?usage: run.sh <${names.join('|')}> [args]}"; shift
 [ -f "$here/app-$prog.mjs" ] || { echo "run.sh: unknown program '$prog' (${names.join(', ')})" >&2; exit 2; }
-exec "$node" \${GEOLIP_NODE_ARGS:-} "$here/app-$prog.mjs" "$@"`}
+exec "$node" \${GEOLIP_NODE_ARGS:-} "$here/app-$prog.mjs" "$@"`
+}
 `,
 );
 chmodSync(join(tmp, 'run.sh'), 0o755);
@@ -184,4 +205,6 @@ chmodSync(join(tmp, 'run.sh'), 0o755);
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);
 const size = execFileSync('du', ['-sh', out]).toString().split('\t')[0];
-console.log(`pack: ${relative(root, out)} (${size}) from ${entries.map((e) => relative(root, e)).join(', ')}; run there: bash ${relative(root, out)}/run.sh${entries.length > 1 ? ` <${names.join('|')}>` : ''}`);
+console.log(
+  `pack: ${relative(root, out)} (${size}) from ${entries.map((e) => relative(root, e)).join(', ')}; run there: bash ${relative(root, out)}/run.sh${entries.length > 1 ? ` <${names.join('|')}>` : ''}`,
+);

@@ -5,7 +5,14 @@
 import { writeFileSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { cvLoss, pairwiseCosine, pentachoronCV, pentachoronCVAsync, sampleSphere, simplexVolume } from '@geolip/geometry';
+import {
+  cvLoss,
+  pairwiseCosine,
+  pentachoronCV,
+  pentachoronCVAsync,
+  sampleSphere,
+  simplexVolume,
+} from '@geolip/geometry';
 import { initBackend } from '@geolip/geometry/backend';
 
 const report = { node: process.version };
@@ -20,7 +27,9 @@ async function compute() {
   const pts = tf.reshape(sampleSphere(4000 * 5, 16, { seed: 2 }), [4000, 5, 16]);
   const vol = await simplexVolume(pts).data();
   const loss = (await cvLoss(x, 0.1, { seed: 3 }).data())[0];
-  const grad = await tf.grad((t) => cvLoss(t, 0.1, { seed: 3 }))(x).data();
+  const grad = await tf
+    .grad((t) => cvLoss(t, 0.1, { seed: 3 }))(x)
+    .data();
   const cos = await pairwiseCosine(x, x).data();
   const cv = (await pentachoronCVAsync(x, { seed: 4 })).cv;
   let syncRead;
@@ -31,7 +40,10 @@ async function compute() {
     syncRead = String(e.message ?? e);
   }
   const t0 = performance.now();
-  for (let i = 0; i < 20; i++) await tf.grad((t) => cvLoss(t, 0.1, { seed: i }))(x).data();
+  for (let i = 0; i < 20; i++)
+    await tf
+      .grad((t) => cvLoss(t, 0.1, { seed: i }))(x)
+      .data();
   const msPerLossStep = (performance.now() - t0) / 20;
   return { vol, loss, grad, cos, cv, msPerLossStep, syncRead };
 }

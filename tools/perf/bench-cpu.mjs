@@ -18,7 +18,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'geolip-bench-case-'));
 
 const CASES = {
   cpu: quick ? ['matmul_1024'] : ['matmul_1024', 'pentachoron_cv', 'gpa_768', 'small_infer'],
-  wasm: quick ? ['matmul_1024', 'small_infer'] : ['matmul_1024', 'pentachoron_cv', 'small_infer', 'encoder_infer', 'small_train', 'encoder_train', 'vit_train'],
+  wasm: quick
+    ? ['matmul_1024', 'small_infer']
+    : ['matmul_1024', 'pentachoron_cv', 'small_infer', 'encoder_infer', 'small_train', 'encoder_train', 'vit_train'],
 };
 const LIMIT_S = quick ? 120 : 480;
 
@@ -26,11 +28,34 @@ function runBackend(backend, threads, file) {
   let report;
   for (const c of CASES[backend]) {
     const caseOut = join(scratch, `${backend}-${threads}-${c}.json`);
-    const args = ['tools/perf/model-bench.mjs', '--backend', backend, '--iters', '3', '--grid', 'cpu', '--cases', c, '--out', caseOut, ...(quick ? ['--quick'] : [])];
+    const args = [
+      'tools/perf/model-bench.mjs',
+      '--backend',
+      backend,
+      '--iters',
+      '3',
+      '--grid',
+      'cpu',
+      '--cases',
+      c,
+      '--out',
+      caseOut,
+      ...(quick ? ['--quick'] : []),
+    ];
     console.error(`bench-cpu: ${backend}${threads ? ` (threads ${threads})` : ''} ${c}`);
-    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: LIMIT_S * 1000, env: { ...process.env, ...(threads ? { GEOLIP_WASM_THREADS: threads } : {}) } });
+    const r = spawnSync(process.execPath, args, {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: LIMIT_S * 1000,
+      env: { ...process.env, ...(threads ? { GEOLIP_WASM_THREADS: threads } : {}) },
+    });
     const stderr = String(r.stderr ?? '');
-    process.stderr.write(stderr.split('\n').filter((l) => l.startsWith('  ') && !l.startsWith('    ')).join('\n') + '\n');
+    process.stderr.write(
+      stderr
+        .split('\n')
+        .filter((l) => l.startsWith('  ') && !l.startsWith('    '))
+        .join('\n') + '\n',
+    );
     let error;
     if (r.signal === 'SIGTERM') error = `not finished within ${LIMIT_S} s`;
     else if (r.status !== 0) {
@@ -56,7 +81,11 @@ runBackend('cpu', undefined, join(dir, 'tfjs-cpu.json'));
 runBackend('wasm', '1', join(dir, 'tfjs-wasm-1.json'));
 runBackend('wasm', 'auto', join(dir, 'tfjs-wasm-auto.json'));
 console.error('bench-cpu: onnxruntime-node');
-execFileSync(process.execPath, ['tools/perf/peers/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(
+  process.execPath,
+  ['tools/perf/peers/ort-bench.mjs', ...(quick ? ['--quick'] : []), '--out', join(dir, 'ort-cpu.json')],
+  { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+);
 rmSync(scratch, { recursive: true, force: true });
 if (!quick) execFileSync(process.execPath, ['tools/perf/write-benchmarks.mjs'], { cwd: root, stdio: 'inherit' });
 console.error(`bench-cpu: results in ${dir}`);

@@ -40,7 +40,14 @@ const CASES = [
 const info = await initBackend({ prefer: [arg('backend', 'webgpu')], log: (m) => console.error(m) });
 console.error(`backend ${info.name}${info.adapter ? ` (${JSON.stringify(info.adapter)})` : ''}`);
 mkdirSync(outDir, { recursive: true });
-const report = { date: new Date().toISOString(), backend: info.name, adapter: info.adapter ?? null, steps, warmup, cases: [] };
+const report = {
+  date: new Date().toISOString(),
+  backend: info.name,
+  adapter: info.adapter ?? null,
+  steps,
+  warmup,
+  cases: [],
+};
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -53,7 +60,9 @@ for (const [name, variant, batch, overrides] of CASES) {
   const images = new Float32Array(batch * 784).map(() => rng.normal());
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
   const loss = (_b, ctx) =>
-    tf.tidy(() => flowMatchingLoss(model, tf.tensor4d(images, [batch, 28, 28, 1]), tf.tensor1d(labels, 'int32'), { rng: ctx.rng }));
+    tf.tidy(() =>
+      flowMatchingLoss(model, tf.tensor4d(images, [batch, 28, 28, 1]), tf.tensor1d(labels, 'int32'), { rng: ctx.rng }),
+    );
   const stamps = [];
   const t0 = performance.now();
   try {
@@ -71,7 +80,10 @@ for (const [name, variant, batch, overrides] of CASES) {
     const per = stamps.slice(warmup).map((t, i) => t - stamps[warmup + i - 1]);
     // Kernels of one forward + backward (no optimizer step).
     const prof = await tf.profile(() => {
-      const { value, grads } = tf.variableGrads(() => loss(null, { rng: createRng(2) }), Object.values(model.getWeights()));
+      const { value, grads } = tf.variableGrads(
+        () => loss(null, { rng: createRng(2) }),
+        Object.values(model.getWeights()),
+      );
       tf.dispose([value, ...Object.values(grads)]);
     });
     const kernelMs = prof.kernels.reduce((s, k) => s + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0);
@@ -81,7 +93,9 @@ for (const [name, variant, batch, overrides] of CASES) {
       e.count += 1;
       e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     }
-    const top = Object.entries(byName).sort((a, b) => b[1].ms - a[1].ms || b[1].count - a[1].count).slice(0, 12);
+    const top = Object.entries(byName)
+      .sort((a, b) => b[1].ms - a[1].ms || b[1].count - a[1].count)
+      .slice(0, 12);
     // One sampler step: a forward pass on the batch.
     const x = tf.tensor4d(images, [batch, 28, 28, 1]);
     const t = tf.fill([batch], 0.5);
@@ -96,15 +110,25 @@ for (const [name, variant, batch, overrides] of CASES) {
     }
     tf.dispose([x, t, lab]);
     const row = {
-      name, variant, batch, overrides, params: model.paramCount(),
-      msPerStep: median(per), msMin: Math.min(...per), msMax: Math.max(...per),
+      name,
+      variant,
+      batch,
+      overrides,
+      params: model.paramCount(),
+      msPerStep: median(per),
+      msMin: Math.min(...per),
+      msMax: Math.max(...per),
       warmupMs: stamps[warmup - 1] - t0,
-      kernels: prof.kernels.length, kernelMs, topKernels: top,
+      kernels: prof.kernels.length,
+      kernelMs,
+      topKernels: top,
       forwardMs: median(fwd.slice(1)),
     };
     report.cases.push(row);
-    console.error(`${name}: ${row.params} params, ${row.msPerStep.toFixed(1)} ms/step of ${batch} (min ${row.msMin.toFixed(1)}, max ${row.msMax.toFixed(1)}), ` +
-      `${row.kernels} kernels/step (${kernelMs.toFixed(1)} kernel ms), forward ${row.forwardMs.toFixed(1)} ms`);
+    console.error(
+      `${name}: ${row.params} params, ${row.msPerStep.toFixed(1)} ms/step of ${batch} (min ${row.msMin.toFixed(1)}, max ${row.msMax.toFixed(1)}), ` +
+        `${row.kernels} kernels/step (${kernelMs.toFixed(1)} kernel ms), forward ${row.forwardMs.toFixed(1)} ms`,
+    );
   } catch (error) {
     report.cases.push({ name, error: String(error?.stack ?? error) });
     console.error(`${name}: ${error}`);

@@ -50,8 +50,25 @@ const info = await initBackend({ prefer: [backendName], log: (m) => console.erro
 if (info.name !== backendName) throw new Error(`model-bench: asked for ${backendName}, got ${info.name}`);
 const DEFAULT_CASES = {
   cpu: ['small_infer', 'pentachoron_cv', 'gpa_768', 'matmul_1024'],
-  wasm: ['encoder_infer', 'encoder_train', 'small_train', 'small_infer', 'vit_train', 'pentachoron_cv', 'gpa_768', 'matmul_1024'],
-  webgpu: ['encoder_infer', 'encoder_train', 'small_train', 'small_infer', 'vit_train', 'pentachoron_cv', 'matmul_1024'],
+  wasm: [
+    'encoder_infer',
+    'encoder_train',
+    'small_train',
+    'small_infer',
+    'vit_train',
+    'pentachoron_cv',
+    'gpa_768',
+    'matmul_1024',
+  ],
+  webgpu: [
+    'encoder_infer',
+    'encoder_train',
+    'small_train',
+    'small_infer',
+    'vit_train',
+    'pentachoron_cv',
+    'matmul_1024',
+  ],
 };
 const cases = (opt('cases', undefined)?.split(',') ?? DEFAULT_CASES[info.name] ?? DEFAULT_CASES.wasm).filter(Boolean);
 const report = {
@@ -93,7 +110,15 @@ function record(r) {
 
 class SentenceEncoder {
   constructor(layers, seed = 0) {
-    this.enc = new TransformerEncoder({ vocabSize: 30522, maxPositions: 8192, dModel: 384, heads: 6, ffDim: 1536, layers, seed });
+    this.enc = new TransformerEncoder({
+      vocabSize: 30522,
+      maxPositions: 8192,
+      dModel: 384,
+      heads: 6,
+      ffDim: 1536,
+      layers,
+      seed,
+    });
     this.h0 = new Linear(384, 384, { seed: seed + 1 });
     this.ln = new LayerNorm(384);
     this.h3 = new Linear(384, 768, { seed: seed + 2 });
@@ -107,7 +132,12 @@ class SentenceEncoder {
   }
   getWeights() {
     const w = {};
-    for (const [p, m] of [['enc', this.enc], ['head.0', this.h0], ['head.2', this.ln], ['head.3', this.h3]]) {
+    for (const [p, m] of [
+      ['enc', this.enc],
+      ['head.0', this.h0],
+      ['head.2', this.ln],
+      ['head.3', this.h3],
+    ]) {
       for (const [k, v] of Object.entries(m.getWeights())) w[`${p}.${k}`] = v;
     }
     return w;
@@ -172,7 +202,9 @@ async function trainCase(name, model, makeBatch, lossOf, optimizerOptions, extra
       optimizerMs: opt.median_ms,
       kernelCount: prof.kernels.length,
       kernelMsTotal: Object.values(byName).reduce((a, e) => a + e.kernelMs, 0),
-      byName: Object.entries(byName).map(([k, e]) => ({ name: k, ...e })).sort((a, b) => b.count - a.count),
+      byName: Object.entries(byName)
+        .map(([k, e]) => ({ name: k, ...e }))
+        .sort((a, b) => b.count - a.count),
     };
     console.error(`  profile ${JSON.stringify({ ...report.profile, byName: report.profile.byName.slice(0, 15) })}`);
   }
@@ -196,14 +228,30 @@ if (cases.includes('encoder_infer') || cases.includes('encoder_train')) {
   const model = new SentenceEncoder(6);
   report.encoderParams = model.paramCount();
   if (cases.includes('encoder_infer')) {
-    for (const [b, l] of quick ? [[64, 32]] : cpuGrid ? [[64, 32], [256, 32]] : [[64, 32], [256, 32], [64, 128], [256, 128]]) {
+    for (const [b, l] of quick
+      ? [[64, 32]]
+      : cpuGrid
+        ? [
+            [64, 32],
+            [256, 32],
+          ]
+        : [
+            [64, 32],
+            [256, 32],
+            [64, 128],
+            [256, 128],
+          ]) {
       const ids = batchIds(b, l, 1);
       const mask = tf.ones([b, l]);
-      const r = await time(async () => {
-        const y = model.forward(ids, mask);
-        await y.data();
-        y.dispose();
-      }, info.name === 'webgpu' ? iters : Math.max(1, Math.min(iters, 3)), 1);
+      const r = await time(
+        async () => {
+          const y = model.forward(ids, mask);
+          await y.data();
+          y.dispose();
+        },
+        info.name === 'webgpu' ? iters : Math.max(1, Math.min(iters, 3)),
+        1,
+      );
       record({ case: 'encoder_infer', batch: b, length: l, sentences_per_s: (b * 1000) / r.median_ms, ...r });
       tf.dispose([ids, mask]);
     }
@@ -213,7 +261,14 @@ if (cases.includes('encoder_infer') || cases.includes('encoder_train')) {
       await trainCase(
         'encoder_train',
         model,
-        () => ({ ids: batchIds(b, 32, 2), mask: tf.ones([b, 32]), target: tf.tidy(() => { const t = tf.randomNormal([b, 768], 0, 1, 'float32', 3); return tf.div(t, tf.norm(t, 'euclidean', -1, true)); }) }),
+        () => ({
+          ids: batchIds(b, 32, 2),
+          mask: tf.ones([b, 32]),
+          target: tf.tidy(() => {
+            const t = tf.randomNormal([b, 768], 0, 1, 'float32', 3);
+            return tf.div(t, tf.norm(t, 'euclidean', -1, true));
+          }),
+        }),
         ({ ids, mask, target }) => tf.mean(tf.square(tf.sub(model.forward(ids, mask), target))),
         { lr: 1e-4, weightDecay: 0.01 },
         { batch: b, length: 32 },
@@ -240,7 +295,14 @@ if (cases.includes('small_train') || cases.includes('small_infer')) {
     await trainCase(
       'small_train',
       model,
-      () => ({ ids: batchIds(128, 32, 5), mask: tf.ones([128, 32]), target: tf.tidy(() => { const t = tf.randomNormal([128, 768], 0, 1, 'float32', 6); return tf.div(t, tf.norm(t, 'euclidean', -1, true)); }) }),
+      () => ({
+        ids: batchIds(128, 32, 5),
+        mask: tf.ones([128, 32]),
+        target: tf.tidy(() => {
+          const t = tf.randomNormal([128, 768], 0, 1, 'float32', 6);
+          return tf.div(t, tf.norm(t, 'euclidean', -1, true));
+        }),
+      }),
       ({ ids, mask, target }) => tf.mean(tf.square(tf.sub(model.forward(ids, mask), target))),
       { lr: 1e-4, weightDecay: 0 },
       { batch: 128, length: 32 },
@@ -255,17 +317,31 @@ if (cases.includes('vit_train')) {
   const cls = new Linear(384, 10, { seed: 13 });
   const pos = tf.variable(tf.mul(tf.randomNormal([64, 384], 0, 1, 'float32', 14), 0.02), true);
   const model = {
-    getWeights: () => ({ ...Object.fromEntries(Object.entries(enc.getWeights()).map(([k, v]) => [`enc.${k}`, v])), 'patch.weight': patch.getWeights().weight, 'patch.bias': patch.getWeights().bias, 'cls.weight': cls.getWeights().weight, 'cls.bias': cls.getWeights().bias, pos }),
+    getWeights: () => ({
+      ...Object.fromEntries(Object.entries(enc.getWeights()).map(([k, v]) => [`enc.${k}`, v])),
+      'patch.weight': patch.getWeights().weight,
+      'patch.bias': patch.getWeights().bias,
+      'cls.weight': cls.getWeights().weight,
+      'cls.bias': cls.getWeights().bias,
+      pos,
+    }),
   };
   for (const b of quick ? [128] : cpuGrid ? [32] : [128, 256]) {
     await trainCase(
       'vit_train',
       model,
-      () => ({ images: tf.randomNormal([b, 32, 32, 3], 0, 1, 'float32', 15), labels: tf.cast(tf.oneHot(tf.randomUniformInt([b], 0, 10, 16), 10), 'float32') }),
+      () => ({
+        images: tf.randomNormal([b, 32, 32, 3], 0, 1, 'float32', 15),
+        labels: tf.cast(tf.oneHot(tf.randomUniformInt([b], 0, 10, 16), 10), 'float32'),
+      }),
       ({ images, labels }) => {
         const bsz = images.shape[0];
         // [B, 32, 32, 3] → [B, 8, 4, 8, 4, 3] → [B, 8, 8, 4, 4, 3] → [B, 64, 48]
-        const patches = tf.reshape(tf.transpose(tf.reshape(images, [bsz, 8, 4, 8, 4, 3]), [0, 1, 3, 2, 4, 5]), [bsz, 64, 48]);
+        const patches = tf.reshape(tf.transpose(tf.reshape(images, [bsz, 8, 4, 8, 4, 3]), [0, 1, 3, 2, 4, 5]), [
+          bsz,
+          64,
+          48,
+        ]);
         const h = enc.encodeEmbeddings(tf.add(patch.forward(patches), pos));
         const logits = cls.forward(tf.mean(h, 1));
         return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), -1)));
@@ -298,11 +374,24 @@ if (cases.includes('gpa_768')) {
     return new linalg.Matrix(4096, 768, m);
   });
   let residual = NaN;
-  const r = await time(async () => {
-    const res = gpa(views, { iterations: 10, rowNormalize: false });
-    residual = res.diagnostics.lastChange;
-  }, 1, 0);
-  record({ case: 'gpa_768', matrices: 3, rows: 4096, dim: 768, gpa_iters: 10, lastChange: residual, ms: r.median_ms, ...r });
+  const r = await time(
+    async () => {
+      const res = gpa(views, { iterations: 10, rowNormalize: false });
+      residual = res.diagnostics.lastChange;
+    },
+    1,
+    0,
+  );
+  record({
+    case: 'gpa_768',
+    matrices: 3,
+    rows: 4096,
+    dim: 768,
+    gpa_iters: 10,
+    lastChange: residual,
+    ms: r.median_ms,
+    ...r,
+  });
 }
 
 save();

@@ -22,7 +22,10 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let i = g.x + g.y * 65535u * 64u;
   if (i < ${n}u) { y[i] = x[i] + u.x; }
 }`;
-const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+const pipeline = device.createComputePipeline({
+  layout: 'auto',
+  compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+});
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const bufs = [device.createBuffer({ size: n * 4, usage }), device.createBuffer({ size: n * 4, usage })];
 const uni = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -39,11 +42,19 @@ async function variant(name, { perDispatchBindGroup, perDispatchUniform, batch, 
     let fixed;
     for (let i = 0; i < N; i++) {
       let ub = uni;
-      if (freshUniformBuffer) ub = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      if (freshUniformBuffer)
+        ub = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       if (perDispatchUniform) device.queue.writeBuffer(ub, 0, new Float32Array([1, 0, 0, 0]));
       let bg;
       if (perDispatchBindGroup || !fixed) {
-        bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: bufs[(i + 1) % 2] } }, { binding: 1, resource: { buffer: bufs[i % 2] } }, { binding: 2, resource: { buffer: ub } }] });
+        bg = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: bufs[(i + 1) % 2] } },
+            { binding: 1, resource: { buffer: bufs[i % 2] } },
+            { binding: 2, resource: { buffer: ub } },
+          ],
+        });
         if (!perDispatchBindGroup) fixed = bg;
       } else bg = fixed;
       pass.setPipeline(pipeline);
@@ -67,11 +78,32 @@ async function variant(name, { perDispatchBindGroup, perDispatchUniform, batch, 
   report.raw[name] = { ...best, usPerDispatch: (best.totalMs * 1000) / N };
   console.log(name, JSON.stringify(report.raw[name]));
 }
-await variant('bindgroup+uniform per dispatch, submit/15 (what tfjs does)', { perDispatchBindGroup: true, perDispatchUniform: true, batch: 15 });
-await variant('bindgroup+uniform per dispatch, one submit', { perDispatchBindGroup: true, perDispatchUniform: true, batch: 1e9 });
-await variant('fixed bindgroup, no uniform write, one submit', { perDispatchBindGroup: false, perDispatchUniform: false, batch: 1e9 });
-await variant('fresh uniform buffer + bindgroup per dispatch, submit/15', { perDispatchBindGroup: true, perDispatchUniform: true, batch: 15, freshUniformBuffer: true });
-await variant('fixed bindgroup, submit every dispatch', { perDispatchBindGroup: false, perDispatchUniform: false, batch: 1 });
+await variant('bindgroup+uniform per dispatch, submit/15 (what tfjs does)', {
+  perDispatchBindGroup: true,
+  perDispatchUniform: true,
+  batch: 15,
+});
+await variant('bindgroup+uniform per dispatch, one submit', {
+  perDispatchBindGroup: true,
+  perDispatchUniform: true,
+  batch: 1e9,
+});
+await variant('fixed bindgroup, no uniform write, one submit', {
+  perDispatchBindGroup: false,
+  perDispatchUniform: false,
+  batch: 1e9,
+});
+await variant('fresh uniform buffer + bindgroup per dispatch, submit/15', {
+  perDispatchBindGroup: true,
+  perDispatchUniform: true,
+  batch: 15,
+  freshUniformBuffer: true,
+});
+await variant('fixed bindgroup, submit every dispatch', {
+  perDispatchBindGroup: false,
+  perDispatchUniform: false,
+  batch: 1,
+});
 
 // tfjs, same device process (its own device).
 const tf = await import('@tensorflow/tfjs-core');

@@ -26,26 +26,36 @@ export const BROWSER_ENTRIES = [
 ];
 
 for (const [name, file] of BROWSER_ENTRIES) {
-  test(`${name} bundles for a browser without Node built-ins`, { skip: !existsSync(join(root, file)) && `${file} is not built` }, async () => {
-    const result = await build({
-      entryPoints: [join(root, file)],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    assert.deepEqual(result.errors, []);
-    const inputs = Object.keys(result.metafile.inputs);
-    const node = inputs.filter((p) => p.startsWith('node:') || /(^|\/)(fs|path|url|zlib|os|module)(\.js)?$/.test(p));
-    assert.deepEqual(node, [], `${name} pulls in Node modules: ${node.join(', ')}`);
-  });
+  test(
+    `${name} bundles for a browser without Node built-ins`,
+    { skip: !existsSync(join(root, file)) && `${file} is not built` },
+    async () => {
+      const result = await build({
+        entryPoints: [join(root, file)],
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      assert.deepEqual(result.errors, []);
+      const inputs = Object.keys(result.metafile.inputs);
+      const node = inputs.filter((p) => p.startsWith('node:') || /(^|\/)(fs|path|url|zlib|os|module)(\.js)?$/.test(p));
+      assert.deepEqual(node, [], `${name} pulls in Node modules: ${node.join(', ')}`);
+    },
+  );
 }
 
 test('a Node built-in imported literally fails the check (the check can fail)', async () => {
   await assert.rejects(
-    build({ stdin: { contents: "import { readFileSync } from 'node:fs'; console.log(readFileSync);", resolveDir: root }, bundle: true, platform: 'browser', write: false, logLevel: 'silent' }),
+    build({
+      stdin: { contents: "import { readFileSync } from 'node:fs'; console.log(readFileSync);", resolveDir: root },
+      bundle: true,
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    }),
     /Could not resolve "node:fs"/,
   );
 });

@@ -31,7 +31,8 @@ export const LAYERS = {
 };
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 function packageName(specifier) {
   if (specifier.startsWith('.') || specifier.startsWith('/') || BUILTINS.has(specifier)) return null;
@@ -107,25 +108,39 @@ export function checkRepo(root) {
     for (const dep of new Set([...dev])) {
       if (!dep.startsWith('@geolip/')) continue;
       if (!(dep in LAYERS)) problems.push(`${name} depends on unknown package ${dep}`);
-      else if (LAYERS[dep] >= LAYERS[name]) problems.push(`${name} (layer ${LAYERS[name]}) must not depend on ${dep} (layer ${LAYERS[dep]}): edges go only to the left`);
+      else if (LAYERS[dep] >= LAYERS[name])
+        problems.push(
+          `${name} (layer ${LAYERS[name]}) must not depend on ${dep} (layer ${LAYERS[dep]}): edges go only to the left`,
+        );
       const range = pj.dependencies?.[dep] ?? pj.peerDependencies?.[dep] ?? pj.devDependencies?.[dep];
       if (versions[dep] && typeof range === 'string' && !satisfies(versions[dep], range)) {
-        problems.push(`${name} asks for ${dep}@${range} but the workspace has ${versions[dep]} (npm would look for it on the registry)`);
+        problems.push(
+          `${name} asks for ${dep}@${range} but the workspace has ${versions[dep]} (npm would look for it on the registry)`,
+        );
       }
     }
-    for (const [sub, allowed] of [['src', runtime], ['test', dev], ['bench', dev]]) {
+    for (const [sub, allowed] of [
+      ['src', runtime],
+      ['test', dev],
+      ['bench', dev],
+    ]) {
       for (const file of walk(join(pkgDir, dir, sub))) {
         for (const imported of importsOf(file)) {
           if (imported === name) continue;
           if (!allowed.has(imported)) {
-            problems.push(`${relative(root, file)} imports ${imported}, which ${name} does not declare in ${sub === 'src' ? 'dependencies or peerDependencies' : 'its package.json'}`);
+            problems.push(
+              `${relative(root, file)} imports ${imported}, which ${name} does not declare in ${sub === 'src' ? 'dependencies or peerDependencies' : 'its package.json'}`,
+            );
           }
         }
       }
     }
   }
   const cores = findAll(join(root, 'node_modules'), '@tensorflow/tfjs-core');
-  if (cores.length > 1) problems.push(`more than one @tensorflow/tfjs-core installed (keep one, via npm overrides):\n    ${cores.map((c) => relative(root, c)).join('\n    ')}`);
+  if (cores.length > 1)
+    problems.push(
+      `more than one @tensorflow/tfjs-core installed (keep one, via npm overrides):\n    ${cores.map((c) => relative(root, c)).join('\n    ')}`,
+    );
   return problems;
 }
 

@@ -22,8 +22,20 @@ function repo(packages) {
 
 test('a clean graph passes', () => {
   const root = repo({
-    geometry: { pj: { name: '@geolip/geometry', peerDependencies: { '@tensorflow/tfjs-core': '4.22.0' } }, files: { 'src/a.ts': "import * as tf from '@tensorflow/tfjs-core';\nimport { x } from './b.js';\nimport fs from 'node:fs';" } },
-    anchors: { pj: { name: '@geolip/anchors', dependencies: { '@geolip/geometry': '^0.1.0' } }, files: { 'src/a.ts': "export { normalize } from '@geolip/geometry';\n// import x from 'not-a-dep'\n/** @example import y from 'nope' */" } },
+    geometry: {
+      pj: { name: '@geolip/geometry', peerDependencies: { '@tensorflow/tfjs-core': '4.22.0' } },
+      files: {
+        'src/a.ts':
+          "import * as tf from '@tensorflow/tfjs-core';\nimport { x } from './b.js';\nimport fs from 'node:fs';",
+      },
+    },
+    anchors: {
+      pj: { name: '@geolip/anchors', dependencies: { '@geolip/geometry': '^0.1.0' } },
+      files: {
+        'src/a.ts':
+          "export { normalize } from '@geolip/geometry';\n// import x from 'not-a-dep'\n/** @example import y from 'nope' */",
+      },
+    },
   });
   assert.deepEqual(checkRepo(root), []);
 });
@@ -33,17 +45,29 @@ test('an edge to the right is rejected', () => {
     geometry: { pj: { name: '@geolip/geometry', dependencies: { '@geolip/anchors': '0.0.0' } } },
     anchors: { pj: { name: '@geolip/anchors' } },
   });
-  assert.match(checkRepo(root).join('\n'), /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer \d+\)/);
+  assert.match(
+    checkRepo(root).join('\n'),
+    /@geolip\/geometry \(layer 0\) must not depend on @geolip\/anchors \(layer \d+\)/,
+  );
 });
 
 test('anchors sits above nn: anchors → nn passes, nn → anchors is rejected', () => {
   const ok = repo({
     nn: { pj: { name: '@geolip/nn', version: '0.1.0' } },
-    anchors: { pj: { name: '@geolip/anchors', dependencies: { '@geolip/nn': '^0.1.0' } }, files: { 'src/a.ts': "import { Module } from '@geolip/nn';" } },
+    anchors: {
+      pj: { name: '@geolip/anchors', dependencies: { '@geolip/nn': '^0.1.0' } },
+      files: { 'src/a.ts': "import { Module } from '@geolip/nn';" },
+    },
   });
   assert.deepEqual(checkRepo(ok), []);
-  const bad = repo({ nn: { pj: { name: '@geolip/nn', dependencies: { '@geolip/anchors': '0.0.0' } } }, anchors: { pj: { name: '@geolip/anchors' } } });
-  assert.match(checkRepo(bad).join('\n'), /@geolip\/nn \(layer \d+\) must not depend on @geolip\/anchors \(layer \d+\)/);
+  const bad = repo({
+    nn: { pj: { name: '@geolip/nn', dependencies: { '@geolip/anchors': '0.0.0' } } },
+    anchors: { pj: { name: '@geolip/anchors' } },
+  });
+  assert.match(
+    checkRepo(bad).join('\n'),
+    /@geolip\/nn \(layer \d+\) must not depend on @geolip\/anchors \(layer \d+\)/,
+  );
 });
 
 test('the layer table orders geometry < nn < anchors < {text, vision, diffusion} < train < bench', () => {
@@ -57,7 +81,10 @@ test('the layer table orders geometry < nn < anchors < {text, vision, diffusion}
 });
 
 test('siblings of one layer may not depend on each other', () => {
-  const root = repo({ text: { pj: { name: '@geolip/text', dependencies: { '@geolip/vision': '0.0.0' } } }, vision: { pj: { name: '@geolip/vision' } } });
+  const root = repo({
+    text: { pj: { name: '@geolip/text', dependencies: { '@geolip/vision': '0.0.0' } } },
+    vision: { pj: { name: '@geolip/vision' } },
+  });
   assert.match(checkRepo(root).join('\n'), /@geolip\/text \(layer \d+\) must not depend on @geolip\/vision/);
 });
 
@@ -65,7 +92,10 @@ test('an undeclared import is rejected, a devDependency only counts in tests', (
   const root = repo({
     anchors: {
       pj: { name: '@geolip/anchors', devDependencies: { 'fast-check': '4' } },
-      files: { 'src/a.ts': "import { normalize } from '@geolip/geometry';\nconst m = await import('fast-check');", 'test/a.test.ts': "import fc from 'fast-check';" },
+      files: {
+        'src/a.ts': "import { normalize } from '@geolip/geometry';\nconst m = await import('fast-check');",
+        'test/a.test.ts': "import fc from 'fast-check';",
+      },
     },
   });
   const problems = checkRepo(root).join('\n');

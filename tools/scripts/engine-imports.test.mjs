@@ -12,7 +12,8 @@ import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const MODEL_PACKAGES = /\/packages\/(text|vision|diffusion|recipes)\/|\/node_modules\/@geolip\/(text|vision|diffusion|recipes)\//;
+const MODEL_PACKAGES =
+  /\/packages\/(text|vision|diffusion|recipes)\/|\/node_modules\/@geolip\/(text|vision|diffusion|recipes)\//;
 
 /** The file URLs Node resolves while running `code` (an ES module) from the repository root. */
 function resolvedUrls(code) {
@@ -28,9 +29,18 @@ function resolvedUrls(code) {
         `  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n` +
         `  return r;\n}\n`,
     );
-    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
-    execFileSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-    return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('file:'));
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+    );
+    execFileSync(
+      process.execPath,
+      ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--input-type=module', '-e', code],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('file:'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -40,11 +50,21 @@ const built = existsSync(join(root, 'packages/train/dist/index.js'));
 
 test("import('@geolip/train') loads no model package", { skip: !built && 'packages/train/dist is not built' }, () => {
   const urls = resolvedUrls("await import('@geolip/train');");
-  assert.ok(urls.some((u) => u.includes('/packages/train/dist/')), 'the hook saw the engine load');
-  assert.deepEqual(urls.filter((u) => MODEL_PACKAGES.test(u)), []);
+  assert.ok(
+    urls.some((u) => u.includes('/packages/train/dist/')),
+    'the hook saw the engine load',
+  );
+  assert.deepEqual(
+    urls.filter((u) => MODEL_PACKAGES.test(u)),
+    [],
+  );
 });
 
-test("import('@geolip/recipes') does load them (the hook sees model packages)", { skip: !existsSync(join(root, 'packages/recipes/dist/index.js')) && 'packages/recipes/dist is not built' }, () => {
-  const urls = resolvedUrls("await import('@geolip/recipes');");
-  assert.ok(urls.some((u) => /\/packages\/vision\//.test(u)));
-});
+test(
+  "import('@geolip/recipes') does load them (the hook sees model packages)",
+  { skip: !existsSync(join(root, 'packages/recipes/dist/index.js')) && 'packages/recipes/dist is not built' },
+  () => {
+    const urls = resolvedUrls("await import('@geolip/recipes');");
+    assert.ok(urls.some((u) => /\/packages\/vision\//.test(u)));
+  },
+);

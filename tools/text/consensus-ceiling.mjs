@@ -12,7 +12,8 @@ import { spearman } from '@geolip/metrics';
 const cons = loadConsensus(readFileSync(process.argv[2]));
 const D = process.argv[3] ?? '../shared/data';
 const sets = { stsb: await loadStsb(D, 'dev'), sick: await loadSick(D, 'trial') };
-const models = {}; for (const name of cons.experts) models[name] = await loadModel(name);
+const models = {};
+for (const name of cons.experts) models[name] = await loadModel(name);
 for (const [task, ds] of Object.entries(sets)) {
   const texts = ds.pairs.flatMap((p) => [p.a, p.b]);
   const views = [];
@@ -22,18 +23,64 @@ for (const [task, ds] of Object.entries(sets)) {
     const x = new Matrix(texts.length, m.dim, Float64Array.from(await embedAll(m, texts)));
     const v = applyProjector(cons.projectors[e], x, { normalize: true });
     views.push(v);
-    const cosRaw = [], cosProj = [];
+    const cosRaw = [],
+      cosProj = [];
     for (let i = 0; i < ds.pairs.length; i++) {
-      const c = (M, d) => { let s = 0, na = 0, nb = 0; for (let j = 0; j < d; j++) { const a = M.data[2*i*d+j], b = M.data[(2*i+1)*d+j]; s += a*b; na += a*a; nb += b*b; } return s / Math.sqrt(na*nb); };
-      cosRaw.push(c(x, m.dim)); cosProj.push(c(v, v.cols));
+      const c = (M, d) => {
+        let s = 0,
+          na = 0,
+          nb = 0;
+        for (let j = 0; j < d; j++) {
+          const a = M.data[2 * i * d + j],
+            b = M.data[(2 * i + 1) * d + j];
+          s += a * b;
+          na += a * a;
+          nb += b * b;
+        }
+        return s / Math.sqrt(na * nb);
+      };
+      cosRaw.push(c(x, m.dim));
+      cosProj.push(c(v, v.cols));
     }
-    res[name] = { raw: spearman(cosRaw, ds.pairs.map((p) => p.score)), projected: spearman(cosProj, ds.pairs.map((p) => p.score)) };
+    res[name] = {
+      raw: spearman(
+        cosRaw,
+        ds.pairs.map((p) => p.score),
+      ),
+      projected: spearman(
+        cosProj,
+        ds.pairs.map((p) => p.score),
+      ),
+    };
   }
-  const k = views[0].cols; const cos = [];
+  const k = views[0].cols;
+  const cos = [];
   for (let i = 0; i < ds.pairs.length; i++) {
-    const row = (r) => { const o = new Float64Array(k); for (const v of views) for (let j = 0; j < k; j++) o[j] += v.data[r*k+j]; return o; };
-    const a = row(2*i), b = row(2*i+1); let s=0,na=0,nb=0; for (let j=0;j<k;j++){s+=a[j]*b[j];na+=a[j]*a[j];nb+=b[j]*b[j];} cos.push(s/Math.sqrt(na*nb));
+    const row = (r) => {
+      const o = new Float64Array(k);
+      for (const v of views) for (let j = 0; j < k; j++) o[j] += v.data[r * k + j];
+      return o;
+    };
+    const a = row(2 * i),
+      b = row(2 * i + 1);
+    let s = 0,
+      na = 0,
+      nb = 0;
+    for (let j = 0; j < k; j++) {
+      s += a[j] * b[j];
+      na += a[j] * a[j];
+      nb += b[j] * b[j];
+    }
+    cos.push(s / Math.sqrt(na * nb));
   }
-  console.log(task, JSON.stringify(res), 'consensus', spearman(cos, ds.pairs.map((p) => p.score)));
+  console.log(
+    task,
+    JSON.stringify(res),
+    'consensus',
+    spearman(
+      cos,
+      ds.pairs.map((p) => p.score),
+    ),
+  );
 }
 for (const m of Object.values(models)) m.dispose?.();

@@ -6,5 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { bfloat16BitsToFloat32, float32ToBfloat16Bits, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 const { tensors, metadata } = readSafetensors(readFileSync(process.argv[2]), { copy: true });
 const out = {};
-for (const [k, e] of Object.entries(tensors)) out[k] = { dtype: 'F32', shape: e.shape, data: Float32Array.from(toFloat32(e), (v) => bfloat16BitsToFloat32(float32ToBfloat16Bits(v))) };
+for (const [k, e] of Object.entries(tensors))
+  out[k] = {
+    dtype: 'F32',
+    shape: e.shape,
+    data: Float32Array.from(toFloat32(e), (v) => bfloat16BitsToFloat32(float32ToBfloat16Bits(v))),
+  };
 writeFileSync(process.argv[3], writeSafetensors(out, metadata));

@@ -26,14 +26,25 @@ import { createInceptionV3, createMobileNetV2, createNanoDet } from '@geolip/vis
 import { readSafetensors, writeSafetensors } from '@geolip/io';
 
 const EXPERTS = {
-  'mobilenet-v2': { create: createMobileNetV2, preprocessing: 'RGB, {fit} to 224x224 (bilinear), x/255; mean of out_relu [7,7,1280]' },
-  'inception-v3': { create: createInceptionV3, preprocessing: 'RGB, {fit} to 299x299 (bilinear), x/255; mean of mixed10 [8,8,2048]' },
-  nanodet: { create: createNanoDet, preprocessing: 'BGR, {fit} to 416x416 (bilinear), x/255, NCHW; mean of backbone node Concat_62 [512,13,13]' },
+  'mobilenet-v2': {
+    create: createMobileNetV2,
+    preprocessing: 'RGB, {fit} to 224x224 (bilinear), x/255; mean of out_relu [7,7,1280]',
+  },
+  'inception-v3': {
+    create: createInceptionV3,
+    preprocessing: 'RGB, {fit} to 299x299 (bilinear), x/255; mean of mixed10 [8,8,2048]',
+  },
+  nanodet: {
+    create: createNanoDet,
+    preprocessing: 'BGR, {fit} to 416x416 (bilinear), x/255, NCHW; mean of backbone node Concat_62 [512,13,13]',
+  },
 };
 
 function usage(message) {
   if (message) process.stderr.write(`expert-features: ${message}\n`);
-  process.stderr.write('usage: node tools/vision/expert-features.mjs --out <dir> [--experts a,b] [--root <dir>] [--backend wasm|cpu] [--batch-size 8] [--fit crop|stretch] <dir|file.jpg|list.txt>...\n');
+  process.stderr.write(
+    'usage: node tools/vision/expert-features.mjs --out <dir> [--experts a,b] [--root <dir>] [--backend wasm|cpu] [--batch-size 8] [--fit crop|stretch] <dir|file.jpg|list.txt>...\n',
+  );
   process.exit(2);
 }
 
@@ -53,9 +64,11 @@ for (let i = 0; i < argv.length; i++) {
 if (!args.out) usage('--out <dir> is required');
 if (inputs.length === 0) usage('give at least one directory, image or list file');
 const names = args.experts.split(',').filter(Boolean);
-for (const n of names) if (!Object.hasOwn(EXPERTS, n)) usage(`unknown expert '${n}' (valid: ${Object.keys(EXPERTS).join(', ')})`);
+for (const n of names)
+  if (!Object.hasOwn(EXPERTS, n)) usage(`unknown expert '${n}' (valid: ${Object.keys(EXPERTS).join(', ')})`);
 const batchSize = Number(args['batch-size']);
-if (!Number.isInteger(batchSize) || batchSize < 1) usage(`--batch-size must be a positive integer, got '${args['batch-size']}'`);
+if (!Number.isInteger(batchSize) || batchSize < 1)
+  usage(`--batch-size must be a positive integer, got '${args['batch-size']}'`);
 
 // Image list, in input order.
 const images = [];
@@ -63,11 +76,16 @@ for (const input of inputs) {
   const p = resolve(input);
   if (!existsSync(p)) usage(`not found: ${p}`);
   if (statSync(p).isDirectory()) {
-    const files = readdirSync(p).filter((f) => /\.jpe?g$/i.test(f)).sort();
+    const files = readdirSync(p)
+      .filter((f) => /\.jpe?g$/i.test(f))
+      .sort();
     if (files.length === 0) usage(`no .jpg file in ${p}`);
     images.push(...files.map((f) => join(p, f)));
   } else if (extname(p) === '.txt') {
-    const lines = readFileSync(p, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = readFileSync(p, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     images.push(...lines.map((l) => (isAbsolute(l) ? l : resolve(dirname(p), l))));
   } else images.push(p);
 }
@@ -114,7 +132,8 @@ for (const name of names) {
     const chunk = images.slice(start, start + batchSize);
     data.set(await expert.embed(chunk), start * expert.dim);
     const done = start + chunk.length;
-    if (done === images.length || Math.floor(done / 50) > Math.floor(start / 50)) process.stderr.write(`  ${name}: ${done}/${images.length}\n`);
+    if (done === images.length || Math.floor(done / 50) > Math.floor(start / 50))
+      process.stderr.write(`  ${name}: ${done}/${images.length}\n`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const bytes = writeSafetensors(
@@ -128,12 +147,17 @@ for (const name of names) {
       backend: info.name,
       fit: args.fit,
       normalized: 'false',
-      preprocessing: EXPERTS[name].preprocessing.replace('{fit}', args.fit === 'crop' ? 'central square resized' : 'whole image stretched'),
+      preprocessing: EXPERTS[name].preprocessing.replace(
+        '{fit}',
+        args.fit === 'crop' ? 'central square resized' : 'whole image stretched',
+      ),
       root,
       images: imagesJson,
     },
   );
   await writeAtomic(file, bytes);
   expert.dispose?.();
-  process.stdout.write(`${file}: ${images.length} x ${expert.dim} (${seconds.toFixed(0)} s, ${((1000 * seconds) / images.length).toFixed(0)} ms/image)\n`);
+  process.stdout.write(
+    `${file}: ${images.length} x ${expert.dim} (${seconds.toFixed(0)} s, ${((1000 * seconds) / images.length).toFixed(0)} ms/image)\n`,
+  );
 }

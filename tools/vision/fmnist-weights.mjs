@@ -87,7 +87,9 @@ async function evaluate() {
     ...(info.adapter ? { adapter: info.adapter } : {}),
     seconds,
   };
-  process.stderr.write(`fmnist-weights eval: ${n} images on ${info.name} in ${seconds.toFixed(1)} s, accuracy ${report.accuracy}\n`);
+  process.stderr.write(
+    `fmnist-weights eval: ${n} images on ${info.name} in ${seconds.toFixed(1)} s, accuracy ${report.accuracy}\n`,
+  );
   const m = Math.min(Number(args.compare), n);
   if (m > 0) {
     // A second model on cpu: the first one's weights live on the first backend (webgpu cannot read them back

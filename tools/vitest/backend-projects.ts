@@ -31,7 +31,10 @@ export function backendProjects(options: BackendProjectsOptions = {}): ViteUserC
         },
         {
           extends: true,
-          test: { name: 'wasm', env: { GEOLIP_BACKEND: 'wasm', ...(wasmThreads === undefined ? {} : { GEOLIP_WASM_THREADS: wasmThreads }) } },
+          test: {
+            name: 'wasm',
+            env: { GEOLIP_BACKEND: 'wasm', ...(wasmThreads === undefined ? {} : { GEOLIP_WASM_THREADS: wasmThreads }) },
+          },
         },
       ],
       setupFiles: ['./test/setup.ts'],

@@ -9,7 +9,9 @@ import type { BrowserContext } from 'playwright-core';
 
 /** The Chromium executable, or null when none is installed. */
 export function chromiumPath(): string | null {
-  const candidates = [process.env.GEOLIP_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const candidates = [process.env.GEOLIP_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (p): p is string => !!p,
+  );
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
@@ -33,7 +35,14 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   return {
@@ -44,4 +53,3 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     },
   };
 }
-

@@ -18,7 +18,10 @@ const samples = FASHION_MNIST_CLASSES.map((className, label) => {
   return { index, label, className, pixels };
 });
 const out = join(here, '../src/fmnist-samples.json');
-const doc = { source: 'Fashion-MNIST test split (Xiao, Rasul & Vollgraf 2017; MIT licence), first image of each class', samples };
+const doc = {
+  source: 'Fashion-MNIST test split (Xiao, Rasul & Vollgraf 2017; MIT licence), first image of each class',
+  samples,
+};
 writeFileSync(`${out}.tmp`, `${JSON.stringify(doc, null, 1)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(`wrote ${out}: test images ${samples.map((s) => s.index).join(', ')}`);

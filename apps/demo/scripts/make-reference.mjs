@@ -34,7 +34,12 @@ for (const [genre, set] of [...byGenre.entries()].sort(([a], [b]) => a.localeCom
   for (const text of all.slice(0, perGenre)) sentences.push({ text, genre });
 }
 const out = join(here, '../src/reference.json');
-const doc = { source: 'STS Benchmark dev split (packages/bench/data/stsb/sts-dev.csv; licences in packages/bench/data/README.md)', seed: 0, perGenre, sentences };
+const doc = {
+  source: 'STS Benchmark dev split (packages/bench/data/stsb/sts-dev.csv; licences in packages/bench/data/README.md)',
+  seed: 0,
+  perGenre,
+  sentences,
+};
 writeFileSync(`${out}.tmp`, `${JSON.stringify(doc, null, 1)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(`wrote ${out}: ${sentences.length} sentences, genres ${[...byGenre.keys()].join(', ')}`);

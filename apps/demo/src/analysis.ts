@@ -11,11 +11,16 @@ export const MAX_CHARS = 2000;
  * (nothing typed, too many sentences, a sentence too long).
  */
 export function checkSentences(text: string): string[] | string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) return 'Type at least one sentence (one per line).';
-  if (lines.length > MAX_SENTENCES) return `Too many sentences: ${lines.length}; the demo embeds at most ${MAX_SENTENCES} at a time.`;
+  if (lines.length > MAX_SENTENCES)
+    return `Too many sentences: ${lines.length}; the demo embeds at most ${MAX_SENTENCES} at a time.`;
   const long = lines.findIndex((l) => l.length > MAX_CHARS);
-  if (long >= 0) return `Sentence ${long + 1} is ${lines[long]!.length.toLocaleString('en-US')} characters long; the limit is ${MAX_CHARS.toLocaleString('en-US')}.`;
+  if (long >= 0)
+    return `Sentence ${long + 1} is ${lines[long]!.length.toLocaleString('en-US')} characters long; the limit is ${MAX_CHARS.toLocaleString('en-US')}.`;
   return lines;
 }
 
@@ -61,7 +66,12 @@ export interface Analysis {
  * Similarity matrix, 2-D PCA and geometry numbers of `rows` (`n × dim`, row-major, unit rows), placed among
  * `anchors` (`K × dim`, row-major, unit rows; none by default).
  */
-export function analyze(sentences: string[], rows: Float32Array, dim: number, anchors: Float64Array = new Float64Array(0)): Analysis {
+export function analyze(
+  sentences: string[],
+  rows: Float32Array,
+  dim: number,
+  anchors: Float64Array = new Float64Array(0),
+): Analysis {
   const n = sentences.length;
   const nested = toRows(rows.subarray(0, n * dim), dim);
   const anchorRows = toRows(anchors, dim);

@@ -29,7 +29,11 @@ import reference from './reference.json';
 /** Anchors of the page's constellation, built from the reference sentences (3 genre centroids, 3 midpoints, 10 repelled). */
 const ANCHORS = 16;
 
-setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+});
 
 const status = $('status');
 const errorBox = $('error');
@@ -89,7 +93,12 @@ function show(a: Analysis): void {
   $('heatmap').innerHTML = heatmapSvg(a.sentences, a.similarity);
   $('projection').innerHTML = projectionSvg(a.sentences, a.projection, 360, a.anchorProjection, a.nearest);
   $('active').textContent = `${a.activeAnchors} / ${a.anchorProjection.length / 2}`;
-  $('cv').textContent = a.cv === null ? `needs ≥ ${MIN_CV_SENTENCES} sentences` : Number.isFinite(a.cv) ? a.cv.toFixed(4) : 'n/a (degenerate simplices)';
+  $('cv').textContent =
+    a.cv === null
+      ? `needs ≥ ${MIN_CV_SENTENCES} sentences`
+      : Number.isFinite(a.cv)
+        ? a.cv.toFixed(4)
+        : 'n/a (degenerate simplices)';
   $('effdim').textContent = a.effectiveDimension.toFixed(2);
   $('count').textContent = String(a.sentences.length);
   results.hidden = false;

@@ -1,6 +1,7 @@
 // SVG for the page: the similarity heatmap and the 2-D projection. Strings in, strings out (tested in Node).
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Cosine in [−1, 1] → a blue (−1) / white (0) / red (1) fill. */
 export function similarityColor(c: number): string {
@@ -23,13 +24,20 @@ export function heatmapSvg(sentences: readonly string[], similarity: Float64Arra
   const size = label + n * cell;
   const parts: string[] = [];
   for (let i = 0; i < n; i++) {
-    parts.push(`<text class="axis" x="${label - 6}" y="${label + i * cell + cell / 2 + 4}" text-anchor="end">${i + 1}</text>`);
-    parts.push(`<text class="axis" x="${label + i * cell + cell / 2}" y="${label - 8}" text-anchor="middle">${i + 1}</text>`);
+    parts.push(
+      `<text class="axis" x="${label - 6}" y="${label + i * cell + cell / 2 + 4}" text-anchor="end">${i + 1}</text>`,
+    );
+    parts.push(
+      `<text class="axis" x="${label + i * cell + cell / 2}" y="${label - 8}" text-anchor="middle">${i + 1}</text>`,
+    );
     for (let j = 0; j < n; j++) {
       const v = similarity[i * n + j]!;
       const x = label + j * cell;
       const y = label + i * cell;
-      const text = n <= 12 ? `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" class="${Math.abs(v) > 0.6 ? 'dark' : ''}">${formatSimilarity(v)}</text>` : '';
+      const text =
+        n <= 12
+          ? `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" class="${Math.abs(v) > 0.6 ? 'dark' : ''}">${formatSimilarity(v)}</text>`
+          : '';
       parts.push(
         `<g class="cell" data-i="${i}" data-j="${j}" data-value="${v}"><title>${esc(`${i + 1}. ${sentences[i]}\n${j + 1}. ${sentences[j]}\ncosine ${formatSimilarity(v)}`)}</title>` +
           `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" fill="${similarityColor(v)}"/>${text}</g>`,
@@ -44,7 +52,13 @@ export function heatmapSvg(sentences: readonly string[], similarity: Float64Arra
  * of `anchorXy` (K × 2; gray diamonds A1…AK). `nearest[i]` (optional) names sentence i's nearest anchor in its title
  * and draws a thin line to it.
  */
-export function projectionSvg(sentences: readonly string[], xy: Float64Array, size = 360, anchorXy: Float64Array = new Float64Array(0), nearest: Int32Array = new Int32Array(0)): string {
+export function projectionSvg(
+  sentences: readonly string[],
+  xy: Float64Array,
+  size = 360,
+  anchorXy: Float64Array = new Float64Array(0),
+  nearest: Int32Array = new Int32Array(0),
+): string {
   const n = sentences.length;
   const k = anchorXy.length / 2;
   const pad = 28;
@@ -70,10 +84,13 @@ export function projectionSvg(sentences: readonly string[], xy: Float64Array, si
   for (let i = 0; i < n; i++) {
     const [x, y] = at(xy, i);
     const near = nearest.length > i ? nearest[i]! : -1;
-    const link = near >= 0 ? (() => {
-      const [ax, ay] = at(anchorXy, near);
-      return `<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${ax.toFixed(1)}" y2="${ay.toFixed(1)}"/>`;
-    })() : '';
+    const link =
+      near >= 0
+        ? (() => {
+            const [ax, ay] = at(anchorXy, near);
+            return `<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${ax.toFixed(1)}" y2="${ay.toFixed(1)}"/>`;
+          })()
+        : '';
     dots.push(
       `<g class="point" data-i="${i}"${near >= 0 ? ` data-nearest="${near}"` : ''}><title>${esc(`${i + 1}. ${sentences[i]}${near >= 0 ? `\nnearest anchor A${near + 1}` : ''}`)}</title>` +
         `${link}<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/><text x="${(x + 8).toFixed(1)}" y="${(y + 4).toFixed(1)}">${i + 1}</text></g>`,

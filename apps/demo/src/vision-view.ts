@@ -9,13 +9,16 @@ export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 /** Decoded pictures larger than this (either side) are scaled down to it before preprocessing. */
 export const MAX_DECODE_SIDE = 512;
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A message for an upload that cannot be a picture (by size or declared type), or null to go on and decode it. */
 export function uploadProblem(file: { name: string; type: string; size: number }): string | null {
   if (file.size === 0) return `“${file.name}” is empty.`;
-  if (file.size > MAX_UPLOAD_BYTES) return `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 2 ** 20} MB.`;
-  if (file.type !== '' && !file.type.startsWith('image/')) return `“${file.name}” is not an image (${file.type}). Upload a PNG, JPEG, GIF, WebP or BMP picture.`;
+  if (file.size > MAX_UPLOAD_BYTES)
+    return `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 2 ** 20} MB.`;
+  if (file.type !== '' && !file.type.startsWith('image/'))
+    return `“${file.name}” is not an image (${file.type}). Upload a PNG, JPEG, GIF, WebP or BMP picture.`;
   return null;
 }
 
@@ -56,7 +59,11 @@ export function probabilitiesHtml(classes: readonly string[], p: FashionMnistPre
 export function anchorsHtml(classes: readonly string[], p: FashionMnistPrediction): string {
   const rows = p.nearestAnchors.map(({ anchor, cos, label }) => {
     const trained =
-      label === null ? 'n/a' : label.label < 0 ? 'no training image' : `${esc(classes[label.label]!)} (${(100 * label.share).toFixed(0)}% of ${label.count.toLocaleString('en-US')})`;
+      label === null
+        ? 'n/a'
+        : label.label < 0
+          ? 'no training image'
+          : `${esc(classes[label.label]!)} (${(100 * label.share).toFixed(0)}% of ${label.count.toLocaleString('en-US')})`;
     return `<tr data-anchor="${anchor}" data-cos="${cos}"><td>A${anchor}</td><td>${cos.toFixed(4)}</td><td>${trained}</td></tr>`;
   });
   return `<thead><tr><th>anchor</th><th>cosine</th><th>training images nearest to it</th></tr></thead><tbody>${rows.join('')}</tbody>`;

@@ -6,7 +6,14 @@ import type { FashionMnistPrediction } from '@geolip/vision';
 
 import { $, errorText, setMessage } from './dom.js';
 import samples from './fmnist-samples.json';
-import { anchorsHtml, decodeBase64, decodeProblem, decodeSize, probabilitiesHtml, uploadProblem } from './vision-view.js';
+import {
+  anchorsHtml,
+  decodeBase64,
+  decodeProblem,
+  decodeSize,
+  probabilitiesHtml,
+  uploadProblem,
+} from './vision-view.js';
 
 /** Draws `[side, side]` gray values (bytes, or floats in [0, 1]) on a canvas of that size. */
 function draw(canvas: HTMLCanvasElement, pixels: Uint8Array | Float32Array, side: number): void {
@@ -77,7 +84,9 @@ export async function startVisionPanel(weightsUrl: string): Promise<void> {
   }
   const params = classifier.model.paramCount().toLocaleString('en-US');
   const accuracy = Number(classifier.extra.testAccuracy);
-  $('vision-model').textContent = `Dual-Stream ViT, ${params} parameters, ${classifier.model.config.anchors} anchors` + (Number.isFinite(accuracy) ? `, ${(100 * accuracy).toFixed(2)}% test accuracy` : '');
+  $('vision-model').textContent =
+    `Dual-Stream ViT, ${params} parameters, ${classifier.model.config.anchors} anchors` +
+    (Number.isFinite(accuracy) ? `, ${(100 * accuracy).toFixed(2)}% test accuracy` : '');
 
   let busy = false;
   const classify = async (pixels: Uint8Array | Float32Array, what: string, truth: string | null): Promise<void> => {

@@ -10,8 +10,12 @@ describe('checkSentences', () => {
   });
   it('messages for nothing typed, too many sentences, a sentence too long', () => {
     expect(checkSentences(' \n\t\n')).toBe('Type at least one sentence (one per line).');
-    expect(checkSentences(Array.from({ length: MAX_SENTENCES + 1 }, (_, i) => `s${i}`).join('\n'))).toBe(`Too many sentences: 65; the demo embeds at most 64 at a time.`);
-    expect(checkSentences(`ok\n${'y'.repeat(MAX_CHARS + 1)}`)).toBe('Sentence 2 is 2,001 characters long; the limit is 2,000.');
+    expect(checkSentences(Array.from({ length: MAX_SENTENCES + 1 }, (_, i) => `s${i}`).join('\n'))).toBe(
+      `Too many sentences: 65; the demo embeds at most 64 at a time.`,
+    );
+    expect(checkSentences(`ok\n${'y'.repeat(MAX_CHARS + 1)}`)).toBe(
+      'Sentence 2 is 2,001 characters long; the limit is 2,000.',
+    );
     expect(checkSentences('y'.repeat(MAX_CHARS))).toEqual(['y'.repeat(MAX_CHARS)]);
   });
 });
@@ -28,7 +32,8 @@ describe('analyze', () => {
     expect(sim[7]).toBeCloseTo(s, 6); // symmetric
     expect(a.cv).toBeNull();
     // Three points on a line through the origin's circle: PCA keeps their pairwise distances (2 components of 2-d).
-    const d = (i: number, j: number) => Math.hypot(a.projection[2 * i]! - a.projection[2 * j]!, a.projection[2 * i + 1]! - a.projection[2 * j + 1]!);
+    const d = (i: number, j: number) =>
+      Math.hypot(a.projection[2 * i]! - a.projection[2 * j]!, a.projection[2 * i + 1]! - a.projection[2 * j + 1]!);
     expect(d(0, 1)).toBeCloseTo(Math.SQRT2, 6);
     expect(d(0, 2)).toBeCloseTo(Math.hypot(1 - s, s), 6);
   });
@@ -43,7 +48,9 @@ describe('analyze', () => {
     expect(a.activeAnchors).toBe(2);
     expect(a.anchorProjection).toHaveLength(6);
     // PCA of 7 points in 2-d keeps all distances: sentence 1 (e1) sits exactly on anchor A1.
-    expect(Math.hypot(a.projection[0]! - a.anchorProjection[0]!, a.projection[1]! - a.anchorProjection[1]!)).toBeLessThan(1e-6);
+    expect(
+      Math.hypot(a.projection[0]! - a.anchorProjection[0]!, a.projection[1]! - a.anchorProjection[1]!),
+    ).toBeLessThan(1e-6);
     expect(analyze(['a'], rows.subarray(0, 2), 2).activeAnchors).toBe(0);
   });
 
@@ -66,16 +73,30 @@ describe('render', () => {
     expect(svg).toContain('>0.1235</text>');
     expect(svg).toContain('1. &lt;a&gt;');
     expect(svg).not.toContain('<a>');
-    const big = heatmapSvg(Array.from({ length: 13 }, (_, i) => `s${i}`), new Float64Array(169));
+    const big = heatmapSvg(
+      Array.from({ length: 13 }, (_, i) => `s${i}`),
+      new Float64Array(169),
+    );
     expect(big.match(/<g class="cell"/g)).toHaveLength(169);
     expect(big).not.toContain('0.0000</text>');
     expect(formatSimilarity(-0.00004)).toBe('-0.0000');
   });
   it('colours: white at 0, red at 1, blue at −1', () => {
-    expect([similarityColor(0), similarityColor(1), similarityColor(-1), similarityColor(2)]).toEqual(['rgb(255,255,255)', 'rgb(214,39,40)', 'rgb(31,119,180)', 'rgb(214,39,40)']);
+    expect([similarityColor(0), similarityColor(1), similarityColor(-1), similarityColor(2)]).toEqual([
+      'rgb(255,255,255)',
+      'rgb(214,39,40)',
+      'rgb(31,119,180)',
+      'rgb(214,39,40)',
+    ]);
   });
   it('projection: one labelled point per sentence and one diamond per anchor inside the square', () => {
-    const svg = projectionSvg(['a', 'b', 'c'], Float64Array.from([0, 0, 1, 0, 0, 1]), 100, Float64Array.from([2, 2, -1, -1]), Int32Array.from([1, 0, 0]));
+    const svg = projectionSvg(
+      ['a', 'b', 'c'],
+      Float64Array.from([0, 0, 1, 0, 0, 1]),
+      100,
+      Float64Array.from([2, 2, -1, -1]),
+      Int32Array.from([1, 0, 0]),
+    );
     expect(svg.match(/<g class="point"/g)).toHaveLength(3);
     expect(svg.match(/<g class="anchor"/g)).toHaveLength(2);
     expect(svg).toContain('data-i="0" data-nearest="1"');

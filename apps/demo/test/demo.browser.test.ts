@@ -100,11 +100,16 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     const up = uploadPicture(decodeBase64(samples.samples[UPLOADED]!.pixels));
     picture = bmp(up.rgba, up.width, up.height);
     [nodePicked] = (await clf.classify(decodeBase64(samples.samples[PICKED]!.pixels))) as [FashionMnistPrediction];
-    [nodeUploaded] = (await clf.classify(fashionMnistInput({ data: up.rgba, width: up.width, height: up.height }))) as [FashionMnistPrediction];
+    [nodeUploaded] = (await clf.classify(fashionMnistInput({ data: up.rgba, width: up.width, height: up.height }))) as [
+      FashionMnistPrediction,
+    ];
     clf.dispose();
     expect(tf.getBackend()).toBe('cpu');
     ({ page, problems } = await open());
-    await page.locator('#status').filter({ hasText: /^ready/ }).waitFor({ timeout: 150_000 });
+    await page
+      .locator('#status')
+      .filter({ hasText: /^ready/ })
+      .waitFor({ timeout: 150_000 });
   });
 
   afterAll(async () => {
@@ -131,7 +136,9 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     const value = Number(await cell.getAttribute('data-value'));
     expect(Math.abs(value - nodeCosine)).toBeLessThan(1e-4);
     expect(Math.abs(Number(await cell.locator('text').textContent()) - nodeCosine)).toBeLessThanOrEqual(1e-4 + 5e-5);
-    expect(Number(await page.locator('#heatmap g.cell[data-i="0"][data-j="0"]').getAttribute('data-value'))).toBeCloseTo(1, 4);
+    expect(
+      Number(await page.locator('#heatmap g.cell[data-i="0"][data-j="0"]').getAttribute('data-value')),
+    ).toBeCloseTo(1, 4);
     expect(await page.locator('#count').textContent()).toBe('2');
     expect(await page.locator('#cv').textContent()).toBe('needs ≥ 6 sentences');
     expect(await page.locator('#projection g.point').count()).toBe(2);
@@ -157,11 +164,19 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   }
 
   it('pick a Fashion-MNIST image: the class, probabilities and nearest anchor that Node computes', async () => {
-    await page.locator('#vision-status').filter({ hasText: /^ready/ }).waitFor({ timeout: 120_000 });
+    await page
+      .locator('#vision-status')
+      .filter({ hasText: /^ready/ })
+      .waitFor({ timeout: 120_000 });
     expect(await page.locator('#samples button.sample').count()).toBe(10);
-    expect(await page.locator('#vision-model').textContent()).toBe('Dual-Stream ViT, 6,369,808 parameters, 64 anchors, 88.38% test accuracy');
+    expect(await page.locator('#vision-model').textContent()).toBe(
+      'Dual-Stream ViT, 6,369,808 parameters, 64 anchors, 88.38% test accuracy',
+    );
     await page.click(`#samples button.sample[data-index="${PICKED}"]`);
-    await page.locator('#vision-what').filter({ hasText: `test image ${samples.samples[PICKED]!.index}` }).waitFor();
+    await page
+      .locator('#vision-what')
+      .filter({ hasText: `test image ${samples.samples[PICKED]!.index}` })
+      .waitFor();
     await expectSameAsNode(nodePicked);
     expect(await page.locator('#truth').textContent()).toBe('true class: Trouser');
     expect(problems).toEqual([]);
@@ -178,18 +193,34 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
 
   it('a large picture (1,040 × 1,040) is drawn at 512 pixels first, and still classified', async () => {
     const big = uploadPicture(decodeBase64(samples.samples[PICKED]!.pixels), 30, 100);
-    await page.setInputFiles('#upload', { name: 'trousers.bmp', mimeType: 'image/bmp', buffer: bmp(big.rgba, big.width, big.height) });
+    await page.setInputFiles('#upload', {
+      name: 'trousers.bmp',
+      mimeType: 'image/bmp',
+      buffer: bmp(big.rgba, big.width, big.height),
+    });
     await page.locator('#vision-what').filter({ hasText: '“trousers.bmp”' }).waitFor();
     expect(await page.locator('#prediction').textContent()).toBe(nodePicked.className); // Trouser (the browser's own downscaling: no exact Node twin)
     expect(problems).toEqual([]);
   });
 
   it('a non-image upload and an undecodable "image": a message in the panel, the last result kept', async () => {
-    await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
-    await expect.poll(() => page.locator('#vision-error').textContent()).toBe('“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.');
+    await page.setInputFiles('#upload', {
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('not a picture'),
+    });
+    await expect
+      .poll(() => page.locator('#vision-error').textContent())
+      .toBe('“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.');
     expect(await page.locator('#vision-error').isVisible()).toBe(true);
-    await page.setInputFiles('#upload', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG but not really') });
-    await expect.poll(() => page.locator('#vision-error').textContent()).toMatch(/^“broken\.png” could not be read as an image/);
+    await page.setInputFiles('#upload', {
+      name: 'broken.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('\x89PNG but not really'),
+    });
+    await expect
+      .poll(() => page.locator('#vision-error').textContent())
+      .toMatch(/^“broken\.png” could not be read as an image/);
     expect(await page.locator('#vision-result').isVisible()).toBe(true);
     expect(await page.locator('#vision-what').textContent()).toBe('“trousers.bmp”');
   });
@@ -208,7 +239,10 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     expect(effdim).toBeGreaterThanOrEqual(1);
     expect(effdim).toBeLessThanOrEqual(8);
     await page.click('#samples button.sample[data-index="9"]');
-    await page.locator('#vision-what').filter({ hasText: `test image ${samples.samples[9]!.index}` }).waitFor();
+    await page
+      .locator('#vision-what')
+      .filter({ hasText: `test image ${samples.samples[9]!.index}` })
+      .waitFor();
     await page.locator('#vision-error').evaluate((el) => ((el as HTMLElement).hidden = true)); // the previous test's message
     const shots = resolve(process.env.GEOLIP_SCREENSHOTS ?? join(root, 'test-output'));
     mkdirSync(shots, { recursive: true });
@@ -223,7 +257,9 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
     expect(await page.locator('#error').isVisible()).toBe(true);
     await page.fill('#sentences', 'x'.repeat(2001));
     await page.click('#embed');
-    await expect.poll(() => page.locator('#error').textContent()).toBe('Sentence 1 is 2,001 characters long; the limit is 2,000.');
+    await expect
+      .poll(() => page.locator('#error').textContent())
+      .toBe('Sentence 1 is 2,001 characters long; the limit is 2,000.');
     await page.fill('#sentences', Array.from({ length: 65 }, (_, i) => `sentence ${i}`).join('\n'));
     await page.click('#embed');
     await expect.poll(() => page.locator('#error').textContent()).toMatch(/^Too many sentences: 65;/);
@@ -232,11 +268,15 @@ describe.skipIf(skip !== null)('the demo page in headless Chromium', () => {
   it('weights URLs that fail: a message in each panel naming the URL', async () => {
     const bad = await open('?weights=/missing.safetensors&visionWeights=/missing-vision.safetensors');
     await bad.page.locator('#error:not([hidden])').waitFor({ timeout: 90_000 });
-    expect(await bad.page.locator('#error').textContent()).toBe("the text model did not load: SentenceEmbedder.fromWeights: 'source' cannot fetch /missing.safetensors: HTTP 404 Not Found");
+    expect(await bad.page.locator('#error').textContent()).toBe(
+      "the text model did not load: SentenceEmbedder.fromWeights: 'source' cannot fetch /missing.safetensors: HTTP 404 Not Found",
+    );
     expect(await bad.page.locator('#status').textContent()).toBe('the model did not load');
     expect(await bad.page.locator('#embed').isDisabled()).toBe(true);
     await bad.page.locator('#vision-error:not([hidden])').waitFor({ timeout: 30_000 });
-    expect(await bad.page.locator('#vision-error').textContent()).toBe("the vision model did not load: FashionMnistClassifier.fromWeights: 'source' cannot fetch /missing-vision.safetensors: HTTP 404 Not Found");
+    expect(await bad.page.locator('#vision-error').textContent()).toBe(
+      "the vision model did not load: FashionMnistClassifier.fromWeights: 'source' cannot fetch /missing-vision.safetensors: HTTP 404 Not Found",
+    );
     expect(await bad.page.locator('#vision-status').textContent()).toBe('the model did not load');
     expect(await bad.page.locator('#upload').isDisabled()).toBe(true);
     await bad.page.close();

@@ -38,28 +38,69 @@ export async function runPackages(vocabText: string): Promise<PackageResults> {
 
   // @geolip/anchors: triangulation against a seeded constellation.
   const constellation = new Constellation({ anchors: 8, dim: 6, seed: 2 });
-  out['anchors.triangulate'] = Array.from(tf.tidy(() => constellation.triangulate(tf.tensor2d(values(rng, 12), [2, 6]))).dataSync());
+  out['anchors.triangulate'] = Array.from(
+    tf.tidy(() => constellation.triangulate(tf.tensor2d(values(rng, 12), [2, 6]))).dataSync(),
+  );
   constellation.dispose();
 
   // @geolip/text: WordPiece tokenization with the real vocabulary.
-  out['text.BertTokenizer'] = BertTokenizer.fromVocabText(vocabText).encode('GeoLIP runs in the browser, unaffected!').inputIds;
+  out['text.BertTokenizer'] = BertTokenizer.fromVocabText(vocabText).encode(
+    'GeoLIP runs in the browser, unaffected!',
+  ).inputIds;
 
   // @geolip/vision: a tiny Dual-Stream ViT's logits and a picture prepared for it.
   const vit = new DualStreamViT(
-    { imageSize: 28, patchSize: 7, channels: 1, embedDim: 16, streamDim: 8, heads: 2, dualBlocks: 1, crossBlocks: 0, fusedBlocks: 1, fusedDim: 12, outDim: 8, anchors: 6, compartments: 2, compartmentDim: 4, classifierHidden: 12, classes: 3 },
+    {
+      imageSize: 28,
+      patchSize: 7,
+      channels: 1,
+      embedDim: 16,
+      streamDim: 8,
+      heads: 2,
+      dualBlocks: 1,
+      crossBlocks: 0,
+      fusedBlocks: 1,
+      fusedDim: 12,
+      outDim: 8,
+      anchors: 6,
+      compartments: 2,
+      compartmentDim: 4,
+      classifierHidden: 12,
+      classes: 3,
+    },
     { seed: 3 },
   );
   const image = Float32Array.from(values(rng, 784), (v) => 1 / (1 + Math.exp(-v)));
-  out['vision.DualStreamViT'] = Array.from(tf.tidy(() => vit.forward(tf.tensor4d(image, [1, 28, 28, 1])).logits).dataSync());
+  out['vision.DualStreamViT'] = Array.from(
+    tf.tidy(() => vit.forward(tf.tensor4d(image, [1, 28, 28, 1])).logits).dataSync(),
+  );
   vit.dispose();
   const picture = Uint8Array.from({ length: 10 * 7 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
   out['vision.fashionMnistInput'] = Array.from(fashionMnistInput({ data: picture, width: 10, height: 7 }, { size: 6 }));
 
   // @geolip/diffusion: a tiny GLFM v1 velocity.
   const glfm = new GlfmModel(
-    glfmPreset('v1', { imageSize: 28, levelChannels: [4, 8], bottleneckChannels: 32, groups: 4, condDim: 8, timeDim: 8, anchorsPerPatch: 4, relayHidden: 8, generatorDim: 16, generatorBlocks: 2, numClasses: 3 }),
+    glfmPreset('v1', {
+      imageSize: 28,
+      levelChannels: [4, 8],
+      bottleneckChannels: 32,
+      groups: 4,
+      condDim: 8,
+      timeDim: 8,
+      anchorsPerPatch: 4,
+      relayHidden: 8,
+      generatorDim: 16,
+      generatorBlocks: 2,
+      numClasses: 3,
+    }),
   );
-  const velocity = tf.tidy(() => glfm.forward(tf.tensor4d(values(rng, 2 * 784), [2, 28, 28, 1]), tf.tensor1d([0.25, 0.75]), tf.tensor1d([0, 2], 'int32')));
+  const velocity = tf.tidy(() =>
+    glfm.forward(
+      tf.tensor4d(values(rng, 2 * 784), [2, 28, 28, 1]),
+      tf.tensor1d([0.25, 0.75]),
+      tf.tensor1d([0, 2], 'int32'),
+    ),
+  );
   const v = velocity.dataSync();
   out['diffusion.GlfmModel'] = [...Array.from(v.subarray(0, 8)), Array.from(v).reduce((s, x) => s + x, 0)];
   velocity.dispose();

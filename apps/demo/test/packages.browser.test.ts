@@ -28,7 +28,11 @@ function expectClose(got: PackageResults, want: PackageResults, tolerance: numbe
   expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
   for (const [key, values] of Object.entries(want)) {
     expect(got[key], key).toHaveLength(values.length);
-    values.forEach((v, i) => expect(Math.abs(got[key]![i]! - v), `${key}[${i}]: ${got[key]![i]} vs ${v}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(v))));
+    values.forEach((v, i) =>
+      expect(Math.abs(got[key]![i]! - v), `${key}[${i}]: ${got[key]![i]} vs ${v}`).toBeLessThanOrEqual(
+        tolerance * Math.max(1, Math.abs(v)),
+      ),
+    );
   }
 }
 
@@ -61,7 +65,11 @@ describe.skipIf(skip !== null)('the library packages in headless Chromium', () =
     page.on('console', (m) => m.type() === 'error' && errors.push(`console error: ${m.text()}`));
     await page.setContent('<!doctype html><title>packages</title>');
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
-    browser = await page.evaluate((text) => (globalThis as unknown as { geolipRunPackages: (t: string) => Promise<BrowserRun> }).geolipRunPackages(text), vocab);
+    browser = await page.evaluate(
+      (text) =>
+        (globalThis as unknown as { geolipRunPackages: (t: string) => Promise<BrowserRun> }).geolipRunPackages(text),
+      vocab,
+    );
     // The shipped weights, served to the page over HTTP (a route, no server): fromPretrained fetches them by URL.
     const require = createRequire(import.meta.url);
     const files = {
@@ -70,10 +78,17 @@ describe.skipIf(skip !== null)('the library packages in headless Chromium', () =
     };
     await page.route('http://weights.geolip.test/**', (route) => {
       const key = new URL(route.request().url()).pathname.slice(1) as keyof typeof files;
-      return route.fulfill({ status: 200, body: readFileSync(files[key]), headers: { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' } });
+      return route.fulfill({
+        status: 200,
+        body: readFileSync(files[key]),
+        headers: { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' },
+      });
     });
     browserDigests = await page.evaluate(
-      (s) => (globalThis as unknown as { geolipFromPretrained: (x: typeof s) => Promise<PretrainedDigests> }).geolipFromPretrained(s),
+      (s) =>
+        (
+          globalThis as unknown as { geolipFromPretrained: (x: typeof s) => Promise<PretrainedDigests> }
+        ).geolipFromPretrained(s),
       { text: 'http://weights.geolip.test/text', vision: 'http://weights.geolip.test/vision' },
     );
     await initBackend({ prefer: ['cpu'], log: () => {} });
@@ -100,7 +115,10 @@ describe.skipIf(skip !== null)('the library packages in headless Chromium', () =
   });
 
   it('fromPretrained loads every shipped model by its metadata alone, bit-identical to Node', () => {
-    expect(Object.keys(nodeDigests).sort()).toEqual(['text.geolip-text:CaptionEncoder', 'vision.fmnist-dual-stream:DualStreamViT']);
+    expect(Object.keys(nodeDigests).sort()).toEqual([
+      'text.geolip-text:CaptionEncoder',
+      'vision.fmnist-dual-stream:DualStreamViT',
+    ]);
     expect(browserDigests).toEqual(nodeDigests);
     expect(nodeDigests['vision.fmnist-dual-stream:DualStreamViT']![0]).toBe(6_369_808);
   });

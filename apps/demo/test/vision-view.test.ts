@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 
 import samples from '../src/fmnist-samples.json';
-import { MAX_UPLOAD_BYTES, anchorsHtml, decodeBase64, decodeProblem, decodeSize, probabilitiesHtml, uploadProblem } from '../src/vision-view.js';
+import {
+  MAX_UPLOAD_BYTES,
+  anchorsHtml,
+  decodeBase64,
+  decodeProblem,
+  decodeSize,
+  probabilitiesHtml,
+  uploadProblem,
+} from '../src/vision-view.js';
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover'];
 const prediction = {
@@ -23,9 +31,13 @@ describe('uploadProblem', () => {
     expect(uploadProblem({ name: 'a', type: '', size: 10 })).toBeNull();
   });
   it('names a non-image, an empty and a too large file', () => {
-    expect(uploadProblem({ name: 'notes.txt', type: 'text/plain', size: 10 })).toBe('“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.');
+    expect(uploadProblem({ name: 'notes.txt', type: 'text/plain', size: 10 })).toBe(
+      '“notes.txt” is not an image (text/plain). Upload a PNG, JPEG, GIF, WebP or BMP picture.',
+    );
     expect(uploadProblem({ name: 'e.png', type: 'image/png', size: 0 })).toBe('“e.png” is empty.');
-    expect(uploadProblem({ name: 'big.png', type: 'image/png', size: MAX_UPLOAD_BYTES + 1 })).toBe('“big.png” is 20.0 MB; the limit is 20 MB.');
+    expect(uploadProblem({ name: 'big.png', type: 'image/png', size: MAX_UPLOAD_BYTES + 1 })).toBe(
+      '“big.png” is 20.0 MB; the limit is 20 MB.',
+    );
   });
   it('words a decoding failure', () => {
     expect(decodeProblem('x.png', new Error('The source image could not be decoded.'))).toBe(
@@ -54,7 +66,10 @@ describe('the samples', () => {
 describe('HTML', () => {
   it('probabilities: best first, the top one marked, exact values in data-value', () => {
     const html = probabilitiesHtml(CLASSES, prediction);
-    const classes = [...html.matchAll(/data-class="(\d)" data-value="([^"]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    const classes = [...html.matchAll(/data-class="(\d)" data-value="([^"]+)"/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
     expect(classes.map(([c]) => c)).toEqual([2, 0, 1]);
     expect(classes[0]![1]).toBe(prediction.probabilities[2]);
     expect(html).toContain('<div class="prob top" data-class="2"');
@@ -63,7 +78,9 @@ describe('HTML', () => {
   });
   it('anchors: index, cosine, training label (or none)', () => {
     const html = anchorsHtml(CLASSES, prediction);
-    expect(html).toContain('<tr data-anchor="7" data-cos="0.93125"><td>A7</td><td>0.9313</td><td>Pullover (88% of 1,200)</td></tr>');
+    expect(html).toContain(
+      '<tr data-anchor="7" data-cos="0.93125"><td>A7</td><td>0.9313</td><td>Pullover (88% of 1,200)</td></tr>',
+    );
     expect(html).toContain('<td>A3</td><td>0.5000</td><td>no training image</td>');
     expect(html).toContain('<td>A1</td><td>-0.2500</td><td>n/a</td>');
   });

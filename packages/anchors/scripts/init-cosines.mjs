@@ -3,7 +3,10 @@
 //   node packages/anchors/scripts/init-cosines.mjs
 import { initializeAnchors } from '@geolip/anchors';
 
-for (const [k, d] of [[64, 128], [256, 128]]) {
+for (const [k, d] of [
+  [64, 128],
+  [256, 128],
+]) {
   for (const init of ['orthogonal', 'repulsion']) {
     const m = initializeAnchors(k, d, { seed: 0, init });
     let lo = Infinity;

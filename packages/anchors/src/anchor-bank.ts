@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, GeolipError, InvalidArgumentError, Matrix, ShapeError, createRng, cvLoss as geometryCvLoss, normalize, toMatrix, type MatrixLike, type Rng } from '@geolip/geometry';
+import {
+  FormatError,
+  GeolipError,
+  InvalidArgumentError,
+  Matrix,
+  ShapeError,
+  createRng,
+  cvLoss as geometryCvLoss,
+  normalize,
+  toMatrix,
+  type MatrixLike,
+  type Rng,
+} from '@geolip/geometry';
 import { Module } from '@geolip/nn';
 import { readSafetensors, toFloat32, type SafetensorsContents, writeSafetensors } from '@geolip/io';
 
@@ -124,8 +136,17 @@ const LOSS_TERMS = ['expertAgreement', 'orthogonality', 'spread', 'cv'] as const
 const FEATURES: readonly AnchorBankFeature[] = ['projection', 'triangulation'];
 const AGREEMENTS: readonly AnchorBankExpertAgreement[] = ['distance', 'variance'];
 const CONFIG_KEYS = [
-  'inputDim', 'bankDim', 'experts', 'anchors', 'cvTarget', 'cvSamples', 'spreadTargetCos',
-  'feature', 'expertAgreement', 'anchorInit', 'seed',
+  'inputDim',
+  'bankDim',
+  'experts',
+  'anchors',
+  'cvTarget',
+  'cvSamples',
+  'spreadTargetCos',
+  'feature',
+  'expertAgreement',
+  'anchorInit',
+  'seed',
 ] as const;
 const CHECKPOINT_CLASS = 'AnchorBank';
 const CHECKPOINT_VERSION = '1';
@@ -201,7 +222,12 @@ export class AnchorBank extends Module {
     if (config.anchorInit !== undefined && config.anchorInit !== 'random') {
       consensus = toMatrix(op, 'anchorInit', config.anchorInit);
       if (consensus.cols !== bankDim) {
-        throw new ShapeError(op, 'anchorInit', `[N, ${bankDim}] (consensus embeddings in the bank space)`, consensus.shape);
+        throw new ShapeError(
+          op,
+          'anchorInit',
+          `[N, ${bankDim}] (consensus embeddings in the bank space)`,
+          consensus.shape,
+        );
       }
     }
 
@@ -209,17 +235,31 @@ export class AnchorBank extends Module {
     this.cvRng = createRng(seed + 0x5bd1e995);
     const bound = 1 / Math.sqrt(inputDim);
     // Flat dotted names (the PyTorch bank's `projection` Linear and `rotations` ParameterList), in this order.
-    this.projectionWeight = this.addParameter('projection.weight', tensorOf(uniformData(rng, bankDim * inputDim, bound), [bankDim, inputDim]));
+    this.projectionWeight = this.addParameter(
+      'projection.weight',
+      tensorOf(uniformData(rng, bankDim * inputDim, bound), [bankDim, inputDim]),
+    );
     this.projectionBias = this.addParameter('projection.bias', tensorOf(uniformData(rng, bankDim, bound), [bankDim]));
     this.rotationVariables = [];
     for (let e = 0; e < experts; e++) {
-      this.rotationVariables.push(this.addParameter(`rotations.${e}`, tensorOf(identityData(bankDim), [bankDim, bankDim])));
+      this.rotationVariables.push(
+        this.addParameter(`rotations.${e}`, tensorOf(identityData(bankDim), [bankDim, bankDim])),
+      );
     }
-    this.anchorVariable = this.addParameter('anchors', tensorOf(initialAnchors(rng, anchors, bankDim, consensus), [anchors, bankDim]));
+    this.anchorVariable = this.addParameter(
+      'anchors',
+      tensorOf(initialAnchors(rng, anchors, bankDim, consensus), [anchors, bankDim]),
+    );
     if (settings.feature === 'triangulation') {
       const headBound = 1 / Math.sqrt(anchors);
-      this.featureWeight = this.addParameter('feature_head.weight', tensorOf(uniformData(rng, bankDim * anchors, headBound), [bankDim, anchors]));
-      this.featureBias = this.addParameter('feature_head.bias', tensorOf(uniformData(rng, bankDim, headBound), [bankDim]));
+      this.featureWeight = this.addParameter(
+        'feature_head.weight',
+        tensorOf(uniformData(rng, bankDim * anchors, headBound), [bankDim, anchors]),
+      );
+      this.featureBias = this.addParameter(
+        'feature_head.bias',
+        tensorOf(uniformData(rng, bankDim, headBound), [bankDim]),
+      );
     } else {
       this.featureWeight = null;
       this.featureBias = null;
@@ -406,9 +446,14 @@ export class AnchorBank extends Module {
     const op = 'AnchorBank.setExpertRotations';
     this.live(op);
     const { experts, bankDim } = this.settings;
-    if (!Array.isArray(rotations)) throw new InvalidArgumentError(op, 'rotations', 'must be an array of Matrix or tf.Tensor2D');
+    if (!Array.isArray(rotations))
+      throw new InvalidArgumentError(op, 'rotations', 'must be an array of Matrix or tf.Tensor2D');
     if (rotations.length !== experts) {
-      throw new InvalidArgumentError(op, 'rotations', `must hold one rotation per expert (E=${experts}), got ${rotations.length}`);
+      throw new InvalidArgumentError(
+        op,
+        'rotations',
+        `must hold one rotation per expert (E=${experts}), got ${rotations.length}`,
+      );
     }
     const values: tf.Tensor2D[] = [];
     try {
@@ -416,7 +461,8 @@ export class AnchorBank extends Module {
         const name = `rotations[${e}]`;
         if (rotation instanceof Matrix) {
           const m = toMatrix(op, name, rotation);
-          if (m.rows !== bankDim || m.cols !== bankDim) throw new ShapeError(op, name, `[${bankDim}, ${bankDim}]`, m.shape);
+          if (m.rows !== bankDim || m.cols !== bankDim)
+            throw new ShapeError(op, name, `[${bankDim}, ${bankDim}]`, m.shape);
           values.push(tf.tensor2d(Float32Array.from(m.data), [bankDim, bankDim], 'float32'));
         } else if (rotation instanceof tf.Tensor) {
           checkMatrixTensor(op, name, rotation, bankDim, bankDim, 'D', 'D');
@@ -478,7 +524,11 @@ export class AnchorBank extends Module {
     }
     const version = metadata['geolip.version'];
     if (version !== undefined && version !== CHECKPOINT_VERSION) {
-      throw new FormatError(op, 'bytes', `has checkpoint version '${version}'; this build reads version ${CHECKPOINT_VERSION}`);
+      throw new FormatError(
+        op,
+        'bytes',
+        `has checkpoint version '${version}'; this build reads version ${CHECKPOINT_VERSION}`,
+      );
     }
     const rawConfig = metadata.config;
     if (rawConfig === undefined) throw new FormatError(op, 'bytes', 'has no "config" entry in __metadata__');
@@ -494,7 +544,11 @@ export class AnchorBank extends Module {
     const stored = parsed as Record<string, unknown>;
     const anchorInit = stored.anchorInit;
     if (anchorInit !== 'random' && anchorInit !== 'consensus') {
-      throw new FormatError(op, 'bytes', `has an invalid config: 'anchorInit' must be 'random' or 'consensus', got ${JSON.stringify(anchorInit)}`);
+      throw new FormatError(
+        op,
+        'bytes',
+        `has an invalid config: 'anchorInit' must be 'random' or 'consensus', got ${JSON.stringify(anchorInit)}`,
+      );
     }
     let bank: AnchorBank;
     try {
@@ -519,11 +573,16 @@ export class AnchorBank extends Module {
           throw new FormatError(op, 'bytes', `has tensor '${name}' of dtype ${entry.dtype}; expected a float dtype`);
         }
         if (entry.shape.length !== shape.length || entry.shape.some((size, i) => size !== shape[i])) {
-          throw new FormatError(op, 'bytes', `has tensor '${name}' of shape [${entry.shape.join(', ')}]; expected [${shape.join(', ')}]`);
+          throw new FormatError(
+            op,
+            'bytes',
+            `has tensor '${name}' of shape [${entry.shape.join(', ')}]; expected [${shape.join(', ')}]`,
+          );
         }
         const floats = toFloat32(entry);
         const bad = floats.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new FormatError(op, 'bytes', `has a non-finite value in tensor '${name}' (flat index ${bad})`);
+        if (bad >= 0)
+          throw new FormatError(op, 'bytes', `has a non-finite value in tensor '${name}' (flat index ${bad})`);
         data[name] = floats;
       }
       for (const { name, shape } of keys) values[name] = tf.tensor(data[name]!, shape, 'float32');
@@ -547,16 +606,23 @@ export class AnchorBank extends Module {
 
   private checkTargets(op: string, expertTargets: readonly tf.Tensor2D[], batch: number): void {
     const { experts, bankDim } = this.settings;
-    if (!Array.isArray(expertTargets)) throw new InvalidArgumentError(op, 'expertTargets', 'must be an array of tf.Tensor2D');
+    if (!Array.isArray(expertTargets))
+      throw new InvalidArgumentError(op, 'expertTargets', 'must be an array of tf.Tensor2D');
     if (expertTargets.length !== experts) {
-      throw new InvalidArgumentError(op, 'expertTargets', `must hold one tensor per expert (E=${experts}), got ${expertTargets.length}`);
+      throw new InvalidArgumentError(
+        op,
+        'expertTargets',
+        `must hold one tensor per expert (E=${experts}), got ${expertTargets.length}`,
+      );
     }
     expertTargets.forEach((target, e) => checkMatrixTensor(op, `expertTargets[${e}]`, target, batch, bankDim, 'D'));
   }
 
   /** z = normalize(s·Wᵀ + b). */
   private project(s: tf.Tensor2D): tf.Tensor2D {
-    return normalize(tf.add(tf.matMul(s, this.projectionWeight as tf.Tensor2D, false, true), this.projectionBias) as tf.Tensor2D);
+    return normalize(
+      tf.add(tf.matMul(s, this.projectionWeight as tf.Tensor2D, false, true), this.projectionBias) as tf.Tensor2D,
+    );
   }
 
   /** tri = 1 − z·Âᵀ. */
@@ -567,12 +633,16 @@ export class AnchorBank extends Module {
 
   private featureOf(z: tf.Tensor2D, triangulation: tf.Tensor2D): tf.Tensor2D {
     if (!this.featureWeight || !this.featureBias) return tf.clone(z);
-    return normalize(tf.add(tf.matMul(triangulation, this.featureWeight as tf.Tensor2D, false, true), this.featureBias) as tf.Tensor2D);
+    return normalize(
+      tf.add(tf.matMul(triangulation, this.featureWeight as tf.Tensor2D, false, true), this.featureBias) as tf.Tensor2D,
+    );
   }
 
   private agreement(z: tf.Tensor2D, expertTargets: readonly tf.Tensor2D[]): tf.Scalar {
     // q_e = normalize(t_e·R_e); no tf.stack, whose gradient (Unpack) is avoided for portability.
-    const rotated = expertTargets.map((target, e) => normalize(tf.matMul(target, this.rotationVariables[e] as tf.Tensor2D)));
+    const rotated = expertTargets.map((target, e) =>
+      normalize(tf.matMul(target, this.rotationVariables[e] as tf.Tensor2D)),
+    );
     const center = this.settings.expertAgreement === 'distance' ? z : tf.div(tf.addN(rotated), rotated.length);
     // (1/B)(1/E) Σ_b Σ_e ‖center_b − q_{e,b}‖²
     const squared = rotated.map((q) => tf.sum(tf.square(tf.sub(center, q))));
@@ -582,7 +652,9 @@ export class AnchorBank extends Module {
   private orthogonality(): tf.Scalar {
     const { bankDim, experts } = this.settings;
     const eye = tf.eye(bankDim);
-    const terms = this.rotationVariables.map((rotation) => tf.sum(tf.square(tf.sub(tf.matMul(rotation as tf.Tensor2D, rotation as tf.Tensor2D, true, false), eye))));
+    const terms = this.rotationVariables.map((rotation) =>
+      tf.sum(tf.square(tf.sub(tf.matMul(rotation as tf.Tensor2D, rotation as tf.Tensor2D, true, false), eye))),
+    );
     return tf.div(tf.addN(terms), experts) as tf.Scalar;
   }
 
@@ -599,7 +671,11 @@ export class AnchorBank extends Module {
     const { anchors, cvTarget } = this.settings;
     if (anchors < 5) return tf.scalar(0);
     const unit = normalize(this.anchorVariable as tf.Tensor2D);
-    return geometryCvLoss(unit, cvTarget, { samples, pool: anchors, ...(seed !== undefined ? { seed } : { rng: this.cvRng }) });
+    return geometryCvLoss(unit, cvTarget, {
+      samples,
+      pool: anchors,
+      ...(seed !== undefined ? { seed } : { rng: this.cvRng }),
+    });
   }
 }
 
@@ -612,7 +688,8 @@ function resolveConfig(op: string, config: AnchorBankConfig): AnchorBankSettings
     throw new InvalidArgumentError(op, 'config', 'must be an object');
   }
   for (const key of Object.keys(config)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new InvalidArgumentError(op, key, 'is not an AnchorBank option');
+    if (!(CONFIG_KEYS as readonly string[]).includes(key))
+      throw new InvalidArgumentError(op, key, 'is not an AnchorBank option');
   }
   const inputDim = assertInteger(op, 'inputDim', config.inputDim ?? 768, 1);
   const bankDim = assertInteger(op, 'bankDim', config.bankDim ?? 128, 1);
@@ -621,20 +698,42 @@ function resolveConfig(op: string, config: AnchorBankConfig): AnchorBankSettings
   const cvTarget = assertFiniteNumber(op, 'cvTarget', config.cvTarget ?? 0.082);
   const cvSamples = assertInteger(op, 'cvSamples', config.cvSamples ?? 64, 2);
   const spreadTargetCos = assertFiniteNumber(op, 'spreadTargetCos', config.spreadTargetCos ?? 0);
-  if (spreadTargetCos < -1 || spreadTargetCos > 1) throw new InvalidArgumentError(op, 'spreadTargetCos', `must be in [-1, 1], got ${spreadTargetCos}`);
+  if (spreadTargetCos < -1 || spreadTargetCos > 1)
+    throw new InvalidArgumentError(op, 'spreadTargetCos', `must be in [-1, 1], got ${spreadTargetCos}`);
   const feature = config.feature ?? 'projection';
-  if (!FEATURES.includes(feature)) throw new InvalidArgumentError(op, 'feature', `must be 'projection' or 'triangulation', got ${JSON.stringify(feature)}`);
+  if (!FEATURES.includes(feature))
+    throw new InvalidArgumentError(
+      op,
+      'feature',
+      `must be 'projection' or 'triangulation', got ${JSON.stringify(feature)}`,
+    );
   const expertAgreement = config.expertAgreement ?? 'distance';
   if (!AGREEMENTS.includes(expertAgreement)) {
-    throw new InvalidArgumentError(op, 'expertAgreement', `must be 'distance' or 'variance', got ${JSON.stringify(expertAgreement)}`);
+    throw new InvalidArgumentError(
+      op,
+      'expertAgreement',
+      `must be 'distance' or 'variance', got ${JSON.stringify(expertAgreement)}`,
+    );
   }
   const init = config.anchorInit ?? 'random';
   if (typeof init === 'string' && init !== 'random') {
-    throw new InvalidArgumentError(op, 'anchorInit', `must be 'random' or an [N, ${bankDim}] matrix of consensus embeddings, got ${JSON.stringify(init)}`);
+    throw new InvalidArgumentError(
+      op,
+      'anchorInit',
+      `must be 'random' or an [N, ${bankDim}] matrix of consensus embeddings, got ${JSON.stringify(init)}`,
+    );
   }
   const seed = assertFiniteNumber(op, 'seed', config.seed ?? 0);
   return Object.freeze({
-    inputDim, bankDim, experts, anchors, cvTarget, cvSamples, spreadTargetCos, feature, expertAgreement,
+    inputDim,
+    bankDim,
+    experts,
+    anchors,
+    cvTarget,
+    cvSamples,
+    spreadTargetCos,
+    feature,
+    expertAgreement,
     anchorInit: init === 'random' ? 'random' : 'consensus',
     seed,
   });
@@ -642,7 +741,11 @@ function resolveConfig(op: string, config: AnchorBankConfig): AnchorBankSettings
 
 function assertInteger(op: string, argument: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(op, argument, `must be an integer ≥ ${min}, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be an integer ≥ ${min}, got ${JSON.stringify(value) ?? String(value)}`,
+    );
   }
   return value;
 }
@@ -655,7 +758,8 @@ function assertFiniteNumber(op: string, argument: string, value: unknown): numbe
 }
 
 function resolveWeights(op: string, weights: AnchorBankLossWeights): Record<(typeof LOSS_TERMS)[number], number> {
-  if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) throw new InvalidArgumentError(op, 'weights', 'must be an object');
+  if (weights === null || typeof weights !== 'object' || Array.isArray(weights))
+    throw new InvalidArgumentError(op, 'weights', 'must be an object');
   for (const key of Object.keys(weights)) {
     if (!(LOSS_TERMS as readonly string[]).includes(key)) {
       throw new InvalidArgumentError(op, 'weights', `has an unknown term '${key}' (terms: ${LOSS_TERMS.join(', ')})`);
@@ -676,7 +780,15 @@ function resolveWeights(op: string, weights: AnchorBankLossWeights): Record<(typ
  * Checks that `x` is a float32 rank-2 tensor `[rows, cols]` (rows free when null) and returns its
  * first dimension. Metadata only.
  */
-function checkMatrixTensor(op: string, argument: string, x: unknown, rows: number | null, cols: number, colName: string, rowName = 'B'): number {
+function checkMatrixTensor(
+  op: string,
+  argument: string,
+  x: unknown,
+  rows: number | null,
+  cols: number,
+  colName: string,
+  rowName = 'B',
+): number {
   if (!(x instanceof tf.Tensor)) throw new InvalidArgumentError(op, argument, 'must be a tf.Tensor2D');
   const expected = `[${rows === null ? rowName : `${rowName}=${rows}`}, ${colName}=${cols}]`;
   if (x.rank !== 2 || (rows !== null && x.shape[0] !== rows) || x.shape[1] !== cols) {

@@ -192,7 +192,8 @@ function checkRepulsionStrength(op: string, argument: string, value: unknown): n
 /** The generator of an options object: `rng` if given, else `createRng(seed ?? 0)`. @internal */
 export function resolveRng(op: string, options: { seed?: number; rng?: Rng }): Rng {
   if (options.rng !== undefined) {
-    if (typeof options.rng?.normal !== 'function') throw new InvalidArgumentError(op, 'rng', 'must be an Rng from createRng()');
+    if (typeof options.rng?.normal !== 'function')
+      throw new InvalidArgumentError(op, 'rng', 'must be an Rng from createRng()');
     return options.rng;
   }
   return createRng(checkNumber(op, 'seed', options.seed ?? 0));

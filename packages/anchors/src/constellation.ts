@@ -1,9 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, Matrix, NonFiniteError, normalize, ShapeError, toMatrix, type MatrixLike, type Rng } from '@geolip/geometry';
+import {
+  InvalidArgumentError,
+  Matrix,
+  NonFiniteError,
+  normalize,
+  ShapeError,
+  toMatrix,
+  type MatrixLike,
+  type Rng,
+} from '@geolip/geometry';
 import { Module } from '@geolip/nn';
 
-import { ANCHOR_INITS, gaussian, initializeAnchors, normalizeRows, repelAnchors, resolveRng, type AnchorInit } from './anchor-init.js';
-import { checkChoice, checkInteger, checkMatrixTensor, checkNumber, describe, readSync } from './internal/module-checks.js';
+import {
+  ANCHOR_INITS,
+  gaussian,
+  initializeAnchors,
+  normalizeRows,
+  repelAnchors,
+  resolveRng,
+  type AnchorInit,
+} from './anchor-init.js';
+import {
+  checkChoice,
+  checkInteger,
+  checkMatrixTensor,
+  checkNumber,
+  describe,
+  readSync,
+} from './internal/module-checks.js';
 
 /**
  * How anchor dropout shows up in the output of {@link Constellation.triangulate} (spec §4.3).
@@ -157,7 +181,8 @@ export class Constellation extends Module {
     const op = 'Constellation';
     const given = pendingValues;
     pendingValues = null;
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     this.numAnchors = checkInteger(op, 'anchors', options.anchors, 2);
     this.dim = checkInteger(op, 'dim', options.dim, 1);
     this.dropout = checkNumber(op, 'dropout', options.dropout ?? 0, 0, 1);
@@ -178,7 +203,10 @@ export class Constellation extends Module {
         });
         values = Float32Array.from(m.data);
       }
-      this.anchors = this.addParameter('anchors', tf.tensor2d(values, [this.numAnchors, this.dim], 'float32')) as tf.Variable<tf.Rank.R2>;
+      this.anchors = this.addParameter(
+        'anchors',
+        tf.tensor2d(values, [this.numAnchors, this.dim], 'float32'),
+      ) as tf.Variable<tf.Rank.R2>;
     }
     this.addBuffer('home', null, { optional: true, shape: [this.numAnchors, this.dim] });
   }
@@ -252,7 +280,8 @@ export class Constellation extends Module {
     options: FromDataOptions,
   ): Constellation {
     const op = 'Constellation.fromData';
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     const count = checkInteger(op, 'anchors', options.anchors, 2);
     if (embeddings instanceof tf.Tensor) checkMatrixTensor(op, 'embeddings', embeddings, 'N', 'D');
     const e = toMatrix(op, 'embeddings', embeddings);
@@ -265,7 +294,11 @@ export class Constellation extends Module {
       labelValues = readSync(op, 'labels', labels, 'pass the labels as an array');
     } else {
       if (labels === null || typeof labels !== 'object' || typeof (labels as ArrayLike<number>).length !== 'number') {
-        throw new InvalidArgumentError(op, 'labels', `must be a tf.Tensor1D or an array of integers, got ${describe(labels)}`);
+        throw new InvalidArgumentError(
+          op,
+          'labels',
+          `must be a tf.Tensor1D or an array of integers, got ${describe(labels)}`,
+        );
       }
       labelValues = labels;
     }
@@ -278,10 +311,21 @@ export class Constellation extends Module {
 
     const classes = [...new Set(Array.from(labelValues))].sort((a, b) => a - b);
     const numClasses = classes.length;
-    if (numClasses > count) throw new InvalidArgumentError(op, 'anchors', `must be at least the number of classes C=${numClasses}, got ${count}`);
+    if (numClasses > count)
+      throw new InvalidArgumentError(
+        op,
+        'anchors',
+        `must be at least the number of classes C=${numClasses}, got ${count}`,
+      );
     const slotOf = new Map(classes.map((c, k) => [c, k]));
     const maxPairs = Math.min(count - numClasses, (numClasses * (numClasses - 1)) / 2);
-    const pairs = checkInteger(op, 'confusedPairs', options.confusedPairs ?? Math.min(numClasses, maxPairs), 0, maxPairs);
+    const pairs = checkInteger(
+      op,
+      'confusedPairs',
+      options.confusedPairs ?? Math.min(numClasses, maxPairs),
+      0,
+      maxPairs,
+    );
 
     const v = new Matrix(count, dim);
     const unit = normalizeRows(e.clone());
@@ -309,7 +353,8 @@ export class Constellation extends Module {
         for (let d = 0; d < dim; d++) norm += (centroids.data[i * dim + d]! + centroids.data[j * dim + d]!) ** 2;
         norm = Math.sqrt(norm);
         if (norm < 1e-12) continue;
-        for (let d = 0; d < dim; d++) v.data[filled * dim + d] = (centroids.data[i * dim + d]! + centroids.data[j * dim + d]!) / norm;
+        for (let d = 0; d < dim; d++)
+          v.data[filled * dim + d] = (centroids.data[i * dim + d]! + centroids.data[j * dim + d]!) / norm;
         filled++;
       }
     }
@@ -318,8 +363,20 @@ export class Constellation extends Module {
       v.data.set(normalizeRows(gaussian(count - filled, dim, rng)).data, filled * dim);
     }
     const anchors =
-      filled < count ? repelAnchors(v, { steps: options.repulsionSteps ?? 200, strength: options.repulsionStrength ?? 0.05, fixedRows: filled }) : v;
-    return construct(Float32Array.from(anchors.data), { seed: options.seed, dropout: options.dropout, dropoutMode: options.dropoutMode, anchors: count, dim });
+      filled < count
+        ? repelAnchors(v, {
+            steps: options.repulsionSteps ?? 200,
+            strength: options.repulsionStrength ?? 0.05,
+            fixedRows: filled,
+          })
+        : v;
+    return construct(Float32Array.from(anchors.data), {
+      seed: options.seed,
+      dropout: options.dropout,
+      dropoutMode: options.dropoutMode,
+      anchors: count,
+      dim,
+    });
   }
 
   /** The configuration (what a checkpoint stores next to the weights). */
@@ -486,7 +543,8 @@ export class Constellation extends Module {
       throw new InvalidArgumentError(op, 'keep', `must be an array of ${this.numAnchors} flags, got ${describe(keep)}`);
     }
     const flags = keep as ArrayLike<unknown>;
-    if (flags.length !== this.numAnchors) throw new InvalidArgumentError(op, 'keep', `must have K=${this.numAnchors} entries, got ${flags.length}`);
+    if (flags.length !== this.numAnchors)
+      throw new InvalidArgumentError(op, 'keep', `must have K=${this.numAnchors} entries, got ${flags.length}`);
     const out = Uint8Array.from({ length: flags.length }, (_, i) => (flags[i] ? 1 : 0));
     if (!out.some((k) => k === 1)) throw new InvalidArgumentError(op, 'keep', 'must keep at least one anchor');
     return out;
@@ -516,14 +574,18 @@ export class Constellation extends Module {
 
   private triangulateImpl(op: string, x: tf.Tensor2D, options: TriangulateOptions): TriangulateWithDropoutResult {
     this.checkInput(op, x);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     const p = checkNumber(op, 'dropout', options.dropout ?? this.dropout, 0, 1);
-    if (options.rng !== undefined && typeof options.rng?.uniform !== 'function') throw new InvalidArgumentError(op, 'rng', 'must be an Rng from createRng()');
+    if (options.rng !== undefined && typeof options.rng?.uniform !== 'function')
+      throw new InvalidArgumentError(op, 'rng', 'must be an Rng from createRng()');
     const k = this.numAnchors;
     const active = options.training === true && p > 0;
     const keep = active ? this.drawKeep(p, options.rng ?? this.dropoutRng) : new Uint8Array(k).fill(1);
     const subset = active && this.dropoutMode === 'subset';
-    const anchorIds = subset ? Int32Array.from(Array.from(keep).flatMap((v, a) => (v ? [a] : []))) : Int32Array.from({ length: k }, (_, a) => a);
+    const anchorIds = subset
+      ? Int32Array.from(Array.from(keep).flatMap((v, a) => (v ? [a] : [])))
+      : Int32Array.from({ length: k }, (_, a) => a);
     this.keepMask = keep;
     const tri = tf.tidy((): tf.Tensor2D => {
       const full = tf.sub(1, this.cosineUnchecked(x)) as tf.Tensor2D;

@@ -88,16 +88,28 @@ export interface GeometricAutogradOptions {
  *
  * @see spec §7; geolip-core `core/util.py::GeometricAutograd`.
  */
-export function geometricAutograd(embedding: tf.Tensor2D, anchors: AnchorSource, options: GeometricAutogradOptions = {}): tf.Tensor2D {
+export function geometricAutograd(
+  embedding: tf.Tensor2D,
+  anchors: AnchorSource,
+  options: GeometricAutogradOptions = {},
+): tf.Tensor2D {
   const op = 'geometricAutograd';
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(op, 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+    throw new InvalidArgumentError(
+      op,
+      'options',
+      `must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
   }
   const tang = checkNumber(op, 'tangential', options.tangential ?? 1, 0);
   const sep = checkNumber(op, 'separation', options.separation ?? 0.1, 0);
   const direction = options.separationDirection ?? 'anchor';
   if (direction !== 'anchor' && direction !== 'tangent') {
-    throw new InvalidArgumentError(op, 'separationDirection', `must be 'anchor' or 'tangent', got ${String(direction)}`);
+    throw new InvalidArgumentError(
+      op,
+      'separationDirection',
+      `must be 'anchor' or 'tangent', got ${String(direction)}`,
+    );
   }
   const [, d] = checkMatrix(op, 'embedding', embedding, ['B', 'D']);
   checkAnchorSource(op, anchors, { dim: d });
@@ -110,14 +122,22 @@ export function geometricAutograd(embedding: tf.Tensor2D, anchors: AnchorSource,
     save(sep > 0 ? [e, rawAnchors(op, anchors, { dim: d })] : [e]);
     return {
       value: tf.clone(e),
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => reshapeGradient(dy, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined, tang, sep, direction),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
+        reshapeGradient(dy, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined, tang, sep, direction),
     };
   });
   return apply(embedding) as tf.Tensor2D;
 }
 
 /** g ↦ g₂ of spec §7, on the backend. Returns a new tensor; intermediates are disposed. */
-function reshapeGradient(g: tf.Tensor2D, e: tf.Tensor2D, anchors: tf.Tensor2D | undefined, tang: number, sep: number, direction: 'anchor' | 'tangent'): tf.Tensor2D {
+function reshapeGradient(
+  g: tf.Tensor2D,
+  e: tf.Tensor2D,
+  anchors: tf.Tensor2D | undefined,
+  tang: number,
+  sep: number,
+  direction: 'anchor' | 'tangent',
+): tf.Tensor2D {
   return tf.tidy(() => {
     let g1: tf.Tensor2D = g;
     if (tang !== 0) {

@@ -78,7 +78,11 @@ export function spreadLoss(anchors: Constellation | tf.Tensor2D, options: Spread
  * @example
  * const g = tf.variableGrads(() => anchorCVLoss(constellation, 0.2, { seed: 1 }), constellation.trainableVariables);
  */
-export function anchorCVLoss(anchors: Constellation | tf.Tensor2D, target = 0.2, options: CvLossOptions = {}): tf.Scalar {
+export function anchorCVLoss(
+  anchors: Constellation | tf.Tensor2D,
+  target = 0.2,
+  options: CvLossOptions = {},
+): tf.Scalar {
   const op = 'anchorCVLoss';
   const raw = anchorTensor(op, anchors, 5);
   checkNumber(op, 'target', target);
@@ -101,7 +105,10 @@ export function anchorCVLoss(anchors: Constellation | tf.Tensor2D, target = 0.2,
  * @example
  * anchorCV(new Constellation({ anchors: 64, dim: 16, init: 'xavier' })).cv; // ≈ 0.2 (random points on S^15)
  */
-export function anchorCV(anchors: Constellation | tf.Tensor2D, options: PentachoronCVOptions = {}): PentachoronCVResult {
+export function anchorCV(
+  anchors: Constellation | tf.Tensor2D,
+  options: PentachoronCVOptions = {},
+): PentachoronCVResult {
   const raw = anchorTensor('anchorCV', anchors, 5);
   const unit = normalize(raw);
   try {
@@ -112,7 +119,10 @@ export function anchorCV(anchors: Constellation | tf.Tensor2D, options: Pentacho
 }
 
 /** {@link anchorCV} reading the anchors asynchronously (no GPU stall; works on webgpu). Same result. */
-export async function anchorCVAsync(anchors: Constellation | tf.Tensor2D, options: PentachoronCVOptions = {}): Promise<PentachoronCVResult> {
+export async function anchorCVAsync(
+  anchors: Constellation | tf.Tensor2D,
+  options: PentachoronCVOptions = {},
+): Promise<PentachoronCVResult> {
   const raw = anchorTensor('anchorCVAsync', anchors, 5);
   const unit = normalize(raw);
   try {
@@ -130,7 +140,8 @@ function anchorTensor(op: string, anchors: unknown, minAnchors: number): tf.Tens
     }
     return anchors.anchors as tf.Tensor2D;
   }
-  if (!(anchors instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'anchors', `must be a Constellation or a tf.Tensor2D, got ${describe(anchors)}`);
+  if (!(anchors instanceof tf.Tensor))
+    throw new InvalidArgumentError(op, 'anchors', `must be a Constellation or a tf.Tensor2D, got ${describe(anchors)}`);
   const shape = checkMatrixTensor(op, 'anchors', anchors, 'K', 'D');
   if (shape[0] < minAnchors) throw new ShapeError(op, 'anchors', `[K, D] with K >= ${minAnchors}`, shape);
   return anchors as tf.Tensor2D;

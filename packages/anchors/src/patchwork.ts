@@ -115,13 +115,18 @@ export class Patchwork extends Module {
   constructor(options: PatchworkOptions) {
     super();
     const op = 'Patchwork';
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     this.numAnchors = checkInteger(op, 'anchors', options.anchors, 1);
     this.compartments = checkInteger(op, 'compartments', options.compartments ?? 8, 1);
     this.compartmentDim = checkInteger(op, 'compartmentDim', options.compartmentDim ?? 64, 1);
     this.activation = checkChoice(op, 'activation', options.activation ?? 'squared-relu', PATCHWORK_ACTIVATIONS);
     if (this.numAnchors % this.compartments !== 0) {
-      throw new InvalidArgumentError(op, 'anchors', `must be divisible by compartments=${this.compartments} (round-robin ownership), got ${this.numAnchors}`);
+      throw new InvalidArgumentError(
+        op,
+        'anchors',
+        `must be divisible by compartments=${this.compartments} (round-robin ownership), got ${this.numAnchors}`,
+      );
     }
     this.anchorsPerCompartment = this.numAnchors / this.compartments;
     const seed = checkNumber(op, 'seed', options.seed ?? 0);
@@ -152,13 +157,22 @@ export class Patchwork extends Module {
     this.lnWeight = this.addParameter('stacked.3.weight', tf.ones([n, d])) as tf.Variable<tf.Rank.R2>;
     this.lnBias = this.addParameter('stacked.3.bias', tf.zeros([n, d])) as tf.Variable<tf.Rank.R2>;
     const star = this.activation === 'star-relu';
-    this.starScale = star ? (this.addParameter('stacked.1.scale', tf.fill([n], STAR_RELU_INIT.scale)) as tf.Variable<tf.Rank.R1>) : null;
-    this.starBias = star ? (this.addParameter('stacked.1.bias', tf.fill([n], STAR_RELU_INIT.bias)) as tf.Variable<tf.Rank.R1>) : null;
+    this.starScale = star
+      ? (this.addParameter('stacked.1.scale', tf.fill([n], STAR_RELU_INIT.scale)) as tf.Variable<tf.Rank.R1>)
+      : null;
+    this.starBias = star
+      ? (this.addParameter('stacked.1.bias', tf.fill([n], STAR_RELU_INIT.bias)) as tf.Variable<tf.Rank.R1>)
+      : null;
   }
 
   /** The configuration (what a checkpoint stores next to the weights). */
   get config(): PatchworkConfig {
-    return { anchors: this.numAnchors, compartments: this.compartments, compartmentDim: this.compartmentDim, activation: this.activation };
+    return {
+      anchors: this.numAnchors,
+      compartments: this.compartments,
+      compartmentDim: this.compartmentDim,
+      activation: this.activation,
+    };
   }
 
   /** n_comp·d_comp, the output width. */
@@ -233,7 +247,11 @@ export class Patchwork extends Module {
     for (let k = 0; k < this.compartments; k++) {
       for (const suffix of suffixes) {
         const v = this.stacked()[suffix]!;
-        out.push({ name: `compartments.${k}.${suffix}`, shape: v.rank === 1 ? [1] : v.shape.slice(1), optional: false });
+        out.push({
+          name: `compartments.${k}.${suffix}`,
+          shape: v.rank === 1 ? [1] : v.shape.slice(1),
+          optional: false,
+        });
       }
     }
     return out;
@@ -260,7 +278,9 @@ export class Patchwork extends Module {
     const parts = this.stacked();
     tf.tidy(() => {
       for (const [suffix, variable] of Object.entries(parts)) {
-        const slices = Array.from({ length: this.compartments }, (_, k) => tf.cast(dict[`compartments.${k}.${suffix}`]!, 'float32'));
+        const slices = Array.from({ length: this.compartments }, (_, k) =>
+          tf.cast(dict[`compartments.${k}.${suffix}`]!, 'float32'),
+        );
         variable.assign(suffix.startsWith('1.') ? tf.concat(slices) : tf.stack(slices));
       }
     });

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, GeolipError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
-import { readSafetensors, toFloat32, type SafetensorEntry, type SafetensorsContents, writeSafetensors } from '@geolip/io';
+import {
+  readSafetensors,
+  toFloat32,
+  type SafetensorEntry,
+  type SafetensorsContents,
+  writeSafetensors,
+} from '@geolip/io';
 
 import type { Module, StateDictKey } from '@geolip/nn';
 
@@ -38,7 +44,11 @@ type FloatEntry = { dtype: 'F32'; shape: number[]; data: Float32Array };
 export function saveConstellation(constellation: Constellation): Uint8Array {
   const op = 'saveConstellation';
   checkModule(op, 'constellation', constellation, Constellation);
-  return write(readAllSync(op, constellation.stateDict(), 'use saveConstellationAsync'), 'Constellation', constellation.config);
+  return write(
+    readAllSync(op, constellation.stateDict(), 'use saveConstellationAsync'),
+    'Constellation',
+    constellation.config,
+  );
 }
 
 /** {@link saveConstellation} reading the weights asynchronously (works on every backend). Same bytes. */
@@ -96,13 +106,30 @@ export function loadConstellation(bytes: Uint8Array | ArrayBuffer): Constellatio
     fail(op, `tensor 'anchors' must have shape [K, D] with K >= 2, got [${anchors.shape.join(', ')}]`);
   }
   const [k, d] = anchors.shape as [number, number];
-  const config = readConfig(op, metadata, { anchors: k, dim: d, dropout: 0, dropoutMode: 'mask' as DropoutMode }, (c) => {
-    expectInteger(op, c, 'anchors', 2);
-    expectInteger(op, c, 'dim', 1);
-    if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
-    if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode)) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
-  });
-  return loadInto(op, new Constellation({ anchors: config.anchors, dim: config.dim, init: 'xavier', dropout: config.dropout, dropoutMode: config.dropoutMode }), tensors);
+  const config = readConfig(
+    op,
+    metadata,
+    { anchors: k, dim: d, dropout: 0, dropoutMode: 'mask' as DropoutMode },
+    (c) => {
+      expectInteger(op, c, 'anchors', 2);
+      expectInteger(op, c, 'dim', 1);
+      if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1))
+        fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
+      if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode))
+        fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
+    },
+  );
+  return loadInto(
+    op,
+    new Constellation({
+      anchors: config.anchors,
+      dim: config.dim,
+      init: 'xavier',
+      dropout: config.dropout,
+      dropoutMode: config.dropoutMode,
+    }),
+    tensors,
+  );
 }
 
 /**
@@ -141,7 +168,8 @@ export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
     if (!(PATCHWORK_ACTIVATIONS as readonly unknown[]).includes(c.activation)) {
       fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'activation' must be one of ${PATCHWORK_ACTIVATIONS.join(', ')}`);
     }
-    if ((c.anchors as number) % (c.compartments as number) !== 0) fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'anchors' must be divisible by 'compartments'`);
+    if ((c.anchors as number) % (c.compartments as number) !== 0)
+      fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'anchors' must be divisible by 'compartments'`);
   });
   return loadInto(op, new Patchwork({ ...config, activation: config.activation as PatchworkActivation }), tensors);
 }
@@ -166,19 +194,36 @@ function loadInto<M extends Module>(op: string, module: M, tensors: Record<strin
 
 // ---------------------------------------------------------------------------------------------
 
-function checkModule(op: string, argument: string, value: unknown, type: typeof Constellation | typeof Patchwork): void {
+function checkModule(
+  op: string,
+  argument: string,
+  value: unknown,
+  type: typeof Constellation | typeof Patchwork,
+): void {
   if (!(value instanceof type)) throw new InvalidArgumentError(op, argument, `must be a ${type.name}`);
 }
 
-function write(entries: Record<string, FloatEntry>, module: string, config: ConstellationConfig | PatchworkConfig): Uint8Array {
-  return writeSafetensors(entries, { format: 'pt', [MODULE_METADATA_KEY]: module, [CONFIG_METADATA_KEY]: JSON.stringify(config) });
+function write(
+  entries: Record<string, FloatEntry>,
+  module: string,
+  config: ConstellationConfig | PatchworkConfig,
+): Uint8Array {
+  return writeSafetensors(entries, {
+    format: 'pt',
+    [MODULE_METADATA_KEY]: module,
+    [CONFIG_METADATA_KEY]: JSON.stringify(config),
+  });
 }
 
 function readAllSync(op: string, weights: Record<string, tf.Tensor>, hint: string): Record<string, FloatEntry> {
   try {
     const out: Record<string, FloatEntry> = {};
     for (const [name, t] of Object.entries(weights)) {
-      out[name] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(readSync(op, name, t, hint) as Float32Array) };
+      out[name] = {
+        dtype: 'F32',
+        shape: [...t.shape],
+        data: Float32Array.from(readSync(op, name, t, hint) as Float32Array),
+      };
     }
     return out;
   } finally {
@@ -203,7 +248,8 @@ function fail(op: string, message: string, cause?: unknown): never {
 }
 
 function parse(op: string, bytes: unknown, module: 'Constellation' | 'Patchwork'): SafetensorsContents {
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) fail(op, `must be a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    fail(op, `must be a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
   let contents: SafetensorsContents;
   try {
     contents = readSafetensors(bytes as Uint8Array | ArrayBuffer);
@@ -216,7 +262,12 @@ function parse(op: string, bytes: unknown, module: 'Constellation' | 'Patchwork'
   return contents;
 }
 
-function readConfig<T extends object>(op: string, metadata: Record<string, string>, inferred: T, validate: (c: Record<string, unknown>) => void): T {
+function readConfig<T extends object>(
+  op: string,
+  metadata: Record<string, string>,
+  inferred: T,
+  validate: (c: Record<string, unknown>) => void,
+): T {
   const text = metadata[CONFIG_METADATA_KEY];
   if (text === undefined) return inferred;
   let parsed: unknown;
@@ -225,7 +276,8 @@ function readConfig<T extends object>(op: string, metadata: Record<string, strin
   } catch (e) {
     fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not JSON`, e);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not a JSON object`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not a JSON object`);
   const config = { ...inferred, ...(parsed as Record<string, unknown>) } as Record<string, unknown>;
   validate(config);
   for (const key of Object.keys(inferred)) {
@@ -240,11 +292,16 @@ function readConfig<T extends object>(op: string, metadata: Record<string, strin
 
 function expectInteger(op: string, config: Record<string, unknown>, key: string, min: number): void {
   const v = config[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(op, `has a bad ${CONFIG_METADATA_KEY}: '${key}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    fail(op, `has a bad ${CONFIG_METADATA_KEY}: '${key}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
 }
 
 /** Checks the exact name set (optional keys may be absent), shapes, dtypes and finiteness, and uploads the tensors. */
-function toTensors(op: string, tensors: Record<string, SafetensorEntry>, keys: readonly StateDictKey[]): Record<string, tf.Tensor> {
+function toTensors(
+  op: string,
+  tensors: Record<string, SafetensorEntry>,
+  keys: readonly StateDictKey[],
+): Record<string, tf.Tensor> {
   const known = new Set(keys.map((k) => k.name));
   for (const name of Object.keys(tensors)) {
     if (!known.has(name)) fail(op, `has an unexpected tensor '${name}'`);
@@ -259,7 +316,8 @@ function toTensors(op: string, tensors: Record<string, SafetensorEntry>, keys: r
     if (entry.shape.length !== shape.length || entry.shape.some((s, i) => s !== shape[i])) {
       fail(op, `tensor '${name}' must have shape [${shape.join(', ')}], got [${entry.shape.join(', ')}]`);
     }
-    if (!['F32', 'F64', 'F16', 'BF16'].includes(entry.dtype)) fail(op, `tensor '${name}' must have a float dtype (F32, F64, F16, BF16), got ${entry.dtype}`);
+    if (!['F32', 'F64', 'F16', 'BF16'].includes(entry.dtype))
+      fail(op, `tensor '${name}' must have a float dtype (F32, F64, F16, BF16), got ${entry.dtype}`);
     const data = toFloat32(entry);
     let count = 0;
     let firstIndex = -1;

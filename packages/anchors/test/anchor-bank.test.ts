@@ -1,5 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, GeolipError, InvalidArgumentError, Matrix, ShapeError, createRng, linalg, normalize, pentachoronCV, procrustes } from '@geolip/geometry';
+import {
+  FormatError,
+  GeolipError,
+  InvalidArgumentError,
+  Matrix,
+  ShapeError,
+  createRng,
+  linalg,
+  normalize,
+  pentachoronCV,
+  procrustes,
+} from '@geolip/geometry';
 import { expectTensorClose } from '@geolip/geometry/testing';
 import { readSafetensors, type SafetensorEntry, writeSafetensors } from '@geolip/io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,7 +38,11 @@ function randomOrthogonal(n: number, seed: number): Matrix {
 }
 
 /** expectTensorClose on a tensor made for the comparison, which is then disposed. */
-function expectFresh(actual: () => tf.Tensor, expected: Parameters<typeof expectTensorClose>[1], options: Parameters<typeof expectTensorClose>[2]): void {
+function expectFresh(
+  actual: () => tf.Tensor,
+  expected: Parameters<typeof expectTensorClose>[1],
+  options: Parameters<typeof expectTensorClose>[2],
+): void {
   const tensor = tf.tidy(actual);
   try {
     expectTensorClose(tensor, expected, options);
@@ -68,7 +83,14 @@ describe('AnchorBank: forward', () => {
   it('appends a 128-d feature to a 768-d input at the defaults (896 wide)', () => {
     const b = new AnchorBank();
     banks.push(b);
-    expect(b.config).toMatchObject({ inputDim: 768, bankDim: 128, experts: 5, anchors: 512, cvTarget: 0.082, feature: 'projection' });
+    expect(b.config).toMatchObject({
+      inputDim: 768,
+      bankDim: 128,
+      experts: 5,
+      anchors: 512,
+      cvTarget: 0.082,
+      feature: 'projection',
+    });
     expect(b.paramCount()).toBe(768 * 128 + 128 + 5 * 128 * 128 + 512 * 128);
     expect(b.paramCount()).toBe(245_888);
     const s = randomTensor(2, 768, 3);
@@ -105,8 +127,14 @@ describe('AnchorBank: forward', () => {
     const b = bank({ feature: 'triangulation' });
     expect(b.paramCount()).toBe(32 * 8 + 8 + 3 * 64 + 16 * 8 + 16 * 8 + 8);
     expect(Object.keys(b.getWeights())).toEqual([
-      'projection.weight', 'projection.bias', 'rotations.0', 'rotations.1', 'rotations.2', 'anchors',
-      'feature_head.weight', 'feature_head.bias',
+      'projection.weight',
+      'projection.bias',
+      'rotations.0',
+      'rotations.1',
+      'rotations.2',
+      'anchors',
+      'feature_head.weight',
+      'feature_head.bias',
     ]);
     expect(b.getWeights()['feature_head.weight']!.shape).toEqual([8, 16]);
     const s = randomTensor(4, 32, 5);
@@ -115,7 +143,9 @@ describe('AnchorBank: forward', () => {
     expectFresh(() => tf.norm(out.feature, 'euclidean', 1), [1, 1, 1, 1], { atol: 1e-5 });
     const expected = tf.tidy(() => {
       const w = b.getWeights();
-      return normalize(tf.add(tf.matMul(out.triangulation, w['feature_head.weight']!, false, true), w['feature_head.bias']!));
+      return normalize(
+        tf.add(tf.matMul(out.triangulation, w['feature_head.weight']!, false, true), w['feature_head.bias']!),
+      );
     });
     expectTensorClose(out.feature, expected, { atol: 1e-6 });
     tf.dispose([s, out, expected]);
@@ -202,11 +232,17 @@ describe('AnchorBank: losses', () => {
     expectTensorClose(b.getWeights()['rotations.0']!, truth, { atol: 1e-5 });
     expectTensorClose(b.getWeights()['rotations.1']!, truth, { atol: 1e-5 });
     expect(() => b.setExpertRotations([rotation, rotation])).toThrow(InvalidArgumentError);
-    expect(() => b.setExpertRotations([rotation, rotation])).toThrow(/AnchorBank.setExpertRotations: 'rotations' must hold one rotation per expert \(E=3\), got 2/);
+    expect(() => b.setExpertRotations([rotation, rotation])).toThrow(
+      /AnchorBank.setExpertRotations: 'rotations' must hold one rotation per expert \(E=3\), got 2/,
+    );
     expect(() => b.setExpertRotations([rotation, Matrix.identity(7), rotation])).toThrow(ShapeError);
-    expect(() => b.setExpertRotations([rotation, Matrix.identity(7), rotation])).toThrow(/'rotations\[1\]' must have shape/);
+    expect(() => b.setExpertRotations([rotation, Matrix.identity(7), rotation])).toThrow(
+      /'rotations\[1\]' must have shape/,
+    );
     const bad = tf.zeros([8, 9]) as tf.Tensor2D;
-    expect(() => b.setExpertRotations([rotation, rotation, bad])).toThrow(/'rotations\[2\]' must have shape \[D=8, D=8\], got \[8, 9\]/);
+    expect(() => b.setExpertRotations([rotation, rotation, bad])).toThrow(
+      /'rotations\[2\]' must have shape \[D=8, D=8\], got \[8, 9\]/,
+    );
     tf.dispose([asTensor, bad]);
   });
 
@@ -217,7 +253,9 @@ describe('AnchorBank: losses', () => {
     const s = randomTensor(6, 32, 34);
     const { z, ...rest } = b.apply(s);
     // t_e = z·R_eᵀ (scaled: targets need not be unit) ⇒ normalize(t_e·R_e) = z.
-    const targets = rotations.map((r, e) => tf.tidy(() => tf.mul(tf.matMul(z, r.toTensor(), false, true), e + 1) as tf.Tensor2D));
+    const targets = rotations.map((r, e) =>
+      tf.tidy(() => tf.mul(tf.matMul(z, r.toTensor(), false, true), e + 1) as tf.Tensor2D),
+    );
     const loss = b.expertAgreementLoss(z, targets);
     expect(value(loss)).toBeLessThan(1e-6);
     tf.dispose([s, z, rest, targets, loss]);
@@ -277,16 +315,22 @@ describe('AnchorBank: losses', () => {
   it('spread is the mean off-diagonal ReLU(cos − target_cos) of the normalized anchors (§8.6)', () => {
     const b = bank({ anchors: 4, bankDim: 3 });
     // Unnormalized anchors: e1, 2·e1, e2, (e1 + e2)·3 → cosines 1, 0, 1/√2 …
-    const raw = [[1, 0, 0], [2, 0, 0], [0, 1, 0], [3, 3, 0]];
+    const raw = [
+      [1, 0, 0],
+      [2, 0, 0],
+      [0, 1, 0],
+      [3, 3, 0],
+    ];
     assignAndDispose(b.getWeights().anchors!, () => tf.tensor2d(raw));
     const unit = raw.map((r) => r.map((x) => x / Math.hypot(...r)));
     const reference = (target: number): number => {
       let sum = 0;
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
-        if (i === j) continue;
-        const c = unit[i]!.reduce((acc, x, k) => acc + x * unit[j]![k]!, 0);
-        sum += Math.max(0, c - target);
-      }
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          if (i === j) continue;
+          const c = unit[i]!.reduce((acc, x, k) => acc + x * unit[j]![k]!, 0);
+          sum += Math.max(0, c - target);
+        }
       return sum / 12;
     };
     const l = b.spreadLoss();
@@ -303,7 +347,7 @@ describe('AnchorBank: losses', () => {
     tf.dispose([l, l2, l3]);
   });
 
-  it("cv equals (pentachoronCV of the normalized anchors − cvTarget)² on the same simplices", () => {
+  it('cv equals (pentachoronCV of the normalized anchors − cvTarget)² on the same simplices', () => {
     const b = bank({ anchors: 64, bankDim: 8, cvTarget: 0.1 });
     for (const seed of [3, 9]) {
       const loss = b.cvLoss({ seed, samples: 64 });
@@ -378,7 +422,13 @@ describe('AnchorBank: training', () => {
     const rotations = [randomOrthogonal(8, 73), randomOrthogonal(8, 74), randomOrthogonal(8, 75)];
     // Each expert sees the consensus in its own frame (t_e = c·R_eᵀ) plus a little noise.
     const targets = rotations.map((r, e) =>
-      tf.tidy(() => tf.add(tf.matMul(consensus, r.toTensor(), false, true), tf.mul(randomTensor(24, 8, 80 + e), 0.05)) as tf.Tensor2D),
+      tf.tidy(
+        () =>
+          tf.add(
+            tf.matMul(consensus, r.toTensor(), false, true),
+            tf.mul(randomTensor(24, 8, 80 + e), 0.05),
+          ) as tf.Tensor2D,
+      ),
     );
     b.setExpertRotations(rotations.map((r) => linalg.matmul(r, randomOrthogonal(8, 90)).clone())); // start misaligned
     const totalOf = (): number => tf.tidy(() => value(b.losses(s, targets, {}, { cvSeed: 2 }).total));
@@ -413,7 +463,14 @@ describe('AnchorBank: doc example', () => {
 describe('AnchorBank: serialization', () => {
   for (const feature of ['projection', 'triangulation'] as const) {
     it(`save → load reproduces apply exactly (feature '${feature}')`, () => {
-      const b = bank({ feature, anchorInit: randomMatrix(30, 8, 99), cvTarget: 0.2, spreadTargetCos: 0.1, expertAgreement: 'variance', seed: 5 });
+      const b = bank({
+        feature,
+        anchorInit: randomMatrix(30, 8, 99),
+        cvTarget: 0.2,
+        spreadTargetCos: 0.1,
+        expertAgreement: 'variance',
+        seed: 5,
+      });
       b.setExpertRotations([randomOrthogonal(8, 1), randomOrthogonal(8, 2), randomOrthogonal(8, 3)]);
       const bytes = b.toSafetensors();
       const { tensors, metadata } = readSafetensors(bytes);
@@ -460,12 +517,24 @@ describe('AnchorBank: serialization', () => {
     check(rewrite(tensors, { ...metadata, 'geolip.version': '2' }), /checkpoint version '2'/);
     const { anchors: _dropped, ...missing } = tensors;
     check(rewrite(missing, metadata), /lacks the tensor 'anchors'/);
-    check(rewrite({ ...tensors, extra: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, metadata), /unexpected tensor 'extra'/);
-    check(rewrite({ ...tensors, anchors: { dtype: 'F32', shape: [8, 16], data: new Float32Array(128) } }, metadata), /'anchors' of shape \[8, 16\]; expected \[16, 8\]/);
-    check(rewrite({ ...tensors, anchors: { dtype: 'I32', shape: [16, 8], data: new Int32Array(128) } }, metadata), /dtype I32/);
+    check(
+      rewrite({ ...tensors, extra: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, metadata),
+      /unexpected tensor 'extra'/,
+    );
+    check(
+      rewrite({ ...tensors, anchors: { dtype: 'F32', shape: [8, 16], data: new Float32Array(128) } }, metadata),
+      /'anchors' of shape \[8, 16\]; expected \[16, 8\]/,
+    );
+    check(
+      rewrite({ ...tensors, anchors: { dtype: 'I32', shape: [16, 8], data: new Int32Array(128) } }, metadata),
+      /dtype I32/,
+    );
     const nan = new Float32Array(128).fill(0.5);
     nan[3] = NaN;
-    check(rewrite({ ...tensors, anchors: { dtype: 'F32', shape: [16, 8], data: nan } }, metadata), /non-finite value in tensor 'anchors' \(flat index 3\)/);
+    check(
+      rewrite({ ...tensors, anchors: { dtype: 'F32', shape: [16, 8], data: nan } }, metadata),
+      /non-finite value in tensor 'anchors' \(flat index 3\)/,
+    );
   });
 });
 
@@ -488,7 +557,9 @@ describe('AnchorBank: argument checks', () => {
       expect(() => new AnchorBank({ ...SMALL, ...config })).toThrow(pattern);
     }
     expect(() => new AnchorBank({ ...SMALL, anchorInit: randomMatrix(20, 7, 1) })).toThrow(ShapeError);
-    expect(() => new AnchorBank({ ...SMALL, anchorInit: randomMatrix(20, 7, 1) })).toThrow(/AnchorBank: 'anchorInit' must have shape \[N, 8\]/);
+    expect(() => new AnchorBank({ ...SMALL, anchorInit: randomMatrix(20, 7, 1) })).toThrow(
+      /AnchorBank: 'anchorInit' must have shape \[N, 8\]/,
+    );
     expect(() => new AnchorBank({ ...SMALL, anchorInit: [[1, 2, 3, 4, 5, 6, 7, NaN]] })).toThrow(GeolipError);
   });
 
@@ -503,10 +574,16 @@ describe('AnchorBank: argument checks', () => {
     expect(() => b.apply(s)).toThrow(/AnchorBank.apply: 's' must have shape \[B, inputDim=32\], got \[4, 31\]/);
     expect(() => b.apply(ints)).toThrow(/AnchorBank.apply: 's' must have dtype float32, got int32/);
     expect(() => b.losses(good, [t, t])).toThrow(InvalidArgumentError);
-    expect(() => b.losses(good, [t, t])).toThrow(/AnchorBank.losses: 'expertTargets' must hold one tensor per expert \(E=3\), got 2/);
+    expect(() => b.losses(good, [t, t])).toThrow(
+      /AnchorBank.losses: 'expertTargets' must hold one tensor per expert \(E=3\), got 2/,
+    );
     expect(() => b.losses(good, [t, tWrong, t])).toThrow(ShapeError);
-    expect(() => b.losses(good, [t, tWrong, t])).toThrow(/'expertTargets\[1\]' must have shape \[B=4, D=8\], got \[5, 8\]/);
-    expect(() => b.expertAgreementLoss(t, [t, t, good])).toThrow(/AnchorBank.expertAgreementLoss: 'expertTargets\[2\]' must have shape \[B=4, D=8\], got \[4, 32\]/);
+    expect(() => b.losses(good, [t, tWrong, t])).toThrow(
+      /'expertTargets\[1\]' must have shape \[B=4, D=8\], got \[5, 8\]/,
+    );
+    expect(() => b.expertAgreementLoss(t, [t, t, good])).toThrow(
+      /AnchorBank.expertAgreementLoss: 'expertTargets\[2\]' must have shape \[B=4, D=8\], got \[4, 32\]/,
+    );
     expect(() => b.expertAgreementLoss(good, [t, t, t])).toThrow(/'z' must have shape \[B, D=8\], got \[4, 32\]/);
     expect(() => b.losses(good, [t, t, t], { spred: 1 } as never)).toThrow(/'weights' has an unknown term 'spred'/);
     expect(() => b.losses(good, [t, t, t], { cv: -1 })).toThrow(/'weights' 'cv' must be a finite number ≥ 0/);

@@ -35,14 +35,16 @@ describe('initializeAnchors', () => {
   it('orthogonal gives orthonormal rows when K <= D', () => {
     const v = initializeAnchors(32, 48, { init: 'orthogonal', seed: 3 });
     const gram = linalg.matmulTransposeB(v, v);
-    for (let i = 0; i < 32; i++) for (let j = 0; j < 32; j++) expect(Math.abs(gram.get(i, j) - (i === j ? 1 : 0))).toBeLessThan(1e-12);
+    for (let i = 0; i < 32; i++)
+      for (let j = 0; j < 32; j++) expect(Math.abs(gram.get(i, j) - (i === j ? 1 : 0))).toBeLessThan(1e-12);
   });
 
   it('orthogonal with K > D: the first D rows are orthonormal, every row is unit', () => {
     const v = initializeAnchors(20, 8, { init: 'orthogonal', seed: 1 });
     const head = new Matrix(8, 8, v.data.slice(0, 64));
     const gram = linalg.matmulTransposeB(head, head);
-    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) expect(Math.abs(gram.get(i, j) - (i === j ? 1 : 0))).toBeLessThan(1e-12);
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 8; j++) expect(Math.abs(gram.get(i, j) - (i === j ? 1 : 0))).toBeLessThan(1e-12);
     expect(maxRowNormError(v)).toBeLessThan(1e-12);
   });
 
@@ -58,16 +60,19 @@ describe('initializeAnchors', () => {
     expect(Array.from(a.data)).not.toEqual(Array.from(c.data));
   });
 
-  it.skipIf(ONCE)('repulsion for K > D (256 × 128) leaves no pair closer than the orthogonal start, max cos ≈ 0.09 (spec §4.1)', () => {
-    const start = initializeAnchors(256, 128, { init: 'orthogonal', seed: 0 });
-    const repelled = initializeAnchors(256, 128, { init: 'repulsion', seed: 0 });
-    const before = offDiagonalRange(start);
-    const after = offDiagonalRange(repelled);
-    expect(after.max).toBeLessThanOrEqual(before.max);
-    expect(after.max).toBeGreaterThan(0.06); // spec: ≈ 0.09 in the author's numpy check
-    expect(after.max).toBeLessThan(0.12);
-    expect(maxRowNormError(repelled)).toBeLessThan(1e-12);
-  });
+  it.skipIf(ONCE)(
+    'repulsion for K > D (256 × 128) leaves no pair closer than the orthogonal start, max cos ≈ 0.09 (spec §4.1)',
+    () => {
+      const start = initializeAnchors(256, 128, { init: 'orthogonal', seed: 0 });
+      const repelled = initializeAnchors(256, 128, { init: 'repulsion', seed: 0 });
+      const before = offDiagonalRange(start);
+      const after = offDiagonalRange(repelled);
+      expect(after.max).toBeLessThanOrEqual(before.max);
+      expect(after.max).toBeGreaterThan(0.06); // spec: ≈ 0.09 in the author's numpy check
+      expect(after.max).toBeLessThan(0.12);
+      expect(maxRowNormError(repelled)).toBeLessThan(1e-12);
+    },
+  );
 
   it('repulsion for K <= D (64 × 128) ends with pairwise cos in about [−0.08, 0.02] (spec §4.1)', () => {
     const { min, max } = offDiagonalRange(initializeAnchors(64, 128, { seed: 0 }));
@@ -87,7 +92,11 @@ describe('initializeAnchors', () => {
   it('repelAnchors from orthonormal rows (K ≤ D) does not depend on rounding noise: cosines within 1e-12 are ties', () => {
     // Every cosine of the orthogonal start is 0 up to rounding; an ulp-sized change of the start (what another
     // JavaScript engine's Math.sin / Math.cos give) must not change which anchor each one steps away from.
-    for (const [k, d] of [[6, 8], [10, 10], [16, 100]] as const) {
+    for (const [k, d] of [
+      [6, 8],
+      [10, 10],
+      [16, 100],
+    ] as const) {
       const start = initializeAnchors(k, d, { init: 'orthogonal', seed: 4 });
       const nudged = start.clone();
       for (let i = 0; i < nudged.data.length; i += 3) nudged.data[i]! *= 1 + 2 ** -50;

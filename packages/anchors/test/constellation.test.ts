@@ -9,21 +9,65 @@ const SQRT1_2 = Math.SQRT1_2;
 
 function randomTensor(rows: number, cols: number, seed: number): tf.Tensor2D {
   const rng = createRng(seed);
-  return tf.tensor2d(Float32Array.from({ length: rows * cols }, () => rng.normal()), [rows, cols]);
+  return tf.tensor2d(
+    Float32Array.from({ length: rows * cols }, () => rng.normal()),
+    [rows, cols],
+  );
 }
 
 describe('Constellation', () => {
   it('triangulate is 1 − cos on hand-made cases', () => {
-    const c = Constellation.fromAnchors([[1, 0], [0, 1]]);
-    const tri = c.triangulate(tf.tensor2d([[1, 0], [0, 1], [-1, 0], [SQRT1_2, SQRT1_2]]));
-    expectTensorClose(tri, [[0, 1], [1, 0], [2, 1], [1 - SQRT1_2, 1 - SQRT1_2]], { atol: 1e-6 });
+    const c = Constellation.fromAnchors([
+      [1, 0],
+      [0, 1],
+    ]);
+    const tri = c.triangulate(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [-1, 0],
+        [SQRT1_2, SQRT1_2],
+      ]),
+    );
+    expectTensorClose(
+      tri,
+      [
+        [0, 1],
+        [1, 0],
+        [2, 1],
+        [1 - SQRT1_2, 1 - SQRT1_2],
+      ],
+      { atol: 1e-6 },
+    );
     c.dispose();
   });
 
   it('normalizes inputs and anchors on use', () => {
-    const c = Constellation.fromAnchors([[3, 0, 0], [0, 0, 0.5]]);
-    expectTensorClose(c.triangulate(tf.tensor2d([[5, 0, 0], [3, 0, 3]])), [[0, 1], [1 - SQRT1_2, 1 - SQRT1_2]], { atol: 1e-6 });
-    expectTensorClose(c.normalizedAnchors(), [[1, 0, 0], [0, 0, 1]], { atol: 1e-7 });
+    const c = Constellation.fromAnchors([
+      [3, 0, 0],
+      [0, 0, 0.5],
+    ]);
+    expectTensorClose(
+      c.triangulate(
+        tf.tensor2d([
+          [5, 0, 0],
+          [3, 0, 3],
+        ]),
+      ),
+      [
+        [0, 1],
+        [1 - SQRT1_2, 1 - SQRT1_2],
+      ],
+      { atol: 1e-6 },
+    );
+    expectTensorClose(
+      c.normalizedAnchors(),
+      [
+        [1, 0, 0],
+        [0, 0, 1],
+      ],
+      { atol: 1e-7 },
+    );
     c.dispose();
   });
 
@@ -48,25 +92,40 @@ describe('Constellation', () => {
   it('checks shapes and dtypes with messages naming the method and x', () => {
     const c = new Constellation({ anchors: 4, dim: 16, init: 'orthogonal' });
     expect(() => c.triangulate(tf.zeros([4, 8]) as tf.Tensor2D)).toThrow(ShapeError);
-    expect(() => c.triangulate(tf.zeros([4, 8]) as tf.Tensor2D)).toThrow("Constellation.triangulate: 'x' must have shape [B, D=16], got [4, 8]");
-    expect(() => c.triangulate(tf.zeros([16]) as never)).toThrow("Constellation.triangulate: 'x' must have shape [B, D=16], got [16]");
-    expect(() => c.nearest(tf.zeros([2, 3]) as tf.Tensor2D)).toThrow("Constellation.nearest: 'x' must have shape [B, D=16], got [2, 3]");
+    expect(() => c.triangulate(tf.zeros([4, 8]) as tf.Tensor2D)).toThrow(
+      "Constellation.triangulate: 'x' must have shape [B, D=16], got [4, 8]",
+    );
+    expect(() => c.triangulate(tf.zeros([16]) as never)).toThrow(
+      "Constellation.triangulate: 'x' must have shape [B, D=16], got [16]",
+    );
+    expect(() => c.nearest(tf.zeros([2, 3]) as tf.Tensor2D)).toThrow(
+      "Constellation.nearest: 'x' must have shape [B, D=16], got [2, 3]",
+    );
     expect(() => c.cosine(tf.zeros([2, 3]) as tf.Tensor2D)).toThrow(/Constellation.cosine: 'x'/);
     expect(() => c.softAssign(tf.zeros([2, 3]) as tf.Tensor2D)).toThrow(/Constellation.softAssign: 'x'/);
     expect(() => c.triangulate(tf.zeros([2, 16], 'int32') as tf.Tensor2D)).toThrow(InvalidArgumentError);
-    expect(() => c.triangulate(tf.zeros([2, 16], 'int32') as tf.Tensor2D)).toThrow(/'x' must have dtype float32, got int32/);
+    expect(() => c.triangulate(tf.zeros([2, 16], 'int32') as tf.Tensor2D)).toThrow(
+      /'x' must have dtype float32, got int32/,
+    );
     expect(() => c.triangulate([[1]] as never)).toThrow(/'x' must be a tf.Tensor/);
     c.dispose();
   });
 
   it('refuses fewer than 2 anchors and bad options', () => {
     expect(() => new Constellation({ anchors: 1, dim: 4 })).toThrow(InvalidArgumentError);
-    expect(() => new Constellation({ anchors: 1, dim: 4 })).toThrow(/Constellation: 'anchors' must be an integer >= 2, got 1/);
+    expect(() => new Constellation({ anchors: 1, dim: 4 })).toThrow(
+      /Constellation: 'anchors' must be an integer >= 2, got 1/,
+    );
     expect(() => new Constellation({ anchors: 4, dim: 0 })).toThrow(/'dim'/);
     expect(() => new Constellation({ anchors: 4, dim: 4, dropout: 1.5 })).toThrow(/'dropout'/);
     expect(() => new Constellation({ anchors: 4, dim: 4, dropoutMode: 'drop' as never })).toThrow(/'dropoutMode'/);
     expect(() => Constellation.fromAnchors([[1, 0]])).toThrow(ShapeError);
-    expect(() => Constellation.fromAnchors([[1, NaN], [0, 1]])).toThrow(NonFiniteError);
+    expect(() =>
+      Constellation.fromAnchors([
+        [1, NaN],
+        [0, 1],
+      ]),
+    ).toThrow(NonFiniteError);
   });
 
   it('orthogonal init gives orthonormal rows when K <= D', () => {
@@ -137,7 +196,14 @@ describe('Constellation', () => {
     });
 
     it('mode subset returns the kept columns and their anchor ids', () => {
-      const c = new Constellation({ anchors: 24, dim: 8, init: 'xavier', dropout: 0.5, dropoutMode: 'subset', seed: 8 });
+      const c = new Constellation({
+        anchors: 24,
+        dim: 8,
+        init: 'xavier',
+        dropout: 0.5,
+        dropoutMode: 'subset',
+        seed: 8,
+      });
       const plain = c.triangulate(x).arraySync();
       const { tri, keep, anchorIds } = c.triangulateWithDropout(x, { training: true });
       const ids = Array.from(keep.keys()).filter((a) => keep[a]);
@@ -163,8 +229,16 @@ describe('Constellation', () => {
   });
 
   it('nearest is argmax cos, and skips dropped anchors with a keep mask', () => {
-    const c = Constellation.fromAnchors([[1, 0], [0, 1], [-1, 0]]);
-    const x = tf.tensor2d([[0.2, 0.9], [0.9, 0.1], [-1, 0.2]]);
+    const c = Constellation.fromAnchors([
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+    ]);
+    const x = tf.tensor2d([
+      [0.2, 0.9],
+      [0.9, 0.1],
+      [-1, 0.2],
+    ]);
     const ids = c.nearest(x);
     expect(ids.dtype).toBe('int32');
     expect(ids.shape).toEqual([3]);
@@ -177,27 +251,76 @@ describe('Constellation', () => {
   });
 
   it('softAssign is softmax(cos / τ)', () => {
-    const c = Constellation.fromAnchors([[1, 0], [0, 1]]);
-    const x = tf.tensor2d([[1, 0], [SQRT1_2, SQRT1_2]]);
+    const c = Constellation.fromAnchors([
+      [1, 0],
+      [0, 1],
+    ]);
+    const x = tf.tensor2d([
+      [1, 0],
+      [SQRT1_2, SQRT1_2],
+    ]);
     const e = Math.E;
-    expectTensorClose(c.softAssign(x, { temperature: 1 }), [[e / (e + 1), 1 / (e + 1)], [0.5, 0.5]], { atol: 1e-6 });
+    expectTensorClose(
+      c.softAssign(x, { temperature: 1 }),
+      [
+        [e / (e + 1), 1 / (e + 1)],
+        [0.5, 0.5],
+      ],
+      { atol: 1e-6 },
+    );
     const sharp = c.softAssign(x); // τ = 0.1: softmax([10, 0])
-    expectTensorClose(sharp, [[1 / (1 + Math.exp(-10)), Math.exp(-10) / (1 + Math.exp(-10))], [0.5, 0.5]], { atol: 1e-6 });
+    expectTensorClose(
+      sharp,
+      [
+        [1 / (1 + Math.exp(-10)), Math.exp(-10) / (1 + Math.exp(-10))],
+        [0.5, 0.5],
+      ],
+      { atol: 1e-6 },
+    );
     expect(() => c.softAssign(x, { temperature: 0 })).toThrow(/'temperature'/);
-    expectTensorClose(c.cosine(x), [[1, 0], [SQRT1_2, SQRT1_2]], { atol: 1e-6 });
+    expectTensorClose(
+      c.cosine(x),
+      [
+        [1, 0],
+        [SQRT1_2, SQRT1_2],
+      ],
+      { atol: 1e-6 },
+    );
     c.dispose();
   });
 
   it('saveHome snapshots the normalized anchors', () => {
-    const c = Constellation.fromAnchors([[2, 0], [0, 3]]);
+    const c = Constellation.fromAnchors([
+      [2, 0],
+      [0, 3],
+    ]);
     expect(c.home).toBeNull();
     c.saveHome();
-    c.anchors.assign(tf.tensor2d([[1, 1], [0, 1]]));
-    expectTensorClose(c.home!, [[1, 0], [0, 1]], { atol: 0 });
+    c.anchors.assign(
+      tf.tensor2d([
+        [1, 1],
+        [0, 1],
+      ]),
+    );
+    expectTensorClose(
+      c.home!,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { atol: 0 },
+    );
     const n = tf.memory().numTensors;
     c.saveHome(); // replaces and disposes the old snapshot
     expect(tf.memory().numTensors).toBe(n);
-    expectTensorClose(c.home!, [[SQRT1_2, SQRT1_2], [0, 1]], { atol: 1e-7 });
+    expectTensorClose(
+      c.home!,
+      [
+        [SQRT1_2, SQRT1_2],
+        [0, 1],
+      ],
+      { atol: 1e-7 },
+    );
     c.dispose();
   });
 
@@ -205,7 +328,10 @@ describe('Constellation', () => {
     const c = new Constellation({ anchors: 6, dim: 4, seed: 1, repulsionSteps: 5 });
     const x = randomTensor(5, 4, 2);
     const weights = randomTensor(5, 6, 3);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(c.triangulate(x), weights)) as tf.Scalar, c.trainableVariables);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(c.triangulate(x), weights)) as tf.Scalar,
+      c.trainableVariables,
+    );
     expect(Number.isFinite(value.dataSync()[0])).toBe(true);
     const g = grads[c.anchors.name]!;
     expect(g.shape).toEqual([6, 4]);
@@ -216,7 +342,14 @@ describe('Constellation', () => {
 
   it('leaks no tensors: every method returns exactly one', () => {
     const c = new Constellation({ anchors: 12, dim: 8, seed: 1, dropout: 0.3, repulsionSteps: 5 });
-    const s = new Constellation({ anchors: 12, dim: 8, seed: 1, dropout: 0.3, dropoutMode: 'subset', repulsionSteps: 5 });
+    const s = new Constellation({
+      anchors: 12,
+      dim: 8,
+      seed: 1,
+      dropout: 0.3,
+      dropoutMode: 'subset',
+      repulsionSteps: 5,
+    });
     const x = randomTensor(4, 8, 1);
     const calls: (() => tf.Tensor)[] = [
       () => c.triangulate(x),
@@ -256,8 +389,12 @@ describe('Constellation', () => {
 
   it('loadStateDict validates names and shapes', () => {
     const c = new Constellation({ anchors: 4, dim: 3, init: 'xavier' });
-    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 2]) })).toThrow("Constellation.loadStateDict: 'dict['anchors']' must have shape [4, 3], got [4, 2]");
-    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 3]), extra: tf.zeros([1]) })).toThrow(/unexpected key 'extra'/);
+    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 2]) })).toThrow(
+      "Constellation.loadStateDict: 'dict['anchors']' must have shape [4, 3], got [4, 2]",
+    );
+    expect(() => c.loadStateDict({ anchors: tf.zeros([4, 3]), extra: tf.zeros([1]) })).toThrow(
+      /unexpected key 'extra'/,
+    );
     expect(() => c.loadStateDict({ home: tf.zeros([4, 3]) })).toThrow(/has no key 'anchors'/);
     c.dispose();
   });
@@ -311,11 +448,21 @@ describe('Constellation', () => {
     });
 
     it('throws typed errors', () => {
-      expect(() => Constellation.fromData(rows, labels, { anchors: 2 })).toThrow(/Constellation.fromData: 'anchors' must be at least the number of classes C=3, got 2/);
+      expect(() => Constellation.fromData(rows, labels, { anchors: 2 })).toThrow(
+        /Constellation.fromData: 'anchors' must be at least the number of classes C=3, got 2/,
+      );
       expect(() => Constellation.fromData(rows, labels.slice(1), { anchors: 8 })).toThrow(ShapeError);
-      expect(() => Constellation.fromData(rows, labels.slice(1), { anchors: 8 })).toThrow("Constellation.fromData: 'labels' must have shape [N=60], got [59]");
+      expect(() => Constellation.fromData(rows, labels.slice(1), { anchors: 8 })).toThrow(
+        "Constellation.fromData: 'labels' must have shape [N=60], got [59]",
+      );
       expect(() => Constellation.fromData(rows, labels, { anchors: 8, confusedPairs: 4 })).toThrow(/'confusedPairs'/);
-      expect(() => Constellation.fromData(rows, labels.map((l) => l + 0.5), { anchors: 8 })).toThrow(/'labels' must hold integers/);
+      expect(() =>
+        Constellation.fromData(
+          rows,
+          labels.map((l) => l + 0.5),
+          { anchors: 8 },
+        ),
+      ).toThrow(/'labels' must hold integers/);
       const bad = rows.map((r) => [...r]);
       bad[4]![2] = NaN;
       expect(() => Constellation.fromData(bad, labels, { anchors: 8 })).toThrow(NonFiniteError);

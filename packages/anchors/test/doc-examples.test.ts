@@ -13,7 +13,10 @@ import { loadConstellation, loadPatchwork, saveConstellation, savePatchwork } fr
 describe('doc examples', () => {
   it('Constellation class example', () => {
     const rng = createRng(0);
-    const embeddings = tf.tensor2d(Float32Array.from({ length: 4 * 128 }, () => rng.normal()), [4, 128]);
+    const embeddings = tf.tensor2d(
+      Float32Array.from({ length: 4 * 128 }, () => rng.normal()),
+      [4, 128],
+    );
     const c = new Constellation({ anchors: 64, dim: 128, seed: 1 });
     const tri = c.triangulate(embeddings);
     expect(tri.shape).toEqual([4, 64]);
@@ -26,11 +29,28 @@ describe('doc examples', () => {
   });
 
   it('fromAnchors / triangulate / nearest / softAssign examples', () => {
-    const c = Constellation.fromAnchors([[1, 0], [0, 1]]);
+    const c = Constellation.fromAnchors([
+      [1, 0],
+      [0, 1],
+    ]);
     expectTensorClose(c.triangulate(tf.tensor2d([[1, 0]])), [[0, 1]], { atol: 0 });
-    expectTensorClose(c.triangulate(tf.tensor2d([[1, 0], [3, 3]])), [[0, 1], [0.2928932, 0.2928932]], { atol: 1e-6 });
+    expectTensorClose(
+      c.triangulate(
+        tf.tensor2d([
+          [1, 0],
+          [3, 3],
+        ]),
+      ),
+      [
+        [0, 1],
+        [0.2928932, 0.2928932],
+      ],
+      { atol: 1e-6 },
+    );
     expect(Array.from(c.nearest(tf.tensor2d([[0.2, 0.9]])).dataSync())).toEqual([1]);
-    expectTensorClose(c.softAssign(tf.tensor2d([[1, 0]]), { temperature: 1 }), [[0.7310586, 0.2689414]], { atol: 1e-6 });
+    expectTensorClose(c.softAssign(tf.tensor2d([[1, 0]]), { temperature: 1 }), [[0.7310586, 0.2689414]], {
+      atol: 1e-6,
+    });
     const { keep, anchorIds, tri } = c.triangulateWithDropout(tf.tensor2d([[1, 0]]), { training: true, dropout: 0.5 });
     expect(keep).toEqual(new Uint8Array([1, 1])); // K = 2: both always kept
     expect(Array.from(anchorIds)).toEqual([0, 1]);
@@ -39,7 +59,17 @@ describe('doc examples', () => {
   });
 
   it('spreadLoss example', () => {
-    expectTensorClose(spreadLoss(tf.tensor2d([[1, 0], [1, 0], [0, 1]])), 0.3333333, { atol: 1e-6 });
+    expectTensorClose(
+      spreadLoss(
+        tf.tensor2d([
+          [1, 0],
+          [1, 0],
+          [0, 1],
+        ]),
+      ),
+      0.3333333,
+      { atol: 1e-6 },
+    );
   });
 
   it('anchorCV / anchorCVLoss examples', () => {
@@ -64,7 +94,9 @@ describe('doc examples', () => {
     const s = linalg.matmulTransposeB(v, v);
     let max = -Infinity;
     let min = Infinity;
-    for (let i = 0; i < 64; i++) for (let j = 0; j < 64; j++) if (i !== j) ((max = Math.max(max, s.get(i, j))), (min = Math.min(min, s.get(i, j))));
+    for (let i = 0; i < 64; i++)
+      for (let j = 0; j < 64; j++)
+        if (i !== j) ((max = Math.max(max, s.get(i, j))), (min = Math.min(min, s.get(i, j))));
     expect(min).toBeGreaterThan(-0.11);
     expect(max).toBeLessThan(0.05);
   });

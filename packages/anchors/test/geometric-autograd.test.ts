@@ -29,7 +29,12 @@ function reference(e: Rows, anchors: Rows, g: Rows, tang: number, sep: number): 
 }
 
 /** The gradient of L = Σ y ⊙ G through geometricAutograd, so ∂L/∂y = G exactly. */
-function gradientOf(e: tf.Tensor2D, anchors: Parameters<typeof geometricAutograd>[1], g: tf.Tensor2D, options: Parameters<typeof geometricAutograd>[2]): tf.Tensor2D {
+function gradientOf(
+  e: tf.Tensor2D,
+  anchors: Parameters<typeof geometricAutograd>[1],
+  g: tf.Tensor2D,
+  options: Parameters<typeof geometricAutograd>[2],
+): tf.Tensor2D {
   const f = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, options), g)));
   return f(e) as tf.Tensor2D;
 }
@@ -41,7 +46,11 @@ function randomRows(n: number, d: number, seed: number): Rows {
 
 function expectRowsClose(actual: Rows, expected: Rows, atol: number): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((row, i) => row.forEach((x, j) => expect(Math.abs(x - expected[i]![j]!), `[${i}, ${j}]: ${x} vs ${expected[i]![j]}`).toBeLessThanOrEqual(atol)));
+  actual.forEach((row, i) =>
+    row.forEach((x, j) =>
+      expect(Math.abs(x - expected[i]![j]!), `[${i}, ${j}]: ${x} vs ${expected[i]![j]}`).toBeLessThanOrEqual(atol),
+    ),
+  );
 }
 
 describe('geometricAutograd', () => {
@@ -56,7 +65,9 @@ describe('geometricAutograd', () => {
     expect(y.dtype).toBe('float32');
     const a = e.dataSync();
     const b = y.dataSync();
-    expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength))).toBe(true);
+    expect(
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
+    ).toBe(true);
     tf.dispose([e, anchors, y]);
   });
 
@@ -186,14 +197,18 @@ describe('geometricAutograd', () => {
     const g = tf.tensor2d(randomRows(16, 8, 23));
     const source = { normalizedAnchors: () => normalize(anchors) as tf.Tensor2D };
     for (const a of [anchors, source]) {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(geometricAutograd(e, a, { tangential: 1, separation: 1 }), g)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(geometricAutograd(e, a, { tangential: 1, separation: 1 }), g)) as tf.Scalar,
+      );
       expect(Object.keys(grads)).toEqual(['gaEmbedding']);
       const expected = reference(e.arraySync() as Rows, anchors.arraySync() as Rows, g.arraySync() as Rows, 1, 1);
       expectRowsClose(grads.gaEmbedding!.arraySync() as Rows, expected, 1e-5);
       tf.dispose([value, ...Object.values(grads)]);
     }
     // tf.grads with respect to the anchors finds no path through the op, and says so.
-    const both = tf.grads((x: tf.Tensor, a: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, a as tf.Tensor2D), g)));
+    const both = tf.grads((x: tf.Tensor, a: tf.Tensor) =>
+      tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, a as tf.Tensor2D), g)),
+    );
     expect(() => both([e, anchors])).toThrow(/Cannot compute gradient of y=f\(x\) with respect to x/);
     const [ge] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors), g)))([e]);
     expect(ge!.shape).toEqual([16, 8]);
@@ -207,7 +222,11 @@ describe('geometricAutograd', () => {
     const anchorsBefore = anchors.arraySync();
     const eBefore = e.arraySync();
     const sgd = tf.train.sgd(0.1);
-    const loss = sgd.minimize(() => tf.sum(tf.square(tf.sub(geometricAutograd(e, anchors, { tangential: 1, separation: 1 }), target))) as tf.Scalar, true);
+    const loss = sgd.minimize(
+      () =>
+        tf.sum(tf.square(tf.sub(geometricAutograd(e, anchors, { tangential: 1, separation: 1 }), target))) as tf.Scalar,
+      true,
+    );
     expect(loss!.dataSync()[0]).toBeGreaterThan(0);
     expect(anchors.arraySync()).toEqual(anchorsBefore);
     expect(e.arraySync()).not.toEqual(eBefore);
@@ -219,7 +238,14 @@ describe('geometricAutograd', () => {
     const h = tf.tensor2d(randomRows(12, 6, 24)); // raw features
     const aRows = randomRows(4, 6, 25);
     const G = tf.tensor2d(randomRows(12, 6, 26));
-    const composed = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(normalize(x) as tf.Tensor2D, tf.tensor2d(aRows), { tangential: 1, separation: 0.5 }), G)))(h);
+    const composed = tf.grad((x: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          geometricAutograd(normalize(x) as tf.Tensor2D, tf.tensor2d(aRows), { tangential: 1, separation: 0.5 }),
+          G,
+        ),
+      ),
+    )(h);
     const eRows = (normalize(h) as tf.Tensor2D).arraySync();
     const g2 = tf.tensor2d(reference(eRows, aRows, G.arraySync(), 1, 0.5));
     const manual = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(normalize(x), g2)))(h);
@@ -238,20 +264,30 @@ describe('geometricAutograd', () => {
     ];
     const grad = gradientOf(tf.tensor2d(e), tf.tensor2d(anchors), tf.tensor2d(g), { tangential: 1, separation: 1 });
     expectRowsClose(grad.arraySync(), reference(e, anchors, g, 1, 1), 1e-6);
-    expectRowsClose(grad.arraySync(), [
-      [1, 0, 1],
-      [0, 0, -1],
-    ], 1e-6);
+    expectRowsClose(
+      grad.arraySync(),
+      [
+        [1, 0, 1],
+        [0, 0, -1],
+      ],
+      1e-6,
+    );
   });
 
   it('confines a NaN row of the embedding to its own gradient row', () => {
     const rows = sampleSphere(6, 4, { seed: 27 }).arraySync() as Rows;
     const aRows = randomRows(3, 4, 28);
     const gRows = randomRows(6, 4, 29);
-    const clean = gradientOf(tf.tensor2d(rows), tf.tensor2d(aRows), tf.tensor2d(gRows), { tangential: 1, separation: 1 }).arraySync();
+    const clean = gradientOf(tf.tensor2d(rows), tf.tensor2d(aRows), tf.tensor2d(gRows), {
+      tangential: 1,
+      separation: 1,
+    }).arraySync();
     const poisoned = rows.map((r) => [...r]);
     poisoned[2]![1] = NaN;
-    const grad = gradientOf(tf.tensor2d(poisoned), tf.tensor2d(aRows), tf.tensor2d(gRows), { tangential: 1, separation: 1 }).arraySync();
+    const grad = gradientOf(tf.tensor2d(poisoned), tf.tensor2d(aRows), tf.tensor2d(gRows), {
+      tangential: 1,
+      separation: 1,
+    }).arraySync();
     expect(grad[2]!.some(Number.isNaN)).toBe(true);
     for (const i of [0, 1, 3, 4, 5]) expect(grad[i]).toEqual(clean[i]);
   });
@@ -277,8 +313,12 @@ describe('geometricAutograd', () => {
     const a = tf.tensor2d([[1, 0]]);
     for (const bad of [-0.1, NaN, Infinity, '1']) {
       expect(() => geometricAutograd(e, a, { tangential: bad as number })).toThrow(InvalidArgumentError);
-      expect(() => geometricAutograd(e, a, { tangential: bad as number })).toThrow(/geometricAutograd: 'tangential' must be a finite number >= 0/);
-      expect(() => geometricAutograd(e, a, { separation: bad as number })).toThrow(/geometricAutograd: 'separation' must be a finite number >= 0/);
+      expect(() => geometricAutograd(e, a, { tangential: bad as number })).toThrow(
+        /geometricAutograd: 'tangential' must be a finite number >= 0/,
+      );
+      expect(() => geometricAutograd(e, a, { separation: bad as number })).toThrow(
+        /geometricAutograd: 'separation' must be a finite number >= 0/,
+      );
     }
     expect(() => geometricAutograd(e, a, 3 as never)).toThrow(/geometricAutograd: 'options' must be an object/);
   });
@@ -286,22 +326,41 @@ describe('geometricAutograd', () => {
   it('checks shapes, naming embedding and anchors', () => {
     const e = tf.tensor2d([[1, 0, 0]]);
     expect(() => geometricAutograd(tf.tensor1d([1, 0, 0]) as never, tf.tensor2d([[1, 0, 0]]))).toThrow(ShapeError);
-    expect(() => geometricAutograd(tf.tensor1d([1, 0, 0]) as never, tf.tensor2d([[1, 0, 0]]))).toThrow(/geometricAutograd: 'embedding' must have shape \[B, D\], got \[3\]/);
-    expect(() => geometricAutograd(e, tf.tensor2d([[1, 0, 0, 0]]))).toThrow(/geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[1, 4\]/);
-    expect(() => geometricAutograd(e, tf.tensor1d([1, 0, 0]) as never)).toThrow(/geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[3\]/);
+    expect(() => geometricAutograd(tf.tensor1d([1, 0, 0]) as never, tf.tensor2d([[1, 0, 0]]))).toThrow(
+      /geometricAutograd: 'embedding' must have shape \[B, D\], got \[3\]/,
+    );
+    expect(() => geometricAutograd(e, tf.tensor2d([[1, 0, 0, 0]]))).toThrow(
+      /geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[1, 4\]/,
+    );
+    expect(() => geometricAutograd(e, tf.tensor1d([1, 0, 0]) as never)).toThrow(
+      /geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[3\]/,
+    );
     // An anchor source is resolved in the forward pass; its shape is checked there, with the same message.
     const wrong = { normalizedAnchors: () => tf.tensor2d([[1, 0]]) };
-    expect(() => geometricAutograd(e, wrong)).toThrow(/geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[1, 2\]/);
-    expect(() => geometricAutograd(e, [[1, 0, 0]] as never)).toThrow(/geometricAutograd: 'anchors' must be a tf.Tensor2D \[A, D\] or an object with normalizedAnchors\(\)/);
-    expect(() => geometricAutograd([[1, 0, 0]] as never, tf.tensor2d([[1, 0, 0]]))).toThrow(/geometricAutograd: 'embedding' must be a tf.Tensor2D/);
-    expect(() => geometricAutograd(tf.tensor2d([[1, 0, 0]], undefined, 'int32'), tf.tensor2d([[1, 0, 0]]))).toThrow(/'embedding' must have dtype float32, got int32/);
+    expect(() => geometricAutograd(e, wrong)).toThrow(
+      /geometricAutograd: 'anchors' must have shape \[A, D=3\], got \[1, 2\]/,
+    );
+    expect(() => geometricAutograd(e, [[1, 0, 0]] as never)).toThrow(
+      /geometricAutograd: 'anchors' must be a tf.Tensor2D \[A, D\] or an object with normalizedAnchors\(\)/,
+    );
+    expect(() => geometricAutograd([[1, 0, 0]] as never, tf.tensor2d([[1, 0, 0]]))).toThrow(
+      /geometricAutograd: 'embedding' must be a tf.Tensor2D/,
+    );
+    expect(() => geometricAutograd(tf.tensor2d([[1, 0, 0]], undefined, 'int32'), tf.tensor2d([[1, 0, 0]]))).toThrow(
+      /'embedding' must have dtype float32, got int32/,
+    );
   });
 
   it('doc example', () => {
     const e = tf.tensor2d([[1, 0, 0]]);
-    const anchors = tf.tensor2d([[0.8, 0.6, 0], [0, 0, 1]]);
+    const anchors = tf.tensor2d([
+      [0.8, 0.6, 0],
+      [0, 0, 1],
+    ]);
     const g = tf.tensor2d([[0.5, 1, -2]]);
-    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1 }), g)));
+    const grad = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1 }), g)),
+    );
     expectRowsClose(grad(e).arraySync() as Rows, [[-0.48, 0.64, -2]], 1e-6);
   });
 });
@@ -312,7 +371,16 @@ describe("geometricAutograd, separationDirection: 'tangent'", () => {
     const anchors = sampleSphere(16, 12, { seed: 32 });
     const upstream = tf.randomNormal([64, 12], 0, 1, 'float32', 33);
     const grad = tf.grad((x: tf.Tensor) =>
-      tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1, separationDirection: 'tangent' }), upstream)),
+      tf.sum(
+        tf.mul(
+          geometricAutograd(x as tf.Tensor2D, anchors, {
+            tangential: 1,
+            separation: 1,
+            separationDirection: 'tangent',
+          }),
+          upstream,
+        ),
+      ),
     )(e);
     const g = grad.arraySync() as number[][];
     const ev = e.arraySync() as number[][];
@@ -336,9 +404,17 @@ describe("geometricAutograd, separationDirection: 'tangent'", () => {
     const anchors = tf.tensor2d([[0, 1, 0]]);
     const g = tf.tensor2d([[0.5, 1, -2]]);
     const run = (direction: 'anchor' | 'tangent') =>
-      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { separation: 1, separationDirection: direction }), g)))(e).arraySync();
+      tf
+        .grad((x: tf.Tensor) =>
+          tf.sum(
+            tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { separation: 1, separationDirection: direction }), g),
+          ),
+        )(e)
+        .arraySync();
     expect(run('tangent')).toEqual(run('anchor'));
-    expect(() => geometricAutograd(e, anchors, { separationDirection: 'radial' as never })).toThrow(/geometricAutograd: 'separationDirection' must be 'anchor' or 'tangent'/);
+    expect(() => geometricAutograd(e, anchors, { separationDirection: 'radial' as never })).toThrow(
+      /geometricAutograd: 'separationDirection' must be 'anchor' or 'tangent'/,
+    );
     tf.dispose([e, anchors, g]);
   });
 });

@@ -8,10 +8,40 @@ import { anchorCV, anchorCVAsync, anchorCVLoss, spreadLoss } from '../src/losses
 
 describe('spreadLoss', () => {
   it('is the mean over i ≠ j of ReLU(cos − targetCos) on hand cases', () => {
-    expectTensorClose(spreadLoss(tf.tensor2d([[1, 0], [2, 0], [0, 1]])), 2 / 6, { atol: 1e-7 });
-    expectTensorClose(spreadLoss(tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 3]])), 0, { atol: 1e-7 });
+    expectTensorClose(
+      spreadLoss(
+        tf.tensor2d([
+          [1, 0],
+          [2, 0],
+          [0, 1],
+        ]),
+      ),
+      2 / 6,
+      { atol: 1e-7 },
+    );
+    expectTensorClose(
+      spreadLoss(
+        tf.tensor2d([
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 3],
+        ]),
+      ),
+      0,
+      { atol: 1e-7 },
+    );
     // cos = −1 and targetCos = −0.5: ReLU(−0.5) = 0; with [1, 1]/√2 vs [1, 0]: cos ≈ 0.7071.
-    expectTensorClose(spreadLoss(tf.tensor2d([[1, 0], [1, 1]]), { targetCos: 0.5 }), Math.SQRT1_2 - 0.5, { atol: 1e-6 });
+    expectTensorClose(
+      spreadLoss(
+        tf.tensor2d([
+          [1, 0],
+          [1, 1],
+        ]),
+        { targetCos: 0.5 },
+      ),
+      Math.SQRT1_2 - 0.5,
+      { atol: 1e-6 },
+    );
   });
 
   it('pulls a Constellation apart: gradients reach its variable', () => {
@@ -33,7 +63,10 @@ describe('spreadLoss', () => {
 describe('anchorCVLoss / anchorCV', () => {
   function randomAnchors(k: number, d: number, seed: number): tf.Tensor2D {
     const rng = createRng(seed);
-    return tf.tensor2d(Float32Array.from({ length: k * d }, () => 3 * rng.normal()), [k, d]);
+    return tf.tensor2d(
+      Float32Array.from({ length: k * d }, () => 3 * rng.normal()),
+      [k, d],
+    );
   }
 
   it('anchorCVLoss equals cvLoss on the normalized anchors', () => {
@@ -65,7 +98,9 @@ describe('anchorCVLoss / anchorCV', () => {
   });
 
   it('needs at least 5 anchors', () => {
-    expect(() => anchorCV(tf.zeros([4, 3]) as tf.Tensor2D)).toThrow("anchorCV: 'anchors' must have shape [K, D] with K >= 5, got [4, 3]");
+    expect(() => anchorCV(tf.zeros([4, 3]) as tf.Tensor2D)).toThrow(
+      "anchorCV: 'anchors' must have shape [K, D] with K >= 5, got [4, 3]",
+    );
     const c = new Constellation({ anchors: 4, dim: 3, init: 'xavier' });
     expect(() => anchorCVLoss(c)).toThrow(/anchorCVLoss: 'anchors' must have shape \[K, D\] with K >= 5/);
     c.dispose();

@@ -17,12 +17,16 @@ class Model extends Module {
   constructor() {
     super();
     this.constellation = this.addModule('constellation', new Constellation({ anchors: 8, dim: 4, init: 'xavier' }));
-    this.patchwork = this.addModule('patchwork', new Patchwork({ anchors: 8, compartments: 2, compartmentDim: 3, activation: 'star-relu', seed: 1 }));
+    this.patchwork = this.addModule(
+      'patchwork',
+      new Patchwork({ anchors: 8, compartments: 2, compartmentDim: 3, activation: 'star-relu', seed: 1 }),
+    );
     this.bank = this.addModule('bank', new AnchorBank({ inputDim: 6, bankDim: 4, experts: 2, anchors: 5 }));
   }
 }
 
-const values = (m: Module) => tf.tidy(() => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.dataSync())])));
+const values = (m: Module) =>
+  tf.tidy(() => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.dataSync())])));
 
 describe('anchors objects are nn Modules', () => {
   it('are instances of Module; paramCount is the documented count (84,480 for the README pair)', () => {
@@ -41,12 +45,25 @@ describe('anchors objects are nn Modules', () => {
     const w = c.getWeights();
     expect(Object.keys(w)).toEqual(['anchors']);
     expect(w.anchors).toBe(c.anchors);
-    w.anchors!.assign(tf.tensor2d([[1, 0], [0, 1], [-1, 0]]));
+    w.anchors!.assign(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [-1, 0],
+      ]),
+    );
     expect(Array.from(c.triangulate(tf.tensor2d([[0, 2]])).dataSync())).toEqual([1, 0, 1]);
 
     const p = new Patchwork({ anchors: 4, compartments: 2, compartmentDim: 2, activation: 'star-relu' });
     expect(Object.keys(p.getWeights())).toEqual([
-      'stacked.0.weight', 'stacked.0.bias', 'stacked.2.weight', 'stacked.2.bias', 'stacked.3.weight', 'stacked.3.bias', 'stacked.1.scale', 'stacked.1.bias',
+      'stacked.0.weight',
+      'stacked.0.bias',
+      'stacked.2.weight',
+      'stacked.2.bias',
+      'stacked.3.weight',
+      'stacked.3.bias',
+      'stacked.1.scale',
+      'stacked.1.bias',
     ]);
     const before = p.apply(tf.ones([1, 4]) as tf.Tensor2D).arraySync();
     p.getWeights()['stacked.3.bias']!.assign(tf.fill([2, 2], 7));
@@ -54,8 +71,16 @@ describe('anchors objects are nn Modules', () => {
     expect(Array.from(p.stateDict()['compartments.1.3.bias']!.dataSync())).toEqual([7, 7]);
 
     const b = new AnchorBank({ inputDim: 3, bankDim: 2, experts: 1, anchors: 2 });
-    b.getWeights().anchors!.assign(tf.tensor2d([[1, 0], [0, 1]]));
-    expect(b.stateDict().anchors!.arraySync()).toEqual([[1, 0], [0, 1]]);
+    b.getWeights().anchors!.assign(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+      ]),
+    );
+    expect(b.stateDict().anchors!.arraySync()).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(b.trainableVariables[3]).toBe(b.getWeights().anchors);
     for (const m of [c, p, b]) m.dispose();
   });
@@ -66,13 +91,26 @@ describe('anchors objects are nn Modules', () => {
     const b = new Model();
     a.constellation.saveHome();
     const sd = a.stateDict();
-    expect(Object.keys(sd).filter((k) => k.startsWith('constellation.'))).toEqual(['constellation.anchors', 'constellation.home']);
+    expect(Object.keys(sd).filter((k) => k.startsWith('constellation.'))).toEqual([
+      'constellation.anchors',
+      'constellation.home',
+    ]);
     expect(Object.keys(sd).filter((k) => k.startsWith('patchwork.compartments.1.'))).toEqual([
-      'patchwork.compartments.1.0.weight', 'patchwork.compartments.1.0.bias', 'patchwork.compartments.1.1.scale', 'patchwork.compartments.1.1.bias',
-      'patchwork.compartments.1.2.weight', 'patchwork.compartments.1.2.bias', 'patchwork.compartments.1.3.weight', 'patchwork.compartments.1.3.bias',
+      'patchwork.compartments.1.0.weight',
+      'patchwork.compartments.1.0.bias',
+      'patchwork.compartments.1.1.scale',
+      'patchwork.compartments.1.1.bias',
+      'patchwork.compartments.1.2.weight',
+      'patchwork.compartments.1.2.bias',
+      'patchwork.compartments.1.3.weight',
+      'patchwork.compartments.1.3.bias',
     ]);
     expect(Object.keys(sd).filter((k) => k.startsWith('bank.'))).toEqual([
-      'bank.projection.weight', 'bank.projection.bias', 'bank.rotations.0', 'bank.rotations.1', 'bank.anchors',
+      'bank.projection.weight',
+      'bank.projection.bias',
+      'bank.rotations.0',
+      'bank.rotations.1',
+      'bank.anchors',
     ]);
     expect(Object.keys(a.getWeights()).filter((k) => k.startsWith('patchwork.'))).toHaveLength(8);
 

@@ -8,7 +8,10 @@ import { Patchwork, type PatchworkActivation } from '../src/patchwork.js';
 
 function randomTensor(rows: number, cols: number, seed: number): tf.Tensor2D {
   const rng = createRng(seed);
-  return tf.tensor2d(Float32Array.from({ length: rows * cols }, () => rng.normal()), [rows, cols]);
+  return tf.tensor2d(
+    Float32Array.from({ length: rows * cols }, () => rng.normal()),
+    [rows, cols],
+  );
 }
 
 /** Float64 reference of one Patchwork, compartment by compartment, from its named weights. */
@@ -132,7 +135,13 @@ describe('Patchwork', () => {
   it('names its weights as the PyTorch module, with PyTorch shapes', () => {
     const p = new Patchwork({ anchors: 6, compartments: 2, compartmentDim: 4, activation: 'star-relu' });
     const w = p.stateDict();
-    expect(Object.fromEntries(Object.entries(w).filter(([k]) => k.startsWith('compartments.1.')).map(([k, t]) => [k, t.shape]))).toEqual({
+    expect(
+      Object.fromEntries(
+        Object.entries(w)
+          .filter(([k]) => k.startsWith('compartments.1.'))
+          .map(([k, t]) => [k, t.shape]),
+      ),
+    ).toEqual({
       'compartments.1.0.weight': [8, 3],
       'compartments.1.0.bias': [8],
       'compartments.1.1.scale': [1],
@@ -154,7 +163,10 @@ describe('Patchwork', () => {
       const x = randomTensor(6, 8, 1);
       const target = randomTensor(6, 24, 2);
       const variables = [...c.trainableVariables, ...p.trainableVariables];
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(p.apply(c.triangulate(x)), target)) as tf.Scalar, variables);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(p.apply(c.triangulate(x)), target)) as tf.Scalar,
+        variables,
+      );
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
       expect(Object.keys(grads)).toHaveLength(variables.length);
       for (const v of variables) {
@@ -172,15 +184,21 @@ describe('Patchwork', () => {
 
   it('throws typed errors', () => {
     expect(() => new Patchwork({ anchors: 10, compartments: 4 })).toThrow(InvalidArgumentError);
-    expect(() => new Patchwork({ anchors: 10, compartments: 4 })).toThrow(/Patchwork: 'anchors' must be divisible by compartments=4/);
+    expect(() => new Patchwork({ anchors: 10, compartments: 4 })).toThrow(
+      /Patchwork: 'anchors' must be divisible by compartments=4/,
+    );
     expect(() => new Patchwork({ anchors: 8, activation: 'gelu' as never })).toThrow(/'activation' must be one of/);
     const p = new Patchwork({ anchors: 64, compartments: 8, compartmentDim: 4 });
     expect(() => p.apply(tf.zeros([2, 63]) as tf.Tensor2D)).toThrow(ShapeError);
-    expect(() => p.apply(tf.zeros([2, 63]) as tf.Tensor2D)).toThrow("Patchwork.apply: 'tri' must have shape [B, K=64], got [2, 63]");
+    expect(() => p.apply(tf.zeros([2, 63]) as tf.Tensor2D)).toThrow(
+      "Patchwork.apply: 'tri' must have shape [B, K=64], got [2, 63]",
+    );
     expect(() => p.loadStateDict({})).toThrow(/has no key 'compartments.0.0.weight'/);
     const w = p.stateDict();
     w['compartments.3.2.weight'] = tf.zeros([4, 7]);
-    expect(() => p.loadStateDict(w)).toThrow("Patchwork.loadStateDict: 'dict['compartments.3.2.weight']' must have shape [4, 8], got [4, 7]");
+    expect(() => p.loadStateDict(w)).toThrow(
+      "Patchwork.loadStateDict: 'dict['compartments.3.2.weight']' must have shape [4, 8], got [4, 7]",
+    );
     p.dispose();
   });
 

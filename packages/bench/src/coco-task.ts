@@ -44,7 +44,12 @@ export interface CocoTaskResult {
   f1Micro: number;
   f1Macro: number;
   /** With `textModel`: recall@{1,5,10} of text→image (one relevant image per caption) and image→text (~5 captions). */
-  retrieval?: { textModel: string; captions: number; textToImage: Record<number, number>; imageToText: Record<number, number> };
+  retrieval?: {
+    textModel: string;
+    captions: number;
+    textToImage: Record<number, number>;
+    imageToText: Record<number, number>;
+  };
   /** Images per second through the image embedder. */
   imagesPerSecond: number;
   probe: { steps: number; lr: number; l2: number };
@@ -62,7 +67,14 @@ function l2Rows(x: Float32Array, n: number, d: number): Float32Array {
 }
 
 /** Trains the logistic-regression probe; returns validation probabilities `[Nval·C]`. */
-async function probe(xTrain: Float32Array, yTrain: Uint8Array, xVal: Float32Array, d: number, c: number, opts: Required<NonNullable<CocoTaskOptions['probe']>>): Promise<Float32Array> {
+async function probe(
+  xTrain: Float32Array,
+  yTrain: Uint8Array,
+  xVal: Float32Array,
+  d: number,
+  c: number,
+  opts: Required<NonNullable<CocoTaskOptions['probe']>>,
+): Promise<Float32Array> {
   const nTrain = yTrain.length / c;
   const nVal = xVal.length / d;
   const w = tf.variable(tf.zeros([d, c]));
@@ -100,13 +112,25 @@ async function probe(xTrain: Float32Array, yTrain: Uint8Array, xVal: Float32Arra
  * @throws {InvalidArgumentError} a missing annotation file or image (names the path), no images in a split, or a
  *   text model whose width differs from the image model's.
  */
-export async function evaluateCocoTask(imageModel: Embedder<string>, options: CocoTaskOptions): Promise<CocoTaskResult> {
+export async function evaluateCocoTask(
+  imageModel: Embedder<string>,
+  options: CocoTaskOptions,
+): Promise<CocoTaskResult> {
   const op = 'evaluateCocoTask';
   const { dir, batchSize = 32, textModel, onProgress } = options;
-  const probeOpts = { steps: options.probe?.steps ?? 300, lr: options.probe?.lr ?? 0.01, l2: options.probe?.l2 ?? 1e-4 };
+  const probeOpts = {
+    steps: options.probe?.steps ?? 300,
+    lr: options.probe?.lr ?? 0.01,
+    l2: options.probe?.l2 ?? 1e-4,
+  };
   const ann = (name: string) => {
     const p = join(dir, 'annotations', name);
-    if (!existsSync(p)) throw new InvalidArgumentError(op, 'dir', `missing ${p} (a COCO directory needs annotations/instances_train2017.json and instances_val2017.json)`);
+    if (!existsSync(p))
+      throw new InvalidArgumentError(
+        op,
+        'dir',
+        `missing ${p} (a COCO directory needs annotations/instances_train2017.json and instances_val2017.json)`,
+      );
     return p;
   };
   const train = await loadCocoInstances(ann('instances_train2017.json'));
@@ -114,16 +138,32 @@ export async function evaluateCocoTask(imageModel: Embedder<string>, options: Co
   const paths = (split: string, images: { fileName: string }[]) =>
     images.map((im) => {
       const p = join(dir, split, im.fileName);
-      if (!existsSync(p)) throw new InvalidArgumentError(op, 'dir', `image ${p} listed in instances_${split}.json does not exist`);
+      if (!existsSync(p))
+        throw new InvalidArgumentError(op, 'dir', `image ${p} listed in instances_${split}.json does not exist`);
       return p;
     });
   const trainPaths = paths('train2017', train.images);
   const valPaths = paths('val2017', val.images);
-  if (trainPaths.length === 0 || valPaths.length === 0) throw new InvalidArgumentError(op, 'dir', `needs images in both splits (train ${trainPaths.length}, val ${valPaths.length})`);
+  if (trainPaths.length === 0 || valPaths.length === 0)
+    throw new InvalidArgumentError(
+      op,
+      'dir',
+      `needs images in both splits (train ${trainPaths.length}, val ${valPaths.length})`,
+    );
   const d = imageModel.dim;
   const t0 = performance.now();
-  const xTrain = l2Rows(await embedAll(imageModel, trainPaths, { batchSize, onProgress: (a, b) => onProgress?.('coco train2017 images', a, b) }), trainPaths.length, d);
-  const xValRaw = await embedAll(imageModel, valPaths, { batchSize, onProgress: (a, b) => onProgress?.('coco val2017 images', a, b) });
+  const xTrain = l2Rows(
+    await embedAll(imageModel, trainPaths, {
+      batchSize,
+      onProgress: (a, b) => onProgress?.('coco train2017 images', a, b),
+    }),
+    trainPaths.length,
+    d,
+  );
+  const xValRaw = await embedAll(imageModel, valPaths, {
+    batchSize,
+    onProgress: (a, b) => onProgress?.('coco val2017 images', a, b),
+  });
   const imagesPerSecond = (trainPaths.length + valPaths.length) / ((performance.now() - t0) / 1000);
   const xVal = l2Rows(xValRaw, valPaths.length, d);
   const c = train.numClasses;
@@ -143,13 +183,26 @@ export async function evaluateCocoTask(imageModel: Embedder<string>, options: Co
     probe: probeOpts,
   };
   if (textModel) {
-    if (textModel.dim !== d) throw new InvalidArgumentError(op, 'textModel', `width ${textModel.dim} differs from the image model's ${d}: retrieval needs one space`);
+    if (textModel.dim !== d)
+      throw new InvalidArgumentError(
+        op,
+        'textModel',
+        `width ${textModel.dim} differs from the image model's ${d}: retrieval needs one space`,
+      );
     const caps = await loadCocoCaptions(ann('captions_val2017.json'));
     // Captions of the evaluated images only, in the order of val.images.
     const keep = new Set(val.images.map((im) => im.id));
     const sub = { images: val.images, captions: caps.captions.filter((x) => keep.has(x.imageId)) };
     const gt = cocoRetrievalTargets(sub);
-    const xt = l2Rows(await embedAll(textModel, sub.captions.map((x) => x.caption), { batchSize: 64, onProgress: (a, b) => onProgress?.('coco captions', a, b) }), sub.captions.length, d);
+    const xt = l2Rows(
+      await embedAll(
+        textModel,
+        sub.captions.map((x) => x.caption),
+        { batchSize: 64, onProgress: (a, b) => onProgress?.('coco captions', a, b) },
+      ),
+      sub.captions.length,
+      d,
+    );
     const nc = sub.captions.length;
     const ni = valPaths.length;
     const sim = new Float64Array(nc * ni);

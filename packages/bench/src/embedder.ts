@@ -93,7 +93,11 @@ export async function embedAll<TInput = string>(
   const name = embedder.name;
   const d = embedder.dim;
   if (!Number.isInteger(d) || d < 1) {
-    throw new InvalidArgumentError(OP, 'embedder.dim', `of model '${name}' must be a positive integer, got ${String(d)}`);
+    throw new InvalidArgumentError(
+      OP,
+      'embedder.dim',
+      `of model '${name}' must be a positive integer, got ${String(d)}`,
+    );
   }
   const n = inputs.length;
   const out = new Float32Array(n * d);
@@ -108,8 +112,10 @@ export async function embedAll<TInput = string>(
         if (shape.length !== 2) {
           throw shapeError(name, `returned a rank-${shape.length} tensor for a batch of ${b}`, `[${b}, ${d}]`, shape);
         }
-        if (shape[0] !== b) throw shapeError(name, `returned ${shape[0]} rows for a batch of ${b}`, `[${b}, ${d}]`, shape);
-        if (shape[1] !== d) throw shapeError(name, `returned width ${shape[1]}, declared dim ${d}`, `[${b}, ${d}]`, shape);
+        if (shape[0] !== b)
+          throw shapeError(name, `returned ${shape[0]} rows for a batch of ${b}`, `[${b}, ${d}]`, shape);
+        if (shape[1] !== d)
+          throw shapeError(name, `returned width ${shape[1]}, declared dim ${d}`, `[${b}, ${d}]`, shape);
         values = (await result.data()) as Float32Array | Int32Array | Uint8Array;
       } finally {
         result.dispose();
@@ -124,7 +130,11 @@ export async function embedAll<TInput = string>(
       }
       values = result;
     } else {
-      throw new InvalidArgumentError(OP, 'embedder.embed', `of model '${name}' must return a tf.Tensor2D or a Float32Array`);
+      throw new InvalidArgumentError(
+        OP,
+        'embedder.embed',
+        `of model '${name}' must return a tf.Tensor2D or a Float32Array`,
+      );
     }
     let count = 0;
     let first = -1;
@@ -167,8 +177,10 @@ export async function embedAll<TInput = string>(
  * @see embedAll
  */
 export function cosineRows(a: ArrayLike<number>, b: ArrayLike<number>, n: number, d: number): Float64Array {
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('cosineRows', 'n', `must be a non-negative integer, got ${n}`);
-  if (!Number.isInteger(d) || d < 1) throw new InvalidArgumentError('cosineRows', 'd', `must be a positive integer, got ${d}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('cosineRows', 'n', `must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(d) || d < 1)
+    throw new InvalidArgumentError('cosineRows', 'd', `must be a positive integer, got ${d}`);
   if (a.length !== n * d) throw new ShapeError('cosineRows', 'a', `[N=${n}, D=${d}] (length ${n * d})`, [a.length]);
   if (b.length !== n * d) throw new ShapeError('cosineRows', 'b', `[N=${n}, D=${d}] (length ${n * d})`, [b.length]);
   const out = new Float64Array(n);
@@ -206,7 +218,10 @@ export const builtinModels: Record<string, BuiltinModel> = {
   },
   // The weights @geolip/text ships: a view of its registry (textModels.shipped()), not a list kept here.
   ...Object.fromEntries(
-    Object.entries(textModels.shipped()).map(([name, w]): [string, BuiltinModel] => [name, { description: w.description, load: async () => loadGeolipText({ weights: name }) }]),
+    Object.entries(textModels.shipped()).map(([name, w]): [string, BuiltinModel] => [
+      name,
+      { description: w.description, load: async () => loadGeolipText({ weights: name }) },
+    ]),
   ),
   'use-lite': {
     description:
@@ -245,21 +260,32 @@ export async function loadModel<TInput = string>(nameOrPath: string): Promise<Em
     throw new InvalidArgumentError(op, 'nameOrPath', 'must be a non-empty string');
   }
   const spec = classifyModelSpec(nameOrPath, Object.keys(builtinModels));
-  const names = Object.keys(builtinModels).map((k) => `'${k}'`).join(', ');
+  const names = Object.keys(builtinModels)
+    .map((k) => `'${k}'`)
+    .join(', ');
   if (spec.kind === 'builtin') return (await builtinModels[spec.name]!.load()) as unknown as Embedder<TInput>;
   if (spec.kind === 'unknown') {
-    throw new InvalidArgumentError(op, 'nameOrPath', `'${nameOrPath}' is not a builtin model (valid names: ${names}) nor a module path`);
+    throw new InvalidArgumentError(
+      op,
+      'nameOrPath',
+      `'${nameOrPath}' is not a builtin model (valid names: ${names}) nor a module path`,
+    );
   }
-  if (!existsSync(spec.path)) throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
+  if (!existsSync(spec.path))
+    throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);
   if (spec.kind === 'safetensors') {
-    return (await SentenceEmbedder.fromWeights(spec.path, { name: basename(spec.path).replace(/\.safetensors$/i, '') })) as unknown as Embedder<TInput>;
+    return (await SentenceEmbedder.fromWeights(spec.path, {
+      name: basename(spec.path).replace(/\.safetensors$/i, ''),
+    })) as unknown as Embedder<TInput>;
   }
   const url = spec.url ?? pathToFileURL(spec.path).href;
   let mod: { default?: unknown };
   try {
     mod = (await import(/* @vite-ignore */ url)) as { default?: unknown };
   } catch (cause) {
-    throw new InvalidArgumentError(op, 'nameOrPath', `module '${nameOrPath}' could not be imported: ${String(cause)}`, { cause });
+    throw new InvalidArgumentError(op, 'nameOrPath', `module '${nameOrPath}' could not be imported: ${String(cause)}`, {
+      cause,
+    });
   }
   let candidate = mod.default;
   if (typeof candidate === 'function') candidate = await (candidate as () => unknown)();

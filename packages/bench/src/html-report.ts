@@ -33,7 +33,9 @@ function pairTable(report: JsonReport): string {
       `<td>${escapeHtml(TASK_LABEL[r.task] ?? r.task)}</td><td>${escapeHtml(r.split)}</td><td class="num" data-metric="n" data-value="${r.n}">${r.n}</td>`;
     const attrs = `data-task="${escapeHtml(r.task)}" data-split="${escapeHtml(r.split)}"`;
     if (r.kind === 'regression') {
-      rows.push(`<tr class="result" ${attrs}>${common}${pctCell('spearman', r.spearman)}${pctCell('pearson', r.pearson)}${'<td class="num">–</td>'.repeat(4)}</tr>`);
+      rows.push(
+        `<tr class="result" ${attrs}>${common}${pctCell('spearman', r.spearman)}${pctCell('pearson', r.pearson)}${'<td class="num">–</td>'.repeat(4)}</tr>`,
+      );
     } else {
       rows.push(
         `<tr class="result" ${attrs}>${common}<td class="num">–</td><td class="num">–</td>${pctCell('f1', r.f1)}${pctCell('accuracy', r.accuracy)}${pctCell('auc', r.auc)}` +
@@ -79,7 +81,10 @@ function keyValueTable(id: string, entries: [string, unknown][]): string {
 
 /** `</script>` (and `<!--`) inside embedded JSON would end the element early: escape `<` as `\u003c`. */
 const embedJson = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2).replace(/</g, '\\u003c');
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2).replace(
+    /</g,
+    '\\u003c',
+  );
 
 const STYLE = `
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1f24; }

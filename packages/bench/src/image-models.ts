@@ -49,10 +49,16 @@ export function createPixelsEmbedder(side = PIXELS_SIDE): Embedder<string> {
     async embed(paths: readonly string[]): Promise<Float32Array> {
       const out = new Float32Array(paths.length * dim);
       for (const [i, p] of paths.entries()) {
-        if (typeof p !== 'string') throw new InvalidArgumentError('pixels', `inputs[${i}]`, `must be an image path, got ${typeof p}`);
+        if (typeof p !== 'string')
+          throw new InvalidArgumentError('pixels', `inputs[${i}]`, `must be an image path, got ${typeof p}`);
         const img = await loadImage(p, { channels: 3 });
         const n = Math.min(img.height, img.width);
-        if (n < side) throw new InvalidArgumentError('pixels', `inputs[${i}]`, `${p} is ${img.width}x${img.height}, smaller than ${side}x${side}`);
+        if (n < side)
+          throw new InvalidArgumentError(
+            'pixels',
+            `inputs[${i}]`,
+            `${p} is ${img.width}x${img.height}, smaller than ${side}x${side}`,
+          );
         const v = boxDownsample(centerCrop(img, n).data, n, side);
         for (let c = 0; c < 3; c++) {
           let mean = 0;
@@ -73,7 +79,8 @@ export function createPixelsEmbedder(side = PIXELS_SIDE): Embedder<string> {
 /** Image models available by name in `geolip-bench run --tasks coco --image-model <name>`. */
 export const builtinImageModels: Record<string, { description: string; load(): Promise<Embedder<string>> }> = {
   pixels: {
-    description: 'raw-pixel baseline: central square box-filtered to 16x16 RGB, per-channel centered, L2-normalized (768-d)',
+    description:
+      'raw-pixel baseline: central square box-filtered to 16x16 RGB, per-channel centered, L2-normalized (768-d)',
     load: async () => createPixelsEmbedder(),
   },
   'mobilenet-v2': {
@@ -105,8 +112,13 @@ export async function loadImageModel(nameOrPath: string): Promise<Embedder<strin
   const spec = classifyModelSpec(nameOrPath, Object.keys(builtinImageModels));
   if (spec.kind === 'builtin') return builtinImageModels[spec.name]!.load();
   if (spec.kind !== 'module') {
-    throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `'${nameOrPath}' is not a builtin image model (valid: ${Object.keys(builtinImageModels).join(', ')}) nor a module path`);
+    throw new InvalidArgumentError(
+      'loadImageModel',
+      'nameOrPath',
+      `'${nameOrPath}' is not a builtin image model (valid: ${Object.keys(builtinImageModels).join(', ')}) nor a module path`,
+    );
   }
-  if (!existsSync(spec.path)) throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `file '${nameOrPath}' does not exist`);
+  if (!existsSync(spec.path))
+    throw new InvalidArgumentError('loadImageModel', 'nameOrPath', `file '${nameOrPath}' does not exist`);
   return loadModel<string>(nameOrPath);
 }

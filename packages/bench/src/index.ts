@@ -15,7 +15,14 @@ export type { Embedder, EmbedAllOptions, BuiltinModel } from './embedder.js';
 export * from './baselines/index.js';
 export { evaluatePairTask, PAIR_TASKS, REGRESSION_TASKS, CLASSIFICATION_TASKS } from './evaluate.js';
 export type { ClassificationResult, EvaluateOptions, PairTask, PairTaskResult, RegressionResult } from './evaluate.js';
-export { markdownTable, jsonReport, writeJsonReport, writeFileAtomic, formatParams, packageVersions } from './report.js';
+export {
+  markdownTable,
+  jsonReport,
+  writeJsonReport,
+  writeFileAtomic,
+  formatParams,
+  packageVersions,
+} from './report.js';
 export type { JsonReport, ReportSettings } from './report.js';
 export { svgScatter, niceTicks } from './plot.js';
 export { htmlReport } from './html-report.js';

@@ -30,7 +30,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 }
 
 const fmt = (v: number): string => {
-  const s = Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4)));
+  const s =
+    Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4)));
   return s;
 };
 
@@ -47,7 +48,11 @@ const hash01 = (i: number): number => {
  * A self-contained SVG (no scripts, no external resources) with axes, ticks, axis labels, a title
  * and one circle per (gold, predicted) pair. Non-finite pairs are skipped.
  */
-export function svgScatter(gold: readonly number[], predicted: readonly number[], options: ScatterOptions = {}): string {
+export function svgScatter(
+  gold: readonly number[],
+  predicted: readonly number[],
+  options: ScatterOptions = {},
+): string {
   if (gold.length !== predicted.length) {
     throw new Error(`svgScatter: gold has ${gold.length} values but predicted has ${predicted.length}`);
   }
@@ -86,7 +91,9 @@ export function svgScatter(gold: readonly number[], predicted: readonly number[]
   );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   if (options.title) {
-    out.push(`<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`);
+    out.push(
+      `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`,
+    );
   }
   if (options.subtitle) {
     out.push(`<text x="${width / 2}" y="38" text-anchor="middle" fill="#444">${escapeXml(options.subtitle)}</text>`);
@@ -111,7 +118,9 @@ export function svgScatter(gold: readonly number[], predicted: readonly number[]
     out.push(`<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
   }
   out.push(`</g>`);
-  out.push(`<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel ?? 'gold score')}</text>`);
+  out.push(
+    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel ?? 'gold score')}</text>`,
+  );
   out.push(
     `<text x="14" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${m.top + ph / 2})">${escapeXml(options.yLabel ?? 'cosine similarity')}</text>`,
   );

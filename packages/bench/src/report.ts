@@ -11,7 +11,8 @@ import type { PairTaskResult } from './evaluate.js';
 export const TASK_LABEL: Record<string, string> = { stsb: 'STS-B', sick: 'SICK-R', mrpc: 'MRPC' };
 
 /** A fraction ×100 with 2 decimals; '–' when missing or not finite. @internal */
-export const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(2));
+export const pct = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(2);
 
 /** 1234 → "1.2K", 6_000_000 → "6.0M"; undefined → "–". */
 export function formatParams(params: number | undefined): string {
@@ -34,12 +35,30 @@ export function markdownTable(results: readonly PairTaskResult[]): string {
   const header = ['model', 'params', 'task', 'split', 'n', 'Spearman', 'Pearson', 'F1', 'accuracy', 'AUC', 'threshold'];
   const rows: string[][] = [];
   for (const r of results) {
-    const common = [escapeCell(r.model), formatParams(r.params), TASK_LABEL[r.task] ?? r.task, escapeCell(r.split), String(r.n)];
+    const common = [
+      escapeCell(r.model),
+      formatParams(r.params),
+      TASK_LABEL[r.task] ?? r.task,
+      escapeCell(r.split),
+      String(r.n),
+    ];
     if (r.kind === 'regression') {
       rows.push([...common, pct(r.spearman), pct(r.pearson), '–', '–', '–', '–']);
     } else {
       rows.push([...common, '–', '–', pct(r.f1), pct(r.accuracy), pct(r.auc), r.threshold.toFixed(4)]);
-      rows.push(['all-paraphrase baseline', '–', TASK_LABEL[r.task] ?? r.task, escapeCell(r.split), String(r.n), '–', '–', pct(r.trivialF1), pct(r.trivialAccuracy), pct(0.5), '–']);
+      rows.push([
+        'all-paraphrase baseline',
+        '–',
+        TASK_LABEL[r.task] ?? r.task,
+        escapeCell(r.split),
+        String(r.n),
+        '–',
+        '–',
+        pct(r.trivialF1),
+        pct(r.trivialAccuracy),
+        pct(0.5),
+        '–',
+      ]);
     }
   }
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
@@ -103,7 +122,10 @@ export function packageVersions(names: readonly string[] = REPORTED_PACKAGES): R
       let dir = dirname(req.resolve(name));
       for (let i = 0; i < 6; i++) {
         try {
-          const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+          const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+            name?: string;
+            version?: string;
+          };
           if (pkg.name === name && pkg.version) {
             out[name] = pkg.version;
             break;
@@ -156,7 +178,9 @@ export function jsonReport(
 
 /** JSON.stringify that writes non-finite numbers as strings ("Infinity", "NaN") instead of null. */
 export function stringifyReport(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n';
+  return (
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n'
+  );
 }
 
 // Written atomically (temp file + rename) by @geolip/train's helper, shared with the training CLI.

@@ -19,9 +19,12 @@ export async function resolveTextModel(spec: string, usage: (message: string) =>
   const names = Object.keys(builtinModels);
   const kind = classifyModelSpec(spec, names);
   if (kind.kind === 'unknown') {
-    throw usage(`unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, or a path to an ES module exporting an Embedder`);
+    throw usage(
+      `unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, or a path to an ES module exporting an Embedder`,
+    );
   }
-  if (kind.kind !== 'builtin' && !existsSync(kind.path)) throw usage(`model ${kind.kind === 'safetensors' ? 'file' : 'module'} not found: ${kind.path}`);
+  if (kind.kind !== 'builtin' && !existsSync(kind.path))
+    throw usage(`model ${kind.kind === 'safetensors' ? 'file' : 'module'} not found: ${kind.path}`);
   return loadModel(kind.kind === 'builtin' ? kind.name : kind.path);
 }
 
@@ -32,11 +35,16 @@ export async function resolveTextModel(spec: string, usage: (message: string) =>
  * @param usage - makes the command's usage error.
  * @throws {UsageError} an unknown name (lists the valid ones) or a module that does not exist.
  */
-export async function resolveImageModel(spec: string, usage: (message: string) => UsageError): Promise<Embedder<string>> {
+export async function resolveImageModel(
+  spec: string,
+  usage: (message: string) => UsageError,
+): Promise<Embedder<string>> {
   const names = Object.keys(builtinImageModels);
   const kind = classifyModelSpec(spec, names);
   if (kind.kind === 'unknown' || kind.kind === 'safetensors') {
-    throw usage(`unknown image model '${spec}'; valid image models: ${names.join(', ')}, or a path to an ES module exporting an image Embedder`);
+    throw usage(
+      `unknown image model '${spec}'; valid image models: ${names.join(', ')}, or a path to an ES module exporting an image Embedder`,
+    );
   }
   if (kind.kind === 'module' && !existsSync(kind.path)) throw usage(`image model module not found: ${kind.path}`);
   return loadImageModel(kind.kind === 'builtin' ? kind.name : kind.path);

@@ -12,7 +12,10 @@ const model = join(here, 'fixtures', 'cli', 'model.mjs');
 async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } } as never);
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  } as never);
   return { code, stdout, stderr };
 }
 
@@ -21,13 +24,17 @@ describe('geolip-bench scan', () => {
     const r = await cli(['scan', '--model', model, '--sample', '120', '--backend', 'cpu']);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^SCAN fixture-trigram on 120 STS-B dev sentences \(labels: main-captions, main-forums, main-news\)/);
+    expect(r.stdout).toMatch(
+      /^SCAN fixture-trigram on 120 STS-B dev sentences \(labels: main-captions, main-forums, main-news\)/,
+    );
     expect(r.stdout).toMatch(/N × D\s+120 × \d+/);
     expect(r.stdout).toMatch(/CV \(global\)\s+0\.\d{4} \[200\/200 valid\]/);
     expect(r.stdout).toMatch(/1-NN acc\s+[\d.]+\s+\(chance [\d.]+, 3 classes\)/);
     // Same seed, same sample and report; another seed, another sample.
     expect((await cli(['scan', '--model', model, '--sample', '120', '--backend', 'cpu'])).stdout).toBe(r.stdout);
-    expect((await cli(['scan', '--model', model, '--sample', '120', '--backend', 'cpu', '--seed', '1'])).stdout).not.toBe(r.stdout);
+    expect(
+      (await cli(['scan', '--model', model, '--sample', '120', '--backend', 'cpu', '--seed', '1'])).stdout,
+    ).not.toBe(r.stdout);
   });
 
   it('rejects bad options with exit code 2 (usage; 1 before @geolip/cli)', async () => {

@@ -29,12 +29,30 @@ describe('geolip-bench run', () => {
   it('runs the whole STS-B pipeline on the 20-row fixture: table, JSON report, SVG', async () => {
     const out = join(tmp, 'run1', 'report.json');
     const plots = join(tmp, 'run1', 'plots');
-    const r = await cli(['run', '--model', model, '--tasks', 'stsb', '--data', dataDir, '--out', out, '--plots', plots, '--batch-size', '8']);
+    const r = await cli([
+      'run',
+      '--model',
+      model,
+      '--tasks',
+      'stsb',
+      '--data',
+      dataDir,
+      '--out',
+      out,
+      '--plots',
+      plots,
+      '--batch-size',
+      '8',
+    ]);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('| model | params | task | split | n | Spearman | Pearson | F1 | accuracy | AUC | threshold |');
-    expect(lines[2]).toMatch(/^\| fixture-trigram \| 1\.2K \| STS-B \| dev \| 20 \| -?\d+\.\d\d \| -?\d+\.\d\d \| – \| – \| – \| – \|$/);
+    expect(lines[0]).toBe(
+      '| model | params | task | split | n | Spearman | Pearson | F1 | accuracy | AUC | threshold |',
+    );
+    expect(lines[2]).toMatch(
+      /^\| fixture-trigram \| 1\.2K \| STS-B \| dev \| 20 \| -?\d+\.\d\d \| -?\d+\.\d\d \| – \| – \| – \| – \|$/,
+    );
     // non-TTY progress: periodic lines
     expect(r.stderr).toMatch(/stsb dev: \d+\/\d+ sentences \(100%\)/);
 
@@ -44,11 +62,25 @@ describe('geolip-bench run', () => {
     expect(report.environment.node).toBe(process.version);
     expect(report.environment.packages['@geolip/geometry']).toMatch(/^\d+\.\d+\.\d+/);
     expect(Date.parse(report.date)).not.toBeNaN();
-    expect(report.settings).toMatchObject({ command: 'run', split: 'dev', tasks: ['stsb'], batchSize: 8, modelName: 'fixture-trigram', dim: 64 });
+    expect(report.settings).toMatchObject({
+      command: 'run',
+      split: 'dev',
+      tasks: ['stsb'],
+      batchSize: 8,
+      modelName: 'fixture-trigram',
+      dim: 64,
+    });
     expect(report.totals.itemsPerSecond).toBeGreaterThan(0);
     expect(report.results).toHaveLength(1);
     const res = report.results[0];
-    expect(res).toMatchObject({ kind: 'regression', task: 'stsb', split: 'dev', n: 20, model: 'fixture-trigram', params: 1234 });
+    expect(res).toMatchObject({
+      kind: 'regression',
+      task: 'stsb',
+      split: 'dev',
+      n: 20,
+      model: 'fixture-trigram',
+      params: 1234,
+    });
     expect(res.spearman).toBeGreaterThan(0); // character overlap tracks similarity a little
     expect(res.spearman).toBeLessThanOrEqual(1);
     expect(typeof res.pearson).toBe('number');
@@ -82,10 +114,12 @@ describe('geolip-bench run', () => {
     const words = ['red', 'blue', 'green', 'small', 'large', 'dog', 'cat', 'bird', 'runs', 'sleeps'];
     const sent = (i: number) => `the ${words[i % 10]} ${words[(i * 3 + 1) % 10]} ${words[(i * 7 + 2) % 10]}`;
     const sick = ['pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment'];
-    for (let i = 0; i < 12; i++) sick.push(`${i + 1}\t${sent(i)}\t${i % 2 ? sent(i) : sent(i + 5)}\t${i % 2 ? 4.8 : 1.5 + (i % 3) / 2}\tNEUTRAL`);
+    for (let i = 0; i < 12; i++)
+      sick.push(`${i + 1}\t${sent(i)}\t${i % 2 ? sent(i) : sent(i + 5)}\t${i % 2 ? 4.8 : 1.5 + (i % 3) / 2}\tNEUTRAL`);
     writeFileSync(join(dir, 'sick', 'SICK_trial.txt'), sick.join('\n') + '\n');
     const mrpc = ['\uFEFFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String'];
-    for (let i = 0; i < 40; i++) mrpc.push(`${i % 2}\t${1000 + i}\t${2000 + i}\t${sent(i)}\t${i % 2 ? sent(i) + '.' : sent(i + 3)}`);
+    for (let i = 0; i < 40; i++)
+      mrpc.push(`${i % 2}\t${1000 + i}\t${2000 + i}\t${sent(i)}\t${i % 2 ? sent(i) + '.' : sent(i + 3)}`);
     writeFileSync(join(dir, 'mrpc', 'msr_paraphrase_train.txt'), mrpc.join('\n') + '\n');
 
     const out = join(tmp, 'synthetic.json');
@@ -93,8 +127,12 @@ describe('geolip-bench run', () => {
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| fixture-trigram \| 1\.2K \| SICK-R \| trial \| 12 \|/);
-    expect(r.stdout).toMatch(/\| fixture-trigram \| 1\.2K \| MRPC \| train:dev \| 4 \| – \| – \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [-\d.]+ \|/);
-    expect(r.stdout).toMatch(/\| all-paraphrase baseline \| – \| MRPC \| train:dev \| 4 \| – \| – \| 66\.67 \| 50\.00 \| 50\.00 \| – \|/);
+    expect(r.stdout).toMatch(
+      /\| fixture-trigram \| 1\.2K \| MRPC \| train:dev \| 4 \| – \| – \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [-\d.]+ \|/,
+    );
+    expect(r.stdout).toMatch(
+      /\| all-paraphrase baseline \| – \| MRPC \| train:dev \| 4 \| – \| – \| 66\.67 \| 50\.00 \| 50\.00 \| – \|/,
+    );
     const report = JSON.parse(readFileSync(out, 'utf8'));
     const m = report.results.find((x: { task: string }) => x.task === 'mrpc');
     expect(m.thresholdFittedOn).toMatchObject({ split: 'train:train', n: 36 });
@@ -113,7 +151,9 @@ describe('geolip-bench run', () => {
   it('unknown model: exit 1 and the valid models', async () => {
     const r = await cli(['run', '--model', 'nope']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^geolip-bench: error: unknown model 'nope'; valid models: glove-avg, geolip-text, use-lite, a \.safetensors student/);
+    expect(r.stderr).toMatch(
+      /^geolip-bench: error: unknown model 'nope'; valid models: glove-avg, geolip-text, use-lite, a \.safetensors student/,
+    );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
@@ -149,19 +189,37 @@ describe('geolip-bench run', () => {
     const b = await cli(['run', '--backend', 'tpu', '--model', model]);
     expect(b.code).toBe(1);
     // the one backend-name check (@geolip/geometry/backend parseBackendName); the CLIs worded it two ways before
-    expect(b.stderr).toContain("'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)");
+    expect(b.stderr).toContain(
+      "'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)",
+    );
     expect((await cli(['help'])).stdout).toContain('geolip-bench run');
   });
 });
 
 describe('geolip-bench help and strict options', () => {
-  it('--help prints the program\'s commands; run --help prints run\'s options', async () => {
+  it("--help prints the program's commands; run --help prints run's options", async () => {
     const h = await cli(['--help']);
     expect(h.code).toBe(0);
-    for (const c of ['run', 'data', 'embed', 'scan']) expect(h.stdout).toMatch(new RegExp(`^  geolip-bench ${c} `, 'm'));
+    for (const c of ['run', 'data', 'embed', 'scan'])
+      expect(h.stdout).toMatch(new RegExp(`^  geolip-bench ${c} `, 'm'));
     const r = await cli(['run', '--help']);
     expect(r.code).toBe(0);
-    for (const o of ['--model <name|path>', '--tasks <list>', '--split dev|test', '--data <dir>', '--backend <name>', '--out <file>', '--plots <dir>', '--batch-size <N>', '--drop-malformed', '--raw', '--image-model <name|path>', '--coco <dir>', '--retrieval', '--help']) {
+    for (const o of [
+      '--model <name|path>',
+      '--tasks <list>',
+      '--split dev|test',
+      '--data <dir>',
+      '--backend <name>',
+      '--out <file>',
+      '--plots <dir>',
+      '--batch-size <N>',
+      '--drop-malformed',
+      '--raw',
+      '--image-model <name|path>',
+      '--coco <dir>',
+      '--retrieval',
+      '--help',
+    ]) {
       expect(r.stdout, o).toContain(o);
     }
     for (const t of ['stsb', 'sick', 'mrpc', 'coco']) expect(r.stdout).toMatch(new RegExp(`^  ${t} `, 'm'));
@@ -224,7 +282,10 @@ describe('geolip-bench embed', () => {
     expect(again.stderr).toContain('skipping');
     const r1 = await cli(['embed', '--model', model, '--input', input, '--out', out, '--shard', '1/2']);
     expect(r1.code).toBe(0);
-    expect(readSafetensors(new Uint8Array(readFileSync(join(tmp, 'emb', 'vectors.shard-1-of-2.safetensors')))).tensors.embeddings!.shape).toEqual([2, 64]);
+    expect(
+      readSafetensors(new Uint8Array(readFileSync(join(tmp, 'emb', 'vectors.shard-1-of-2.safetensors')))).tensors
+        .embeddings!.shape,
+    ).toEqual([2, 64]);
     expect((await cli(['embed', '--model', model, '--input', input, '--out', out, '--shard', '2/2'])).code).toBe(1);
   });
 });

@@ -20,14 +20,36 @@ async function makeCoco(dir: string): Promise<void> {
     await mkdir(join(dir, name), { recursive: true });
     const imgs = images.map(([id, cats]) => ({ id, file_name: `${id}-${cats.join('_')}.jpg`, width: 1, height: 1 }));
     for (const im of imgs) await writeFile(join(dir, name, im.file_name), '');
-    const anns = images.flatMap(([id, cats], i) => cats.map((c, j) => ({ id: 1000 * i + j, image_id: id, category_id: c, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0 })));
-    await writeFile(join(dir, 'annotations', `instances_${name}.json`), JSON.stringify({ images: imgs, annotations: anns, categories: CATS }));
+    const anns = images.flatMap(([id, cats], i) =>
+      cats.map((c, j) => ({ id: 1000 * i + j, image_id: id, category_id: c, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0 })),
+    );
+    await writeFile(
+      join(dir, 'annotations', `instances_${name}.json`),
+      JSON.stringify({ images: imgs, annotations: anns, categories: CATS }),
+    );
     const caps = images.map(([id, cats], i) => ({ id: i, image_id: id, caption: `cats ${cats.join(' ')}` }));
-    await writeFile(join(dir, 'annotations', `captions_${name}.json`), JSON.stringify({ images: imgs, annotations: caps }));
+    await writeFile(
+      join(dir, 'annotations', `captions_${name}.json`),
+      JSON.stringify({ images: imgs, annotations: caps }),
+    );
   };
   await mkdir(join(dir, 'annotations'), { recursive: true });
-  await split('train2017', [[1, [1]], [2, [2]], [3, [3]], [4, [4]], [5, [1, 2]], [6, [3, 4]], [7, [1, 3]], [8, [2, 4]]]);
-  await split('val2017', [[11, [1]], [12, [2, 3]], [13, [4]], [14, [1, 4]]]);
+  await split('train2017', [
+    [1, [1]],
+    [2, [2]],
+    [3, [3]],
+    [4, [4]],
+    [5, [1, 2]],
+    [6, [3, 4]],
+    [7, [1, 3]],
+    [8, [2, 4]],
+  ]);
+  await split('val2017', [
+    [11, [1]],
+    [12, [2, 3]],
+    [13, [4]],
+    [14, [1, 4]],
+  ]);
 }
 
 let dir: string;
@@ -60,7 +82,9 @@ describe('evaluateCocoTask', () => {
     const image = await loadImageModel(fixture('label-image-model.mjs'));
     await expect(evaluateCocoTask(image, { dir: join(dir, 'nope') })).rejects.toThrow(/instances_train2017.json/);
     await rm(join(dir, 'val2017', '13-4.jpg'));
-    await expect(evaluateCocoTask(image, { dir })).rejects.toThrow(/13-4.jpg listed in instances_val2017.json does not exist/);
+    await expect(evaluateCocoTask(image, { dir })).rejects.toThrow(
+      /13-4.jpg listed in instances_val2017.json does not exist/,
+    );
     await writeFile(join(dir, 'val2017', '13-4.jpg'), '');
     const wide = { name: 'wide', dim: 5, embed: async (t: readonly string[]) => new Float32Array(t.length * 5) };
     await expect(evaluateCocoTask(image, { dir, textModel: wide })).rejects.toThrow(InvalidArgumentError);
@@ -72,10 +96,26 @@ describe('geolip-bench run --tasks coco', () => {
     let stdout = '';
     let stderr = '';
     const out = join(dir, 'report.json');
-    const code = await main(['run', '--tasks', 'coco', '--coco', dir, '--image-model', fixture('label-image-model.mjs'), '--model', fixture('label-text-model.mjs'), '--retrieval', '--out', out], {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-    });
+    const code = await main(
+      [
+        'run',
+        '--tasks',
+        'coco',
+        '--coco',
+        dir,
+        '--image-model',
+        fixture('label-image-model.mjs'),
+        '--model',
+        fixture('label-text-model.mjs'),
+        '--retrieval',
+        '--out',
+        out,
+      ],
+      {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(stdout).toContain('| label-image | COCO multi-label (linear probe) | 8 / 4 | 4 |');
     expect(stdout).toContain('| label-image | label-text | 4 / 4 | 100.00 / 100.00 / 100.00 |');
@@ -97,7 +137,10 @@ const SAMPLE = fileURLToPath(new URL('../../../../shared/data/coco/coco-mini/val
 describe.skipIf(!existsSync(SAMPLE))('pixels baseline on real COCO images', () => {
   it('gives 768-d unit rows, the same on every call', async () => {
     const { readdir } = await import('node:fs/promises');
-    const files = (await readdir(SAMPLE)).filter((f) => f.endsWith('.jpg')).slice(0, 2).map((f) => join(SAMPLE, f));
+    const files = (await readdir(SAMPLE))
+      .filter((f) => f.endsWith('.jpg'))
+      .slice(0, 2)
+      .map((f) => join(SAMPLE, f));
     const px = createPixelsEmbedder();
     const a = (await px.embed(files)) as Float32Array;
     const b = (await px.embed(files)) as Float32Array;

@@ -52,7 +52,11 @@ describe('embedAll', () => {
     const progress: [number, number][] = [];
     await embedAll(m, many, { onProgress: (d, t) => progress.push([d, t]) });
     expect(m.batches).toEqual([64, 64, 22]);
-    expect(progress).toEqual([[64, 150], [128, 150], [150, 150]]);
+    expect(progress).toEqual([
+      [64, 150],
+      [128, 150],
+      [150, 150],
+    ]);
   });
 
   it('reads and disposes tensor results', async () => {
@@ -85,18 +89,31 @@ describe('embedAll', () => {
   it('names the model when a tensor batch has the wrong row count and still disposes it', async () => {
     const before = tf.memory().numTensors;
     const m = faulty((b) => tf.zeros([b - 1, 100]));
-    await expect(embedAll(m, ['a', 'b', 'c', 'd'])).rejects.toThrow("model 'glove-avg' returned 3 rows for a batch of 4");
+    await expect(embedAll(m, ['a', 'b', 'c', 'd'])).rejects.toThrow(
+      "model 'glove-avg' returned 3 rows for a batch of 4",
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('names the model when the width differs from dim', async () => {
-    await expect(embedAll(faulty((b) => tf.zeros([b, 99])), ['a', 'b'])).rejects.toThrow(
-      "embedAll: model 'glove-avg' returned width 99, declared dim 100",
-    );
-    await expect(embedAll(faulty((b) => new Float32Array(b * 100 + 1)), ['a', 'b'])).rejects.toThrow(
-      /model 'glove-avg' returned 201 values for a batch of 2/,
-    );
-    await expect(embedAll(faulty((b) => tf.zeros([b, 100, 1])), ['a'])).rejects.toThrow(ShapeError);
+    await expect(
+      embedAll(
+        faulty((b) => tf.zeros([b, 99])),
+        ['a', 'b'],
+      ),
+    ).rejects.toThrow("embedAll: model 'glove-avg' returned width 99, declared dim 100");
+    await expect(
+      embedAll(
+        faulty((b) => new Float32Array(b * 100 + 1)),
+        ['a', 'b'],
+      ),
+    ).rejects.toThrow(/model 'glove-avg' returned 201 values for a batch of 2/);
+    await expect(
+      embedAll(
+        faulty((b) => tf.zeros([b, 100, 1])),
+        ['a'],
+      ),
+    ).rejects.toThrow(ShapeError);
   });
 
   it('names the model and the row on NaN or Infinity', async () => {

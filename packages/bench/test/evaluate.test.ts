@@ -43,7 +43,11 @@ const charEmbedder: Embedder & { calls: number } = {
   },
 };
 
-const pairsOf = (task: PairDataset['task'], rows: { a: string; b: string; score?: number; label?: 0 | 1 }[], split = 'dev'): PairDataset => ({
+const pairsOf = (
+  task: PairDataset['task'],
+  rows: { a: string; b: string; score?: number; label?: 0 | 1 }[],
+  split = 'dev',
+): PairDataset => ({
   task,
   split,
   file: `${task}-${split}.txt`,
@@ -101,7 +105,10 @@ describe('evaluatePairTask: regression (STS-B / SICK)', () => {
 
   it('reports progress over unique sentences', async () => {
     const calls: [number, number][] = [];
-    await evaluatePairTask(tableEmbedder(table, 2), dataset, { batchSize: 1, onProgress: (d, t) => calls.push([d, t]) });
+    await evaluatePairTask(tableEmbedder(table, 2), dataset, {
+      batchSize: 1,
+      onProgress: (d, t) => calls.push([d, t]),
+    });
     expect(calls.at(-1)).toEqual([4, 4]);
   });
 
@@ -125,7 +132,9 @@ describe('evaluatePairTask: regression (STS-B / SICK)', () => {
   });
 
   it('rejects a pair without a score and an empty dataset', async () => {
-    await expect(evaluatePairTask(charEmbedder, pairsOf('stsb', [{ a: 'x', b: 'y' }]))).rejects.toThrow(/no numeric score/);
+    await expect(evaluatePairTask(charEmbedder, pairsOf('stsb', [{ a: 'x', b: 'y' }]))).rejects.toThrow(
+      /no numeric score/,
+    );
     await expect(evaluatePairTask(charEmbedder, pairsOf('stsb', []))).rejects.toThrow(/no pairs/);
   });
 });
@@ -136,7 +145,11 @@ describe('evaluatePairTask: MRPC', () => {
   const table: Record<string, number[]> = { base: [1, 0] };
   for (const c of cosines) table[`x:${c}`] = [c, Math.sqrt(1 - c * c)];
   const row = (c: number, label: 0 | 1) => ({ a: 'base', b: `x:${c}`, label });
-  const evalSet = pairsOf('mrpc', [row(0.9, 1), row(0.8, 1), row(0.7, 0), row(0.6, 1), row(0.5, 0), row(0.3, 0)], 'train:dev');
+  const evalSet = pairsOf(
+    'mrpc',
+    [row(0.9, 1), row(0.8, 1), row(0.7, 0), row(0.6, 1), row(0.5, 0), row(0.3, 0)],
+    'train:dev',
+  );
   const fitSet = pairsOf('mrpc', [row(0.95, 1), row(0.78, 1), row(0.72, 0), row(0.4, 0)], 'train:train');
 
   it('fits the threshold on the fit split and reports hand-computed metrics', async () => {
@@ -179,9 +192,13 @@ describe('evaluatePairTask: MRPC', () => {
     if (r.kind !== 'classification') throw new Error('expected classification');
     const md = markdownTable([r]);
     const lines = md.trim().split('\n');
-    expect(lines[0]).toBe('| model | params | task | split | n | Spearman | Pearson | F1 | accuracy | AUC | threshold |');
+    expect(lines[0]).toBe(
+      '| model | params | task | split | n | Spearman | Pearson | F1 | accuracy | AUC | threshold |',
+    );
     expect(lines[2]).toContain('| table | 0 | MRPC | train:dev | 6 | – | – | 80.00 | 83.33 | 88.89 |');
-    expect(lines[3]).toContain('| all-paraphrase baseline | – | MRPC | train:dev | 6 | – | – | 66.67 | 50.00 | 50.00 | – |');
+    expect(lines[3]).toContain(
+      '| all-paraphrase baseline | – | MRPC | train:dev | 6 | – | – | 66.67 | 50.00 | 50.00 | – |',
+    );
     const report = jsonReport([r], { split: 'dev' });
     expect(report.results[0]).toMatchObject({ f1: r.f1, auc: r.auc, trivialF1: r.trivialF1, oracle: r.oracle });
     expect(report.results[0]).not.toHaveProperty('gold');

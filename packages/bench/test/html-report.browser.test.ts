@@ -16,17 +16,30 @@ const tmp = mkdtempSync(join(tmpdir(), 'geolip-bench-browser-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const skip = process.env.GEOLIP_BACKEND !== 'wasm' ? 'runs on the wasm project only' : browserSkipReason();
-if (skip !== null && process.env.GEOLIP_BACKEND === 'wasm') console.warn(`html-report.browser.test.ts skipped: ${skip}`);
+if (skip !== null && process.env.GEOLIP_BACKEND === 'wasm')
+  console.warn(`html-report.browser.test.ts skipped: ${skip}`);
 
 describe.skipIf(skip !== null)('the HTML report in headless Chromium', () => {
-  it('shows the JSON report\'s numbers, one plot with a point per pair, and loads nothing else', async () => {
+  it("shows the JSON report's numbers, one plot with a point per pair, and loads nothing else", async () => {
     const json = join(tmp, 'report.json');
     const html = join(tmp, 'report.html');
-    const args = ['run', '--model', join(fixtures, 'model.mjs'), '--tasks', 'stsb', '--data', join(fixtures, 'data'), '--batch-size', '8'];
+    const args = [
+      'run',
+      '--model',
+      join(fixtures, 'model.mjs'),
+      '--tasks',
+      'stsb',
+      '--data',
+      join(fixtures, 'data'),
+      '--batch-size',
+      '8',
+    ];
     const io = { stdout: { write: () => {} }, stderr: { write: () => {}, isTTY: false } };
     expect(await main([...args, '--out', json], io)).toBe(0);
     expect(await main([...args, '--out', html], io)).toBe(0);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as { results: { spearman: number; pearson: number; n: number }[] };
+    const report = JSON.parse(readFileSync(json, 'utf8')) as {
+      results: { spearman: number; pearson: number; n: number }[];
+    };
     const expected = report.results[0]!;
 
     const { context, close } = await launchChromium();
@@ -34,7 +47,10 @@ describe.skipIf(skip !== null)('the HTML report in headless Chromium', () => {
       const page = await context.newPage();
       const problems: string[] = [];
       const requests: string[] = [];
-      page.on('console', (m) => (m.type() === 'error' || m.type() === 'warning') && problems.push(`console ${m.type()}: ${m.text()}`));
+      page.on(
+        'console',
+        (m) => (m.type() === 'error' || m.type() === 'warning') && problems.push(`console ${m.type()}: ${m.text()}`),
+      );
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('request', (r) => requests.push(r.url()));
       const url = pathToFileURL(html).href;
@@ -49,7 +65,9 @@ describe.skipIf(skip !== null)('the HTML report in headless Chromium', () => {
       expect(await cell('pearson').innerText()).toBe((100 * expected.pearson).toFixed(2));
       expect(await cell('n').innerText()).toBe(String(expected.n));
       // The JSON embedded in the page, parsed by the browser.
-      const embedded = await page.evaluate(() => JSON.parse(document.getElementById('geolip-report')!.textContent!) as { results: { spearman: number }[] });
+      const embedded = await page.evaluate(
+        () => JSON.parse(document.getElementById('geolip-report')!.textContent!) as { results: { spearman: number }[] },
+      );
       expect(embedded.results[0]!.spearman).toBe(expected.spearman);
       // The plot: rendered, with one point per pair.
       expect(await page.locator('.plots svg').count()).toBe(1);

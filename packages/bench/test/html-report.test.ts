@@ -18,10 +18,36 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const timing = { seconds: 1, embedSeconds: 0.5, uniqueSentences: 6 };
 const results = [
-  { kind: 'regression', task: 'stsb', split: 'dev', model: 'm<script>alert(1)</script>', params: 1234, n: 3, spearman: 0.5, pearson: 0.123456789, gold: [0, 1, 2], predicted: [0.1, 0.5, 0.4], ...timing },
   {
-    kind: 'classification', task: 'mrpc', split: 'train:dev', model: 'm', params: 1234, n: 4, f1: 0.8, accuracy: 0.75, auc: 0.875, threshold: 0.61234,
-    trivialF1: 2 / 3, trivialAccuracy: 0.5, thresholdFittedOn: { split: 'train:train', n: 36 }, gold: [0, 1, 1, 0], predicted: [0.2, 0.9, 0.7, 0.65], ...timing,
+    kind: 'regression',
+    task: 'stsb',
+    split: 'dev',
+    model: 'm<script>alert(1)</script>',
+    params: 1234,
+    n: 3,
+    spearman: 0.5,
+    pearson: 0.123456789,
+    gold: [0, 1, 2],
+    predicted: [0.1, 0.5, 0.4],
+    ...timing,
+  },
+  {
+    kind: 'classification',
+    task: 'mrpc',
+    split: 'train:dev',
+    model: 'm',
+    params: 1234,
+    n: 4,
+    f1: 0.8,
+    accuracy: 0.75,
+    auc: 0.875,
+    threshold: 0.61234,
+    trivialF1: 2 / 3,
+    trivialAccuracy: 0.5,
+    thresholdFittedOn: { split: 'train:train', n: 36 },
+    gold: [0, 1, 1, 0],
+    predicted: [0.2, 0.9, 0.7, 0.65],
+    ...timing,
   },
 ] as unknown as PairTaskResult[];
 
@@ -37,7 +63,11 @@ describe('htmlReport', () => {
   let html: string;
   beforeAll(() => {
     // After the setup file's beforeAll chose the backend (the report records it).
-    report = jsonReport(results, { command: 'run', model: 'm', note: '</script><b>x</b>' }, { date: new Date('2026-01-02T03:04:05Z') });
+    report = jsonReport(
+      results,
+      { command: 'run', model: 'm', note: '</script><b>x</b>' },
+      { date: new Date('2026-01-02T03:04:05Z') },
+    );
     html = htmlReport(report, [{ title: 'stsb <dev>', svg: svgScatter([0, 1, 2], [0.1, 0.5, 0.4]) }]);
   });
 
@@ -62,7 +92,9 @@ describe('htmlReport', () => {
     expect(html).toContain('<td class="num" data-metric="auc" data-value="0.875">87.50</td>');
     expect(html).toContain('<td class="num" data-metric="threshold" data-value="0.61234">0.6123</td>');
     // The MRPC row is followed by its all-paraphrase baseline row.
-    expect(html).toMatch(/<tr class="baseline" data-task="mrpc" data-split="train:dev"><td>all-paraphrase baseline<\/td>.*data-value="0.6666666666666666">66.67<\/td>/);
+    expect(html).toMatch(
+      /<tr class="baseline" data-task="mrpc" data-split="train:dev"><td>all-paraphrase baseline<\/td>.*data-value="0.6666666666666666">66.67<\/td>/,
+    );
     expect(html.match(/<circle /g)).toHaveLength(3);
   });
 
@@ -76,10 +108,25 @@ describe('geolip-bench run --out report.html', () => {
     const out = join(tmp, 'run', 'report.html');
     let stdout = '';
     let stderr = '';
-    const code = await main(['run', '--model', join(fixtures, 'model.mjs'), '--tasks', 'stsb', '--data', join(fixtures, 'data'), '--out', out, '--batch-size', '8'], {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    });
+    const code = await main(
+      [
+        'run',
+        '--model',
+        join(fixtures, 'model.mjs'),
+        '--tasks',
+        'stsb',
+        '--data',
+        join(fixtures, 'data'),
+        '--out',
+        out,
+        '--batch-size',
+        '8',
+      ],
+      {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s), isTTY: false },
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(stderr).toContain(`report written to ${out}`);
     const html = readFileSync(out, 'utf8');

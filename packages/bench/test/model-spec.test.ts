@@ -11,8 +11,14 @@ describe('classifyModelSpec', () => {
   it('a builtin name first, then paths by shape, then unknown', () => {
     expect(classifyModelSpec('glove-avg', builtins)).toEqual({ kind: 'builtin', name: 'glove-avg' });
     expect(classifyModelSpec('nope', builtins)).toEqual({ kind: 'unknown', spec: 'nope' });
-    expect(classifyModelSpec('student.safetensors', builtins)).toEqual({ kind: 'safetensors', path: resolve('student.safetensors') });
-    expect(classifyModelSpec('./m/S.SAFETENSORS', builtins)).toEqual({ kind: 'safetensors', path: resolve('m/S.SAFETENSORS') });
+    expect(classifyModelSpec('student.safetensors', builtins)).toEqual({
+      kind: 'safetensors',
+      path: resolve('student.safetensors'),
+    });
+    expect(classifyModelSpec('./m/S.SAFETENSORS', builtins)).toEqual({
+      kind: 'safetensors',
+      path: resolve('m/S.SAFETENSORS'),
+    });
     for (const m of ['model.mjs', 'model.js', 'model.cjs', 'model.ts', 'dir/model', '.\\model', '/abs/model.mjs']) {
       expect(classifyModelSpec(m, builtins).kind, m).toBe('module');
     }

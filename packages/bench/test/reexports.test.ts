@@ -7,8 +7,19 @@ import * as bench from '../src/index.js';
 describe('re-exports from @geolip/text', () => {
   it('exports the data loaders of @geolip/text/data, the same functions', () => {
     const names = [
-      'parseStsb', 'loadStsb', 'parseSick', 'loadSick', 'SICK_ENTAILMENT', 'parseMrpc', 'loadMrpc', 'mrpcDevSplit',
-      'parseCocoCaptions', 'loadCocoCaptions', 'parseCocoInstances', 'loadCocoInstances', 'cocoRetrievalTargets',
+      'parseStsb',
+      'loadStsb',
+      'parseSick',
+      'loadSick',
+      'SICK_ENTAILMENT',
+      'parseMrpc',
+      'loadMrpc',
+      'mrpcDevSplit',
+      'parseCocoCaptions',
+      'loadCocoCaptions',
+      'parseCocoInstances',
+      'loadCocoInstances',
+      'cocoRetrievalTargets',
     ] as const;
     for (const n of names) {
       expect(bench[n], n).toBeDefined();
@@ -17,7 +28,14 @@ describe('re-exports from @geolip/text', () => {
   });
 
   it('exports the baselines of @geolip/text/experts, the same functions', () => {
-    const names = ['createGloveAvg', 'tokenize', 'ENGLISH_STOPWORDS', 'GLOVE_DIM', 'createUseLite', 'USE_LITE_DIM'] as const;
+    const names = [
+      'createGloveAvg',
+      'tokenize',
+      'ENGLISH_STOPWORDS',
+      'GLOVE_DIM',
+      'createUseLite',
+      'USE_LITE_DIM',
+    ] as const;
     for (const n of names) {
       expect(bench[n], n).toBeDefined();
       expect(bench[n], n).toBe(textExperts[n]);

@@ -4,7 +4,11 @@ import type { Command, OptionSpec, OptionSpecs } from './command.js';
 import type { Program } from './program.js';
 
 /** The option every command has. */
-export const HELP_OPTION = { type: 'boolean', short: 'h', description: 'print this help and exit' } as const satisfies OptionSpec;
+export const HELP_OPTION = {
+  type: 'boolean',
+  short: 'h',
+  description: 'print this help and exit',
+} as const satisfies OptionSpec;
 
 function optionLabel(name: string, spec: OptionSpec): string {
   const long = `--${name}${spec.type === 'string' ? ` ${spec.value ?? '<value>'}` : ''}`;
@@ -57,7 +61,10 @@ function columns(rows: readonly (readonly [string, string])[], indent = '  '): s
   return rows
     .map(([label, text]) => {
       const [first = '', ...rest] = text.split('\n').flatMap((paragraph) => wrap(paragraph, textWidth));
-      return [`${indent}${label.padEnd(width)}  ${first}`.trimEnd(), ...rest.map((line) => `${pad}${line}`.trimEnd())].join('\n');
+      return [
+        `${indent}${label.padEnd(width)}  ${first}`.trimEnd(),
+        ...rest.map((line) => `${pad}${line}`.trimEnd()),
+      ].join('\n');
     })
     .join('\n');
 }
@@ -71,10 +78,16 @@ function columns(rows: readonly (readonly [string, string])[], indent = '  '): s
  * @returns the text, ending with a newline.
  */
 export function commandHelp(program: string, command: Command<OptionSpecs>): string {
-  const out = [`${program} ${command.name}: ${command.summary}`, '', `Usage: ${program} ${command.name} ${command.usage ?? '[options]'}`];
+  const out = [
+    `${program} ${command.name}: ${command.summary}`,
+    '',
+    `Usage: ${program} ${command.name} ${command.usage ?? '[options]'}`,
+  ];
   const description = typeof command.description === 'function' ? command.description() : command.description;
   if (description) out.push('', prose(description));
-  const rows = Object.entries({ ...command.options, help: HELP_OPTION }).map(([name, spec]) => [optionLabel(name, spec), spec.description] as const);
+  const rows = Object.entries({ ...command.options, help: HELP_OPTION }).map(
+    ([name, spec]) => [optionLabel(name, spec), spec.description] as const,
+  );
   out.push('', 'Options:', columns(rows));
   return `${out.join('\n')}\n`;
 }
@@ -91,7 +104,12 @@ export function programHelp(program: Program): string {
   const out = [`${name}: ${program.summary}`, '', 'Usage:'];
   for (const c of program.commands) out.push(`  ${name} ${c.name} ${c.usage ?? '[options]'}`);
   out.push(`  ${name} help [command] | --help | --version`, '', 'Commands:');
-  out.push(columns([...program.commands.map((c) => [c.name, c.summary] as const), ['help', 'print this help, or a command\'s']]));
+  out.push(
+    columns([
+      ...program.commands.map((c) => [c.name, c.summary] as const),
+      ['help', "print this help, or a command's"],
+    ]),
+  );
   out.push('', `Run '${name} <command> --help' for the options of a command.`);
   const epilogue = typeof program.epilogue === 'function' ? program.epilogue() : program.epilogue;
   if (epilogue) out.push('', prose(epilogue));

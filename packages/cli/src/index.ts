@@ -12,7 +12,16 @@
  */
 export { UsageError } from '@geolip/geometry';
 export { defineCommand, EXIT } from './command.js';
-export type { CliIo, Command, CommandContext, OptionSpec, OptionSpecs, OptionValue, OptionValues, ParsedCommand } from './command.js';
+export type {
+  CliIo,
+  Command,
+  CommandContext,
+  OptionSpec,
+  OptionSpecs,
+  OptionValue,
+  OptionValues,
+  ParsedCommand,
+} from './command.js';
 export { parseCommandLine } from './parse.js';
 export { commandHelp, programHelp, HELP_OPTION, HELP_WIDTH } from './help.js';
 export { runProgram, reportError, asUsage, PROCESS_IO } from './program.js';

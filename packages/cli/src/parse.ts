@@ -26,12 +26,26 @@ type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
  * parseCommandLine('tool run', run, ['--out', 'r.json', 'extra']); // UsageError: unexpected argument 'extra'
  * ```
  */
-export function parseCommandLine<O extends OptionSpecs>(op: string, command: Command<O>, argv: readonly string[]): ParsedCommand<O> {
+export function parseCommandLine<O extends OptionSpecs>(
+  op: string,
+  command: Command<O>,
+  argv: readonly string[],
+): ParsedCommand<O> {
   const specs: ParseArgsOptions = {};
   for (const [name, spec] of Object.entries(command.options)) {
-    specs[name] = { type: spec.type, ...(spec.short !== undefined ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
+    specs[name] = {
+      type: spec.type,
+      ...(spec.short !== undefined ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
   }
-  const { tokens } = parseArgs({ args: [...argv], options: specs, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: specs,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const help = `see '${op} --help'`;
   const values: Record<string, unknown> = {};
   const counts = new Map<string, number>();
@@ -47,7 +61,8 @@ export function parseCommandLine<O extends OptionSpecs>(op: string, command: Com
     if (spec === undefined) throw new UsageError(op, `unknown option ${flag} (${help})`, { argument: flag });
     const count = (counts.get(token.name) ?? 0) + 1;
     counts.set(token.name, count);
-    if (count > 1 && !spec.multiple) throw new UsageError(op, `${flag} given ${count} times (it takes one value)`, { argument: flag });
+    if (count > 1 && !spec.multiple)
+      throw new UsageError(op, `${flag} given ${count} times (it takes one value)`, { argument: flag });
     let value: string | boolean;
     if (spec.type === 'boolean') {
       if (token.value !== undefined) throw new UsageError(op, `${flag} takes no value`, { argument: flag });

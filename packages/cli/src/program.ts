@@ -70,7 +70,11 @@ export async function runProgram(program: Program, argv: readonly string[], io: 
           return EXIT.ok;
         }
         const args = parseCommandLine(op, command, rest);
-        const ctx: CommandContext = { io, op, usage: (message, argument) => new UsageError(op, message, argument !== undefined ? { argument } : {}) };
+        const ctx: CommandContext = {
+          io,
+          op,
+          usage: (message, argument) => new UsageError(op, message, argument !== undefined ? { argument } : {}),
+        };
         return await command.run(args, ctx);
       }
     }

@@ -86,7 +86,9 @@ export function createProgress(stream: ProgressStream, label: string, options: P
     update(done, total, text) {
       const frac = total > 0 ? done / total : 1;
       if (tty) {
-        stream.write(`\r${text ?? `${label} ${formatBar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}`}`);
+        stream.write(
+          `\r${text ?? `${label} ${formatBar(frac, width)} ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}`}`,
+        );
         drawn = true;
         return;
       }

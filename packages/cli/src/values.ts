@@ -16,7 +16,8 @@ export function positiveInt(ctx: Ctx, flag: string, value: string | undefined): 
 export function positiveInt(ctx: Ctx, flag: string, value: string | undefined, fallback: number): number;
 export function positiveInt(ctx: Ctx, flag: string, value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(ctx.op, `${flag} must be a positive integer, got '${value}'`, { argument: flag });
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(ctx.op, `${flag} must be a positive integer, got '${value}'`, { argument: flag });
   return Number(value);
 }
 
@@ -28,7 +29,8 @@ export function positiveInt(ctx: Ctx, flag: string, value: string | undefined, f
 export function integer(ctx: Ctx, flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new UsageError(ctx.op, `${flag} must be an integer, got '${value}'`, { argument: flag });
+  if (value.trim() === '' || !Number.isInteger(n))
+    throw new UsageError(ctx.op, `${flag} must be an integer, got '${value}'`, { argument: flag });
   return n;
 }
 
@@ -41,7 +43,8 @@ export function integer(ctx: Ctx, flag: string, value: string | undefined, fallb
 export function positiveNumber(ctx: Ctx, flag: string, value: string | undefined, what = 'number'): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !(Number.isFinite(n) && n > 0)) throw new UsageError(ctx.op, `${flag} must be a positive ${what}, got '${value}'`, { argument: flag });
+  if (value.trim() === '' || !(Number.isFinite(n) && n > 0))
+    throw new UsageError(ctx.op, `${flag} must be a positive ${what}, got '${value}'`, { argument: flag });
   return n;
 }
 
@@ -51,9 +54,16 @@ export function positiveNumber(ctx: Ctx, flag: string, value: string | undefined
  * @param noun - what the values are, for the message (`'split'`).
  * @throws {UsageError} `unknown <noun> 'x'; valid <noun>s: a, b`.
  */
-export function oneOf<T extends string>(ctx: Ctx, noun: string, value: string | undefined, valid: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  ctx: Ctx,
+  noun: string,
+  value: string | undefined,
+  valid: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
-  if (!(valid as readonly string[]).includes(value)) throw new UsageError(ctx.op, `unknown ${noun} '${value}'; valid ${noun}s: ${valid.join(', ')}`);
+  if (!(valid as readonly string[]).includes(value))
+    throw new UsageError(ctx.op, `unknown ${noun} '${value}'; valid ${noun}s: ${valid.join(', ')}`);
   return value as T;
 }
 

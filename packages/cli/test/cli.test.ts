@@ -24,7 +24,10 @@ import {
 
 function capture(tty = false) {
   const out = { stdout: '', stderr: '' };
-  const io = { stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s), isTTY: tty } };
+  const io = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s), isTTY: tty },
+  };
   return { io, out };
 }
 
@@ -53,7 +56,13 @@ const run = defineCommand({
     return EXIT.ok;
   },
 });
-const program: Program = { name: 'tool', summary: 'a test tool', version: '1.2.3', commands: [run], epilogue: 'Exit status: 0, 1, 2.' };
+const program: Program = {
+  name: 'tool',
+  summary: 'a test tool',
+  version: '1.2.3',
+  commands: [run],
+  epilogue: 'Exit status: 0, 1, 2.',
+};
 
 describe('parseCommandLine', () => {
   const op = 'tool run';
@@ -103,7 +112,10 @@ describe('help text', () => {
     expect(h).toMatch(/^ {6}--tag <t> +a tag \(repeatable\)$/m);
     expect(h).toMatch(/^ {2}-h, --help +print this help and exit$/m);
     // descriptions start in one column
-    const cols = h.split('\n').filter((l) => /^ {2}(-h|  {2}--)/.test(l)).map((l) => l.search(/ {2}\S[^-]*$/));
+    const cols = h
+      .split('\n')
+      .filter((l) => /^ {2}(-h|  {2}--)/.test(l))
+      .map((l) => l.search(/ {2}\S[^-]*$/));
     expect(new Set(cols).size).toBe(1);
   });
   it('the program lists each command synopsis and summary and its epilogue', () => {
@@ -129,7 +141,12 @@ describe('runProgram', () => {
       expect(await runProgram(program, argv, c.io)).toBe(0);
       expect(c.out.stdout).toBe(programHelp(program));
     }
-    for (const argv of [['run', '--help'], ['run', '-h'], ['help', 'run'], ['run', 'x', '--out', 'f', '--help']]) {
+    for (const argv of [
+      ['run', '--help'],
+      ['run', '-h'],
+      ['help', 'run'],
+      ['run', 'x', '--out', 'f', '--help'],
+    ]) {
       const c = capture();
       expect(await runProgram(program, argv, c.io)).toBe(0);
       expect(c.out.stdout).toBe(commandHelp('tool', run));
@@ -145,7 +162,7 @@ describe('runProgram', () => {
       expect(c.out.stdout).toBe('1.2.3\n');
     }
   });
-  it('usage errors: one line, EXIT.usage; other errors: first line, exit 1; a command\'s own status passes through', async () => {
+  it("usage errors: one line, EXIT.usage; other errors: first line, exit 1; a command's own status passes through", async () => {
     const unknown = capture();
     expect(await runProgram(program, ['frob'], unknown.io)).toBe(EXIT.usage);
     expect(unknown.out.stderr).toBe("tool: error: unknown command 'frob'; valid commands: run, help\n");
@@ -172,9 +189,13 @@ describe('option values', () => {
     expect(integer(ctx, '--seed', '-3', 0)).toBe(-3);
     expect(() => integer(ctx, '--seed', 'x', 0)).toThrow("--seed must be an integer, got 'x'");
     expect(positiveNumber(ctx, '--t', '1.5')).toBe(1.5);
-    expect(() => positiveNumber(ctx, '--t', '-1', 'number of seconds')).toThrow("--t must be a positive number of seconds, got '-1'");
+    expect(() => positiveNumber(ctx, '--t', '-1', 'number of seconds')).toThrow(
+      "--t must be a positive number of seconds, got '-1'",
+    );
     expect(oneOf(ctx, 'split', undefined, ['dev', 'test'], 'dev')).toBe('dev');
-    expect(() => oneOf(ctx, 'split', 'val', ['dev', 'test'], 'dev')).toThrow("unknown split 'val'; valid splits: dev, test");
+    expect(() => oneOf(ctx, 'split', 'val', ['dev', 'test'], 'dev')).toThrow(
+      "unknown split 'val'; valid splits: dev, test",
+    );
   });
   it('backendOption: the one backend-name check, as a usage error', () => {
     expect(backendOption(ctx, 'cpu')).toBe('cpu');
@@ -186,7 +207,9 @@ describe('option values', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).detail).toBe("'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)");
+    expect((error as UsageError).detail).toBe(
+      "'--backend' names an unknown backend 'tpu' (known: tensorflow, webgpu, webgl, wasm, cpu)",
+    );
   });
   it('versionOf: the build-time constant, else package.json, else unknown', () => {
     expect(versionOf('9.9.9', import.meta.url)).toBe('9.9.9');
@@ -280,8 +303,22 @@ describe('startBackend', () => {
 describe('help computed when printed', () => {
   it('a description or epilogue given as a function is called each time', () => {
     const items = ['a'];
-    const cmd = defineCommand({ name: 'x', summary: 's', description: () => `items:\n${items.map((i) => `  ${i}`).join('\n')}`, options: {}, async run() { return EXIT.ok; } });
-    const prog: Program = { name: 'p', summary: 's', version: '0', commands: [cmd], epilogue: () => `count ${items.length}` };
+    const cmd = defineCommand({
+      name: 'x',
+      summary: 's',
+      description: () => `items:\n${items.map((i) => `  ${i}`).join('\n')}`,
+      options: {},
+      async run() {
+        return EXIT.ok;
+      },
+    });
+    const prog: Program = {
+      name: 'p',
+      summary: 's',
+      version: '0',
+      commands: [cmd],
+      epilogue: () => `count ${items.length}`,
+    };
     expect(commandHelp('p', cmd)).toContain('  a');
     items.push('b');
     expect(commandHelp('p', cmd)).toContain('  b');

@@ -33,9 +33,16 @@ export interface DriftAnalysis {
  * @example
  * analyzeDrift(tf.tensor2d([[1, 0]]), tf.tensor2d([[Math.cos(0.3), Math.sin(0.3)]])).summary.nearBinding; // 1
  */
-export function analyzeDrift(home: AnchorSource, current: AnchorSource, options: DriftAnalysisOptions = {}): DriftAnalysis {
+export function analyzeDrift(
+  home: AnchorSource,
+  current: AnchorSource,
+  options: DriftAnalysisOptions = {},
+): DriftAnalysis {
   const drift = anchorDrift(home, current);
-  return { drift, summary: driftSummary(drift, { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 }) };
+  return {
+    drift,
+    summary: driftSummary(drift, { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 }),
+  };
 }
 
 /** {@link modelDrift}'s result: each constellation of the model, and all anchors together. */
@@ -51,16 +58,27 @@ export interface ModelDriftAnalysis {
  * Reads the anchors synchronously.
  */
 export function modelDrift(model: GlfmModel, options: DriftAnalysisOptions = {}): ModelDriftAnalysis {
-  return pooledDrift(Object.entries(model.constellations()).map(([name, c]) => [name, c.drift()]), options);
+  return pooledDrift(
+    Object.entries(model.constellations()).map(([name, c]) => [name, c.drift()]),
+    options,
+  );
 }
 
 /** {@link modelDrift}, reading the anchors asynchronously (webgpu in Node). */
-export async function modelDriftAsync(model: GlfmModel, options: DriftAnalysisOptions = {}): Promise<ModelDriftAnalysis> {
-  const named = await Promise.all(Object.entries(model.constellations()).map(async ([name, c]) => [name, await c.driftAsync()] as const));
+export async function modelDriftAsync(
+  model: GlfmModel,
+  options: DriftAnalysisOptions = {},
+): Promise<ModelDriftAnalysis> {
+  const named = await Promise.all(
+    Object.entries(model.constellations()).map(async ([name, c]) => [name, await c.driftAsync()] as const),
+  );
   return pooledDrift(named, options);
 }
 
-function pooledDrift(named: readonly (readonly [string, Float64Array])[], options: DriftAnalysisOptions): ModelDriftAnalysis {
+function pooledDrift(
+  named: readonly (readonly [string, Float64Array])[],
+  options: DriftAnalysisOptions,
+): ModelDriftAnalysis {
   const summaryOptions = { binding: options.binding ?? BINDING_CONSTANT, window: options.window ?? 0.05 };
   const constellations: Record<string, DriftAnalysis> = {};
   const pooled: number[] = [];
@@ -97,7 +115,12 @@ export function reconstructionCosine(model: GlfmModel, x: tf.Tensor4D, t: tf.Ten
 }
 
 /** {@link reconstructionCosine}, read asynchronously (webgpu in Node). */
-export async function reconstructionCosineAsync(model: GlfmModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Promise<number> {
+export async function reconstructionCosineAsync(
+  model: GlfmModel,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor1D,
+): Promise<number> {
   const cos = reconstructionCosineTensor(model, x, t, labels);
   try {
     return (await cos.data())[0]!;
@@ -139,7 +162,11 @@ export interface GlfmAnalysis {
  * const a = analyzeGlfm(model, { x: xt, t, labels });
  * a.drift.all.summary.nearBinding; // fraction of anchors within ±0.05 of 0.29154
  */
-export function analyzeGlfm(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D }, options: DriftAnalysisOptions = {}): GlfmAnalysis {
+export function analyzeGlfm(
+  model: GlfmModel,
+  batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D },
+  options: DriftAnalysisOptions = {},
+): GlfmAnalysis {
   checkBatch('analyzeGlfm', batch);
   return {
     variant: model.variant,
@@ -150,7 +177,11 @@ export function analyzeGlfm(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Te
 }
 
 /** {@link analyzeGlfm} with asynchronous reads: what a training loop on webgpu (Node) must call. */
-export async function analyzeGlfmAsync(model: GlfmModel, batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D }, options: DriftAnalysisOptions = {}): Promise<GlfmAnalysis> {
+export async function analyzeGlfmAsync(
+  model: GlfmModel,
+  batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D },
+  options: DriftAnalysisOptions = {},
+): Promise<GlfmAnalysis> {
   checkBatch('analyzeGlfmAsync', batch);
   return {
     variant: model.variant,
@@ -161,5 +192,6 @@ export async function analyzeGlfmAsync(model: GlfmModel, batch?: { x: tf.Tensor4
 }
 
 function checkBatch(op: string, batch: unknown): void {
-  if (batch !== undefined && (typeof batch !== 'object' || batch === null)) throw new InvalidArgumentError(op, 'batch', 'must be { x, t, labels }');
+  if (batch !== undefined && (typeof batch !== 'object' || batch === null))
+    throw new InvalidArgumentError(op, 'batch', 'must be { x, t, labels }');
 }

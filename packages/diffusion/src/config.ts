@@ -89,7 +89,11 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
   checkVariant(op, variant);
   const imageSize = overrides.imageSize ?? 32;
   if (!PRESET_IMAGE_SIZES.includes(imageSize)) {
-    throw new InvalidArgumentError(op, 'imageSize', `presets are built for 28×28 or 32×32 images, got ${String(imageSize)}`);
+    throw new InvalidArgumentError(
+      op,
+      'imageSize',
+      `presets are built for 28×28 or 32×32 images, got ${String(imageSize)}`,
+    );
   }
   const config: GlfmConfig = {
     variant,
@@ -127,15 +131,18 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
  *   outside [0, 1], or an unknown `fineAggregate`.
  */
 export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'): GlfmConfig {
-  if (typeof config !== 'object' || config === null) throw new InvalidArgumentError(op, 'config', `must be an object, got ${String(config)}`);
+  if (typeof config !== 'object' || config === null)
+    throw new InvalidArgumentError(op, 'config', `must be an object, got ${String(config)}`);
   checkVariant(op, config.variant);
   const int = (name: keyof GlfmConfig, min: number): number => {
     const v = config[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(op, name, `must be an integer >= ${min}, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new InvalidArgumentError(op, name, `must be an integer >= ${min}, got ${String(v)}`);
     return v;
   };
   const size = int('imageSize', 4);
-  if (size % 4 !== 0) throw new InvalidArgumentError(op, 'imageSize', `must be divisible by 4 (two stride-2 downsamples), got ${size}`);
+  if (size % 4 !== 0)
+    throw new InvalidArgumentError(op, 'imageSize', `must be divisible by 4 (two stride-2 downsamples), got ${size}`);
   int('channels', 1);
   int('numClasses', 1);
   int('bottleneckChannels', 1);
@@ -149,28 +156,44 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
   int('generatorDim', 1);
   int('generatorBlocks', 0);
   int('generatorMult', 1);
-  if (typeof config.seed !== 'number' || !Number.isFinite(config.seed)) throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(config.seed)}`);
-  if (!Number.isFinite(config.timeScale)) throw new InvalidArgumentError(op, 'timeScale', `must be a finite number, got ${String(config.timeScale)}`);
-  if (!Number.isFinite(config.gateInit)) throw new InvalidArgumentError(op, 'gateInit', `must be a finite number, got ${String(config.gateInit)}`);
+  if (typeof config.seed !== 'number' || !Number.isFinite(config.seed))
+    throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(config.seed)}`);
+  if (!Number.isFinite(config.timeScale))
+    throw new InvalidArgumentError(op, 'timeScale', `must be a finite number, got ${String(config.timeScale)}`);
+  if (!Number.isFinite(config.gateInit))
+    throw new InvalidArgumentError(op, 'gateInit', `must be a finite number, got ${String(config.gateInit)}`);
   const lc = config.levelChannels;
   if (!Array.isArray(lc) || lc.length !== 2 || lc.some((c) => !Number.isInteger(c) || c < 1)) {
     throw new InvalidArgumentError(op, 'levelChannels', `must be [c1, c2] positive integers, got ${String(lc)}`);
   }
-  for (const [name, c] of [['levelChannels[0]', lc[0]], ['levelChannels[1]', lc[1]], ['bottleneckChannels', config.bottleneckChannels]] as const) {
+  for (const [name, c] of [
+    ['levelChannels[0]', lc[0]],
+    ['levelChannels[1]', lc[1]],
+    ['bottleneckChannels', config.bottleneckChannels],
+  ] as const) {
     if (c % groups !== 0) throw new InvalidArgumentError(op, 'groups', `must divide ${name} (${c}), got ${groups}`);
   }
   if (config.bottleneckChannels % patchDim !== 0) {
-    throw new InvalidArgumentError(op, 'bottleneckChannels', `must be a multiple of patchDim (${patchDim}), got ${config.bottleneckChannels}`);
+    throw new InvalidArgumentError(
+      op,
+      'bottleneckChannels',
+      `must be a multiple of patchDim (${patchDim}), got ${config.bottleneckChannels}`,
+    );
   }
   const ph = config.phases;
   if (!Array.isArray(ph) || ph.length < 1 || ph.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1))) {
     throw new InvalidArgumentError(op, 'phases', `must be a non-empty array of numbers in [0, 1], got ${String(ph)}`);
   }
   if (config.variant !== 'v4' && ph.every((p) => p === 0)) {
-    throw new InvalidArgumentError(op, 'phases', 'must contain a phase > 0 (at phase 0 the triangulation uses only the fixed home anchors, so the anchors would get no gradient)');
+    throw new InvalidArgumentError(
+      op,
+      'phases',
+      'must contain a phase > 0 (at phase 0 the triangulation uses only the fixed home anchors, so the anchors would get no gradient)',
+    );
   }
   for (const name of ['encoderConditioning', 'decoderConditioning', 'decoderSkips'] as const) {
-    if (typeof config[name] !== 'boolean') throw new InvalidArgumentError(op, name, `must be a boolean, got ${String(config[name])}`);
+    if (typeof config[name] !== 'boolean')
+      throw new InvalidArgumentError(op, name, `must be a boolean, got ${String(config[name])}`);
   }
   if (config.fineAggregate !== 'mean' && config.fineAggregate !== 'max') {
     throw new InvalidArgumentError(op, 'fineAggregate', `must be 'mean' or 'max', got ${String(config.fineAggregate)}`);
@@ -181,7 +204,11 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
 /** @internal */
 export function checkVariant(op: string, variant: unknown): asserts variant is GlfmVariant {
   if (!GLFM_VARIANTS.includes(variant as GlfmVariant)) {
-    throw new InvalidArgumentError(op, 'variant', `must be one of 'v1', 'v2', 'v3', 'v4', got ${JSON.stringify(variant) ?? String(variant)}`);
+    throw new InvalidArgumentError(
+      op,
+      'variant',
+      `must be one of 'v1', 'v2', 'v3', 'v4', got ${JSON.stringify(variant) ?? String(variant)}`,
+    );
   }
 }
 
@@ -216,10 +243,18 @@ export function glfmParamCount(config: GlfmConfig): GlfmParamBreakdown {
   const cb = c.bottleneckChannels;
   const conditioning = lin(c.timeDim, c.condDim) + lin(c.condDim, c.condDim) + c.numClasses * c.condDim;
   const ec = c.encoderConditioning;
-  const encoder = conv(3, c.channels, c1) + res(c1, c1, ec) + conv(3, c1, c1) + res(c1, c2, ec) + conv(3, c2, c2) + res(c2, cb, ec);
+  const encoder =
+    conv(3, c.channels, c1) + res(c1, c1, ec) + conv(3, c1, c1) + res(c1, c2, ec) + conv(3, c2, c2) + res(c2, cb, ec);
   const dc = c.decoderConditioning;
   const k2 = c.decoderSkips ? 2 : 1; // U-Net skips double the inputs of the decoder's last two res blocks
-  const decoder = res(cb, c2, dc) + conv(3, c2, c2) + res(k2 * c2, c1, dc) + conv(3, c1, c1) + res(k2 * c1, c1, dc) + 2 * c1 + conv(3, c1, c.channels);
+  const decoder =
+    res(cb, c2, dc) +
+    conv(3, c2, c2) +
+    res(k2 * c2, c1, dc) +
+    conv(3, c1, c1) +
+    res(k2 * c1, c1, dc) +
+    2 * c1 +
+    conv(3, c1, c.channels);
   const p = cb / c.patchDim;
   const a = c.anchorsPerPatch;
   const k = c.phases.length;
@@ -235,7 +270,8 @@ export function glfmParamCount(config: GlfmConfig): GlfmParamBreakdown {
     const address = 2 * p * k * a;
     const g = c.generatorDim;
     const block = 2 * g + lin(g, c.generatorMult * g) + lin(c.generatorMult * g, g);
-    bottleneck = 2 * lin(cb, cb) + 2 * anchors + lin(address + 2 * c.condDim + 2, g) + c.generatorBlocks * block + lin(g, flat);
+    bottleneck =
+      2 * lin(cb, cb) + 2 * anchors + lin(address + 2 * c.condDim + 2, g) + c.generatorBlocks * block + lin(g, flat);
   }
   return { conditioning, encoder, bottleneck, decoder, total: conditioning + encoder + bottleneck + decoder };
 }

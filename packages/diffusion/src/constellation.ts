@@ -61,13 +61,22 @@ export class PatchConstellation extends Module {
   constructor(options: PatchConstellationOptions) {
     super();
     const op = 'PatchConstellation';
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', 'must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(op, 'options', 'must be an object');
     this.patches = assertInteger(op, 'patches', options.patches, 1);
     this.patchDim = assertInteger(op, 'patchDim', options.patchDim ?? 16, 2);
     this.anchorsPerPatch = assertInteger(op, 'anchorsPerPatch', options.anchorsPerPatch ?? 16, 2);
     const phases = options.phases ?? [0, 1 / 3, 2 / 3];
-    if (!Array.isArray(phases) || phases.length === 0 || phases.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1))) {
-      throw new InvalidArgumentError(op, 'phases', `must be a non-empty array of numbers in [0, 1], got ${String(phases)}`);
+    if (
+      !Array.isArray(phases) ||
+      phases.length === 0 ||
+      phases.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1))
+    ) {
+      throw new InvalidArgumentError(
+        op,
+        'phases',
+        `must be a non-empty array of numbers in [0, 1], got ${String(phases)}`,
+      );
     }
     this.phases = Object.freeze([...phases]);
     const rng: Rng = toRng(options.seed);
@@ -149,7 +158,13 @@ export class PatchConstellation extends Module {
   private withDriftRows<R>(op: string, f: (home: tf.Tensor2D, current: tf.Tensor2D) => R): R {
     this.assertLive(op);
     const rows = this.patches * this.anchorsPerPatch;
-    const [h, c] = tf.tidy(() => [tf.reshape(this.homeAnchors, [rows, this.patchDim]), tf.reshape(this.anchors, [rows, this.patchDim])] as tf.Tensor2D[]);
+    const [h, c] = tf.tidy(
+      () =>
+        [
+          tf.reshape(this.homeAnchors, [rows, this.patchDim]),
+          tf.reshape(this.anchors, [rows, this.patchDim]),
+        ] as tf.Tensor2D[],
+    );
     const release = () => tf.dispose([h!, c!]);
     let result: R;
     try {

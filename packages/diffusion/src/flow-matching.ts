@@ -41,15 +41,19 @@ export interface SampleTimesOptions {
  */
 export function sampleTimes(n: number, rng: Rng, options: SampleTimesOptions = {}): Float32Array {
   const op = 'sampleTimes';
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(op, 'n', `must be an integer >= 1, got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(op, 'n', `must be an integer >= 1, got ${String(n)}`);
   const sampling = options.sampling ?? 'uniform';
-  if (!TIME_SAMPLINGS.includes(sampling)) throw new InvalidArgumentError(op, 'sampling', `must be 'uniform' or 'logit_normal', got ${String(sampling)}`);
+  if (!TIME_SAMPLINGS.includes(sampling))
+    throw new InvalidArgumentError(op, 'sampling', `must be 'uniform' or 'logit_normal', got ${String(sampling)}`);
   const mean = options.mean ?? 0;
   const std = options.std ?? 1;
   if (!Number.isFinite(mean)) throw new InvalidArgumentError(op, 'mean', `must be finite, got ${mean}`);
-  if (!(std > 0) || !Number.isFinite(std)) throw new InvalidArgumentError(op, 'std', `must be a finite number > 0, got ${std}`);
+  if (!(std > 0) || !Number.isFinite(std))
+    throw new InvalidArgumentError(op, 'std', `must be a finite number > 0, got ${std}`);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = sampling === 'uniform' ? rng.uniform() : 1 / (1 + Math.exp(-(mean + std * rng.normal())));
+  for (let i = 0; i < n; i++)
+    out[i] = sampling === 'uniform' ? rng.uniform() : 1 / (1 + Math.exp(-(mean + std * rng.normal())));
   return out;
 }
 
@@ -70,7 +74,8 @@ export interface FlowPair {
 }
 
 function checkConvention(op: string, c: unknown): FlowConvention {
-  if (!FLOW_CONVENTIONS.includes(c as FlowConvention)) throw new InvalidArgumentError(op, 'convention', `must be 'noise_at_1' or 'data_at_1', got ${String(c)}`);
+  if (!FLOW_CONVENTIONS.includes(c as FlowConvention))
+    throw new InvalidArgumentError(op, 'convention', `must be 'noise_at_1' or 'data_at_1', got ${String(c)}`);
   return c as FlowConvention;
 }
 
@@ -88,13 +93,19 @@ function checkConvention(op: string, c: unknown): FlowConvention {
  * const { xt, target } = interpolate(tf.ones([1, 2]), tf.zeros([1, 2]), tf.tensor1d([0.25]));
  * // xt = [[0.75, 0.75]], target = [[-1, -1]]
  */
-export function interpolate(x0: tf.Tensor, noise: tf.Tensor, t: tf.Tensor1D, options: { convention?: FlowConvention } = {}): FlowPair {
+export function interpolate(
+  x0: tf.Tensor,
+  noise: tf.Tensor,
+  t: tf.Tensor1D,
+  options: { convention?: FlowConvention } = {},
+): FlowPair {
   const op = 'interpolate';
   const convention = checkConvention(op, options.convention ?? 'noise_at_1');
   assertFloatTensor(op, 'x0', x0, 1);
   assertFloatTensor(op, 'noise', noise);
   assertFloatTensor(op, 't', t);
-  if (noise.rank !== x0.rank || noise.shape.some((s, i) => s !== x0.shape[i])) throw new ShapeError(op, 'noise', `[${x0.shape.join(', ')}] (the shape of x0)`, noise.shape);
+  if (noise.rank !== x0.rank || noise.shape.some((s, i) => s !== x0.shape[i]))
+    throw new ShapeError(op, 'noise', `[${x0.shape.join(', ')}] (the shape of x0)`, noise.shape);
   if (t.rank !== 1 || t.shape[0] !== x0.shape[0]) throw new ShapeError(op, 't', `[B=${x0.shape[0]}]`, t.shape);
   return tf.tidy(() => {
     const tb = tf.reshape(t, [x0.shape[0]!, ...x0.shape.slice(1).map(() => 1)]);
@@ -110,7 +121,8 @@ export function velocityMse(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   const op = 'velocityMse';
   assertFloatTensor(op, 'pred', pred);
   assertFloatTensor(op, 'target', target);
-  if (pred.rank !== target.rank || pred.shape.some((s, i) => s !== target.shape[i])) throw new ShapeError(op, 'target', `[${pred.shape.join(', ')}] (the shape of pred)`, target.shape);
+  if (pred.rank !== target.rank || pred.shape.some((s, i) => s !== target.shape[i]))
+    throw new ShapeError(op, 'target', `[${pred.shape.join(', ')}] (the shape of pred)`, target.shape);
   return tf.tidy(() => tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar);
 }
 
@@ -145,7 +157,12 @@ export interface FlowMatchingLossOptions extends SampleTimesOptions {
  * const rng = createRng(1);
  * const { value, grads } = tf.variableGrads(() => flowMatchingLoss(model, x0, labels, { rng }));
  */
-export function flowMatchingLoss(model: VelocityModel, x0: tf.Tensor4D, labels: tf.Tensor1D, options: FlowMatchingLossOptions = {}): tf.Scalar {
+export function flowMatchingLoss(
+  model: VelocityModel,
+  x0: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  options: FlowMatchingLossOptions = {},
+): tf.Scalar {
   const op = 'flowMatchingLoss';
   assertFloatTensor(op, 'x0', x0);
   if (x0.rank !== 4) throw new ShapeError(op, 'x0', '[B, H, W, C]', x0.shape);

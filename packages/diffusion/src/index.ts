@@ -14,12 +14,34 @@ export { GlfmModel } from './model.js';
 export { GLFM_TYPE, diffusionModels, fromPretrained } from './models.js';
 export type { GlfmForwardResult } from './model.js';
 export {
-  FLOW_CONVENTIONS, TIME_SAMPLINGS, flowMatchingLoss, interpolate, sampleTimes, seededNormal, velocityMse,
+  FLOW_CONVENTIONS,
+  TIME_SAMPLINGS,
+  flowMatchingLoss,
+  interpolate,
+  sampleTimes,
+  seededNormal,
+  velocityMse,
 } from './flow-matching.js';
-export type { FlowConvention, FlowMatchingLossOptions, FlowPair, SampleTimesOptions, TimeSampling, VelocityModel } from './flow-matching.js';
+export type {
+  FlowConvention,
+  FlowMatchingLossOptions,
+  FlowPair,
+  SampleTimesOptions,
+  TimeSampling,
+  VelocityModel,
+} from './flow-matching.js';
 export { ODE_METHODS, eulerSolve, heunSolve, odeSolve, sample } from './samplers.js';
 export type { OdeMethod, OdeSolveOptions, SampleOptions, VelocityField } from './samplers.js';
-export { analyzeDrift, analyzeGlfm, analyzeGlfmAsync, gateValue, modelDrift, modelDriftAsync, reconstructionCosine, reconstructionCosineAsync } from './analysis.js';
+export {
+  analyzeDrift,
+  analyzeGlfm,
+  analyzeGlfmAsync,
+  gateValue,
+  modelDrift,
+  modelDriftAsync,
+  reconstructionCosine,
+  reconstructionCosineAsync,
+} from './analysis.js';
 export type { DriftAnalysis, DriftAnalysisOptions, GlfmAnalysis, ModelDriftAnalysis } from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';

@@ -2,8 +2,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { assertFloatTensor } from '@geolip/geometry/internal';
 import {
-  ClassEmbedding, Conv2d, ConvResBlock, Downsample, FeedForward, GroupNorm, LayerNorm, Linear, Module, ModuleList,
-  TimeEmbedding, Upsample, toRng,
+  ClassEmbedding,
+  Conv2d,
+  ConvResBlock,
+  Downsample,
+  FeedForward,
+  GroupNorm,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+  TimeEmbedding,
+  Upsample,
+  toRng,
 } from '@geolip/nn';
 import type { InitSeed } from '@geolip/nn';
 
@@ -42,7 +53,10 @@ class Encoder extends Module {
     return tf.tidy(() => {
       const full = this.res0.forward(this.convIn.forward(x), cond);
       const half = this.res1.forward(this.down0.forward(full), cond);
-      return { features: this.res2.forward(this.down1.forward(half), cond), skips: [full, half] as [tf.Tensor4D, tf.Tensor4D] };
+      return {
+        features: this.res2.forward(this.down1.forward(half), cond),
+        skips: [full, half] as [tf.Tensor4D, tf.Tensor4D],
+      };
     });
   }
 }
@@ -77,7 +91,8 @@ class Decoder extends Module {
 
   forward(z: tf.Tensor4D, cond?: tf.Tensor2D, skips?: readonly [tf.Tensor4D, tf.Tensor4D]): tf.Tensor4D {
     return tf.tidy(() => {
-      const withSkip = (h: tf.Tensor4D, skip: tf.Tensor4D | undefined): tf.Tensor4D => (skip ? tf.concat([h, skip], 3) : h);
+      const withSkip = (h: tf.Tensor4D, skip: tf.Tensor4D | undefined): tf.Tensor4D =>
+        skip ? tf.concat([h, skip], 3) : h;
       let h = this.res0.forward(z, cond);
       h = this.res1.forward(withSkip(this.up0.forward(h), skips?.[1]), cond);
       h = this.res2.forward(withSkip(this.up1.forward(h), skips?.[0]), cond);
@@ -162,7 +177,10 @@ export class GlfmModel extends Module {
     const c = validateGlfmConfig(config, 'GlfmModel');
     this.config = c;
     const rng = toRng(c.seed);
-    this.timeEmbed = this.addModule('time_embed', new TimeEmbedding(c.timeDim, c.condDim, { timeScale: c.timeScale, seed: rng }));
+    this.timeEmbed = this.addModule(
+      'time_embed',
+      new TimeEmbedding(c.timeDim, c.condDim, { timeScale: c.timeScale, seed: rng }),
+    );
     this.classEmbed = this.addModule('class_embed', new ClassEmbedding(c.numClasses, c.condDim, { seed: rng }));
     this.encoder = this.addModule('encoder', new Encoder(c, rng));
     const patches = c.bottleneckChannels / c.patchDim;
@@ -219,7 +237,12 @@ export class GlfmModel extends Module {
   }
 
   /** {@link forward} that also returns the encoder features, the bottleneck output and the triangulation. */
-  forwardDetailed(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D, op = 'GlfmModel.forwardDetailed'): GlfmForwardResult {
+  forwardDetailed(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+    op = 'GlfmModel.forwardDetailed',
+  ): GlfmForwardResult {
     this.assertLive('forward');
     this.checkInputs(op, x, t, labels);
     const c = this.config;
@@ -242,7 +265,10 @@ export class GlfmModel extends Module {
           latent = r;
         } else {
           const gated = tf.mul(r, this.relay.gateTensor()!);
-          const base = c.variant === 'v1' ? features : tf.reshape(this.skip!.forward(tf.reshape(features, [b, s * s * cb])), [b, s, s, cb]);
+          const base =
+            c.variant === 'v1'
+              ? features
+              : tf.reshape(this.skip!.forward(tf.reshape(features, [b, s * s * cb])), [b, s, s, cb]);
           latent = tf.add(base, gated) as tf.Tensor4D;
         }
       } else {
@@ -257,7 +283,11 @@ export class GlfmModel extends Module {
         for (const block of this.generator!) g = block.forward(g);
         latent = tf.reshape(this.genOut!.forward(g), [b, s, s, cb]) as tf.Tensor4D;
       }
-      const velocity = this.decoder.forward(latent, c.decoderConditioning ? cond : undefined, c.decoderSkips ? skips : undefined);
+      const velocity = this.decoder.forward(
+        latent,
+        c.decoderConditioning ? cond : undefined,
+        c.decoderSkips ? skips : undefined,
+      );
       return { velocity, features, latent, triangulation };
     });
     return out;
@@ -267,13 +297,19 @@ export class GlfmModel extends Module {
     const c = this.config;
     assertFloatTensor(op, 'x', x);
     if (x.rank !== 4 || x.shape[1] !== c.imageSize || x.shape[2] !== c.imageSize || x.shape[3] !== c.channels) {
-      throw new ShapeError(op, 'x', `[B, ${c.imageSize}, ${c.imageSize}, ${c.channels}] (NHWC, the ${c.imageSize}×${c.imageSize}×${c.channels} images of this config)`, x.shape);
+      throw new ShapeError(
+        op,
+        'x',
+        `[B, ${c.imageSize}, ${c.imageSize}, ${c.channels}] (NHWC, the ${c.imageSize}×${c.imageSize}×${c.channels} images of this config)`,
+        x.shape,
+      );
     }
     const b = x.shape[0];
     assertFloatTensor(op, 't', t);
     if (t.rank !== 1 || t.shape[0] !== b) throw new ShapeError(op, 't', `[B=${b}]`, t.shape);
     if (!(labels instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'labels', 'must be an int32 tf.Tensor1D');
     if (labels.rank !== 1 || labels.shape[0] !== b) throw new ShapeError(op, 'labels', `[B=${b}]`, labels.shape);
-    if (labels.dtype !== 'int32') throw new InvalidArgumentError(op, 'labels', `must have dtype int32, got ${labels.dtype}`);
+    if (labels.dtype !== 'int32')
+      throw new InvalidArgumentError(op, 'labels', `must have dtype int32, got ${labels.dtype}`);
   }
 }

@@ -30,7 +30,8 @@ function checkSteps(op: string, steps: unknown): number {
 }
 
 function checkTime(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidArgumentError(op, name, `must be a finite number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new InvalidArgumentError(op, name, `must be a finite number, got ${String(v)}`);
   return v;
 }
 
@@ -52,13 +53,20 @@ function checkTime(op: string, name: string, v: unknown): number {
  * @example
  * odeSolve((x) => tf.onesLike(x), tf.zeros([2]), { steps: 4, tStart: 0, tEnd: 1 }); // [1, 1]
  */
-export function odeSolve(velocity: VelocityField, x: tf.Tensor, options: OdeSolveOptions & { method?: OdeMethod } = {}, op = 'odeSolve'): tf.Tensor {
+export function odeSolve(
+  velocity: VelocityField,
+  x: tf.Tensor,
+  options: OdeSolveOptions & { method?: OdeMethod } = {},
+  op = 'odeSolve',
+): tf.Tensor {
   const method = options.method ?? 'euler';
-  if (!ODE_METHODS.includes(method)) throw new InvalidArgumentError(op, 'method', `must be 'euler' or 'heun', got ${String(method)}`);
+  if (!ODE_METHODS.includes(method))
+    throw new InvalidArgumentError(op, 'method', `must be 'euler' or 'heun', got ${String(method)}`);
   const steps = checkSteps(op, options.steps ?? 50);
   const t0 = checkTime(op, 'tStart', options.tStart ?? 1);
   const t1 = checkTime(op, 'tEnd', options.tEnd ?? 0);
-  if (typeof velocity !== 'function') throw new InvalidArgumentError(op, 'velocity', 'must be a function (x, t) => tf.Tensor');
+  if (typeof velocity !== 'function')
+    throw new InvalidArgumentError(op, 'velocity', 'must be a function (x, t) => tf.Tensor');
   if (!(x instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'x', 'must be a tf.Tensor');
   const h = (t1 - t0) / steps;
   let state = tf.clone(x);
@@ -67,7 +75,8 @@ export function odeSolve(velocity: VelocityField, x: tf.Tensor, options: OdeSolv
     const tNext = k === steps - 1 ? t1 : t0 + (k + 1) * h;
     const next = tf.tidy(() => {
       const v0 = velocity(state, t);
-      if (v0.rank !== state.rank || v0.shape.some((s, i) => s !== state.shape[i])) throw new ShapeError(op, 'velocity', `[${state.shape.join(', ')}] (the shape of x)`, v0.shape);
+      if (v0.rank !== state.rank || v0.shape.some((s, i) => s !== state.shape[i]))
+        throw new ShapeError(op, 'velocity', `[${state.shape.join(', ')}] (the shape of x)`, v0.shape);
       const euler = tf.add(state, tf.mul(v0, h));
       if (method === 'euler') return euler;
       const v1 = velocity(euler, tNext);
@@ -121,12 +130,14 @@ export interface SampleOptions {
  */
 export function sample(model: VelocityModel, options: SampleOptions): tf.Tensor4D {
   const op = 'sample';
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', 'must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
   const config = (model as { config?: { imageSize?: number; channels?: number; numClasses?: number } }).config;
   const numClasses = options.numClasses ?? config?.numClasses;
   const steps = checkSteps(op, options.steps ?? 50);
   const convention = options.convention ?? 'noise_at_1';
-  if (!FLOW_CONVENTIONS.includes(convention)) throw new InvalidArgumentError(op, 'convention', `must be 'noise_at_1' or 'data_at_1', got ${String(convention)}`);
+  if (!FLOW_CONVENTIONS.includes(convention))
+    throw new InvalidArgumentError(op, 'convention', `must be 'noise_at_1' or 'data_at_1', got ${String(convention)}`);
   const labels = options.labels;
   if (labels === undefined || labels === null || typeof labels.length !== 'number' || labels.length === 0) {
     throw new InvalidArgumentError(op, 'labels', 'must be a non-empty array of integer class labels');
@@ -134,10 +145,18 @@ export function sample(model: VelocityModel, options: SampleOptions): tf.Tensor4
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i]!;
     if (!Number.isInteger(l) || l < 0 || (numClasses !== undefined && l >= numClasses)) {
-      throw new InvalidArgumentError(op, 'labels', `must hold integers in [0, ${numClasses ?? '∞'}), got ${l} at index ${i}`);
+      throw new InvalidArgumentError(
+        op,
+        'labels',
+        `must hold integers in [0, ${numClasses ?? '∞'}), got ${l} at index ${i}`,
+      );
     }
   }
-  const shape = options.imageShape ?? (config?.imageSize !== undefined && config.channels !== undefined ? [config.imageSize, config.imageSize, config.channels] : undefined);
+  const shape =
+    options.imageShape ??
+    (config?.imageSize !== undefined && config.channels !== undefined
+      ? [config.imageSize, config.imageSize, config.channels]
+      : undefined);
   if (!Array.isArray(shape) || shape.length !== 3 || shape.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new InvalidArgumentError(op, 'imageShape', `must be [H, W, C] positive integers, got ${String(shape)}`);
   }
@@ -147,7 +166,8 @@ export function sample(model: VelocityModel, options: SampleOptions): tf.Tensor4
   const labelTensor = tf.tensor1d(Int32Array.from(labels), 'int32');
   try {
     const [tStart, tEnd] = convention === 'noise_at_1' ? [1, 0] : [0, 1];
-    const field: VelocityField = (x, t) => tf.tidy(() => model.forward(x as tf.Tensor4D, tf.fill([b], t) as tf.Tensor1D, labelTensor));
+    const field: VelocityField = (x, t) =>
+      tf.tidy(() => model.forward(x as tf.Tensor4D, tf.fill([b], t) as tf.Tensor1D, labelTensor));
     return odeSolve(field, noise, { steps, tStart, tEnd, method: options.method ?? 'euler' }, op) as tf.Tensor4D;
   } finally {
     tf.dispose([noise, labelTensor]);

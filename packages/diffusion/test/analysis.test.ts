@@ -3,7 +3,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { BINDING_CONSTANT, GlfmModel, analyzeDrift, analyzeGlfm, analyzeGlfmAsync, gateValue, modelDrift, reconstructionCosine } from '../src/index.js';
+import {
+  BINDING_CONSTANT,
+  GlfmModel,
+  analyzeDrift,
+  analyzeGlfm,
+  analyzeGlfmAsync,
+  gateValue,
+  modelDrift,
+  reconstructionCosine,
+} from '../src/index.js';
 import { tinyConfig } from './helpers.js';
 
 /** Rotates unit vector e_i toward e_j by `angle` in a D-dim space. */
@@ -61,27 +70,30 @@ describe('model analysis', () => {
     model.dispose();
   });
 
-  it.each(['v1', 'v2', 'v3', 'v4'] as const)('analyzeGlfmAsync (what webgpu in Node needs) equals analyzeGlfm for %s and leaks no tensor', async (variant) => {
-    const model = new GlfmModel(tinyConfig(variant));
-    const pc = Object.values(model.constellations())[0]!;
-    pc.anchors.assign(tf.tidy(() => tf.add(pc.anchors, tf.randomNormal(pc.anchors.shape, 0, 0.1, 'float32', 3))));
-    const c = model.config;
-    const x = tf.randomNormal([3, c.imageSize, c.imageSize, c.channels], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const t = tf.tensor1d([0.1, 0.5, 0.9]);
-    const labels = tf.tensor1d([0, 1, 2], 'int32');
-    const before = tf.memory().numTensors;
-    const sync = analyzeGlfm(model, { x, t, labels });
-    const async = await analyzeGlfmAsync(model, { x, t, labels });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(async.gate).toBe(sync.gate);
-    expect(Array.from(async.drift.all.drift)).toEqual(Array.from(sync.drift.all.drift));
-    expect(async.drift.all.summary).toEqual(sync.drift.all.summary);
-    expect(Object.keys(async.drift.constellations)).toEqual(Object.keys(sync.drift.constellations));
-    expect(async.reconstructionCosine).toBe(sync.reconstructionCosine);
-    expect(async.drift.all.summary.mean).toBeGreaterThan(1e-2); // the anchors moved
-    tf.dispose([x, t, labels]);
-    model.dispose();
-  });
+  it.each(['v1', 'v2', 'v3', 'v4'] as const)(
+    'analyzeGlfmAsync (what webgpu in Node needs) equals analyzeGlfm for %s and leaks no tensor',
+    async (variant) => {
+      const model = new GlfmModel(tinyConfig(variant));
+      const pc = Object.values(model.constellations())[0]!;
+      pc.anchors.assign(tf.tidy(() => tf.add(pc.anchors, tf.randomNormal(pc.anchors.shape, 0, 0.1, 'float32', 3))));
+      const c = model.config;
+      const x = tf.randomNormal([3, c.imageSize, c.imageSize, c.channels], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const t = tf.tensor1d([0.1, 0.5, 0.9]);
+      const labels = tf.tensor1d([0, 1, 2], 'int32');
+      const before = tf.memory().numTensors;
+      const sync = analyzeGlfm(model, { x, t, labels });
+      const async = await analyzeGlfmAsync(model, { x, t, labels });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(async.gate).toBe(sync.gate);
+      expect(Array.from(async.drift.all.drift)).toEqual(Array.from(sync.drift.all.drift));
+      expect(async.drift.all.summary).toEqual(sync.drift.all.summary);
+      expect(Object.keys(async.drift.constellations)).toEqual(Object.keys(sync.drift.constellations));
+      expect(async.reconstructionCosine).toBe(sync.reconstructionCosine);
+      expect(async.drift.all.summary.mean).toBeGreaterThan(1e-2); // the anchors moved
+      tf.dispose([x, t, labels]);
+      model.dispose();
+    },
+  );
 
   it('gate: σ(−3) for v1 and v2, null for v3 and v4; v4 has coarse and fine constellations', () => {
     for (const v of ['v1', 'v2', 'v3', 'v4'] as const) {

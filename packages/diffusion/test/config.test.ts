@@ -11,41 +11,64 @@ const ONCE = process.env.GEOLIP_BACKEND === 'wasm';
 
 // Hand derivation, 28×28×1 preset: c1 = 64, c2 = 128, Cb = 256, condDim 256, timeDim 128, 10 classes.
 // conv(k, i, o) = k²·i·o + o;  GroupNorm(c) = 2c;  Linear(i, o) = i·o + o.
-const CONDITIONING = (128 * 256 + 256) + (256 * 256 + 256) + 10 * 256; // time MLP + class table = 101,376
+const CONDITIONING = 128 * 256 + 256 + (256 * 256 + 256) + 10 * 256; // time MLP + class table = 101,376
 const ENCODER =
-  (9 * 1 * 64 + 64) + //                                                          conv_in            640
+  9 * 1 * 64 +
+  64 + //                                                          conv_in            640
   (128 + 9 * 64 * 64 + 64 + 128 + 9 * 64 * 64 + 64) + //                          res0 64→64       74,112
   (9 * 64 * 64 + 64) + //                                                         down0            36,928
   (128 + 9 * 64 * 128 + 128 + 256 + 9 * 128 * 128 + 128 + 64 * 128 + 128) + //    res1 64→128     230,144
   (9 * 128 * 128 + 128) + //                                                      down1           147,584
   (256 + 9 * 128 * 256 + 256 + 512 + 9 * 256 * 256 + 256 + 128 * 256 + 256); //   res2 128→256    919,040
 const DECODER =
-  (512 + 9 * 256 * 128 + 128 + 256 * 128 + 128 + 256 + 9 * 128 * 128 + 128 + 256 * 128 + 128) + // res0 256→128 (+cond) 509,184
+  512 +
+  9 * 256 * 128 +
+  128 +
+  256 * 128 +
+  128 +
+  256 +
+  9 * 128 * 128 +
+  128 +
+  256 * 128 +
+  128 + // res0 256→128 (+cond) 509,184
   (9 * 128 * 128 + 128) + //                                                                      up0   147,584
   (256 + 9 * 128 * 64 + 64 + 256 * 64 + 64 + 128 + 9 * 64 * 64 + 64 + 128 * 64 + 64) + //        res1 128→64 135,808
   (9 * 64 * 64 + 64) + //                                                                         up1    36,928
   (128 + 9 * 64 * 64 + 64 + 256 * 64 + 64 + 128 + 9 * 64 * 64 + 64) + //                          res2 64→64  90,560
-  128 + (9 * 64 * 1 + 1); //                                                                      norm_out, conv_out
+  128 +
+  (9 * 64 * 1 + 1); //                                                                      norm_out, conv_out
 // Relay: P = 16 patches, A = 16 anchors on S^15, K = 3 phases, pw_hidden 32.
 const RELAY = 16 * 16 * 16 + 16 * 48 * 32 + 16 * 32 + 16 * 32 * 16 + 16 * 16; // 37,632
 // v4: two 256→256 projections, two anchor sets, fuse (768 + 768 + 256 + 256 + 2 → 1024), 4 pre-LN MLP blocks (×2), 1024 → 7·7·256.
 const V4_BOTTLENECK =
-  2 * (256 * 256 + 256) + 2 * 16 * 16 * 16 + (2050 * 1024 + 1024) + 4 * (2 * 1024 + 1024 * 2048 + 2048 + 2048 * 1024 + 1024) + (1024 * 12544 + 12544);
+  2 * (256 * 256 + 256) +
+  2 * 16 * 16 * 16 +
+  (2050 * 1024 + 1024) +
+  4 * (2 * 1024 + 1024 * 2048 + 2048 + 2048 * 1024 + 1024) +
+  (1024 * 12544 + 12544);
 
 // U-Net skips (v4's preset): res1 takes c2 more inputs (norm, 3×3 conv, 1×1 shortcut), res2 c1 more (norm, 3×3 conv)
 // and gains a 1×1 shortcut (2·c1 → c1) it did not need at 64 → 64.
-const SKIPS = (2 * 128 + 9 * 128 * 64 + 128 * 64) + (2 * 64 + 9 * 64 * 64 + (128 * 64 + 64));
+const SKIPS = 2 * 128 + 9 * 128 * 64 + 128 * 64 + (2 * 64 + 9 * 64 * 64 + (128 * 64 + 64));
 
 describe('parameter counts', () => {
   it('hand-derived parts of the 28×28×1 presets', () => {
-    expect([CONDITIONING, ENCODER, DECODER, RELAY, V4_BOTTLENECK]).toEqual([101_376, 1_408_448, 920_769, 37_632, 31_895_296]);
+    expect([CONDITIONING, ENCODER, DECODER, RELAY, V4_BOTTLENECK]).toEqual([
+      101_376, 1_408_448, 920_769, 37_632, 31_895_296,
+    ]);
     const base = CONDITIONING + ENCODER + DECODER;
     expect(SKIPS).toBe(127_424);
-    const expected = { v1: base + RELAY + 1, v2: base + RELAY + 1 + (12544 * 12544 + 12544), v3: base + RELAY, v4: base + V4_BOTTLENECK + SKIPS };
+    const expected = {
+      v1: base + RELAY + 1,
+      v2: base + RELAY + 1 + (12544 * 12544 + 12544),
+      v3: base + RELAY,
+      v4: base + V4_BOTTLENECK + SKIPS,
+    };
     expect(expected).toEqual({ v1: 2_468_226, v2: 159_832_706, v3: 2_468_225, v4: 34_453_313 });
     expect(glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false })).total).toBe(34_325_889);
     expect(glfmParamCount(glfmPreset('v3', { imageSize: 28, decoderSkips: true })).total).toBe(2_468_225 + SKIPS);
-    for (const v of ['v1', 'v2', 'v3', 'v4'] as const) expect(glfmParamCount(glfmPreset(v, { imageSize: 28 })).total).toBe(expected[v]);
+    for (const v of ['v1', 'v2', 'v3', 'v4'] as const)
+      expect(glfmParamCount(glfmPreset(v, { imageSize: 28 })).total).toBe(expected[v]);
   });
 
   it('v2 at 32×32×3 has the card skip Linear(16384, 16384) = 268,451,840 parameters', () => {
@@ -63,30 +86,44 @@ describe('parameter counts', () => {
     model.dispose();
   });
 
-  it.each(['v1', 'v2', 'v3', 'v4'] as const)('glfmParamCount matches the built tiny %s at 28 and 32, conditioning options and U-Net skips on and off', (v) => {
-    for (const overrides of [{}, { imageSize: 32, channels: 3 }, { encoderConditioning: true, decoderConditioning: false }, { decoderSkips: v !== 'v4' }]) {
-      const model = new GlfmModel(tinyConfig(v, overrides));
-      const parts: Record<string, number> = {};
-      for (const [name, p] of model.namedParameters()) {
-        const top = name.split('.')[0]!;
-        parts[top] = (parts[top] ?? 0) + p.size;
+  it.each(['v1', 'v2', 'v3', 'v4'] as const)(
+    'glfmParamCount matches the built tiny %s at 28 and 32, conditioning options and U-Net skips on and off',
+    (v) => {
+      for (const overrides of [
+        {},
+        { imageSize: 32, channels: 3 },
+        { encoderConditioning: true, decoderConditioning: false },
+        { decoderSkips: v !== 'v4' },
+      ]) {
+        const model = new GlfmModel(tinyConfig(v, overrides));
+        const parts: Record<string, number> = {};
+        for (const [name, p] of model.namedParameters()) {
+          const top = name.split('.')[0]!;
+          parts[top] = (parts[top] ?? 0) + p.size;
+        }
+        const count = glfmParamCount(model.config);
+        expect(model.paramCount()).toBe(count.total);
+        expect(parts.encoder).toBe(count.encoder);
+        expect(parts.decoder).toBe(count.decoder);
+        expect(parts.time_embed! + parts.class_embed!).toBe(count.conditioning);
+        model.dispose();
       }
-      const count = glfmParamCount(model.config);
-      expect(model.paramCount()).toBe(count.total);
-      expect(parts.encoder).toBe(count.encoder);
-      expect(parts.decoder).toBe(count.decoder);
-      expect(parts.time_embed! + parts.class_embed!).toBe(count.conditioning);
-      model.dispose();
-    }
-  });
+    },
+  );
 
   it('tiny v1 by hand: relay = 2·4·16 anchors + 2·(12·8 + 8 + 8·16 + 16) MLP + 1 gate', () => {
     const model = new GlfmModel(tinyConfig('v1'));
-    const relay = model.namedParameters().filter(([n]) => n.startsWith('relay.')).reduce((s, [, p]) => s + p.size, 0);
+    const relay = model
+      .namedParameters()
+      .filter(([n]) => n.startsWith('relay.'))
+      .reduce((s, [, p]) => s + p.size, 0);
     expect(relay).toBe(2 * 4 * 16 + 2 * (12 * 8 + 8 + 8 * 16 + 16) + 1);
-    expect(model.namedParameters().map(([n]) => n).filter((n) => n.startsWith('relay.'))).toEqual([
-      'relay.w1', 'relay.b1', 'relay.w2', 'relay.b2', 'relay.gate', 'relay.constellation.anchors',
-    ]);
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('relay.')),
+    ).toEqual(['relay.w1', 'relay.b1', 'relay.w2', 'relay.b2', 'relay.gate', 'relay.constellation.anchors']);
     model.dispose();
   });
 });
@@ -106,7 +143,9 @@ describe('config errors', () => {
   it('bad fields name the field', () => {
     const ok = tinyConfig('v1');
     expect(() => validateGlfmConfig({ ...ok, imageSize: 30 })).toThrow(/imageSize.*divisible by 4/);
-    expect(() => validateGlfmConfig({ ...ok, bottleneckChannels: 24, groups: 4 })).toThrow(/bottleneckChannels.*patchDim/);
+    expect(() => validateGlfmConfig({ ...ok, bottleneckChannels: 24, groups: 4 })).toThrow(
+      /bottleneckChannels.*patchDim/,
+    );
     expect(() => validateGlfmConfig({ ...ok, groups: 3 })).toThrow(/groups/);
     expect(() => validateGlfmConfig({ ...ok, phases: [0] })).toThrow(/phases/);
     expect(() => validateGlfmConfig({ ...ok, phases: [0, 1.5] })).toThrow(/phases/);

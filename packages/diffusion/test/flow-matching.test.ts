@@ -4,14 +4,27 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError, ShapeError, flowMatchingLoss, interpolate, sampleTimes, velocityMse } from '../src/index.js';
+import {
+  InvalidArgumentError,
+  ShapeError,
+  flowMatchingLoss,
+  interpolate,
+  sampleTimes,
+  velocityMse,
+} from '../src/index.js';
 import type { VelocityModel } from '../src/index.js';
 
 describe('interpolate', () => {
   let x0: tf.Tensor2D, eps: tf.Tensor2D, t: tf.Tensor1D;
   beforeAll(() => {
-    x0 = tf.tensor2d([[1, 2], [3, -1]]);
-    eps = tf.tensor2d([[0, 4], [1, 1]]);
+    x0 = tf.tensor2d([
+      [1, 2],
+      [3, -1],
+    ]);
+    eps = tf.tensor2d([
+      [0, 4],
+      [1, 1],
+    ]);
     t = tf.tensor1d([0.25, 1]);
   });
 
@@ -48,7 +61,13 @@ describe('interpolate', () => {
 
 describe('velocityMse', () => {
   it('mean of squared differences: ((1)² + (2)² + 0 + (−3)²)/4 = 3.5', async () => {
-    const l = velocityMse(tf.tensor2d([[1, 2], [0, -3]]), tf.zeros([2, 2]));
+    const l = velocityMse(
+      tf.tensor2d([
+        [1, 2],
+        [0, -3],
+      ]),
+      tf.zeros([2, 2]),
+    );
     expect(l.rank).toBe(0);
     expect((await l.data())[0]).toBeCloseTo(3.5, 6);
   });
@@ -63,7 +82,9 @@ describe('sampleTimes', () => {
   });
 
   it('logit-normal σ(m + s·z): median ≈ σ(m), values in (0, 1)', () => {
-    const a = Array.from(sampleTimes(4001, createRng(1), { sampling: 'logit_normal', mean: 1, std: 0.5 })).sort((x, y) => x - y);
+    const a = Array.from(sampleTimes(4001, createRng(1), { sampling: 'logit_normal', mean: 1, std: 0.5 })).sort(
+      (x, y) => x - y,
+    );
     expect(a[0]!).toBeGreaterThan(0);
     expect(a[a.length - 1]!).toBeLessThan(1);
     expect(a[2000]!).toBeCloseTo(1 / (1 + Math.exp(-1)), 1);
@@ -93,7 +114,9 @@ describe('flowMatchingLoss', () => {
   it('a model that returns the exact target has zero loss (x_t, t reach the model)', async () => {
     const noise = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
     // v* = ε − x0 = (x_t − x0)/t for noise_at_1, recovered from the inputs the model receives.
-    const oracle: VelocityModel = { forward: (x, t) => tf.tidy(() => tf.div(tf.sub(x, x0), tf.reshape(t, [-1, 1, 1, 1]))) as tf.Tensor4D };
+    const oracle: VelocityModel = {
+      forward: (x, t) => tf.tidy(() => tf.div(tf.sub(x, x0), tf.reshape(t, [-1, 1, 1, 1]))) as tf.Tensor4D,
+    };
     const l = flowMatchingLoss(oracle, x0, tf.tensor1d([0], 'int32'), { noise, t: tf.tensor1d([0.4]) });
     expect((await l.data())[0]).toBeCloseTo(0, 5);
   });
@@ -104,7 +127,10 @@ describe('flowMatchingLoss', () => {
     const a = await flowMatchingLoss(scaled, x0, tf.tensor1d([0], 'int32'), { seed: 9 }).data();
     const b = await flowMatchingLoss(scaled, x0, tf.tensor1d([0], 'int32'), { seed: 9 }).data();
     expect(a[0]).toBe(b[0]);
-    const { value, grads } = tf.variableGrads(() => flowMatchingLoss(scaled, x0, tf.tensor1d([0], 'int32'), { seed: 9 }), [w]);
+    const { value, grads } = tf.variableGrads(
+      () => flowMatchingLoss(scaled, x0, tf.tensor1d([0], 'int32'), { seed: 9 }),
+      [w],
+    );
     expect(value.rank).toBe(0);
     expect(Number.isFinite((await grads[w.name]!.data())[0]!)).toBe(true);
     w.dispose();

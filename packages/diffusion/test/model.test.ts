@@ -7,33 +7,46 @@ import { ConstellationRelay, GlfmModel, InvalidArgumentError, PatchConstellation
 import { tinyConfig } from './helpers.js';
 
 function inputs(b: number, size: number, c: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
-  return [tf.randomNormal([b, size, size, c], 0, 1, 'float32', 1) as tf.Tensor4D, tf.linspace(0.1, 0.9, b) as tf.Tensor1D, tf.tensor1d(Array.from({ length: b }, (_, i) => i % 3), 'int32')];
+  return [
+    tf.randomNormal([b, size, size, c], 0, 1, 'float32', 1) as tf.Tensor4D,
+    tf.linspace(0.1, 0.9, b) as tf.Tensor1D,
+    tf.tensor1d(
+      Array.from({ length: b }, (_, i) => i % 3),
+      'int32',
+    ),
+  ];
 }
 
 describe('GlfmModel shapes', () => {
-  it.each(['v1', 'v2', 'v3', 'v4'] as const)('%s: velocity [B, H, W, C], features/latent [B, H/4, H/4, Cb], triangulation', (v) => {
-    for (const [size, channels] of [[28, 1], [32, 3]] as const) {
-      const model = new GlfmModel(tinyConfig(v, { imageSize: size, channels }));
-      const [x, t, y] = inputs(2, size, channels);
-      const before = tf.memory().numTensors;
-      const r = model.forwardDetailed(x, t, y);
-      expect(tf.memory().numTensors).toBe(before + 4);
-      const s = size / 4;
-      expect(r.velocity.shape).toEqual([2, size, size, channels]);
-      expect(r.features.shape).toEqual([2, s, s, 32]);
-      expect(r.latent.shape).toEqual([2, s, s, 32]);
-      // P = 2 patches, K = 3 phases, A = 4 anchors → 24 per triangulation.
-      expect(r.triangulation.shape).toEqual(v === 'v4' ? [2, 48] : [2 * s * s, 24]);
-      const tri = r.triangulation.dataSync();
-      expect(tri.every((d) => d >= -1e-5 && d <= 2 + 1e-5)).toBe(true);
-      tf.dispose([r.velocity, r.features, r.latent, r.triangulation]);
-      const vel = model.forward(x, t, y);
-      expect(tf.memory().numTensors).toBe(before + 1);
-      expect(vel.dataSync().every(Number.isFinite)).toBe(true);
-      tf.dispose([vel, x, t, y]);
-      model.dispose();
-    }
-  });
+  it.each(['v1', 'v2', 'v3', 'v4'] as const)(
+    '%s: velocity [B, H, W, C], features/latent [B, H/4, H/4, Cb], triangulation',
+    (v) => {
+      for (const [size, channels] of [
+        [28, 1],
+        [32, 3],
+      ] as const) {
+        const model = new GlfmModel(tinyConfig(v, { imageSize: size, channels }));
+        const [x, t, y] = inputs(2, size, channels);
+        const before = tf.memory().numTensors;
+        const r = model.forwardDetailed(x, t, y);
+        expect(tf.memory().numTensors).toBe(before + 4);
+        const s = size / 4;
+        expect(r.velocity.shape).toEqual([2, size, size, channels]);
+        expect(r.features.shape).toEqual([2, s, s, 32]);
+        expect(r.latent.shape).toEqual([2, s, s, 32]);
+        // P = 2 patches, K = 3 phases, A = 4 anchors → 24 per triangulation.
+        expect(r.triangulation.shape).toEqual(v === 'v4' ? [2, 48] : [2 * s * s, 24]);
+        const tri = r.triangulation.dataSync();
+        expect(tri.every((d) => d >= -1e-5 && d <= 2 + 1e-5)).toBe(true);
+        tf.dispose([r.velocity, r.features, r.latent, r.triangulation]);
+        const vel = model.forward(x, t, y);
+        expect(tf.memory().numTensors).toBe(before + 1);
+        expect(vel.dataSync().every(Number.isFinite)).toBe(true);
+        tf.dispose([vel, x, t, y]);
+        model.dispose();
+      }
+    },
+  );
 
   it('v3 decoder input is exactly the relay output; v1 latent = h + σ(−3)·relay(h)', async () => {
     const [x, t, y] = inputs(2, 28, 1);
@@ -89,10 +102,17 @@ describe('U-Net skips (decoderSkips)', () => {
   });
 
   it('presets: on for v4 only; an override wins; a non-boolean is an InvalidArgumentError', () => {
-    expect(['v1', 'v2', 'v3', 'v4'].map((v) => tinyConfig(v as 'v1').decoderSkips)).toEqual([false, false, false, true]);
+    expect(['v1', 'v2', 'v3', 'v4'].map((v) => tinyConfig(v as 'v1').decoderSkips)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
     expect(tinyConfig('v1', { decoderSkips: true }).decoderSkips).toBe(true);
     expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(InvalidArgumentError);
-    expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(/'decoderSkips' must be a boolean, got 1/);
+    expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(
+      /'decoderSkips' must be a boolean, got 1/,
+    );
   });
 });
 
@@ -102,7 +122,13 @@ describe('PatchConstellation and ConstellationRelay', () => {
     const norms = await tf.norm(pc.anchors, 'euclidean', -1).data();
     norms.forEach((n) => expect(n).toBeCloseTo(1, 5));
     // x = [anchor 1 of patch 0 ‖ anchor 2 of patch 1] → tri[patch 0, phase 0, anchor 1] = 0, tri[patch 1, phase 0, anchor 2] = 0.
-    const x = tf.concat([tf.reshape(tf.slice(pc.anchors, [0, 1, 0], [1, 1, 16]), [1, 16]), tf.reshape(tf.slice(pc.anchors, [1, 2, 0], [1, 1, 16]), [1, 16])], 1) as tf.Tensor2D;
+    const x = tf.concat(
+      [
+        tf.reshape(tf.slice(pc.anchors, [0, 1, 0], [1, 1, 16]), [1, 16]),
+        tf.reshape(tf.slice(pc.anchors, [1, 2, 0], [1, 1, 16]), [1, 16]),
+      ],
+      1,
+    ) as tf.Tensor2D;
     const tri = await pc.triangulate(x).data();
     expect(tri.length).toBe(2 * 3 * 4);
     expect(tri[0 * 12 + 0 * 4 + 1]).toBeCloseTo(0, 5);
@@ -133,7 +159,9 @@ describe('GlfmModel input errors', () => {
     expect(() => model.forward(tf.zeros([1, 32, 32, 1]) as tf.Tensor4D, t, y)).toThrow(/GlfmModel\.forward.*'x'/);
     expect(() => model.forward(tf.zeros([1, 28, 28, 3]) as tf.Tensor4D, t, y)).toThrow(ShapeError);
     expect(() => model.forward(tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, tf.tensor1d([0.5, 0.5]), y)).toThrow(/'t'/);
-    expect(() => model.forward(tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, t, tf.tensor1d([0]))).toThrow(InvalidArgumentError);
+    expect(() => model.forward(tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, t, tf.tensor1d([0]))).toThrow(
+      InvalidArgumentError,
+    );
     model.dispose();
   });
 });

@@ -38,12 +38,16 @@ describe('ODE solvers', () => {
   it('Heun is exact for a field affine in t: v = α + β·t, x(1) = x(0) + α + β/2', async () => {
     const [alpha, beta] = [1.5, -4];
     for (const steps of [1, 3]) {
-      const out = await values(heunSolve((x, t) => tf.fill(x.shape, alpha + beta * t), x0, { steps, tStart: 0, tEnd: 1 }));
+      const out = await values(
+        heunSolve((x, t) => tf.fill(x.shape, alpha + beta * t), x0, { steps, tStart: 0, tEnd: 1 }),
+      );
       expect(out[0]).toBeCloseTo(0.5 + alpha + beta / 2, 5);
       expect(out[1]).toBeCloseTo(-2 + alpha + beta / 2, 5);
     }
     // Euler is not: with 1 step it uses v(0) = α only.
-    const e = await values(eulerSolve((x, t) => tf.fill(x.shape, alpha + beta * t), x0, { steps: 1, tStart: 0, tEnd: 1 }));
+    const e = await values(
+      eulerSolve((x, t) => tf.fill(x.shape, alpha + beta * t), x0, { steps: 1, tStart: 0, tEnd: 1 }),
+    );
     expect(e[0]).toBeCloseTo(0.5 + alpha, 5);
   });
 
@@ -52,7 +56,7 @@ describe('ODE solvers', () => {
     const n = 4;
     const ha = (-1 / n) * a;
     const heun = await values(heunSolve((x) => tf.mul(x, a), tf.tensor1d([1]), { steps: n }));
-    expect(heun[0]).toBeCloseTo((1 + ha + ha * ha / 2) ** n, 5);
+    expect(heun[0]).toBeCloseTo((1 + ha + (ha * ha) / 2) ** n, 5);
     const euler = await values(odeSolve((x) => tf.mul(x, a), tf.tensor1d([1]), { steps: n, method: 'euler' }));
     expect(Math.abs(heun[0]! - Math.exp(-a))).toBeLessThan(Math.abs(euler[0]! - Math.exp(-a)));
   });

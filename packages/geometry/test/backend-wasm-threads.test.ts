@@ -54,7 +54,13 @@ describe.skipIf(!onWasm)('initBackend: wasm threads in Node', () => {
   it('threaded matmul gives the same values as cpu', async () => {
     const a = Float32Array.from({ length: 300 * 200 }, (_, i) => Math.sin(i));
     const b = Float32Array.from({ length: 200 * 100 }, (_, i) => Math.cos(i));
-    const run = () => tf.tidy(() => tf.matMul(tf.tensor2d(a, [300, 200]), tf.tensor2d(b, [200, 100])).dataSync().slice());
+    const run = () =>
+      tf.tidy(() =>
+        tf
+          .matMul(tf.tensor2d(a, [300, 200]), tf.tensor2d(b, [200, 100]))
+          .dataSync()
+          .slice(),
+      );
     const w = run();
     await tf.setBackend('cpu');
     const c = run();
@@ -89,8 +95,14 @@ describe.skipIf(!onWasm)('a Node script using threaded wasm', () => {
       const a = tf.ones([256, 256]);
       const v = tf.matMul(a, a).dataSync()[0];
       console.log(JSON.stringify({ name: info.name, wasm: info.wasm, v }));`;
-    writeFileSync(path.join(dir, 'main.mjs'), `import * as tf from '@tensorflow/tfjs-core';\nimport { initBackend } from './backend.js';\n${body}\n`);
-    writeFileSync(path.join(dir, 'main.cjs'), `const tf = require('@tensorflow/tfjs-core');\nconst { initBackend } = require('./backend.cjs');\n(async () => {${body}\n})();\n`);
+    writeFileSync(
+      path.join(dir, 'main.mjs'),
+      `import * as tf from '@tensorflow/tfjs-core';\nimport { initBackend } from './backend.js';\n${body}\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'main.cjs'),
+      `const tf = require('@tensorflow/tfjs-core');\nconst { initBackend } = require('./backend.cjs');\n(async () => {${body}\n})();\n`,
+    );
     for (const script of ['main.mjs', 'main.cjs']) {
       const env: NodeJS.ProcessEnv = { ...process.env };
       delete env.GEOLIP_BACKEND;
@@ -98,7 +110,11 @@ describe.skipIf(!onWasm)('a Node script using threaded wasm', () => {
       const r = spawnSync(process.execPath, [path.join(dir, script)], { encoding: 'utf8', timeout: 90_000, env });
       expect(r.signal, `${script} was killed (it did not exit): ${r.stderr}`).toBeNull();
       expect(r.status, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; wasm: { threads: number; multithreaded: boolean }; v: number };
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        name: string;
+        wasm: { threads: number; multithreaded: boolean };
+        v: number;
+      };
       expect(out).toMatchObject({ name: 'wasm', v: 256 });
       expect(out.wasm.threads).toBe(2);
       expect(out.wasm.multithreaded).toBe(true);

@@ -178,7 +178,7 @@ const entryArb: fc.Arbitrary<SafetensorEntry> = fc
         data = int(0, 1).map((v) => new Uint8Array(v));
         break;
     }
-    return data.map((d) => ({ dtype, shape, data: d } as SafetensorEntry));
+    return data.map((d) => ({ dtype, shape, data: d }) as SafetensorEntry);
   });
 
 const tensorsArb = fc.dictionary(nameArb, entryArb, { maxKeys: 5 });

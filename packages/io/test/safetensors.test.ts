@@ -308,7 +308,7 @@ describe('writeSafetensors → readSafetensors', () => {
         dtype,
         shape: [n],
         data: dtype === 'I64' ? new BigInt64Array(n) : dtype === 'U64' ? new BigUint64Array(n) : new Float64Array(n),
-      } as SafetensorEntry);
+      }) as SafetensorEntry;
     const plain = (dtype: SafetensorsDtype) => ({ dtype, shape: [1], data: [dtype === 'BOOL' ? 1 : 0] });
     const input = {
       b: plain('BOOL'),

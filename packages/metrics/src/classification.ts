@@ -133,7 +133,11 @@ export interface BestThresholdOptions {
  * bestThreshold([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], { metric: 'accuracy' }).threshold; // 0.5
  * ```
  */
-export function bestThreshold(scores: NumericArray, labels: NumericArray, options: BestThresholdOptions = {}): ClassificationMetrics {
+export function bestThreshold(
+  scores: NumericArray,
+  labels: NumericArray,
+  options: BestThresholdOptions = {},
+): ClassificationMetrics {
   const op = 'bestThreshold';
   const pos = checkBinary(op, scores, labels);
   const metric = options.metric ?? 'f1';
@@ -251,14 +255,24 @@ export function thresholdedEvaluation(input: ThresholdedEvaluationInput): Thresh
  * multiLabelF1([0.9, 0.2, 0.1, 0.6, 0.7, 0.4], [1, 1, 0, 0, 1, 0], 3); // { micro: 2/3, macro: 2/3 }
  * ```
  */
-export function multiLabelF1(probs: NumericArray, targets: NumericArray, numClasses: number): { micro: number; macro: number } {
+export function multiLabelF1(
+  probs: NumericArray,
+  targets: NumericArray,
+  numClasses: number,
+): { micro: number; macro: number } {
   const op = 'multiLabelF1';
   if (!Number.isInteger(numClasses) || numClasses <= 0) {
     throw new InvalidArgumentError(op, 'numClasses', `must be a positive integer, got ${numClasses}`);
   }
   checkSameLength(op, 'probs', probs, 'targets', targets);
   if (targets.length % numClasses !== 0) {
-    throw new ShapeError(op, 'targets', `[N·C] with C=${numClasses}`, [targets.length], 'length is not a multiple of C');
+    throw new ShapeError(
+      op,
+      'targets',
+      `[N·C] with C=${numClasses}`,
+      [targets.length],
+      'length is not a multiple of C',
+    );
   }
   const n = targets.length / numClasses;
   const column = (x: NumericArray, c: number) => Float64Array.from({ length: n }, (_, i) => x[i * numClasses + c]!);
@@ -277,5 +291,8 @@ export function multiLabelF1(probs: NumericArray, targets: NumericArray, numClas
       used++;
     }
   }
-  return { micro: tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn), macro: used === 0 ? Number.NaN : macro / used };
+  return {
+    micro: tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn),
+    macro: used === 0 ? Number.NaN : macro / used,
+  };
 }

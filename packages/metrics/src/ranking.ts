@@ -79,7 +79,11 @@ export interface MeanAveragePrecision {
  * meanAveragePrecision([0.9, 0.1, 0.2, 0.8], [1, 0, 0, 1], 2).map; // 1
  * ```
  */
-export function meanAveragePrecision(scores: NumericArray, targets: NumericArray, numClasses: number): MeanAveragePrecision {
+export function meanAveragePrecision(
+  scores: NumericArray,
+  targets: NumericArray,
+  numClasses: number,
+): MeanAveragePrecision {
   const op = 'meanAveragePrecision';
   if (!Number.isInteger(numClasses) || numClasses <= 0) {
     throw new InvalidArgumentError(op, 'numClasses', `must be a positive integer, got ${numClasses}`);
@@ -161,10 +165,15 @@ export function recallAtK(
   ks: readonly number[] = [1, 5, 10],
 ): RecallAtK {
   const op = 'recallAtK';
-  if (!Number.isInteger(nq) || nq <= 0) throw new InvalidArgumentError(op, 'nq', `must be a positive integer, got ${nq}`);
-  if (!Number.isInteger(ng) || ng <= 0) throw new InvalidArgumentError(op, 'ng', `must be a positive integer, got ${ng}`);
-  if (similarity.length !== nq * ng) throw new ShapeError(op, 'similarity', `[Nq·Ng = ${nq}·${ng} = ${nq * ng}]`, [similarity.length]);
-  for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError(op, 'ks', `must hold positive integers, got ${k}`);
+  if (!Number.isInteger(nq) || nq <= 0)
+    throw new InvalidArgumentError(op, 'nq', `must be a positive integer, got ${nq}`);
+  if (!Number.isInteger(ng) || ng <= 0)
+    throw new InvalidArgumentError(op, 'ng', `must be a positive integer, got ${ng}`);
+  if (similarity.length !== nq * ng)
+    throw new ShapeError(op, 'similarity', `[Nq·Ng = ${nq}·${ng} = ${nq * ng}]`, [similarity.length]);
+  for (const k of ks)
+    if (!Number.isInteger(k) || k <= 0)
+      throw new InvalidArgumentError(op, 'ks', `must hold positive integers, got ${k}`);
   checkFinite(op, 'similarity', similarity);
   const fn = typeof relevant === 'function' ? relevant : null;
   const arr = typeof relevant === 'function' ? null : relevant;
@@ -177,7 +186,8 @@ export function recallAtK(
     const base = q * ng;
     let best = Number.NEGATIVE_INFINITY;
     for (const r of rel) {
-      if (!Number.isInteger(r) || r < 0 || r >= ng) throw new InvalidArgumentError(op, 'relevant', `query ${q}: index ${r} is outside [0, ${ng})`);
+      if (!Number.isInteger(r) || r < 0 || r >= ng)
+        throw new InvalidArgumentError(op, 'relevant', `query ${q}: index ${r} is outside [0, ${ng})`);
       isRel[r] = 1;
       if (similarity[base + r]! > best) best = similarity[base + r]!;
     }

@@ -21,7 +21,8 @@ import type { ClassificationMetrics } from '../src/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const fx: any = JSON.parse(readFileSync(resolve(here, 'fixtures/metrics.json'), 'utf8'));
-const num = (v: number | string): number => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number));
+const num = (v: number | string): number =>
+  v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number);
 const TOL = 1e-9;
 
 function expectMetrics(got: ClassificationMetrics, want: Record<string, number | string>): void {
@@ -83,12 +84,19 @@ describe('hand-derived cases', () => {
   });
   it('MRPC trivial baseline: predict 1 for all of 1147/578 → F1 = 2·1147/(2·1147+578)', () => {
     const labels = [...Array<number>(1147).fill(1), ...Array<number>(578).fill(0)];
-    const m = classificationAt(labels.map(() => 0.5), labels, -Infinity);
+    const m = classificationAt(
+      labels.map(() => 0.5),
+      labels,
+      -Infinity,
+    );
     expect(m.f1).toBeCloseTo((2 * 1147) / (2 * 1147 + 578), 15);
     expect(m.f1).toBeCloseTo(0.79875, 5);
     expect(m.accuracy).toBeCloseTo(1147 / 1725, 15);
     // constant scores: best F1 is predicting all positive
-    const b = bestThreshold(labels.map(() => 0.5), labels);
+    const b = bestThreshold(
+      labels.map(() => 0.5),
+      labels,
+    );
     expect(b.threshold).toBe(-Infinity);
     expect(b.f1).toBeCloseTo(0.79875, 5);
   });
@@ -129,7 +137,10 @@ describe('hand-derived cases', () => {
     expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
     expect(averagePrecision([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.8333333333, 9);
     expect(meanAveragePrecision([0.9, 0.1, 0.2, 0.8], [1, 0, 0, 1], 2).map).toBe(1);
-    expect(recallAtK([0.9, 0.1, 0.2, 0.3, 0.1, 0.2], 2, 3, Int32Array.from([0, 2]), [1, 2]).recall).toEqual({ 1: 0.5, 2: 1 });
+    expect(recallAtK([0.9, 0.1, 0.2, 0.3, 0.1, 0.2], 2, 3, Int32Array.from([0, 2]), [1, 2]).recall).toEqual({
+      1: 0.5,
+      2: 1,
+    });
   });
 });
 
@@ -168,7 +179,9 @@ describe('input checks', () => {
     expect(() => spearman([1, 2, 3], [1, 2])).toThrow(/spearman: 'y' must have shape \[N=3\]/);
     expect(() => rocAuc([1, 2], [0, 1, 1])).toThrow(ShapeError);
     expect(() => rocAuc([1, 2], [0, 1, 1])).toThrow(/'labels'/);
-    expect(() => thresholdedEvaluation({ fitScores: [1], fitLabels: [1], evalScores: [1, 2], evalLabels: [1] })).toThrow(/'evalLabels'/);
+    expect(() =>
+      thresholdedEvaluation({ fitScores: [1], fitLabels: [1], evalScores: [1, 2], evalLabels: [1] }),
+    ).toThrow(/'evalLabels'/);
     expect(() => meanAveragePrecision([1, 2, 3], [0, 1, 0], 2)).toThrow(ShapeError);
   });
   it('non-finite → NonFiniteError naming the argument', () => {

@@ -21,7 +21,8 @@ describe('metric properties (fast-check)', () => {
           if (labels[i] === 1) n1++;
           else n0++;
           for (let j = 0; j < scores.length; j++) {
-            if (labels[i] === 1 && labels[j] === 0) u += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+            if (labels[i] === 1 && labels[j] === 0)
+              u += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
           }
         }
         expect(Math.abs(rocAuc(scores, labels) - u / (n1 * n0))).toBeLessThan(1e-12);
@@ -54,7 +55,12 @@ describe('metric properties (fast-check)', () => {
         const ap = averagePrecision(scores, labels);
         expect(ap).toBeGreaterThan(0);
         expect(ap).toBeLessThanOrEqual(1 + 1e-12);
-        expect(averagePrecision(labels.map((y, i) => y * 10 + i * 1e-3), labels)).toBeCloseTo(1, 12);
+        expect(
+          averagePrecision(
+            labels.map((y, i) => y * 10 + i * 1e-3),
+            labels,
+          ),
+        ).toBeCloseTo(1, 12);
         const rho = spearman(scores, labels);
         if (!Number.isNaN(rho)) expect(spearman(labels, scores)).toBeCloseTo(rho, 12);
       }),
@@ -65,7 +71,7 @@ describe('metric properties (fast-check)', () => {
     // Counting reads of the inputs instead of timing them: an O(n²) sweep would read ~n² = 4·10⁸ times; a sort plus
     // linear sweeps reads O(n log n). Deterministic, so it cannot fail on a busy machine.
     const n = 10_000;
-    const raw = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const raw = Float64Array.from({ length: n }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     const labels = Uint8Array.from({ length: n }, (_, i) => (raw[i]! + Math.cos(i) * 0.5 > 0 ? 1 : 0));
     let reads = 0;
     const scores = new Proxy(raw, {
@@ -76,14 +82,18 @@ describe('metric properties (fast-check)', () => {
       },
     }) as unknown as Float64Array;
     const bound = 40 * n * Math.log2(n); // ≈ 5.3·10⁶, 19× below n²
-    for (const metric of [() => bestThreshold(scores, labels), () => rocAuc(scores, labels), () => averagePrecision(scores, labels)]) {
+    for (const metric of [
+      () => bestThreshold(scores, labels),
+      () => rocAuc(scores, labels),
+      () => averagePrecision(scores, labels),
+    ]) {
       reads = 0;
       metric();
       expect(reads).toBeGreaterThanOrEqual(n);
       expect(reads).toBeLessThan(bound);
     }
     // and the 200k case of the former timing test still gives consistent results
-    const big = Float64Array.from({ length: 200_000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const big = Float64Array.from({ length: 200_000 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     const bigLabels = Uint8Array.from({ length: big.length }, (_, i) => (big[i]! + Math.cos(i) * 0.5 > 0 ? 1 : 0));
     const best = bestThreshold(big, bigLabels);
     expect(classificationAt(big, bigLabels, best.threshold).f1).toBe(best.f1);

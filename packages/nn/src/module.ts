@@ -150,9 +150,11 @@ export abstract class Module {
     const op = `${this.constructor.name}.setBuffer`;
     const entry = this.ownBuffers.get(name);
     if (entry === undefined) throw new InvalidArgumentError(op, 'name', `'${name}' is not a buffer of this module`);
-    if (value === null && !entry.optional) throw new InvalidArgumentError(op, 'value', `buffer '${name}' is not optional`);
+    if (value === null && !entry.optional)
+      throw new InvalidArgumentError(op, 'value', `buffer '${name}' is not optional`);
     const shape = entry.shape ?? entry.value?.shape;
-    if (value !== null && shape !== undefined && !sameShape(value.shape, shape)) throw new ShapeError(op, 'value', `[${shape.join(', ')}]`, value.shape);
+    if (value !== null && shape !== undefined && !sameShape(value.shape, shape))
+      throw new ShapeError(op, 'value', `[${shape.join(', ')}]`, value.shape);
     if (entry.value !== null && entry.value !== value) entry.value.dispose();
     entry.value = value === null ? null : tf.keep(value);
   }
@@ -160,14 +162,20 @@ export abstract class Module {
   /** The current value of the buffer `name` (owned by the module: do not dispose it), or `null` when unset. */
   protected getBuffer(name: string): tf.Tensor | null {
     const entry = this.ownBuffers.get(name);
-    if (entry === undefined) throw new InvalidArgumentError(`${this.constructor.name}.getBuffer`, 'name', `'${name}' is not a buffer of this module`);
+    if (entry === undefined)
+      throw new InvalidArgumentError(
+        `${this.constructor.name}.getBuffer`,
+        'name',
+        `'${name}' is not a buffer of this module`,
+      );
     return entry.value;
   }
 
   /** Registers a child module under `name` (a digit string for list items, as PyTorch's `ModuleList`). */
   protected addModule<M extends Module>(name: string, module: M): M {
     this.checkFreshName('addModule', name, false);
-    if (!(module instanceof Module)) throw new InvalidArgumentError(`${this.constructor.name}.addModule`, 'module', 'must be a Module');
+    if (!(module instanceof Module))
+      throw new InvalidArgumentError(`${this.constructor.name}.addModule`, 'module', 'must be a Module');
     this.children.set(name, module);
     return module;
   }
@@ -246,7 +254,8 @@ export abstract class Module {
   loadStateDict(dict: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
     const op = `${this.constructor.name}.loadStateDict`;
     this.assertLive('loadStateDict');
-    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new InvalidArgumentError(op, 'dict', 'must be an object of tensors');
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict))
+      throw new InvalidArgumentError(op, 'dict', 'must be an object of tensors');
     const strict = options.strict ?? true;
     const keys = this.stateDictKeys();
     for (const { name, shape, optional } of keys) {
@@ -261,7 +270,12 @@ export abstract class Module {
     if (strict) {
       const known = new Set(keys.map((k) => k.name));
       const extra = Object.keys(dict).filter((k) => !known.has(k));
-      if (extra.length > 0) throw new FormatError(op, 'dict', `has unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (pass { strict: false } to ignore them)`);
+      if (extra.length > 0)
+        throw new FormatError(
+          op,
+          'dict',
+          `has unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (pass { strict: false } to ignore them)`,
+        );
     }
     this.visit('', (m, prefix) => {
       const own: Record<string, tf.Tensor> = {};
@@ -316,7 +330,8 @@ export abstract class Module {
    */
   protected ownStateKeys(): StateDictKey[] {
     const out: StateDictKey[] = [];
-    for (const [name, e] of this.ownParams) out.push({ name, shape: torchShape(e.variable.shape, e.layout), optional: false });
+    for (const [name, e] of this.ownParams)
+      out.push({ name, shape: torchShape(e.variable.shape, e.layout), optional: false });
     for (const [name, e] of this.ownBuffers) {
       if (!e.persistent || (e.value === null && !e.optional)) continue;
       out.push({ name, shape: [...(e.shape ?? e.value!.shape)], optional: e.optional });
@@ -350,12 +365,16 @@ export abstract class Module {
       const t = dict[name];
       if (!e.persistent || t === undefined) continue;
       const dtype = e.value?.dtype ?? 'float32';
-      this.setBuffer(name, tf.tidy(() => tf.clone(tf.cast(t, dtype))));
+      this.setBuffer(
+        name,
+        tf.tidy(() => tf.clone(tf.cast(t, dtype))),
+      );
     }
   }
 
   protected assertLive(method: string): void {
-    if (this.disposed) throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'this', 'the module was disposed');
+    if (this.disposed)
+      throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'this', 'the module was disposed');
   }
 
   /** Calls `f` on this module and every descendant (depth first, registration order) with its name prefix. */
@@ -370,11 +389,17 @@ export abstract class Module {
    */
   private checkFreshName(method: string, name: string, dotted: boolean): void {
     const segments = typeof name === 'string' ? name.split('.') : [];
-    const valid = segments.length > 0 && (dotted ? segments.every((seg) => SEGMENT.test(seg)) : segments.length === 1 && /^[A-Za-z0-9_]+$/.test(name));
+    const valid =
+      segments.length > 0 &&
+      (dotted ? segments.every((seg) => SEGMENT.test(seg)) : segments.length === 1 && /^[A-Za-z0-9_]+$/.test(name));
     const clash = (other: string) => other === name || other.startsWith(`${name}.`) || name.startsWith(`${other}.`);
     const taken = valid && [...this.ownParams.keys(), ...this.ownBuffers.keys(), ...this.children.keys()].some(clash);
     if (!valid || taken) {
-      throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'name', `'${String(name)}' is not a fresh identifier`);
+      throw new InvalidArgumentError(
+        `${this.constructor.name}.${method}`,
+        'name',
+        `'${String(name)}' is not a fresh identifier`,
+      );
     }
   }
 }

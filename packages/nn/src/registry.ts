@@ -301,7 +301,7 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(
     const want =
       metadata.legacyKey === undefined
         ? expected
-        : Object.entries(LEGACY_MODEL_TYPES).find(([, t]) => t === expected)?.[0] ?? expected;
+        : (Object.entries(LEGACY_MODEL_TYPES).find(([, t]) => t === expected)?.[0] ?? expected);
     throw new FormatError(
       op,
       'source',

@@ -81,7 +81,12 @@ describe('Conv2d', () => {
     const b = new Conv2d(2, 3, 2, { seed: 8 });
     const sd = a.stateDict();
     const entries = readSafetensors(writeSafetensors(sd)).tensors;
-    const half = Object.fromEntries(Object.entries(entries).map(([k, e]) => [k, { dtype: 'F16' as const, shape: e.shape, data: Uint16Array.from(e.data as Float32Array, float32ToFloat16Bits) }]));
+    const half = Object.fromEntries(
+      Object.entries(entries).map(([k, e]) => [
+        k,
+        { dtype: 'F16' as const, shape: e.shape, data: Uint16Array.from(e.data as Float32Array, float32ToFloat16Bits) },
+      ]),
+    );
     const before = tf.memory().numTensors;
     b.loadSafetensorEntries(entries);
     expect(tf.memory().numTensors).toBe(before);
@@ -105,7 +110,10 @@ describe('Conv2d', () => {
     const c = new Conv2d(8, 16, 3, { seed: 6 });
     expect(a.paramCount()).toBe(16 * 8 * 9 + 16);
     expect(new Conv2d(8, 16, 3, { bias: false }).paramCount()).toBe(16 * 8 * 9);
-    expect(a.namedParameters().map(([n, , l]) => [n, l])).toEqual([['weight', 'conv2d'], ['bias', 'same']]);
+    expect(a.namedParameters().map(([n, , l]) => [n, l])).toEqual([
+      ['weight', 'conv2d'],
+      ['bias', 'same'],
+    ]);
     const bound = 1 / Math.sqrt(8 * 9);
     const w = a.weight.dataSync();
     expect(Math.max(...Array.from(w, Math.abs))).toBeLessThanOrEqual(bound);
@@ -146,11 +154,17 @@ describe('Conv2d', () => {
       expect(backend).toBe('wasm');
       return;
     }
-    for (const [h, k, s] of [[6, 3, 1], [8, 3, 2], [7, 3, 2], [9, 4, 3]] as const) {
+    for (const [h, k, s] of [
+      [6, 3, 1],
+      [8, 3, 2],
+      [7, 3, 2],
+      [9, 4, 3],
+    ] as const) {
       const x = x4([2, h, h, 3], 2);
       const w = x4([k, k, 3, 5], 3);
       const probe = rand(tf.conv2d(x, w, s, 'valid').shape, 4);
-      const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), probe)));
+      const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), probe)));
       const [dxRef, dwRef] = loss((a, b) => tf.conv2d(a, b, s, 'valid'))([x, w]);
       const [dx, dw] = loss((a, b) => conv2dComposedGrad(a, b, s))([x, w]);
       expectTensorClose(dx!, dxRef!, { atol: 1e-5, rtol: 1e-5 });
@@ -161,17 +175,23 @@ describe('Conv2d', () => {
 
   it('rejects bad arguments with typed errors naming the argument', () => {
     expect(() => new Conv2d(0, 4, 3)).toThrow(InvalidArgumentError);
-    expect(() => new Conv2d(2, 4, 3, { stride: 2, padding: 'same' })).toThrow(/Conv2d: 'padding' 'same' requires stride 1/);
+    expect(() => new Conv2d(2, 4, 3, { stride: 2, padding: 'same' })).toThrow(
+      /Conv2d: 'padding' 'same' requires stride 1/,
+    );
     expect(() => new Conv2d(2, 4, 3, { padding: -1 })).toThrow(/Conv2d: 'padding'/);
     expect(() => new Conv2d(2, 4, 1.5)).toThrow(/Conv2d: 'kernelSize'/);
     const conv = new Conv2d(2, 4, 3);
     expect(() => conv.forward(tf.zeros([1, 5, 5, 3]) as tf.Tensor4D)).toThrow(ShapeError);
-    expect(() => conv.forward(tf.zeros([1, 5, 5, 3]) as tf.Tensor4D)).toThrow(/Conv2d.forward: 'x' must have shape \[B, H, W, 2\], got \[1, 5, 5, 3\]/);
+    expect(() => conv.forward(tf.zeros([1, 5, 5, 3]) as tf.Tensor4D)).toThrow(
+      /Conv2d.forward: 'x' must have shape \[B, H, W, 2\], got \[1, 5, 5, 3\]/,
+    );
     expect(() => conv.forward(tf.zeros([5, 5, 2]) as unknown as tf.Tensor4D)).toThrow(/'x' must have shape/);
     expect(() => conv.forward(tf.zeros([1, 2, 2, 2]) as tf.Tensor4D)).toThrow(/H \+ padding >= 3/);
     expect(() => conv.forward(tf.zeros([1, 5, 5, 2], 'int32') as tf.Tensor4D)).toThrow(/'x' must have dtype float32/);
     conv.dispose();
-    expect(() => conv.forward(tf.zeros([1, 5, 5, 2]) as tf.Tensor4D)).toThrow(/Conv2d.forward: 'this' the module was disposed/);
+    expect(() => conv.forward(tf.zeros([1, 5, 5, 2]) as tf.Tensor4D)).toThrow(
+      /Conv2d.forward: 'this' the module was disposed/,
+    );
   });
 });
 
@@ -202,7 +222,10 @@ describe('GroupNorm', () => {
   it('has weight and bias [C] and 2C parameters', () => {
     const gn = new GroupNorm(4, 16);
     expect(gn.paramCount()).toBe(32);
-    expect(gn.namedParameters().map(([n, v]) => [n, v.shape])).toEqual([['weight', [16]], ['bias', [16]]]);
+    expect(gn.namedParameters().map(([n, v]) => [n, v.shape])).toEqual([
+      ['weight', [16]],
+      ['bias', [16]],
+    ]);
     gn.dispose();
   });
 
@@ -210,7 +233,9 @@ describe('GroupNorm', () => {
     expect(() => new GroupNorm(3, 16)).toThrow(/GroupNorm: 'groups' must divide channels \(16\), got 3/);
     expect(() => new GroupNorm(4, 16, { eps: 0 })).toThrow(InvalidArgumentError);
     const gn = new GroupNorm(4, 16);
-    expect(() => gn.forward(tf.zeros([2, 4, 4, 8]))).toThrow(/GroupNorm.forward: 'x' must have shape \[B, \.\.\., 16\]/);
+    expect(() => gn.forward(tf.zeros([2, 4, 4, 8]))).toThrow(
+      /GroupNorm.forward: 'x' must have shape \[B, \.\.\., 16\]/,
+    );
     expect(() => gn.forward(tf.zeros([16]))).toThrow(ShapeError);
     gn.dispose();
   });
@@ -221,7 +246,9 @@ describe('ConvResBlock', () => {
     // norm1 2·8 + conv1 (9·8·16 + 16) + cond_proj (12·16 + 16) + norm2 2·16 + conv2 (9·16·16 + 16) + skip (8·16 + 16)
     const add = 16 + 1168 + 208 + 32 + 2320 + 144;
     expect(new ConvResBlock(8, 16, { groups: 4, condDim: 12 }).paramCount()).toBe(add);
-    expect(new ConvResBlock(8, 16, { groups: 4, condDim: 12, condMode: 'scale_shift' }).paramCount()).toBe(add - 208 + (12 * 32 + 32));
+    expect(new ConvResBlock(8, 16, { groups: 4, condDim: 12, condMode: 'scale_shift' }).paramCount()).toBe(
+      add - 208 + (12 * 32 + 32),
+    );
     expect(new ConvResBlock(16, 16, { groups: 4 }).paramCount()).toBe(32 + 2320 + 32 + 2320);
   });
 
@@ -229,16 +256,31 @@ describe('ConvResBlock', () => {
     const block = new ConvResBlock(8, 16, { groups: 4, condDim: 12, condMode: 'scale_shift' });
     const sd = block.stateDict();
     expect(Object.entries(sd).map(([n, t]) => [n, t.shape])).toEqual([
-      ['norm1.weight', [8]], ['norm1.bias', [8]],
-      ['conv1.weight', [16, 8, 3, 3]], ['conv1.bias', [16]],
-      ['cond_proj.weight', [32, 12]], ['cond_proj.bias', [32]],
-      ['norm2.weight', [16]], ['norm2.bias', [16]],
-      ['conv2.weight', [16, 16, 3, 3]], ['conv2.bias', [16]],
-      ['skip.weight', [16, 8, 1, 1]], ['skip.bias', [16]],
+      ['norm1.weight', [8]],
+      ['norm1.bias', [8]],
+      ['conv1.weight', [16, 8, 3, 3]],
+      ['conv1.bias', [16]],
+      ['cond_proj.weight', [32, 12]],
+      ['cond_proj.bias', [32]],
+      ['norm2.weight', [16]],
+      ['norm2.bias', [16]],
+      ['conv2.weight', [16, 16, 3, 3]],
+      ['conv2.bias', [16]],
+      ['skip.weight', [16, 8, 1, 1]],
+      ['skip.bias', [16]],
     ]);
     tf.dispose(Object.values(sd));
     const same = new ConvResBlock(16, 16, { groups: 4 });
-    expect(same.namedParameters().map(([n]) => n)).toEqual(['norm1.weight', 'norm1.bias', 'conv1.weight', 'conv1.bias', 'norm2.weight', 'norm2.bias', 'conv2.weight', 'conv2.bias']);
+    expect(same.namedParameters().map(([n]) => n)).toEqual([
+      'norm1.weight',
+      'norm1.bias',
+      'conv1.weight',
+      'conv1.bias',
+      'norm2.weight',
+      'norm2.bias',
+      'conv2.weight',
+      'conv2.bias',
+    ]);
     block.dispose();
     same.dispose();
   });
@@ -254,7 +296,7 @@ describe('ConvResBlock', () => {
     block.dispose();
   });
 
-  it("both modes reduce to the unconditioned block when cond_proj is zero (scale 0, shift 0 / add 0)", () => {
+  it('both modes reduce to the unconditioned block when cond_proj is zero (scale 0, shift 0 / add 0)', () => {
     const plain = new ConvResBlock(4, 8, { groups: 2, seed: 9 });
     const x = x4([2, 6, 6, 4]);
     const c = rand([2, 3]) as tf.Tensor2D;
@@ -283,19 +325,31 @@ describe('ConvResBlock', () => {
   });
 
   it('rejects bad configurations and inputs with typed errors', () => {
-    expect(() => new ConvResBlock(8, 12, { groups: 8 })).toThrow(/ConvResBlock: 'groups' must divide outChannels \(12\), got 8/);
+    expect(() => new ConvResBlock(8, 12, { groups: 8 })).toThrow(
+      /ConvResBlock: 'groups' must divide outChannels \(12\), got 8/,
+    );
     expect(() => new ConvResBlock(6, 8, { groups: 4 })).toThrow(/must divide inChannels/);
-    expect(() => new ConvResBlock(8, 8, { groups: 4, condMode: 'film' as never })).toThrow(/'condMode' must be one of 'add', 'scale_shift'/);
-    expect(() => new ConvResBlock(8, 8, { groups: 4, activation: 'relu' as never })).toThrow(/'activation' must be 'silu'/);
+    expect(() => new ConvResBlock(8, 8, { groups: 4, condMode: 'film' as never })).toThrow(
+      /'condMode' must be one of 'add', 'scale_shift'/,
+    );
+    expect(() => new ConvResBlock(8, 8, { groups: 4, activation: 'relu' as never })).toThrow(
+      /'activation' must be 'silu'/,
+    );
     expect(() => new ConvResBlock(8, 8, { groups: 4, condDim: 0 })).toThrow(/'condDim'/);
     const cond = new ConvResBlock(8, 16, { groups: 4, condDim: 12 });
     const plain = new ConvResBlock(8, 16, { groups: 4 });
     const x = tf.zeros([2, 4, 4, 8]) as tf.Tensor4D;
     expect(() => cond.forward(x)).toThrow(/ConvResBlock.forward: 'cond' is required/);
-    expect(() => plain.forward(x, tf.zeros([2, 12]) as tf.Tensor2D)).toThrow(/'cond' was given, but the block was built without condDim/);
-    expect(() => cond.forward(x, tf.zeros([3, 12]) as tf.Tensor2D)).toThrow(/'cond' must have shape \[B=2, 12\], got \[3, 12\]/);
+    expect(() => plain.forward(x, tf.zeros([2, 12]) as tf.Tensor2D)).toThrow(
+      /'cond' was given, but the block was built without condDim/,
+    );
+    expect(() => cond.forward(x, tf.zeros([3, 12]) as tf.Tensor2D)).toThrow(
+      /'cond' must have shape \[B=2, 12\], got \[3, 12\]/,
+    );
     expect(() => cond.forward(x, tf.zeros([2, 11]) as tf.Tensor2D)).toThrow(ShapeError);
-    expect(() => cond.forward(tf.zeros([2, 4, 4, 16]) as tf.Tensor4D, tf.zeros([2, 12]) as tf.Tensor2D)).toThrow(/'x' must have shape \[B, H, W, 8\]/);
+    expect(() => cond.forward(tf.zeros([2, 4, 4, 16]) as tf.Tensor4D, tf.zeros([2, 12]) as tf.Tensor2D)).toThrow(
+      /'x' must have shape \[B, H, W, 8\]/,
+    );
     cond.dispose();
     plain.dispose();
   });
@@ -305,7 +359,10 @@ describe('Downsample / Upsample', () => {
   it('halve (ceil) and double H and W; 9C² + C parameters named conv.*', () => {
     const down = new Downsample(4);
     const up = new Upsample(4);
-    for (const [h, w, oh, ow] of [[8, 8, 4, 4], [7, 5, 4, 3]] as const) {
+    for (const [h, w, oh, ow] of [
+      [8, 8, 4, 4],
+      [7, 5, 4, 3],
+    ] as const) {
       const y = down.forward(tf.zeros([1, h, w, 4]) as tf.Tensor4D);
       expect(y.shape).toEqual([1, oh, ow, 4]);
       y.dispose();
@@ -325,15 +382,25 @@ describe('Downsample / Upsample', () => {
     const y = upsampleNearest2x(x);
     const c0 = [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4];
     expectTensorClose(tf.squeeze(tf.slice(y, [0, 0, 0, 0], [1, 4, 4, 1])), tf.tensor2d(c0, [4, 4]));
-    expectTensorClose(tf.squeeze(tf.slice(y, [0, 0, 0, 1], [1, 4, 4, 1])), tf.tensor2d(c0.map((v) => 10 * v), [4, 4]));
+    expectTensorClose(
+      tf.squeeze(tf.slice(y, [0, 0, 0, 1], [1, 4, 4, 1])),
+      tf.tensor2d(
+        c0.map((v) => 10 * v),
+        [4, 4],
+      ),
+    );
     tf.dispose([x, y]);
   });
 
   it('reject wrong rank or channel count', () => {
     const down = new Downsample(4);
     const up = new Upsample(4);
-    expect(() => down.forward(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D)).toThrow(/Downsample.forward: 'x' must have shape \[B, H, W, 4\]/);
-    expect(() => up.forward(tf.zeros([8, 8, 4]) as unknown as tf.Tensor4D)).toThrow(/Upsample.forward: 'x' must have shape/);
+    expect(() => down.forward(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D)).toThrow(
+      /Downsample.forward: 'x' must have shape \[B, H, W, 4\]/,
+    );
+    expect(() => up.forward(tf.zeros([8, 8, 4]) as unknown as tf.Tensor4D)).toThrow(
+      /Upsample.forward: 'x' must have shape/,
+    );
     expect(() => new Upsample(0)).toThrow(InvalidArgumentError);
     down.dispose();
     up.dispose();
@@ -344,10 +411,18 @@ describe('TimeEmbedding', () => {
   it('is sinusoids [cos | sin] of 1000·t through Linear → SiLU → Linear', () => {
     const te = new TimeEmbedding(4, 3, { seed: 2 });
     expect(te.paramCount()).toBe(4 * 3 + 3 + 3 * 3 + 3);
-    expect(te.namedParameters().map(([n]) => n)).toEqual(['linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias']);
+    expect(te.namedParameters().map(([n]) => n)).toEqual([
+      'linear1.weight',
+      'linear1.bias',
+      'linear2.weight',
+      'linear2.bias',
+    ]);
     const t = tf.tensor1d([0, 0.25]);
     // half = 2: frequencies 1 and 10000^(−1/2) = 0.01; arguments 1000·t·f.
-    const e = tf.tensor2d([[1, 1, 0, 0], [Math.cos(250), Math.cos(2.5), Math.sin(250), Math.sin(2.5)]]);
+    const e = tf.tensor2d([
+      [1, 1, 0, 0],
+      [Math.cos(250), Math.cos(2.5), Math.sin(250), Math.sin(2.5)],
+    ]);
     const w = te.getWeights();
     const h = tf.add(tf.matMul(e, w['linear1.weight'] as tf.Tensor2D), w['linear1.bias']!);
     const ref = tf.add(tf.matMul(tf.mul(h, tf.sigmoid(h)), w['linear2.weight'] as tf.Tensor2D), w['linear2.bias']!);
@@ -359,7 +434,9 @@ describe('TimeEmbedding', () => {
   it('rejects odd dim and non-[B] times', () => {
     expect(() => new TimeEmbedding(5, 8)).toThrow(/TimeEmbedding: 'dim' must be even, got 5/);
     const te = new TimeEmbedding(4, 8);
-    expect(() => te.forward(tf.zeros([2, 1]) as unknown as tf.Tensor1D)).toThrow(/TimeEmbedding.forward: 't' must have shape \[B\]/);
+    expect(() => te.forward(tf.zeros([2, 1]) as unknown as tf.Tensor1D)).toThrow(
+      /TimeEmbedding.forward: 't' must have shape \[B\]/,
+    );
     te.dispose();
   });
 });
@@ -381,7 +458,9 @@ describe('ClassEmbedding', () => {
 
   it('rejects float labels and non-[B] labels', () => {
     const ce = new ClassEmbedding(4, 2);
-    expect(() => ce.forward(tf.tensor1d([1, 2]))).toThrow(/ClassEmbedding.forward: 'labels' must have dtype int32, got float32/);
+    expect(() => ce.forward(tf.tensor1d([1, 2]))).toThrow(
+      /ClassEmbedding.forward: 'labels' must have dtype int32, got float32/,
+    );
     expect(() => ce.forward(tf.zeros([2, 1], 'int32') as unknown as tf.Tensor1D)).toThrow(ShapeError);
     ce.dispose();
   });
@@ -389,13 +468,43 @@ describe('ClassEmbedding', () => {
 
 describe('gradients reach every input and parameter (this backend)', () => {
   const cases: [string, () => Module, () => tf.Tensor[], (m: Module, ins: tf.Tensor[]) => tf.Tensor][] = [
-    ['Conv2d s2 p1', () => new Conv2d(3, 4, 3, { stride: 2, padding: 1 }), () => [x4([2, 5, 5, 3])], (m, [x]) => (m as Conv2d).forward(x as tf.Tensor4D)],
+    [
+      'Conv2d s2 p1',
+      () => new Conv2d(3, 4, 3, { stride: 2, padding: 1 }),
+      () => [x4([2, 5, 5, 3])],
+      (m, [x]) => (m as Conv2d).forward(x as tf.Tensor4D),
+    ],
     ['GroupNorm', () => new GroupNorm(2, 4), () => [x4([2, 3, 3, 4])], (m, [x]) => (m as GroupNorm).forward(x!)],
-    ['ConvResBlock add', () => new ConvResBlock(4, 8, { groups: 2, condDim: 3 }), () => [x4([2, 4, 4, 4]), rand([2, 3])], (m, [x, c]) => (m as ConvResBlock).forward(x as tf.Tensor4D, c as tf.Tensor2D)],
-    ['ConvResBlock scale_shift', () => new ConvResBlock(4, 4, { groups: 2, condDim: 3, condMode: 'scale_shift' }), () => [x4([2, 4, 4, 4]), rand([2, 3])], (m, [x, c]) => (m as ConvResBlock).forward(x as tf.Tensor4D, c as tf.Tensor2D)],
-    ['Downsample', () => new Downsample(3), () => [x4([1, 6, 6, 3])], (m, [x]) => (m as Downsample).forward(x as tf.Tensor4D)],
-    ['Upsample', () => new Upsample(3), () => [x4([1, 3, 3, 3])], (m, [x]) => (m as Upsample).forward(x as tf.Tensor4D)],
-    ['TimeEmbedding', () => new TimeEmbedding(8, 6), () => [tf.tensor1d([0.1, 0.7])], (m, [t]) => (m as TimeEmbedding).forward(t as tf.Tensor1D)],
+    [
+      'ConvResBlock add',
+      () => new ConvResBlock(4, 8, { groups: 2, condDim: 3 }),
+      () => [x4([2, 4, 4, 4]), rand([2, 3])],
+      (m, [x, c]) => (m as ConvResBlock).forward(x as tf.Tensor4D, c as tf.Tensor2D),
+    ],
+    [
+      'ConvResBlock scale_shift',
+      () => new ConvResBlock(4, 4, { groups: 2, condDim: 3, condMode: 'scale_shift' }),
+      () => [x4([2, 4, 4, 4]), rand([2, 3])],
+      (m, [x, c]) => (m as ConvResBlock).forward(x as tf.Tensor4D, c as tf.Tensor2D),
+    ],
+    [
+      'Downsample',
+      () => new Downsample(3),
+      () => [x4([1, 6, 6, 3])],
+      (m, [x]) => (m as Downsample).forward(x as tf.Tensor4D),
+    ],
+    [
+      'Upsample',
+      () => new Upsample(3),
+      () => [x4([1, 3, 3, 3])],
+      (m, [x]) => (m as Upsample).forward(x as tf.Tensor4D),
+    ],
+    [
+      'TimeEmbedding',
+      () => new TimeEmbedding(8, 6),
+      () => [tf.tensor1d([0.1, 0.7])],
+      (m, [t]) => (m as TimeEmbedding).forward(t as tf.Tensor1D),
+    ],
   ];
 
   it.each(cases)('%s', (_name, make, inputs, run) => {
@@ -424,7 +533,14 @@ describe('gradients reach every input and parameter (this backend)', () => {
     const labels = tf.tensor1d([0, 5, 2, 2], 'int32');
     const { value, grads } = tf.variableGrads(() => tf.sum(ce.forward(labels)) as tf.Scalar);
     // d(sum)/dW[r] = (count of r in labels) · 1.
-    expectTensorClose(grads[ce.weight.name]!, [[1, 1, 1], [0, 0, 0], [2, 2, 2], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+    expectTensorClose(grads[ce.weight.name]!, [
+      [1, 1, 1],
+      [0, 0, 0],
+      [2, 2, 2],
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 1],
+    ]);
     tf.dispose([labels, value, ...Object.values(grads)]);
     ce.dispose();
   });

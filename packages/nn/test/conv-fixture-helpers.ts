@@ -6,7 +6,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { entryToTensor, readSafetensors } from '@geolip/io';
 import type { SafetensorsContents } from '@geolip/io';
 
-import { ClassEmbedding, Conv2d, ConvResBlock, Downsample, GroupNorm, TimeEmbedding, Upsample, toTorchLayout } from '../src/index.js';
+import {
+  ClassEmbedding,
+  Conv2d,
+  ConvResBlock,
+  Downsample,
+  GroupNorm,
+  TimeEmbedding,
+  Upsample,
+  toTorchLayout,
+} from '../src/index.js';
 import type { CondMode, Module } from '../src/index.js';
 
 /** One block config as written into `__metadata__.config` by the generators. */
@@ -57,7 +66,16 @@ export function readConvFixture(url: URL): ConvFixtureFile | null {
 export function loadCase(file: ConvFixtureFile, name: string): FixtureCase {
   const cfg = file.configs.find(([n]) => n === name)?.[1];
   if (cfg === undefined) throw new Error(`fixture has no case '${name}'`);
-  const c: FixtureCase = { name, config: cfg, params: {}, inputs: {}, output: undefined as unknown as tf.Tensor, gradInputs: {}, gradParams: {}, fdGrads: {} };
+  const c: FixtureCase = {
+    name,
+    config: cfg,
+    params: {},
+    inputs: {},
+    output: undefined as unknown as tf.Tensor,
+    gradInputs: {},
+    gradParams: {},
+    fdGrads: {},
+  };
   for (const [key, entry] of Object.entries(file.contents.tensors)) {
     if (!key.startsWith(`${name}/`)) continue;
     const rest = key.slice(name.length + 1);
@@ -82,7 +100,14 @@ export function loadCase(file: ConvFixtureFile, name: string): FixtureCase {
 }
 
 export function disposeCase(c: FixtureCase): void {
-  tf.dispose([c.output, ...(c.probe ? [c.probe] : []), ...Object.values(c.params), ...Object.values(c.inputs), ...Object.values(c.gradInputs), ...Object.values(c.gradParams)]);
+  tf.dispose([
+    c.output,
+    ...(c.probe ? [c.probe] : []),
+    ...Object.values(c.params),
+    ...Object.values(c.inputs),
+    ...Object.values(c.gradInputs),
+    ...Object.values(c.gradParams),
+  ]);
 }
 
 /** The block a case describes (random init; load the case's params afterwards). */
@@ -107,7 +132,8 @@ export function buildBlock(cfg: CaseConfig): Module {
 
 /** Runs a block on a case's inputs (by the argument names the generators use). */
 export function runBlock(block: Module, inputs: Record<string, tf.Tensor>): tf.Tensor {
-  if (block instanceof ConvResBlock) return block.forward(inputs.x as tf.Tensor4D, inputs.cond as tf.Tensor2D | undefined);
+  if (block instanceof ConvResBlock)
+    return block.forward(inputs.x as tf.Tensor4D, inputs.cond as tf.Tensor2D | undefined);
   if (block instanceof TimeEmbedding) return block.forward(inputs.t as tf.Tensor1D);
   if (block instanceof ClassEmbedding) return block.forward(inputs.labels as tf.Tensor1D);
   if (block instanceof GroupNorm) return block.forward(inputs.x!);
@@ -118,13 +144,20 @@ export function runBlock(block: Module, inputs: Record<string, tf.Tensor>): tf.T
  * Gradients of L = sum(block(inputs) · probe) with respect to every float input (in the input's
  * layout) and every parameter (converted to PyTorch layout, keyed by its PyTorch name). New tensors.
  */
-export function blockGrads(block: Module, inputs: Record<string, tf.Tensor>, probe: tf.Tensor): { inputs: Record<string, tf.Tensor>; params: Record<string, tf.Tensor> } {
+export function blockGrads(
+  block: Module,
+  inputs: Record<string, tf.Tensor>,
+  probe: tf.Tensor,
+): { inputs: Record<string, tf.Tensor>; params: Record<string, tf.Tensor> } {
   const inputVars: Record<string, tf.Variable> = {};
   for (const [k, v] of Object.entries(inputs)) if (v.dtype === 'float32') inputVars[k] = tf.variable(v, true);
   const params = block.namedParameters();
   try {
     const varList = [...Object.values(inputVars), ...params.map(([, v]) => v)];
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(runBlock(block, { ...inputs, ...inputVars }), probe)) as tf.Scalar, varList);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(runBlock(block, { ...inputs, ...inputVars }), probe)) as tf.Scalar,
+      varList,
+    );
     value.dispose();
     const out = { inputs: {} as Record<string, tf.Tensor>, params: {} as Record<string, tf.Tensor> };
     for (const [k, v] of Object.entries(inputVars)) out.inputs[k] = grads[v.name]!;

@@ -11,7 +11,11 @@ function run(n: number, maxInputs: number): { got: number[]; want: number[]; lea
   const xs = Array.from({ length: n }, (_, i) => tf.tensor1d([i + 1, (i + 1) * 0.5, -(i % 3)]));
   const before = tf.memory().numTensors;
   const backendBefore = tf.engine().backend.numDataIds();
-  const info = kernel({ inputs: xs as unknown as tf.NamedTensorInfoMap, backend: tf.backend(), attrs: {} }) as tf.TensorInfo;
+  const info = kernel({
+    inputs: xs as unknown as tf.NamedTensorInfoMap,
+    backend: tf.backend(),
+    attrs: {},
+  }) as tf.TensorInfo;
   const out = tf.engine().makeTensorFromTensorInfo(info);
   const got = Array.from(out.dataSync());
   const leaked = tf.engine().backend.numDataIds() - backendBefore - 1;
@@ -46,7 +50,10 @@ describe('chunkedAddN', () => {
       return stock(args);
     };
     const xs = Array.from({ length: 20 }, () => tf.ones([2]));
-    const info = chunkedAddN(spy, 4)({ inputs: xs as unknown as tf.NamedTensorInfoMap, backend: tf.backend(), attrs: {} }) as tf.TensorInfo;
+    const info = chunkedAddN(
+      spy,
+      4,
+    )({ inputs: xs as unknown as tf.NamedTensorInfoMap, backend: tf.backend(), attrs: {} }) as tf.TensorInfo;
     const out = tf.engine().makeTensorFromTensorInfo(info);
     expect(Array.from(out.dataSync())).toEqual([20, 20]);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4);

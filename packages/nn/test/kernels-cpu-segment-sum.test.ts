@@ -19,7 +19,15 @@ describe.skipIf(!onCpu)('cpu UnsortedSegmentSum kernel', () => {
   it('hand cases: 1-D, rows, out-of-range ids ignored, int32', () => {
     const a = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4]), tf.tensor1d([1, 2, 0, 1], 'int32'), 3);
     expect(Array.from(a.dataSync())).toEqual([3, 5, 2]);
-    const b = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([0, 0, 5], 'int32'), 2);
+    const b = tf.unsortedSegmentSum(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      tf.tensor1d([0, 0, 5], 'int32'),
+      2,
+    );
     expect(b.shape).toEqual([2, 2]);
     expect(Array.from(b.dataSync())).toEqual([4, 6, 0, 0]);
     const c = tf.unsortedSegmentSum(tf.tensor1d([7, 8, 9], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2);
@@ -30,22 +38,41 @@ describe.skipIf(!onCpu)('cpu UnsortedSegmentSum kernel', () => {
 
   it('gives tf.gather its gradient: rows gathered twice get twice the upstream gradient', () => {
     const table = tf.variable(tf.zeros([5, 2]));
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.gather(table, tf.tensor1d([3, 1, 3], 'int32')), tf.tensor2d([[1, 2], [3, 4], [5, 6]]))), [table]);
+    const { grads } = tf.variableGrads(
+      () =>
+        tf.sum(
+          tf.mul(
+            tf.gather(table, tf.tensor1d([3, 1, 3], 'int32')),
+            tf.tensor2d([
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ]),
+          ),
+        ),
+      [table],
+    );
     expect(Array.from(grads[table.name]!.dataSync())).toEqual([0, 0, 3, 4, 0, 0, 6, 8, 0, 0]);
     tf.dispose([table, ...Object.values(grads)]);
   });
 
   it('equals onehot(ids)ᵀ · x (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (n, segs, inner, seed) => {
-        tf.tidy(() => {
-          const x = tf.randomNormal([n, inner], 0, 1, 'float32', seed);
-          const ids = tf.randomUniform([n], 0, segs, 'int32', seed + 1) as tf.Tensor1D;
-          const got = tf.unsortedSegmentSum(x, ids, segs).dataSync();
-          const want = tf.matMul(tf.oneHot(ids, segs), x, true, false).dataSync();
-          for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
-        });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 2, max: 30 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer(),
+        (n, segs, inner, seed) => {
+          tf.tidy(() => {
+            const x = tf.randomNormal([n, inner], 0, 1, 'float32', seed);
+            const ids = tf.randomUniform([n], 0, segs, 'int32', seed + 1) as tf.Tensor1D;
+            const got = tf.unsortedSegmentSum(x, ids, segs).dataSync();
+            const want = tf.matMul(tf.oneHot(ids, segs), x, true, false).dataSync();
+            for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+          });
+        },
+      ),
       { numRuns: FUZZ_RUNS, seed: 7 },
     );
   });

@@ -37,7 +37,11 @@ describe('fused kernels (reference implementations) against the composed ops', (
     for (const name of Object.values(KERNELS)) expect(hasKernel(name)).toBe(true);
   });
 
-  for (const shape of [[3, 5, 7], [4, 130], [2, 64]]) {
+  for (const shape of [
+    [3, 5, 7],
+    [4, 130],
+    [2, 64],
+  ]) {
     it(`layerNorm forward and gradients match at ${JSON.stringify(shape)}`, () => {
       const d = shape[shape.length - 1]!;
       const x = rand(shape, 1, 3);
@@ -45,7 +49,8 @@ describe('fused kernels (reference implementations) against the composed ops', (
       const b = rand([d], 3) as tf.Tensor1D;
       const w = rand(shape, 4);
       close(layerNorm(x, g, b), composedLayerNorm(x, g, b));
-      const loss = (fn: typeof layerNorm) => (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(fn(xi, gi as tf.Tensor1D, bi as tf.Tensor1D), w));
+      const loss = (fn: typeof layerNorm) => (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) =>
+        tf.sum(tf.mul(fn(xi, gi as tf.Tensor1D, bi as tf.Tensor1D), w));
       const fused = tf.grads(loss(layerNorm))([x, g, b]);
       const ref = tf.grads(loss(composedLayerNorm))([x, g, b]);
       for (let i = 0; i < 3; i++) close(fused[i]!, ref[i]!, 2e-5);
@@ -65,7 +70,9 @@ describe('fused kernels (reference implementations) against the composed ops', (
       const w = rand([6, 5, 33], 7);
       const composed = (xi: tf.Tensor, bi: tf.Tensor) => gelu(tf.add(xi, bi), approximate);
       close(biasGelu(x, b, approximate), composed(x, b));
-      const fused = tf.grads((xi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(biasGelu(xi, bi as tf.Tensor1D, approximate), w)))([x, b]);
+      const fused = tf.grads((xi: tf.Tensor, bi: tf.Tensor) =>
+        tf.sum(tf.mul(biasGelu(xi, bi as tf.Tensor1D, approximate), w)),
+      )([x, b]);
       const ref = tf.grads((xi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(composed(xi, bi), w)))([x, b]);
       close(fused[0]!, ref[0]!, 2e-5);
       close(fused[1]!, ref[1]!, 2e-5);
@@ -85,7 +92,14 @@ describe('fused kernels (reference implementations) against the composed ops', (
     let ref = { p: p0, m: tf.zeros([5, 7]), v: tf.zeros([5, 7]) };
     for (let t = 1; t <= 4; t++) {
       const g = rand([5, 7], 10 + t);
-      const s = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2 / (1 - 0.9 ** t), sqrtBc2: Math.sqrt(1 - 0.999 ** t), epsilon: 1e-8, decay: 1 - 1e-2 * 0.01 };
+      const s = {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 1e-2 / (1 - 0.9 ** t),
+        sqrtBc2: Math.sqrt(1 - 0.999 ** t),
+        epsilon: 1e-8,
+        decay: 1 - 1e-2 * 0.01,
+      };
       fused = adamwStep(fused.p, g, fused.m, fused.v, s);
       unregisterReferenceKernels();
       ref = adamwStep(ref.p, g, ref.m, ref.v, s);
@@ -99,9 +113,14 @@ describe('fused kernels (reference implementations) against the composed ops', (
   it('a transformer layer gives the same output and gradients with and without the fused kernels', () => {
     const layer = new TransformerEncoderLayer(32, 4, 64, { seed: 3 });
     const x = rand([2, 5, 32], 20) as tf.Tensor3D;
-    const mask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 1, 1],
+      [1, 1, 1, 0, 0],
+    ]);
     const run = () => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.forward(x, { keyPaddingMask: mask }))) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(layer.forward(x, { keyPaddingMask: mask }))) as tf.Scalar,
+      );
       return { value, grads };
     };
     const fused = run();

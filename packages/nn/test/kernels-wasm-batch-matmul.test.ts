@@ -27,7 +27,16 @@ function sizeOf(shape: number[]): number {
 }
 
 /** matMul on `backend` from plain data; returns shape and values (and, if asked, Σ|a||b| per entry). */
-async function matMulOn(backend: string, aShape: number[], aData: Float32Array, bShape: number[], bData: Float32Array, tA: boolean, tB: boolean, abs = false) {
+async function matMulOn(
+  backend: string,
+  aShape: number[],
+  aData: Float32Array,
+  bShape: number[],
+  bData: Float32Array,
+  tA: boolean,
+  tB: boolean,
+  abs = false,
+) {
   const before = tf.getBackend();
   await tf.setBackend(backend);
   try {
@@ -76,7 +85,15 @@ const COMBOS: [boolean, boolean][] = [
 ];
 
 /** Stored operand shapes for logical [..., M, K]·[..., K, N] under the transpose flags. */
-function stored(batchA: number[], batchB: number[], m: number, k: number, n: number, tA: boolean, tB: boolean): [number[], number[]] {
+function stored(
+  batchA: number[],
+  batchB: number[],
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+): [number[], number[]] {
   return [
     [...batchA, ...(tA ? [k, m] : [m, k])],
     [...batchB, ...(tB ? [n, k] : [k, n])],
@@ -93,7 +110,10 @@ describe.skipIf(!onWasm)('wasm BatchMatMul kernel (vs cpu)', () => {
   });
 
   it('hand case: [[1,2],[3,4]] times its transpose, all four flag combinations', () => {
-    const a = tf.tensor2d([[1, 2], [3, 4]]);
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(Array.from(tf.matMul(a, a, false, true).dataSync())).toEqual([5, 11, 11, 25]);
     expect(Array.from(tf.matMul(a, a, true, false).dataSync())).toEqual([10, 14, 14, 20]);
     expect(Array.from(tf.matMul(a, a, true, true).dataSync())).toEqual([7, 15, 10, 22]);
@@ -155,7 +175,9 @@ describe.skipIf(!onWasm)('wasm BatchMatMul kernel (vs cpu)', () => {
   });
 
   it('int32 operands still go through the original kernel (which rejects them, as before)', () => {
-    expect(() => tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[1], [2]], [2, 1], 'int32'))).toThrow(/non-float32|float32/);
+    expect(() => tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[1], [2]], [2, 1], 'int32'))).toThrow(
+      /non-float32|float32/,
+    );
   });
 
   it('mismatched inner dimensions throw tfjs’s error', () => {
@@ -179,7 +201,10 @@ describe.skipIf(!onWasm)('wasm BatchMatMul kernel (vs cpu)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          batch: fc.oneof(fc.constant<number[]>([]), fc.tuple(fc.integer({ min: 1, max: 4 })).map((t) => [...t])),
+          batch: fc.oneof(
+            fc.constant<number[]>([]),
+            fc.tuple(fc.integer({ min: 1, max: 4 })).map((t) => [...t]),
+          ),
           bBatched: fc.boolean(),
           m: fc.integer({ min: 1, max: 70 }),
           k: fc.integer({ min: 1, max: 70 }),

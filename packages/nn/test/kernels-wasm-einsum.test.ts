@@ -14,7 +14,15 @@ async function einsumOn(backend: string, equation: string, shapes: number[][]) {
   await tf.setBackend(backend);
   try {
     return tf.tidy(() => {
-      const xs = shapes.map((s, i) => tf.tensor(data(s.reduce((p, d) => p * d, 1), i), s));
+      const xs = shapes.map((s, i) =>
+        tf.tensor(
+          data(
+            s.reduce((p, d) => p * d, 1),
+            i,
+          ),
+          s,
+        ),
+      );
       const y = tf.einsum(equation, ...xs);
       return { shape: y.shape, values: y.dataSync().slice() };
     });
@@ -25,14 +33,42 @@ async function einsumOn(backend: string, equation: string, shapes: number[][]) {
 
 describe.skipIf(!onWasm)('wasm Einsum kernel (vs cpu)', () => {
   it('hand case: ij,jk->ik', () => {
-    const y = tf.einsum('ij,jk->ik', tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]]));
+    const y = tf.einsum(
+      'ij,jk->ik',
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      tf.tensor2d([
+        [5, 6],
+        [7, 8],
+      ]),
+    );
     expect(Array.from(y.dataSync())).toEqual([19, 22, 43, 50]);
   });
 
   it.each([
-    ['ij,jk->ik', [[7, 5], [5, 3]]],
-    ['bij,bjk->bik', [[2, 4, 6], [2, 6, 3]]],
-    ['bhqd,bhkd->bhqk', [[2, 3, 5, 4], [2, 3, 6, 4]]],
+    [
+      'ij,jk->ik',
+      [
+        [7, 5],
+        [5, 3],
+      ],
+    ],
+    [
+      'bij,bjk->bik',
+      [
+        [2, 4, 6],
+        [2, 6, 3],
+      ],
+    ],
+    [
+      'bhqd,bhkd->bhqk',
+      [
+        [2, 3, 5, 4],
+        [2, 3, 6, 4],
+      ],
+    ],
     ['i,j->ij', [[4], [3]]],
     ['i,i->', [[9], [9]]],
     ['ij->ji', [[3, 5]]],

@@ -40,7 +40,12 @@ describe.skipIf(!onWasm)('wasm UnsortedSegmentSum kernel', () => {
   });
 
   it('rank 2 input: rows summed per segment; empty segments are zero; out-of-range ids are dropped', () => {
-    const x = tf.tensor2d([[1, 2], [10, 20], [100, 200], [1000, 2000]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [10, 20],
+      [100, 200],
+      [1000, 2000],
+    ]);
     const y = tf.unsortedSegmentSum(x, tf.tensor1d([3, 0, 3, 7], 'int32'), 5);
     expect(y.shape).toEqual([5, 2]);
     expect(Array.from(y.dataSync())).toEqual([10, 20, 0, 0, 0, 0, 101, 202, 0, 0]);
@@ -57,8 +62,12 @@ describe.skipIf(!onWasm)('wasm UnsortedSegmentSum kernel', () => {
     const x = tf.tensor1d([1, 2]);
     const ids = tf.tensor1d([0, 1], 'int32');
     const backend = tf.backend();
-    expect(() => kernel({ inputs: { x, segmentIds: ids }, backend, attrs: { numSegments: -1 } })).toThrow(InvalidArgumentError);
-    expect(() => kernel({ inputs: { x, segmentIds: tf.tensor1d([0, 1]) }, backend, attrs: { numSegments: 2 } })).toThrow(InvalidArgumentError);
+    expect(() => kernel({ inputs: { x, segmentIds: ids }, backend, attrs: { numSegments: -1 } })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() =>
+      kernel({ inputs: { x, segmentIds: tf.tensor1d([0, 1]) }, backend, attrs: { numSegments: 2 } }),
+    ).toThrow(InvalidArgumentError);
   });
 
   it('matches cpu on an embedding-gradient-sized case (many repeated ids)', async () => {
@@ -67,7 +76,11 @@ describe.skipIf(!onWasm)('wasm UnsortedSegmentSum kernel', () => {
     const vocab = 120;
     const xData = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i * 0.37) * 3);
     const ids = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % vocab);
-    const run = () => tf.unsortedSegmentSum(tf.tensor2d(xData, [rows, dim]), tf.tensor1d(ids, 'int32'), vocab).dataSync().slice();
+    const run = () =>
+      tf
+        .unsortedSegmentSum(tf.tensor2d(xData, [rows, dim]), tf.tensor1d(ids, 'int32'), vocab)
+        .dataSync()
+        .slice();
     const w = await on('wasm', run);
     const c = await on('cpu', run);
     expect(w.length).toBe(vocab * dim);
@@ -78,8 +91,12 @@ describe.skipIf(!onWasm)('wasm UnsortedSegmentSum kernel', () => {
     const table = Float32Array.from({ length: 6 * 3 }, (_, i) => i * 0.5 - 2);
     const idx = Int32Array.from([4, 0, 4, 4, 2, 0]);
     const grad = () => {
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, 'int32')), tf.reshape(tf.range(1, 19), [6, 3]))));
-      return g(tf.tensor2d(table, [6, 3])).dataSync().slice();
+      const g = tf.grad((t: tf.Tensor) =>
+        tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, 'int32')), tf.reshape(tf.range(1, 19), [6, 3]))),
+      );
+      return g(tf.tensor2d(table, [6, 3]))
+        .dataSync()
+        .slice();
     };
     const w = await on('wasm', grad);
     const c = await on('cpu', grad);
@@ -89,14 +106,25 @@ describe.skipIf(!onWasm)('wasm UnsortedSegmentSum kernel', () => {
     // Rows 1, 3, 5 were never gathered.
     expect(Array.from(w.slice(3, 6))).toEqual([0, 0, 0]);
     // The plain sum: tf.grad(t => tf.gather(t, idx).sum()) counts each row's uses.
-    const counts = await on('wasm', () => tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d(idx, 'int32'))))(tf.zeros([6, 3])).dataSync().slice());
+    const counts = await on('wasm', () =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d(idx, 'int32'))))(tf.zeros([6, 3]))
+        .dataSync()
+        .slice(),
+    );
     expect(Array.from(counts)).toEqual([2, 2, 2, 0, 0, 0, 1, 1, 1, 0, 0, 0, 3, 3, 3, 0, 0, 0]);
   });
 
   it('gather gradient along axis 1 (batch of embeddings) matches cpu', async () => {
     const params = Float32Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(i));
     const idx = Int32Array.from([1, 1, 3, 0, 1]);
-    const grad = () => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, tf.tensor1d(idx, 'int32'), 1))))(tf.tensor3d(params, [2, 5, 4])).dataSync().slice();
+    const grad = () =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, tf.tensor1d(idx, 'int32'), 1))))(
+          tf.tensor3d(params, [2, 5, 4]),
+        )
+        .dataSync()
+        .slice();
     const w = await on('wasm', grad);
     const c = await on('cpu', grad);
     expect(maxRelErr(w, c)).toBeLessThan(1e-5);

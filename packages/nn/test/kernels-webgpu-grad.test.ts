@@ -8,10 +8,16 @@ import { reductionGrad } from '../src/kernels/webgpu/index.js';
 describe('reductionGrad', () => {
   const cases: [number[], number | number[]][] = [
     [[3, 4, 5], 1],
-    [[3, 4, 5], [0, 2]],
+    [
+      [3, 4, 5],
+      [0, 2],
+    ],
     [[2, 3], -1],
     [[6], 0],
-    [[2, 3, 4, 5], [1, 2, 3]],
+    [
+      [2, 3, 4, 5],
+      [1, 2, 3],
+    ],
   ];
   for (const mean of [false, true]) {
     for (const [shape, axis] of cases) {

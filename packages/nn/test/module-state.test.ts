@@ -10,13 +10,21 @@ import type { StateDict, StateDictKey } from '../src/index.js';
 /** Stores `n` Linear(in → out) weights stacked as one `[n, out, in]` variable; PyTorch has `items.{k}.weight`. */
 class Stacked extends Module {
   readonly weight: tf.Variable;
-  constructor(readonly n: number, readonly inDim: number, readonly outDim: number) {
+  constructor(
+    readonly n: number,
+    readonly inDim: number,
+    readonly outDim: number,
+  ) {
     super();
     const data = Float32Array.from({ length: n * outDim * inDim }, (_, i) => i / 10);
     this.weight = this.addParameter('stacked_weight', tf.tensor3d(data, [n, outDim, inDim]));
   }
   protected override ownStateKeys(): StateDictKey[] {
-    return Array.from({ length: this.n }, (_, k) => ({ name: `items.${k}.weight`, shape: [this.outDim, this.inDim], optional: false }));
+    return Array.from({ length: this.n }, (_, k) => ({
+      name: `items.${k}.weight`,
+      shape: [this.outDim, this.inDim],
+      optional: false,
+    }));
   }
   protected override ownStateDict(): StateDict {
     return tf.tidy(() => {
@@ -26,7 +34,11 @@ class Stacked extends Module {
     });
   }
   protected override loadOwnState(dict: Record<string, tf.Tensor>): void {
-    tf.tidy(() => this.weight.assign(tf.stack(Array.from({ length: this.n }, (_, k) => tf.cast(dict[`items.${k}.weight`]!, 'float32')))));
+    tf.tidy(() =>
+      this.weight.assign(
+        tf.stack(Array.from({ length: this.n }, (_, k) => tf.cast(dict[`items.${k}.weight`]!, 'float32'))),
+      ),
+    );
   }
 }
 
@@ -51,8 +63,25 @@ class Parent extends Module {
   }
 }
 
-const WITH_HOME = ['scale', 'running', 'home', 'fc.weight', 'fc.bias', 'stacked.items.0.weight', 'stacked.items.1.weight', 'stacked.items.2.weight'];
-const NAMES = ['scale', 'running', 'fc.weight', 'fc.bias', 'stacked.items.0.weight', 'stacked.items.1.weight', 'stacked.items.2.weight'];
+const WITH_HOME = [
+  'scale',
+  'running',
+  'home',
+  'fc.weight',
+  'fc.bias',
+  'stacked.items.0.weight',
+  'stacked.items.1.weight',
+  'stacked.items.2.weight',
+];
+const NAMES = [
+  'scale',
+  'running',
+  'fc.weight',
+  'fc.bias',
+  'stacked.items.0.weight',
+  'stacked.items.1.weight',
+  'stacked.items.2.weight',
+];
 
 describe('Module: a child with its own state layout', () => {
   it('contributes PyTorch names to the parent stateDict; getWeights keeps the stored variables', () => {
@@ -65,7 +94,9 @@ describe('Module: a child with its own state layout', () => {
     const sd = m.stateDict();
     expect(Object.keys(sd)).toEqual(NAMES);
     expect(sd['stacked.items.1.weight']!.shape).toEqual([2, 2]);
-    expect(Array.from(sd['stacked.items.1.weight']!.dataSync())).toEqual([0.4, 0.5, 0.6, 0.7].map((v) => Math.fround(v)));
+    expect(Array.from(sd['stacked.items.1.weight']!.dataSync())).toEqual(
+      [0.4, 0.5, 0.6, 0.7].map((v) => Math.fround(v)),
+    );
     expect(sd['fc.weight']!.shape).toEqual([3, 2]); // PyTorch [out, in]
     tf.dispose(Object.values(sd));
     m.dispose();
@@ -106,13 +137,17 @@ describe('Module: a child with its own state layout', () => {
     expect(() => m.loadStateDict({ ...changed, 'stacked.items.1.weight': wrong })).toThrow(ShapeError);
     const extra = tf.zeros([1]);
     expect(() => m.loadStateDict({ ...changed, extra })).toThrow(/unexpected key 'extra'/);
-    expect(() => m.loadStateDict({ ...changed, home: tf.keep(tf.zeros([3, 3])) })).toThrow(/'dict\['home'\]' must have shape \[2, 2\]/);
+    expect(() => m.loadStateDict({ ...changed, home: tf.keep(tf.zeros([3, 3])) })).toThrow(
+      /'dict\['home'\]' must have shape \[2, 2\]/,
+    );
     expect(() => m.loadStateDict(null as never)).toThrow(InvalidArgumentError);
     expect(tf.memory().numTensors).toBe(before + 3); // wrong, extra and the bad home: the caller's
     expect(tf.tidy(() => read())).toEqual(original);
     expect(m.home).toBeNull();
     m.loadStateDict({ ...changed, extra }, { strict: false });
-    expect(tf.tidy(() => read())['stacked.items.0.weight']).toEqual(original['stacked.items.0.weight']!.map((v) => Math.fround(v + 5)));
+    expect(tf.tidy(() => read())['stacked.items.0.weight']).toEqual(
+      original['stacked.items.0.weight']!.map((v) => Math.fround(v + 5)),
+    );
     tf.dispose([wrong, extra, ...Object.values(good), ...Object.values(changed)]);
     m.dispose();
   });

@@ -16,39 +16,56 @@ describe.skipIf(fixture === null)('conv blocks vs numpy float64 (conv-numpy.safe
   it('has every case and its provenance', () => {
     expect(metadata.source).toMatch(/gen_conv_numpy\.py/);
     expect(configs.map(([name]) => name)).toEqual([
-      'conv_k3_s1_p1', 'conv_k3_s2_p1', 'conv_k3_s2_p0', 'conv_k3_same', 'conv_k4_same', 'conv_k1_nobias',
-      'groupnorm', 'resblock_add', 'resblock_scale_shift', 'resblock_nocond', 'downsample', 'upsample',
-      'time_embedding', 'class_embedding',
+      'conv_k3_s1_p1',
+      'conv_k3_s2_p1',
+      'conv_k3_s2_p0',
+      'conv_k3_same',
+      'conv_k4_same',
+      'conv_k1_nobias',
+      'groupnorm',
+      'resblock_add',
+      'resblock_scale_shift',
+      'resblock_nocond',
+      'downsample',
+      'upsample',
+      'time_embedding',
+      'class_embedding',
     ]);
   });
 
-  it.each(configs.map(([name]) => name))('%s gradients match finite differences at sampled coordinates (atol 1e-5, rtol 1e-4)', (name) => {
-    const c = loadCase(fixture!, name);
-    const block = buildBlock(c.config);
-    try {
-      block.loadStateDict(c.params);
-      const g = blockGrads(block, c.inputs, c.probe!);
-      const all = { ...Object.fromEntries(Object.entries(g.inputs).map(([k, v]) => [`input/${k}`, v])), ...Object.fromEntries(Object.entries(g.params).map(([k, v]) => [`param/${k}`, v])) };
-      // Every float input and every parameter has a finite-difference sample, and nothing else does.
-      expect(Object.keys(all).sort()).toEqual(Object.keys(c.fdGrads).sort());
-      for (const [key, { index, value }] of Object.entries(c.fdGrads)) {
-        const data = all[key]!.dataSync();
-        const picked = Array.from(index, (i) => data[i]!);
-        // float32 backprop vs float64 central differences (error ~1e-9). Observed: everything within
-        // 1e-5 + 1e-5·|e| except dL/dt of the time embedding (|e| ≈ 320 because t is scaled by 1000;
-        // relative error 2e-5).
-        try {
-          expectTensorClose(picked, Array.from(value), { atol: 1e-5, rtol: 1e-4 });
-        } catch (e) {
-          throw new Error(`${name} ${key}: ${(e as Error).message}`);
+  it.each(configs.map(([name]) => name))(
+    '%s gradients match finite differences at sampled coordinates (atol 1e-5, rtol 1e-4)',
+    (name) => {
+      const c = loadCase(fixture!, name);
+      const block = buildBlock(c.config);
+      try {
+        block.loadStateDict(c.params);
+        const g = blockGrads(block, c.inputs, c.probe!);
+        const all = {
+          ...Object.fromEntries(Object.entries(g.inputs).map(([k, v]) => [`input/${k}`, v])),
+          ...Object.fromEntries(Object.entries(g.params).map(([k, v]) => [`param/${k}`, v])),
+        };
+        // Every float input and every parameter has a finite-difference sample, and nothing else does.
+        expect(Object.keys(all).sort()).toEqual(Object.keys(c.fdGrads).sort());
+        for (const [key, { index, value }] of Object.entries(c.fdGrads)) {
+          const data = all[key]!.dataSync();
+          const picked = Array.from(index, (i) => data[i]!);
+          // float32 backprop vs float64 central differences (error ~1e-9). Observed: everything within
+          // 1e-5 + 1e-5·|e| except dL/dt of the time embedding (|e| ≈ 320 because t is scaled by 1000;
+          // relative error 2e-5).
+          try {
+            expectTensorClose(picked, Array.from(value), { atol: 1e-5, rtol: 1e-4 });
+          } catch (e) {
+            throw new Error(`${name} ${key}: ${(e as Error).message}`);
+          }
         }
+        tf.dispose([...Object.values(g.inputs), ...Object.values(g.params)]);
+      } finally {
+        block.dispose();
+        disposeCase(c);
       }
-      tf.dispose([...Object.values(g.inputs), ...Object.values(g.params)]);
-    } finally {
-      block.dispose();
-      disposeCase(c);
-    }
-  });
+    },
+  );
 
   it.each(configs.map(([name]) => name))('%s forward matches (atol 1e-5, rtol 1e-4)', (name) => {
     const c = loadCase(fixture!, name);

@@ -25,7 +25,12 @@ describe.skipIf(fixture === null)('conv blocks vs PyTorch (conv.safetensors)', (
     try {
       // strict: the PyTorch module has exactly our parameter names and (converted) shapes.
       block.loadStateDict(c.params);
-      expect(block.namedParameters().map(([n]) => n).sort()).toEqual(Object.keys(c.params).sort());
+      expect(
+        block
+          .namedParameters()
+          .map(([n]) => n)
+          .sort(),
+      ).toEqual(Object.keys(c.params).sort());
 
       const y = runBlock(block, c.inputs);
       expect(y.shape).toEqual(c.output.shape);
@@ -37,8 +42,12 @@ describe.skipIf(fixture === null)('conv blocks vs PyTorch (conv.safetensors)', (
       expect(Object.keys(g.inputs).sort()).toEqual(Object.keys(c.gradInputs).sort());
       expect(Object.keys(g.params).sort()).toEqual(Object.keys(c.gradParams).sort());
       const pairs: [string, tf.Tensor, tf.Tensor][] = [
-        ...Object.entries(g.inputs).map(([k, v]) => [`input ${k}`, v, c.gradInputs[k]!] as [string, tf.Tensor, tf.Tensor]),
-        ...Object.entries(g.params).map(([k, v]) => [`param ${k}`, v, c.gradParams[k]!] as [string, tf.Tensor, tf.Tensor]),
+        ...Object.entries(g.inputs).map(
+          ([k, v]) => [`input ${k}`, v, c.gradInputs[k]!] as [string, tf.Tensor, tf.Tensor],
+        ),
+        ...Object.entries(g.params).map(
+          ([k, v]) => [`param ${k}`, v, c.gradParams[k]!] as [string, tf.Tensor, tf.Tensor],
+        ),
       ];
       for (const [label, actual, expected] of pairs) {
         // Gradients sum up to B·H·W = 128 float32 products: 3e-5 absolute (vs numpy float64 our own

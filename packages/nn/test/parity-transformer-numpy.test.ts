@@ -4,7 +4,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { expectTensorClose } from '@geolip/geometry/testing';
 
-import { Embedding, FeedForward, LayerNorm, Linear, MultiHeadAttention, TransformerEncoder, TransformerEncoderLayer, maskedMeanPool, sinusoidalEmbedding } from '../src/index.js';
+import {
+  Embedding,
+  FeedForward,
+  LayerNorm,
+  Linear,
+  MultiHeadAttention,
+  TransformerEncoder,
+  TransformerEncoderLayer,
+  maskedMeanPool,
+  sinusoidalEmbedding,
+} from '../src/index.js';
 import type { Module } from '../src/index.js';
 import { disposeAll, loadTransformerFixture } from './helpers/transformer-fixture.js';
 
@@ -19,7 +29,12 @@ function load<M extends Module>(m: M, caseName: string): M {
   return m;
 }
 
-function check(caseName: string, run: (inputs: Record<string, tf.Tensor>) => tf.Tensor, key = 'output', tol = TOL): void {
+function check(
+  caseName: string,
+  run: (inputs: Record<string, tf.Tensor>) => tf.Tensor,
+  key = 'output',
+  tol = TOL,
+): void {
   const inputs = fx.group(caseName, 'input');
   const expected = fx.tensor(`${caseName}/${key}`);
   const actual = run(inputs);
@@ -65,18 +80,37 @@ describe('transformer blocks match the numpy float64 reference', () => {
   it('MultiHeadAttention, self, key-padding mask: output and weights', () => {
     const m = load(new MultiHeadAttention(32, 4), 'mha_self');
     check('mha_self', (i) => m.forward(i.query as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask }));
-    check('mha_self', (i) => m.forward(i.query as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask, needWeights: true }).weights, 'weights');
+    check(
+      'mha_self',
+      (i) => m.forward(i.query as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask, needWeights: true }).weights,
+      'weights',
+    );
     m.dispose();
   });
 
   it('MultiHeadAttention, cross, kdim 20 and vdim 12', () => {
     const m = load(new MultiHeadAttention(32, 4, { kdim: 20, vdim: 12 }), 'mha_cross');
-    check('mha_cross', (i) => m.forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask }));
-    check('mha_cross', (i) => m.forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask, needWeights: true }).weights, 'weights');
+    check('mha_cross', (i) =>
+      m.forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, {
+        keyPaddingMask: i.key_padding_mask,
+      }),
+    );
+    check(
+      'mha_cross',
+      (i) =>
+        m.forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, {
+          keyPaddingMask: i.key_padding_mask,
+          needWeights: true,
+        }).weights,
+      'weights',
+    );
     m.dispose();
   });
 
-  for (const [name, normFirst] of [['layer_prenorm', true], ['layer_postnorm', false]] as const) {
+  for (const [name, normFirst] of [
+    ['layer_prenorm', true],
+    ['layer_postnorm', false],
+  ] as const) {
     it(`TransformerEncoderLayer (normFirst ${normFirst})`, () => {
       const m = load(new TransformerEncoderLayer(32, 4, 64, { normFirst }), name);
       check(name, (i) => m.forward(i.x as tf.Tensor3D, { keyPaddingMask: i.key_padding_mask }));
@@ -87,11 +121,22 @@ describe('transformer blocks match the numpy float64 reference', () => {
   it('TransformerEncoder (2 layers, final norm) and masked mean pooling of its output', () => {
     const c = fx.config.encoder!;
     const m = load(
-      new TransformerEncoder({ vocabSize: c.vocabSize as number, maxPositions: c.maxPositions as number, dModel: 32, heads: 4, ffDim: 64, layers: 2 }),
+      new TransformerEncoder({
+        vocabSize: c.vocabSize as number,
+        maxPositions: c.maxPositions as number,
+        dModel: 32,
+        heads: 4,
+        ffDim: 64,
+        layers: 2,
+      }),
       'encoder',
     );
     check('encoder', (i) => m.forward(i.ids as tf.Tensor2D, i.attention_mask));
-    check('encoder', (i) => tf.tidy(() => maskedMeanPool(m.forward(i.ids as tf.Tensor2D, i.attention_mask), i.attention_mask!)), 'pooled');
+    check(
+      'encoder',
+      (i) => tf.tidy(() => maskedMeanPool(m.forward(i.ids as tf.Tensor2D, i.attention_mask), i.attention_mask!)),
+      'pooled',
+    );
     m.dispose();
   });
 

@@ -44,8 +44,18 @@ interface Case {
 const masks = (i: Inputs) => ({ keyPaddingMask: i.key_padding_mask });
 
 const CASES: Case[] = [
-  { name: 'linear', build: (c) => new Linear(c.in as number, c.out as number), forward: (m, i) => (m as Linear).forward(i.x!), gradInputs: ['x'] },
-  { name: 'layer_norm', build: (c) => new LayerNorm(c.dim as number), forward: (m, i) => (m as LayerNorm).forward(i.x!), gradInputs: ['x'] },
+  {
+    name: 'linear',
+    build: (c) => new Linear(c.in as number, c.out as number),
+    forward: (m, i) => (m as Linear).forward(i.x!),
+    gradInputs: ['x'],
+  },
+  {
+    name: 'layer_norm',
+    build: (c) => new LayerNorm(c.dim as number),
+    forward: (m, i) => (m as LayerNorm).forward(i.x!),
+    gradInputs: ['x'],
+  },
   {
     name: 'embedding',
     build: (c) => new Embedding(c.num as number, c.dim as number, { paddingIdx: c.paddingIdx as number }),
@@ -63,26 +73,35 @@ const CASES: Case[] = [
     build: (c) => new MultiHeadAttention(c.dim as number, c.heads as number),
     forward: (m, i) => (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, masks(i)),
     gradInputs: ['query'],
-    extra: { weights: (m, i) => (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, { ...masks(i), needWeights: true }).weights },
+    extra: {
+      weights: (m, i) =>
+        (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, { ...masks(i), needWeights: true }).weights,
+    },
   },
   {
     name: 'mha_cross',
-    build: (c) => new MultiHeadAttention(c.dim as number, c.heads as number, { kdim: c.kdim as number, vdim: c.vdim as number }),
-    forward: (m, i) => (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, masks(i)),
+    build: (c) =>
+      new MultiHeadAttention(c.dim as number, c.heads as number, { kdim: c.kdim as number, vdim: c.vdim as number }),
+    forward: (m, i) =>
+      (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, masks(i)),
     gradInputs: ['query', 'key', 'value'],
     extra: {
       weights: (m, i) =>
-        (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, { ...masks(i), needWeights: true }).weights,
+        (m as MultiHeadAttention).forward(i.query as tf.Tensor3D, i.key as tf.Tensor3D, i.value as tf.Tensor3D, {
+          ...masks(i),
+          needWeights: true,
+        }).weights,
     },
   },
-  ...(['layer_prenorm', 'layer_postnorm'] as const).map(
-    (name): Case => ({
-      name,
-      build: (c) => new TransformerEncoderLayer(c.dim as number, c.heads as number, c.ffDim as number, { normFirst: c.normFirst as boolean }),
-      forward: (m, i) => (m as TransformerEncoderLayer).forward(i.x as tf.Tensor3D, masks(i)),
-      gradInputs: ['x'],
-    }),
-  ),
+  ...(['layer_prenorm', 'layer_postnorm'] as const).map((name): Case => ({
+    name,
+    build: (c) =>
+      new TransformerEncoderLayer(c.dim as number, c.heads as number, c.ffDim as number, {
+        normFirst: c.normFirst as boolean,
+      }),
+    forward: (m, i) => (m as TransformerEncoderLayer).forward(i.x as tf.Tensor3D, masks(i)),
+    gradInputs: ['x'],
+  })),
   {
     name: 'encoder',
     build: (c) =>
@@ -98,7 +117,10 @@ const CASES: Case[] = [
       }),
     forward: (m, i) => (m as TransformerEncoder).forward(i.ids as tf.Tensor2D, i.attention_mask),
     gradInputs: [],
-    extra: { pooled: (m, i) => maskedMeanPool((m as TransformerEncoder).forward(i.ids as tf.Tensor2D, i.attention_mask), i.attention_mask!) },
+    extra: {
+      pooled: (m, i) =>
+        maskedMeanPool((m as TransformerEncoder).forward(i.ids as tf.Tensor2D, i.attention_mask), i.attention_mask!),
+    },
   },
   { name: 'pool', forward: (_m, i) => maskedMeanPool(i.x as tf.Tensor3D, i.mask!), gradInputs: ['x'] },
 ];
@@ -129,7 +151,10 @@ function runCase(fx: TransformerFixture, c: Case): void {
     const inputVars = Object.fromEntries(c.gradInputs.map((n) => [n, tf.variable(inputs[n]!)]));
     const params = module ? module.namedParameters() : [];
     const varList = [...params.map(([, v]) => v), ...Object.values(inputVars)];
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(c.forward(module, { ...inputs, ...inputVars }), R)) as tf.Scalar, varList);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(c.forward(module, { ...inputs, ...inputVars }), R)) as tf.Scalar,
+      varList,
+    );
     try {
       for (const [name, v, layout] of params) {
         const g = tf.tidy(() => toTorchLayout(grads[v.name]!, layout));
@@ -161,27 +186,33 @@ function runCase(fx: TransformerFixture, c: Case): void {
   }
 }
 
-describe.skipIf(!present)(`transformer blocks match PyTorch (fixtures/${FILE}; generate it with fixtures/gen_transformer_fixtures.py on a machine with torch)`, () => {
-  const fx = present ? loadTransformerFixture(FILE) : (null as unknown as TransformerFixture);
+describe.skipIf(!present)(
+  `transformer blocks match PyTorch (fixtures/${FILE}; generate it with fixtures/gen_transformer_fixtures.py on a machine with torch)`,
+  () => {
+    const fx = present ? loadTransformerFixture(FILE) : (null as unknown as TransformerFixture);
 
-  it('records its provenance', () => {
-    expect(fx.metadata.source).toMatch(/PyTorch/);
-    expect(fx.metadata.torch).toBeTruthy();
-  });
+    it('records its provenance', () => {
+      expect(fx.metadata.source).toMatch(/PyTorch/);
+      expect(fx.metadata.torch).toBeTruthy();
+    });
 
-  for (const c of CASES) {
-    it(`${c.name}: forward and gradients`, () => runCase(fx, c));
-  }
-
-  it('sinusoidal embedding (even and odd widths)', () => {
-    const t = fx.tensor('sinusoidal/input/t') as tf.Tensor1D;
-    const tol = { rtol: 1e-4, atol: 3e-4 }; // arguments up to 999 rad in float32
-    for (const [key, dim] of [['output', 16], ['output_odd', 9]] as const) {
-      const expected = fx.tensor(`sinusoidal/${key}`);
-      const actual = sinusoidalEmbedding(t, dim);
-      expectTensorClose(actual, expected, tol);
-      tf.dispose([actual, expected]);
+    for (const c of CASES) {
+      it(`${c.name}: forward and gradients`, () => runCase(fx, c));
     }
-    t.dispose();
-  });
-});
+
+    it('sinusoidal embedding (even and odd widths)', () => {
+      const t = fx.tensor('sinusoidal/input/t') as tf.Tensor1D;
+      const tol = { rtol: 1e-4, atol: 3e-4 }; // arguments up to 999 rad in float32
+      for (const [key, dim] of [
+        ['output', 16],
+        ['output_odd', 9],
+      ] as const) {
+        const expected = fx.tensor(`sinusoidal/${key}`);
+        const actual = sinusoidalEmbedding(t, dim);
+        expectTensorClose(actual, expected, tol);
+        tf.dispose([actual, expected]);
+      }
+      t.dispose();
+    });
+  },
+);

@@ -35,12 +35,18 @@ export type { CliIo } from '@geolip/cli';
 /** A recipe's paragraph of the usage: the name in a 14-wide column (alone on its line when longer), help lines at 18. */
 function recipeUsage(recipe: Recipe): string {
   const lines = recipe.help.split('\n');
-  const head = recipe.name.length <= 12 ? `    ${recipe.name.padEnd(14)}${lines[0]!}` : `    ${recipe.name}\n${' '.repeat(18)}${lines[0]!}`;
+  const head =
+    recipe.name.length <= 12
+      ? `    ${recipe.name.padEnd(14)}${lines[0]!}`
+      : `    ${recipe.name}\n${' '.repeat(18)}${lines[0]!}`;
   return [head, ...lines.slice(1).map((l) => `${' '.repeat(18)}${l}`)].join('\n');
 }
 
 /** The paragraphs of every registered recipe (computed when the help is printed: model families register more). */
-const recipeHelp = (): string => recipeNames().map((name) => recipeUsage(RECIPES[name]!)).join('\n');
+const recipeHelp = (): string =>
+  recipeNames()
+    .map((name) => recipeUsage(RECIPES[name]!))
+    .join('\n');
 
 /** JSON with non-finite numbers written as null. */
 function jsonStringify(value: unknown): string {
@@ -51,13 +57,17 @@ const fmt = (x: number, digits = 4): string => (Number.isFinite(x) ? x.toFixed(d
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
 const consensusCommand = defineCommand({
   name: 'consensus',
-  summary: 'build consensus targets from two or more experts\' features of the same samples',
+  summary: "build consensus targets from two or more experts' features of the same samples",
   usage: '--expert <name=path> --expert <name=path> [--expert ...] --out <dir> [options]',
   description: `Reads E >= 2 experts' features of the same N samples, builds the consensus (GPA -> PCA ->
 whitened Procrustes projectors -> normalized-centroid targets) and writes <dir>/consensus.safetensors
@@ -65,7 +75,12 @@ and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors 
 'embeddings' or its only tensor), or a directory or glob of geolip-bench embed shards
 (<out>.shard-i-of-N.safetensors, concatenated in shard order).`,
   options: {
-    expert: { type: 'string', multiple: true, value: '<name=path>', description: "an expert's name and features file (at least two; repeat the flag)." },
+    expert: {
+      type: 'string',
+      multiple: true,
+      value: '<name=path>',
+      description: "an expert's name and features file (at least two; repeat the flag).",
+    },
     out: { type: 'string', value: '<dir>', description: 'output directory (required).' },
     width: { type: 'string', value: '<W>', description: 'common GPA width W (default: the smallest expert width).' },
     'target-dim': { type: 'string', value: '<K>', description: 'consensus dimension K <= W (default: W).' },
@@ -73,7 +88,8 @@ and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors 
   },
   async run({ values }, ctx) {
     const specs = values.expert ?? [];
-    if (specs.length < 2) throw ctx.usage(`consensus needs at least 2 --expert name=path, got ${specs.length}`, '--expert');
+    if (specs.length < 2)
+      throw ctx.usage(`consensus needs at least 2 --expert name=path, got ${specs.length}`, '--expert');
     const out = values.out;
     if (out === undefined) throw ctx.usage('consensus needs --out <dir>', '--out');
     const width = positiveInt(ctx, '--width', values.width);
@@ -86,7 +102,13 @@ and <dir>/diagnostics.json. A path is a .npy file (2-D <f4/<f8), a .safetensors 
 /** The work of `geolip-train consensus` once its options are checked. */
 async function consensus(
   ctx: CommandContext,
-  args: { specs: readonly string[]; out: string; width?: number | undefined; targetDim?: number | undefined; iterations?: number | undefined },
+  args: {
+    specs: readonly string[];
+    out: string;
+    width?: number | undefined;
+    targetDim?: number | undefined;
+    iterations?: number | undefined;
+  },
 ): Promise<number> {
   const { io, usage } = ctx;
   const { specs, out, width, targetDim, iterations } = args;
@@ -104,20 +126,28 @@ async function consensus(
   for (const e of experts) {
     const m = await readExpertFeatures(resolve(e.path));
     if (features.length > 0 && m.rows !== features[0]!.rows) {
-      throw usage(`expert '${e.name}' has N=${m.rows} samples, expert '${experts[0]!.name}' has N=${features[0]!.rows}; row i of every expert must be sample i`);
+      throw usage(
+        `expert '${e.name}' has N=${m.rows} samples, expert '${experts[0]!.name}' has N=${features[0]!.rows}; row i of every expert must be sample i`,
+      );
     }
     features.push(m);
   }
 
   const minDim = Math.min(...features.map((f) => f.cols));
-  if (width !== undefined && width > minDim) throw usage(`--width ${width} exceeds the smallest expert width ${minDim}`, '--width');
+  if (width !== undefined && width > minDim)
+    throw usage(`--width ${width} exceeds the smallest expert width ${minDim}`, '--width');
   const w = width ?? minDim;
-  if (targetDim !== undefined && targetDim > w) throw usage(`--target-dim ${targetDim} exceeds the width ${w}`, '--target-dim');
+  if (targetDim !== undefined && targetDim > w)
+    throw usage(`--target-dim ${targetDim} exceeds the width ${w}`, '--target-dim');
 
   const started = Date.now();
   const result = buildConsensus(
     experts.map((e, i) => ({ name: e.name, features: features[i]! })),
-    { ...(width !== undefined ? { width } : {}), ...(targetDim !== undefined ? { targetDim } : {}), ...(iterations !== undefined ? { iterations } : {}) },
+    {
+      ...(width !== undefined ? { width } : {}),
+      ...(targetDim !== undefined ? { targetDim } : {}),
+      ...(iterations !== undefined ? { iterations } : {}),
+    },
   );
   const seconds = (Date.now() - started) / 1000;
 
@@ -130,15 +160,27 @@ async function consensus(
       tool: `geolip-train ${ownVersion()}`,
       createdAt: new Date().toISOString(),
       samples: result.targets.rows,
-      experts: experts.map((e, i) => ({ name: e.name, path: resolve(e.path), dim: features[i]!.cols, cosineToConsensus: d.cosineToConsensus[i] })),
+      experts: experts.map((e, i) => ({
+        name: e.name,
+        path: resolve(e.path),
+        dim: features[i]!.cols,
+        cosineToConsensus: d.cosineToConsensus[i],
+      })),
       config: result.config,
       diagnostics: d,
       seconds,
     }),
   );
 
-  io.stdout.write(`consensus of ${experts.length} experts on N=${result.targets.rows} samples (W=${result.config.width}, K=${result.config.targetDim})\n\n`);
-  io.stdout.write(table(['expert', 'D_e', 'cos to consensus'], experts.map((e, i) => [e.name, String(features[i]!.cols), fmt(d.cosineToConsensus[i]!)])));
+  io.stdout.write(
+    `consensus of ${experts.length} experts on N=${result.targets.rows} samples (W=${result.config.width}, K=${result.config.targetDim})\n\n`,
+  );
+  io.stdout.write(
+    table(
+      ['expert', 'D_e', 'cos to consensus'],
+      experts.map((e, i) => [e.name, String(features[i]!.cols), fmt(d.cosineToConsensus[i]!)]),
+    ),
+  );
   io.stdout.write(`\nequidistance   ${fmt(d.equidistance)}\nconsensus CV   ${fmt(d.consensusCV)}\n`);
   io.stdout.write(`wrote ${join(outDir, 'consensus.safetensors')} and ${join(outDir, 'diagnostics.json')}\n`);
   return EXIT.ok;
@@ -154,12 +196,17 @@ const runCommand = defineCommand({
 ${recipeHelp()}`,
   options: {
     config: { type: 'string', value: '<file.json>', description: "the recipe's config (required)." },
-    out: { type: 'string', value: '<dir>', description: 'output directory (default: <config without .json>.run next to the config).' },
+    out: {
+      type: 'string',
+      value: '<dir>',
+      description: 'output directory (default: <config without .json>.run next to the config).',
+    },
     resume: { type: 'boolean', description: 'continue from <out>/checkpoints (the config must be unchanged).' },
     steps: {
       type: 'string',
       value: '<N>',
-      description: "stop after N total steps (default: the config's steps; the LR schedule always spans the config's steps, so stopping early and resuming equals a straight run).",
+      description:
+        "stop after N total steps (default: the config's steps; the LR schedule always spans the config's steps, so stopping early and resuming equals a straight run).",
     },
     'time-limit': {
       type: 'string',
@@ -185,17 +232,32 @@ ${recipeHelp()}`,
     try {
       text = readFileSync(configPath, 'utf8');
     } catch (error) {
-      throw ctx.usage(`cannot read config ${configPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, '--config');
+      throw ctx.usage(
+        `cannot read config ${configPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        '--config',
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw ctx.usage(`config ${configPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`, '--config');
+      throw ctx.usage(
+        `config ${configPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+        '--config',
+      );
     }
-    const out = values.out !== undefined ? resolve(values.out) : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
+    const out =
+      values.out !== undefined
+        ? resolve(values.out)
+        : join(dirname(configPath), `${basename(configPath).replace(/\.json$/i, '')}.run`);
     await startBackend(initBackend, backend, ctx.io);
-    return runRecipe(recipe, parsed, ctx.io, { configPath, out, resume: values.resume === true, ...(steps !== undefined ? { steps } : {}), ...(timeLimit !== undefined ? { timeLimit } : {}) });
+    return runRecipe(recipe, parsed, ctx.io, {
+      configPath,
+      out,
+      resume: values.resume === true,
+      ...(steps !== undefined ? { steps } : {}),
+      ...(timeLimit !== undefined ? { timeLimit } : {}),
+    });
   },
 });
 

@@ -23,10 +23,15 @@ export const RECIPES: Readonly<Record<string, Recipe>> = registry;
 export function registerRecipe(recipe: Recipe): Recipe {
   const op = 'registerRecipe';
   if (typeof recipe?.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(recipe.name)) {
-    throw new InvalidArgumentError(op, 'recipe.name', `must be lower-case letters, digits and dashes, got ${JSON.stringify(recipe?.name)}`);
+    throw new InvalidArgumentError(
+      op,
+      'recipe.name',
+      `must be lower-case letters, digits and dashes, got ${JSON.stringify(recipe?.name)}`,
+    );
   }
   if (typeof recipe.run !== 'function') throw new InvalidArgumentError(op, 'recipe.run', 'must be a function');
-  if (Object.hasOwn(registry, recipe.name)) throw new InvalidArgumentError(op, 'recipe.name', `'${recipe.name}' is registered already`);
+  if (Object.hasOwn(registry, recipe.name))
+    throw new InvalidArgumentError(op, 'recipe.name', `'${recipe.name}' is registered already`);
   registry[recipe.name] = recipe;
   return recipe;
 }
@@ -42,6 +47,14 @@ export function recipeNames(): string[] {
 }
 
 /** The recipes of this package, in the order `geolip-train help` lists them. */
-export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([mlpStudent, textConsensus, fmnistVit, fmnistExport, fmnistDavid, cocoSoup, glfm]);
+export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
+  mlpStudent,
+  textConsensus,
+  fmnistVit,
+  fmnistExport,
+  fmnistDavid,
+  cocoSoup,
+  glfm,
+]);
 
 for (const recipe of BUILTIN_RECIPES) registerRecipe(recipe);

@@ -11,7 +11,10 @@ import { expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   const o = { stdout: '', stderr: '' };
-  return { o, io: { stdout: { write: (s: string) => (o.stdout += s) }, stderr: { write: (s: string) => (o.stderr += s) } } };
+  return {
+    o,
+    io: { stdout: { write: (s: string) => (o.stdout += s) }, stderr: { write: (s: string) => (o.stderr += s) } },
+  };
 }
 
 const N = 64;
@@ -45,15 +48,32 @@ async function run(args: string[]) {
 
 async function weightsOf(out: string): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
   const { tensors } = readSafetensors(await readFile(join(out, 'student.safetensors')), { copy: true });
-  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
+  return Object.fromEntries(
+    Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]),
+  );
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-train-run-'));
   const r = gaussianSource(11);
   const base = gaussian(r, N, 8);
-  for (const [name, d] of [['a', 8], ['b', 12], ['c', 16]] as const) await writeFile(join(dir, `${name}.npy`), npyF8(expertView(r, base, d, 0.05)));
-  const res = await run(['consensus', '--expert', `a=${join(dir, 'a.npy')}`, '--expert', `b=${join(dir, 'b.npy')}`, '--expert', `c=${join(dir, 'c.npy')}`, '--out', join(dir, 'cons')]);
+  for (const [name, d] of [
+    ['a', 8],
+    ['b', 12],
+    ['c', 16],
+  ] as const)
+    await writeFile(join(dir, `${name}.npy`), npyF8(expertView(r, base, d, 0.05)));
+  const res = await run([
+    'consensus',
+    '--expert',
+    `a=${join(dir, 'a.npy')}`,
+    '--expert',
+    `b=${join(dir, 'b.npy')}`,
+    '--expert',
+    `c=${join(dir, 'c.npy')}`,
+    '--out',
+    join(dir, 'cons'),
+  ]);
   expect(res.code, res.stderr).toBe(0);
 });
 
@@ -71,7 +91,10 @@ describe('geolip-train run mlp-student', () => {
     const out = join(dir, 'straight');
     const res = await run(['run', 'mlp-student', '--config', cfg, '--out', out]);
     expect(res.code, res.stderr).toBe(0);
-    const records = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss?: number; step: number });
+    const records = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; loss?: number; step: number });
     const steps = records.filter((rec) => rec.type === 'step');
     expect(steps).toHaveLength(60);
     expect(steps.at(-1)!.loss!).toBeLessThan(steps[0]!.loss!);
@@ -103,15 +126,21 @@ describe('geolip-train run mlp-student', () => {
     const second = await run(['run', 'mlp-student', '--config', cfg, '--out', out, '--resume']);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/steps 30 -> 60 \(of 60\)/);
-    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
-    expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; step: number });
+    expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual(
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
     if (tf.getBackend() !== 'cpu') return;
     const straight = join(dir, 'straight-ref');
     const ref = await run(['run', 'mlp-student', '--config', cfg, '--out', straight]);
     expect(ref.code, ref.stderr).toBe(0);
     const a = await weightsOf(out);
     const b = await weightsOf(straight);
-    for (const name of Object.keys(b)) expect(Buffer.from(a[name]!.data.buffer).equals(Buffer.from(b[name]!.data.buffer)), name).toBe(true);
+    for (const name of Object.keys(b))
+      expect(Buffer.from(a[name]!.data.buffer).equals(Buffer.from(b[name]!.data.buffer)), name).toBe(true);
   });
 
   it('errors: unknown recipe, missing field, missing consensus, bad values, resume without checkpoint', async () => {
@@ -125,15 +154,49 @@ describe('geolip-train run mlp-student', () => {
     await expectError(['run', 'nope', '--config', good], /unknown recipe 'nope'; valid recipes: mlp-student/);
     await expectError(['run'], /valid recipes: mlp-student/);
     const { consensus: _c, ...noConsensus } = baseConfig;
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('missing.json', noConsensus)], /missing field 'consensus'/);
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('missing2.json', { ...baseConfig, input: { expert: 'c' } })], /missing field 'input.features'/);
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('nocons.json', { ...baseConfig, consensus: 'nowhere.safetensors' })], /consensus file .*nowhere\.safetensors does not exist/);
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('badhidden.json', { ...baseConfig, hidden: 1.5 })], /'hidden' must be a positive integer, got 1.5/);
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('typo.json', { ...baseConfig, stepz: 3 })], /unknown field 'stepz'/);
-    await expectError(['run', 'mlp-student', '--config', await writeConfig('badexpert.json', { ...baseConfig, input: { expert: 'zz', features: 'c.npy' } })], /'input.expert' 'zz' is not in the consensus \(experts: a, b, c\)/);
-    await expectError(['run', 'mlp-student', '--config', good, '--out', join(dir, 'empty'), '--resume'], /--resume but .* holds no checkpoint/);
+    await expectError(
+      ['run', 'mlp-student', '--config', await writeConfig('missing.json', noConsensus)],
+      /missing field 'consensus'/,
+    );
+    await expectError(
+      ['run', 'mlp-student', '--config', await writeConfig('missing2.json', { ...baseConfig, input: { expert: 'c' } })],
+      /missing field 'input.features'/,
+    );
+    await expectError(
+      [
+        'run',
+        'mlp-student',
+        '--config',
+        await writeConfig('nocons.json', { ...baseConfig, consensus: 'nowhere.safetensors' }),
+      ],
+      /consensus file .*nowhere\.safetensors does not exist/,
+    );
+    await expectError(
+      ['run', 'mlp-student', '--config', await writeConfig('badhidden.json', { ...baseConfig, hidden: 1.5 })],
+      /'hidden' must be a positive integer, got 1.5/,
+    );
+    await expectError(
+      ['run', 'mlp-student', '--config', await writeConfig('typo.json', { ...baseConfig, stepz: 3 })],
+      /unknown field 'stepz'/,
+    );
+    await expectError(
+      [
+        'run',
+        'mlp-student',
+        '--config',
+        await writeConfig('badexpert.json', { ...baseConfig, input: { expert: 'zz', features: 'c.npy' } }),
+      ],
+      /'input.expert' 'zz' is not in the consensus \(experts: a, b, c\)/,
+    );
+    await expectError(
+      ['run', 'mlp-student', '--config', good, '--out', join(dir, 'empty'), '--resume'],
+      /--resume but .* holds no checkpoint/,
+    );
     // the one backend-name check (parseBackendName); the CLIs worded it two ways before ('--backend must be one of')
-    await expectError(['run', 'mlp-student', '--config', good, '--backend', 'gpu9'], /'--backend' names an unknown backend 'gpu9' \(known: tensorflow/);
+    await expectError(
+      ['run', 'mlp-student', '--config', good, '--backend', 'gpu9'],
+      /'--backend' names an unknown backend 'gpu9' \(known: tensorflow/,
+    );
     await expectError(['run', 'mlp-student', '--config', good, '--resume', '--resume'], /--resume given 2 times/);
     await expectError(['run', 'mlp-student', '--config', join(dir, 'absent.json')], /cannot read config/);
   });

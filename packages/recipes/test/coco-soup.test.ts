@@ -68,7 +68,14 @@ beforeAll(async () => {
       all.add(id);
     }
     const anns = ids.flatMap((id) => labelsOf(id).map((c, j) => ({ id: id * 10 + j, image_id: id, category_id: c })));
-    await writeFile(join(root, dir, 'annotations', `instances_${split}.json`), JSON.stringify({ images: ids.map((id) => ({ id, file_name: fileName(id) })), annotations: anns, categories: CATS }));
+    await writeFile(
+      join(root, dir, 'annotations', `instances_${split}.json`),
+      JSON.stringify({
+        images: ids.map((id) => ({ id, file_name: fileName(id) })),
+        annotations: anns,
+        categories: CATS,
+      }),
+    );
   }
   // Experts: features = multi-hot(labels)·M + noise, rows in reverse order plus two unrelated rows.
   const ids = [...all].reverse();
@@ -84,9 +91,18 @@ beforeAll(async () => {
     return { rows: rows.map((id) => `val2017/${fileName(id)}`), data };
   };
   const e1 = expert(10, 1);
-  await writeFile(join(root, 'e1.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [e1.rows.length, 10], data: e1.data } }, { files: JSON.stringify(e1.rows) }));
+  await writeFile(
+    join(root, 'e1.safetensors'),
+    writeSafetensors(
+      { embeddings: { dtype: 'F32', shape: [e1.rows.length, 10], data: e1.data } },
+      { files: JSON.stringify(e1.rows) },
+    ),
+  );
   const e2 = expert(14, 2);
-  await writeFile(join(root, 'e2.safetensors'), writeSafetensors({ embeddings: { dtype: 'F16', shape: [e2.rows.length, 14], data: e2.data } }));
+  await writeFile(
+    join(root, 'e2.safetensors'),
+    writeSafetensors({ embeddings: { dtype: 'F16', shape: [e2.rows.length, 14], data: e2.data } }),
+  );
   await writeFile(join(root, 'e2.json'), JSON.stringify({ file_names: e2.rows }));
 });
 afterAll(async () => {
@@ -100,19 +116,49 @@ const CONFIG = {
   ],
   images: {
     root: '.',
-    train: [{ dir: 'set-a', split: 'train2017' }, { dir: 'set-b', split: 'train2017' }],
-    eval: [{ dir: 'set-a', split: 'val2017' }, { dir: 'set-b', split: 'val2017' }],
+    train: [
+      { dir: 'set-a', split: 'train2017' },
+      { dir: 'set-b', split: 'train2017' },
+    ],
+    eval: [
+      { dir: 'set-a', split: 'val2017' },
+      { dir: 'set-b', split: 'val2017' },
+    ],
   },
   consensus: { pcaDim: 6, targetDim: 4 },
-  soup: { anchors: 8, compartments: 2, compartmentDim: 4, hiddenDim: 16, steps: 60, batchSize: 8, lr: 0.01, evalEvery: 30 },
-  student: { imageSize: 16, patchSize: 8, dModel: 16, heads: 2, ffDim: 32, layers: 1, steps: 60, batchSize: 8, lr: 5e-3, warmupSteps: 4, evalEvery: 30 },
+  soup: {
+    anchors: 8,
+    compartments: 2,
+    compartmentDim: 4,
+    hiddenDim: 16,
+    steps: 60,
+    batchSize: 8,
+    lr: 0.01,
+    evalEvery: 30,
+  },
+  student: {
+    imageSize: 16,
+    patchSize: 8,
+    dModel: 16,
+    heads: 2,
+    ffDim: 32,
+    layers: 1,
+    steps: 60,
+    batchSize: 8,
+    lr: 5e-3,
+    warmupSteps: 4,
+    evalEvery: 30,
+  },
   probe: { steps: 150, lr: 0.05 },
 };
 
 const run = (config: unknown, out: string) => runRecipe('coco-soup', root, config, out);
 
 async function losses(file: string): Promise<number[]> {
-  const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return lines.filter((r) => r.type === 'step').map((r) => r.loss as number);
 }
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
@@ -134,14 +180,19 @@ describe('geolip-train run coco-soup', () => {
       { set: 'set-b/val2017', listed: 8, kept: 7 },
     ]);
     expect(result.splits.eval.classesWithPositives).toBe(4);
-    expect(result.experts.map((e: { namesSource: string }) => e.namesSource)).toEqual([expect.stringMatching(/e1.safetensors metadata 'files'$/), expect.stringMatching(/e2.json$/)]);
+    expect(result.experts.map((e: { namesSource: string }) => e.namesSource)).toEqual([
+      expect.stringMatching(/e1.safetensors metadata 'files'$/),
+      expect.stringMatching(/e2.json$/),
+    ]);
     expect(result.consensus.targetDim).toBe(4);
     expect(result.consensus.reduction.map((x: { pcaDim: number }) => x.pcaDim)).toEqual([6, 6]);
     // The experts are linear in the labels: the soup separates them.
     expect(result.soup.evalMap).toBeGreaterThan(0.9);
     expect(result.soup.classesUsed).toBe(4);
     expect(result.probes.evalMap['expert e1']).toBeGreaterThan(0.9);
-    expect(mean((await losses(join(root, 'run', 'soup-metrics.jsonl'))).slice(-10))).toBeLessThan(0.8 * mean((await losses(join(root, 'run', 'soup-metrics.jsonl'))).slice(0, 10)));
+    expect(mean((await losses(join(root, 'run', 'soup-metrics.jsonl'))).slice(-10))).toBeLessThan(
+      0.8 * mean((await losses(join(root, 'run', 'soup-metrics.jsonl'))).slice(0, 10)),
+    );
     const studentLosses = await losses(join(root, 'run', 'student-metrics.jsonl'));
     expect(studentLosses).toHaveLength(60);
     expect(mean(studentLosses.slice(-10))).toBeLessThan(mean(studentLosses.slice(0, 10)));
@@ -157,34 +208,85 @@ describe('geolip-train run coco-soup', () => {
   });
 
   it('names the expert file that lacks rows for split images', async () => {
-    await writeFile(join(root, 'short.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } }, { files: JSON.stringify([fileName(100), fileName(101)]) }));
-    const r = await run({ ...CONFIG, experts: [CONFIG.experts[0], { name: 'short', features: 'short.safetensors' }] }, 'short');
+    await writeFile(
+      join(root, 'short.safetensors'),
+      writeSafetensors(
+        { embeddings: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } },
+        { files: JSON.stringify([fileName(100), fileName(101)]) },
+      ),
+    );
+    const r = await run(
+      { ...CONFIG, experts: [CONFIG.experts[0], { name: 'short', features: 'short.safetensors' }] },
+      'short',
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/coco-soup: 'experts\[1\].features' .*short.safetensors \(expert 'short'\) has no row for 29 of the 31 train images/);
-    await writeFile(join(root, 'nonames.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } }));
-    const n = await run({ ...CONFIG, experts: [CONFIG.experts[0], { name: 'x', features: 'nonames.safetensors' }] }, 'nonames');
+    expect(r.stderr).toMatch(
+      /coco-soup: 'experts\[1\].features' .*short.safetensors \(expert 'short'\) has no row for 29 of the 31 train images/,
+    );
+    await writeFile(
+      join(root, 'nonames.safetensors'),
+      writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6) } }),
+    );
+    const n = await run(
+      { ...CONFIG, experts: [CONFIG.experts[0], { name: 'x', features: 'nonames.safetensors' }] },
+      'nonames',
+    );
     expect(n.stderr).toMatch(/'experts\[1\].features' .*no image file names found/);
   });
 
   it('refuses bad configs naming the key', () => {
     const ok = { experts: CONFIG.experts };
     expect(() => parseCocoSoupConfig({}, '/')).toThrow(/coco-soup config: missing field 'experts'/);
-    expect(() => parseCocoSoupConfig({ experts: [CONFIG.experts[0]] }, '/')).toThrow(/'experts' must be an array of at least 2/);
-    expect(() => parseCocoSoupConfig({ experts: [{ name: 'a', features: 'x' }, { name: 'a', features: 'y' }] }, '/')).toThrow(/'experts\[1\].name' 'a' is given twice/);
-    expect(() => parseCocoSoupConfig({ experts: [{ name: 'a' }, { name: 'b', features: 'y' }] }, '/')).toThrow(/missing field 'experts\[0\].features'/);
+    expect(() => parseCocoSoupConfig({ experts: [CONFIG.experts[0]] }, '/')).toThrow(
+      /'experts' must be an array of at least 2/,
+    );
+    expect(() =>
+      parseCocoSoupConfig(
+        {
+          experts: [
+            { name: 'a', features: 'x' },
+            { name: 'a', features: 'y' },
+          ],
+        },
+        '/',
+      ),
+    ).toThrow(/'experts\[1\].name' 'a' is given twice/);
+    expect(() => parseCocoSoupConfig({ experts: [{ name: 'a' }, { name: 'b', features: 'y' }] }, '/')).toThrow(
+      /missing field 'experts\[0\].features'/,
+    );
     expect(() => parseCocoSoupConfig({ ...ok, soup: { anchor: 8 } }, '/')).toThrow(/unknown field 'soup.anchor'/);
-    expect(() => parseCocoSoupConfig({ ...ok, soup: { anchors: 10 } }, '/')).toThrow(/'soup.anchors' \(10\) must be a multiple of 'soup.compartments' \(8\)/);
-    expect(() => parseCocoSoupConfig({ ...ok, consensus: { pcaDim: 16, targetDim: 32 } }, '/')).toThrow(/'consensus.targetDim' \(32\) must not exceed 'consensus.pcaDim' \(16\)/);
-    expect(() => parseCocoSoupConfig({ ...ok, student: { target: 'teacher' } }, '/')).toThrow(/'student.target' must be one of 'soup', 'consensus'/);
-    expect(() => parseCocoSoupConfig({ ...ok, student: { imageSize: 100 } }, '/')).toThrow(/'student.imageSize' \(100\) must be a multiple of 'student.patchSize' \(16\)/);
-    expect(() => parseCocoSoupConfig({ ...ok, student: { lr: 0 } }, '/')).toThrow(/'student.lr' must be a positive number/);
-    expect(() => parseCocoSoupConfig({ ...ok, images: { train: [{ split: 'train2017' }] } }, '/')).toThrow(/missing field 'images.train\[0\].dir'/);
-    expect(() => parseCocoSoupConfig({ ...ok, soup: { autograd: 1 } }, '/')).toThrow(/'soup.autograd' must be true or false/);
+    expect(() => parseCocoSoupConfig({ ...ok, soup: { anchors: 10 } }, '/')).toThrow(
+      /'soup.anchors' \(10\) must be a multiple of 'soup.compartments' \(8\)/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, consensus: { pcaDim: 16, targetDim: 32 } }, '/')).toThrow(
+      /'consensus.targetDim' \(32\) must not exceed 'consensus.pcaDim' \(16\)/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, student: { target: 'teacher' } }, '/')).toThrow(
+      /'student.target' must be one of 'soup', 'consensus'/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, student: { imageSize: 100 } }, '/')).toThrow(
+      /'student.imageSize' \(100\) must be a multiple of 'student.patchSize' \(16\)/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, student: { lr: 0 } }, '/')).toThrow(
+      /'student.lr' must be a positive number/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, images: { train: [{ split: 'train2017' }] } }, '/')).toThrow(
+      /missing field 'images.train\[0\].dir'/,
+    );
+    expect(() => parseCocoSoupConfig({ ...ok, soup: { autograd: 1 } }, '/')).toThrow(
+      /'soup.autograd' must be true or false/,
+    );
     const cfg = parseCocoSoupConfig(ok, '/work/main');
     expect(cfg.images.root).toBe('/work/shared/data/coco');
     expect(cfg.images.categories).toBe('/work/shared/data/coco/categories.json');
-    expect(cfg.images.train).toEqual([{ dir: 'coco-mini', split: 'train2017' }, { dir: 'coco-tiny', split: 'train2017' }]);
-    expect(cfg.images.eval).toEqual([{ dir: 'coco-mini', split: 'val2017' }, { dir: 'coco-tiny', split: 'val2017' }]);
+    expect(cfg.images.train).toEqual([
+      { dir: 'coco-mini', split: 'train2017' },
+      { dir: 'coco-tiny', split: 'train2017' },
+    ]);
+    expect(cfg.images.eval).toEqual([
+      { dir: 'coco-mini', split: 'val2017' },
+      { dir: 'coco-tiny', split: 'val2017' },
+    ]);
     expect(cfg.student).toMatchObject({ imageSize: 112, patchSize: 16, dModel: 128, layers: 3, target: 'soup' });
     expect(cfg.probe.steps).toBe(300);
     expect(parseCocoSoupConfig({ ...ok, probe: { steps: 0 } }, '/').probe.steps).toBe(0);
@@ -198,19 +300,39 @@ describe('fitSoupConsensus', () => {
     const make = (dim: number) => {
       const m = Array.from({ length: 5 * dim }, () => r());
       const x = new Float32Array(40 * dim);
-      for (let i = 0; i < 40; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = 3 + base.slice(i * 5, i * 5 + 5).reduce((s, v, k) => s + v * m[k * dim + j]!, 0) + 0.1 * r();
+      for (let i = 0; i < 40; i++)
+        for (let j = 0; j < dim; j++)
+          x[i * dim + j] = 3 + base.slice(i * 5, i * 5 + 5).reduce((s, v, k) => s + v * m[k * dim + j]!, 0) + 0.1 * r();
       return x;
     };
     const xa = make(12);
     const xb = make(6);
     const experts = [
-      { name: 'a', file: 'a', dim: 12, fileRows: 40, namesSource: '', train: xa.subarray(0, 30 * 12), eval: xa.subarray(30 * 12) },
-      { name: 'b', file: 'b', dim: 6, fileRows: 40, namesSource: '', train: xb.subarray(0, 30 * 6), eval: xb.subarray(30 * 6) },
+      {
+        name: 'a',
+        file: 'a',
+        dim: 12,
+        fileRows: 40,
+        namesSource: '',
+        train: xa.subarray(0, 30 * 12),
+        eval: xa.subarray(30 * 12),
+      },
+      {
+        name: 'b',
+        file: 'b',
+        dim: 6,
+        fileRows: 40,
+        namesSource: '',
+        train: xb.subarray(0, 30 * 6),
+        eval: xb.subarray(30 * 6),
+      },
     ];
     const c = fitSoupConsensus(experts, 30, 10, { pcaDim: 8, targetDim: 4, iterations: 5, shrinkage: 1e-3 });
     expect(c.reduction.map((x) => x.pcaDim)).toEqual([8, 6]); // b is narrower than pcaDim: used as it is
     expect(c.model.projectors[0]!.linear.shape).toEqual([12, 4]);
-    const views = c.model.projectors.map((p, e) => applyProjector(p, new Matrix(30, experts[e]!.dim, Float64Array.from(experts[e]!.train))));
+    const views = c.model.projectors.map((p, e) =>
+      applyProjector(p, new Matrix(30, experts[e]!.dim, Float64Array.from(experts[e]!.train))),
+    );
     const again = normalizedMean(views, 30, 4);
     for (let i = 0; i < again.data.length; i++) expect(again.data[i]).toBeCloseTo(c.model.targets.data[i]!, 9);
     expect(c.evalTargets.shape).toEqual([10, 4]);
@@ -224,13 +346,29 @@ describe('split helpers', () => {
     expect(constantScoreMap(Uint8Array.from([1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]), 3)).toBeCloseTo(0.375, 15);
   });
   it('readExpertRows matches rows by base name and names the file when the names do not match the rows', async () => {
-    const split = (ids: number[]): CocoSplit => ({ images: ids.map((id) => ({ id, fileName: fileName(id), path: '', set: 's' })), targets: new Uint8Array(0), sets: [], duplicates: [] });
+    const split = (ids: number[]): CocoSplit => ({
+      images: ids.map((id) => ({ id, fileName: fileName(id), path: '', set: 's' })),
+      targets: new Uint8Array(0),
+      sets: [],
+      duplicates: [],
+    });
     const path = join(root, 'two.safetensors');
-    await writeFile(path, writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } }, { images: JSON.stringify([`a/${fileName(7)}`, fileName(8)]) }));
+    await writeFile(
+      path,
+      writeSafetensors(
+        { embeddings: { dtype: 'F32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } },
+        { images: JSON.stringify([`a/${fileName(7)}`, fileName(8)]) },
+      ),
+    );
     const rows = readExpertRows('coco-soup', 0, 'two', path, undefined, { train: split([8]), eval: split([7, 8]) });
     expect(Array.from(rows.train)).toEqual([3, 4]);
     expect(Array.from(rows.eval)).toEqual([1, 2, 3, 4]);
     await writeFile(join(root, 'bad-names.json'), JSON.stringify([fileName(7)]));
-    expect(() => readExpertRows('coco-soup', 0, 'two', path, join(root, 'bad-names.json'), { train: split([8]), eval: split([7]) })).toThrow(/'experts\[0\].features' .*bad-names.json lists 1 file names for the 2 rows/);
+    expect(() =>
+      readExpertRows('coco-soup', 0, 'two', path, join(root, 'bad-names.json'), {
+        train: split([8]),
+        eval: split([7]),
+      }),
+    ).toThrow(/'experts\[0\].features' .*bad-names.json lists 1 file names for the 2 rows/);
   });
 });

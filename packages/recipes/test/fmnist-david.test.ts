@@ -50,7 +50,10 @@ const run = (config: unknown, out: string) => runRecipe('fmnist-david', dir, con
 const TINY = { k: 2, scales: [8, 12], levels: 4 };
 
 async function steps(out: string): Promise<number[]> {
-  const lines = (await readFile(join(dir, out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(join(dir, out, 'metrics.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return lines.filter((r) => r.type === 'step').map((r) => r.loss as number);
 }
 
@@ -58,7 +61,19 @@ describe('geolip-train run fmnist-david', () => {
   it('is registered', () => expect(Object.keys(RECIPES)).toContain('fmnist-david'));
 
   it('learns separable F16 features: loss falls, test accuracy > 0.9, per-scale accuracies and the model file', async () => {
-    const r = await run({ features: { train: 'train.safetensors', test: 'test.safetensors' }, data: dir, epochs: 5, batchSize: 20, lr: 5e-3, warmupSteps: 5, evalEvery: 1000, model: TINY }, 'files');
+    const r = await run(
+      {
+        features: { train: 'train.safetensors', test: 'test.safetensors' },
+        data: dir,
+        epochs: 5,
+        batchSize: 20,
+        lr: 5e-3,
+        warmupSteps: 5,
+        evalEvery: 1000,
+        model: TINY,
+      },
+      'files',
+    );
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(await readFile(join(dir, 'files', 'result.json'), 'utf8'));
     expect(result.steps).toBe(50); // 5 epochs × 200/20
@@ -79,7 +94,10 @@ describe('geolip-train run fmnist-david', () => {
   });
 
   it('trains on the pixels (784 values in [0, 1], centered) of the banded images', async () => {
-    const r = await run({ data: dir, epochs: 3, batchSize: 20, lr: 5e-3, warmupSteps: 5, evalEvery: 1000, model: TINY }, 'pixels');
+    const r = await run(
+      { data: dir, epochs: 3, batchSize: 20, lr: 5e-3, warmupSteps: 5, evalEvery: 1000, model: TINY },
+      'pixels',
+    );
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(await readFile(join(dir, 'pixels', 'result.json'), 'utf8'));
     expect(result.features).toBe('pixels');
@@ -89,18 +107,32 @@ describe('geolip-train run fmnist-david', () => {
   });
 
   it('refuses a features file whose rows do not match the split, naming the key and both counts', async () => {
-    const r = await run({ features: { train: 'short.safetensors', test: 'test.safetensors' }, data: dir, epochs: 1, model: TINY }, 'short');
+    const r = await run(
+      { features: { train: 'short.safetensors', test: 'test.safetensors' }, data: dir, epochs: 1, model: TINY },
+      'short',
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/fmnist-david: 'features.train' .*short.safetensors has 199 rows, the Fashion-MNIST train split in .* has 200 images/);
-    const missing = await run({ features: { train: 'nope.safetensors', test: 'test.safetensors' }, data: dir, model: TINY }, 'missing');
+    expect(r.stderr).toMatch(
+      /fmnist-david: 'features.train' .*short.safetensors has 199 rows, the Fashion-MNIST train split in .* has 200 images/,
+    );
+    const missing = await run(
+      { features: { train: 'nope.safetensors', test: 'test.safetensors' }, data: dir, model: TINY },
+      'missing',
+    );
     expect(missing.stderr).toMatch(/'features.train' .*nope.safetensors does not exist/);
   });
 
   it('refuses bad configs naming the key', () => {
-    expect(() => parseFmnistDavidConfig({ features: 'pixel' }, '/')).toThrow(/'features' must be 'pixels' or \{"train": file, "test": file\}/);
+    expect(() => parseFmnistDavidConfig({ features: 'pixel' }, '/')).toThrow(
+      /'features' must be 'pixels' or \{"train": file, "test": file\}/,
+    );
     expect(() => parseFmnistDavidConfig({ features: { train: 'a' } }, '/')).toThrow(/missing field 'features.test'/);
-    expect(() => parseFmnistDavidConfig({ model: { scales: [4, 8] } }, '/')).toThrow(/'model.scales\[0\]' must be an integer >= k \+ 1 = 6, got 4/);
-    expect(() => parseFmnistDavidConfig({ model: { cantorMode: 'batch' } }, '/')).toThrow(/'model.cantorMode' must be one of 'feature', 'batch-position'/);
+    expect(() => parseFmnistDavidConfig({ model: { scales: [4, 8] } }, '/')).toThrow(
+      /'model.scales\[0\]' must be an integer >= k \+ 1 = 6, got 4/,
+    );
+    expect(() => parseFmnistDavidConfig({ model: { cantorMode: 'batch' } }, '/')).toThrow(
+      /'model.cantorMode' must be one of 'feature', 'batch-position'/,
+    );
     expect(() => parseFmnistDavidConfig({ loss: { temp: 1 } }, '/')).toThrow(/unknown field 'loss.temp'/);
     expect(() => parseFmnistDavidConfig({ epochs: 0 }, '/')).toThrow(/'epochs' must be a positive integer, got 0/);
     expect(() => parseFmnistDavidConfig({ center: 'yes' }, '/')).toThrow(/'center' must be true or false/);
@@ -118,12 +150,26 @@ describe('geolip-train run fmnist-david', () => {
   });
 });
 
-describe.skipIf(!existsSync(join(FASHION_MNIST_DIR, 'train-labels-idx1-ubyte.gz')))('fmnist-david on the real Fashion-MNIST', () => {
-  it('one short epoch on 2,048 pixel rows beats chance by far', async () => {
-    const r = await run({ epochs: 1, batchSize: 64, trainLimit: 2048, testLimit: 1000, warmupSteps: 4, evalEvery: 1000, model: { k: 2, scales: [16, 32], levels: 4 } }, 'real');
-    expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(await readFile(join(dir, 'real', 'result.json'), 'utf8'));
-    expect(result.trainRows).toBe(2048);
-    expect(result.testAccuracy).toBeGreaterThan(0.6);
-  });
-});
+describe.skipIf(!existsSync(join(FASHION_MNIST_DIR, 'train-labels-idx1-ubyte.gz')))(
+  'fmnist-david on the real Fashion-MNIST',
+  () => {
+    it('one short epoch on 2,048 pixel rows beats chance by far', async () => {
+      const r = await run(
+        {
+          epochs: 1,
+          batchSize: 64,
+          trainLimit: 2048,
+          testLimit: 1000,
+          warmupSteps: 4,
+          evalEvery: 1000,
+          model: { k: 2, scales: [16, 32], levels: 4 },
+        },
+        'real',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const result = JSON.parse(await readFile(join(dir, 'real', 'result.json'), 'utf8'));
+      expect(result.trainRows).toBe(2048);
+      expect(result.testAccuracy).toBeGreaterThan(0.6);
+    });
+  },
+);

@@ -16,8 +16,22 @@ import { parseFmnistExportConfig } from '../src/recipes/fmnist-export.js';
 import { runRecipe, writeFashionMnistSplit } from './helpers.js';
 
 const TINY: DualStreamViTConfig = {
-  imageSize: 28, patchSize: 7, channels: 1, embedDim: 16, streamDim: 8, heads: 2, dualBlocks: 1, crossBlocks: 0,
-  fusedBlocks: 1, fusedDim: 12, outDim: 8, anchors: 6, compartments: 2, compartmentDim: 4, classifierHidden: 12, classes: 10,
+  imageSize: 28,
+  patchSize: 7,
+  channels: 1,
+  embedDim: 16,
+  streamDim: 8,
+  heads: 2,
+  dualBlocks: 1,
+  crossBlocks: 0,
+  fusedBlocks: 1,
+  fusedDim: 12,
+  outDim: 8,
+  anchors: 6,
+  compartments: 2,
+  compartmentDim: 4,
+  classifierHidden: 12,
+  classes: 10,
 };
 const N = 40;
 
@@ -29,12 +43,25 @@ beforeAll(async () => {
   await mkdir(runDir);
   const model = new DualStreamViT(TINY, { seed: 1 });
   const state = model.stateDict();
-  const tensors = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array }]));
+  const tensors = Object.fromEntries(
+    Object.entries(state).map(([k, t]) => [
+      k,
+      { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
+    ]),
+  );
   tf.dispose(Object.values(state));
   model.dispose();
-  await writeFile(join(runDir, 'model.safetensors'), writeSafetensors(tensors, { 'geolip.model': 'dual-stream', 'geolip.config': JSON.stringify(TINY) }));
+  await writeFile(
+    join(runDir, 'model.safetensors'),
+    writeSafetensors(tensors, { 'geolip.model': 'dual-stream', 'geolip.config': JSON.stringify(TINY) }),
+  );
   const emb = Float32Array.from({ length: N * 8 }, (_, i) => Math.cos(3 * i + 1));
-  await writeFile(join(runDir, 'embeddings-train.safetensors'), writeSafetensors({ embeddings: { dtype: 'F16', shape: [N, 8], data: Uint16Array.from(emb, float32ToFloat16Bits) } }));
+  await writeFile(
+    join(runDir, 'embeddings-train.safetensors'),
+    writeSafetensors({
+      embeddings: { dtype: 'F16', shape: [N, 8], data: Uint16Array.from(emb, float32ToFloat16Bits) },
+    }),
+  );
   await writeFile(join(runDir, 'result.json'), JSON.stringify({ testAccuracy: 0.875, epochs: 2, steps: 8 }));
 });
 afterAll(async () => {
@@ -54,11 +81,19 @@ describe('geolip-train run fmnist-export', () => {
     const meta = readModelMetadata(readSafetensors(bytes).metadata);
     expect(meta.type).toBe('vision/dual-stream-vit');
     expect(meta.extra.testAccuracy).toBe(0.875);
-    expect(meta.extra.source).toBe('geolip-train run fmnist-vit (dual-stream, 2 epochs, 8 steps, no mastery queue; H100 webgpu); fp16');
+    expect(meta.extra.source).toBe(
+      'geolip-train run fmnist-vit (dual-stream, 2 epochs, 8 steps, no mastery queue; H100 webgpu); fp16',
+    );
     // The labels are those of the run's own train embeddings and the split's labels (class i mod 10).
     const runDir = join(dir, 'vit.run');
-    const anchors = toFloat32(readSafetensors(new Uint8Array(await readFile(join(runDir, 'model.safetensors')))).tensors['constellation.anchors']!);
-    const emb = toFloat32(readSafetensors(new Uint8Array(await readFile(join(runDir, 'embeddings-train.safetensors')))).tensors.embeddings!);
+    const anchors = toFloat32(
+      readSafetensors(new Uint8Array(await readFile(join(runDir, 'model.safetensors')))).tensors[
+        'constellation.anchors'
+      ]!,
+    );
+    const emb = toFloat32(
+      readSafetensors(new Uint8Array(await readFile(join(runDir, 'embeddings-train.safetensors')))).tensors.embeddings!,
+    );
     const labels = Array.from({ length: N }, (_, i) => i % 10);
     expect(meta.extra.anchorLabels).toEqual(fashionMnistAnchorLabels(anchors, 6, 8, emb, labels, 10));
     const clf = await FashionMnistClassifier.fromWeights(bytes);
@@ -71,6 +106,10 @@ describe('geolip-train run fmnist-export', () => {
   it('validates its config', () => {
     expect(() => parseFmnistExportConfig({}, '/')).toThrow(/fmnist-export config: missing field 'model' \(or 'run'/);
     expect(() => parseFmnistExportConfig({ run: 'x', epochs: 1 }, '/')).toThrow(/unknown field 'epochs'/);
-    expect(parseFmnistExportConfig({ run: 'r', model: 'm.safetensors' }, '/w')).toMatchObject({ model: '/w/m.safetensors', embeddings: '/w/r/embeddings-train.safetensors', result: '/w/r/result.json' });
+    expect(parseFmnistExportConfig({ run: 'r', model: 'm.safetensors' }, '/w')).toMatchObject({
+      model: '/w/m.safetensors',
+      embeddings: '/w/r/embeddings-train.safetensors',
+      result: '/w/r/result.json',
+    });
   });
 });

@@ -12,7 +12,20 @@ import { writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 // outDim 24, not the presets' 128: the embeddings files and the scan must follow the model's width. Patches of 7
 // (16 tokens instead of the presets' 49): a step costs a quarter, and the recipe runs the same code.
-const TINY_DUAL = { patchSize: 7, embedDim: 32, streamDim: 16, heads: 2, fusedDim: 16, dualBlocks: 1, fusedBlocks: 1, classifierHidden: 16, anchors: 8, compartments: 2, compartmentDim: 8, outDim: 24 };
+const TINY_DUAL = {
+  patchSize: 7,
+  embedDim: 32,
+  streamDim: 16,
+  heads: 2,
+  fusedDim: 16,
+  dualBlocks: 1,
+  fusedBlocks: 1,
+  classifierHidden: 16,
+  anchors: 8,
+  compartments: 2,
+  compartmentDim: 8,
+  outDim: 24,
+};
 const TINY_VIT = { patchSize: 7, dModel: 16, heads: 2, ffDim: 32, layers: 1 };
 
 let dir: string;
@@ -32,7 +45,10 @@ describe('geolip-train run fmnist-vit', () => {
 
   it("leaves modelConfig to the model's own checks: fusedBlocks 0 is accepted, a bad size is the model's error", async () => {
     expect(parseFmnistVitConfig({ modelConfig: { fusedBlocks: 0 } }, '/').modelConfig).toEqual({ fusedBlocks: 0 });
-    const r = await run({ data: dir, epochs: 1, batchSize: 32, valSize: 32, modelConfig: { ...TINY_DUAL, heads: 3 } }, 'run-bad-model');
+    const r = await run(
+      { data: dir, epochs: 1, batchSize: 32, valSize: 32, modelConfig: { ...TINY_DUAL, heads: 3 } },
+      'run-bad-model',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^geolip-train: error: fmnist-vit config: 'modelConfig' is invalid: DualStreamViT: /);
   });
@@ -41,7 +57,18 @@ describe('geolip-train run fmnist-vit', () => {
     ['dual-stream', TINY_DUAL],
     ['vit', TINY_VIT],
   ] as const)('trains the %s, writes result.json with test accuracy and the scan', async (model, modelConfig) => {
-    const cfg = { model, data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64, minCapacity: 32 }, modelConfig };
+    const cfg = {
+      model,
+      data: dir,
+      epochs: 2,
+      batchSize: 32,
+      lr: 3e-3,
+      warmupSteps: 2,
+      valSize: 32,
+      checkpointEvery: 100,
+      masteryQueue: { patience: 1, capacity: 64, minCapacity: 32 },
+      modelConfig,
+    };
     const r = await run(cfg, `run-${model}`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`fmnist-vit: ${model} test accuracy \\d+\\.\\d\\d%`));
@@ -51,7 +78,11 @@ describe('geolip-train run fmnist-vit', () => {
     expect(result.steps).toBe(8); // 2 epochs × floor(128/32)
     expect(result.valImages).toBe(32);
     // One validation per epoch, with the training accuracy since the last one and the queue's state.
-    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
+    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.type === 'eval');
     expect(evals.map((e) => e.step)).toEqual([4, 8]);
     for (const e of evals) {
       expect(e.metrics.val_acc).toBeGreaterThanOrEqual(0);
@@ -82,7 +113,18 @@ describe('geolip-train run fmnist-vit', () => {
 
   it('--time-limit stops with a checkpoint and exit status 75; --resume finishes the run', async () => {
     // Patches of 4 here (49 tokens): steps slow enough that the 0.2 s limit falls inside the 8 steps on a fast machine too.
-    const cfg = { model: 'vit', data: dir, epochs: 2, batchSize: 32, lr: 3e-3, warmupSteps: 2, valSize: 32, checkpointEvery: 100, masteryQueue: { patience: 1, capacity: 64 }, modelConfig: { ...TINY_VIT, patchSize: 4 } };
+    const cfg = {
+      model: 'vit',
+      data: dir,
+      epochs: 2,
+      batchSize: 32,
+      lr: 3e-3,
+      warmupSteps: 2,
+      valSize: 32,
+      checkpointEvery: 100,
+      masteryQueue: { patience: 1, capacity: 64 },
+      modelConfig: { ...TINY_VIT, patchSize: 4 },
+    };
     const first = await run(cfg, 'run-limited', ['--time-limit', '0.2']);
     expect(first.code, first.stderr).toBe(75);
     expect(first.stderr).toMatch(/stopped \(time-limit\); continue with the same command plus --resume/);
@@ -98,7 +140,10 @@ describe('geolip-train run fmnist-vit', () => {
     const result = JSON.parse(await readFile(join(dir, 'run-limited', 'result.json'), 'utf8'));
     expect(result.steps).toBe(8);
     // Training seconds add up over both calls; the training accuracy is counted with or without the queue.
-    const steps = (await readFile(join(dir, 'run-limited', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const steps = (await readFile(join(dir, 'run-limited', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const firstCallMs = steps.filter((x) => x.type === 'step' && x.step <= stoppedAt).at(-1).elapsedMs;
     expect(result.trainSeconds).toBeGreaterThan(firstCallMs / 1000);
     const small = { ...cfg, modelConfig: TINY_VIT }; // the runs below need no time limit: the small patches' speed
@@ -126,6 +171,13 @@ describe('geolip-train run fmnist-vit', () => {
     expect(() => parseFmnistVitConfig({ valSize: -1 }, '/')).toThrow(/'valSize'/);
     expect(() => parseFmnistVitConfig({ masteryQueue: { patience: 0 } }, '/')).toThrow(/'masteryQueue.patience'/);
     expect(() => parseFmnistVitConfig({ epoch: 3 }, '/')).toThrow(/unknown field 'epoch'/);
-    expect(parseFmnistVitConfig({}, '/')).toMatchObject({ model: 'dual-stream', epochs: 10, batchSize: 256, loss: { bce: 1, infoNCE: 0.1, geoBce: 0.3, mastery: 1 }, valSize: 5000, evalEvery: 0 });
+    expect(parseFmnistVitConfig({}, '/')).toMatchObject({
+      model: 'dual-stream',
+      epochs: 10,
+      batchSize: 256,
+      loss: { bce: 1, infoNCE: 0.1, geoBce: 0.3, mastery: 1 },
+      valSize: 5000,
+      evalEvery: 0,
+    });
   });
 });

@@ -10,7 +10,17 @@ import { main, RECIPES } from '../src/cli.js';
 import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
 import { writeFashionMnistSplit, runRecipe } from './helpers.js';
 
-const TINY = { levelChannels: [8, 16], bottleneckChannels: 16, groups: 4, condDim: 16, timeDim: 8, relayHidden: 8, anchorsPerPatch: 4, generatorDim: 32, generatorBlocks: 1 };
+const TINY = {
+  levelChannels: [8, 16],
+  bottleneckChannels: 16,
+  groups: 4,
+  condDim: 16,
+  timeDim: 8,
+  relayHidden: 8,
+  anchorsPerPatch: 4,
+  generatorDim: 32,
+  generatorBlocks: 1,
+};
 const TINY_CLASSIFIER = { dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 16 };
 
 let dir: string;
@@ -33,8 +43,21 @@ const SMALL = CPU ? { trainLimit: 8, batchSize: 4, valSize: 4, testLimit: 10 } :
 const STEPS_PER_EPOCH = CPU ? 2 : 4;
 
 const base = (variant: string) => ({
-  variant, data: dir, epochs: 2, lr: 2e-3, warmupSteps: 1, modelConfig: TINY, sampleSteps: 2, gridColumns: 3, samplesPerClass: 2,
-  valSize: 16, classifierSteps: 3, classifierBatchSize: 16, classifierModel: TINY_CLASSIFIER, checkpointEvery: 100, ...SMALL,
+  variant,
+  data: dir,
+  epochs: 2,
+  lr: 2e-3,
+  warmupSteps: 1,
+  modelConfig: TINY,
+  sampleSteps: 2,
+  gridColumns: 3,
+  samplesPerClass: 2,
+  valSize: 16,
+  classifierSteps: 3,
+  classifierBatchSize: 16,
+  classifierModel: TINY_CLASSIFIER,
+  checkpointEvery: 100,
+  ...SMALL,
 });
 
 function ihdr(png: Uint8Array): { width: number; height: number } {
@@ -52,63 +75,78 @@ describe('geolip-train run glfm', () => {
     expect(out).toMatch(/glfm {10}class-conditional flow matching/);
   });
 
-  it.each(CPU ? ['v1'] : ['v1', 'v4'])('trains %s for 2 epochs: per-epoch eval metrics, result.json, the PNG grid, weights', async (variant) => {
-    const r = await run(base(variant), `run-${variant}`);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    const out = join(dir, `run-${variant}`);
-    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
-    expect(result.variant).toBe(variant);
-    expect(result.params).toBeGreaterThan(1000);
-    expect(result.epochs).toBe(2);
-    expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(32 / 8) (cpu: 2 × floor(8 / 4))
-    expect(result.plannedSteps).toBe(result.steps);
-    expect(Number.isFinite(result.valFmLoss)).toBe(true);
-    expect(result.valFmLoss).toBeGreaterThan(0);
-    expect(result.sampler).toBe('euler');
-    expect(result.sampleSteps).toBe(2);
-    expect(result.conditionalAccuracy).toBeGreaterThanOrEqual(0);
-    expect(result.conditionalAccuracy).toBeLessThanOrEqual(1);
-    expect(result.samplesScored).toBe(20);
-    expect(result.classifierTestAccuracy).toBeGreaterThanOrEqual(0);
-    expect(result.classifier.source).toBe('trained');
-    expect(result.analysis.driftMean).toBeGreaterThanOrEqual(0);
-    expect(result.analysis.driftMedian).toBeGreaterThanOrEqual(0);
-    expect(result.analysis.nearBinding).toBeGreaterThanOrEqual(0);
-    expect(result.analysis.nearBinding).toBeLessThanOrEqual(1);
-    expect(Number.isFinite(result.analysis.reconstructionCosine)).toBe(true);
-    if (variant === 'v1') expect(result.analysis.gate).toBeGreaterThan(0);
-    else expect(result.analysis.gate).toBeNull();
-    expect(result.seconds).toBeGreaterThan(0);
-    // One eval per epoch, with the same validation set (fixed t and noise).
-    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
-    expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]);
-    for (const e of evals) {
-      expect(Number.isFinite(e.metrics.val_fm_loss)).toBe(true);
-      for (const k of ['drift_mean', 'drift_median', 'near_binding', 'recon_cos']) expect(Number.isFinite(e.metrics[k]), k).toBe(true);
-      expect(e.metrics.gate !== undefined).toBe(variant === 'v1');
-    }
-    expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
-    // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
-    const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
-    expect(ihdr(png)).toEqual({ width: 3 * 28 + 4 * 2, height: 10 * 28 + 11 * 2 });
-    expect(gridSize(10, 3)).toEqual({ width: 92, height: 302 });
-    const { readSafetensors } = await import('@geolip/io');
-    const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
-    expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
-    expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
-  });
+  it.each(CPU ? ['v1'] : ['v1', 'v4'])(
+    'trains %s for 2 epochs: per-epoch eval metrics, result.json, the PNG grid, weights',
+    async (variant) => {
+      const r = await run(base(variant), `run-${variant}`);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const out = join(dir, `run-${variant}`);
+      const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+      expect(result.variant).toBe(variant);
+      expect(result.params).toBeGreaterThan(1000);
+      expect(result.epochs).toBe(2);
+      expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(32 / 8) (cpu: 2 × floor(8 / 4))
+      expect(result.plannedSteps).toBe(result.steps);
+      expect(Number.isFinite(result.valFmLoss)).toBe(true);
+      expect(result.valFmLoss).toBeGreaterThan(0);
+      expect(result.sampler).toBe('euler');
+      expect(result.sampleSteps).toBe(2);
+      expect(result.conditionalAccuracy).toBeGreaterThanOrEqual(0);
+      expect(result.conditionalAccuracy).toBeLessThanOrEqual(1);
+      expect(result.samplesScored).toBe(20);
+      expect(result.classifierTestAccuracy).toBeGreaterThanOrEqual(0);
+      expect(result.classifier.source).toBe('trained');
+      expect(result.analysis.driftMean).toBeGreaterThanOrEqual(0);
+      expect(result.analysis.driftMedian).toBeGreaterThanOrEqual(0);
+      expect(result.analysis.nearBinding).toBeGreaterThanOrEqual(0);
+      expect(result.analysis.nearBinding).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(result.analysis.reconstructionCosine)).toBe(true);
+      if (variant === 'v1') expect(result.analysis.gate).toBeGreaterThan(0);
+      else expect(result.analysis.gate).toBeNull();
+      expect(result.seconds).toBeGreaterThan(0);
+      // One eval per epoch, with the same validation set (fixed t and noise).
+      const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((x) => x.type === 'eval');
+      expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]);
+      for (const e of evals) {
+        expect(Number.isFinite(e.metrics.val_fm_loss)).toBe(true);
+        for (const k of ['drift_mean', 'drift_median', 'near_binding', 'recon_cos'])
+          expect(Number.isFinite(e.metrics[k]), k).toBe(true);
+        expect(e.metrics.gate !== undefined).toBe(variant === 'v1');
+      }
+      expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
+      // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
+      const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
+      expect(ihdr(png)).toEqual({ width: 3 * 28 + 4 * 2, height: 10 * 28 + 11 * 2 });
+      expect(gridSize(10, 3)).toEqual({ width: 92, height: 302 });
+      const { readSafetensors } = await import('@geolip/io');
+      const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+      expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
+      expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
+    },
+  );
 
-  it.skipIf(CPU)('--steps past an epoch end: train() evaluates the last step too, and result.json reports that (wasm only)', async () => {
-    const r = await run(base('v1'), 'run-v1-steps', ['--steps', String(STEPS_PER_EPOCH + 1)]);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    const out = join(dir, 'run-v1-steps');
-    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
-    expect([result.steps, result.plannedSteps]).toEqual([STEPS_PER_EPOCH + 1, 2 * STEPS_PER_EPOCH]);
-    const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'eval');
-    expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, STEPS_PER_EPOCH + 1]);
-    expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss);
-    expect(result.valFmLoss).not.toBe(evals[0].metrics.val_fm_loss); // one more Adam step changed the weights
-  });
+  it.skipIf(CPU)(
+    '--steps past an epoch end: train() evaluates the last step too, and result.json reports that (wasm only)',
+    async () => {
+      const r = await run(base('v1'), 'run-v1-steps', ['--steps', String(STEPS_PER_EPOCH + 1)]);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const out = join(dir, 'run-v1-steps');
+      const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+      expect([result.steps, result.plannedSteps]).toEqual([STEPS_PER_EPOCH + 1, 2 * STEPS_PER_EPOCH]);
+      const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((x) => x.type === 'eval');
+      expect(evals.map((e) => e.step)).toEqual([STEPS_PER_EPOCH, STEPS_PER_EPOCH + 1]);
+      expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss);
+      expect(result.valFmLoss).not.toBe(evals[0].metrics.val_fm_loss); // one more Adam step changed the weights
+    },
+  );
 
   it.skipIf(CPU)('scores with a classifier file; --time-limit and --resume (wasm only: slow on cpu)', async () => {
     const classifier = join(dir, 'run-v1', 'classifier.safetensors');
@@ -129,13 +167,23 @@ describe('geolip-train run glfm', () => {
   });
 
   it('refuses bad configs naming the field', async () => {
-    expect(() => parseGlfmConfig({ variant: 'v5' }, '/')).toThrow(/glfm config: 'variant' must be one of 'v1', 'v2', 'v3', 'v4', got 'v5'/);
+    expect(() => parseGlfmConfig({ variant: 'v5' }, '/')).toThrow(
+      /glfm config: 'variant' must be one of 'v1', 'v2', 'v3', 'v4', got 'v5'/,
+    );
     expect(() => parseGlfmConfig({}, '/')).toThrow(/missing field 'variant'/);
-    expect(() => parseGlfmConfig({ variant: 'v1', sampleSteps: 0 }, '/')).toThrow(/'sampleSteps' must be a positive integer, got 0/);
+    expect(() => parseGlfmConfig({ variant: 'v1', sampleSteps: 0 }, '/')).toThrow(
+      /'sampleSteps' must be a positive integer, got 0/,
+    );
     expect(() => parseGlfmConfig({ variant: 'v1', sampleSteps: 2.5 }, '/')).toThrow(/'sampleSteps'/);
-    expect(() => parseGlfmConfig({ variant: 'v1', sampler: 'rk4' }, '/')).toThrow(/'sampler' must be one of 'euler', 'heun'/);
-    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { imageSize: 32 } }, '/')).toThrow(/unknown field 'modelConfig.imageSize'/);
-    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { groups: 7 } }, '/')).toThrow(/'modelConfig' is invalid: .*groups/);
+    expect(() => parseGlfmConfig({ variant: 'v1', sampler: 'rk4' }, '/')).toThrow(
+      /'sampler' must be one of 'euler', 'heun'/,
+    );
+    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { imageSize: 32 } }, '/')).toThrow(
+      /unknown field 'modelConfig.imageSize'/,
+    );
+    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { groups: 7 } }, '/')).toThrow(
+      /'modelConfig' is invalid: .*groups/,
+    );
     expect(() => parseGlfmConfig({ variant: 'v1', epoch: 2 }, '/')).toThrow(/unknown field 'epoch'/);
     const r = await run({ variant: 'v9', data: dir }, 'run-bad');
     expect(r.code).toBe(1);

@@ -14,7 +14,8 @@ export { gaussian, gaussianSource, orthogonal } from '../../train/test/helpers.j
 export function expertView(r: () => number, base: Matrix, d: number, noise: number): Matrix {
   const padded = new Matrix(base.rows, d);
   for (let i = 0; i < base.rows; i++) {
-    for (let j = 0; j < d; j++) padded.data[i * d + j] = (j < base.cols ? base.data[i * base.cols + j]! : 0) + noise * r();
+    for (let j = 0; j < d; j++)
+      padded.data[i * d + j] = (j < base.cols ? base.data[i * base.cols + j]! : 0) + noise * r();
   }
   return linalg.matmul(padded, orthogonal(r, d));
 }
@@ -63,7 +64,13 @@ export async function writeFashionMnistSplit(dir: string, prefix: 'train' | 't10
  * Runs `geolip-train run <recipe>` in-process: writes `config` to `<dir>/<out>.json`, outputs to `<dir>/<out>`, and
  * returns the exit code with what the CLI wrote.
  */
-export async function runRecipe(recipe: string, dir: string, config: unknown, out: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runRecipe(
+  recipe: string,
+  dir: string,
+  config: unknown,
+  out: string,
+  extra: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { main } = await import('../src/cli.js');
   let stdout = '';
   let stderr = '';

@@ -14,7 +14,10 @@ import { gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   const o = { stdout: '', stderr: '' };
-  return { o, io: { stdout: { write: (s: string) => (o.stdout += s) }, stderr: { write: (s: string) => (o.stderr += s) } } };
+  return {
+    o,
+    io: { stdout: { write: (s: string) => (o.stdout += s) }, stderr: { write: (s: string) => (o.stderr += s) } },
+  };
 }
 
 async function run(args: string[]) {
@@ -105,7 +108,12 @@ describe('geolip-train run text-consensus', () => {
     // The metadata contract (@geolip/io): geolip.type names the model, geolip.config its config, geolip.extra the rest.
     const model = readModelMetadata(f32.metadata);
     expect(model.type).toBe('text/caption-encoder');
-    expect(JSON.parse(f32.metadata['geolip.config']!)).toMatchObject({ vocabSize: 30522, dModel: 16, outDim: 8, maxPositions: 16 });
+    expect(JSON.parse(f32.metadata['geolip.config']!)).toMatchObject({
+      vocabSize: 30522,
+      dModel: 16,
+      outDim: 8,
+      maxPositions: 16,
+    });
     expect(f16.tensors['encoder.token_emb.weight']!.dtype).toBe('F16');
     expect(Object.keys(f16.tensors).sort()).toEqual(Object.keys(f32.tensors).sort());
     // Rows of word pieces the corpus never used are zero; used ones are not.
@@ -150,7 +158,10 @@ describe('geolip-train run text-consensus', () => {
     };
     await bad({ lerning_rate: 1 }, /unknown field 'lerning_rate'/);
     await bad({ experts: ['bag-a'] }, /'experts' must be an array of at least 2/);
-    await bad({ experts: ['bag-a', 'mystery'], features: { 'bag-a': 'a.npy' } }, /expert 'mystery' has no 'features.mystery'/);
+    await bad(
+      { experts: ['bag-a', 'mystery'], features: { 'bag-a': 'a.npy' } },
+      /expert 'mystery' has no 'features.mystery'/,
+    );
     await bad({ student: { dModel: 10, heads: 3 } }, /'student.heads' \(3\) must divide 'student.dModel' \(10\)/);
     await bad({ corpus: { file: 'nope.txt' } }, /corpus file .*nope.txt does not exist/);
     await bad({ corpus: { caps: { 'stsb-test': 5 } } }, /unknown source 'corpus.caps.stsb-test'/);

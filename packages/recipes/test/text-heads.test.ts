@@ -55,7 +55,7 @@ describe('text heads trained with train()', () => {
       const pred = head.forward(test.u, test.v);
       const p = pred.dataSync();
       pred.dispose();
-      return test.score.filter((s, i) => (p[i]! >= 2.5) === (s >= 2.5)).length / test.score.length;
+      return test.score.filter((s, i) => p[i]! >= 2.5 === s >= 2.5).length / test.score.length;
     };
     const loss0 = scalar(head.loss(test));
     const acc0 = accuracy();

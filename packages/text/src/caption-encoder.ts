@@ -15,7 +15,6 @@ import type { BinarySource, SafetensorEntry } from '@geolip/io';
 
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 
-
 /** Sizes of a {@link CaptionEncoder}. */
 export interface CaptionEncoderConfig {
   vocabSize: number;
@@ -91,10 +90,12 @@ export class CaptionEncoder extends Module {
   constructor(config: CaptionEncoderConfig = CAPTION_BERT_CONFIG, options: { seed?: number } = {}) {
     super();
     const op = 'CaptionEncoder';
-    if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', 'must be an object');
+    if (config === null || typeof config !== 'object')
+      throw new InvalidArgumentError(op, 'config', 'must be an object');
     for (const k of ['vocabSize', 'maxPositions', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'] as const) {
       const v = config[k];
-      if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(op, `config.${k}`, `must be a positive integer, got ${String(v)}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new InvalidArgumentError(op, `config.${k}`, `must be a positive integer, got ${String(v)}`);
     }
     this.config = Object.freeze({ ...config });
     const seed = options.seed ?? 0;
@@ -204,9 +205,16 @@ export class CaptionEncoder extends Module {
    * Builds an encoder of `config` and loads a safetensors or `.pt` file into it: the file's bytes, a URL (fetched; in
    * a browser also a URL relative to the page) or, under Node, a path.
    */
-  static async fromPretrained(source: BinarySource, config: CaptionEncoderConfig = CAPTION_BERT_CONFIG): Promise<CaptionEncoder> {
+  static async fromPretrained(
+    source: BinarySource,
+    config: CaptionEncoderConfig = CAPTION_BERT_CONFIG,
+  ): Promise<CaptionEncoder> {
     // The same path as every loader: `textModels` (models.ts) with the type and config given.
-    return textModels.fromPretrained<CaptionEncoder>(source, { type: CAPTION_ENCODER_TYPE, config, op: 'CaptionEncoder.fromPretrained' });
+    return textModels.fromPretrained<CaptionEncoder>(source, {
+      type: CAPTION_ENCODER_TYPE,
+      config,
+      op: 'CaptionEncoder.fromPretrained',
+    });
   }
 }
 
@@ -215,18 +223,28 @@ function buildBank(op: string, config: CaptionEncoderConfig, seed: number): Anch
   const bankConfig = config.anchorBank;
   if (bankConfig === undefined || bankConfig === false) return null;
   if (bankConfig === null || typeof bankConfig !== 'object' || Array.isArray(bankConfig)) {
-    throw new InvalidArgumentError(op, 'config.anchorBank', `must be an AnchorBank config object or false, got ${bankConfig === null ? 'null' : String(bankConfig)}`);
+    throw new InvalidArgumentError(
+      op,
+      'config.anchorBank',
+      `must be an AnchorBank config object or false, got ${bankConfig === null ? 'null' : String(bankConfig)}`,
+    );
   }
   if (bankConfig.inputDim !== undefined && bankConfig.inputDim !== config.outDim) {
-    throw new InvalidArgumentError(op, 'config.anchorBank.inputDim', `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; got ${String(bankConfig.inputDim)}`);
+    throw new InvalidArgumentError(
+      op,
+      'config.anchorBank.inputDim',
+      `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; got ${String(bankConfig.inputDim)}`,
+    );
   }
   return new AnchorBank({ ...bankConfig, inputDim: config.outDim, seed: bankConfig.seed ?? seed + 3 });
 }
 
 function readWeights(op: string, bytes: Uint8Array | ArrayBuffer): Record<string, SafetensorEntry> {
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (u8.length >= 4 && u8[0] === 0x50 && u8[1] === 0x4b && u8[2] === 0x03 && u8[3] === 0x04) return readTorchStateDict(u8);
+  if (u8.length >= 4 && u8[0] === 0x50 && u8[1] === 0x4b && u8[2] === 0x03 && u8[3] === 0x04)
+    return readTorchStateDict(u8);
   if (u8.length >= 8) return readSafetensors(u8, { copy: true }).tensors;
   throw new FormatError(op, 'bytes', 'is neither a safetensors file nor a PyTorch .pt zip');
 }

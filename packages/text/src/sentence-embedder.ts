@@ -38,14 +38,26 @@ export interface SentenceEmbedderMetadata {
 const OP = 'SentenceEmbedder.fromWeights';
 
 /** The embedder's settings from a file's metadata, read once by `readModelMetadata` (legacy keys included). */
-function parseMetadata(config: CaptionEncoderConfig, extra: Record<string, unknown>, meta: Record<string, string>): SentenceEmbedderMetadata {
+function parseMetadata(
+  config: CaptionEncoderConfig,
+  extra: Record<string, unknown>,
+  meta: Record<string, string>,
+): SentenceEmbedderMetadata {
   const tokenizer = extra.tokenizer;
   if (tokenizer !== undefined && tokenizer !== 'bert-base-uncased') {
-    throw new FormatError(OP, 'source', `metadata 'geolip.tokenizer' is '${String(tokenizer)}'; only 'bert-base-uncased' is supported`);
+    throw new FormatError(
+      OP,
+      'source',
+      `metadata 'geolip.tokenizer' is '${String(tokenizer)}'; only 'bert-base-uncased' is supported`,
+    );
   }
   const maxLength = Number(extra.maxLength ?? config.maxPositions);
   if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions) {
-    throw new FormatError(OP, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}], got ${String(extra.maxLength)}`);
+    throw new FormatError(
+      OP,
+      'source',
+      `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}], got ${String(extra.maxLength)}`,
+    );
   }
   const raw = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('geolip.')));
   return { config, maxLength, raw };
@@ -97,9 +109,13 @@ export class SentenceEmbedder {
    */
   static async fromWeights(source: BinarySource, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
     const { batchSize = 128 } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
     // One read, one parse: the registry reads the metadata (`geolip.type`, or the legacy `geolip.model`) and loads.
-    const loaded = await textModels.loadPretrained<CaptionEncoder, CaptionEncoderConfig>(source, { type: CAPTION_ENCODER_TYPE, op: OP });
+    const loaded = await textModels.loadPretrained<CaptionEncoder, CaptionEncoderConfig>(source, {
+      type: CAPTION_ENCODER_TYPE,
+      op: OP,
+    });
     const model = loaded.model;
     let meta: SentenceEmbedderMetadata;
     let tokenizer: BertTokenizer;
@@ -107,7 +123,11 @@ export class SentenceEmbedder {
       meta = parseMetadata(loaded.config, loaded.extra, loaded.rawMetadata);
       tokenizer = options.tokenizer ?? (await loadBertUncasedTokenizer());
       if (tokenizer.vocabSize !== meta.config.vocabSize) {
-        throw new FormatError(OP, 'source', `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`);
+        throw new FormatError(
+          OP,
+          'source',
+          `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`,
+        );
       }
     } catch (e) {
       model.dispose();
@@ -125,9 +145,11 @@ export class SentenceEmbedder {
    */
   async embed(texts: readonly string[]): Promise<Float32Array> {
     const op = 'SentenceEmbedder.embed';
-    if (!Array.isArray(texts)) throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${typeof texts}`);
+    if (!Array.isArray(texts))
+      throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${typeof texts}`);
     texts.forEach((t, i) => {
-      if (typeof t !== 'string') throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${t === null ? 'null' : typeof t}`);
+      if (typeof t !== 'string')
+        throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${t === null ? 'null' : typeof t}`);
     });
     const n = texts.length;
     const out = new Float32Array(n * this.dim);
@@ -142,7 +164,9 @@ export class SentenceEmbedder {
         ids.set(encoded[r]!, i * len);
         mask.fill(1, i * len, i * len + encoded[r]!.length);
       });
-      const y = tf.tidy(() => this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])));
+      const y = tf.tidy(() =>
+        this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])),
+      );
       const data = (await y.data()) as Float32Array;
       y.dispose();
       rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
@@ -165,11 +189,18 @@ export class SentenceEmbedder {
  * `geolip-text`).
  * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name.
  */
-export async function loadGeolipText(options: SentenceEmbedderOptions & { weights?: string } = {}): Promise<SentenceEmbedder> {
+export async function loadGeolipText(
+  options: SentenceEmbedderOptions & { weights?: string } = {},
+): Promise<SentenceEmbedder> {
   const { weights = 'geolip-text', ...rest } = options;
   const shipped = textModels.shipped();
   const entry = Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
-  if (entry === undefined) throw new InvalidArgumentError('loadGeolipText', 'options.weights', `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${JSON.stringify(weights)}`);
+  if (entry === undefined)
+    throw new InvalidArgumentError(
+      'loadGeolipText',
+      'options.weights',
+      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${JSON.stringify(weights)}`,
+    );
   const path = await bundledAssetPath('loadGeolipText', 'weights', entry.file);
   return SentenceEmbedder.fromWeights(path, { name: weights, ...rest });
 }

@@ -10,7 +10,13 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { entryToTensor, readSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
-import { CAPTION_BERT_BANK_CONFIG, CAPTION_BERT_CONFIG, CaptionEncoder, loadBertUncasedTokenizer, toTensors } from '../src/index.js';
+import {
+  CAPTION_BERT_BANK_CONFIG,
+  CAPTION_BERT_CONFIG,
+  CaptionEncoder,
+  loadBertUncasedTokenizer,
+  toTensors,
+} from '../src/index.js';
 import type { CaptionEncoderConfig } from '../src/index.js';
 
 const dir = join(__dirname, 'fixtures');
@@ -34,30 +40,45 @@ function rowNorms(t: tf.Tensor2D): number[] {
 const ONCE = process.env.GEOLIP_BACKEND === 'wasm';
 
 describe('CaptionEncoder with anchorBank', () => {
-  it.skipIf(ONCE)('README example at the card config: 25,958,016 + 245,888 (bank) = 26,203,904 parameters, [2, 896] out', async () => {
-    // Bank (AnchorBank layout, feature 'projection'): inputDim·D + D + E·D² + K·D
-    //   = 768·128 + 128 + 5·128² + 512·128 = 98,304 + 128 + 81,920 + 65,536 = 245,888.
-    const model = new CaptionEncoder({ ...CAPTION_BERT_CONFIG, anchorBank: CAPTION_BERT_BANK_CONFIG });
-    expect(model.paramCount()).toBe(26_203_904);
-    expect(model.anchorBank!.paramCount()).toBe(245_888);
-    expect(model.outputDim).toBe(896);
-    const names = Object.keys(model.getWeights()).filter((k) => k.startsWith('bank.'));
-    expect(names).toEqual(['bank.projection.weight', 'bank.projection.bias', 'bank.rotations.0', 'bank.rotations.1', 'bank.rotations.2', 'bank.rotations.3', 'bank.rotations.4', 'bank.anchors']);
-    const tok = await loadBertUncasedTokenizer();
-    const { inputIds, attentionMask } = toTensors(tok.encodeBatch(['a dog runs on the beach', 'a cat sleeps']));
-    const out = model.forward(inputIds, attentionMask);
-    expect(out.shape).toEqual([2, 896]);
-    const s = model.embed(inputIds, attentionMask);
-    expect(s.shape).toEqual([2, 768]);
-    const bank = model.anchorBank!;
-    const expertTargets = Array.from({ length: 5 }, (_, e) => tf.randomNormal([2, 128], 0, 1, 'float32', e) as tf.Tensor2D);
-    const losses = bank.losses(s, expertTargets);
-    expect(Number.isFinite(losses.total.dataSync()[0]!)).toBe(true);
-    tf.dispose([out, s, inputIds, attentionMask, ...expertTargets, losses]);
-    model.dispose();
-    // feature 'triangulation' adds a Linear(K → D): 512·128 + 128 = 65,664 → 26,269,568 (computed, not built).
-    expect(25_958_016 + 245_888 + 512 * 128 + 128).toBe(26_269_568);
-  });
+  it.skipIf(ONCE)(
+    'README example at the card config: 25,958,016 + 245,888 (bank) = 26,203,904 parameters, [2, 896] out',
+    async () => {
+      // Bank (AnchorBank layout, feature 'projection'): inputDim·D + D + E·D² + K·D
+      //   = 768·128 + 128 + 5·128² + 512·128 = 98,304 + 128 + 81,920 + 65,536 = 245,888.
+      const model = new CaptionEncoder({ ...CAPTION_BERT_CONFIG, anchorBank: CAPTION_BERT_BANK_CONFIG });
+      expect(model.paramCount()).toBe(26_203_904);
+      expect(model.anchorBank!.paramCount()).toBe(245_888);
+      expect(model.outputDim).toBe(896);
+      const names = Object.keys(model.getWeights()).filter((k) => k.startsWith('bank.'));
+      expect(names).toEqual([
+        'bank.projection.weight',
+        'bank.projection.bias',
+        'bank.rotations.0',
+        'bank.rotations.1',
+        'bank.rotations.2',
+        'bank.rotations.3',
+        'bank.rotations.4',
+        'bank.anchors',
+      ]);
+      const tok = await loadBertUncasedTokenizer();
+      const { inputIds, attentionMask } = toTensors(tok.encodeBatch(['a dog runs on the beach', 'a cat sleeps']));
+      const out = model.forward(inputIds, attentionMask);
+      expect(out.shape).toEqual([2, 896]);
+      const s = model.embed(inputIds, attentionMask);
+      expect(s.shape).toEqual([2, 768]);
+      const bank = model.anchorBank!;
+      const expertTargets = Array.from(
+        { length: 5 },
+        (_, e) => tf.randomNormal([2, 128], 0, 1, 'float32', e) as tf.Tensor2D,
+      );
+      const losses = bank.losses(s, expertTargets);
+      expect(Number.isFinite(losses.total.dataSync()[0]!)).toBe(true);
+      tf.dispose([out, s, inputIds, attentionMask, ...expertTargets, losses]);
+      model.dispose();
+      // feature 'triangulation' adds a Linear(K → D): 512·128 + 128 = 65,664 → 26,269,568 (computed, not built).
+      expect(25_958_016 + 245_888 + 512 * 128 + 128).toBe(26_269_568);
+    },
+  );
 
   it('is off by default: same outputs, parameters and names as before', () => {
     const plain = new CaptionEncoder(small, { seed: 7 });
@@ -167,7 +188,10 @@ describe('CaptionEncoder with anchorBank', () => {
     const bank = m.anchorBank!;
     const { ids, mask } = inputs();
     const s = m.embed(ids, mask);
-    const targets = [tf.randomNormal([2, 8], 0, 1, 'float32', 1), tf.randomNormal([2, 8], 0, 1, 'float32', 2)] as tf.Tensor2D[];
+    const targets = [
+      tf.randomNormal([2, 8], 0, 1, 'float32', 1),
+      tf.randomNormal([2, 8], 0, 1, 'float32', 2),
+    ] as tf.Tensor2D[];
     const vars = bank.trainableVariables;
     const weights = m.getWeights();
     for (const v of vars) expect(Object.values(weights)).toContain(v); // the same variables, not copies
@@ -203,7 +227,9 @@ describe('CaptionEncoder with anchorBank', () => {
       /CaptionEncoder: 'config.anchorBank.inputDim' must equal config.outDim \(48\)/,
     );
     expect(() => new CaptionEncoder({ ...small, anchorBank: 'yes' as never })).toThrow(InvalidArgumentError);
-    expect(() => new CaptionEncoder({ ...small, anchorBank: null as never })).toThrow(/'config.anchorBank' must be an AnchorBank config object or false/);
+    expect(() => new CaptionEncoder({ ...small, anchorBank: null as never })).toThrow(
+      /'config.anchorBank' must be an AnchorBank config object or false/,
+    );
     expect(() => new CaptionEncoder({ ...small, anchorBank: { bankDim: 0 } })).toThrow(/AnchorBank: 'bankDim'/);
     expect(tf.memory().numTensors).toBe(before);
     const m = new CaptionEncoder({ ...small, anchorBank: smallBank });

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { buildCorpus, loadFortunes, loadWordnet, normalizeSentence, parseFortunes, parseWordnetData } from '../src/corpus/index.js';
+import {
+  buildCorpus,
+  loadFortunes,
+  loadWordnet,
+  normalizeSentence,
+  parseFortunes,
+  parseWordnetData,
+} from '../src/corpus/index.js';
 
 const WORDNET_SNIPPET = [
   '  1 This software and database is being provided to you, the LICENSEE, by  ',
@@ -17,7 +24,11 @@ const WORDNET_SNIPPET = [
 describe('parseWordnetData', () => {
   it('splits each gloss into its definition and its quoted examples, skipping the licence header', () => {
     expect(parseWordnetData(WORDNET_SNIPPET, 'data.noun')).toEqual({
-      glosses: ['an act that has disastrous consequences', 'the destruction of an enemy plane or ship or tank or missile', 'not divisible by two; having a remainder'],
+      glosses: [
+        'an act that has disastrous consequences',
+        'the destruction of an enemy plane or ship or tank or missile',
+        'not divisible by two; having a remainder',
+      ],
       examples: ['the pilot reported two kills during the mission', 'odd numbers', 'the 3rd; and 5th'],
     });
   });
@@ -88,15 +99,28 @@ describe('buildCorpus', () => {
   });
 
   it('lets a later source keep a text that an earlier cap sampled out', () => {
-    const c = buildCorpus([{ name: 'a', texts: ['first sentence', 'second sentence'] }, { name: 'b', texts: ['first sentence', 'second sentence'] }], { caps: { a: 1 } });
+    const c = buildCorpus(
+      [
+        { name: 'a', texts: ['first sentence', 'second sentence'] },
+        { name: 'b', texts: ['first sentence', 'second sentence'] },
+      ],
+      { caps: { a: 1 } },
+    );
     expect(c.sentences).toHaveLength(2);
     expect(c.counts[1]!.duplicates).toBe(1);
   });
 
   it('refuses bad sources and options', () => {
-    expect(() => buildCorpus([{ name: 'a', texts: [] }, { name: 'a', texts: [] }])).toThrow(/repeated/);
+    expect(() =>
+      buildCorpus([
+        { name: 'a', texts: [] },
+        { name: 'a', texts: [] },
+      ]),
+    ).toThrow(/repeated/);
     expect(() => buildCorpus([{ name: '', texts: [] }])).toThrow(InvalidArgumentError);
-    expect(() => buildCorpus([{ name: 'a', texts: ['ok ok ok', 3 as unknown as string] }])).toThrow(/a\[1\] must be a string/);
+    expect(() => buildCorpus([{ name: 'a', texts: ['ok ok ok', 3 as unknown as string] }])).toThrow(
+      /a\[1\] must be a string/,
+    );
     expect(() => buildCorpus([{ name: 'a', texts: [] }], { caps: { b: 1 } })).toThrow(/unknown source 'b'/);
     expect(() => buildCorpus([{ name: 'a', texts: [] }], { caps: { a: -1 } })).toThrow(/non-negative integer/);
     expect(() => buildCorpus([], { minChars: 10, maxChars: 5 })).toThrow(/minChars <= maxChars/);

@@ -35,7 +35,10 @@ function close(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-
 }
 
 /** Loads PyTorch-layout weights given as nested arrays. */
-function setWeights(m: { loadStateDict(d: Record<string, tf.Tensor>): void }, w: Record<string, number[] | number[][]>): void {
+function setWeights(
+  m: { loadStateDict(d: Record<string, tf.Tensor>): void },
+  w: Record<string, number[] | number[][]>,
+): void {
   const dict = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, tf.tensor(v)]));
   m.loadStateDict(dict);
   tf.dispose(Object.values(dict));
@@ -56,7 +59,9 @@ describe('pairFeatures', () => {
     tf.dispose([u, v]);
   });
   it('names the function and the argument on bad shapes', () => {
-    expect(() => pairFeatures([[1, 2]], [[1, 2, 3]])).toThrow(/pairFeatures: 'v' must have shape \[B=1, D=2\], got \[1, 3\]/);
+    expect(() => pairFeatures([[1, 2]], [[1, 2, 3]])).toThrow(
+      /pairFeatures: 'v' must have shape \[B=1, D=2\], got \[1, 3\]/,
+    );
     expect(() => pairFeatures([[1, 2], [3]], [[1, 2]])).toThrow(ShapeError);
   });
 });
@@ -111,7 +116,9 @@ describe('SimilarityHead', () => {
     const weights = a.getWeights();
     const { value, grads } = tf.variableGrads(() => a.loss({ u: U, v: V, score: [4, 1] }), Object.values(weights));
     for (const v of Object.values(weights)) expect(grads[v.name]).toBeDefined();
-    expect(Math.max(...Object.values(grads).map((g) => Math.max(...Array.from(g.dataSync()).map(Math.abs))))).toBeGreaterThan(0);
+    expect(
+      Math.max(...Object.values(grads).map((g) => Math.max(...Array.from(g.dataSync()).map(Math.abs)))),
+    ).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
     const b = new SimilarityHead({ embedDim: 2, hidden: 4, seed: 2 });
     const sd = a.stateDict();
@@ -136,19 +143,40 @@ describe('SimilarityHead', () => {
   });
 
   it('refuses bad options and inputs with typed errors naming the method and argument', () => {
-    expect(() => new SimilarityHead({ embedDim: 0 })).toThrow(/SimilarityHead: 'options.embedDim' must be a positive integer/);
+    expect(() => new SimilarityHead({ embedDim: 0 })).toThrow(
+      /SimilarityHead: 'options.embedDim' must be a positive integer/,
+    );
     expect(() => new SimilarityHead({ embedDim: 2, range: [5, 0] })).toThrow(/SimilarityHead: 'options.range'/);
     expect(() => new SimilarityHead({ embedDim: 2, foo: 1 } as never)).toThrow(/'options.foo' is not an option/);
     const head = new SimilarityHead({ embedDim: 2, hidden: 2 });
-    expect(() => head.forward([[1, 2, 3]], [[1, 2, 3]])).toThrow(/SimilarityHead.forward: 'u' must have shape \[B, 2\], got \[1, 3\]/);
-    expect(() => head.forward(U, [[1, 2], [3, 4], [5, 6]])).toThrow(/SimilarityHead.forward: 'v' must have shape \[B=2, 2\], got \[3, 2\]/);
+    expect(() => head.forward([[1, 2, 3]], [[1, 2, 3]])).toThrow(
+      /SimilarityHead.forward: 'u' must have shape \[B, 2\], got \[1, 3\]/,
+    );
+    expect(() =>
+      head.forward(U, [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    ).toThrow(/SimilarityHead.forward: 'v' must have shape \[B=2, 2\], got \[3, 2\]/);
     const ints = tf.tensor2d(U, [2, 2], 'int32');
     expect(() => head.forward(ints, V)).toThrow(/'u' must have dtype float32, got int32/);
     ints.dispose();
     expect(() => head.forward('text' as never, V)).toThrow(InvalidArgumentError);
-    expect(() => head.loss({ u: U, v: V, score: [6, 1] })).toThrow(/SimilarityHead.loss: 'batch.score\[0\]' must be in \[0, 5\], got 6/);
+    expect(() => head.loss({ u: U, v: V, score: [6, 1] })).toThrow(
+      /SimilarityHead.loss: 'batch.score\[0\]' must be in \[0, 5\], got 6/,
+    );
     expect(() => head.loss({ u: U, v: V, score: [1] })).toThrow(/'batch.score' must have shape \[B=2\], got \[1\]/);
-    expect(() => head.loss({ u: [[1, NaN], [0, 1]], v: V, score: [1, 1] })).toThrow(NonFiniteError);
+    expect(() =>
+      head.loss({
+        u: [
+          [1, NaN],
+          [0, 1],
+        ],
+        v: V,
+        score: [1, 1],
+      }),
+    ).toThrow(NonFiniteError);
     expect(() => head.loss(null as never)).toThrow(/SimilarityHead.loss: 'batch' must be an object/);
     const empty = tf.zeros([0, 2]) as tf.Tensor2D;
     expect(() => head.loss({ u: empty, v: empty, score: [] })).toThrow(/'batch' must hold at least one pair/);
@@ -177,10 +205,25 @@ describe('NliHead', () => {
 
   it('matches the numpy reference with set weights (logits, cross-entropy, predicted classes)', () => {
     const head = new NliHead({ embedDim: 2, hidden: 2 });
-    setWeights(head, { 'net.0.weight': W0, 'net.0.bias': B0, 'net.2.weight': [[1, -0.5], [0.2, 0.3], [-0.7, 1.1]], 'net.2.bias': [0.1, 0, -0.1] });
+    setWeights(head, {
+      'net.0.weight': W0,
+      'net.0.bias': B0,
+      'net.2.weight': [
+        [1, -0.5],
+        [0.2, 0.3],
+        [-0.7, 1.1],
+      ],
+      'net.2.bias': [0.1, 0, -0.1],
+    });
     const logits = head.forward(U, V);
     expect(logits.shape).toEqual([2, 3]);
-    close(read(logits), [0.9032615388658517, 0.10551978643082219, -0.765656554722999, 0.18407548206057, 0.12296910870267012, 0.04018593560239375]);
+    close(
+      read(logits),
+      [
+        0.9032615388658517, 0.10551978643082219, -0.765656554722999, 0.18407548206057, 0.12296910870267012,
+        0.04018593560239375,
+      ],
+    );
     close(read(head.loss({ u: U, v: V, label: [0, 2] })), [0.8349314555431246]);
     const labels = tf.tensor1d([0, 2], 'float32'); // a float tensor of indices is cast
     close(read(head.loss({ u: U, v: V, label: labels })), [0.8349314555431246]);
@@ -193,10 +236,19 @@ describe('NliHead', () => {
 
   it('refuses bad labels and shapes', () => {
     const head = new NliHead({ embedDim: 2, hidden: 2 });
-    expect(() => head.loss({ u: U, v: V, label: [0, 3] })).toThrow(/NliHead.loss: 'batch.label\[1\]' must be a class index 0, 1 or 2/);
+    expect(() => head.loss({ u: U, v: V, label: [0, 3] })).toThrow(
+      /NliHead.loss: 'batch.label\[1\]' must be a class index 0, 1 or 2/,
+    );
     expect(() => head.loss({ u: U, v: V, label: [0, 0.5] })).toThrow(InvalidArgumentError);
-    expect(() => head.loss({ u: U, v: [[1, 0]], label: [0, 1] })).toThrow(/NliHead.loss: 'batch.v' must have shape \[B=2, 2\], got \[1, 2\]/);
-    expect(() => head.forward(U, V.map((r) => [...r, 0]))).toThrow(ShapeError);
+    expect(() => head.loss({ u: U, v: [[1, 0]], label: [0, 1] })).toThrow(
+      /NliHead.loss: 'batch.v' must have shape \[B=2, 2\], got \[1, 2\]/,
+    );
+    expect(() =>
+      head.forward(
+        U,
+        V.map((r) => [...r, 0]),
+      ),
+    ).toThrow(ShapeError);
     expect(() => new NliHead({ embedDim: 2, hidden: 1.5 })).toThrow(/NliHead: 'options.hidden'/);
     head.dispose();
   });
@@ -208,9 +260,15 @@ describe('TaggingHead', () => {
     [0, 2, -0.5],
   ];
   const weights = {
-    'net.0.weight': [[0.3, -0.2, 0.5], [-0.4, 0.1, 0.6]],
+    'net.0.weight': [
+      [0.3, -0.2, 0.5],
+      [-0.4, 0.1, 0.6],
+    ],
     'net.0.bias': [0.05, -0.05],
-    'net.2.weight': [[1.2, -0.8], [-0.6, 0.9]],
+    'net.2.weight': [
+      [1.2, -0.8],
+      [-0.6, 0.9],
+    ],
     'net.2.bias': [0.1, -0.3],
   };
 
@@ -230,7 +288,18 @@ describe('TaggingHead', () => {
   it('zero logits give ln 2 (hand-derived)', () => {
     const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
     for (const v of Object.values(head.getWeights())) v.assign(tf.zerosLike(v));
-    close(read(head.loss({ x: X, labels: [[1, 0], [0, 1]] })), [Math.LN2]);
+    close(
+      read(
+        head.loss({
+          x: X,
+          labels: [
+            [1, 0],
+            [0, 1],
+          ],
+        }),
+      ),
+      [Math.LN2],
+    );
     head.dispose();
   });
 
@@ -238,10 +307,27 @@ describe('TaggingHead', () => {
     const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
     setWeights(head, weights);
     close(read(head.forward(X)), [0.9368775522233544, -0.7686004854013118, -0.04461636786448209, -0.26072048913999074]);
-    close(read(head.probabilities(X)), [0.7184685062408163, 0.31678192710294956, 0.48884775796243723, 0.43518660426303035]);
-    close(read(head.loss({ x: X, labels: [[1, 0], [0, 1]] })), [0.5536606896787397]);
+    close(
+      read(head.probabilities(X)),
+      [0.7184685062408163, 0.31678192710294956, 0.48884775796243723, 0.43518660426303035],
+    );
+    close(
+      read(
+        head.loss({
+          x: X,
+          labels: [
+            [1, 0],
+            [0, 1],
+          ],
+        }),
+      ),
+      [0.5536606896787397],
+    );
     const x = tf.tensor2d(X);
-    const y = tf.tensor2d([[1, 0], [0, 1]]);
+    const y = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     close(read(head.loss({ x, labels: y })), [0.5536606896787397]);
     tf.dispose([x, y]);
     const p = head.predict(X);
@@ -255,10 +341,28 @@ describe('TaggingHead', () => {
 
   it('refuses bad thresholds, labels and shapes', () => {
     const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
-    expect(() => head.predict(X, 1.5)).toThrow(/TaggingHead.predict: 'threshold' must be a probability in \[0, 1\], got 1.5/);
+    expect(() => head.predict(X, 1.5)).toThrow(
+      /TaggingHead.predict: 'threshold' must be a probability in \[0, 1\], got 1.5/,
+    );
     expect(() => head.predict(X, NaN)).toThrow(InvalidArgumentError);
-    expect(() => head.loss({ x: X, labels: [[1, 2], [0, 1]] })).toThrow(/TaggingHead.loss: 'batch.labels\[0\]\[1\]' must be in \[0, 1\], got 2/);
-    expect(() => head.loss({ x: X, labels: [[1, 0, 1], [0, 1, 0]] })).toThrow(/'batch.labels' must have shape \[B=2, 2\], got \[2, 3\]/);
+    expect(() =>
+      head.loss({
+        x: X,
+        labels: [
+          [1, 2],
+          [0, 1],
+        ],
+      }),
+    ).toThrow(/TaggingHead.loss: 'batch.labels\[0\]\[1\]' must be in \[0, 1\], got 2/);
+    expect(() =>
+      head.loss({
+        x: X,
+        labels: [
+          [1, 0, 1],
+          [0, 1, 0],
+        ],
+      }),
+    ).toThrow(/'batch.labels' must have shape \[B=2, 2\], got \[2, 3\]/);
     expect(() => head.forward([[1, 2]])).toThrow(/TaggingHead.forward: 'x' must have shape \[B, 3\], got \[1, 2\]/);
     expect(() => new TaggingHead({ embedDim: 3 } as never)).toThrow(/TaggingHead: 'options.classes'/);
     head.dispose();
@@ -314,7 +418,10 @@ describe('ParaphraseThreshold', () => {
         const j = Math.floor(rand() * (i + 1));
         [idx[i], idx[j]] = [idx[j]!, idx[i]!];
       }
-      const fit = new ParaphraseThreshold().fit(idx.map((i) => cosines[i]!), Float64Array.from(idx.map((i) => labels[i]!)));
+      const fit = new ParaphraseThreshold().fit(
+        idx.map((i) => cosines[i]!),
+        Float64Array.from(idx.map((i) => labels[i]!)),
+      );
       expect(fit).toEqual(reference);
     }
     const pos = labels.reduce<number>((a, b) => a + b, 0);
@@ -338,7 +445,12 @@ describe('ParaphraseThreshold', () => {
     expect(ParaphraseThreshold.fromJSON(text).threshold).toBe(pt.threshold);
     const card = new ParaphraseThreshold(0.71);
     expect(Array.from(card.predict([0.71, 0.7099]))).toEqual([1, 0]);
-    expect(ParaphraseThreshold.fromJSON(JSON.stringify(card)).toJSON()).toEqual({ type: 'ParaphraseThreshold', version: 1, threshold: 0.71, fit: null });
+    expect(ParaphraseThreshold.fromJSON(JSON.stringify(card)).toJSON()).toEqual({
+      type: 'ParaphraseThreshold',
+      version: 1,
+      threshold: 0.71,
+      fit: null,
+    });
     expect(ParaphraseThreshold.fromJSON(JSON.stringify(new ParaphraseThreshold())).threshold).toBeNull();
   });
 
@@ -353,16 +465,30 @@ describe('ParaphraseThreshold', () => {
     expect(() => pt.fit('0.5' as never, [1])).toThrow(/'cosines' must be an array of numbers/);
     expect(() => new ParaphraseThreshold(0.5).predict([0.1, Infinity])).toThrow(NonFiniteError);
     expect(() => new ParaphraseThreshold(NaN)).toThrow(/ParaphraseThreshold: 'threshold'/);
-    expect(() => ParaphraseThreshold.fromJSON({ type: 'Other', version: 1, threshold: 0.5, fit: null } as never)).toThrow(FormatError);
-    expect(() => ParaphraseThreshold.fromJSON({ type: 'ParaphraseThreshold', version: 2, threshold: 0.5, fit: null } as never)).toThrow(/version 2/);
-    expect(() => ParaphraseThreshold.fromJSON('{"type":"ParaphraseThreshold","version":1,"threshold":"x"}')).toThrow(/threshold "x"/);
-    expect(() => ParaphraseThreshold.fromJSON('not json')).toThrow(/ParaphraseThreshold.fromJSON: 'json' is not valid JSON/);
+    expect(() =>
+      ParaphraseThreshold.fromJSON({ type: 'Other', version: 1, threshold: 0.5, fit: null } as never),
+    ).toThrow(FormatError);
+    expect(() =>
+      ParaphraseThreshold.fromJSON({ type: 'ParaphraseThreshold', version: 2, threshold: 0.5, fit: null } as never),
+    ).toThrow(/version 2/);
+    expect(() => ParaphraseThreshold.fromJSON('{"type":"ParaphraseThreshold","version":1,"threshold":"x"}')).toThrow(
+      /threshold "x"/,
+    );
+    expect(() => ParaphraseThreshold.fromJSON('not json')).toThrow(
+      /ParaphraseThreshold.fromJSON: 'json' is not valid JSON/,
+    );
   });
 });
 
 it('README example (Heads)', () => {
-  const u = [[1, 0, 0, 0], [0, 1, 0, 0]];
-  const v = [[0.9, 0.1, 0, 0], [0, 0, 1, 0]];
+  const u = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+  ];
+  const v = [
+    [0.9, 0.1, 0, 0],
+    [0, 0, 1, 0],
+  ];
   const sim = new SimilarityHead({ embedDim: 4 });
   const scores = read(sim.forward(u, v));
   expect(scores.length).toBe(2);
@@ -376,7 +502,17 @@ it('README example (Heads)', () => {
   const tags = tagger.predict(u, 0.5);
   expect(tags.shape).toEqual([2, 3]);
   tags.dispose();
-  expect(read(tagger.loss({ x: u, labels: [[1, 0, 1], [0, 1, 0]] }))[0]).toBeGreaterThan(0);
+  expect(
+    read(
+      tagger.loss({
+        x: u,
+        labels: [
+          [1, 0, 1],
+          [0, 1, 0],
+        ],
+      }),
+    )[0],
+  ).toBeGreaterThan(0);
   const pt = new ParaphraseThreshold();
   const fit = pt.fit([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 1, 0, 1, 0, 0]);
   expect(fit).toMatchObject({ precision: 0.75, recall: 1 });

@@ -9,17 +9,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptionEncoder, SentenceEmbedder, loadBertUncasedTokenizer, loadGeolipText, toTensors } from '../src/index.js';
 import type { CaptionEncoderConfig } from '../src/index.js';
 
-const CONFIG: CaptionEncoderConfig = { vocabSize: 30522, maxPositions: 16, dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 8 };
+const CONFIG: CaptionEncoderConfig = {
+  vocabSize: 30522,
+  maxPositions: 16,
+  dModel: 16,
+  heads: 2,
+  ffDim: 32,
+  layers: 1,
+  outDim: 8,
+};
 
 function weightsFile(model: CaptionEncoder, meta: Record<string, string>): Uint8Array {
   const sd = model.stateDict();
   const tensors: Record<string, SafetensorInput> = {};
-  for (const [k, v] of Object.entries(sd)) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array };
+  for (const [k, v] of Object.entries(sd))
+    tensors[k] = { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array };
   tf.dispose(Object.values(sd));
   return writeSafetensors(tensors, meta);
 }
 
-const META = { 'geolip.model': 'caption-encoder', 'geolip.config': JSON.stringify(CONFIG), 'geolip.tokenizer': 'bert-base-uncased', 'geolip.maxLength': '12' };
+const META = {
+  'geolip.model': 'caption-encoder',
+  'geolip.config': JSON.stringify(CONFIG),
+  'geolip.tokenizer': 'bert-base-uncased',
+  'geolip.maxLength': '12',
+};
 let model: CaptionEncoder;
 let bytes: Uint8Array;
 
@@ -31,7 +45,13 @@ afterAll(() => model.dispose());
 
 describe('SentenceEmbedder', () => {
   it('embeds like the encoder it was saved from, in input order whatever the batching', async () => {
-    const texts = ['a dog runs on the beach', '', 'two men are playing chess in the park today', 'hi', 'a very long sentence '.repeat(10)];
+    const texts = [
+      'a dog runs on the beach',
+      '',
+      'two men are playing chess in the park today',
+      'hi',
+      'a very long sentence '.repeat(10),
+    ];
     const emb = await SentenceEmbedder.fromWeights(bytes, { batchSize: 2 });
     expect(emb.dim).toBe(8);
     expect(emb.maxLength).toBe(12);
@@ -53,7 +73,9 @@ describe('SentenceEmbedder', () => {
 
   it('loads the same weights from a data: URL (a URL is fetched: readBinarySource)', async () => {
     const a = await SentenceEmbedder.fromWeights(bytes);
-    const b = await SentenceEmbedder.fromWeights(new URL(`data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`));
+    const b = await SentenceEmbedder.fromWeights(
+      new URL(`data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`),
+    );
     const [ra, rb] = [await a.embed(['a dog runs']), await b.embed(['a dog runs'])];
     expect(Array.from(rb)).toEqual(Array.from(ra));
     a.dispose();
@@ -63,19 +85,27 @@ describe('SentenceEmbedder', () => {
   it('refuses bad input with typed errors naming the argument', async () => {
     const emb = await SentenceEmbedder.fromWeights(bytes);
     await expect(emb.embed('a dog' as unknown as string[])).rejects.toThrow(InvalidArgumentError);
-    await expect(emb.embed(['ok', 42 as unknown as string])).rejects.toThrow(/texts\[1\]' must be a string, got number/);
+    await expect(emb.embed(['ok', 42 as unknown as string])).rejects.toThrow(
+      /texts\[1\]' must be a string, got number/,
+    );
     await expect(emb.embed([null as unknown as string])).rejects.toThrow(/got null/);
     emb.dispose();
     await expect(SentenceEmbedder.fromWeights(bytes, { batchSize: 0 })).rejects.toThrow(/batchSize/);
-    await expect(SentenceEmbedder.fromWeights('/nonexistent/w.safetensors')).rejects.toThrow(/cannot read \/nonexistent/);
+    await expect(SentenceEmbedder.fromWeights('/nonexistent/w.safetensors')).rejects.toThrow(
+      /cannot read \/nonexistent/,
+    );
     await expect(SentenceEmbedder.fromWeights(42 as unknown as Uint8Array)).rejects.toThrow(InvalidArgumentError);
   });
 
   it('refuses files without the encoder metadata or with weights that do not fit it', async () => {
     const other = weightsFile(model, { ...META, 'geolip.model': 'vit' });
     await expect(SentenceEmbedder.fromWeights(other)).rejects.toThrow(FormatError);
-    await expect(SentenceEmbedder.fromWeights(weightsFile(model, { 'geolip.model': 'caption-encoder' }))).rejects.toThrow(/geolip.config/);
-    await expect(SentenceEmbedder.fromWeights(weightsFile(model, { ...META, 'geolip.maxLength': '99' }))).rejects.toThrow(/geolip.maxLength/);
+    await expect(
+      SentenceEmbedder.fromWeights(weightsFile(model, { 'geolip.model': 'caption-encoder' })),
+    ).rejects.toThrow(/geolip.config/);
+    await expect(
+      SentenceEmbedder.fromWeights(weightsFile(model, { ...META, 'geolip.maxLength': '99' })),
+    ).rejects.toThrow(/geolip.maxLength/);
     const wider = weightsFile(model, { ...META, 'geolip.config': JSON.stringify({ ...CONFIG, dModel: 32 }) });
     await expect(SentenceEmbedder.fromWeights(wider)).rejects.toThrow(/shape/);
   });

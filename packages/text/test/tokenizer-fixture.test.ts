@@ -26,7 +26,9 @@ if (!present) {
 }
 
 describe.skipIf(!present)('BertTokenizer matches HuggingFace BertTokenizer (fixture)', () => {
-  const fx: Fixture = present ? (JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture) : { generator: '', max_length: 512, inputs: [], tokens: [], ids: [] };
+  const fx: Fixture = present
+    ? (JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture)
+    : { generator: '', max_length: 512, inputs: [], tokens: [], ids: [] };
 
   it('the fixture is well formed', () => {
     expect(fx.inputs.length).toBeGreaterThan(0);

@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, GeolipError, InvalidArgumentError } from '@geolip/geometry';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { BertTokenizer, basicTokenize, bundledVocabPath, loadBertUncasedTokenizer, toTensors, wordpieceTokenize } from '../src/index.js';
+import {
+  BertTokenizer,
+  basicTokenize,
+  bundledVocabPath,
+  loadBertUncasedTokenizer,
+  toTensors,
+  wordpieceTokenize,
+} from '../src/index.js';
 
 let tok: BertTokenizer;
 beforeAll(async () => {
@@ -30,7 +37,9 @@ describe('vocabulary', () => {
   });
 
   it('reads ids from the vocabulary, not from constants', () => {
-    const small = BertTokenizer.fromVocabText(['[CLS]', '[SEP]', '[UNK]', '[PAD]', '[MASK]', 'hello', '##s', ','].join('\n'));
+    const small = BertTokenizer.fromVocabText(
+      ['[CLS]', '[SEP]', '[UNK]', '[PAD]', '[MASK]', 'hello', '##s', ','].join('\n'),
+    );
     expect([small.padId, small.unkId, small.clsId, small.sepId, small.maskId]).toEqual([3, 2, 0, 1, 4]);
     expect(small.encode('Hellos, world').inputIds).toEqual([0, 5, 6, 7, 2, 1]);
   });
@@ -50,7 +59,10 @@ describe('tokenize', () => {
     ['e\u0301te\u0301', ['et', '##e']], // combining acute accents (Mn) are dropped
     ['3.14 1,000,000', ['3', '.', '14', '1', ',', '000', ',', '000']],
     ["don't", ['don', "'", 't']],
-    ['http://example.com/a-b?x=1', ['http', ':', '/', '/', 'example', '.', 'com', '/', 'a', '-', 'b', '?', 'x', '=', '1']],
+    [
+      'http://example.com/a-b?x=1',
+      ['http', ':', '/', '/', 'example', '.', 'com', '/', 'a', '-', 'b', '?', 'x', '=', '1'],
+    ],
     ['MiXeD CaSe', ['mixed', 'case']],
     ['日本語', ['日', '本', '語']],
     ['你好世界', ['[UNK]', '[UNK]', '世', '[UNK]']], // 你 好 界 are not in the uncased vocabulary
@@ -83,7 +95,10 @@ describe('tokenize', () => {
   });
 
   it('counts characters as code points (an astral character is one character)', () => {
-    const vocab = new Map([['𝒜', 0], ['##b', 1]]);
+    const vocab = new Map([
+      ['𝒜', 0],
+      ['##b', 1],
+    ]);
     expect(wordpieceTokenize('𝒜b', vocab, '[UNK]')).toEqual(['𝒜', '##b']);
     expect(wordpieceTokenize('𝒜'.repeat(3), vocab, '[UNK]', 2)).toEqual(['[UNK]']);
   });
@@ -96,7 +111,10 @@ describe('tokenize', () => {
 
 describe('encode', () => {
   it('wraps the ids in [CLS] … [SEP] with a mask of ones', () => {
-    expect(tok.encode('Hello, World!')).toEqual({ inputIds: [101, 7592, 1010, 2088, 999, 102], attentionMask: [1, 1, 1, 1, 1, 1] });
+    expect(tok.encode('Hello, World!')).toEqual({
+      inputIds: [101, 7592, 1010, 2088, 999, 102],
+      attentionMask: [1, 1, 1, 1, 1, 1],
+    });
     expect(tok.encode('Hello, World!', { addSpecialTokens: false }).inputIds).toEqual([7592, 1010, 2088, 999]);
   });
 
@@ -125,7 +143,9 @@ describe('encodeBatch', () => {
   it("pads to the longest row with [PAD] and masks the padding ('longest')", () => {
     const b = tok.encodeBatch(['Hello, World!', 'hello', '']);
     expect(b.shape).toEqual([3, 6]);
-    expect(Array.from(b.inputIds)).toEqual([101, 7592, 1010, 2088, 999, 102, 101, 7592, 102, 0, 0, 0, 101, 102, 0, 0, 0, 0]);
+    expect(Array.from(b.inputIds)).toEqual([
+      101, 7592, 1010, 2088, 999, 102, 101, 7592, 102, 0, 0, 0, 101, 102, 0, 0, 0, 0,
+    ]);
     expect(Array.from(b.attentionMask)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0]);
     expect(b.inputIds).toBeInstanceOf(Int32Array);
     expect(b.attentionMask).toBeInstanceOf(Int32Array);
@@ -185,8 +205,12 @@ describe('bad input', () => {
     const bad = 42 as unknown as string;
     expect(() => tok.tokenize(bad)).toThrow(InvalidArgumentError);
     expect(() => tok.tokenize(bad)).toThrow("BertTokenizer.tokenize: 'text' must be a string, got 42");
-    expect(() => tok.encode(null as unknown as string)).toThrow("BertTokenizer.encode: 'text' must be a string, got null");
-    expect(() => tok.encodeBatch(['ok', undefined as unknown as string])).toThrow("BertTokenizer.encodeBatch: 'texts[1]' must be a string");
+    expect(() => tok.encode(null as unknown as string)).toThrow(
+      "BertTokenizer.encode: 'text' must be a string, got null",
+    );
+    expect(() => tok.encodeBatch(['ok', undefined as unknown as string])).toThrow(
+      "BertTokenizer.encodeBatch: 'texts[1]' must be a string",
+    );
     expect(() => tok.encodeBatch('text' as unknown as string[])).toThrow(/'texts' must be an array/);
     expect(() => BertTokenizer.fromVocabText(3 as unknown as string)).toThrow(InvalidArgumentError);
   });
@@ -201,11 +225,15 @@ describe('bad input', () => {
 
   it('padding must be known; max_length without truncation refuses a longer row', () => {
     expect(() => tok.encodeBatch(['hi'], { padding: 'none' as 'longest' })).toThrow(/'padding'/);
-    expect(() => tok.encodeBatch(['hello world again'], { padding: 'max_length', maxLength: 3, truncation: false })).toThrow(/'texts\[0\]' has 5 tokens/);
+    expect(() =>
+      tok.encodeBatch(['hello world again'], { padding: 'max_length', maxLength: 3, truncation: false }),
+    ).toThrow(/'texts\[0\]' has 5 tokens/);
   });
 
   it('decode refuses ids outside the vocabulary', () => {
-    expect(() => tok.decode([101, 30522])).toThrow("BertTokenizer.decode: 'ids[1]' must be an integer in [0, 30522), got 30522");
+    expect(() => tok.decode([101, 30522])).toThrow(
+      "BertTokenizer.decode: 'ids[1]' must be an integer in [0, 30522), got 30522",
+    );
     expect(() => tok.decode([-1])).toThrow(InvalidArgumentError);
     expect(() => tok.decode([1.5])).toThrow(InvalidArgumentError);
   });

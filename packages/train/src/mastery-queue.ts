@@ -138,7 +138,11 @@ function resolve(o: MasteryQueueOptions): ResolvedOptions {
     throw new InvalidArgumentError(OP, 'resizePolicy', `must be 'delta' or 'absolute', got ${String(r.resizePolicy)}`);
   }
   if (r.minCapacity > r.maxCapacity) {
-    throw new InvalidArgumentError(OP, 'minCapacity', `must be <= maxCapacity (${r.maxCapacity}), got ${r.minCapacity}`);
+    throw new InvalidArgumentError(
+      OP,
+      'minCapacity',
+      `must be <= maxCapacity (${r.maxCapacity}), got ${r.minCapacity}`,
+    );
   }
   return r;
 }
@@ -281,7 +285,8 @@ export class MasteryQueue {
     else if (gap < o.shrinkBelow) direction = -1;
     if (direction === 0) return null;
     const from = this.cap;
-    const to = direction > 0 ? Math.min(from + o.resizeStep, o.maxCapacity) : Math.max(from - o.resizeStep, o.minCapacity);
+    const to =
+      direction > 0 ? Math.min(from + o.resizeStep, o.maxCapacity) : Math.max(from - o.resizeStep, o.minCapacity);
     if (to === from) return null;
     this.cap = to;
     this.trim();
@@ -377,7 +382,14 @@ export class MasteryQueue {
     if (counted === 0) {
       // 0 with a zero gradient to the batch (NaN rows included: NaN·0 would be NaN).
       const zero = () => constantMask(embeddings, () => tf.scalar(0)) as tf.Scalar;
-      return { loss: zero(), hardNegative: tf.scalar(0), hardPositive: tf.scalar(0), gap: tf.scalar(0), counted, margin };
+      return {
+        loss: zero(),
+        hardNegative: tf.scalar(0),
+        hardPositive: tf.scalar(0),
+        gap: tf.scalar(0),
+        counted,
+        margin,
+      };
     }
     const d = this.dim!;
     const flat = new Float32Array(n * d);
@@ -424,12 +436,17 @@ export class MasteryQueue {
   /** Rebuilds a queue from {@link state} output (e.g. after `JSON.parse`). @throws {InvalidArgumentError} for a malformed state. */
   static fromState(state: MasteryQueueState): MasteryQueue {
     const op = `${OP}.fromState`;
-    if (!state || state.version !== 1) throw new InvalidArgumentError(op, 'state.version', `must be 1, got ${String(state?.version)}`);
+    if (!state || state.version !== 1)
+      throw new InvalidArgumentError(op, 'state.version', `must be 1, got ${String(state?.version)}`);
     const q = new MasteryQueue(state.options);
     const size = state.labels?.length ?? 0;
     const d = state.dim;
     if (size > 0 && (d === null || !Number.isInteger(d) || d < 1 || state.embeddings.length !== size * d)) {
-      throw new InvalidArgumentError(op, 'state.embeddings', `must hold labels.length × dim = ${size} × ${String(d)} numbers, got ${state.embeddings?.length}`);
+      throw new InvalidArgumentError(
+        op,
+        'state.embeddings',
+        `must hold labels.length × dim = ${size} × ${String(d)} numbers, got ${state.embeddings?.length}`,
+      );
     }
     q.activeFlag = Boolean(state.active);
     q.streakCount = assertInteger(op, 'state.streak', state.streak, 0);

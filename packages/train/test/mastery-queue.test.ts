@@ -95,7 +95,15 @@ describe('MasteryQueue adaptive size', () => {
 
   it('shrinking drops the oldest entries; enqueue is FIFO', () => {
     const q = new MasteryQueue({ capacity: 3, minCapacity: 1, resizeStep: 1, patience: 1, cooldownEpochs: 0 });
-    q.enqueue(tf.tensor2d([[1, 0], [0, 2], [3, 0], [0, 4]]), [0, 1, 2, 3]);
+    q.enqueue(
+      tf.tensor2d([
+        [1, 0],
+        [0, 2],
+        [3, 0],
+        [0, 4],
+      ]),
+      [0, 1, 2, 3],
+    );
     expect(q.size).toBe(3);
     expect(q.state().labels).toEqual([1, 2, 3]);
     expect(q.state().embeddings).toEqual([0, 1, 1, 0, 0, 1]); // normalized rows
@@ -111,8 +119,20 @@ describe('MasteryQueue loss', () => {
   it('is zero while inactive, then hand-computed hard negatives/positives', () => {
     const q = new MasteryQueue({ patience: 1 });
     // Queue: class 0 at [1,0] and [0.6,0.8]; class 1 at [0,1] and [0.8,0.6].
-    q.enqueue(tf.tensor2d([[1, 0], [0.6, 0.8], [0, 1], [0.8, 0.6]]), [0, 0, 1, 1]);
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    q.enqueue(
+      tf.tensor2d([
+        [1, 0],
+        [0.6, 0.8],
+        [0, 1],
+        [0.8, 0.6],
+      ]),
+      [0, 0, 1, 1],
+    );
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     expect(val(q.loss(e, [0, 1, 0]).loss)).toBe(0);
     q.update({ accuracy: 1 });
     const r = q.loss(e, [0, 1, 7]);
@@ -132,7 +152,10 @@ describe('MasteryQueue loss', () => {
   it('has finite gradients', () => {
     const q = new MasteryQueue({ patience: 1 });
     q.update({ accuracy: 1 });
-    q.enqueue(tf.randomNormal([16, 4], 0, 1, 'float32', 1) as tf.Tensor2D, Array.from({ length: 16 }, (_, i) => i % 3));
+    q.enqueue(
+      tf.randomNormal([16, 4], 0, 1, 'float32', 1) as tf.Tensor2D,
+      Array.from({ length: 16 }, (_, i) => i % 3),
+    );
     const x = tf.randomNormal([6, 4], 0, 1, 'float32', 2) as tf.Tensor2D;
     const g = tf.grad((z) => q.loss(z as tf.Tensor2D, [0, 1, 2, 0, 1, 2], { margin: 2 }).loss)(x);
     const data = g.dataSync();
@@ -143,7 +166,9 @@ describe('MasteryQueue loss', () => {
   it('rejects bad input', () => {
     const q = new MasteryQueue();
     q.enqueue(tf.zeros([2, 3]), [0, 1]);
-    expect(() => q.enqueue(tf.zeros([2, 4]), [0, 1])).toThrow("MasteryQueue.enqueue: 'embeddings' must have shape [B, D=3], got [2, 4]");
+    expect(() => q.enqueue(tf.zeros([2, 4]), [0, 1])).toThrow(
+      "MasteryQueue.enqueue: 'embeddings' must have shape [B, D=3], got [2, 4]",
+    );
     expect(() => q.loss(tf.zeros([2, 3]), [0])).toThrow(ShapeError);
     expect(() => q.update({ accuracy: 1.5 })).toThrow(InvalidArgumentError);
     expect(() => new MasteryQueue({ patience: 0 })).toThrow(InvalidArgumentError);
@@ -155,7 +180,14 @@ describe('MasteryQueue state', () => {
   it('round-trips through JSON and continues identically', () => {
     const a = new MasteryQueue({ patience: 3, cooldownEpochs: 2 });
     for (const acc of [1, 1, 0, 1, 1, 1, 1]) a.update({ accuracy: acc });
-    a.enqueue(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), [0, 1, 0]);
+    a.enqueue(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      [0, 1, 0],
+    );
     a.endEpoch({ trainAccuracy: 0.8, valAccuracy: 0.8 });
     a.endEpoch({ trainAccuracy: 0.9, valAccuracy: 0.8 }); // Δ = +10 → grow
     const json = JSON.stringify(a.state());
@@ -176,10 +208,18 @@ describe('MasteryQueue state', () => {
 describe('MasteryQueue.loss while inactive', () => {
   it('is exactly 0 with a zero gradient, even for a batch holding NaN', () => {
     const q = new MasteryQueue({ patience: 2 });
-    const emb = tf.tensor2d([[1, 0], [NaN, 1]]);
+    const emb = tf.tensor2d([
+      [1, 0],
+      [NaN, 1],
+    ]);
     const r = q.loss(emb, [0, 1]);
     expect(r.loss.dataSync()[0]).toBe(0);
-    const g = tf.grad((x: tf.Tensor) => q.loss(x as tf.Tensor2D, [0, 1]).loss)(tf.tensor2d([[1, 0], [0, 1]]));
+    const g = tf.grad((x: tf.Tensor) => q.loss(x as tf.Tensor2D, [0, 1]).loss)(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+      ]),
+    );
     expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 0]);
   });
 });

@@ -9,7 +9,13 @@ export type { ViTEncoderConfig, ViTEncoderOptions, VitInit, VitPooling } from '.
 export { BaseTierSoup, BASE_TIER_SOUP_CONFIG } from './models/base-tier-soup.js';
 export { ViTClassifier, vitClassifierClasses, vitClassifierFromSafetensors } from './models/vit-classifier.js';
 export type { ViTClassifierOptions } from './models/vit-classifier.js';
-export type { BaseTierSoupConfig, BaseTierSoupForwardOptions, BaseTierSoupOptions, BaseTierSoupOutput, ProjectorInit } from './models/base-tier-soup.js';
+export type {
+  BaseTierSoupConfig,
+  BaseTierSoupForwardOptions,
+  BaseTierSoupOptions,
+  BaseTierSoupOutput,
+  ProjectorInit,
+} from './models/base-tier-soup.js';
 export * from './david/index.js';
 // Dual-Stream ViT (src/dual-stream/): KSimplex features, dual-stream and cross blocks, the v1/v6 presets.
 export * from './dual-stream/index.js';

@@ -73,11 +73,29 @@ export async function runAlignmentBench(options = {}) {
     const views = [rotatedNoisyCopy(x, rng, 0.05), rotatedNoisyCopy(x, rng, 0.05), rotatedNoisyCopy(x, rng, 0.05)];
 
     const p = timeSync(() => procrustes(views[0], views[1]), reps);
-    rows.push({ op: 'procrustes', n, d, views: 2, iterations: 1, reps, medianMs: p.ms, check: p.last.residual / Math.sqrt(n * d) });
+    rows.push({
+      op: 'procrustes',
+      n,
+      d,
+      views: 2,
+      iterations: 1,
+      reps,
+      medianMs: p.ms,
+      check: p.last.residual / Math.sqrt(n * d),
+    });
 
     const gReps = options.gpaReps ?? (d <= 256 ? 3 : 1);
     const g = timeSync(() => gpa(views, { iterations }), gReps);
-    rows.push({ op: 'gpa', n, d, views: 3, iterations: g.last.iterations, reps: gReps, medianMs: g.ms, check: g.last.diagnostics.equidistance });
+    rows.push({
+      op: 'gpa',
+      n,
+      d,
+      views: 3,
+      iterations: g.last.iterations,
+      reps: gReps,
+      medianMs: g.ms,
+      check: g.last.diagnostics.equidistance,
+    });
   }
 
   log(`Alignment (float64, CPU) — Node ${process.version}, ${process.platform}/${process.arch}`);
@@ -85,10 +103,14 @@ export async function runAlignmentBench(options = {}) {
   log('| op | N | D | views | iterations | reps | median ms | check |');
   log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    log(`| ${r.op} | ${r.n} | ${r.d} | ${r.views} | ${r.iterations} | ${r.reps} | ${r.medianMs.toFixed(1)} | ${r.check.toExponential(2)} |`);
+    log(
+      `| ${r.op} | ${r.n} | ${r.d} | ${r.views} | ${r.iterations} | ${r.reps} | ${r.medianMs.toFixed(1)} | ${r.check.toExponential(2)} |`,
+    );
   }
   log('');
-  log('check: Procrustes RMS entry residual ‖XR − Y‖_F/√(N·D) (noise level 0.05·√2 ≈ 0.071), or GPA equidistance (spec §3.4).');
+  log(
+    'check: Procrustes RMS entry residual ‖XR − Y‖_F/√(N·D) (noise level 0.05·√2 ≈ 0.071), or GPA equidistance (spec §3.4).',
+  );
   return rows;
 }
 

@@ -35,8 +35,17 @@ export async function timeMedian(fn, { reps = 5, warmup = 1 } = {}) {
 export function markdownTable(rows, columns) {
   const head = `| ${columns.map((c) => c[0]).join(' | ')} |`;
   const sep = `|${columns.map(() => '---').join('|')}|`;
-  const body = rows.map((r) => `| ${columns.map(([, key, fmt]) => (fmt ? fmt(r[key], r) : String(r[key]))).join(' | ')} |`);
+  const body = rows.map(
+    (r) => `| ${columns.map(([, key, fmt]) => (fmt ? fmt(r[key], r) : String(r[key]))).join(' | ')} |`,
+  );
   return [head, sep, ...body].join('\n');
 }
 
-export const ms = (v) => (v === undefined || v === null || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+export const ms = (v) =>
+  v === undefined || v === null || Number.isNaN(v)
+    ? '—'
+    : v >= 100
+      ? v.toFixed(0)
+      : v >= 1
+        ? v.toFixed(2)
+        : v.toFixed(3);

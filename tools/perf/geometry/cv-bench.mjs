@@ -11,7 +11,12 @@ import { cvLoss, pentachoronCV, sampleSphere } from '../../../packages/geometry/
 import { initBackend } from '../../../packages/geometry/dist/backend.js';
 import { markdownTable, ms, timeMedian } from './bench-utils.mjs';
 
-export async function runCvBench({ backends = ['cpu', 'wasm'], sizes = [1e3, 1e4, 1e5], dims = [16, 128], reps = 5 } = {}) {
+export async function runCvBench({
+  backends = ['cpu', 'wasm'],
+  sizes = [1e3, 1e4, 1e5],
+  dims = [16, 128],
+  reps = 5,
+} = {}) {
   const rows = [];
   for (const backend of backends) {
     process.env.GEOLIP_BACKEND = backend;

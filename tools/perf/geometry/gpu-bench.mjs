@@ -29,11 +29,16 @@ import { timeSync } from './bench-utils.mjs';
  */
 export async function runGpuBench(options = {}) {
   const log = options.log ?? ((line) => console.log(line));
-  const distDir = options.distDir ?? process.env.GEOLIP_DIST ?? fileURLToPath(new URL('../../../packages/geometry/dist/', import.meta.url));
+  const distDir =
+    options.distDir ??
+    process.env.GEOLIP_DIST ??
+    fileURLToPath(new URL('../../../packages/geometry/dist/', import.meta.url));
   const indexPath = `${distDir.replace(/\/?$/, '/')}index.js`;
   const gpuPath = `${distDir.replace(/\/?$/, '/')}gpu.js`;
   if (!existsSync(indexPath) || !existsSync(gpuPath)) {
-    throw new Error(`gpu-bench: built package not found (${indexPath}, ${gpuPath}); run \`npm run build\` in packages/geometry first`);
+    throw new Error(
+      `gpu-bench: built package not found (${indexPath}, ${gpuPath}); run \`npm run build\` in packages/geometry first`,
+    );
   }
   const { cayleyMengerDeterminant } = await import(pathToFileURL(indexPath).href);
   const { loadGpu } = await import(pathToFileURL(gpuPath).href);
@@ -106,12 +111,18 @@ export async function runGpuBench(options = {}) {
     await gpu.destroy();
   }
 
-  log(`gpu.js mode: ${rows[0]?.mode ?? gpu.mode} (requested '${gpu.requestedMode}'${gpu.attempts.length ? `; fell back after: ${gpu.attempts.map((a) => a.name).join(', ')}` : ''}); Node ${process.version}`);
+  log(
+    `gpu.js mode: ${rows[0]?.mode ?? gpu.mode} (requested '${gpu.requestedMode}'${gpu.attempts.length ? `; fell back after: ${gpu.attempts.map((a) => a.name).join(', ')}` : ''}); Node ${process.version}`,
+  );
   log('');
-  log('| case | size | gpu.js mode | gpu.js median (ms) | gpu.js first call (ms) | float64 reference median (ms) | speedup | median rel. error |');
+  log(
+    '| case | size | gpu.js mode | gpu.js median (ms) | gpu.js first call (ms) | float64 reference median (ms) | speedup | median rel. error |',
+  );
   log('|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    log(`| ${r.case} | ${r.size} | ${r.mode} | ${r.gpuMs.toFixed(2)} | ${r.firstCallMs.toFixed(1)} | ${r.referenceMs.toFixed(2)} | ${r.speedup.toFixed(1)}× | ${r.medianRelError.toExponential(1)} |`);
+    log(
+      `| ${r.case} | ${r.size} | ${r.mode} | ${r.gpuMs.toFixed(2)} | ${r.firstCallMs.toFixed(1)} | ${r.referenceMs.toFixed(2)} | ${r.speedup.toFixed(1)}× | ${r.medianRelError.toExponential(1)} |`,
+    );
   }
   return rows;
 }

@@ -75,7 +75,9 @@ async function loadLinalg(modulePath, distDir) {
   try {
     mod = await import(url);
   } catch (error) {
-    throw new Error(`linalg-bench: cannot import ${url} (run \`npm run build\` in packages/geometry first): ${error.message}`);
+    throw new Error(
+      `linalg-bench: cannot import ${url} (run \`npm run build\` in packages/geometry first): ${error.message}`,
+    );
   }
   const linalg = mod.linalg ?? mod;
   if (typeof linalg.svd !== 'function' || typeof linalg.eigh !== 'function' || typeof linalg.Matrix !== 'function') {
@@ -101,7 +103,9 @@ async function loadLinalg(modulePath, distDir) {
  */
 export async function runLinalgBench(options = {}) {
   const sizesOption = options.sizes ?? DEFAULT_SIZES;
-  const sizes = Array.isArray(sizesOption) ? { svd: sizesOption, eigh: sizesOption } : { svd: sizesOption.svd ?? [], eigh: sizesOption.eigh ?? [] };
+  const sizes = Array.isArray(sizesOption)
+    ? { svd: sizesOption, eigh: sizesOption }
+    : { svd: sizesOption.svd ?? [], eigh: sizesOption.eigh ?? [] };
   const reps = options.reps ?? 3;
   const log = options.log ?? ((line) => console.error(line));
   const linalg = options.linalg ?? (await loadLinalg(options.module, options.distDir ?? process.env.GEOLIP_DIST));
@@ -155,7 +159,9 @@ export async function runLinalgBench(options = {}) {
         maxRelDiff,
         agrees: maxRelDiff <= 1e-8,
       };
-      log(`linalg-bench: ${op} ${n}×${n}: ours ${row.oursMs.toFixed(0)} ms, ml-matrix ${row.mlMatrixMs.toFixed(0)} ms (${count} rep(s)), max rel diff ${maxRelDiff.toExponential(2)}`);
+      log(
+        `linalg-bench: ${op} ${n}×${n}: ours ${row.oursMs.toFixed(0)} ms, ml-matrix ${row.mlMatrixMs.toFixed(0)} ms (${count} rep(s)), max rel diff ${maxRelDiff.toExponential(2)}`,
+      );
       rows.push(row);
     }
   }
@@ -169,7 +175,9 @@ export function formatLinalgBench(rows) {
     '|---|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.op} | ${r.n}×${r.n} | ${r.oursMs.toFixed(0)} | ${r.mlMatrixMs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.agrees ? 'yes' : 'NO'} (${r.maxRelDiff.toExponential(1)}) |`);
+    lines.push(
+      `| ${r.op} | ${r.n}×${r.n} | ${r.oursMs.toFixed(0)} | ${r.mlMatrixMs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.agrees ? 'yes' : 'NO'} (${r.maxRelDiff.toExponential(1)}) |`,
+    );
   }
   return lines.join('\n');
 }

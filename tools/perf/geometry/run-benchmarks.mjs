@@ -17,7 +17,10 @@ import { formatLinalgBench, runLinalgBench } from './linalg-bench.mjs';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const outIndex = args.indexOf('--out');
-const out = outIndex >= 0 ? args[outIndex + 1] : fileURLToPath(new URL('../../../packages/geometry/BENCHMARKS.md', import.meta.url));
+const out =
+  outIndex >= 0
+    ? args[outIndex + 1]
+    : fileURLToPath(new URL('../../../packages/geometry/BENCHMARKS.md', import.meta.url));
 
 const sections = [];
 const started = new Date();
@@ -25,22 +28,28 @@ const progress = (m) => process.stderr.write(`[bench] ${m}\n`);
 
 progress('pentachoron CV and cvLoss on cpu and wasm');
 const cv = await runCvBench(quick ? { sizes: [1e3, 1e4], reps: 3 } : { reps: 5 });
-sections.push(['Pentachoron CV', [
-  'Uniform points on S^15 and S^127. `pentachoronCV` samples 200 pentachora in float64 on the CPU from the first',
-  '`pool` rows (spec §2.1; with `pool = N` every row is eligible and all N rows are read from the backend);',
-  '`cvLoss` is the differentiable loss (64 pentachora) timed forward + backward on the named tfjs backend.',
-  '',
-  cv.table,
-].join('\n')]);
+sections.push([
+  'Pentachoron CV',
+  [
+    'Uniform points on S^15 and S^127. `pentachoronCV` samples 200 pentachora in float64 on the CPU from the first',
+    '`pool` rows (spec §2.1; with `pool = N` every row is eligible and all N rows are read from the backend);',
+    '`cvLoss` is the differentiable loss (64 pentachora) timed forward + backward on the named tfjs backend.',
+    '',
+    cv.table,
+  ].join('\n'),
+]);
 
 progress('linalg: SVD and eigh vs ml-matrix');
 const linalgRows = await runLinalgBench(quick ? { sizes: [256], reps: 1, log: () => {} } : { log: () => {} });
-sections.push(['Float64 linear algebra vs ml-matrix (same run)', [
-  'Median wall time; `ratio` = ml-matrix time ÷ ours; singular values / eigenvalues checked to agree (1e-8 relative).',
-  'Pure JS on the CPU: the tfjs backend plays no part.',
-  '',
-  formatLinalgBench(linalgRows),
-].join('\n')]);
+sections.push([
+  'Float64 linear algebra vs ml-matrix (same run)',
+  [
+    'Median wall time; `ratio` = ml-matrix time ÷ ours; singular values / eigenvalues checked to agree (1e-8 relative).',
+    'Pure JS on the CPU: the tfjs backend plays no part.',
+    '',
+    formatLinalgBench(linalgRows),
+  ].join('\n'),
+]);
 
 progress('alignment: Procrustes and GPA');
 const alignLines = [];

@@ -52,7 +52,22 @@ for (const s of SHAPES) {
   const x = tf.randomNormal([batch, s.h, s.h, s.cin], 0, 1, 'float32', 1);
   const w = conv.weight;
   // tfjs: pad, then its own Conv2D (valid) gradient.
-  const tfjsGrad = () => tf.grads((xi, wi) => tf.sum(tf.conv2d(tf.pad(xi, [[0, 0], [1, 1], [1, 1], [0, 0]]), wi, s.stride, 'valid')))([x, w]);
+  const tfjsGrad = () =>
+    tf.grads((xi, wi) =>
+      tf.sum(
+        tf.conv2d(
+          tf.pad(xi, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          wi,
+          s.stride,
+          'valid',
+        ),
+      ),
+    )([x, w]);
   const oursGrad = () => {
     const { grads, value } = tf.variableGrads(() => tf.sum(conv.forward(x)), [w]);
     const dx = tf.grad((xi) => tf.sum(conv.forward(xi)))(x);
@@ -77,5 +92,8 @@ console.log(lines.join('\n'));
 const dir = path.join(here, '../../../results/perf/nn');
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `conv-grad-${backendName}.json`);
-writeFileSync(`${file}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), backend: backendName, adapter: info.adapter ?? null, batch, runs, rows }, null, 2)}\n`);
+writeFileSync(
+  `${file}.tmp`,
+  `${JSON.stringify({ date: new Date().toISOString(), backend: backendName, adapter: info.adapter ?? null, batch, runs, rows }, null, 2)}\n`,
+);
 renameSync(`${file}.tmp`, file);

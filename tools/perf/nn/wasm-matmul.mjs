@@ -35,7 +35,13 @@ const COMBOS = [
 ];
 
 function parseArgs(argv) {
-  const o = { runs: 5, quick: false, child: undefined, out: path.join(here, '../../../results/perf/nn/wasm-matmul.json'), maxSeconds: 20 };
+  const o = {
+    runs: 5,
+    quick: false,
+    child: undefined,
+    out: path.join(here, '../../../results/perf/nn/wasm-matmul.json'),
+    maxSeconds: 20,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') o.runs = Number(argv[++i]);
@@ -45,7 +51,8 @@ function parseArgs(argv) {
     else if (a === '--max-seconds') o.maxSeconds = Number(argv[++i]);
     else throw new Error(`wasm-matmul: unknown argument '${a}'`);
   }
-  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error(`wasm-matmul: '--runs' must be a positive integer, got ${o.runs}`);
+  if (!Number.isInteger(o.runs) || o.runs < 1)
+    throw new Error(`wasm-matmul: '--runs' must be a positive integer, got ${o.runs}`);
   return o;
 }
 
@@ -63,8 +70,11 @@ async function child(config, opts) {
   const tf = await import('@tensorflow/tfjs-core');
   const nnBackend = await import('@geolip/nn/backend');
   const geomBackend = await import('@geolip/geometry/backend');
-  const info = kernels ? await nnBackend.initBackend({ log: () => {} }) : await geomBackend.initBackend({ log: () => {} });
-  const shapes = backend === 'cpu' ? [SMALL] : opts.quick ? [SMALL, SHAPES[0], SHAPES[1], SHAPES[4]] : [SMALL, ...SHAPES];
+  const info = kernels
+    ? await nnBackend.initBackend({ log: () => {} })
+    : await geomBackend.initBackend({ log: () => {} });
+  const shapes =
+    backend === 'cpu' ? [SMALL] : opts.quick ? [SMALL, SHAPES[0], SHAPES[1], SHAPES[4]] : [SMALL, ...SHAPES];
   const rows = [];
   for (const s of shapes) {
     const batch = s.batch ? [s.batch] : [];
@@ -103,13 +113,23 @@ async function child(config, opts) {
 
 // ---------------------------------------------------------------- parent: every configuration
 function runConfig(cfg, opts) {
-  const args = [fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg), '--runs', String(opts.runs), '--max-seconds', String(opts.maxSeconds)];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    JSON.stringify(cfg),
+    '--runs',
+    String(opts.runs),
+    '--max-seconds',
+    String(opts.maxSeconds),
+  ];
   if (opts.quick) args.push('--quick');
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60_000 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('@@RESULT@@'));
   if (r.status !== 0 || !line) {
-    throw new Error(`wasm-matmul: configuration ${JSON.stringify(cfg)} failed (exit ${r.status}, signal ${r.signal}): ${(r.stderr ?? '').slice(-2000)}`);
+    throw new Error(
+      `wasm-matmul: configuration ${JSON.stringify(cfg)} failed (exit ${r.status}, signal ${r.signal}): ${(r.stderr ?? '').slice(-2000)}`,
+    );
   }
   return { ...cfg, ...JSON.parse(line.slice('@@RESULT@@'.length)), wallSeconds: (Date.now() - t0) / 1000 };
 }
@@ -135,10 +155,11 @@ async function main() {
 
   // Markdown: one row per (shape, transpose), one column per configuration.
   const keys = [];
-  for (const r of results) for (const row of r.rows) {
-    const k = `${row.shape}|${row.transposeA}|${row.transposeB}`;
-    if (!keys.includes(k)) keys.push(k);
-  }
+  for (const r of results)
+    for (const row of r.rows) {
+      const k = `${row.shape}|${row.transposeA}|${row.transposeB}`;
+      if (!keys.includes(k)) keys.push(k);
+    }
   const head = `| shape | tA | tB | ${results.map((r) => `${r.label} (threads ${r.threads})`).join(' | ')} |`;
   const sep = `|---|---|---|${results.map(() => '---:').join('|')}|`;
   const lines = [head, sep];
@@ -152,12 +173,21 @@ async function main() {
   }
   const table = lines.join('\n');
   process.stdout.write(`\nmatmul GFLOP/s (median of up to ${opts.runs} runs; higher is better)\n\n${table}\n\n`);
-  process.stdout.write(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')} (${cores} cores; other processes share them)\n`);
+  process.stdout.write(
+    `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')} (${cores} cores; other processes share them)\n`,
+  );
 
   const json = {
     date: new Date().toISOString(),
     command: `node tools/perf/nn/wasm-matmul.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores, node: process.version, platform: `${process.platform}-${process.arch}`, loadBefore, loadAfter },
+    machine: {
+      cpus: os.cpus()[0]?.model ?? 'unknown',
+      cores,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      loadBefore,
+      loadAfter,
+    },
     runs: opts.runs,
     results,
     markdown: table,

@@ -51,7 +51,9 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = resolve(next());
     else if (k === '--quick') a.quick = true;
     else if (k === '--help' || k === '-h') {
-      console.log('node ort-bench.mjs [--threads 2] [--batches 64,256] [--lengths 32,128] [--budget-s 20] [--min-runs 3] [--max-runs 20] [--quick] [--out file.json]');
+      console.log(
+        'node ort-bench.mjs [--threads 2] [--batches 64,256] [--lengths 32,128] [--budget-s 20] [--min-runs 3] [--max-runs 20] [--quick] [--out file.json]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
@@ -92,7 +94,15 @@ function matmulModel(n, bAsInitializer, seed = 0) {
     b = g.init('B', DT.FLOAT, [n, n], data);
   } else inputs.push(valueInfo('B', DT.FLOAT, [n, n]));
   g.op('MatMul', ['A', b], [], { out: 'C' });
-  return modelProto({ graph: graphProto({ name: 'matmul', nodes: g.nodes, initializers: g.inits, inputs, outputs: [valueInfo('C', DT.FLOAT, [n, n])] }) });
+  return modelProto({
+    graph: graphProto({
+      name: 'matmul',
+      nodes: g.nodes,
+      initializers: g.inits,
+      inputs,
+      outputs: [valueInfo('C', DT.FLOAT, [n, n])],
+    }),
+  });
 }
 
 async function timeRuns(fn, { minRuns, maxRuns, budgetS }) {
@@ -109,14 +119,28 @@ async function timeRuns(fn, { minRuns, maxRuns, budgetS }) {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
-  const opts = { intraOpNumThreads: a.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  const opts = {
+    intraOpNumThreads: a.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
   const modelPath = join(CACHE, 'encoder.onnx');
   if (!existsSync(modelPath)) {
     console.log('exporting the encoder (seed 0) to', modelPath);
     exportEncoder({ seed: 0, out: modelPath, weightsOut: join(CACHE, 'encoder.safetensors') });
   }
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', logical_cpus: cpus().length, mem_gib: +(totalmem() / 2 ** 30).toFixed(1), platform: `${process.platform}-${process.arch}`, node: process.version, loadavg_1_5_15_at_start: loadavg().map((x) => +x.toFixed(2)) };
-  console.log(`onnxruntime-node ${ort.env.versions?.node ?? '?'} on ${machine.cpu} x${machine.logical_cpus}, ${a.threads} intra-op threads`);
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    logical_cpus: cpus().length,
+    mem_gib: +(totalmem() / 2 ** 30).toFixed(1),
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    loadavg_1_5_15_at_start: loadavg().map((x) => +x.toFixed(2)),
+  };
+  console.log(
+    `onnxruntime-node ${ort.env.versions?.node ?? '?'} on ${machine.cpu} x${machine.logical_cpus}, ${a.threads} intra-op threads`,
+  );
 
   // ---- MatMul n³ ----
   const matmul = [];
@@ -131,9 +155,20 @@ async function main() {
     for (let i = 0; i < 3; i++) await s.run(feeds);
     const times = await timeRuns(() => s.run(feeds), { minRuns: a.matmulRuns, maxRuns: a.matmulRuns, budgetS: 0 });
     const ms = median(times);
-    const row = { case: `matmul ${n}³ (B ${bInit ? 'initializer, prepacked' : 'graph input'})`, n, b_initializer: bInit, runs: times.length, median_ms: ms, min_ms: Math.min(...times), gflops: (2 * n ** 3) / (ms / 1e3) / 1e9, gflops_best: (2 * n ** 3) / (Math.min(...times) / 1e3) / 1e9 };
+    const row = {
+      case: `matmul ${n}³ (B ${bInit ? 'initializer, prepacked' : 'graph input'})`,
+      n,
+      b_initializer: bInit,
+      runs: times.length,
+      median_ms: ms,
+      min_ms: Math.min(...times),
+      gflops: (2 * n ** 3) / (ms / 1e3) / 1e9,
+      gflops_best: (2 * n ** 3) / (Math.min(...times) / 1e3) / 1e9,
+    };
     matmul.push(row);
-    console.log(`${row.case}: ${row.median_ms.toFixed(2)} ms median of ${row.runs} -> ${row.gflops.toFixed(1)} GFLOP/s`);
+    console.log(
+      `${row.case}: ${row.median_ms.toFixed(2)} ms median of ${row.runs} -> ${row.gflops.toFixed(1)} GFLOP/s`,
+    );
     await s.release?.();
   }
 
@@ -148,7 +183,10 @@ async function main() {
       const ids = new BigInt64Array(B * L);
       for (let i = 0; i < ids.length; i++) ids[i] = BigInt(1 + Math.floor(r() * 30521));
       const mask = new BigInt64Array(B * L).fill(1n);
-      const feeds = { input_ids: new ort.Tensor('int64', ids, [B, L]), attention_mask: new ort.Tensor('int64', mask, [B, L]) };
+      const feeds = {
+        input_ids: new ort.Tensor('int64', ids, [B, L]),
+        attention_mask: new ort.Tensor('int64', mask, [B, L]),
+      };
       const w0 = performance.now();
       await session.run(feeds);
       const warmMs = performance.now() - w0;
@@ -170,7 +208,9 @@ async function main() {
         gflops: flops / (ms / 1e3) / 1e9,
       };
       encoder.push(row);
-      console.log(`encoder B=${B} L=${L}: ${ms.toFixed(1)} ms median of ${row.runs} -> ${row.sentences_per_s.toFixed(1)} sentences/s (${row.gflops.toFixed(1)} GFLOP/s)`);
+      console.log(
+        `encoder B=${B} L=${L}: ${ms.toFixed(1)} ms median of ${row.runs} -> ${row.sentences_per_s.toFixed(1)} sentences/s (${row.gflops.toFixed(1)} GFLOP/s)`,
+      );
     }
   }
   await session.release?.();
@@ -182,8 +222,20 @@ async function main() {
     onnxruntime_node: ort.env.versions?.node ?? null,
     machine,
     session_options: opts,
-    method: { warmup_runs: 1, min_runs: a.minRuns, max_runs: a.maxRuns, budget_s_per_shape: a.budgetS, statistic: 'median', inputs: 'ids seeded uniform in [1,30522), attention_mask all ones (no padding)' },
-    model: { path: relative(resolve(HERE, '..', '..', '..'), modelPath), bytes: statSync(modelPath).size, params: 25958016, session_create_s: loadS },
+    method: {
+      warmup_runs: 1,
+      min_runs: a.minRuns,
+      max_runs: a.maxRuns,
+      budget_s_per_shape: a.budgetS,
+      statistic: 'median',
+      inputs: 'ids seeded uniform in [1,30522), attention_mask all ones (no padding)',
+    },
+    model: {
+      path: relative(resolve(HERE, '..', '..', '..'), modelPath),
+      bytes: statSync(modelPath).size,
+      params: 25958016,
+      session_create_s: loadS,
+    },
     command: `node tools/perf/peers/ort-bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     matmul,
     encoder,
@@ -191,11 +243,21 @@ async function main() {
   mkdirSync(dirname(a.out), { recursive: true });
   writeAtomic(a.out, Buffer.from(JSON.stringify(report, null, 2) + '\n'));
 
-  console.log(`\n### onnxruntime-node ${report.onnxruntime_node} CPU (${machine.cpu} x${machine.logical_cpus}, ${a.threads} threads), ${report.date.slice(0, 10)}; load average ${machine.loadavg_1_5_15_at_start.join('/')} at start, ${machine.loadavg_1_5_15_at_end.join('/')} at end\n`);
-  console.log('| case | batch | length | runs | median ms | best ms | sentences/s (median) | sentences/s (best) | GFLOP/s (median) |');
+  console.log(
+    `\n### onnxruntime-node ${report.onnxruntime_node} CPU (${machine.cpu} x${machine.logical_cpus}, ${a.threads} threads), ${report.date.slice(0, 10)}; load average ${machine.loadavg_1_5_15_at_start.join('/')} at start, ${machine.loadavg_1_5_15_at_end.join('/')} at end\n`,
+  );
+  console.log(
+    '| case | batch | length | runs | median ms | best ms | sentences/s (median) | sentences/s (best) | GFLOP/s (median) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of encoder) console.log(`| encoder inference | ${r.batch} | ${r.seq} | ${r.runs} | ${r.median_ms.toFixed(1)} | ${r.min_ms.toFixed(1)} | ${r.sentences_per_s.toFixed(1)} | ${(r.batch / (r.min_ms / 1e3)).toFixed(1)} | ${r.gflops.toFixed(1)} |`);
-  for (const r of matmul) console.log(`| ${r.case} | | | ${r.runs} | ${r.median_ms.toFixed(2)} | ${r.min_ms.toFixed(2)} | | | ${r.gflops.toFixed(1)} (best ${((2 * r.n ** 3) / (r.min_ms / 1e3) / 1e9).toFixed(1)}) |`);
+  for (const r of encoder)
+    console.log(
+      `| encoder inference | ${r.batch} | ${r.seq} | ${r.runs} | ${r.median_ms.toFixed(1)} | ${r.min_ms.toFixed(1)} | ${r.sentences_per_s.toFixed(1)} | ${(r.batch / (r.min_ms / 1e3)).toFixed(1)} | ${r.gflops.toFixed(1)} |`,
+    );
+  for (const r of matmul)
+    console.log(
+      `| ${r.case} | | | ${r.runs} | ${r.median_ms.toFixed(2)} | ${r.min_ms.toFixed(2)} | | | ${r.gflops.toFixed(1)} (best ${((2 * r.n ** 3) / (r.min_ms / 1e3) / 1e9).toFixed(1)}) |`,
+    );
   console.log(`\nwrote ${a.out}`);
 }
 

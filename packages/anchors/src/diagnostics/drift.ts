@@ -159,7 +159,8 @@ export function driftSummary(drift: ArrayLike<number>, options: DriftSummaryOpti
   if (drift === null || typeof drift !== 'object' || typeof drift.length !== 'number') {
     throw new InvalidArgumentError(op, 'drift', `must be an array of numbers, got ${describeValue(drift)}`);
   }
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
   const binding = checkNumber(op, 'binding', options.binding ?? BINDING_CONSTANT, -Infinity);
   const window = checkNumber(op, 'window', options.window ?? 0.05, 0, Infinity, true);
   const finite: number[] = [];

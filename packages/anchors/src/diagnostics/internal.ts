@@ -33,7 +33,13 @@ export function describeValue(value: unknown): string {
  * @internal Checks that `value` is a float32 rank-2 tensor with at least `minRows` rows and, when
  * given, `dim` columns. Returns [rows, cols]. Reads metadata only.
  */
-export function checkMatrix(op: string, argument: string, value: unknown, letters: [string, string], options: { minRows?: number; dim?: number } = {}): [number, number] {
+export function checkMatrix(
+  op: string,
+  argument: string,
+  value: unknown,
+  letters: [string, string],
+  options: { minRows?: number; dim?: number } = {},
+): [number, number] {
   if (!(value instanceof tf.Tensor)) {
     throw new InvalidArgumentError(op, argument, `must be a tf.Tensor2D, got ${describeValue(value)}`);
   }
@@ -44,24 +50,41 @@ export function checkMatrix(op: string, argument: string, value: unknown, letter
   if (options.dim !== undefined && cols !== options.dim) throw new ShapeError(op, argument, expected, value.shape);
   const minRows = options.minRows ?? 1;
   if (rows < minRows) throw new ShapeError(op, argument, `${expected} with ${rowLetter} ≥ ${minRows}`, value.shape);
-  if (value.dtype !== 'float32') throw new InvalidArgumentError(op, argument, `must have dtype float32, got ${value.dtype}`);
+  if (value.dtype !== 'float32')
+    throw new InvalidArgumentError(op, argument, `must have dtype float32, got ${value.dtype}`);
   return [rows, cols];
 }
 
 /** @internal Throws unless `value` is a finite number ≥ `min` (and ≤ `max`). */
-export function checkNumber(op: string, argument: string, value: unknown, min: number, max = Infinity, exclusiveMin = false): number {
-  const ok = typeof value === 'number' && Number.isFinite(value) && (exclusiveMin ? value > min : value >= min) && value <= max;
+export function checkNumber(
+  op: string,
+  argument: string,
+  value: unknown,
+  min: number,
+  max = Infinity,
+  exclusiveMin = false,
+): number {
+  const ok =
+    typeof value === 'number' && Number.isFinite(value) && (exclusiveMin ? value > min : value >= min) && value <= max;
   if (!ok) {
     const lower = min === -Infinity ? '' : `${exclusiveMin ? '>' : '>='} ${min}`;
     const upper = max === Infinity ? '' : `<= ${max}`;
     const range = [lower, upper].filter(Boolean).join(' and ');
-    throw new InvalidArgumentError(op, argument, `must be a finite number${range ? ` ${range}` : ''}, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a finite number${range ? ` ${range}` : ''}, got ${String(value)}`,
+    );
   }
   return value as number;
 }
 
 function isSourceObject(value: unknown): value is { normalizedAnchors(): tf.Tensor2D } {
-  return typeof value === 'object' && value !== null && typeof (value as { normalizedAnchors?: unknown }).normalizedAnchors === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { normalizedAnchors?: unknown }).normalizedAnchors === 'function'
+  );
 }
 
 /**
@@ -70,16 +93,28 @@ function isSourceObject(value: unknown): value is { normalizedAnchors(): tf.Tens
  * Call inside `tf.tidy` (or a customGrad forward) when the source is an object, so that a fresh
  * tensor from `normalizedAnchors()` is disposed and a cached one is left alone.
  */
-export function rawAnchors(op: string, source: unknown, options: { argument?: string; dim?: number; minAnchors?: number } = {}): tf.Tensor2D {
+export function rawAnchors(
+  op: string,
+  source: unknown,
+  options: { argument?: string; dim?: number; minAnchors?: number } = {},
+): tf.Tensor2D {
   const argument = options.argument ?? 'anchors';
   let tensor: unknown = source;
   if (!(source instanceof tf.Tensor)) {
     if (!isSourceObject(source)) {
-      throw new InvalidArgumentError(op, argument, `must be a tf.Tensor2D [A, D] or an object with normalizedAnchors(), got ${describeValue(source)}`);
+      throw new InvalidArgumentError(
+        op,
+        argument,
+        `must be a tf.Tensor2D [A, D] or an object with normalizedAnchors(), got ${describeValue(source)}`,
+      );
     }
     tensor = source.normalizedAnchors();
     if (!(tensor instanceof tf.Tensor)) {
-      throw new InvalidArgumentError(op, argument, `normalizedAnchors() must return a tf.Tensor2D, got ${describeValue(tensor)}`);
+      throw new InvalidArgumentError(
+        op,
+        argument,
+        `normalizedAnchors() must return a tf.Tensor2D, got ${describeValue(tensor)}`,
+      );
     }
   }
   checkMatrix(op, argument, tensor, ['A', 'D'], { minRows: options.minAnchors ?? 1, dim: options.dim });
@@ -87,7 +122,11 @@ export function rawAnchors(op: string, source: unknown, options: { argument?: st
 }
 
 /** @internal Checks the metadata of a tensor source up front (objects are checked when resolved). */
-export function checkAnchorSource(op: string, source: unknown, options: { argument?: string; dim?: number; minAnchors?: number } = {}): void {
+export function checkAnchorSource(
+  op: string,
+  source: unknown,
+  options: { argument?: string; dim?: number; minAnchors?: number } = {},
+): void {
   if (source instanceof tf.Tensor) rawAnchors(op, source, options);
   else if (!isSourceObject(source)) rawAnchors(op, source, options); // throws the InvalidArgumentError
 }
@@ -96,7 +135,11 @@ export function checkAnchorSource(op: string, source: unknown, options: { argume
  * @internal A new `[A, D]` tensor of unit rows, Â = A / max(‖A‖, 1e-12), that the caller owns and
  * must dispose. A fresh tensor from `normalizedAnchors()` is disposed here; a cached one is not.
  */
-export function unitAnchors(op: string, source: unknown, options: { argument?: string; dim?: number; minAnchors?: number } = {}): tf.Tensor2D {
+export function unitAnchors(
+  op: string,
+  source: unknown,
+  options: { argument?: string; dim?: number; minAnchors?: number } = {},
+): tf.Tensor2D {
   return tf.tidy(() => normalize(rawAnchors(op, source, options)));
 }
 
@@ -106,7 +149,11 @@ export function unitAnchors(op: string, source: unknown, options: { argument?: s
  */
 export function checkLabels(op: string, labels: unknown, n: number): Float64Array {
   if (!(labels instanceof Int32Array) && !Array.isArray(labels)) {
-    throw new InvalidArgumentError(op, 'labels', `must be an Int32Array or an array of integers, got ${describeValue(labels)}`);
+    throw new InvalidArgumentError(
+      op,
+      'labels',
+      `must be an Int32Array or an array of integers, got ${describeValue(labels)}`,
+    );
   }
   if (labels.length !== n) throw new ShapeError(op, 'labels', `[N=${n}]`, [labels.length]);
   const out = new Float64Array(n);

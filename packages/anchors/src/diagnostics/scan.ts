@@ -14,8 +14,22 @@ import {
 } from '@geolip/geometry';
 
 import { CV_BAND, inCvBand } from './constants.js';
-import { type AnchorSource, checkAnchorSource, checkInteger, checkLabels, checkMatrix, describeValue, readSync, unitAnchors } from './internal.js';
-import { type AnchorUtilisation, anchorUtilisation, anchorUtilisationAsync, utilisationFromCounts } from './utilisation.js';
+import {
+  type AnchorSource,
+  checkAnchorSource,
+  checkInteger,
+  checkLabels,
+  checkMatrix,
+  describeValue,
+  readSync,
+  unitAnchors,
+} from './internal.js';
+import {
+  type AnchorUtilisation,
+  anchorUtilisation,
+  anchorUtilisationAsync,
+  utilisationFromCounts,
+} from './utilisation.js';
 
 /** Classes with fewer members than this get no per-class CV (a pentachoron needs 5 points). */
 const MIN_CLASS_SIZE = 5;
@@ -184,7 +198,11 @@ export function scan(embeddings: tf.Tensor2D, options: ScanOptions = {}): ScanRe
       const sameDiff = p.labels && enough ? sameDiffGap(clean, rows.labels!) : null;
       const parts: TensorParts = {
         self: enough ? selfSimilarity(clean) : { mean: NaN, max: NaN },
-        utilisation: p.unit ? (rows.count >= 1 ? anchorUtilisation(clean, p.unit) : emptyUtilisation(p.unit.shape[0])) : null,
+        utilisation: p.unit
+          ? rows.count >= 1
+            ? anchorUtilisation(clean, p.unit)
+            : emptyUtilisation(p.unit.shape[0])
+          : null,
         knn: p.labels && enough ? knnAccuracy(clean, rows.labels!) : NaN,
         same: sameDiff?.same ?? NaN,
         diff: sameDiff?.diff ?? NaN,
@@ -212,7 +230,10 @@ export async function scanAsync(embeddings: tf.Tensor2D, options: ScanOptions = 
   const op = 'scanAsync';
   const p = prepare(op, embeddings, options);
   try {
-    const [data, anchorData] = await Promise.all([embeddings.data() as Promise<Float32Array>, p.unit ? p.unit.data() : Promise.resolve(null)]);
+    const [data, anchorData] = await Promise.all([
+      embeddings.data() as Promise<Float32Array>,
+      p.unit ? p.unit.data() : Promise.resolve(null),
+    ]);
     const rows = cleanRows(p, data);
     const clean = rows.tensor ?? embeddings;
     try {
@@ -223,7 +244,13 @@ export async function scanAsync(embeddings: tf.Tensor2D, options: ScanOptions = 
         p.labels && enough ? knnAccuracyAsync(clean, rows.labels!) : NaN,
         p.labels && enough ? sameDiffGapAsync(clean, rows.labels!) : null,
       ]);
-      return assemble(op, p, rows, anchorData, { self, utilisation, knn, same: sameDiff?.same ?? NaN, diff: sameDiff?.diff ?? NaN });
+      return assemble(op, p, rows, anchorData, {
+        self,
+        utilisation,
+        knn,
+        same: sameDiff?.same ?? NaN,
+        diff: sameDiff?.diff ?? NaN,
+      });
     } finally {
       rows.tensor?.dispose();
     }
@@ -265,10 +292,12 @@ interface TensorParts {
 }
 
 function prepare(op: string, embeddings: tf.Tensor2D, options: ScanOptions): Prepared {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
   const [n, d] = checkMatrix(op, 'embeddings', embeddings, ['N', 'D']);
   const labels = options.labels === undefined ? null : checkLabels(op, options.labels, n);
-  if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidArgumentError(op, 'name', `must be a string, got ${describeValue(options.name)}`);
+  if (options.name !== undefined && typeof options.name !== 'string')
+    throw new InvalidArgumentError(op, 'name', `must be a string, got ${describeValue(options.name)}`);
   const samples = checkInteger(op, 'samples', options.samples ?? 200, 2);
   const seed = checkInteger(op, 'seed', options.seed ?? 0, 0);
   if (options.anchors !== undefined) checkAnchorSource(op, options.anchors, { dim: d, minAnchors: 2 });
@@ -333,7 +362,13 @@ function emptyUtilisation(a: number): AnchorUtilisation {
   return utilisationFromCounts(new Float64Array(a));
 }
 
-function assemble(op: string, p: Prepared, rows: CleanRows, anchorData: ArrayLike<number> | null, parts: TensorParts): ScanReport {
+function assemble(
+  op: string,
+  p: Prepared,
+  rows: CleanRows,
+  anchorData: ArrayLike<number> | null,
+  parts: TensorParts,
+): ScanReport {
   const { d } = p;
   const effectiveDim = rows.count >= 1 ? effectiveDimension(new Matrix(rows.count, d, rows.unit)) : NaN;
 
@@ -358,7 +393,14 @@ function assemble(op: string, p: Prepared, rows: CleanRows, anchorData: ArrayLik
       for (let j = 0; j < d; j++) unit[i * d + j] = anchorData[i * d + j]! * scale;
     }
     const u = parts.utilisation;
-    anchors = { count: a, cv: a >= 5 ? cvOf(unit, a, d, p) : null, active: u.active, counts: u.counts, entropy: u.entropy, gini: u.gini };
+    anchors = {
+      count: a,
+      cv: a >= 5 ? cvOf(unit, a, d, p) : null,
+      active: u.active,
+      counts: u.counts,
+      entropy: u.entropy,
+      gini: u.gini,
+    };
   }
 
   let labels: ScanLabelReport | null = null;
@@ -456,14 +498,21 @@ function cvText(c: ScanCV): string {
  * console.log(formatScan(scan(embeddings, { labels, anchors, name: 'emb' })));
  */
 export function formatScan(report: ScanReport): string {
-  if (typeof report !== 'object' || report === null) throw new InvalidArgumentError('formatScan', 'report', `must be a ScanReport, got ${describeValue(report)}`);
+  if (typeof report !== 'object' || report === null)
+    throw new InvalidArgumentError('formatScan', 'report', `must be a ScanReport, got ${describeValue(report)}`);
   const lines: string[] = [report.name ? `SCAN ${report.name}` : 'SCAN'];
   const line = (label: string, value: string): void => {
     lines.push(`  ${label.padEnd(LABEL_WIDTH - 1)} ${value}`);
   };
   line('N × D', `${report.n} × ${report.d}`);
-  line('non-finite', `${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'}${report.nonFiniteRows > 0 ? ' (excluded)' : ''}`);
-  line('norms', `mean ${fixed(report.norms.mean, 4)}  min ${fixed(report.norms.min, 4)}  max ${fixed(report.norms.max, 4)}`);
+  line(
+    'non-finite',
+    `${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'}${report.nonFiniteRows > 0 ? ' (excluded)' : ''}`,
+  );
+  line(
+    'norms',
+    `mean ${fixed(report.norms.mean, 4)}  min ${fixed(report.norms.min, 4)}  max ${fixed(report.norms.max, 4)}`,
+  );
   line('self-sim', `mean ${fixed(report.selfSimilarity.mean, 4)}  max ${fixed(report.selfSimilarity.max, 4)}`);
   line('eff_dim', `${fixed(report.effectiveDimension, 2)} / ${report.d}`);
   line('CV (global)', cvText(report.cv));
@@ -478,7 +527,10 @@ export function formatScan(report: ScanReport): string {
   }
   if (report.labels) {
     const l = report.labels;
-    line('1-NN acc', `${fixed(l.knnAccuracy, 4)}  (chance ${fixed(l.chance, 4)}, ${l.classes} class${l.classes === 1 ? '' : 'es'})`);
+    line(
+      '1-NN acc',
+      `${fixed(l.knnAccuracy, 4)}  (chance ${fixed(l.chance, 4)}, ${l.classes} class${l.classes === 1 ? '' : 'es'})`,
+    );
     line('same/diff', `same ${fixed(l.same, 4)}  diff ${fixed(l.diff, 4)}  gap ${fixed(l.gap, 4)}`);
   }
   return lines.join('\n');

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
 
-import { type AnchorSource, checkAnchorSource, checkInteger, checkMatrix, describeValue, readSync, unitAnchors } from './internal.js';
+import {
+  type AnchorSource,
+  checkAnchorSource,
+  checkInteger,
+  checkMatrix,
+  describeValue,
+  readSync,
+  unitAnchors,
+} from './internal.js';
 
 /** Entries of one `[blockRows, A]` cosine block, by default (8 MB of float32). */
 const BLOCK_ENTRIES = 1 << 21;
@@ -77,7 +85,11 @@ export interface AnchorUtilisation {
  *
  * @see {@link utilisationFromCounts} for the statistics of a histogram you already have.
  */
-export function anchorUtilisation(embeddings: tf.Tensor2D, anchors: AnchorSource, options: AnchorUtilisationOptions = {}): AnchorUtilisation {
+export function anchorUtilisation(
+  embeddings: tf.Tensor2D,
+  anchors: AnchorSource,
+  options: AnchorUtilisationOptions = {},
+): AnchorUtilisation {
   const op = 'anchorUtilisation';
   const parts = build(op, embeddings, anchors, options);
   try {
@@ -101,7 +113,11 @@ export function anchorUtilisation(embeddings: tf.Tensor2D, anchors: AnchorSource
  * @example
  * const u = await anchorUtilisationAsync(e, anchors); // u.active, u.entropy, u.gini
  */
-export async function anchorUtilisationAsync(embeddings: tf.Tensor2D, anchors: AnchorSource, options: AnchorUtilisationOptions = {}): Promise<AnchorUtilisation> {
+export async function anchorUtilisationAsync(
+  embeddings: tf.Tensor2D,
+  anchors: AnchorSource,
+  options: AnchorUtilisationOptions = {},
+): Promise<AnchorUtilisation> {
   const parts = build('anchorUtilisationAsync', embeddings, anchors, options);
   try {
     const [nearest, finite] = await Promise.all([parts.nearest.data(), parts.finite.data()]);
@@ -131,16 +147,19 @@ export function utilisationFromCounts(counts: ArrayLike<number>): AnchorUtilisat
   if (counts === null || typeof counts !== 'object' || typeof counts.length !== 'number') {
     throw new InvalidArgumentError(op, 'counts', `must be an array of counts, got ${describeValue(counts)}`);
   }
-  if (counts.length < 2) throw new InvalidArgumentError(op, 'counts', `must hold at least 2 anchors' counts, got ${counts.length}`);
+  if (counts.length < 2)
+    throw new InvalidArgumentError(op, 'counts', `must hold at least 2 anchors' counts, got ${counts.length}`);
   const values = Float64Array.from(counts);
   values.forEach((c, i) => {
-    if (!Number.isFinite(c) || c < 0) throw new InvalidArgumentError(op, 'counts', `must hold finite counts >= 0, got ${String(c)} at index ${i}`);
+    if (!Number.isFinite(c) || c < 0)
+      throw new InvalidArgumentError(op, 'counts', `must hold finite counts >= 0, got ${String(c)} at index ${i}`);
   });
   return { counts: Int32Array.from(values, Math.round), nonFiniteRows: 0, ...statistics(values) };
 }
 
 function build(op: string, embeddings: tf.Tensor2D, anchors: AnchorSource, options: AnchorUtilisationOptions) {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
   const [n, d] = checkMatrix(op, 'embeddings', embeddings, ['N', 'D']);
   checkAnchorSource(op, anchors, { dim: d, minAnchors: 2 });
   const blockOption = options.blockRows === undefined ? undefined : checkInteger(op, 'blockRows', options.blockRows, 1);
@@ -156,7 +175,10 @@ function build(op: string, embeddings: tf.Tensor2D, anchors: AnchorSource, optio
         const [idx, ok] = tf.tidy(() => {
           const rows = tf.slice(embeddings, [start, 0], [b, d]);
           // Row finiteness on the rows themselves: a NaN row's scores are NaN, and argmax of NaN is backend-defined.
-          return [tf.argMax(tf.matMul(rows, unit, false, true), 1) as tf.Tensor1D, tf.all(tf.isFinite(rows), 1) as tf.Tensor1D];
+          return [
+            tf.argMax(tf.matMul(rows, unit, false, true), 1) as tf.Tensor1D,
+            tf.all(tf.isFinite(rows), 1) as tf.Tensor1D,
+          ];
         });
         nearestParts.push(idx);
         finiteParts.push(ok);

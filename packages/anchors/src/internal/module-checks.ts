@@ -9,7 +9,14 @@ import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
 
 /** Throws unless `value` is a finite number in [min, max] (`open` excludes the lower bound). */
-export function checkNumber(op: string, argument: string, value: unknown, min = -Infinity, max = Infinity, open = false): number {
+export function checkNumber(
+  op: string,
+  argument: string,
+  value: unknown,
+  min = -Infinity,
+  max = Infinity,
+  open = false,
+): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (open && value === min)) {
     const range = `${open ? '(' : '['}${min}, ${max}]`;
     throw new InvalidArgumentError(op, argument, `must be a finite number in ${range}, got ${String(value)}`);
@@ -20,7 +27,11 @@ export function checkNumber(op: string, argument: string, value: unknown, min = 
 /** Throws unless `value` is one of `allowed`. */
 export function checkChoice<T extends string>(op: string, argument: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(op, argument, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
@@ -29,7 +40,14 @@ export function checkChoice<T extends string>(op: string, argument: string, valu
  * Checks a float32 tensor of rank 2 whose last size is `cols` (when given):
  * `op: 'x' must have shape [B, D=16], got [4, 8]`. Returns `[rows, cols]`.
  */
-export function checkMatrixTensor(op: string, argument: string, value: unknown, rowLetter: string, colLetter: string, cols?: number): [number, number] {
+export function checkMatrixTensor(
+  op: string,
+  argument: string,
+  value: unknown,
+  rowLetter: string,
+  colLetter: string,
+  cols?: number,
+): [number, number] {
   if (!(value instanceof tf.Tensor)) {
     throw new InvalidArgumentError(op, argument, `must be a tf.Tensor, got ${describe(value)}`);
   }

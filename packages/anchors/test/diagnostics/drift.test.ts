@@ -2,13 +2,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { BINDING_CONSTANT, CV_BAND, SEPARATION_COMPLEMENT, anchorDrift, anchorDriftAsync, driftSummary, inCvBand } from '../../src/diagnostics/index.js';
+import {
+  BINDING_CONSTANT,
+  CV_BAND,
+  SEPARATION_COMPLEMENT,
+  anchorDrift,
+  anchorDriftAsync,
+  driftSummary,
+  inCvBand,
+} from '../../src/diagnostics/index.js';
 
 /** Home = the first A basis vectors of R^D; current = home rotated by angles[a] toward e_{a+A}. */
 function rotated(angles: readonly number[], d: number): { home: number[][]; current: number[][] } {
   const a = angles.length;
   const home = angles.map((_, i) => Array.from({ length: d }, (_, j) => (j === i ? 1 : 0)));
-  const current = angles.map((theta, i) => Array.from({ length: d }, (_, j) => (j === i ? Math.cos(theta) : j === i + a ? Math.sin(theta) : 0)));
+  const current = angles.map((theta, i) =>
+    Array.from({ length: d }, (_, j) => (j === i ? Math.cos(theta) : j === i + a ? Math.sin(theta) : 0)),
+  );
   return { home, current };
 }
 
@@ -19,7 +29,9 @@ describe('constants', () => {
     expect(BINDING_CONSTANT + SEPARATION_COMPLEMENT).toBeCloseTo(1, 15);
     expect(CV_BAND).toEqual([0.2, 0.23]);
     expect(Object.isFrozen(CV_BAND)).toBe(true);
-    expect([inCvBand(0.2), inCvBand(0.23), inCvBand(0.215), inCvBand(0.1999), inCvBand(0.2301), inCvBand(NaN)]).toEqual([true, true, true, false, false, false]);
+    expect([inCvBand(0.2), inCvBand(0.23), inCvBand(0.215), inCvBand(0.1999), inCvBand(0.2301), inCvBand(NaN)]).toEqual(
+      [true, true, true, false, false, false],
+    );
   });
 });
 
@@ -53,7 +65,10 @@ describe('anchorDrift', () => {
   it('is invariant to the row norms and accepts normalizedAnchors() sources', () => {
     const { home, current } = rotated([0.2, 0.7, 1.3], 8);
     const plain = anchorDrift(tf.tensor2d(home), tf.tensor2d(current));
-    const scaled = anchorDrift(tf.tensor2d(home.map((r) => r.map((x) => 7 * x))), tf.tensor2d(current.map((r) => r.map((x) => 0.01 * x))));
+    const scaled = anchorDrift(
+      tf.tensor2d(home.map((r) => r.map((x) => 7 * x))),
+      tf.tensor2d(current.map((r) => r.map((x) => 0.01 * x))),
+    );
     plain.forEach((x, i) => expect(scaled[i]).toBeCloseTo(x, 6));
     const before = tf.memory().numTensors;
     const source = { normalizedAnchors: () => tf.tensor2d(current) };
@@ -78,17 +93,43 @@ describe('anchorDrift', () => {
       [1, 0],
       [0, 1],
     ]);
-    expect(() => anchorDrift(home, tf.tensor2d([[1, 0, 0], [0, 1, 0]]))).toThrow(ShapeError);
-    expect(() => anchorDrift(home, tf.tensor2d([[1, 0, 0], [0, 1, 0]]))).toThrow(/anchorDrift: 'current' must have shape \[A, D=2\], got \[2, 3\]/);
-    expect(() => anchorDrift(home, tf.tensor2d([[1, 0]]))).toThrow(/anchorDrift: 'current' must have shape \[A=2, D=2\], got \[1, 2\]/);
-    expect(() => anchorDrift(tf.tensor1d([1, 0]) as never, home)).toThrow(/anchorDrift: 'home' must have shape \[A, D\], got \[2\]/);
+    expect(() =>
+      anchorDrift(
+        home,
+        tf.tensor2d([
+          [1, 0, 0],
+          [0, 1, 0],
+        ]),
+      ),
+    ).toThrow(ShapeError);
+    expect(() =>
+      anchorDrift(
+        home,
+        tf.tensor2d([
+          [1, 0, 0],
+          [0, 1, 0],
+        ]),
+      ),
+    ).toThrow(/anchorDrift: 'current' must have shape \[A, D=2\], got \[2, 3\]/);
+    expect(() => anchorDrift(home, tf.tensor2d([[1, 0]]))).toThrow(
+      /anchorDrift: 'current' must have shape \[A=2, D=2\], got \[1, 2\]/,
+    );
+    expect(() => anchorDrift(tf.tensor1d([1, 0]) as never, home)).toThrow(
+      /anchorDrift: 'home' must have shape \[A, D\], got \[2\]/,
+    );
     expect(() => anchorDrift(home, 'x' as never)).toThrow(InvalidArgumentError);
     await expect(anchorDriftAsync(home, tf.tensor2d([[1, 0]]))).rejects.toThrow(/anchorDriftAsync: 'current'/);
   });
 
   it('doc example', () => {
-    const home = tf.tensor2d([[1, 0], [0, 1]]);
-    const current = tf.tensor2d([[Math.cos(0.3), Math.sin(0.3)], [0, 2]]);
+    const home = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const current = tf.tensor2d([
+      [Math.cos(0.3), Math.sin(0.3)],
+      [0, 2],
+    ]);
     const drift = anchorDrift(home, current);
     expect(drift[0]).toBeCloseTo(0.3, 6);
     expect(drift[1]).toBeCloseTo(0.000447, 6);
@@ -121,8 +162,12 @@ describe('driftSummary', () => {
   });
 
   it('validates its options', () => {
-    expect(() => driftSummary([0.3], { window: 0 })).toThrow(/driftSummary: 'window' must be a finite number > 0, got 0/);
-    expect(() => driftSummary([0.3], { binding: NaN })).toThrow(/driftSummary: 'binding' must be a finite number, got NaN/);
+    expect(() => driftSummary([0.3], { window: 0 })).toThrow(
+      /driftSummary: 'window' must be a finite number > 0, got 0/,
+    );
+    expect(() => driftSummary([0.3], { binding: NaN })).toThrow(
+      /driftSummary: 'binding' must be a finite number, got NaN/,
+    );
     expect(() => driftSummary(3 as never)).toThrow(/driftSummary: 'drift' must be an array of numbers/);
   });
 

@@ -87,10 +87,14 @@ describe('scan', () => {
     expect(text).toMatch(/^ {2}norms {10}mean 1\.0000 {2}min 1\.0000 {2}max 1\.0000$/m);
     expect(text).toMatch(/^ {2}self-sim {7}mean -?0\.\d{4} {2}max 0\.\d{4}$/m);
     for (const c of report.labels!.classCV) {
-      expect(lines).toContain(`  CV class ${c.label}     ${c.cv.toFixed(4)} [200/200 valid] ${c.inBand ? '✓ in band' : '✗ out of band'} 0.20–0.23  (n=128)`);
+      expect(lines).toContain(
+        `  CV class ${c.label}     ${c.cv.toFixed(4)} [200/200 valid] ${c.inBand ? '✓ in band' : '✗ out of band'} 0.20–0.23  (n=128)`,
+      );
     }
     expect(text).toMatch(/^ {2}anchor CV {6}0\.\d{4} \[200\/200 valid\] [✓✗] (in|out of) band 0\.20–0\.23$/m);
-    expect(lines).toContain(`  anchor use     active ${report.anchors!.active}/64  entropy ${report.anchors!.entropy.toFixed(1)}%  gini ${report.anchors!.gini.toFixed(4)}`);
+    expect(lines).toContain(
+      `  anchor use     active ${report.anchors!.active}/64  entropy ${report.anchors!.entropy.toFixed(1)}%  gini ${report.anchors!.gini.toFixed(4)}`,
+    );
     expect(text).toMatch(/^ {2}1-NN acc {7}0\.\d{4} {2}\(chance 0\.2485, 4 classes\)$/m);
     expect(text).toMatch(/^ {2}same\/diff {6}same -?0\.\d{4} {2}diff -?0\.\d{4} {2}gap -?0\.\d{4}$/m);
     // Every metric line has its label in a 15-character column after a 2-space indent.
@@ -147,30 +151,74 @@ describe('scan', () => {
     expect(text).toContain('  classes < 5    2 without a CV');
     expect(text).toContain('  anchor CV      n/a (A = 3 < 5)');
 
-    const tiny = scan(tf.tensor2d([[1, 0], [0, 1], [1, 1]]), { labels: [0, 1, 0] });
+    const tiny = scan(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]),
+      { labels: [0, 1, 0] },
+    );
     expect(tiny.cv).toEqual({ cv: NaN, valid: 0, total: 0, inBand: false });
     expect(formatScan(tiny)).toContain('  CV (global)    NaN [0/0 valid] ✗ out of band 0.20–0.23');
 
-    const allBad = scan(tf.tensor2d([[NaN, 0], [0, Infinity]]), { labels: [0, 1], anchors: tf.tensor2d([[1, 0], [0, 1]]) });
+    const allBad = scan(
+      tf.tensor2d([
+        [NaN, 0],
+        [0, Infinity],
+      ]),
+      {
+        labels: [0, 1],
+        anchors: tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      },
+    );
     expect(allBad.rows).toBe(0);
     expect(allBad.nonFiniteRows).toBe(2);
-    expect(Number.isNaN(allBad.norms.mean) && Number.isNaN(allBad.selfSimilarity.mean) && Number.isNaN(allBad.labels!.knnAccuracy)).toBe(true);
+    expect(
+      Number.isNaN(allBad.norms.mean) &&
+        Number.isNaN(allBad.selfSimilarity.mean) &&
+        Number.isNaN(allBad.labels!.knnAccuracy),
+    ).toBe(true);
     expect(allBad.anchors!.active).toBe(0);
     expect(() => formatScan(allBad)).not.toThrow();
   });
 
   it('checks its arguments, naming them', async () => {
-    const e = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+    const e = tf.tensor2d([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     expect(() => scan(e, { labels: [0, 1, 2] })).toThrow(ShapeError);
     expect(() => scan(e, { labels: [0, 1, 2] })).toThrow(/scan: 'labels' must have shape \[N=2\], got \[3\]/);
     expect(() => scan(e, { labels: [0, 0.5] })).toThrow(/scan: 'labels' must hold integers, got 0.5 at index 1/);
-    expect(() => scan(e, { anchors: tf.tensor2d([[1, 0], [0, 1]]) })).toThrow(/scan: 'anchors' must have shape \[A, D=3\], got \[2, 2\]/);
-    expect(() => scan(e, { anchors: tf.tensor2d([[1, 0, 0]]) })).toThrow(/scan: 'anchors' must have shape \[A, D=3\] with A ≥ 2, got \[1, 3\]/);
+    expect(() =>
+      scan(e, {
+        anchors: tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      }),
+    ).toThrow(/scan: 'anchors' must have shape \[A, D=3\], got \[2, 2\]/);
+    expect(() => scan(e, { anchors: tf.tensor2d([[1, 0, 0]]) })).toThrow(
+      /scan: 'anchors' must have shape \[A, D=3\] with A ≥ 2, got \[1, 3\]/,
+    );
     expect(() => scan(tf.tensor1d([1, 2]) as never)).toThrow(/scan: 'embeddings' must have shape \[N, D\], got \[2\]/);
     expect(() => scan(e, { samples: 1 })).toThrow(InvalidArgumentError);
     expect(() => scan(e, { seed: -1 })).toThrow(/scan: 'seed' must be an integer >= 0/);
-    expect(() => scan(e, { anchors: tf.tensor2d([[NaN, 0, 0], [0, 1, 0]]) })).toThrow(NonFiniteError);
-    await expect(scanAsync(e, { labels: [0] })).rejects.toThrow(/scanAsync: 'labels' must have shape \[N=2\], got \[1\]/);
+    expect(() =>
+      scan(e, {
+        anchors: tf.tensor2d([
+          [NaN, 0, 0],
+          [0, 1, 0],
+        ]),
+      }),
+    ).toThrow(NonFiniteError);
+    await expect(scanAsync(e, { labels: [0] })).rejects.toThrow(
+      /scanAsync: 'labels' must have shape \[N=2\], got \[1\]/,
+    );
     expect(() => formatScan(null as never)).toThrow(/formatScan: 'report'/);
   });
 

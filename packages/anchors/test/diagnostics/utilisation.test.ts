@@ -94,12 +94,14 @@ describe('anchorUtilisation', () => {
   });
 
   it('accepts an object with normalizedAnchors(), and disposes only what it creates', () => {
-    const v = tf.variable(tf.tensor2d([
-      [2, 0],
-      [0, 2],
-      [-2, 0],
-      [0, -2],
-    ]));
+    const v = tf.variable(
+      tf.tensor2d([
+        [2, 0],
+        [0, 2],
+        [-2, 0],
+        [0, -2],
+      ]),
+    );
     const fresh = { normalizedAnchors: () => normalize(v) as tf.Tensor2D };
     const cached = tf.keep(normalize(v) as tf.Tensor2D);
     const holder = { normalizedAnchors: () => cached };
@@ -119,7 +121,13 @@ describe('anchorUtilisation', () => {
     const rows = sampleSphere(40, 8, { seed: 1 }).arraySync();
     const anchors = sampleSphere(6, 8, { seed: 2 });
     const clean = anchorUtilisation(tf.tensor2d(rows), anchors);
-    const bad = [...rows.slice(0, 7), [NaN, ...rows[0]!.slice(1)], ...rows.slice(7, 20), Array(8).fill(Infinity), ...rows.slice(20)];
+    const bad = [
+      ...rows.slice(0, 7),
+      [NaN, ...rows[0]!.slice(1)],
+      ...rows.slice(7, 20),
+      Array(8).fill(Infinity),
+      ...rows.slice(20),
+    ];
     const u = anchorUtilisation(tf.tensor2d(bad), anchors);
     expect(u.nonFiniteRows).toBe(2);
     expect(u.rows).toBe(40);
@@ -138,7 +146,8 @@ describe('anchorUtilisation', () => {
     const expected = bruteForce(Array.from(reference.counts));
     expect(reference.entropy).toBeCloseTo(expected.entropy, 10);
     expect(reference.gini).toBeCloseTo(expected.gini, 12);
-    for (const blockRows of [1, 7, 64, 1000]) expect(leakFree(() => anchorUtilisation(e, anchors, { blockRows }))).toEqual(reference);
+    for (const blockRows of [1, 7, 64, 1000])
+      expect(leakFree(() => anchorUtilisation(e, anchors, { blockRows }))).toEqual(reference);
     const before = tf.memory().numTensors;
     expect(await anchorUtilisationAsync(e, anchors, { blockRows: 50 })).toEqual(reference);
     expect(tf.memory().numTensors).toBe(before);
@@ -146,21 +155,65 @@ describe('anchorUtilisation', () => {
 
   it('checks shapes and arguments, naming them', async () => {
     const e = tf.tensor2d([[1, 0, 0]]);
-    expect(() => anchorUtilisation(e, tf.tensor2d([[1, 0], [0, 1]]))).toThrow(ShapeError);
-    expect(() => anchorUtilisation(e, tf.tensor2d([[1, 0], [0, 1]]))).toThrow(/anchorUtilisation: 'anchors' must have shape \[A, D=3\], got \[2, 2\]/);
-    expect(() => anchorUtilisation(e, tf.tensor2d([[1, 0, 0]]))).toThrow(/anchorUtilisation: 'anchors' must have shape \[A, D=3\] with A ≥ 2, got \[1, 3\]/);
-    expect(() => anchorUtilisation(tf.tensor1d([1, 0, 0]) as never, tf.eye(3) as tf.Tensor2D)).toThrow(/anchorUtilisation: 'embeddings' must have shape \[N, D\], got \[3\]/);
-    expect(() => anchorUtilisation(e, tf.eye(3) as tf.Tensor2D, { blockRows: 0 })).toThrow(/anchorUtilisation: 'blockRows' must be an integer >= 1/);
+    expect(() =>
+      anchorUtilisation(
+        e,
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      ),
+    ).toThrow(ShapeError);
+    expect(() =>
+      anchorUtilisation(
+        e,
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      ),
+    ).toThrow(/anchorUtilisation: 'anchors' must have shape \[A, D=3\], got \[2, 2\]/);
+    expect(() => anchorUtilisation(e, tf.tensor2d([[1, 0, 0]]))).toThrow(
+      /anchorUtilisation: 'anchors' must have shape \[A, D=3\] with A ≥ 2, got \[1, 3\]/,
+    );
+    expect(() => anchorUtilisation(tf.tensor1d([1, 0, 0]) as never, tf.eye(3) as tf.Tensor2D)).toThrow(
+      /anchorUtilisation: 'embeddings' must have shape \[N, D\], got \[3\]/,
+    );
+    expect(() => anchorUtilisation(e, tf.eye(3) as tf.Tensor2D, { blockRows: 0 })).toThrow(
+      /anchorUtilisation: 'blockRows' must be an integer >= 1/,
+    );
     expect(() => anchorUtilisation(e, 'x' as never)).toThrow(InvalidArgumentError);
-    await expect(anchorUtilisationAsync(e, tf.tensor2d([[1, 0], [0, 1]]))).rejects.toThrow(/anchorUtilisationAsync: 'anchors'/);
+    await expect(
+      anchorUtilisationAsync(
+        e,
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      ),
+    ).rejects.toThrow(/anchorUtilisationAsync: 'anchors'/);
   });
 
   it('doc example', () => {
-    const e = tf.tensor2d([[1, 0], [0.9, 0.1], [1, 0.2], [0.7, -0.1]]);
-    const anchors = tf.tensor2d([[1, 0], [0, 1], [-1, 0]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0.9, 0.1],
+      [1, 0.2],
+      [0.7, -0.1],
+    ]);
+    const anchors = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+    ]);
     const u = anchorUtilisation(e, anchors);
     expect(Array.from(u.counts)).toEqual([4, 0, 0]);
-    expect({ rows: u.rows, nonFiniteRows: u.nonFiniteRows, active: u.active, entropy: u.entropy }).toEqual({ rows: 4, nonFiniteRows: 0, active: 1, entropy: 0 });
+    expect({ rows: u.rows, nonFiniteRows: u.nonFiniteRows, active: u.active, entropy: u.entropy }).toEqual({
+      rows: 4,
+      nonFiniteRows: 0,
+      active: 1,
+      entropy: 0,
+    });
     expect(u.gini).toBeCloseTo(2 / 3, 12);
   });
 });

@@ -19,7 +19,7 @@ const DATASETS: DatasetInfo[] = [
   {
     key: 'stsb',
     title: 'STS Benchmark (Cer et al., SemEval-2017 Task 1)',
-    licence: 'scores CC BY-SA 4.0; sentences keep their sources\' licences (see the LICENSE.txt in the archive)',
+    licence: "scores CC BY-SA 4.0; sentences keep their sources' licences (see the LICENSE.txt in the archive)",
     where: [
       'http://ixa2.si.ehu.eus/stswiki/index.php/STSbenchmark  (Stsbenchmark.tar.gz: sts-train.csv, sts-dev.csv, sts-test.csv)',
       'put the three .csv files in <dir>/stsb/. The dev split is embedded in this package.',
@@ -97,13 +97,16 @@ export const dataCommand = defineCommand({
   name: 'data',
   summary: 'explain where each dataset comes from and check a data directory',
   usage: '[--data <dir>]',
-  description: 'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present\nin the data directory (with row counts).',
+  description:
+    'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present\nin the data directory (with row counts).',
   options: { data: COMMON.data },
   async run({ values }, ctx) {
     const { io } = ctx;
     const dir = values.data !== undefined ? resolve(values.data) : embeddedDataDir();
     const out: string[] = [];
-    out.push(`Data directory: ${dir}${values.data === undefined ? ' (embedded in the package; pass --data <dir> to check yours)' : ''}`);
+    out.push(
+      `Data directory: ${dir}${values.data === undefined ? ' (embedded in the package; pass --data <dir> to check yours)' : ''}`,
+    );
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       io.stdout.write(`${out[0]}\n`);
       throw ctx.usage(`data directory not found: ${dir}`, '--data');
@@ -115,11 +118,17 @@ export const dataCommand = defineCommand({
       for (const w of ds.where) out.push(`  ${w}`);
       for (const f of ds.files) {
         const found = findFile(dir, f.path);
-        out.push(found ? `  [x] ${f.path.padEnd(32)} ${countRows(found, f.kind)}` : `  [ ] ${f.path.padEnd(32)} missing (expected ${join(dir, f.path)})`);
+        out.push(
+          found
+            ? `  [x] ${f.path.padEnd(32)} ${countRows(found, f.kind)}`
+            : `  [ ] ${f.path.padEnd(32)} missing (expected ${join(dir, f.path)})`,
+        );
       }
       out.push('');
     }
-    const extra = readdirSync(dir).filter((n) => !DATASETS.some((d) => d.key === n) && !/^(README\.md|LICENSE.*)$/i.test(n));
+    const extra = readdirSync(dir).filter(
+      (n) => !DATASETS.some((d) => d.key === n) && !/^(README\.md|LICENSE.*)$/i.test(n),
+    );
     if (extra.length > 0) out.push(`other entries in ${dir}: ${extra.join(', ')}`);
     io.stdout.write(out.join('\n').trimEnd() + '\n');
     return EXIT.ok;

@@ -21,7 +21,11 @@ export const embedCommand = defineCommand({
     model: COMMON.model,
     input: { type: 'string', value: '<texts.txt>', description: 'the texts, one per line (required).' },
     out: { type: 'string', value: '<file.safetensors>', description: 'the output file (required).' },
-    shard: { type: 'string', value: '<i/N>', description: 'embed the i-th of N equal slices of the lines (0 <= i < N). Default: 0/1.' },
+    shard: {
+      type: 'string',
+      value: '<i/N>',
+      description: 'embed the i-th of N equal slices of the lines (0 <= i < N). Default: 0/1.',
+    },
     backend: COMMON.backend,
     'batch-size': COMMON['batch-size'],
   },
@@ -31,14 +35,17 @@ export const embedCommand = defineCommand({
     if (v.out === undefined) throw ctx.usage('embed needs --out <file.safetensors>', '--out');
     const shardArg = v.shard ?? '0/1';
     const m = /^(\d+)\/(\d+)$/.exec(shardArg);
-    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${shardArg}'`, '--shard');
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2]))
+      throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${shardArg}'`, '--shard');
     const shard = Number(m[1]);
     const shards = Number(m[2]);
     const batchSize = positiveInt(ctx, '--batch-size', v['batch-size'], 64);
     const backend = backendOption(ctx, v.backend);
     const inputPath = resolve(v.input);
     if (!existsSync(inputPath)) throw ctx.usage(`input file not found: ${inputPath}`, '--input');
-    const outPath = resolve(shards > 1 ? v.out.replace(/(\.safetensors)?$/, `.shard-${shard}-of-${shards}.safetensors`) : v.out);
+    const outPath = resolve(
+      shards > 1 ? v.out.replace(/(\.safetensors)?$/, `.shard-${shard}-of-${shards}.safetensors`) : v.out,
+    );
     if (existsSync(outPath)) {
       io.stderr.write(`${outPath} exists; shard ${shard}/${shards} already done, skipping\n`);
       return EXIT.ok;
@@ -53,11 +60,18 @@ export const embedCommand = defineCommand({
     await selectBackend(backend, io);
     const embedder = await resolveTextModel(v.model ?? 'glove-avg', (message) => ctx.usage(message, '--model'));
     const bar = progressOn(io)(`embed shard ${shard}/${shards}`);
-    const data = slice.length > 0 ? await embedAll(embedder, slice, { batchSize, onProgress: bar.update }) : new Float32Array(0);
+    const data =
+      slice.length > 0 ? await embedAll(embedder, slice, { batchSize, onProgress: bar.update }) : new Float32Array(0);
     bar.end();
     const bytes = writeSafetensors(
       { embeddings: { dtype: 'F32', shape: [slice.length, embedder.dim], data } },
-      { model: embedder.name, input: inputPath, shard: `${shard}/${shards}`, first_line: String(start + 1), rows: String(slice.length) },
+      {
+        model: embedder.name,
+        input: inputPath,
+        shard: `${shard}/${shards}`,
+        first_line: String(start + 1),
+        rows: String(slice.length),
+      },
     );
     await writeFileAtomic(outPath, bytes);
     io.stdout.write(`${outPath}: ${slice.length} x ${embedder.dim} (lines ${start + 1}-${end} of ${inputPath})\n`);

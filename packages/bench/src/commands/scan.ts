@@ -52,7 +52,11 @@ export const scanCommand = defineCommand({
     bar.end();
     const x = tf.tensor2d(data, [sentences.length, embedder.dim]);
     try {
-      const report = await scanAsync(x, { labels, name: `${embedder.name} on ${sentences.length} STS-B dev sentences (labels: ${genres.join(', ')})`, seed });
+      const report = await scanAsync(x, {
+        labels,
+        name: `${embedder.name} on ${sentences.length} STS-B dev sentences (labels: ${genres.join(', ')})`,
+        seed,
+      });
       io.stdout.write(`${formatScan(report)}\n`);
     } finally {
       x.dispose();

@@ -20,7 +20,8 @@ export function embeddedDataDir(): string {
   const candidates: string[] = [];
   try {
     const url = import.meta.url as string | undefined;
-    if (typeof url === 'string') candidates.push(fileURLToPath(new URL('../data/', url)), fileURLToPath(new URL('../../data/', url)));
+    if (typeof url === 'string')
+      candidates.push(fileURLToPath(new URL('../data/', url)), fileURLToPath(new URL('../../data/', url)));
   } catch {
     // CJS build: no import.meta
   }
@@ -54,7 +55,8 @@ export const COMMON = {
   data: {
     type: 'string',
     value: '<dir>',
-    description: "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B dev split embedded in this package.",
+    description:
+      "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B dev split embedded in this package.",
   },
   backend: BACKEND_OPTION,
   'batch-size': { type: 'string', value: '<N>', description: 'inputs per embed call. Default: 64.' },

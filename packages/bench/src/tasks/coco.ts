@@ -14,9 +14,11 @@ export const coco: Task<{ dir: string }> = {
   description: 'COCO: linear probe on --image-model features (mAP, F1); --retrieval: recall@K',
   usesTextModel: (o) => o.retrieval,
   async load(o) {
-    if (o.coco === undefined && !o.dataGiven) throw o.usage('task coco needs --coco <dir> or --data <dir> (with coco/coco-mini/ inside)');
+    if (o.coco === undefined && !o.dataGiven)
+      throw o.usage('task coco needs --coco <dir> or --data <dir> (with coco/coco-mini/ inside)');
     const dir = o.coco ?? join(o.dataDir, 'coco', 'coco-mini');
-    if (!existsSync(join(dir, 'annotations', 'instances_val2017.json'))) throw o.usage(`COCO directory ${dir} has no annotations/instances_val2017.json`);
+    if (!existsSync(join(dir, 'annotations', 'instances_val2017.json')))
+      throw o.usage(`COCO directory ${dir} has no annotations/instances_val2017.json`);
     return { dir };
   },
   async evaluate({ dir }, o, env) {
@@ -37,6 +39,9 @@ export const coco: Task<{ dir: string }> = {
     });
     bar.end();
     imageModel.dispose?.();
-    return { markdown: cocoMarkdownTable(result), settings: { imageModel: o.imageModel, cocoDir: dir, coco: result as unknown as Record<string, unknown> } };
+    return {
+      markdown: cocoMarkdownTable(result),
+      settings: { imageModel: o.imageModel, cocoDir: dir, coco: result as unknown as Record<string, unknown> },
+    };
   },
 };

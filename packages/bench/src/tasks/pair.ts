@@ -15,17 +15,40 @@ export function needsData(name: string): string {
   return `task ${name} needs --data <dir>; only the STS-B dev split is embedded (run 'geolip-bench data')`;
 }
 
-async function evaluatePair(task: PairTask, data: PairTaskData, options: TaskOptions, env: TaskEnv): Promise<TaskOutcome> {
+async function evaluatePair(
+  task: PairTask,
+  data: PairTaskData,
+  options: TaskOptions,
+  env: TaskEnv,
+): Promise<TaskOutcome> {
   const { evalSet, fit } = data;
   if (evalSet.dropped > 0) env.io.stderr.write(`${evalSet.file}: dropped ${evalSet.dropped} malformed row(s)\n`);
   const bar = env.progress(`${task} ${evalSet.split}`, 'sentences');
-  const pair = await evaluatePairTask(env.textModel!, evalSet, { ...(fit ? { fit } : {}), batchSize: options.batchSize, onProgress: bar.update });
+  const pair = await evaluatePairTask(env.textModel!, evalSet, {
+    ...(fit ? { fit } : {}),
+    batchSize: options.batchSize,
+    onProgress: bar.update,
+  });
   bar.end();
-  const split = { evaluated: evalSet.split, file: evalSet.file, ...(fit ? { thresholdFit: fit.split, thresholdFitFile: fit.file } : {}) };
+  const split = {
+    evaluated: evalSet.split,
+    file: evalSet.file,
+    ...(fit ? { thresholdFit: fit.split, thresholdFitFile: fit.file } : {}),
+  };
   return { pair, settings: { splits: { [task]: split } } };
 }
 
 /** A sentence-pair task from its name, description and loader. */
-export function pairTask(name: PairTask, description: string, load: (options: TaskOptions) => Promise<PairTaskData>): Task<PairTaskData> {
-  return { name, description, usesTextModel: () => true, load, evaluate: (data, options, env) => evaluatePair(name, data, options, env) };
+export function pairTask(
+  name: PairTask,
+  description: string,
+  load: (options: TaskOptions) => Promise<PairTaskData>,
+): Task<PairTaskData> {
+  return {
+    name,
+    description,
+    usesTextModel: () => true,
+    load,
+    evaluate: (data, options, env) => evaluatePair(name, data, options, env),
+  };
 }

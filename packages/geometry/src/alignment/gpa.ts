@@ -1,7 +1,14 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertInteger, assertNumber } from '../internal/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from '../linalg/matrix.js';
-import { centerColumns, frobeniusDistance, normalizeRowsInPlace, procrustesCore, readBoolean, rowCosines } from './procrustes.js';
+import {
+  centerColumns,
+  frobeniusDistance,
+  normalizeRowsInPlace,
+  procrustesCore,
+  readBoolean,
+  rowCosines,
+} from './procrustes.js';
 import { whitenCore, type WhitenResult } from './whiten.js';
 
 /** Options of {@link gpa}. */
@@ -113,16 +120,27 @@ export function gpa(views: readonly MatrixLike[], options: GpaOptions = {}): Gpa
   if (reference !== 'first' && reference !== 'mean') {
     throw new InvalidArgumentError(op, 'options.reference', `must be 'first' or 'mean', got ${String(reference)}`);
   }
-  const tolerance = options.tolerance === undefined ? undefined : assertNumber(op, 'options.tolerance', options.tolerance, 0);
+  const tolerance =
+    options.tolerance === undefined ? undefined : assertNumber(op, 'options.tolerance', options.tolerance, 0);
   if (!Array.isArray(views) || views.length < 2) {
-    throw new InvalidArgumentError(op, 'views', `must be an array of at least 2 views, got ${Array.isArray(views) ? `${views.length}` : typeof views}`);
+    throw new InvalidArgumentError(
+      op,
+      'views',
+      `must be an array of at least 2 views, got ${Array.isArray(views) ? `${views.length}` : typeof views}`,
+    );
   }
 
   const raw = views.map((v, e) => toMatrix(op, `views[${e}]`, v));
   const [n, d] = raw[0]!.shape;
   raw.forEach((m, e) => {
     if (m.rows !== n || m.cols !== d) {
-      throw new ShapeError(op, `views[${e}]`, `[N=${n}, D=${d}]`, m.shape, m.rows === n ? 'all views must have the same width; reduce wider ones with pca first' : undefined);
+      throw new ShapeError(
+        op,
+        `views[${e}]`,
+        `[N=${n}, D=${d}]`,
+        m.shape,
+        m.rows === n ? 'all views must have the same width; reduce wider ones with pca first' : undefined,
+      );
     }
   });
 

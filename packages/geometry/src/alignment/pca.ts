@@ -107,7 +107,8 @@ export function pca(x: MatrixLike, k: number, options: PcaOptions = {}): PcaResu
 
   const project = (rows: Matrix): Matrix => {
     const centered = new Matrix(rows.rows, d);
-    for (let r = 0; r < rows.rows; r++) for (let j = 0; j < d; j++) centered.data[r * d + j] = rows.data[r * d + j]! - mean[j]!;
+    for (let r = 0; r < rows.rows; r++)
+      for (let j = 0; j < d; j++) centered.data[r * d + j] = rows.data[r * d + j]! - mean[j]!;
     return matmul(centered, components, op);
   };
   return {

@@ -92,13 +92,19 @@ export function checkPair(op: string, nameX: string, x: Matrix, nameY: string, y
       nameY,
       `[N=${x.rows}, D=${x.cols}]`,
       y.shape,
-      y.rows === x.rows ? `'${nameY}' may be narrower than '${nameX}' (a rectangular rotation), never wider` : undefined,
+      y.rows === x.rows
+        ? `'${nameY}' may be narrower than '${nameX}' (a rectangular rotation), never wider`
+        : undefined,
     );
   }
 }
 
 /** @internal Procrustes on validated float64 matrices. */
-export function procrustesCore(x: Matrix, y: Matrix, options: { allowReflection: boolean; center: boolean }): ProcrustesResult {
+export function procrustesCore(
+  x: Matrix,
+  y: Matrix,
+  options: { allowReflection: boolean; center: boolean },
+): ProcrustesResult {
   const dy = y.cols;
   let xs = x;
   let ys = y;

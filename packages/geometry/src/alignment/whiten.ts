@@ -110,7 +110,8 @@ export function whitenCore(op: string, argument: string, m: Matrix, options: Whi
 
   const applyWith = (rows: Matrix): Matrix => {
     const centered = new Matrix(rows.rows, d);
-    for (let r = 0; r < rows.rows; r++) for (let j = 0; j < d; j++) centered.data[r * d + j] = rows.data[r * d + j]! - mean[j]!;
+    for (let r = 0; r < rows.rows; r++)
+      for (let j = 0; j < d; j++) centered.data[r * d + j] = rows.data[r * d + j]! - mean[j]!;
     return matmul(centered, matrix, op);
   };
   return {
@@ -139,7 +140,8 @@ function spectral(vectors: Matrix, values: Float64Array, g: (lambda: number) => 
   const d = values.length;
   const weights = values.map(g);
   const scaled = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) scaled.data[i * d + j] = vectors.data[i * d + j]! * weights[j]!;
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) scaled.data[i * d + j] = vectors.data[i * d + j]! * weights[j]!;
   const out = matmulTransposeB(scaled, vectors, 'whiten');
   const o = out.data;
   for (let i = 0; i < d; i++) {

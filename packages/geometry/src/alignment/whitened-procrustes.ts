@@ -1,6 +1,13 @@
 import { bindShapes } from '../internal/assert-shape.js';
 import { Matrix, matmul, toMatrix, type MatrixLike } from '../linalg/matrix.js';
-import { addRowVector, checkPair, meanRowCosine, normalizeRowsInPlace, procrustesCore, readBoolean } from './procrustes.js';
+import {
+  addRowVector,
+  checkPair,
+  meanRowCosine,
+  normalizeRowsInPlace,
+  procrustesCore,
+  readBoolean,
+} from './procrustes.js';
 import { whitenCore, type WhitenResult } from './whiten.js';
 
 /** Options of {@link whitenedProcrustes}. */
@@ -85,7 +92,11 @@ export interface WhitenedProcrustesResult {
  *
  * @see {@link whiten}, {@link procrustes}; geolip-core `linalg/procrustes.py::batched_procrustes`.
  */
-export function whitenedProcrustes(source: MatrixLike, target: MatrixLike, options: WhitenedProcrustesOptions = {}): WhitenedProcrustesResult {
+export function whitenedProcrustes(
+  source: MatrixLike,
+  target: MatrixLike,
+  options: WhitenedProcrustesOptions = {},
+): WhitenedProcrustesResult {
   const op = 'whitenedProcrustes';
   const rowNormalize = readBoolean(op, 'options.rowNormalize', options.rowNormalize, true);
   const allowReflection = readBoolean(op, 'options.allowReflection', options.allowReflection, true);

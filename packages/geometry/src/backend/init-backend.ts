@@ -29,7 +29,11 @@ export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'w
  */
 export function parseBackendName(op: string, arg: string, value: unknown): BackendName {
   if (typeof value === 'string' && (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
-  throw new InvalidArgumentError(op, arg, `names an unknown backend '${String(value)}' (known: ${BACKEND_NAMES.join(', ')})`);
+  throw new InvalidArgumentError(
+    op,
+    arg,
+    `names an unknown backend '${String(value)}' (known: ${BACKEND_NAMES.join(', ')})`,
+  );
 }
 
 export interface InitBackendOptions {
@@ -89,7 +93,6 @@ export interface BackendInfo {
 
 const isNode = runsOnNode();
 
-
 let gradientsPromise: Promise<boolean> | undefined;
 
 /**
@@ -117,7 +120,10 @@ export function ensureGradients(): Promise<boolean> {
 function parseEnv(): BackendName[] | undefined {
   const raw = isNode ? process.env.GEOLIP_BACKEND : undefined;
   if (!raw || raw.trim() === '') return undefined;
-  const names = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   return names.map((n) => parseBackendName('initBackend', 'GEOLIP_BACKEND', n));
 }
 
@@ -128,9 +134,18 @@ async function resolveWasmThreads(option: number | 'auto' | undefined): Promise<
   if (raw !== undefined && raw !== '') {
     if (raw.toLowerCase() === 'auto') value = 'auto';
     else if (/^[0-9]+$/.test(raw) && Number(raw) >= 1) value = Number(raw);
-    else throw new InvalidArgumentError('initBackend', 'GEOLIP_WASM_THREADS', `must be 'auto' or a positive integer, got '${raw}'`);
+    else
+      throw new InvalidArgumentError(
+        'initBackend',
+        'GEOLIP_WASM_THREADS',
+        `must be 'auto' or a positive integer, got '${raw}'`,
+      );
   } else if (option !== undefined && option !== 'auto' && !(Number.isInteger(option) && option >= 1)) {
-    throw new InvalidArgumentError('initBackend', 'wasmThreads', `must be 'auto' or a positive integer, got ${String(option)}`);
+    throw new InvalidArgumentError(
+      'initBackend',
+      'wasmThreads',
+      `must be 'auto' or a positive integer, got ${String(option)}`,
+    );
   }
   if (value === undefined || value === 'auto') {
     if (!isNode) return undefined;
@@ -158,7 +173,13 @@ interface WasmPlan {
 async function planWasm(requested: number | undefined): Promise<WasmPlan | undefined> {
   const mod = await wasmModule();
   if (mod === undefined || requested === undefined) return undefined;
-  if (tf.engine().registry['wasm'] !== undefined) return { module: mod, requested, alreadyInitialized: true, reason: 'the wasm backend was already initialized in this process; its thread count is fixed then' };
+  if (tf.engine().registry['wasm'] !== undefined)
+    return {
+      module: mod,
+      requested,
+      alreadyInitialized: true,
+      reason: 'the wasm backend was already initialized in this process; its thread count is fixed then',
+    };
   if (!isNode) {
     mod.setThreadsCount(requested);
     return { module: mod, requested };
@@ -179,9 +200,12 @@ async function planWasm(requested: number | undefined): Promise<WasmPlan | undef
 
 async function wasmModule(): Promise<WasmBackendModule | undefined> {
   try {
-    const m = (await importUnbundled('@tensorflow/tfjs-backend-wasm')) as Partial<WasmBackendModule> & { default?: Partial<WasmBackendModule> };
+    const m = (await importUnbundled('@tensorflow/tfjs-backend-wasm')) as Partial<WasmBackendModule> & {
+      default?: Partial<WasmBackendModule>;
+    };
     const pick = typeof m.setThreadsCount === 'function' ? m : m.default;
-    if (pick && typeof pick.setThreadsCount === 'function' && typeof pick.getThreadsCount === 'function') return pick as WasmBackendModule;
+    if (pick && typeof pick.setThreadsCount === 'function' && typeof pick.getThreadsCount === 'function')
+      return pick as WasmBackendModule;
   } catch {
     // not installed: register() reports it
   }
@@ -222,7 +246,12 @@ async function describeWasm(plan: WasmPlan | undefined): Promise<WasmInfo | unde
     // flags not registered
   }
   const requested = plan?.requested ?? threads;
-  const info: WasmInfo = { simd, threads, multithreaded: threadedBinary && simd && threads > 1, requestedThreads: requested };
+  const info: WasmInfo = {
+    simd,
+    threads,
+    multithreaded: threadedBinary && simd && threads > 1,
+    requestedThreads: requested,
+  };
   // "Already initialized" matters only when it kept this call from getting what it asked for.
   if (plan?.reason !== undefined && (!plan.alreadyInitialized || threads !== requested)) info.reason = plan.reason;
   else if (threads < requested) info.reason = `tfjs reported ${threads} thread(s) after initialization`;
@@ -321,21 +350,41 @@ async function registerWebgpu(explicit: boolean, allowSoftware: boolean): Promis
   }
   if (!adapter) return { ok: false, reason: 'no WebGPU adapter found' };
   const info = adapter.info ?? {};
-  const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  const software = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(description) || info.type === 'cpu';
+  const description =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const software =
+    adapter.isFallbackAdapter === true ||
+    info.isFallbackAdapter === true ||
+    SOFTWARE_ADAPTER.test(description) ||
+    info.type === 'cpu';
   if (software && !(explicit || allowSoftware)) {
-    return { ok: false, reason: `only a software adapter is present (${description}); ask for webgpu explicitly to use it`, adapter: description };
+    return {
+      ok: false,
+      reason: `only a software adapter is present (${description}); ask for webgpu explicitly to use it`,
+      adapter: description,
+    };
   }
   if (tf.findBackendFactory('webgpu') === null) {
     const r = await tryImport('webgpu', ['@tensorflow/tfjs-backend-webgpu']);
     if (!r.ok) return { ...r, adapter: description };
   }
-  return { ok: true, reason: software ? 'software adapter (explicitly allowed)' : 'hardware adapter', adapter: description };
+  return {
+    ok: true,
+    reason: software ? 'software adapter (explicitly allowed)' : 'hardware adapter',
+    adapter: description,
+  };
 }
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean; type?: string };
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+    type?: string;
+  };
 }
 interface GpuLike {
   requestAdapter(options?: { powerPreference?: string }): Promise<AdapterLike | null>;
@@ -368,7 +417,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   // Validated (and 'auto' resolved) up front so a bad value throws instead of silently skipping wasm.
   const wasmThreads = await resolveWasmThreads(options.wasmThreads);
   const explicitList = fromEnv ?? options.prefer;
-  const candidates: readonly BackendName[] = explicitList ?? (isNode ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu']);
+  const candidates: readonly BackendName[] =
+    explicitList ?? (isNode ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu']);
   if (quiet) tf.env().set('PROD', true);
 
   const skipped: { name: BackendName; reason: string }[] = [];
@@ -414,7 +464,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
     await tf.ready();
     const gradients = await ensureGradients();
-    if (!gradients) log('[geolip] gradients are not registered: install @tensorflow/tfjs-layers (a peer dependency) for tf.grad to work');
+    if (!gradients)
+      log(
+        '[geolip] gradients are not registered: install @tensorflow/tfjs-layers (a peer dependency) for tf.grad to work',
+      );
     const floatPrecision = tf.backend().floatPrecision() === 16 ? 16 : 32;
     const info: BackendInfo = { name, floatPrecision, gradients, skipped };
     if (reg.adapter) info.adapter = reg.adapter;
@@ -422,8 +475,14 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       const w = await describeWasm(wasmPlan);
       if (w) info.wasm = w;
     }
-    const detail = reg.adapter ?? (info.wasm ? `${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads} thread${info.wasm.threads === 1 ? '' : 's'}` : undefined);
-    log(`[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`);
+    const detail =
+      reg.adapter ??
+      (info.wasm
+        ? `${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads} thread${info.wasm.threads === 1 ? '' : 's'}`
+        : undefined);
+    log(
+      `[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`,
+    );
     return info;
   }
   throw new BackendError(

@@ -75,7 +75,8 @@ export async function enableNodeWasmThreads(
     // In the CJS build esbuild replaces `import.meta` with `{}`, so `url` is undefined there.
     const url = import.meta.url as string | undefined;
     const base = typeof __filename === 'string' ? __filename : url;
-    if (base === undefined) return { ok: false, reason: 'cannot locate this module to resolve @tensorflow/tfjs-backend-wasm' };
+    if (base === undefined)
+      return { ok: false, reason: 'cannot locate this module to resolve @tensorflow/tfjs-backend-wasm' };
     const req = nodeModule.createRequire(base);
     const main = req.resolve('@tensorflow/tfjs-backend-wasm');
     const root = path.dirname(path.dirname(main));
@@ -85,7 +86,8 @@ export async function enableNodeWasmThreads(
       return { ok: false, reason: `the threaded glue is missing (${gluePath})` };
     }
     const workerContents = (req(workerPath) as { wasmWorkerContents?: unknown }).wasmWorkerContents;
-    if (typeof workerContents !== 'string') return { ok: false, reason: `${workerPath} has no wasmWorkerContents string` };
+    if (typeof workerContents !== 'string')
+      return { ok: false, reason: `${workerPath} has no wasmWorkerContents string` };
     // The source is a template literal whose "\n" inside quoted strings became real newlines: escape them
     // back, as tfjs does before it makes its Blob.
     const workerSource = workerContents.replace(/\n/g, '\\n');
@@ -104,7 +106,12 @@ export async function enableNodeWasmThreads(
         return Array.from({ length: 2 * threads }, (_, i) => real[i % Math.max(real.length, 1)]!);
       };
     }
-    return { ok: true, restore: () => { os.cpus = originalCpus; } };
+    return {
+      ok: true,
+      restore: () => {
+        os.cpus = originalCpus;
+      },
+    };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
   }
@@ -119,7 +126,10 @@ export async function enableNodeWasmThreads(
 function installWorkerShim(BaseWorker: NodeWorkerCtor, workerSource: string, gluePath: string): void {
   const g = globalThis as Record<string | symbol, unknown>;
   if (g[SHIM_MARK] === true) return;
-  const Base = BaseWorker as unknown as new (filename: string | URL, options?: Record<string, unknown>) => NodeWorkerLike;
+  const Base = BaseWorker as unknown as new (
+    filename: string | URL,
+    options?: Record<string, unknown>,
+  ) => NodeWorkerLike;
   class TfjsPthreadAwareWorker extends Base {
     readonly #pthread: boolean;
     constructor(filename: string | URL, options?: Record<string, unknown>) {

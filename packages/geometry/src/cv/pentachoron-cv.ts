@@ -7,7 +7,12 @@ import { Matrix, type MatrixLike } from '../linalg/matrix.js';
 import { createRng, type Rng } from '../random/rng.js';
 import { sampleSphereData } from '../random/sample-sphere.js';
 import { constantMask, safeSqrt } from '../internal/grad-utils.js';
-import { CM_VALID_THRESHOLD, cayleyMengerPrefactor, cmDeterminantAt, simplexVolumeSquared } from '../simplex/cayley-menger.js';
+import {
+  CM_VALID_THRESHOLD,
+  cayleyMengerPrefactor,
+  cmDeterminantAt,
+  simplexVolumeSquared,
+} from '../simplex/cayley-menger.js';
 
 export interface PentachoronCVOptions {
   /** Simplices sampled. Default 200 (the author's `cv_metric`). */
@@ -36,7 +41,11 @@ export interface PentachoronCVResult {
 }
 
 /** Reads the first `pool` rows of x as float64 (only those rows leave the backend). */
-function readPool(op: string, x: tf.Tensor2D | MatrixLike, poolOption: number): { data: Float64Array; rows: number; dim: number } {
+function readPool(
+  op: string,
+  x: tf.Tensor2D | MatrixLike,
+  poolOption: number,
+): { data: Float64Array; rows: number; dim: number } {
   let rows: number;
   let dim: number;
   let data: Float64Array;
@@ -107,7 +116,10 @@ export function pentachoronCV(x: tf.Tensor2D | MatrixLike, options: PentachoronC
 }
 
 /** {@link pentachoronCV} reading tensor data asynchronously (no GPU stall). Same result. */
-export async function pentachoronCVAsync(x: tf.Tensor2D | MatrixLike, options: PentachoronCVOptions = {}): Promise<PentachoronCVResult> {
+export async function pentachoronCVAsync(
+  x: tf.Tensor2D | MatrixLike,
+  options: PentachoronCVOptions = {},
+): Promise<PentachoronCVResult> {
   const op = 'pentachoronCVAsync';
   if (!(x instanceof tf.Tensor)) return pentachoronCV(x, options);
   const o = resolveOptions(op, options, { samples: 200, minValid: 10 });
@@ -122,15 +134,32 @@ export async function pentachoronCVAsync(x: tf.Tensor2D | MatrixLike, options: P
 }
 
 function checkRows(op: string, x: tf.Tensor2D | MatrixLike, vertices: number): void {
-  const shape = x instanceof tf.Tensor || x instanceof Matrix ? x.shape : Array.isArray(x) ? [x.length, (x[0] as number[] | undefined)?.length ?? 0] : null;
+  const shape =
+    x instanceof tf.Tensor || x instanceof Matrix
+      ? x.shape
+      : Array.isArray(x)
+        ? [x.length, (x[0] as number[] | undefined)?.length ?? 0]
+        : null;
   if (!shape) throw new InvalidArgumentError(op, 'x', 'must be a tf.Tensor2D, a Matrix or nested arrays');
   if (shape.length !== 2) throw new ShapeError(op, 'x', '[N, D]', shape);
   if (shape[0]! < vertices) {
-    throw new ShapeError(op, 'x', `[N, D] with N >= ${vertices}`, shape, `too few points for a ${vertices - 1}-simplex`);
+    throw new ShapeError(
+      op,
+      'x',
+      `[N, D] with N >= ${vertices}`,
+      shape,
+      `too few points for a ${vertices - 1}-simplex`,
+    );
   }
 }
 
-function cvFromData(data: Float64Array, rows: number, dim: number, o: { samples: number; vertices: number; minValid: number }, rng: Rng): PentachoronCVResult {
+function cvFromData(
+  data: Float64Array,
+  rows: number,
+  dim: number,
+  o: { samples: number; vertices: number; minValid: number },
+  rng: Rng,
+): PentachoronCVResult {
   const { samples, vertices, minValid } = o;
   const c = cayleyMengerPrefactor(vertices - 1);
   const gathered = new Float64Array(vertices * dim);
@@ -167,10 +196,14 @@ export interface CvMultiScaleOptions extends Omit<PentachoronCVOptions, 'vertice
  * @param x - `[N, D]` embeddings, N ≥ the largest scale.
  * @returns `{ [vertices]: cv | null }`.
  */
-export function cvMultiScale(x: tf.Tensor2D | MatrixLike, options: CvMultiScaleOptions = {}): Record<number, number | null> {
+export function cvMultiScale(
+  x: tf.Tensor2D | MatrixLike,
+  options: CvMultiScaleOptions = {},
+): Record<number, number | null> {
   const op = 'cvMultiScale';
   const scales = options.scales ?? [3, 4, 5, 6, 7, 8];
-  if (!Array.isArray(scales) || scales.length === 0) throw new InvalidArgumentError(op, 'scales', 'must be a non-empty array of vertex counts');
+  if (!Array.isArray(scales) || scales.length === 0)
+    throw new InvalidArgumentError(op, 'scales', 'must be a non-empty array of vertex counts');
   scales.forEach((s) => assertInteger(op, 'scales', s, 2));
   const maxV = Math.max(...scales);
   checkRows(op, x, maxV);
@@ -179,7 +212,11 @@ export function cvMultiScale(x: tf.Tensor2D | MatrixLike, options: CvMultiScaleO
   const rng = options.rng ?? createRng(options.seed ?? 0);
   const out: Record<number, number | null> = {};
   for (const v of scales) {
-    const o = resolveOptions(op, { ...options, vertices: v, samples: options.samples ?? 100 }, { samples: 100, minValid: 10 });
+    const o = resolveOptions(
+      op,
+      { ...options, vertices: v, samples: options.samples ?? 100 },
+      { samples: 100, minValid: 10 },
+    );
     const r = cvFromData(data, rows, dim, o, rng);
     out[v] = Number.isNaN(r.cv) ? null : r.cv;
   }
@@ -267,7 +304,8 @@ export function cvLoss(x: tf.Tensor2D, target = 0.22, options: CvLossOptions = {
   checkRows(op, x, 5);
   assertNumber(op, 'target', target);
   const o = resolveOptions(op, { ...options, vertices: 5 }, { samples: 64, minValid: 5 });
-  const rng = options.rng ?? (options.seed !== undefined ? createRng(options.seed) : (defaultLossRng ??= createRng(0x9e3779b9)));
+  const rng =
+    options.rng ?? (options.seed !== undefined ? createRng(options.seed) : (defaultLossRng ??= createRng(0x9e3779b9)));
   const [n, dim] = x.shape;
   const pool = Math.min(n, o.pool);
   const idx = new Int32Array(o.samples * 5);
@@ -277,7 +315,10 @@ export function cvLoss(x: tf.Tensor2D, target = 0.22, options: CvLossOptions = {
     const select = tf.oneHot(tf.tensor1d(idx, 'int32'), pool); // [S·5, pool]
     const pts = tf.reshape(tf.matMul(tf.cast(select, 'float32'), rows), [o.samples, 5, dim]);
     const v2 = simplexVolumeSquared(pts);
-    const mask = tf.cast(constantMask(v2, (v) => tf.greater(v, CM_VALID_THRESHOLD)), 'float32');
+    const mask = tf.cast(
+      constantMask(v2, (v) => tf.greater(v, CM_VALID_THRESHOLD)),
+      'float32',
+    );
     const vols = safeSqrt(v2, CM_VALID_THRESHOLD);
     const count = tf.sum(mask);
     const safeCount = tf.maximum(count, 2);
@@ -286,6 +327,10 @@ export function cvLoss(x: tf.Tensor2D, target = 0.22, options: CvLossOptions = {
     const std = safeSqrt(variance, 0);
     const cv = tf.div(std, tf.add(mean, 1e-8));
     const loss = tf.square(tf.sub(cv, target));
-    return tf.where(constantMask(count, (c) => tf.greaterEqual(c, o.minValid)), loss, tf.zerosLike(loss)) as tf.Scalar;
+    return tf.where(
+      constantMask(count, (c) => tf.greaterEqual(c, o.minValid)),
+      loss,
+      tf.zerosLike(loss),
+    ) as tf.Scalar;
   });
 }

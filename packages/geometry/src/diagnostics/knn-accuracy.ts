@@ -34,7 +34,11 @@ export type KnnAccuracyOptions = RowBlockOptions;
  * const e = tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]);
  * knnAccuracy(e, [0, 0, 1, 1]); // 1
  */
-export function knnAccuracy(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: KnnAccuracyOptions = {}): number {
+export function knnAccuracy(
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: KnnAccuracyOptions = {},
+): number {
   const { neighbours, ids } = build('knnAccuracy', embeddings, labels, options);
   try {
     return finish(readTensorSync('knnAccuracy', 'embeddings', neighbours, 'use knnAccuracyAsync') as Int32Array, ids);
@@ -51,7 +55,11 @@ export function knnAccuracy(embeddings: tf.Tensor2D, labels: Int32Array | readon
  * @example
  * await knnAccuracyAsync(tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]), [0, 0, 1, 1]); // 1
  */
-export async function knnAccuracyAsync(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: KnnAccuracyOptions = {}): Promise<number> {
+export async function knnAccuracyAsync(
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: KnnAccuracyOptions = {},
+): Promise<number> {
   const { neighbours, ids } = build('knnAccuracyAsync', embeddings, labels, options);
   try {
     return finish((await neighbours.data()) as Int32Array, ids);
@@ -60,7 +68,12 @@ export async function knnAccuracyAsync(embeddings: tf.Tensor2D, labels: Int32Arr
   }
 }
 
-function build(op: string, embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: KnnAccuracyOptions): { neighbours: tf.Tensor1D; ids: Int32Array } {
+function build(
+  op: string,
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: KnnAccuracyOptions,
+): { neighbours: tf.Tensor1D; ids: Int32Array } {
   const [n, d] = checkEmbeddings(op, embeddings);
   const { ids } = compactLabels(op, labels, n);
   const blockRows = resolveBlockRows(op, n, options);
@@ -77,7 +90,9 @@ function build(op: string, embeddings: tf.Tensor2D, labels: Int32Array | readonl
           const { indices } = tf.topk(block, 2);
           const first = tf.slice(indices, [0, 0], [b, 1]);
           const own = tf.reshape(tf.range(start, start + b, 1, 'int32'), [b, 1]);
-          return tf.reshape(tf.where(tf.equal(first, own), tf.slice(indices, [0, 1], [b, 1]), first), [b]) as tf.Tensor1D;
+          return tf.reshape(tf.where(tf.equal(first, own), tf.slice(indices, [0, 1], [b, 1]), first), [
+            b,
+          ]) as tf.Tensor1D;
         }),
       );
     }

@@ -25,10 +25,21 @@ export interface RowBlockOptions {
 /** @internal Checks `embeddings` is a `[N ≥ 2, D]` tensor and returns N, D. */
 export function checkEmbeddings(op: string, embeddings: unknown): [number, number] {
   if (!(embeddings instanceof tf.Tensor)) {
-    throw new InvalidArgumentError(op, 'embeddings', `must be a tf.Tensor2D, got ${embeddings === null ? 'null' : Array.isArray(embeddings) ? 'an array' : typeof embeddings}`);
+    throw new InvalidArgumentError(
+      op,
+      'embeddings',
+      `must be a tf.Tensor2D, got ${embeddings === null ? 'null' : Array.isArray(embeddings) ? 'an array' : typeof embeddings}`,
+    );
   }
   const [n, d] = bindShapes(op).check('embeddings', embeddings, ['N', 'D']) as [number, number];
-  if (n < 2) throw new ShapeError(op, 'embeddings', '[N, D] with N ≥ 2', embeddings.shape, 'need at least two rows to form pairs');
+  if (n < 2)
+    throw new ShapeError(
+      op,
+      'embeddings',
+      '[N, D] with N ≥ 2',
+      embeddings.shape,
+      'need at least two rows to form pairs',
+    );
   return [n, d];
 }
 
@@ -43,9 +54,17 @@ export function resolveBlockRows(op: string, n: number, options: RowBlockOptions
  * @throws {ShapeError} If `labels` does not hold N entries.
  * @throws {InvalidArgumentError} If a label is not an integer.
  */
-export function compactLabels(op: string, labels: Int32Array | readonly number[], n: number): { ids: Int32Array; classes: number } {
+export function compactLabels(
+  op: string,
+  labels: Int32Array | readonly number[],
+  n: number,
+): { ids: Int32Array; classes: number } {
   if (!(labels instanceof Int32Array) && !Array.isArray(labels)) {
-    throw new InvalidArgumentError(op, 'labels', `must be an Int32Array or an array of integers, got ${labels === null ? 'null' : typeof labels}`);
+    throw new InvalidArgumentError(
+      op,
+      'labels',
+      `must be an Int32Array or an array of integers, got ${labels === null ? 'null' : typeof labels}`,
+    );
   }
   if (labels.length !== n) throw new ShapeError(op, 'labels', `[N=${n}]`, [labels.length]);
   const ids = new Int32Array(n);

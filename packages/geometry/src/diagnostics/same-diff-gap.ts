@@ -47,10 +47,18 @@ export interface SameDiffGapResult {
  * const e = tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]);
  * sameDiffGap(e, [0, 0, 1, 1]); // { same: 1, diff: 0, gap: 1 }
  */
-export function sameDiffGap(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: SameDiffGapOptions = {}): SameDiffGapResult {
+export function sameDiffGap(
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: SameDiffGapOptions = {},
+): SameDiffGapResult {
   const parts = build('sameDiffGap', embeddings, labels, options);
   try {
-    return finish(readTensorSync('sameDiffGap', 'embeddings', parts.classSums, 'use sameDiffGapAsync') as Float32Array, readTensorSync('sameDiffGap', 'embeddings', parts.squares, 'use sameDiffGapAsync') as Float32Array, parts);
+    return finish(
+      readTensorSync('sameDiffGap', 'embeddings', parts.classSums, 'use sameDiffGapAsync') as Float32Array,
+      readTensorSync('sameDiffGap', 'embeddings', parts.squares, 'use sameDiffGapAsync') as Float32Array,
+      parts,
+    );
   } finally {
     parts.classSums.dispose();
     parts.squares.dispose();
@@ -65,7 +73,11 @@ export function sameDiffGap(embeddings: tf.Tensor2D, labels: Int32Array | readon
  * @example
  * await sameDiffGapAsync(tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]), [0, 0, 1, 1]); // { same: 1, diff: 0, gap: 1 }
  */
-export async function sameDiffGapAsync(embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: SameDiffGapOptions = {}): Promise<SameDiffGapResult> {
+export async function sameDiffGapAsync(
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: SameDiffGapOptions = {},
+): Promise<SameDiffGapResult> {
   const parts = build('sameDiffGapAsync', embeddings, labels, options);
   try {
     const [sums, squares] = await Promise.all([parts.classSums.data(), parts.squares.data()]);
@@ -85,11 +97,19 @@ interface Parts {
   d: number;
 }
 
-function build(op: string, embeddings: tf.Tensor2D, labels: Int32Array | readonly number[], options: SameDiffGapOptions): Parts {
+function build(
+  op: string,
+  embeddings: tf.Tensor2D,
+  labels: Int32Array | readonly number[],
+  options: SameDiffGapOptions,
+): Parts {
   const [n, d] = checkEmbeddings(op, embeddings);
   const { ids, classes } = compactLabels(op, labels, n);
   // The one-hot block is [blockRows, C]; keep it near the default entry budget too.
-  const blockRows = options.blockRows === undefined ? resolveBlockRows(op, Math.max(n, classes), options) : resolveBlockRows(op, n, options);
+  const blockRows =
+    options.blockRows === undefined
+      ? resolveBlockRows(op, Math.max(n, classes), options)
+      : resolveBlockRows(op, n, options);
   const [classSums, squares] = tf.tidy(() => {
     const unit = normalizeRows(embeddings);
     const idTensor = tf.tensor1d(ids, 'int32');

@@ -47,7 +47,11 @@ export interface SelfSimilarityResult {
 export function selfSimilarity(embeddings: tf.Tensor2D, options: SelfSimilarityOptions = {}): SelfSimilarityResult {
   const { sums, maxima, n } = build('selfSimilarity', embeddings, options);
   try {
-    return finish(readTensorSync('selfSimilarity', 'embeddings', sums, 'use selfSimilarityAsync') as Float32Array, readTensorSync('selfSimilarity', 'embeddings', maxima, 'use selfSimilarityAsync') as Float32Array, n);
+    return finish(
+      readTensorSync('selfSimilarity', 'embeddings', sums, 'use selfSimilarityAsync') as Float32Array,
+      readTensorSync('selfSimilarity', 'embeddings', maxima, 'use selfSimilarityAsync') as Float32Array,
+      n,
+    );
   } finally {
     sums.dispose();
     maxima.dispose();
@@ -61,7 +65,10 @@ export function selfSimilarity(embeddings: tf.Tensor2D, options: SelfSimilarityO
  * @example
  * await selfSimilarityAsync(tf.tensor2d([[1, 0], [0, 1], [1, 1]])); // { mean: 0.4714…, max: 0.7071… }
  */
-export async function selfSimilarityAsync(embeddings: tf.Tensor2D, options: SelfSimilarityOptions = {}): Promise<SelfSimilarityResult> {
+export async function selfSimilarityAsync(
+  embeddings: tf.Tensor2D,
+  options: SelfSimilarityOptions = {},
+): Promise<SelfSimilarityResult> {
   const { sums, maxima, n } = build('selfSimilarityAsync', embeddings, options);
   try {
     const [s, m] = await Promise.all([sums.data(), maxima.data()]);
@@ -72,7 +79,11 @@ export async function selfSimilarityAsync(embeddings: tf.Tensor2D, options: Self
   }
 }
 
-function build(op: string, embeddings: tf.Tensor2D, options: SelfSimilarityOptions): { sums: tf.Tensor1D; maxima: tf.Tensor1D; n: number } {
+function build(
+  op: string,
+  embeddings: tf.Tensor2D,
+  options: SelfSimilarityOptions,
+): { sums: tf.Tensor1D; maxima: tf.Tensor1D; n: number } {
   const [n, d] = checkEmbeddings(op, embeddings);
   const blockRows = resolveBlockRows(op, n, options);
   const [sums, maxima] = tf.tidy(() => {

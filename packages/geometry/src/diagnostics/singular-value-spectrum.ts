@@ -78,7 +78,8 @@ export function explainedBySingularValues(x: MatrixLike, k: number, options: Spe
 export function spectrum(op: string, x: MatrixLike, options: SpectrumOptions): Float64Array {
   const maxRows = assertInteger(op, 'options.maxRows', options.maxRows ?? 2000, 1);
   const center = options.center ?? true;
-  if (typeof center !== 'boolean') throw new InvalidArgumentError(op, 'options.center', `must be a boolean, got ${typeof center}`);
+  if (typeof center !== 'boolean')
+    throw new InvalidArgumentError(op, 'options.center', `must be a boolean, got ${typeof center}`);
   let m: Matrix;
   if (x instanceof tf.Tensor) {
     bindShapes(op).check('x', x, ['N', 'D']);

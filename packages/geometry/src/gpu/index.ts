@@ -156,7 +156,11 @@ export interface GpuKernels {
    * gpu.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]]); // Float32Array [-4]
    * gpu.cayleyMengerDeterminants(new Float32Array([0, 0, 1, 0, 0, 1]), [1, 3, 2]); // Float32Array [-4]
    */
-  cayleyMengerDeterminants(points: GpuSimplexInput, shape?: readonly [number, number, number], options?: CayleyMengerGpuOptions): Float32Array;
+  cayleyMengerDeterminants(
+    points: GpuSimplexInput,
+    shape?: readonly [number, number, number],
+    options?: CayleyMengerGpuOptions,
+  ): Float32Array;
 
   /**
    * Cosine similarity of every row of `a` with every row of `b`, in float32 on gpu.js.
@@ -267,11 +271,19 @@ const KERNEL_CLASS_MODES: readonly (readonly [string, string])[] = [
 export async function loadGpu(options: LoadGpuOptions = {}): Promise<GpuKernels> {
   const op = 'loadGpu';
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(op, 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+    throw new InvalidArgumentError(
+      op,
+      'options',
+      `must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
   }
   const requestedMode = options.mode ?? 'gpu';
   if (!GPU_MODES.includes(requestedMode)) {
-    throw new InvalidArgumentError(op, 'mode', `must be one of ${GPU_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(requestedMode)}`);
+    throw new InvalidArgumentError(
+      op,
+      'mode',
+      `must be one of ${GPU_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(requestedMode)}`,
+    );
   }
   const moduleId = options.moduleId ?? 'gpu.js';
   if (typeof moduleId !== 'string' || moduleId.length === 0) {
@@ -281,7 +293,9 @@ export async function loadGpu(options: LoadGpuOptions = {}): Promise<GpuKernels>
   const mod = await importGpuJs(op, moduleId);
   const GPU = findGpuConstructor(mod);
   if (!GPU) {
-    throw new BackendError(op, `'${moduleId}' loaded but exports no GPU class (is it gpu.js?)`, [{ name: moduleId, reason: 'no GPU export' }]);
+    throw new BackendError(op, `'${moduleId}' loaded but exports no GPU class (is it gpu.js?)`, [
+      { name: moduleId, reason: 'no GPU export' },
+    ]);
   }
 
   const attempts: { name: string; reason: string }[] = [];
@@ -297,7 +311,11 @@ export async function loadGpu(options: LoadGpuOptions = {}): Promise<GpuKernels>
     }
   }
   if (!instance) {
-    throw new BackendError(op, `gpu.js could not create an instance (${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')})`, attempts);
+    throw new BackendError(
+      op,
+      `gpu.js could not create an instance (${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')})`,
+      attempts,
+    );
   }
   return createKernels(mod, instance, requestedMode, attempts);
 }
@@ -330,14 +348,21 @@ function isNotFound(error: unknown, moduleId: string): boolean {
   const notFound =
     code === 'ERR_MODULE_NOT_FOUND' ||
     code === 'MODULE_NOT_FOUND' ||
-    /Cannot find (package|module)|Failed to resolve|Failed to fetch dynamically imported module|Failed to load url/i.test(message);
-  const namesIt = message.includes(`'${moduleId}'`) || message.includes(`"${moduleId}"`) || message.includes(`url ${moduleId}`);
+    /Cannot find (package|module)|Failed to resolve|Failed to fetch dynamically imported module|Failed to load url/i.test(
+      message,
+    );
+  const namesIt =
+    message.includes(`'${moduleId}'`) || message.includes(`"${moduleId}"`) || message.includes(`url ${moduleId}`);
   return notFound && namesIt;
 }
 
 function findGpuConstructor(mod: GpuJsModule): GpuJsConstructor | null {
   const fromDefault = mod['default'] as Record<string, unknown> | ((...args: unknown[]) => unknown) | undefined;
-  const candidates: unknown[] = [mod['GPU'], (fromDefault as Record<string, unknown> | undefined)?.['GPU'], fromDefault];
+  const candidates: unknown[] = [
+    mod['GPU'],
+    (fromDefault as Record<string, unknown> | undefined)?.['GPU'],
+    fromDefault,
+  ];
   for (const c of candidates) if (typeof c === 'function') return c as GpuJsConstructor;
   return null;
 }
@@ -378,15 +403,14 @@ function borderedKernelSource(vertices: number): string {
 /** `function cmGram(points)`: (−1)^(k+1)·2^k·det(E Eᵀ), E the edges from p₀, partial pivoting, all scalars. */
 function gramKernelSource(vertices: number): string {
   const k = vertices - 1;
-  const lines: string[] = [
-    'function cmGram(points) {',
-  ];
+  const lines: string[] = ['function cmGram(points) {'];
   for (let i = 0; i < k; i++) for (let j = i; j < k; j++) lines.push(`  let g${i}_${j} = 0.0;`);
   lines.push('  for (let t = 0; t < this.constants.dim; t++) {', `    const x0 = points[${vertexIndex(0)}];`);
   for (let i = 0; i < k; i++) lines.push(`    const e${i} = points[${vertexIndex(i + 1)}] - x0;`);
   for (let i = 0; i < k; i++) for (let j = i; j < k; j++) lines.push(`    g${i}_${j} += e${i} * e${j};`);
   lines.push('  }');
-  for (let r = 0; r < k; r++) for (let c = 0; c < k; c++) lines.push(`  let m${r}_${c} = g${Math.min(r, c)}_${Math.max(r, c)};`);
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < k; c++) lines.push(`  let m${r}_${c} = g${Math.min(r, c)}_${Math.max(r, c)};`);
   const factor = (k % 2 === 1 ? 1 : -1) * 2 ** k;
   lines.push(...eliminationBody(k), `  return det * ${factor.toFixed(1)};`, '}');
   return lines.join('\n');
@@ -407,7 +431,8 @@ function distancePrologue(vertices: number): string[] {
   lines.push('  for (let t = 0; t < this.constants.dim; t++) {');
   for (let i = 0; i < vertices; i++) lines.push(`    const x${i} = points[${vertexIndex(i)}];`);
   for (let i = 0; i < vertices; i++) {
-    for (let j = i + 1; j < vertices; j++) lines.push(`    const e${i}_${j} = x${i} - x${j};`, `    d${i}_${j} += e${i}_${j} * e${i}_${j};`);
+    for (let j = i + 1; j < vertices; j++)
+      lines.push(`    const e${i}_${j} = x${i} - x${j};`, `    d${i}_${j} += e${i}_${j} * e${i}_${j};`);
   }
   lines.push('  }');
   return lines;
@@ -420,11 +445,20 @@ function distancePrologue(vertices: number): string[] {
  */
 function eliminationBody(n: number): string[] {
   const m = (r: number, c: number): string => `m${r}_${c}`;
-  const lines = ['  let det = 1.0;', '  let best = 0.0;', '  let p = 0.0;', '  let a = 0.0;', '  let tmp = 0.0;', '  let f = 0.0;', '  let piv = 0.0;'];
+  const lines = [
+    '  let det = 1.0;',
+    '  let best = 0.0;',
+    '  let p = 0.0;',
+    '  let a = 0.0;',
+    '  let tmp = 0.0;',
+    '  let f = 0.0;',
+    '  let piv = 0.0;',
+  ];
   for (let c = 0; c < n; c++) {
     if (c < n - 1) {
       lines.push(`  best = Math.abs(${m(c, c)});`, `  p = ${c}.0;`);
-      for (let r = c + 1; r < n; r++) lines.push(`  a = Math.abs(${m(r, c)});`, `  if (a > best) { best = a; p = ${r}.0; }`);
+      for (let r = c + 1; r < n; r++)
+        lines.push(`  a = Math.abs(${m(r, c)});`, `  if (a > best) { best = a; p = ${r}.0; }`);
       for (let r = c + 1; r < n; r++) {
         lines.push(`  if (p == ${r}.0) {`);
         for (let j = c; j < n; j++) lines.push(`    tmp = ${m(c, j)}; ${m(c, j)} = ${m(r, j)}; ${m(r, j)} = tmp;`);
@@ -474,7 +508,11 @@ function checkShapeArgument(op: string, shape: unknown): [number, number, number
     shape.length === 3 &&
     shape.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0);
   if (!ok) {
-    throw new InvalidArgumentError(op, 'shape', `must be [B, V, D] (three non-negative integers), got ${describeValue(shape)}`);
+    throw new InvalidArgumentError(
+      op,
+      'shape',
+      `must be [B, V, D] (three non-negative integers), got ${describeValue(shape)}`,
+    );
   }
   return shape as [number, number, number];
 }
@@ -492,14 +530,20 @@ function checkSimplexSize(op: string, batch: number, vertices: number, dim: numb
       'points',
       `[B, V, D] with 2 <= V <= ${GPU_CM_MAX_VERTICES}`,
       [batch, vertices, dim],
-      vertices < 2 ? 'too few points for a simplex' : `the gpu.js kernel is unrolled for at most ${GPU_CM_MAX_VERTICES} vertices`,
+      vertices < 2
+        ? 'too few points for a simplex'
+        : `the gpu.js kernel is unrolled for at most ${GPU_CM_MAX_VERTICES} vertices`,
     );
   }
   if (dim < 1) throw new ShapeError(op, 'points', '[B, V, D] with D >= 1', [batch, vertices, dim]);
 }
 
 /** Flattens, checks, and translates every simplex so that its p₀ = 0 (float64), then rounds to float32. */
-function packSimplices(op: string, points: GpuSimplexInput, shape: readonly [number, number, number] | undefined): PackedSimplices {
+function packSimplices(
+  op: string,
+  points: GpuSimplexInput,
+  shape: readonly [number, number, number] | undefined,
+): PackedSimplices {
   let source: Float32Array | Float64Array;
   let batch: number, vertices: number, dim: number;
   if (points instanceof Float32Array || points instanceof Float64Array) {
@@ -508,7 +552,12 @@ function packSimplices(op: string, points: GpuSimplexInput, shape: readonly [num
     }
     [batch, vertices, dim] = checkShapeArgument(op, shape);
     if (points.length !== batch * vertices * dim) {
-      throw new ShapeError(op, 'points', `[B·V·D = ${batch * vertices * dim}] for shape [${batch}, ${vertices}, ${dim}]`, [points.length]);
+      throw new ShapeError(
+        op,
+        'points',
+        `[B·V·D = ${batch * vertices * dim}] for shape [${batch}, ${vertices}, ${dim}]`,
+        [points.length],
+      );
     }
     source = points;
   } else if (Array.isArray(points)) {
@@ -517,12 +566,23 @@ function packSimplices(op: string, points: GpuSimplexInput, shape: readonly [num
     vertices = Array.isArray(nested[0]) ? nested[0].length : 0;
     dim = Array.isArray(nested[0]?.[0]) ? nested[0][0].length : 0;
     if (batch > 0 && !Array.isArray(nested[0]?.[0])) {
-      throw new ShapeError(op, 'points', '[B, V, D] (nested arrays of rank 3)', [batch, vertices], 'a single simplex [V, D] must be wrapped as [[...]]');
+      throw new ShapeError(
+        op,
+        'points',
+        '[B, V, D] (nested arrays of rank 3)',
+        [batch, vertices],
+        'a single simplex [V, D] must be wrapped as [[...]]',
+      );
     }
     if (shape !== undefined) {
       const [sb, sv, sd] = checkShapeArgument(op, shape);
       if (sb !== batch || (batch > 0 && (sv !== vertices || sd !== dim))) {
-        throw new ShapeError(op, 'points', `[B=${sb}, V=${sv}, D=${sd}] (from 'shape')`, batch > 0 ? [batch, vertices, dim] : [batch]);
+        throw new ShapeError(
+          op,
+          'points',
+          `[B=${sb}, V=${sv}, D=${sd}] (from 'shape')`,
+          batch > 0 ? [batch, vertices, dim] : [batch],
+        );
       }
       if (batch === 0) [vertices, dim] = [sv, sd];
     }
@@ -531,26 +591,46 @@ function packSimplices(op: string, points: GpuSimplexInput, shape: readonly [num
     for (let b = 0; b < batch; b++) {
       const simplex = nested[b];
       if (!Array.isArray(simplex) || simplex.length !== vertices) {
-        throw new ShapeError(op, 'points', `[B, V=${vertices}, D=${dim}] (rectangular)`, [batch, Array.isArray(simplex) ? simplex.length : -1], `simplex ${b} differs`);
+        throw new ShapeError(
+          op,
+          'points',
+          `[B, V=${vertices}, D=${dim}] (rectangular)`,
+          [batch, Array.isArray(simplex) ? simplex.length : -1],
+          `simplex ${b} differs`,
+        );
       }
       for (let v = 0; v < vertices; v++) {
         const p = simplex[v];
         if (!Array.isArray(p) || p.length !== dim) {
-          throw new ShapeError(op, 'points', `[B, V=${vertices}, D=${dim}] (rectangular)`, [batch, vertices, Array.isArray(p) ? p.length : -1], `point ${v} of simplex ${b} differs`);
+          throw new ShapeError(
+            op,
+            'points',
+            `[B, V=${vertices}, D=${dim}] (rectangular)`,
+            [batch, vertices, Array.isArray(p) ? p.length : -1],
+            `point ${v} of simplex ${b} differs`,
+          );
         }
         for (let t = 0; t < dim; t++) flat[o++] = p[t] as number;
       }
     }
     source = flat;
   } else {
-    throw new InvalidArgumentError(op, 'points', `must be nested arrays [B][V][D], a Float32Array or a Float64Array, got ${describeValue(points)}`);
+    throw new InvalidArgumentError(
+      op,
+      'points',
+      `must be nested arrays [B][V][D], a Float32Array or a Float64Array, got ${describeValue(points)}`,
+    );
   }
   if (batch > 0 || shape !== undefined) checkSimplexSize(op, batch, vertices, dim);
   const data = new Float32Array(batch * vertices * dim);
   if (!translateToOrigin(source, data, batch, vertices, dim)) {
     assertFiniteData(op, 'points', source); // throws NonFiniteError for non-finite input
     const at = data.findIndex((x) => !Number.isFinite(x));
-    throw new InvalidArgumentError(op, 'points', `exceeds the float32 range (|x| > 3.4e38) at flat index ${at} after translating each simplex to p₀ = 0`);
+    throw new InvalidArgumentError(
+      op,
+      'points',
+      `exceeds the float32 range (|x| > 3.4e38) at flat index ${at} after translating each simplex to p₀ = 0`,
+    );
   }
   return { data, batch, vertices, dim };
 }
@@ -559,7 +639,13 @@ function packSimplices(op: string, points: GpuSimplexInput, shape: readonly [num
  * out[b, v, :] = fround(src[b, v, :] − src[b, 0, :]), one pass. Returns false if any input was
  * non-finite or any result overflowed float32 (f − f is NaN exactly for ±Infinity and NaN).
  */
-function translateToOrigin(source: Float32Array | Float64Array, out: Float32Array, batch: number, vertices: number, dim: number): boolean {
+function translateToOrigin(
+  source: Float32Array | Float64Array,
+  out: Float32Array,
+  batch: number,
+  vertices: number,
+  dim: number,
+): boolean {
   let check = 0;
   const stride = vertices * dim;
   for (let b = 0; b < batch; b++) {
@@ -581,7 +667,11 @@ function translateToOrigin(source: Float32Array | Float64Array, out: Float32Arra
  * (max-abs rescale first, so huge rows do not overflow; zero rows stay zero) and rounds it to
  * float32, row-major `[R, D]` or, with `transpose`, `[D, R]`.
  */
-function checkRows(op: string, argument: string, input: GpuRowsInput): { rows: number; cols: number; pack: (transpose: boolean) => Float32Array } {
+function checkRows(
+  op: string,
+  argument: string,
+  input: GpuRowsInput,
+): { rows: number; cols: number; pack: (transpose: boolean) => Float32Array } {
   let source: ArrayLike<number>;
   let rows: number, cols: number;
   if (Array.isArray(input)) {
@@ -592,7 +682,13 @@ function checkRows(op: string, argument: string, input: GpuRowsInput): { rows: n
     for (let i = 0; i < rows; i++) {
       const row = nested[i];
       if (!Array.isArray(row) || row.length !== cols) {
-        throw new ShapeError(op, argument, `[${rows}, ${cols}] (rectangular)`, [rows, Array.isArray(row) ? row.length : -1], `row ${i} differs`);
+        throw new ShapeError(
+          op,
+          argument,
+          `[${rows}, ${cols}] (rectangular)`,
+          [rows, Array.isArray(row) ? row.length : -1],
+          `row ${i} differs`,
+        );
       }
       for (let j = 0; j < cols; j++) flat[i * cols + j] = row[j] as number;
     }
@@ -600,10 +696,18 @@ function checkRows(op: string, argument: string, input: GpuRowsInput): { rows: n
   } else if (typeof input === 'object' && input !== null && 'data' in input) {
     const { data, rows: r, cols: c } = input as GpuRows;
     if (!Number.isInteger(r) || r < 0 || !Number.isInteger(c) || c < 0) {
-      throw new InvalidArgumentError(op, argument, `must have non-negative integer rows and cols, got ${String(r)}×${String(c)}`);
+      throw new InvalidArgumentError(
+        op,
+        argument,
+        `must have non-negative integer rows and cols, got ${String(r)}×${String(c)}`,
+      );
     }
     if (!(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data))) {
-      throw new InvalidArgumentError(op, argument, `.data must be a Float32Array, a Float64Array or a number array, got ${describeValue(data)}`);
+      throw new InvalidArgumentError(
+        op,
+        argument,
+        `.data must be a Float32Array, a Float64Array or a number array, got ${describeValue(data)}`,
+      );
     }
     if (data.length !== r * c) {
       throw new ShapeError(op, argument, `[rows·cols = ${r * c}] for ${r}×${c}`, [data.length]);
@@ -612,7 +716,11 @@ function checkRows(op: string, argument: string, input: GpuRowsInput): { rows: n
     cols = c;
     source = data;
   } else {
-    throw new InvalidArgumentError(op, argument, `must be nested arrays [rows][cols] or { data, rows, cols }, got ${describeValue(input)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be nested arrays [rows][cols] or { data, rows, cols }, got ${describeValue(input)}`,
+    );
   }
   const pack = (transpose: boolean): Float32Array => {
     assertFiniteData(op, argument, source);
@@ -639,7 +747,12 @@ function checkRows(op: string, argument: string, input: GpuRowsInput): { rows: n
 // ---------------------------------------------------------------------------------------------
 // the kernels object
 
-function createKernels(mod: GpuJsModule, instance: GpuJsInstance, requestedMode: GpuMode, attempts: { name: string; reason: string }[]): GpuKernels {
+function createKernels(
+  mod: GpuJsModule,
+  instance: GpuJsInstance,
+  requestedMode: GpuMode,
+  attempts: { name: string; reason: string }[],
+): GpuKernels {
   let mode = instance.mode === 'dev' ? 'dev' : kernelMode(mod, instance.Kernel, instance.mode ?? 'unknown');
   const isDev = mode === 'dev';
   const cache = new Map<string, GpuJsKernel>();
@@ -665,7 +778,9 @@ function createKernels(mod: GpuJsModule, instance: GpuJsInstance, requestedMode:
       cache.set(key, kernel);
       return kernel;
     } catch (error) {
-      throw new BackendError(op, `gpu.js could not create the kernel in mode '${mode}': ${errorMessage(error)}`, [{ name: mode, reason: errorMessage(error) }]);
+      throw new BackendError(op, `gpu.js could not create the kernel in mode '${mode}': ${errorMessage(error)}`, [
+        { name: mode, reason: errorMessage(error) },
+      ]);
     }
   };
 
@@ -676,7 +791,9 @@ function createKernels(mod: GpuJsModule, instance: GpuJsInstance, requestedMode:
       if (!isDev && kernel.kernel) mode = kernelMode(mod, kernel.kernel.constructor, mode);
       return result;
     } catch (error) {
-      throw new BackendError(op, `gpu.js kernel failed in mode '${mode}': ${errorMessage(error)}`, [{ name: mode, reason: errorMessage(error) }]);
+      throw new BackendError(op, `gpu.js kernel failed in mode '${mode}': ${errorMessage(error)}`, [
+        { name: mode, reason: errorMessage(error) },
+      ]);
     }
   };
 
@@ -719,7 +836,10 @@ function createKernels(mod: GpuJsModule, instance: GpuJsInstance, requestedMode:
       const rows = pa.rows;
       const cols = pb.rows;
       if (rows === 0 || cols === 0) return { data: new Float32Array(0), rows, cols };
-      const kernel = kernelFor(op, `cos:${pa.cols}:${cols}`, COSINE_SOURCE, { output: [cols, rows], constants: { dim: pa.cols, m: cols } });
+      const kernel = kernelFor(op, `cos:${pa.cols}:${cols}`, COSINE_SOURCE, {
+        output: [cols, rows],
+        constants: { dim: pa.cols, m: cols },
+      });
       const result = runKernel(op, kernel, [cols, rows], [ua, ubt]);
       const data = new Float32Array(rows * cols);
       const rowsOut = result as ArrayLike<ArrayLike<number>>;

@@ -1,7 +1,13 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
 /** Throws {@link ShapeError} naming `bName` unless `b` has the same length as `a`. */
-export function assertSameLength(op: string, aName: string, a: ArrayLike<number>, bName: string, b: ArrayLike<number>): void {
+export function assertSameLength(
+  op: string,
+  aName: string,
+  a: ArrayLike<number>,
+  bName: string,
+  b: ArrayLike<number>,
+): void {
   if (a.length !== b.length) throw new ShapeError(op, bName, `[N=${a.length}] (same length as '${aName}')`, [b.length]);
 }
 

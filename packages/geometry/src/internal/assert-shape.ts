@@ -33,7 +33,11 @@ export function bindShapes(op: string) {
     check(argument: string, value: Shaped, pattern: readonly (string | number)[]): readonly number[] {
       const shape = value?.shape;
       if (!Array.isArray(shape)) {
-        throw new InvalidArgumentError(op, argument, `must be a tensor or matrix with a shape, got ${typeOfValue(value)}`);
+        throw new InvalidArgumentError(
+          op,
+          argument,
+          `must be a tensor or matrix with a shape, got ${typeOfValue(value)}`,
+        );
       }
       const variadic = pattern[0] === '...';
       const fixed = variadic ? pattern.slice(1) : pattern;

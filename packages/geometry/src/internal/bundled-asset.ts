@@ -13,7 +13,12 @@ export interface ModuleLocation {
  * @param from - the caller's location: pass `{ url: import.meta.url, dirname: typeof __dirname === 'string' ? __dirname : undefined }`.
  * @throws {GeolipError} naming `op` and the paths tried, when the file is not there.
  */
-export async function bundledAssetPath(op: string, folder: string, file: string, from: ModuleLocation): Promise<string> {
+export async function bundledAssetPath(
+  op: string,
+  folder: string,
+  file: string,
+  from: ModuleLocation,
+): Promise<string> {
   const { existsSync } = await importUnbundled<typeof import('node:fs')>('node:fs');
   const { join } = await importUnbundled<typeof import('node:path')>('node:path');
   const { fileURLToPath } = await importUnbundled<typeof import('node:url')>('node:url');
@@ -22,6 +27,10 @@ export async function bundledAssetPath(op: string, folder: string, file: string,
   if (typeof from.dirname === 'string') dirs.push(from.dirname);
   const candidates = dirs.flatMap((d) => [join(d, '..', folder, file), join(d, '..', '..', folder, file)]);
   const found = candidates.find((c) => existsSync(c));
-  if (found === undefined) throw new GeolipError(op, `bundled ${folder}/${file} not found; looked at ${candidates.join(', ') || '(no module location)'}`);
+  if (found === undefined)
+    throw new GeolipError(
+      op,
+      `bundled ${folder}/${file} not found; looked at ${candidates.join(', ') || '(no module location)'}`,
+    );
   return found;
 }

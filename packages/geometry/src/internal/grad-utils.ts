@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-type Forward = (input: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor };
+type Forward = (
+  input: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor };
 
 /** tf.customGrad for a one-input op (its published type takes variadic inputs). */
 function unary(forward: Forward): (x: tf.Tensor) => tf.Tensor {
-  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    x: tf.Tensor,
+  ) => tf.Tensor;
 }
 
 /**

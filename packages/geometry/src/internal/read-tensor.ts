@@ -7,7 +7,12 @@ import { BackendError } from '../errors.js';
  * backend in Node throws "OffscreenCanvas is not defined" from `readSync`. The error names the public
  * function and the argument, and says what to do instead (`hint`: an `…Async` variant, or an async conversion).
  */
-export function readTensorSync(op: string, argument: string, tensor: tf.Tensor, hint = 'convert it first with `await Matrix.fromTensorAsync(tensor)`'): tf.TypedArray {
+export function readTensorSync(
+  op: string,
+  argument: string,
+  tensor: tf.Tensor,
+  hint = 'convert it first with `await Matrix.fromTensorAsync(tensor)`',
+): tf.TypedArray {
   try {
     return tensor.dataSync() as tf.TypedArray;
   } catch (e) {

@@ -5,7 +5,11 @@ import { InvalidArgumentError, ShapeError } from '../errors.js';
 /** Throws unless `value` is a tfjs tensor of at least `minRank` with a float dtype. */
 export function assertFloatTensor(op: string, argument: string, value: unknown, minRank = 1): tf.Tensor {
   if (!(value instanceof tf.Tensor)) {
-    throw new InvalidArgumentError(op, argument, `must be a tf.Tensor, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a tf.Tensor, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   if (value.rank < minRank) {
     throw new ShapeError(op, argument, minRank === 1 ? '[..., D] (rank >= 1)' : `rank >= ${minRank}`, value.shape);

@@ -41,7 +41,11 @@ export function cholesky(a: MatrixLike): Matrix {
       for (let k = 0; k < j; k++) sum -= l[ri + k]! * l[rj + k]!;
       if (i === j) {
         if (!(sum > 0)) {
-          throw new InvalidArgumentError('cholesky', 'a', `is not positive definite (pivot ${i} is ${sum.toExponential(3)})`);
+          throw new InvalidArgumentError(
+            'cholesky',
+            'a',
+            `is not positive definite (pivot ${i} is ${sum.toExponential(3)})`,
+          );
         }
         l[ri + i] = Math.sqrt(sum);
       } else {

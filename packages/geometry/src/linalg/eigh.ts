@@ -41,7 +41,11 @@ export function assertSymmetric(op: string, argument: string, m: Matrix): void {
   }
   const tol = 1e-10 * scale;
   if (worst > tol) {
-    throw new InvalidArgumentError(op, argument, `must be symmetric: max |a_ij − a_ji| = ${worst.toExponential(3)} exceeds 1e-10·max|a_ij| = ${tol.toExponential(3)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be symmetric: max |a_ij − a_ji| = ${worst.toExponential(3)} exceeds 1e-10·max|a_ij| = ${tol.toExponential(3)}`,
+    );
   }
 }
 
@@ -143,7 +147,14 @@ function tridiagonalize(a: Float64Array, n: number, d: Float64Array, e: Float64A
  * Every rotation G applied as T ← GᵀTG is also applied to the eigenvector columns, i.e. to the
  * rows of `zt` (row-major, row length n).
  */
-function tridiagonalQr(d: Float64Array, e: Float64Array, n: number, zt: Float64Array, op: string, maxSweeps: number): void {
+function tridiagonalQr(
+  d: Float64Array,
+  e: Float64Array,
+  n: number,
+  zt: Float64Array,
+  op: string,
+  maxSweeps: number,
+): void {
   let anorm = 0;
   for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]!) + (i < n - 1 ? Math.abs(e[i]!) : 0));
   const tol = EPS * anorm;
@@ -232,11 +243,18 @@ export function eigh(a: MatrixLike, options: EighOptions = {}): EighResult {
   const input = toMatrix('eigh', 'a', a);
   const order = options.order ?? 'descending';
   if (order !== 'descending' && order !== 'ascending') {
-    throw new InvalidArgumentError('eigh', 'options.order', `must be 'descending' or 'ascending', got ${String(order)}`);
+    throw new InvalidArgumentError(
+      'eigh',
+      'options.order',
+      `must be 'descending' or 'ascending', got ${String(order)}`,
+    );
   }
   assertSymmetric('eigh', 'a', input);
   const n = input.rows;
-  const maxSweeps = options.maxSweeps === undefined ? 75 * Math.max(n, 1) : assertInteger('eigh', 'options.maxSweeps', options.maxSweeps, 1);
+  const maxSweeps =
+    options.maxSweeps === undefined
+      ? 75 * Math.max(n, 1)
+      : assertInteger('eigh', 'options.maxSweeps', options.maxSweeps, 1);
   const src = input.data;
   let scale = 0;
   for (let i = 0; i < src.length; i++) scale = Math.max(scale, Math.abs(src[i]!));

@@ -147,7 +147,11 @@ function assertNonsingular(op: string, source: Matrix, f: LuResult): void {
   for (let i = 0; i < n; i++) {
     const u = Math.abs(f.lu.data[i * n + i]!);
     if (!(u > tol)) {
-      throw new InvalidArgumentError(op, 'a', `is singular to working precision (pivot ${i} is ${u.toExponential(3)}, threshold N·ε·max|a_ij| = ${tol.toExponential(3)})`);
+      throw new InvalidArgumentError(
+        op,
+        'a',
+        `is singular to working precision (pivot ${i} is ${u.toExponential(3)}, threshold N·ε·max|a_ij| = ${tol.toExponential(3)})`,
+      );
     }
   }
 }

@@ -55,7 +55,13 @@ export class Matrix {
     for (let i = 0; i < rows; i++) {
       const row = array[i];
       if (!Array.isArray(row) || row.length !== cols) {
-        throw new ShapeError(op, argument, `[${rows}, ${cols}] (rectangular)`, [rows, Array.isArray(row) ? row.length : -1], `row ${i} differs`);
+        throw new ShapeError(
+          op,
+          argument,
+          `[${rows}, ${cols}] (rectangular)`,
+          [rows, Array.isArray(row) ? row.length : -1],
+          `row ${i} differs`,
+        );
       }
       for (let j = 0; j < cols; j++) m.data[i * cols + j] = row[j] as number;
     }
@@ -141,7 +147,12 @@ export function toMatrix(op: string, argument: string, value: MatrixLike): Matri
   if (value instanceof Matrix) m = value;
   else if (value instanceof tf.Tensor) m = Matrix.fromTensor(value, op, argument);
   else if (Array.isArray(value)) m = Matrix.fromArray(value, op, argument);
-  else throw new InvalidArgumentError(op, argument, `must be a Matrix, a rank-2 tensor or nested arrays, got ${value === null ? 'null' : typeof value}`);
+  else
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a Matrix, a rank-2 tensor or nested arrays, got ${value === null ? 'null' : typeof value}`,
+    );
   assertFiniteData(op, argument, m.data);
   return m;
 }
@@ -173,7 +184,17 @@ const SMALL_PRODUCT = 16 * 16 * 16;
  * op(A)[i0 + r·MR + ii, p0 + p] at `out[r·kc·MR + p·MR + ii]`, rows past `mc` zero.
  * op(A) = A ([n, k], starting at `off`, row stride `ld`) or, with `trans`, Aᵀ (A is [k, n]).
  */
-function packA(a: Float64Array, off: number, ld: number, trans: boolean, i0: number, mc: number, p0: number, kc: number, out: Float64Array): void {
+function packA(
+  a: Float64Array,
+  off: number,
+  ld: number,
+  trans: boolean,
+  i0: number,
+  mc: number,
+  p0: number,
+  kc: number,
+  out: Float64Array,
+): void {
   let o = 0;
   for (let ir = 0; ir < mc; ir += MR) {
     const h = Math.min(MR, mc - ir);
@@ -204,7 +225,17 @@ function packA(a: Float64Array, off: number, ld: number, trans: boolean, i0: num
  * op(B)[p0 + p, j0 + c·NR + jj] at `out[c·kc·NR + p·NR + jj]`, columns past `nc` zero.
  * op(B) = B ([k, m], starting at `off`, row stride `ld`) or, with `trans`, Bᵀ (B is [m, k]).
  */
-function packB(b: Float64Array, off: number, ld: number, trans: boolean, p0: number, kc: number, j0: number, nc: number, out: Float64Array): void {
+function packB(
+  b: Float64Array,
+  off: number,
+  ld: number,
+  trans: boolean,
+  p0: number,
+  kc: number,
+  j0: number,
+  nc: number,
+  out: Float64Array,
+): void {
   let o = 0;
   for (let jr = 0; jr < nc; jr += NR) {
     const w = Math.min(NR, nc - jr);
@@ -234,10 +265,31 @@ function packB(b: Float64Array, off: number, ld: number, trans: boolean, p0: num
  * C[ci.., ..] += (MR×kc panel at ap)·(kc×NR panel at bp) for the top-left h×w corner of the tile
  * (row stride ldc). `edge` is MR·NR scratch for partial tiles.
  */
-function microKernel(kc: number, ap: Float64Array, ao: number, bp: Float64Array, bo: number, c: Float64Array, ci: number, ldc: number, h: number, w: number, edge: Float64Array): void {
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+function microKernel(
+  kc: number,
+  ap: Float64Array,
+  ao: number,
+  bp: Float64Array,
+  bo: number,
+  c: Float64Array,
+  ci: number,
+  ldc: number,
+  h: number,
+  w: number,
+  edge: Float64Array,
+): void {
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0;
   for (let p = 0; p < kc; p++) {
     const a0 = ap[ao]!;
     const a1 = ap[ao + 1]!;
@@ -246,23 +298,50 @@ function microKernel(kc: number, ap: Float64Array, ao: number, bp: Float64Array,
     const b1 = bp[bo + 1]!;
     const b2 = bp[bo + 2]!;
     const b3 = bp[bo + 3]!;
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
     ao += MR;
     bo += NR;
   }
   if (h === MR && w === NR) {
-    c[ci]! += c00; c[ci + 1]! += c01; c[ci + 2]! += c02; c[ci + 3]! += c03;
+    c[ci]! += c00;
+    c[ci + 1]! += c01;
+    c[ci + 2]! += c02;
+    c[ci + 3]! += c03;
     ci += ldc;
-    c[ci]! += c10; c[ci + 1]! += c11; c[ci + 2]! += c12; c[ci + 3]! += c13;
+    c[ci]! += c10;
+    c[ci + 1]! += c11;
+    c[ci + 2]! += c12;
+    c[ci + 3]! += c13;
     ci += ldc;
-    c[ci]! += c20; c[ci + 1]! += c21; c[ci + 2]! += c22; c[ci + 3]! += c23;
+    c[ci]! += c20;
+    c[ci + 1]! += c21;
+    c[ci + 2]! += c22;
+    c[ci + 3]! += c23;
     return;
   }
-  edge[0] = c00; edge[1] = c01; edge[2] = c02; edge[3] = c03;
-  edge[4] = c10; edge[5] = c11; edge[6] = c12; edge[7] = c13;
-  edge[8] = c20; edge[9] = c21; edge[10] = c22; edge[11] = c23;
+  edge[0] = c00;
+  edge[1] = c01;
+  edge[2] = c02;
+  edge[3] = c03;
+  edge[4] = c10;
+  edge[5] = c11;
+  edge[6] = c12;
+  edge[7] = c13;
+  edge[8] = c20;
+  edge[9] = c21;
+  edge[10] = c22;
+  edge[11] = c23;
   for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) c[ci + i * ldc + j]! += edge[i * NR + j]!;
 }
 
@@ -308,7 +387,19 @@ export function gemm(
         const w = Math.min(NR, m - jr);
         const bo = (jr / NR) * kc * NR;
         for (let ir = 0; ir < mc; ir += MR) {
-          microKernel(kc, ap, (ir / MR) * kc * MR, bp, bo, c, cOff + (ic + ir) * ldc + jr, ldc, Math.min(MR, mc - ir), w, edge);
+          microKernel(
+            kc,
+            ap,
+            (ir / MR) * kc * MR,
+            bp,
+            bo,
+            c,
+            cOff + (ic + ir) * ldc + jr,
+            ldc,
+            Math.min(MR, mc - ir),
+            w,
+            edge,
+          );
         }
       }
     }

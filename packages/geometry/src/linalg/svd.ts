@@ -122,7 +122,15 @@ function rotateChain(x: Float64Array, len: number, lo: number, hi: number, cs: F
  * separate pass over the trailing matrix per column: one read-modify-write pass per step instead of
  * a read pass plus a read-modify-write pass.
  */
-function bidiagonalize(w: Float64Array, m: number, n: number, d: Float64Array, e: Float64Array, tauL: Float64Array, tauR: Float64Array): void {
+function bidiagonalize(
+  w: Float64Array,
+  m: number,
+  n: number,
+  d: Float64Array,
+  e: Float64Array,
+  tauL: Float64Array,
+  tauR: Float64Array,
+): void {
   const acc = new Float64Array(n);
   const g = new Float64Array(n); // Σ_i A[i, k]·A[i, k+1:] over the rows below the next pivot
   const v = new Float64Array(n);
@@ -264,7 +272,16 @@ const REFLECTOR_BLOCK = 32;
  * one product: P_{k0+b−1}⋯P_{k0} = (I − V·T·Vᵀ)ᵀ with V = [v_{k0} … v_{k0+b−1}] and T upper
  * triangular (compact WY), so the update X ← X − (X·V)·Tᵀ·Vᵀ runs through {@link gemm}.
  */
-function accumulateReflectors(w: Float64Array, ldw: number, shift: number, stride: number, tau: Float64Array, count: number, rows: number, len: number): Float64Array {
+function accumulateReflectors(
+  w: Float64Array,
+  ldw: number,
+  shift: number,
+  stride: number,
+  tau: Float64Array,
+  count: number,
+  rows: number,
+  len: number,
+): Float64Array {
   const out = new Float64Array(rows * len);
   for (let i = 0; i < rows; i++) out[i * len + i] = 1;
   const vecStart = (k: number): number => k * (ldw + 1) + shift;
@@ -359,7 +376,16 @@ function rightVectorsTransposed(w: Float64Array, n: number, tauR: Float64Array):
  * are applied to the rows of `ut` (row length `uLen`), right rotations to the rows of `vt`; pass
  * `null` for either to skip them (the rotations never feed back into d and e).
  */
-function bidiagonalQr(d: Float64Array, e: Float64Array, n: number, ut: Float64Array | null, uLen: number, vt: Float64Array | null, op: string, maxSweeps: number): void {
+function bidiagonalQr(
+  d: Float64Array,
+  e: Float64Array,
+  n: number,
+  ut: Float64Array | null,
+  uLen: number,
+  vt: Float64Array | null,
+  op: string,
+  maxSweeps: number,
+): void {
   let anorm = 0;
   for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]!) + (i < n - 1 ? Math.abs(e[i]!) : 0));
   const tol = EPS * anorm;
@@ -510,7 +536,13 @@ function singularValuesTall(w: Float64Array, m: number, n: number, op: string, m
  * Thin SVD of a tall matrix held row-major in `w` ([m, n], m ≥ n ≥ 1, max|w| = 1, overwritten).
  * Returns Uᵀ ([n, m]), Vᵀ ([n, n]) and the unsorted, non-negative singular values.
  */
-function svdTall(w: Float64Array, m: number, n: number, op: string, maxSweeps: number): { ut: Float64Array; vt: Float64Array; s: Float64Array } {
+function svdTall(
+  w: Float64Array,
+  m: number,
+  n: number,
+  op: string,
+  maxSweeps: number,
+): { ut: Float64Array; vt: Float64Array; s: Float64Array } {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(n - 1, 0));
   const tauL = new Float64Array(n);
@@ -594,9 +626,13 @@ export function svd(a: MatrixLike, options: SvdOptions = {}): SvdResult | SvdVal
   const rows = input.rows;
   const cols = input.cols;
   const k = Math.min(rows, cols);
-  const maxSweeps = options.maxSweeps === undefined ? 75 * Math.max(k, 1) : assertInteger('svd', 'options.maxSweeps', options.maxSweeps, 1);
+  const maxSweeps =
+    options.maxSweeps === undefined
+      ? 75 * Math.max(k, 1)
+      : assertInteger('svd', 'options.maxSweeps', options.maxSweeps, 1);
   const vectors = options.vectors ?? true;
-  if (typeof vectors !== 'boolean') throw new InvalidArgumentError('svd', 'options.vectors', `must be a boolean, got ${typeof vectors}`);
+  if (typeof vectors !== 'boolean')
+    throw new InvalidArgumentError('svd', 'options.vectors', `must be a boolean, got ${typeof vectors}`);
   const src = input.data;
   let scale = 0;
   for (let i = 0; i < src.length; i++) scale = Math.max(scale, Math.abs(src[i]!));

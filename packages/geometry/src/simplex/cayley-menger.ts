@@ -19,7 +19,8 @@ export type SimplexBatch = readonly (readonly (readonly number[])[])[];
  * k = 1: 1/2, 2: −1/16, 3: 1/288, 4: −1/9216 (spec §1.1).
  */
 export function cayleyMengerPrefactor(k: number): number {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError('cayleyMengerPrefactor', 'k', `must be an integer >= 1, got ${k}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidArgumentError('cayleyMengerPrefactor', 'k', `must be an integer >= 1, got ${k}`);
   let fact = 1;
   for (let i = 2; i <= k; i++) fact *= i;
   return (k % 2 === 1 ? 1 : -1) / (2 ** k * fact * fact);
@@ -48,7 +49,11 @@ function toCpuBatch(op: string, points: SimplexPoints | SimplexBatch): CpuBatch 
     return { data: points.data, batch: 1, vertices: points.rows, dim: points.cols, single: true };
   }
   if (!Array.isArray(points)) {
-    throw new InvalidArgumentError(op, 'points', `must be a tf.Tensor, a Matrix or nested arrays, got ${points === null ? 'null' : typeof points}`);
+    throw new InvalidArgumentError(
+      op,
+      'points',
+      `must be a tf.Tensor, a Matrix or nested arrays, got ${points === null ? 'null' : typeof points}`,
+    );
   }
   const single = points.length === 0 || !Array.isArray((points[0] as unknown[])[0]);
   const batchArr = (single ? [points] : points) as SimplexBatch;
@@ -60,12 +65,24 @@ function toCpuBatch(op: string, points: SimplexPoints | SimplexBatch): CpuBatch 
   for (let b = 0; b < batch; b++) {
     const s = batchArr[b]!;
     if (!Array.isArray(s) || s.length !== vertices) {
-      throw new ShapeError(op, 'points', `[B, V=${vertices}, D=${dim}] (rectangular)`, [batch, Array.isArray(s) ? s.length : -1], `simplex ${b} differs`);
+      throw new ShapeError(
+        op,
+        'points',
+        `[B, V=${vertices}, D=${dim}] (rectangular)`,
+        [batch, Array.isArray(s) ? s.length : -1],
+        `simplex ${b} differs`,
+      );
     }
     for (let v = 0; v < vertices; v++) {
       const p = s[v]!;
       if (!Array.isArray(p) || p.length !== dim) {
-        throw new ShapeError(op, 'points', `[B, V=${vertices}, D=${dim}] (rectangular)`, [batch, vertices, Array.isArray(p) ? p.length : -1], `point ${v} of simplex ${b} differs`);
+        throw new ShapeError(
+          op,
+          'points',
+          `[B, V=${vertices}, D=${dim}] (rectangular)`,
+          [batch, vertices, Array.isArray(p) ? p.length : -1],
+          `point ${v} of simplex ${b} differs`,
+        );
       }
       for (let j = 0; j < dim; j++) data[o++] = p[j] as number;
     }
@@ -76,7 +93,13 @@ function toCpuBatch(op: string, points: SimplexPoints | SimplexBatch): CpuBatch 
 
 function checkVertices(op: string, vertices: number, shape: readonly number[]): void {
   if (vertices < 2) {
-    throw new ShapeError(op, 'points', '[..., V, D] with V >= 2 (a k-simplex has k+1 >= 2 points)', shape, 'too few points for a simplex');
+    throw new ShapeError(
+      op,
+      'points',
+      '[..., V, D] with V >= 2 (a k-simplex has k+1 >= 2 points)',
+      shape,
+      'too few points for a simplex',
+    );
   }
 }
 
@@ -84,7 +107,13 @@ function checkVertices(op: string, vertices: number, shape: readonly number[]): 
  * det of the bordered Cayley–Menger matrix of the V points starting at `offset` (float64),
  * using clamped squared distances D²ᵢⱼ = max(‖pᵢ − pⱼ‖², 0) and `work` of length (V+1)².
  */
-export function cmDeterminantAt(data: Float64Array, offset: number, vertices: number, dim: number, work: Float64Array): number {
+export function cmDeterminantAt(
+  data: Float64Array,
+  offset: number,
+  vertices: number,
+  dim: number,
+  work: Float64Array,
+): number {
   const n = vertices + 1;
   work[0] = 0;
   for (let j = 1; j < n; j++) {
@@ -108,7 +137,10 @@ export function cmDeterminantAt(data: Float64Array, offset: number, vertices: nu
   return determinantInPlace(work, n);
 }
 
-function cpuDeterminants(op: string, points: SimplexPoints | SimplexBatch): { det: Float64Array; k: number; single: boolean } {
+function cpuDeterminants(
+  op: string,
+  points: SimplexPoints | SimplexBatch,
+): { det: Float64Array; k: number; single: boolean } {
   const b = toCpuBatch(op, points);
   checkVertices(op, b.vertices, b.single ? [b.vertices, b.dim] : [b.batch, b.vertices, b.dim]);
   const work = new Float64Array((b.vertices + 1) ** 2);
@@ -122,7 +154,8 @@ function cpuDeterminants(op: string, points: SimplexPoints | SimplexBatch): { de
 // tensor path (differentiable)
 
 function checkTensor(op: string, points: tf.Tensor): void {
-  if (points.dtype !== 'float32') throw new InvalidArgumentError(op, 'points', `must have dtype float32, got ${points.dtype}`);
+  if (points.dtype !== 'float32')
+    throw new InvalidArgumentError(op, 'points', `must have dtype float32, got ${points.dtype}`);
   if (points.rank < 2) throw new ShapeError(op, 'points', '[..., V, D]', points.shape);
   checkVertices(op, points.shape[points.rank - 2]!, points.shape);
 }
@@ -195,7 +228,9 @@ function tensorSquaredVolume(points: tf.Tensor): tf.Tensor {
 export function cayleyMengerDeterminant(points: tf.Tensor): tf.Tensor;
 export function cayleyMengerDeterminant(points: SimplexPoints): number;
 export function cayleyMengerDeterminant(points: SimplexBatch): Float64Array;
-export function cayleyMengerDeterminant(points: tf.Tensor | SimplexPoints | SimplexBatch): tf.Tensor | number | Float64Array {
+export function cayleyMengerDeterminant(
+  points: tf.Tensor | SimplexPoints | SimplexBatch,
+): tf.Tensor | number | Float64Array {
   const op = 'cayleyMengerDeterminant';
   if (points instanceof tf.Tensor) {
     checkTensor(op, points);
@@ -216,7 +251,9 @@ export function cayleyMengerDeterminant(points: tf.Tensor | SimplexPoints | Simp
 export function simplexVolumeSquared(points: tf.Tensor): tf.Tensor;
 export function simplexVolumeSquared(points: SimplexPoints): number;
 export function simplexVolumeSquared(points: SimplexBatch): Float64Array;
-export function simplexVolumeSquared(points: tf.Tensor | SimplexPoints | SimplexBatch): tf.Tensor | number | Float64Array {
+export function simplexVolumeSquared(
+  points: tf.Tensor | SimplexPoints | SimplexBatch,
+): tf.Tensor | number | Float64Array {
   const op = 'simplexVolumeSquared';
   if (points instanceof tf.Tensor) {
     checkTensor(op, points);
@@ -250,7 +287,10 @@ export interface SimplexVolumeOptions {
 export function simplexVolume(points: tf.Tensor, options?: SimplexVolumeOptions): tf.Tensor;
 export function simplexVolume(points: SimplexPoints, options?: SimplexVolumeOptions): number;
 export function simplexVolume(points: SimplexBatch, options?: SimplexVolumeOptions): Float64Array;
-export function simplexVolume(points: tf.Tensor | SimplexPoints | SimplexBatch, options: SimplexVolumeOptions = {}): tf.Tensor | number | Float64Array {
+export function simplexVolume(
+  points: tf.Tensor | SimplexPoints | SimplexBatch,
+  options: SimplexVolumeOptions = {},
+): tf.Tensor | number | Float64Array {
   const op = 'simplexVolume';
   const threshold = assertNumber(op, 'threshold', options.threshold ?? CM_VALID_THRESHOLD, 0);
   if (points instanceof tf.Tensor) {
@@ -275,8 +315,14 @@ export function simplexVolume(points: tf.Tensor | SimplexPoints | SimplexBatch, 
  * // { valid: [true, false], count: 1, total: 2, fraction: 0.5 }
  */
 export function simplexValidity(points: tf.Tensor, options?: SimplexVolumeOptions): tf.Tensor;
-export function simplexValidity(points: SimplexPoints | SimplexBatch, options?: SimplexVolumeOptions): SimplexValidityResult;
-export function simplexValidity(points: tf.Tensor | SimplexPoints | SimplexBatch, options: SimplexVolumeOptions = {}): tf.Tensor | SimplexValidityResult {
+export function simplexValidity(
+  points: SimplexPoints | SimplexBatch,
+  options?: SimplexVolumeOptions,
+): SimplexValidityResult;
+export function simplexValidity(
+  points: tf.Tensor | SimplexPoints | SimplexBatch,
+  options: SimplexVolumeOptions = {},
+): tf.Tensor | SimplexValidityResult {
   const op = 'simplexValidity';
   const threshold = assertNumber(op, 'threshold', options.threshold ?? CM_VALID_THRESHOLD, 0);
   if (points instanceof tf.Tensor) {

@@ -459,11 +459,16 @@ function scaled(rows: number, cols: number, data: Float64Array, divisor: number)
 
 function readHeader(op: string, json: unknown, kind: string): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new FormatError(op, 'json', `must be an object written by ${kind}.toJSON(), got ${json === null ? 'null' : typeof json}`);
+    throw new FormatError(
+      op,
+      'json',
+      `must be an object written by ${kind}.toJSON(), got ${json === null ? 'null' : typeof json}`,
+    );
   }
   const obj = json as Record<string, unknown>;
   if (obj.kind !== kind) throw new FormatError(op, 'json', `must have kind '${kind}', got ${JSON.stringify(obj.kind)}`);
-  if (obj.version !== 1) throw new FormatError(op, 'json', `has unsupported version ${JSON.stringify(obj.version)} (expected 1)`);
+  if (obj.version !== 1)
+    throw new FormatError(op, 'json', `has unsupported version ${JSON.stringify(obj.version)} (expected 1)`);
   return obj;
 }
 
@@ -478,7 +483,11 @@ function readCount(op: string, obj: Record<string, unknown>, key: string, min: n
 function readNumbers(op: string, obj: Record<string, unknown>, key: string, length: number): Float64Array {
   const v = obj[key];
   if (!Array.isArray(v) || v.length !== length) {
-    throw new FormatError(op, 'json', `field '${key}' must be an array of ${length} numbers, got ${Array.isArray(v) ? `length ${v.length}` : typeof v}`);
+    throw new FormatError(
+      op,
+      'json',
+      `field '${key}' must be an array of ${length} numbers, got ${Array.isArray(v) ? `length ${v.length}` : typeof v}`,
+    );
   }
   const out = new Float64Array(length);
   for (let i = 0; i < length; i++) {

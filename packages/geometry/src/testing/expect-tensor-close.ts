@@ -15,10 +15,16 @@ type Numeric = tf.Tensor | Matrix | number | ArrayLike<number> | NestedArray;
 interface NestedArray extends ReadonlyArray<number | NestedArray> {}
 
 function flatten(value: Numeric): { data: ArrayLike<number>; shape: number[]; float64: boolean } {
-  if (value instanceof tf.Tensor) return { data: value.dataSync() as ArrayLike<number>, shape: value.shape, float64: false };
+  if (value instanceof tf.Tensor)
+    return { data: value.dataSync() as ArrayLike<number>, shape: value.shape, float64: false };
   if (value instanceof Matrix) return { data: value.data, shape: value.shape, float64: true };
   if (typeof value === 'number') return { data: [value], shape: [], float64: true };
-  if (ArrayBuffer.isView(value)) return { data: value as unknown as ArrayLike<number>, shape: [(value as unknown as ArrayLike<number>).length], float64: value instanceof Float64Array };
+  if (ArrayBuffer.isView(value))
+    return {
+      data: value as unknown as ArrayLike<number>,
+      shape: [(value as unknown as ArrayLike<number>).length],
+      float64: value instanceof Float64Array,
+    };
   const out: number[] = [];
   const shape: number[] = [];
   const walk = (v: unknown, depth: number): void => {
@@ -45,9 +51,14 @@ export function expectTensorClose(actual: Numeric, expected: Numeric, options: C
   const both64 = a.float64 && e.float64;
   const atol = options.atol ?? (both64 ? 1e-12 : f16 ? 1e-2 : 1e-5);
   const rtol = options.rtol ?? (both64 ? 1e-10 : f16 ? 1e-2 : 1e-5);
-  const sameShape = a.shape.length === e.shape.length ? a.shape.every((d, i) => d === e.shape[i]) : a.data.length === e.data.length && (a.shape.length <= 1 || e.shape.length <= 1);
+  const sameShape =
+    a.shape.length === e.shape.length
+      ? a.shape.every((d, i) => d === e.shape[i])
+      : a.data.length === e.data.length && (a.shape.length <= 1 || e.shape.length <= 1);
   if (!sameShape || a.data.length !== e.data.length) {
-    throw new Error(`expectTensorClose: shapes differ: actual [${a.shape.join(', ')}], expected [${e.shape.join(', ')}]`);
+    throw new Error(
+      `expectTensorClose: shapes differ: actual [${a.shape.join(', ')}], expected [${e.shape.join(', ')}]`,
+    );
   }
   let bad = 0;
   let first = -1;

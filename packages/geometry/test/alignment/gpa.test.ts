@@ -22,7 +22,11 @@ function randomRotation(d: number, seed: number): Matrix {
 }
 
 function add(a: Matrix, b: Matrix): Matrix {
-  return new Matrix(a.rows, a.cols, a.data.map((v, i) => v + b.data[i]!));
+  return new Matrix(
+    a.rows,
+    a.cols,
+    a.data.map((v, i) => v + b.data[i]!),
+  );
 }
 
 function centredUnitRows(m: Matrix): Matrix {
@@ -44,7 +48,10 @@ function centredUnitRows(m: Matrix): Matrix {
 /** Three rotated, shifted, noisy copies of one shape. */
 function noisyViews(shape: Matrix, noise: number, seed: number): Matrix[] {
   return [0, 1, 2].map((e) => {
-    const view = add(matmul(shape, randomRotation(shape.cols, seed + 10 * e)), randomMatrix(shape.rows, shape.cols, seed + 10 * e + 1, noise));
+    const view = add(
+      matmul(shape, randomRotation(shape.cols, seed + 10 * e)),
+      randomMatrix(shape.rows, shape.cols, seed + 10 * e + 1, noise),
+    );
     for (let i = 0; i < view.rows; i++) for (let j = 0; j < view.cols; j++) view.data[i * view.cols + j]! += e - 1 + j;
     return view;
   });
@@ -116,7 +123,13 @@ describe('gpa', () => {
   });
 
   it('doc example', () => {
-    const shape = [[1, 0], [0, 1], [-1, 0], [0, -1], [1, 1]];
+    const shape = [
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+      [0, -1],
+      [1, 1],
+    ];
     const turned = shape.map(([a, b]) => [-b!, a!]);
     const { consensus, diagnostics } = gpa([shape, turned], { center: false });
     expect(diagnostics.equidistance).toBeLessThan(1e-12);
@@ -128,10 +141,16 @@ describe('gpa', () => {
     expect(() => gpa([a])).toThrow(InvalidArgumentError);
     expect(() => gpa([a])).toThrow(/gpa: 'views' must be an array of at least 2 views, got 1/);
     expect(() => gpa([a, randomMatrix(10, 5, 1)])).toThrow(ShapeError);
-    expect(() => gpa([a, randomMatrix(10, 5, 1)])).toThrow(/gpa: 'views\[1\]' must have shape \[N=10, D=4\], got \[10, 5\] \(all views must have the same width/);
-    expect(() => gpa([a, a, randomMatrix(9, 4, 1)])).toThrow(/gpa: 'views\[2\]' must have shape \[N=10, D=4\], got \[9, 4\]/);
+    expect(() => gpa([a, randomMatrix(10, 5, 1)])).toThrow(
+      /gpa: 'views\[1\]' must have shape \[N=10, D=4\], got \[10, 5\] \(all views must have the same width/,
+    );
+    expect(() => gpa([a, a, randomMatrix(9, 4, 1)])).toThrow(
+      /gpa: 'views\[2\]' must have shape \[N=10, D=4\], got \[9, 4\]/,
+    );
     expect(() => gpa([a, a], { iterations: 0 })).toThrow(/gpa: 'options.iterations' must be an integer >= 1, got 0/);
-    expect(() => gpa([a, a], { reference: 'last' as 'first' })).toThrow(/gpa: 'options.reference' must be 'first' or 'mean', got last/);
+    expect(() => gpa([a, a], { reference: 'last' as 'first' })).toThrow(
+      /gpa: 'options.reference' must be 'first' or 'mean', got last/,
+    );
     expect(() => gpa([a, a], { tolerance: -1 })).toThrow(/gpa: 'options.tolerance' must be a finite number >= 0/);
     const bad = a.clone();
     bad.data[0] = NaN;

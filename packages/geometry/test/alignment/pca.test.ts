@@ -33,7 +33,12 @@ describe('pca', () => {
   });
 
   it('without centering uses the second-moment matrix XᵀX/(N − 1)', () => {
-    const x = [[1, 0], [1, 0], [1, 0], [1, 0]];
+    const x = [
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ];
     const r = pca(x, 1, { center: false });
     expectTensorClose(r.components.toArray(), [[1], [0]], { atol: 1e-15, rtol: 0 });
     expectTensorClose(r.explainedVariance, [4 / 3], { atol: 1e-15, rtol: 1e-14 });
@@ -42,7 +47,15 @@ describe('pca', () => {
   });
 
   it('doc example', () => {
-    const { components, explainedVarianceRatio } = pca([[2, 0], [-2, 0], [0, 1], [0, -1]], 1);
+    const { components, explainedVarianceRatio } = pca(
+      [
+        [2, 0],
+        [-2, 0],
+        [0, 1],
+        [0, -1],
+      ],
+      1,
+    );
     expectTensorClose(components.toArray(), [[1], [0]], { atol: 1e-15, rtol: 0 });
     expectTensorClose(explainedVarianceRatio, [0.8], { atol: 1e-15, rtol: 1e-14 });
   });
@@ -54,6 +67,8 @@ describe('pca', () => {
     expect(() => pca(new Matrix(0, 3), 1)).toThrow(ShapeError);
     const r = pca(f.x, 2);
     expect(() => r.transform([[1, 2, 3]])).toThrow(/PcaResult.transform: 'y' must have shape \[M, 6\], got \[1, 3\]/);
-    expect(() => pca(f.x, 2, { center: 'no' as unknown as boolean })).toThrow(/pca: 'options.center' must be a boolean/);
+    expect(() => pca(f.x, 2, { center: 'no' as unknown as boolean })).toThrow(
+      /pca: 'options.center' must be a boolean/,
+    );
   });
 });

@@ -117,27 +117,52 @@ describe('procrustes', () => {
   });
 
   it('doc example', () => {
-    const source = [[1, 0], [0, 1], [1, 1]];
-    const target = [[0, 1], [-1, 0], [-1, 1]];
+    const source = [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ];
+    const target = [
+      [0, 1],
+      [-1, 0],
+      [-1, 1],
+    ];
     const { rotation, residual } = procrustes(source, target);
-    expectTensorClose(rotation.toArray(), [[0, 1], [-1, 0]], { atol: 1e-15, rtol: 0 });
+    expectTensorClose(
+      rotation.toArray(),
+      [
+        [0, 1],
+        [-1, 0],
+      ],
+      { atol: 1e-15, rtol: 0 },
+    );
     expect(residual).toBeLessThan(1e-15);
   });
 
   it('throws typed errors naming the op and argument', () => {
     const x = randomMatrix(10, 4, 9);
     expect(() => procrustes(x, randomMatrix(9, 4, 1))).toThrow(ShapeError);
-    expect(() => procrustes(x, randomMatrix(9, 4, 1))).toThrow(/procrustes: 'target' must have shape \[N=10, D=4\], got \[9, 4\]/);
-    expect(() => procrustes(x, randomMatrix(10, 5, 1))).toThrow(/procrustes: 'target' must have shape \[N=10, D=4\], got \[10, 5\] \('target' may be narrower than 'source'/);
+    expect(() => procrustes(x, randomMatrix(9, 4, 1))).toThrow(
+      /procrustes: 'target' must have shape \[N=10, D=4\], got \[9, 4\]/,
+    );
+    expect(() => procrustes(x, randomMatrix(10, 5, 1))).toThrow(
+      /procrustes: 'target' must have shape \[N=10, D=4\], got \[10, 5\] \('target' may be narrower than 'source'/,
+    );
     const bad = x.clone();
     bad.data[5] = NaN;
     expect(() => procrustes(bad, x)).toThrow(NonFiniteError);
-    expect(() => procrustes(bad, x)).toThrow(/procrustes: 'source' has 1 non-finite value\(s\) \(first at flat index 5\)/);
+    expect(() => procrustes(bad, x)).toThrow(
+      /procrustes: 'source' has 1 non-finite value\(s\) \(first at flat index 5\)/,
+    );
     expect(() => procrustes(x, x, { allowReflection: 'no' as unknown as boolean })).toThrow(InvalidArgumentError);
-    expect(() => procrustes(x, x, { center: 1 as unknown as boolean })).toThrow(/procrustes: 'options.center' must be a boolean, got number/);
+    expect(() => procrustes(x, x, { center: 1 as unknown as boolean })).toThrow(
+      /procrustes: 'options.center' must be a boolean, got number/,
+    );
     expect(() => procrustes(null as unknown as Matrix, x)).toThrow(/procrustes: 'source' must be a Matrix/);
     const t3 = tf.zeros([2, 2, 2]);
-    expect(() => procrustes(t3 as tf.Tensor2D, x)).toThrow(/procrustes: 'source' must have shape \[rows, cols\], got \[2, 2, 2\]/);
+    expect(() => procrustes(t3 as tf.Tensor2D, x)).toThrow(
+      /procrustes: 'source' must have shape \[rows, cols\], got \[2, 2, 2\]/,
+    );
     t3.dispose();
   });
 
@@ -166,13 +191,23 @@ describe('procrustes', () => {
 
 describe('procrustes on a backend without synchronous reads', () => {
   it('throws BackendError naming procrustes and the argument, with the async conversion to use', () => {
-    const x = tf.tensor2d([[1, 0], [0, 1]]);
+    const x = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     const original = tf.Tensor.prototype.dataSync;
     tf.Tensor.prototype.dataSync = function () {
       throw new Error('OffscreenCanvas is not defined');
     };
     try {
-      expect(() => procrustes(x, [[0, 1], [1, 0]])).toThrow(/procrustes: cannot read 'source' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); convert it first with `await Matrix.fromTensorAsync\(tensor\)`/);
+      expect(() =>
+        procrustes(x, [
+          [0, 1],
+          [1, 0],
+        ]),
+      ).toThrow(
+        /procrustes: cannot read 'source' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); convert it first with `await Matrix.fromTensorAsync\(tensor\)`/,
+      );
     } finally {
       tf.Tensor.prototype.dataSync = original;
       x.dispose();

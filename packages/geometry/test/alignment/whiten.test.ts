@@ -46,7 +46,10 @@ describe('whiten', () => {
     expectTensorClose(covOf(shrunk.whitened), expected, { atol: 1e-10, rtol: 0 });
     // Close to the identity: within the shrinkage effect ε·m/λ_min.
     const lambdaMin = shrunk.eigenvalues[5]!;
-    expectTensorClose(covOf(shrunk.whitened), Matrix.identity(6), { atol: (eps * (trace / 6)) / lambdaMin + 1e-9, rtol: 0 });
+    expectTensorClose(covOf(shrunk.whitened), Matrix.identity(6), {
+      atol: (eps * (trace / 6)) / lambdaMin + 1e-9,
+      rtol: 0,
+    });
   });
 
   it('W is symmetric, W⁻¹ is its inverse, and apply/invert round-trip new rows', () => {
@@ -73,18 +76,44 @@ describe('whiten', () => {
   });
 
   it('doc example', () => {
-    const { whitened, matrix } = whiten([[0, 0], [2, 0], [0, 4], [2, 4]], { shrinkage: 0 });
-    expectTensorClose(matrix.toArray(), [[Math.sqrt(3 / 4), 0], [0, Math.sqrt(3 / 16)]], { atol: 1e-14, rtol: 1e-12 });
-    expectTensorClose(matmulTransposeA(whitened, whitened).toArray(), [[3, 0], [0, 3]], { atol: 1e-12, rtol: 1e-12 });
+    const { whitened, matrix } = whiten(
+      [
+        [0, 0],
+        [2, 0],
+        [0, 4],
+        [2, 4],
+      ],
+      { shrinkage: 0 },
+    );
+    expectTensorClose(
+      matrix.toArray(),
+      [
+        [Math.sqrt(3 / 4), 0],
+        [0, Math.sqrt(3 / 16)],
+      ],
+      { atol: 1e-14, rtol: 1e-12 },
+    );
+    expectTensorClose(
+      matmulTransposeA(whitened, whitened).toArray(),
+      [
+        [3, 0],
+        [0, 3],
+      ],
+      { atol: 1e-12, rtol: 1e-12 },
+    );
   });
 
   it('throws typed errors naming the op and argument', () => {
     const x = correlated(10, 3, 4);
     expect(() => whiten(x, { shrinkage: 2 })).toThrow(InvalidArgumentError);
-    expect(() => whiten(x, { shrinkage: 2 })).toThrow(/whiten: 'options.shrinkage' must be a finite number in \[0, 1\], got 2/);
+    expect(() => whiten(x, { shrinkage: 2 })).toThrow(
+      /whiten: 'options.shrinkage' must be a finite number in \[0, 1\], got 2/,
+    );
     expect(() => whiten(x, { floor: 0 })).toThrow(/whiten: 'options.floor' must be a finite number > 0, got 0/);
     expect(() => whiten(new Matrix(0, 3))).toThrow(ShapeError);
-    expect(() => whiten(new Matrix(0, 3))).toThrow(/whiten: 'x' must have shape \[N, D\] with N ≥ 1 and D ≥ 1, got \[0, 3\]/);
+    expect(() => whiten(new Matrix(0, 3))).toThrow(
+      /whiten: 'x' must have shape \[N, D\] with N ≥ 1 and D ≥ 1, got \[0, 3\]/,
+    );
     const w = whiten(x);
     expect(() => w.apply([[1, 2]])).toThrow(/WhitenResult.apply: 'y' must have shape \[M, 3\], got \[1, 2\]/);
     expect(() => w.invert([[1, 2, 3, 4]])).toThrow(/WhitenResult.invert: 'z' must have shape \[M, 3\], got \[1, 4\]/);

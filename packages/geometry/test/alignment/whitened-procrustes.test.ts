@@ -68,23 +68,42 @@ describe('whitenedProcrustes', () => {
   });
 
   it('doc example', () => {
-    const s = [[1, 2], [3, 1], [0, 0], [2, 5], [4, 4]];
+    const s = [
+      [1, 2],
+      [3, 1],
+      [0, 0],
+      [2, 5],
+      [4, 4],
+    ];
     const t = s.map(([a, b]) => [2 * b! + 1, -a!]);
     const r = whitenedProcrustes(s, t, { rowNormalize: false });
     expect(r.cosineAfter).toBeCloseTo(1, 5);
     expectTensorClose(r.aligned, t, { atol: 1e-2, rtol: 0 }); // the 1e-3 shrinkage keeps it approximate
-    expectTensorClose(whitenedProcrustes(s, t, { rowNormalize: false, shrinkage: 0 }).aligned, t, { atol: 1e-10, rtol: 0 });
+    expectTensorClose(whitenedProcrustes(s, t, { rowNormalize: false, shrinkage: 0 }).aligned, t, {
+      atol: 1e-10,
+      rtol: 0,
+    });
   });
 
   it('throws typed errors naming the op and argument', () => {
     const s = randomMatrix(10, 4, 4);
     expect(() => whitenedProcrustes(s, randomMatrix(8, 4, 5))).toThrow(ShapeError);
-    expect(() => whitenedProcrustes(s, randomMatrix(8, 4, 5))).toThrow(/whitenedProcrustes: 'target' must have shape \[N=10, D=4\], got \[8, 4\]/);
-    expect(() => whitenedProcrustes(s, randomMatrix(10, 6, 5))).toThrow(/whitenedProcrustes: 'target' must have shape \[N=10, D=4\], got \[10, 6\]/);
+    expect(() => whitenedProcrustes(s, randomMatrix(8, 4, 5))).toThrow(
+      /whitenedProcrustes: 'target' must have shape \[N=10, D=4\], got \[8, 4\]/,
+    );
+    expect(() => whitenedProcrustes(s, randomMatrix(10, 6, 5))).toThrow(
+      /whitenedProcrustes: 'target' must have shape \[N=10, D=4\], got \[10, 6\]/,
+    );
     expect(() => whitenedProcrustes(s, s, { shrinkage: -1 })).toThrow(InvalidArgumentError);
-    expect(() => whitenedProcrustes(s, s, { shrinkage: -1 })).toThrow(/whitenedProcrustes: 'options.shrinkage' must be a finite number in \[0, 1\]/);
-    expect(() => whitenedProcrustes(s, s, { rowNormalize: 'yes' as unknown as boolean })).toThrow(/whitenedProcrustes: 'options.rowNormalize' must be a boolean/);
+    expect(() => whitenedProcrustes(s, s, { shrinkage: -1 })).toThrow(
+      /whitenedProcrustes: 'options.shrinkage' must be a finite number in \[0, 1\]/,
+    );
+    expect(() => whitenedProcrustes(s, s, { rowNormalize: 'yes' as unknown as boolean })).toThrow(
+      /whitenedProcrustes: 'options.rowNormalize' must be a boolean/,
+    );
     const r = whitenedProcrustes(s, s);
-    expect(() => r.apply([[1, 2, 3]])).toThrow(/WhitenedProcrustesResult.apply: 'x' must have shape \[M, 4\], got \[1, 3\]/);
+    expect(() => r.apply([[1, 2, 3]])).toThrow(
+      /WhitenedProcrustesResult.apply: 'x' must have shape \[M, 4\], got \[1, 3\]/,
+    );
   });
 });

@@ -54,7 +54,8 @@ describe('initBackend', () => {
     delete process.env.GEOLIP_BACKEND;
     const info = await initBackend({ prefer: ['webgpu', 'cpu'], log: () => {} });
     if (info.name === 'webgpu') expect(info.adapter).toBeTruthy();
-    else expect(info.skipped[0]).toMatchObject({ name: 'webgpu', reason: expect.stringMatching(/adapter|not loadable/) });
+    else
+      expect(info.skipped[0]).toMatchObject({ name: 'webgpu', reason: expect.stringMatching(/adapter|not loadable/) });
   });
 
   it('webgl is refused in Node with a reason', async () => {
@@ -73,7 +74,9 @@ describe('initBackend', () => {
   });
 
   it('rejects unknown names in prefer and in GEOLIP_BACKEND', async () => {
-    await expect(initBackend({ prefer: ['tpu' as never] })).rejects.toThrow(/initBackend: 'prefer' names an unknown backend 'tpu'/);
+    await expect(initBackend({ prefer: ['tpu' as never] })).rejects.toThrow(
+      /initBackend: 'prefer' names an unknown backend 'tpu'/,
+    );
     await expect(initBackend({ prefer: [] })).rejects.toThrow(InvalidArgumentError);
     process.env.GEOLIP_BACKEND = 'cpu,metal';
     await expect(initBackend()).rejects.toThrow(/initBackend: 'GEOLIP_BACKEND' names an unknown backend 'metal'/);

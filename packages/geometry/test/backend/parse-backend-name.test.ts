@@ -18,7 +18,9 @@ describe('parseBackendName', () => {
       }
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as InvalidArgumentError).argument).toBe('--backend');
-      expect((error as Error).message).toBe(`myTool: '--backend' names an unknown backend '${String(bad)}' (known: tensorflow, webgpu, webgl, wasm, cpu)`);
+      expect((error as Error).message).toBe(
+        `myTool: '--backend' names an unknown backend '${String(bad)}' (known: tensorflow, webgpu, webgl, wasm, cpu)`,
+      );
     }
   });
 });

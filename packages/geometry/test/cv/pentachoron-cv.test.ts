@@ -25,7 +25,12 @@ describe('pentachoronCV', () => {
   it('matches the numpy replication of the sampler on the same simplices', () => {
     // fixture: points + the exact index sets; our CV with those sets must equal numpy's.
     const x = Matrix.fromArray(fixture.points);
-    const rng = { choose: (() => { let s = 0; return () => Int32Array.from(fixture.indices[s++]!); })() } as never;
+    const rng = {
+      choose: (() => {
+        let s = 0;
+        return () => Int32Array.from(fixture.indices[s++]!);
+      })(),
+    } as never;
     const r = pentachoronCV(x, { samples: fixture.indices.length, rng });
     expect(r.valid).toBe(fixture.valid);
     expect(r.cv).toBeCloseTo(fixture.cv, 12);
@@ -46,7 +51,9 @@ describe('pentachoronCV', () => {
     expect(await pentachoronCVAsync(x, { seed: 1 })).toEqual(pentachoronCV(x, { seed: 1 }));
   });
   it('bad input: too few points, wrong rank, bad options', () => {
-    expect(() => pentachoronCV(tf.zeros([4, 8]))).toThrow(/pentachoronCV: 'x' must have shape \[N, D\] with N >= 5, got \[4, 8\].*too few points/);
+    expect(() => pentachoronCV(tf.zeros([4, 8]))).toThrow(
+      /pentachoronCV: 'x' must have shape \[N, D\] with N >= 5, got \[4, 8\].*too few points/,
+    );
     expect(() => pentachoronCV(tf.zeros([5, 8, 1]) as never)).toThrow(/pentachoronCV: 'x' must have shape \[N, D\]/);
     expect(() => pentachoronCV(tf.zeros([8, 8]), { samples: 0 })).toThrow(/pentachoronCV: 'samples'/);
     expect(() => pentachoronCV(tf.zeros([8, 8]), { pool: 3 })).toThrow(/pentachoronCV: 'pool'/);
@@ -93,7 +100,13 @@ describe('cvLoss', () => {
   it('is 0 with no gradient when too few simplices are valid', () => {
     const x = tf.ones([8, 4]);
     expect(cvLoss(x as tf.Tensor2D, 0.2).dataSync()[0]).toBe(0);
-    expect(Array.from(tf.grad((t) => cvLoss(t as tf.Tensor2D, 0.2))(x).dataSync()).every((v) => v === 0)).toBe(true);
+    expect(
+      Array.from(
+        tf
+          .grad((t) => cvLoss(t as tf.Tensor2D, 0.2))(x)
+          .dataSync(),
+      ).every((v) => v === 0),
+    ).toBe(true);
   });
   it('leaks no tensors', () => {
     const x = sampleSphere(32, 8, { seed: 3 });
@@ -116,7 +129,9 @@ describe('synchronous reads on a backend that cannot read synchronously', () => 
       throw new Error('OffscreenCanvas is not defined');
     };
     try {
-      expect(() => pentachoronCV(x)).toThrow(/pentachoronCV: cannot read 'x' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); use pentachoronCVAsync/);
+      expect(() => pentachoronCV(x)).toThrow(
+        /pentachoronCV: cannot read 'x' synchronously on the '(cpu|wasm)' backend \(OffscreenCanvas is not defined\); use pentachoronCVAsync/,
+      );
     } finally {
       tf.Tensor.prototype.dataSync = original;
     }

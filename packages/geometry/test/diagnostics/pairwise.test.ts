@@ -24,12 +24,19 @@ function leakCheck<T>(fn: () => T): T {
 
 describe('selfSimilarity', () => {
   it('gives hand-derived values', () => {
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     const r = selfSimilarity(e);
     expect(r.mean).toBeCloseTo((2 * Math.SQRT1_2) / 3, 6); // pairs: 0, √½, √½ (each twice) over 6
     expect(r.max).toBeCloseTo(Math.SQRT1_2, 6);
     e.dispose();
-    const opposite = tf.tensor2d([[2, 0], [-3, 0]]);
+    const opposite = tf.tensor2d([
+      [2, 0],
+      [-3, 0],
+    ]);
     expect(selfSimilarity(opposite)).toEqual({ mean: -1, max: -1 });
     opposite.dispose();
   });
@@ -50,7 +57,11 @@ describe('selfSimilarity', () => {
   });
 
   it('keeps a zero row at cosine 0 (no NaN)', () => {
-    const e = tf.tensor2d([[0, 0], [1, 0], [1, 0]]);
+    const e = tf.tensor2d([
+      [0, 0],
+      [1, 0],
+      [1, 0],
+    ]);
     const r = selfSimilarity(e);
     expect(r.mean).toBeCloseTo(2 / 6, 6); // only the pair (1, 2) in both orders has cosine 1
     expect(r.max).toBeCloseTo(1, 6);
@@ -58,7 +69,11 @@ describe('selfSimilarity', () => {
   });
 
   it('doc example', async () => {
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     expect(selfSimilarity(e).mean).toBeCloseTo(0.4714045, 6);
     expect((await selfSimilarityAsync(e)).max).toBeCloseTo(0.7071067, 6);
     e.dispose();
@@ -67,22 +82,38 @@ describe('selfSimilarity', () => {
   it('throws typed errors naming the op and argument', () => {
     const one = tf.tensor2d([[1, 2]]);
     expect(() => selfSimilarity(one)).toThrow(ShapeError);
-    expect(() => selfSimilarity(one)).toThrow(/selfSimilarity: 'embeddings' must have shape \[N, D\] with N ≥ 2, got \[1, 2\]/);
+    expect(() => selfSimilarity(one)).toThrow(
+      /selfSimilarity: 'embeddings' must have shape \[N, D\] with N ≥ 2, got \[1, 2\]/,
+    );
     one.dispose();
     const t3 = tf.zeros([2, 2, 2]);
-    expect(() => selfSimilarity(t3 as tf.Tensor2D)).toThrow(/selfSimilarity: 'embeddings' must have shape \[N, D\], got \[2, 2, 2\]/);
+    expect(() => selfSimilarity(t3 as tf.Tensor2D)).toThrow(
+      /selfSimilarity: 'embeddings' must have shape \[N, D\], got \[2, 2, 2\]/,
+    );
     t3.dispose();
-    expect(() => selfSimilarity([[1, 0]] as unknown as tf.Tensor2D)).toThrow(/selfSimilarity: 'embeddings' must be a tf.Tensor2D, got an array/);
-    const e = tf.tensor2d([[1, 0], [0, 1]]);
+    expect(() => selfSimilarity([[1, 0]] as unknown as tf.Tensor2D)).toThrow(
+      /selfSimilarity: 'embeddings' must be a tf.Tensor2D, got an array/,
+    );
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(() => selfSimilarity(e, { blockRows: 0 })).toThrow(InvalidArgumentError);
-    expect(() => selfSimilarity(e, { blockRows: 0 })).toThrow(/selfSimilarity: 'options.blockRows' must be an integer >= 1, got 0/);
+    expect(() => selfSimilarity(e, { blockRows: 0 })).toThrow(
+      /selfSimilarity: 'options.blockRows' must be an integer >= 1, got 0/,
+    );
     e.dispose();
   });
 });
 
 describe('knnAccuracy', () => {
   it('gives hand-derived values', () => {
-    const e = tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0.9, 0.1],
+      [0, 1],
+      [0.1, 0.9],
+    ]);
     expect(knnAccuracy(e, [0, 0, 1, 1])).toBe(1);
     expect(knnAccuracy(e, [0, 1, 0, 1])).toBe(0); // every nearest neighbour carries the other label
     expect(knnAccuracy(e, Int32Array.from([7, 7, 7, 3]))).toBe(0.5); // rows 0, 1 right; 2 → 3 wrong; 3 → 2 wrong
@@ -99,26 +130,42 @@ describe('knnAccuracy', () => {
   });
 
   it('doc example', async () => {
-    const e = tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0.9, 0.1],
+      [0, 1],
+      [0.1, 0.9],
+    ]);
     expect(knnAccuracy(e, [0, 0, 1, 1])).toBe(1);
     expect(await knnAccuracyAsync(e, [0, 0, 1, 1])).toBe(1);
     e.dispose();
   });
 
   it('throws typed errors naming the op and argument', () => {
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     expect(() => knnAccuracy(e, [0, 1])).toThrow(ShapeError);
     expect(() => knnAccuracy(e, [0, 1])).toThrow(/knnAccuracy: 'labels' must have shape \[N=3\], got \[2\]/);
     expect(() => knnAccuracy(e, [0, 1, 0.5])).toThrow(InvalidArgumentError);
     expect(() => knnAccuracy(e, [0, 1, 0.5])).toThrow(/knnAccuracy: 'labels' must hold integers, got 0.5 at index 2/);
-    expect(() => knnAccuracy(e, 'abc' as unknown as number[])).toThrow(/knnAccuracy: 'labels' must be an Int32Array or an array of integers/);
+    expect(() => knnAccuracy(e, 'abc' as unknown as number[])).toThrow(
+      /knnAccuracy: 'labels' must be an Int32Array or an array of integers/,
+    );
     e.dispose();
   });
 });
 
 describe('sameDiffGap', () => {
   it('gives hand-derived values', () => {
-    const e = tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     const r = sameDiffGap(e, [0, 0, 1, 1]);
     expect(r.same).toBeCloseTo(1, 6);
     expect(r.diff).toBeCloseTo(0, 6);
@@ -144,7 +191,11 @@ describe('sameDiffGap', () => {
   });
 
   it('returns NaN for the undefined means (one class; all singletons)', () => {
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     const one = sameDiffGap(e, [4, 4, 4]);
     expect(one.diff).toBeNaN();
     expect(one.gap).toBeNaN();
@@ -156,7 +207,12 @@ describe('sameDiffGap', () => {
   });
 
   it('doc example', async () => {
-    const e = tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     const r = await sameDiffGapAsync(e, [0, 0, 1, 1]);
     expect(r.same).toBeCloseTo(1, 6);
     expect(r.diff).toBeCloseTo(0, 6);
@@ -165,24 +221,41 @@ describe('sameDiffGap', () => {
   });
 
   it('throws typed errors naming the op and argument', () => {
-    const e = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     expect(() => sameDiffGap(e, [0, 1, 2, 3])).toThrow(/sameDiffGap: 'labels' must have shape \[N=3\], got \[4\]/);
-    expect(() => sameDiffGap(e, [0, 1, 2], { blockRows: 1.5 })).toThrow(/sameDiffGap: 'options.blockRows' must be an integer >= 1, got 1.5/);
+    expect(() => sameDiffGap(e, [0, 1, 2], { blockRows: 1.5 })).toThrow(
+      /sameDiffGap: 'options.blockRows' must be an integer >= 1, got 1.5/,
+    );
     e.dispose();
   });
 });
 
 describe('tensor diagnostics on a backend without synchronous reads', () => {
   it('throw BackendError pointing to the Async variant, and the Async variant still works', async () => {
-    const e = tf.tensor2d([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]);
+    const e = tf.tensor2d([
+      [1, 0],
+      [0.9, 0.1],
+      [0, 1],
+      [0.1, 0.9],
+    ]);
     const original = tf.Tensor.prototype.dataSync;
     tf.Tensor.prototype.dataSync = function () {
       throw new Error('OffscreenCanvas is not defined');
     };
     try {
-      expect(() => knnAccuracy(e, [0, 0, 1, 1])).toThrow(/knnAccuracy: cannot read 'embeddings' synchronously .*; use knnAccuracyAsync/);
-      expect(() => selfSimilarity(e)).toThrow(/selfSimilarity: cannot read 'embeddings' synchronously .*; use selfSimilarityAsync/);
-      expect(() => sameDiffGap(e, [0, 0, 1, 1])).toThrow(/sameDiffGap: cannot read 'embeddings' synchronously .*; use sameDiffGapAsync/);
+      expect(() => knnAccuracy(e, [0, 0, 1, 1])).toThrow(
+        /knnAccuracy: cannot read 'embeddings' synchronously .*; use knnAccuracyAsync/,
+      );
+      expect(() => selfSimilarity(e)).toThrow(
+        /selfSimilarity: cannot read 'embeddings' synchronously .*; use selfSimilarityAsync/,
+      );
+      expect(() => sameDiffGap(e, [0, 0, 1, 1])).toThrow(
+        /sameDiffGap: cannot read 'embeddings' synchronously .*; use sameDiffGapAsync/,
+      );
       expect(await knnAccuracyAsync(e, [0, 0, 1, 1])).toBe(1);
     } finally {
       tf.Tensor.prototype.dataSync = original;

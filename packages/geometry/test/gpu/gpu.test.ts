@@ -11,10 +11,14 @@ import { createRng, type Rng } from '../../src/random/rng.js';
 import { cayleyMengerDeterminant } from '../../src/simplex/index.js';
 import { pairwiseCosine as pairwiseCosineTensor } from '../../src/sphere/index.js';
 
-const loaded: GpuKernels | Error = await loadGpu().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+const loaded: GpuKernels | Error = await loadGpu().catch((e: unknown) =>
+  e instanceof Error ? e : new Error(String(e)),
+);
 const ok = !(loaded instanceof Error);
 if (!ok) {
-  console.warn(`[test/gpu] skipping gpu.js parity tests: loadGpu() failed (${loaded.message}). Install gpu.js to run them.`);
+  console.warn(
+    `[test/gpu] skipping gpu.js parity tests: loadGpu() failed (${loaded.message}). Install gpu.js to run them.`,
+  );
 }
 const gpu = loaded as GpuKernels;
 const cpuGpu: GpuKernels | null = ok ? await loadGpu({ mode: 'cpu' }) : null;
@@ -56,7 +60,10 @@ function expectCmClose(actual: Float32Array, simplices: number[][][], tol: numbe
   for (let b = 0; b < ref.length; b++) {
     const err = Math.abs(actual[b]! - ref[b]!);
     const bound = tol * cmScale(simplices[b]!);
-    if (!(err <= bound)) throw new Error(`simplex ${b}: gpu ${actual[b]} vs float64 ${ref[b]} (|err| ${err.toExponential(2)} > ${bound.toExponential(2)})`);
+    if (!(err <= bound))
+      throw new Error(
+        `simplex ${b}: gpu ${actual[b]} vs float64 ${ref[b]} (|err| ${err.toExponential(2)} > ${bound.toExponential(2)})`,
+      );
     rel.push(err / Math.abs(ref[b]!));
   }
   rel.sort((x, y) => x - y);
@@ -81,7 +88,8 @@ function cosineReference(a: number[][], b: number[][]): Float64Array {
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    if (!(Math.abs(actual[i]! - expected[i]!) <= atol)) throw new Error(`index ${i}: ${actual[i]} vs ${expected[i]} (atol ${atol})`);
+    if (!(Math.abs(actual[i]! - expected[i]!) <= atol))
+      throw new Error(`index ${i}: ${actual[i]} vs ${expected[i]} (atol ${atol})`);
   }
 }
 
@@ -100,7 +108,15 @@ describe('loadGpu', () => {
         expect(g.attempts[0]?.name).toBe('headlessgl');
         expect(g.attempts[0]?.reason.length).toBeGreaterThan(0);
       }
-      expect(g.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]])[0]).toBeCloseTo(-4, 5);
+      expect(
+        g.cayleyMengerDeterminants([
+          [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+          ],
+        ])[0],
+      ).toBeCloseTo(-4, 5);
     } finally {
       await g.destroy();
     }
@@ -110,12 +126,16 @@ describe('loadGpu', () => {
     const e = await loadGpu({ moduleId: 'gpu.js-not-installed-for-test' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BackendError);
     expect(GeolipError.isInstance(e)).toBe(true);
-    expect((e as BackendError).message).toBe('loadGpu: gpu.js-not-installed-for-test is not installed: npm install gpu.js-not-installed-for-test');
+    expect((e as BackendError).message).toBe(
+      'loadGpu: gpu.js-not-installed-for-test is not installed: npm install gpu.js-not-installed-for-test',
+    );
     expect((e as BackendError).attempts[0]?.name).toBe('gpu.js-not-installed-for-test');
   });
 
   it('throws BackendError for a module without a GPU export', async () => {
-    await expect(loadGpu({ moduleId: 'node:path' })).rejects.toThrow(/loadGpu: 'node:path' loaded but exports no GPU class/);
+    await expect(loadGpu({ moduleId: 'node:path' })).rejects.toThrow(
+      /loadGpu: 'node:path' loaded but exports no GPU class/,
+    );
   });
 
   it('throws InvalidArgumentError for an unknown mode or an empty moduleId', async () => {
@@ -129,7 +149,15 @@ describe('loadGpu', () => {
 
 describe('cayleyMengerDeterminants', () => {
   it.skipIf(!ok)('matches hand-derived values (right triangle −4, regular 4-simplex −5)', () => {
-    expect(gpu.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]])[0]).toBeCloseTo(-4, 5);
+    expect(
+      gpu.cayleyMengerDeterminants([
+        [
+          [0, 0],
+          [1, 0],
+          [0, 1],
+        ],
+      ])[0],
+    ).toBeCloseTo(-4, 5);
     // unit-edge regular 4-simplex: V² = 5/9216 and prefactor −1/9216, so det(M) = −5
     const regular = [0, 1, 2, 3, 4].map((i) => [0, 1, 2, 3, 4].map((j) => (i === j ? Math.SQRT1_2 : 0)));
     expect(gpu.cayleyMengerDeterminants([regular])[0]).toBeCloseTo(-5, 4);
@@ -180,9 +208,17 @@ describe('cayleyMengerDeterminants', () => {
   });
 
   it.skipIf(!ok)('gives ≈ 0 for a repeated point, and an empty result for an empty batch', () => {
-    const p = [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 0]];
+    const p = [
+      [1, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0],
+      [0, 0, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 1, 0],
+    ];
     expect(Math.abs(gpu.cayleyMengerDeterminants([p])[0]!)).toBeLessThan(1e-5 * cmScale(p));
-    expect(Math.abs(gpu.cayleyMengerDeterminants([p], undefined, { method: 'gram' })[0]!)).toBeLessThan(1e-5 * cmScale(p));
+    expect(Math.abs(gpu.cayleyMengerDeterminants([p], undefined, { method: 'gram' })[0]!)).toBeLessThan(
+      1e-5 * cmScale(p),
+    );
     expect(gpu.cayleyMengerDeterminants([])).toEqual(new Float32Array(0));
     expect(gpu.cayleyMengerDeterminants(new Float32Array(0), [0, 5, 3])).toEqual(new Float32Array(0));
   });
@@ -193,7 +229,13 @@ describe('cayleyMengerDeterminants', () => {
       expect(dev.mode).toBe('dev');
       const simplices = randomSimplices(createRng(16), 3, 4, 3);
       expectCmClose(dev.cayleyMengerDeterminants(simplices), simplices, 1e-6);
-      const c = dev.pairwiseCosine([[1, 0], [0, 3]], [[2, 0]]);
+      const c = dev.pairwiseCosine(
+        [
+          [1, 0],
+          [0, 3],
+        ],
+        [[2, 0]],
+      );
       expect(Array.from(c.data)).toEqual([1, 0]);
     } finally {
       await dev.destroy();
@@ -208,32 +250,77 @@ describe('cayleyMengerDeterminants', () => {
       expect(() => gpu.cayleyMengerDeterminants(nine)).toThrow(
         `${op}: 'points' must have shape [B, V, D] with 2 <= V <= 8, got [1, 9, 2] (the gpu.js kernel is unrolled for at most 8 vertices)`,
       );
-      expect(() => gpu.cayleyMengerDeterminants([[[0, 0]]])).toThrow(/'points' must have shape \[B, V, D\] with 2 <= V <= 8, got \[1, 1, 2\] \(too few points/);
-      expect(() => gpu.cayleyMengerDeterminants([[[], []]])).toThrow(`${op}: 'points' must have shape [B, V, D] with D >= 1, got [1, 2, 0]`);
+      expect(() => gpu.cayleyMengerDeterminants([[[0, 0]]])).toThrow(
+        /'points' must have shape \[B, V, D\] with 2 <= V <= 8, got \[1, 1, 2\] \(too few points/,
+      );
+      expect(() => gpu.cayleyMengerDeterminants([[[], []]])).toThrow(
+        `${op}: 'points' must have shape [B, V, D] with D >= 1, got [1, 2, 0]`,
+      );
     });
     it('ShapeError for ragged nested arrays, a rank-2 array, a length mismatch or a shape mismatch', () => {
-      expect(() => gpu.cayleyMengerDeterminants([[[0, 0], [1, 0]], [[0, 0]]])).toThrow(/cayleyMengerDeterminants: 'points' .*simplex 1 differs/);
+      expect(() =>
+        gpu.cayleyMengerDeterminants([
+          [
+            [0, 0],
+            [1, 0],
+          ],
+          [[0, 0]],
+        ]),
+      ).toThrow(/cayleyMengerDeterminants: 'points' .*simplex 1 differs/);
       expect(() => gpu.cayleyMengerDeterminants([[[0, 0], [1]]])).toThrow(/point 1 of simplex 0 differs/);
       // @ts-expect-error a single simplex must be wrapped in a batch
-      expect(() => gpu.cayleyMengerDeterminants([[0, 0], [1, 0]])).toThrow(/'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/);
-      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(7), [1, 3, 2])).toThrow(`${op}: 'points' must have shape [B·V·D = 6] for shape [1, 3, 2], got [7]`);
-      expect(() => gpu.cayleyMengerDeterminants([[[0, 0], [1, 0]]], [1, 2, 3])).toThrow(/'points' must have shape \[B=1, V=2, D=3\] \(from 'shape'\), got \[1, 2, 2\]/);
+      expect(() =>
+        gpu.cayleyMengerDeterminants([
+          [0, 0],
+          [1, 0],
+        ]),
+      ).toThrow(/'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/);
+      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(7), [1, 3, 2])).toThrow(
+        `${op}: 'points' must have shape [B·V·D = 6] for shape [1, 3, 2], got [7]`,
+      );
+      expect(() =>
+        gpu.cayleyMengerDeterminants(
+          [
+            [
+              [0, 0],
+              [1, 0],
+            ],
+          ],
+          [1, 2, 3],
+        ),
+      ).toThrow(/'points' must have shape \[B=1, V=2, D=3\] \(from 'shape'\), got \[1, 2, 2\]/);
     });
     it('InvalidArgumentError for a missing or malformed shape, a bad input type or method', () => {
       expect(() => gpu.cayleyMengerDeterminants(new Float32Array(6))).toThrow(InvalidArgumentError);
-      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(6))).toThrow(`${op}: 'shape' must be given as [B, V, D] when points is a flat typed array`);
+      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(6))).toThrow(
+        `${op}: 'shape' must be given as [B, V, D] when points is a flat typed array`,
+      );
       // @ts-expect-error wrong rank
-      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(6), [3, 2])).toThrow(/'shape' must be \[B, V, D\] \(three non-negative integers\), got \[3, 2\]/);
+      expect(() => gpu.cayleyMengerDeterminants(new Float32Array(6), [3, 2])).toThrow(
+        /'shape' must be \[B, V, D\] \(three non-negative integers\), got \[3, 2\]/,
+      );
       // @ts-expect-error not an accepted input type
-      expect(() => gpu.cayleyMengerDeterminants(new Int32Array(6), [1, 3, 2])).toThrow(/'points' must be nested arrays \[B\]\[V\]\[D\], a Float32Array or a Float64Array/);
+      expect(() => gpu.cayleyMengerDeterminants(new Int32Array(6), [1, 3, 2])).toThrow(
+        /'points' must be nested arrays \[B\]\[V\]\[D\], a Float32Array or a Float64Array/,
+      );
       // @ts-expect-error not a method
-      expect(() => gpu.cayleyMengerDeterminants([[[0], [1]]], undefined, { method: 'qr' })).toThrow(`${op}: 'method' must be 'bordered' or 'gram', got "qr"`);
-      expect(() => gpu.cayleyMengerDeterminants(new Float64Array([0, 0, 1e39, 0]), [1, 2, 2])).toThrow(/'points' exceeds the float32 range/);
+      expect(() => gpu.cayleyMengerDeterminants([[[0], [1]]], undefined, { method: 'qr' })).toThrow(
+        `${op}: 'method' must be 'bordered' or 'gram', got "qr"`,
+      );
+      expect(() => gpu.cayleyMengerDeterminants(new Float64Array([0, 0, 1e39, 0]), [1, 2, 2])).toThrow(
+        /'points' exceeds the float32 range/,
+      );
     });
     it('NonFiniteError for NaN or Infinity, with the flat index', () => {
       const e = (() => {
         try {
-          gpu.cayleyMengerDeterminants([[[0, 0], [1, NaN], [0, Infinity]]]);
+          gpu.cayleyMengerDeterminants([
+            [
+              [0, 0],
+              [1, NaN],
+              [0, Infinity],
+            ],
+          ]);
         } catch (x) {
           return x;
         }
@@ -272,17 +359,32 @@ describe('pairwiseCosine', () => {
     const a = Array.from({ length: 6 }, () => Array.from({ length: 4 }, () => rng.normal()));
     const b = Array.from({ length: 5 }, () => Array.from({ length: 4 }, () => rng.normal()));
     const nested = gpu.pairwiseCosine(a, b);
-    expect(gpu.pairwiseCosine(Matrix.fromArray(a), { data: Float64Array.from(b.flat()), rows: 5, cols: 4 })).toEqual(nested);
+    expect(gpu.pairwiseCosine(Matrix.fromArray(a), { data: Float64Array.from(b.flat()), rows: 5, cols: 4 })).toEqual(
+      nested,
+    );
     expect(gpu.pairwiseCosine({ data: a.flat(), rows: 6, cols: 4 }, Matrix.fromArray(b))).toEqual(nested);
     const c32 = gpu.pairwiseCosine({ data: Float32Array.from(a.flat()), rows: 6, cols: 4 }, b);
     expectAllClose(c32.data, nested.data, 1e-6);
   });
 
   it.skipIf(!ok)('stays in [−1, 1], handles huge rows, and gives an empty result for N = 0', () => {
-    const c = gpu.pairwiseCosine([[1e200, 1e200], [3, 4]], [[1, 1], [-3, -4]]);
+    const c = gpu.pairwiseCosine(
+      [
+        [1e200, 1e200],
+        [3, 4],
+      ],
+      [
+        [1, 1],
+        [-3, -4],
+      ],
+    );
     expectAllClose(c.data, [1, -0.9899495, 0.9899495, -1], 1e-6);
     for (const x of c.data) expect(Math.abs(x)).toBeLessThanOrEqual(1);
-    expect(gpu.pairwiseCosine({ data: [], rows: 0, cols: 3 }, [[1, 2, 3]])).toEqual({ data: new Float32Array(0), rows: 0, cols: 1 });
+    expect(gpu.pairwiseCosine({ data: [], rows: 0, cols: 3 }, [[1, 2, 3]])).toEqual({
+      data: new Float32Array(0),
+      rows: 0,
+      cols: 1,
+    });
   });
 
   it.skipIf(!ok)("matches the loop in gpu.js's 'cpu' mode", () => {
@@ -293,22 +395,68 @@ describe('pairwiseCosine', () => {
 
   describe.skipIf(!ok)('errors', () => {
     it("ShapeError naming 'b' and the bound D", () => {
-      expect(() => gpu.pairwiseCosine([[1, 2, 3]], [[1, 2], [3, 4], [5, 6], [7, 8]])).toThrow(ShapeError);
-      expect(() => gpu.pairwiseCosine([[1, 2, 3]], [[1, 2], [3, 4], [5, 6], [7, 8]])).toThrow("pairwiseCosine: 'b' must have shape [M, D=3], got [4, 2]");
+      expect(() =>
+        gpu.pairwiseCosine(
+          [[1, 2, 3]],
+          [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+            [7, 8],
+          ],
+        ),
+      ).toThrow(ShapeError);
+      expect(() =>
+        gpu.pairwiseCosine(
+          [[1, 2, 3]],
+          [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+            [7, 8],
+          ],
+        ),
+      ).toThrow("pairwiseCosine: 'b' must have shape [M, D=3], got [4, 2]");
     });
     it('ShapeError for ragged rows, a data length mismatch or D = 0', () => {
-      expect(() => gpu.pairwiseCosine([[1, 2], [3]], [[1, 2]])).toThrow(/pairwiseCosine: 'a' must have shape \[2, 2\] \(rectangular\), got \[2, 1\] \(row 1 differs\)/);
-      expect(() => gpu.pairwiseCosine([[1, 2]], { data: [1, 2, 3], rows: 2, cols: 2 })).toThrow("pairwiseCosine: 'b' must have shape [rows·cols = 4] for 2×2, got [3]");
-      expect(() => gpu.pairwiseCosine([[], []], [[]])).toThrow("pairwiseCosine: 'a' must have shape [N, D] with D >= 1, got [2, 0]");
+      expect(() => gpu.pairwiseCosine([[1, 2], [3]], [[1, 2]])).toThrow(
+        /pairwiseCosine: 'a' must have shape \[2, 2\] \(rectangular\), got \[2, 1\] \(row 1 differs\)/,
+      );
+      expect(() => gpu.pairwiseCosine([[1, 2]], { data: [1, 2, 3], rows: 2, cols: 2 })).toThrow(
+        "pairwiseCosine: 'b' must have shape [rows·cols = 4] for 2×2, got [3]",
+      );
+      expect(() => gpu.pairwiseCosine([[], []], [[]])).toThrow(
+        "pairwiseCosine: 'a' must have shape [N, D] with D >= 1, got [2, 0]",
+      );
     });
     it('InvalidArgumentError for a bad input type or rows/cols', () => {
       // @ts-expect-error not an accepted input
-      expect(() => gpu.pairwiseCosine('x', [[1]])).toThrow(/pairwiseCosine: 'a' must be nested arrays \[rows\]\[cols\] or \{ data, rows, cols \}, got string/);
-      expect(() => gpu.pairwiseCosine([[1]], { data: [1], rows: 1.5, cols: 1 })).toThrow(/pairwiseCosine: 'b' must have non-negative integer rows and cols/);
+      expect(() => gpu.pairwiseCosine('x', [[1]])).toThrow(
+        /pairwiseCosine: 'a' must be nested arrays \[rows\]\[cols\] or \{ data, rows, cols \}, got string/,
+      );
+      expect(() => gpu.pairwiseCosine([[1]], { data: [1], rows: 1.5, cols: 1 })).toThrow(
+        /pairwiseCosine: 'b' must have non-negative integer rows and cols/,
+      );
     });
     it('NonFiniteError naming the argument', () => {
-      expect(() => gpu.pairwiseCosine([[1, 2]], [[0, 1], [NaN, 1]])).toThrow(NonFiniteError);
-      expect(() => gpu.pairwiseCosine([[1, 2]], [[0, 1], [NaN, 1]])).toThrow("pairwiseCosine: 'b' has 1 non-finite value(s) (first at flat index 2)");
+      expect(() =>
+        gpu.pairwiseCosine(
+          [[1, 2]],
+          [
+            [0, 1],
+            [NaN, 1],
+          ],
+        ),
+      ).toThrow(NonFiniteError);
+      expect(() =>
+        gpu.pairwiseCosine(
+          [[1, 2]],
+          [
+            [0, 1],
+            [NaN, 1],
+          ],
+        ),
+      ).toThrow("pairwiseCosine: 'b' has 1 non-finite value(s) (first at flat index 2)");
     });
   });
 });
@@ -316,21 +464,55 @@ describe('pairwiseCosine', () => {
 describe('destroy', () => {
   it.skipIf(!ok)('releases the instance; later calls throw BackendError; a second destroy is a no-op', async () => {
     const g = await loadGpu();
-    g.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]]);
+    g.cayleyMengerDeterminants([
+      [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ],
+    ]);
     await g.destroy();
     await g.destroy();
-    expect(() => g.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]])).toThrow(BackendError);
+    expect(() =>
+      g.cayleyMengerDeterminants([
+        [
+          [0, 0],
+          [1, 0],
+          [0, 1],
+        ],
+      ]),
+    ).toThrow(BackendError);
     expect(() => g.pairwiseCosine([[1]], [[1]])).toThrow(/pairwiseCosine: this GpuKernels instance was destroyed/);
   });
 });
 
 describe.skipIf(!ok)('doc examples', () => {
   it('cayleyMengerDeterminants', () => {
-    expect(Array.from(gpu.cayleyMengerDeterminants([[[0, 0], [1, 0], [0, 1]]]))).toEqual([-4]);
+    expect(
+      Array.from(
+        gpu.cayleyMengerDeterminants([
+          [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+          ],
+        ]),
+      ),
+    ).toEqual([-4]);
     expect(Array.from(gpu.cayleyMengerDeterminants(new Float32Array([0, 0, 1, 0, 0, 1]), [1, 3, 2]))).toEqual([-4]);
   });
   it('pairwiseCosine', () => {
-    const c = gpu.pairwiseCosine([[1, 0], [1, 1]], [[1, 0], [0, 2], [-3, 0]]);
+    const c = gpu.pairwiseCosine(
+      [
+        [1, 0],
+        [1, 1],
+      ],
+      [
+        [1, 0],
+        [0, 2],
+        [-3, 0],
+      ],
+    );
     expect([c.rows, c.cols]).toEqual([2, 3]);
     expectAllClose(c.data, [1, 0, -1, Math.SQRT1_2, Math.SQRT1_2, -Math.SQRT1_2], 1e-6);
   });

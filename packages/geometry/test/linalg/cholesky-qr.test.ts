@@ -10,8 +10,27 @@ const EPS = 2.220446049250313e-16;
 describe('cholesky', () => {
   it('matches hand-derived factors (1×1, 2×2, diagonal)', () => {
     expect(cholesky([[9]]).toArray()).toEqual([[3]]);
-    expectTensorClose(cholesky([[4, 2], [2, 3]]), [[2, 0], [1, Math.SQRT2]]);
-    expect(cholesky([[4, 0, 0], [0, 1, 0], [0, 0, 0.25]]).toArray()).toEqual([[2, 0, 0], [0, 1, 0], [0, 0, 0.5]]);
+    expectTensorClose(
+      cholesky([
+        [4, 2],
+        [2, 3],
+      ]),
+      [
+        [2, 0],
+        [1, Math.SQRT2],
+      ],
+    );
+    expect(
+      cholesky([
+        [4, 0, 0],
+        [0, 1, 0],
+        [0, 0, 0.25],
+      ]).toArray(),
+    ).toEqual([
+      [2, 0, 0],
+      [0, 1, 0],
+      [0, 0, 0.5],
+    ]);
   });
 
   it('reconstructs A = L·Lᵀ with L lower triangular and a positive diagonal (random SPD up to 256)', () => {
@@ -27,29 +46,74 @@ describe('cholesky', () => {
   });
 
   it("throws InvalidArgumentError naming cholesky and 'a' if not positive definite", () => {
-    expect(() => cholesky([[1, 2], [2, 1]])).toThrow(InvalidArgumentError);
-    expect(() => cholesky([[1, 2], [2, 1]])).toThrow(/cholesky: 'a' is not positive definite \(pivot 1 is -3\.000e\+0\)/);
+    expect(() =>
+      cholesky([
+        [1, 2],
+        [2, 1],
+      ]),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      cholesky([
+        [1, 2],
+        [2, 1],
+      ]),
+    ).toThrow(/cholesky: 'a' is not positive definite \(pivot 1 is -3\.000e\+0\)/);
     expect(() => cholesky([[-1]])).toThrow(/cholesky: 'a' is not positive definite \(pivot 0/);
-    expect(() => cholesky([[0, 0], [0, 0]])).toThrow(/cholesky: 'a' is not positive definite/);
+    expect(() =>
+      cholesky([
+        [0, 0],
+        [0, 0],
+      ]),
+    ).toThrow(/cholesky: 'a' is not positive definite/);
   });
 
-  it("throws InvalidArgumentError for a non-symmetric matrix, ShapeError for a non-square one, NonFiniteError for NaN", () => {
-    expect(() => cholesky([[4, 1], [2, 3]])).toThrow(/cholesky: 'a' must be symmetric/);
+  it('throws InvalidArgumentError for a non-symmetric matrix, ShapeError for a non-square one, NonFiniteError for NaN', () => {
+    expect(() =>
+      cholesky([
+        [4, 1],
+        [2, 3],
+      ]),
+    ).toThrow(/cholesky: 'a' must be symmetric/);
     expect(() => cholesky([[4, 1, 0]])).toThrow(ShapeError);
     expect(() => cholesky([[4, 1, 0]])).toThrow(/cholesky: 'a' must have shape \[N, N\] \(square\), got \[1, 3\]/);
     expect(() => cholesky([[Number.NaN]])).toThrow(NonFiniteError);
   });
 
   it('doc example', () => {
-    expect(cholesky([[4, 2], [2, 3]]).toArray()).toEqual([[2, 0], [1, 1.4142135623730951]]);
+    expect(
+      cholesky([
+        [4, 2],
+        [2, 3],
+      ]).toArray(),
+    ).toEqual([
+      [2, 0],
+      [1, 1.4142135623730951],
+    ]);
   });
 });
 
 describe('qr', () => {
   it('matches a hand-derived 2×2 factorization with diag(R) ≥ 0', () => {
-    const { q, r } = qr([[3, 1], [4, 2]]);
-    expectTensorClose(r, [[5, 2.2], [0, 0.4]], { atol: 1e-15 });
-    expectTensorClose(q, [[0.6, -0.8], [0.8, 0.6]], { atol: 1e-15 });
+    const { q, r } = qr([
+      [3, 1],
+      [4, 2],
+    ]);
+    expectTensorClose(
+      r,
+      [
+        [5, 2.2],
+        [0, 0.4],
+      ],
+      { atol: 1e-15 },
+    );
+    expectTensorClose(
+      q,
+      [
+        [0.6, -0.8],
+        [0.8, 0.6],
+      ],
+      { atol: 1e-15 },
+    );
     const neg = qr([[-2]]);
     expect(neg.r.toArray()).toEqual([[2]]);
     expect(neg.q.toArray()).toEqual([[-1]]);
@@ -91,8 +155,18 @@ describe('qr', () => {
   });
 
   it('works near the overflow limit (A is scaled internally)', () => {
-    const { q, r } = qr([[1e300, 1e300], [1e300, -1e300]]);
-    expectTensorClose(r, [[Math.SQRT2 * 1e300, 0], [0, Math.SQRT2 * 1e300]], { rtol: 1e-15, atol: 1e285 });
+    const { q, r } = qr([
+      [1e300, 1e300],
+      [1e300, -1e300],
+    ]);
+    expectTensorClose(
+      r,
+      [
+        [Math.SQRT2 * 1e300, 0],
+        [0, Math.SQRT2 * 1e300],
+      ],
+      { rtol: 1e-15, atol: 1e285 },
+    );
     expect(orthogonalityError(q)).toBeLessThan(1e-15);
   });
 
@@ -103,8 +177,25 @@ describe('qr', () => {
   });
 
   it('doc example', () => {
-    const { q, r } = qr([[3, 1], [4, 2]]);
-    expectTensorClose(r, [[5, 2.2], [0, 0.4]], { atol: 1e-15 });
-    expectTensorClose(q, [[0.6, -0.8], [0.8, 0.6]], { atol: 1e-15 });
+    const { q, r } = qr([
+      [3, 1],
+      [4, 2],
+    ]);
+    expectTensorClose(
+      r,
+      [
+        [5, 2.2],
+        [0, 0.4],
+      ],
+      { atol: 1e-15 },
+    );
+    expectTensorClose(
+      q,
+      [
+        [0.6, -0.8],
+        [0.8, 0.6],
+      ],
+      { atol: 1e-15 },
+    );
   });
 });

@@ -30,19 +30,29 @@ describe('eigh', () => {
     expect(Array.from(one.values)).toEqual([-4]);
     expect(Math.abs(one.vectors.get(0, 0))).toBe(1);
 
-    const diag = eigh([[1, 0, 0], [0, 3, 0], [0, 0, 2]]);
+    const diag = eigh([
+      [1, 0, 0],
+      [0, 3, 0],
+      [0, 0, 2],
+    ]);
     expect(Array.from(diag.values)).toEqual([3, 2, 1]);
     // Column j is ±e_{index of values[j]}.
     expect(Math.abs(diag.vectors.get(1, 0))).toBe(1);
     expect(Math.abs(diag.vectors.get(2, 1))).toBe(1);
     expect(Math.abs(diag.vectors.get(0, 2))).toBe(1);
 
-    const two = eigh([[2, 1], [1, 2]]);
+    const two = eigh([
+      [2, 1],
+      [1, 2],
+    ]);
     expectTensorClose(two.values, [3, 1]);
     const c0 = two.vectors.column(0);
     expect(Math.abs(c0[0]! * c0[1]!)).toBeCloseTo(0.5, 15); // ±(1, 1)/√2
 
-    const swap = eigh([[0, 1], [1, 0]]);
+    const swap = eigh([
+      [0, 1],
+      [1, 0],
+    ]);
     expectTensorClose(swap.values, [1, -1]);
   });
 
@@ -84,7 +94,10 @@ describe('eigh', () => {
     const x = [1, -2, 3, 0.5, 4];
     const r1 = Matrix.fromArray(x.map((a) => x.map((b) => a * b)));
     expectValidEigh(r1);
-    expect(eigh(r1).values[0]).toBeCloseTo(x.reduce((s, v) => s + v * v, 0), 12);
+    expect(eigh(r1).values[0]).toBeCloseTo(
+      x.reduce((s, v) => s + v * v, 0),
+      12,
+    );
     expectValidEigh(Matrix.fromArray(Array.from({ length: 12 }, () => new Array(12).fill(1))));
     // Graded: diag(10^-k) in a rotated basis.
     const { vectors: q } = eigh(symmetric(20, 3));
@@ -93,7 +106,11 @@ describe('eigh', () => {
     const graded = matmul(matmul(q, d), q.transpose());
     for (let i = 0; i < 20; i++) for (let j = i + 1; j < 20; j++) graded.data[j * 20 + i] = graded.data[i * 20 + j]!;
     expectValidEigh(graded);
-    expectTensorClose(eigh(graded).values, Array.from({ length: 20 }, (_, i) => 10 ** -(i / 2)), { atol: 1e-14, rtol: 1e-10 });
+    expectTensorClose(
+      eigh(graded).values,
+      Array.from({ length: 20 }, (_, i) => 10 ** -(i / 2)),
+      { atol: 1e-14, rtol: 1e-10 },
+    );
   });
 
   it('has known eigenvalues 2 − 2cos(kπ/(N+1)) for the [−1, 2, −1] tridiagonal matrix', () => {
@@ -114,42 +131,107 @@ describe('eigh', () => {
   it('is exact under scaling, including near the overflow and underflow limits', () => {
     const a = spd(10, 4);
     const v = eigh(a).values;
-    const big = new Matrix(10, 10, a.data.map((x) => x * 1e300));
-    const tiny = new Matrix(10, 10, a.data.map((x) => x * 1e-300));
-    expectTensorClose(eigh(big).values.map((x) => x / 1e300), v, { rtol: 1e-13, atol: 1e-14 });
-    expectTensorClose(eigh(tiny).values.map((x) => x * 1e300), v, { rtol: 1e-13, atol: 1e-14 });
+    const big = new Matrix(
+      10,
+      10,
+      a.data.map((x) => x * 1e300),
+    );
+    const tiny = new Matrix(
+      10,
+      10,
+      a.data.map((x) => x * 1e-300),
+    );
+    expectTensorClose(
+      eigh(big).values.map((x) => x / 1e300),
+      v,
+      { rtol: 1e-13, atol: 1e-14 },
+    );
+    expectTensorClose(
+      eigh(tiny).values.map((x) => x * 1e300),
+      v,
+      { rtol: 1e-13, atol: 1e-14 },
+    );
   });
 
   it('keeps subnormal spectra exact (regression found by fast-check)', () => {
-    expect(Array.from(eigh([[0, 7.4e-323], [7.4e-323, 0]]).values)).toEqual([7.4e-323, -7.4e-323]);
+    expect(
+      Array.from(
+        eigh([
+          [0, 7.4e-323],
+          [7.4e-323, 0],
+        ]).values,
+      ),
+    ).toEqual([7.4e-323, -7.4e-323]);
   });
 
   it("throws ShapeError naming eigh and 'a' for a non-square matrix", () => {
-    expect(() => eigh([[1, 2, 3], [4, 5, 6]])).toThrow(ShapeError);
-    expect(() => eigh([[1, 2, 3], [4, 5, 6]])).toThrow(/eigh: 'a' must have shape \[N, N\] \(square\), got \[2, 3\]/);
+    expect(() =>
+      eigh([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    ).toThrow(ShapeError);
+    expect(() =>
+      eigh([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    ).toThrow(/eigh: 'a' must have shape \[N, N\] \(square\), got \[2, 3\]/);
   });
 
   it("throws InvalidArgumentError naming eigh and 'a' for a non-symmetric matrix", () => {
-    expect(() => eigh([[1, 2], [2.001, 1]])).toThrow(InvalidArgumentError);
-    expect(() => eigh([[1, 2], [2.001, 1]])).toThrow(/eigh: 'a' must be symmetric/);
+    expect(() =>
+      eigh([
+        [1, 2],
+        [2.001, 1],
+      ]),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      eigh([
+        [1, 2],
+        [2.001, 1],
+      ]),
+    ).toThrow(/eigh: 'a' must be symmetric/);
     // Within 1e-10·max|a_ij| is accepted (and averaged).
-    expect(() => eigh([[1, 2], [2 + 1e-12, 1]])).not.toThrow();
+    expect(() =>
+      eigh([
+        [1, 2],
+        [2 + 1e-12, 1],
+      ]),
+    ).not.toThrow();
   });
 
   it("throws NonFiniteError naming eigh and 'a'", () => {
-    expect(() => eigh([[1, Number.POSITIVE_INFINITY], [0, 1]])).toThrow(NonFiniteError);
-    expect(() => eigh([[1, Number.POSITIVE_INFINITY], [0, 1]])).toThrow(/eigh: 'a' has 1 non-finite/);
+    expect(() =>
+      eigh([
+        [1, Number.POSITIVE_INFINITY],
+        [0, 1],
+      ]),
+    ).toThrow(NonFiniteError);
+    expect(() =>
+      eigh([
+        [1, Number.POSITIVE_INFINITY],
+        [0, 1],
+      ]),
+    ).toThrow(/eigh: 'a' has 1 non-finite/);
   });
 
   it('throws InvalidArgumentError for a bad order or sweep budget, ConvergenceError when the budget is exhausted', () => {
-    expect(() => eigh([[1]], { order: 'up' as never })).toThrow(/eigh: 'options.order' must be 'descending' or 'ascending', got up/);
+    expect(() => eigh([[1]], { order: 'up' as never })).toThrow(
+      /eigh: 'options.order' must be 'descending' or 'ascending', got up/,
+    );
     expect(() => eigh([[1]], { maxSweeps: 1.5 })).toThrow(/eigh: 'options.maxSweeps' must be an integer >= 1/);
     expect(() => eigh(symmetric(30, 5), { maxSweeps: 2 })).toThrow(ConvergenceError);
-    expect(() => eigh(symmetric(30, 5), { maxSweeps: 2 })).toThrow(/eigh: symmetric QR did not converge within 2 sweeps/);
+    expect(() => eigh(symmetric(30, 5), { maxSweeps: 2 })).toThrow(
+      /eigh: symmetric QR did not converge within 2 sweeps/,
+    );
   });
 
   it('doc example', () => {
-    const { values, vectors } = eigh([[2, 1], [1, 2]]);
+    const { values, vectors } = eigh([
+      [2, 1],
+      [1, 2],
+    ]);
     expectTensorClose(values, [3, 1]);
     expectTensorClose(vectors.column(0).map(Math.abs), [Math.SQRT1_2, Math.SQRT1_2], { atol: 1e-15 });
   });

@@ -4,7 +4,20 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { Matrix, cholesky, det, eigh, inverse, inverseSqrt, matmul, polarFactor, qr, solve, sqrtm, svd } from '../../src/linalg/index.js';
+import {
+  Matrix,
+  cholesky,
+  det,
+  eigh,
+  inverse,
+  inverseSqrt,
+  matmul,
+  polarFactor,
+  qr,
+  solve,
+  sqrtm,
+  svd,
+} from '../../src/linalg/index.js';
 import { expectTensorClose } from '../../src/testing/expect-tensor-close.js';
 import { maxAbs, maxDiff, orthogonalityError, reconstruct } from './helpers.js';
 
@@ -33,15 +46,18 @@ describe('linalg vs numpy/scipy fixtures', () => {
     expect(fixture.source.scipy).toMatch(/^\d+\.\d+/);
   });
 
-  it.each(fixture.svd.map((c) => [c.name, c] as const))('svd %s: singular values match, vectors reconstruct A', (_name, c) => {
-    const a = Matrix.fromArray(c.a);
-    const { u, s, v } = svd(a);
-    // Absolute error ≈ ε·‖A‖₂ for every singular value, so atol scales with s₀.
-    expectTensorClose(s, c.s, { atol: 1e-13 * Math.max(c.s[0] ?? 0, 1), rtol: 1e-12 });
-    expect(maxDiff(reconstruct(u, s, v), a)).toBeLessThan(1e-13 * Math.max(maxAbs(a), 1));
-    expect(orthogonalityError(u)).toBeLessThan(1e-13);
-    expect(orthogonalityError(v)).toBeLessThan(1e-13);
-  });
+  it.each(fixture.svd.map((c) => [c.name, c] as const))(
+    'svd %s: singular values match, vectors reconstruct A',
+    (_name, c) => {
+      const a = Matrix.fromArray(c.a);
+      const { u, s, v } = svd(a);
+      // Absolute error ≈ ε·‖A‖₂ for every singular value, so atol scales with s₀.
+      expectTensorClose(s, c.s, { atol: 1e-13 * Math.max(c.s[0] ?? 0, 1), rtol: 1e-12 });
+      expect(maxDiff(reconstruct(u, s, v), a)).toBeLessThan(1e-13 * Math.max(maxAbs(a), 1));
+      expect(orthogonalityError(u)).toBeLessThan(1e-13);
+      expect(orthogonalityError(v)).toBeLessThan(1e-13);
+    },
+  );
 
   it.each(fixture.eigh.map((c) => [c.name, c] as const))('eigh %s: eigenvalues match (numpy ascending)', (_name, c) => {
     const a = Matrix.fromArray(c.a);
@@ -67,17 +83,23 @@ describe('linalg vs numpy/scipy fixtures', () => {
     expectTensorClose(cholesky(c.a), c.l, { atol: 1e-14, rtol: 1e-12 });
   });
 
-  it.each(fixture.qr.map((c) => [c.name, c] as const))('qr %s: R (diag ≥ 0) is unique, so it is compared directly', (_name, c) => {
-    const a = Matrix.fromArray(c.a);
-    const { q, r } = qr(a);
-    expectTensorClose(r, c.r, { atol: 1e-14, rtol: 1e-12 });
-    expect(maxDiff(matmul(q, r), a)).toBeLessThan(1e-14);
-  });
+  it.each(fixture.qr.map((c) => [c.name, c] as const))(
+    'qr %s: R (diag ≥ 0) is unique, so it is compared directly',
+    (_name, c) => {
+      const a = Matrix.fromArray(c.a);
+      const { q, r } = qr(a);
+      expectTensorClose(r, c.r, { atol: 1e-14, rtol: 1e-12 });
+      expect(maxDiff(matmul(q, r), a)).toBeLessThan(1e-14);
+    },
+  );
 
-  it.each(fixture.matrixFunctions.map((c) => [c.name, c] as const))('sqrtm and inverseSqrt %s match scipy.linalg.sqrtm', (_name, c) => {
-    expectTensorClose(sqrtm(c.a), c.sqrtm, { atol: 1e-12, rtol: 1e-11 });
-    expectTensorClose(inverseSqrt(c.a), c.inverseSqrt, { atol: 1e-12, rtol: 1e-11 });
-  });
+  it.each(fixture.matrixFunctions.map((c) => [c.name, c] as const))(
+    'sqrtm and inverseSqrt %s match scipy.linalg.sqrtm',
+    (_name, c) => {
+      expectTensorClose(sqrtm(c.a), c.sqrtm, { atol: 1e-12, rtol: 1e-11 });
+      expectTensorClose(inverseSqrt(c.a), c.inverseSqrt, { atol: 1e-12, rtol: 1e-11 });
+    },
+  );
 
   it.each(fixture.polar.map((c) => [c.name, c] as const))('polarFactor %s matches scipy.linalg.polar', (_name, c) => {
     expectTensorClose(polarFactor(c.a), c.q, { atol: 1e-13, rtol: 1e-11 });

@@ -15,7 +15,8 @@ export function gaussian(rows: number, cols: number, seed: number): Matrix {
 export function symmetric(n: number, seed: number): Matrix {
   const g = gaussian(n, n, seed);
   const out = new Matrix(n, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out.data[i * n + j] = 0.5 * (g.data[i * n + j]! + g.data[j * n + i]!);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) out.data[i * n + j] = 0.5 * (g.data[i * n + j]! + g.data[j * n + i]!);
   return out;
 }
 
@@ -50,7 +51,8 @@ export function orthogonalityError(q: Matrix): number {
   const g = matmulTransposeA(q, q);
   const n = g.rows;
   let x = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) x = Math.max(x, Math.abs(g.data[i * n + j]! - (i === j ? 1 : 0)));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) x = Math.max(x, Math.abs(g.data[i * n + j]! - (i === j ? 1 : 0)));
   return x;
 }
 

@@ -12,7 +12,17 @@ function expectSymmetric(m: Matrix): void {
 
 describe('inverseSqrt', () => {
   it('inverts the square root of a diagonal matrix exactly', () => {
-    expectTensorClose(inverseSqrt([[4, 0], [0, 9]]), [[0.5, 0], [0, 1 / 3]], { atol: 1e-16 });
+    expectTensorClose(
+      inverseSqrt([
+        [4, 0],
+        [0, 9],
+      ]),
+      [
+        [0.5, 0],
+        [0, 1 / 3],
+      ],
+      { atol: 1e-16 },
+    );
     expectTensorClose(inverseSqrt([[0.25]]), [[2]]);
   });
 
@@ -28,26 +38,67 @@ describe('inverseSqrt', () => {
 
   it('floors small and negative eigenvalues instead of failing', () => {
     // Rank-1 PSD matrix: eigenvalues 2 and 0 → weights 2^(−1/2) and floor^(−1/2).
-    const w = inverseSqrt([[1, 1], [1, 1]], { floor: 1e-4 });
+    const w = inverseSqrt(
+      [
+        [1, 1],
+        [1, 1],
+      ],
+      { floor: 1e-4 },
+    );
     // W = (1/√2)·½[[1,1],[1,1]] + 100·½[[1,−1],[−1,1]]
     const p = 0.5 / Math.SQRT2;
-    expectTensorClose(w, [[p + 50, p - 50], [p - 50, p + 50]], { rtol: 1e-12, atol: 1e-12 });
-    const neg = inverseSqrt([[-1, 0], [0, 4]], { floor: 0.25 });
-    expectTensorClose(neg, [[2, 0], [0, 0.5]], { atol: 1e-15 });
+    expectTensorClose(
+      w,
+      [
+        [p + 50, p - 50],
+        [p - 50, p + 50],
+      ],
+      { rtol: 1e-12, atol: 1e-12 },
+    );
+    const neg = inverseSqrt(
+      [
+        [-1, 0],
+        [0, 4],
+      ],
+      { floor: 0.25 },
+    );
+    expectTensorClose(
+      neg,
+      [
+        [2, 0],
+        [0, 0.5],
+      ],
+      { atol: 1e-15 },
+    );
   });
 
   it("throws InvalidArgumentError naming inverseSqrt and 'floor' or 'a'", () => {
     expect(() => inverseSqrt([[1]], { floor: 0 })).toThrow(InvalidArgumentError);
     expect(() => inverseSqrt([[1]], { floor: 0 })).toThrow(/inverseSqrt: 'floor' must be a finite number > 0, got 0/);
     expect(() => inverseSqrt([[1]], { floor: Number.NaN })).toThrow(/inverseSqrt: 'floor'/);
-    expect(() => inverseSqrt([[1, 2], [0, 1]])).toThrow(/inverseSqrt: 'a' must be symmetric/);
+    expect(() =>
+      inverseSqrt([
+        [1, 2],
+        [0, 1],
+      ]),
+    ).toThrow(/inverseSqrt: 'a' must be symmetric/);
     expect(() => inverseSqrt([[1, 2]])).toThrow(ShapeError);
     expect(() => inverseSqrt([[1, 2]])).toThrow(/inverseSqrt: 'a' must have shape \[N, N\]/);
     expect(() => inverseSqrt([[Number.NaN]])).toThrow(NonFiniteError);
   });
 
   it('doc example', () => {
-    expectTensorClose(inverseSqrt([[4, 0], [0, 9]]), [[0.5, 0], [0, 1 / 3]], { atol: 1e-16 });
+    expectTensorClose(
+      inverseSqrt([
+        [4, 0],
+        [0, 9],
+      ]),
+      [
+        [0.5, 0],
+        [0, 1 / 3],
+      ],
+      { atol: 1e-16 },
+    );
   });
 });
 
@@ -63,18 +114,56 @@ describe('sqrtm', () => {
   });
 
   it('clamps negative eigenvalues to the floor (0 by default)', () => {
-    expectTensorClose(sqrtm([[-4, 0], [0, 9]]), [[0, 0], [0, 3]], { atol: 1e-15 });
-    expectTensorClose(sqrtm([[-4, 0], [0, 9]], { floor: 1 }), [[1, 0], [0, 3]], { atol: 1e-15 });
+    expectTensorClose(
+      sqrtm([
+        [-4, 0],
+        [0, 9],
+      ]),
+      [
+        [0, 0],
+        [0, 3],
+      ],
+      { atol: 1e-15 },
+    );
+    expectTensorClose(
+      sqrtm(
+        [
+          [-4, 0],
+          [0, 9],
+        ],
+        { floor: 1 },
+      ),
+      [
+        [1, 0],
+        [0, 3],
+      ],
+      { atol: 1e-15 },
+    );
   });
 
   it("throws InvalidArgumentError naming sqrtm and 'floor' or 'a'", () => {
     expect(() => sqrtm([[1]], { floor: -1 })).toThrow(/sqrtm: 'floor' must be a finite number >= 0, got -1/);
-    expect(() => sqrtm([[1, 3], [2, 1]])).toThrow(/sqrtm: 'a' must be symmetric/);
+    expect(() =>
+      sqrtm([
+        [1, 3],
+        [2, 1],
+      ]),
+    ).toThrow(/sqrtm: 'a' must be symmetric/);
     expect(() => sqrtm([[1, 3]])).toThrow(/sqrtm: 'a' must have shape \[N, N\]/);
   });
 
   it('doc example', () => {
-    expectTensorClose(sqrtm([[4, 0], [0, 9]]), [[2, 0], [0, 3]], { atol: 1e-15 });
+    expectTensorClose(
+      sqrtm([
+        [4, 0],
+        [0, 9],
+      ]),
+      [
+        [2, 0],
+        [0, 3],
+      ],
+      { atol: 1e-15 },
+    );
   });
 });
 
@@ -93,7 +182,14 @@ describe('polarFactor', () => {
     const wide = polarFactor(gaussian(4, 9, 4));
     expect(wide.shape).toEqual([4, 9]);
     expect(orthogonalityError(wide.transpose())).toBeLessThan(1e-14);
-    expect(det(polarFactor([[2, 0], [0, -3]]))).toBeCloseTo(-1, 15);
+    expect(
+      det(
+        polarFactor([
+          [2, 0],
+          [0, -3],
+        ]),
+      ),
+    ).toBeCloseTo(-1, 15);
   });
 
   it("throws NonFiniteError naming polarFactor and 'a'", () => {
@@ -102,6 +198,16 @@ describe('polarFactor', () => {
   });
 
   it('doc example', () => {
-    expectTensorClose(polarFactor([[2, 0], [0, -3]]), [[1, 0], [0, -1]], { atol: 1e-15 });
+    expectTensorClose(
+      polarFactor([
+        [2, 0],
+        [0, -3],
+      ]),
+      [
+        [1, 0],
+        [0, -1],
+      ],
+      { atol: 1e-15 },
+    );
   });
 });

@@ -52,17 +52,28 @@ describe('matmul kernels', () => {
     expectProductClose(matmul(a, b), naiveProduct(a, b), a, b, k);
   });
 
-  it.each(SHAPES)('matmulTransposeA and matmulTransposeB agree with matmul on explicit transposes (%i, %i, %i)', (n, k, m) => {
-    const a = gaussian(n, k, 7 * n + k);
-    const b = gaussian(k, m, 11 * m + k);
-    const want = naiveProduct(a, b);
-    expectProductClose(matmulTransposeA(a.transpose(), b), want, a, b, k);
-    expectProductClose(matmulTransposeB(a, b.transpose()), want, a, b, k);
-  });
+  it.each(SHAPES)(
+    'matmulTransposeA and matmulTransposeB agree with matmul on explicit transposes (%i, %i, %i)',
+    (n, k, m) => {
+      const a = gaussian(n, k, 7 * n + k);
+      const b = gaussian(k, m, 11 * m + k);
+      const want = naiveProduct(a, b);
+      expectProductClose(matmulTransposeA(a.transpose(), b), want, a, b, k);
+      expectProductClose(matmulTransposeB(a, b.transpose()), want, a, b, k);
+    },
+  );
 
   it('is exact on small integers and leaves the inputs untouched', () => {
-    const a = new Matrix(37, 260, Float64Array.from({ length: 37 * 260 }, (_, i) => ((i * 7) % 11) - 5));
-    const b = new Matrix(260, 23, Float64Array.from({ length: 260 * 23 }, (_, i) => ((i * 5) % 13) - 6));
+    const a = new Matrix(
+      37,
+      260,
+      Float64Array.from({ length: 37 * 260 }, (_, i) => ((i * 7) % 11) - 5),
+    );
+    const b = new Matrix(
+      260,
+      23,
+      Float64Array.from({ length: 260 * 23 }, (_, i) => ((i * 5) % 13) - 6),
+    );
     const aCopy = a.data.slice();
     const bCopy = b.data.slice();
     const want = naiveProduct(a, b);
@@ -98,8 +109,12 @@ describe('matmul kernels', () => {
     expect(() => matmul(a, new Matrix(2, 2))).toThrow(ShapeError);
     expect(() => matmul(a, new Matrix(2, 2))).toThrow(/^matmul: 'b' must have shape \[3, M\], got \[2, 2\]/);
     expect(() => matmul(a, new Matrix(2, 2), 'procrustes')).toThrow(/^procrustes: 'b'/);
-    expect(() => matmulTransposeA(a, new Matrix(3, 2))).toThrow(/^matmulTransposeA: 'b' must have shape \[2, Q\], got \[3, 2\]/);
-    expect(() => matmulTransposeB(a, new Matrix(3, 2))).toThrow(/^matmulTransposeB: 'b' must have shape \[M, 3\], got \[3, 2\]/);
+    expect(() => matmulTransposeA(a, new Matrix(3, 2))).toThrow(
+      /^matmulTransposeA: 'b' must have shape \[2, Q\], got \[3, 2\]/,
+    );
+    expect(() => matmulTransposeB(a, new Matrix(3, 2))).toThrow(
+      /^matmulTransposeB: 'b' must have shape \[M, 3\], got \[3, 2\]/,
+    );
   });
 
   it.each([
@@ -107,32 +122,37 @@ describe('matmul kernels', () => {
     [true, false],
     [false, true],
     [true, true],
-  ])('internal gemm accumulates op(A)·op(B) into a sub-block of C (transA %s, transB %s), small and blocked', (transA, transB) => {
-    for (const [n, m, k] of [
-      [3, 5, 4],
-      [70, 53, 300],
-    ] as const) {
-      const a = gaussian(n, k, n + k);
-      const b = gaussian(k, m, m + k);
-      const want = naiveProduct(a, b);
-      // Embed op(A) and op(B) at an offset inside larger arrays with wider rows.
-      const aStored = transA ? a.transpose() : a;
-      const bStored = transB ? b.transpose() : b;
-      const lda = aStored.cols + 3;
-      const ldb = bStored.cols + 5;
-      const aBuf = new Float64Array(7 + aStored.rows * lda).fill(Number.NaN);
-      const bBuf = new Float64Array(2 + bStored.rows * ldb).fill(Number.NaN);
-      for (let i = 0; i < aStored.rows; i++) for (let j = 0; j < aStored.cols; j++) aBuf[7 + i * lda + j] = aStored.data[i * aStored.cols + j]!;
-      for (let i = 0; i < bStored.rows; i++) for (let j = 0; j < bStored.cols; j++) bBuf[2 + i * ldb + j] = bStored.data[i * bStored.cols + j]!;
-      const ldc = m + 2;
-      const c = new Float64Array(1 + n * ldc).fill(1);
-      gemm(n, m, k, aBuf, 7, lda, transA, bBuf, 2, ldb, transB, c, 1, ldc);
-      const got = new Matrix(n, m);
-      for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) got.data[i * m + j] = c[1 + i * ldc + j]! - 1;
-      expectProductClose(got, want, a, b, k);
-      // Entries outside the block are untouched.
-      expect(c[0]).toBe(1);
-      for (let i = 0; i < n; i++) expect([c[1 + i * ldc + m], c[1 + i * ldc + m + 1]]).toEqual([1, 1]);
-    }
-  });
+  ])(
+    'internal gemm accumulates op(A)·op(B) into a sub-block of C (transA %s, transB %s), small and blocked',
+    (transA, transB) => {
+      for (const [n, m, k] of [
+        [3, 5, 4],
+        [70, 53, 300],
+      ] as const) {
+        const a = gaussian(n, k, n + k);
+        const b = gaussian(k, m, m + k);
+        const want = naiveProduct(a, b);
+        // Embed op(A) and op(B) at an offset inside larger arrays with wider rows.
+        const aStored = transA ? a.transpose() : a;
+        const bStored = transB ? b.transpose() : b;
+        const lda = aStored.cols + 3;
+        const ldb = bStored.cols + 5;
+        const aBuf = new Float64Array(7 + aStored.rows * lda).fill(Number.NaN);
+        const bBuf = new Float64Array(2 + bStored.rows * ldb).fill(Number.NaN);
+        for (let i = 0; i < aStored.rows; i++)
+          for (let j = 0; j < aStored.cols; j++) aBuf[7 + i * lda + j] = aStored.data[i * aStored.cols + j]!;
+        for (let i = 0; i < bStored.rows; i++)
+          for (let j = 0; j < bStored.cols; j++) bBuf[2 + i * ldb + j] = bStored.data[i * bStored.cols + j]!;
+        const ldc = m + 2;
+        const c = new Float64Array(1 + n * ldc).fill(1);
+        gemm(n, m, k, aBuf, 7, lda, transA, bBuf, 2, ldb, transB, c, 1, ldc);
+        const got = new Matrix(n, m);
+        for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) got.data[i * m + j] = c[1 + i * ldc + j]! - 1;
+        expectProductClose(got, want, a, b, k);
+        // Entries outside the block are untouched.
+        expect(c[0]).toBe(1);
+        for (let i = 0; i < n; i++) expect([c[1 + i * ldc + m], c[1 + i * ldc + m + 1]]).toEqual([1, 1]);
+      }
+    },
+  );
 });

@@ -36,14 +36,29 @@ describe('svd', () => {
     expect(Array.from(one.s)).toEqual([3]);
     expect(one.u.get(0, 0) * one.v.get(0, 0)).toBe(-1);
 
-    const diag = svd([[0, 0, 0], [0, -5, 0], [0, 0, 2], [0, 0, 0]]);
+    const diag = svd([
+      [0, 0, 0],
+      [0, -5, 0],
+      [0, 0, 2],
+      [0, 0, 0],
+    ]);
     expectTensorClose(diag.s, [5, 2, 0]);
 
-    const two = svd([[3, 0], [4, 5]]);
+    const two = svd([
+      [3, 0],
+      [4, 5],
+    ]);
     expectTensorClose(two.s, [Math.sqrt(45), Math.sqrt(5)]);
     // A·v_j = s_j·u_j
-    const av = matmul(Matrix.fromArray([[3, 0], [4, 5]]), two.v);
-    for (let j = 0; j < 2; j++) for (let i = 0; i < 2; i++) expect(av.get(i, j)).toBeCloseTo(two.s[j]! * two.u.get(i, j), 14);
+    const av = matmul(
+      Matrix.fromArray([
+        [3, 0],
+        [4, 5],
+      ]),
+      two.v,
+    );
+    for (let j = 0; j < 2; j++)
+      for (let i = 0; i < 2; i++) expect(av.get(i, j)).toBeCloseTo(two.s[j]! * two.u.get(i, j), 14);
   });
 
   it('handles the zero matrix, a rank-1 matrix and an empty matrix', () => {
@@ -168,15 +183,34 @@ describe('svd', () => {
   it('scales exactly and is unaffected by huge or tiny magnitudes', () => {
     const a = gaussian(20, 15, 10);
     const s = svd(a).s;
-    const big = new Matrix(20, 15, a.data.map((x) => x * 1e300));
-    const tiny = new Matrix(20, 15, a.data.map((x) => x * 1e-300));
-    expectTensorClose(svd(big).s.map((x) => x / 1e300), s, { rtol: 1e-13, atol: 1e-13 });
-    expectTensorClose(svd(tiny).s.map((x) => x * 1e300), s, { rtol: 1e-13, atol: 1e-13 });
+    const big = new Matrix(
+      20,
+      15,
+      a.data.map((x) => x * 1e300),
+    );
+    const tiny = new Matrix(
+      20,
+      15,
+      a.data.map((x) => x * 1e-300),
+    );
+    expectTensorClose(
+      svd(big).s.map((x) => x / 1e300),
+      s,
+      { rtol: 1e-13, atol: 1e-13 },
+    );
+    expectTensorClose(
+      svd(tiny).s.map((x) => x * 1e300),
+      s,
+      { rtol: 1e-13, atol: 1e-13 },
+    );
   });
 
   it('handles subnormal and near-overflow entries (regressions found by fast-check)', () => {
     expect(Array.from(svd([[5e-324]]).s)).toEqual([5e-324]);
-    const { u, s, v } = svd([[1e308, -1e308], [1e308, 1e308]]);
+    const { u, s, v } = svd([
+      [1e308, -1e308],
+      [1e308, 1e308],
+    ]);
     expectTensorClose(s, [Math.SQRT2 * 1e308, Math.SQRT2 * 1e308], { rtol: 1e-15 });
     expect(orthogonalityError(u)).toBeLessThan(1e-15);
     expect(orthogonalityError(v)).toBeLessThan(1e-15);
@@ -203,10 +237,21 @@ describe('svd', () => {
   });
 
   it('accepts nested arrays and rank-2 tensors', () => {
-    const t = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const t = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const fromTensor = svd(t as tf.Tensor2D).s;
     t.dispose();
-    expectTensorClose(fromTensor, svd([[1, 2], [3, 4], [5, 6]]).s);
+    expectTensorClose(
+      fromTensor,
+      svd([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]).s,
+    );
   });
 
   it('holds its invariants on arbitrary small matrices (fast-check, seed 42)', () => {
@@ -214,7 +259,14 @@ describe('svd', () => {
       .record({ m: fc.integer({ min: 1, max: 6 }), n: fc.integer({ min: 1, max: 6 }) })
       .chain(({ m, n }) =>
         fc
-          .array(fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true })), { minLength: m * n, maxLength: m * n })
+          .array(
+            fc.oneof(
+              fc.constant(0),
+              fc.constant(1),
+              fc.double({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true }),
+            ),
+            { minLength: m * n, maxLength: m * n },
+          )
           .map((xs) => new Matrix(m, n, Float64Array.from(xs))),
       );
     fc.assert(
@@ -226,8 +278,18 @@ describe('svd', () => {
   });
 
   it("throws NonFiniteError naming svd and 'a'", () => {
-    expect(() => svd([[1, Number.NaN], [0, 1]])).toThrow(NonFiniteError);
-    expect(() => svd([[1, Number.NaN], [0, 1]])).toThrow(/svd: 'a' has 1 non-finite value\(s\) \(first at flat index 1\)/);
+    expect(() =>
+      svd([
+        [1, Number.NaN],
+        [0, 1],
+      ]),
+    ).toThrow(NonFiniteError);
+    expect(() =>
+      svd([
+        [1, Number.NaN],
+        [0, 1],
+      ]),
+    ).toThrow(/svd: 'a' has 1 non-finite value\(s\) \(first at flat index 1\)/);
   });
 
   it("throws ShapeError naming svd and 'a' for ragged rows or a rank-3 tensor", () => {
@@ -238,7 +300,7 @@ describe('svd', () => {
     t.dispose();
   });
 
-  it("throws ConvergenceError naming svd when the sweep budget is exhausted, InvalidArgumentError for a bad budget", () => {
+  it('throws ConvergenceError naming svd when the sweep budget is exhausted, InvalidArgumentError for a bad budget', () => {
     const a = gaussian(30, 30, 13);
     expect(() => svd(a, { maxSweeps: 1 })).toThrow(ConvergenceError);
     expect(() => svd(a, { maxSweeps: 1 })).toThrow(/svd: bidiagonal QR did not converge within 1 sweeps/);
@@ -246,11 +308,21 @@ describe('svd', () => {
   });
 
   it('doc example', () => {
-    const { u, s, v } = svd([[3, 0], [4, 5]]);
+    const { u, s, v } = svd([
+      [3, 0],
+      [4, 5],
+    ]);
     expectTensorClose(s, [6.708203932499369, 2.23606797749979]);
-    const a = Matrix.fromArray([[3, 0], [4, 5]]);
+    const a = Matrix.fromArray([
+      [3, 0],
+      [4, 5],
+    ]);
     const av0 = matmul(a, new Matrix(2, 1, v.column(0)));
-    expectTensorClose(av0.data, u.column(0).map((x) => x * s[0]!), { atol: 1e-14 });
+    expectTensorClose(
+      av0.data,
+      u.column(0).map((x) => x * s[0]!),
+      { atol: 1e-14 },
+    );
   });
 });
 
@@ -293,28 +365,77 @@ describe('svd with { vectors: false }', () => {
     const sLow = svd(low, { vectors: false }).s;
     expectTensorClose(sLow, fullLow, { atol: 1e-13 * fullLow[0]!, rtol: 1e-12 });
     expect(sLow[5]! / sLow[0]!).toBeLessThan(1e-14);
-    const tiny = new Matrix(9, 14, gaussian(9, 14, 3).data.map((x) => x * 1e-300));
+    const tiny = new Matrix(
+      9,
+      14,
+      gaussian(9, 14, 3).data.map((x) => x * 1e-300),
+    );
     expect(maxRelative(svd(tiny, { vectors: false }).s, svd(tiny).s)).toBeLessThanOrEqual(1e-12);
     expect(Array.from(svd(new Matrix(4, 3), { vectors: false }).s)).toEqual([0, 0, 0]);
     expect(svd(new Matrix(0, 3), { vectors: false }).s.length).toBe(0);
     expect(svd(new Matrix(3, 0), { vectors: false })).toEqual({ s: new Float64Array(0) });
-    expectTensorClose(svd([[3, 0], [4, 5]], { vectors: false }).s, [Math.sqrt(45), Math.sqrt(5)]);
+    expectTensorClose(
+      svd(
+        [
+          [3, 0],
+          [4, 5],
+        ],
+        { vectors: false },
+      ).s,
+      [Math.sqrt(45), Math.sqrt(5)],
+    );
   });
 
   it('accepts tensors and nested arrays, and vectors: true (or no option) gives the full result', () => {
-    const t = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const t = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const fromTensor = svd(t as tf.Tensor2D, { vectors: false }).s;
     t.dispose();
-    expectTensorClose(fromTensor, svd([[1, 2], [3, 4], [5, 6]]).s);
-    const withVectors = svd([[1, 2], [3, 4], [5, 6]], { vectors: true });
+    expectTensorClose(
+      fromTensor,
+      svd([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]).s,
+    );
+    const withVectors = svd(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      { vectors: true },
+    );
     expect(withVectors.u.shape).toEqual([3, 2]);
     expect(withVectors.v.shape).toEqual([2, 2]);
   });
 
   it('validates the options and still throws ConvergenceError on a tiny sweep budget', () => {
-    expect(() => svd([[1, 2], [3, 4]], { vectors: 'no' as unknown as boolean })).toThrow(InvalidArgumentError);
-    expect(() => svd([[1, 2], [3, 4]], { vectors: 'no' as unknown as boolean })).toThrow(/svd: 'options.vectors' must be a boolean, got string/);
-    expect(() => svd(gaussian(30, 30, 13), { vectors: false, maxSweeps: 1 })).toThrow(/svd: bidiagonal QR did not converge within 1 sweeps/);
+    expect(() =>
+      svd(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { vectors: 'no' as unknown as boolean },
+      ),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      svd(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { vectors: 'no' as unknown as boolean },
+      ),
+    ).toThrow(/svd: 'options.vectors' must be a boolean, got string/);
+    expect(() => svd(gaussian(30, 30, 13), { vectors: false, maxSweeps: 1 })).toThrow(
+      /svd: bidiagonal QR did not converge within 1 sweeps/,
+    );
     expect(() => svd([[Number.NaN]], { vectors: false })).toThrow(NonFiniteError);
   });
 });

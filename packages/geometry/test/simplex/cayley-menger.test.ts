@@ -40,13 +40,43 @@ describe('simplex volume, hand-derived (spec §1.4)', () => {
     expect(simplexVolume(Matrix.fromArray(e))).toBeCloseTo(Math.sqrt(5) / 24, 14);
   });
   it('segment, triangle, tetrahedron', () => {
-    expect(simplexVolume([[0, 0, 0], [3, 4, 0]])).toBeCloseTo(5, 12);
-    expect(cayleyMengerDeterminant([[0, 0], [1, 0], [0, 1]])).toBeCloseTo(-4, 12);
-    expect(simplexVolume([[0, 0], [1, 0], [0, 1]])).toBeCloseTo(0.5, 12);
-    expect(simplexVolume([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])).toBeCloseTo(1 / 6, 12);
+    expect(
+      simplexVolume([
+        [0, 0, 0],
+        [3, 4, 0],
+      ]),
+    ).toBeCloseTo(5, 12);
+    expect(
+      cayleyMengerDeterminant([
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ]),
+    ).toBeCloseTo(-4, 12);
+    expect(
+      simplexVolume([
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ]),
+    ).toBeCloseTo(0.5, 12);
+    expect(
+      simplexVolume([
+        [0, 0, 0],
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ]),
+    ).toBeCloseTo(1 / 6, 12);
   });
   it('a repeated point gives V² = 0 and is invalid', () => {
-    const p = [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 0]];
+    const p = [
+      [1, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0],
+      [0, 0, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 1, 0],
+    ];
     expect(Math.abs(simplexVolumeSquared(p))).toBeLessThan(1e-18);
     expect(simplexVolume(p)).toBe(0);
     expect(simplexValidity([p]).fraction).toBe(0);
@@ -88,13 +118,21 @@ describe('fixture from numpy (bordered CM det via numpy.linalg.det)', () => {
 describe('tensor path', () => {
   it('handles [..., V, D] batches and equals the float64 path', () => {
     const rng = createRng(11);
-    const arr = Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => Array.from({ length: 8 }, () => rng.normal())));
+    const arr = Array.from({ length: 6 }, () =>
+      Array.from({ length: 5 }, () => Array.from({ length: 8 }, () => rng.normal())),
+    );
     const vol = simplexVolume(tf.reshape(tf.tensor3d(arr), [2, 3, 5, 8]));
     expect(vol.shape).toEqual([2, 3]);
     expectTensorClose(vol, Array.from(simplexVolume(arr)), { rtol: 1e-4 });
   });
   it('gives 0 volume, finite gradient and invalid for a repeated point', () => {
-    const p = tf.tensor3d([[[1, 0, 0], [0, 1, 0], [0, 1, 0]]]);
+    const p = tf.tensor3d([
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 1, 0],
+      ],
+    ]);
     expectTensorClose(simplexVolume(p), [0]);
     const g = tf.grad((x) => tf.sum(simplexVolume(x)))(p);
     expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
@@ -103,7 +141,9 @@ describe('tensor path', () => {
   it('gradient of the volume matches central finite differences (float64 path)', () => {
     const rng = createRng(5);
     const p = Array.from({ length: 4 }, () => Array.from({ length: 4 }, () => rng.normal()));
-    const g = tf.grad((x) => simplexVolume(x) as tf.Scalar)(tf.tensor2d(p)).arraySync() as number[][];
+    const g = tf
+      .grad((x) => simplexVolume(x) as tf.Scalar)(tf.tensor2d(p))
+      .arraySync() as number[][];
     const h = 1e-6;
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
@@ -117,24 +157,50 @@ describe('tensor path', () => {
     }
   });
   it('validity counts on a mixed batch', () => {
-    const r = simplexValidity([[[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 1], [2, 2]]]);
+    const r = simplexValidity([
+      [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ],
+    ]);
     expect(r).toEqual({ valid: [true, false], count: 1, total: 2, fraction: 0.5 });
   });
 });
 
 describe('bad input', () => {
   it('too few points for a simplex', () => {
-    expect(() => simplexVolume([[1, 2, 3]])).toThrow(/simplexVolume: 'points' must have shape \[\.\.\., V, D\] with V >= 2.*too few points/);
+    expect(() => simplexVolume([[1, 2, 3]])).toThrow(
+      /simplexVolume: 'points' must have shape \[\.\.\., V, D\] with V >= 2.*too few points/,
+    );
     expect(() => simplexVolume(tf.zeros([4, 1, 3]))).toThrow(/simplexVolume: 'points'.*too few points/);
   });
   it('non-finite values in float64 input', () => {
-    expect(() => cayleyMengerDeterminant([[0, 0], [NaN, 1]])).toThrow(/cayleyMengerDeterminant: 'points' has 1 non-finite/);
+    expect(() =>
+      cayleyMengerDeterminant([
+        [0, 0],
+        [NaN, 1],
+      ]),
+    ).toThrow(/cayleyMengerDeterminant: 'points' has 1 non-finite/);
   });
   it('ragged arrays and wrong types', () => {
     expect(() => simplexVolume([[0, 0], [1]])).toThrow(/simplexVolume: 'points'/);
     expect(() => simplexVolume(tf.zeros([3]))).toThrow(/simplexVolume: 'points' must have shape \[\.\.\., V, D\]/);
     expect(() => simplexVolume(tf.zeros([2, 3], 'int32'))).toThrow(/simplexVolume: 'points' must have dtype float32/);
     expect(() => simplexVolume('x' as never)).toThrow(/simplexVolume: 'points' must be/);
-    expect(() => simplexVolume([[0, 0], [1, 1]], { threshold: -1 })).toThrow(/simplexVolume: 'threshold'/);
+    expect(() =>
+      simplexVolume(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { threshold: -1 },
+      ),
+    ).toThrow(/simplexVolume: 'threshold'/);
   });
 });

@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { expMap, geodesicDistance, logMap, normalize, pairwiseCosine, sampleSphere, slerp, tangentProject } from '../../src/sphere/index.js';
+import {
+  expMap,
+  geodesicDistance,
+  logMap,
+  normalize,
+  pairwiseCosine,
+  sampleSphere,
+  slerp,
+  tangentProject,
+} from '../../src/sphere/index.js';
 import { expectTensorClose } from '../../src/testing/index.js';
 import fixture from '../fixtures/sphere-simplex.json';
 
@@ -10,7 +19,20 @@ const F = fixture.sphere;
 
 describe('normalize', () => {
   it('gives unit rows and keeps zero rows at zero', () => {
-    expectTensorClose(normalize(t2([[3, 4], [0, 0], [0, -2]])), [[0.6, 0.8], [0, 0], [0, -1]]);
+    expectTensorClose(
+      normalize(
+        t2([
+          [3, 4],
+          [0, 0],
+          [0, -2],
+        ]),
+      ),
+      [
+        [0.6, 0.8],
+        [0, 0],
+        [0, -1],
+      ],
+    );
   });
   it('is differentiable', () => {
     const g = tf.grad((x) => tf.sum(tf.mul(normalize(x), tf.tensor1d([1, 0]))))(tf.tensor1d([3, 4]));
@@ -25,7 +47,22 @@ describe('normalize', () => {
 
 describe('geodesicDistance', () => {
   it('matches hand-derived angles (π/2, π, 0)', () => {
-    expectTensorClose(geodesicDistance(t2([[1, 0], [1, 0], [0, 1]]), t2([[0, 1], [-1, 0], [0, 1]])), [Math.PI / 2, Math.PI, 0], { atol: 1e-6 });
+    expectTensorClose(
+      geodesicDistance(
+        t2([
+          [1, 0],
+          [1, 0],
+          [0, 1],
+        ]),
+        t2([
+          [0, 1],
+          [-1, 0],
+          [0, 1],
+        ]),
+      ),
+      [Math.PI / 2, Math.PI, 0],
+      { atol: 1e-6 },
+    );
   });
   it('matches numpy arccos on the fixture', () => {
     expectTensorClose(geodesicDistance(t2(F.u), t2(F.v)), F.distance, { atol: 2e-6 });
@@ -48,12 +85,23 @@ describe('geodesicDistance', () => {
     for (let i = 0; i < 64; i++) expect(ac[i]!).toBeLessThanOrEqual(ab[i]! + bc[i]! + 1e-5);
   });
   it('confines NaN to its own row', () => {
-    const d = geodesicDistance(t2([[NaN, 0], [1, 0]]), t2([[0, 1], [0, 1]])).dataSync();
+    const d = geodesicDistance(
+      t2([
+        [NaN, 0],
+        [1, 0],
+      ]),
+      t2([
+        [0, 1],
+        [0, 1],
+      ]),
+    ).dataSync();
     expect(Number.isNaN(d[0]!)).toBe(true);
     expect(d[1]).toBeCloseTo(Math.PI / 2, 5);
   });
   it("throws ShapeError naming 'v'", () => {
-    expect(() => geodesicDistance(tf.zeros([4, 3]), tf.zeros([4, 2]))).toThrow(/geodesicDistance: 'v' must have shape \[4, 3\]/);
+    expect(() => geodesicDistance(tf.zeros([4, 3]), tf.zeros([4, 2]))).toThrow(
+      /geodesicDistance: 'v' must have shape \[4, 3\]/,
+    );
   });
   it('returns one tensor and leaks none', () => {
     const u = t2([[1, 0]]);
@@ -69,14 +117,29 @@ describe('slerp', () => {
     F.t.forEach((t, i) => expectTensorClose(slerp(t2(F.u), t2(F.v), t), F.slerp[i]!, { atol: 3e-6 }));
   });
   it('accepts one t per row and stays on the sphere', () => {
-    const r = slerp(t2([[1, 0], [1, 0]]), t2([[0, 1], [0, 1]]), tf.tensor1d([0.5, 1 / 3]));
-    expectTensorClose(r, [[Math.SQRT1_2, Math.SQRT1_2], [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)]]);
+    const r = slerp(
+      t2([
+        [1, 0],
+        [1, 0],
+      ]),
+      t2([
+        [0, 1],
+        [0, 1],
+      ]),
+      tf.tensor1d([0.5, 1 / 3]),
+    );
+    expectTensorClose(r, [
+      [Math.SQRT1_2, Math.SQRT1_2],
+      [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)],
+    ]);
   });
   it('is the identity between equal points', () => {
     expectTensorClose(slerp(t2([[0.6, 0.8]]), t2([[0.6, 0.8]]), 0.3), [[0.6, 0.8]]);
   });
-  it("rejects a t of the wrong shape", () => {
-    expect(() => slerp(t2([[1, 0]]), t2([[0, 1]]), tf.tensor1d([0.1, 0.2]))).toThrow(/slerp: 't' must have shape \[1\] or a scalar/);
+  it('rejects a t of the wrong shape', () => {
+    expect(() => slerp(t2([[1, 0]]), t2([[0, 1]]), tf.tensor1d([0.1, 0.2]))).toThrow(
+      /slerp: 't' must have shape \[1\] or a scalar/,
+    );
   });
 });
 
@@ -100,7 +163,7 @@ describe('tangentProject, expMap, logMap', () => {
     const y = sampleSphere(16, 6, { seed: 8 });
     expectTensorClose(tf.norm(logMap(x, y), 'euclidean', -1), geodesicDistance(x, y), { atol: 1e-5 });
   });
-  it("throw ShapeError naming the argument", () => {
+  it('throw ShapeError naming the argument', () => {
     expect(() => expMap(tf.zeros([2, 3]), tf.zeros([3, 3]))).toThrow(/expMap: 'tangentVec'/);
     expect(() => logMap(tf.zeros([2, 3]), tf.zeros([2]))).toThrow(/logMap: 'point'/);
   });
@@ -122,14 +185,29 @@ describe('sampleSphere', () => {
 
 describe('pairwiseCosine', () => {
   it('matches hand-derived cosines and maps zero rows to 0', () => {
-    const c = pairwiseCosine(t2([[1, 0], [0, 0]]), t2([[1, 1], [0, 2], [-3, 0]]));
-    expectTensorClose(c, [[Math.SQRT1_2, 0, -1], [0, 0, 0]]);
+    const c = pairwiseCosine(
+      t2([
+        [1, 0],
+        [0, 0],
+      ]),
+      t2([
+        [1, 1],
+        [0, 2],
+        [-3, 0],
+      ]),
+    );
+    expectTensorClose(c, [
+      [Math.SQRT1_2, 0, -1],
+      [0, 0, 0],
+    ]);
   });
   it('equals geodesic cosines on the fixture', () => {
     const c = pairwiseCosine(t2(F.u), t2(F.v)).arraySync();
     F.distance.forEach((d, i) => expect(c[i]![i]!).toBeCloseTo(Math.cos(d), 5));
   });
   it("throws ShapeError naming 'b' when D differs", () => {
-    expect(() => pairwiseCosine(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(/pairwiseCosine: 'b' must have shape \[M, D=3\], got \[4, 2\]/);
+    expect(() => pairwiseCosine(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(
+      /pairwiseCosine: 'b' must have shape \[M, D=3\], got \[4, 2\]/,
+    );
   });
 });

@@ -47,7 +47,10 @@ describe('RunningMoments', () => {
     const forward = shards.reduce((acc, s) => acc.merge(s), new RunningMoments(5));
     const backward = [...shards].reverse().reduce((acc, s) => acc.merge(s), new RunningMoments(5));
     // Tree: ((0,1),(2,(3,4)))
-    const tree = shards[0]!.clone().merge(shards[1]!).merge(shards[2]!.clone().merge(shards[3]!.clone().merge(shards[4]!)));
+    const tree = shards[0]!
+      .clone()
+      .merge(shards[1]!)
+      .merge(shards[2]!.clone().merge(shards[3]!.clone().merge(shards[4]!)));
     // Streaming: one accumulator, batch after batch.
     const streaming = new RunningMoments(5);
     cuts.slice(1).forEach((end, i) => streaming.update(sliceRows(x, cuts[i]!, end)));
@@ -56,13 +59,17 @@ describe('RunningMoments', () => {
       expect(m.count).toBe(50);
       expect(relDiff(m.mean(), all.mean())).toBeLessThan(1e-14);
       expect(relDiff(m.covariance().data, all.covariance().data)).toBeLessThan(1e-12);
-      expect(relDiff(m.covariance().data, new Matrix(5, 5, Float64Array.from(moments.cov.flat())).data)).toBeLessThan(1e-12);
+      expect(relDiff(m.covariance().data, new Matrix(5, 5, Float64Array.from(moments.cov.flat())).data)).toBeLessThan(
+        1e-12,
+      );
     }
   });
 
   it('stays accurate where raw sums cancel (mean 1e8, unit variance)', () => {
     const big = randomMatrix(400, 3, 7, 1e8);
-    const shards = [0, 100, 250, 400].slice(1).map((end, i, a) => new RunningMoments(3).update(sliceRows(big, i === 0 ? 0 : a[i - 1]!, end)));
+    const shards = [0, 100, 250, 400]
+      .slice(1)
+      .map((end, i, a) => new RunningMoments(3).update(sliceRows(big, i === 0 ? 0 : a[i - 1]!, end)));
     const merged = shards.reduce((acc, s) => acc.merge(s), new RunningMoments(3));
     const all = new RunningMoments(3).update(big);
     // The inputs themselves are quantized at ulp(1e8) ≈ 1.5e-8, so agreement is limited to ~1e-9.
@@ -105,18 +112,49 @@ describe('RunningMoments', () => {
 
   it('accepts a tf.Tensor2D batch', async () => {
     const tf = await import('@tensorflow/tfjs-core');
-    const t = tf.tensor2d([[1, 2], [3, 5], [5, 4]]);
+    const t = tf.tensor2d([
+      [1, 2],
+      [3, 5],
+      [5, 4],
+    ]);
     const m = new RunningMoments(2).update(t);
     t.dispose();
-    expectTensorClose(m.covariance(), [[4, 2], [2, 7 / 3]], { rtol: 1e-12 });
+    expectTensorClose(
+      m.covariance(),
+      [
+        [4, 2],
+        [2, 7 / 3],
+      ],
+      { rtol: 1e-12 },
+    );
   });
 
   it('doc example', () => {
-    const all = new RunningMoments(2).update([[1, 2], [3, 5], [5, 4]]);
+    const all = new RunningMoments(2).update([
+      [1, 2],
+      [3, 5],
+      [5, 4],
+    ]);
     const shardA = new RunningMoments(2).update([[1, 2]]);
-    const shardB = RunningMoments.fromJSON(JSON.parse(JSON.stringify(new RunningMoments(2).update([[3, 5], [5, 4]]))));
+    const shardB = RunningMoments.fromJSON(
+      JSON.parse(
+        JSON.stringify(
+          new RunningMoments(2).update([
+            [3, 5],
+            [5, 4],
+          ]),
+        ),
+      ),
+    );
     const merged = shardA.merge(shardB).covariance().toArray();
-    expectTensorClose(merged, [[4, 2], [2, 2.3333333333333335]], { rtol: 1e-14 });
+    expectTensorClose(
+      merged,
+      [
+        [4, 2],
+        [2, 2.3333333333333335],
+      ],
+      { rtol: 1e-14 },
+    );
     expectTensorClose(merged, all.covariance(), { rtol: 1e-14 });
   });
 
@@ -124,15 +162,28 @@ describe('RunningMoments', () => {
     expect(() => new RunningMoments(0)).toThrow(InvalidArgumentError);
     expect(() => new RunningMoments(0)).toThrow(/RunningMoments: 'dim' must be an integer >= 1, got 0/);
     expect(() => new RunningMoments(3).update([[1, 2]])).toThrow(ShapeError);
-    expect(() => new RunningMoments(3).update([[1, 2]])).toThrow(/RunningMoments.update: 'batch' must have shape \[n, 3\], got \[1, 2\]/);
+    expect(() => new RunningMoments(3).update([[1, 2]])).toThrow(
+      /RunningMoments.update: 'batch' must have shape \[n, 3\], got \[1, 2\]/,
+    );
     expect(() => new RunningMoments(2).update([[1, NaN]])).toThrow(NonFiniteError);
     expect(() => new RunningMoments(2).update([[1, NaN]])).toThrow(/RunningMoments.update: 'batch' has 1 non-finite/);
-    expect(() => new RunningMoments(3).merge(new RunningMoments(2))).toThrow(/RunningMoments.merge: 'other' must have shape \[3\], got \[2\]/);
-    expect(() => new RunningMoments(2).covariance({ ddof: -1 })).toThrow(/RunningMoments.covariance: 'ddof' must be a finite number >= 0/);
-    expect(() => RunningMoments.fromJSON({ kind: 'Other' })).toThrow(FormatError);
-    expect(() => RunningMoments.fromJSON({ kind: 'RunningMoments', version: 1, dim: 2, count: 1, mean: [0], comoment: [0, 0, 0, 0] })).toThrow(
-      /RunningMoments.fromJSON: 'json' field 'mean' must be an array of 2 numbers, got length 1/,
+    expect(() => new RunningMoments(3).merge(new RunningMoments(2))).toThrow(
+      /RunningMoments.merge: 'other' must have shape \[3\], got \[2\]/,
     );
+    expect(() => new RunningMoments(2).covariance({ ddof: -1 })).toThrow(
+      /RunningMoments.covariance: 'ddof' must be a finite number >= 0/,
+    );
+    expect(() => RunningMoments.fromJSON({ kind: 'Other' })).toThrow(FormatError);
+    expect(() =>
+      RunningMoments.fromJSON({
+        kind: 'RunningMoments',
+        version: 1,
+        dim: 2,
+        count: 1,
+        mean: [0],
+        comoment: [0, 0, 0, 0],
+      }),
+    ).toThrow(/RunningMoments.fromJSON: 'json' field 'mean' must be an array of 2 numbers, got length 1/);
   });
 });
 
@@ -150,11 +201,15 @@ describe('RunningCrossMoments', () => {
 
   it('merges shards in any order to the all-at-once answer', () => {
     const cuts = [0, 13, 14, 40, 50];
-    const shards = cuts.slice(1).map((end, i) => new RunningCrossMoments(5, 3).update(sliceRows(x, cuts[i]!, end), sliceRows(y, cuts[i]!, end)));
+    const shards = cuts
+      .slice(1)
+      .map((end, i) => new RunningCrossMoments(5, 3).update(sliceRows(x, cuts[i]!, end), sliceRows(y, cuts[i]!, end)));
     const all = new RunningCrossMoments(5, 3).update(x, y);
     const forward = shards.reduce((acc, s) => acc.merge(s), new RunningCrossMoments(5, 3));
     const backward = [...shards].reverse().reduce((acc, s) => acc.merge(s), new RunningCrossMoments(5, 3));
-    const viaJson = shards.map((s) => RunningCrossMoments.fromJSON(JSON.parse(JSON.stringify(s)))).reduce((acc, s) => acc.merge(s));
+    const viaJson = shards
+      .map((s) => RunningCrossMoments.fromJSON(JSON.parse(JSON.stringify(s))))
+      .reduce((acc, s) => acc.merge(s));
     for (const m of [forward, backward, viaJson]) {
       expect(m.count).toBe(50);
       expect(relDiff(m.crossCovariance().data, all.crossCovariance().data)).toBeLessThan(1e-12);
@@ -163,14 +218,27 @@ describe('RunningCrossMoments', () => {
   });
 
   it('doc example', () => {
-    const m = new RunningCrossMoments(1, 2).update([[1], [2], [3]], [[2, 0], [4, 1], [6, -1]]);
+    const m = new RunningCrossMoments(1, 2).update(
+      [[1], [2], [3]],
+      [
+        [2, 0],
+        [4, 1],
+        [6, -1],
+      ],
+    );
     expectTensorClose(m.crossCovariance().toArray(), [[2, -0.5]], { rtol: 1e-14 });
   });
 
   it('throws typed errors naming the op and argument', () => {
-    expect(() => new RunningCrossMoments(2, 3).update([[1, 2]], [[1, 2, 3], [4, 5, 6]])).toThrow(
-      /RunningCrossMoments.update: 'y' must have shape \[n=1, 3\], got \[2, 3\]/,
-    );
+    expect(() =>
+      new RunningCrossMoments(2, 3).update(
+        [[1, 2]],
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ),
+    ).toThrow(/RunningCrossMoments.update: 'y' must have shape \[n=1, 3\], got \[2, 3\]/);
     expect(() => new RunningCrossMoments(2, 0)).toThrow(/RunningCrossMoments: 'dimY' must be an integer >= 1/);
     expect(() => new RunningCrossMoments(2, 3).merge(new RunningCrossMoments(3, 2))).toThrow(ShapeError);
     expect(() => RunningCrossMoments.fromJSON(null)).toThrow(/RunningCrossMoments.fromJSON: 'json' must be an object/);

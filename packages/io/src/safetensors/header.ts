@@ -25,7 +25,10 @@ export const MAX_JSON_DEPTH = 16;
 export class HeaderParser {
   private pos = 0;
 
-  constructor(private readonly text: string, private readonly fail: (message: string) => FormatError) {}
+  constructor(
+    private readonly text: string,
+    private readonly fail: (message: string) => FormatError,
+  ) {}
 
   parseDocument(): Json {
     this.skipWhitespace();

@@ -7,19 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** The element types this module reads and writes (the 8-bit and 4-bit float types are not supported). */
 export type SafetensorsDtype =
-  | 'F64'
-  | 'F32'
-  | 'F16'
-  | 'BF16'
-  | 'I64'
-  | 'I32'
-  | 'I16'
-  | 'I8'
-  | 'U8'
-  | 'U16'
-  | 'U32'
-  | 'U64'
-  | 'BOOL';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
 
 /**
  * The typed array that holds each dtype's elements in a {@link SafetensorEntry}.

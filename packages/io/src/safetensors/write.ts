@@ -131,8 +131,8 @@ export function prepareOne(op: string, name: string, value: unknown): Prepared {
       dtype === 'F32'
         ? Float32Array.from(raw as Float32Array)
         : dtype === 'I32'
-        ? Int32Array.from(raw as Int32Array)
-        : Uint8Array.from(raw as Uint8Array, (b) => (b ? 1 : 0));
+          ? Int32Array.from(raw as Int32Array)
+          : Uint8Array.from(raw as Uint8Array, (b) => (b ? 1 : 0));
     return { name, dtype, shape: [...value.shape], data };
   }
   if (value === null || typeof value !== 'object') {

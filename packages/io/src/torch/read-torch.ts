@@ -94,7 +94,7 @@ function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
     if (p + 46 + nameLen + extraLen > bytes.length) bad(`has a broken central directory (entry ${i})`);
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
     // zip64 extra field (id 1): sizes and offset that did not fit in 32 bits, in that order.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen;) {
       const id = dv.getUint16(e, true);
       const len = dv.getUint16(e + 2, true);
       if (id === 1) {
@@ -489,18 +489,18 @@ function gather(
     dtype === 'F32'
       ? new Float32Array(buf)
       : dtype === 'F64'
-      ? new Float64Array(buf)
-      : dtype === 'F16' || dtype === 'BF16' || dtype === 'U16'
-      ? new Uint16Array(buf)
-      : dtype === 'I64'
-      ? new BigInt64Array(buf)
-      : dtype === 'I32'
-      ? new Int32Array(buf)
-      : dtype === 'I16'
-      ? new Int16Array(buf)
-      : dtype === 'I8'
-      ? new Int8Array(buf)
-      : new Uint8Array(buf);
+        ? new Float64Array(buf)
+        : dtype === 'F16' || dtype === 'BF16' || dtype === 'U16'
+          ? new Uint16Array(buf)
+          : dtype === 'I64'
+            ? new BigInt64Array(buf)
+            : dtype === 'I32'
+              ? new Int32Array(buf)
+              : dtype === 'I16'
+                ? new Int16Array(buf)
+                : dtype === 'I8'
+                  ? new Int8Array(buf)
+                  : new Uint8Array(buf);
   return { dtype, shape, data } as SafetensorEntry;
 }
 

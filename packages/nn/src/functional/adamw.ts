@@ -22,12 +22,29 @@ export interface AdamWStepScalars {
  * Three dispatches on a backend with the fused `GeolipAdam*` kernels (webgpu after `initBackend` from
  * `@geolip/nn/backend`), about twelve composed ops elsewhere; same values.
  */
-export function adamwStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWStepScalars): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+export function adamwStep(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  s: AdamWStepScalars,
+): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
   if (hasKernel(KERNELS.adamWParam) && hasKernel(KERNELS.adamMoment)) {
     const run = tf.engine().runKernel.bind(tf.engine());
-    const m2 = run(KERNELS.adamMoment, { m, g }, { beta: s.beta1, square: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const v2 = run(KERNELS.adamMoment, { m: v, g }, { beta: s.beta2, square: true } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const p2 = run(KERNELS.adamWParam, { p, m: m2, v: v2 }, { stepSize: s.stepSize, sqrtBc2: s.sqrtBc2, eps: s.epsilon, decay: s.decay } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const m2 = run(KERNELS.adamMoment, { m, g }, {
+      beta: s.beta1,
+      square: false,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const v2 = run(KERNELS.adamMoment, { m: v, g }, {
+      beta: s.beta2,
+      square: true,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const p2 = run(KERNELS.adamWParam, { p, m: m2, v: v2 }, {
+      stepSize: s.stepSize,
+      sqrtBc2: s.sqrtBc2,
+      eps: s.epsilon,
+      decay: s.decay,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return { p: p2, m: m2, v: v2 };
   }
   return tf.tidy(() => {

@@ -34,13 +34,17 @@ export function composedLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D,
 function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xi, g]);
-    const value = tf.engine().runKernel(KERNELS.layerNorm, { x: xi, gamma: g, beta: b }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const value = tf
+      .engine()
+      .runKernel(KERNELS.layerNorm, { x: xi, gamma: g, beta: b }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, gs] = saved as [tf.Tensor, tf.Tensor];
         const d = xs.shape[xs.rank - 1]!;
-        const stats = tf.engine().runKernel(KERNELS.layerNormStats, { x: xs }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const stats = tf
+          .engine()
+          .runKernel(KERNELS.layerNormStats, { x: xs }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor;
         const dx = tf.engine().runKernel(KERNELS.layerNormGradX, { dy, x: xs, gamma: gs, stats }) as tf.Tensor;
         const dgamma = tf.engine().runKernel(KERNELS.layerNormGradGamma, { dy, x: xs, stats }) as tf.Tensor;
         const dbeta = tf.sum(tf.reshape(dy, [-1, d]), 0);

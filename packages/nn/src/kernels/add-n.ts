@@ -10,7 +10,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** Wraps a backend's `AddN` kernel function so it never receives more than `maxInputs` (≥ 2) inputs. */
 export function chunkedAddN(original: tf.KernelFunc, maxInputs: number): tf.KernelFunc {
-  if (!Number.isInteger(maxInputs) || maxInputs < 2) throw new RangeError(`chunkedAddN: maxInputs must be an integer >= 2, got ${maxInputs}`);
+  if (!Number.isInteger(maxInputs) || maxInputs < 2)
+    throw new RangeError(`chunkedAddN: maxInputs must be an integer >= 2, got ${maxInputs}`);
   return (args) => {
     const inputs = args.inputs as unknown as tf.TensorInfo[];
     if (inputs.length <= maxInputs) return original(args);

@@ -43,7 +43,13 @@ function erf(v: number): number {
   const s = Math.sign(v);
   const a = Math.abs(v);
   const t = 1 / (1 + 0.3275911 * a);
-  return s * (1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a));
+  return (
+    s *
+    (1 -
+      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+        t *
+        Math.exp(-a * a))
+  );
 }
 const K = Math.sqrt(2 / Math.PI);
 function gelu(u: number, tanh: boolean): number {
@@ -58,7 +64,6 @@ function geluGrad(u: number, tanh: boolean): number {
   return 0.5 * (1 + erf(u * Math.SQRT1_2)) + (u * Math.exp(-0.5 * u * u)) / Math.sqrt(2 * Math.PI);
 }
 
-
 /** Kernel functions by name for backends with synchronous `readSync` (cpu, wasm). */
 export const referenceKernels: Record<string, KernelFn> = {
   [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
@@ -70,7 +75,8 @@ export const referenceKernels: Record<string, KernelFn> = {
     const st = stats(xv, rows, cols, epsOf(attrs));
     const out = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) out[r * cols + c] = (xv[r * cols + c]! - st[2 * r]!) * st[2 * r + 1]! * g[c]! + b[c]!;
+      for (let c = 0; c < cols; c++)
+        out[r * cols + c] = (xv[r * cols + c]! - st[2 * r]!) * st[2 * r + 1]! * g[c]! + b[c]!;
     }
     return make(backend, [...x.shape], out);
   },
@@ -109,7 +115,8 @@ export const referenceKernels: Record<string, KernelFn> = {
     const [dyv, xv, st] = [read(backend, dy), read(backend, x), read(backend, s)];
     const acc = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) acc[c] = acc[c]! + dyv[r * cols + c]! * (xv[r * cols + c]! - st[2 * r]!) * st[2 * r + 1]!;
+      for (let c = 0; c < cols; c++)
+        acc[c] = acc[c]! + dyv[r * cols + c]! * (xv[r * cols + c]! - st[2 * r]!) * st[2 * r + 1]!;
     }
     return make(backend, [cols], Float32Array.from(acc));
   },
@@ -147,7 +154,9 @@ export const referenceKernels: Record<string, KernelFn> = {
   [KERNELS.adamWParam]: ({ inputs, backend, attrs }) => {
     const { p, m, v } = inputs as Record<'p' | 'm' | 'v', tf.TensorInfo>;
     const [pv, mv, vv] = [read(backend, p), read(backend, m), read(backend, v)];
-    const [stepSize, sqrtBc2, eps, decay] = ['stepSize', 'sqrtBc2', 'eps', 'decay'].map((k) => Math.fround(Number(attrs?.[k])));
+    const [stepSize, sqrtBc2, eps, decay] = ['stepSize', 'sqrtBc2', 'eps', 'decay'].map((k) =>
+      Math.fround(Number(attrs?.[k])),
+    );
     const out = new Float32Array(pv.length);
     for (let i = 0; i < pv.length; i++) {
       const denom = Math.fround(Math.fround(Math.fround(Math.sqrt(vv[i]!)) / sqrtBc2!) + eps!);
@@ -165,7 +174,8 @@ const registeredFor = new Set<string>();
  */
 export function registerReferenceKernels(backendName: string = tf.getBackend()): void {
   for (const [name, kernelFunc] of Object.entries(referenceKernels)) {
-    if (tf.getKernel(name, backendName) === undefined) tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    if (tf.getKernel(name, backendName) === undefined)
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   registeredFor.add(backendName);
 }

@@ -13,24 +13,39 @@ import { InvalidArgumentError } from '@geolip/geometry';
 /** How a backend reads an input and makes the output. */
 export interface SegmentSumBackendAccess {
   read(backend: tf.KernelBackend, dataId: tf.DataId): Float32Array | Int32Array;
-  output(backend: tf.KernelBackend, shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): tf.TensorInfo;
+  output(
+    backend: tf.KernelBackend,
+    shape: number[],
+    dtype: tf.DataType,
+    values: Float32Array | Int32Array,
+  ): tf.TensorInfo;
 }
 
 /** The kernel function of `UnsortedSegmentSum` for one backend (`op` names it in errors). */
-export function makeUnsortedSegmentSumKernel(op: string, access: SegmentSumBackendAccess): tf.KernelConfig['kernelFunc'] {
+export function makeUnsortedSegmentSumKernel(
+  op: string,
+  access: SegmentSumBackendAccess,
+): tf.KernelConfig['kernelFunc'] {
   return ({ inputs, backend, attrs }) => {
     const x = inputs['x'] as tf.TensorInfo | undefined;
     const segmentIds = inputs['segmentIds'] as tf.TensorInfo | undefined;
     const numSegments = attrs?.['numSegments'];
-    if (x === undefined || segmentIds === undefined) throw new InvalidArgumentError(op, 'inputs', "needs 'x' and 'segmentIds'");
+    if (x === undefined || segmentIds === undefined)
+      throw new InvalidArgumentError(op, 'inputs', "needs 'x' and 'segmentIds'");
     if (typeof numSegments !== 'number' || !Number.isInteger(numSegments) || numSegments < 0) {
       throw new InvalidArgumentError(op, 'numSegments', `must be a non-negative integer, got ${String(numSegments)}`);
     }
-    if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new InvalidArgumentError(op, 'x', `must be float32 or int32, got ${x.dtype}`);
-    if (segmentIds.dtype !== 'int32') throw new InvalidArgumentError(op, 'segmentIds', `must be int32, got ${segmentIds.dtype}`);
+    if (x.dtype !== 'float32' && x.dtype !== 'int32')
+      throw new InvalidArgumentError(op, 'x', `must be float32 or int32, got ${x.dtype}`);
+    if (segmentIds.dtype !== 'int32')
+      throw new InvalidArgumentError(op, 'segmentIds', `must be int32, got ${segmentIds.dtype}`);
     const idRank = segmentIds.shape.length;
     if (idRank > x.shape.length || segmentIds.shape.some((s, i) => s !== x.shape[i])) {
-      throw new InvalidArgumentError(op, 'segmentIds', `shape [${segmentIds.shape.join(', ')}] must be a prefix of x's shape [${x.shape.join(', ')}]`);
+      throw new InvalidArgumentError(
+        op,
+        'segmentIds',
+        `shape [${segmentIds.shape.join(', ')}] must be a prefix of x's shape [${x.shape.join(', ')}]`,
+      );
     }
     const b = backend as tf.KernelBackend;
     const rows = segmentIds.shape.reduce((p, s) => p * s, 1);

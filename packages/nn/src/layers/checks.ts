@@ -16,20 +16,26 @@ export function checkSize(op: string, argument: string, value: unknown): number 
 /** Throws unless `value` is one of `allowed`. */
 export function checkChoice<T extends string>(op: string, argument: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(op, argument, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
 
 /** Throws unless `value` is a boolean. */
 export function checkBoolean(op: string, argument: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new InvalidArgumentError(op, argument, `must be a boolean, got ${describe(value)}`);
+  if (typeof value !== 'boolean')
+    throw new InvalidArgumentError(op, argument, `must be a boolean, got ${describe(value)}`);
   return value;
 }
 
 /** Throws unless `value` is a tf.Tensor. */
 export function checkTensor(op: string, argument: string, value: unknown): tf.Tensor {
-  if (!(value instanceof tf.Tensor)) throw new InvalidArgumentError(op, argument, `must be a tf.Tensor, got ${describe(value)}`);
+  if (!(value instanceof tf.Tensor))
+    throw new InvalidArgumentError(op, argument, `must be a tf.Tensor, got ${describe(value)}`);
   if (value.isDisposed) throw new InvalidArgumentError(op, argument, 'was disposed');
   return value;
 }
@@ -40,7 +46,12 @@ export function checkTensor(op: string, argument: string, value: unknown): tf.Te
  *
  * Message: `op: 'x' must have shape [B, L, D=32], got [2, 5, 16]`.
  */
-export function checkFloatShape(op: string, argument: string, value: unknown, pattern: readonly (string | number)[]): number[] {
+export function checkFloatShape(
+  op: string,
+  argument: string,
+  value: unknown,
+  pattern: readonly (string | number)[],
+): number[] {
   const t = checkTensor(op, argument, value);
   const ok = t.rank === pattern.length && pattern.every((p, i) => typeof p !== 'number' || t.shape[i] === p);
   if (!ok) throw new ShapeError(op, argument, describePattern(pattern), t.shape);
@@ -52,13 +63,25 @@ export function checkFloatShape(op: string, argument: string, value: unknown, pa
  * A 0/1 mask of exactly `expected` shape, dtype float32, int32 or bool (read as 1 = keep, 0 = drop).
  * Returns it as float32 (the tensor itself when already float32, else a new cast the caller's tidy owns).
  */
-export function checkMask(op: string, argument: string, value: unknown, expected: readonly number[], labels: readonly string[]): tf.Tensor {
+export function checkMask(
+  op: string,
+  argument: string,
+  value: unknown,
+  expected: readonly number[],
+  labels: readonly string[],
+): tf.Tensor {
   const t = checkMaskShape(op, argument, value, expected, labels);
   return t.dtype === 'float32' ? t : tf.cast(t, 'float32');
 }
 
 /** {@link checkMask} without the cast (metadata only). */
-export function checkMaskShape(op: string, argument: string, value: unknown, expected: readonly number[], labels: readonly string[]): tf.Tensor {
+export function checkMaskShape(
+  op: string,
+  argument: string,
+  value: unknown,
+  expected: readonly number[],
+  labels: readonly string[],
+): tf.Tensor {
   const t = checkTensor(op, argument, value);
   const ok = t.rank === expected.length && expected.every((s, i) => t.shape[i] === s);
   if (!ok) throw new ShapeError(op, argument, `[${expected.map((s, i) => `${labels[i]}=${s}`).join(', ')}]`, t.shape);
@@ -74,7 +97,8 @@ export function checkIds(op: string, argument: string, value: unknown, rank?: nu
   if (rank !== undefined && t.rank !== rank) {
     throw new ShapeError(op, argument, rank === 2 ? '[B, L]' : `rank ${rank}`, t.shape);
   }
-  if (t.dtype !== 'int32') throw new InvalidArgumentError(op, argument, `must have dtype int32 (token ids), got ${t.dtype}`);
+  if (t.dtype !== 'int32')
+    throw new InvalidArgumentError(op, argument, `must have dtype int32 (token ids), got ${t.dtype}`);
   return t;
 }
 

@@ -141,7 +141,8 @@ export class ClassEmbedding extends Module {
 
   /** The label of the null ("unconditional") row, `numClasses`. @throws {InvalidArgumentError} Without `nullClass`. */
   get nullLabel(): number {
-    if (!this.hasNullClass) throw new InvalidArgumentError('ClassEmbedding.nullLabel', 'nullClass', 'was not enabled in the constructor');
+    if (!this.hasNullClass)
+      throw new InvalidArgumentError('ClassEmbedding.nullLabel', 'nullClass', 'was not enabled in the constructor');
     return this.numClasses;
   }
 
@@ -154,9 +155,11 @@ export class ClassEmbedding extends Module {
   forward(labels: tf.Tensor1D): tf.Tensor2D {
     const op = 'ClassEmbedding.forward';
     this.assertLive('forward');
-    if (!(labels instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'labels', `must be a tf.Tensor, got ${typeof labels}`);
+    if (!(labels instanceof tf.Tensor))
+      throw new InvalidArgumentError(op, 'labels', `must be a tf.Tensor, got ${typeof labels}`);
     if (labels.rank !== 1) throw new ShapeError(op, 'labels', '[B]', labels.shape);
-    if (labels.dtype !== 'int32') throw new InvalidArgumentError(op, 'labels', `must have dtype int32, got ${labels.dtype}`);
+    if (labels.dtype !== 'int32')
+      throw new InvalidArgumentError(op, 'labels', `must have dtype int32, got ${labels.dtype}`);
     return tf.tidy(() => {
       const oneHot = tf.cast(tf.oneHot(labels, this.weight.shape[0]!, 1, 0, 'int32'), 'float32') as tf.Tensor2D;
       return tf.matMul(oneHot, this.weight as tf.Tensor2D);

@@ -82,26 +82,37 @@ export class ConvResBlock extends Module {
     this.inChannels = assertInteger(op, 'inChannels', inChannels, 1);
     this.outChannels = assertInteger(op, 'outChannels', outChannels, 1);
     this.groups = assertInteger(op, 'groups', options.groups ?? 32, 1);
-    for (const [name, c] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
-      if (c % this.groups !== 0) throw new InvalidArgumentError(op, 'groups', `must divide ${name} (${c}), got ${this.groups}`);
+    for (const [name, c] of [
+      ['inChannels', inChannels],
+      ['outChannels', outChannels],
+    ] as const) {
+      if (c % this.groups !== 0)
+        throw new InvalidArgumentError(op, 'groups', `must divide ${name} (${c}), got ${this.groups}`);
     }
     this.condDim = options.condDim === undefined ? null : assertInteger(op, 'condDim', options.condDim, 1);
     this.condMode = options.condMode ?? 'add';
     if (!COND_MODES.includes(this.condMode)) {
-      throw new InvalidArgumentError(op, 'condMode', `must be one of ${COND_MODES.map((m) => `'${m}'`).join(', ')}, got ${String(this.condMode)}`);
+      throw new InvalidArgumentError(
+        op,
+        'condMode',
+        `must be one of ${COND_MODES.map((m) => `'${m}'`).join(', ')}, got ${String(this.condMode)}`,
+      );
     }
     const activation = options.activation ?? 'silu';
-    if (activation !== 'silu') throw new InvalidArgumentError(op, 'activation', `must be 'silu', got ${String(activation)}`);
+    if (activation !== 'silu')
+      throw new InvalidArgumentError(op, 'activation', `must be 'silu', got ${String(activation)}`);
     const eps = options.eps ?? 1e-5;
 
     const rng = toRng(options.seed);
     this.norm1 = this.addModule('norm1', new GroupNorm(this.groups, inChannels, { eps }));
     this.conv1 = this.addModule('conv1', new Conv2d(inChannels, outChannels, 3, { padding: 1, seed: rng }));
     const condWidth = this.condMode === 'scale_shift' ? 2 * outChannels : outChannels;
-    this.condProj = this.condDim === null ? null : this.addModule('cond_proj', new Linear(this.condDim, condWidth, { seed: rng }));
+    this.condProj =
+      this.condDim === null ? null : this.addModule('cond_proj', new Linear(this.condDim, condWidth, { seed: rng }));
     this.norm2 = this.addModule('norm2', new GroupNorm(this.groups, outChannels, { eps }));
     this.conv2 = this.addModule('conv2', new Conv2d(outChannels, outChannels, 3, { padding: 1, seed: rng }));
-    this.skip = inChannels === outChannels ? null : this.addModule('skip', new Conv2d(inChannels, outChannels, 1, { seed: rng }));
+    this.skip =
+      inChannels === outChannels ? null : this.addModule('skip', new Conv2d(inChannels, outChannels, 1, { seed: rng }));
   }
 
   /**
@@ -118,9 +129,11 @@ export class ConvResBlock extends Module {
     const shapes = bindShapes(op);
     shapes.check('x', x, ['B', 'H', 'W', this.inChannels]);
     if (this.condProj === null) {
-      if (cond !== undefined) throw new InvalidArgumentError(op, 'cond', 'was given, but the block was built without condDim');
+      if (cond !== undefined)
+        throw new InvalidArgumentError(op, 'cond', 'was given, but the block was built without condDim');
     } else {
-      if (cond === undefined) throw new InvalidArgumentError(op, 'cond', `is required: the block was built with condDim ${this.condDim}`);
+      if (cond === undefined)
+        throw new InvalidArgumentError(op, 'cond', `is required: the block was built with condDim ${this.condDim}`);
       assertFloatTensor(op, 'cond', cond);
       shapes.check('cond', cond, ['B', this.condDim!]);
     }
@@ -146,4 +159,3 @@ export class ConvResBlock extends Module {
     });
   }
 }
-

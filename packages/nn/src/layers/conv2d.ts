@@ -91,7 +91,12 @@ export class Conv2d extends Module {
    * @throws {InvalidArgumentError} On a non-integer or out-of-range size, stride or padding, or
    *   `padding: 'same'` with stride > 1 (PyTorch refuses it too).
    */
-  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options: Conv2dOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly [number, number],
+    options: Conv2dOptions = {},
+  ) {
     super();
     const op = 'Conv2d';
     this.inChannels = assertInteger(op, 'inChannels', inChannels, 1);
@@ -106,8 +111,18 @@ export class Conv2d extends Module {
     this.stride = assertInteger(op, 'stride', options.stride ?? 1, 1);
     const padding = options.padding ?? 0;
     if (padding === 'same') {
-      if (this.stride !== 1) throw new InvalidArgumentError(op, 'padding', `'same' requires stride 1 (as PyTorch), got stride ${this.stride}`);
-      this.pads = [Math.floor((kh - 1) / 2), kh - 1 - Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2), kw - 1 - Math.floor((kw - 1) / 2)];
+      if (this.stride !== 1)
+        throw new InvalidArgumentError(
+          op,
+          'padding',
+          `'same' requires stride 1 (as PyTorch), got stride ${this.stride}`,
+        );
+      this.pads = [
+        Math.floor((kh - 1) / 2),
+        kh - 1 - Math.floor((kh - 1) / 2),
+        Math.floor((kw - 1) / 2),
+        kw - 1 - Math.floor((kw - 1) / 2),
+      ];
     } else if (typeof padding === 'number') {
       const p = assertInteger(op, 'padding', padding, 0);
       this.pads = [p, p, p, p];
@@ -119,14 +134,17 @@ export class Conv2d extends Module {
     const rng = toRng(options.seed);
     const bound = 1 / Math.sqrt(inChannels * kh * kw);
     this.weight = this.addParameter('weight', uniformInit([kh, kw, inChannels, outChannels], bound, rng), 'conv2d');
-    this.bias = options.bias ?? true ? this.addParameter('bias', uniformInit([outChannels], bound, rng)) : null;
+    this.bias = (options.bias ?? true) ? this.addParameter('bias', uniformInit([outChannels], bound, rng)) : null;
   }
 
   /** Output `[H', W']` for an input of `[H, W]` (before any check). */
   outputSize(height: number, width: number): [number, number] {
     const [pt, pb, pl, pr] = this.pads;
     const [kh, kw] = this.kernelSize;
-    return [Math.floor((height + pt + pb - kh) / this.stride) + 1, Math.floor((width + pl + pr - kw) / this.stride) + 1];
+    return [
+      Math.floor((height + pt + pb - kh) / this.stride) + 1,
+      Math.floor((width + pl + pr - kw) / this.stride) + 1,
+    ];
   }
 
   /**
@@ -142,7 +160,12 @@ export class Conv2d extends Module {
     bindShapes(op).check('x', x, ['B', 'H', 'W', this.inChannels]);
     const [oh, ow] = this.outputSize(x.shape[1], x.shape[2]);
     if (oh < 1 || ow < 1) {
-      throw new ShapeError(op, 'x', `[B, H, W, ${this.inChannels}] with H + padding >= ${this.kernelSize[0]} and W + padding >= ${this.kernelSize[1]}`, x.shape);
+      throw new ShapeError(
+        op,
+        'x',
+        `[B, H, W, ${this.inChannels}] with H + padding >= ${this.kernelSize[0]} and W + padding >= ${this.kernelSize[1]}`,
+        x.shape,
+      );
     }
     return tf.tidy(() => {
       const y = conv2dNhwc(x, this.weight as tf.Tensor4D, this.stride, this.pads);
@@ -159,7 +182,15 @@ export class Conv2d extends Module {
 export function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
   return tf.tidy(() => {
     const [pt, pb, pl, pr] = pads;
-    const xp = pt + pb + pl + pr === 0 ? x : tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+    const xp =
+      pt + pb + pl + pr === 0
+        ? x
+        : tf.pad(x, [
+            [0, 0],
+            [pt, pb],
+            [pl, pr],
+            [0, 0],
+          ]);
     return conv2dComposedGrad(xp, weight, stride);
   });
 }
@@ -192,7 +223,12 @@ export function conv2dComposedGrad(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 
         const taps: tf.Tensor2D[] = [];
         for (let u = 0; u < kh; u++) {
           for (let v = 0; v < kw; v++) {
-            const patch = tf.stridedSlice(xs, [0, u, v, 0], [b, u + (oh - 1) * stride + 1, v + (ow - 1) * stride + 1, cin], [1, stride, stride, 1]);
+            const patch = tf.stridedSlice(
+              xs,
+              [0, u, v, 0],
+              [b, u + (oh - 1) * stride + 1, v + (ow - 1) * stride + 1, cin],
+              [1, stride, stride, 1],
+            );
             taps.push(tf.matMul(tf.reshape(patch, [b * oh * ow, cin]) as tf.Tensor2D, dyFlat, true, false));
           }
         }

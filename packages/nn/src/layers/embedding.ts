@@ -56,8 +56,12 @@ export class Embedding extends Module {
     const opts = checkOptions(op, options);
     this.num = checkSize(op, 'num', num);
     this.dim = checkSize(op, 'dim', dim);
-    this.paddingIdx = opts.paddingIdx === undefined ? null : assertInteger(op, 'paddingIdx', opts.paddingIdx, 0, num - 1);
-    this.weight = this.addParameter('weight', normalTable(num, dim, this.paddingIdx, opts.seed)) as tf.Variable<tf.Rank.R2>;
+    this.paddingIdx =
+      opts.paddingIdx === undefined ? null : assertInteger(op, 'paddingIdx', opts.paddingIdx, 0, num - 1);
+    this.weight = this.addParameter(
+      'weight',
+      normalTable(num, dim, this.paddingIdx, opts.seed),
+    ) as tf.Variable<tf.Rank.R2>;
   }
 
   /**
@@ -74,7 +78,12 @@ export class Embedding extends Module {
 }
 
 /** N(0, 1) `[num, dim]`, row-major draws (as `normalInit`), with the `paddingIdx` row zeroed. */
-export function normalTable(num: number, dim: number, paddingIdx: number | null, seed: InitSeed | undefined): tf.Tensor2D {
+export function normalTable(
+  num: number,
+  dim: number,
+  paddingIdx: number | null,
+  seed: InitSeed | undefined,
+): tf.Tensor2D {
   const rng = toRng(seed);
   const data = new Float32Array(num * dim);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
@@ -95,7 +104,8 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor, paddingIdx: 
       (args[1] as tf.GradSaveFunc)([flat]);
       return {
         value: tf.gather(t, flat) as tf.Tensor2D,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => embeddingTableGradient(dy as tf.Tensor2D, saved[0] as tf.Tensor1D, num, paddingIdx),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          embeddingTableGradient(dy as tf.Tensor2D, saved[0] as tf.Tensor1D, num, paddingIdx),
       };
     });
     const rows = lookup(table);
@@ -115,7 +125,13 @@ export interface TableGradientOptions {
  * Σ over the ids of dy's rows into a `[num, D]` table (rows never looked up are zero; the
  * `paddingIdx` row is zero). Internal: `dy` `[N, D]`, `ids` `[N]` int32.
  */
-export function embeddingTableGradient(dy: tf.Tensor2D, ids: tf.Tensor1D, num: number, paddingIdx: number | null, options: TableGradientOptions = {}): tf.Tensor2D {
+export function embeddingTableGradient(
+  dy: tf.Tensor2D,
+  ids: tf.Tensor1D,
+  num: number,
+  paddingIdx: number | null,
+  options: TableGradientOptions = {},
+): tf.Tensor2D {
   return tf.tidy(() => {
     let grad: tf.Tensor2D;
     if (!options.forceOneHot && tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) {

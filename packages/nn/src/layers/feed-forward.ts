@@ -78,7 +78,12 @@ export class FeedForward extends Module {
 }
 
 /** linear2(act(linear1(x))) without argument checks (shared with {@link TransformerEncoderLayer}). */
-export function feedForward<T extends tf.Tensor>(x: T, linear1: Linear, linear2: Linear, activation: FeedForwardActivation): T {
+export function feedForward<T extends tf.Tensor>(
+  x: T,
+  linear1: Linear,
+  linear2: Linear,
+  activation: FeedForwardActivation,
+): T {
   return tf.tidy(() => {
     let h: tf.Tensor;
     if (activation === 'relu') {

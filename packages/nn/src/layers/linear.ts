@@ -53,8 +53,14 @@ export class Linear extends Module {
     const hasBias = checkBoolean(op, 'bias', opts.bias ?? true);
     const rng = toRng(opts.seed);
     const bound = 1 / Math.sqrt(inDim);
-    this.weight = this.addParameter('weight', uniformInit([inDim, outDim], bound, rng), 'linear') as tf.Variable<tf.Rank.R2>;
-    this.bias = hasBias ? (this.addParameter('bias', uniformInit([outDim], bound, rng)) as tf.Variable<tf.Rank.R1>) : null;
+    this.weight = this.addParameter(
+      'weight',
+      uniformInit([inDim, outDim], bound, rng),
+      'linear',
+    ) as tf.Variable<tf.Rank.R2>;
+    this.bias = hasBias
+      ? (this.addParameter('bias', uniformInit([outDim], bound, rng)) as tf.Variable<tf.Rank.R1>)
+      : null;
   }
 
   /**

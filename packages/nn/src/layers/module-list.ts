@@ -28,7 +28,12 @@ export class ModuleList<M extends Module = Module> extends Module {
   /** The module at `index` (0-based). */
   get(index: number): M {
     const m = this.items[index];
-    if (m === undefined) throw new InvalidArgumentError('ModuleList.get', 'index', `must be an integer in [0, ${this.items.length - 1}], got ${index}`);
+    if (m === undefined)
+      throw new InvalidArgumentError(
+        'ModuleList.get',
+        'index',
+        `must be an integer in [0, ${this.items.length - 1}], got ${index}`,
+      );
     return m;
   }
 

@@ -117,11 +117,27 @@ export class MultiHeadAttention extends Module {
     const rng = toRng(opts.seed);
     if (this.packed) {
       // PyTorch draws xavier on [3d, d] (fan-in d, fan-out 3d); we draw it in our [d, 3d] layout.
-      this.inProjWeight = this.addParameter('in_proj_weight', xavierUniform([dim, 3 * dim], dim, 3 * dim, rng), 'linear') as tf.Variable<tf.Rank.R2>;
+      this.inProjWeight = this.addParameter(
+        'in_proj_weight',
+        xavierUniform([dim, 3 * dim], dim, 3 * dim, rng),
+        'linear',
+      ) as tf.Variable<tf.Rank.R2>;
     } else {
-      this.qProjWeight = this.addParameter('q_proj_weight', xavierUniform([dim, dim], dim, dim, rng), 'linear') as tf.Variable<tf.Rank.R2>;
-      this.kProjWeight = this.addParameter('k_proj_weight', xavierUniform([this.kdim, dim], this.kdim, dim, rng), 'linear') as tf.Variable<tf.Rank.R2>;
-      this.vProjWeight = this.addParameter('v_proj_weight', xavierUniform([this.vdim, dim], this.vdim, dim, rng), 'linear') as tf.Variable<tf.Rank.R2>;
+      this.qProjWeight = this.addParameter(
+        'q_proj_weight',
+        xavierUniform([dim, dim], dim, dim, rng),
+        'linear',
+      ) as tf.Variable<tf.Rank.R2>;
+      this.kProjWeight = this.addParameter(
+        'k_proj_weight',
+        xavierUniform([this.kdim, dim], this.kdim, dim, rng),
+        'linear',
+      ) as tf.Variable<tf.Rank.R2>;
+      this.vProjWeight = this.addParameter(
+        'v_proj_weight',
+        xavierUniform([this.vdim, dim], this.vdim, dim, rng),
+        'linear',
+      ) as tf.Variable<tf.Rank.R2>;
     }
     if (bias) this.inProjBias = this.addParameter('in_proj_bias', tf.zeros([3 * dim])) as tf.Variable<tf.Rank.R1>;
     this.outProj = this.addModule('out_proj', new Linear(dim, dim, { bias, seed: rng }));
@@ -143,8 +159,18 @@ export class MultiHeadAttention extends Module {
    */
   forward(query: tf.Tensor3D, options?: AttentionOptions & { needWeights?: false }): tf.Tensor3D;
   forward(query: tf.Tensor3D, options: AttentionOptions & { needWeights: true }): AttentionResult;
-  forward(query: tf.Tensor3D, key: tf.Tensor3D | null | undefined, value?: tf.Tensor3D | null, options?: AttentionOptions & { needWeights?: false }): tf.Tensor3D;
-  forward(query: tf.Tensor3D, key: tf.Tensor3D | null | undefined, value: tf.Tensor3D | null | undefined, options: AttentionOptions & { needWeights: true }): AttentionResult;
+  forward(
+    query: tf.Tensor3D,
+    key: tf.Tensor3D | null | undefined,
+    value?: tf.Tensor3D | null,
+    options?: AttentionOptions & { needWeights?: false },
+  ): tf.Tensor3D;
+  forward(
+    query: tf.Tensor3D,
+    key: tf.Tensor3D | null | undefined,
+    value: tf.Tensor3D | null | undefined,
+    options: AttentionOptions & { needWeights: true },
+  ): AttentionResult;
   forward(
     query: tf.Tensor3D,
     keyOrOptions?: tf.Tensor3D | AttentionOptions | null,
@@ -156,30 +182,47 @@ export class MultiHeadAttention extends Module {
     let key: tf.Tensor3D | null | undefined;
     if (keyOrOptions instanceof tf.Tensor || keyOrOptions === null || keyOrOptions === undefined) {
       key = keyOrOptions as tf.Tensor3D | null | undefined;
-    } else if (typeof keyOrOptions === 'object' && !Array.isArray(keyOrOptions) && value === undefined && options === undefined) {
+    } else if (
+      typeof keyOrOptions === 'object' &&
+      !Array.isArray(keyOrOptions) &&
+      value === undefined &&
+      options === undefined
+    ) {
       options = keyOrOptions;
     } else {
-      throw new InvalidArgumentError(op, 'key', `must be a tf.Tensor, null or an options object, got ${describe(keyOrOptions)}`);
+      throw new InvalidArgumentError(
+        op,
+        'key',
+        `must be a tf.Tensor, null or an options object, got ${describe(keyOrOptions)}`,
+      );
     }
     const opts = checkOptions(op, options);
     const k = key ?? query;
     const v = value ?? k;
     const [B, Lq] = checkFloatShape(op, 'query', query, ['B', 'Lq', this.dim]) as [number, number, number];
     if (k !== query) checkFloatShape(op, 'key', k, [B, 'Lk', this.kdim]);
-    if (this.kdim !== this.dim && k === query) throw new ShapeError(op, 'key', `[B, Lk, ${this.kdim}] (kdim ≠ d: key is required)`, query.shape);
+    if (this.kdim !== this.dim && k === query)
+      throw new ShapeError(op, 'key', `[B, Lk, ${this.kdim}] (kdim ≠ d: key is required)`, query.shape);
     const Lk = k.shape[1];
     if (v !== k) checkFloatShape(op, 'value', v, [B, Lk, this.vdim]);
-    if (this.vdim !== this.kdim && v === k) throw new ShapeError(op, 'value', `[B, Lk, ${this.vdim}] (vdim ≠ kdim: value is required)`, k.shape);
+    if (this.vdim !== this.kdim && v === k)
+      throw new ShapeError(op, 'value', `[B, Lk, ${this.vdim}] (vdim ≠ kdim: value is required)`, k.shape);
     const needWeights = checkBoolean(op, 'needWeights', opts.needWeights ?? false);
     if (opts.attnMask !== undefined) {
       const m = checkTensor(op, 'attnMask', opts.attnMask);
-      const ok = (m.rank === 2 && m.shape[0] === Lq && m.shape[1] === Lk) || (m.rank === 3 && m.shape[0] === B && m.shape[1] === Lq && m.shape[2] === Lk);
+      const ok =
+        (m.rank === 2 && m.shape[0] === Lq && m.shape[1] === Lk) ||
+        (m.rank === 3 && m.shape[0] === B && m.shape[1] === Lq && m.shape[2] === Lk);
       if (!ok) throw new ShapeError(op, 'attnMask', `[Lq=${Lq}, Lk=${Lk}] or [B=${B}, Lq=${Lq}, Lk=${Lk}]`, m.shape);
-      if (m.dtype !== 'float32') throw new InvalidArgumentError(op, 'attnMask', `must have dtype float32 (an additive bias), got ${m.dtype}`);
+      if (m.dtype !== 'float32')
+        throw new InvalidArgumentError(op, 'attnMask', `must have dtype float32 (an additive bias), got ${m.dtype}`);
     }
 
     const result = tf.tidy(() => {
-      const keyMask = opts.keyPaddingMask === undefined ? null : checkMask(op, 'keyPaddingMask', opts.keyPaddingMask, [B, Lk], ['B', 'Lk']);
+      const keyMask =
+        opts.keyPaddingMask === undefined
+          ? null
+          : checkMask(op, 'keyPaddingMask', opts.keyPaddingMask, [B, Lk], ['B', 'Lk']);
       const [q, kp, vp] = this.project(query, k, v);
       const H = this.heads;
       const h = this.headDim;
@@ -221,7 +264,11 @@ export class MultiHeadAttention extends Module {
         const [k, v] = tf.split(kv, 2, 2) as [tf.Tensor, tf.Tensor];
         return [q, k, v];
       }
-      return [q, linear(key, tf.slice(W, [0, d], [d, d]), biasPart(1)), linear(value, tf.slice(W, [0, 2 * d], [d, d]), biasPart(2))];
+      return [
+        q,
+        linear(key, tf.slice(W, [0, d], [d, d]), biasPart(1)),
+        linear(value, tf.slice(W, [0, 2 * d], [d, d]), biasPart(2)),
+      ];
     }
     return [
       linear(query, this.qProjWeight!, biasPart(0)),

@@ -55,7 +55,11 @@ export class PositionEmbedding extends Module {
     const op = 'PositionEmbedding.forward';
     this.assertLive('forward');
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > this.maxLen) {
-      throw new InvalidArgumentError(op, 'length', `must be an integer in [1, ${this.maxLen}] (maxLen), got ${String(length)}`);
+      throw new InvalidArgumentError(
+        op,
+        'length',
+        `must be an integer in [1, ${this.maxLen}] (maxLen), got ${String(length)}`,
+      );
     }
     return tf.slice(this.weight, [0, 0], [length, this.dim]);
   }
@@ -70,7 +74,8 @@ export class PositionEmbedding extends Module {
     const op = 'PositionEmbedding.addTo';
     this.assertLive('addTo');
     const [, length] = checkFloatShape(op, 'x', x, ['B', 'L', this.dim]);
-    if (length! > this.maxLen) throw new ShapeError(op, 'x', `[B, L, ${this.dim}]`, x.shape, `L must be at most maxLen=${this.maxLen}`);
+    if (length! > this.maxLen)
+      throw new ShapeError(op, 'x', `[B, L, ${this.dim}]`, x.shape, `L must be at most maxLen=${this.maxLen}`);
     return tf.tidy(() => tf.add(x, tf.slice(this.weight, [0, 0], [length!, this.dim])));
   }
 }

@@ -39,7 +39,8 @@ export function sinusoidalEmbedding(t: tf.Tensor1D, dim: number, options?: Sinus
   const opts = checkOptions(op, options);
   const tt = checkTensor(op, 't', t);
   if (tt.rank !== 1) throw new ShapeError(op, 't', '[B]', tt.shape);
-  if (tt.dtype !== 'float32' && tt.dtype !== 'int32') throw new InvalidArgumentError(op, 't', `must have dtype float32 or int32, got ${tt.dtype}`);
+  if (tt.dtype !== 'float32' && tt.dtype !== 'int32')
+    throw new InvalidArgumentError(op, 't', `must have dtype float32 or int32, got ${tt.dtype}`);
   checkSize(op, 'dim', dim);
   if (dim < 2) throw new InvalidArgumentError(op, 'dim', `must be an integer >= 2, got ${dim}`);
   const maxPeriod = assertNumber(op, 'maxPeriod', opts.maxPeriod ?? 10_000, Number.MIN_VALUE);

@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { Module, toRng } from '../module.js';
 import type { InitSeed } from '../module.js';
-import { assertNumber, checkBoolean, checkChoice, checkFloatShape, checkMaskShape, checkOptions, checkSize } from './checks.js';
+import {
+  assertNumber,
+  checkBoolean,
+  checkChoice,
+  checkFloatShape,
+  checkMaskShape,
+  checkOptions,
+  checkSize,
+} from './checks.js';
 import { FEED_FORWARD_ACTIVATIONS, feedForward } from './feed-forward.js';
 import type { FeedForwardActivation } from './feed-forward.js';
 import { LayerNorm } from './layer-norm.js';
@@ -97,7 +105,8 @@ export class TransformerEncoderLayer extends Module {
     this.assertLive('forward');
     const [B, L] = checkFloatShape(op, 'x', x, ['B', 'L', this.dim]) as [number, number, number];
     const opts = checkOptions(op, options);
-    if (opts.keyPaddingMask !== undefined) checkMaskShape(op, 'keyPaddingMask', opts.keyPaddingMask, [B, L], ['B', 'L']);
+    if (opts.keyPaddingMask !== undefined)
+      checkMaskShape(op, 'keyPaddingMask', opts.keyPaddingMask, [B, L], ['B', 'L']);
     const masks = { keyPaddingMask: opts.keyPaddingMask, attnMask: opts.attnMask };
     return tf.tidy(() => {
       const sa = (h: tf.Tensor3D): tf.Tensor3D => this.selfAttn.forward(h, masks);

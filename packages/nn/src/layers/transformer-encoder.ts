@@ -3,7 +3,17 @@ import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 
 import { Module, toRng } from '../module.js';
 import type { InitSeed } from '../module.js';
-import { assertInteger, assertNumber, checkBoolean, checkChoice, checkFloatShape, checkIds, checkMaskShape, checkOptions, checkSize } from './checks.js';
+import {
+  assertInteger,
+  assertNumber,
+  checkBoolean,
+  checkChoice,
+  checkFloatShape,
+  checkIds,
+  checkMaskShape,
+  checkOptions,
+  checkSize,
+} from './checks.js';
 import { Embedding } from './embedding.js';
 import { FEED_FORWARD_ACTIVATIONS } from './feed-forward.js';
 import type { FeedForwardActivation } from './feed-forward.js';
@@ -76,7 +86,8 @@ export class TransformerEncoder extends Module {
   constructor(options: TransformerEncoderOptions) {
     super();
     const op = 'TransformerEncoder';
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', 'must be an object');
     const opts = checkOptions(op, options);
     this.dModel = checkSize(op, 'dModel', opts.dModel);
     const heads = checkSize(op, 'heads', opts.heads);
@@ -89,14 +100,26 @@ export class TransformerEncoder extends Module {
     const normFirst = checkBoolean(op, 'normFirst', opts.normFirst ?? true);
     const activation = checkChoice(op, 'activation', opts.activation ?? 'gelu', FEED_FORWARD_ACTIVATIONS);
     const eps = assertNumber(op, 'eps', opts.eps ?? 1e-5, Number.MIN_VALUE);
-    if (this.dModel % heads !== 0) throw new InvalidArgumentError(op, 'heads', `must divide dModel=${this.dModel}, got ${heads}`);
+    if (this.dModel % heads !== 0)
+      throw new InvalidArgumentError(op, 'heads', `must divide dModel=${this.dModel}, got ${heads}`);
     if (vocab !== null && paddingIdx !== null) assertInteger(op, 'paddingIdx', paddingIdx, 0, vocab - 1);
     const rng = toRng(opts.seed);
-    this.tokenEmb = vocab === null ? null : this.addModule('token_emb', new Embedding(vocab, this.dModel, { paddingIdx: paddingIdx ?? undefined, seed: rng }));
-    this.posEmb = maxPositions === null ? null : this.addModule('pos_emb', new PositionEmbedding(maxPositions, this.dModel, { seed: rng }));
+    this.tokenEmb =
+      vocab === null
+        ? null
+        : this.addModule(
+            'token_emb',
+            new Embedding(vocab, this.dModel, { paddingIdx: paddingIdx ?? undefined, seed: rng }),
+          );
+    this.posEmb =
+      maxPositions === null
+        ? null
+        : this.addModule('pos_emb', new PositionEmbedding(maxPositions, this.dModel, { seed: rng }));
     this.layers = this.addModule('layers', new ModuleList<TransformerEncoderLayer>());
     for (let i = 0; i < this.numLayers; i++) {
-      this.layers.append(new TransformerEncoderLayer(this.dModel, heads, ffDim, { normFirst, activation, eps, seed: rng }));
+      this.layers.append(
+        new TransformerEncoderLayer(this.dModel, heads, ffDim, { normFirst, activation, eps, seed: rng }),
+      );
     }
     this.norm = finalNorm ? this.addModule('norm', new LayerNorm(this.dModel, { eps })) : null;
   }
@@ -153,7 +176,12 @@ export class TransformerEncoder extends Module {
   }
 
   private checkIdsArgument(op: string, ids: tf.Tensor2D): void {
-    if (this.tokenEmb === null) throw new InvalidArgumentError(op, 'ids', 'needs a token table: construct with vocabSize, or call encodeEmbeddings');
+    if (this.tokenEmb === null)
+      throw new InvalidArgumentError(
+        op,
+        'ids',
+        'needs a token table: construct with vocabSize, or call encodeEmbeddings',
+      );
     checkIds(op, 'ids', ids, 2);
     if (this.posEmb && ids.shape[1] > this.posEmb.maxLen) {
       throw new ShapeError(op, 'ids', '[B, L]', ids.shape, `L must be at most maxPositions=${this.posEmb.maxLen}`);

@@ -31,7 +31,10 @@ export class Downsample extends Module {
   constructor(channels: number, options: ResampleOptions = {}) {
     super();
     this.channels = assertInteger('Downsample', 'channels', channels, 1);
-    this.conv = this.addModule('conv', new Conv2d(channels, channels, 3, { stride: 2, padding: 1, seed: options.seed }));
+    this.conv = this.addModule(
+      'conv',
+      new Conv2d(channels, channels, 3, { stride: 2, padding: 1, seed: options.seed }),
+    );
   }
 
   /**

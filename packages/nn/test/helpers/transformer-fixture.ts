@@ -35,7 +35,8 @@ export function loadTransformerFixture(name: string): TransformerFixture {
     group: (caseName, group) => {
       const prefix = `${caseName}/${group}/`;
       const out: Record<string, tf.Tensor> = {};
-      for (const key of Object.keys(tensors)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = entryToTensor(entry(key));
+      for (const key of Object.keys(tensors))
+        if (key.startsWith(prefix)) out[key.slice(prefix.length)] = entryToTensor(entry(key));
       return out;
     },
   };

@@ -6,7 +6,8 @@ import { expectTensorClose } from '@geolip/geometry/testing';
 
 import { MultiHeadAttention } from '../../src/index.js';
 
-const rand = (shape: [number, number, number], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed) as tf.Tensor3D;
+const rand = (shape: [number, number, number], seed: number) =>
+  tf.randomNormal(shape, 0, 1, 'float32', seed) as tf.Tensor3D;
 
 /** In-projections and output projection set to identities, biases zero. */
 function identityAttention(d: number, heads: number): MultiHeadAttention {
@@ -34,7 +35,12 @@ describe('MultiHeadAttention', () => {
   it('averages the values when all scores tie (zero query)', () => {
     const mha = identityAttention(2, 1);
     const q = tf.zeros([1, 1, 2]) as tf.Tensor3D;
-    const kv = tf.tensor3d([[[1, 0], [3, 4]]]);
+    const kv = tf.tensor3d([
+      [
+        [1, 0],
+        [3, 4],
+      ],
+    ]);
     expectTensorClose(mha.forward(q, kv), [[[2, 2]]]);
     mha.dispose();
   });
@@ -70,7 +76,9 @@ describe('MultiHeadAttention', () => {
     });
     const out = mha.forward(rand([2, 4, 8], 1), rand([2, 6, 5], 2), rand([2, 6, 3], 3));
     expect(out.shape).toEqual([2, 4, 8]);
-    expect(() => mha.forward(rand([2, 4, 8], 1))).toThrow(/'key' must have shape \[B, Lk, 5\] \(kdim ≠ d: key is required\)/);
+    expect(() => mha.forward(rand([2, 4, 8], 1))).toThrow(
+      /'key' must have shape \[B, Lk, 5\] \(kdim ≠ d: key is required\)/,
+    );
     tf.dispose(Object.values(sd));
     mha.dispose();
   });
@@ -86,7 +94,10 @@ describe('MultiHeadAttention', () => {
     const mha = new MultiHeadAttention(8, 2, { seed: 3 });
     mha.loadStateDict({ ...mha.stateDict(), in_proj_bias: tf.randomNormal([24], 0, 1, 'float32', 9) });
     const x = rand([2, 5, 8], 5);
-    const mask = tf.tensor2d([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+    ]);
     const ref = mha.forward(x, x.clone(), x.clone(), { keyPaddingMask: mask }); // three separate projections
     expectTensorClose(mha.forward(x, { keyPaddingMask: mask }), ref);
     expectTensorClose(mha.forward(x, null, null, { keyPaddingMask: mask }), ref);
@@ -116,7 +127,14 @@ describe('MultiHeadAttention', () => {
   it('gives a fully padded row the exact uniform average of the values (PyTorch: NaN)', () => {
     const mha = new MultiHeadAttention(4, 2, { seed: 2 });
     const x = rand([2, 3, 4], 7);
-    const mask = tf.tensor2d([[0, 0, 0], [1, 0, 1]], [2, 3], 'bool');
+    const mask = tf.tensor2d(
+      [
+        [0, 0, 0],
+        [1, 0, 1],
+      ],
+      [2, 3],
+      'bool',
+    );
     const { output, weights } = mha.forward(x, { keyPaddingMask: mask, needWeights: true });
     expectTensorClose(tf.slice(weights, [0, 0, 0], [1, 3, 3]), tf.fill([1, 3, 3], 1 / 3), { atol: 0, rtol: 1e-7 });
     expect(Array.from(output.dataSync()).every(Number.isFinite)).toBe(true);
@@ -126,7 +144,11 @@ describe('MultiHeadAttention', () => {
   it('adds attnMask; −Infinity is clamped, so a causal mask works', () => {
     const mha = new MultiHeadAttention(4, 1, { seed: 4 });
     const x = rand([1, 3, 4], 8);
-    const causal = tf.tensor2d([[0, -Infinity, -Infinity], [0, 0, -Infinity], [0, 0, 0]]);
+    const causal = tf.tensor2d([
+      [0, -Infinity, -Infinity],
+      [0, 0, -Infinity],
+      [0, 0, 0],
+    ]);
     const { weights } = mha.forward(x, { attnMask: causal, needWeights: true });
     const w = weights.arraySync()[0]!;
     expect(w[0]).toEqual([1, 0, 0]);
@@ -140,15 +162,23 @@ describe('MultiHeadAttention', () => {
     const mha = new MultiHeadAttention(8, 2, { kdim: 6, vdim: 6, seed: 5 });
     const q = rand([2, 3, 8], 1);
     const kv = rand([2, 4, 6], 2);
-    const mask = tf.tensor2d([[1, 1, 1, 0], [1, 0, 0, 0]]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [1, 0, 0, 0],
+    ]);
     const vars = Object.values(mha.getWeights());
-    const { grads } = tf.variableGrads(() => tf.sum(tf.square(mha.forward(q, kv, kv, { keyPaddingMask: mask }))) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.square(mha.forward(q, kv, kv, { keyPaddingMask: mask }))) as tf.Scalar,
+      vars,
+    );
     for (const v of vars) {
       const g = grads[v.name]!;
       expect(g.shape).toEqual(v.shape);
       expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
     }
-    const [gq, gkv] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(mha.forward(a as tf.Tensor3D, b as tf.Tensor3D, undefined, { keyPaddingMask: mask })))([q, kv]);
+    const [gq, gkv] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(mha.forward(a as tf.Tensor3D, b as tf.Tensor3D, undefined, { keyPaddingMask: mask })),
+    )([q, kv]);
     // Padded keys get no gradient.
     expect(Array.from(tf.slice(gkv!, [0, 3, 0], [1, 1, 6]).dataSync()).every((v) => v === 0)).toBe(true);
     expect(gq!.shape).toEqual([2, 3, 8]);
@@ -161,11 +191,19 @@ describe('MultiHeadAttention', () => {
     const op = /^MultiHeadAttention\.forward: /;
     expect(() => mha.forward(rand([2, 3, 4], 1))).toThrow(/'query' must have shape \[B, Lq, 8\], got \[2, 3, 4\]/);
     expect(() => mha.forward(x, rand([3, 5, 8], 2))).toThrow(/'key' must have shape \[2, Lk, 8\], got \[3, 5, 8\]/);
-    expect(() => mha.forward(x, rand([2, 5, 8], 2), rand([2, 4, 8], 3))).toThrow(/'value' must have shape \[2, 5, 8\], got \[2, 4, 8\]/);
-    expect(() => mha.forward(x, { keyPaddingMask: tf.ones([2, 4]) })).toThrow(/'keyPaddingMask' must have shape \[B=2, Lk=3\], got \[2, 4\]/);
-    expect(() => mha.forward(x, { attnMask: tf.ones([3, 4]) })).toThrow(/'attnMask' must have shape \[Lq=3, Lk=3\] or \[B=2, Lq=3, Lk=3\], got \[3, 4\]/);
+    expect(() => mha.forward(x, rand([2, 5, 8], 2), rand([2, 4, 8], 3))).toThrow(
+      /'value' must have shape \[2, 5, 8\], got \[2, 4, 8\]/,
+    );
+    expect(() => mha.forward(x, { keyPaddingMask: tf.ones([2, 4]) })).toThrow(
+      /'keyPaddingMask' must have shape \[B=2, Lk=3\], got \[2, 4\]/,
+    );
+    expect(() => mha.forward(x, { attnMask: tf.ones([3, 4]) })).toThrow(
+      /'attnMask' must have shape \[Lq=3, Lk=3\] or \[B=2, Lq=3, Lk=3\], got \[3, 4\]/,
+    );
     expect(() => mha.forward(x, { attnMask: tf.ones([3, 3], 'bool') })).toThrow(/'attnMask' must have dtype float32/);
-    expect(() => mha.forward(x, 3 as unknown as tf.Tensor3D)).toThrow(/'key' must be a tf.Tensor, null or an options object/);
+    expect(() => mha.forward(x, 3 as unknown as tf.Tensor3D)).toThrow(
+      /'key' must be a tf.Tensor, null or an options object/,
+    );
     expect(() => mha.forward(x, { keyPaddingMask: tf.ones([2, 4]) })).toThrow(op);
     expect(() => mha.forward(x, rand([3, 5, 8], 2))).toThrow(ShapeError);
     expect(() => new MultiHeadAttention(8, 3)).toThrow(/MultiHeadAttention: 'heads' must divide dim=8, got 3/);

@@ -5,13 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { expectTensorClose } from '@geolip/geometry/testing';
 
-import { LayerNorm, Linear, ModuleList, TransformerEncoder, TransformerEncoderLayer, gelu, maskedMeanPool } from '../../src/index.js';
+import {
+  LayerNorm,
+  Linear,
+  ModuleList,
+  TransformerEncoder,
+  TransformerEncoderLayer,
+  gelu,
+  maskedMeanPool,
+} from '../../src/index.js';
 
 // Parameter counts of card-size models are shapes, the same on every backend; building a 25M-parameter model
 // (random init) is slow, so these run once, on the cpu project.
 const ONCE = process.env.GEOLIP_BACKEND === 'wasm';
 
-const small = (seed = 0) => new TransformerEncoder({ vocabSize: 30, maxPositions: 10, dModel: 16, heads: 4, ffDim: 32, layers: 2, seed });
+const small = (seed = 0) =>
+  new TransformerEncoder({ vocabSize: 30, maxPositions: 10, dModel: 16, heads: 4, ffDim: 32, layers: 2, seed });
 const ids2d = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
 
 describe('TransformerEncoderLayer', () => {
@@ -37,7 +46,10 @@ describe('TransformerEncoderLayer', () => {
 
   it('composes pre-norm and post-norm residuals from its sub-blocks', () => {
     const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
-    const mask = tf.tensor2d([[1, 1, 1, 1, 0], [1, 1, 0, 0, 0]]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 1, 0],
+      [1, 1, 0, 0, 0],
+    ]);
     for (const normFirst of [true, false]) {
       const l = new TransformerEncoderLayer(8, 2, 16, { normFirst, seed: 3 });
       const sa = (h: tf.Tensor3D) => l.selfAttn.forward(h, { keyPaddingMask: mask });
@@ -57,7 +69,9 @@ describe('TransformerEncoderLayer', () => {
 
   it('checks its input and mask with its own name', () => {
     const l = new TransformerEncoderLayer(8, 2, 16);
-    expect(() => l.forward(tf.ones([2, 5, 4]) as tf.Tensor3D)).toThrow(/TransformerEncoderLayer\.forward: 'x' must have shape \[B, L, 8\], got \[2, 5, 4\]/);
+    expect(() => l.forward(tf.ones([2, 5, 4]) as tf.Tensor3D)).toThrow(
+      /TransformerEncoderLayer\.forward: 'x' must have shape \[B, L, 8\], got \[2, 5, 4\]/,
+    );
     expect(() => l.forward(tf.ones([2, 5, 8]) as tf.Tensor3D, { keyPaddingMask: tf.ones([2, 6]) })).toThrow(
       /TransformerEncoderLayer\.forward: 'keyPaddingMask' must have shape \[B=2, L=5\], got \[2, 6\]/,
     );
@@ -67,17 +81,27 @@ describe('TransformerEncoderLayer', () => {
 });
 
 describe('TransformerEncoder', () => {
-  it.skipIf(ONCE)('has 25,513,728 parameters in the CaptionBERT-8192 configuration, 25,958,016 with the §10.1 head', () => {
-    const enc = new TransformerEncoder({ vocabSize: 30_522, maxPositions: 8192, dModel: 384, heads: 6, ffDim: 1536, layers: 6 });
-    expect(enc.paramCount()).toBe(11_720_448 + 3_145_728 + 768 + 10_646_784);
-    expect(enc.paramCount()).toBe(25_513_728);
-    // Head: Linear(384, 384) → GELU → LN(384) → Linear(384, 768), built from this package's blocks.
-    const head = new ModuleList<Linear | LayerNorm>([new Linear(384, 384), new LayerNorm(384), new Linear(384, 768)]);
-    expect(head.paramCount()).toBe(147_840 + 768 + 295_680);
-    expect(enc.paramCount() + head.paramCount()).toBe(25_958_016);
-    enc.dispose();
-    head.dispose();
-  });
+  it.skipIf(ONCE)(
+    'has 25,513,728 parameters in the CaptionBERT-8192 configuration, 25,958,016 with the §10.1 head',
+    () => {
+      const enc = new TransformerEncoder({
+        vocabSize: 30_522,
+        maxPositions: 8192,
+        dModel: 384,
+        heads: 6,
+        ffDim: 1536,
+        layers: 6,
+      });
+      expect(enc.paramCount()).toBe(11_720_448 + 3_145_728 + 768 + 10_646_784);
+      expect(enc.paramCount()).toBe(25_513_728);
+      // Head: Linear(384, 384) → GELU → LN(384) → Linear(384, 768), built from this package's blocks.
+      const head = new ModuleList<Linear | LayerNorm>([new Linear(384, 384), new LayerNorm(384), new Linear(384, 768)]);
+      expect(head.paramCount()).toBe(147_840 + 768 + 295_680);
+      expect(enc.paramCount() + head.paramCount()).toBe(25_958_016);
+      enc.dispose();
+      head.dispose();
+    },
+  );
 
   it('names its parameters token_emb, pos_emb, layers.{i}, norm', () => {
     const enc = small();
@@ -93,8 +117,14 @@ describe('TransformerEncoder', () => {
   it('round-trips through stateDict/loadStateDict (PyTorch layouts)', () => {
     const a = small(1);
     const b = small(2);
-    const ids = ids2d([[5, 6, 7, 0], [9, 2, 0, 0]]);
-    const mask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0]]);
+    const ids = ids2d([
+      [5, 6, 7, 0],
+      [9, 2, 0, 0],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+    ]);
     const sd = a.stateDict();
     expect(sd['layers.0.self_attn.in_proj_weight']!.shape).toEqual([48, 16]);
     expect(sd['layers.0.linear1.weight']!.shape).toEqual([32, 16]);
@@ -118,9 +148,24 @@ describe('TransformerEncoder', () => {
 
   it('does not let padded tokens change the real positions, and batching equals one row at a time', () => {
     const enc = small(4);
-    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0]]);
-    const a = enc.forward(ids2d([[3, 4, 5, 6], [7, 8, 0, 0]]), mask);
-    const b = enc.forward(ids2d([[3, 4, 5, 6], [7, 8, 29, 13]]), mask);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]);
+    const a = enc.forward(
+      ids2d([
+        [3, 4, 5, 6],
+        [7, 8, 0, 0],
+      ]),
+      mask,
+    );
+    const b = enc.forward(
+      ids2d([
+        [3, 4, 5, 6],
+        [7, 8, 29, 13],
+      ]),
+      mask,
+    );
     expectTensorClose(tf.slice(a, [1, 0, 0], [1, 2, 16]), tf.slice(b, [1, 0, 0], [1, 2, 16]));
     const alone = enc.forward(ids2d([[7, 8]]));
     expectTensorClose(tf.slice(a, [1, 0, 0], [1, 2, 16]), alone);
@@ -131,15 +176,27 @@ describe('TransformerEncoder', () => {
 
   it('trains: gradients reach every parameter on this backend (embedding gradient included)', () => {
     const enc = small(5);
-    const ids = ids2d([[3, 4, 3, 0], [7, 8, 0, 0]]);
-    const mask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0]]);
+    const ids = ids2d([
+      [3, 4, 3, 0],
+      [7, 8, 0, 0],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+    ]);
     const vars = enc.getWeights();
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(maskedMeanPool(enc.forward(ids, mask), mask))) as tf.Scalar, Object.values(vars));
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(maskedMeanPool(enc.forward(ids, mask), mask))) as tf.Scalar,
+      Object.values(vars),
+    );
     expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
     for (const [name, v] of Object.entries(vars)) {
       const data = grads[v.name]!.dataSync();
       expect(Array.from(data).every(Number.isFinite), name).toBe(true);
-      expect(Array.from(data).some((x) => x !== 0), name).toBe(true);
+      expect(
+        Array.from(data).some((x) => x !== 0),
+        name,
+      ).toBe(true);
     }
     const tokenGrad = (grads[vars['token_emb.weight']!.name] as tf.Tensor2D).arraySync();
     expect(tokenGrad[0]!.every((x) => x === 0)).toBe(true); // padding row
@@ -163,9 +220,15 @@ describe('TransformerEncoder', () => {
     );
     expect(() => enc.forward(tf.tensor2d([[1, 2]]))).toThrow(/'ids' must have dtype int32/);
     expect(() => enc.forward(tf.tensor1d([1, 2], 'int32') as unknown as tf.Tensor2D)).toThrow(ShapeError);
-    expect(() => enc.forward(ids2d([[1, 2]]), tf.ones([1, 3]))).toThrow(/'attentionMask' must have shape \[B=1, L=2\], got \[1, 3\]/);
-    expect(() => enc.encodeEmbeddings(tf.ones([1, 2, 8]) as tf.Tensor3D)).toThrow(/TransformerEncoder\.encodeEmbeddings: 'x' must have shape \[B, L, 16\], got \[1, 2, 8\]/);
-    expect(() => new TransformerEncoder({ vocabSize: 5, dModel: 8, heads: 2, ffDim: 8, layers: 1, paddingIdx: 7 })).toThrow(/'paddingIdx'/);
+    expect(() => enc.forward(ids2d([[1, 2]]), tf.ones([1, 3]))).toThrow(
+      /'attentionMask' must have shape \[B=1, L=2\], got \[1, 3\]/,
+    );
+    expect(() => enc.encodeEmbeddings(tf.ones([1, 2, 8]) as tf.Tensor3D)).toThrow(
+      /TransformerEncoder\.encodeEmbeddings: 'x' must have shape \[B, L, 16\], got \[1, 2, 8\]/,
+    );
+    expect(
+      () => new TransformerEncoder({ vocabSize: 5, dModel: 8, heads: 2, ffDim: 8, layers: 1, paddingIdx: 7 }),
+    ).toThrow(/'paddingIdx'/);
     enc.dispose();
     expect(() => enc.forward(ids2d([[1, 2]]))).toThrow(/disposed/);
   });

@@ -43,11 +43,21 @@ export function readCategories(recipe: string, field: string, path: string): Coc
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new RecipeConfigError(recipe, `'${field}' ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new RecipeConfigError(
+      recipe,
+      `'${field}' ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const list = Array.isArray(raw) ? raw : (raw as { categories?: unknown })?.categories;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((c) => c !== null && typeof c === 'object' && Number.isInteger(c.id) && typeof c.name === 'string')) {
-    throw new RecipeConfigError(recipe, `'${field}' ${path} must hold a non-empty array of {id, name} (or an object with one under 'categories')`);
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((c) => c !== null && typeof c === 'object' && Number.isInteger(c.id) && typeof c.name === 'string')
+  ) {
+    throw new RecipeConfigError(
+      recipe,
+      `'${field}' ${path} must hold a non-empty array of {id, name} (or an object with one under 'categories')`,
+    );
   }
   return (list as { id: number; name: string }[]).map((c) => ({ id: c.id, name: c.name })).sort((a, b) => a.id - b.id);
 }
@@ -56,7 +66,14 @@ export function readCategories(recipe: string, field: string, path: string): Coc
  * Reads the instances of every set of a split against one category list and joins them, keeping each image id once.
  * @param exclude - image ids to leave out (the eval split's, when building train), counted in `sets[].kept`.
  */
-export async function loadSplit(recipe: string, field: string, root: string, sets: readonly CocoImageSet[], categories: readonly CocoCategory[], exclude: ReadonlySet<number> = new Set()): Promise<CocoSplit> {
+export async function loadSplit(
+  recipe: string,
+  field: string,
+  root: string,
+  sets: readonly CocoImageSet[],
+  categories: readonly CocoCategory[],
+  exclude: ReadonlySet<number> = new Set(),
+): Promise<CocoSplit> {
   const C = categories.length;
   const images: SplitImage[] = [];
   const rows: Uint8Array[] = [];
@@ -80,7 +97,8 @@ export async function loadSplit(recipe: string, field: string, root: string, set
         return;
       }
       const path = join(root, s.dir, s.split, im.fileName);
-      if (!existsSync(path)) throw new RecipeConfigError(recipe, `'${field}[${i}]' image ${path} listed in ${file} does not exist`);
+      if (!existsSync(path))
+        throw new RecipeConfigError(recipe, `'${field}[${i}]' image ${path} listed in ${file} does not exist`);
       byId.set(im.id, images.length);
       images.push({ id: im.id, fileName: im.fileName, path, set: name });
       rows.push(Uint8Array.from(labels));
@@ -159,7 +177,14 @@ export interface ExpertRows {
  * @throws {RecipeConfigError} naming `experts[i].features` for an unreadable file, no file names, or split images
  *   without a row (the count and the first few names).
  */
-export function readExpertRows(recipe: string, index: number, name: string, path: string, namesPath: string | undefined, splits: { train: CocoSplit; eval: CocoSplit }): ExpertRows {
+export function readExpertRows(
+  recipe: string,
+  index: number,
+  name: string,
+  path: string,
+  namesPath: string | undefined,
+  splits: { train: CocoSplit; eval: CocoSplit },
+): ExpertRows {
   const field = `experts[${index}].features`;
   const file = readEmbeddingsFile(recipe, field, path);
   const { names, source } = imageNames(recipe, field, file, namesPath);
@@ -185,7 +210,15 @@ export function readExpertRows(recipe: string, index: number, name: string, path
     }
     return out;
   };
-  return { name, file: path, dim: file.cols, fileRows: file.rows, namesSource: source, train: pick(splits.train, 'train'), eval: pick(splits.eval, 'eval') };
+  return {
+    name,
+    file: path,
+    dim: file.cols,
+    fileRows: file.rows,
+    namesSource: source,
+    train: pick(splits.train, 'train'),
+    eval: pick(splits.eval, 'eval'),
+  };
 }
 
 /** The student's input of one image: center square crop → bilinear resize to `size` → ImageNet normalization. */
@@ -201,12 +234,16 @@ export function preprocessImage(image: HwcImage, size: number): HwcImage<Float32
  */
 export function thumbnail(image: HwcImage<Float32Array>, maxSide = 16): Float32Array {
   let im = image;
-  while (im.width % 2 === 0 && im.height % 2 === 0 && im.width > maxSide) im = resizeBilinear(im, { height: im.height / 2, width: im.width / 2 });
+  while (im.width % 2 === 0 && im.height % 2 === 0 && im.width > maxSide)
+    im = resizeBilinear(im, { height: im.height / 2, width: im.width / 2 });
   return im.data;
 }
 
 /** Loads and preprocesses the images of a split: `[N, size, size, 3]` float32 and their thumbnails `[N, t]`. */
-export async function loadSplitImages(split: CocoSplit, size: number): Promise<{ images: Float32Array; thumbs: Float32Array; thumbDim: number }> {
+export async function loadSplitImages(
+  split: CocoSplit,
+  size: number,
+): Promise<{ images: Float32Array; thumbs: Float32Array; thumbDim: number }> {
   const per = size * size * 3;
   const images = new Float32Array(split.images.length * per);
   let thumbs = new Float32Array(0);

@@ -4,11 +4,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, linalg, pca } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
-import { AdamW, applyProjector, bceWithLabelSmoothing, buildConsensus, infoNCE, mseLoss, normalizedMean } from '@geolip/train';
+import {
+  AdamW,
+  applyProjector,
+  bceWithLabelSmoothing,
+  buildConsensus,
+  infoNCE,
+  mseLoss,
+  normalizedMean,
+} from '@geolip/train';
 import type { ConsensusModel, ConsensusProjector, StepContext, TrainableModel } from '@geolip/train';
 
 import type { ExpertRows } from './coco-data.js';
-import type { CocoSoupConsensusConfig, CocoSoupProbeConfig, CocoSoupSoupConfig, CocoSoupStudentConfig } from './coco-soup.js';
+import type {
+  CocoSoupConsensusConfig,
+  CocoSoupProbeConfig,
+  CocoSoupSoupConfig,
+  CocoSoupStudentConfig,
+} from './coco-soup.js';
 
 // ---------------------------------------------------------------------------------------------
 // Consensus: per-expert PCA, buildConsensus, PCA folded back into the projectors
@@ -29,7 +42,12 @@ export interface SoupConsensus {
  * projector p(z) = z·L + b of the PCA coordinates z = (x − μ)·V is then folded back into the raw space,
  * p(x) = x·(V·L) + (b − μ·V·L): an exact affine map, so the soup reads the raw expert features.
  */
-export function fitSoupConsensus(experts: readonly ExpertRows[], nTrain: number, nEval: number, cfg: CocoSoupConsensusConfig): SoupConsensus {
+export function fitSoupConsensus(
+  experts: readonly ExpertRows[],
+  nTrain: number,
+  nEval: number,
+  cfg: CocoSoupConsensusConfig,
+): SoupConsensus {
   const reduction: SoupConsensus['reduction'] = [];
   const maps: { components: Matrix | null; mean: Float64Array | null }[] = [];
   const reduced = experts.map((e) => {
@@ -41,7 +59,12 @@ export function fitSoupConsensus(experts: readonly ExpertRows[], nTrain: number,
       return { name: e.name, features: x };
     }
     const p = pca(x, width);
-    reduction.push({ name: e.name, dim: e.dim, pcaDim: width, explainedVariance: p.explainedVarianceRatio.reduce((a, b) => a + b, 0) });
+    reduction.push({
+      name: e.name,
+      dim: e.dim,
+      pcaDim: width,
+      explainedVariance: p.explainedVarianceRatio.reduce((a, b) => a + b, 0),
+    });
     maps.push({ components: p.components, mean: p.mean });
     return { name: e.name, features: p.projected };
   });
@@ -61,7 +84,9 @@ export function fitSoupConsensus(experts: readonly ExpertRows[], nTrain: number,
     }
     return { name: p.name, linear, bias };
   });
-  const evalViews = projectors.map((p, e) => applyProjector(p, new Matrix(nEval, experts[e]!.dim, Float64Array.from(experts[e]!.eval))));
+  const evalViews = projectors.map((p, e) =>
+    applyProjector(p, new Matrix(nEval, experts[e]!.dim, Float64Array.from(experts[e]!.eval))),
+  );
   const model: ConsensusModel = {
     targets: fit.targets,
     projectors,
@@ -110,14 +135,21 @@ export class SoupTrainer implements TrainableModel<Int32Array> {
   loss(batch: Int32Array): tf.Scalar {
     return tf.tidy(() => {
       const { x, y } = soupBatch(this.data, batch);
-      const out = this.soup.forward(x, { training: true, ...(this.cfg.autograd ? { autograd: { tangential: 0.01, separation: 1 } } : {}) });
+      const out = this.soup.forward(x, {
+        training: true,
+        ...(this.cfg.autograd ? { autograd: { tangential: 0.01, separation: 1 } } : {}),
+      });
       return bceWithLabelSmoothing(out.logits, y, { smoothing: this.cfg.smoothing });
     });
   }
 }
 
 /** Soup outputs on a whole split (in batches): sigmoid scores `[N·C]` and fused embeddings `[N·K]`. */
-export async function soupOutputs(soup: BaseTierSoup, s: SoupSplit, batch = 256): Promise<{ scores: Float32Array; embedding: Float32Array }> {
+export async function soupOutputs(
+  soup: BaseTierSoup,
+  s: SoupSplit,
+  batch = 256,
+): Promise<{ scores: Float32Array; embedding: Float32Array }> {
   const C = soup.config.classes;
   const K = soup.config.embedDim;
   const scores = new Float32Array(s.n * C);
@@ -183,19 +215,28 @@ export class StudentTrainer implements TrainableModel<Int32Array> {
     return tf.tidy(() => {
       const images = imageBatch(data, batch, cfg.flip ? ctx.rng : undefined);
       const target = tf.tensor2d(rowsOf(data.targets, data.dim, batch), [batch.length, data.dim]);
-      const y = tf.tensor2d(Float32Array.from(rowsOf(Float32Array.from(data.labels), data.classes, batch)), [batch.length, data.classes]);
+      const y = tf.tensor2d(Float32Array.from(rowsOf(Float32Array.from(data.labels), data.classes, batch)), [
+        batch.length,
+        data.classes,
+      ]);
       const out = this.student.forward(images);
       const terms: tf.Tensor[] = [];
-      if (cfg.nceWeight > 0) terms.push(tf.mul(cfg.nceWeight, infoNCE(out.embedding, target, { temperature: cfg.temperature }).loss));
+      if (cfg.nceWeight > 0)
+        terms.push(tf.mul(cfg.nceWeight, infoNCE(out.embedding, target, { temperature: cfg.temperature }).loss));
       if (cfg.mseWeight > 0) terms.push(tf.mul(cfg.mseWeight, mseLoss(out.embedding, target)));
-      if (cfg.bceWeight > 0) terms.push(tf.mul(cfg.bceWeight, bceWithLabelSmoothing(out.logits, y, { smoothing: cfg.smoothing })));
+      if (cfg.bceWeight > 0)
+        terms.push(tf.mul(cfg.bceWeight, bceWithLabelSmoothing(out.logits, y, { smoothing: cfg.smoothing })));
       return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
     });
   }
 }
 
 /** Student outputs on a whole split: sigmoid scores `[N·C]`, embeddings `[N·K]`. */
-export async function studentOutputs(student: ViTClassifier, s: StudentSplit, batch = 64): Promise<{ scores: Float32Array; embedding: Float32Array }> {
+export async function studentOutputs(
+  student: ViTClassifier,
+  s: StudentSplit,
+  batch = 64,
+): Promise<{ scores: Float32Array; embedding: Float32Array }> {
   const C = s.classes;
   const K = s.dim;
   const scores = new Float32Array(s.n * C);
@@ -268,13 +309,21 @@ export function recallAt1(a: Float32Array, b: Float32Array, dim: number): number
  * A linear probe: logistic regression (C sigmoid outputs) on L2-normalized rows, from zeros, `steps` full-batch AdamW
  * steps on mean BCE + l2·‖W‖². Returns the eval rows' sigmoid scores `[N_eval·C]`.
  */
-export async function linearProbe(xTrain: Float32Array, yTrain: Uint8Array, xEval: Float32Array, dim: number, classes: number, cfg: CocoSoupProbeConfig): Promise<Float32Array> {
+export async function linearProbe(
+  xTrain: Float32Array,
+  yTrain: Uint8Array,
+  xEval: Float32Array,
+  dim: number,
+  classes: number,
+  cfg: CocoSoupProbeConfig,
+): Promise<Float32Array> {
   const nTrain = xTrain.length / dim;
   const nEval = xEval.length / dim;
-  const unitRows = (x: Float32Array, n: number) => tf.tidy(() => {
-    const t = tf.tensor2d(x, [n, dim]);
-    return tf.div(t, tf.maximum(tf.norm(t, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
-  });
+  const unitRows = (x: Float32Array, n: number) =>
+    tf.tidy(() => {
+      const t = tf.tensor2d(x, [n, dim]);
+      return tf.div(t, tf.maximum(tf.norm(t, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
+    });
   const w = tf.variable(tf.zeros([dim, classes]), true);
   const b = tf.variable(tf.zeros([classes]), true);
   const x = unitRows(xTrain, nTrain);
@@ -286,7 +335,10 @@ export async function linearProbe(xTrain: Float32Array, yTrain: Uint8Array, xEva
         () =>
           tf.tidy(() => {
             const logits = tf.add(tf.matMul(x, w), b) as tf.Tensor2D;
-            return tf.add(bceWithLabelSmoothing(logits, y, { smoothing: 0 }), tf.mul(cfg.l2, tf.sum(tf.square(w)))) as tf.Scalar;
+            return tf.add(
+              bceWithLabelSmoothing(logits, y, { smoothing: 0 }),
+              tf.mul(cfg.l2, tf.sum(tf.square(w))),
+            ) as tf.Scalar;
           }),
         [w, b],
       );

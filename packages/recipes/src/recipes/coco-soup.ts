@@ -11,14 +11,41 @@ import type { Module } from '@geolip/nn';
 import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
 import { meanAveragePrecision } from '@geolip/metrics';
-import { configReader, defineRecipe, isObject, optimizerOptions, readOptimizerBlock, readWeightsAsync, saveConsensus, show, train } from '@geolip/train';
+import {
+  configReader,
+  defineRecipe,
+  isObject,
+  optimizerOptions,
+  readOptimizerBlock,
+  readWeightsAsync,
+  saveConsensus,
+  show,
+  train,
+} from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
 import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 import { readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
-import { classesWithPositives, constantScoreMap, loadSplit, loadSplitImages, medianPositives, readCategories, readExpertRows } from './coco-data.js';
+import {
+  classesWithPositives,
+  constantScoreMap,
+  loadSplit,
+  loadSplitImages,
+  medianPositives,
+  readCategories,
+  readExpertRows,
+} from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
-import { SoupTrainer, StudentTrainer, fitSoupConsensus, linearProbe, meanCosine, recallAt1, soupOutputs, studentOutputs } from './coco-soup-parts.js';
+import {
+  SoupTrainer,
+  StudentTrainer,
+  fitSoupConsensus,
+  linearProbe,
+  meanCosine,
+  recallAt1,
+  soupOutputs,
+  studentOutputs,
+} from './coco-soup-parts.js';
 import type { SoupSplit, StudentSplit } from './coco-soup-parts.js';
 
 const NAME = 'coco-soup';
@@ -132,10 +159,17 @@ const STUDENT_DEFAULTS: CocoSoupStudentConfig = {
 const PROBE_DEFAULTS: CocoSoupProbeConfig = { steps: 300, lr: 0.01, l2: 1e-4 };
 
 /** The issue's split: train = coco-mini + coco-tiny train2017, eval = coco-mini + coco-tiny val2017. */
-export const COCO_SOUP_SPLITS: Readonly<{ train: readonly CocoImageSet[]; eval: readonly CocoImageSet[] }> = Object.freeze({
-  train: Object.freeze([{ dir: 'coco-mini', split: 'train2017' }, { dir: 'coco-tiny', split: 'train2017' }]),
-  eval: Object.freeze([{ dir: 'coco-mini', split: 'val2017' }, { dir: 'coco-tiny', split: 'val2017' }]),
-});
+export const COCO_SOUP_SPLITS: Readonly<{ train: readonly CocoImageSet[]; eval: readonly CocoImageSet[] }> =
+  Object.freeze({
+    train: Object.freeze([
+      { dir: 'coco-mini', split: 'train2017' },
+      { dir: 'coco-tiny', split: 'train2017' },
+    ]),
+    eval: Object.freeze([
+      { dir: 'coco-mini', split: 'val2017' },
+      { dir: 'coco-tiny', split: 'val2017' },
+    ]),
+  });
 
 const KEYS = ['experts', 'images', 'consensus', 'soup', 'student', 'probe', 'seed', 'checkpointEvery'];
 
@@ -159,14 +193,21 @@ const KINDS: Record<string, NumberKind> = {
  * Reads section `key` of the config: its fields default to `defaults`, numbers by {@link KINDS}, booleans as such.
  * With `optimizer`, the section's `lr`, `warmupSteps`, `weightDecay`, `clipNorm` are the kit's optimizer block.
  */
-function section<T extends object>(o: Record<string, unknown>, key: string, defaults: T, kinds: Record<string, NumberKind> = {}, optimizer?: OptimizerBlock): T {
+function section<T extends object>(
+  o: Record<string, unknown>,
+  key: string,
+  defaults: T,
+  kinds: Record<string, NumberKind> = {},
+  optimizer?: OptimizerBlock,
+): T {
   const s = R.object(o, key) ?? {};
   R.keys(s, Object.keys(defaults), key);
   const out: Record<string, unknown> = optimizer === undefined ? {} : { ...readOptimizerBlock(R, s, optimizer, key) };
   for (const [k, v] of Object.entries(defaults)) {
     if (k in out) continue;
     if (typeof v === 'boolean') {
-      if (s[k] !== undefined && typeof s[k] !== 'boolean') R.fail(`'${key}.${k}' must be true or false, got ${show(s[k])}`);
+      if (s[k] !== undefined && typeof s[k] !== 'boolean')
+        R.fail(`'${key}.${k}' must be true or false, got ${show(s[k])}`);
       out[k] = s[k] ?? v;
     } else if (typeof v === 'number') {
       out[k] = R.num(s, k, kinds[k] ?? KINDS[k] ?? 'int>0', v, key);
@@ -179,7 +220,8 @@ function section<T extends object>(o: Record<string, unknown>, key: string, defa
 
 function imageSets(value: unknown, field: string, fallback: readonly CocoImageSet[]): CocoImageSet[] {
   if (value === undefined) return fallback.map((s) => ({ ...s }));
-  if (!Array.isArray(value) || value.length === 0) return R.fail(`'${field}' must be a non-empty array of {"dir", "split"}, got ${show(value)}`);
+  if (!Array.isArray(value) || value.length === 0)
+    return R.fail(`'${field}' must be a non-empty array of {"dir", "split"}, got ${show(value)}`);
   return value.map((s, i) => {
     if (!isObject(s)) R.fail(`'${field}[${i}]' must be an object {"dir", "split"}, got ${show(s)}`);
     const o = s as Record<string, unknown>;
@@ -194,8 +236,11 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   const o = raw as Record<string, unknown>;
   R.keys(o, KEYS);
 
-  if (o.experts === undefined) R.fail("missing field 'experts' (an array of {\"name\", \"features\"})");
-  if (!Array.isArray(o.experts) || o.experts.length < 2) R.fail(`'experts' must be an array of at least 2 {"name", "features"} (the consensus needs two experts), got ${show(o.experts)}`);
+  if (o.experts === undefined) R.fail('missing field \'experts\' (an array of {"name", "features"})');
+  if (!Array.isArray(o.experts) || o.experts.length < 2)
+    R.fail(
+      `'experts' must be an array of at least 2 {"name", "features"} (the consensus needs two experts), got ${show(o.experts)}`,
+    );
   const seen = new Set<string>();
   const experts = (o.experts as unknown[]).map((e, i) => {
     if (!isObject(e)) R.fail(`'experts[${i}]' must be an object {"name", "features"}, got ${show(e)}`);
@@ -205,7 +250,11 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
     if (seen.has(name)) R.fail(`'experts[${i}].name' '${name}' is given twice`);
     seen.add(name);
     const names = R.optStr(eo, 'names', `experts[${i}]`);
-    return { name, features: resolve(configDir, R.str(eo, 'features', `experts[${i}]`)), ...(names !== undefined ? { names: resolve(configDir, names) } : {}) };
+    return {
+      name,
+      features: resolve(configDir, R.str(eo, 'features', `experts[${i}]`)),
+      ...(names !== undefined ? { names: resolve(configDir, names) } : {}),
+    };
   });
 
   const im = R.object(o, 'images') ?? {};
@@ -219,20 +268,27 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   };
 
   const consensus = section(o, 'consensus', CONSENSUS_DEFAULTS);
-  if (consensus.targetDim > consensus.pcaDim) R.fail(`'consensus.targetDim' (${consensus.targetDim}) must not exceed 'consensus.pcaDim' (${consensus.pcaDim})`);
+  if (consensus.targetDim > consensus.pcaDim)
+    R.fail(`'consensus.targetDim' (${consensus.targetDim}) must not exceed 'consensus.pcaDim' (${consensus.pcaDim})`);
   if (consensus.shrinkage > 1) R.fail(`'consensus.shrinkage' must be in [0, 1], got ${consensus.shrinkage}`);
   const soup = section(o, 'soup', SOUP_DEFAULTS);
-  if (soup.anchors % soup.compartments !== 0) R.fail(`'soup.anchors' (${soup.anchors}) must be a multiple of 'soup.compartments' (${soup.compartments})`);
+  if (soup.anchors % soup.compartments !== 0)
+    R.fail(`'soup.anchors' (${soup.anchors}) must be a multiple of 'soup.compartments' (${soup.compartments})`);
   if (soup.dropout >= 1) R.fail(`'soup.dropout' must be in [0, 1), got ${soup.dropout}`);
   if (soup.smoothing >= 1) R.fail(`'soup.smoothing' must be in [0, 1), got ${soup.smoothing}`);
   const { lr, warmupSteps, weightDecay, clipNorm } = STUDENT_DEFAULTS;
   const student = section(o, 'student', STUDENT_DEFAULTS, {}, { lr, warmupSteps, weightDecay, clipNorm });
   const so = (R.object(o, 'student') ?? {}) as Record<string, unknown>;
   student.target = R.choice(so, 'target', ['soup', 'consensus'] as const, STUDENT_DEFAULTS.target, 'student');
-  if (student.imageSize % student.patchSize !== 0) R.fail(`'student.imageSize' (${student.imageSize}) must be a multiple of 'student.patchSize' (${student.patchSize})`);
-  if (student.dModel % student.heads !== 0) R.fail(`'student.heads' (${student.heads}) must divide 'student.dModel' (${student.dModel})`);
+  if (student.imageSize % student.patchSize !== 0)
+    R.fail(
+      `'student.imageSize' (${student.imageSize}) must be a multiple of 'student.patchSize' (${student.patchSize})`,
+    );
+  if (student.dModel % student.heads !== 0)
+    R.fail(`'student.heads' (${student.heads}) must divide 'student.dModel' (${student.dModel})`);
   if (student.smoothing >= 1) R.fail(`'student.smoothing' must be in [0, 1), got ${student.smoothing}`);
-  if (student.batchSize < 2) R.fail(`'student.batchSize' must be >= 2 (InfoNCE needs negatives), got ${student.batchSize}`);
+  if (student.batchSize < 2)
+    R.fail(`'student.batchSize' must be >= 2 (InfoNCE needs negatives), got ${student.batchSize}`);
   if (student.temperature <= 0) R.fail(`'student.temperature' must be a positive number, got ${student.temperature}`);
   const probe = section(o, 'probe', PROBE_DEFAULTS, { steps: 'int>=0' });
   return {
@@ -262,8 +318,10 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   const soupFile = join(options.out, 'soup.safetensors');
   const studentFile = join(options.out, 'student.safetensors');
   const anyCheckpoint = ['soup', 'student'].some((s) => existsSync(join(ckRoot, s, 'latest.json')));
-  if (options.resume && !anyCheckpoint && !existsSync(soupFile)) throw job.error(`--resume but ${options.out} holds no checkpoint and no soup.safetensors`);
-  if (!options.resume && anyCheckpoint) throw job.error(`${ckRoot} already holds a checkpoint; pass --resume or another --out`);
+  if (options.resume && !anyCheckpoint && !existsSync(soupFile))
+    throw job.error(`--resume but ${options.out} holds no checkpoint and no soup.safetensors`);
+  if (!options.resume && anyCheckpoint)
+    throw job.error(`${ckRoot} already holds a checkpoint; pass --resume or another --out`);
 
   // 1. Splits.
   const categories = readCategories(NAME, 'images.categories', cfg.images.categories);
@@ -289,11 +347,15 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ${overlap} train image(s) also in eval removed; ` +
       `${splits.eval.classesWithPositives} of ${C} classes have an eval positive (constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
   );
-  if (trainSplit.images.length < 2 || evalSplit.images.length < 1) throw job.error(`'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
+  if (trainSplit.images.length < 2 || evalSplit.images.length < 1)
+    throw job.error(`'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
 
   // 2. Experts and the consensus on the train rows.
-  const experts = cfg.experts.map((e, i) => readExpertRows(NAME, i, e.name, e.features, e.names, { train: trainSplit, eval: evalSplit }));
-  for (const e of experts) say(`expert '${e.name}': ${e.fileRows} rows × ${e.dim} (${e.file}; names from ${e.namesSource})`);
+  const experts = cfg.experts.map((e, i) =>
+    readExpertRows(NAME, i, e.name, e.features, e.names, { train: trainSplit, eval: evalSplit }),
+  );
+  for (const e of experts)
+    say(`expert '${e.name}': ${e.fileRows} rows × ${e.dim} (${e.file}; names from ${e.namesSource})`);
   const nTrain = trainSplit.images.length;
   const nEval = evalSplit.images.length;
   const consensus = fitSoupConsensus(experts, nTrain, nEval, cfg.consensus);
@@ -303,11 +365,26 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     `consensus: ${consensus.reduction.map((r) => `${r.name} ${r.dim}→${r.pcaDim}`).join(', ')} → K=${K}; cosine to consensus ` +
       `${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, CV ${d.consensusCV.toFixed(4)}`,
   );
-  await writeFileAtomic(join(options.out, 'consensus.safetensors'), saveConsensus(consensus.model, { targetsDtype: 'F32' }));
+  await writeFileAtomic(
+    join(options.out, 'consensus.safetensors'),
+    saveConsensus(consensus.model, { targetsDtype: 'F32' }),
+  );
 
   const seed = cfg.seed;
-  const soupTrainData: SoupSplit = { n: nTrain, experts: experts.map((e) => e.train), dims: experts.map((e) => e.dim), targets: trainSplit.targets, classes: C };
-  const soupEvalData: SoupSplit = { n: nEval, experts: experts.map((e) => e.eval), dims: experts.map((e) => e.dim), targets: evalSplit.targets, classes: C };
+  const soupTrainData: SoupSplit = {
+    n: nTrain,
+    experts: experts.map((e) => e.train),
+    dims: experts.map((e) => e.dim),
+    targets: trainSplit.targets,
+    classes: C,
+  };
+  const soupEvalData: SoupSplit = {
+    n: nEval,
+    experts: experts.map((e) => e.eval),
+    dims: experts.map((e) => e.dim),
+    targets: evalSplit.targets,
+    classes: C,
+  };
   const mapOf = (scores: Float32Array, split: CocoSplit) => meanAveragePrecision(scores, split.targets, C);
 
   // 3. The soup.
@@ -326,28 +403,52 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   try {
     soup.initProjectors(consensus.model.projectors.map((p) => ({ linear: p.linear, bias: p.bias })));
     const initMap = mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map;
-    say(`soup: ${soup.paramCount().toLocaleString('en-US')} parameters; eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`);
+    say(
+      `soup: ${soup.paramCount().toLocaleString('en-US')} parameters; eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`,
+    );
     const soupSteps = Math.min(options.steps ?? cfg.soup.steps, cfg.soup.steps);
-    const soupStage = await stage(job, 'soup', soupFile, async (files) => {
-      const bs = Math.min(cfg.soup.batchSize, nTrain);
-      return train<Int32Array>({
-        model: new SoupTrainer(soup, soupTrainData, cfg.soup),
-        data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
-        steps: soupSteps,
-        optimizer: { lr: cfg.soup.lr, weightDecay: cfg.soup.weightDecay },
-        seed,
-        evalEvery: cfg.soup.evalEvery,
-        evaluate: async () => ({ eval_map: mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map }),
-        ...job.trainOptions(files, cfg.checkpointEvery, 1),
-        config: { recipe: NAME, stage: 'soup', soup: { ...cfg.soup }, consensus: { ...cfg.consensus }, experts: cfg.experts.map((e) => ({ ...e })), seed },
+    const soupStage = await stage(
+      job,
+      'soup',
+      soupFile,
+      async (files) => {
+        const bs = Math.min(cfg.soup.batchSize, nTrain);
+        return train<Int32Array>({
+          model: new SoupTrainer(soup, soupTrainData, cfg.soup),
+          data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
+          steps: soupSteps,
+          optimizer: { lr: cfg.soup.lr, weightDecay: cfg.soup.weightDecay },
+          seed,
+          evalEvery: cfg.soup.evalEvery,
+          evaluate: async () => ({ eval_map: mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map }),
+          ...job.trainOptions(files, cfg.checkpointEvery, 1),
+          config: {
+            recipe: NAME,
+            stage: 'soup',
+            soup: { ...cfg.soup },
+            consensus: { ...cfg.consensus },
+            experts: cfg.experts.map((e) => ({ ...e })),
+            seed,
+          },
+        });
+      },
+      () => loadModel(soup, soupFile),
+    );
+    if (!soupStage.skipped && soupStage.summary.aborted)
+      return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
+    if (!soupStage.skipped)
+      await writeModel(soupFile, 'train/coco-soup', soup, {
+        recipe: NAME,
+        model: 'BaseTierSoup',
+        config: soupConfig,
+        experts: cfg.experts.map((e) => e.name),
       });
-    }, () => loadModel(soup, soupFile));
-    if (!soupStage.skipped && soupStage.summary.aborted) return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
-    if (!soupStage.skipped) await writeModel(soupFile, 'train/coco-soup', soup, { recipe: NAME, model: 'BaseTierSoup', config: soupConfig, experts: cfg.experts.map((e) => e.name) });
     const soupTrainOut = await soupOutputs(soup, soupTrainData);
     const soupEvalOut = await soupOutputs(soup, soupEvalData);
     const soupMap = mapOf(soupEvalOut.scores, evalSplit);
-    say(`soup: eval mAP ${soupMap.map.toFixed(4)} over ${soupMap.classesUsed} classes (${soupStage.skipped ? 'loaded' : `${soupStage.summary.step} steps`})`);
+    say(
+      `soup: eval mAP ${soupMap.map.toFixed(4)} over ${soupMap.classesUsed} classes (${soupStage.skipped ? 'loaded' : `${soupStage.summary.step} steps`})`,
+    );
 
     // 4. The student.
     const S = cfg.student.imageSize;
@@ -358,8 +459,24 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       cfg.student.target === 'soup'
         ? (which === 'train' ? soupTrainOut : soupEvalOut).embedding
         : Float32Array.from((which === 'train' ? consensus.model.targets : consensus.evalTargets).data);
-    const studentTrainData: StudentSplit = { n: nTrain, size: S, images: trainImages.images, targets: targetsOf('train'), dim: K, labels: trainSplit.targets, classes: C };
-    const studentEvalData: StudentSplit = { n: nEval, size: S, images: evalImages.images, targets: targetsOf('eval'), dim: K, labels: evalSplit.targets, classes: C };
+    const studentTrainData: StudentSplit = {
+      n: nTrain,
+      size: S,
+      images: trainImages.images,
+      targets: targetsOf('train'),
+      dim: K,
+      labels: trainSplit.targets,
+      classes: C,
+    };
+    const studentEvalData: StudentSplit = {
+      n: nEval,
+      size: S,
+      images: evalImages.images,
+      targets: targetsOf('eval'),
+      dim: K,
+      labels: evalSplit.targets,
+      classes: C,
+    };
     const vitConfig: ViTEncoderConfig = {
       imageSize: S,
       patchSize: cfg.student.patchSize,
@@ -372,37 +489,58 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     };
     student = new ViTClassifier(vitConfig, C, { seed });
     const st = student;
-    say(`student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ${st.paramCount().toLocaleString('en-US')} parameters`);
+    say(
+      `student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ${st.paramCount().toLocaleString('en-US')} parameters`,
+    );
     const studentSteps = Math.min(options.steps ?? cfg.student.steps, cfg.student.steps);
     const tStudent = Date.now();
-    const studentStage = await stage(job, 'student', studentFile, async (files) => {
-      const bs = Math.min(cfg.student.batchSize, nTrain);
-      return train<Int32Array>({
-        model: new StudentTrainer(st, studentTrainData, cfg.student),
-        data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
-        steps: studentSteps,
-        ...optimizerOptions(cfg.student, cfg.student.steps),
-        seed: seed + 1,
-        evalEvery: cfg.student.evalEvery,
-        evaluate: async () => {
-          const o = await studentOutputs(st, studentEvalData);
-          return { eval_map: mapOf(o.scores, evalSplit).map, eval_cos: meanCosine(o.embedding, studentEvalData.targets, K) };
-        },
-        ...job.trainOptions(files, cfg.checkpointEvery, 1),
-        config: { recipe: NAME, stage: 'student', student: { ...cfg.student }, seed },
-        progress: true,
-      });
-    }, () => loadModel(st, studentFile));
-    if (!studentStage.skipped && studentStage.summary.aborted) return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
+    const studentStage = await stage(
+      job,
+      'student',
+      studentFile,
+      async (files) => {
+        const bs = Math.min(cfg.student.batchSize, nTrain);
+        return train<Int32Array>({
+          model: new StudentTrainer(st, studentTrainData, cfg.student),
+          data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
+          steps: studentSteps,
+          ...optimizerOptions(cfg.student, cfg.student.steps),
+          seed: seed + 1,
+          evalEvery: cfg.student.evalEvery,
+          evaluate: async () => {
+            const o = await studentOutputs(st, studentEvalData);
+            return {
+              eval_map: mapOf(o.scores, evalSplit).map,
+              eval_cos: meanCosine(o.embedding, studentEvalData.targets, K),
+            };
+          },
+          ...job.trainOptions(files, cfg.checkpointEvery, 1),
+          config: { recipe: NAME, stage: 'student', student: { ...cfg.student }, seed },
+          progress: true,
+        });
+      },
+      () => loadModel(st, studentFile),
+    );
+    if (!studentStage.skipped && studentStage.summary.aborted)
+      return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
     const studentSeconds = (Date.now() - tStudent) / 1000;
-    if (!studentStage.skipped) await writeModel(studentFile, 'train/coco-student', st, { recipe: NAME, model: 'ViTEncoder+Linear', encoder: vitConfig, classes: C, target: cfg.student.target });
+    if (!studentStage.skipped)
+      await writeModel(studentFile, 'train/coco-student', st, {
+        recipe: NAME,
+        model: 'ViTEncoder+Linear',
+        encoder: vitConfig,
+        classes: C,
+        target: cfg.student.target,
+      });
     const studentTrainOut = await studentOutputs(st, studentTrainData);
     const studentEvalOut = await studentOutputs(st, studentEvalData);
     const studentMap = mapOf(studentEvalOut.scores, evalSplit);
     const studentTrainMap = mapOf(studentTrainOut.scores, trainSplit).map;
     const vCos = meanCosine(studentEvalOut.embedding, studentEvalData.targets, K);
     const r1 = recallAt1(studentEvalOut.embedding, studentEvalData.targets, K);
-    say(`student: eval mAP ${studentMap.map.toFixed(4)}, v_cos ${vCos.toFixed(4)}, R@1 ${r1.toFixed(4)} (train mAP ${studentTrainMap.toFixed(4)})`);
+    say(
+      `student: eval mAP ${studentMap.map.toFixed(4)}, v_cos ${vCos.toFixed(4)}, R@1 ${r1.toFixed(4)} (train mAP ${studentTrainMap.toFixed(4)})`,
+    );
 
     // 5. Linear probes (baselines).
     const probes: Record<string, number> = {};
@@ -410,15 +548,30 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       const probe = async (name: string, xt: Float32Array, xe: Float32Array, dim: number) => {
         probes[name] = mapOf(await linearProbe(xt, trainSplit.targets, xe, dim, C, cfg.probe), evalSplit).map;
       };
-      await probe(`pixels ${Math.round(Math.sqrt(trainImages.thumbDim / 3))}x${Math.round(Math.sqrt(trainImages.thumbDim / 3))}`, trainImages.thumbs, evalImages.thumbs, trainImages.thumbDim);
+      await probe(
+        `pixels ${Math.round(Math.sqrt(trainImages.thumbDim / 3))}x${Math.round(Math.sqrt(trainImages.thumbDim / 3))}`,
+        trainImages.thumbs,
+        evalImages.thumbs,
+        trainImages.thumbDim,
+      );
       for (const e of experts) await probe(`expert ${e.name}`, e.train, e.eval, e.dim);
-      await probe('consensus targets', Float32Array.from(consensus.model.targets.data), Float32Array.from(consensus.evalTargets.data), K);
+      await probe(
+        'consensus targets',
+        Float32Array.from(consensus.model.targets.data),
+        Float32Array.from(consensus.evalTargets.data),
+        K,
+      );
       await probe('soup embedding', soupTrainOut.embedding, soupEvalOut.embedding, K);
       await probe('student embedding', studentTrainOut.embedding, studentEvalOut.embedding, K);
-      say(`linear probes (eval mAP): ${Object.entries(probes).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+      say(
+        `linear probes (eval mAP): ${Object.entries(probes)
+          .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+          .join(', ')}`,
+      );
     }
 
-    const perClass = (m: { perClass: Float64Array }) => Object.fromEntries(categories.map((c, i) => [c.name, Number.isNaN(m.perClass[i]!) ? null : m.perClass[i]!]));
+    const perClass = (m: { perClass: Float64Array }) =>
+      Object.fromEntries(categories.map((c, i) => [c.name, Number.isNaN(m.perClass[i]!) ? null : m.perClass[i]!]));
     const result = {
       recipe: NAME,
       note:
@@ -426,8 +579,18 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
         `${soupMap.classesUsed} classes with an eval positive (median ${splits.eval.medianPositivesPerClass} positives per class), so it is noisy and not ` +
         `comparable to the card's 0.837; an uninformative (constant) scorer gets ${splits.eval.constantScoreMap.toFixed(4)}.`,
       splits,
-      experts: experts.map((e) => ({ name: e.name, file: e.file, dim: e.dim, fileRows: e.fileRows, namesSource: e.namesSource })),
-      consensus: { ...consensus.model.config, reduction: consensus.reduction, diagnostics: consensus.model.diagnostics },
+      experts: experts.map((e) => ({
+        name: e.name,
+        file: e.file,
+        dim: e.dim,
+        fileRows: e.fileRows,
+        namesSource: e.namesSource,
+      })),
+      consensus: {
+        ...consensus.model.config,
+        reduction: consensus.reduction,
+        diagnostics: consensus.model.diagnostics,
+      },
       soup: {
         config: soupConfig,
         params: soup.paramCount(),
@@ -455,7 +618,9 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       seconds: (Date.now() - t0) / 1000,
     };
     const resultFile = await job.writeResult(result);
-    say(`wrote ${resultFile}, ${soupFile}, ${studentFile}, consensus.safetensors, soup-metrics.jsonl, student-metrics.jsonl`);
+    say(
+      `wrote ${resultFile}, ${soupFile}, ${studentFile}, consensus.safetensors, soup-metrics.jsonl, student-metrics.jsonl`,
+    );
     return 0;
   } finally {
     soup.dispose();
@@ -467,7 +632,13 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
  * Runs one training stage (checkpoints in `<out>/checkpoints/<name>`, metrics in `<out>/<name>-metrics.jsonl`), or
  * skips it on --resume when its final file already exists (then `load` restores it).
  */
-async function stage(job: RecipeRun, name: string, file: string, trainIt: (files: StageFiles) => Promise<TrainSummary>, load: () => void): Promise<StageOutcome> {
+async function stage(
+  job: RecipeRun,
+  name: string,
+  file: string,
+  trainIt: (files: StageFiles) => Promise<TrainSummary>,
+  load: () => void,
+): Promise<StageOutcome> {
   if (job.options.resume && existsSync(file)) {
     load();
     return { skipped: true };
@@ -490,7 +661,8 @@ async function writeModel(file: string, type: string, model: Module, meta: Recor
 /** `geolip-train run coco-soup`: the base-tier soup on COCO expert features, and a ViT student distilled from it. */
 export const cocoSoup = defineRecipe<CocoSoupConfig>({
   name: NAME,
-  description: 'Base Tier Soup on COCO expert features (consensus -> Procrustes-initialized projectors -> BCE on 80 labels) and a small ViT student distilled from it; macro mAP on a held-out split',
+  description:
+    'Base Tier Soup on COCO expert features (consensus -> Procrustes-initialized projectors -> BCE on 80 labels) and a small ViT student distilled from it; macro mAP on a held-out split',
   help: `expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
 config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
 "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split

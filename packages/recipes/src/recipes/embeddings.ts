@@ -2,7 +2,6 @@
 // read as float32, plus the optional ordered image file names of the coco-soup experts.
 import { existsSync, readFileSync } from 'node:fs';
 
-
 import { RecipeConfigError } from '@geolip/train';
 import { readSafetensors, toFloat32 } from '@geolip/io';
 
@@ -40,11 +39,13 @@ export function readEmbeddingsFile(recipe: string, field: string, path: string):
   const key = names.includes('embeddings') ? 'embeddings' : names.length === 1 ? names[0]! : undefined;
   if (key === undefined) return fail(`has no tensor 'embeddings' (tensors: ${names.join(', ') || 'none'})`);
   const entry = contents.tensors[key]!;
-  if (!['F16', 'BF16', 'F32', 'F64'].includes(entry.dtype)) fail(`tensor '${key}' has dtype ${entry.dtype}; expected F16, BF16, F32 or F64`);
+  if (!['F16', 'BF16', 'F32', 'F64'].includes(entry.dtype))
+    fail(`tensor '${key}' has dtype ${entry.dtype}; expected F16, BF16, F32 or F64`);
   if (entry.shape.length !== 2) fail(`tensor '${key}' has shape [${entry.shape.join(', ')}]; expected [N, D]`);
   const data = toFloat32(entry);
   const bad = data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) fail(`tensor '${key}' holds a non-finite value (${data[bad]}) at row ${Math.floor(bad / entry.shape[1]!)}`);
+  if (bad >= 0)
+    fail(`tensor '${key}' holds a non-finite value (${data[bad]}) at row ${Math.floor(bad / entry.shape[1]!)}`);
   return { path, rows: entry.shape[0]!, cols: entry.shape[1]!, data, metadata: contents.metadata, dtype: entry.dtype };
 }
 
@@ -53,7 +54,12 @@ export const IMAGE_NAME_KEYS = ['files', 'file_names', 'fileNames', 'images', 'i
 
 function namesFrom(value: unknown): string[] | undefined {
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
-  if (Array.isArray(value) && value.every((v) => v !== null && typeof v === 'object' && typeof (v as { file_name?: unknown }).file_name === 'string')) {
+  if (
+    Array.isArray(value) &&
+    value.every(
+      (v) => v !== null && typeof v === 'object' && typeof (v as { file_name?: unknown }).file_name === 'string',
+    )
+  ) {
     return (value as { file_name: string }[]).map((v) => v.file_name);
   }
   return undefined;
@@ -67,7 +73,12 @@ function namesFrom(value: unknown): string[] | undefined {
  *    holding an array of strings, an array of `{file_name}`, or an object with one of {@link IMAGE_NAME_KEYS}.
  * @throws {RecipeConfigError} naming `field` when none is found or the count differs from the rows.
  */
-export function imageNames(recipe: string, field: string, file: EmbeddingsFile, namesPath?: string): { names: string[]; source: string } {
+export function imageNames(
+  recipe: string,
+  field: string,
+  file: EmbeddingsFile,
+  namesPath?: string,
+): { names: string[]; source: string } {
   const fail = (msg: string): never => {
     throw new RecipeConfigError(recipe, `'${field}' ${msg}`, { path: field });
   };
@@ -93,7 +104,10 @@ export function imageNames(recipe: string, field: string, file: EmbeddingsFile, 
   if (namesPath !== undefined) {
     if (!existsSync(namesPath)) fail(`names file ${namesPath} does not exist`);
     const names = fromJson(parse(readFileSync(namesPath, 'utf8'), namesPath));
-    if (!names) fail(`names file ${namesPath} holds no list of file names (an array of strings, or an object with one of ${IMAGE_NAME_KEYS.join(', ')})`);
+    if (!names)
+      fail(
+        `names file ${namesPath} holds no list of file names (an array of strings, or an object with one of ${IMAGE_NAME_KEYS.join(', ')})`,
+      );
     found = { names: names!, source: namesPath };
   }
   for (const k of IMAGE_NAME_KEYS) {
@@ -114,6 +128,7 @@ export function imageNames(recipe: string, field: string, file: EmbeddingsFile, 
         `or in a sidecar ${file.path.replace(/\.safetensors$/i, '.json')}, or name a file with 'names'`,
     );
   }
-  if (found.names.length !== file.rows) fail(`${found.source} lists ${found.names.length} file names for the ${file.rows} rows of ${file.path}`);
+  if (found.names.length !== file.rows)
+    fail(`${found.source} lists ${found.names.length} file names for the ${file.rows} rows of ${file.path}`);
   return found;
 }

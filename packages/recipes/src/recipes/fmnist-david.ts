@@ -87,10 +87,29 @@ export const FMNIST_DAVID_MODEL: Readonly<FmnistDavidModelConfig> = Object.freez
   tau: 0.25,
 });
 
-const LOSS_DEFAULTS: FmnistDavidLossConfig = { temperature: 0.1, coherence: 0.5, separation: 0.1, margin: 0.3, discretization: 0.01 };
+const LOSS_DEFAULTS: FmnistDavidLossConfig = {
+  temperature: 0.1,
+  coherence: 0.5,
+  separation: 0.1,
+  margin: 0.3,
+  discretization: 0.01,
+};
 
 const OPTIMIZER: OptimizerBlock = { lr: 2e-3, warmupSteps: 100, weightDecay: 0.01, clipNorm: 1 };
-const KEYS = ['features', 'center', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'lrScale', 'model', 'loss', 'evalEvery', 'seed', 'checkpointEvery'];
+const KEYS = [
+  'features',
+  'center',
+  ...DATA_KEYS,
+  'epochs',
+  'batchSize',
+  ...optimizerKeys(OPTIMIZER),
+  'lrScale',
+  'model',
+  'loss',
+  'evalEvery',
+  'seed',
+  'checkpointEvery',
+];
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistDavidConfig {
@@ -103,7 +122,10 @@ export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistD
   if (f === 'pixels') features = 'pixels';
   else if (isObject(f)) {
     R.keys(f, ['train', 'test'], 'features');
-    features = { train: resolve(configDir, R.str(f, 'train', 'features')), test: resolve(configDir, R.str(f, 'test', 'features')) };
+    features = {
+      train: resolve(configDir, R.str(f, 'train', 'features')),
+      test: resolve(configDir, R.str(f, 'test', 'features')),
+    };
   } else {
     return R.fail(`'features' must be 'pixels' or {"train": file, "test": file}, got ${show(f)}`);
   }
@@ -112,15 +134,23 @@ export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistD
   R.keys(m, Object.keys(FMNIST_DAVID_MODEL), 'model');
   const k = R.num(m, 'k', 'int>0', FMNIST_DAVID_MODEL.k, 'model');
   const scalesRaw = m.scales ?? FMNIST_DAVID_MODEL.scales;
-  if (!Array.isArray(scalesRaw) || scalesRaw.length === 0) R.fail(`'model.scales' must be a non-empty array of widths, got ${show(scalesRaw)}`);
+  if (!Array.isArray(scalesRaw) || scalesRaw.length === 0)
+    R.fail(`'model.scales' must be a non-empty array of widths, got ${show(scalesRaw)}`);
   const scales = (scalesRaw as unknown[]).map((s, i) => {
-    if (typeof s !== 'number' || !Number.isInteger(s) || s < k + 1) R.fail(`'model.scales[${i}]' must be an integer >= k + 1 = ${k + 1}, got ${show(s)}`);
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < k + 1)
+      R.fail(`'model.scales[${i}]' must be an integer >= k + 1 = ${k + 1}, got ${show(s)}`);
     return s as number;
   });
   const model: FmnistDavidModelConfig = {
     k,
     scales,
-    cantorMode: R.choice(m, 'cantorMode', ['feature', 'batch-position'] as const, FMNIST_DAVID_MODEL.cantorMode, 'model'),
+    cantorMode: R.choice(
+      m,
+      'cantorMode',
+      ['feature', 'batch-position'] as const,
+      FMNIST_DAVID_MODEL.cantorMode,
+      'model',
+    ),
     levels: R.num(m, 'levels', 'int>0', FMNIST_DAVID_MODEL.levels, 'model'),
     alphaInit: R.num(m, 'alphaInit', 'number', FMNIST_DAVID_MODEL.alphaInit, 'model'),
     tau: R.num(m, 'tau', '>0', FMNIST_DAVID_MODEL.tau, 'model'),
@@ -164,7 +194,10 @@ interface Split {
 
 /** Loads both splits' labels and features, applies the limits, validates row counts. */
 async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; test: Split; source: string }> {
-  const sets = { train: await loadFashionMnist('train', { dir: cfg.data }), test: await loadFashionMnist('test', { dir: cfg.data }) };
+  const sets = {
+    train: await loadFashionMnist('train', { dir: cfg.data }),
+    test: await loadFashionMnist('test', { dir: cfg.data }),
+  };
   const limit = (n: number, lim: number) => (lim > 0 ? Math.min(lim, n) : n);
   const out = {} as { train: Split; test: Split };
   let dim = -1;
@@ -187,7 +220,8 @@ async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; test:
             `${set.n.toLocaleString('en-US')} images (one row per image, in Fashion-MNIST order)`,
         );
       }
-      if (dim >= 0 && file.cols !== dim) throw new RecipeConfigError(NAME, `'${field}' has width ${file.cols}, 'features.train' has ${dim}`);
+      if (dim >= 0 && file.cols !== dim)
+        throw new RecipeConfigError(NAME, `'${field}' has width ${file.cols}, 'features.train' has ${dim}`);
       d = file.cols;
       x = file.data.subarray(0, n * d);
     }
@@ -219,7 +253,12 @@ function gatherRows(s: Split, idx: ArrayLike<number>): tf.Tensor2D {
 }
 
 /** Fused and per-scale accuracy of `model` on the first `n` rows of a split. */
-async function evaluate(model: GeoFractalDavid, s: Split, n: number, batch = 1000): Promise<{ acc: number; scaleAcc: number[] }> {
+async function evaluate(
+  model: GeoFractalDavid,
+  s: Split,
+  n: number,
+  batch = 1000,
+): Promise<{ acc: number; scaleAcc: number[] }> {
   const S = model.config.scales.length;
   let hits = 0;
   const scaleHits = new Array<number>(S).fill(0);
@@ -257,7 +296,10 @@ class Trainer implements TrainableModel<Int32Array> {
   loss(batch: Int32Array): tf.Scalar {
     return tf.tidy(() => {
       const x = gatherRows(this.data, batch);
-      const labels = tf.tensor1d(Int32Array.from(batch, (i) => this.data.labels[i]!), 'int32');
+      const labels = tf.tensor1d(
+        Int32Array.from(batch, (i) => this.data.labels[i]!),
+        'int32',
+      );
       return basinLoss(this.model, this.model.forward(x), labels, this.weights).loss;
     });
   }
@@ -270,7 +312,11 @@ class Trainer implements TrainableModel<Int32Array> {
 }
 
 /** The shuffled epoch order: step s takes rows perm_e[(s mod E)·B …], perm_e seeded by (seed, epoch). */
-function epochBatches(n: number, batchSize: number, seed: number): { perEpoch: number; batch: (step: number) => Int32Array } {
+function epochBatches(
+  n: number,
+  batchSize: number,
+  seed: number,
+): { perEpoch: number; batch: (step: number) => Int32Array } {
   const perEpoch = Math.floor(n / batchSize);
   let cached: { epoch: number; perm: Int32Array } | undefined;
   return {
@@ -304,7 +350,8 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
   const modelConfig: GeoFractalDavidConfig = { featureDim: trainSet.dim, numClasses: 10, ...cfg.model };
   const model = new GeoFractalDavid(modelConfig, { seed: cfg.seed });
   const groups = model.parameterGroups();
-  const lrScale = (name: string) => (groups.fusion.includes(name) ? cfg.lrScale.fusion : groups.stairs.includes(name) ? cfg.lrScale.stairs : 1);
+  const lrScale = (name: string) =>
+    groups.fusion.includes(name) ? cfg.lrScale.fusion : groups.stairs.includes(name) ? cfg.lrScale.stairs : 1;
   io.stdout.write(
     `${NAME}: GeoFractalDavid F=${trainSet.dim} (${source === 'pixels' ? 'pixels' : 'features files'}${cfg.center ? ', centered' : ''}), k=${cfg.model.k}, scales [${cfg.model.scales.join(', ')}], ` +
       `${model.paramCount().toLocaleString('en-US')} parameters; ${trainSet.n} train / ${testSet.n} test rows, ${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}\n`,
@@ -358,10 +405,18 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
     const weights = await readWeightsAsync(state);
     tf.dispose(Object.values(state));
     const modelFile = join(options.out, 'david.safetensors');
-    await writeFileAtomic(modelFile, writeSafetensors(weights, writeModelMetadata({ type: 'vision/david', config: modelConfig, extra: { recipe: NAME } })));
+    await writeFileAtomic(
+      modelFile,
+      writeSafetensors(
+        weights,
+        writeModelMetadata({ type: 'vision/david', config: modelConfig, extra: { recipe: NAME } }),
+      ),
+    );
     const resultFile = await job.writeResult(result);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    io.stdout.write(`\n${NAME}: test accuracy ${pct(final.acc)} (${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);
+    io.stdout.write(
+      `\n${NAME}: test accuracy ${pct(final.acc)} (${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`,
+    );
     io.stdout.write(`per scale: ${result.scaleAccuracies.map((s) => `${s.scale}: ${pct(s.accuracy)}`).join(', ')}\n`);
     io.stdout.write(`wrote ${resultFile}, ${modelFile}, ${metricsFile}\n`);
     return 0;
@@ -373,7 +428,8 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
 /** `geolip-train run fmnist-david`: GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files. */
 export const fmnistDavid = defineRecipe<FmnistDavidConfig>({
   name: NAME,
-  description: 'GeoFractalDavid (multi-scale basin classifier, contrastive basin loss) on Fashion-MNIST pixels or precomputed features; test accuracy per scale',
+  description:
+    'GeoFractalDavid (multi-scale basin classifier, contrastive basin loss) on Fashion-MNIST pixels or precomputed features; test accuracy per scale',
   help: `GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
 {"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
 "model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};

@@ -74,7 +74,11 @@ export async function exportFashionMnist(cfg: FmnistExportConfig, out: string): 
       return R.fail(`'${key}' ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, key);
     }
   };
-  const result = JSON.parse(read(cfg.result, 'result').toString('utf8')) as { testAccuracy: number; epochs: number; steps: number };
+  const result = JSON.parse(read(cfg.result, 'result').toString('utf8')) as {
+    testAccuracy: number;
+    epochs: number;
+    steps: number;
+  };
   const train = await loadFashionMnist('train', { dir: cfg.data });
   const { bytes, anchorLabels } = exportFashionMnistWeights({
     model: read(cfg.model, 'model'),
@@ -92,15 +96,24 @@ export async function exportFashionMnist(cfg: FmnistExportConfig, out: string): 
 
 async function run(cfg: FmnistExportConfig, job: RecipeRun): Promise<number> {
   const summary = await exportFashionMnist(cfg, cfg.file ?? join(job.out, 'fmnist-dual-stream.safetensors'));
-  job.say(`fmnist-export: wrote ${summary.out}: ${summary.anchors} anchors, ${summary.used} nearest to a training image, label purity ${summary.purity.toFixed(4)}`);
-  await job.writeResult({ recipe: 'fmnist-export', ...summary, model: cfg.model, embeddings: cfg.embeddings, result: cfg.result });
+  job.say(
+    `fmnist-export: wrote ${summary.out}: ${summary.anchors} anchors, ${summary.used} nearest to a training image, label purity ${summary.purity.toFixed(4)}`,
+  );
+  await job.writeResult({
+    recipe: 'fmnist-export',
+    ...summary,
+    model: cfg.model,
+    embeddings: cfg.embeddings,
+    result: cfg.result,
+  });
   return 0;
 }
 
 /** `geolip-train run fmnist-export`: the bundled Fashion-MNIST model of @geolip/vision from an fmnist-vit run. */
 export const fmnistExport = defineRecipe<FmnistExportConfig>({
   name: 'fmnist-export',
-  description: 'the Fashion-MNIST model bundled with @geolip/vision (fp16, class names, per-anchor labels) from an fmnist-vit run',
+  description:
+    'the Fashion-MNIST model bundled with @geolip/vision (fp16, class names, per-anchor labels) from an fmnist-vit run',
   help: `the export stage of fmnist-vit: the bundled @geolip/vision model from a run's
 files; config {"run": "<fmnist-vit --out dir>", "data", "file", "note"} (or "model",
 "embeddings", "result" one by one); writes <out>/fmnist-dual-stream.safetensors (or

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
-import { DUAL_STREAM_AUTOGRAD, DualStreamViT, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, ViTClassifier } from '@geolip/vision';
+import {
+  DUAL_STREAM_AUTOGRAD,
+  DualStreamViT,
+  FMNIST_DUAL_STREAM,
+  FMNIST_PLAIN_VIT,
+  ViTClassifier,
+} from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
@@ -29,7 +35,16 @@ import {
   train,
 } from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
-import type { CheckpointBlock, DataBlock, JsonValue, MasteryQueueState, OptimizerBlock, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
+import type {
+  CheckpointBlock,
+  DataBlock,
+  JsonValue,
+  MasteryQueueState,
+  OptimizerBlock,
+  RecipeRun,
+  StepContext,
+  TrainableModel,
+} from '@geolip/train';
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import { modelOverrides, withModelConfig } from './model-config.js';
@@ -48,7 +63,17 @@ export interface FmnistLossWeights {
   mastery: number;
 }
 
-const LOSS_DEFAULTS: FmnistLossWeights = { bce: 1, infoNCE: 0.1, geoBce: 0.3, geoDiversity: 0.5, cv: 0.1, anchorCv: 0.05, cm: 0.1, spread: 0.001, mastery: 1 };
+const LOSS_DEFAULTS: FmnistLossWeights = {
+  bce: 1,
+  infoNCE: 0.1,
+  geoBce: 0.3,
+  geoDiversity: 0.5,
+  cv: 0.1,
+  anchorCv: 0.05,
+  cm: 0.1,
+  spread: 0.001,
+  mastery: 1,
+};
 
 export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT };
 
@@ -74,11 +99,36 @@ export interface FmnistVitConfig extends OptimizerBlock, DataBlock, CheckpointBl
   masteryQueue: Partial<Record<(typeof QUEUE_KEYS)[number], number>>;
 }
 
-const QUEUE_KEYS = ['capacity', 'patience', 'marginRampSteps', 'minCapacity', 'maxCapacity', 'resizeStep', 'cooldownEpochs'] as const;
+const QUEUE_KEYS = [
+  'capacity',
+  'patience',
+  'marginRampSteps',
+  'minCapacity',
+  'maxCapacity',
+  'resizeStep',
+  'cooldownEpochs',
+] as const;
 
 const R = configReader('fmnist-vit');
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0.05, clipNorm: 1 };
-const KEYS = ['model', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'smoothing', 'temperature', 'cvTarget', 'autograd', 'loss', 'valSize', 'evalEvery', 'seed', 'checkpointEvery', 'modelConfig', 'masteryQueue'];
+const KEYS = [
+  'model',
+  ...DATA_KEYS,
+  'epochs',
+  'batchSize',
+  ...optimizerKeys(OPTIMIZER),
+  'smoothing',
+  'temperature',
+  'cvTarget',
+  'autograd',
+  'loss',
+  'valSize',
+  'evalEvery',
+  'seed',
+  'checkpointEvery',
+  'modelConfig',
+  'masteryQueue',
+];
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws `RecipeConfigError` naming the field. */
 export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVitConfig {
@@ -87,7 +137,9 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
   R.keys(o, KEYS);
   const l = R.object(o, 'loss') ?? {};
   R.keys(l, Object.keys(LOSS_DEFAULTS), 'loss');
-  const loss = Object.fromEntries(Object.entries(LOSS_DEFAULTS).map(([k, v]) => [k, R.num(l, k, '>=0', v, 'loss')])) as unknown as FmnistLossWeights;
+  const loss = Object.fromEntries(
+    Object.entries(LOSS_DEFAULTS).map(([k, v]) => [k, R.num(l, k, '>=0', v, 'loss')]),
+  ) as unknown as FmnistLossWeights;
   const mq = R.object(o, 'masteryQueue') ?? {};
   R.keys(mq, [...QUEUE_KEYS], 'masteryQueue');
   const masteryQueue: FmnistVitConfig['masteryQueue'] = {};
@@ -156,11 +208,13 @@ class Trainer implements TrainableModel<ImageBatch> {
       const terms: tf.Tensor[] = [];
       const dual = this.net.kind === 'dual-stream' ? this.net.model : undefined;
       const opts = { training: true, ...(cfg.autograd ? { autograd: DUAL_STREAM_AUTOGRAD } : {}) };
-      const forward = (x: tf.Tensor4D) => (dual ? dual.forward(x, opts) : plainForward(this.net.model as ViTClassifier, x));
+      const forward = (x: tf.Tensor4D) =>
+        dual ? dual.forward(x, opts) : plainForward(this.net.model as ViTClassifier, x);
       const a = forward(images);
       terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
       // The mirror view's forward pass is needed for the InfoNCE term, and for the queue (its accuracy drives activation).
-      const nce = w.infoNCE > 0 || queue ? infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature }) : undefined;
+      const nce =
+        w.infoNCE > 0 || queue ? infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature }) : undefined;
       if (nce && w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
       if (queue) terms.push(tf.mul(w.mastery, queue.loss(a.emb, batch.labels).loss));
       const hits = tf.mean(tf.cast(tf.equal(tf.argMax(a.logits, 1), labels), 'float32'));
@@ -172,10 +226,12 @@ class Trainer implements TrainableModel<ImageBatch> {
       };
       if (dual) {
         const d = a as ReturnType<DualStreamViT['forward']>;
-        if (w.geoBce > 0) terms.push(tf.mul(w.geoBce, bceWithLabelSmoothing(d.geoLogits, oneHot, { smoothing: cfg.smoothing })));
+        if (w.geoBce > 0)
+          terms.push(tf.mul(w.geoBce, bceWithLabelSmoothing(d.geoLogits, oneHot, { smoothing: cfg.smoothing })));
         if (w.geoDiversity > 0) terms.push(tf.mul(w.geoDiversity, geoDiversityLoss(d.geoEmb, batch.labels)));
         if (w.cv > 0) terms.push(tf.mul(w.cv, cvLossTerm(d.emb, cfg.cvTarget, { rng: ctx.rng })));
-        if (w.anchorCv > 0) terms.push(tf.mul(w.anchorCv, anchorCVLoss(dual.constellation, cfg.cvTarget, { rng: ctx.rng })));
+        if (w.anchorCv > 0)
+          terms.push(tf.mul(w.anchorCv, anchorCVLoss(dual.constellation, cfg.cvTarget, { rng: ctx.rng })));
         if (w.cm > 0) terms.push(tf.mul(w.cm, tf.mean(tf.relu(tf.neg(d.cmVolumeSquared))))); // CM validity: penalize V² < 0
         if (w.spread > 0) terms.push(tf.mul(w.spread, spreadLoss(dual.constellation)));
       }
@@ -200,7 +256,13 @@ class Trainer implements TrainableModel<ImageBatch> {
 }
 
 /** Accuracy of the main (and geo) classifier on images [offset, offset + n) of a split; also the embeddings. */
-async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Array }, offset: number, n: number, batch: number): Promise<{ acc: number; geoAcc: number; emb: Float32Array; dim: number }> {
+async function evaluate(
+  net: Net,
+  split: { images: Uint8Array; labels: Uint8Array },
+  offset: number,
+  n: number,
+  batch: number,
+): Promise<{ acc: number; geoAcc: number; emb: Float32Array; dim: number }> {
   let hits = 0;
   let geoHits = 0;
   const dim = net.kind === 'vit' ? net.model.encoder.config.outDim : net.model.config.outDim; // the embedding width (modelConfig.outDim)
@@ -208,7 +270,13 @@ async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Arra
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
     const from = (offset + s) * 784;
-    const x = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(split.images.subarray(from, from + b * 784)), [b, 28, 28, 1]), 255) as tf.Tensor4D);
+    const x = tf.tidy(
+      () =>
+        tf.div(
+          tf.tensor4d(Float32Array.from(split.images.subarray(from, from + b * 784)), [b, 28, 28, 1]),
+          255,
+        ) as tf.Tensor4D,
+    );
     const out = tf.tidy(() => {
       if (net.kind === 'vit') {
         const o = net.model.forward(x);
@@ -230,7 +298,10 @@ async function evaluate(net: Net, split: { images: Uint8Array; labels: Uint8Arra
 
 /** `[N, dim]` embeddings as an F16 safetensors file with tensor `embeddings` (the input of `fmnist-david`). */
 function embeddingsFile(emb: Float32Array, rows: number, dim: number, meta: Record<string, string>): Uint8Array {
-  return writeSafetensors({ embeddings: { dtype: 'F16', shape: [rows, dim], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } }, meta);
+  return writeSafetensors(
+    { embeddings: { dtype: 'F16', shape: [rows, dim], data: Uint16Array.from(emb, (v) => float32ToFloat16Bits(v)) } },
+    meta,
+  );
 }
 
 async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
@@ -241,9 +312,24 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
   const nVal = cfg.valSize;
   const nTrain = nAll - nVal;
   const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
-  if (nTrain < cfg.batchSize) throw job.error(`'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`);
-  const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
-  const stream: ImageBatchStream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, augment: { randomCrop: { padding: 2 }, flip: true } });
+  if (nTrain < cfg.batchSize)
+    throw job.error(
+      `'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`,
+    );
+  const trainData = {
+    ...trainSet,
+    n: nTrain,
+    images: trainSet.images.subarray(0, nTrain * 784),
+    labels: trainSet.labels.subarray(0, nTrain),
+  };
+  const stream: ImageBatchStream = batches(trainData, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    dropLast: true,
+    augment: { randomCrop: { padding: 2 }, flip: true },
+  });
   const totalSteps = stream.length;
   const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
   const evalEvery = cfg.evalEvery > 0 ? cfg.evalEvery : stepsPerEpoch;
@@ -252,8 +338,18 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
   const { metricsFile } = files;
   const net: Net = withModelConfig(R, 'modelConfig', () =>
     cfg.model === 'vit'
-      ? { kind: 'vit', model: new ViTClassifier({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, 10, { seed: cfg.seed }) }
-      : { kind: 'dual-stream', model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, { seed: cfg.seed }) },
+      ? {
+          kind: 'vit',
+          model: new ViTClassifier({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, 10, {
+            seed: cfg.seed,
+          }),
+        }
+      : {
+          kind: 'dual-stream',
+          model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, {
+            seed: cfg.seed,
+          }),
+        },
   );
   io.stdout.write(
     `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
@@ -283,11 +379,21 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
               const trainAcc = trainer.trainSeen > 0 ? trainer.trainHits / trainer.trainSeen : NaN;
               trainer.trainHits = 0;
               trainer.trainSeen = 0;
-              const metrics: Record<string, number> = { val_acc: r.acc, ...(net.kind === 'dual-stream' ? { val_geo_acc: r.geoAcc } : {}), train_acc: trainAcc };
+              const metrics: Record<string, number> = {
+                val_acc: r.acc,
+                ...(net.kind === 'dual-stream' ? { val_geo_acc: r.geoAcc } : {}),
+                train_acc: trainAcc,
+              };
               if (queue) {
-                const resize = Number.isFinite(trainAcc) ? queue.endEpoch({ trainAccuracy: trainAcc, valAccuracy: r.acc }) : null;
+                const resize = Number.isFinite(trainAcc)
+                  ? queue.endEpoch({ trainAccuracy: trainAcc, valAccuracy: r.acc })
+                  : null;
                 if (resize) io.stdout.write(`\n${resize.message}\n`);
-                Object.assign(metrics, { mastery_active: queue.active ? 1 : 0, mastery_capacity: queue.capacity, mastery_margin: queue.margin });
+                Object.assign(metrics, {
+                  mastery_active: queue.active ? 1 : 0,
+                  mastery_capacity: queue.capacity,
+                  mastery_margin: queue.margin,
+                });
               }
               return metrics;
             },
@@ -295,9 +401,19 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
         : {}),
       ...job.trainOptions(files, cfg.checkpointEvery, 1),
       config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify(cfg)) },
-      extraState: () => ({ ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}), trainHits: trainer.trainHits, trainSeen: trainer.trainSeen, trainSeconds: trainSecondsNow() }),
+      extraState: () => ({
+        ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}),
+        trainHits: trainer.trainHits,
+        trainSeen: trainer.trainSeen,
+        trainSeconds: trainSecondsNow(),
+      }),
       onResume: (extra) => {
-        const e = extra as { queue?: MasteryQueueState; trainHits?: number; trainSeen?: number; trainSeconds?: number } | null;
+        const e = extra as {
+          queue?: MasteryQueueState;
+          trainHits?: number;
+          trainSeen?: number;
+          trainSeconds?: number;
+        } | null;
         if (queue && e?.queue) {
           queue = MasteryQueue.fromState(e.queue);
           trainer.queue = queue;
@@ -328,8 +444,24 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     const meta = writeModelMetadata({ type, config: modelConfig });
     await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
     const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
-    await writeFileAtomic(join(options.out, 'embeddings-train.safetensors'), embeddingsFile(trainEmb.emb, nAll, trainEmb.dim, writeModelMetadata({ type, config: modelConfig, extra: { split: 'train' } })));
-    await writeFileAtomic(join(options.out, 'embeddings-test.safetensors'), embeddingsFile(final.emb, nTest, final.dim, writeModelMetadata({ type, config: modelConfig, extra: { split: 'test' } })));
+    await writeFileAtomic(
+      join(options.out, 'embeddings-train.safetensors'),
+      embeddingsFile(
+        trainEmb.emb,
+        nAll,
+        trainEmb.dim,
+        writeModelMetadata({ type, config: modelConfig, extra: { split: 'train' } }),
+      ),
+    );
+    await writeFileAtomic(
+      join(options.out, 'embeddings-test.safetensors'),
+      embeddingsFile(
+        final.emb,
+        nTest,
+        final.dim,
+        writeModelMetadata({ type, config: modelConfig, extra: { split: 'test' } }),
+      ),
+    );
     const result = {
       model: cfg.model,
       params: net.model.paramCount(),
@@ -341,13 +473,26 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       testAccuracy: final.acc,
       ...(net.kind === 'dual-stream' ? { geoAccuracy: final.geoAcc } : {}),
       ...(summary.lastEval ? { lastVal: summary.lastEval } : {}),
-      ...(queue ? { mastery: { active: queue.active, activationStep: queue.activationStep, capacity: queue.capacity, resizes: queue.resizes.map((r) => r.message) } } : {}),
+      ...(queue
+        ? {
+            mastery: {
+              active: queue.active,
+              activationStep: queue.activationStep,
+              capacity: queue.capacity,
+              resizes: queue.resizes.map((r) => r.message),
+            },
+          }
+        : {}),
       trainSeconds,
       classes: FASHION_MNIST_CLASSES,
       scan: report,
     };
     const resultFile = await job.writeResult(result);
-    io.stdout.write(`\nfmnist-vit: ${cfg.model} test accuracy ${(100 * final.acc).toFixed(2)}%` + (net.kind === 'dual-stream' ? `, geo stream alone ${(100 * final.geoAcc).toFixed(2)}%` : '') + ` (${nTest} test images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`);
+    io.stdout.write(
+      `\nfmnist-vit: ${cfg.model} test accuracy ${(100 * final.acc).toFixed(2)}%` +
+        (net.kind === 'dual-stream' ? `, geo stream alone ${(100 * final.geoAcc).toFixed(2)}%` : '') +
+        ` (${nTest} test images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`,
+    );
     io.stdout.write(formatScan(report) + '\n');
     io.stdout.write(`wrote ${resultFile}, model.safetensors, embeddings-{train,test}.safetensors, ${metricsFile}\n`);
     return 0;
@@ -360,7 +505,8 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
 /** `geolip-train run fmnist-vit`: Dual-Stream ViT (or a plain ViT) on Fashion-MNIST with the card's loss stack. */
 export const fmnistVit = defineRecipe<FmnistVitConfig>({
   name: 'fmnist-vit',
-  description: 'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; test accuracy and geometry diagnostics',
+  description:
+    'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; test accuracy and geometry diagnostics',
   help: `Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
 {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
 writes <out>/result.json (test accuracy, geo accuracy, scan).`,

@@ -7,7 +7,17 @@ import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
-import { GLFM_VARIANTS, GlfmModel, analyzeGlfmAsync, flowMatchingLoss, glfmPreset, interpolate, sample, sampleTimes, seededNormal } from '@geolip/diffusion';
+import {
+  GLFM_VARIANTS,
+  GlfmModel,
+  analyzeGlfmAsync,
+  flowMatchingLoss,
+  glfmPreset,
+  interpolate,
+  sample,
+  sampleTimes,
+  seededNormal,
+} from '@geolip/diffusion';
 import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import { FMNIST_SMALL_VIT, ViTClassifier, vitClassifierFromSafetensors } from '@geolip/vision';
 import type { ViTEncoderConfig } from '@geolip/vision';
@@ -41,8 +51,25 @@ export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = FMNIST_SMALL_VIT;
 
 /** Fields of `GlfmConfig` that `modelConfig` may override (image size, channels and classes are Fashion-MNIST's). */
 const MODEL_KEYS = [
-  'levelChannels', 'bottleneckChannels', 'groups', 'condDim', 'timeDim', 'timeScale', 'encoderConditioning', 'decoderConditioning', 'decoderSkips',
-  'patchDim', 'anchorsPerPatch', 'phases', 'relayHidden', 'gateInit', 'generatorDim', 'generatorBlocks', 'generatorMult', 'fineAggregate', 'seed',
+  'levelChannels',
+  'bottleneckChannels',
+  'groups',
+  'condDim',
+  'timeDim',
+  'timeScale',
+  'encoderConditioning',
+  'decoderConditioning',
+  'decoderSkips',
+  'patchDim',
+  'anchorsPerPatch',
+  'phases',
+  'relayHidden',
+  'gateInit',
+  'generatorDim',
+  'generatorBlocks',
+  'generatorMult',
+  'fineAggregate',
+  'seed',
 ];
 
 export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<OptimizerBlock> {
@@ -76,9 +103,25 @@ export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<O
 const R = configReader('glfm');
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0, clipNorm: 1 };
 const KEYS = [
-  'variant', ...DATA_KEYS, 'epochs', 'batchSize', ...optimizerKeys(OPTIMIZER), 'timeSampling', 'modelConfig', 'sampler', 'sampleSteps',
-  'gridColumns', 'samplesPerClass', 'valSize', 'seed', 'checkpointEvery', 'classifier', 'classifierSteps',
-  'classifierBatchSize', 'classifierLr', 'classifierModel',
+  'variant',
+  ...DATA_KEYS,
+  'epochs',
+  'batchSize',
+  ...optimizerKeys(OPTIMIZER),
+  'timeSampling',
+  'modelConfig',
+  'sampler',
+  'sampleSteps',
+  'gridColumns',
+  'samplesPerClass',
+  'valSize',
+  'seed',
+  'checkpointEvery',
+  'classifier',
+  'classifierSteps',
+  'classifierBatchSize',
+  'classifierLr',
+  'classifierModel',
 ];
 const CLASSIFIER_KEYS = ['patchSize', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'];
 
@@ -86,12 +129,15 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
   if (!isObject(raw)) R.fail('must be a JSON object');
   const o = raw as Record<string, unknown>;
   R.keys(o, KEYS);
-  if (o.variant === undefined) R.fail(`missing field 'variant' (one of ${GLFM_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
+  if (o.variant === undefined)
+    R.fail(`missing field 'variant' (one of ${GLFM_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
   const variant = R.choice(o, 'variant', GLFM_VARIANTS, 'v1');
   const seed = R.num(o, 'seed', 'int>=0', 0);
   const mc = R.object(o, 'modelConfig') ?? {};
   R.keys(mc, MODEL_KEYS, 'modelConfig');
-  const model: GlfmConfig = withModelConfig(R, 'modelConfig', () => glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) }));
+  const model: GlfmConfig = withModelConfig(R, 'modelConfig', () =>
+    glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) }),
+  );
   const cm = R.object(o, 'classifierModel') ?? {};
   R.keys(cm, CLASSIFIER_KEYS, 'classifierModel');
   const classifierModel: Record<string, number> = {};
@@ -144,7 +190,14 @@ class Trainer implements TrainableModel<ImageBatch> {
 }
 
 /** The per-epoch numbers: FM loss on the validation images with times and noise from a fixed seed, plus the analysis. */
-async function validate(model: GlfmModel, x: Float32Array, labels: Uint8Array, n: number, batch: number, seed: number): Promise<Record<string, number>> {
+async function validate(
+  model: GlfmModel,
+  x: Float32Array,
+  labels: Uint8Array,
+  n: number,
+  batch: number,
+  seed: number,
+): Promise<Record<string, number>> {
   const rng = createRng(seed);
   let sum = 0;
   let cos = NaN;
@@ -195,7 +248,11 @@ export function gridSize(rows: number, cols: number): { width: number; height: n
   return { width: cols * TILE + (cols + 1) * PAD, height: rows * TILE + (rows + 1) * PAD };
 }
 
-function composeGrid(tiles: Uint8Array, rows: number, cols: number): { width: number; height: number; pixels: Uint8Array } {
+function composeGrid(
+  tiles: Uint8Array,
+  rows: number,
+  cols: number,
+): { width: number; height: number; pixels: Uint8Array } {
   const { width, height } = gridSize(rows, cols);
   const pixels = new Uint8Array(width * height).fill(128);
   for (let r = 0; r < rows; r++) {
@@ -214,7 +271,9 @@ async function classify(net: ViTClassifier, images01: Float32Array, n: number, b
   const out = new Int32Array(n);
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
-    const pred = tf.tidy(() => tf.argMax(net.forward(tf.tensor4d(images01.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1])).logits, 1));
+    const pred = tf.tidy(() =>
+      tf.argMax(net.forward(tf.tensor4d(images01.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1])).logits, 1),
+    );
     out.set(await pred.data(), s);
     pred.dispose();
   }
@@ -226,26 +285,50 @@ function loadClassifier(file: string): ViTClassifier {
   try {
     return vitClassifierFromSafetensors(readFileSync(file));
   } catch (error) {
-    return R.fail(`'classifier' ${file} cannot be loaded (${error instanceof Error ? error.message : String(error)}; use model.safetensors of an fmnist-vit run with "model": "vit")`, 'classifier');
+    return R.fail(
+      `'classifier' ${file} cannot be loaded (${error instanceof Error ? error.message : String(error)}; use model.safetensors of an fmnist-vit run with "model": "vit")`,
+      'classifier',
+    );
   }
 }
 
 /** Trains the small classifier on the (limited) real training images in [0, 1] (no checkpoints: it is short and seeded). */
-async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8Array; labels: Uint8Array; n: number }): Promise<ViTClassifier> {
-  const net = withModelConfig(R, 'classifierModel', () => new ViTClassifier({ ...GLFM_CLASSIFIER_VIT, ...cfg.classifierModel } as ViTEncoderConfig, 10, { seed: cfg.seed + 101 }));
+async function trainClassifier(
+  cfg: GlfmRecipeConfig,
+  trainData: { images: Uint8Array; labels: Uint8Array; n: number },
+): Promise<ViTClassifier> {
+  const net = withModelConfig(
+    R,
+    'classifierModel',
+    () =>
+      new ViTClassifier({ ...GLFM_CLASSIFIER_VIT, ...cfg.classifierModel } as ViTEncoderConfig, 10, {
+        seed: cfg.seed + 101,
+      }),
+  );
   const bs = Math.min(cfg.classifierBatchSize, trainData.n);
   const perEpoch = Math.floor(trainData.n / bs);
-  const stream = batches({ ...trainData, height: 28, width: 28, channels: 1 } as never, { batchSize: bs, shuffle: true, seed: cfg.seed + 102, epochs: Math.ceil(cfg.classifierSteps / perEpoch), dropLast: true });
+  const stream = batches({ ...trainData, height: 28, width: 28, channels: 1 } as never, {
+    batchSize: bs,
+    shuffle: true,
+    seed: cfg.seed + 102,
+    epochs: Math.ceil(cfg.classifierSteps / perEpoch),
+    dropLast: true,
+  });
   const it = stream[Symbol.iterator]();
   await train<ImageBatch>({
     model: {
       getWeights: () => net.getWeights(),
-      loss: (b: ImageBatch) => tf.tidy(() => crossEntropy(net.forward(tf.tensor4d(b.images, b.shape)).logits, b.labels)),
+      loss: (b: ImageBatch) =>
+        tf.tidy(() => crossEntropy(net.forward(tf.tensor4d(b.images, b.shape)).logits, b.labels)),
     },
     data: () => it.next().value as ImageBatch,
     steps: cfg.classifierSteps,
     optimizer: { lr: cfg.classifierLr, weightDecay: 0.05 },
-    schedule: warmupCosine({ warmupSteps: Math.min(100, Math.floor(cfg.classifierSteps / 10)), totalSteps: cfg.classifierSteps, peakLr: cfg.classifierLr }),
+    schedule: warmupCosine({
+      warmupSteps: Math.min(100, Math.floor(cfg.classifierSteps / 10)),
+      totalSteps: cfg.classifierSteps,
+      peakLr: cfg.classifierLr,
+    }),
     clipNorm: 1,
     seed: cfg.seed + 103,
   });
@@ -255,16 +338,30 @@ async function trainClassifier(cfg: GlfmRecipeConfig, trainData: { images: Uint8
 async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const started = Date.now();
-  if (cfg.classifier !== undefined && !existsSync(cfg.classifier)) R.fail(`'classifier' ${cfg.classifier} does not exist`, 'classifier');
+  if (cfg.classifier !== undefined && !existsSync(cfg.classifier))
+    R.fail(`'classifier' ${cfg.classifier} does not exist`, 'classifier');
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
   const testSet = await loadFashionMnist('test', { dir: cfg.data });
   const nTrain = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
   const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
   const nVal = cfg.valSize > 0 ? Math.min(cfg.valSize, nTest) : nTest;
   if (nTrain < cfg.batchSize) throw job.error(`${nTrain} training images are fewer than one batch of ${cfg.batchSize}`);
-  const trainData = { ...trainSet, n: nTrain, images: trainSet.images.subarray(0, nTrain * 784), labels: trainSet.labels.subarray(0, nTrain) };
+  const trainData = {
+    ...trainSet,
+    n: nTrain,
+    images: trainSet.images.subarray(0, nTrain * 784),
+    labels: trainSet.labels.subarray(0, nTrain),
+  };
   // Images scaled to [−1, 1] (x·2/255 − 1): the card's data scale (see @geolip/diffusion's flowMatchingLoss).
-  const stream = batches(trainData, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, epochs: cfg.epochs, dropLast: true, scale: 2 / 255, mean: [1] });
+  const stream = batches(trainData, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    dropLast: true,
+    scale: 2 / 255,
+    mean: [1],
+  });
   const totalSteps = stream.length;
   const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
   const valX = toSigned(testSet.images.subarray(0, nVal * 784));
@@ -310,12 +407,20 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const state = model.stateDict();
     const weights = await readWeightsAsync(state);
     tf.dispose(Object.values(state));
-    await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, writeModelMetadata({ type: 'diffusion/glfm', config: model.config })));
+    await writeFileAtomic(
+      join(options.out, 'model.safetensors'),
+      writeSafetensors(weights, writeModelMetadata({ type: 'diffusion/glfm', config: model.config })),
+    );
 
     // The sample grid: row c holds `gridColumns` samples of class c (seeded by `seed`).
     const rows = 10;
     const gridLabels = Array.from({ length: rows * cfg.gridColumns }, (_, i) => Math.floor(i / cfg.gridColumns));
-    const gridImages = sample(model, { labels: gridLabels, steps: cfg.sampleSteps, method: cfg.sampler, seed: cfg.seed });
+    const gridImages = sample(model, {
+      labels: gridLabels,
+      steps: cfg.sampleSteps,
+      method: cfg.sampler,
+      seed: cfg.seed,
+    });
     const grid = composeGrid(toBytes(await gridImages.data()), rows, cfg.gridColumns);
     gridImages.dispose();
     const gridFile = `samples-${cfg.variant}.png`;
@@ -325,14 +430,24 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const classifierSource = cfg.classifier ?? 'trained';
     if (cfg.classifier !== undefined) classifier = loadClassifier(cfg.classifier);
     else {
-      io.stdout.write(`glfm: training the classifier (${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`);
+      io.stdout.write(
+        `glfm: training the classifier (${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`,
+      );
       classifier = await trainClassifier(cfg, trainData);
       const cs = classifier.stateDict();
       const cw = await readWeightsAsync(cs);
       tf.dispose(Object.values(cs));
-      await writeFileAtomic(join(options.out, 'classifier.safetensors'), writeSafetensors(cw, writeModelMetadata({ type: 'vision/vit', config: classifier.encoder.config })));
+      await writeFileAtomic(
+        join(options.out, 'classifier.safetensors'),
+        writeSafetensors(cw, writeModelMetadata({ type: 'vision/vit', config: classifier.encoder.config })),
+      );
     }
-    const testPred = await classify(classifier, Float32Array.from(testSet.images.subarray(0, nTest * 784), (v) => v / 255), nTest, 500);
+    const testPred = await classify(
+      classifier,
+      Float32Array.from(testSet.images.subarray(0, nTest * 784), (v) => v / 255),
+      nTest,
+      500,
+    );
     let testHits = 0;
     for (let i = 0; i < nTest; i++) if (testPred[i] === testSet.labels[i]) testHits++;
     const classifierTestAccuracy = testHits / nTest;
@@ -343,10 +458,20 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const perClassHits = new Array<number>(10).fill(0);
     for (let s = 0, chunk = 0; s < nSamples; s += cfg.batchSize, chunk++) {
       const labels = sampleLabels.slice(s, s + cfg.batchSize);
-      const images = sample(model, { labels, steps: cfg.sampleSteps, method: cfg.sampler, seed: cfg.seed + 1000 + chunk });
+      const images = sample(model, {
+        labels,
+        steps: cfg.sampleSteps,
+        method: cfg.sampler,
+        seed: cfg.seed + 1000 + chunk,
+      });
       const values = await images.data();
       images.dispose();
-      const pred = await classify(classifier, Float32Array.from(values, (v) => Math.min(1, Math.max(0, (v + 1) / 2))), labels.length, 500);
+      const pred = await classify(
+        classifier,
+        Float32Array.from(values, (v) => Math.min(1, Math.max(0, (v + 1) / 2))),
+        labels.length,
+        500,
+      );
       for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) perClassHits[labels[i]!]! += 1;
     }
     const conditionalAccuracy = perClassHits.reduce((a, b) => a + b, 0) / nSamples;
@@ -371,12 +496,23 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
         driftMax: d.all.summary.max,
         nearBinding: d.all.summary.nearBinding,
         reconstructionCosine: final.recon_cos,
-        constellations: Object.fromEntries(Object.entries(d.constellations).map(([k, v]) => [k, { mean: v.summary.mean, median: v.summary.median, nearBinding: v.summary.nearBinding }])),
+        constellations: Object.fromEntries(
+          Object.entries(d.constellations).map(([k, v]) => [
+            k,
+            { mean: v.summary.mean, median: v.summary.median, nearBinding: v.summary.nearBinding },
+          ]),
+        ),
       },
       conditionalAccuracy,
-      conditionalAccuracyPerClass: Object.fromEntries(FASHION_MNIST_CLASSES.map((c, i) => [c, perClassHits[i]! / cfg.samplesPerClass])),
+      conditionalAccuracyPerClass: Object.fromEntries(
+        FASHION_MNIST_CLASSES.map((c, i) => [c, perClassHits[i]! / cfg.samplesPerClass]),
+      ),
       samplesScored: nSamples,
-      classifier: { source: classifierSource, testAccuracy: classifierTestAccuracy, ...(cfg.classifier === undefined ? { steps: cfg.classifierSteps } : {}) },
+      classifier: {
+        source: classifierSource,
+        testAccuracy: classifierTestAccuracy,
+        ...(cfg.classifier === undefined ? { steps: cfg.classifierSteps } : {}),
+      },
       classifierTestAccuracy,
       sampler: cfg.sampler,
       sampleSteps: cfg.sampleSteps,
@@ -386,13 +522,16 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       modelConfig: model.config,
     };
     const resultFile = await job.writeResult(result);
-    const fmt = (x: number | null | undefined, n = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n));
+    const fmt = (x: number | null | undefined, n = 4) =>
+      x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n);
     io.stdout.write(
       `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
         `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, drift mean ${fmt(d.all.summary.mean)} rad ` +
         `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
     );
-    io.stdout.write(`wrote ${resultFile}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`);
+    io.stdout.write(
+      `wrote ${resultFile}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`,
+    );
     return 0;
   } finally {
     classifier?.dispose();
@@ -403,7 +542,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
 /** `geolip-train run glfm`: GLFM flow matching (variant v1–v4) on Fashion-MNIST with per-epoch analysis, sample grid and conditional accuracy. */
 export const glfm = defineRecipe<GlfmRecipeConfig>({
   name: 'glfm',
-  description: 'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
+  description:
+    'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
   help: `class-conditional flow matching through a constellation bottleneck on S^15
 (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
 "epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",

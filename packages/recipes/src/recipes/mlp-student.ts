@@ -55,13 +55,19 @@ const DEFAULTS = {
   checkpointEvery: 50,
 } as const;
 
-const OPTIMIZER: OptimizerBlock = { lr: DEFAULTS.lr, warmupSteps: DEFAULTS.warmupSteps, weightDecay: DEFAULTS.weightDecay };
+const OPTIMIZER: OptimizerBlock = {
+  lr: DEFAULTS.lr,
+  warmupSteps: DEFAULTS.warmupSteps,
+  weightDecay: DEFAULTS.weightDecay,
+};
 const KEYS = ['consensus', 'input', ...Object.keys(DEFAULTS)];
 
 const cfgRead = configReader('mlp-student');
 const fail = (msg: string, path?: string): never => cfgRead.fail(msg, path);
-const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: NumberKind): number => cfgRead.num(obj, key, kind, DEFAULTS[key] as number);
-const str = (obj: Record<string, unknown>, key: string, field: string): string => cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
+const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: NumberKind): number =>
+  cfgRead.num(obj, key, kind, DEFAULTS[key] as number);
+const str = (obj: Record<string, unknown>, key: string, field: string): string =>
+  cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {
@@ -69,12 +75,14 @@ export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStude
   cfgRead.keys(raw, KEYS);
   const consensus = str(raw, 'consensus', 'consensus');
   if (raw.input === undefined) fail("missing field 'input'", 'input');
-  if (!isObject(raw.input)) return fail(`'input' must be an object {expert, features}, got ${show(raw.input)}`, 'input');
+  if (!isObject(raw.input))
+    return fail(`'input' must be an object {expert, features}, got ${show(raw.input)}`, 'input');
   cfgRead.keys(raw.input, ['expert', 'features'], 'input');
   const expert = str(raw.input, 'expert', 'input.expert');
   const features = str(raw.input, 'features', 'input.features');
   const activation = raw.activation ?? DEFAULTS.activation;
-  if (activation !== 'gelu' && activation !== 'relu') return fail(`'activation' must be 'gelu' or 'relu', got ${show(activation)}`, 'activation');
+  if (activation !== 'gelu' && activation !== 'relu')
+    return fail(`'activation' must be 'gelu' or 'relu', got ${show(activation)}`, 'activation');
   const cfg: MlpStudentConfig = {
     consensus: resolve(configDir, consensus),
     input: { expert, features: resolve(configDir, features) },
@@ -89,7 +97,8 @@ export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStude
     ...readCheckpointBlock(cfgRead, raw, DEFAULTS.checkpointEvery),
   };
   if (cfg.batchSize < 2) fail(`'batchSize' must be >= 2 (InfoNCE needs negatives), got ${cfg.batchSize}`, 'batchSize');
-  if (cfg.warmupSteps > cfg.steps) fail(`'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`, 'warmupSteps');
+  if (cfg.warmupSteps > cfg.steps)
+    fail(`'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`, 'warmupSteps');
   return cfg;
 }
 
@@ -110,7 +119,12 @@ export class MlpStudent implements TrainableModel<Int32Array> {
     const uniform = (shape: [number] | [number, number], fanIn: number) => {
       const bound = 1 / Math.sqrt(fanIn);
       const n = shape.reduce((a, b) => a * b, 1);
-      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound), shape));
+      return tf.variable(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound),
+          shape,
+        ),
+      );
     };
     this.vars = {
       'fc1.weight': uniform([hidden, inDim], inDim),
@@ -151,7 +165,12 @@ export class MlpStudent implements TrainableModel<Int32Array> {
 
 /** GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))));
+  return tf.tidy(() =>
+    tf.mul(
+      tf.mul(0.5, x),
+      tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+    ),
+  );
 }
 
 /** Mean over rows of cos(student(x_i), target_i) (targets are unit rows). */
@@ -166,16 +185,26 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const stopAt = options.steps ?? cfg.steps;
 
-  if (!existsSync(cfg.consensus)) throw job.error(`consensus file ${cfg.consensus} does not exist (field 'consensus')`, 'consensus');
+  if (!existsSync(cfg.consensus))
+    throw job.error(`consensus file ${cfg.consensus} does not exist (field 'consensus')`, 'consensus');
   const consensus = loadConsensus(readFileSync(cfg.consensus));
   const e = consensus.experts.indexOf(cfg.input.expert);
-  if (e < 0) fail(`'input.expert' '${cfg.input.expert}' is not in the consensus (experts: ${consensus.experts.join(', ')})`, 'input.expert');
+  if (e < 0)
+    fail(
+      `'input.expert' '${cfg.input.expert}' is not in the consensus (experts: ${consensus.experts.join(', ')})`,
+      'input.expert',
+    );
   const features = await readExpertFeatures(cfg.input.features);
   const targets = consensus.targets;
-  if (features.rows !== targets.rows) throw job.error(`'input.features' has N=${features.rows} rows, the consensus targets have N=${targets.rows}`);
+  if (features.rows !== targets.rows)
+    throw job.error(`'input.features' has N=${features.rows} rows, the consensus targets have N=${targets.rows}`);
   const expectDim = consensus.config.inputDims[e];
-  if (expectDim !== undefined && features.cols !== expectDim) throw job.error(`'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`);
-  if (cfg.batchSize > features.rows) fail(`'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`, 'batchSize');
+  if (expectDim !== undefined && features.cols !== expectDim)
+    throw job.error(
+      `'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`,
+    );
+  if (cfg.batchSize > features.rows)
+    fail(`'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`, 'batchSize');
 
   const files = await job.stage();
   const { ckDir, metricsFile } = files;
@@ -189,7 +218,11 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
       const nce = infoNCE(s, t, { temperature });
       return (mseWeight === 0 ? nce.loss : tf.add(nce.loss, tf.mul(mseWeight, mseLoss(s, t)))) as tf.Scalar;
     });
-  const model = new MlpStudent(features.cols, cfg.hidden, targets.cols, cfg.activation, cfg.seed, { x, y, loss: lossFn });
+  const model = new MlpStudent(features.cols, cfg.hidden, targets.cols, cfg.activation, cfg.seed, {
+    x,
+    y,
+    loss: lossFn,
+  });
   try {
     const before = await meanCosine(model, x, y);
     const summary = await train<Int32Array>({
@@ -206,12 +239,27 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
     const after = await meanCosine(model, x, y);
     // Read asynchronously: webgpu in Node cannot read tensors synchronously.
     const weights = await readWeightsAsync(model.getWeights());
-    const meta = { recipe: 'mlp-student', expert: cfg.input.expert, inDim: model.inDim, hidden: cfg.hidden, outDim: model.outDim, activation: cfg.activation, step: summary.step };
+    const meta = {
+      recipe: 'mlp-student',
+      expert: cfg.input.expert,
+      inDim: model.inDim,
+      hidden: cfg.hidden,
+      outDim: model.outDim,
+      activation: cfg.activation,
+      step: summary.step,
+    };
     const studentFile = join(options.out, 'student.safetensors');
-    await writeFileAtomic(studentFile, writeSafetensors(weights, writeModelMetadata({ type: 'train/mlp-student', config: meta })));
+    await writeFileAtomic(
+      studentFile,
+      writeSafetensors(weights, writeModelMetadata({ type: 'train/mlp-student', config: meta })),
+    );
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
-    io.stdout.write(`mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`);
-    io.stdout.write(`steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`);
+    io.stdout.write(
+      `mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`,
+    );
+    io.stdout.write(
+      `steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`,
+    );
     io.stdout.write(`mean cosine(student, target): ${fmt(after)} (before: ${fmt(before)})\n`);
     io.stdout.write(`wrote ${studentFile}, ${metricsFile} and checkpoints in ${ckDir}\n`);
     return 0;
@@ -225,7 +273,8 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
 /** `geolip-train run mlp-student`: an MLP student on one expert's raw features, trained to the consensus targets. */
 export const mlpStudent = defineRecipe<MlpStudentConfig>({
   name: 'mlp-student',
-  description: "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
+  description:
+    "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
   help: `config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
 "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
 "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.`,

@@ -4,7 +4,11 @@ import { GeolipError } from '@geolip/geometry';
 import type { ConfigReader } from '@geolip/train';
 
 /** The object at `key` (default `{}` when absent); its values are checked by the model, not here. */
-export function modelOverrides(r: ConfigReader, obj: Record<string, unknown>, key = 'modelConfig'): Record<string, unknown> {
+export function modelOverrides(
+  r: ConfigReader,
+  obj: Record<string, unknown>,
+  key = 'modelConfig',
+): Record<string, unknown> {
   return r.object(obj, key) ?? {};
 }
 

@@ -46,7 +46,16 @@ import {
   train,
 } from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
-import type { CheckpointBlock, ConsensusModel, HostWeight, OptimizerBlock, RecipeIo, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
+import type {
+  CheckpointBlock,
+  ConsensusModel,
+  HostWeight,
+  OptimizerBlock,
+  RecipeIo,
+  RecipeRun,
+  StepContext,
+  TrainableModel,
+} from '@geolip/train';
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
 
@@ -95,13 +104,37 @@ const R = configReader('text-consensus');
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 300, weightDecay: 0.01, clipNorm: 1 };
 
 const TOP_KEYS = [
-  'corpus', 'experts', 'features', 'consensus', 'student', 'steps', 'batchSize', ...optimizerKeys(OPTIMIZER),
-  'temperature', 'mseWeight', 'cvWeight', 'cvTarget', 'valSize', 'evalEvery', 'embedBatch', 'seed', 'checkpointEvery', 'stopAfter',
+  'corpus',
+  'experts',
+  'features',
+  'consensus',
+  'student',
+  'steps',
+  'batchSize',
+  ...optimizerKeys(OPTIMIZER),
+  'temperature',
+  'mseWeight',
+  'cvWeight',
+  'cvTarget',
+  'valSize',
+  'evalEvery',
+  'embedBatch',
+  'seed',
+  'checkpointEvery',
+  'stopAfter',
 ];
 
 /** Stages of the recipe, in order. */
 export const TEXT_CONSENSUS_STAGES = ['corpus', 'consensus', 'student'] as const;
-const CORPUS_SOURCES = ['coco-captions', 'stsb-train', 'sick-train', 'mrpc-train', 'wordnet-glosses', 'wordnet-examples', 'fortunes'];
+const CORPUS_SOURCES = [
+  'coco-captions',
+  'stsb-train',
+  'sick-train',
+  'mrpc-train',
+  'wordnet-glosses',
+  'wordnet-examples',
+  'fortunes',
+];
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseTextConsensusConfig(raw: unknown, configDir: string): TextConsensusConfig {
@@ -119,7 +152,8 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
   const caps: Record<string, number> = {};
   const rawCaps = R.object(c, 'caps', 'corpus') ?? {};
   for (const [k] of Object.entries(rawCaps)) {
-    if (!CORPUS_SOURCES.includes(k)) R.fail(`unknown source 'corpus.caps.${k}' (sources: ${CORPUS_SOURCES.join(', ')})`);
+    if (!CORPUS_SOURCES.includes(k))
+      R.fail(`unknown source 'corpus.caps.${k}' (sources: ${CORPUS_SOURCES.join(', ')})`);
     caps[k] = R.num(rawCaps, k, 'int>=0', 0, 'corpus.caps');
   }
   const file = R.optStr(c, 'file', 'corpus');
@@ -137,16 +171,20 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
   if (!Array.isArray(experts) || experts.length < 2 || experts.some((e) => typeof e !== 'string' || e === '')) {
     R.fail(`'experts' must be an array of at least 2 expert names, got ${show(experts)}`);
   }
-  if (new Set(experts as string[]).size !== (experts as string[]).length) R.fail(`'experts' has a repeated name: ${show(experts)}`);
+  if (new Set(experts as string[]).size !== (experts as string[]).length)
+    R.fail(`'experts' has a repeated name: ${show(experts)}`);
   const rawFeatures = R.object(obj, 'features') ?? {};
   const features: Record<string, string> = {};
   for (const k of Object.keys(rawFeatures)) {
-    if (!(experts as string[]).includes(k)) R.fail(`'features.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
+    if (!(experts as string[]).includes(k))
+      R.fail(`'features.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
     features[k] = resolve(configDir, R.str(rawFeatures, k, 'features'));
   }
   for (const e of experts as string[]) {
     if (features[e] === undefined && !Object.hasOwn(TEXT_EXPERTS, e)) {
-      R.fail(`expert '${e}' has no 'features.${e}' and is not one the recipe runs (${Object.keys(TEXT_EXPERTS).join(', ')})`);
+      R.fail(
+        `expert '${e}' has no 'features.${e}' and is not one the recipe runs (${Object.keys(TEXT_EXPERTS).join(', ')})`,
+      );
     }
   }
   const k = R.object(obj, 'consensus') ?? {};
@@ -167,7 +205,8 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     layers: R.num(s, 'layers', 'int>0', 4, 'student'),
     maxLength: R.num(s, 'maxLength', 'int>0', 64, 'student'),
   };
-  if (student.dModel % student.heads !== 0) R.fail(`'student.heads' (${student.heads}) must divide 'student.dModel' (${student.dModel})`);
+  if (student.dModel % student.heads !== 0)
+    R.fail(`'student.heads' (${student.heads}) must divide 'student.dModel' (${student.dModel})`);
   if (student.maxLength < 3) R.fail(`'student.maxLength' must be >= 3 ([CLS] x [SEP]), got ${student.maxLength}`);
   const cfg: TextConsensusConfig = {
     corpus,
@@ -223,12 +262,17 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
     const lines = readFileSync(file, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     lines.forEach((l, i) => {
-      if (l.trim() === '') throw new RecipeConfigError('text-consensus', `${file}:${i + 1} is an empty line (one sentence per line)`);
+      if (l.trim() === '')
+        throw new RecipeConfigError('text-consensus', `${file}:${i + 1} is an empty line (one sentence per line)`);
     });
     return lines;
   };
   if (cfg.corpus.file !== undefined) {
-    if (!existsSync(cfg.corpus.file)) throw new RecipeConfigError('text-consensus', `corpus file ${cfg.corpus.file} does not exist (field 'corpus.file')`);
+    if (!existsSync(cfg.corpus.file))
+      throw new RecipeConfigError(
+        'text-consensus',
+        `corpus file ${cfg.corpus.file} does not exist (field 'corpus.file')`,
+      );
     const lines = readLines(cfg.corpus.file);
     io.stdout.write(`corpus: ${lines.length} sentences from ${cfg.corpus.file}\n`);
     return lines;
@@ -245,11 +289,16 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
     minChars: cfg.corpus.minChars,
     maxChars: cfg.corpus.maxChars,
   });
-  await writeFileAtomic(join(out, 'corpus.json'), JSON.stringify({ sentences: corpus.sentences.length, counts: corpus.counts }, null, 2) + '\n');
+  await writeFileAtomic(
+    join(out, 'corpus.json'),
+    JSON.stringify({ sentences: corpus.sentences.length, counts: corpus.counts }, null, 2) + '\n',
+  );
   await writeFileAtomic(file, corpus.sentences.join('\n') + '\n');
   io.stdout.write(`corpus: ${corpus.sentences.length} sentences -> ${file}\n`);
   for (const c of corpus.counts) {
-    io.stdout.write(`  ${c.name.padEnd(17)} read ${c.read}, kept ${c.kept} (duplicates ${c.duplicates}, too short ${c.tooShort}, too long ${c.tooLong}, sampled out ${c.sampledOut})\n`);
+    io.stdout.write(
+      `  ${c.name.padEnd(17)} read ${c.read}, kept ${c.kept} (duplicates ${c.duplicates}, too short ${c.tooShort}, too long ${c.tooLong}, sampled out ${c.sampledOut})\n`,
+    );
   }
   return corpus.sentences;
 }
@@ -260,7 +309,13 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
 /** Rows per feature shard the recipe writes (a rerun skips finished shards). */
 const SHARD_ROWS = 8192;
 
-async function embedExpert(name: string, sentences: readonly string[], dir: string, batch: number, io: RecipeIo): Promise<string> {
+async function embedExpert(
+  name: string,
+  sentences: readonly string[],
+  dir: string,
+  batch: number,
+  io: RecipeIo,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const shards = Math.max(1, Math.ceil(sentences.length / SHARD_ROWS));
   const shardFile = (i: number) => join(dir, `${name}.shard-${i}-of-${shards}.safetensors`);
@@ -278,15 +333,23 @@ async function embedExpert(name: string, sentences: readonly string[], dir: stri
         const part = rows.slice(s, s + batch);
         const emb = await expert.embed(part);
         if (emb.length !== part.length * expert.dim) {
-          throw new RecipeConfigError('text-consensus', `expert '${name}' returned ${emb.length} values for ${part.length} sentences of width ${expert.dim}`);
+          throw new RecipeConfigError(
+            'text-consensus',
+            `expert '${name}' returned ${emb.length} values for ${part.length} sentences of width ${expert.dim}`,
+          );
         }
         data.set(emb, s * expert.dim);
         done += part.length;
         const rate = done / ((Date.now() - t0) / 1000);
-        io.stderr.write(`\rfeatures ${name}: ${done}/${total} sentences, ${rate.toFixed(0)}/s, ETA ${formatDuration((total - done) / rate)}   `);
+        io.stderr.write(
+          `\rfeatures ${name}: ${done}/${total} sentences, ${rate.toFixed(0)}/s, ETA ${formatDuration((total - done) / rate)}   `,
+        );
       }
       const meta = { model: name, shard: `${i}/${shards}`, rows: `${i * SHARD_ROWS}-${i * SHARD_ROWS + rows.length}` };
-      await writeFileAtomic(shardFile(i), writeSafetensors({ embeddings: { dtype: 'F32', shape: [rows.length, expert.dim], data } }, meta));
+      await writeFileAtomic(
+        shardFile(i),
+        writeSafetensors({ embeddings: { dtype: 'F32', shape: [rows.length, expert.dim], data } }, meta),
+      );
     }
     io.stderr.write('\n');
   } finally {
@@ -295,13 +358,21 @@ async function embedExpert(name: string, sentences: readonly string[], dir: stri
   return join(dir, `${name}.shard-*-of-${shards}.safetensors`);
 }
 
-async function featuresStage(cfg: TextConsensusConfig, sentences: readonly string[], out: string, io: RecipeIo): Promise<Map<string, Matrix>> {
+async function featuresStage(
+  cfg: TextConsensusConfig,
+  sentences: readonly string[],
+  out: string,
+  io: RecipeIo,
+): Promise<Map<string, Matrix>> {
   const result = new Map<string, Matrix>();
   for (const name of cfg.experts) {
     const path = cfg.features[name] ?? (await embedExpert(name, sentences, join(out, 'features'), cfg.embedBatch, io));
     const m = await readExpertFeatures(path);
     if (m.rows !== sentences.length) {
-      throw new RecipeConfigError('text-consensus', `features of '${name}' (${path}) have ${m.rows} rows, the corpus has ${sentences.length} sentences`);
+      throw new RecipeConfigError(
+        'text-consensus',
+        `features of '${name}' (${path}) have ${m.rows} rows, the corpus has ${sentences.length} sentences`,
+      );
     }
     io.stdout.write(`features: ${name} ${m.rows} x ${m.cols} (${path})\n`);
     result.set(name, m);
@@ -312,14 +383,20 @@ async function featuresStage(cfg: TextConsensusConfig, sentences: readonly strin
 // ---------------------------------------------------------------------------------------------------------------
 // Stage 3: consensus
 
-async function consensusStage(cfg: TextConsensusConfig, sentences: readonly string[], out: string, io: RecipeIo): Promise<ConsensusModel> {
+async function consensusStage(
+  cfg: TextConsensusConfig,
+  sentences: readonly string[],
+  out: string,
+  io: RecipeIo,
+): Promise<ConsensusModel> {
   const file = cfg.consensus.file ?? join(out, 'consensus.safetensors');
   let model: ConsensusModel;
   if (existsSync(file)) {
     model = loadConsensus(readFileSync(file));
     io.stdout.write(`consensus: existing ${file}\n`);
   } else {
-    if (cfg.consensus.file !== undefined) throw new RecipeConfigError('text-consensus', `consensus file ${file} does not exist (field 'consensus.file')`);
+    if (cfg.consensus.file !== undefined)
+      throw new RecipeConfigError('text-consensus', `consensus file ${file} does not exist (field 'consensus.file')`);
     const features = await featuresStage(cfg, sentences, out, io);
     io.stdout.write(`consensus: GPA over ${cfg.experts.join(', ')} ...\n`);
     model = buildConsensus(
@@ -331,10 +408,16 @@ async function consensusStage(cfg: TextConsensusConfig, sentences: readonly stri
       },
     );
     await writeFileAtomic(file, saveConsensus(model));
-    await writeFileAtomic(join(out, 'consensus.json'), JSON.stringify({ experts: model.experts, config: model.config, diagnostics: model.diagnostics }, null, 2) + '\n');
+    await writeFileAtomic(
+      join(out, 'consensus.json'),
+      JSON.stringify({ experts: model.experts, config: model.config, diagnostics: model.diagnostics }, null, 2) + '\n',
+    );
   }
   if (model.targets.rows !== sentences.length) {
-    throw new RecipeConfigError('text-consensus', `consensus ${file} has ${model.targets.rows} targets, the corpus has ${sentences.length} sentences`);
+    throw new RecipeConfigError(
+      'text-consensus',
+      `consensus ${file} has ${model.targets.rows} targets, the corpus has ${sentences.length} sentences`,
+    );
   }
   const d = model.diagnostics;
   io.stdout.write(
@@ -363,9 +446,14 @@ function tokenizeCorpus(tokenizer: BertTokenizer, sentences: readonly string[], 
 }
 
 /** Pads the rows to the batch's longest, rounded up to a multiple of 8 (fewer distinct shapes for GPU kernels). */
-function padBatch(tok: TokenizedCorpus, rows: ArrayLike<number>, maxLength: number): { ids: Int32Array; mask: Float32Array; shape: [number, number] } {
+function padBatch(
+  tok: TokenizedCorpus,
+  rows: ArrayLike<number>,
+  maxLength: number,
+): { ids: Int32Array; mask: Float32Array; shape: [number, number] } {
   let longest = 1;
-  for (let i = 0; i < rows.length; i++) longest = Math.max(longest, tok.offsets[rows[i]! + 1]! - tok.offsets[rows[i]!]!);
+  for (let i = 0; i < rows.length; i++)
+    longest = Math.max(longest, tok.offsets[rows[i]! + 1]! - tok.offsets[rows[i]!]!);
   const len = Math.min(maxLength, Math.ceil(longest / 8) * 8);
   const ids = new Int32Array(rows.length * len);
   const mask = new Float32Array(rows.length * len);
@@ -402,14 +490,20 @@ class Student implements TrainableModel<Int32Array> {
       const t = tf.gather(this.targets, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
       let loss: tf.Tensor = infoNCE(s, t, { temperature: this.cfg.temperature }).loss;
       if (this.cfg.mseWeight > 0) loss = tf.add(loss, tf.mul(this.cfg.mseWeight, mseLoss(s, t)));
-      if (this.cfg.cvWeight > 0) loss = tf.add(loss, tf.mul(this.cfg.cvWeight, cvLossTerm(s, this.cvTarget, { rng: ctx.rng })));
+      if (this.cfg.cvWeight > 0)
+        loss = tf.add(loss, tf.mul(this.cfg.cvWeight, cvLossTerm(s, this.cvTarget, { rng: ctx.rng })));
       return loss as tf.Scalar;
     });
   }
 }
 
 /** v_cos (mean cosine to the targets) and R@1 (spec §13.2) of the student on `rows`. */
-async function fidelity(student: Student, targets: tf.Tensor2D, rows: Int32Array, batch: number): Promise<{ v_cos: number; r_at_1: number }> {
+async function fidelity(
+  student: Student,
+  targets: tf.Tensor2D,
+  rows: Int32Array,
+  batch: number,
+): Promise<{ v_cos: number; r_at_1: number }> {
   const parts: tf.Tensor2D[] = [];
   for (let i = 0; i < rows.length; i += batch) parts.push(student.embedRows(rows.subarray(i, i + batch)));
   const result = tf.tidy(() => {
@@ -427,26 +521,49 @@ async function fidelity(student: Student, targets: tf.Tensor2D, rows: Int32Array
 }
 
 /** Writes weights as safetensors with the metadata `@geolip/text`'s `loadGeolipText` (`SentenceEmbedder`) reads. */
-function studentFile(weights: Record<string, HostWeight>, config: CaptionEncoderConfig, maxLength: number, fp16: boolean, extra: Record<string, unknown>): Uint8Array {
+function studentFile(
+  weights: Record<string, HostWeight>,
+  config: CaptionEncoderConfig,
+  maxLength: number,
+  fp16: boolean,
+  extra: Record<string, unknown>,
+): Uint8Array {
   const tensors: Record<string, SafetensorInput> = {};
   for (const [name, w] of Object.entries(weights)) {
-    tensors[name] = fp16 ? { dtype: 'F16', shape: w.shape, data: Uint16Array.from(w.data, (v) => float32ToFloat16Bits(v)) } : w;
+    tensors[name] = fp16
+      ? { dtype: 'F16', shape: w.shape, data: Uint16Array.from(w.data, (v) => float32ToFloat16Bits(v)) }
+      : w;
   }
-  return writeSafetensors(tensors, writeModelMetadata({ type: 'text/caption-encoder', config, extra: { tokenizer: 'bert-base-uncased', maxLength, ...extra } }));
+  return writeSafetensors(
+    tensors,
+    writeModelMetadata({
+      type: 'text/caption-encoder',
+      config,
+      extra: { tokenizer: 'bert-base-uncased', maxLength, ...extra },
+    }),
+  );
 }
 
-async function studentStage(cfg: TextConsensusConfig, sentences: readonly string[], consensus: ConsensusModel, job: RecipeRun): Promise<number> {
+async function studentStage(
+  cfg: TextConsensusConfig,
+  sentences: readonly string[],
+  consensus: ConsensusModel,
+  job: RecipeRun,
+): Promise<number> {
   const { io, options, out } = job;
   const stopAt = options.steps ?? cfg.steps;
   const n = sentences.length;
   const k = consensus.targets.cols;
-  if (cfg.valSize + cfg.batchSize > n) throw job.error(`'valSize' ${cfg.valSize} + 'batchSize' ${cfg.batchSize} exceed the ${n} sentences`);
+  if (cfg.valSize + cfg.batchSize > n)
+    throw job.error(`'valSize' ${cfg.valSize} + 'batchSize' ${cfg.batchSize} exceed the ${n} sentences`);
   const files = await job.stage();
 
   const tokenizer = await loadBertUncasedTokenizer();
   const t0 = Date.now();
   const tok = tokenizeCorpus(tokenizer, sentences, cfg.student.maxLength);
-  io.stdout.write(`student: tokenized ${n} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${(tok.ids.length / n).toFixed(1)} tokens per sentence\n`);
+  io.stdout.write(
+    `student: tokenized ${n} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${(tok.ids.length / n).toFixed(1)} tokens per sentence\n`,
+  );
 
   // A fixed validation set (seeded), never trained on.
   const perm = createRng(cfg.seed + 1).choose(n, n);
@@ -517,7 +634,9 @@ async function studentStage(cfg: TextConsensusConfig, sentences: readonly string
     const f16 = join(out, 'student-fp16.safetensors');
     await writeFileAtomic(f32, studentFile(weights, config, cfg.student.maxLength, false, extra));
     await writeFileAtomic(f16, studentFile(weights, config, cfg.student.maxLength, true, extra));
-    io.stdout.write(`student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`);
+    io.stdout.write(
+      `student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`,
+    );
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
     io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
     return 0;
@@ -540,7 +659,8 @@ async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
 /** `geolip-train run text-consensus`: corpus → expert features → consensus → CaptionEncoder student. */
 export const textConsensus = defineRecipe<TextConsensusConfig>({
   name: 'text-consensus',
-  description: 'CaptionBERT-style student distilled from the consensus of offline text experts (use-lite, glove-avg) on a caption + gloss corpus',
+  description:
+    'CaptionBERT-style student distilled from the consensus of offline text experts (use-lite, glove-avg) on a caption + gloss corpus',
   help: `corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
 features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
 CV); config {"corpus", "experts", "features", "consensus", "student", "steps",

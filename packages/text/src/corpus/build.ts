@@ -50,7 +50,10 @@ export interface Corpus {
 
 /** Collapses whitespace (newlines and tabs included) to one space and trims; removes control characters. */
 export function normalizeSentence(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**
@@ -72,17 +75,28 @@ export function buildCorpus(sources: readonly CorpusSource[], options: BuildCorp
   const op = 'buildCorpus';
   const { minChars = 8, maxChars = 400, caps = {}, seed = 0 } = options;
   if (!Number.isInteger(minChars) || !Number.isInteger(maxChars) || minChars < 0 || minChars > maxChars) {
-    throw new InvalidArgumentError(op, 'options', `need integers 0 <= minChars <= maxChars, got ${minChars}, ${maxChars}`);
+    throw new InvalidArgumentError(
+      op,
+      'options',
+      `need integers 0 <= minChars <= maxChars, got ${minChars}, ${maxChars}`,
+    );
   }
   const names = new Set<string>();
   for (const s of sources) {
-    if (typeof s.name !== 'string' || s.name === '') throw new InvalidArgumentError(op, 'sources', 'every source needs a non-empty name');
+    if (typeof s.name !== 'string' || s.name === '')
+      throw new InvalidArgumentError(op, 'sources', 'every source needs a non-empty name');
     if (names.has(s.name)) throw new InvalidArgumentError(op, 'sources', `source name '${s.name}' is repeated`);
     names.add(s.name);
   }
   for (const [name, cap] of Object.entries(caps)) {
-    if (!names.has(name)) throw new InvalidArgumentError(op, 'caps', `cap for unknown source '${name}' (sources: ${[...names].join(', ')})`);
-    if (!Number.isInteger(cap) || cap < 0) throw new InvalidArgumentError(op, 'caps', `caps['${name}'] must be a non-negative integer, got ${cap}`);
+    if (!names.has(name))
+      throw new InvalidArgumentError(
+        op,
+        'caps',
+        `cap for unknown source '${name}' (sources: ${[...names].join(', ')})`,
+      );
+    if (!Number.isInteger(cap) || cap < 0)
+      throw new InvalidArgumentError(op, 'caps', `caps['${name}'] must be a non-negative integer, got ${cap}`);
   }
   const seen = new Set<string>();
   const sentences: string[] = [];
@@ -90,10 +104,19 @@ export function buildCorpus(sources: readonly CorpusSource[], options: BuildCorp
   const counts: CorpusSourceCount[] = [];
   const rng = createRng(seed);
   sources.forEach((src, si) => {
-    const c: CorpusSourceCount = { name: src.name, read: src.texts.length, tooShort: 0, tooLong: 0, duplicates: 0, sampledOut: 0, kept: 0 };
+    const c: CorpusSourceCount = {
+      name: src.name,
+      read: src.texts.length,
+      tooShort: 0,
+      tooLong: 0,
+      duplicates: 0,
+      sampledOut: 0,
+      kept: 0,
+    };
     const candidates: string[] = [];
     src.texts.forEach((t, i) => {
-      if (typeof t !== 'string') throw new InvalidArgumentError(op, 'sources', `${src.name}[${i}] must be a string, got ${typeof t}`);
+      if (typeof t !== 'string')
+        throw new InvalidArgumentError(op, 'sources', `${src.name}[${i}] must be a string, got ${typeof t}`);
       const s = normalizeSentence(t);
       if (s.length < minChars) return void c.tooShort++;
       if (s.length > maxChars) return void c.tooLong++;
@@ -110,7 +133,9 @@ export function buildCorpus(sources: readonly CorpusSource[], options: BuildCorp
       c.sampledOut = candidates.length - cap;
       // Sampled-out texts are no longer "seen": a later source may keep them.
       const keep = new Set(chosen);
-      candidates.forEach((s, i) => { if (!keep.has(i)) seen.delete(s.toLowerCase()); });
+      candidates.forEach((s, i) => {
+        if (!keep.has(i)) seen.delete(s.toLowerCase());
+      });
     }
     c.kept = kept.length;
     for (const s of kept) {

@@ -39,7 +39,11 @@ export function parseFortunes(text: string, options: FortuneOptions = {}): strin
     else entries[entries.length - 1]!.push(line);
   }
   for (const entry of entries) {
-    const s = entry.filter((l) => !/^\s*--\s/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
+    const s = entry
+      .filter((l) => !/^\s*--\s/.test(l))
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (s.length === 0 || s.length > maxChars) continue;
     const letters = (s.match(/[\p{L} ]/gu) ?? []).length;
     if (letters / s.length < minLetterShare) continue;
@@ -60,7 +64,11 @@ export async function loadFortunes(dir = '/usr/share/games/fortunes', options: F
   try {
     names = (await readdir(dir)).filter((n) => !n.includes('.') && !FORTUNE_EXCLUDED_FILES.has(n)).sort();
   } catch (cause) {
-    throw new InvalidArgumentError('loadFortunes', 'dir', `cannot read ${dir} (install Debian's fortunes, or run tools/setup/text-corpus.sh): ${String(cause)}`);
+    throw new InvalidArgumentError(
+      'loadFortunes',
+      'dir',
+      `cannot read ${dir} (install Debian's fortunes, or run tools/setup/text-corpus.sh): ${String(cause)}`,
+    );
   }
   const out: string[] = [];
   for (const name of names) out.push(...parseFortunes(await readFile(join(dir, name), 'utf8'), options));

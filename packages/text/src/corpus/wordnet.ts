@@ -56,7 +56,8 @@ export function parseWordnetData(text: string, file: string): WordnetText {
     const line = lines[i]!.replace(/\r$/, '');
     if (line.startsWith('  ') || line.trim() === '') continue;
     const bar = line.indexOf(' | ');
-    if (bar < 0) throw new FormatError('parseWordnetData', 'text', `${file}:${i + 1}: synset line without ' | ' before its gloss`);
+    if (bar < 0)
+      throw new FormatError('parseWordnetData', 'text', `${file}:${i + 1}: synset line without ' | ' before its gloss`);
     const defs: string[] = [];
     for (const part of splitGloss(line.slice(bar + 3))) {
       if (part.startsWith('"')) {
@@ -86,7 +87,11 @@ export async function loadWordnet(dir = '/usr/share/wordnet'): Promise<WordnetTe
     try {
       text = await readFile(file, 'latin1');
     } catch (cause) {
-      throw new InvalidArgumentError('loadWordnet', 'dir', `cannot read ${file} (install Debian's wordnet-base, or run tools/setup/text-corpus.sh): ${String(cause)}`);
+      throw new InvalidArgumentError(
+        'loadWordnet',
+        'dir',
+        `cannot read ${file} (install Debian's wordnet-base, or run tools/setup/text-corpus.sh): ${String(cause)}`,
+      );
     }
     const parsed = parseWordnetData(text, file);
     out.glosses.push(...parsed.glosses);

@@ -83,7 +83,8 @@ function parseImages(op: string, file: string, obj: Json): { images: CocoImage[]
   const index = new Map<number, number>();
   asArray(op, file, obj, 'images').forEach((im, i) => {
     const id = num(op, file, im.id, `images[${i}].id`);
-    if (typeof im.file_name !== 'string') throw new FormatError(op, 'file', `${file}: images[${i}].file_name must be a string`);
+    if (typeof im.file_name !== 'string')
+      throw new FormatError(op, 'file', `${file}: images[${i}].file_name must be a string`);
     if (index.has(id)) throw new FormatError(op, 'file', `${file}: duplicate image id ${id} at images[${i}]`);
     index.set(id, images.length);
     images.push({ id, fileName: im.file_name });
@@ -122,8 +123,10 @@ function parseCaptionsImpl(op: string, text: string, file: string): CocoCaptions
   const { images, index } = parseImages(op, file, obj);
   const captions: CocoCaption[] = asArray(op, file, obj, 'annotations').map((a, i) => {
     const imageId = num(op, file, a.image_id, `annotations[${i}].image_id`);
-    if (!index.has(imageId)) throw new FormatError(op, 'file', `${file}: annotations[${i}] refers to unknown image ${imageId}`);
-    if (typeof a.caption !== 'string') throw new FormatError(op, 'file', `${file}: annotations[${i}].caption must be a string`);
+    if (!index.has(imageId))
+      throw new FormatError(op, 'file', `${file}: annotations[${i}] refers to unknown image ${imageId}`);
+    if (typeof a.caption !== 'string')
+      throw new FormatError(op, 'file', `${file}: annotations[${i}].caption must be a string`);
     const c: CocoCaption = { imageId, caption: a.caption };
     if (typeof a.id === 'number') c.id = a.id;
     return c;
@@ -183,7 +186,8 @@ function parseInstancesImpl(op: string, text: string, file: string, options: Coc
   } else {
     cats = asArray(op, file, obj, 'categories').map((c, i) => {
       const id = num(op, file, c.id, `categories[${i}].id`);
-      if (typeof c.name !== 'string') throw new FormatError(op, 'file', `${file}: categories[${i}].name must be a string`);
+      if (typeof c.name !== 'string')
+        throw new FormatError(op, 'file', `${file}: categories[${i}].name must be a string`);
       return { id, name: c.name };
     });
   }
@@ -202,9 +206,11 @@ function parseInstancesImpl(op: string, text: string, file: string, options: Coc
     const imageId = num(op, file, a.image_id, `annotations[${i}].image_id`);
     const categoryId = num(op, file, a.category_id, `annotations[${i}].category_id`);
     const row = index.get(imageId);
-    if (row === undefined) throw new FormatError(op, 'file', `${file}: annotations[${i}] refers to unknown image ${imageId}`);
+    if (row === undefined)
+      throw new FormatError(op, 'file', `${file}: annotations[${i}] refers to unknown image ${imageId}`);
     const col = catIndex.get(categoryId);
-    if (col === undefined) throw new FormatError(op, 'file', `${file}: annotations[${i}] has unknown category ${categoryId}`);
+    if (col === undefined)
+      throw new FormatError(op, 'file', `${file}: annotations[${i}] has unknown category ${categoryId}`);
     targets[row * C + col] = 1;
   });
   return { images, categories: cats, targets, numClasses: C };
@@ -258,7 +264,8 @@ export function cocoRetrievalTargets(data: CocoCaptions): CocoRetrievalTargets {
   const imageToCaptions: number[][] = data.images.map(() => []);
   data.captions.forEach((c, i) => {
     const row = index.get(c.imageId);
-    if (row === undefined) throw new FormatError('cocoRetrievalTargets', 'data', `caption ${i} refers to unknown image ${c.imageId}`);
+    if (row === undefined)
+      throw new FormatError('cocoRetrievalTargets', 'data', `caption ${i} refers to unknown image ${c.imageId}`);
     captionToImage[i] = row;
     imageToCaptions[row]!.push(i);
   });

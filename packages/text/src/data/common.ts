@@ -120,7 +120,11 @@ export async function firstExisting(op: string, argument: string, candidates: st
 /** Throws InvalidArgumentError unless `value` is one of `allowed`. */
 export function checkSplit<T extends string>(op: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(op, 'split', `must be one of ${allowed.map((s) => `'${s}'`).join(', ')}, got '${value}'`);
+    throw new InvalidArgumentError(
+      op,
+      'split',
+      `must be one of ${allowed.map((s) => `'${s}'`).join(', ')}, got '${value}'`,
+    );
   }
   return value as T;
 }

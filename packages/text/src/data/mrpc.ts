@@ -9,12 +9,20 @@ export type MrpcSplit = 'train' | 'test';
 const MRPC_SPLITS: readonly MrpcSplit[] = ['train', 'test'];
 
 function parseMrpcImpl(op: string, text: string, file: string, options: PairParseOptions): PairDataset {
-  return runRows(op, 'mrpc', text, file, options, (l) => l.startsWith('Quality'), (cols, line) => {
-    if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
-    const q = cols[0]!.trim();
-    if (q !== '0' && q !== '1') throw new RowError(`Quality (column 1) must be 0 or 1, got '${cols[0]}'`);
-    return { a: cols[3]!, b: cols[4]!, label: q === '1' ? 1 : 0, id: `${cols[1]!.trim()}-${cols[2]!.trim()}`, line };
-  });
+  return runRows(
+    op,
+    'mrpc',
+    text,
+    file,
+    options,
+    (l) => l.startsWith('Quality'),
+    (cols, line) => {
+      if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
+      const q = cols[0]!.trim();
+      if (q !== '0' && q !== '1') throw new RowError(`Quality (column 1) must be 0 or 1, got '${cols[0]}'`);
+      return { a: cols[3]!, b: cols[4]!, label: q === '1' ? 1 : 0, id: `${cols[1]!.trim()}-${cols[2]!.trim()}`, line };
+    },
+  );
 }
 
 /**
@@ -63,7 +71,11 @@ export async function loadMrpc(dir: string, split: MrpcSplit, options: PairLoadO
   const op = 'loadMrpc';
   checkSplit(op, split, MRPC_SPLITS);
   const name = `msr_paraphrase_${split}.txt`;
-  const file = await firstExisting(op, 'dir', [join(dir, 'mrpc', name), join(dir, 'mrpc', 'original', name), join(dir, name)]);
+  const file = await firstExisting(op, 'dir', [
+    join(dir, 'mrpc', name),
+    join(dir, 'mrpc', 'original', name),
+    join(dir, name),
+  ]);
   return parseMrpcImpl(op, await readFile(file, 'utf8'), file, { ...options, split });
 }
 
@@ -105,11 +117,15 @@ function mulberry32(seed: number): () => number {
  * dev.pairs.length; // 407
  * ```
  */
-export function mrpcDevSplit(dataset: PairDataset, options: DevSplitOptions = {}): { train: PairDataset; dev: PairDataset } {
+export function mrpcDevSplit(
+  dataset: PairDataset,
+  options: DevSplitOptions = {},
+): { train: PairDataset; dev: PairDataset } {
   const op = 'mrpcDevSplit';
   const fraction = options.fraction ?? 0.1;
   const seed = options.seed ?? 0;
-  if (!(fraction > 0 && fraction < 1)) throw new InvalidArgumentError(op, 'fraction', `must be in (0, 1), got ${fraction}`);
+  if (!(fraction > 0 && fraction < 1))
+    throw new InvalidArgumentError(op, 'fraction', `must be in (0, 1), got ${fraction}`);
   if (!Number.isInteger(seed)) throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${seed}`);
   const rand = mulberry32(seed);
   const groups = new Map<string, number[]>();

@@ -10,18 +10,26 @@ const SICK_SPLITS: readonly SickSplit[] = ['train', 'trial', 'test'];
 export const SICK_ENTAILMENT = ['ENTAILMENT', 'NEUTRAL', 'CONTRADICTION'] as const;
 
 function parseSickImpl(op: string, text: string, file: string, options: PairParseOptions): PairDataset {
-  return runRows(op, 'sick', text, file, options, (l) => l.startsWith('pair_ID'), (cols, line) => {
-    if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
-    const score = parseStrictFloat(cols[3]!);
-    if (!Number.isFinite(score) || score < 1 || score > 5) {
-      throw new RowError(`relatedness (column 4) must be a number in [1, 5], got '${cols[3]}'`);
-    }
-    const entailment = cols[4]!.trim();
-    if (!(SICK_ENTAILMENT as readonly string[]).includes(entailment)) {
-      throw new RowError(`entailment (column 5) must be one of ${SICK_ENTAILMENT.join(', ')}, got '${entailment}'`);
-    }
-    return { a: cols[1]!, b: cols[2]!, score, entailment, id: cols[0]!.trim(), line };
-  });
+  return runRows(
+    op,
+    'sick',
+    text,
+    file,
+    options,
+    (l) => l.startsWith('pair_ID'),
+    (cols, line) => {
+      if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
+      const score = parseStrictFloat(cols[3]!);
+      if (!Number.isFinite(score) || score < 1 || score > 5) {
+        throw new RowError(`relatedness (column 4) must be a number in [1, 5], got '${cols[3]}'`);
+      }
+      const entailment = cols[4]!.trim();
+      if (!(SICK_ENTAILMENT as readonly string[]).includes(entailment)) {
+        throw new RowError(`entailment (column 5) must be one of ${SICK_ENTAILMENT.join(', ')}, got '${entailment}'`);
+      }
+      return { a: cols[1]!, b: cols[2]!, score, entailment, id: cols[0]!.trim(), line };
+    },
+  );
 }
 
 /**

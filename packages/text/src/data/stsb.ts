@@ -8,14 +8,22 @@ export type StsbSplit = 'train' | 'dev' | 'test';
 const STSB_SPLITS: readonly StsbSplit[] = ['train', 'dev', 'test'];
 
 function parseStsbImpl(op: string, text: string, file: string, options: PairParseOptions): PairDataset {
-  return runRows(op, 'stsb', text, file, options, () => false, (cols, line) => {
-    if (cols.length < 7) throw new RowError(`expected at least 7 TAB-separated columns, got ${cols.length}`);
-    const score = parseStrictFloat(cols[4]!);
-    if (!Number.isFinite(score) || score < 0 || score > 5) {
-      throw new RowError(`score (column 5) must be a number in [0, 5], got '${cols[4]}'`);
-    }
-    return { a: cols[5]!, b: cols[6]!, score, id: cols[3]!, genre: cols[0]!, line };
-  });
+  return runRows(
+    op,
+    'stsb',
+    text,
+    file,
+    options,
+    () => false,
+    (cols, line) => {
+      if (cols.length < 7) throw new RowError(`expected at least 7 TAB-separated columns, got ${cols.length}`);
+      const score = parseStrictFloat(cols[4]!);
+      if (!Number.isFinite(score) || score < 0 || score > 5) {
+        throw new RowError(`score (column 5) must be a number in [0, 5], got '${cols[4]}'`);
+      }
+      return { a: cols[5]!, b: cols[6]!, score, id: cols[3]!, genre: cols[0]!, line };
+    },
+  );
 }
 
 /**

@@ -49,7 +49,10 @@ export interface GloveAvgOptions {
  */
 export function tokenize(text: string, options: GloveAvgOptions = {}): string[] {
   const { stopwords = true } = options;
-  const tokens = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0);
+  const tokens = text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((t) => t.length > 0);
   return stopwords ? tokens.filter((t) => !ENGLISH_STOPWORDS.has(t)) : tokens;
 }
 

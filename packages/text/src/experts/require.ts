@@ -8,6 +8,4 @@ import { createRequire } from 'node:module';
  * there too (`node -e`, the REPL) and is not this file. The CJS build has an empty `import.meta` and uses
  * its module-scoped `__filename`.
  */
-export const packageRequire: NodeJS.Require = createRequire(
-  (import.meta as { url?: string }).url ?? __filename,
-);
+export const packageRequire: NodeJS.Require = createRequire((import.meta as { url?: string }).url ?? __filename);

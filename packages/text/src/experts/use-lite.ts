@@ -155,7 +155,8 @@ export async function createUseLite(): Promise<TextExpert> {
     ...(params > 0 ? { params } : {}),
     async embed(inputs: readonly string[]): Promise<Float32Array> {
       inputs.forEach((t, i) => {
-        if (typeof t !== 'string') throw new InvalidArgumentError('use-lite', `inputs[${i}]`, `must be a string, got ${typeof t}`);
+        if (typeof t !== 'string')
+          throw new InvalidArgumentError('use-lite', `inputs[${i}]`, `must be a string, got ${typeof t}`);
       });
       const reply = await request([...inputs]);
       if (!reply.ok || !reply.data) throw new BackendError('use-lite', `embedding failed: ${reply.error ?? 'no data'}`);

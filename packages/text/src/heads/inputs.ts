@@ -66,7 +66,11 @@ export function matrixInput(
     return x as tf.Tensor2D;
   }
   if (!Array.isArray(x)) {
-    throw new InvalidArgumentError(op, argument, `must be a tf.Tensor2D or an array of rows, got ${x === null ? 'null' : typeof x}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a tf.Tensor2D or an array of rows, got ${x === null ? 'null' : typeof x}`,
+    );
   }
   const rows = x.length;
   const first = rows > 0 ? x[0] : undefined;
@@ -74,8 +78,16 @@ export function matrixInput(
   const data = new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) {
     const row: unknown = x[i];
-    if (!isArrayLikeNumbers(row)) throw new InvalidArgumentError(op, `${argument}[${i}]`, 'must be an array of numbers');
-    if (row.length !== cols) throw new ShapeError(op, argument, `[B, ${cols}] (rectangular rows)`, [rows, row.length], `row ${i} has ${row.length} values`);
+    if (!isArrayLikeNumbers(row))
+      throw new InvalidArgumentError(op, `${argument}[${i}]`, 'must be an array of numbers');
+    if (row.length !== cols)
+      throw new ShapeError(
+        op,
+        argument,
+        `[B, ${cols}] (rectangular rows)`,
+        [rows, row.length],
+        `row ${i} has ${row.length} values`,
+      );
     for (let j = 0; j < cols; j++) {
       const v = row[j];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
@@ -106,17 +118,23 @@ export function vectorInput(
 ): tf.Tensor1D {
   if (x instanceof tf.Tensor) {
     shapes.check(argument, x.shape, [letter]);
-    if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new InvalidArgumentError(op, argument, `must have dtype float32 or int32, got ${x.dtype}`);
+    if (x.dtype !== 'float32' && x.dtype !== 'int32')
+      throw new InvalidArgumentError(op, argument, `must have dtype float32 or int32, got ${x.dtype}`);
     return (x.dtype === dtype ? x : tf.cast(x, dtype)) as tf.Tensor1D;
   }
   if (!isArrayLikeNumbers(x)) {
-    throw new InvalidArgumentError(op, argument, `must be a tf.Tensor1D or an array of numbers, got ${x === null ? 'null' : typeof x}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a tf.Tensor1D or an array of numbers, got ${x === null ? 'null' : typeof x}`,
+    );
   }
   shapes.check(argument, [x.length], [letter]);
   const data = dtype === 'int32' ? new Int32Array(x.length) : new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (typeof v !== 'number') throw new InvalidArgumentError(op, `${argument}[${i}]`, `must be a number, got ${typeof v}`);
+    if (typeof v !== 'number')
+      throw new InvalidArgumentError(op, `${argument}[${i}]`, `must be a number, got ${typeof v}`);
     if (!Number.isFinite(v)) throw new NonFiniteError(op, argument, 1, i);
     const bad = valueCheck?.(v);
     if (bad) throw new InvalidArgumentError(op, `${argument}[${i}]`, bad);
@@ -128,7 +146,11 @@ export function vectorInput(
 /** Checks that `batch` is a non-null object. */
 export function batchObject<T extends object>(op: string, batch: unknown): T {
   if (batch === null || typeof batch !== 'object' || Array.isArray(batch)) {
-    throw new InvalidArgumentError(op, 'batch', `must be an object, got ${batch === null ? 'null' : Array.isArray(batch) ? 'an array' : typeof batch}`);
+    throw new InvalidArgumentError(
+      op,
+      'batch',
+      `must be an object, got ${batch === null ? 'null' : Array.isArray(batch) ? 'an array' : typeof batch}`,
+    );
   }
   return batch as T;
 }
@@ -142,16 +164,19 @@ export function positiveInteger(op: string, argument: string, value: unknown): n
 }
 
 export function optionsObject<T extends object>(op: string, options: unknown, known: readonly string[]): T {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError(op, 'options', 'must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InvalidArgumentError(op, `options.${key}`, `is not an option (options: ${known.join(', ')})`);
+    if (!known.includes(key))
+      throw new InvalidArgumentError(op, `options.${key}`, `is not an option (options: ${known.join(', ')})`);
   }
   return options as T;
 }
 
 export function seedOption(op: string, value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidArgumentError(op, 'options.seed', `must be a finite number, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new InvalidArgumentError(op, 'options.seed', `must be a finite number, got ${String(value)}`);
   return value;
 }
 

@@ -129,7 +129,9 @@ export class NliHead extends Module {
       const ut = matrixInput(op, 'batch.u', b.u, shapes, ['B', this.embedDim]);
       const vt = matrixInput(op, 'batch.v', b.v, shapes, ['B', this.embedDim]);
       const label = vectorInput(op, 'batch.label', b.label, shapes, 'B', 'int32', (y) =>
-        Number.isInteger(y) && y >= 0 && y < CLASSES ? null : `must be a class index 0, 1 or 2 (${NLI_LABELS.join(', ')}), got ${y}`,
+        Number.isInteger(y) && y >= 0 && y < CLASSES
+          ? null
+          : `must be a class index 0, 1 or 2 (${NLI_LABELS.join(', ')}), got ${y}`,
       );
       if (ut.shape[0] === 0) throw new InvalidArgumentError(op, 'batch', 'must hold at least one pair');
       const logProbs = tf.logSoftmax(this.net.forward(pairFeaturesOf(ut, vt)));

@@ -66,7 +66,11 @@ export class ParaphraseThreshold {
    */
   constructor(threshold?: number) {
     if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold))) {
-      throw new InvalidArgumentError('ParaphraseThreshold', 'threshold', `must be a finite number, got ${String(threshold)}`);
+      throw new InvalidArgumentError(
+        'ParaphraseThreshold',
+        'threshold',
+        `must be a finite number, got ${String(threshold)}`,
+      );
     }
     this.t = threshold ?? null;
   }
@@ -93,7 +97,8 @@ export class ParaphraseThreshold {
   fit(cosines: ArrayLike<number>, labels: ArrayLike<number>): ParaphraseFit {
     const op = 'ParaphraseThreshold.fit';
     const n = checkCosines(op, cosines);
-    if (!isArrayLike(labels)) throw new InvalidArgumentError(op, 'labels', `must be an array of 0/1 labels, got ${typeName(labels)}`);
+    if (!isArrayLike(labels))
+      throw new InvalidArgumentError(op, 'labels', `must be an array of 0/1 labels, got ${typeName(labels)}`);
     if (labels.length !== n) throw new ShapeError(op, 'labels', `[N=${n}] (the length of 'cosines')`, [labels.length]);
     let pos = 0;
     for (let i = 0; i < n; i++) {
@@ -101,7 +106,12 @@ export class ParaphraseThreshold {
       if (y !== 0 && y !== 1) throw new InvalidArgumentError(op, `labels[${i}]`, `must be 0 or 1, got ${String(y)}`);
       pos += y;
     }
-    if (pos === 0) throw new InvalidArgumentError(op, 'labels', 'must hold at least one positive (1): F1 of the positive class is 0 at every threshold');
+    if (pos === 0)
+      throw new InvalidArgumentError(
+        op,
+        'labels',
+        'must hold at least one positive (1): F1 of the positive class is 0 at every threshold',
+      );
     // The sweep is @geolip/metrics' bestThreshold (F1, ties → the highest cut); its "all positive" cut (−∞) is
     // reported here as the smallest fitted cosine, which predicts the same (every fitted pair positive) and stays finite.
     const best = bestThreshold(cosines, labels, { metric: 'f1' });
@@ -132,7 +142,12 @@ export class ParaphraseThreshold {
    */
   predict(cosines: ArrayLike<number>): Uint8Array {
     const op = 'ParaphraseThreshold.predict';
-    if (this.t === null) throw new InvalidArgumentError(op, 'this', 'has no threshold: call fit(cosines, labels) first or pass one to the constructor');
+    if (this.t === null)
+      throw new InvalidArgumentError(
+        op,
+        'this',
+        'has no threshold: call fit(cosines, labels) first or pass one to the constructor',
+      );
     const n = checkCosines(op, cosines);
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = cosines[i]! >= this.t ? 1 : 0;
@@ -141,7 +156,12 @@ export class ParaphraseThreshold {
 
   /** `{ type: 'ParaphraseThreshold', version: 1, threshold, fit }` (what `JSON.stringify` writes). */
   toJSON(): ParaphraseThresholdJSON {
-    return { type: 'ParaphraseThreshold', version: 1, threshold: this.t, fit: this.lastFit === null ? null : { ...this.lastFit } };
+    return {
+      type: 'ParaphraseThreshold',
+      version: 1,
+      threshold: this.t,
+      fit: this.lastFit === null ? null : { ...this.lastFit },
+    };
   }
 
   /**
@@ -158,19 +178,25 @@ export class ParaphraseThreshold {
         throw new FormatError(op, 'json', 'is not valid JSON', { cause: error });
       }
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FormatError(op, 'json', 'must be an object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new FormatError(op, 'json', 'must be an object');
     const o = value as Record<string, unknown>;
-    if (o.type !== 'ParaphraseThreshold') throw new FormatError(op, 'json', `has type ${JSON.stringify(o.type)}, expected "ParaphraseThreshold"`);
-    if (o.version !== 1) throw new FormatError(op, 'json', `has version ${JSON.stringify(o.version)}; this build reads version 1`);
+    if (o.type !== 'ParaphraseThreshold')
+      throw new FormatError(op, 'json', `has type ${JSON.stringify(o.type)}, expected "ParaphraseThreshold"`);
+    if (o.version !== 1)
+      throw new FormatError(op, 'json', `has version ${JSON.stringify(o.version)}; this build reads version 1`);
     const t = o.threshold;
-    if (t !== null && (typeof t !== 'number' || !Number.isFinite(t))) throw new FormatError(op, 'json', `has threshold ${JSON.stringify(t)}; expected a finite number or null`);
+    if (t !== null && (typeof t !== 'number' || !Number.isFinite(t)))
+      throw new FormatError(op, 'json', `has threshold ${JSON.stringify(t)}; expected a finite number or null`);
     const out = new ParaphraseThreshold(t ?? undefined);
     const fit = o.fit;
     if (fit !== undefined && fit !== null) {
-      if (typeof fit !== 'object' || Array.isArray(fit)) throw new FormatError(op, 'json', 'has a "fit" that is not an object');
+      if (typeof fit !== 'object' || Array.isArray(fit))
+        throw new FormatError(op, 'json', 'has a "fit" that is not an object');
       const f = fit as Record<string, unknown>;
       for (const key of ['threshold', 'f1', 'precision', 'recall', 'accuracy', 'tp', 'fp', 'tn', 'fn'] as const) {
-        if (typeof f[key] !== 'number' || !Number.isFinite(f[key])) throw new FormatError(op, 'json', `has fit.${key} = ${JSON.stringify(f[key])}; expected a finite number`);
+        if (typeof f[key] !== 'number' || !Number.isFinite(f[key]))
+          throw new FormatError(op, 'json', `has fit.${key} = ${JSON.stringify(f[key])}; expected a finite number`);
       }
       out.lastFit = { ...(f as unknown as ParaphraseFit) };
     }
@@ -179,7 +205,8 @@ export class ParaphraseThreshold {
 }
 
 function checkCosines(op: string, cosines: unknown): number {
-  if (!isArrayLike(cosines)) throw new InvalidArgumentError(op, 'cosines', `must be an array of numbers, got ${typeName(cosines)}`);
+  if (!isArrayLike(cosines))
+    throw new InvalidArgumentError(op, 'cosines', `must be an array of numbers, got ${typeName(cosines)}`);
   let count = 0;
   let first = -1;
   for (let i = 0; i < cosines.length; i++) {

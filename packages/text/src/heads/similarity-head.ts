@@ -79,8 +79,17 @@ export class SimilarityHead extends Module {
     this.embedDim = positiveInteger(op, 'options.embedDim', opts.embedDim);
     this.hidden = positiveInteger(op, 'options.hidden', opts.hidden ?? 256);
     const range = opts.range ?? [0, 5];
-    if (!Array.isArray(range) || range.length !== 2 || !range.every((r) => typeof r === 'number' && Number.isFinite(r)) || !(range[0] < range[1])) {
-      throw new InvalidArgumentError(op, 'options.range', `must be [min, max] with finite min < max, got ${JSON.stringify(range)}`);
+    if (
+      !Array.isArray(range) ||
+      range.length !== 2 ||
+      !range.every((r) => typeof r === 'number' && Number.isFinite(r)) ||
+      !(range[0] < range[1])
+    ) {
+      throw new InvalidArgumentError(
+        op,
+        'options.range',
+        `must be [min, max] with finite min < max, got ${JSON.stringify(range)}`,
+      );
     }
     this.range = Object.freeze([range[0], range[1]] as [number, number]);
     this.net = this.addModule('net', new Mlp(4 * this.embedDim, this.hidden, 1, seedOption(op, opts.seed)));
@@ -128,7 +137,9 @@ export class SimilarityHead extends Module {
       const shapes = new ShapeBinder(op);
       const ut = matrixInput(op, 'batch.u', b.u, shapes, ['B', this.embedDim]);
       const vt = matrixInput(op, 'batch.v', b.v, shapes, ['B', this.embedDim]);
-      const gold = vectorInput(op, 'batch.score', b.score, shapes, 'B', 'float32', (s) => (s >= min && s <= max ? null : `must be in [${min}, ${max}], got ${s}`));
+      const gold = vectorInput(op, 'batch.score', b.score, shapes, 'B', 'float32', (s) =>
+        s >= min && s <= max ? null : `must be in [${min}, ${max}], got ${s}`,
+      );
       if (ut.shape[0] === 0) throw new InvalidArgumentError(op, 'batch', 'must hold at least one pair');
       return tf.mean(tf.square(tf.sub(this.scoresOf(ut, vt), gold))) as tf.Scalar;
     });

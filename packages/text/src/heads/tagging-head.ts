@@ -116,7 +116,9 @@ export class TaggingHead extends Module {
     return tf.tidy(() => {
       const shapes = new ShapeBinder(op);
       const x = matrixInput(op, 'batch.x', b.x, shapes, ['B', this.embedDim]);
-      const y = matrixInput(op, 'batch.labels', b.labels, shapes, ['B', this.classes], (t) => (t >= 0 && t <= 1 ? null : `must be in [0, 1], got ${t}`));
+      const y = matrixInput(op, 'batch.labels', b.labels, shapes, ['B', this.classes], (t) =>
+        t >= 0 && t <= 1 ? null : `must be in [0, 1], got ${t}`,
+      );
       if (x.shape[0] === 0) throw new InvalidArgumentError(op, 'batch', 'must hold at least one row');
       const z = this.net.forward(x);
       // max(z, 0) − z·y + log(1 + exp(−|z|)), PyTorch's BCEWithLogits without overflow.

@@ -33,7 +33,8 @@ export function isControl(ch: string): boolean {
 /** `_is_punctuation` of the reference: the ASCII non-alphanumeric ranges, plus every Unicode P* category. */
 export function isPunctuation(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
+    return true;
   if (cp < 128) return false;
   return PUNCTUATION.test(ch);
 }

@@ -78,7 +78,12 @@ export class BertTokenizer {
     this.idToToken = [...tokens];
     const idOf = (t: BertSpecialToken): number => {
       const id = vocab.get(t);
-      if (id === undefined) throw new FormatError('BertTokenizer.fromVocabText', 'text', `has no line '${t}'; a BERT vocabulary needs ${BERT_SPECIAL_TOKENS.join(', ')}`);
+      if (id === undefined)
+        throw new FormatError(
+          'BertTokenizer.fromVocabText',
+          'text',
+          `has no line '${t}'; a BERT vocabulary needs ${BERT_SPECIAL_TOKENS.join(', ')}`,
+        );
       return id;
     };
     this.padId = idOf('[PAD]');
@@ -95,10 +100,12 @@ export class BertTokenizer {
    * Throws `FormatError` when the text is empty or lacks one of the five special tokens.
    */
   static fromVocabText(text: string): BertTokenizer {
-    if (typeof text !== 'string') throw new InvalidArgumentError('BertTokenizer.fromVocabText', 'text', `must be a string, got ${describe(text)}`);
+    if (typeof text !== 'string')
+      throw new InvalidArgumentError('BertTokenizer.fromVocabText', 'text', `must be a string, got ${describe(text)}`);
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    if (lines.length === 0) throw new FormatError('BertTokenizer.fromVocabText', 'text', 'is empty; expected one token per line');
+    if (lines.length === 0)
+      throw new FormatError('BertTokenizer.fromVocabText', 'text', 'is empty; expected one token per line');
     return new BertTokenizer(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)));
   }
 
@@ -108,7 +115,12 @@ export class BertTokenizer {
    * @throws {InvalidArgumentError} naming `path`: not a string or URL, unreadable, or a fetch that fails.
    */
   static async fromFile(path: string | URL): Promise<BertTokenizer> {
-    if (typeof path !== 'string' && !(path instanceof URL)) throw new InvalidArgumentError('BertTokenizer.fromFile', 'path', `must be a string or a URL, got ${describe(path)}`);
+    if (typeof path !== 'string' && !(path instanceof URL))
+      throw new InvalidArgumentError(
+        'BertTokenizer.fromFile',
+        'path',
+        `must be a string or a URL, got ${describe(path)}`,
+      );
     const bytes = await readBinarySource('BertTokenizer.fromFile', 'path', path);
     return BertTokenizer.fromVocabText(new TextDecoder().decode(bytes));
   }
@@ -124,7 +136,8 @@ export class BertTokenizer {
    * stay single tokens, as in the reference.
    */
   tokenize(text: string): string[] {
-    if (typeof text !== 'string') throw new InvalidArgumentError('BertTokenizer.tokenize', 'text', `must be a string, got ${describe(text)}`);
+    if (typeof text !== 'string')
+      throw new InvalidArgumentError('BertTokenizer.tokenize', 'text', `must be a string, got ${describe(text)}`);
     return this.tokenizeUnchecked(text);
   }
 
@@ -158,19 +171,27 @@ export class BertTokenizer {
    */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): BatchEncoding {
     const op = 'BertTokenizer.encodeBatch';
-    if (!Array.isArray(texts)) throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${describe(texts)}`);
+    if (!Array.isArray(texts))
+      throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${describe(texts)}`);
     texts.forEach((t, i) => {
-      if (typeof t !== 'string') throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${describe(t)}`);
+      if (typeof t !== 'string')
+        throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${describe(t)}`);
     });
     const o = this.checkOptions(op, options);
     const padding = options.padding ?? 'longest';
-    if (padding !== 'longest' && padding !== 'max_length') throw new InvalidArgumentError(op, 'padding', `must be 'longest' or 'max_length', got ${describe(padding)}`);
+    if (padding !== 'longest' && padding !== 'max_length')
+      throw new InvalidArgumentError(op, 'padding', `must be 'longest' or 'max_length', got ${describe(padding)}`);
     const rows = texts.map((t) => this.encodeIds(t, o));
     let length: number;
     if (padding === 'max_length') {
       length = o.maxLength;
       rows.forEach((r, i) => {
-        if (r.length > length) throw new InvalidArgumentError(op, `texts[${i}]`, `has ${r.length} tokens, more than maxLength ${length}; pass truncation: true or padding: 'longest'`);
+        if (r.length > length)
+          throw new InvalidArgumentError(
+            op,
+            `texts[${i}]`,
+            `has ${r.length} tokens, more than maxLength ${length}; pass truncation: true or padding: 'longest'`,
+          );
       });
     } else {
       length = rows.reduce((m, r) => Math.max(m, r.length), 0);
@@ -221,22 +242,31 @@ export class BertTokenizer {
   }
 
   private checkOptions(op: string, options: EncodeOptions): Required<EncodeOptions> {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describe(options)}`);
     const maxLength = options.maxLength ?? 512;
     const addSpecialTokens = options.addSpecialTokens ?? true;
     const truncation = options.truncation ?? true;
-    if (!Number.isInteger(maxLength) || maxLength < 1) throw new InvalidArgumentError(op, 'maxLength', `must be a positive integer, got ${describe(maxLength)}`);
-    if (addSpecialTokens && maxLength < 2) throw new InvalidArgumentError(op, 'maxLength', `must be at least 2 to hold [CLS] and [SEP], got ${maxLength}`);
+    if (!Number.isInteger(maxLength) || maxLength < 1)
+      throw new InvalidArgumentError(op, 'maxLength', `must be a positive integer, got ${describe(maxLength)}`);
+    if (addSpecialTokens && maxLength < 2)
+      throw new InvalidArgumentError(op, 'maxLength', `must be at least 2 to hold [CLS] and [SEP], got ${maxLength}`);
     return { maxLength, addSpecialTokens, truncation };
   }
 
   private idsToTokens(ids: ArrayLike<number>, op: string): string[] {
-    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') throw new InvalidArgumentError(op, 'ids', `must be an array of token ids, got ${describe(ids)}`);
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number')
+      throw new InvalidArgumentError(op, 'ids', `must be an array of token ids, got ${describe(ids)}`);
     const out: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = Number(ids[i]);
       const token = Number.isInteger(id) ? this.idToToken[id] : undefined;
-      if (token === undefined) throw new InvalidArgumentError(op, `ids[${i}]`, `must be an integer in [0, ${this.vocabSize}), got ${describe(ids[i])}`);
+      if (token === undefined)
+        throw new InvalidArgumentError(
+          op,
+          `ids[${i}]`,
+          `must be an integer in [0, ${this.vocabSize}), got ${describe(ids[i])}`,
+        );
       out.push(token);
     }
     return out;
@@ -248,12 +278,22 @@ export class BertTokenizer {
  * `@geolip/nn`'s attention and `maskedMeanPool` take). The caller owns (and disposes) both.
  */
 export function toTensors(batch: BatchEncoding): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D } {
-  if (batch === null || typeof batch !== 'object' || !(batch.inputIds instanceof Int32Array) || !(batch.attentionMask instanceof Int32Array) || !Array.isArray(batch.shape)) {
+  if (
+    batch === null ||
+    typeof batch !== 'object' ||
+    !(batch.inputIds instanceof Int32Array) ||
+    !(batch.attentionMask instanceof Int32Array) ||
+    !Array.isArray(batch.shape)
+  ) {
     throw new InvalidArgumentError('toTensors', 'batch', 'must be a BatchEncoding from BertTokenizer.encodeBatch');
   }
   const [b, l] = batch.shape;
   if (batch.inputIds.length !== b * l || batch.attentionMask.length !== b * l) {
-    throw new InvalidArgumentError('toTensors', 'batch', `has shape [${b}, ${l}] but ${batch.inputIds.length} ids and ${batch.attentionMask.length} mask values`);
+    throw new InvalidArgumentError(
+      'toTensors',
+      'batch',
+      `has shape [${b}, ${l}] but ${batch.inputIds.length} ids and ${batch.attentionMask.length} mask values`,
+    );
   }
   return {
     inputIds: tf.tensor2d(batch.inputIds, [b, l], 'int32'),

@@ -33,6 +33,9 @@ export function bundledAssetPath(op: string, folder: string, file: string): Prom
   } catch {
     // CJS build: no import.meta
   }
-  return sharedBundledAssetPath(op, folder, file, { url, dirname: typeof __dirname === 'string' ? __dirname : undefined });
+  return sharedBundledAssetPath(op, folder, file, {
+    url,
+    dirname: typeof __dirname === 'string' ? __dirname : undefined,
+  });
 }
 declare const __dirname: string | undefined;

@@ -13,10 +13,13 @@ import {
 import type { CocoCategory } from '../../src/data/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const DATA = process.env.GEOLIP_DATA ? resolve(process.env.GEOLIP_DATA) : resolve(here, '../../../..', '../shared/data');
+const DATA = process.env.GEOLIP_DATA
+  ? resolve(process.env.GEOLIP_DATA)
+  : resolve(here, '../../../..', '../shared/data');
 const ANN = join(DATA, 'coco', 'coco-mini', 'annotations');
 const hasData = existsSync(ANN);
-if (!hasData) console.warn(`[text/test/data] COCO-MINI not found at ${ANN} (set GEOLIP_DATA): real-file tests are skipped`);
+if (!hasData)
+  console.warn(`[text/test/data] COCO-MINI not found at ${ANN} (set GEOLIP_DATA): real-file tests are skipped`);
 
 describe('parseCocoCaptions', () => {
   it('images and captions in file order', () => {
@@ -24,8 +27,14 @@ describe('parseCocoCaptions', () => {
       '{"images":[{"id":1,"file_name":"a.jpg"},{"id":2,"file_name":"b.jpg"}],"annotations":[{"image_id":2,"id":7,"caption":"A cat."},{"image_id":1,"caption":"A dog."}]}',
       'x.json',
     );
-    expect(c.images).toEqual([{ id: 1, fileName: 'a.jpg' }, { id: 2, fileName: 'b.jpg' }]);
-    expect(c.captions).toEqual([{ imageId: 2, caption: 'A cat.', id: 7 }, { imageId: 1, caption: 'A dog.' }]);
+    expect(c.images).toEqual([
+      { id: 1, fileName: 'a.jpg' },
+      { id: 2, fileName: 'b.jpg' },
+    ]);
+    expect(c.captions).toEqual([
+      { imageId: 2, caption: 'A cat.', id: 7 },
+      { imageId: 1, caption: 'A dog.' },
+    ]);
     const gt = cocoRetrievalTargets(c);
     expect(Array.from(gt.captionToImage)).toEqual([1, 0]);
     expect(gt.imageToCaptions).toEqual([[1], [0]]);
@@ -34,8 +43,12 @@ describe('parseCocoCaptions', () => {
     expect(() => parseCocoCaptions('{', '/c.json')).toThrow(/parseCocoCaptions: 'file' \/c.json: not valid JSON/);
     expect(() => parseCocoCaptions('[]', 'c')).toThrow(FormatError);
     expect(() => parseCocoCaptions('{"images":[]}', 'c')).toThrow(/'annotations'/);
-    expect(() => parseCocoCaptions('{"images":[],"annotations":[{"image_id":3,"caption":"x"}]}', 'c')).toThrow(/unknown image 3/);
-    expect(() => parseCocoCaptions('{"images":[{"id":"1","file_name":"a"}],"annotations":[]}', 'c')).toThrow(/images\[0\].id must be an integer/);
+    expect(() => parseCocoCaptions('{"images":[],"annotations":[{"image_id":3,"caption":"x"}]}', 'c')).toThrow(
+      /unknown image 3/,
+    );
+    expect(() => parseCocoCaptions('{"images":[{"id":"1","file_name":"a"}],"annotations":[]}', 'c')).toThrow(
+      /images\[0\].id must be an integer/,
+    );
   });
 });
 
@@ -46,16 +59,25 @@ describe('parseCocoInstances', () => {
     '"annotations":[{"image_id":5,"category_id":3},{"image_id":5,"category_id":3},{"image_id":6,"category_id":1}]}';
   it('multi-label targets indexed by sorted category id', () => {
     const t = parseCocoInstances(text, 'x.json');
-    expect(t.categories).toEqual([{ id: 1, name: 'person' }, { id: 3, name: 'car' }]);
+    expect(t.categories).toEqual([
+      { id: 1, name: 'person' },
+      { id: 3, name: 'car' },
+    ]);
     expect(t.numClasses).toBe(2);
     expect(Array.from(t.targets)).toEqual([0, 1, 1, 0]);
   });
   it('external category list fixes the column order', () => {
-    const cats: CocoCategory[] = [{ id: 3, name: 'car' }, { id: 2, name: 'bicycle' }, { id: 1, name: 'person' }];
+    const cats: CocoCategory[] = [
+      { id: 3, name: 'car' },
+      { id: 2, name: 'bicycle' },
+      { id: 1, name: 'person' },
+    ];
     const t = parseCocoInstances(text, 'x.json', { categories: cats });
     expect(t.numClasses).toBe(3);
     expect(Array.from(t.targets)).toEqual([0, 0, 1, 1, 0, 0]);
-    expect(() => parseCocoInstances(text, 'x', { categories: [{ id: 1, name: 'person' }] })).toThrow(/unknown category 3/);
+    expect(() => parseCocoInstances(text, 'x', { categories: [{ id: 1, name: 'person' }] })).toThrow(
+      /unknown category 3/,
+    );
     expect(() => parseCocoInstances(text, 'x', { categories: [] })).toThrow(InvalidArgumentError);
   });
   it('doc example', () => {
@@ -77,7 +99,11 @@ describe.skipIf(!hasData)(`COCO-MINI in ${ANN}`, () => {
     expect(c.images).toHaveLength(79);
     expect(c.captions).toHaveLength(395);
     expect(c.images[0]).toEqual({ id: 397133, fileName: '000000397133.jpg' });
-    expect(c.captions[0]).toEqual({ imageId: 205401, id: 221865, caption: 'A plane floating on top of a lake surrounded by mountains.' });
+    expect(c.captions[0]).toEqual({
+      imageId: 205401,
+      id: 221865,
+      caption: 'A plane floating on top of a lake surrounded by mountains.',
+    });
     const gt = cocoRetrievalTargets(c);
     expect(gt.imageToCaptions.every((l) => l.length === 5)).toBe(true);
   });

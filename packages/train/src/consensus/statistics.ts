@@ -64,18 +64,29 @@ export class ConsensusStatistics {
    */
   constructor(experts: readonly { name: string; dim: number }[], targetDim: number) {
     const op = 'ConsensusStatistics';
-    if (!Array.isArray(experts) || experts.length < 1) throw new InvalidArgumentError(op, 'experts', 'must be a non-empty array');
-    if (!Number.isInteger(targetDim) || targetDim < 1) throw new InvalidArgumentError(op, 'targetDim', `must be an integer ≥ 1, got ${String(targetDim)}`);
+    if (!Array.isArray(experts) || experts.length < 1)
+      throw new InvalidArgumentError(op, 'experts', 'must be a non-empty array');
+    if (!Number.isInteger(targetDim) || targetDim < 1)
+      throw new InvalidArgumentError(op, 'targetDim', `must be an integer ≥ 1, got ${String(targetDim)}`);
     const seen = new Set<string>();
     experts.forEach((e, i) => {
-      if (typeof e?.name !== 'string' || e.name.length === 0 || seen.has(e.name)) throw new InvalidArgumentError(op, `experts[${i}].name`, 'must be a unique non-empty string');
-      if (!Number.isInteger(e.dim) || e.dim < targetDim) throw new InvalidArgumentError(op, `experts[${i}].dim`, `must be an integer ≥ targetDim=${targetDim}, got ${String(e.dim)}`);
+      if (typeof e?.name !== 'string' || e.name.length === 0 || seen.has(e.name))
+        throw new InvalidArgumentError(op, `experts[${i}].name`, 'must be a unique non-empty string');
+      if (!Number.isInteger(e.dim) || e.dim < targetDim)
+        throw new InvalidArgumentError(
+          op,
+          `experts[${i}].dim`,
+          `must be an integer ≥ targetDim=${targetDim}, got ${String(e.dim)}`,
+        );
       seen.add(e.name);
     });
     this.targetDim = targetDim;
     this.experts = experts.map((e) => ({ name: e.name, dim: e.dim }));
     this.target = new RunningMoments(targetDim);
-    this.perExpert = this.experts.map((e) => ({ moments: new RunningMoments(e.dim), cross: new RunningCrossMoments(e.dim, targetDim) }));
+    this.perExpert = this.experts.map((e) => ({
+      moments: new RunningMoments(e.dim),
+      cross: new RunningCrossMoments(e.dim, targetDim),
+    }));
   }
 
   /** Rows seen so far. */
@@ -99,7 +110,8 @@ export class ConsensusStatistics {
       const value = features[e.name];
       if (value === undefined) throw new InvalidArgumentError(op, `features.${e.name}`, 'is missing');
       const x = toMatrix(op, `features['${e.name}']`, value);
-      if (x.rows !== y.rows || x.cols !== e.dim) throw new ShapeError(op, `features['${e.name}']`, `[B=${y.rows}, D_e=${e.dim}]`, x.shape);
+      if (x.rows !== y.rows || x.cols !== e.dim)
+        throw new ShapeError(op, `features['${e.name}']`, `[B=${y.rows}, D_e=${e.dim}]`, x.shape);
       return x;
     });
     this.target.update(y);
@@ -116,7 +128,10 @@ export class ConsensusStatistics {
    */
   merge(other: ConsensusStatistics): this {
     const op = 'ConsensusStatistics.merge';
-    const same = other.targetDim === this.targetDim && other.experts.length === this.experts.length && other.experts.every((e, i) => e.name === this.experts[i]!.name && e.dim === this.experts[i]!.dim);
+    const same =
+      other.targetDim === this.targetDim &&
+      other.experts.length === this.experts.length &&
+      other.experts.every((e, i) => e.name === this.experts[i]!.name && e.dim === this.experts[i]!.dim);
     if (!same) throw new InvalidArgumentError(op, 'other', 'must have the same experts, widths and targetDim');
     this.target.merge(other.target);
     this.perExpert.forEach((p, e) => {
@@ -132,23 +147,43 @@ export class ConsensusStatistics {
       version: 1,
       targetDim: this.targetDim,
       target: this.target.toJSON(),
-      experts: this.experts.map((e, i) => ({ name: e.name, moments: this.perExpert[i]!.moments.toJSON(), cross: this.perExpert[i]!.cross.toJSON() })),
+      experts: this.experts.map((e, i) => ({
+        name: e.name,
+        moments: this.perExpert[i]!.moments.toJSON(),
+        cross: this.perExpert[i]!.cross.toJSON(),
+      })),
     };
   }
 
   /** Restores `toJSON()` output. @throws {InvalidArgumentError} If `json` is not one. */
   static fromJSON(json: unknown): ConsensusStatistics {
     const j = json as ConsensusStatisticsJSON;
-    if (typeof j !== 'object' || j === null || j.kind !== 'ConsensusStatistics' || j.version !== 1 || !Array.isArray(j.experts)) {
-      throw new InvalidArgumentError('ConsensusStatistics.fromJSON', 'json', 'is not a ConsensusStatistics JSON (kind/version)');
+    if (
+      typeof j !== 'object' ||
+      j === null ||
+      j.kind !== 'ConsensusStatistics' ||
+      j.version !== 1 ||
+      !Array.isArray(j.experts)
+    ) {
+      throw new InvalidArgumentError(
+        'ConsensusStatistics.fromJSON',
+        'json',
+        'is not a ConsensusStatistics JSON (kind/version)',
+      );
     }
     const out = new ConsensusStatistics(
       j.experts.map((e) => ({ name: e.name, dim: e.moments.dim })),
       j.targetDim,
     );
-    const mutable = out as { target: RunningMoments; perExpert: { moments: RunningMoments; cross: RunningCrossMoments }[] };
+    const mutable = out as {
+      target: RunningMoments;
+      perExpert: { moments: RunningMoments; cross: RunningCrossMoments }[];
+    };
     mutable.target = RunningMoments.fromJSON(j.target);
-    mutable.perExpert = j.experts.map((e) => ({ moments: RunningMoments.fromJSON(e.moments), cross: RunningCrossMoments.fromJSON(e.cross) }));
+    mutable.perExpert = j.experts.map((e) => ({
+      moments: RunningMoments.fromJSON(e.moments),
+      cross: RunningCrossMoments.fromJSON(e.cross),
+    }));
     return out;
   }
 }
@@ -175,13 +210,18 @@ export interface FitProjectorsOptions {
  * @throws {InvalidArgumentError} If fewer than 2 rows were seen or an option is out of range.
  * @remarks float64 on the CPU: one eigh per expert (D_e) and one for K, one SVD of `[D_e, K]` each.
  */
-export function fitProjectorsFromStatistics(stats: ConsensusStatistics, options: FitProjectorsOptions = {}): ConsensusProjector[] {
+export function fitProjectorsFromStatistics(
+  stats: ConsensusStatistics,
+  options: FitProjectorsOptions = {},
+): ConsensusProjector[] {
   const op = 'fitProjectorsFromStatistics';
   if (stats.count < 2) throw new InvalidArgumentError(op, 'stats', `must hold at least 2 rows, got ${stats.count}`);
   const shrinkage = options.shrinkage ?? 1e-3;
   const floor = options.floor ?? 1e-10;
-  if (typeof shrinkage !== 'number' || !(shrinkage >= 0 && shrinkage <= 1)) throw new InvalidArgumentError(op, 'options.shrinkage', `must be a number in [0, 1], got ${String(shrinkage)}`);
-  if (typeof floor !== 'number' || !Number.isFinite(floor) || !(floor > 0)) throw new InvalidArgumentError(op, 'options.floor', `must be a finite number > 0, got ${String(floor)}`);
+  if (typeof shrinkage !== 'number' || !(shrinkage >= 0 && shrinkage <= 1))
+    throw new InvalidArgumentError(op, 'options.shrinkage', `must be a number in [0, 1], got ${String(shrinkage)}`);
+  if (typeof floor !== 'number' || !Number.isFinite(floor) || !(floor > 0))
+    throw new InvalidArgumentError(op, 'options.floor', `must be a finite number > 0, got ${String(floor)}`);
   const n = stats.count;
   const k = stats.targetDim;
   const wy = zca(stats.target.comoment(), n, shrinkage, floor);
@@ -223,7 +263,8 @@ function zca(comoment: Matrix, n: number, shrinkage: number, floor: number): { w
 function spectral(vectors: Matrix, values: Float64Array, g: (x: number) => number): Matrix {
   const d = values.length;
   const scaled = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) scaled.data[i * d + j] = vectors.data[i * d + j]! * g(values[j]!);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) scaled.data[i * d + j] = vectors.data[i * d + j]! * g(values[j]!);
   const out = linalg.matmulTransposeB(scaled, vectors);
   for (let i = 0; i < d; i++) {
     for (let j = i + 1; j < d; j++) {

@@ -13,22 +13,41 @@ function fromSafetensors(bytes: Uint8Array, name: string): Matrix {
   try {
     contents = readSafetensors(bytes);
   } catch (error) {
-    throw new FormatError(OP, name, `is not a valid safetensors file: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new FormatError(
+      OP,
+      name,
+      `is not a valid safetensors file: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const names = Object.keys(contents.tensors);
   const key = names.includes('embeddings') ? 'embeddings' : names.length === 1 ? names[0]! : undefined;
   if (key === undefined) {
-    throw new FormatError(OP, name, `has no tensor 'embeddings' and ${names.length} tensors (${names.join(', ') || 'none'}); expected 'embeddings' or a single tensor`);
+    throw new FormatError(
+      OP,
+      name,
+      `has no tensor 'embeddings' and ${names.length} tensors (${names.join(', ') || 'none'}); expected 'embeddings' or a single tensor`,
+    );
   }
   const entry = contents.tensors[key]!;
-  if (!['F32', 'F64', 'F16', 'BF16'].includes(entry.dtype)) throw new FormatError(OP, name, `tensor '${key}' has dtype ${entry.dtype}; expected F32, F64, F16 or BF16`);
-  if (entry.shape.length !== 2) throw new FormatError(OP, name, `tensor '${key}' has shape [${entry.shape.join(', ')}]; a 2-D shape [N, D] is required`);
-  const data = entry.dtype === 'F64' ? Float64Array.from(entry.data as Float64Array) : Float64Array.from(toFloat32(entry));
+  if (!['F32', 'F64', 'F16', 'BF16'].includes(entry.dtype))
+    throw new FormatError(OP, name, `tensor '${key}' has dtype ${entry.dtype}; expected F32, F64, F16 or BF16`);
+  if (entry.shape.length !== 2)
+    throw new FormatError(
+      OP,
+      name,
+      `tensor '${key}' has shape [${entry.shape.join(', ')}]; a 2-D shape [N, D] is required`,
+    );
+  const data =
+    entry.dtype === 'F64' ? Float64Array.from(entry.data as Float64Array) : Float64Array.from(toFloat32(entry));
   return new Matrix(entry.shape[0]!, entry.shape[1]!, data);
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -42,18 +61,29 @@ function shardFiles(dir: string, files: readonly string[], label: string): strin
     const index = Number(i);
     const total = Number(n);
     const g = groups.get(prefix!) ?? { total, byIndex: new Map<number, string>() };
-    if (g.total !== total) throw new FormatError(OP, label, `mixes shard counts for '${prefix!}' (of-${g.total} and of-${total})`);
+    if (g.total !== total)
+      throw new FormatError(OP, label, `mixes shard counts for '${prefix!}' (of-${g.total} and of-${total})`);
     if (index >= total) throw new FormatError(OP, label, `has shard ${f} with index ${index} ≥ count ${total}`);
     g.byIndex.set(index, f);
     groups.set(prefix!, g);
   }
   if (groups.size === 0) throw new FormatError(OP, label, 'holds no shard files (*.shard-i-of-N.safetensors)');
-  if (groups.size > 1) throw new FormatError(OP, label, `holds shards of ${groups.size} different outputs (${[...groups.keys()].join(', ')}); point at one with a glob`);
+  if (groups.size > 1)
+    throw new FormatError(
+      OP,
+      label,
+      `holds shards of ${groups.size} different outputs (${[...groups.keys()].join(', ')}); point at one with a glob`,
+    );
   const [prefix, g] = [...groups][0]!;
   const out: string[] = [];
   for (let i = 0; i < g.total; i++) {
     const f = g.byIndex.get(i);
-    if (f === undefined) throw new FormatError(OP, label, `is missing shard ${join(dir, `${prefix}.shard-${i}-of-${g.total}.safetensors`)}`);
+    if (f === undefined)
+      throw new FormatError(
+        OP,
+        label,
+        `is missing shard ${join(dir, `${prefix}.shard-${i}-of-${g.total}.safetensors`)}`,
+      );
     out.push(join(dir, f));
   }
   return out;
@@ -65,18 +95,28 @@ async function readOne(path: string): Promise<Matrix> {
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new FormatError(OP, path, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`, { cause: error });
+    throw new FormatError(
+      OP,
+      path,
+      code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`,
+      { cause: error },
+    );
   }
   if (path.endsWith('.npy')) return parseNpy(bytes, path, OP);
   if (path.endsWith('.safetensors')) return fromSafetensors(bytes, path);
-  throw new FormatError(OP, path, 'has an unknown extension; expected .npy, .safetensors, a directory of shards or a glob');
+  throw new FormatError(
+    OP,
+    path,
+    'has an unknown extension; expected .npy, .safetensors, a directory of shards or a glob',
+  );
 }
 
 function concatRows(parts: readonly Matrix[], files: readonly string[], label: string): Matrix {
   const cols = parts[0]!.cols;
   let rows = 0;
   parts.forEach((p, i) => {
-    if (p.cols !== cols) throw new FormatError(OP, label, `shard ${files[i]!} has width ${p.cols}, the first shard has ${cols}`);
+    if (p.cols !== cols)
+      throw new FormatError(OP, label, `shard ${files[i]!} has width ${p.cols}, the first shard has ${cols}`);
     rows += p.rows;
   });
   const out = new Matrix(rows, cols);
@@ -131,15 +171,28 @@ export async function readExpertFeatures(path: string): Promise<Matrix> {
     try {
       entries = await readdir(dir);
     } catch (error) {
-      throw new FormatError(OP, path, `cannot list directory ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+      throw new FormatError(
+        OP,
+        path,
+        `cannot list directory ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        { cause: error },
+      );
     }
-    return readShards(shardFiles(dir, entries.filter((e) => re.test(e)), path), path);
+    return readShards(
+      shardFiles(
+        dir,
+        entries.filter((e) => re.test(e)),
+        path,
+      ),
+      path,
+    );
   }
   let isDir = false;
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FormatError(OP, path, 'does not exist', { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FormatError(OP, path, 'does not exist', { cause: error });
     throw error;
   }
   if (isDir) {

@@ -44,11 +44,20 @@ export function pngScanlines(width: number, height: number, pixels: Uint8Array):
  * @throws {RangeError} If the size is not positive integers or `pixels` has the wrong length.
  */
 export function encodeGrayPng(width: number, height: number, pixels: Uint8Array): Uint8Array {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    width > 0x7fffffff ||
+    height > 0x7fffffff
+  ) {
     throw new RangeError(`encodeGrayPng: width and height must be positive integers, got ${width}×${height}`);
   }
   if (!(pixels instanceof Uint8Array) || pixels.length !== width * height) {
-    throw new RangeError(`encodeGrayPng: 'pixels' must be a Uint8Array of ${width * height} bytes, got ${pixels?.length}`);
+    throw new RangeError(
+      `encodeGrayPng: 'pixels' must be a Uint8Array of ${width * height} bytes, got ${pixels?.length}`,
+    );
   }
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);

@@ -13,6 +13,7 @@ export interface HostWeight {
  */
 export async function readWeightsAsync(weights: Record<string, tf.Tensor>): Promise<Record<string, HostWeight>> {
   const out: Record<string, HostWeight> = {};
-  for (const [name, w] of Object.entries(weights)) out[name] = { dtype: 'F32', shape: [...w.shape], data: (await w.data()) as Float32Array };
+  for (const [name, w] of Object.entries(weights))
+    out[name] = { dtype: 'F32', shape: [...w.shape], data: (await w.data()) as Float32Array };
   return out;
 }

@@ -102,7 +102,8 @@ export class AdamW {
     this.beta2 = assertNumber(op, 'options.beta2', options.beta2 ?? 0.999, 0, 0.9999999999);
     this.epsilon = assertNumber(op, 'options.epsilon', options.epsilon ?? 1e-8, Number.MIN_VALUE);
     this.weightDecay = assertNumber(op, 'options.weightDecay', options.weightDecay ?? 0.01, 0);
-    if (params === null || typeof params !== 'object') throw new InvalidArgumentError(op, 'params', 'must be an object of tf.Variables');
+    if (params === null || typeof params !== 'object')
+      throw new InvalidArgumentError(op, 'params', 'must be an object of tf.Variables');
     this.params = { ...params };
     this.names = Object.keys(params);
     if (this.names.length === 0) throw new InvalidArgumentError(op, 'params', 'must hold at least one variable');
@@ -111,9 +112,11 @@ export class AdamW {
     for (const name of this.names) {
       const p = params[name]!;
       if (!(p instanceof tf.Variable)) throw new InvalidArgumentError(op, `params.${name}`, 'must be a tf.Variable');
-      if (p.dtype !== 'float32') throw new InvalidArgumentError(op, `params.${name}`, `must be float32, got ${p.dtype}`);
+      if (p.dtype !== 'float32')
+        throw new InvalidArgumentError(op, `params.${name}`, `must be float32, got ${p.dtype}`);
       if (!isAnchorName(name) && !rule(name, p)) this.decayed.add(name);
-      this.scales[name] = options.lrScale === undefined ? 1 : assertNumber(op, `options.lrScale('${name}')`, options.lrScale(name), 0);
+      this.scales[name] =
+        options.lrScale === undefined ? 1 : assertNumber(op, `options.lrScale('${name}')`, options.lrScale(name), 0);
       this.m[name] = tf.variable(tf.zeros(p.shape), false);
       this.v[name] = tf.variable(tf.zeros(p.shape), false);
     }
@@ -206,7 +209,11 @@ export class AdamW {
         const data = state[key]?.[name];
         if (!data) throw new InvalidArgumentError(op, `state.${key}`, `has no entry for parameter '${name}'`);
         if (data.length !== size) {
-          throw new InvalidArgumentError(op, `state.${key}`, `entry '${name}' must hold ${size} values (shape [${this.params[name]!.shape.join(', ')}]), got ${data.length}`);
+          throw new InvalidArgumentError(
+            op,
+            `state.${key}`,
+            `entry '${name}' must hold ${size} values (shape [${this.params[name]!.shape.join(', ')}]), got ${data.length}`,
+          );
         }
       }
     }

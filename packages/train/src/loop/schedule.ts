@@ -34,7 +34,8 @@ export interface WarmupCosineOptions {
  */
 export function warmupCosine(options: WarmupCosineOptions): LrSchedule {
   const op = 'warmupCosine';
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
   const warmup = assertInteger(op, 'options.warmupSteps', options.warmupSteps, 0);
   const total = assertInteger(op, 'options.totalSteps', options.totalSteps, Math.max(1, warmup));
   const peak = assertNumber(op, 'options.peakLr', options.peakLr, 0);
@@ -61,7 +62,10 @@ export function constantLr(lr: number): LrSchedule {
  *   a `[]` scalar tensor with the norm before clipping (the caller disposes it).
  * @remarks Stays on the backend (no read). A zero gradient stays zero.
  */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { clipped: Record<string, tf.Tensor>; norm: tf.Scalar } {
+export function clipByGlobalNorm(
+  grads: Record<string, tf.Tensor>,
+  maxNorm: number,
+): { clipped: Record<string, tf.Tensor>; norm: tf.Scalar } {
   assertNumber('clipByGlobalNorm', 'maxNorm', maxNorm, Number.MIN_VALUE);
   return tf.tidy(() => {
     const norm = globalNorm(grads);
@@ -82,7 +86,8 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
     let level = parts;
     while (level.length > 1) {
       const next: tf.Tensor[] = [];
-      for (let i = 0; i < level.length; i += 7) next.push(level.length - i === 1 ? level[i]! : tf.addN(level.slice(i, i + 7)));
+      for (let i = 0; i < level.length; i += 7)
+        next.push(level.length - i === 1 ? level[i]! : tf.addN(level.slice(i, i + 7)));
       level = next;
     }
     return tf.sqrt(level[0]!) as tf.Scalar;

@@ -136,7 +136,8 @@ export class TrainNonFiniteError extends NonFiniteError {
   }
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
 /**
  * Trains `model` with AdamW, an optional schedule, global-norm clipping and gradient accumulation.
@@ -163,26 +164,40 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
   if (!model || typeof model.getWeights !== 'function' || typeof model.loss !== 'function') {
     throw new InvalidArgumentError(op, 'options.model', 'must implement getWeights() and loss()');
   }
-  if (typeof data !== 'function') throw new InvalidArgumentError(op, 'options.data', 'must be a function (step, rng, micro) => batch');
+  if (typeof data !== 'function')
+    throw new InvalidArgumentError(op, 'options.data', 'must be a function (step, rng, micro) => batch');
   const steps = assertInteger(op, 'options.steps', options.steps, 1);
   const accumulate = assertInteger(op, 'options.accumulate', options.accumulate ?? 1, 1);
   const seed = assertNumber(op, 'options.seed', options.seed ?? 0);
-  const clipNorm = options.clipNorm === undefined ? undefined : assertNumber(op, 'options.clipNorm', options.clipNorm, Number.MIN_VALUE);
-  const evalEvery = options.evalEvery === undefined ? undefined : assertInteger(op, 'options.evalEvery', options.evalEvery, 1);
+  const clipNorm =
+    options.clipNorm === undefined
+      ? undefined
+      : assertNumber(op, 'options.clipNorm', options.clipNorm, Number.MIN_VALUE);
+  const evalEvery =
+    options.evalEvery === undefined ? undefined : assertInteger(op, 'options.evalEvery', options.evalEvery, 1);
   if (options.earlyStop) {
     assertInteger(op, 'options.earlyStop.patience', options.earlyStop.patience, 1);
-    if (options.earlyStop.mode !== 'min' && options.earlyStop.mode !== 'max') throw new InvalidArgumentError(op, 'options.earlyStop.mode', `must be 'min' or 'max', got ${String(options.earlyStop.mode)}`);
-    if (!options.evaluate || evalEvery === undefined) throw new InvalidArgumentError(op, 'options.earlyStop', 'needs evaluate and evalEvery');
+    if (options.earlyStop.mode !== 'min' && options.earlyStop.mode !== 'max')
+      throw new InvalidArgumentError(
+        op,
+        'options.earlyStop.mode',
+        `must be 'min' or 'max', got ${String(options.earlyStop.mode)}`,
+      );
+    if (!options.evaluate || evalEvery === undefined)
+      throw new InvalidArgumentError(op, 'options.earlyStop', 'needs evaluate and evalEvery');
   }
   if (options.checkpoint) assertInteger(op, 'options.checkpoint.every', options.checkpoint.every, 1);
-  if (options.afterStep !== undefined && typeof options.afterStep !== 'function') throw new InvalidArgumentError(op, 'options.afterStep', 'must be a function (step) => void');
+  if (options.afterStep !== undefined && typeof options.afterStep !== 'function')
+    throw new InvalidArgumentError(op, 'options.afterStep', 'must be a function (step) => void');
 
   const weights = model.getWeights();
   const names = Object.keys(weights);
   const varList = names.map((n) => weights[n]!);
   const optimizer = new AdamW(weights, {
     ...options.optimizer,
-    noWeightDecay: options.optimizer?.noWeightDecay ?? (model.noWeightDecay ? (name: string) => model.noWeightDecay!(name) : undefined),
+    noWeightDecay:
+      options.optimizer?.noWeightDecay ??
+      (model.noWeightDecay ? (name: string) => model.noWeightDecay!(name) : undefined),
   });
   const schedule = options.schedule ?? constantLr(optimizer.lr);
   let rng = createRng(seed);
@@ -224,7 +239,14 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     const host = await readWeightsAsync(weights);
     lastCheckpoint = saveCheckpoint(
       options.checkpoint.dir,
-      { weights: host, optimizer: await optimizer.getStateAsync(), step, rng: { seed, state: rng.state() }, config: options.config ?? null, extra },
+      {
+        weights: host,
+        optimizer: await optimizer.getStateAsync(),
+        step,
+        rng: { seed, state: rng.state() },
+        config: options.config ?? null,
+        extra,
+      },
       { keep: options.checkpoint.keep },
     );
     savedStep = step;
@@ -265,12 +287,22 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
         }
         const prevSum = sum;
         const prevLoss = lossSum;
-        sum = prevSum ? tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, prevSum[n] ? tf.add(prevSum[n]!, g) : g.clone()]))) : grads;
+        sum = prevSum
+          ? tf.tidy(() =>
+              Object.fromEntries(
+                Object.entries(grads).map(([n, g]) => [n, prevSum[n] ? tf.add(prevSum[n]!, g) : g.clone()]),
+              ),
+            )
+          : grads;
         lossSum = prevLoss ? tf.add(prevLoss, value) : value;
         if (prevSum) {
           // Keep grads of parameters that only had gradients in earlier micro-batches.
           for (const [n, g] of Object.entries(prevSum)) if (!(n in sum)) sum[n] = g;
-          tf.dispose(Object.entries(prevSum).filter(([n]) => sum![n] !== prevSum[n]).map(([, g]) => g));
+          tf.dispose(
+            Object.entries(prevSum)
+              .filter(([n]) => sum![n] !== prevSum[n])
+              .map(([, g]) => g),
+          );
           tf.dispose(grads);
         }
         if (prevLoss) {
@@ -317,7 +349,12 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
         const es = options.earlyStop;
         if (es) {
           const value = lastEval[es.metric];
-          if (typeof value !== 'number') throw new InvalidArgumentError(op, 'options.earlyStop.metric', `'${es.metric}' is not in the evaluate() result (keys: ${Object.keys(lastEval).join(', ')})`);
+          if (typeof value !== 'number')
+            throw new InvalidArgumentError(
+              op,
+              'options.earlyStop.metric',
+              `'${es.metric}' is not in the evaluate() result (keys: ${Object.keys(lastEval).join(', ')})`,
+            );
           const delta = es.minDelta ?? 0;
           const improved = best === undefined || (es.mode === 'min' ? value < best - delta : value > best + delta);
           if (improved) {
@@ -332,7 +369,8 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
           }
         }
       }
-      if (options.checkpoint && (step % options.checkpoint.every === 0 || step === steps || stoppedEarly)) await save(step);
+      if (options.checkpoint && (step % options.checkpoint.every === 0 || step === steps || stoppedEarly))
+        await save(step);
       if (stoppedEarly) break;
     }
   } finally {
@@ -340,5 +378,15 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     if (metricsFd !== undefined) closeSync(metricsFd);
     optimizer.dispose();
   }
-  return { step, stepsRun: step - start, lastLoss, stoppedEarly, aborted, best, lastEval, lastCheckpoint, elapsedMs: performance.now() - t0 };
+  return {
+    step,
+    stepsRun: step - start,
+    lastLoss,
+    stoppedEarly,
+    aborted,
+    best,
+    lastEval,
+    lastCheckpoint,
+    elapsedMs: performance.now() - t0,
+  };
 }

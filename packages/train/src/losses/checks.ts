@@ -12,7 +12,13 @@ export { assertFloatTensor, assertNumber, assertInteger, bindShapes } from '@geo
 export type LabelsLike = tf.Tensor1D | readonly number[] | Int32Array;
 
 /** Checks a float32 `[B, D]`-like tensor against a letter pattern and returns its shape. */
-export function checkFloat(op: string, shapes: ReturnType<typeof bindShapes>, argument: string, value: unknown, pattern: readonly (string | number)[]): readonly number[] {
+export function checkFloat(
+  op: string,
+  shapes: ReturnType<typeof bindShapes>,
+  argument: string,
+  value: unknown,
+  pattern: readonly (string | number)[],
+): readonly number[] {
   const t = assertFloatTensor(op, argument, value, 1);
   return shapes.check(argument, t, pattern);
 }
@@ -35,7 +41,11 @@ export function readLabels(op: string, argument: string, labels: unknown, b: num
     values = labels as ArrayLike<number>;
     shape = [values.length];
   } else {
-    throw new InvalidArgumentError(op, argument, `must be a tf.Tensor1D, a number[] or an Int32Array, got ${labels === null ? 'null' : typeof labels}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a tf.Tensor1D, a number[] or an Int32Array, got ${labels === null ? 'null' : typeof labels}`,
+    );
   }
   if (shape[0] !== b) throw new ShapeError(op, argument, `[B=${b}]`, shape);
   const out = new Int32Array(b);
@@ -53,15 +63,26 @@ export function readLabels(op: string, argument: string, labels: unknown, b: num
 /** Throws unless `value` is undefined or a boolean; returns it or the fallback. */
 export function readBool(op: string, argument: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidArgumentError(op, argument, `must be a boolean, got ${String(value)}`);
+  if (typeof value !== 'boolean')
+    throw new InvalidArgumentError(op, argument, `must be a boolean, got ${String(value)}`);
   return value;
 }
 
 /** Throws unless `value` is one of `allowed` (or undefined → fallback). */
-export function readChoice<T extends string>(op: string, argument: string, value: unknown, allowed: readonly T[], fallback: T): T {
+export function readChoice<T extends string>(
+  op: string,
+  argument: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(op, argument, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`,
+    );
   }
   return value as T;
 }

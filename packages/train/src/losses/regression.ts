@@ -70,7 +70,11 @@ export interface ProcrustesAlignmentOptions {
  * // A 90° rotation is undone exactly: loss 0.
  * procrustesAlignmentLoss(tf.tensor2d([[0, 1], [-1, 0]]), tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0]; // ≈ 0
  */
-export function procrustesAlignmentLoss(student: tf.Tensor2D, target: tf.Tensor2D, options: ProcrustesAlignmentOptions = {}): tf.Scalar {
+export function procrustesAlignmentLoss(
+  student: tf.Tensor2D,
+  target: tf.Tensor2D,
+  options: ProcrustesAlignmentOptions = {},
+): tf.Scalar {
   const op = 'procrustesAlignmentLoss';
   const shapes = bindShapes(op);
   checkFloat(op, shapes, 'student', student, ['B', 'D']);

@@ -23,7 +23,12 @@ export function optimizerKeys(defaults: Partial<OptimizerBlock>): string[] {
  * Reads the optimizer block from `obj` (under `prefix`, e.g. `student`): `lr` > 0, `weightDecay` >= 0, `warmupSteps`
  * a non-negative integer, `clipNorm` > 0 when `defaults.clipNorm` is set. Throws `RecipeConfigError` naming the field.
  */
-export function readOptimizerBlock(r: ConfigReader, obj: Record<string, unknown>, defaults: OptimizerBlock, prefix = ''): OptimizerBlock {
+export function readOptimizerBlock(
+  r: ConfigReader,
+  obj: Record<string, unknown>,
+  defaults: OptimizerBlock,
+  prefix = '',
+): OptimizerBlock {
   return {
     lr: r.num(obj, 'lr', '>0', defaults.lr, prefix),
     warmupSteps: r.num(obj, 'warmupSteps', 'int>=0', defaults.warmupSteps, prefix),
@@ -62,7 +67,12 @@ export interface DataBlock {
 export const DATA_KEYS = ['data', 'trainLimit', 'testLimit'] as const;
 
 /** Reads `data` (default `defaultDir`, resolved against `configDir`), `trainLimit`, `testLimit` (integers >= 0, default 0). */
-export function readDataBlock(r: ConfigReader, obj: Record<string, unknown>, defaultDir: string, configDir: string): DataBlock {
+export function readDataBlock(
+  r: ConfigReader,
+  obj: Record<string, unknown>,
+  defaultDir: string,
+  configDir: string,
+): DataBlock {
   return {
     data: resolve(configDir, r.optStr(obj, 'data') ?? defaultDir),
     trainLimit: r.num(obj, 'trainLimit', 'int>=0', 0),

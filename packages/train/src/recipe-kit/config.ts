@@ -34,7 +34,8 @@ const WANT: Record<NumberKind, string> = {
 };
 
 /** True for a plain JSON object (not null, not an array). */
-export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 /** A config value as it appears in an error message: strings quoted, everything else as JSON. */
 export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
@@ -55,7 +56,13 @@ export interface ConfigReader {
   /** A number field checked by `kind`, `fallback` when absent. */
   num(obj: Record<string, unknown>, key: string, kind: NumberKind, fallback: number, prefix?: string): number;
   /** A string field that must be one of `allowed`, `fallback` when absent. */
-  choice<T extends string>(obj: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T, prefix?: string): T;
+  choice<T extends string>(
+    obj: Record<string, unknown>,
+    key: string,
+    allowed: readonly T[],
+    fallback: T,
+    prefix?: string,
+  ): T;
   /** An optional boolean field, `fallback` when absent. */
   bool(obj: Record<string, unknown>, key: string, fallback: boolean, prefix?: string): boolean;
 }
@@ -75,7 +82,11 @@ export function configReader(recipe: string): ConfigReader {
     fail,
     keys(obj, allowed, prefix = '') {
       for (const k of Object.keys(obj)) {
-        if (!allowed.includes(k)) fail(`unknown field '${path(prefix, k)}' (valid: ${allowed.map((a) => path(prefix, a)).join(', ')})`, path(prefix, k));
+        if (!allowed.includes(k))
+          fail(
+            `unknown field '${path(prefix, k)}' (valid: ${allowed.map((a) => path(prefix, a)).join(', ')})`,
+            path(prefix, k),
+          );
       }
     },
     object(obj, key, prefix = '') {
@@ -87,7 +98,8 @@ export function configReader(recipe: string): ConfigReader {
     str(obj, key, prefix = '') {
       const v = obj[key];
       if (v === undefined) fail(`missing field '${path(prefix, key)}'`, path(prefix, key));
-      if (typeof v !== 'string' || v === '') fail(`'${path(prefix, key)}' must be a non-empty string, got ${show(v)}`, path(prefix, key));
+      if (typeof v !== 'string' || v === '')
+        fail(`'${path(prefix, key)}' must be a non-empty string, got ${show(v)}`, path(prefix, key));
       return v as string;
     },
     optStr(obj, key, prefix = '') {
@@ -103,10 +115,19 @@ export function configReader(recipe: string): ConfigReader {
       if (!ok) fail(`'${path(prefix, key)}' must be ${WANT[kind]}, got ${show(v)}`, path(prefix, key));
       return v as number;
     },
-    choice<T extends string>(obj: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T, prefix = ''): T {
+    choice<T extends string>(
+      obj: Record<string, unknown>,
+      key: string,
+      allowed: readonly T[],
+      fallback: T,
+      prefix = '',
+    ): T {
       const v = obj[key] ?? fallback;
       if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-        fail(`'${path(prefix, key)}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(v)}`, path(prefix, key));
+        fail(
+          `'${path(prefix, key)}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(v)}`,
+          path(prefix, key),
+        );
       }
       return v as T;
     },

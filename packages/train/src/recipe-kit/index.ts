@@ -7,7 +7,14 @@
  */
 export { RecipeConfigError, configPath, configReader, isObject, show } from './config.js';
 export type { ConfigReader, NumberKind } from './config.js';
-export { DATA_KEYS, optimizerKeys, optimizerOptions, readCheckpointBlock, readDataBlock, readOptimizerBlock } from './blocks.js';
+export {
+  DATA_KEYS,
+  optimizerKeys,
+  optimizerOptions,
+  readCheckpointBlock,
+  readDataBlock,
+  readOptimizerBlock,
+} from './blocks.js';
 export type { CheckpointBlock, DataBlock, OptimizerBlock } from './blocks.js';
 export { RecipeRun, defineRecipe, resultJson, runRecipe } from './runner.js';
 export type { DefinedRecipe, RecipeDefinition, RunRecipeOptions, StageFiles } from './runner.js';

@@ -31,7 +31,10 @@ export interface DefinedRecipe<C> extends Recipe {
 /** Makes a {@link Recipe} from its definition: `run` parses the config, then runs it with a {@link RecipeRun}. */
 export function defineRecipe<C>(definition: RecipeDefinition<C>): DefinedRecipe<C> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
-    throw new RecipeConfigError('defineRecipe', `'name' must be lower-case letters, digits and dashes, got ${show(definition.name)}`);
+    throw new RecipeConfigError(
+      'defineRecipe',
+      `'name' must be lower-case letters, digits and dashes, got ${show(definition.name)}`,
+    );
   }
   return {
     name: definition.name,
@@ -94,10 +97,14 @@ export class RecipeRun {
    */
   async stage(stage?: string, { requireCheckpoint = true } = {}): Promise<StageFiles> {
     const files: StageFiles =
-      stage === undefined ? { ckDir: this.ckDir, metricsFile: this.metricsFile } : { ckDir: join(this.ckDir, stage), metricsFile: join(this.out, `${stage}-metrics.jsonl`) };
+      stage === undefined
+        ? { ckDir: this.ckDir, metricsFile: this.metricsFile }
+        : { ckDir: join(this.ckDir, stage), metricsFile: join(this.out, `${stage}-metrics.jsonl`) };
     const has = this.hasCheckpoint(files.ckDir);
-    if (this.options.resume && requireCheckpoint && !has) throw this.error(`--resume but ${files.ckDir} holds no checkpoint`);
-    if (!this.options.resume && has) throw this.error(`${files.ckDir} already holds a checkpoint; pass --resume or another --out`);
+    if (this.options.resume && requireCheckpoint && !has)
+      throw this.error(`--resume but ${files.ckDir} holds no checkpoint`);
+    if (!this.options.resume && has)
+      throw this.error(`${files.ckDir} already holds a checkpoint; pass --resume or another --out`);
     if (!this.options.resume) await rm(files.metricsFile, { force: true });
     return files;
   }
@@ -111,7 +118,11 @@ export class RecipeRun {
    * The `train()` options every recipe sets the same way: checkpoints in `files.ckDir` every `every` steps (keeping
    * `keep`), resume from it on --resume (when it holds one), metrics to `files.metricsFile`, the abort signal.
    */
-  trainOptions(files: StageFiles, every: number, keep?: number): Pick<TrainOptions<unknown>, 'checkpoint' | 'resumeFrom' | 'metricsFile' | 'signal'> {
+  trainOptions(
+    files: StageFiles,
+    every: number,
+    keep?: number,
+  ): Pick<TrainOptions<unknown>, 'checkpoint' | 'resumeFrom' | 'metricsFile' | 'signal'> {
     return {
       checkpoint: { dir: files.ckDir, every, ...(keep !== undefined ? { keep } : {}) },
       ...(this.options.resume && this.hasCheckpoint(files.ckDir) ? { resumeFrom: files.ckDir } : {}),
@@ -124,9 +135,15 @@ export class RecipeRun {
    * After a `train()` that was aborted: says where it stopped (`<recipe>: stopped [in the <stage> stage] at step s of
    * total; checkpoint …`) and returns {@link EXIT_INTERRUPTED}.
    */
-  interrupted(summary: TrainSummary, total: number, { stage, newline = false }: { stage?: string; newline?: boolean } = {}): number {
+  interrupted(
+    summary: TrainSummary,
+    total: number,
+    { stage, newline = false }: { stage?: string; newline?: boolean } = {},
+  ): number {
     const where = stage === undefined ? '' : ` in the ${stage} stage`;
-    this.io.stdout.write(`${newline ? '\n' : ''}${this.name}: stopped${where} at step ${summary.step} of ${total}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`);
+    this.io.stdout.write(
+      `${newline ? '\n' : ''}${this.name}: stopped${where} at step ${summary.step} of ${total}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`,
+    );
     return EXIT_INTERRUPTED;
   }
 
@@ -157,13 +174,22 @@ export interface RunRecipeOptions extends Omit<RecipeRunOptions, 'signal'> {
  * an interrupted run says how to continue. Returns the recipe's exit code ({@link EXIT_INTERRUPTED} when stopped).
  * Throws `RecipeConfigError` for an invalid `timeLimit`.
  */
-export async function runRecipe(recipe: Recipe, rawConfig: unknown, io: RecipeIo, options: RunRecipeOptions): Promise<number> {
+export async function runRecipe(
+  recipe: Recipe,
+  rawConfig: unknown,
+  io: RecipeIo,
+  options: RunRecipeOptions,
+): Promise<number> {
   let config = rawConfig;
   let timeLimit = options.timeLimit;
   if (isObject(rawConfig) && rawConfig.timeLimit !== undefined) {
     const { timeLimit: fromConfig, ...rest } = rawConfig;
     if (typeof fromConfig !== 'number' || !(Number.isFinite(fromConfig) && fromConfig > 0)) {
-      throw new RecipeConfigError(`${recipe.name} config`, `'timeLimit' must be a positive number of seconds, got ${show(fromConfig)}`, { path: 'timeLimit' });
+      throw new RecipeConfigError(
+        `${recipe.name} config`,
+        `'timeLimit' must be a positive number of seconds, got ${show(fromConfig)}`,
+        { path: 'timeLimit' },
+      );
     }
     config = rest;
     timeLimit ??= fromConfig;
@@ -176,7 +202,8 @@ export async function runRecipe(recipe: Recipe, rawConfig: unknown, io: RecipeIo
     io.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (again to exit at once)\n`);
     controller.abort(name);
   };
-  const timer = timeLimit === undefined ? undefined : setTimeout(() => controller.abort('time-limit'), timeLimit * 1000);
+  const timer =
+    timeLimit === undefined ? undefined : setTimeout(() => controller.abort('time-limit'), timeLimit * 1000);
   timer?.unref();
   const listen = options.signals ?? true;
   if (listen) {

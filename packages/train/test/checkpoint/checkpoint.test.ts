@@ -83,7 +83,13 @@ describe('checkpoints', () => {
     const m = makeModel(3);
     const controller = new AbortController();
     controller.abort();
-    const s = await train({ ...common, model: m, steps: 5, checkpoint: { dir: tmp(), every: 1 }, signal: controller.signal });
+    const s = await train({
+      ...common,
+      model: m,
+      steps: 5,
+      checkpoint: { dir: tmp(), every: 1 },
+      signal: controller.signal,
+    });
     m.dispose();
     expect(s).toMatchObject({ aborted: true, step: 0, stepsRun: 0, lastCheckpoint: undefined });
   });
@@ -99,9 +105,13 @@ describe('checkpoints', () => {
     expect(err.message).toMatch(/parameter 'l1.weight'.*\[4, 16\].*got \[4, 8\]/);
     wide.dispose();
     const same = makeModel(1);
-    expect(() => loadCheckpoint(dir, { expectWeights: same.vars, expectConfig: { hidden: 8, lr: 3e-2 } })).toThrow(/config.lr: expected 0.03, checkpoint has 0.01/);
+    expect(() => loadCheckpoint(dir, { expectWeights: same.vars, expectConfig: { hidden: 8, lr: 3e-2 } })).toThrow(
+      /config.lr: expected 0.03, checkpoint has 0.01/,
+    );
     const { anchors: _a, ...noAnchors } = same.vars;
-    expect(() => loadCheckpoint(dir, { expectWeights: noAnchors })).toThrow(/parameter 'anchors' that the model does not have/);
+    expect(() => loadCheckpoint(dir, { expectWeights: noAnchors })).toThrow(
+      /parameter 'anchors' that the model does not have/,
+    );
     same.dispose();
   });
 

@@ -24,7 +24,9 @@ function meanCosine(a: Matrix, b: Matrix): number {
   const d = a.cols;
   let total = 0;
   for (let i = 0; i < a.rows; i++) {
-    let dot = 0, na = 0, nb = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0;
     for (let j = 0; j < d; j++) {
       dot += a.data[i * d + j]! * b.data[i * d + j]!;
       na += a.data[i * d + j]! ** 2;
@@ -58,7 +60,11 @@ describe('buildConsensus', () => {
   it('recovers the base set from experts of different widths', () => {
     expect(result.targets.shape).toEqual([400, 32]);
     expect(result.experts).toEqual(['expert0', 'expert1', 'expert2']);
-    expect(result.projectors.map((p) => p.linear.shape)).toEqual([[32, 32], [48, 32], [64, 32]]);
+    expect(result.projectors.map((p) => p.linear.shape)).toEqual([
+      [32, 32],
+      [48, 32],
+      [64, 32],
+    ]);
     const aligned = procrustes(result.targets, base).aligned;
     expect(meanCosine(aligned, base)).toBeGreaterThan(0.99);
     for (const c of result.diagnostics.cosineToConsensus) expect(c).toBeGreaterThan(0.99);
@@ -75,7 +81,8 @@ describe('buildConsensus', () => {
       for (let i = 0; i < z.data.length; i++) sum.data[i] = sum.data[i]! + z.data[i]!;
     });
     unitRows(sum);
-    for (let i = 0; i < sum.data.length; i++) expect(Math.abs(sum.data[i]! - result.targets.data[i]!)).toBeLessThan(1e-12);
+    for (let i = 0; i < sum.data.length; i++)
+      expect(Math.abs(sum.data[i]! - result.targets.data[i]!)).toBeLessThan(1e-12);
   });
 
   it('PCA to targetDim', () => {
@@ -124,7 +131,10 @@ describe('buildConsensus', () => {
 
   it('targets saved as F32 or F16 come back within their rounding (projectors stay F64)', () => {
     const t = result.targets.data;
-    for (const [dtype, tol] of [['F32', 6e-8], ['F16', 4.9e-4]] as const) {
+    for (const [dtype, tol] of [
+      ['F32', 6e-8],
+      ['F16', 4.9e-4],
+    ] as const) {
       const loaded = loadConsensus(saveConsensus(result, { targetsDtype: dtype }));
       let worst = 0;
       for (let i = 0; i < t.length; i++) worst = Math.max(worst, Math.abs(loaded.targets.data[i]! - t[i]!));
@@ -143,7 +153,9 @@ describe('buildConsensus', () => {
 
     const all = new ConsensusStatistics(spec, 32).update(batch(0, 400), y);
     const bounds = [0, 57, 130, 260, 400];
-    const shards = bounds.slice(1).map((b, s) => new ConsensusStatistics(spec, 32).update(batch(bounds[s]!, b), rows(y, bounds[s]!, b)));
+    const shards = bounds
+      .slice(1)
+      .map((b, s) => new ConsensusStatistics(spec, 32).update(batch(bounds[s]!, b), rows(y, bounds[s]!, b)));
     const merged = ConsensusStatistics.fromJSON(JSON.parse(JSON.stringify(shards[3]!)));
     merged.merge(shards[1]!).merge(shards[0]!).merge(shards[2]!);
     expect(merged.count).toBe(400);
@@ -152,12 +164,15 @@ describe('buildConsensus', () => {
     const fromShards = fitProjectorsFromStatistics(merged);
     fromAll.forEach((p, e) => {
       const q = fromShards[e]!;
-      for (let i = 0; i < p.linear.data.length; i++) expect(Math.abs(p.linear.data[i]! - q.linear.data[i]!)).toBeLessThan(1e-10);
+      for (let i = 0; i < p.linear.data.length; i++)
+        expect(Math.abs(p.linear.data[i]! - q.linear.data[i]!)).toBeLessThan(1e-10);
       for (let j = 0; j < p.bias.length; j++) expect(Math.abs(p.bias[j]! - q.bias[j]!)).toBeLessThan(1e-10);
       // Same as geometry's whitenedProcrustes (rowNormalize: false) and buildConsensus's projector.
       const direct = whitenedProcrustes(experts[e]!.features, y, { rowNormalize: false });
-      for (let i = 0; i < p.linear.data.length; i++) expect(Math.abs(p.linear.data[i]! - direct.linear.data[i]!)).toBeLessThan(1e-9);
-      for (let i = 0; i < p.linear.data.length; i++) expect(Math.abs(p.linear.data[i]! - result.projectors[e]!.linear.data[i]!)).toBeLessThan(1e-9);
+      for (let i = 0; i < p.linear.data.length; i++)
+        expect(Math.abs(p.linear.data[i]! - direct.linear.data[i]!)).toBeLessThan(1e-9);
+      for (let i = 0; i < p.linear.data.length; i++)
+        expect(Math.abs(p.linear.data[i]! - result.projectors[e]!.linear.data[i]!)).toBeLessThan(1e-9);
     });
   });
 });

@@ -66,7 +66,13 @@ describe('readExpertFeatures on safetensors and shards', () => {
 
   it('reads the embeddings tensor, or the only tensor, in F32/F64/F16/BF16', async () => {
     const a = join(dir, 'a.safetensors');
-    await writeFile(a, writeSafetensors({ other: { dtype: 'F32', shape: [1], data: [9] }, embeddings: { dtype: 'F64', shape: [2, 3], data: [0.1, 2, 3, 4, 5, 6] } }));
+    await writeFile(
+      a,
+      writeSafetensors({
+        other: { dtype: 'F32', shape: [1], data: [9] },
+        embeddings: { dtype: 'F64', shape: [2, 3], data: [0.1, 2, 3, 4, 5, 6] },
+      }),
+    );
     const m = await readExpertFeatures(a);
     expect([m.rows, m.cols, ...m.data]).toEqual([2, 3, 0.1, 2, 3, 4, 5, 6]);
     for (const [dtype, data] of [
@@ -81,11 +87,26 @@ describe('readExpertFeatures on safetensors and shards', () => {
   });
 
   it('rejects ambiguous, non-2-D, integer and NaN safetensors, naming the file', async () => {
-    const cases: [string, Parameters<typeof writeSafetensors>[0], RegExp, typeof FormatError | typeof NonFiniteError][] = [
-      ['two.safetensors', { a: { dtype: 'F32', shape: [1, 1], data: [1] }, b: { dtype: 'F32', shape: [1, 1], data: [1] } }, /no tensor 'embeddings'/, FormatError],
+    const cases: [
+      string,
+      Parameters<typeof writeSafetensors>[0],
+      RegExp,
+      typeof FormatError | typeof NonFiniteError,
+    ][] = [
+      [
+        'two.safetensors',
+        { a: { dtype: 'F32', shape: [1, 1], data: [1] }, b: { dtype: 'F32', shape: [1, 1], data: [1] } },
+        /no tensor 'embeddings'/,
+        FormatError,
+      ],
       ['vec.safetensors', { embeddings: { dtype: 'F32', shape: [3], data: [1, 2, 3] } }, /2-D/, FormatError],
       ['int.safetensors', { embeddings: { dtype: 'I32', shape: [1, 1], data: [1] } }, /dtype I32/, FormatError],
-      ['nan.safetensors', { embeddings: { dtype: 'F32', shape: [1, 2], data: [1, Number.NaN] } }, /non-finite/, NonFiniteError],
+      [
+        'nan.safetensors',
+        { embeddings: { dtype: 'F32', shape: [1, 2], data: [1, Number.NaN] } },
+        /non-finite/,
+        NonFiniteError,
+      ],
     ];
     for (const [name, tensors, pattern, type] of cases) {
       const p = join(dir, name);
@@ -116,7 +137,10 @@ describe('readExpertFeatures on safetensors and shards', () => {
     for (let i = 0; i < sizes.length; i++) {
       const data = rows(sizes[i]!, 2, start);
       start += data.length;
-      await writeFile(join(shards, `emb.shard-${i}-of-12.safetensors`), writeSafetensors({ embeddings: { dtype: 'F32', shape: [sizes[i]!, 2], data } }));
+      await writeFile(
+        join(shards, `emb.shard-${i}-of-12.safetensors`),
+        writeSafetensors({ embeddings: { dtype: 'F32', shape: [sizes[i]!, 2], data } }),
+      );
     }
     const expected = rows(start / 2, 2, 0);
     for (const path of [shards, join(shards, 'emb.shard-*-of-12.safetensors'), join(shards, '*')]) {
@@ -128,11 +152,20 @@ describe('readExpertFeatures on safetensors and shards', () => {
     await rm(join(shards, 'emb.shard-7-of-12.safetensors'));
     await expect(readExpertFeatures(shards)).rejects.toThrow(/missing shard .*emb\.shard-7-of-12\.safetensors/);
     await writeFile(join(shards, 'emb.shard-7-of-12.safetensors'), bytes);
-    await writeFile(join(shards, 'emb.shard-3-of-12.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 2], data: [1, Number.NaN, 1, 1] } }));
+    await writeFile(
+      join(shards, 'emb.shard-3-of-12.safetensors'),
+      writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 2], data: [1, Number.NaN, 1, 1] } }),
+    );
     await expect(readExpertFeatures(shards)).rejects.toThrow(/emb\.shard-3-of-12\.safetensors' has 1 non-finite/);
-    await writeFile(join(shards, 'emb.shard-3-of-12.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 3], data: rows(2, 3, 0) } }));
+    await writeFile(
+      join(shards, 'emb.shard-3-of-12.safetensors'),
+      writeSafetensors({ embeddings: { dtype: 'F32', shape: [2, 3], data: rows(2, 3, 0) } }),
+    );
     await expect(readExpertFeatures(shards)).rejects.toThrow(/width 3, the first shard has 2/);
-    await writeFile(join(shards, 'other.shard-0-of-1.safetensors'), writeSafetensors({ embeddings: { dtype: 'F32', shape: [1, 2], data: [1, 2] } }));
+    await writeFile(
+      join(shards, 'other.shard-0-of-1.safetensors'),
+      writeSafetensors({ embeddings: { dtype: 'F32', shape: [1, 2], data: [1, 2] } }),
+    );
     await expect(readExpertFeatures(shards)).rejects.toThrow(/2 different outputs/);
     await expect(readExpertFeatures(join(shards, 'zzz*'))).rejects.toThrow(/no shard files/);
   });

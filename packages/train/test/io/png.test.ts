@@ -23,7 +23,12 @@ function readChunks(png: Uint8Array) {
   while (o < png.length) {
     const len = view.getUint32(o);
     const type = String.fromCharCode(...png.subarray(o + 4, o + 8));
-    chunks.push({ type, data: png.subarray(o + 8, o + 8 + len), crc: view.getUint32(o + 8 + len), crcInput: png.subarray(o + 4, o + 8 + len) });
+    chunks.push({
+      type,
+      data: png.subarray(o + 8, o + 8 + len),
+      crc: view.getUint32(o + 8 + len),
+      crcInput: png.subarray(o + 4, o + 8 + len),
+    });
     o += 12 + len;
   }
   expect(o).toBe(png.length);

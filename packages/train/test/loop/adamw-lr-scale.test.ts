@@ -8,7 +8,9 @@ import { AdamW } from '../../src/loop/index.js';
 describe('AdamW lrScale', () => {
   it('scales the step and the decay of each parameter: first step = lr·scale·sign(g) (Adam, bias-corrected)', () => {
     const names = ['full', 'half', 'frozen'] as const;
-    const params = Object.fromEntries(names.map((n) => [n, tf.variable(tf.tensor2d([[1, -2]]), true, `lr-scale-${n}`)]));
+    const params = Object.fromEntries(
+      names.map((n) => [n, tf.variable(tf.tensor2d([[1, -2]]), true, `lr-scale-${n}`)]),
+    );
     const scale = { full: 1, half: 0.5, frozen: 0 };
     const opt = new AdamW(params, { lr: 0.1, weightDecay: 0.5, lrScale: (n) => scale[n as keyof typeof scale] });
     const grads = Object.fromEntries(names.map((n) => [n, tf.tensor2d([[3, -4]])]));

@@ -23,18 +23,26 @@ const target = (() => {
 export function makeBatch(rng: Rng, n = 16): Batch {
   const x = Float32Array.from({ length: n * IN }, () => rng.normal());
   const y = new Float32Array(n * OUT);
-  for (let i = 0; i < n; i++) for (let o = 0; o < OUT; o++) {
-    let s = 0;
-    for (let k = 0; k < IN; k++) s += x[i * IN + k]! * target[k * OUT + o]!;
-    y[i * OUT + o] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let o = 0; o < OUT; o++) {
+      let s = 0;
+      for (let k = 0; k < IN; k++) s += x[i * IN + k]! * target[k * OUT + o]!;
+      y[i * OUT + o] = s;
+    }
   return { x, y, n };
 }
 
 /** A tiny MLP plus an `anchors` variable that only enters the loss as 0·Σanchors (zero gradient). */
-export function makeModel(seed = 1, hidden = HID): TrainableModel<Batch> & { vars: Record<string, tf.Variable>; dispose(): void } {
+export function makeModel(
+  seed = 1,
+  hidden = HID,
+): TrainableModel<Batch> & { vars: Record<string, tf.Variable>; dispose(): void } {
   const r = createRng(seed);
-  const init = (shape: number[], scale: number) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal() * scale), shape);
+  const init = (shape: number[], scale: number) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal() * scale),
+      shape,
+    );
   const vars: Record<string, tf.Variable> = {
     'l1.weight': tf.variable(init([IN, hidden], 0.5), true, `l1w${Math.random()}`),
     'l1.bias': tf.variable(tf.zeros([hidden]), true, `l1b${Math.random()}`),

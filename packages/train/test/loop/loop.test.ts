@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { AdamW, clipByGlobalNorm, formatProgress, train, TrainNonFiniteError, warmupCosine } from '../../src/loop/index.js';
+import {
+  AdamW,
+  clipByGlobalNorm,
+  formatProgress,
+  train,
+  TrainNonFiniteError,
+  warmupCosine,
+} from '../../src/loop/index.js';
 import type { TrainRecord } from '../../src/loop/index.js';
 import { makeBatch, makeModel, snapshot } from './helpers.js';
 
@@ -84,7 +91,10 @@ describe('AdamW', () => {
   it('getState/setState round-trips', () => {
     const model = makeModel(4);
     const opt = new AdamW(model.vars);
-    const { grads } = tf.variableGrads(() => model.loss(makeBatch(createRngFor(1)), { step: 0, micro: 0, training: true, rng: createRngFor(2) }), Object.values(model.vars));
+    const { grads } = tf.variableGrads(
+      () => model.loss(makeBatch(createRngFor(1)), { step: 0, micro: 0, training: true, rng: createRngFor(2) }),
+      Object.values(model.vars),
+    );
     opt.step(Object.fromEntries(Object.entries(model.vars).map(([n, v]) => [n, grads[v.name]!])), 0.01);
     tf.dispose(grads);
     const s = opt.getState();
@@ -132,7 +142,13 @@ describe('train', () => {
   it('keeps anchors unchanged (zero gradient, no decay) while training', async () => {
     const model = makeModel(6);
     const before = snapshot(model.vars).anchors!;
-    await train({ model, data: (_s, rng) => makeBatch(rng), steps: 5, optimizer: { lr: 0.1, weightDecay: 0.5 }, seed: 1 });
+    await train({
+      model,
+      data: (_s, rng) => makeBatch(rng),
+      steps: 5,
+      optimizer: { lr: 0.1, weightDecay: 0.5 },
+      seed: 1,
+    });
     expect(Array.from(snapshot(model.vars).anchors!)).toEqual(Array.from(before));
     model.dispose();
   });
@@ -150,7 +166,11 @@ describe('train', () => {
         data: (step, _rng, micro) => {
           const full = makeBatch(createRngFor(100 + step), 16);
           if (accumulate === 1) return full;
-          return { x: full.x.slice(micro * 8 * 4, (micro + 1) * 8 * 4), y: full.y.slice(micro * 8 * 3, (micro + 1) * 8 * 3), n: 8 };
+          return {
+            x: full.x.slice(micro * 8 * 4, (micro + 1) * 8 * 4),
+            y: full.y.slice(micro * 8 * 3, (micro + 1) * 8 * 3),
+            n: 8,
+          };
         },
       });
       const s = snapshot(model.vars);
@@ -159,12 +179,19 @@ describe('train', () => {
     };
     const one = await run(1);
     const two = await run(2);
-    for (const n of Object.keys(one)) for (let i = 0; i < one[n]!.length; i++) expect(two[n]![i]).toBeCloseTo(one[n]![i]!, 4);
+    for (const n of Object.keys(one))
+      for (let i = 0; i < one[n]!.length; i++) expect(two[n]![i]).toBeCloseTo(one[n]![i]!, 4);
   });
 
   it('throws TrainNonFiniteError with the step on a NaN loss', async () => {
     const model = makeModel(9);
-    const bad = { ...model, loss: (b: ReturnType<typeof makeBatch>, ctx: { step: number }) => (ctx.step === 2 ? tf.tidy(() => tf.mul(model.loss(b, ctx as never), NaN) as tf.Scalar) : model.loss(b, ctx as never)) };
+    const bad = {
+      ...model,
+      loss: (b: ReturnType<typeof makeBatch>, ctx: { step: number }) =>
+        ctx.step === 2
+          ? tf.tidy(() => tf.mul(model.loss(b, ctx as never), NaN) as tf.Scalar)
+          : model.loss(b, ctx as never),
+    };
     const err = await train({ model: bad, data: (_s, rng) => makeBatch(rng), steps: 5 }).catch((e) => e);
     expect(err).toBeInstanceOf(TrainNonFiniteError);
     expect(err).toBeInstanceOf(NonFiniteError);
@@ -193,7 +220,10 @@ describe('train', () => {
     expect(summary.step).toBe(20);
     expect(evals).toEqual([5, 10, 15, 20]);
     expect(summary.best).toBeCloseTo(0.1, 10);
-    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainRecord);
+    const records = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrainRecord);
     expect(records.filter((r) => r.type === 'step')).toHaveLength(20);
     expect(records.filter((r) => r.type === 'eval')).toHaveLength(4);
     expect(records.at(-1)).toMatchObject({ type: 'early_stop', step: 20, metric: 'score' });
@@ -201,6 +231,8 @@ describe('train', () => {
   });
 
   it('formats a progress line with loss, throughput and ETA', () => {
-    expect(formatProgress(30, 100, 0.12345, 10, 10)).toBe('step 30/100 [###-------] loss 0.1235 | 10.0 step/s | ETA 0:07');
+    expect(formatProgress(30, 100, 0.12345, 10, 10)).toBe(
+      'step 30/100 [###-------] loss 0.1235 | 10.0 step/s | ETA 0:07',
+    );
   });
 });

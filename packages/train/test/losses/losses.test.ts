@@ -46,8 +46,14 @@ describe('infoNCE', () => {
     // rows: row0 logsumexp(1,1) − 1 = log 2; row1 logsumexp(0,0) − 0 = log 2 → CE(S) = log 2.
     // cols: col0 logsumexp(1,0) − 1 = log(1 + e⁻¹); col1 logsumexp(1,0) − 0 = log(1 + e) → mean.
     // accuracy: argmax row0 = 0 (tie → first) ✓, row1 = 0 (tie) ✗ → 0.5.
-    const z1 = tf.tensor2d([[1, 0], [0, 1]]);
-    const z2 = tf.tensor2d([[1, 0], [1, 0]]);
+    const z1 = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const z2 = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+    ]);
     const one = infoNCE(z1, z2, { temperature: 1, normalize: false, symmetric: false });
     expect(val(one.loss)).toBeCloseTo(Math.log(2), 5);
     expect(val(one.accuracy)).toBe(0.5);
@@ -73,7 +79,9 @@ describe('infoNCE', () => {
 
   it('rejects bad input with typed errors', () => {
     expect(() => infoNCE(tf.zeros([3, 4]), tf.zeros([3, 5]))).toThrow(ShapeError);
-    expect(() => infoNCE(tf.zeros([3, 4]), tf.zeros([2, 4]))).toThrow("infoNCE: 'z2' must have shape [B=3, D=4], got [2, 4]");
+    expect(() => infoNCE(tf.zeros([3, 4]), tf.zeros([2, 4]))).toThrow(
+      "infoNCE: 'z2' must have shape [B=3, D=4], got [2, 4]",
+    );
     expect(() => infoNCE(tf.zeros([3, 4]), tf.zeros([3, 4]), { temperature: 0 })).toThrow(InvalidArgumentError);
     expect(() => infoNCE(tf.zeros([3]) as unknown as tf.Tensor2D, tf.zeros([3, 4]))).toThrow(/'z1'/);
   });
@@ -96,7 +104,10 @@ describe('mseLoss', () => {
 
 describe('bceWithLabelSmoothing', () => {
   it('doc example: zero logits give log 2', () => {
-    expect(val(bceWithLabelSmoothing(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }))).toBeCloseTo(Math.log(2), 6);
+    expect(val(bceWithLabelSmoothing(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }))).toBeCloseTo(
+      Math.log(2),
+      6,
+    );
   });
   it('smoothing y(1 − ε) + ε/C on a hand case', () => {
     // logits [[2, −1]], y = [[1, 0]], ε = 0.1, C = 2: y_s = [0.95, 0.05].
@@ -106,12 +117,29 @@ describe('bceWithLabelSmoothing', () => {
     expect(val(bceWithLabelSmoothing(tf.tensor2d([[2, -1]]), tf.tensor2d([[1, 0]])))).toBeCloseTo(expected, 6);
   });
   it('is stable for large logits and has finite gradients', () => {
-    expect(val(bceWithLabelSmoothing(tf.tensor2d([[100, -100]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }))).toBeCloseTo(0, 6);
-    expectFiniteGrad((x) => bceWithLabelSmoothing(x as tf.Tensor2D, tf.tensor2d([[1, 0, 0], [0, 0, 1]])), randn([2, 3], 3));
+    expect(val(bceWithLabelSmoothing(tf.tensor2d([[100, -100]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }))).toBeCloseTo(
+      0,
+      6,
+    );
+    expectFiniteGrad(
+      (x) =>
+        bceWithLabelSmoothing(
+          x as tf.Tensor2D,
+          tf.tensor2d([
+            [1, 0, 0],
+            [0, 0, 1],
+          ]),
+        ),
+      randn([2, 3], 3),
+    );
   });
   it('rejects bad input', () => {
-    expect(() => bceWithLabelSmoothing(tf.zeros([2, 3]), tf.zeros([2, 4]))).toThrow("bceWithLabelSmoothing: 'targets' must have shape [B=2, C=3], got [2, 4]");
-    expect(() => bceWithLabelSmoothing(tf.zeros([2, 3]), tf.zeros([2, 3]), { smoothing: 1 })).toThrow(InvalidArgumentError);
+    expect(() => bceWithLabelSmoothing(tf.zeros([2, 3]), tf.zeros([2, 4]))).toThrow(
+      "bceWithLabelSmoothing: 'targets' must have shape [B=2, C=3], got [2, 4]",
+    );
+    expect(() => bceWithLabelSmoothing(tf.zeros([2, 3]), tf.zeros([2, 3]), { smoothing: 1 })).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 
@@ -123,7 +151,10 @@ describe('crossEntropy', () => {
     // logits [0, ln 3] → softmax [1/4, 3/4]; label 1, ε = 0.2, C = 2: t = [0.1, 0.9].
     // L = −(0.1·ln(1/4) + 0.9·ln(3/4))
     const x = tf.tensor2d([[0, Math.log(3)]]);
-    expect(val(crossEntropy(x, tf.tensor1d([1], 'int32'), { labelSmoothing: 0.2 }))).toBeCloseTo(-(0.1 * Math.log(0.25) + 0.9 * Math.log(0.75)), 5);
+    expect(val(crossEntropy(x, tf.tensor1d([1], 'int32'), { labelSmoothing: 0.2 }))).toBeCloseTo(
+      -(0.1 * Math.log(0.25) + 0.9 * Math.log(0.75)),
+      5,
+    );
     expect(val(crossEntropy(x, new Int32Array([1])))).toBeCloseTo(-Math.log(0.75), 5);
   });
   it('gradient is (softmax − onehot)/B', () => {
@@ -132,7 +163,9 @@ describe('crossEntropy', () => {
     expect(g[1]).toBeCloseTo(-0.25, 5);
   });
   it('rejects bad labels', () => {
-    expect(() => crossEntropy(tf.zeros([2, 3]), [0, 3])).toThrow("crossEntropy: 'labels' must hold integers in [0, 3), got 3 at index 1");
+    expect(() => crossEntropy(tf.zeros([2, 3]), [0, 3])).toThrow(
+      "crossEntropy: 'labels' must hold integers in [0, 3), got 3 at index 1",
+    );
     expect(() => crossEntropy(tf.zeros([2, 3]), [0])).toThrow(ShapeError);
     expect(() => crossEntropy(tf.zeros([2, 3]), [0, 1.5])).toThrow(InvalidArgumentError);
   });
@@ -153,17 +186,42 @@ describe('cvLossTerm', () => {
 describe('cmValidityLoss', () => {
   it('doc example and margin 0', () => {
     // Right triangle with unit legs: V² = (area)² = 0.25 → ReLU(0.3 − 0.25) = 0.05, ReLU(−0.25) = 0.
-    const tri = tf.tensor2d([[0, 0], [1, 0], [0, 1]]);
+    const tri = tf.tensor2d([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+    ]);
     expect(val(cmValidityLoss(tri, { margin: 0.3 }))).toBeCloseTo(0.05, 5);
     expect(val(cmValidityLoss(tri))).toBe(0);
   });
   it('averages over a batch of simplices', () => {
     // [valid right triangle (V² = 0.25), collinear (V² = 0)], margin 0.1: (0 + 0.1)/2 = 0.05.
-    const pts = tf.tensor3d([[[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 0], [2, 0]]]);
+    const pts = tf.tensor3d([
+      [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+      ],
+    ]);
     expect(val(cmValidityLoss(pts, { margin: 0.1 }))).toBeCloseTo(0.05, 5);
   });
   it('has finite gradients (pushes a small simplex up)', () => {
-    const g = expectFiniteGrad((x) => cmValidityLoss(x, { margin: 1 }), tf.tensor3d([[[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]]]));
+    const g = expectFiniteGrad(
+      (x) => cmValidityLoss(x, { margin: 1 }),
+      tf.tensor3d([
+        [
+          [0, 0, 0],
+          [0.5, 0, 0],
+          [0, 0.5, 0],
+          [0, 0, 0.5],
+        ],
+      ]),
+    );
     expect(g.some((v) => v !== 0)).toBe(true);
   });
   it('rejects bad input', () => {
@@ -176,13 +234,30 @@ describe('cmValidityLoss', () => {
 describe('geoDiversityLoss', () => {
   it('doc example', () => {
     // cos = 0.5, margin 0.3: both ordered pairs give 0.2; 1/(2·1) · 0.4 = 0.2.
-    expect(val(geoDiversityLoss(tf.tensor2d([[1, 0], [0.5, Math.sqrt(3) / 2]]), [0, 0], { margin: 0.3 }))).toBeCloseTo(0.2, 5);
+    expect(
+      val(
+        geoDiversityLoss(
+          tf.tensor2d([
+            [1, 0],
+            [0.5, Math.sqrt(3) / 2],
+          ]),
+          [0, 0],
+          { margin: 0.3 },
+        ),
+      ),
+    ).toBeCloseTo(0.2, 5);
   });
   it('weights classes equally and skips singletons', () => {
     // class 0: rows 0,1 identical (cos 1) → 1 − 0.9 = 0.1 per pair → class mean 0.1.
     // class 1: rows 2,3 orthogonal (cos 0) → 0.  class 2: row 4 alone → skipped.
     // L = (0.1 + 0)/2 = 0.05.
-    const g = tf.tensor2d([[1, 0], [2, 0], [0, 1], [1, 0], [0, 1]]);
+    const g = tf.tensor2d([
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [1, 0],
+      [0, 1],
+    ]);
     expect(val(geoDiversityLoss(g, tf.tensor1d([0, 0, 1, 1, 2], 'int32')))).toBeCloseTo(0.05, 5);
     expect(val(geoDiversityLoss(g, [0, 1, 2, 3, 4]))).toBe(0);
   });
@@ -190,7 +265,9 @@ describe('geoDiversityLoss', () => {
     expectFiniteGrad((x) => geoDiversityLoss(x as tf.Tensor2D, [0, 0, 0, 1, 1, 1], { margin: -1 }), randn([6, 4], 5));
   });
   it('rejects bad input', () => {
-    expect(() => geoDiversityLoss(tf.zeros([3, 2]), [0, 1])).toThrow("geoDiversityLoss: 'labels' must have shape [B=3], got [2]");
+    expect(() => geoDiversityLoss(tf.zeros([3, 2]), [0, 1])).toThrow(
+      "geoDiversityLoss: 'labels' must have shape [B=3], got [2]",
+    );
     expect(() => geoDiversityLoss(tf.zeros([3, 2]), [0, 1, -1])).toThrow(InvalidArgumentError);
     expect(() => geoDiversityLoss(tf.zeros([3, 2]), [0, 1, 1], { margin: 2 })).toThrow(InvalidArgumentError);
   });
@@ -198,14 +275,48 @@ describe('geoDiversityLoss', () => {
 
 describe('procrustesAlignmentLoss', () => {
   it('doc example: a rotation is undone', () => {
-    expect(val(procrustesAlignmentLoss(tf.tensor2d([[0, 1], [-1, 0]]), tf.tensor2d([[1, 0], [0, 1]])))).toBeCloseTo(0, 5);
+    expect(
+      val(
+        procrustesAlignmentLoss(
+          tf.tensor2d([
+            [0, 1],
+            [-1, 0],
+          ]),
+          tf.tensor2d([
+            [1, 0],
+            [0, 1],
+          ]),
+        ),
+      ),
+    ).toBeCloseTo(0, 5);
   });
   it('hand case: best rotation leaves 45° per row', () => {
     // S = I, T = [[1,0],[1,0]]: SᵀT = T = u s vᵀ with u₁ = [1,1]/√2, v₁ = [1,0]; R = u₁v₁ᵀ ± u₂v₂ᵀ,
     // rows of S·R = rows of R = [1/√2, ±1/√2]: each has cos 1/√2 with [1, 0]. L = 1 − 1/√2.
-    expect(val(procrustesAlignmentLoss(tf.eye(2) as tf.Tensor2D, tf.tensor2d([[1, 0], [1, 0]])))).toBeCloseTo(1 - Math.SQRT1_2, 5);
+    expect(
+      val(
+        procrustesAlignmentLoss(
+          tf.eye(2) as tf.Tensor2D,
+          tf.tensor2d([
+            [1, 0],
+            [1, 0],
+          ]),
+        ),
+      ),
+    ).toBeCloseTo(1 - Math.SQRT1_2, 5);
     // 'mse': rows [1/√2, ±1/√2] − [1, 0] → (1 − 1/√2)² + 1/2 per row, /2 entries → (1.5 − √2 + 0.5)/2 … = (2 − √2)/2.
-    expect(val(procrustesAlignmentLoss(tf.eye(2) as tf.Tensor2D, tf.tensor2d([[1, 0], [1, 0]]), { reduction: 'mse' }))).toBeCloseTo((2 - Math.SQRT2) / 2, 5);
+    expect(
+      val(
+        procrustesAlignmentLoss(
+          tf.eye(2) as tf.Tensor2D,
+          tf.tensor2d([
+            [1, 0],
+            [1, 0],
+          ]),
+          { reduction: 'mse' },
+        ),
+      ),
+    ).toBeCloseTo((2 - Math.SQRT2) / 2, 5);
   });
   it('has finite gradients (rotation detached) in both modes', () => {
     const s = randn([16, 4], 6);
@@ -213,12 +324,27 @@ describe('procrustesAlignmentLoss', () => {
     expectFiniteGrad((x) => procrustesAlignmentLoss(x as tf.Tensor2D, t), s);
     expectFiniteGrad((x) => procrustesAlignmentLoss(x as tf.Tensor2D, t, { whitened: true, reduction: 'mse' }), s);
     // whitened affine map reproduces an affine copy exactly
-    const affine = tf.add(tf.matMul(s, tf.tensor2d([[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 1]])), 0.5) as tf.Tensor2D;
+    const affine = tf.add(
+      tf.matMul(
+        s,
+        tf.tensor2d([
+          [2, 0, 0, 0],
+          [0, 1, 0, 0],
+          [0, 0, 1, 1],
+          [0, 0, 0, 1],
+        ]),
+      ),
+      0.5,
+    ) as tf.Tensor2D;
     expect(val(procrustesAlignmentLoss(s, affine, { whitened: true, shrinkage: 0 }))).toBeLessThan(1e-3);
   });
   it('rejects bad input', () => {
-    expect(() => procrustesAlignmentLoss(tf.zeros([3, 2]), tf.zeros([3, 3]))).toThrow("procrustesAlignmentLoss: 'target' must have shape [B=3, D=2], got [3, 3]");
-    expect(() => procrustesAlignmentLoss(tf.zeros([3, 2]), tf.zeros([3, 2]), { reduction: 'l1' as 'mse' })).toThrow(InvalidArgumentError);
+    expect(() => procrustesAlignmentLoss(tf.zeros([3, 2]), tf.zeros([3, 3]))).toThrow(
+      "procrustesAlignmentLoss: 'target' must have shape [B=3, D=2], got [3, 3]",
+    );
+    expect(() => procrustesAlignmentLoss(tf.zeros([3, 2]), tf.zeros([3, 2]), { reduction: 'l1' as 'mse' })).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 
@@ -226,6 +352,16 @@ describe('spread', () => {
   it('is anchors spreadLoss', () => {
     expect(spread).toBe(spreadLoss);
     // one identical pair counted twice over K(K−1) = 6 ordered pairs: 2/6.
-    expect(val(spread(tf.tensor2d([[1, 0], [1, 0], [0, 1]])))).toBeCloseTo(1 / 3, 5);
+    expect(
+      val(
+        spread(
+          tf.tensor2d([
+            [1, 0],
+            [1, 0],
+            [0, 1],
+          ]),
+        ),
+      ),
+    ).toBeCloseTo(1 / 3, 5);
   });
 });

@@ -28,7 +28,10 @@ import type { TrainSummary } from '../../src/index.js';
 const R = configReader('demo');
 const io = () => {
   const out = { stdout: '', stderr: '' };
-  return { out, io: { stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) } } };
+  return {
+    out,
+    io: { stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) } },
+  };
 };
 
 let dir: string;
@@ -59,15 +62,29 @@ describe('config readers', () => {
   it('read the optimizer, data and checkpoint blocks with their defaults and checks', () => {
     const defaults = { lr: 1e-3, warmupSteps: 10, weightDecay: 0.01, clipNorm: 1 };
     expect(readOptimizerBlock(R, {}, defaults)).toEqual(defaults);
-    expect(readOptimizerBlock(R, { lr: 2e-3 }, { lr: 1e-3, warmupSteps: 0, weightDecay: 0 })).toEqual({ lr: 2e-3, warmupSteps: 0, weightDecay: 0 });
+    expect(readOptimizerBlock(R, { lr: 2e-3 }, { lr: 1e-3, warmupSteps: 0, weightDecay: 0 })).toEqual({
+      lr: 2e-3,
+      warmupSteps: 0,
+      weightDecay: 0,
+    });
     expect(optimizerKeys(defaults)).toEqual(['lr', 'warmupSteps', 'weightDecay', 'clipNorm']);
     expect(optimizerKeys({ lr: 1 })).toEqual(['lr', 'warmupSteps', 'weightDecay']);
-    expect(() => readOptimizerBlock(R, { student: { lr: 0 } }.student, defaults, 'student')).toThrow(/'student.lr' must be a positive number, got 0/);
-    expect(() => readOptimizerBlock(R, { warmupSteps: 1.5 }, defaults)).toThrow(/'warmupSteps' must be a non-negative integer/);
-    expect(readDataBlock(R, { data: 'd', trainLimit: 5 }, '/default', '/cfg')).toEqual({ data: '/cfg/d', trainLimit: 5, testLimit: 0 });
+    expect(() => readOptimizerBlock(R, { student: { lr: 0 } }.student, defaults, 'student')).toThrow(
+      /'student.lr' must be a positive number, got 0/,
+    );
+    expect(() => readOptimizerBlock(R, { warmupSteps: 1.5 }, defaults)).toThrow(
+      /'warmupSteps' must be a non-negative integer/,
+    );
+    expect(readDataBlock(R, { data: 'd', trainLimit: 5 }, '/default', '/cfg')).toEqual({
+      data: '/cfg/d',
+      trainLimit: 5,
+      testLimit: 0,
+    });
     expect(readDataBlock(R, {}, '/default', '/cfg').data).toBe('/default');
     expect(readCheckpointBlock(R, {}, 50)).toEqual({ checkpointEvery: 50 });
-    expect(() => readCheckpointBlock(R, { checkpointEvery: 0 }, 50)).toThrow(/'checkpointEvery' must be a positive integer/);
+    expect(() => readCheckpointBlock(R, { checkpointEvery: 0 }, 50)).toThrow(
+      /'checkpointEvery' must be a positive integer/,
+    );
     const o = optimizerOptions(defaults, 5, { lrScale: () => 1 });
     expect(o.clipNorm).toBe(1);
     expect(o.optimizer).toMatchObject({ lr: 1e-3, weightDecay: 0.01 });
@@ -85,10 +102,16 @@ describe('RecipeRun', () => {
     const files = await fresh.stage();
     expect(files).toEqual({ ckDir: join(out, 'checkpoints'), metricsFile: join(out, 'metrics.jsonl') });
     expect(existsSync(join(out, 'metrics.jsonl'))).toBe(false);
-    expect(fresh.trainOptions(files, 10, 1)).toEqual({ checkpoint: { dir: files.ckDir, every: 10, keep: 1 }, metricsFile: files.metricsFile });
+    expect(fresh.trainOptions(files, 10, 1)).toEqual({
+      checkpoint: { dir: files.ckDir, every: 10, keep: 1 },
+      metricsFile: files.metricsFile,
+    });
     const resumed = new RecipeRun('demo', io().io, { configPath: join(dir, 'a.json'), out, resume: true });
     await expect(resumed.stage()).rejects.toThrow(/^demo: --resume but .* holds no checkpoint$/);
-    await expect(resumed.stage('student', { requireCheckpoint: false })).resolves.toEqual({ ckDir: join(out, 'checkpoints', 'student'), metricsFile: join(out, 'student-metrics.jsonl') });
+    await expect(resumed.stage('student', { requireCheckpoint: false })).resolves.toEqual({
+      ckDir: join(out, 'checkpoints', 'student'),
+      metricsFile: join(out, 'student-metrics.jsonl'),
+    });
     await writeFile(join(out, 'checkpoints', 'latest.json'), '{}');
     await expect(fresh.stage()).rejects.toThrow(/already holds a checkpoint; pass --resume or another --out/);
     expect(resumed.trainOptions(await resumed.stage(), 10).resumeFrom).toBe(join(out, 'checkpoints'));
@@ -96,8 +119,20 @@ describe('RecipeRun', () => {
 
   it('says where an interrupted run stopped, returns 75, and writes result.json with non-finite numbers as null', async () => {
     const { out, io: sink } = io();
-    const job = new RecipeRun('demo', sink, { configPath: join(dir, 'b.json'), out: join(dir, 'run-b'), resume: false });
-    const summary = { step: 3, stepsRun: 3, lastLoss: 1, stoppedEarly: false, aborted: true, lastCheckpoint: 'ck/step-3', elapsedMs: 1 } as TrainSummary;
+    const job = new RecipeRun('demo', sink, {
+      configPath: join(dir, 'b.json'),
+      out: join(dir, 'run-b'),
+      resume: false,
+    });
+    const summary = {
+      step: 3,
+      stepsRun: 3,
+      lastLoss: 1,
+      stoppedEarly: false,
+      aborted: true,
+      lastCheckpoint: 'ck/step-3',
+      elapsedMs: 1,
+    } as TrainSummary;
     expect(job.interrupted(summary, 10, { stage: 'soup' })).toBe(EXIT_INTERRUPTED);
     expect(out.stdout).toBe('demo: stopped in the soup stage at step 3 of 10; checkpoint ck/step-3\n');
     const file = await job.writeResult({ a: NaN, b: 1 });
@@ -124,15 +159,36 @@ describe('defineRecipe and runRecipe', () => {
 
   it('parse the config, strip `timeLimit`, and hand the run a signal', async () => {
     const { io: sink } = io();
-    await expect(runRecipe(recipe, { steps: 2, timeLimit: 30 }, sink, { configPath: join(dir, 'c.json'), out: join(dir, 'run-c'), resume: false, signals: false })).resolves.toBe(0);
+    await expect(
+      runRecipe(recipe, { steps: 2, timeLimit: 30 }, sink, {
+        configPath: join(dir, 'c.json'),
+        out: join(dir, 'run-c'),
+        resume: false,
+        signals: false,
+      }),
+    ).resolves.toBe(0);
     expect(seen).toEqual([{ steps: 2 }, false]);
-    await expect(runRecipe(recipe, { steps: 2, timeLimit: -1 }, sink, { configPath: join(dir, 'c.json'), out: join(dir, 'run-c'), resume: false, signals: false })).rejects.toThrow(
-      "demo config: 'timeLimit' must be a positive number of seconds, got -1",
-    );
-    await expect(runRecipe(recipe, { step: 2 }, sink, { configPath: join(dir, 'c.json'), out: join(dir, 'run-c'), resume: false, signals: false })).rejects.toThrow(/unknown field 'step'/);
+    await expect(
+      runRecipe(recipe, { steps: 2, timeLimit: -1 }, sink, {
+        configPath: join(dir, 'c.json'),
+        out: join(dir, 'run-c'),
+        resume: false,
+        signals: false,
+      }),
+    ).rejects.toThrow("demo config: 'timeLimit' must be a positive number of seconds, got -1");
+    await expect(
+      runRecipe(recipe, { step: 2 }, sink, {
+        configPath: join(dir, 'c.json'),
+        out: join(dir, 'run-c'),
+        resume: false,
+        signals: false,
+      }),
+    ).rejects.toThrow(/unknown field 'step'/);
   });
 
   it('refuses a name the CLI cannot take', () => {
-    expect(() => defineRecipe({ name: 'Bad Name', description: '', help: '', parse: () => 0, run: async () => 0 })).toThrow(RecipeConfigError);
+    expect(() =>
+      defineRecipe({ name: 'Bad Name', description: '', help: '', parse: () => 0, run: async () => 0 }),
+    ).toThrow(RecipeConfigError);
   });
 });

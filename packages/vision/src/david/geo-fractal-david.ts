@@ -190,7 +190,10 @@ class GeometricHead extends Module {
     const cantorTerm = tf.neg(tf.square(tf.sub(tf.expandDims(cantor, 1), tf.expandDims(this.cantorPrototypes, 0))));
     const flat = tf.reshape(this.classPrototypes, [c * (k + 1), s]) as tf.Tensor2D;
     const d2 = tf.relu(
-      tf.sub(tf.add(tf.sum(tf.square(q), 1, true), tf.expandDims(tf.sum(tf.square(flat), 1), 0)), tf.mul(2, tf.matMul(q, flat, false, true))),
+      tf.sub(
+        tf.add(tf.sum(tf.square(q), 1, true), tf.expandDims(tf.sum(tf.square(flat), 1), 0)),
+        tf.mul(2, tf.matMul(q, flat, false, true)),
+      ),
     );
     const crystal = tf.neg(tf.sqrt(tf.add(tf.min(tf.reshape(d2, [-1, c, k + 1]), 2), 1e-8)));
     const w = tf.softmax(this.geoWeights);
@@ -219,12 +222,23 @@ export class GeoFractalDavid extends Module {
     super();
     const op = 'GeoFractalDavid';
     const { featureDim, numClasses, k, scales } = config;
-    for (const [name, v] of [['featureDim', featureDim], ['numClasses', numClasses], ['k', k]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(op, `config.${name}`, `must be a positive integer, got ${String(v)}`);
+    for (const [name, v] of [
+      ['featureDim', featureDim],
+      ['numClasses', numClasses],
+      ['k', k],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new InvalidArgumentError(op, `config.${name}`, `must be a positive integer, got ${String(v)}`);
     }
-    if (!Array.isArray(scales) || scales.length === 0) throw new InvalidArgumentError(op, 'config.scales', 'must be a non-empty array');
+    if (!Array.isArray(scales) || scales.length === 0)
+      throw new InvalidArgumentError(op, 'config.scales', 'must be a non-empty array');
     scales.forEach((s, i) => {
-      if (!Number.isInteger(s) || s < k + 1) throw new InvalidArgumentError(op, `config.scales[${i}]`, `must be an integer >= k + 1 = ${k + 1} (k+1 orthonormal vertices), got ${String(s)}`);
+      if (!Number.isInteger(s) || s < k + 1)
+        throw new InvalidArgumentError(
+          op,
+          `config.scales[${i}]`,
+          `must be an integer >= k + 1 = ${k + 1} (k+1 orthonormal vertices), got ${String(s)}`,
+        );
     });
     const full: Required<GeoFractalDavidConfig> = {
       featureDim,
@@ -237,15 +251,25 @@ export class GeoFractalDavid extends Module {
       levels: config.levels ?? 12,
     };
     if (full.cantorMode !== 'feature' && full.cantorMode !== 'batch-position') {
-      throw new InvalidArgumentError(op, 'config.cantorMode', `must be 'feature' or 'batch-position', got ${String(full.cantorMode)}`);
+      throw new InvalidArgumentError(
+        op,
+        'config.cantorMode',
+        `must be 'feature' or 'batch-position', got ${String(full.cantorMode)}`,
+      );
     }
-    if (!Number.isInteger(full.levels) || full.levels < 1) throw new InvalidArgumentError(op, 'config.levels', `must be a positive integer, got ${full.levels}`);
+    if (!Number.isInteger(full.levels) || full.levels < 1)
+      throw new InvalidArgumentError(op, 'config.levels', `must be a positive integer, got ${full.levels}`);
     if (!(full.tau > 0)) throw new InvalidArgumentError(op, 'config.tau', `must be > 0, got ${full.tau}`);
     this.config = Object.freeze(full);
     const seed = options.seed ?? 0;
-    this.stairs = this.addModule('cantor_stairs', new CantorStaircase(featureDim, full.alphaInit, full.tau, full.cantorMode, full.levels, seed));
+    this.stairs = this.addModule(
+      'cantor_stairs',
+      new CantorStaircase(featureDim, full.alphaInit, full.tau, full.cantorMode, full.levels, seed),
+    );
     this.heads = this.addModule('heads', new ModuleList<GeometricHead>());
-    full.scales.forEach((s, i) => this.heads.append(new GeometricHead(featureDim, s, numClasses, k, seed + 10 * (i + 1))));
+    full.scales.forEach((s, i) =>
+      this.heads.append(new GeometricHead(featureDim, s, numClasses, k, seed + 10 * (i + 1))),
+    );
     this.fusionWeights = this.addParameter('fusion_weights', tf.ones([full.scales.length]));
   }
 
@@ -257,7 +281,12 @@ export class GeoFractalDavid extends Module {
     this.assertLive('forward');
     const f = this.config.featureDim;
     if (!(features instanceof tf.Tensor) || features.rank !== 2 || features.shape[1] !== f) {
-      throw new ShapeError('GeoFractalDavid.forward', 'features', `[B, ${f}]`, features instanceof tf.Tensor ? features.shape : []);
+      throw new ShapeError(
+        'GeoFractalDavid.forward',
+        'features',
+        `[B, ${f}]`,
+        features instanceof tf.Tensor ? features.shape : [],
+      );
     }
     return tf.tidy(() => {
       const y = tf.div(features, tf.maximum(tf.norm(features, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
@@ -322,14 +351,22 @@ export function basinLoss(
   return tf.tidy(() => {
     const oneHot = tf.oneHot(tf.cast(labels, 'int32'), c);
     const ce = (l: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(oneHot, tf.div(l, temperature)) as tf.Scalar;
-    const primary = tf.add(ce(out.logits), tf.div(tf.addN(out.scaleLogits.map(ce)), out.scaleLogits.length)) as tf.Scalar;
+    const primary = tf.add(
+      ce(out.logits),
+      tf.div(tf.addN(out.scaleLogits.map(ce)), out.scaleLogits.length),
+    ) as tf.Scalar;
     const piY = tf.gather(model.cantorPrototypes(), tf.cast(labels, 'int32'), 1); // [S, B]
     const coh = tf.mean(tf.square(tf.sub(piY, tf.expandDims(out.cantor, 0)))) as tf.Scalar;
     const correct = tf.sum(tf.mul(out.logits, oneHot), 1);
     const wrong = tf.max(tf.sub(out.logits, tf.mul(oneHot, 1e9)), 1);
     const sep = tf.mean(tf.relu(tf.sub(margin, tf.sub(correct, wrong)))) as tf.Scalar;
     const disc = tf.mean(tf.mul(out.qMid, tf.sub(1, out.qMid))) as tf.Scalar;
-    const loss = tf.addN([primary, tf.mul(coherence, coh), tf.mul(separation, sep), tf.mul(discretization, disc)]) as tf.Scalar;
+    const loss = tf.addN([
+      primary,
+      tf.mul(coherence, coh),
+      tf.mul(separation, sep),
+      tf.mul(discretization, disc),
+    ]) as tf.Scalar;
     return { loss, parts: { primary, coherence: coh, separation: sep, discretization: disc } } as never;
   });
 }

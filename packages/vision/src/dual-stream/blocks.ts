@@ -101,12 +101,20 @@ export class CrossBlock extends Module {
   constructor(dim: number, options: CrossBlockOptions = {}) {
     super();
     const op = new.target.name;
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
-    if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError(op, 'dim', `must be a positive integer, got ${String(dim)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
+    if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1)
+      throw new InvalidArgumentError(op, 'dim', `must be a positive integer, got ${String(dim)}`);
     const heads = options.heads ?? 8;
-    if (!Number.isInteger(heads) || heads < 1 || dim % heads !== 0) throw new InvalidArgumentError(op, 'heads', `must be a positive integer dividing dim=${dim}, got ${String(heads)}`);
+    if (!Number.isInteger(heads) || heads < 1 || dim % heads !== 0)
+      throw new InvalidArgumentError(
+        op,
+        'heads',
+        `must be a positive integer dividing dim=${dim}, got ${String(heads)}`,
+      );
     const ffDim = options.ffDim ?? 4 * dim;
-    if (!Number.isInteger(ffDim) || ffDim < 1) throw new InvalidArgumentError(op, 'ffDim', `must be a positive integer, got ${String(ffDim)}`);
+    if (!Number.isInteger(ffDim) || ffDim < 1)
+      throw new InvalidArgumentError(op, 'ffDim', `must be a positive integer, got ${String(ffDim)}`);
     this.dim = dim;
     this.heads = heads;
     this.ffDim = ffDim;
@@ -117,7 +125,9 @@ export class CrossBlock extends Module {
     this.geoNorm1 = this.addModule('geo_norm1', new LayerNorm(dim, { eps }));
     this.geoAttn = this.addModule('geo_attn', new MultiHeadAttention(dim, heads, { seed: rng }));
     const dso = options as DualStreamBlockOptions;
-    this.ksimplex = ks ? this.addModule('ksimplex', new KSimplexFeatures(dim, { k: dso.k, vertexDim: dso.vertexDim, eps, seed: rng })) : null;
+    this.ksimplex = ks
+      ? this.addModule('ksimplex', new KSimplexFeatures(dim, { k: dso.k, vertexDim: dso.vertexDim, eps, seed: rng }))
+      : null;
     this.geoNorm2 = this.addModule('geo_norm2', new LayerNorm(dim, { eps }));
     this.geoCross = this.addModule('geo_cross', new MultiHeadAttention(dim, heads, { seed: rng }));
     this.geoNorm3 = this.addModule('geo_norm3', new LayerNorm(dim, { eps }));
@@ -142,14 +152,23 @@ export class CrossBlock extends Module {
   }
 
   /** Shared by both block kinds: runs the block, with the KSimplex step when the block has one. */
-  protected run(op: string, geo: tf.Tensor3D, std: tf.Tensor3D): CrossBlockOutput & { volumeSquared?: tf.Tensor2D; validity?: tf.Scalar } {
+  protected run(
+    op: string,
+    geo: tf.Tensor3D,
+    std: tf.Tensor3D,
+  ): CrossBlockOutput & { volumeSquared?: tf.Tensor2D; validity?: tf.Scalar } {
     this.assertLive('forward');
-    for (const [name, t] of [['geo', geo], ['std', std]] as const) {
-      if (!(t instanceof tf.Tensor)) throw new InvalidArgumentError(op, name, `must be a tf.Tensor, got ${t === null ? 'null' : typeof t}`);
+    for (const [name, t] of [
+      ['geo', geo],
+      ['std', std],
+    ] as const) {
+      if (!(t instanceof tf.Tensor))
+        throw new InvalidArgumentError(op, name, `must be a tf.Tensor, got ${t === null ? 'null' : typeof t}`);
       if (t.rank !== 3 || t.shape[2] !== this.dim) throw new ShapeError(op, name, `[B, T, ${this.dim}]`, t.shape);
       if (t.dtype !== 'float32') throw new InvalidArgumentError(op, name, `must have dtype float32, got ${t.dtype}`);
     }
-    if (std.shape[0] !== geo.shape[0]) throw new ShapeError(op, 'std', `[B=${geo.shape[0]}, T, ${this.dim}]`, std.shape);
+    if (std.shape[0] !== geo.shape[0])
+      throw new ShapeError(op, 'std', `[B=${geo.shape[0]}, T, ${this.dim}]`, std.shape);
     return tf.tidy(() => {
       const gHat = this.geoNorm1.forward(geo);
       const sHat = this.stdNorm1.forward(std);

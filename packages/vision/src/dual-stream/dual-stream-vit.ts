@@ -8,7 +8,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Constellation, Patchwork, geometricAutograd } from '@geolip/anchors';
 import type { GeometricAutogradOptions } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { Container, Conv2d, LayerNorm, Linear, Module, ModuleList, PositionEmbedding, TransformerEncoderLayer, gelu, normalInit, toRng } from '@geolip/nn';
+import {
+  Container,
+  Conv2d,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+  PositionEmbedding,
+  TransformerEncoderLayer,
+  gelu,
+  normalInit,
+  toRng,
+} from '@geolip/nn';
 
 import { checkPositiveIntegers, describeValue, l2Normalize } from '../models/internal.js';
 import { CrossBlock, DualStreamBlock } from './blocks.js';
@@ -110,7 +122,10 @@ export const DUAL_STREAM_V6: Readonly<DualStreamViTConfig> = Object.freeze({
 });
 
 /** The card's geometric autograd for v5/v6 (spec §7): tangential 1.0, separation 0.1, on all three embeddings. */
-export const DUAL_STREAM_AUTOGRAD: Readonly<GeometricAutogradOptions> = Object.freeze({ tangential: 1, separation: 0.1 });
+export const DUAL_STREAM_AUTOGRAD: Readonly<GeometricAutogradOptions> = Object.freeze({
+  tangential: 1,
+  separation: 0.1,
+});
 
 /** Options of the {@link DualStreamViT} constructor. */
 export interface DualStreamViTOptions {
@@ -221,26 +236,65 @@ export class DualStreamViT extends Module {
   constructor(config: DualStreamViTConfig = DUAL_STREAM_V1, options: DualStreamViTOptions = {}) {
     super();
     const op = 'DualStreamViT';
-    if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
-    checkPositiveIntegers(op, config, ['imageSize', 'patchSize', 'channels', 'embedDim', 'streamDim', 'heads', 'outDim', 'anchors', 'compartments', 'compartmentDim', 'classifierHidden', 'classes']);
+    if (config === null || typeof config !== 'object')
+      throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+    checkPositiveIntegers(op, config, [
+      'imageSize',
+      'patchSize',
+      'channels',
+      'embedDim',
+      'streamDim',
+      'heads',
+      'outDim',
+      'anchors',
+      'compartments',
+      'compartmentDim',
+      'classifierHidden',
+      'classes',
+    ]);
     for (const key of ['dualBlocks', 'crossBlocks', 'fusedBlocks'] as const) {
       const v = config[key] as unknown;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(op, `config.${key}`, `must be an integer >= 0, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new InvalidArgumentError(op, `config.${key}`, `must be an integer >= 0, got ${String(v)}`);
     }
-    const c = { ffMult: 4, k: 4, vertexDim: 8, dropout: 0, anchorDropout: 0, eps: 1e-5, ...config, fusedDim: config.fusedDim ?? 0 };
+    const c = {
+      ffMult: 4,
+      k: 4,
+      vertexDim: 8,
+      dropout: 0,
+      anchorDropout: 0,
+      eps: 1e-5,
+      ...config,
+      fusedDim: config.fusedDim ?? 0,
+    };
     checkPositiveIntegers(op, c, ['ffMult', 'k', 'vertexDim']);
-    if (c.imageSize % c.patchSize !== 0) throw new InvalidArgumentError(op, 'config.patchSize', `must divide config.imageSize=${c.imageSize}, got ${c.patchSize}`);
-    if (c.streamDim % c.heads !== 0) throw new InvalidArgumentError(op, 'config.heads', `must divide config.streamDim=${c.streamDim}, got ${c.heads}`);
+    if (c.imageSize % c.patchSize !== 0)
+      throw new InvalidArgumentError(
+        op,
+        'config.patchSize',
+        `must divide config.imageSize=${c.imageSize}, got ${c.patchSize}`,
+      );
+    if (c.streamDim % c.heads !== 0)
+      throw new InvalidArgumentError(op, 'config.heads', `must divide config.streamDim=${c.streamDim}, got ${c.heads}`);
     if (c.fusedBlocks > 0) {
       checkPositiveIntegers(op, c, ['fusedDim']);
-      if (c.fusedDim % c.heads !== 0) throw new InvalidArgumentError(op, 'config.heads', `must divide config.fusedDim=${c.fusedDim}, got ${c.heads}`);
+      if (c.fusedDim % c.heads !== 0)
+        throw new InvalidArgumentError(op, 'config.heads', `must divide config.fusedDim=${c.fusedDim}, got ${c.heads}`);
     }
-    if (c.anchors % c.compartments !== 0) throw new InvalidArgumentError(op, 'config.anchors', `must be a multiple of config.compartments=${c.compartments}, got ${c.anchors}`);
+    if (c.anchors % c.compartments !== 0)
+      throw new InvalidArgumentError(
+        op,
+        'config.anchors',
+        `must be a multiple of config.compartments=${c.compartments}, got ${c.anchors}`,
+      );
     for (const key of ['dropout', 'anchorDropout'] as const) {
-      if (typeof c[key] !== 'number' || !(c[key] >= 0 && c[key] < 1)) throw new InvalidArgumentError(op, `config.${key}`, `must be in [0, 1), got ${String(c[key])}`);
+      if (typeof c[key] !== 'number' || !(c[key] >= 0 && c[key] < 1))
+        throw new InvalidArgumentError(op, `config.${key}`, `must be in [0, 1), got ${String(c[key])}`);
     }
-    if (typeof c.eps !== 'number' || !(c.eps > 0)) throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(c.eps)}`);
+    if (typeof c.eps !== 'number' || !(c.eps > 0))
+      throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(c.eps)}`);
     this.config = Object.freeze(c);
     const seed = options.seed ?? 0;
     const rng = toRng(seed);
@@ -249,14 +303,18 @@ export class DualStreamViT extends Module {
     const side = c.imageSize / c.patchSize;
     this.numTokens = side * side;
 
-    this.patchEmbed = this.addModule('patch_embed', new Conv2d(c.channels, c.embedDim, c.patchSize, { stride: c.patchSize, seed: rng }));
+    this.patchEmbed = this.addModule(
+      'patch_embed',
+      new Conv2d(c.channels, c.embedDim, c.patchSize, { stride: c.patchSize, seed: rng }),
+    );
     this.posEmbed = this.addModule('pos_embed', new PositionEmbedding(this.numTokens, c.embedDim, { seed: rng }));
     tf.tidy(() => this.posEmbed.weight.assign(normalInit([this.numTokens, c.embedDim], 0.02, rng) as tf.Tensor2D));
     this.geoProj = this.addModule('geo_proj', new Linear(c.embedDim, S, { seed: rng }));
     this.stdProj = this.addModule('std_proj', new Linear(c.embedDim, S, { seed: rng }));
     const blockOpts = { heads: c.heads, ffDim: c.ffMult * S, eps, seed: rng };
     this.dualBlocks = this.addModule('dual_blocks', new ModuleList<DualStreamBlock>());
-    for (let i = 0; i < c.dualBlocks; i++) this.dualBlocks.append(new DualStreamBlock(S, { ...blockOpts, k: c.k, vertexDim: c.vertexDim }));
+    for (let i = 0; i < c.dualBlocks; i++)
+      this.dualBlocks.append(new DualStreamBlock(S, { ...blockOpts, k: c.k, vertexDim: c.vertexDim }));
     this.crossBlocks = this.addModule('cross_blocks', new ModuleList<CrossBlock>());
     for (let i = 0; i < c.crossBlocks; i++) this.crossBlocks.append(new CrossBlock(S, blockOpts));
     this.geoNorm = this.addModule('geo_norm', new LayerNorm(S, { eps }));
@@ -266,22 +324,40 @@ export class DualStreamViT extends Module {
       const F = c.fusedDim;
       this.fuse = this.addModule('fuse', new Linear(2 * S, F, { seed: rng }));
       const fused = this.addModule('fused_blocks', new ModuleList<TransformerEncoderLayer>());
-      for (let i = 0; i < c.fusedBlocks; i++) fused.append(new TransformerEncoderLayer(F, c.heads, c.ffMult * F, { normFirst: true, eps, seed: rng }));
+      for (let i = 0; i < c.fusedBlocks; i++)
+        fused.append(new TransformerEncoderLayer(F, c.heads, c.ffMult * F, { normFirst: true, eps, seed: rng }));
       this.fusedBlocks = fused;
       this.fusedNorm = this.addModule('fused_norm', new LayerNorm(F, { eps }));
       pooledStdDim = F;
     }
     const geoOut = this.addModule('geo_output_proj', new Container());
-    this.geoOut = [geoOut.add('0', new Linear(S, c.outDim, { seed: rng })), geoOut.add('1', new LayerNorm(c.outDim, { eps }))];
+    this.geoOut = [
+      geoOut.add('0', new Linear(S, c.outDim, { seed: rng })),
+      geoOut.add('1', new LayerNorm(c.outDim, { eps })),
+    ];
     const stdOut = this.addModule('output_proj', new Container());
-    this.stdOut = [stdOut.add('0', new Linear(pooledStdDim, c.outDim, { seed: rng })), stdOut.add('1', new LayerNorm(c.outDim, { eps }))];
-    this.constellation = this.addModule('constellation', new Constellation({ anchors: c.anchors, dim: c.outDim, seed: seed + 1, dropout: c.anchorDropout }));
+    this.stdOut = [
+      stdOut.add('0', new Linear(pooledStdDim, c.outDim, { seed: rng })),
+      stdOut.add('1', new LayerNorm(c.outDim, { eps })),
+    ];
+    this.constellation = this.addModule(
+      'constellation',
+      new Constellation({ anchors: c.anchors, dim: c.outDim, seed: seed + 1, dropout: c.anchorDropout }),
+    );
     this.patchworkLayer = this.addModule(
       'patchwork',
-      new Patchwork({ anchors: c.anchors, compartments: c.compartments, compartmentDim: c.compartmentDim, seed: seed + 2 }),
+      new Patchwork({
+        anchors: c.anchors,
+        compartments: c.compartments,
+        compartmentDim: c.compartmentDim,
+        seed: seed + 2,
+      }),
     );
     const classifier = this.addModule('classifier', new Container());
-    this.cls0 = classifier.add('0', new Linear(this.patchworkLayer.outputDim + 2 * c.outDim, c.classifierHidden, { seed: rng }));
+    this.cls0 = classifier.add(
+      '0',
+      new Linear(this.patchworkLayer.outputDim + 2 * c.outDim, c.classifierHidden, { seed: rng }),
+    );
     this.cls2 = classifier.add('2', new LayerNorm(c.classifierHidden, { eps }));
     this.cls4 = classifier.add('4', new Linear(c.classifierHidden, c.classes, { seed: rng }));
     this.geoClassifier = this.addModule('geo_classifier', new Linear(c.outDim, c.classes, { seed: rng }));
@@ -298,13 +374,21 @@ export class DualStreamViT extends Module {
     const op = 'DualStreamViT.forward';
     this.assertLive('forward');
     const c = this.config;
-    if (!(images instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'images', `must be a tf.Tensor, got ${describeValue(images)}`);
+    if (!(images instanceof tf.Tensor))
+      throw new InvalidArgumentError(op, 'images', `must be a tf.Tensor, got ${describeValue(images)}`);
     const expected = `[B, H=${c.imageSize}, W=${c.imageSize}, C=${c.channels}] (NHWC)`;
-    if (images.rank !== 4 || images.shape[1] !== c.imageSize || images.shape[2] !== c.imageSize || images.shape[3] !== c.channels) {
+    if (
+      images.rank !== 4 ||
+      images.shape[1] !== c.imageSize ||
+      images.shape[2] !== c.imageSize ||
+      images.shape[3] !== c.channels
+    ) {
       throw new ShapeError(op, 'images', expected, images.shape);
     }
-    if (images.dtype !== 'float32') throw new InvalidArgumentError(op, 'images', `must have dtype float32, got ${images.dtype}`);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+    if (images.dtype !== 'float32')
+      throw new InvalidArgumentError(op, 'images', `must have dtype float32, got ${images.dtype}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
     const training = options.training ?? false;
     const autograd = options.autograd;
     return tf.tidy(() => {
@@ -329,7 +413,8 @@ export class DualStreamViT extends Module {
         for (const layer of this.fusedBlocks) f = layer.forward(f);
         s = this.fusedNorm!.forward(f);
       }
-      const ga = (e: tf.Tensor2D): tf.Tensor2D => (autograd === undefined ? e : geometricAutograd(e, this.constellation, autograd));
+      const ga = (e: tf.Tensor2D): tf.Tensor2D =>
+        autograd === undefined ? e : geometricAutograd(e, this.constellation, autograd);
       const geoEmb = ga(l2Normalize(this.geoOut[1].forward(this.geoOut[0].forward(tf.mean(g, 1) as tf.Tensor2D))));
       const stdEmb = ga(l2Normalize(this.stdOut[1].forward(this.stdOut[0].forward(tf.mean(s, 1) as tf.Tensor2D))));
       const emb = ga(l2Normalize(tf.add(geoEmb, stdEmb) as tf.Tensor2D));
@@ -339,8 +424,9 @@ export class DualStreamViT extends Module {
       if (training && c.dropout > 0) h = tf.dropout(h, c.dropout) as tf.Tensor2D;
       const logits = this.cls4.forward(h);
       const geoLogits = this.geoClassifier.forward(geoEmb);
-      const cmValidity = validity.length > 0 ? (tf.stack(validity) as tf.Tensor1D) : tf.zeros([0]) as tf.Tensor1D;
-      const cmVolumeSquared = vol2.length > 0 ? (tf.stack(vol2) as tf.Tensor3D) : tf.zeros([0, B, this.numTokens]) as tf.Tensor3D;
+      const cmValidity = validity.length > 0 ? (tf.stack(validity) as tf.Tensor1D) : (tf.zeros([0]) as tf.Tensor1D);
+      const cmVolumeSquared =
+        vol2.length > 0 ? (tf.stack(vol2) as tf.Tensor3D) : (tf.zeros([0, B, this.numTokens]) as tf.Tensor3D);
       return { logits, geoLogits, emb, geoEmb, stdEmb, triangulation, cmValidity, cmVolumeSquared };
     });
   }

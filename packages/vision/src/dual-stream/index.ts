@@ -3,4 +3,9 @@ export type { KSimplexFeaturesOptions, KSimplexFeaturesOutput } from './ksimplex
 export { CrossBlock, DualStreamBlock } from './blocks.js';
 export type { CrossBlockOptions, CrossBlockOutput, DualStreamBlockOptions, DualStreamBlockOutput } from './blocks.js';
 export { DualStreamViT, DUAL_STREAM_V1, DUAL_STREAM_V6, DUAL_STREAM_AUTOGRAD } from './dual-stream-vit.js';
-export type { DualStreamViTConfig, DualStreamViTForwardOptions, DualStreamViTOptions, DualStreamViTOutput } from './dual-stream-vit.js';
+export type {
+  DualStreamViTConfig,
+  DualStreamViTForwardOptions,
+  DualStreamViTOptions,
+  DualStreamViTOutput,
+} from './dual-stream-vit.js';

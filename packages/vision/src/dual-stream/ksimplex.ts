@@ -48,8 +48,10 @@ export function simplexEdgePairs(k: number): [number, number][] {
  */
 export function regularSimplexTemplate(k: number, vertexDim: number): Float64Array {
   const op = 'regularSimplexTemplate';
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(op, 'k', `must be an integer >= 1, got ${String(k)}`);
-  if (!Number.isInteger(vertexDim) || vertexDim < k + 1) throw new InvalidArgumentError(op, 'vertexDim', `must be an integer >= k + 1 = ${k + 1}, got ${String(vertexDim)}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidArgumentError(op, 'k', `must be an integer >= 1, got ${String(k)}`);
+  if (!Number.isInteger(vertexDim) || vertexDim < k + 1)
+    throw new InvalidArgumentError(op, 'vertexDim', `must be an integer >= k + 1 = ${k + 1}, got ${String(vertexDim)}`);
   const n = k + 1;
   const out = new Float64Array(n * vertexDim);
   for (let i = 0; i < n; i++) {
@@ -102,8 +104,10 @@ export class KSimplexFeatures extends Module {
   constructor(dim: number, options: KSimplexFeaturesOptions = {}) {
     super();
     const op = 'KSimplexFeatures';
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
-    if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError(op, 'dim', `must be a positive integer, got ${String(dim)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
+    if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1)
+      throw new InvalidArgumentError(op, 'dim', `must be a positive integer, got ${String(dim)}`);
     const k = options.k ?? 4;
     const vertexDim = options.vertexDim ?? 8;
     const template = regularSimplexTemplate(k, vertexDim); // checks k and vertexDim
@@ -134,7 +138,9 @@ export class KSimplexFeatures extends Module {
   vertices(h: tf.Tensor): tf.Tensor {
     const op = 'KSimplexFeatures.vertices';
     this.check(op, h);
-    return tf.tidy(() => tf.add(tf.reshape(this.deform.forward(h), [...h.shape.slice(0, -1), this.k + 1, this.vertexDim]), this.template));
+    return tf.tidy(() =>
+      tf.add(tf.reshape(this.deform.forward(h), [...h.shape.slice(0, -1), this.k + 1, this.vertexDim]), this.template),
+    );
   }
 
   /**
@@ -184,7 +190,10 @@ export class KSimplexFeatures extends Module {
   private geometry(h: tf.Tensor): { edges: tf.Tensor; vol2: tf.Tensor } {
     const lead = h.shape.slice(0, -1);
     const n = lead.reduce((a, b) => a * b, 1);
-    const verts = tf.add(tf.reshape(this.deform.forward(h), [n, this.k + 1, this.vertexDim]), this.template) as tf.Tensor3D;
+    const verts = tf.add(
+      tf.reshape(this.deform.forward(h), [n, this.k + 1, this.vertexDim]),
+      this.template,
+    ) as tf.Tensor3D;
     // [N, E, k+1] · [k+1, P] → [N, E, P]: the edge vectors V_i − V_j, coordinate by coordinate.
     const vt = tf.reshape(tf.transpose(verts, [0, 2, 1]), [n * this.vertexDim, this.k + 1]);
     const diff = tf.reshape(tf.matMul(vt, this.pairMatrix), [n, this.vertexDim, this.numFeatures - 1]);

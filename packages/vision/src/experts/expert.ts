@@ -33,10 +33,12 @@ export function makeImageExpert(spec: BackboneSpec, options: ResolvedOptions): I
       for (let start = 0; start < inputs.length; start += options.batchSize) {
         const end = Math.min(inputs.length, start + options.batchSize);
         const batch = new Float32Array((end - start) * pixels);
-        for (let i = start; i < end; i++) batch.set(await readInput(name, i, inputs[i], side, options.fit), (i - start) * pixels);
+        for (let i = start; i < end; i++)
+          batch.set(await readInput(name, i, inputs[i], side, options.fit), (i - start) * pixels);
         const y = tf.tidy(() => spec.forward(tf.tensor4d(batch, [end - start, side, side, 3])));
         try {
-          if (y.shape[0] !== end - start || y.shape[1] !== dim) throw new ShapeError(name, 'features', `[B=${end - start}, D=${dim}]`, y.shape, 'unexpected model output');
+          if (y.shape[0] !== end - start || y.shape[1] !== dim)
+            throw new ShapeError(name, 'features', `[B=${end - start}, D=${dim}]`, y.shape, 'unexpected model output');
           out.set((await y.data()) as Float32Array, start * dim);
         } finally {
           y.dispose();

@@ -15,9 +15,12 @@ export interface ResolvedOptions {
 /** Checks {@link ImageExpertOptions} and fills in the defaults. */
 export function resolveOptions(op: string, options: ImageExpertOptions): ResolvedOptions {
   const { batchSize = 8, fit = 'crop', normalize = false } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(op, 'batchSize', `must be a positive integer, got ${String(batchSize)}`);
-  if (fit !== 'crop' && fit !== 'stretch') throw new InvalidArgumentError(op, 'fit', `must be 'crop' or 'stretch', got ${String(fit)}`);
-  if (typeof normalize !== 'boolean') throw new InvalidArgumentError(op, 'normalize', `must be a boolean, got ${String(normalize)}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidArgumentError(op, 'batchSize', `must be a positive integer, got ${String(batchSize)}`);
+  if (fit !== 'crop' && fit !== 'stretch')
+    throw new InvalidArgumentError(op, 'fit', `must be 'crop' or 'stretch', got ${String(fit)}`);
+  if (typeof normalize !== 'boolean')
+    throw new InvalidArgumentError(op, 'normalize', `must be a boolean, got ${String(normalize)}`);
   return { batchSize, fit, normalize };
 }
 
@@ -31,9 +34,20 @@ export function resolveOptions(op: string, options: ImageExpertOptions): Resolve
  * @throws {InvalidArgumentError} naming `inputs[i]` and the path if it is not a string or cannot be read.
  * @throws {FormatError} naming `inputs[i]` and the path if it is not a decodable JPEG (another format, corrupt, truncated).
  */
-export async function readInput(op: string, index: number, path: unknown, side: number, fit: ImageFit): Promise<Float32Array> {
+export async function readInput(
+  op: string,
+  index: number,
+  path: unknown,
+  side: number,
+  fit: ImageFit,
+): Promise<Float32Array> {
   const argument = `inputs[${index}]`;
-  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError(op, argument, `must be an image file path, got ${typeof path === 'string' ? "''" : typeof path}`);
+  if (typeof path !== 'string' || path === '')
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be an image file path, got ${typeof path === 'string' ? "''" : typeof path}`,
+    );
   let image;
   try {
     image = await loadImage(path, { channels: 3 });
@@ -43,7 +57,12 @@ export async function readInput(op: string, index: number, path: unknown, side: 
     }
     if (GeolipError.isInstance(e)) throw e;
     const code = (e as { code?: string }).code;
-    throw new InvalidArgumentError(op, argument, `${path}: cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`, { cause: e });
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `${path}: cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`,
+      { cause: e },
+    );
   }
   const square = fit === 'crop' ? centerCrop(image, Math.min(image.width, image.height)) : image;
   const resized = resizeBilinear(square, side).data;

@@ -39,7 +39,15 @@ function artifactsOf(json: tf.io.ModelJSON, weightData: ArrayBuffer): tf.io.Mode
     weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
     weightData,
   };
-  for (const key of ['format', 'generatedBy', 'convertedBy', 'trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer'] as const) {
+  for (const key of [
+    'format',
+    'generatedBy',
+    'convertedBy',
+    'trainingConfig',
+    'signature',
+    'userDefinedMetadata',
+    'modelInitializer',
+  ] as const) {
     if (json[key] !== undefined) (artifacts as Record<string, unknown>)[key] = json[key];
   }
   return artifacts;
@@ -74,7 +82,9 @@ export function fileSystemIOHandler(modelJsonPath: string): tf.io.IOHandler {
         json = checkModelJson(op, modelJsonPath, JSON.parse(await readFile(modelJsonPath, 'utf8')));
       } catch (e) {
         if (e instanceof FormatError) throw e;
-        throw new FormatError(op, 'modelJsonPath', `${modelJsonPath}: cannot read the model (${reason(e)})`, { cause: e });
+        throw new FormatError(op, 'modelJsonPath', `${modelJsonPath}: cannot read the model (${reason(e)})`, {
+          cause: e,
+        });
       }
       const dir = dirname(modelJsonPath);
       const parts: Uint8Array[] = [];
@@ -84,7 +94,12 @@ export function fileSystemIOHandler(modelJsonPath: string): tf.io.IOHandler {
           try {
             parts.push(new Uint8Array(await readFile(file)));
           } catch (e) {
-            throw new FormatError(op, 'modelJsonPath', `${modelJsonPath}: weight shard ${file} cannot be read (${reason(e)})`, { cause: e });
+            throw new FormatError(
+              op,
+              'modelJsonPath',
+              `${modelJsonPath}: weight shard ${file} cannot be read (${reason(e)})`,
+              { cause: e },
+            );
           }
         }
       }
@@ -112,7 +127,9 @@ async function evaluateBundle(op: string, file: string): Promise<unknown> {
   }
   const exported = sandbox.module.exports;
   // Objects made in the other realm fail tfjs's iteration checks: copy them into this one (a model.json is small).
-  return typeof exported === 'object' && exported !== null ? (JSON.parse(JSON.stringify(exported)) as unknown) : exported;
+  return typeof exported === 'object' && exported !== null
+    ? (JSON.parse(JSON.stringify(exported)) as unknown)
+    : exported;
 }
 
 /**

@@ -71,7 +71,11 @@ export async function createNanoDet(options: ImageExpertOptions = {}): Promise<I
   const pkg = findPackage(op, PACKAGE);
   const tfc = await importConverter(op);
   const file = join(pkg.root, 'models', 'nanodet.json');
-  if (!existsSync(file)) throw new BackendError(op, `${PACKAGE} ${pkg.version} at ${pkg.root} has no models/nanodet.json (install ${PACKAGE} ^2.5.8 || ^3.0.0)`);
+  if (!existsSync(file))
+    throw new BackendError(
+      op,
+      `${PACKAGE} ${pkg.version} at ${pkg.root} has no models/nanodet.json (install ${PACKAGE} ^2.5.8 || ^3.0.0)`,
+    );
   const handler = fileSystemIOHandler(file);
   const artifacts = await handler.load!();
   const nodes = (artifacts.modelTopology as { node?: { name: string }[] }).node ?? [];
@@ -91,7 +95,11 @@ export async function createNanoDet(options: ImageExpertOptions = {}): Promise<I
         const rows = tf.unstack(x).map((image) => {
           const nchw = nanodetInput(tf.expandDims(image, 0) as tf.Tensor4D);
           const map = model.execute({ [INPUT_NODE]: nchw }, NANODET_FEATURE_NODE) as tf.Tensor4D;
-          if (map.shape[1] !== NANODET_DIM) throw new BackendError(op, `node ${NANODET_FEATURE_NODE} gave shape [${map.shape.join(', ')}], expected [1, ${NANODET_DIM}, H, W]`);
+          if (map.shape[1] !== NANODET_DIM)
+            throw new BackendError(
+              op,
+              `node ${NANODET_FEATURE_NODE} gave shape [${map.shape.join(', ')}], expected [1, ${NANODET_DIM}, H, W]`,
+            );
           return tf.mean(map, [2, 3]);
         });
         return tf.concat(rows, 0) as tf.Tensor2D;

@@ -46,12 +46,19 @@ export async function loadNsfwjsModel(op: string, info: NsfwjsModelInfo): Promis
   const tfl = await importLayers(op);
   const dir = join(pkg.root, 'dist', 'models', info.folder);
   if (!existsSync(join(dir, 'model.min.js'))) {
-    throw new BackendError(op, `${PACKAGE} ${pkg.version} at ${pkg.root} has no dist/models/${info.folder}/model.min.js (install nsfwjs ^4.4.0)`);
+    throw new BackendError(
+      op,
+      `${PACKAGE} ${pkg.version} at ${pkg.root} has no dist/models/${info.folder}/model.min.js (install nsfwjs ^4.4.0)`,
+    );
   }
   return tfl.loadLayersModel(bundledModelIOHandler(dir));
 }
 
-async function createNsfwjsExpert(op: string, name: keyof typeof NSFWJS_MODELS, options: ImageExpertOptions): Promise<ImageExpert> {
+async function createNsfwjsExpert(
+  op: string,
+  name: keyof typeof NSFWJS_MODELS,
+  options: ImageExpertOptions,
+): Promise<ImageExpert> {
   const resolved = resolveOptions(op, options);
   const info = NSFWJS_MODELS[name];
   const tfl = await importLayers(op);
@@ -61,10 +68,16 @@ async function createNsfwjsExpert(op: string, name: keyof typeof NSFWJS_MODELS, 
     layer = full.getLayer(info.featureLayer);
   } catch (cause) {
     full.dispose();
-    throw new BackendError(op, `the nsfwjs model ${info.folder} has no layer '${info.featureLayer}' (${String(cause)})`);
+    throw new BackendError(
+      op,
+      `the nsfwjs model ${info.folder} has no layer '${info.featureLayer}' (${String(cause)})`,
+    );
   }
   // Shares the weights of `full`: disposing `full` frees them.
-  const backbone = tfl.model({ inputs: full.inputs, outputs: layer.output as import('@tensorflow/tfjs-layers').SymbolicTensor });
+  const backbone = tfl.model({
+    inputs: full.inputs,
+    outputs: layer.output as import('@tensorflow/tfjs-layers').SymbolicTensor,
+  });
   return makeImageExpert(
     {
       name,

@@ -89,25 +89,45 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
   constructor(dataset: ImageDataset, options: BatchOptions) {
     const op = 'batches';
     const { n, height, width, channels } = dataset ?? ({} as ImageDataset);
-    for (const [name, v] of [['n', n], ['height', height], ['width', width], ['channels', channels]] as const) {
-      if (!Number.isInteger(v) || v < (name === 'n' ? 0 : 1)) throw new InvalidArgumentError(op, `dataset.${name}`, `must be a positive integer, got ${String(v)}`);
+    for (const [name, v] of [
+      ['n', n],
+      ['height', height],
+      ['width', width],
+      ['channels', channels],
+    ] as const) {
+      if (!Number.isInteger(v) || v < (name === 'n' ? 0 : 1))
+        throw new InvalidArgumentError(op, `dataset.${name}`, `must be a positive integer, got ${String(v)}`);
     }
     if (dataset.images.length !== n * height * width * channels) {
-      throw new ShapeError(op, 'dataset.images', `[N=${n}, H=${height}, W=${width}, C=${channels}]`, [dataset.images.length], 'flat length');
+      throw new ShapeError(
+        op,
+        'dataset.images',
+        `[N=${n}, H=${height}, W=${width}, C=${channels}]`,
+        [dataset.images.length],
+        'flat length',
+      );
     }
     if (dataset.labels.length !== n) throw new ShapeError(op, 'dataset.labels', `[N=${n}]`, [dataset.labels.length]);
     const { batchSize, epochs = 1, seed = 0, scale = 1 / 255 } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(op, 'batchSize', `must be a positive integer, got ${String(batchSize)}`);
-    if (!Number.isInteger(epochs) || epochs < 0) throw new InvalidArgumentError(op, 'epochs', `must be a non-negative integer, got ${String(epochs)}`);
-    if (!Number.isFinite(seed)) throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(seed)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new InvalidArgumentError(op, 'batchSize', `must be a positive integer, got ${String(batchSize)}`);
+    if (!Number.isInteger(epochs) || epochs < 0)
+      throw new InvalidArgumentError(op, 'epochs', `must be a non-negative integer, got ${String(epochs)}`);
+    if (!Number.isFinite(seed))
+      throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(seed)}`);
     if (!Number.isFinite(scale)) throw new InvalidArgumentError(op, 'scale', `must be finite, got ${String(scale)}`);
     const padding = options.augment?.randomCrop?.padding;
     if (padding !== undefined && (!Number.isInteger(padding) || padding < 0)) {
-      throw new InvalidArgumentError(op, 'augment.randomCrop.padding', `must be a non-negative integer, got ${String(padding)}`);
+      throw new InvalidArgumentError(
+        op,
+        'augment.randomCrop.padding',
+        `must be a non-negative integer, got ${String(padding)}`,
+      );
     }
     this.mean = channelTable('mean', options.mean, channels, 0);
     const std = channelTable('std', options.std, channels, 1);
-    if (!std.every((s) => s > 0 && Number.isFinite(s))) throw new InvalidArgumentError(op, 'std', 'entries must be positive and finite');
+    if (!std.every((s) => s > 0 && Number.isFinite(s)))
+      throw new InvalidArgumentError(op, 'std', 'entries must be positive and finite');
     this.invStd = std.map((s) => 1 / s);
     this.dataset = dataset;
     this.options = { ...options, scale };
@@ -215,7 +235,8 @@ export function batchToTensors(
   const images = tf.tensor4d(batch.images, batch.shape, 'float32');
   if (options.oneHot === undefined) return { images, labels: tf.tensor1d(batch.labels, 'int32') };
   const K = options.oneHot;
-  if (!Number.isInteger(K) || K < 1) throw new InvalidArgumentError('batchToTensors', 'oneHot', `must be a positive integer, got ${String(K)}`);
+  if (!Number.isInteger(K) || K < 1)
+    throw new InvalidArgumentError('batchToTensors', 'oneHot', `must be a positive integer, got ${String(K)}`);
   const rows = new Float32Array(batch.labels.length * K);
   batch.labels.forEach((l, i) => {
     if (l < 0 || l >= K) {
@@ -236,14 +257,19 @@ export function stackImages(
   labels: ArrayLike<number>,
 ): ImageDataset {
   if (images.length === 0) throw new InvalidArgumentError('stackImages', 'images', 'must hold at least one image');
-  if (labels.length !== images.length) throw new ShapeError('stackImages', 'labels', `[N=${images.length}]`, [labels.length]);
+  if (labels.length !== images.length)
+    throw new ShapeError('stackImages', 'labels', `[N=${images.length}]`, [labels.length]);
   const { height, width, channels } = images[0]!;
   const per = height * width * channels;
   const float = images.some((im) => im.data instanceof Float32Array);
   const out = float ? new Float32Array(per * images.length) : new Uint8Array(per * images.length);
   images.forEach((im, i) => {
     if (im.height !== height || im.width !== width || im.channels !== channels || im.data.length !== per) {
-      throw new ShapeError('stackImages', `images[${i}]`, `[H=${height}, W=${width}, C=${channels}] like images[0]`, [im.height, im.width, im.channels]);
+      throw new ShapeError('stackImages', `images[${i}]`, `[H=${height}, W=${width}, C=${channels}] like images[0]`, [
+        im.height,
+        im.width,
+        im.channels,
+      ]);
     }
     out.set(im.data, i * per);
   });

@@ -14,7 +14,16 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The 10 class names, indexed by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ]);
 
 /** A labelled set of equally sized images, `[N, H, W, C]` flat (the input of {@link batches}). */
@@ -76,9 +85,13 @@ export interface LoadFashionMnistOptions {
  * @throws {FormatError} naming the file if it is not an IDX file of the right kind (images `[N, 28, 28]`,
  *   labels `[N]` in 0–9), or the two files disagree on N.
  */
-export async function loadFashionMnist(split: 'train' | 'test' = 'train', options: LoadFashionMnistOptions = {}): Promise<FashionMnist> {
+export async function loadFashionMnist(
+  split: 'train' | 'test' = 'train',
+  options: LoadFashionMnistOptions = {},
+): Promise<FashionMnist> {
   const op = 'loadFashionMnist';
-  if (split !== 'train' && split !== 'test') throw new InvalidArgumentError(op, 'split', `must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  if (split !== 'train' && split !== 'test')
+    throw new InvalidArgumentError(op, 'split', `must be 'train' or 'test', got ${JSON.stringify(split)}`);
   const dir = options.dir ?? FASHION_MNIST_DIR;
   const imagesPath = await findFile(dir, FILES[split].images);
   const labelsPath = await findFile(dir, FILES[split].labels);
@@ -90,6 +103,7 @@ export async function loadFashionMnist(split: 'train' | 'test' = 'train', option
     throw new FormatError(op, 'dir', `${labelsPath}: ${labels.shape[0]} labels for ${n} images in ${imagesPath}`);
   }
   const bad = labels.data.findIndex((v) => v > 9);
-  if (bad >= 0) throw new FormatError(op, 'dir', `${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class 0–9`);
+  if (bad >= 0)
+    throw new FormatError(op, 'dir', `${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class 0–9`);
   return { images: images.data, labels: labels.data, n, height: 28, width: 28, channels: 1, split };
 }

@@ -41,32 +41,53 @@ function gunzip(op: string, argument: string, bytes: Uint8Array, file: string): 
     const out = gunzipSync(bytes);
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   } catch (e) {
-    throw new FormatError(op, argument, `${file}: corrupt or truncated gzip data (${(e as Error).message})`, { cause: e });
+    throw new FormatError(op, argument, `${file}: corrupt or truncated gzip data (${(e as Error).message})`, {
+      cause: e,
+    });
   }
 }
 
 function parseWith(op: string, argument: string, input: Uint8Array, file: string, options: IdxOptions): IdxTensor {
-  if (!(input instanceof Uint8Array)) throw new InvalidArgumentError(op, argument, 'must be a Uint8Array (or a Buffer)');
+  if (!(input instanceof Uint8Array))
+    throw new InvalidArgumentError(op, argument, 'must be a Uint8Array (or a Buffer)');
   const gzipped = input.length >= 2 && input[0] === 0x1f && input[1] === 0x8b;
-  if (!gzipped && file.endsWith('.gz')) throw new FormatError(op, argument, `${file}: named .gz but is not gzip data (no 1f 8b header)`);
+  if (!gzipped && file.endsWith('.gz'))
+    throw new FormatError(op, argument, `${file}: named .gz but is not gzip data (no 1f 8b header)`);
   const bytes = gzipped ? gunzip(op, argument, input, file) : input;
-  if (bytes.length < 4) throw new FormatError(op, argument, `${file}: ${bytes.length} bytes is too short for an IDX header`);
+  if (bytes.length < 4)
+    throw new FormatError(op, argument, `${file}: ${bytes.length} bytes is too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const code = bytes[2]!;
   const rank = bytes[3]!;
   if (bytes[0] !== 0 || bytes[1] !== 0 || rank === 0) {
-    throw new FormatError(op, argument, `${file}: not an IDX file (magic number ${hex(magic)}; expected 0x000008RR, e.g. ${hex(IDX_MAGIC_IMAGES)} images or ${hex(IDX_MAGIC_LABELS)} labels)`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: not an IDX file (magic number ${hex(magic)}; expected 0x000008RR, e.g. ${hex(IDX_MAGIC_IMAGES)} images or ${hex(IDX_MAGIC_LABELS)} labels)`,
+    );
   }
   if (code !== 0x08) {
-    throw new FormatError(op, argument, `${file}: magic number ${hex(magic)} has dtype code 0x${code.toString(16).padStart(2, '0')}; only unsigned byte (0x08) is supported`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: magic number ${hex(magic)} has dtype code 0x${code.toString(16).padStart(2, '0')}; only unsigned byte (0x08) is supported`,
+    );
   }
   if (options.rank !== undefined && rank !== options.rank) {
-    throw new FormatError(op, argument, `${file}: magic number ${hex(magic)} (rank ${rank}) where ${hex(0x800 + options.rank)} (rank ${options.rank}) was expected`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: magic number ${hex(magic)} (rank ${rank}) where ${hex(0x800 + options.rank)} (rank ${options.rank}) was expected`,
+    );
   }
   const headerLength = 4 + 4 * rank;
   if (bytes.length < headerLength) {
-    throw new FormatError(op, argument, `${file}: truncated header (rank ${rank} needs ${headerLength} bytes, got ${bytes.length})`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: truncated header (rank ${rank} needs ${headerLength} bytes, got ${bytes.length})`,
+    );
   }
   const shape: number[] = [];
   let count = 1;
@@ -77,10 +98,18 @@ function parseWith(op: string, argument: string, input: Uint8Array, file: string
   }
   const body = bytes.length - headerLength;
   if (body < count) {
-    throw new FormatError(op, argument, `${file}: truncated data (header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: truncated data (header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`,
+    );
   }
   if (body > count) {
-    throw new FormatError(op, argument, `${file}: ${body - count} bytes after the data (header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: ${body - count} bytes after the data (header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`,
+    );
   }
   return { dtype: 'uint8', shape, data: bytes.slice(headerLength) };
 }
@@ -100,6 +129,7 @@ export function parseIdx(bytes: Uint8Array, file = '<bytes>', options: IdxOption
 
 /** Reads and parses an IDX file ({@link parseIdx}); errors name `path`. */
 export async function loadIdx(path: string, options: IdxOptions = {}): Promise<IdxTensor> {
-  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('loadIdx', 'path', 'must be a non-empty string');
+  if (typeof path !== 'string' || path === '')
+    throw new InvalidArgumentError('loadIdx', 'path', 'must be a non-empty string');
   return parseWith('loadIdx', 'path', new Uint8Array(await readFile(path)), path, options);
 }

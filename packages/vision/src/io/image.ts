@@ -24,7 +24,11 @@ export function assertImage(op: string, argument: string, image: HwcImage): void
     throw new InvalidArgumentError(op, argument, 'must be an image { width, height, channels, data }');
   }
   const { width, height, channels, data } = image;
-  for (const [name, v] of [['width', width], ['height', height], ['channels', channels]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) {
       throw new InvalidArgumentError(op, argument, `must have a positive integer ${name}, got ${String(v)}`);
     }
@@ -33,7 +37,13 @@ export function assertImage(op: string, argument: string, image: HwcImage): void
     throw new InvalidArgumentError(op, argument, 'must hold its pixels in a Uint8Array or a Float32Array');
   }
   if (data.length !== height * width * channels) {
-    throw new ShapeError(op, argument, `[H=${height}, W=${width}, C=${channels}] (data.length ${height * width * channels})`, [data.length], 'data.length does not match');
+    throw new ShapeError(
+      op,
+      argument,
+      `[H=${height}, W=${width}, C=${channels}] (data.length ${height * width * channels})`,
+      [data.length],
+      'data.length does not match',
+    );
   }
 }
 
@@ -57,7 +67,8 @@ export function assertChannels(op: string, argument: string, image: HwcImage, ch
 export function toRgb<T extends PixelData>(image: HwcImage<T>): HwcImage<T> {
   assertImage('toRgb', 'image', image);
   if (image.channels === 3) return image;
-  if (image.channels !== 1) throw new ShapeError('toRgb', 'image', '[H, W, C=1 or 3]', [image.height, image.width, image.channels]);
+  if (image.channels !== 1)
+    throw new ShapeError('toRgb', 'image', '[H, W, C=1 or 3]', [image.height, image.width, image.channels]);
   const n = image.width * image.height;
   const out = new (image.data.constructor as new (n: number) => T)(n * 3);
   for (let i = 0; i < n; i++) {
@@ -77,7 +88,8 @@ export function toRgb<T extends PixelData>(image: HwcImage<T>): HwcImage<T> {
 export function toGrayscale<T extends PixelData>(image: HwcImage<T>): HwcImage<T> {
   assertImage('toGrayscale', 'image', image);
   if (image.channels === 1) return image;
-  if (image.channels !== 3) throw new ShapeError('toGrayscale', 'image', '[H, W, C=1 or 3]', [image.height, image.width, image.channels]);
+  if (image.channels !== 3)
+    throw new ShapeError('toGrayscale', 'image', '[H, W, C=1 or 3]', [image.height, image.width, image.channels]);
   const n = image.width * image.height;
   const src = image.data;
   const isByte = src instanceof Uint8Array;

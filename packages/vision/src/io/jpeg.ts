@@ -52,8 +52,10 @@ function frameComponents(bytes: Uint8Array): number {
 function decodeWith(op: string, argument: string, bytes: Uint8Array, options: DecodeJpegOptions): DecodedImage {
   const file = options.file ?? '<bytes>';
   const channels = options.channels ?? 3;
-  if (channels !== 1 && channels !== 3) throw new InvalidArgumentError(op, 'channels', `must be 1 or 3, got ${String(channels)}`);
-  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(op, argument, 'must be a Uint8Array (or a Buffer)');
+  if (channels !== 1 && channels !== 3)
+    throw new InvalidArgumentError(op, 'channels', `must be 1 or 3, got ${String(channels)}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new InvalidArgumentError(op, argument, 'must be a Uint8Array (or a Buffer)');
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) {
     throw new FormatError(op, argument, `${file}: not a JPEG (no SOI marker FF D8 at the start)`);
   }
@@ -71,7 +73,11 @@ function decodeWith(op: string, argument: string, bytes: Uint8Array, options: De
     throw new FormatError(op, argument, `${file}: corrupt or truncated JPEG (${reason})`, { cause: e });
   }
   if (!(decoded.width > 0 && decoded.height > 0) || decoded.data.length !== decoded.width * decoded.height * 3) {
-    throw new FormatError(op, argument, `${file}: corrupt JPEG (decoded ${decoded.width}x${decoded.height} with ${decoded.data.length} bytes)`);
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: corrupt JPEG (decoded ${decoded.width}x${decoded.height} with ${decoded.data.length} bytes)`,
+    );
   }
   const rgb: DecodedImage = {
     width: decoded.width,
@@ -113,7 +119,8 @@ export function decodeJpeg(bytes: Uint8Array, options: DecodeJpegOptions = {}): 
  * @throws {FormatError} naming `path` if the file is not a decodable JPEG.
  */
 export async function loadImage(path: string, options: Omit<DecodeJpegOptions, 'file'> = {}): Promise<DecodedImage> {
-  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('loadImage', 'path', 'must be a non-empty string');
+  if (typeof path !== 'string' || path === '')
+    throw new InvalidArgumentError('loadImage', 'path', 'must be a non-empty string');
   const bytes = new Uint8Array(await readFile(path));
   return decodeWith('loadImage', 'path', bytes, { ...options, file: path });
 }

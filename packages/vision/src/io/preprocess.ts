@@ -8,17 +8,36 @@ import * as tf from '@tensorflow/tfjs-core';
 import { assertChannels, assertImage, type HwcImage, type PixelData } from './image.js';
 
 /** ImageNet per-channel mean of RGB values in [0, 1] (torchvision's constants). */
-export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [number, number, number];
+export const IMAGENET_MEAN: readonly [number, number, number] = Object.freeze([0.485, 0.456, 0.406]) as readonly [
+  number,
+  number,
+  number,
+];
 /** ImageNet per-channel standard deviation of RGB values in [0, 1] (torchvision's constants). */
-export const IMAGENET_STD: readonly [number, number, number] = Object.freeze([0.229, 0.224, 0.225]) as readonly [number, number, number];
+export const IMAGENET_STD: readonly [number, number, number] = Object.freeze([0.229, 0.224, 0.225]) as readonly [
+  number,
+  number,
+  number,
+];
 
 /** An output size: `{ height, width }`, or one number for a square. */
 export type ImageSize = number | { height: number; width: number };
 
 function sizeOf(op: string, argument: string, size: ImageSize): { height: number; width: number } {
   const s = typeof size === 'number' ? { height: size, width: size } : size;
-  if (typeof s !== 'object' || s === null || !Number.isInteger(s.height) || !Number.isInteger(s.width) || s.height < 1 || s.width < 1) {
-    throw new InvalidArgumentError(op, argument, `must be a positive integer or { height, width } of positive integers, got ${JSON.stringify(size)}`);
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    !Number.isInteger(s.height) ||
+    !Number.isInteger(s.width) ||
+    s.height < 1 ||
+    s.width < 1
+  ) {
+    throw new InvalidArgumentError(
+      op,
+      argument,
+      `must be a positive integer or { height, width } of positive integers, got ${JSON.stringify(size)}`,
+    );
   }
   return { height: s.height, width: s.width };
 }
@@ -109,7 +128,11 @@ export function centerCrop<T extends PixelData>(image: HwcImage<T>, size: ImageS
   const { height, width } = sizeOf('centerCrop', 'size', size);
   const { width: W, height: H, channels: C, data } = image;
   if (height > H || width > W) {
-    throw new InvalidArgumentError('centerCrop', 'size', `${height}x${width} is larger than the image (${H}x${W}); resize first`);
+    throw new InvalidArgumentError(
+      'centerCrop',
+      'size',
+      `${height}x${width} is larger than the image (${H}x${W}); resize first`,
+    );
   }
   const top = roundHalfEven((H - height) / 2);
   const left = roundHalfEven((W - width) / 2);
@@ -147,7 +170,10 @@ export function normalize(
   const C = image.channels;
   const scale = options.scale ?? 1 / 255;
   if (!Number.isFinite(scale)) throw new InvalidArgumentError('normalize', 'scale', `must be finite, got ${scale}`);
-  for (const [name, v] of [['mean', mean], ['std', std]] as const) {
+  for (const [name, v] of [
+    ['mean', mean],
+    ['std', std],
+  ] as const) {
     if (v.length !== C && v.length !== 1) {
       throw new ShapeError('normalize', name, `[C=${C}] or [1]`, [v.length], `the image has ${C} channel(s)`);
     }
@@ -155,7 +181,8 @@ export function normalize(
   const m = Float64Array.from({ length: C }, (_, c) => mean[mean.length === 1 ? 0 : c]!);
   const inv = Float64Array.from({ length: C }, (_, c) => {
     const s = std[std.length === 1 ? 0 : c]!;
-    if (!(s > 0) || !Number.isFinite(s)) throw new InvalidArgumentError('normalize', 'std', `entries must be positive and finite, got ${s}`);
+    if (!(s > 0) || !Number.isFinite(s))
+      throw new InvalidArgumentError('normalize', 'std', `entries must be positive and finite, got ${s}`);
     return 1 / s;
   });
   const data = image.data;
@@ -190,7 +217,12 @@ export function toTensor(images: HwcImage | readonly HwcImage[], options: ToTens
     assertImage('toTensor', name, im);
     if (options.channels !== undefined) assertChannels('toTensor', name, im, options.channels);
     if (im.height !== first.height || im.width !== first.width || im.channels !== first.channels) {
-      throw new ShapeError('toTensor', name, `[H=${first.height}, W=${first.width}, C=${first.channels}] like images[0]`, [im.height, im.width, im.channels]);
+      throw new ShapeError(
+        'toTensor',
+        name,
+        `[H=${first.height}, W=${first.width}, C=${first.channels}] like images[0]`,
+        [im.height, im.width, im.channels],
+      );
     }
   });
   const per = first.height * first.width * first.channels;

@@ -150,23 +150,47 @@ export class BaseTierSoup extends Module {
   constructor(config: BaseTierSoupConfig = BASE_TIER_SOUP_CONFIG, options: BaseTierSoupOptions = {}) {
     super();
     const op = 'BaseTierSoup';
-    if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
-    checkPositiveIntegers(op, config, ['embedDim', 'anchors', 'compartments', 'compartmentDim', 'hiddenDim', 'classes']);
+    if (config === null || typeof config !== 'object')
+      throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
+    checkPositiveIntegers(op, config, [
+      'embedDim',
+      'anchors',
+      'compartments',
+      'compartmentDim',
+      'hiddenDim',
+      'classes',
+    ]);
     if (!Array.isArray(config.expertDims) || config.expertDims.length < 1) {
-      throw new InvalidArgumentError(op, 'config.expertDims', `must be a non-empty array of widths, got ${describeValue(config.expertDims)}`);
+      throw new InvalidArgumentError(
+        op,
+        'config.expertDims',
+        `must be a non-empty array of widths, got ${describeValue(config.expertDims)}`,
+      );
     }
     config.expertDims.forEach((w, i) => {
-      if (typeof w !== 'number' || !Number.isInteger(w) || w < 1) throw new InvalidArgumentError(op, `config.expertDims[${i}]`, `must be a positive integer, got ${String(w)}`);
+      if (typeof w !== 'number' || !Number.isInteger(w) || w < 1)
+        throw new InvalidArgumentError(op, `config.expertDims[${i}]`, `must be a positive integer, got ${String(w)}`);
     });
     if (config.anchors % config.compartments !== 0) {
-      throw new InvalidArgumentError(op, 'config.anchors', `must be a multiple of config.compartments=${config.compartments}, got ${config.anchors}`);
+      throw new InvalidArgumentError(
+        op,
+        'config.anchors',
+        `must be a multiple of config.compartments=${config.compartments}, got ${config.anchors}`,
+      );
     }
     const dropout = config.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new InvalidArgumentError(op, 'config.dropout', `must be in [0, 1), got ${String(dropout)}`);
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+      throw new InvalidArgumentError(op, 'config.dropout', `must be in [0, 1), got ${String(dropout)}`);
     const eps = config.eps ?? 1e-5;
-    if (typeof eps !== 'number' || !(eps > 0)) throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(eps)}`);
+    if (typeof eps !== 'number' || !(eps > 0))
+      throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(eps)}`);
     const anchorInit = options.anchorInit ?? 'repulsion';
-    if (!ANCHOR_INITS.includes(anchorInit)) throw new InvalidArgumentError(op, 'options.anchorInit', `must be one of ${ANCHOR_INITS.join(', ')}, got ${String(anchorInit)}`);
+    if (!ANCHOR_INITS.includes(anchorInit))
+      throw new InvalidArgumentError(
+        op,
+        'options.anchorInit',
+        `must be one of ${ANCHOR_INITS.join(', ')}, got ${String(anchorInit)}`,
+      );
     this.config = Object.freeze({ ...config, expertDims: Object.freeze([...config.expertDims]), dropout, eps });
     const seed = options.seed ?? 0;
     const K = config.embedDim;
@@ -177,10 +201,18 @@ export class BaseTierSoup extends Module {
       this.projectorLinears.push(p.add('0', new Linear(width, K, { seed: seed + 10 + e })));
       this.projectorNorms.push(p.add('1', new LayerNorm(K, { eps })));
     });
-    this.constellation = this.addModule('constellation', new Constellation({ anchors: config.anchors, dim: K, init: anchorInit, seed: seed + 1 }));
+    this.constellation = this.addModule(
+      'constellation',
+      new Constellation({ anchors: config.anchors, dim: K, init: anchorInit, seed: seed + 1 }),
+    );
     this.patchworkLayer = this.addModule(
       'patchwork',
-      new Patchwork({ anchors: config.anchors, compartments: config.compartments, compartmentDim: config.compartmentDim, seed: seed + 2 }),
+      new Patchwork({
+        anchors: config.anchors,
+        compartments: config.compartments,
+        compartmentDim: config.compartmentDim,
+        seed: seed + 2,
+      }),
     );
     const classifier = this.addModule('classifier', new Container());
     const inWidth = this.patchworkLayer.outputDim + K;
@@ -205,12 +237,16 @@ export class BaseTierSoup extends Module {
     const op = 'BaseTierSoup.forward';
     this.assertLive('forward');
     this.checkFeatures(op, expertFeatures);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
     const training = options.training ?? false;
     const out = tf.tidy(() => {
-      const expertEmbeddings = expertFeatures.map((x, e) => l2Normalize(this.projectorNorms[e]!.forward(this.projectorLinears[e]!.forward(x))));
+      const expertEmbeddings = expertFeatures.map((x, e) =>
+        l2Normalize(this.projectorNorms[e]!.forward(this.projectorLinears[e]!.forward(x))),
+      );
       let embedding = l2Normalize(tf.div(tf.addN(expertEmbeddings), expertEmbeddings.length) as tf.Tensor2D);
-      if (options.autograd !== undefined) embedding = geometricAutograd(embedding, this.constellation, options.autograd);
+      if (options.autograd !== undefined)
+        embedding = geometricAutograd(embedding, this.constellation, options.autograd);
       const triangulation = this.constellation.triangulate(embedding, { training });
       const patchwork = this.patchworkLayer.apply(triangulation);
       let h = this.cls2.forward(gelu(this.cls0.forward(tf.concat([patchwork, embedding], 1) as tf.Tensor2D)));
@@ -238,21 +274,29 @@ export class BaseTierSoup extends Module {
     const E = this.numExperts;
     const K = this.config.embedDim;
     if (!Array.isArray(projectors) || projectors.length !== E) {
-      throw new InvalidArgumentError(op, 'projectors', `must be an array of ${E} projectors (one per expert), got ${Array.isArray(projectors) ? `${projectors.length}` : describeValue(projectors)}`);
+      throw new InvalidArgumentError(
+        op,
+        'projectors',
+        `must be an array of ${E} projectors (one per expert), got ${Array.isArray(projectors) ? `${projectors.length}` : describeValue(projectors)}`,
+      );
     }
     const values: { w: Float32Array; b: Float32Array }[] = projectors.map((p, e) => {
       const D = this.config.expertDims[e]!;
       const arg = `projectors[${e}]`;
-      if (p === null || typeof p !== 'object') throw new InvalidArgumentError(op, arg, `must be an object, got ${describeValue(p)}`);
-      if ((p.weight === undefined) === (p.linear === undefined)) throw new InvalidArgumentError(op, arg, 'must have exactly one of weight [K, D_e] and linear [D_e, K]');
+      if (p === null || typeof p !== 'object')
+        throw new InvalidArgumentError(op, arg, `must be an object, got ${describeValue(p)}`);
+      if ((p.weight === undefined) === (p.linear === undefined))
+        throw new InvalidArgumentError(op, arg, 'must have exactly one of weight [K, D_e] and linear [D_e, K]');
       const w = new Float32Array(D * K); // [D_e, K], this module's Linear layout
       if (p.weight !== undefined) {
         const m = toMatrix(op, `${arg}.weight`, p.weight);
-        if (m.rows !== K || m.cols !== D) throw new ShapeError(op, `${arg}.weight`, `[K=${K}, D_e=${D}]`, [m.rows, m.cols]);
+        if (m.rows !== K || m.cols !== D)
+          throw new ShapeError(op, `${arg}.weight`, `[K=${K}, D_e=${D}]`, [m.rows, m.cols]);
         for (let k = 0; k < K; k++) for (let d = 0; d < D; d++) w[d * K + k] = m.data[k * D + d]!;
       } else {
         const m = toMatrix(op, `${arg}.linear`, p.linear!);
-        if (m.rows !== D || m.cols !== K) throw new ShapeError(op, `${arg}.linear`, `[D_e=${D}, K=${K}]`, [m.rows, m.cols]);
+        if (m.rows !== D || m.cols !== K)
+          throw new ShapeError(op, `${arg}.linear`, `[D_e=${D}, K=${K}]`, [m.rows, m.cols]);
         w.set(m.data);
       }
       let bias: ArrayLike<number>;
@@ -260,11 +304,17 @@ export class BaseTierSoup extends Module {
         if (p.bias.rank !== 1) throw new ShapeError(op, `${arg}.bias`, `[K=${K}]`, p.bias.shape);
         bias = p.bias.dataSync();
       } else bias = p.bias;
-      if (bias === null || typeof bias !== 'object' || typeof bias.length !== 'number') throw new InvalidArgumentError(op, `${arg}.bias`, `must be an array of ${K} numbers, got ${describeValue(bias)}`);
+      if (bias === null || typeof bias !== 'object' || typeof bias.length !== 'number')
+        throw new InvalidArgumentError(
+          op,
+          `${arg}.bias`,
+          `must be an array of ${K} numbers, got ${describeValue(bias)}`,
+        );
       if (bias.length !== K) throw new ShapeError(op, `${arg}.bias`, `[K=${K}]`, [bias.length]);
       const b = Float32Array.from(bias);
       for (let i = 0; i < K; i++) {
-        if (!Number.isFinite(bias[i])) throw new InvalidArgumentError(op, `${arg}.bias`, `must hold finite numbers, got ${String(bias[i])} at ${i}`);
+        if (!Number.isFinite(bias[i]))
+          throw new InvalidArgumentError(op, `${arg}.bias`, `must hold finite numbers, got ${String(bias[i])} at ${i}`);
       }
       return { w, b };
     });
@@ -280,13 +330,18 @@ export class BaseTierSoup extends Module {
   private checkFeatures(op: string, features: unknown): void {
     const E = this.numExperts;
     if (!Array.isArray(features) || features.length !== E) {
-      throw new InvalidArgumentError(op, 'expertFeatures', `must be an array of ${E} tensors (one per expert), got ${Array.isArray(features) ? `${features.length}` : describeValue(features)}`);
+      throw new InvalidArgumentError(
+        op,
+        'expertFeatures',
+        `must be an array of ${E} tensors (one per expert), got ${Array.isArray(features) ? `${features.length}` : describeValue(features)}`,
+      );
     }
     let batch = -1;
     features.forEach((x: unknown, e) => {
       const arg = `expertFeatures[${e}]`;
       const D = this.config.expertDims[e]!;
-      if (!(x instanceof tf.Tensor)) throw new InvalidArgumentError(op, arg, `must be a tf.Tensor, got ${describeValue(x)}`);
+      if (!(x instanceof tf.Tensor))
+        throw new InvalidArgumentError(op, arg, `must be a tf.Tensor, got ${describeValue(x)}`);
       const ok = x.rank === 2 && x.shape[1] === D && (batch < 0 || x.shape[0] === batch);
       if (!ok) throw new ShapeError(op, arg, `[B${batch < 0 ? '' : `=${batch}`}, D_${e}=${D}]`, x.shape);
       if (x.dtype !== 'float32') throw new InvalidArgumentError(op, arg, `must have dtype float32, got ${x.dtype}`);

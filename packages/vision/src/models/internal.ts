@@ -6,7 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
 
 /** Checks that every listed key of `config` is a positive integer; throws naming `config.<key>`. */
-export function checkPositiveIntegers<T extends object>(op: string, config: T, keys: readonly (keyof T & string)[]): void {
+export function checkPositiveIntegers<T extends object>(
+  op: string,
+  config: T,
+  keys: readonly (keyof T & string)[],
+): void {
   for (const k of keys) {
     const v = config[k] as unknown;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {

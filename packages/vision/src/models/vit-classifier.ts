@@ -34,7 +34,8 @@ export class ViTClassifier extends Module {
    */
   constructor(config: ViTEncoderConfig, classes: number, options: ViTClassifierOptions = {}) {
     super();
-    if (!Number.isInteger(classes) || classes < 1) throw new InvalidArgumentError('ViTClassifier', 'classes', `must be a positive integer, got ${String(classes)}`);
+    if (!Number.isInteger(classes) || classes < 1)
+      throw new InvalidArgumentError('ViTClassifier', 'classes', `must be a positive integer, got ${String(classes)}`);
     const seed = options.seed ?? 0;
     this.classes = classes;
     this.encoder = this.addModule('encoder', new ViTEncoder(config, { seed }));
@@ -58,19 +59,26 @@ export class ViTClassifier extends Module {
  */
 export function vitClassifierFromSafetensors(bytes: Uint8Array | ArrayBuffer): ViTClassifier {
   const op = 'vitClassifierFromSafetensors';
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   let file: WeightsFile;
   try {
     const { tensors, metadata } = readSafetensors(bytes);
     file = { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
   } catch (cause) {
-    throw new FormatError(op, 'bytes', `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FormatError(
+      op,
+      'bytes',
+      `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
   // The one loading path: the vision registry reads the metadata (geolip.type, or the legacy geolip.model = vit).
   try {
     return visionModels.loadPretrainedFile<ViTClassifier>(file, { type: VIT_CLASSIFIER_TYPE, op }).model;
   } catch (e) {
-    if (e instanceof FormatError && e.op === op) throw new FormatError(op, 'bytes', e.message.slice(`${op}: 'source' `.length), { cause: e });
+    if (e instanceof FormatError && e.op === op)
+      throw new FormatError(op, 'bytes', e.message.slice(`${op}: 'source' `.length), { cause: e });
     throw e;
   }
 }
@@ -81,6 +89,7 @@ export function vitClassifierFromSafetensors(bytes: Uint8Array | ArrayBuffer): V
  */
 export function vitClassifierClasses(tensors: Record<string, SafetensorEntry>): number {
   const weight = tensors['classifier.weight'];
-  if (weight === undefined || weight.shape.length !== 2) throw new FormatError('vitClassifierClasses', 'tensors', "has no 2-D tensor 'classifier.weight'");
+  if (weight === undefined || weight.shape.length !== 2)
+    throw new FormatError('vitClassifierClasses', 'tensors', "has no 2-D tensor 'classifier.weight'");
   return weight.shape[0]!;
 }

@@ -6,7 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
-import { Container, Conv2d, LayerNorm, Linear, Module, TransformerEncoder, gelu, normalInit, xavierUniform } from '@geolip/nn';
+import {
+  Container,
+  Conv2d,
+  LayerNorm,
+  Linear,
+  Module,
+  TransformerEncoder,
+  gelu,
+  normalInit,
+  xavierUniform,
+} from '@geolip/nn';
 
 import { checkPositiveIntegers, describeValue, l2Normalize } from './internal.js';
 
@@ -142,26 +152,52 @@ export class ViTEncoder extends Module {
   constructor(config: ViTEncoderConfig = VIT_STUDENT_CONFIG, options: ViTEncoderOptions = {}) {
     super();
     const op = 'ViTEncoder';
-    if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
-    checkPositiveIntegers(op, config, ['imageSize', 'patchSize', 'channels', 'dModel', 'heads', 'ffDim', 'layers', 'outDim']);
+    if (config === null || typeof config !== 'object')
+      throw new InvalidArgumentError(op, 'config', `must be an object, got ${describeValue(config)}`);
+    checkPositiveIntegers(op, config, [
+      'imageSize',
+      'patchSize',
+      'channels',
+      'dModel',
+      'heads',
+      'ffDim',
+      'layers',
+      'outDim',
+    ]);
     if (config.imageSize % config.patchSize !== 0) {
-      throw new InvalidArgumentError(op, 'config.imageSize', `must be a multiple of config.patchSize=${config.patchSize}, got ${config.imageSize}`);
+      throw new InvalidArgumentError(
+        op,
+        'config.imageSize',
+        `must be a multiple of config.patchSize=${config.patchSize}, got ${config.imageSize}`,
+      );
     }
-    if (config.dModel % config.heads !== 0) throw new InvalidArgumentError(op, 'config.heads', `must divide config.dModel=${config.dModel}, got ${config.heads}`);
+    if (config.dModel % config.heads !== 0)
+      throw new InvalidArgumentError(
+        op,
+        'config.heads',
+        `must divide config.dModel=${config.dModel}, got ${config.heads}`,
+      );
     const pooling = config.pooling ?? 'mean';
-    if (!VIT_POOLINGS.includes(pooling)) throw new InvalidArgumentError(op, 'config.pooling', `must be 'mean' or 'cls', got ${String(pooling)}`);
+    if (!VIT_POOLINGS.includes(pooling))
+      throw new InvalidArgumentError(op, 'config.pooling', `must be 'mean' or 'cls', got ${String(pooling)}`);
     const eps = config.eps ?? 1e-5;
-    if (typeof eps !== 'number' || !(eps > 0)) throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(eps)}`);
+    if (typeof eps !== 'number' || !(eps > 0))
+      throw new InvalidArgumentError(op, 'config.eps', `must be a positive number, got ${String(eps)}`);
     const init = options.init ?? 'xavier';
-    if (init !== 'xavier' && init !== 'pytorch') throw new InvalidArgumentError(op, 'options.init', `must be 'xavier' or 'pytorch', got ${String(init)}`);
+    if (init !== 'xavier' && init !== 'pytorch')
+      throw new InvalidArgumentError(op, 'options.init', `must be 'xavier' or 'pytorch', got ${String(init)}`);
     this.config = Object.freeze({ ...config, pooling, eps });
     const g = config.imageSize / config.patchSize;
     this.numPatches = g * g;
     const seed = options.seed ?? 0;
     const d = config.dModel;
 
-    this.patchEmbed = this.addModule('patch_embed', new Conv2d(config.channels, d, config.patchSize, { stride: config.patchSize, seed }));
-    this.clsToken = pooling === 'cls' ? this.addParameter('cls_token', normalInit([1, 1, d], 0.02, createRng(seed + 4))) : null;
+    this.patchEmbed = this.addModule(
+      'patch_embed',
+      new Conv2d(config.channels, d, config.patchSize, { stride: config.patchSize, seed }),
+    );
+    this.clsToken =
+      pooling === 'cls' ? this.addParameter('cls_token', normalInit([1, 1, d], 0.02, createRng(seed + 4))) : null;
     this.embNorm = pooling === 'mean' ? this.addModule('emb_norm', new LayerNorm(d, { eps })) : null;
     this.encoder = this.addModule(
       'encoder',
@@ -227,13 +263,23 @@ export class ViTEncoder extends Module {
 
   private checkImages(op: string, images: unknown): void {
     this.assertLive(op.slice(op.indexOf('.') + 1));
-    if (!(images instanceof tf.Tensor)) throw new InvalidArgumentError(op, 'images', `must be a tf.Tensor, got ${describeValue(images)}`);
+    if (!(images instanceof tf.Tensor))
+      throw new InvalidArgumentError(op, 'images', `must be a tf.Tensor, got ${describeValue(images)}`);
     const { imageSize: s, channels: c } = this.config;
     const expected = `[B, H=${s}, W=${s}, C=${c}] (NHWC)`;
     if (images.rank !== 4) throw new ShapeError(op, 'images', expected, images.shape, 'a batch of NHWC images');
-    if (images.shape[3] !== c) throw new ShapeError(op, 'images', expected, images.shape, `the model reads ${c} channel${c === 1 ? '' : 's'}, got ${images.shape[3]}`);
-    if (images.shape[1] !== s || images.shape[2] !== s) throw new ShapeError(op, 'images', expected, images.shape, `wrong image size: resize or crop to ${s}×${s}`);
-    if (images.dtype !== 'float32') throw new InvalidArgumentError(op, 'images', `must have dtype float32, got ${images.dtype}`);
+    if (images.shape[3] !== c)
+      throw new ShapeError(
+        op,
+        'images',
+        expected,
+        images.shape,
+        `the model reads ${c} channel${c === 1 ? '' : 's'}, got ${images.shape[3]}`,
+      );
+    if (images.shape[1] !== s || images.shape[2] !== s)
+      throw new ShapeError(op, 'images', expected, images.shape, `wrong image size: resize or crop to ${s}×${s}`);
+    if (images.dtype !== 'float32')
+      throw new InvalidArgumentError(op, 'images', `must have dtype float32, got ${images.dtype}`);
   }
 
   /** Xavier-uniform on every matrix (the patch conv as Linear(C·p², d)), zero biases, N(0, 0.02²) positions. */

@@ -70,14 +70,29 @@ export interface DualStreamWeights {
 
 function checkAnchorLabels(op: string, value: unknown, anchors: number, classes: number): AnchorLabel[] {
   if (!Array.isArray(value) || value.length !== anchors) {
-    throw new FormatError(op, 'bytes', `metadata 'geolip.anchorLabels' must be an array of ${anchors} entries (one per anchor)`);
+    throw new FormatError(
+      op,
+      'bytes',
+      `metadata 'geolip.anchorLabels' must be an array of ${anchors} entries (one per anchor)`,
+    );
   }
   return value.map((e: unknown, i) => {
     const { label, share, count } = (e ?? {}) as Partial<AnchorLabel>;
     const ok =
-      Number.isInteger(label) && (label as number) >= -1 && (label as number) < classes &&
-      typeof share === 'number' && share >= 0 && share <= 1 && Number.isInteger(count) && (count as number) >= 0;
-    if (!ok) throw new FormatError(op, 'bytes', `metadata 'geolip.anchorLabels'[${i}] must be { label in [-1, ${classes}), share in [0, 1], count >= 0 }, got ${JSON.stringify(e)}`);
+      Number.isInteger(label) &&
+      (label as number) >= -1 &&
+      (label as number) < classes &&
+      typeof share === 'number' &&
+      share >= 0 &&
+      share <= 1 &&
+      Number.isInteger(count) &&
+      (count as number) >= 0;
+    if (!ok)
+      throw new FormatError(
+        op,
+        'bytes',
+        `metadata 'geolip.anchorLabels'[${i}] must be { label in [-1, ${classes}), share in [0, 1], count >= 0 }, got ${JSON.stringify(e)}`,
+      );
     return { label: label as number, share, count: count as number };
   });
 }
@@ -97,20 +112,30 @@ function checkAnchorLabels(op: string, value: unknown, anchors: number, classes:
  */
 export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): DualStreamWeights {
   const op = 'dualStreamFromSafetensors';
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   let file: WeightsFile;
   try {
     const { tensors, metadata } = readSafetensors(bytes);
     file = { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
   } catch (cause) {
-    throw new FormatError(op, 'bytes', `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FormatError(
+      op,
+      'bytes',
+      `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
   // The one loading path: the registry reads the metadata, builds the model and loads it (disposing it on failure).
   let loaded: Pretrained<DualStreamViT, DualStreamViTConfig>;
   try {
-    loaded = visionModels.loadPretrainedFile<DualStreamViT, DualStreamViTConfig>(file, { type: DUAL_STREAM_VIT_TYPE, op });
+    loaded = visionModels.loadPretrainedFile<DualStreamViT, DualStreamViTConfig>(file, {
+      type: DUAL_STREAM_VIT_TYPE,
+      op,
+    });
   } catch (e) {
-    if (e instanceof FormatError && e.op === op) throw new FormatError(op, 'bytes', e.message.slice(`${op}: 'source' `.length), { cause: e });
+    if (e instanceof FormatError && e.op === op)
+      throw new FormatError(op, 'bytes', e.message.slice(`${op}: 'source' `.length), { cause: e });
     throw e;
   }
   const { model, extra } = loaded;
@@ -119,7 +144,8 @@ export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): Dual
     const named = extra.classes;
     let classes: string[];
     if (named === undefined) classes = Array.from({ length: C }, (_, i) => `class ${i}`);
-    else if (Array.isArray(named) && named.length === C && named.every((n) => typeof n === 'string')) classes = named as string[];
+    else if (Array.isArray(named) && named.length === C && named.every((n) => typeof n === 'string'))
+      classes = named as string[];
     else throw new FormatError(op, 'bytes', `metadata 'geolip.classes' must be an array of ${C} strings`);
     const rawLabels = extra.anchorLabels;
     const anchorLabels = rawLabels === undefined ? null : checkAnchorLabels(op, rawLabels, model.config.anchors, C);
@@ -165,10 +191,16 @@ export class FashionMnistClassifier {
     if (weights === null || typeof weights !== 'object' || !(weights.model instanceof DualStreamViT)) {
       throw new InvalidArgumentError(op, 'weights', 'must be the result of dualStreamFromSafetensors');
     }
-    if (weights.model.config.channels !== 1) throw new InvalidArgumentError(op, 'weights', `must be a grayscale model (channels 1), got ${weights.model.config.channels}`);
+    if (weights.model.config.channels !== 1)
+      throw new InvalidArgumentError(
+        op,
+        'weights',
+        `must be a grayscale model (channels 1), got ${weights.model.config.channels}`,
+      );
     this.model = weights.model;
     this.classes = Object.freeze([...weights.classes]);
-    this.anchorLabels = weights.anchorLabels === null ? null : Object.freeze(weights.anchorLabels.map((a) => Object.freeze({ ...a })));
+    this.anchorLabels =
+      weights.anchorLabels === null ? null : Object.freeze(weights.anchorLabels.map((a) => Object.freeze({ ...a })));
     this.metadata = Object.freeze({ ...weights.metadata });
     this.extra = Object.freeze({ ...(weights.extra ?? {}) });
     this.imageSize = weights.model.config.imageSize;
@@ -198,7 +230,10 @@ export class FashionMnistClassifier {
    * @throws {InvalidArgumentError} naming `pixels` (wrong type, a length that is not a positive multiple of
    *   imageSize², a float outside [0, 1] or not finite) or `options.topAnchors` / `options.batchSize`.
    */
-  async classify(pixels: Uint8Array | Uint8ClampedArray | Float32Array, options: ClassifyOptions = {}): Promise<FashionMnistPrediction[]> {
+  async classify(
+    pixels: Uint8Array | Uint8ClampedArray | Float32Array,
+    options: ClassifyOptions = {},
+  ): Promise<FashionMnistPrediction[]> {
     const op = 'FashionMnistClassifier.classify';
     const side = this.imageSize;
     const px = side * side;
@@ -208,14 +243,21 @@ export class FashionMnistClassifier {
       throw new InvalidArgumentError(op, 'pixels', 'must be a Uint8Array, Uint8ClampedArray or Float32Array');
     }
     if (pixels.length === 0 || pixels.length % px !== 0) {
-      throw new InvalidArgumentError(op, 'pixels', `length must be a positive multiple of ${side}×${side} = ${px}, got ${pixels.length}`);
+      throw new InvalidArgumentError(
+        op,
+        'pixels',
+        `length must be a positive multiple of ${side}×${side} = ${px}, got ${pixels.length}`,
+      );
     }
-    if (!Number.isInteger(topAnchors) || topAnchors < 0 || topAnchors > A) throw new InvalidArgumentError(op, 'options.topAnchors', `must be an integer in [0, ${A}], got ${topAnchors}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(op, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(topAnchors) || topAnchors < 0 || topAnchors > A)
+      throw new InvalidArgumentError(op, 'options.topAnchors', `must be an integer in [0, ${A}], got ${topAnchors}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new InvalidArgumentError(op, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
     let x: Float32Array;
     if (pixels instanceof Float32Array) {
       const bad = pixels.findIndex((v) => !(v >= 0 && v <= 1));
-      if (bad >= 0) throw new InvalidArgumentError(op, 'pixels', `floats must be in [0, 1]; pixels[${bad}] = ${pixels[bad]}`);
+      if (bad >= 0)
+        throw new InvalidArgumentError(op, 'pixels', `floats must be in [0, 1]; pixels[${bad}] = ${pixels[bad]}`);
       x = pixels;
     } else {
       x = Float32Array.from(pixels, (v) => v / 255);
@@ -237,7 +279,9 @@ export class FashionMnistClassifier {
         let label = 0;
         for (let c = 1; c < C; c++) if (probabilities[c]! > probabilities[label]!) label = c;
         const cos = Array.from(t!.subarray(i * A, (i + 1) * A), (v) => 1 - v);
-        const order = Array.from(cos.keys()).sort((a2, b2) => cos[b2]! - cos[a2]! || a2 - b2).slice(0, topAnchors);
+        const order = Array.from(cos.keys())
+          .sort((a2, b2) => cos[b2]! - cos[a2]! || a2 - b2)
+          .slice(0, topAnchors);
         out.push({
           label,
           className: this.classes[label]!,

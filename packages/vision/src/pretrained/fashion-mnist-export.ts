@@ -5,7 +5,15 @@
  * `geolip-train run fmnist-export` (in `@geolip/recipes`) runs it on the files of an fmnist-vit run.
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { type ModelMetadata, float32ToFloat16Bits, readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
+import {
+  type ModelMetadata,
+  float32ToFloat16Bits,
+  readModelMetadata,
+  readSafetensors,
+  toFloat32,
+  writeModelMetadata,
+  writeSafetensors,
+} from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
 
 import type { AnchorLabel } from './fashion-mnist-classifier.js';
@@ -16,10 +24,23 @@ import type { AnchorLabel } from './fashion-mnist-classifier.js';
  * class indices in [0, classes) (10 for Fashion-MNIST). Shares are rounded to 4 decimals; an anchor nearest to no row gets label −1.
  * @throws {InvalidArgumentError} If the lengths do not match `A`, `D` and the labels.
  */
-export function fashionMnistAnchorLabels(anchors: Float32Array, A: number, D: number, embeddings: Float32Array, labels: ArrayLike<number>, classes: number): AnchorLabel[] {
+export function fashionMnistAnchorLabels(
+  anchors: Float32Array,
+  A: number,
+  D: number,
+  embeddings: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+): AnchorLabel[] {
   const op = 'fashionMnistAnchorLabels';
-  if (anchors.length !== A * D) throw new InvalidArgumentError(op, 'anchors', `must hold A·D = ${A * D} values, got ${anchors.length}`);
-  if (embeddings.length !== labels.length * D) throw new InvalidArgumentError(op, 'embeddings', `must hold N·D = ${labels.length * D} values (N = labels.length), got ${embeddings.length}`);
+  if (anchors.length !== A * D)
+    throw new InvalidArgumentError(op, 'anchors', `must hold A·D = ${A * D} values, got ${anchors.length}`);
+  if (embeddings.length !== labels.length * D)
+    throw new InvalidArgumentError(
+      op,
+      'embeddings',
+      `must hold N·D = ${labels.length * D} values (N = labels.length), got ${embeddings.length}`,
+    );
   const unit = new Float32Array(A * D);
   for (let a = 0; a < A; a++) {
     let n = 0;
@@ -67,7 +88,10 @@ export interface FashionMnistExportInput {
  * on the training embeddings) and `geolip.source`. Returns the bytes and the anchor labels.
  * @throws {FormatError} If `model` is not a Dual-Stream ViT file or the embeddings are not `[N, outDim]`.
  */
-export function exportFashionMnistWeights(input: FashionMnistExportInput): { bytes: Uint8Array; anchorLabels: AnchorLabel[] } {
+export function exportFashionMnistWeights(input: FashionMnistExportInput): {
+  bytes: Uint8Array;
+  anchorLabels: AnchorLabel[];
+} {
   const op = 'exportFashionMnistWeights';
   const src = readSafetensors(input.model, { copy: true });
   let model: ModelMetadata;
@@ -76,16 +100,29 @@ export function exportFashionMnistWeights(input: FashionMnistExportInput): { byt
   } catch (cause) {
     throw new FormatError(op, 'model', cause instanceof Error ? cause.message : String(cause), { cause });
   }
-  if (model.type !== 'vision/dual-stream-vit') throw new FormatError(op, 'model', `holds a ${model.type} model, not dual-stream (vision/dual-stream-vit)`);
+  if (model.type !== 'vision/dual-stream-vit')
+    throw new FormatError(op, 'model', `holds a ${model.type} model, not dual-stream (vision/dual-stream-vit)`);
   if (model.config === undefined) throw new FormatError(op, 'model', "has no metadata 'geolip.config'");
   const config = model.config as { outDim: number; anchors: number };
   const embFile = readSafetensors(input.trainEmbeddings).tensors.embeddings;
   if (embFile === undefined) throw new FormatError(op, 'trainEmbeddings', "has no tensor 'embeddings'");
   const [rows, D] = embFile.shape as [number, number];
-  if (rows !== input.trainLabels.length || D !== config.outDim) throw new FormatError(op, 'trainEmbeddings', `shape [${embFile.shape.join(',')}] is not [${input.trainLabels.length}, ${config.outDim}]`);
+  if (rows !== input.trainLabels.length || D !== config.outDim)
+    throw new FormatError(
+      op,
+      'trainEmbeddings',
+      `shape [${embFile.shape.join(',')}] is not [${input.trainLabels.length}, ${config.outDim}]`,
+    );
   const anchorsEntry = src.tensors['constellation.anchors'];
   if (anchorsEntry === undefined) throw new FormatError(op, 'model', "has no tensor 'constellation.anchors'");
-  const anchorLabels = fashionMnistAnchorLabels(toFloat32(anchorsEntry), config.anchors, D, toFloat32(embFile), input.trainLabels, input.classes.length);
+  const anchorLabels = fashionMnistAnchorLabels(
+    toFloat32(anchorsEntry),
+    config.anchors,
+    D,
+    toFloat32(embFile),
+    input.trainLabels,
+    input.classes.length,
+  );
   const tensors: Record<string, SafetensorInput> = {};
   for (const [name, e] of Object.entries(src.tensors)) {
     tensors[name] = { dtype: 'F16', shape: e.shape, data: Uint16Array.from(toFloat32(e), float32ToFloat16Bits) };

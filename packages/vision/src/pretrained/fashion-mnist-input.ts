@@ -93,22 +93,34 @@ function areaWeights(n: number, m: number): [number, number][][] {
  * const [prediction] = await classifier.classify(pixels);
  */
 export function fashionMnistInput(image: RasterImage, options: FashionMnistInputOptions = {}): Float32Array {
-  if (image === null || typeof image !== 'object') throw new InvalidArgumentError(OP, 'image', 'must be an object { data, width, height }');
+  if (image === null || typeof image !== 'object')
+    throw new InvalidArgumentError(OP, 'image', 'must be an object { data, width, height }');
   const { data, width: w, height: h } = image;
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new InvalidArgumentError(OP, 'image.data', 'must be a Uint8Array or Uint8ClampedArray');
-  if (!Number.isInteger(w) || w < 1) throw new InvalidArgumentError(OP, 'image.width', `must be a positive integer, got ${String(w)}`);
-  if (!Number.isInteger(h) || h < 1) throw new InvalidArgumentError(OP, 'image.height', `must be a positive integer, got ${String(h)}`);
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray))
+    throw new InvalidArgumentError(OP, 'image.data', 'must be a Uint8Array or Uint8ClampedArray');
+  if (!Number.isInteger(w) || w < 1)
+    throw new InvalidArgumentError(OP, 'image.width', `must be a positive integer, got ${String(w)}`);
+  if (!Number.isInteger(h) || h < 1)
+    throw new InvalidArgumentError(OP, 'image.height', `must be a positive integer, got ${String(h)}`);
   const channels = image.channels ?? data.length / (w * h);
   if (![1, 3, 4].includes(channels) || data.length !== w * h * channels) {
-    throw new InvalidArgumentError(OP, 'image.data', `length must be width·height·channels = ${w}·${h}·(1, 3 or 4), got ${data.length}${image.channels === undefined ? '' : ` for channels ${image.channels}`}`);
+    throw new InvalidArgumentError(
+      OP,
+      'image.data',
+      `length must be width·height·channels = ${w}·${h}·(1, 3 or 4), got ${data.length}${image.channels === undefined ? '' : ` for channels ${image.channels}`}`,
+    );
   }
   const { size = 28, invert = 'auto', trim = true, trimThreshold = 0.1 } = options;
-  if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(OP, 'options.size', `must be a positive integer, got ${String(size)}`);
-  if (invert !== 'auto' && typeof invert !== 'boolean') throw new InvalidArgumentError(OP, 'options.invert', `must be true, false or 'auto', got ${String(invert)}`);
-  if (typeof trimThreshold !== 'number' || !(trimThreshold >= 0 && trimThreshold < 1)) throw new InvalidArgumentError(OP, 'options.trimThreshold', `must be in [0, 1), got ${String(trimThreshold)}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new InvalidArgumentError(OP, 'options.size', `must be a positive integer, got ${String(size)}`);
+  if (invert !== 'auto' && typeof invert !== 'boolean')
+    throw new InvalidArgumentError(OP, 'options.invert', `must be true, false or 'auto', got ${String(invert)}`);
+  if (typeof trimThreshold !== 'number' || !(trimThreshold >= 0 && trimThreshold < 1))
+    throw new InvalidArgumentError(OP, 'options.trimThreshold', `must be in [0, 1), got ${String(trimThreshold)}`);
 
   const g = toGray(image, channels);
-  if (invert === true || (invert === 'auto' && borderMean(g, w, h) > 0.5)) for (let i = 0; i < g.length; i++) g[i] = 1 - g[i]!;
+  if (invert === true || (invert === 'auto' && borderMean(g, w, h) > 0.5))
+    for (let i = 0; i < g.length; i++) g[i] = 1 - g[i]!;
 
   let x0 = 0;
   let y0 = 0;

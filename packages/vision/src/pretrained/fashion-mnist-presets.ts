@@ -7,7 +7,11 @@ import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
 import type { ViTEncoderConfig } from '../models/vit-encoder.js';
 
 /** The Dual-Stream ViT for 28×28×1 (the v1 topology at patch 4: 49 tokens). */
-export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 });
+export const FMNIST_DUAL_STREAM: Readonly<DualStreamViTConfig> = Object.freeze({
+  ...DUAL_STREAM_V1,
+  imageSize: 28,
+  channels: 1,
+});
 
 /** The plain ViT beside it: 8 pre-norm layers at 256 (close to the dual-stream's parameter count), 128-d output. */
 export const FMNIST_PLAIN_VIT: Readonly<ViTEncoderConfig> = Object.freeze({

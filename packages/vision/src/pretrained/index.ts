@@ -1,8 +1,25 @@
-export { FashionMnistClassifier, GEOLIP_FMNIST_WEIGHTS_FILE, dualStreamFromSafetensors, loadGeolipFashionMnist } from './fashion-mnist-classifier.js';
-export type { AnchorLabel, ClassifyOptions, DualStreamWeights, FashionMnistPrediction, NearAnchor } from './fashion-mnist-classifier.js';
+export {
+  FashionMnistClassifier,
+  GEOLIP_FMNIST_WEIGHTS_FILE,
+  dualStreamFromSafetensors,
+  loadGeolipFashionMnist,
+} from './fashion-mnist-classifier.js';
+export type {
+  AnchorLabel,
+  ClassifyOptions,
+  DualStreamWeights,
+  FashionMnistPrediction,
+  NearAnchor,
+} from './fashion-mnist-classifier.js';
 export { fashionMnistInput } from './fashion-mnist-input.js';
 export type { FashionMnistInputOptions, RasterImage } from './fashion-mnist-input.js';
 export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, FMNIST_SMALL_VIT } from './fashion-mnist-presets.js';
 export { exportFashionMnistWeights, fashionMnistAnchorLabels } from './fashion-mnist-export.js';
 export type { FashionMnistExportInput } from './fashion-mnist-export.js';
-export { DUAL_STREAM_VIT_TYPE, VIT_CLASSIFIER_TYPE, fromPretrained, parseDualStreamViTConfig, visionModels } from './models.js';
+export {
+  DUAL_STREAM_VIT_TYPE,
+  VIT_CLASSIFIER_TYPE,
+  fromPretrained,
+  parseDualStreamViTConfig,
+  visionModels,
+} from './models.js';

@@ -11,13 +11,18 @@ const json = (name: string) => JSON.parse(readFileSync(new URL(`./${name}`, impo
 describe('GeoFractalDavid', () => {
   it('has the hand-derived parameter count (per scale: F·2s + 2s + 2·2s + 2s·s + s + C(k+1)s + C + 3; + S; + F + 2)', () => {
     const count = (f: number, c: number, k: number, scales: number[]) =>
-      scales.reduce((n, s) => n + f * 2 * s + 2 * s + 4 * s + 2 * s * s + s + c * (k + 1) * s + c + 3, 0) + scales.length + f + 2;
+      scales.reduce((n, s) => n + f * 2 * s + 2 * s + 4 * s + 2 * s * s + s + c * (k + 1) * s + c + 3, 0) +
+      scales.length +
+      f +
+      2;
     const small = new GeoFractalDavid({ featureDim: 12, numClasses: 4, k: 2, scales: [6, 8] });
     expect(small.paramCount()).toBe(count(12, 4, 2, [6, 8]));
     small.dispose();
     // The card's constructor defaults: F 512, C 1000, k 5, scales 256…1280.
     expect(count(512, 1000, 5, [...GEO_FRACTAL_DAVID_CONFIG.scales])).toBe(
-      [256, 384, 512, 768, 1024, 1280].reduce((n, s) => n + 512 * 2 * s + 6 * s + 2 * s * s + s + 6000 * s + 1003, 0) + 6 + 514,
+      [256, 384, 512, 768, 1024, 1280].reduce((n, s) => n + 512 * 2 * s + 6 * s + 2 * s * s + s + 6000 * s + 1003, 0) +
+        6 +
+        514,
     );
   });
 
@@ -71,8 +76,14 @@ describe('GeoFractalDavid', () => {
   });
 
   it("'feature' mode does not depend on batch order; 'batch-position' (the author's) does", () => {
-    for (const [mode, invariant] of [['feature', true], ['batch-position', false]] as const) {
-      const model = new GeoFractalDavid({ featureDim: 6, numClasses: 3, k: 2, scales: [4], cantorMode: mode }, { seed: 4 });
+    for (const [mode, invariant] of [
+      ['feature', true],
+      ['batch-position', false],
+    ] as const) {
+      const model = new GeoFractalDavid(
+        { featureDim: 6, numClasses: 3, k: 2, scales: [4], cantorMode: mode },
+        { seed: 4 },
+      );
       tf.tidy(() => {
         const x = tf.randomNormal([4, 6], 0, 1, 'float32', 9) as tf.Tensor2D;
         const a = model.forward(x).cantor.dataSync();
@@ -88,7 +99,9 @@ describe('GeoFractalDavid', () => {
     const model = new GeoFractalDavid({ featureDim: 8, numClasses: 3, k: 2, scales: [4, 6] }, { seed: 2 });
     const n = 60;
     const labels = Array.from({ length: n }, (_, i) => i % 3);
-    const x = tf.tidy(() => tf.add(tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), 8), 3), tf.randomNormal([n, 8], 0, 0.5, 'float32', 1))) as tf.Tensor2D;
+    const x = tf.tidy(() =>
+      tf.add(tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), 8), 3), tf.randomNormal([n, 8], 0, 0.5, 'float32', 1)),
+    ) as tf.Tensor2D;
     const y = tf.tensor1d(labels, 'int32');
     const opt = tf.train.adam(0.02);
     const vars = Object.values(model.getWeights());
@@ -96,7 +109,9 @@ describe('GeoFractalDavid', () => {
     const first = lossAt();
     for (let i = 0; i < 25; i++) opt.minimize(() => basinLoss(model, model.forward(x), y).loss, false, vars);
     const last = lossAt();
-    const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.forward(x).logits, 1), y), 'float32')).dataSync()[0]!);
+    const acc = tf.tidy(
+      () => tf.mean(tf.cast(tf.equal(tf.argMax(model.forward(x).logits, 1), y), 'float32')).dataSync()[0]!,
+    );
     expect(last).toBeLessThan(first * 0.7);
     expect(acc).toBeGreaterThan(0.9);
     tf.dispose([x, y]);
@@ -131,9 +146,13 @@ describe('GeoFractalDavid', () => {
 
   it('refuses bad configs and inputs', () => {
     expect(() => new GeoFractalDavid({ featureDim: 4, numClasses: 2, k: 3, scales: [3] })).toThrow(/scales\[0\]/);
-    expect(() => new GeoFractalDavid({ featureDim: 0, numClasses: 2, k: 1, scales: [2] })).toThrow(InvalidArgumentError);
+    expect(() => new GeoFractalDavid({ featureDim: 0, numClasses: 2, k: 1, scales: [2] })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => new GeoFractalDavid({ featureDim: 4, numClasses: 2, k: 1, scales: [] })).toThrow(/scales/);
-    expect(() => new GeoFractalDavid({ featureDim: 4, numClasses: 2, k: 1, scales: [2], cantorMode: 'x' as never })).toThrow(/cantorMode/);
+    expect(
+      () => new GeoFractalDavid({ featureDim: 4, numClasses: 2, k: 1, scales: [2], cantorMode: 'x' as never }),
+    ).toThrow(/cantorMode/);
     const model = new GeoFractalDavid({ featureDim: 4, numClasses: 2, k: 1, scales: [2] });
     expect(() => model.forward(tf.zeros([2, 5]) as tf.Tensor2D)).toThrow(ShapeError);
     const out = model.forward(tf.ones([2, 4]) as tf.Tensor2D);

@@ -24,15 +24,31 @@ describe('DualStreamViT training sanity', () => {
   it('reduces the classification loss on a toy 2-class problem in 12 Adam steps (with geometric autograd)', () => {
     const m = new DualStreamViT(
       {
-        imageSize: 8, patchSize: 4, channels: 1, embedDim: 16, streamDim: 8, heads: 2, dualBlocks: 1, crossBlocks: 1, fusedBlocks: 0,
-        outDim: 8, anchors: 8, compartments: 2, compartmentDim: 4, classifierHidden: 16, classes: 2,
+        imageSize: 8,
+        patchSize: 4,
+        channels: 1,
+        embedDim: 16,
+        streamDim: 8,
+        heads: 2,
+        dualBlocks: 1,
+        crossBlocks: 1,
+        fusedBlocks: 0,
+        outDim: 8,
+        anchors: 8,
+        compartments: 2,
+        compartmentDim: 4,
+        classifierHidden: 16,
+        classes: 2,
       },
       { seed: 0 },
     );
     const { x, y } = toyBatch(16, 1);
     const lossFn = (): tf.Scalar => {
       const o = m.forward(x, { training: true, autograd: DUAL_STREAM_AUTOGRAD });
-      return tf.add(tf.losses.softmaxCrossEntropy(y, o.logits), tf.losses.softmaxCrossEntropy(y, o.geoLogits)) as tf.Scalar;
+      return tf.add(
+        tf.losses.softmaxCrossEntropy(y, o.logits),
+        tf.losses.softmaxCrossEntropy(y, o.geoLogits),
+      ) as tf.Scalar;
     };
     const vars = Object.values(m.getWeights());
     const opt = tf.train.adam(0.01);

@@ -5,7 +5,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { CrossBlock, DUAL_STREAM_AUTOGRAD, DUAL_STREAM_V1, DUAL_STREAM_V6, DualStreamBlock, DualStreamViT } from '../../src/index.js';
+import {
+  CrossBlock,
+  DUAL_STREAM_AUTOGRAD,
+  DUAL_STREAM_V1,
+  DUAL_STREAM_V6,
+  DualStreamBlock,
+  DualStreamViT,
+} from '../../src/index.js';
 import type { DualStreamViTConfig, DualStreamViTOutput } from '../../src/index.js';
 
 /** Fashion-MNIST shape (28 × 28 × 1, patch 4 → 49 tokens), tiny widths. */
@@ -84,7 +91,9 @@ describe('DualStreamViT', () => {
     expect(byTop['cross_blocks']).toBe(6 * 2 * 593_472);
     expect(geo).toBe(73_920 + 3 * 603_518 + 6 * 593_472 + 384);
     expect(std).toBe(73_920 + 9 * 593_472 + 384);
-    expect(byTop['constellation']! + byTop['patchwork']!).toBe(128 * 256 + 16 * (8 * 256 + 256 + 256 * 128 + 128 + 256));
+    expect(byTop['constellation']! + byTop['patchwork']!).toBe(
+      128 * 256 + 16 * (8 * 256 + 256 + 256 * 128 + 128 + 256),
+    );
     expect(byTop['classifier']).toBe(2560 * 1024 + 1024 + 2048 + 1024 * 10 + 10);
     expect(m.paramCount()).toBe(14_241_870);
     const dual = new DualStreamBlock(192);
@@ -125,7 +134,11 @@ describe('DualStreamViT', () => {
       const s = tf.add(out.geoEmb, out.stdEmb);
       return tf.div(s, tf.norm(s, 'euclidean', 1, true));
     });
-    expect(Array.from(fused.dataSync()).map((v, i) => Math.abs(v - out.emb.dataSync()[i]!)).every((d) => d < 1e-5)).toBe(true);
+    expect(
+      Array.from(fused.dataSync())
+        .map((v, i) => Math.abs(v - out.emb.dataSync()[i]!))
+        .every((d) => d < 1e-5),
+    ).toBe(true);
     tf.dispose([x, fused]);
     disposeOut(out);
     m.dispose();

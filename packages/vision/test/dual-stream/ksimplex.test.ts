@@ -11,7 +11,8 @@ import { KSimplexFeatures, regularSimplexTemplate, simplexEdgePairs } from '../.
 function referenceFeatures(vertices: number[][]): number[] {
   const k = vertices.length - 1;
   const out: number[] = [];
-  for (const [i, j] of simplexEdgePairs(k)) out.push(vertices[i]!.reduce((s, x, t) => s + (x - vertices[j]![t]!) ** 2, 0));
+  for (const [i, j] of simplexEdgePairs(k))
+    out.push(vertices[i]!.reduce((s, x, t) => s + (x - vertices[j]![t]!) ** 2, 0));
   let fact = 1;
   for (let i = 2; i <= k; i++) fact *= i;
   out.push((((k % 2 === 1 ? 1 : -1) / (2 ** k * fact * fact)) * cayleyMengerDeterminant(vertices)) as number);
@@ -76,7 +77,7 @@ describe('KSimplexFeatures', () => {
   it('matches the float64 reference for a hand-made deformation (bias only: every token the same simplex)', () => {
     const ks = new KSimplexFeatures(4, { seed: 0 });
     // Vertex i moved by b_i: distinct per vertex, not a rigid motion.
-    const bias = Array.from({ length: 40 }, (_, j) => 0.3 * Math.sin(1.7 * j + 0.2) - 0.1 * ((j * 7) % 5) / 5);
+    const bias = Array.from({ length: 40 }, (_, j) => 0.3 * Math.sin(1.7 * j + 0.2) - (0.1 * ((j * 7) % 5)) / 5);
     tf.tidy(() => {
       ks.deform.weight.assign(tf.zerosLike(ks.deform.weight));
       ks.deform.bias!.assign(tf.tensor1d(bias));
@@ -98,7 +99,10 @@ describe('KSimplexFeatures', () => {
 
   it('matches the reference for a token-dependent deformation, and a collapsed simplex is invalid', () => {
     const ks = new KSimplexFeatures(3, { seed: 5 });
-    const h = tf.tensor2d([[0.5, -1, 2], [0, 0, 0]]);
+    const h = tf.tensor2d([
+      [0.5, -1, 2],
+      [0, 0, 0],
+    ]);
     const verts = ks.vertices(h).arraySync() as number[][][];
     const got = ks.features(h).arraySync() as number[][];
     verts.forEach((v, n) => {

@@ -24,10 +24,12 @@ export const ON_CPU = process.env.GEOLIP_BACKEND === 'cpu';
 export const SAMPLE_DIR = fileURLToPath(new URL('../../../../../shared/data/coco/sample-images/', import.meta.url));
 export const HAS_SAMPLES = existsSync(`${SAMPLE_DIR}images.json`);
 export const samples: { path: string; categories: string[] }[] = HAS_SAMPLES
-  ? (JSON.parse(readFileSync(`${SAMPLE_DIR}images.json`, 'utf8')) as { file_name: string; categories: string[] }[]).map((im) => ({
-      path: SAMPLE_DIR + im.file_name,
-      categories: im.categories,
-    }))
+  ? (JSON.parse(readFileSync(`${SAMPLE_DIR}images.json`, 'utf8')) as { file_name: string; categories: string[] }[]).map(
+      (im) => ({
+        path: SAMPLE_DIR + im.file_name,
+        categories: im.categories,
+      }),
+    )
   : [];
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/io/', import.meta.url));

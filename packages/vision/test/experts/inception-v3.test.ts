@@ -44,7 +44,10 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES || ON_CPU)('createInceptionV3 (nsfwj
     try {
       const path = samples[2]!.path;
       const input = await readInput('test', 0, path, 299, 'crop');
-      const pixels = tf.tensor3d(input.map((v) => v * 255), [299, 299, 3]);
+      const pixels = tf.tensor3d(
+        input.map((v) => v * 255),
+        [299, 299, 3],
+      );
       const top = await reference.classify(pixels, 5);
       pixels.dispose();
       const expected = Object.fromEntries(top.map((c) => [c.className, c.probability]));
@@ -56,7 +59,12 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES || ON_CPU)('createInceptionV3 (nsfwj
       });
       const got = Array.from(await probs.data());
       probs.dispose();
-      expect(maxAbsDiff(got, ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'].map((c) => expected[c]!))).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(
+          got,
+          ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'].map((c) => expected[c]!),
+        ),
+      ).toBeLessThan(1e-4);
       expect(top[0]!.className).toBe('Neutral');
     } finally {
       reference.dispose();

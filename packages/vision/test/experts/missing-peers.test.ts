@@ -35,7 +35,9 @@ describe('missing optional peer dependencies', () => {
     const error = await create().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).op).toBe(op);
-    expect((error as Error).message).toContain(`${op}: install ${pkg} (an optional peer dependency of @geolip/vision: npm install ${pkg}) to use ${op}`);
+    expect((error as Error).message).toContain(
+      `${op}: install ${pkg} (an optional peer dependency of @geolip/vision: npm install ${pkg}) to use ${op}`,
+    );
     expect((error as BackendError).attempts[0]!.name).toBe(pkg);
     expect((error as BackendError).attempts[0]!.reason).toMatch(/Cannot find module/);
   });
@@ -53,7 +55,9 @@ describe('missing optional peer dependencies', () => {
       const error = await experts[op]().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).name).toBe('BackendError');
-      expect((error as Error).message).toContain(`${op}: install ${pkg}@4.22.0 (an optional peer dependency of @geolip/vision) to use ${op}`);
+      expect((error as Error).message).toContain(
+        `${op}: install ${pkg}@4.22.0 (an optional peer dependency of @geolip/vision) to use ${op}`,
+      );
     } finally {
       vi.doUnmock(pkg);
       vi.resetModules();
@@ -64,14 +68,22 @@ describe('missing optional peer dependencies', () => {
     const nsfwjs = findPackage('op', 'nsfwjs', 'nsfwjs'); // its exports map hides package.json: found from its main entry
     expect(nsfwjs.root).toMatch(/node_modules[\\/]nsfwjs$/);
     expect(nsfwjs.version).toMatch(/^4\./);
-    expect(() => findPackage('createThing', 'no-such-package-geolip')).toThrow(/createThing: install no-such-package-geolip/);
+    expect(() => findPackage('createThing', 'no-such-package-geolip')).toThrow(
+      /createThing: install no-such-package-geolip/,
+    );
   });
 
   it('checks the options before looking for the package', async () => {
     missing.add('nsfwjs');
     await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(InvalidArgumentError);
-    await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(/createMobileNetV2: 'batchSize' must be a positive integer, got 0/);
-    await expect(createNanoDet({ fit: 'zoom' as 'crop' })).rejects.toThrow(/createNanoDet: 'fit' must be 'crop' or 'stretch', got zoom/);
-    await expect(createInceptionV3({ normalize: 1 as unknown as boolean })).rejects.toThrow(/'normalize' must be a boolean/);
+    await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(
+      /createMobileNetV2: 'batchSize' must be a positive integer, got 0/,
+    );
+    await expect(createNanoDet({ fit: 'zoom' as 'crop' })).rejects.toThrow(
+      /createNanoDet: 'fit' must be 'crop' or 'stretch', got zoom/,
+    );
+    await expect(createInceptionV3({ normalize: 1 as unknown as boolean })).rejects.toThrow(
+      /'normalize' must be a boolean/,
+    );
   });
 });

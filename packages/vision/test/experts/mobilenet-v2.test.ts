@@ -65,7 +65,12 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES)('createMobileNetV2 (nsfwjs installe
       expect(norm(u)).toBeCloseTo(1, 5);
       const raw = row(rows, 0, D);
       const n = norm(raw);
-      expect(maxAbsDiff(u, raw.map((v) => v / n))).toBeLessThan(1e-6);
+      expect(
+        maxAbsDiff(
+          u,
+          raw.map((v) => v / n),
+        ),
+      ).toBeLessThan(1e-6);
     } finally {
       unit.dispose?.();
     }
@@ -82,7 +87,10 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES)('createMobileNetV2 (nsfwjs installe
       for (const [i, path] of [a, b].entries()) {
         // The same 224×224 input for both: nsfwjs divides by 255 itself and does not resize a 224×224 tensor.
         const input = await readInput('test', 0, path, 224, 'crop');
-        const pixels = tf.tensor3d(input.map((v) => v * 255), [224, 224, 3]);
+        const pixels = tf.tensor3d(
+          input.map((v) => v * 255),
+          [224, 224, 3],
+        );
         const top = await reference.classify(pixels, 5);
         pixels.dispose();
         const expected = Object.fromEntries(top.map((c) => [c.className, c.probability]));
@@ -126,13 +134,21 @@ describe.skipIf(!HAS_NSFWJS || !HAS_SAMPLES)('createMobileNetV2 (nsfwjs installe
       writeFileSync(text, 'not an image');
 
       await expect(expert.embed([a, `${FIXTURES}rgb-13x9.ppm`])).rejects.toThrow(FormatError);
-      await expect(expert.embed([a, `${FIXTURES}rgb-13x9.ppm`])).rejects.toThrow(/^mobilenet-v2: 'inputs\[1\]' .*rgb-13x9\.ppm: not a JPEG/);
+      await expect(expert.embed([a, `${FIXTURES}rgb-13x9.ppm`])).rejects.toThrow(
+        /^mobilenet-v2: 'inputs\[1\]' .*rgb-13x9\.ppm: not a JPEG/,
+      );
       await expect(expert.embed([text])).rejects.toThrow(/^mobilenet-v2: 'inputs\[0\]' .*notes\.txt: not a JPEG/);
       await expect(expert.embed([corrupt])).rejects.toThrow(FormatError);
-      await expect(expert.embed([corrupt])).rejects.toThrow(/^mobilenet-v2: 'inputs\[0\]' .*corrupt\.jpg: corrupt or truncated JPEG/);
+      await expect(expert.embed([corrupt])).rejects.toThrow(
+        /^mobilenet-v2: 'inputs\[0\]' .*corrupt\.jpg: corrupt or truncated JPEG/,
+      );
       await expect(expert.embed([join(tmp, 'absent.jpg')])).rejects.toThrow(InvalidArgumentError);
-      await expect(expert.embed([join(tmp, 'absent.jpg')])).rejects.toThrow(/^mobilenet-v2: 'inputs\[0\]' .*absent\.jpg: cannot be read \(ENOENT\)/);
-      await expect(expert.embed([42 as unknown as string])).rejects.toThrow(/'inputs\[0\]' must be an image file path, got number/);
+      await expect(expert.embed([join(tmp, 'absent.jpg')])).rejects.toThrow(
+        /^mobilenet-v2: 'inputs\[0\]' .*absent\.jpg: cannot be read \(ENOENT\)/,
+      );
+      await expect(expert.embed([42 as unknown as string])).rejects.toThrow(
+        /'inputs\[0\]' must be an image file path, got number/,
+      );
       await expect(expert.embed(tmp as unknown as string[])).rejects.toThrow(/'inputs' must be an array/);
     });
 

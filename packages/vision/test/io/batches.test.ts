@@ -23,7 +23,11 @@ function dataset(n: number, height = 2, width = 3, channels = 1): ImageDataset {
 describe('batches', () => {
   it('yields [B, H, W, C] float32 batches in index order without shuffle, scaled by 1/255', () => {
     const all = [...batches(dataset(5), { batchSize: 2, scale: 1 })];
-    expect(all.map((b) => b.shape)).toEqual([[2, 2, 3, 1], [2, 2, 3, 1], [1, 2, 3, 1]]);
+    expect(all.map((b) => b.shape)).toEqual([
+      [2, 2, 3, 1],
+      [2, 2, 3, 1],
+      [1, 2, 3, 1],
+    ]);
     expect(all.map((b) => Array.from(b.indices))).toEqual([[0, 1], [2, 3], [4]]);
     expect(Array.from(all[2]!.labels)).toEqual([4]);
     expect(Array.from(all[0]!.images.subarray(6, 12))).toEqual([11, 12, 13, 14, 15, 16]);
@@ -36,7 +40,12 @@ describe('batches', () => {
     expect(stream).toBeInstanceOf(ImageBatchStream);
     expect([stream.batchesPerEpoch, stream.length]).toEqual([2, 6]);
     expect([...stream].map((b) => [b.epoch, b.step, b.indices.length])).toEqual([
-      [0, 0, 2], [0, 1, 2], [1, 0, 2], [1, 1, 2], [2, 0, 2], [2, 1, 2],
+      [0, 0, 2],
+      [0, 1, 2],
+      [1, 0, 2],
+      [1, 1, 2],
+      [2, 0, 2],
+      [2, 1, 2],
     ]);
   });
 
@@ -50,29 +59,39 @@ describe('batches', () => {
       fc.boolean(),
     ],
     { numRuns: RUNS, seed: 8 },
-  )('visits every sample exactly once per epoch (shuffled or not), and replays identically', (n, batchSize, epochs, seed, shuffle, augment) => {
-    const options = { batchSize, epochs, seed, shuffle, augment: augment ? { randomCrop: { padding: 1 }, flip: true } : undefined };
-    const stream = batches(dataset(n), options);
-    const seen = Array.from({ length: epochs }, () => new Array<number>(n).fill(0));
-    const replay = [...batches(dataset(n), options)];
-    let k = 0;
-    for (const b of stream) {
-      expect(b.indices.length).toBeLessThanOrEqual(batchSize);
-      expect(b.images.length).toBe(b.indices.length * 6);
-      b.indices.forEach((i, j) => {
-        seen[b.epoch]![i]! += 1;
-        expect(b.labels[j]).toBe(i % 10);
-      });
-      expect(Array.from(b.indices)).toEqual(Array.from(replay[k]!.indices));
-      expect(Array.from(b.images)).toEqual(Array.from(replay[k]!.images));
-      k += 1;
-    }
-    expect(k).toBe(stream.length);
-    for (const counts of seen) expect(counts.every((c) => c === 1)).toBe(true);
-  });
+  )(
+    'visits every sample exactly once per epoch (shuffled or not), and replays identically',
+    (n, batchSize, epochs, seed, shuffle, augment) => {
+      const options = {
+        batchSize,
+        epochs,
+        seed,
+        shuffle,
+        augment: augment ? { randomCrop: { padding: 1 }, flip: true } : undefined,
+      };
+      const stream = batches(dataset(n), options);
+      const seen = Array.from({ length: epochs }, () => new Array<number>(n).fill(0));
+      const replay = [...batches(dataset(n), options)];
+      let k = 0;
+      for (const b of stream) {
+        expect(b.indices.length).toBeLessThanOrEqual(batchSize);
+        expect(b.images.length).toBe(b.indices.length * 6);
+        b.indices.forEach((i, j) => {
+          seen[b.epoch]![i]! += 1;
+          expect(b.labels[j]).toBe(i % 10);
+        });
+        expect(Array.from(b.indices)).toEqual(Array.from(replay[k]!.indices));
+        expect(Array.from(b.images)).toEqual(Array.from(replay[k]!.images));
+        k += 1;
+      }
+      expect(k).toBe(stream.length);
+      for (const counts of seen) expect(counts.every((c) => c === 1)).toBe(true);
+    },
+  );
 
   it('shuffles differently per epoch and per seed, deterministically', () => {
-    const order = (seed: number, e: number) => Array.from(batches(dataset(50), { batchSize: 50, shuffle: true, seed }).order(e));
+    const order = (seed: number, e: number) =>
+      Array.from(batches(dataset(50), { batchSize: 50, shuffle: true, seed }).order(e));
     expect(order(1, 0)).toEqual(order(1, 0));
     expect(order(1, 0)).not.toEqual(order(1, 1));
     expect(order(1, 0)).not.toEqual(order(2, 0));
@@ -85,7 +104,14 @@ describe('batches', () => {
   });
 
   describe('augmentation (hand cases)', () => {
-    const one: ImageDataset = { images: new Uint8Array([1, 2, 3, 4, 5, 6]), labels: [0], n: 1, height: 2, width: 3, channels: 1 };
+    const one: ImageDataset = {
+      images: new Uint8Array([1, 2, 3, 4, 5, 6]),
+      labels: [0],
+      n: 1,
+      height: 2,
+      width: 3,
+      channels: 1,
+    };
 
     it('flip mirrors a 2x3 image left–right, and about half the samples are flipped', () => {
       const seenImages = new Set<string>();
@@ -119,7 +145,13 @@ describe('batches', () => {
       expect(shifted(1, 1)).toBe('5,6,0,0,0,0');
       expect(shifted(-1, 0)).toBe('0,0,0,1,2,3');
       const hit = new Set<string>();
-      for (const b of batches(one, { batchSize: 1, epochs: 300, seed: 11, scale: 1, augment: { randomCrop: { padding: 1 } } })) {
+      for (const b of batches(one, {
+        batchSize: 1,
+        epochs: 300,
+        seed: 11,
+        scale: 1,
+        augment: { randomCrop: { padding: 1 } },
+      })) {
         const key = Array.from(b.images).join(',');
         expect(allowed.has(key)).toBe(true);
         hit.add(allowed.get(key)!);
@@ -128,9 +160,22 @@ describe('batches', () => {
     });
 
     it('padding zeros become (0 − mean)/std after normalization; crop and flip compose', () => {
-      const stream = batches(one, { batchSize: 1, epochs: 400, seed: 2, scale: 1, mean: [1], std: [2], augment: { randomCrop: { padding: 1 }, flip: true } });
+      const stream = batches(one, {
+        batchSize: 1,
+        epochs: 400,
+        seed: 2,
+        scale: 1,
+        mean: [1],
+        std: [2],
+        augment: { randomCrop: { padding: 1 }, flip: true },
+      });
       const outputs = new Set<string>();
-      for (const b of stream) outputs.add(Array.from(b.images).map((v) => v * 2 + 1).join(','));
+      for (const b of stream)
+        outputs.add(
+          Array.from(b.images)
+            .map((v) => v * 2 + 1)
+            .join(','),
+        );
       // Shift right by one then mirror: row 0 = mirror of [0, 1, 2] = [2, 1, 0]
       expect(outputs.has('2,1,0,5,4,0')).toBe(true);
       expect(outputs.size).toBe(18);
@@ -143,7 +188,12 @@ describe('batches', () => {
     const b = [...batches(dataset(4, 2, 2, 3), { batchSize: 4 })][0]!;
     const before = tf.memory().numTensors;
     const t = batchToTensors(b);
-    expect([t.images.shape, t.images.dtype, t.labels.shape, t.labels.dtype]).toEqual([[4, 2, 2, 3], 'float32', [4], 'int32']);
+    expect([t.images.shape, t.images.dtype, t.labels.shape, t.labels.dtype]).toEqual([
+      [4, 2, 2, 3],
+      'float32',
+      [4],
+      'int32',
+    ]);
     const h = batchToTensors(b, { oneHot: 10 });
     expect(h.labels.shape).toEqual([4, 10]);
     expect(Array.from(h.labels.dataSync().slice(10, 20))).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -154,9 +204,13 @@ describe('batches', () => {
 
   it('rejects bad options and inconsistent datasets', () => {
     expect(() => batches(dataset(3), { batchSize: 0 })).toThrow(InvalidArgumentError);
-    expect(() => batches(dataset(3), { batchSize: 1, augment: { randomCrop: { padding: -1 } } })).toThrow(/'augment\.randomCrop\.padding'/);
+    expect(() => batches(dataset(3), { batchSize: 1, augment: { randomCrop: { padding: -1 } } })).toThrow(
+      /'augment\.randomCrop\.padding'/,
+    );
     expect(() => batches({ ...dataset(3), n: 4 }, { batchSize: 1 })).toThrow(ShapeError);
-    expect(() => batches(dataset(3, 2, 2, 3), { batchSize: 1, mean: [0, 0] })).toThrow(/batches: 'mean' must have shape \[C=3\] or \[1\]/);
+    expect(() => batches(dataset(3, 2, 2, 3), { batchSize: 1, mean: [0, 0] })).toThrow(
+      /batches: 'mean' must have shape \[C=3\] or \[1\]/,
+    );
   });
 
   it('stackImages turns decoded images into a dataset', () => {

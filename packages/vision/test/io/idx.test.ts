@@ -6,16 +6,46 @@ import { gzipSync } from 'node:zlib';
 import { FormatError } from '@geolip/geometry';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, IDX_MAGIC_IMAGES, IDX_MAGIC_LABELS, loadFashionMnist, loadIdx, parseIdx } from '../../src/io/index.js';
+import {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+  IDX_MAGIC_IMAGES,
+  IDX_MAGIC_LABELS,
+  loadFashionMnist,
+  loadIdx,
+  parseIdx,
+} from '../../src/io/index.js';
 
 // Hand-written IDX files: magic (00 00 08 rank), sizes as uint32 big-endian, then the bytes.
 const images2x2x3 = new Uint8Array([
-  0x00, 0x00, 0x08, 0x03, // magic 0x00000803
-  0x00, 0x00, 0x00, 0x02, // N = 2
-  0x00, 0x00, 0x00, 0x02, // H = 2
-  0x00, 0x00, 0x00, 0x03, // W = 3
-  1, 2, 3, 4, 5, 6, //        image 0
-  250, 251, 252, 253, 254, 255, // image 1
+  0x00,
+  0x00,
+  0x08,
+  0x03, // magic 0x00000803
+  0x00,
+  0x00,
+  0x00,
+  0x02, // N = 2
+  0x00,
+  0x00,
+  0x00,
+  0x02, // H = 2
+  0x00,
+  0x00,
+  0x00,
+  0x03, // W = 3
+  1,
+  2,
+  3,
+  4,
+  5,
+  6, //        image 0
+  250,
+  251,
+  252,
+  253,
+  254,
+  255, // image 1
 ]);
 const labels2 = new Uint8Array([0x00, 0x00, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 7, 9]);
 
@@ -53,13 +83,29 @@ describe('parseIdx', () => {
 
   describe('bad input: FormatError naming the function, the argument and the file', () => {
     it.each([
-      ['a wrong magic number (not 00 00 ..)', new Uint8Array([0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 5]), /parseIdx: 'bytes' f\.idx: not an IDX file \(magic number 0x12340801/],
+      [
+        'a wrong magic number (not 00 00 ..)',
+        new Uint8Array([0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 5]),
+        /parseIdx: 'bytes' f\.idx: not an IDX file \(magic number 0x12340801/,
+      ],
       ['rank 0', new Uint8Array([0, 0, 8, 0, 5]), /not an IDX file \(magic number 0x00000800/],
-      ['an unsupported dtype (int32, 0x0C)', new Uint8Array([0, 0, 0x0c, 0x01, 0, 0, 0, 1, 0, 0, 0, 5]), /magic number 0x00000c01 has dtype code 0x0c; only unsigned byte \(0x08\)/],
+      [
+        'an unsupported dtype (int32, 0x0C)',
+        new Uint8Array([0, 0, 0x0c, 0x01, 0, 0, 0, 1, 0, 0, 0, 5]),
+        /magic number 0x00000c01 has dtype code 0x0c; only unsigned byte \(0x08\)/,
+      ],
       ['fewer than 4 bytes', new Uint8Array([0, 0, 8]), /3 bytes is too short for an IDX header/],
       ['a truncated header', images2x2x3.subarray(0, 10), /truncated header \(rank 3 needs 16 bytes, got 10\)/],
-      ['truncated data', images2x2x3.subarray(0, 25), /truncated data \(header says \[2, 2, 3\] = 12 bytes, the file holds 9\)/],
-      ['trailing bytes', new Uint8Array([...labels2, 0]), /1 bytes after the data \(header says \[2\] = 2 bytes, the file holds 3\)/],
+      [
+        'truncated data',
+        images2x2x3.subarray(0, 25),
+        /truncated data \(header says \[2, 2, 3\] = 12 bytes, the file holds 9\)/,
+      ],
+      [
+        'trailing bytes',
+        new Uint8Array([...labels2, 0]),
+        /1 bytes after the data \(header says \[2\] = 2 bytes, the file holds 3\)/,
+      ],
     ])('%s', (_, bytes, message) => {
       expect(() => parseIdx(bytes, 'f.idx')).toThrow(FormatError);
       expect(() => parseIdx(bytes, 'f.idx')).toThrow(message);
@@ -73,7 +119,9 @@ describe('parseIdx', () => {
 
     it('truncated gzip data, and a .gz name on plain data', () => {
       const gz = new Uint8Array(gzipSync(images2x2x3));
-      expect(() => parseIdx(gz.subarray(0, gz.length - 10), 'x.gz')).toThrow(/parseIdx: 'bytes' x\.gz: corrupt or truncated gzip data/);
+      expect(() => parseIdx(gz.subarray(0, gz.length - 10), 'x.gz')).toThrow(
+        /parseIdx: 'bytes' x\.gz: corrupt or truncated gzip data/,
+      );
       expect(() => parseIdx(images2x2x3, 'x.gz')).toThrow(/x\.gz: named \.gz but is not gzip data/);
     });
 
@@ -91,7 +139,9 @@ describe('loadIdx', () => {
     writeFileSync(join(dir, 'bad-idx3-ubyte'), images2x2x3.subarray(0, 21));
     expect((await loadIdx(join(dir, 'labels-idx1-ubyte'))).shape).toEqual([2]);
     expect((await loadIdx(join(dir, 'images-idx3-ubyte.gz'), { rank: 3 })).shape).toEqual([2, 2, 3]);
-    await expect(loadIdx(join(dir, 'bad-idx3-ubyte'))).rejects.toThrow(/loadIdx: 'path' .*bad-idx3-ubyte: truncated data/);
+    await expect(loadIdx(join(dir, 'bad-idx3-ubyte'))).rejects.toThrow(
+      /loadIdx: 'path' .*bad-idx3-ubyte: truncated data/,
+    );
   });
 });
 
@@ -114,15 +164,21 @@ describe('loadFashionMnist on a synthetic directory', () => {
     expect(ds.images[28 * 28]).toBe((28 * 28) % 256);
 
     writeFileSync(join(fake, 't10k-labels-idx1-ubyte'), new Uint8Array([...header(1, [2]), 4, 0]));
-    await expect(loadFashionMnist('test', { dir: fake })).rejects.toThrow(/t10k-labels-idx1-ubyte: 2 labels for 3 images/);
+    await expect(loadFashionMnist('test', { dir: fake })).rejects.toThrow(
+      /t10k-labels-idx1-ubyte: 2 labels for 3 images/,
+    );
     writeFileSync(join(fake, 't10k-labels-idx1-ubyte'), new Uint8Array([...header(1, [3]), 4, 10, 9]));
     await expect(loadFashionMnist('test', { dir: fake })).rejects.toThrow(/label 10 at index 1 is not a class 0–9/);
     writeFileSync(join(fake, 't10k-labels-idx1-ubyte'), new Uint8Array([...header(3, [3, 28, 28]), ...pixels]));
-    await expect(loadFashionMnist('test', { dir: fake })).rejects.toThrow(/loadIdx: 'path' .*t10k-labels-idx1-ubyte: magic number 0x00000803 \(rank 3\) where 0x00000801 \(rank 1\)/);
+    await expect(loadFashionMnist('test', { dir: fake })).rejects.toThrow(
+      /loadIdx: 'path' .*t10k-labels-idx1-ubyte: magic number 0x00000803 \(rank 3\) where 0x00000801 \(rank 1\)/,
+    );
   });
 
   it('says how to install the data when the files are missing', async () => {
-    await expect(loadFashionMnist('train', { dir: join(dir, 'nowhere') })).rejects.toThrow(/tools\/setup\/fashion-mnist\.sh/);
+    await expect(loadFashionMnist('train', { dir: join(dir, 'nowhere') })).rejects.toThrow(
+      /tools\/setup\/fashion-mnist\.sh/,
+    );
     await expect(loadFashionMnist('val' as 'test')).rejects.toThrow(/'split' must be 'train' or 'test'/);
   });
 });

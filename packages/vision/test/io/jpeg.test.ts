@@ -47,7 +47,7 @@ describe('decodeJpeg', () => {
     expect([image.width, image.height, image.channels]).toEqual([13, 9, 3]);
     // The green channel follows the rows (g = 255·y/8): first row dark, last row bright.
     expect(image.data[1]!).toBeLessThan(40);
-    expect(image.data[(8 * 13) * 3 + 1]!).toBeGreaterThan(215);
+    expect(image.data[8 * 13 * 3 + 1]!).toBeGreaterThan(215);
   });
 
   it('returns a grayscale JPEG as RGB with R = G = B, or as its one channel with { channels: 1 }', () => {
@@ -96,11 +96,17 @@ describe('decodeJpeg', () => {
       ['cut to its first 3 bytes', good.subarray(0, 3)],
     ])('%s', (_, bytes) => {
       expect(() => decodeJpeg(bytes, { file: 'photo.jpg' })).toThrow(FormatError);
-      expect(() => decodeJpeg(bytes, { file: 'photo.jpg' })).toThrow(/^decodeJpeg: 'bytes' photo\.jpg: (corrupt or truncated JPEG|not a JPEG)/);
+      expect(() => decodeJpeg(bytes, { file: 'photo.jpg' })).toThrow(
+        /^decodeJpeg: 'bytes' photo\.jpg: (corrupt or truncated JPEG|not a JPEG)/,
+      );
     });
 
     it('not a JPEG at all (a PNG signature, text, empty)', () => {
-      for (const bytes of [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), new TextEncoder().encode('hello'), new Uint8Array(0)]) {
+      for (const bytes of [
+        new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        new TextEncoder().encode('hello'),
+        new Uint8Array(0),
+      ]) {
         expect(() => decodeJpeg(bytes, { file: 'x.jpg' })).toThrow(/decodeJpeg: 'bytes' x\.jpg: not a JPEG/);
       }
     });
@@ -108,7 +114,9 @@ describe('decodeJpeg', () => {
     it('a destroyed marker segment', () => {
       const bytes = good.slice();
       bytes.fill(0x00, 2, 40); // overwrite the APP0/DQT headers after SOI
-      expect(() => decodeJpeg(bytes, { file: 'broken.jpg' })).toThrow(/decodeJpeg: 'bytes' broken\.jpg: corrupt or truncated JPEG/);
+      expect(() => decodeJpeg(bytes, { file: 'broken.jpg' })).toThrow(
+        /decodeJpeg: 'bytes' broken\.jpg: corrupt or truncated JPEG/,
+      );
     });
 
     it('names <bytes> when no file is given, and keeps the decoder error as cause', () => {
@@ -141,7 +149,11 @@ describe('loadImage', () => {
 
   const cocoSample = fileURLToPath(new URL('../../../../../shared/data/coco/sample-images/', import.meta.url));
   it.skipIf(!existsSync(cocoSample))('decodes a real COCO photo (shared/data)', async () => {
-    const list = JSON.parse(readFileSync(`${cocoSample}images.json`, 'utf8')) as { file_name: string; width: number; height: number }[];
+    const list = JSON.parse(readFileSync(`${cocoSample}images.json`, 'utf8')) as {
+      file_name: string;
+      width: number;
+      height: number;
+    }[];
     const { file_name: name, width, height } = list[0]!;
     const image = await loadImage(cocoSample + name);
     expect([image.width, image.height, image.channels]).toEqual([width, height, 3]);

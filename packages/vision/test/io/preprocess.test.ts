@@ -16,7 +16,12 @@ import {
 } from '../../src/io/index.js';
 
 // Reference values from test/fixtures/io/gen_preprocess_fixtures.py (numpy, float64).
-interface Dumped { height: number; width: number; channels: number; data: number[] }
+interface Dumped {
+  height: number;
+  width: number;
+  channels: number;
+  data: number[];
+}
 interface Fixtures {
   resize: { dtype: string; input: Dumped; size: [number, number]; output: Dumped }[];
   crop: { dtype: string; input: Dumped; size: [number, number]; output: Dumped }[];
@@ -52,14 +57,15 @@ const img = (h: number, w: number, c: number, values: number[]): HwcImage<Float3
 });
 
 describe('resizeBilinear', () => {
-  it.each(fixtures.resize.map((f) => [`${f.dtype} ${f.input.height}x${f.input.width}x${f.input.channels} → ${f.size.join('x')}`, f] as const))(
-    'matches numpy half-pixel bilinear: %s',
-    (_, f) => {
-      const out = resizeBilinear(load(f.input, f.dtype), { height: f.size[0], width: f.size[1] });
-      expect(out.data).toBeInstanceOf(Float32Array);
-      expectClose(out, f.output, 1e-5);
-    },
-  );
+  it.each(
+    fixtures.resize.map(
+      (f) => [`${f.dtype} ${f.input.height}x${f.input.width}x${f.input.channels} → ${f.size.join('x')}`, f] as const,
+    ),
+  )('matches numpy half-pixel bilinear: %s', (_, f) => {
+    const out = resizeBilinear(load(f.input, f.dtype), { height: f.size[0], width: f.size[1] });
+    expect(out.data).toBeInstanceOf(Float32Array);
+    expectClose(out, f.output, 1e-5);
+  });
 
   it('hand case: 1x2 → 1x4 interpolates with half-pixel centers and clamps at the borders', () => {
     // dst 0..3 → src max(0, (d + .5)/2 − .5) = 0, 0.25, 0.75, 1.25→clamped to pixel 1
@@ -117,7 +123,9 @@ describe('centerCrop', () => {
   });
 
   it('refuses a crop larger than the image', () => {
-    expect(() => centerCrop(img(2, 2, 1, [0, 0, 0, 0]), 3)).toThrow(/centerCrop: 'size' 3x3 is larger than the image \(2x2\)/);
+    expect(() => centerCrop(img(2, 2, 1, [0, 0, 0, 0]), 3)).toThrow(
+      /centerCrop: 'size' 3x3 is larger than the image \(2x2\)/,
+    );
   });
 });
 
@@ -173,12 +181,16 @@ describe('toTensor', () => {
   it('throws ShapeError when a grayscale image is fed to an RGB model', () => {
     const gray = img(2, 2, 1, [0, 0, 0, 0]);
     expect(() => toTensor(gray, { channels: 3 })).toThrow(ShapeError);
-    expect(() => toTensor(gray, { channels: 3 })).toThrow(/toTensor: 'image' must have shape \[H, W, C=3\], got \[2, 2, 1\] \(a grayscale image given to an RGB model/);
+    expect(() => toTensor(gray, { channels: 3 })).toThrow(
+      /toTensor: 'image' must have shape \[H, W, C=3\], got \[2, 2, 1\] \(a grayscale image given to an RGB model/,
+    );
     expect(() => toTensor([img(1, 1, 3, [0, 0, 0]), gray], { channels: 3 })).toThrow(/'images\[1\]'/);
   });
 
   it('throws ShapeError for mixed sizes and InvalidArgumentError for an empty batch', () => {
-    expect(() => toTensor([img(1, 1, 1, [0]), img(1, 2, 1, [0, 0])])).toThrow(/toTensor: 'images\[1\]' must have shape \[H=1, W=1, C=1\] like images\[0\], got \[1, 2, 1\]/);
+    expect(() => toTensor([img(1, 1, 1, [0]), img(1, 2, 1, [0, 0])])).toThrow(
+      /toTensor: 'images\[1\]' must have shape \[H=1, W=1, C=1\] like images\[0\], got \[1, 2, 1\]/,
+    );
     expect(() => toTensor([])).toThrow(InvalidArgumentError);
   });
 });

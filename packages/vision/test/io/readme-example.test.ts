@@ -35,7 +35,13 @@ it.skipIf(!existsSync(FASHION_MNIST_DIR))('README: Fashion-MNIST, shuffled and a
   const train = await loadFashionMnist('train');
   expect(train.n).toBe(60_000);
   let seen = 0;
-  for (const batch of batches(train, { batchSize: 128, shuffle: true, seed: 1, epochs: 2, augment: { randomCrop: { padding: 2 }, flip: true } })) {
+  for (const batch of batches(train, {
+    batchSize: 128,
+    shuffle: true,
+    seed: 1,
+    epochs: 2,
+    augment: { randomCrop: { padding: 2 }, flip: true },
+  })) {
     const { images, labels } = batchToTensors(batch);
     expect([images.shape, labels.shape, labels.dtype]).toEqual([[128, 28, 28, 1], [128], 'int32']);
     const [lo, hi] = [Math.min(...batch.images), Math.max(...batch.images)];

@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { BASE_TIER_SOUP_CONFIG, BaseTierSoup } from '../../src/index.js';
 import type { BaseTierSoupConfig } from '../../src/index.js';
 
-const TINY: BaseTierSoupConfig = { expertDims: [6, 10], embedDim: 4, anchors: 8, compartments: 2, compartmentDim: 3, hiddenDim: 5, classes: 3 };
+const TINY: BaseTierSoupConfig = {
+  expertDims: [6, 10],
+  embedDim: 4,
+  anchors: 8,
+  compartments: 2,
+  compartmentDim: 3,
+  hiddenDim: 5,
+  classes: 3,
+};
 
 function features(batch: number, seed: number, dims: readonly number[] = TINY.expertDims): tf.Tensor2D[] {
   return dims.map((d, e) => tf.randomNormal([batch, d], 0, 1, 'float32', seed + e) as tf.Tensor2D);
@@ -49,7 +57,10 @@ describe('BaseTierSoup', () => {
     expect(out.logits.shape).toEqual([5, 3]);
     expect(out.triangulation.shape).toEqual([5, 8]);
     expect(out.patchwork.shape).toEqual([5, 6]);
-    expect(out.expertEmbeddings.map((t) => t.shape)).toEqual([[5, 4], [5, 4]]);
+    expect(out.expertEmbeddings.map((t) => t.shape)).toEqual([
+      [5, 4],
+      [5, 4],
+    ]);
     for (const t of [out.embedding, ...out.expertEmbeddings]) {
       for (const n of tf.norm(t, 'euclidean', 1).dataSync()) expect(n).toBeCloseTo(1, 5);
     }
@@ -67,14 +78,23 @@ describe('BaseTierSoup', () => {
   it('trains: gradients reach every parameter (BCE on the logits, geometric autograd on)', () => {
     const soup = new BaseTierSoup({ ...TINY, dropout: 0.1 }, { seed: 2, anchorInit: 'xavier' });
     const x = features(4, 3);
-    const labels = tf.tensor2d([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]]);
+    const labels = tf.tensor2d([
+      [1, 0, 1],
+      [0, 1, 0],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
     const weights = soup.getWeights();
     const { grads, value } = tf.variableGrads(() => {
       const out = soup.forward(x, { training: true, autograd: { tangential: 0.01, separation: 1 } });
       return tf.losses.sigmoidCrossEntropy(labels, out.logits) as tf.Scalar;
     }, Object.values(weights));
     // One gradient per variable (keyed by tfjs variable names), the anchors' through the triangulation.
-    expect(Object.keys(grads).sort()).toEqual(Object.values(weights).map((v) => v.name).sort());
+    expect(Object.keys(grads).sort()).toEqual(
+      Object.values(weights)
+        .map((v) => v.name)
+        .sort(),
+    );
     for (const g of Object.values(grads)) expect(Number.isFinite(tf.sum(tf.abs(g)).dataSync()[0])).toBe(true);
     tf.dispose([value, labels, ...x, ...Object.values(grads)]);
     soup.dispose();
@@ -83,13 +103,16 @@ describe('BaseTierSoup', () => {
   it('sets the projector Linears from consensus projectors, as weight [K, D_e] or as linear [D_e, K]', () => {
     const soup = new BaseTierSoup(TINY, { anchorInit: 'orthogonal' });
     const K = 4;
-    const weights = TINY.expertDims.map((D, e) => Array.from({ length: K }, (_, k) => Array.from({ length: D }, (_, d) => (e + 1) * 0.01 * (k - d))));
+    const weights = TINY.expertDims.map((D, e) =>
+      Array.from({ length: K }, (_, k) => Array.from({ length: D }, (_, d) => (e + 1) * 0.01 * (k - d))),
+    );
     const biases = TINY.expertDims.map((_, e) => Array.from({ length: K }, (_, k) => 0.1 * k - e));
     soup.initProjectors(weights.map((w, e) => ({ weight: w, bias: biases[e]! })));
     const sd = soup.stateDict();
     for (let e = 0; e < 2; e++) {
       const got = sd[`projectors.${e}.0.weight`]!.arraySync() as number[][];
-      for (let k = 0; k < K; k++) for (let d = 0; d < TINY.expertDims[e]!; d++) expect(got[k]![d]).toBeCloseTo(weights[e]![k]![d]!, 6);
+      for (let k = 0; k < K; k++)
+        for (let d = 0; d < TINY.expertDims[e]!; d++) expect(got[k]![d]).toBeCloseTo(weights[e]![k]![d]!, 6);
       expect(Array.from(sd[`projectors.${e}.0.bias`]!.dataSync())).toEqual(Array.from(Float32Array.from(biases[e]!)));
     }
     // The same maps given as ConsensusProjector-style `linear` [D_e, K] (a float64 Matrix) give the same weights.
@@ -97,7 +120,11 @@ describe('BaseTierSoup', () => {
     other.initProjectors(
       weights.map((w, e) => {
         const D = TINY.expertDims[e]!;
-        const m = new Matrix(D, K, Float64Array.from({ length: D * K }, (_, i) => w[i % K]![Math.floor(i / K)]!));
+        const m = new Matrix(
+          D,
+          K,
+          Float64Array.from({ length: D * K }, (_, i) => w[i % K]![Math.floor(i / K)]!),
+        );
         return { linear: m, bias: Float64Array.from(biases[e]!) };
       }),
     );
@@ -121,7 +148,9 @@ describe('BaseTierSoup', () => {
     expect(() => soup.initProjectors([good, wide])).toThrow(/projectors\[1\]\.bias/);
     expect(() => soup.initProjectors([good, { bias: [0, 0, 0, 0] }])).toThrow(/exactly one of weight/);
     const after = soup.stateDict();
-    expect(Array.from(after['projectors.0.0.weight']!.dataSync())).toEqual(Array.from(before['projectors.0.0.weight']!.dataSync()));
+    expect(Array.from(after['projectors.0.0.weight']!.dataSync())).toEqual(
+      Array.from(before['projectors.0.0.weight']!.dataSync()),
+    );
     tf.dispose([...Object.values(before), ...Object.values(after)]);
     soup.dispose();
   });
@@ -133,7 +162,11 @@ describe('BaseTierSoup', () => {
     const ya = a.forward(x);
     const sd = a.stateDict();
     expect(Object.keys(sd).filter((k) => k.startsWith('patchwork.'))).toEqual([
-      ...[0, 1].flatMap((k) => ['0.weight', '0.bias', '2.weight', '2.bias', '3.weight', '3.bias'].map((s) => `patchwork.compartments.${k}.${s}`)),
+      ...[0, 1].flatMap((k) =>
+        ['0.weight', '0.bias', '2.weight', '2.bias', '3.weight', '3.bias'].map(
+          (s) => `patchwork.compartments.${k}.${s}`,
+        ),
+      ),
     ]);
     b.loadStateDict(sd);
     const yb = b.forward(x);
@@ -159,7 +192,9 @@ describe('BaseTierSoup', () => {
     const bad = tf.zeros([6, 3]); // [d_comp, 2·d_comp] = [3, 6] expected
     expect(() => soup.loadStateDict({ ...sd, 'patchwork.compartments.0.2.weight': bad })).toThrow(ShapeError);
     const extra = tf.zeros([1]);
-    expect(() => soup.loadStateDict({ ...sd, 'patchwork.compartments.2.0.bias': extra })).toThrow(/unexpected key 'patchwork\.compartments\.2\.0\.bias'/);
+    expect(() => soup.loadStateDict({ ...sd, 'patchwork.compartments.2.0.bias': extra })).toThrow(
+      /unexpected key 'patchwork\.compartments\.2\.0\.bias'/,
+    );
     soup.loadStateDict({ ...sd, junk: extra }, { strict: false });
     tf.dispose([bad, extra, ...Object.values(sd)]);
     soup.dispose();
@@ -172,12 +207,16 @@ describe('BaseTierSoup', () => {
     const narrow = tf.zeros([2, 9]) as tf.Tensor2D;
     const ints = tf.zeros([2, 10], 'int32') as tf.Tensor2D;
     expect(() => soup.forward([a!])).toThrow(/'expertFeatures' must be an array of 2 tensors/);
-    expect(() => soup.forward([a!, narrow])).toThrow(/'expertFeatures\[1\]' must have shape \[B=2, D_1=10\], got \[2, 9\]/);
+    expect(() => soup.forward([a!, narrow])).toThrow(
+      /'expertFeatures\[1\]' must have shape \[B=2, D_1=10\], got \[2, 9\]/,
+    );
     expect(() => soup.forward([a!, short])).toThrow(ShapeError);
     expect(() => soup.forward([a!, ints])).toThrow(InvalidArgumentError);
     tf.dispose([a!, b!, short, narrow, ints]);
     soup.dispose();
-    expect(() => new BaseTierSoup({ ...TINY, anchors: 9 })).toThrow(/config\.anchors.*multiple of config\.compartments=2/);
+    expect(() => new BaseTierSoup({ ...TINY, anchors: 9 })).toThrow(
+      /config\.anchors.*multiple of config\.compartments=2/,
+    );
     expect(() => new BaseTierSoup({ ...TINY, expertDims: [] })).toThrow(/config\.expertDims/);
     expect(() => new BaseTierSoup({ ...TINY, expertDims: [6, 0] })).toThrow(/config\.expertDims\[1\]/);
     expect(() => new BaseTierSoup({ ...TINY, classes: 0 })).toThrow(/config\.classes/);

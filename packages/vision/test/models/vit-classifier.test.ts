@@ -6,14 +6,25 @@ import { describe, expect, it } from 'vitest';
 import { Linear } from '@geolip/nn';
 import { writeSafetensors } from '@geolip/io';
 
-import { FMNIST_PLAIN_VIT, FMNIST_SMALL_VIT, ViTClassifier, ViTEncoder, vitClassifierFromSafetensors } from '../../src/index.js';
+import {
+  FMNIST_PLAIN_VIT,
+  FMNIST_SMALL_VIT,
+  ViTClassifier,
+  ViTEncoder,
+  vitClassifierFromSafetensors,
+} from '../../src/index.js';
 import type { ViTEncoderConfig } from '../../src/index.js';
 
 const TINY: ViTEncoderConfig = { ...FMNIST_SMALL_VIT, dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 8 };
 
 function file(net: ViTClassifier, meta: Record<string, string>): Uint8Array {
   const state = net.stateDict();
-  const tensors = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array }]));
+  const tensors = Object.fromEntries(
+    Object.entries(state).map(([k, t]) => [
+      k,
+      { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
+    ]),
+  );
   tf.dispose(Object.values(state));
   return writeSafetensors(tensors, meta);
 }
@@ -27,12 +38,19 @@ describe('ViTClassifier', () => {
     expect(out.logits.shape).toEqual([2, 3]);
     const norms = tf.norm(out.embedding, 2, 1).dataSync();
     for (const n of norms) expect(n).toBeCloseTo(1, 5);
-    expect(Object.keys(net.getWeights()).filter((k) => k.startsWith('classifier.'))).toEqual(['classifier.weight', 'classifier.bias']);
+    expect(Object.keys(net.getWeights()).filter((k) => k.startsWith('classifier.'))).toEqual([
+      'classifier.weight',
+      'classifier.bias',
+    ]);
     // The seed rule of the recipes' PlainVit / CocoStudent: encoder `seed`, classifier `seed + 1`.
     const enc = new ViTEncoder(TINY, { seed: 5 });
     const lin = new Linear(8, 3, { seed: 6 });
-    expect(Array.from(net.encoder.getWeights()['patch_embed.weight']?.dataSync() ?? [])).toEqual(Array.from(enc.getWeights()['patch_embed.weight']?.dataSync() ?? []));
-    expect(Array.from(net.classifier.getWeights().weight!.dataSync())).toEqual(Array.from(lin.getWeights().weight!.dataSync()));
+    expect(Array.from(net.encoder.getWeights()['patch_embed.weight']?.dataSync() ?? [])).toEqual(
+      Array.from(enc.getWeights()['patch_embed.weight']?.dataSync() ?? []),
+    );
+    expect(Array.from(net.classifier.getWeights().weight!.dataSync())).toEqual(
+      Array.from(lin.getWeights().weight!.dataSync()),
+    );
     tf.dispose([x, out.embedding, out.logits]);
     net.dispose();
     enc.dispose();
@@ -66,8 +84,12 @@ describe('vitClassifierFromSafetensors', () => {
 
   it('refuses other files', () => {
     const net = new ViTClassifier(TINY, 2);
-    expect(() => vitClassifierFromSafetensors(file(net, { 'geolip.model': 'dual-stream', 'geolip.config': '{}' }))).toThrow(FormatError);
-    expect(() => vitClassifierFromSafetensors(file(net, { 'geolip.model': 'vit', 'geolip.config': '{' }))).toThrow(/'geolip.config' is not JSON/);
+    expect(() =>
+      vitClassifierFromSafetensors(file(net, { 'geolip.model': 'dual-stream', 'geolip.config': '{}' })),
+    ).toThrow(FormatError);
+    expect(() => vitClassifierFromSafetensors(file(net, { 'geolip.model': 'vit', 'geolip.config': '{' }))).toThrow(
+      /'geolip.config' is not JSON/,
+    );
     expect(() => vitClassifierFromSafetensors(new Uint8Array([1, 2, 3]))).toThrow(/is not a safetensors file/);
     net.dispose();
   });

@@ -7,7 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { VIT_STUDENT_CONFIG, ViTEncoder } from '../../src/index.js';
 import type { ViTEncoderConfig } from '../../src/index.js';
 
-const TINY: ViTEncoderConfig = { imageSize: 8, patchSize: 4, channels: 3, dModel: 16, heads: 2, ffDim: 32, layers: 2, outDim: 8 };
+const TINY: ViTEncoderConfig = {
+  imageSize: 8,
+  patchSize: 4,
+  channels: 3,
+  dModel: 16,
+  heads: 2,
+  ffDim: 32,
+  layers: 2,
+  outDim: 8,
+};
 
 function randomImages(batch: number, size: number, channels: number, seed: number): tf.Tensor4D {
   return tf.randomUniform([batch, size, size, channels], -1, 1, 'float32', seed) as tf.Tensor4D;
@@ -16,7 +25,12 @@ function randomImages(batch: number, size: number, channels: number, seed: numbe
 function byPrefix(model: ViTEncoder): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, v] of model.namedParameters()) {
-    const part = name.startsWith('encoder.layers.') ? 'encoder.layers' : name.split('.').slice(0, name.startsWith('encoder.') ? 2 : 1).join('.');
+    const part = name.startsWith('encoder.layers.')
+      ? 'encoder.layers'
+      : name
+          .split('.')
+          .slice(0, name.startsWith('encoder.') ? 2 : 1)
+          .join('.');
     out[part] = (out[part] ?? 0) + v.size;
   }
   return out;
@@ -125,7 +139,9 @@ describe('ViTEncoder', () => {
     const big = tf.zeros([2, 12, 12, 3]) as tf.Tensor4D;
     const flat = tf.zeros([2, 8, 8]);
     expect(() => m.forward(gray)).toThrow(ShapeError);
-    expect(() => m.forward(gray)).toThrow(/ViTEncoder\.forward: 'images' must have shape \[B, H=8, W=8, C=3\].*got \[2, 8, 8, 1\].*3 channels/);
+    expect(() => m.forward(gray)).toThrow(
+      /ViTEncoder\.forward: 'images' must have shape \[B, H=8, W=8, C=3\].*got \[2, 8, 8, 1\].*3 channels/,
+    );
     expect(() => m.forward(big)).toThrow(/'images'.*got \[2, 12, 12, 3\].*image size/);
     expect(() => m.forward(flat as unknown as tf.Tensor4D)).toThrow(ShapeError);
     expect(() => m.features(gray)).toThrow(/ViTEncoder\.features: 'images'/);
@@ -138,7 +154,9 @@ describe('ViTEncoder', () => {
   });
 
   it('validates its config, naming the field', () => {
-    expect(() => new ViTEncoder({ ...TINY, imageSize: 10 })).toThrow(/config\.imageSize.*multiple of config\.patchSize=4/);
+    expect(() => new ViTEncoder({ ...TINY, imageSize: 10 })).toThrow(
+      /config\.imageSize.*multiple of config\.patchSize=4/,
+    );
     expect(() => new ViTEncoder({ ...TINY, heads: 3 })).toThrow(/config\.heads.*divide config\.dModel=16/);
     expect(() => new ViTEncoder({ ...TINY, layers: 0 })).toThrow(/config\.layers/);
     expect(() => new ViTEncoder({ ...TINY, outDim: 2.5 })).toThrow(/config\.outDim/);
@@ -147,7 +165,16 @@ describe('ViTEncoder', () => {
   });
 
   it('accepts a smaller grayscale config (28 × 28, patch 7, one channel)', () => {
-    const m = new ViTEncoder({ imageSize: 28, patchSize: 7, channels: 1, dModel: 8, heads: 2, ffDim: 16, layers: 1, outDim: 4 });
+    const m = new ViTEncoder({
+      imageSize: 28,
+      patchSize: 7,
+      channels: 1,
+      dModel: 8,
+      heads: 2,
+      ffDim: 16,
+      layers: 1,
+      outDim: 4,
+    });
     const x = tf.zeros([2, 28, 28, 1]) as tf.Tensor4D;
     const y = m.forward(x);
     expect(y.shape).toEqual([2, 4]);

@@ -27,12 +27,19 @@ function toyBatch(n: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
 
 describe('ViTEncoder training sanity', () => {
   it('reduces a cross-entropy loss on a toy 2-class problem in 15 Adam steps', () => {
-    const m = new ViTEncoder({ imageSize: 8, patchSize: 4, channels: 3, dModel: 16, heads: 2, ffDim: 32, layers: 2, outDim: 8 }, { seed: 0 });
+    const m = new ViTEncoder(
+      { imageSize: 8, patchSize: 4, channels: 3, dModel: 16, heads: 2, ffDim: 32, layers: 2, outDim: 8 },
+      { seed: 0 },
+    );
     const { x, y } = toyBatch(16, 1);
     // Two fixed class prototypes on S^7; logits = 5·⟨embedding, prototype⟩.
-    const prototypes = tf.tensor2d([[1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0]]);
+    const prototypes = tf.tensor2d([
+      [1, 0, 0, 0, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0, 0, 0, 0],
+    ]);
     const onehot = tf.oneHot(tf.cast(y, 'int32'), 2);
-    const lossFn = (): tf.Scalar => tf.losses.softmaxCrossEntropy(onehot, tf.mul(5, tf.matMul(m.forward(x), prototypes, false, true))) as tf.Scalar;
+    const lossFn = (): tf.Scalar =>
+      tf.losses.softmaxCrossEntropy(onehot, tf.mul(5, tf.matMul(m.forward(x), prototypes, false, true))) as tf.Scalar;
     const vars = Object.values(m.getWeights());
     const opt = tf.train.adam(0.01);
     const first = tf.tidy(() => lossFn().dataSync()[0]!);

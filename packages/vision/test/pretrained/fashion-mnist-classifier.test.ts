@@ -10,27 +10,58 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { float32ToFloat16Bits, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DualStreamViT, FashionMnistClassifier, dualStreamFromSafetensors, loadGeolipFashionMnist } from '../../src/index.js';
+import {
+  DualStreamViT,
+  FashionMnistClassifier,
+  dualStreamFromSafetensors,
+  loadGeolipFashionMnist,
+} from '../../src/index.js';
 import type { DualStreamViTConfig } from '../../src/index.js';
 
 const TINY: DualStreamViTConfig = {
-  imageSize: 28, patchSize: 7, channels: 1, embedDim: 16, streamDim: 8, heads: 2, dualBlocks: 1, crossBlocks: 0,
-  fusedBlocks: 1, fusedDim: 12, outDim: 8, anchors: 6, compartments: 2, compartmentDim: 4, classifierHidden: 12, classes: 3,
+  imageSize: 28,
+  patchSize: 7,
+  channels: 1,
+  embedDim: 16,
+  streamDim: 8,
+  heads: 2,
+  dualBlocks: 1,
+  crossBlocks: 0,
+  fusedBlocks: 1,
+  fusedDim: 12,
+  outDim: 8,
+  anchors: 6,
+  compartments: 2,
+  compartmentDim: 4,
+  classifierHidden: 12,
+  classes: 3,
 };
 
-function weightsFile(model: DualStreamViT, meta: Record<string, string>, dtype: 'F32' | 'F16' = 'F32', drop?: string): Uint8Array {
+function weightsFile(
+  model: DualStreamViT,
+  meta: Record<string, string>,
+  dtype: 'F32' | 'F16' = 'F32',
+  drop?: string,
+): Uint8Array {
   const state = model.stateDict();
   const tensors: Record<string, unknown> = {};
   for (const [name, t] of Object.entries(state)) {
     if (name === drop) continue;
     const data = t.dataSync() as Float32Array;
-    tensors[name] = dtype === 'F32' ? { dtype, shape: t.shape, data } : { dtype, shape: t.shape, data: Uint16Array.from(data, float32ToFloat16Bits) };
+    tensors[name] =
+      dtype === 'F32'
+        ? { dtype, shape: t.shape, data }
+        : { dtype, shape: t.shape, data: Uint16Array.from(data, float32ToFloat16Bits) };
   }
   tf.dispose(Object.values(state));
   return writeSafetensors(tensors as never, meta);
 }
 
-const meta = (extra: Record<string, string> = {}) => ({ 'geolip.model': 'dual-stream', 'geolip.config': JSON.stringify(TINY), ...extra });
+const meta = (extra: Record<string, string> = {}) => ({
+  'geolip.model': 'dual-stream',
+  'geolip.config': JSON.stringify(TINY),
+  ...extra,
+});
 
 function images(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n * 784 }, (_, i) => ((i * 2654435761 + seed * 97) % 1000) / 1000);
@@ -64,8 +95,14 @@ describe('dualStreamFromSafetensors', () => {
   });
 
   it('reads class names and anchor labels from the metadata', () => {
-    const labels = [0, 1, 2, 0, -1, 2].map((label, i) => ({ label, share: label < 0 ? 0 : 0.5 + i / 20, count: label < 0 ? 0 : 10 + i }));
-    const w = dualStreamFromSafetensors(weightsFile(source, meta({ 'geolip.classes': '["a","b","c"]', 'geolip.anchorLabels': JSON.stringify(labels) })));
+    const labels = [0, 1, 2, 0, -1, 2].map((label, i) => ({
+      label,
+      share: label < 0 ? 0 : 0.5 + i / 20,
+      count: label < 0 ? 0 : 10 + i,
+    }));
+    const w = dualStreamFromSafetensors(
+      weightsFile(source, meta({ 'geolip.classes': '["a","b","c"]', 'geolip.anchorLabels': JSON.stringify(labels) })),
+    );
     expect(w.classes).toEqual(['a', 'b', 'c']);
     expect(w.anchorLabels).toEqual(labels);
     w.model.dispose();
@@ -73,13 +110,48 @@ describe('dualStreamFromSafetensors', () => {
 
   const bad: [string, () => Uint8Array | ArrayBuffer, RegExp, typeof FormatError | typeof InvalidArgumentError][] = [
     ['not bytes', () => 'x' as never, /must be a Uint8Array/, InvalidArgumentError],
-    ['not safetensors', () => new TextEncoder().encode('<!doctype html><html></html>'), /not a safetensors file/, FormatError],
-    ['another model', () => weightsFile(source, meta({ 'geolip.model': 'caption-encoder' })), /'geolip.model' must be 'dual-stream'/, FormatError],
-    ['config not JSON', () => weightsFile(source, meta({ 'geolip.config': '{' })), /'geolip.config' is not JSON/, FormatError],
-    ['invalid config', () => weightsFile(source, meta({ 'geolip.config': JSON.stringify({ ...TINY, heads: 3 }) })), /not a valid DualStreamViT config/, FormatError],
-    ['missing tensor', () => weightsFile(source, meta(), 'F32', 'geo_classifier.weight'), /geo_classifier\.weight/, FormatError],
-    ['bad classes', () => weightsFile(source, meta({ 'geolip.classes': '["a"]' })), /'geolip.classes' must be an array of 3 strings/, FormatError],
-    ['bad anchor labels', () => weightsFile(source, meta({ 'geolip.anchorLabels': '[1,2]' })), /'geolip.anchorLabels' must be an array of 6/, FormatError],
+    [
+      'not safetensors',
+      () => new TextEncoder().encode('<!doctype html><html></html>'),
+      /not a safetensors file/,
+      FormatError,
+    ],
+    [
+      'another model',
+      () => weightsFile(source, meta({ 'geolip.model': 'caption-encoder' })),
+      /'geolip.model' must be 'dual-stream'/,
+      FormatError,
+    ],
+    [
+      'config not JSON',
+      () => weightsFile(source, meta({ 'geolip.config': '{' })),
+      /'geolip.config' is not JSON/,
+      FormatError,
+    ],
+    [
+      'invalid config',
+      () => weightsFile(source, meta({ 'geolip.config': JSON.stringify({ ...TINY, heads: 3 }) })),
+      /not a valid DualStreamViT config/,
+      FormatError,
+    ],
+    [
+      'missing tensor',
+      () => weightsFile(source, meta(), 'F32', 'geo_classifier.weight'),
+      /geo_classifier\.weight/,
+      FormatError,
+    ],
+    [
+      'bad classes',
+      () => weightsFile(source, meta({ 'geolip.classes': '["a"]' })),
+      /'geolip.classes' must be an array of 3 strings/,
+      FormatError,
+    ],
+    [
+      'bad anchor labels',
+      () => weightsFile(source, meta({ 'geolip.anchorLabels': '[1,2]' })),
+      /'geolip.anchorLabels' must be an array of 6/,
+      FormatError,
+    ],
   ];
   for (const [name, bytes, message, type] of bad) {
     it(`rejects ${name}`, () => {
@@ -96,7 +168,9 @@ describe('FashionMnistClassifier.classify', () => {
   beforeAll(() => {
     const source = new DualStreamViT(TINY, { seed: 5 });
     const labels = Array.from({ length: 6 }, (_, i) => ({ label: i % 3, share: 1, count: 1 }));
-    clf = new FashionMnistClassifier(dualStreamFromSafetensors(weightsFile(source, meta({ 'geolip.anchorLabels': JSON.stringify(labels) }))));
+    clf = new FashionMnistClassifier(
+      dualStreamFromSafetensors(weightsFile(source, meta({ 'geolip.anchorLabels': JSON.stringify(labels) }))),
+    );
     source.dispose();
   });
   afterAll(() => clf.dispose());
@@ -142,7 +216,10 @@ describe('FashionMnistClassifier.classify', () => {
   ];
   for (const [name, call, arg] of bad) {
     it(`rejects ${name}`, async () => {
-      const e = await call().then(() => null, (err: unknown) => err);
+      const e = await call().then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect((e as InvalidArgumentError).argument).toBe(arg);
       expect((e as Error).message).toMatch(/^FashionMnistClassifier\.classify: /);
@@ -165,7 +242,18 @@ describe.runIf(process.env.GEOLIP_BACKEND === 'wasm')('the bundled Fashion-MNIST
   it('classifies 200 real test images (true labels) at about its measured 88% test accuracy', async () => {
     const clf = await loadGeolipFashionMnist();
     try {
-      expect(clf.classes).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+      expect(clf.classes).toEqual([
+        'T-shirt/top',
+        'Trouser',
+        'Pullover',
+        'Dress',
+        'Coat',
+        'Sandal',
+        'Shirt',
+        'Sneaker',
+        'Bag',
+        'Ankle boot',
+      ]);
       expect(clf.model.paramCount()).toBe(6_369_808);
       expect(clf.anchorLabels).toHaveLength(64);
       const preds = await clf.classify(pixels);

@@ -6,7 +6,12 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { float32ToFloat16Bits, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { describe, expect, it } from 'vitest';
 
-import { DualStreamViT, dualStreamFromSafetensors, exportFashionMnistWeights, fashionMnistAnchorLabels } from '../../src/index.js';
+import {
+  DualStreamViT,
+  dualStreamFromSafetensors,
+  exportFashionMnistWeights,
+  fashionMnistAnchorLabels,
+} from '../../src/index.js';
 import type { DualStreamViTConfig } from '../../src/index.js';
 
 describe('fashionMnistAnchorLabels', () => {
@@ -23,45 +28,106 @@ describe('fashionMnistAnchorLabels', () => {
   });
 
   it('refuses lengths that do not match', () => {
-    expect(() => fashionMnistAnchorLabels(new Float32Array(5), 3, 2, new Float32Array(2), [0], 10)).toThrow(InvalidArgumentError);
-    expect(() => fashionMnistAnchorLabels(new Float32Array(6), 3, 2, new Float32Array(3), [0], 10)).toThrow(/'embeddings' must hold N·D = 2 values/);
+    expect(() => fashionMnistAnchorLabels(new Float32Array(5), 3, 2, new Float32Array(2), [0], 10)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => fashionMnistAnchorLabels(new Float32Array(6), 3, 2, new Float32Array(3), [0], 10)).toThrow(
+      /'embeddings' must hold N·D = 2 values/,
+    );
   });
 });
 
 const TINY: DualStreamViTConfig = {
-  imageSize: 28, patchSize: 7, channels: 1, embedDim: 16, streamDim: 8, heads: 2, dualBlocks: 1, crossBlocks: 0,
-  fusedBlocks: 1, fusedDim: 12, outDim: 8, anchors: 6, compartments: 2, compartmentDim: 4, classifierHidden: 12, classes: 3,
+  imageSize: 28,
+  patchSize: 7,
+  channels: 1,
+  embedDim: 16,
+  streamDim: 8,
+  heads: 2,
+  dualBlocks: 1,
+  crossBlocks: 0,
+  fusedBlocks: 1,
+  fusedDim: 12,
+  outDim: 8,
+  anchors: 6,
+  compartments: 2,
+  compartmentDim: 4,
+  classifierHidden: 12,
+  classes: 3,
 };
 
 describe('exportFashionMnistWeights', () => {
   it('writes F16 tensors and the metadata dualStreamFromSafetensors reads', () => {
     const model = new DualStreamViT(TINY, { seed: 3 });
     const state = model.stateDict();
-    const tensors = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array }]));
+    const tensors = Object.fromEntries(
+      Object.entries(state).map(([k, t]) => [
+        k,
+        { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
+      ]),
+    );
     tf.dispose(Object.values(state));
     model.dispose();
-    const modelBytes = writeSafetensors(tensors, { 'geolip.model': 'dual-stream', 'geolip.config': JSON.stringify(TINY) });
+    const modelBytes = writeSafetensors(tensors, {
+      'geolip.model': 'dual-stream',
+      'geolip.config': JSON.stringify(TINY),
+    });
     const n = 12;
     const emb = Float32Array.from({ length: n * 8 }, (_, i) => Math.sin(i + 1));
-    const embBytes = writeSafetensors({ embeddings: { dtype: 'F16', shape: [n, 8], data: Uint16Array.from(emb, float32ToFloat16Bits) } });
+    const embBytes = writeSafetensors({
+      embeddings: { dtype: 'F16', shape: [n, 8], data: Uint16Array.from(emb, float32ToFloat16Bits) },
+    });
     const labels = Array.from({ length: n }, (_, i) => i % 3);
     const classes = ['a', 'b', 'c'];
-    const { bytes, anchorLabels } = exportFashionMnistWeights({ model: modelBytes, trainEmbeddings: embBytes, trainLabels: labels, classes, testAccuracy: 0.5, source: 'test' });
+    const { bytes, anchorLabels } = exportFashionMnistWeights({
+      model: modelBytes,
+      trainEmbeddings: embBytes,
+      trainLabels: labels,
+      classes,
+      testAccuracy: 0.5,
+      source: 'test',
+    });
     expect(anchorLabels).toHaveLength(6);
     expect(anchorLabels.reduce((s, a) => s + a.count, 0)).toBe(n);
     const back = readSafetensors(bytes);
     expect(Object.values(back.tensors).every((t) => t.dtype === 'F16')).toBe(true);
     // The metadata contract (@geolip/io): written by writeModelMetadata, the extras in geolip.extra.
-    expect(back.metadata).toEqual(writeModelMetadata({ type: 'vision/dual-stream-vit', config: TINY, extra: { classes, testAccuracy: 0.5, anchorLabels, source: 'test' } }));
+    expect(back.metadata).toEqual(
+      writeModelMetadata({
+        type: 'vision/dual-stream-vit',
+        config: TINY,
+        extra: { classes, testAccuracy: 0.5, anchorLabels, source: 'test' },
+      }),
+    );
     // The same labels as computed from the written file's inputs.
     const anchors = toFloat32(readSafetensors(modelBytes).tensors['constellation.anchors']!);
-    expect(fashionMnistAnchorLabels(anchors, 6, 8, toFloat32(readSafetensors(embBytes).tensors.embeddings!), labels, 3)).toEqual(anchorLabels);
+    expect(
+      fashionMnistAnchorLabels(anchors, 6, 8, toFloat32(readSafetensors(embBytes).tensors.embeddings!), labels, 3),
+    ).toEqual(anchorLabels);
     const loaded = dualStreamFromSafetensors(bytes);
     expect(loaded.classes).toEqual(classes);
     expect(loaded.anchorLabels).toEqual(anchorLabels);
     loaded.model.dispose();
-    expect(() => exportFashionMnistWeights({ model: modelBytes, trainEmbeddings: embBytes, trainLabels: labels.slice(1), classes, testAccuracy: 0.5, source: 'test' })).toThrow(FormatError);
+    expect(() =>
+      exportFashionMnistWeights({
+        model: modelBytes,
+        trainEmbeddings: embBytes,
+        trainLabels: labels.slice(1),
+        classes,
+        testAccuracy: 0.5,
+        source: 'test',
+      }),
+    ).toThrow(FormatError);
     const vit = writeSafetensors(tensors, { 'geolip.model': 'vit', 'geolip.config': '{}' });
-    expect(() => exportFashionMnistWeights({ model: vit, trainEmbeddings: embBytes, trainLabels: labels, classes, testAccuracy: 0.5, source: 'test' })).toThrow(/not dual-stream/);
+    expect(() =>
+      exportFashionMnistWeights({
+        model: vit,
+        trainEmbeddings: embBytes,
+        trainLabels: labels,
+        classes,
+        testAccuracy: 0.5,
+        source: 'test',
+      }),
+    ).toThrow(/not dual-stream/);
   });
 });

@@ -11,8 +11,18 @@ import { describe, expect, it } from 'vitest';
 import { fashionMnistInput } from '../../src/index.js';
 import type { FashionMnistInputOptions } from '../../src/index.js';
 
-const fixtures = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/pretrained/input-fixtures.json', import.meta.url)), 'utf8')) as {
-  cases: { name: string; width: number; height: number; channels: 1 | 3 | 4; data: number[]; options: FashionMnistInputOptions; expected: number[] }[];
+const fixtures = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../fixtures/pretrained/input-fixtures.json', import.meta.url)), 'utf8'),
+) as {
+  cases: {
+    name: string;
+    width: number;
+    height: number;
+    channels: 1 | 3 | 4;
+    data: number[];
+    options: FashionMnistInputOptions;
+    expected: number[];
+  }[];
 };
 
 const gray = (values: number[], width: number, height: number) => ({ data: Uint8Array.from(values), width, height });
@@ -36,9 +46,15 @@ describe('fashionMnistInput: hand-derived', () => {
   it('uses luma for RGB and composites alpha over white', () => {
     const red = fashionMnistInput({ data: Uint8Array.from([255, 0, 0]), width: 1, height: 1 }, { ...plain, size: 1 });
     expect(red[0]).toBeCloseTo(0.299, 6);
-    const clear = fashionMnistInput({ data: Uint8Array.from([0, 0, 0, 0]), width: 1, height: 1 }, { ...plain, size: 1 });
+    const clear = fashionMnistInput(
+      { data: Uint8Array.from([0, 0, 0, 0]), width: 1, height: 1 },
+      { ...plain, size: 1 },
+    );
     expect(clear[0]).toBeCloseTo(1, 6); // transparent black shows as white
-    const half = fashionMnistInput({ data: new Uint8ClampedArray([0, 0, 0, 51]), width: 1, height: 1, channels: 4 }, { ...plain, size: 1 });
+    const half = fashionMnistInput(
+      { data: new Uint8ClampedArray([0, 0, 0, 51]), width: 1, height: 1, channels: 4 },
+      { ...plain, size: 1 },
+    );
     expect(half[0]).toBeCloseTo(0.8, 6);
   });
 
@@ -47,7 +63,9 @@ describe('fashionMnistInput: hand-derived', () => {
     expect(Array.from(fashionMnistInput(lightBg, { trim: false, size: 3 }))).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0]);
     const darkBg = gray([0, 0, 0, 0, 255, 0, 0, 0, 0], 3, 3);
     expect(Array.from(fashionMnistInput(darkBg, { trim: false, size: 3 }))).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0]);
-    expect(Array.from(fashionMnistInput(darkBg, { trim: false, size: 3, invert: true }))).toEqual([1, 1, 1, 1, 0, 1, 1, 1, 1]);
+    expect(Array.from(fashionMnistInput(darkBg, { trim: false, size: 3, invert: true }))).toEqual([
+      1, 1, 1, 1, 0, 1, 1, 1, 1,
+    ]);
   });
 
   it('trims to the garment, fits its longest side and centres it', () => {
@@ -67,7 +85,10 @@ describe('fashionMnistInput: hand-derived', () => {
 describe('fashionMnistInput: numpy reference', () => {
   for (const c of fixtures.cases) {
     it(`${c.name} ${JSON.stringify(c.options)}`, () => {
-      const out = fashionMnistInput({ data: Uint8Array.from(c.data), width: c.width, height: c.height, channels: c.channels }, c.options);
+      const out = fashionMnistInput(
+        { data: Uint8Array.from(c.data), width: c.width, height: c.height, channels: c.channels },
+        c.options,
+      );
       expect(out.length).toBe(c.expected.length);
       let worst = 0;
       out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - c.expected[i]!))));
@@ -77,9 +98,15 @@ describe('fashionMnistInput: numpy reference', () => {
 });
 
 describe('fashionMnistInput: properties', () => {
-  const image = fc.integer({ min: 1, max: 12 }).chain((side) =>
-    fc.record({ side: fc.constant(side), data: fc.uint8Array({ minLength: side * side, maxLength: side * side }), size: fc.integer({ min: 1, max: 30 }) }),
-  );
+  const image = fc
+    .integer({ min: 1, max: 12 })
+    .chain((side) =>
+      fc.record({
+        side: fc.constant(side),
+        data: fc.uint8Array({ minLength: side * side, maxLength: side * side }),
+        size: fc.integer({ min: 1, max: 30 }),
+      }),
+    );
   fcTest.prop([image])('values in [0, 1]; a square image without trim keeps its mean', ({ side, data, size }) => {
     const out = fashionMnistInput({ data, width: side, height: side }, { ...plain, size });
     expect(out.length).toBe(size * size);
@@ -96,7 +123,11 @@ describe('fashionMnistInput: errors', () => {
     ['width', () => fashionMnistInput({ data: new Uint8Array(4), width: 0, height: 2 }), 'image.width'],
     ['height', () => fashionMnistInput({ data: new Uint8Array(4), width: 2, height: 1.5 }), 'image.height'],
     ['2 channels', () => fashionMnistInput({ data: new Uint8Array(8), width: 2, height: 2 }), 'image.data'],
-    ['channels mismatch', () => fashionMnistInput({ data: new Uint8Array(12), width: 2, height: 2, channels: 4 }), 'image.data'],
+    [
+      'channels mismatch',
+      () => fashionMnistInput({ data: new Uint8Array(12), width: 2, height: 2, channels: 4 }),
+      'image.data',
+    ],
     ['size', () => fashionMnistInput(gray([0], 1, 1), { size: 0 }), 'options.size'],
     ['invert', () => fashionMnistInput(gray([0], 1, 1), { invert: 'yes' as never }), 'options.invert'],
     ['trimThreshold', () => fashionMnistInput(gray([0], 1, 1), { trimThreshold: 1 }), 'options.trimThreshold'],

@@ -38,7 +38,8 @@ export function makeBatch(lengths, L, seed, vocab = 30522) {
   return { input_ids: ids, attention_mask: mask };
 }
 
-const toTensor = (ort, rows) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0].length]);
+const toTensor = (ort, rows) =>
+  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0].length]);
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -51,7 +52,11 @@ async function main() {
     exportEncoder({ seed: 0, out: model, weightsOut: weights });
   }
   const ort = loadOrt();
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const cases = [
     { name: 'b4_l16_padded', L: 16, lengths: [16, 11, 5, 1], seed: 1 },
     { name: 'b2_l128_padded', L: 128, lengths: [128, 77], seed: 2 },
@@ -63,13 +68,20 @@ async function main() {
   let ok = true;
   for (const c of cases) {
     const batch = makeBatch(c.lengths, c.L, c.seed);
-    const out = await session.run({ input_ids: toTensor(ort, batch.input_ids), attention_mask: toTensor(ort, batch.attention_mask) });
+    const out = await session.run({
+      input_ids: toTensor(ort, batch.input_ids),
+      attention_mask: toTensor(ort, batch.attention_mask),
+    });
     const e = out.embedding;
     const rows = [];
     for (let i = 0; i < e.dims[0]; i++) rows.push(Array.from(e.data.subarray(i * e.dims[1], (i + 1) * e.dims[1])));
     const casePath = join(dir, `${c.name}.json`);
     writeAtomic(casePath, Buffer.from(JSON.stringify({ ...batch, embedding: rows })));
-    const r = spawnSync(python, [join(HERE, 'numpy_reference.py'), '--weights', weights, '--case', casePath, '--tol', String(tol)], { encoding: 'utf8' });
+    const r = spawnSync(
+      python,
+      [join(HERE, 'numpy_reference.py'), '--weights', weights, '--case', casePath, '--tol', String(tol)],
+      { encoding: 'utf8' },
+    );
     if (r.error) throw r.error;
     let res;
     try {
@@ -79,7 +91,9 @@ async function main() {
     }
     ok &&= r.status === 0 && res.ok;
     results.push({ case: c.name, batch: c.lengths.length, seq: c.L, lengths: c.lengths, ...res });
-    console.log(`${c.name.padEnd(16)} max|ort-numpy| = ${res.max_abs_diff?.toExponential(2)}  mean = ${res.mean_abs_diff?.toExponential(2)}  min cos = ${res.min_cosine?.toFixed(9)}  ${res.ok ? 'ok' : 'FAIL'}`);
+    console.log(
+      `${c.name.padEnd(16)} max|ort-numpy| = ${res.max_abs_diff?.toExponential(2)}  mean = ${res.mean_abs_diff?.toExponential(2)}  min cos = ${res.min_cosine?.toFixed(9)}  ${res.ok ? 'ok' : 'FAIL'}`,
+    );
   }
   const report = {
     what: 'onnxruntime-node (float32) vs numpy float64 reference of the CaptionBERT-shaped encoder, same weights',

@@ -17,7 +17,15 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DT, GraphBuilder, attr, graphProto, modelProto, valueInfo } from './proto.mjs';
-import { ENCODER, EXPECTED_PARAMS, checkWeights, encoderSpec, initWeights, readSafetensors, writeSafetensors } from './weights.mjs';
+import {
+  ENCODER,
+  EXPECTED_PARAMS,
+  checkWeights,
+  encoderSpec,
+  initWeights,
+  readSafetensors,
+  writeSafetensors,
+} from './weights.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const CACHE = resolve(HERE, '..', '.cache');
@@ -46,9 +54,14 @@ export function buildEncoderModel(w, cfg = ENCODER) {
   };
   const linear = (x, prefix) => g.op('Add', [g.op('MatMul', [x, paramT(`${prefix}.weight`)]), param(`${prefix}.bias`)]);
   const layerNorm = (x, prefix) =>
-    g.op('LayerNormalization', [x, param(`${prefix}.weight`), param(`${prefix}.bias`)], [attr.i('axis', -1), attr.f('epsilon', lnEps)]);
+    g.op(
+      'LayerNormalization',
+      [x, param(`${prefix}.weight`), param(`${prefix}.bias`)],
+      [attr.i('axis', -1), attr.f('epsilon', lnEps)],
+    );
   // exact GELU written in the pattern onnxruntime fuses: 0.5 * x * (1 + erf(x / sqrt(2)))
-  const gelu = (x) => g.op('Mul', [g.op('Mul', [x, g.op('Add', [g.op('Erf', [g.op('Div', [x, sc(Math.SQRT2)])]), sc(1)])]), sc(0.5)]);
+  const gelu = (x) =>
+    g.op('Mul', [g.op('Mul', [x, g.op('Add', [g.op('Erf', [g.op('Div', [x, sc(Math.SQRT2)])]), sc(1)])]), sc(0.5)]);
 
   const ids = 'input_ids';
   const mask = 'attention_mask';
@@ -68,14 +81,23 @@ export function buildEncoderModel(w, cfg = ENCODER) {
     const p = `layers.${i}`;
     // self-attention block (pre-norm)
     const h = layerNorm(x, `${p}.norm1`);
-    const qkv = g.op('Add', [g.op('MatMul', [h, paramT(`${p}.self_attn.in_proj_weight`)]), param(`${p}.self_attn.in_proj_bias`)]);
+    const qkv = g.op('Add', [
+      g.op('MatMul', [h, paramT(`${p}.self_attn.in_proj_weight`)]),
+      param(`${p}.self_attn.in_proj_bias`),
+    ]);
     const [q, k, v] = g.op('Split', [qkv, splitSizes], [attr.i('axis', 2)], { nOut: 3 });
-    const qh = g.op('Mul', [g.op('Transpose', [g.op('Reshape', [q, headsShape])], [attr.ints('perm', [0, 2, 1, 3])]), sc(1 / Math.sqrt(dh))]);
+    const qh = g.op('Mul', [
+      g.op('Transpose', [g.op('Reshape', [q, headsShape])], [attr.ints('perm', [0, 2, 1, 3])]),
+      sc(1 / Math.sqrt(dh)),
+    ]);
     const khT = g.op('Transpose', [g.op('Reshape', [k, headsShape])], [attr.ints('perm', [0, 2, 3, 1])]);
     const vh = g.op('Transpose', [g.op('Reshape', [v, headsShape])], [attr.ints('perm', [0, 2, 1, 3])]);
     const scores = g.op('Add', [g.op('MatMul', [qh, khT]), keyBias]);
     const probs = g.op('Softmax', [scores], [attr.i('axis', -1)]);
-    const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, vh])], [attr.ints('perm', [0, 2, 1, 3])]), modelShape]);
+    const ctx = g.op('Reshape', [
+      g.op('Transpose', [g.op('MatMul', [probs, vh])], [attr.ints('perm', [0, 2, 1, 3])]),
+      modelShape,
+    ]);
     x = g.op('Add', [x, linear(ctx, `${p}.self_attn.out_proj`)]);
     // feed-forward block (pre-norm)
     const h2 = layerNorm(x, `${p}.norm2`);
@@ -90,7 +112,10 @@ export function buildEncoderModel(w, cfg = ENCODER) {
   const pooled = g.op('Div', [summed, count]);
   // head: Linear -> GELU -> LayerNorm -> Linear, then L2 normalise
   const y = linear(layerNorm(gelu(linear(pooled, 'head.0')), 'head.2'), 'head.3');
-  const norm = g.op('Max', [g.op('Sqrt', [g.op('ReduceSum', [g.op('Mul', [y, y]), axis1], [attr.i('keepdims', 1)])]), sc(1e-12)]);
+  const norm = g.op('Max', [
+    g.op('Sqrt', [g.op('ReduceSum', [g.op('Mul', [y, y]), axis1], [attr.i('keepdims', 1)])]),
+    sc(1e-12),
+  ]);
   g.op('Div', [y, norm], [], { out: 'embedding' });
 
   const graph = graphProto({
@@ -121,7 +146,9 @@ function parseArgs(argv) {
     else if (k === '--weights-out') a.weightsOut = resolve(argv[++i]);
     else if (k === '--no-weights-out') a.weightsOut = null;
     else if (k === '--help' || k === '-h') {
-      console.log('node export-encoder.mjs [--seed 0] [--weights in.safetensors] [--out encoder.onnx] [--weights-out w.safetensors | --no-weights-out]');
+      console.log(
+        'node export-encoder.mjs [--seed 0] [--weights in.safetensors] [--out encoder.onnx] [--weights-out w.safetensors | --no-weights-out]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
@@ -145,6 +172,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const r = exportEncoder(args);
-  console.log(`wrote ${r.out} (${(statSync(r.out).size / 2 ** 20).toFixed(1)} MiB, ${r.params.toLocaleString('en-US')} parameters = expected ${EXPECTED_PARAMS.toLocaleString('en-US')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote ${r.out} (${(statSync(r.out).size / 2 ** 20).toFixed(1)} MiB, ${r.params.toLocaleString('en-US')} parameters = expected ${EXPECTED_PARAMS.toLocaleString('en-US')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   if (r.weightsOut) console.log(`wrote ${r.weightsOut} (PyTorch names and layout, F32)`);
 }

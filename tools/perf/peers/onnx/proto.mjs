@@ -98,7 +98,14 @@ export function graphProto({ name, nodes, initializers, inputs, outputs, doc }) 
   ]);
 }
 
-export function modelProto({ graph, opset = 17, irVersion = 8, producer = 'geolip-perf', producerVersion = '0.1.0', doc }) {
+export function modelProto({
+  graph,
+  opset = 17,
+  irVersion = 8,
+  producer = 'geolip-perf',
+  producerVersion = '0.1.0',
+  doc,
+}) {
   return cat([
     f.int(1, irVersion),
     f.str(2, producer),
@@ -141,7 +148,9 @@ export class GraphBuilder {
   }
 
   constI64(values, dims = [values.length], hint = 'ci') {
-    return this.init(this.fresh(hint), DT.INT64, dims, BigInt64Array.from(values.map((v) => BigInt(v))), { fresh: true });
+    return this.init(this.fresh(hint), DT.INT64, dims, BigInt64Array.from(values.map((v) => BigInt(v))), {
+      fresh: true,
+    });
   }
 
   /** Adds a node; returns its single output name (or an array when nOut > 1). */

@@ -119,7 +119,8 @@ export function checkWeights(w, cfg = ENCODER) {
   for (const [name, shape] of encoderSpec(cfg)) {
     const t = w.get(name);
     if (!t) throw new Error(`weights: missing ${name}`);
-    if (t.shape.join(',') !== shape.join(',')) throw new Error(`weights: ${name} has shape [${t.shape}], expected [${shape}]`);
+    if (t.shape.join(',') !== shape.join(','))
+      throw new Error(`weights: ${name} has shape [${t.shape}], expected [${shape}]`);
   }
 }
 
@@ -157,7 +158,8 @@ export function readSafetensors(path) {
       const count = numel(info.shape);
       const data = new Float32Array(count);
       if (info.dtype === 'F32') data.set(new Float32Array(raw.buffer, raw.byteOffset, count));
-      else if (info.dtype === 'F64') data.set(new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 8 * count)));
+      else if (info.dtype === 'F64')
+        data.set(new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + 8 * count)));
       else if (info.dtype === 'F16') for (let i = 0; i < count; i++) data[i] = f16ToF32(raw.readUInt16LE(2 * i));
       else if (info.dtype === 'BF16') {
         const u = new Uint32Array(data.buffer);
@@ -179,7 +181,8 @@ export function writeSafetensors(path, weights, metadata = {}) {
     header[name] = { dtype: 'F32', shape, data_offsets: [off, off + data.byteLength] };
     off += data.byteLength;
   }
-  if (Object.keys(metadata).length) header.__metadata__ = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)]));
+  if (Object.keys(metadata).length)
+    header.__metadata__ = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)]));
   let h = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (h.length % 8)) % 8;
   h = Buffer.concat([h, Buffer.alloc(pad, 0x20)]);
@@ -190,7 +193,8 @@ export function writeSafetensors(path, weights, metadata = {}) {
   try {
     writeFileSync(fd, len);
     writeFileSync(fd, h);
-    for (const { data } of weights.values()) writeFileSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    for (const { data } of weights.values())
+      writeFileSync(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   } finally {
     closeSync(fd);
   }

@@ -33,8 +33,12 @@ export function ensureOrt({ force = false, quiet = false } = {}) {
     stdio: quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip' },
   });
-  if (r.status !== 0) throw new Error(`[ort] npm ${args.join(' ')} failed in ${ORT_DIR} (status ${r.status}); is the npm registry reachable?`);
-  if (installedVersion() !== want) throw new Error(`[ort] installed ${installedVersion()} but package.json pins ${want}`);
+  if (r.status !== 0)
+    throw new Error(
+      `[ort] npm ${args.join(' ')} failed in ${ORT_DIR} (status ${r.status}); is the npm registry reachable?`,
+    );
+  if (installedVersion() !== want)
+    throw new Error(`[ort] installed ${installedVersion()} but package.json pins ${want}`);
   return want;
 }
 
@@ -47,5 +51,10 @@ export function loadOrt(opts) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const v = ensureOrt({ force: process.argv.includes('--force') });
   const ort = loadOrt();
-  console.log(`onnxruntime-node ${v} ready in ${join(ORT_DIR, 'node_modules')} (backends: ${ort.listSupportedBackends().map((b) => b.name).join(', ')})`);
+  console.log(
+    `onnxruntime-node ${v} ready in ${join(ORT_DIR, 'node_modules')} (backends: ${ort
+      .listSupportedBackends()
+      .map((b) => b.name)
+      .join(', ')})`,
+  );
 }

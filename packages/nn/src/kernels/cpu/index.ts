@@ -23,10 +23,14 @@ interface CpuBackendLike {
 }
 
 /** The kernel function (exported for tests). */
-export const cpuUnsortedSegmentSumKernel: tf.KernelConfig['kernelFunc'] = makeUnsortedSegmentSumKernel('unsortedSegmentSum (cpu)', {
-  read: (backend, dataId) => (backend as unknown as CpuBackendLike).readSync(dataId) as Float32Array | Int32Array,
-  output: (backend, shape, dtype, values) => (backend as unknown as CpuBackendLike).makeTensorInfo(shape, dtype, values),
-});
+export const cpuUnsortedSegmentSumKernel: tf.KernelConfig['kernelFunc'] = makeUnsortedSegmentSumKernel(
+  'unsortedSegmentSum (cpu)',
+  {
+    read: (backend, dataId) => (backend as unknown as CpuBackendLike).readSync(dataId) as Float32Array | Int32Array,
+    output: (backend, shape, dtype, values) =>
+      (backend as unknown as CpuBackendLike).makeTensorInfo(shape, dtype, values),
+  },
+);
 
 let installed = false;
 
@@ -35,7 +39,11 @@ export function registerCpuKernels(): KernelRegistration[] {
   if (tf.findBackendFactory('cpu') === null) return [];
   if (!installed) {
     if (tf.getKernel('UnsortedSegmentSum', 'cpu') !== undefined) tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'cpu', kernelFunc: cpuUnsortedSegmentSumKernel });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'cpu',
+      kernelFunc: cpuUnsortedSegmentSumKernel,
+    });
     installed = true;
   }
   return [cpuUnsortedSegmentSumRegistration];

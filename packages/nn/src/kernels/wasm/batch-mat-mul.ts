@@ -29,13 +29,24 @@ const OP = 'BatchMatMul (wasm)';
 const MARK = Symbol.for('geolip.nn.wasmBatchMatMul');
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
-type CwrappedMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+type CwrappedMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  outId: number,
+) => void;
 
 /** The registration this module makes. */
 export const batchMatMulRegistration: KernelRegistration = {
   name: 'BatchMatMul',
   backend: 'wasm',
-  description: 'BatchMatMul on XNNPACK for transposed and batched operands (tfjs-wasm sends those to a naive single-threaded loop)',
+  description:
+    'BatchMatMul on XNNPACK for transposed and batched operands (tfjs-wasm sends those to a naive single-threaded loop)',
 };
 
 /**
@@ -71,7 +82,17 @@ const cwrapped = new WeakMap<object, CwrappedMatMul>();
 function wasmMatMul(backend: WasmBackendLike): CwrappedMatMul {
   let f = cwrapped.get(backend.wasm);
   if (f === undefined) {
-    f = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as CwrappedMatMul;
+    f = backend.wasm.cwrap('BatchMatMul', null, [
+      'number',
+      'array',
+      'number',
+      'number',
+      'array',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]) as CwrappedMatMul;
     cwrapped.set(backend.wasm, f);
   }
   return f;
@@ -91,7 +112,14 @@ export function makeBatchMatMul(original: KernelFunc, transposeFn: KernelFunc): 
     const b = inputs['b'] as tf.TensorInfo | undefined;
     const transposeA = attrs?.['transposeA'] === true;
     const transposeB = attrs?.['transposeB'] === true;
-    if (a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+    if (
+      a === undefined ||
+      b === undefined ||
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32' ||
+      a.shape.length < 2 ||
+      b.shape.length < 2
+    ) {
       return original(args);
     }
     const aRank = a.shape.length;
@@ -131,7 +159,10 @@ export function makeBatchMatMul(original: KernelFunc, transposeFn: KernelFunc): 
       if (batchB === 1) {
         // One matmul: [batchA·M, K] · [K, N]. The original kernel takes this case to XNNPACK.
         const out = original({
-          inputs: { a: { dataId: a2.dataId, shape: [batchA * M, K], dtype: 'float32' }, b: { dataId: b2.dataId, shape: [K, N], dtype: 'float32' } },
+          inputs: {
+            a: { dataId: a2.dataId, shape: [batchA * M, K], dtype: 'float32' },
+            b: { dataId: b2.dataId, shape: [K, N], dtype: 'float32' },
+          },
           backend: args.backend,
           attrs: { transposeA: false, transposeB: false },
         }) as tf.TensorInfo;
@@ -171,7 +202,10 @@ function batchedLoop(
     try {
       matmul(av.id, aShape, 3, bv.id, bShape, 3, false, false, ov.id);
     } catch (e) {
-      throw new BackendError(OP, `XNNPACK matmul of batch item ${i} failed (${e instanceof Error ? e.message : String(e)})`);
+      throw new BackendError(
+        OP,
+        `XNNPACK matmul of batch item ${i} failed (${e instanceof Error ? e.message : String(e)})`,
+      );
     } finally {
       releaseView(backend, av);
       releaseView(backend, bv);

@@ -31,7 +31,8 @@ export const einsumRegistration: KernelRegistration = {
 export function registerWasmEinsum(): KernelRegistration | undefined {
   if (tf.findBackendFactory('wasm') === null) return undefined;
   if (tf.getKernel('Einsum', 'wasm') !== undefined) return einsumRegistration;
-  for (const k of ['Transpose', 'Reshape', 'Multiply', 'Sum']) if (tf.getKernel(k, 'wasm') === undefined) return undefined;
+  for (const k of ['Transpose', 'Reshape', 'Multiply', 'Sum'])
+    if (tf.getKernel(k, 'wasm') === undefined) return undefined;
   tf.registerKernel({ kernelName: 'Einsum', backendName: 'wasm', kernelFunc: einsumKernel });
   return einsumRegistration;
 }
@@ -61,7 +62,10 @@ export const einsumKernel: tf.KernelConfig['kernelFunc'] = ({ inputs, backend, a
   const toDispose: tf.TensorInfo[] = [];
   for (let i = 0; i < steps.length; ++i) {
     for (const idTerm of steps[i]!) {
-      const { permutationIndices: perm, expandDims } = tf.backend_util.getEinsumPermutation(numDimsRemaining, idDims[idTerm]!);
+      const { permutationIndices: perm, expandDims } = tf.backend_util.getEinsumPermutation(
+        numDimsRemaining,
+        idDims[idTerm]!,
+      );
       let x: tf.TensorInfo;
       if (tf.backend_util.isIdentityPermutation(perm)) {
         x = tensors[idTerm]!;
@@ -84,7 +88,11 @@ export const einsumKernel: tf.KernelConfig['kernelFunc'] = ({ inputs, backend, a
     }
     if (i < steps.length - 1) {
       if (path[i]! >= 0) {
-        out = sum({ inputs: { x: out! }, backend, attrs: { axis: path[i]! - (allDims.length - numDimsRemaining), keepDims: false } }) as tf.TensorInfo;
+        out = sum({
+          inputs: { x: out! },
+          backend,
+          attrs: { axis: path[i]! - (allDims.length - numDimsRemaining), keepDims: false },
+        }) as tf.TensorInfo;
         toDispose.push(out);
       }
       numDimsRemaining--;

@@ -16,7 +16,11 @@ import { registerWasmUnsortedSegmentSum } from './unsorted-segment-sum.js';
 
 export { batchMatMulRegistration, makeBatchMatMul, registerWasmBatchMatMul } from './batch-mat-mul.js';
 export { einsumKernel, einsumRegistration, registerWasmEinsum } from './einsum.js';
-export { registerWasmUnsortedSegmentSum, unsortedSegmentSumKernel, unsortedSegmentSumRegistration } from './unsorted-segment-sum.js';
+export {
+  registerWasmUnsortedSegmentSum,
+  unsortedSegmentSumKernel,
+  unsortedSegmentSumRegistration,
+} from './unsorted-segment-sum.js';
 
 /**
  * Registers the wasm kernel fixes with tfjs's kernel registry (idempotent). Needs
@@ -25,6 +29,7 @@ export { registerWasmUnsortedSegmentSum, unsortedSegmentSumKernel, unsortedSegme
  */
 export function registerWasmKernels(): KernelRegistration[] {
   const out: KernelRegistration[] = [];
-  for (const r of [registerWasmBatchMatMul(), registerWasmUnsortedSegmentSum(), registerWasmEinsum()]) if (r) out.push(r);
+  for (const r of [registerWasmBatchMatMul(), registerWasmUnsortedSegmentSum(), registerWasmEinsum()])
+    if (r) out.push(r);
   return out;
 }

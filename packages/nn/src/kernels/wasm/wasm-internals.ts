@@ -38,7 +38,12 @@ export interface WasmBackendLike {
     set(dataId: object, value: WasmTensorData): void;
     delete(dataId: object): boolean;
   };
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   readSync(dataId: object): tf.backend_util.BackendValues;
 }
@@ -57,7 +62,10 @@ export function asWasmBackend(backend: unknown, op: string): WasmBackendLike {
     typeof b.wasm.cwrap !== 'function' ||
     typeof b.wasm.tfjs?.registerTensor !== 'function'
   ) {
-    throw new BackendError(op, 'the active wasm backend does not have the internals of @tensorflow/tfjs-backend-wasm 4.22 (dataIdMap, makeOutput, wasm.cwrap)');
+    throw new BackendError(
+      op,
+      'the active wasm backend does not have the internals of @tensorflow/tfjs-backend-wasm 4.22 (dataIdMap, makeOutput, wasm.cwrap)',
+    );
   }
   return b as WasmBackendLike;
 }

@@ -42,9 +42,18 @@ interface Uniform {
 
 /** The parts of tfjs-webgpu's `WebGPUBackend` used here (duck-typed: no import of the backend package). */
 interface WebGPUBackendLike {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: Uniform[]): tf.TensorInfo;
+  runWebGPUProgram(
+    program: Program,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: Uniform[],
+  ): tf.TensorInfo;
   uploadToGPU(dataId: object): void;
-  tensorMap: { get(dataId: object): { resource?: unknown; values?: ArrayLike<number> | null; dtype: tf.DataType; shape: number[] } | undefined };
+  tensorMap: {
+    get(
+      dataId: object,
+    ): { resource?: unknown; values?: ArrayLike<number> | null; dtype: tf.DataType; shape: number[] } | undefined;
+  };
   bufferManager: { acquireBuffer(size: number, usage: number): { size: number } };
   queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView): void };
   [PATCHED]?: boolean;
@@ -55,15 +64,26 @@ const PATCHED = Symbol.for('geolip.nn.webgpuUploadPatched');
 /** Replaces the backend's upload path by `queue.writeBuffer` (see the module comment). Idempotent. */
 export function patchWebGPUUploads(backend: unknown): boolean {
   const b = backend as WebGPUBackendLike;
-  if (typeof b?.uploadToGPU !== 'function' || typeof b.queue?.writeBuffer !== 'function' || typeof b.bufferManager?.acquireBuffer !== 'function') return false;
+  if (
+    typeof b?.uploadToGPU !== 'function' ||
+    typeof b.queue?.writeBuffer !== 'function' ||
+    typeof b.bufferManager?.acquireBuffer !== 'function'
+  )
+    return false;
   if (b[PATCHED]) return true;
   const original = b.uploadToGPU.bind(b);
-  const usage = (globalThis as { GPUBufferUsage?: { STORAGE: number; COPY_SRC: number; COPY_DST: number } }).GPUBufferUsage;
+  const usage = (globalThis as { GPUBufferUsage?: { STORAGE: number; COPY_SRC: number; COPY_DST: number } })
+    .GPUBufferUsage;
   if (!usage) return false;
   const storage = usage.STORAGE | usage.COPY_SRC | usage.COPY_DST;
   b.uploadToGPU = function uploadToGPU(dataId: object): void {
     const data = b.tensorMap.get(dataId);
-    if (!data || data.resource != null || data.values == null || !(data.dtype === 'float32' || data.dtype === 'int32' || data.dtype === 'bool')) {
+    if (
+      !data ||
+      data.resource != null ||
+      data.values == null ||
+      !(data.dtype === 'float32' || data.dtype === 'int32' || data.dtype === 'bool')
+    ) {
       original(dataId);
       return;
     }
@@ -74,8 +94,12 @@ export function patchWebGPUUploads(backend: unknown): boolean {
     }
     const view: ArrayBufferView =
       data.dtype === 'float32'
-        ? data.values instanceof Float32Array ? data.values : Float32Array.from(data.values)
-        : data.values instanceof Int32Array ? data.values : Int32Array.from(data.values);
+        ? data.values instanceof Float32Array
+          ? data.values
+          : Float32Array.from(data.values)
+        : data.values instanceof Int32Array
+          ? data.values
+          : Int32Array.from(data.values);
     const buffer = b.bufferManager.acquireBuffer(n * 4, storage);
     b.queue.writeBuffer(buffer, 0, view);
     data.values = null;
@@ -107,7 +131,10 @@ export function reductionGrad(dy: tf.Tensor, x: tf.Tensor, axis: number | number
 
 /** See the module comment, item 2. Idempotent; tfjs's own gradient still runs on every other backend. */
 export function patchReductionGradients(): void {
-  for (const [kernelName, mean] of [['Sum', false], ['Mean', true]] as const) {
+  for (const [kernelName, mean] of [
+    ['Sum', false],
+    ['Mean', true],
+  ] as const) {
     const original = tf.getGradient(kernelName) as (tf.GradConfig & { [GRAD_PATCHED]?: boolean }) | undefined;
     if (!original || original[GRAD_PATCHED]) continue;
     const config: tf.GradConfig & { [GRAD_PATCHED]?: boolean } = {
@@ -124,17 +151,20 @@ export function patchReductionGradients(): void {
   }
 }
 
-
 const run = (backend: unknown, program: Program, inputs: tf.TensorInfo[], uniforms: Uniform[]): tf.TensorInfo =>
   (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
-
 
 /** Kernel functions by name, for the webgpu backend. */
 export const webgpuKernels: Record<string, KernelFn> = {
   [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
     const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
     const [rows, cols] = rowsCols(x);
-    return run(backend, new LayerNormProgram(rows, cols, [...x.shape]), [x, gamma, beta], rowUniforms(rows, cols, attrs));
+    return run(
+      backend,
+      new LayerNormProgram(rows, cols, [...x.shape]),
+      [x, gamma, beta],
+      rowUniforms(rows, cols, attrs),
+    );
   },
   [KERNELS.layerNormStats]: ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
@@ -144,7 +174,12 @@ export const webgpuKernels: Record<string, KernelFn> = {
   [KERNELS.layerNormGradX]: ({ inputs, backend }) => {
     const { dy, x, gamma, stats } = inputs as Record<'dy' | 'x' | 'gamma' | 'stats', tf.TensorInfo>;
     const [rows, cols] = rowsCols(x);
-    return run(backend, new LayerNormGradXProgram(rows, cols, [...x.shape]), [dy, x, gamma, stats], rowUniforms(rows, cols));
+    return run(
+      backend,
+      new LayerNormGradXProgram(rows, cols, [...x.shape]),
+      [dy, x, gamma, stats],
+      rowUniforms(rows, cols),
+    );
   },
   [KERNELS.layerNormGradGamma]: ({ inputs, backend }) => {
     const { dy, x, stats } = inputs as Record<'dy' | 'x' | 'stats', tf.TensorInfo>;
@@ -154,29 +189,49 @@ export const webgpuKernels: Record<string, KernelFn> = {
   [KERNELS.biasGelu]: ({ inputs, backend, attrs }) => {
     const { x, bias } = inputs as { x: tf.TensorInfo; bias: tf.TensorInfo };
     const [, cols] = rowsCols(x);
-    return run(backend, new BiasGeluProgram([...x.shape], approxOf(attrs)), [x, bias], [{ type: 'int32', data: [cols] }]);
+    return run(
+      backend,
+      new BiasGeluProgram([...x.shape], approxOf(attrs)),
+      [x, bias],
+      [{ type: 'int32', data: [cols] }],
+    );
   },
   [KERNELS.biasGeluGrad]: ({ inputs, backend, attrs }) => {
     const { dy, x, bias } = inputs as Record<'dy' | 'x' | 'bias', tf.TensorInfo>;
     const [, cols] = rowsCols(x);
-    return run(backend, new BiasGeluProgram([...x.shape], approxOf(attrs), true), [dy, x, bias], [{ type: 'int32', data: [cols] }]);
+    return run(
+      backend,
+      new BiasGeluProgram([...x.shape], approxOf(attrs), true),
+      [dy, x, bias],
+      [{ type: 'int32', data: [cols] }],
+    );
   },
   [KERNELS.adamMoment]: ({ inputs, backend, attrs }) => {
     const { m, g } = inputs as { m: tf.TensorInfo; g: tf.TensorInfo };
     const beta = Number(attrs?.beta);
-    return run(backend, new AdamMomentProgram([...m.shape], attrs?.square === true), [m, g], [
-      { type: 'float32', data: [beta] },
-      { type: 'float32', data: [1 - beta] },
-    ]);
+    return run(
+      backend,
+      new AdamMomentProgram([...m.shape], attrs?.square === true),
+      [m, g],
+      [
+        { type: 'float32', data: [beta] },
+        { type: 'float32', data: [1 - beta] },
+      ],
+    );
   },
   [KERNELS.adamWParam]: ({ inputs, backend, attrs }) => {
     const { p, m, v } = inputs as Record<'p' | 'm' | 'v', tf.TensorInfo>;
-    return run(backend, new AdamWParamProgram([...p.shape]), [p, m, v], [
-      { type: 'float32', data: [Number(attrs?.stepSize)] },
-      { type: 'float32', data: [Number(attrs?.sqrtBc2)] },
-      { type: 'float32', data: [Number(attrs?.eps)] },
-      { type: 'float32', data: [Number(attrs?.decay)] },
-    ]);
+    return run(
+      backend,
+      new AdamWParamProgram([...p.shape]),
+      [p, m, v],
+      [
+        { type: 'float32', data: [Number(attrs?.stepSize)] },
+        { type: 'float32', data: [Number(attrs?.sqrtBc2)] },
+        { type: 'float32', data: [Number(attrs?.eps)] },
+        { type: 'float32', data: [Number(attrs?.decay)] },
+      ],
+    );
   },
 };
 
@@ -211,25 +266,50 @@ export function registerWebGPUKernels(): KernelRegistration[] {
   const out: KernelRegistration[] = [];
   const env = typeof process !== 'undefined' ? process.env : {};
   if (env.GEOLIP_WEBGPU_UPLOAD_PATCH !== '0' && tf.getBackend() === 'webgpu' && patchWebGPUUploads(tf.backend())) {
-    out.push({ name: 'uploadToGPU', backend: 'webgpu', description: 'uploads through queue.writeBuffer instead of a new mapped staging buffer per tensor' });
+    out.push({
+      name: 'uploadToGPU',
+      backend: 'webgpu',
+      description: 'uploads through queue.writeBuffer instead of a new mapped staging buffer per tensor',
+    });
   }
   if (env.GEOLIP_WEBGPU_GRAD_PATCH !== '0') {
     patchReductionGradients();
-    out.push({ name: 'Sum/Mean gradients', backend: 'webgpu', description: 'broadcast dy on the GPU instead of multiplying by a CPU-made tf.ones(x.shape)' });
+    out.push({
+      name: 'Sum/Mean gradients',
+      backend: 'webgpu',
+      description: 'broadcast dy on the GPU instead of multiplying by a CPU-made tf.ones(x.shape)',
+    });
   }
   const addN = tf.getKernel('AddN', 'webgpu');
   if (addN !== undefined && !addNPatched) {
-    const limits = (tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device?.limits : undefined);
+    const limits =
+      tf.getBackend() === 'webgpu'
+        ? (tf.backend() as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device
+            ?.limits
+        : undefined;
     const maxInputs = Math.max(2, (limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
     tf.unregisterKernel('AddN', 'webgpu');
-    tf.registerKernel({ kernelName: 'AddN', backendName: 'webgpu', kernelFunc: chunkedAddN(addN.kernelFunc, maxInputs) });
+    tf.registerKernel({
+      kernelName: 'AddN',
+      backendName: 'webgpu',
+      kernelFunc: chunkedAddN(addN.kernelFunc, maxInputs),
+    });
     addNPatched = true;
   }
-  out.push({ name: 'AddN', backend: 'webgpu', description: 'sums more than 7 tensors in groups (the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)' });
+  out.push({
+    name: 'AddN',
+    backend: 'webgpu',
+    description:
+      'sums more than 7 tensors in groups (the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
+  });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
     if (tf.getKernel(name, 'webgpu') === undefined) {
-      tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+      tf.registerKernel({
+        kernelName: name,
+        backendName: 'webgpu',
+        kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+      });
     }
     out.push({ name, backend: 'webgpu', description: DESCRIPTIONS[name] ?? name });
   }

@@ -68,7 +68,8 @@ function treeSum(names: string[]): string {
   }`;
 }
 
-const rowIndex = 'let row = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);';
+const rowIndex =
+  'let row = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);';
 
 abstract class RowProgram implements Program {
   abstract variableNames: string[];
