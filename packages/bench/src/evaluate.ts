@@ -1,6 +1,6 @@
 // Pair-task evaluation: embed every unique sentence once, score each pair by cosine similarity,
 // then compare with the gold scores (STS-B, SICK-R) or labels (MRPC).
-import type { PairDataset } from './data/index.js';
+import type { PairDataset } from '@geolip/text/data';
 import { cosineRows, embedAll, type Embedder } from './embedder.js';
 import { bestThreshold, classificationAt, pearson, rocAuc, spearman } from '@geolip/metrics';
 

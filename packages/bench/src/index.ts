@@ -9,7 +9,8 @@
  * - COCO: multi-label linear-probe mAP and caption ↔ image retrieval for image embedders (`pixels` baseline)
  * - the `geolip-bench` CLI (bin) wraps all of it
  */
-export * from './data/index.js';
+// The dataset loaders are @geolip/text's (`@geolip/text/data`), re-exported unchanged (bench's README documents them).
+export * from '@geolip/text/data';
 export { embedAll, cosineRows, builtinModels, loadModel } from './embedder.js';
 export type { Embedder, EmbedAllOptions, BuiltinModel } from './embedder.js';
 export * from './baselines/index.js';

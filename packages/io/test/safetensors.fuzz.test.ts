@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 import { FormatError } from '@geolip/geometry';
 import { SAFETENSORS_DTYPES, readSafetensors, writeSafetensors } from '../src/safetensors/index.js';
+import { ITEM_SIZE } from '../src/safetensors/dtypes.js';
 import type { SafetensorEntry, SafetensorsContents, SafetensorsDtype } from '../src/safetensors/index.js';
 
 const RUNS = Math.max(1, Math.floor(Number(process.env.GEOLIP_FUZZ_RUNS ?? '') || 3000));
@@ -23,22 +24,6 @@ const CHECK_COVERAGE = RUNS >= 500;
 const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const looseFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture.safetensors`));
 const canonicalFile = new Uint8Array(readFileSync(`${fixtureDir}safetensors_fixture_canonical.safetensors`));
-
-const ITEM_SIZE: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  U16: 2,
-  U32: 4,
-  U64: 8,
-  BOOL: 1,
-};
 
 // ---------------------------------------------------------------------------------------------
 // The oracle

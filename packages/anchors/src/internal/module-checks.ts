@@ -4,9 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
+import { describeValue as describe } from '@geolip/geometry/internal';
 
 // Shared with @geolip/geometry so every package words these errors the same way.
-export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
+export {
+  assertChoice as checkChoice,
+  assertInteger as checkInteger,
+  describeValue as describe,
+  readTensorSync as readSync,
+} from '@geolip/geometry/internal';
 
 /** Throws unless `value` is a finite number in [min, max] (`open` excludes the lower bound). */
 export function checkNumber(
@@ -22,18 +28,6 @@ export function checkNumber(
     throw new InvalidArgumentError(op, argument, `must be a finite number in ${range}, got ${String(value)}`);
   }
   return value;
-}
-
-/** Throws unless `value` is one of `allowed`. */
-export function checkChoice<T extends string>(op: string, argument: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(
-      op,
-      argument,
-      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
-    );
-  }
-  return value as T;
 }
 
 /**
@@ -59,12 +53,4 @@ export function checkMatrixTensor(
     throw new InvalidArgumentError(op, argument, `must have dtype float32, got ${value.dtype}`);
   }
   return value.shape as [number, number];
-}
-
-/** `typeof`, with null and arrays spelled out, for messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return typeof value;
 }

@@ -6,7 +6,7 @@ import { EXIT, backendOption, defineCommand, integer, positiveInt } from '@geoli
 import { createRng } from '@geolip/geometry';
 import * as tf from '@tensorflow/tfjs-core';
 
-import { loadStsb } from '../data/index.js';
+import { loadStsb } from '@geolip/text/data';
 import { embedAll } from '../embedder.js';
 import { resolveTextModel } from '../resolve.js';
 import { COMMON, embeddedDataDir, progressOn, selectBackend } from './shared.js';

@@ -1,4 +1,4 @@
-import { loadMrpc, mrpcDevSplit } from '../data/index.js';
+import { loadMrpc, mrpcDevSplit } from '@geolip/text/data';
 import { needsData, pairTask } from './pair.js';
 
 /** MRPC has no official dev split: dev is this fraction of train, stratified, with this seed. */

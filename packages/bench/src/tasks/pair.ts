@@ -1,6 +1,6 @@
 // What the three sentence-pair tasks (stsb, sick, mrpc) share: evaluation through `evaluatePairTask` and the
 // report row.
-import type { PairDataset } from '../data/index.js';
+import type { PairDataset } from '@geolip/text/data';
 import { evaluatePairTask, type PairTask } from '../evaluate.js';
 import type { Task, TaskEnv, TaskOptions, TaskOutcome } from './types.js';
 

@@ -1,4 +1,4 @@
-import { loadSick } from '../data/index.js';
+import { loadSick } from '@geolip/text/data';
 import { needsData, pairTask } from './pair.js';
 
 /** SICK-R (Spearman / Pearson); `--split dev` evaluates the trial file. */

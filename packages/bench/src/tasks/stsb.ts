@@ -1,4 +1,4 @@
-import { loadStsb } from '../data/index.js';
+import { loadStsb } from '@geolip/text/data';
 import { pairTask } from './pair.js';
 
 /** STS-B (Spearman / Pearson of cosine vs gold); its dev split is embedded in the package. */

@@ -12,3 +12,4 @@ export { importUnbundled } from './import-unbundled.js';
 export { bundledAssetPath } from './bundled-asset.js';
 export type { ModuleLocation } from './bundled-asset.js';
 export { isNode } from './is-node.js';
+export { assertChoice, describeValue } from './choice.js';

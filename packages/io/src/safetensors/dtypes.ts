@@ -25,6 +25,7 @@ export const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = Object.freeze([
 /** The largest header accepted (and written): 100 MB, the limit of the reference implementation. */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
+/** Bytes per element of each dtype (shared by the safetensors codec and the `.pt` reader). */
 export const ITEM_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
   F64: 8,
   F32: 4,

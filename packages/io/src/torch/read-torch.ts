@@ -7,6 +7,7 @@
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 
+import { ITEM_SIZE } from '../safetensors/dtypes.js';
 import type { SafetensorEntry, SafetensorsDtype } from '../safetensors/types.js';
 
 /** Storage classes a state dict refers to, by the dtype of their elements. */
@@ -21,21 +22,6 @@ const STORAGES: Record<string, SafetensorsDtype> = {
   CharStorage: 'I8',
   ByteStorage: 'U8',
   BoolStorage: 'BOOL',
-};
-const ITEM: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  U16: 2,
-  U32: 4,
-  U64: 8,
-  BOOL: 1,
 };
 
 /** The only globals the unpickler resolves (`module.name`). */
@@ -450,7 +436,7 @@ function call(
     bad('_rebuild_tensor_v2 with a bad storage offset');
   const ref = storage as StorageRef;
   const bytes = loadStorage(ref);
-  const item = ITEM[ref.dtype];
+  const item = ITEM_SIZE[ref.dtype];
   if (bytes.length < ref.numel * item)
     bad(`storage '${ref.key}' holds ${bytes.length} bytes, fewer than its ${ref.numel} elements need`);
   const n = shape.reduce((a, b) => a * b, 1);
@@ -471,7 +457,7 @@ function gather(
   strides: number[],
   n: number,
 ): SafetensorEntry {
-  const item = ITEM[dtype];
+  const item = ITEM_SIZE[dtype];
   const out = new Uint8Array(n * item);
   const idx = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < n; i++) {

@@ -4,25 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { assertChoice, assertInteger, assertNumber, describeValue as describe } from '@geolip/geometry/internal';
 
-export { assertInteger, assertNumber };
+// Shared with @geolip/geometry so every package words these errors the same way.
+export { assertInteger, assertNumber, assertChoice as checkChoice, describe };
 
 /** A positive integer size (`dim`, `heads`, …). */
 export function checkSize(op: string, argument: string, value: unknown): number {
   return assertInteger(op, argument, value, 1);
-}
-
-/** Throws unless `value` is one of `allowed`. */
-export function checkChoice<T extends string>(op: string, argument: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(
-      op,
-      argument,
-      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
-    );
-  }
-  return value as T;
 }
 
 /** Throws unless `value` is a boolean. */
@@ -104,15 +93,6 @@ export function checkIds(op: string, argument: string, value: unknown, rank?: nu
 
 export function describePattern(pattern: readonly (string | number)[]): string {
   return `[${pattern.map(String).join(', ')}]`;
-}
-
-/** `typeof`, with null and arrays spelled out, for messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value instanceof tf.Tensor) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
-  return typeof value;
 }
 
 /** Options objects may be omitted but must be objects when given. */

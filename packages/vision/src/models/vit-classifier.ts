@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { Linear, Module } from '@geolip/nn';
-import { readSafetensors } from '@geolip/io';
-import type { SafetensorEntry, WeightsFile } from '@geolip/io';
+import type { SafetensorEntry } from '@geolip/io';
 
 import { ViTEncoder } from './vit-encoder.js';
 import type { ViTEncoderConfig } from './vit-encoder.js';
 import { VIT_CLASSIFIER_TYPE, visionModels } from '../pretrained/models.js';
+import { readSafetensorsWeightsFile } from '../pretrained/safetensors-file.js';
 
 /** Options of {@link ViTClassifier}. */
 export interface ViTClassifierOptions {
@@ -59,20 +59,7 @@ export class ViTClassifier extends Module {
  */
 export function vitClassifierFromSafetensors(bytes: Uint8Array | ArrayBuffer): ViTClassifier {
   const op = 'vitClassifierFromSafetensors';
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
-    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
-  let file: WeightsFile;
-  try {
-    const { tensors, metadata } = readSafetensors(bytes);
-    file = { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
-  } catch (cause) {
-    throw new FormatError(
-      op,
-      'bytes',
-      `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-  }
+  const file = readSafetensorsWeightsFile(op, bytes);
   // The one loading path: the vision registry reads the metadata (geolip.type, or the legacy geolip.model = vit).
   try {
     return visionModels.loadPretrainedFile<ViTClassifier>(file, { type: VIT_CLASSIFIER_TYPE, op }).model;

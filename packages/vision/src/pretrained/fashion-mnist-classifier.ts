@@ -10,13 +10,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { bundledAssetPath } from '@geolip/geometry/internal';
-import { readBinarySource, readSafetensors } from '@geolip/io';
-import type { BinarySource, WeightsFile } from '@geolip/io';
+import { readBinarySource } from '@geolip/io';
+import type { BinarySource } from '@geolip/io';
 import type { Pretrained } from '@geolip/nn';
 
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
 import { DUAL_STREAM_VIT_TYPE, visionModels } from './models.js';
+import { readSafetensorsWeightsFile } from './safetensors-file.js';
 
 /** File name of the bundled Fashion-MNIST weights, under the package's `weights/` folder. */
 export const GEOLIP_FMNIST_WEIGHTS_FILE = 'fmnist-dual-stream.safetensors';
@@ -112,20 +113,7 @@ function checkAnchorLabels(op: string, value: unknown, anchors: number, classes:
  */
 export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): DualStreamWeights {
   const op = 'dualStreamFromSafetensors';
-  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
-    throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
-  let file: WeightsFile;
-  try {
-    const { tensors, metadata } = readSafetensors(bytes);
-    file = { format: 'safetensors', tensors, metadata, config: undefined, byteLength: bytes.byteLength };
-  } catch (cause) {
-    throw new FormatError(
-      op,
-      'bytes',
-      `is not a safetensors file: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-  }
+  const file = readSafetensorsWeightsFile(op, bytes);
   // The one loading path: the registry reads the metadata, builds the model and loads it (disposing it on failure).
   let loaded: Pretrained<DualStreamViT, DualStreamViTConfig>;
   try {
