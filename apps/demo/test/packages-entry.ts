@@ -8,6 +8,7 @@ import { createRng, pentachoronCV, procrustes, simplexVolumeSquared } from '@geo
 import { Linear } from '@geolip/nn';
 import { BertTokenizer } from '@geolip/text';
 import { DualStreamViT, fashionMnistInput } from '@geolip/vision';
+import { tinyDualStreamViTConfig } from '@geolip/vision/testing';
 
 export type PackageResults = Record<string, number[]>;
 
@@ -49,27 +50,7 @@ export async function runPackages(vocabText: string): Promise<PackageResults> {
   ).inputIds;
 
   // @geolip/vision: a tiny Dual-Stream ViT's logits and a picture prepared for it.
-  const vit = new DualStreamViT(
-    {
-      imageSize: 28,
-      patchSize: 7,
-      channels: 1,
-      embedDim: 16,
-      streamDim: 8,
-      heads: 2,
-      dualBlocks: 1,
-      crossBlocks: 0,
-      fusedBlocks: 1,
-      fusedDim: 12,
-      outDim: 8,
-      anchors: 6,
-      compartments: 2,
-      compartmentDim: 4,
-      classifierHidden: 12,
-      classes: 3,
-    },
-    { seed: 3 },
-  );
+  const vit = new DualStreamViT(tinyDualStreamViTConfig(), { seed: 3 });
   const image = Float32Array.from(values(rng, 784), (v) => 1 / (1 + Math.exp(-v)));
   out['vision.DualStreamViT'] = Array.from(
     tf.tidy(() => vit.forward(tf.tensor4d(image, [1, 28, 28, 1])).logits).dataSync(),

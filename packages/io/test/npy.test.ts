@@ -4,26 +4,7 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
 import { parseNpy } from '../src/npy.js';
-
-/** Hand-built .npy bytes: version 1.0, the given header dict text and raw data. */
-function npyBytes(dict: string, data: Uint8Array, major = 1): Uint8Array {
-  const pre = major === 1 ? 10 : 12;
-  let header = dict;
-  while ((pre + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(pre + header.length + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
-  const view = new DataView(out.buffer);
-  if (major === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[pre + i] = header.charCodeAt(i);
-  out.set(data, pre + header.length);
-  return out;
-}
-
-function f8(values: readonly number[]): Uint8Array {
-  return new Uint8Array(Float64Array.from(values).buffer);
-}
+import { float64Bytes as f8, npyBytes } from '../src/testing/index.js';
 
 describe('parseNpy on hand-built bytes', () => {
   it('reads a v1 <f8 file and a v2 file', () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DualStreamViT, FashionMnistClassifier, fashionMnistAnchorLabels } from '@geolip/vision';
 import type { DualStreamViTConfig } from '@geolip/vision';
+import { tinyDualStreamViTConfig } from '@geolip/vision/testing';
 import { float32ToFloat16Bits, readModelMetadata, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,24 +16,7 @@ import { RECIPES } from '../src/registry.js';
 import { parseFmnistExportConfig } from '../src/recipes/fmnist-export.js';
 import { runRecipe, writeFashionMnistSplit } from './helpers.js';
 
-const TINY: DualStreamViTConfig = {
-  imageSize: 28,
-  patchSize: 7,
-  channels: 1,
-  embedDim: 16,
-  streamDim: 8,
-  heads: 2,
-  dualBlocks: 1,
-  crossBlocks: 0,
-  fusedBlocks: 1,
-  fusedDim: 12,
-  outDim: 8,
-  anchors: 6,
-  compartments: 2,
-  compartmentDim: 4,
-  classifierHidden: 12,
-  classes: 10,
-};
+const TINY: DualStreamViTConfig = tinyDualStreamViTConfig(10);
 const N = 40;
 
 let dir: string;

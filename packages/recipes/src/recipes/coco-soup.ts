@@ -47,6 +47,7 @@ import {
   studentOutputs,
 } from './coco-soup-parts.js';
 import type { SoupSplit, StudentSplit } from './coco-soup-parts.js';
+import { readConfigObject } from './config-blocks.js';
 
 const NAME = 'coco-soup';
 const R = configReader(NAME);
@@ -232,9 +233,7 @@ function imageSets(value: unknown, field: string, fallback: readonly CocoImageSe
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupConfig {
-  if (!isObject(raw)) R.fail('must be a JSON object');
-  const o = raw as Record<string, unknown>;
-  R.keys(o, KEYS);
+  const o = readConfigObject(R, raw, KEYS);
 
   if (o.experts === undefined) R.fail('missing field \'experts\' (an array of {"name", "features"})');
   if (!Array.isArray(o.experts) || o.experts.length < 2)

@@ -11,12 +11,10 @@ import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
 
 import {
-  DATA_KEYS,
   RecipeConfigError,
   configReader,
   defineRecipe,
   isObject,
-  optimizerKeys,
   optimizerOptions,
   readCheckpointBlock,
   readDataBlock,
@@ -30,6 +28,7 @@ import type { CheckpointBlock, DataBlock, OptimizerBlock, RecipeRun, TrainableMo
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import { readEmbeddingsFile } from './embeddings.js';
+import { readConfigObject, trainingKeys } from './config-blocks.js';
 
 const NAME = 'fmnist-david';
 const R = configReader(NAME);
@@ -99,10 +98,7 @@ const OPTIMIZER: OptimizerBlock = { lr: 2e-3, warmupSteps: 100, weightDecay: 0.0
 const KEYS = [
   'features',
   'center',
-  ...DATA_KEYS,
-  'epochs',
-  'batchSize',
-  ...optimizerKeys(OPTIMIZER),
+  ...trainingKeys(OPTIMIZER),
   'lrScale',
   'model',
   'loss',
@@ -113,9 +109,7 @@ const KEYS = [
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistDavidConfig {
-  if (!isObject(raw)) R.fail('must be a JSON object');
-  const o = raw as Record<string, unknown>;
-  R.keys(o, KEYS);
+  const o = readConfigObject(R, raw, KEYS);
 
   let features: FmnistDavidConfig['features'];
   const f = o.features ?? 'pixels';

@@ -16,7 +16,6 @@ import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
 import {
-  DATA_KEYS,
   MasteryQueue,
   bceWithLabelSmoothing,
   configReader,
@@ -24,8 +23,6 @@ import {
   defineRecipe,
   geoDiversityLoss,
   infoNCE,
-  isObject,
-  optimizerKeys,
   optimizerOptions,
   readCheckpointBlock,
   readDataBlock,
@@ -48,6 +45,7 @@ import type {
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import { modelOverrides, withModelConfig } from './model-config.js';
+import { readConfigObject, trainingKeys } from './config-blocks.js';
 
 /** Weights of the loss stack (dual-stream v6 card, spec §8.10). The plain ViT uses `bce` and `infoNCE` only. */
 export interface FmnistLossWeights {
@@ -113,10 +111,7 @@ const R = configReader('fmnist-vit');
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0.05, clipNorm: 1 };
 const KEYS = [
   'model',
-  ...DATA_KEYS,
-  'epochs',
-  'batchSize',
-  ...optimizerKeys(OPTIMIZER),
+  ...trainingKeys(OPTIMIZER),
   'smoothing',
   'temperature',
   'cvTarget',
@@ -132,9 +127,7 @@ const KEYS = [
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws `RecipeConfigError` naming the field. */
 export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVitConfig {
-  if (!isObject(raw)) R.fail('must be a JSON object');
-  const o = raw as Record<string, unknown>;
-  R.keys(o, KEYS);
+  const o = readConfigObject(R, raw, KEYS);
   const l = R.object(o, 'loss') ?? {};
   R.keys(l, Object.keys(LOSS_DEFAULTS), 'loss');
   const loss = Object.fromEntries(

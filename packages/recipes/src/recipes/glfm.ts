@@ -24,13 +24,10 @@ import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch } from '@geolip/vision/io';
 import {
-  DATA_KEYS,
   configReader,
   crossEntropy,
   defineRecipe,
   encodeGrayPng,
-  isObject,
-  optimizerKeys,
   optimizerOptions,
   readCheckpointBlock,
   readDataBlock,
@@ -45,6 +42,7 @@ import type { CheckpointBlock, DataBlock, OptimizerBlock, RecipeRun, StepContext
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import { withModelConfig } from './model-config.js';
+import { readConfigObject, trainingKeys } from './config-blocks.js';
 
 /** The classifier trained inside the recipe when `classifier` names no file (`FMNIST_SMALL_VIT` of @geolip/vision). */
 export const GLFM_CLASSIFIER_VIT: Readonly<ViTEncoderConfig> = FMNIST_SMALL_VIT;
@@ -104,10 +102,7 @@ const R = configReader('glfm');
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0, clipNorm: 1 };
 const KEYS = [
   'variant',
-  ...DATA_KEYS,
-  'epochs',
-  'batchSize',
-  ...optimizerKeys(OPTIMIZER),
+  ...trainingKeys(OPTIMIZER),
   'timeSampling',
   'modelConfig',
   'sampler',
@@ -126,9 +121,7 @@ const KEYS = [
 const CLASSIFIER_KEYS = ['patchSize', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'];
 
 export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConfig {
-  if (!isObject(raw)) R.fail('must be a JSON object');
-  const o = raw as Record<string, unknown>;
-  R.keys(o, KEYS);
+  const o = readConfigObject(R, raw, KEYS);
   if (o.variant === undefined)
     R.fail(`missing field 'variant' (one of ${GLFM_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
   const variant = R.choice(o, 'variant', GLFM_VARIANTS, 'v1');

@@ -32,7 +32,6 @@ import {
   defineRecipe,
   formatDuration,
   infoNCE,
-  isObject,
   loadConsensus,
   mseLoss,
   optimizerKeys,
@@ -58,6 +57,7 @@ import type {
 } from '@geolip/train';
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
+import { readConfigObject } from './config-blocks.js';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
 export const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
@@ -138,9 +138,7 @@ const CORPUS_SOURCES = [
 
 /** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
 export function parseTextConsensusConfig(raw: unknown, configDir: string): TextConsensusConfig {
-  if (!isObject(raw)) R.fail('must be a JSON object');
-  const obj = raw as Record<string, unknown>;
-  R.keys(obj, TOP_KEYS);
+  const obj = readConfigObject(R, raw, TOP_KEYS);
   const c = R.object(obj, 'corpus') ?? {};
   R.keys(c, ['file', 'data', 'wordnet', 'fortunes', 'caps', 'minChars', 'maxChars', 'seed'], 'corpus');
   const dirOrFalse = (key: string, fallback: string): string | false => {

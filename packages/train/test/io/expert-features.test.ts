@@ -5,32 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 import { FormatError, NonFiniteError } from '@geolip/geometry';
 import { writeSafetensors } from '@geolip/io';
+import { float64Bytes as f8, npyBytes } from '@geolip/io/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readExpertFeatures } from '../../src/io/expert-features.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/cli/', import.meta.url));
 const BASE = Array.from({ length: 12 }, (_, i) => i / 8 - 0.5);
-
-/** Hand-built .npy bytes: version 1.0, the given header dict text and raw data. */
-function npyBytes(dict: string, data: Uint8Array, major = 1): Uint8Array {
-  const pre = major === 1 ? 10 : 12;
-  let header = dict;
-  while ((pre + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(pre + header.length + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
-  const view = new DataView(out.buffer);
-  if (major === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[pre + i] = header.charCodeAt(i);
-  out.set(data, pre + header.length);
-  return out;
-}
-
-function f8(values: readonly number[]): Uint8Array {
-  return new Uint8Array(Float64Array.from(values).buffer);
-}
 
 describe('parseNpy / readExpertFeatures on numpy-written files', () => {
   it.each(['small-f4.npy', 'small-f8.npy', 'small-f8-v2.npy'])('reads %s', async (file) => {

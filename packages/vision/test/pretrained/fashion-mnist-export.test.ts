@@ -13,6 +13,7 @@ import {
   fashionMnistAnchorLabels,
 } from '../../src/index.js';
 import type { DualStreamViTConfig } from '../../src/index.js';
+import { tinyDualStreamViTConfig } from '../../src/testing/index.js';
 
 describe('fashionMnistAnchorLabels', () => {
   it('labels each anchor by the rows whose nearest anchor it is (anchors need not be unit)', () => {
@@ -37,24 +38,7 @@ describe('fashionMnistAnchorLabels', () => {
   });
 });
 
-const TINY: DualStreamViTConfig = {
-  imageSize: 28,
-  patchSize: 7,
-  channels: 1,
-  embedDim: 16,
-  streamDim: 8,
-  heads: 2,
-  dualBlocks: 1,
-  crossBlocks: 0,
-  fusedBlocks: 1,
-  fusedDim: 12,
-  outDim: 8,
-  anchors: 6,
-  compartments: 2,
-  compartmentDim: 4,
-  classifierHidden: 12,
-  classes: 3,
-};
+const TINY: DualStreamViTConfig = tinyDualStreamViTConfig();
 
 describe('exportFashionMnistWeights', () => {
   it('writes F16 tensors and the metadata dualStreamFromSafetensors reads', () => {
