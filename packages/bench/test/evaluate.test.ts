@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { PairDataset } from '../src/data/index.js';
+import type { PairDataset } from '@geolip/text/data';
 import type { Embedder } from '../src/embedder.js';
 import { evaluatePairTask } from '../src/evaluate.js';
 import { markdownTable, jsonReport } from '../src/report.js';

@@ -14,6 +14,7 @@
  */
 import { BackendError, InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertFiniteData, bindShapes } from '../internal/assert-shape.js';
+import { copyNestedRows, copyNestedSimplices } from '../internal/nested.js';
 
 // ---------------------------------------------------------------------------------------------
 // public types
@@ -587,32 +588,7 @@ function packSimplices(
       if (batch === 0) [vertices, dim] = [sv, sd];
     }
     const flat = new Float64Array(batch * vertices * dim);
-    let o = 0;
-    for (let b = 0; b < batch; b++) {
-      const simplex = nested[b];
-      if (!Array.isArray(simplex) || simplex.length !== vertices) {
-        throw new ShapeError(
-          op,
-          'points',
-          `[B, V=${vertices}, D=${dim}] (rectangular)`,
-          [batch, Array.isArray(simplex) ? simplex.length : -1],
-          `simplex ${b} differs`,
-        );
-      }
-      for (let v = 0; v < vertices; v++) {
-        const p = simplex[v];
-        if (!Array.isArray(p) || p.length !== dim) {
-          throw new ShapeError(
-            op,
-            'points',
-            `[B, V=${vertices}, D=${dim}] (rectangular)`,
-            [batch, vertices, Array.isArray(p) ? p.length : -1],
-            `point ${v} of simplex ${b} differs`,
-          );
-        }
-        for (let t = 0; t < dim; t++) flat[o++] = p[t] as number;
-      }
-    }
+    copyNestedSimplices(op, nested, vertices, dim, flat);
     source = flat;
   } else {
     throw new InvalidArgumentError(
@@ -679,19 +655,7 @@ function checkRows(
     rows = nested.length;
     cols = Array.isArray(nested[0]) ? nested[0].length : 0;
     const flat = new Float64Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const row = nested[i];
-      if (!Array.isArray(row) || row.length !== cols) {
-        throw new ShapeError(
-          op,
-          argument,
-          `[${rows}, ${cols}] (rectangular)`,
-          [rows, Array.isArray(row) ? row.length : -1],
-          `row ${i} differs`,
-        );
-      }
-      for (let j = 0; j < cols; j++) flat[i * cols + j] = row[j] as number;
-    }
+    copyNestedRows(op, argument, nested, cols, flat);
     source = flat;
   } else if (typeof input === 'object' && input !== null && 'data' in input) {
     const { data, rows: r, cols: c } = input as GpuRows;

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { assertFiniteData } from '../internal/assert-shape.js';
 import { readTensorSync } from '../internal/read-tensor.js';
+import { copyNestedRows } from '../internal/nested.js';
 
 /**
  * A dense, row-major float64 matrix: the currency of GeoLIP's CPU linear algebra.
@@ -52,19 +53,7 @@ export class Matrix {
     const rows = array.length;
     const cols = rows > 0 ? (array[0]?.length ?? 0) : 0;
     const m = new Matrix(rows, cols);
-    for (let i = 0; i < rows; i++) {
-      const row = array[i];
-      if (!Array.isArray(row) || row.length !== cols) {
-        throw new ShapeError(
-          op,
-          argument,
-          `[${rows}, ${cols}] (rectangular)`,
-          [rows, Array.isArray(row) ? row.length : -1],
-          `row ${i} differs`,
-        );
-      }
-      for (let j = 0; j < cols; j++) m.data[i * cols + j] = row[j] as number;
-    }
+    copyNestedRows(op, argument, array, cols, m.data);
     return m;
   }
 

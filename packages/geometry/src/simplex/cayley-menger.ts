@@ -5,6 +5,7 @@ import { assertFiniteData, assertNumber } from '../internal/assert-shape.js';
 import { constantMask, nonZero, safeSqrt } from '../internal/grad-utils.js';
 import { determinantInPlace } from '../linalg/lu.js';
 import { Matrix } from '../linalg/matrix.js';
+import { copyNestedSimplices } from '../internal/nested.js';
 
 /** Default validity threshold on V² (spec §1.2): a simplex counts as valid iff V² > 1e-20. */
 export const CM_VALID_THRESHOLD = 1e-20;
@@ -61,32 +62,7 @@ function toCpuBatch(op: string, points: SimplexPoints | SimplexBatch): CpuBatch 
   const vertices = batchArr[0]?.length ?? 0;
   const dim = batchArr[0]?.[0]?.length ?? 0;
   const data = new Float64Array(batch * vertices * dim);
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    const s = batchArr[b]!;
-    if (!Array.isArray(s) || s.length !== vertices) {
-      throw new ShapeError(
-        op,
-        'points',
-        `[B, V=${vertices}, D=${dim}] (rectangular)`,
-        [batch, Array.isArray(s) ? s.length : -1],
-        `simplex ${b} differs`,
-      );
-    }
-    for (let v = 0; v < vertices; v++) {
-      const p = s[v]!;
-      if (!Array.isArray(p) || p.length !== dim) {
-        throw new ShapeError(
-          op,
-          'points',
-          `[B, V=${vertices}, D=${dim}] (rectangular)`,
-          [batch, vertices, Array.isArray(p) ? p.length : -1],
-          `point ${v} of simplex ${b} differs`,
-        );
-      }
-      for (let j = 0; j < dim; j++) data[o++] = p[j] as number;
-    }
-  }
+  copyNestedSimplices(op, batchArr, vertices, dim, data);
   assertFiniteData(op, 'points', data);
   return { data, batch, vertices, dim, single };
 }
