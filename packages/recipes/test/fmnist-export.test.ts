@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DualStreamViT, FashionMnistClassifier, fashionMnistAnchorLabels } from '@geolip/vision';
 import type { DualStreamViTConfig } from '@geolip/vision';
-import { tinyDualStreamViTConfig } from '@geolip/vision/testing';
+import { float32StateEntries, tinyDualStreamViTConfig } from '@geolip/vision/testing';
 import { float32ToFloat16Bits, readModelMetadata, readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -26,14 +26,7 @@ beforeAll(async () => {
   const runDir = join(dir, 'vit.run');
   await mkdir(runDir);
   const model = new DualStreamViT(TINY, { seed: 1 });
-  const state = model.stateDict();
-  const tensors = Object.fromEntries(
-    Object.entries(state).map(([k, t]) => [
-      k,
-      { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
-    ]),
-  );
-  tf.dispose(Object.values(state));
+  const tensors = float32StateEntries(model);
   model.dispose();
   await writeFile(
     join(runDir, 'model.safetensors'),

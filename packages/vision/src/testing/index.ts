@@ -4,6 +4,8 @@
  */
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
 
+export { float32StateEntries } from './state-entries.js';
+
 /**
  * A tiny {@link DualStreamViTConfig} for 28×28 gray images (16 patches of 7, widths 8 to 16, one dual and one fused
  * block, 6 anchors in 2 compartments): a new object each call, with `classes` classes (default 3).

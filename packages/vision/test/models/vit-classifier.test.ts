@@ -14,19 +14,12 @@ import {
   vitClassifierFromSafetensors,
 } from '../../src/index.js';
 import type { ViTEncoderConfig } from '../../src/index.js';
+import { float32StateEntries } from '../../src/testing/index.js';
 
 const TINY: ViTEncoderConfig = { ...FMNIST_SMALL_VIT, dModel: 16, heads: 2, ffDim: 32, layers: 1, outDim: 8 };
 
 function file(net: ViTClassifier, meta: Record<string, string>): Uint8Array {
-  const state = net.stateDict();
-  const tensors = Object.fromEntries(
-    Object.entries(state).map(([k, t]) => [
-      k,
-      { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
-    ]),
-  );
-  tf.dispose(Object.values(state));
-  return writeSafetensors(tensors, meta);
+  return writeSafetensors(float32StateEntries(net), meta);
 }
 
 describe('ViTClassifier', () => {

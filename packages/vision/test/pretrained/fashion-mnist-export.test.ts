@@ -13,7 +13,7 @@ import {
   fashionMnistAnchorLabels,
 } from '../../src/index.js';
 import type { DualStreamViTConfig } from '../../src/index.js';
-import { tinyDualStreamViTConfig } from '../../src/testing/index.js';
+import { float32StateEntries, tinyDualStreamViTConfig } from '../../src/testing/index.js';
 
 describe('fashionMnistAnchorLabels', () => {
   it('labels each anchor by the rows whose nearest anchor it is (anchors need not be unit)', () => {
@@ -43,14 +43,7 @@ const TINY: DualStreamViTConfig = tinyDualStreamViTConfig();
 describe('exportFashionMnistWeights', () => {
   it('writes F16 tensors and the metadata dualStreamFromSafetensors reads', () => {
     const model = new DualStreamViT(TINY, { seed: 3 });
-    const state = model.stateDict();
-    const tensors = Object.fromEntries(
-      Object.entries(state).map(([k, t]) => [
-        k,
-        { dtype: 'F32' as const, shape: t.shape, data: t.dataSync() as Float32Array },
-      ]),
-    );
-    tf.dispose(Object.values(state));
+    const tensors = float32StateEntries(model);
     model.dispose();
     const modelBytes = writeSafetensors(tensors, {
       'geolip.model': 'dual-stream',
