@@ -122,7 +122,9 @@ export interface AnchorBankCvLossOptions {
   samples?: number;
 }
 
-/** The named terms of {@link AnchorBank.losses}, each a new scalar; the caller disposes them (a `tf.TensorContainer`). */
+/**
+ * The named terms of {@link AnchorBank.losses}, each a new scalar; the caller disposes them (a `tf.TensorContainer`).
+ */
 export type AnchorBankLosses = {
   expertAgreement: tf.Scalar;
   orthogonality: tf.Scalar;
@@ -438,7 +440,8 @@ export class AnchorBank extends Module {
    * @param rotations - E matrices `[D, D]` (`Matrix`, or float32 `tf.Tensor2D`), one per expert,
    *   in expert order. They are copied (float64 → float32 for a `Matrix`); orthogonality is not
    *   checked (the orthogonality term penalizes any drift).
-   * @throws {InvalidArgumentError} if `rotations` is not an array of E matrices or tensors (or a tensor is not float32).
+   * @throws {InvalidArgumentError} if `rotations` is not an array of E matrices or tensors (or a tensor is not
+   *   float32).
    * @throws {ShapeError} if one is not `[D, D]`, naming `rotations[e]`.
    * @throws {NonFiniteError} if a `Matrix` holds NaN or ±Infinity (tensors are not read).
    */

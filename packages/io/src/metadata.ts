@@ -68,7 +68,10 @@ export interface ModelMetadata {
   type: string;
   /** The parsed constructor config; `undefined` when the file has none (some legacy files). */
   config: unknown;
-  /** Model-specific extras: `geolip.extra`, or a legacy file's other `geolip.*` keys (prefix dropped, values parsed as JSON where they parse, else kept as strings). */
+  /**
+   * Model-specific extras: `geolip.extra`, or a legacy file's other `geolip.*` keys (prefix dropped, values parsed as
+   * JSON where they parse, else kept as strings).
+   */
   extra: Record<string, unknown>;
   /** `"1"` for files written by {@link writeModelMetadata}; `"legacy"` for older files. */
   format: string;
