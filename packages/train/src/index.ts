@@ -4,7 +4,8 @@
  * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable
  * statistics and safetensors save/load), the training loop (`train`, AdamW, warmup-cosine, clipping, evaluation
  * hooks, JSON-lines metrics), bit-exact checkpoints, and the recipe kit (`defineRecipe`, the shared config blocks,
- * `RecipeRun`, `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in `@geolip/recipes`.
+ * `RecipeRun`, `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in
+ * `@geolip/recipes`.
  */
 export * from './losses/index.js';
 export { MasteryQueue } from './mastery-queue.js';
