@@ -69,7 +69,10 @@ const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: Num
 const str = (obj: Record<string, unknown>, key: string, field: string): string =>
   cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
 export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {
   if (!isObject(raw)) return fail('must be a JSON object');
   cfgRead.keys(raw, KEYS);
@@ -102,7 +105,10 @@ export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStude
   return cfg;
 }
 
-/** The student MLP: Linear(D_in → hidden) → GELU/ReLU → Linear(hidden → K) → L2 normalize. PyTorch weight layout. */
+/**
+ * The student MLP: Linear(D_in → hidden) → GELU/ReLU → Linear(hidden → K) → L2 normalize. PyTorch weight
+ * layout.
+ */
 export class MlpStudent implements TrainableModel<Int32Array> {
   readonly vars: Record<string, tf.Variable>;
 
@@ -201,7 +207,8 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
   const expectDim = consensus.config.inputDims[e];
   if (expectDim !== undefined && features.cols !== expectDim)
     throw job.error(
-      `'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`,
+      `'input.features' has width ${features.cols}, ` +
+        `expert '${cfg.input.expert}' had width ${expectDim} in the consensus`,
     );
   if (cfg.batchSize > features.rows)
     fail(`'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`, 'batchSize');
@@ -255,10 +262,12 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
     );
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
     io.stdout.write(
-      `mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`,
+      `mlp-student: expert '${cfg.input.expert}' ` +
+        `D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`,
     );
     io.stdout.write(
-      `steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`,
+      `steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), ` +
+        `last loss ${fmt(summary.lastLoss)}\n`,
     );
     io.stdout.write(`mean cosine(student, target): ${fmt(after)} (before: ${fmt(before)})\n`);
     io.stdout.write(`wrote ${studentFile}, ${metricsFile} and checkpoints in ${ckDir}\n`);
@@ -274,7 +283,8 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
 export const mlpStudent = defineRecipe<MlpStudentConfig>({
   name: 'mlp-student',
   description:
-    "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
+    "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, " +
+    'trained to the consensus targets with InfoNCE + MSE',
   help: `config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
 "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
 "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.`,
