@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
-import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
+import { BASE_TIER_SOUP_TYPE, BaseTierSoup, VIT_CLASSIFIER_TYPE, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
 import { meanAveragePrecision } from '@geolip/metrics';
 import {
@@ -447,10 +447,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     if (!soupStage.skipped && soupStage.summary.aborted)
       return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
     if (!soupStage.skipped)
-      await writeModel(soupFile, 'train/coco-soup', soup, {
+      await writeModel(soupFile, BASE_TIER_SOUP_TYPE, soup, soupConfig, {
         recipe: NAME,
-        model: 'BaseTierSoup',
-        config: soupConfig,
         experts: cfg.experts.map((e) => e.name),
       });
     const soupTrainOut = await soupOutputs(soup, soupTrainData);
@@ -538,10 +536,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
     const studentSeconds = (Date.now() - tStudent) / 1000;
     if (!studentStage.skipped)
-      await writeModel(studentFile, 'train/coco-student', st, {
+      await writeModel(studentFile, VIT_CLASSIFIER_TYPE, st, vitConfig, {
         recipe: NAME,
-        model: 'ViTEncoder+Linear',
-        encoder: vitConfig,
         classes: C,
         target: cfg.student.target,
       });
@@ -668,11 +664,18 @@ function loadModel(model: Module, file: string): void {
   model.loadSafetensorEntries(readSafetensors(readFileSync(file)).tensors);
 }
 
-async function writeModel(file: string, type: string, model: Module, meta: Record<string, unknown>): Promise<void> {
+/** Writes a model file under the metadata contract: `type` and `config` are what the model's registry builds from. */
+async function writeModel(
+  file: string,
+  type: string,
+  model: Module,
+  config: unknown,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const state = model.stateDict();
   const weights = await readWeightsAsync(state);
   tf.dispose(Object.values(state));
-  await writeFileAtomic(file, writeSafetensors(weights, writeModelMetadata({ type, config: meta })));
+  await writeFileAtomic(file, writeSafetensors(weights, writeModelMetadata({ type, config, extra })));
 }
 
 /** `geolip-train run coco-soup`: the base-tier soup on COCO expert features, and a ViT student distilled from it. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { GeoFractalDavid, basinLoss } from '@geolip/vision';
+import { GEO_FRACTAL_DAVID_TYPE, GeoFractalDavid, basinLoss } from '@geolip/vision';
 import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
 
@@ -416,7 +416,7 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
       modelFile,
       writeSafetensors(
         weights,
-        writeModelMetadata({ type: 'vision/david', config: modelConfig, extra: { recipe: NAME } }),
+        writeModelMetadata({ type: GEO_FRACTAL_DAVID_TYPE, config: modelConfig, extra: { recipe: NAME } }),
       ),
     );
     const resultFile = await job.writeResult(result);
