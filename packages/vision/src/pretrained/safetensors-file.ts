@@ -6,7 +6,8 @@ import type { WeightsFile } from '@geolip/io';
 /**
  * Reads `bytes` as a safetensors file into the {@link WeightsFile} the vision registry loads from.
  * @throws {InvalidArgumentError} naming `op` and `'bytes'` when they are not a Uint8Array or an ArrayBuffer.
- * @throws {FormatError} naming `op` and `'bytes'` when they are not a safetensors file (the reader's error is the cause).
+ * @throws {FormatError} naming `op` and `'bytes'` when they are not a safetensors file (the reader's error is the
+ *   cause).
  */
 export function readSafetensorsWeightsFile(op: string, bytes: Uint8Array | ArrayBuffer): WeightsFile {
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
