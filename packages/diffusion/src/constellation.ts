@@ -294,6 +294,6 @@ export class ConstellationRelay extends Module {
 }
 
 /** Rows of the last axis divided by √(‖row‖² + 1e-12) (differentiable at 0). @internal */
-export function unitRows<T extends tf.Tensor>(x: T): T {
+function unitRows<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12))) as T);
 }

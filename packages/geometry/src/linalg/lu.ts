@@ -35,7 +35,7 @@ function factor(m: Matrix): LuResult {
  * so hot loops over many small matrices (Cayley–Menger determinants) can call it directly.
  * @internal
  */
-export function factorInPlace(a: Float64Array, n: number): { pivots: Int32Array; sign: 1 | -1 } {
+function factorInPlace(a: Float64Array, n: number): { pivots: Int32Array; sign: 1 | -1 } {
   const pivots = new Int32Array(n);
   for (let i = 0; i < n; i++) pivots[i] = i;
   let sign: 1 | -1 = 1;

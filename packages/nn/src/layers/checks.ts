@@ -102,7 +102,7 @@ export function checkIds(op: string, argument: string, value: unknown, rank?: nu
   return t;
 }
 
-export function describePattern(pattern: readonly (string | number)[]): string {
+function describePattern(pattern: readonly (string | number)[]): string {
   return `[${pattern.map(String).join(', ')}]`;
 }
 

@@ -179,7 +179,7 @@ export class Conv2d extends Module {
  * No checks (callers validate). The gradient is {@link conv2dComposedGrad}'s on every backend.
  * @internal
  */
-export function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
+function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
   return tf.tidy(() => {
     const [pt, pb, pl, pr] = pads;
     const xp =
