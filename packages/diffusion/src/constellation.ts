@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initializeAnchors, anchorDrift, anchorDriftAsync } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger } from '@geolip/geometry/checks';
 import { Module, gelu, toRng, uniformInit } from '@geolip/nn';
 import type { InitSeed } from '@geolip/nn';
 

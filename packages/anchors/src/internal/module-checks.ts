@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 
 // Shared with @geolip/geometry so every package words these errors the same way.
-export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
+export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/checks';
 
 /** Throws unless `value` is a finite number in [min, max] (`open` excludes the lower bound). */
 export function checkNumber(

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { bindShapes } from '../internal/assert-shape.js';
+import { bindShapes } from '../checks/assert-shape.js';
 import { det, svd } from '../linalg/index.js';
 import { Matrix, matmul, matmulTransposeA, matmulTransposeB, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData } from '../internal/assert-shape.js';
+import { assertFiniteData } from '../checks/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 
 const EPS = 2.220446049250313e-16;

@@ -268,13 +268,13 @@ describe('cayleyMengerDeterminants', () => {
         ]),
       ).toThrow(/cayleyMengerDeterminants: 'points' .*simplex 1 differs/);
       expect(() => gpu.cayleyMengerDeterminants([[[0, 0], [1]]])).toThrow(/point 1 of simplex 0 differs/);
+      const single = [
+        [0, 0],
+        [1, 0],
+      ];
+      const rank3 = /'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/;
       // @ts-expect-error a single simplex must be wrapped in a batch
-      expect(() =>
-        gpu.cayleyMengerDeterminants([
-          [0, 0],
-          [1, 0],
-        ]),
-      ).toThrow(/'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/);
+      expect(() => gpu.cayleyMengerDeterminants(single)).toThrow(rank3);
       expect(() => gpu.cayleyMengerDeterminants(new Float32Array(7), [1, 3, 2])).toThrow(
         `${op}: 'points' must have shape [B·V·D = 6] for shape [1, 3, 2], got [7]`,
       );

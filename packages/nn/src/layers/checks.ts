@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { assertInteger, assertNumber } from '@geolip/geometry/checks';
 
 export { assertInteger, assertNumber };
 
