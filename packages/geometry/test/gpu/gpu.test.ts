@@ -272,9 +272,10 @@ describe('cayleyMengerDeterminants', () => {
         [0, 0],
         [1, 0],
       ];
-      const rank3 = /'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/;
       // @ts-expect-error a single simplex must be wrapped in a batch
-      expect(() => gpu.cayleyMengerDeterminants(single)).toThrow(rank3);
+      expect(() => gpu.cayleyMengerDeterminants(single)).toThrow(
+        /'points' must have shape \[B, V, D\] \(nested arrays of rank 3\)/,
+      );
       expect(() => gpu.cayleyMengerDeterminants(new Float32Array(7), [1, 3, 2])).toThrow(
         `${op}: 'points' must have shape [B·V·D = 6] for shape [1, 3, 2], got [7]`,
       );
