@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes src/fmnist-samples.json: the page's pickable Fashion-MNIST images, the first test image of each of the 10
+// Writes data/fmnist-samples.json: the page's pickable Fashion-MNIST images, the first test image of each of the 10
 // classes (Fashion-MNIST, Zalando Research, MIT licence; read from the Debian package dataset-fashion-mnist, see
 // tools/setup/fashion-mnist.sh). Each: its index in the test split, its true label, and its 784 pixels in base64.
 //
@@ -17,7 +17,7 @@ const samples = FASHION_MNIST_CLASSES.map((className, label) => {
   const pixels = Buffer.from(test.images.subarray(index * 784, (index + 1) * 784)).toString('base64');
   return { index, label, className, pixels };
 });
-const out = join(here, '../src/fmnist-samples.json');
+const out = join(here, '../data/fmnist-samples.json');
 const doc = {
   source: 'Fashion-MNIST test split (Xiao, Rasul & Vollgraf 2017; MIT licence), first image of each class',
   samples,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes src/reference.json: the reference sentences from which the page builds its constellation (16 anchors,
+// Writes data/reference.json: the reference sentences from which the page builds its constellation (16 anchors,
 // `Constellation.fromData` of @geolip/anchors, the STS-B genres as labels). A seeded sample of 32 distinct sentences
 // per genre of the STS-B dev split that @geolip/bench embeds (packages/bench/data/stsb/sts-dev.csv; attribution and
 // licences: packages/bench/data/README.md).
@@ -33,7 +33,7 @@ for (const [genre, set] of [...byGenre.entries()].sort(([a], [b]) => a.localeCom
   }
   for (const text of all.slice(0, perGenre)) sentences.push({ text, genre });
 }
-const out = join(here, '../src/reference.json');
+const out = join(here, '../data/reference.json');
 const doc = {
   source: 'STS Benchmark dev split (packages/bench/data/stsb/sts-dev.csv; licences in packages/bench/data/README.md)',
   seed: 0,

@@ -20,7 +20,10 @@ export function checkSentences(text: string): string[] | string {
     return `Too many sentences: ${lines.length}; the demo embeds at most ${MAX_SENTENCES} at a time.`;
   const long = lines.findIndex((l) => l.length > MAX_CHARS);
   if (long >= 0)
-    return `Sentence ${long + 1} is ${lines[long]!.length.toLocaleString('en-US')} characters long; the limit is ${MAX_CHARS.toLocaleString('en-US')}.`;
+    return (
+      `Sentence ${long + 1} is ${lines[long]!.length.toLocaleString('en-US')} characters long; ` +
+      `the limit is ${MAX_CHARS.toLocaleString('en-US')}.`
+    );
   return lines;
 }
 

@@ -1,7 +1,8 @@
 // GeoLIP in the browser: the geolip-text sentence encoder that @geolip/text ships and the Fashion-MNIST Dual-Stream
-// ViT that @geolip/vision ships, run by TensorFlow.js on the best backend the browser has (webgpu → webgl → wasm →
-// cpu). Type sentences, see their cosine-similarity heatmap, their 2-D projection among a 16-anchor constellation and
-// the geometry numbers of the embedding cloud; pick or upload a picture and see its class and nearest anchors.
+// ViT that @geolip/vision ships, run by TensorFlow.js on the best backend the browser has (webgpu → webgl →
+// wasm → cpu). Type sentences, see their cosine-similarity heatmap, their 2-D projection among a 16-anchor
+// constellation and the geometry numbers of the embedding cloud; pick or upload a picture and see its class and
+// nearest anchors.
 //
 // URL parameters: ?backend=cpu|wasm|webgl|webgpu forces a backend; ?weights=<url> and ?vocab=<url> load another text
 // model, ?visionWeights=<url> another Dual-Stream ViT.
@@ -24,9 +25,12 @@ import { $, errorText, setMessage } from './dom.js';
 import { MIN_CV_SENTENCES, analyze, checkSentences, toRows, type Analysis } from './analysis.js';
 import { heatmapSvg, projectionSvg } from './render.js';
 import { startVisionPanel } from './vision.js';
-import reference from './reference.json';
+import reference from '../data/reference.json';
 
-/** Anchors of the page's constellation, built from the reference sentences (3 genre centroids, 3 midpoints, 10 repelled). */
+/**
+ * Anchors of the page's constellation, built from the reference sentences (3 genre centroids, 3 midpoints,
+ * 10 repelled).
+ */
 const ANCHORS = 16;
 
 setWasmPaths({

@@ -36,15 +36,20 @@ export function heatmapSvg(sentences: readonly string[], similarity: Float64Arra
       const y = label + i * cell;
       const text =
         n <= 12
-          ? `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" class="${Math.abs(v) > 0.6 ? 'dark' : ''}">${formatSimilarity(v)}</text>`
+          ? `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" ` +
+            `class="${Math.abs(v) > 0.6 ? 'dark' : ''}">${formatSimilarity(v)}</text>`
           : '';
+      const title = `${i + 1}. ${sentences[i]}\n${j + 1}. ${sentences[j]}\ncosine ${formatSimilarity(v)}`;
       parts.push(
-        `<g class="cell" data-i="${i}" data-j="${j}" data-value="${v}"><title>${esc(`${i + 1}. ${sentences[i]}\n${j + 1}. ${sentences[j]}\ncosine ${formatSimilarity(v)}`)}</title>` +
+        `<g class="cell" data-i="${i}" data-j="${j}" data-value="${v}"><title>${esc(title)}</title>` +
           `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" fill="${similarityColor(v)}"/>${text}</g>`,
       );
     }
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="cosine similarity heatmap">${parts.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" ` +
+    `role="img" aria-label="cosine similarity heatmap">${parts.join('')}</svg>`
+  );
 }
 
 /**
@@ -77,7 +82,8 @@ export function projectionSvg(
     const [x, y] = at(anchorXy, a);
     const d = 5;
     dots.push(
-      `<g class="anchor" data-a="${a}"><title>anchor A${a + 1}</title><path d="M${x.toFixed(1)} ${(y - d).toFixed(1)}l${d} ${d}l-${d} ${d}l-${d} -${d}z"/>` +
+      `<g class="anchor" data-a="${a}"><title>anchor A${a + 1}</title>` +
+        `<path d="M${x.toFixed(1)} ${(y - d).toFixed(1)}l${d} ${d}l-${d} ${d}l-${d} -${d}z"/>` +
         `<text x="${(x + 7).toFixed(1)}" y="${(y + 4).toFixed(1)}">A${a + 1}</text></g>`,
     );
   }
@@ -92,12 +98,15 @@ export function projectionSvg(
           })()
         : '';
     dots.push(
-      `<g class="point" data-i="${i}"${near >= 0 ? ` data-nearest="${near}"` : ''}><title>${esc(`${i + 1}. ${sentences[i]}${near >= 0 ? `\nnearest anchor A${near + 1}` : ''}`)}</title>` +
-        `${link}<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/><text x="${(x + 8).toFixed(1)}" y="${(y + 4).toFixed(1)}">${i + 1}</text></g>`,
+      `<g class="point" data-i="${i}"${near >= 0 ? ` data-nearest="${near}"` : ''}>` +
+        `<title>${esc(`${i + 1}. ${sentences[i]}${near >= 0 ? `\nnearest anchor A${near + 1}` : ''}`)}</title>` +
+        `${link}<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>` +
+        `<text x="${(x + 8).toFixed(1)}" y="${(y + 4).toFixed(1)}">${i + 1}</text></g>`,
     );
   }
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="2-D PCA projection of the sentences among the anchors">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" ` +
+    'role="img" aria-label="2-D PCA projection of the sentences among the anchors">' +
     `<rect class="frame" x="0.5" y="0.5" width="${size - 1}" height="${size - 1}"/>${dots.join('')}</svg>`
   );
 }

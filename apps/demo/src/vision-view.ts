@@ -15,8 +15,10 @@ const esc = (s: string): string =>
 /** A message for an upload that cannot be a picture (by size or declared type), or null to go on and decode it. */
 export function uploadProblem(file: { name: string; type: string; size: number }): string | null {
   if (file.size === 0) return `“${file.name}” is empty.`;
-  if (file.size > MAX_UPLOAD_BYTES)
-    return `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 2 ** 20} MB.`;
+  if (file.size > MAX_UPLOAD_BYTES) {
+    const mb = (file.size / 2 ** 20).toFixed(1);
+    return `“${file.name}” is ${mb} MB; the limit is ${MAX_UPLOAD_BYTES / 2 ** 20} MB.`;
+  }
   if (file.type !== '' && !file.type.startsWith('image/'))
     return `“${file.name}” is not an image (${file.type}). Upload a PNG, JPEG, GIF, WebP or BMP picture.`;
   return null;
@@ -25,7 +27,10 @@ export function uploadProblem(file: { name: string; type: string; size: number }
 /** The message when the browser cannot decode an upload. */
 export function decodeProblem(name: string, error: unknown): string {
   const why = errorText(error);
-  return `“${name}” could not be read as an image${why ? ` (${why})` : ''}. Upload a PNG, JPEG, GIF, WebP or BMP picture.`;
+  return (
+    `“${name}” could not be read as an image${why ? ` (${why})` : ''}. ` +
+    'Upload a PNG, JPEG, GIF, WebP or BMP picture.'
+  );
 }
 
 /** Size to decode a `width × height` picture at: at most {@link MAX_DECODE_SIDE} on its longest side, aspect kept. */
@@ -48,7 +53,8 @@ export function probabilitiesHtml(classes: readonly string[], p: FashionMnistPre
       const v = p.probabilities[c]!;
       return (
         `<div class="prob${c === p.label ? ' top' : ''}" data-class="${c}" data-value="${v}">` +
-        `<span class="name">${esc(classes[c]!)}</span><span class="bar"><span style="width:${(100 * v).toFixed(1)}%"></span></span>` +
+        `<span class="name">${esc(classes[c]!)}</span>` +
+        `<span class="bar"><span style="width:${(100 * v).toFixed(1)}%"></span></span>` +
         `<span class="pct">${(100 * v).toFixed(1)}%</span></div>`
       );
     })
@@ -63,8 +69,15 @@ export function anchorsHtml(classes: readonly string[], p: FashionMnistPredictio
         ? 'n/a'
         : label.label < 0
           ? 'no training image'
-          : `${esc(classes[label.label]!)} (${(100 * label.share).toFixed(0)}% of ${label.count.toLocaleString('en-US')})`;
-    return `<tr data-anchor="${anchor}" data-cos="${cos}"><td>A${anchor}</td><td>${cos.toFixed(4)}</td><td>${trained}</td></tr>`;
+          : `${esc(classes[label.label]!)} ` +
+            `(${(100 * label.share).toFixed(0)}% of ${label.count.toLocaleString('en-US')})`;
+    return (
+      `<tr data-anchor="${anchor}" data-cos="${cos}"><td>A${anchor}</td>` +
+      `<td>${cos.toFixed(4)}</td><td>${trained}</td></tr>`
+    );
   });
-  return `<thead><tr><th>anchor</th><th>cosine</th><th>training images nearest to it</th></tr></thead><tbody>${rows.join('')}</tbody>`;
+  return (
+    '<thead><tr><th>anchor</th><th>cosine</th><th>training images nearest to it</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody>`
+  );
 }

@@ -5,7 +5,7 @@ import { FashionMnistClassifier, fashionMnistInput } from '@geolip/vision';
 import type { FashionMnistPrediction } from '@geolip/vision';
 
 import { $, errorText, setMessage } from './dom.js';
-import samples from './fmnist-samples.json';
+import samples from '../data/fmnist-samples.json';
 import {
   anchorsHtml,
   decodeBase64,

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 
 import { browserSkipReason, launchChromium } from '../../../tools/vitest/chromium.js';
-import samples from '../src/fmnist-samples.json';
+import samples from '../data/fmnist-samples.json';
 import { decodeBase64 } from '../src/vision-view.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

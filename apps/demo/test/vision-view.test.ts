@@ -1,7 +1,7 @@
 // The Fashion-MNIST panel's pure parts: upload checks, decode sizes, base64, and the HTML of probabilities and anchors.
 import { describe, expect, it } from 'vitest';
 
-import samples from '../src/fmnist-samples.json';
+import samples from '../data/fmnist-samples.json';
 import {
   MAX_UPLOAD_BYTES,
   anchorsHtml,

@@ -13,7 +13,16 @@ import {
   type Rng,
 } from '@geolip/geometry';
 import { Module } from '@geolip/nn';
-import { readSafetensors, toFloat32, type SafetensorsContents, writeSafetensors } from '@geolip/io';
+import {
+  LEGACY_MODEL_KEYS,
+  MODEL_METADATA_KEYS,
+  readModelMetadata,
+  readSafetensors,
+  toFloat32,
+  type SafetensorsContents,
+  writeModelMetadata,
+  writeSafetensors,
+} from '@geolip/io';
 
 /**
  * What the bank appends to the input embedding (spec §6, [INFER]: "either the 128-d z, or a
@@ -122,7 +131,9 @@ export interface AnchorBankCvLossOptions {
   samples?: number;
 }
 
-/** The named terms of {@link AnchorBank.losses}, each a new scalar; the caller disposes them (a `tf.TensorContainer`). */
+/**
+ * The named terms of {@link AnchorBank.losses}, each a new scalar; the caller disposes them (a `tf.TensorContainer`).
+ */
 export type AnchorBankLosses = {
   expertAgreement: tf.Scalar;
   orthogonality: tf.Scalar;
@@ -148,7 +159,9 @@ const CONFIG_KEYS = [
   'anchorInit',
   'seed',
 ] as const;
-const CHECKPOINT_CLASS = 'AnchorBank';
+/** The registry key (`geolip.type`) of a saved {@link AnchorBank}. */
+export const ANCHOR_BANK_TYPE = 'anchors/anchor-bank';
+/** The checkpoint version legacy files (`geolip.class` = `AnchorBank`) recorded under `geolip.version`. */
 const CHECKPOINT_VERSION = '1';
 
 /**
@@ -438,7 +451,8 @@ export class AnchorBank extends Module {
    * @param rotations - E matrices `[D, D]` (`Matrix`, or float32 `tf.Tensor2D`), one per expert,
    *   in expert order. They are copied (float64 → float32 for a `Matrix`); orthogonality is not
    *   checked (the orthogonality term penalizes any drift).
-   * @throws {InvalidArgumentError} if `rotations` is not an array of E matrices or tensors (or a tensor is not float32).
+   * @throws {InvalidArgumentError} if `rotations` is not an array of E matrices or tensors (or a tensor is not
+   *   float32).
    * @throws {ShapeError} if one is not `[D, D]`, naming `rotations[e]`.
    * @throws {NonFiniteError} if a `Matrix` holds NaN or ±Infinity (tensors are not read).
    */
@@ -478,8 +492,9 @@ export class AnchorBank extends Module {
   }
 
   /**
-   * Serializes the {@link AnchorBank.stateDict} (F32, the names of `getWeights`) and the configuration
-   * (JSON in `__metadata__.config`, next to `geolip.class` = `AnchorBank` and `geolip.version` = `1`).
+   * Serializes the {@link AnchorBank.stateDict} (F32, the names of `getWeights`) and the configuration under the
+   * `@geolip/io` metadata contract: `geolip.type` = `anchors/anchor-bank`, `geolip.config` = the resolved config
+   * JSON, `geolip.format` = `1` (so `fromPretrained` of `@geolip/anchors` loads it too).
    *
    * @returns the safetensors bytes. Reads every tensor synchronously (`dataSync`).
    */
@@ -487,14 +502,44 @@ export class AnchorBank extends Module {
     this.live('AnchorBank.toSafetensors');
     const state = this.stateDict();
     try {
-      return writeSafetensors(state, {
-        'geolip.class': CHECKPOINT_CLASS,
-        'geolip.version': CHECKPOINT_VERSION,
-        config: JSON.stringify(this.settings),
-      });
+      return writeSafetensors(state, writeModelMetadata({ type: ANCHOR_BANK_TYPE, config: this.settings }));
     } finally {
       tf.dispose(Object.values(state));
     }
+  }
+
+  /**
+   * Builds an untrained bank from a saved resolved config (what {@link AnchorBank.config} returns and
+   * {@link AnchorBank.toSafetensors} stores): a `'consensus'` `anchorInit` is kept as a label, the anchors start
+   * random (the weights to load replace them).
+   *
+   * @param config - the parsed config JSON.
+   * @param op - the function named in errors (default `AnchorBank.fromConfig`).
+   * @throws {FormatError} naming `op` and `'bytes'` when `config` is not an object, its `anchorInit` is not
+   *   `'random'` / `'consensus'`, or the constructor rejects it (the message gives the reason).
+   */
+  static fromConfig(config: unknown, op = 'AnchorBank.fromConfig'): AnchorBank {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new FormatError(op, 'bytes', 'has a __metadata__ "config" that is not a JSON object');
+    }
+    const stored = config as Record<string, unknown>;
+    const anchorInit = stored.anchorInit;
+    if (anchorInit !== 'random' && anchorInit !== 'consensus') {
+      throw new FormatError(
+        op,
+        'bytes',
+        `has an invalid config: 'anchorInit' must be 'random' or 'consensus', got ${JSON.stringify(anchorInit)}`,
+      );
+    }
+    let bank: AnchorBank;
+    try {
+      bank = new AnchorBank({ ...(stored as AnchorBankConfig), anchorInit: 'random' });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new FormatError(op, 'bytes', `has an invalid config (${reason})`, { cause: error });
+    }
+    bank.settings = Object.freeze({ ...bank.settings, anchorInit });
+    return bank;
   }
 
   /**
@@ -519,8 +564,20 @@ export class AnchorBank extends Module {
       throw new FormatError(op, 'bytes', `is not a valid safetensors file (${reason})`, { cause: error });
     }
     const { tensors, metadata } = contents;
-    if (metadata['geolip.class'] !== undefined && metadata['geolip.class'] !== CHECKPOINT_CLASS) {
-      throw new FormatError(op, 'bytes', `holds a '${metadata['geolip.class']}' checkpoint, not an AnchorBank`);
+    let parsed: unknown;
+    // Files before the metadata contract: `geolip.class` = `AnchorBank`, `geolip.version`, the config under `config`.
+    const named = [MODEL_METADATA_KEYS.type, ...LEGACY_MODEL_KEYS].some((k) => metadata[k] !== undefined);
+    if (named) {
+      let meta;
+      try {
+        meta = readModelMetadata(metadata);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new FormatError(op, 'bytes', `has bad model metadata (${reason})`, { cause: error });
+      }
+      if (meta.type !== ANCHOR_BANK_TYPE)
+        throw new FormatError(op, 'bytes', `holds a '${meta.type}' checkpoint, not an AnchorBank`);
+      parsed = meta.config;
     }
     const version = metadata['geolip.version'];
     if (version !== undefined && version !== CHECKPOINT_VERSION) {
@@ -530,34 +587,20 @@ export class AnchorBank extends Module {
         `has checkpoint version '${version}'; this build reads version ${CHECKPOINT_VERSION}`,
       );
     }
-    const rawConfig = metadata.config;
-    if (rawConfig === undefined) throw new FormatError(op, 'bytes', 'has no "config" entry in __metadata__');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawConfig);
-    } catch (error) {
-      throw new FormatError(op, 'bytes', 'has a __metadata__ "config" that is not JSON', { cause: error });
+    if (parsed === undefined) {
+      const rawConfig = metadata.config;
+      if (rawConfig === undefined)
+        throw new FormatError(op, 'bytes', `has no "config" entry in __metadata__ ('${MODEL_METADATA_KEYS.config}')`);
+      try {
+        parsed = JSON.parse(rawConfig);
+      } catch (error) {
+        throw new FormatError(op, 'bytes', 'has a __metadata__ "config" that is not JSON', { cause: error });
+      }
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new FormatError(op, 'bytes', 'has a __metadata__ "config" that is not a JSON object');
     }
-    const stored = parsed as Record<string, unknown>;
-    const anchorInit = stored.anchorInit;
-    if (anchorInit !== 'random' && anchorInit !== 'consensus') {
-      throw new FormatError(
-        op,
-        'bytes',
-        `has an invalid config: 'anchorInit' must be 'random' or 'consensus', got ${JSON.stringify(anchorInit)}`,
-      );
-    }
-    let bank: AnchorBank;
-    try {
-      bank = new AnchorBank({ ...(stored as AnchorBankConfig), anchorInit: 'random' });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new FormatError(op, 'bytes', `has an invalid config (${reason})`, { cause: error });
-    }
-    bank.settings = Object.freeze({ ...bank.settings, anchorInit });
+    const bank = AnchorBank.fromConfig(parsed, op);
     const values: Record<string, tf.Tensor> = {};
     try {
       const keys = bank.stateDictKeys();

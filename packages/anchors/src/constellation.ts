@@ -523,7 +523,10 @@ export class Constellation extends Module {
     this.setBuffer('home', this.normalizedAnchors());
   }
 
-  /** `[K, D]` the home anchors saved by {@link Constellation.saveHome} (unit rows), or null. Owned by the constellation: do not dispose. */
+  /**
+   * `[K, D]` the home anchors saved by {@link Constellation.saveHome} (unit rows), or null. Owned by the
+   * constellation: do not dispose.
+   */
   get home(): tf.Tensor2D | null {
     return this.isDisposed ? null : (this.getBuffer('home') as tf.Tensor2D | null);
   }

@@ -19,8 +19,9 @@ export interface GeometricAutogradOptions {
   separation?: number;
   /**
    * Which direction the separation step removes. Two readings of spec §7 are plausible:
-   * - `'anchor'` (default, the literal formula of the spec and of geolip-core): g₂ = g₁ − sep·max(⟨g₁, n⟩, 0)·n.
-   *   n is not tangent at e, so with sep > 0 the result regains a radial component.
+   * - `'anchor'` (default, the literal formula of the spec and of geolip-core):
+   *   g₂ = g₁ − sep·max(⟨g₁, n⟩, 0)·n. n is not tangent at e, so with sep > 0 the result regains a radial
+   *   component.
    * - `'tangent'`: the same step along n's tangent part u = (n − ⟨n, e⟩e)/‖n − ⟨n, e⟩e‖, i.e.
    *   g₂ = g₁ − sep·max(⟨g₁, u⟩, 0)·u. With tang = 1 and sep = 1 the gradient then has both no radial
    *   component (⟨g₂, e⟩ = 0) and no positive component toward the nearest anchor (⟨g₂, n⟩ ≤ 0): the
@@ -82,9 +83,12 @@ export interface GeometricAutogradOptions {
  * const e = tf.tensor2d([[1, 0, 0]]);
  * const anchors = tf.tensor2d([[0.8, 0.6, 0], [0, 0, 1]]);
  * const g = tf.tensor2d([[0.5, 1, -2]]);
- * const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1 }), g)));
+ * const grad = tf.grad((x: tf.Tensor) =>
+ *   tf.sum(tf.mul(geometricAutograd(x as tf.Tensor2D, anchors, { tangential: 1, separation: 1 }), g)),
+ * );
  * grad(e).print(); // ≈ [[-0.48, 0.64, -2]]
- * // g₁ = g − ⟨g, e⟩e = [0, 1, −2]; nearest anchor n = [0.8, 0.6, 0]; t = ⟨g₁, n⟩ = 0.6; g₂ = g₁ − 0.6·n
+ * // g₁ = g − ⟨g, e⟩e = [0, 1, −2]; nearest anchor n = [0.8, 0.6, 0];
+ * // t = ⟨g₁, n⟩ = 0.6; g₂ = g₁ − 0.6·n
  *
  * @see spec §7; geolip-core `core/util.py::GeometricAutograd`.
  */

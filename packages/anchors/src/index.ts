@@ -31,7 +31,7 @@ export { ANCHOR_INITS, initializeAnchors, repelAnchors } from './anchor-init.js'
 export type { AnchorInit, InitializeAnchorsOptions, RepelAnchorsOptions } from './anchor-init.js';
 export { Patchwork, PATCHWORK_ACTIVATIONS, STAR_RELU_INIT } from './patchwork.js';
 export type { PatchworkActivation, PatchworkConfig, PatchworkOptions } from './patchwork.js';
-export { AnchorBank } from './anchor-bank.js';
+export { ANCHOR_BANK_TYPE, AnchorBank } from './anchor-bank.js';
 export type {
   AnchorBankConfig,
   AnchorBankCvLossOptions,
@@ -50,7 +50,9 @@ export type { SpreadLossOptions } from './losses.js';
 export * from './diagnostics/index.js';
 export {
   CONFIG_METADATA_KEY,
+  CONSTELLATION_TYPE,
   MODULE_METADATA_KEY,
+  PATCHWORK_TYPE,
   loadConstellation,
   loadPatchwork,
   saveConstellation,
@@ -58,6 +60,7 @@ export {
   savePatchwork,
   savePatchworkAsync,
 } from './serialization.js';
+export { anchorsModels, fromPretrained } from './models.js';
 export {
   BackendError,
   FormatError,

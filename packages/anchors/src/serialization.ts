@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, GeolipError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import {
+  LEGACY_MODEL_KEYS,
+  MODEL_METADATA_KEYS,
+  readModelMetadata,
   readSafetensors,
   toFloat32,
   type SafetensorEntry,
   type SafetensorsContents,
+  writeModelMetadata,
   writeSafetensors,
 } from '@geolip/io';
 
@@ -14,10 +18,20 @@ import { Constellation, DROPOUT_MODES, type ConstellationConfig, type DropoutMod
 import { PATCHWORK_ACTIVATIONS, Patchwork, type PatchworkActivation, type PatchworkConfig } from './patchwork.js';
 import { readSync } from './internal/module-checks.js';
 
-/** Metadata key naming the module class stored in a file (`'Constellation'` or `'Patchwork'`). */
-export const MODULE_METADATA_KEY = 'geolip.module';
-/** Metadata key holding the module configuration as a JSON string. */
-export const CONFIG_METADATA_KEY = 'geolip.config';
+/**
+ * Metadata key naming the model type stored in a file (`'anchors/constellation'` or `'anchors/patchwork'`): the
+ * `@geolip/io` contract's `geolip.type`. Files written before the contract named the class under a legacy key
+ * (`Constellation`, `Patchwork`); the loaders still read them.
+ */
+export const MODULE_METADATA_KEY = MODEL_METADATA_KEYS.type;
+/** Metadata key holding the module configuration as a JSON string (the contract's `geolip.config`). */
+export const CONFIG_METADATA_KEY = MODEL_METADATA_KEYS.config;
+
+/** The registry key (`geolip.type`) of a saved {@link Constellation}. */
+export const CONSTELLATION_TYPE = 'anchors/constellation';
+/** The registry key (`geolip.type`) of a saved {@link Patchwork}. */
+export const PATCHWORK_TYPE = 'anchors/patchwork';
+const TYPES = { Constellation: CONSTELLATION_TYPE, Patchwork: PATCHWORK_TYPE } as const;
 
 type FloatEntry = { dtype: 'F32'; shape: number[]; data: Float32Array };
 
@@ -26,7 +40,7 @@ type FloatEntry = { dtype: 'F32'; shape: number[]; data: Float32Array };
  *
  *     tensors:   anchors  [K, D] F32   (the raw variable, not normalized)
  *                home     [K, D] F32   (only if saveHome() was called)
- *     metadata:  format = "pt", geolip.module = "Constellation",
+ *     metadata:  format = "pt", geolip.type = "anchors/constellation", geolip.format = "1",
  *                geolip.config = JSON {"anchors": K, "dim": D, "dropout": p, "dropoutMode": "mask" | "subset"}
  *
  * @param constellation - the module to save (not modified).
@@ -61,7 +75,7 @@ export async function saveConstellationAsync(constellation: Constellation): Prom
  * Serializes a patchwork as a safetensors file, under the PyTorch parameter names documented in
  * {@link Patchwork.stateDict} (`compartments.{k}.0.weight` `[2·d_comp, apc]`, `.0.bias`, `.2.weight`
  * `[d_comp, 2·d_comp]`, `.2.bias`, `.3.weight`, `.3.bias`, and `.1.scale` / `.1.bias` `[1]` for StarReLU),
- * all F32, with metadata `format = "pt"`, `geolip.module = "Patchwork"` and
+ * all F32, with metadata `format = "pt"`, `geolip.type = "anchors/patchwork"`, `geolip.format = "1"` and
  * `geolip.config = JSON {"anchors": K, "compartments": n_comp, "compartmentDim": d_comp, "activation": …}`.
  *
  * @param patchwork - the module to save (not modified).
@@ -99,37 +113,42 @@ export async function savePatchworkAsync(patchwork: Patchwork): Promise<Uint8Arr
  */
 export function loadConstellation(bytes: Uint8Array | ArrayBuffer): Constellation {
   const op = 'loadConstellation';
-  const { tensors, metadata } = parse(op, bytes, 'Constellation');
+  const { tensors, config } = parse(op, bytes, 'Constellation');
+  return loadInto(op, new Constellation(constellationConfigFrom(op, tensors, config)), tensors);
+}
+
+/**
+ * The {@link Constellation} config of a file: its tensors' sizes, checked against (and completed by) the stored
+ * config JSON (`undefined` when the file has none: dropout 0). Used by {@link loadConstellation} and the registry.
+ * @throws {FormatError} naming `op` and `'bytes'`.
+ * @internal
+ */
+export function constellationConfigFrom(
+  op: string,
+  tensors: Record<string, SafetensorEntry>,
+  stored: unknown,
+): ConstellationConfig & { init: 'xavier' } {
   const anchors = tensors.anchors;
   if (!anchors) fail(op, "is missing the tensor 'anchors'");
   if (anchors.shape.length !== 2 || anchors.shape[0]! < 2 || anchors.shape[1]! < 1) {
     fail(op, `tensor 'anchors' must have shape [K, D] with K >= 2, got [${anchors.shape.join(', ')}]`);
   }
   const [k, d] = anchors.shape as [number, number];
-  const config = readConfig(
-    op,
-    metadata,
-    { anchors: k, dim: d, dropout: 0, dropoutMode: 'mask' as DropoutMode },
-    (c) => {
-      expectInteger(op, c, 'anchors', 2);
-      expectInteger(op, c, 'dim', 1);
-      if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1))
-        fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
-      if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode))
-        fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
-    },
-  );
-  return loadInto(
-    op,
-    new Constellation({
-      anchors: config.anchors,
-      dim: config.dim,
-      init: 'xavier',
-      dropout: config.dropout,
-      dropoutMode: config.dropoutMode,
-    }),
-    tensors,
-  );
+  const config = readConfig(op, stored, { anchors: k, dim: d, dropout: 0, dropoutMode: 'mask' as DropoutMode }, (c) => {
+    expectInteger(op, c, 'anchors', 2);
+    expectInteger(op, c, 'dim', 1);
+    if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1))
+      fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropout' must be a number in [0, 1]`);
+    if (!(DROPOUT_MODES as readonly unknown[]).includes(c.dropoutMode))
+      fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'dropoutMode' must be one of ${DROPOUT_MODES.join(', ')}`);
+  });
+  return {
+    anchors: config.anchors,
+    dim: config.dim,
+    init: 'xavier',
+    dropout: config.dropout,
+    dropoutMode: config.dropoutMode,
+  };
 }
 
 /**
@@ -147,7 +166,21 @@ export function loadConstellation(bytes: Uint8Array | ArrayBuffer): Constellatio
  */
 export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
   const op = 'loadPatchwork';
-  const { tensors, metadata } = parse(op, bytes, 'Patchwork');
+  const { tensors, config } = parse(op, bytes, 'Patchwork');
+  return loadInto(op, new Patchwork(patchworkConfigFrom(op, tensors, config)), tensors);
+}
+
+/**
+ * The {@link Patchwork} config of a file: inferred from its tensors, checked against (and completed by) the stored
+ * config JSON (`undefined` when the file has none). Used by {@link loadPatchwork} and the registry.
+ * @throws {FormatError} naming `op` and `'bytes'`.
+ * @internal
+ */
+export function patchworkConfigFrom(
+  op: string,
+  tensors: Record<string, SafetensorEntry>,
+  stored: unknown,
+): PatchworkConfig {
   const first = tensors['compartments.0.0.weight'];
   if (!first) fail(op, "is missing the tensor 'compartments.0.0.weight'");
   if (first.shape.length !== 2 || first.shape[0]! % 2 !== 0 || first.shape[0]! < 2 || first.shape[1]! < 1) {
@@ -161,7 +194,7 @@ export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
     compartmentDim: first.shape[0]! / 2,
     activation: 'compartments.0.1.scale' in tensors ? 'star-relu' : 'squared-relu',
   };
-  const config = readConfig(op, metadata, inferred, (c) => {
+  const config = readConfig(op, stored, inferred, (c) => {
     expectInteger(op, c, 'anchors', 1);
     expectInteger(op, c, 'compartments', 1);
     expectInteger(op, c, 'compartmentDim', 1);
@@ -171,7 +204,7 @@ export function loadPatchwork(bytes: Uint8Array | ArrayBuffer): Patchwork {
     if ((c.anchors as number) % (c.compartments as number) !== 0)
       fail(op, `has a bad ${CONFIG_METADATA_KEY}: 'anchors' must be divisible by 'compartments'`);
   });
-  return loadInto(op, new Patchwork({ ...config, activation: config.activation as PatchworkActivation }), tensors);
+  return { ...config, activation: config.activation as PatchworkActivation };
 }
 
 /**
@@ -205,14 +238,10 @@ function checkModule(
 
 function write(
   entries: Record<string, FloatEntry>,
-  module: string,
+  module: keyof typeof TYPES,
   config: ConstellationConfig | PatchworkConfig,
 ): Uint8Array {
-  return writeSafetensors(entries, {
-    format: 'pt',
-    [MODULE_METADATA_KEY]: module,
-    [CONFIG_METADATA_KEY]: JSON.stringify(config),
-  });
+  return writeSafetensors(entries, { format: 'pt', ...writeModelMetadata({ type: TYPES[module], config }) });
 }
 
 function readAllSync(op: string, weights: Record<string, tf.Tensor>, hint: string): Record<string, FloatEntry> {
@@ -247,7 +276,7 @@ function fail(op: string, message: string, cause?: unknown): never {
   throw new FormatError(op, 'bytes', message, cause === undefined ? undefined : { cause });
 }
 
-function parse(op: string, bytes: unknown, module: 'Constellation' | 'Patchwork'): SafetensorsContents {
+function parse(op: string, bytes: unknown, module: keyof typeof TYPES): SafetensorsContents & { config: unknown } {
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
     fail(op, `must be a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
   let contents: SafetensorsContents;
@@ -257,28 +286,42 @@ function parse(op: string, bytes: unknown, module: 'Constellation' | 'Patchwork'
     if (!GeolipError.isInstance(e)) throw e;
     fail(op, `is not a valid safetensors file (${e.message})`, e);
   }
-  const stored = contents.metadata[MODULE_METADATA_KEY];
-  if (stored !== undefined && stored !== module) fail(op, `holds a ${stored}, not a ${module}`);
-  return contents;
+  const { metadata } = contents;
+  // A bare state dict (e.g. from PyTorch) names no model: its config comes from the shapes.
+  const named = [MODEL_METADATA_KEYS.type, ...LEGACY_MODEL_KEYS].some((k) => metadata[k] !== undefined);
+  if (!named) {
+    const text = metadata[CONFIG_METADATA_KEY];
+    if (text === undefined) return { ...contents, config: undefined };
+    try {
+      return { ...contents, config: JSON.parse(text) as unknown };
+    } catch (e) {
+      fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not JSON`, e);
+    }
+  }
+  let meta;
+  try {
+    meta = readModelMetadata(metadata);
+  } catch (e) {
+    if (!GeolipError.isInstance(e)) throw e;
+    fail(op, `has bad model metadata (${e.message})`, e);
+  }
+  if (meta.type !== TYPES[module]) {
+    const held = Object.keys(TYPES).find((name) => TYPES[name as keyof typeof TYPES] === meta.type) ?? meta.type;
+    fail(op, `holds a ${held}, not a ${module}`);
+  }
+  return { ...contents, config: meta.config };
 }
 
 function readConfig<T extends object>(
   op: string,
-  metadata: Record<string, string>,
+  stored: unknown,
   inferred: T,
   validate: (c: Record<string, unknown>) => void,
 ): T {
-  const text = metadata[CONFIG_METADATA_KEY];
-  if (text === undefined) return inferred;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not JSON`, e);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+  if (stored === undefined) return inferred;
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored))
     fail(op, `has ${CONFIG_METADATA_KEY} metadata that is not a JSON object`);
-  const config = { ...inferred, ...(parsed as Record<string, unknown>) } as Record<string, unknown>;
+  const config = { ...inferred, ...(stored as Record<string, unknown>) } as Record<string, unknown>;
   validate(config);
   for (const key of Object.keys(inferred)) {
     // Sizes must agree with the tensors (the shape check below would catch it too, with a less direct message).

@@ -476,7 +476,8 @@ describe('AnchorBank: serialization', () => {
       const { tensors, metadata } = readSafetensors(bytes);
       expect(Object.keys(tensors).sort()).toEqual(Object.keys(b.getWeights()).sort());
       expect(tensors['projection.weight']!.shape).toEqual([8, 32]);
-      expect(metadata['geolip.class']).toBe('AnchorBank');
+      expect(metadata['geolip.type']).toBe('anchors/anchor-bank');
+      expect(metadata['geolip.format']).toBe('1');
       const loaded = AnchorBank.fromSafetensors(bytes);
       banks.push(loaded);
       expect(loaded.config).toEqual(b.config);
@@ -513,7 +514,8 @@ describe('AnchorBank: serialization', () => {
     check(rewrite(tensors, { config: '{nope' }), /not JSON/);
     check(rewrite(tensors, { config: JSON.stringify({ ...b.config, anchors: 1 }) }), /invalid config.*'anchors'/);
     check(rewrite(tensors, { config: JSON.stringify({ ...b.config, anchorInit: 'zeros' }) }), /'anchorInit'/);
-    check(rewrite(tensors, { ...metadata, 'geolip.class': 'Constellation' }), /not an AnchorBank/);
+    check(rewrite(tensors, { ...metadata, 'geolip.type': 'anchors/constellation' }), /not an AnchorBank/);
+    check(rewrite(tensors, { config: JSON.stringify(b.config), 'geolip.class': 'Constellation' }), /not an AnchorBank/);
     check(rewrite(tensors, { ...metadata, 'geolip.version': '2' }), /checkpoint version '2'/);
     const { anchors: _dropped, ...missing } = tensors;
     check(rewrite(missing, metadata), /lacks the tensor 'anchors'/);

@@ -55,7 +55,8 @@ describe('Constellation serialization', () => {
     expect(Object.keys(tensors)).toEqual(['anchors']);
     expect(tensors.anchors!.dtype).toBe('F32');
     expect(tensors.anchors!.shape).toEqual([8, 4]);
-    expect(metadata['geolip.module']).toBe('Constellation');
+    expect(metadata['geolip.type']).toBe('anchors/constellation');
+    expect(metadata['geolip.format']).toBe('1');
     expect(JSON.parse(metadata['geolip.config']!)).toEqual({ anchors: 8, dim: 4, dropout: 0, dropoutMode: 'mask' });
     expect(metadata.format).toBe('pt');
     c.dispose();

@@ -27,7 +27,9 @@ export const program: Program = {
   summary: 'evaluate sentence embedders on STS-B, SICK-R and MRPC, image embedders on COCO',
   version: versionOf(typeof __GEOLIP_BENCH_VERSION__ === 'string' ? __GEOLIP_BENCH_VERSION__ : undefined, moduleUrl()),
   commands: [runCommand, dataCommand, embedCommand, scanCommand],
-  epilogue: `Exit status: ${EXIT.ok} on success, ${EXIT.usage} on a usage error, ${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
+  epilogue:
+    `Exit status: ${EXIT.ok} on success, ${EXIT.usage} on a usage error, ` +
+    `${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
 };
 
 /**

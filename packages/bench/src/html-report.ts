@@ -30,42 +30,57 @@ function pairTable(report: JsonReport): string {
   for (const r of report.results as unknown as PairTaskResult[]) {
     const common =
       `<td>${escapeHtml(r.model)}</td><td class="num">${escapeHtml(formatParams(r.params))}</td>` +
-      `<td>${escapeHtml(TASK_LABEL[r.task] ?? r.task)}</td><td>${escapeHtml(r.split)}</td><td class="num" data-metric="n" data-value="${r.n}">${r.n}</td>`;
+      `<td>${escapeHtml(TASK_LABEL[r.task] ?? r.task)}</td><td>${escapeHtml(r.split)}</td>` +
+      `<td class="num" data-metric="n" data-value="${r.n}">${r.n}</td>`;
     const attrs = `data-task="${escapeHtml(r.task)}" data-split="${escapeHtml(r.split)}"`;
     if (r.kind === 'regression') {
       rows.push(
-        `<tr class="result" ${attrs}>${common}${pctCell('spearman', r.spearman)}${pctCell('pearson', r.pearson)}${'<td class="num">–</td>'.repeat(4)}</tr>`,
+        `<tr class="result" ${attrs}>${common}${pctCell('spearman', r.spearman)}${pctCell('pearson', r.pearson)}` +
+          `${'<td class="num">–</td>'.repeat(4)}</tr>`,
       );
     } else {
       rows.push(
-        `<tr class="result" ${attrs}>${common}<td class="num">–</td><td class="num">–</td>${pctCell('f1', r.f1)}${pctCell('accuracy', r.accuracy)}${pctCell('auc', r.auc)}` +
+        `<tr class="result" ${attrs}>${common}<td class="num">–</td><td class="num">–</td>` +
+          `${pctCell('f1', r.f1)}${pctCell('accuracy', r.accuracy)}${pctCell('auc', r.auc)}` +
           `<td class="num" data-metric="threshold" data-value="${r.threshold}">${r.threshold.toFixed(4)}</td></tr>`,
       );
       rows.push(
-        `<tr class="baseline" ${attrs}><td>all-paraphrase baseline</td><td class="num">–</td><td>${escapeHtml(TASK_LABEL[r.task] ?? r.task)}</td><td>${escapeHtml(r.split)}</td>` +
-          `<td class="num">${r.n}</td><td class="num">–</td><td class="num">–</td>${pctCell('f1', r.trivialF1)}${pctCell('accuracy', r.trivialAccuracy)}${pctCell('auc', 0.5)}<td class="num">–</td></tr>`,
+        `<tr class="baseline" ${attrs}><td>all-paraphrase baseline</td><td class="num">–</td>` +
+          `<td>${escapeHtml(TASK_LABEL[r.task] ?? r.task)}</td><td>${escapeHtml(r.split)}</td>` +
+          `<td class="num">${r.n}</td><td class="num">–</td><td class="num">–</td>` +
+          `${pctCell('f1', r.trivialF1)}${pctCell('accuracy', r.trivialAccuracy)}${pctCell('auc', 0.5)}` +
+          `<td class="num">–</td></tr>`,
       );
     }
   }
   return (
-    `<h2>Sentence-pair tasks</h2>\n<p class="note">Correlations, F1, accuracy and AUC ×100. The MRPC threshold is on the cosine.</p>\n` +
-    `<table id="pair-results"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody></table>`
+    `<h2>Sentence-pair tasks</h2>\n` +
+    `<p class="note">Correlations, F1, accuracy and AUC ×100. The MRPC threshold is on the cosine.</p>\n` +
+    `<table id="pair-results"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>\n` +
+    `<tbody>\n${rows.join('\n')}\n</tbody></table>`
   );
 }
 
 function cocoTables(coco: CocoTaskResult | undefined): string {
   if (!coco) return '';
   let html =
-    `<h2>COCO</h2>\n<table id="coco-results"><thead><tr><th>image model</th><th>task</th><th>train / eval images</th><th>classes</th><th>mAP</th><th>F1 micro</th><th>F1 macro</th></tr></thead>\n` +
-    `<tbody><tr class="result" data-task="coco"><td>${escapeHtml(coco.model)}</td><td>COCO multi-label (linear probe)</td><td class="num">${coco.nTrain} / ${coco.nEval}</td>` +
-    `<td class="num">${coco.classesUsed}</td>${pctCell('map', coco.map)}${pctCell('f1Micro', coco.f1Micro)}${pctCell('f1Macro', coco.f1Macro)}</tr></tbody></table>`;
+    `<h2>COCO</h2>\n<table id="coco-results"><thead><tr><th>image model</th><th>task</th>` +
+    `<th>train / eval images</th><th>classes</th><th>mAP</th><th>F1 micro</th><th>F1 macro</th></tr></thead>\n` +
+    `<tbody><tr class="result" data-task="coco"><td>${escapeHtml(coco.model)}</td>` +
+    `<td>COCO multi-label (linear probe)</td><td class="num">${coco.nTrain} / ${coco.nEval}</td>` +
+    `<td class="num">${coco.classesUsed}</td>${pctCell('map', coco.map)}` +
+    `${pctCell('f1Micro', coco.f1Micro)}${pctCell('f1Macro', coco.f1Macro)}</tr></tbody></table>`;
   const t = coco.retrieval;
   if (t) {
     const ks = [1, 5, 10];
     html +=
-      `\n<table id="coco-retrieval"><thead><tr><th>image model</th><th>text model</th><th>captions / images</th>${ks.map((k) => `<th>text→image R@${k}</th>`).join('')}${ks.map((k) => `<th>image→text R@${k}</th>`).join('')}</tr></thead>\n` +
-      `<tbody><tr class="result" data-task="coco-retrieval"><td>${escapeHtml(coco.model)}</td><td>${escapeHtml(t.textModel)}</td><td class="num">${t.captions} / ${coco.nEval}</td>` +
-      `${ks.map((k) => pctCell(`t2i@${k}`, t.textToImage[k])).join('')}${ks.map((k) => pctCell(`i2t@${k}`, t.imageToText[k])).join('')}</tr></tbody></table>`;
+      `\n<table id="coco-retrieval"><thead><tr><th>image model</th><th>text model</th><th>captions / images</th>` +
+      `${ks.map((k) => `<th>text→image R@${k}</th>`).join('')}` +
+      `${ks.map((k) => `<th>image→text R@${k}</th>`).join('')}</tr></thead>\n` +
+      `<tbody><tr class="result" data-task="coco-retrieval"><td>${escapeHtml(coco.model)}</td>` +
+      `<td>${escapeHtml(t.textModel)}</td><td class="num">${t.captions} / ${coco.nEval}</td>` +
+      `${ks.map((k) => pctCell(`t2i@${k}`, t.textToImage[k])).join('')}` +
+      `${ks.map((k) => pctCell(`i2t@${k}`, t.imageToText[k])).join('')}</tr></tbody></table>`;
   }
   return html;
 }
@@ -76,7 +91,8 @@ function keyValueTable(id: string, entries: [string, unknown][]): string {
     if (typeof v === 'object') return `<code>${escapeHtml(JSON.stringify(v))}</code>`;
     return escapeHtml(String(v));
   };
-  return `<table id="${id}" class="kv"><tbody>\n${entries.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cell(v)}</td></tr>`).join('\n')}\n</tbody></table>`;
+  const rows = entries.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cell(v)}</td></tr>`);
+  return `<table id="${id}" class="kv"><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
 /** `</script>` (and `<!--`) inside embedded JSON would end the element early: escape `<` as `\u003c`. */
@@ -86,8 +102,12 @@ const embedJson = (value: unknown): string =>
     '\\u003c',
   );
 
+const BODY_STYLE =
+  'body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; ' +
+  'margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1f24; }';
+
 const STYLE = `
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1f24; }
+${BODY_STYLE}
 h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 .note, .meta { color: #57606a; font-size: .9rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
@@ -112,20 +132,34 @@ code { font-size: .85em; word-break: break-all; }
  * @returns the HTML document (UTF-8 text).
  *
  * @example
- * const html = htmlReport(jsonReport(results, settings), results.map((r) => ({ title: r.task, svg: svgScatter(r.gold, r.predicted) })));
+ * const plots = results.map((r) => ({ title: r.task, svg: svgScatter(r.gold, r.predicted) }));
+ * const html = htmlReport(jsonReport(results, settings), plots);
  * await writeFileAtomic('report.html', html);
  */
 export function htmlReport(report: JsonReport, plots: readonly HtmlReportPlot[] = []): string {
   const s = report.settings;
   const coco = s.coco as CocoTaskResult | undefined;
-  const title = `GeoLIP bench: ${typeof s.modelName === 'string' ? s.modelName : typeof s.model === 'string' ? s.model : 'report'}`;
+  const name = typeof s.modelName === 'string' ? s.modelName : typeof s.model === 'string' ? s.model : 'report';
+  const title = `GeoLIP bench: ${name}`;
   const settings = Object.entries(s).filter(([k]) => k !== 'coco' && k !== 'plots');
   const env = report.environment;
   const totals = report.totals;
   const plotHtml =
     plots.length === 0
       ? ''
-      : `<h2>Plots</h2>\n<div class="plots">\n${plots.map((p) => `<figure>${p.svg}<figcaption>${escapeHtml(p.title)}</figcaption></figure>`).join('\n')}\n</div>`;
+      : `<h2>Plots</h2>\n<div class="plots">\n` +
+        `${plots.map((p) => `<figure>${p.svg}<figcaption>${escapeHtml(p.title)}</figcaption></figure>`).join('\n')}` +
+        `\n</div>`;
+  const meta =
+    `${escapeHtml(report.date)} · backend <span id="backend">${escapeHtml(env.backend)}</span>` +
+    ` · Node ${escapeHtml(env.node)} (${escapeHtml(env.platform)}/${escapeHtml(env.arch)})` +
+    ` · ${totals.sentences} sentences embedded in ${totals.embedSeconds.toFixed(2)} s`;
+  const environment: [string, unknown][] = [
+    ['backend', env.backend],
+    ['node', env.node],
+    ['platform', `${env.platform}/${env.arch}`],
+    ...Object.entries(env.packages),
+  ];
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -137,14 +171,14 @@ export function htmlReport(report: JsonReport, plots: readonly HtmlReportPlot[] 
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="meta">${escapeHtml(report.date)} · backend <span id="backend">${escapeHtml(env.backend)}</span> · Node ${escapeHtml(env.node)} (${escapeHtml(env.platform)}/${escapeHtml(env.arch)}) · ${totals.sentences} sentences embedded in ${totals.embedSeconds.toFixed(2)} s</p>
+<p class="meta">${meta}</p>
 ${pairTable(report)}
 ${cocoTables(coco)}
 ${plotHtml}
 <h2>Settings</h2>
 ${keyValueTable('settings', settings)}
 <h2>Environment</h2>
-${keyValueTable('environment', [['backend', env.backend], ['node', env.node], ['platform', `${env.platform}/${env.arch}`], ...Object.entries(env.packages)])}
+${keyValueTable('environment', environment)}
 <script type="application/json" id="geolip-report">
 ${embedJson(report)}
 </script>

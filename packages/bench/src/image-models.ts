@@ -85,7 +85,8 @@ export const builtinImageModels: Record<string, { description: string; load(): P
   },
   'mobilenet-v2': {
     description:
-      'MobileNetV2 of nsfwjs (ImageNet backbone fine-tuned for NSFW): central square resized to 224x224, values x/255, ' +
+      'MobileNetV2 of nsfwjs (ImageNet backbone fine-tuned for NSFW): ' +
+      'central square resized to 224x224, values x/255, ' +
       'last feature map average-pooled (1280-d); needs the optional peer nsfwjs',
     load: () => createMobileNetV2(),
   },
@@ -115,7 +116,8 @@ export async function loadImageModel(nameOrPath: string): Promise<Embedder<strin
     throw new InvalidArgumentError(
       'loadImageModel',
       'nameOrPath',
-      `'${nameOrPath}' is not a builtin image model (valid: ${Object.keys(builtinImageModels).join(', ')}) nor a module path`,
+      `'${nameOrPath}' is not a builtin image model ` +
+        `(valid: ${Object.keys(builtinImageModels).join(', ')}) nor a module path`,
     );
   }
   if (!existsSync(spec.path))

@@ -2,7 +2,10 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What a model spec names: a builtin model, a `.safetensors` file of a text encoder, an ES module, or nothing known. */
+/**
+ * What a model spec names: a builtin model, a `.safetensors` file of a text encoder, an ES module, or nothing
+ * known.
+ */
 export type ModelSpec =
   | { kind: 'builtin'; name: string }
   | { kind: 'safetensors'; path: string }

@@ -87,12 +87,14 @@ export function svgScatter(
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+      `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
   );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   if (options.title) {
     out.push(
-      `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`,
+      `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">` +
+        `${escapeXml(options.title)}</text>`,
     );
   }
   if (options.subtitle) {
@@ -119,10 +121,12 @@ export function svgScatter(
   }
   out.push(`</g>`);
   out.push(
-    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel ?? 'gold score')}</text>`,
+    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">` +
+      `${escapeXml(options.xLabel ?? 'gold score')}</text>`,
   );
   out.push(
-    `<text x="14" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${m.top + ph / 2})">${escapeXml(options.yLabel ?? 'cosine similarity')}</text>`,
+    `<text x="14" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${m.top + ph / 2})">` +
+      `${escapeXml(options.yLabel ?? 'cosine similarity')}</text>`,
   );
   // Points.
   out.push(`<g class="points" fill="#1f77b4" fill-opacity="0.45">`);

@@ -20,7 +20,8 @@ export async function resolveTextModel(spec: string, usage: (message: string) =>
   const kind = classifyModelSpec(spec, names);
   if (kind.kind === 'unknown') {
     throw usage(
-      `unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, or a path to an ES module exporting an Embedder`,
+      `unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, ` +
+        'or a path to an ES module exporting an Embedder',
     );
   }
   if (kind.kind !== 'builtin' && !existsSync(kind.path))
@@ -43,7 +44,8 @@ export async function resolveImageModel(
   const kind = classifyModelSpec(spec, names);
   if (kind.kind === 'unknown' || kind.kind === 'safetensors') {
     throw usage(
-      `unknown image model '${spec}'; valid image models: ${names.join(', ')}, or a path to an ES module exporting an image Embedder`,
+      `unknown image model '${spec}'; valid image models: ${names.join(', ')}, ` +
+        'or a path to an ES module exporting an image Embedder',
     );
   }
   if (kind.kind === 'module' && !existsSync(kind.path)) throw usage(`image model module not found: ${kind.path}`);

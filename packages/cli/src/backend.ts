@@ -28,7 +28,8 @@ export async function startBackend(
   });
   if (name !== undefined && info.name !== name) {
     io.stderr.write(
-      `note: backend '${info.name}' is active (requested '${name}'; GEOLIP_BACKEND=${process.env.GEOLIP_BACKEND ?? ''})\n`,
+      `note: backend '${info.name}' is active ` +
+        `(requested '${name}'; GEOLIP_BACKEND=${process.env.GEOLIP_BACKEND ?? ''})\n`,
     );
   }
   return info.name;

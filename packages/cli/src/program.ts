@@ -15,7 +15,9 @@ export interface Program {
   version: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commands differ in their option types
   commands: readonly Command<any>[];
-  /** Closing paragraphs of the program's help (exit statuses, environment variables); a function is called each time. */
+  /**
+   * Closing paragraphs of the program's help (exit statuses, environment variables); a function is called each time.
+   */
   epilogue?: string | (() => string);
 }
 
@@ -33,7 +35,8 @@ export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stder
  * `--help` or `-h` anywhere among a command's options prints that command's help, whatever else is wrong.
  *
  * Errors print one line, `<program>: error: <message>` (the stack too when `GEOLIP_DEBUG=1`): a {@link UsageError}
- * exits {@link EXIT.usage} (option checks such as `parseBackendName` throw one through {@link asUsage}), anything else 1.
+ * exits {@link EXIT.usage} (option checks such as `parseBackendName` throw one through {@link asUsage}), anything
+ * else 1.
  *
  * @param program - the program.
  * @param argv - the command line.
@@ -119,7 +122,10 @@ export function reportError(program: string, error: unknown, io: CliIo): number 
  * @throws {UsageError} when `check` throws an InvalidArgumentError; other errors pass through.
  * @example
  * ```ts
- * const backend = values.backend === undefined ? undefined : asUsage(ctx, () => parseBackendName(ctx.op, '--backend', values.backend));
+ * const backend =
+ *   values.backend === undefined
+ *     ? undefined
+ *     : asUsage(ctx, () => parseBackendName(ctx.op, '--backend', values.backend));
  * ```
  */
 export function asUsage<T>(ctx: Pick<CommandContext, 'op'>, check: () => T): T {

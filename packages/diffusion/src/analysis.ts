@@ -17,7 +17,10 @@ export interface DriftAnalysisOptions {
 export interface DriftAnalysis {
   /** Drift of each anchor from home, radians. */
   drift: Float64Array;
-  /** mean / median / max and `nearBinding`, the fraction of anchors within the band (`driftSummary` of `@geolip/anchors`). */
+  /**
+   * mean / median / max and `nearBinding`, the fraction of anchors within the band (`driftSummary` of
+   * `@geolip/anchors`).
+   */
   summary: DriftSummary;
 }
 
@@ -25,7 +28,8 @@ export interface DriftAnalysis {
  * Drift of each anchor from its home position (radians) and the fraction within ±window of the
  * binding constant, for hand-built or extracted anchors (spec §4.5, the card's "near 0.29").
  *
- *     drift_a = arccos(clamp(⟨ĥ_a, â_a⟩, ±(1 − 1e-7)));   nearBinding = #{a : |drift_a − 0.29154| < 0.05} / A
+ *     drift_a = arccos(clamp(⟨ĥ_a, â_a⟩, ±(1 − 1e-7)))
+ *     nearBinding = #{a : |drift_a − 0.29154| < 0.05} / A
  *
  * @param home - `[A, D]` home anchors (raw or unit rows).
  * @param current - `[A, D]` current anchors.

@@ -24,7 +24,9 @@ export interface GlfmConfig {
   numClasses: number;
   /** Widths of the encoder levels at full and half resolution, `[c1, c2]` [INFER: 64, 128]. */
   levelChannels: readonly [number, number];
-  /** Cb, the width of the encoder output at H/4 (card: 256, giving (B, 256, 8, 8) at 32×32). Multiple of `patchDim`. */
+  /**
+   * Cb, the width of the encoder output at H/4 (card: 256, giving (B, 256, 8, 8) at 32×32). Multiple of `patchDim`.
+   */
   bottleneckChannels: number;
   /** G of every GroupNorm (divides c1, c2 and Cb) [INFER: 32, guided-diffusion's GroupNorm32]. */
   groups: number;
@@ -188,7 +190,8 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
     throw new InvalidArgumentError(
       op,
       'phases',
-      'must contain a phase > 0 (at phase 0 the triangulation uses only the fixed home anchors, so the anchors would get no gradient)',
+      'must contain a phase > 0 ' +
+        '(at phase 0 the triangulation uses only the fixed home anchors, so the anchors would get no gradient)',
     );
   }
   for (const name of ['encoderConditioning', 'decoderConditioning', 'decoderSkips'] as const) {

@@ -33,7 +33,8 @@ export interface PatchConstellationOptions {
  *     x̂_p = x_p / √(‖x_p‖² + 1e-12)                            each patch onto S^(d−1)
  *     ω_pa = arccos(clamp(⟨ĥ_pa, â_pa⟩, ±(1 − 1e-7)))          drift of each anchor
  *     a_pa(τ) = rownorm([sin((1−τ)ω)·ĥ + sin(τω)·â] / max(sin ω, 1e-7))   for each phase τ
- *     tri[n, p, k, a] = 1 − ⟨x̂_np, a_pa(τ_k)⟩                  → [N, P·K·A], patch-major, then phase, then anchor
+ *     tri[n, p, k, a] = 1 − ⟨x̂_np, a_pa(τ_k)⟩                  → [N, P·K·A]
+ *                                                               (patch-major, then phase, then anchor)
  *
  * With d = 16, A = 16, K = 3 and P = 16 (a 256-wide vector) the width is 768 (spec §12.2).
  *
@@ -133,7 +134,8 @@ export class PatchConstellation extends Module {
     if (x.rank !== 2 || x.shape[1] !== width) throw new ShapeError(op, 'x', `[N, ${width}]`, x.shape);
     return tf.tidy(() => {
       const n = x.shape[0];
-      const xs = tf.transpose(unitRows(tf.reshape(x, [n, this.patches, this.patchDim])), [1, 0, 2]) as tf.Tensor3D; // [P, N, d]
+      const units = unitRows(tf.reshape(x, [n, this.patches, this.patchDim]));
+      const xs = tf.transpose(units, [1, 0, 2]) as tf.Tensor3D; // [P, N, d]
       const cos = tf.matMul(xs, this.phaseAnchors(), false, true); // [P, N, K·A]
       const tri = tf.sub(1, tf.transpose(cos, [1, 0, 2]));
       return tf.reshape(tri, [n, this.outputDim]) as tf.Tensor2D;

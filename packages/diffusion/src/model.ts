@@ -62,7 +62,8 @@ class Encoder extends Module {
 }
 
 /**
- * res(Cb→c2) → up → res(c2→c1) → up → res(c1) → GroupNorm → SiLU → conv_out: `[B, s, s, Cb]` → `[B, 4s, 4s, C]`.
+ * res(Cb→c2) → up → res(c2→c1) → up → res(c1) → GroupNorm → SiLU → conv_out:
+ * `[B, s, s, Cb]` → `[B, 4s, 4s, C]`.
  * With U-Net skips the encoder's half- and full-resolution features are concatenated (channels) before the
  * second and third res blocks, whose inputs double.
  */
@@ -138,7 +139,8 @@ export interface GlfmForwardResult {
  *     v2 skip:       z = Skip(flatten h) + σ(g)·Relay(h)      Skip = Linear(s²Cb, s²Cb), unconstrained
  *     v3 pure:       z = Relay(h)                             the decoder sees only triangulation-derived values
  *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
- *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);  z = reshape(Linear(g))
+ *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);
+ *                    z = reshape(Linear(g))
  *     v = Decoder(z, cond [, U-Net skips of the encoder])     [B, H, W, C]   (skips: `decoderSkips`, v4's preset)
  *
  * Images are NHWC (`[B, H, W, C]`, the layout of `@geolip/nn`). Parameters are named as registered:
@@ -300,7 +302,8 @@ export class GlfmModel extends Module {
       throw new ShapeError(
         op,
         'x',
-        `[B, ${c.imageSize}, ${c.imageSize}, ${c.channels}] (NHWC, the ${c.imageSize}×${c.imageSize}×${c.channels} images of this config)`,
+        `[B, ${c.imageSize}, ${c.imageSize}, ${c.channels}] ` +
+          `(NHWC, the ${c.imageSize}×${c.imageSize}×${c.channels} images of this config)`,
         x.shape,
       );
     }

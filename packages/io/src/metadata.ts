@@ -10,7 +10,7 @@
  *
  * Files written before the contract tagged their model under four other keys; {@link readModelMetadata} reads them
  * here and nowhere else: `geolip.model` (a type string such as `caption-encoder`, or a JSON blob with the config),
- * `geolip.module` (anchors modules), `geolip.class` (anchor-bank checkpoints) and `geolip.consensus` (consensus
+ * `geolip.module` (anchors modules), `geolip.class` (anchor-bank checkpoints, their config under `config`) and `geolip.consensus` (consensus
  * files). Their other `geolip.*` keys become `extra`.
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
@@ -44,8 +44,9 @@ export const LEGACY_MODEL_TYPES: Readonly<Record<string, string>> = Object.freez
   vit: 'vision/vit',
   glfm: 'diffusion/glfm',
   'fmnist-david': 'vision/david',
-  BaseTierSoup: 'train/coco-soup',
-  'ViTEncoder+Linear': 'train/coco-student',
+  BaseTierSoup: 'vision/base-tier-soup',
+  'ViTEncoder+Linear': 'vision/vit',
+  'mlp-student': 'nn/mlp-student',
   AnchorBank: 'anchors/anchor-bank',
   Constellation: 'anchors/constellation',
   Patchwork: 'anchors/patchwork',
@@ -68,7 +69,10 @@ export interface ModelMetadata {
   type: string;
   /** The parsed constructor config; `undefined` when the file has none (some legacy files). */
   config: unknown;
-  /** Model-specific extras: `geolip.extra`, or a legacy file's other `geolip.*` keys (prefix dropped, values parsed as JSON where they parse, else kept as strings). */
+  /**
+   * Model-specific extras: `geolip.extra`, or a legacy file's other `geolip.*` keys (prefix dropped, values parsed as
+   * JSON where they parse, else kept as strings).
+   */
   extra: Record<string, unknown>;
   /** `"1"` for files written by {@link writeModelMetadata}; `"legacy"` for older files. */
   format: string;
@@ -246,9 +250,11 @@ export function readModelMetadata(metadata: Record<string, string>): ModelMetada
   const cls = metadata['geolip.class'];
   if (cls !== undefined) {
     if (cls.length === 0) throw new FormatError(op, 'metadata', "'geolip.class' is empty");
+    // Anchor-bank checkpoints kept their config under the plain key `config`.
+    const legacyConfig = !has(K.config) && has('config') ? parseJsonField(op, 'config', metadata.config!) : configOf();
     return {
       type: legacyType(cls),
-      config: configOf(),
+      config: legacyConfig,
       extra: legacyExtra(metadata, ['geolip.class', K.config]),
       format: 'legacy',
       legacyKey: 'geolip.class',

@@ -61,7 +61,7 @@ describe('writeModelMetadata / readModelMetadata', () => {
     });
     expect(readModelMetadata({ 'geolip.class': 'AnchorBank', 'geolip.version': '1', config: '{}' })).toMatchObject({
       type: 'anchors/anchor-bank',
-      config: undefined,
+      config: {},
       extra: { version: 1 },
     });
     expect(readModelMetadata({ 'geolip.consensus': '{"format":1,"experts":["a"]}' })).toMatchObject({

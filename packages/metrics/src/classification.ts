@@ -218,7 +218,12 @@ export interface ThresholdedEvaluation {
  * @throws {InvalidArgumentError} Labels other than 0/1, or an unknown metric.
  * @example
  * ```ts
- * const r = thresholdedEvaluation({ fitScores: [0.1, 0.9], fitLabels: [0, 1], evalScores: [0.3, 0.7], evalLabels: [0, 1] });
+ * const r = thresholdedEvaluation({
+ *   fitScores: [0.1, 0.9],
+ *   fitLabels: [0, 1],
+ *   evalScores: [0.3, 0.7],
+ *   evalLabels: [0, 1],
+ * });
  * r.chosen.threshold; // 0.5
  * r.chosen.f1; // 1
  * ```

@@ -63,7 +63,8 @@ function pearsonUnchecked(x: NumericArray, y: NumericArray): number {
 }
 
 /**
- * Pearson correlation r = Σ(xᵢ−x̄)(yᵢ−ȳ) / (‖x−x̄‖·‖y−ȳ‖), in float64 (= `scipy.stats.pearsonr(x, y)[0]`).
+ * Pearson correlation r = Σ(xᵢ−x̄)(yᵢ−ȳ) / (‖x−x̄‖·‖y−ȳ‖), in float64
+ * (= `scipy.stats.pearsonr(x, y)[0]`).
  *
  * @param x - `[N]` values, N ≥ 2.
  * @param y - `[N]` values.

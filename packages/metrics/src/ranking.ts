@@ -118,7 +118,10 @@ export function meanAveragePrecision(
   return { map: used === 0 ? Number.NaN : sum / used, classesUsed: used, perClass };
 }
 
-/** Ground truth of {@link recallAtK}: a function giving the relevant gallery indices of query q, or `[Nq]` single relevant index per query. */
+/**
+ * Ground truth of {@link recallAtK}: a function giving the relevant gallery indices of query q, or `[Nq]` single
+ * relevant index per query.
+ */
 export type RetrievalRelevance = ((q: number) => Iterable<number>) | ArrayLike<number>;
 
 /** Result of {@link recallAtK}. */
@@ -144,7 +147,8 @@ export interface RecallAtK {
  * @param similarity - `[Nq·Ng]` row-major similarities (higher = more similar).
  * @param nq - Nq, number of queries.
  * @param ng - Ng, gallery size.
- * @param relevant - `(q) => Iterable<number>` of relevant gallery indices, or an `[Nq]` array with one relevant index per query.
+ * @param relevant - `(q) => Iterable<number>` of relevant gallery indices, or an `[Nq]` array with one relevant
+ *   index per query.
  * @param ks - Cut-offs, default `[1, 5, 10]`.
  * @returns Recall per K, per-query ranks, median and mean rank.
  * @throws {ShapeError} `similarity.length ≠ nq·ng`, or an array `relevant` has length ≠ nq.

@@ -3,6 +3,9 @@ export { Module, toRng, toTorchLayout, fromTorchLayout, uniformInit, normalInit,
 export type { ParamLayout, StateDict, StateDictKey, BufferOptions, LoadStateDictOptions, InitSeed } from './module.js';
 export { ModelRegistry, loadPretrained, loadPretrainedFile } from './registry.js';
 export type { FromPretrainedOptions, ModelSpec, Pretrained, PretrainedContext, ShippedWeights } from './registry.js';
+export { nnModels } from './models.js';
+export { MLP_STUDENT_TYPE, MlpStudent, parseMlpStudentConfig } from './layers/mlp-student.js';
+export type { MlpStudentActivation, MlpStudentConfig } from './layers/mlp-student.js';
 
 // Conv blocks (NHWC images; PyTorch is NCHW): conv, group norm, diffusion residual block, resampling, conditioning.
 export { Conv2d, IMAGE_LAYOUT } from './layers/conv2d.js';

@@ -33,7 +33,10 @@ export interface LoadStateDictOptions {
   strict?: boolean;
 }
 
-/** One key of a state dict: its dotted name, its PyTorch shape, and whether {@link Module.loadStateDict} may go without it. */
+/**
+ * One key of a state dict: its dotted name, its PyTorch shape, and whether {@link Module.loadStateDict} may go
+ * without it.
+ */
 export interface StateDictKey {
   name: string;
   shape: number[];
@@ -86,12 +89,13 @@ const SEGMENT = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/;
  * sub-modules (a bare `nn.Linear` read directly, an `nn.ParameterList`) flat on itself; its first segment then may
  * not name a child.
  *
- * **Stored layout ≠ PyTorch layout.** Parameters stored transposed declare it with their {@link ParamLayout}. A module
- * that stores its state differently altogether (e.g. `Patchwork` of `@geolip/anchors` keeps its compartments stacked
- * in `[n_comp, …]` variables, where PyTorch has `compartments.{k}.*`) overrides the three hooks that define its
- * *own* contribution to its parent's state dict, {@link Module.ownStateKeys}, {@link Module.ownStateDict} and
- * {@link Module.loadOwnState}; `stateDict`, `loadStateDict` (checks included) and `stateDictKeys` of every ancestor
- * then use the PyTorch names with no conversion in the model. `getWeights` still returns what is stored.
+ * **Stored layout ≠ PyTorch layout.** Parameters stored transposed declare it with their {@link ParamLayout}. A
+ * module that stores its state differently altogether (e.g. `Patchwork` of `@geolip/anchors` keeps its
+ * compartments stacked in `[n_comp, …]` variables, where PyTorch has `compartments.{k}.*`) overrides the three
+ * hooks that define its *own* contribution to its parent's state dict, {@link Module.ownStateKeys},
+ * {@link Module.ownStateDict} and {@link Module.loadOwnState}; `stateDict`, `loadStateDict` (checks included) and
+ * `stateDictKeys` of every ancestor then use the PyTorch names with no conversion in the model. `getWeights` still
+ * returns what is stored.
  *
  * **Buffers** ({@link Module.addBuffer}, PyTorch's `register_buffer`) are tensors the module owns that are not
  * trained: not in `getWeights`/`paramCount`, in the state dict when persistent, disposed with the module.
@@ -104,7 +108,8 @@ export abstract class Module {
 
   /**
    * Registers a trainable parameter (takes ownership of `init`).
-   * @param name - an identifier, or dotted identifiers / indices (`projection.weight`, `rotations.0`; see the class doc).
+   * @param name - an identifier, or dotted identifiers / indices (`projection.weight`, `rotations.0`; see the class
+   *   doc).
    * @param layout - how it maps to PyTorch's layout; see {@link ParamLayout}.
    * @throws {InvalidArgumentError} naming `name` when it is not fresh or not a (dotted) identifier.
    */
@@ -188,7 +193,9 @@ export abstract class Module {
     return out;
   }
 
-  /** Every buffer that is set, as `[dotted name, tensor]` (owned by the modules), in registration order (depth first). */
+  /**
+   * Every buffer that is set, as `[dotted name, tensor]` (owned by the modules), in registration order (depth first).
+   */
   namedBuffers(prefix = ''): [string, tf.Tensor][] {
     const out: [string, tf.Tensor][] = [];
     for (const [name, e] of this.ownBuffers) if (e.value !== null) out.push([prefix + name, e.value]);
@@ -196,7 +203,10 @@ export abstract class Module {
     return out;
   }
 
-  /** Every parameter by its stable dotted name: the live variables, not copies (the `TrainableModel.getWeights` of `@geolip/train`). */
+  /**
+   * Every parameter by its stable dotted name: the live variables, not copies (the `TrainableModel.getWeights` of
+   * `@geolip/train`).
+   */
   getWeights(): Record<string, tf.Variable> {
     this.assertLive('getWeights');
     const out: Record<string, tf.Variable> = {};
@@ -204,7 +214,10 @@ export abstract class Module {
     return out;
   }
 
-  /** The trainable parameters (the live variables of {@link Module.getWeights}), in order: the `varList` of `tf.variableGrads` or `optimizer.minimize`. */
+  /**
+   * The trainable parameters (the live variables of {@link Module.getWeights}), in order: the `varList` of
+   * `tf.variableGrads` or `optimizer.minimize`.
+   */
   get trainableVariables(): tf.Variable[] {
     this.assertLive('trainableVariables');
     return this.namedParameters()
@@ -212,7 +225,10 @@ export abstract class Module {
       .filter((v) => v.trainable);
   }
 
-  /** Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`; 0 once disposed. */
+  /**
+   * Number of scalar parameters (trainable or not), as PyTorch's `sum(p.numel() for p in m.parameters())`; 0 once
+   * disposed.
+   */
   paramCount(): number {
     if (this.disposed) return 0;
     let n = 0;
@@ -220,7 +236,10 @@ export abstract class Module {
     return n;
   }
 
-  /** Every key of {@link Module.stateDict} (and what {@link Module.loadStateDict} accepts) with its PyTorch shape, in order. */
+  /**
+   * Every key of {@link Module.stateDict} (and what {@link Module.loadStateDict} accepts) with its PyTorch shape, in
+   * order.
+   */
   stateDictKeys(): StateDictKey[] {
     this.assertLive('stateDictKeys');
     const out: StateDictKey[] = [];
@@ -274,7 +293,8 @@ export abstract class Module {
         throw new FormatError(
           op,
           'dict',
-          `has unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (pass { strict: false } to ignore them)`,
+          `has unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} ` +
+            '(pass { strict: false } to ignore them)',
         );
     }
     this.visit('', (m, prefix) => {

@@ -162,7 +162,8 @@ export class ModelRegistry {
 
   /**
    * The spec of `type`.
-   * @throws {InvalidArgumentError} naming `op` (default `ModelRegistry.get`) and `'type'`, listing the registered types.
+   * @throws {InvalidArgumentError} naming `op` (default `ModelRegistry.get`) and `'type'`, listing the registered
+   *   types.
    */
   get(type: string, op = 'ModelRegistry.get'): ModelSpec<unknown, Module> {
     const spec = this.specs.get(type);

@@ -32,7 +32,10 @@ export type { Recipe, RecipeIo, RecipeRunOptions } from '@geolip/train';
 export { RECIPES };
 export type { CliIo } from '@geolip/cli';
 
-/** A recipe's paragraph of the usage: the name in a 14-wide column (alone on its line when longer), help lines at 18. */
+/**
+ * A recipe's paragraph of the usage: the name in a 14-wide column (alone on its line when longer), help lines
+ * at 18.
+ */
 function recipeUsage(recipe: Recipe): string {
   const lines = recipe.help.split('\n');
   const head =
@@ -127,7 +130,8 @@ async function consensus(
     const m = await readExpertFeatures(resolve(e.path));
     if (features.length > 0 && m.rows !== features[0]!.rows) {
       throw usage(
-        `expert '${e.name}' has N=${m.rows} samples, expert '${experts[0]!.name}' has N=${features[0]!.rows}; row i of every expert must be sample i`,
+        `expert '${e.name}' has N=${m.rows} samples, expert '${experts[0]!.name}' has N=${features[0]!.rows}; ` +
+          'row i of every expert must be sample i',
       );
     }
     features.push(m);
@@ -173,7 +177,8 @@ async function consensus(
   );
 
   io.stdout.write(
-    `consensus of ${experts.length} experts on N=${result.targets.rows} samples (W=${result.config.width}, K=${result.config.targetDim})\n\n`,
+    `consensus of ${experts.length} experts on N=${result.targets.rows} samples ` +
+      `(W=${result.config.width}, K=${result.config.targetDim})\n\n`,
   );
   io.stdout.write(
     table(
@@ -206,12 +211,16 @@ ${recipeHelp()}`,
       type: 'string',
       value: '<N>',
       description:
-        "stop after N total steps (default: the config's steps; the LR schedule always spans the config's steps, so stopping early and resuming equals a straight run).",
+        "stop after N total steps (default: the config's steps; the LR schedule always spans the config's steps, " +
+        'so stopping early and resuming equals a straight run).',
     },
     'time-limit': {
       type: 'string',
       value: '<S>',
-      description: `stop training after S seconds (default: the config's "timeLimit", if any), save a checkpoint and exit with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same (a second signal exits at once).`,
+      description:
+        `stop training after S seconds (default: the config's "timeLimit", if any), save a checkpoint and exit ` +
+        `with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same ` +
+        '(a second signal exits at once).',
     },
     backend: BACKEND_OPTION,
   },
@@ -271,7 +280,10 @@ function moduleUrl(): string | undefined {
   }
 }
 
-/** The version, set by tsup from package.json at build time (so a bundle of the CLI, e.g. tools/device/pack.mjs's, knows it too). */
+/**
+ * The version, set by tsup from package.json at build time (so a bundle of the CLI, e.g. tools/device/pack.mjs's,
+ * knows it too).
+ */
 function ownVersion(): string {
   return versionOf(typeof __GEOLIP_TRAIN_VERSION__ === 'string' ? __GEOLIP_TRAIN_VERSION__ : undefined, moduleUrl());
 }
@@ -282,14 +294,18 @@ export const program: Program = {
   summary: 'GeoLIP training tools',
   version: ownVersion(),
   commands: [consensusCommand, runCommand],
-  epilogue: () => `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):
-${recipeHelp()}
-
-Exit status: ${EXIT.ok} on success, ${EXIT.interrupted} when --time-limit or a signal stopped a run after its checkpoint, ${EXIT.usage} on a usage error,
-${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
+  epilogue: () =>
+    `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):\n` +
+    `${recipeHelp()}\n\n` +
+    `Exit status: ${EXIT.ok} on success, ${EXIT.interrupted} when --time-limit or a signal stopped a run after ` +
+    `its checkpoint, ${EXIT.usage} on a usage error,\n` +
+    `${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
 };
 
-/** Runs the CLI with `argv` (without node and the script). Returns the exit status (@geolip/cli's EXIT); never throws. */
+/**
+ * Runs the CLI with `argv` (without node and the script). Returns the exit status (@geolip/cli's EXIT); never
+ * throws.
+ */
 export async function main(argv: readonly string[], io: CliIo = PROCESS_IO): Promise<number> {
   return runProgram(program, argv, io);
 }

@@ -3,6 +3,7 @@
  * fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the `geolip-train` CLI (`@geolip/recipes/cli`,
  * bin `geolip-train`). The model packages are real dependencies: every recipe runs after a plain install.
  */
+export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
 export { mlpStudent, parseMlpStudentConfig, MlpStudent } from './recipes/mlp-student.js';
 export type { MlpStudentConfig } from './recipes/mlp-student.js';

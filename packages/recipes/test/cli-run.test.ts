@@ -7,7 +7,9 @@ import { readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
-import { expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
+import { MlpStudent } from '@geolip/nn';
+
+import { expectLoadsByMetadata, expertView, gaussian, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   const o = { stdout: '', stderr: '' };
@@ -110,6 +112,10 @@ describe('geolip-train run mlp-student', () => {
     expect(w['fc1.bias']!.shape).toEqual([32]);
     expect(w['fc2.weight']!.shape).toEqual([8, 32]);
     expect(w['fc2.bias']!.shape).toEqual([8]);
+    // The student loads by its metadata alone (nn/mlp-student), bit-identical to the file.
+    expect(await expectLoadsByMetadata(join(out, 'student.safetensors'), 'nn/mlp-student', MlpStudent)).toBe(
+      32 * 16 + 32 + 8 * 32 + 8,
+    );
 
     // A fresh run into a directory with checkpoints is refused.
     const again = await run(['run', 'mlp-student', '--config', cfg, '--out', out]);

@@ -17,7 +17,9 @@ import type { CocoSplit } from '../src/recipes/coco-data.js';
 import { constantScoreMap, readExpertRows } from '../src/recipes/coco-data.js';
 import { parseCocoSoupConfig } from '../src/recipes/coco-soup.js';
 import { fitSoupConsensus } from '../src/recipes/coco-soup-parts.js';
-import { gaussianSource, runRecipe } from './helpers.js';
+import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
+
+import { expectLoadsByMetadata, gaussianSource, runRecipe } from './helpers.js';
 
 const CATS = [1, 2, 3, 5].map((id) => ({ id, name: `cat${id}` }));
 
@@ -204,6 +206,9 @@ describe('geolip-train run coco-soup', () => {
     const student = readSafetensors(new Uint8Array(await readFile(join(root, 'run', 'student.safetensors'))));
     expect(student.tensors['classifier.weight']!.shape).toEqual([4, 4]);
     expect(student.tensors['encoder.patch_embed.weight']!.shape).toEqual([16, 3, 8, 8]);
+    // Both load by their metadata alone, bit-identical to the files.
+    await expectLoadsByMetadata(join(root, 'run', 'soup.safetensors'), 'vision/base-tier-soup', BaseTierSoup);
+    await expectLoadsByMetadata(join(root, 'run', 'student.safetensors'), 'vision/vit', ViTClassifier);
     expect(r.stdout).toMatch(/A TINY set/);
   });
 

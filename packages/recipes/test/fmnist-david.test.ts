@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RECIPES } from '../src/cli.js';
 import { parseFmnistDavidConfig } from '../src/recipes/fmnist-david.js';
-import { gaussianSource, writeFashionMnistSplit, runRecipe } from './helpers.js';
+import { GeoFractalDavid } from '@geolip/vision';
+
+import { expectLoadsByMetadata, gaussianSource, writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const N_TRAIN = 200;
 const N_TEST = 60;
@@ -90,6 +92,7 @@ describe('geolip-train run fmnist-david', () => {
     const model = readSafetensors(new Uint8Array(await readFile(join(dir, 'files', 'david.safetensors'))));
     expect(model.tensors['fusion_weights']!.shape).toEqual([2]);
     expect(model.tensors['heads.1.class_prototypes']!.shape).toEqual([10, 3, 12]);
+    await expectLoadsByMetadata(join(dir, 'files', 'david.safetensors'), 'vision/david', GeoFractalDavid);
     expect(r.stdout).toMatch(/fmnist-david: test accuracy \d+\.\d\d%/);
   });
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RECIPES } from '../src/registry.js';
 import { parseFmnistExportConfig } from '../src/recipes/fmnist-export.js';
-import { runRecipe, writeFashionMnistSplit } from './helpers.js';
+import { expectLoadsByMetadata, runRecipe, writeFashionMnistSplit } from './helpers.js';
 
 const TINY: DualStreamViTConfig = {
   imageSize: 28,
@@ -96,6 +96,7 @@ describe('geolip-train run fmnist-export', () => {
     );
     const labels = Array.from({ length: N }, (_, i) => i % 10);
     expect(meta.extra.anchorLabels).toEqual(fashionMnistAnchorLabels(anchors, 6, 8, emb, labels, 10));
+    await expectLoadsByMetadata(file, 'vision/dual-stream-vit', DualStreamViT);
     const clf = await FashionMnistClassifier.fromWeights(bytes);
     expect(clf.anchorLabels).toHaveLength(6);
     clf.dispose();

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RECIPES } from '../src/cli.js';
 import { parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
-import { writeFashionMnistSplit, runRecipe } from './helpers.js';
+import { DualStreamViT, ViTClassifier } from '@geolip/vision';
+
+import { expectLoadsByMetadata, writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 // outDim 24, not the presets' 128: the embeddings files and the scan must follow the model's width. Patches of 7
 // (16 tokens instead of the presets' 49): a step costs a quarter, and the recipe runs the same code.
@@ -102,6 +104,10 @@ describe('geolip-train run fmnist-vit', () => {
     expect(test.tensors.embeddings!.shape).toEqual([40, dim]);
     const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
     expect(Object.keys(weights.tensors).length).toBeGreaterThan(4);
+    // It loads by its metadata alone, bit-identical to the file.
+    if (model === 'dual-stream')
+      await expectLoadsByMetadata(join(out, 'model.safetensors'), 'vision/dual-stream-vit', DualStreamViT);
+    else await expectLoadsByMetadata(join(out, 'model.safetensors'), 'vision/vit', ViTClassifier);
     expect(result.testImages).toBe(40);
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(result.scan.n).toBe(40);

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
-import { writeFashionMnistSplit, runRecipe } from './helpers.js';
+import { GlfmModel } from '@geolip/diffusion';
+import { ViTClassifier } from '@geolip/vision';
+
+import { expectLoadsByMetadata, writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const TINY = {
   levelChannels: [8, 16],
@@ -126,6 +129,11 @@ describe('geolip-train run glfm', () => {
       const weights = readSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
       expect(Object.keys(weights.tensors).length).toBeGreaterThan(10);
       expect(JSON.parse(weights.metadata!['geolip.config']!).variant).toBe(variant);
+      // The model and the classifier it trained load by their metadata alone, bit-identical to the files.
+      expect(await expectLoadsByMetadata(join(out, 'model.safetensors'), 'diffusion/glfm', GlfmModel)).toBe(
+        result.params,
+      );
+      await expectLoadsByMetadata(join(out, 'classifier.safetensors'), 'vision/vit', ViTClassifier);
     },
   );
 

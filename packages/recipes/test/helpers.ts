@@ -1,10 +1,16 @@
 // Synthetic experts and file writers shared by the CLI and recipe tests. The seeded Gaussian sources are the engine's
 // (packages/train/test/helpers.ts).
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
+import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, linalg } from '@geolip/geometry';
+import { readModelMetadata, readSafetensors, toFloat32 } from '@geolip/io';
+import type { Module } from '@geolip/nn';
+import { expect } from 'vitest';
+
+import { fromPretrained } from '../src/models.js';
 
 import { orthogonal } from '../../train/test/helpers.js';
 
@@ -81,4 +87,46 @@ export async function runRecipe(
     stderr: { write: (s: string) => (stderr += s) },
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * Loads a model file a recipe wrote with `fromPretrained` of `allModels`, by its metadata alone, and checks it: the
+ * contract's type (`geolip.type`, format 1), the class, a parameter count equal to the file's non-buffer tensors, and
+ * every tensor of the loaded model's `stateDict()` bit-identical to the file's (F16 files: to their float32 values).
+ * Returns the parameter count.
+ */
+export async function expectLoadsByMetadata(
+  file: string,
+  type: string,
+  cls: abstract new (...args: never[]) => Module,
+): Promise<number> {
+  const bytes = new Uint8Array(await readFile(file));
+  const { tensors, metadata } = readSafetensors(bytes, { copy: true });
+  const meta = readModelMetadata(metadata);
+  expect(meta.type, file).toBe(type);
+  expect(meta.format, file).toBe('1');
+  const model = await fromPretrained(bytes);
+  try {
+    expect(model, file).toBeInstanceOf(cls);
+    // The file's elements less its buffers' (e.g. a saved anchor snapshot) are the model's parameters.
+    const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+    const buffers = new Set(model.namedBuffers().map(([name]) => name));
+    const count = Object.entries(tensors).reduce((n, [name, t]) => n + (buffers.has(name) ? 0 : size(t.shape)), 0);
+    expect(model.paramCount(), file).toBe(count);
+    const state = model.stateDict();
+    try {
+      expect(Object.keys(state).sort(), file).toEqual(Object.keys(tensors).sort());
+      for (const [name, t] of Object.entries(state)) {
+        expect(t.shape, name).toEqual(tensors[name]!.shape);
+        const a = Buffer.from(Float32Array.from(t.dataSync() as Float32Array).buffer);
+        const b = Buffer.from(toFloat32(tensors[name]!).buffer);
+        expect(a.equals(b), `${file}: ${name}`).toBe(true);
+      }
+    } finally {
+      tf.dispose(Object.values(state));
+    }
+    return count;
+  } finally {
+    model.dispose();
+  }
 }

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Matrix } from '@geolip/geometry';
-import { SentenceEmbedder, loadBertUncasedTokenizer } from '@geolip/text';
+import { CaptionEncoder, SentenceEmbedder, loadBertUncasedTokenizer } from '@geolip/text';
 import { readModelMetadata, readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { _internal, parseTextConsensusConfig, readCorpusSources } from '../src/recipes/text-consensus.js';
-import { gaussianSource, npyF8 } from './helpers.js';
+import { expectLoadsByMetadata, gaussianSource, npyF8 } from './helpers.js';
 
 function capture() {
   const o = { stdout: '', stderr: '' };
@@ -127,6 +127,9 @@ describe('geolip-train run text-consensus', () => {
     used.add(0);
     expect(zeroed).toBe(30522 - used.size);
 
+    // Both files load by their metadata alone, bit-identical to the files.
+    for (const name of ['student.safetensors', 'student-fp16.safetensors'])
+      await expectLoadsByMetadata(join(out, name), 'text/caption-encoder', CaptionEncoder);
     // The file loads as a SentenceEmbedder (PyTorch layout) and gives unit rows; fp16 stays within 1e-2 of fp32.
     const e32 = await SentenceEmbedder.fromWeights(join(out, 'student.safetensors'));
     const e16 = await SentenceEmbedder.fromWeights(join(out, 'student-fp16.safetensors'));

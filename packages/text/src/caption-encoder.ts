@@ -132,7 +132,9 @@ export class CaptionEncoder extends Module {
     return this.bank;
   }
 
-  /** Width of {@link CaptionEncoder.forward}'s output: outDim, plus the bank's bankDim with the bank (896 at the card). */
+  /**
+   * Width of {@link CaptionEncoder.forward}'s output: outDim, plus the bank's bankDim with the bank (896 at the card).
+   */
   get outputDim(): number {
     return this.config.outDim + (this.bank?.config.bankDim ?? 0);
   }
@@ -233,7 +235,8 @@ function buildBank(op: string, config: CaptionEncoderConfig, seed: number): Anch
     throw new InvalidArgumentError(
       op,
       'config.anchorBank.inputDim',
-      `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; got ${String(bankConfig.inputDim)}`,
+      `must equal config.outDim (${config.outDim}), the width of the embedding the bank reads; ` +
+        `got ${String(bankConfig.inputDim)}`,
     );
   }
   return new AnchorBank({ ...bankConfig, inputDim: config.outDim, seed: bankConfig.seed ?? seed + 3 });

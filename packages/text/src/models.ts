@@ -47,7 +47,8 @@ export const textModels: ModelRegistry = new ModelRegistry('text')
     type: CAPTION_ENCODER_TYPE,
     file: 'geolip-text.safetensors',
     description:
-      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of use-lite and glove-avg (geolip-train run text-consensus).',
+      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of ' +
+      'use-lite and glove-avg (geolip-train run text-consensus).',
   });
 
 /**

@@ -126,7 +126,8 @@ export class SentenceEmbedder {
         throw new FormatError(
           OP,
           'source',
-          `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, the tokenizer has ${tokenizer.vocabSize}`,
+          `the weights expect a vocabulary of ${meta.config.vocabSize} tokens, ` +
+            `the tokenizer has ${tokenizer.vocabSize}`,
         );
       }
     } catch (e) {

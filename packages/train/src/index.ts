@@ -1,10 +1,11 @@
 /**
  * @geolip/train — the GeoLIP training engine: losses (InfoNCE, MSE, CV, CM validity, BCE with label smoothing,
  * cross-entropy, spread, geo diversity, Procrustes alignment), the mastery queue, the consensus pipeline
- * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable statistics and
- * safetensors save/load), the training loop (`train`, AdamW, warmup-cosine, clipping, evaluation hooks, JSON-lines
- * metrics), bit-exact checkpoints, and the recipe kit (`defineRecipe`, the shared config blocks, `RecipeRun`,
- * `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in `@geolip/recipes`.
+ * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable
+ * statistics and safetensors save/load), the training loop (`train`, AdamW, warmup-cosine, clipping, evaluation
+ * hooks, JSON-lines metrics), bit-exact checkpoints, and the recipe kit (`defineRecipe`, the shared config blocks,
+ * `RecipeRun`, `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in
+ * `@geolip/recipes`.
  */
 export * from './losses/index.js';
 export { MasteryQueue } from './mastery-queue.js';

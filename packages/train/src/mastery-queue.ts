@@ -32,7 +32,10 @@ export interface MasteryQueueOptions {
   resizeStep?: number;
   /** Epoch ends after a resize during which no resize happens. Default 5. */
   cooldownEpochs?: number;
-  /** `'delta'` (spec plan (a), default): resize on the epoch-to-epoch change of the gap; `'absolute'` (card (b)): on the gap itself. */
+  /**
+   * `'delta'` (spec plan (a), default): resize on the epoch-to-epoch change of the gap; `'absolute'` (card (b)):
+   * on the gap itself.
+   */
   resizePolicy?: 'delta' | 'absolute';
   /** 'delta': grow when Δgap > +this, shrink when Δgap < −this (percentage points). Default 3.0. */
   deltaThreshold?: number;
@@ -81,7 +84,10 @@ export interface MasteryResize {
 
 /** Result of {@link MasteryQueue.loss}: new scalar tensors the caller disposes. */
 export interface MasteryLossResult {
-  /** `[]` mean_i ReLU(hard_neg_i − hard_pos_i + m) over rows with both a positive and a negative; 0 when inactive or none. */
+  /**
+   * `[]` mean_i ReLU(hard_neg_i − hard_pos_i + m) over rows with both a positive and a negative; 0 when inactive
+   * or none.
+   */
   loss: tf.Scalar;
   /** `[]` mean hard negative cosine over the counted rows (0 when none). */
   hardNegative: tf.Scalar;
@@ -163,7 +169,8 @@ const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
  *     L = mean_i ReLU(hard_neg_i − hard_pos_i + m)      (rows lacking a positive or a negative are skipped)
  *
  * Per epoch (after activation): gap_t = 100·(train − val) points; Δ = gap_t − gap_{t−1};
- * Δ > +3 → Q ← min(Q + 2048, 16384), Δ < −3 → Q ← max(Q − 2048, 1024); a resize starts a 5-epoch cooldown.
+ * Δ > +3 → Q ← min(Q + 2048, 16384), Δ < −3 → Q ← max(Q − 2048, 1024); a resize starts a 5-epoch
+ * cooldown.
  *
  * Typical step: `const r = q.loss(emb, labels)` (0 while inactive) → add `r.loss` to the total →
  * `q.enqueue(emb, labels)` → `q.update({accuracy})`; at epoch end `q.endEpoch({trainAccuracy, valAccuracy})`.
@@ -262,7 +269,10 @@ export class MasteryQueue {
     return { activated, active: this.activeFlag, streak: this.streakCount, margin: this.margin };
   }
 
-  /** Records an epoch's train/val accuracy and resizes the queue when the policy says so; returns the resize, if any. */
+  /**
+   * Records an epoch's train/val accuracy and resizes the queue when the policy says so; returns the resize, if
+   * any.
+   */
   endEpoch(stats: MasteryEpochStats): MasteryResize | null {
     const train = assertNumber(OP, 'stats.trainAccuracy', stats?.trainAccuracy, 0, 1);
     const val = assertNumber(OP, 'stats.valAccuracy', stats?.valAccuracy, 0, 1);
@@ -433,7 +443,10 @@ export class MasteryQueue {
     };
   }
 
-  /** Rebuilds a queue from {@link state} output (e.g. after `JSON.parse`). @throws {InvalidArgumentError} for a malformed state. */
+  /**
+   * Rebuilds a queue from {@link state} output (e.g. after `JSON.parse`).
+   * @throws {InvalidArgumentError} for a malformed state.
+   */
   static fromState(state: MasteryQueueState): MasteryQueue {
     const op = `${OP}.fromState`;
     if (!state || state.version !== 1)

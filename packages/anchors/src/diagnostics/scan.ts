@@ -38,7 +38,10 @@ const MIN_CLASS_SIZE = 5;
 export interface ScanOptions {
   /** `[N]` integer class labels: enables the per-class CV, 1-NN accuracy and the same/diff gap. */
   labels?: Int32Array | readonly number[];
-  /** `[A, D]` anchors (raw or unit rows) or an object with `normalizedAnchors()`, A ≥ 2: enables anchor CV and utilisation. */
+  /**
+   * `[A, D]` anchors (raw or unit rows) or an object with `normalizedAnchors()`, A ≥ 2: enables anchor CV and
+   * utilisation.
+   */
   anchors?: AnchorSource;
   /** A name printed in the header of {@link formatScan}. */
   name?: string;
@@ -465,7 +468,8 @@ function bandText(): string {
 }
 
 function cvText(c: ScanCV): string {
-  return `${fixed(c.cv, 4)} [${c.valid}/${c.total} valid] ${c.inBand ? '✓ in band' : '✗ out of band'} ${bandText()}`;
+  const band = c.inBand ? '✓ in band' : '✗ out of band';
+  return `${fixed(c.cv, 4)} [${c.valid}/${c.total} valid] ${band} ${bandText()}`;
 }
 
 /**
@@ -507,7 +511,8 @@ export function formatScan(report: ScanReport): string {
   line('N × D', `${report.n} × ${report.d}`);
   line(
     'non-finite',
-    `${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'}${report.nonFiniteRows > 0 ? ' (excluded)' : ''}`,
+    `${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'}` +
+      (report.nonFiniteRows > 0 ? ' (excluded)' : ''),
   );
   line(
     'norms',

@@ -21,7 +21,8 @@ const DATASETS: DatasetInfo[] = [
     title: 'STS Benchmark (Cer et al., SemEval-2017 Task 1)',
     licence: "scores CC BY-SA 4.0; sentences keep their sources' licences (see the LICENSE.txt in the archive)",
     where: [
-      'http://ixa2.si.ehu.eus/stswiki/index.php/STSbenchmark  (Stsbenchmark.tar.gz: sts-train.csv, sts-dev.csv, sts-test.csv)',
+      'http://ixa2.si.ehu.eus/stswiki/index.php/STSbenchmark  ' +
+        '(Stsbenchmark.tar.gz: sts-train.csv, sts-dev.csv, sts-test.csv)',
       'put the three .csv files in <dir>/stsb/. The dev split is embedded in this package.',
     ],
     files: [
@@ -50,9 +51,11 @@ const DATASETS: DatasetInfo[] = [
     title: 'Microsoft Research Paraphrase Corpus (Dolan & Brockett, 2005)',
     licence: 'Microsoft Research terms (research use)',
     where: [
-      'https://www.microsoft.com/en-us/download/details.aspx?id=52398  (msr_paraphrase_train.txt, msr_paraphrase_test.txt)',
+      'https://www.microsoft.com/en-us/download/details.aspx?id=52398  ' +
+        '(msr_paraphrase_train.txt, msr_paraphrase_test.txt)',
       'put both files in <dir>/mrpc/ (or <dir>/mrpc/original/)',
-      `'--split dev' evaluates a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train; thresholds are always fitted on train`,
+      `'--split dev' evaluates a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train; ` +
+        'thresholds are always fitted on train',
     ],
     files: [
       { path: 'mrpc/msr_paraphrase_train.txt', kind: 'tsv-header?' },
@@ -98,14 +101,16 @@ export const dataCommand = defineCommand({
   summary: 'explain where each dataset comes from and check a data directory',
   usage: '[--data <dir>]',
   description:
-    'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present\nin the data directory (with row counts).',
+    'Lists STS-B, SICK, MRPC and COCO: source, licence, where the files go, and which are present\n' +
+    'in the data directory (with row counts).',
   options: { data: COMMON.data },
   async run({ values }, ctx) {
     const { io } = ctx;
     const dir = values.data !== undefined ? resolve(values.data) : embeddedDataDir();
     const out: string[] = [];
     out.push(
-      `Data directory: ${dir}${values.data === undefined ? ' (embedded in the package; pass --data <dir> to check yours)' : ''}`,
+      `Data directory: ${dir}` +
+        (values.data === undefined ? ' (embedded in the package; pass --data <dir> to check yours)' : ''),
     );
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       io.stdout.write(`${out[0]}\n`);

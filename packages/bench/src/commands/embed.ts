@@ -16,7 +16,9 @@ export const embedCommand = defineCommand({
   summary: 'embed a text file into a .safetensors file (one shard of N)',
   usage: '--input <texts.txt> --out <file.safetensors> [--shard i/N] [options]',
   description:
-    "Writes tensor 'embeddings' [rows, dim] with the model, input, shard and line range as metadata. With --shard i/N\nthe output is <out>.shard-i-of-N.safetensors; a shard whose file exists is skipped, so a rerun resumes.",
+    "Writes tensor 'embeddings' [rows, dim] with the model, input, shard and line range as metadata. " +
+    'With --shard i/N\n' +
+    'the output is <out>.shard-i-of-N.safetensors; a shard whose file exists is skipped, so a rerun resumes.',
   options: {
     model: COMMON.model,
     input: { type: 'string', value: '<texts.txt>', description: 'the texts, one per line (required).' },

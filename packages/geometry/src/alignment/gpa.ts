@@ -13,7 +13,10 @@ import { whitenCore, type WhitenResult } from './whiten.js';
 
 /** Options of {@link gpa}. */
 export interface GpaOptions {
-  /** Alignment rounds (each: E Procrustes fits, then a new consensus). Integer ≥ 1, default 5 (the cards' "5-iteration GPA"). */
+  /**
+   * Alignment rounds (each: E Procrustes fits, then a new consensus). Integer ≥ 1, default 5 (the cards'
+   * "5-iteration GPA").
+   */
   iterations?: number;
   /** Subtract each view's column mean first. Default `true`. (Whitening always centres.) */
   center?: boolean;

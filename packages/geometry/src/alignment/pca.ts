@@ -35,7 +35,8 @@ export interface PcaResult {
 /**
  * Principal component analysis to k dimensions (spec §3.5: "768 → 128" after GPA).
  *
- *     μ = mean_rows(X),   C = (X − μ)ᵀ(X − μ) / (N − 1) = V·Λ·Vᵀ   (float64 {@link eigh}, λ descending)
+ *     μ = mean_rows(X),   C = (X − μ)ᵀ(X − μ) / (N − 1) = V·Λ·Vᵀ
+ *     (float64 {@link eigh}, λ descending)
  *     components = V[:, :k],   projected = (X − μ)·V_k
  *
  * The top eigenvectors of C are the top right singular vectors of X − μ (spec: "top-128 right

@@ -20,7 +20,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'w
  * @param op - the function or command that received the name (e.g. `'initBackend'`, `'geolip-bench run'`).
  * @param arg - the argument or flag that held it (e.g. `'prefer'`, `'--backend'`, `'GEOLIP_BACKEND'`).
  * @param value - the name to check (exact, lower case).
- * @throws {InvalidArgumentError} `op: 'arg' names an unknown backend 'x' (known: tensorflow, webgpu, webgl, wasm, cpu)`.
+ * @throws {InvalidArgumentError}
+ * `op: 'arg' names an unknown backend 'x' (known: tensorflow, webgpu, webgl, wasm, cpu)`.
  * @example
  * ```ts
  * parseBackendName('myTool', '--backend', 'wasm'); // 'wasm'
@@ -47,7 +48,10 @@ export interface InitBackendOptions {
   prefer?: readonly BackendName[];
   /** Silence tfjs's console banners by setting the `PROD` flag. Default `true`. */
   quiet?: boolean;
-  /** Accept a software WebGPU adapter (e.g. Dawn on OpenGL ES, SwiftShader). Default: only when `webgpu` was asked for explicitly. */
+  /**
+   * Accept a software WebGPU adapter (e.g. Dawn on OpenGL ES, SwiftShader). Default: only when `webgpu` was asked
+   * for explicitly.
+   */
   allowSoftwareAdapter?: boolean;
   /** Where to report the choice and every fallback reason. Default `console.info`; pass `() => {}` to silence. */
   log?: (message: string) => void;
@@ -466,7 +470,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const gradients = await ensureGradients();
     if (!gradients)
       log(
-        '[geolip] gradients are not registered: install @tensorflow/tfjs-layers (a peer dependency) for tf.grad to work',
+        '[geolip] gradients are not registered: ' +
+          'install @tensorflow/tfjs-layers (a peer dependency) for tf.grad to work',
       );
     const floatPrecision = tf.backend().floatPrecision() === 16 ? 16 : 32;
     const info: BackendInfo = { name, floatPrecision, gradients, skipped };
@@ -480,14 +485,14 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       (info.wasm
         ? `${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads} thread${info.wasm.threads === 1 ? '' : 's'}`
         : undefined);
-    log(
-      `[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : ''}`,
-    );
+    const skippedNote = skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : '';
+    log(`[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skippedNote}`);
     return info;
   }
   throw new BackendError(
     'initBackend',
-    `no backend could be initialized; tried ${candidates.join(', ')}: ${skipped.map((s) => `${s.name}: ${s.reason}`).join(' | ')}`,
+    `no backend could be initialized; tried ${candidates.join(', ')}: ` +
+      skipped.map((s) => `${s.name}: ${s.reason}`).join(' | '),
     skipped,
   );
 }

@@ -18,7 +18,8 @@ export function readTensorSync(
   } catch (e) {
     throw new BackendError(
       op,
-      `cannot read '${argument}' synchronously on the '${tf.getBackend()}' backend (${e instanceof Error ? e.message : String(e)}); ${hint}`,
+      `cannot read '${argument}' synchronously on the '${tf.getBackend()}' backend ` +
+        `(${e instanceof Error ? e.message : String(e)}); ${hint}`,
     );
   }
 }

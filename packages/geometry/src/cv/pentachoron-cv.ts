@@ -21,7 +21,10 @@ export interface PentachoronCVOptions {
   seed?: number;
   /** An existing generator to draw from instead (its stream advances); takes precedence over `seed`. */
   rng?: Rng;
-  /** Only the first `pool` rows are eligible (spec §2.1: the first rows, not a random subset). Default 512; `Infinity` for all rows. */
+  /**
+   * Only the first `pool` rows are eligible (spec §2.1: the first rows, not a random subset). Default 512;
+   * `Infinity` for all rows.
+   */
   pool?: number;
   /** Vertices per simplex. Default 5 (the pentachoron, k = 4); 3..8 give the multi-scale CVs. */
   vertices?: number;
@@ -268,7 +271,10 @@ export function targetCV(n: number, d: number, options: TargetCVOptions = {}): n
 export interface CvLossOptions {
   /** Simplices sampled per call. Default 64 (the author's `cv_loss`). */
   samples?: number;
-  /** Seed for this call's index sampler. Default: draw from a module-level stream seeded once (reproducible per process, different each call). */
+  /**
+   * Seed for this call's index sampler. Default: draw from a module-level stream seeded once (reproducible per
+   * process, different each call).
+   */
   seed?: number;
   /** An existing generator to draw indices from (takes precedence over `seed`). */
   rng?: Rng;
@@ -292,7 +298,8 @@ let defaultLossRng: Rng | undefined;
  * @param target - the CV to pull toward. Default 0.22 (geolip-core's default; see {@link targetCV}).
  * @returns scalar loss; 0 when fewer than `minValid` simplices are valid.
  *
- * @throws {ShapeError} if `x` is not `[N, D]` with N ≥ 5. @throws {InvalidArgumentError} for bad options or a non-float32 `x`.
+ * @throws {ShapeError} if `x` is not `[N, D]` with N ≥ 5.
+ * @throws {InvalidArgumentError} for bad options or a non-float32 `x`.
  *
  * @example
  * const g = tf.grad((x) => cvLoss(x as tf.Tensor2D, 0.2, { seed: 3 }))(embeddings); // [N, D]

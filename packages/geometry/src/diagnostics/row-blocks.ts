@@ -28,7 +28,8 @@ export function checkEmbeddings(op: string, embeddings: unknown): [number, numbe
     throw new InvalidArgumentError(
       op,
       'embeddings',
-      `must be a tf.Tensor2D, got ${embeddings === null ? 'null' : Array.isArray(embeddings) ? 'an array' : typeof embeddings}`,
+      'must be a tf.Tensor2D, got ' +
+        (embeddings === null ? 'null' : Array.isArray(embeddings) ? 'an array' : typeof embeddings),
     );
   }
   const [n, d] = bindShapes(op).check('embeddings', embeddings, ['N', 'D']) as [number, number];

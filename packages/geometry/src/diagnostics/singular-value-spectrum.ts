@@ -16,7 +16,8 @@ export interface SpectrumOptions {
 /**
  * Singular values of the (centred, row-capped) feature matrix, in float64 and descending order.
  *
- *     X₀ = X[:maxRows] − mean_rows(X[:maxRows]) = U·diag(σ)·Vᵀ,   σ_1 ≥ σ_2 ≥ … ≥ σ_k ≥ 0,  k = min(rows, D)
+ *     X₀ = X[:maxRows] − mean_rows(X[:maxRows]) = U·diag(σ)·Vᵀ,
+ *     σ_1 ≥ σ_2 ≥ … ≥ σ_k ≥ 0,  k = min(rows, D)
  *
  * @param x - `[N, D]` features: a {@link Matrix}, nested arrays or a `tf.Tensor2D` (only the first
  *   `maxRows` rows are read back from a tensor).

@@ -49,7 +49,9 @@ export interface LoadGpuOptions {
   moduleId?: string;
 }
 
-/** A dense row-major matrix `[rows, cols]`: `data[i * cols + j]` is entry (i, j). A `Matrix` from the main entry fits. */
+/**
+ * A dense row-major matrix `[rows, cols]`: `data[i * cols + j]` is entry (i, j). A `Matrix` from the main entry fits.
+ */
 export interface GpuRows {
   readonly data: Float32Array | Float64Array | readonly number[];
   readonly rows: number;
@@ -338,6 +340,10 @@ async function importGpuJs(op: string, moduleId: string): Promise<GpuJsModule> {
   }
 }
 
+/** What a loader says when a module cannot be resolved (Node ESM and CJS, Vite, browsers). */
+const MISSING_MODULE_MESSAGE =
+  /Cannot find (package|module)|Failed to resolve|Failed to fetch dynamically imported module|Failed to load url/i;
+
 /**
  * True when `moduleId` itself could not be resolved: a missing dependency *of* gpu.js (whose error
  * names that dependency, not gpu.js) is a load failure, not "not installed".
@@ -346,11 +352,7 @@ function isNotFound(error: unknown, moduleId: string): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   const message = errorMessage(error);
   const notFound =
-    code === 'ERR_MODULE_NOT_FOUND' ||
-    code === 'MODULE_NOT_FOUND' ||
-    /Cannot find (package|module)|Failed to resolve|Failed to fetch dynamically imported module|Failed to load url/i.test(
-      message,
-    );
+    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || MISSING_MODULE_MESSAGE.test(message);
   const namesIt =
     message.includes(`'${moduleId}'`) || message.includes(`"${moduleId}"`) || message.includes(`url ${moduleId}`);
   return notFound && namesIt;

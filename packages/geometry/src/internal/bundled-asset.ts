@@ -10,7 +10,8 @@ export interface ModuleLocation {
 /**
  * Absolute path of a file a package ships in a top-level folder (`vocab/`, `weights/`), looked up one and two levels
  * above the calling module's folder, so it works from `src/*`, `src/<sub>/*`, `dist/*`, ESM and CJS. Node only.
- * @param from - the caller's location: pass `{ url: import.meta.url, dirname: typeof __dirname === 'string' ? __dirname : undefined }`.
+ * @param from - the caller's location: pass
+ *   `{ url: import.meta.url, dirname: typeof __dirname === 'string' ? __dirname : undefined }`.
  * @throws {GeolipError} naming `op` and the paths tried, when the file is not there.
  */
 export async function bundledAssetPath(

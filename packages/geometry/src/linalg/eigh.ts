@@ -44,7 +44,8 @@ export function assertSymmetric(op: string, argument: string, m: Matrix): void {
     throw new InvalidArgumentError(
       op,
       argument,
-      `must be symmetric: max |a_ij − a_ji| = ${worst.toExponential(3)} exceeds 1e-10·max|a_ij| = ${tol.toExponential(3)}`,
+      `must be symmetric: max |a_ij − a_ji| = ${worst.toExponential(3)} ` +
+        `exceeds 1e-10·max|a_ij| = ${tol.toExponential(3)}`,
     );
   }
 }

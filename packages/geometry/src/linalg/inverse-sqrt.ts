@@ -12,7 +12,10 @@ export interface InverseSqrtOptions {
 
 /** Options of {@link sqrtm}. */
 export interface SqrtmOptions {
-  /** Eigenvalues below `floor` are raised to it (so slightly negative ones from rounding become 0). Must be ≥ 0. Default 0. */
+  /**
+   * Eigenvalues below `floor` are raised to it (so slightly negative ones from rounding become 0). Must be ≥ 0.
+   * Default 0.
+   */
   floor?: number;
 }
 

@@ -150,7 +150,8 @@ function assertNonsingular(op: string, source: Matrix, f: LuResult): void {
       throw new InvalidArgumentError(
         op,
         'a',
-        `is singular to working precision (pivot ${i} is ${u.toExponential(3)}, threshold N·ε·max|a_ij| = ${tol.toExponential(3)})`,
+        `is singular to working precision (pivot ${i} is ${u.toExponential(3)}, ` +
+          `threshold N·ε·max|a_ij| = ${tol.toExponential(3)})`,
       );
     }
   }

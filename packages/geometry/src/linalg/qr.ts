@@ -41,7 +41,8 @@ export function tailNorm(x: Float64Array, off: number, stride: number, count: nu
  * {@link tailNorm}), writes `[β, τ, scale]` into `out` so that H = I − τ v vᵀ with
  * v = (1, scale·x[1:]) maps x to β e₁.
  *
- * β = −sign(x₀)·‖x‖ (so x₀ − β never cancels), τ = (β − x₀)/β ∈ [1, 2], scale = 1/(x₀ − β).
+ * β = −sign(x₀)·‖x‖ (so x₀ − β never cancels), τ = (β − x₀)/β ∈ [1, 2],
+ * scale = 1/(x₀ − β).
  * When the tail is zero no reflection is needed: τ = 0, β = x₀.
  *
  * @internal Not part of the public `linalg` namespace.

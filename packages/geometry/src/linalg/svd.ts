@@ -8,7 +8,10 @@ const EPS = 2.220446049250313e-16;
 
 /** Options of {@link svd}. */
 export interface SvdOptions {
-  /** Budget of implicit QR sweeps on the bidiagonal before {@link ConvergenceError}. Default 75·K (about 2·K are typical). */
+  /**
+   * Budget of implicit QR sweeps on the bidiagonal before {@link ConvergenceError}. Default 75·K (about 2·K are
+   * typical).
+   */
   maxSweeps?: number;
   /**
    * Compute the singular vectors. Default `true`. With `false` only `s` is returned (see
@@ -594,8 +597,8 @@ function svdTall(
  *   typical, so this is not observed in practice).
  *
  * @remarks
- * - Backward stable: ‖A − U·diag(s)·Vᵀ‖ ≈ ε·‖A‖, and each singular value is accurate to ≈ ε·‖A‖₂
- *   (absolute). Singular vectors are unique only up to sign (and to rotations within repeated
+ * - Backward stable: ‖A − U·diag(s)·Vᵀ‖ ≈ ε·‖A‖, and each singular value is accurate
+ *   to ≈ ε·‖A‖₂ (absolute). Singular vectors are unique only up to sign (and to rotations within repeated
  *   singular values); compare invariants, never signs.
  * - Rank-deficient and zero matrices are fine: trailing singular values are (near) 0 and the
  *   matching vectors still form orthonormal columns. An empty A (M or N = 0) gives K = 0.

@@ -12,7 +12,8 @@ import { normalize } from './normalize.js';
  * @param a - `[N, D]` vectors (any norm). @param b - `[M, D]` vectors.
  * @returns `[N, M]` cosines in [−1, 1]; a zero row gives cosines 0 (ε = 1e-12, as {@link normalize}).
  *
- * @throws {ShapeError} if `a` or `b` is not rank 2 or their D differ. @throws {InvalidArgumentError} for non-float32 input.
+ * @throws {ShapeError} if `a` or `b` is not rank 2 or their D differ.
+ * @throws {InvalidArgumentError} for non-float32 input.
  *
  * @remarks Differentiable; one matmul on the backend, O(N·M·D). The gpu.js kernel
  * `pairwiseCosine` of `@geolip/geometry/gpu` is parity-tested against this function.

@@ -81,7 +81,9 @@ export function expectTensorClose(actual: Numeric, expected: Numeric, options: C
   }
   if (bad > 0) {
     throw new Error(
-      `expectTensorClose: ${bad} of ${a.data.length} entries differ (atol ${atol}, rtol ${rtol}); first at flat index ${first}: actual ${a.data[first]}, expected ${e.data[first]}; largest finite |diff| ${worst}`,
+      `expectTensorClose: ${bad} of ${a.data.length} entries differ (atol ${atol}, rtol ${rtol}); ` +
+        `first at flat index ${first}: actual ${a.data[first]}, expected ${e.data[first]}; ` +
+        `largest finite |diff| ${worst}`,
     );
   }
 }

@@ -30,12 +30,14 @@ export function toHalfBits(value: number): number {
     let half = full >>> shift;
     const rest = full & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && (half & 1) === 1)) half += 1; // may carry into the smallest normal: still correct
+    // Round half to even; may carry into the smallest normal: still correct.
+    if (rest > halfway || (rest === halfway && (half & 1) === 1)) half += 1;
     return sign | half;
   }
   let half = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half += 1; // a carry may reach 0x7c00 = ±Infinity: correct
+  // Round half to even; a carry may reach 0x7c00 = ±Infinity: correct.
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half += 1;
   return sign | half;
 }
 

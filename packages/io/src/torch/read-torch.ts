@@ -1,7 +1,8 @@
 /**
  * Reads PyTorch `.pt` files (`torch.save(model.state_dict(), path)` and nested training checkpoints such as
- * `{"encoder_state_dict": …, "config": …}`, the zip format of PyTorch ≥ 1.6) without running any code: a zip reader for stored entries and a restricted unpickler that knows only the
- * opcodes and globals a state dict needs, the same promise as PyTorch's `torch.load(weights_only=True)`.
+ * `{"encoder_state_dict": …, "config": …}`, the zip format of PyTorch ≥ 1.6) without running any code: a zip
+ * reader for stored entries and a restricted unpickler that knows only the opcodes and globals a state dict needs,
+ * the same promise as PyTorch's `torch.load(weights_only=True)`.
  * Anything else (a global outside {@link ALLOWED_GLOBALS}, an unknown opcode, a truncated or inconsistent
  * file) is refused with a `FormatError` that names it.
  */
@@ -355,7 +356,8 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         if (items.length % 2 !== 0) bad('SETITEMS with an odd number of items');
         for (let i = 0; i < items.length; i += 2) {
           const k = items[i];
-          // Strings (state dicts, configs) and integers (an optimizer's per-parameter state) are the keys a checkpoint uses.
+          // Strings (state dicts, configs) and integers (an optimizer's per-parameter state) are the keys a
+          // checkpoint uses.
           if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k)))
             bad('has a dict key that is neither a string nor an integer');
           (map as Map<string, PyValue>).set(String(k), items[i + 1]!);

@@ -18,7 +18,8 @@ export interface AdamWStepScalars {
 
 /**
  * One AdamW update of one parameter, as new tensors (the caller assigns them):
- * `m′ = β1·m + (1 − β1)·g`, `v′ = β2·v + (1 − β2)·g²`, `p′ = p·decay − stepSize · m′ / (√v′ / sqrtBc2 + ε)`.
+ * `m′ = β1·m + (1 − β1)·g`, `v′ = β2·v + (1 − β2)·g²`,
+ * `p′ = p·decay − stepSize · m′ / (√v′ / sqrtBc2 + ε)`.
  * Three dispatches on a backend with the fused `GeolipAdam*` kernels (webgpu after `initBackend` from
  * `@geolip/nn/backend`), about twelve composed ops elsewhere; same values.
  */

@@ -5,7 +5,9 @@
  * ground truth both are tested against.
  */
 export const KERNELS = {
-  /** `y = (x − mean)·rstd·gamma + beta` over the last axis. Inputs `x [N, D]`, `gamma [D]`, `beta [D]`; attr `eps`. */
+  /**
+   * `y = (x − mean)·rstd·gamma + beta` over the last axis. Inputs `x [N, D]`, `gamma [D]`, `beta [D]`; attr `eps`.
+   */
   layerNorm: 'GeolipLayerNorm',
   /** Per-row `[mean, rstd]` of `x [N, D]` → `[N, 2]`; attr `eps`. */
   layerNormStats: 'GeolipLayerNormStats',

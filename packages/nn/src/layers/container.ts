@@ -3,7 +3,8 @@ import { Module } from '../module.js';
 /**
  * A plain module that only holds children under names chosen by its owner, as a PyTorch `nn.Sequential` whose
  * parameter-free layers (activations, dropout) keep their index: children `0`, `2`, `4` give the names
- * `head.0.weight`, `head.2.weight`, … of the PyTorch model. It has no forward of its own: the owner calls the children.
+ * `head.0.weight`, `head.2.weight`, … of the PyTorch model. It has no forward of its own: the owner calls the
+ * children.
  * For children numbered `0, 1, 2, …` use {@link ModuleList}.
  *
  * @example

@@ -163,7 +163,8 @@ export class Conv2d extends Module {
       throw new ShapeError(
         op,
         'x',
-        `[B, H, W, ${this.inChannels}] with H + padding >= ${this.kernelSize[0]} and W + padding >= ${this.kernelSize[1]}`,
+        `[B, H, W, ${this.inChannels}] with H + padding >= ${this.kernelSize[0]} ` +
+          `and W + padding >= ${this.kernelSize[1]}`,
         x.shape,
       );
     }

@@ -142,7 +142,8 @@ export function embeddingTableGradient(
       grad = tf.zeros([num, dy.shape[1]]) as tf.Tensor2D; // n = 0 stays zero
       for (let start = 0; start < n; start += chunk) {
         const size = Math.min(chunk, n - start);
-        const oneHot = tf.cast(tf.oneHot(tf.slice(ids, [start], [size]), num), 'float32'); // int32 then cast: wasm float OneHot bug
+        // int32 then cast: wasm float OneHot bug
+        const oneHot = tf.cast(tf.oneHot(tf.slice(ids, [start], [size]), num), 'float32');
         const part = tf.matMul(oneHot, tf.slice(dy, [start, 0], [size, -1]), true, false) as tf.Tensor2D;
         grad = start === 0 ? part : (tf.add(grad, part) as tf.Tensor2D);
       }

@@ -7,7 +7,10 @@ import { assertNumber, checkBoolean, checkOptions, checkSize, checkTensor } from
 export interface SinusoidalEmbeddingOptions {
   /** The longest period, P in the formula. Default 10,000 (Transformer, DDPM). */
   maxPeriod?: number;
-  /** Put the cosines first (`[cos | sin]`, guided-diffusion's `timestep_embedding` order). Default `false`: `[sin | cos]`. */
+  /**
+   * Put the cosines first (`[cos | sin]`, guided-diffusion's `timestep_embedding` order). Default `false`:
+   * `[sin | cos]`.
+   */
   cosFirst?: boolean;
 }
 

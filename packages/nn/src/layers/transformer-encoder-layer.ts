@@ -75,7 +75,10 @@ export class TransformerEncoderLayer extends Module {
   readonly norm1: LayerNorm;
   readonly norm2: LayerNorm;
 
-  /** @throws {InvalidArgumentError} if a size is not a positive integer, heads does not divide d, or an option is invalid. */
+  /**
+   * @throws {InvalidArgumentError} if a size is not a positive integer, heads does not divide d, or an option is
+   * invalid.
+   */
   constructor(dim: number, heads: number, ffDim: number, options?: TransformerEncoderLayerOptions) {
     super();
     const op = 'TransformerEncoderLayer';

@@ -69,7 +69,14 @@ export interface TransformerEncoderOptions {
  *   seeded stream in registration order.
  *
  * @example
- * const enc = new TransformerEncoder({ vocabSize: 30522, maxPositions: 8192, dModel: 384, heads: 6, ffDim: 1536, layers: 6 });
+ * const enc = new TransformerEncoder({
+ *   vocabSize: 30522,
+ *   maxPositions: 8192,
+ *   dModel: 384,
+ *   heads: 6,
+ *   ffDim: 1536,
+ *   layers: 6,
+ * });
  * enc.paramCount(); // 25,513,728
  * const hidden = enc.forward(ids, attentionMask);        // ids [B, L] int32 → [B, L, 384]
  * const pooled = maskedMeanPool(hidden, attentionMask);  // [B, 384]

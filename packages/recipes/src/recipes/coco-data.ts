@@ -204,7 +204,8 @@ export function readExpertRows(
     if (missing.length > 0) {
       throw new RecipeConfigError(
         recipe,
-        `'${field}' ${path} (expert '${name}') has no row for ${missing.length} of the ${split.images.length} ${label} images ` +
+        `'${field}' ${path} (expert '${name}') has no row for ${missing.length} ` +
+          `of the ${split.images.length} ${label} images ` +
           `(file names from ${source}), e.g. ${missing.slice(0, 3).join(', ')}`,
       );
     }

@@ -38,8 +38,8 @@ export interface SoupConsensus {
 
 /**
  * Fits the consensus on the train rows (spec §3.4–3.6). Each expert wider than `pcaDim` is first reduced by its own
- * PCA (fitted on the train rows; [INFER]: with N_train ≪ D_e the whitening of the raw space is singular). The consensus
- * projector p(z) = z·L + b of the PCA coordinates z = (x − μ)·V is then folded back into the raw space,
+ * PCA (fitted on the train rows; [INFER]: with N_train ≪ D_e the whitening of the raw space is singular). The
+ * consensus projector p(z) = z·L + b of the PCA coordinates z = (x − μ)·V is then folded back into the raw space,
  * p(x) = x·(V·L) + (b − μ·V·L): an exact affine map, so the soup reads the raw expert features.
  */
 export function fitSoupConsensus(

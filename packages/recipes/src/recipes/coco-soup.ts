@@ -1,14 +1,15 @@
 // Recipe `coco-soup` (issue 8, recipe 3): the base-tier soup on COCO images (spec §3.6, §10.3) and a small ViT
-// student distilled from it. Expert features (files) → consensus (GPA → PCA → whitened Procrustes → targets) on the
-// train split → BaseTierSoup with Procrustes-initialized projectors, trained with BCE on the 80 labels → ViTEncoder
-// student (InfoNCE + MSE to the soup's embedding, plus a linear BCE head) → macro mAP of both on the eval split.
+// student distilled from it. Expert features (files) → consensus (GPA → PCA → whitened Procrustes → targets) on
+// the train split → BaseTierSoup with Procrustes-initialized projectors, trained with BCE on the 80 labels →
+// ViTEncoder student (InfoNCE + MSE to the soup's embedding, plus a linear BCE head) → macro mAP of both on the eval
+// split.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
-import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
+import { BASE_TIER_SOUP_TYPE, BaseTierSoup, VIT_CLASSIFIER_TYPE, ViTClassifier } from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
 import { meanAveragePrecision } from '@geolip/metrics';
 import {
@@ -230,7 +231,10 @@ function imageSets(value: unknown, field: string, fallback: readonly CocoImageSe
   });
 }
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
 export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
   const o = raw as Record<string, unknown>;
@@ -239,7 +243,8 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (o.experts === undefined) R.fail('missing field \'experts\' (an array of {"name", "features"})');
   if (!Array.isArray(o.experts) || o.experts.length < 2)
     R.fail(
-      `'experts' must be an array of at least 2 {"name", "features"} (the consensus needs two experts), got ${show(o.experts)}`,
+      `'experts' must be an array of at least 2 {"name", "features"} (the consensus needs two experts), ` +
+        `got ${show(o.experts)}`,
     );
   const seen = new Set<string>();
   const experts = (o.experts as unknown[]).map((e, i) => {
@@ -342,10 +347,13 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   });
   const splits = { train: { ...splitInfo(trainSplit), overlapWithEvalRemoved: overlap }, eval: splitInfo(evalSplit) };
   say(
-    `${NAME}: train ${trainSplit.images.length} images (${trainSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}), ` +
+    `${NAME}: train ${trainSplit.images.length} images ` +
+      `(${trainSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}), ` +
       `eval ${evalSplit.images.length} images (${evalSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}); ` +
-      `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ${overlap} train image(s) also in eval removed; ` +
-      `${splits.eval.classesWithPositives} of ${C} classes have an eval positive (constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
+      `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ` +
+      `${overlap} train image(s) also in eval removed; ` +
+      `${splits.eval.classesWithPositives} of ${C} classes have an eval positive ` +
+      `(constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
   );
   if (trainSplit.images.length < 2 || evalSplit.images.length < 1)
     throw job.error(`'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
@@ -362,7 +370,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   const K = consensus.model.config.targetDim;
   const d = consensus.model.diagnostics;
   say(
-    `consensus: ${consensus.reduction.map((r) => `${r.name} ${r.dim}→${r.pcaDim}`).join(', ')} → K=${K}; cosine to consensus ` +
+    `consensus: ${consensus.reduction.map((r) => `${r.name} ${r.dim}→${r.pcaDim}`).join(', ')} → K=${K}; ` +
+      'cosine to consensus ' +
       `${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, CV ${d.consensusCV.toFixed(4)}`,
   );
   await writeFileAtomic(
@@ -404,7 +413,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     soup.initProjectors(consensus.model.projectors.map((p) => ({ linear: p.linear, bias: p.bias })));
     const initMap = mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map;
     say(
-      `soup: ${soup.paramCount().toLocaleString('en-US')} parameters; eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`,
+      `soup: ${soup.paramCount().toLocaleString('en-US')} parameters; ` +
+        `eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`,
     );
     const soupSteps = Math.min(options.steps ?? cfg.soup.steps, cfg.soup.steps);
     const soupStage = await stage(
@@ -437,17 +447,16 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     if (!soupStage.skipped && soupStage.summary.aborted)
       return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
     if (!soupStage.skipped)
-      await writeModel(soupFile, 'train/coco-soup', soup, {
+      await writeModel(soupFile, BASE_TIER_SOUP_TYPE, soup, soupConfig, {
         recipe: NAME,
-        model: 'BaseTierSoup',
-        config: soupConfig,
         experts: cfg.experts.map((e) => e.name),
       });
     const soupTrainOut = await soupOutputs(soup, soupTrainData);
     const soupEvalOut = await soupOutputs(soup, soupEvalData);
     const soupMap = mapOf(soupEvalOut.scores, evalSplit);
     say(
-      `soup: eval mAP ${soupMap.map.toFixed(4)} over ${soupMap.classesUsed} classes (${soupStage.skipped ? 'loaded' : `${soupStage.summary.step} steps`})`,
+      `soup: eval mAP ${soupMap.map.toFixed(4)} over ${soupMap.classesUsed} classes ` +
+        `(${soupStage.skipped ? 'loaded' : `${soupStage.summary.step} steps`})`,
     );
 
     // 4. The student.
@@ -490,7 +499,9 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     student = new ViTClassifier(vitConfig, C, { seed });
     const st = student;
     say(
-      `student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ${st.paramCount().toLocaleString('en-US')} parameters`,
+      `student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ` +
+        `${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ` +
+        `${st.paramCount().toLocaleString('en-US')} parameters`,
     );
     const studentSteps = Math.min(options.steps ?? cfg.student.steps, cfg.student.steps);
     const tStudent = Date.now();
@@ -525,10 +536,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
     const studentSeconds = (Date.now() - tStudent) / 1000;
     if (!studentStage.skipped)
-      await writeModel(studentFile, 'train/coco-student', st, {
+      await writeModel(studentFile, VIT_CLASSIFIER_TYPE, st, vitConfig, {
         recipe: NAME,
-        model: 'ViTEncoder+Linear',
-        encoder: vitConfig,
         classes: C,
         target: cfg.student.target,
       });
@@ -539,7 +548,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     const vCos = meanCosine(studentEvalOut.embedding, studentEvalData.targets, K);
     const r1 = recallAt1(studentEvalOut.embedding, studentEvalData.targets, K);
     say(
-      `student: eval mAP ${studentMap.map.toFixed(4)}, v_cos ${vCos.toFixed(4)}, R@1 ${r1.toFixed(4)} (train mAP ${studentTrainMap.toFixed(4)})`,
+      `student: eval mAP ${studentMap.map.toFixed(4)}, v_cos ${vCos.toFixed(4)}, R@1 ${r1.toFixed(4)} ` +
+        `(train mAP ${studentTrainMap.toFixed(4)})`,
     );
 
     // 5. Linear probes (baselines).
@@ -576,8 +586,10 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
       recipe: NAME,
       note:
         `TINY data: ${nTrain} train and ${nEval} eval images (COCO itself has 118K / 5K). mAP here is over the ` +
-        `${soupMap.classesUsed} classes with an eval positive (median ${splits.eval.medianPositivesPerClass} positives per class), so it is noisy and not ` +
-        `comparable to the card's 0.837; an uninformative (constant) scorer gets ${splits.eval.constantScoreMap.toFixed(4)}.`,
+        `${soupMap.classesUsed} classes with an eval positive ` +
+        `(median ${splits.eval.medianPositivesPerClass} positives per class), so it is noisy and not ` +
+        "comparable to the card's 0.837; an uninformative (constant) scorer gets " +
+        `${splits.eval.constantScoreMap.toFixed(4)}.`,
       splits,
       experts: experts.map((e) => ({
         name: e.name,
@@ -619,7 +631,8 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     };
     const resultFile = await job.writeResult(result);
     say(
-      `wrote ${resultFile}, ${soupFile}, ${studentFile}, consensus.safetensors, soup-metrics.jsonl, student-metrics.jsonl`,
+      `wrote ${resultFile}, ${soupFile}, ${studentFile}, consensus.safetensors, ` +
+        'soup-metrics.jsonl, student-metrics.jsonl',
     );
     return 0;
   } finally {
@@ -651,18 +664,26 @@ function loadModel(model: Module, file: string): void {
   model.loadSafetensorEntries(readSafetensors(readFileSync(file)).tensors);
 }
 
-async function writeModel(file: string, type: string, model: Module, meta: Record<string, unknown>): Promise<void> {
+/** Writes a model file under the metadata contract: `type` and `config` are what the model's registry builds from. */
+async function writeModel(
+  file: string,
+  type: string,
+  model: Module,
+  config: unknown,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const state = model.stateDict();
   const weights = await readWeightsAsync(state);
   tf.dispose(Object.values(state));
-  await writeFileAtomic(file, writeSafetensors(weights, writeModelMetadata({ type, config: meta })));
+  await writeFileAtomic(file, writeSafetensors(weights, writeModelMetadata({ type, config, extra })));
 }
 
 /** `geolip-train run coco-soup`: the base-tier soup on COCO expert features, and a ViT student distilled from it. */
 export const cocoSoup = defineRecipe<CocoSoupConfig>({
   name: NAME,
   description:
-    'Base Tier Soup on COCO expert features (consensus -> Procrustes-initialized projectors -> BCE on 80 labels) and a small ViT student distilled from it; macro mAP on a held-out split',
+    'Base Tier Soup on COCO expert features (consensus -> Procrustes-initialized projectors -> BCE on 80 labels) ' +
+    'and a small ViT student distilled from it; macro mAP on a held-out split',
   help: `expert features -> consensus -> Base Tier Soup (BCE, 80 COCO labels) -> ViT student;
 config {"experts": [{"name", "features"}], "images": {"root", "train", "eval"},
 "consensus", "soup", "student", "probe", "seed"}; writes <out>/result.json (split

@@ -106,7 +106,8 @@ export function imageNames(
     const names = fromJson(parse(readFileSync(namesPath, 'utf8'), namesPath));
     if (!names)
       fail(
-        `names file ${namesPath} holds no list of file names (an array of strings, or an object with one of ${IMAGE_NAME_KEYS.join(', ')})`,
+        `names file ${namesPath} holds no list of file names ` +
+          `(an array of strings, or an object with one of ${IMAGE_NAME_KEYS.join(', ')})`,
       );
     found = { names: names!, source: namesPath };
   }
@@ -124,7 +125,8 @@ export function imageNames(
   }
   if (!found) {
     return fail(
-      `${file.path}: no image file names found: put a JSON array of file names under one of the metadata keys ${IMAGE_NAME_KEYS.join(', ')}, ` +
+      `${file.path}: no image file names found: put a JSON array of file names under one of the metadata keys ` +
+        `${IMAGE_NAME_KEYS.join(', ')}, ` +
         `or in a sidecar ${file.path.replace(/\.safetensors$/i, '.json')}, or name a file with 'names'`,
     );
   }

@@ -1,12 +1,12 @@
-// Recipe `fmnist-david` (issue 8, recipe 2): GeoFractalDavid (spec §11) with its contrastive basin loss (§11.2) on fixed
-// feature vectors of Fashion-MNIST: the raw pixels, or a features file per split (e.g. a trained Dual-Stream ViT's
-// embeddings). Reports the test accuracy of the fused logits and of every scale.
+// Recipe `fmnist-david` (issue 8, recipe 2): GeoFractalDavid (spec §11) with its contrastive basin loss (§11.2) on
+// fixed feature vectors of Fashion-MNIST: the raw pixels, or a features file per split (e.g. a trained Dual-Stream
+// ViT's embeddings). Reports the test accuracy of the fused logits and of every scale.
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { GeoFractalDavid, basinLoss } from '@geolip/vision';
+import { GEO_FRACTAL_DAVID_TYPE, GeoFractalDavid, basinLoss } from '@geolip/vision';
 import type { CantorMode, GeoFractalDavidConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
 
@@ -111,7 +111,10 @@ const KEYS = [
   'checkpointEvery',
 ];
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
 export function parseFmnistDavidConfig(raw: unknown, configDir: string): FmnistDavidConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
   const o = raw as Record<string, unknown>;
@@ -216,7 +219,8 @@ async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; test:
       if (file.rows !== set.n) {
         throw new RecipeConfigError(
           NAME,
-          `'${field}' ${file.path} has ${file.rows.toLocaleString('en-US')} rows, the Fashion-MNIST ${split} split in ${cfg.data} has ` +
+          `'${field}' ${file.path} has ${file.rows.toLocaleString('en-US')} rows, ` +
+            `the Fashion-MNIST ${split} split in ${cfg.data} has ` +
             `${set.n.toLocaleString('en-US')} images (one row per image, in Fashion-MNIST order)`,
         );
       }
@@ -353,8 +357,11 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
   const lrScale = (name: string) =>
     groups.fusion.includes(name) ? cfg.lrScale.fusion : groups.stairs.includes(name) ? cfg.lrScale.stairs : 1;
   io.stdout.write(
-    `${NAME}: GeoFractalDavid F=${trainSet.dim} (${source === 'pixels' ? 'pixels' : 'features files'}${cfg.center ? ', centered' : ''}), k=${cfg.model.k}, scales [${cfg.model.scales.join(', ')}], ` +
-      `${model.paramCount().toLocaleString('en-US')} parameters; ${trainSet.n} train / ${testSet.n} test rows, ${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}\n`,
+    `${NAME}: GeoFractalDavid F=${trainSet.dim} ` +
+      `(${source === 'pixels' ? 'pixels' : 'features files'}${cfg.center ? ', centered' : ''}), ` +
+      `k=${cfg.model.k}, scales [${cfg.model.scales.join(', ')}], ` +
+      `${model.paramCount().toLocaleString('en-US')} parameters; ${trainSet.n} train / ${testSet.n} test rows, ` +
+      `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}\n`,
   );
 
   const t0 = Date.now();
@@ -409,13 +416,14 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
       modelFile,
       writeSafetensors(
         weights,
-        writeModelMetadata({ type: 'vision/david', config: modelConfig, extra: { recipe: NAME } }),
+        writeModelMetadata({ type: GEO_FRACTAL_DAVID_TYPE, config: modelConfig, extra: { recipe: NAME } }),
       ),
     );
     const resultFile = await job.writeResult(result);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
     io.stdout.write(
-      `\n${NAME}: test accuracy ${pct(final.acc)} (${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`,
+      `\n${NAME}: test accuracy ${pct(final.acc)} ` +
+        `(${testSet.n} test rows, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`,
     );
     io.stdout.write(`per scale: ${result.scaleAccuracies.map((s) => `${s.scale}: ${pct(s.accuracy)}`).join(', ')}\n`);
     io.stdout.write(`wrote ${resultFile}, ${modelFile}, ${metricsFile}\n`);
@@ -429,7 +437,8 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
 export const fmnistDavid = defineRecipe<FmnistDavidConfig>({
   name: NAME,
   description:
-    'GeoFractalDavid (multi-scale basin classifier, contrastive basin loss) on Fashion-MNIST pixels or precomputed features; test accuracy per scale',
+    'GeoFractalDavid (multi-scale basin classifier, contrastive basin loss) on Fashion-MNIST pixels ' +
+    'or precomputed features; test accuracy per scale',
   help: `GeoFractalDavid with the basin loss on Fashion-MNIST pixels or features files; config
 {"features": "pixels" | {"train", "test"}, "data", "epochs", "batchSize", "lr",
 "model": {"k", "scales", ...}, "loss": {...}, "trainLimit", "testLimit", "seed", ...};

@@ -86,7 +86,9 @@ export async function exportFashionMnist(cfg: FmnistExportConfig, out: string): 
     trainLabels: train.labels,
     classes: FASHION_MNIST_CLASSES,
     testAccuracy: result.testAccuracy,
-    source: `geolip-train run fmnist-vit (dual-stream, ${result.epochs} epochs, ${result.steps} steps, ${cfg.note}); fp16`,
+    source:
+      `geolip-train run fmnist-vit (dual-stream, ${result.epochs} epochs, ${result.steps} steps, ` +
+      `${cfg.note}); fp16`,
   });
   await writeFileAtomic(out, bytes);
   const used = anchorLabels.filter((l) => l.count > 0);
@@ -97,7 +99,8 @@ export async function exportFashionMnist(cfg: FmnistExportConfig, out: string): 
 async function run(cfg: FmnistExportConfig, job: RecipeRun): Promise<number> {
   const summary = await exportFashionMnist(cfg, cfg.file ?? join(job.out, 'fmnist-dual-stream.safetensors'));
   job.say(
-    `fmnist-export: wrote ${summary.out}: ${summary.anchors} anchors, ${summary.used} nearest to a training image, label purity ${summary.purity.toFixed(4)}`,
+    `fmnist-export: wrote ${summary.out}: ${summary.anchors} anchors, ${summary.used} nearest to a training image, ` +
+      `label purity ${summary.purity.toFixed(4)}`,
   );
   await job.writeResult({
     recipe: 'fmnist-export',

@@ -88,7 +88,10 @@ export interface FmnistVitConfig extends OptimizerBlock, DataBlock, CheckpointBl
   cvTarget: number;
   autograd: boolean;
   loss: FmnistLossWeights;
-  /** The last `valSize` of the (limited) training images are held out for validation (the mastery queue's gap); 0 = none. */
+  /**
+   * The last `valSize` of the (limited) training images are held out for validation (the mastery queue's gap);
+   * 0 = none.
+   */
   valSize: number;
   /** Evaluate on the validation images every N steps; 0 = once per epoch. */
   evalEvery: number;
@@ -130,7 +133,10 @@ const KEYS = [
   'masteryQueue',
 ];
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws `RecipeConfigError` naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws `RecipeConfigError` naming
+ * the field.
+ */
 export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVitConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
   const o = raw as Record<string, unknown>;
@@ -212,16 +218,19 @@ class Trainer implements TrainableModel<ImageBatch> {
         dual ? dual.forward(x, opts) : plainForward(this.net.model as ViTClassifier, x);
       const a = forward(images);
       terms.push(tf.mul(w.bce, bceWithLabelSmoothing(a.logits, oneHot, { smoothing: cfg.smoothing })));
-      // The mirror view's forward pass is needed for the InfoNCE term, and for the queue (its accuracy drives activation).
+      // The mirror view's forward pass is needed for the InfoNCE term, and for the queue (its accuracy drives
+      // activation).
       const nce =
         w.infoNCE > 0 || queue ? infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature }) : undefined;
       if (nce && w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
       if (queue) terms.push(tf.mul(w.mastery, queue.loss(a.emb, batch.labels).loss));
       const hits = tf.mean(tf.cast(tf.equal(tf.argMax(a.logits, 1), labels), 'float32'));
-      if (this.pending) tf.dispose([this.pending.stats, ...(this.pending.emb ? [this.pending.emb] : [])]); // not read (another micro-batch)
+      // The previous micro-batch's pending stats were not read.
+      if (this.pending) tf.dispose([this.pending.stats, ...(this.pending.emb ? [this.pending.emb] : [])]);
       this.pending = {
         emb: queue ? (tf.keep(tf.clone(a.emb)) as tf.Tensor2D) : undefined,
-        stats: tf.keep(tf.stack([nce ? nce.accuracy : tf.scalar(0), hits])) as tf.Tensor1D, // [0] is read only with the queue
+        // [0] is read only with the queue
+        stats: tf.keep(tf.stack([nce ? nce.accuracy : tf.scalar(0), hits])) as tf.Tensor1D,
         labels: Int32Array.from(batch.labels),
       };
       if (dual) {
@@ -232,14 +241,18 @@ class Trainer implements TrainableModel<ImageBatch> {
         if (w.cv > 0) terms.push(tf.mul(w.cv, cvLossTerm(d.emb, cfg.cvTarget, { rng: ctx.rng })));
         if (w.anchorCv > 0)
           terms.push(tf.mul(w.anchorCv, anchorCVLoss(dual.constellation, cfg.cvTarget, { rng: ctx.rng })));
-        if (w.cm > 0) terms.push(tf.mul(w.cm, tf.mean(tf.relu(tf.neg(d.cmVolumeSquared))))); // CM validity: penalize V² < 0
+        // CM validity: penalize V² < 0
+        if (w.cm > 0) terms.push(tf.mul(w.cm, tf.mean(tf.relu(tf.neg(d.cmVolumeSquared)))));
         if (w.spread > 0) terms.push(tf.mul(w.spread, spreadLoss(dual.constellation)));
       }
       return tf.addN(terms) as tf.Scalar;
     });
   }
 
-  /** After a step: count the batch's training accuracy; feed the queue its InfoNCE accuracy and the detached embeddings. */
+  /**
+   * After a step: count the batch's training accuracy; feed the queue its InfoNCE accuracy and the detached
+   * embeddings.
+   */
   async afterStep(): Promise<void> {
     const p = this.pending;
     if (!p) return;
@@ -265,7 +278,8 @@ async function evaluate(
 ): Promise<{ acc: number; geoAcc: number; emb: Float32Array; dim: number }> {
   let hits = 0;
   let geoHits = 0;
-  const dim = net.kind === 'vit' ? net.model.encoder.config.outDim : net.model.config.outDim; // the embedding width (modelConfig.outDim)
+  // the embedding width (modelConfig.outDim)
+  const dim = net.kind === 'vit' ? net.model.encoder.config.outDim : net.model.config.outDim;
   const emb = new Float32Array(n * dim);
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
@@ -352,8 +366,10 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
         },
   );
   io.stdout.write(
-    `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
-      `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
+    `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ` +
+      `${nTrain} train / ${nVal} val / ${nTest} test images, ` +
+      `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}` +
+      `${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
   );
 
   const data = streamSteps(stream);
@@ -506,7 +522,8 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
 export const fmnistVit = defineRecipe<FmnistVitConfig>({
   name: 'fmnist-vit',
   description:
-    'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; test accuracy and geometry diagnostics',
+    'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; ' +
+    'test accuracy and geometry diagnostics',
   help: `Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
 {"model", "data", "epochs", "batchSize", "lr", "loss": {...}, "modelConfig", ...};
 writes <out>/result.json (test accuracy, geo accuracy, scan).`,

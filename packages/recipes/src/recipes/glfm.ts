@@ -189,7 +189,10 @@ class Trainer implements TrainableModel<ImageBatch> {
   }
 }
 
-/** The per-epoch numbers: FM loss on the validation images with times and noise from a fixed seed, plus the analysis. */
+/**
+ * The per-epoch numbers: FM loss on the validation images with times and noise from a fixed seed, plus the
+ * analysis.
+ */
 async function validate(
   model: GlfmModel,
   x: Float32Array,
@@ -280,19 +283,26 @@ async function classify(net: ViTClassifier, images01: Float32Array, n: number, b
   return out;
 }
 
-/** Loads the classifier from `model.safetensors` of `fmnist-vit` (`"model": "vit"`) or this recipe's `classifier.safetensors`. */
+/**
+ * Loads the classifier from `model.safetensors` of `fmnist-vit` (`"model": "vit"`) or this recipe's
+ * `classifier.safetensors`.
+ */
 function loadClassifier(file: string): ViTClassifier {
   try {
     return vitClassifierFromSafetensors(readFileSync(file));
   } catch (error) {
     return R.fail(
-      `'classifier' ${file} cannot be loaded (${error instanceof Error ? error.message : String(error)}; use model.safetensors of an fmnist-vit run with "model": "vit")`,
+      `'classifier' ${file} cannot be loaded (${error instanceof Error ? error.message : String(error)}; ` +
+        'use model.safetensors of an fmnist-vit run with "model": "vit")',
       'classifier',
     );
   }
 }
 
-/** Trains the small classifier on the (limited) real training images in [0, 1] (no checkpoints: it is short and seeded). */
+/**
+ * Trains the small classifier on the (limited) real training images in [0, 1] (no checkpoints: it is short and
+ * seeded).
+ */
 async function trainClassifier(
   cfg: GlfmRecipeConfig,
   trainData: { images: Uint8Array; labels: Uint8Array; n: number },
@@ -371,7 +381,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   const { metricsFile } = files;
   const model = new GlfmModel(cfg.model);
   io.stdout.write(
-    `glfm: ${cfg.variant}, ${model.paramCount().toLocaleString('en-US')} parameters; ${nTrain} train / ${nVal} val / ${nTest} test images, ` +
+    `glfm: ${cfg.variant}, ${model.paramCount().toLocaleString('en-US')} parameters; ` +
+      `${nTrain} train / ${nVal} val / ${nTest} test images, ` +
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; sampler ${cfg.sampler} × ${cfg.sampleSteps}\n`,
   );
 
@@ -431,7 +442,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     if (cfg.classifier !== undefined) classifier = loadClassifier(cfg.classifier);
     else {
       io.stdout.write(
-        `glfm: training the classifier (${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`,
+        `glfm: training the classifier ` +
+          `(${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`,
       );
       classifier = await trainClassifier(cfg, trainData);
       const cs = classifier.stateDict();
@@ -525,12 +537,16 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const fmt = (x: number | null | undefined, n = 4) =>
       x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n);
     io.stdout.write(
-      `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
-        `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, drift mean ${fmt(d.all.summary.mean)} rad ` +
-        `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
+      `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, ` +
+        `conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
+        `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, ` +
+        `drift mean ${fmt(d.all.summary.mean)} rad ` +
+        `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, ` +
+        `recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
     );
     io.stdout.write(
-      `wrote ${resultFile}, ${gridFile}, model.safetensors${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`,
+      `wrote ${resultFile}, ${gridFile}, model.safetensors` +
+        `${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`,
     );
     return 0;
   } finally {
@@ -539,11 +555,15 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   }
 }
 
-/** `geolip-train run glfm`: GLFM flow matching (variant v1–v4) on Fashion-MNIST with per-epoch analysis, sample grid and conditional accuracy. */
+/**
+ * `geolip-train run glfm`: GLFM flow matching (variant v1–v4) on Fashion-MNIST with per-epoch analysis, sample
+ * grid and conditional accuracy.
+ */
 export const glfm = defineRecipe<GlfmRecipeConfig>({
   name: 'glfm',
   description:
-    'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
+    'GLFM class-conditional flow matching through a constellation bottleneck on S^15 (variant v1-v4) ' +
+    'on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
   help: `class-conditional flow matching through a constellation bottleneck on S^15
 (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
 "epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",

@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import {
   configReader,
@@ -23,6 +22,9 @@ import {
 import { writeFileAtomic } from '@geolip/io/node';
 import type { CheckpointBlock, NumberKind, OptimizerBlock, RecipeRun, TrainableModel } from '@geolip/train';
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
+import { MLP_STUDENT_TYPE, MlpStudent } from '@geolip/nn';
+
+export { MlpStudent };
 
 /** The validated config of {@link mlpStudent} (paths absolute). */
 export interface MlpStudentConfig extends OptimizerBlock, CheckpointBlock {
@@ -69,7 +71,10 @@ const num = (obj: Record<string, unknown>, key: keyof typeof DEFAULTS, kind: Num
 const str = (obj: Record<string, unknown>, key: string, field: string): string =>
   cfgRead.str(obj, key, field.includes('.') ? field.split('.')[0]! : '');
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
 export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStudentConfig {
   if (!isObject(raw)) return fail('must be a JSON object');
   cfgRead.keys(raw, KEYS);
@@ -102,75 +107,27 @@ export function parseMlpStudentConfig(raw: unknown, configDir: string): MlpStude
   return cfg;
 }
 
-/** The student MLP: Linear(D_in → hidden) → GELU/ReLU → Linear(hidden → K) → L2 normalize. PyTorch weight layout. */
-export class MlpStudent implements TrainableModel<Int32Array> {
-  readonly vars: Record<string, tf.Variable>;
-
+/**
+ * Trains an {@link MlpStudent} (the model lives in `@geolip/nn`, registered as `nn/mlp-student`): its weights, and the
+ * loss of a batch of rows of the training data.
+ */
+class MlpStudentTrainer implements TrainableModel<Int32Array> {
   constructor(
-    readonly inDim: number,
-    readonly hidden: number,
-    readonly outDim: number,
-    readonly activation: 'gelu' | 'relu',
-    seed: number,
-    private readonly data?: { x: tf.Tensor2D; y: tf.Tensor2D; loss: (s: tf.Tensor2D, t: tf.Tensor2D) => tf.Scalar },
-  ) {
-    // PyTorch nn.Linear default init: weight and bias ~ U(−1/√fan_in, 1/√fan_in).
-    const rng = createRng(seed);
-    const uniform = (shape: [number] | [number, number], fanIn: number) => {
-      const bound = 1 / Math.sqrt(fanIn);
-      const n = shape.reduce((a, b) => a * b, 1);
-      return tf.variable(
-        tf.tensor(
-          Float32Array.from({ length: n }, () => (2 * rng.uniform() - 1) * bound),
-          shape,
-        ),
-      );
-    };
-    this.vars = {
-      'fc1.weight': uniform([hidden, inDim], inDim),
-      'fc1.bias': uniform([hidden], inDim),
-      'fc2.weight': uniform([outDim, hidden], hidden),
-      'fc2.bias': uniform([outDim], hidden),
-    };
-  }
+    readonly model: MlpStudent,
+    private readonly data: { x: tf.Tensor2D; y: tf.Tensor2D; loss: (s: tf.Tensor2D, t: tf.Tensor2D) => tf.Scalar },
+  ) {}
 
   getWeights(): Record<string, tf.Variable> {
-    return this.vars;
-  }
-
-  /** `[B, K]` unit rows for `[B, D_in]` inputs. */
-  forward(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const v = this.vars;
-      const pre = tf.add(tf.matMul(x, v['fc1.weight']!, false, true), v['fc1.bias']!) as tf.Tensor2D;
-      const h = this.activation === 'relu' ? tf.relu(pre) : gelu(pre);
-      const out = tf.add(tf.matMul(h, v['fc2.weight']!, false, true), v['fc2.bias']!);
-      return tf.mul(out, tf.rsqrt(tf.add(tf.sum(tf.square(out), 1, true), 1e-12))) as tf.Tensor2D;
-    });
+    return this.model.getWeights();
   }
 
   loss(batch: Int32Array): tf.Scalar {
     const d = this.data;
-    if (!d) throw new Error('MlpStudent.loss: constructed without training data');
     return tf.tidy(() => {
       const idx = tf.tensor1d(batch, 'int32');
-      return d.loss(this.forward(tf.gather(d.x, idx) as tf.Tensor2D), tf.gather(d.y, idx) as tf.Tensor2D);
+      return d.loss(this.model.forward(tf.gather(d.x, idx) as tf.Tensor2D), tf.gather(d.y, idx) as tf.Tensor2D);
     });
   }
-
-  dispose(): void {
-    tf.dispose(Object.values(this.vars));
-  }
-}
-
-/** GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() =>
-    tf.mul(
-      tf.mul(0.5, x),
-      tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
-    ),
-  );
 }
 
 /** Mean over rows of cos(student(x_i), target_i) (targets are unit rows). */
@@ -201,7 +158,8 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
   const expectDim = consensus.config.inputDims[e];
   if (expectDim !== undefined && features.cols !== expectDim)
     throw job.error(
-      `'input.features' has width ${features.cols}, expert '${cfg.input.expert}' had width ${expectDim} in the consensus`,
+      `'input.features' has width ${features.cols}, ` +
+        `expert '${cfg.input.expert}' had width ${expectDim} in the consensus`,
     );
   if (cfg.batchSize > features.rows)
     fail(`'batchSize' ${cfg.batchSize} exceeds the N=${features.rows} samples`, 'batchSize');
@@ -218,15 +176,14 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
       const nce = infoNCE(s, t, { temperature });
       return (mseWeight === 0 ? nce.loss : tf.add(nce.loss, tf.mul(mseWeight, mseLoss(s, t)))) as tf.Scalar;
     });
-  const model = new MlpStudent(features.cols, cfg.hidden, targets.cols, cfg.activation, cfg.seed, {
-    x,
-    y,
-    loss: lossFn,
-  });
+  const model = new MlpStudent(
+    { inDim: features.cols, hidden: cfg.hidden, outDim: targets.cols, activation: cfg.activation },
+    cfg.seed,
+  );
   try {
     const before = await meanCosine(model, x, y);
     const summary = await train<Int32Array>({
-      model,
+      model: new MlpStudentTrainer(model, { x, y, loss: lossFn }),
       data: (_step: number, rng: Rng) => rng.choose(n, cfg.batchSize),
       steps: stopAt,
       // The schedule always spans the config's steps, so a run stopped by --steps and resumed equals a straight run.
@@ -239,26 +196,26 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
     const after = await meanCosine(model, x, y);
     // Read asynchronously: webgpu in Node cannot read tensors synchronously.
     const weights = await readWeightsAsync(model.getWeights());
-    const meta = {
-      recipe: 'mlp-student',
-      expert: cfg.input.expert,
-      inDim: model.inDim,
-      hidden: cfg.hidden,
-      outDim: model.outDim,
-      activation: cfg.activation,
-      step: summary.step,
-    };
     const studentFile = join(options.out, 'student.safetensors');
     await writeFileAtomic(
       studentFile,
-      writeSafetensors(weights, writeModelMetadata({ type: 'train/mlp-student', config: meta })),
+      writeSafetensors(
+        weights,
+        writeModelMetadata({
+          type: MLP_STUDENT_TYPE,
+          config: model.config,
+          extra: { recipe: 'mlp-student', expert: cfg.input.expert, step: summary.step },
+        }),
+      ),
     );
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
     io.stdout.write(
-      `mlp-student: expert '${cfg.input.expert}' D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`,
+      `mlp-student: expert '${cfg.input.expert}' ` +
+        `D_in=${model.inDim} -> hidden=${cfg.hidden} -> K=${model.outDim}, N=${n}\n`,
     );
     io.stdout.write(
-      `steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), last loss ${fmt(summary.lastLoss)}\n`,
+      `steps ${summary.step - summary.stepsRun} -> ${summary.step} (of ${cfg.steps}), ` +
+        `last loss ${fmt(summary.lastLoss)}\n`,
     );
     io.stdout.write(`mean cosine(student, target): ${fmt(after)} (before: ${fmt(before)})\n`);
     io.stdout.write(`wrote ${studentFile}, ${metricsFile} and checkpoints in ${ckDir}\n`);
@@ -274,7 +231,8 @@ async function run(cfg: MlpStudentConfig, job: RecipeRun): Promise<number> {
 export const mlpStudent = defineRecipe<MlpStudentConfig>({
   name: 'mlp-student',
   description:
-    "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, trained to the consensus targets with InfoNCE + MSE",
+    "MLP (Linear -> GELU/ReLU -> Linear, L2-normalized) on one expert's raw features, " +
+    'trained to the consensus targets with InfoNCE + MSE',
   help: `config {"consensus", "input": {"expert", "features"}, "hidden", "activation",
 "steps", "batchSize", "lr", "warmupSteps", "weightDecay", "temperature",
 "mseWeight", "seed", "checkpointEvery"}; writes <out>/student.safetensors.`,

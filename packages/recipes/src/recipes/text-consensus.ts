@@ -136,7 +136,10 @@ const CORPUS_SOURCES = [
   'fortunes',
 ];
 
-/** Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the field. */
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
 export function parseTextConsensusConfig(raw: unknown, configDir: string): TextConsensusConfig {
   if (!isObject(raw)) R.fail('must be a JSON object');
   const obj = raw as Record<string, unknown>;
@@ -297,7 +300,8 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
   io.stdout.write(`corpus: ${corpus.sentences.length} sentences -> ${file}\n`);
   for (const c of corpus.counts) {
     io.stdout.write(
-      `  ${c.name.padEnd(17)} read ${c.read}, kept ${c.kept} (duplicates ${c.duplicates}, too short ${c.tooShort}, too long ${c.tooLong}, sampled out ${c.sampledOut})\n`,
+      `  ${c.name.padEnd(17)} read ${c.read}, kept ${c.kept} ` +
+        `(duplicates ${c.duplicates}, too short ${c.tooShort}, too long ${c.tooLong}, sampled out ${c.sampledOut})\n`,
     );
   }
   return corpus.sentences;
@@ -342,7 +346,8 @@ async function embedExpert(
         done += part.length;
         const rate = done / ((Date.now() - t0) / 1000);
         io.stderr.write(
-          `\rfeatures ${name}: ${done}/${total} sentences, ${rate.toFixed(0)}/s, ETA ${formatDuration((total - done) / rate)}   `,
+          `\rfeatures ${name}: ${done}/${total} sentences, ${rate.toFixed(0)}/s, ` +
+            `ETA ${formatDuration((total - done) / rate)}   `,
         );
       }
       const meta = { model: name, shard: `${i}/${shards}`, rows: `${i * SHARD_ROWS}-${i * SHARD_ROWS + rows.length}` };
@@ -421,7 +426,8 @@ async function consensusStage(
   }
   const d = model.diagnostics;
   io.stdout.write(
-    `consensus: K=${model.targets.cols}, experts ${model.experts.join(', ')}, cos to consensus ${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, ` +
+    `consensus: K=${model.targets.cols}, experts ${model.experts.join(', ')}, ` +
+      `cos to consensus ${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, ` +
       `CV ${d.consensusCV.toFixed(4)}, effective dim ${d.effectiveDimension.toFixed(1)}\n`,
   );
   return model;
@@ -562,7 +568,8 @@ async function studentStage(
   const t0 = Date.now();
   const tok = tokenizeCorpus(tokenizer, sentences, cfg.student.maxLength);
   io.stdout.write(
-    `student: tokenized ${n} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${(tok.ids.length / n).toFixed(1)} tokens per sentence\n`,
+    `student: tokenized ${n} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
+      `${(tok.ids.length / n).toFixed(1)} tokens per sentence\n`,
   );
 
   // A fixed validation set (seeded), never trained on.
@@ -586,8 +593,10 @@ async function studentStage(
   const encoder = new CaptionEncoder(config, { seed: cfg.seed });
   const student = new Student(encoder, tok, targets, cfg, cvTarget);
   io.stdout.write(
-    `student: CaptionEncoder d=${config.dModel}, ${config.layers} layers, ${config.heads} heads, FFN ${config.ffDim}, out ${k}, ` +
-      `${encoder.paramCount().toLocaleString('en-US')} parameters; train ${trainRows.length}, val ${valRows.length}; CV target ${cvTarget.toFixed(4)}\n`,
+    `student: CaptionEncoder d=${config.dModel}, ${config.layers} layers, ${config.heads} heads, ` +
+      `FFN ${config.ffDim}, out ${k}, ` +
+      `${encoder.paramCount().toLocaleString('en-US')} parameters; train ${trainRows.length}, ` +
+      `val ${valRows.length}; CV target ${cvTarget.toFixed(4)}\n`,
   );
   try {
     const summary = await train<Int32Array>({
@@ -635,7 +644,8 @@ async function studentStage(
     await writeFileAtomic(f32, studentFile(weights, config, cfg.student.maxLength, false, extra));
     await writeFileAtomic(f16, studentFile(weights, config, cfg.student.maxLength, true, extra));
     io.stdout.write(
-      `student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`,
+      `student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, ` +
+        `val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`,
     );
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
     io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
@@ -660,7 +670,8 @@ async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
 export const textConsensus = defineRecipe<TextConsensusConfig>({
   name: 'text-consensus',
   description:
-    'CaptionBERT-style student distilled from the consensus of offline text experts (use-lite, glove-avg) on a caption + gloss corpus',
+    'CaptionBERT-style student distilled from the consensus of offline text experts (use-lite, glove-avg) ' +
+    'on a caption + gloss corpus',
   help: `corpus (COCO captions, STS-B/SICK/MRPC train sentences, WordNet, fortunes) -> expert
 features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE + MSE +
 CV); config {"corpus", "experts", "features", "consensus", "student", "steps",

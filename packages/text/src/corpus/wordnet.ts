@@ -44,7 +44,10 @@ function splitGloss(gloss: string): string[] {
  * @throws {FormatError} a synset line without the ` | ` that starts its gloss (message names file and line).
  * @example
  * ```ts
- * parseWordnetData('00217593 04 n 01 kill 1 000 | the destruction of an enemy plane; "the pilot reported two kills"  \n', 'x');
+ * parseWordnetData(
+ *   '00217593 04 n 01 kill 1 000 | the destruction of an enemy plane; "the pilot reported two kills"  \n',
+ *   'x',
+ * );
  * // { glosses: ['the destruction of an enemy plane'], examples: ['the pilot reported two kills'] }
  * ```
  */

@@ -110,7 +110,10 @@ async function readText(op: string, file: string): Promise<string> {
  *   duplicate image ids, a non-string caption, or a caption whose `image_id` is not in `images`.
  * @example
  * ```ts
- * const c = parseCocoCaptions('{"images":[{"id":1,"file_name":"a.jpg"}],"annotations":[{"image_id":1,"id":7,"caption":"A cat."}]}', 'x.json');
+ * const c = parseCocoCaptions(
+ *   '{"images":[{"id":1,"file_name":"a.jpg"}],' + '"annotations":[{"image_id":1,"id":7,"caption":"A cat."}]}',
+ *   'x.json',
+ * );
  * c.captions[0]!.caption; // 'A cat.'
  * ```
  */
@@ -143,7 +146,9 @@ function parseCaptionsImpl(op: string, text: string, file: string): CocoCaptions
  * @throws {FormatError} The JSON does not have the COCO captions structure.
  * @example
  * ```ts
- * const { images, captions } = await loadCocoCaptions('../shared/data/coco/coco-mini/annotations/captions_val2017.json');
+ * const { images, captions } = await loadCocoCaptions(
+ *   '../shared/data/coco/coco-mini/annotations/captions_val2017.json',
+ * );
  * images.length; // 79
  * captions.length; // 395
  * ```
@@ -168,7 +173,12 @@ export async function loadCocoCaptions(file: string): Promise<CocoCaptions> {
  * @throws {InvalidArgumentError} `options.categories` is empty or has duplicate ids.
  * @example
  * ```ts
- * const t = parseCocoInstances('{"images":[{"id":5,"file_name":"a.jpg"}],"categories":[{"id":3,"name":"car"},{"id":1,"name":"person"}],"annotations":[{"image_id":5,"category_id":3}]}', 'x.json');
+ * const t = parseCocoInstances(
+ *   '{"images":[{"id":5,"file_name":"a.jpg"}],' +
+ *     '"categories":[{"id":3,"name":"car"},{"id":1,"name":"person"}],' +
+ *     '"annotations":[{"image_id":5,"category_id":3}]}',
+ *   'x.json',
+ * );
  * Array.from(t.targets); // [0, 1]  (person, car)
  * ```
  */
@@ -253,7 +263,10 @@ export interface CocoRetrievalTargets {
  * @throws {FormatError} A caption refers to an image that is not in `data.images`.
  * @example
  * ```ts
- * const gt = cocoRetrievalTargets({ images: [{ id: 9, fileName: 'a.jpg' }], captions: [{ imageId: 9, caption: 'x' }] });
+ * const gt = cocoRetrievalTargets({
+ *   images: [{ id: 9, fileName: 'a.jpg' }],
+ *   captions: [{ imageId: 9, caption: 'x' }],
+ * });
  * gt.captionToImage[0]; // 0
  * ```
  */

@@ -120,7 +120,8 @@ function gloveTable(): Promise<GloveTable> {
  * lazily, once per process, by the first call: ~4 s and ~1 GB of peak heap (run Node with
  * `--max-old-space-size=2048` or more if the default heap is small), then 137 MB resident.
  * Unknown tokens are skipped; a sentence with no known token embeds as the zero vector (its cosine
- * with anything is then 0, e.g. in `cosineRows` of `@geolip/bench`). Rows are not normalized. CPU only, O(tokens · 100).
+ * with anything is then 0, e.g. in `cosineRows` of `@geolip/bench`). Rows are not normalized. CPU only,
+ * O(tokens · 100).
  *
  * @example
  * ```ts

@@ -22,8 +22,9 @@ export class ShapeBinder {
 
   /** Throws a {@link ShapeError} unless `shape` matches `pattern` (letters bind on first use). */
   check(argument: string, shape: readonly number[], pattern: readonly (string | number)[]): void {
-    const describe = (): string =>
-      `[${pattern.map((p) => (typeof p === 'number' ? String(p) : this.bound.has(p) ? `${p}=${this.bound.get(p)}` : p)).join(', ')}]`;
+    const show = (p: string | number): string =>
+      typeof p === 'number' ? String(p) : this.bound.has(p) ? `${p}=${this.bound.get(p)}` : p;
+    const describe = (): string => `[${pattern.map(show).join(', ')}]`;
     if (shape.length !== pattern.length) throw new ShapeError(this.op, argument, describe(), shape);
     const pending = new Map<string, number>();
     pattern.forEach((p, i) => {

@@ -113,7 +113,8 @@ export class ParaphraseThreshold {
         'must hold at least one positive (1): F1 of the positive class is 0 at every threshold',
       );
     // The sweep is @geolip/metrics' bestThreshold (F1, ties → the highest cut); its "all positive" cut (−∞) is
-    // reported here as the smallest fitted cosine, which predicts the same (every fitted pair positive) and stays finite.
+    // reported here as the smallest fitted cosine, which predicts the same (every fitted pair positive) and
+    // stays finite.
     const best = bestThreshold(cosines, labels, { metric: 'f1' });
     let min = Number.POSITIVE_INFINITY;
     for (let j = 0; j < n; j++) if (cosines[j]! < min) min = cosines[j]!;
@@ -166,7 +167,8 @@ export class ParaphraseThreshold {
 
   /**
    * Rebuilds from {@link ParaphraseThreshold.toJSON} (an object, or its JSON text).
-   * @throws {FormatError} naming `json` for another type or version, or a threshold that is not a finite number or null.
+   * @throws {FormatError} naming `json` for another type or version, or a threshold that is not a finite number or
+   *   null.
    */
   static fromJSON(json: ParaphraseThresholdJSON | string): ParaphraseThreshold {
     const op = 'ParaphraseThreshold.fromJSON';

@@ -17,7 +17,10 @@ export interface EncodeOptions {
   maxLength?: number;
   /** Wrap the sequence in `[CLS] … [SEP]`. Default true. */
   addSpecialTokens?: boolean;
-  /** Cut the word pieces so the sequence fits in `maxLength` (`[SEP]` is kept). Default true. With false a longer sequence is returned whole. */
+  /**
+   * Cut the word pieces so the sequence fits in `maxLength` (`[SEP]` is kept). Default true. With false a longer
+   * sequence is returned whole.
+   */
   truncation?: boolean;
 }
 

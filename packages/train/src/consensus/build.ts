@@ -20,7 +20,10 @@ export interface BuildConsensusOptions {
    * with D_e = W are used as they are. Integer in [1, min_e D_e]. Default min_e D_e.
    */
   width?: number;
-  /** K, the dimension of the consensus space: PCA of the GPA consensus to K (spec §3.5). Integer in [1, W]; default W (no PCA). */
+  /**
+   * K, the dimension of the consensus space: PCA of the GPA consensus to K (spec §3.5). Integer in [1, W];
+   * default W (no PCA).
+   */
   targetDim?: number;
   /** GPA rounds. Default 5 (the cards' "5-iteration GPA"). */
   iterations?: number;
@@ -136,7 +139,8 @@ export function buildConsensus(
 /**
  * Applies a consensus projector and L2-normalizes each row: normalize(x·linear + bias).
  *
- * @param projector - A projector from {@link buildConsensus}, {@link fitProjectorsFromStatistics} or {@link loadConsensus}.
+ * @param projector - A projector from {@link buildConsensus}, {@link fitProjectorsFromStatistics} or
+ *   {@link loadConsensus}.
  * @param x - `[M, D_e]` raw expert features.
  * @param options - `normalize` (default `true`): `false` returns the affine output x·linear + bias.
  * @returns `[M, K]` rows in the consensus space (unit rows unless `normalize: false`; zero rows stay zero).

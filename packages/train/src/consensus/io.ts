@@ -18,8 +18,9 @@ const CONSENSUS_TYPE = 'train/consensus';
  * Serializes a consensus to safetensors bytes (F64, so {@link loadConsensus} is exact).
  *
  * Tensors: `projectors.{name}.weight` `[K, D_e]` (= linearᵀ, the PyTorch `nn.Linear` layout),
- * `projectors.{name}.bias` `[K]`, `targets` `[N, K]`. `__metadata__` follows the model metadata contract of `@geolip/io` (type `train/consensus`), its config JSON
- * `{ format: 1, experts, config, diagnostics }` (non-finite diagnostics are written as null).
+ * `projectors.{name}.bias` `[K]`, `targets` `[N, K]`. `__metadata__` follows the model metadata contract of
+ * `@geolip/io` (type `train/consensus`), its config JSON `{ format: 1, experts, config, diagnostics }` (non-finite
+ * diagnostics are written as null).
  *
  * @param result - {@link buildConsensus}'s result or a loaded {@link ConsensusModel}.
  * @param options - `targetsDtype`: `'F64'` (default, exact), `'F32'` or `'F16'` for the `[N, K]` targets only (a
@@ -94,7 +95,8 @@ export function loadConsensus(bytes: Uint8Array | ArrayBuffer): ConsensusModel {
       throw new FormatError(
         op,
         'bytes',
-        `tensor '${name}' must be rank-${rank} F64 or F32${f16 ? ' or F16' : ''}, got ${entry.dtype} [${entry.shape.join(', ')}]`,
+        `tensor '${name}' must be rank-${rank} F64 or F32${f16 ? ' or F16' : ''}, ` +
+          `got ${entry.dtype} [${entry.shape.join(', ')}]`,
       );
     }
     const data = entry.dtype === 'F16' ? toFloat32(entry) : (entry.data as Float64Array | Float32Array);

@@ -26,7 +26,8 @@ function fromSafetensors(bytes: Uint8Array, name: string): Matrix {
     throw new FormatError(
       OP,
       name,
-      `has no tensor 'embeddings' and ${names.length} tensors (${names.join(', ') || 'none'}); expected 'embeddings' or a single tensor`,
+      `has no tensor 'embeddings' and ${names.length} tensors (${names.join(', ') || 'none'}); ` +
+        "expected 'embeddings' or a single tensor",
     );
   }
   const entry = contents.tensors[key]!;

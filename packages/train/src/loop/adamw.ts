@@ -134,7 +134,8 @@ export class AdamW {
 
   /**
    * Applies one update.
-   * @param grads - gradients by parameter name (not `tf.Variable.name`: remap `tf.variableGrads` output), each the shape of its parameter; missing names are skipped.
+   * @param grads - gradients by parameter name (not `tf.Variable.name`: remap `tf.variableGrads` output), each
+   *   the shape of its parameter; missing names are skipped.
    * @param lr - the learning rate for this step (default `options.lr`).
    */
   step(grads: Record<string, tf.Tensor>, lr: number = this.lr): void {
@@ -212,7 +213,8 @@ export class AdamW {
           throw new InvalidArgumentError(
             op,
             `state.${key}`,
-            `entry '${name}' must hold ${size} values (shape [${this.params[name]!.shape.join(', ')}]), got ${data.length}`,
+            `entry '${name}' must hold ${size} values ` +
+              `(shape [${this.params[name]!.shape.join(', ')}]), got ${data.length}`,
           );
         }
       }

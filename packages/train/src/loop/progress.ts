@@ -7,5 +7,8 @@ export { formatDuration };
 export function formatProgress(step: number, total: number, loss: number, stepsPerSec: number, width = 20): string {
   const frac = total > 0 ? Math.min(1, step / total) : 1;
   const eta = stepsPerSec > 0 ? (total - step) / stepsPerSec : Infinity;
-  return `step ${step}/${total} ${formatBar(frac, width)} loss ${loss.toPrecision(4)} | ${stepsPerSec.toFixed(1)} step/s | ETA ${formatDuration(eta)}`;
+  return (
+    `step ${step}/${total} ${formatBar(frac, width)} loss ${loss.toPrecision(4)} ` +
+    `| ${stepsPerSec.toFixed(1)} step/s | ETA ${formatDuration(eta)}`
+  );
 }

@@ -132,7 +132,8 @@ export class TrainNonFiniteError extends NonFiniteError {
     super('train', 'loss', 1, 0);
     this.step = step;
     this.lastCheckpoint = lastCheckpoint;
-    this.message = `train: loss is ${value} at step ${step}${lastCheckpoint ? `; last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)'}`;
+    const where = lastCheckpoint ? `; last good checkpoint: ${lastCheckpoint}` : ' (no checkpoint written yet)';
+    this.message = `train: loss is ${value} at step ${step}${where}`;
   }
 }
 

@@ -31,7 +31,8 @@ export interface BceOptions {
  *   logit makes the loss NaN.
  *
  * @example
- * bceWithLabelSmoothing(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }).dataSync()[0]; // log 2 ≈ 0.6931472
+ * // log 2 ≈ 0.6931472
+ * bceWithLabelSmoothing(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]), { smoothing: 0 }).dataSync()[0];
  *
  * @see torch.nn.functional.binary_cross_entropy_with_logits.
  */
@@ -67,7 +68,8 @@ export interface CrossEntropyOptions {
  * @returns scalar loss; one new tensor.
  *
  * @throws {ShapeError} if `logits` is not `[B, C]` or `labels` is not `[B]`.
- * @throws {InvalidArgumentError} for non-integer labels, labels outside [0, C), a non-float32 `logits` or ε outside [0, 1].
+ * @throws {InvalidArgumentError} for non-integer labels, labels outside [0, C), a non-float32 `logits` or ε
+ *   outside [0, 1].
  *
  * @remarks
  * - Labels are read to the CPU and validated there; the one-hot is built as int32 and cast (the

@@ -9,7 +9,9 @@ export type { SpreadLossOptions } from '@geolip/anchors';
 /**
  * Pentachoron CV loss term (spec §2.1–2.2): a thin wrapper over `@geolip/geometry`'s `cvLoss`.
  *
- *     L = (CV − target)²,   CV = std(vol)/(mean(vol) + 1e-8) over `samples` random pentachora of the first `pool` rows
+ *     L = (CV − target)²,   CV = std(vol)/(mean(vol) + 1e-8)
+ *
+ * over `samples` random pentachora of the first `pool` rows.
  *
  * @param x - `[N, D]` float32 embeddings (unit rows), N ≥ 5.
  * @param target - the CV to pull toward. Default 0.22 (geolip-core); use the measured consensus CV
@@ -40,8 +42,10 @@ export interface CmValidityOptions {
  * Cayley–Menger validity loss (spec §1.2, §8.7): penalizes simplices whose squared volume is negative
  * (or below a small margin).
  *
- *     V² = det(E Eᵀ)/(k!)²  with E = [p₁ − p₀, …, p_k − p₀]   (geometry's `simplexVolumeSquared`, Gram form)
+ *     V² = det(E Eᵀ)/(k!)²  with E = [p₁ − p₀, …, p_k − p₀]
  *     L = mean over simplices of ReLU(ε − V²)
+ *
+ * (V² is geometry's `simplexVolumeSquared`, Gram form).
  *
  * @param points - `[..., V, D]` simplices of V = k + 1 vertices in R^D, V ≥ 2 (e.g. the `[B, T, 5, D]`
  *   KSimplex simplices of the geo stream).
@@ -79,7 +83,8 @@ export interface GeoDiversityOptions {
  * Geo diversity loss (spec §8.8, form [INFER]): prevents intra-class collapse of the geo embeddings by
  * penalizing same-class pairs that are too similar.
  *
- *     ĝ = g/‖g‖;   L = (1/|C₂|) Σ_{c ∈ C₂} 1/(n_c(n_c − 1)) Σ_{i ≠ j, y_i = y_j = c} ReLU(⟨ĝ_i, ĝ_j⟩ − m)
+ *     ĝ = g/‖g‖
+ *     L = (1/|C₂|) Σ_{c ∈ C₂} 1/(n_c(n_c − 1)) Σ_{i ≠ j, y_i = y_j = c} ReLU(⟨ĝ_i, ĝ_j⟩ − m)
  *
  * where C₂ is the set of classes with n_c ≥ 2 samples in the batch.
  *

@@ -6,7 +6,10 @@ import type { AdamWOptions } from '../loop/adamw.js';
 import { warmupCosine, type LrSchedule } from '../loop/schedule.js';
 import type { ConfigReader } from './config.js';
 
-/** AdamW and its warmup-cosine schedule: `lr`, `weightDecay`, `warmupSteps`, `clipNorm` (absent when a recipe has none). */
+/**
+ * AdamW and its warmup-cosine schedule: `lr`, `weightDecay`, `warmupSteps`, `clipNorm` (absent when a recipe has
+ * none).
+ */
 export interface OptimizerBlock {
   lr: number;
   weightDecay: number;
@@ -66,7 +69,10 @@ export interface DataBlock {
 /** Keys of {@link DataBlock}. */
 export const DATA_KEYS = ['data', 'trainLimit', 'testLimit'] as const;
 
-/** Reads `data` (default `defaultDir`, resolved against `configDir`), `trainLimit`, `testLimit` (integers >= 0, default 0). */
+/**
+ * Reads `data` (default `defaultDir`, resolved against `configDir`), `trainLimit`, `testLimit` (integers >= 0,
+ * default 0).
+ */
 export function readDataBlock(
   r: ConfigReader,
   obj: Record<string, unknown>,

@@ -2,16 +2,21 @@
 import { GeolipError } from '@geolip/geometry';
 
 /**
- * A recipe config that does not validate, or a recipe input (a file named by the config) that does not fit it. The
- * message reads `<recipe> config: '<path>' must be …` (or `<recipe>: …` for inputs); `path` is the dotted config path
- * of the offending field (`lr`, `loss.bce`, `modelConfig`) when there is one. The CLI prints the message and exits 1.
+ * A recipe config that does not validate, or a recipe input (a file named by the config) that does not fit it.
+ * The message reads `<recipe> config: '<path>' must be …` (or `<recipe>: …` for inputs); `path` is the dotted
+ * config path of the offending field (`lr`, `loss.bce`, `modelConfig`) when there is one. The CLI prints the
+ * message and exits 1.
  */
 export class RecipeConfigError extends GeolipError {
-  /** Dotted path of the offending config field, e.g. `optimizer.lr`; undefined when the error is not about one field. */
+  /**
+   * Dotted path of the offending config field, e.g. `optimizer.lr`; undefined when the error is not about one
+   * field.
+   */
   readonly path: string | undefined;
 
   /**
-   * @param op - what failed: `'<recipe> config'` for a config field, `'<recipe>'` for an input or run-directory problem.
+   * @param op - what failed: `'<recipe> config'` for a config field, `'<recipe>'` for an input or run-directory
+   *   problem.
    * @param message - the rest of the line (without the `op: ` prefix).
    * @param options - `path`: the config field; `cause`: the underlying error.
    */

@@ -142,7 +142,8 @@ export class RecipeRun {
   ): number {
     const where = stage === undefined ? '' : ` in the ${stage} stage`;
     this.io.stdout.write(
-      `${newline ? '\n' : ''}${this.name}: stopped${where} at step ${summary.step} of ${total}; checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`,
+      `${newline ? '\n' : ''}${this.name}: stopped${where} at step ${summary.step} of ${total}; ` +
+        `checkpoint ${summary.lastCheckpoint ?? '(none)'}\n`,
     );
     return EXIT_INTERRUPTED;
   }

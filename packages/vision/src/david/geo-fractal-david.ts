@@ -156,7 +156,10 @@ class Projection extends Module {
   }
 }
 
-/** One scale: projection, class simplices `class_prototypes` [C, k+1, s], `cantor_prototypes` [C], `geo_weights` [3]. */
+/**
+ * One scale: projection, class simplices `class_prototypes` [C, k+1, s], `cantor_prototypes` [C],
+ * `geo_weights` [3].
+ */
 class GeometricHead extends Module {
   readonly projection: Projection;
   readonly classPrototypes: tf.Variable;
@@ -333,7 +336,8 @@ export interface BasinLossOptions {
 
 /**
  * The contrastive geometric basin loss of GeoFractalDavid ([INFER] form, spec §11.2):
- * CE(fused/T) + mean_s CE(logits_s/T) + coherence·mean_s MSE(κ, π_{s,y}) + separation·hinge + discretization·q_mid(1−q_mid).
+ * CE(fused/T) + mean_s CE(logits_s/T) + coherence·mean_s MSE(κ, π_{s,y}) + separation·hinge
+ * + discretization·q_mid(1−q_mid).
  *
  * @param labels - `[B]` class indices.
  * @returns `loss` and its parts (scalars; dispose them, or call inside `tf.tidy`).

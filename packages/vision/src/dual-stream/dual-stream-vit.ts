@@ -198,7 +198,8 @@ export interface DualStreamViTOutput {
  * `Patchwork` child (an `nn` `Module`) maps them to its per-compartment state-dict names itself.
  *
  * @example
- * const model = new DualStreamViT({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 }, { seed: 0 }); // Fashion-MNIST: 49 tokens
+ * // Fashion-MNIST: 49 tokens
+ * const model = new DualStreamViT({ ...DUAL_STREAM_V1, imageSize: 28, channels: 1 }, { seed: 0 });
  * const out = model.forward(images, { training: true, autograd: DUAL_STREAM_AUTOGRAD });
  * out.logits; out.geoLogits; out.cmValidity; // [B, 10], [B, 10], [2]
  */

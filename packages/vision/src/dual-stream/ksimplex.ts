@@ -160,7 +160,8 @@ export class KSimplexFeatures extends Module {
 
   /**
    * @param h - `[..., d]` float32 (the geo stream's tokens, `[B, T, d]` in the ViT).
-   * @returns the residual update `[..., d]`, V² `[...]` and the CM validity fraction; see {@link KSimplexFeaturesOutput}.
+   * @returns the residual update `[..., d]`, V² `[...]` and the CM validity fraction; see
+   *   {@link KSimplexFeaturesOutput}.
    * @throws {ShapeError} if the last size of `h` is not d.
    */
   forward(h: tf.Tensor): KSimplexFeaturesOutput {

@@ -32,7 +32,8 @@ export function resolveOptions(op: string, options: ImageExpertOptions): Resolve
  *   side × side; `'stretch'`: the whole image resized to side × side.
  *
  * @throws {InvalidArgumentError} naming `inputs[i]` and the path if it is not a string or cannot be read.
- * @throws {FormatError} naming `inputs[i]` and the path if it is not a decodable JPEG (another format, corrupt, truncated).
+ * @throws {FormatError} naming `inputs[i]` and the path if it is not a decodable JPEG (another format, corrupt,
+ *   truncated).
  */
 export async function readInput(
   op: string,

@@ -9,7 +9,10 @@ import type { ImageDataset } from './fashion-mnist.js';
 
 /** Augmentations, applied per sample in this order: random crop, then flip. */
 export interface AugmentOptions {
-  /** Pad every side with `padding` zero pixels, then cut a random H×W window (torchvision `RandomCrop(H, padding)`). */
+  /**
+   * Pad every side with `padding` zero pixels, then cut a random H×W window (torchvision
+   * `RandomCrop(H, padding)`).
+   */
   randomCrop?: { padding: number };
   /** Mirror left–right with probability 1/2 (torchvision `RandomHorizontalFlip()`). */
   flip?: boolean;

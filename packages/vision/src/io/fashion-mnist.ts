@@ -66,7 +66,8 @@ async function findFile(dir: string, base: string): Promise<string> {
   throw new InvalidArgumentError(
     'loadFashionMnist',
     'dir',
-    `${dir} holds neither ${base}.gz nor ${base}; install Fashion-MNIST with tools/setup/fashion-mnist.sh (apt-get install dataset-fashion-mnist)`,
+    `${dir} holds neither ${base}.gz nor ${base}; install Fashion-MNIST with tools/setup/fashion-mnist.sh ` +
+      '(apt-get install dataset-fashion-mnist)',
   );
 }
 

@@ -64,21 +64,24 @@ function parseWith(op: string, argument: string, input: Uint8Array, file: string
     throw new FormatError(
       op,
       argument,
-      `${file}: not an IDX file (magic number ${hex(magic)}; expected 0x000008RR, e.g. ${hex(IDX_MAGIC_IMAGES)} images or ${hex(IDX_MAGIC_LABELS)} labels)`,
+      `${file}: not an IDX file (magic number ${hex(magic)}; expected 0x000008RR, ` +
+        `e.g. ${hex(IDX_MAGIC_IMAGES)} images or ${hex(IDX_MAGIC_LABELS)} labels)`,
     );
   }
   if (code !== 0x08) {
     throw new FormatError(
       op,
       argument,
-      `${file}: magic number ${hex(magic)} has dtype code 0x${code.toString(16).padStart(2, '0')}; only unsigned byte (0x08) is supported`,
+      `${file}: magic number ${hex(magic)} has dtype code 0x${code.toString(16).padStart(2, '0')}; ` +
+        'only unsigned byte (0x08) is supported',
     );
   }
   if (options.rank !== undefined && rank !== options.rank) {
     throw new FormatError(
       op,
       argument,
-      `${file}: magic number ${hex(magic)} (rank ${rank}) where ${hex(0x800 + options.rank)} (rank ${options.rank}) was expected`,
+      `${file}: magic number ${hex(magic)} (rank ${rank}) ` +
+        `where ${hex(0x800 + options.rank)} (rank ${options.rank}) was expected`,
     );
   }
   const headerLength = 4 + 4 * rank;
@@ -108,7 +111,8 @@ function parseWith(op: string, argument: string, input: Uint8Array, file: string
     throw new FormatError(
       op,
       argument,
-      `${file}: ${body - count} bytes after the data (header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`,
+      `${file}: ${body - count} bytes after the data ` +
+        `(header says [${shape.join(', ')}] = ${count} bytes, the file holds ${body})`,
     );
   }
   return { dtype: 'uint8', shape, data: bytes.slice(headerLength) };

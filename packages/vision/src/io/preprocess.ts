@@ -146,7 +146,10 @@ export function centerCrop<T extends PixelData>(image: HwcImage<T>, size: ImageS
 
 /** Options of {@link normalize}. */
 export interface NormalizeOptions {
-  /** Multiplies the pixels before the mean is subtracted. Default `1/255` (bytes to [0, 1], as torchvision's `ToTensor`). */
+  /**
+   * Multiplies the pixels before the mean is subtracted. Default `1/255` (bytes to [0, 1], as torchvision's
+   * `ToTensor`).
+   */
   scale?: number;
 }
 

@@ -277,7 +277,8 @@ export class BaseTierSoup extends Module {
       throw new InvalidArgumentError(
         op,
         'projectors',
-        `must be an array of ${E} projectors (one per expert), got ${Array.isArray(projectors) ? `${projectors.length}` : describeValue(projectors)}`,
+        `must be an array of ${E} projectors (one per expert), ` +
+          `got ${Array.isArray(projectors) ? `${projectors.length}` : describeValue(projectors)}`,
       );
     }
     const values: { w: Float32Array; b: Float32Array }[] = projectors.map((p, e) => {
@@ -333,7 +334,8 @@ export class BaseTierSoup extends Module {
       throw new InvalidArgumentError(
         op,
         'expertFeatures',
-        `must be an array of ${E} tensors (one per expert), got ${Array.isArray(features) ? `${features.length}` : describeValue(features)}`,
+        `must be an array of ${E} tensors (one per expert), ` +
+          `got ${Array.isArray(features) ? `${features.length}` : describeValue(features)}`,
       );
     }
     let batch = -1;

@@ -53,8 +53,9 @@ export class ViTClassifier extends Module {
 
 /**
  * Builds a {@link ViTClassifier} from a safetensors file with metadata `geolip.type` = `vision/vit` (or the legacy
- * `geolip.model` = `vit`) and `geolip.config` (the encoder config as JSON), as `geolip-train run fmnist-vit` (`"model": "vit"`) and the glfm recipe's classifier
- * write. The class count comes from `classifier.weight`. Disposes the model if the weights do not load.
+ * `geolip.model` = `vit`) and `geolip.config` (the encoder config as JSON), as `geolip-train run fmnist-vit`
+ * (`"model": "vit"`) and the glfm recipe's classifier write. The class count comes from `classifier.weight`.
+ * Disposes the model if the weights do not load.
  * @throws {FormatError} If the bytes are not such a file (names the metadata key or the tensor).
  */
 export function vitClassifierFromSafetensors(bytes: Uint8Array | ArrayBuffer): ViTClassifier {

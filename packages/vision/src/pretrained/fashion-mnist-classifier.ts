@@ -64,7 +64,10 @@ export interface DualStreamWeights {
   anchorLabels: AnchorLabel[] | null;
   /** Every `geolip.*` metadata entry, as written. */
   metadata: Record<string, string>;
-  /** The file's model extras (`geolip.extra`, or a legacy file's other `geolip.*` keys, parsed): `testAccuracy`, `source`… */
+  /**
+   * The file's model extras (`geolip.extra`, or a legacy file's other `geolip.*` keys, parsed): `testAccuracy`,
+   * `source`…
+   */
   extra: Record<string, unknown>;
 }
 
@@ -91,7 +94,8 @@ function checkAnchorLabels(op: string, value: unknown, anchors: number, classes:
       throw new FormatError(
         op,
         'bytes',
-        `metadata 'geolip.anchorLabels'[${i}] must be { label in [-1, ${classes}), share in [0, 1], count >= 0 }, got ${JSON.stringify(e)}`,
+        `metadata 'geolip.anchorLabels'[${i}] must be ` +
+          `{ label in [-1, ${classes}), share in [0, 1], count >= 0 }, got ${JSON.stringify(e)}`,
       );
     return { label: label as number, share, count: count as number };
   });
@@ -168,12 +172,14 @@ export interface ClassifyOptions {
 /**
  * A Dual-Stream ViT classifier of 28×28 grayscale images: pixels in, class, probabilities, embedding and nearest
  * anchors out. Build it from any Dual-Stream weights file ({@link FashionMnistClassifier.fromWeights}) or take the
- * bundled Fashion-MNIST model ({@link loadGeolipFashionMnist}, Node; in a browser pass the file's URL to `fromWeights`).
+ * bundled Fashion-MNIST model ({@link loadGeolipFashionMnist}, Node; in a browser pass the file's URL to
+ * `fromWeights`).
  *
  * @example
  * const clf = await loadGeolipFashionMnist();
  * const [p] = await clf.classify(pixels);       // pixels: 784 bytes, white garment on black as in Fashion-MNIST
- * p.className; p.nearestAnchors[0];            // test image 0: 'Ankle boot', { anchor: 45, cos: 0.5824, label: { label: 7, … } }
+ * // test image 0: 'Ankle boot', { anchor: 45, cos: 0.5824, label: { label: 7, … } }
+ * p.className; p.nearestAnchors[0];
  * clf.dispose();
  */
 export class FashionMnistClassifier {

@@ -21,7 +21,8 @@ import type { AnchorLabel } from './fashion-mnist-classifier.js';
 /**
  * Per anchor: the majority class, its share and the count among the rows whose nearest anchor (largest cosine with
  * the unit anchor) it is. `anchors` is `[A, D]`, `embeddings` `[N, D]` (rows as written by the model), `labels` N
- * class indices in [0, classes) (10 for Fashion-MNIST). Shares are rounded to 4 decimals; an anchor nearest to no row gets label −1.
+ * class indices in [0, classes) (10 for Fashion-MNIST). Shares are rounded to 4 decimals; an anchor nearest to no
+ * row gets label −1.
  * @throws {InvalidArgumentError} If the lengths do not match `A`, `D` and the labels.
  */
 export function fashionMnistAnchorLabels(
@@ -70,7 +71,10 @@ export function fashionMnistAnchorLabels(
 export interface FashionMnistExportInput {
   /** A Dual-Stream ViT safetensors file (metadata `geolip.model` = `dual-stream`, `geolip.config`). */
   model: Uint8Array;
-  /** Its embeddings of every training image, `[N, outDim]` (tensor `embeddings`, e.g. `embeddings-train.safetensors`). */
+  /**
+   * Its embeddings of every training image, `[N, outDim]` (tensor `embeddings`, e.g.
+   * `embeddings-train.safetensors`).
+   */
   trainEmbeddings: Uint8Array;
   /** The N training labels, in the embeddings' order. */
   trainLabels: ArrayLike<number>;

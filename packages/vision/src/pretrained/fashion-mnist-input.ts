@@ -62,7 +62,10 @@ function borderMean(g: Float32Array, w: number, h: number): number {
   return sum / count;
 }
 
-/** Area-weighted resampling of `n` source samples to `m`: weights[i] lists [source index, weight] (weights sum to 1). */
+/**
+ * Area-weighted resampling of `n` source samples to `m`: weights[i] lists [source index, weight] (weights sum
+ * to 1).
+ */
 function areaWeights(n: number, m: number): [number, number][][] {
   const r = n / m;
   const out: [number, number][][] = [];
@@ -107,7 +110,8 @@ export function fashionMnistInput(image: RasterImage, options: FashionMnistInput
     throw new InvalidArgumentError(
       OP,
       'image.data',
-      `length must be width·height·channels = ${w}·${h}·(1, 3 or 4), got ${data.length}${image.channels === undefined ? '' : ` for channels ${image.channels}`}`,
+      `length must be width·height·channels = ${w}·${h}·(1, 3 or 4), got ${data.length}` +
+        (image.channels === undefined ? '' : ` for channels ${image.channels}`),
     );
   }
   const { size = 28, invert = 'auto', trim = true, trimThreshold = 0.1 } = options;

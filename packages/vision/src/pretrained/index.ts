@@ -17,7 +17,9 @@ export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, FMNIST_SMALL_VIT } from './fashio
 export { exportFashionMnistWeights, fashionMnistAnchorLabels } from './fashion-mnist-export.js';
 export type { FashionMnistExportInput } from './fashion-mnist-export.js';
 export {
+  BASE_TIER_SOUP_TYPE,
   DUAL_STREAM_VIT_TYPE,
+  GEO_FRACTAL_DAVID_TYPE,
   VIT_CLASSIFIER_TYPE,
   fromPretrained,
   parseDualStreamViTConfig,

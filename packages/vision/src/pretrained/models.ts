@@ -11,12 +11,31 @@ import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
 import { ViTClassifier, vitClassifierClasses } from '../models/vit-classifier.js';
 import type { ViTEncoderConfig } from '../models/vit-encoder.js';
+import { BaseTierSoup } from '../models/base-tier-soup.js';
+import type { BaseTierSoupConfig } from '../models/base-tier-soup.js';
+import { GeoFractalDavid } from '../david/geo-fractal-david.js';
+import type { GeoFractalDavidConfig } from '../david/geo-fractal-david.js';
 
 /** The registry key of `ViTClassifier` (`geolip.type`; the legacy `geolip.model` = `vit`). */
 export const VIT_CLASSIFIER_TYPE = 'vision/vit';
 
 /** The registry key of {@link DualStreamViT}. */
 export const DUAL_STREAM_VIT_TYPE = 'vision/dual-stream-vit';
+
+/** The registry key of {@link GeoFractalDavid} (`geolip-train run fmnist-david` writes it). */
+export const GEO_FRACTAL_DAVID_TYPE = 'vision/david';
+
+/** The registry key of {@link BaseTierSoup} (`geolip-train run coco-soup` writes it). */
+export const BASE_TIER_SOUP_TYPE = 'vision/base-tier-soup';
+
+const isObject = (json: unknown): json is Record<string, unknown> =>
+  typeof json === 'object' && json !== null && !Array.isArray(json);
+
+/** The object config of a file, or a FormatError naming `op` and `config`. */
+function objectConfig(op: string, json: unknown): Record<string, unknown> {
+  if (!isObject(json)) throw new FormatError(op, 'config', "metadata 'geolip.config' must be a JSON object");
+  return json;
+}
 
 /**
  * Checks that a config read from a file is an object; the {@link DualStreamViT} constructor checks its fields.
@@ -44,11 +63,30 @@ export const visionModels: ModelRegistry = new ModelRegistry('vision')
     description:
       'ViTClassifier: a plain ViT encoder with a linear classifier (the fmnist-vit baseline, the glfm classifier)',
     parseConfig: (json) => {
-      if (typeof json !== 'object' || json === null || Array.isArray(json))
-        throw new FormatError('parseViTEncoderConfig', 'config', "metadata 'geolip.config' must be a JSON object");
-      return json as ViTEncoderConfig;
+      const config = objectConfig('parseViTEncoderConfig', json);
+      // coco-soup students written before the metadata contract: { model: 'ViTEncoder+Linear', encoder, classes }.
+      return (isObject(config.encoder) ? config.encoder : config) as unknown as ViTEncoderConfig;
     },
     create: (config, { tensors }) => new ViTClassifier(config, vitClassifierClasses(tensors)),
+  })
+  .register<GeoFractalDavidConfig, GeoFractalDavid>({
+    type: GEO_FRACTAL_DAVID_TYPE,
+    name: 'GeoFractalDavid',
+    description: 'GeoFractalDavid: multi-scale simplex heads over frozen features (the fmnist-david recipe)',
+    parseConfig: (json) => objectConfig('parseGeoFractalDavidConfig', json) as unknown as GeoFractalDavidConfig,
+    create: (config) => new GeoFractalDavid(config),
+  })
+  .register<BaseTierSoupConfig, BaseTierSoup>({
+    type: BASE_TIER_SOUP_TYPE,
+    name: 'BaseTierSoup',
+    description: 'BaseTierSoup: expert projectors, constellation, patchwork and a multi-label head (coco-soup)',
+    parseConfig: (json) => {
+      const config = objectConfig('parseBaseTierSoupConfig', json);
+      // Files written before the metadata contract: { model: 'BaseTierSoup', config, experts }.
+      return (isObject(config.config) ? config.config : config) as unknown as BaseTierSoupConfig;
+    },
+    // The anchors are replaced by the file's: skip the repulsion initialization.
+    create: (config) => new BaseTierSoup(config, { anchorInit: 'xavier' }),
   })
   .ship('fmnist-dual-stream', {
     type: DUAL_STREAM_VIT_TYPE,

@@ -46,7 +46,8 @@ const batchMatMulRegistration: KernelRegistration = {
   name: 'BatchMatMul',
   backend: 'wasm',
   description:
-    'BatchMatMul on XNNPACK for transposed and batched operands (tfjs-wasm sends those to a naive single-threaded loop)',
+    'BatchMatMul on XNNPACK for transposed and batched operands ' +
+    '(tfjs-wasm sends those to a naive single-threaded loop)',
 };
 
 /**

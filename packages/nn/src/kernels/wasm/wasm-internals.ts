@@ -64,7 +64,8 @@ export function asWasmBackend(backend: unknown, op: string): WasmBackendLike {
   ) {
     throw new BackendError(
       op,
-      'the active wasm backend does not have the internals of @tensorflow/tfjs-backend-wasm 4.22 (dataIdMap, makeOutput, wasm.cwrap)',
+      'the active wasm backend does not have the internals of @tensorflow/tfjs-backend-wasm 4.22 ' +
+        '(dataIdMap, makeOutput, wasm.cwrap)',
     );
   }
   return b as WasmBackendLike;

@@ -300,7 +300,8 @@ export function registerWebGPUKernels(): KernelRegistration[] {
     name: 'AddN',
     backend: 'webgpu',
     description:
-      'sums more than 7 tensors in groups (the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
+      'sums more than 7 tensors in groups ' +
+      '(the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
   });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
