@@ -1,8 +1,8 @@
 // The library packages' browser entry points bundle for a browser (issue 10): esbuild, platform "browser", every
 // import resolved, no Node built-in pulled in. Runs on the built dist/ (the root `npm test` builds first).
 //   node --test tools/scripts/browser-bundles.test.mjs
-// Node-only by design: @geolip/train and @geolip/bench (CLIs, checkpoints and reports on disk), and the Node-only
-// subpaths (@geolip/io/node; @geolip/text/data, /experts, /corpus; @geolip/vision/io, /experts).
+// Node-only by design: @geolip/cli, @geolip/train, @geolip/recipes and @geolip/bench (CLIs, checkpoints and reports on
+// disk), and the Node-only subpaths (@geolip/io/node; @geolip/text/data, /experts, /corpus; @geolip/vision/io, /experts).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ export const BROWSER_ENTRIES = [
   ['@geolip/geometry/backend', 'packages/geometry/dist/backend.js'],
   ['@geolip/geometry/checks', 'packages/geometry/dist/checks.js'],
   ['@geolip/io', 'packages/io/dist/index.js'],
+  ['@geolip/metrics', 'packages/metrics/dist/index.js'],
   ['@geolip/nn', 'packages/nn/dist/index.js'],
   ['@geolip/nn/backend', 'packages/nn/dist/backend.js'],
   ['@geolip/anchors', 'packages/anchors/dist/index.js'],

@@ -10,8 +10,8 @@
  *
  * Files written before the contract tagged their model under four other keys; {@link readModelMetadata} reads them
  * here and nowhere else: `geolip.model` (a type string such as `caption-encoder`, or a JSON blob with the config),
- * `geolip.module` (anchors modules), `geolip.class` (anchor-bank checkpoints, their config under `config`) and `geolip.consensus` (consensus
- * files). Their other `geolip.*` keys become `extra`.
+ * `geolip.module` (anchors modules), `geolip.class` (anchor-bank checkpoints, their config under `config`) and
+ * `geolip.consensus` (consensus files). Their other `geolip.*` keys become `extra`.
  */
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 

@@ -98,15 +98,13 @@ describe('fashionMnistInput: numpy reference', () => {
 });
 
 describe('fashionMnistInput: properties', () => {
-  const image = fc
-    .integer({ min: 1, max: 12 })
-    .chain((side) =>
-      fc.record({
-        side: fc.constant(side),
-        data: fc.uint8Array({ minLength: side * side, maxLength: side * side }),
-        size: fc.integer({ min: 1, max: 30 }),
-      }),
-    );
+  const image = fc.integer({ min: 1, max: 12 }).chain((side) =>
+    fc.record({
+      side: fc.constant(side),
+      data: fc.uint8Array({ minLength: side * side, maxLength: side * side }),
+      size: fc.integer({ min: 1, max: 30 }),
+    }),
+  );
   fcTest.prop([image])('values in [0, 1]; a square image without trim keeps its mean', ({ side, data, size }) => {
     const out = fashionMnistInput({ data, width: side, height: side }, { ...plain, size });
     expect(out.length).toBe(size * size);
