@@ -6,6 +6,7 @@ export default defineConfig({
     backend: 'src/backend/index.ts',
     gpu: 'src/gpu/index.ts',
     testing: 'src/testing/index.ts',
+    checks: 'src/checks/index.ts',
     internal: 'src/internal/index.ts',
   },
   format: ['esm', 'cjs'],

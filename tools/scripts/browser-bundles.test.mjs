@@ -16,6 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BROWSER_ENTRIES = [
   ['@geolip/geometry', 'packages/geometry/dist/index.js'],
   ['@geolip/geometry/backend', 'packages/geometry/dist/backend.js'],
+  ['@geolip/geometry/checks', 'packages/geometry/dist/checks.js'],
   ['@geolip/io', 'packages/io/dist/index.js'],
   ['@geolip/metrics', 'packages/metrics/dist/index.js'],
   ['@geolip/nn', 'packages/nn/dist/index.js'],

@@ -7,7 +7,7 @@ import { errorText } from './dom.js';
 /** Uploads above this size are refused before decoding. */
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 /** Decoded pictures larger than this (either side) are scaled down to it before preprocessing. */
-export const MAX_DECODE_SIDE = 512;
+const MAX_DECODE_SIDE = 512;
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -152,7 +152,7 @@ export function repelAnchors(anchors: Matrix, options: RepelAnchorsOptions = {})
 }
 
 /** K orthogonal-initialized unit rows (see {@link initializeAnchors}). @internal */
-export function orthogonalAnchors(count: number, dim: number, rng: Rng): Matrix {
+function orthogonalAnchors(count: number, dim: number, rng: Rng): Matrix {
   const square = Math.min(count, dim);
   const { q } = linalg.qr(gaussian(dim, square, rng)); // [D, min(K, D)], orthonormal columns
   const out = new Matrix(count, dim);

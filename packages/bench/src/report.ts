@@ -183,7 +183,7 @@ export function stringifyReport(value: unknown): string {
   );
 }
 
-// Written atomically (temp file + rename) by @geolip/train's helper, shared with the training CLI.
+// Written atomically (temp file + rename) by @geolip/io's helper, shared with the training CLI.
 export { writeFileAtomic };
 
 /** `jsonReport` written atomically to `path`. Returns the report. */

@@ -205,7 +205,7 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
 }
 
 /** @internal */
-export function checkVariant(op: string, variant: unknown): asserts variant is GlfmVariant {
+function checkVariant(op: string, variant: unknown): asserts variant is GlfmVariant {
   if (!GLFM_VARIANTS.includes(variant as GlfmVariant)) {
     throw new InvalidArgumentError(
       op,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initializeAnchors, anchorDrift, anchorDriftAsync } from '@geolip/anchors';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger } from '@geolip/geometry/checks';
 import { Module, gelu, toRng, uniformInit } from '@geolip/nn';
 import type { InitSeed } from '@geolip/nn';
 
@@ -296,6 +296,6 @@ export class ConstellationRelay extends Module {
 }
 
 /** Rows of the last axis divided by √(‖row‖² + 1e-12) (differentiable at 0). @internal */
-export function unitRows<T extends tf.Tensor>(x: T): T {
+function unitRows<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12))) as T);
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { assertFloatTensor } from '@geolip/geometry/internal';
+import { assertFloatTensor } from '@geolip/geometry/checks';
 
 /**
  * Where noise and data sit on the time axis:

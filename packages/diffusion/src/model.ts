@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertFloatTensor } from '@geolip/geometry/internal';
+import { assertFloatTensor } from '@geolip/geometry/checks';
 import {
   ClassEmbedding,
   Conv2d,

@@ -1,4 +1,4 @@
-// The array checks live in @geolip/geometry/internal; the metrics use them under their local names.
+// The array checks live in @geolip/geometry/checks; the metrics use them under their local names.
 import { InvalidArgumentError } from '@geolip/geometry';
 
 export {
@@ -6,7 +6,7 @@ export {
   assertFiniteData as checkFinite,
   assertBinaryLabels as checkLabels,
   assertSameLength as checkSameLength,
-} from '@geolip/geometry/internal';
+} from '@geolip/geometry/checks';
 
 /** Numeric vector input accepted by the metrics (read as float64). */
 export type NumericArray = ArrayLike<number>;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, normalize, ShapeError } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger, assertNumber, readTensorSync } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger, assertNumber, readTensorSync } from '@geolip/geometry/checks';
 
 import { readLabels, type LabelsLike } from './losses/checks.js';
 import { constantMask } from '@geolip/geometry/internal';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, normalize } from '@geolip/geometry';
 
 // Shared with @geolip/geometry so every package words these errors the same way.
-export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/internal';
+export { assertInteger as checkInteger, readTensorSync as readSync } from '@geolip/geometry/checks';
 
 /**
  * Shared plumbing of the anchor diagnostics and of {@link geometricAutograd} (internal, not

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { describeValue as describe } from '@geolip/geometry/internal';
+import { describeValue as describe } from '@geolip/geometry/checks';
 
 // Shared with @geolip/geometry so every package words these errors the same way.
 export {
@@ -12,7 +12,7 @@ export {
   assertInteger as checkInteger,
   describeValue as describe,
   readTensorSync as readSync,
-} from '@geolip/geometry/internal';
+} from '@geolip/geometry/checks';
 
 /** Throws unless `value` is a finite number in [min, max] (`open` excludes the lower bound). */
 export function checkNumber(

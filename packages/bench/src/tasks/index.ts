@@ -6,7 +6,6 @@ import { sick } from './sick.js';
 import { stsb } from './stsb.js';
 import type { Task } from './types.js';
 
-export type { PairTaskData } from './pair.js';
 export type { Task, TaskEnv, TaskOptions, TaskOutcome } from './types.js';
 export { MRPC_DEV_FRACTION, MRPC_DEV_SEED } from './mrpc.js';
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertInteger, assertNumber } from '../internal/assert-shape.js';
+import { assertInteger, assertNumber } from '../checks/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 import {
   centerColumns,

@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import { assertInteger, bindShapes } from '../internal/assert-shape.js';
+import { assertInteger, bindShapes } from '../checks/assert-shape.js';
 import { eigh } from '../linalg/index.js';
 import { Matrix, matmul, matmulTransposeA, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 import { RunningMoments } from '../stats/streaming.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { bindShapes } from '../internal/assert-shape.js';
+import { bindShapes } from '../checks/assert-shape.js';
 import { det, svd } from '../linalg/index.js';
 import { Matrix, matmul, matmulTransposeA, matmulTransposeB, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 
@@ -133,7 +133,7 @@ export function procrustesCore(
  * @internal R = U·Vᵀ from the SVD of the cross matrix C = Xᵀ·Y (`[D, Dy]`, D ≥ Dy), with the Kabsch
  * sign fix when reflections are not allowed and C is square.
  */
-export function rotationFromCross(cross: Matrix, allowReflection: boolean): Matrix {
+function rotationFromCross(cross: Matrix, allowReflection: boolean): Matrix {
   const { u, v } = svd(cross);
   const rotation = matmulTransposeB(u, v, 'procrustes');
   if (!allowReflection && cross.rows === cross.cols && cross.rows > 0 && det(rotation) < 0) {

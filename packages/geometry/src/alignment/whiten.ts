@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertNumber, bindShapes } from '../internal/assert-shape.js';
+import { assertNumber, bindShapes } from '../checks/assert-shape.js';
 import { eigh } from '../linalg/index.js';
 import { Matrix, matmul, matmulTransposeB, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 import { RunningMoments } from '../stats/streaming.js';

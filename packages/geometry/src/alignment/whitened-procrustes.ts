@@ -1,4 +1,4 @@
-import { bindShapes } from '../internal/assert-shape.js';
+import { bindShapes } from '../checks/assert-shape.js';
 import { Matrix, matmul, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 import {
   addRowVector,

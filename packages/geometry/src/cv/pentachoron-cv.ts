@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData, assertInteger, assertNumber } from '../internal/assert-shape.js';
-import { readTensorSync } from '../internal/read-tensor.js';
+import { assertFiniteData, assertInteger, assertNumber } from '../checks/assert-shape.js';
+import { readTensorSync } from '../checks/read-tensor.js';
 import { Matrix, type MatrixLike } from '../linalg/matrix.js';
 import { createRng, type Rng } from '../random/rng.js';
 import { sampleSphereData } from '../random/sample-sphere.js';

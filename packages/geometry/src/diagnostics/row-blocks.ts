@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertInteger, bindShapes } from '../internal/assert-shape.js';
+import { assertInteger, bindShapes } from '../checks/assert-shape.js';
 
 /**
  * Shared plumbing of the tensor diagnostics (internal, not re-exported): argument checks, row

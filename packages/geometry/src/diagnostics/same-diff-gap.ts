@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { checkEmbeddings, compactLabels, normalizeRows, resolveBlockRows, type RowBlockOptions } from './row-blocks.js';
-import { readTensorSync } from '../internal/read-tensor.js';
+import { readTensorSync } from '../checks/read-tensor.js';
 
 /** Options of {@link sameDiffGap}. */
 export type SameDiffGapOptions = RowBlockOptions;

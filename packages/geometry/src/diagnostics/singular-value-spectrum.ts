@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError } from '../errors.js';
-import { assertInteger, bindShapes } from '../internal/assert-shape.js';
+import { assertInteger, bindShapes } from '../checks/assert-shape.js';
 import { svd } from '../linalg/index.js';
 import { Matrix, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 

@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import { BackendError, InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData, bindShapes } from '../internal/assert-shape.js';
+import { assertFiniteData, bindShapes } from '../checks/assert-shape.js';
 import { copyNestedRows, copyNestedSimplices } from '../internal/nested.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { ConvergenceError, InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertInteger } from '../internal/assert-shape.js';
+import { assertInteger } from '../checks/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { axpyRange, dotRange, householderScalars, tailNorm } from './qr.js';
 import { nextActiveBlock } from './deflation.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { assertNumber } from '../internal/assert-shape.js';
+import { assertNumber } from '../checks/assert-shape.js';
 import { assertSymmetric, eigh } from './eigh.js';
 import { Matrix, matmulTransposeB, toMatrix, type MatrixLike } from './matrix.js';
 import { svd } from './svd.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData } from '../internal/assert-shape.js';
+import { assertFiniteData } from '../checks/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 
 const EPS = 2.220446049250313e-16;
@@ -35,7 +35,7 @@ function factor(m: Matrix): LuResult {
  * so hot loops over many small matrices (Cayley–Menger determinants) can call it directly.
  * @internal
  */
-export function factorInPlace(a: Float64Array, n: number): { pivots: Int32Array; sign: 1 | -1 } {
+function factorInPlace(a: Float64Array, n: number): { pivots: Int32Array; sign: 1 | -1 } {
   const pivots = new Int32Array(n);
   for (let i = 0; i < n; i++) pivots[i] = i;
   let sign: 1 | -1 = 1;

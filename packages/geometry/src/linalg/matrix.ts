@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData } from '../internal/assert-shape.js';
-import { readTensorSync } from '../internal/read-tensor.js';
+import { assertFiniteData } from '../checks/assert-shape.js';
+import { readTensorSync } from '../checks/read-tensor.js';
 import { copyNestedRows } from '../internal/nested.js';
 
 /**

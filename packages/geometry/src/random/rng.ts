@@ -1,4 +1,4 @@
-import { assertInteger, assertNumber } from '../internal/assert-shape.js';
+import { assertInteger, assertNumber } from '../checks/assert-shape.js';
 
 /**
  * A small, fast, seedable pseudo-random generator (xoshiro128**, seeded through splitmix32).

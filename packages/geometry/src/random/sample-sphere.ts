@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { assertInteger } from '../internal/assert-shape.js';
+import { assertInteger } from '../checks/assert-shape.js';
 import { createRng, type Rng } from './rng.js';
 
 export interface SampleSphereOptions {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { assertFiniteData, assertNumber } from '../internal/assert-shape.js';
+import { assertFiniteData, assertNumber } from '../checks/assert-shape.js';
 import { constantMask, nonZero, safeSqrt } from '../internal/grad-utils.js';
 import { determinantInPlace } from '../linalg/lu.js';
 import { Matrix } from '../linalg/matrix.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ShapeError } from '../errors.js';
 import { sinc } from '../internal/grad-utils.js';
-import { assertFloatTensor, assertSameShape } from '../internal/tensor-checks.js';
+import { assertFloatTensor, assertSameShape } from '../checks/tensor-checks.js';
 import { geodesicDistance } from './geodesic-distance.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { assertFloatTensor, assertSameShape } from '../internal/tensor-checks.js';
+import { assertFloatTensor, assertSameShape } from '../checks/tensor-checks.js';
 
 /**
  * Great-circle distance between paired points on the unit sphere S^{D−1}.

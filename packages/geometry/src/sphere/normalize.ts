@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { assertNumber } from '../internal/assert-shape.js';
-import { assertFloatTensor } from '../internal/tensor-checks.js';
+import { assertNumber } from '../checks/assert-shape.js';
+import { assertFloatTensor } from '../checks/tensor-checks.js';
 
 export interface NormalizeOptions {
   /** Lower bound on the norm in the denominator, as PyTorch's `F.normalize`. Default 1e-12. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { bindShapes } from '../internal/assert-shape.js';
-import { assertFloatTensor } from '../internal/tensor-checks.js';
+import { bindShapes } from '../checks/assert-shape.js';
+import { assertFloatTensor } from '../checks/tensor-checks.js';
 import { normalize } from './normalize.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { assertFloatTensor, assertSameShape } from '../internal/tensor-checks.js';
+import { assertFloatTensor, assertSameShape } from '../checks/tensor-checks.js';
 
 /**
  * Orthogonal projection of a vector onto the tangent space of S^{D−1} at a base point.

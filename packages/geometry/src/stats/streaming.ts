@@ -1,5 +1,5 @@
 import { FormatError, InvalidArgumentError } from '../errors.js';
-import { assertInteger, assertNumber, bindShapes } from '../internal/assert-shape.js';
+import { assertInteger, assertNumber, bindShapes } from '../checks/assert-shape.js';
 import { Matrix, toMatrix, type MatrixLike } from '../linalg/matrix.js';
 
 /**

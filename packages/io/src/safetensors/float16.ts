@@ -6,8 +6,8 @@ import { describe } from './util.js';
 // float16 / bfloat16
 // ---------------------------------------------------------------------------------------------
 
-export const F32_SCRATCH = new Float32Array(1);
-export const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
+const F32_SCRATCH = new Float32Array(1);
+const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
 
 export function toHalfBits(value: number): number {
   F32_SCRATCH[0] = value;
@@ -41,7 +41,7 @@ export function toHalfBits(value: number): number {
   return sign | half;
 }
 
-export function fromHalfBits(bits: number): number {
+function fromHalfBits(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >>> 10) & 0x1f;
   const mantissa = bits & 0x3ff;
@@ -57,7 +57,7 @@ export function toBfloat16Bits(value: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest, ties to even
 }
 
-export function fromBfloat16Bits(bits: number): number {
+function fromBfloat16Bits(bits: number): number {
   U32_SCRATCH[0] = (bits & 0xffff) << 16;
   return F32_SCRATCH[0]!;
 }
@@ -71,14 +71,14 @@ export function halfToFloatTable(): Float32Array {
   return halfTable;
 }
 
-export function assertBits(op: string, bits: unknown): number {
+function assertBits(op: string, bits: unknown): number {
   if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 0 || bits > 0xffff) {
     throw new InvalidArgumentError(op, 'bits', `must be an integer in [0, 65535], got ${describe(bits)}`);
   }
   return bits;
 }
 
-export function assertNumberValue(op: string, value: unknown): number {
+function assertNumberValue(op: string, value: unknown): number {
   if (typeof value !== 'number')
     throw new InvalidArgumentError(op, 'value', `must be a number, got ${describe(value)}`);
   return value;

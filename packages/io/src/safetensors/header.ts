@@ -20,7 +20,7 @@ export class JsonNonInteger {
 
 export type Json = null | boolean | number | JsonNonInteger | string | Json[] | Map<string, Json>;
 
-export const MAX_JSON_DEPTH = 16;
+const MAX_JSON_DEPTH = 16;
 
 export class HeaderParser {
   private pos = 0;

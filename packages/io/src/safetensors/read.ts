@@ -40,7 +40,7 @@ import { describe, formatShape, isNonNegativeInteger, product, quote, setOwn } f
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-export interface ParsedInfo {
+interface ParsedInfo {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
@@ -48,7 +48,7 @@ export interface ParsedInfo {
   end: number;
 }
 
-export const ENTRY_FIELDS = new Set(['dtype', 'shape', 'data_offsets']);
+const ENTRY_FIELDS = new Set(['dtype', 'shape', 'data_offsets']);
 
 /**
  * Parses a safetensors file held in memory.

@@ -10,7 +10,7 @@ import { describe, formatShape, isNonNegativeInteger, product } from './util.js'
 // Conversions
 // ---------------------------------------------------------------------------------------------
 
-export function checkEntry(op: string, entry: unknown): SafetensorEntry {
+function checkEntry(op: string, entry: unknown): SafetensorEntry {
   if (entry === null || typeof entry !== 'object') {
     throw new InvalidArgumentError(
       op,

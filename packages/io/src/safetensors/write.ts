@@ -20,7 +20,7 @@ import { LONE_SURROGATE, describe, formatShape, isNonNegativeInteger, product, q
 // Writing
 // ---------------------------------------------------------------------------------------------
 
-export interface Prepared {
+interface Prepared {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
@@ -29,7 +29,7 @@ export interface Prepared {
 }
 
 /** Orders strings by Unicode code point, i.e. by their UTF-8 bytes (as Rust's `str` ordering). */
-export function compareCodePoints(a: string, b: string): number {
+function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
@@ -44,7 +44,7 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-export function convertValues(
+function convertValues(
   op: string,
   what: string,
   dtype: SafetensorsDtype,
@@ -103,7 +103,7 @@ export function convertValues(
 }
 
 /** A tfjs tensor, also one created by another copy of tfjs-core (checked by shape, not prototype). */
-export function isTensorLike(value: unknown): value is tf.Tensor {
+function isTensorLike(value: unknown): value is tf.Tensor {
   if (value instanceof tf.Tensor) return true;
   if (value === null || typeof value !== 'object') return false;
   const v = value as Partial<tf.Tensor>;
@@ -115,9 +115,9 @@ export function isTensorLike(value: unknown): value is tf.Tensor {
   );
 }
 
-export const TFJS_TO_DTYPE: Readonly<Record<string, SafetensorsDtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+const TFJS_TO_DTYPE: Readonly<Record<string, SafetensorsDtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
-export function prepareOne(op: string, name: string, value: unknown): Prepared {
+function prepareOne(op: string, name: string, value: unknown): Prepared {
   const what = `tensor ${quote(name)}`;
   const invalid = (message: string): InvalidArgumentError =>
     new InvalidArgumentError(op, 'tensors', `${what} ${message}`);

@@ -65,7 +65,7 @@ function geluGrad(u: number, tanh: boolean): number {
 }
 
 /** Kernel functions by name for backends with synchronous `readSync` (cpu, wasm). */
-export const referenceKernels: Record<string, KernelFn> = {
+const referenceKernels: Record<string, KernelFn> = {
   [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
     const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
     const [rows, cols] = rowsCols(x);

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertChoice, assertInteger, assertNumber, describeValue as describe } from '@geolip/geometry/internal';
+import { assertChoice, assertInteger, assertNumber, describeValue as describe } from '@geolip/geometry/checks';
 
 // Shared with @geolip/geometry so every package words these errors the same way.
 export { assertInteger, assertNumber, assertChoice as checkChoice, describe };
@@ -91,7 +91,7 @@ export function checkIds(op: string, argument: string, value: unknown, rank?: nu
   return t;
 }
 
-export function describePattern(pattern: readonly (string | number)[]): string {
+function describePattern(pattern: readonly (string | number)[]): string {
   return `[${pattern.map(String).join(', ')}]`;
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger, assertNumber, bindShapes } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger, assertNumber, bindShapes } from '@geolip/geometry/checks';
 
 import { Module, normalInit, toRng } from '../module.js';
 import type { InitSeed } from '../module.js';

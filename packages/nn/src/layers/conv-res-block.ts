@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/checks';
 
 import { Module, toRng } from '../module.js';
 import type { InitSeed } from '../module.js';

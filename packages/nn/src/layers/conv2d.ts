@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/checks';
 
 import { Module, toRng, uniformInit } from '../module.js';
 import type { InitSeed } from '../module.js';
@@ -180,7 +180,7 @@ export class Conv2d extends Module {
  * No checks (callers validate). The gradient is {@link conv2dComposedGrad}'s on every backend.
  * @internal
  */
-export function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
+function conv2dNhwc(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pads: Pads): tf.Tensor4D {
   return tf.tidy(() => {
     const [pt, pb, pl, pr] = pads;
     const xp =

@@ -95,7 +95,7 @@ export function normalTable(
  * `table[ids]` (`[...S]` int32 → `[...S, D]`) with the gradient described in {@link Embedding}.
  * Internal: no argument checks.
  */
-export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor, paddingIdx: number | null = null): tf.Tensor {
+function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor, paddingIdx: number | null = null): tf.Tensor {
   const [num, dim] = table.shape;
   return tf.tidy(() => {
     const flat = tf.reshape(ids, [-1]) as tf.Tensor1D;

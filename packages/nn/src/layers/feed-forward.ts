@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '@geolip/geometry';
-import { assertFloatTensor } from '@geolip/geometry/internal';
+import { assertFloatTensor } from '@geolip/geometry/checks';
 
 import { biasGelu, gelu } from '../functional/gelu.js';
 import { linear } from '../functional/linear.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
-import { assertFloatTensor } from '@geolip/geometry/internal';
+import { assertFloatTensor } from '@geolip/geometry/checks';
 
 import { Module } from '../module.js';
 import { checkChoice, checkSize } from './checks.js';

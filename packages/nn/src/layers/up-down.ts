@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertInteger, bindShapes } from '@geolip/geometry/checks';
 
 import { Module } from '../module.js';
 import type { InitSeed } from '../module.js';

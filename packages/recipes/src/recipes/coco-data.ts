@@ -18,7 +18,7 @@ export interface CocoImageSet {
 }
 
 /** One image of a split. */
-export interface SplitImage {
+interface SplitImage {
   id: number;
   fileName: string;
   path: string;
@@ -223,7 +223,7 @@ export function readExpertRows(
 }
 
 /** The student's input of one image: center square crop → bilinear resize to `size` → ImageNet normalization. */
-export function preprocessImage(image: HwcImage, size: number): HwcImage<Float32Array> {
+function preprocessImage(image: HwcImage, size: number): HwcImage<Float32Array> {
   const side = Math.min(image.width, image.height);
   return normalize(resizeBilinear(centerCrop(image, side), size));
 }
@@ -233,7 +233,7 @@ export function preprocessImage(image: HwcImage, size: number): HwcImage<Float32
  * even and above `maxSide` (an exact 2× bilinear step with half-pixel centers averages 2×2 blocks, so no aliasing):
  * 112 → 14×14, 128 → 16×16.
  */
-export function thumbnail(image: HwcImage<Float32Array>, maxSide = 16): Float32Array {
+function thumbnail(image: HwcImage<Float32Array>, maxSide = 16): Float32Array {
   let im = image;
   while (im.width % 2 === 0 && im.height % 2 === 0 && im.width > maxSide)
     im = resizeBilinear(im, { height: im.height / 2, width: im.width / 2 });

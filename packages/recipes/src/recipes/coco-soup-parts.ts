@@ -101,7 +101,7 @@ export function fitSoupConsensus(
 // Models and their trainers
 // ---------------------------------------------------------------------------------------------
 
-export const rowsOf = (data: Float32Array, dim: number, idx: ArrayLike<number>): Float32Array => {
+const rowsOf = (data: Float32Array, dim: number, idx: ArrayLike<number>): Float32Array => {
   const out = new Float32Array(idx.length * dim);
   for (let r = 0; r < idx.length; r++) out.set(data.subarray(idx[r]! * dim, (idx[r]! + 1) * dim), r * dim);
   return out;
@@ -116,7 +116,7 @@ export interface SoupSplit {
   classes: number;
 }
 
-export function soupBatch(s: SoupSplit, idx: ArrayLike<number>): { x: tf.Tensor2D[]; y: tf.Tensor2D } {
+function soupBatch(s: SoupSplit, idx: ArrayLike<number>): { x: tf.Tensor2D[]; y: tf.Tensor2D } {
   return {
     x: s.experts.map((e, i) => tf.tensor2d(rowsOf(e, s.dims[i]!, idx), [idx.length, s.dims[i]!])),
     y: tf.tensor2d(Float32Array.from(rowsOf(Float32Array.from(s.targets), s.classes, idx)), [idx.length, s.classes]),
@@ -180,7 +180,7 @@ export interface StudentSplit {
 }
 
 /** A batch of images; with `flip`, each row is mirrored left–right with probability ½ (drawn from `rng`). */
-export function imageBatch(s: StudentSplit, idx: ArrayLike<number>, rng?: Rng): tf.Tensor4D {
+function imageBatch(s: StudentSplit, idx: ArrayLike<number>, rng?: Rng): tf.Tensor4D {
   const S = s.size;
   const per = S * S * 3;
   const out = new Float32Array(idx.length * per);

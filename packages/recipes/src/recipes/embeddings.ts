@@ -50,7 +50,7 @@ export function readEmbeddingsFile(recipe: string, field: string, path: string):
 }
 
 /** Metadata keys (and sidecar-object keys) that may hold the ordered image file names, in the order tried. */
-export const IMAGE_NAME_KEYS = ['files', 'file_names', 'fileNames', 'images', 'image_files', 'names', 'paths'] as const;
+const IMAGE_NAME_KEYS = ['files', 'file_names', 'fileNames', 'images', 'image_files', 'names', 'paths'] as const;
 
 function namesFrom(value: unknown): string[] | undefined {
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];

@@ -34,7 +34,7 @@ const NAME = 'fmnist-david';
 const R = configReader(NAME);
 
 /** The model options of the config (`model`); `featureDim` comes from the features, `numClasses` is 10. */
-export interface FmnistDavidModelConfig {
+interface FmnistDavidModelConfig {
   k: number;
   scales: number[];
   cantorMode: CantorMode;
@@ -44,7 +44,7 @@ export interface FmnistDavidModelConfig {
 }
 
 /** Weights of {@link basinLoss} (`loss`). */
-export interface FmnistDavidLossConfig {
+interface FmnistDavidLossConfig {
   temperature: number;
   coherence: number;
   separation: number;

@@ -60,7 +60,7 @@ import type { SafetensorInput } from '@geolip/io';
 import { readConfigObject } from './config-blocks.js';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
-export const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
+const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
   'use-lite': () => createUseLite(),
   'glove-avg': () => createGloveAvg(),
 };

@@ -54,12 +54,12 @@ export interface PairParseOptions extends PairLoadOptions {
 }
 
 /** Strips a leading U+FEFF byte-order mark. */
-export function stripBom(text: string): string {
+function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Splits text into lines, accepting `\n` and `\r\n`. */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   return text.split(/\r?\n/);
 }
 

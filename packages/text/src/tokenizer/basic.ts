@@ -71,7 +71,7 @@ export function cleanText(text: string): string {
 }
 
 /** Python's `str.split()` on text that `cleanText` has already cleaned. */
-export function whitespaceSplit(text: string): string[] {
+function whitespaceSplit(text: string): string[] {
   const trimmed = text.trim();
   return trimmed === '' ? [] : trimmed.split(WHITESPACE_RUN);
 }

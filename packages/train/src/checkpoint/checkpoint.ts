@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertFiniteData } from '@geolip/geometry/internal';
+import { assertFiniteData } from '@geolip/geometry/checks';
 import { readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 
 import type { AdamWState } from '../loop/adamw.js';

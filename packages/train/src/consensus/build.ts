@@ -168,10 +168,7 @@ export function applyProjector(
 // ---------------------------------------------------------------------------------------------
 
 /** @internal Checks the expert list and converts every feature matrix, naming the expert in errors. */
-export function validateExperts(
-  op: string,
-  experts: readonly ConsensusExpert[],
-): { names: string[]; matrices: Matrix[] } {
+function validateExperts(op: string, experts: readonly ConsensusExpert[]): { names: string[]; matrices: Matrix[] } {
   if (!Array.isArray(experts) || experts.length < 2) {
     throw new InvalidArgumentError(
       op,
@@ -214,7 +211,7 @@ function readInteger(op: string, argument: string, value: unknown, fallback: num
 }
 
 /** @internal x·L + b, no checks. */
-export function affine(p: ConsensusProjector, x: Matrix): Matrix {
+function affine(p: ConsensusProjector, x: Matrix): Matrix {
   const out = linalg.matmul(x, p.linear);
   const k = out.cols;
   for (let r = 0; r < out.rows; r++)
@@ -223,12 +220,12 @@ export function affine(p: ConsensusProjector, x: Matrix): Matrix {
 }
 
 /** @internal normalize(x·L + b), no checks. */
-export function applyProjectorCore(p: ConsensusProjector, x: Matrix): Matrix {
+function applyProjectorCore(p: ConsensusProjector, x: Matrix): Matrix {
   return normalizeRows(affine(p, x));
 }
 
 /** @internal In-place row L2 normalization (x / max(‖x‖, 1e-12)). */
-export function normalizeRows(m: Matrix): Matrix {
+function normalizeRows(m: Matrix): Matrix {
   const d = m.cols;
   for (let r = 0; r < m.rows; r++) {
     let s = 0;
@@ -251,7 +248,7 @@ export function normalizedMean(views: readonly Matrix[], n: number, k: number): 
 }
 
 /** @internal Per-view mean cosine to unit-row targets and the equidistance spread. */
-export function agreement(
+function agreement(
   unitViews: readonly Matrix[],
   targets: Matrix,
 ): { cosineToConsensus: number[]; equidistance: number } {

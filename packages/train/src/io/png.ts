@@ -32,7 +32,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 /** The rows as PNG scanlines: each row prefixed with its filter type byte (0, none). */
-export function pngScanlines(width: number, height: number, pixels: Uint8Array): Uint8Array {
+function pngScanlines(width: number, height: number, pixels: Uint8Array): Uint8Array {
   const rows = new Uint8Array(height * (width + 1));
   for (let y = 0; y < height; y++) rows.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   return rows;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { assertInteger, assertNumber } from '@geolip/geometry/checks';
 import { adamwStep } from '@geolip/nn';
 
 /** Options of {@link AdamW}. */

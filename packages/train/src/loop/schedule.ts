@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { assertInteger, assertNumber } from '@geolip/geometry/checks';
 
 /** A learning-rate schedule: `step` is the 0-based index of the optimizer step about to be taken. */
 export type LrSchedule = (step: number) => number;

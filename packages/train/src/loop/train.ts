@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createProgress } from '@geolip/cli';
 import { createRng, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { assertInteger, assertNumber } from '@geolip/geometry/internal';
+import { assertInteger, assertNumber } from '@geolip/geometry/checks';
 
 import { assignWeights, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import type { JsonValue } from '../checkpoint/checkpoint.js';

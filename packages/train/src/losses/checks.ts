@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
-import { assertFloatTensor, bindShapes, readTensorSync } from '@geolip/geometry/internal';
+import { assertFloatTensor, bindShapes, readTensorSync } from '@geolip/geometry/checks';
 
-export { assertFloatTensor, assertNumber, assertInteger, bindShapes } from '@geolip/geometry/internal';
+export { assertFloatTensor, assertNumber, bindShapes } from '@geolip/geometry/checks';
 
 /** Labels accepted by the losses that group rows by class. */
 export type LabelsLike = tf.Tensor1D | readonly number[] | Int32Array;

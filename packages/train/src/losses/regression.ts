@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { normalize, procrustes, whitenedProcrustes } from '@geolip/geometry';
-import { assertFloatTensor, assertSameShape } from '@geolip/geometry/internal';
+import { assertFloatTensor, assertSameShape } from '@geolip/geometry/checks';
 
 import { assertNumber, bindShapes, checkFloat, readBool, readChoice } from './checks.js';
 

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, simplexVolumeSquared } from '@geolip/geometry';
-import { assertFloatTensor } from '@geolip/geometry/internal';
+import { assertFloatTensor } from '@geolip/geometry/checks';
 import { LayerNorm, Linear, Module, toRng } from '@geolip/nn';
 import type { InitSeed } from '@geolip/nn';
 

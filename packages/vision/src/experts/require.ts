@@ -12,7 +12,7 @@ import { BackendError } from '@geolip/geometry';
  * there too (`node -e`, the REPL) and is not this file. The CJS build has an empty `import.meta` and uses
  * its module-scoped `__filename`.
  */
-export const packageRequire: NodeJS.Require = createRequire((import.meta as { url?: string }).url ?? __filename);
+const packageRequire: NodeJS.Require = createRequire((import.meta as { url?: string }).url ?? __filename);
 
 /** An installed package: its root directory and version. */
 export interface InstalledPackage {

@@ -11,7 +11,7 @@ import type { KernelRegistration } from '../index.js';
 import { makeUnsortedSegmentSumKernel } from '../segment-sum.js';
 
 /** The registration this module makes. */
-export const cpuUnsortedSegmentSumRegistration: KernelRegistration = {
+const cpuUnsortedSegmentSumRegistration: KernelRegistration = {
   name: 'UnsortedSegmentSum',
   backend: 'cpu',
   description: 'UnsortedSegmentSum in one pass (the stock cpu kernel is O(numSegments · N)): the gradient of tf.gather',

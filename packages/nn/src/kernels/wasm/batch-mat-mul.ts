@@ -42,7 +42,7 @@ type CwrappedMatMul = (
 ) => void;
 
 /** The registration this module makes. */
-export const batchMatMulRegistration: KernelRegistration = {
+const batchMatMulRegistration: KernelRegistration = {
   name: 'BatchMatMul',
   backend: 'wasm',
   description:
@@ -71,7 +71,7 @@ export function registerWasmBatchMatMul(): KernelRegistration | undefined {
 }
 
 /** Per-item work (2·M·N·K) below which batched products stay on the original kernel when threads are on. */
-export const SMALL_ITEM_FLOP = 1 << 20;
+const SMALL_ITEM_FLOP = 1 << 20;
 
 function threadsOf(backend: WasmBackendLike): number {
   const f = (backend.wasm.tfjs as { getThreadsCount?: () => number }).getThreadsCount;
@@ -106,7 +106,7 @@ function prod(xs: readonly number[]): number {
 }
 
 /** Builds the replacement kernel around the saved original `BatchMatMul` and `Transpose` kernel functions. */
-export function makeBatchMatMul(original: KernelFunc, transposeFn: KernelFunc): KernelFunc {
+function makeBatchMatMul(original: KernelFunc, transposeFn: KernelFunc): KernelFunc {
   return (args) => {
     const { inputs, attrs } = args;
     const a = inputs['a'] as tf.TensorInfo | undefined;

@@ -21,7 +21,7 @@ import { asWasmBackend } from './wasm-internals.js';
 const OP = 'einsum (wasm)';
 
 /** The registration this module makes. */
-export const einsumRegistration: KernelRegistration = {
+const einsumRegistration: KernelRegistration = {
   name: 'Einsum',
   backend: 'wasm',
   description: 'Einsum (missing in tfjs-wasm), composed of the wasm Transpose/Reshape/Multiply/Sum kernels',
@@ -43,8 +43,8 @@ function kernel(name: string): tf.KernelConfig['kernelFunc'] {
   return k.kernelFunc;
 }
 
-/** The kernel function (exported for tests). */
-export const einsumKernel: tf.KernelConfig['kernelFunc'] = ({ inputs, backend, attrs }) => {
+/** The kernel function. */
+const einsumKernel: tf.KernelConfig['kernelFunc'] = ({ inputs, backend, attrs }) => {
   const equation = attrs?.['equation'] as string;
   const wasm = asWasmBackend(backend, OP);
   const transpose = kernel('Transpose');

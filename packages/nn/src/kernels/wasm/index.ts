@@ -14,14 +14,6 @@ import { registerWasmBatchMatMul } from './batch-mat-mul.js';
 import { registerWasmEinsum } from './einsum.js';
 import { registerWasmUnsortedSegmentSum } from './unsorted-segment-sum.js';
 
-export { batchMatMulRegistration, makeBatchMatMul, registerWasmBatchMatMul } from './batch-mat-mul.js';
-export { einsumKernel, einsumRegistration, registerWasmEinsum } from './einsum.js';
-export {
-  registerWasmUnsortedSegmentSum,
-  unsortedSegmentSumKernel,
-  unsortedSegmentSumRegistration,
-} from './unsorted-segment-sum.js';
-
 /**
  * Registers the wasm kernel fixes with tfjs's kernel registry (idempotent). Needs
  * `@tensorflow/tfjs-backend-wasm` to be imported already (`initBackend` does it); registers nothing

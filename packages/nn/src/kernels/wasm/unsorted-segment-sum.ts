@@ -21,7 +21,7 @@ import { asWasmBackend } from './wasm-internals.js';
 const OP = 'unsortedSegmentSum (wasm)';
 
 /** The registration this module makes. */
-export const unsortedSegmentSumRegistration: KernelRegistration = {
+const unsortedSegmentSumRegistration: KernelRegistration = {
   name: 'UnsortedSegmentSum',
   backend: 'wasm',
   description: 'UnsortedSegmentSum (missing in tfjs-wasm): tf.unsortedSegmentSum and the gradient of tf.gather',
@@ -36,8 +36,8 @@ export function registerWasmUnsortedSegmentSum(): KernelRegistration | undefined
   return unsortedSegmentSumRegistration;
 }
 
-/** The kernel function (exported for tests). */
-export const unsortedSegmentSumKernel: tf.KernelConfig['kernelFunc'] = makeUnsortedSegmentSumKernel(OP, {
+/** The kernel function. */
+const unsortedSegmentSumKernel: tf.KernelConfig['kernelFunc'] = makeUnsortedSegmentSumKernel(OP, {
   read: (backend, dataId) => asWasmBackend(backend, OP).readSync(dataId) as Float32Array | Int32Array,
   output: (backend, shape, dtype, values) => asWasmBackend(backend, OP).makeOutput(shape, dtype, undefined, values),
 });

@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '@geolip/geometry';
 
 /** One entry of `BackendWasm.dataIdMap`. */
-export interface WasmTensorData {
+interface WasmTensorData {
   /** The id the C++ side knows the tensor by. */
   id: number;
   /** Byte offset of the data in the wasm heap. */
@@ -18,7 +18,7 @@ export interface WasmTensorData {
 }
 
 /** The Emscripten module of the backend (`BackendWasm.wasm`). */
-export interface WasmModuleLike {
+interface WasmModuleLike {
   HEAPU8: Uint8Array;
   /** Present in the threaded build. */
   wasmMemory?: WebAssembly.Memory;

@@ -62,7 +62,7 @@ interface WebGPUBackendLike {
 const PATCHED = Symbol.for('geolip.nn.webgpuUploadPatched');
 
 /** Replaces the backend's upload path by `queue.writeBuffer` (see the module comment). Idempotent. */
-export function patchWebGPUUploads(backend: unknown): boolean {
+function patchWebGPUUploads(backend: unknown): boolean {
   const b = backend as WebGPUBackendLike;
   if (
     typeof b?.uploadToGPU !== 'function' ||
@@ -130,7 +130,7 @@ export function reductionGrad(dy: tf.Tensor, x: tf.Tensor, axis: number | number
 }
 
 /** See the module comment, item 2. Idempotent; tfjs's own gradient still runs on every other backend. */
-export function patchReductionGradients(): void {
+function patchReductionGradients(): void {
   for (const [kernelName, mean] of [
     ['Sum', false],
     ['Mean', true],
@@ -155,7 +155,7 @@ const run = (backend: unknown, program: Program, inputs: tf.TensorInfo[], unifor
   (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
 
 /** Kernel functions by name, for the webgpu backend. */
-export const webgpuKernels: Record<string, KernelFn> = {
+const webgpuKernels: Record<string, KernelFn> = {
   [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
     const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
     const [rows, cols] = rowsCols(x);
