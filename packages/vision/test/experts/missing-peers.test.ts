@@ -1,6 +1,6 @@
 // The optional peer dependencies are installed here (devDependencies), so their absence is simulated: the
 // `require` of `@geolip/vision/experts` is made to fail on them, as it does in a project that lacks them.
-import { BackendError, InvalidArgumentError } from '@geolip/geometry';
+import type { BackendError } from '@geolip/geometry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const missing = new Set<string>();
@@ -20,6 +20,10 @@ vi.mock('node:module', async (importOriginal) => {
   return { ...original, default: { ...original, createRequire }, createRequire };
 });
 
+// Test files share a worker (vitest `isolate: false`): forget modules an earlier file loaded, so the imports below
+// evaluate the experts against the mocked `node:module` (and the error classes come from the same fresh geometry).
+vi.resetModules();
+const geometry = await import('@geolip/geometry');
 const { createInceptionV3, createMobileNetV2, createNanoDet } = await import('../../src/experts/index.js');
 const { findPackage } = await import('../../src/experts/require.js');
 
@@ -33,7 +37,7 @@ describe('missing optional peer dependencies', () => {
   ] as const)('%s throws BackendError naming itself and %s', async (op, create, pkg) => {
     missing.add(pkg);
     const error = await create().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toBeInstanceOf(geometry.BackendError);
     expect((error as BackendError).op).toBe(op);
     expect((error as Error).message).toContain(
       `${op}: install ${pkg} (an optional peer dependency of @geolip/vision: npm install ${pkg}) to use ${op}`,
@@ -75,7 +79,7 @@ describe('missing optional peer dependencies', () => {
 
   it('checks the options before looking for the package', async () => {
     missing.add('nsfwjs');
-    await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(InvalidArgumentError);
+    await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(geometry.InvalidArgumentError);
     await expect(createMobileNetV2({ batchSize: 0 })).rejects.toThrow(
       /createMobileNetV2: 'batchSize' must be a positive integer, got 0/,
     );
