@@ -5,7 +5,7 @@
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
-export { mlpStudent, parseMlpStudentConfig, MlpStudent } from './recipes/mlp-student.js';
+export { mlpStudent, parseMlpStudentConfig } from './recipes/mlp-student.js';
 export type { MlpStudentConfig } from './recipes/mlp-student.js';
 export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from './recipes/text-consensus.js';
 export type { TextConsensusConfig } from './recipes/text-consensus.js';

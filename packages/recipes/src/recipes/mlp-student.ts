@@ -24,8 +24,6 @@ import type { CheckpointBlock, NumberKind, OptimizerBlock, RecipeRun, TrainableM
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { MLP_STUDENT_TYPE, MlpStudent } from '@geolip/nn';
 
-export { MlpStudent };
-
 /** The validated config of {@link mlpStudent} (paths absolute). */
 export interface MlpStudentConfig extends OptimizerBlock, CheckpointBlock {
   consensus: string;
