@@ -22,6 +22,7 @@ import {
   MultiHeadAttention,
   TransformerEncoder,
   adamwStep,
+  adamwUpdate,
   biasGelu,
   composedLayerNorm,
   gelu,
@@ -66,10 +67,10 @@ function data(n, seed, scale = 1) {
 const size = (shape) => shape.reduce((a, b) => a * b, 1);
 const T = (shape, seed, scale = 1) => tf.tensor(data(size(shape), seed, scale), shape);
 
-/** Runs `fn` (returning named tensors) on `backend`; returns their data. */
+/** Runs `fn` (returning named tensors, or a promise of them) on `backend`; returns their data. */
 async function on(backend, fn) {
   await tf.setBackend(backend);
-  const outs = fn();
+  const outs = await fn();
   const res = {};
   for (const [k, v] of Object.entries(outs)) {
     res[k] = { shape: v.shape, data: await v.data() };
@@ -167,6 +168,45 @@ await parity(
       });
     }
     return s;
+  },
+  1e-5,
+);
+await parity(
+  'adamwUpdate (in place on webgpu), 3 steps, 4 parameters incl. [30522, 384], reads between steps',
+  async () => {
+    const shapes = [[30522, 384], [384, 1536], [1536], [7, 5]];
+    // Made in a tidy, so each variable owns its storage (as @geolip/train's AdamW makes its moments).
+    const owned = (make) => tf.tidy(() => tf.variable(make(), false));
+    const items = shapes.map((shape, i) => ({
+      p: owned(() => T(shape, 20 + i)),
+      m: owned(() => tf.zeros(shape)),
+      v: owned(() => tf.zeros(shape)),
+      scalars: null,
+    }));
+    let inPlace = 0;
+    const seen = {};
+    for (let t = 1; t <= 3; t++) {
+      for (const [i, it] of items.entries()) {
+        it.g = T(shapes[i], 30 + 10 * t + i);
+        it.scalars = {
+          beta1: 0.9,
+          beta2: 0.999,
+          stepSize: 1e-3 / (1 - 0.9 ** t),
+          sqrtBc2: Math.sqrt(1 - 0.999 ** t),
+          epsilon: 1e-8,
+          decay: i === 2 ? 1 : 1 - 1e-3 * 0.01,
+        };
+      }
+      inPlace += adamwUpdate(items);
+      // A read caches a CPU copy in tfjs-webgpu: the next in-place step must drop it.
+      seen[`p3_after_${t}`] = tf.tensor(await items[3].p.data(), shapes[3]);
+      tf.dispose(items.map((it) => it.g));
+    }
+    if (tf.getBackend() === GPU && GPU === 'webgpu' && inPlace !== 3 * items.length)
+      fail(`adamwUpdate went in place for ${inPlace} of ${3 * items.length} updates on webgpu`);
+    const out = { ...seen };
+    items.forEach((it, i) => Object.assign(out, { [`p${i}`]: it.p, [`m${i}`]: it.m, [`v${i}`]: it.v }));
+    return out;
   },
   1e-5,
 );

@@ -25,6 +25,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -183,6 +184,7 @@ fi
 for z in "$here"/app-*.mjs.xz; do [ -f "\${z%.xz}" ] || { xz -dc "$z" > "\${z%.xz}.tmp" && mv "\${z%.xz}.tmp" "\${z%.xz}"; }; done
 dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
 if [ ! -f "$dawn" ] && [ -f "$dawn.xz" ]; then xz -dc "$dawn.xz" > "$dawn.tmp" && mv "$dawn.tmp" "$dawn"; fi
+export GEOLIP_DAWN_VERSION="webgpu@${JSON.parse(readFileSync(join(webgpuDir, 'package.json'), 'utf8')).version} (Dawn for Node)"
 export VK_DRIVER_FILES="\${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}"
 export __EGL_VENDOR_LIBRARY_FILENAMES="\${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}"
 node="\${GEOLIP_NODE:-/tmp/geolip-node-${process.version}}"

@@ -32,6 +32,8 @@ import { Linear, LayerNorm, TransformerEncoder, gelu, maskedMeanPool } from '@ge
 import { initBackend } from '@geolip/nn/backend';
 import { AdamW } from '@geolip/train';
 
+import { machineInfo } from './machine.mjs';
+
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
 const quick = args.includes('--quick');
@@ -45,9 +47,15 @@ if (threads !== undefined) process.env.GEOLIP_WASM_THREADS = threads;
 // activations exceed tfjs-wasm's heap: XNNPACK reports out-of-memory and the module aborts).
 const cpuGrid = opt('grid', 'full') === 'cpu';
 const profileCase = opt('profile', undefined);
+// --submit-batch N: tfjs-webgpu's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (dispatches recorded per queue submit; tfjs: 15).
+const submitBatch = opt('submit-batch', undefined);
+// --prod: tf.enableProdMode() (skips tfjs-core's debug-only checks).
+const prod = args.includes('--prod');
 
 const info = await initBackend({ prefer: [backendName], log: (m) => console.error(m) });
 if (info.name !== backendName) throw new Error(`model-bench: asked for ${backendName}, got ${info.name}`);
+if (submitBatch !== undefined) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(submitBatch));
+if (prod) tf.enableProdMode();
 const DEFAULT_CASES = {
   cpu: ['small_infer', 'pentachoron_cv', 'gpa_768', 'matmul_1024'],
   wasm: [
@@ -78,9 +86,12 @@ const report = {
   kernels: (info.kernels ?? []).map((k) => k.name),
   fused: process.env.GEOLIP_WEBGPU_FUSED !== '0',
   uploadPatch: process.env.GEOLIP_WEBGPU_UPLOAD_PATCH !== '0',
+  submitBatch: backendName === 'webgpu' ? tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') : null,
+  prod,
   date: new Date().toISOString(),
   node: process.version,
   cpu: `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}`,
+  machine: machineInfo({ tfVersion: tf.version_core, adapter: info.adapter ?? null }),
   iters,
   results: [],
 };

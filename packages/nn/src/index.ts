@@ -47,3 +47,4 @@ export { KERNELS } from './kernels/names.js';
 export type { GeolipKernelName } from './kernels/names.js';
 export { hasKernel } from './kernels/index.js';
 export { registerReferenceKernels, unregisterReferenceKernels } from './kernels/reference.js';
+export { registerReferenceInPlace, unregisterReferenceInPlace } from './kernels/in-place.js';

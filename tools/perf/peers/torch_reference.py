@@ -157,6 +157,17 @@ def seed_all(seed):
         torch.cuda.manual_seed_all(seed)
 
 
+# Precision of the model cases (--precision): "fp32" (TF32 off, the default), "tf32" (TF32 matmuls and
+# convolutions), "bf16" (torch.autocast to bfloat16 around the forward pass and the loss, TF32 on for what autocast
+# leaves in fp32: the usual mixed-precision recipe). Master weights and the optimizer stay fp32 in every mode.
+PRECISION = "fp32"
+
+
+def amp():
+    """The autocast context of the chosen precision (a no-op outside bf16)."""
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=PRECISION == "bf16")
+
+
 def rand_ids(B, L, device, vocab=30522):
     return torch.randint(1, vocab, (B, L), device=device, dtype=torch.int64)
 
@@ -172,7 +183,7 @@ def bench_encoder_infer(dev, timer, seed, layers=6, shapes=((64, 32), (256, 32),
         mask = torch.ones(B, L, dtype=torch.int64, device=dev)
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), amp():
                 model(ids, mask)
 
         r = timer.run(step)
@@ -185,7 +196,8 @@ def bench_encoder_infer(dev, timer, seed, layers=6, shapes=((64, 32), (256, 32),
 
 def _train_step_fn(model, opt, batch_fn):
     def step():
-        loss = batch_fn(model)
+        with amp():
+            loss = batch_fn(model)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -380,6 +392,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short run: 2 warm-up + 3 timed iterations per case")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+                    help="fp32 (TF32 off, default); tf32; bf16 = autocast bfloat16 + TF32 (model cases only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
@@ -387,10 +401,13 @@ def main():
     ap.add_argument("--parity-weights", help="safetensors with the export's weights (default: regenerate seed 0 with seeded_weights.py)")
     a = ap.parse_args()
 
-    # fp32 everywhere: no TF32 in matmuls or convolutions
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
+    global PRECISION
+    PRECISION = a.precision
+    # fp32: no TF32 in matmuls or convolutions; tf32 and bf16 allow it
+    tf32 = a.precision != "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
 
     dev = torch.device(a.device)
     warmup, iters = (2, 3) if a.quick else (a.warmup, max(a.iters, 20))
@@ -415,7 +432,7 @@ def main():
     results = []
     t_start = time.time()
     for c in only:
-        log(f"[{c}]")
+        log(f"[{c}] {a.precision}")
         if c == "matmul_8192":
             results += bench_matmul(dev, timer)
         elif c == "encoder_infer":
@@ -432,13 +449,15 @@ def main():
             results += bench_pentachoron(dev, timer, a.seed)
         elif c == "gpa_768":
             results += bench_gpa(dev, timer, a.seed)
+        for r in results:
+            r.setdefault("precision", a.precision)
         if dev.type == "cuda":
             torch.cuda.empty_cache()
 
     parity = run_parity(dev, a.parity, a.seed, a.parity_weights) if a.parity else None
 
     report = {
-        "what": "PyTorch eager fp32 (TF32 off) reference for BENCHMARKS.md (issue 6)",
+        "what": f"PyTorch eager {a.precision} reference for BENCHMARKS.md (issues 6, 19)",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
@@ -453,6 +472,7 @@ def main():
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "compile": False,
+            "precision": a.precision,
             "warmup": warmup,
             "iters": iters,
             "quick": a.quick,
@@ -466,7 +486,7 @@ def main():
         "parity": parity,
     }
     table = markdown(results)
-    log("\n### PyTorch %s eager fp32 (TF32 off) on %s, %s\n" % (torch.__version__, gpu or a.device, report["date"][:10]))
+    log("\n### PyTorch %s eager %s on %s, %s\n" % (torch.__version__, a.precision, gpu or a.device, report["date"][:10]))
     log(table)
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

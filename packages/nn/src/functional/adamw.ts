@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { inPlaceAdamW } from '../kernels/in-place.js';
+import type { AdamWItem } from '../kernels/in-place.js';
 import { hasKernel } from '../kernels/index.js';
 import { KERNELS } from '../kernels/names.js';
 
@@ -56,4 +58,30 @@ export function adamwStep(
     const p2 = tf.sub(base, tf.mul(tf.div(m2, denom), s.stepSize));
     return { p: p2, m: m2, v: v2 };
   });
+}
+
+/**
+ * One AdamW update of many parameters at once, written into the variables (`p`, `m`, `v` are assigned).
+ * On a backend with an in-place AdamW (webgpu after `initBackend` from `@geolip/nn/backend`) each parameter costs
+ * one dispatch that rewrites its buffers; a parameter it declines (storage shared with another live tensor,
+ * non-float32) and every parameter elsewhere take {@link adamwStep} and `assign`, whose values are the same.
+ * Returns how many parameters went in place.
+ */
+export function adamwUpdate(items: readonly AdamWItem[]): number {
+  const fast = inPlaceAdamW();
+  const done = fast ? fast(items) : items.map(() => false);
+  let inPlace = 0;
+  tf.tidy(() => {
+    items.forEach((it, i) => {
+      if (done[i]) {
+        inPlace += 1;
+        return;
+      }
+      const next = adamwStep(it.p, it.g, it.m, it.v, it.scalars);
+      it.m.assign(next.m);
+      it.v.assign(next.v);
+      it.p.assign(next.p);
+    });
+  });
+  return inPlace;
 }

@@ -7,5 +7,6 @@ export { gelu, biasGelu } from './gelu.js';
 export type { GeluApproximation } from './gelu.js';
 export { layerNorm, composedLayerNorm } from './layer-norm.js';
 export { linear } from './linear.js';
-export { adamwStep } from './adamw.js';
+export { adamwStep, adamwUpdate } from './adamw.js';
+export type { AdamWItem } from '../kernels/in-place.js';
 export type { AdamWStepScalars } from './adamw.js';

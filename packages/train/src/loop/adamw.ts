@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
 import { assertInteger, assertNumber } from '@geolip/geometry/checks';
-import { adamwStep } from '@geolip/nn';
+import { adamwUpdate } from '@geolip/nn';
+import type { AdamWItem } from '@geolip/nn';
 
 /** Options of {@link AdamW}. */
 export interface AdamWOptions {
@@ -117,8 +118,9 @@ export class AdamW {
       if (!isAnchorName(name) && !rule(name, p)) this.decayed.add(name);
       this.scales[name] =
         options.lrScale === undefined ? 1 : assertNumber(op, `options.lrScale('${name}')`, options.lrScale(name), 0);
-      this.m[name] = tf.variable(tf.zeros(p.shape), false);
-      this.v[name] = tf.variable(tf.zeros(p.shape), false);
+      // In a tidy, so the zeros are released and each moment owns its storage (an in-place update needs that).
+      this.m[name] = tf.tidy(() => tf.variable(tf.zeros(p.shape), false));
+      this.v[name] = tf.tidy(() => tf.variable(tf.zeros(p.shape), false));
     }
   }
 
@@ -145,28 +147,29 @@ export class AdamW {
     const bc1 = 1 - this.beta1 ** this.t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** this.t);
     const stepSize = lr / bc1;
-    tf.tidy(() => {
-      for (const name of this.names) {
-        const g = grads[name];
-        if (!g) continue;
-        const p = this.params[name]!;
-        const m = this.m[name]!;
-        const v = this.v[name]!;
-        const scale = this.scales[name]!;
-        // One fused dispatch per tensor on webgpu (after @geolip/nn/backend's initBackend), composed ops elsewhere.
-        const next = adamwStep(p, g, m, v, {
+    const items: AdamWItem[] = [];
+    for (const name of this.names) {
+      const g = grads[name];
+      if (!g) continue;
+      const scale = this.scales[name]!;
+      items.push({
+        p: this.params[name]!,
+        g,
+        m: this.m[name]!,
+        v: this.v[name]!,
+        scalars: {
           beta1: this.beta1,
           beta2: this.beta2,
           stepSize: stepSize * scale,
           sqrtBc2,
           epsilon: this.epsilon,
           decay: this.decayed.has(name) && this.weightDecay > 0 ? 1 - lr * scale * this.weightDecay : 1,
-        });
-        m.assign(next.m);
-        v.assign(next.v);
-        p.assign(next.p);
-      }
-    });
+        },
+      });
+    }
+    // In place, one dispatch per parameter, on webgpu (after @geolip/nn/backend's initBackend); tensor ops and
+    // assign elsewhere. Same values.
+    adamwUpdate(items);
   }
 
   /** Copies the moments and step count to the CPU (for checkpoints). */

@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { chunkedAddN } from '../add-n.js';
+import { IN_PLACE_ADAMW, registerInPlaceAdamW } from '../in-place.js';
 
 import type { KernelRegistration } from '../index.js';
 import { KERNELS } from '../names.js';
@@ -34,6 +35,7 @@ import {
   LayerNormStatsProgram,
 } from './programs.js';
 import type { Program } from './programs.js';
+import { isWebGPUBackendLike, webgpuInPlaceAdamW } from './adamw-in-place.js';
 
 interface Uniform {
   type: 'float32' | 'int32' | 'uint32';
@@ -257,6 +259,7 @@ const DESCRIPTIONS: Record<string, string> = {
 /**
  * Registers the fused kernels for the `webgpu` backend and patches the active webgpu backend's uploads.
  * Idempotent. Set `GEOLIP_WEBGPU_FUSED=0` to skip the fused kernels (the composed ops then run),
+ * `GEOLIP_WEBGPU_IN_PLACE=0` to keep the in-place AdamW off (the fused per-tensor kernels then run),
  * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
  * reduction gradients, e.g. to measure each change.
  */
@@ -304,6 +307,14 @@ export function registerWebGPUKernels(): KernelRegistration[] {
       '(the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
   });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
+  if (env.GEOLIP_WEBGPU_IN_PLACE !== '0' && tf.getBackend() === 'webgpu' && isWebGPUBackendLike(tf.backend())) {
+    registerInPlaceAdamW('webgpu', webgpuInPlaceAdamW);
+    out.push({
+      name: IN_PLACE_ADAMW,
+      backend: 'webgpu',
+      description: 'AdamW over all parameters in place: one dispatch per parameter, no new tensors (adamwUpdate)',
+    });
+  }
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
     if (tf.getKernel(name, 'webgpu') === undefined) {
       tf.registerKernel({
