@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@geolip/geometry';
+import { createRng, pentachoronCVAsync, sampleSimplexIndices, sampleSphere } from '@geolip/geometry';
 import {
   Conv2d,
   ConvResBlock,
@@ -25,11 +25,15 @@ import {
   adamwUpdate,
   biasGelu,
   composedLayerNorm,
+  KERNELS,
   gelu,
+  hasKernel,
   layerNorm,
   maskedMeanPool,
+  pentachoronCVOnDevice,
+  simplexVolumes,
 } from '@geolip/nn';
-import { initBackend } from '@geolip/nn/backend';
+import { initBackend, registerKernels } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
 
 import { main as benchMain } from '../../packages/bench/dist/cli.js';
@@ -258,6 +262,64 @@ await parity('ConvResBlock 8→16, scale_shift conditioning, Conv2d stride 2, Gr
   const all = { getWeights: () => ({ ...prefix('block', block), ...prefix('conv', conv), ...prefix('gn', gn) }) };
   return moduleGrads(all, () => tf.sum(tf.square(gn.forward(conv.forward(block.forward(x, cond))))));
 });
+// Simplex volumes (GeolipSimplexVolumeSquared) and the pentachoron CV: the WGSL program against the composed ops on
+// cpu (relative V² error per simplex) and the CV against @geolip/geometry's float64 path on the same simplices.
+// Bounds (packages/nn/README.md): V² relative error < 1e-5 on S^127, CV relative error < 1e-4.
+{
+  const n = 20000;
+  const dim = 128;
+  const v2 = {};
+  const cv = {};
+  const fused = {};
+  for (const backend of [GPU, 'cpu']) {
+    await tf.setBackend(backend);
+    // initBackend registered the kernels for the backend it chose; where it chose another (a software adapter),
+    // register them for webgpu here so the WGSL program is what runs.
+    if (backend === 'webgpu' && info.name !== 'webgpu') await registerKernels('webgpu');
+    fused[backend] = hasKernel(KERNELS.simplexVolumeSquared);
+    const x = sampleSphere(n, dim, { seed: 1 });
+    for (const v of [5, 3, 10]) {
+      const s = tf.tensor2d(sampleSimplexIndices(n, 2000, v, createRng(v)), [2000, v], 'int32');
+      const t = simplexVolumes(x, s, { squared: true });
+      v2[`${backend}:${v}`] = await t.data();
+      tf.dispose([s, t]);
+    }
+    const options = { samples: 1000, pool: Infinity, seed: 2 };
+    cv[backend] = { ours: await pentachoronCVOnDevice(x, options), f64: await pentachoronCVAsync(x, options) };
+    x.dispose();
+  }
+  let worstV2 = 0;
+  for (const v of [5, 3, 10]) {
+    const a = v2[`${GPU}:${v}`];
+    const b = v2[`cpu:${v}`];
+    for (let i = 0; i < b.length; i++) {
+      const d = Math.abs(a[i] - b[i]) / Math.abs(b[i]);
+      worstV2 = Number.isNaN(d) ? Infinity : Math.max(worstV2, d);
+    }
+  }
+  const relCv = Math.abs(cv[GPU].ours.cv - cv[GPU].f64.cv) / cv[GPU].f64.cv;
+  const ok =
+    fused[GPU] === (GPU === 'webgpu' && process.env.GEOLIP_WEBGPU_FUSED !== '0') &&
+    worstV2 < 1e-5 &&
+    relCv < 1e-4 &&
+    cv[GPU].ours.valid === cv[GPU].f64.valid;
+  report.checks.push({
+    kind: 'simplex-volumes',
+    name: 'simplexVolumes k+1 = 5, 3, 10 (2000 simplices of [20000, 128] on S^127) and pentachoronCVOnDevice',
+    fusedKernel: fused[GPU],
+    maxRelV2Diff: worstV2,
+    cv: cv[GPU].ours.cv,
+    cvFloat64: cv[GPU].f64.cv,
+    relCvDiff: relCv,
+    tol: { v2: 1e-5, cv: 1e-4 },
+    ok,
+  });
+  console.error(
+    `${ok ? 'ok  ' : 'FAIL'} simplexVolumes ${GPU} vs cpu: max rel V² diff ${worstV2.toExponential(2)} (kernel ${fused[GPU]}); ` +
+      `pentachoronCVOnDevice ${cv[GPU].ours.cv} vs float64 ${cv[GPU].f64.cv} (rel ${relCv.toExponential(2)})`,
+  );
+  if (!ok) report.ok = false;
+}
 function prefix(p, m) {
   return Object.fromEntries(Object.entries(m.getWeights()).map(([k, v]) => [`${p}.${k}`, v]));
 }

@@ -28,7 +28,16 @@ import os from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, gpa, linalg, pentachoronCVAsync, sampleSphere } from '@geolip/geometry';
-import { Linear, LayerNorm, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
+import {
+  KERNELS,
+  Linear,
+  LayerNorm,
+  TransformerEncoder,
+  gelu,
+  hasKernel,
+  maskedMeanPool,
+  pentachoronCVOnDevice,
+} from '@geolip/nn';
 import { initBackend } from '@geolip/nn/backend';
 import { AdamW } from '@geolip/train';
 
@@ -75,6 +84,7 @@ const DEFAULT_CASES = {
     'small_infer',
     'vit_train',
     'pentachoron_cv',
+    'pentachoron_cv_gpu',
     'matmul_1024',
   ],
 };
@@ -374,6 +384,33 @@ if (cases.includes('pentachoron_cv')) {
     cv = (await pentachoronCVAsync(pts, { samples: 1000, pool: Infinity, seed: 2 })).cv;
   });
   record({ case: 'pentachoron_cv', points: 100_000, dim: 128, simplices: 1000, cv, ms: r.median_ms, ...r });
+  pts.dispose();
+}
+
+// pentachoron_cv_gpu: the same points (already on the device) and the same 1000 simplices (seed 2), volumes by
+// @geolip/nn's pentachoronCVOnDevice (one GeolipSimplexVolumeSquared dispatch on webgpu); timed: index sampling,
+// upload, the volumes, the read-back of the 1000 V² and the float64 statistic. cvFloat64 (untimed) is the CPU path's.
+if (cases.includes('pentachoron_cv_gpu')) {
+  const pts = sampleSphere(100_000, 128, { seed: 1 });
+  const options = { samples: 1000, pool: Infinity, seed: 2 };
+  let res = null;
+  const r = await time(async () => {
+    res = await pentachoronCVOnDevice(pts, options);
+  });
+  const cvFloat64 = (await pentachoronCVAsync(pts, options)).cv;
+  record({
+    case: 'pentachoron_cv_gpu',
+    points: 100_000,
+    dim: 128,
+    simplices: 1000,
+    fusedKernel: hasKernel(KERNELS.simplexVolumeSquared),
+    cv: res.cv,
+    valid: res.valid,
+    cvFloat64,
+    relCvDiff: Math.abs(res.cv - cvFloat64) / cvFloat64,
+    ms: r.median_ms,
+    ...r,
+  });
   pts.dispose();
 }
 

@@ -27,6 +27,12 @@ export const KERNELS = {
    * `eps`, `decay`.
    */
   adamWParam: 'GeolipAdamWParam',
+  /**
+   * Squared k-volumes of simplices given by row indices: inputs `points [N, D]` float32, `simplices [S, k+1]` int32
+   * (rows of `points`) → V² `[S]` = det(E Eᵀ)/(k!)², E the edges pᵢ − p₀ (the Gram form of the Cayley–Menger
+   * determinant). A row index outside [0, N) or a non-finite Gram entry gives NaN.
+   */
+  simplexVolumeSquared: 'GeolipSimplexVolumeSquared',
 } as const;
 
 export type GeolipKernelName = (typeof KERNELS)[keyof typeof KERNELS];

@@ -64,6 +64,94 @@ function geluGrad(u: number, tanh: boolean): number {
   return 0.5 * (1 + erf(u * Math.SQRT1_2)) + (u * Math.exp(-0.5 * u * u)) / Math.sqrt(2 * Math.PI);
 }
 
+const f = Math.fround;
+const LANES = 64;
+
+/**
+ * The WGSL simplex-volume program (`SimplexVolumeProgram`) step for step in float32 (`Math.fround` after every
+ * operation): 64 lanes of strided partial Gram sums, the same shared-memory tree, LDLᵀ with diagonal pivoting.
+ */
+function simplexVolumeSquaredF32(
+  points: ArrayLike<number>,
+  rows: number,
+  dim: number,
+  simplices: ArrayLike<number>,
+  vertices: number,
+): Float32Array {
+  const k = vertices - 1;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) pairs.push([i, j]);
+  const count = vertices === 0 ? 0 : simplices.length / vertices;
+  const out = new Float32Array(count);
+  const partial = new Float32Array(pairs.length * LANES);
+  const e = new Float32Array(k);
+  const g = new Float32Array(k * k);
+  const base = new Int32Array(vertices);
+  let fact2 = 1;
+  for (let i = 2; i <= k; i++) fact2 *= i * i;
+  for (let s = 0; s < count; s++) {
+    let ok = true;
+    for (let t = 0; t < vertices; t++) {
+      let r = simplices[s * vertices + t]!;
+      if (r < 0 || r >= rows) {
+        ok = false;
+        r = 0;
+      }
+      base[t] = r * dim;
+    }
+    partial.fill(0);
+    if (ok) {
+      for (let lane = 0; lane < LANES; lane++) {
+        for (let c = lane; c < dim; c += LANES) {
+          const p0 = points[base[0]! + c]!;
+          for (let i = 0; i < k; i++) e[i] = f(points[base[i + 1]! + c]! - p0);
+          pairs.forEach(([i, j], q) => {
+            partial[q * LANES + lane] = f(partial[q * LANES + lane]! + f(e[i]! * e[j]!));
+          });
+        }
+      }
+    }
+    for (let st = LANES / 2; st > 0; st >>= 1) {
+      for (let lane = 0; lane < st; lane++) {
+        for (let q = 0; q < pairs.length; q++) {
+          partial[q * LANES + lane] = f(partial[q * LANES + lane]! + partial[q * LANES + lane + st]!);
+        }
+      }
+    }
+    let finite = ok;
+    pairs.forEach(([i, j], q) => {
+      g[i * k + j] = g[j * k + i] = partial[q * LANES]!;
+      if (!Number.isFinite(partial[q * LANES]!)) finite = false;
+    });
+    let det = 1;
+    for (let j = 0; j < k; j++) {
+      let piv = j;
+      let best = g[j * k + j]!;
+      for (let i = j + 1; i < k; i++) {
+        if (g[i * k + i]! > best) {
+          best = g[i * k + i]!;
+          piv = i;
+        }
+      }
+      if (!(best > 0)) {
+        det = 0;
+        break;
+      }
+      if (piv !== j) {
+        for (let c = 0; c < k; c++) [g[j * k + c], g[piv * k + c]] = [g[piv * k + c]!, g[j * k + c]!];
+        for (let r = 0; r < k; r++) [g[r * k + j], g[r * k + piv]] = [g[r * k + piv]!, g[r * k + j]!];
+      }
+      det = f(det * best);
+      for (let i = j + 1; i < k; i++) {
+        const l = f(g[i * k + j]! / best);
+        for (let c = j + 1; c < k; c++) g[i * k + c] = f(g[i * k + c]! - f(l * g[j * k + c]!));
+      }
+    }
+    out[s] = finite ? det / fact2 : NaN;
+  }
+  return out;
+}
+
 /** Kernel functions by name for backends with synchronous `readSync` (cpu, wasm). */
 const referenceKernels: Record<string, KernelFn> = {
   [KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
@@ -163,6 +251,13 @@ const referenceKernels: Record<string, KernelFn> = {
       out[i] = Math.fround(pv[i]! * decay!) - Math.fround(Math.fround(mv[i]! / denom) * stepSize!);
     }
     return make(backend, [...p.shape], out);
+  },
+  [KERNELS.simplexVolumeSquared]: ({ inputs, backend }) => {
+    const { points, simplices } = inputs as Record<'points' | 'simplices', tf.TensorInfo>;
+    const [rows, dim] = points.shape as [number, number];
+    const [count, vertices] = simplices.shape as [number, number];
+    const v2 = simplexVolumeSquaredF32(read(backend, points), rows, dim, read(backend, simplices), vertices);
+    return make(backend, [count], v2);
   },
 };
 

@@ -14,7 +14,7 @@
  *    other backends keep tfjs's gradient.
  * 3. **Fused kernels** (`./programs.ts`, names in `../names.ts`): layer norm forward and backward, bias +
  *    GELU forward and backward, Adam moments and the AdamW parameter update, each one dispatch where the
- *    composed tfjs ops take 5–20.
+ *    composed tfjs ops take 5–20; the squared volumes of indexed simplices (pentachoron CV on the device).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -33,6 +33,7 @@ import {
   LayerNormGradXProgram,
   LayerNormProgram,
   LayerNormStatsProgram,
+  SimplexVolumeProgram,
 } from './programs.js';
 import type { Program } from './programs.js';
 import { isWebGPUBackendLike, webgpuInPlaceAdamW } from './adamw-in-place.js';
@@ -235,6 +236,21 @@ const webgpuKernels: Record<string, KernelFn> = {
       ],
     );
   },
+  [KERNELS.simplexVolumeSquared]: ({ inputs, backend }) => {
+    const { points, simplices } = inputs as Record<'points' | 'simplices', tf.TensorInfo>;
+    const [rows, dim] = points.shape as [number, number];
+    const [count, vertices] = simplices.shape as [number, number];
+    return run(
+      backend,
+      new SimplexVolumeProgram(count, vertices),
+      [points, simplices],
+      [
+        { type: 'int32', data: [rows] },
+        { type: 'int32', data: [dim] },
+        { type: 'int32', data: [count] },
+      ],
+    );
+  },
 };
 
 function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
@@ -254,6 +270,7 @@ const DESCRIPTIONS: Record<string, string> = {
   [KERNELS.biasGeluGrad]: 'fused bias + GELU backward',
   [KERNELS.adamMoment]: 'fused Adam moment update',
   [KERNELS.adamWParam]: 'fused AdamW parameter update',
+  [KERNELS.simplexVolumeSquared]: 'simplex volumes (Gram determinant) of indexed rows, one workgroup per simplex',
 };
 
 /**

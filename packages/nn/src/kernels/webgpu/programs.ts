@@ -320,3 +320,121 @@ fn main(index : i32) {
 }`;
   }
 }
+
+/** Largest vertex count (k + 1) the simplex-volume program is compiled for: k(k+1)/2·64 partial sums fit 16 KiB. */
+export const SIMPLEX_MAX_VERTICES = 10;
+
+/** (k!)², the factor between det(E Eᵀ) and V² of a k-simplex. */
+function factorialSquared(k: number): number {
+  let f = 1;
+  for (let i = 2; i <= k; i++) f *= i;
+  return f * f;
+}
+
+/**
+ * {@link KERNELS.simplexVolumeSquared}: `points [N, D]`, `simplices [S, k+1]` (int32) → V² `[S]`. One 64-thread
+ * workgroup per simplex: each thread strides over the D coordinates, forms the edges eᵢ = pᵢ − p₀ and accumulates
+ * its share of the k(k+1)/2 Gram entries eᵢ·eⱼ; a shared-memory tree sums them; thread 0 takes det(G) by LDLᵀ
+ * elimination with diagonal pivoting (G is symmetric positive semi-definite; a pivot ≤ 0 means the remaining
+ * Schur complement is zero in exact arithmetic, so det = 0) and writes det(G)/(k!)². A row index outside [0, N)
+ * or a non-finite Gram entry gives NaN.
+ */
+export class SimplexVolumeProgram implements Program {
+  variableNames = ['points', 'simplices'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WG, 1, 1];
+  uniforms = 'rows : i32, dim : i32, count : i32,';
+
+  constructor(
+    count: number,
+    private readonly vertices: number,
+  ) {
+    this.outputShape = [count];
+    this.dispatch = [count, 1, 1];
+    this.shaderKey = `geolipSimplexVolume_${vertices}`;
+  }
+
+  getUserCode(): string {
+    const v = this.vertices;
+    const k = v - 1;
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < k; i++) for (let j = i; j < k; j++) pairs.push([i, j]);
+    const p = pairs.length;
+    const lines = (f: (i: number) => string, n: number) => Array.from({ length: n }, (_, i) => f(i)).join('\n      ');
+    return `
+var<workgroup> partial : array<f32, ${p * WG}>;
+fn geolipNonFinite(x : f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+fn main(index : i32) {
+  let s = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);
+  let tid = i32(localId.x);
+  let live = s < uniforms.count;
+  let dim = uniforms.dim;
+  var base : array<i32, ${v}>;
+  var ok = live;
+  for (var t = 0; t < ${v}; t = t + 1) {
+    var r = 0;
+    if (live) { r = simplices[s * ${v} + t]; }
+    if (r < 0 || r >= uniforms.rows) { ok = false; r = 0; }
+    base[t] = r * dim;
+  }
+  var acc : array<f32, ${p}>;
+  if (ok) {
+    for (var c = tid; c < dim; c = c + ${WG}) {
+      let p0 = points[base[0] + c];
+      ${lines((i) => `let e${i} = points[base[${i + 1}] + c] - p0;`, k)}
+      ${pairs.map(([i, j], q) => `acc[${q}] = acc[${q}] + e${i} * e${j};`).join('\n      ')}
+    }
+  }
+  for (var q = 0; q < ${p}; q = q + 1) { partial[q * ${WG} + tid] = acc[q]; }
+  workgroupBarrier();
+  for (var st = ${WG / 2}; st > 0; st = st >> 1) {
+    if (tid < st) {
+      for (var q = 0; q < ${p}; q = q + 1) {
+        let o = q * ${WG} + tid;
+        partial[o] = partial[o] + partial[o + st];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (tid == 0 && live) {
+    var g : array<f32, ${k * k}>;
+    var finite = ok;
+    ${pairs
+      .map(
+        ([i, j], q) =>
+          `g[${i * k + j}] = partial[${q * WG}];${i === j ? '' : ` g[${j * k + i}] = partial[${q * WG}];`}` +
+          ` if (geolipNonFinite(partial[${q * WG}])) { finite = false; }`,
+      )
+      .join('\n    ')}
+    var det = 1.0;
+    for (var j = 0; j < ${k}; j = j + 1) {
+      var piv = j;
+      var best = g[j * ${k} + j];
+      for (var i = j + 1; i < ${k}; i = i + 1) {
+        if (g[i * ${k} + i] > best) { best = g[i * ${k} + i]; piv = i; }
+      }
+      if (!(best > 0.0)) { det = 0.0; break; }
+      if (piv != j) {
+        for (var c = 0; c < ${k}; c = c + 1) {
+          let a = g[j * ${k} + c]; g[j * ${k} + c] = g[piv * ${k} + c]; g[piv * ${k} + c] = a;
+        }
+        for (var r = 0; r < ${k}; r = r + 1) {
+          let a = g[r * ${k} + j]; g[r * ${k} + j] = g[r * ${k} + piv]; g[r * ${k} + piv] = a;
+        }
+      }
+      det = det * best;
+      for (var i = j + 1; i < ${k}; i = i + 1) {
+        let l = g[i * ${k} + j] / best;
+        for (var c = j + 1; c < ${k}; c = c + 1) { g[i * ${k} + c] = g[i * ${k} + c] - l * g[j * ${k} + c]; }
+      }
+    }
+    if (finite) { result[s] = det / ${factorialSquared(k).toFixed(1)}; } else { result[s] = uniforms.NAN; }
+  }
+}`;
+  }
+}
