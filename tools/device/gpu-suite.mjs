@@ -175,6 +175,34 @@ await parity(
   },
   1e-5,
 );
+for (const tile of ['64', '128']) {
+  await parity(
+    `tiled matmul ${tile}×${tile} (forced): 4 transpose cases, ragged and batched shapes, with gradients`,
+    () => {
+      process.env.GEOLIP_WEBGPU_MATMUL_TILE = tile;
+      const out = {};
+      for (const [tA, tB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const a = T(tA ? [70, 200] : [200, 70], 41);
+        const b = T(tB ? [130, 70] : [70, 130], 42);
+        out[`c${+tA}${+tB}`] = tf.matMul(a, b, tA, tB);
+        Object.assign(
+          out,
+          gradsOf((x, y) => tf.sum(tf.square(tf.matMul(x, y, tA, tB))), [a, b]),
+        );
+        for (const k of ['d0', 'd1']) ((out[`${k}_${+tA}${+tB}`] = out[k]), delete out[k]);
+      }
+      out.batched = tf.matMul(T([3, 150, 33], 43), T([33, 90], 44));
+      out.big = tf.matMul(T([512, 384], 45), T([384, 1536], 46));
+      delete process.env.GEOLIP_WEBGPU_MATMUL_TILE;
+      return out;
+    },
+  );
+}
 await parity(
   'adamwUpdate (in place on webgpu), 3 steps, 4 parameters incl. [30522, 384], reads between steps',
   async () => {

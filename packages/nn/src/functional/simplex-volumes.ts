@@ -223,7 +223,8 @@ export async function pentachoronCVOnDevice(
     throw new InvalidArgumentError(
       op,
       'points',
-      `must be finite: ${bad} of ${samples} sampled simplices have a NaN/Inf volume (first: simplex ${first}, rows ${rows})`,
+      `must be finite: ${bad} of ${samples} sampled simplices have a NaN/Inf volume ` +
+        `(first: simplex ${first}, rows ${rows})`,
     );
   }
   return cvFromSquaredVolumes(data, minValid);

@@ -37,6 +37,7 @@ import {
 } from './programs.js';
 import type { Program } from './programs.js';
 import { isWebGPUBackendLike, webgpuInPlaceAdamW } from './adamw-in-place.js';
+import { tiledBatchMatMul } from './matmul.js';
 
 interface Uniform {
   type: 'float32' | 'int32' | 'uint32';
@@ -276,11 +277,13 @@ const DESCRIPTIONS: Record<string, string> = {
 /**
  * Registers the fused kernels for the `webgpu` backend and patches the active webgpu backend's uploads.
  * Idempotent. Set `GEOLIP_WEBGPU_FUSED=0` to skip the fused kernels (the composed ops then run),
+ * `GEOLIP_WEBGPU_MATMUL=0` to keep tfjs's matmul programs (see `./matmul.ts`),
  * `GEOLIP_WEBGPU_IN_PLACE=0` to keep the in-place AdamW off (the fused per-tensor kernels then run),
  * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
  * reduction gradients, e.g. to measure each change.
  */
 let addNPatched = false;
+let matMulPatched = false;
 
 export function registerWebGPUKernels(): KernelRegistration[] {
   const out: KernelRegistration[] = [];
@@ -324,6 +327,23 @@ export function registerWebGPUKernels(): KernelRegistration[] {
       '(the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
   });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
+  const matMul = tf.getKernel('BatchMatMul', 'webgpu');
+  if (env.GEOLIP_WEBGPU_MATMUL !== '0' && matMul !== undefined) {
+    if (!matMulPatched) {
+      tf.unregisterKernel('BatchMatMul', 'webgpu');
+      tf.registerKernel({
+        kernelName: 'BatchMatMul',
+        backendName: 'webgpu',
+        kernelFunc: tiledBatchMatMul(matMul.kernelFunc as tf.KernelFunc),
+      });
+      matMulPatched = true;
+    }
+    out.push({
+      name: 'BatchMatMul',
+      backend: 'webgpu',
+      description: 'register-tiled fp32 matmul (64×64 or 128×128 per workgroup) for shapes that fill the GPU',
+    });
+  }
   if (env.GEOLIP_WEBGPU_IN_PLACE !== '0' && tf.getBackend() === 'webgpu' && isWebGPUBackendLike(tf.backend())) {
     registerInPlaceAdamW('webgpu', webgpuInPlaceAdamW);
     out.push({
