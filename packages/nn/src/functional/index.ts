@@ -9,3 +9,5 @@ export { layerNorm, composedLayerNorm } from './layer-norm.js';
 export { linear } from './linear.js';
 export { adamwStep } from './adamw.js';
 export type { AdamWStepScalars } from './adamw.js';
+export { scaledDotProductAttention } from './attention.js';
+export type { ScaledDotProductAttentionOptions } from './attention.js';

@@ -14,7 +14,7 @@
  *    other backends keep tfjs's gradient.
  * 3. **Fused kernels** (`./programs.ts`, names in `../names.ts`): layer norm forward and backward, bias +
  *    GELU forward and backward, Adam moments and the AdamW parameter update, each one dispatch where the
- *    composed tfjs ops take 5–20.
+ *    composed tfjs ops take 5–20; multi-head attention in one dispatch forward and four backward.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -22,9 +22,10 @@ import { chunkedAddN } from '../add-n.js';
 
 import type { KernelRegistration } from '../index.js';
 import { KERNELS } from '../names.js';
-import { approxOf, epsOf, rowsCols } from '../shared.js';
+import { approxOf, epsOf, headsOf, rowsCols } from '../shared.js';
 import type { Attrs, KernelFn } from '../shared.js';
 import {
+  AttentionProgram,
   AdamMomentProgram,
   AdamWParamProgram,
   BiasGeluProgram,
@@ -33,7 +34,7 @@ import {
   LayerNormProgram,
   LayerNormStatsProgram,
 } from './programs.js';
-import type { Program } from './programs.js';
+import type { AttentionMode, Program } from './programs.js';
 
 interface Uniform {
   type: 'float32' | 'int32' | 'uint32';
@@ -233,7 +234,53 @@ const webgpuKernels: Record<string, KernelFn> = {
       ],
     );
   },
+  [KERNELS.attention]: ({ inputs, backend, attrs }) => runAttention('forward', inputs, backend, attrs),
+  [KERNELS.attentionStats]: ({ inputs, backend, attrs }) => runAttention('stats', inputs, backend, attrs),
+  [KERNELS.attentionGradQ]: ({ inputs, backend, attrs }) => runAttention('gradQ', inputs, backend, attrs),
+  [KERNELS.attentionGradK]: ({ inputs, backend, attrs }) => runAttention('gradK', inputs, backend, attrs),
+  [KERNELS.attentionGradV]: ({ inputs, backend, attrs }) => runAttention('gradV', inputs, backend, attrs),
 };
+
+/**
+ * Runs one attention program. Inputs by name: `q`, `k`, `v`, `dy`, `out`, `stats`, and the optional
+ * `keyPaddingMask`, `attnMask`; the program picks those its mode reads.
+ */
+function runAttention(mode: AttentionMode, inputs: tf.NamedTensorInfoMap, backend: unknown, attrs?: Attrs) {
+  const t = inputs as Record<string, tf.TensorInfo | undefined>;
+  const [B, Lq, d] = t.q!.shape as [number, number, number];
+  const Lk = t.k!.shape[1]!;
+  const H = headsOf(attrs);
+  const dv = (t.v ?? t.dy)!.shape[2]!;
+  const program = new AttentionProgram(mode, {
+    B,
+    H,
+    Lq,
+    Lk,
+    h: d / H,
+    hv: dv / H,
+    keyPaddingMask: t.keyPaddingMask !== undefined,
+    attnMaskRank: t.attnMask === undefined ? 0 : (t.attnMask.shape.length as 2 | 3),
+  });
+  const byName: Record<string, tf.TensorInfo | undefined> = {
+    ...t,
+    fwdOut: t.out,
+    kpm: t.keyPaddingMask,
+    am: t.attnMask,
+  };
+  return run(
+    backend,
+    program,
+    program.variableNames.map((n) => byName[n]!),
+    [
+      { type: 'int32', data: [Lq] },
+      { type: 'int32', data: [Lk] },
+      { type: 'int32', data: [H] },
+      { type: 'int32', data: [program.blocks] },
+      { type: 'int32', data: [program.total] },
+      { type: 'float32', data: [1 / Math.sqrt(d / H)] },
+    ],
+  );
+}
 
 function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
   return [
@@ -252,6 +299,11 @@ const DESCRIPTIONS: Record<string, string> = {
   [KERNELS.biasGeluGrad]: 'fused bias + GELU backward',
   [KERNELS.adamMoment]: 'fused Adam moment update',
   [KERNELS.adamWParam]: 'fused AdamW parameter update',
+  [KERNELS.attention]: 'fused multi-head attention forward (scores, masks, softmax, weighted sum: 1 dispatch)',
+  [KERNELS.attentionStats]: 'attention backward: per-row log-sum-exp and D = Σ dy·out',
+  [KERNELS.attentionGradQ]: 'fused attention query gradient',
+  [KERNELS.attentionGradK]: 'fused attention key gradient',
+  [KERNELS.attentionGradV]: 'fused attention value gradient',
 };
 
 /**
