@@ -559,7 +559,9 @@ fn keyKeep(b : i32, j : i32) -> f32 {
     let c = tid + cq * ${T};
     for (var r = 0; r < ${R}; r = r + 1) {
       let i = r0 + r;
-      if (live && c < ${h} && i < lq) { result[(b * lq + i) * dq + hh * ${h} + c] = acc[r * ${CQ} + cq] * uniforms.scale; }
+      if (live && c < ${h} && i < lq) {
+        result[(b * lq + i) * dq + hh * ${h} + c] = acc[r * ${CQ} + cq] * uniforms.scale;
+      }
     }
   }`;
     }
@@ -623,6 +625,10 @@ fn main(index : i32) {
     const isK = this.mode === 'gradK';
     const W = isK ? h : hv;
     const CW = Math.ceil(W / T);
+    // What dk (q·scale) or dv (dy) accumulates, query `t0 + ii` of the tile, column c.
+    const tileValue = isK
+      ? `q[(b * lq + t0 + ii) * dq + hh * ${h} + c] * uniforms.scale`
+      : `dy[(b * lq + t0 + ii) * dv + hh * ${hv} + c]`;
     return `
 var<workgroup> ks : array<f32, ${R * h}>;
 ${isK ? `var<workgroup> vs : array<f32, ${R * hv}>;` : ''}
@@ -687,7 +693,7 @@ fn main(index : i32) {
       let c = tid + cw * ${T};
       if (c < ${W}) {
         for (var ii = 0; ii < nt; ii = ii + 1) {
-          let x = ${isK ? `q[(b * lq + t0 + ii) * dq + hh * ${h} + c] * uniforms.scale` : `dy[(b * lq + t0 + ii) * dv + hh * ${hv} + c]`};
+          let x = ${tileValue};
           for (var r = 0; r < ${R}; r = r + 1) { acc[r * ${CW} + cw] = acc[r * ${CW} + cw] + sc[r * ${T} + ii] * x; }
         }
       }
@@ -698,7 +704,9 @@ fn main(index : i32) {
     let c = tid + cw * ${T};
     for (var r = 0; r < ${R}; r = r + 1) {
       let j = r0 + r;
-      if (live && c < ${W} && j < lk) { result[(b * lk + j) * ${isK ? 'dq' : 'dv'} + hh * ${W} + c] = acc[r * ${CW} + cw]; }
+      if (live && c < ${W} && j < lk) {
+        result[(b * lk + j) * ${isK ? 'dq' : 'dv'} + hh * ${W} + c] = acc[r * ${CW} + cw];
+      }
     }
   }
 }`;
