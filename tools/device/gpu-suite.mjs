@@ -32,6 +32,7 @@ import {
   maskedMeanPool,
   pentachoronCVOnDevice,
   simplexVolumes,
+  scaledDotProductAttention,
 } from '@geolip/nn';
 import { initBackend, registerKernels } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
@@ -59,6 +60,13 @@ report.backend = {
   kernels: info.kernels.map((k) => k.name),
 };
 if (info.name !== GPU) fail(`initBackend() chose ${info.name}, not ${GPU}`);
+// initBackend registers kernels only for the backend it picked. Where it refused the GPU backend (a software
+// adapter such as lavapipe, when this suite runs locally), register that backend's kernels anyway, so the parity
+// checks below still run the fused kernels there.
+if (info.name !== GPU && (await tf.setBackend(GPU).catch(() => false))) {
+  report.backend.kernels = (await registerKernels(GPU)).map((k) => k.name);
+  await tf.setBackend(info.name);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Parity
@@ -241,6 +249,25 @@ await parity(
     return out;
   },
   1e-5,
+);
+// The fused attention core (webgpu: 1 dispatch forward, 4 backward) against the composed ops on cpu.
+const paddingRows = (B, L, lengths) =>
+  tf.tensor2d(lengths.map((n) => Array.from({ length: L }, (_, j) => (j < n ? 1 : 0))));
+await parity('scaledDotProductAttention fused B4 H6 L32 d384, padding (one row all padded): output + dq dk dv', () => {
+  const [q, k, v, w] = [T([4, 32, 384], 30), T([4, 32, 384], 31), T([4, 32, 384], 32), T([4, 32, 384], 33)];
+  const opts = { heads: 6, keyPaddingMask: paddingRows(4, 32, [32, 20, 1, 0]) };
+  const f = (a, b, c) => scaledDotProductAttention(a, b, c, opts);
+  return { y: f(q, k, v), ...gradsOf((a, b, c) => tf.sum(tf.mul(f(a, b, c), w)), [q, k, v]) };
+});
+await parity(
+  'scaledDotProductAttention fused cross B2 H4 Lq 70 Lk 130 dv 48, padding + attnMask: output + grads',
+  () => {
+    const [q, k, v, w] = [T([2, 70, 32], 34), T([2, 130, 32], 35), T([2, 130, 48], 36), T([2, 70, 48], 37)];
+    const am = tf.where(tf.greater(T([70, 130], 38), 1.5), tf.fill([70, 130], -Infinity), T([70, 130], 39, 0.5));
+    const opts = { heads: 4, keyPaddingMask: paddingRows(2, 130, [130, 77]), attnMask: am };
+    const f = (a, b, c) => scaledDotProductAttention(a, b, c, opts);
+    return { y: f(q, k, v), ...gradsOf((a, b, c) => tf.sum(tf.mul(f(a, b, c), w)), [q, k, v]) };
+  },
 );
 await parity('TransformerEncoder (2 layers, d 64, padding mask): output + every parameter gradient', () => {
   const enc = new TransformerEncoder({
