@@ -18,12 +18,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Program } from './programs.js';
 
 /** Output tile of one workgroup. */
-export type MatMulTile = 64 | 128;
+type MatMulTile = 64 | 128;
 
 const BK = 16;
 
 /** The WGSL program for `C[b] = op(A[b])·op(B[b])` with rank-3 operands (batch, rows, cols). */
-export class TiledMatMulProgram implements Program {
+class TiledMatMulProgram implements Program {
   variableNames = ['A', 'B'];
   outputShape: number[];
   shaderKey: string;
