@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { AdamWStepScalars } from '../functional/adamw.js';
+import { adamMomentF32, adamWParamF32 } from './reference.js';
 
 /** One parameter's AdamW update: variables written in place, the gradient read. */
 export interface AdamWItem {
@@ -53,8 +54,8 @@ function ownedValues(b: CpuBackendLike, t: tf.Tensor): Float32Array | null {
 }
 
 /**
- * The plain-JS reference of the in-place AdamW, for tfjs's cpu backend: the same float32 arithmetic as the fused
- * `GeolipAdam*` reference kernels, written into the variables' own arrays. Registered by
+ * The plain-JS reference of the in-place AdamW, for tfjs's cpu backend: the float32 arithmetic of the fused
+ * `GeolipAdam*` reference kernels (the same element functions), written into the variables' own arrays. Registered by
  * {@link registerReferenceInPlace}, for tests of the in-place code path (which items are declined, that values match
  * the tensor path) on a machine without a GPU. On cpu, `dataSync()` hands out the backend's own array (and
  * `tf.tensor(float32Array)` may keep the caller's): this update rewrites those arrays, so use it in tests only.
@@ -71,10 +72,8 @@ const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
     if (!pv || !mv || !vv || !(gv instanceof Float32Array) || g.dtype !== 'float32') return false;
     if (pv.length !== gv.length || mv.length !== gv.length || vv.length !== gv.length) return false;
     const f = Math.fround;
-    const b1 = f(s.beta1);
-    const b2 = f(s.beta2);
-    const c1 = f(1 - b1);
-    const c2 = f(1 - b2);
+    const [b1, b2] = [f(s.beta1), f(s.beta2)];
+    const [c1, c2] = [f(1 - s.beta1), f(1 - s.beta2)];
     const [stepSize, sqrtBc2, eps, decay] = [s.stepSize, s.sqrtBc2, s.epsilon, s.decay].map(f) as [
       number,
       number,
@@ -82,13 +81,9 @@ const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
       number,
     ];
     for (let i = 0; i < pv.length; i++) {
-      const gi = gv[i]!;
-      const mi = f(f(b1 * mv[i]!) + f(c1 * gi));
-      const vi = f(f(b2 * vv[i]!) + f(c2 * f(gi * gi)));
-      mv[i] = mi;
-      vv[i] = vi;
-      const denom = f(f(f(Math.sqrt(vi)) / sqrtBc2) + eps);
-      pv[i] = f(pv[i]! * decay) - f(f(mi / denom) * stepSize);
+      mv[i] = adamMomentF32(mv[i]!, gv[i]!, b1, c1, false);
+      vv[i] = adamMomentF32(vv[i]!, gv[i]!, b2, c2, true);
+      pv[i] = adamWParamF32(pv[i]!, mv[i]!, vv[i]!, stepSize, sqrtBc2, eps, decay);
     }
     return true;
   });

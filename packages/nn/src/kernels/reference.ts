@@ -336,10 +336,7 @@ const referenceKernels: Record<string, KernelFn> = {
     const one = Math.fround(1 - Number(attrs?.beta));
     const sq = attrs?.square === true;
     const out = new Float32Array(mv.length);
-    for (let i = 0; i < mv.length; i++) {
-      const gi = sq ? Math.fround(gv[i]! * gv[i]!) : gv[i]!;
-      out[i] = Math.fround(mv[i]! * beta) + Math.fround(gi * one);
-    }
+    for (let i = 0; i < mv.length; i++) out[i] = adamMomentF32(mv[i]!, gv[i]!, beta, one, sq);
     return make(backend, [...m.shape], out);
   },
   [KERNELS.adamWParam]: ({ inputs, backend, attrs }) => {
@@ -349,10 +346,8 @@ const referenceKernels: Record<string, KernelFn> = {
       Math.fround(Number(attrs?.[k])),
     );
     const out = new Float32Array(pv.length);
-    for (let i = 0; i < pv.length; i++) {
-      const denom = Math.fround(Math.fround(Math.fround(Math.sqrt(vv[i]!)) / sqrtBc2!) + eps!);
-      out[i] = Math.fround(pv[i]! * decay!) - Math.fround(Math.fround(mv[i]! / denom) * stepSize!);
-    }
+    for (let i = 0; i < pv.length; i++)
+      out[i] = adamWParamF32(pv[i]!, mv[i]!, vv[i]!, stepSize!, sqrtBc2!, eps!, decay!);
     return make(backend, [...p.shape], out);
   },
   [KERNELS.simplexVolumeSquared]: ({ inputs, backend }) => {
@@ -441,6 +436,30 @@ function attentionGrad(which: 'q' | 'k' | 'v', inputs: tf.NamedTensorInfoMap, ba
         }
       }
   return make(backend, [B, rows, width], Float32Array.from(acc));
+}
+
+/**
+ * One element of the Adam moment update in float32, `β·m + (1 − β)·g` (or `g²` with `square`): `beta` and `one`
+ * (= 1 − β) already rounded to float32. Shared by the `GeolipAdamMoment` reference kernel and the in-place reference
+ * (`../in-place.ts`), so both round alike.
+ */
+export function adamMomentF32(m: number, g: number, beta: number, one: number, square: boolean): number {
+  const gi = square ? Math.fround(g * g) : g;
+  return Math.fround(Math.fround(m * beta) + Math.fround(gi * one));
+}
+
+/** One element of the AdamW parameter update in float32 (scalars already rounded to float32). */
+export function adamWParamF32(
+  p: number,
+  m: number,
+  v: number,
+  stepSize: number,
+  sqrtBc2: number,
+  eps: number,
+  decay: number,
+): number {
+  const denom = Math.fround(Math.fround(Math.fround(Math.sqrt(v)) / sqrtBc2) + eps);
+  return Math.fround(Math.fround(p * decay) - Math.fround(Math.fround(m / denom) * stepSize));
 }
 
 const registeredFor = new Set<string>();

@@ -14,8 +14,10 @@
  *    other backends keep tfjs's gradient.
  * 3. **Fused kernels** (`./programs.ts`, names in `../names.ts`): layer norm forward and backward, bias +
  *    GELU forward and backward, Adam moments and the AdamW parameter update, each one dispatch where the
- *    composed tfjs ops take 5–20; the squared volumes of indexed simplices (pentachoron CV on the device).
- *    composed tfjs ops take 5–20; multi-head attention in one dispatch forward and four backward.
+ *    composed tfjs ops take 5–20; the squared volumes of indexed simplices (pentachoron CV on the device);
+ *    multi-head attention in one dispatch forward and four backward.
+ * 4. **Tiled matmul** (`./matmul.ts`) for `BatchMatMul` on shapes that fill the GPU, and the **in-place AdamW**
+ *    (`./adamw-in-place.ts`, through `../in-place.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
