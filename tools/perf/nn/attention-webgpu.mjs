@@ -5,10 +5,17 @@
 // an adapter, including Mesa's lavapipe on a machine without a GPU (correctness only: its timings mean nothing):
 //
 //   npx turbo run build --filter=@geolip/nn
-//   XDG_RUNTIME_DIR=/tmp VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json node tools/perf/nn/attention-webgpu.mjs
+//   XDG_RUNTIME_DIR=/tmp VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json node tools/perf/nn/attention-webgpu.mjs \
+//     --out results/perf/nn/attention-kernels-lavapipe.json
 //
 // Exits 1 if a case differs from cpu by more than 1e-4 (scaled by the largest cpu value, as in gpu-suite.mjs).
+import { renameSync, writeFileSync } from 'node:fs';
+
 import { create, globals } from 'webgpu';
+
+// --out file.json: also write the kernel counts and the machine there (temp file, then rename).
+const outArg = process.argv.indexOf('--out');
+const outPath = outArg > 0 ? process.argv[outArg + 1] : undefined;
 
 Object.assign(globalThis, globals);
 Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
@@ -134,4 +141,17 @@ async function kernelCount(on) {
 const composed = await kernelCount(false);
 const withFused = await kernelCount(true);
 console.log(`MultiHeadAttention d384 h6 forward + backward: ${composed} tfjs kernels composed, ${withFused} fused`);
+if (outPath) {
+  const { machineInfo } = await import('../machine.mjs');
+  const adapter = await navigator.gpu.requestAdapter();
+  const report = {
+    what: 'tfjs kernels of one MultiHeadAttention forward + backward (d 384, 6 heads, B 4, L 32, padding mask)',
+    date: new Date().toISOString(),
+    machine: machineInfo({ tfVersion: tf.version_core, adapter: adapter?.info?.description ?? null }),
+    kernels: { composed, fused: withFused },
+    parityOk: ok,
+  };
+  writeFileSync(`${outPath}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${outPath}.tmp`, outPath);
+}
 process.exit(ok ? 0 : 1);
