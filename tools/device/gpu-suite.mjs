@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@geolip/geometry';
+import { createRng, pentachoronCVAsync, sampleSimplexIndices, sampleSphere } from '@geolip/geometry';
 import {
   Conv2d,
   ConvResBlock,
@@ -25,11 +25,16 @@ import {
   adamwUpdate,
   biasGelu,
   composedLayerNorm,
+  KERNELS,
   gelu,
+  hasKernel,
   layerNorm,
   maskedMeanPool,
+  pentachoronCVOnDevice,
+  simplexVolumes,
+  scaledDotProductAttention,
 } from '@geolip/nn';
-import { initBackend } from '@geolip/nn/backend';
+import { initBackend, registerKernels } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
 
 import { main as benchMain } from '../../packages/bench/dist/cli.js';
@@ -55,6 +60,13 @@ report.backend = {
   kernels: info.kernels.map((k) => k.name),
 };
 if (info.name !== GPU) fail(`initBackend() chose ${info.name}, not ${GPU}`);
+// initBackend registers kernels only for the backend it picked. Where it refused the GPU backend (a software
+// adapter such as lavapipe, when this suite runs locally), register that backend's kernels anyway, so the parity
+// checks below still run the fused kernels there.
+if (info.name !== GPU && (await tf.setBackend(GPU).catch(() => false))) {
+  report.backend.kernels = (await registerKernels(GPU)).map((k) => k.name);
+  await tf.setBackend(info.name);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Parity
@@ -171,6 +183,34 @@ await parity(
   },
   1e-5,
 );
+for (const tile of ['64', '128']) {
+  await parity(
+    `tiled matmul ${tile}×${tile} (forced): 4 transpose cases, ragged and batched shapes, with gradients`,
+    () => {
+      process.env.GEOLIP_WEBGPU_MATMUL_TILE = tile;
+      const out = {};
+      for (const [tA, tB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const a = T(tA ? [70, 200] : [200, 70], 41);
+        const b = T(tB ? [130, 70] : [70, 130], 42);
+        out[`c${+tA}${+tB}`] = tf.matMul(a, b, tA, tB);
+        Object.assign(
+          out,
+          gradsOf((x, y) => tf.sum(tf.square(tf.matMul(x, y, tA, tB))), [a, b]),
+        );
+        for (const k of ['d0', 'd1']) ((out[`${k}_${+tA}${+tB}`] = out[k]), delete out[k]);
+      }
+      out.batched = tf.matMul(T([3, 150, 33], 43), T([33, 90], 44));
+      out.big = tf.matMul(T([512, 384], 45), T([384, 1536], 46));
+      delete process.env.GEOLIP_WEBGPU_MATMUL_TILE;
+      return out;
+    },
+  );
+}
 await parity(
   'adamwUpdate (in place on webgpu), 3 steps, 4 parameters incl. [30522, 384], reads between steps',
   async () => {
@@ -209,6 +249,25 @@ await parity(
     return out;
   },
   1e-5,
+);
+// The fused attention core (webgpu: 1 dispatch forward, 4 backward) against the composed ops on cpu.
+const paddingRows = (B, L, lengths) =>
+  tf.tensor2d(lengths.map((n) => Array.from({ length: L }, (_, j) => (j < n ? 1 : 0))));
+await parity('scaledDotProductAttention fused B4 H6 L32 d384, padding (one row all padded): output + dq dk dv', () => {
+  const [q, k, v, w] = [T([4, 32, 384], 30), T([4, 32, 384], 31), T([4, 32, 384], 32), T([4, 32, 384], 33)];
+  const opts = { heads: 6, keyPaddingMask: paddingRows(4, 32, [32, 20, 1, 0]) };
+  const f = (a, b, c) => scaledDotProductAttention(a, b, c, opts);
+  return { y: f(q, k, v), ...gradsOf((a, b, c) => tf.sum(tf.mul(f(a, b, c), w)), [q, k, v]) };
+});
+await parity(
+  'scaledDotProductAttention fused cross B2 H4 Lq 70 Lk 130 dv 48, padding + attnMask: output + grads',
+  () => {
+    const [q, k, v, w] = [T([2, 70, 32], 34), T([2, 130, 32], 35), T([2, 130, 48], 36), T([2, 70, 48], 37)];
+    const am = tf.where(tf.greater(T([70, 130], 38), 1.5), tf.fill([70, 130], -Infinity), T([70, 130], 39, 0.5));
+    const opts = { heads: 4, keyPaddingMask: paddingRows(2, 130, [130, 77]), attnMask: am };
+    const f = (a, b, c) => scaledDotProductAttention(a, b, c, opts);
+    return { y: f(q, k, v), ...gradsOf((a, b, c) => tf.sum(tf.mul(f(a, b, c), w)), [q, k, v]) };
+  },
 );
 await parity('TransformerEncoder (2 layers, d 64, padding mask): output + every parameter gradient', () => {
   const enc = new TransformerEncoder({
@@ -258,6 +317,64 @@ await parity('ConvResBlock 8→16, scale_shift conditioning, Conv2d stride 2, Gr
   const all = { getWeights: () => ({ ...prefix('block', block), ...prefix('conv', conv), ...prefix('gn', gn) }) };
   return moduleGrads(all, () => tf.sum(tf.square(gn.forward(conv.forward(block.forward(x, cond))))));
 });
+// Simplex volumes (GeolipSimplexVolumeSquared) and the pentachoron CV: the WGSL program against the composed ops on
+// cpu (relative V² error per simplex) and the CV against @geolip/geometry's float64 path on the same simplices.
+// Bounds (packages/nn/README.md): V² relative error < 1e-5 on S^127, CV relative error < 1e-4.
+{
+  const n = 20000;
+  const dim = 128;
+  const v2 = {};
+  const cv = {};
+  const fused = {};
+  for (const backend of [GPU, 'cpu']) {
+    await tf.setBackend(backend);
+    // initBackend registered the kernels for the backend it chose; where it chose another (a software adapter),
+    // register them for webgpu here so the WGSL program is what runs.
+    if (backend === 'webgpu' && info.name !== 'webgpu') await registerKernels('webgpu');
+    fused[backend] = hasKernel(KERNELS.simplexVolumeSquared);
+    const x = sampleSphere(n, dim, { seed: 1 });
+    for (const v of [5, 3, 10]) {
+      const s = tf.tensor2d(sampleSimplexIndices(n, 2000, v, createRng(v)), [2000, v], 'int32');
+      const t = simplexVolumes(x, s, { squared: true });
+      v2[`${backend}:${v}`] = await t.data();
+      tf.dispose([s, t]);
+    }
+    const options = { samples: 1000, pool: Infinity, seed: 2 };
+    cv[backend] = { ours: await pentachoronCVOnDevice(x, options), f64: await pentachoronCVAsync(x, options) };
+    x.dispose();
+  }
+  let worstV2 = 0;
+  for (const v of [5, 3, 10]) {
+    const a = v2[`${GPU}:${v}`];
+    const b = v2[`cpu:${v}`];
+    for (let i = 0; i < b.length; i++) {
+      const d = Math.abs(a[i] - b[i]) / Math.abs(b[i]);
+      worstV2 = Number.isNaN(d) ? Infinity : Math.max(worstV2, d);
+    }
+  }
+  const relCv = Math.abs(cv[GPU].ours.cv - cv[GPU].f64.cv) / cv[GPU].f64.cv;
+  const ok =
+    fused[GPU] === (GPU === 'webgpu' && process.env.GEOLIP_WEBGPU_FUSED !== '0') &&
+    worstV2 < 1e-5 &&
+    relCv < 1e-4 &&
+    cv[GPU].ours.valid === cv[GPU].f64.valid;
+  report.checks.push({
+    kind: 'simplex-volumes',
+    name: 'simplexVolumes k+1 = 5, 3, 10 (2000 simplices of [20000, 128] on S^127) and pentachoronCVOnDevice',
+    fusedKernel: fused[GPU],
+    maxRelV2Diff: worstV2,
+    cv: cv[GPU].ours.cv,
+    cvFloat64: cv[GPU].f64.cv,
+    relCvDiff: relCv,
+    tol: { v2: 1e-5, cv: 1e-4 },
+    ok,
+  });
+  console.error(
+    `${ok ? 'ok  ' : 'FAIL'} simplexVolumes ${GPU} vs cpu: max rel V² diff ${worstV2.toExponential(2)} (kernel ${fused[GPU]}); ` +
+      `pentachoronCVOnDevice ${cv[GPU].ours.cv} vs float64 ${cv[GPU].f64.cv} (rel ${relCv.toExponential(2)})`,
+  );
+  if (!ok) report.ok = false;
+}
 function prefix(p, m) {
   return Object.fromEntries(Object.entries(m.getWeights()).map(([k, v]) => [`${p}.${k}`, v]));
 }

@@ -23,12 +23,22 @@
 //   gpa_768         3 random [4096, 768] views; timed: gpa(views, 10 iterations, no row normalization) in float64 on
 //                   the CPU (@geolip/geometry's linalg); ms
 //   matmul_1024     tf.matMul 1024³, GFLOP/s
+//   matmul_shapes   (webgpu) the transformer's matmul shapes, tfjs's programs vs @geolip/nn's tiled one; TFLOP/s
 import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, gpa, linalg, pentachoronCVAsync, sampleSphere } from '@geolip/geometry';
-import { Linear, LayerNorm, TransformerEncoder, gelu, maskedMeanPool } from '@geolip/nn';
+import {
+  KERNELS,
+  Linear,
+  LayerNorm,
+  TransformerEncoder,
+  gelu,
+  hasKernel,
+  maskedMeanPool,
+  pentachoronCVOnDevice,
+} from '@geolip/nn';
 import { initBackend } from '@geolip/nn/backend';
 import { AdamW } from '@geolip/train';
 
@@ -75,6 +85,7 @@ const DEFAULT_CASES = {
     'small_infer',
     'vit_train',
     'pentachoron_cv',
+    'pentachoron_cv_gpu',
     'matmul_1024',
   ],
 };
@@ -235,6 +246,43 @@ if (cases.includes('matmul_1024')) {
   tf.dispose([a, b]);
 }
 
+// matmul_shapes (webgpu): the transformer's matmul shapes (b128 × L32 tokens, d 384, FFN 1536; forward and the two
+// gradient orientations) and 8192³, each as 10 back-to-back matmuls ending with one read-back, with tfjs's programs
+// (tile "off") and @geolip/nn's tiled program forced to 64×64 and 128×128 tiles, and the automatic choice.
+if (cases.includes('matmul_shapes')) {
+  const shapes = [
+    [4096, 384, 1536, false, false],
+    [4096, 1536, 384, false, false],
+    [4096, 384, 1152, false, false],
+    [4096, 1536, 384, false, true],
+    [384, 4096, 1536, true, false],
+    [1536, 4096, 384, true, false],
+    [8192, 8192, 8192, false, false],
+  ];
+  for (const [m, k, n, tA, tB] of quick ? shapes.slice(0, 1) : shapes) {
+    const a = tf.randomNormal(tA ? [k, m] : [m, k]);
+    const b = tf.randomNormal(tB ? [n, k] : [k, n]);
+    for (const tile of ['off', '64', '128', 'auto']) {
+      if (tile === 'auto') delete process.env.GEOLIP_WEBGPU_MATMUL_TILE;
+      else process.env.GEOLIP_WEBGPU_MATMUL_TILE = tile;
+      const reps = m * n * k > 1e10 ? 3 : 10;
+      const r = await time(
+        async () => {
+          const cs = [];
+          for (let i = 0; i < reps; i++) cs.push(tf.matMul(a, b, tA, tB));
+          await cs[reps - 1].data();
+          tf.dispose(cs);
+        },
+        quick ? 2 : 5,
+      );
+      const tflops = (2 * m * n * k * reps) / (r.median_ms * 1e9);
+      record({ case: 'matmul_shapes', m, k, n, transposeA: tA, transposeB: tB, tile, reps, tflops, ...r });
+    }
+    delete process.env.GEOLIP_WEBGPU_MATMUL_TILE;
+    tf.dispose([a, b]);
+  }
+}
+
 if (cases.includes('encoder_infer') || cases.includes('encoder_train')) {
   const model = new SentenceEncoder(6);
   report.encoderParams = model.paramCount();
@@ -374,6 +422,33 @@ if (cases.includes('pentachoron_cv')) {
     cv = (await pentachoronCVAsync(pts, { samples: 1000, pool: Infinity, seed: 2 })).cv;
   });
   record({ case: 'pentachoron_cv', points: 100_000, dim: 128, simplices: 1000, cv, ms: r.median_ms, ...r });
+  pts.dispose();
+}
+
+// pentachoron_cv_gpu: the same points (already on the device) and the same 1000 simplices (seed 2), volumes by
+// @geolip/nn's pentachoronCVOnDevice (one GeolipSimplexVolumeSquared dispatch on webgpu); timed: index sampling,
+// upload, the volumes, the read-back of the 1000 V² and the float64 statistic. cvFloat64 (untimed) is the CPU path's.
+if (cases.includes('pentachoron_cv_gpu')) {
+  const pts = sampleSphere(100_000, 128, { seed: 1 });
+  const options = { samples: 1000, pool: Infinity, seed: 2 };
+  let res = null;
+  const r = await time(async () => {
+    res = await pentachoronCVOnDevice(pts, options);
+  });
+  const cvFloat64 = (await pentachoronCVAsync(pts, options)).cv;
+  record({
+    case: 'pentachoron_cv_gpu',
+    points: 100_000,
+    dim: 128,
+    simplices: 1000,
+    fusedKernel: hasKernel(KERNELS.simplexVolumeSquared),
+    cv: res.cv,
+    valid: res.valid,
+    cvFloat64,
+    relCvDiff: Math.abs(res.cv - cvFloat64) / cvFloat64,
+    ms: r.median_ms,
+    ...r,
+  });
   pts.dispose();
 }
 

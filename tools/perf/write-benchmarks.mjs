@@ -1,5 +1,6 @@
 // Writes BENCHMARKS.md from the result files of one GPU-machine run and one CPU-machine run:
-//   results/perf/gpu/{tfjs-webgpu.json, tfjs-webgpu-stock.json, torch-h100.json}   (npm run bench:gpu:pack + device)
+//   results/perf/gpu/{tfjs-webgpu.json, tfjs-webgpu-before.json, torch-{fp32,tf32,bf16}.json, dawn-probe.json}
+//   (npm run bench:gpu:pack, then tools/device/bench-gpu.sh on the GPU machine)
 //   results/perf/cpu/{tfjs-cpu.json, tfjs-wasm-1.json, tfjs-wasm-auto.json, ort-cpu.json}   (npm run bench:cpu)
 //
 //   node tools/perf/write-benchmarks.mjs [--out BENCHMARKS.md]
@@ -14,8 +15,11 @@ const load = (p) => (existsSync(join(root, p)) ? JSON.parse(readFileSync(join(ro
 
 const gpu = {
   nn: load('results/perf/gpu/tfjs-webgpu.json'),
-  stock: load('results/perf/gpu/tfjs-webgpu-stock.json'),
-  torch: load('results/perf/gpu/torch-h100.json'),
+  before: load('results/perf/gpu/tfjs-webgpu-before.json'),
+  torch: load('results/perf/gpu/torch-fp32.json'),
+  tf32: load('results/perf/gpu/torch-tf32.json'),
+  bf16: load('results/perf/gpu/torch-bf16.json'),
+  probe: load('results/perf/gpu/dawn-probe.json'),
 };
 const cpu = {
   cpu: load('results/perf/cpu/tfjs-cpu.json'),
@@ -104,57 +108,121 @@ p();
 
 if (gpu.nn && gpu.torch) {
   const nn = index(gpu.nn);
-  const st = index(gpu.stock);
-  const th = index(gpu.torch);
+  const bf = index(gpu.before);
+  const t32 = index(gpu.tf32);
+  const b16 = index(gpu.bf16);
   const peak = (gpu.torch.results.find((c) => c.case === 'matmul_8192')?.tflops ?? NaN) * 1000;
+  const m = gpu.nn.machine ?? {};
+  p(`## GPU machine: ${gpu.torch.gpu ?? 'GPU'}, tfjs webgpu against PyTorch ${gpu.torch.torch} eager`);
+  p();
+  p(`Run: ${gpu.nn.date.slice(0, 10)}, \`tools/device/bench-gpu.sh\` (PyTorch fp32, TF32 and bf16 autocast, then tfjs`);
+  p("with every `@geolip/nn` WebGPU fast path, then tfjs with issue 19's paths off), on the same machine.");
   p(
-    `## GPU machine: ${gpu.torch.gpu ?? 'GPU'}, tfjs webgpu (Node ${gpu.nn.node}, Dawn) against PyTorch ${gpu.torch.torch} eager fp32`,
+    `Machine: ${gpu.nn.adapter ?? m.adapter ?? '?'}; CPU ${m.cpu ?? gpu.nn.cpu} (${m.cpuMHz ? `${m.cpuMHz} MHz, ` : ''}` +
+      `${(m.cpuFlags ?? []).join(' ')}); Node ${m.node ?? gpu.nn.node}, tfjs ${m.tfjs ?? '4.22'}, ${m.dawn ?? 'Dawn'}; ` +
+      `PyTorch ${gpu.torch.torch}, CUDA ${gpu.torch.cuda}.`,
   );
+  p(
+    'PyTorch fp32: TF32 off, no `torch.compile`; TF32: TF32 matmuls and convolutions; bf16: `torch.autocast(bfloat16)`',
+  );
+  p('around forward and loss, TF32 on, fp32 master weights. tfjs is fp32 throughout (see "Mixed precision" below).');
+  p(`Measured fp32 matmul peak of this GPU (PyTorch 8192³): ${fmt(peak / 1000)} TFLOP/s.`);
   p();
   p(
-    `Run: ${gpu.nn.date.slice(0, 10)}, one device call (\`tools/device/bench-gpu.sh\`: PyTorch, then tfjs with and without`,
+    '| case | unit | tfjs + nn, issue 19 paths off | tfjs + nn | PyTorch fp32 | PyTorch TF32 | PyTorch bf16 | × behind fp32 (off → on) | × behind bf16 | % fp32 peak nn / PyTorch |',
   );
-  p("`@geolip/nn`'s WebGPU fast paths). PyTorch: TF32 off, no `torch.compile`. Measured fp32 matmul peak of this GPU");
-  p(`(PyTorch 8192³): ${fmt(peak / 1000)} TFLOP/s; "% peak" is the model's matmul FLOPs per second over that.`);
-  p();
-  p(
-    '| case | unit | tfjs-webgpu 4.22 stock | tfjs-webgpu + @geolip/nn | PyTorch eager | × behind PyTorch (stock → nn) | % peak nn / PyTorch |',
-  );
-  p('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  p('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const c of gpu.torch.results) {
     if (c.case === 'matmul_8192' || c.case === 'gpa_768') continue;
     const k = key(c);
     const a = nn.get(k);
-    const s = st.get(k);
+    const b = bf.get(k);
     const bn = behind(a, c);
-    const bs = behind(s, c);
+    const bb = behind(b, c);
+    const b16c = b16.get(k);
     const pn = achieved(a);
     const pt = achieved(c);
     p(
-      `| ${label(c)} | ${unitOf(c)} | ${cell(s)} | ${cell(a)} | ${cell(c)} | ${bs !== undefined ? `${fmt(bs)} → ` : ''}${fmt(bn)} | ${pn ? `${fmt((100 * pn) / peak)}%` : '–'} / ${pt ? `${fmt((100 * pt) / peak)}%` : '–'} |`,
+      `| ${label(c)} | ${unitOf(c)} | ${cell(b)} | ${cell(a)} | ${cell(c)} | ${cell(t32.get(k))} | ${cell(b16c)} | ` +
+        `${bb !== undefined ? `${fmt(bb)} → ` : ''}${fmt(bn)} | ${fmt(behind(a, b16c))} | ` +
+        `${pn ? `${fmt((100 * pn) / peak)}%` : '–'} / ${pt ? `${fmt((100 * pt) / peak)}%` : '–'} |`,
+    );
+  }
+  const cvGpu = nn.get('pentachoron_cv_gpu||');
+  const cvTorch = gpu.torch.results.find((c) => c.case === 'pentachoron_cv');
+  if (cvGpu) {
+    p(
+      `| pentachoron_cv on the GPU (\`pentachoronCVOnDevice\`, float32) | ms | – | ${cell(cvGpu)} | ${cell(cvTorch)} | – | – | ` +
+        `${fmt(behind(cvGpu, cvTorch))} | – | – |`,
     );
   }
   p();
-  p('pentachoron_cv runs on the CPU in tfjs (float64 Cayley–Menger in JS, `@geolip/geometry`), on the GPU in PyTorch;');
-  p(
-    'GPA at 768-d (float64 SVDs) is only on the CPU machine for tfjs; PyTorch on this GPU: ' +
-      fmt(gpu.torch.results.find((c) => c.case === 'gpa_768')?.median_ms) +
-      ' ms.',
-  );
+  p('pentachoron_cv: the tfjs row is float64 Cayley–Menger in JS on the CPU (`@geolip/geometry`); the GPU row is');
+  p("`@geolip/nn`'s float32 kernel (volumes on the device, the 1000 volumes read back, CV in float64); PyTorch is a");
+  p('float64 batched determinant on the GPU. GPA at 768-d (float64 SVDs) is only on the CPU machine for tfjs; PyTorch');
+  p(`on this GPU: ${fmt(gpu.torch.results.find((c) => c.case === 'gpa_768')?.median_ms)} ms.`);
   p();
-  p('Files: `results/perf/gpu/tfjs-webgpu.json`, `tfjs-webgpu-stock.json` (the same program with');
+  const mm = gpu.nn.results.filter((c) => c.case === 'matmul_shapes');
+  if (mm.length > 0) {
+    p("### Matmul: tfjs's programs against `@geolip/nn`'s tiled program (TFLOP/s, 10 back-to-back products)");
+    p();
+    p('| M × K × N | transpose | tfjs | tiled 64×64 | tiled 128×128 | automatic choice |');
+    p('| --- | --- | ---: | ---: | ---: | ---: |');
+    const shapes = new Map();
+    for (const c of mm) {
+      const k = `${c.m}×${c.k}×${c.n}|${c.transposeA ? 'Aᵀ' : ''}${c.transposeB ? 'Bᵀ' : ''}`;
+      if (!shapes.has(k)) shapes.set(k, {});
+      shapes.get(k)[c.tile] = c;
+    }
+    for (const [k, t] of shapes) {
+      const [dims, tr] = k.split('|');
+      p(`| ${dims} | ${tr || '–'} | ${['off', '64', '128', 'auto'].map((x) => fmt(t[x]?.tflops)).join(' | ')} |`);
+    }
+    p();
+  }
+  if (gpu.probe) {
+    p('### Mixed precision: what Dawn exposes on this GPU');
+    p();
+    const pr = gpu.probe.probes ?? {};
+    const say = (n) =>
+      pr[n]?.exposed
+        ? `exposed, device ${pr[n].device}${pr[n].shader?.error ? ` (${pr[n].shader.error})` : ''}`
+        : 'not exposed';
+    p(
+      `Adapter ${gpu.probe.adapter?.description ?? gpu.probe.adapter?.device ?? '?'} (\`tools/device/dawn-probe.mjs\`):`,
+    );
+    for (const n of Object.keys(pr)) p(`- \`${n}\`: ${say(n)}`);
+    p();
+  }
   p(
-    '`GEOLIP_WEBGPU_FUSED=0 GEOLIP_WEBGPU_GRAD_PATCH=0 GEOLIP_WEBGPU_UPLOAD_PATCH=0`; the stock run is a second device',
+    'Files: `results/perf/gpu/tfjs-webgpu.json`, `tfjs-webgpu-before.json` (`GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0',
   );
-  p('call right after the first, same machine), `torch-h100.json`.');
+  p('GEOLIP_WEBGPU_ATTENTION=0`), `torch-fp32.json`, `torch-tf32.json`, `torch-bf16.json`, `dawn-probe.json`.');
   p();
+  const targets = [
+    ['encoder_train|128|', 'encoder_train b128'],
+    ['encoder_train|256|', 'encoder_train b256'],
+    ['small_train|128|', 'small_train b128'],
+    ['vit_train|128|', 'vit_train b128'],
+    ['vit_train|256|', 'vit_train b256'],
+  ];
+  const th = index(gpu.torch);
+  p('Targets of issue 19 on this machine (fp32: at or below 1.0× PyTorch eager fp32):');
+  for (const [k, name] of targets) {
+    const b = behind(nn.get(k), th.get(k));
+    p(`- ${name}: ${fmt(b)}× (${b !== undefined && b <= 1 ? 'met' : 'not met'})`);
+  }
+  const inf = [...th.values()].filter(isInfer).map((c) => behind(nn.get(key(c)), c));
   p(
-    'Targets of issue 6 on this machine: a training step of the small transformer within 5× of PyTorch, inference within 2×.',
+    `- inference, worst case: ${fmt(Math.max(...inf.filter((x) => x !== undefined)))}× (${inf.every((x) => x <= 1) ? 'met' : 'not met'})`,
   );
-  const sTrain = behind(nn.get('small_train|128|'), th.get('small_train|128|'));
-  const sInfer = behind(nn.get('small_infer|128|32'), th.get('small_infer|128|32'));
+  const cvB = cvGpu ? behind(cvGpu, cvTorch) : undefined;
   p(
-    `Measured: small_train ${fmt(sTrain)}× behind (target 5×: ${sTrain <= 5 ? 'met' : 'not met'}); small_infer ${fmt(sInfer)}× behind (target 2×: ${sInfer <= 2 ? 'met' : 'not met'}).`,
+    `- pentachoron CV of 1e5 points within 2× of PyTorch: ${fmt(cvB)}× (${cvB !== undefined && cvB <= 2 ? 'met' : 'not met'})`,
+  );
+  const encB16 = behind(nn.get('encoder_train|128|'), b16.get('encoder_train|128|'));
+  p(
+    `- mixed precision: encoder_train b128 within 1.5× of PyTorch bf16: tfjs has no mixed-precision mode yet; fp32 is ${fmt(encB16)}× behind bf16`,
   );
   p();
 }

@@ -3,7 +3,7 @@
  *
  * - sphere: normalize, geodesicDistance, slerp, tangentProject, expMap, logMap, sampleSphere
  * - simplex: cayleyMengerDeterminant, simplexVolume(Squared), simplexValidity
- * - cv: pentachoronCV, cvLoss, targetCV, cvMultiScale
+ * - cv: pentachoronCV, cvLoss, targetCV, cvMultiScale, sampleSimplexIndices, cvFromSquaredVolumes
  * - linalg (namespace, float64): Matrix, eigh, svd, lu/det/solve/inverse, cholesky, qr, inverseSqrt
  * - alignment (float64): procrustes, whiten, whitenedProcrustes, gpa, pca
  * - stats: mergeable streaming moments (mean, covariance, cross-covariance)

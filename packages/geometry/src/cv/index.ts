@@ -1,4 +1,12 @@
-export { pentachoronCV, pentachoronCVAsync, cvMultiScale, targetCV, cvLoss } from './pentachoron-cv.js';
+export {
+  pentachoronCV,
+  pentachoronCVAsync,
+  cvMultiScale,
+  targetCV,
+  cvLoss,
+  sampleSimplexIndices,
+  cvFromSquaredVolumes,
+} from './pentachoron-cv.js';
 export type {
   PentachoronCVOptions,
   PentachoronCVResult,

@@ -164,25 +164,78 @@ function cvFromData(
   rng: Rng,
 ): PentachoronCVResult {
   const { samples, vertices, minValid } = o;
+  const idx = sampleSimplexIndices(rows, samples, vertices, rng);
   const c = cayleyMengerPrefactor(vertices - 1);
   const gathered = new Float64Array(vertices * dim);
   const work = new Float64Array((vertices + 1) ** 2);
-  const vols: number[] = [];
+  const v2 = new Float64Array(samples);
   for (let s = 0; s < samples; s++) {
-    const idx = rng.choose(rows, vertices);
-    for (let v = 0; v < vertices; v++) gathered.set(data.subarray(idx[v]! * dim, (idx[v]! + 1) * dim), v * dim);
-    const v2 = c * cmDeterminantAt(gathered, 0, vertices, dim, work);
+    for (let v = 0; v < vertices; v++) {
+      const row = idx[s * vertices + v]!;
+      gathered.set(data.subarray(row * dim, (row + 1) * dim), v * dim);
+    }
+    v2[s] = c * cmDeterminantAt(gathered, 0, vertices, dim, work);
+  }
+  return cvFromSquaredVolumes(v2, minValid);
+}
+
+/**
+ * The index sets {@link pentachoronCV} (and {@link cvMultiScale}, {@link targetCV}, {@link cvLoss}) draw:
+ * `samples` sets of `vertices` distinct rows of [0, pool), each uniform (`rng.choose`), in draw order.
+ * Exported so a backend implementation (`@geolip/nn`'s `pentachoronCVOnDevice`) measures exactly the same
+ * simplices as the float64 path for the same seed.
+ *
+ * @param pool - eligible rows (the first `pool` rows), ≥ `vertices`.
+ * @param samples - number of simplices, ≥ 1.
+ * @param vertices - points per simplex (k + 1), ≥ 1.
+ * @param rng - the generator to draw from (its stream advances by `samples` calls of `choose`).
+ * @returns `[samples · vertices]` row-major: simplex s is `indices[s·vertices … (s+1)·vertices − 1]`.
+ *
+ * @throws {InvalidArgumentError} for a non-integer or out-of-range count.
+ *
+ * @example
+ * sampleSimplexIndices(512, 200, 5, createRng(0)); // Int32Array(1000), the simplices of pentachoronCV(x)
+ */
+export function sampleSimplexIndices(pool: number, samples: number, vertices: number, rng: Rng): Int32Array {
+  const op = 'sampleSimplexIndices';
+  assertInteger(op, 'vertices', vertices, 1);
+  assertInteger(op, 'pool', pool, vertices);
+  assertInteger(op, 'samples', samples, 1);
+  if (typeof rng?.choose !== 'function') throw new InvalidArgumentError(op, 'rng', 'must be an Rng from createRng()');
+  const idx = new Int32Array(samples * vertices);
+  for (let s = 0; s < samples; s++) idx.set(rng.choose(pool, vertices), s * vertices);
+  return idx;
+}
+
+/**
+ * The statistic of {@link pentachoronCV} from squared volumes V²ₛ (one per sampled simplex): keeps the
+ * simplices with V² > 1e-20 ({@link CM_VALID_THRESHOLD}), takes V = √V², and returns
+ * `std(V) / (mean(V) + 1e-8)` with the unbiased std, in float64.
+ *
+ * @param squaredVolumes - `[S]` V² values (float32 or float64; NaN counts as invalid).
+ * @param minValid - fewer valid simplices than this gives `cv: NaN`. Default 10 (≥ 2).
+ * @returns `{ cv, valid, total: S, meanVolume }` as {@link pentachoronCV}.
+ *
+ * @example
+ * cvFromSquaredVolumes([1, 1, 4, 4], 2); // V = 1, 1, 2, 2: mean 1.5, std 0.5774 → cv ≈ 0.3849
+ */
+export function cvFromSquaredVolumes(squaredVolumes: ArrayLike<number>, minValid = 10): PentachoronCVResult {
+  assertInteger('cvFromSquaredVolumes', 'minValid', minValid, 2);
+  const total = squaredVolumes.length;
+  const vols: number[] = [];
+  for (let s = 0; s < total; s++) {
+    const v2 = squaredVolumes[s]!;
     if (v2 > CM_VALID_THRESHOLD) vols.push(Math.sqrt(v2));
   }
   const valid = vols.length;
   let mean = 0;
   for (const v of vols) mean += v;
   mean = valid ? mean / valid : NaN;
-  if (valid < minValid) return { cv: NaN, valid, total: samples, meanVolume: mean };
+  if (valid < minValid) return { cv: NaN, valid, total, meanVolume: mean };
   let ss = 0;
   for (const v of vols) ss += (v - mean) ** 2;
   const std = Math.sqrt(ss / (valid - 1));
-  return { cv: std / (mean + 1e-8), valid, total: samples, meanVolume: mean };
+  return { cv: std / (mean + 1e-8), valid, total, meanVolume: mean };
 }
 
 export interface CvMultiScaleOptions extends Omit<PentachoronCVOptions, 'vertices' | 'samples'> {
@@ -315,8 +368,7 @@ export function cvLoss(x: tf.Tensor2D, target = 0.22, options: CvLossOptions = {
     options.rng ?? (options.seed !== undefined ? createRng(options.seed) : (defaultLossRng ??= createRng(0x9e3779b9)));
   const [n, dim] = x.shape;
   const pool = Math.min(n, o.pool);
-  const idx = new Int32Array(o.samples * 5);
-  for (let s = 0; s < o.samples; s++) idx.set(rng.choose(pool, 5), s * 5);
+  const idx = sampleSimplexIndices(pool, o.samples, 5, rng);
   return tf.tidy(() => {
     const rows = pool === n ? x : tf.slice(x, [0, 0], [pool, dim]);
     const select = tf.oneHot(tf.tensor1d(idx, 'int32'), pool); // [S·5, pool]

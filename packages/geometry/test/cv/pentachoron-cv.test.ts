@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { cvLoss, cvMultiScale, pentachoronCV, pentachoronCVAsync, targetCV } from '../../src/cv/index.js';
+import {
+  cvFromSquaredVolumes,
+  cvLoss,
+  cvMultiScale,
+  pentachoronCV,
+  pentachoronCVAsync,
+  sampleSimplexIndices,
+  targetCV,
+} from '../../src/cv/index.js';
+import { simplexVolumeSquared } from '../../src/simplex/index.js';
 import { Matrix } from '../../src/linalg/matrix.js';
 import { createRng } from '../../src/random/rng.js';
 import { sampleSphere } from '../../src/sphere/index.js';
@@ -135,5 +144,34 @@ describe('synchronous reads on a backend that cannot read synchronously', () => 
     } finally {
       tf.Tensor.prototype.dataSync = original;
     }
+  });
+});
+
+describe('sampleSimplexIndices and cvFromSquaredVolumes (the pieces pentachoronCV is made of)', () => {
+  it('rebuild pentachoronCV from the same draws', () => {
+    const x = sampleSphere(300, 12, { seed: 4 });
+    const rows = x.arraySync();
+    const idx = sampleSimplexIndices(256, 150, 5, createRng(3));
+    expect(idx.length).toBe(750);
+    const v2 = Array.from({ length: 150 }, (_, s) =>
+      simplexVolumeSquared(Array.from(idx.subarray(s * 5, s * 5 + 5), (r) => rows[r]!)),
+    );
+    expect(cvFromSquaredVolumes(v2)).toEqual(pentachoronCV(x, { samples: 150, pool: 256, seed: 3 }));
+    for (let s = 0; s < 150; s++) expect(new Set(idx.subarray(s * 5, s * 5 + 5)).size).toBe(5);
+    expect(Math.max(...idx)).toBeLessThan(256);
+  });
+  it('cvFromSquaredVolumes: unbiased std over the valid volumes, NaN below minValid', () => {
+    const r = cvFromSquaredVolumes([1, 1, 4, 4, 0, -1, NaN], 2);
+    expect(r.valid).toBe(4);
+    expect(r.total).toBe(7);
+    expect(r.meanVolume).toBe(1.5);
+    expect(r.cv).toBeCloseTo(Math.sqrt(1 / 3) / (1.5 + 1e-8), 12);
+    expect(cvFromSquaredVolumes([1, 4]).cv).toBeNaN();
+  });
+  it('errors name the function and the argument', () => {
+    expect(() => sampleSimplexIndices(4, 10, 5, createRng(0))).toThrow(/sampleSimplexIndices: 'pool' must be/);
+    expect(() => sampleSimplexIndices(10, 0, 5, createRng(0))).toThrow(/sampleSimplexIndices: 'samples'/);
+    expect(() => sampleSimplexIndices(10, 2, 5, {} as never)).toThrow(/sampleSimplexIndices: 'rng'/);
+    expect(() => cvFromSquaredVolumes([1, 2], 1)).toThrow(/cvFromSquaredVolumes: 'minValid'/);
   });
 });

@@ -10,3 +10,7 @@ export { linear } from './linear.js';
 export { adamwStep, adamwUpdate } from './adamw.js';
 export type { AdamWItem } from '../kernels/in-place.js';
 export type { AdamWStepScalars } from './adamw.js';
+export { simplexVolumes, composedSimplexVolumeSquared, pentachoronCVOnDevice } from './simplex-volumes.js';
+export type { SimplexIndices, SimplexVolumesOptions } from './simplex-volumes.js';
+export { scaledDotProductAttention } from './attention.js';
+export type { ScaledDotProductAttentionOptions } from './attention.js';

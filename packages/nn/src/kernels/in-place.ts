@@ -59,7 +59,7 @@ function ownedValues(b: CpuBackendLike, t: tf.Tensor): Float32Array | null {
  * the tensor path) on a machine without a GPU. On cpu, `dataSync()` hands out the backend's own array (and
  * `tf.tensor(float32Array)` may keep the caller's): this update rewrites those arrays, so use it in tests only.
  */
-export const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
+const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
   const b = tf.backend() as unknown as CpuBackendLike;
   return items.map(({ p, g, m, v, scalars: s }) => {
     if (typeof b.data?.get !== 'function') return false;

@@ -27,6 +27,32 @@ export const KERNELS = {
    * `eps`, `decay`.
    */
   adamWParam: 'GeolipAdamWParam',
+  /**
+   * Squared k-volumes of simplices given by row indices: inputs `points [N, D]` float32, `simplices [S, k+1]` int32
+   * (rows of `points`) → V² `[S]` = det(E Eᵀ)/(k!)², E the edges pᵢ − p₀ (the Gram form of the Cayley–Menger
+   * determinant). A row index outside [0, N) or a non-finite Gram entry gives NaN.
+   */
+  simplexVolumeSquared: 'GeolipSimplexVolumeSquared',
+  /**
+   * Multi-head scaled dot-product attention, `ctx = softmax(q·kᵀ/√h + masks)·v` per head, on the projected
+   * layout (no head split). Inputs `q [B, Lq, d]`, `k [B, Lk, d]`, `v [B, Lk, dv]`, optional
+   * `keyPaddingMask [B, Lk]` (float32, 1 keep, 0 masked) and `attnMask [Lq, Lk]` or `[B, Lq, Lk]` (additive,
+   * clamped at −1e9); attr `heads`. → `[B, Lq, dv]`.
+   */
+  attention: 'GeolipAttention',
+  /**
+   * Per query row and head `[max, sum, D]` for the attention backward: the max of the masked scores, the sum of
+   * `exp(s − max)` (kept apart: with scores near −1e9 their log-sum-exp would lose the sum to rounding) and
+   * `D = Σ dy·out` over the head's columns. Inputs `q`, `k`, `dy [B, Lq, dv]`, `out [B, Lq, dv]` and the masks;
+   * attr `heads`. → `[B, H, Lq, 3]`.
+   */
+  attentionStats: 'GeolipAttentionStats',
+  /** `dq` of attention. Inputs `q`, `k`, `v`, `dy`, `stats` (from `attentionStats`) and the masks. → `[B, Lq, d]`. */
+  attentionGradQ: 'GeolipAttentionGradQ',
+  /** `dk` of attention; inputs as `attentionGradQ`. → `[B, Lk, d]`. */
+  attentionGradK: 'GeolipAttentionGradK',
+  /** `dv` of attention. Inputs `q`, `k`, `dy`, `stats` and the masks. → `[B, Lk, dv]`. */
+  attentionGradV: 'GeolipAttentionGradV',
 } as const;
 
 export type GeolipKernelName = (typeof KERNELS)[keyof typeof KERNELS];

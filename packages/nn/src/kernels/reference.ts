@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { KERNELS } from './names.js';
-import { approxOf, epsOf, rowsCols } from './shared.js';
-import type { KernelFn } from './shared.js';
+import { approxOf, epsOf, headsOf, rowsCols } from './shared.js';
+import type { Attrs, KernelFn } from './shared.js';
 interface DataBackend {
   readSync(dataId: object): ArrayLike<number>;
   write(values: Float32Array, shape: number[], dtype: tf.DataType): object;
@@ -63,6 +63,197 @@ function geluGrad(u: number, tanh: boolean): number {
   }
   return 0.5 * (1 + erf(u * Math.SQRT1_2)) + (u * Math.exp(-0.5 * u * u)) / Math.sqrt(2 * Math.PI);
 }
+
+const f = Math.fround;
+const LANES = 64;
+
+/**
+ * The WGSL simplex-volume program (`SimplexVolumeProgram`) step for step in float32 (`Math.fround` after every
+ * operation): 64 lanes of strided partial Gram sums, the same shared-memory tree, LDLᵀ with diagonal pivoting.
+ */
+function simplexVolumeSquaredF32(
+  points: ArrayLike<number>,
+  rows: number,
+  dim: number,
+  simplices: ArrayLike<number>,
+  vertices: number,
+): Float32Array {
+  const k = vertices - 1;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) pairs.push([i, j]);
+  const count = vertices === 0 ? 0 : simplices.length / vertices;
+  const out = new Float32Array(count);
+  const partial = new Float32Array(pairs.length * LANES);
+  const e = new Float32Array(k);
+  const g = new Float32Array(k * k);
+  const base = new Int32Array(vertices);
+  let fact2 = 1;
+  for (let i = 2; i <= k; i++) fact2 *= i * i;
+  for (let s = 0; s < count; s++) {
+    let ok = true;
+    for (let t = 0; t < vertices; t++) {
+      let r = simplices[s * vertices + t]!;
+      if (r < 0 || r >= rows) {
+        ok = false;
+        r = 0;
+      }
+      base[t] = r * dim;
+    }
+    partial.fill(0);
+    if (ok) {
+      for (let lane = 0; lane < LANES; lane++) {
+        for (let c = lane; c < dim; c += LANES) {
+          const p0 = points[base[0]! + c]!;
+          for (let i = 0; i < k; i++) e[i] = f(points[base[i + 1]! + c]! - p0);
+          pairs.forEach(([i, j], q) => {
+            partial[q * LANES + lane] = f(partial[q * LANES + lane]! + f(e[i]! * e[j]!));
+          });
+        }
+      }
+    }
+    for (let st = LANES / 2; st > 0; st >>= 1) {
+      for (let lane = 0; lane < st; lane++) {
+        for (let q = 0; q < pairs.length; q++) {
+          partial[q * LANES + lane] = f(partial[q * LANES + lane]! + partial[q * LANES + lane + st]!);
+        }
+      }
+    }
+    let finite = ok;
+    pairs.forEach(([i, j], q) => {
+      g[i * k + j] = g[j * k + i] = partial[q * LANES]!;
+      if (!Number.isFinite(partial[q * LANES]!)) finite = false;
+    });
+    let det = 1;
+    for (let j = 0; j < k; j++) {
+      let piv = j;
+      let best = g[j * k + j]!;
+      for (let i = j + 1; i < k; i++) {
+        if (g[i * k + i]! > best) {
+          best = g[i * k + i]!;
+          piv = i;
+        }
+      }
+      if (!(best > 0)) {
+        det = 0;
+        break;
+      }
+      if (piv !== j) {
+        for (let c = 0; c < k; c++) [g[j * k + c], g[piv * k + c]] = [g[piv * k + c]!, g[j * k + c]!];
+        for (let r = 0; r < k; r++) [g[r * k + j], g[r * k + piv]] = [g[r * k + piv]!, g[r * k + j]!];
+      }
+      det = f(det * best);
+      for (let i = j + 1; i < k; i++) {
+        const l = f(g[i * k + j]! / best);
+        for (let c = j + 1; c < k; c++) g[i * k + c] = f(g[i * k + c]! - f(l * g[j * k + c]!));
+      }
+    }
+    out[s] = finite ? det / fact2 : NaN;
+  }
+  return out;
+}
+
+/** What the attention kernels read: sizes and the (flat) inputs, masks null when absent. */
+interface AttentionArgs {
+  B: number;
+  H: number;
+  Lq: number;
+  Lk: number;
+  h: number;
+  hv: number;
+  scale: number;
+  q: ArrayLike<number>;
+  k: ArrayLike<number>;
+  v: ArrayLike<number> | null;
+  kpm: ArrayLike<number> | null;
+  am: ArrayLike<number> | null;
+  amBatched: boolean;
+}
+
+function attentionArgs(inputs: tf.NamedTensorInfoMap, backend: unknown, attrs?: Attrs): AttentionArgs {
+  const { q, k, v, keyPaddingMask, attnMask } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const [B, Lq, d] = q!.shape as [number, number, number];
+  const Lk = k!.shape[1]!;
+  const H = headsOf(attrs);
+  const h = d / H;
+  const dv = v ? v.shape[2]! : (inputs as Record<string, tf.TensorInfo>).dy!.shape[2]!;
+  return {
+    B,
+    H,
+    Lq,
+    Lk,
+    h,
+    hv: dv / H,
+    scale: Math.fround(1 / Math.sqrt(h)),
+    q: read(backend, q!),
+    k: read(backend, k!),
+    v: v ? read(backend, v) : null,
+    kpm: keyPaddingMask ? read(backend, keyPaddingMask) : null,
+    am: attnMask ? read(backend, attnMask) : null,
+    amBatched: attnMask !== undefined && attnMask.shape.length === 3,
+  };
+}
+
+/** The masked scores of query `i` against every key of batch row `b`, head `hd` (as the composed ops). */
+function attentionScores(a: AttentionArgs, b: number, hd: number, i: number): Float64Array {
+  const { Lq, Lk, h, H, scale, q, k, kpm, am } = a;
+  const d = H * h;
+  const s = new Float64Array(Lk);
+  for (let j = 0; j < Lk; j++) {
+    let dot = 0;
+    for (let c = 0; c < h; c++)
+      dot += Math.fround(q[(b * Lq + i) * d + hd * h + c]! * scale) * k[(b * Lk + j) * d + hd * h + c]!;
+    // float32 steps as the composed ops (s − 1e9 rounds to a multiple of 64: masked rows depend on it).
+    const f = Math.fround;
+    let x = f(dot);
+    if (am) x = f(x + f(Math.max(am[((a.amBatched ? b * Lq : 0) + i) * Lk + j]!, MASKED)));
+    if (kpm) x = f(f(x * kpm[b * Lk + j]!) + f(f(1 - kpm[b * Lk + j]!) * MASKED));
+    s[j] = x;
+  }
+  return s;
+}
+
+/** Softmax weights of one query row, the row's max and the sum of `exp(s − max)`. */
+function softmaxRow(s: Float64Array): { p: Float64Array; max: number; sum: number } {
+  let m = -Infinity;
+  for (const x of s) m = Math.max(m, x);
+  let sum = 0;
+  const p = new Float64Array(s.length);
+  for (let j = 0; j < s.length; j++) sum += p[j] = Math.exp(s[j]! - m);
+  for (let j = 0; j < s.length; j++) p[j] = p[j]! / sum;
+  return { p, max: m, sum };
+}
+
+/**
+ * The attention backward on one query row: `ds_j = p_j·(dy·v_j − dy·out)·m_j` (the gradient of the scores before
+ * masking; `out` recomputed as Σ p·v), with the row's weights `p`.
+ */
+function attentionRowGrad(
+  a: AttentionArgs,
+  dy: ArrayLike<number>,
+  b: number,
+  hd: number,
+  i: number,
+): { p: Float64Array; ds: Float64Array } {
+  const { Lq, Lk, hv, H, v, kpm } = a;
+  const dv = H * hv;
+  const { p } = softmaxRow(attentionScores(a, b, hd, i));
+  const dp = new Float64Array(Lk);
+  let D = 0;
+  for (let j = 0; j < Lk; j++) {
+    for (let c = 0; c < hv; c++)
+      dp[j] = dp[j]! + dy[(b * Lq + i) * dv + hd * hv + c]! * v![(b * Lk + j) * dv + hd * hv + c]!;
+    D += p[j]! * dp[j]!;
+  }
+  const ds = new Float64Array(Lk);
+  for (let j = 0; j < Lk; j++) ds[j] = p[j]! * (dp[j]! - D) * (kpm ? kpm[b * Lk + j]! : 1);
+  return { p, ds };
+}
+
+const MASKED = -1e9;
+
+const add = (a: Float64Array, i: number, x: number): void => {
+  a[i] = a[i]! + x;
+};
 
 /** Kernel functions by name for backends with synchronous `readSync` (cpu, wasm). */
 const referenceKernels: Record<string, KernelFn> = {
@@ -164,7 +355,93 @@ const referenceKernels: Record<string, KernelFn> = {
     }
     return make(backend, [...p.shape], out);
   },
+  [KERNELS.simplexVolumeSquared]: ({ inputs, backend }) => {
+    const { points, simplices } = inputs as Record<'points' | 'simplices', tf.TensorInfo>;
+    const [rows, dim] = points.shape as [number, number];
+    const [count, vertices] = simplices.shape as [number, number];
+    const v2 = simplexVolumeSquaredF32(read(backend, points), rows, dim, read(backend, simplices), vertices);
+    return make(backend, [count], v2);
+  },
+  [KERNELS.attention]: ({ inputs, backend, attrs }) => {
+    const a = attentionArgs(inputs, backend, attrs);
+    const { B, H, Lq, Lk, hv, v } = a;
+    const dv = H * hv;
+    const out = new Float32Array(B * Lq * dv);
+    for (let b = 0; b < B; b++)
+      for (let hd = 0; hd < H; hd++)
+        for (let i = 0; i < Lq; i++) {
+          const { p } = softmaxRow(attentionScores(a, b, hd, i));
+          for (let c = 0; c < hv; c++) {
+            let acc = 0;
+            for (let j = 0; j < Lk; j++) acc += p[j]! * v![(b * Lk + j) * dv + hd * hv + c]!;
+            out[(b * Lq + i) * dv + hd * hv + c] = acc;
+          }
+        }
+    return make(backend, [B, Lq, dv], out);
+  },
+  [KERNELS.attentionStats]: ({ inputs, backend, attrs }) => {
+    const a = attentionArgs(inputs, backend, attrs);
+    const { B, H, Lq, hv } = a;
+    const { dy, out } = inputs as Record<'dy' | 'out', tf.TensorInfo>;
+    const [dyv, ov] = [read(backend, dy), read(backend, out)];
+    const dv = H * hv;
+    const res = new Float32Array(B * H * Lq * 3);
+    for (let b = 0; b < B; b++)
+      for (let hd = 0; hd < H; hd++)
+        for (let i = 0; i < Lq; i++) {
+          let D = 0;
+          for (let c = 0; c < hv; c++) {
+            const at = (b * Lq + i) * dv + hd * hv + c;
+            D += dyv[at]! * ov[at]!;
+          }
+          const row = ((b * H + hd) * Lq + i) * 3;
+          const { max, sum } = softmaxRow(attentionScores(a, b, hd, i));
+          res[row] = max;
+          res[row + 1] = sum;
+          res[row + 2] = D;
+        }
+    return make(backend, [B, H, Lq, 3], res);
+  },
+  [KERNELS.attentionGradQ]: ({ inputs, backend, attrs }) => attentionGrad('q', inputs, backend, attrs),
+  [KERNELS.attentionGradK]: ({ inputs, backend, attrs }) => attentionGrad('k', inputs, backend, attrs),
+  [KERNELS.attentionGradV]: ({ inputs, backend, attrs }) => attentionGrad('v', inputs, backend, attrs),
 };
+
+/**
+ * dq, dk or dv of attention (the reference recomputes the weights from q and k rather than reading `stats`; for
+ * dv, `v` is absent and only the weights are needed).
+ */
+function attentionGrad(which: 'q' | 'k' | 'v', inputs: tf.NamedTensorInfoMap, backend: unknown, attrs?: Attrs) {
+  const a = attentionArgs(inputs, backend, attrs);
+  const { B, H, Lq, Lk, h, hv, scale, q, k } = a;
+  const dy = read(backend, (inputs as Record<'dy', tf.TensorInfo>).dy);
+  const d = H * h;
+  const dv = H * hv;
+  const rows = which === 'q' ? Lq : Lk;
+  const width = which === 'v' ? dv : d;
+  const acc = new Float64Array(B * rows * width);
+  for (let b = 0; b < B; b++)
+    for (let hd = 0; hd < H; hd++)
+      for (let i = 0; i < Lq; i++) {
+        const { p, ds } =
+          which === 'v'
+            ? { p: softmaxRow(attentionScores(a, b, hd, i)).p, ds: null }
+            : attentionRowGrad(a, dy, b, hd, i);
+        for (let j = 0; j < Lk; j++) {
+          if (which === 'q') {
+            for (let c = 0; c < h; c++)
+              add(acc, (b * Lq + i) * d + hd * h + c, ds![j]! * k[(b * Lk + j) * d + hd * h + c]! * scale);
+          } else if (which === 'k') {
+            for (let c = 0; c < h; c++)
+              add(acc, (b * Lk + j) * d + hd * h + c, ds![j]! * Math.fround(q[(b * Lq + i) * d + hd * h + c]! * scale));
+          } else {
+            for (let c = 0; c < hv; c++)
+              add(acc, (b * Lk + j) * dv + hd * hv + c, p[j]! * dy[(b * Lq + i) * dv + hd * hv + c]!);
+          }
+        }
+      }
+  return make(backend, [B, rows, width], Float32Array.from(acc));
+}
 
 const registeredFor = new Set<string>();
 

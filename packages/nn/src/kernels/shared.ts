@@ -16,3 +16,6 @@ export const epsOf = (attrs?: Attrs): number => (attrs?.eps === undefined ? 1e-5
 
 /** The `approximate` attribute of the GELU kernels. */
 export const approxOf = (attrs?: Attrs): 'none' | 'tanh' => (attrs?.approximate === 'tanh' ? 'tanh' : 'none');
+
+/** The `heads` attribute of the attention kernels. */
+export const headsOf = (attrs?: Attrs): number => Number(attrs?.heads);

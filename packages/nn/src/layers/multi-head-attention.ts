@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError } from '@geolip/geometry';
 
+import { MASKED_SCORE, checkAttnMask, composedAttention, scaledDotProductAttention } from '../functional/attention.js';
 import { linear } from '../functional/linear.js';
 import { Module, toRng, xavierUniform } from '../module.js';
 import type { InitSeed } from '../module.js';
-import { checkBoolean, checkFloatShape, checkMask, checkOptions, checkSize, checkTensor, describe } from './checks.js';
+import { checkBoolean, checkFloatShape, checkMask, checkOptions, checkSize, describe } from './checks.js';
 import { Linear } from './linear.js';
 
 /** Options of {@link MultiHeadAttention}. */
@@ -45,8 +46,7 @@ export interface AttentionResult {
   weights: tf.Tensor3D;
 }
 
-/** The score a masked key gets (finite, so a fully masked row stays finite: see {@link MultiHeadAttention}). */
-export const MASKED_SCORE = -1e9;
+export { MASKED_SCORE };
 
 /**
  * Multi-head scaled dot-product attention, PyTorch `nn.MultiheadAttention(d, heads, bias, kdim, vdim,
@@ -75,7 +75,9 @@ export const MASKED_SCORE = -1e9;
  *   other than 0/1 are not checked (that would read data).
  * - Self-attention (key and value omitted, or the same tensor as query) runs one `[d, 3d]` matmul;
  *   key === value runs two.
- * - Calls {@link linear} for every projection. O(B·(Lq + Lk)·d² + B·Lq·Lk·d). Differentiable.
+ * - Calls {@link linear} for every projection and {@link scaledDotProductAttention} for the attention core
+ *   (one fused dispatch forward and four backward on webgpu; `needWeights: true` keeps the composed ops).
+ *   O(B·(Lq + Lk)·d² + B·Lq·Lk·d). Differentiable; on the fused path `attnMask` gets no gradient.
  *
  * @example
  * const mha = new MultiHeadAttention(32, 4, { seed: 0 });
@@ -208,15 +210,7 @@ export class MultiHeadAttention extends Module {
     if (this.vdim !== this.kdim && v === k)
       throw new ShapeError(op, 'value', `[B, Lk, ${this.vdim}] (vdim ≠ kdim: value is required)`, k.shape);
     const needWeights = checkBoolean(op, 'needWeights', opts.needWeights ?? false);
-    if (opts.attnMask !== undefined) {
-      const m = checkTensor(op, 'attnMask', opts.attnMask);
-      const ok =
-        (m.rank === 2 && m.shape[0] === Lq && m.shape[1] === Lk) ||
-        (m.rank === 3 && m.shape[0] === B && m.shape[1] === Lq && m.shape[2] === Lk);
-      if (!ok) throw new ShapeError(op, 'attnMask', `[Lq=${Lq}, Lk=${Lk}] or [B=${B}, Lq=${Lq}, Lk=${Lk}]`, m.shape);
-      if (m.dtype !== 'float32')
-        throw new InvalidArgumentError(op, 'attnMask', `must have dtype float32 (an additive bias), got ${m.dtype}`);
-    }
+    if (opts.attnMask !== undefined) checkAttnMask(op, opts.attnMask, B, Lq, Lk);
 
     const result = tf.tidy(() => {
       const keyMask =
@@ -224,25 +218,20 @@ export class MultiHeadAttention extends Module {
           ? null
           : checkMask(op, 'keyPaddingMask', opts.keyPaddingMask, [B, Lk], ['B', 'Lk']);
       const [q, kp, vp] = this.project(query, k, v);
-      const H = this.heads;
-      const h = this.headDim;
-      const split = (t: tf.Tensor, L: number): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, L, H, h]), [0, 2, 1, 3]);
-      const qh = split(tf.mul(q, 1 / Math.sqrt(h)), Lq); // [B, H, Lq, h]
-      const kh = split(kp, Lk); // [B, H, Lk, h]
-      const vh = split(vp, Lk);
-      let scores: tf.Tensor = tf.matMul(qh, kh, false, true); // [B, H, Lq, Lk]
-      if (opts.attnMask !== undefined) {
-        const bias = tf.maximum(opts.attnMask, MASKED_SCORE);
-        scores = tf.add(scores, opts.attnMask.rank === 2 ? bias : tf.expandDims(bias, 1));
-      }
-      if (keyMask !== null) {
-        const m = tf.reshape(keyMask, [B, 1, 1, Lk]);
-        scores = tf.add(tf.mul(scores, m), tf.mul(tf.sub(1, m), MASKED_SCORE));
-      }
-      const attn = tf.softmax(scores); // over the keys
-      const ctx = tf.reshape(tf.transpose(tf.matMul(attn, vh), [0, 2, 1, 3]), [B, Lq, this.dim]);
+      const attnMask = opts.attnMask ?? null;
+      // needWeights keeps the composed ops (the fused kernels never form the weights).
+      const { ctx, attn } = needWeights
+        ? composedAttention(q, kp, vp, this.heads, keyMask, attnMask)
+        : {
+            ctx: scaledDotProductAttention(q as tf.Tensor3D, kp as tf.Tensor3D, vp as tf.Tensor3D, {
+              heads: this.heads,
+              keyPaddingMask: keyMask ?? undefined,
+              attnMask: attnMask ?? undefined,
+            }),
+            attn: null,
+          };
       const output = linear(ctx, this.outProj.weight, this.outProj.bias ?? undefined) as tf.Tensor3D;
-      return needWeights ? { output, weights: tf.mean(attn, 1) as tf.Tensor3D } : { output };
+      return attn !== null ? { output, weights: tf.mean(attn, 1) as tf.Tensor3D } : { output };
     });
     return needWeights ? (result as AttentionResult) : result.output;
   }

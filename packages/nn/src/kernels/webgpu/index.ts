@@ -14,7 +14,8 @@
  *    other backends keep tfjs's gradient.
  * 3. **Fused kernels** (`./programs.ts`, names in `../names.ts`): layer norm forward and backward, bias +
  *    GELU forward and backward, Adam moments and the AdamW parameter update, each one dispatch where the
- *    composed tfjs ops take 5–20.
+ *    composed tfjs ops take 5–20; the squared volumes of indexed simplices (pentachoron CV on the device).
+ *    composed tfjs ops take 5–20; multi-head attention in one dispatch forward and four backward.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -23,9 +24,10 @@ import { IN_PLACE_ADAMW, registerInPlaceAdamW } from '../in-place.js';
 
 import type { KernelRegistration } from '../index.js';
 import { KERNELS } from '../names.js';
-import { approxOf, epsOf, rowsCols } from '../shared.js';
+import { approxOf, epsOf, headsOf, rowsCols } from '../shared.js';
 import type { Attrs, KernelFn } from '../shared.js';
 import {
+  AttentionProgram,
   AdamMomentProgram,
   AdamWParamProgram,
   BiasGeluProgram,
@@ -33,9 +35,11 @@ import {
   LayerNormGradXProgram,
   LayerNormProgram,
   LayerNormStatsProgram,
+  SimplexVolumeProgram,
 } from './programs.js';
-import type { Program } from './programs.js';
 import { isWebGPUBackendLike, webgpuInPlaceAdamW } from './adamw-in-place.js';
+import { tiledBatchMatMul } from './matmul.js';
+import type { AttentionMode, Program } from './programs.js';
 
 interface Uniform {
   type: 'float32' | 'int32' | 'uint32';
@@ -235,7 +239,68 @@ const webgpuKernels: Record<string, KernelFn> = {
       ],
     );
   },
+  [KERNELS.simplexVolumeSquared]: ({ inputs, backend }) => {
+    const { points, simplices } = inputs as Record<'points' | 'simplices', tf.TensorInfo>;
+    const [rows, dim] = points.shape as [number, number];
+    const [count, vertices] = simplices.shape as [number, number];
+    return run(
+      backend,
+      new SimplexVolumeProgram(count, vertices),
+      [points, simplices],
+      [
+        { type: 'int32', data: [rows] },
+        { type: 'int32', data: [dim] },
+        { type: 'int32', data: [count] },
+      ],
+    );
+  },
+  [KERNELS.attention]: ({ inputs, backend, attrs }) => runAttention('forward', inputs, backend, attrs),
+  [KERNELS.attentionStats]: ({ inputs, backend, attrs }) => runAttention('stats', inputs, backend, attrs),
+  [KERNELS.attentionGradQ]: ({ inputs, backend, attrs }) => runAttention('gradQ', inputs, backend, attrs),
+  [KERNELS.attentionGradK]: ({ inputs, backend, attrs }) => runAttention('gradK', inputs, backend, attrs),
+  [KERNELS.attentionGradV]: ({ inputs, backend, attrs }) => runAttention('gradV', inputs, backend, attrs),
 };
+
+/**
+ * Runs one attention program. Inputs by name: `q`, `k`, `v`, `dy`, `out`, `stats`, and the optional
+ * `keyPaddingMask`, `attnMask`; the program picks those its mode reads.
+ */
+function runAttention(mode: AttentionMode, inputs: tf.NamedTensorInfoMap, backend: unknown, attrs?: Attrs) {
+  const t = inputs as Record<string, tf.TensorInfo | undefined>;
+  const [B, Lq, d] = t.q!.shape as [number, number, number];
+  const Lk = t.k!.shape[1]!;
+  const H = headsOf(attrs);
+  const dv = (t.v ?? t.dy)!.shape[2]!;
+  const program = new AttentionProgram(mode, {
+    B,
+    H,
+    Lq,
+    Lk,
+    h: d / H,
+    hv: dv / H,
+    keyPaddingMask: t.keyPaddingMask !== undefined,
+    attnMaskRank: t.attnMask === undefined ? 0 : (t.attnMask.shape.length as 2 | 3),
+  });
+  const byName: Record<string, tf.TensorInfo | undefined> = {
+    ...t,
+    fwdOut: t.out,
+    kpm: t.keyPaddingMask,
+    am: t.attnMask,
+  };
+  return run(
+    backend,
+    program,
+    program.variableNames.map((n) => byName[n]!),
+    [
+      { type: 'int32', data: [Lq] },
+      { type: 'int32', data: [Lk] },
+      { type: 'int32', data: [H] },
+      { type: 'int32', data: [program.blocks] },
+      { type: 'int32', data: [program.total] },
+      { type: 'float32', data: [1 / Math.sqrt(d / H)] },
+    ],
+  );
+}
 
 function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
   return [
@@ -254,16 +319,25 @@ const DESCRIPTIONS: Record<string, string> = {
   [KERNELS.biasGeluGrad]: 'fused bias + GELU backward',
   [KERNELS.adamMoment]: 'fused Adam moment update',
   [KERNELS.adamWParam]: 'fused AdamW parameter update',
+  [KERNELS.simplexVolumeSquared]: 'simplex volumes (Gram determinant) of indexed rows, one workgroup per simplex',
+  [KERNELS.attention]: 'fused multi-head attention forward (scores, masks, softmax, weighted sum: 1 dispatch)',
+  [KERNELS.attentionStats]: 'attention backward: per-row log-sum-exp and D = Σ dy·out',
+  [KERNELS.attentionGradQ]: 'fused attention query gradient',
+  [KERNELS.attentionGradK]: 'fused attention key gradient',
+  [KERNELS.attentionGradV]: 'fused attention value gradient',
 };
 
 /**
  * Registers the fused kernels for the `webgpu` backend and patches the active webgpu backend's uploads.
  * Idempotent. Set `GEOLIP_WEBGPU_FUSED=0` to skip the fused kernels (the composed ops then run),
+ * `GEOLIP_WEBGPU_ATTENTION=0` to keep the composed attention ops (the other fused kernels stay),
+ * `GEOLIP_WEBGPU_MATMUL=0` to keep tfjs's matmul programs (see `./matmul.ts`),
  * `GEOLIP_WEBGPU_IN_PLACE=0` to keep the in-place AdamW off (the fused per-tensor kernels then run),
  * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
  * reduction gradients, e.g. to measure each change.
  */
 let addNPatched = false;
+let matMulPatched = false;
 
 export function registerWebGPUKernels(): KernelRegistration[] {
   const out: KernelRegistration[] = [];
@@ -307,6 +381,23 @@ export function registerWebGPUKernels(): KernelRegistration[] {
       '(the stock shader binds one storage buffer per input and fails validation beyond the limit of 8)',
   });
   if (env.GEOLIP_WEBGPU_FUSED === '0') return out;
+  const matMul = tf.getKernel('BatchMatMul', 'webgpu');
+  if (env.GEOLIP_WEBGPU_MATMUL !== '0' && matMul !== undefined) {
+    if (!matMulPatched) {
+      tf.unregisterKernel('BatchMatMul', 'webgpu');
+      tf.registerKernel({
+        kernelName: 'BatchMatMul',
+        backendName: 'webgpu',
+        kernelFunc: tiledBatchMatMul(matMul.kernelFunc as tf.KernelFunc),
+      });
+      matMulPatched = true;
+    }
+    out.push({
+      name: 'BatchMatMul',
+      backend: 'webgpu',
+      description: 'register-tiled fp32 matmul (64×64 or 128×128 per workgroup) for shapes that fill the GPU',
+    });
+  }
   if (env.GEOLIP_WEBGPU_IN_PLACE !== '0' && tf.getBackend() === 'webgpu' && isWebGPUBackendLike(tf.backend())) {
     registerInPlaceAdamW('webgpu', webgpuInPlaceAdamW);
     out.push({
@@ -315,7 +406,15 @@ export function registerWebGPUKernels(): KernelRegistration[] {
       description: 'AdamW over all parameters in place: one dispatch per parameter, no new tensors (adamwUpdate)',
     });
   }
+  const attentionKernels = new Set<string>([
+    KERNELS.attention,
+    KERNELS.attentionStats,
+    KERNELS.attentionGradQ,
+    KERNELS.attentionGradK,
+    KERNELS.attentionGradV,
+  ]);
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
+    if (env.GEOLIP_WEBGPU_ATTENTION === '0' && attentionKernels.has(name)) continue;
     if (tf.getKernel(name, 'webgpu') === undefined) {
       tf.registerKernel({
         kernelName: name,
