@@ -4,17 +4,17 @@
 // (the step's cost does not depend on the values). A step is one `train()` step: data, forward, backward, clip,
 // AdamW, and the loss and gradient norm read back to the CPU (the loop's one sync per step).
 //
-//   node tools/perf/recipe-steps.mjs --backend wasm --quick   (a smoke run, ~1 min: every case at batch 4, 3 steps each;
-//                                                              glfm-v2 is skipped on wasm; --backend cpu runs it, ~10 min)
+//   node tools/perf/recipe-steps.mjs --backend wasm --quick   (a smoke run, ~1 min: every case at batch 8, 3 steps each;
+//                                                              glfm-v2 is skipped on wasm; --backend cpu runs it: ~20 min)
 //   node tools/perf/recipe-steps.mjs --backend wasm --only text-student --steps 3 --batch 32
 //   GPU machine: node tools/device/pack.mjs tools/perf/recipe-steps.mjs --out .device/steps, then
 //                bash .device/steps/run.sh --backend webgpu --out $OUT/recipe-steps.json
 //
 // Options: --backend webgpu|wasm|cpu (default webgpu), --only a,b, --steps N (timed, default 10), --warmup N
 // (default 2), --batch N (every case at batch N instead of the recipe's), --out file.json, --quick (--steps 1
-// --warmup 0 --batch 4 unless given). Per case, first two profiled steps (tf.profile; they also compile the
-// shaders): the kernels the second one dispatches, all and without Reshape / Identity (which move no data on
-// webgpu); then one unprofiled train() call of warm-up + timed steps: median / min / max ms per step (with
+// --warmup 0 --batch 8 unless given). Per case, first two profiled steps (tf.profile; they also compile the
+// shaders): the kernels the second one runs, all and without Reshape / Identity / custom-gradient scopes (no
+// dispatch of their own on webgpu); then one unprofiled train() call of warm-up + timed steps: median / min / max ms per step (with
 // --warmup 0 the first timed step includes train()'s set-up: AdamW's moments); the parameter count, and the live
 // tensors left after disposing (a leak check). The JSON is rewritten (temp file + rename) after every case, so a
 // timeout keeps what was measured; a Markdown table ends the run.
@@ -34,7 +34,7 @@ const quick = args.includes('--quick');
 const backendName = opt('backend', 'webgpu');
 const steps = Number(opt('steps', quick ? 1 : 10));
 const warmup = Number(opt('warmup', quick ? 0 : 2));
-const batchOverride = opt('batch', quick ? '4' : undefined);
+const batchOverride = opt('batch', quick ? '8' : undefined);
 const only = opt('only', '').split(',').filter(Boolean);
 const out = opt('out', undefined);
 
@@ -115,7 +115,9 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const NO_DATA_MOVED = new Set(['Reshape', 'Identity']);
+// No dispatch of their own on webgpu: Reshape and Identity share the input's buffer; an 'unnamed scope' entry is a
+// custom gradient's forward, whose ops are recorded one by one.
+const NO_DATA_MOVED = new Set(['Reshape', 'Identity', 'unnamed scope']);
 
 function save() {
   if (!out) return;
@@ -199,7 +201,7 @@ for (const c of CASES) {
     console.error(
       `${c.name}: ${row.params.toLocaleString('en-US')} params, ${row.msPerStep.toFixed(1)} ms/step of ${row.batch} ` +
         `(min ${row.msMin.toFixed(1)}, max ${row.msMax.toFixed(1)}), ${row.dispatches} kernels/step ` +
-        `(${row.dispatchesMovingData} without Reshape/Identity)`,
+        `(${row.dispatchesMovingData} without Reshape/Identity/scopes)`,
     );
   } catch (error) {
     report.cases.push({ name: c.name, recipe: c.recipe, config, error: String(error?.stack ?? error) });
@@ -217,7 +219,7 @@ const lines = [
   `Recipe steps on ${report.backend}${report.adapter ? ` (${report.adapter})` : ''}, ${warmup} warm-up + ${steps} ` +
     `timed steps, ${report.date}`,
   '',
-  '| case | batch | params | ms/step (median) | min | kernels/step | without Reshape/Identity |',
+  '| case | batch | params | ms/step (median) | min | kernels/step | without Reshape/Identity/scopes |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...report.cases.map((r) =>
     r.error || r.skipped
