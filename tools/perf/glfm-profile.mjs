@@ -1,6 +1,8 @@
-// Times GLFM training steps (the `glfm` recipe's step: flowMatchingLoss → AdamW through `train()`, clip 1) per variant
-// and model size on one backend, to choose a model size and step count that fit the GPU machine's budget (issue 9).
-// Synthetic data (seeded normal images, random labels): the step's cost does not depend on the pixels.
+// Times GLFM training steps (the `glfm` recipe's own step through `recipeStep` of @geolip/recipes: its batch stream,
+// flowMatchingLoss, AdamW with its schedule and clip 1, through `train()`) per variant and model size on one backend,
+// to choose a model size and step count that fit the GPU machine's budget (issue 9). Synthetic data (seeded random
+// byte images, labels 0…9): the step's cost does not depend on the pixels. Every recipe's step, GLFM's included:
+// tools/perf/recipe-steps.mjs.
 //
 //   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs tools/perf/glfm-profile.mjs --out .device/tc
 //   (GPU machine)  bash .device/tc/run.sh glfm-profile --out $OUT [--backend webgpu] [--steps 8] [--only name,name]
@@ -13,8 +15,8 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
-import { GlfmModel, flowMatchingLoss, glfmPreset } from '@geolip/diffusion';
 import { initBackend } from '@geolip/nn/backend';
+import { recipeStep } from '@geolip/recipes';
 import { train } from '@geolip/train';
 
 const args = process.argv.slice(2);
@@ -55,33 +57,32 @@ const median = (xs) => {
 
 for (const [name, variant, batch, overrides] of CASES) {
   if (only.length > 0 && !only.includes(name)) continue;
-  const model = new GlfmModel(glfmPreset(variant, { imageSize: 28, ...overrides }));
+  const step = recipeStep(
+    'glfm',
+    { variant, batchSize: batch, lr: 1e-3, warmupSteps: 200, modelConfig: overrides },
+    { maxSteps: warmup + steps },
+  );
+  const model = step.network;
   const rng = createRng(1);
   const images = new Float32Array(batch * 784).map(() => rng.normal());
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
-  const loss = (_b, ctx) =>
-    tf.tidy(() =>
-      flowMatchingLoss(model, tf.tensor4d(images, [batch, 28, 28, 1]), tf.tensor1d(labels, 'int32'), { rng: ctx.rng }),
-    );
   const stamps = [];
   const t0 = performance.now();
   try {
     await train({
-      model: { getWeights: () => model.getWeights(), loss },
-      data: () => null,
+      ...step.options,
       steps: warmup + steps,
-      optimizer: { lr: 1e-4 },
-      clipNorm: 1,
-      seed: 0,
       afterStep: () => {
         stamps.push(performance.now());
       },
     });
     const per = stamps.slice(warmup).map((t, i) => t - stamps[warmup + i - 1]);
     // Kernels of one forward + backward (no optimizer step).
+    const trainer = step.options.model;
+    const batch0 = step.options.data(0, createRng(2), 0);
     const prof = await tf.profile(() => {
       const { value, grads } = tf.variableGrads(
-        () => loss(null, { rng: createRng(2) }),
+        () => trainer.loss(batch0, { step: 0, micro: 0, training: true, rng: createRng(2) }),
         Object.values(model.getWeights()),
       );
       tf.dispose([value, ...Object.values(grads)]);
@@ -114,7 +115,7 @@ for (const [name, variant, batch, overrides] of CASES) {
       variant,
       batch,
       overrides,
-      params: model.paramCount(),
+      params: step.params,
       msPerStep: median(per),
       msMin: Math.min(...per),
       msMax: Math.max(...per),
@@ -133,7 +134,7 @@ for (const [name, variant, batch, overrides] of CASES) {
     report.cases.push({ name, error: String(error?.stack ?? error) });
     console.error(`${name}: ${error}`);
   } finally {
-    model.dispose();
+    step.dispose();
   }
   const tmp = join(outDir, 'glfm-profile.json.tmp');
   writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);

@@ -19,3 +19,5 @@ export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_SPLITS } from './recipes/coco-
 export type { CocoSoupConfig } from './recipes/coco-soup.js';
 export { glfm, parseGlfmConfig, GLFM_CLASSIFIER_VIT } from './recipes/glfm.js';
 export type { GlfmRecipeConfig } from './recipes/glfm.js';
+export { recipeStep, RECIPE_STEP_RECIPES } from './steps.js';
+export type { RecipeStep, RecipeStepOptions } from './steps.js';

@@ -14,7 +14,7 @@ import {
 } from '@geolip/vision';
 import type { DualStreamViTConfig, ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
-import type { ImageBatch, ImageBatchStream } from '@geolip/vision/io';
+import type { ImageBatch, ImageBatchStream, ImageDataset } from '@geolip/vision/io';
 import {
   MasteryQueue,
   bceWithLabelSmoothing,
@@ -41,6 +41,7 @@ import type {
   RecipeRun,
   StepContext,
   TrainableModel,
+  TrainOptions,
 } from '@geolip/train';
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
@@ -311,6 +312,54 @@ function embeddingsFile(emb: Float32Array, rows: number, dim: number, meta: Reco
   );
 }
 
+/**
+ * What a run trains, less evaluation and checkpoints: the network, its trainer (the loss stack, the mastery queue)
+ * and train()'s model, data (the shuffled, augmented batches of `trainData` over `epochs`), optimizer, schedule,
+ * clipping, seed and `afterStep`. `run` trains it; `recipeStep` times its steps (tools/perf/recipe-steps.mjs).
+ */
+export function fmnistVitTraining(
+  cfg: FmnistVitConfig,
+  trainData: ImageDataset,
+): { net: Net; trainer: Trainer; totalSteps: number; options: Omit<TrainOptions<ImageBatch>, 'steps'> } {
+  const stream: ImageBatchStream = batches(trainData, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    dropLast: true,
+    augment: { randomCrop: { padding: 2 }, flip: true },
+  });
+  const totalSteps = stream.length;
+  const net: Net = withModelConfig(R, 'modelConfig', () =>
+    cfg.model === 'vit'
+      ? {
+          kind: 'vit',
+          model: new ViTClassifier({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, 10, {
+            seed: cfg.seed,
+          }),
+        }
+      : {
+          kind: 'dual-stream',
+          model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, {
+            seed: cfg.seed,
+          }),
+        },
+  );
+  const trainer = new Trainer(net, cfg, cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined);
+  return {
+    net,
+    trainer,
+    totalSteps,
+    options: {
+      model: trainer,
+      data: streamSteps(stream),
+      ...optimizerOptions(cfg, totalSteps),
+      seed: cfg.seed,
+      afterStep: () => trainer.afterStep(),
+    },
+  };
+}
+
 async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
@@ -329,35 +378,13 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     images: trainSet.images.subarray(0, nTrain * 784),
     labels: trainSet.labels.subarray(0, nTrain),
   };
-  const stream: ImageBatchStream = batches(trainData, {
-    batchSize: cfg.batchSize,
-    shuffle: true,
-    seed: cfg.seed,
-    epochs: cfg.epochs,
-    dropLast: true,
-    augment: { randomCrop: { padding: 2 }, flip: true },
-  });
-  const totalSteps = stream.length;
   const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
   const evalEvery = cfg.evalEvery > 0 ? cfg.evalEvery : stepsPerEpoch;
 
   const files = await job.stage();
   const { metricsFile } = files;
-  const net: Net = withModelConfig(R, 'modelConfig', () =>
-    cfg.model === 'vit'
-      ? {
-          kind: 'vit',
-          model: new ViTClassifier({ ...FMNIST_PLAIN_VIT, ...cfg.modelConfig } as ViTEncoderConfig, 10, {
-            seed: cfg.seed,
-          }),
-        }
-      : {
-          kind: 'dual-stream',
-          model: new DualStreamViT({ ...FMNIST_DUAL_STREAM, ...cfg.modelConfig } as DualStreamViTConfig, {
-            seed: cfg.seed,
-          }),
-        },
-  );
+  const training = fmnistVitTraining(cfg, trainData);
+  const { net, trainer, totalSteps } = training;
   io.stdout.write(
     `fmnist-vit: ${cfg.model}, ${net.model.paramCount().toLocaleString('en-US')} parameters; ` +
       `${nTrain} train / ${nVal} val / ${nTest} test images, ` +
@@ -365,21 +392,14 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       `${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}\n`,
   );
 
-  const data = streamSteps(stream);
-
-  let queue = cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined;
-  const trainer = new Trainer(net, cfg, queue);
+  let queue = trainer.queue;
   const t0 = Date.now();
   let secondsBefore = 0; // training seconds of earlier calls (a resumed run)
   const trainSecondsNow = (): number => secondsBefore + (Date.now() - t0) / 1000;
   try {
     const summary = await train<ImageBatch>({
-      model: trainer,
-      data,
+      ...training.options,
       steps: options.steps ?? totalSteps,
-      ...optimizerOptions(cfg, totalSteps),
-      seed: cfg.seed,
-      afterStep: () => trainer.afterStep(),
       ...(nVal > 0
         ? {
             evalEvery,

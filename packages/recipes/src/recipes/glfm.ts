@@ -22,7 +22,7 @@ import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import { FMNIST_SMALL_VIT, ViTClassifier, vitClassifierFromSafetensors } from '@geolip/vision';
 import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
-import type { ImageBatch } from '@geolip/vision/io';
+import type { ImageBatch, ImageDataset } from '@geolip/vision/io';
 import {
   configReader,
   crossEntropy,
@@ -38,7 +38,15 @@ import {
   warmupCosine,
 } from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
-import type { CheckpointBlock, DataBlock, OptimizerBlock, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
+import type {
+  CheckpointBlock,
+  DataBlock,
+  OptimizerBlock,
+  RecipeRun,
+  StepContext,
+  TrainableModel,
+  TrainOptions,
+} from '@geolip/train';
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import { withModelConfig } from './model-config.js';
@@ -338,6 +346,39 @@ async function trainClassifier(
   return net;
 }
 
+/**
+ * What a run trains, less evaluation and checkpoints: the model and train()'s model (the flow-matching loss), data
+ * (the shuffled batches of `trainData` over `epochs`, scaled to [−1, 1]), optimizer, schedule, clipping and seed.
+ * `run` trains it; `recipeStep` times its steps (tools/perf/recipe-steps.mjs, glfm-profile.mjs).
+ */
+export function glfmTraining(
+  cfg: GlfmRecipeConfig,
+  trainData: ImageDataset,
+): { model: GlfmModel; totalSteps: number; options: Omit<TrainOptions<ImageBatch>, 'steps'> } {
+  // Images scaled to [−1, 1] (x·2/255 − 1): the card's data scale (see @geolip/diffusion's flowMatchingLoss).
+  const stream = batches(trainData, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    dropLast: true,
+    scale: 2 / 255,
+    mean: [1],
+  });
+  const totalSteps = stream.length;
+  const model = new GlfmModel(cfg.model);
+  return {
+    model,
+    totalSteps,
+    options: {
+      model: new Trainer(model, cfg.timeSampling),
+      data: streamSteps(stream),
+      ...optimizerOptions(cfg, totalSteps),
+      seed: cfg.seed,
+    },
+  };
+}
+
 async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const started = Date.now();
@@ -355,31 +396,19 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     images: trainSet.images.subarray(0, nTrain * 784),
     labels: trainSet.labels.subarray(0, nTrain),
   };
-  // Images scaled to [−1, 1] (x·2/255 − 1): the card's data scale (see @geolip/diffusion's flowMatchingLoss).
-  const stream = batches(trainData, {
-    batchSize: cfg.batchSize,
-    shuffle: true,
-    seed: cfg.seed,
-    epochs: cfg.epochs,
-    dropLast: true,
-    scale: 2 / 255,
-    mean: [1],
-  });
-  const totalSteps = stream.length;
   const stepsPerEpoch = Math.floor(nTrain / cfg.batchSize);
   const valX = toSigned(testSet.images.subarray(0, nVal * 784));
   const valLabels = testSet.labels.subarray(0, nVal);
 
   const files = await job.stage();
   const { metricsFile } = files;
-  const model = new GlfmModel(cfg.model);
+  const training = glfmTraining(cfg, trainData);
+  const { model, totalSteps } = training;
   io.stdout.write(
     `glfm: ${cfg.variant}, ${model.paramCount().toLocaleString('en-US')} parameters; ` +
       `${nTrain} train / ${nVal} val / ${nTest} test images, ` +
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; sampler ${cfg.sampler} × ${cfg.sampleSteps}\n`,
   );
-
-  const data = streamSteps(stream);
 
   const t0 = Date.now();
   let secondsBefore = 0;
@@ -387,11 +416,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   let classifier: ViTClassifier | undefined;
   try {
     const summary = await train<ImageBatch>({
-      model: new Trainer(model, cfg.timeSampling),
-      data,
+      ...training.options,
       steps: options.steps ?? totalSteps,
-      ...optimizerOptions(cfg, totalSteps),
-      seed: cfg.seed,
       evalEvery: stepsPerEpoch,
       evaluate: () => validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919),
       ...job.trainOptions(files, cfg.checkpointEvery, 1),

@@ -54,6 +54,7 @@ import type {
   RecipeRun,
   StepContext,
   TrainableModel,
+  TrainOptions,
 } from '@geolip/train';
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
@@ -548,6 +549,55 @@ function studentFile(
   );
 }
 
+/**
+ * What the student stage trains, less evaluation and checkpoints: the CaptionEncoder, its `Student` (the loss), the
+ * targets on the backend and train()'s model, data (`batchSize` random rows of `trainRows` a step), optimizer,
+ * schedule, clipping and seed. `studentStage` trains it; `recipeStep` times its steps (tools/perf/recipe-steps.mjs).
+ */
+export function studentTraining(
+  cfg: TextConsensusConfig,
+  tok: TokenizedCorpus,
+  consensusTargets: Matrix,
+  trainRows: Int32Array,
+  vocabSize: number,
+  cvTarget: number,
+): {
+  config: CaptionEncoderConfig;
+  encoder: CaptionEncoder;
+  student: Student;
+  targets: tf.Tensor2D;
+  options: Omit<TrainOptions<Int32Array>, 'steps'>;
+} {
+  const { rows: n, cols: k } = consensusTargets;
+  const config: CaptionEncoderConfig = {
+    vocabSize,
+    maxPositions: cfg.student.maxLength,
+    dModel: cfg.student.dModel,
+    heads: cfg.student.heads,
+    ffDim: cfg.student.ffDim,
+    layers: cfg.student.layers,
+    outDim: k,
+  };
+  const targets = tf.tensor2d(Float32Array.from(consensusTargets.data), [n, k]);
+  const encoder = new CaptionEncoder(config, { seed: cfg.seed });
+  const student = new Student(encoder, tok, targets, cfg, cvTarget);
+  return {
+    config,
+    encoder,
+    student,
+    targets,
+    options: {
+      model: student,
+      data: (_step: number, rng: Rng) => {
+        const pick = rng.choose(trainRows.length, cfg.batchSize);
+        return Int32Array.from(pick, (i) => trainRows[i]!);
+      },
+      ...optimizerOptions(cfg, cfg.steps),
+      seed: cfg.seed,
+    },
+  };
+}
+
 async function studentStage(
   cfg: TextConsensusConfig,
   sentences: readonly string[],
@@ -577,19 +627,9 @@ async function studentStage(
   const seen = new Uint8Array(tokenizer.vocabSize);
   for (const r of trainRows) for (let j = tok.offsets[r]!; j < tok.offsets[r + 1]!; j++) seen[tok.ids[j]!] = 1;
 
-  const config: CaptionEncoderConfig = {
-    vocabSize: tokenizer.vocabSize,
-    maxPositions: cfg.student.maxLength,
-    dModel: cfg.student.dModel,
-    heads: cfg.student.heads,
-    ffDim: cfg.student.ffDim,
-    layers: cfg.student.layers,
-    outDim: k,
-  };
   const cvTarget = cfg.cvTarget ?? consensus.diagnostics.consensusCV;
-  const targets = tf.tensor2d(Float32Array.from(consensus.targets.data), [n, k]);
-  const encoder = new CaptionEncoder(config, { seed: cfg.seed });
-  const student = new Student(encoder, tok, targets, cfg, cvTarget);
+  const training = studentTraining(cfg, tok, consensus.targets, trainRows, tokenizer.vocabSize, cvTarget);
+  const { config, encoder, student, targets } = training;
   io.stdout.write(
     `student: CaptionEncoder d=${config.dModel}, ${config.layers} layers, ${config.heads} heads, ` +
       `FFN ${config.ffDim}, out ${k}, ` +
@@ -598,14 +638,8 @@ async function studentStage(
   );
   try {
     const summary = await train<Int32Array>({
-      model: student,
-      data: (_step: number, rng: Rng) => {
-        const pick = rng.choose(trainRows.length, cfg.batchSize);
-        return Int32Array.from(pick, (i) => trainRows[i]!);
-      },
+      ...training.options,
       steps: stopAt,
-      ...optimizerOptions(cfg, cfg.steps),
-      seed: cfg.seed,
       evalEvery: cfg.evalEvery,
       evaluate: async () => fidelity(student, targets, valRows, cfg.embedBatch),
       ...job.trainOptions(files, cfg.checkpointEvery, 2),
