@@ -2,7 +2,7 @@
 // same network, loss (trainer), batch pipeline and train() options that `run` uses (each recipe's `*Training`
 // function), less evaluation, checkpoints and logging. For timing steps: tools/perf/recipe-steps.mjs, glfm-profile.mjs.
 import * as tf from '@tensorflow/tfjs-core';
-import { Matrix, createRng } from '@geolip/geometry';
+import { InvalidArgumentError, Matrix, createRng } from '@geolip/geometry';
 import type { TrainOptions } from '@geolip/train';
 import type { ImageDataset } from '@geolip/vision/io';
 
@@ -70,7 +70,12 @@ export function recipeStep(
     const parsed = recipe === 'glfm' ? parseGlfmConfig(config, dir) : parseFmnistVitConfig(config, dir);
     const n = rows ?? parsed.batchSize * 4;
     const perEpoch = Math.floor(n / parsed.batchSize);
-    if (perEpoch < 1) throw new RangeError(`recipeStep: ${n} rows are fewer than one batch of ${parsed.batchSize}`);
+    if (perEpoch < 1)
+      throw new InvalidArgumentError(
+        'recipeStep',
+        'options.rows',
+        `${n} rows are fewer than one batch of ${parsed.batchSize}`,
+      );
     const epochs = Math.ceil(maxSteps / perEpoch);
     const images = syntheticImages(n, seed);
     const data = `${n} random 28×28×1 byte images, ${parsed.batchSize} a batch`;
@@ -103,7 +108,12 @@ export function recipeStep(
   }
   const cfg = parseTextConsensusConfig(config, dir);
   const n = rows ?? cfg.batchSize * 16;
-  if (n < cfg.batchSize) throw new RangeError(`recipeStep: ${n} rows are fewer than one batch of ${cfg.batchSize}`);
+  if (n < cfg.batchSize)
+    throw new InvalidArgumentError(
+      'recipeStep',
+      'options.rows',
+      `${n} rows are fewer than one batch of ${cfg.batchSize}`,
+    );
   const rng = createRng(seed);
   const maxLength = cfg.student.maxLength;
   const lengths = Array.from({ length: n }, () => Math.min(maxLength, 6 + rng.int(maxLength - 5)));
