@@ -6,6 +6,7 @@
 #   tfjs-webgpu-before.json  the training and inference cases with issue 19's paths off (GEOLIP_WEBGPU_MATMUL=0
 #                            GEOLIP_WEBGPU_IN_PLACE=0 GEOLIP_WEBGPU_ATTENTION=0): the issue-6 state, same run
 #   dawn-probe.json          what Dawn's adapter exposes (shader-f16, subgroups, subgroup matrices)
+#   recipe-steps.json        the recipes' real training steps (tools/perf/recipe-steps.mjs), every fast path on
 # Copy them to results/perf/gpu/ and run `node tools/perf/write-benchmarks.mjs`.
 # PART=torch runs the PyTorch columns; PART=tfjs the tfjs ones and the probe (each fits one 10-minute device call);
 # default: both.
@@ -29,3 +30,4 @@ bash .device/gpu/run.sh model-bench --backend webgpu --out "$out/tfjs-webgpu.jso
 GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0 GEOLIP_WEBGPU_ATTENTION=0 bash .device/gpu/run.sh model-bench \
   --backend webgpu --cases encoder_infer,small_infer,encoder_train,small_train,vit_train \
   --out "$out/tfjs-webgpu-before.json" 2>&1 | show
+bash .device/gpu/run.sh recipe-steps --backend webgpu --out "$out/recipe-steps.json" 2>&1 | tail -14 || true
