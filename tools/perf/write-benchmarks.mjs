@@ -4,7 +4,7 @@
 //   results/perf/cpu/{tfjs-cpu.json, tfjs-wasm-1.json, tfjs-wasm-auto.json, ort-cpu.json}   (npm run bench:cpu)
 //
 //   node tools/perf/write-benchmarks.mjs [--out BENCHMARKS.md]
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -115,8 +115,18 @@ if (gpu.nn && gpu.torch) {
   const m = gpu.nn.machine ?? {};
   p(`## GPU machine: ${gpu.torch.gpu ?? 'GPU'}, tfjs webgpu against PyTorch ${gpu.torch.torch} eager`);
   p();
-  p(`Run: ${gpu.nn.date.slice(0, 10)}, \`tools/device/bench-gpu.sh\` (PyTorch fp32, TF32 and bf16 autocast, then tfjs`);
-  p("with every `@geolip/nn` WebGPU fast path, then tfjs with issue 19's paths off), on the same machine.");
+  p(
+    `Run: ${gpu.nn.date.slice(0, 10)}, one device session, consecutive calls on the same machine: PyTorch ` +
+      `(${[gpu.torch, gpu.tf32, gpu.bf16]
+        .filter(Boolean)
+        .map((t) => `\`${t.command}\``)
+        .join(
+          ', ',
+        )}), then \`model-bench.mjs --backend webgpu\` with every \`@geolip/nn\` fast path and with issue 19's`,
+  );
+  p(
+    `paths off (\`tools/device/bench-gpu.sh\` runs the same programs).${gpu.tf32 ? '' : ' PyTorch TF32: not run in this session.'}`,
+  );
   p(
     `Machine: ${gpu.nn.adapter ?? m.adapter ?? '?'}; CPU ${m.cpu ?? gpu.nn.cpu} (${m.cpuMHz ? `${m.cpuMHz} MHz, ` : ''}` +
       `${(m.cpuFlags ?? []).join(' ')}); Node ${m.node ?? gpu.nn.node}, tfjs ${m.tfjs ?? '4.22'}, ${m.dawn ?? 'Dawn'}; ` +
@@ -159,9 +169,41 @@ if (gpu.nn && gpu.torch) {
   p();
   p('pentachoron_cv: the tfjs row is float64 Cayley–Menger in JS on the CPU (`@geolip/geometry`); the GPU row is');
   p("`@geolip/nn`'s float32 kernel (volumes on the device, the 1000 volumes read back, CV in float64); PyTorch is a");
-  p('float64 batched determinant on the GPU. GPA at 768-d (float64 SVDs) is only on the CPU machine for tfjs; PyTorch');
-  p(`on this GPU: ${fmt(gpu.torch.results.find((c) => c.case === 'gpa_768')?.median_ms)} ms.`);
+  const gpaT = gpu.torch.results.find((c) => c.case === 'gpa_768');
+  p(
+    'float64 batched determinant on the GPU.' +
+      (gpaT ? ` PyTorch GPA at 768-d on this GPU: ${fmt(gpaT.median_ms)} ms.` : ''),
+  );
+  if (cvGpu && !cvTorch) {
+    const old = load('results/perf/gpu/torch-h100.json')?.results.find((c) => c.case === 'pentachoron_cv');
+    if (old)
+      p(
+        `PyTorch's pentachoron_cv was not run in this session; the ${load('results/perf/gpu/torch-h100.json').date.slice(0, 10)} run on an H100 measured ` +
+          `${fmt(old.median_ms)} ms (\`torch-h100.json\`): ${fmt(cvGpu.median_ms / old.median_ms)}× across runs.`,
+      );
+  }
   p();
+  const ablDir = join(root, 'results/perf/gpu/ablation');
+  if (existsSync(ablDir)) {
+    p('### Run-to-run spread: the same cases in later calls of the same session, same machine');
+    p();
+    p(
+      '| file (`results/perf/gpu/ablation/`) | small_train b128 ms | encoder_train b128 ms | small_infer b128 sent/s |',
+    );
+    p('| --- | ---: | ---: | ---: |');
+    for (const name of readdirSync(ablDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
+      const r = index(load(`results/perf/gpu/ablation/${name}`));
+      p(
+        `| ${name} | ${cell(r.get('small_train|128|'))} | ${cell(r.get('encoder_train|128|'))} | ${cell(r.get('small_infer|128|32'))} |`,
+      );
+    }
+    p();
+    p('What each file ran is in `results/perf/gpu/ablation/README.md`. The spread between calls of the same');
+    p('configuration is as large as the differences between configurations: read the main table with that in mind.');
+    p();
+  }
   const mm = gpu.nn.results.filter((c) => c.case === 'matmul_shapes');
   if (mm.length > 0) {
     p("### Matmul: tfjs's programs against `@geolip/nn`'s tiled program (TFLOP/s, 10 back-to-back products)");
@@ -194,10 +236,22 @@ if (gpu.nn && gpu.torch) {
     for (const n of Object.keys(pr)) p(`- \`${n}\`: ${say(n)}`);
     p();
   }
+  const gpuFiles = [
+    'tfjs-webgpu.json',
+    'tfjs-webgpu-before.json',
+    'torch-fp32.json',
+    'torch-tf32.json',
+    'torch-bf16.json',
+    'dawn-probe.json',
+  ];
   p(
-    'Files: `results/perf/gpu/tfjs-webgpu.json`, `tfjs-webgpu-before.json` (`GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0',
+    `Files (\`results/perf/gpu/\`): ${gpuFiles
+      .filter((n) => existsSync(join(root, 'results/perf/gpu', n)))
+      .map((n) => `\`${n}\``)
+      .join(
+        ', ',
+      )}; "issue 19 paths off" is \`GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0 GEOLIP_WEBGPU_ATTENTION=0\`.`,
   );
-  p('GEOLIP_WEBGPU_ATTENTION=0`), `torch-fp32.json`, `torch-tf32.json`, `torch-bf16.json`, `dawn-probe.json`.');
   p();
   const targets = [
     ['encoder_train|128|', 'encoder_train b128'],
@@ -221,8 +275,11 @@ if (gpu.nn && gpu.torch) {
     `- pentachoron CV of 1e5 points within 2× of PyTorch: ${fmt(cvB)}× (${cvB !== undefined && cvB <= 2 ? 'met' : 'not met'})`,
   );
   const encB16 = behind(nn.get('encoder_train|128|'), b16.get('encoder_train|128|'));
+  const f16 = gpu.probe?.probes?.['shader-f16']?.exposed;
   p(
-    `- mixed precision: encoder_train b128 within 1.5× of PyTorch bf16: tfjs has no mixed-precision mode yet; fp32 is ${fmt(encB16)}× behind bf16`,
+    '- mixed precision: encoder_train b128 within 1.5× of PyTorch bf16: not met; no mixed-precision mode exists' +
+      (f16 === false ? ' (this adapter exposes no `shader-f16` through Dawn)' : '') +
+      `; fp32 is ${fmt(encB16)}× behind bf16`,
   );
   p();
 }
