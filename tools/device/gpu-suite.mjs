@@ -33,9 +33,11 @@ import {
   pentachoronCVOnDevice,
   simplexVolumes,
   scaledDotProductAttention,
+  sumOfSquares,
 } from '@geolip/nn';
 import { initBackend, registerKernels } from '@geolip/nn/backend';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
+import { train } from '@geolip/train';
 
 import { main as benchMain } from '../../packages/bench/dist/cli.js';
 import { main as trainMain } from '../../packages/recipes/dist/cli.js';
@@ -250,6 +252,153 @@ await parity(
   },
   1e-5,
 );
+// Gradient clipping (issue 19): the squared global norm through GeolipSumSquares (webgpu: up to 7 tensors per
+// dispatch, then passes over the partial sums) against the composed square + sum + addN on cpu.
+await parity(
+  'sumOfSquares (GeolipSumSquares on webgpu): 120 transformer-like gradients, 50 odd sizes incl. an empty one, ' +
+    '[30522, 384], 1 and 0 tensors',
+  () => {
+    if (tf.getBackend() === GPU && GPU === 'webgpu' && process.env.GEOLIP_WEBGPU_FUSED !== '0') {
+      if (!hasKernel(KERNELS.sumSquares)) fail('GeolipSumSquares is not registered on webgpu');
+    }
+    const mix = [[384, 1152], [1152], [384, 384], [384], [384], [384], [384, 1536], [1536], [1536, 384], [384]];
+    const sets = {
+      transformer: Array.from({ length: 120 }, (_, i) => T(mix[i % 10], 60 + i, 0.1)),
+      odd: Array.from({ length: 50 }, (_, i) =>
+        i === 17 ? tf.zeros([0, 4]) : T([1 + ((i * 37) % 101), 1 + ((i * 13) % 7)], 200 + i),
+      ),
+      big: [T([30522, 384], 300, 0.1)],
+      one: [T([5, 5, 5], 301)],
+      none: [],
+    };
+    return Object.fromEntries(Object.entries(sets).map(([k, ts]) => [k, sumOfSquares(ts)]));
+  },
+  1e-5,
+);
+// Clipping folded into the in-place AdamW: gradScale ([] or [1]) multiplies the gradient in the shader; on cpu the
+// unfused computation (tf.mul(g, scale), then the update).
+await parity(
+  'adamwUpdate with gradScale (in place on webgpu) against tf.mul(g, scale) + AdamW on cpu, 3 steps, 5 parameters',
+  async () => {
+    const shapes = [[30522, 384], [384, 1536], [1536], [7, 5], []];
+    const owned = (make) => tf.tidy(() => tf.variable(make(), false));
+    const items = shapes.map((shape, i) => ({
+      p: owned(() => T(shape, 400 + i)),
+      m: owned(() => tf.zeros(shape)),
+      v: owned(() => tf.zeros(shape)),
+    }));
+    let inPlace = 0;
+    for (let t = 1; t <= 3; t++) {
+      const scales = [tf.scalar(0.37 * t), tf.tensor1d([1 / (t + 0.3)])];
+      const grads = shapes.map((shape, i) => T(shape, 410 + 10 * t + i));
+      const batch = items.map((it, i) => ({
+        ...it,
+        g: grads[i],
+        scalars: {
+          beta1: 0.9,
+          beta2: 0.999,
+          stepSize: 1e-3 / (1 - 0.9 ** t),
+          sqrtBc2: Math.sqrt(1 - 0.999 ** t),
+          epsilon: 1e-8,
+          decay: i === 2 ? 1 : 1 - 1e-3 * 0.01,
+        },
+        // Item 3 has no scale (the shader then reads a buffer holding 1).
+        ...(i === 3 ? {} : { gradScale: scales[i % 2] }),
+      }));
+      if (tf.getBackend() === 'cpu') {
+        const clipped = batch.map((it) => (it.gradScale ? tf.mul(it.g, tf.reshape(it.gradScale, [])) : it.g.clone()));
+        adamwUpdate(batch.map((it, i) => ({ p: it.p, m: it.m, v: it.v, g: clipped[i], scalars: it.scalars })));
+        tf.dispose(clipped);
+      } else {
+        inPlace += adamwUpdate(batch);
+      }
+      tf.dispose([...grads, ...scales]);
+    }
+    if (tf.getBackend() === GPU && GPU === 'webgpu' && inPlace !== 3 * items.length)
+      fail(`adamwUpdate with gradScale went in place for ${inPlace} of ${3 * items.length} updates on webgpu`);
+    const out = {};
+    items.forEach((it, i) => Object.assign(out, { [`p${i}`]: it.p, [`m${i}`]: it.m, [`v${i}`]: it.v }));
+    return out;
+  },
+  1e-5,
+);
+// train() with clipNorm: the norm through GeolipSumSquares and the clip factor passed to the in-place AdamW
+// (gradScale) on webgpu; the composed norm and the tensor path on cpu. 8 steps of a 4-layer MLP (8 parameters, so
+// two groups of the kernel's first pass), every step clipped; the step records and the parameters must agree.
+{
+  const clipNorm = 0.1;
+  const runs = {};
+  for (const backend of [GPU, 'cpu']) {
+    await tf.setBackend(backend);
+    const dims = [16, 64, 64, 32, 8];
+    const vars = {};
+    for (let l = 0; l < 4; l++) {
+      // Made in a tidy, so each variable owns its storage (the first update then already goes in place).
+      vars[`w${l}`] = tf.tidy(() =>
+        tf.variable(T([dims[l], dims[l + 1]], 500 + l, 0.3), true, `clip-${backend}-w${l}`),
+      );
+      vars[`b${l}`] = tf.tidy(() => tf.variable(T([dims[l + 1]], 510 + l, 0.1), true, `clip-${backend}-b${l}`));
+    }
+    const x = T([64, 16], 520);
+    const y = T([64, 8], 521);
+    const model = {
+      getWeights: () => vars,
+      loss: () =>
+        tf.tidy(() => {
+          let h = x;
+          for (let l = 0; l < 4; l++) {
+            h = tf.add(tf.matMul(h, vars[`w${l}`]), vars[`b${l}`]);
+            if (l < 3) h = tf.relu(h);
+          }
+          return tf.mean(tf.square(tf.sub(h, y)));
+        }),
+    };
+    const records = [];
+    await train({
+      model,
+      data: () => null,
+      steps: 8,
+      clipNorm,
+      optimizer: { lr: 1e-2, weightDecay: 0.01 },
+      log: (r) => r.type === 'step' && records.push(r),
+    });
+    const params = {};
+    for (const [n, v] of Object.entries(vars)) params[n] = await v.data();
+    tf.dispose([x, y, ...Object.values(vars)]);
+    runs[backend] = { records, params };
+  }
+  let worstRecord = 0;
+  runs.cpu.records.forEach((r, i) => {
+    const g = runs[GPU].records[i];
+    for (const k of ['loss', 'gradNorm']) worstRecord = Math.max(worstRecord, Math.abs(g[k] - r[k]) / Math.abs(r[k]));
+  });
+  let worstParam = 0;
+  for (const [n, b] of Object.entries(runs.cpu.params)) {
+    let scale = 1;
+    for (const v of b) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < b.length; i++) {
+      const d = Math.abs(runs[GPU].params[n][i] - b[i]) / scale;
+      worstParam = Number.isNaN(d) ? Infinity : Math.max(worstParam, d);
+    }
+  }
+  const clipped = runs.cpu.records.every((r) => r.gradNorm > clipNorm);
+  const ok = runs[GPU].records.length === 8 && clipped && worstRecord <= 1e-4 && worstParam <= 1e-4;
+  report.checks.push({
+    kind: 'train-clip',
+    name: 'train() with clipNorm (GeolipSumSquares + gradScale in the in-place AdamW): 8 steps, 4-layer MLP',
+    gradNorm: { [GPU]: runs[GPU].records.map((r) => r.gradNorm), cpu: runs.cpu.records.map((r) => r.gradNorm) },
+    everyStepClipped: clipped,
+    maxRelRecordDiff: worstRecord,
+    maxScaledParamDiff: worstParam,
+    tol: 1e-4,
+    ok,
+  });
+  console.error(
+    `${ok ? 'ok  ' : 'FAIL'} train() with clipNorm ${GPU} vs cpu: 8 steps (clipped: ${clipped}), max rel diff of ` +
+      `loss/gradNorm ${worstRecord.toExponential(2)}, max scaled parameter diff ${worstParam.toExponential(2)}`,
+  );
+  if (!ok) report.ok = false;
+}
 // The fused attention core (webgpu: 1 dispatch forward, 4 backward) against the composed ops on cpu.
 const paddingRows = (B, L, lengths) =>
   tf.tensor2d(lengths.map((n) => Array.from({ length: L }, (_, j) => (j < n ? 1 : 0))));

@@ -110,6 +110,70 @@ describe('adamwUpdate', () => {
     expect(Array.from(init.dataSync())).toEqual([1, 2, 3]);
   });
 
+  it('gradScale: the same values as stepping with tf.mul(g, scale), in place and on the tensor path', (ctx) => {
+    cpuOnly(ctx);
+    for (const inPlace of [false, true]) {
+      if (inPlace) registerReferenceInPlace();
+      const a = params(5);
+      const b = params(5); // the unfused computation, on its own copies
+      const c = params(6); // no gradScale, in the same call
+      const cRef = params(6);
+      for (let t = 1; t <= 3; t++) {
+        const s = { ...S, stepSize: S.stepSize * t };
+        // A `[]` scale and a `[1]` one (what c / max(‖g‖, c) gives, and what a user may pass).
+        const scale = t % 2 === 0 ? tf.scalar(0.37 * t) : tf.tensor1d([1 / (t + 0.3)]);
+        const items: AdamWItem[] = [
+          { ...a, scalars: s, gradScale: scale },
+          { ...c, scalars: s },
+        ];
+        expect(adamwUpdate(items)).toBe(inPlace ? 2 : 0);
+        const clipped = tf.mul(b.g, tf.reshape(scale, []));
+        for (const [x, g] of [
+          [b, clipped],
+          [cRef, cRef.g],
+        ] as const) {
+          const next = adamwStep(x.p, g, x.m, x.v, s);
+          x.p.assign(next.p);
+          x.m.assign(next.m);
+          x.v.assign(next.v);
+          tf.dispose([next.p, next.m, next.v]);
+        }
+        tf.dispose([clipped, scale]);
+      }
+      for (const [x, y] of [
+        [a, b],
+        [c, cRef],
+      ] as const) {
+        for (const k of ['p', 'm', 'v'] as const) {
+          const [xs, ys] = [x[k].dataSync(), y[k].dataSync()];
+          // Bitwise on the tensor path (the same ops); within float32 rounding in place (as the test above).
+          if (!inPlace) expect(Array.from(xs)).toEqual(Array.from(ys));
+          xs.forEach((xi, i) =>
+            expect(Math.abs(xi - ys[i]!)).toBeLessThanOrEqual(4e-7 * Math.max(1, Math.abs(ys[i]!))),
+          );
+        }
+      }
+      unregisterReferenceInPlace();
+    }
+  });
+
+  it('gradScale in place, hand-derived: g·s enters both moments', (ctx) => {
+    cpuOnly(ctx);
+    registerReferenceInPlace();
+    const p = owned([1, -2], [2]);
+    const m = owned([0, 0], [2]);
+    const v = owned([0, 0], [2]);
+    const g = tf.tensor([0.5, -4], [2]);
+    const s = { beta1: 0.9, beta2: 0.999, stepSize: 1, sqrtBc2: Math.sqrt(0.001), epsilon: 0, decay: 1 };
+    expect(adamwUpdate([{ p, m, v, g, scalars: s, gradScale: tf.scalar(0.25) }])).toBe(1);
+    // m = 0.1·g·s, v = 0.001·(g·s)²; Adam's first step is still lr·sign(g).
+    expect(m.dataSync()[0]).toBeCloseTo(0.0125, 7);
+    expect(m.dataSync()[1]).toBeCloseTo(-0.1, 7);
+    expect(v.dataSync()[1]).toBeCloseTo(0.001, 8);
+    expect(p.dataSync()[0]).toBeCloseTo(0.9, 5);
+    expect(p.dataSync()[1]).toBeCloseTo(-1.9, 5);
+  });
+
   it('declines a gradient of the wrong size (the tensor path then reports the shape error)', () => {
     registerReferenceInPlace();
     const a = params(4);

@@ -65,6 +65,8 @@ export function adamwStep(
  * On a backend with an in-place AdamW (webgpu after `initBackend` from `@geolip/nn/backend`) each parameter costs
  * one dispatch that rewrites its buffers; a parameter it declines (storage shared with another live tensor,
  * non-float32) and every parameter elsewhere take {@link adamwStep} and `assign`, whose values are the same.
+ * An item's `gradScale` (a `[]` or `[1]` tensor) multiplies its gradient inside the update (in the shader on webgpu;
+ * `tf.mul(g, gradScale)` on the tensor path): global-norm clipping without clipped copies of the gradients.
  * Returns how many parameters went in place.
  */
 export function adamwUpdate(items: readonly AdamWItem[]): number {
@@ -77,7 +79,9 @@ export function adamwUpdate(items: readonly AdamWItem[]): number {
         inPlace += 1;
         return;
       }
-      const next = adamwStep(it.p, it.g, it.m, it.v, it.scalars);
+      const s = it.gradScale;
+      const g = s ? tf.mul(it.g, s.rank === 0 ? s : tf.reshape(s, [])) : it.g;
+      const next = adamwStep(it.p, g, it.m, it.v, it.scalars);
       it.m.assign(next.m);
       it.v.assign(next.v);
       it.p.assign(next.p);

@@ -8,6 +8,7 @@ export type { GeluApproximation } from './gelu.js';
 export { layerNorm, composedLayerNorm } from './layer-norm.js';
 export { linear } from './linear.js';
 export { adamwStep, adamwUpdate } from './adamw.js';
+export { sumOfSquares } from './sum-of-squares.js';
 export type { AdamWItem } from '../kernels/in-place.js';
 export type { AdamWStepScalars } from './adamw.js';
 export { simplexVolumes, composedSimplexVolumeSquared, pentachoronCVOnDevice } from './simplex-volumes.js';

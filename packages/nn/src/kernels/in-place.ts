@@ -21,6 +21,11 @@ export interface AdamWItem {
   m: tf.Variable;
   v: tf.Variable;
   scalars: AdamWStepScalars;
+  /**
+   * A `[]` or `[1]` float32 tensor: the update uses `g·gradScale` instead of `g` (global-norm clipping folded into
+   * the update, e.g. `c / max(‖g‖, c)`, with no clipped gradient made). Absent: `g` as it is.
+   */
+  gradScale?: tf.Tensor;
 }
 
 /** Updates what it can in place; returns, per item, whether it did. */
@@ -62,7 +67,7 @@ function ownedValues(b: CpuBackendLike, t: tf.Tensor): Float32Array | null {
  */
 const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
   const b = tf.backend() as unknown as CpuBackendLike;
-  return items.map(({ p, g, m, v, scalars: s }) => {
+  return items.map(({ p, g, m, v, scalars: s, gradScale }) => {
     if (typeof b.data?.get !== 'function') return false;
     const pv = ownedValues(b, p);
     const mv = ownedValues(b, m);
@@ -71,6 +76,12 @@ const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
     const gv = gd?.values;
     if (!pv || !mv || !vv || !(gv instanceof Float32Array) || g.dtype !== 'float32') return false;
     if (pv.length !== gv.length || mv.length !== gv.length || vv.length !== gv.length) return false;
+    let scale: number | undefined;
+    if (gradScale) {
+      const sv = b.data.get(gradScale.dataId)?.values;
+      if (gradScale.dtype !== 'float32' || gradScale.size !== 1 || !(sv instanceof Float32Array)) return false;
+      scale = sv[0]!;
+    }
     const f = Math.fround;
     const [b1, b2] = [f(s.beta1), f(s.beta2)];
     const [c1, c2] = [f(1 - s.beta1), f(1 - s.beta2)];
@@ -81,8 +92,9 @@ const referenceInPlaceAdamW: AdamWInPlaceFn = (items) => {
       number,
     ];
     for (let i = 0; i < pv.length; i++) {
-      mv[i] = adamMomentF32(mv[i]!, gv[i]!, b1, c1, false);
-      vv[i] = adamMomentF32(vv[i]!, gv[i]!, b2, c2, true);
+      const gi = scale === undefined ? gv[i]! : f(gv[i]! * scale);
+      mv[i] = adamMomentF32(mv[i]!, gi, b1, c1, false);
+      vv[i] = adamMomentF32(vv[i]!, gi, b2, c2, true);
       pv[i] = adamWParamF32(pv[i]!, mv[i]!, vv[i]!, stepSize, sqrtBc2, eps, decay);
     }
     return true;

@@ -53,6 +53,11 @@ export const KERNELS = {
   attentionGradK: 'GeolipAttentionGradK',
   /** `dv` of attention. Inputs `q`, `k`, `dy`, `stats` and the masks. → `[B, Lk, dv]`. */
   attentionGradV: 'GeolipAttentionGradV',
+  /**
+   * Sum of squares over many tensors, `Σ_tensors Σ x²` → a `[]` float32 scalar. Inputs: an array of float32
+   * tensors of any shapes (as tfjs's `AddN`), none of size 0. Not differentiable (no gradient is registered).
+   */
+  sumSquares: 'GeolipSumSquares',
 } as const;
 
 export type GeolipKernelName = (typeof KERNELS)[keyof typeof KERNELS];

@@ -397,6 +397,16 @@ const referenceKernels: Record<string, KernelFn> = {
         }
     return make(backend, [B, H, Lq, 3], res);
   },
+  [KERNELS.sumSquares]: ({ inputs, backend }) => {
+    // The float32 squares (as the WGSL program forms them) summed in float64, rounded once: the value the
+    // program's float32 partial sums approximate.
+    let acc = 0;
+    for (const x of inputs as unknown as tf.TensorInfo[]) {
+      const xv = read(backend, x);
+      for (let i = 0; i < xv.length; i++) acc += Math.fround(xv[i]! * xv[i]!);
+    }
+    return make(backend, [], Float32Array.of(acc));
+  },
   [KERNELS.attentionGradQ]: ({ inputs, backend, attrs }) => attentionGrad('q', inputs, backend, attrs),
   [KERNELS.attentionGradK]: ({ inputs, backend, attrs }) => attentionGrad('k', inputs, backend, attrs),
   [KERNELS.attentionGradV]: ({ inputs, backend, attrs }) => attentionGrad('v', inputs, backend, attrs),

@@ -30,6 +30,16 @@ export interface AdamWOptions {
   lrScale?: (name: string) => number;
 }
 
+/** Options of one {@link AdamW.step}. */
+export interface AdamWStepOptions {
+  /**
+   * A `[]` float32 tensor every gradient is multiplied by inside the update, e.g. the global-norm clip factor
+   * `c / max(‖g‖, c)`: the same values as stepping with `tf.mul(g, gradScale)`, without making those tensors (on
+   * webgpu the product is formed in the in-place update's shader). Not disposed.
+   */
+  gradScale?: tf.Tensor;
+}
+
 /** The optimizer state as plain arrays, for checkpoints (see {@link AdamW.getState}). */
 export interface AdamWState {
   /** Optimizer steps taken so far (t in the bias corrections). */
@@ -139,10 +149,14 @@ export class AdamW {
    * @param grads - gradients by parameter name (not `tf.Variable.name`: remap `tf.variableGrads` output), each
    *   the shape of its parameter; missing names are skipped.
    * @param lr - the learning rate for this step (default `options.lr`).
+   * @param options - `gradScale`: a `[]` tensor the gradients are multiplied by (clipping folded into the update).
    */
-  step(grads: Record<string, tf.Tensor>, lr: number = this.lr): void {
+  step(grads: Record<string, tf.Tensor>, lr: number = this.lr, options: AdamWStepOptions = {}): void {
     this.assertLive('AdamW.step');
     assertNumber('AdamW.step', 'lr', lr, 0);
+    const gradScale = options.gradScale;
+    if (gradScale !== undefined && (!(gradScale instanceof tf.Tensor) || gradScale.size !== 1))
+      throw new InvalidArgumentError('AdamW.step', 'options.gradScale', 'must be a tf.Tensor holding one value');
     this.t += 1;
     const bc1 = 1 - this.beta1 ** this.t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** this.t);
@@ -165,6 +179,7 @@ export class AdamW {
           epsilon: this.epsilon,
           decay: this.decayed.has(name) && this.weightDecay > 0 ? 1 - lr * scale * this.weightDecay : 1,
         },
+        ...(gradScale ? { gradScale } : {}),
       });
     }
     // In place, one dispatch per parameter, on webgpu (after @geolip/nn/backend's initBackend); tensor ops and

@@ -1,5 +1,5 @@
 export { AdamW, defaultNoWeightDecay, isAnchorName } from './adamw.js';
-export type { AdamWOptions, AdamWState } from './adamw.js';
+export type { AdamWOptions, AdamWState, AdamWStepOptions } from './adamw.js';
 export { clipByGlobalNorm, constantLr, globalNorm, warmupCosine } from './schedule.js';
 export type { LrSchedule, WarmupCosineOptions } from './schedule.js';
 export { train, TrainNonFiniteError } from './train.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@geolip/geometry';
 import { assertInteger, assertNumber } from '@geolip/geometry/checks';
+import { sumOfSquares } from '@geolip/nn';
 
 /** A learning-rate schedule: `step` is the 0-based index of the optimizer step about to be taken. */
 export type LrSchedule = (step: number) => number;
@@ -69,27 +70,26 @@ export function clipByGlobalNorm(
   assertNumber('clipByGlobalNorm', 'maxNorm', maxNorm, Number.MIN_VALUE);
   return tf.tidy(() => {
     const norm = globalNorm(grads);
-    const scale = tf.div(maxNorm, tf.maximum(norm, maxNorm));
+    const scale = clipScale(norm, maxNorm);
     const clipped: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
     return { clipped, norm } as never;
   });
 }
 
-/** `[]` √(Σ_params Σ g²), a new scalar tensor. */
+/**
+ * `[]` √(Σ_params Σ g²), a new scalar tensor. The sum of squares is `@geolip/nn`'s `sumOfSquares`: on webgpu (after
+ * `initBackend`) up to 7 gradients per dispatch, elsewhere one square and one sum per gradient.
+ */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => {
-    const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    if (parts.length === 0) return tf.scalar(0);
-    // Sum in groups of at most 7: tfjs-webgpu's AddN binds one storage buffer per input and a shader stage
-    // gets 8, so tf.addN over a model's ~60 parameters fails there unless @geolip/nn's patch is registered.
-    let level = parts;
-    while (level.length > 1) {
-      const next: tf.Tensor[] = [];
-      for (let i = 0; i < level.length; i += 7)
-        next.push(level.length - i === 1 ? level[i]! : tf.addN(level.slice(i, i + 7)));
-      level = next;
-    }
-    return tf.sqrt(level[0]!) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.sqrt(sumOfSquares(Object.values(grads))));
+}
+
+/**
+ * `[]` the global-norm clip factor `c / max(norm, c)` (1 when `norm` ≤ c), a new scalar tensor, computed on the
+ * backend: the factor {@link clipByGlobalNorm} multiplies the gradients by, and what `train` passes to
+ * `AdamW.step` as `gradScale`.
+ */
+export function clipScale(norm: tf.Scalar, maxNorm: number): tf.Scalar {
+  return tf.tidy(() => tf.div(maxNorm, tf.maximum(norm, maxNorm)));
 }

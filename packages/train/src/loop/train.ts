@@ -12,7 +12,7 @@ import type { JsonValue } from '../checkpoint/checkpoint.js';
 import { AdamW } from './adamw.js';
 import type { AdamWOptions } from './adamw.js';
 import { formatProgress } from './progress.js';
-import { clipByGlobalNorm, constantLr, globalNorm } from './schedule.js';
+import { clipScale, constantLr, globalNorm } from './schedule.js';
 import type { LrSchedule } from './schedule.js';
 import { readWeightsAsync } from '../io/read-weights.js';
 
@@ -144,7 +144,8 @@ const yieldToEventLoop = (): Promise<void> =>
  * Trains `model` with AdamW, an optional schedule, global-norm clipping and gradient accumulation.
  *
  * Each step: for each of k micro-batches, `tf.variableGrads` of `model.loss` (inside `tf.tidy`);
- * gradients are summed and divided by k; clipped to `clipNorm`; one AdamW update. The loss and
+ * gradients are summed and divided by k; clipped to `clipNorm` (the factor c / max(‖g‖, c) is applied inside the
+ * AdamW update, as `AdamW.step`'s `gradScale`); one AdamW update. The loss and
  * gradient norm are read to the CPU once per step (the only sync), checked with `Number.isFinite`.
  *
  * @remarks
@@ -315,17 +316,11 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       const readback = tf.tidy(() => {
         const avg: Record<string, tf.Tensor> = {};
         for (const [n, g] of Object.entries(accumulated)) avg[n] = accumulate === 1 ? g : tf.div(g, accumulate);
-        let norm: tf.Scalar;
-        let final = avg;
-        if (clipNorm !== undefined) {
-          const c = clipByGlobalNorm(avg, clipNorm);
-          final = c.clipped;
-          norm = c.norm;
-        } else {
-          norm = globalNorm(avg);
-        }
+        const norm = globalNorm(avg);
         const read = tf.keep(tf.stack([tf.div(lossSum!, accumulate), norm]));
-        optimizer.step(final, lr);
+        // Clipping folded into the update: AdamW multiplies each gradient by c / max(‖g‖, c) (in the in-place
+        // update's shader on webgpu), the values of clipByGlobalNorm's clipped gradients without making them.
+        optimizer.step(avg, lr, clipNorm === undefined ? {} : { gradScale: clipScale(norm, clipNorm) });
         return read;
       });
       // An asynchronous read (webgpu in Node cannot read synchronously); the values predate the update.

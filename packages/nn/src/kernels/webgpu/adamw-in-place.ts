@@ -9,6 +9,9 @@
  * the pending tfjs work is submitted, so the gradients are complete when this queue submission runs; tfjs work
  * recorded afterwards is submitted after it. Both are on the one queue, whose order WebGPU guarantees.
  *
+ * An item's `gradScale` (a 1-element tensor: global-norm clipping folded in) is bound as a sixth buffer and
+ * multiplies the gradient in the shader; items without one bind a buffer holding 1.0.
+ *
  * Caches: tfjs keeps a CPU copy of a tensor after a read (`values`); for the variables written here it is dropped,
  * so a later read fetches the new values from the GPU.
  */
@@ -50,27 +53,45 @@ const WG = 256;
 /** WebGPU's minimum `minUniformBufferOffsetAlignment`, the stride of the per-parameter uniforms. */
 const UNIFORM_STRIDE = 256;
 const MAX_GROUPS = 65535;
+/** Bytes of the shader's `U` (10 four-byte fields). */
+const UNIFORM_SIZE = 40;
 
 const SHADER = `
-struct U { beta1 : f32, beta2 : f32, stepSize : f32, sqrtBc2 : f32, eps : f32, decay : f32, n : u32, rowStride : u32 }
+struct U {
+  beta1 : f32, beta2 : f32, stepSize : f32, sqrtBc2 : f32, eps : f32, decay : f32, n : u32, rowStride : u32,
+  oneMinusBeta1 : f32, oneMinusBeta2 : f32,
+}
 @group(0) @binding(0) var<storage, read_write> p : array<f32>;
 @group(0) @binding(1) var<storage, read_write> m : array<f32>;
 @group(0) @binding(2) var<storage, read_write> v : array<f32>;
 @group(0) @binding(3) var<storage, read> g : array<f32>;
 @group(0) @binding(4) var<uniform> u : U;
+@group(0) @binding(5) var<storage, read> gs : array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let i = gid.x + gid.y * u.rowStride;
   if (i >= u.n) { return; }
-  let gi = g[i];
-  let mi = m[i] * u.beta1 + gi * (1.0 - u.beta1);
-  let vi = v[i] * u.beta2 + (gi * gi) * (1.0 - u.beta2);
+  let gi = g[i] * gs[0];
+  let mi = m[i] * u.beta1 + gi * u.oneMinusBeta1;
+  let vi = v[i] * u.beta2 + (gi * gi) * u.oneMinusBeta2;
   m[i] = mi;
   v[i] = vi;
   p[i] = p[i] * u.decay - (mi / (sqrt(vi) / u.sqrtBc2 + u.eps)) * u.stepSize;
 }`;
 
 const pipelines = new WeakMap<object, { getBindGroupLayout(i: number): unknown }>();
+const ones = new WeakMap<object, GPUBufferLike>();
+
+/** A 1-element buffer holding 1.0, bound as the gradient scale of items without one (`g·1` is `g` exactly). */
+function onesFor(b: WebGPUBackendLike, usage: Record<string, number>): GPUBufferLike {
+  let buf = ones.get(b.device);
+  if (!buf) {
+    buf = b.device.createBuffer({ size: 4, usage: usage.STORAGE! | usage.COPY_DST! });
+    b.queue.writeBuffer(buf, 0, Float32Array.of(1));
+    ones.set(b.device, buf);
+  }
+  return buf;
+}
 
 function pipelineFor(device: GPUDeviceLike): { getBindGroupLayout(i: number): unknown } {
   let p = pipelines.get(device);
@@ -119,15 +140,17 @@ export const webgpuInPlaceAdamW: AdamWInPlaceFn = (items: readonly AdamWItem[]) 
   const usage = (globalThis as unknown as { GPUBufferUsage?: Record<string, number> }).GPUBufferUsage;
   if (!usage) return done;
 
-  const work: { index: number; bufs: GPUBufferLike[]; n: number }[] = [];
+  const work: { index: number; bufs: GPUBufferLike[]; n: number; scale: GPUBufferLike }[] = [];
   items.forEach((it, index) => {
     const n = it.p.size;
     if (it.g.size !== n || it.m.size !== n || it.v.size !== n) return;
+    if (it.gradScale && it.gradScale.size !== 1) return;
     const bp = bufferOf(b, it.p, true);
     const bm = bp && bufferOf(b, it.m, true);
     const bv = bm && bufferOf(b, it.v, true);
     const bg = bv && bufferOf(b, it.g, false);
-    if (bp && bm && bv && bg) work.push({ index, bufs: [bp, bm, bv, bg], n });
+    const bs = bg && (it.gradScale ? bufferOf(b, it.gradScale, false) : onesFor(b, usage));
+    if (bp && bm && bv && bg && bs) work.push({ index, bufs: [bp, bm, bv, bg], n, scale: bs });
   });
   if (work.length === 0) return done;
 
@@ -149,6 +172,10 @@ export const webgpuInPlaceAdamW: AdamWInPlaceFn = (items: readonly AdamWItem[]) 
     const gy = Math.ceil(groups / gx);
     u32[o + 6] = n;
     u32[o + 7] = gx * WG;
+    // 1 − β in float64, then rounded, as the tensor path's constants (1 − f32(β) in the shader differs by ~1e-5
+    // relative for β2 = 0.999).
+    f32[o + 8] = 1 - s.beta1;
+    f32[o + 9] = 1 - s.beta2;
     grids.push([gx, gy]);
   });
   const device = b.device;
@@ -159,9 +186,10 @@ export const webgpuInPlaceAdamW: AdamWInPlaceFn = (items: readonly AdamWItem[]) 
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
-  work.forEach(({ bufs, n }, k) => {
+  work.forEach(({ bufs, n, scale }, k) => {
     const entries = bufs.map((buffer, i) => ({ binding: i, resource: { buffer, offset: 0, size: n * 4 } }));
-    entries.push({ binding: 4, resource: { buffer: ubuf, offset: k * UNIFORM_STRIDE, size: 32 } });
+    entries.push({ binding: 4, resource: { buffer: ubuf, offset: k * UNIFORM_STRIDE, size: UNIFORM_SIZE } });
+    entries.push({ binding: 5, resource: { buffer: scale, offset: 0, size: 4 } });
     pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
     pass.dispatchWorkgroups(grids[k]![0], grids[k]![1]);
     done[work[k]!.index] = true;

@@ -38,6 +38,8 @@ import {
   LayerNormProgram,
   LayerNormStatsProgram,
   SimplexVolumeProgram,
+  SUM_SQUARES_WG,
+  SumSquaresProgram,
 } from './programs.js';
 import { isWebGPUBackendLike, webgpuInPlaceAdamW } from './adamw-in-place.js';
 import { tiledBatchMatMul } from './matmul.js';
@@ -50,6 +52,9 @@ interface Uniform {
 
 /** The parts of tfjs-webgpu's `WebGPUBackend` used here (duck-typed: no import of the backend package). */
 interface WebGPUBackendLike {
+  device?: { limits?: { maxStorageBuffersPerShaderStage?: number } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
   runWebGPUProgram(
     program: Program,
     inputs: tf.TensorInfo[],
@@ -256,6 +261,7 @@ const webgpuKernels: Record<string, KernelFn> = {
       ],
     );
   },
+  [KERNELS.sumSquares]: ({ inputs, backend }) => sumSquaresWebGPU(inputs as unknown as tf.TensorInfo[], backend),
   [KERNELS.attention]: ({ inputs, backend, attrs }) => runAttention('forward', inputs, backend, attrs),
   [KERNELS.attentionStats]: ({ inputs, backend, attrs }) => runAttention('stats', inputs, backend, attrs),
   [KERNELS.attentionGradQ]: ({ inputs, backend, attrs }) => runAttention('gradQ', inputs, backend, attrs),
@@ -304,6 +310,56 @@ function runAttention(mode: AttentionMode, inputs: tf.NamedTensorInfoMap, backen
   );
 }
 
+/** Elements per workgroup of the first pass (32 per thread) and of the passes that add partial sums (256). */
+const SQUARES_CHUNK = SUM_SQUARES_WG * 32;
+const PARTIALS_CHUNK = SUM_SQUARES_WG * 256;
+
+/**
+ * {@link KERNELS.sumSquares}: the inputs (flattened) in groups of at most 7 per {@link SumSquaresProgram} dispatch,
+ * each giving one partial sum per chunk; then the partial sums, 7 arrays per dispatch, until one value is left, the
+ * `[]` output. ~120 parameter gradients take 18 + 3 + 1 dispatches where the composed ops take ~260.
+ */
+export function sumSquaresWebGPU(inputs: tf.TensorInfo[], backend: unknown): tf.TensorInfo {
+  const b = backend as WebGPUBackendLike;
+  let level: tf.TensorInfo[] = inputs
+    .filter((t) => t.shape.reduce((a, c) => a * c, 1) > 0)
+    .map((t) => ({ ...t, shape: [t.shape.reduce((a, c) => a * c, 1)] }));
+  if (level.length === 0) return b.makeTensorInfo([], 'float32', Float32Array.of(0));
+  const maxInputs = Math.max(1, Math.min(7, (b.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1));
+  const temps: tf.TensorInfo[] = [];
+  let square = true;
+  for (;;) {
+    const chunk = square ? SQUARES_CHUNK : PARTIALS_CHUNK;
+    const groups: tf.TensorInfo[][] = [];
+    for (let i = 0; i < level.length; i += maxInputs) groups.push(level.slice(i, i + maxInputs));
+    const next: tf.TensorInfo[] = [];
+    let result: tf.TensorInfo | undefined;
+    for (const group of groups) {
+      const ends: number[] = [];
+      let total = 0;
+      for (const t of group) ends.push((total += t.shape[0]!));
+      const count = Math.ceil(total / chunk);
+      const last = groups.length === 1 && count === 1;
+      const out = run(backend, new SumSquaresProgram(group.length, count, square, last), group, [
+        { type: 'int32', data: [count] },
+        { type: 'int32', data: [chunk] },
+        ...ends.map((e) => ({ type: 'int32' as const, data: [e] })),
+      ]);
+      if (last) result = out;
+      else {
+        temps.push(out);
+        next.push(out);
+      }
+    }
+    if (result) {
+      for (const t of temps) b.disposeData(t.dataId);
+      return result;
+    }
+    level = next;
+    square = false;
+  }
+}
+
 function rowUniforms(rows: number, cols: number, attrs?: Attrs): Uniform[] {
   return [
     { type: 'int32', data: [rows] },
@@ -322,6 +378,7 @@ const DESCRIPTIONS: Record<string, string> = {
   [KERNELS.adamMoment]: 'fused Adam moment update',
   [KERNELS.adamWParam]: 'fused AdamW parameter update',
   [KERNELS.simplexVolumeSquared]: 'simplex volumes (Gram determinant) of indexed rows, one workgroup per simplex',
+  [KERNELS.sumSquares]: 'sum of squares over many tensors, up to 7 per dispatch (the gradient norm for clipping)',
   [KERNELS.attention]: 'fused multi-head attention forward (scores, masks, softmax, weighted sum: 1 dispatch)',
   [KERNELS.attentionStats]: 'attention backward: per-row log-sum-exp and D = Σ dy·out',
   [KERNELS.attentionGradQ]: 'fused attention query gradient',
@@ -335,6 +392,7 @@ const DESCRIPTIONS: Record<string, string> = {
  * `GEOLIP_WEBGPU_ATTENTION=0` to keep the composed attention ops (the other fused kernels stay),
  * `GEOLIP_WEBGPU_MATMUL=0` to keep tfjs's matmul programs (see `./matmul.ts`),
  * `GEOLIP_WEBGPU_IN_PLACE=0` to keep the in-place AdamW off (the fused per-tensor kernels then run),
+ * `GEOLIP_WEBGPU_SUM_SQUARES=0` to keep the composed sum of squares (`sumOfSquares`: a square and a sum per tensor),
  * `GEOLIP_WEBGPU_UPLOAD_PATCH=0` to keep tfjs's own upload path and `GEOLIP_WEBGPU_GRAD_PATCH=0` to keep tfjs's
  * reduction gradients, e.g. to measure each change.
  */
@@ -417,6 +475,7 @@ export function registerWebGPUKernels(): KernelRegistration[] {
   ]);
   for (const [name, kernelFunc] of Object.entries(webgpuKernels)) {
     if (env.GEOLIP_WEBGPU_ATTENTION === '0' && attentionKernels.has(name)) continue;
+    if (env.GEOLIP_WEBGPU_SUM_SQUARES === '0' && name === KERNELS.sumSquares) continue;
     if (tf.getKernel(name, 'webgpu') === undefined) {
       tf.registerKernel({
         kernelName: name,

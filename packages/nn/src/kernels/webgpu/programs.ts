@@ -830,3 +830,80 @@ fn main(index : i32) {
 }`;
   }
 }
+
+/** Threads per workgroup of {@link SumSquaresProgram}. */
+export const SUM_SQUARES_WG = 256;
+
+/**
+ * {@link KERNELS.sumSquares}, one pass over a group of inputs `x0 … x{k−1}` (flat float32 arrays, k ≤ 7: the output
+ * and the inputs must fit WebGPU's 8 storage buffers per stage). Their elements, concatenated, are cut into chunks of
+ * `uniforms.chunk`; workgroup w sums `x²` (or, with `square` off, `x`: the later passes that add partial sums) over
+ * chunk w into `result[w]`: each thread strides over the chunk's part of each input, then a shared-memory tree.
+ * `uniforms.end{i}` is where input i ends in the concatenation (it starts where input i − 1 ends, input 0 at 0).
+ */
+export class SumSquaresProgram implements Program {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [SUM_SQUARES_WG, 1, 1];
+  uniforms: string;
+
+  /**
+   * @param inputs - how many inputs (1 … 7).
+   * @param workgroups - chunks (workgroups) to sum; the output has one partial sum per workgroup, or is `[]` with
+   *   `scalar` (then `workgroups` must be 1).
+   */
+  constructor(
+    private readonly inputs: number,
+    workgroups: number,
+    private readonly square: boolean,
+    scalar: boolean,
+  ) {
+    this.variableNames = Array.from({ length: inputs }, (_, i) => `x${i}`);
+    this.outputShape = scalar ? [] : [workgroups];
+    this.dispatch = [workgroups, 1, 1];
+    this.uniforms = `count : i32, chunk : i32, ${this.variableNames.map((_, i) => `end${i} : i32,`).join(' ')}`;
+    this.shaderKey = `geolipSumSquares_${inputs}_${square ? 'sq' : 'sum'}`;
+  }
+
+  getUserCode(): string {
+    const WGS = SUM_SQUARES_WG;
+    const term = (v: string) => (this.square ? `${v} * ${v}` : v);
+    const perInput = this.variableNames
+      .map((x, i) => {
+        const start = i === 0 ? '0' : `uniforms.end${i - 1}`;
+        return `
+    {
+      let s${i} = ${start};
+      let lo${i} = max(start, s${i});
+      let hi${i} = min(end, uniforms.end${i});
+      for (var j = lo${i} + tid; j < hi${i}; j = j + ${WGS}) {
+        let v = ${x}[j - s${i}];
+        acc = acc + ${term('v')};
+      }
+    }`;
+      })
+      .join('');
+    return `
+var<workgroup> partial : array<f32, ${WGS}>;
+fn main(index : i32) {
+  let w = i32(workgroupId.x + workgroupId.y * numWorkgroups.x + workgroupId.z * numWorkgroups.x * numWorkgroups.y);
+  let tid = i32(localId.x);
+  let live = w < uniforms.count;
+  let start = w * uniforms.chunk;
+  let end = min(start + uniforms.chunk, uniforms.end${this.inputs - 1});
+  var acc = 0.0;
+  if (live) {${perInput}
+  }
+  partial[tid] = acc;
+  workgroupBarrier();
+  for (var s = ${WGS / 2}; s > 0; s = s >> 1) {
+    if (tid < s) { partial[tid] = partial[tid] + partial[tid + s]; }
+    workgroupBarrier();
+  }
+  if (live && tid == 0) { result[w] = partial[0]; }
+}`;
+  }
+}
