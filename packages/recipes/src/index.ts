@@ -13,7 +13,12 @@ export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT }
 export type { FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
 export { fmnistExport, parseFmnistExportConfig, exportFashionMnist } from './recipes/fmnist-export.js';
 export type { FmnistExportConfig, FmnistExportSummary } from './recipes/fmnist-export.js';
-export { fmnistDavid, parseFmnistDavidConfig, FMNIST_DAVID_MODEL } from './recipes/fmnist-david.js';
+export {
+  fmnistDavid,
+  parseFmnistDavidConfig,
+  FMNIST_DAVID_MODEL,
+  FMNIST_DAVID_PRESETS,
+} from './recipes/fmnist-david.js';
 export type { FmnistDavidConfig } from './recipes/fmnist-david.js';
 export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_SPLITS } from './recipes/coco-soup.js';
 export type { CocoSoupConfig } from './recipes/coco-soup.js';

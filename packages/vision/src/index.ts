@@ -21,3 +21,5 @@ export * from './david/index.js';
 export * from './dual-stream/index.js';
 // The bundled Fashion-MNIST classifier (src/pretrained/): weights loader, classifier, picture → input.
 export * from './pretrained/index.js';
+// Baselines on frozen features (src/probes/): a linear probe and a cosine k-NN classifier.
+export * from './probes/index.js';

@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeError, createRng } from '@geolip/geometry';
 import { LayerNorm, Linear, Module, ModuleList, gelu } from '@geolip/nn';
 
+import { summarizePrototypes } from './structure.js';
+import type { GeoFractalDavidScaleStructure, GeoFractalDavidStructure, StructureOptions } from './structure.js';
+
 /**
  * How the Cantor value κ of a sample is computed (spec §11.1).
  *
@@ -43,6 +46,25 @@ export const GEO_FRACTAL_DAVID_CONFIG: Readonly<GeoFractalDavidConfig> = Object.
   numClasses: 1000,
   k: 5,
   scales: Object.freeze([256, 384, 512, 768, 1024, 1280]),
+});
+
+/**
+ * The card's run "GeoFractalDavid-Basin-k12" (AbstractPhil/geofractal-david): 512-d CLIP features of ImageNet-1K
+ * (1,000 classes), k = 12 (13 vertices per class, 13,000 in all) at five scales 384…1280 [CARD]; α₀ = 0.5 and τ = 0.25
+ * (the constructor's defaults; the card lists no other) and the author's batch-position staircase [CODE:
+ * lattice_vocabulary `geo_fractal_david.py` @ 24697fa, the code that trained the card]. For other features, replace
+ * `featureDim` and `numClasses`: a scale wider than the features is reached by the projection Linear(F → 2s) like any
+ * other, as in the author's code (the card's 768…1280 from 512-d features).
+ */
+export const GEO_FRACTAL_DAVID_BASIN_K12: Readonly<Required<GeoFractalDavidConfig>> = Object.freeze({
+  featureDim: 512,
+  numClasses: 1000,
+  k: 12,
+  scales: Object.freeze([384, 512, 768, 1024, 1280]),
+  alphaInit: 0.5,
+  tau: 0.25,
+  cantorMode: 'batch-position',
+  levels: 12,
 });
 
 /** What {@link GeoFractalDavid.forward} returns (new tensors the caller disposes, e.g. inside `tf.tidy`). */
@@ -295,10 +317,52 @@ export class GeoFractalDavid extends Module {
       const y = tf.div(features, tf.maximum(tf.norm(features, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
       const { cantor, qMid } = this.stairs.forward(y);
       const scaleLogits = this.config.scales.map((_, i) => this.heads.get(i).forward(y, cantor));
-      const fw = tf.unstack(tf.softmax(this.fusionWeights));
-      const logits = tf.addN(scaleLogits.map((l, i) => tf.mul(fw[i]!, l))) as tf.Tensor2D;
+      // Σ_s softmax(fusion)_s · logits_s as one weighted sum over the stacked scales (tf.unstack's gradient fails for a
+      // single scale).
+      const fw = tf.reshape(tf.softmax(this.fusionWeights), [-1, 1, 1]);
+      const logits = tf.sum(tf.mul(fw, tf.stack(scaleLogits)), 0) as tf.Tensor2D;
       return { logits, scaleLogits, cantor, qMid } as never;
     });
+  }
+
+  /**
+   * The learned structure the card reports: α, and per scale the fusion weight, softmax(geo_weights) and the
+   * distribution of the Cantor prototypes (reads the weights asynchronously, so it works on every backend).
+   *
+   * @throws {InvalidArgumentError} `options.bins` not a positive integer, or `options.range` not [lo, hi] with lo < hi.
+   */
+  async structure(options: StructureOptions = {}): Promise<GeoFractalDavidStructure> {
+    this.assertLive('structure');
+    const op = 'GeoFractalDavid.structure';
+    const { bins = 20, range = [-0.5, 1.5] } = options;
+    if (!Number.isInteger(bins) || bins < 1)
+      throw new InvalidArgumentError(op, 'options.bins', `must be a positive integer, got ${String(bins)}`);
+    if (!Array.isArray(range) || range.length !== 2 || !(range[0] < range[1]))
+      throw new InvalidArgumentError(
+        op,
+        'options.range',
+        `must be [lo, hi] with lo < hi, got ${JSON.stringify(range)}`,
+      );
+    const softmax = (v: ArrayLike<number>): number[] => {
+      const m = Math.max(...Array.from(v));
+      const e = Array.from(v, (x) => Math.exp(x - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      return e.map((x) => x / z);
+    };
+    const fusion = softmax(await this.fusionWeights.data());
+    const alpha = (await this.stairs.alpha.data())[0]!;
+    const scales: GeoFractalDavidScaleStructure[] = [];
+    for (const [i, scale] of this.config.scales.entries()) {
+      const head = this.heads.get(i);
+      const [feature, cantor, crystal] = softmax(await head.geoWeights.data()) as [number, number, number];
+      scales.push({
+        scale,
+        fusionWeight: fusion[i]!,
+        geoWeights: { feature, cantor, crystal },
+        cantorPrototypes: summarizePrototypes(await head.cantorPrototypes.data(), { ...options, bins, range }),
+      });
+    }
+    return { alpha, scales };
   }
 
   /** `[S, C]` the Cantor prototypes π of every scale (for the coherence term). */
