@@ -25,7 +25,8 @@ export interface Neighbors {
  *
  * @param reference - `[N·dim]` rows searched.
  * @param queries - `[Q·dim]` rows whose neighbours are wanted.
- * @param options.blockRows - query rows per block: each block is one `[blockRows, N]` matmul and `tf.topk`. Default 256.
+ * @param options.blockRows - query rows per block: each block is one `[blockRows, N]` matmul and `tf.topk`.
+ *   Default 256.
  * @throws {InvalidArgumentError} `dim` or `k` not a positive integer, or `k` > N.
  * @throws {ShapeError} `reference` or `queries` not whole rows of `dim`.
  *
