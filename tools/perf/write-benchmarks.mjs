@@ -20,6 +20,9 @@ const gpu = {
   tf32: load('results/perf/gpu/torch-tf32.json'),
   bf16: load('results/perf/gpu/torch-bf16.json'),
   probe: load('results/perf/gpu/dawn-probe.json'),
+  steps: load('results/perf/gpu/recipe-steps.json'),
+  stepsBefore: load('results/perf/recipe-steps-before.json'),
+  e2e: ['on-seed1', 'off-seed1', 'on-seed2'].map((n) => ({ name: n, r: load(`results/perf/gpu/e2e-${n}.json`) })),
 };
 const cpu = {
   cpu: load('results/perf/cpu/tfjs-cpu.json'),
@@ -281,6 +284,76 @@ if (gpu.nn && gpu.torch) {
       (f16 === false ? ' (this adapter exposes no `shader-f16` through Dawn)' : '') +
       `; fp32 is ${fmt(encB16)}× behind bf16`,
   );
+  p();
+}
+
+const pct = (x) => (100 * x).toFixed(2);
+if (gpu.steps) {
+  // The recipes' real training steps (tools/perf/recipe-steps.mjs) against the fastest figure on record before issue
+  // 19's work for the same case (results/perf/recipe-steps-before.json): target ≥ 3× faster.
+  const before = new Map();
+  for (const f of gpu.stepsBefore?.figures ?? [])
+    if (!before.has(f.case) || f.msPerStep < before.get(f.case).msPerStep) before.set(f.case, f);
+  p(
+    `### The recipes' training steps (${gpu.steps.adapter ?? gpu.steps.backend}, ${(gpu.steps.date ?? '').slice(0, 10)})`,
+  );
+  p();
+  p(
+    `\`recipe-steps.mjs --backend webgpu\` (${gpu.steps.warmup} warm-up + ${gpu.steps.steps} timed steps, every fast path on), ` +
+      'against the fastest figure recorded for the same case before issue 19 (`results/perf/recipe-steps-before.json`, ' +
+      'which says how each was measured). Target: each step at least 3× faster.',
+  );
+  p();
+  p('| case | batch | params | kernels / step | ms / step now (median) | fastest before | × faster | 3× target |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const c of gpu.steps.cases) {
+    if (c.error || c.skipped) {
+      p(`| ${c.name} | | | | ${c.skipped ? 'skipped' : 'error'} | | | |`);
+      continue;
+    }
+    const b = before.get(c.name);
+    const x = b ? b.msPerStep / c.msPerStep : undefined;
+    p(
+      `| ${c.name} | ${c.batch} | ${c.params.toLocaleString('en-US')} | ${c.dispatchesMovingData} | ${fmt(c.msPerStep)} | ` +
+        `${b ? fmt(b.msPerStep) : '–'} | ${x ? fmt(x) : '–'} | ${x === undefined ? '–' : x >= 3 ? 'met' : 'not met'} |`,
+    );
+  }
+  p();
+  p(
+    '"kernels / step": the tfjs kernels of one steady-state step, without Reshape, Identity and custom-gradient scopes.',
+  );
+  p();
+}
+if (gpu.e2e.some((e) => e.r)) {
+  p('### A recipe trained end to end with and without the fast paths');
+  p();
+  p(
+    '`tools/device/fast-paths-e2e.sh`: the Dual-Stream ViT recipe (`geolip-train run fmnist-vit`, mastery queue off, ' +
+      'batch 256, lr 1e-3) on 18,000 Fashion-MNIST training images (2,000 more for validation), scored on the 10,000 ' +
+      'test images; one device call. "off" sets `GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0 ' +
+      'GEOLIP_WEBGPU_ATTENTION=0 GEOLIP_WEBGPU_SUM_SQUARES=0`; the second seed measures the noise.',
+  );
+  p();
+  p('| run | fast paths | seed | epochs | steps | test accuracy | geo stream alone | train seconds |');
+  p('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const { name, r } of gpu.e2e) {
+    if (!r) continue;
+    const [paths, seed] = name.split('-seed');
+    p(
+      `| ${name} | ${paths} | ${seed} | ${r.epochs} | ${r.steps} | ${pct(r.testAccuracy)}% | ` +
+        `${r.geoAccuracy === undefined ? '–' : `${pct(r.geoAccuracy)}%`} | ${fmt(r.trainSeconds)} |`,
+    );
+  }
+  const acc = Object.fromEntries(gpu.e2e.filter((e) => e.r).map((e) => [e.name, e.r.testAccuracy]));
+  if (acc['on-seed1'] !== undefined && acc['off-seed1'] !== undefined && acc['on-seed2'] !== undefined) {
+    const d = Math.abs(acc['on-seed1'] - acc['off-seed1']);
+    const noise = Math.abs(acc['on-seed1'] - acc['on-seed2']);
+    p();
+    p(
+      `On − off, same seed: ${(100 * d).toFixed(2)} points; seed 1 − seed 2, both on: ${(100 * noise).toFixed(2)} points ` +
+        `(${d <= noise ? 'within' : 'outside'} the seed-to-seed spread).`,
+    );
+  }
   p();
 }
 
