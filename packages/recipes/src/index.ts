@@ -10,7 +10,9 @@ export type { MlpStudentConfig } from './recipes/mlp-student.js';
 export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from './recipes/text-consensus.js';
 export type { TextConsensusConfig } from './recipes/text-consensus.js';
 export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT } from './recipes/fmnist-vit.js';
-export type { FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
+export type { FmnistAugment, FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
+export { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './recipes/fmnist-vit-presets.js';
+export type { FmnistVitPreset, FmnistVitPresetName } from './recipes/fmnist-vit-presets.js';
 export { fmnistExport, parseFmnistExportConfig, exportFashionMnist } from './recipes/fmnist-export.js';
 export type { FmnistExportConfig, FmnistExportSummary } from './recipes/fmnist-export.js';
 export {

@@ -91,7 +91,7 @@ describe('geolip-train run fmnist-vit', () => {
       expect(e.metrics.train_acc).toBeGreaterThanOrEqual(0);
       expect(e.metrics.mastery_capacity).toBe(64);
     }
-    // With patience 1 the queue activates once a batch's mirror-view InfoNCE accuracy is 1.
+    // With patience 1 the queue activates once a batch's view-vs-view InfoNCE accuracy is 1.
     expect(result.mastery.capacity).toBe(64);
     expect(typeof result.mastery.active).toBe('boolean');
     // The weights and the embeddings of every train (incl. val) and test image.
@@ -159,7 +159,7 @@ describe('geolip-train run fmnist-vit', () => {
     expect(nq.mastery).toBeUndefined();
     expect(nq.lastVal.train_acc).toBeGreaterThanOrEqual(0);
     expect(nq.lastVal.train_acc).toBeLessThanOrEqual(1);
-    // Without InfoNCE and without the queue the mirror view is not needed: still trains and reports train accuracy.
+    // Without InfoNCE and without the queue no second view is needed: still trains and reports train accuracy.
     const plain = await run({ ...small, loss: { mastery: 0, infoNCE: 0 } }, 'run-no-nce');
     expect(plain.code, plain.stderr).toBe(0);
     const pr = JSON.parse(await readFile(join(dir, 'run-no-nce', 'result.json'), 'utf8'));
@@ -182,6 +182,7 @@ describe('geolip-train run fmnist-vit', () => {
       epochs: 10,
       batchSize: 256,
       loss: { bce: 1, infoNCE: 0.1, geoBce: 0.3, mastery: 1 },
+      views: 'two',
       valSize: 5000,
       evalEvery: 0,
     });

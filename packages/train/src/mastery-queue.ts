@@ -34,7 +34,7 @@ export interface MasteryQueueOptions {
   cooldownEpochs?: number;
   /**
    * `'delta'` (spec plan (a), default): resize on the epoch-to-epoch change of the gap; `'absolute'` (card (b)):
-   * on the gap itself.
+   * on the gap itself, and on its drift over a window of epochs while it is inside [shrinkBelow, growAbove].
    */
   resizePolicy?: 'delta' | 'absolute';
   /** 'delta': grow when Δgap > +this, shrink when Δgap < −this (percentage points). Default 3.0. */
@@ -43,6 +43,13 @@ export interface MasteryQueueOptions {
   growAbove?: number;
   /** 'absolute': shrink when gap < this (percentage points). Default 3. */
   shrinkBelow?: number;
+  /**
+   * 'absolute': the drift is gap_t − gap_{t−driftWindow}, the change of the gap over the last `driftWindow` epoch
+   * ends. Default 5 (the card's "5-epoch window").
+   */
+  driftWindow?: number;
+  /** 'absolute': grow when drift > +this, shrink when drift < −this (percentage points). Default 3. */
+  driftThreshold?: number;
 }
 
 type ResolvedOptions = Required<MasteryQueueOptions>;
@@ -78,7 +85,9 @@ export interface MasteryResize {
   gap: number;
   previousGap: number | null;
   delta: number | null;
-  /** e.g. "Queue 4096→6144 (gap 8.2→11.5, Δ=+3.3)". */
+  /** Why: `'delta'`, `'gap'` (absolute thresholds) or `'drift'` (absolute policy's window). */
+  reason: 'delta' | 'gap' | 'drift';
+  /** e.g. "Queue 4096→6144 (gap 8.2→11.5, Δ=+3.3)"; a drift resize adds ", drift +3.4 over 5 epochs". */
   message: string;
 }
 
@@ -114,6 +123,8 @@ export interface MasteryQueueState {
   capacity: number;
   cooldown: number;
   lastGap: number | null;
+  /** The gaps of the last `driftWindow + 1` epoch ends, oldest first (absent in states written before it existed). */
+  gaps?: number[];
   dim: number | null;
   /** Oldest first: `size·dim` row-major unit embeddings, and `size` labels. */
   embeddings: number[];
@@ -139,6 +150,8 @@ function resolve(o: MasteryQueueOptions): ResolvedOptions {
     deltaThreshold: assertNumber(OP, 'deltaThreshold', o.deltaThreshold ?? 3, 0),
     growAbove: assertNumber(OP, 'growAbove', o.growAbove ?? 9),
     shrinkBelow: assertNumber(OP, 'shrinkBelow', o.shrinkBelow ?? 3),
+    driftWindow: assertInteger(OP, 'driftWindow', o.driftWindow ?? 5, 1),
+    driftThreshold: assertNumber(OP, 'driftThreshold', o.driftThreshold ?? 3, 0),
   };
   if (r.resizePolicy !== 'delta' && r.resizePolicy !== 'absolute') {
     throw new InvalidArgumentError(OP, 'resizePolicy', `must be 'delta' or 'absolute', got ${String(r.resizePolicy)}`);
@@ -168,9 +181,14 @@ const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
  *     hard_neg_i = max_{j: y_j ≠ y_i} ⟨e_i, q_j⟩;   hard_pos_i = min_{j: y_j = y_i} ⟨e_i, q_j⟩
  *     L = mean_i ReLU(hard_neg_i − hard_pos_i + m)      (rows lacking a positive or a negative are skipped)
  *
- * Per epoch (after activation): gap_t = 100·(train − val) points; Δ = gap_t − gap_{t−1};
- * Δ > +3 → Q ← min(Q + 2048, 16384), Δ < −3 → Q ← max(Q − 2048, 1024); a resize starts a 5-epoch
- * cooldown.
+ * Per epoch (after activation): gap_t = 100·(train − val) points. Two resize policies:
+ * - `'delta'` (default, the spec's Run-10 plan (a)): Δ = gap_t − gap_{t−1}; Δ > +3 → Q ← min(Q + 2048, 16384),
+ *   Δ < −3 → Q ← max(Q − 2048, 1024).
+ * - `'absolute'` (the card's summary (b): "gap > 9% → grow, < 3% → shrink, drift > 3% over a 5-epoch window"):
+ *   gap_t > 9 → grow, gap_t < 3 → shrink; otherwise drift = gap_t − gap_{t−5}, drift > +3 → grow,
+ *   drift < −3 → shrink.
+ *
+ * Either way a resize starts a 5-epoch cooldown, and Q stays in [1024, 16384].
  *
  * Typical step: `const r = q.loss(emb, labels)` (0 while inactive) → add `r.loss` to the total →
  * `q.enqueue(emb, labels)` → `q.update({accuracy})`; at epoch end `q.endEpoch({trainAccuracy, valAccuracy})`.
@@ -185,8 +203,9 @@ const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
  * - The gap of every epoch end is recorded (also before activation), so the first Δ after activation
  *   is defined; only resizes wait for activation. During a cooldown no resize happens, but gaps are
  *   still recorded. A shrink drops the oldest entries.
- * - `'absolute'` implements card (b)'s absolute thresholds (gap > 9 grow, gap < 3 shrink) with the same
- *   cooldown; (b)'s "drift over a 5-epoch window" clause is not implemented.
+ * - `'absolute'`: the card names a drift "over a 5-epoch window" without its formula; it is read as the change of
+ *   the gap between the epoch end 5 ends ago and this one (undefined, so no drift resize, until 5 earlier gaps
+ *   exist). The thresholds on the gap itself take precedence; the drift acts only inside [3, 9].
  * - Queue rows are stored normalized, as float32 on the CPU (so `state()` is plain JSON); `loss`
  *   uploads them each call: O(B·Q·D).
  *
@@ -205,6 +224,8 @@ export class MasteryQueue {
   private cap: number;
   private cooldownLeft = 0;
   private lastGap: number | null = null;
+  // The last driftWindow + 1 gaps, oldest first.
+  private gapHistory: number[] = [];
   private dim: number | null = null;
   // FIFO, oldest first.
   private rows: Float32Array[] = [];
@@ -281,18 +302,30 @@ export class MasteryQueue {
     const previousGap = this.lastGap;
     const delta = previousGap === null ? null : gap - previousGap;
     this.lastGap = gap;
+    const o = this.options;
+    this.gapHistory.push(gap);
+    if (this.gapHistory.length > o.driftWindow + 1)
+      this.gapHistory.splice(0, this.gapHistory.length - o.driftWindow - 1);
+    const drift = this.gapHistory.length === o.driftWindow + 1 ? gap - this.gapHistory[0]! : null;
     if (!this.activeFlag) return null;
     if (this.cooldownLeft > 0) {
       this.cooldownLeft--;
       return null;
     }
-    const o = this.options;
     let direction = 0;
+    let reason: MasteryResize['reason'] = 'delta';
     if (o.resizePolicy === 'delta') {
       if (delta !== null && delta > o.deltaThreshold) direction = 1;
       else if (delta !== null && delta < -o.deltaThreshold) direction = -1;
-    } else if (gap > o.growAbove) direction = 1;
-    else if (gap < o.shrinkBelow) direction = -1;
+    } else {
+      reason = 'gap';
+      if (gap > o.growAbove) direction = 1;
+      else if (gap < o.shrinkBelow) direction = -1;
+      else if (drift !== null && Math.abs(drift) > o.driftThreshold) {
+        direction = Math.sign(drift);
+        reason = 'drift';
+      }
+    }
     if (direction === 0) return null;
     const from = this.cap;
     const to =
@@ -302,8 +335,10 @@ export class MasteryQueue {
     this.trim();
     this.cooldownLeft = o.cooldownEpochs;
     const prev = previousGap === null ? '—' : fmt(previousGap);
-    const message = `Queue ${from}→${to} (gap ${prev}→${fmt(gap)}${delta === null ? '' : `, Δ=${signed(delta)}`})`;
-    const event: MasteryResize = { epoch: this.epochCount, from, to, gap, previousGap, delta, message };
+    const why = reason === 'drift' ? `, drift ${signed(drift!)} over ${o.driftWindow} epochs` : '';
+    const change = delta === null ? '' : `, Δ=${signed(delta)}`;
+    const message = `Queue ${from}→${to} (gap ${prev}→${fmt(gap)}${change}${why})`;
+    const event: MasteryResize = { epoch: this.epochCount, from, to, gap, previousGap, delta, reason, message };
     this.resizeLog.push(event);
     return event;
   }
@@ -436,6 +471,7 @@ export class MasteryQueue {
       capacity: this.cap,
       cooldown: this.cooldownLeft,
       lastGap: this.lastGap,
+      gaps: [...this.gapHistory],
       dim: this.dim,
       embeddings,
       labels: [...this.rowLabels],
@@ -470,12 +506,17 @@ export class MasteryQueue {
     q.cap = assertInteger(op, 'state.capacity', state.capacity, 1);
     q.cooldownLeft = assertInteger(op, 'state.cooldown', state.cooldown, 0);
     q.lastGap = state.lastGap;
+    if (state.gaps !== undefined && !(Array.isArray(state.gaps) && state.gaps.every((g) => Number.isFinite(g))))
+      throw new InvalidArgumentError(op, 'state.gaps', 'must be an array of finite numbers');
+    q.gapHistory = state.gaps !== undefined ? [...state.gaps] : state.lastGap === null ? [] : [state.lastGap];
     q.dim = d;
     for (let j = 0; j < size; j++) {
       q.rows.push(Float32Array.from(state.embeddings.slice(j * d!, (j + 1) * d!)));
       q.rowLabels.push(state.labels[j]!);
     }
-    q.resizeLog.push(...state.resizes.map((r) => ({ ...r })));
+    // States written before `reason` existed: every resize then was the delta policy's or the absolute gap's.
+    const fallback = q.options.resizePolicy === 'delta' ? 'delta' : 'gap';
+    q.resizeLog.push(...state.resizes.map((r) => ({ ...r, reason: r.reason ?? fallback })));
     return q;
   }
 

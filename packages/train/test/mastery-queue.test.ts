@@ -93,6 +93,79 @@ describe('MasteryQueue adaptive size', () => {
     expect(q.endEpoch({ trainAccuracy: 0.9, valAccuracy: 0.89 })!.to).toBe(4096); // gap 1
   });
 
+  it('one hand-made gap sequence under both policies (activation rule: 50 steps of nce_acc == 1.0)', () => {
+    // The gap train − val in points at each epoch end (no change lands on a threshold: float rounding).
+    const gaps = [5, 6, 10, 12, 4, 5, 2.5, 2, 6, 6, 8.5, 9.5, 9.5, 9.5, 9.5];
+    const run = (policy: 'delta' | 'absolute') => {
+      const q = new MasteryQueue({ resizePolicy: policy, cooldownEpochs: 1 });
+      // 49 steps at 1.0, one at 0.99 (resets), then 50 at 1.0: active on the 100th step.
+      for (let i = 0; i < 100; i++) q.update({ accuracy: i === 49 ? 0.99 : 1 });
+      expect([q.active, q.activationStep]).toEqual([true, 100]);
+      const log: string[] = [];
+      for (const g of gaps) {
+        const r = q.endEpoch({ trainAccuracy: 0.5 + g / 100, valAccuracy: 0.5 });
+        log.push(r ? `${r.from}→${r.to} ${r.reason}` : '·');
+      }
+      return log;
+    };
+    // (a) Δ: —, +1, +4 grow, (cooldown), −8 shrink, (cooldown), −2.5, −0.5, +4 grow, (cooldown), +2.5, +1, 0, 0, 0.
+    expect(run('delta')).toEqual([
+      '·',
+      '·',
+      '4096→6144 delta',
+      '·',
+      '6144→4096 delta',
+      '·',
+      '·',
+      '·',
+      '4096→6144 delta',
+      '·',
+      '·',
+      '·',
+      '·',
+      '·',
+      '·',
+    ]);
+    // (b) 5, 6 in [3, 9] (no drift before 5 earlier gaps); 10 > 9 grow; (cooldown); 4: no drift yet; 5: drift
+    //     5 − 5 = 0; 2.5 < 3 shrink; (cooldown); 6: drift 6 − 12 = −6 < −3 shrink; (cooldown); 8.5: drift 8.5 − 5
+    //     = +3.5 > 3 grow; (cooldown); 9.5 > 9 grow; (cooldown); 9.5 grow.
+    expect(run('absolute')).toEqual([
+      '·',
+      '·',
+      '4096→6144 gap',
+      '·',
+      '·',
+      '·',
+      '6144→4096 gap',
+      '·',
+      '4096→2048 drift',
+      '·',
+      '2048→4096 drift',
+      '·',
+      '4096→6144 gap',
+      '·',
+      '6144→8192 gap',
+    ]);
+  });
+
+  it("'absolute' drift: the message names the window; its state round-trips the gap history", () => {
+    const q = new MasteryQueue({ patience: 1, resizePolicy: 'absolute', driftWindow: 2, cooldownEpochs: 0 });
+    q.update({ accuracy: 1 });
+    for (const g of [3.5, 4]) expect(q.endEpoch({ trainAccuracy: 0.5 + g / 100, valAccuracy: 0.5 })).toBeNull();
+    const copy = MasteryQueue.fromState(JSON.parse(JSON.stringify(q.state())));
+    for (const x of [q, copy]) {
+      const r = x.endEpoch({ trainAccuracy: 0.5 + 8 / 100, valAccuracy: 0.5 })!; // drift 8 − 3.5 = +4.5 over 2
+      expect(r.message).toBe('Queue 4096→6144 (gap 4.0→8.0, Δ=+4.0, drift +4.5 over 2 epochs)');
+    }
+    expect(copy.state()).toEqual(q.state());
+    // A state written before the gap history existed still loads (its history starts at lastGap).
+    const { gaps: _gaps, ...old } = q.state();
+    const gapsNow = MasteryQueue.fromState(old).state().gaps!;
+    expect(gapsNow.length).toBe(1);
+    expect(gapsNow[0]).toBeCloseTo(8, 10);
+    expect(() => MasteryQueue.fromState({ ...q.state(), gaps: [1, NaN] })).toThrow(/'state\.gaps'/);
+  });
+
   it('shrinking drops the oldest entries; enqueue is FIFO', () => {
     const q = new MasteryQueue({ capacity: 3, minCapacity: 1, resizeStep: 1, patience: 1, cooldownEpochs: 0 });
     q.enqueue(

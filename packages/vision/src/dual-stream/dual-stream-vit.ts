@@ -2,7 +2,8 @@
  * `DualStreamViT`: the Dual-Stream ViT of the seed card (spec §9, §10.4): a patch embedding split into a geo
  * stream (with the KSimplex feature layer) and a std stream joined by cross-attention, independent pooled sphere
  * embeddings fused by normalized addition, a constellation, a patchwork, a classifier and an independent geo
- * classifier. Presets {@link DUAL_STREAM_V1} and {@link DUAL_STREAM_V6}.
+ * classifier. Presets {@link DUAL_STREAM_V1}, {@link DUAL_STREAM_V5}, {@link DUAL_STREAM_V5_BIDIR} and
+ * {@link DUAL_STREAM_V6}.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Constellation, Patchwork, geometricAutograd } from '@geolip/anchors';
@@ -97,6 +98,29 @@ export const DUAL_STREAM_V1: Readonly<DualStreamViTConfig> = Object.freeze({
   classifierHidden: 512,
   classes: 10,
 });
+
+/**
+ * v5 of the card: the v1 topology (spec §9.4: "v1–v5 topology … 2 DualStreamBlocks, then the streams are fused …,
+ * then 4 standard fused blocks at 256-d") with the v5 config's anchor dropout 0.10. Same parameters as v1.
+ */
+export const DUAL_STREAM_V5: Readonly<DualStreamViTConfig> = Object.freeze({ ...DUAL_STREAM_V1, anchorDropout: 0.1 });
+
+/**
+ * v5-bidir of the card (spec §9.4: "the v5-bidir variant used 2 dual + 4 cross blocks"): v5 with the 4 fused blocks
+ * replaced by 4 bidirectional CrossBlocks at 192 and no fusion; the v1–v5 head (128-d embeddings, 64 anchors,
+ * patchwork 8 × 64, classifier input 512 + 128 + 128 = 768, hidden 512 [INFER]). 7,869,328 parameters (7,851,280
+ * at 28 × 28 × 1).
+ */
+export const DUAL_STREAM_V5_BIDIR: Readonly<DualStreamViTConfig> = Object.freeze({
+  ...withoutFusedDim(DUAL_STREAM_V5),
+  crossBlocks: 4,
+  fusedBlocks: 0,
+});
+
+function withoutFusedDim(c: Readonly<DualStreamViTConfig>): DualStreamViTConfig {
+  const { fusedDim: _unused, ...rest } = c;
+  return rest;
+}
 
 /**
  * v6 of the card (spec §9.4): 3 dual blocks + 6 cross blocks at 192, no fusion, 256-d embeddings, 128 anchors,

@@ -1,13 +1,14 @@
 /**
- * Seeded, deterministic mini-batch streams over an {@link ImageDataset}, with the two augmentations of
- * the GeoLIP vision recipes: random crop after zero padding, and horizontal flip.
+ * Seeded, deterministic mini-batch streams over an {@link ImageDataset}, with the augmentations of the GeoLIP
+ * vision recipes (random crop after zero padding, horizontal flip, random erasing) and, for contrastive losses, a
+ * second, independently augmented view of every image.
  */
 import { createRng, InvalidArgumentError, ShapeError, type Rng } from '@geolip/geometry';
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { ImageDataset } from './fashion-mnist.js';
 
-/** Augmentations, applied per sample in this order: random crop, then flip. */
+/** Augmentations, applied per sample in this order: random crop, then flip, then random erasing. */
 export interface AugmentOptions {
   /**
    * Pad every side with `padding` zero pixels, then cut a random H×W window (torchvision
@@ -16,6 +17,24 @@ export interface AugmentOptions {
   randomCrop?: { padding: number };
   /** Mirror left–right with probability 1/2 (torchvision `RandomHorizontalFlip()`). */
   flip?: boolean;
+  /** Random erasing (torchvision `RandomErasing`, Zhong et al. 2017): see {@link EraseOptions}. */
+  erase?: EraseOptions;
+}
+
+/**
+ * Random erasing: with probability `probability`, one rectangle of the (cropped, flipped) image is set to `value`.
+ * Its area is a uniform fraction of H·W in `scale`, its aspect ratio h/w log-uniform in `ratio`; up to 10 draws
+ * look for a rectangle that fits (torchvision's rule), and when none fits the image is left as it is.
+ */
+export interface EraseOptions {
+  /** Probability of erasing a sample, in [0, 1]. */
+  probability: number;
+  /** [min, max] area of the rectangle as a fraction of the image, 0 < min ≤ max ≤ 1. Default [0.02, 0.33]. */
+  scale?: readonly [number, number];
+  /** [min, max] aspect ratio h/w, 0 < min ≤ max. Default [0.3, 3.3]. */
+  ratio?: readonly [number, number];
+  /** The raw pixel value written (before `scale`, `mean` and `std`, like the crop's padding). Default 0. */
+  value?: number;
 }
 
 /** Options of {@link batches}. */
@@ -31,6 +50,12 @@ export interface BatchOptions {
   /** Drop the last, smaller batch of each epoch. Default `false`. */
   dropLast?: boolean;
   augment?: AugmentOptions;
+  /**
+   * Also emit a second view of every sample ({@link ImageBatch.view2}), augmented with these options from its own
+   * random stream: the two views of one image are independent draws (the pairs of a view-vs-view InfoNCE). The
+   * first view (`images`) is the same with or without it. Default: none.
+   */
+  secondView?: AugmentOptions;
   /** Pixel scale applied first: `x · scale`. Default `1/255` (bytes to [0, 1]). */
   scale?: number;
   /** Per-channel mean subtracted after scaling (1 or C values). Default none. */
@@ -43,6 +68,8 @@ export interface BatchOptions {
 export interface ImageBatch {
   /** `[B, H, W, C]` float32, NHWC. */
   images: Float32Array;
+  /** `[B, H, W, C]` the second view of the same samples (only with {@link BatchOptions.secondView}). */
+  view2?: Float32Array;
   /** `[B]` labels. */
   labels: Int32Array;
   /** `[B]` positions of the samples in the dataset. */
@@ -119,14 +146,8 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
     if (!Number.isFinite(seed))
       throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(seed)}`);
     if (!Number.isFinite(scale)) throw new InvalidArgumentError(op, 'scale', `must be finite, got ${String(scale)}`);
-    const padding = options.augment?.randomCrop?.padding;
-    if (padding !== undefined && (!Number.isInteger(padding) || padding < 0)) {
-      throw new InvalidArgumentError(
-        op,
-        'augment.randomCrop.padding',
-        `must be a non-negative integer, got ${String(padding)}`,
-      );
-    }
+    checkAugment(options.augment, 'augment');
+    checkAugment(options.secondView, 'secondView');
     this.mean = channelTable('mean', options.mean, channels, 0);
     const std = channelTable('std', options.std, channels, 1);
     if (!std.every((s) => s > 0 && Number.isFinite(s)))
@@ -162,10 +183,25 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
   /** The batches of epoch `e` alone (0-based; any e ≥ 0, also beyond `epochs`). */
   *epoch(e: number): Generator<ImageBatch> {
     const order = this.order(e);
-    const rng = createRng(mixSeed(this.options.seed ?? 0, e, 1));
+    const seed = this.options.seed ?? 0;
+    const rng = createRng(mixSeed(seed, e, 1));
+    // The second view draws from its own stream, so the first view does not depend on it.
+    const rng2 = this.options.secondView ? createRng(mixSeed(seed, e, 2)) : null;
     for (let step = 0; step < this.batchesPerEpoch; step++) {
       const indices = order.slice(step * this.batchSize, Math.min((step + 1) * this.batchSize, order.length));
-      yield this.assemble(indices, rng, e, step);
+      const { height: H, width: W, channels: C } = this.dataset;
+      const images = this.render(indices, rng, this.options.augment);
+      const view2 = rng2 ? this.render(indices, rng2, this.options.secondView) : undefined;
+      const labels = Int32Array.from(indices, (i) => this.dataset.labels[i]!);
+      yield {
+        images,
+        ...(view2 ? { view2 } : {}),
+        labels,
+        indices,
+        shape: [indices.length, H, W, C],
+        epoch: e,
+        step,
+      };
     }
   }
 
@@ -173,20 +209,20 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
     for (let e = 0; e < this.epochs; e++) yield* this.epoch(e);
   }
 
-  private assemble(indices: Int32Array, rng: Rng, epoch: number, step: number): ImageBatch {
-    const { height: H, width: W, channels: C, images, labels } = this.dataset;
+  /** The samples `indices`, augmented with draws from `rng` (per sample: crop offset, flip, erasing), scaled. */
+  private render(indices: Int32Array, rng: Rng, augment: AugmentOptions | undefined): Float32Array {
+    const { height: H, width: W, channels: C, images } = this.dataset;
     const per = H * W * C;
     const B = indices.length;
     const out = new Float32Array(B * per);
-    const outLabels = new Int32Array(B);
-    const padding = this.options.augment?.randomCrop?.padding;
-    const flip = this.options.augment?.flip === true;
+    const padding = augment?.randomCrop?.padding;
+    const flip = augment?.flip === true;
+    const erase = augment?.erase;
     const scale = this.options.scale!;
     const { mean, invStd } = this;
     for (let b = 0; b < B; b++) {
       const src = indices[b]! * per;
-      outLabels[b] = labels[indices[b]!]!;
-      // Crop offset in the padded image (top-left corner), then flip: drawn in this order per sample.
+      // Crop offset in the padded image (top-left corner), then flip, then erasing: drawn in this order per sample.
       let dy = 0;
       let dx = 0;
       if (padding !== undefined) {
@@ -194,6 +230,8 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
         dx = rng.int(2 * padding + 1) - padding;
       }
       const mirrored = flip && rng.uniform() < 0.5;
+      const box = erase ? eraseBox(rng, erase, H, W) : null;
+      const fill = erase?.value ?? 0;
       const dst = b * per;
       for (let y = 0; y < H; y++) {
         const sy = y + dy;
@@ -201,16 +239,79 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
           const xs = (mirrored ? W - 1 - x : x) + dx;
           const o = dst + (y * W + x) * C;
           const inside = sy >= 0 && sy < H && xs >= 0 && xs < W;
+          const erased = box !== null && y >= box.top && y < box.top + box.h && x >= box.left && x < box.left + box.w;
           const s = src + (sy * W + xs) * C;
           for (let c = 0; c < C; c++) {
-            const v = inside ? images[s + c]! : 0;
+            const v = erased ? fill : inside ? images[s + c]! : 0;
             out[o + c] = (v * scale - mean[c]!) * invStd[c]!;
           }
         }
       }
     }
-    return { images: out, labels: outLabels, indices, shape: [B, H, W, C], epoch, step };
+    return out;
   }
+}
+
+/**
+ * The rectangle random erasing covers, or null (not erased this time, or no draw fitted): torchvision's
+ * `RandomErasing.get_params`, with one uniform draw deciding whether to erase at all.
+ */
+function eraseBox(
+  rng: Rng,
+  o: EraseOptions,
+  H: number,
+  W: number,
+): { top: number; left: number; h: number; w: number } | null {
+  if (!(rng.uniform() < o.probability)) return null;
+  const [s0, s1] = o.scale ?? [0.02, 0.33];
+  const [r0, r1] = o.ratio ?? [0.3, 3.3];
+  const area = H * W;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const target = area * (s0 + (s1 - s0) * rng.uniform());
+    const ratio = Math.exp(Math.log(r0) + (Math.log(r1) - Math.log(r0)) * rng.uniform());
+    const h = Math.round(Math.sqrt(target * ratio));
+    const w = Math.round(Math.sqrt(target / ratio));
+    if (h >= 1 && w >= 1 && h < H && w < W) return { top: rng.int(H - h + 1), left: rng.int(W - w + 1), h, w };
+  }
+  return null;
+}
+
+/** Checks one {@link AugmentOptions} block (`name` is `augment` or `secondView`). */
+function checkAugment(a: AugmentOptions | undefined, name: string): void {
+  const op = 'batches';
+  if (a === undefined) return;
+  const padding = a.randomCrop?.padding;
+  if (padding !== undefined && (!Number.isInteger(padding) || padding < 0))
+    throw new InvalidArgumentError(
+      op,
+      `${name}.randomCrop.padding`,
+      `must be a non-negative integer, got ${String(padding)}`,
+    );
+  const e = a.erase;
+  if (e === undefined) return;
+  if (typeof e.probability !== 'number' || !(e.probability >= 0 && e.probability <= 1))
+    throw new InvalidArgumentError(op, `${name}.erase.probability`, `must be in [0, 1], got ${String(e.probability)}`);
+  const pair = (key: 'scale' | 'ratio', max: number): void => {
+    const v = e[key];
+    if (v === undefined) return;
+    const ok =
+      Array.isArray(v) &&
+      v.length === 2 &&
+      v.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+      v[0]! > 0 &&
+      v[0]! <= v[1]! &&
+      v[1]! <= max;
+    if (!ok)
+      throw new InvalidArgumentError(
+        op,
+        `${name}.erase.${key}`,
+        `must be [min, max] with 0 < min <= max${max === Infinity ? '' : ` <= ${max}`}, got ${JSON.stringify(v)}`,
+      );
+  };
+  pair('scale', 1);
+  pair('ratio', Infinity);
+  if (e.value !== undefined && !Number.isFinite(e.value))
+    throw new InvalidArgumentError(op, `${name}.erase.value`, `must be a finite number, got ${String(e.value)}`);
 }
 
 /**

@@ -13,7 +13,14 @@ export type {
 } from './fashion-mnist-classifier.js';
 export { fashionMnistInput } from './fashion-mnist-input.js';
 export type { FashionMnistInputOptions, RasterImage } from './fashion-mnist-input.js';
-export { FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT, FMNIST_SMALL_VIT } from './fashion-mnist-presets.js';
+export {
+  FMNIST_DUAL_STREAM,
+  FMNIST_DUAL_STREAM_V5,
+  FMNIST_DUAL_STREAM_V5_BIDIR,
+  FMNIST_DUAL_STREAM_V6,
+  FMNIST_PLAIN_VIT,
+  FMNIST_SMALL_VIT,
+} from './fashion-mnist-presets.js';
 export { exportFashionMnistWeights, fashionMnistAnchorLabels } from './fashion-mnist-export.js';
 export type { FashionMnistExportInput } from './fashion-mnist-export.js';
 export {

@@ -9,9 +9,17 @@ import {
   CrossBlock,
   DUAL_STREAM_AUTOGRAD,
   DUAL_STREAM_V1,
+  DUAL_STREAM_V5,
+  DUAL_STREAM_V5_BIDIR,
   DUAL_STREAM_V6,
   DualStreamBlock,
   DualStreamViT,
+} from '../../src/index.js';
+import {
+  FMNIST_DUAL_STREAM,
+  FMNIST_DUAL_STREAM_V5,
+  FMNIST_DUAL_STREAM_V5_BIDIR,
+  FMNIST_DUAL_STREAM_V6,
 } from '../../src/index.js';
 import type { DualStreamViTConfig, DualStreamViTOutput } from '../../src/index.js';
 
@@ -103,6 +111,37 @@ describe('DualStreamViT', () => {
     dual.dispose();
     cross.dispose();
     m.dispose();
+  });
+
+  it('v5 is v1 with anchor dropout 0.1; v5-bidir (2 dual + 4 cross, v1–v5 head) totals 7,869,328', () => {
+    expect(DUAL_STREAM_V5).toEqual({ ...DUAL_STREAM_V1, anchorDropout: 0.1 });
+    const m = new DualStreamViT(DUAL_STREAM_V5_BIDIR);
+    const { geo, std, byTop } = parts(m);
+    expect(m.config).toMatchObject({ dualBlocks: 2, crossBlocks: 4, fusedBlocks: 0, outDim: 128, anchors: 64 });
+    expect(geo).toBe(73_920 + 2 * 603_518 + 4 * 593_472 + 384); // 3,655,228
+    expect(std).toBe(73_920 + 6 * 593_472 + 384); // 3,635,136
+    expect(byTop['output_proj']).toBe(192 * 128 + 128 + 256); // from the std stream (192), not a fused 256
+    expect(byTop['classifier']).toBe(399_882); // input 512 + 128 + 128 = 768, hidden 512
+    expect(byTop['fuse']).toBeUndefined();
+    // 18,816 + 24,576 + 3,655,228 + 3,635,136 + 2·24,960 + 84,480 + 399,882 + 1,290
+    expect(m.paramCount()).toBe(7_869_328);
+    m.dispose();
+  });
+
+  it('the 28 × 28 × 1 presets: 49 tokens, one channel (patch conv 384·16 + 384, positions 49 × 384)', () => {
+    // Each loses 18,048 parameters to its CIFAR preset: the patch conv (3 → 1 channel: −12,288) and 15 positions (−5,760).
+    const expected: [DualStreamViTConfig, number][] = [
+      [FMNIST_DUAL_STREAM, 6_369_808],
+      [FMNIST_DUAL_STREAM_V5, 6_369_808],
+      [FMNIST_DUAL_STREAM_V5_BIDIR, 7_851_280],
+      [FMNIST_DUAL_STREAM_V6, 14_223_822],
+    ];
+    for (const [config, count] of expected) {
+      const m = new DualStreamViT(config);
+      expect([m.numTokens, m.config.channels, m.paramCount()]).toEqual([49, 1, count]);
+      m.dispose();
+    }
+    expect(FMNIST_DUAL_STREAM_V5.anchorDropout).toBe(0.1);
   });
 
   it('maps 28 × 28 × 1 images to logits, unit embeddings, a triangulation and CM validity in [0, 1]; leaks nothing', () => {

@@ -184,6 +184,103 @@ describe('batches', () => {
     });
   });
 
+  describe('second view and random erasing', () => {
+    const opts = {
+      batchSize: 4,
+      shuffle: true,
+      seed: 7,
+      epochs: 2,
+      scale: 1,
+      augment: { randomCrop: { padding: 2 }, flip: true },
+    } as const;
+    const data = (): ImageDataset => dataset(8, 6, 6, 1);
+
+    it('emits an independently augmented second view; the first view is unchanged by it', () => {
+      const plain = [...batches(data(), opts)];
+      const two = [...batches(data(), { ...opts, secondView: opts.augment })];
+      expect(plain.every((b) => b.view2 === undefined)).toBe(true);
+      expect(two.map((b) => Array.from(b.images))).toEqual(plain.map((b) => Array.from(b.images)));
+      // Same samples, same shape, but other draws: the views differ (for a 6x6 image, 25 crops × 2 flips).
+      let differing = 0;
+      for (const b of two) {
+        expect(b.view2!.length).toBe(b.images.length);
+        for (let i = 0; i < b.shape[0]; i++) {
+          const a = b.images.subarray(i * 36, (i + 1) * 36);
+          const v = b.view2!.subarray(i * 36, (i + 1) * 36);
+          if (a.some((x, k) => x !== v[k])) differing++;
+        }
+      }
+      expect(differing).toBeGreaterThanOrEqual(14); // of 16 pairs; equal only when both draws coincide
+    });
+
+    it('the views are deterministic per (seed, epoch), and change with the seed and the epoch', () => {
+      const a = batches(data(), { ...opts, secondView: opts.augment });
+      const b = batches(data(), { ...opts, secondView: opts.augment });
+      const c = batches(data(), { ...opts, seed: 8, secondView: opts.augment });
+      const v2 = (s: typeof a, e: number) => [...s.epoch(e)].map((x) => Array.from(x.view2!));
+      expect(v2(a, 0)).toEqual(v2(b, 0));
+      expect(v2(a, 1)).toEqual([...a].filter((x) => x.epoch === 1).map((x) => Array.from(x.view2!)));
+      expect(v2(a, 0)).not.toEqual(v2(a, 1));
+      expect(v2(a, 0)).not.toEqual(v2(c, 0));
+    });
+
+    it('the second view of an identity augmentation is the first view', () => {
+      const [b] = [...batches(data(), { batchSize: 8, scale: 1, secondView: {} })];
+      expect(Array.from(b!.view2!)).toEqual(Array.from(b!.images));
+    });
+
+    it('erasing with probability 1 writes one rectangle of the fill value within the scale and ratio bounds', () => {
+      const ones: ImageDataset = {
+        images: new Uint8Array(10 * 10 * 5).fill(9),
+        labels: [0, 1, 2, 3, 4],
+        n: 5,
+        height: 10,
+        width: 10,
+        channels: 1,
+      };
+      const erase = { probability: 1, scale: [0.1, 0.2], ratio: [0.5, 2], value: 3 } as const;
+      let boxes = 0;
+      for (const b of batches(ones, { batchSize: 5, epochs: 20, seed: 1, scale: 1, augment: { erase } })) {
+        for (let i = 0; i < 5; i++) {
+          const img = b.images.subarray(i * 100, (i + 1) * 100);
+          const cells: [number, number][] = [];
+          img.forEach((v, k) => {
+            expect([3, 9]).toContain(v);
+            if (v === 3) cells.push([Math.floor(k / 10), k % 10]);
+          });
+          if (cells.length === 0) continue; // no draw fitted (rare)
+          boxes++;
+          const ys = cells.map((c) => c[0]);
+          const xs = cells.map((c) => c[1]);
+          const h = Math.max(...ys) - Math.min(...ys) + 1;
+          const w = Math.max(...xs) - Math.min(...xs) + 1;
+          expect(cells.length).toBe(h * w); // a full rectangle
+          // Rounded sides of an area in [10, 20] px² at ratio [0.5, 2]: area within rounding of the bounds.
+          expect(h * w).toBeGreaterThanOrEqual(6);
+          expect(h * w).toBeLessThanOrEqual(30);
+          expect(h / w).toBeGreaterThanOrEqual(0.25);
+          expect(h / w).toBeLessThanOrEqual(4);
+        }
+      }
+      expect(boxes).toBeGreaterThan(90); // of 100
+      // Probability 0 never erases.
+      for (const b of batches(ones, { batchSize: 5, seed: 1, scale: 1, augment: { erase: { probability: 0 } } }))
+        expect(b.images.every((v) => v === 9)).toBe(true);
+    });
+
+    it('refuses bad erasing options, naming the block', () => {
+      const bad = (erase: unknown, key = 'augment') =>
+        expect(() => batches(data(), { batchSize: 1, [key]: { erase } } as never));
+      bad({ probability: 1.5 }).toThrow(/batches: 'augment\.erase\.probability' must be in \[0, 1\]/);
+      bad({ probability: 0.5, scale: [0.5, 0.1] }).toThrow(/'augment\.erase\.scale' must be \[min, max\]/);
+      bad({ probability: 0.5, ratio: [0, 1] }).toThrow(/'augment\.erase\.ratio'/);
+      bad({ probability: 0.5, value: NaN }, 'secondView').toThrow(/'secondView\.erase\.value'/);
+      expect(() => batches(data(), { batchSize: 1, secondView: { randomCrop: { padding: 1.5 } } })).toThrow(
+        /'secondView\.randomCrop\.padding'/,
+      );
+    });
+  });
+
   it('batchToTensors makes NHWC float32 images and int32 or one-hot labels', () => {
     const b = [...batches(dataset(4, 2, 2, 3), { batchSize: 4 })][0]!;
     const before = tf.memory().numTensors;
