@@ -428,6 +428,34 @@ describe('geolip-train run fmnist-vit with two views, CE and the diagnostics', (
     expect(result).toMatchObject({ views: 'two', preset: null, steps: 6 });
   });
 
+  it('test: false never reads the test split: null test accuracy, the scan of the validation images', async () => {
+    const trainOnly = await mkdtemp(join(tmpdir(), 'geolip-fmnist-trainonly-'));
+    try {
+      await writeNoisySplit(trainOnly, 'train', 96);
+      const cfg = { data: trainOnly, epochs: 1, batchSize: 32, valSize: 32, checkpointEvery: 100, test: false };
+      const r = await runRecipe(
+        'fmnist-vit',
+        trainOnly,
+        { ...cfg, loss: { mastery: 0 }, modelConfig: TINY_DUAL },
+        'run',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('64 train / 32 val / 0 test images');
+      expect(r.stdout).toContain('validation accuracy');
+      expect(r.stdout).toContain('the test split was not read (config test: false)');
+      const result = JSON.parse(await readFile(join(trainOnly, 'run', 'result.json'), 'utf8'));
+      expect(result).toMatchObject({ testImages: 0, testAccuracy: null, geoAccuracy: null, scanSplit: 'validation' });
+      expect(result.scan.n).toBe(32);
+      await expect(readFile(join(trainOnly, 'run', 'embeddings-test.safetensors'))).rejects.toThrow(/ENOENT/);
+      // Without a validation split there is nothing to report on: refused, naming the fields.
+      const none = await runRecipe('fmnist-vit', trainOnly, { ...cfg, valSize: 0, modelConfig: TINY_DUAL }, 'run-b');
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain("'test' false needs a validation split ('valSize' > 0)");
+    } finally {
+      await rm(trainOnly, { recursive: true, force: true });
+    }
+  });
+
   it('warmStart loads a model.safetensors before training (lr 1e-9: the weights stay the file’s)', async () => {
     const base = { data: dir, epochs: 1, batchSize: 32, valSize: 32, checkpointEvery: 100, modelConfig: TINY_DUAL };
     const first = await runRecipe('fmnist-vit', dir, { ...base, seed: 3 }, 'run-warm-a');

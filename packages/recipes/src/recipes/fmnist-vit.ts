@@ -150,6 +150,12 @@ export interface FmnistVitConfig extends OptimizerBlock, DataBlock, CheckpointBl
   valSize: number;
   /** Evaluate on the validation images every N steps; 0 = once per epoch. */
   evalEvery: number;
+  /**
+   * Score the test images at the end (default true). false: the test split is not read at all (a GPU-machine run
+   * that carries only the training images); result.json then has `testAccuracy: null`, the scan is of the validation
+   * embeddings, and the test split is scored later from model.safetensors (`tools/vision/fmnist-weights.mjs eval`).
+   */
+  test: boolean;
   seed: number;
   /** Overrides of the model config (e.g. `{ "dualBlocks": 1 }` for a smoke run), checked by the model itself. */
   modelConfig: Record<string, unknown>;
@@ -193,6 +199,7 @@ const KEYS = [
   'warmStart',
   'loss',
   'valSize',
+  'test',
   'evalEvery',
   'seed',
   'checkpointEvery',
@@ -311,6 +318,7 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
     warmStart: warmStart === undefined ? null : resolve(configDir, warmStart),
     loss,
     valSize: R.num(o, 'valSize', 'int>=0', 5000),
+    test: R.bool(o, 'test', true),
     evalEvery: R.num(o, 'evalEvery', 'int>=0', 0),
     seed: R.num(o, 'seed', 'int>=0', 0),
     ...readCheckpointBlock(R, o, 1000),
@@ -700,11 +708,12 @@ function epochMetrics(
 async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
-  const testSet = await loadFashionMnist('test', { dir: cfg.data });
+  const testSet = cfg.test ? await loadFashionMnist('test', { dir: cfg.data }) : undefined;
   const nAll = cfg.trainLimit > 0 ? Math.min(cfg.trainLimit, trainSet.n) : trainSet.n;
   const nVal = cfg.valSize;
   const nTrain = nAll - nVal;
-  const nTest = cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n;
+  const nTest = testSet ? (cfg.testLimit > 0 ? Math.min(cfg.testLimit, testSet.n) : testSet.n) : 0;
+  if (!testSet && nVal === 0) throw job.error(`'test' false needs a validation split ('valSize' > 0) to report on`);
   if (nTrain < cfg.batchSize)
     throw job.error(
       `'valSize' ${nVal} leaves ${nTrain} of ${nAll} training images, fewer than one batch of ${cfg.batchSize}`,
@@ -805,12 +814,16 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     });
     if (summary.aborted) return job.interrupted(summary, totalSteps, { newline: true });
     const trainSeconds = trainSecondsNow(); // over all calls of a resumed run
-    const final = await evaluate(net, testSet, 0, nTest, 500);
-    const emb = tf.tensor2d(final.emb, [nTest, final.dim]);
+    // The test images once, at the end; with `test: false` the validation images stand in for the scan only.
+    const scored = testSet
+      ? { set: testSet, offset: 0, n: nTest, name: 'test' }
+      : { set: trainSet, offset: nTrain, n: nVal, name: 'validation' };
+    const final = await evaluate(net, scored.set, scored.offset, scored.n, 500);
+    const emb = tf.tensor2d(final.emb, [scored.n, final.dim]);
     const report = await scanAsync(emb, {
-      labels: Array.from(testSet.labels.subarray(0, nTest)),
+      labels: Array.from(scored.set.labels.subarray(scored.offset, scored.offset + scored.n)),
       ...(net.kind === 'dual-stream' ? { anchors: net.model.constellation } : {}),
-      name: `${cfg.model} test embeddings`,
+      name: `${cfg.model} ${scored.name} embeddings`,
       seed: cfg.seed,
     });
     emb.dispose();
@@ -832,15 +845,16 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
         writeModelMetadata({ type, config: modelConfig, extra: { split: 'train' } }),
       ),
     );
-    await writeFileAtomic(
-      join(options.out, 'embeddings-test.safetensors'),
-      embeddingsFile(
-        final.emb,
-        nTest,
-        final.dim,
-        writeModelMetadata({ type, config: modelConfig, extra: { split: 'test' } }),
-      ),
-    );
+    if (testSet)
+      await writeFileAtomic(
+        join(options.out, 'embeddings-test.safetensors'),
+        embeddingsFile(
+          final.emb,
+          nTest,
+          final.dim,
+          writeModelMetadata({ type, config: modelConfig, extra: { split: 'test' } }),
+        ),
+      );
     const result = {
       model: cfg.model,
       preset: cfg.preset,
@@ -851,8 +865,14 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       trainImages: nTrain,
       valImages: nVal,
       testImages: nTest,
-      testAccuracy: final.acc,
-      ...(net.kind === 'dual-stream' ? { geoAccuracy: final.geoAcc } : {}),
+      testAccuracy: testSet ? final.acc : null,
+      ...(net.kind === 'dual-stream' ? { geoAccuracy: testSet ? final.geoAcc : null } : {}),
+      ...(testSet
+        ? {}
+        : {
+            test: 'not scored (config test: false): tools/vision/fmnist-weights.mjs eval scores model.safetensors',
+            scanSplit: 'validation',
+          }),
       ...(summary.lastEval ? { lastVal: summary.lastEval } : {}),
       ...(queue
         ? {
@@ -870,12 +890,16 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     };
     const resultFile = await job.writeResult(result);
     io.stdout.write(
-      `\nfmnist-vit: ${cfg.model} test accuracy ${(100 * final.acc).toFixed(2)}%` +
+      `\nfmnist-vit: ${cfg.model} ${scored.name} accuracy ${(100 * final.acc).toFixed(2)}%` +
         (net.kind === 'dual-stream' ? `, geo stream alone ${(100 * final.geoAcc).toFixed(2)}%` : '') +
-        ` (${nTest} test images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)\n`,
+        ` (${scored.n} ${scored.name} images, ${summary.step} steps, ${trainSeconds.toFixed(0)} s)` +
+        `${testSet ? '' : '; the test split was not read (config test: false)'}\n`,
     );
     io.stdout.write(formatScan(report) + '\n');
-    io.stdout.write(`wrote ${resultFile}, model.safetensors, embeddings-{train,test}.safetensors, ${metricsFile}\n`);
+    io.stdout.write(
+      `wrote ${resultFile}, model.safetensors, embeddings-${testSet ? '{train,test}' : 'train'}.safetensors, ` +
+        `${metricsFile}\n`,
+    );
     return 0;
   } finally {
     if (trainer.pending) tf.dispose([trainer.pending.stats, ...(trainer.pending.emb ? [trainer.pending.emb] : [])]);
