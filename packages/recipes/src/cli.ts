@@ -1,7 +1,7 @@
 // geolip-train: build consensus targets from expert features and run training recipes. Built on @geolip/cli (the kit
 // geolip-bench uses too). `main` runs in-process (tests call it directly); bin/geolip-train.mjs calls it with
 // process.argv.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import {
@@ -22,7 +22,14 @@ import {
 import type { Matrix } from '@geolip/geometry';
 import { initBackend } from '@geolip/nn/backend';
 
-import { buildConsensus, readExpertFeatures, runRecipe, saveConsensus } from '@geolip/train';
+import {
+  COMPACT_SHARD_BYTES,
+  buildConsensus,
+  compactCheckpoint,
+  readExpertFeatures,
+  runRecipe,
+  saveConsensus,
+} from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
 import type { Recipe } from '@geolip/train';
 
@@ -222,6 +229,20 @@ ${recipeHelp()}`,
         `with status ${EXIT.interrupted}; --resume continues. SIGINT/SIGTERM do the same ` +
         '(a second signal exits at once).',
     },
+    'compact-checkpoints': {
+      type: 'boolean',
+      description:
+        'write compact checkpoints: F16 weights, no optimizer state (about 2 bytes per parameter instead of 12); ' +
+        'resuming one re-warms instead of continuing exactly. Default: full checkpoints (convert one later with ' +
+        "'geolip-train compact-checkpoint').",
+    },
+    'rewarm-steps': {
+      type: 'string',
+      value: '<R>',
+      description:
+        'after --resume from a compact checkpoint: AdamW starts fresh and the learning rate is multiplied by ' +
+        '1/R, 2/R, ... 1 over the first R steps (default 100; 0 for none). A full checkpoint resumes exactly.',
+    },
     backend: BACKEND_OPTION,
   },
   async run({ values, positionals }, ctx) {
@@ -234,6 +255,7 @@ ${recipeHelp()}`,
     if (config === undefined) throw ctx.usage('run needs --config <file.json>', '--config');
     const steps = positiveInt(ctx, '--steps', values.steps);
     const timeLimit = positiveNumber(ctx, '--time-limit', values['time-limit'], 'number of seconds');
+    const rewarmSteps = nonNegativeInt(ctx, '--rewarm-steps', values['rewarm-steps']);
     const backend = backendOption(ctx, values.backend);
 
     const configPath = resolve(config);
@@ -266,9 +288,70 @@ ${recipeHelp()}`,
       resume: values.resume === true,
       ...(steps !== undefined ? { steps } : {}),
       ...(timeLimit !== undefined ? { timeLimit } : {}),
+      ...(values['compact-checkpoints'] === true ? { compactCheckpoints: true } : {}),
+      ...(rewarmSteps !== undefined ? { rewarmSteps } : {}),
     });
   },
 });
+
+/** A non-negative integer option (`--rewarm-steps 0`), or undefined when not given. */
+function nonNegativeInt(ctx: CommandContext, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw ctx.usage(`${flag} must be a non-negative integer, got '${value}'`, flag);
+  return Number(value);
+}
+
+const compactCommand = defineCommand({
+  name: 'compact-checkpoint',
+  summary: 'copy a checkpoint as a compact one (F16 weights, no optimizer state) to carry between sessions',
+  usage: '<checkpoints> --out <dir> [--shard-bytes <N>]',
+  positionals: { min: 1, max: 1, names: '<checkpoints>' },
+  description: `Reads the latest checkpoint of <checkpoints> (a run's <out>/checkpoints, or one step directory) and
+writes a compact copy to <dir>: weights as F16 (an error names a parameter whose values overflow
+float16), no Adam moments, the same step, RNG, config and extra state. A run resumes from it
+('geolip-train run ... --resume' with <dir> as its <out>/checkpoints) with a fresh AdamW and
+--rewarm-steps of learning-rate re-warm-up. When <checkpoints> holds no checkpoint itself, each
+sub-directory that does (the stages of a multi-stage recipe) is copied to <dir>/<stage>.
+Weights files are at most --shard-bytes each (default 15 MiB, under the GPU machine's 16 MiB per
+returned file): weights.safetensors, or weights-00001-of-0000N.safetensors, ... when they do not fit.`,
+  options: {
+    out: { type: 'string', value: '<dir>', description: 'where the compact checkpoint root is written (required).' },
+    'shard-bytes': {
+      type: 'string',
+      value: '<N>',
+      description: `largest weights file in bytes (default ${COMPACT_SHARD_BYTES}).`,
+    },
+  },
+  async run({ values, positionals }, ctx) {
+    const out = values.out;
+    if (out === undefined) throw ctx.usage('compact-checkpoint needs --out <dir>', '--out');
+    const shardBytes = positiveInt(ctx, '--shard-bytes', values['shard-bytes']);
+    const from = resolve(positionals[0]!);
+    const hasCheckpoint = (dir: string): boolean =>
+      existsSync(join(dir, 'latest.json')) || existsSync(join(dir, 'state.json'));
+    const jobs: { from: string; to: string }[] = [];
+    if (hasCheckpoint(from)) jobs.push({ from, to: resolve(out) });
+    else if (existsSync(from) && statSync(from).isDirectory()) {
+      for (const stage of readdirSync(from).sort())
+        if (hasCheckpoint(join(from, stage))) jobs.push({ from: join(from, stage), to: join(resolve(out), stage) });
+    }
+    if (jobs.length === 0)
+      throw ctx.usage(`${from} holds no checkpoint (no latest.json or state.json, nor a stage directory with one)`);
+    for (const job of jobs) {
+      const written = compactCheckpoint(job.from, job.to, shardBytes !== undefined ? { shardBytes } : {});
+      const sizes = Object.entries(written.files).filter(([f]) => f.endsWith('.safetensors'));
+      const total = sizes.reduce((a, [, n]) => a + n, 0);
+      const largest = Math.max(...sizes.map(([, n]) => n));
+      ctx.io.stdout.write(
+        `step ${written.step}: ${written.from} -> ${written.dir} ` +
+          `(${mb(total)} MB of F16 weights in ${sizes.length} file(s), largest ${mb(largest)} MB)\n`,
+      );
+    }
+    return EXIT.ok;
+  },
+});
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(2);
 
 declare const __GEOLIP_TRAIN_VERSION__: string | undefined;
 
@@ -293,7 +376,7 @@ export const program: Program = {
   name: 'geolip-train',
   summary: 'GeoLIP training tools',
   version: ownVersion(),
-  commands: [consensusCommand, runCommand],
+  commands: [consensusCommand, runCommand, compactCommand],
   epilogue: () =>
     `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):\n` +
     `${recipeHelp()}\n\n` +

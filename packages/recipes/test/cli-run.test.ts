@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors } from '@geolip/io';
+import { warmupCosine } from '@geolip/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
@@ -147,6 +148,89 @@ describe('geolip-train run mlp-student', () => {
     const b = await weightsOf(straight);
     for (const name of Object.keys(b))
       expect(Buffer.from(a[name]!.data.buffer).equals(Buffer.from(b[name]!.data.buffer)), name).toBe(true);
+  });
+
+  it('full checkpoints -> compact-checkpoint -> --resume in a fresh directory re-warms; --compact-checkpoints', async () => {
+    const cfg = await writeConfig('compact.json', baseConfig);
+    const out = join(dir, 'compact-src');
+    const first = await run(['run', 'mlp-student', '--config', cfg, '--out', out, '--steps', '30']);
+    expect(first.code, first.stderr).toBe(0);
+
+    // The trip back: only the compact copy of the latest full checkpoint.
+    const carried = join(dir, 'carried');
+    const conv = await run(['compact-checkpoint', join(out, 'checkpoints'), '--out', carried]);
+    expect(conv.code, conv.stderr).toBe(0);
+    expect(conv.stdout).toMatch(
+      /^step 30: .*step-000000030 -> .*carried.step-000000030 \([\d.]+ MB of F16 weights in 1 file\(s\)/,
+    );
+    const stepDir = join(carried, 'step-000000030');
+    expect((await readdir(stepDir)).sort()).toEqual(['state.json', 'weights.safetensors']);
+    const stored = readSafetensors(await readFile(join(stepDir, 'weights.safetensors')), { copy: true });
+    expect(Object.values(stored.tensors).map((t) => t.dtype)).toEqual(['F16', 'F16', 'F16', 'F16']);
+
+    // The next session: the compact root becomes <out>/checkpoints of a fresh directory, and --resume continues.
+    const next = join(dir, 'compact-next');
+    await cp(carried, join(next, 'checkpoints'), { recursive: true });
+    const second = await run(['run', 'mlp-student', '--config', cfg, '--out', next, '--resume', '--rewarm-steps', '5']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/steps 30 -> 60 \(of 60\)/);
+    const records = (await readFile(join(next, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; step: number; lr?: number; compact?: boolean; rewarm?: unknown });
+    expect(records[0]).toMatchObject({ type: 'resume', step: 30, compact: true, rewarm: { from: 30, steps: 5 } });
+    const schedule = warmupCosine({ warmupSteps: 5, totalSteps: 60, peakLr: 3e-3 });
+    const steps = records.filter((r) => r.type === 'step');
+    expect(steps.map((r) => r.step)).toEqual(Array.from({ length: 30 }, (_, i) => 31 + i));
+    for (const r of steps.slice(0, 7)) {
+      const k = r.step - 30;
+      expect(r.lr).toBeCloseTo(schedule(r.step - 1) * Math.min(1, k / 5), 12);
+    }
+    // Checkpoints after the resume are full again (exact resumes while the machine is held).
+    expect((await readdir(join(next, 'checkpoints', 'step-000000060'))).sort()).toContain('state.safetensors');
+
+    // --compact-checkpoints: the run's own checkpoints are compact.
+    const small = join(dir, 'compact-run');
+    const third = await run([
+      'run',
+      'mlp-student',
+      '--config',
+      cfg,
+      '--out',
+      small,
+      '--steps',
+      '20',
+      '--compact-checkpoints',
+    ]);
+    expect(third.code, third.stderr).toBe(0);
+    const state = JSON.parse(await readFile(join(small, 'checkpoints', 'step-000000020', 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ compact: true, step: 20 });
+
+    // A multi-stage run's checkpoints (<out>/checkpoints/<stage>): each stage is copied to <dir>/<stage>.
+    const tree = join(dir, 'stages');
+    await cp(join(out, 'checkpoints'), join(tree, 'a'), { recursive: true });
+    await cp(join(small, 'checkpoints'), join(tree, 'b'), { recursive: true });
+    const staged = await run(['compact-checkpoint', tree, '--out', join(dir, 'stages-compact')]);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stdout.trim().split('\n')).toHaveLength(2);
+    expect(await readdir(join(dir, 'stages-compact', 'a'))).toContain('step-000000030');
+    expect(await readdir(join(dir, 'stages-compact', 'b'))).toContain('step-000000020');
+
+    const expectUsage = async (args: string[], pattern: RegExp) => {
+      const res = await run(args);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(pattern);
+    };
+    await expectUsage(
+      ['run', 'mlp-student', '--config', cfg, '--rewarm-steps', '-1'],
+      /--rewarm-steps must be a non-negative integer, got '-1'/,
+    );
+    await expectUsage(['compact-checkpoint', join(out, 'checkpoints')], /compact-checkpoint needs --out <dir>/);
+    await expectUsage(['compact-checkpoint', join(dir, 'nowhere'), '--out', join(dir, 'x')], /holds no checkpoint/);
+    await expectUsage(
+      ['compact-checkpoint', join(out, 'checkpoints'), '--out', join(out, 'checkpoints')],
+      /'to' is the checkpoint root being read/,
+    );
   });
 
   it('errors: unknown recipe, missing field, missing consensus, bad values, resume without checkpoint', async () => {

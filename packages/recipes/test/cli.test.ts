@@ -262,6 +262,7 @@ describe('geolip-train commands', () => {
     expect(await main(['help'], help.io)).toBe(0);
     expect(help.stdout).toContain('geolip-train consensus --expert');
     expect(help.stdout).toContain('geolip-train run <recipe> --config');
+    expect(help.stdout).toContain('geolip-train compact-checkpoint <checkpoints> --out <dir>');
     const version = capture();
     expect(await main(['--version'], version.io)).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+.*\n$/);
@@ -279,6 +280,8 @@ describe('geolip-train commands', () => {
       '--resume',
       '--steps <N>',
       '--time-limit <S>',
+      '--compact-checkpoints',
+      '--rewarm-steps <R>',
       '--backend <name>',
       '-h, --help',
     ])
@@ -289,11 +292,16 @@ describe('geolip-train commands', () => {
     expect(await main(['consensus', '--help'], cons.io)).toBe(0);
     for (const o of ['--expert <name=path>', '--out <dir>', '--width <W>', '--target-dim <K>', '--iterations <n>'])
       expect(cons.stdout, o).toContain(o);
+    const compact = capture();
+    expect(await main(['compact-checkpoint', '--help'], compact.io)).toBe(0);
+    for (const o of ['--out <dir>', '--shard-bytes <N>', 'F16']) expect(compact.stdout, o).toContain(o);
   });
 
   it('rejects an unknown command, listing the valid ones', async () => {
     const cap = capture();
     expect(await main(['train'], cap.io)).toBe(1);
-    expect(cap.stderr).toBe("geolip-train: error: unknown command 'train'; valid commands: consensus, run, help\n");
+    expect(cap.stderr).toBe(
+      "geolip-train: error: unknown command 'train'; valid commands: consensus, run, compact-checkpoint, help\n",
+    );
   });
 });

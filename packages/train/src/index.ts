@@ -3,9 +3,9 @@
  * cross-entropy, spread, geo diversity, Procrustes alignment), the mastery queue, the consensus pipeline
  * (experts → GPA → PCA → whitened Procrustes projectors → normalized-centroid targets, with mergeable
  * statistics and safetensors save/load), the training loop (`train`, AdamW, warmup-cosine, clipping, evaluation
- * hooks, JSON-lines metrics), bit-exact checkpoints, and the recipe kit (`defineRecipe`, the shared config blocks,
- * `RecipeRun`, `runRecipe`). It imports no model package: the recipes and the `geolip-train` CLI are in
- * `@geolip/recipes`.
+ * hooks, JSON-lines metrics), bit-exact checkpoints (and compact F16 ones, resumed with a re-warm-up), and the recipe
+ * kit (`defineRecipe`, the shared config blocks, `RecipeRun`, `runRecipe`). It imports no model package: the recipes
+ * and the `geolip-train` CLI are in `@geolip/recipes`.
  */
 export * from './losses/index.js';
 export { MasteryQueue } from './mastery-queue.js';

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createProgress } from '@geolip/cli';
-import { createRng, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
+import { createRng, FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { assertInteger, assertNumber } from '@geolip/geometry/checks';
 
@@ -45,7 +45,18 @@ export type TrainRecord =
   | { type: 'step'; step: number; loss: number; lr: number; gradNorm: number; stepsPerSec: number; elapsedMs: number }
   | { type: 'eval'; step: number; metrics: Record<string, number> }
   | { type: 'checkpoint'; step: number; dir: string }
+  /**
+   * The run continued from the checkpoint `dir` at `step`. `compact`: it had no optimizer state, so AdamW started
+   * fresh. `rewarm`: the learning rate is multiplied by (s − from + 1)/steps at step s < from + steps (null: none).
+   */
+  | { type: 'resume'; step: number; dir: string; compact: boolean; rewarm: { from: number; steps: number } | null }
   | { type: 'early_stop'; step: number; metric: string; best: number };
+
+/** A learning-rate re-warm-up window (see {@link TrainOptions.rewarmSteps}). */
+interface Rewarm {
+  from: number;
+  steps: number;
+}
 
 /** Early stopping on an evaluation metric. */
 export interface EarlyStopOptions {
@@ -79,10 +90,23 @@ export interface TrainOptions<B> {
   evalEvery?: number;
   evaluate?: (step: number) => Promise<Record<string, number>> | Record<string, number>;
   earlyStop?: EarlyStopOptions;
-  /** Save a checkpoint to `dir` every `every` steps and at the end. */
-  checkpoint?: { dir: string; every: number; keep?: number };
-  /** Resume from a checkpoint directory (root or step directory). */
+  /**
+   * Save a checkpoint to `dir` every `every` steps and at the end, keeping `keep` (default 2). `compact`: F16 weights
+   * and no optimizer state (see `saveCheckpoint`), which resume with a re-warm-up, not exactly. Default false.
+   */
+  checkpoint?: { dir: string; every: number; keep?: number; compact?: boolean };
+  /**
+   * Resume from a checkpoint directory (root or step directory). A full checkpoint continues exactly; a compact one
+   * restores the weights, step, RNG and extra state, starts AdamW fresh (step count 0, zero moments) and re-warms the
+   * learning rate over `rewarmSteps`.
+   */
   resumeFrom?: string;
+  /**
+   * After resuming a compact checkpoint at step s0: the schedule's learning rate is multiplied by (s − s0 + 1)/R for
+   * the first R steps (1/R, 2/R, …, 1), so the fresh AdamW's first updates are small. Ignored for a full checkpoint
+   * (one saved during a re-warm-up continues it, as the checkpoint records). Default 100; 0 for none. Integer ≥ 0.
+   */
+  rewarmSteps?: number;
   /** Stored in checkpoints and compared on resume (an error names the first key that differs). */
   config?: JsonValue;
   /** JSON saved with each checkpoint (e.g. `() => queue.state()`). */
@@ -137,6 +161,19 @@ export class TrainNonFiniteError extends NonFiniteError {
   }
 }
 
+/** The re-warm-up a full checkpoint records (`extra.__rewarm`), checked: null when there is none. */
+function readRewarm(value: unknown): Rewarm | null {
+  if (value === undefined || value === null) return null;
+  const r = value as Partial<Rewarm>;
+  if (!Number.isInteger(r.from) || r.from! < 0 || !Number.isInteger(r.steps) || r.steps! < 1)
+    throw new FormatError(
+      'train',
+      'extra.__rewarm',
+      `must be { from: integer >= 0, steps: integer >= 1 }, got ${JSON.stringify(value)}`,
+    );
+  return { from: r.from!, steps: r.steps! };
+}
+
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 
@@ -156,7 +193,10 @@ const yieldToEventLoop = (): Promise<void> =>
  * - Memory: every tensor made in a step is disposed in that step; the count of live tensors is
  *   constant from step to step (tested over 100 steps).
  * - Early stop state (best, evaluations without improvement) is saved in checkpoints under
- *   `extra.__earlyStop`; user `extraState` goes under `extra.user`.
+ *   `extra.__earlyStop`; user `extraState` goes under `extra.user`; a re-warm-up in progress under `extra.__rewarm`.
+ * - A compact checkpoint (`checkpoint.compact`, or `compactCheckpoint` of a full one) resumes with the same weights
+ *   (rounded to float16), step, RNG and extra state, but a fresh AdamW and {@link TrainOptions.rewarmSteps} of
+ *   learning-rate re-warm-up: close to, not equal to, a straight run. A `resume` record says which kind it was.
  * @throws {TrainNonFiniteError} (a {@link NonFiniteError}) when a loss is NaN or ±Infinity.
  * @throws {InvalidArgumentError} for bad options, or a resume checkpoint from another config.
  */
@@ -189,6 +229,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
       throw new InvalidArgumentError(op, 'options.earlyStop', 'needs evaluate and evalEvery');
   }
   if (options.checkpoint) assertInteger(op, 'options.checkpoint.every', options.checkpoint.every, 1);
+  const rewarmSteps = assertInteger(op, 'options.rewarmSteps', options.rewarmSteps ?? 100, 0);
   if (options.afterStep !== undefined && typeof options.afterStep !== 'function')
     throw new InvalidArgumentError(op, 'options.afterStep', 'must be a function (step) => void');
 
@@ -208,21 +249,40 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
   let bad = 0;
   let lastCheckpoint: string | undefined;
   let savedStep = -1;
+  // The learning-rate re-warm-up after a compact resume: steps [from, from + steps) get lr·(s − from + 1)/steps.
+  let rewarm: Rewarm | null = null;
+  let resumed: TrainRecord | undefined;
 
   if (options.resumeFrom) {
     const ck = loadCheckpoint(options.resumeFrom, { expectWeights: weights, expectConfig: options.config });
     assignWeights(weights, ck.weights);
-    optimizer.setState(ck.optimizer);
+    const extra = (ck.extra ?? {}) as {
+      __earlyStop?: { best: number | null; bad: number };
+      __rewarm?: Rewarm;
+      user?: JsonValue;
+    };
+    // A compact checkpoint has no moments: AdamW stays as constructed (t = 0, zero moments), so its bias correction
+    // restarts as from scratch, and a new re-warm-up starts here. A full one restores AdamW and any re-warm-up in
+    // progress, so it continues exactly.
+    if (ck.compact) rewarm = rewarmSteps > 0 ? { from: ck.step, steps: rewarmSteps } : null;
+    else {
+      optimizer.setState(ck.optimizer);
+      rewarm = readRewarm(extra.__rewarm);
+    }
     rng = createRng(ck.rng.seed, ck.rng.state);
     start = ck.step;
     lastCheckpoint = ck.dir;
-    const extra = (ck.extra ?? {}) as { __earlyStop?: { best: number | null; bad: number }; user?: JsonValue };
     if (extra.__earlyStop) {
       best = extra.__earlyStop.best ?? undefined;
       bad = extra.__earlyStop.bad;
     }
+    resumed = { type: 'resume', step: ck.step, dir: ck.dir, compact: ck.compact, rewarm };
     options.onResume?.(extra.user ?? null);
   }
+  const learningRate = (step: number): number =>
+    rewarm !== null && step < rewarm.from + rewarm.steps
+      ? schedule(step) * ((step - rewarm.from + 1) / rewarm.steps)
+      : schedule(step);
 
   let metricsFd: number | undefined;
   if (options.metricsFile) {
@@ -233,23 +293,30 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     options.log?.(record);
     if (metricsFd !== undefined) writeSync(metricsFd, `${JSON.stringify(record)}\n`);
   };
+  if (resumed) emit(resumed);
 
   const save = async (step: number): Promise<void> => {
     if (!options.checkpoint) return;
-    const extra: JsonValue = { __earlyStop: { best: best ?? null, bad }, user: options.extraState?.() ?? null };
+    const compact = options.checkpoint.compact ?? false;
+    const extra: JsonValue = {
+      __earlyStop: { best: best ?? null, bad },
+      // Only while a re-warm-up is in progress (the checkpoints of other runs are unchanged).
+      ...(rewarm !== null && step < rewarm.from + rewarm.steps ? { __rewarm: { ...rewarm } } : {}),
+      user: options.extraState?.() ?? null,
+    };
     // Read asynchronously (webgpu in Node cannot read synchronously), then write atomically.
     const host = await readWeightsAsync(weights);
     lastCheckpoint = saveCheckpoint(
       options.checkpoint.dir,
       {
         weights: host,
-        optimizer: await optimizer.getStateAsync(),
+        optimizer: compact ? null : await optimizer.getStateAsync(),
         step,
         rng: { seed, state: rng.state() },
         config: options.config ?? null,
         extra,
       },
-      { keep: options.checkpoint.keep },
+      { keep: options.checkpoint.keep, compact },
     );
     savedStep = step;
     emit({ type: 'checkpoint', step, dir: lastCheckpoint });
@@ -273,7 +340,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
         if (step > start && savedStep !== step) await save(step);
         break;
       }
-      const lr = schedule(step);
+      const lr = learningRate(step);
       let sum: Record<string, tf.Tensor> | undefined;
       let lossSum: tf.Tensor | undefined;
       for (let micro = 0; micro < accumulate; micro++) {

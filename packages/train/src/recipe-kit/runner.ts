@@ -116,16 +116,24 @@ export class RecipeRun {
 
   /**
    * The `train()` options every recipe sets the same way: checkpoints in `files.ckDir` every `every` steps (keeping
-   * `keep`), resume from it on --resume (when it holds one), metrics to `files.metricsFile`, the abort signal.
+   * `keep`; compact with --compact-checkpoints), resume from it on --resume (when it holds one; a compact one re-warms
+   * over --rewarm-steps), metrics to `files.metricsFile`, the abort signal.
    */
   trainOptions(
     files: StageFiles,
     every: number,
     keep?: number,
-  ): Pick<TrainOptions<unknown>, 'checkpoint' | 'resumeFrom' | 'metricsFile' | 'signal'> {
+  ): Pick<TrainOptions<unknown>, 'checkpoint' | 'resumeFrom' | 'rewarmSteps' | 'metricsFile' | 'signal'> {
+    const { compactCheckpoints, rewarmSteps } = this.options;
     return {
-      checkpoint: { dir: files.ckDir, every, ...(keep !== undefined ? { keep } : {}) },
+      checkpoint: {
+        dir: files.ckDir,
+        every,
+        ...(keep !== undefined ? { keep } : {}),
+        ...(compactCheckpoints ? { compact: true } : {}),
+      },
       ...(this.options.resume && this.hasCheckpoint(files.ckDir) ? { resumeFrom: files.ckDir } : {}),
+      ...(rewarmSteps !== undefined ? { rewarmSteps } : {}),
       metricsFile: files.metricsFile,
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     };

@@ -15,6 +15,13 @@ export interface RecipeRunOptions {
   /** Stop after this many total steps (--steps); the recipe's default is its config's own steps. */
   steps?: number;
   /**
+   * Write compact checkpoints (--compact-checkpoints): F16 weights, no optimizer state; resuming one re-warms the
+   * learning rate instead of continuing exactly. Default false (full checkpoints).
+   */
+  compactCheckpoints?: boolean;
+  /** Re-warm-up steps after resuming a compact checkpoint (--rewarm-steps; `train()`'s `rewarmSteps`, default 100). */
+  rewarmSteps?: number;
+  /**
    * Aborted by `--time-limit` or SIGINT/SIGTERM: the recipe passes it to `train()`, which saves a checkpoint
    * and stops; the recipe then returns {@link EXIT_INTERRUPTED} without its final outputs.
    */
