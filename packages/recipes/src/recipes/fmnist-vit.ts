@@ -788,7 +788,9 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
           }
         : {}),
       ...job.trainOptions(files, cfg.checkpointEvery, 1),
-      config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify(cfg)) },
+      // Compared on resume; `test` is left out (it changes what the end reports, not what is trained), so a run
+      // trained with `test: false` can finish where the test images are.
+      config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify({ ...cfg, test: undefined })) },
       extraState: () => ({
         ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}),
         sums: { ...trainer.sums },
