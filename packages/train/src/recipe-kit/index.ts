@@ -19,5 +19,6 @@ export type { CheckpointBlock, DataBlock, OptimizerBlock } from './blocks.js';
 export { RecipeRun, defineRecipe, resultJson, runRecipe } from './runner.js';
 export type { DefinedRecipe, RecipeDefinition, RunRecipeOptions, StageFiles } from './runner.js';
 export { streamSteps } from './stream-steps.js';
+export type { SeekableStream } from './stream-steps.js';
 export { EXIT_INTERRUPTED } from './types.js';
 export type { Recipe, RecipeIo, RecipeRunOptions } from './types.js';

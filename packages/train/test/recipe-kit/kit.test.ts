@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { GeolipError } from '@geolip/geometry';
+import { GeolipError, createRng } from '@geolip/geometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -18,6 +18,7 @@ import {
   optimizerKeys,
   optimizerOptions,
   readCheckpointBlock,
+  streamSteps,
   readDataBlock,
   readOptimizerBlock,
   resultJson,
@@ -190,5 +191,49 @@ describe('defineRecipe and runRecipe', () => {
     expect(() =>
       defineRecipe({ name: 'Bad Name', description: '', help: '', parse: () => 0, run: async () => 0 }),
     ).toThrow(RecipeConfigError);
+  });
+});
+
+describe('streamSteps', () => {
+  const rng = createRng(0);
+  /** Ten numbered batches; counts how many it produced, and how many `from` calls started where. */
+  function source(seekable: boolean) {
+    const seen = { produced: 0, fromCalls: [] as number[] };
+    function* gen(start: number) {
+      for (let i = start; i < 10; i++) {
+        seen.produced++;
+        yield i;
+      }
+    }
+    const stream = seekable
+      ? {
+          [Symbol.iterator]: () => gen(0),
+          from: (step: number) => {
+            seen.fromCalls.push(step);
+            return gen(step);
+          },
+        }
+      : { [Symbol.iterator]: () => gen(0) };
+    return { stream, seen };
+  }
+
+  it('serves steps in order from one iterator, and a resumed step exactly (replaying a plain iterable)', () => {
+    const { stream, seen } = source(false);
+    const at = streamSteps(stream);
+    expect([0, 1, 2].map((s) => at(s, rng))).toEqual([0, 1, 2]);
+    expect(seen.produced).toBe(3);
+    const resumed = streamSteps(stream);
+    expect([6, 7].map((s) => resumed(s, rng))).toEqual([6, 7]);
+    expect(seen.produced).toBe(3 + 8); // 0…5 replayed and dropped, then 6 and 7
+  });
+
+  it('starts a seekable stream at the step through its from(), producing nothing before it', () => {
+    const { stream, seen } = source(true);
+    const at = streamSteps(stream);
+    expect([6, 7, 8].map((s) => at(s, rng))).toEqual([6, 7, 8]);
+    expect(seen.fromCalls).toEqual([6]);
+    expect(seen.produced).toBe(3);
+    expect(at(2, rng)).toBe(2); // out of order again: a new start
+    expect(seen.fromCalls).toEqual([6, 2]);
   });
 });

@@ -182,14 +182,45 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
 
   /** The batches of epoch `e` alone (0-based; any e ≥ 0, also beyond `epochs`). */
   *epoch(e: number): Generator<ImageBatch> {
+    yield* this.epochFrom(e, 0);
+  }
+
+  /**
+   * The batches from global step `step` (0-based, over all epochs) to the end: what iterating the stream yields after
+   * `step` batches, without rendering those. A resumed run starts here: the skipped batches of the current epoch only
+   * replay their random draws (crop, flip, erasing), so resuming costs at most one epoch's draws, not every pixel of
+   * every earlier batch.
+   * @throws {InvalidArgumentError} If `step` is not an integer in 0…length.
+   */
+  *from(step: number): Generator<ImageBatch> {
+    if (!Number.isInteger(step) || step < 0 || step > this.length)
+      throw new InvalidArgumentError(
+        'ImageBatchStream.from',
+        'step',
+        `must be an integer in 0…${this.length}, got ${String(step)}`,
+      );
+    if (this.batchesPerEpoch === 0) return;
+    const first = Math.floor(step / this.batchesPerEpoch);
+    for (let e = first; e < this.epochs; e++) yield* this.epochFrom(e, e === first ? step % this.batchesPerEpoch : 0);
+  }
+
+  /** The batches of epoch `e` from its batch `start` on; the earlier batches' draws are replayed, not rendered. */
+  private *epochFrom(e: number, start: number): Generator<ImageBatch> {
     const order = this.order(e);
     const seed = this.options.seed ?? 0;
     const rng = createRng(mixSeed(seed, e, 1));
     // The second view draws from its own stream, so the first view does not depend on it.
     const rng2 = this.options.secondView ? createRng(mixSeed(seed, e, 2)) : null;
+    const { height: H, width: W, channels: C } = this.dataset;
     for (let step = 0; step < this.batchesPerEpoch; step++) {
       const indices = order.slice(step * this.batchSize, Math.min((step + 1) * this.batchSize, order.length));
-      const { height: H, width: W, channels: C } = this.dataset;
+      if (step < start) {
+        for (let b = 0; b < indices.length; b++) {
+          this.draw(rng, this.options.augment);
+          if (rng2) this.draw(rng2, this.options.secondView);
+        }
+        continue;
+      }
       const images = this.render(indices, rng, this.options.augment);
       const view2 = rng2 ? this.render(indices, rng2, this.options.secondView) : undefined;
       const labels = Int32Array.from(indices, (i) => this.dataset.labels[i]!);
@@ -205,6 +236,24 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
     }
   }
 
+  /** One sample's augmentation draws from `rng`, in the order render uses them: crop offset, flip, erasing. */
+  private draw(
+    rng: Rng,
+    augment: AugmentOptions | undefined,
+  ): { dy: number; dx: number; mirrored: boolean; box: ReturnType<typeof eraseBox> } {
+    const padding = augment?.randomCrop?.padding;
+    let dy = 0;
+    let dx = 0;
+    if (padding !== undefined) {
+      dy = rng.int(2 * padding + 1) - padding;
+      dx = rng.int(2 * padding + 1) - padding;
+    }
+    const mirrored = augment?.flip === true && rng.uniform() < 0.5;
+    const erase = augment?.erase;
+    const box = erase ? eraseBox(rng, erase, this.dataset.height, this.dataset.width) : null;
+    return { dy, dx, mirrored, box };
+  }
+
   *[Symbol.iterator](): Iterator<ImageBatch> {
     for (let e = 0; e < this.epochs; e++) yield* this.epoch(e);
   }
@@ -215,23 +264,13 @@ export class ImageBatchStream implements Iterable<ImageBatch> {
     const per = H * W * C;
     const B = indices.length;
     const out = new Float32Array(B * per);
-    const padding = augment?.randomCrop?.padding;
-    const flip = augment?.flip === true;
-    const erase = augment?.erase;
+    const fill = augment?.erase?.value ?? 0;
     const scale = this.options.scale!;
     const { mean, invStd } = this;
     for (let b = 0; b < B; b++) {
       const src = indices[b]! * per;
       // Crop offset in the padded image (top-left corner), then flip, then erasing: drawn in this order per sample.
-      let dy = 0;
-      let dx = 0;
-      if (padding !== undefined) {
-        dy = rng.int(2 * padding + 1) - padding;
-        dx = rng.int(2 * padding + 1) - padding;
-      }
-      const mirrored = flip && rng.uniform() < 0.5;
-      const box = erase ? eraseBox(rng, erase, H, W) : null;
-      const fill = erase?.value ?? 0;
+      const { dy, dx, mirrored, box } = this.draw(rng, augment);
       const dst = b * per;
       for (let y = 0; y < H; y++) {
         const sy = y + dy;

@@ -224,6 +224,43 @@ describe('batches', () => {
       expect(v2(a, 0)).not.toEqual(v2(c, 0));
     });
 
+    test.prop([fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 9 }), fc.boolean()], {
+      numRuns: Math.min(RUNS, 40),
+    })(
+      'from(step) yields exactly what iterating yields after step batches (both views, erasing, a short last batch)',
+      (seed, step, dropLast) => {
+        const o = {
+          ...opts,
+          seed,
+          epochs: 3,
+          batchSize: 3,
+          dropLast,
+          augment: { ...opts.augment, erase: { probability: 0.5 } },
+          secondView: { flip: true, erase: { probability: 0.7, scale: [0.1, 0.4] as [number, number] } },
+        };
+        const s = batches(data(), o); // 8 samples: 3 batches an epoch (2 with dropLast)
+        const all = [...s];
+        const at = Math.min(step, s.length);
+        const tail = [...{ [Symbol.iterator]: () => s.from(at) }];
+        expect(tail.length).toBe(all.length - at);
+        const key = (b: (typeof all)[number]) => [
+          b.epoch,
+          b.step,
+          Array.from(b.indices),
+          Array.from(b.images),
+          Array.from(b.view2!),
+        ];
+        expect(tail.map(key)).toEqual(all.slice(at).map(key));
+      },
+    );
+
+    it('from() refuses a step outside 0…length', () => {
+      const s = batches(data(), opts);
+      expect(() => s.from(-1).next()).toThrow(/ImageBatchStream\.from.*step/);
+      expect(() => s.from(s.length + 1).next()).toThrow(InvalidArgumentError);
+      expect([...{ [Symbol.iterator]: () => s.from(s.length) }]).toEqual([]);
+    });
+
     it('the second view of an identity augmentation is the first view', () => {
       const [b] = [...batches(data(), { batchSize: 8, scale: 1, secondView: {} })];
       expect(Array.from(b!.view2!)).toEqual(Array.from(b!.images));
