@@ -20,8 +20,11 @@
 # After the call: copy $OUT/metrics.jsonl (and result.json when the run finished) to results/vision/fmnist-card/<run>/,
 # and $OUT/carry-* to .tmp/fmstate/ (tools/device/fmnist-card-state.sh does both).
 # TIME_LIMIT (default 480 s) is the training time of this call; REWARM (default 100) the re-warm-up steps after a
-# compact resume.
+# compact resume. PACK (default .device/tc) is the pack; PACK_APP its entry name when the pack has several (e.g. a pack
+# of tools/device/gpu-suite.mjs, tools/perf/recipe-steps.mjs and geolip-train: PACK=.device/all PACK_APP=geolip-train).
 set -euo pipefail
+pack="${PACK:-.device/tc}"
+app="${PACK_APP:-}"
 OUT="${OUT:?OUT must be set}"
 config="${CONFIG:?CONFIG must name the run config}"
 [ -f "$config" ] || { echo "train-fmnist-card: no config $config" >&2; exit 2; }
@@ -53,7 +56,7 @@ fi
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/train.log" 2>/dev/null || true
 echo "config $config; ${resume[*]:-fresh start}" >> "$OUT/train.log"
 set +e
-bash .device/tc/run.sh run fmnist-vit --config "$run/run.json" --out "$run/out" --backend webgpu \
+bash "$pack/run.sh" $app run fmnist-vit --config "$run/run.json" --out "$run/out" --backend webgpu \
   --time-limit "${TIME_LIMIT:-480}" "${resume[@]}" > "$run/log" 2>&1
 rc=$?
 set -e
@@ -67,7 +70,7 @@ for f in result.json embeddings-train.safetensors embeddings-test.safetensors; d
 done
 # The compact checkpoint for the next session, flat (files come back at most two folders down).
 if [ -f "$run/out/checkpoints/latest.json" ]; then
-  rm -rf /tmp/carry && bash .device/tc/run.sh compact-checkpoint "$run/out/checkpoints" --out /tmp/carry >> "$OUT/train.log" 2>&1
+  rm -rf /tmp/carry && bash "$pack/run.sh" $app compact-checkpoint "$run/out/checkpoints" --out /tmp/carry >> "$OUT/train.log" 2>&1
   (cd /tmp/carry && tar cf "$OUT/carry-checkpoints.tar" .)
 fi
 tail -5 "$OUT/train.log"
