@@ -3,7 +3,8 @@
 # sessions. On the GPU machine, from the repository root:
 #   CONFIG=results/vision/fmnist-card/<run>.json bash tools/device/train-fmnist-card.sh
 # It carries (set up on the CPU machine, see below): the geolip-train pack in .device/tc, the Fashion-MNIST training
-# images in .tmp/fmxz (xz), and, from an earlier session, the compact checkpoint in .tmp/fmstate (weights in F16;
+# images in .tmp/fmxz (xz), and, from an earlier session, the compact checkpoint committed beside the config in
+# results/vision/fmnist-card/<run>/state (weights in F16, ~13 MB; ignored paths do not survive a session, so it is committed;
 # AdamW restarts with a re-warm-up, --rewarm-steps). The test images travel only in the call that finishes the run
 # (their 4.4 MB and a compact checkpoint do not both fit beside the pack and the training images): without them the
 # run is told "test": false, which a resume does not compare, so the finishing call may add them.
@@ -15,10 +16,11 @@
 #   node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
 #   bash tools/device/fmnist-xz.sh /usr/share/datasets/fashion-mnist .tmp/fmxz [--with-test]
 #   bash tools/device/carry-slim.sh hide     (carry only what the run needs: see that script)
-#   run: CONFIG=… bash tools/device/train-fmnist-card.sh   (carry .device/tc, .tmp/fmxz and, if any, .tmp/fmstate)
+#   run: CONFIG=… bash tools/device/train-fmnist-card.sh   (carry .device/tc and .tmp/fmxz; the state is tracked)
 #   bash tools/device/carry-slim.sh restore
+# A finished run with the test images also returns fmnist-dual-stream.safetensors (fmnist-export), the package's model.
 # After the call: copy $OUT/metrics.jsonl (and result.json when the run finished) to results/vision/fmnist-card/<run>/,
-# and $OUT/carry-* to .tmp/fmstate/ (tools/device/fmnist-card-state.sh does both).
+# and $OUT/carry-* to results/vision/fmnist-card/<run>/state/ (tools/device/fmnist-card-state.sh does both; commit them).
 # TIME_LIMIT (default 480 s) is the training time of this call; REWARM (default 100) the re-warm-up steps after a
 # compact resume. PACK (default .device/tc) is the pack; PACK_APP its entry name when the pack has several (e.g. a pack
 # of tools/device/gpu-suite.mjs, tools/perf/recipe-steps.mjs and geolip-train: PACK=.device/all PACK_APP=geolip-train).
@@ -28,6 +30,7 @@ app="${PACK_APP:-}"
 OUT="${OUT:?OUT must be set}"
 config="${CONFIG:?CONFIG must name the run config}"
 [ -f "$config" ] || { echo "train-fmnist-card: no config $config" >&2; exit 2; }
+state="${STATE:-$(dirname "$config")/$(basename "$config" .json)/state}"
 data=/tmp/fmnist-data
 mkdir -p "$data"
 for z in .tmp/fmxz/*.xz; do
@@ -47,10 +50,10 @@ PY
 resume=()
 if [ -f "$run/out/checkpoints/latest.json" ]; then
   resume=(--resume)
-elif [ -f .tmp/fmstate/checkpoints/latest.json ]; then
+elif [ -f "$state/checkpoints/latest.json" ]; then
   mkdir -p "$run/out"
-  cp -r .tmp/fmstate/checkpoints "$run/out/checkpoints"
-  [ -f .tmp/fmstate/metrics.jsonl ] && cp .tmp/fmstate/metrics.jsonl "$run/out/metrics.jsonl"
+  cp -r "$state/checkpoints" "$run/out/checkpoints"
+  [ -f "$state/metrics.jsonl" ] && cp "$state/metrics.jsonl" "$run/out/metrics.jsonl"
   resume=(--resume --rewarm-steps "${REWARM:-100}")
 fi
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/train.log" 2>/dev/null || true
@@ -68,6 +71,13 @@ cp "$run/out/metrics.jsonl" "$OUT/metrics.jsonl" 2>/dev/null || true
 for f in result.json embeddings-train.safetensors embeddings-test.safetensors; do
   if [ -f "$run/out/$f" ]; then cp "$run/out/$f" "$OUT/$f"; fi
 done
+# A finished run with its test split: the package's model file (F16, ~12.8 MB) made here, since the fp32
+# model.safetensors cannot come back (fmnist-export; the note says where it was trained).
+if [ -f "$run/out/result.json" ] && [ "$has_test" = true ]; then
+  printf '{"run":"%s","data":"%s","note":"%s; H100 webgpu"}\n' "$(pwd)/$run/out" "$data" "$(basename "$config" .json)" > "$run/export.json"
+  bash "$pack/run.sh" $app run fmnist-export --config "$run/export.json" --out "$run/export" >> "$OUT/train.log" 2>&1 &&
+    cp "$run/export/fmnist-dual-stream.safetensors" "$OUT/fmnist-dual-stream.safetensors" || echo "export failed" >> "$OUT/train.log"
+fi
 # The compact checkpoint for the next session, flat (files come back at most two folders down).
 if [ -f "$run/out/checkpoints/latest.json" ]; then
   rm -rf /tmp/carry && bash "$pack/run.sh" $app compact-checkpoint "$run/out/checkpoints" --out /tmp/carry >> "$OUT/train.log" 2>&1
