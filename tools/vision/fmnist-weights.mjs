@@ -6,6 +6,7 @@
 //   node tools/vision/fmnist-weights.mjs make --model <model.safetensors> --embeddings <embeddings-train.safetensors> \
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
 //   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
+//   node tools/vision/fmnist-weights.mjs embed [--weights <file>] --out-dir <dir> [--backend wasm]
 //
 // make: a thin caller of the recipe stage `geolip-train run fmnist-export` (exportFashionMnist of @geolip/recipes,
 //   exportFashionMnistWeights of @geolip/vision): every tensor → F16 (PyTorch layout, names unchanged); metadata: the
@@ -18,6 +19,9 @@
 //   one core): label agreement and the largest probability difference. Writes JSON to stdout. On the GPU machine (webgpu through Dawn):
 //   node tools/device/pack.mjs tools/vision/fmnist-weights.mjs --out .device/fw; there
 //   bash .device/fw/run.sh eval --backend webgpu --data <unpacked IDX dir> --compare 100
+// embed: the shipped file's unit embeddings of every image, `<dir>/embeddings-{train,test}.safetensors` (tensor
+//   'embeddings' [N, D] F32, Fashion-MNIST order): the features `geolip-train run fmnist-david` reads when the fp32
+//   run's own embeddings files are not at hand (they are the F16 model's, so they differ from those in the last bits).
 // The model used (H100, no mastery queue, 14 epochs): results/vision/fmnist-long/nomastery/ (the model file itself
 // came back in two parts, `model-dual-stream.safetensors.part-0{0,1}`: `cat` them).
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,6 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { initBackend } from '@geolip/geometry/backend';
+import { writeSafetensors } from '@geolip/io';
+import { writeFileAtomic } from '@geolip/io/node';
 import { exportFashionMnist, parseFmnistExportConfig } from '@geolip/recipes';
 import { FashionMnistClassifier } from '@geolip/vision';
 import { loadFashionMnist } from '@geolip/vision/io';
@@ -44,6 +50,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string', default: '10000' },
     backend: { type: 'string', default: 'wasm' },
     compare: { type: 'string', default: '0' },
+    'out-dir': { type: 'string' },
   },
 });
 
@@ -110,9 +117,44 @@ async function evaluate() {
   process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
 }
 
+async function embed() {
+  const dir = resolve(need('out-dir'));
+  const info = await initBackend({ prefer: [args.backend], log: () => {} });
+  const clf = await FashionMnistClassifier.fromWeights(args.weights);
+  for (const split of ['train', 'test']) {
+    const data = await loadFashionMnist(split, { dir: args.data });
+    const t0 = performance.now();
+    let out;
+    let D = 0;
+    const chunk = 2000;
+    for (let start = 0; start < data.n; start += chunk) {
+      const n = Math.min(chunk, data.n - start);
+      const preds = await clf.classify(data.images.subarray(start * 784, (start + n) * 784), { batchSize: 250 });
+      if (out === undefined) {
+        D = preds[0].embedding.length;
+        out = new Float32Array(data.n * D);
+      }
+      preds.forEach((p, i) => out.set(p.embedding, (start + i) * D));
+      process.stderr.write(`fmnist-weights embed: ${split} ${start + n}/${data.n}\r`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const bytes = writeSafetensors(
+      { embeddings: { dtype: 'F32', shape: [data.n, D], data: out } },
+      { source: relative(root, resolve(args.weights)), split, backend: info.name, normalized: 'true' },
+    );
+    const file = join(dir, `embeddings-${split}.safetensors`);
+    await writeFileAtomic(file, bytes);
+    process.stderr.write(
+      `\nfmnist-weights embed: ${file} [${data.n}, ${D}] in ${seconds.toFixed(1)} s on ${info.name}\n`,
+    );
+  }
+  clf.dispose();
+}
+
 if (command === 'make') await make();
+else if (command === 'embed') await embed();
 else if (command === 'eval') await evaluate();
 else {
-  process.stderr.write('usage: node tools/vision/fmnist-weights.mjs make|eval [options] (see the header)\n');
+  process.stderr.write('usage: node tools/vision/fmnist-weights.mjs make|eval|embed [options] (see the header)\n');
   process.exit(2);
 }
