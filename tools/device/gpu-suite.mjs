@@ -8,7 +8,8 @@
 //
 //   node tools/device/pack.mjs tools/device/gpu-suite.mjs --out .device/suite
 //   (GPU machine, repo root)  bash .device/suite/run.sh --out $OUT
-// Writes $OUT/gpu-suite.json (and the CLI's $OUT/stsb-webgpu.json); exits 1 if a check fails.
+// Writes $OUT/gpu-suite.json (and the CLI's $OUT/stsb-webgpu.json); exits 1 if a check fails. Needs the STS-B dev
+// split (packages/bench/data/stsb, or --data): with carry-slim.sh, KEEP="tools/device/ packages/bench/data/stsb/".
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,27 @@ const dataDir = args.includes('--data') ? args[args.indexOf('--data') + 1] : 'pa
 const GPU = args.includes('--gpu-backend') ? args[args.indexOf('--gpu-backend') + 1] : 'webgpu';
 mkdirSync(outDir, { recursive: true });
 const report = { date: new Date().toISOString(), node: process.version, checks: [], ok: true };
+// The report is written at the end, or, when a later stage throws (a missing data file, a crash), on exit with what
+// ran so far and `incomplete` set: the checks that passed before the failure are not lost.
+let reportWritten = false;
+function writeReport() {
+  const file = join(outDir, 'gpu-suite.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));
+  renameSync(`${file}.tmp`, file);
+  reportWritten = true;
+}
+process.on('uncaughtException', (error) => {
+  report.ok = false;
+  report.incomplete = `stopped by ${error?.name ?? 'an error'}: ${error?.message ?? String(error)}`;
+  console.error(error);
+  process.exit(1);
+});
+process.on('exit', () => {
+  if (reportWritten) return;
+  report.ok = false;
+  report.incomplete ??= 'the suite stopped before its end (see the log)';
+  writeReport();
+});
 const fail = (msg) => {
   report.ok = false;
   console.error(`FAIL ${msg}`);
@@ -750,8 +772,6 @@ console.log(cliOut.join(''));
   if (!ok) report.ok = false;
 }
 
-const file = join(outDir, 'gpu-suite.json');
-writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2));
-renameSync(`${file}.tmp`, file);
+writeReport();
 console.error(report.ok ? 'gpu-suite: all checks passed' : 'gpu-suite: FAILURES (see gpu-suite.json)');
 process.exitCode = report.ok ? 0 : 1;

@@ -8,8 +8,8 @@
 # AdamW restarts with a re-warm-up, --rewarm-steps). The test images travel only in the call that finishes the run
 # (their 4.4 MB and a compact checkpoint do not both fit beside the pack and the training images): without them the
 # run is told "test": false, which a resume does not compare, so the finishing call may add them.
-# Within one lease the full checkpoints stay on the machine's disk (.tmp/fmrun: ignored paths survive between calls
-# while the machine is warm), so consecutive calls resume exactly; every call also writes the compact checkpoint to
+# Within one lease the full checkpoints stay on the machine's disk (/tmp/geolip-fmrun, outside the working tree, survives
+# between calls while the machine is warm), so consecutive calls resume exactly; every call also writes the compact checkpoint to
 # $OUT/carry-* for the next session (the last call's is the one to keep).
 #
 # CPU machine, before the first call of a session:
@@ -37,7 +37,9 @@ for z in .tmp/fmxz/*.xz; do
   f="$data/$(basename "$z" .xz)"
   [ -f "$f" ] || { xz -dc "$z" > "$f.tmp" && mv "$f.tmp" "$f"; }
 done
-run=.tmp/fmrun
+# Outside the working tree: each call copies the tree afresh (ignored paths carried or not may be replaced), but the
+# machine's /tmp stays while the lease is warm.
+run="${RUN_DIR:-/tmp/geolip-fmrun}"
 mkdir -p "$run"
 # The config with the machine's data directory.
 has_test=false
@@ -74,7 +76,7 @@ done
 # A finished run with its test split: the package's model file (F16, ~12.8 MB) made here, since the fp32
 # model.safetensors cannot come back (fmnist-export; the note says where it was trained).
 if [ -f "$run/out/result.json" ] && [ "$has_test" = true ]; then
-  printf '{"run":"%s","data":"%s","note":"%s; H100 webgpu"}\n' "$(pwd)/$run/out" "$data" "$(basename "$config" .json)" > "$run/export.json"
+  printf '{"run":"%s","data":"%s","note":"%s; H100 webgpu"}\n' "$run/out" "$data" "$(basename "$config" .json)" > "$run/export.json"
   bash "$pack/run.sh" $app run fmnist-export --config "$run/export.json" --out "$run/export" >> "$OUT/train.log" 2>&1 &&
     cp "$run/export/fmnist-dual-stream.safetensors" "$OUT/fmnist-dual-stream.safetensors" || echo "export failed" >> "$OUT/train.log"
 fi

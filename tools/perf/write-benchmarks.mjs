@@ -331,7 +331,9 @@ if (gpu.e2e.some((e) => e.r)) {
     '`tools/device/fast-paths-e2e.sh`: the Dual-Stream ViT recipe (`geolip-train run fmnist-vit`, mastery queue off, ' +
       'batch 256, lr 1e-3) on 18,000 Fashion-MNIST training images (2,000 more for validation), scored on the 10,000 ' +
       'test images; one device call. "off" sets `GEOLIP_WEBGPU_MATMUL=0 GEOLIP_WEBGPU_IN_PLACE=0 ' +
-      'GEOLIP_WEBGPU_ATTENTION=0 GEOLIP_WEBGPU_SUM_SQUARES=0`; the second seed measures the noise.',
+      'GEOLIP_WEBGPU_ATTENTION=0 GEOLIP_WEBGPU_SUM_SQUARES=0`; the second seed measures the noise. 140 steps are a ' +
+      'check that the fast paths train the same model, not a converged one (the long runs: `packages/vision/README.md`). ' +
+      'Log: `results/perf/gpu/e2e.log`.',
   );
   p();
   p('| run | fast paths | seed | epochs | steps | test accuracy | geo stream alone | train seconds |');
