@@ -6,7 +6,7 @@
 //   node tools/vision/fmnist-weights.mjs make --model <model.safetensors> --embeddings <embeddings-train.safetensors> \
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
 //   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
-//   node tools/vision/fmnist-weights.mjs embed [--weights <file>] --out-dir <dir> [--backend wasm]
+//   node tools/vision/fmnist-weights.mjs embed [--weights <file>] --out-dir <dir> [--backend wasm] [--rows N]
 //
 // make: a thin caller of the recipe stage `geolip-train run fmnist-export` (exportFashionMnist of @geolip/recipes,
 //   exportFashionMnistWeights of @geolip/vision): every tensor → F16 (PyTorch layout, names unchanged); metadata: the
@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     compare: { type: 'string', default: '0' },
     'out-dir': { type: 'string' },
+    rows: { type: 'string' },
   },
 });
 
@@ -122,7 +123,13 @@ async function embed() {
   const info = await initBackend({ prefer: [args.backend], log: () => {} });
   const clf = await FashionMnistClassifier.fromWeights(args.weights);
   for (const split of ['train', 'test']) {
-    const data = await loadFashionMnist(split, { dir: args.data });
+    const all = await loadFashionMnist(split, { dir: args.data });
+    // --rows N: the first N images of each split only (a check of this command; fmnist-david needs every row).
+    const rows = args.rows === undefined ? all.n : Number(args.rows);
+    if (!Number.isInteger(rows) || rows < 1)
+      throw new Error(`fmnist-weights embed: --rows must be a positive integer, got ${args.rows}`);
+    const n = Math.min(all.n, rows);
+    const data = { ...all, n, images: all.images.subarray(0, n * 784) };
     const t0 = performance.now();
     let out;
     let D = 0;
