@@ -941,6 +941,7 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     const result = {
       recipe: NAME,
       preset: cfg.preset,
+      seed,
       note:
         `TINY data: ${nFit} train, ${nVal} validation and ${nEval} eval images (COCO itself has 118K / 5K). mAP ` +
         `here is over the ${studentMap.classesUsed} classes with an eval positive ` +
