@@ -361,6 +361,8 @@ export class StudentStackTrainer implements TrainableModel<Int32Array> {
       n > data.dim
         ? whitenedProcrustes(stack('s'), stack('t'), { rowNormalize: false, shrinkage: cfg.procrustesShrinkage })
         : { linear: procrustes(stack('s'), stack('t')).rotation, bias: new Float64Array(data.dim) };
+    // A degenerate window (e.g. collapsed embeddings early on) can give a non-finite map: keep the last one.
+    if (![...fit.linear.data, ...fit.bias].every(Number.isFinite)) return;
     tf.dispose([this.map?.linear, this.map?.bias].filter((t) => t !== undefined));
     this.map = {
       linear: tf.tensor2d(Float32Array.from(fit.linear.data), [data.dim, data.dim]),
