@@ -22,8 +22,8 @@ export {
   FMNIST_DAVID_PRESETS,
 } from './recipes/fmnist-david.js';
 export type { FmnistDavidConfig } from './recipes/fmnist-david.js';
-export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_SPLITS } from './recipes/coco-soup.js';
-export type { CocoSoupConfig } from './recipes/coco-soup.js';
+export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_PRESETS, COCO_SOUP_SPLITS } from './recipes/coco-soup.js';
+export type { CocoSoupConfig, CocoSoupPreset, CocoSoupStudentConfig } from './recipes/coco-soup.js';
 export { glfm, parseGlfmConfig, GLFM_CLASSIFIER_VIT } from './recipes/glfm.js';
 export type { GlfmRecipeConfig } from './recipes/glfm.js';
 export { recipeStep, RECIPE_STEP_RECIPES } from './steps.js';

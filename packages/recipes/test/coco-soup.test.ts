@@ -17,7 +17,7 @@ import type { CocoSplit } from '../src/recipes/coco-data.js';
 import { constantScoreMap, readExpertRows } from '../src/recipes/coco-data.js';
 import { parseCocoSoupConfig } from '../src/recipes/coco-soup.js';
 import { fitSoupConsensus } from '../src/recipes/coco-soup-parts.js';
-import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
+import { BaseTierSoup, ViTClassifier, ViTEncoder } from '@geolip/vision';
 
 import { expectLoadsByMetadata, gaussianSource, runRecipe } from './helpers.js';
 
@@ -112,6 +112,7 @@ afterAll(async () => {
 });
 
 const CONFIG = {
+  preset: 'small',
   experts: [
     { name: 'e1', features: 'e1.safetensors' },
     { name: 'e2', features: 'e2.safetensors' },
@@ -212,6 +213,87 @@ describe('geolip-train run coco-soup', () => {
     expect(r.stdout).toMatch(/A TINY set/);
   });
 
+  it('card preset: common-width consensus, validation split, calibration ablation, the student through the frozen soup', async () => {
+    const config = {
+      experts: CONFIG.experts,
+      images: { ...CONFIG.images, validation: 6 },
+      consensus: { pcaDim: 12, targetDim: 8 },
+      soup: {
+        anchors: 8,
+        compartments: 2,
+        compartmentDim: 4,
+        hiddenDim: 16,
+        steps: 40,
+        batchSize: 8,
+        lr: 0.01,
+        evalEvery: 20,
+      },
+      student: {
+        imageSize: 16,
+        patchSize: 8,
+        dModel: 16,
+        heads: 2,
+        ffDim: 32,
+        layers: 1,
+        epochs: 2,
+        batchSize: 8,
+        lr: 5e-3,
+        warmupSteps: 2,
+      },
+      probe: { steps: 50, lr: 0.05 },
+    };
+    const r = await run(config, 'card');
+    expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    const result = JSON.parse(await readFile(join(root, 'card', 'result.json'), 'utf8'));
+    expect(result.preset).toBe('card');
+    // 31 train images: 6 drawn for validation, 25 fit the consensus, the soups and the student.
+    expect(result.splits.train.images).toBe(25);
+    expect(result.splits.validation.images).toBe(6);
+    expect(result.splits.validation.imageIds).toHaveLength(6);
+    // e1 (10-d) is zero-padded to 12, e2 (14-d) reduced by its PCA to 12.
+    expect(result.consensus.reduction.map((x: { kind: string }) => x.kind)).toEqual(['pad', 'pca']);
+    expect(result.soup.config.expertDims).toEqual([12, 12]);
+    expect(result.calibrationAblation.calibrated.calibrated).toBe(true);
+    expect(result.calibrationAblation.uncalibrated.calibrated).toBe(false);
+    for (const side of ['calibrated', 'uncalibrated']) {
+      const a = result.calibrationAblation[side];
+      expect(a.activeAnchors.of).toBe(8);
+      expect(a.activeAnchors.eval).toBeGreaterThanOrEqual(1);
+      expect(a.activeAnchors.eval).toBeLessThanOrEqual(8);
+      expect(a.evalMap).toBeGreaterThan(0);
+    }
+    expect(result.student.head).toBe(false);
+    expect(result.student.epochs).toBe(2);
+    expect(result.student.stepsPerEpoch).toBe(4);
+    const records = (await readFile(join(root, 'card', 'student-metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.type === 'eval');
+    expect(records.map((x) => x.metrics.epoch)).toEqual([1, 2]);
+    for (const x of records) {
+      for (const key of [
+        'nce_acc',
+        'val_cos',
+        'val_r1',
+        'val_map',
+        'val_f1_micro',
+        'val_f1_macro',
+        'val_active_anchors',
+      ])
+        expect(Number.isFinite(x.metrics[key]), key).toBe(true);
+    }
+    const soup = readSafetensors(new Uint8Array(await readFile(join(root, 'card', 'soup.safetensors'))));
+    expect(soup.tensors['projectors.0.0.weight']!.shape).toEqual([8, 12]);
+    await expectLoadsByMetadata(join(root, 'card', 'soup.safetensors'), 'vision/base-tier-soup', BaseTierSoup);
+    await expectLoadsByMetadata(
+      join(root, 'card', 'soup-uncalibrated.safetensors'),
+      'vision/base-tier-soup',
+      BaseTierSoup,
+    );
+    await expectLoadsByMetadata(join(root, 'card', 'student.safetensors'), 'vision/vit-encoder', ViTEncoder);
+  });
+
   it('names the expert file that lacks rows for split images', async () => {
     await writeFile(
       join(root, 'short.safetensors'),
@@ -281,7 +363,7 @@ describe('geolip-train run coco-soup', () => {
     expect(() => parseCocoSoupConfig({ ...ok, soup: { autograd: 1 } }, '/')).toThrow(
       /'soup.autograd' must be true or false/,
     );
-    const cfg = parseCocoSoupConfig(ok, '/work/main');
+    const cfg = parseCocoSoupConfig({ ...ok, preset: 'small' }, '/work/main');
     expect(cfg.images.root).toBe('/work/shared/data/coco');
     expect(cfg.images.categories).toBe('/work/shared/data/coco/categories.json');
     expect(cfg.images.train).toEqual([

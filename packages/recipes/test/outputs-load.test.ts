@@ -16,7 +16,11 @@ const RECIPE_OUTPUTS: Record<string, Record<string, string>> = {
   'fmnist-vit': { 'model.safetensors': 'vision/dual-stream-vit or vision/vit' },
   'fmnist-export': { 'fmnist-dual-stream.safetensors': 'vision/dual-stream-vit' },
   'fmnist-david': { 'david.safetensors': 'vision/david' },
-  'coco-soup': { 'soup.safetensors': 'vision/base-tier-soup', 'student.safetensors': 'vision/vit' },
+  'coco-soup': {
+    'soup.safetensors': 'vision/base-tier-soup',
+    'soup-uncalibrated.safetensors': 'vision/base-tier-soup',
+    'student.safetensors': 'vision/vit-encoder or vision/vit',
+  },
   glfm: { 'model.safetensors': 'diffusion/glfm', 'classifier.safetensors': 'vision/vit' },
 };
 
@@ -38,6 +42,7 @@ describe('allModels', () => {
         'text/caption-encoder',
         'vision/dual-stream-vit',
         'vision/vit',
+        'vision/vit-encoder',
         'vision/david',
         'vision/base-tier-soup',
         'diffusion/glfm',

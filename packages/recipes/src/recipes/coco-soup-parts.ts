@@ -1,27 +1,14 @@
-// The parts of the coco-soup recipe: the consensus with per-expert PCA folded into the projectors, the soup and
-// student trainers and their batched outputs, the linear probe, and the distillation diagnostics.
+// The parts of the coco-soup recipe: the consensus with per-expert PCA folded into the projectors (the small preset),
+// the soup trainer and its batched outputs, the linear probe, and the distillation diagnostics. The card preset's
+// parts (common-width consensus, the student's loss stack, validation) are in coco-soup-card.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, linalg, pca } from '@geolip/geometry';
-import type { Rng } from '@geolip/geometry';
-import { BaseTierSoup, ViTClassifier } from '@geolip/vision';
-import {
-  AdamW,
-  applyProjector,
-  bceWithLabelSmoothing,
-  buildConsensus,
-  infoNCE,
-  mseLoss,
-  normalizedMean,
-} from '@geolip/train';
-import type { ConsensusModel, ConsensusProjector, StepContext, TrainableModel } from '@geolip/train';
+import { BaseTierSoup } from '@geolip/vision';
+import { AdamW, applyProjector, bceWithLabelSmoothing, buildConsensus, normalizedMean } from '@geolip/train';
+import type { ConsensusModel, ConsensusProjector, TrainableModel } from '@geolip/train';
 
 import type { ExpertRows } from './coco-data.js';
-import type {
-  CocoSoupConsensusConfig,
-  CocoSoupProbeConfig,
-  CocoSoupSoupConfig,
-  CocoSoupStudentConfig,
-} from './coco-soup.js';
+import type { CocoSoupConsensusConfig, CocoSoupProbeConfig, CocoSoupSoupConfig } from './coco-soup.js';
 
 // ---------------------------------------------------------------------------------------------
 // Consensus: per-expert PCA, buildConsensus, PCA folded back into the projectors
@@ -46,7 +33,7 @@ export function fitSoupConsensus(
   experts: readonly ExpertRows[],
   nTrain: number,
   nEval: number,
-  cfg: CocoSoupConsensusConfig,
+  cfg: Omit<CocoSoupConsensusConfig, 'soupInput'>,
 ): SoupConsensus {
   const reduction: SoupConsensus['reduction'] = [];
   const maps: { components: Matrix | null; mean: Float64Array | null }[] = [];
@@ -159,93 +146,6 @@ export async function soupOutputs(
     const idx = Int32Array.from({ length: b }, (_, i) => start + i);
     const [p, e] = tf.tidy(() => {
       const out = soup.forward(soupBatch(s, idx).x);
-      return [tf.sigmoid(out.logits), out.embedding];
-    });
-    scores.set((await p!.data()) as Float32Array, start * C);
-    embedding.set((await e!.data()) as Float32Array, start * K);
-    tf.dispose([p!, e!]);
-  }
-  return { scores, embedding };
-}
-
-/** Host-side student data of one split: preprocessed images `[N, S, S, 3]`, targets `[N, K]`, labels `[N·C]`. */
-export interface StudentSplit {
-  n: number;
-  size: number;
-  images: Float32Array;
-  targets: Float32Array;
-  dim: number;
-  labels: Uint8Array;
-  classes: number;
-}
-
-/** A batch of images; with `flip`, each row is mirrored left–right with probability ½ (drawn from `rng`). */
-function imageBatch(s: StudentSplit, idx: ArrayLike<number>, rng?: Rng): tf.Tensor4D {
-  const S = s.size;
-  const per = S * S * 3;
-  const out = new Float32Array(idx.length * per);
-  for (let r = 0; r < idx.length; r++) {
-    const src = s.images.subarray(idx[r]! * per, (idx[r]! + 1) * per);
-    if (rng !== undefined && rng.uniform() < 0.5) {
-      for (let y = 0; y < S; y++) {
-        for (let x = 0; x < S; x++) {
-          const a = r * per + (y * S + x) * 3;
-          const b = (y * S + (S - 1 - x)) * 3;
-          out[a] = src[b]!;
-          out[a + 1] = src[b + 1]!;
-          out[a + 2] = src[b + 2]!;
-        }
-      }
-    } else out.set(src, r * per);
-  }
-  return tf.tensor4d(out, [idx.length, S, S, 3]);
-}
-
-export class StudentTrainer implements TrainableModel<Int32Array> {
-  constructor(
-    readonly student: ViTClassifier,
-    private readonly data: StudentSplit,
-    private readonly cfg: CocoSoupStudentConfig,
-  ) {}
-  getWeights(): Record<string, tf.Variable> {
-    return this.student.getWeights();
-  }
-  loss(batch: Int32Array, ctx: StepContext): tf.Scalar {
-    const { cfg, data } = this;
-    return tf.tidy(() => {
-      const images = imageBatch(data, batch, cfg.flip ? ctx.rng : undefined);
-      const target = tf.tensor2d(rowsOf(data.targets, data.dim, batch), [batch.length, data.dim]);
-      const y = tf.tensor2d(Float32Array.from(rowsOf(Float32Array.from(data.labels), data.classes, batch)), [
-        batch.length,
-        data.classes,
-      ]);
-      const out = this.student.forward(images);
-      const terms: tf.Tensor[] = [];
-      if (cfg.nceWeight > 0)
-        terms.push(tf.mul(cfg.nceWeight, infoNCE(out.embedding, target, { temperature: cfg.temperature }).loss));
-      if (cfg.mseWeight > 0) terms.push(tf.mul(cfg.mseWeight, mseLoss(out.embedding, target)));
-      if (cfg.bceWeight > 0)
-        terms.push(tf.mul(cfg.bceWeight, bceWithLabelSmoothing(out.logits, y, { smoothing: cfg.smoothing })));
-      return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
-    });
-  }
-}
-
-/** Student outputs on a whole split: sigmoid scores `[N·C]`, embeddings `[N·K]`. */
-export async function studentOutputs(
-  student: ViTClassifier,
-  s: StudentSplit,
-  batch = 64,
-): Promise<{ scores: Float32Array; embedding: Float32Array }> {
-  const C = s.classes;
-  const K = s.dim;
-  const scores = new Float32Array(s.n * C);
-  const embedding = new Float32Array(s.n * K);
-  for (let start = 0; start < s.n; start += batch) {
-    const b = Math.min(batch, s.n - start);
-    const idx = Int32Array.from({ length: b }, (_, i) => start + i);
-    const [p, e] = tf.tidy(() => {
-      const out = student.forward(imageBatch(s, idx));
       return [tf.sigmoid(out.logits), out.embedding];
     });
     scores.set((await p!.data()) as Float32Array, start * C);

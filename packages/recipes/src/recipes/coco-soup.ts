@@ -9,7 +9,14 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@geolip/geometry';
 import type { Module } from '@geolip/nn';
-import { BASE_TIER_SOUP_TYPE, BaseTierSoup, VIT_CLASSIFIER_TYPE, ViTClassifier } from '@geolip/vision';
+import {
+  BASE_TIER_SOUP_TYPE,
+  BaseTierSoup,
+  VIT_CLASSIFIER_TYPE,
+  VIT_ENCODER_TYPE,
+  ViTClassifier,
+  ViTEncoder,
+} from '@geolip/vision';
 import type { BaseTierSoupConfig, ViTEncoderConfig } from '@geolip/vision';
 import { meanAveragePrecision } from '@geolip/metrics';
 import {
@@ -24,7 +31,7 @@ import {
   train,
 } from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
-import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
+import type { ConsensusModel, NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 import { readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
 import {
@@ -37,17 +44,23 @@ import {
   readExpertRows,
 } from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
+import { SoupTrainer, fitSoupConsensus, linearProbe, soupOutputs } from './coco-soup-parts.js';
+import type { SoupSplit } from './coco-soup-parts.js';
 import {
-  SoupTrainer,
-  StudentTrainer,
-  fitSoupConsensus,
-  linearProbe,
-  meanCosine,
-  recallAt1,
-  soupOutputs,
-  studentOutputs,
-} from './coco-soup-parts.js';
-import type { SoupSplit, StudentSplit } from './coco-soup-parts.js';
+  StudentStackTrainer,
+  activeAnchors,
+  chooseValidation,
+  consensusTargets,
+  fitCommonConsensus,
+  measuredCV,
+  pickRows,
+  restoreWeights,
+  snapshotWeights,
+  studentSplitMetrics,
+  studentStackOutputs,
+  subsetSplit,
+} from './coco-soup-card.js';
+import type { StudentData, StudentStack } from './coco-soup-card.js';
 import { readConfigObject } from './config-blocks.js';
 
 const NAME = 'coco-soup';
@@ -59,6 +72,12 @@ export interface CocoSoupConsensusConfig {
   targetDim: number;
   iterations: number;
   shrinkage: number;
+  /**
+   * What the soup reads. `'common'` (card): every expert brought to width `pcaDim` (its own PCA where wider, zero
+   * padding where narrower), the consensus fitted there (GPA at `pcaDim`), projectors Linear(pcaDim → K).
+   * `'raw'` (small): PCA to `pcaDim` for the fit only, folded back into projectors on the raw features.
+   */
+  soupInput: 'common' | 'raw';
 }
 
 /** The soup's sizes and training. */
@@ -75,6 +94,10 @@ export interface CocoSoupSoupConfig {
   weightDecay: number;
   smoothing: number;
   evalEvery: number;
+  /** Initialize the projectors from the consensus (whitened Procrustes), the card's calibration. */
+  calibration: boolean;
+  /** Also train the other soup (with calibration ↔ without), the card's calibration ablation. */
+  ablation: boolean;
 }
 
 /** The ViT student's sizes and training. */
@@ -100,6 +123,27 @@ export interface CocoSoupStudentConfig {
   smoothing: number;
   flip: boolean;
   evalEvery: number;
+  /**
+   * Epochs over the fit split (batches drawn at random; ceil(N_fit / (batchSize · accumulate)) steps each); 0: `steps`
+   * steps.
+   */
+  epochs: number;
+  /** Micro-batches of `batchSize` per optimizer step (gradient accumulation; InfoNCE sees one micro-batch). */
+  accumulate: number;
+  /** A linear head Linear(K → C) trained with BCE (`bceWeight`); without it the student is the ViTEncoder alone. */
+  head: boolean;
+  /** BCE of the FROZEN soup's constellation + patchwork + classifier on the student embedding (spec §8.3). */
+  soupBceWeight: number;
+  /** CV loss toward the measured CV of the training targets. */
+  cvWeight: number;
+  /** Whitened-Procrustes alignment loss (detached map, fitted on the last `procrustesWindow` batches). */
+  procrustesWeight: number;
+  procrustesWindow: number;
+  procrustesShrinkage: number;
+  /** Geometric autograd on the student embedding against the soup's anchors (tangential, separation). */
+  autograd: boolean;
+  tangential: number;
+  separation: number;
 }
 
 /** The linear probes (logistic regression on L2-normalized rows, full batch). `steps: 0` turns them off. */
@@ -111,8 +155,18 @@ export interface CocoSoupProbeConfig {
 
 /** The validated config of {@link cocoSoup} (paths absolute). */
 export interface CocoSoupConfig {
+  /** `'card'`: the ViT x3 card's sizes and losses (default); `'small'`: the first, smaller run (a departure). */
+  preset: CocoSoupPreset;
   experts: { name: string; features: string; names?: string }[];
-  images: { root: string; categories: string; train: CocoImageSet[]; eval: CocoImageSet[] };
+  images: {
+    root: string;
+    categories: string;
+    train: CocoImageSet[];
+    eval: CocoImageSet[];
+    /** Train images held out for model selection (drawn with `validationSeed` before any eval image is read). */
+    validation: number;
+    validationSeed: number;
+  };
   consensus: CocoSoupConsensusConfig;
   soup: CocoSoupSoupConfig;
   student: CocoSoupStudentConfig;
@@ -121,43 +175,135 @@ export interface CocoSoupConfig {
   checkpointEvery: number;
 }
 
-const CONSENSUS_DEFAULTS: CocoSoupConsensusConfig = { pcaDim: 64, targetDim: 32, iterations: 5, shrinkage: 0.1 };
-const SOUP_DEFAULTS: CocoSoupSoupConfig = {
-  anchors: 64,
-  compartments: 8,
-  compartmentDim: 32,
-  hiddenDim: 256,
-  dropout: 0.1,
-  autograd: true,
-  steps: 300,
-  batchSize: 32,
-  lr: 1e-3,
-  weightDecay: 0,
-  smoothing: 0.1,
-  evalEvery: 50,
+/** The recipe's presets: `card` (issue 20) and `small` (the first run, issue 8; a departure from the card). */
+export type CocoSoupPreset = 'card' | 'small';
+
+interface PresetDefaults {
+  consensus: CocoSoupConsensusConfig;
+  soup: CocoSoupSoupConfig;
+  student: CocoSoupStudentConfig;
+  validation: number;
+}
+
+const SMALL: PresetDefaults = {
+  consensus: { pcaDim: 64, targetDim: 32, iterations: 5, shrinkage: 0.1, soupInput: 'raw' },
+  soup: {
+    anchors: 64,
+    compartments: 8,
+    compartmentDim: 32,
+    hiddenDim: 256,
+    dropout: 0.1,
+    autograd: true,
+    steps: 300,
+    batchSize: 32,
+    lr: 1e-3,
+    weightDecay: 0,
+    smoothing: 0.1,
+    evalEvery: 50,
+    calibration: true,
+    ablation: false,
+  },
+  student: {
+    imageSize: 112,
+    patchSize: 16,
+    dModel: 128,
+    heads: 4,
+    ffDim: 256,
+    layers: 3,
+    target: 'soup',
+    steps: 400,
+    batchSize: 32,
+    lr: 1e-3,
+    warmupSteps: 30,
+    weightDecay: 0.05,
+    clipNorm: 1,
+    temperature: 0.07,
+    nceWeight: 1,
+    mseWeight: 1,
+    bceWeight: 1,
+    smoothing: 0.1,
+    flip: true,
+    evalEvery: 50,
+    epochs: 0,
+    accumulate: 1,
+    head: true,
+    soupBceWeight: 0,
+    cvWeight: 0,
+    procrustesWeight: 0,
+    procrustesWindow: 4,
+    procrustesShrinkage: 0.1,
+    autograd: false,
+    tangential: 0.01,
+    separation: 1,
+  },
+  validation: 0,
 };
-const STUDENT_DEFAULTS: CocoSoupStudentConfig = {
-  imageSize: 112,
-  patchSize: 16,
-  dModel: 128,
-  heads: 4,
-  ffDim: 256,
-  layers: 3,
-  target: 'soup',
-  steps: 400,
-  batchSize: 32,
-  lr: 1e-3,
-  warmupSteps: 30,
-  weightDecay: 0.05,
-  clipNorm: 1,
-  temperature: 0.07,
-  nceWeight: 1,
-  mseWeight: 1,
-  bceWeight: 1,
-  smoothing: 0.1,
-  flip: true,
-  evalEvery: 50,
+
+/**
+ * The card (ViT x3, spec §3.6, §10.2–10.3): consensus at 768 → 128, soup 256 anchors × 128 (799,952 parameters with
+ * three experts), the 11,216,768-parameter student at 224 px with the full loss stack. [INFER] values are documented
+ * in the README.
+ */
+const CARD: PresetDefaults = {
+  consensus: { pcaDim: 768, targetDim: 128, iterations: 5, shrinkage: 0.1, soupInput: 'common' },
+  soup: {
+    anchors: 256,
+    compartments: 8,
+    compartmentDim: 64,
+    hiddenDim: 512,
+    dropout: 0.1,
+    autograd: true,
+    steps: 300,
+    batchSize: 32,
+    lr: 1e-3,
+    weightDecay: 0,
+    smoothing: 0.1,
+    evalEvery: 25,
+    calibration: true,
+    ablation: true,
+  },
+  student: {
+    imageSize: 224,
+    patchSize: 16,
+    dModel: 384,
+    heads: 6,
+    ffDim: 1536,
+    layers: 6,
+    target: 'soup',
+    steps: 400,
+    batchSize: 32,
+    lr: 3e-4,
+    warmupSteps: 10,
+    weightDecay: 0.05,
+    clipNorm: 1,
+    temperature: 0.07,
+    nceWeight: 1,
+    mseWeight: 1,
+    bceWeight: 0,
+    smoothing: 0.1,
+    flip: true,
+    evalEvery: 50,
+    epochs: 10,
+    accumulate: 1,
+    head: false,
+    soupBceWeight: 1,
+    cvWeight: 0.1,
+    procrustesWeight: 0.1,
+    procrustesWindow: 4,
+    procrustesShrinkage: 0.1,
+    autograd: true,
+    tangential: 0.01,
+    separation: 1,
+  },
+  validation: 24,
 };
+
+/** The defaults of each preset (read-only copies). */
+export const COCO_SOUP_PRESETS: Readonly<Record<CocoSoupPreset, Readonly<PresetDefaults>>> = Object.freeze({
+  card: CARD,
+  small: SMALL,
+});
+
 const PROBE_DEFAULTS: CocoSoupProbeConfig = { steps: 300, lr: 0.01, l2: 1e-4 };
 
 /** The issue's split: train = coco-mini + coco-tiny train2017, eval = coco-mini + coco-tiny val2017. */
@@ -173,7 +319,7 @@ export const COCO_SOUP_SPLITS: Readonly<{ train: readonly CocoImageSet[]; eval: 
     ]),
   });
 
-const KEYS = ['experts', 'images', 'consensus', 'soup', 'student', 'probe', 'seed', 'checkpointEvery'];
+const KEYS = ['preset', 'experts', 'images', 'consensus', 'soup', 'student', 'probe', 'seed', 'checkpointEvery'];
 
 /** How each numeric field of a section is validated (anything not listed: a positive integer). */
 const KINDS: Record<string, NumberKind> = {
@@ -189,6 +335,13 @@ const KINDS: Record<string, NumberKind> = {
   bceWeight: '>=0',
   l2: '>=0',
   warmupSteps: 'int>=0',
+  epochs: 'int>=0',
+  soupBceWeight: '>=0',
+  cvWeight: '>=0',
+  procrustesWeight: '>=0',
+  procrustesShrinkage: '>=0',
+  tangential: '>=0',
+  separation: '>=0',
 };
 
 /**
@@ -238,6 +391,8 @@ function imageSets(value: unknown, field: string, fallback: readonly CocoImageSe
  */
 export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupConfig {
   const o = readConfigObject(R, raw, KEYS);
+  const preset = R.choice(o, 'preset', ['card', 'small'] as const, 'card');
+  const P = COCO_SOUP_PRESETS[preset];
 
   if (o.experts === undefined) R.fail('missing field \'experts\' (an array of {"name", "features"})');
   if (!Array.isArray(o.experts) || o.experts.length < 2)
@@ -262,28 +417,32 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   });
 
   const im = R.object(o, 'images') ?? {};
-  R.keys(im, ['root', 'categories', 'train', 'eval'], 'images');
+  R.keys(im, ['root', 'categories', 'train', 'eval', 'validation', 'validationSeed'], 'images');
   const root = resolve(configDir, R.optStr(im, 'root', 'images') ?? '../shared/data/coco');
   const images = {
     root,
     categories: resolve(root, R.optStr(im, 'categories', 'images') ?? 'categories.json'),
     train: imageSets(im.train, 'images.train', COCO_SOUP_SPLITS.train),
     eval: imageSets(im.eval, 'images.eval', COCO_SOUP_SPLITS.eval),
+    validation: R.num(im, 'validation', 'int>=0', P.validation, 'images'),
+    validationSeed: R.num(im, 'validationSeed', 'int>=0', 0, 'images'),
   };
 
-  const consensus = section(o, 'consensus', CONSENSUS_DEFAULTS);
+  const consensus = section(o, 'consensus', P.consensus);
+  const co = (R.object(o, 'consensus') ?? {}) as Record<string, unknown>;
+  consensus.soupInput = R.choice(co, 'soupInput', ['common', 'raw'] as const, P.consensus.soupInput, 'consensus');
   if (consensus.targetDim > consensus.pcaDim)
     R.fail(`'consensus.targetDim' (${consensus.targetDim}) must not exceed 'consensus.pcaDim' (${consensus.pcaDim})`);
   if (consensus.shrinkage > 1) R.fail(`'consensus.shrinkage' must be in [0, 1], got ${consensus.shrinkage}`);
-  const soup = section(o, 'soup', SOUP_DEFAULTS);
+  const soup = section(o, 'soup', P.soup);
   if (soup.anchors % soup.compartments !== 0)
     R.fail(`'soup.anchors' (${soup.anchors}) must be a multiple of 'soup.compartments' (${soup.compartments})`);
   if (soup.dropout >= 1) R.fail(`'soup.dropout' must be in [0, 1), got ${soup.dropout}`);
   if (soup.smoothing >= 1) R.fail(`'soup.smoothing' must be in [0, 1), got ${soup.smoothing}`);
-  const { lr, warmupSteps, weightDecay, clipNorm } = STUDENT_DEFAULTS;
-  const student = section(o, 'student', STUDENT_DEFAULTS, {}, { lr, warmupSteps, weightDecay, clipNorm });
+  const { lr, warmupSteps, weightDecay, clipNorm } = P.student;
+  const student = section(o, 'student', P.student, {}, { lr, warmupSteps, weightDecay, clipNorm });
   const so = (R.object(o, 'student') ?? {}) as Record<string, unknown>;
-  student.target = R.choice(so, 'target', ['soup', 'consensus'] as const, STUDENT_DEFAULTS.target, 'student');
+  student.target = R.choice(so, 'target', ['soup', 'consensus'] as const, P.student.target, 'student');
   if (student.imageSize % student.patchSize !== 0)
     R.fail(
       `'student.imageSize' (${student.imageSize}) must be a multiple of 'student.patchSize' (${student.patchSize})`,
@@ -294,8 +453,13 @@ export function parseCocoSoupConfig(raw: unknown, configDir: string): CocoSoupCo
   if (student.batchSize < 2)
     R.fail(`'student.batchSize' must be >= 2 (InfoNCE needs negatives), got ${student.batchSize}`);
   if (student.temperature <= 0) R.fail(`'student.temperature' must be a positive number, got ${student.temperature}`);
+  if (student.bceWeight > 0 && !student.head)
+    R.fail(`'student.bceWeight' (${student.bceWeight}) needs 'student.head': true (it is the linear head's BCE)`);
+  if (student.procrustesShrinkage > 1)
+    R.fail(`'student.procrustesShrinkage' must be in [0, 1], got ${student.procrustesShrinkage}`);
   const probe = section(o, 'probe', PROBE_DEFAULTS, { steps: 'int>=0' });
   return {
+    preset,
     experts,
     images,
     consensus,
@@ -320,14 +484,19 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   const say = (s: string) => job.say(s);
   const ckRoot = job.ckDir;
   const soupFile = join(options.out, 'soup.safetensors');
+  const otherSoupFile = join(
+    options.out,
+    cfg.soup.calibration ? 'soup-uncalibrated.safetensors' : 'soup-calibrated.safetensors',
+  );
   const studentFile = join(options.out, 'student.safetensors');
-  const anyCheckpoint = ['soup', 'student'].some((s) => existsSync(join(ckRoot, s, 'latest.json')));
+  const stageNames = ['soup', 'soup-uncalibrated', 'soup-calibrated', 'student'];
+  const anyCheckpoint = stageNames.some((s) => existsSync(join(ckRoot, s, 'latest.json')));
   if (options.resume && !anyCheckpoint && !existsSync(soupFile))
     throw job.error(`--resume but ${options.out} holds no checkpoint and no soup.safetensors`);
   if (!options.resume && anyCheckpoint)
     throw job.error(`${ckRoot} already holds a checkpoint; pass --resume or another --out`);
 
-  // 1. Splits.
+  // 1. Splits: train (fit + validation, drawn from the train sets alone) and eval.
   const categories = readCategories(NAME, 'images.categories', cfg.images.categories);
   const C = categories.length;
   const evalSplit = await loadSplit(NAME, 'images.eval', cfg.images.root, cfg.images.eval, categories);
@@ -335,6 +504,14 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   const trainAll = await loadSplit(NAME, 'images.train', cfg.images.root, cfg.images.train, categories);
   const trainSplit = await loadSplit(NAME, 'images.train', cfg.images.root, cfg.images.train, categories, evalIds);
   const overlap = trainAll.images.length - trainSplit.images.length;
+  if (cfg.images.validation > Math.max(trainSplit.images.length - 2, 0))
+    throw job.error(
+      `'images.validation' (${cfg.images.validation}) leaves fewer than 2 of the ` +
+        `${trainSplit.images.length} train images`,
+    );
+  const chosen = chooseValidation(trainSplit.images.length, cfg.images.validation, cfg.images.validationSeed);
+  const fitSplit = subsetSplit(trainSplit, chosen.fit, C);
+  const valSplit = chosen.val.length > 0 ? subsetSplit(trainSplit, chosen.val, C) : null;
   const splitInfo = (s: CocoSplit) => ({
     images: s.images.length,
     sets: s.sets,
@@ -344,60 +521,123 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     medianPositivesPerClass: medianPositives(s.targets, C),
     labelsPerImage: s.targets.reduce((a, v) => a + v, 0) / Math.max(s.images.length, 1),
   });
-  const splits = { train: { ...splitInfo(trainSplit), overlapWithEvalRemoved: overlap }, eval: splitInfo(evalSplit) };
+  const splits = {
+    train: { ...splitInfo(fitSplit), overlapWithEvalRemoved: overlap },
+    validation:
+      valSplit === null
+        ? null
+        : {
+            images: valSplit.images.length,
+            seed: cfg.images.validationSeed,
+            imageIds: valSplit.images.map((im) => im.id),
+            classesWithPositives: classesWithPositives(valSplit.targets, C),
+            constantScoreMap: constantScoreMap(valSplit.targets, C),
+          },
+    eval: splitInfo(evalSplit),
+  };
   say(
-    `${NAME}: train ${trainSplit.images.length} images ` +
-      `(${trainSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}), ` +
+    `${NAME} (preset ${cfg.preset}): train ${fitSplit.images.length} images ` +
+      `(${trainSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}` +
+      `${valSplit === null ? '' : `, minus ${valSplit.images.length} for validation`}), ` +
       `eval ${evalSplit.images.length} images (${evalSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}); ` +
       `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ` +
       `${overlap} train image(s) also in eval removed; ` +
       `${splits.eval.classesWithPositives} of ${C} classes have an eval positive ` +
       `(constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
   );
-  if (trainSplit.images.length < 2 || evalSplit.images.length < 1)
-    throw job.error(`'images' gives ${trainSplit.images.length} train and ${evalSplit.images.length} eval images`);
+  if (fitSplit.images.length < 2 || evalSplit.images.length < 1)
+    throw job.error(`'images' gives ${fitSplit.images.length} train and ${evalSplit.images.length} eval images`);
 
-  // 2. Experts and the consensus on the train rows.
-  const experts = cfg.experts.map((e, i) =>
+  // 2. Experts and the consensus on the fit rows.
+  const rawExperts = cfg.experts.map((e, i) =>
     readExpertRows(NAME, i, e.name, e.features, e.names, { train: trainSplit, eval: evalSplit }),
   );
-  for (const e of experts)
+  for (const e of rawExperts)
     say(`expert '${e.name}': ${e.fileRows} rows × ${e.dim} (${e.file}; names from ${e.namesSource})`);
-  const nTrain = trainSplit.images.length;
+  const nFit = fitSplit.images.length;
+  const nVal = valSplit?.images.length ?? 0;
   const nEval = evalSplit.images.length;
-  const consensus = fitSoupConsensus(experts, nTrain, nEval, cfg.consensus);
-  const K = consensus.model.config.targetDim;
-  const d = consensus.model.diagnostics;
+  const experts = rawExperts.map((e) => ({
+    ...e,
+    train: pickRows(e.train, e.dim, chosen.fit),
+    val: pickRows(e.train, e.dim, chosen.val),
+  }));
+  // The soup's inputs per split and the consensus projectors (from those inputs).
+  let soupInputs: { fit: Float32Array[]; val: Float32Array[]; eval: Float32Array[]; dims: number[] };
+  let consensusModel: ConsensusModel;
+  let reduction: unknown;
+  if (cfg.consensus.soupInput === 'raw') {
+    const fit = fitSoupConsensus(experts, nFit, nEval, cfg.consensus);
+    consensusModel = fit.model;
+    reduction = fit.reduction;
+    soupInputs = {
+      fit: experts.map((e) => e.train),
+      val: experts.map((e) => e.val),
+      eval: experts.map((e) => e.eval),
+      dims: experts.map((e) => e.dim),
+    };
+  } else {
+    const fit = fitCommonConsensus(
+      experts.map((e) => ({ name: e.name, dim: e.dim, fit: e.train })),
+      nFit,
+      {
+        width: cfg.consensus.pcaDim,
+        targetDim: Math.min(cfg.consensus.targetDim, cfg.consensus.pcaDim),
+        iterations: cfg.consensus.iterations,
+        shrinkage: cfg.consensus.shrinkage,
+      },
+    );
+    consensusModel = fit.model;
+    reduction = fit.inputs.map((x) => ({
+      name: x.name,
+      dim: x.dim,
+      width: x.width,
+      kind: x.kind,
+      explainedVariance: x.explainedVariance,
+    }));
+    soupInputs = {
+      fit: fit.inputs.map((x, e) => x.apply(experts[e]!.train, nFit)),
+      val: fit.inputs.map((x, e) => x.apply(experts[e]!.val, nVal)),
+      eval: fit.inputs.map((x, e) => x.apply(experts[e]!.eval, nEval)),
+      dims: fit.inputs.map((x) => x.width),
+    };
+  }
+  const K = consensusModel.config.targetDim;
+  const d = consensusModel.diagnostics;
+  const consensusTargetsOf = (which: 'fit' | 'val' | 'eval'): Float32Array =>
+    which === 'fit'
+      ? Float32Array.from(consensusModel.targets.data)
+      : consensusTargets(consensusModel.projectors, soupInputs[which], which === 'val' ? nVal : nEval);
   say(
-    `consensus: ${consensus.reduction.map((r) => `${r.name} ${r.dim}→${r.pcaDim}`).join(', ')} → K=${K}; ` +
-      'cosine to consensus ' +
+    `consensus (${cfg.consensus.soupInput} inputs): ${JSON.stringify(reduction)} → K=${K}; cosine to consensus ` +
       `${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, CV ${d.consensusCV.toFixed(4)}`,
   );
   await writeFileAtomic(
     join(options.out, 'consensus.safetensors'),
-    saveConsensus(consensus.model, { targetsDtype: 'F32' }),
+    saveConsensus(consensusModel, { targetsDtype: 'F32' }),
   );
 
   const seed = cfg.seed;
-  const soupTrainData: SoupSplit = {
-    n: nTrain,
-    experts: experts.map((e) => e.train),
-    dims: experts.map((e) => e.dim),
-    targets: trainSplit.targets,
+  const soupData = (which: 'fit' | 'val' | 'eval', split: CocoSplit): SoupSplit => ({
+    n: split.images.length,
+    experts: soupInputs[which],
+    dims: soupInputs.dims,
+    targets: split.targets,
     classes: C,
-  };
-  const soupEvalData: SoupSplit = {
-    n: nEval,
-    experts: experts.map((e) => e.eval),
-    dims: experts.map((e) => e.dim),
-    targets: evalSplit.targets,
-    classes: C,
-  };
+  });
+  const soupTrainData = soupData('fit', fitSplit);
+  const soupValData = valSplit === null ? null : soupData('val', valSplit);
+  const soupEvalData = soupData('eval', evalSplit);
   const mapOf = (scores: Float32Array, split: CocoSplit) => meanAveragePrecision(scores, split.targets, C);
+  // Model selection: on the validation split when there is one (the soup keeps its best evaluation); without one, the
+  // curve is on the eval split and only reported (the small preset's first run).
+  const selectData = soupValData ?? soupEvalData;
+  const selectSplit = valSplit ?? evalSplit;
+  const selectKey = valSplit === null ? 'eval_map' : 'val_map';
 
-  // 3. The soup.
+  // 3. The soup (and, with `soup.ablation`, its twin with the other calibration setting).
   const soupConfig: BaseTierSoupConfig = {
-    expertDims: experts.map((e) => e.dim),
+    expertDims: soupInputs.dims,
     embedDim: K,
     anchors: cfg.soup.anchors,
     compartments: cfg.soup.compartments,
@@ -406,170 +646,286 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     classes: C,
     dropout: cfg.soup.dropout,
   };
-  const soup = new BaseTierSoup(soupConfig, { seed });
-  let student: ViTClassifier | undefined;
-  try {
-    soup.initProjectors(consensus.model.projectors.map((p) => ({ linear: p.linear, bias: p.bias })));
-    const initMap = mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map;
+  const trainSoup = async (calibrated: boolean, stageName: string, file: string) => {
+    const soup = new BaseTierSoup(soupConfig, { seed });
+    if (calibrated) soup.initProjectors(consensusModel.projectors.map((p) => ({ linear: p.linear, bias: p.bias })));
+    const initEval = await soupOutputs(soup, soupEvalData);
+    const initMap = mapOf(initEval.scores, evalSplit).map;
+    const initActive = await activeAnchors(initEval.embedding, K, soup);
     say(
-      `soup: ${soup.paramCount().toLocaleString('en-US')} parameters; ` +
-        `eval mAP at the Procrustes init (untrained classifier) ${initMap.toFixed(4)}`,
+      `${stageName}: ${soup.paramCount().toLocaleString('en-US')} parameters, ` +
+        `${calibrated ? 'Procrustes-initialized projectors' : 'projectors NOT calibrated (default init)'}; ` +
+        `at init: eval mAP ${initMap.toFixed(4)}, active anchors ${initActive}/${cfg.soup.anchors}`,
     );
-    const soupSteps = Math.min(options.steps ?? cfg.soup.steps, cfg.soup.steps);
-    const soupStage = await stage(
+    const steps = Math.min(options.steps ?? cfg.soup.steps, cfg.soup.steps);
+    let best: { value: number; step: number; weights: Map<string, Float32Array> } | null = null;
+    const curve: { step: number; map: number; activeAnchors: number }[] = [];
+    const outcome = await stage(
       job,
-      'soup',
-      soupFile,
+      stageName,
+      file,
       async (files) => {
-        const bs = Math.min(cfg.soup.batchSize, nTrain);
+        const bs = Math.min(cfg.soup.batchSize, nFit);
         return train<Int32Array>({
           model: new SoupTrainer(soup, soupTrainData, cfg.soup),
-          data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
-          steps: soupSteps,
+          data: (_step: number, rng: Rng) => rng.choose(nFit, bs),
+          steps,
           optimizer: { lr: cfg.soup.lr, weightDecay: cfg.soup.weightDecay },
           seed,
           evalEvery: cfg.soup.evalEvery,
-          evaluate: async () => ({ eval_map: mapOf((await soupOutputs(soup, soupEvalData)).scores, evalSplit).map }),
+          evaluate: async (step) => {
+            const out = await soupOutputs(soup, selectData);
+            const value = mapOf(out.scores, selectSplit).map;
+            const active = await activeAnchors(out.embedding, K, soup);
+            curve.push({ step, map: value, activeAnchors: active });
+            if (valSplit !== null && (best === null || value > best.value))
+              best = { value, step, weights: await snapshotWeights(soup.getWeights()) };
+            return { [selectKey]: value, active_anchors: active };
+          },
           ...job.trainOptions(files, cfg.checkpointEvery, 1),
           config: {
             recipe: NAME,
-            stage: 'soup',
+            stage: stageName,
+            preset: cfg.preset,
             soup: { ...cfg.soup },
             consensus: { ...cfg.consensus },
             experts: cfg.experts.map((e) => ({ ...e })),
+            validation: { size: cfg.images.validation, seed: cfg.images.validationSeed },
             seed,
           },
         });
       },
-      () => loadModel(soup, soupFile),
+      () => loadModel(soup, file),
     );
-    if (!soupStage.skipped && soupStage.summary.aborted)
-      return job.interrupted(soupStage.summary, soupSteps, { stage: 'soup' });
-    if (!soupStage.skipped)
-      await writeModel(soupFile, BASE_TIER_SOUP_TYPE, soup, soupConfig, {
+    if (!outcome.skipped && outcome.summary.aborted) return { soup, outcome, info: null };
+    const chosenBest = best as { value: number; step: number; weights: Map<string, Float32Array> } | null;
+    if (!outcome.skipped) {
+      if (chosenBest !== null) restoreWeights(soup.getWeights(), chosenBest.weights);
+      await writeModel(file, BASE_TIER_SOUP_TYPE, soup, soupConfig, {
         recipe: NAME,
         experts: cfg.experts.map((e) => e.name),
+        calibrated,
+        ...(chosenBest !== null ? { selectedStep: chosenBest.step } : {}),
       });
-    const soupTrainOut = await soupOutputs(soup, soupTrainData);
-    const soupEvalOut = await soupOutputs(soup, soupEvalData);
-    const soupMap = mapOf(soupEvalOut.scores, evalSplit);
+    }
+    const trainOut = await soupOutputs(soup, soupTrainData);
+    const evalOut = await soupOutputs(soup, soupEvalData);
+    const valOut = soupValData === null ? null : await soupOutputs(soup, soupValData);
+    const evalMap = mapOf(evalOut.scores, evalSplit);
+    const info = {
+      calibrated,
+      params: soup.paramCount(),
+      steps: outcome.skipped ? null : outcome.summary.step,
+      selectedStep: outcome.skipped ? null : (chosenBest?.step ?? outcome.summary.step),
+      evalMapAtInit: initMap,
+      activeAnchorsAtInit: initActive,
+      valMap: valOut === null ? null : mapOf(valOut.scores, valSplit!).map,
+      evalMap: evalMap.map,
+      trainMap: mapOf(trainOut.scores, fitSplit).map,
+      activeAnchors: {
+        train: await activeAnchors(trainOut.embedding, K, soup),
+        validation: valOut === null ? null : await activeAnchors(valOut.embedding, K, soup),
+        eval: await activeAnchors(evalOut.embedding, K, soup),
+        of: cfg.soup.anchors,
+      },
+      curve,
+      classesUsed: evalMap.classesUsed,
+      perClassAp: Object.fromEntries(
+        categories.map((c, i) => [c.name, Number.isNaN(evalMap.perClass[i]!) ? null : evalMap.perClass[i]!]),
+      ),
+    };
     say(
-      `soup: eval mAP ${soupMap.map.toFixed(4)} over ${soupMap.classesUsed} classes ` +
-        `(${soupStage.skipped ? 'loaded' : `${soupStage.summary.step} steps`})`,
+      `${stageName}: eval mAP ${info.evalMap.toFixed(4)}` +
+        `${info.valMap === null ? '' : ` (validation ${info.valMap.toFixed(4)} at step ${info.selectedStep})`}, ` +
+        `active anchors train/eval ${info.activeAnchors.train}/${info.activeAnchors.eval} of ${cfg.soup.anchors}`,
     );
+    return { soup, outcome, info, trainOut, evalOut, valOut };
+  };
+
+  const main = await trainSoup(cfg.soup.calibration, 'soup', soupFile);
+  const soup = main.soup;
+  let student: ViTClassifier | ViTEncoder | undefined;
+  let trainer: StudentStackTrainer | undefined;
+  try {
+    if (main.info === null)
+      return job.interrupted((main.outcome as { summary: TrainSummary }).summary, cfg.soup.steps, { stage: 'soup' });
+    let ablation: { calibrated: unknown; uncalibrated: unknown } | null = null;
+    if (cfg.soup.ablation) {
+      const twin = await trainSoup(
+        !cfg.soup.calibration,
+        cfg.soup.calibration ? 'soup-uncalibrated' : 'soup-calibrated',
+        otherSoupFile,
+      );
+      twin.soup.dispose();
+      if (twin.info === null)
+        return job.interrupted((twin.outcome as { summary: TrainSummary }).summary, cfg.soup.steps, {
+          stage: 'soup-ablation',
+        });
+      ablation = cfg.soup.calibration
+        ? { calibrated: main.info, uncalibrated: twin.info }
+        : { calibrated: twin.info, uncalibrated: main.info };
+    }
+    const soupTrainOut = main.trainOut!;
+    const soupEvalOut = main.evalOut!;
+    const soupValOut = main.valOut ?? null;
 
     // 4. The student.
-    const S = cfg.student.imageSize;
-    say(`student: loading ${nTrain + nEval} images at ${S}x${S} ...`);
-    const trainImages = await loadSplitImages(trainSplit, S);
+    const sc = cfg.student;
+    const S = sc.imageSize;
+    const nStudentRows = nFit + nVal + nEval;
+    say(`student: loading ${nStudentRows} images at ${S}x${S} ...`);
+    const fitImages = await loadSplitImages(fitSplit, S);
+    const valImages = valSplit === null ? null : await loadSplitImages(valSplit, S);
     const evalImages = await loadSplitImages(evalSplit, S);
-    const targetsOf = (which: 'train' | 'eval'): Float32Array =>
-      cfg.student.target === 'soup'
-        ? (which === 'train' ? soupTrainOut : soupEvalOut).embedding
-        : Float32Array.from((which === 'train' ? consensus.model.targets : consensus.evalTargets).data);
-    const studentTrainData: StudentSplit = {
-      n: nTrain,
+    const targetsOf = (which: 'fit' | 'val' | 'eval'): Float32Array =>
+      sc.target === 'soup'
+        ? { fit: soupTrainOut, val: soupValOut!, eval: soupEvalOut }[which].embedding
+        : consensusTargetsOf(which);
+    const studentData = (which: 'fit' | 'val' | 'eval', split: CocoSplit, images: Float32Array): StudentData => ({
+      n: split.images.length,
       size: S,
-      images: trainImages.images,
-      targets: targetsOf('train'),
+      images,
+      targets: targetsOf(which),
       dim: K,
-      labels: trainSplit.targets,
+      labels: split.targets,
       classes: C,
-    };
-    const studentEvalData: StudentSplit = {
-      n: nEval,
-      size: S,
-      images: evalImages.images,
-      targets: targetsOf('eval'),
-      dim: K,
-      labels: evalSplit.targets,
-      classes: C,
-    };
+    });
+    const studentTrainData = studentData('fit', fitSplit, fitImages.images);
+    const studentValData = valSplit === null ? null : studentData('val', valSplit, valImages!.images);
+    const studentEvalData = studentData('eval', evalSplit, evalImages.images);
+    const cvTarget = measuredCV(studentTrainData.targets, K);
     const vitConfig: ViTEncoderConfig = {
       imageSize: S,
-      patchSize: cfg.student.patchSize,
+      patchSize: sc.patchSize,
       channels: 3,
-      dModel: cfg.student.dModel,
-      heads: cfg.student.heads,
-      ffDim: cfg.student.ffDim,
-      layers: cfg.student.layers,
+      dModel: sc.dModel,
+      heads: sc.heads,
+      ffDim: sc.ffDim,
+      layers: sc.layers,
       outDim: K,
     };
-    student = new ViTClassifier(vitConfig, C, { seed });
+    student = sc.head ? new ViTClassifier(vitConfig, C, { seed }) : new ViTEncoder(vitConfig, { seed });
     const st = student;
+    const needsSoup = sc.soupBceWeight > 0 || sc.autograd || !sc.head;
+    const stack: StudentStack = {
+      nceWeight: sc.nceWeight,
+      temperature: sc.temperature,
+      mseWeight: sc.mseWeight,
+      bceWeight: sc.bceWeight,
+      soupBceWeight: sc.soupBceWeight,
+      smoothing: sc.smoothing,
+      cvWeight: sc.cvWeight,
+      cvTarget,
+      procrustesWeight: sc.procrustesWeight,
+      procrustesWindow: sc.procrustesWindow,
+      procrustesShrinkage: sc.procrustesShrinkage,
+      autograd: sc.autograd ? { tangential: sc.tangential, separation: sc.separation } : null,
+      flip: sc.flip,
+    };
+    trainer = new StudentStackTrainer(st, needsSoup ? soup : null, studentTrainData, stack);
+    const tr = trainer;
+    const bs = Math.min(sc.batchSize, nFit);
+    const stepsPerEpoch = Math.ceil(nFit / (bs * sc.accumulate));
+    const plannedSteps = sc.epochs > 0 ? sc.epochs * stepsPerEpoch : sc.steps;
+    const studentSteps = Math.min(options.steps ?? plannedSteps, plannedSteps);
+    const evalEvery = sc.epochs > 0 ? stepsPerEpoch : sc.evalEvery;
     say(
       `student: ViTEncoder ${S}px / patch ${vitConfig.patchSize}, d ${vitConfig.dModel}, ` +
-        `${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K} + Linear(${K}→${C}): ` +
-        `${st.paramCount().toLocaleString('en-US')} parameters`,
+        `${vitConfig.layers} layers, ${vitConfig.heads} heads, out ${K}${sc.head ? ` + Linear(${K}→${C})` : ''}: ` +
+        `${st.paramCount().toLocaleString('en-US')} parameters; target '${sc.target}' (CV ${cvTarget.toFixed(4)}); ` +
+        `losses nce ${sc.nceWeight}, mse ${sc.mseWeight}, head bce ${sc.head ? sc.bceWeight : 0}, ` +
+        `soup bce ${sc.soupBceWeight}, cv ${sc.cvWeight}, procrustes ${sc.procrustesWeight}, ` +
+        `autograd ${sc.autograd ? `${sc.tangential}/${sc.separation}` : 'off'}; ` +
+        `${studentSteps} steps of ${bs}${sc.accumulate > 1 ? ` × ${sc.accumulate}` : ''}` +
+        `${sc.epochs > 0 ? ` (${sc.epochs} epochs of ${stepsPerEpoch})` : ''}`,
     );
-    const studentSteps = Math.min(options.steps ?? cfg.student.steps, cfg.student.steps);
+    const monitor = studentValData ?? studentEvalData;
+    const prefix = studentValData === null ? 'eval' : 'val';
     const tStudent = Date.now();
     const studentStage = await stage(
       job,
       'student',
       studentFile,
-      async (files) => {
-        const bs = Math.min(cfg.student.batchSize, nTrain);
-        return train<Int32Array>({
-          model: new StudentTrainer(st, studentTrainData, cfg.student),
-          data: (_step: number, rng: Rng) => rng.choose(nTrain, bs),
+      async (files) =>
+        train<Int32Array>({
+          model: tr,
+          data: (_step: number, rng: Rng) => rng.choose(nFit, bs),
           steps: studentSteps,
-          ...optimizerOptions(cfg.student, cfg.student.steps),
+          accumulate: sc.accumulate,
+          ...optimizerOptions(sc, plannedSteps),
           seed: seed + 1,
-          evalEvery: cfg.student.evalEvery,
-          evaluate: async () => {
-            const o = await studentOutputs(st, studentEvalData);
+          evalEvery,
+          afterStep: () => tr.afterStep(),
+          evaluate: async (step) => {
+            const m = await studentSplitMetrics(
+              await studentStackOutputs(st, needsSoup ? soup : null, monitor),
+              monitor,
+              needsSoup ? soup : null,
+            );
             return {
-              eval_map: mapOf(o.scores, evalSplit).map,
-              eval_cos: meanCosine(o.embedding, studentEvalData.targets, K),
+              epoch: step / stepsPerEpoch,
+              nce_acc: tr.takeAccuracy(),
+              [`${prefix}_cos`]: m.cos,
+              [`${prefix}_r1`]: m.r1,
+              [`${prefix}_map`]: m.map,
+              [`${prefix}_f1_micro`]: m.f1Micro,
+              [`${prefix}_f1_macro`]: m.f1Macro,
+              ...(m.activeAnchors === null ? {} : { [`${prefix}_active_anchors`]: m.activeAnchors }),
+              seconds: (Date.now() - tStudent) / 1000,
             };
           },
           ...job.trainOptions(files, cfg.checkpointEvery, 1),
-          config: { recipe: NAME, stage: 'student', student: { ...cfg.student }, seed },
+          config: {
+            recipe: NAME,
+            stage: 'student',
+            preset: cfg.preset,
+            student: { ...sc },
+            validation: { size: cfg.images.validation, seed: cfg.images.validationSeed },
+            seed,
+          },
           progress: true,
-        });
-      },
+        }),
       () => loadModel(st, studentFile),
     );
     if (!studentStage.skipped && studentStage.summary.aborted)
       return job.interrupted(studentStage.summary, studentSteps, { stage: 'student' });
     const studentSeconds = (Date.now() - tStudent) / 1000;
     if (!studentStage.skipped)
-      await writeModel(studentFile, VIT_CLASSIFIER_TYPE, st, vitConfig, {
+      await writeModel(studentFile, sc.head ? VIT_CLASSIFIER_TYPE : VIT_ENCODER_TYPE, st, vitConfig, {
         recipe: NAME,
-        classes: C,
-        target: cfg.student.target,
+        ...(sc.head ? { classes: C } : {}),
+        target: sc.target,
       });
-    const studentTrainOut = await studentOutputs(st, studentTrainData);
-    const studentEvalOut = await studentOutputs(st, studentEvalData);
+    const soupForStudent = needsSoup ? soup : null;
+    const studentTrainOut = await studentStackOutputs(st, soupForStudent, studentTrainData);
+    const studentEvalOut = await studentStackOutputs(st, soupForStudent, studentEvalData);
+    const studentEval = await studentSplitMetrics(studentEvalOut, studentEvalData, soupForStudent);
+    const studentVal =
+      studentValData === null
+        ? null
+        : await studentSplitMetrics(
+            await studentStackOutputs(st, soupForStudent, studentValData),
+            studentValData,
+            soupForStudent,
+          );
     const studentMap = mapOf(studentEvalOut.scores, evalSplit);
-    const studentTrainMap = mapOf(studentTrainOut.scores, trainSplit).map;
-    const vCos = meanCosine(studentEvalOut.embedding, studentEvalData.targets, K);
-    const r1 = recallAt1(studentEvalOut.embedding, studentEvalData.targets, K);
+    const studentTrainMap = mapOf(studentTrainOut.scores, fitSplit).map;
     say(
-      `student: eval mAP ${studentMap.map.toFixed(4)}, v_cos ${vCos.toFixed(4)}, R@1 ${r1.toFixed(4)} ` +
-        `(train mAP ${studentTrainMap.toFixed(4)})`,
+      `student: eval mAP ${studentEval.map.toFixed(4)}, v_cos ${studentEval.cos.toFixed(4)}, ` +
+        `R@1 ${studentEval.r1.toFixed(4)}, F1 micro ${studentEval.f1Micro.toFixed(4)}, ` +
+        `active anchors ${studentEval.activeAnchors ?? '-'} (train mAP ${studentTrainMap.toFixed(4)})`,
     );
 
-    // 5. Linear probes (baselines).
+    // 5. Linear probes (baselines), fitted on the fit split, scored on eval.
     const probes: Record<string, number> = {};
     if (cfg.probe.steps > 0) {
       const probe = async (name: string, xt: Float32Array, xe: Float32Array, dim: number) => {
-        probes[name] = mapOf(await linearProbe(xt, trainSplit.targets, xe, dim, C, cfg.probe), evalSplit).map;
+        probes[name] = mapOf(await linearProbe(xt, fitSplit.targets, xe, dim, C, cfg.probe), evalSplit).map;
       };
-      await probe(
-        `pixels ${Math.round(Math.sqrt(trainImages.thumbDim / 3))}x${Math.round(Math.sqrt(trainImages.thumbDim / 3))}`,
-        trainImages.thumbs,
-        evalImages.thumbs,
-        trainImages.thumbDim,
-      );
+      const side = Math.round(Math.sqrt(fitImages.thumbDim / 3));
+      await probe(`pixels ${side}x${side}`, fitImages.thumbs, evalImages.thumbs, fitImages.thumbDim);
       for (const e of experts) await probe(`expert ${e.name}`, e.train, e.eval, e.dim);
-      await probe(
-        'consensus targets',
-        Float32Array.from(consensus.model.targets.data),
-        Float32Array.from(consensus.evalTargets.data),
-        K,
-      );
+      await probe('consensus targets', consensusTargetsOf('fit'), consensusTargetsOf('eval'), K);
       await probe('soup embedding', soupTrainOut.embedding, soupEvalOut.embedding, K);
       await probe('student embedding', studentTrainOut.embedding, studentEvalOut.embedding, K);
       say(
@@ -581,16 +937,19 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
 
     const perClass = (m: { perClass: Float64Array }) =>
       Object.fromEntries(categories.map((c, i) => [c.name, Number.isNaN(m.perClass[i]!) ? null : m.perClass[i]!]));
+    const { curve: _curve, perClassAp: soupPerClass, ...soupInfo } = main.info;
     const result = {
       recipe: NAME,
+      preset: cfg.preset,
+      seed,
       note:
-        `TINY data: ${nTrain} train and ${nEval} eval images (COCO itself has 118K / 5K). mAP here is over the ` +
-        `${soupMap.classesUsed} classes with an eval positive ` +
+        `TINY data: ${nFit} train, ${nVal} validation and ${nEval} eval images (COCO itself has 118K / 5K). mAP ` +
+        `here is over the ${studentMap.classesUsed} classes with an eval positive ` +
         `(median ${splits.eval.medianPositivesPerClass} positives per class), so it is noisy and not ` +
         "comparable to the card's 0.837; an uninformative (constant) scorer gets " +
         `${splits.eval.constantScoreMap.toFixed(4)}.`,
       splits,
-      experts: experts.map((e) => ({
+      experts: rawExperts.map((e) => ({
         name: e.name,
         file: e.file,
         dim: e.dim,
@@ -598,29 +957,28 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
         namesSource: e.namesSource,
       })),
       consensus: {
-        ...consensus.model.config,
-        reduction: consensus.reduction,
-        diagnostics: consensus.model.diagnostics,
+        ...consensusModel.config,
+        soupInput: cfg.consensus.soupInput,
+        reduction,
+        diagnostics: consensusModel.diagnostics,
       },
-      soup: {
-        config: soupConfig,
-        params: soup.paramCount(),
-        steps: soupStage.skipped ? null : soupStage.summary.step,
-        evalMapAtInit: initMap,
-        evalMap: soupMap.map,
-        trainMap: mapOf(soupTrainOut.scores, trainSplit).map,
-        classesUsed: soupMap.classesUsed,
-        perClassAp: perClass(soupMap),
-      },
+      soup: { config: soupConfig, ...soupInfo, curve: main.info.curve, perClassAp: soupPerClass },
+      calibrationAblation: ablation,
       student: {
         config: vitConfig,
-        target: cfg.student.target,
+        head: sc.head,
+        target: sc.target,
         params: st.paramCount(),
+        losses: stack,
         steps: studentStage.skipped ? null : studentStage.summary.step,
+        stepsPerEpoch,
+        epochs: studentStage.skipped ? null : studentStage.summary.step / stepsPerEpoch,
         evalMap: studentMap.map,
         trainMap: studentTrainMap,
-        evalCosineToTarget: vCos,
-        evalRecallAt1: r1,
+        evalCosineToTarget: studentEval.cos,
+        evalRecallAt1: studentEval.r1,
+        eval: studentEval,
+        validation: studentVal,
         perClassAp: perClass(studentMap),
         trainSeconds: studentSeconds,
       },
@@ -636,6 +994,7 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
     return 0;
   } finally {
     soup.dispose();
+    trainer?.dispose();
     student?.dispose();
   }
 }

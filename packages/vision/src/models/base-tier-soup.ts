@@ -247,14 +247,59 @@ export class BaseTierSoup extends Module {
       let embedding = l2Normalize(tf.div(tf.addN(expertEmbeddings), expertEmbeddings.length) as tf.Tensor2D);
       if (options.autograd !== undefined)
         embedding = geometricAutograd(embedding, this.constellation, options.autograd);
-      const triangulation = this.constellation.triangulate(embedding, { training });
-      const patchwork = this.patchworkLayer.apply(triangulation);
-      let h = this.cls2.forward(gelu(this.cls0.forward(tf.concat([patchwork, embedding], 1) as tf.Tensor2D)));
-      if (training && this.config.dropout > 0) h = tf.dropout(h, this.config.dropout) as tf.Tensor2D;
-      const logits = this.cls4.forward(h);
-      return { embedding, logits, triangulation, patchwork, expertEmbeddings };
+      return { embedding, ...this.head(embedding, training), expertEmbeddings };
     });
     return out;
+  }
+
+  /**
+   * The soup after its projectors: constellation → patchwork → classifier on a given embedding (spec §8.3,
+   * "BCE through the frozen soup": a student's unit embedding goes through the soup's anchors, patchwork and
+   * classifier). `forward` is `classify(normalize(mean_e z_e))` plus the projectors.
+   *
+   *     tri = 1 − e Âᵀ,   pw = Patchwork(tri),   logits = L2(drop(LN(GELU(L1(concat(pw, e))))))
+   *
+   * Gradients flow to `embedding` (and to the soup's weights, which a caller that keeps the soup frozen simply
+   * leaves out of its optimizer's variable list).
+   * @param embedding - `[B, K]` float32 embeddings (unit rows, as the fused embedding; not renormalized here).
+   * @param options - `training` (dropout; default false) and `autograd` (geometric autograd on `embedding`
+   *   against the soup's anchors before it is used; default none).
+   * @returns `{ triangulation [B, A], patchwork [B, n_comp·d_comp], logits [B, classes] }`, new tensors.
+   * @throws {InvalidArgumentError} if `embedding` is not a float32 tensor or `options` is not an object.
+   * @throws {ShapeError} naming `embedding` if it is not `[B, K]`.
+   */
+  classify(
+    embedding: tf.Tensor2D,
+    options: BaseTierSoupForwardOptions = {},
+  ): { triangulation: tf.Tensor2D; patchwork: tf.Tensor2D; logits: tf.Tensor2D } {
+    const op = 'BaseTierSoup.classify';
+    this.assertLive('classify');
+    if (!(embedding instanceof tf.Tensor))
+      throw new InvalidArgumentError(op, 'embedding', `must be a tf.Tensor, got ${describeValue(embedding)}`);
+    const K = this.config.embedDim;
+    if (embedding.rank !== 2 || embedding.shape[1] !== K)
+      throw new ShapeError(op, 'embedding', `[B, K=${K}]`, embedding.shape);
+    if (embedding.dtype !== 'float32')
+      throw new InvalidArgumentError(op, 'embedding', `must have dtype float32, got ${embedding.dtype}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(op, 'options', `must be an object, got ${describeValue(options)}`);
+    return tf.tidy(() => {
+      const e =
+        options.autograd !== undefined ? geometricAutograd(embedding, this.constellation, options.autograd) : embedding;
+      return this.head(e, options.training ?? false);
+    });
+  }
+
+  private head(
+    embedding: tf.Tensor2D,
+    training: boolean,
+  ): { triangulation: tf.Tensor2D; patchwork: tf.Tensor2D; logits: tf.Tensor2D } {
+    const triangulation = this.constellation.triangulate(embedding, { training });
+    const patchwork = this.patchworkLayer.apply(triangulation);
+    let h = this.cls2.forward(gelu(this.cls0.forward(tf.concat([patchwork, embedding], 1) as tf.Tensor2D)));
+    if (training && this.config.dropout > 0) h = tf.dropout(h, this.config.dropout) as tf.Tensor2D;
+    const logits = this.cls4.forward(h);
+    return { triangulation, patchwork, logits };
   }
 
   /**

@@ -28,6 +28,7 @@ export {
   DUAL_STREAM_VIT_TYPE,
   GEO_FRACTAL_DAVID_TYPE,
   VIT_CLASSIFIER_TYPE,
+  VIT_ENCODER_TYPE,
   fromPretrained,
   parseDualStreamViTConfig,
   visionModels,

@@ -10,6 +10,7 @@ import type { BinarySource, WeightsFile } from '@geolip/io';
 import { DualStreamViT } from '../dual-stream/dual-stream-vit.js';
 import type { DualStreamViTConfig } from '../dual-stream/dual-stream-vit.js';
 import { ViTClassifier, vitClassifierClasses } from '../models/vit-classifier.js';
+import { ViTEncoder } from '../models/vit-encoder.js';
 import type { ViTEncoderConfig } from '../models/vit-encoder.js';
 import { BaseTierSoup } from '../models/base-tier-soup.js';
 import type { BaseTierSoupConfig } from '../models/base-tier-soup.js';
@@ -18,6 +19,9 @@ import type { GeoFractalDavidConfig } from '../david/geo-fractal-david.js';
 
 /** The registry key of `ViTClassifier` (`geolip.type`; the legacy `geolip.model` = `vit`). */
 export const VIT_CLASSIFIER_TYPE = 'vision/vit';
+
+/** The registry key of `ViTEncoder` alone (the card's ViT student of `geolip-train run coco-soup`, no head). */
+export const VIT_ENCODER_TYPE = 'vision/vit-encoder';
 
 /** The registry key of {@link DualStreamViT}. */
 export const DUAL_STREAM_VIT_TYPE = 'vision/dual-stream-vit';
@@ -68,6 +72,13 @@ export const visionModels: ModelRegistry = new ModelRegistry('vision')
       return (isObject(config.encoder) ? config.encoder : config) as unknown as ViTEncoderConfig;
     },
     create: (config, { tensors }) => new ViTClassifier(config, vitClassifierClasses(tensors)),
+  })
+  .register<ViTEncoderConfig, ViTEncoder>({
+    type: VIT_ENCODER_TYPE,
+    name: 'ViTEncoder',
+    description: 'ViTEncoder: images to a unit embedding (the ViT x3 card student of coco-soup)',
+    parseConfig: (json) => objectConfig('parseViTEncoderConfig', json) as unknown as ViTEncoderConfig,
+    create: (config) => new ViTEncoder(config),
   })
   .register<GeoFractalDavidConfig, GeoFractalDavid>({
     type: GEO_FRACTAL_DAVID_TYPE,

@@ -223,3 +223,43 @@ describe('BaseTierSoup', () => {
     expect(() => new BaseTierSoup({ ...TINY, dropout: 1 })).toThrow(/config\.dropout/);
   });
 });
+
+describe('BaseTierSoup.classify (the frozen soup after its projectors)', () => {
+  it('gives forward’s logits from forward’s embedding, and gradients reach only the embedding it is given', () => {
+    const soup = new BaseTierSoup(TINY, { seed: 3 });
+    const x = features(5, 11);
+    const out = soup.forward(x);
+    const head = soup.classify(out.embedding);
+    const a = head.logits.arraySync();
+    const b = out.logits.arraySync();
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 3; j++) expect(a[i]![j]).toBeCloseTo(b[i]![j]!, 6);
+    expect(head.triangulation.shape).toEqual([5, 8]);
+    expect(head.patchwork.shape).toEqual([5, 6]);
+    // A student embedding e = normalize(v): the BCE through the soup has a gradient in v, none in the soup (not listed).
+    const v = tf.variable(tf.randomNormal([5, 4], 0, 1, 'float32', 2));
+    const before = soup.getWeights();
+    const snapshot = Object.fromEntries(Object.entries(before).map(([k, w]) => [k, w.arraySync()]));
+    const { grads } = tf.variableGrads(() => {
+      const e = tf.div(v, tf.norm(v, 'euclidean', 1, true)) as tf.Tensor2D;
+      const { logits } = soup.classify(e, { autograd: { tangential: 0.01, separation: 1 } });
+      return tf.mean(tf.sigmoid(logits)) as tf.Scalar;
+    }, [v]);
+    expect(Object.keys(grads)).toEqual([v.name]);
+    expect(tf.sum(tf.abs(grads[v.name]!)).arraySync()).toBeGreaterThan(0);
+    for (const [k, w] of Object.entries(soup.getWeights())) expect(w.arraySync()).toEqual(snapshot[k]);
+    tf.dispose([head.logits, head.triangulation, head.patchwork, v, ...Object.values(grads)]);
+    disposeOutput(out);
+    tf.dispose(x);
+    soup.dispose();
+  });
+
+  it('names the argument for a bad embedding', () => {
+    const soup = new BaseTierSoup(TINY);
+    const wrong = tf.zeros([2, 5]) as tf.Tensor2D;
+    expect(() => soup.classify(wrong)).toThrow(ShapeError);
+    expect(() => soup.classify(wrong)).toThrow(/BaseTierSoup.classify: 'embedding' must have shape \[B, K=4\]/);
+    expect(() => soup.classify([1, 2] as unknown as tf.Tensor2D)).toThrow(InvalidArgumentError);
+    wrong.dispose();
+    soup.dispose();
+  });
+});

@@ -5,7 +5,14 @@ import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { Module } from '@geolip/nn';
 import { describe, expect, it } from 'vitest';
 
-import { BaseTierSoup, GeoFractalDavid, ViTClassifier, fromPretrained, visionModels } from '../../src/index.js';
+import {
+  BaseTierSoup,
+  GeoFractalDavid,
+  ViTClassifier,
+  ViTEncoder,
+  fromPretrained,
+  visionModels,
+} from '../../src/index.js';
 
 function fileOf(model: Module, metadata: Record<string, string>): Uint8Array {
   const state = model.stateDict();
@@ -29,8 +36,31 @@ function sameState(a: Module, b: Module): void {
 describe('visionModels: recipe-made models', () => {
   it('registers vision/david and vision/base-tier-soup', () => {
     expect(visionModels.types()).toEqual(
-      expect.arrayContaining(['vision/dual-stream-vit', 'vision/vit', 'vision/david', 'vision/base-tier-soup']),
+      expect.arrayContaining([
+        'vision/dual-stream-vit',
+        'vision/vit',
+        'vision/vit-encoder',
+        'vision/david',
+        'vision/base-tier-soup',
+      ]),
     );
+  });
+
+  it('loads a ViTEncoder (the card student of coco-soup, no head) with the same embeddings', async () => {
+    const config = { imageSize: 8, patchSize: 4, channels: 3, dModel: 8, heads: 2, ffDim: 16, layers: 1, outDim: 4 };
+    const vit = new ViTEncoder(config, { seed: 4 });
+    const loaded = await fromPretrained<ViTEncoder>(
+      fileOf(vit, writeModelMetadata({ type: 'vision/vit-encoder', config })),
+    );
+    expect(loaded).toBeInstanceOf(ViTEncoder);
+    expect(loaded.paramCount()).toBe(vit.paramCount());
+    sameState(vit, loaded);
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const [a, b] = [vit.forward(x), loaded.forward(x)];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    vit.dispose();
+    loaded.dispose();
   });
 
   it('loads a GeoFractalDavid with the same logits', async () => {
