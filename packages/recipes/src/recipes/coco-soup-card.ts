@@ -280,6 +280,8 @@ export class StudentStackTrainer implements TrainableModel<Int32Array> {
   private pending: { embedding: tf.Tensor2D; accuracy: tf.Scalar; batch: Int32Array }[] = [];
   private window: { s: Float32Array; t: Float32Array }[] = [];
   private accuracies: number[] = [];
+  /** Procrustes refits skipped because the window gave a non-finite map (the last map was kept); reported per epoch. */
+  private skippedFits = 0;
 
   constructor(
     readonly student: Student,
@@ -362,12 +364,22 @@ export class StudentStackTrainer implements TrainableModel<Int32Array> {
         ? whitenedProcrustes(stack('s'), stack('t'), { rowNormalize: false, shrinkage: cfg.procrustesShrinkage })
         : { linear: procrustes(stack('s'), stack('t')).rotation, bias: new Float64Array(data.dim) };
     // A degenerate window (e.g. collapsed embeddings early on) can give a non-finite map: keep the last one.
-    if (![...fit.linear.data, ...fit.bias].every(Number.isFinite)) return;
+    if (![...fit.linear.data, ...fit.bias].every(Number.isFinite)) {
+      this.skippedFits++;
+      return;
+    }
     tf.dispose([this.map?.linear, this.map?.bias].filter((t) => t !== undefined));
     this.map = {
       linear: tf.tensor2d(Float32Array.from(fit.linear.data), [data.dim, data.dim]),
       bias: tf.tensor1d(Float32Array.from(fit.bias)),
     };
+  }
+
+  /** The Procrustes refits skipped (non-finite map, last map kept) since the last call, and resets the count. */
+  takeSkippedFits(): number {
+    const k = this.skippedFits;
+    this.skippedFits = 0;
+    return k;
   }
 
   /** The mean training InfoNCE row accuracy since the last call (NaN when no step ran), and resets it. */

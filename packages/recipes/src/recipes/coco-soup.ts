@@ -865,6 +865,7 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
             return {
               epoch: step / stepsPerEpoch,
               nce_acc: tr.takeAccuracy(),
+              procrustes_fits_skipped: tr.takeSkippedFits(),
               [`${prefix}_cos`]: m.cos,
               [`${prefix}_r1`]: m.r1,
               [`${prefix}_map`]: m.map,
