@@ -23,6 +23,11 @@ export interface PretrainedContext<C = unknown> {
   metadata: ModelMetadata | null;
   /** Whether every parameter must be present and no tensor may be left over. */
   strict: boolean;
+  /**
+   * Whether the config came from the file (its metadata or checkpoint), not from `options.config`: a part of the
+   * model that the file's own config declares must then be in the file.
+   */
+  configFromFile: boolean;
 }
 
 /** One model type of a registry. */
@@ -392,7 +397,13 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(
     throw cause;
   }
   try {
-    const context: PretrainedContext = { tensors: file.tensors, config, metadata, strict };
+    const context: PretrainedContext = {
+      tensors: file.tensors,
+      config,
+      metadata,
+      strict,
+      configFromFile: options.config === undefined,
+    };
     if (spec.load !== undefined) spec.load(model, context);
     else model.loadSafetensorEntries(file.tensors, { strict });
   } catch (cause) {
