@@ -251,6 +251,7 @@ export class Patchwork extends Module {
           name: `compartments.${k}.${suffix}`,
           shape: v.rank === 1 ? [1] : v.shape.slice(1),
           optional: false,
+          dtype: v.dtype, // float32: loadStateDict refuses an integer or bool tensor here
         });
       }
     }

@@ -11,6 +11,7 @@ export * from './safetensors/index.js';
 export {
   ALLOWED_GLOBALS,
   CONFIG_KEYS,
+  MAX_NESTING,
   STATE_DICT_KEYS,
   readTorchCheckpoint,
   readTorchStateDict,

@@ -11,6 +11,8 @@ import { readTorchCheckpoint } from './torch/read-torch.js';
 export interface ReadWeightsFileOptions {
   /** For `.pt` checkpoints: the key of the state dict (see `readTorchCheckpoint`). */
   stateDictKey?: string | undefined;
+  /** For `.pt` files: the most bytes of tensors the reader builds (see `ReadTorchOptions.maxOutputBytes`). */
+  maxOutputBytes?: number | undefined;
   /** The function named in errors (default `readWeightsFile`); loaders pass their own name. */
   op?: string | undefined;
 }
@@ -63,7 +65,10 @@ export function parseWeightsFile(bytes: Uint8Array | ArrayBuffer, options: ReadW
     throw new InvalidArgumentError(op, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (isZip(u8)) {
-    const ckpt = readTorchCheckpoint(u8, { stateDictKey: options.stateDictKey });
+    const ckpt = readTorchCheckpoint(u8, {
+      stateDictKey: options.stateDictKey,
+      maxOutputBytes: options.maxOutputBytes,
+    });
     return { format: 'pt', tensors: ckpt.stateDict, metadata: {}, config: ckpt.config, byteLength: u8.byteLength };
   }
   const { tensors, metadata } = readSafetensors(u8);

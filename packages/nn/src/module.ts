@@ -42,6 +42,8 @@ export interface StateDictKey {
   shape: number[];
   /** An optional buffer (see {@link BufferOptions.optional}): absent from the dict → left as it is. */
   optional: boolean;
+  /** The dtype the value must have, when known (`'float32'` for parameters: no integer or bool tensor loads there). */
+  dtype?: tf.DataType;
 }
 
 /** Options of {@link Module.addBuffer}. */
@@ -64,6 +66,59 @@ export type InitSeed = number | Rng;
 export function toRng(seed: InitSeed | undefined): Rng {
   if (seed === undefined) return createRng(0);
   return typeof seed === 'number' ? createRng(seed) : seed;
+}
+
+/** The parameter budget of a model being built from a weights file (see {@link buildWithinBudget}). */
+interface ParameterBudget {
+  op: string;
+  max: number;
+  used: number;
+  /** What was registered while building, disposed if the build fails. */
+  made: tf.Tensor[];
+}
+let activeBudget: ParameterBudget | null = null;
+
+const budgetError = (b: ParameterBudget, shape: readonly number[]): FormatError =>
+  new FormatError(
+    b.op,
+    'source',
+    `declares a model far larger than its tensors (more than ${b.max} parameter elements: a parameter of shape ` +
+      `[${shape.join(', ')}] would bring it past them): a size in its config does not match the file`,
+  );
+
+/**
+ * Throws when a parameter of `shape` would exceed the budget of the model being built from a file. Called by the
+ * initializers before they allocate, so a config that declares a huge size fails before the memory is taken.
+ * No-op outside {@link buildWithinBudget}.
+ * @throws {FormatError} naming the loader and `'source'`.
+ */
+export function checkParameterBudget(shape: readonly number[]): void {
+  const b = activeBudget;
+  if (b === null) return;
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (!(b.used + n <= b.max)) throw budgetError(b, shape);
+}
+
+/**
+ * Runs `build` (a model constructor) with a budget of `maxElements` parameter elements: a strict load needs every
+ * parameter from the file, so a model with more parameter elements than the file's tensors hold cannot load, and is
+ * refused while it is being built (before a huge size in its config allocates memory or time). On failure every
+ * parameter and buffer registered by `build` is disposed.
+ * @throws {FormatError} naming `op` and `'source'` when the model outgrows the budget; whatever `build` throws.
+ */
+export function buildWithinBudget<T>(op: string, maxElements: number, build: () => T): T {
+  const outer = activeBudget;
+  const budget: ParameterBudget = { op, max: maxElements, used: 0, made: [] };
+  activeBudget = budget;
+  try {
+    return build();
+  } catch (error) {
+    for (const t of budget.made) if (!t.isDisposed) t.dispose();
+    throw error;
+  } finally {
+    activeBudget = outer;
+  }
 }
 
 const SEGMENT = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/;
@@ -107,6 +162,14 @@ export abstract class Module {
   private disposed = false;
 
   /**
+   * The class name in messages: `constructor.name` without the marks a bundler adds when it renames a class
+   * (a leading `_`, as esbuild's `_CaptionEncoder`; a trailing `$1`, as rollup's), so errors name the public class.
+   */
+  protected get className(): string {
+    return this.constructor.name.replace(/^_+/, '').replace(/\$\d+$/, '') || 'Module';
+  }
+
+  /**
    * Registers a trainable parameter (takes ownership of `init`).
    * @param name - an identifier, or dotted identifiers / indices (`projection.weight`, `rotations.0`; see the class
    *   doc).
@@ -115,8 +178,17 @@ export abstract class Module {
    */
   protected addParameter(name: string, init: tf.Tensor, layout: ParamLayout = 'same', trainable = true): tf.Variable {
     this.checkFreshName('addParameter', name, true);
+    const b = activeBudget;
+    if (b !== null) {
+      if (!(b.used + init.size <= b.max)) {
+        init.dispose();
+        throw budgetError(b, init.shape);
+      }
+      b.used += init.size;
+    }
     const variable = tf.variable(init, trainable);
     init.dispose();
+    b?.made.push(variable);
     this.ownParams.set(name, { variable, layout });
     return variable;
   }
@@ -128,7 +200,7 @@ export abstract class Module {
    * @throws {InvalidArgumentError} naming `name` when it is not fresh, or `options` when an unset buffer has no shape.
    */
   protected addBuffer(name: string, value: tf.Tensor | null, options: BufferOptions = {}): void {
-    const op = `${this.constructor.name}.addBuffer`;
+    const op = `${this.className}.addBuffer`;
     this.checkFreshName('addBuffer', name, true);
     const optional = options.optional ?? false;
     if (value === null && (!optional || options.shape === undefined)) {
@@ -137,6 +209,7 @@ export abstract class Module {
     if (value !== null && options.shape !== undefined && !sameShape(value.shape, options.shape)) {
       throw new ShapeError(op, 'value', `[${options.shape.join(', ')}]`, value.shape);
     }
+    if (value !== null) activeBudget?.made.push(value);
     this.ownBuffers.set(name, {
       value: value === null ? null : tf.keep(value),
       persistent: options.persistent ?? true,
@@ -152,7 +225,7 @@ export abstract class Module {
    * @throws {ShapeError} when `value` does not have the declared shape.
    */
   protected setBuffer(name: string, value: tf.Tensor | null): void {
-    const op = `${this.constructor.name}.setBuffer`;
+    const op = `${this.className}.setBuffer`;
     const entry = this.ownBuffers.get(name);
     if (entry === undefined) throw new InvalidArgumentError(op, 'name', `'${name}' is not a buffer of this module`);
     if (value === null && !entry.optional)
@@ -168,11 +241,7 @@ export abstract class Module {
   protected getBuffer(name: string): tf.Tensor | null {
     const entry = this.ownBuffers.get(name);
     if (entry === undefined)
-      throw new InvalidArgumentError(
-        `${this.constructor.name}.getBuffer`,
-        'name',
-        `'${name}' is not a buffer of this module`,
-      );
+      throw new InvalidArgumentError(`${this.className}.getBuffer`, 'name', `'${name}' is not a buffer of this module`);
     return entry.value;
   }
 
@@ -180,7 +249,7 @@ export abstract class Module {
   protected addModule<M extends Module>(name: string, module: M): M {
     this.checkFreshName('addModule', name, false);
     if (!(module instanceof Module))
-      throw new InvalidArgumentError(`${this.constructor.name}.addModule`, 'module', 'must be a Module');
+      throw new InvalidArgumentError(`${this.className}.addModule`, 'module', 'must be a Module');
     this.children.set(name, module);
     return module;
   }
@@ -244,7 +313,7 @@ export abstract class Module {
     this.assertLive('stateDictKeys');
     const out: StateDictKey[] = [];
     this.visit('', (m, prefix) => {
-      for (const k of m.ownStateKeys()) out.push({ name: prefix + k.name, shape: k.shape, optional: k.optional });
+      for (const k of m.ownStateKeys()) out.push({ ...k, name: prefix + k.name });
     });
     return out;
   }
@@ -271,13 +340,13 @@ export abstract class Module {
    * @throws {ShapeError} naming the key of a tensor of the wrong shape.
    */
   loadStateDict(dict: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
-    const op = `${this.constructor.name}.loadStateDict`;
+    const op = `${this.className}.loadStateDict`;
     this.assertLive('loadStateDict');
     if (dict === null || typeof dict !== 'object' || Array.isArray(dict))
       throw new InvalidArgumentError(op, 'dict', 'must be an object of tensors');
     const strict = options.strict ?? true;
     const keys = this.stateDictKeys();
-    for (const { name, shape, optional } of keys) {
+    for (const { name, shape, optional, dtype } of keys) {
       const t = dict[name];
       if (t === undefined) {
         if (optional) continue;
@@ -285,6 +354,12 @@ export abstract class Module {
       }
       if (!(t instanceof tf.Tensor)) throw new InvalidArgumentError(op, `dict['${name}']`, 'must be a tf.Tensor');
       if (!sameShape(t.shape, shape)) throw new ShapeError(op, `dict['${name}']`, `[${shape.join(', ')}]`, t.shape);
+      if (dtype === 'float32' && t.dtype !== 'float32')
+        throw new FormatError(
+          op,
+          `dict['${name}']`,
+          `has dtype ${t.dtype}, not float32: an integer or bool tensor is not a float weight`,
+        );
     }
     if (strict) {
       const known = new Set(keys.map((k) => k.name));
@@ -351,7 +426,7 @@ export abstract class Module {
   protected ownStateKeys(): StateDictKey[] {
     const out: StateDictKey[] = [];
     for (const [name, e] of this.ownParams)
-      out.push({ name, shape: torchShape(e.variable.shape, e.layout), optional: false });
+      out.push({ name, shape: torchShape(e.variable.shape, e.layout), optional: false, dtype: e.variable.dtype });
     for (const [name, e] of this.ownBuffers) {
       if (!e.persistent || (e.value === null && !e.optional)) continue;
       out.push({ name, shape: [...(e.shape ?? e.value!.shape)], optional: e.optional });
@@ -393,8 +468,7 @@ export abstract class Module {
   }
 
   protected assertLive(method: string): void {
-    if (this.disposed)
-      throw new InvalidArgumentError(`${this.constructor.name}.${method}`, 'this', 'the module was disposed');
+    if (this.disposed) throw new InvalidArgumentError(`${this.className}.${method}`, 'this', 'the module was disposed');
   }
 
   /** Calls `f` on this module and every descendant (depth first, registration order) with its name prefix. */
@@ -416,7 +490,7 @@ export abstract class Module {
     const taken = valid && [...this.ownParams.keys(), ...this.ownBuffers.keys(), ...this.children.keys()].some(clash);
     if (!valid || taken) {
       throw new InvalidArgumentError(
-        `${this.constructor.name}.${method}`,
+        `${this.className}.${method}`,
         'name',
         `'${String(name)}' is not a fresh identifier`,
       );
@@ -455,6 +529,7 @@ export function fromTorchLayout(t: tf.Tensor, layout: ParamLayout): tf.Tensor {
 
 /** `U(-bound, bound)` of `shape`. */
 export function uniformInit(shape: number[], bound: number, rng: Rng): tf.Tensor {
+  checkParameterBudget(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (2 * rng.uniform() - 1) * bound;
@@ -463,6 +538,7 @@ export function uniformInit(shape: number[], bound: number, rng: Rng): tf.Tensor
 
 /** `N(0, std²)` of `shape`. */
 export function normalInit(shape: number[], std: number, rng: Rng): tf.Tensor {
+  checkParameterBudget(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.normal() * std;

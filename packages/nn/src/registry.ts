@@ -7,9 +7,10 @@
  * bound to it; {@link ModelRegistry.merge} joins them.
  */
 import { FormatError, GeolipError, InvalidArgumentError } from '@geolip/geometry';
-import { LEGACY_MODEL_TYPES, MODEL_METADATA_KEYS, readModelMetadata, readWeightsFile } from '@geolip/io';
+import { LEGACY_MODEL_TYPES, MODEL_METADATA_KEYS, readModelMetadata, readWeightsFile, toFloat32 } from '@geolip/io';
 import type { BinarySource, ModelMetadata, SafetensorEntry, WeightsFile } from '@geolip/io';
 
+import { buildWithinBudget } from './module.js';
 import type { Module } from './module.js';
 
 /** What a {@link ModelSpec.load} hook receives besides the model. */
@@ -22,6 +23,11 @@ export interface PretrainedContext<C = unknown> {
   metadata: ModelMetadata | null;
   /** Whether every parameter must be present and no tensor may be left over. */
   strict: boolean;
+  /**
+   * Whether the config came from the file (its metadata or checkpoint), not from `options.config`: a part of the
+   * model that the file's own config declares must then be in the file.
+   */
+  configFromFile: boolean;
 }
 
 /** One model type of a registry. */
@@ -69,6 +75,11 @@ export interface FromPretrainedOptions<C = unknown> {
   strict?: boolean | undefined;
   /** For `.pt` checkpoints: the key of the state dict (see `readTorchCheckpoint`). */
   stateDictKey?: string | undefined;
+  /**
+   * Default false: a weight that is NaN or ±Inf is refused (a `FormatError` naming the tensor) before the model is
+   * built. Pass true to load such a file anyway (e.g. to inspect a diverged checkpoint).
+   */
+  allowNonFinite?: boolean | undefined;
   /** The function named in errors (default `fromPretrained`); loaders pass their own name. */
   op?: string | undefined;
 }
@@ -224,6 +235,32 @@ export class ModelRegistry {
   }
 }
 
+/** The number of elements of all `tensors`. */
+function elementCount(tensors: Record<string, SafetensorEntry>): number {
+  let n = 0;
+  for (const e of Object.values(tensors)) n += e.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+const FLOAT_DTYPES = new Set(['F16', 'BF16', 'F32', 'F64']);
+
+/** Refuses a float tensor holding NaN or ±Inf (read from the CPU copy, before any model is built). */
+function assertFiniteEntries(op: string, tensors: Record<string, SafetensorEntry>): void {
+  for (const [name, e] of Object.entries(tensors)) {
+    if (!FLOAT_DTYPES.has(e.dtype)) continue;
+    const values = e.dtype === 'F32' || e.dtype === 'F64' ? (e.data as Float32Array | Float64Array) : toFloat32(e);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!))
+        throw new FormatError(
+          op,
+          'source',
+          `tensor '${name}' holds ${values[i]} at element ${i}: weights must be finite ` +
+            '(pass options.allowNonFinite to load it anyway)',
+        );
+    }
+  }
+}
+
 function isWeightsFile(v: unknown): v is WeightsFile {
   return (
     isPlainObject(v) &&
@@ -278,6 +315,10 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(
   if (expected !== undefined && typeof expected !== 'string')
     throw new InvalidArgumentError(op, 'options.type', 'must be a string');
   if (typeof strict !== 'boolean') throw new InvalidArgumentError(op, 'options.strict', 'must be a boolean');
+  const allowNonFinite = options.allowNonFinite ?? false;
+  if (typeof allowNonFinite !== 'boolean')
+    throw new InvalidArgumentError(op, 'options.allowNonFinite', 'must be a boolean');
+  if (!allowNonFinite) assertFiniteEntries(op, file.tensors);
   const hasModelKeys = Object.keys(file.metadata).some((k) => k.startsWith('geolip.'));
   let metadata: ModelMetadata | null = null;
   if (hasModelKeys && (expected === undefined || options.config === undefined)) {
@@ -339,8 +380,13 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(
   }
   let model: Module;
   try {
-    model = spec.create(config, { tensors: file.tensors });
+    // A strict load needs every parameter from the file, so a model far larger than the file's tensors cannot load:
+    // it is refused while it is built, before a size in its config takes the memory and time (the slack, 2 × the
+    // file's elements + 64 Ki, leaves a slightly wrong file to the load's own errors, which name the tensor).
+    const build = (): Module => spec.create(config, { tensors: file.tensors });
+    model = strict ? buildWithinBudget(op, 2 * elementCount(file.tensors) + 65_536, build) : build();
   } catch (cause) {
+    if (cause instanceof FormatError && cause.op === op) throw cause;
     if (cause instanceof GeolipError)
       throw new FormatError(
         op,
@@ -351,7 +397,13 @@ export function loadPretrainedFile<M extends Module = Module, C = unknown>(
     throw cause;
   }
   try {
-    const context: PretrainedContext = { tensors: file.tensors, config, metadata, strict };
+    const context: PretrainedContext = {
+      tensors: file.tensors,
+      config,
+      metadata,
+      strict,
+      configFromFile: options.config === undefined,
+    };
     if (spec.load !== undefined) spec.load(model, context);
     else model.loadSafetensorEntries(file.tensors, { strict });
   } catch (cause) {

@@ -41,7 +41,23 @@ export const textModels: ModelRegistry = new ModelRegistry('text')
     name: 'CaptionEncoder',
     parseConfig: parseCaptionEncoderConfig,
     create: (config) => new CaptionEncoder(config),
-    load: (model, { tensors, strict }) => model.loadEntries(tensors, { strict }),
+    load: (model, { tensors, strict, configFromFile }) => {
+      // A strict load takes every parameter from the file: a bank the file's own config declares must be in it (an
+      // encoder-only file would otherwise load a random bank, as `"anchorBank": {}` did). A config the caller passes
+      // may add a bank to an encoder-only file (it keeps its initialization; see the README).
+      if (
+        strict &&
+        configFromFile &&
+        model.anchorBank !== null &&
+        !Object.keys(tensors).some((k) => k.startsWith('bank.'))
+      )
+        throw new FormatError(
+          'CaptionEncoder.loadEntries',
+          'entries',
+          "has no 'bank.' tensors, but the config declares an anchor bank (config.anchorBank)",
+        );
+      model.loadEntries(tensors, { strict });
+    },
   })
   .ship('geolip-text', {
     type: CAPTION_ENCODER_TYPE,

@@ -41,10 +41,45 @@ interface ZipEntry {
   data: Uint8Array;
 }
 
+/** The CRC-32 (IEEE, as zip uses) table, built on first use. */
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32 of `data`, the checksum every zip entry carries. */
+function crc32(data: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const t = crcTable;
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Reads the entries of a zip of stored entries. Every read is bounds-checked (a field past the end of the file is a
+ * FormatError, never a RangeError), every entry's CRC-32 is checked against its data, and a name seen twice is
+ * refused (two entries of one name could load either one).
+ */
 function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (msg: string): never => {
     throw new FormatError(OP, 'bytes', msg);
+  };
+  const at = (off: number, n: number, what: string): number => {
+    if (!Number.isSafeInteger(off) || off < 0 || off + n > bytes.length) bad(`has ${what} past the end of the file`);
+    return off;
+  };
+  const u16 = (off: number, what: string): number => dv.getUint16(at(off, 2, what), true);
+  const u32 = (off: number, what: string): number => dv.getUint32(at(off, 4, what), true);
+  const u64 = (off: number, what: string): number => {
+    const v = dv.getBigUint64(at(off, 8, what), true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`has ${what} of ${v}, beyond any file this can read`);
+    return Number(v);
   };
   if (bytes.length < 22 || dv.getUint32(0, true) !== 0x04034b50)
     bad('is not a zip file (PyTorch ≥ 1.6 .pt files are zips; the legacy format is not supported)');
@@ -56,51 +91,71 @@ function readZip(OP: string, bytes: Uint8Array): Map<string, ZipEntry> {
     }
   }
   if (eocd < 0) bad('has no zip end-of-central-directory record (truncated?)');
-  let count = dv.getUint16(eocd + 10, true);
-  let cdOffset = dv.getUint32(eocd + 16, true);
+  let count = u16(eocd + 10, 'an entry count');
+  let cdOffset = u32(eocd + 16, 'a central directory offset');
   if (cdOffset === 0xffffffff || count === 0xffff) {
     // zip64: the locator sits just before the EOCD.
     const loc = eocd - 20;
     if (loc < 0 || dv.getUint32(loc, true) !== 0x07064b50) bad('has a zip64 marker but no zip64 locator');
-    const rec = Number(dv.getBigUint64(loc + 8, true));
-    if (rec + 56 > bytes.length || dv.getUint32(rec, true) !== 0x06064b50) bad('has a broken zip64 end record');
-    count = Number(dv.getBigUint64(rec + 32, true));
-    cdOffset = Number(dv.getBigUint64(rec + 48, true));
+    const rec = u64(loc + 8, 'a zip64 end record offset');
+    if (u32(rec, 'a zip64 end record') !== 0x06064b50) bad('has a broken zip64 end record');
+    count = u64(rec + 32, 'a zip64 entry count');
+    cdOffset = u64(rec + 48, 'a zip64 central directory offset');
   }
   const entries = new Map<string, ZipEntry>();
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > bytes.length || dv.getUint32(p, true) !== 0x02014b50)
-      bad(`has a broken central directory (entry ${i})`);
+    const what = `a central directory record (entry ${i})`;
+    if (u32(p, what) !== 0x02014b50) bad(`has a broken central directory (entry ${i})`);
+    at(p, 46, what);
     const method = dv.getUint16(p + 10, true);
+    const crc = dv.getUint32(p + 16, true);
     let size = dv.getUint32(p + 20, true);
+    let usize = dv.getUint32(p + 24, true);
     const nameLen = dv.getUint16(p + 28, true);
     const extraLen = dv.getUint16(p + 30, true);
     const commentLen = dv.getUint16(p + 32, true);
     let local = dv.getUint32(p + 42, true);
-    if (p + 46 + nameLen + extraLen > bytes.length) bad(`has a broken central directory (entry ${i})`);
-    const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
-    // zip64 extra field (id 1): sizes and offset that did not fit in 32 bits, in that order.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen;) {
+    at(p + 46, nameLen + extraLen + commentLen, what);
+    let name = '';
+    try {
+      name = utf8.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    } catch {
+      bad(`has an entry name (entry ${i}) that is not valid UTF-8`);
+    }
+    // zip64 extra field (id 1): the sizes and offset that did not fit in 32 bits, in that order, each only if its
+    // 32-bit field is 0xffffffff. Every read stays inside the field.
+    const extraEnd = p + 46 + nameLen + extraLen;
+    for (let e = p + 46 + nameLen; e + 4 <= extraEnd;) {
       const id = dv.getUint16(e, true);
       const len = dv.getUint16(e + 2, true);
+      const fieldEnd = e + 4 + len;
+      if (fieldEnd > extraEnd) bad(`entry '${name}' has an extra field longer than its record`);
       if (id === 1) {
         let q = e + 4;
-        if (dv.getUint32(p + 24, true) === 0xffffffff) q += 8; // uncompressed size first
-        if (size === 0xffffffff) {
-          size = Number(dv.getBigUint64(q, true));
+        const next = (): number => {
+          if (q + 8 > fieldEnd) bad(`entry '${name}' has a zip64 extra field too short for its 0xffffffff fields`);
+          const v = u64(q, `entry '${name}' zip64 field`);
           q += 8;
-        }
-        if (local === 0xffffffff) local = Number(dv.getBigUint64(q, true));
+          return v;
+        };
+        if (usize === 0xffffffff) usize = next();
+        if (size === 0xffffffff) size = next();
+        if (local === 0xffffffff) local = next();
       }
-      e += 4 + len;
+      e = fieldEnd;
     }
     if (method !== 0) bad(`entry '${name}' is compressed (method ${method}); torch.save stores entries uncompressed`);
-    if (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50)
-      bad(`entry '${name}' points outside the file`);
+    if (size !== usize) bad(`entry '${name}' is stored with a compressed size ${size} ≠ its size ${usize}`);
+    if (u32(local, `entry '${name}' local header`) !== 0x04034b50) bad(`entry '${name}' points outside the file`);
+    at(local, 30, `entry '${name}' local header`);
     const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
     if (start + size > bytes.length) bad(`entry '${name}' runs past the end of the file (truncated?)`);
-    entries.set(name, { name, data: bytes.subarray(start, start + size) });
+    const data = bytes.subarray(start, start + size);
+    if (crc32(data) !== crc) bad(`entry '${name}' fails its CRC-32 check (the file is damaged)`);
+    if (entries.has(name)) bad(`has two entries named '${name}'`);
+    entries.set(name, { name, data });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
@@ -139,7 +194,14 @@ type PyValue =
 
 const MARK = Symbol('mark');
 
-function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array): PyValue {
+/** The output budget of one read: bytes of tensors built so far and the most allowed. */
+interface Budget {
+  used: number;
+  max: number;
+  option: string;
+}
+
+function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) => Uint8Array, budget: Budget): PyValue {
   const dv = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
   const stack: (PyValue | typeof MARK)[] = [];
   const memo = new Map<number, PyValue>();
@@ -167,13 +229,19 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
   const readLine = (): string => {
     const end = pkl.indexOf(0x0a, p);
     if (end < 0) bad('has an unterminated GLOBAL');
-    const s = new TextDecoder().decode(pkl.subarray(p, end));
+    const s = str(end - p);
     p = end + 1;
     return s;
   };
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   const str = (n: number): string => {
     need(n);
-    const s = new TextDecoder('utf-8', { fatal: false }).decode(pkl.subarray(p, p + n));
+    let s = '';
+    try {
+      s = utf8.decode(pkl.subarray(p, p + n));
+    } catch {
+      bad('has a string that is not valid UTF-8');
+    }
     p += n;
     return s;
   };
@@ -183,14 +251,21 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
     need(1);
     const op = pkl[p++]!;
     switch (op) {
-      case 0x80: // PROTO
+      case 0x80: {
+        // PROTO: pickle protocols go up to 5; a higher one is not a file Python wrote.
         need(1);
-        p += 1;
+        const v = pkl[p++]!;
+        if (v > 5) bad(`has pickle protocol ${v}; the highest is 5`);
         break;
-      case 0x95: // FRAME
+      }
+      case 0x95: {
+        // FRAME: its length must fit in what is left of the pickle.
         need(8);
+        const n = dv.getBigUint64(p, true);
         p += 8;
+        if (n > BigInt(pkl.length - p)) bad(`has a frame of ${n} bytes, more than the ${pkl.length - p} left`);
         break;
+      }
       case 0x2e: {
         // STOP
         const v = pop();
@@ -323,7 +398,8 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         const items = popMark();
         const list = stack[stack.length - 1];
         if (!Array.isArray(list)) bad('APPENDs to a non-list');
-        (list as PyValue[]).push(...items);
+        // One at a time: a spread of ~130,000 items overflows the call stack.
+        for (const item of items) (list as PyValue[]).push(item);
         break;
       }
       case 0x73: // SETITEM
@@ -340,14 +416,8 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         const target = stack[stack.length - 1];
         const map = target instanceof Map ? target : isOrderedDict(target) ? target.map : bad('SETITEMs on a non-dict');
         if (items.length % 2 !== 0) bad('SETITEMS with an odd number of items');
-        for (let i = 0; i < items.length; i += 2) {
-          const k = items[i];
-          // Strings (state dicts, configs) and integers (an optimizer's per-parameter state) are the keys a
-          // checkpoint uses.
-          if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k)))
-            bad('has a dict key that is neither a string nor an integer');
-          (map as Map<string, PyValue>).set(String(k), items[i + 1]!);
-        }
+        for (let i = 0; i < items.length; i += 2)
+          (map as Map<string, PyValue>).set(dictKey(items[i], bad), items[i + 1]!);
         break;
       }
       case 0x63: {
@@ -371,7 +441,8 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         const [, type, key, , numel] = (pid as { tuple: PyValue[] }).tuple;
         if (!isGlobal(type) || !type.name.startsWith('torch.') || !(type.name.slice(6) in STORAGES))
           bad('has a storage of an unknown type');
-        if (typeof key !== 'string' || typeof numel !== 'number' || numel < 0) bad('has a malformed storage reference');
+        if (typeof key !== 'string' || !Number.isSafeInteger(numel) || (numel as number) < 0)
+          bad('has a malformed storage reference (its element count must be a non-negative integer)');
         stack.push({
           kind: 'storage',
           dtype: STORAGES[(type as Global).name.slice(6)]!,
@@ -385,7 +456,7 @@ function unpickle(OP: string, pkl: Uint8Array, loadStorage: (ref: StorageRef) =>
         const args = pop();
         const fn = pop();
         if (!isGlobal(fn) || !isTuple(args)) bad('REDUCEs something other than an allowed global with a tuple');
-        stack.push(call((fn as Global).name, (args as { tuple: PyValue[] }).tuple, loadStorage, bad));
+        stack.push(call((fn as Global).name, (args as { tuple: PyValue[] }).tuple, loadStorage, budget, bad));
         break;
       }
       case 0x62: {
@@ -409,13 +480,40 @@ function isOrderedDict(v: unknown): v is { kind: 'ordereddict'; map: Map<string,
   return typeof v === 'object' && v !== null && (v as { kind?: string }).kind === 'ordereddict';
 }
 
+/** The key of a dict item: strings (state dicts, configs) and integers (an optimizer's per-parameter state). */
+function dictKey(k: PyValue | undefined, bad: (m: string) => never): string {
+  if (typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k)))
+    bad('has a dict key that is neither a string nor an integer');
+  return String(k);
+}
+
+/** `OrderedDict()`, `OrderedDict(dict)` or `OrderedDict(iterable of (key, value) pairs)`, as Python builds them. */
+function orderedDict(args: PyValue[], bad: (m: string) => never): PyValue {
+  const map = new Map<string, PyValue>();
+  if (args.length > 1) bad(`calls OrderedDict with ${args.length} arguments; it takes at most 1`);
+  if (args.length === 1) {
+    const src = args[0]!;
+    const from = src instanceof Map ? src : isOrderedDict(src) ? src.map : null;
+    if (from) for (const [k, v] of from) map.set(k, v);
+    else if (Array.isArray(src) || isTuple(src)) {
+      for (const pair of Array.isArray(src) ? src : src.tuple) {
+        const kv = Array.isArray(pair) ? pair : isTuple(pair) ? pair.tuple : null;
+        if (!kv || kv.length !== 2) bad('calls OrderedDict with an item that is not a (key, value) pair');
+        map.set(dictKey(kv![0], bad), kv![1]!);
+      }
+    } else bad('calls OrderedDict with an argument that is neither a dict nor a list of pairs');
+  }
+  return { kind: 'ordereddict', map };
+}
+
 function call(
   name: string,
   args: PyValue[],
   loadStorage: (ref: StorageRef) => Uint8Array,
+  budget: Budget,
   bad: (m: string) => never,
 ): PyValue {
-  if (name === 'collections.OrderedDict') return { kind: 'ordereddict', map: new Map() };
+  if (name === 'collections.OrderedDict') return orderedDict(args, bad);
   if (name === 'torch._utils._rebuild_parameter') {
     const t = args[0];
     if (!(typeof t === 'object' && t !== null && (t as TensorValue).kind === 'tensor'))
@@ -439,9 +537,21 @@ function call(
   const ref = storage as StorageRef;
   const bytes = loadStorage(ref);
   const item = ITEM_SIZE[ref.dtype];
-  if (bytes.length < ref.numel * item)
-    bad(`storage '${ref.key}' holds ${bytes.length} bytes, fewer than its ${ref.numel} elements need`);
-  const n = shape.reduce((a, b) => a * b, 1);
+  if (bytes.length !== ref.numel * item)
+    bad(`storage '${ref.key}' holds ${bytes.length} bytes, not the ${ref.numel * item} its ${ref.numel} elements need`);
+  // The output is budgeted before it is allocated: a view with zero or overlapping strides can declare far more
+  // elements than its storage holds (a 600-byte file can declare 20000×20000).
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) bad('_rebuild_tensor_v2 with a size whose element count overflows');
+  }
+  if (n * item > budget.max - budget.used)
+    bad(
+      `declares tensors of more than ${budget.max} bytes in all (${budget.option}; ` +
+        `a tensor of shape [${shape.join(', ')}] needs ${n * item} more)`,
+    );
+  budget.used += n * item;
   if (n > 0) {
     let last = offset as number;
     for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * strides[d]!;
@@ -501,7 +611,15 @@ export interface ReadTorchOptions {
   stateDictKey?: string | undefined;
   /** The top-level key that holds the config. Default: the first of {@link CONFIG_KEYS} present. */
   configKey?: string | undefined;
+  /**
+   * The most bytes of tensors the reader builds, checked before each tensor is allocated. A view with zero or
+   * overlapping strides (`expand`) declares more elements than its storage holds; this budget bounds what a small
+   * file can make the reader allocate. Default: 4 × the file's size, at least 64 MiB.
+   */
+  maxOutputBytes?: number | undefined;
 }
+
+const DEFAULT_MIN_OUTPUT_BYTES = 64 * 2 ** 20;
 
 /** What {@link readTorchCheckpoint} returns. */
 export interface TorchCheckpoint {
@@ -546,21 +664,44 @@ function isTensorDict(v: PyValue | undefined): boolean {
   return m !== null && m.size > 0 && [...m.values()].every(isTensor);
 }
 
-/** A Python value as plain JS: dicts → objects, tuples/lists → arrays, tensors → entries. */
-function toPlain(v: PyValue): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(toPlain);
-  const m = asMap(v);
-  if (m) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of m)
-      Object.defineProperty(out, k, { value: toPlain(x), enumerable: true, writable: true, configurable: true });
+/** The deepest nesting of lists, tuples and dicts a config may have (Python's own recursion limit is 1000). */
+export const MAX_NESTING = 1000;
+
+/**
+ * A Python value as plain JS: dicts → objects, tuples/lists → arrays, tensors → entries. A value the pickle shares
+ * (through its memo) is converted once and shared, so the work is linear in the pickle; a container that holds
+ * itself, or nesting deeper than {@link MAX_NESTING}, is a FormatError.
+ */
+function toPlain(OP: string, root: PyValue): unknown {
+  const done = new Map<object, unknown>();
+  const open = new Set<object>();
+  const convert = (v: PyValue, depth: number): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (isTensor(v)) return v.entry;
+    if (isGlobal(v)) return `<global ${v.name}>`;
+    if (done.has(v)) return done.get(v);
+    if (open.has(v)) throw new FormatError(OP, 'bytes', 'holds a container that contains itself');
+    if (depth >= MAX_NESTING) throw new FormatError(OP, 'bytes', `nests containers more than ${MAX_NESTING} deep`);
+    open.add(v);
+    let out: unknown;
+    const m = asMap(v);
+    if (Array.isArray(v) || isTuple(v)) out = (Array.isArray(v) ? v : v.tuple).map((x) => convert(x, depth + 1));
+    else if (m) {
+      const o: Record<string, unknown> = {};
+      for (const [k, x] of m)
+        Object.defineProperty(o, k, {
+          value: convert(x, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      out = o;
+    } else out = `<${(v as { kind?: string }).kind ?? 'object'}>`;
+    open.delete(v);
+    done.set(v, out);
     return out;
-  }
-  if (isTuple(v)) return v.tuple.map(toPlain);
-  if (isTensor(v)) return v.entry;
-  if (isGlobal(v)) return `<global ${v.name}>`;
-  return `<${(v as { kind?: string }).kind ?? 'object'}>`;
+  };
+  return convert(root, 0);
 }
 
 function tensorsOf(OP: string, map: Map<string, PyValue>, where: string): Record<string, SafetensorEntry> {
@@ -572,14 +713,20 @@ function tensorsOf(OP: string, map: Map<string, PyValue>, where: string): Record
   return out;
 }
 
-function readRoot(OP: string, bytes: unknown): PyValue {
+function readRoot(OP: string, bytes: unknown, maxOutputBytes: number | undefined): PyValue {
   if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
     throw new InvalidArgumentError(OP, 'bytes', 'must be a Uint8Array or an ArrayBuffer');
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const zip = readZip(OP, u8);
-  const pklName = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
-  if (!pklName) throw new FormatError(OP, 'bytes', 'has no data.pkl entry (not a torch.save file)');
+  // One archive per file: exactly one `<folder>/data.pkl`, and every entry inside that folder.
+  const pkls = [...zip.keys()].filter((k) => /^([^/]*\/)?data\.pkl$/.test(k));
+  if (pkls.length === 0) throw new FormatError(OP, 'bytes', 'has no data.pkl entry (not a torch.save file)');
+  if (pkls.length > 1)
+    throw new FormatError(OP, 'bytes', `holds ${pkls.length} archives (${pkls.map((k) => `'${k}'`).join(', ')})`);
+  const pklName = pkls[0]!;
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
+  for (const k of zip.keys())
+    if (!k.startsWith(prefix)) throw new FormatError(OP, 'bytes', `has entry '${k}' outside its archive '${prefix}'`);
   const order = zip.get(`${prefix}byteorder`);
   if (order && new TextDecoder().decode(order.data).trim() !== 'little')
     throw new FormatError(OP, 'bytes', 'stores big-endian tensors, which are not supported');
@@ -588,18 +735,25 @@ function readRoot(OP: string, bytes: unknown): PyValue {
     if (!e) throw new FormatError(OP, 'bytes', `has no entry for storage '${ref.key}'`);
     return e.data;
   };
-  return unpickle(OP, zip.get(pklName)!.data, loadStorage);
+  const max = maxOutputBytes ?? Math.max(DEFAULT_MIN_OUTPUT_BYTES, 4 * u8.byteLength);
+  const option =
+    maxOutputBytes === undefined
+      ? 'by default 4 × the file size, at least 64 MiB; raise options.maxOutputBytes'
+      : 'options.maxOutputBytes';
+  return unpickle(OP, zip.get(pklName)!.data, loadStorage, { used: 0, max, option });
 }
 
 function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): TorchCheckpoint {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError(OP, 'options', 'must be an object');
-  const { stateDictKey, configKey } = options;
+  const { stateDictKey, configKey, maxOutputBytes } = options;
+  if (maxOutputBytes !== undefined && !(Number.isSafeInteger(maxOutputBytes) && maxOutputBytes >= 0))
+    throw new InvalidArgumentError(OP, 'options.maxOutputBytes', 'must be a non-negative integer');
   if (stateDictKey !== undefined && typeof stateDictKey !== 'string')
     throw new InvalidArgumentError(OP, 'options.stateDictKey', 'must be a string');
   if (configKey !== undefined && typeof configKey !== 'string')
     throw new InvalidArgumentError(OP, 'options.configKey', 'must be a string');
-  const root = readRoot(OP, bytes);
+  const root = readRoot(OP, bytes, maxOutputBytes);
   const map = asMap(root);
   if (!map) throw new FormatError(OP, 'bytes', 'does not hold a dict (a state dict or a checkpoint dict)');
   const keys = [...map.keys()];
@@ -641,13 +795,13 @@ function checkpointOf(OP: string, bytes: unknown, options: ReadTorchOptions): To
   if (key !== null) {
     for (const [k, v] of map) {
       if (k === key || k === cKey || asMap(v) || isTensor(v) || Array.isArray(v) || isTuple(v)) continue;
-      Object.defineProperty(extra, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(extra, k, { value: toPlain(OP, v), enumerable: true, writable: true, configurable: true });
     }
   }
   return {
     stateDict,
     stateDictKey: key,
-    config: cKey === null ? undefined : toPlain(map.get(cKey)!),
+    config: cKey === null ? undefined : toPlain(OP, map.get(cKey)!),
     configKey: cKey,
     keys,
     extra,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { Module, toRng } from '../module.js';
+import { Module, checkParameterBudget, toRng } from '../module.js';
 import type { InitSeed } from '../module.js';
 import { assertInteger, checkIds, checkOptions, checkSize } from './checks.js';
 
@@ -84,6 +84,7 @@ export function normalTable(
   paddingIdx: number | null,
   seed: InitSeed | undefined,
 ): tf.Tensor2D {
+  checkParameterBudget([num, dim]);
   const rng = toRng(seed);
   const data = new Float32Array(num * dim);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();

@@ -1,7 +1,7 @@
 /**
  * Shared types and helpers for the sentence-pair loaders (STS-B, SICK-R, MRPC).
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 
 /** One sentence pair with its gold annotation. */
@@ -58,9 +58,9 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** Splits text into lines, accepting `\n` and `\r\n`. */
+/** Splits text into lines, accepting `\n`, `\r\n` and a lone `\r` (old Mac line ends read a file as one row). */
 function splitLines(text: string): string[] {
-  return text.split(/\r?\n/);
+  return text.split(/\r\n|\r|\n/);
 }
 
 /** Strict decimal float parser: rejects `''`, `'1.2abc'`, `'0x10'` (unlike `parseFloat`/`Number`). */
@@ -101,7 +101,26 @@ export function runRows(
       else throw new FormatError(op, 'file', `${file} line ${i + 1}: ${e.message}`);
     }
   }
+  if (pairs.length === 0)
+    throw new FormatError(
+      op,
+      'file',
+      `${file}: holds no ${task} pairs` +
+        (droppedLines.length > 0 ? ` (all ${droppedLines.length} rows were malformed and dropped)` : ' (empty file?)'),
+    );
   return { task, split: options.split ?? '', file, pairs, dropped: droppedLines.length, droppedLines };
+}
+
+/**
+ * Reads a data file as UTF-8; a missing file, a directory or another read error is an InvalidArgumentError naming
+ * the function and the file, not a raw ENOENT / EISDIR.
+ */
+export async function readDataFile(op: string, file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(op, 'file', `cannot read ${file} (${(e as Error).message})`, { cause: e });
+  }
 }
 
 /** Returns the first existing path, or throws InvalidArgumentError listing every candidate. */

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { checkSplit, firstExisting, RowError, runRows } from './common.js';
+import { checkSplit, firstExisting, readDataFile, RowError, runRows } from './common.js';
 import type { PairDataset, PairExample, PairLoadOptions, PairParseOptions } from './common.js';
 
 /** Splits of MRPC. */
@@ -18,6 +17,8 @@ function parseMrpcImpl(op: string, text: string, file: string, options: PairPars
     (l) => l.startsWith('Quality'),
     (cols, line) => {
       if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
+      if (cols.length !== 5)
+        throw new RowError(`expected 5 TAB-separated columns, got ${cols.length}: a TAB inside a sentence?`);
       const q = cols[0]!.trim();
       if (q !== '0' && q !== '1') throw new RowError(`Quality (column 1) must be 0 or 1, got '${cols[0]}'`);
       return { a: cols[3]!, b: cols[4]!, label: q === '1' ? 1 : 0, id: `${cols[1]!.trim()}-${cols[2]!.trim()}`, line };
@@ -76,7 +77,7 @@ export async function loadMrpc(dir: string, split: MrpcSplit, options: PairLoadO
     join(dir, 'mrpc', 'original', name),
     join(dir, name),
   ]);
-  return parseMrpcImpl(op, await readFile(file, 'utf8'), file, { ...options, split });
+  return parseMrpcImpl(op, await readDataFile(op, file), file, { ...options, split });
 }
 
 /** Options of {@link mrpcDevSplit}. */

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkSplit, firstExisting, parseStrictFloat, RowError, runRows } from './common.js';
+import { checkSplit, firstExisting, parseStrictFloat, readDataFile, RowError, runRows } from './common.js';
 import type { PairDataset, PairLoadOptions, PairParseOptions } from './common.js';
 
 /** Splits of SICK (the test file is `SICK_test_annotated.txt`). */
@@ -19,6 +18,8 @@ function parseSickImpl(op: string, text: string, file: string, options: PairPars
     (l) => l.startsWith('pair_ID'),
     (cols, line) => {
       if (cols.length < 5) throw new RowError(`expected at least 5 TAB-separated columns, got ${cols.length}`);
+      if (cols.length !== 5)
+        throw new RowError(`expected 5 TAB-separated columns, got ${cols.length}: a TAB inside a sentence?`);
       const score = parseStrictFloat(cols[3]!);
       if (!Number.isFinite(score) || score < 1 || score > 5) {
         throw new RowError(`relatedness (column 4) must be a number in [1, 5], got '${cols[3]}'`);
@@ -76,5 +77,5 @@ export async function loadSick(dir: string, split: SickSplit, options: PairLoadO
   checkSplit(op, split, SICK_SPLITS);
   const name = `SICK_${split === 'test' ? 'test_annotated' : split}.txt`;
   const file = await firstExisting(op, 'dir', [join(dir, 'sick', name), join(dir, name)]);
-  return parseSickImpl(op, await readFile(file, 'utf8'), file, { ...options, split });
+  return parseSickImpl(op, await readDataFile(op, file), file, { ...options, split });
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkSplit, firstExisting, parseStrictFloat, RowError, runRows } from './common.js';
+import { checkSplit, firstExisting, parseStrictFloat, readDataFile, RowError, runRows } from './common.js';
 import type { PairDataset, PairLoadOptions, PairParseOptions } from './common.js';
 
 /** Splits of the STS Benchmark. */
@@ -17,6 +16,12 @@ function parseStsbImpl(op: string, text: string, file: string, options: PairPars
     () => false,
     (cols, line) => {
       if (cols.length < 7) throw new RowError(`expected at least 7 TAB-separated columns, got ${cols.length}`);
+      // 7 columns, or 9 with the two source tags some rows carry: any other count is a TAB inside a sentence,
+      // which would shift the columns silently.
+      if (cols.length !== 7 && cols.length !== 9)
+        throw new RowError(
+          `expected 7 TAB-separated columns (9 with source tags), got ${cols.length}: a TAB inside a sentence?`,
+        );
       const score = parseStrictFloat(cols[4]!);
       if (!Number.isFinite(score) || score < 0 || score > 5) {
         throw new RowError(`score (column 5) must be a number in [0, 5], got '${cols[4]}'`);
@@ -30,8 +35,9 @@ function parseStsbImpl(op: string, text: string, file: string, options: PairPars
  * Parses the text of an STS Benchmark file (`sts-{train,dev,test}.csv`).
  *
  * Lines are split on TAB only (no CSV quoting: sentences contain `"`). Columns 0–6 are genre,
- * file, year, id, score, sentence 1, sentence 2; extra trailing columns (source tags, present in
- * some rows) are ignored. Blank lines are skipped.
+ * file, year, id, score, sentence 1, sentence 2; the two trailing source-tag columns some rows carry
+ * are ignored. Any other column count (a TAB inside a sentence) is a malformed row. Blank lines are skipped; line
+ * ends may be `\n`, `\r\n` or `\r`; a file with no pairs is a FormatError.
  *
  * @param text - File contents.
  * @param file - Path or label used in error messages and recorded in the result.
@@ -68,6 +74,6 @@ export async function loadStsb(dir: string, split: StsbSplit, options: PairLoadO
   const op = 'loadStsb';
   checkSplit(op, split, STSB_SPLITS);
   const file = await firstExisting(op, 'dir', [join(dir, 'stsb', `sts-${split}.csv`), join(dir, `sts-${split}.csv`)]);
-  const text = await readFile(file, 'utf8');
+  const text = await readDataFile(op, file);
   return parseStsbImpl(op, text, file, { ...options, split });
 }

@@ -239,7 +239,9 @@ export function saveCheckpoint(dir: string, data: CheckpointData, options: SaveC
   const steps = entries.filter((e) => STEP_DIR.test(e)).sort();
   for (const old of steps.slice(0, Math.max(0, steps.length - keep)))
     if (old !== name) rmSync(join(dir, old), { recursive: true, force: true });
-  for (const e of entries) if (e.startsWith('.tmp-')) rmSync(join(dir, e), { recursive: true, force: true });
+  for (const e of entries)
+    if (e.startsWith('.tmp-') || e.startsWith('.latest.json.tmp-'))
+      rmSync(join(dir, e), { recursive: true, force: true });
   return final;
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -287,6 +287,9 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
   let metricsFd: number | undefined;
   if (options.metricsFile) {
     mkdirSync(dirname(options.metricsFile), { recursive: true });
+    // On resume, the records of the steps after the checkpoint (logged before the run stopped) are dropped: those
+    // steps run again and log again, and would otherwise be in the file twice.
+    if (resumed && existsSync(options.metricsFile)) dropRecordsAfter(options.metricsFile, start);
     metricsFd = openSync(options.metricsFile, 'a');
   }
   const emit = (record: TrainRecord): void => {
@@ -452,4 +455,23 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainSummary> 
     lastCheckpoint,
     elapsedMs: performance.now() - t0,
   };
+}
+
+/**
+ * Rewrites a metrics JSON-lines file without the records of steps after `step` (and without a line cut short by a
+ * crash, which is not JSON).
+ */
+function dropRecordsAfter(file: string, step: number): void {
+  const kept = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => {
+      if (line.trim() === '') return false;
+      try {
+        const record = JSON.parse(line) as { step?: unknown };
+        return !(typeof record.step === 'number' && record.step > step);
+      } catch {
+        return false;
+      }
+    });
+  writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -139,5 +139,16 @@ describe('checkpoints', () => {
     writeFileSync(join(partial, 'weights.safetensors'), new Uint8Array(10));
     const ck = loadCheckpoint(dir);
     expect(ck.step).toBe(4);
+  });
+
+  it("the next save removes a crashed save's leftovers, latest.json's temp file included", async () => {
+    const dir = tmp();
+    const a = makeModel(3);
+    await train({ ...common, model: a, steps: 2, checkpoint: { dir, every: 2 } });
+    mkdirSync(join(dir, '.tmp-step-000000008-1-1'));
+    writeFileSync(join(dir, '.latest.json.tmp-99999'), '{"dir":"step-000000008"');
+    await train({ ...common, model: a, steps: 4, checkpoint: { dir, every: 2 } });
+    a.dispose();
+    expect(readdirSync(dir).filter((e) => e.startsWith('.'))).toEqual([]);
   });
 });

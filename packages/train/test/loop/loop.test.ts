@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteError } from '@geolip/geometry';
+import type { Rng } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -227,6 +228,29 @@ describe('train', () => {
     expect(records.filter((r) => r.type === 'step')).toHaveLength(20);
     expect(records.filter((r) => r.type === 'eval')).toHaveLength(4);
     expect(records.at(-1)).toMatchObject({ type: 'early_stop', step: 20, metric: 'score' });
+    model.dispose();
+  });
+
+  it('on resume, drops the records of the steps after the checkpoint, so no step is logged twice', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'geolip-metrics-resume-'));
+    const file = join(root, 'metrics.jsonl');
+    const dir = join(root, 'ck');
+    const model = makeModel(11);
+    const base = { model, data: (_s: number, rng: Rng) => makeBatch(rng), metricsFile: file };
+    const first = await train({ ...base, steps: 2, checkpoint: { dir, every: 2 } });
+    // The run went on to step 3 and stopped before its next checkpoint, the last line cut short.
+    appendFileSync(
+      file,
+      `${JSON.stringify({ type: 'step', step: 3, loss: 1, lr: 0, gradNorm: 0, stepsPerSec: 1, elapsedMs: 1 })}\n{"type":"st`,
+    );
+    await train({ ...base, steps: 4, resumeFrom: first.lastCheckpoint! });
+    const steps = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrainRecord)
+      .filter((r) => r.type === 'step')
+      .map((r) => r.step);
+    expect(steps).toEqual([1, 2, 3, 4]);
     model.dispose();
   });
 

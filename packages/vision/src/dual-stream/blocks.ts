@@ -147,7 +147,7 @@ export class CrossBlock extends Module {
    * @throws {ShapeError} naming `geo` or `std` if it is not `[B, T, d]` or the batch sizes differ.
    */
   forward(geo: tf.Tensor3D, std: tf.Tensor3D): CrossBlockOutput {
-    const r = this.run(`${this.constructor.name}.forward`, geo, std);
+    const r = this.run(`${this.className}.forward`, geo, std);
     return { geo: r.geo, std: r.std };
   }
 

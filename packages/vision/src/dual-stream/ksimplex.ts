@@ -120,13 +120,17 @@ export class KSimplexFeatures extends Module {
     this.deform = this.addModule('deform', new Linear(dim, (k + 1) * vertexDim, { seed: rng }));
     this.featureNorm = this.addModule('feature_norm', new LayerNorm(this.numFeatures, { eps: options.eps ?? 1e-5 }));
     this.outProj = this.addModule('out_proj', new Linear(this.numFeatures, dim, { seed: rng }));
+    // Non-persistent buffers: owned by the module (disposed with it, and by a loader whose build fails), not in the
+    // state dict.
     this.template = tf.tensor2d(Float32Array.from(template), [k + 1, vertexDim]);
+    this.addBuffer('template', this.template, { persistent: false });
     const p = new Float32Array((k + 1) * pairs.length);
     pairs.forEach(([i, j], c) => {
       p[i * pairs.length + c] = 1;
       p[j * pairs.length + c] = -1;
     });
     this.pairMatrix = tf.tensor2d(p, [k + 1, pairs.length]);
+    this.addBuffer('pair_matrix', this.pairMatrix, { persistent: false });
   }
 
   /**
@@ -174,11 +178,6 @@ export class KSimplexFeatures extends Module {
       const validity = tf.mean(tf.cast(tf.greater(vol2, 0), 'float32')) as tf.Scalar;
       return { update, volumeSquared: vol2, validity };
     });
-  }
-
-  override dispose(): void {
-    if (!this.template.isDisposed) tf.dispose([this.template, this.pairMatrix]);
-    super.dispose();
   }
 
   private check(op: string, h: unknown): void {

@@ -56,8 +56,10 @@ export async function readInput(
     if (e instanceof FormatError) {
       throw new FormatError(op, argument, e.message.replace(/^loadImage: 'path' /, ''), { cause: e });
     }
-    if (GeolipError.isInstance(e)) throw e;
-    const code = (e as { code?: string }).code;
+    // loadImage's own read error (ENOENT, EISDIR) carries the file system error as its cause.
+    const cause = e instanceof InvalidArgumentError && e.op === 'loadImage' ? e.cause : e;
+    if (cause === e && GeolipError.isInstance(e)) throw e;
+    const code = (cause as { code?: string }).code;
     throw new InvalidArgumentError(
       op,
       argument,

@@ -32,15 +32,37 @@ export interface IdxTensor {
 export interface IdxOptions {
   /** Required rank (3 for images, 1 for labels): another magic number is a FormatError. */
   rank?: number;
+  /**
+   * The most bytes gzip data may inflate to (default 256 MiB; Fashion-MNIST's largest file is 47 MB). Checked against
+   * the gzip trailer's declared size before inflating and enforced while inflating, so a small file cannot inflate
+   * to gigabytes. Raise it for larger datasets (EMNIST).
+   */
+  maxBytes?: number;
 }
+
+const DEFAULT_MAX_BYTES = 256 * 2 ** 20;
 
 const hex = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 
-function gunzip(op: string, argument: string, bytes: Uint8Array, file: string): Uint8Array {
+function gunzip(op: string, argument: string, bytes: Uint8Array, file: string, maxBytes: number): Uint8Array {
+  const limit = (): FormatError =>
+    new FormatError(op, argument, `${file}: gzip data inflates to more than ${maxBytes} bytes (options.maxBytes)`);
+  // The trailer's ISIZE (size mod 2^32) first: an honest bomb is refused before any inflating.
+  if (bytes.length >= 18) {
+    const isize = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 4, true);
+    if (isize > maxBytes)
+      throw new FormatError(
+        op,
+        argument,
+        `${file}: corrupt or truncated gzip data, or data that inflates to more than ${maxBytes} bytes ` +
+          `(its trailer declares ${isize}; options.maxBytes raises the limit)`,
+      );
+  }
   try {
-    const out = gunzipSync(bytes);
+    const out = gunzipSync(bytes, { maxOutputLength: maxBytes });
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw limit();
     throw new FormatError(op, argument, `${file}: corrupt or truncated gzip data (${(e as Error).message})`, {
       cause: e,
     });
@@ -53,7 +75,10 @@ function parseWith(op: string, argument: string, input: Uint8Array, file: string
   const gzipped = input.length >= 2 && input[0] === 0x1f && input[1] === 0x8b;
   if (!gzipped && file.endsWith('.gz'))
     throw new FormatError(op, argument, `${file}: named .gz but is not gzip data (no 1f 8b header)`);
-  const bytes = gzipped ? gunzip(op, argument, input, file) : input;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 1)
+    throw new InvalidArgumentError(op, 'options.maxBytes', `must be a positive integer, got ${String(maxBytes)}`);
+  const bytes = gzipped ? gunzip(op, argument, input, file, maxBytes) : input;
   if (bytes.length < 4)
     throw new FormatError(op, argument, `${file}: ${bytes.length} bytes is too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -135,5 +160,11 @@ export function parseIdx(bytes: Uint8Array, file = '<bytes>', options: IdxOption
 export async function loadIdx(path: string, options: IdxOptions = {}): Promise<IdxTensor> {
   if (typeof path !== 'string' || path === '')
     throw new InvalidArgumentError('loadIdx', 'path', 'must be a non-empty string');
-  return parseWith('loadIdx', 'path', new Uint8Array(await readFile(path)), path, options);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InvalidArgumentError('loadIdx', 'path', `cannot read ${path} (${(e as Error).message})`, { cause: e });
+  }
+  return parseWith('loadIdx', 'path', bytes, path, options);
 }

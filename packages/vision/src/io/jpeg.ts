@@ -14,7 +14,10 @@ export interface DecodeJpegOptions {
   file?: string;
   /** 3 (default): RGB, grayscale JPEGs expanded to R = G = B. 1: luma (a grayscale JPEG's own channel, exactly). */
   channels?: 1 | 3;
-  /** Refuse images above this many megapixels (default 100, jpeg-js's default). */
+  /**
+   * Refuse images above this many megapixels (default 25), read from the frame header before anything is decoded or
+   * allocated: a 17-byte file can declare 10000×10000. Raise it for larger photos.
+   */
   maxResolutionInMP?: number;
   /** Refuse images whose decode would allocate more than this (default 512 MB). */
   maxMemoryUsageInMB?: number;
@@ -27,11 +30,11 @@ export interface DecodedImage extends HwcImage<Uint8Array> {
   sourceChannels: number;
 }
 
-/** Reads the component count of the first SOFn frame header, or 0 if none is found. */
-function frameComponents(bytes: Uint8Array): number {
+/** The first SOFn frame header: its height, width and component count, or null if none is found. */
+function frameHeader(bytes: Uint8Array): { height: number; width: number; components: number } | null {
   let i = 2;
   while (i + 9 < bytes.length) {
-    if (bytes[i] !== 0xff) return 0;
+    if (bytes[i] !== 0xff) return null;
     const marker = bytes[i + 1]!;
     if (marker === 0xff) {
       i += 1;
@@ -42,11 +45,16 @@ function frameComponents(bytes: Uint8Array): number {
       continue;
     }
     const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return bytes[i + 9]!;
-    if (marker === 0xda) return 0;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return {
+        height: (bytes[i + 5]! << 8) | bytes[i + 6]!,
+        width: (bytes[i + 7]! << 8) | bytes[i + 8]!,
+        components: bytes[i + 9]!,
+      };
+    if (marker === 0xda) return null;
     i += 2 + length;
   }
-  return 0;
+  return null;
 }
 
 function decodeWith(op: string, argument: string, bytes: Uint8Array, options: DecodeJpegOptions): DecodedImage {
@@ -59,13 +67,24 @@ function decodeWith(op: string, argument: string, bytes: Uint8Array, options: De
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) {
     throw new FormatError(op, argument, `${file}: not a JPEG (no SOI marker FF D8 at the start)`);
   }
+  const maxMP = options.maxResolutionInMP ?? 25;
+  if (typeof maxMP !== 'number' || !(maxMP > 0))
+    throw new InvalidArgumentError(op, 'maxResolutionInMP', `must be a positive number, got ${String(maxMP)}`);
+  const frame = frameHeader(bytes);
+  if (frame !== null && frame.width * frame.height > maxMP * 1e6)
+    throw new FormatError(
+      op,
+      argument,
+      `${file}: declares ${frame.width}x${frame.height} pixels, over the ${maxMP}-megapixel limit ` +
+        '(options.maxResolutionInMP raises it)',
+    );
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     decoded = decode(bytes, {
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: false,
-      maxResolutionInMP: options.maxResolutionInMP ?? 100,
+      maxResolutionInMP: maxMP,
       maxMemoryUsageInMB: options.maxMemoryUsageInMB ?? 512,
     });
   } catch (e) {
@@ -84,7 +103,7 @@ function decodeWith(op: string, argument: string, bytes: Uint8Array, options: De
     height: decoded.height,
     channels: 3,
     data: decoded.data,
-    sourceChannels: frameComponents(bytes) || 3,
+    sourceChannels: frame?.components || 3,
   };
   if (channels === 3) return rgb;
   return { ...toGrayscale(rgb), channels: 1, sourceChannels: rgb.sourceChannels };
@@ -121,6 +140,11 @@ export function decodeJpeg(bytes: Uint8Array, options: DecodeJpegOptions = {}): 
 export async function loadImage(path: string, options: Omit<DecodeJpegOptions, 'file'> = {}): Promise<DecodedImage> {
   if (typeof path !== 'string' || path === '')
     throw new InvalidArgumentError('loadImage', 'path', 'must be a non-empty string');
-  const bytes = new Uint8Array(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InvalidArgumentError('loadImage', 'path', `cannot read ${path} (${(e as Error).message})`, { cause: e });
+  }
   return decodeWith('loadImage', 'path', bytes, { ...options, file: path });
 }
