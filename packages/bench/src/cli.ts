@@ -5,6 +5,7 @@ import { EXIT, PROCESS_IO, runProgram, versionOf, type CliIo, type Program } fro
 
 import { dataCommand } from './commands/data.js';
 import { embedCommand } from './commands/embed.js';
+import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { scanCommand } from './commands/scan.js';
 
@@ -26,7 +27,7 @@ export const program: Program = {
   name: 'geolip-bench',
   summary: 'evaluate sentence embedders on STS-B, SICK-R and MRPC, image embedders on COCO',
   version: versionOf(typeof __GEOLIP_BENCH_VERSION__ === 'string' ? __GEOLIP_BENCH_VERSION__ : undefined, moduleUrl()),
-  commands: [runCommand, dataCommand, embedCommand, scanCommand],
+  commands: [runCommand, mergeCommand, dataCommand, embedCommand, scanCommand],
   epilogue:
     `Exit status: ${EXIT.ok} on success, ${EXIT.usage} on a usage error, ` +
     `${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,
