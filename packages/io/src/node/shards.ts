@@ -184,13 +184,15 @@ export async function readShardSet<P = unknown>(
   });
   const missing: number[] = [];
   for (let i = 0; i < first.shard.count; i++) if (!byIndex.has(i)) missing.push(i);
-  if (missing.length > 0)
+  if (missing.length > 0) {
+    const have = [...byIndex.keys()].sort((a, b) => a - b).join(', ');
     throw new ShardSetError(
       op,
       'shards',
       'missing',
-      `lack shard(s) ${missing.join(', ')} of ${first.shard.count} (have ${[...byIndex.keys()].sort((a, b) => a - b).join(', ')})`,
+      `lack shard(s) ${missing.join(', ')} of ${first.shard.count} (have ${have})`,
     );
+  }
   return files.sort((a, b) => a.shard.index - b.shard.index);
 }
 
