@@ -6,39 +6,23 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { bundleCli, repo } from './helpers/bundle.js';
+
 const here = fileURLToPath(new URL('.', import.meta.url));
-const repo = join(here, '..', '..', '..');
 const model = join(here, 'fixtures', 'cli', 'model.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'geolip-ci-matrix-'));
-// Inside the repo's node_modules, so that the bundle's external imports resolve.
-mkdirSync(join(repo, 'node_modules', '.cache'), { recursive: true });
-const bundleDir = mkdtempSync(join(repo, 'node_modules', '.cache', 'geolip-ci-matrix-'));
-const bundle = join(bundleDir, 'geolip-bench.mjs');
+let bundle = '';
+let remove = () => {};
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
-  rmSync(bundleDir, { recursive: true, force: true });
+  remove();
 });
 
 beforeAll(async () => {
-  const entry = join(tmp, 'entry.ts');
-  writeFileSync(
-    entry,
-    `import { main } from ${JSON.stringify(join(here, '..', 'src', 'cli.ts'))};\n` +
-      'process.exitCode = await main(process.argv.slice(2));\n',
-  );
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: bundle,
-    logLevel: 'silent',
-  });
+  ({ bundle, remove } = await bundleCli());
   const data = join(tmp, 'data');
   for (const d of ['stsb', 'mrpc']) mkdirSync(join(data, d), { recursive: true });
   const w = ['red', 'blue', 'dog', 'cat', 'runs', 'sleeps', 'old', 'new', 'bird'];

@@ -21,6 +21,7 @@ import {
 } from '@geolip/cli';
 import type { Matrix } from '@geolip/geometry';
 import { initBackend } from '@geolip/nn/backend';
+import { queueCommands } from '@geolip/queue';
 
 import {
   COMPACT_SHARD_BYTES,
@@ -446,7 +447,25 @@ export const program: Program = {
   name: 'geolip-train',
   summary: 'GeoLIP training tools',
   version: ownVersion(),
-  commands: [consensusCommand, runCommand, mergeCommand, compactCommand],
+  commands: [
+    consensusCommand,
+    runCommand,
+    mergeCommand,
+    compactCommand,
+    // Queue mode: `submit -- run text-consensus --config c.json --out d`, `worker`, `status --wait --merge`.
+    ...queueCommands({
+      name: 'geolip-train',
+      run: (argv, io) => main(argv, io),
+      mergeArgv: (argv) => {
+        if (argv[0] !== 'run' || argv[1] === undefined || argv[1].startsWith('-')) return undefined;
+        const keep = ['--config', '--out', '--backend'].flatMap((flag) => {
+          const i = argv.indexOf(flag);
+          return i >= 0 && argv[i + 1] !== undefined ? [flag, argv[i + 1]!] : [];
+        });
+        return ['merge', argv[1], ...keep];
+      },
+    }),
+  ],
   epilogue: () =>
     `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):\n` +
     `${recipeHelp()}\n\n` +
