@@ -40,7 +40,7 @@ const data = join(tmp, 'data');
 mkdirSync(join(data, 'mrpc'), { recursive: true });
 symlinkSync(join(values.data, 'stsb'), join(data, 'stsb'));
 symlinkSync(join(values.data, 'sick'), join(data, 'sick'));
-const mrpc = readFileSync(join(values.data, 'mrpc', 'msr_paraphrase_train.txt'), 'utf8').split('\n');
+const mrpc = readFileSync(join(values.data, 'mrpc', 'original', 'msr_paraphrase_train.txt'), 'utf8').split('\n');
 writeFileSync(join(data, 'mrpc', 'msr_paraphrase_train.txt'), mrpc.slice(0, MRPC_ROWS + 1).join('\n') + '\n');
 const captions = JSON.parse(readFileSync(join(values.data, 'coco', 'captions_val2017.json'), 'utf8'));
 const corpus = captions.annotations.slice(0, CORPUS_ROWS).map((a) => a.caption.replace(/\s+/g, ' ').trim());

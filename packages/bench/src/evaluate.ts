@@ -107,23 +107,26 @@ export interface PairScores {
   embedSeconds: number;
 }
 
-/** Distinct sentences of `dataset` and `fit` together: what {@link evaluatePairTask} embeds. */
-export function uniqueSentenceCount(dataset: PairDataset, fit?: PairDataset): number {
-  const seen = new Set<string>();
-  for (const p of dataset.pairs) seen.add(p.a).add(p.b);
-  for (const p of fit?.pairs ?? []) seen.add(p.a).add(p.b);
-  return seen.size;
+/** The pairs a shard scores: `[start, end)` of the evaluated split and of the fit split. */
+export interface PairSlice {
+  eval: { start: number; end: number };
+  fit?: { start: number; end: number };
 }
 
 /**
  * Embeds every distinct sentence of `dataset` (and `fit`) once and returns the cosine of each pair, in pair order.
  * The per-item half of {@link evaluatePairTask}; {@link pairTaskResult} is the other half.
+ *
+ * With `slice` (a shard) only those pairs are scored, and their sentences are embedded in exactly the batches the
+ * whole run embeds them in (the distinct sentences of both splits, in order of first appearance, cut every
+ * `batchSize`): a shard embeds each batch that holds one of its sentences, whole. So a shard's cosines equal the
+ * whole run's bit for bit even for a model whose rows depend on their batch (padding to the longest sentence).
  */
 export async function scorePairs(
   embedder: Embedder,
   dataset: PairDataset,
   fit: PairDataset | undefined,
-  options: EvaluateOptions = {},
+  options: EvaluateOptions & { slice?: PairSlice } = {},
 ): Promise<PairScores> {
   const index = new Map<string, number>();
   const unique: string[] = [];
@@ -136,16 +139,35 @@ export async function scorePairs(
     }
     return id;
   };
-  const evalIds = dataset.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
-  const fitIds = fit?.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
-
-  const tEmbed = performance.now();
-  const embeddings = await embedAll(embedder, unique, {
-    batchSize: options.batchSize ?? 64,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
-  const embedSeconds = (performance.now() - tEmbed) / 1000;
+  let evalIds = dataset.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
+  let fitIds = fit?.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
+  const batchSize = options.batchSize ?? 64;
   const d = embedder.dim;
+  const tEmbed = performance.now();
+  let embeddings: Float32Array;
+  const { slice } = options;
+  if (slice === undefined) {
+    embeddings = await embedAll(embedder, unique, {
+      batchSize,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } else {
+    evalIds = evalIds.slice(slice.eval.start, slice.eval.end);
+    fitIds = fitIds?.slice(slice.fit?.start ?? 0, slice.fit?.end ?? 0);
+    const batches = new Set<number>();
+    for (const [a, b] of [...evalIds, ...(fitIds ?? [])])
+      batches.add(Math.floor(a / batchSize)).add(Math.floor(b / batchSize));
+    const order = [...batches].sort((x, y) => x - y);
+    embeddings = new Float32Array(unique.length * d);
+    let done = 0;
+    for (const k of order) {
+      const batch = unique.slice(k * batchSize, (k + 1) * batchSize);
+      embeddings.set(await embedAll(embedder, batch, { batchSize }), k * batchSize * d);
+      done += batch.length;
+      options.onProgress?.(done, order.length * batchSize);
+    }
+  }
+  const embedSeconds = (performance.now() - tEmbed) / 1000;
 
   const similarities = (ids: readonly (readonly [number, number])[]): number[] => {
     const n = ids.length;

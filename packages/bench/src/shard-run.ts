@@ -7,14 +7,7 @@ import type { PairDataset, PairExample } from '@geolip/text/data';
 import { readShardSet, shardRange, writeShardFile, type ShardFile, type ShardSpec } from '@geolip/io/node';
 
 import type { Embedder } from './embedder.js';
-import {
-  pairTaskResult,
-  scorePairs,
-  uniqueSentenceCount,
-  type PairResultBase,
-  type PairTask,
-  type PairTaskResult,
-} from './evaluate.js';
+import { pairTaskResult, scorePairs, type PairResultBase, type PairTask, type PairTaskResult } from './evaluate.js';
 import type { PairTaskData } from './tasks/pair.js';
 
 /** The kind of a `geolip-bench run` shard file. */
@@ -87,8 +80,10 @@ export async function runPairShard(
     const ev = slice(data.evalSet, shard);
     const fit = data.fit ? slice(data.fit, shard) : undefined;
     const bar = options.progress?.(task);
-    const scores = await scorePairs(model, ev.sub, fit?.sub, {
+    // The whole splits, scored on this shard's slice only (in the whole run's batches: exact for any model).
+    const scores = await scorePairs(model, data.evalSet, data.fit, {
       batchSize: options.batchSize,
+      slice: { eval: ev, ...(fit ? { fit } : {}) },
       ...(bar ? { onProgress: bar.update } : {}),
     });
     bar?.end();
@@ -106,7 +101,7 @@ export async function runPairShard(
       task,
       eval: part(data.evalSet, ev, scores.predicted),
       ...(fit && data.fit ? { fit: part(data.fit, fit, scores.fitPredicted ?? []) } : {}),
-      uniqueSentences: uniqueSentenceCount(data.evalSet, data.fit),
+      uniqueSentences: scores.uniqueSentences,
       embedSeconds: scores.embedSeconds,
       seconds: (performance.now() - t0) / 1000,
       splits: {

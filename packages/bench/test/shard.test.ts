@@ -89,6 +89,17 @@ describe('geolip-bench run --shard i/N + merge', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).settings.shards).toHaveLength(n);
   });
 
+  it("is exact for a model whose rows depend on their batch (shards embed in the whole run's batches)", async () => {
+    const batchModel = join(here, 'fixtures', 'cli', 'batch-model.mjs');
+    const args = ['--model', batchModel, ...common.slice(2)];
+    const ref = join(tmp, 'batch-single.json');
+    expect((await cli(['run', ...args, '--raw', '--out', ref])).code).toBe(0);
+    const out = join(tmp, 'batch', 'report.json');
+    for (let i = 0; i < 3; i++) expect((await cli(['run', ...args, '--shard', `${i}/3`, '--out', out])).code).toBe(0);
+    expect((await cli(['merge', '--out', out, '--raw'])).code).toBe(0);
+    expect(comparable(out)).toEqual(comparable(ref));
+  });
+
   it('a finished shard is skipped on a rerun', async () => {
     const out = join(tmp, 'rerun', 'report.json');
     await cli(['run', ...common, '--shard', '0/2', '--out', out]);

@@ -83,6 +83,34 @@ export async function embedRows(
 }
 
 /**
+ * Rows [start, end) embedded in exactly the batches the whole run uses (chunks of `chunkRows` rows cut every `batch`
+ * rows from each chunk's start): the batches that overlap the range are embedded whole and the range is kept. So the
+ * rows equal the whole run's bit for bit even for an expert whose rows depend on their batch.
+ */
+async function embedInWholeRunBatches(
+  expert: TextExpert,
+  sentences: readonly string[],
+  start: number,
+  end: number,
+  batch: number,
+  chunkRows: number,
+): Promise<Float32Array> {
+  const out = new Float32Array((end - start) * expert.dim);
+  for (let c = Math.floor(start / chunkRows) * chunkRows; c < end; c += chunkRows) {
+    const chunkEnd = Math.min(c + chunkRows, sentences.length);
+    for (let b = c; b < chunkEnd; b += batch) {
+      const bEnd = Math.min(b + batch, chunkEnd);
+      if (bEnd <= start || b >= end) continue;
+      const emb = await embedRows(expert, sentences.slice(b, bEnd), batch);
+      const from = Math.max(b, start);
+      const to = Math.min(bEnd, end);
+      out.set(emb.subarray((from - b) * expert.dim, (to - b) * expert.dim), (from - start) * expert.dim);
+    }
+  }
+  return out;
+}
+
+/**
  * Runs shard `shard` of the feature stage (see the file's comment). Skips a shard whose manifest exists.
  * @returns the manifest's path and whether it was written now.
  */
@@ -92,6 +120,7 @@ export async function runFeatureShard(
   sentences: readonly string[],
   experts: readonly { name: string; load: () => Promise<TextExpert> }[],
   embedBatch: number,
+  chunkRows: number,
   log: (line: string) => void,
 ): Promise<{ manifest: string; written: boolean }> {
   const manifest = shardPath(join(dir, 'shard'), shard, '.json');
@@ -102,7 +131,7 @@ export async function runFeatureShard(
   for (const e of experts) {
     const expert = await e.load();
     try {
-      const data = await embedRows(expert, rows, embedBatch);
+      const data = await embedInWholeRunBatches(expert, sentences, start, end, embedBatch, chunkRows);
       const hash = sha256(data);
       const file = shardPath(e.name, shard, '.safetensors').replace('.shard-', '.part-');
       await writeFileAtomic(

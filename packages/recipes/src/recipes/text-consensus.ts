@@ -744,6 +744,7 @@ async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
       sentences,
       computedExperts(cfg).map((name) => ({ name, load: () => loadExpert(cfg, name) })),
       cfg.embedBatch,
+      SHARD_ROWS,
       (line) => io.stdout.write(`${line}\n`),
     );
     io.stdout.write(`${manifest}: ${written ? 'written' : 'exists, shard already done'}\n`);
