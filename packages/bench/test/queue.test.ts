@@ -241,6 +241,8 @@ describe.skipIf(skip)('geolip-bench submit / worker / status on a private Redis'
     expect(s.status).toBe(1);
     expect(s.stdout).toContain('completed 0, failed 2');
     expect(s.stdout).toMatch(/failed \S+-0-of-2 \(shard 0\/2, 3 attempt\(s\)\): .*data directory not found/);
-    expect((w.state.log.match(/\(attempt/g) ?? []).length).toBe(6);
+    // 3 attempts of each of the 2 jobs, at least: on a loaded machine a job may also stall (its worker's event loop
+    // held past the short test lock while the job loads its model) and run once more without counting as an attempt.
+    expect((w.state.log.match(/\(attempt/g) ?? []).length).toBeGreaterThanOrEqual(6);
   });
 });
