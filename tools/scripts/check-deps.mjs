@@ -21,6 +21,7 @@ export const LAYERS = {
   '@geolip/metrics': 1,
   '@geolip/cli': 1,
   '@geolip/nn': 2,
+  '@geolip/queue': 2,
   '@geolip/anchors': 3,
   '@geolip/text': 4,
   '@geolip/vision': 4,

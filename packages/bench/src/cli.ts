@@ -2,9 +2,11 @@
 // per command (commands/), one file per task (tasks/). `main` runs in-process (tests call it directly);
 // bin/geolip-bench.mjs calls it with process.argv.
 import { EXIT, PROCESS_IO, runProgram, versionOf, type CliIo, type Program } from '@geolip/cli';
+import { queueCommands } from '@geolip/queue';
 
 import { dataCommand } from './commands/data.js';
 import { embedCommand } from './commands/embed.js';
+import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { scanCommand } from './commands/scan.js';
 
@@ -26,7 +28,23 @@ export const program: Program = {
   name: 'geolip-bench',
   summary: 'evaluate sentence embedders on STS-B, SICK-R and MRPC, image embedders on COCO',
   version: versionOf(typeof __GEOLIP_BENCH_VERSION__ === 'string' ? __GEOLIP_BENCH_VERSION__ : undefined, moduleUrl()),
-  commands: [runCommand, dataCommand, embedCommand, scanCommand],
+  commands: [
+    runCommand,
+    mergeCommand,
+    dataCommand,
+    embedCommand,
+    scanCommand,
+    // Queue mode: `submit -- run … --out r.json`, `worker`, `status --wait --merge` (runs `merge --out r.json`).
+    ...queueCommands({
+      name: 'geolip-bench',
+      run: (argv, io) => main(argv, io),
+      mergeArgv: (argv) => {
+        const i = argv.indexOf('--out');
+        if (argv[0] !== 'run' || i < 0 || argv[i + 1] === undefined) return undefined;
+        return ['merge', '--out', argv[i + 1]!, ...(argv.includes('--raw') ? ['--raw'] : [])];
+      },
+    }),
+  ],
   epilogue:
     `Exit status: ${EXIT.ok} on success, ${EXIT.usage} on a usage error, ` +
     `${EXIT.error} on any other error (set GEOLIP_DEBUG=1 for a stack trace).`,

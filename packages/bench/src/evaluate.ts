@@ -95,26 +95,39 @@ function requireLabels(dataset: PairDataset): (0 | 1)[] {
   });
 }
 
+/** The per-pair cosines of {@link scorePairs}: what a shard of `geolip-bench run --shard i/N` carries. */
+export interface PairScores {
+  /** Cosine similarity per evaluated pair. */
+  predicted: number[];
+  /** Cosine similarity per pair of the fit split (MRPC with `options.fit`). */
+  fitPredicted?: number[];
+  /** Distinct sentences embedded. */
+  uniqueSentences: number;
+  /** Seconds spent in the embedder. */
+  embedSeconds: number;
+}
+
+/** The pairs a shard scores: `[start, end)` of the evaluated split and of the fit split. */
+export interface PairSlice {
+  eval: { start: number; end: number };
+  fit?: { start: number; end: number };
+}
+
 /**
- * Evaluates `embedder` on a sentence-pair dataset.
+ * Embeds every distinct sentence of `dataset` (and `fit`) once and returns the cosine of each pair, in pair order.
+ * The per-item half of {@link evaluatePairTask}; {@link pairTaskResult} is the other half.
  *
- * - STS-B / SICK: Spearman and Pearson correlation between cosine similarity and the gold score.
- * - MRPC: F1 / accuracy at a threshold fitted on `options.fit` (best F1), ROC-AUC, the oracle
- *   threshold on the evaluated split, and the all-paraphrase baseline.
- *
- * Every distinct sentence (over the evaluated and fit splits) is embedded exactly once.
+ * With `slice` (a shard) only those pairs are scored, and their sentences are embedded in exactly the batches the
+ * whole run embeds them in (the distinct sentences of both splits, in order of first appearance, cut every
+ * `batchSize`): a shard embeds each batch that holds one of its sentences, whole. So a shard's cosines equal the
+ * whole run's bit for bit even for a model whose rows depend on their batch (padding to the longest sentence).
  */
-export async function evaluatePairTask(
+export async function scorePairs(
   embedder: Embedder,
   dataset: PairDataset,
-  options: EvaluateOptions = {},
-): Promise<PairTaskResult> {
-  if (dataset.pairs.length === 0) throw new Error(`${dataset.file}: no pairs to evaluate`);
-  const fit = dataset.task === 'mrpc' ? options.fit : undefined;
-  if (fit !== undefined && fit.pairs.length === 0) throw new Error(`${fit.file}: the fit split has no pairs`);
-
-  const t0 = performance.now();
-  // Dedupe sentences across both splits.
+  fit: PairDataset | undefined,
+  options: EvaluateOptions & { slice?: PairSlice } = {},
+): Promise<PairScores> {
   const index = new Map<string, number>();
   const unique: string[] = [];
   const idOf = (s: string): number => {
@@ -126,16 +139,35 @@ export async function evaluatePairTask(
     }
     return id;
   };
-  const evalIds = dataset.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
-  const fitIds = fit?.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
-
-  const tEmbed = performance.now();
-  const embeddings = await embedAll(embedder, unique, {
-    batchSize: options.batchSize ?? 64,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
-  const embedSeconds = (performance.now() - tEmbed) / 1000;
+  let evalIds = dataset.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
+  let fitIds = fit?.pairs.map((p) => [idOf(p.a), idOf(p.b)] as const);
+  const batchSize = options.batchSize ?? 64;
   const d = embedder.dim;
+  const tEmbed = performance.now();
+  let embeddings: Float32Array;
+  const { slice } = options;
+  if (slice === undefined) {
+    embeddings = await embedAll(embedder, unique, {
+      batchSize,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } else {
+    evalIds = evalIds.slice(slice.eval.start, slice.eval.end);
+    fitIds = fitIds?.slice(slice.fit?.start ?? 0, slice.fit?.end ?? 0);
+    const batches = new Set<number>();
+    for (const [a, b] of [...evalIds, ...(fitIds ?? [])])
+      batches.add(Math.floor(a / batchSize)).add(Math.floor(b / batchSize));
+    const order = [...batches].sort((x, y) => x - y);
+    embeddings = new Float32Array(unique.length * d);
+    let done = 0;
+    for (const k of order) {
+      const batch = unique.slice(k * batchSize, (k + 1) * batchSize);
+      embeddings.set(await embedAll(embedder, batch, { batchSize }), k * batchSize * d);
+      done += batch.length;
+      options.onProgress?.(done, order.length * batchSize);
+    }
+  }
+  const embedSeconds = (performance.now() - tEmbed) / 1000;
 
   const similarities = (ids: readonly (readonly [number, number])[]): number[] => {
     const n = ids.length;
@@ -147,22 +179,49 @@ export async function evaluatePairTask(
     });
     return Array.from(cosineRows(a, b, n, d));
   };
+  return {
+    predicted: similarities(evalIds),
+    ...(fitIds ? { fitPredicted: similarities(fitIds) } : {}),
+    uniqueSentences: unique.length,
+    embedSeconds,
+  };
+}
 
-  const predicted = similarities(evalIds);
+/** What {@link pairTaskResult} needs besides the scores: the model and the dataset's description. */
+export interface PairResultBase {
+  model: string;
+  params?: number;
+  dim: number;
+}
+
+/**
+ * The metrics of a pair task from every pair's cosine (all of them: Spearman, the F1 threshold and AUC need every
+ * score, which is why shards carry scores and the metrics are computed after the merge).
+ */
+export function pairTaskResult(
+  model: PairResultBase,
+  dataset: PairDataset,
+  fit: PairDataset | undefined,
+  scores: PairScores,
+  seconds: number,
+): PairTaskResult {
+  const { predicted, embedSeconds, uniqueSentences } = scores;
   const base = {
-    model: embedder.name,
-    ...(embedder.params !== undefined ? { params: embedder.params } : {}),
-    dim: d,
+    model: model.model,
+    ...(model.params !== undefined ? { params: model.params } : {}),
+    dim: model.dim,
     task: dataset.task,
     split: dataset.split,
     file: dataset.file,
     n: dataset.pairs.length,
     dropped: dataset.dropped,
-    uniqueSentences: unique.length,
+    uniqueSentences,
     embedSeconds,
-    itemsPerSecond: embedSeconds > 0 ? unique.length / embedSeconds : Number.POSITIVE_INFINITY,
+    itemsPerSecond: embedSeconds > 0 ? uniqueSentences / embedSeconds : Number.POSITIVE_INFINITY,
     predicted,
   };
+  if (predicted.length !== dataset.pairs.length)
+    throw new Error(`${dataset.file}: ${predicted.length} scores for ${dataset.pairs.length} pairs`);
 
   if (dataset.task !== 'mrpc') {
     const gold = requireScores(dataset);
@@ -172,13 +231,13 @@ export async function evaluatePairTask(
       gold,
       spearman: spearman(predicted, gold),
       pearson: pearson(predicted, gold),
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
     };
     return result;
   }
 
   const labels = requireLabels(dataset);
-  const fitScores = fitIds ? similarities(fitIds) : predicted;
+  const fitScores = fit ? scores.fitPredicted! : predicted;
   const fitLabels = fit ? requireLabels(fit) : labels;
   const fitted = bestThreshold(fitScores, fitLabels, { metric: 'f1' });
   const at = classificationAt(predicted, labels, fitted.threshold);
@@ -200,7 +259,35 @@ export async function evaluatePairTask(
     trivialF1: positives === 0 ? 0 : (2 * positives) / (positives + n),
     trivialAccuracy: positives / n,
     positives,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
   };
   return result;
+}
+
+/**
+ * Evaluates `embedder` on a sentence-pair dataset.
+ *
+ * - STS-B / SICK: Spearman and Pearson correlation between cosine similarity and the gold score.
+ * - MRPC: F1 / accuracy at a threshold fitted on `options.fit` (best F1), ROC-AUC, the oracle
+ *   threshold on the evaluated split, and the all-paraphrase baseline.
+ *
+ * Every distinct sentence (over the evaluated and fit splits) is embedded exactly once.
+ */
+export async function evaluatePairTask(
+  embedder: Embedder,
+  dataset: PairDataset,
+  options: EvaluateOptions = {},
+): Promise<PairTaskResult> {
+  if (dataset.pairs.length === 0) throw new Error(`${dataset.file}: no pairs to evaluate`);
+  const fit = dataset.task === 'mrpc' ? options.fit : undefined;
+  if (fit !== undefined && fit.pairs.length === 0) throw new Error(`${fit.file}: the fit split has no pairs`);
+  const t0 = performance.now();
+  const scores = await scorePairs(embedder, dataset, fit, options);
+  return pairTaskResult(
+    { model: embedder.name, ...(embedder.params !== undefined ? { params: embedder.params } : {}), dim: embedder.dim },
+    dataset,
+    fit,
+    scores,
+    (performance.now() - t0) / 1000,
+  );
 }

@@ -151,7 +151,7 @@ export function packageVersions(names: readonly string[] = REPORTED_PACKAGES): R
 export function jsonReport(
   results: readonly PairTaskResult[],
   settings: ReportSettings = {},
-  options: { includeRaw?: boolean; date?: Date } = {},
+  options: { includeRaw?: boolean; date?: Date; backend?: string } = {},
 ): JsonReport {
   const seconds = results.reduce((s, r) => s + r.seconds, 0);
   const embedSeconds = results.reduce((s, r) => s + r.embedSeconds, 0);
@@ -160,7 +160,7 @@ export function jsonReport(
     schema: 'geolip-bench/report@1',
     date: (options.date ?? new Date()).toISOString(),
     environment: {
-      backend: tf.getBackend(),
+      backend: options.backend ?? tf.getBackend(),
       node: process.version,
       platform: process.platform,
       arch: process.arch,

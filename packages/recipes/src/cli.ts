@@ -21,6 +21,7 @@ import {
 } from '@geolip/cli';
 import type { Matrix } from '@geolip/geometry';
 import { initBackend } from '@geolip/nn/backend';
+import { queueCommands } from '@geolip/queue';
 
 import {
   COMPACT_SHARD_BYTES,
@@ -30,7 +31,7 @@ import {
   runRecipe,
   saveConsensus,
 } from '@geolip/train';
-import { writeFileAtomic } from '@geolip/io/node';
+import { parseShardSpec, writeFileAtomic, type ShardSpec } from '@geolip/io/node';
 import type { Recipe } from '@geolip/train';
 
 import { RECIPES, getRecipe, recipeNames } from './registry.js';
@@ -243,16 +244,85 @@ ${recipeHelp()}`,
         'after --resume from a compact checkpoint: AdamW starts fresh and the learning rate is multiplied by ' +
         '1/R, 2/R, ... 1 over the first R steps (default 100; 0 for none). A full checkpoint resumes exactly.',
     },
+    shard: {
+      type: 'string',
+      value: '<i/N>',
+      description:
+        "run only the i-th of N slices of the recipe's sharded stage (text-consensus: the expert features) and " +
+        "stop; a finished shard is skipped. Combine the N shards with 'geolip-train merge'.",
+    },
     backend: BACKEND_OPTION,
   },
   async run({ values, positionals }, ctx) {
+    const shard = values.shard === undefined ? undefined : parseShard(ctx, values.shard);
+    return runFromCli(ctx, positionals, values, shard === undefined ? {} : { shard });
+  },
+});
+
+const mergeCommand = defineCommand({
+  name: 'merge',
+  summary: "combine the shards of 'geolip-train run <recipe> --shard i/N' (text-consensus: features -> consensus)",
+  usage: '<recipe> --config <file.json> [--out <dir>]',
+  positionals: { max: 1, names: '<recipe>' },
+  description: `Reads the shards of the recipe's sharded stage under <out> as one complete set (the same corpus,
+experts and settings, each i of N once: a missing, duplicate or foreign shard is an error, never a
+silent drop), concatenates them in order and runs the stage that consumes them, then stops.
+text-consensus: the expert features of <out>/features/shard.shard-i-of-N.json -> <out>/consensus.safetensors,
+equal to the one a single process builds from the whole corpus.`,
+  options: {
+    config: { type: 'string', value: '<file.json>', description: "the recipe's config (required)." },
+    out: {
+      type: 'string',
+      value: '<dir>',
+      description: 'output directory of the shards (default: <config without .json>.run next to the config).',
+    },
+    backend: BACKEND_OPTION,
+  },
+  async run({ values, positionals }, ctx) {
+    return runFromCli(ctx, positionals, values, { merge: true });
+  },
+});
+
+function parseShard(ctx: CommandContext, spec: string): ShardSpec {
+  try {
+    return parseShardSpec('geolip-train run', '--shard', spec);
+  } catch {
+    throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${spec}'`, '--shard');
+  }
+}
+
+/** What `run` and `merge` share: the recipe, its config, the output directory, the backend, then `runRecipe`. */
+async function runFromCli(
+  ctx: CommandContext,
+  positionals: readonly string[],
+  values: {
+    config?: string | undefined;
+    out?: string | undefined;
+    resume?: boolean | undefined;
+    steps?: string | undefined;
+    'time-limit'?: string | undefined;
+    'compact-checkpoints'?: boolean | undefined;
+    'rewarm-steps'?: string | undefined;
+    backend?: string | undefined;
+  },
+  extra: { shard?: ShardSpec; merge?: boolean },
+): Promise<number> {
+  {
+    const command = extra.merge ? 'merge' : 'run';
     const valid = recipeNames().join(', ');
-    if (positionals.length === 0) throw ctx.usage(`run needs a recipe; valid recipes: ${valid}`);
+    if (positionals.length === 0) throw ctx.usage(`${command} needs a recipe; valid recipes: ${valid}`);
     const name = positionals[0]!;
     const recipe = getRecipe(name);
     if (recipe === undefined) throw ctx.usage(`unknown recipe '${name}'; valid recipes: ${valid}`);
+    if ((extra.shard !== undefined || extra.merge) && recipe.shardStage === undefined) {
+      const sharded = recipeNames().filter((n) => getRecipe(n)?.shardStage !== undefined);
+      throw ctx.usage(
+        `recipe '${name}' has no sharded stage (recipes with one: ${sharded.join(', ')})`,
+        extra.merge ? undefined : '--shard',
+      );
+    }
     const config = values.config;
-    if (config === undefined) throw ctx.usage('run needs --config <file.json>', '--config');
+    if (config === undefined) throw ctx.usage(`${command} needs --config <file.json>`, '--config');
     const steps = positiveInt(ctx, '--steps', values.steps);
     const timeLimit = positiveNumber(ctx, '--time-limit', values['time-limit'], 'number of seconds');
     const rewarmSteps = nonNegativeInt(ctx, '--rewarm-steps', values['rewarm-steps']);
@@ -290,9 +360,10 @@ ${recipeHelp()}`,
       ...(timeLimit !== undefined ? { timeLimit } : {}),
       ...(values['compact-checkpoints'] === true ? { compactCheckpoints: true } : {}),
       ...(rewarmSteps !== undefined ? { rewarmSteps } : {}),
+      ...extra,
     });
-  },
-});
+  }
+}
 
 /** A non-negative integer option (`--rewarm-steps 0`), or undefined when not given. */
 function nonNegativeInt(ctx: CommandContext, flag: string, value: string | undefined): number | undefined {
@@ -376,7 +447,25 @@ export const program: Program = {
   name: 'geolip-train',
   summary: 'GeoLIP training tools',
   version: ownVersion(),
-  commands: [consensusCommand, runCommand, compactCommand],
+  commands: [
+    consensusCommand,
+    runCommand,
+    mergeCommand,
+    compactCommand,
+    // Queue mode: `submit -- run text-consensus --config c.json --out d`, `worker`, `status --wait --merge`.
+    ...queueCommands({
+      name: 'geolip-train',
+      run: (argv, io) => main(argv, io),
+      mergeArgv: (argv) => {
+        if (argv[0] !== 'run' || argv[1] === undefined || argv[1].startsWith('-')) return undefined;
+        const keep = ['--config', '--out', '--backend'].flatMap((flag) => {
+          const i = argv.indexOf(flag);
+          return i >= 0 && argv[i + 1] !== undefined ? [flag, argv[i + 1]!] : [];
+        });
+        return ['merge', argv[1], ...keep];
+      },
+    }),
+  ],
   epilogue: () =>
     `Recipes of 'geolip-train run <recipe>' (their options: 'geolip-train run --help'):\n` +
     `${recipeHelp()}\n\n` +

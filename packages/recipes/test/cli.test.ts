@@ -301,7 +301,7 @@ describe('geolip-train commands', () => {
     const cap = capture();
     expect(await main(['train'], cap.io)).toBe(1);
     expect(cap.stderr).toBe(
-      "geolip-train: error: unknown command 'train'; valid commands: consensus, run, compact-checkpoint, help\n",
+      "geolip-train: error: unknown command 'train'; valid commands: consensus, run, merge, compact-checkpoint, submit, worker, status, help\n",
     );
   });
 });

@@ -1,10 +1,12 @@
 // geolip-bench embed: embed a text file (one text per line) into a safetensors file, in shards.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { EXIT, backendOption, defineCommand, positiveInt } from '@geolip/cli';
 import { writeSafetensors } from '@geolip/io';
+import { parseShardSpec, shardRange, type ShardSpec } from '@geolip/io/node';
 
 import { embedAll } from '../embedder.js';
 import { writeFileAtomic } from '../report.js';
@@ -36,11 +38,13 @@ export const embedCommand = defineCommand({
     if (v.input === undefined) throw ctx.usage('embed needs --input <texts.txt> (one text per line)', '--input');
     if (v.out === undefined) throw ctx.usage('embed needs --out <file.safetensors>', '--out');
     const shardArg = v.shard ?? '0/1';
-    const m = /^(\d+)\/(\d+)$/.exec(shardArg);
-    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2]))
+    let spec: ShardSpec;
+    try {
+      spec = parseShardSpec('geolip-bench embed', '--shard', shardArg);
+    } catch {
       throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${shardArg}'`, '--shard');
-    const shard = Number(m[1]);
-    const shards = Number(m[2]);
+    }
+    const { index: shard, count: shards } = spec;
     const batchSize = positiveInt(ctx, '--batch-size', v['batch-size'], 64);
     const backend = backendOption(ctx, v.backend);
     const inputPath = resolve(v.input);
@@ -54,9 +58,7 @@ export const embedCommand = defineCommand({
     }
     const texts = (await readFile(inputPath, 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/);
     if (texts.length > 0 && texts[texts.length - 1] === '') texts.pop();
-    const per = Math.ceil(texts.length / shards);
-    const start = Math.min(texts.length, shard * per);
-    const end = Math.min(texts.length, start + per);
+    const { start, end } = shardRange(texts.length, spec);
     const slice = texts.slice(start, end);
 
     await selectBackend(backend, io);
@@ -73,6 +75,10 @@ export const embedCommand = defineCommand({
         shard: `${shard}/${shards}`,
         first_line: String(start + 1),
         rows: String(slice.length),
+        // The rows' content hash: a rerun or a duplicate job writes the same bytes, and a merge can check them.
+        content_sha256: createHash('sha256')
+          .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+          .digest('hex'),
       },
     );
     await writeFileAtomic(outPath, bytes);

@@ -4,13 +4,16 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { EXIT, backendOption, defineCommand, positiveInt } from '@geolip/cli';
+import { contentHash, parseShardSpec, shardPath, type ShardSpec } from '@geolip/io/node';
 
 import type { Embedder } from '../embedder.js';
-import type { PairTaskResult } from '../evaluate.js';
+import type { PairTask, PairTaskResult } from '../evaluate.js';
 import { htmlReport } from '../html-report.js';
 import { svgScatter } from '../plot.js';
 import { jsonReport, markdownTable, stringifyReport, writeFileAtomic } from '../report.js';
 import { resolveTextModel } from '../resolve.js';
+import { runPairShard } from '../shard-run.js';
+import type { PairTaskData } from '../tasks/pair.js';
 import {
   MRPC_DEV_FRACTION,
   MRPC_DEV_SEED,
@@ -31,6 +34,9 @@ export const runCommand = defineCommand({
     '',
     'Prints a Markdown table; --out writes every metric, setting, version and timing as JSON',
     '(or an HTML report), --plots one scatter plot per pair task.',
+    '',
+    'With --shard i/N it scores the i-th of N slices of every pair task and writes the per-pair scores to',
+    "<out>.shard-i-of-N.json (skipped when it exists); 'geolip-bench merge' computes the report from all N.",
   ].join('\n'),
   options: {
     model: COMMON.model,
@@ -62,6 +68,13 @@ export const runCommand = defineCommand({
       description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.',
     },
     'batch-size': COMMON['batch-size'],
+    shard: {
+      type: 'string',
+      value: '<i/N>',
+      description:
+        'score only the i-th of N slices of the pairs (0 <= i < N) and write <out>.shard-i-of-N.json ' +
+        "(pair tasks only; needs --out; merge with 'geolip-bench merge').",
+    },
     'drop-malformed': {
       type: 'boolean',
       description: 'skip malformed data rows (counted in the report) instead of failing.',
@@ -112,6 +125,16 @@ export const runCommand = defineCommand({
     const retrieval = v.retrieval === true;
     if (retrieval && !tasks.some((t) => t.name === 'coco'))
       throw ctx.usage('--retrieval is part of task coco: add coco to --tasks', '--retrieval');
+    const shard = v.shard === undefined ? undefined : parseShardOption(ctx, v.shard);
+    if (shard !== undefined) {
+      if (v.out === undefined)
+        throw ctx.usage('--shard needs --out <report.json> (the shard file is named after it)', '--out');
+      if (/\.html?$/i.test(v.out)) throw ctx.usage('--shard writes JSON shard files: --out must not be .html', '--out');
+      if (tasks.some((t) => t.name === 'coco'))
+        throw ctx.usage('--shard covers the pair tasks only, not coco', '--shard');
+      if (v.plots !== undefined)
+        throw ctx.usage("--shard writes no plots: pass --plots to 'geolip-bench merge'", '--plots');
+    }
     const options: TaskOptions = {
       split,
       dataDir,
@@ -129,11 +152,49 @@ export const runCommand = defineCommand({
     for (const task of tasks) loaded.push({ task, data: await task.load(options) });
 
     const modelSpec = v.model ?? 'glove-avg';
+    const shardFile = shard && shardPath(resolve(v.out!), shard, '.json');
+    if (shardFile !== undefined && existsSync(shardFile)) {
+      io.stderr.write(`${shardFile} exists; shard ${shard!.index}/${shard!.count} already done, skipping\n`);
+      return EXIT.ok;
+    }
     const backend = await selectBackend(backendRequested, io);
     const textModel: Embedder | undefined = tasks.some((t) => t.usesTextModel(options))
       ? await resolveTextModel(modelSpec, options.usage)
       : undefined;
     const progress = progressOn(io);
+    if (shard !== undefined) {
+      const pairData = loaded.map(({ task, data }) => ({ task: task.name, data: data as PairTaskData }));
+      const config = {
+        command: 'run',
+        model: modelSpec,
+        tasks: pairData.map((t) => t.task),
+        split,
+        data: dataGiven ? 'given' : 'embedded',
+        // The data itself, not its path: machines may mount it in different places.
+        datasets: Object.fromEntries(
+          pairData.map(({ task, data }) => [
+            task,
+            { eval: contentHash(data.evalSet.pairs), ...(data.fit ? { fit: contentHash(data.fit.pairs) } : {}) },
+          ]),
+        ),
+        backend,
+        batchSize,
+        dropMalformed: options.dropMalformed,
+        mrpcDev: { fraction: MRPC_DEV_FRACTION, seed: MRPC_DEV_SEED },
+      };
+      const file = await runPairShard(
+        shardFile!,
+        config,
+        shard,
+        textModel!,
+        backend,
+        pairData.map(({ task, data }) => ({ task: task as PairTask, data })),
+        { batchSize, progress: (task) => progress(`${task} shard ${shard.index}/${shard.count}`, 'sentences') },
+        { dataDir, backendRequested: v.backend ?? null },
+      );
+      io.stdout.write(`${shardFile}: shard ${shard.index}/${shard.count}, content hash ${file.contentHash}\n`);
+      return EXIT.ok;
+    }
     const outcomes: TaskOutcome[] = [];
     for (const { task, data } of loaded) {
       outcomes.push(await task.evaluate(data, options, { ...(textModel ? { textModel } : {}), io, progress }));
@@ -197,8 +258,16 @@ export const runCommand = defineCommand({
   },
 });
 
+function parseShardOption(ctx: { usage(message: string, argument?: string): Error }, spec: string): ShardSpec {
+  try {
+    return parseShardSpec('geolip-bench run', '--shard', spec);
+  } catch {
+    throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${spec}'`, '--shard');
+  }
+}
+
 /** One scatter plot (gold vs cosine) of a pair result: a file with --plots, inline in an HTML report. */
-function scatter(r: PairTaskResult): { r: PairTaskResult; title: string; svg: string } {
+export function scatter(r: PairTaskResult): { r: PairTaskResult; title: string; svg: string } {
   const metric =
     r.kind === 'regression'
       ? `Spearman ${(100 * r.spearman).toFixed(2)}`

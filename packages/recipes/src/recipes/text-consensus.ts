@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
@@ -59,6 +60,7 @@ import type {
 import { float32ToFloat16Bits, writeModelMetadata, writeSafetensors } from '@geolip/io';
 import type { SafetensorInput } from '@geolip/io';
 import { readConfigObject } from './config-blocks.js';
+import { embedRows, hasFeatureShards, readFeatureShards, runFeatureShard } from './text-consensus-shards.js';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
 const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
@@ -84,6 +86,11 @@ export interface TextConsensusConfig extends Required<OptimizerBlock>, Checkpoin
   experts: string[];
   /** Precomputed features per expert (a path readExpertFeatures accepts), instead of running the expert. */
   features: Record<string, string>;
+  /**
+   * Experts the recipe runs from an ES module (absolute path) whose default export is a `TextExpert`
+   * (`{ name, dim, embed(texts) → Float32Array }`) or a factory returning one.
+   */
+  expertModules: Record<string, string>;
   consensus: { file?: string; width?: number; targetDim?: number; iterations: number };
   student: { dModel: number; heads: number; ffDim: number; layers: number; maxLength: number };
   steps: number;
@@ -108,6 +115,7 @@ const TOP_KEYS = [
   'corpus',
   'experts',
   'features',
+  'expertModules',
   'consensus',
   'student',
   'steps',
@@ -182,10 +190,18 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
       R.fail(`'features.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
     features[k] = resolve(configDir, R.str(rawFeatures, k, 'features'));
   }
+  const rawModules = R.object(obj, 'expertModules') ?? {};
+  const expertModules: Record<string, string> = {};
+  for (const k of Object.keys(rawModules)) {
+    if (!(experts as string[]).includes(k))
+      R.fail(`'expertModules.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
+    expertModules[k] = resolve(configDir, R.str(rawModules, k, 'expertModules'));
+  }
   for (const e of experts as string[]) {
-    if (features[e] === undefined && !Object.hasOwn(TEXT_EXPERTS, e)) {
+    if (features[e] === undefined && expertModules[e] === undefined && !Object.hasOwn(TEXT_EXPERTS, e)) {
       R.fail(
-        `expert '${e}' has no 'features.${e}' and is not one the recipe runs (${Object.keys(TEXT_EXPERTS).join(', ')})`,
+        `expert '${e}' has no 'features.${e}' nor 'expertModules.${e}' and is not one the recipe runs ` +
+          `(${Object.keys(TEXT_EXPERTS).join(', ')})`,
       );
     }
   }
@@ -214,6 +230,7 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     corpus,
     experts: experts as string[],
     features,
+    expertModules,
     consensus,
     student,
     steps: R.num(obj, 'steps', 'int>0', 6000),
@@ -312,7 +329,29 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
 /** Rows per feature shard the recipe writes (a rerun skips finished shards). */
 const SHARD_ROWS = 8192;
 
+/** Loads an expert the recipe runs: a module of `expertModules`, else a builtin of {@link TEXT_EXPERTS}. */
+async function loadExpert(cfg: TextConsensusConfig, name: string): Promise<TextExpert> {
+  const path = cfg.expertModules[name];
+  if (path === undefined) return TEXT_EXPERTS[name]!();
+  const mod = (await import(/* @vite-ignore */ pathToFileURL(path).href)) as { default?: unknown };
+  let expert = mod.default;
+  if (typeof expert === 'function') expert = await (expert as () => unknown)();
+  const e = expert as Partial<TextExpert> | undefined;
+  if (typeof e?.name !== 'string' || typeof e.dim !== 'number' || typeof e.embed !== 'function')
+    throw new RecipeConfigError(
+      'text-consensus config',
+      `'expertModules.${name}' (${path}) must default-export a TextExpert { name, dim, embed } or a factory`,
+      { path: `expertModules.${name}` },
+    );
+  return e as TextExpert;
+}
+
+/** The experts whose features the recipe computes itself (no `features.<name>` given). */
+const computedExperts = (cfg: TextConsensusConfig): string[] =>
+  cfg.experts.filter((e) => cfg.features[e] === undefined);
+
 async function embedExpert(
+  cfg: TextConsensusConfig,
   name: string,
   sentences: readonly string[],
   dir: string,
@@ -324,31 +363,22 @@ async function embedExpert(
   const shardFile = (i: number) => join(dir, `${name}.shard-${i}-of-${shards}.safetensors`);
   const todo = Array.from({ length: shards }, (_, i) => i).filter((i) => !existsSync(shardFile(i)));
   if (todo.length === 0) return join(dir, `${name}.shard-*-of-${shards}.safetensors`);
-  const expert = await TEXT_EXPERTS[name]!();
+  const expert = await loadExpert(cfg, name);
   const t0 = Date.now();
   let done = 0;
   const total = todo.reduce((a, i) => a + Math.min(SHARD_ROWS, sentences.length - i * SHARD_ROWS), 0);
   try {
     for (const i of todo) {
       const rows = sentences.slice(i * SHARD_ROWS, Math.min(sentences.length, (i + 1) * SHARD_ROWS));
-      const data = new Float32Array(rows.length * expert.dim);
-      for (let s = 0; s < rows.length; s += batch) {
-        const part = rows.slice(s, s + batch);
-        const emb = await expert.embed(part);
-        if (emb.length !== part.length * expert.dim) {
-          throw new RecipeConfigError(
-            'text-consensus',
-            `expert '${name}' returned ${emb.length} values for ${part.length} sentences of width ${expert.dim}`,
-          );
-        }
-        data.set(emb, s * expert.dim);
-        done += part.length;
+      const before = done;
+      const data = await embedRows(expert, rows, batch, (n) => {
+        done = before + n;
         const rate = done / ((Date.now() - t0) / 1000);
         io.stderr.write(
           `\rfeatures ${name}: ${done}/${total} sentences, ${rate.toFixed(0)}/s, ` +
             `ETA ${formatDuration((total - done) / rate)}   `,
         );
-      }
+      });
       const meta = { model: name, shard: `${i}/${shards}`, rows: `${i * SHARD_ROWS}-${i * SHARD_ROWS + rows.length}` };
       await writeFileAtomic(
         shardFile(i),
@@ -367,10 +397,23 @@ async function featuresStage(
   sentences: readonly string[],
   out: string,
   io: RecipeIo,
+  strict: boolean,
 ): Promise<Map<string, Matrix>> {
   const result = new Map<string, Matrix>();
+  const dir = join(out, 'features');
+  // Shards of `--shard i/N` runs: one complete set or an error (merge), never a partial read.
+  const sharded =
+    strict || hasFeatureShards(dir)
+      ? await readFeatureShards('geolip-train merge', dir, sentences, computedExperts(cfg), cfg.embedBatch)
+      : undefined;
   for (const name of cfg.experts) {
-    const path = cfg.features[name] ?? (await embedExpert(name, sentences, join(out, 'features'), cfg.embedBatch, io));
+    const fromShards = sharded?.get(name);
+    if (fromShards !== undefined) {
+      io.stdout.write(`features: ${name} ${fromShards.rows} x ${fromShards.cols} (merged shards in ${dir})\n`);
+      result.set(name, fromShards);
+      continue;
+    }
+    const path = cfg.features[name] ?? (await embedExpert(cfg, name, sentences, dir, cfg.embedBatch, io));
     const m = await readExpertFeatures(path);
     if (m.rows !== sentences.length) {
       throw new RecipeConfigError(
@@ -392,16 +435,17 @@ async function consensusStage(
   sentences: readonly string[],
   out: string,
   io: RecipeIo,
+  merge = false,
 ): Promise<ConsensusModel> {
   const file = cfg.consensus.file ?? join(out, 'consensus.safetensors');
   let model: ConsensusModel;
-  if (existsSync(file)) {
+  if (existsSync(file) && !merge) {
     model = loadConsensus(readFileSync(file));
     io.stdout.write(`consensus: existing ${file}\n`);
   } else {
     if (cfg.consensus.file !== undefined)
       throw new RecipeConfigError('text-consensus', `consensus file ${file} does not exist (field 'consensus.file')`);
-    const features = await featuresStage(cfg, sentences, out, io);
+    const features = await featuresStage(cfg, sentences, out, io, merge);
     io.stdout.write(`consensus: GPA over ${cfg.experts.join(', ')} ...\n`);
     model = buildConsensus(
       cfg.experts.map((name) => ({ name, features: features.get(name)! })),
@@ -693,8 +737,21 @@ async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
   await mkdir(options.out, { recursive: true });
   const sentences = await corpusStage(cfg, options.out, io);
   if (cfg.stopAfter === 'corpus') return 0;
-  const consensus = await consensusStage(cfg, sentences, options.out, io);
-  if (cfg.stopAfter === 'consensus') return 0;
+  if (options.shard !== undefined) {
+    const { manifest, written } = await runFeatureShard(
+      join(options.out, 'features'),
+      options.shard,
+      sentences,
+      computedExperts(cfg).map((name) => ({ name, load: () => loadExpert(cfg, name) })),
+      cfg.embedBatch,
+      SHARD_ROWS,
+      (line) => io.stdout.write(`${line}\n`),
+    );
+    io.stdout.write(`${manifest}: ${written ? 'written' : 'exists, shard already done'}\n`);
+    return 0;
+  }
+  const consensus = await consensusStage(cfg, sentences, options.out, io, options.merge === true);
+  if (cfg.stopAfter === 'consensus' || options.merge === true) return 0;
   return studentStage(cfg, sentences, consensus, job);
 }
 
@@ -709,6 +766,7 @@ features (use-lite, glove-avg) -> consensus -> CaptionEncoder student (InfoNCE +
 CV); config {"corpus", "experts", "features", "consensus", "student", "steps",
 "batchSize", "lr", ..., "stopAfter"} (see @geolip/recipes' README); writes
 <out>/corpus.txt, consensus.safetensors, student.safetensors, student-fp16.safetensors.`,
+  shardStage: 'features',
   parse: parseTextConsensusConfig,
   run,
 });

@@ -17,6 +17,8 @@ export interface RecipeDefinition<C> {
   description: string;
   /** The recipe's paragraph of `geolip-train help` (see {@link Recipe.help}). */
   help: string;
+  /** The stage that `--shard i/N` and `geolip-train merge` apply to (see {@link Recipe.shardStage}). */
+  shardStage?: string;
   /** Validates the parsed config JSON (relative paths against `configDir`); throws `RecipeConfigError`. */
   parse(raw: unknown, configDir: string): C;
   /** Trains on the validated config; returns the exit code (0, or {@link EXIT_INTERRUPTED} via `run.interrupted`). */
@@ -40,8 +42,11 @@ export function defineRecipe<C>(definition: RecipeDefinition<C>): DefinedRecipe<
     name: definition.name,
     description: definition.description,
     help: definition.help,
+    ...(definition.shardStage !== undefined ? { shardStage: definition.shardStage } : {}),
     parse: definition.parse,
     async run(config: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number> {
+      if ((options.shard !== undefined || options.merge === true) && definition.shardStage === undefined)
+        throw new RecipeConfigError(definition.name, 'has no sharded stage: --shard and merge do not apply');
       const cfg = definition.parse(config, dirname(options.configPath));
       return definition.run(cfg, new RecipeRun(definition.name, io, options));
     },

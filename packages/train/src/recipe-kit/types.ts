@@ -26,6 +26,16 @@ export interface RecipeRunOptions {
    * and stops; the recipe then returns {@link EXIT_INTERRUPTED} without its final outputs.
    */
   signal?: AbortSignal;
+  /**
+   * Run only shard `index` of `count` of the recipe's sharded stage ({@link Recipe.shardStage}, --shard i/N) and stop:
+   * the shard's outputs are written atomically with their content hashes, and a finished shard is skipped.
+   */
+  shard?: { index: number; count: number };
+  /**
+   * Combine the shards of the sharded stage (`geolip-train merge`): they must be one complete set (a missing,
+   * duplicate or foreign shard is an error), and the run stops after the stage that consumes them.
+   */
+  merge?: boolean;
 }
 
 /** Exit status of a run stopped by `--time-limit` or a signal after saving its checkpoint (continue with --resume). */
@@ -39,6 +49,8 @@ export interface Recipe {
   readonly description: string;
   /** The recipe's paragraph of `geolip-train help` (indented lines: config fields and outputs). */
   readonly help: string;
+  /** The stage `--shard i/N` and `geolip-train merge` apply to (e.g. `'features'`); absent: the recipe has none. */
+  readonly shardStage?: string;
   /** Validates `config` (parsed JSON), trains, writes under `options.out`; returns the exit code. */
   run(config: unknown, io: RecipeIo, options: RecipeRunOptions): Promise<number>;
 }
