@@ -64,7 +64,8 @@ describe.skipIf(skip)('geolip-bench submit / worker / status on a private Redis'
       state.started += (s.match(/worker: job \S+ \(attempt/g) ?? []).length;
       state.done += (s.match(/worker: job \S+ done/g) ?? []).length;
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => (children.delete(child), resolve())));
+    // 'close', not 'exit': 'exit' can come before the last stderr chunks are read, leaving the log short.
+    const exited = new Promise<void>((resolve) => child.once('close', () => (children.delete(child), resolve())));
     return { child, state, exited };
   }
 
