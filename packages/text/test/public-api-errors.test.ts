@@ -59,7 +59,7 @@ describe('issue 26: text public API errors', () => {
     const bytes = new Uint8Array(100_000).fill(7);
     const p = loadGeolipText({ weights: bytes as unknown as string });
     await expect(p).rejects.toThrow(InvalidArgumentError);
-    const error = await loadGeolipText({ weights: bytes as unknown as string }).catch((e: unknown) => e as Error);
+    const error = (await loadGeolipText({ weights: bytes as unknown as string }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/^loadGeolipText: 'options\.weights' .*got a Uint8Array of 100000 bytes$/);
     expect(error.message.length).toBeLessThan(300);
   });
