@@ -473,8 +473,10 @@ export class Constellation extends Module {
    * @throws {ShapeError} if `x` is not `[B, D]`.
    * @throws {InvalidArgumentError} if `x` is not float32, or `keep` is not K entries with at least one kept.
    *
-   * @remarks Ties resolve to the smallest id (tfjs argMax). A NaN row gives an unspecified id for that
-   * row only. Not differentiable. O(B·K·D); stays on the backend.
+   * @throws {NonFiniteError} if `x` holds NaN or ±Infinity (such a row has no nearest anchor).
+   *
+   * @remarks Ties resolve to the smallest id (tfjs argMax). Not differentiable. O(B·K·D); one boolean is read back
+   * (`dataSync`) for the finiteness check, and `x` itself only when that check fails.
    *
    * @example
    * Constellation.fromAnchors([[1, 0], [0, 1]]).nearest(tf.tensor2d([[0.2, 0.9]])).print(); // [1]
@@ -482,6 +484,7 @@ export class Constellation extends Module {
   nearest(x: tf.Tensor2D, options: NearestOptions = {}): tf.Tensor1D {
     const op = 'Constellation.nearest';
     this.checkInput(op, x);
+    checkFiniteRows(op, x);
     let bias: Float32Array | null = null;
     if (options.keep !== undefined) {
       const keep = this.checkKeep(op, options.keep);
@@ -624,4 +627,26 @@ function assertFinite(op: string, argument: string, data: ArrayLike<number>): vo
     }
   }
   if (count > 0) throw new NonFiniteError(op, argument, count, first);
+}
+
+/** Throws {@link NonFiniteError} naming `op` and `'x'` when `x` holds NaN or ±Infinity; reads one boolean if not. */
+function checkFiniteRows(op: string, x: tf.Tensor2D): void {
+  const anyBad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(x))));
+  let bad: boolean;
+  try {
+    bad = readSync(op, 'x', anyBad)[0] !== 0;
+  } finally {
+    anyBad.dispose();
+  }
+  if (!bad) return;
+  const data = readSync(op, 'x', x);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      count++;
+      if (first < 0) first = i;
+    }
+  }
+  throw new NonFiniteError(op, 'x', count, first);
 }

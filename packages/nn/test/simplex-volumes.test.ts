@@ -273,4 +273,9 @@ describe('bad input errors name the function and the argument', () => {
     await expect(pentachoronCVOnDevice(bad, { samples: 50 })).rejects.toThrow(/'x' has 1 non-finite value/);
     bad.dispose();
   });
+  it('pentachoronCVOnDevice refuses samples above 10^6 (issue 26: no unbounded work)', async () => {
+    await expect(pentachoronCVOnDevice(x, { samples: 1e9 })).rejects.toThrow(
+      /^pentachoronCVOnDevice: 'samples' must be an integer in \[2, 1000000\]/,
+    );
+  });
 });

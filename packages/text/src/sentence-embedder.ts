@@ -4,10 +4,11 @@
  * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { BackendError, FormatError, InvalidArgumentError } from '@geolip/geometry';
 import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
+import { assertTextArray } from './check-texts.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
@@ -105,12 +106,14 @@ export class SentenceEmbedder {
    * @param source - the file's bytes, a URL (fetched; in a browser also a URL relative to the page) or, under Node, a
    *   path.
    * @throws {InvalidArgumentError} bad `source` or `batchSize`. @throws {FormatError} missing or inconsistent metadata,
-   *   or weights that do not match the config (the error names the parameter).
+   *   or weights that do not match the config (the error names the parameter). @throws {BackendError} when no tfjs
+   *   backend is ready (call `initBackend()` first).
    */
   static async fromWeights(source: BinarySource, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
     const { batchSize = 128 } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
+    requireBackend(OP);
     // One read, one parse: the registry reads the metadata (`geolip.type`, or the legacy `geolip.model`) and loads.
     const loaded = await textModels.loadPretrained<CaptionEncoder, CaptionEncoderConfig>(source, {
       type: CAPTION_ENCODER_TYPE,
@@ -142,16 +145,12 @@ export class SentenceEmbedder {
    * are truncated. Sentences are batched by token length (fewer pads), and the rows come back in input order.
    *
    * @returns `texts.length × dim` row-major float32, each row of unit norm.
-   * @throws {InvalidArgumentError} `texts` not an array, or an element that is not a string (names its index).
+   * @throws {InvalidArgumentError} `texts` not an array, or an element that is not a string or a hole of a sparse
+   *   array (names its index).
    */
   async embed(texts: readonly string[]): Promise<Float32Array> {
     const op = 'SentenceEmbedder.embed';
-    if (!Array.isArray(texts))
-      throw new InvalidArgumentError(op, 'texts', `must be an array of strings, got ${typeof texts}`);
-    texts.forEach((t, i) => {
-      if (typeof t !== 'string')
-        throw new InvalidArgumentError(op, `texts[${i}]`, `must be a string, got ${t === null ? 'null' : typeof t}`);
-    });
+    assertTextArray(op, 'texts', texts);
     const n = texts.length;
     const out = new Float32Array(n * this.dim);
     const encoded = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }).inputIds);
@@ -188,20 +187,48 @@ export class SentenceEmbedder {
  * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
  * `BertTokenizer.fromFile(vocabUrl)`. `options.weights` names another file of `textModels.shipped()` (default
  * `geolip-text`).
- * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name.
+ * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name (the value is described
+ *   briefly, never printed whole). @throws {BackendError} when no tfjs backend is ready: call `initBackend()` first.
  */
 export async function loadGeolipText(
   options: SentenceEmbedderOptions & { weights?: string } = {},
 ): Promise<SentenceEmbedder> {
   const { weights = 'geolip-text', ...rest } = options;
   const shipped = textModels.shipped();
-  const entry = Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
+  const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
   if (entry === undefined)
     throw new InvalidArgumentError(
       'loadGeolipText',
       'options.weights',
-      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${JSON.stringify(weights)}`,
+      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
     );
+  requireBackend('loadGeolipText');
   const path = await bundledAssetPath('loadGeolipText', 'weights', entry.file);
   return SentenceEmbedder.fromWeights(path, { name: weights, ...rest });
+}
+
+/** Throws a {@link BackendError} naming `op` when tfjs has no backend (tfjs itself throws an untyped error later). */
+function requireBackend(op: string): void {
+  let name: string | undefined;
+  try {
+    name = tf.getBackend();
+  } catch {
+    name = undefined;
+  }
+  if (!name)
+    throw new BackendError(
+      op,
+      'no tfjs backend is ready: call initBackend() (from @geolip/nn/backend or @geolip/geometry/backend) first',
+    );
+}
+
+/** A short description of any value for an error message: a string (cut at 80 characters), a type and a size. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${value.byteLength} bytes`;
+  if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
+  if (Array.isArray(value)) return `an array of ${value.length} elements`;
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `${typeof value} ${String(value)}`;
 }

@@ -45,7 +45,8 @@ export interface ProcrustesResult {
  * @param options - `allowReflection` (default true), `center` (default false).
  * @returns `{ rotation [D, Dy], aligned [N, Dy], residual, translation [Dy] }`.
  *
- * @throws {ShapeError} If `target` does not have N rows, or is wider than `source` (Dy > D).
+ * @throws {ShapeError} If `source` is empty (no rows or no columns), `target` does not have N rows, or is wider
+ *   than `source` (Dy > D).
  * @throws {InvalidArgumentError} If an option has the wrong type, or an argument is not a matrix.
  * @throws {NonFiniteError} If `source` or `target` holds NaN or ±Infinity.
  *
@@ -86,6 +87,9 @@ export function procrustes(source: MatrixLike, target: MatrixLike, options: Proc
 export function checkPair(op: string, nameX: string, x: Matrix, nameY: string, y: Matrix): void {
   const shapes = bindShapes(op);
   shapes.check(nameX, x, ['N', 'D']);
+  if (x.rows === 0 || x.cols === 0) {
+    throw new ShapeError(op, nameX, '[N ≥ 1, D ≥ 1]', x.shape, 'nothing to align');
+  }
   if (y.rows !== x.rows || y.cols > x.cols) {
     throw new ShapeError(
       op,

@@ -14,8 +14,11 @@ import {
   simplexVolumeSquared,
 } from '../simplex/cayley-menger.js';
 
+/** Most simplices one CV call samples (`samples` ≤ 10⁶, about a second of float64 work at 5 vertices). */
+const MAX_CV_SAMPLES = 1_000_000;
+
 export interface PentachoronCVOptions {
-  /** Simplices sampled. Default 200 (the author's `cv_metric`). */
+  /** Simplices sampled. Default 200 (the author's `cv_metric`); at most 10⁶. */
   samples?: number;
   /** Seed of the index sampler. Default 0, so the metric is reproducible. */
   seed?: number;
@@ -75,7 +78,7 @@ function readPool(
 }
 
 function resolveOptions(op: string, options: PentachoronCVOptions, defaults: { samples: number; minValid: number }) {
-  const samples = assertInteger(op, 'samples', options.samples ?? defaults.samples, 2);
+  const samples = assertInteger(op, 'samples', options.samples ?? defaults.samples, 2, MAX_CV_SAMPLES);
   const vertices = assertInteger(op, 'vertices', options.vertices ?? 5, 2);
   const pool = options.pool ?? 512;
   if (pool !== Infinity) assertInteger(op, 'pool', pool, vertices);

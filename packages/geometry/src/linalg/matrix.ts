@@ -14,6 +14,9 @@ import { copyNestedRows } from '../internal/nested.js';
  *
  * Entry (i, j) lives at `data[i * cols + j]`.
  */
+/** Most entries a {@link Matrix} may have: 2³¹ − 1 float64 values (16 GiB), under the engines' typed-array limit. */
+const MAX_MATRIX_ENTRIES = 2 ** 31 - 1;
+
 export class Matrix {
   readonly rows: number;
   readonly cols: number;
@@ -24,6 +27,13 @@ export class Matrix {
       throw new InvalidArgumentError('Matrix', 'rows/cols', `must be non-negative integers, got ${rows}×${cols}`);
     }
     const n = rows * cols;
+    if (!data && n > MAX_MATRIX_ENTRIES) {
+      throw new InvalidArgumentError(
+        'Matrix',
+        'rows/cols',
+        `${rows}×${cols} = ${n} entries exceeds the ${MAX_MATRIX_ENTRIES} a Float64Array can hold`,
+      );
+    }
     if (data && data.length !== n) {
       throw new ShapeError('Matrix', 'data', `length ${n} for ${rows}×${cols}`, [data.length]);
     }

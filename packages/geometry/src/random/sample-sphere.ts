@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { assertInteger } from '../checks/assert-shape.js';
+import { InvalidArgumentError } from '../errors.js';
 import { createRng, type Rng } from './rng.js';
 
 export interface SampleSphereOptions {
@@ -9,6 +10,9 @@ export interface SampleSphereOptions {
   /** An existing generator to draw from instead (its stream advances). Takes precedence over `seed`. */
   rng?: Rng;
 }
+
+/** Most values `sampleSphere` draws (n·d): 2³⁰ (4 GiB as float32, 8 GiB while drawn in float64). */
+const MAX_SAMPLE_ENTRIES = 2 ** 30;
 
 /** `n·d` float64 values: n points drawn uniformly on S^{d−1} (Gaussian, then normalized), row-major. */
 export function sampleSphereData(n: number, d: number, rng: Rng): Float64Array {
@@ -38,7 +42,7 @@ export function sampleSphereData(n: number, d: number, rng: Rng): Float64Array {
  * @param d - ambient dimension D (≥ 1; S^{D−1}).
  * @returns `[n, d]` unit rows.
  *
- * @throws {InvalidArgumentError} if `n` or `d` is not a positive integer.
+ * @throws {InvalidArgumentError} if `n` or `d` is not a positive integer, or `n·d` exceeds 2³⁰ values.
  *
  * @example
  * const x = sampleSphere(512, 16, { seed: 1 }); // random points on S^15
@@ -46,6 +50,13 @@ export function sampleSphereData(n: number, d: number, rng: Rng): Float64Array {
 export function sampleSphere(n: number, d: number, options: SampleSphereOptions = {}): tf.Tensor2D {
   assertInteger('sampleSphere', 'n', n, 1);
   assertInteger('sampleSphere', 'd', d, 1);
+  if (n * d > MAX_SAMPLE_ENTRIES) {
+    throw new InvalidArgumentError(
+      'sampleSphere',
+      'n',
+      `× d = ${n} × ${d} = ${n * d} values exceeds the ${MAX_SAMPLE_ENTRIES} a float32 tensor can hold`,
+    );
+  }
   const rng = options.rng ?? createRng(options.seed ?? 0);
   return tf.tensor2d(Float32Array.from(sampleSphereData(n, d, rng)), [n, d], 'float32');
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { sinc } from '../internal/grad-utils.js';
 import { assertFloatTensor, assertSameShape } from '../checks/tensor-checks.js';
+import { assertNumber } from '../checks/assert-shape.js';
 import { geodesicDistance } from './geodesic-distance.js';
 
 /**
@@ -71,7 +72,8 @@ export function logMap(basePoint: tf.Tensor, point: tf.Tensor): tf.Tensor {
  * @param t - a number, or a `[...]` tensor (one fraction per row). Values outside [0, 1] extrapolate.
  * @returns `[..., D]` points on S^{D−1}.
  *
- * @throws {ShapeError} if shapes differ (or `t` is not `[...]`). @throws {InvalidArgumentError} for non-float32 input.
+ * @throws {ShapeError} if shapes differ (or `t` is not `[...]`). @throws {InvalidArgumentError} for non-float32 input,
+ * or a number `t` that is NaN or ±Infinity.
  *
  * @remarks Below θ = 1e-4 the coefficients use their Taylor limits (1 − t, t), so slerp(u, u, t) = u.
  * Undefined for antipodal u, v (θ = π): any great circle joins them.
@@ -83,7 +85,9 @@ export function slerp(u: tf.Tensor, v: tf.Tensor, t: number | tf.Tensor): tf.Ten
   assertFloatTensor('slerp', 'u', u);
   assertFloatTensor('slerp', 'v', v);
   assertSameShape('slerp', 'u', u, 'v', v);
-  if (typeof t !== 'number') {
+  if (typeof t === 'number') {
+    assertNumber('slerp', 't', t);
+  } else {
     assertFloatTensor('slerp', 't', t, 0);
     const lead = u.shape.slice(0, -1);
     const ok = t.rank === 0 || (t.rank === lead.length && t.shape.every((d, i) => d === lead[i]));

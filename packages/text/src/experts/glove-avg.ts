@@ -3,6 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BackendError, InvalidArgumentError } from '@geolip/geometry';
+import { assertTextArray } from '../check-texts.js';
 import { packageRequire } from './require.js';
 import type { TextExpert } from './types.js';
 
@@ -141,11 +142,9 @@ export async function createGloveAvg(options: GloveAvgOptions = {}): Promise<Tex
     dim: GLOVE_DIM,
     params: table.index.size * GLOVE_DIM,
     async embed(inputs: readonly string[]): Promise<Float32Array> {
+      assertTextArray('glove-avg', 'inputs', inputs);
       const out = new Float32Array(inputs.length * GLOVE_DIM);
       inputs.forEach((text, i) => {
-        if (typeof text !== 'string') {
-          throw new InvalidArgumentError('glove-avg', `inputs[${i}]`, `must be a string, got ${typeof text}`);
-        }
         acc.fill(0);
         let known = 0;
         for (const token of tokenize(text, { stopwords })) {

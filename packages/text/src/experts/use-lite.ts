@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BackendError, InvalidArgumentError } from '@geolip/geometry';
+import { BackendError } from '@geolip/geometry';
+import { assertTextArray } from '../check-texts.js';
 import { packageRequire } from './require.js';
 import type { TextExpert } from './types.js';
 
@@ -154,10 +155,7 @@ export async function createUseLite(): Promise<TextExpert> {
     dim: USE_LITE_DIM,
     ...(params > 0 ? { params } : {}),
     async embed(inputs: readonly string[]): Promise<Float32Array> {
-      inputs.forEach((t, i) => {
-        if (typeof t !== 'string')
-          throw new InvalidArgumentError('use-lite', `inputs[${i}]`, `must be a string, got ${typeof t}`);
-      });
+      assertTextArray('use-lite', 'inputs', inputs);
       const reply = await request([...inputs]);
       if (!reply.ok || !reply.data) throw new BackendError('use-lite', `embedding failed: ${reply.error ?? 'no data'}`);
       return reply.data;

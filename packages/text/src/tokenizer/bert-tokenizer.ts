@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { readBinarySource } from '@geolip/io';
 
-import { basicTokenize, lowerPerChar } from './basic.js';
+import { basicTokenize, isWhitespace, lowerPerChar } from './basic.js';
 import { wordpieceTokenize } from './wordpiece.js';
 
 /** The special tokens of a BERT vocabulary; their ids are read from the vocabulary, never assumed. */
@@ -223,7 +223,27 @@ export class BertTokenizer {
   }
 
   private tokenizeUnchecked(text: string): string[] {
+    return this.tokenizeUpTo(text, Infinity).tokens;
+  }
+
+  /**
+   * @internal Word pieces of `text`, stopping once at least `limit` are out: the text is read chunk by chunk, cut
+   * at whitespace characters (which always separate words, so the pieces are those of the whole text), and reading
+   * stops there. `consumed` is how many UTF-16 code units were read.
+   */
+  tokenizeUpTo(text: string, limit: number): { tokens: string[]; consumed: number } {
     const out: string[] = [];
+    let pos = 0;
+    while (pos < text.length && out.length < limit) {
+      let end = pos;
+      while (end < text.length && !isCutPoint(text.charCodeAt(end))) end++;
+      if (end > pos) this.tokenizeChunk(text.slice(pos, end), out);
+      pos = end + 1;
+    }
+    return { tokens: out, consumed: Math.min(pos, text.length) };
+  }
+
+  private tokenizeChunk(text: string, out: string[]): void {
     for (const segment of text.split(SPECIAL_SPLIT)) {
       if (segment === '') continue;
       if (SPECIAL_SET.has(segment)) {
@@ -234,12 +254,12 @@ export class BertTokenizer {
         for (const piece of wordpieceTokenize(word, this.vocab, '[UNK]', this.maxInputCharsPerWord)) out.push(piece);
       }
     }
-    return out;
   }
 
   private encodeIds(text: string, o: Required<EncodeOptions>): number[] {
-    let ids = this.convertTokensToIds(this.tokenizeUnchecked(text));
     const room = o.addSpecialTokens ? o.maxLength - 2 : o.maxLength;
+    const tokens = this.tokenizeUpTo(text, o.truncation ? room : Infinity).tokens;
+    let ids = this.convertTokensToIds(tokens);
     if (o.truncation && ids.length > room) ids = ids.slice(0, room);
     return o.addSpecialTokens ? [this.clsId, ...ids, this.sepId] : ids;
   }
@@ -325,4 +345,14 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
   return typeof value;
+}
+
+/**
+ * A UTF-16 unit where the text may be cut between words: the whitespace of the basic tokenizer (space, tab, LF, CR,
+ * category Zs; all in the BMP, none a surrogate). Each becomes a word boundary, composes with nothing under NFC and
+ * is not part of a special token, so tokenizing the pieces between them gives the pieces of the whole.
+ */
+function isCutPoint(code: number): boolean {
+  if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) return true;
+  return code >= 0xa0 && code < 0xd800 && isWhitespace(String.fromCharCode(code));
 }
