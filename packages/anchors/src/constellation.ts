@@ -473,10 +473,14 @@ export class Constellation extends Module {
    * @throws {ShapeError} if `x` is not `[B, D]`.
    * @throws {InvalidArgumentError} if `x` is not float32, or `keep` is not K entries with at least one kept.
    *
-   * @throws {NonFiniteError} if `x` holds NaN or ±Infinity (such a row has no nearest anchor).
+   * @throws {NonFiniteError} if `x` holds NaN or ±Infinity (such a row has no nearest anchor), on the backends whose
+   * tensors live in CPU memory (cpu, wasm, tensorflow).
    *
-   * @remarks Ties resolve to the smallest id (tfjs argMax). Not differentiable. O(B·K·D); one boolean is read back
-   * (`dataSync`) for the finiteness check, and `x` itself only when that check fails.
+   * @remarks Ties resolve to the smallest id (tfjs argMax). Not differentiable. O(B·K·D). On cpu, wasm and
+   * tensorflow one boolean is read back (`dataSync`) for the finiteness check, and `x` itself only when that check
+   * fails. On the GPU backends (webgpu, webgl) the check is not made: it would stall the pipeline on a GPU→CPU read
+   * every call (webgpu in Node cannot read synchronously at all), and a NaN row gives an unspecified id for that row
+   * only; check the input with `tf.isFinite` yourself where that matters.
    *
    * @example
    * Constellation.fromAnchors([[1, 0], [0, 1]]).nearest(tf.tensor2d([[0.2, 0.9]])).print(); // [1]
@@ -629,8 +633,12 @@ function assertFinite(op: string, argument: string, data: ArrayLike<number>): vo
   if (count > 0) throw new NonFiniteError(op, argument, count, first);
 }
 
+/** Backends whose tensors live on the GPU: no synchronous finiteness read there (see {@link Constellation.nearest}). */
+const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
+
 /** Throws {@link NonFiniteError} naming `op` and `'x'` when `x` holds NaN or ±Infinity; reads one boolean if not. */
 function checkFiniteRows(op: string, x: tf.Tensor2D): void {
+  if (GPU_BACKENDS.has(tf.getBackend())) return;
   const anyBad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(x))));
   let bad: boolean;
   try {
