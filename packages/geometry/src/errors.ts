@@ -53,20 +53,33 @@ export class InvalidArgumentError extends GeolipError {
   }
 }
 
-/** An argument holds NaN or ±Infinity where finite values are required. */
+/**
+ * An argument holds NaN or ±Infinity where finite values are required, or (with `options.model`) a model's output
+ * turned non-finite: `SentenceEmbedder.embed: model 'geolip-text' returned 3 non-finite value(s) in 'embedding'
+ * (first at flat index 7)`.
+ */
 export class NonFiniteError extends GeolipError {
   readonly argument: string;
   /** How many entries are not finite. */
   readonly count: number;
   /** Flat index of the first non-finite entry. */
   readonly firstIndex: number;
+  /** The model whose output turned non-finite (its registry or file name), when the error is about an output. */
+  readonly model: string | undefined;
 
-  constructor(op: string, argument: string, count: number, firstIndex: number) {
-    super(op, `'${argument}' has ${count} non-finite value(s) (first at flat index ${firstIndex})`);
+  constructor(op: string, argument: string, count: number, firstIndex: number, options?: { model?: string }) {
+    const model = options?.model;
+    super(
+      op,
+      model === undefined
+        ? `'${argument}' has ${count} non-finite value(s) (first at flat index ${firstIndex})`
+        : `model '${model}' returned ${count} non-finite value(s) in '${argument}' (first at flat index ${firstIndex})`,
+    );
     this.name = 'NonFiniteError';
     this.argument = argument;
     this.count = count;
     this.firstIndex = firstIndex;
+    this.model = model;
   }
 }
 

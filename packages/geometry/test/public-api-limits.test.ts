@@ -13,6 +13,7 @@ import {
   procrustes,
   sampleSphere,
   slerp,
+  targetCV,
 } from '../src/index.js';
 
 describe('issue 26: public API limits', () => {
@@ -44,6 +45,24 @@ describe('issue 26: public API limits', () => {
     expect(() => pentachoronCV(x, { samples: 1e9 })).toThrow(
       /^pentachoronCV: 'samples' must be an integer in \[2, 1000000\]/,
     );
+  });
+
+  it('targetCV refuses samples above 10^6 like pentachoronCV, and huge trials or point clouds, before any work', () => {
+    const cases: [() => number, RegExp][] = [
+      [() => targetCV(16, 8, { samples: 1e9 }), /^targetCV: 'samples' must be an integer in \[2, 1000000\]/],
+      [() => targetCV(16, 8, { samples: 1_000_001 }), /^targetCV: 'samples' must be an integer in \[2, 1000000\]/],
+      [() => targetCV(16, 8, { trials: 1e9 }), /^targetCV: 'trials' must be an integer in \[1, 10000\]/],
+      [() => targetCV(1e10, 16), /^targetCV: 'n' × d = 10000000000 × 16 = 160000000000 values .*exceeds/],
+      [() => targetCV(1000, 16, { vertices: 600 }), /^targetCV: 'vertices' must be an integer in \[2, 512\]/],
+    ];
+    for (const [call, message] of cases) {
+      expect(call).toThrow(InvalidArgumentError);
+      expect(call).toThrow(message);
+    }
+    // At the bound and below, it computes: a CV of random points on S^15 near 0.2.
+    const cv = targetCV(64, 16, { samples: 200, trials: 2, seed: 3 });
+    expect(cv).toBeGreaterThan(0.1);
+    expect(cv).toBeLessThan(0.35);
   });
 
   it('procrustes([], []) throws ShapeError instead of residual 0', () => {

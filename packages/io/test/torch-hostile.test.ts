@@ -79,6 +79,11 @@ describe('readTorchCheckpoint on hostile files', () => {
     refused(ptFile(dictPickle([[P.str('w'), tensor('0', numel, [4], [1])]]), storage), /malformed storage/);
   });
 
+  it('a storage element count of 3.5 over 16 bytes, viewed as 3 elements, is refused (it was read)', () => {
+    const bytes = ptFile(dictPickle([[P.str('w'), tensor('0', P.float(3.5), [3], [1])]]), { '0': f32([1, 2, 3, 4]) });
+    refused(bytes, /malformed storage/);
+  });
+
   it("a storage whose bytes are not exactly its element count's is refused", () => {
     refused(ptFile(dictPickle([[P.str('w'), tensor('0', 1, [1], [1])]]), storage), /holds 8 bytes, not the 4/);
   });

@@ -130,6 +130,7 @@ describe('Module error messages', () => {
       const m = new Renamed();
       m.dispose();
       expect(() => m.stateDictKeys()).toThrow(/^CaptionEncoder\.stateDictKeys: 'this' /);
+      expect(() => m.stateDict()).toThrow(/^CaptionEncoder\.stateDict: 'this' /);
     }
   });
 });

@@ -4,7 +4,8 @@
  * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { BackendError, FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
+import { assertFiniteOutput } from '@geolip/geometry/checks';
 import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
@@ -147,6 +148,9 @@ export class SentenceEmbedder {
    * @returns `texts.length × dim` row-major float32, each row of unit norm.
    * @throws {InvalidArgumentError} `texts` not an array, or an element that is not a string or a hole of a sparse
    *   array (names its index).
+   * @throws {NonFiniteError} naming the model (`error.model` is {@link SentenceEmbedder.name}) when a batch's
+   *   embeddings hold NaN or ±Infinity (e.g. weights loaded with `allowNonFinite`, or that overflow); one pass over
+   *   each batch's values.
    */
   async embed(texts: readonly string[]): Promise<Float32Array> {
     const op = 'SentenceEmbedder.embed';
@@ -167,8 +171,20 @@ export class SentenceEmbedder {
       const y = tf.tidy(() =>
         this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])),
       );
-      const data = (await y.data()) as Float32Array;
-      y.dispose();
+      let data: Float32Array;
+      try {
+        data = (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
+      }
+      try {
+        assertFiniteOutput(op, this.name, 'embedding', data);
+      } catch (e) {
+        // Report the flat index in the output (input order), not in the batch (sorted by length).
+        if (!(e instanceof NonFiniteError)) throw e;
+        const at = rows[Math.floor(e.firstIndex / this.dim)]! * this.dim + (e.firstIndex % this.dim);
+        throw new NonFiniteError(op, 'embedding', e.count, at, { model: this.name });
+      }
       rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
     }
     return out;

@@ -101,3 +101,33 @@ export function assertFiniteData(op: string, argument: string, data: ArrayLike<n
   }
   if (count > 0) throw new NonFiniteError(op, argument, count, first);
 }
+
+/**
+ * Throws {@link NonFiniteError} naming `model` when a model's output `data` holds NaN or ±Infinity. The check is one
+ * pass over the values (Σ x·0 is 0 unless some x is NaN or ±Infinity); the entries are only counted on failure.
+ *
+ * @param op - the public function that ran the model, e.g. `'SentenceEmbedder.embed'`.
+ * @param model - the model's registry or file name (never a class's runtime name, which bundlers rename).
+ * @param argument - the output, e.g. `'embedding'`.
+ * @param offset - added to the flat index reported (the batch's first entry in the whole output).
+ */
+export function assertFiniteOutput(
+  op: string,
+  model: string,
+  argument: string,
+  data: ArrayLike<number>,
+  offset = 0,
+): void {
+  let s = 0;
+  for (let i = 0; i < data.length; i++) s += data[i]! * 0;
+  if (s === 0) return;
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  throw new NonFiniteError(op, argument, count, offset + first, { model });
+}

@@ -4,7 +4,7 @@
  * returns the checked value (where there is one), and throws the typed errors of `@geolip/geometry`
  * (`InvalidArgumentError`, `ShapeError`, `NonFiniteError`, `BackendError`) naming both.
  */
-export { assertFiniteData, assertInteger, assertNumber, bindShapes } from './assert-shape.js';
+export { assertFiniteData, assertFiniteOutput, assertInteger, assertNumber, bindShapes } from './assert-shape.js';
 export type { Shaped } from './assert-shape.js';
 export { argsortDesc, assertBinaryLabels, assertSameLength } from './arrays.js';
 export { readTensorSync } from './read-tensor.js';

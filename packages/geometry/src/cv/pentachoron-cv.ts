@@ -283,15 +283,20 @@ export function cvMultiScale(
 }
 
 export interface TargetCVOptions {
-  /** Independent point clouds averaged. Default 20 (spec §2.3). */
+  /** Independent point clouds averaged, ≤ 10⁴. Default 20 (spec §2.3). */
   trials?: number;
-  /** Simplices per trial. Default 200. */
+  /** Simplices per trial, in [2, 10⁶] as for {@link pentachoronCV}. Default 200. */
   samples?: number;
   /** Default 0. */
   seed?: number;
-  /** Vertices per simplex. Default 5. */
+  /** Vertices per simplex, ≤ min(n, 512) (the pool the simplices are drawn from). Default 5. */
   vertices?: number;
 }
+
+/** Most point clouds one `targetCV` call averages. */
+const MAX_TARGET_CV_TRIALS = 10_000;
+/** Most values (n·d) of one `targetCV` point cloud, as `sampleSphere`'s limit: 2³⁰. */
+const MAX_TARGET_CV_ENTRIES = 2 ** 30;
 
 /**
  * The CV of `n` uniformly random points on S^{d−1}: the natural target for {@link cvLoss}
@@ -300,16 +305,24 @@ export interface TargetCVOptions {
  *
  * Measured (`node examples/geometry-demo.mjs`): d = 16 → ≈ 0.20, d = 128 → ≈ 0.058.
  *
- * @param n - points per trial (≥ vertices). @param d - ambient dimension D (≥ 1).
+ * @param n - points per trial (≥ vertices, n·d ≤ 2³⁰). @param d - ambient dimension D (≥ 1).
  * @returns the mean CV (NaN if no trial had enough valid simplices, e.g. d < 4 for pentachora).
+ * @throws {InvalidArgumentError} naming the argument, before any work: `samples` outside [2, 10⁶] (as
+ *   {@link pentachoronCV}), `trials` outside [1, 10⁴], `vertices` outside [2, min(n, 512)], or n·d > 2³⁰.
  */
 export function targetCV(n: number, d: number, options: TargetCVOptions = {}): number {
   const op = 'targetCV';
-  const trials = assertInteger(op, 'trials', options.trials ?? 20, 1);
-  const vertices = assertInteger(op, 'vertices', options.vertices ?? 5, 2);
+  const trials = assertInteger(op, 'trials', options.trials ?? 20, 1, MAX_TARGET_CV_TRIALS);
+  const vertices = assertInteger(op, 'vertices', options.vertices ?? 5, 2, 512);
   assertInteger(op, 'n', n, vertices);
   assertInteger(op, 'd', d, 1);
-  const samples = assertInteger(op, 'samples', options.samples ?? 200, 2);
+  if (n * d > MAX_TARGET_CV_ENTRIES)
+    throw new InvalidArgumentError(
+      op,
+      'n',
+      `× d = ${n} × ${d} = ${n * d} values per point cloud exceeds the limit of ${MAX_TARGET_CV_ENTRIES}`,
+    );
+  const samples = assertInteger(op, 'samples', options.samples ?? 200, 2, MAX_CV_SAMPLES);
   const rng = createRng(options.seed ?? 0);
   let sum = 0;
   let count = 0;

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
+import { assertFiniteOutput } from '@geolip/geometry/checks';
 import { bundledAssetPath } from '@geolip/geometry/internal';
 import { readBinarySource } from '@geolip/io';
 import type { BinarySource } from '@geolip/io';
@@ -149,6 +150,12 @@ export function dualStreamFromSafetensors(bytes: Uint8Array | ArrayBuffer): Dual
   }
 }
 
+/** Options of the {@link FashionMnistClassifier} constructor and {@link FashionMnistClassifier.fromWeights}. */
+export interface FashionMnistClassifierOptions {
+  /** The model's name in errors (see {@link FashionMnistClassifier.name}). */
+  name?: string;
+}
+
 /** Options of {@link FashionMnistClassifier.classify}. */
 export interface ClassifyOptions {
   /** How many nearest anchors to return per image. Default 5. */
@@ -171,6 +178,11 @@ export interface ClassifyOptions {
  * clf.dispose();
  */
 export class FashionMnistClassifier {
+  /**
+   * The model's name in errors: `options.name`, else the file's `geolip.name` metadata, else `DualStreamViT` (the
+   * registry's name of the class). `fmnist-dual-stream` for {@link loadGeolipFashionMnist}.
+   */
+  readonly name: string;
   readonly model: DualStreamViT;
   readonly classes: readonly string[];
   readonly anchorLabels: readonly AnchorLabel[] | null;
@@ -180,7 +192,7 @@ export class FashionMnistClassifier {
   /** The side of the square input images (28 for Fashion-MNIST). */
   readonly imageSize: number;
 
-  constructor(weights: DualStreamWeights) {
+  constructor(weights: DualStreamWeights, options: FashionMnistClassifierOptions = {}) {
     const op = 'FashionMnistClassifier';
     if (weights === null || typeof weights !== 'object' || !(weights.model instanceof DualStreamViT)) {
       throw new InvalidArgumentError(op, 'weights', 'must be the result of dualStreamFromSafetensors');
@@ -198,6 +210,10 @@ export class FashionMnistClassifier {
     this.metadata = Object.freeze({ ...weights.metadata });
     this.extra = Object.freeze({ ...(weights.extra ?? {}) });
     this.imageSize = weights.model.config.imageSize;
+    const name = options.name ?? this.metadata['geolip.name'] ?? 'DualStreamViT';
+    if (typeof name !== 'string' || name === '')
+      throw new InvalidArgumentError(op, 'options.name', 'must be a non-empty string');
+    this.name = name;
   }
 
   /**
@@ -206,11 +222,14 @@ export class FashionMnistClassifier {
    * @throws {InvalidArgumentError} naming `source`: another type, unreadable, or a fetch that fails (URL and HTTP
    *   status in the message). @throws {FormatError} see {@link dualStreamFromSafetensors}.
    */
-  static async fromWeights(source: BinarySource): Promise<FashionMnistClassifier> {
+  static async fromWeights(
+    source: BinarySource,
+    options: FashionMnistClassifierOptions = {},
+  ): Promise<FashionMnistClassifier> {
     const bytes = await readBinarySource('FashionMnistClassifier.fromWeights', 'source', source);
     const weights = dualStreamFromSafetensors(bytes);
     try {
-      return new FashionMnistClassifier(weights);
+      return new FashionMnistClassifier(weights, options);
     } catch (e) {
       weights.model.dispose();
       throw e;
@@ -223,6 +242,9 @@ export class FashionMnistClassifier {
    *   dark background, as in Fashion-MNIST (see {@link fashionMnistInput} for photos and uploads).
    * @throws {InvalidArgumentError} naming `pixels` (wrong type, a length that is not a positive multiple of
    *   imageSize², a float outside [0, 1] or not finite) or `options.topAnchors` / `options.batchSize`.
+   * @throws {NonFiniteError} naming the model ({@link FashionMnistClassifier.name}, in `error.model`) when a batch's
+   *   probabilities, embeddings or anchor distances hold NaN or ±Infinity (e.g. weights loaded with
+   *   `allowNonFinite`): never a confident class with NaN probabilities. One pass over each output of a batch.
    */
   async classify(
     pixels: Uint8Array | Uint8ClampedArray | Float32Array,
@@ -268,6 +290,9 @@ export class FashionMnistClassifier {
       const [p, e, t] = (await Promise.all([probs.data(), emb.data(), tri.data()])) as Float32Array[];
       tf.dispose([probs, emb, tri]);
       const D = emb.shape[1];
+      assertFiniteOutput(op, this.name, 'probabilities', p!, s * C);
+      assertFiniteOutput(op, this.name, 'embedding', e!, s * D);
+      assertFiniteOutput(op, this.name, 'triangulation', t!, s * A);
       for (let i = 0; i < b; i++) {
         const probabilities = p!.slice(i * C, (i + 1) * C);
         let label = 0;
@@ -310,6 +335,6 @@ export async function loadGeolipFashionMnist(): Promise<FashionMnistClassifier> 
     url,
     dirname: typeof __dirname === 'string' ? __dirname : undefined,
   });
-  return FashionMnistClassifier.fromWeights(path);
+  return FashionMnistClassifier.fromWeights(path, { name: 'fmnist-dual-stream' });
 }
 declare const __dirname: string | undefined;

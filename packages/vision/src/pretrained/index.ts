@@ -7,6 +7,7 @@ export {
 export type {
   AnchorLabel,
   ClassifyOptions,
+  FashionMnistClassifierOptions,
   DualStreamWeights,
   FashionMnistPrediction,
   NearAnchor,

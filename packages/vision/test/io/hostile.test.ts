@@ -54,6 +54,17 @@ describe('decodeJpeg: pixel limit', () => {
     );
   });
 
+  it('a complete 17-byte JPEG (SOF0 of one component, then EOI) declaring 10000×10000 is refused from its header', () => {
+    // At 4c0c9ec the decoder allocated the image's component buffers first (1.3 s and 1.1 GB of RSS on this file).
+    const h = 10000;
+    const bytes = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, h >> 8, h & 0xff, 1, 1, 0x11, 0]);
+    const file = new Uint8Array([...bytes, 0xff, 0xd9]);
+    expect(file.length).toBe(17);
+    expect(() => decodeJpeg(file, { file: 'eoi.jpg' })).toThrow(
+      /^decodeJpeg: 'bytes' eoi\.jpg: declares 10000x10000 pixels, over the 25-megapixel limit/,
+    );
+  });
+
   it('callers can lower or raise the limit', () => {
     expect(() => decodeJpeg(declaring(100, 100), { maxResolutionInMP: 0.005 })).toThrow(/over the 0\.005-megapixel/);
     // Under the limit, the header passes and the missing image data is what is refused.
