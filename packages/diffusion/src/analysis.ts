@@ -3,6 +3,7 @@ import { BINDING_CONSTANT, anchorDrift, driftSummary } from '@geolip/anchors';
 import type { AnchorSource, DriftSummary } from '@geolip/anchors';
 import { InvalidArgumentError } from '@geolip/geometry';
 
+import type { GlfmGateMode } from './config.js';
 import type { GlfmModel } from './model.js';
 
 /** Options of the drift analyses. */
@@ -149,11 +150,99 @@ function reconstructionCosineTensor(model: GlfmModel, x: tf.Tensor4D, t: tf.Tens
   }
 }
 
+/** {@link routingFraction}'s result for v1 / v2. */
+export interface RoutingFraction {
+  /** The gate mode the numbers are for (`config.gateMode`). */
+  gateMode: GlfmGateMode;
+  /** σ(g). */
+  gate: number;
+  /**
+   * The constellation's share of the two path coefficients, w_c / (w_b + w_c): σ(g) for `'convex'`, 1 − σ(g) for
+   * `'bypass'`, σ(g) / (1 + σ(g)) for `'relay'` (z = base + σ(g)·R).
+   */
+  weight: number;
+  /**
+   * The constellation's share of the bottleneck's energy on the batch, Σ‖w_c·R‖² / (Σ‖w_b·base‖² + Σ‖w_c·R‖²)
+   * (sums over every sample and value); NaN without a batch.
+   */
+  energy: number;
+}
+
+/**
+ * The card's "routing fraction" of v1 / v2 (the share of the bottleneck that passes through the 768 triangulation
+ * dimensions), in two exact forms: the coefficient share `weight` (data-free) and the energy share `energy`
+ * measured on a batch. With z = w_b·base + w_c·R (base = h for v1, Skip(vec h) for v2, R = Relay(h); the weights
+ * of {@link GlfmConfig.gateMode}):
+ *
+ *     weight = w_c / (w_b + w_c)
+ *     energy = Σ_b ‖w_c·R_b‖² / (Σ_b ‖w_b·base_b‖² + Σ_b ‖w_c·R_b‖²)
+ *
+ * `energy` is 0 when both terms vanish (0/0). Null for v3 and v4 (no gate).
+ *
+ * @param batch - optional `{ x, t, labels }` (as {@link GlfmModel.forward}); without it `energy` is NaN.
+ * @example
+ * // gateMode 'convex' with σ(g) = 0.25 and ‖base‖ = ‖R‖: weight 0.25, energy 0.25² / (0.75² + 0.25²) = 0.1
+ */
+export function routingFraction(
+  model: GlfmModel,
+  batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D },
+): RoutingFraction | null {
+  checkBatch('routingFraction', batch);
+  const gate = model.relay?.gateValue() ?? null;
+  if (gate === null) return null;
+  const sums = routingSums(model, batch);
+  const values = sums ? sums.dataSync() : null;
+  sums?.dispose();
+  return routingResult(model, gate, values);
+}
+
+/** {@link routingFraction}, read asynchronously (webgpu in Node). */
+export async function routingFractionAsync(
+  model: GlfmModel,
+  batch?: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D },
+): Promise<RoutingFraction | null> {
+  checkBatch('routingFractionAsync', batch);
+  const gate = (await model.relay?.gateValueAsync()) ?? null;
+  if (gate === null) return null;
+  const sums = routingSums(model, batch);
+  const values = sums ? await sums.data() : null;
+  sums?.dispose();
+  return routingResult(model, gate, values);
+}
+
+/** `[Σ‖base‖², Σ‖constellation‖²]` of the weighted paths, or null without a batch. */
+function routingSums(
+  model: GlfmModel,
+  batch: { x: tf.Tensor4D; t: tf.Tensor1D; labels: tf.Tensor1D } | undefined,
+): tf.Tensor1D | null {
+  if (!batch) return null;
+  const paths = model.bottleneckPaths(batch.x, batch.t, batch.labels);
+  if (!paths) return null;
+  try {
+    return tf.tidy(() => tf.stack([tf.sum(tf.square(paths.base)), tf.sum(tf.square(paths.constellation))]) as tf.Tensor1D);
+  } finally {
+    tf.dispose([paths.base, paths.constellation]);
+  }
+}
+
+function routingResult(model: GlfmModel, gate: number, sums: ArrayLike<number> | null): RoutingFraction {
+  const mode = model.config.gateMode;
+  const [wb, wc] = mode === 'relay' ? [1, gate] : mode === 'convex' ? [1 - gate, gate] : [gate, 1 - gate];
+  let energy = NaN;
+  if (sums) {
+    const total = sums[0]! + sums[1]!;
+    energy = total > 0 ? sums[1]! / total : 0;
+  }
+  return { gateMode: mode, gate, weight: wc / (wb + wc), energy };
+}
+
 /** The per-epoch numbers of the card for one model: gate, drift statistics, reconstruction cosine. */
 export interface GlfmAnalysis {
   variant: string;
   /** σ(gate) (v1, v2) or null. */
   gate: number | null;
+  /** v1 / v2: the routing fraction (see {@link routingFraction}; `energy` NaN without a batch); null for v3, v4. */
+  routing: RoutingFraction | null;
   drift: ModelDriftAnalysis;
   /** See {@link reconstructionCosine}; NaN when no batch is given. */
   reconstructionCosine: number;
@@ -175,6 +264,7 @@ export function analyzeGlfm(
   return {
     variant: model.variant,
     gate: gateValue(model),
+    routing: routingFraction(model, batch),
     drift: modelDrift(model, options),
     reconstructionCosine: batch ? reconstructionCosine(model, batch.x, batch.t, batch.labels) : NaN,
   };
@@ -190,6 +280,7 @@ export async function analyzeGlfmAsync(
   return {
     variant: model.variant,
     gate: (await model.relay?.gateValueAsync()) ?? null,
+    routing: await routingFractionAsync(model, batch),
     drift: await modelDriftAsync(model, options),
     reconstructionCosine: batch ? await reconstructionCosineAsync(model, batch.x, batch.t, batch.labels) : NaN,
   };

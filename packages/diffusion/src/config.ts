@@ -6,6 +6,12 @@ export type GlfmVariant = 'v1' | 'v2' | 'v3' | 'v4';
 /** The variants {@link glfmPreset} and {@link GlfmModel} accept. */
 export const GLFM_VARIANTS: readonly GlfmVariant[] = Object.freeze(['v1', 'v2', 'v3', 'v4']);
 
+/** What the gate of v1/v2 multiplies (see {@link GlfmConfig.gateMode}). */
+export type GlfmGateMode = 'relay' | 'convex' | 'bypass';
+
+/** The gate modes {@link GlfmConfig.gateMode} accepts. */
+export const GLFM_GATE_MODES: readonly GlfmGateMode[] = Object.freeze(['relay', 'convex', 'bypass']);
+
 /** The image sizes the presets are built for: Fashion-MNIST / MNIST (28) and CIFAR (32). */
 export const PRESET_IMAGE_SIZES: readonly number[] = Object.freeze([28, 32]);
 
@@ -58,6 +64,15 @@ export interface GlfmConfig {
   relayHidden: number;
   /** Initial pre-sigmoid gate of v1/v2 (spec §12.2: −3, σ(−3) ≈ 0.047). */
   gateInit: number;
+  /**
+   * What the gate σ(g) of v1/v2 multiplies [INFER], with `base` = h (v1) or Skip(vec h) (v2) and R = Relay(h):
+   * - `'relay'` (default, the author's relay pattern): z = base + σ(g)·R;
+   * - `'convex'`: z = (1 − σ(g))·base + σ(g)·R, so σ(g) is the constellation's share of the mix;
+   * - `'bypass'`: z = σ(g)·base + (1 − σ(g))·R, the gate on the skip: the card's "gate at 11.8%, routing 88%" read
+   *   as 1 − 0.118 = 0.882 through the constellation.
+   * See {@link GLFM_GATE_MODES} and `routingFraction` of the analysis.
+   */
+  gateMode: GlfmGateMode;
   /** v4: width of the fused condition and of the generator (spec §12.1: 1024). */
   generatorDim: number;
   /** v4: number of pre-LN MLP res blocks in the generator (spec §12.1: 4). */
@@ -116,6 +131,7 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     phases: [0, 1 / 3, 2 / 3],
     relayHidden: 32,
     gateInit: -3,
+    gateMode: 'relay',
     generatorDim: 1024,
     generatorBlocks: 4,
     generatorMult: 2,
@@ -198,10 +214,24 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
     if (typeof config[name] !== 'boolean')
       throw new InvalidArgumentError(op, name, `must be a boolean, got ${String(config[name])}`);
   }
+  // Configs written before gateMode existed (model files of earlier runs) have no field: they are 'relay'.
+  const gateMode = (config as Partial<GlfmConfig>).gateMode ?? 'relay';
+  if (!GLFM_GATE_MODES.includes(gateMode)) {
+    throw new InvalidArgumentError(
+      op,
+      'gateMode',
+      `must be one of 'relay', 'convex', 'bypass', got ${JSON.stringify(gateMode) ?? String(gateMode)}`,
+    );
+  }
   if (config.fineAggregate !== 'mean' && config.fineAggregate !== 'max') {
     throw new InvalidArgumentError(op, 'fineAggregate', `must be 'mean' or 'max', got ${String(config.fineAggregate)}`);
   }
-  return Object.freeze({ ...config, levelChannels: [lc[0], lc[1]] as const, phases: Object.freeze([...ph]) });
+  return Object.freeze({
+    ...config,
+    gateMode,
+    levelChannels: [lc[0], lc[1]] as const,
+    phases: Object.freeze([...ph]),
+  });
 }
 
 /** @internal */

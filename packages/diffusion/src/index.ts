@@ -6,8 +6,8 @@
  * Images are NHWC `[B, H, W, C]` float32 (the layout of `@geolip/nn`).
  * The errors of @geolip/geometry are re-exported so callers can catch them from one place.
  */
-export { GLFM_VARIANTS, PRESET_IMAGE_SIZES, glfmPreset, glfmParamCount, validateGlfmConfig } from './config.js';
-export type { GlfmConfig, GlfmConfigOverrides, GlfmParamBreakdown, GlfmVariant } from './config.js';
+export { GLFM_GATE_MODES, GLFM_VARIANTS, PRESET_IMAGE_SIZES, glfmPreset, glfmParamCount, validateGlfmConfig } from './config.js';
+export type { GlfmConfig, GlfmConfigOverrides, GlfmGateMode, GlfmParamBreakdown, GlfmVariant } from './config.js';
 export { ConstellationRelay, PatchConstellation } from './constellation.js';
 export type { ConstellationRelayOptions, PatchConstellationOptions, RelayOutput } from './constellation.js';
 export { GlfmModel } from './model.js';
@@ -41,7 +41,15 @@ export {
   modelDriftAsync,
   reconstructionCosine,
   reconstructionCosineAsync,
+  routingFraction,
+  routingFractionAsync,
 } from './analysis.js';
-export type { DriftAnalysis, DriftAnalysisOptions, GlfmAnalysis, ModelDriftAnalysis } from './analysis.js';
+export type {
+  DriftAnalysis,
+  DriftAnalysisOptions,
+  GlfmAnalysis,
+  ModelDriftAnalysis,
+  RoutingFraction,
+} from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';

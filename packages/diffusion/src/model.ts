@@ -137,6 +137,7 @@ export interface GlfmForwardResult {
  *     cond = TimeEmbedding(t) + ClassEmbedding(c)             [B, condDim]
  *     v1 regulator:  z = h + σ(g)·Relay(h)                    relay per pixel; gate σ(g) starts at σ(−3)
  *     v2 skip:       z = Skip(flatten h) + σ(g)·Relay(h)      Skip = Linear(s²Cb, s²Cb), unconstrained
+ *                    (`gateMode` 'convex': (1 − σ)·base + σ·Relay; 'bypass': σ·base + (1 − σ)·Relay)
  *     v3 pure:       z = Relay(h)                             the decoder sees only triangulation-derived values
  *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
  *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);
@@ -256,26 +257,16 @@ export class GlfmModel extends Module {
       const cemb = this.classEmbed.forward(labels);
       const cond = tf.add(temb, cemb) as tf.Tensor2D;
       const { features, skips } = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
-      const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
       let latent: tf.Tensor4D;
       let triangulation: tf.Tensor2D;
       if (this.relay) {
-        const relay = this.relay.forward(pixels);
-        triangulation = relay.triangulation;
-        const r = tf.reshape(relay.output, [b, s, s, cb]) as tf.Tensor4D;
-        if (c.variant === 'v3') {
-          latent = r;
-        } else {
-          const gated = tf.mul(r, this.relay.gateTensor()!);
-          const base =
-            c.variant === 'v1'
-              ? features
-              : tf.reshape(this.skip!.forward(tf.reshape(features, [b, s * s * cb])), [b, s, s, cb]);
-          latent = tf.add(base, gated) as tf.Tensor4D;
-        }
+        const paths = this.relayPaths(features);
+        triangulation = paths.triangulation;
+        latent = paths.base === null ? paths.constellation : (tf.add(paths.base, paths.constellation) as tf.Tensor4D);
       } else {
         const pooled = tf.mean(features, [1, 2]) as tf.Tensor2D;
         const coarse = this.coarse!.triangulate(this.coarseProj!.forward(pooled));
+        const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
         const finePix = tf.reshape(this.fine!.triangulate(this.fineProj!.forward(pixels)), [b, s * s, -1]);
         const fine = (c.fineAggregate === 'mean' ? tf.mean(finePix, 1) : tf.max(finePix, 1)) as tf.Tensor2D;
         triangulation = tf.concat([coarse, fine], 1);
@@ -293,6 +284,68 @@ export class GlfmModel extends Module {
       return { velocity, features, latent, triangulation };
     });
     return out;
+  }
+
+  /**
+   * v1–v3: the two terms of the bottleneck, z = base + constellation, as weighted by {@link GlfmConfig.gateMode}
+   * (`base` null for v3). Inside a tidy of the caller.
+   */
+  private relayPaths(features: tf.Tensor4D): {
+    base: tf.Tensor4D | null;
+    constellation: tf.Tensor4D;
+    triangulation: tf.Tensor2D;
+  } {
+    const c = this.config;
+    const [b, s, , cb] = features.shape;
+    const relay = this.relay!.forward(tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D);
+    const r = tf.reshape(relay.output, [b, s, s, cb]) as tf.Tensor4D;
+    if (c.variant === 'v3') return { base: null, constellation: r, triangulation: relay.triangulation };
+    const gate = this.relay!.gateTensor()!;
+    const base =
+      c.variant === 'v1'
+        ? features
+        : (tf.reshape(this.skip!.forward(tf.reshape(features, [b, s * s * cb])), [b, s, s, cb]) as tf.Tensor4D);
+    const [baseWeight, relayWeight] =
+      c.gateMode === 'relay'
+        ? [null, gate]
+        : c.gateMode === 'convex'
+          ? [tf.sub(1, gate), gate]
+          : [gate, tf.sub(1, gate)];
+    return {
+      base: baseWeight === null ? base : (tf.mul(base, baseWeight) as tf.Tensor4D),
+      constellation: tf.mul(r, relayWeight) as tf.Tensor4D,
+      triangulation: relay.triangulation,
+    };
+  }
+
+  /**
+   * v1 / v2: the two weighted terms whose sum is the bottleneck output z (what the decoder receives), for the
+   * routing fraction (`routingFraction` of the analysis); null for v3 and v4.
+   *
+   *     relay:  base = h_or_skip,            constellation = σ(g)·R
+   *     convex: base = (1 − σ(g))·h_or_skip, constellation = σ(g)·R
+   *     bypass: base = σ(g)·h_or_skip,       constellation = (1 − σ(g))·R
+   *
+   * @param x - `[B, H, W, C]` x_t; `t` `[B]`; `labels` `[B]` int32 (as {@link forward}).
+   * @returns `{ base, constellation }`, each `[B, s, s, Cb]` (new tensors, owned by the caller).
+   * @throws {ShapeError} If an input has the wrong shape.
+   */
+  bottleneckPaths(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+  ): { base: tf.Tensor4D; constellation: tf.Tensor4D } | null {
+    const op = 'GlfmModel.bottleneckPaths';
+    this.assertLive('bottleneckPaths');
+    this.checkInputs(op, x, t, labels);
+    const c = this.config;
+    if (c.variant !== 'v1' && c.variant !== 'v2') return null;
+    return tf.tidy(() => {
+      const cond = tf.add(this.timeEmbed.forward(t), this.classEmbed.forward(labels)) as tf.Tensor2D;
+      const { features } = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
+      const { base, constellation } = this.relayPaths(features);
+      return { base: base!, constellation };
+    });
   }
 
   private checkInputs(op: string, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): void {
