@@ -219,7 +219,9 @@ function routingSums(
   const paths = model.bottleneckPaths(batch.x, batch.t, batch.labels);
   if (!paths) return null;
   try {
-    return tf.tidy(() => tf.stack([tf.sum(tf.square(paths.base)), tf.sum(tf.square(paths.constellation))]) as tf.Tensor1D);
+    return tf.tidy(
+      () => tf.stack([tf.sum(tf.square(paths.base)), tf.sum(tf.square(paths.constellation))]) as tf.Tensor1D,
+    );
   } finally {
     tf.dispose([paths.base, paths.constellation]);
   }

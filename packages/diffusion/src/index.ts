@@ -6,7 +6,14 @@
  * Images are NHWC `[B, H, W, C]` float32 (the layout of `@geolip/nn`).
  * The errors of @geolip/geometry are re-exported so callers can catch them from one place.
  */
-export { GLFM_GATE_MODES, GLFM_VARIANTS, PRESET_IMAGE_SIZES, glfmPreset, glfmParamCount, validateGlfmConfig } from './config.js';
+export {
+  GLFM_GATE_MODES,
+  GLFM_VARIANTS,
+  PRESET_IMAGE_SIZES,
+  glfmPreset,
+  glfmParamCount,
+  validateGlfmConfig,
+} from './config.js';
 export type { GlfmConfig, GlfmConfigOverrides, GlfmGateMode, GlfmParamBreakdown, GlfmVariant } from './config.js';
 export { ConstellationRelay, PatchConstellation } from './constellation.js';
 export type { ConstellationRelayOptions, PatchConstellationOptions, RelayOutput } from './constellation.js';
