@@ -292,3 +292,96 @@ function checkBatch(op: string, batch: unknown): void {
   if (batch !== undefined && (typeof batch !== 'object' || batch === null))
     throw new InvalidArgumentError(op, 'batch', 'must be { x, t, labels }');
 }
+
+/** Edges of {@link driftStatistics}'s histogram, radians: 0, 0.05, …, 1.0 (20 bins, then one bin for ≥ 1.0). */
+export const DRIFT_HISTOGRAM_EDGES: readonly number[] = Object.freeze(
+  Array.from({ length: 21 }, (_, i) => Math.round(i * 5) / 100),
+);
+
+/** Options of {@link driftStatistics}. */
+export interface DriftStatisticsOptions extends DriftAnalysisOptions {
+  /** Anchors with drift < split are structural, the rest semantic. Default 0.29154 (the binding constant). */
+  split?: number;
+}
+
+/** {@link driftStatistics}'s result. */
+export interface DriftStatistics {
+  /** Anchors counted (finite drifts). */
+  count: number;
+  /** Fraction with |drift − binding| < window (as `driftSummary`'s `nearBinding`). */
+  nearBinding: number;
+  /** Fraction of anchors with drift < split, and their mean drift (NaN when none). */
+  structural: { fraction: number; mean: number };
+  /** Fraction of anchors with drift ≥ split, and their mean drift (NaN when none). */
+  semantic: { fraction: number; mean: number };
+  /**
+   * Fraction of anchors per bin of {@link DRIFT_HISTOGRAM_EDGES}: bin i holds edges[i] ≤ drift < edges[i + 1], the
+   * last bin (index 20) drift ≥ 1.0. Sums to 1.
+   */
+  histogram: number[];
+}
+
+/**
+ * The per-epoch drift numbers of the card for a set of anchors: the fraction near the binding constant, the
+ * structural / semantic split ([INFER]: the card calls the anchors below 0.29 structural and those above it
+ * semantic; the split point is the binding constant 0.29154) and a histogram of the drift since init.
+ *
+ *     nearBinding = #{a : |d_a − 0.29154| < 0.05} / A
+ *     structural  = #{a : d_a < 0.29154} / A,  semantic = 1 − structural
+ *     histogram_i = #{a : e_i ≤ d_a < e_{i+1}} / A  (e = 0, 0.05, …, 1.0, ∞)
+ *
+ * Non-finite drifts are left out of every count.
+ * @param drift - per-anchor drift from home, radians (e.g. `modelDrift(model).all.drift`).
+ * @throws {InvalidArgumentError} If `drift` is not an array of numbers or an option is not a finite number.
+ * @example
+ * driftStatistics([0.1, 0.3, 0.5, 1.2]).structural; // { fraction: 0.25, mean: 0.1 }
+ */
+export function driftStatistics(drift: ArrayLike<number>, options: DriftStatisticsOptions = {}): DriftStatistics {
+  const op = 'driftStatistics';
+  if (drift === null || typeof drift !== 'object' || typeof drift.length !== 'number')
+    throw new InvalidArgumentError(op, 'drift', 'must be an array of numbers');
+  const binding = options.binding ?? BINDING_CONSTANT;
+  const window = options.window ?? 0.05;
+  const split = options.split ?? binding;
+  for (const [name, v] of [
+    ['binding', binding],
+    ['window', window],
+    ['split', split],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new InvalidArgumentError(op, `options.${name}`, `must be a finite number, got ${String(v)}`);
+  }
+  const edges = DRIFT_HISTOGRAM_EDGES;
+  const bins = new Array<number>(edges.length).fill(0);
+  let count = 0;
+  let near = 0;
+  let nStructural = 0;
+  let sumStructural = 0;
+  let sumSemantic = 0;
+  for (let i = 0; i < drift.length; i++) {
+    const d = drift[i]!;
+    if (!Number.isFinite(d)) continue;
+    count++;
+    if (Math.abs(d - binding) < window) near++;
+    if (d < split) {
+      nStructural++;
+      sumStructural += d;
+    } else sumSemantic += d;
+    let bin = edges.length - 1;
+    for (let k = 1; k < edges.length; k++) {
+      if (d < edges[k]!) {
+        bin = k - 1;
+        break;
+      }
+    }
+    bins[bin]! += 1;
+  }
+  const nSemantic = count - nStructural;
+  return {
+    count,
+    nearBinding: count ? near / count : NaN,
+    structural: { fraction: count ? nStructural / count : NaN, mean: nStructural ? sumStructural / nStructural : NaN },
+    semantic: { fraction: count ? nSemantic / count : NaN, mean: nSemantic ? sumSemantic / nSemantic : NaN },
+    histogram: bins.map((b) => (count ? b / count : NaN)),
+  };
+}

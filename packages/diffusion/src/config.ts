@@ -101,8 +101,7 @@ export type GlfmConfigOverrides = Partial<Omit<GlfmConfig, 'variant'>>;
  * @example
  * const cfg = glfmPreset('v4', { imageSize: 28 }); // 28×28×1, bottleneck 7×7×256
  */
-export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides = {}): GlfmConfig {
-  const op = 'glfmPreset';
+export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides = {}, op = 'glfmPreset'): GlfmConfig {
   checkVariant(op, variant);
   const imageSize = overrides.imageSize ?? 32;
   if (!PRESET_IMAGE_SIZES.includes(imageSize)) {
@@ -140,6 +139,32 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     ...overrides,
   };
   return validateGlfmConfig(config, op);
+}
+
+/**
+ * [INFER] Widths at which v1 and v3 have the card's parameter counts (6.1M and 36.6M; spec §12.1), the bottleneck
+ * kept at the card's Cb = 256 (16 patches → 768 triangulation values). Found by a search over `levelChannels`
+ * (multiples of `groups`) for the count nearest the card's, with c1 ≤ c2 (see the README's arithmetic):
+ * - v1: `[128, 256]` (twice the default widths; DDPM's CIFAR widths): 6,102,276 at 32×32×3, 6,097,666 at 28×28×1;
+ * - v3: `[320, 752]`, `groups` 16: 36,597,747 at 32×32×3, 36,586,225 at 28×28×1. With `groups` 32 the nearest
+ *   is `[512, 544]` (36,706,851).
+ * v2 and v4 are the card's sizes as they are (v2's skip is pinned by the card's 268M).
+ */
+export const GLFM_CARD_WIDTHS: Readonly<Partial<Record<GlfmVariant, GlfmConfigOverrides>>> = Object.freeze({
+  v1: Object.freeze({ levelChannels: [128, 256] as const }),
+  v3: Object.freeze({ levelChannels: [320, 752] as const, groups: 16 }),
+});
+
+/**
+ * {@link glfmPreset} at the card's parameter counts: {@link GLFM_CARD_WIDTHS} for v1 and v3, the preset for v2 and
+ * v4; `overrides` win over both.
+ * @throws {InvalidArgumentError} As {@link glfmPreset}, naming `glfmCardPreset`.
+ * @example
+ * glfmParamCount(glfmCardPreset('v1')).total; // 6,102,276 (card: 6.1M)
+ */
+export function glfmCardPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides = {}): GlfmConfig {
+  checkVariant('glfmCardPreset', variant);
+  return glfmPreset(variant, { ...GLFM_CARD_WIDTHS[variant], ...overrides }, 'glfmCardPreset');
 }
 
 /**

@@ -7,9 +7,11 @@
  * The errors of @geolip/geometry are re-exported so callers can catch them from one place.
  */
 export {
+  GLFM_CARD_WIDTHS,
   GLFM_GATE_MODES,
   GLFM_VARIANTS,
   PRESET_IMAGE_SIZES,
+  glfmCardPreset,
   glfmPreset,
   glfmParamCount,
   validateGlfmConfig,
@@ -40,9 +42,11 @@ export type {
 export { ODE_METHODS, eulerSolve, heunSolve, odeSolve, sample } from './samplers.js';
 export type { OdeMethod, OdeSolveOptions, SampleOptions, VelocityField } from './samplers.js';
 export {
+  DRIFT_HISTOGRAM_EDGES,
   analyzeDrift,
   analyzeGlfm,
   analyzeGlfmAsync,
+  driftStatistics,
   gateValue,
   modelDrift,
   modelDriftAsync,
@@ -54,6 +58,8 @@ export {
 export type {
   DriftAnalysis,
   DriftAnalysisOptions,
+  DriftStatistics,
+  DriftStatisticsOptions,
   GlfmAnalysis,
   ModelDriftAnalysis,
   RoutingFraction,

@@ -2,7 +2,15 @@
 // 16384² skip of v2 at 32×32×3), glfmParamCount against the built model, and the config errors.
 import { describe, expect, it } from 'vitest';
 
-import { GlfmModel, InvalidArgumentError, glfmParamCount, glfmPreset, validateGlfmConfig } from '../src/index.js';
+import {
+  GLFM_CARD_WIDTHS,
+  GlfmModel,
+  InvalidArgumentError,
+  glfmCardPreset,
+  glfmParamCount,
+  glfmPreset,
+  validateGlfmConfig,
+} from '../src/index.js';
 import { tinyConfig } from './helpers.js';
 
 // Parameter counts of the full-size presets are shapes, the same on every backend; building a preset (random init
@@ -124,6 +132,50 @@ describe('parameter counts', () => {
         .map(([n]) => n)
         .filter((n) => n.startsWith('relay.')),
     ).toEqual(['relay.w1', 'relay.b1', 'relay.w2', 'relay.b2', 'relay.gate', 'relay.constellation.anchors']);
+    model.dispose();
+  });
+});
+
+// The card's sizes (v1 6.1M, v3 36.6M) by hand, for widths [c1, c2], Cb = 256, condDim 256, C image channels.
+// conv(k, i, o) = k²·i·o + o; a res block i → o: GroupNorm(i) + conv3(i, o) [+ Linear(256, o) if conditioned]
+// + GroupNorm(o) + conv3(o, o) [+ conv1(i, o) if i ≠ o].
+const conv = (k: number, i: number, o: number) => k * k * i * o + o;
+const res = (i: number, o: number, cond: boolean) =>
+  2 * i + conv(3, i, o) + (cond ? 256 * o + o : 0) + 2 * o + conv(3, o, o) + (i === o ? 0 : conv(1, i, o));
+function handCount(c1: number, c2: number, channels: number, gate: boolean): number {
+  const encoder = conv(3, channels, c1) + res(c1, c1, false) + conv(3, c1, c1) + res(c1, c2, false) + conv(3, c2, c2);
+  const toBottleneck = res(c2, 256, false);
+  const decoder =
+    res(256, c2, true) + conv(3, c2, c2) + res(c2, c1, true) + conv(3, c1, c1) + res(c1, c1, true) + 2 * c1;
+  const out = conv(3, c1, channels);
+  return CONDITIONING + encoder + toBottleneck + RELAY + (gate ? 1 : 0) + decoder + out;
+}
+
+describe('card sizes: v1 at 6.1M and v3 at 36.6M (GLFM_CARD_WIDTHS, [INFER])', () => {
+  it('v1 [128, 256] and v3 [320, 752] (groups 16) have the hand-derived counts, 6.1M and 36.6M', () => {
+    expect(GLFM_CARD_WIDTHS.v1).toEqual({ levelChannels: [128, 256] });
+    expect(GLFM_CARD_WIDTHS.v3).toEqual({ levelChannels: [320, 752], groups: 16 });
+    expect(handCount(64, 128, 1, true)).toBe(2_468_226); // the formula reproduces the default v1 preset
+    expect([handCount(128, 256, 3, true), handCount(128, 256, 1, true)]).toEqual([6_102_276, 6_097_666]);
+    expect([handCount(320, 752, 3, false), handCount(320, 752, 1, false)]).toEqual([36_597_747, 36_586_225]);
+    expect(glfmParamCount(glfmCardPreset('v1')).total).toBe(6_102_276);
+    expect(glfmParamCount(glfmCardPreset('v1', { imageSize: 28 })).total).toBe(6_097_666);
+    expect(glfmParamCount(glfmCardPreset('v3')).total).toBe(36_597_747);
+    expect(glfmParamCount(glfmCardPreset('v3', { imageSize: 28 })).total).toBe(36_586_225);
+    // Both round to the card's numbers.
+    expect((6_102_276 / 1e6).toFixed(1)).toBe('6.1');
+    expect((36_597_747 / 1e6).toFixed(1)).toBe('36.6');
+    // v2 and v4 are the presets; overrides win over the card widths.
+    expect(glfmCardPreset('v4')).toEqual(glfmPreset('v4'));
+    expect(glfmCardPreset('v2', { imageSize: 28 })).toEqual(glfmPreset('v2', { imageSize: 28 }));
+    expect(glfmCardPreset('v1', { levelChannels: [64, 128] }).levelChannels).toEqual([64, 128]);
+    expect(() => glfmCardPreset('v7' as 'v1')).toThrow(/glfmCardPreset: 'variant'/);
+    expect(() => glfmCardPreset('v1', { imageSize: 30 })).toThrow(/glfmCardPreset: 'imageSize'/);
+  });
+
+  it.skipIf(ONCE).each(['v1', 'v3'] as const)('the built card-size %s (28×28×1) has that count', (v) => {
+    const model = new GlfmModel(glfmCardPreset(v, { imageSize: 28 }));
+    expect(model.paramCount()).toBe(v === 'v1' ? 6_097_666 : 36_586_225);
     model.dispose();
   });
 });

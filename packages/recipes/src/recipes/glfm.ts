@@ -12,6 +12,7 @@ import {
   GlfmModel,
   analyzeGlfmAsync,
   flowMatchingLoss,
+  glfmCardPreset,
   glfmPreset,
   interpolate,
   sample,
@@ -71,6 +72,7 @@ const MODEL_KEYS = [
   'phases',
   'relayHidden',
   'gateInit',
+  'gateMode',
   'generatorDim',
   'generatorBlocks',
   'generatorMult',
@@ -84,7 +86,12 @@ export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<O
   batchSize: number;
   /** Training times: U(0, 1) (spec §12.3) or logit-normal. */
   timeSampling: 'uniform' | 'logit_normal';
-  /** Overrides of `glfmPreset(variant, { imageSize: 28 })` (raw, as given). */
+  /**
+   * `'preset'`: `glfmPreset` (v1, v3 at 2.47M); `'card'`: `glfmCardPreset`, v1 and v3 at the card's 6.1M and 36.6M
+   * ([INFER] widths of @geolip/diffusion's `GLFM_CARD_WIDTHS`).
+   */
+  modelSize: 'preset' | 'card';
+  /** Overrides of `glfmPreset(variant, { imageSize: 28 })` (or `glfmCardPreset`) (raw, as given). */
   modelConfig: Record<string, unknown>;
   /** The resolved model config. */
   model: GlfmConfig;
@@ -112,6 +119,7 @@ const KEYS = [
   'variant',
   ...trainingKeys(OPTIMIZER),
   'timeSampling',
+  'modelSize',
   'modelConfig',
   'sampler',
   'sampleSteps',
@@ -136,8 +144,10 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
   const seed = R.num(o, 'seed', 'int>=0', 0);
   const mc = R.object(o, 'modelConfig') ?? {};
   R.keys(mc, MODEL_KEYS, 'modelConfig');
+  const modelSize = R.choice(o, 'modelSize', ['preset', 'card'] as const, 'preset');
+  const preset = modelSize === 'card' ? glfmCardPreset : glfmPreset;
   const model: GlfmConfig = withModelConfig(R, 'modelConfig', () =>
-    glfmPreset(variant, { imageSize: 28, seed, ...(mc as object) }),
+    preset(variant, { imageSize: 28, seed, ...(mc as object) }),
   );
   const cm = R.object(o, 'classifierModel') ?? {};
   R.keys(cm, CLASSIFIER_KEYS, 'classifierModel');
@@ -151,6 +161,7 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
     batchSize: R.num(o, 'batchSize', 'int>0', 128),
     ...(readOptimizerBlock(R, o, OPTIMIZER) as Required<OptimizerBlock>),
     timeSampling: R.choice(o, 'timeSampling', ['uniform', 'logit_normal'] as const, 'uniform'),
+    modelSize,
     modelConfig: mc,
     model,
     sampler: R.choice(o, 'sampler', ['euler', 'heun'] as const, 'euler'),
