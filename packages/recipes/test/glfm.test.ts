@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
-import { GlfmModel } from '@geolip/diffusion';
+import { GlfmModel, glfmParamCount } from '@geolip/diffusion';
 import { ViTClassifier } from '@geolip/vision';
 
+import { plotPoint } from '../src/recipes/glfm-plot.js';
+import { decodeGrayPng } from './png.js';
 import { expectLoadsByMetadata, writeFashionMnistSplit, runRecipe } from './helpers.js';
 
 const TINY = {
@@ -120,6 +122,47 @@ describe('geolip-train run glfm', () => {
           expect(Number.isFinite(e.metrics[k]), k).toBe(true);
         expect(e.metrics.gate !== undefined).toBe(variant === 'v1');
       }
+      // Drift statistics per epoch: the split and the histogram are fractions of the same anchors.
+      for (const e of evals) {
+        const m = e.metrics;
+        expect(m.structural_fraction + m.semantic_fraction).toBeCloseTo(1, 12);
+        const bins = Array.from({ length: 21 }, (_, i) => m[`drift_hist_${String(i).padStart(2, '0')}`]);
+        expect(bins.every((v) => v >= 0 && v <= 1)).toBe(true);
+        expect(bins.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+        if (variant === 'v1') {
+          // gateMode 'relay': weight = σ / (1 + σ); the energy share is measured, in [0, 1].
+          expect(m.routing_weight).toBeCloseTo(m.gate / (1 + m.gate), 12);
+          expect(m.routing_energy).toBeGreaterThanOrEqual(0);
+          expect(m.routing_energy).toBeLessThanOrEqual(1);
+        } else {
+          expect(m.routing_weight).toBeUndefined();
+          for (const k of ['near_binding_coarse', 'near_binding_fine', 'structural_fraction_fine'])
+            expect(m[k], k).toBeGreaterThanOrEqual(0);
+        }
+      }
+      // result.json: the curve over epochs is the eval records', the final split and histogram are the last epoch's.
+      expect(result.driftCurve.file).toBe(`drift-${variant}.png`);
+      expect(result.driftCurve.histogramEdges).toHaveLength(21);
+      expect(result.driftCurve.epochs.map((p: { epoch: number }) => p.epoch)).toEqual([1, 2]);
+      expect(result.driftCurve.epochs.map((p: { nearBinding: number }) => p.nearBinding)).toEqual(
+        evals.map((e) => e.metrics.near_binding),
+      );
+      expect(result.driftCurve.epochs[1].histogram).toEqual(
+        Array.from({ length: 21 }, (_, i) => evals[1].metrics[`drift_hist_${String(i).padStart(2, '0')}`]),
+      );
+      expect(result.analysis.structuralFraction).toBe(evals[1].metrics.structural_fraction);
+      expect(result.analysis.driftHistogram).toEqual(result.driftCurve.epochs[1].histogram);
+      if (variant === 'v1') {
+        expect(result.routing.gateMode).toBe('relay');
+        expect(result.routing.energy).toBe(evals[1].metrics.routing_energy);
+      } else expect(result.routing).toBeNull();
+      // The drift plot: 556 × 320, the near-binding curve black at each epoch's value.
+      const plot = decodeGrayPng(new Uint8Array(await readFile(join(out, `drift-${variant}.png`))));
+      expect([plot.width, plot.height]).toEqual([556, 320]);
+      evals.forEach((e, i) => {
+        const p = plotPoint(0, i, 2, e.metrics.near_binding);
+        expect(plot.pixels[p.y * plot.width + p.x], `epoch ${i + 1}`).toBe(0);
+      });
       expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
       // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
       const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
@@ -172,6 +215,24 @@ describe('geolip-train run glfm', () => {
     const again = await run(cfg, 'run-v3');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
+  });
+
+  it('modelSize "card" takes the card widths (v1 6.1M, v3 36.6M); gateMode passes through modelConfig', () => {
+    const v1 = parseGlfmConfig({ variant: 'v1', modelSize: 'card', modelConfig: { gateMode: 'convex' } }, '/');
+    expect(v1.modelSize).toBe('card');
+    expect(v1.model.levelChannels).toEqual([128, 256]);
+    expect(v1.model.gateMode).toBe('convex');
+    expect(glfmParamCount(v1.model).total).toBe(6_097_666);
+    const v3 = parseGlfmConfig({ variant: 'v3', modelSize: 'card' }, '/');
+    expect([v3.model.levelChannels, v3.model.groups]).toEqual([[320, 752], 16]);
+    expect(glfmParamCount(v3.model).total).toBe(36_586_225);
+    expect(parseGlfmConfig({ variant: 'v1' }, '/').model.levelChannels).toEqual([64, 128]); // default 'preset'
+    expect(() => parseGlfmConfig({ variant: 'v1', modelSize: 'huge' }, '/')).toThrow(
+      /'modelSize' must be one of 'preset', 'card'/,
+    );
+    expect(() => parseGlfmConfig({ variant: 'v1', modelConfig: { gateMode: 'mix' } }, '/')).toThrow(
+      /'modelConfig' is invalid: .*gateMode/,
+    );
   });
 
   it('refuses bad configs naming the field', async () => {

@@ -8,9 +8,11 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import {
+  DRIFT_HISTOGRAM_EDGES,
   GLFM_VARIANTS,
   GlfmModel,
   analyzeGlfmAsync,
+  driftStatistics,
   flowMatchingLoss,
   glfmCardPreset,
   glfmPreset,
@@ -19,7 +21,7 @@ import {
   sampleTimes,
   seededNormal,
 } from '@geolip/diffusion';
-import type { GlfmConfig, GlfmVariant } from '@geolip/diffusion';
+import type { GlfmAnalysis, GlfmConfig, GlfmVariant } from '@geolip/diffusion';
 import { FMNIST_SMALL_VIT, ViTClassifier, vitClassifierFromSafetensors } from '@geolip/vision';
 import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
@@ -50,6 +52,8 @@ import type {
 } from '@geolip/train';
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 
+import { drawDriftPlot } from './glfm-plot.js';
+import type { DriftPoint } from './glfm-plot.js';
 import { withModelConfig } from './model-config.js';
 import { readConfigObject, trainingKeys } from './config-blocks.js';
 
@@ -242,12 +246,53 @@ async function validate(
   return {
     val_fm_loss: sum / n,
     ...(a.gate !== null ? { gate: a.gate } : {}),
+    ...(a.routing !== null ? { routing_weight: a.routing.weight, routing_energy: a.routing.energy } : {}),
     drift_mean: d.mean,
     drift_median: d.median,
     drift_max: d.max,
     near_binding: d.nearBinding,
+    ...driftMetrics(a),
     recon_cos: cos,
   };
+}
+
+/**
+ * The drift statistics of an analysis as flat eval metrics: the structural / semantic split at 0.29154, the drift
+ * histogram (`drift_hist_00` … `drift_hist_20`, the bins of `DRIFT_HISTOGRAM_EDGES`) and, for a model with several
+ * constellations (v4), `near_binding_<name>` and `structural_fraction_<name>` of each.
+ */
+export function driftMetrics(a: GlfmAnalysis): Record<string, number> {
+  const all = driftStatistics(a.drift.all.drift);
+  const out: Record<string, number> = {
+    structural_fraction: all.structural.fraction,
+    semantic_fraction: all.semantic.fraction,
+    structural_drift_mean: all.structural.mean,
+    semantic_drift_mean: all.semantic.mean,
+  };
+  all.histogram.forEach((v, i) => (out[`drift_hist_${String(i).padStart(2, '0')}`] = v));
+  const named = Object.entries(a.drift.constellations);
+  if (named.length > 1) {
+    for (const [name, c] of named) {
+      const st = driftStatistics(c.drift);
+      out[`near_binding_${name}`] = st.nearBinding;
+      out[`structural_fraction_${name}`] = st.structural.fraction;
+    }
+  }
+  return out;
+}
+
+/** The eval records of `metrics.jsonl` as plot points (the last record of each step; epoch = step / stepsPerEpoch). */
+export function readDriftPoints(metricsText: string, stepsPerEpoch: number): DriftPoint[] {
+  const byStep = new Map<number, Record<string, number>>();
+  for (const line of metricsText.split('\n')) {
+    if (line.trim() === '') continue;
+    const record = JSON.parse(line) as { type?: string; step?: number; metrics?: Record<string, number> };
+    if (record.type === 'eval' && typeof record.step === 'number' && record.metrics)
+      byStep.set(record.step, record.metrics);
+  }
+  return [...byStep.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([step, metrics]) => ({ epoch: step / stepsPerEpoch, metrics }));
 }
 
 /** Samples in [−1, 1] → bytes (clamped, rounded). */
@@ -467,6 +512,21 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const gridFile = `samples-${cfg.variant}.png`;
     await writeFileAtomic(join(options.out, gridFile), encodeGrayPng(grid.width, grid.height, grid.pixels));
 
+    // The drift plot over epochs, from every eval record of metrics.jsonl (earlier sessions of a resumed run too).
+    const driftPoints = existsSync(metricsFile)
+      ? readDriftPoints(readFileSync(metricsFile, 'utf8'), stepsPerEpoch)
+      : [];
+    const driftPlotFile = `drift-${cfg.variant}.png`;
+    if (driftPoints.length > 0) {
+      const names = Object.keys(analysis.drift.constellations);
+      const extra =
+        names.length > 1
+          ? names.map((k, i) => ({ key: `near_binding_${k}`, name: k.toUpperCase(), gray: 110 + 60 * i }))
+          : [];
+      const plot = drawDriftPlot(driftPoints, extra);
+      await writeFileAtomic(join(options.out, driftPlotFile), encodeGrayPng(plot.width, plot.height, plot.pixels));
+    }
+
     // The classifier on real data: loaded, or trained here (and saved for reuse).
     const classifierSource = cfg.classifier ?? 'trained';
     if (cfg.classifier !== undefined) classifier = loadClassifier(cfg.classifier);
@@ -519,6 +579,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const conditionalAccuracy = perClassHits.reduce((a, b) => a + b, 0) / nSamples;
 
     const d = analysis.drift;
+    const finalDrift = driftStatistics(d.all.drift);
     const result = {
       variant: cfg.variant,
       params: model.paramCount(),
@@ -537,6 +598,11 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
         driftMedian: d.all.summary.median,
         driftMax: d.all.summary.max,
         nearBinding: d.all.summary.nearBinding,
+        structuralFraction: finalDrift.structural.fraction,
+        semanticFraction: finalDrift.semantic.fraction,
+        structuralDriftMean: finalDrift.structural.mean,
+        semanticDriftMean: finalDrift.semantic.mean,
+        driftHistogram: finalDrift.histogram,
         reconstructionCosine: final.recon_cos,
         constellations: Object.fromEntries(
           Object.entries(d.constellations).map(([k, v]) => [
@@ -544,6 +610,23 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
             { mean: v.summary.mean, median: v.summary.median, nearBinding: v.summary.nearBinding },
           ]),
         ),
+      },
+      /** v1 / v2: `routingFraction` of @geolip/diffusion; `energy` measured on the last eval's validation batch. */
+      routing: analysis.routing ? { ...analysis.routing, energy: final.routing_energy ?? NaN } : null,
+      driftCurve: {
+        file: driftPoints.length > 0 ? driftPlotFile : null,
+        histogramEdges: DRIFT_HISTOGRAM_EDGES,
+        epochs: driftPoints.map((p) => ({
+          epoch: p.epoch,
+          nearBinding: p.metrics.near_binding,
+          structuralFraction: p.metrics.structural_fraction,
+          semanticFraction: p.metrics.semantic_fraction,
+          ...(p.metrics.gate !== undefined ? { gate: p.metrics.gate } : {}),
+          ...(p.metrics.routing_weight !== undefined
+            ? { routingWeight: p.metrics.routing_weight, routingEnergy: p.metrics.routing_energy }
+            : {}),
+          histogram: DRIFT_HISTOGRAM_EDGES.map((_, i) => p.metrics[`drift_hist_${String(i).padStart(2, '0')}`]),
+        })),
       },
       conditionalAccuracy,
       conditionalAccuracyPerClass: Object.fromEntries(
@@ -575,7 +658,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
         `recon cos ${fmt(final.recon_cos)} (${trainSeconds.toFixed(0)} s training)\n`,
     );
     io.stdout.write(
-      `wrote ${resultFile}, ${gridFile}, model.safetensors` +
+      `wrote ${resultFile}, ${gridFile}, ${driftPoints.length > 0 ? `${driftPlotFile}, ` : ''}model.safetensors` +
         `${cfg.classifier === undefined ? ', classifier.safetensors' : ''}, ${metricsFile}\n`,
     );
     return 0;
