@@ -7,6 +7,8 @@
  *   (the best-F1 or best-accuracy cut), `thresholdedEvaluation` (fit on one split, report on another),
  *   `multiLabelF1`
  * - ranking: `averagePrecision`, `meanAveragePrecision` (macro mAP), `recallAtK` (retrieval)
+ * - frechet: `featureStatistics` (mean, unbiased covariance), `frechetDistance` (the FID formula), and
+ *   `frechetDistanceFromFeatures` (both at once)
  *
  * Used by @geolip/bench (tasks), @geolip/text (the paraphrase threshold head) and the training recipes.
  * Errors are @geolip/geometry's typed errors, naming the function and the argument.
@@ -23,3 +25,5 @@ export type {
 } from './classification.js';
 export { averagePrecision, meanAveragePrecision, recallAtK } from './ranking.js';
 export type { MeanAveragePrecision, RetrievalRelevance, RecallAtK } from './ranking.js';
+export { featureStatistics, frechetDistance, frechetDistanceFromFeatures } from './frechet.js';
+export type { GaussianStatistics } from './frechet.js';

@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
 import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
-import { GlfmModel, glfmParamCount } from '@geolip/diffusion';
-import { ViTClassifier } from '@geolip/vision';
+import * as tf from '@tensorflow/tfjs-core';
+import { GlfmModel, fromPretrained, glfmParamCount, sample } from '@geolip/diffusion';
+import { frechetDistanceFromFeatures } from '@geolip/metrics';
+import { ViTClassifier, loadGeolipFashionMnist, vitClassifierFromSafetensors } from '@geolip/vision';
+import { loadFashionMnist } from '@geolip/vision/io';
 
 import { plotPoint } from '../src/recipes/glfm-plot.js';
 import { decodeGrayPng } from './png.js';
@@ -70,6 +73,37 @@ function ihdr(png: Uint8Array): { width: number; height: number } {
   expect(String.fromCharCode(...png.subarray(12, 16))).toBe('IHDR');
   const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+/** The recipe's Fréchet distance, from its saved files: seeded samples (chunk k: seed + 1000 + k) and test images. */
+async function recomputeFrechet(
+  out: string,
+  result: { testImages: number; samplesScored: number; frechet: { dim: number }; grid: { seed: number } },
+  batchSize: number,
+): Promise<number> {
+  const seed = result.grid.seed;
+  const model = await fromPretrained<GlfmModel>(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+  const net = vitClassifierFromSafetensors(new Uint8Array(await readFile(join(out, 'classifier.safetensors'))));
+  const embed = (images01: Float32Array, n: number): Float32Array =>
+    tf.tidy(() => net.forward(tf.tensor4d(images01, [n, 28, 28, 1])).embedding).dataSync() as Float32Array;
+  const test = await loadFashionMnist('test', { dir });
+  const n = result.testImages;
+  const real = embed(
+    Float32Array.from(test.images.subarray(0, n * 784), (v) => v / 255),
+    n,
+  );
+  const labels = Array.from({ length: result.samplesScored }, (_, i) => i % 10);
+  const samples: number[] = [];
+  for (let s = 0, chunk = 0; s < labels.length; s += batchSize, chunk++) {
+    const part = labels.slice(s, s + batchSize);
+    const images = sample(model, { labels: part, steps: 2, method: 'euler', seed: seed + 1000 + chunk });
+    const x01 = Float32Array.from(images.dataSync(), (v) => Math.min(1, Math.max(0, (v + 1) / 2)));
+    images.dispose();
+    samples.push(...embed(x01, part.length));
+  }
+  model.dispose();
+  net.dispose();
+  return frechetDistanceFromFeatures(real, samples, result.frechet.dim);
 }
 
 describe('geolip-train run glfm', () => {
@@ -163,6 +197,17 @@ describe('geolip-train run glfm', () => {
         const p = plotPoint(0, i, 2, e.metrics.near_binding);
         expect(plot.pixels[p.y * plot.width + p.x], `epoch ${i + 1}`).toBe(0);
       });
+      // Fréchet distance in the classifier's embedding space (16 wide: TINY_CLASSIFIER's outDim), recomputed here
+      // from the saved model and classifier: the same seeded samples and the same test images give the same value.
+      expect(result.frechet).toEqual({
+        features: 'ViT classifier embedding',
+        dim: 16,
+        samples: 20,
+        realImages: result.testImages,
+        realSplit: 'test',
+      });
+      expect(result.frechetDistance).toBeGreaterThan(0);
+      expect(result.frechetDistance).toBeCloseTo(await recomputeFrechet(out, result, base(variant).batchSize), 6);
       expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
       // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
       const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));
@@ -215,6 +260,19 @@ describe('geolip-train run glfm', () => {
     const again = await run(cfg, 'run-v3');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a checkpoint; pass --resume/);
+  });
+
+  it.skipIf(CPU)('"classifier": "bundled" scores with the Dual-Stream ViT of @geolip/vision (wasm only)', async () => {
+    const r = await run({ ...base('v1'), epochs: 1, classifier: 'bundled' }, 'run-v1-bundled');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const result = JSON.parse(await readFile(join(dir, 'run-v1-bundled', 'result.json'), 'utf8'));
+    expect(result.classifier.source).toBe('bundled');
+    expect(result.frechet.features).toBe('fmnist-dual-stream emb');
+    const clf = await loadGeolipFashionMnist();
+    expect(result.frechet.dim).toBe(clf.model.config.outDim);
+    clf.dispose();
+    expect(result.frechetDistance).toBeGreaterThan(0);
+    expect(parseGlfmConfig({ variant: 'v1', classifier: 'bundled' }, '/cfg').classifier).toBe('bundled');
   });
 
   it('modelSize "card" takes the card widths (v1 6.1M, v3 36.6M); gateMode passes through modelConfig', () => {

@@ -148,7 +148,10 @@ export function panelOrigin(index: number): { x: number; y: number } {
   };
 }
 
-/** The pixel of epoch `i` of `n` at value v ∈ [0, 1] (clamped) in panel `index`: x spans the width, y = 0 at the bottom. */
+/**
+ * The pixel of epoch `i` of `n` at value v ∈ [0, 1] (clamped) in panel `index`: x spans the width (one epoch: the
+ * middle), v = 0 on the bottom row.
+ */
 export function plotPoint(index: number, i: number, n: number, value: number): { x: number; y: number } {
   const L = DRIFT_PLOT_LAYOUT;
   const o = panelOrigin(index);

@@ -22,7 +22,8 @@ import {
   seededNormal,
 } from '@geolip/diffusion';
 import type { GlfmAnalysis, GlfmConfig, GlfmVariant } from '@geolip/diffusion';
-import { FMNIST_SMALL_VIT, ViTClassifier, vitClassifierFromSafetensors } from '@geolip/vision';
+import { FMNIST_SMALL_VIT, ViTClassifier, loadGeolipFashionMnist, vitClassifierFromSafetensors } from '@geolip/vision';
+import { frechetDistanceFromFeatures } from '@geolip/metrics';
 import type { ViTEncoderConfig } from '@geolip/vision';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, batches, loadFashionMnist } from '@geolip/vision/io';
 import type { ImageBatch, ImageDataset } from '@geolip/vision/io';
@@ -108,7 +109,10 @@ export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<O
   /** The first `valSize` test images give the per-epoch flow-matching validation loss (0 = all of `testLimit`). */
   valSize: number;
   seed: number;
-  /** `model.safetensors` of an `fmnist-vit` run with `"model": "vit"` (or this recipe's `classifier.safetensors`). */
+  /**
+   * `model.safetensors` of an `fmnist-vit` run with `"model": "vit"` (or this recipe's `classifier.safetensors`), or
+   * `"bundled"`: the Dual-Stream ViT of @geolip/vision (`loadGeolipFashionMnist`).
+   */
   classifier: string | undefined;
   classifierSteps: number;
   classifierBatchSize: number;
@@ -118,6 +122,8 @@ export interface GlfmRecipeConfig extends DataBlock, CheckpointBlock, Required<O
 }
 
 const R = configReader('glfm');
+/** `classifier` value that selects @geolip/vision's bundled Fashion-MNIST classifier. */
+const BUNDLED = 'bundled';
 const OPTIMIZER: OptimizerBlock = { lr: 1e-3, warmupSteps: 200, weightDecay: 0, clipNorm: 1 };
 const KEYS = [
   'variant',
@@ -175,7 +181,7 @@ export function parseGlfmConfig(raw: unknown, configDir: string): GlfmRecipeConf
     valSize: R.num(o, 'valSize', 'int>=0', 1000),
     seed,
     ...readCheckpointBlock(R, o, 1000),
-    classifier: classifier === undefined ? undefined : resolve(configDir, classifier),
+    classifier: classifier === undefined || classifier === BUNDLED ? classifier : resolve(configDir, classifier),
     classifierSteps: R.num(o, 'classifierSteps', 'int>0', 1500),
     classifierBatchSize: R.num(o, 'classifierBatchSize', 'int>0', 128),
     classifierLr: R.num(o, 'classifierLr', '>0', 1e-3),
@@ -326,18 +332,58 @@ function composeGrid(
   return { width, height, pixels };
 }
 
-/** Predicted classes of images in [0, 1] (`[n·784]`). */
-async function classify(net: ViTClassifier, images01: Float32Array, n: number, batch: number): Promise<Int32Array> {
-  const out = new Int32Array(n);
+/**
+ * What scores samples: a classifier whose argmax is the predicted class and whose embedding is the feature space of
+ * the Fréchet distance. The recipe's ViT (`embedding`, trained or loaded) or the bundled Dual-Stream ViT of
+ * @geolip/vision (`loadGeolipFashionMnist`, its `emb`).
+ */
+interface SampleScorer {
+  /** `[B, 28, 28, 1]` images in [0, 1] → logits `[B, 10]` and the embedding `[B, D]`. */
+  forward(x: tf.Tensor4D): { logits: tf.Tensor2D; embedding: tf.Tensor2D };
+  dispose(): void;
+}
+
+function vitScorer(net: ViTClassifier): SampleScorer {
+  return { forward: (x) => net.forward(x), dispose: () => net.dispose() };
+}
+
+async function bundledScorer(): Promise<SampleScorer> {
+  const clf = await loadGeolipFashionMnist();
+  return {
+    forward: (x) =>
+      tf.tidy(() => {
+        const o = clf.model.forward(x);
+        return { logits: o.logits, embedding: o.emb };
+      }),
+    dispose: () => clf.dispose(),
+  };
+}
+
+/** Predicted classes and embeddings (`[n·D]` row-major) of images in [0, 1] (`[n·784]`). */
+async function score(
+  net: SampleScorer,
+  images01: Float32Array,
+  n: number,
+  batch: number,
+): Promise<{ pred: Int32Array; features: Float32Array; dim: number }> {
+  const pred = new Int32Array(n);
+  let features = new Float32Array(0);
+  let dim = 0;
   for (let s = 0; s < n; s += batch) {
     const b = Math.min(batch, n - s);
-    const pred = tf.tidy(() =>
-      tf.argMax(net.forward(tf.tensor4d(images01.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1])).logits, 1),
-    );
-    out.set(await pred.data(), s);
-    pred.dispose();
+    const [p, e] = tf.tidy(() => {
+      const o = net.forward(tf.tensor4d(images01.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1]));
+      return [tf.argMax(o.logits, 1), o.embedding];
+    });
+    if (s === 0) {
+      dim = e!.shape[1]!;
+      features = new Float32Array(n * dim);
+    }
+    pred.set((await p!.data()) as Int32Array, s);
+    features.set((await e!.data()) as Float32Array, s * dim);
+    tf.dispose([p!, e!]);
   }
-  return out;
+  return { pred, features, dim };
 }
 
 /**
@@ -438,7 +484,7 @@ export function glfmTraining(
 async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   const { io, options } = job;
   const started = Date.now();
-  if (cfg.classifier !== undefined && !existsSync(cfg.classifier))
+  if (cfg.classifier !== undefined && cfg.classifier !== BUNDLED && !existsSync(cfg.classifier))
     R.fail(`'classifier' ${cfg.classifier} does not exist`, 'classifier');
   const trainSet = await loadFashionMnist('train', { dir: cfg.data });
   const testSet = await loadFashionMnist('test', { dir: cfg.data });
@@ -469,7 +515,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
   const t0 = Date.now();
   let secondsBefore = 0;
   const trainSecondsNow = (): number => secondsBefore + (Date.now() - t0) / 1000;
-  let classifier: ViTClassifier | undefined;
+  let classifier: SampleScorer | undefined;
   try {
     const summary = await train<ImageBatch>({
       ...training.options,
@@ -527,29 +573,32 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       await writeFileAtomic(join(options.out, driftPlotFile), encodeGrayPng(plot.width, plot.height, plot.pixels));
     }
 
-    // The classifier on real data: loaded, or trained here (and saved for reuse).
+    // The classifier on real data: the bundled one, loaded, or trained here (and saved for reuse).
     const classifierSource = cfg.classifier ?? 'trained';
-    if (cfg.classifier !== undefined) classifier = loadClassifier(cfg.classifier);
+    if (cfg.classifier === BUNDLED) classifier = await bundledScorer();
+    else if (cfg.classifier !== undefined) classifier = vitScorer(loadClassifier(cfg.classifier));
     else {
       io.stdout.write(
         `glfm: training the classifier ` +
           `(${cfg.classifierSteps} steps of ${Math.min(cfg.classifierBatchSize, nTrain)})\n`,
       );
-      classifier = await trainClassifier(cfg, trainData);
-      const cs = classifier.stateDict();
+      const net = await trainClassifier(cfg, trainData);
+      classifier = vitScorer(net);
+      const cs = net.stateDict();
       const cw = await readWeightsAsync(cs);
       tf.dispose(Object.values(cs));
       await writeFileAtomic(
         join(options.out, 'classifier.safetensors'),
-        writeSafetensors(cw, writeModelMetadata({ type: 'vision/vit', config: classifier.encoder.config })),
+        writeSafetensors(cw, writeModelMetadata({ type: 'vision/vit', config: net.encoder.config })),
       );
     }
-    const testPred = await classify(
+    const real = await score(
       classifier,
       Float32Array.from(testSet.images.subarray(0, nTest * 784), (v) => v / 255),
       nTest,
       500,
     );
+    const testPred = real.pred;
     let testHits = 0;
     for (let i = 0; i < nTest; i++) if (testPred[i] === testSet.labels[i]) testHits++;
     const classifierTestAccuracy = testHits / nTest;
@@ -558,6 +607,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const nSamples = 10 * cfg.samplesPerClass;
     const sampleLabels = Array.from({ length: nSamples }, (_, i) => i % 10);
     const perClassHits = new Array<number>(10).fill(0);
+    let sampleFeatures = new Float32Array(0);
     for (let s = 0, chunk = 0; s < nSamples; s += cfg.batchSize, chunk++) {
       const labels = sampleLabels.slice(s, s + cfg.batchSize);
       const images = sample(model, {
@@ -568,15 +618,20 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       });
       const values = await images.data();
       images.dispose();
-      const pred = await classify(
+      const scored = await score(
         classifier,
         Float32Array.from(values, (v) => Math.min(1, Math.max(0, (v + 1) / 2))),
         labels.length,
         500,
       );
-      for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) perClassHits[labels[i]!]! += 1;
+      if (s === 0) sampleFeatures = new Float32Array(nSamples * scored.dim);
+      sampleFeatures.set(scored.features, s * scored.dim);
+      for (let i = 0; i < labels.length; i++) if (scored.pred[i] === labels[i]) perClassHits[labels[i]!]! += 1;
     }
     const conditionalAccuracy = perClassHits.reduce((a, b) => a + b, 0) / nSamples;
+    // FID-style Fréchet distance in the classifier's embedding space: the samples against the real test images.
+    const frechet =
+      nSamples >= 2 && nTest >= 2 ? frechetDistanceFromFeatures(real.features, sampleFeatures, real.dim) : Number.NaN;
 
     const d = analysis.drift;
     const finalDrift = driftStatistics(d.all.drift);
@@ -629,6 +684,15 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
         })),
       },
       conditionalAccuracy,
+      /** `frechetDistanceFromFeatures` of @geolip/metrics (the FID formula) on the classifier's embeddings. */
+      frechetDistance: frechet,
+      frechet: {
+        features: cfg.classifier === BUNDLED ? 'fmnist-dual-stream emb' : 'ViT classifier embedding',
+        dim: real.dim,
+        samples: nSamples,
+        realImages: nTest,
+        realSplit: 'test',
+      },
       conditionalAccuracyPerClass: Object.fromEntries(
         FASHION_MNIST_CLASSES.map((c, i) => [c, perClassHits[i]! / cfg.samplesPerClass]),
       ),
@@ -651,7 +715,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(n);
     io.stdout.write(
       `\nglfm: ${cfg.variant} val FM loss ${fmt(final.val_fm_loss)}, ` +
-        `conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}% ` +
+        `conditional accuracy ${(100 * conditionalAccuracy).toFixed(2)}%, Fréchet distance ${fmt(frechet)} ` +
         `(classifier test accuracy ${(100 * classifierTestAccuracy).toFixed(2)}%), gate ${fmt(analysis.gate)}, ` +
         `drift mean ${fmt(d.all.summary.mean)} rad ` +
         `median ${fmt(d.all.summary.median)} rad, near 0.29154 ${fmt(d.all.summary.nearBinding, 3)}, ` +
