@@ -66,3 +66,5 @@ export type {
 } from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
+export { EMBEDDING_PRECISIONS, quantizationCv, quantizeEmbeddings } from './quantization.js';
+export type { EmbeddingPrecision, QuantizationCv, QuantizationCvOptions } from './quantization.js';

@@ -206,6 +206,12 @@ describe('geolip-train run glfm', () => {
         realImages: result.testImages,
         realSplit: 'test',
       });
+      // CV across precisions of the encoder's patch vectors on the first validation batch (min(valSize, batchSize)
+      // images): 7·7 pixels × Cb / 16 = 1 patch each, 16 wide.
+      const nq = Math.min(CPU ? 4 : 16, base(variant).batchSize);
+      expect([result.quantizationCv.rows, result.quantizationCv.dim]).toEqual([nq * 49, 16]);
+      for (const p of ['fp32', 'fp16', 'int8', 'binary']) expect(result.quantizationCv.cv[p], p).toBeGreaterThan(0);
+      expect(result.quantizationCv.spread).toBeGreaterThanOrEqual(0);
       expect(result.frechetDistance).toBeGreaterThan(0);
       expect(result.frechetDistance).toBeCloseTo(await recomputeFrechet(out, result, base(variant).batchSize), 6);
       expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers

@@ -17,11 +17,12 @@ import {
   glfmCardPreset,
   glfmPreset,
   interpolate,
+  quantizationCv,
   sample,
   sampleTimes,
   seededNormal,
 } from '@geolip/diffusion';
-import type { GlfmAnalysis, GlfmConfig, GlfmVariant } from '@geolip/diffusion';
+import type { GlfmAnalysis, GlfmConfig, GlfmVariant, QuantizationCv } from '@geolip/diffusion';
 import { FMNIST_SMALL_VIT, ViTClassifier, loadGeolipFashionMnist, vitClassifierFromSafetensors } from '@geolip/vision';
 import { frechetDistanceFromFeatures } from '@geolip/metrics';
 import type { ViTEncoderConfig } from '@geolip/vision';
@@ -301,6 +302,34 @@ export function readDriftPoints(metricsText: string, stepsPerEpoch: number): Dri
     .map(([step, metrics]) => ({ epoch: step / stepsPerEpoch, metrics }));
 }
 
+/**
+ * The card's "CV across precisions": `quantizationCv` of @geolip/diffusion (pentachoron CV at fp32 / fp16 / int8 /
+ * 1 bit, spec §2.1) of the encoder's patch vectors on the first `n` validation images at the validation seed's times
+ * and noise: every pixel's Cb-wide feature split into its `patchDim`-wide patches, each a point of S^15 once
+ * normalized (the vectors the constellation triangulates; v4 projects them first) [INFER]. Rows are pixel-major, so
+ * the CV's first-512-rows pool covers the first images. Null when there are fewer than 5 rows.
+ */
+async function patchQuantizationCv(
+  model: GlfmModel,
+  x: Float32Array,
+  labels: Uint8Array,
+  n: number,
+  cfg: GlfmRecipeConfig,
+): Promise<(QuantizationCv & { rows: number; dim: number }) | null> {
+  const rng = createRng(cfg.seed + 7919);
+  const x0 = tf.tensor4d(x.subarray(0, n * 784), [n, 28, 28, 1]);
+  const lab = tf.tensor1d(Int32Array.from(labels.subarray(0, n)), 'int32');
+  const t = tf.tensor1d(sampleTimes(n, rng));
+  const noise = seededNormal([n, 28, 28, 1], rng) as tf.Tensor4D;
+  const { xt, target } = interpolate(x0, noise, t);
+  const r = model.forwardDetailed(xt as tf.Tensor4D, t, lab);
+  const dim = model.config.patchDim;
+  const values = await r.features.data();
+  tf.dispose([x0, lab, t, noise, xt, target, r.velocity, r.features, r.latent, r.triangulation]);
+  const rows = values.length / dim;
+  return rows < 5 ? null : { ...quantizationCv(values, dim), rows, dim };
+}
+
 /** Samples in [−1, 1] → bytes (clamped, rounded). */
 function toBytes(values: Float32Array | Int32Array | Uint8Array): Uint8Array {
   return Uint8Array.from(values, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255));
@@ -534,6 +563,7 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const trainSeconds = trainSecondsNow();
     const final = summary.lastEval ?? (await validate(model, valX, valLabels, nVal, cfg.batchSize, cfg.seed + 7919));
     const analysis = await analyzeGlfmAsync(model); // asynchronous reads: webgpu in Node cannot read synchronously
+    const precisionCv = await patchQuantizationCv(model, valX, valLabels, Math.min(nVal, cfg.batchSize), cfg);
 
     // The weights.
     const state = model.stateDict();
@@ -683,6 +713,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
           histogram: DRIFT_HISTOGRAM_EDGES.map((_, i) => p.metrics[`drift_hist_${String(i).padStart(2, '0')}`]),
         })),
       },
+      /** Pentachoron CV of the encoder's S^15 patch vectors at fp32 / fp16 / int8 / 1 bit (see patchQuantizationCv). */
+      quantizationCv: precisionCv,
       conditionalAccuracy,
       /** `frechetDistanceFromFeatures` of @geolip/metrics (the FID formula) on the classifier's embeddings. */
       frechetDistance: frechet,
