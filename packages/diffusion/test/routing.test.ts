@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   analyzeGlfm,
   analyzeGlfmAsync,
+  flowMatchingLoss,
   glfmPreset,
   routingFraction,
   routingFractionAsync,
@@ -115,6 +116,22 @@ describe('gate modes and the routing fraction', () => {
     expect(routingFraction(model, data)!.energy).toBe(0);
     model.dispose();
     tf.dispose(Object.values(data));
+  });
+
+  it.each(['convex', 'bypass'] as const)('%s: the FM loss sends a gradient to the gate and the relay', (gateMode) => {
+    const model = new GlfmModel(tinyConfig('v2', { imageSize: 8, gateMode }));
+    const x0 = tf.randomUniform([2, 8, 8, 1], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const relay = model.relay!;
+    const { grads, value } = tf.variableGrads(
+      () => flowMatchingLoss(model, x0, labels, { seed: 1 }),
+      [relay.gate!, relay.w2],
+    );
+    expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
+    expect(Math.abs(grads[relay.gate!.name]!.dataSync()[0]!)).toBeGreaterThan(0);
+    expect(tf.max(tf.abs(grads[relay.w2.name]!)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x0, labels, value, ...Object.values(grads)]);
+    model.dispose();
   });
 
   it('null for v3 and v4 (no gate)', () => {
