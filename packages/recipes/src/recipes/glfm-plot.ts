@@ -30,7 +30,7 @@ export const DRIFT_PLOT_LAYOUT = Object.freeze({
 });
 
 /** Panels in reading order (2 × 2): title and curves (v4 adds the coarse / fine curves of panel 0). */
-export const DRIFT_PLOT_PANELS: readonly { title: string; series: readonly DriftSeries[] }[] = Object.freeze([
+const DRIFT_PLOT_PANELS: readonly { title: string; series: readonly DriftSeries[] }[] = Object.freeze([
   { title: 'NEAR 0.29154 +-0.05', series: [{ key: 'near_binding', name: 'ALL', gray: 0 }] },
   {
     title: 'STRUCTURAL / SEMANTIC',

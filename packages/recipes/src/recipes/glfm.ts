@@ -268,7 +268,7 @@ async function validate(
  * histogram (`drift_hist_00` … `drift_hist_20`, the bins of `DRIFT_HISTOGRAM_EDGES`) and, for a model with several
  * constellations (v4), `near_binding_<name>` and `structural_fraction_<name>` of each.
  */
-export function driftMetrics(a: GlfmAnalysis): Record<string, number> {
+function driftMetrics(a: GlfmAnalysis): Record<string, number> {
   const all = driftStatistics(a.drift.all.drift);
   const out: Record<string, number> = {
     structural_fraction: all.structural.fraction,
