@@ -775,10 +775,12 @@ export const glfm = defineRecipe<GlfmRecipeConfig>({
     'on Fashion-MNIST; per-epoch FM loss and drift analysis, sample grid PNG, conditional accuracy',
   help: `class-conditional flow matching through a constellation bottleneck on S^15
 (@geolip/diffusion) on Fashion-MNIST; config {"variant": "v1" | "v2" | "v3" | "v4", "data",
-"epochs", "batchSize", "lr", "modelConfig", "sampler": "euler" | "heun", "sampleSteps",
-"trainLimit", "testLimit", "seed", "classifier", ...}; logs the validation FM loss, gate,
-anchor drift and reconstruction cosine per epoch; writes <out>/result.json (conditional
-accuracy of samples), samples-<variant>.png, model.safetensors.`,
+"epochs", "batchSize", "lr", "modelSize": "preset" | "card", "modelConfig", "sampler":
+"euler" | "heun", "sampleSteps", "trainLimit", "testLimit", "seed", "classifier", ...};
+logs the validation FM loss, gate and routing, anchor drift (near 0.29154, structural /
+semantic split, histogram) and reconstruction cosine per epoch; writes <out>/result.json
+(conditional accuracy and Fréchet distance of samples, CV across precisions),
+samples-<variant>.png, drift-<variant>.png, model.safetensors.`,
   parse: parseGlfmConfig,
   run,
 });
