@@ -134,6 +134,19 @@ describe('gate modes and the routing fraction', () => {
     model.dispose();
   });
 
+  it('memory: bottleneckPaths returns two tensors, routingFraction leaves none', () => {
+    const data = batch();
+    const model = new GlfmModel(tinyConfig('v2', { imageSize: 8, gateMode: 'convex' }));
+    const before = tf.memory().numTensors;
+    const paths = model.bottleneckPaths(data.x, data.t, data.labels)!;
+    expect(tf.memory().numTensors).toBe(before + 2);
+    tf.dispose([paths.base, paths.constellation]);
+    routingFraction(model, data);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    tf.dispose(Object.values(data));
+  });
+
   it('null for v3 and v4 (no gate)', () => {
     for (const v of ['v3', 'v4'] as const) {
       const model = new GlfmModel(tinyConfig(v, { imageSize: 8 }));
