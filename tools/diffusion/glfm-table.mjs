@@ -4,7 +4,8 @@
 //
 //   node tools/diffusion/glfm-table.mjs results/diffusion/<run>/v1-result.json … > table.md
 //
-// Columns: params, epochs (steps), GPU minutes (trainSeconds / 60), final val FM loss, conditional accuracy, Fréchet
+// Columns: params, epochs (steps), GPU minutes (trainSeconds / 60), final val FM loss and velocity cosine, conditional
+// accuracy, Fréchet
 // distance, the near-0.29154 fraction at the end and per epoch (driftCurve), the structural share, gate and routing
 // (weight / energy), the CV at fp32 / fp16 / int8 / 1 bit, and the card's params / loss / near 0.29. Fields a result
 // file lacks (runs before these statistics existed) print as —.
@@ -36,6 +37,7 @@ export function glfmRow(result) {
     `${result.epochs ?? NONE} (${result.steps ?? NONE})`,
     isNum(result.trainSeconds) ? (result.trainSeconds / 60).toFixed(1) : NONE,
     fixed(result.valFmLoss),
+    fixed(result.valVelocityCosine, 3),
     pct(result.conditionalAccuracy),
     fixed(result.frechetDistance, 3),
     pct(result.analysis?.nearBinding),
@@ -55,6 +57,7 @@ const HEADER = [
   'epochs (steps)',
   'GPU min',
   'val FM loss',
+  'v cos',
   'cond. acc.',
   'Fréchet',
   'near 0.29154',
@@ -70,7 +73,7 @@ const HEADER = [
 export function glfmTable(results) {
   const rows = [
     HEADER,
-    HEADER.map((_, i) => (i === 0 || i === 8 || i >= 11 ? '---' : '---:')),
+    HEADER.map((_, i) => (i === 0 || i === 9 || i >= 12 ? '---' : '---:')),
     ...results.map(glfmRow),
   ];
   return `${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`;

@@ -14,11 +14,12 @@ test('a 2-epoch result of before the statistics: its numbers, — for the rest, 
   assert.equal(row[1], '2,468,226');
   assert.equal(row[2], `2 (${old.steps})`);
   assert.equal(row[4], old.valFmLoss.toFixed(4));
-  assert.equal(row[5], `${(100 * old.conditionalAccuracy).toFixed(1)}%`);
-  assert.equal(row[6], '—'); // no Fréchet distance then
-  assert.equal(row[8], '—');
-  assert.equal(row[11], '—');
-  assert.equal(row[13], '6.1M / 0.1900 / 0%');
+  assert.equal(row[5], '—'); // no velocity cosine then
+  assert.equal(row[6], `${(100 * old.conditionalAccuracy).toFixed(1)}%`);
+  assert.equal(row[7], '—'); // no Fréchet distance then
+  assert.equal(row[9], '—');
+  assert.equal(row[12], '—');
+  assert.equal(row[14], '6.1M / 0.1900 / 0%');
 });
 
 test("today's result: Fréchet, the near-binding curve, routing, the CV per precision; v2's card gate", () => {
@@ -29,6 +30,7 @@ test("today's result: Fréchet, the near-binding curve, routing, the CV per prec
     steps: 1404,
     trainSeconds: 600,
     valFmLoss: 0.25,
+    valVelocityCosine: 0.9491,
     conditionalAccuracy: 0.8,
     frechetDistance: 1.23456,
     analysis: { nearBinding: 0.25, structuralFraction: 0.5, gate: 0.118 },
@@ -42,6 +44,7 @@ test("today's result: Fréchet, the near-binding curve, routing, the CV per prec
     '3 (1404)',
     '10.0',
     '0.2500',
+    '0.949',
     '80.0%',
     '1.235',
     '25.0%',
@@ -55,6 +58,6 @@ test("today's result: Fréchet, the near-binding curve, routing, the CV per prec
   const table = glfmTable([old, result]).trim().split('\n');
   assert.equal(table.length, 4);
   assert.match(table[0], /^\| Variant \| params \|/);
-  assert.equal(table[3].split(' | ').length, 14);
+  assert.equal(table[3].split(' | ').length, 15);
   assert.deepEqual(Object.keys(CARD), ['v1', 'v2', 'v3', 'v4']);
 });

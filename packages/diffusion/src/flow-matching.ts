@@ -126,6 +126,34 @@ export function velocityMse(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar);
 }
 
+/**
+ * The velocity cosine: per sample, the cosine between the predicted and the target velocity over all H·W·C values,
+ * averaged over the batch (a scalar):
+ *
+ *     cos_b = ⟨vec v_θ,b, vec v*_b⟩ / (‖vec v_θ,b‖·‖vec v*_b‖ + 1e-12),   result = mean_b cos_b
+ *
+ * [INFER] the card's "velocity cosine" ("0.949 of 768 triangulation dims against 16,384 unconstrained"): how well
+ * the direction of the velocity is predicted, whatever its length; the glfm recipe logs it per epoch beside the loss.
+ * @param pred - `[B, …]` predicted velocities; `target` the same shape.
+ * @example
+ * velocityCosine(tf.tensor2d([[1, 0], [1, 1]]), tf.tensor2d([[2, 0], [-1, 1]])).dataSync()[0]; // (1 + 0) / 2 = 0.5
+ */
+export function velocityCosine(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  const op = 'velocityCosine';
+  assertFloatTensor(op, 'pred', pred, 1);
+  assertFloatTensor(op, 'target', target);
+  if (pred.rank < 1 || pred.rank !== target.rank || pred.shape.some((s, i) => s !== target.shape[i]))
+    throw new ShapeError(op, 'target', `[${pred.shape.join(', ')}] (the shape of pred)`, target.shape);
+  return tf.tidy(() => {
+    const b = pred.shape[0]!;
+    const p = tf.reshape(pred, [b, -1]);
+    const v = tf.reshape(target, [b, -1]);
+    const dot = tf.sum(tf.mul(p, v), 1);
+    const norms = tf.add(tf.mul(tf.norm(p, 'euclidean', 1), tf.norm(v, 'euclidean', 1)), 1e-12);
+    return tf.mean(tf.div(dot, norms)) as tf.Scalar;
+  });
+}
+
 /** Anything that predicts a velocity for (x_t, t, labels), such as {@link GlfmModel}. */
 export interface VelocityModel {
   forward(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor4D;

@@ -29,6 +29,7 @@ export {
   interpolate,
   sampleTimes,
   seededNormal,
+  velocityCosine,
   velocityMse,
 } from './flow-matching.js';
 export type {

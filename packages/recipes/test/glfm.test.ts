@@ -159,6 +159,7 @@ describe('geolip-train run glfm', () => {
       // Drift statistics per epoch: the split and the histogram are fractions of the same anchors.
       for (const e of evals) {
         const m = e.metrics;
+        expect(Math.abs(m.val_velocity_cos)).toBeLessThanOrEqual(1);
         expect(m.structural_fraction + m.semantic_fraction).toBeCloseTo(1, 12);
         const bins = Array.from({ length: 21 }, (_, i) => m[`drift_hist_${String(i).padStart(2, '0')}`]);
         expect(bins.every((v) => v >= 0 && v <= 1)).toBe(true);
@@ -214,6 +215,7 @@ describe('geolip-train run glfm', () => {
       expect(result.quantizationCv.spread).toBeGreaterThanOrEqual(0);
       expect(result.frechetDistance).toBeGreaterThan(0);
       expect(result.frechetDistance).toBeCloseTo(await recomputeFrechet(out, result, base(variant).batchSize), 6);
+      expect(result.valVelocityCosine).toBe(evals[1].metrics.val_velocity_cos);
       expect(result.valFmLoss).toBe(evals[1].metrics.val_fm_loss); // the last epoch ended at the final step: its numbers
       // 10 rows × 3 columns of 28×28 tiles with 2-pixel borders.
       const png = new Uint8Array(await readFile(join(out, `samples-${variant}.png`)));

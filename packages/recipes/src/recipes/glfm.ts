@@ -21,6 +21,8 @@ import {
   sample,
   sampleTimes,
   seededNormal,
+  velocityCosine,
+  velocityMse,
 } from '@geolip/diffusion';
 import type { GlfmAnalysis, GlfmConfig, GlfmVariant, QuantizationCv } from '@geolip/diffusion';
 import { FMNIST_SMALL_VIT, ViTClassifier, loadGeolipFashionMnist, vitClassifierFromSafetensors } from '@geolip/vision';
@@ -226,6 +228,7 @@ async function validate(
 ): Promise<Record<string, number>> {
   const rng = createRng(seed);
   let sum = 0;
+  let sumCos = 0;
   let cos = NaN;
   let analysis: Awaited<ReturnType<typeof analyzeGlfmAsync>> | undefined;
   for (let s = 0; s < n; s += batch) {
@@ -235,15 +238,22 @@ async function validate(
     const t = tf.tensor1d(sampleTimes(b, rng));
     const noise = seededNormal([b, 28, 28, 1], rng) as tf.Tensor4D;
     try {
-      const loss = flowMatchingLoss(model, x0, lab, { t, noise });
-      sum += (await loss.data())[0]! * b;
-      loss.dispose();
+      // flowMatchingLoss(model, x0, lab, { t, noise }) spelled out, so one forward pass gives the loss and the
+      // velocity cosine.
+      const { xt, target } = interpolate(x0, noise, t);
+      const both = tf.tidy(() => {
+        const v = model.forward(xt as tf.Tensor4D, t, lab);
+        return tf.stack([velocityMse(v, target), velocityCosine(v, target)]);
+      });
+      const [mse, vcos] = await both.data();
+      both.dispose();
+      sum += mse! * b;
+      sumCos += vcos! * b;
       if (s === 0) {
-        const { xt, target } = interpolate(x0, noise, t);
         analysis = await analyzeGlfmAsync(model, { x: xt as tf.Tensor4D, t, labels: lab });
         cos = analysis.reconstructionCosine;
-        tf.dispose([xt, target]);
       }
+      tf.dispose([xt, target]);
     } finally {
       tf.dispose([x0, lab, t, noise]);
     }
@@ -252,6 +262,7 @@ async function validate(
   const d = a.drift.all.summary;
   return {
     val_fm_loss: sum / n,
+    val_velocity_cos: sumCos / n,
     ...(a.gate !== null ? { gate: a.gate } : {}),
     ...(a.routing !== null ? { routing_weight: a.routing.weight, routing_energy: a.routing.energy } : {}),
     drift_mean: d.mean,
@@ -676,6 +687,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       valImages: nVal,
       testImages: nTest,
       valFmLoss: final.val_fm_loss,
+      /** Mean per-sample cosine of predicted and target velocity on the validation images (`velocityCosine`). */
+      valVelocityCosine: final.val_velocity_cos,
       lastEval: final,
       analysis: {
         gate: analysis.gate,
