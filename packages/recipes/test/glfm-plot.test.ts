@@ -29,11 +29,12 @@ describe('drawDriftPlot', () => {
       { x: 28, y: 178 }, // 18 + 126 + 16 + 18
       { x: 306, y: 178 },
     ]);
-    // Epoch 0 of 3 at value 0: left edge, bottom row (18 + 125); epoch 2 of 3 at 1: right edge (28 + 239), top row.
-    expect(plotPoint(0, 0, 3, 0)).toEqual({ x: 28, y: 143 });
-    expect(plotPoint(0, 2, 3, 1)).toEqual({ x: 267, y: 18 });
-    expect(plotPoint(0, 1, 3, 0.5)).toEqual({ x: 28 + 120, y: 18 + 125 - 63 }); // round(119.5), round(62.5)
-    expect(plotPoint(1, 0, 1, 2)).toEqual({ x: 306 + 120, y: 18 }); // one epoch: centred; values clamp to [0, 1]
+    // Epoch 0 of 3 at value 0: left edge, 3 rows above the bottom row (18 + 125 − 3); epoch 2 of 3 at 1: right edge
+    // (28 + 239), 3 rows below the top (18 + 3); 0.5: 18 + 122 − round(0.5·119) = 80.
+    expect(plotPoint(0, 0, 3, 0)).toEqual({ x: 28, y: 140 });
+    expect(plotPoint(0, 2, 3, 1)).toEqual({ x: 267, y: 21 });
+    expect(plotPoint(0, 1, 3, 0.5)).toEqual({ x: 28 + 120, y: 80 }); // round(119.5) = 120
+    expect(plotPoint(1, 0, 1, 2)).toEqual({ x: 306 + 120, y: 21 }); // one epoch: centred; values clamp to [0, 1]
   });
 
   it('curves at their values, the histogram cells by fraction, decoded from the PNG', () => {

@@ -148,9 +148,12 @@ export function panelOrigin(index: number): { x: number; y: number } {
   };
 }
 
+/** Rows kept free above 1 and below 0, so curves at 0 or 1 stay clear of the frame. */
+const CURVE_PAD = 3;
+
 /**
  * The pixel of epoch `i` of `n` at value v ∈ [0, 1] (clamped) in panel `index`: x spans the width (one epoch: the
- * middle), v = 0 on the bottom row.
+ * middle), v = 0 three rows above the bottom row, v = 1 three rows below the top.
  */
 export function plotPoint(index: number, i: number, n: number, value: number): { x: number; y: number } {
   const L = DRIFT_PLOT_LAYOUT;
@@ -159,7 +162,7 @@ export function plotPoint(index: number, i: number, n: number, value: number): {
   const v = Math.min(1, Math.max(0, value));
   return {
     x: o.x + Math.round(fx * (L.plotWidth - 1)),
-    y: o.y + L.plotHeight - 1 - Math.round(v * (L.plotHeight - 1)),
+    y: o.y + L.plotHeight - 1 - CURVE_PAD - Math.round(v * (L.plotHeight - 1 - 2 * CURVE_PAD)),
   };
 }
 
