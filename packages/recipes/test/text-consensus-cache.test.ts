@@ -1,0 +1,106 @@
+// The expert cache of `geolip-train run text-consensus --shard i/N`: a process that runs several shards of one config
+// (a queue worker runs each job in process) loads each expert once, keyed by the config (name and module); a failed
+// embedding drops the expert so the next shard loads it afresh; the merged consensus still equals the single-process
+// one.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { main } from '../src/cli.js';
+import { clearShardExpertCache, shardExpertLoads } from '../src/recipes/text-consensus.js';
+
+const fixtures = fileURLToPath(new URL('./fixtures/experts/', import.meta.url));
+const counter = () =>
+  (globalThis as { __geolipCountingExpert?: { loads: number; disposes: number; failNext: boolean } })
+    .__geolipCountingExpert ?? { loads: 0, disposes: 0, failNext: false };
+
+async function run(args: string[]) {
+  const o = { stdout: '', stderr: '' };
+  const code = await main(args, {
+    stdout: { write: (s: string) => (o.stdout += s) },
+    stderr: { write: (s: string) => (o.stderr += s) },
+  });
+  return { code, ...o };
+}
+
+const WORDS = ['red', 'blue', 'green', 'dog', 'cat', 'horse', 'beach', 'street', 'runs', 'sleeps', 'old', 'small'];
+const SENTENCES = Array.from({ length: 61 }, (_, i) => `a ${WORDS[i % 12]} ${WORDS[(i * 5 + 3) % 12]} no. ${i}.`);
+
+let dir: string;
+const config = (countingName: string) => ({
+  corpus: { file: 'corpus.txt' },
+  experts: ['tri-a', countingName],
+  expertModules: { 'tri-a': join(fixtures, 'trigram.mjs'), [countingName]: join(fixtures, 'counting.mjs') },
+  consensus: { targetDim: 6 },
+  embedBatch: 8,
+  stopAfter: 'consensus',
+});
+
+beforeAll(async () => {
+  // isolate: false: shards of other test files may have left experts in this module's cache.
+  clearShardExpertCache();
+  dir = await mkdtemp(join(tmpdir(), 'geolip-consensus-cache-'));
+  await writeFile(join(dir, 'corpus.txt'), SENTENCES.join('\n') + '\n');
+  await writeFile(join(dir, 'a.json'), JSON.stringify(config('cnt')));
+  await writeFile(join(dir, 'b.json'), JSON.stringify(config('cnt2')));
+});
+afterAll(async () => {
+  clearShardExpertCache();
+  delete (globalThis as { __geolipCountingExpert?: unknown }).__geolipCountingExpert;
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const shard = (cfg: string, out: string, i: number, n: number) =>
+  run(['run', 'text-consensus', '--config', join(dir, cfg), '--out', join(dir, out), '--shard', `${i}/${n}`]);
+
+describe('text-consensus --shard: experts kept across shards of one process', () => {
+  it('loads each expert once for N shards of one config, again for another config', async () => {
+    const c0 = { ...counter() };
+    const l0 = shardExpertLoads.count;
+    for (const i of [0, 1, 2]) {
+      const r = await shard('a.json', 'a', i, 3);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`shard.shard-${i}-of-3.json: written (${i === 0 ? 2 : 0} expert load(s)`);
+    }
+    expect(shardExpertLoads.count - l0).toBe(2); // tri-a and cnt, once each
+    expect(counter().loads - c0.loads).toBe(1);
+    expect(counter().disposes - c0.disposes).toBe(0);
+    // Another config (the counting module under another expert name): its own load; tri-a is shared.
+    const r = await shard('b.json', 'b', 0, 2);
+    expect(r.code, r.stderr).toBe(0);
+    expect(shardExpertLoads.count - l0).toBe(3);
+    expect(counter().loads - c0.loads).toBe(2);
+
+    // The merged consensus equals the single-process one (which loads and disposes as it goes).
+    let m = await run(['merge', 'text-consensus', '--config', join(dir, 'a.json'), '--out', join(dir, 'a')]);
+    expect(m.code, m.stderr).toBe(0);
+    m = await run(['run', 'text-consensus', '--config', join(dir, 'a.json'), '--out', join(dir, 'single')]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(counter().loads - c0.loads).toBe(3);
+    expect(counter().disposes - c0.disposes).toBe(1);
+    expect(
+      readFileSync(join(dir, 'a', 'consensus.safetensors')).equals(
+        readFileSync(join(dir, 'single', 'consensus.safetensors')),
+      ),
+    ).toBe(true);
+  });
+
+  it('a failed embedding drops the expert: the retried shard loads it afresh', async () => {
+    const c0 = { ...counter() };
+    // cnt2 is in the cache since the first test's shard 0/2 of config b: make its next embedding throw.
+    (globalThis as { __geolipCountingExpert?: { failNext: boolean } }).__geolipCountingExpert!.failNext = true;
+    let r = await shard('b.json', 'b', 1, 2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('counting expert: a planned failure');
+    expect(counter().disposes - c0.disposes).toBe(1);
+    r = await shard('b.json', 'b', 1, 2);
+    expect(r.code, r.stderr).toBe(0);
+    expect(counter().loads - c0.loads).toBe(1);
+    r = await run(['merge', 'text-consensus', '--config', join(dir, 'b.json'), '--out', join(dir, 'b')]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
