@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { redisServerAvailable, startPrivateRedis } from '@geolip/queue/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
@@ -47,6 +48,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'corpus.txt'), SENTENCES.join('\n') + '\n');
   await writeFile(join(dir, 'a.json'), JSON.stringify(config('cnt')));
   await writeFile(join(dir, 'b.json'), JSON.stringify(config('cnt2')));
+  await writeFile(join(dir, 'c.json'), JSON.stringify(config('cnt3')));
 });
 afterAll(async () => {
   clearShardExpertCache();
@@ -102,5 +104,39 @@ describe('text-consensus --shard: experts kept across shards of one process', ()
     expect(counter().loads - c0.loads).toBe(1);
     r = await run(['merge', 'text-consensus', '--config', join(dir, 'b.json'), '--out', join(dir, 'b')]);
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+// A private redis-server on a loopback port; processes and Redis, not tensors: the cpu project runs it.
+const queueSkip = !redisServerAvailable() || process.env.GEOLIP_BACKEND === 'wasm';
+describe.skipIf(queueSkip)('text-consensus shards through the queue (geolip-train submit / worker / status)', () => {
+  it('one worker taking 3 jobs of a config loads its experts once; the merge equals one process', async () => {
+    clearShardExpertCache();
+    const redis = await startPrivateRedis();
+    try {
+      const c0 = { ...counter() };
+      const common = ['--redis', redis.url, '--queue', 'cache'];
+      const job = ['run', 'text-consensus', '--config', join(dir, 'c.json'), '--out', join(dir, 'q')];
+      let r = await run(['submit', ...common, '--shards', '3', '--', ...job]);
+      expect(r.code, r.stderr).toBe(0);
+      r = await run(['worker', ...common, '--until-empty']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.match(/worker: job \S+ done/g)).toHaveLength(3);
+      expect(r.stdout.match(/written \(\d+ expert load/g)).toEqual([
+        'written (2 expert load', // tri-a and cnt3
+        'written (0 expert load',
+        'written (0 expert load',
+      ]);
+      expect(counter().loads - c0.loads).toBe(1);
+      r = await run(['status', ...common, '--wait', '--merge', '--timeout', '60']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('completed 3, failed 0');
+      r = await run(['run', 'text-consensus', '--config', join(dir, 'c.json'), '--out', join(dir, 'c-single')]);
+      expect(r.code, r.stderr).toBe(0);
+      const merged = readFileSync(join(dir, 'q', 'consensus.safetensors'));
+      expect(merged.equals(readFileSync(join(dir, 'c-single', 'consensus.safetensors')))).toBe(true);
+    } finally {
+      await redis.stop();
+    }
   });
 });
