@@ -18,11 +18,13 @@
 //   single-process run: consensus.safetensors byte for byte, and each expert's features (sha256 of the F32 rows in
 //   corpus order). `--kills K` then runs a fault round: K workers killed with SIGKILL mid-shard at seeded moments,
 //   a steady worker, the merge, the same check. Load averages before and after each timed run go in the result.
+//   `--reuse-single` checks against the single-process run of an earlier series on the same corpus (in --out)
+//   instead of running it again.
 //
 // Needs the build (npm run build), redis-server (tools/setup/redis.sh), ../shared/data and, for consensus-real,
 // tools/setup/text-corpus.sh (WordNet, fortunes) and @geolip/text's optional peers (use-lite, glove-avg).
 // Usage: node tools/perf/scale-bench.mjs [--workload fixtures|consensus-real] [--out file] [--workers 1,2,4]
-//        [--rows N] [--shards 4] [--kills K] [--seed S]
+//        [--rows N] [--shards 4] [--kills K] [--seed S] [--reuse-single]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '4' },
     kills: { type: 'string', default: '0' },
     seed: { type: 'string', default: '24' },
+    'reuse-single': { type: 'boolean', default: false },
   },
 });
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
@@ -328,24 +331,37 @@ async function consensusReal() {
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   };
   try {
-    // The single-process reference.
-    const single = join(tmp, 'single');
-    let before = load();
-    let t = clock();
-    const r = sh(runArgs(single), join(tmp, 'single.log'));
-    const singleRun = {
-      mode: 'single process',
-      seconds: clock() - t,
-      loadBefore: before,
-      loadAfter: load(),
-      consensusSha256: fileHash(join(single, 'consensus.safetensors')),
-      features: featureHashes(single),
-      consensusLine: r.stdout.split('\n').find((l) => l.startsWith('consensus: K=')),
-    };
+    // The single-process reference: run now, or (--reuse-single) the one of an earlier series on the same corpus.
+    let singleRun;
+    let before;
+    let t;
+    if (values['reuse-single']) {
+      const earlier = result.series
+        .slice(0, -1)
+        .reverse()
+        .find((x) => x.corpus === entry.corpus && x.runs[0]?.mode === 'single process');
+      if (earlier === undefined) throw new Error(`--reuse-single: no earlier single-process run on ${entry.corpus}`);
+      singleRun = earlier.runs[0];
+      entry.reference = `the single-process run of the series of ${earlier.date}`;
+    } else {
+      const single = join(tmp, 'single');
+      before = load();
+      t = clock();
+      const r = sh(runArgs(single), join(tmp, 'single.log'));
+      singleRun = {
+        mode: 'single process',
+        seconds: clock() - t,
+        loadBefore: before,
+        loadAfter: load(),
+        consensusSha256: fileHash(join(single, 'consensus.safetensors')),
+        features: featureHashes(single),
+        consensusLine: r.stdout.split('\n').find((l) => l.startsWith('consensus: K=')),
+      };
+      entry.runs.push(singleRun);
+      save();
+      console.log(`single process: ${singleRun.seconds.toFixed(1)} s`);
+    }
     entry.rows = singleRun.features[config.experts[0]].rows;
-    entry.runs.push(singleRun);
-    save();
-    console.log(`single process: ${singleRun.seconds.toFixed(1)} s (${entry.rows} rows)`);
     const check = (dir) => {
       const features = featureHashes(dir);
       const consensusSha256 = fileHash(join(dir, 'consensus.safetensors'));
