@@ -13,6 +13,7 @@ import { ConsensusStatistics, loadConsensus } from '@geolip/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli.js';
+import { clearShardExpertCache } from '../src/recipes/text-consensus.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/experts/', import.meta.url));
 
@@ -48,6 +49,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'config-b8.json'), JSON.stringify(config(8)));
 });
 afterAll(async () => {
+  clearShardExpertCache(); // the experts its --shard runs kept (isolate: false: leave no state behind)
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -110,6 +110,17 @@ async function embedInWholeRunBatches(
   return out;
 }
 
+/** An expert of a feature shard: how to get it, and what to do with it afterwards. */
+export interface ShardExpert {
+  name: string;
+  load: () => Promise<TextExpert>;
+  /**
+   * Called once the shard is done with the expert (`failed`: its embedding threw). Default: `dispose()`. A caller
+   * that caches experts across shards (a queue worker taking several jobs) keeps it instead, and drops it on failure.
+   */
+  release?: (expert: TextExpert, failed: boolean) => void;
+}
+
 /**
  * Runs shard `shard` of the feature stage (see the file's comment). Skips a shard whose manifest exists.
  * @returns the manifest's path and whether it was written now.
@@ -118,7 +129,7 @@ export async function runFeatureShard(
   dir: string,
   shard: ShardSpec,
   sentences: readonly string[],
-  experts: readonly { name: string; load: () => Promise<TextExpert> }[],
+  experts: readonly ShardExpert[],
   embedBatch: number,
   chunkRows: number,
   log: (line: string) => void,
@@ -130,6 +141,7 @@ export async function runFeatureShard(
   const parts: FeaturePart[] = [];
   for (const e of experts) {
     const expert = await e.load();
+    let failed = true;
     try {
       const data = await embedInWholeRunBatches(expert, sentences, start, end, embedBatch, chunkRows);
       const hash = sha256(data);
@@ -143,8 +155,10 @@ export async function runFeatureShard(
       );
       parts.push({ expert: e.name, file, rows: rows.length, dim: expert.dim, sha256: hash });
       log(`features shard ${shard.index}/${shard.count}: ${e.name} rows ${start}-${end} (${file})`);
+      failed = false;
     } finally {
-      expert.dispose?.();
+      if (e.release !== undefined) e.release(expert, failed);
+      else expert.dispose?.();
     }
   }
   const config = featureShardConfig(

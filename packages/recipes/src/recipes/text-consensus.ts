@@ -346,6 +346,49 @@ async function loadExpert(cfg: TextConsensusConfig, name: string): Promise<TextE
   return e as TextExpert;
 }
 
+/**
+ * Experts kept by `--shard` runs of this process, keyed by what determines them (the expert's name and its module
+ * path, or `builtin`): a queue worker (`geolip-train worker` runs each job in process) that takes several shards of
+ * one config loads each expert once, not once per job. glove-avg's word table is already shared per process; what
+ * this saves is use-lite's worker thread and model load per job. An expert whose load or embedding fails is dropped
+ * (and disposed), so the next job loads it afresh. The single-process run does not use it (it disposes as it goes).
+ */
+const shardExpertCache = new Map<string, Promise<TextExpert>>();
+
+/** How many times {@link cachedShardExpert} loaded an expert (for tests: a worker taking N jobs loads once). */
+export const shardExpertLoads = { count: 0 };
+
+const shardExpertKey = (cfg: TextConsensusConfig, name: string): string =>
+  JSON.stringify([name, cfg.expertModules[name] ?? 'builtin']);
+
+function cachedShardExpert(cfg: TextConsensusConfig, name: string): Promise<TextExpert> {
+  const key = shardExpertKey(cfg, name);
+  let p = shardExpertCache.get(key);
+  if (p === undefined) {
+    shardExpertLoads.count++;
+    p = loadExpert(cfg, name);
+    shardExpertCache.set(key, p);
+    p.catch(() => {
+      if (shardExpertCache.get(key) === p) shardExpertCache.delete(key);
+    });
+  }
+  return p;
+}
+
+function releaseShardExpert(cfg: TextConsensusConfig, name: string, expert: TextExpert, failed: boolean): void {
+  if (!failed) return;
+  const key = shardExpertKey(cfg, name);
+  shardExpertCache.delete(key);
+  expert.dispose?.();
+}
+
+/** Disposes and forgets every expert kept by `--shard` runs of this process. */
+export function clearShardExpertCache(): void {
+  const held = [...shardExpertCache.values()];
+  shardExpertCache.clear();
+  for (const p of held) void p.then((e) => e.dispose?.()).catch(() => {});
+}
+
 /** The experts whose features the recipe computes itself (no `features.<name>` given). */
 const computedExperts = (cfg: TextConsensusConfig): string[] =>
   cfg.experts.filter((e) => cfg.features[e] === undefined);
@@ -738,16 +781,26 @@ async function run(cfg: TextConsensusConfig, job: RecipeRun): Promise<number> {
   const sentences = await corpusStage(cfg, options.out, io);
   if (cfg.stopAfter === 'corpus') return 0;
   if (options.shard !== undefined) {
+    const loadsBefore = shardExpertLoads.count;
     const { manifest, written } = await runFeatureShard(
       join(options.out, 'features'),
       options.shard,
       sentences,
-      computedExperts(cfg).map((name) => ({ name, load: () => loadExpert(cfg, name) })),
+      computedExperts(cfg).map((name) => ({
+        name,
+        load: () => cachedShardExpert(cfg, name),
+        release: (expert: TextExpert, failed: boolean) => releaseShardExpert(cfg, name, expert, failed),
+      })),
       cfg.embedBatch,
       SHARD_ROWS,
       (line) => io.stdout.write(`${line}\n`),
     );
-    io.stdout.write(`${manifest}: ${written ? 'written' : 'exists, shard already done'}\n`);
+    const loads = shardExpertLoads.count - loadsBefore;
+    io.stdout.write(
+      `${manifest}: ${written ? 'written' : 'exists, shard already done'}` +
+        (written ? ` (${loads} expert load(s); experts loaded by an earlier shard of this process are reused)` : '') +
+        '\n',
+    );
     return 0;
   }
   const consensus = await consensusStage(cfg, sentences, options.out, io, options.merge === true);
