@@ -13,7 +13,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { NLI_LABELS, NliHead, ParaphraseThreshold, SimilarityHead, TaggingHead, pairFeatures } from '../src/index.js';
+import {
+  NLI_LABELS,
+  NliHead,
+  ParaphraseThreshold,
+  SentimentHead,
+  SimilarityHead,
+  TaggingHead,
+  pairFeatures,
+} from '../src/index.js';
 
 const U = [
   [1, 0],
@@ -515,6 +523,11 @@ it('README example (Heads)', () => {
       }),
     )[0],
   ).toBeGreaterThan(0);
+  const senti = new SentimentHead({ embedDim: 4, classes: 2 });
+  const sentiment = read(senti.predict(u));
+  for (const c of sentiment) expect([0, 1]).toContain(c);
+  expect(read(senti.loss({ x: u, label: [1, 0] }))[0]).toBeGreaterThan(0);
+  expect([sim, nli, tagger, senti].map((m) => m.layout)).toEqual(['card', 'card', 'card', 'card']);
   const pt = new ParaphraseThreshold();
   const fit = pt.fit([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 1, 0, 1, 0, 0]);
   expect(fit).toMatchObject({ precision: 0.75, recall: 1 });
@@ -522,5 +535,5 @@ it('README example (Heads)', () => {
   expect(fit.f1).toBeCloseTo(6 / 7, 12);
   expect(Array.from(pt.predict([0.95, 0.3]))).toEqual([1, 0]);
   expect(ParaphraseThreshold.fromJSON(JSON.stringify(pt)).threshold).toBeCloseTo(0.55, 12);
-  for (const m of [sim, nli, tagger]) m.dispose();
+  for (const m of [sim, nli, tagger, senti]) m.dispose();
 });

@@ -193,7 +193,7 @@ export function pairFeaturesOf(u: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
  * `Linear(in, hidden) → GELU → Linear(hidden, out)`, named as PyTorch's
  * `nn.Sequential(nn.Linear, nn.GELU(), nn.Linear)`: `0.weight`, `0.bias`, `2.weight`, `2.bias`.
  */
-export class Mlp extends Module {
+class Mlp extends Module {
   readonly first: Linear;
   readonly second: Linear;
 
