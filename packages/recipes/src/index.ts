@@ -1,7 +1,8 @@
 /**
- * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus, fmnist-vit,
- * fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the `geolip-train` CLI (`@geolip/recipes/cli`,
- * bin `geolip-train`). The model packages are real dependencies: every recipe runs after a plain install.
+ * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
+ * text-heads, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the `geolip-train` CLI
+ * (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every recipe runs after a
+ * plain install.
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
@@ -9,6 +10,8 @@ export { mlpStudent, parseMlpStudentConfig } from './recipes/mlp-student.js';
 export type { MlpStudentConfig } from './recipes/mlp-student.js';
 export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from './recipes/text-consensus.js';
 export type { TextConsensusConfig } from './recipes/text-consensus.js';
+export { textHeads, parseTextHeadsConfig, SENTIMENT_UNAVAILABLE, TEXT_HEADS_TASKS } from './recipes/text-heads.js';
+export type { HeadTraining, TextHeadsConfig, TextHeadsTask } from './recipes/text-heads.js';
 export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT } from './recipes/fmnist-vit.js';
 export type { FmnistAugment, FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
 export { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './recipes/fmnist-vit-presets.js';

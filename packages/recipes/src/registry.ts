@@ -9,6 +9,7 @@ import { fmnistVit } from './recipes/fmnist-vit.js';
 import { glfm } from './recipes/glfm.js';
 import { mlpStudent } from './recipes/mlp-student.js';
 import { textConsensus } from './recipes/text-consensus.js';
+import { textHeads } from './recipes/text-heads.js';
 
 const registry: Record<string, Recipe> = Object.create(null) as Record<string, Recipe>;
 
@@ -50,6 +51,7 @@ export function recipeNames(): string[] {
 export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
   mlpStudent,
   textConsensus,
+  textHeads,
   fmnistVit,
   fmnistExport,
   fmnistDavid,

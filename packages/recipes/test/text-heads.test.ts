@@ -50,7 +50,7 @@ describe('text heads trained with train()', () => {
       return { u, v, score };
     };
     const test = make(128, normals(1));
-    const head = new SimilarityHead({ embedDim: D, hidden: 16, seed: 0 });
+    const head = new SimilarityHead({ embedDim: D, layout: 'mlp', hidden: 16, seed: 0 });
     const accuracy = (): number => {
       const pred = head.forward(test.u, test.v);
       const p = pred.dataSync();
@@ -87,7 +87,7 @@ describe('text heads trained with train()', () => {
     };
     const trainSet = make(256);
     const test = make(128);
-    const head = new TaggingHead({ embedDim: D, classes: C, hidden: 16, seed: 0 });
+    const head = new TaggingHead({ embedDim: D, classes: C, layout: 'mlp', hidden: 16, seed: 0 });
     const accuracy = (): number => {
       const pred = head.predict(test.x);
       const p = pred.dataSync();

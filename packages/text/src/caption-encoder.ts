@@ -50,6 +50,57 @@ export const CAPTION_BERT_CONFIG: Readonly<CaptionEncoderConfig> = Object.freeze
 });
 
 /**
+ * CaptionBERT v2, the upstream successor of the seed card's model (its card: 12 layers, 512-d, 8 heads, FFN 2048,
+ * 8,192 positions, 768-d output, "about 58.3M" parameters): the v1 architecture ({@link CAPTION_BERT_CONFIG}) at
+ * these sizes, exactly **58,308,864** parameters ({@link captionEncoderParamCount}, tested), which the card's 58.3M
+ * rounds. The 30,522-token BERT-uncased vocabulary is [INFER] (v1's; the v2 card does not restate it).
+ */
+export const CAPTION_BERT_V2_CONFIG: Readonly<CaptionEncoderConfig> = Object.freeze({
+  vocabSize: 30522,
+  maxPositions: 8192,
+  dModel: 512,
+  heads: 8,
+  ffDim: 2048,
+  layers: 12,
+  outDim: 768,
+});
+
+/**
+ * The parameter count of a {@link CaptionEncoder} without the AnchorBank, from its sizes alone (nothing is
+ * allocated): with V = vocabSize, P = maxPositions, d = dModel, f = ffDim, L = layers, o = outDim,
+ *
+ *     (V + P)·d                                   token and position embeddings
+ *   + L·(4d² + 4d  +  2df + d + f  +  4d)         per layer: attention (in_proj 3d² + 3d, out_proj d² + d),
+ *                                                 FFN (d·f + f + f·d + d), two LayerNorms (4d)
+ *   + 2d                                          final LayerNorm
+ *   + (d² + d) + 2d + (d·o + o)                   head: Linear(d, d), LayerNorm(d), Linear(d, o)
+ *
+ * `heads` does not change the count. {@link CAPTION_BERT_CONFIG}: 25,958,016; {@link CAPTION_BERT_V2_CONFIG}:
+ * 58,308,864. Equal to `new CaptionEncoder(config).paramCount()` (tested on small configs and the card's).
+ *
+ * @throws {InvalidArgumentError} naming `config.<field>` for a size that is not a positive integer, or
+ *   `config.anchorBank` when a bank is configured (its count depends on the bank's own options).
+ */
+export function captionEncoderParamCount(config: CaptionEncoderConfig): number {
+  const op = 'captionEncoderParamCount';
+  if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', 'must be an object');
+  for (const k of ['vocabSize', 'maxPositions', 'dModel', 'heads', 'ffDim', 'layers', 'outDim'] as const) {
+    const v = config[k];
+    if (!Number.isInteger(v) || v < 1)
+      throw new InvalidArgumentError(op, `config.${k}`, `must be a positive integer, got ${String(v)}`);
+  }
+  if (config.anchorBank !== undefined && config.anchorBank !== false)
+    throw new InvalidArgumentError(
+      op,
+      'config.anchorBank',
+      'is not counted here: build the model and use paramCount()',
+    );
+  const { vocabSize: V, maxPositions: P, dModel: d, ffDim: f, layers: L, outDim: o } = config;
+  const layer = 4 * d * d + 4 * d + (2 * d * f + d + f) + 4 * d;
+  return (V + P) * d + L * layer + 2 * d + (d * d + d) + 2 * d + (d * o + o);
+}
+
+/**
  * The card's bank (`config.json`: `bank_n_experts=5`, `bank_n_anchors=512`, `bank_dim=128`,
  * `bank_cv_target=0.082`), the same values as `AnchorBank`'s defaults: use it as
  * `{ ...CAPTION_BERT_CONFIG, anchorBank: CAPTION_BERT_BANK_CONFIG }` (26,203,904 parameters).

@@ -5,7 +5,12 @@
  * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora).
  */
 export * from './tokenizer/index.js';
-export { CAPTION_BERT_CONFIG, CaptionEncoder } from './caption-encoder.js';
+export {
+  CAPTION_BERT_CONFIG,
+  CAPTION_BERT_V2_CONFIG,
+  CaptionEncoder,
+  captionEncoderParamCount,
+} from './caption-encoder.js';
 export type { CaptionEncoderConfig } from './caption-encoder.js';
 export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
 export * from './heads/index.js';

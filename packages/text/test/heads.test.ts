@@ -13,7 +13,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FormatError, InvalidArgumentError, NonFiniteError, ShapeError } from '@geolip/geometry';
 import { describe, expect, it } from 'vitest';
 
-import { NLI_LABELS, NliHead, ParaphraseThreshold, SimilarityHead, TaggingHead, pairFeatures } from '../src/index.js';
+import {
+  NLI_LABELS,
+  NliHead,
+  ParaphraseThreshold,
+  SentimentHead,
+  SimilarityHead,
+  TaggingHead,
+  pairFeatures,
+} from '../src/index.js';
 
 const U = [
   [1, 0],
@@ -68,7 +76,7 @@ describe('pairFeatures', () => {
 
 describe('SimilarityHead', () => {
   it('has PyTorch names, shapes and the documented parameter count', () => {
-    const head = new SimilarityHead({ embedDim: 768 });
+    const head = new SimilarityHead({ embedDim: 768, layout: 'mlp' });
     expect(head.paramCount()).toBe(786_945); // 4·768·256 + 256 + 256 + 1
     const sd = head.stateDict();
     expect(Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, t.shape]))).toEqual({
@@ -82,7 +90,7 @@ describe('SimilarityHead', () => {
   });
 
   it('hand-derived: D = 1, h = 1, weights picking u, gives 5·σ(gelu(1))', () => {
-    const head = new SimilarityHead({ embedDim: 1, hidden: 1 });
+    const head = new SimilarityHead({ embedDim: 1, hidden: 1, layout: 'mlp' });
     setWeights(head, { 'net.0.weight': [[1, 0, 0, 0]], 'net.0.bias': [0], 'net.2.weight': [[1]], 'net.2.bias': [0] });
     const gelu1 = 0.8413447460685429; // Φ(1)
     close(read(head.forward([[1]], [[0]])), [5 / (1 + Math.exp(-gelu1))]); // 3.4937…
@@ -90,7 +98,7 @@ describe('SimilarityHead', () => {
   });
 
   it('zero weights predict the middle of the range; the MSE is then hand-derived', () => {
-    const head = new SimilarityHead({ embedDim: 2, hidden: 3, range: [1, 5] });
+    const head = new SimilarityHead({ embedDim: 2, hidden: 3, range: [1, 5], layout: 'mlp' });
     for (const v of Object.values(head.getWeights())) v.assign(tf.zerosLike(v));
     close(read(head.forward(U, V)), [3, 3]);
     close(read(head.loss({ u: U, v: V, score: [1, 5] })), [4]); // ((3−1)² + (3−5)²)/2
@@ -98,7 +106,7 @@ describe('SimilarityHead', () => {
   });
 
   it('matches the numpy reference with set weights (scores and MSE)', () => {
-    const head = new SimilarityHead({ embedDim: 2, hidden: 2 });
+    const head = new SimilarityHead({ embedDim: 2, hidden: 2, layout: 'mlp' });
     setWeights(head, { 'net.0.weight': W0, 'net.0.bias': B0, 'net.2.weight': [[1.5, -0.75]], 'net.2.bias': [0.25] });
     close(read(head.forward(U, V)), [4.053751116564074, 2.964676593108912]);
     close(read(head.predict(tf.tensor2d(U), tf.tensor2d(V))), [4.053751116564074, 2.964676593108912]);
@@ -112,7 +120,7 @@ describe('SimilarityHead', () => {
   });
 
   it('loss is differentiable w.r.t. every parameter; a save → load round trip reproduces the outputs', () => {
-    const a = new SimilarityHead({ embedDim: 2, hidden: 4, seed: 1 });
+    const a = new SimilarityHead({ embedDim: 2, hidden: 4, seed: 1, layout: 'mlp' });
     const weights = a.getWeights();
     const { value, grads } = tf.variableGrads(() => a.loss({ u: U, v: V, score: [4, 1] }), Object.values(weights));
     for (const v of Object.values(weights)) expect(grads[v.name]).toBeDefined();
@@ -120,7 +128,7 @@ describe('SimilarityHead', () => {
       Math.max(...Object.values(grads).map((g) => Math.max(...Array.from(g.dataSync()).map(Math.abs)))),
     ).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
-    const b = new SimilarityHead({ embedDim: 2, hidden: 4, seed: 2 });
+    const b = new SimilarityHead({ embedDim: 2, hidden: 4, seed: 2, layout: 'mlp' });
     const sd = a.stateDict();
     b.loadStateDict(sd);
     tf.dispose(Object.values(sd));
@@ -130,7 +138,7 @@ describe('SimilarityHead', () => {
   });
 
   it('forward returns one tensor and leaks none (tensor and array inputs)', () => {
-    const head = new SimilarityHead({ embedDim: 2, hidden: 4 });
+    const head = new SimilarityHead({ embedDim: 2, hidden: 4, layout: 'mlp' });
     const u = tf.tensor2d(U);
     const before = tf.memory().numTensors;
     const out = head.forward(u, V);
@@ -143,12 +151,14 @@ describe('SimilarityHead', () => {
   });
 
   it('refuses bad options and inputs with typed errors naming the method and argument', () => {
-    expect(() => new SimilarityHead({ embedDim: 0 })).toThrow(
+    expect(() => new SimilarityHead({ embedDim: 0, layout: 'mlp' })).toThrow(
       /SimilarityHead: 'options.embedDim' must be a positive integer/,
     );
-    expect(() => new SimilarityHead({ embedDim: 2, range: [5, 0] })).toThrow(/SimilarityHead: 'options.range'/);
+    expect(() => new SimilarityHead({ embedDim: 2, range: [5, 0], layout: 'mlp' })).toThrow(
+      /SimilarityHead: 'options.range'/,
+    );
     expect(() => new SimilarityHead({ embedDim: 2, foo: 1 } as never)).toThrow(/'options.foo' is not an option/);
-    const head = new SimilarityHead({ embedDim: 2, hidden: 2 });
+    const head = new SimilarityHead({ embedDim: 2, hidden: 2, layout: 'mlp' });
     expect(() => head.forward([[1, 2, 3]], [[1, 2, 3]])).toThrow(
       /SimilarityHead.forward: 'u' must have shape \[B, 2\], got \[1, 3\]/,
     );
@@ -189,14 +199,14 @@ describe('SimilarityHead', () => {
 describe('NliHead', () => {
   it('documents the class order and has PyTorch names', () => {
     expect(NLI_LABELS).toEqual(['entailment', 'neutral', 'contradiction']);
-    const head = new NliHead({ embedDim: 4, hidden: 8 });
+    const head = new NliHead({ embedDim: 4, hidden: 8, layout: 'mlp' });
     expect(Object.keys(head.getWeights())).toEqual(['net.0.weight', 'net.0.bias', 'net.2.weight', 'net.2.bias']);
     expect(head.paramCount()).toBe(16 * 8 + 8 + 8 * 3 + 3);
     head.dispose();
   });
 
   it('uniform logits give ln 3 (hand-derived)', () => {
-    const head = new NliHead({ embedDim: 2, hidden: 2 });
+    const head = new NliHead({ embedDim: 2, hidden: 2, layout: 'mlp' });
     for (const v of Object.values(head.getWeights())) v.assign(tf.zerosLike(v));
     close(read(head.loss({ u: U, v: V, label: [0, 2] })), [Math.log(3)]);
     close(read(head.probabilities(U, V)), [1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3]);
@@ -204,7 +214,7 @@ describe('NliHead', () => {
   });
 
   it('matches the numpy reference with set weights (logits, cross-entropy, predicted classes)', () => {
-    const head = new NliHead({ embedDim: 2, hidden: 2 });
+    const head = new NliHead({ embedDim: 2, hidden: 2, layout: 'mlp' });
     setWeights(head, {
       'net.0.weight': W0,
       'net.0.bias': B0,
@@ -235,7 +245,7 @@ describe('NliHead', () => {
   });
 
   it('refuses bad labels and shapes', () => {
-    const head = new NliHead({ embedDim: 2, hidden: 2 });
+    const head = new NliHead({ embedDim: 2, hidden: 2, layout: 'mlp' });
     expect(() => head.loss({ u: U, v: V, label: [0, 3] })).toThrow(
       /NliHead.loss: 'batch.label\[1\]' must be a class index 0, 1 or 2/,
     );
@@ -249,7 +259,7 @@ describe('NliHead', () => {
         V.map((r) => [...r, 0]),
       ),
     ).toThrow(ShapeError);
-    expect(() => new NliHead({ embedDim: 2, hidden: 1.5 })).toThrow(/NliHead: 'options.hidden'/);
+    expect(() => new NliHead({ embedDim: 2, hidden: 1.5, layout: 'mlp' })).toThrow(/NliHead: 'options.hidden'/);
     head.dispose();
   });
 });
@@ -273,7 +283,7 @@ describe('TaggingHead', () => {
   };
 
   it('has PyTorch names and C logits per row', () => {
-    const head = new TaggingHead({ embedDim: 768, classes: 80 });
+    const head = new TaggingHead({ embedDim: 768, classes: 80, layout: 'mlp' });
     expect(head.paramCount()).toBe(768 * 256 + 256 + 256 * 80 + 80);
     const sd = head.stateDict();
     expect(sd['net.2.weight']!.shape).toEqual([80, 256]);
@@ -286,7 +296,7 @@ describe('TaggingHead', () => {
   });
 
   it('zero logits give ln 2 (hand-derived)', () => {
-    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
+    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2, layout: 'mlp' });
     for (const v of Object.values(head.getWeights())) v.assign(tf.zerosLike(v));
     close(
       read(
@@ -304,7 +314,7 @@ describe('TaggingHead', () => {
   });
 
   it('matches the numpy reference with set weights (logits, BCE with logits, thresholded predictions)', () => {
-    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
+    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2, layout: 'mlp' });
     setWeights(head, weights);
     close(read(head.forward(X)), [0.9368775522233544, -0.7686004854013118, -0.04461636786448209, -0.26072048913999074]);
     close(
@@ -340,7 +350,7 @@ describe('TaggingHead', () => {
   });
 
   it('refuses bad thresholds, labels and shapes', () => {
-    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2 });
+    const head = new TaggingHead({ embedDim: 3, classes: 2, hidden: 2, layout: 'mlp' });
     expect(() => head.predict(X, 1.5)).toThrow(
       /TaggingHead.predict: 'threshold' must be a probability in \[0, 1\], got 1.5/,
     );
@@ -513,6 +523,11 @@ it('README example (Heads)', () => {
       }),
     )[0],
   ).toBeGreaterThan(0);
+  const senti = new SentimentHead({ embedDim: 4, classes: 2 });
+  const sentiment = read(senti.predict(u));
+  for (const c of sentiment) expect([0, 1]).toContain(c);
+  expect(read(senti.loss({ x: u, label: [1, 0] }))[0]).toBeGreaterThan(0);
+  expect([sim, nli, tagger, senti].map((m) => m.layout)).toEqual(['card', 'card', 'card', 'card']);
   const pt = new ParaphraseThreshold();
   const fit = pt.fit([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 1, 0, 1, 0, 0]);
   expect(fit).toMatchObject({ precision: 0.75, recall: 1 });
@@ -520,5 +535,5 @@ it('README example (Heads)', () => {
   expect(fit.f1).toBeCloseTo(6 / 7, 12);
   expect(Array.from(pt.predict([0.95, 0.3]))).toEqual([1, 0]);
   expect(ParaphraseThreshold.fromJSON(JSON.stringify(pt)).threshold).toBeCloseTo(0.55, 12);
-  for (const m of [sim, nli, tagger]) m.dispose();
+  for (const m of [sim, nli, tagger, senti]) m.dispose();
 });

@@ -193,7 +193,7 @@ export function pairFeaturesOf(u: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
  * `Linear(in, hidden) → GELU → Linear(hidden, out)`, named as PyTorch's
  * `nn.Sequential(nn.Linear, nn.GELU(), nn.Linear)`: `0.weight`, `0.bias`, `2.weight`, `2.bias`.
  */
-export class Mlp extends Module {
+class Mlp extends Module {
   readonly first: Linear;
   readonly second: Linear;
 
@@ -207,6 +207,61 @@ export class Mlp extends Module {
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.second.forward(gelu(this.first.forward(x))));
   }
+}
+
+/**
+ * The two layouts of a head: `'card'`, the single Linear layer the CaptionBERT card gives, registered as a PyTorch
+ * module's `self.linear = nn.Linear(in, out)` (`linear.weight`, `linear.bias`); `'mlp'`, this package's earlier
+ * `Linear → GELU → Linear` ([INFER]), registered as `net = nn.Sequential(...)` (`net.0.*`, `net.2.*`).
+ */
+export type HeadLayout = 'card' | 'mlp';
+
+const LAYOUTS: readonly HeadLayout[] = ['card', 'mlp'];
+
+/** What {@link headLayout} read: the layout and, for `'mlp'`, the hidden width (null for `'card'`). */
+export interface LayoutChoice {
+  layout: HeadLayout;
+  hidden: number | null;
+}
+
+/**
+ * Reads `options.layout` (default `'card'`) and `options.hidden` (default 256, only with `'mlp'`).
+ * @throws {InvalidArgumentError} naming `options.layout` for another value, or `options.hidden` when it is given
+ *   with the card layout (which has no hidden layer) or is not a positive integer.
+ */
+export function headLayout(op: string, layout: unknown, hidden: unknown): LayoutChoice {
+  const chosen = layout ?? 'card';
+  if (!LAYOUTS.includes(chosen as HeadLayout))
+    throw new InvalidArgumentError(op, 'options.layout', `must be 'card' or 'mlp', got ${JSON.stringify(chosen)}`);
+  if (chosen === 'card') {
+    if (hidden !== undefined)
+      throw new InvalidArgumentError(
+        op,
+        'options.hidden',
+        "applies only to layout 'mlp' (the card layout is a single Linear layer)",
+      );
+    return { layout: 'card', hidden: null };
+  }
+  return { layout: 'mlp', hidden: positiveInteger(op, 'options.hidden', hidden ?? 256) };
+}
+
+/** `[B, in]` → `[B, out]`: a {@link Linear} (card layout) or an {@link Mlp}. */
+export interface HeadBody {
+  forward(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+/**
+ * A head's trainable body and the name to register it under: `linear` = Linear(in, out) for the card layout, `net` =
+ * {@link Mlp}(in, hidden, out) for the MLP layout. The head registers it with `this.addModule(name, module)`.
+ */
+export function makeHeadBody(
+  choice: LayoutChoice,
+  inDim: number,
+  outDim: number,
+  seed: number,
+): { name: 'linear' | 'net'; module: Module & HeadBody } {
+  if (choice.layout === 'card') return { name: 'linear', module: new Linear(inDim, outDim, { seed }) };
+  return { name: 'net', module: new Mlp(inDim, choice.hidden!, outDim, seed) };
 }
 
 function isArrayLikeNumbers(x: unknown): x is ArrayLike<unknown> {

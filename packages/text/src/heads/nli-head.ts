@@ -3,9 +3,10 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { Module } from '@geolip/nn';
 
 import {
-  Mlp,
   ShapeBinder,
   batchObject,
+  headLayout,
+  makeHeadBody,
   matrixInput,
   optionsObject,
   pairFeaturesOf,
@@ -13,6 +14,8 @@ import {
   seedOption,
   vectorInput,
   type EmbeddingInput,
+  type HeadBody,
+  type HeadLayout,
   type VectorInput,
 } from './inputs.js';
 
@@ -30,7 +33,9 @@ export type NliLabel = (typeof NLI_LABELS)[number];
 export interface NliHeadOptions {
   /** D: width of the (frozen) sentence embeddings. Positive integer. */
   embedDim: number;
-  /** Width of the hidden layer. Default 256. [INFER] */
+  /** `'card'` (default): the card's `Linear(4D, 3)` on the pair features; `'mlp'`: Linear → GELU → Linear. */
+  layout?: HeadLayout;
+  /** Width of the hidden layer, layout `'mlp'` only (an error with `'card'`). Default 256. [INFER] */
   hidden?: number;
   /** Seed of the initialization. Default 0. */
   seed?: number;
@@ -46,40 +51,52 @@ export interface NliBatch {
   label: VectorInput;
 }
 
-const OPTIONS = ['embedDim', 'hidden', 'seed'] as const;
+const OPTIONS = ['embedDim', 'layout', 'hidden', 'seed'] as const;
 const CLASSES = NLI_LABELS.length;
 
 /**
- * Natural-language inference on a frozen sentence embedding (3 classes, order {@link NLI_LABELS}):
+ * Natural-language inference on a frozen sentence embedding (3 classes, order {@link NLI_LABELS}). The card layout
+ * (default):
  *
- *     f      = [u, v, |u − v|, u ⊙ v]                        [B, 4D]
- *     logits = Linear(h → 3)(GELU(Linear(4D → h)(f)))         [B, 3]
+ *     f      = [u, v, |u − v|, u ⊙ v]                        [B, 4D]   the card's cat(a, b, |a − b|, a·b)
+ *     logits = Linear(4D → 3)(f)                              [B, 3]    the card's Linear(3072, 3) at D = 768
  *     loss   = mean_b −log softmax(logits_b)[y_b]              softmax cross-entropy
  *
- * Parameters (PyTorch names): `net.0.weight` `[h, 4D]`, `net.0.bias` `[h]`, `net.2.weight` `[3, h]`,
- * `net.2.bias` `[3]`. Count 4D·h + h + 3h + 3.
+ * Parameters (PyTorch names): card: `linear.weight` `[3, 4D]`, `linear.bias` `[3]`, 12D + 3 (9,219 at D = 768).
+ * MLP (`layout: 'mlp'`, f → Linear(4D, h) → GELU → Linear(h, 3)): `net.0.weight` `[h, 4D]`, `net.0.bias` `[h]`,
+ * `net.2.weight` `[3, h]`, `net.2.bias` `[3]`; 4D·h + h + 3h + 3 (787,459 at D = 768, h = 256).
  *
- * @remarks [INFER]: pair features, hidden width 256, GELU, no dropout. The cross-entropy uses
- * log-softmax against a one-hot target (no gather, whose gradient the wasm backend lacks).
+ * @remarks The card's layout is as the card gives it; the MLP layout is [INFER] (hidden width 256, GELU, no
+ * dropout). The cross-entropy uses log-softmax against a one-hot target (no gather, whose gradient the wasm backend
+ * lacks).
  *
  * @example
- * const head = new NliHead({ embedDim: 768 });
+ * const head = new NliHead({ embedDim: 768 });          // Linear(3072, 3): 9,219 parameters
  * const logits = head.forward(premises, hypotheses);   // [B, 3]
  * const classes = head.predict(premises, hypotheses);  // [B] int32; NLI_LABELS[i] names them
  */
 export class NliHead extends Module {
   readonly embedDim: number;
-  readonly hidden: number;
-  private readonly net: Mlp;
+  /** `'card'` (one Linear layer) or `'mlp'`. */
+  readonly layout: HeadLayout;
+  /** The hidden width of the MLP layout; null for the card layout. */
+  readonly hidden: number | null;
+  private readonly body: HeadBody;
 
-  /** @throws {InvalidArgumentError} for a size that is not a positive integer or an unknown option. */
+  /**
+   * @throws {InvalidArgumentError} for a size that is not a positive integer, a bad layout, `hidden` with the card
+   *   layout, or an unknown option.
+   */
   constructor(options: NliHeadOptions) {
     super();
     const op = 'NliHead';
     const opts = optionsObject<NliHeadOptions>(op, options, OPTIONS);
     this.embedDim = positiveInteger(op, 'options.embedDim', opts.embedDim);
-    this.hidden = positiveInteger(op, 'options.hidden', opts.hidden ?? 256);
-    this.net = this.addModule('net', new Mlp(4 * this.embedDim, this.hidden, CLASSES, seedOption(op, opts.seed)));
+    const choice = headLayout(op, opts.layout, opts.hidden);
+    this.layout = choice.layout;
+    this.hidden = choice.hidden;
+    const body = makeHeadBody(choice, 4 * this.embedDim, CLASSES, seedOption(op, opts.seed));
+    this.body = this.addModule(body.name, body.module);
   }
 
   /**
@@ -95,7 +112,7 @@ export class NliHead extends Module {
       const shapes = new ShapeBinder(op);
       const ut = matrixInput(op, 'u', u, shapes, ['B', this.embedDim]);
       const vt = matrixInput(op, 'v', v, shapes, ['B', this.embedDim]);
-      return this.net.forward(pairFeaturesOf(ut, vt));
+      return this.body.forward(pairFeaturesOf(ut, vt));
     });
   }
 
@@ -134,7 +151,7 @@ export class NliHead extends Module {
           : `must be a class index 0, 1 or 2 (${NLI_LABELS.join(', ')}), got ${y}`,
       );
       if (ut.shape[0] === 0) throw new InvalidArgumentError(op, 'batch', 'must hold at least one pair');
-      const logProbs = tf.logSoftmax(this.net.forward(pairFeaturesOf(ut, vt)));
+      const logProbs = tf.logSoftmax(this.body.forward(pairFeaturesOf(ut, vt)));
       const oneHot = tf.cast(tf.oneHot(label, CLASSES), 'float32');
       return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logProbs), 1))) as tf.Scalar;
     });

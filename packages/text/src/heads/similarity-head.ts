@@ -3,8 +3,9 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { Module } from '@geolip/nn';
 
 import {
-  Mlp,
   ShapeBinder,
+  headLayout,
+  makeHeadBody,
   batchObject,
   matrixInput,
   optionsObject,
@@ -13,15 +14,37 @@ import {
   seedOption,
   vectorInput,
   type EmbeddingInput,
+  type HeadBody,
+  type HeadLayout,
   type VectorInput,
 } from './inputs.js';
+
+/**
+ * What the similarity head reads from a pair: `'product'` u ⊙ v (`[B, D]`), `'abs-diff'` |u − v| (`[B, D]`), or
+ * `'features'` [u, v, |u − v|, u ⊙ v] (`[B, 4D]`).
+ */
+export type SimilarityPairInput = 'product' | 'abs-diff' | 'features';
+
+const PAIR_INPUTS: readonly SimilarityPairInput[] = ['product', 'abs-diff', 'features'];
 
 /** Options of {@link SimilarityHead}. */
 export interface SimilarityHeadOptions {
   /** D: width of the (frozen) sentence embeddings. 768 for CaptionBERT. Positive integer. */
   embedDim: number;
-  /** Width of the hidden layer. Default 256. [INFER] */
+  /**
+   * `'card'` (default): the card's single `Linear(D, 1)` on `pairInput`; `'mlp'`: Linear → GELU → Linear, this
+   * package's earlier [INFER] head.
+   */
+  layout?: HeadLayout;
+  /** Width of the hidden layer, layout `'mlp'` only (an error with `'card'`). Default 256. [INFER] */
   hidden?: number;
+  /**
+   * What the head reads from the pair. Default `'product'` (u ⊙ v) for the card layout, `'features'` for the MLP.
+   * [INFER]: the card gives `Linear(768, 1)` but not how a pair becomes one 768-wide vector; u ⊙ v is symmetric in
+   * (u, v) and makes the head a learned weighted cosine (Σ_k w_k·u_k·v_k + b); `'abs-diff'` is the other symmetric
+   * D-wide choice.
+   */
+  pairInput?: SimilarityPairInput;
   /** `[min, max]` of the gold scores; predictions lie in (min, max). Default `[0, 5]` (STS-B). */
   range?: readonly [number, number];
   /** Seed of the initialization (PyTorch's default Linear init, from a seeded generator). Default 0. */
@@ -38,46 +61,65 @@ export interface SimilarityBatch {
   score: VectorInput;
 }
 
-const OPTIONS = ['embedDim', 'hidden', 'range', 'seed'] as const;
+const OPTIONS = ['embedDim', 'layout', 'hidden', 'pairInput', 'range', 'seed'] as const;
 
 /**
- * Semantic-similarity regression on a frozen sentence embedding (the card's STS use):
+ * Semantic-similarity regression on a frozen sentence embedding (the card's STS use). The card layout (default):
  *
- *     f     = [u, v, |u − v|, u ⊙ v]                       [B, 4D]
- *     logit = Linear(h → 1)(GELU(Linear(4D → h)(f)))        [B]
- *     score = min + (max − min) · σ(logit)                  [B], in (min, max)
- *     loss  = mean_b (score_b − gold_b)²                     MSE on the gold scale
+ *     p     = u ⊙ v                                        [B, D]   (pairInput 'product'; [INFER])
+ *     logit = Linear(D → 1)(p)                             [B]      the card's Linear(768, 1)
+ *     score = min + (max − min) · σ(logit)                 [B], in (min, max): the card's sigmoid × 5 at [0, 5]
+ *     loss  = mean_b (score_b − gold_b)²                    MSE on the gold scale
  *
- * Parameters (PyTorch names, a module with `net = nn.Sequential(Linear, GELU, Linear)`):
- * `net.0.weight` `[h, 4D]`, `net.0.bias` `[h]`, `net.2.weight` `[1, h]`, `net.2.bias` `[1]`.
- * Count: 4D·h + h + h + 1 (786,945 at D = 768, h = 256).
+ * Parameters (PyTorch names): card: `linear.weight` `[1, D]`, `linear.bias` `[1]` (D + 1: 769 at D = 768; 4D + 1
+ * with pairInput 'features'). MLP (`layout: 'mlp'`, f = [u, v, |u − v|, u ⊙ v] → Linear(4D, h) → GELU →
+ * Linear(h, 1)): `net.0.weight` `[h, 4D]`, `net.0.bias`, `net.2.weight` `[1, h]`, `net.2.bias`; 4D·h + 2h + 1
+ * (786,945 at D = 768, h = 256).
  *
  * It is a {@link Module} with `getWeights()` and `loss(batch)`, so `train()` of `@geolip/train` trains it
  * directly: `train({ model: head, data: (step, rng) => ({ u, v, score }), steps })`.
  *
- * @remarks [INFER] (the card names the task, not the head): the pair features, the hidden width, GELU,
- * no dropout, the sigmoid scaled to the gold range and MSE on that scale are this package's choices.
- * The head is not symmetric in (u, v) (u and v have their own weights), as in Sentence-BERT.
+ * @remarks [INFER]: the card's pair input (u ⊙ v by default, |u − v| as an option); the MLP layout's features,
+ * hidden width, GELU and no dropout; MSE on the gold scale. With 'product' or 'abs-diff' the head is symmetric in
+ * (u, v); with 'features' it is not (u and v have their own weights), as in Sentence-BERT.
  *
  * @example
- * const head = new SimilarityHead({ embedDim: 768 });          // STS-B: range [0, 5]
+ * const head = new SimilarityHead({ embedDim: 768 });          // the card: Linear(768, 1) on u ⊙ v, σ × 5
  * const scores = head.forward(embA, embB);                     // [B] in (0, 5)
  * const loss = head.loss({ u: embA, v: embB, score: [4.2, 0.5] });
  */
 export class SimilarityHead extends Module {
   readonly embedDim: number;
-  readonly hidden: number;
+  /** `'card'` (one Linear layer) or `'mlp'`. */
+  readonly layout: HeadLayout;
+  /** The hidden width of the MLP layout; null for the card layout. */
+  readonly hidden: number | null;
+  /** What the head reads from a pair (see {@link SimilarityPairInput}). */
+  readonly pairInput: SimilarityPairInput;
   /** `[min, max]` of the scores. */
   readonly range: readonly [number, number];
-  private readonly net: Mlp;
+  private readonly body: HeadBody;
 
-  /** @throws {InvalidArgumentError} for a size that is not a positive integer, a bad range or an unknown option. */
+  /**
+   * @throws {InvalidArgumentError} for a size that is not a positive integer, a bad range, layout or pairInput,
+   *   `hidden` with the card layout, or an unknown option.
+   */
   constructor(options: SimilarityHeadOptions) {
     super();
     const op = 'SimilarityHead';
     const opts = optionsObject<SimilarityHeadOptions>(op, options, OPTIONS);
     this.embedDim = positiveInteger(op, 'options.embedDim', opts.embedDim);
-    this.hidden = positiveInteger(op, 'options.hidden', opts.hidden ?? 256);
+    const choice = headLayout(op, opts.layout, opts.hidden);
+    this.layout = choice.layout;
+    this.hidden = choice.hidden;
+    const pairInput = opts.pairInput ?? (choice.layout === 'card' ? 'product' : 'features');
+    if (!PAIR_INPUTS.includes(pairInput))
+      throw new InvalidArgumentError(
+        op,
+        'options.pairInput',
+        `must be 'product', 'abs-diff' or 'features', got ${JSON.stringify(pairInput)}`,
+      );
+    this.pairInput = pairInput;
     const range = opts.range ?? [0, 5];
     if (
       !Array.isArray(range) ||
@@ -92,7 +134,9 @@ export class SimilarityHead extends Module {
       );
     }
     this.range = Object.freeze([range[0], range[1]] as [number, number]);
-    this.net = this.addModule('net', new Mlp(4 * this.embedDim, this.hidden, 1, seedOption(op, opts.seed)));
+    const inDim = pairInput === 'features' ? 4 * this.embedDim : this.embedDim;
+    const body = makeHeadBody(choice, inDim, 1, seedOption(op, opts.seed));
+    this.body = this.addModule(body.name, body.module);
   }
 
   /**
@@ -147,7 +191,13 @@ export class SimilarityHead extends Module {
 
   private scoresOf(u: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor1D {
     const [min, max] = this.range;
-    const logit = tf.reshape(this.net.forward(pairFeaturesOf(u, v)), [-1]);
+    const p =
+      this.pairInput === 'product'
+        ? tf.mul(u, v)
+        : this.pairInput === 'abs-diff'
+          ? tf.abs(tf.sub(u, v))
+          : pairFeaturesOf(u, v);
+    const logit = tf.reshape(this.body.forward(p as tf.Tensor2D), [-1]);
     return tf.add(min, tf.mul(max - min, tf.sigmoid(logit))) as tf.Tensor1D;
   }
 }

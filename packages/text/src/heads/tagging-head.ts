@@ -3,14 +3,17 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { Module } from '@geolip/nn';
 
 import {
-  Mlp,
   ShapeBinder,
   batchObject,
+  headLayout,
+  makeHeadBody,
   matrixInput,
   optionsObject,
   positiveInteger,
   seedOption,
   type EmbeddingInput,
+  type HeadBody,
+  type HeadLayout,
 } from './inputs.js';
 
 /** Options of {@link TaggingHead}. */
@@ -19,7 +22,9 @@ export interface TaggingHeadOptions {
   embedDim: number;
   /** C: number of tags (80 for the COCO categories). Positive integer. */
   classes: number;
-  /** Width of the hidden layer. Default 256. [INFER] */
+  /** `'card'` (default): the card's `Linear(D, C)` → sigmoid; `'mlp'`: Linear → GELU → Linear. */
+  layout?: HeadLayout;
+  /** Width of the hidden layer, layout `'mlp'` only (an error with `'card'`). Default 256. [INFER] */
   hidden?: number;
   /** Seed of the initialization. Default 0. */
   seed?: number;
@@ -33,21 +38,23 @@ export interface TaggingBatch {
   labels: EmbeddingInput;
 }
 
-const OPTIONS = ['embedDim', 'classes', 'hidden', 'seed'] as const;
+const OPTIONS = ['embedDim', 'classes', 'layout', 'hidden', 'seed'] as const;
 
 /**
- * Multi-label tagging on a frozen sentence embedding (e.g. the COCO categories a caption mentions):
+ * Multi-label tagging on a frozen sentence embedding (e.g. the COCO categories a caption mentions). The card layout
+ * (default):
  *
- *     logits = Linear(h → C)(GELU(Linear(D → h)(x)))                         [B, C]
+ *     logits = Linear(D → C)(x)                                              [B, C]   the card's Linear(768, n)
  *     loss   = mean_{b,c} max(z, 0) − z·y + log(1 + exp(−|z|))               BCE with logits (z = logit)
- *     predict: 1 iff σ(z) ≥ threshold
+ *     predict: 1 iff σ(z) ≥ threshold                                        the card's sigmoid
  *
  * The loss is PyTorch's `BCEWithLogitsLoss()` (mean over all B·C entries) in its overflow-free form.
  *
- * Parameters (PyTorch names): `net.0.weight` `[h, D]`, `net.0.bias` `[h]`, `net.2.weight` `[C, h]`,
- * `net.2.bias` `[C]`. Count D·h + h + C·h + C.
+ * Parameters (PyTorch names): card: `linear.weight` `[C, D]`, `linear.bias` `[C]`, D·C + C (61,520 at D = 768,
+ * C = 80). MLP (`layout: 'mlp'`, Linear(D, h) → GELU → Linear(h, C)): `net.0.weight` `[h, D]`, `net.0.bias` `[h]`,
+ * `net.2.weight` `[C, h]`, `net.2.bias` `[C]`; D·h + h + C·h + C.
  *
- * @remarks [INFER]: hidden width 256, GELU, no dropout, an unweighted mean over tags.
+ * @remarks [INFER]: an unweighted mean over tags; the MLP layout's hidden width 256, GELU, no dropout.
  *
  * @example
  * const head = new TaggingHead({ embedDim: 768, classes: 80 });
@@ -56,18 +63,27 @@ const OPTIONS = ['embedDim', 'classes', 'hidden', 'seed'] as const;
 export class TaggingHead extends Module {
   readonly embedDim: number;
   readonly classes: number;
-  readonly hidden: number;
-  private readonly net: Mlp;
+  /** `'card'` (one Linear layer) or `'mlp'`. */
+  readonly layout: HeadLayout;
+  /** The hidden width of the MLP layout; null for the card layout. */
+  readonly hidden: number | null;
+  private readonly body: HeadBody;
 
-  /** @throws {InvalidArgumentError} for a size that is not a positive integer or an unknown option. */
+  /**
+   * @throws {InvalidArgumentError} for a size that is not a positive integer, a bad layout, `hidden` with the card
+   *   layout, or an unknown option.
+   */
   constructor(options: TaggingHeadOptions) {
     super();
     const op = 'TaggingHead';
     const opts = optionsObject<TaggingHeadOptions>(op, options, OPTIONS);
     this.embedDim = positiveInteger(op, 'options.embedDim', opts.embedDim);
     this.classes = positiveInteger(op, 'options.classes', opts.classes);
-    this.hidden = positiveInteger(op, 'options.hidden', opts.hidden ?? 256);
-    this.net = this.addModule('net', new Mlp(this.embedDim, this.hidden, this.classes, seedOption(op, opts.seed)));
+    const choice = headLayout(op, opts.layout, opts.hidden);
+    this.layout = choice.layout;
+    this.hidden = choice.hidden;
+    const body = makeHeadBody(choice, this.embedDim, this.classes, seedOption(op, opts.seed));
+    this.body = this.addModule(body.name, body.module);
   }
 
   /**
@@ -79,7 +95,7 @@ export class TaggingHead extends Module {
   forward(x: EmbeddingInput): tf.Tensor2D {
     const op = 'TaggingHead.forward';
     this.assertLive('forward');
-    return tf.tidy(() => this.net.forward(matrixInput(op, 'x', x, new ShapeBinder(op), ['B', this.embedDim])));
+    return tf.tidy(() => this.body.forward(matrixInput(op, 'x', x, new ShapeBinder(op), ['B', this.embedDim])));
   }
 
   /** Tag probabilities `[B, C]`: σ(logits). */
@@ -120,7 +136,7 @@ export class TaggingHead extends Module {
         t >= 0 && t <= 1 ? null : `must be in [0, 1], got ${t}`,
       );
       if (x.shape[0] === 0) throw new InvalidArgumentError(op, 'batch', 'must hold at least one row');
-      const z = this.net.forward(x);
+      const z = this.body.forward(x);
       // max(z, 0) − z·y + log(1 + exp(−|z|)), PyTorch's BCEWithLogits without overflow.
       const perEntry = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
       return tf.mean(perEntry) as tf.Scalar;
