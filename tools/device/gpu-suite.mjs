@@ -37,6 +37,7 @@ import {
   sumOfSquares,
 } from '@geolip/nn';
 import { initBackend, registerKernels } from '@geolip/nn/backend';
+import { Constellation } from '@geolip/anchors';
 import { builtinModels, evaluatePairTask, loadStsb } from '@geolip/bench';
 import { train } from '@geolip/train';
 
@@ -544,6 +545,27 @@ await parity('ConvResBlock 8→16, scale_shift conditioning, Conv2d stride 2, Gr
     `${ok ? 'ok  ' : 'FAIL'} simplexVolumes ${GPU} vs cpu: max rel V² diff ${worstV2.toExponential(2)} (kernel ${fused[GPU]}); ` +
       `pentachoronCVOnDevice ${cv[GPU].ours.cv} vs float64 ${cv[GPU].f64.cv} (rel ${relCv.toExponential(2)})`,
   );
+  if (!ok) report.ok = false;
+}
+// Constellation.nearest on the GPU backend against cpu: the training recipes call it every step (anchor assignment),
+// so it must run there without a synchronous read (webgpu in Node has none; a NaN check that read one broke every
+// webgpu training run once) and give the cpu's ids.
+{
+  const ids = {};
+  for (const backend of [GPU, 'cpu']) {
+    await tf.setBackend(backend);
+    const a = sampleSphere(64, 32, { seed: 3 });
+    const c = Constellation.fromAnchors(a);
+    const x = sampleSphere(512, 32, { seed: 4 });
+    const t = c.nearest(x);
+    ids[backend] = Array.from(await t.data());
+    tf.dispose([a, x, t]);
+    c.dispose();
+  }
+  const mismatches = ids.cpu.filter((v, i) => v !== ids[GPU][i]).length;
+  const ok = ids.cpu.length === 512 && mismatches === 0;
+  report.checks.push({ kind: 'nearest', name: 'Constellation.nearest, 512 × 32 against 64 anchors', mismatches, ok });
+  console.error(`${ok ? 'ok  ' : 'FAIL'} Constellation.nearest ${GPU} vs cpu: ${mismatches} of 512 ids differ`);
   if (!ok) report.ok = false;
 }
 function prefix(p, m) {
