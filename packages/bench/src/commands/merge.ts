@@ -1,6 +1,5 @@
 // geolip-bench merge: the report of a sharded `geolip-bench run` from its shard files.
 import { readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { EXIT, defineCommand } from '@geolip/cli';
@@ -8,7 +7,7 @@ import { EXIT, defineCommand } from '@geolip/cli';
 import { htmlReport } from '../html-report.js';
 import { jsonReport, markdownTable, stringifyReport, writeFileAtomic } from '../report.js';
 import { mergeRunShards } from '../shard-run.js';
-import { scatter } from './run.js';
+import { scatterPlots } from './run.js';
 
 /** The shard files `geolip-bench run --shard i/N --out <out>` writes next to `out`. */
 function findRunShards(out: string): string[] {
@@ -48,17 +47,7 @@ export const mergeCommand = defineCommand({
     const merged = await mergeRunShards('geolip-bench merge', paths);
     io.stdout.write(markdownTable(merged.results));
     const html = /\.html?$/i.test(v.out);
-    const plots = v.plots !== undefined || html ? merged.results.map(scatter) : [];
-    const plotFiles: string[] = [];
-    if (v.plots !== undefined) {
-      const plotsDir = resolve(v.plots);
-      await mkdir(plotsDir, { recursive: true });
-      for (const { r, svg } of plots) {
-        const file = join(plotsDir, `${r.task}-${r.split.replace(/[^\w.-]+/g, '_')}.svg`);
-        await writeFileAtomic(file, svg);
-        plotFiles.push(file);
-      }
-    }
+    const { plots, plotFiles } = await scatterPlots(merged.results, v.plots, html);
     const c = merged.config;
     const m = merged.model;
     const report = jsonReport(

@@ -206,17 +206,7 @@ export const runCommand = defineCommand({
     for (const [i, m] of markdown.entries()) io.stdout.write((results.length > 0 || i > 0 ? '\n' : '') + m);
 
     const html = v.out !== undefined && /\.html?$/i.test(v.out);
-    const plots = v.plots !== undefined || html ? results.map(scatter) : [];
-    const plotFiles: string[] = [];
-    if (v.plots !== undefined) {
-      const plotsDir = resolve(v.plots);
-      await mkdir(plotsDir, { recursive: true });
-      for (const { r, svg } of plots) {
-        const file = join(plotsDir, `${r.task}-${r.split.replace(/[^\w.-]+/g, '_')}.svg`);
-        await writeFileAtomic(file, svg);
-        plotFiles.push(file);
-      }
-    }
+    const { plots, plotFiles } = await scatterPlots(results, v.plots, html);
 
     if (v.out !== undefined) {
       // Settings the tasks add (coco's, the pair tasks' splits) merged into the command's.
@@ -264,6 +254,29 @@ function parseShardOption(ctx: { usage(message: string, argument?: string): Erro
   } catch {
     throw ctx.usage(`--shard must be i/N with 0 <= i < N, got '${spec}'`, '--shard');
   }
+}
+
+/**
+ * The scatter plots of `results`, made when they go into files (`plotsDir`, written there atomically, one per
+ * task and split) or inline into an HTML report (`inline`); none otherwise. Shared by `run` and `merge`.
+ */
+export async function scatterPlots(
+  results: readonly PairTaskResult[],
+  plotsDir: string | undefined,
+  inline: boolean,
+): Promise<{ plots: ReturnType<typeof scatter>[]; plotFiles: string[] }> {
+  const plots = plotsDir !== undefined || inline ? results.map(scatter) : [];
+  const plotFiles: string[] = [];
+  if (plotsDir !== undefined) {
+    const dir = resolve(plotsDir);
+    await mkdir(dir, { recursive: true });
+    for (const { r, svg } of plots) {
+      const file = join(dir, `${r.task}-${r.split.replace(/[^\w.-]+/g, '_')}.svg`);
+      await writeFileAtomic(file, svg);
+      plotFiles.push(file);
+    }
+  }
+  return { plots, plotFiles };
 }
 
 /** One scatter plot (gold vs cosine) of a pair result: a file with --plots, inline in an HTML report. */
