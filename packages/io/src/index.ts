@@ -5,7 +5,9 @@
  * - PyTorch `.pt`: `readTorchStateDict`, `readTorchCheckpoint` (nested training checkpoints), no code run;
  * - NumPy `.npy`: `parseNpy`;
  * - byte sources: `readBinarySource` (bytes, a path under Node, `file:`/`http(s):`/`blob:`/`data:` URLs);
- * - the model metadata contract: `writeModelMetadata`, `readModelMetadata`.
+ * - the model metadata contract: `writeModelMetadata`, `readModelMetadata`;
+ * - ONNX: a protobuf writer for `.onnx` files (`OnnxGraphBuilder`, `modelProto`, …) that the model packages' exports
+ *   build on.
  */
 export * from './safetensors/index.js';
 export {
@@ -31,3 +33,4 @@ export {
   writeModelMetadata,
 } from './metadata.js';
 export type { ModelMetadata, ModelMetadataInput } from './metadata.js';
+export * from './onnx/index.js';

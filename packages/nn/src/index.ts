@@ -48,3 +48,17 @@ export type { GeolipKernelName } from './kernels/names.js';
 export { hasKernel } from './kernels/index.js';
 export { registerReferenceKernels, unregisterReferenceKernels } from './kernels/reference.js';
 export { registerReferenceInPlace, unregisterReferenceInPlace } from './kernels/in-place.js';
+export {
+  OnnxWeights,
+  onnxGelu,
+  onnxKeyPaddingBias,
+  onnxL2Normalize,
+  onnxLayerNorm,
+  onnxLinear,
+  onnxMaskToFloat,
+  onnxMaskedMeanPool,
+  onnxParam,
+  onnxParamT,
+  onnxTransformerLayers,
+} from './onnx/lower.js';
+export type { OnnxEncoderSizes, OnnxWeight } from './onnx/lower.js';

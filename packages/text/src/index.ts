@@ -2,7 +2,7 @@
  * `@geolip/text`: GeoLIP text models: the BERT-uncased WordPiece tokenizer, the CaptionBERT encoder (with the
  * optional AnchorBank), weight loading from safetensors and PyTorch `.pt`, task heads, and `SentenceEmbedder` /
  * `loadGeolipText` (the bundled consensus-distilled student). Node-only subpaths: `@geolip/text/data` (benchmark
- * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora).
+ * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora), `@geolip/text/ort` (the models on onnxruntime-node).
  */
 export * from './tokenizer/index.js';
 export {
@@ -17,3 +17,6 @@ export * from './heads/index.js';
 export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
 export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textModels } from './models.js';
 export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';
+export type { LoadGeolipTextOrtOptions } from './sentence-embedder.js';
+export { TEXT_ONNX_NAMES, captionEncoderOnnxFromWeights, captionEncoderToOnnx } from './onnx/caption-encoder-onnx.js';
+export type { CaptionEncoderOnnxOptions } from './onnx/caption-encoder-onnx.js';

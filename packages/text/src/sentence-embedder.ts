@@ -14,6 +14,18 @@ import type { CaptionEncoderConfig } from './caption-encoder.js';
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
+import { importUnbundled } from '@geolip/geometry/internal';
+import type { OrtEmbedderOptions, OrtSentenceEmbedder } from './ort/ort-embedder.js';
+
+/**
+ * Options of `loadGeolipText({ runtime: 'ort' })`: the model on onnxruntime-node (an optional peer dependency,
+ * `@geolip/text/ort`), `device` `'cpu'` (default) or `'webgpu'`. Returns an `OrtSentenceEmbedder` (same `embed`).
+ */
+export type LoadGeolipTextOrtOptions = OrtEmbedderOptions & {
+  runtime: 'ort';
+  weights?: string;
+  tokenizer?: BertTokenizer;
+};
 
 /** File name of the weights bundled with this package, under its `weights/` folder. */
 export const GEOLIP_TEXT_WEIGHTS_FILE = 'geolip-text.safetensors';
@@ -206,10 +218,30 @@ export class SentenceEmbedder {
  * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name (the value is described
  *   briefly, never printed whole). @throws {BackendError} when no tfjs backend is ready: call `initBackend()` first.
  */
+export async function loadGeolipText(options: LoadGeolipTextOrtOptions): Promise<OrtSentenceEmbedder>;
 export async function loadGeolipText(
-  options: SentenceEmbedderOptions & { weights?: string } = {},
-): Promise<SentenceEmbedder> {
-  const { weights = 'geolip-text', ...rest } = options;
+  options?: SentenceEmbedderOptions & { weights?: string; runtime?: 'tfjs' },
+): Promise<SentenceEmbedder>;
+export async function loadGeolipText(
+  options: (SentenceEmbedderOptions & { weights?: string; runtime?: 'tfjs' }) | LoadGeolipTextOrtOptions = {},
+): Promise<SentenceEmbedder | OrtSentenceEmbedder> {
+  // --- runtime hook (issue 25): `runtime: 'ort'` runs the same weights on onnxruntime-node (`@geolip/text/ort`).
+  if (options !== null && typeof options === 'object' && options.runtime === 'ort') {
+    const { runtime: _runtime, ...ortOptions } = options;
+    const ort = await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort');
+    return ort.loadGeolipTextOrt(ortOptions);
+  }
+  if (options !== null && typeof options === 'object' && options.runtime !== undefined && options.runtime !== 'tfjs')
+    throw new InvalidArgumentError(
+      'loadGeolipText',
+      'options.runtime',
+      `must be 'tfjs' or 'ort', got ${describeValue(options.runtime)}`,
+    );
+  // --- end of the runtime hook
+  const { weights = 'geolip-text', runtime: _tfjs, ...rest } = options as SentenceEmbedderOptions & {
+    weights?: string;
+    runtime?: 'tfjs';
+  };
   const shipped = textModels.shipped();
   const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
   if (entry === undefined)

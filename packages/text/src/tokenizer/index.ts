@@ -19,3 +19,4 @@ export {
   stripAccents,
 } from './basic.js';
 export { wordpieceTokenize } from './wordpiece.js';
+export { bertTokenizerFromJson, bertTokenizerToJson } from './tokenizer-json.js';

@@ -1,0 +1,153 @@
+/**
+ * `OnnxGraphBuilder`: nodes and initializers of one ONNX graph, then {@link OnnxGraphBuilder.encode} for the file's
+ * bytes. Weights go through {@link OnnxGraphBuilder.weight}, which stores them as float32 or, with
+ * `weightType: 'float16'`, as float16 followed by a `Cast` to float32 (the compute stays float32; ONNX Runtime folds
+ * the casts at load): the file is half the size and the results move by the weights' rounding only.
+ */
+import { InvalidArgumentError } from '@geolip/geometry';
+
+import { float32ToFloat16Bits } from '../safetensors/float16.js';
+import { ONNX_DTYPE, attr, graphProto, modelProto, nodeProto, tensorProto, valueInfo } from './proto.js';
+import type { OnnxAttribute, OnnxDtype, OnnxModelOptions, OnnxTensorData } from './proto.js';
+
+/** How {@link OnnxGraphBuilder.weight} stores float weights. */
+export type OnnxWeightType = 'float32' | 'float16';
+
+/** A graph input or output: name, element type and dimensions (strings are symbolic). */
+export interface OnnxValueSpec {
+  name: string;
+  dtype: OnnxDtype;
+  dims: readonly (number | string)[];
+}
+
+/** Options of {@link OnnxGraphBuilder.op}. */
+export interface OnnxOpOptions {
+  /** An explicit output name (e.g. a graph output); default a fresh one. */
+  out?: string;
+}
+
+const OP = 'OnnxGraphBuilder';
+
+export class OnnxGraphBuilder {
+  readonly weightType: OnnxWeightType;
+  private readonly nodes: Uint8Array[] = [];
+  private readonly inits: Uint8Array[] = [];
+  private readonly names = new Set<string>();
+  private readonly scalars = new Map<number, string>();
+  private count = 0;
+  private weightBytes = 0;
+
+  /** @throws {InvalidArgumentError} for a `weightType` other than `'float32'` / `'float16'`. */
+  constructor(options: { weightType?: OnnxWeightType } = {}) {
+    const weightType = options.weightType ?? 'float32';
+    if (weightType !== 'float32' && weightType !== 'float16')
+      throw new InvalidArgumentError(OP, 'options.weightType', `must be 'float32' or 'float16', got ${String(weightType)}`);
+    this.weightType = weightType;
+  }
+
+  /** Bytes of initializer data written so far. */
+  get initializerBytes(): number {
+    return this.weightBytes;
+  }
+
+  /** A name not used yet, from a hint. */
+  fresh(hint: string): string {
+    let n: string;
+    do n = `${hint}_${this.count++}`;
+    while (this.names.has(n));
+    this.names.add(n);
+    return n;
+  }
+
+  /** Adds an initializer under exactly `name`; returns the name. @throws {InvalidArgumentError} on a duplicate. */
+  initializer(name: string, dtype: OnnxDtype, dims: readonly number[], data: OnnxTensorData): string {
+    if (this.names.has(name)) throw new InvalidArgumentError(`${OP}.initializer`, 'name', `'${name}' is used twice`);
+    this.names.add(name);
+    this.inits.push(tensorProto(name, dtype, dims, data));
+    this.weightBytes += data.byteLength;
+    return name;
+  }
+
+  /**
+   * A float weight under `name` in the builder's {@link OnnxGraphBuilder.weightType}; returns the name of a float32
+   * value (the initializer itself, or the output of its `Cast`).
+   * @throws {InvalidArgumentError} for a non-finite value, or one outside float16's range in float16 mode.
+   */
+  weight(name: string, dims: readonly number[], data: Float32Array): string {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (!Number.isFinite(v))
+        throw new InvalidArgumentError(`${OP}.weight`, name, `holds a non-finite value at index ${i}`);
+      if (this.weightType === 'float16' && Math.abs(v) > 65504)
+        throw new InvalidArgumentError(`${OP}.weight`, name, `holds ${v} at index ${i}, outside float16's ±65504`);
+    }
+    if (this.weightType === 'float32') return this.initializer(name, ONNX_DTYPE.FLOAT, dims, data);
+    const half = new Uint16Array(data.length);
+    for (let i = 0; i < data.length; i++) half[i] = float32ToFloat16Bits(data[i]!);
+    this.initializer(`${name}_fp16`, ONNX_DTYPE.FLOAT16, dims, half);
+    return this.op('Cast', [`${name}_fp16`], [attr.i('to', ONNX_DTYPE.FLOAT)], { out: name });
+  }
+
+  /** A float32 scalar (rank 0) constant, shared between uses of the same value. */
+  scalar(value: number): string {
+    let name = this.scalars.get(value);
+    if (name === undefined) {
+      name = this.fresh('scalar');
+      this.names.delete(name);
+      this.initializer(name, ONNX_DTYPE.FLOAT, [], Float32Array.of(value));
+      this.scalars.set(value, name);
+    }
+    return name;
+  }
+
+  /** A 1-D int64 constant. */
+  int64s(values: readonly number[]): string {
+    const name = this.fresh('i64');
+    this.names.delete(name);
+    return this.initializer(name, ONNX_DTYPE.INT64, [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
+  }
+
+  /** Adds a node; returns the name of its (single) output. */
+  op(type: string, inputs: readonly string[], attrs: readonly OnnxAttribute[] = [], options: OnnxOpOptions = {}): string {
+    return this.node(type, inputs, attrs, options.out === undefined ? 1 : options.out)[0]!;
+  }
+
+  /** Adds a node with `outputs` outputs (e.g. `Split`); returns their names. */
+  opN(type: string, inputs: readonly string[], attrs: readonly OnnxAttribute[], outputs: number): string[] {
+    return this.node(type, inputs, attrs, outputs);
+  }
+
+  private node(
+    type: string,
+    inputs: readonly string[],
+    attrs: readonly OnnxAttribute[],
+    out: number | string | readonly string[],
+  ): string[] {
+    let outputs: string[];
+    if (typeof out !== 'number') {
+      outputs = typeof out === 'string' ? [out] : [...out];
+      for (const o of outputs) {
+        if (this.names.has(o)) throw new InvalidArgumentError(`${OP}.op`, 'out', `'${o}' is used twice`);
+        this.names.add(o);
+      }
+    } else outputs = Array.from({ length: out }, () => this.fresh(type.toLowerCase()));
+    this.nodes.push(nodeProto({ inputs, outputs, op: type, attrs, name: this.fresh(`n_${type}`) }));
+    return outputs;
+  }
+
+  /** The model file's bytes: a graph named `name` with these inputs and outputs. */
+  encode(
+    graph: { name: string; inputs: readonly OnnxValueSpec[]; outputs: readonly OnnxValueSpec[]; doc?: string },
+    options: OnnxModelOptions = {},
+  ): Uint8Array {
+    const body = graphProto({
+      name: graph.name,
+      nodes: this.nodes,
+      initializers: this.inits,
+      inputs: graph.inputs.map((v) => valueInfo(v.name, v.dtype, v.dims)),
+      outputs: graph.outputs.map((v) => valueInfo(v.name, v.dtype, v.dims)),
+      doc: graph.doc,
+    });
+    return modelProto(body, options);
+  }
+}

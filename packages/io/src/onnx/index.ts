@@ -1,0 +1,15 @@
+export {
+  ONNX_DTYPE,
+  attr,
+  concatBytes,
+  encodeVarint,
+  field,
+  graphProto,
+  modelProto,
+  nodeProto,
+  tensorProto,
+  valueInfo,
+} from './proto.js';
+export type { OnnxAttribute, OnnxDtype, OnnxModelOptions, OnnxTensorData } from './proto.js';
+export { OnnxGraphBuilder } from './graph-builder.js';
+export type { OnnxOpOptions, OnnxValueSpec, OnnxWeightType } from './graph-builder.js';

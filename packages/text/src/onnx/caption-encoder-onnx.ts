@@ -1,0 +1,117 @@
+/**
+ * `captionEncoderToOnnx`: a {@link CaptionEncoder} as an ONNX model (IR 8, opset 17) whose output is the sentence
+ * embedding itself: embeddings → pre-norm layers → final LayerNorm → masked mean pooling → head → L2 normalization,
+ * all in the graph. The tokenizer stays outside (`tokenizer.json`, {@link bertTokenizerToJson}).
+ *
+ * Inputs: `input_ids` int64 `[batch, sequence_length]`, `attention_mask` int64 `[batch, sequence_length]` (1 = real
+ * token). Outputs: `sentence_embedding` float32 `[batch, outDim]` (unit rows) and `last_hidden_state`, the same values
+ * (an `Identity`): transformers.js's `feature-extraction` pipeline reads `last_hidden_state`, so with
+ * `{ pooling: 'none', normalize: false }` it returns the embedding.
+ */
+import { InvalidArgumentError } from '@geolip/geometry';
+import { ONNX_DTYPE, OnnxGraphBuilder, attr } from '@geolip/io';
+import type { OnnxWeightType } from '@geolip/io';
+import {
+  OnnxWeights,
+  onnxGelu,
+  onnxKeyPaddingBias,
+  onnxL2Normalize,
+  onnxLayerNorm,
+  onnxLinear,
+  onnxMaskToFloat,
+  onnxMaskedMeanPool,
+  onnxParam,
+  onnxTransformerLayers,
+} from '@geolip/nn';
+
+import { CaptionEncoder } from '../caption-encoder.js';
+import type { CaptionEncoderConfig } from '../caption-encoder.js';
+
+/** Options of {@link captionEncoderToOnnx}. */
+export interface CaptionEncoderOnnxOptions {
+  /** `'float32'` (default) or `'float16'` (weights stored as float16 and cast to float32 in the graph). */
+  weightType?: OnnxWeightType;
+  /** `metadata_props` of the model (e.g. the weights file's `geolip.*` entries). */
+  metadata?: Readonly<Record<string, string>>;
+  /** `producer_version` written in the file. */
+  producerVersion?: string;
+}
+
+/** Input and output names of an exported text model. */
+export const TEXT_ONNX_NAMES = Object.freeze({
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  embedding: 'sentence_embedding',
+  lastHiddenState: 'last_hidden_state',
+});
+
+/**
+ * The bytes of a `.onnx` file computing `model.forward(ids, mask)` (without the AnchorBank).
+ * @throws {InvalidArgumentError} naming `model` when it is not a live CaptionEncoder, or the AnchorBank variant.
+ */
+export function captionEncoderToOnnx(model: CaptionEncoder, options: CaptionEncoderOnnxOptions = {}): Uint8Array {
+  const op = 'captionEncoderToOnnx';
+  if (!(model instanceof CaptionEncoder))
+    throw new InvalidArgumentError(op, 'model', 'must be a CaptionEncoder');
+  if (model.anchorBank !== null)
+    throw new InvalidArgumentError(op, 'model', 'is the AnchorBank variant, which has no ONNX export yet');
+  return captionEncoderOnnxFromWeights(model.config, OnnxWeights.fromModule(model, op), options);
+}
+
+/**
+ * The same graph as {@link captionEncoderToOnnx}, from the weights alone (PyTorch names and layout, e.g. a weights
+ * file's tensors: no tfjs backend is needed).
+ * @throws {FormatError} naming the missing parameter; {@link InvalidArgumentError} for parameters left unused.
+ */
+export function captionEncoderOnnxFromWeights(
+  cfg: CaptionEncoderConfig,
+  w: OnnxWeights,
+  options: CaptionEncoderOnnxOptions = {},
+): Uint8Array {
+  const op = w.op;
+  if (cfg.anchorBank !== undefined && cfg.anchorBank !== false)
+    throw new InvalidArgumentError(op, 'config.anchorBank', 'the AnchorBank variant has no ONNX export yet');
+  const eps = cfg.eps ?? 1e-5;
+  const g = new OnnxGraphBuilder({ weightType: options.weightType ?? 'float32' });
+  const N = TEXT_ONNX_NAMES;
+
+  const maskF = onnxMaskToFloat(g, N.attentionMask);
+  const tok = g.op('Gather', [onnxParam(g, w, 'encoder.token_emb.weight'), N.inputIds], [attr.i('axis', 0)]);
+  const seqLen = g.op('Shape', [N.inputIds], [attr.i('start', 1), attr.i('end', 2)]);
+  const pos = g.op('Slice', [onnxParam(g, w, 'encoder.pos_emb.weight'), g.int64s([0]), seqLen, g.int64s([0])]);
+  let x = g.op('Add', [tok, pos]);
+  x = onnxTransformerLayers(
+    g,
+    w,
+    x,
+    'encoder.',
+    { dModel: cfg.dModel, heads: cfg.heads, layers: cfg.layers, eps },
+    onnxKeyPaddingBias(g, maskF),
+  );
+  const pooled = onnxMaskedMeanPool(g, x, maskF);
+  const y = onnxLinear(g, w, onnxLayerNorm(g, w, onnxGelu(g, onnxLinear(g, w, pooled, 'head.0')), 'head.2', eps), 'head.3');
+  onnxL2Normalize(g, y, { out: N.embedding });
+  g.op('Identity', [N.embedding], [], { out: N.lastHiddenState });
+  const left = w.unused();
+  if (left.length > 0)
+    throw new InvalidArgumentError(op, 'model', `has parameters the export does not use: ${left.join(', ')}`);
+
+  const dims = ['batch_size', 'sequence_length'];
+  return g.encode(
+    {
+      name: 'geolip_caption_encoder',
+      inputs: [
+        { name: N.inputIds, dtype: ONNX_DTYPE.INT64, dims },
+        { name: N.attentionMask, dtype: ONNX_DTYPE.INT64, dims },
+      ],
+      outputs: [
+        { name: N.embedding, dtype: ONNX_DTYPE.FLOAT, dims: ['batch_size', cfg.outDim] },
+        { name: N.lastHiddenState, dtype: ONNX_DTYPE.FLOAT, dims: ['batch_size', cfg.outDim] },
+      ],
+      doc:
+        `GeoLIP CaptionEncoder: ${cfg.layers} pre-norm layers, d=${cfg.dModel}, ${cfg.heads} heads, FFN ${cfg.ffDim}, ` +
+        `masked mean pooling, head to ${cfg.outDim}, L2-normalized`,
+    },
+    { producer: 'geolip', producerVersion: options.producerVersion, metadata: options.metadata },
+  );
+}
