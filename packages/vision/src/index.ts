@@ -9,6 +9,8 @@ export type { ViTEncoderConfig, ViTEncoderOptions, VitInit, VitPooling } from '.
 export { BaseTierSoup, BASE_TIER_SOUP_CONFIG } from './models/base-tier-soup.js';
 export { ViTClassifier, vitClassifierClasses, vitClassifierFromSafetensors } from './models/vit-classifier.js';
 export type { ViTClassifierOptions } from './models/vit-classifier.js';
+export { VISION_ONNX_NAMES, vitClassifierToOnnx, vitEncoderToOnnx } from './onnx/vit-onnx.js';
+export type { VitOnnxOptions } from './onnx/vit-onnx.js';
 export type {
   BaseTierSoupConfig,
   BaseTierSoupForwardOptions,
