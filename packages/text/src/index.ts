@@ -18,5 +18,10 @@ export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './se
 export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textModels } from './models.js';
 export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';
 export type { LoadGeolipTextOrtOptions } from './sentence-embedder.js';
-export { TEXT_ONNX_NAMES, captionEncoderOnnxFromWeights, captionEncoderToOnnx } from './onnx/caption-encoder-onnx.js';
-export type { CaptionEncoderOnnxOptions } from './onnx/caption-encoder-onnx.js';
+export {
+  TEXT_ONNX_NAMES,
+  captionEncoderOnnxFromFile,
+  captionEncoderOnnxFromWeights,
+  captionEncoderToOnnx,
+} from './onnx/caption-encoder-onnx.js';
+export type { CaptionEncoderOnnxOptions, TextOnnxModel } from './onnx/caption-encoder-onnx.js';

@@ -8,9 +8,10 @@
  * (an `Identity`): transformers.js's `feature-extraction` pipeline reads `last_hidden_state`, so with
  * `{ pooling: 'none', normalize: false }` it returns the embedding.
  */
-import { InvalidArgumentError } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { ONNX_DTYPE, OnnxGraphBuilder, attr } from '@geolip/io';
-import type { OnnxWeightType } from '@geolip/io';
+import { readModelMetadata, readWeightsFile, toFloat32 } from '@geolip/io';
+import type { BinarySource, OnnxWeightType } from '@geolip/io';
 import {
   OnnxWeights,
   onnxGelu,
@@ -24,7 +25,8 @@ import {
   onnxTransformerLayers,
 } from '@geolip/nn';
 
-import { CaptionEncoder } from '../caption-encoder.js';
+import { CaptionEncoder, captionEncoderParamCount } from '../caption-encoder.js';
+import { parseCaptionEncoderConfig } from '../models.js';
 import type { CaptionEncoderConfig } from '../caption-encoder.js';
 
 /** Options of {@link captionEncoderToOnnx}. */
@@ -115,3 +117,40 @@ export function captionEncoderOnnxFromWeights(
     { producer: 'geolip', producerVersion: options.producerVersion, metadata: options.metadata },
   );
 }
+
+/** A text weights file (the shipped one, or any `text/caption-encoder` safetensors) as ONNX bytes and settings. */
+export interface TextOnnxModel {
+  onnx: Uint8Array;
+  config: ReturnType<typeof parseCaptionEncoderConfig>;
+  maxLength: number;
+  params: number;
+  /** The file's `geolip.*` metadata entries. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads a `text/caption-encoder` weights file and builds its ONNX graph (no tfjs involved).
+ * @throws {FormatError} for a file that is not a caption encoder or whose weights do not match its config.
+ */
+export async function captionEncoderOnnxFromFile(
+  source: BinarySource,
+  options: { weightType?: 'float32' | 'float16'; op?: string } = {},
+): Promise<TextOnnxModel> {
+  const op = options.op ?? 'captionEncoderOnnxFromFile';
+  const file = await readWeightsFile(source, { op });
+  const meta = readModelMetadata(file.metadata);
+  if (meta.type !== 'text/caption-encoder')
+    throw new FormatError(op, 'source', `holds a '${meta.type}' model, not a text/caption-encoder`);
+  const config = parseCaptionEncoderConfig(meta.config);
+  const maxLength = Number(meta.extra.maxLength ?? config.maxPositions);
+  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions)
+    throw new FormatError(op, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}]`);
+  const weights = new OnnxWeights(
+    Object.entries(file.tensors).map(([k, e]) => [k, { shape: [...e.shape], data: toFloat32(e) }]),
+    op,
+  );
+  const metadata = Object.fromEntries(Object.entries(file.metadata).filter(([k]) => k.startsWith('geolip.')));
+  const onnx = captionEncoderOnnxFromWeights(config, weights, { weightType: options.weightType, metadata });
+  return { onnx, config, maxLength, params: captionEncoderParamCount(config), metadata };
+}
+

@@ -5,9 +5,8 @@
 export {
   ORT_INSTALL_HINT,
   OrtSentenceEmbedder,
-  captionEncoderOnnxFromFile,
   loadGeolipTextOrt,
   loadOnnxRuntime,
   onnxRuntimeVersion,
 } from './ort-embedder.js';
-export type { OrtDevice, OrtEmbedderOptions, TextOnnxModel } from './ort-embedder.js';
+export type { OrtDevice, OrtEmbedderOptions } from './ort-embedder.js';

@@ -10,15 +10,11 @@
  */
 import { BackendError, FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import { assertFiniteOutput } from '@geolip/geometry/checks';
-import { readModelMetadata, readWeightsFile, toFloat32 } from '@geolip/io';
-import type { BinarySource } from '@geolip/io';
-import { OnnxWeights } from '@geolip/nn';
 
 import { packageRequire } from '../experts/require.js';
 import { assertTextArray } from '../check-texts.js';
-import { captionEncoderParamCount } from '../caption-encoder.js';
-import { parseCaptionEncoderConfig, textModels } from '../models.js';
-import { captionEncoderOnnxFromWeights } from '../onnx/caption-encoder-onnx.js';
+import { textModels } from '../models.js';
+import { captionEncoderOnnxFromFile } from '../onnx/caption-encoder-onnx.js';
 import type { BertTokenizer } from '../tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from '../tokenizer/bundled.js';
 
@@ -285,42 +281,6 @@ function checkOptions(
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1))
     throw new InvalidArgumentError(op, 'options.threads', `must be a positive integer, got ${String(options.threads)}`);
   return { device, batchSize, maxLength, pooling, normalize: normalize !== false, params: options.params ?? 0 };
-}
-
-/** A text weights file (the shipped one, or any `text/caption-encoder` safetensors) as ONNX bytes and settings. */
-export interface TextOnnxModel {
-  onnx: Uint8Array;
-  config: ReturnType<typeof parseCaptionEncoderConfig>;
-  maxLength: number;
-  params: number;
-  /** The file's `geolip.*` metadata entries. */
-  metadata: Record<string, string>;
-}
-
-/**
- * Reads a `text/caption-encoder` weights file and builds its ONNX graph (no tfjs involved).
- * @throws {FormatError} for a file that is not a caption encoder or whose weights do not match its config.
- */
-export async function captionEncoderOnnxFromFile(
-  source: BinarySource,
-  options: { weightType?: 'float32' | 'float16'; op?: string } = {},
-): Promise<TextOnnxModel> {
-  const op = options.op ?? 'captionEncoderOnnxFromFile';
-  const file = await readWeightsFile(source, { op });
-  const meta = readModelMetadata(file.metadata);
-  if (meta.type !== 'text/caption-encoder')
-    throw new FormatError(op, 'source', `holds a '${meta.type}' model, not a text/caption-encoder`);
-  const config = parseCaptionEncoderConfig(meta.config);
-  const maxLength = Number(meta.extra.maxLength ?? config.maxPositions);
-  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions)
-    throw new FormatError(op, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}]`);
-  const weights = new OnnxWeights(
-    Object.entries(file.tensors).map(([k, e]) => [k, { shape: [...e.shape], data: toFloat32(e) }]),
-    op,
-  );
-  const metadata = Object.fromEntries(Object.entries(file.metadata).filter(([k]) => k.startsWith('geolip.')));
-  const onnx = captionEncoderOnnxFromWeights(config, weights, { weightType: options.weightType, metadata });
-  return { onnx, config, maxLength, params: captionEncoderParamCount(config), metadata };
 }
 
 /**

@@ -1,0 +1,59 @@
+/**
+ * The folder layout transformers.js loads from a local directory (`pipeline(task, dir, { local_files_only: true })`
+ * with `env.localModelPath` and `env.allowRemoteModels = false`):
+ *
+ *     <dir>/config.json             model_type, sizes, and a `geolip` block (what the graph computes)
+ *     <dir>/tokenizer.json          HuggingFace tokenizers JSON (text models)
+ *     <dir>/tokenizer_config.json   model_max_length, do_lower_case, special tokens (text models)
+ *     <dir>/special_tokens_map.json
+ *     <dir>/onnx/model.onnx         float32 weights
+ *     <dir>/onnx/model_fp16.onnx    float16 weights cast to float32 in the graph (`dtype: 'fp16'` in transformers.js)
+ *
+ * Every file is written to a temporary name and renamed (`writeFileAtomic`).
+ */
+import { writeFileAtomic } from '@geolip/io/node';
+
+/** The weight variants a folder can hold: `fp32` → `onnx/model.onnx`, `fp16` → `onnx/model_fp16.onnx`. */
+export type ExportVariant = 'fp32' | 'fp16';
+
+/** Every variant, in the order they are written. */
+export const EXPORT_VARIANTS: readonly ExportVariant[] = Object.freeze(['fp32', 'fp16']);
+
+/** The file of a variant, relative to the folder (transformers.js's names for `dtype: 'fp32' | 'fp16'`). */
+export function variantFile(variant: ExportVariant): string {
+  return variant === 'fp32' ? 'onnx/model.onnx' : 'onnx/model_fp16.onnx';
+}
+
+/** One file written by an export. */
+export interface ExportedFile {
+  /** Path relative to the folder, with `/`. */
+  path: string;
+  bytes: number;
+}
+
+/** A progress line (the CLI prints them on stderr). */
+export type ExportProgress = (line: string) => void;
+
+/** Writes `data` to `<dir>/<rel>` atomically and records it. */
+export async function writeOne(
+  dir: string,
+  rel: string,
+  data: string | Uint8Array,
+  files: ExportedFile[],
+  progress: ExportProgress,
+): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  await writeFileAtomic(`${dir}/${rel}`, data);
+  files.push({ path: rel, bytes });
+  progress(`wrote ${rel} (${formatBytes(bytes)})`);
+}
+
+/** `12.3 MiB`, `4.0 KiB`, `87 B`. */
+export function formatBytes(n: number): string {
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** Pretty JSON with a final newline. */
+export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
