@@ -105,7 +105,8 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
       note:
         'Not a BERT graph: a GeoLIP CaptionEncoder with pooling, head and L2 normalization inside the ONNX graph. ' +
         "Outputs sentence_embedding and last_hidden_state (the same [batch, dim] rows): in transformers.js call the " +
-        "feature-extraction pipeline with { pooling: 'none', normalize: false }.",
+        "feature-extraction pipeline with { pooling: 'none', normalize: false }. Inputs longer than max_length " +
+        'are truncated in the graph as the GeoLIP tokenizer does (first max_length - 1 tokens, then [SEP]).',
       embedding_dim: m.config.outDim,
       max_length: m.maxLength,
       params: m.params,
@@ -124,7 +125,9 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
       strip_accents: null,
       tokenize_chinese_chars: true,
       clean_up_tokenization_spaces: true,
-      model_max_length: m.maxLength,
+      // No limit for the tokenizer (HuggingFace's VERY_LARGE_INTEGER): the graph truncates to max_length itself,
+      // keeping [SEP]; transformers.js would cut [SEP] off.
+      model_max_length: 1e30,
       ...specials,
     }),
     files,

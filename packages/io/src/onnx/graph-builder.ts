@@ -107,6 +107,13 @@ export class OnnxGraphBuilder {
     return this.initializer(name, ONNX_DTYPE.INT64, [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
   }
 
+  /** A rank-0 int64 constant. */
+  int64(value: number): string {
+    const name = this.fresh('i64s');
+    this.names.delete(name);
+    return this.initializer(name, ONNX_DTYPE.INT64, [], BigInt64Array.of(BigInt(value)));
+  }
+
   /** Adds a node; returns the name of its (single) output. */
   op(type: string, inputs: readonly string[], attrs: readonly OnnxAttribute[] = [], options: OnnxOpOptions = {}): string {
     return this.node(type, inputs, attrs, options.out === undefined ? 1 : options.out)[0]!;

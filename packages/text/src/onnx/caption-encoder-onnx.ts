@@ -37,6 +37,14 @@ export interface CaptionEncoderOnnxOptions {
   metadata?: Readonly<Record<string, string>>;
   /** `producer_version` written in the file. */
   producerVersion?: string;
+  /**
+   * The embedder's token limit (`[CLS]` and `[SEP]` included). With it the graph truncates a longer input as the
+   * tokenizer does: the first `maxLength − 1` tokens, then `[SEP]` (`sepId`) in the last place. Callers that cut
+   * sequences by simply dropping the tail (transformers.js does) then get the same embedding.
+   */
+  maxLength?: number;
+  /** Id of `[SEP]` for the truncation (default 102, BERT uncased). */
+  sepId?: number;
 }
 
 /** Input and output names of an exported text model. */
@@ -77,9 +85,26 @@ export function captionEncoderOnnxFromWeights(
   const g = new OnnxGraphBuilder({ weightType: options.weightType ?? 'float32' });
   const N = TEXT_ONNX_NAMES;
 
-  const maskF = onnxMaskToFloat(g, N.attentionMask);
-  const tok = g.op('Gather', [onnxParam(g, w, 'encoder.token_emb.weight'), N.inputIds], [attr.i('axis', 0)]);
-  const seqLen = g.op('Shape', [N.inputIds], [attr.i('start', 1), attr.i('end', 2)]);
+  let ids: string = N.inputIds;
+  let mask: string = N.attentionMask;
+  if (options.maxLength !== undefined) {
+    const max = options.maxLength;
+    if (!Number.isInteger(max) || max < 2 || max > cfg.maxPositions)
+      throw new InvalidArgumentError(op, 'options.maxLength', `must be an integer in [2, ${cfg.maxPositions}]`);
+    // keep the first min(L, max) columns; a row whose real length exceeded max gets [SEP] in its last place
+    const len = g.op('Min', [g.op('Shape', [ids], [attr.i('start', 1), attr.i('end', 2)]), g.int64s([max])]);
+    const axis1 = g.int64s([1]);
+    const kept = g.op('Slice', [ids, g.int64s([0]), len, axis1]);
+    mask = g.op('Slice', [mask, g.int64s([0]), len, axis1]);
+    const realLen = g.op('ReduceSum', [N.attentionMask, axis1], [attr.i('keepdims', 1)]);
+    const over = g.op('Greater', [realLen, g.int64s([max])]);
+    const pos = g.op('Range', [g.int64(0), g.op('Squeeze', [len, g.int64s([0])]), g.int64(1)]);
+    const last = g.op('And', [over, g.op('Equal', [pos, g.int64(max - 1)])]);
+    ids = g.op('Where', [last, g.int64(options.sepId ?? 102), kept]);
+  }
+  const maskF = onnxMaskToFloat(g, mask);
+  const tok = g.op('Gather', [onnxParam(g, w, 'encoder.token_emb.weight'), ids], [attr.i('axis', 0)]);
+  const seqLen = g.op('Shape', [ids], [attr.i('start', 1), attr.i('end', 2)]);
   const pos = g.op('Slice', [onnxParam(g, w, 'encoder.pos_emb.weight'), g.int64s([0]), seqLen, g.int64s([0])]);
   let x = g.op('Add', [tok, pos]);
   x = onnxTransformerLayers(
@@ -150,7 +175,7 @@ export async function captionEncoderOnnxFromFile(
     op,
   );
   const metadata = Object.fromEntries(Object.entries(file.metadata).filter(([k]) => k.startsWith('geolip.')));
-  const onnx = captionEncoderOnnxFromWeights(config, weights, { weightType: options.weightType, metadata });
+  const onnx = captionEncoderOnnxFromWeights(config, weights, { weightType: options.weightType, metadata, maxLength });
   return { onnx, config, maxLength, params: captionEncoderParamCount(config), metadata };
 }
 
