@@ -1,0 +1,54 @@
+// geolip-export's command line: the text command writes the layout with progress lines; usage errors exit 1 with one
+// line naming the flag.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { main } from '../src/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'geolip-export-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      stdout: { write: (s: string) => (out.push(s), true) },
+      stderr: { write: (s: string) => (err.push(s), true) },
+    },
+  };
+}
+
+describe('geolip-export', () => {
+  it('text --variants fp32 writes config, tokenizer and onnx/model.onnx only, with a line per file', async () => {
+    const c = capture();
+    const dir = join(root, 'text');
+    const code = await main(['text', '--out', dir, '--variants', 'fp32'], c.io as never);
+    expect(code).toBe(0);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'onnx/model.onnx'])
+      expect(existsSync(join(dir, f))).toBe(true);
+    expect(existsSync(join(dir, 'onnx/model_fp16.onnx'))).toBe(false);
+    expect(c.err.join('')).toMatch(/geolip-export: wrote onnx\/model\.onnx \(\d+\.\d MiB\)/);
+    expect(c.out.join('')).toMatch(/5 files, .* 100-d embeddings, max 64 tokens, 11,081,572 parameters/);
+  });
+
+  it('usage errors: missing --out, an unknown variant, --weights with --shipped, a missing weights file', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['text'], /--out <dir> is required/, 1],
+      [['text', '--out', root, '--variants', 'int4'], /unknown variant 'int4'/, 1],
+      [['text', '--out', root, '--weights', 'a', '--shipped', 'b'], /give --weights or --shipped, not both/, 1],
+      [['text', '--out', root, '--shipped', 'nope'], /'options.shipped' must name shipped weights \(geolip-text/, 1],
+      [['vision', '--out', root], /--weights <file> is required/, 1],
+    ];
+    for (const [argv, message, status] of cases) {
+      const c = capture();
+      expect(await main(argv, c.io as never)).toBe(status);
+      expect(c.err.join('')).toMatch(message);
+    }
+  });
+});
