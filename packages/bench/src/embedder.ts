@@ -241,7 +241,9 @@ function isEmbedder(x: unknown): x is Embedder<unknown> {
 /**
  * Loads a model by builtin name or from an ES module path.
  *
- * @param nameOrPath - a key of {@link builtinModels} (`'geolip-text'`, `'glove-avg'`, `'use-lite'`), a
+ * @param nameOrPath - a key of {@link builtinModels} (`'geolip-text'`, `'glove-avg'`, `'use-lite'`), `hf:<dir>` (a
+ *   transformers.js folder: `tokenizer.json` + `onnx/model.onnx`, run by onnxruntime-node), `onnx:<file>` (with
+ *   `options.tokenizer`, a `tokenizer.json` or `vocab.txt`), a
  *   `.safetensors` file of a `@geolip/text` sentence encoder (what `geolip-train run text-consensus` writes;
  *   loaded with `SentenceEmbedder.fromWeights`), or a path (relative to the working directory, absolute, or a
  *   `file:` URL) to an ES module whose default export is an `Embedder` or a factory
@@ -257,7 +259,10 @@ function isEmbedder(x: unknown): x is Embedder<unknown> {
  * const model = await loadModel('./my-model.mjs');
  * ```
  */
-export async function loadModel<TInput = string>(nameOrPath: string): Promise<Embedder<TInput>> {
+export async function loadModel<TInput = string>(
+  nameOrPath: string,
+  options: { tokenizer?: string } = {},
+): Promise<Embedder<TInput>> {
   const op = 'loadModel';
   if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) {
     throw new InvalidArgumentError(op, 'nameOrPath', 'must be a non-empty string');
@@ -273,6 +278,15 @@ export async function loadModel<TInput = string>(nameOrPath: string): Promise<Em
       'nameOrPath',
       `'${nameOrPath}' is not a builtin model (valid names: ${names}) nor a module path`,
     );
+  }
+  if (spec.kind === 'hf' || spec.kind === 'onnx') {
+    // onnxruntime-node runs these (an optional peer of @geolip/text): imported only when asked for
+    const { loadHfFolder, loadOnnxFile } = await import('./onnx-models.js');
+    if (!existsSync(spec.path))
+      throw new InvalidArgumentError(op, 'nameOrPath', `'${nameOrPath}': ${spec.path} does not exist`);
+    return (spec.kind === 'hf'
+      ? await loadHfFolder(spec.path)
+      : await loadOnnxFile(spec.path, options.tokenizer)) as unknown as Embedder<TInput>;
   }
   if (!existsSync(spec.path))
     throw new InvalidArgumentError(op, 'nameOrPath', `file '${nameOrPath}' does not exist (builtin models: ${names})`);

@@ -11,21 +11,32 @@ import { classifyModelSpec } from './model-spec.js';
 /**
  * Loads the text embedder named by `--model`.
  *
- * @param spec - a builtin name, a `.safetensors` student, or an ES module path.
+ * @param spec - a builtin name, a `.safetensors` student, `hf:<dir>`, `onnx:<file>`, or an ES module path.
  * @param usage - makes the command's usage error.
  * @throws {UsageError} an unknown name (lists the valid ones) or a file that does not exist.
  */
-export async function resolveTextModel(spec: string, usage: (message: string) => UsageError): Promise<Embedder> {
+export async function resolveTextModel(
+  spec: string,
+  usage: (message: string) => UsageError,
+  options: { tokenizer?: string } = {},
+): Promise<Embedder> {
   const names = Object.keys(builtinModels);
   const kind = classifyModelSpec(spec, names);
   if (kind.kind === 'unknown') {
     throw usage(
       `unknown model '${spec}'; valid models: ${names.join(', ')}, a .safetensors student, ` +
-        'or a path to an ES module exporting an Embedder',
+        'hf:<transformers.js folder>, onnx:<file> (with --tokenizer), or a path to an ES module exporting an Embedder',
     );
   }
-  if (kind.kind !== 'builtin' && !existsSync(kind.path))
-    throw usage(`model ${kind.kind === 'safetensors' ? 'file' : 'module'} not found: ${kind.path}`);
+  if (kind.kind !== 'builtin' && !existsSync(kind.path)) {
+    const what = { safetensors: 'file', module: 'module', hf: 'folder', onnx: 'file' }[kind.kind];
+    throw usage(`model ${what} not found: ${kind.path}`);
+  }
+  if (kind.kind === 'onnx' && options.tokenizer === undefined)
+    throw usage(`--model onnx:<file> needs --tokenizer <tokenizer.json|vocab.txt>`);
+  if (options.tokenizer !== undefined && !existsSync(options.tokenizer))
+    throw usage(`tokenizer file not found: ${options.tokenizer}`);
+  if (kind.kind === 'hf' || kind.kind === 'onnx') return loadModel(spec, options);
   return loadModel(kind.kind === 'builtin' ? kind.name : kind.path);
 }
 
@@ -42,7 +53,7 @@ export async function resolveImageModel(
 ): Promise<Embedder<string>> {
   const names = Object.keys(builtinImageModels);
   const kind = classifyModelSpec(spec, names);
-  if (kind.kind === 'unknown' || kind.kind === 'safetensors') {
+  if (kind.kind !== 'builtin' && kind.kind !== 'module') {
     throw usage(
       `unknown image model '${spec}'; valid image models: ${names.join(', ')}, ` +
         'or a path to an ES module exporting an image Embedder',

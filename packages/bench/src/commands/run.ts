@@ -11,6 +11,7 @@ import type { PairTask, PairTaskResult } from '../evaluate.js';
 import { htmlReport } from '../html-report.js';
 import { svgScatter } from '../plot.js';
 import { jsonReport, markdownTable, stringifyReport, writeFileAtomic } from '../report.js';
+import { mtebResultFiles } from '../mteb.js';
 import { resolveTextModel } from '../resolve.js';
 import { runPairShard } from '../shard-run.js';
 import type { PairTaskData } from '../tasks/pair.js';
@@ -68,6 +69,18 @@ export const runCommand = defineCommand({
       description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.',
     },
     'batch-size': COMMON['batch-size'],
+    tokenizer: {
+      type: 'string',
+      value: '<file>',
+      description: 'with --model onnx:<file>: its tokenizer (tokenizer.json of a WordPiece uncased model, or vocab.txt).',
+    },
+    mteb: {
+      type: 'string',
+      value: '<dir>',
+      description:
+        "write MTEB's per-task result files (STSBenchmark.json, SICK-R.json) here. Default with --out: " +
+        '<out without extension>.mteb/.',
+    },
     shard: {
       type: 'string',
       value: '<i/N>',
@@ -159,7 +172,7 @@ export const runCommand = defineCommand({
     }
     const backend = await selectBackend(backendRequested, io);
     const textModel: Embedder | undefined = tasks.some((t) => t.usesTextModel(options))
-      ? await resolveTextModel(modelSpec, options.usage)
+      ? await resolveTextModel(modelSpec, options.usage, v.tokenizer !== undefined ? { tokenizer: v.tokenizer } : {})
       : undefined;
     const progress = progressOn(io);
     if (shard !== undefined) {
@@ -242,6 +255,14 @@ export const runCommand = defineCommand({
       const outPath = resolve(v.out);
       await writeFileAtomic(outPath, html ? htmlReport(report, plots) : stringifyReport(report));
       io.stderr.write(`report written to ${outPath}\n`);
+    }
+    const mtebDir = v.mteb ?? (v.out !== undefined ? resolve(v.out).replace(/\.[^./\\]*$/, '') + '.mteb' : undefined);
+    if (mtebDir !== undefined) {
+      for (const { file, json } of mtebResultFiles(results)) {
+        const path = join(resolve(mtebDir), file);
+        await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`);
+        io.stderr.write(`MTEB result written to ${path}\n`);
+      }
     }
     for (const f of plotFiles) io.stderr.write(`plot written to ${f}\n`);
     return EXIT.ok;
