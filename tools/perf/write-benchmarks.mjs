@@ -29,6 +29,8 @@ const cpu = {
   w1: load('results/perf/cpu/tfjs-wasm-1.json'),
   wn: load('results/perf/cpu/tfjs-wasm-auto.json'),
   ort: load('results/perf/cpu/ort-cpu.json'),
+  // the shipped text model on tfjs-wasm and on onnxruntime-node (node tools/perf/text-runtime-bench.mjs)
+  runtime: load('results/perf/cpu/text-runtime.json'),
 };
 
 // FLOPs of the models (matmuls only; the same count for every runtime): per token and layer
@@ -418,6 +420,43 @@ if (cpu.w1 || cpu.wn || cpu.ort) {
   p("Files: `results/perf/cpu/*.json`. The wasm matmul kernels and thread setup are `@geolip/nn`'s and");
   p("`@geolip/geometry/backend`'s (see packages/nn/README.md); `npm run bench:nn:wasm` has the per-shape");
   p('matmul table.');
+  p();
+}
+
+if (cpu.runtime) {
+  const r = cpu.runtime;
+  const m = r.machine;
+  const [tfjs, ort] = [
+    r.results.find((x) => x.runtime === 'tfjs-wasm'),
+    r.results.find((x) => x.runtime === 'ort-cpu'),
+  ];
+  p("### The shipped text model: `--runtime ort` (`loadGeolipText({ runtime: 'ort' })`) against tfjs-wasm");
+  p();
+  p(`Run: ${r.date.slice(0, 10)}, \`${r.command}\`, each runtime in its own process.`);
+  p(
+    `Machine: ${m.cpu} × ${m.logical_cpus} at ${Math.round(m.mhz)} MHz (SIMD: ` +
+      `${m.simd_flags.filter((f) => /^(avx2|avx512f|avx_vnni|fma)$/.test(f)).join(', ')}), Node ${m.node}, ` +
+      `tfjs ${tfjs.tfjs}, onnxruntime-node ${ort.onnxruntime_node}.`,
+  );
+  p(
+    `Load average ${m.loadavg_1_5_15_at_start[0]} at the start: the machine was shared, so absolute numbers are ` +
+      'low and noisy; the ratio is the point.',
+  );
+  p(`Method: the first ${tfjs.sentences} sentences of the embedded STS-B dev split, batch ${tfjs.batch}, tokenizer`);
+  p(`included; 1 warm-up, then the median of ${tfjs.runs} \`embed()\` calls.`);
+  p();
+  p('| runtime | threads | sentences/s (median) | best run, s | 1 sentence, ms (median) | load, s |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const x of [tfjs, ort])
+    p(
+      `| ${x.runtime === 'ort-cpu' ? 'onnxruntime-node cpu (`runtime: ort`)' : 'tfjs wasm (default)'} | ${x.threads} | ` +
+        `${fmt(x.sentences_per_s)} | ${fmt(x.min_s)} | ${fmt(x.latency_1_median_ms)} | ${fmt(x.load_s)} |`,
+    );
+  p();
+  p(
+    `onnxruntime-node embeds ${fmt(r.ort_speedup)}× as many sentences per second. Both give the same embeddings (max |Δ| < 1e-5,`,
+  );
+  p('`packages/export/test/text-export.test.ts`). File: `results/perf/cpu/text-runtime.json`.');
   p();
 }
 
