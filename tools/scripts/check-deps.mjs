@@ -27,6 +27,8 @@ export const LAYERS = {
   '@geolip/vision': 4,
   '@geolip/diffusion': 4,
   '@geolip/train': 5,
+  // export writes the model packages' ONNX graphs as transformers.js folders (issue 25); nothing imports it
+  '@geolip/export': 5,
   '@geolip/recipes': 6,
   '@geolip/bench': 6,
 };
