@@ -16,7 +16,8 @@ export type ModelSpec =
 
 /**
  * Classifies a model spec: a key of `builtins` first; then `hf:<dir>` (a transformers.js folder) and `onnx:<file>`
- * (an ONNX sentence encoder, with a tokenizer given apart); otherwise a path when it contains `/` or `\`, starts with `.`
+ * (an ONNX sentence encoder, with a tokenizer given apart); otherwise a path when it contains `/` or `\`, starts
+ * with `.`
  * or `file:`, or ends in `.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts` or `.safetensors`; otherwise unknown.
  * Paths are resolved against the working directory (a `file:` URL is kept as the module's URL).
  *

@@ -40,7 +40,9 @@ beforeAll(async () => {
   writeFileSync(join(hfDir, 'config.json'), JSON.stringify({ geolip: { max_length: m.maxLength, params: m.params } }));
 });
 
-const report = (path: string): { results: { spearman: number; pearson: number; model: string }[]; settings: Record<string, unknown> } =>
+const report = (
+  path: string,
+): { results: { spearman: number; pearson: number; model: string }[]; settings: Record<string, unknown> } =>
   JSON.parse(readFileSync(path, 'utf8'));
 
 describe('geolip-bench run --model hf:<dir> / onnx:<file>', () => {
@@ -109,7 +111,9 @@ describe('mtebResultFiles', () => {
     const files = mtebResultFiles([...r, { ...base, kind: 'classification', task: 'mrpc' } as never]);
     expect(files.map((f) => f.file)).toEqual(['STSBenchmark.json', 'SICK-R.json']);
     expect(files[0]!.json.scores).toEqual({
-      test: [{ cosine_pearson: 0.25, cosine_spearman: 0.5, hf_subset: 'default', languages: ['eng-Latn'], main_score: 0.5 }],
+      test: [
+        { cosine_pearson: 0.25, cosine_spearman: 0.5, hf_subset: 'default', languages: ['eng-Latn'], main_score: 0.5 },
+      ],
     });
     expect(Object.keys(files[1]!.json.scores as object)).toEqual(['validation']);
     expect(files[1]!.json.evaluation_time).toBe(1.5);

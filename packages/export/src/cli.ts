@@ -32,9 +32,13 @@ function parseVariants(cmd: string, value: string | undefined): ExportVariant[] 
   const list = value.split(',').map((s) => s.trim());
   for (const v of list)
     if (!EXPORT_VARIANTS.includes(v as ExportVariant))
-      throw new UsageError(`geolip-export ${cmd}`, `--variants: unknown variant '${v}' (use ${EXPORT_VARIANTS.join(',')})`, {
-        argument: '--variants',
-      });
+      throw new UsageError(
+        `geolip-export ${cmd}`,
+        `--variants: unknown variant '${v}' (use ${EXPORT_VARIANTS.join(',')})`,
+        {
+          argument: '--variants',
+        },
+      );
   if (new Set(list).size !== list.length)
     throw new UsageError(`geolip-export ${cmd}`, '--variants names a variant twice', { argument: '--variants' });
   return list as ExportVariant[];
@@ -51,7 +55,8 @@ const textCommand = defineCommand({
     variants: { type: 'string', value: '<list>', description: 'weight variants: fp32,fp16 (default both).' },
   },
   async run({ values }, ctx) {
-    if (values.out === undefined) throw new UsageError('geolip-export text', '--out <dir> is required', { argument: '--out' });
+    if (values.out === undefined)
+      throw new UsageError('geolip-export text', '--out <dir> is required', { argument: '--out' });
     if (values.weights !== undefined && values.shipped !== undefined)
       throw new UsageError('geolip-export text', 'give --weights or --shipped, not both', { argument: '--shipped' });
     const t0 = performance.now();
@@ -64,7 +69,8 @@ const textCommand = defineCommand({
     });
     const total = r.files.reduce((n, f) => n + f.bytes, 0);
     ctx.io.stdout.write(
-      `${r.outDir}: ${r.files.length} files, ${formatBytes(total)}; ${r.dim}-d embeddings, max ${r.maxLength} tokens, ` +
+      `${r.outDir}: ${r.files.length} files, ${formatBytes(total)}; ` +
+        `${r.dim}-d embeddings, max ${r.maxLength} tokens, ` +
         `${r.params.toLocaleString('en-US')} parameters (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
     );
     return EXIT.ok;
@@ -108,7 +114,10 @@ const visionCommand = defineCommand({
 export const program: Program = {
   name: 'geolip-export',
   summary: 'write GeoLIP models as ONNX in the folder layout transformers.js loads',
-  version: versionOf(typeof __GEOLIP_EXPORT_VERSION__ === 'string' ? __GEOLIP_EXPORT_VERSION__ : undefined, moduleUrl()),
+  version: versionOf(
+    typeof __GEOLIP_EXPORT_VERSION__ === 'string' ? __GEOLIP_EXPORT_VERSION__ : undefined,
+    moduleUrl(),
+  ),
   commands: [textCommand, visionCommand],
   epilogue: `Exit status: ${EXIT.ok} on success, ${EXIT.usage} on a usage error, ${EXIT.error} on any other error.`,
 };

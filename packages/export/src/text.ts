@@ -1,4 +1,7 @@
-/** `exportTextModel`: a GeoLIP text model (shipped or any `text/caption-encoder` weights file) as a transformers.js folder. */
+/**
+ * `exportTextModel`: a GeoLIP text model (shipped, or any `text/caption-encoder` weights file) as a transformers.js
+ * folder.
+ */
 import { InvalidArgumentError } from '@geolip/geometry';
 import { bertTokenizerToJson, captionEncoderOnnxFromFile, loadBertUncasedTokenizer, textModels } from '@geolip/text';
 import type { BertTokenizer } from '@geolip/text';
@@ -44,7 +47,8 @@ const OP = 'exportTextModel';
  * @throws {InvalidArgumentError} naming the option at fault; {@link FormatError} from the weights reader.
  */
 export async function exportTextModel(options: ExportTextOptions): Promise<ExportTextResult> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(OP, 'options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(OP, 'options', 'must be an object');
   const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
   if (typeof outDir !== 'string' || outDir.length === 0)
     throw new InvalidArgumentError(OP, 'options.outDir', 'must be a non-empty path');
@@ -61,7 +65,11 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
     const shipped = textModels.shipped();
     const entry = Object.hasOwn(shipped, name) ? shipped[name] : undefined;
     if (entry === undefined)
-      throw new InvalidArgumentError(OP, 'options.shipped', `must name shipped weights (${Object.keys(shipped).join(', ')})`);
+      throw new InvalidArgumentError(
+        OP,
+        'options.shipped',
+        `must name shipped weights (${Object.keys(shipped).join(', ')})`,
+      );
     source = textPackageFile(`weights/${entry.file}`);
     label = `shipped ${name}`;
   }
@@ -71,7 +79,10 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
   let first: Awaited<ReturnType<typeof captionEncoderOnnxFromFile>> | undefined;
   for (const v of variants) {
     onProgress(`building the ${v} graph`);
-    const model = await captionEncoderOnnxFromFile(source, { op: OP, weightType: v === 'fp16' ? 'float16' : 'float32' });
+    const model = await captionEncoderOnnxFromFile(source, {
+      op: OP,
+      weightType: v === 'fp16' ? 'float16' : 'float32',
+    });
     first ??= model;
     await writeOne(outDir, variantFile(v), model.onnx, files, onProgress);
   }
@@ -104,7 +115,7 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
       type: 'text/caption-encoder',
       note:
         'Not a BERT graph: a GeoLIP CaptionEncoder with pooling, head and L2 normalization inside the ONNX graph. ' +
-        "Outputs sentence_embedding and last_hidden_state (the same [batch, dim] rows): in transformers.js call the " +
+        'Outputs sentence_embedding and last_hidden_state (the same [batch, dim] rows): in transformers.js call the ' +
         "feature-extraction pipeline with { pooling: 'none', normalize: false }. Inputs longer than max_length " +
         'are truncated in the graph as the GeoLIP tokenizer does (first max_length - 1 tokens, then [SEP]).',
       embedding_dim: m.config.outDim,

@@ -37,7 +37,8 @@ const OP = 'exportVisionModel';
  * @throws {InvalidArgumentError} naming the option at fault; {@link FormatError} for a file that is not a ViT.
  */
 export async function exportVisionModel(options: ExportVisionOptions): Promise<ExportVisionResult> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(OP, 'options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(OP, 'options', 'must be an object');
   const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
   if (typeof outDir !== 'string' || outDir.length === 0)
     throw new InvalidArgumentError(OP, 'options.outDir', 'must be a non-empty path');
@@ -83,7 +84,11 @@ export async function exportVisionModel(options: ExportVisionOptions): Promise<E
       num_labels: model.classes,
       geolip: {
         type: 'vision/vit',
-        input: { name: VISION_ONNX_NAMES.pixels, layout: 'NHWC', shape: ['batch', cfg.imageSize, cfg.imageSize, cfg.channels] },
+        input: {
+          name: VISION_ONNX_NAMES.pixels,
+          layout: 'NHWC',
+          shape: ['batch', cfg.imageSize, cfg.imageSize, cfg.channels],
+        },
         outputs: { embedding: cfg.outDim, logits: model.classes },
         params: model.paramCount(),
         config: cfg,

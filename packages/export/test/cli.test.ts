@@ -11,7 +11,11 @@ import { main } from '../src/index.js';
 const root = mkdtempSync(join(tmpdir(), 'geolip-export-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: string[]; err: string[] } {
+function capture(): {
+  io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } };
+  out: string[];
+  err: string[];
+} {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -30,7 +34,13 @@ describe('geolip-export', () => {
     const dir = join(root, 'text');
     const code = await main(['text', '--out', dir, '--variants', 'fp32'], c.io as never);
     expect(code).toBe(0);
-    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'onnx/model.onnx'])
+    for (const f of [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'onnx/model.onnx',
+    ])
       expect(existsSync(join(dir, f))).toBe(true);
     expect(existsSync(join(dir, 'onnx/model_fp16.onnx'))).toBe(false);
     expect(c.err.join('')).toMatch(/geolip-export: wrote onnx\/model\.onnx \(\d+\.\d MiB\)/);

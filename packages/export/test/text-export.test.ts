@@ -123,7 +123,9 @@ describe('exportTextModel (shipped geolip-text)', () => {
     ]);
     expect(maxAbsDiff(await model.embed(TEXTS), reference)).toBeLessThan(1e-5);
     expect(await model.embed([])).toEqual(new Float32Array(0));
-    await expect(model.embed(['ok', 3 as unknown as string])).rejects.toThrow(/OrtSentenceEmbedder.embed: 'texts\[1\]'/);
+    await expect(model.embed(['ok', 3 as unknown as string])).rejects.toThrow(
+      /OrtSentenceEmbedder.embed: 'texts\[1\]'/,
+    );
     model.dispose();
   });
 });

@@ -22,8 +22,18 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 };
 
 describe.each(['mean', 'cls'] as VitPooling[])('exportVisionModel (ViT, %s pooling)', (pooling) => {
-  it('onnx/model.onnx gives tfjs forward\'s embedding and logits to 1e-5; model_fp16.onnx to float16 accuracy', async () => {
-    const config = { imageSize: 12, patchSize: 4, channels: 3, dModel: 24, heads: 3, ffDim: 48, layers: 2, outDim: 16, pooling };
+  it("onnx/model.onnx gives tfjs forward's embedding and logits to 1e-5; model_fp16.onnx to float16 accuracy", async () => {
+    const config = {
+      imageSize: 12,
+      patchSize: 4,
+      channels: 3,
+      dModel: 24,
+      heads: 3,
+      ffDim: 48,
+      layers: 2,
+      outDim: 16,
+      pooling,
+    };
     const model = new ViTClassifier(config, 7, { seed: 11 });
     const dir = join(root, pooling);
     const r = await exportVisionModel({ model, outDir: dir });
@@ -57,9 +67,9 @@ describe('exportVisionModel errors', () => {
     await expect(exportVisionModel({ outDir: root })).rejects.toThrow(
       "exportVisionModel: 'options' must give exactly one of weights and model",
     );
-    await expect(
-      exportVisionModel({ outDir: root, model: {} as unknown as ViTClassifier }),
-    ).rejects.toThrow("exportVisionModel: 'options.model' must be a ViTClassifier");
+    await expect(exportVisionModel({ outDir: root, model: {} as unknown as ViTClassifier })).rejects.toThrow(
+      "exportVisionModel: 'options.model' must be a ViTClassifier",
+    );
     await expect(exportVisionModel({ outDir: root, weights: join(root, 'missing.safetensors') })).rejects.toThrow(
       /exportVisionModel: 'options.weights' cannot be read/,
     );

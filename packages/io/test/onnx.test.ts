@@ -109,9 +109,7 @@ describe('OnnxGraphBuilder', () => {
   it("weightType 'float16': float16 bits then a Cast to float32 under the weight's own name", () => {
     const g = new OnnxGraphBuilder({ weightType: 'float16' });
     expect(g.weight('w', [3], Float32Array.of(1, -2, 65504))).toBe('w');
-    const graph = decode(
-      one(decode(g.encode({ name: 'h', inputs: [], outputs: [] })), 7).value as Uint8Array,
-    );
+    const graph = decode(one(decode(g.encode({ name: 'h', inputs: [], outputs: [] })), 7).value as Uint8Array);
     const init = decode(one(graph, 5).value as Uint8Array);
     expect(str(one(init, 8))).toBe('w_fp16');
     expect(one(init, 2).value).toBe(BigInt(ONNX_DTYPE.FLOAT16));
@@ -130,7 +128,9 @@ describe('OnnxGraphBuilder', () => {
     );
     const g = new OnnxGraphBuilder();
     g.weight('c', [1], Float32Array.of(1));
-    expect(() => g.weight('c', [1], Float32Array.of(1))).toThrow("OnnxGraphBuilder.initializer: 'name' 'c' is used twice");
+    expect(() => g.weight('c', [1], Float32Array.of(1))).toThrow(
+      "OnnxGraphBuilder.initializer: 'name' 'c' is used twice",
+    );
     expect(() => new OnnxGraphBuilder({ weightType: 'int8' as never })).toThrow(
       "OnnxGraphBuilder: 'options.weightType' must be 'float32' or 'float16', got int8",
     );

@@ -2,7 +2,8 @@
  * `@geolip/text`: GeoLIP text models: the BERT-uncased WordPiece tokenizer, the CaptionBERT encoder (with the
  * optional AnchorBank), weight loading from safetensors and PyTorch `.pt`, task heads, and `SentenceEmbedder` /
  * `loadGeolipText` (the bundled consensus-distilled student). Node-only subpaths: `@geolip/text/data` (benchmark
- * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora), `@geolip/text/ort` (the models on onnxruntime-node).
+ * loaders), `@geolip/text/experts` (offline expert embedders), `@geolip/text/corpus` (distillation corpora),
+ * `@geolip/text/ort` (the models on onnxruntime-node).
  */
 export * from './tokenizer/index.js';
 export {

@@ -238,7 +238,11 @@ export async function loadGeolipText(
       `must be 'tfjs' or 'ort', got ${describeValue(options.runtime)}`,
     );
   // --- end of the runtime hook
-  const { weights = 'geolip-text', runtime: _tfjs, ...rest } = options as SentenceEmbedderOptions & {
+  const {
+    weights = 'geolip-text',
+    runtime: _tfjs,
+    ...rest
+  } = options as SentenceEmbedderOptions & {
     weights?: string;
     runtime?: 'tfjs';
   };

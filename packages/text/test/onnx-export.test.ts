@@ -25,7 +25,10 @@ const HARD = [
 describe('bertTokenizerToJson / bertTokenizerFromJson', () => {
   it('round-trips the bundled vocabulary: the same ids on hard cases', async () => {
     const tok = await loadBertUncasedTokenizer();
-    const json = bertTokenizerToJson(tok) as { model: { vocab: Record<string, number> }; added_tokens: { content: string; id: number }[] };
+    const json = bertTokenizerToJson(tok) as {
+      model: { vocab: Record<string, number> };
+      added_tokens: { content: string; id: number }[];
+    };
     expect(Object.keys(json.model.vocab)).toHaveLength(tok.vocabSize);
     expect(json.added_tokens.map((t) => [t.content, t.id])).toEqual([
       ['[PAD]', 0],
@@ -45,10 +48,18 @@ describe('bertTokenizerToJson / bertTokenizerFromJson', () => {
     expect(() => bertTokenizerFromJson(JSON.stringify({ model: { type: 'BPE' } }))).toThrow(
       `${op} has model type "BPE"; only WordPiece is supported`,
     );
-    const cased = { model: { type: 'WordPiece', vocab: { a: 0 } }, normalizer: { type: 'BertNormalizer', lowercase: false } };
+    const cased = {
+      model: { type: 'WordPiece', vocab: { a: 0 } },
+      normalizer: { type: 'BertNormalizer', lowercase: false },
+    };
     expect(() => bertTokenizerFromJson(JSON.stringify(cased))).toThrow('lowercase: true');
-    const gap = { model: { type: 'WordPiece', vocab: { a: 0, b: 2 } }, normalizer: { type: 'BertNormalizer', lowercase: true } };
-    expect(() => bertTokenizerFromJson(JSON.stringify(gap))).toThrow("model.vocab ids must be 0..1, each once; 'b' has 2");
+    const gap = {
+      model: { type: 'WordPiece', vocab: { a: 0, b: 2 } },
+      normalizer: { type: 'BertNormalizer', lowercase: true },
+    };
+    expect(() => bertTokenizerFromJson(JSON.stringify(gap))).toThrow(
+      "model.vocab ids must be 0..1, each once; 'b' has 2",
+    );
   });
 });
 
@@ -58,7 +69,10 @@ describe('captionEncoderToOnnx arguments', () => {
       "captionEncoderToOnnx: 'model' must be a CaptionEncoder",
     );
     const small = { vocabSize: 32, maxPositions: 8, dModel: 8, heads: 2, ffDim: 16, layers: 1, outDim: 8 };
-    const banked = new CaptionEncoder({ ...small, anchorBank: { ...CAPTION_BERT_BANK_CONFIG, anchors: 4, bankDim: 4 } });
+    const banked = new CaptionEncoder({
+      ...small,
+      anchorBank: { ...CAPTION_BERT_BANK_CONFIG, anchors: 4, bankDim: 4 },
+    });
     expect(() => captionEncoderToOnnx(banked)).toThrow('AnchorBank variant');
     banked.dispose();
     const plain = new CaptionEncoder(small);
@@ -78,7 +92,7 @@ describe("loadGeolipText's runtime option", () => {
     vi.resetModules();
   });
 
-  it("refuses an unknown runtime by name", async () => {
+  it('refuses an unknown runtime by name', async () => {
     await expect(loadGeolipText({ runtime: 'onnx' as never })).rejects.toThrow(
       "loadGeolipText: 'options.runtime' must be 'tfjs' or 'ort', got \"onnx\"",
     );

@@ -72,7 +72,8 @@ export const runCommand = defineCommand({
     tokenizer: {
       type: 'string',
       value: '<file>',
-      description: 'with --model onnx:<file>: its tokenizer (tokenizer.json of a WordPiece uncased model, or vocab.txt).',
+      description:
+        'with --model onnx:<file>: its tokenizer (tokenizer.json of a WordPiece uncased model, or vocab.txt).',
     },
     mteb: {
       type: 'string',

@@ -53,7 +53,8 @@ export const COMMON = {
     description:
       `a builtin model (${builtinModelNames().join(', ')}), a .safetensors student written by ` +
       "'geolip-train run text-consensus', hf:<dir> (a transformers.js folder: tokenizer.json + onnx/model.onnx), " +
-      'onnx:<file> (with --tokenizer; both run by onnxruntime-node), or a path to an ES module whose default export is an Embedder ' +
+      'onnx:<file> (with --tokenizer; both run by onnxruntime-node), ' +
+      'or a path to an ES module whose default export is an Embedder ' +
       '({ name, dim, params?, embed(texts) }). Default: glove-avg.',
   },
   data: {

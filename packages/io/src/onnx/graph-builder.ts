@@ -41,7 +41,11 @@ export class OnnxGraphBuilder {
   constructor(options: { weightType?: OnnxWeightType } = {}) {
     const weightType = options.weightType ?? 'float32';
     if (weightType !== 'float32' && weightType !== 'float16')
-      throw new InvalidArgumentError(OP, 'options.weightType', `must be 'float32' or 'float16', got ${String(weightType)}`);
+      throw new InvalidArgumentError(
+        OP,
+        'options.weightType',
+        `must be 'float32' or 'float16', got ${String(weightType)}`,
+      );
     this.weightType = weightType;
   }
 
@@ -115,7 +119,12 @@ export class OnnxGraphBuilder {
   }
 
   /** Adds a node; returns the name of its (single) output. */
-  op(type: string, inputs: readonly string[], attrs: readonly OnnxAttribute[] = [], options: OnnxOpOptions = {}): string {
+  op(
+    type: string,
+    inputs: readonly string[],
+    attrs: readonly OnnxAttribute[] = [],
+    options: OnnxOpOptions = {},
+  ): string {
     return this.node(type, inputs, attrs, options.out === undefined ? 1 : options.out)[0]!;
   }
 

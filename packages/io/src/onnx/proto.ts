@@ -84,7 +84,8 @@ export const field = {
 };
 
 /** Typed arrays a tensor's `raw_data` can come from. */
-export type OnnxTensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
+export type OnnxTensorData =
+  Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -153,9 +154,7 @@ export function nodeProto(node: {
 
 /** A `ValueInfoProto` of a tensor; a dimension is a number (fixed) or a string (symbolic, e.g. `'batch'`). */
 export function valueInfo(name: string, dtype: OnnxDtype, dims: readonly (number | string)[]): Uint8Array {
-  const shape = concatBytes(
-    dims.map((d) => field.bytes(1, typeof d === 'string' ? field.str(2, d) : field.int(1, d))),
-  );
+  const shape = concatBytes(dims.map((d) => field.bytes(1, typeof d === 'string' ? field.str(2, d) : field.int(1, d))));
   const tensorType = concatBytes([field.int(1, dtype), field.bytes(2, shape)]);
   return concatBytes([field.str(1, name), field.bytes(2, field.bytes(1, tensorType))]);
 }

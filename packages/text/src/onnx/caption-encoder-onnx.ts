@@ -61,8 +61,7 @@ export const TEXT_ONNX_NAMES = Object.freeze({
  */
 export function captionEncoderToOnnx(model: CaptionEncoder, options: CaptionEncoderOnnxOptions = {}): Uint8Array {
   const op = 'captionEncoderToOnnx';
-  if (!(model instanceof CaptionEncoder))
-    throw new InvalidArgumentError(op, 'model', 'must be a CaptionEncoder');
+  if (!(model instanceof CaptionEncoder)) throw new InvalidArgumentError(op, 'model', 'must be a CaptionEncoder');
   if (model.anchorBank !== null)
     throw new InvalidArgumentError(op, 'model', 'is the AnchorBank variant, which has no ONNX export yet');
   return captionEncoderOnnxFromWeights(model.config, OnnxWeights.fromModule(model, op), options);
@@ -116,7 +115,12 @@ export function captionEncoderOnnxFromWeights(
     onnxKeyPaddingBias(g, maskF),
   );
   const pooled = onnxMaskedMeanPool(g, x, maskF);
-  const y = onnxLinear(g, w, onnxLayerNorm(g, w, onnxGelu(g, onnxLinear(g, w, pooled, 'head.0')), 'head.2', eps), 'head.3');
+  const y = onnxLinear(
+    g,
+    w,
+    onnxLayerNorm(g, w, onnxGelu(g, onnxLinear(g, w, pooled, 'head.0')), 'head.2', eps),
+    'head.3',
+  );
   onnxL2Normalize(g, y, { out: N.embedding });
   g.op('Identity', [N.embedding], [], { out: N.lastHiddenState });
   const left = w.unused();
@@ -136,7 +140,8 @@ export function captionEncoderOnnxFromWeights(
         { name: N.lastHiddenState, dtype: ONNX_DTYPE.FLOAT, dims: ['batch_size', cfg.outDim] },
       ],
       doc:
-        `GeoLIP CaptionEncoder: ${cfg.layers} pre-norm layers, d=${cfg.dModel}, ${cfg.heads} heads, FFN ${cfg.ffDim}, ` +
+        `GeoLIP CaptionEncoder: ${cfg.layers} pre-norm layers, d=${cfg.dModel}, ${cfg.heads} heads, ` +
+        `FFN ${cfg.ffDim}, ` +
         `masked mean pooling, head to ${cfg.outDim}, L2-normalized`,
     },
     { producer: 'geolip', producerVersion: options.producerVersion, metadata: options.metadata },
@@ -169,7 +174,11 @@ export async function captionEncoderOnnxFromFile(
   const config = parseCaptionEncoderConfig(meta.config);
   const maxLength = Number(meta.extra.maxLength ?? config.maxPositions);
   if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > config.maxPositions)
-    throw new FormatError(op, 'source', `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}]`);
+    throw new FormatError(
+      op,
+      'source',
+      `metadata 'geolip.maxLength' must be an integer in [3, ${config.maxPositions}]`,
+    );
   const weights = new OnnxWeights(
     Object.entries(file.tensors).map(([k, e]) => [k, { shape: [...e.shape], data: toFloat32(e) }]),
     op,
@@ -178,4 +187,3 @@ export async function captionEncoderOnnxFromFile(
   const onnx = captionEncoderOnnxFromWeights(config, weights, { weightType: options.weightType, metadata, maxLength });
   return { onnx, config, maxLength, params: captionEncoderParamCount(config), metadata };
 }
-

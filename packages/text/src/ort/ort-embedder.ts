@@ -55,9 +55,11 @@ export function loadOnnxRuntime(op: string): OrtModule {
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND')
-      throw new BackendError(op, `the 'ort' runtime needs onnxruntime-node, which is not installed: ${ORT_INSTALL_HINT}`, [
-        { name: 'ort', reason: 'onnxruntime-node not found' },
-      ]);
+      throw new BackendError(
+        op,
+        `the 'ort' runtime needs onnxruntime-node, which is not installed: ${ORT_INSTALL_HINT}`,
+        [{ name: 'ort', reason: 'onnxruntime-node not found' }],
+      );
     throw new BackendError(op, `onnxruntime-node failed to load: ${(e as Error).message}`, [
       { name: 'ort', reason: (e as Error).message },
     ]);
@@ -83,7 +85,7 @@ export interface OrtEmbedderOptions {
   threads?: number;
   /** Reported as `embedder.name`. */
   name?: string;
-  /** Token limit per sentence, `[CLS]` and `[SEP]` included. Default 512 for fromOnnx, the file's for loadGeolipText. */
+  /** Token limit per sentence, `[CLS]` and `[SEP]` included. Default 512 (fromOnnx), the file's (loadGeolipText). */
   maxLength?: number;
   /**
    * For a model whose output is per token (`[B, L, H]`): `'mean'` (masked mean, default) or `'cls'` (the first
@@ -162,9 +164,11 @@ export class OrtSentenceEmbedder {
         ...(options.threads !== undefined ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       });
     } catch (e) {
-      throw new BackendError(op, `onnxruntime-node could not open the model on '${o.device}': ${(e as Error).message}`, [
-        { name: `ort-${o.device}`, reason: (e as Error).message },
-      ]);
+      throw new BackendError(
+        op,
+        `onnxruntime-node could not open the model on '${o.device}': ${(e as Error).message}`,
+        [{ name: `ort-${o.device}`, reason: (e as Error).message }],
+      );
     }
     if (!session.inputNames.includes('input_ids')) {
       await session.release();
@@ -268,7 +272,8 @@ function checkOptions(
 ): Required<Pick<OrtEmbedderOptions, 'device' | 'batchSize' | 'maxLength' | 'pooling' | 'normalize'>> & {
   params: number;
 } {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
   const { device = 'cpu', batchSize = 128, maxLength = defaultMaxLength, pooling = 'mean', normalize = true } = options;
   if (device !== 'cpu' && device !== 'webgpu')
     throw new InvalidArgumentError(op, 'options.device', `must be 'cpu' or 'webgpu', got ${String(device)}`);
@@ -296,7 +301,11 @@ export async function loadGeolipTextOrt(
   const shipped = textModels.shipped();
   const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
   if (entry === undefined)
-    throw new InvalidArgumentError(op, 'options.weights', `must name shipped weights (${Object.keys(shipped).join(', ')})`);
+    throw new InvalidArgumentError(
+      op,
+      'options.weights',
+      `must name shipped weights (${Object.keys(shipped).join(', ')})`,
+    );
   loadOnnxRuntime(op);
   const path = await bundledAssetPath(op, 'weights', entry.file);
   const model = await captionEncoderOnnxFromFile(path, { op });

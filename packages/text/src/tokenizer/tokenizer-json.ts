@@ -6,7 +6,7 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 
 import { BERT_SPECIAL_TOKENS, BertTokenizer } from './bert-tokenizer.js';
 
-/** The `tokenizer.json` object of `tokenizer` (BertNormalizer lower-casing, BertPreTokenizer, WordPiece, [CLS]/[SEP]). */
+/** The `tokenizer.json` object of `tokenizer`: BertNormalizer (lower-casing), BertPreTokenizer, WordPiece. */
 export function bertTokenizerToJson(tokenizer: BertTokenizer): Record<string, unknown> {
   if (!(tokenizer instanceof BertTokenizer))
     throw new InvalidArgumentError('bertTokenizerToJson', 'tokenizer', 'must be a BertTokenizer');
@@ -28,7 +28,13 @@ export function bertTokenizerToJson(tokenizer: BertTokenizer): Record<string, un
     truncation: null,
     padding: null,
     added_tokens: [...BERT_SPECIAL_TOKENS].sort((a, b) => vocab[a]! - vocab[b]!).map(special),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
@@ -83,7 +89,11 @@ export function bertTokenizerFromJson(text: string): BertTokenizer {
   const tokens: string[] = new Array(entries.length);
   for (const [t, id] of entries) {
     if (!Number.isInteger(id) || id < 0 || id >= entries.length || tokens[id] !== undefined)
-      throw new FormatError(op, 'text', `model.vocab ids must be 0..${entries.length - 1}, each once; '${t}' has ${id}`);
+      throw new FormatError(
+        op,
+        'text',
+        `model.vocab ids must be 0..${entries.length - 1}, each once; '${t}' has ${id}`,
+      );
     if (t.includes('\n')) throw new FormatError(op, 'text', `model.vocab has a token with a line break (id ${id})`);
     tokens[id] = t;
   }
