@@ -4,7 +4,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { FormatError, InvalidArgumentError } from '@geolip/geometry';
-import { BertTokenizer, bertTokenizerFromJson } from '@geolip/text';
+import {
+  BertTokenizer,
+  bertTokenizerFromJson,
+  captionEncoderOnnxFromFile,
+  loadBertUncasedTokenizer,
+  loadGeolipText,
+  textModels,
+} from '@geolip/text';
 import { OrtSentenceEmbedder } from '@geolip/text/ort';
 
 import type { Embedder } from './embedder.js';
@@ -68,5 +75,29 @@ export async function loadOnnxFile(file: string, tokenizer: string | undefined, 
   return OrtSentenceEmbedder.fromOnnx(file, readTokenizerFile(op, tokenizer), {
     maxLength,
     name: `onnx:${basename(file)}`,
+  });
+}
+
+/**
+ * A GeoLIP text model on onnxruntime-node (`--runtime ort`): shipped weights by name (`loadGeolipText({ runtime:
+ * 'ort' })`) or a `text/caption-encoder` `.safetensors` file (its ONNX graph built in memory).
+ * @throws {InvalidArgumentError} naming `nameOrPath` for anything else (a baseline or a module has no ONNX graph).
+ */
+export async function loadTextModelOrt(nameOrPath: string, kind: 'builtin' | 'safetensors'): Promise<Embedder> {
+  if (kind === 'builtin') {
+    if (!Object.hasOwn(textModels.shipped(), nameOrPath))
+      throw new InvalidArgumentError(
+        'loadModel',
+        'nameOrPath',
+        `'${nameOrPath}' has no onnxruntime path (--runtime ort)`,
+      );
+    return loadGeolipText({ runtime: 'ort', weights: nameOrPath });
+  }
+  const m = await captionEncoderOnnxFromFile(nameOrPath, { op: 'loadModel' });
+  return OrtSentenceEmbedder.fromOnnx(m.onnx, await loadBertUncasedTokenizer(), {
+    maxLength: m.maxLength,
+    params: m.params,
+    name: basename(nameOrPath).replace(/\.safetensors$/i, ''),
+    normalize: false,
   });
 }

@@ -7,6 +7,7 @@ import type { UsageError } from '@geolip/cli';
 import { builtinModels, loadModel, type Embedder } from './embedder.js';
 import { builtinImageModels, loadImageModel } from './image-models.js';
 import { classifyModelSpec } from './model-spec.js';
+import { textModels } from '@geolip/text';
 
 /**
  * Loads the text embedder named by `--model`.
@@ -18,7 +19,7 @@ import { classifyModelSpec } from './model-spec.js';
 export async function resolveTextModel(
   spec: string,
   usage: (message: string) => UsageError,
-  options: { tokenizer?: string } = {},
+  options: { tokenizer?: string; runtime?: 'tfjs' | 'ort' } = {},
 ): Promise<Embedder> {
   const names = Object.keys(builtinModels);
   const kind = classifyModelSpec(spec, names);
@@ -36,7 +37,19 @@ export async function resolveTextModel(
     throw usage(`--model onnx:<file> needs --tokenizer <tokenizer.json|vocab.txt>`);
   if (options.tokenizer !== undefined && !existsSync(options.tokenizer))
     throw usage(`tokenizer file not found: ${options.tokenizer}`);
-  if (kind.kind === 'hf' || kind.kind === 'onnx') return loadModel(spec, options);
+  if (kind.kind === 'hf' || kind.kind === 'onnx') return loadModel(spec, { tokenizer: options.tokenizer });
+  if (options.runtime === 'ort') {
+    const shipped = kind.kind === 'builtin' && Object.hasOwn(textModels.shipped(), kind.name);
+    if (!shipped && kind.kind !== 'safetensors')
+      throw usage(
+        `--runtime ort runs GeoLIP text models (${Object.keys(textModels.shipped()).join(', ')}, a .safetensors student) and hf:/onnx: models, not '${spec}'`,
+      );
+    const { loadTextModelOrt } = await import('./onnx-models.js');
+    return loadTextModelOrt(
+      kind.kind === 'builtin' ? kind.name : kind.path,
+      kind.kind === 'builtin' ? 'builtin' : 'safetensors',
+    );
+  }
   return loadModel(kind.kind === 'builtin' ? kind.name : kind.path);
 }
 

@@ -63,9 +63,13 @@ describe('geolip-bench run --model hf:<dir> / onnx:<file>', () => {
       join(tmp, 'onnx.json'),
     ]);
     expect(onnx.code).toBe(0);
-    const [a, b, c] = ['tfjs', 'hf', 'onnx'].map((n) => report(join(tmp, `${n}.json`)).results[0]!);
+    // the shipped model by name on onnxruntime-node
+    const ort = await cli([...base, '--model', 'geolip-text', '--runtime', 'ort', '--out', join(tmp, 'ort.json')]);
+    expect(ort.code).toBe(0);
+    expect(report(join(tmp, 'ort.json')).settings.runtime).toBe('ort');
+    const [a, b, c, d] = ['tfjs', 'hf', 'onnx', 'ort'].map((n) => report(join(tmp, `${n}.json`)).results[0]!);
     expect(b!.model).toBe('hf:geolip-text-onnx');
-    for (const r of [b!, c!]) {
+    for (const r of [b!, c!, d!]) {
       expect(Math.abs(r.spearman - a!.spearman)).toBeLessThan(1e-4);
       expect(Math.abs(r.pearson - a!.pearson)).toBeLessThan(1e-4);
     }
@@ -82,7 +86,7 @@ describe('geolip-bench run --model hf:<dir> / onnx:<file>', () => {
     });
   });
 
-  it('usage errors: onnx:<file> without --tokenizer, a missing folder', async () => {
+  it('usage errors: onnx:<file> without --tokenizer, a missing folder, a bad --runtime, ort for a non-GeoLIP model', async () => {
     const r = await cli(['run', '--data', dataDir, '--model', `onnx:${join(hfDir, 'onnx', 'model.onnx')}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--model onnx:<file> needs --tokenizer');
@@ -90,6 +94,12 @@ describe('geolip-bench run --model hf:<dir> / onnx:<file>', () => {
     expect(m.code).toBe(1);
     expect(m.stderr).toContain(`model folder not found: ${join(tmp, 'nope')}`);
     expect(existsSync(join(tmp, 'nope'))).toBe(false);
+    const rt = await cli(['run', '--data', dataDir, '--model', 'geolip-text', '--runtime', 'onnx']);
+    expect(rt.stderr).toContain("unknown runtime 'onnx'; valid runtimes: tfjs, ort");
+    const mod = join(here, 'fixtures', 'cli', 'model.mjs');
+    const g = await cli(['run', '--data', dataDir, '--model', mod, '--runtime', 'ort']);
+    expect(g.code).toBe(1);
+    expect(g.stderr).toContain('--runtime ort runs GeoLIP text models (geolip-text');
   });
 });
 

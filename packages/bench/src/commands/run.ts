@@ -69,6 +69,13 @@ export const runCommand = defineCommand({
       description: 'write one SVG scatter plot (gold vs cosine) per pair task into this directory.',
     },
     'batch-size': COMMON['batch-size'],
+    runtime: {
+      type: 'string',
+      value: 'tfjs|ort',
+      description:
+        'run a GeoLIP text model (shipped or .safetensors) on tfjs (default) or onnxruntime-node (ort; an optional ' +
+        'peer: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node). hf: and onnx: models always use ort.',
+    },
     tokenizer: {
       type: 'string',
       value: '<file>',
@@ -131,6 +138,9 @@ export const runCommand = defineCommand({
     if (split !== 'dev' && split !== 'test')
       throw ctx.usage(`unknown split '${split}'; valid splits: dev, test`, '--split');
     const batchSize = positiveInt(ctx, '--batch-size', v['batch-size'], 64);
+    const runtime = v.runtime ?? 'tfjs';
+    if (runtime !== 'tfjs' && runtime !== 'ort')
+      throw ctx.usage(`unknown runtime '${runtime}'; valid runtimes: tfjs, ort`, '--runtime');
     const backendRequested = backendOption(ctx, v.backend);
     const dataGiven = v.data !== undefined;
     const dataDir = dataGiven ? resolve(v.data!) : embeddedDataDir();
@@ -173,7 +183,10 @@ export const runCommand = defineCommand({
     }
     const backend = await selectBackend(backendRequested, io);
     const textModel: Embedder | undefined = tasks.some((t) => t.usesTextModel(options))
-      ? await resolveTextModel(modelSpec, options.usage, v.tokenizer !== undefined ? { tokenizer: v.tokenizer } : {})
+      ? await resolveTextModel(modelSpec, options.usage, {
+          ...(v.tokenizer !== undefined ? { tokenizer: v.tokenizer } : {}),
+          runtime,
+        })
       : undefined;
     const progress = progressOn(io);
     if (shard !== undefined) {
@@ -236,6 +249,7 @@ export const runCommand = defineCommand({
         {
           command: 'run',
           model: modelSpec,
+          runtime,
           ...(textModel ? { modelName: textModel.name, dim: textModel.dim } : {}),
           ...(textModel?.params !== undefined ? { params: textModel.params } : {}),
           ...taskSettings,
