@@ -42,7 +42,8 @@ export async function resolveTextModel(
     const shipped = kind.kind === 'builtin' && Object.hasOwn(textModels.shipped(), kind.name);
     if (!shipped && kind.kind !== 'safetensors')
       throw usage(
-        `--runtime ort runs GeoLIP text models (${Object.keys(textModels.shipped()).join(', ')}, a .safetensors student) and hf:/onnx: models, not '${spec}'`,
+        `--runtime ort runs GeoLIP text models (${Object.keys(textModels.shipped()).join(', ')}, ` +
+          `a .safetensors student) and hf:/onnx: models, not '${spec}'`,
       );
     const { loadTextModelOrt } = await import('./onnx-models.js');
     return loadTextModelOrt(
