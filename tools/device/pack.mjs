@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Packs a Node program to run on a Linux x64 GPU machine that has no Node.js and no network.
 //
-//   node tools/device/pack.mjs <entry.mjs> [more.mjs ...] [--out .device/pack] [--with-wasm] [--no-node]
+//   node tools/device/pack.mjs <entry.mjs> [more.mjs ...] [--out .device/pack] [--with-wasm] [--with-ort] [--no-node]
 //
 // With one entry, `run.sh [args]` runs it; with several, `run.sh <entry name without .mjs> [args]` picks one.
 //
@@ -12,6 +12,9 @@
 //                      prelude that sets up WebGPU (Dawn) before the tfjs webgpu backend registers
 //   node_modules/webgpu/{package.json,index.js,dist/linux-x64/dawn.node.xz}   Dawn for Node (native, not bundled; run.sh unpacks it)
 //   wasm/*.wasm        the tfjs wasm backend's binaries (with --with-wasm)
+//   node_modules/onnxruntime-{node,common}/   with --with-ort: onnxruntime-node for linux-x64 (its CPU and WebGPU
+//                      providers; libonnxruntime.so.1 xz-compressed, run.sh unpacks it), loaded at run time by
+//                      @geolip/text/ort (a native addon, so outside the bundle)
 //   debs/*.deb         the Vulkan loader and GL/EGL libraries (Debian amd64 packages, from tools/device/fetch-gl.sh)
 //   run.sh             (GEOLIP_NODE_ARGS: extra node flags, e.g. --cpu-prof) unpacks what is needed (once), registers the Vulkan loader, points Vulkan at the NVIDIA
 //                      driver, and runs `node app.mjs "$@"`
@@ -41,7 +44,7 @@ const require = createRequire(join(root, 'package.json'));
 
 function usage(message) {
   if (message) console.error(`pack: ${message}`);
-  console.error('usage: node tools/device/pack.mjs <entry.mjs> [--out DIR] [--with-wasm] [--no-node]');
+  console.error('usage: node tools/device/pack.mjs <entry.mjs> [--out DIR] [--with-wasm] [--with-ort] [--no-node]');
   process.exit(2);
 }
 
@@ -49,11 +52,13 @@ const args = process.argv.slice(2);
 const entries = [];
 let out = join(root, '.device/pack');
 let withWasm = false;
+let withOrt = false;
 let withNode = true;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--out') out = resolve(args[++i] ?? usage('--out needs a folder'));
   else if (a === '--with-wasm') withWasm = true;
+  else if (a === '--with-ort') withOrt = true;
   else if (a === '--no-node') withNode = false;
   else if (a === '--help' || a === '-h') usage();
   else if (a.startsWith('--')) usage(`unknown option ${a}`);
@@ -105,7 +110,7 @@ await import(${JSON.stringify(entry)});
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['webgpu'],
+    external: ['webgpu', ...(withOrt ? ['onnxruntime-node'] : [])],
     // CommonJS code inside the ESM bundle (tfjs's node builds, emscripten glue) needs require/__dirname/__filename.
     banner: {
       js: [
@@ -144,6 +149,25 @@ if (withWasm) {
   mkdirSync(join(tmp, 'wasm'));
   for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm')))
     copyFileSync(join(wasmDir, f), join(tmp, 'wasm', f));
+}
+
+// 4b. onnxruntime-node (linux-x64): its JS, the binding and the shared library (xz'd: 44 MB → ~10 MB).
+if (withOrt) {
+  const ortDir = dirname(require.resolve('onnxruntime-node/package.json'));
+  // onnxruntime-common's exports map hides its package.json: its folder from its main file's path
+  const commonMain = require.resolve('onnxruntime-common', { paths: [ortDir] });
+  const commonDir = commonMain.slice(0, commonMain.lastIndexOf('onnxruntime-common') + 'onnxruntime-common'.length);
+  const ortOut = join(tmp, 'node_modules/onnxruntime-node');
+  const bin = 'bin/napi-v6/linux/x64';
+  mkdirSync(join(ortOut, bin), { recursive: true });
+  copyFileSync(join(ortDir, 'package.json'), join(ortOut, 'package.json'));
+  execFileSync('cp', ['-r', join(ortDir, 'dist'), join(ortOut, 'dist')]);
+  copyFileSync(join(ortDir, bin, 'onnxruntime_binding.node'), join(ortOut, bin, 'onnxruntime_binding.node'));
+  execFileSync('sh', [
+    '-c',
+    `xz -T2 -6 -c "${join(ortDir, bin, 'libonnxruntime.so.1')}" > "${join(ortOut, bin, 'libonnxruntime.so.1.xz')}"`,
+  ]);
+  execFileSync('cp', ['-r', commonDir, join(tmp, 'node_modules/onnxruntime-common')]);
 }
 
 // 5. The Vulkan loader and GL libraries.
@@ -188,6 +212,8 @@ fi
 for z in "$here"/app-*.mjs.xz; do [ -f "\${z%.xz}" ] || { xz -dc "$z" > "\${z%.xz}.tmp" && mv "\${z%.xz}.tmp" "\${z%.xz}"; }; done
 dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
 if [ ! -f "$dawn" ] && [ -f "$dawn.xz" ]; then xz -dc "$dawn.xz" > "$dawn.tmp" && mv "$dawn.tmp" "$dawn"; fi
+ort="$here/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+if [ ! -f "$ort" ] && [ -f "$ort.xz" ]; then xz -dc "$ort.xz" > "$ort.tmp" && mv "$ort.tmp" "$ort"; fi
 export GEOLIP_DAWN_VERSION="webgpu@${JSON.parse(readFileSync(join(webgpuDir, 'package.json'), 'utf8')).version} (Dawn for Node)"
 export VK_DRIVER_FILES="\${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}"
 export __EGL_VENDOR_LIBRARY_FILENAMES="\${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}"

@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-// The shipped text model (`loadGeolipText()`, geolip-text) end to end, `embed()` with tokenization included, on
-// tfjs-wasm and on onnxruntime-node (`loadGeolipText({ runtime: 'ort' })`), each in its own process, one after the
-// other on this machine. Writes results/perf/cpu/text-runtime.json (BENCHMARKS.md's "--runtime ort" table, through
-// tools/perf/write-benchmarks.mjs).
+// The shipped text model (geolip-text) end to end, `embed()` with tokenization included, on tfjs and on
+// onnxruntime-node, each runtime in its own process, one after the other on this machine. Writes
+// results/perf/cpu/text-runtime.json (BENCHMARKS.md's "--runtime ort" table, through tools/perf/write-benchmarks.mjs).
 //
-//   node tools/perf/text-runtime-bench.mjs [--runs 5] [--sentences 512] [--batch 64] [--threads 2] [--out file]
+//   node tools/perf/text-runtime-bench.mjs [--runtimes tfjs-wasm,ort-cpu] [--runs 5] [--sentences 512] [--batch 64]
+//        [--threads 2] [--root .] [--out file]
+//
+// Runtimes: tfjs-wasm, tfjs-webgpu (`SentenceEmbedder.fromWeights` on that tfjs backend) and ort-cpu, ort-webgpu
+// (`OrtSentenceEmbedder` on the graph of `captionEncoderOnnxFromFile`: what `loadGeolipText({ runtime: 'ort' })`
+// does). The files are read from the repository at --root (default: the working directory): the shipped weights, the
+// bundled vocabulary and the STS-B dev split, so the script also runs packed for the GPU machine
+// (`node tools/device/pack.mjs tools/perf/text-runtime-bench.mjs --with-wasm --with-ort --out .device/tr`, then
+// `bash .device/tr/run.sh --runtimes tfjs-webgpu,ort-webgpu,ort-cpu --out $OUT/text-runtime-h100.json`; see
+// docs/gpu-machine.md).
 //
 // Method: the first `--sentences` sentences of the STS-B dev split embedded in @geolip/bench (sentence 1 and 2 of
 // each pair, in file order), `--batch` sentences per forward pass; one warm-up call, then `--runs` timed calls of
@@ -14,14 +22,20 @@
 // (`npx turbo run build --filter=@geolip/bench...`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@geolip/nn/backend';
+import { BertTokenizer, SentenceEmbedder, captionEncoderOnnxFromFile } from '@geolip/text';
+import { parseStsb } from '@geolip/text/data';
+import { OrtSentenceEmbedder, onnxRuntimeVersion } from '@geolip/text/ort';
+
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const root = resolve(opt('--root', process.cwd()));
+const runtimes = opt('--runtimes', 'tfjs-wasm,ort-cpu').split(',');
 const runs = Number(opt('--runs', '5'));
 const count = Number(opt('--sentences', '512'));
 const batch = Number(opt('--batch', '64'));
@@ -58,32 +72,39 @@ function machine() {
   };
 }
 
-async function sentences() {
-  const require = createRequire(join(root, 'packages/bench/package.json'));
-  const { parseStsb } = await import(require.resolve('@geolip/text/data'));
+function sentences() {
   const file = join(root, 'packages/bench/data/stsb/sts-dev.csv');
   const ds = parseStsb(readFileSync(file, 'utf8'), file);
-  return ds.pairs.flatMap((p) => [p.a ?? p.sentence1 ?? p[0], p.b ?? p.sentence2 ?? p[1]]).slice(0, count);
+  return ds.pairs.flatMap((p) => [p.a, p.b]).slice(0, count);
 }
 
 async function measure(runtime) {
-  const require = createRequire(join(root, 'packages/bench/package.json'));
-  const text = await import(require.resolve('@geolip/text'));
-  const texts = await sentences();
+  const texts = sentences();
+  const weights = join(root, 'packages/text/weights/geolip-text.safetensors');
+  const tokenizer = await BertTokenizer.fromFile(join(root, 'packages/text/vocab/bert-base-uncased-vocab.txt'));
   let model;
   let versions;
   const t0 = performance.now();
-  if (runtime === 'tfjs-wasm') {
-    process.env.GEOLIP_WASM_THREADS = String(threads);
-    const { initBackend } = await import(require.resolve('@geolip/nn/backend'));
-    const info = await initBackend({ prefer: ['wasm'], log: () => {} });
-    if (info.name !== 'wasm') throw new Error(`wanted the wasm backend, got ${info.name}`);
-    model = await text.loadGeolipText({ batchSize: batch });
-    versions = { tfjs: require('@tensorflow/tfjs-core/package.json').version, backend: info };
+  if (runtime.startsWith('tfjs-')) {
+    const backend = runtime.slice('tfjs-'.length);
+    if (backend === 'wasm') process.env.GEOLIP_WASM_THREADS = String(threads);
+    const info = await initBackend({ prefer: [backend], log: () => {} });
+    if (info.name !== backend) throw new Error(`wanted the ${backend} backend, got ${info.name}`);
+    model = await SentenceEmbedder.fromWeights(weights, { batchSize: batch, tokenizer, name: 'geolip-text' });
+    versions = { tfjs: tf.version_core, backend: info };
   } else {
-    model = await text.loadGeolipText({ runtime: 'ort', batchSize: batch, threads });
-    const ortRequire = createRequire(require.resolve('@geolip/text/package.json'));
-    versions = { onnxruntime_node: ortRequire('onnxruntime-node/package.json').version, device: model.device };
+    const device = runtime.slice('ort-'.length);
+    const m = await captionEncoderOnnxFromFile(weights);
+    model = await OrtSentenceEmbedder.fromOnnx(m.onnx, tokenizer, {
+      device,
+      batchSize: batch,
+      maxLength: m.maxLength,
+      params: m.params,
+      name: 'geolip-text',
+      normalize: false,
+      ...(device === 'cpu' ? { threads } : {}),
+    });
+    versions = { onnxruntime_node: onnxRuntimeVersion(), device };
   }
   const loadS = (performance.now() - t0) / 1000;
   await model.embed(texts);
@@ -123,7 +144,7 @@ if (child) {
 } else {
   const startLoad = loadavg();
   const results = [];
-  for (const rt of ['tfjs-wasm', 'ort-cpu']) {
+  for (const rt of runtimes) {
     console.error(`text-runtime-bench: ${rt} (${runs} runs of ${count} sentences, batch ${batch}, ${threads} threads)`);
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args, '--child', rt], {
       cwd: root,
@@ -137,9 +158,10 @@ if (child) {
     );
     results.push(res);
   }
-  const [tfjs, ort] = results;
+  const tfjs = results.find((r) => r.runtime === 'tfjs-wasm') ?? results[0];
+  const ort = results.find((r) => r.runtime === 'ort-cpu') ?? results[results.length - 1];
   const report = {
-    what: "the shipped text model's embed() (tokenizer included) on tfjs-wasm and on onnxruntime-node's CPU provider",
+    what: "the shipped text model's embed() (tokenizer included) on tfjs and on onnxruntime-node",
     date: new Date().toISOString(),
     command: `node tools/perf/text-runtime-bench.mjs ${args.join(' ')}`.trim(),
     machine: { ...machine(), loadavg_1_5_15_at_start: startLoad, loadavg_1_5_15_at_end: loadavg() },
@@ -148,9 +170,12 @@ if (child) {
       `embed() calls; each runtime in its own process`,
     results,
     ort_speedup: ort.sentences_per_s / tfjs.sentences_per_s,
+    ort_speedup_of: [ort.runtime, tfjs.runtime],
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
-  console.error(`text-runtime-bench: ort / tfjs-wasm = ${report.ort_speedup.toFixed(2)}×; wrote ${out}`);
+  console.error(
+    `text-runtime-bench: ${ort.runtime} / ${tfjs.runtime} = ${report.ort_speedup.toFixed(2)}×; wrote ${out}`,
+  );
 }
