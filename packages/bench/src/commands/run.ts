@@ -194,6 +194,7 @@ export const runCommand = defineCommand({
       const config = {
         command: 'run',
         model: modelSpec,
+        ...(runtime !== 'tfjs' ? { runtime } : {}),
         tasks: pairData.map((t) => t.task),
         split,
         data: dataGiven ? 'given' : 'embedded',
@@ -249,7 +250,8 @@ export const runCommand = defineCommand({
         {
           command: 'run',
           model: modelSpec,
-          runtime,
+          // only when not the default, so that tfjs reports stay equal to the ones `merge` rebuilds from shards
+          ...(runtime !== 'tfjs' ? { runtime } : {}),
           ...(textModel ? { modelName: textModel.name, dim: textModel.dim } : {}),
           ...(textModel?.params !== undefined ? { params: textModel.params } : {}),
           ...taskSettings,
