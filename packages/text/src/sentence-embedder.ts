@@ -214,7 +214,8 @@ export class SentenceEmbedder {
  * README for its config, its training run and its benchmark numbers). Node only; in a browser, pass the file's
  * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
  * `BertTokenizer.fromFile(vocabUrl)`. `options.weights` names another file of `textModels.shipped()` (default
- * `geolip-text`).
+ * `geolip-text`). With `options.runtime: 'ort'` the same weights run on onnxruntime-node instead (an optional peer;
+ * `device: 'cpu' | 'webgpu'`), returning an `OrtSentenceEmbedder` with the same `embed` contract (`@geolip/text/ort`).
  * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name (the value is described
  *   briefly, never printed whole). @throws {BackendError} when no tfjs backend is ready: call `initBackend()` first.
  */
