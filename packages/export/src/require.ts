@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-export const packageRequire: NodeJS.Require = createRequire((import.meta as { url?: string }).url ?? __filename);
+const packageRequire: NodeJS.Require = createRequire((import.meta as { url?: string }).url ?? __filename);
 
 /** The path of a file bundled with `@geolip/text` (e.g. `weights/geolip-text.safetensors`). */
 export function textPackageFile(rel: string): string {
