@@ -200,7 +200,30 @@ export type EmbeddingRows = Embeddings | readonly (readonly number[])[] | readon
  * @throws {InvalidArgumentError} rows of different widths, or a packed precision compared with an unpacked one.
  */
 export function cosineSimilarity(a: EmbeddingRows, b: EmbeddingRows = a): number[][] {
-  const op = 'cosineSimilarity';
+  const { A, B, score } = comparable('cosineSimilarity', a, b);
+  return A.rows.map((u) => B.rows.map((v) => score(u, v)));
+}
+
+/**
+ * The cosine similarity of row i of `a` with row i of `b`, for every i: the diagonal of {@link cosineSimilarity}
+ * without the matrix (sentence-transformers' `similarity_pairwise`). Same rules for each precision.
+ * @throws {InvalidArgumentError} as {@link cosineSimilarity}, or when `a` and `b` hold different numbers of rows.
+ */
+export function cosineSimilarityPairwise(a: EmbeddingRows, b: EmbeddingRows): number[] {
+  const op = 'cosineSimilarityPairwise';
+  const { A, B, score } = comparable(op, a, b);
+  if (A.rows.length !== B.rows.length)
+    throw new InvalidArgumentError(op, 'b', `must hold ${A.rows.length} rows as 'a' does, got ${B.rows.length}`);
+  return A.rows.map((u, i) => score(u, B.rows[i]!));
+}
+
+type Rows = ReturnType<typeof toRows>;
+
+function comparable(
+  op: string,
+  a: EmbeddingRows,
+  b: EmbeddingRows,
+): { A: Rows; B: Rows; score: (u: ArrayLike<number>, v: ArrayLike<number>) => number } {
   const A = toRows(op, 'a', a);
   const B = toRows(op, 'b', b);
   if (A.packed !== B.packed || (A.packed && A.precision !== B.precision))
@@ -208,25 +231,27 @@ export function cosineSimilarity(a: EmbeddingRows, b: EmbeddingRows = a): number
   if (A.width !== B.width && A.rows.length > 0 && B.rows.length > 0)
     throw new InvalidArgumentError(op, 'b', `rows must have width ${A.width} as in 'a', got ${B.width}`);
   if (A.packed) {
-    return A.rows.map((u) =>
-      B.rows.map((v) => {
+    return {
+      A,
+      B,
+      score: (u, v) => {
         let hamming = 0;
         for (let j = 0; j < u.length; j++) hamming += POPCOUNT[(u[j]! ^ v[j]!) & 0xff]!;
         return 1 - (2 * hamming) / A.bits;
-      }),
-    );
+      },
+    };
   }
-  const normsB = B.rows.map(norm);
-  return A.rows.map((u) => {
-    const nu = norm(u);
-    return B.rows.map((v, j) => {
-      const d = nu * normsB[j]!;
+  return {
+    A,
+    B,
+    score: (u, v) => {
+      const d = norm(u) * norm(v);
       if (d === 0) return 0;
       let s = 0;
       for (let k = 0; k < u.length; k++) s += u[k]! * v[k]!;
       return s / d;
-    });
-  });
+    },
+  };
 }
 
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, x) => {

@@ -25,6 +25,7 @@ export type {
 export {
   calibrationRanges,
   cosineSimilarity,
+  cosineSimilarityPairwise,
   EMBEDDING_PRECISIONS,
   Embeddings,
   quantizeEmbeddings,

@@ -10,7 +10,13 @@ import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import { assertTextArray } from './check-texts.js';
-import { cosineSimilarity, Embeddings, EMBEDDING_PRECISIONS, quantizeEmbeddings } from './embeddings.js';
+import {
+  cosineSimilarity,
+  cosineSimilarityPairwise,
+  Embeddings,
+  EMBEDDING_PRECISIONS,
+  quantizeEmbeddings,
+} from './embeddings.js';
 import type { EmbeddingPrecision, EmbeddingRows, QuantizeOptions } from './embeddings.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
@@ -262,6 +268,11 @@ export class SentenceEmbedder {
    */
   similarity(a: EmbeddingRows, b: EmbeddingRows = a): number[][] {
     return cosineSimilarity(a, b);
+  }
+
+  /** Row i of `a` against row i of `b`, for every i (sentence-transformers' `similarity_pairwise`). */
+  similarityPairwise(a: EmbeddingRows, b: EmbeddingRows): number[] {
+    return cosineSimilarityPairwise(a, b);
   }
 
   /** The forward passes: `texts.length × dim` unit rows in input order, batched by token length. */

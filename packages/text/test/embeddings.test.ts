@@ -9,6 +9,7 @@ import {
   CaptionEncoder,
   calibrationRanges,
   cosineSimilarity,
+  cosineSimilarityPairwise,
   Embeddings,
   quantizeEmbeddings,
   SentenceEmbedder,
@@ -123,6 +124,17 @@ describe('cosineSimilarity', () => {
       ],
       1e-12,
     );
+  });
+
+  it('pairwise is the diagonal of the matrix, for every precision', () => {
+    const x = rowsOf(FX.x);
+    const y = rowsOf(FX.calibration.slice(0, FX.x.length));
+    for (const p of ['float32', 'int8', 'binary'] as const) {
+      const qx = quantizeEmbeddings(x, p, { calibration: y });
+      const qy = quantizeEmbeddings(y, p, { calibration: y });
+      expect(cosineSimilarityPairwise(qx, qy)).toEqual(cosineSimilarity(qx, qy).map((r, i) => r[i]));
+    }
+    expect(() => cosineSimilarityPairwise(x, FX.x.slice(0, 1))).toThrow(/'b' must hold 6 rows as 'a' does, got 1/);
   });
 
   it('refuses rows it cannot compare', () => {
