@@ -3,8 +3,8 @@
 // they do for a user of the workspace) and is imported in turn by one Node process (one tfjs load for all of them).
 // A block that cannot run on its own says so in an HTML comment on the line before its fence, with the reason:
 //   <!-- snippet: skip (needs a GPU) -->
-// and a block that continues the previous one (same README) says `<!-- snippet: continues -->`: both are joined into
-// one module. Snippets run from the repository root, with GEOLIP_LOG=silent and wasm (1 thread) unless they choose
+// a block that continues the previous one (same README) says `<!-- snippet: continues -->` (both are joined into one
+// module), and a program's block may name its command line: `<!-- snippet: args (greet --times 2) -->`. Snippets run from the repository root, with GEOLIP_LOG=silent and wasm (1 thread) unless they choose
 // one. Usage: node tools/scripts/readme-snippets.mjs [--list] [README ...]; exit status 1 if any snippet fails.
 // tools/scripts/readme-snippets.test.mjs runs it in `npm test`.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -35,7 +35,7 @@ export function extractSnippets(text) {
   for (let i = 0; i < lines.length; i++) {
     const open = /^```(js|javascript|mjs|ts|typescript)\s*$/.exec(lines[i]);
     if (!open) continue;
-    const marker = /<!--\s*snippet:\s*(skip|continues)\b\s*(.*?)\s*-->/.exec(lines[i - 1] ?? '');
+    const marker = /<!--\s*snippet:\s*(skip|continues|args)\b\s*(.*?)\s*-->/.exec(lines[i - 1] ?? '');
     const start = i;
     const body = [];
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) body.push(lines[i]);
@@ -45,6 +45,14 @@ export function extractSnippets(text) {
       code: body.join('\n'),
       skip: marker?.[1] === 'skip' ? marker[2].replace(/^\(|\)$/g, '') || 'no reason given' : null,
       continues: marker?.[1] === 'continues',
+      ...(marker?.[1] === 'args'
+        ? {
+            args: marker[2]
+              .replace(/^\(|\)$/g, '')
+              .split(/\s+/)
+              .filter(Boolean),
+          }
+        : {}),
     });
   }
   return out;
@@ -66,7 +74,7 @@ export function collect(files = readmes()) {
       if (s.continues && last?.file === rel) {
         last.code += `\n// ${rel}:${s.line}\n${s.code}`;
         last.ts ||= ts;
-      } else modules.push({ file: rel, where: `${rel}:${s.line}`, code: s.code, ts });
+      } else modules.push({ file: rel, where: `${rel}:${s.line}`, code: s.code, ts, args: s.args ?? [] });
     }
   }
   return { modules, skipped };
@@ -98,14 +106,24 @@ async function main() {
       writeFileSync(file, `// ${m.where}\n${code}\n`);
       const t0 = performance.now();
       console.log = () => {};
+      // A snippet is a program of its own: no arguments, and the exit status it sets is its result.
+      const argv = process.argv;
+      process.argv = [argv[0], file, ...m.args];
+      process.exitCode = undefined;
       try {
         await import(pathToFileURL(file).href);
         console.log = log;
+        const status = process.exitCode;
+        process.exitCode = undefined;
+        if (status) throw new Error(`it set process.exitCode = ${status}`);
         log(`ok   ${m.where} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       } catch (e) {
         console.log = log;
+        process.exitCode = undefined;
         failures.push(m.where);
         log(`FAIL ${m.where}: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+      } finally {
+        process.argv = argv;
       }
     }
   } finally {
