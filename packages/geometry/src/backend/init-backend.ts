@@ -556,14 +556,23 @@ export async function ensureBackend(
   if (active) return active;
   autoChoice ??= (async () => {
     try {
+      let chosen: string | undefined;
       const info = await init({
         log: (m) => {
-          const chosen = /^\[geolip\] backend: (.*)$/.exec(m);
-          console.error(
-            chosen ? `[geolip] ${op}: no backend chosen, using ${chosen[1]}; call initBackend() to choose` : m,
-          );
+          const line = /^\[geolip\] backend: (.*)$/.exec(m);
+          if (line) chosen = line[1];
+          else console.error(m);
         },
       });
+      // `chosen` is set only at the info level or above (initBackend filters by GEOLIP_LOG).
+      if (chosen !== undefined) {
+        // The pure-JS cpu backend because wasm is missing is the slow path a user should hear about.
+        const wasm = info.name === 'cpu' ? info.skipped.find((s) => s.name === 'wasm') : undefined;
+        const hint = wasm
+          ? ` (wasm skipped: ${wasm.reason}; @tensorflow/tfjs-backend-wasm@4.22.0 is about 25× faster)`
+          : '';
+        console.error(`[geolip] ${op}: no backend chosen, using ${chosen}${hint}; call initBackend() to choose`);
+      }
       return info.name;
     } catch (e) {
       autoChoice = undefined;

@@ -74,6 +74,22 @@ describe.skipIf(onceOnly)('ensureBackend', () => {
     ]);
   });
 
+  it('says when it falls back to cpu because wasm is missing, and how to fix it', () => {
+    // A stand-in init: what initBackend returns and logs when @tensorflow/tfjs-backend-wasm is not installed.
+    const r = run(
+      "import * as tf from '@tensorflow/tfjs-core'; import '@tensorflow/tfjs-backend-cpu';" +
+        "import { ensureBackend } from '@geolip/geometry/backend';" +
+        'const init = async ({ log }) => { await tf.setBackend("cpu"); log("[geolip] backend: cpu");' +
+        ' return { name: "cpu", skipped: [{ name: "wasm", reason: "@tensorflow/tfjs-backend-wasm is not installed" }] }; };' +
+        "console.log(await ensureBackend('loadGeolipText', init));",
+    );
+    expect(r.stdout.trim()).toBe('cpu');
+    expect(geolipLines(r.stderr)).toEqual([
+      '[geolip] loadGeolipText: no backend chosen, using cpu (wasm skipped: @tensorflow/tfjs-backend-wasm is not ' +
+        'installed; @tensorflow/tfjs-backend-wasm@4.22.0 is about 25× faster); call initBackend() to choose',
+    ]);
+  });
+
   it('keeps a backend that is already active, silently', () => {
     const r = run(
       "import * as tf from '@tensorflow/tfjs-core'; import '@tensorflow/tfjs-backend-cpu';" +
