@@ -30,11 +30,16 @@ test('extractSnippets reads js/ts fences, skip reasons and continuations', () =>
     '```sh',
     'npm test',
     '```',
+    '<!-- snippet: args (greet --times 2) -->',
+    '```js',
+    'main();',
+    '```',
   ].join('\n');
   assert.deepEqual(extractSnippets(md), [
     { line: 2, lang: 'js', code: 'const a = 1;', skip: null, continues: false },
     { line: 6, lang: 'ts', code: 'const b: number = a;', skip: null, continues: true },
     { line: 10, lang: 'js', code: 'gpu();', skip: 'needs a GPU', continues: false },
+    { line: 17, lang: 'js', code: 'main();', skip: null, continues: false, args: ['greet', '--times', '2'] },
   ]);
 });
 
