@@ -1,4 +1,5 @@
-// Starting the tfjs backend the way every CLI does: the one the user asked for, init logs only with GEOLIP_DEBUG=1,
+// Starting the tfjs backend the way every CLI does: the one the user asked for, init logs only with GEOLIP_DEBUG=1
+// or GEOLIP_LOG=debug,
 // and a note when GEOLIP_BACKEND overrode the request.
 import type { BackendName, InitBackendOptions } from '@geolip/geometry/backend';
 
@@ -6,7 +7,8 @@ import type { CliIo } from './command.js';
 
 /**
  * Runs `init` (`initBackend` of `@geolip/nn/backend`, which also registers nn's kernels, or of
- * `@geolip/geometry/backend`) preferring `name`; its log goes to stderr only when `GEOLIP_DEBUG=1`. When the active
+ * `@geolip/geometry/backend`) preferring `name`; its log (at the debug level) goes to stderr only when
+ * `GEOLIP_DEBUG=1` or `GEOLIP_LOG=debug`. When the active
  * backend is not the one asked for (`GEOLIP_BACKEND` overrides `prefer`), a note on stderr says so rather than
  * silently running elsewhere.
  *
@@ -20,10 +22,14 @@ export async function startBackend(
   name: BackendName | undefined,
   io: CliIo,
 ): Promise<string> {
+  // GEOLIP_DEBUG=1 (the CLIs' older switch) or GEOLIP_LOG=debug: every line of initBackend, its reasons included.
+  const debug =
+    process.env.GEOLIP_DEBUG === '1' || /^(debug|verbose|1|true)$/i.test(process.env.GEOLIP_LOG?.trim() ?? '');
   const info = await init({
     ...(name !== undefined ? { prefer: [name] } : {}),
+    debug,
     log: (m) => {
-      if (process.env.GEOLIP_DEBUG === '1') io.stderr.write(`${m}\n`);
+      if (debug) io.stderr.write(`${m}\n`);
     },
   });
   if (name !== undefined && info.name !== name) {

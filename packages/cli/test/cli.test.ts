@@ -273,13 +273,17 @@ describe('help layout', () => {
 describe('startBackend', () => {
   it('asks for the named backend, logs only with GEOLIP_DEBUG=1, and notes an override', async () => {
     const calls: unknown[] = [];
-    const init = async (options: { prefer?: readonly string[]; log?: (m: string) => void }) => {
+    const debugFlags: unknown[] = [];
+    const init = async (options: { prefer?: readonly string[]; log?: (m: string) => void; debug?: boolean }) => {
       calls.push(options.prefer);
+      debugFlags.push(options.debug);
       options.log?.('init log');
       return { name: 'wasm' };
     };
     const debug = process.env.GEOLIP_DEBUG;
+    const log = process.env.GEOLIP_LOG;
     delete process.env.GEOLIP_DEBUG;
+    delete process.env.GEOLIP_LOG;
     try {
       const c = capture();
       expect(await startBackend(init, 'wasm', c.io)).toBe('wasm');
@@ -291,10 +295,18 @@ describe('startBackend', () => {
       const d = capture();
       await startBackend(init, undefined, d.io);
       expect(d.out.stderr).toBe('init log\n');
-      expect(calls).toEqual([['wasm'], ['cpu'], undefined]);
+      delete process.env.GEOLIP_DEBUG;
+      process.env.GEOLIP_LOG = 'debug'; // the library-wide switch works for the CLIs too
+      const l = capture();
+      await startBackend(init, undefined, l.io);
+      expect(l.out.stderr).toBe('init log\n');
+      expect(calls).toEqual([['wasm'], ['cpu'], undefined, undefined]);
+      expect(debugFlags).toEqual([false, false, true, true]);
     } finally {
       if (debug === undefined) delete process.env.GEOLIP_DEBUG;
       else process.env.GEOLIP_DEBUG = debug;
+      if (log === undefined) delete process.env.GEOLIP_LOG;
+      else process.env.GEOLIP_LOG = log;
     }
     expect(BACKEND_OPTION.description).toContain('tensorflow, webgpu, webgl, wasm, cpu');
   });

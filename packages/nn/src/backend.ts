@@ -5,14 +5,14 @@
  * Models built from `@geolip/nn` blocks run on any backend without this; calling it is what turns
  * the fast paths on. Libraries above `nn` (text, vision, train, bench) call this one.
  */
-import { initBackend as initGeometryBackend } from '@geolip/geometry/backend';
+import { ensureBackend as ensureGeometryBackend, initBackend as initGeometryBackend } from '@geolip/geometry/backend';
 import type { BackendInfo, InitBackendOptions } from '@geolip/geometry/backend';
 
 import { registerKernels } from './kernels/index.js';
 import type { KernelRegistration } from './kernels/index.js';
 
 export { BACKEND_NAMES, ensureGradients } from '@geolip/geometry/backend';
-export type { BackendName, InitBackendOptions } from '@geolip/geometry/backend';
+export type { BackendName, InitBackendOptions, LogLevel } from '@geolip/geometry/backend';
 export { registerKernels, registeredKernels } from './kernels/index.js';
 export type { KernelRegistration } from './kernels/index.js';
 
@@ -34,4 +34,16 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<NnB
   const info = await initGeometryBackend(options);
   const kernels = await registerKernels(info.name);
   return { ...info, kernels };
+}
+
+/**
+ * Makes sure a backend is active before `op` builds a model: keeps the active one, else chooses one with this
+ * package's {@link initBackend} (kernels included) and says which on stderr once per process (`GEOLIP_LOG=silent`
+ * hides it). `loadPretrained` / `fromPretrained` of every model registry and `loadGeolipText` call it, so a model
+ * used without `initBackend()` runs on wasm in Node rather than failing. See `ensureBackend` of
+ * `@geolip/geometry/backend`.
+ * @throws {BackendError} naming `op` when no backend could be initialized.
+ */
+export function ensureBackend(op: string): Promise<string> {
+  return ensureGeometryBackend(op, initBackend);
 }

@@ -294,6 +294,10 @@ export async function loadPretrained<M extends Module = Module, C = unknown>(
   const file = isWeightsFile(source)
     ? source
     : await readWeightsFile(source, { op, stateDictKey: options.stateDictKey });
+  // A model loaded before `initBackend()` gets the best backend available (said once on stderr), not tfjs's
+  // "No backend found in registry". Loaded lazily: `import '@geolip/nn'` stays free of the backend code.
+  const { ensureBackend } = await import('./backend.js');
+  await ensureBackend(op);
   return loadPretrainedFile<M, C>(registry, file, options);
 }
 

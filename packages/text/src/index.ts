@@ -17,7 +17,21 @@ export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
 export * from './heads/index.js';
 export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
 export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textModels } from './models.js';
-export type { SentenceEmbedderMetadata, SentenceEmbedderOptions } from './sentence-embedder.js';
+export type {
+  EncodeOptions,
+  EncodeProgress,
+  SentenceEmbedderMetadata,
+  SentenceEmbedderOptions,
+} from './sentence-embedder.js';
+export {
+  calibrationRanges,
+  cosineSimilarity,
+  cosineSimilarityPairwise,
+  EMBEDDING_PRECISIONS,
+  Embeddings,
+  quantizeEmbeddings,
+} from './embeddings.js';
+export type { EmbeddingPrecision, EmbeddingRows, QuantizationRanges, QuantizeOptions } from './embeddings.js';
 export type { LoadGeolipTextOrtOptions } from './sentence-embedder.js';
 export {
   TEXT_ONNX_NAMES,

@@ -4,12 +4,20 @@
  * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
+import { FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
 import { assertFiniteOutput } from '@geolip/geometry/checks';
 import type { BinarySource } from '@geolip/io';
 
 import { CaptionEncoder } from './caption-encoder.js';
 import { assertTextArray } from './check-texts.js';
+import {
+  cosineSimilarity,
+  cosineSimilarityPairwise,
+  Embeddings,
+  EMBEDDING_PRECISIONS,
+  quantizeEmbeddings,
+} from './embeddings.js';
+import type { EmbeddingPrecision, EmbeddingRows, QuantizeOptions } from './embeddings.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
@@ -38,6 +46,28 @@ export interface SentenceEmbedderOptions {
   name?: string;
   /** The tokenizer; default the bundled bert-base-uncased one (Node). Required in a browser. */
   tokenizer?: BertTokenizer;
+}
+
+/** What {@link SentenceEmbedder.encode}'s `onProgress` receives after each batch. */
+export interface EncodeProgress {
+  /** Sentences embedded so far. */
+  done: number;
+  /** Sentences in the call. */
+  total: number;
+}
+
+/** Options of {@link SentenceEmbedder.encode} (sentence-transformers' `encode` arguments, in camelCase). */
+export interface EncodeOptions extends QuantizeOptions {
+  /** Sentences per forward pass, for this call. Default: the model's `batchSize` (128). */
+  batchSize?: number;
+  /** L2-normalise each row (after `truncateDim`). Default true. */
+  normalize?: boolean;
+  /** Keep the first `truncateDim` dimensions. Default: all (`dim`). */
+  truncateDim?: number;
+  /** `'float32'` (default), `'int8'`, `'uint8'`, `'binary'` or `'ubinary'`: see {@link quantizeEmbeddings}. */
+  precision?: EmbeddingPrecision;
+  /** Called after each forward pass with the sentences done so far. */
+  onProgress?: (progress: EncodeProgress) => void;
 }
 
 /** The metadata keys a weights file carries (written by the text-consensus recipe). */
@@ -120,13 +150,12 @@ export class SentenceEmbedder {
    *   path.
    * @throws {InvalidArgumentError} bad `source` or `batchSize`. @throws {FormatError} missing or inconsistent metadata,
    *   or weights that do not match the config (the error names the parameter). @throws {BackendError} when no tfjs
-   *   backend is ready (call `initBackend()` first).
+   *   backend is active and none can be initialized (without `initBackend()`, the best available one is chosen).
    */
   static async fromWeights(source: BinarySource, options: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
     const { batchSize = 128 } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new InvalidArgumentError(OP, 'options.batchSize', `must be a positive integer, got ${batchSize}`);
-    requireBackend(OP);
     // One read, one parse: the registry reads the metadata (`geolip.type`, or the legacy `geolip.model`) and loads.
     const loaded = await textModels.loadPretrained<CaptionEncoder, CaptionEncoderConfig>(source, {
       type: CAPTION_ENCODER_TYPE,
@@ -167,12 +196,110 @@ export class SentenceEmbedder {
   async embed(texts: readonly string[]): Promise<Float32Array> {
     const op = 'SentenceEmbedder.embed';
     assertTextArray(op, 'texts', texts);
+    return this.forwardRows(op, texts, this.batchSize);
+  }
+
+  /**
+   * Embeds sentences, sentence-transformers style: `encode(sentences, { batchSize, normalize, truncateDim,
+   * precision, onProgress })`. A single string gives one row. Steps, in order: the encoder's unit rows → the first
+   * `truncateDim` dimensions (Matryoshka-style truncation) → L2 normalisation (`normalize`, default true: the rows
+   * are unit vectors, as `embed` gives; false keeps truncated rows as they are) → quantisation to `precision`
+   * ({@link quantizeEmbeddings}: int8 / uint8 ranges from `ranges` or `calibration`, else from these rows).
+   *
+   * @example
+   * ```ts
+   * const model = await loadGeolipText();
+   * const e = await model.encode(['A man is playing the cello.', 'A man seated is playing the cello.']);
+   * e.shape;                       // [2, 100]; e.row(0) is a Float32Array view, e.toArray() a number[][]
+   * model.similarity(e, e)[0][1];  // ≈ 0.9
+   * ```
+   * @throws {InvalidArgumentError} naming the argument: `sentences` not a string or an array of strings, a bad
+   *   option (`batchSize` not a positive integer, `truncateDim` outside [1, dim], an unknown `precision`, a
+   *   non-function `onProgress`). @throws {NonFiniteError} as {@link SentenceEmbedder.embed}.
+   */
+  async encode(sentences: string | readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
+    const op = 'SentenceEmbedder.encode';
+    const texts = typeof sentences === 'string' ? [sentences] : sentences;
+    assertTextArray(op, 'sentences', texts);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(op, 'options', 'must be an object');
+    const {
+      batchSize = this.batchSize,
+      normalize = true,
+      truncateDim = this.dim,
+      precision = 'float32',
+      onProgress,
+    } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new InvalidArgumentError(op, 'options.batchSize', `must be a positive integer, got ${String(batchSize)}`);
+    if (!Number.isInteger(truncateDim) || truncateDim < 1 || truncateDim > this.dim)
+      throw new InvalidArgumentError(
+        op,
+        'options.truncateDim',
+        `must be an integer in [1, ${this.dim}], got ${String(truncateDim)}`,
+      );
+    if (typeof normalize !== 'boolean')
+      throw new InvalidArgumentError(op, 'options.normalize', `must be a boolean, got ${typeof normalize}`);
+    if (!EMBEDDING_PRECISIONS.includes(precision))
+      throw new InvalidArgumentError(
+        op,
+        'options.precision',
+        `must be one of ${EMBEDDING_PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`,
+      );
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      throw new InvalidArgumentError(op, 'options.onProgress', 'must be a function');
+    const full = await this.forwardRows(op, texts, batchSize, onProgress);
+    const n = texts.length;
+    const d = truncateDim;
+    let data = full;
+    if (d < this.dim) {
+      data = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) data.set(full.subarray(i * this.dim, i * this.dim + d), i * d);
+    }
+    if (normalize && d < this.dim) {
+      for (let i = 0; i < n; i++) {
+        const row = data.subarray(i * d, (i + 1) * d);
+        let s = 0;
+        for (let k = 0; k < d; k++) s += row[k]! * row[k]!;
+        const r = Math.sqrt(s);
+        if (r > 0) for (let k = 0; k < d; k++) row[k]! /= r;
+      }
+    }
+    const floats = new Embeddings(data, d);
+    if (precision === 'float32') return floats;
+    const quantize: QuantizeOptions = {};
+    if (options.ranges !== undefined) quantize.ranges = options.ranges;
+    if (options.calibration !== undefined) quantize.calibration = options.calibration;
+    return quantizeEmbeddings(floats, precision, quantize);
+  }
+
+  /**
+   * Cosine similarity of every row of `a` with every row of `b` (default `a`), as sentence-transformers'
+   * `model.similarity`: see {@link cosineSimilarity} (float and int8 rows as numbers, packed binary rows as sign
+   * vectors).
+   */
+  similarity(a: EmbeddingRows, b: EmbeddingRows = a): number[][] {
+    return cosineSimilarity(a, b);
+  }
+
+  /** Row i of `a` against row i of `b`, for every i (sentence-transformers' `similarity_pairwise`). */
+  similarityPairwise(a: EmbeddingRows, b: EmbeddingRows): number[] {
+    return cosineSimilarityPairwise(a, b);
+  }
+
+  /** The forward passes: `texts.length × dim` unit rows in input order, batched by token length. */
+  private async forwardRows(
+    op: string,
+    texts: readonly string[],
+    batchSize: number,
+    onProgress?: (progress: EncodeProgress) => void,
+  ): Promise<Float32Array> {
     const n = texts.length;
     const out = new Float32Array(n * this.dim);
     const encoded = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }).inputIds);
     const order = Array.from(encoded.keys()).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
-    for (let s = 0; s < n; s += this.batchSize) {
-      const rows = order.slice(s, s + this.batchSize);
+    for (let s = 0; s < n; s += batchSize) {
+      const rows = order.slice(s, s + batchSize);
       const len = Math.max(...rows.map((r) => encoded[r]!.length));
       const ids = new Int32Array(rows.length * len);
       const mask = new Float32Array(rows.length * len);
@@ -198,6 +325,7 @@ export class SentenceEmbedder {
         throw new NonFiniteError(op, 'embedding', e.count, at, { model: this.name });
       }
       rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
+      onProgress?.({ done: Math.min(s + batchSize, n), total: n });
     }
     return out;
   }
@@ -217,7 +345,8 @@ export class SentenceEmbedder {
  * `geolip-text`). With `options.runtime: 'ort'` the same weights run on onnxruntime-node instead (an optional peer;
  * `device: 'cpu' | 'webgpu'`), returning an `OrtSentenceEmbedder` with the same `embed` contract (`@geolip/text/ort`).
  * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name (the value is described
- *   briefly, never printed whole). @throws {BackendError} when no tfjs backend is ready: call `initBackend()` first.
+ *   briefly, never printed whole). @throws {BackendError} when no backend is active and none can be initialized.
+ *   Without `initBackend()` the best available backend is chosen (wasm in Node) and named once on stderr.
  */
 export async function loadGeolipText(options: LoadGeolipTextOrtOptions): Promise<OrtSentenceEmbedder>;
 export async function loadGeolipText(
@@ -255,24 +384,11 @@ export async function loadGeolipText(
       'options.weights',
       `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
     );
-  requireBackend('loadGeolipText');
+  // Used before initBackend(): choose the best backend now (said once on stderr) instead of tfjs's "No backend".
+  const { ensureBackend } = await import('@geolip/nn/backend');
+  await ensureBackend('loadGeolipText');
   const path = await bundledAssetPath('loadGeolipText', 'weights', entry.file);
   return SentenceEmbedder.fromWeights(path, { name: weights, ...rest });
-}
-
-/** Throws a {@link BackendError} naming `op` when tfjs has no backend (tfjs itself throws an untyped error later). */
-function requireBackend(op: string): void {
-  let name: string | undefined;
-  try {
-    name = tf.getBackend();
-  } catch {
-    name = undefined;
-  }
-  if (!name)
-    throw new BackendError(
-      op,
-      'no tfjs backend is ready: call initBackend() (from @geolip/nn/backend or @geolip/geometry/backend) first',
-    );
 }
 
 /** A short description of any value for an error message: a string (cut at 80 characters), a type and a size. */

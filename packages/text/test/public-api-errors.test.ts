@@ -2,7 +2,7 @@
  * Issue 26 ("Public API", "lifetime"): holes in the texts, a byte array passed as `weights`, and a load before any
  * backend exists give typed errors naming the function and the argument.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -64,18 +64,32 @@ describe('issue 26: text public API errors', () => {
     expect(error.message.length).toBeLessThan(300);
   });
 
-  it('loadGeolipText() before initBackend() throws BackendError saying to call initBackend', () => {
-    // A fresh process without a backend (this one has one: test/setup.ts). Runs the built package (dist).
-    const script =
-      "import { loadGeolipText } from '@geolip/text';" +
-      'try { await loadGeolipText(); console.log("loaded"); }' +
-      ' catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }';
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      encoding: 'utf8',
-    });
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as { name: string; message: string };
-    expect(result.name).toBe('BackendError');
-    expect(result.message).toMatch(/^loadGeolipText: .*call initBackend\(\)/);
-  });
+  it.skipIf(process.env.GEOLIP_BACKEND === 'cpu')(
+    'loadGeolipText() before initBackend() chooses wasm itself and says so in one stderr line',
+    () => {
+      // A fresh process without a backend (this one has one: test/setup.ts). Runs the built package (dist). Once,
+      // in the wasm project: the child does not depend on the project's backend (GEOLIP_BACKEND is removed).
+      const script =
+        "import { loadGeolipText } from '@geolip/text'; import * as tf from '@tensorflow/tfjs-core';" +
+        "const model = await loadGeolipText(); const e = await model.encode(['A dog runs.', 'A dog is running.']);" +
+        'console.log(JSON.stringify({ backend: tf.getBackend(), shape: e.shape, cos: model.similarity(e)[0][1] }));';
+      const env: Record<string, string | undefined> = { ...process.env, GEOLIP_WASM_THREADS: '1' };
+      delete env.GEOLIP_BACKEND;
+      delete env.GEOLIP_LOG;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        encoding: 'utf8',
+        env,
+      });
+      const result = JSON.parse(r.stdout.trim()) as { backend: string; shape: number[]; cos: number };
+      expect(result.backend).toBe('wasm');
+      expect(result.shape).toEqual([2, 100]);
+      expect(result.cos).toBeGreaterThan(0.5);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('[geolip]'))).toEqual([
+        expect.stringMatching(
+          /^\[geolip\] loadGeolipText: no backend chosen, using wasm \(SIMD, 1 thread\); call initBackend/,
+        ),
+      ]);
+    },
+  );
 });

@@ -1,2 +1,9 @@
-export { initBackend, ensureGradients, BACKEND_NAMES, parseBackendName } from './init-backend.js';
-export type { BackendName, BackendInfo, InitBackendOptions, WasmInfo } from './init-backend.js';
+export {
+  initBackend,
+  ensureBackend,
+  ensureGradients,
+  resolveLogLevel,
+  BACKEND_NAMES,
+  parseBackendName,
+} from './init-backend.js';
+export type { BackendName, BackendInfo, InitBackendOptions, LogLevel, WasmInfo } from './init-backend.js';

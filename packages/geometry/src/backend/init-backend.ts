@@ -53,8 +53,15 @@ export interface InitBackendOptions {
    * for explicitly.
    */
   allowSoftwareAdapter?: boolean;
-  /** Where to report the choice and every fallback reason. Default `console.info`; pass `() => {}` to silence. */
+  /**
+   * Where to report. Default `console.error` (stderr, so a program's output stays clean); pass `() => {}` to
+   * silence. What is reported depends on the log level ({@link resolveLogLevel}): at `'info'` (the default) one line
+   * naming the backend chosen, plus the reason for skipping a backend that was asked for by name; at `'debug'` also
+   * every other fallback reason (a missing `@tensorflow/tfjs-node`, wasm threads off, gradients not registered).
+   */
   log?: (message: string) => void;
+  /** Report at the `'debug'` level (every fallback reason). Default `false`; `GEOLIP_LOG` overrides it. */
+  debug?: boolean;
   /**
    * Threads for the wasm backend (XNNPACK's pool). `'auto'` (default) = the available cores, at most
    * 8; `1` = single-threaded (the plain SIMD binary). In Node, more than 1 loads the threaded-SIMD
@@ -394,6 +401,26 @@ interface GpuLike {
   requestAdapter(options?: { powerPreference?: string }): Promise<AdapterLike | null>;
 }
 
+/** How much `initBackend` (and the automatic choice of a model used before it) reports. */
+export type LogLevel = 'silent' | 'info' | 'debug';
+
+const LOG_RANK: Record<LogLevel, number> = { silent: 0, info: 1, debug: 2 };
+
+/**
+ * The log level: the environment variable `GEOLIP_LOG` (`silent`, `info` or `debug`; also `0`/`off` and
+ * `1`/`verbose`) when it is set, else `'debug'` when `debug` is true, else `'info'`.
+ *
+ * @throws {InvalidArgumentError} naming `op` and `GEOLIP_LOG` for any other value of the variable.
+ */
+export function resolveLogLevel(op: string, debug = false): LogLevel {
+  const raw = isNode ? process.env.GEOLIP_LOG?.trim().toLowerCase() : undefined;
+  if (raw === undefined || raw === '') return debug ? 'debug' : 'info';
+  if (raw === 'silent' || raw === 'off' || raw === '0' || raw === 'false') return 'silent';
+  if (raw === 'info') return 'info';
+  if (raw === 'debug' || raw === 'verbose' || raw === '1' || raw === 'true') return 'debug';
+  throw new InvalidArgumentError(op, 'GEOLIP_LOG', `must be 'silent', 'info' or 'debug', got '${raw}'`);
+}
+
 /**
  * Picks the tfjs backend, makes sure gradients are registered, and reports what it chose.
  *
@@ -410,7 +437,14 @@ interface GpuLike {
  * @throws {InvalidArgumentError} for an unknown name in `prefer` or `GEOLIP_BACKEND`.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
-  const { quiet = true, log = (m: string) => console.info(m) } = options;
+  const { quiet = true, log: sink = (m: string) => console.error(m) } = options;
+  const level = LOG_RANK[resolveLogLevel('initBackend', options.debug === true)];
+  const info1 = (m: string) => {
+    if (level >= LOG_RANK.info) sink(m);
+  };
+  const debug = (m: string) => {
+    if (level >= LOG_RANK.debug) sink(m);
+  };
   if (options.prefer !== undefined) {
     if (!Array.isArray(options.prefer) || options.prefer.length === 0) {
       throw new InvalidArgumentError('initBackend', 'prefer', 'must be a non-empty array of backend names');
@@ -431,7 +465,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const reg = await register(name, explicit, options.allowSoftwareAdapter ?? false);
     if (!reg.ok) {
       skipped.push({ name, reason: reg.reason });
-      if (explicit || name === 'tensorflow') log(`[geolip] backend '${name}' skipped: ${reg.reason}`);
+      (explicit ? info1 : debug)(`[geolip] backend '${name}' skipped: ${reg.reason}`);
       continue;
     }
     let ok = false;
@@ -450,7 +484,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
           delete wasmPlan.restore;
         }
         if (!ok) {
-          log(`[geolip] wasm threads off: ${wasmPlan.reason}`);
+          debug(`[geolip] wasm threads off: ${wasmPlan.reason}`);
           tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
           wasmPlan.module.setThreadsCount(1);
           ok = await tf.setBackend(name);
@@ -469,7 +503,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     await tf.ready();
     const gradients = await ensureGradients();
     if (!gradients)
-      log(
+      debug(
         '[geolip] gradients are not registered: ' +
           'install @tensorflow/tfjs-layers (a peer dependency) for tf.grad to work',
       );
@@ -485,8 +519,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       (info.wasm
         ? `${info.wasm.simd ? 'SIMD' : 'no SIMD'}, ${info.wasm.threads} thread${info.wasm.threads === 1 ? '' : 's'}`
         : undefined);
-    const skippedNote = skipped.length ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : '';
-    log(`[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skippedNote}`);
+    // Which backends were passed over is a diagnostic: listed at the debug level only (the reasons are above it).
+    const skippedNote =
+      skipped.length && level >= LOG_RANK.debug ? `; skipped ${skipped.map((s) => s.name).join(', ')}` : '';
+    info1(`[geolip] backend: ${name}${detail ? ` (${detail})` : ''}${skippedNote}`);
     return info;
   }
   throw new BackendError(
@@ -495,4 +531,55 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       skipped.map((s) => `${s.name}: ${s.reason}`).join(' | '),
     skipped,
   );
+}
+
+let autoChoice: Promise<string> | undefined;
+
+/**
+ * Makes sure a tfjs backend is active before `op` creates tensors, so a model used without `initBackend()` runs on
+ * the best backend available instead of failing with tfjs's "No backend found in registry" (or running on the
+ * pure-JS cpu backend, about 25× slower than wasm for a sentence encoder). A backend already active (set by
+ * `initBackend()` or `tf.setBackend`) is kept and nothing is reported. Otherwise `init` (default
+ * {@link initBackend}) chooses as usual (Node: wasm over cpu; a browser: webgpu, webgl, wasm, cpu; `GEOLIP_BACKEND`
+ * overrides) and one line to stderr says which, once per process: `[geolip] loadGeolipText: no backend chosen, using
+ * wasm (SIMD, 2 threads); call initBackend() to choose`. `GEOLIP_LOG=silent` hides it, `GEOLIP_LOG=debug` adds the
+ * reasons for each backend skipped. Concurrent calls share one choice.
+ *
+ * @returns the active backend's name.
+ * @throws {BackendError} naming `op` when no backend could be initialized (`attempts` lists every reason).
+ */
+export async function ensureBackend(
+  op: string,
+  init: (options: InitBackendOptions) => Promise<BackendInfo> = initBackend,
+): Promise<string> {
+  const active = tf.getBackend();
+  if (active) return active;
+  autoChoice ??= (async () => {
+    try {
+      let chosen: string | undefined;
+      const info = await init({
+        log: (m) => {
+          const line = /^\[geolip\] backend: (.*)$/.exec(m);
+          if (line) chosen = line[1];
+          else console.error(m);
+        },
+      });
+      // `chosen` is set only at the info level or above (initBackend filters by GEOLIP_LOG).
+      if (chosen !== undefined) {
+        // The pure-JS cpu backend because wasm is missing is the slow path a user should hear about.
+        const wasm = info.name === 'cpu' ? info.skipped.find((s) => s.name === 'wasm') : undefined;
+        const hint = wasm
+          ? ` (wasm skipped: ${wasm.reason}; @tensorflow/tfjs-backend-wasm@4.22.0 is about 25× faster)`
+          : '';
+        console.error(`[geolip] ${op}: no backend chosen, using ${chosen}${hint}; call initBackend() to choose`);
+      }
+      return info.name;
+    } catch (e) {
+      autoChoice = undefined;
+      if (e instanceof BackendError)
+        throw new BackendError(op, `no tfjs backend is ready and none could be initialized: ${e.message}`, e.attempts);
+      throw e;
+    }
+  })();
+  return autoChoice;
 }

@@ -4,7 +4,12 @@
  * namespace of `@geolip/geometry`.
  */
 export { Matrix, toMatrix, matmul, matmulTransposeA, matmulTransposeB } from './matrix.js';
-export type { MatrixLike } from './matrix.js';
+import type { MatrixLike as MatrixLikeOf } from './matrix.js';
+// A local alias, not `export type { MatrixLike } from`: the bundled declarations (rollup-plugin-dts) turned that
+// re-export into `declare const index_MatrixLike: typeof MatrixLike` inside the `linalg` namespace, which breaks
+// `tsc` in any consumer with `skipLibCheck: false` (test/declarations.test.ts checks the built files).
+/** Anything that converts to a float64 {@link Matrix}: a `Matrix`, rows of numbers or a `tf.Tensor2D`. */
+export type MatrixLike = MatrixLikeOf;
 export { svd } from './svd.js';
 export type { SvdOptions, SvdResult } from './svd.js';
 export { eigh } from './eigh.js';
