@@ -54,7 +54,8 @@ export interface InitBackendOptions {
    */
   allowSoftwareAdapter?: boolean;
   /**
-   * Where to report. Default `console.error` (stderr, so a program's output stays clean); pass `() => {}` to
+   * Where to report. Default: `console.error` in Node (stderr, so a program's output stays clean),
+   * `console.info` in browsers (an informational line is not an error in the page's console); pass `() => {}` to
    * silence. What is reported depends on the log level ({@link resolveLogLevel}): at `'info'` (the default) one line
    * naming the backend chosen, plus the reason for skipping a backend that was asked for by name; at `'debug'` also
    * every other fallback reason (a missing `@tensorflow/tfjs-node`, wasm threads off, gradients not registered).
@@ -103,6 +104,15 @@ export interface BackendInfo {
 }
 
 const isNode = runsOnNode();
+
+/**
+ * Writes one of the library's `[geolip]` lines: to stderr in Node (a program's stdout stays clean), to
+ * `console.info` in browsers, where `console.error` would count as a page error.
+ */
+function reportLine(message: string): void {
+  if (isNode) console.error(message);
+  else console.info(message);
+}
 
 let gradientsPromise: Promise<boolean> | undefined;
 
@@ -437,7 +447,7 @@ export function resolveLogLevel(op: string, debug = false): LogLevel {
  * @throws {InvalidArgumentError} for an unknown name in `prefer` or `GEOLIP_BACKEND`.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
-  const { quiet = true, log: sink = (m: string) => console.error(m) } = options;
+  const { quiet = true, log: sink = reportLine } = options;
   const level = LOG_RANK[resolveLogLevel('initBackend', options.debug === true)];
   const info1 = (m: string) => {
     if (level >= LOG_RANK.info) sink(m);
@@ -561,7 +571,7 @@ export async function ensureBackend(
         log: (m) => {
           const line = /^\[geolip\] backend: (.*)$/.exec(m);
           if (line) chosen = line[1];
-          else console.error(m);
+          else reportLine(m);
         },
       });
       // `chosen` is set only at the info level or above (initBackend filters by GEOLIP_LOG).
@@ -571,7 +581,7 @@ export async function ensureBackend(
         const hint = wasm
           ? ` (wasm skipped: ${wasm.reason}; @tensorflow/tfjs-backend-wasm@4.22.0 is about 25× faster)`
           : '';
-        console.error(`[geolip] ${op}: no backend chosen, using ${chosen}${hint}; call initBackend() to choose`);
+        reportLine(`[geolip] ${op}: no backend chosen, using ${chosen}${hint}; call initBackend() to choose`);
       }
       return info.name;
     } catch (e) {
