@@ -56,7 +56,9 @@ describe('galLoss', () => {
     const e1 = tf.variable(tf.tensor2d(fixture.experts[1]!));
     const simplices = Int32Array.from(fixture.simplices);
     const { grads } = tf.variableGrads(
-      () => galLoss(z as unknown as tf.Tensor2D, [e0 as unknown as tf.Tensor2D, e1 as unknown as tf.Tensor2D], simplices).loss,
+      () =>
+        galLoss(z as unknown as tf.Tensor2D, [e0 as unknown as tf.Tensor2D, e1 as unknown as tf.Tensor2D], simplices)
+          .loss,
       [z, e0, e1],
     );
     const norm = (t: tf.Tensor | undefined) => (t ? tf.norm(t).dataSync()[0]! : 0);
