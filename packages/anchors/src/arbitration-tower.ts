@@ -154,9 +154,12 @@ export class ArbitrationTower extends Module {
     return this.active.slice();
   }
 
-  /** Recomputes which anchors are active from their values (after `loadStateDict`); returns the count. */
-  syncActive(): number {
-    const a = this.constellation.anchors.dataSync();
+  /**
+   * Recomputes which anchors are active (non-zero) from their values, e.g. after `loadStateDict` or a checkpoint.
+   * @returns the number of active anchors.
+   */
+  async syncActive(): Promise<number> {
+    const a = await this.constellation.anchors.data();
     const d = this.config.dim;
     for (let k = 0; k < this.config.classes; k++) {
       let any = 0;
@@ -164,6 +167,31 @@ export class ArbitrationTower extends Module {
       this.active[k] = any;
     }
     return this.activeAnchors;
+  }
+
+  /** `[E]` the current alignment maps (copies): L_e `[D_e·D]` row-major and b_e `[D]`. */
+  async alignment(): Promise<{ linear: Float32Array; bias: Float32Array }[]> {
+    return Promise.all(
+      this.config.experts.map(async (_, e) => ({
+        linear: Float32Array.from(await this.getBuffer(`align.${e}.linear`)!.data()),
+        bias: Float32Array.from(await this.getBuffer(`align.${e}.bias`)!.data()),
+      })),
+    );
+  }
+
+  /**
+   * Sets expert e's map (as {@link ArbitrationTower.alignment} returns it, e.g. from a checkpoint).
+   * @throws {ShapeError} for a wrong length. @throws {InvalidArgumentError} for a bad e.
+   */
+  setAlignment(e: number, linear: ArrayLike<number>, bias: ArrayLike<number>): void {
+    const op = `${OP}.setAlignment`;
+    assertInteger(op, 'e', e, 0, this.config.experts.length - 1);
+    const de = this.config.experts[e]!;
+    const d = this.config.dim;
+    if (linear.length !== de * d) throw new ShapeError(op, 'linear', `[${de}·${d}]`, [linear.length]);
+    if (bias.length !== d) throw new ShapeError(op, 'bias', `[${d}]`, [bias.length]);
+    this.setBuffer(`align.${e}.linear`, tf.tensor2d(Float32Array.from(linear), [de, d]));
+    this.setBuffer(`align.${e}.bias`, tf.tensor1d(Float32Array.from(bias)));
   }
 
   /**
@@ -293,7 +321,8 @@ export class ArbitrationTower extends Module {
       for (let j = 0; j < d; j++) sums[c * d + j]! += emb[i * d + j]!;
     }
     const running = this.config.anchorInit === 'zero-running';
-    const values = Float32Array.from(this.constellation.anchors.dataSync());
+    const values = new Float32Array(k * d);
+    const mask = new Float32Array(k);
     let set = 0;
     for (let c = 0; c < k; c++) {
       if (counts[c]! < minRows || (!running && this.active[c])) continue;
@@ -301,10 +330,19 @@ export class ArbitrationTower extends Module {
       for (let j = 0; j < d; j++) norm += sums[c * d + j]! ** 2;
       if (!(norm > 0)) continue;
       for (let j = 0; j < d; j++) values[c * d + j] = sums[c * d + j]! / Math.sqrt(norm);
+      mask[c] = 1;
       this.active[c] = 1;
       set++;
     }
-    if (set > 0) this.constellation.anchors.assign(tf.tensor2d(values, [k, d]));
+    // Rows of the other anchors are kept (no read of the anchors: fine on backends without synchronous reads).
+    if (set > 0) {
+      const next = tf.tidy(() => {
+        const m = tf.tensor2d(mask, [k, 1]);
+        return tf.add(tf.mul(this.constellation.anchors, tf.sub(1, m)), tf.mul(tf.tensor2d(values, [k, d]), m));
+      });
+      this.constellation.anchors.assign(next as tf.Tensor2D);
+      next.dispose();
+    }
     return set;
   }
 

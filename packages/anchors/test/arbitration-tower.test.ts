@@ -35,7 +35,7 @@ describe('ArbitrationTower', () => {
     expect(Array.from(out.logits.dataSync()).every((v) => v === -30)).toBe(true);
   });
 
-  it("fills anchors from the queue's class means once, then keeps them ('zero')", () => {
+  it("fills anchors from the queue's class means once, then keeps them ('zero')", async () => {
     const tower = new ArbitrationTower({ experts: [3], dim: 3, hidden: 4, classes: 3 });
     const emb = [1, 0, 0, 3, 0, 0, 0, 2, 0];
     expect(tower.fillAnchors(emb, [0, 0, 1], 2)).toBe(1); // class 1 has 1 row < 2
@@ -47,7 +47,12 @@ describe('ArbitrationTower', () => {
     // After loading the weights elsewhere, syncActive reads the mask back from the anchors.
     const copy = new ArbitrationTower({ experts: [3], dim: 3, hidden: 4, classes: 3 });
     copy.loadStateDict(tower.stateDict());
-    expect(copy.syncActive()).toBe(2);
+    expect(await copy.syncActive()).toBe(2);
+    // The maps travel the same way (a checkpoint's extra state).
+    const maps = await tower.alignment();
+    expect(maps[0]!.linear).toEqual(Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]));
+    copy.setAlignment(0, Float32Array.from([0, 1, 0, 1, 0, 0, 0, 0, 1]), [0, 0, 0]);
+    expect(Array.from((await copy.alignment())[0]!.linear)).toEqual([0, 1, 0, 1, 0, 0, 0, 0, 1]);
     const out = tower.forward([tf.tensor2d([[0, 1, 0]])]);
     const l = out.logits.dataSync();
     expect(l[1]).toBeCloseTo(tf.sum(tf.mul(out.emb, tf.tensor2d([[0, 1, 0]]))).dataSync()[0]! / 0.1, 4);

@@ -120,6 +120,26 @@ export class EmbeddingQueue {
     return this.ordered(this.buffers[e]!, d) as Float32Array;
   }
 
+  /**
+   * `[R · dims[e]]` part e of the rows `rows` (FIFO positions, 0 = oldest), in the order given.
+   * @throws {InvalidArgumentError} for a bad e or a position outside [0, size).
+   */
+  gather(e: number, rows: ArrayLike<number>): Float32Array {
+    const op = `${OP}.gather`;
+    assertInteger(op, 'e', e, 0, this.dims.length - 1);
+    const d = this.dims[e]!;
+    const buf = this.buffers[e]!;
+    const out = new Float32Array(rows.length * d);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (!Number.isInteger(r) || r < 0 || r >= this.count)
+        throw new InvalidArgumentError(op, 'rows', `must be positions in [0, ${this.count}), got ${r} at ${i}`);
+      const slot = (this.head + r) % this.capacity;
+      out.set(buf.subarray(slot * d, (slot + 1) * d), i * d);
+    }
+    return out;
+  }
+
   /** `[size]` labels, oldest first (a copy). */
   labels(): Int32Array {
     return this.ordered(this.labelBuffer, 1) as Int32Array;

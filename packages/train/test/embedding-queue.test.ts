@@ -42,6 +42,9 @@ describe('EmbeddingQueue', () => {
     expect(Array.from(q.labels())).toEqual([3, 4, 5, 6, 7]);
     expect(Array.from(q.parts(0))).toEqual([3, -3, 4, -4, 5, -5, 6, -6, 7, -7]);
     expect(Array.from(q.parts(1))).toEqual([30, 40, 50, 60, 70]);
+    // gather reads FIFO positions across the wrap.
+    expect(Array.from(q.gather(0, [4, 0]))).toEqual([7, -7, 3, -3]);
+    expect(() => q.gather(0, [5])).toThrow(/EmbeddingQueue\.gather: 'rows'/);
     // A push larger than the capacity keeps its last rows.
     const [parts, labels] = batch(100, 7);
     q.push(parts, labels);
