@@ -169,6 +169,16 @@ export class ArbitrationTower extends Module {
     return this.activeAnchors;
   }
 
+  /**
+   * Sets which anchors are active (e.g. from a checkpoint's state, where no read of the anchors is wanted).
+   * @throws {ShapeError} for a length other than K.
+   */
+  setActiveMask(mask: ArrayLike<number>): void {
+    if (mask.length !== this.config.classes)
+      throw new ShapeError(`${OP}.setActiveMask`, 'mask', `[K=${this.config.classes}]`, [mask.length]);
+    for (let k = 0; k < mask.length; k++) this.active[k] = mask[k] ? 1 : 0;
+  }
+
   /** `[E]` the current alignment maps (copies): L_e `[D_e·D]` row-major and b_e `[D]`. */
   async alignment(): Promise<{ linear: Float32Array; bias: Float32Array }[]> {
     return Promise.all(
