@@ -817,7 +817,9 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; ` +
       `${cfg.views === 'two' ? 'two augmented views' : 'mirror view'}` +
       `${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}` +
-      `${trainer.tower ? `; arbitration tower (${trainer.tower.tower.paramCount().toLocaleString('en-US')} parameters)` : ''}` +
+      (trainer.tower
+        ? `; arbitration tower (${trainer.tower.tower.paramCount().toLocaleString('en-US')} parameters)`
+        : '') +
       `${cfg.warmStart !== null ? `; warm start from ${cfg.warmStart}` : ''}\n`,
   );
 
