@@ -235,8 +235,8 @@ describe('fmnist-vit tower checkpoint', () => {
 
 async function writeSplit(dir: string, prefix: 'train' | 't10k', n: number): Promise<void> {
   const d = images(n, prefix === 'train' ? 11 : 12);
-  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], d.images));
-  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], d.labels));
+  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], Uint8Array.from(d.images)));
+  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], Uint8Array.from(d.labels)));
 }
 
 describe('geolip-train run fmnist-vit with preset run12 (tiny)', () => {

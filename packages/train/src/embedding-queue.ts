@@ -23,8 +23,11 @@ export interface EmbeddingQueueState {
   dims: number[];
   /** Rows pushed since the queue was made (including those dropped). */
   pushed: number;
-  /** `[E][size · dims[e]]` the parts, row-major, oldest row first. */
-  parts: number[][];
+  /**
+   * `[E]` the parts, row-major, oldest row first: each the base64 of its `size · dims[e]` float32 values
+   * (little-endian bytes), which keeps every bit and is ~2.6× smaller than JSON numbers.
+   */
+  parts: string[];
   /** `[size]` labels, oldest first. */
   labels: number[];
 }
@@ -158,7 +161,7 @@ export class EmbeddingQueue {
       capacity: this.capacity,
       dims: [...this.dims],
       pushed: this.total,
-      parts: this.dims.map((_, e) => Array.from(this.parts(e))),
+      parts: this.dims.map((_, e) => float32ToBase64(this.parts(e))),
       labels: Array.from(this.labels()),
     };
   }
@@ -177,11 +180,19 @@ export class EmbeddingQueue {
       throw new InvalidArgumentError(op, 'state.labels', `must be an array of at most ${q.capacity} labels`);
     if (!Array.isArray(state.parts) || state.parts.length !== q.dims.length)
       throw new InvalidArgumentError(op, 'state.parts', `must hold ${q.dims.length} parts`);
-    state.parts.forEach((p, e) => {
-      if (!Array.isArray(p) || p.length !== size * q.dims[e]!)
-        throw new InvalidArgumentError(op, `state.parts[${e}]`, `must hold ${size} × ${q.dims[e]} numbers`);
+    const parts = state.parts.map((p, e) => {
+      // (number arrays: the format of states written before the base64 one)
+      const values =
+        typeof p === 'string' ? base64ToFloat32(p) : Array.isArray(p) ? Float32Array.from(p as number[]) : null;
+      if (values === null || values.length !== size * q.dims[e]!)
+        throw new InvalidArgumentError(
+          op,
+          `state.parts[${e}]`,
+          `must be the base64 of ${size} × ${q.dims[e]} float32 values`,
+        );
+      return values;
     });
-    q.push(state.parts, state.labels);
+    q.push(parts, state.labels);
     q.total = assertInteger(op, 'state.pushed', state.pushed, size);
     return q;
   }
@@ -198,4 +209,30 @@ export class EmbeddingQueue {
 function toArray(a: ArrayLike<number>, start: number, n: number): ArrayLike<number> {
   if (ArrayBuffer.isView(a)) return (a as unknown as Float32Array).subarray(start, start + n);
   return Array.prototype.slice.call(a, start, start + n) as number[];
+}
+
+/** Base64 of the little-endian bytes of float32 values. */
+function float32ToBase64(x: Float32Array): string {
+  const bytes = new Uint8Array(x.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < x.length; i++) view.setFloat32(i * 4, x[i]!, true);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** The inverse of {@link float32ToBase64}; null for a string that is not base64 of whole float32 values. */
+function base64ToFloat32(s: string): Float32Array | null {
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    return null;
+  }
+  if (bin.length % 4 !== 0) return null;
+  const view = new DataView(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
+  const out = new Float32Array(bin.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
 }

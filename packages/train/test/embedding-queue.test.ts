@@ -79,6 +79,11 @@ describe('EmbeddingQueue', () => {
     push([a, b], 3);
     for (const e of [0, 1]) expect(bits(b.parts(e))).toEqual(bits(a.parts(e)));
     expect(b.state()).toEqual(a.state());
+    // NaN payloads, −0 and subnormals survive the base64 state too.
+    const odd = new EmbeddingQueue({ capacity: 4, dims: [1] });
+    const raw = new Float32Array(new Uint32Array([0x7fc00001, 0x80000000, 0x00000001, 0x3f800000]).buffer);
+    odd.push([raw], [0, 1, 2, 3]);
+    expect(bits(EmbeddingQueue.fromState(JSON.parse(JSON.stringify(odd.state()))).parts(0))).toEqual(bits(raw));
   });
 
   it('rejects bad options, batches and states by name', () => {
@@ -89,5 +94,6 @@ describe('EmbeddingQueue', () => {
     expect(() => q.push([[1, 2, 3]], [0, 1])).toThrow(/EmbeddingQueue\.push: 'parts\[0\]'/);
     expect(() => q.push([[1, 2]], [0.5])).toThrow(/'labels'/);
     expect(() => EmbeddingQueue.fromState({ ...q.state(), labels: [1] })).toThrow(/'state\.parts\[0\]'/);
+    expect(() => EmbeddingQueue.fromState({ ...q.state(), parts: ['%%'] })).toThrow(/'state\.parts\[0\]'/);
   });
 });
