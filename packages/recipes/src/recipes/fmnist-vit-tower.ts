@@ -11,7 +11,7 @@ import { EmbeddingQueue, galLoss, infoNCE } from '@geolip/train';
 import type { ConfigReader, EmbeddingQueueState } from '@geolip/train';
 
 /** GAL's options in the `tower.gal` block. */
-export interface TowerGalConfig {
+interface TowerGalConfig {
   /** Weight of GAL in the loss; 0 = GAL off (the ablation). */
   weight: number;
   /** Rows the queue must hold before GAL (and the first refit) starts: the warm-up. */
@@ -26,7 +26,7 @@ export interface TowerGalConfig {
 }
 
 /** The guidance phase in the `tower.guidance` block. */
-export interface TowerGuidanceConfig {
+interface TowerGuidanceConfig {
   /** Weight of the guidance loss (1 − cos of each aligned stream to the tower's embedding). */
   weight: number;
   /**
