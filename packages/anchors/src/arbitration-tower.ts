@@ -281,10 +281,17 @@ export class ArbitrationTower extends Module {
    * affine x·L + b) of expert e's rows onto `target`'s.
    * @param experts - `[E]` arrays of `N·D_e` values (e.g. `EmbeddingQueue.parts(e)`).
    * @param target - `N·D` values: the frame to align into (e.g. expert 0's rows, or the tower's own embeddings).
-   * @returns {@link TowerRefit}: the mean cosine of each expert to the target after its fit.
+   * @param options - `only`: the experts to refit (default all); the others keep their maps (e.g. expert 0 when the
+   *   target is expert 0 itself, whose fit would be the identity: one float64 fit of 4096 × 256 costs seconds).
+   * @returns {@link TowerRefit}: the mean cosine of each refitted expert to the target after its fit (NaN for the
+   *   others).
    * @throws {ShapeError} for a length that is not N·D_e / N·D. @throws {InvalidArgumentError} for N < 2.
    */
-  refit(experts: readonly ArrayLike<number>[], target: ArrayLike<number>): TowerRefit {
+  refit(
+    experts: readonly ArrayLike<number>[],
+    target: ArrayLike<number>,
+    options: { only?: readonly number[] } = {},
+  ): TowerRefit {
     const op = `${OP}.refit`;
     const d = this.config.dim;
     if (!Array.isArray(experts) || experts.length !== this.config.experts.length)
@@ -293,9 +300,15 @@ export class ArbitrationTower extends Module {
     if (!Number.isInteger(n)) throw new ShapeError(op, 'target', `[N·D=${d}]`, [target.length]);
     if (n < 2) throw new InvalidArgumentError(op, 'target', `needs at least 2 rows, got ${n}`);
     const t = new Matrix(n, d, Float64Array.from(target));
-    const cosines = experts.map((x, e) => {
+    const only = options.only ?? this.config.experts.map((_, e) => e);
+    only.forEach((e, i) => assertInteger(op, `options.only[${i}]`, e, 0, this.config.experts.length - 1));
+    experts.forEach((x, e) => {
       const de = this.config.experts[e]!;
       if (x.length !== n * de) throw new ShapeError(op, `experts[${e}]`, `[N=${n}·${de}]`, [x.length]);
+    });
+    const cosines = experts.map((x, e) => {
+      if (!only.includes(e)) return NaN;
+      const de = this.config.experts[e]!;
       const fit = whitenedProcrustes(new Matrix(n, de, Float64Array.from(x)), t, { rowNormalize: false });
       this.setBuffer(`align.${e}.linear`, tf.tensor2d(Float32Array.from(fit.linear.data), [de, d]));
       this.setBuffer(`align.${e}.bias`, tf.tensor1d(Float32Array.from(fit.bias)));

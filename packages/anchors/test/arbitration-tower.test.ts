@@ -104,7 +104,7 @@ describe('ArbitrationTower', () => {
     expect(Array.from(g.slice(3)).every((v) => v === 0)).toBe(true);
   });
 
-  it('refits each expert onto the target frame: a rotated copy aligns back with cosine ≈ 1', () => {
+  it('refits each expert onto the target frame: a rotated copy aligns back with cosine ≈ 1', async () => {
     const n = 200;
     const d = 4;
     const target = unitRows(n, d, 6);
@@ -121,6 +121,12 @@ describe('ArbitrationTower', () => {
     expect(cosines[0]).toBeGreaterThan(0.999);
     expect(cosines[1]).toBeGreaterThan(0.999);
     const a = tower.align([t2(target, n, d), t2(rotated, n, d)]);
+    // Refitting only expert 1 leaves expert 0's map as it is (here: the identity of a fresh tower).
+    const fresh = new ArbitrationTower({ experts: [d, d], dim: d, hidden: 4, classes: 2 });
+    const partial = fresh.refit([target, rotated], target, { only: [1] });
+    expect(partial.cosines[0]).toBeNaN();
+    expect(partial.cosines[1]).toBeGreaterThan(0.999);
+    expect(Array.from((await fresh.alignment())[0]!.linear)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
     expect(tf.mean(tf.sum(tf.mul(a[1]!, t2(target, n, d)), 1)).dataSync()[0]).toBeGreaterThan(0.999);
   });
 

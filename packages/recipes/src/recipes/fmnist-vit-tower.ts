@@ -148,7 +148,7 @@ export interface TowerRunState {
   queue: EmbeddingQueueState;
   steps: number;
   guidanceStep: number | null;
-  cosines: number[] | null;
+  cosines: (number | null)[] | null;
   refits: number;
   sums: TowerSums;
   align: { linear: number[]; bias: number[] }[];
@@ -175,7 +175,8 @@ export class TowerRun {
   queue: EmbeddingQueue;
   steps = 0;
   guidanceStep: number | null = null;
-  cosines: number[] | null = null;
+  /** Each stream's cosine to the target frame at the last refit (null: not refitted, e.g. expert 0). */
+  cosines: (number | null)[] | null = null;
   refits = 0;
   sums: TowerSums = zeroSums();
   /** The alignment maps (and `'zero-running'` anchors) as of the last refit, for {@link TowerRun.state}. */
@@ -323,7 +324,10 @@ export class TowerRun {
   async refit(): Promise<void> {
     const parts = this.queue.dims.map((_, e) => this.queue.parts(e));
     const target = this.cfg.alignTo === 'expert0' ? parts[0]! : await this.embed(parts);
-    this.cosines = this.tower.refit(parts, target).cosines;
+    // Aligned into expert 0's own frame, expert 0 keeps the identity (its fit onto itself).
+    const only = this.cfg.alignTo === 'expert0' ? parts.map((_, e) => e).filter((e) => e > 0) : undefined;
+    const fit = this.tower.refit(parts, target, only ? { only } : {});
+    this.cosines = fit.cosines.map((c) => (Number.isFinite(c) ? c : null));
     this.tower.fillAnchors(await this.embed(parts), this.queue.labels(), this.cfg.minClassRows);
     this.refits++;
     const align = await this.tower.alignment();
@@ -394,7 +398,9 @@ export class TowerRun {
       tower_class_cv_mean: cvs.classMean,
     };
     ev.cos.forEach((c, e) => (m[`stream${e}_cos_to_tower`] = c / n));
-    this.cosines?.forEach((c, e) => (m[`stream${e}_refit_cos`] = c));
+    this.cosines?.forEach((c, e) => {
+      if (c !== null) m[`stream${e}_refit_cos`] = c;
+    });
     if (s.galSteps > 0) {
       m.gal = s.gal / s.galSteps;
       m.gal_cm_valid = s.galValidity / s.galSteps;
