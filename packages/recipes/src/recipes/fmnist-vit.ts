@@ -606,28 +606,24 @@ async function evaluate(
         return [tf.argMax(o.logits, 1), tf.argMax(o.logits, 1), o.embedding];
       }
       const o = net.model.forward(x);
+      // Run 12: the tower's prediction, the combined one, the streams' cosine sums and its embedding, same forward.
+      const t = tower ? tower.evalBatch([o.geoEmb, o.stdEmb], [o.logits, o.geoLogits]) : undefined;
       return [
         tf.argMax(o.logits, 1),
         tf.argMax(o.geoLogits, 1),
         o.emb,
         o.cmValidity,
         net.model.constellation.nearest(o.emb),
+        ...(t ? [t.pred, t.combined, t.cos, t.emb] : []),
       ];
     });
-    const [p, g, e, cm, near] = await Promise.all(out.map((t) => t.data()));
-    if (tower && tw && net.kind === 'dual-stream') {
-      const r = tf.tidy(() => {
-        const o = net.model.forward(x);
-        const t = tower.evalBatch([o.geoEmb, o.stdEmb], [o.logits, o.geoLogits]);
-        return [t.pred, t.combined, t.cos, t.emb];
-      });
-      const [tp, tc, tcos, temb] = await Promise.all(r.map((t) => t.data()));
-      tf.dispose(r);
+    const [p, g, e, cm, near, tp, tc, tcos, temb] = await Promise.all(out.map((t) => t.data()));
+    if (tw && tp && tc && tcos && temb) {
       for (let i = 0; i < b; i++) {
-        if (tp![i] === split.labels[offset + s + i]) tw.hits++;
-        if (tc![i] === split.labels[offset + s + i]) tw.combinedHits++;
+        if (tp[i] === split.labels[offset + s + i]) tw.hits++;
+        if (tc[i] === split.labels[offset + s + i]) tw.combinedHits++;
       }
-      tw.cos = tw.cos.map((c, k) => c + tcos![k]!);
+      tw.cos = tw.cos.map((c, k) => c + tcos[k]!);
       tw.emb.set(temb as Float32Array, s * towerDim);
     }
     for (let i = 0; i < b; i++) {
