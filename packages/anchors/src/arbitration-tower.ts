@@ -14,6 +14,9 @@ import { Constellation } from './constellation.js';
 
 const OP = 'ArbitrationTower';
 
+/** `geolip.type` of a saved {@link ArbitrationTower} (its config, with `active`, is the file's `geolip.config`). */
+export const ARBITRATION_TOWER_TYPE = 'anchors/arbitration-tower';
+
 /** How the tower's anchors start (see {@link ArbitrationTower}). */
 export type TowerAnchorInit = 'zero' | 'zero-running' | 'random';
 
@@ -137,6 +140,27 @@ export class ArbitrationTower extends Module {
         : Constellation.fromAnchors(tf.zeros([k, dim]) as tf.Tensor2D),
     );
     this.active = new Uint8Array(k).fill(anchorInit === 'random' ? 1 : 0);
+  }
+
+  /**
+   * The config to save beside the weights (`geolip.config`): the constructor's config plus `active`, the anchors that
+   * are in use (so that a loaded tower needs no read of its anchors).
+   */
+  toConfig(): Required<ArbitrationTowerConfig> & { active: number[] } {
+    return { ...this.config, experts: [...this.config.experts], active: Array.from(this.active) };
+  }
+
+  /**
+   * A tower from a saved config ({@link ArbitrationTower.toConfig}); the weights are loaded afterwards.
+   * @throws {InvalidArgumentError} for a bad config (named field).
+   */
+  static fromConfig(config: unknown): ArbitrationTower {
+    if (config === null || typeof config !== 'object')
+      throw new InvalidArgumentError(`${OP}.fromConfig`, 'config', 'must be an object');
+    const { active, ...rest } = config as ArbitrationTowerConfig & { active?: number[] };
+    const tower = new ArbitrationTower(rest);
+    if (active !== undefined) tower.setActiveMask(active);
+    return tower;
   }
 
   /** Anchors that are active (non-zero). */

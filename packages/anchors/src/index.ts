@@ -43,7 +43,7 @@ export type {
   AnchorBankOutput,
   AnchorBankSettings,
 } from './anchor-bank.js';
-export { ArbitrationTower, TOWER_ANCHOR_INITS } from './arbitration-tower.js';
+export { ARBITRATION_TOWER_TYPE, ArbitrationTower, TOWER_ANCHOR_INITS } from './arbitration-tower.js';
 export type {
   ArbitrationTowerConfig,
   ArbitrationTowerForwardOptions,

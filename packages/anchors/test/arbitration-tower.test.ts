@@ -130,6 +130,19 @@ describe('ArbitrationTower', () => {
     expect(tf.mean(tf.sum(tf.mul(a[1]!, t2(target, n, d)), 1)).dataSync()[0]).toBeGreaterThan(0.999);
   });
 
+  it('round-trips through toConfig / fromConfig and its state dict (maps, anchors and the active mask)', async () => {
+    const tower = new ArbitrationTower({ experts: [4, 4], dim: 4, hidden: 8, classes: 3 }, { seed: 5 });
+    const rows = unitRows(40, 4, 9);
+    tower.refit([rows, rows], unitRows(40, 4, 10));
+    tower.fillAnchors([1, 0, 0, 0, 0, 0, 1, 0], [0, 2]);
+    const copy = ArbitrationTower.fromConfig(JSON.parse(JSON.stringify(tower.toConfig())));
+    expect(copy.activeAnchors).toBe(2);
+    copy.loadStateDict(tower.stateDict());
+    const x = [t2(unitRows(3, 4, 11), 3, 4), t2(unitRows(3, 4, 12), 3, 4)];
+    expect(Array.from(copy.forward(x).logits.dataSync())).toEqual(Array.from(tower.forward(x).logits.dataSync()));
+    expect(() => ArbitrationTower.fromConfig(null)).toThrow(/ArbitrationTower\.fromConfig: 'config'/);
+  });
+
   it('rejects bad configs and inputs by name', () => {
     expect(() => new ArbitrationTower({ experts: [2], dim: 4, hidden: 4, classes: 2 })).toThrow(
       /ArbitrationTower: 'config\.experts\[0\]'/,

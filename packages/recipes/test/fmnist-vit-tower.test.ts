@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fmnistVitTraining, parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
 import { TOWER_DEFAULTS } from '../src/recipes/fmnist-vit-tower.js';
 
-import { idxGz, runRecipe } from './helpers.js';
+import { ArbitrationTower } from '@geolip/anchors';
+
+import { expectLoadsByMetadata, idxGz, runRecipe } from './helpers.js';
 
 const TINY_DUAL = {
   patchSize: 7,
@@ -299,6 +301,13 @@ describe('geolip-train run fmnist-vit with preset run12 (tiny)', () => {
       for (const k of ['towerAccuracy', 'combinedAccuracy']) expect(result.tower[k]).toBeGreaterThanOrEqual(0);
       expect(result.tower.streamAccuracy.bce).toBe(result.testAccuracy);
       expect(result.tower.streamAccuracy.ce).toBe(result.geoAccuracy);
+      // The tower's own file loads by its metadata, its anchors' active mask included.
+      expect(r.stdout).toContain('tower.safetensors');
+      await expectLoadsByMetadata(join(out, 'tower.safetensors'), 'anchors/arbitration-tower', ArbitrationTower);
+      const { fromPretrained } = await import('../src/index.js');
+      const loaded = await fromPretrained<ArbitrationTower>(join(out, 'tower.safetensors'));
+      expect(loaded.activeAnchors).toBe(result.tower.activeAnchors);
+      loaded.dispose();
     },
   );
 });

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
+import { ARBITRATION_TOWER_TYPE, formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
 import {
   DUAL_STREAM_AUTOGRAD,
   DualStreamViT,
@@ -917,6 +917,15 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     const modelConfig = net.kind === 'vit' ? net.model.encoder.config : net.model.config;
     const meta = writeModelMetadata({ type, config: modelConfig });
     await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
+    if (trainer.tower) {
+      // Run 12: the tower (its maps and anchors included) as its own model file, loadable by its metadata.
+      const t = trainer.tower.tower;
+      const towerState = t.stateDict();
+      const towerWeights = await readWeightsAsync(towerState);
+      tf.dispose(Object.values(towerState));
+      const towerMeta = writeModelMetadata({ type: ARBITRATION_TOWER_TYPE, config: t.toConfig() });
+      await writeFileAtomic(join(options.out, 'tower.safetensors'), writeSafetensors(towerWeights, towerMeta));
+    }
     const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
     await writeFileAtomic(
       join(options.out, 'embeddings-train.safetensors'),
@@ -998,7 +1007,8 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     );
     io.stdout.write(formatScan(report) + '\n');
     io.stdout.write(
-      `wrote ${resultFile}, model.safetensors, embeddings-${testSet ? '{train,test}' : 'train'}.safetensors, ` +
+      `wrote ${resultFile}, model.safetensors, ${trainer.tower ? 'tower.safetensors, ' : ''}` +
+        `embeddings-${testSet ? '{train,test}' : 'train'}.safetensors, ` +
         `${metricsFile}\n`,
     );
     return 0;
