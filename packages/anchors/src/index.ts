@@ -43,6 +43,14 @@ export type {
   AnchorBankOutput,
   AnchorBankSettings,
 } from './anchor-bank.js';
+export { ARBITRATION_TOWER_TYPE, ArbitrationTower, TOWER_ANCHOR_INITS } from './arbitration-tower.js';
+export type {
+  ArbitrationTowerConfig,
+  ArbitrationTowerForwardOptions,
+  ArbitrationTowerOutput,
+  TowerAnchorInit,
+  TowerRefit,
+} from './arbitration-tower.js';
 export { geometricAutograd } from './geometric-autograd.js';
 export type { GeometricAutogradOptions } from './geometric-autograd.js';
 export { anchorCV, anchorCVAsync, anchorCVLoss, spreadLoss } from './losses.js';

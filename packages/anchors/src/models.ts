@@ -1,12 +1,14 @@
 /**
  * The model types `@geolip/anchors` can load by a weights file's metadata alone (`geolip.type`, or the legacy
- * `geolip.module` / `geolip.class`): a saved {@link Constellation}, {@link Patchwork} or {@link AnchorBank}.
+ * `geolip.module` / `geolip.class`): a saved {@link Constellation}, {@link Patchwork}, {@link AnchorBank} or
+ * {@link ArbitrationTower}.
  */
 import { ModelRegistry } from '@geolip/nn';
 import type { FromPretrainedOptions, Module } from '@geolip/nn';
 import type { BinarySource, WeightsFile } from '@geolip/io';
 
 import { ANCHOR_BANK_TYPE, AnchorBank } from './anchor-bank.js';
+import { ARBITRATION_TOWER_TYPE, ArbitrationTower } from './arbitration-tower.js';
 import { Constellation } from './constellation.js';
 import { Patchwork } from './patchwork.js';
 import { CONSTELLATION_TYPE, PATCHWORK_TYPE, constellationConfigFrom, patchworkConfigFrom } from './serialization.js';
@@ -36,6 +38,13 @@ export const anchorsModels: ModelRegistry = new ModelRegistry('anchors')
     description: 'AnchorBank: the CaptionBERT alignment bank (AnchorBank.toSafetensors)',
     parseConfig: storedConfig,
     create: (config) => AnchorBank.fromConfig(config, 'fromPretrained'),
+  })
+  .register<unknown, ArbitrationTower>({
+    type: ARBITRATION_TOWER_TYPE,
+    name: 'ArbitrationTower',
+    description: 'ArbitrationTower: the Run 12 geometric arbitration tower over N expert embeddings (docs/gal.md)',
+    parseConfig: storedConfig,
+    create: (config) => ArbitrationTower.fromConfig(config),
   });
 
 /**

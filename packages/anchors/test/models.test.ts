@@ -12,8 +12,13 @@ import { saveConstellation, savePatchwork } from '../src/serialization.js';
 const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
 
 describe('anchorsModels / fromPretrained', () => {
-  it('lists the three anchors types', () => {
-    expect(anchorsModels.types()).toEqual(['anchors/constellation', 'anchors/patchwork', 'anchors/anchor-bank']);
+  it('lists the four anchors types', () => {
+    expect(anchorsModels.types()).toEqual([
+      'anchors/constellation',
+      'anchors/patchwork',
+      'anchors/anchor-bank',
+      'anchors/arbitration-tower',
+    ]);
   });
 
   it('loads a saved Constellation by its metadata alone, bit-identically', async () => {

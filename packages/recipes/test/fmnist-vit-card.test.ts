@@ -111,6 +111,7 @@ describe('fmnist-vit presets', () => {
       run2: 14_223_822,
       run4: 14_223_822,
       run7: 6_369_808,
+      run12: 6_369_808, // the tower's parameters are its own (ArbitrationTower), not the ViT's
     });
   });
 

@@ -13,7 +13,10 @@ const RECIPE_OUTPUTS: Record<string, Record<string, string>> = {
     'student.safetensors': 'text/caption-encoder',
     'student-fp16.safetensors': 'text/caption-encoder',
   },
-  'fmnist-vit': { 'model.safetensors': 'vision/dual-stream-vit or vision/vit' },
+  'fmnist-vit': {
+    'model.safetensors': 'vision/dual-stream-vit or vision/vit',
+    'tower.safetensors': 'anchors/arbitration-tower',
+  },
   'fmnist-export': { 'fmnist-dual-stream.safetensors': 'vision/dual-stream-vit' },
   'fmnist-david': { 'david.safetensors': 'vision/david' },
   'coco-soup': {
@@ -39,6 +42,7 @@ describe('allModels', () => {
         'anchors/constellation',
         'anchors/patchwork',
         'anchors/anchor-bank',
+        'anchors/arbitration-tower',
         'text/caption-encoder',
         'vision/dual-stream-vit',
         'vision/vit',

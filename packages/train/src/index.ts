@@ -9,6 +9,8 @@
  */
 export * from './losses/index.js';
 export { MasteryQueue } from './mastery-queue.js';
+export { EmbeddingQueue } from './embedding-queue.js';
+export type { EmbeddingQueueOptions, EmbeddingQueueState } from './embedding-queue.js';
 export type {
   MasteryEpochStats,
   MasteryLossResult,

@@ -28,6 +28,11 @@ export function constantMask(x: tf.Tensor, predicate: (x: tf.Tensor) => tf.Tenso
   return f(x);
 }
 
+/** x as a constant for autodiff (PyTorch's `detach`): identity forward, zero gradient to x. One new tensor. */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  return constantMask(x, (t) => tf.clone(t)) as T;
+}
+
 /** √v where v > threshold, else 0; gradient dy / (2√v) where v > threshold, else 0. */
 export function safeSqrt(v: tf.Tensor, threshold: number): tf.Tensor {
   const f = unary((input: tf.Tensor, save: tf.GradSaveFunc) => {

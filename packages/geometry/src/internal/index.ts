@@ -4,7 +4,7 @@
  * `@geolip/*` packages, not a public API: it may change in any release. The argument checks are public, in
  * `@geolip/geometry/checks`.
  */
-export { constantMask, nonZero, safeSqrt, sinc } from './grad-utils.js';
+export { constantMask, nonZero, safeSqrt, sinc, stopGradient } from './grad-utils.js';
 export { importUnbundled } from './import-unbundled.js';
 export { bundledAssetPath } from './bundled-asset.js';
 export type { ModuleLocation } from './bundled-asset.js';

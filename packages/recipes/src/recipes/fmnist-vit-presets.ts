@@ -14,7 +14,7 @@ import {
 import type { DualStreamViTConfig } from '@geolip/vision';
 
 /** The names of the presets, in the order of the README's table. */
-export const FMNIST_VIT_PRESET_NAMES = ['v1', 'v3', 'v5', 'v5-bidir', 'v6', 'run2', 'run4', 'run7'] as const;
+export const FMNIST_VIT_PRESET_NAMES = ['v1', 'v3', 'v5', 'v5-bidir', 'v6', 'run2', 'run4', 'run7', 'run12'] as const;
 
 /** One preset name. */
 export type FmnistVitPresetName = (typeof FMNIST_VIT_PRESET_NAMES)[number];
@@ -127,6 +127,19 @@ const V5_CONFIG = {
   views: 'two',
 };
 
+/**
+ * Run 12 [CARD: "dual stream + geometric arbitration tower … two different signal losses, BCE and CE … GAL"; issue 21,
+ * docs/gal.md]: the v5 model and stack with the main (fused) classifier on BCE and the geo classifier on CE [INFER:
+ * which stream gets which loss], InfoNCE 0.5 between the two views (v5's); the tower on the geo and std embeddings
+ * with its defaults (anchors from 0, GAL weight 1 over a 4096-row queue after 1024 rows, guidance 0.1 from epoch 10)
+ * [INFER: every tower number].
+ */
+const RUN12_CONFIG = {
+  ...V5_CONFIG,
+  loss: stack({ bce: 1, geoCe: 1, infoNCE: 0.5, cm: 0.5, cv: 0.5 }),
+  tower: { anchorInit: 'zero', gal: { weight: 1 }, guidance: { start: 'epoch', epoch: 10, weight: 0.1 } },
+};
+
 /** The training presets of `fmnist-vit` by name (see the README's table). */
 export const FMNIST_VIT_PRESETS: Readonly<Record<FmnistVitPresetName, FmnistVitPreset>> = Object.freeze({
   v1: {
@@ -181,5 +194,12 @@ export const FMNIST_VIT_PRESETS: Readonly<Record<FmnistVitPresetName, FmnistVitP
       cvTarget: 0.22,
       autograd: { tangential: 0.5, separation: 0.1 },
     },
+  },
+  run12: {
+    source:
+      'Run 12 [CARD: dual stream (BCE, CE) + geometric arbitration tower + GAL]: v5 model and schedule, main ' +
+      'classifier BCE, geo classifier CE, InfoNCE 0.5; the tower (anchors from 0, GAL, guidance from epoch 10) ' +
+      '[INFER: docs/gal.md]',
+    config: RUN12_CONFIG,
   },
 });

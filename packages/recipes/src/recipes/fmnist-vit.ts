@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
+import { ARBITRATION_TOWER_TYPE, formatScan, scanAsync, anchorCVLoss, spreadLoss } from '@geolip/anchors';
 import {
   DUAL_STREAM_AUTOGRAD,
   DualStreamViT,
@@ -56,6 +56,8 @@ import { modelOverrides, withModelConfig } from './model-config.js';
 import { readConfigObject, trainingKeys } from './config-blocks.js';
 import { embeddingCvs } from './fmnist-vit-diagnostics.js';
 import { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './fmnist-vit-presets.js';
+import { TowerRun, readTowerConfig } from './fmnist-vit-tower.js';
+import type { FmnistTowerConfig, TowerEvalSums, TowerPending, TowerRunState } from './fmnist-vit-tower.js';
 import type { FmnistVitPresetName } from './fmnist-vit-presets.js';
 
 /**
@@ -161,6 +163,11 @@ export interface FmnistVitConfig extends OptimizerBlock, DataBlock, CheckpointBl
   modelConfig: Record<string, unknown>;
   /** Options of the mastery queue (`MasteryQueueOptions`; defaults from spec §8.9). */
   masteryQueue: MasteryQueueOptions;
+  /**
+   * Run 12 (issue 21, docs/gal.md): the geometric arbitration tower on the geo and std streams, with GAL over a FIFO
+   * queue and the guidance phase; null = off.
+   */
+  tower: FmnistTowerConfig | null;
 }
 
 /** The `masteryQueue` fields and how each is read. */
@@ -205,9 +212,10 @@ const KEYS = [
   'checkpointEvery',
   'modelConfig',
   'masteryQueue',
+  'tower',
 ];
 /** Config fields holding an object that merges key by key over a preset's. */
-const MERGED = ['loss', 'modelConfig', 'masteryQueue', 'augment', 'autograd'];
+const MERGED = ['loss', 'modelConfig', 'masteryQueue', 'augment', 'autograd', 'tower'];
 const AUGMENT_DEFAULTS: FmnistAugment = { padding: 2, flip: true, erase: 0, eraseScale: [0.02, 0.2] };
 const AUTOGRAD_DEFAULT = { tangential: DUAL_STREAM_AUTOGRAD.tangential!, separation: DUAL_STREAM_AUTOGRAD.separation! };
 
@@ -299,6 +307,9 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
   const optimizer = readOptimizerBlock(R, o, OPTIMIZER);
   const warmStart = R.optStr(o, 'warmStart');
   const model = R.choice(o, 'model', ['dual-stream', 'vit'] as const, 'dual-stream');
+  const tower = readTowerConfig(R, o);
+  if (tower && model !== 'dual-stream')
+    R.fail("'tower' needs the dual-stream model (its streams are the experts)", 'tower');
   return {
     model,
     preset: o.preset === undefined ? null : (o.preset as FmnistVitPresetName),
@@ -325,6 +336,7 @@ export function parseFmnistVitConfig(raw: unknown, configDir: string): FmnistVit
     // A preset's model config is the Dual-Stream ViT's: the plain ViT keeps its own (FMNIST_PLAIN_VIT).
     modelConfig: model === 'vit' && o.preset !== undefined ? userModelConfig(raw) : modelOverrides(R, o),
     masteryQueue: readMasteryQueue(o),
+    tower,
   };
 }
 
@@ -389,20 +401,31 @@ function plainForward(model: ViTClassifier, x: tf.Tensor4D): { logits: tf.Tensor
 }
 
 /** Whether a run needs the second view: for the InfoNCE term, or for the queue (its accuracy drives activation). */
-const needsSecondView = (cfg: FmnistVitConfig): boolean => cfg.loss.infoNCE > 0 || cfg.loss.mastery > 0;
+const needsSecondView = (cfg: FmnistVitConfig): boolean =>
+  cfg.loss.infoNCE > 0 || cfg.loss.mastery > 0 || (cfg.tower !== null && cfg.tower.infoNCE > 0);
 
 class Trainer implements TrainableModel<ImageBatch> {
   pending: Pending | undefined;
+  towerPending: TowerPending | undefined;
   sums: StepSums = zeroSums();
 
   constructor(
     readonly net: Net,
     private readonly cfg: FmnistVitConfig,
     public queue: MasteryQueue | undefined,
+    readonly tower: TowerRun | undefined,
   ) {}
 
   getWeights(): Record<string, tf.Variable> {
-    return this.net.model.getWeights();
+    return { ...this.net.model.getWeights(), ...this.tower?.weights() };
+  }
+
+  /** Disposes the tensors of a step whose values were not read. */
+  disposePending(): void {
+    if (this.pending) tf.dispose([this.pending.stats, ...(this.pending.emb ? [this.pending.emb] : [])]);
+    if (this.towerPending) tf.dispose([this.towerPending.stats, ...this.towerPending.experts]);
+    this.pending = undefined;
+    this.towerPending = undefined;
   }
 
   loss(batch: ImageBatch, ctx: StepContext): tf.Scalar {
@@ -424,13 +447,29 @@ class Trainer implements TrainableModel<ImageBatch> {
       if (w.bce > 0) terms.push(tf.mul(w.bce, bce(a.logits)));
       if (w.ce > 0) terms.push(tf.mul(w.ce, ce(a.logits)));
       let nce: ReturnType<typeof infoNCE> | undefined;
+      let b: ReturnType<typeof forward> | undefined;
       if (needsSecondView(cfg)) {
         const view2 =
           cfg.views === 'mirror'
             ? (tf.reverse(images, 2) as tf.Tensor4D) // the old pairing: view 1 mirrored left–right
             : tf.tensor4d(secondView(batch), batch.shape);
-        nce = infoNCE(a.emb, forward(view2).emb, { temperature: cfg.temperature });
+        b = forward(view2);
+        nce = infoNCE(a.emb, b.emb, { temperature: cfg.temperature });
         if (w.infoNCE > 0) terms.push(tf.mul(w.infoNCE, nce.loss));
+      }
+      if (this.tower && dual) {
+        // Run 12: the geo and std streams are the tower's experts (view 2's for the tower's InfoNCE).
+        const d = a as ReturnType<DualStreamViT['forward']>;
+        const d2 = b as ReturnType<DualStreamViT['forward']> | undefined;
+        if (this.towerPending) tf.dispose([this.towerPending.stats, ...this.towerPending.experts]);
+        const t = this.tower.terms(
+          [d.geoEmb, d.stdEmb],
+          d2 ? [d2.geoEmb, d2.stdEmb] : undefined,
+          Int32Array.from(batch.labels),
+          ctx.rng,
+        );
+        terms.push(...t.terms);
+        this.towerPending = t.pending;
       }
       const mined = queue ? queue.loss(a.emb, batch.labels) : undefined;
       if (mined) terms.push(tf.mul(w.mastery, mined.loss));
@@ -481,6 +520,9 @@ class Trainer implements TrainableModel<ImageBatch> {
    * the queue its InfoNCE accuracy and the detached embeddings.
    */
   async afterStep(): Promise<void> {
+    const tp = this.towerPending;
+    this.towerPending = undefined;
+    if (tp && this.tower) await this.tower.afterStep(tp);
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
@@ -523,6 +565,8 @@ interface Evaluation {
   cmValid: number[];
   /** Dual-stream: anchors that are the nearest of at least one image's embedding (spec §4.4); null for the ViT. */
   activeAnchors: number | null;
+  /** Run 12: the tower's sums over the images, and its `[n, dim]` embeddings; null without a tower. */
+  tower: (TowerEvalSums & { emb: Float32Array; dim: number }) | null;
 }
 
 /** Accuracy of the main (and geo) classifier on images [offset, offset + n) of a split; the embeddings; diagnostics. */
@@ -532,7 +576,12 @@ async function evaluate(
   offset: number,
   n: number,
   batch: number,
+  tower?: TowerRun,
 ): Promise<Evaluation> {
+  const towerDim = tower ? tower.tower.config.dim : 0;
+  const tw = tower
+    ? { hits: 0, combinedHits: 0, cos: [0, 0], emb: new Float32Array(n * towerDim), dim: towerDim }
+    : null;
   let hits = 0;
   let geoHits = 0;
   // the embedding width (modelConfig.outDim)
@@ -557,15 +606,26 @@ async function evaluate(
         return [tf.argMax(o.logits, 1), tf.argMax(o.logits, 1), o.embedding];
       }
       const o = net.model.forward(x);
+      // Run 12: the tower's prediction, the combined one, the streams' cosine sums and its embedding, same forward.
+      const t = tower ? tower.evalBatch([o.geoEmb, o.stdEmb], [o.logits, o.geoLogits]) : undefined;
       return [
         tf.argMax(o.logits, 1),
         tf.argMax(o.geoLogits, 1),
         o.emb,
         o.cmValidity,
         net.model.constellation.nearest(o.emb),
+        ...(t ? [t.pred, t.combined, t.cos, t.emb] : []),
       ];
     });
-    const [p, g, e, cm, near] = await Promise.all(out.map((t) => t.data()));
+    const [p, g, e, cm, near, tp, tc, tcos, temb] = await Promise.all(out.map((t) => t.data()));
+    if (tw && tp && tc && tcos && temb) {
+      for (let i = 0; i < b; i++) {
+        if (tp[i] === split.labels[offset + s + i]) tw.hits++;
+        if (tc[i] === split.labels[offset + s + i]) tw.combinedHits++;
+      }
+      tw.cos = tw.cos.map((c, k) => c + tcos[k]!);
+      tw.emb.set(temb as Float32Array, s * towerDim);
+    }
     for (let i = 0; i < b; i++) {
       if (p![i] === split.labels[offset + s + i]) hits++;
       if (g![i] === split.labels[offset + s + i]) geoHits++;
@@ -582,6 +642,7 @@ async function evaluate(
     dim,
     cmValid: Array.from(cmSum, (v) => v / n),
     activeAnchors: nearest ? nearest.filter((c) => c > 0).length : null,
+    tower: tw,
   };
 }
 
@@ -629,7 +690,11 @@ export function fmnistVitTraining(
           }),
         },
   );
-  const trainer = new Trainer(net, cfg, cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined);
+  const dims = net.kind === 'dual-stream' ? [net.model.config.outDim, net.model.config.outDim] : [];
+  const tower = cfg.tower
+    ? new TowerRun(cfg.tower, dims, FMNIST_DUAL_STREAM.classes, cfg.seed, stream.batchesPerEpoch)
+    : undefined;
+  const trainer = new Trainer(net, cfg, cfg.loss.mastery > 0 ? new MasteryQueue(cfg.masteryQueue) : undefined, tower);
   const warmupSteps =
     cfg.warmupEpochs === null ? cfg.warmupSteps : Math.round(cfg.warmupEpochs * stream.batchesPerEpoch);
   return {
@@ -735,7 +800,8 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     try {
       await warmStart(net, cfg.warmStart, job);
     } catch (e) {
-      if (trainer.pending) tf.dispose([trainer.pending.stats]);
+      trainer.disposePending();
+      trainer.tower?.dispose();
       net.model.dispose();
       throw e;
     }
@@ -747,6 +813,9 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       `${cfg.epochs} epochs = ${totalSteps} steps of ${cfg.batchSize}; ` +
       `${cfg.views === 'two' ? 'two augmented views' : 'mirror view'}` +
       `${cfg.loss.mastery > 0 ? '; mastery queue on' : ''}` +
+      (trainer.tower
+        ? `; arbitration tower (${trainer.tower.tower.paramCount().toLocaleString('en-US')} parameters)`
+        : '') +
       `${cfg.warmStart !== null ? `; warm start from ${cfg.warmStart}` : ''}\n`,
   );
 
@@ -762,7 +831,7 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
         ? {
             evalEvery,
             evaluate: async () => {
-              const r = await evaluate(net, trainSet, nTrain, nVal, 500);
+              const r = await evaluate(net, trainSet, nTrain, nVal, 500, trainer.tower);
               const sums = trainer.sums;
               trainer.sums = zeroSums();
               const trainAcc = sums.seen > 0 ? sums.hits / sums.seen : NaN;
@@ -772,6 +841,14 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
                 train_acc: trainAcc,
                 ...epochMetrics(net, r, trainSet.labels.subarray(nTrain, nTrain + nVal), sums, queue, cfg.seed),
               };
+              if (trainer.tower && r.tower) {
+                const valLabels = trainSet.labels.subarray(nTrain, nTrain + nVal);
+                const cvs = embeddingCvs(r.tower.emb, r.tower.dim, valLabels, cfg.seed);
+                Object.assign(
+                  metrics,
+                  trainer.tower.epochMetrics(r.tower, nVal, [r.acc, r.geoAcc], cvs, trainer.tower.steps),
+                );
+              }
               if (queue) {
                 const resize = Number.isFinite(trainAcc)
                   ? queue.endEpoch({ trainAccuracy: trainAcc, valAccuracy: r.acc })
@@ -793,18 +870,21 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
       config: { recipe: 'fmnist-vit', ...JSON.parse(JSON.stringify({ ...cfg, test: undefined })) },
       extraState: () => ({
         ...(queue ? { queue: queue.state() as unknown as JsonValue } : {}),
+        ...(trainer.tower ? { tower: trainer.tower.state() as unknown as JsonValue } : {}),
         sums: { ...trainer.sums },
         trainSeconds: trainSecondsNow(),
       }),
       onResume: (extra) => {
         const e = extra as {
           queue?: MasteryQueueState;
+          tower?: TowerRunState;
           sums?: StepSums;
           // checkpoints written before `sums`
           trainHits?: number;
           trainSeen?: number;
           trainSeconds?: number;
         } | null;
+        if (trainer.tower && e?.tower) trainer.tower.load(e.tower);
         if (queue && e?.queue) {
           queue = MasteryQueue.fromState(e.queue);
           trainer.queue = queue;
@@ -820,7 +900,7 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     const scored = testSet
       ? { set: testSet, offset: 0, n: nTest, name: 'test' }
       : { set: trainSet, offset: nTrain, n: nVal, name: 'validation' };
-    const final = await evaluate(net, scored.set, scored.offset, scored.n, 500);
+    const final = await evaluate(net, scored.set, scored.offset, scored.n, 500, trainer.tower);
     const emb = tf.tensor2d(final.emb, [scored.n, final.dim]);
     const report = await scanAsync(emb, {
       labels: Array.from(scored.set.labels.subarray(scored.offset, scored.offset + scored.n)),
@@ -837,6 +917,15 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     const modelConfig = net.kind === 'vit' ? net.model.encoder.config : net.model.config;
     const meta = writeModelMetadata({ type, config: modelConfig });
     await writeFileAtomic(join(options.out, 'model.safetensors'), writeSafetensors(weights, meta));
+    if (trainer.tower) {
+      // Run 12: the tower (its maps and anchors included) as its own model file, loadable by its metadata.
+      const t = trainer.tower.tower;
+      const towerState = t.stateDict();
+      const towerWeights = await readWeightsAsync(towerState);
+      tf.dispose(Object.values(towerState));
+      const towerMeta = writeModelMetadata({ type: ARBITRATION_TOWER_TYPE, config: t.toConfig() });
+      await writeFileAtomic(join(options.out, 'tower.safetensors'), writeSafetensors(towerWeights, towerMeta));
+    }
     const trainEmb = await evaluate(net, trainSet, 0, nAll, 500);
     await writeFileAtomic(
       join(options.out, 'embeddings-train.safetensors'),
@@ -886,6 +975,25 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
             },
           }
         : {}),
+      ...(trainer.tower && final.tower
+        ? {
+            tower: {
+              split: scored.name,
+              // Each stream's own head: the main classifier (BCE) and the geo classifier (CE); the tower's anchors;
+              // the combined prediction = argmax of the mean of the three softmaxes.
+              streamAccuracy: { bce: final.acc, ce: final.geoAcc },
+              towerAccuracy: final.tower.hits / scored.n,
+              combinedAccuracy: final.tower.combinedHits / scored.n,
+              streamCosToTower: final.tower.cos.map((c) => c / scored.n),
+              activeAnchors: trainer.tower.tower.activeAnchors,
+              queueFill: trainer.tower.queue.fill,
+              refits: trainer.tower.refits,
+              refitCosines: trainer.tower.cosines,
+              guidanceStep: trainer.tower.guidanceStep,
+              config: cfg.tower,
+            },
+          }
+        : {}),
       trainSeconds,
       classes: FASHION_MNIST_CLASSES,
       scan: report,
@@ -899,12 +1007,14 @@ async function run(cfg: FmnistVitConfig, job: RecipeRun): Promise<number> {
     );
     io.stdout.write(formatScan(report) + '\n');
     io.stdout.write(
-      `wrote ${resultFile}, model.safetensors, embeddings-${testSet ? '{train,test}' : 'train'}.safetensors, ` +
+      `wrote ${resultFile}, model.safetensors, ${trainer.tower ? 'tower.safetensors, ' : ''}` +
+        `embeddings-${testSet ? '{train,test}' : 'train'}.safetensors, ` +
         `${metricsFile}\n`,
     );
     return 0;
   } finally {
-    if (trainer.pending) tf.dispose([trainer.pending.stats, ...(trainer.pending.emb ? [trainer.pending.emb] : [])]);
+    trainer.disposePending();
+    trainer.tower?.dispose();
     net.model.dispose();
   }
 }
@@ -916,8 +1026,9 @@ export const fmnistVit = defineRecipe<FmnistVitConfig>({
     'Dual-Stream ViT (or a plain ViT of about the same size) on Fashion-MNIST with the card loss stack; ' +
     'test accuracy and geometry diagnostics',
   help: `Dual-Stream ViT (or "model": "vit") on Fashion-MNIST with the card loss stack; config
-{"preset": "v1"|"v3"|"v5"|"v5-bidir"|"v6"|"run2"|"run4"|"run7", "model", "data", "epochs", "batchSize", "lr",
-"views": "two"|"mirror", "augment", "loss": {...}, "autograd", "warmStart", "modelConfig", "masteryQueue", ...};
+{"preset": "v1"|"v3"|"v5"|"v5-bidir"|"v6"|"run2"|"run4"|"run7"|"run12", "model", "data", "epochs", "batchSize",
+"lr", "views": "two"|"mirror", "augment", "loss": {...}, "autograd", "warmStart", "modelConfig", "masteryQueue",
+"tower": {...} (Run 12, docs/gal.md), ...};
 writes <out>/result.json (test accuracy, geo accuracy, scan) and per-epoch diagnostics in metrics.jsonl.`,
   parse: parseFmnistVitConfig,
   run,
