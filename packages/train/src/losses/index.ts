@@ -8,3 +8,5 @@ export type { ProcrustesAlignmentOptions } from './regression.js';
 export { cmValidityLoss, cvLossTerm, geoDiversityLoss, spread, spreadLoss } from './geometric.js';
 export type { CmValidityOptions, GeoDiversityOptions, SpreadLossOptions } from './geometric.js';
 export type { LabelsLike } from './checks.js';
+export { cosentLoss } from './cosent.js';
+export type { CosentOptions, ScoresLike } from './cosent.js';
