@@ -291,7 +291,7 @@ function epochBatches(n: number, batch: number, seed: number): (step: number) =>
   };
 }
 
-/** The model file: safetensors with the `text/caption-encoder` metadata that `fromPretrained` and `SentenceEmbedder` read. */
+/** The model file: safetensors with the `text/caption-encoder` metadata (`fromPretrained`, `SentenceEmbedder`). */
 async function modelFile(
   encoder: CaptionEncoder,
   config: CaptionEncoderConfig,
@@ -565,7 +565,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
   }
 }
 
-/** `geolip-train run text-cosent`: CoSENT fine-tuning of a text encoder on STS-B train, selected on a held-out slice. */
+/** `geolip-train run text-cosent`: CoSENT fine-tuning of a text encoder on STS-B train, selected on a train slice. */
 export const textCosent = defineRecipe<TextCosentConfig>({
   name: NAME,
   description:

@@ -28,7 +28,8 @@ function readScores(op: string, argument: string, scores: unknown, b: number): F
     throw new InvalidArgumentError(
       op,
       argument,
-      `must be a tf.Tensor1D, a number[], a Float32Array or a Float64Array, got ${scores === null ? 'null' : typeof scores}`,
+      'must be a tf.Tensor1D, a number[], a Float32Array or a Float64Array, ' +
+        `got ${scores === null ? 'null' : typeof scores}`,
     );
   }
   if (shape[0] !== b) throw new ShapeError(op, argument, `[B=${b}]`, shape);
