@@ -145,6 +145,16 @@ describe('geolip-train run text-cosent', () => {
     expect(result.departure).toMatch(/not fine-tuned on STS/);
   });
 
+  it('records how far the chosen model moved: mean cosine to the base and the CV of both', () => {
+    const g = result.geometry;
+    expect(g.sentences).toBe('the 10 sentences of the validation pairs'); // 12 texts, 2 repeated;
+    expect(g.meanCosineToBase).toBeGreaterThan(-1);
+    expect(g.meanCosineToBase).toBeLessThanOrEqual(1);
+    if (result.selection.chosen.step === 0) expect(g.meanCosineToBase).toBeCloseTo(1, 4);
+    expect(g.cv).toBeGreaterThan(0);
+    expect(g.baseCv).toBeGreaterThan(0);
+  });
+
   it('the CoSENT loss goes down on the fixed training set', () => {
     const losses = stepLosses(join(dir, 'run1', 'metrics.jsonl'));
     expect(losses).toHaveLength(12);

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@geolip/geometry';
+import { Matrix, createRng, pentachoronCV } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { classificationAt, pearson, rocAuc, spearman } from '@geolip/metrics';
 import { CAPTION_ENCODER_TYPE, ParaphraseThreshold, SentenceEmbedder, loadGeolipText, textModels } from '@geolip/text';
@@ -311,6 +311,38 @@ async function modelFile(
   );
 }
 
+/**
+ * How far the chosen model moved from its base, on the validation sentences: the mean cosine between a sentence's
+ * two embeddings, and the pentachoron CV (spec §2.1; 1,000 samples of the first 512 sentences, seed 0) of each.
+ */
+async function geometryOf(
+  chosen: CaptionEncoder,
+  base: CaptionEncoder,
+  set: PairSet,
+  batch: number,
+): Promise<Record<string, unknown>> {
+  const d = chosen.outputDim;
+  const e1 = await embedAll(chosen, set.tok, batch);
+  const e0 = await embedAll(base, set.tok, batch);
+  const n = set.tok.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let c = 0;
+    for (let k = 0; k < d; k++) c += e1[i * d + k]! * e0[i * d + k]!;
+    sum += c;
+  }
+  const cv = (e: Float32Array) => {
+    const m = Math.min(n, 512);
+    return pentachoronCV(new Matrix(m, d, Float64Array.from(e.subarray(0, m * d))), { samples: 1000, seed: 0 }).cv;
+  };
+  return {
+    sentences: `the ${n} sentences of the validation pairs`,
+    meanCosineToBase: Math.round((sum / n) * 1e4) / 1e4,
+    cv: Math.round(cv(e1) * 1e4) / 1e4,
+    baseCv: Math.round(cv(e0) * 1e4) / 1e4,
+  };
+}
+
 const limitPairs = (d: PairDataset, limit: number): PairExample[] => (limit > 0 ? d.pairs.slice(0, limit) : d.pairs);
 
 /** Scores an encoder on the held-out tasks: STS-B dev, SICK trial relatedness, MRPC train:dev. */
@@ -359,8 +391,9 @@ async function heldOutScores(
   };
 }
 
-async function embedderEncoder(model: SentenceEmbedder, id: string): Promise<Encoder> {
-  return { name: model.name, dim: model.dim, id, embed: (t) => model.embed(t), dispose: () => model.dispose() };
+/** An embedder as the held-out scoring uses it (its caller disposes the model). */
+function embedderEncoder(model: SentenceEmbedder, id: string): Encoder {
+  return { name: model.name, dim: model.dim, id, embed: (t) => model.embed(t) };
 }
 
 async function baselineEncoder(name: Baseline): Promise<Encoder> {
@@ -440,7 +473,16 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       job.options.resume && existsSync(bestJson)
         ? (JSON.parse(readFileSync(bestJson, 'utf8')) as { step: number; valSpearman: number })
         : { step: 0, valSpearman: baseVal };
-    const evals: { step: number; valSpearman: number }[] = [];
+    // The validation curve so far: on --resume, the eval records of the metrics file (an exact resume repeats the
+    // evaluations after its checkpoint with the same values; the later record of a step wins).
+    const curve = new Map<number, number>();
+    if (job.options.resume && existsSync(files.metricsFile)) {
+      for (const line of readFileSync(files.metricsFile, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        const r = JSON.parse(line) as { type?: string; step?: number; metrics?: { valSpearman?: number } };
+        if (r.type === 'eval' && typeof r.metrics?.valSpearman === 'number') curve.set(r.step!, r.metrics.valSpearman);
+      }
+    }
     const keep = async (step: number, valSpearman: number) => {
       best = { step, valSpearman };
       const bytes = await modelFile(encoder, config, maxLength, {
@@ -464,7 +506,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       evalEvery: cfg.evalEvery,
       evaluate: async (step) => {
         const valSpearman = await pairSpearman(encoder, valSet, cfg.embedBatch);
-        evals.push({ step, valSpearman });
+        curve.set(step, valSpearman);
         const better = valSpearman > best.valSpearman;
         if (better) await keep(step, valSpearman);
         job.say(`${NAME}: step ${step}: validation Spearman ${valSpearman}${better ? ' (best so far)' : ''}`);
@@ -516,46 +558,54 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
           'STS-B dev, SICK trial (relatedness) and MRPC train:dev are scored once, on the chosen model only; ' +
           'no test split is read',
       },
-      selection: { metric: 'validation cosine Spearman ×100', base: baseVal, evals, chosen: best },
+      selection: {
+        metric: 'validation cosine Spearman ×100',
+        base: baseVal,
+        evals: [...curve.entries()].sort((x, y) => x[0] - y[0]).map(([step, valSpearman]) => ({ step, valSpearman })),
+        chosen: best,
+      },
       lastLoss: summary.lastLoss,
       model: relative(job.out, bestFile),
       departure:
         "the card's CaptionBERT was not fine-tuned on STS; this recipe fine-tunes the distilled student with CoSENT " +
         'on STS-B train',
     };
-    if (cfg.heldOut) {
-      const models: Record<string, unknown> = {};
-      const chosen = await SentenceEmbedder.fromWeights(bestFile, { batchSize: cfg.embedBatch, name: NAME });
-      const chosenEnc = await embedderEncoder(chosen, `file:${sha256(readFileSync(bestFile))}`);
-      try {
-        models[NAME] = await heldOutScores(cfg, job, chosenEnc, NAME);
-      } finally {
-        chosenEnc.dispose?.();
-      }
-      const fresh = await openBase(cfg, job);
-      const baseEnc = await embedderEncoder(fresh, baseId);
-      try {
-        models.base = await heldOutScores(cfg, job, baseEnc, 'base');
-      } finally {
-        baseEnc.dispose?.();
-      }
-      for (const name of cfg.compare) {
-        const b = await baselineEncoder(name);
-        try {
-          models[name] = await heldOutScores(cfg, job, b, name);
-        } finally {
-          b.dispose?.();
+    const chosen = await SentenceEmbedder.fromWeights(bestFile, { batchSize: cfg.embedBatch, name: NAME });
+    const fresh = await openBase(cfg, job);
+    try {
+      result.geometry = await geometryOf(chosen.model, fresh.model, valSet, cfg.embedBatch);
+      if (cfg.heldOut) {
+        const models: Record<string, unknown> = {};
+        models[NAME] = await heldOutScores(
+          cfg,
+          job,
+          embedderEncoder(chosen, `file:${sha256(readFileSync(bestFile))}`),
+          NAME,
+        );
+        models.base = await heldOutScores(cfg, job, embedderEncoder(fresh, baseId), 'base');
+        for (const name of cfg.compare) {
+          const b = await baselineEncoder(name);
+          try {
+            models[name] = await heldOutScores(cfg, job, b, name);
+          } finally {
+            b.dispose?.();
+          }
+        }
+        result.heldOut = models;
+        for (const [k, v] of Object.entries(models)) {
+          const s = v as Record<string, Record<string, number>>;
+          job.say(
+            `${k}: STS-B dev ${s.stsbDev!.spearman}, SICK-R trial ${s.sickTrial!.spearman}, ` +
+              `MRPC train:dev F1 ${s.mrpcDev!.f1} / acc ${s.mrpcDev!.accuracy} / AUC ${s.mrpcDev!.auc}`,
+          );
         }
       }
-      result.heldOut = models;
-      for (const [k, v] of Object.entries(models)) {
-        const s = v as Record<string, Record<string, number>>;
-        job.say(
-          `${k}: STS-B dev ${s.stsbDev!.spearman}, SICK-R trial ${s.sickTrial!.spearman}, ` +
-            `MRPC train:dev F1 ${s.mrpcDev!.f1} / acc ${s.mrpcDev!.accuracy} / AUC ${s.mrpcDev!.auc}`,
-        );
-      }
+    } finally {
+      chosen.dispose();
+      fresh.dispose();
     }
+    const g = result.geometry as Record<string, number>;
+    job.say(`${NAME}: mean cosine to the base ${g.meanCosineToBase}; CV ${g.cv} (base ${g.baseCv})`);
     result.seconds = Math.round((Date.now() - started.getTime()) / 100) / 10;
     job.say(`wrote ${await job.writeResult(result)} and ${bestFile}`);
     return 0;
