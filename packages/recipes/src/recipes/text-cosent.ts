@@ -343,6 +343,24 @@ async function geometryOf(
   };
 }
 
+/** Mean seconds per step over every call of a (possibly resumed) run, from its metrics file's step records. */
+function secondsPerStep(metricsFile: string): number | null {
+  if (!existsSync(metricsFile)) return null;
+  let total = 0;
+  let last = 0;
+  let steps = 0;
+  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { type?: string; elapsedMs?: number };
+    if (r.type !== 'step' || typeof r.elapsedMs !== 'number') continue;
+    // elapsedMs counts from the start of each call: it drops when a resumed call begins.
+    total += r.elapsedMs < last ? r.elapsedMs : r.elapsedMs - last;
+    last = r.elapsedMs;
+    steps += 1;
+  }
+  return steps === 0 ? null : Math.round((total / steps / 1000) * 100) / 100;
+}
+
 const limitPairs = (d: PairDataset, limit: number): PairExample[] => (limit > 0 ? d.pairs.slice(0, limit) : d.pairs);
 
 /** Scores an encoder on the held-out tasks: STS-B dev, SICK trial relatedness, MRPC train:dev. */
@@ -396,13 +414,18 @@ function embedderEncoder(model: SentenceEmbedder, id: string): Encoder {
   return { name: model.name, dim: model.dim, id, embed: (t) => model.embed(t) };
 }
 
-async function baselineEncoder(name: Baseline): Promise<Encoder> {
+async function baselineEncoder(name: Baseline, batch: number): Promise<Encoder> {
   const expert = name === 'use-lite' ? await createUseLite() : await createGloveAvg();
   return {
     name: expert.name,
     dim: expert.dim,
     id: `expert:${expert.name}`,
-    embed: (t) => expert.embed(t),
+    // In batches: USE lite's wasm worker fails ("memory access out of bounds") on ~7,000 sentences in one call.
+    embed: async (t) => {
+      const out = new Float32Array(t.length * expert.dim);
+      for (let i = 0; i < t.length; i += batch) out.set(await expert.embed(t.slice(i, i + batch)), i * expert.dim);
+      return out;
+    },
     ...(expert.dispose ? { dispose: () => expert.dispose!() } : {}),
   };
 }
@@ -548,7 +571,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         freezeEmbeddings: cfg.freezeEmbeddings,
         freezeLayers: cfg.freezeLayers,
         trainedParams: trainer.paramCount(),
-        secondsPerStep: Math.round((trainSeconds / Math.max(1, summary.stepsRun)) * 100) / 100,
+        secondsPerStep: secondsPerStep(files.metricsFile),
       },
       data: {
         train: `STS-B train: ${nTrain} pairs`,
@@ -584,7 +607,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         );
         models.base = await heldOutScores(cfg, job, embedderEncoder(fresh, baseId), 'base');
         for (const name of cfg.compare) {
-          const b = await baselineEncoder(name);
+          const b = await baselineEncoder(name, cfg.embedBatch);
           try {
             models[name] = await heldOutScores(cfg, job, b, name);
           } finally {
