@@ -136,7 +136,7 @@ describe('geolip-train run text-cosent', () => {
     expect(result.data.validation).toMatch(/^STS-B train: 6 pairs \(seeded shuffle, seed 0, fraction 0.25\)$/);
     expect(result.settings).toMatchObject({
       steps: 12,
-      stepsRun: 12,
+      stepsDone: 12,
       batchSize: 18,
       lr: 3e-3,
       trainedParams: result.base.params,

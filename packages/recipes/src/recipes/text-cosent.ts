@@ -343,22 +343,27 @@ async function geometryOf(
   };
 }
 
-/** Mean seconds per step over every call of a (possibly resumed) run, from its metrics file's step records. */
-function secondsPerStep(metricsFile: string): number | null {
-  if (!existsSync(metricsFile)) return null;
+/**
+ * Mean seconds per step over every call of a (possibly resumed) run, and the last step's loss, from its metrics file's
+ * step records (a call that resumes a finished run runs no step).
+ */
+function stepStats(metricsFile: string): { secondsPerStep: number | null; lastLoss: number | null } {
   let total = 0;
   let last = 0;
   let steps = 0;
-  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+  let lastLoss: number | null = null;
+  const lines = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').split('\n') : [];
+  for (const line of lines) {
     if (!line.trim()) continue;
-    const r = JSON.parse(line) as { type?: string; elapsedMs?: number };
+    const r = JSON.parse(line) as { type?: string; elapsedMs?: number; loss?: number };
     if (r.type !== 'step' || typeof r.elapsedMs !== 'number') continue;
     // elapsedMs counts from the start of each call: it drops when a resumed call begins.
     total += r.elapsedMs < last ? r.elapsedMs : r.elapsedMs - last;
     last = r.elapsedMs;
     steps += 1;
+    lastLoss = r.loss ?? null;
   }
-  return steps === 0 ? null : Math.round((total / steps / 1000) * 100) / 100;
+  return { secondsPerStep: steps === 0 ? null : Math.round((total / steps / 1000) * 100) / 100, lastLoss };
 }
 
 const limitPairs = (d: PairDataset, limit: number): PairExample[] => (limit > 0 ? d.pairs.slice(0, limit) : d.pairs);
@@ -540,9 +545,11 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       progress: true,
     });
     const trainSeconds = (performance.now() - trainStart) / 1000;
+    const stats = stepStats(files.metricsFile);
     if (summary.aborted) return job.interrupted(summary, steps);
     job.say(
-      `${NAME}: ${summary.stepsRun} steps in ${trainSeconds.toFixed(0)} s, last loss ${summary.lastLoss.toFixed(4)}; ` +
+      `${NAME}: ${summary.stepsRun} steps in ${trainSeconds.toFixed(0)} s, ` +
+        `last loss ${stats.lastLoss?.toFixed(4) ?? 'n/a'}; ` +
         `chosen: step ${best.step}, validation Spearman ${best.valSpearman}`,
     );
 
@@ -561,7 +568,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       settings: {
         epochs: cfg.epochs,
         steps,
-        stepsRun: summary.stepsRun,
+        stepsDone: summary.step,
         batchSize: cfg.batchSize,
         optimizer: 'AdamW, warmup-cosine',
         lr: cfg.lr,
@@ -571,7 +578,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         freezeEmbeddings: cfg.freezeEmbeddings,
         freezeLayers: cfg.freezeLayers,
         trainedParams: trainer.paramCount(),
-        secondsPerStep: secondsPerStep(files.metricsFile),
+        secondsPerStep: stats.secondsPerStep,
       },
       data: {
         train: `STS-B train: ${nTrain} pairs`,
@@ -587,7 +594,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         evals: [...curve.entries()].sort((x, y) => x[0] - y[0]).map(([step, valSpearman]) => ({ step, valSpearman })),
         chosen: best,
       },
-      lastLoss: summary.lastLoss,
+      lastLoss: stats.lastLoss,
       model: relative(job.out, bestFile),
       departure:
         "the card's CaptionBERT was not fine-tuned on STS; this recipe fine-tunes the distilled student with CoSENT " +
