@@ -1,8 +1,8 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the `geolip-train` CLI
- * (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every recipe runs after a
- * plain install.
+ * text-heads, text-cosent, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the
+ * `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
+ * recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
@@ -12,6 +12,8 @@ export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from '
 export type { TextConsensusConfig } from './recipes/text-consensus.js';
 export { textHeads, parseTextHeadsConfig, SENTIMENT_UNAVAILABLE, TEXT_HEADS_TASKS } from './recipes/text-heads.js';
 export type { HeadTraining, TextHeadsConfig, TextHeadsTask } from './recipes/text-heads.js';
+export { textCosent, parseTextCosentConfig, TEXT_COSENT_BASELINES } from './recipes/text-cosent.js';
+export type { TextCosentConfig } from './recipes/text-cosent.js';
 export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT } from './recipes/fmnist-vit.js';
 export type { FmnistAugment, FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
 export { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './recipes/fmnist-vit-presets.js';

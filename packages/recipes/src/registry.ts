@@ -9,6 +9,7 @@ import { fmnistVit } from './recipes/fmnist-vit.js';
 import { glfm } from './recipes/glfm.js';
 import { mlpStudent } from './recipes/mlp-student.js';
 import { textConsensus } from './recipes/text-consensus.js';
+import { textCosent } from './recipes/text-cosent.js';
 import { textHeads } from './recipes/text-heads.js';
 
 const registry: Record<string, Recipe> = Object.create(null) as Record<string, Recipe>;
@@ -52,6 +53,7 @@ export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
   mlpStudent,
   textConsensus,
   textHeads,
+  textCosent,
   fmnistVit,
   fmnistExport,
   fmnistDavid,

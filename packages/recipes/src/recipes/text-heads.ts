@@ -199,8 +199,8 @@ export function parseTextHeadsConfig(raw: unknown, configDir: string): TextHeads
   };
 }
 
-/** A frozen text encoder as the recipe uses it. */
-interface Encoder {
+/** A frozen text encoder as the recipe uses it (also the text-cosent recipe's baselines). */
+export interface Encoder {
   name: string;
   dim: number;
   /** Identifies the weights, for the embedding cache. */
@@ -241,7 +241,11 @@ async function openEncoder(cfg: TextHeadsConfig, job: RecipeRun): Promise<Encode
 }
 
 /** Unique texts of a split (first-seen order) and each pair's indices into them. */
-function indexTexts(pairs: readonly { a: string; b: string }[]): { texts: string[]; a: Int32Array; b: Int32Array } {
+export function indexTexts(pairs: readonly { a: string; b: string }[]): {
+  texts: string[];
+  a: Int32Array;
+  b: Int32Array;
+} {
   const at = new Map<string, number>();
   const texts: string[] = [];
   const idx = (s: string): number => {
@@ -259,14 +263,14 @@ function indexTexts(pairs: readonly { a: string; b: string }[]): { texts: string
 }
 
 /** Embeddings of one split, `[texts.length, dim]` row-major, read from or written to `<out>/embeddings/<name>`. */
-interface Embedded {
+export interface Embedded {
   data: Float32Array;
   dim: number;
   cached: boolean;
   seconds: number;
 }
 
-async function embedCached(
+export async function embedCached(
   job: RecipeRun,
   encoder: Encoder,
   name: string,
@@ -301,7 +305,7 @@ async function embedCached(
       { encoder: encoder.id, texts_sha256: textsSha, split: name },
     ),
   );
-  job.say(`${NAME}: embedded ${name}: ${texts.length} texts in ${seconds.toFixed(1)} s`);
+  job.say(`${job.name}: embedded ${name}: ${texts.length} texts in ${seconds.toFixed(1)} s`);
   return { data, dim: encoder.dim, cached: false, seconds };
 }
 
@@ -313,7 +317,7 @@ function rows(data: Float32Array, dim: number, idx: ArrayLike<number>): tf.Tenso
 }
 
 /** Cosine of each pair (rows need not be unit). */
-function cosines(data: Float32Array, dim: number, a: Int32Array, b: Int32Array): Float64Array {
+export function cosines(data: Float32Array, dim: number, a: Int32Array, b: Int32Array): Float64Array {
   const out = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) {
     let dot = 0;
@@ -399,7 +403,7 @@ async function saveHead(
   return relative(job.out, file);
 }
 
-const x100 = (v: number): number => Math.round(v * 1e4) / 100;
+export const x100 = (v: number): number => Math.round(v * 1e4) / 100;
 const limited = <T>(xs: T[], limit: number): T[] => (limit > 0 ? xs.slice(0, limit) : xs);
 
 function limitPairs(d: PairDataset, limit: number): PairDataset {
@@ -712,7 +716,8 @@ async function taggingTask(cfg: TextHeadsConfig, job: RecipeRun, enc: Encoder): 
   }
 }
 
-function machine(): Record<string, unknown> {
+/** The machine of a run: CPU model and cores, Node, tfjs and the backend. */
+export function machine(): Record<string, unknown> {
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model.trim() ?? 'unknown',

@@ -10,3 +10,5 @@ export type { CmValidityOptions, GeoDiversityOptions, SpreadLossOptions } from '
 export type { LabelsLike } from './checks.js';
 export { galLoss } from './gal.js';
 export type { GalOptions, GalResult } from './gal.js';
+export { cosentLoss } from './cosent.js';
+export type { CosentOptions, ScoresLike } from './cosent.js';

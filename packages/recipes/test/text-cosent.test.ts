@@ -1,0 +1,248 @@
+// geolip-train run text-cosent end to end on tiny files in the formats of ../shared/data, with a tiny random
+// CaptionEncoder as the base: the split, the loss going down on a fixed set, model selection on the validation slice,
+// the model file loading by its metadata, held-out scores recomputed here, frozen weights, --resume and config errors.
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { spearman } from '@geolip/metrics';
+import { CaptionEncoder, SentenceEmbedder } from '@geolip/text';
+import type { CaptionEncoderConfig } from '@geolip/text';
+import { readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
+import { readWeightsAsync } from '@geolip/train';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { parseTextCosentConfig } from '../src/recipes/text-cosent.js';
+import { expectLoadsByMetadata, runRecipe } from './helpers.js';
+
+const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
+const ACTS = ['runs on the beach', 'sleeps on a couch', 'eats an apple', 'rides a bike'];
+const CONFIG: CaptionEncoderConfig = {
+  vocabSize: 30522,
+  maxPositions: 16,
+  dModel: 16,
+  heads: 2,
+  ffDim: 32,
+  layers: 2,
+  outDim: 8,
+};
+
+let dir: string;
+let baseFile: string;
+
+// STS-B rows: the score grows with the words the two sentences share (0–5).
+const stsRows = (n: number, offset: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const a = ANIMALS[(i + offset) % 6]!;
+    const b = ANIMALS[(i + offset + (i % 3)) % 6]!;
+    const act = ACTS[i % 4]!;
+    const act2 = ACTS[(i + (i % 2)) % 4]!;
+    return { s1: `a ${a} ${act}.`, s2: `the ${b} ${act2}.`, score: (a === b ? 2.5 : 0) + (act === act2 ? 2.5 : 0) };
+  });
+const STS_DEV = stsRows(8, 3);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'geolip-text-cosent-'));
+  const data = join(dir, 'data');
+  for (const d of ['stsb', 'sick', 'mrpc']) await mkdir(join(data, d), { recursive: true });
+  const sts = (rows: ReturnType<typeof stsRows>) =>
+    rows.map((r, i) => `main-captions\tMSRvid\t2012test\t${i}\t${r.score.toFixed(3)}\t${r.s1}\t${r.s2}`).join('\n');
+  await writeFile(join(data, 'stsb', 'sts-train.csv'), sts(stsRows(24, 0)) + '\n');
+  await writeFile(join(data, 'stsb', 'sts-dev.csv'), sts(STS_DEV) + '\n');
+  const sick = Array.from(
+    { length: 6 },
+    (_, i) =>
+      `${i + 1}\ta ${ANIMALS[i % 6]} ${ACTS[i % 4]}\ta ${ANIMALS[(i + 2) % 6]} ${ACTS[(i + 2) % 4]}\t${1 + (i % 5)}.0\tNEUTRAL`,
+  ).join('\n');
+  await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick + '\n');
+  const mrpc = Array.from({ length: 20 }, (_, i) => {
+    const a = ANIMALS[i % 6]!;
+    const same = i % 2 === 0;
+    return `${same ? 1 : 0}\t${i}\t${100 + i}\tthe ${a} ${ACTS[i % 4]} today.\t${same ? `a ${a} ${ACTS[i % 4]}.` : `nothing about ${ANIMALS[(i + 3) % 6]} here.`}`;
+  });
+  await writeFile(
+    join(data, 'mrpc', 'msr_paraphrase_train.txt'),
+    ['Quality\t#1 ID\t#2 ID\t#1 String\t#2 String', ...mrpc].join('\n') + '\n',
+  );
+  // The base: a random tiny CaptionEncoder in the file format SentenceEmbedder reads.
+  const enc = new CaptionEncoder(CONFIG, { seed: 5 });
+  const state = enc.stateDict();
+  const weights = await readWeightsAsync(state);
+  tf.dispose(Object.values(state));
+  enc.dispose();
+  baseFile = join(dir, 'base.safetensors');
+  await writeFile(
+    baseFile,
+    writeSafetensors(
+      weights,
+      writeModelMetadata({
+        type: 'text/caption-encoder',
+        config: CONFIG,
+        extra: { tokenizer: 'bert-base-uncased', maxLength: 16 },
+      }),
+    ),
+  );
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+// 24 pairs: 6 validation, 18 training pairs; batch 18 = every training pair each step (a fixed set).
+const base = () => ({
+  data: 'data',
+  encoder: 'base.safetensors',
+  valFraction: 0.25,
+  epochs: 12,
+  batchSize: 18,
+  lr: 3e-3,
+  warmupSteps: 1,
+  evalEvery: 3,
+  checkpointEvery: 4,
+  embedBatch: 7,
+});
+
+const stepLosses = (file: string): number[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; loss?: number })
+    .filter((r) => r.type === 'step')
+    .map((r) => r.loss!);
+
+function cos(e: Float32Array, d: number, i: number, j: number): number {
+  let s = 0;
+  for (let k = 0; k < d; k++) s += e[i * d + k]! * e[j * d + k]!;
+  return s;
+}
+
+describe('geolip-train run text-cosent', () => {
+  let result: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let first: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    first = await runRecipe('text-cosent', dir, base(), 'run1');
+    result = JSON.parse(await readFile(join(dir, 'run1', 'result.json'), 'utf8'));
+  });
+
+  it('splits STS-B train, trains 12 steps and records the command, machine and settings', () => {
+    expect(first.code).toBe(0);
+    expect(result.recipe).toBe('text-cosent');
+    expect(result.command).toMatch(/^geolip-train run text-cosent --config .*run1\.json --out .*run1$/);
+    expect(result.machine).toMatchObject({ tfjs: '4.22.0', node: process.version });
+    expect(result.data.train).toBe('STS-B train: 18 pairs');
+    expect(result.data.validation).toMatch(/^STS-B train: 6 pairs \(seeded shuffle, seed 0, fraction 0.25\)$/);
+    expect(result.settings).toMatchObject({
+      steps: 12,
+      stepsDone: 12,
+      batchSize: 18,
+      lr: 3e-3,
+      trainedParams: result.base.params,
+    });
+    expect(result.loss).toBe('CoSENT (Su 2022), λ 20');
+    expect(result.departure).toMatch(/not fine-tuned on STS/);
+  });
+
+  it('records how far the chosen model moved: mean cosine to the base and the CV of both', () => {
+    const g = result.geometry;
+    expect(g.sentences).toBe('the 10 sentences of the validation pairs'); // 12 texts, 2 repeated;
+    expect(g.meanCosineToBase).toBeGreaterThan(-1);
+    expect(g.meanCosineToBase).toBeLessThanOrEqual(1);
+    if (result.selection.chosen.step === 0) expect(g.meanCosineToBase).toBeCloseTo(1, 4);
+    expect(g.cv).toBeGreaterThan(0);
+    expect(g.baseCv).toBeGreaterThan(0);
+  });
+
+  it('the CoSENT loss goes down on the fixed training set', () => {
+    const losses = stepLosses(join(dir, 'run1', 'metrics.jsonl'));
+    expect(losses).toHaveLength(12);
+    expect(losses[11]!).toBeLessThan(losses[0]! * 0.9);
+  });
+
+  it('selects on the validation slice: the chosen step has the best validation score', () => {
+    const { base: b, evals, chosen } = result.selection;
+    expect(evals.map((e: { step: number }) => e.step)).toEqual([3, 6, 9, 12]);
+    const best = Math.max(b, ...evals.map((e: { valSpearman: number }) => e.valSpearman));
+    expect(chosen.valSpearman).toBe(best);
+    if (chosen.step > 0) expect(evals.find((e: { step: number }) => e.step === chosen.step).valSpearman).toBe(best);
+  });
+
+  it('writes the chosen model with the metadata contract; fromPretrained loads it by its metadata alone', async () => {
+    const file = join(dir, 'run1', 'cosent.safetensors');
+    const params = await expectLoadsByMetadata(file, 'text/caption-encoder', CaptionEncoder);
+    expect(params).toBe(result.base.params);
+    const meta = readModelMetadata(readSafetensors(readFileSync(file)).metadata);
+    expect(meta.extra).toMatchObject({ recipe: 'text-cosent', step: result.selection.chosen.step, maxLength: 16 });
+  });
+
+  it('held-out STS-B dev Spearman of the chosen model equals one recomputed from its file', async () => {
+    const model = await SentenceEmbedder.fromWeights(join(dir, 'run1', 'cosent.safetensors'));
+    try {
+      const texts = STS_DEV.flatMap((r) => [r.s1, r.s2]);
+      const e = await model.embed(texts);
+      const c = STS_DEV.map((_, i) => cos(e, model.dim, 2 * i, 2 * i + 1));
+      const want =
+        Math.round(
+          spearman(
+            c,
+            STS_DEV.map((r) => r.score),
+          ) * 1e4,
+        ) / 100;
+      expect(result.heldOut['text-cosent'].stsbDev.spearman).toBeCloseTo(want, 6);
+    } finally {
+      model.dispose();
+    }
+    expect(Object.keys(result.heldOut)).toEqual(['text-cosent', 'base']);
+    expect(result.heldOut.base.sickTrial.pairs).toBe(6);
+    expect(result.heldOut.base.mrpcDev.pairs).toBe(2);
+    for (const m of Object.values(result.heldOut) as Record<string, Record<string, number>>[])
+      for (const v of [m.stsbDev!.spearman, m.sickTrial!.spearman, m.mrpcDev!.f1])
+        expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('freezeEmbeddings and freezeLayers keep those weights; --steps then --resume equals a straight run', async () => {
+    const cfg = { ...base(), epochs: 4, heldOut: false, freezeEmbeddings: true, freezeLayers: 1, evalEvery: 1 };
+    const straight = await runRecipe('text-cosent', dir, cfg, 'frozen');
+    expect(straight.code).toBe(0);
+    const r = JSON.parse(await readFile(join(dir, 'frozen', 'result.json'), 'utf8'));
+    expect(r.heldOut).toBeUndefined();
+    const after = readSafetensors(readFileSync(join(dir, 'frozen', 'cosent.safetensors'))).tensors;
+    const before = readSafetensors(readFileSync(baseFile)).tensors;
+    const same = (k: string) =>
+      Buffer.from(toFloat32(after[k]!).buffer).equals(Buffer.from(toFloat32(before[k]!).buffer));
+    if (r.selection.chosen.step > 0) {
+      expect(same('encoder.token_emb.weight')).toBe(true);
+      expect(same('encoder.pos_emb.weight')).toBe(true);
+      expect(same('encoder.layers.0.linear1.weight')).toBe(true);
+      expect(same('encoder.layers.1.linear1.weight')).toBe(false);
+    }
+    // Frozen: the token and position embeddings and layer 0 (in_proj 16·48 + 48, out_proj 16·16 + 16,
+    // linear1 16·32 + 32, linear2 32·16 + 16, two LayerNorms 2·32 = 2,224 parameters).
+    expect(r.settings.trainedParams).toBe(r.base.params - 30522 * 16 - 16 * 16 - 2224);
+    const stopped = await runRecipe('text-cosent', dir, cfg, 'resumed', ['--steps', '2']);
+    expect(stopped.code).toBe(0);
+    const resumed = await runRecipe('text-cosent', dir, cfg, 'resumed', ['--resume']);
+    expect(resumed.code).toBe(0);
+    const r2 = JSON.parse(await readFile(join(dir, 'resumed', 'result.json'), 'utf8'));
+    expect(r2.lastLoss).toBe(r.lastLoss);
+    expect(r2.selection.chosen).toEqual(r.selection.chosen);
+  });
+
+  it('config errors name the field', () => {
+    const parse = (o: object) => () => parseTextCosentConfig({ ...base(), ...o }, dir);
+    expect(parse({ valFraction: 1 })).toThrow(/valFraction/);
+    expect(parse({ batchSize: 1 })).toThrow(/batchSize/);
+    expect(parse({ compare: ['bert'] })).toThrow(/compare\[0\]/);
+    expect(parse({ freezeEmbeddings: 'yes' })).toThrow(/freezeEmbeddings/);
+    expect(parse({ lambda: 20 })).toThrow(/lambda/);
+    expect(parseTextCosentConfig({}, dir)).toMatchObject({
+      encoder: { kind: 'shipped', name: 'geolip-text' },
+      scale: 20,
+      valFraction: 0.1,
+      batchSize: 32,
+      cvTarget: 0.084,
+    });
+  });
+});
