@@ -12,6 +12,15 @@ export type GlfmGateMode = 'relay' | 'convex' | 'bypass';
 /** The gate modes {@link GlfmConfig.gateMode} accepts. */
 export const GLFM_GATE_MODES: readonly GlfmGateMode[] = Object.freeze(['relay', 'convex', 'bypass']);
 
+/**
+ * Where the noisy input x_t reaches the decoder (see {@link GlfmConfig.decoderXt}): not at all, at full resolution,
+ * or at every decoder resolution.
+ */
+export type GlfmDecoderXt = 'none' | 'full' | 'pyramid';
+
+/** The values {@link GlfmConfig.decoderXt} accepts. */
+export const GLFM_DECODER_XT: readonly GlfmDecoderXt[] = Object.freeze(['none', 'full', 'pyramid']);
+
 /** The image sizes the presets are built for: Fashion-MNIST / MNIST (28) and CIFAR (32). */
 export const PRESET_IMAGE_SIZES: readonly number[] = Object.freeze([28, 32]);
 
@@ -54,6 +63,17 @@ export interface GlfmConfig {
    * the card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
    */
   decoderSkips: boolean;
+  /**
+   * [INFER] Where the noisy input x_t itself (the image, not an encoder feature) enters the decoder, each time
+   * through its own 3×3 conv (C → the width there) added to the decoder's features:
+   * - `'none'` (default): the decoder sees only the bottleneck latent (and the skips, if on);
+   * - `'full'`: x_t at full resolution, before the last res block (`decoder.xt_full`, C → c1);
+   * - `'pyramid'`: also x_t average-pooled to 2s and s before the second and first res blocks (`decoder.xt_half`,
+   *   C → c2; `decoder.xt_quarter`, C → Cb).
+   * The card's "the generator never sees the raw encoder features" leaves x_t open, and a velocity ε − x0 needs ε
+   * pixel by pixel: without skips or x_t, v4's loss cannot fall below Var(ε) = 1 (see the README).
+   */
+  decoderXt: GlfmDecoderXt;
   /** Width of one patch, the sphere is S^(patchDim − 1): 16 for S^15 (spec §12.2). */
   patchDim: number;
   /** Anchors per patch (spec §12.2: 16). */
@@ -125,6 +145,7 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     encoderConditioning: false,
     decoderConditioning: true,
     decoderSkips: variant === 'v4',
+    decoderXt: 'none',
     patchDim: 16,
     anchorsPerPatch: 16,
     phases: [0, 1 / 3, 2 / 3],
@@ -248,12 +269,22 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
       `must be one of 'relay', 'convex', 'bypass', got ${JSON.stringify(gateMode) ?? String(gateMode)}`,
     );
   }
+  // Configs written before decoderXt existed have no field: they are 'none'.
+  const decoderXt = (config as Partial<GlfmConfig>).decoderXt ?? 'none';
+  if (!GLFM_DECODER_XT.includes(decoderXt)) {
+    throw new InvalidArgumentError(
+      op,
+      'decoderXt',
+      `must be one of 'none', 'full', 'pyramid', got ${JSON.stringify(decoderXt) ?? String(decoderXt)}`,
+    );
+  }
   if (config.fineAggregate !== 'mean' && config.fineAggregate !== 'max') {
     throw new InvalidArgumentError(op, 'fineAggregate', `must be 'mean' or 'max', got ${String(config.fineAggregate)}`);
   }
   return Object.freeze({
     ...config,
     gateMode,
+    decoderXt,
     levelChannels: [lc[0], lc[1]] as const,
     phases: Object.freeze([...ph]),
   });
@@ -305,7 +336,12 @@ export function glfmParamCount(config: GlfmConfig): GlfmParamBreakdown {
     conv(3, c.channels, c1) + res(c1, c1, ec) + conv(3, c1, c1) + res(c1, c2, ec) + conv(3, c2, c2) + res(c2, cb, ec);
   const dc = c.decoderConditioning;
   const k2 = c.decoderSkips ? 2 : 1; // U-Net skips double the inputs of the decoder's last two res blocks
+  // x_t through a 3×3 conv added before the last res block ('full') or before each of the three ('pyramid').
+  const xt =
+    (c.decoderXt === 'none' ? 0 : conv(3, c.channels, c1)) +
+    (c.decoderXt === 'pyramid' ? conv(3, c.channels, c2) + conv(3, c.channels, cb) : 0);
   const decoder =
+    xt +
     res(cb, c2, dc) +
     conv(3, c2, c2) +
     res(k2 * c2, c1, dc) +

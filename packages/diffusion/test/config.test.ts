@@ -79,6 +79,28 @@ describe('parameter counts', () => {
       expect(glfmParamCount(glfmPreset(v, { imageSize: 28 })).total).toBe(expected[v]);
   });
 
+  it('decoderXt adds one 3×3 conv from x_t per resolution it enters (by hand, 28×28×1 v4 without skips)', () => {
+    // 'full': C=1 → c1=64 (9·64 + 64); 'pyramid' also 1 → c2=128 and 1 → Cb=256.
+    const none = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false }));
+    const full = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false, decoderXt: 'full' }));
+    const pyr = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false, decoderXt: 'pyramid' }));
+    expect(full.decoder - none.decoder).toBe(9 * 64 + 64);
+    expect(pyr.decoder - none.decoder).toBe(9 * 64 + 64 + (9 * 128 + 128) + (9 * 256 + 256));
+    expect([full.total, pyr.total]).toEqual([34_326_529, 34_330_369]);
+    // At 32×32×3 the convs read 3 channels.
+    const full3 = glfmParamCount(glfmPreset('v4', { decoderSkips: false, decoderXt: 'full' }));
+    expect(full3.total - 38_264_195).toBe(27 * 64 + 64);
+  });
+
+  it('decoderXt: default none; configs without the field read as none; anything else throws', () => {
+    expect(glfmPreset('v4').decoderXt).toBe('none');
+    const { decoderXt: _, ...old } = glfmPreset('v4', { imageSize: 28 });
+    expect(validateGlfmConfig(old as never).decoderXt).toBe('none');
+    expect(() => glfmPreset('v4', { decoderXt: 'half' as never })).toThrow(
+      /'decoderXt' must be one of 'none', 'full', 'pyramid', got "half"/,
+    );
+  });
+
   it('v2 at 32×32×3 has the card skip Linear(16384, 16384) = 268,451,840 parameters', () => {
     const v1 = glfmParamCount(glfmPreset('v1'));
     const v2 = glfmParamCount(glfmPreset('v2'));
@@ -102,6 +124,8 @@ describe('parameter counts', () => {
         { imageSize: 32, channels: 3 },
         { encoderConditioning: true, decoderConditioning: false },
         { decoderSkips: v !== 'v4' },
+        { decoderXt: 'full' as const },
+        { decoderXt: 'pyramid' as const, decoderSkips: true },
       ]) {
         const model = new GlfmModel(tinyConfig(v, overrides));
         const parts: Record<string, number> = {};
