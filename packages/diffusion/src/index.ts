@@ -75,5 +75,7 @@ export type {
 } from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
+export { relayRetention, retentionCurve } from './retention.js';
+export type { RelayRetention, RelayRetentionOptions, RetentionLayer } from './retention.js';
 export { EMBEDDING_PRECISIONS, quantizationCv, quantizeEmbeddings } from './quantization.js';
 export type { EmbeddingPrecision, QuantizationCv, QuantizationCvOptions } from './quantization.js';
