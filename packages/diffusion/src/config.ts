@@ -57,17 +57,17 @@ export interface GlfmConfig {
   decoderConditioning: boolean;
   /**
    * U-Net skips: the encoder's full- and half-resolution features are concatenated to the decoder's
-   * input at the same resolution [INFER: on for v4, off for v1–v3]. Without them v4's decoder sees
-   * x_t only through the 1536-value address, which cannot carry the per-pixel noise a velocity needs
-   * (so the loss cannot fall below 1; measured on Fashion-MNIST: stuck at 1.12, see the README), while
-   * the card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
+   * input at the same resolution [INFER: off for every preset]. A **departure** for v4 (the card: "the
+   * generator never sees the raw encoder features"); before `decoderXt` it was v4's only way to learn:
+   * with neither, v4's decoder sees x_t only through the 1536-value address, which cannot carry the
+   * per-pixel noise a velocity needs (the loss stays above 1; measured on Fashion-MNIST: 1.12, see the README).
    */
   decoderSkips: boolean;
   /**
    * [INFER] Where the noisy input x_t itself (the image, not an encoder feature) enters the decoder, each time
    * through its own 3×3 conv (C → the width there) added to the decoder's features:
-   * - `'none'` (default): the decoder sees only the bottleneck latent (and the skips, if on);
-   * - `'full'`: x_t at full resolution, before the last res block (`decoder.xt_full`, C → c1);
+   * - `'none'` (v1–v3 presets): the decoder sees only the bottleneck latent (and the skips, if on);
+   * - `'full'` (v4 preset): x_t at full resolution, before the last res block (`decoder.xt_full`, C → c1);
    * - `'pyramid'`: also x_t average-pooled to 2s and s before the second and first res blocks (`decoder.xt_half`,
    *   C → c2; `decoder.xt_quarter`, C → Cb).
    * The card's "the generator never sees the raw encoder features" leaves x_t open, and a velocity ε − x0 needs ε
@@ -113,8 +113,8 @@ export type GlfmConfigOverrides = Partial<Omit<GlfmConfig, 'variant'>>;
  * (Fashion-MNIST) with `{ imageSize: 28 }`; `overrides` replace any field.
  *
  * @param variant - `'v1' | 'v2' | 'v3' | 'v4'`.
- * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28, `decoderSkips` to
- *   true for v4 only.
+ * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28, `decoderXt` to
+ *   `'full'` for v4 only (`'none'` for v1–v3), `decoderSkips` to false (the skip variant of v4 is a departure).
  * @throws {InvalidArgumentError} On an unknown variant, an image size other than 28 or 32, or an
  *   invalid field (see {@link validateGlfmConfig}).
  *
@@ -144,8 +144,8 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     timeScale: 1000,
     encoderConditioning: false,
     decoderConditioning: true,
-    decoderSkips: variant === 'v4',
-    decoderXt: 'none',
+    decoderSkips: false,
+    decoderXt: variant === 'v4' ? 'full' : 'none',
     patchDim: 16,
     anchorsPerPatch: 16,
     phases: [0, 1 / 3, 2 / 3],

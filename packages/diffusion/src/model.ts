@@ -190,7 +190,8 @@ export interface GlfmForwardResult {
  *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
  *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);
  *                    z = reshape(Linear(g))
- *     v = Decoder(z, cond [, U-Net skips of the encoder])     [B, H, W, C]   (skips: `decoderSkips`, v4's preset)
+ *     v = Decoder(z, cond [, x_t] [, U-Net skips])            [B, H, W, C]   (x_t: `decoderXt`, 'full' in v4's
+ *                                                             preset; skips: `decoderSkips`, a departure for v4)
  *
  * Images are NHWC (`[B, H, W, C]`, the layout of `@geolip/nn`). Parameters are named as registered:
  * `time_embed.*`, `class_embed.weight`, `encoder.*`, `relay.*` / `skip.*` (v1–v3), `coarse_proj.*`,
