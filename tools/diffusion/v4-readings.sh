@@ -21,3 +21,10 @@ for n in "${names[@]}"; do
     cp "$runs/$n.run/samples-v4.png" "$dir/$n-samples.png"
   fi
 done
+# The machine the runs were on (CPU, clock, flags; Node, tfjs versions).
+node --input-type=module -e "
+import { machineInfo } from './tools/perf/machine.mjs';
+import * as tf from '@tensorflow/tfjs-core';
+const m = { ...machineInfo({ tfVersion: tf.version_core }), backend: process.env.BACKEND ?? 'wasm', runs: process.argv.slice(1) };
+console.log(JSON.stringify(m, null, 1));
+" "${names[@]}" > "$dir/machine.json"
