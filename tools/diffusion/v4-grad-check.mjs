@@ -3,7 +3,7 @@
 // and noise) on two backends, compared parameter by parameter (L1 norm of each gradient): issue 23 found that
 // `decoderXt: 'pyramid'` gets a wrong `gen_out.weight` gradient on wasm (every other gradient agrees with cpu).
 //
-//   node tools/diffusion/v4-grad-check.mjs [--xt pyramid] [--backends wasm,cpu] [--out <file.json>]
+//   node tools/diffusion/v4-grad-check.mjs [--xt pyramid] [--skips] [--backends wasm,cpu] [--out <file.json>]
 //
 // Runs itself once per backend (a child process each: one backend per process) and writes the comparison.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     xt: { type: 'string', default: 'pyramid' },
+    skips: { type: 'boolean', default: false },
     backends: { type: 'string', default: 'wasm,cpu' },
     out: { type: 'string' },
     child: { type: 'boolean', default: false },
@@ -35,7 +36,7 @@ if (values.child) {
       groups: 8,
       condDim: 64,
       generatorDim: 256,
-      decoderSkips: false,
+      decoderSkips: values.skips,
       decoderXt: values.xt,
     }),
   );
@@ -49,16 +50,18 @@ if (values.child) {
   const vars = Object.values(weights);
   const { value, grads } = tf.variableGrads(() => flowMatchingLoss(model, x0, labels, { rng: createRng(1) }), vars);
   const l1 = {};
-  vars.forEach((v, i) => {
-    const d = grads[v.name].dataSync();
+  // Asynchronous reads: webgpu in Node cannot read synchronously.
+  for (const [i, v] of vars.entries()) {
+    const d = await grads[v.name].data();
     l1[names[i]] = d.reduce((a, c) => a + Math.abs(c), 0);
-  });
-  process.stdout.write(JSON.stringify({ backend: tf.getBackend(), loss: value.dataSync()[0], l1 }));
+  }
+  const loss = (await value.data())[0];
+  process.stdout.write(JSON.stringify({ backend: tf.getBackend(), loss, l1 }));
 } else {
   const self = fileURLToPath(import.meta.url);
   const runs = values.backends.split(',').map((b) =>
     JSON.parse(
-      execFileSync(process.execPath, [self, '--child', '--xt', values.xt], {
+      execFileSync(process.execPath, [self, '--child', '--xt', values.xt, ...(values.skips ? ['--skips'] : [])], {
         env: { ...process.env, GEOLIP_BACKEND: b },
         stdio: ['ignore', 'pipe', 'ignore'],
         maxBuffer: 1 << 26,
@@ -76,10 +79,13 @@ if (values.child) {
     .filter((r) => !(r.rel <= 1e-3));
   const result = {
     decoderXt: values.xt,
+    decoderSkips: values.skips,
     loss: { [a.backend]: a.loss, [b.backend]: b.loss },
     parameters: Object.keys(a.l1).length,
     differ,
-    command: `node tools/diffusion/v4-grad-check.mjs --xt ${values.xt} --backends ${values.backends}`,
+    command:
+      `node tools/diffusion/v4-grad-check.mjs --xt ${values.xt}${values.skips ? ' --skips' : ''} ` +
+      `--backends ${values.backends}`,
   };
   const text = JSON.stringify(result, null, 1) + '\n';
   if (values.out) {
