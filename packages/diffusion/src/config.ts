@@ -12,6 +12,15 @@ export type GlfmGateMode = 'relay' | 'convex' | 'bypass';
 /** The gate modes {@link GlfmConfig.gateMode} accepts. */
 export const GLFM_GATE_MODES: readonly GlfmGateMode[] = Object.freeze(['relay', 'convex', 'bypass']);
 
+/**
+ * Where the noisy input x_t reaches the decoder (see {@link GlfmConfig.decoderXt}): not at all, at full resolution,
+ * or at every decoder resolution.
+ */
+export type GlfmDecoderXt = 'none' | 'full' | 'pyramid';
+
+/** The values {@link GlfmConfig.decoderXt} accepts. */
+export const GLFM_DECODER_XT: readonly GlfmDecoderXt[] = Object.freeze(['none', 'full', 'pyramid']);
+
 /** The image sizes the presets are built for: Fashion-MNIST / MNIST (28) and CIFAR (32). */
 export const PRESET_IMAGE_SIZES: readonly number[] = Object.freeze([28, 32]);
 
@@ -48,12 +57,23 @@ export interface GlfmConfig {
   decoderConditioning: boolean;
   /**
    * U-Net skips: the encoder's full- and half-resolution features are concatenated to the decoder's
-   * input at the same resolution [INFER: on for v4, off for v1–v3]. Without them v4's decoder sees
-   * x_t only through the 1536-value address, which cannot carry the per-pixel noise a velocity needs
-   * (so the loss cannot fall below 1; measured on Fashion-MNIST: stuck at 1.12, see the README), while
-   * the card's v4 reaches v3's loss. v1–v3 pass a per-pixel bottleneck and train without them.
+   * input at the same resolution [INFER: off for every preset]. A **departure** for v4 (the card: "the
+   * generator never sees the raw encoder features"); before `decoderXt` it was v4's only way to learn:
+   * with neither, v4's decoder sees x_t only through the 1536-value address, which cannot carry the
+   * per-pixel noise a velocity needs (the loss stays above 1; measured on Fashion-MNIST: 1.12, see the README).
    */
   decoderSkips: boolean;
+  /**
+   * [INFER] Where the noisy input x_t itself (the image, not an encoder feature) enters the decoder, each time
+   * through its own 3×3 conv (C → the width there) added to the decoder's features:
+   * - `'none'` (v1–v3 presets): the decoder sees only the bottleneck latent (and the skips, if on);
+   * - `'full'` (v4 preset): x_t at full resolution, before the last res block (`decoder.xt_full`, C → c1);
+   * - `'pyramid'`: also x_t average-pooled to 2s and s before the second and first res blocks (`decoder.xt_half`,
+   *   C → c2; `decoder.xt_quarter`, C → Cb).
+   * The card's "the generator never sees the raw encoder features" leaves x_t open, and a velocity ε − x0 needs ε
+   * pixel by pixel: without skips or x_t, v4's loss cannot fall below Var(ε) = 1 (see the README).
+   */
+  decoderXt: GlfmDecoderXt;
   /** Width of one patch, the sphere is S^(patchDim − 1): 16 for S^15 (spec §12.2). */
   patchDim: number;
   /** Anchors per patch (spec §12.2: 16). */
@@ -93,8 +113,8 @@ export type GlfmConfigOverrides = Partial<Omit<GlfmConfig, 'variant'>>;
  * (Fashion-MNIST) with `{ imageSize: 28 }`; `overrides` replace any field.
  *
  * @param variant - `'v1' | 'v2' | 'v3' | 'v4'`.
- * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28, `decoderSkips` to
- *   true for v4 only.
+ * @param overrides - fields to change; `channels` defaults to 3 at 32 and 1 at 28, `decoderXt` to
+ *   `'full'` for v4 only (`'none'` for v1–v3), `decoderSkips` to false (the skip variant of v4 is a departure).
  * @throws {InvalidArgumentError} On an unknown variant, an image size other than 28 or 32, or an
  *   invalid field (see {@link validateGlfmConfig}).
  *
@@ -124,7 +144,8 @@ export function glfmPreset(variant: GlfmVariant, overrides: GlfmConfigOverrides 
     timeScale: 1000,
     encoderConditioning: false,
     decoderConditioning: true,
-    decoderSkips: variant === 'v4',
+    decoderSkips: false,
+    decoderXt: variant === 'v4' ? 'full' : 'none',
     patchDim: 16,
     anchorsPerPatch: 16,
     phases: [0, 1 / 3, 2 / 3],
@@ -248,12 +269,22 @@ export function validateGlfmConfig(config: GlfmConfig, op = 'validateGlfmConfig'
       `must be one of 'relay', 'convex', 'bypass', got ${JSON.stringify(gateMode) ?? String(gateMode)}`,
     );
   }
+  // Configs written before decoderXt existed have no field: they are 'none'.
+  const decoderXt = (config as Partial<GlfmConfig>).decoderXt ?? 'none';
+  if (!GLFM_DECODER_XT.includes(decoderXt)) {
+    throw new InvalidArgumentError(
+      op,
+      'decoderXt',
+      `must be one of 'none', 'full', 'pyramid', got ${JSON.stringify(decoderXt) ?? String(decoderXt)}`,
+    );
+  }
   if (config.fineAggregate !== 'mean' && config.fineAggregate !== 'max') {
     throw new InvalidArgumentError(op, 'fineAggregate', `must be 'mean' or 'max', got ${String(config.fineAggregate)}`);
   }
   return Object.freeze({
     ...config,
     gateMode,
+    decoderXt,
     levelChannels: [lc[0], lc[1]] as const,
     phases: Object.freeze([...ph]),
   });
@@ -305,7 +336,12 @@ export function glfmParamCount(config: GlfmConfig): GlfmParamBreakdown {
     conv(3, c.channels, c1) + res(c1, c1, ec) + conv(3, c1, c1) + res(c1, c2, ec) + conv(3, c2, c2) + res(c2, cb, ec);
   const dc = c.decoderConditioning;
   const k2 = c.decoderSkips ? 2 : 1; // U-Net skips double the inputs of the decoder's last two res blocks
+  // x_t through a 3×3 conv added before the last res block ('full') or before each of the three ('pyramid').
+  const xt =
+    (c.decoderXt === 'none' ? 0 : conv(3, c.channels, c1)) +
+    (c.decoderXt === 'pyramid' ? conv(3, c.channels, c2) + conv(3, c.channels, cb) : 0);
   const decoder =
+    xt +
     res(cb, c2, dc) +
     conv(3, c2, c2) +
     res(k2 * c2, c1, dc) +

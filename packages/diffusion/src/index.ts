@@ -8,6 +8,7 @@
  */
 export {
   GLFM_CARD_WIDTHS,
+  GLFM_DECODER_XT,
   GLFM_GATE_MODES,
   GLFM_VARIANTS,
   PRESET_IMAGE_SIZES,
@@ -16,12 +17,19 @@ export {
   glfmParamCount,
   validateGlfmConfig,
 } from './config.js';
-export type { GlfmConfig, GlfmConfigOverrides, GlfmGateMode, GlfmParamBreakdown, GlfmVariant } from './config.js';
+export type {
+  GlfmConfig,
+  GlfmConfigOverrides,
+  GlfmDecoderXt,
+  GlfmGateMode,
+  GlfmParamBreakdown,
+  GlfmVariant,
+} from './config.js';
 export { ConstellationRelay, PatchConstellation } from './constellation.js';
 export type { ConstellationRelayOptions, PatchConstellationOptions, RelayOutput } from './constellation.js';
 export { GlfmModel } from './model.js';
 export { GLFM_TYPE, diffusionModels, fromPretrained } from './models.js';
-export type { GlfmForwardResult } from './model.js';
+export type { GlfmEncoderOutput, GlfmForwardResult } from './model.js';
 export {
   FLOW_CONVENTIONS,
   TIME_SAMPLINGS,
@@ -67,5 +75,7 @@ export type {
 } from './analysis.js';
 export { BINDING_CONSTANT } from '@geolip/anchors';
 export { GeolipError, InvalidArgumentError, ShapeError } from '@geolip/geometry';
+export { relayRetention, retentionCurve } from './retention.js';
+export type { RelayRetention, RelayRetentionOptions, RetentionLayer } from './retention.js';
 export { EMBEDDING_PRECISIONS, quantizationCv, quantizeEmbeddings } from './quantization.js';
 export type { EmbeddingPrecision, QuantizationCv, QuantizationCvOptions } from './quantization.js';

@@ -27,6 +27,18 @@ function silu<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
 }
 
+/**
+ * 2×2 average pooling, stride 2, as reshape + mean (`[B, H, W, C]` → `[B, H/2, W/2, C]`, H and W even). tf.avgPool
+ * is avoided: inside the training step on the wasm backend it gave non-finite gradients to unrelated weights.
+ */
+function meanPool2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const rows = tf.mean(tf.reshape(x, [b * (h / 2), 2, w, c]), 1); // [B·H/2, W, C]
+    return tf.reshape(tf.mean(tf.reshape(rows, [b * (h / 2), w / 2, 2, c]), 2), [b, h / 2, w / 2, c]) as tf.Tensor4D;
+  });
+}
+
 /** conv_in → res(c1) → down → res(c1→c2) → down → res(c2→Cb): `[B, H, W, C]` → `[B, H/4, W/4, Cb]`. */
 class Encoder extends Module {
   private readonly convIn: Conv2d;
@@ -75,6 +87,9 @@ class Decoder extends Module {
   private readonly res2: ConvResBlock;
   private readonly normOut: GroupNorm;
   private readonly convOut: Conv2d;
+  private readonly xtQuarter: Conv2d | null = null;
+  private readonly xtHalf: Conv2d | null = null;
+  private readonly xtFull: Conv2d | null = null;
 
   constructor(c: GlfmConfig, seed: InitSeed) {
     super();
@@ -86,17 +101,40 @@ class Decoder extends Module {
     this.res1 = this.addModule('res1', new ConvResBlock(k * c2, c1, opts));
     this.up1 = this.addModule('up1', new Upsample(c1, { seed }));
     this.res2 = this.addModule('res2', new ConvResBlock(k * c1, c1, opts));
+    // x_t enters through a 3×3 conv (C → the width at that resolution) added to the decoder's features.
+    if (c.decoderXt === 'pyramid') {
+      this.xtQuarter = this.addModule(
+        'xt_quarter',
+        new Conv2d(c.channels, c.bottleneckChannels, 3, { padding: 1, seed }),
+      );
+      this.xtHalf = this.addModule('xt_half', new Conv2d(c.channels, c2, 3, { padding: 1, seed }));
+    }
+    if (c.decoderXt !== 'none')
+      this.xtFull = this.addModule('xt_full', new Conv2d(c.channels, c1, 3, { padding: 1, seed }));
     this.normOut = this.addModule('norm_out', new GroupNorm(c.groups, c1));
     this.convOut = this.addModule('conv_out', new Conv2d(c1, c.channels, 3, { padding: 1, seed }));
   }
 
-  forward(z: tf.Tensor4D, cond?: tf.Tensor2D, skips?: readonly [tf.Tensor4D, tf.Tensor4D]): tf.Tensor4D {
+  /**
+   * @param xt - x_t `[B, 4s, 4s, C]` when `decoderXt` is not `'none'` (`'full'`: conv'd and added before the last
+   *   res block; `'pyramid'`: also average-pooled ×4 and ×2, conv'd and added before the first two).
+   */
+  forward(
+    z: tf.Tensor4D,
+    cond?: tf.Tensor2D,
+    skips?: readonly [tf.Tensor4D, tf.Tensor4D],
+    xt?: tf.Tensor4D,
+  ): tf.Tensor4D {
     return tf.tidy(() => {
       const withSkip = (h: tf.Tensor4D, skip: tf.Tensor4D | undefined): tf.Tensor4D =>
         skip ? tf.concat([h, skip], 3) : h;
-      let h = this.res0.forward(z, cond);
-      h = this.res1.forward(withSkip(this.up0.forward(h), skips?.[1]), cond);
-      h = this.res2.forward(withSkip(this.up1.forward(h), skips?.[0]), cond);
+      const plus = (h: tf.Tensor4D, conv: Conv2d | null, x: tf.Tensor4D | undefined): tf.Tensor4D =>
+        conv && x ? (tf.add(h, conv.forward(x)) as tf.Tensor4D) : h;
+      const half = this.xtHalf && xt ? meanPool2(xt) : undefined;
+      const quarter = this.xtQuarter && half ? meanPool2(half) : undefined;
+      let h = this.res0.forward(plus(z, this.xtQuarter, quarter), cond);
+      h = this.res1.forward(withSkip(plus(this.up0.forward(h), this.xtHalf, half), skips?.[1]), cond);
+      h = this.res2.forward(withSkip(plus(this.up1.forward(h), this.xtFull, xt), skips?.[0]), cond);
       return this.convOut.forward(silu(this.normOut.forward(h)));
     });
   }
@@ -116,6 +154,16 @@ class GeneratorBlock extends Module {
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => tf.add(x, this.mlp.forward(this.norm.forward(x))));
   }
+}
+
+/** The encoder's outputs ({@link GlfmModel.encode}): bottleneck features and the full- / half-resolution maps. */
+export interface GlfmEncoderOutput {
+  /** `[B, s, s, Cb]` the encoder output (s = H/4), what the bottleneck reads. */
+  features: tf.Tensor4D;
+  /** `[B, H, W, c1]` the full-resolution feature map (a U-Net skip when `decoderSkips`). */
+  full: tf.Tensor4D;
+  /** `[B, H/2, W/2, c2]` the half-resolution feature map (a U-Net skip when `decoderSkips`). */
+  half: tf.Tensor4D;
 }
 
 /** Everything {@link GlfmModel.forwardDetailed} computes (new tensors, owned by the caller). */
@@ -142,7 +190,8 @@ export interface GlfmForwardResult {
  *     v4 GLFM:       address = [tri_coarse(proj(mean_pixels h)), agg_pixels tri_fine(proj'(h))]
  *                    g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t]);  g = 4 × ResBlock(g);
  *                    z = reshape(Linear(g))
- *     v = Decoder(z, cond [, U-Net skips of the encoder])     [B, H, W, C]   (skips: `decoderSkips`, v4's preset)
+ *     v = Decoder(z, cond [, x_t] [, U-Net skips])            [B, H, W, C]   (x_t: `decoderXt`, 'full' in v4's
+ *                                                             preset; skips: `decoderSkips`, a departure for v4)
  *
  * Images are NHWC (`[B, H, W, C]`, the layout of `@geolip/nn`). Parameters are named as registered:
  * `time_embed.*`, `class_embed.weight`, `encoder.*`, `relay.*` / `skip.*` (v1–v3), `coarse_proj.*`,
@@ -249,41 +298,195 @@ export class GlfmModel extends Module {
     this.assertLive('forward');
     this.checkInputs(op, x, t, labels);
     const c = this.config;
-    const out = tf.tidy(() => {
-      const b = x.shape[0];
-      const s = this.latentSize;
-      const cb = c.bottleneckChannels;
-      const temb = this.timeEmbed.forward(t);
-      const cemb = this.classEmbed.forward(labels);
-      const cond = tf.add(temb, cemb) as tf.Tensor2D;
-      const { features, skips } = this.encoder.forward(x, c.encoderConditioning ? cond : undefined);
-      let latent: tf.Tensor4D;
-      let triangulation: tf.Tensor2D;
-      if (this.relay) {
-        const paths = this.relayPaths(features);
-        triangulation = paths.triangulation;
-        latent = paths.base === null ? paths.constellation : (tf.add(paths.base, paths.constellation) as tf.Tensor4D);
-      } else {
-        const pooled = tf.mean(features, [1, 2]) as tf.Tensor2D;
-        const coarse = this.coarse!.triangulate(this.coarseProj!.forward(pooled));
-        const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
-        const finePix = tf.reshape(this.fine!.triangulate(this.fineProj!.forward(pixels)), [b, s * s, -1]);
-        const fine = (c.fineAggregate === 'mean' ? tf.mean(finePix, 1) : tf.max(finePix, 1)) as tf.Tensor2D;
-        triangulation = tf.concat([coarse, fine], 1);
-        const t2 = tf.reshape(t, [b, 1]);
-        const noiseLevel = tf.concat([t2, tf.sub(1, t2)], 1);
-        let g = this.fuse!.forward(tf.concat([triangulation, temb, cemb, noiseLevel], 1) as tf.Tensor2D);
-        for (const block of this.generator!) g = block.forward(g);
-        latent = tf.reshape(this.genOut!.forward(g), [b, s, s, cb]) as tf.Tensor4D;
-      }
+    return tf.tidy(() => {
+      const cond = c.encoderConditioning ? this.condition(t, labels).cond : undefined;
+      return { ...this.afterEncoder(x, t, labels, this.encoder.forward(x, cond)) };
+    });
+  }
+
+  /**
+   * The encoder stage alone: its bottleneck features `[B, s, s, Cb]` and its full- and half-resolution feature maps
+   * (what U-Net skips would carry). With {@link forwardFromEncoder} it splits {@link forwardDetailed} at the
+   * encoder's output, so a test can differentiate the velocity with respect to each encoder feature map.
+   * @throws {ShapeError} If an input has the wrong shape.
+   */
+  encode(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): GlfmEncoderOutput {
+    this.assertLive('encode');
+    this.checkInputs('GlfmModel.encode', x, t, labels);
+    const c = this.config;
+    return tf.tidy(() => {
+      const { features, skips } = this.encoder.forward(
+        x,
+        c.encoderConditioning ? this.condition(t, labels).cond : undefined,
+      );
+      return { features, full: skips[0], half: skips[1] };
+    });
+  }
+
+  /**
+   * Everything after the encoder, from given encoder outputs ({@link encode}); `x` is x_t, which reaches the decoder
+   * only where {@link GlfmConfig.decoderXt} says. `forwardDetailed(x, …)` equals
+   * `forwardFromEncoder(x, …, encode(x, …))`.
+   * @throws {ShapeError} If an input has the wrong shape.
+   */
+  forwardFromEncoder(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+    encoded: GlfmEncoderOutput,
+  ): GlfmForwardResult {
+    const op = 'GlfmModel.forwardFromEncoder';
+    this.assertLive('forwardFromEncoder');
+    this.checkInputs(op, x, t, labels);
+    const c = this.config;
+    const s = this.latentSize;
+    const [b] = x.shape;
+    const want: [string, tf.Tensor4D, number[]][] = [
+      ['encoded.features', encoded.features, [b, s, s, c.bottleneckChannels]],
+      ['encoded.full', encoded.full, [b, 4 * s, 4 * s, c.levelChannels[0]]],
+      ['encoded.half', encoded.half, [b, 2 * s, 2 * s, c.levelChannels[1]]],
+    ];
+    for (const [name, tensor, shape] of want) {
+      if (!(tensor instanceof tf.Tensor) || tensor.shape.join() !== shape.join())
+        throw new ShapeError(op, name, `[${shape.join(', ')}]`, tensor instanceof tf.Tensor ? tensor.shape : []);
+    }
+    return tf.tidy(() => ({
+      ...this.afterEncoder(x, t, labels, { features: encoded.features, skips: [encoded.full, encoded.half] }),
+    }));
+  }
+
+  /** Time and class embeddings and their sum (inside a tidy of the caller). */
+  private condition(t: tf.Tensor1D, labels: tf.Tensor1D): { temb: tf.Tensor2D; cemb: tf.Tensor2D; cond: tf.Tensor2D } {
+    const temb = this.timeEmbed.forward(t);
+    const cemb = this.classEmbed.forward(labels);
+    return { temb, cemb, cond: tf.add(temb, cemb) as tf.Tensor2D };
+  }
+
+  /**
+   * The bottleneck and the decoder (inside a tidy of the caller). v4 (spec §12.1): ADDRESS from the encoder
+   * features, CONDITION (fuse), GENERATE (blocks → latent → decoder); the decoder receives the encoder's feature maps
+   * only as U-Net skips (`decoderSkips`), x_t only as `decoderXt` asks.
+   */
+  private afterEncoder(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+    encoded: { features: tf.Tensor4D; skips: [tf.Tensor4D, tf.Tensor4D] },
+  ): GlfmForwardResult {
+    const c = this.config;
+    const { features, skips } = encoded;
+    if (this.relay) {
+      const cond = this.condition(t, labels).cond;
+      const paths = this.relayPaths(features);
+      const latent =
+        paths.base === null ? paths.constellation : (tf.add(paths.base, paths.constellation) as tf.Tensor4D);
       const velocity = this.decoder.forward(
         latent,
         c.decoderConditioning ? cond : undefined,
         c.decoderSkips ? skips : undefined,
+        c.decoderXt === 'none' ? undefined : x,
       );
-      return { velocity, features, latent, triangulation };
-    });
-    return out;
+      // tf.tidy keeps returned tensors; an input passed through (features from the caller) is returned as a clone.
+      return { velocity, features: tf.clone(features), latent, triangulation: paths.triangulation };
+    }
+    const triangulation = this.addressOf(features);
+    const { velocity, latent } = this.generateStages(x, t, labels, triangulation, c.decoderSkips ? skips : undefined);
+    return { velocity, features: tf.clone(features), latent, triangulation };
+  }
+
+  /**
+   * v4 stage 1, ADDRESS (spec §12.1): `[tri_coarse(proj(mean_pixels h)) ‖ agg_pixels tri_fine(proj'(h))]` of the
+   * encoder features h.
+   * @param features - `[B, s, s, Cb]` the encoder output ({@link encode}).
+   * @returns `[B, 2·P·K·A]` (1,536 at the card's Cb = 256).
+   * @throws {InvalidArgumentError} For v1–v3 (they have no address). @throws {ShapeError} On a wrong shape.
+   */
+  address(features: tf.Tensor4D): tf.Tensor2D {
+    const op = 'GlfmModel.address';
+    this.assertLive('address');
+    if (this.config.variant !== 'v4') throw new InvalidArgumentError(op, 'variant', `is v4 only, got ${this.variant}`);
+    const s = this.latentSize;
+    const cb = this.config.bottleneckChannels;
+    if (!(features instanceof tf.Tensor) || features.rank !== 4 || features.shape.slice(1).join() !== [s, s, cb].join())
+      throw new ShapeError(
+        op,
+        'features',
+        `[B, ${s}, ${s}, ${cb}]`,
+        features instanceof tf.Tensor ? features.shape : [],
+      );
+    return tf.tidy(() => this.addressOf(features));
+  }
+
+  /**
+   * v4 stages 2 and 3, CONDITION and GENERATE, from the address: `g = Fuse(address ‖ temb ‖ cemb ‖ [t, 1 − t])`,
+   * the generator blocks, `z = reshape(Linear(g))`, `v = Decoder(z, cond)`. No encoder feature map is an argument:
+   * `x` (x_t) is read only where {@link GlfmConfig.decoderXt} says. With `decoderSkips` this is not v4's forward
+   * (the skips are missing) and it throws.
+   * @param x - `[B, H, W, C]` x_t; `t` `[B]`; `labels` `[B]` int32 (as {@link forward}).
+   * @param address - `[B, 2·P·K·A]` ({@link address}).
+   * @returns `{ velocity, latent }` (new tensors, owned by the caller).
+   * @throws {InvalidArgumentError} For v1–v3 or with `decoderSkips`. @throws {ShapeError} On a wrong shape.
+   */
+  generateFromAddress(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+    address: tf.Tensor2D,
+  ): { velocity: tf.Tensor4D; latent: tf.Tensor4D } {
+    const op = 'GlfmModel.generateFromAddress';
+    this.assertLive('generateFromAddress');
+    const c = this.config;
+    if (c.variant !== 'v4') throw new InvalidArgumentError(op, 'variant', `is v4 only, got ${c.variant}`);
+    if (c.decoderSkips)
+      throw new InvalidArgumentError(op, 'decoderSkips', 'must be false (the U-Net skips need the encoder features)');
+    this.checkInputs(op, x, t, labels);
+    const width = this.coarse!.outputDim + this.fine!.outputDim;
+    if (!(address instanceof tf.Tensor) || address.shape.join() !== [x.shape[0], width].join())
+      throw new ShapeError(
+        op,
+        'address',
+        `[${x.shape[0]}, ${width}]`,
+        address instanceof tf.Tensor ? address.shape : [],
+      );
+    return tf.tidy(() => ({ ...this.generateStages(x, t, labels, address, undefined) }));
+  }
+
+  /** v4 ADDRESS (inside a tidy of the caller). */
+  private addressOf(features: tf.Tensor4D): tf.Tensor2D {
+    const c = this.config;
+    const [b, s, , cb] = features.shape;
+    const pooled = tf.mean(features, [1, 2]) as tf.Tensor2D;
+    const coarse = this.coarse!.triangulate(this.coarseProj!.forward(pooled));
+    const pixels = tf.reshape(features, [b * s * s, cb]) as tf.Tensor2D;
+    const finePix = tf.reshape(this.fine!.triangulate(this.fineProj!.forward(pixels)), [b, s * s, -1]);
+    const fine = (c.fineAggregate === 'mean' ? tf.mean(finePix, 1) : tf.max(finePix, 1)) as tf.Tensor2D;
+    return tf.concat([coarse, fine], 1);
+  }
+
+  /** v4 CONDITION + GENERATE (inside a tidy of the caller); `skips` only when `decoderSkips`. */
+  private generateStages(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    labels: tf.Tensor1D,
+    address: tf.Tensor2D,
+    skips: [tf.Tensor4D, tf.Tensor4D] | undefined,
+  ): { velocity: tf.Tensor4D; latent: tf.Tensor4D } {
+    const c = this.config;
+    const b = x.shape[0];
+    const s = this.latentSize;
+    const { temb, cemb, cond } = this.condition(t, labels);
+    const t2 = tf.reshape(t, [b, 1]);
+    const noiseLevel = tf.concat([t2, tf.sub(1, t2)], 1);
+    let g = this.fuse!.forward(tf.concat([address, temb, cemb, noiseLevel], 1) as tf.Tensor2D);
+    for (const block of this.generator!) g = block.forward(g);
+    const latent = tf.reshape(this.genOut!.forward(g), [b, s, s, c.bottleneckChannels]) as tf.Tensor4D;
+    const velocity = this.decoder.forward(
+      latent,
+      c.decoderConditioning ? cond : undefined,
+      skips,
+      c.decoderXt === 'none' ? undefined : x,
+    );
+    return { velocity, latent };
   }
 
   /**

@@ -55,8 +55,10 @@ const V4_BOTTLENECK =
   4 * (2 * 1024 + 1024 * 2048 + 2048 + 2048 * 1024 + 1024) +
   (1024 * 12544 + 12544);
 
-// U-Net skips (v4's preset): res1 takes c2 more inputs (norm, 3×3 conv, 1×1 shortcut), res2 c1 more (norm, 3×3 conv)
-// and gains a 1×1 shortcut (2·c1 → c1) it did not need at 64 → 64.
+// x_t into the decoder at full resolution (decoderXt: 'full', the v4 preset): Conv2d(1, 64, 3).
+const XT_FULL = 9 * 64 + 64;
+// U-Net skips (v4's skip variant, a departure): res1 takes c2 more inputs (norm, 3×3 conv, 1×1 shortcut), res2 c1 more
+// (norm, 3×3 conv) and gains a 1×1 shortcut (2·c1 → c1) it did not need at 64 → 64.
 const SKIPS = 2 * 128 + 9 * 128 * 64 + 128 * 64 + (2 * 64 + 9 * 64 * 64 + (128 * 64 + 64));
 
 describe('parameter counts', () => {
@@ -70,13 +72,40 @@ describe('parameter counts', () => {
       v1: base + RELAY + 1,
       v2: base + RELAY + 1 + (12544 * 12544 + 12544),
       v3: base + RELAY,
-      v4: base + V4_BOTTLENECK + SKIPS,
+      v4: base + V4_BOTTLENECK + XT_FULL,
     };
-    expect(expected).toEqual({ v1: 2_468_226, v2: 159_832_706, v3: 2_468_225, v4: 34_453_313 });
-    expect(glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderSkips: false })).total).toBe(34_325_889);
+    expect(expected).toEqual({ v1: 2_468_226, v2: 159_832_706, v3: 2_468_225, v4: 34_326_529 });
+    expect(glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderXt: 'none' })).total).toBe(34_325_889);
+    // The skip variant (a departure): the U-Net skips instead of x_t.
+    expect(glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderXt: 'none', decoderSkips: true })).total).toBe(
+      34_453_313,
+    );
     expect(glfmParamCount(glfmPreset('v3', { imageSize: 28, decoderSkips: true })).total).toBe(2_468_225 + SKIPS);
     for (const v of ['v1', 'v2', 'v3', 'v4'] as const)
       expect(glfmParamCount(glfmPreset(v, { imageSize: 28 })).total).toBe(expected[v]);
+  });
+
+  it('decoderXt adds one 3×3 conv from x_t per resolution it enters (by hand, 28×28×1 v4 without skips)', () => {
+    // 'full': C=1 → c1=64 (9·64 + 64); 'pyramid' also 1 → c2=128 and 1 → Cb=256.
+    const none = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderXt: 'none' }));
+    const full = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderXt: 'full' }));
+    const pyr = glfmParamCount(glfmPreset('v4', { imageSize: 28, decoderXt: 'pyramid' }));
+    expect(full.decoder - none.decoder).toBe(9 * 64 + 64);
+    expect(pyr.decoder - none.decoder).toBe(9 * 64 + 64 + (9 * 128 + 128) + (9 * 256 + 256));
+    expect([full.total, pyr.total]).toEqual([34_326_529, 34_330_369]);
+    // At 32×32×3 the convs read 3 channels.
+    const full3 = glfmParamCount(glfmPreset('v4', { decoderXt: 'full' }));
+    expect(full3.total - 38_264_195).toBe(27 * 64 + 64);
+  });
+
+  it('decoderXt: full in the v4 preset, none elsewhere; configs without the field read as none; anything else throws', () => {
+    expect(glfmPreset('v4').decoderXt).toBe('full');
+    expect(glfmPreset('v3').decoderXt).toBe('none');
+    const { decoderXt: _, ...old } = glfmPreset('v4', { imageSize: 28 });
+    expect(validateGlfmConfig(old as never).decoderXt).toBe('none');
+    expect(() => glfmPreset('v4', { decoderXt: 'half' as never })).toThrow(
+      /'decoderXt' must be one of 'none', 'full', 'pyramid', got "half"/,
+    );
   });
 
   it('v2 at 32×32×3 has the card skip Linear(16384, 16384) = 268,451,840 parameters', () => {
@@ -85,7 +114,7 @@ describe('parameter counts', () => {
     expect(v2.bottleneck - v1.bottleneck).toBe(16384 * 16384 + 16384);
     expect(v2.bottleneck - v1.bottleneck).toBe(268_451_840);
     expect(v2.total).toBe(270_922_372);
-    expect(glfmParamCount(glfmPreset('v4')).total).toBe(38_264_195 + SKIPS);
+    expect(glfmParamCount(glfmPreset('v4')).total).toBe(38_264_195 + (27 * 64 + 64));
   });
 
   it.skipIf(ONCE).each(['v1', 'v3', 'v4'] as const)('the built %s preset (28×28×1) has the hand-derived count', (v) => {
@@ -101,7 +130,9 @@ describe('parameter counts', () => {
         {},
         { imageSize: 32, channels: 3 },
         { encoderConditioning: true, decoderConditioning: false },
-        { decoderSkips: v !== 'v4' },
+        { decoderSkips: true },
+        { decoderXt: 'full' as const },
+        { decoderXt: 'pyramid' as const, decoderSkips: true },
       ]) {
         const model = new GlfmModel(tinyConfig(v, overrides));
         const parts: Record<string, number> = {};

@@ -85,7 +85,7 @@ describe('U-Net skips (decoderSkips)', () => {
     const y = tf.tensor1d([1, 1], 'int32');
     const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 3) as tf.Tensor4D; // two different images
     const spread = async (skips: boolean): Promise<number> => {
-      const model = new GlfmModel(tinyConfig('v4', { decoderSkips: skips }));
+      const model = new GlfmModel(tinyConfig('v4', { decoderSkips: skips, decoderXt: 'none' }));
       expect(model.config.decoderSkips).toBe(skips);
       // gen_out = 0: the latent is 0 for every input, so only the skips can carry x to the decoder.
       for (const [name, p] of model.namedParameters()) if (name.startsWith('gen_out.')) p.assign(tf.zerosLike(p));
@@ -101,12 +101,18 @@ describe('U-Net skips (decoderSkips)', () => {
     tf.dispose([t, y, x]);
   });
 
-  it('presets: on for v4 only; an override wins; a non-boolean is an InvalidArgumentError', () => {
+  it('presets: skips off everywhere (a departure for v4), x_t into the decoder for v4 only; overrides win', () => {
     expect(['v1', 'v2', 'v3', 'v4'].map((v) => tinyConfig(v as 'v1').decoderSkips)).toEqual([
       false,
       false,
       false,
-      true,
+      false,
+    ]);
+    expect(['v1', 'v2', 'v3', 'v4'].map((v) => tinyConfig(v as 'v1').decoderXt)).toEqual([
+      'none',
+      'none',
+      'none',
+      'full',
     ]);
     expect(tinyConfig('v1', { decoderSkips: true }).decoderSkips).toBe(true);
     expect(() => tinyConfig('v1', { decoderSkips: 1 as unknown as boolean })).toThrow(InvalidArgumentError);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main, RECIPES } from '../src/cli.js';
-import { gridSize, parseGlfmConfig } from '../src/recipes/glfm.js';
+import { gridSize, parseGlfmConfig, readLossCurve } from '../src/recipes/glfm.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { GlfmModel, fromPretrained, glfmParamCount, sample } from '@geolip/diffusion';
 import { frechetDistanceFromFeatures } from '@geolip/metrics';
@@ -126,6 +126,10 @@ describe('geolip-train run glfm', () => {
       expect(result.epochs).toBe(2);
       expect(result.steps).toBe(2 * STEPS_PER_EPOCH); // 2 × floor(32 / 8) (cpu: 2 × floor(8 / 4))
       expect(result.plannedSteps).toBe(result.steps);
+      // The loss curve: one validation loss per epoch (the last one is valFmLoss), windows of training steps.
+      expect(result.lossCurve.val.map((p: { step: number }) => p.step)).toEqual([STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]);
+      expect(result.lossCurve.val[1].loss).toBeCloseTo(result.valFmLoss, 6);
+      expect(result.lossCurve.train.at(-1).step).toBe(result.steps);
       expect(Number.isFinite(result.valFmLoss)).toBe(true);
       expect(result.valFmLoss).toBeGreaterThan(0);
       expect(result.sampler).toBe('euler');
@@ -281,6 +285,41 @@ describe('geolip-train run glfm', () => {
     clf.dispose();
     expect(result.frechetDistance).toBeGreaterThan(0);
     expect(parseGlfmConfig({ variant: 'v1', classifier: 'bundled' }, '/cfg').classifier).toBe('bundled');
+  });
+
+  it('readLossCurve: windows of training losses (a repeated step counts once, the last record), eval losses', () => {
+    const lines = [
+      { type: 'step', step: 1, loss: 4 },
+      { type: 'step', step: 2, loss: 2 },
+      { type: 'eval', step: 2, metrics: { val_fm_loss: 1.5 } },
+      { type: 'step', step: 3, loss: 9 },
+      { type: 'step', step: 3, loss: 3 }, // a resumed run repeats step 3: the last record counts
+      { type: 'checkpoint', step: 3 },
+      { type: 'step', step: 4, loss: 1 },
+      { type: 'step', step: 5, loss: 5 },
+      { type: 'eval', step: 5, metrics: { val_fm_loss: 0.5 } },
+    ];
+    const curve = readLossCurve(lines.map((l) => JSON.stringify(l)).join('\n') + '\n', 2);
+    expect(curve).toEqual({
+      window: 2,
+      train: [
+        { step: 2, loss: 3 },
+        { step: 4, loss: 2 },
+        { step: 5, loss: 5 },
+      ],
+      val: [
+        { step: 2, loss: 1.5 },
+        { step: 5, loss: 0.5 },
+      ],
+    });
+  });
+
+  it('decoderXt passes through modelConfig', () => {
+    const v4 = parseGlfmConfig({ variant: 'v4', modelConfig: { decoderSkips: false, decoderXt: 'full' } }, '/');
+    expect([v4.model.decoderSkips, v4.model.decoderXt]).toEqual([false, 'full']);
+    expect(() => parseGlfmConfig({ variant: 'v4', modelConfig: { decoderXt: 'all' } }, '/')).toThrow(
+      /'modelConfig' is invalid: .*decoderXt/,
+    );
   });
 
   it('modelSize "card" takes the card widths (v1 6.1M, v3 36.6M); gateMode passes through modelConfig', () => {

@@ -220,7 +220,10 @@ export function conv2dComposedGrad(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 
         const [kh, kw, , cout] = ws.shape;
         const [, oh, ow] = dy.shape;
         const dx = tf.conv2dTranspose(dy, ws, [b, h, wd, cin], stride, 'valid');
-        const dyFlat = tf.reshape(dy, [b * oh * ow, cout]) as tf.Tensor2D;
+        // On wasm (tfjs 4.22) a reshape of dy here, disposed when this gradient returns, corrupted dy for its other
+        // consumers (a graph where dy also flows to a matMul's gradient read NaN or garbage; issue 23,
+        // tools/diffusion/v4-grad-check.mjs): there the reshape reads a copy.
+        const dyFlat = tf.reshape(tf.getBackend() === 'wasm' ? tf.add(dy, 0) : dy, [b * oh * ow, cout]) as tf.Tensor2D;
         const taps: tf.Tensor2D[] = [];
         for (let u = 0; u < kh; u++) {
           for (let v = 0; v < kw; v++) {

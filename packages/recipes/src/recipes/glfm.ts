@@ -75,6 +75,7 @@ const MODEL_KEYS = [
   'encoderConditioning',
   'decoderConditioning',
   'decoderSkips',
+  'decoderXt',
   'patchDim',
   'anchorsPerPatch',
   'phases',
@@ -311,6 +312,50 @@ export function readDriftPoints(metricsText: string, stepsPerEpoch: number): Dri
   return [...byStep.entries()]
     .sort((x, y) => x[0] - y[0])
     .map(([step, metrics]) => ({ epoch: step / stepsPerEpoch, metrics }));
+}
+
+/** The loss curve of a run: the training loss averaged over windows of steps, and the validation FM loss. */
+export interface LossCurve {
+  /** Steps per window of `train` (the last window may be shorter). */
+  window: number;
+  /** Mean training loss of each window; `step` is the window's last step. */
+  train: { step: number; loss: number }[];
+  /** `val_fm_loss` of every eval record (the last record of each step). */
+  val: { step: number; loss: number }[];
+}
+
+/**
+ * The loss curve from `metrics.jsonl`: the step records' losses averaged over windows of `window` steps (the last
+ * record of each step counts, so a resumed run's repeated steps count once), and every eval's `val_fm_loss`.
+ */
+export function readLossCurve(metricsText: string, window: number): LossCurve {
+  const steps = new Map<number, number>();
+  const val = new Map<number, number>();
+  for (const line of metricsText.split('\n')) {
+    if (line.trim() === '') continue;
+    const r = JSON.parse(line) as { type?: string; step?: number; loss?: number; metrics?: Record<string, number> };
+    if (typeof r.step !== 'number') continue;
+    if (r.type === 'step' && typeof r.loss === 'number') steps.set(r.step, r.loss);
+    if (r.type === 'eval' && typeof r.metrics?.val_fm_loss === 'number') val.set(r.step, r.metrics.val_fm_loss);
+  }
+  const train: { step: number; loss: number }[] = [];
+  let sum = 0;
+  let count = 0;
+  const sorted = [...steps.entries()].sort((a, b) => a[0] - b[0]);
+  sorted.forEach(([step, loss], i) => {
+    sum += loss;
+    count++;
+    if (count === window || i === sorted.length - 1) {
+      train.push({ step, loss: sum / count });
+      sum = 0;
+      count = 0;
+    }
+  });
+  return {
+    window,
+    train,
+    val: [...val.entries()].sort((a, b) => a[0] - b[0]).map(([step, loss]) => ({ step, loss })),
+  };
 }
 
 /**
@@ -674,6 +719,10 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
     const frechet =
       nSamples >= 2 && nTest >= 2 ? frechetDistanceFromFeatures(real.features, sampleFeatures, real.dim) : Number.NaN;
 
+    // The loss curve: training loss in windows of ~1/20 of the steps, validation loss per epoch.
+    const lossCurve = existsSync(metricsFile)
+      ? readLossCurve(readFileSync(metricsFile, 'utf8'), Math.max(1, Math.round(summary.step / 20)))
+      : null;
     const d = analysis.drift;
     const finalDrift = driftStatistics(d.all.drift);
     const result = {
@@ -690,6 +739,8 @@ async function run(cfg: GlfmRecipeConfig, job: RecipeRun): Promise<number> {
       /** Mean per-sample cosine of predicted and target velocity on the validation images (`velocityCosine`). */
       valVelocityCosine: final.val_velocity_cos,
       lastEval: final,
+      /** Training loss per window of steps and validation FM loss per epoch (`readLossCurve` of metrics.jsonl). */
+      lossCurve,
       analysis: {
         gate: analysis.gate,
         driftMean: d.all.summary.mean,
