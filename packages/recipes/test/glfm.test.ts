@@ -114,8 +114,10 @@ describe('geolip-train run glfm', () => {
     expect(out).toMatch(/glfm {10}class-conditional flow matching/);
   });
 
-  it.each(CPU ? ['v1'] : ['v1', 'v4'])(
-    'trains %s for 2 epochs: per-epoch eval metrics, result.json, the PNG grid, weights',
+  // wasm only: 2 s there, over 120 s on the pure-JS cpu backend of a loaded 2-core machine (the GLFM gradients are
+  // checked on cpu by @geolip/diffusion's own tests).
+  it.skipIf(CPU).each(['v1', 'v4'])(
+    'trains %s for 2 epochs: per-epoch eval metrics, result.json, the PNG grid, weights (wasm only)',
     async (variant) => {
       const r = await run(base(variant), `run-${variant}`);
       expect(r.code, r.stderr + r.stdout).toBe(0);
