@@ -11,6 +11,7 @@
  *
  * Every file is written to a temporary name and renamed (`writeFileAtomic`).
  */
+import { InvalidArgumentError } from '@geolip/geometry';
 import { writeFileAtomic } from '@geolip/io/node';
 
 /** The weight variants a folder can hold: `fp32` → `onnx/model.onnx`, `fp16` → `onnx/model_fp16.onnx`. */
@@ -24,6 +25,11 @@ export function variantFile(variant: ExportVariant): string {
   return variant === 'fp32' ? 'onnx/model.onnx' : 'onnx/model_fp16.onnx';
 }
 
+/** The tensor type of a variant's weights in the graph. */
+export function variantWeightType(variant: ExportVariant): 'float32' | 'float16' {
+  return variant === 'fp16' ? 'float16' : 'float32';
+}
+
 /** One file written by an export. */
 export interface ExportedFile {
   /** Path relative to the folder, with `/`. */
@@ -33,6 +39,34 @@ export interface ExportedFile {
 
 /** A progress line (the CLI prints them on stderr). */
 export type ExportProgress = (line: string) => void;
+
+/** The options every export takes, checked (`op` names the export in the errors). */
+export interface CommonExportOptions {
+  outDir: string;
+  variants: readonly ExportVariant[];
+  onProgress: ExportProgress;
+}
+
+/**
+ * Checks `options` (an object), `options.outDir` (a non-empty path) and `options.variants` (default every variant,
+ * none twice) and fills the defaults.
+ * @throws {InvalidArgumentError} naming the option at fault.
+ */
+export function readCommonOptions(
+  op: string,
+  options: { outDir?: unknown; variants?: readonly ExportVariant[]; onProgress?: ExportProgress },
+): CommonExportOptions {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
+  const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
+  if (typeof outDir !== 'string' || outDir.length === 0)
+    throw new InvalidArgumentError(op, 'options.outDir', 'must be a non-empty path');
+  if (!Array.isArray(variants) || variants.length === 0 || variants.some((v) => !EXPORT_VARIANTS.includes(v)))
+    throw new InvalidArgumentError(op, 'options.variants', `must be a non-empty list of ${EXPORT_VARIANTS.join(', ')}`);
+  if (new Set(variants).size !== variants.length)
+    throw new InvalidArgumentError(op, 'options.variants', 'names a variant twice');
+  return { outDir, variants, onProgress };
+}
 
 /** Writes `data` to `<dir>/<rel>` atomically and records it. */
 export async function writeOne(

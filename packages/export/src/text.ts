@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '@geolip/geometry';
 import { bertTokenizerToJson, captionEncoderOnnxFromFile, loadBertUncasedTokenizer, textModels } from '@geolip/text';
 import type { BertTokenizer } from '@geolip/text';
 
-import { EXPORT_VARIANTS, json, variantFile, writeOne } from './layout.js';
+import { json, readCommonOptions, variantFile, variantWeightType, writeOne } from './layout.js';
 import { textPackageFile } from './require.js';
 import type { ExportProgress, ExportVariant, ExportedFile } from './layout.js';
 
@@ -47,12 +47,7 @@ const OP = 'exportTextModel';
  * @throws {InvalidArgumentError} naming the option at fault; {@link FormatError} from the weights reader.
  */
 export async function exportTextModel(options: ExportTextOptions): Promise<ExportTextResult> {
-  if (options === null || typeof options !== 'object')
-    throw new InvalidArgumentError(OP, 'options', 'must be an object');
-  const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
-  if (typeof outDir !== 'string' || outDir.length === 0)
-    throw new InvalidArgumentError(OP, 'options.outDir', 'must be a non-empty path');
-  checkVariants(OP, variants);
+  const { outDir, variants, onProgress } = readCommonOptions(OP, options);
   let source: string;
   let label: string;
   if (options.weights !== undefined) {
@@ -81,7 +76,7 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
     onProgress(`building the ${v} graph`);
     const model = await captionEncoderOnnxFromFile(source, {
       op: OP,
-      weightType: v === 'fp16' ? 'float16' : 'float32',
+      weightType: variantWeightType(v),
     });
     first ??= model;
     await writeOne(outDir, variantFile(v), model.onnx, files, onProgress);
@@ -146,11 +141,4 @@ export async function exportTextModel(options: ExportTextOptions): Promise<Expor
   );
   await writeOne(outDir, 'special_tokens_map.json', json(specials), files, onProgress);
   return { outDir, files, dim: m.config.outDim, maxLength: m.maxLength, params: m.params };
-}
-
-export function checkVariants(op: string, variants: readonly ExportVariant[]): void {
-  if (!Array.isArray(variants) || variants.length === 0 || variants.some((v) => !EXPORT_VARIANTS.includes(v)))
-    throw new InvalidArgumentError(op, 'options.variants', `must be a non-empty list of ${EXPORT_VARIANTS.join(', ')}`);
-  if (new Set(variants).size !== variants.length)
-    throw new InvalidArgumentError(op, 'options.variants', 'names a variant twice');
 }

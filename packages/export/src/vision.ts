@@ -4,8 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@geolip/geometry';
 import { VISION_ONNX_NAMES, ViTClassifier, vitClassifierFromSafetensors, vitClassifierToOnnx } from '@geolip/vision';
 
-import { checkVariants } from './text.js';
-import { EXPORT_VARIANTS, json, variantFile, writeOne } from './layout.js';
+import { json, readCommonOptions, variantFile, variantWeightType, writeOne } from './layout.js';
 import type { ExportProgress, ExportVariant, ExportedFile } from './layout.js';
 
 /** Options of {@link exportVisionModel}: exactly one of `weights` and `model`. */
@@ -37,12 +36,7 @@ const OP = 'exportVisionModel';
  * @throws {InvalidArgumentError} naming the option at fault; {@link FormatError} for a file that is not a ViT.
  */
 export async function exportVisionModel(options: ExportVisionOptions): Promise<ExportVisionResult> {
-  if (options === null || typeof options !== 'object')
-    throw new InvalidArgumentError(OP, 'options', 'must be an object');
-  const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
-  if (typeof outDir !== 'string' || outDir.length === 0)
-    throw new InvalidArgumentError(OP, 'options.outDir', 'must be a non-empty path');
-  checkVariants(OP, variants);
+  const { outDir, variants, onProgress } = readCommonOptions(OP, options);
   if ((options.weights === undefined) === (options.model === undefined))
     throw new InvalidArgumentError(OP, 'options', 'must give exactly one of weights and model');
   let model: ViTClassifier;
@@ -68,7 +62,7 @@ export async function exportVisionModel(options: ExportVisionOptions): Promise<E
     const files: ExportedFile[] = [];
     for (const v of variants) {
       onProgress(`building the ${v} graph`);
-      const onnx = vitClassifierToOnnx(model, { weightType: v === 'fp16' ? 'float16' : 'float32' });
+      const onnx = vitClassifierToOnnx(model, { weightType: variantWeightType(v) });
       await writeOne(outDir, variantFile(v), onnx, files, onProgress);
     }
     const cfg = model.encoder.config;
