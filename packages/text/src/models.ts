@@ -63,8 +63,9 @@ export const textModels: ModelRegistry = new ModelRegistry('text')
     type: CAPTION_ENCODER_TYPE,
     file: 'geolip-text.safetensors',
     description:
-      'GeoLIP text student bundled with @geolip/text: a CaptionEncoder distilled from the consensus of ' +
-      'use-lite and glove-avg (geolip-train run text-consensus).',
+      'GeoLIP text model bundled with @geolip/text: a CaptionEncoder distilled from the consensus of ' +
+      'use-lite and glove-avg (geolip-train run text-consensus), then fine-tuned with CoSENT on STS-B train ' +
+      '(geolip-train run text-cosent).',
   });
 
 /**

@@ -119,12 +119,21 @@ describe.skipIf(!existsSync(BUNDLED))('loadGeolipText (bundled weights)', () => 
   });
   afterAll(() => emb?.dispose());
 
-  it('loads the shipped student: name, width, parameter count, training metadata', () => {
+  it('loads the shipped model: name, width, parameter count, training metadata', () => {
     expect(emb.name).toBe('geolip-text');
     expect(emb.dim).toBe(100);
     expect(emb.params).toBe(11_081_572);
-    expect(emb.metadata.raw['geolip.recipe']).toBe('text-consensus');
-    expect(emb.metadata.raw['geolip.experts']).toBe('use-lite,glove-avg');
+    // The consensus-distilled student (text-consensus), fine-tuned with CoSENT on STS-B train (text-cosent, issue 22).
+    expect(emb.metadata.raw['geolip.type']).toBe('text/caption-encoder');
+    const extra = JSON.parse(emb.metadata.raw['geolip.extra']!) as Record<string, unknown>;
+    expect(extra).toMatchObject({ recipe: 'text-cosent', step: 324, valSpearman: 76.67, experts: 'use-lite,glove-avg' });
+    expect(extra.base).toMatchObject({
+      id: 'shipped:geolip-text',
+      recipe: 'text-consensus',
+      experts: 'use-lite,glove-avg',
+      steps: 6179,
+      sha256: '68c8c1487b4b837e8551b30922f465be0981ece81188d736b3f9336a688dafaf',
+    });
   });
 
   it('ranks paraphrases above unrelated sentences (STS-B dev pairs scored 5.0 and 0.0)', async () => {
