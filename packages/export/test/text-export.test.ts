@@ -38,7 +38,7 @@ beforeAll(async () => {
   const lines: string[] = [];
   await exportTextModel({ outDir: dir, onProgress: (l) => lines.push(l) });
   expect(lines[0]).toBe('reading shipped geolip-text');
-  tfjs = await loadGeolipText();
+  tfjs = await loadGeolipText({ runtime: 'tfjs' });
   reference = await tfjs.embed(TEXTS);
 });
 

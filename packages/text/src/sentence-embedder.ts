@@ -222,6 +222,15 @@ export async function loadGeolipText(
   if (options === null || typeof options !== 'object')
     throw new InvalidArgumentError(op, 'options', 'must be an object');
   const { runtime: _runtime, ...rest } = options as LoadGeolipTextOrtOptions;
+  const weights = options.weights ?? 'geolip-text';
+  const shipped = textModels.shipped();
+  const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
+  if (entry === undefined)
+    throw new InvalidArgumentError(
+      op,
+      'options.weights',
+      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
+    );
   const choice = await resolveRuntime(op, options.runtime);
   if (choice.runtime === 'ort') {
     const ort = await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort');
@@ -234,15 +243,7 @@ export async function loadGeolipText(
         `options.${key}`,
         `is an option of runtime 'ort', and the runtime is 'tfjs' (${choice.reason}); pass runtime: 'ort'`,
       );
-  const { weights = 'geolip-text', ...tfjsOptions } = rest as LoadGeolipTextOptions;
-  const shipped = textModels.shipped();
-  const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
-  if (entry === undefined)
-    throw new InvalidArgumentError(
-      op,
-      'options.weights',
-      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
-    );
+  const { weights: _weights, ...tfjsOptions } = rest as LoadGeolipTextOptions;
   // Used before initBackend(): choose the best backend now (said once on stderr) instead of tfjs's "No backend".
   const { ensureBackend } = await import('@geolip/nn/backend');
   await ensureBackend(op);
