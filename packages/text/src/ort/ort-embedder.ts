@@ -2,9 +2,9 @@
  * `OrtSentenceEmbedder`: the {@link SentenceEmbedder} contract (`TextEmbedder`: `name`, `dim`, `params`,
  * `maxLength`, `batchSize`, `embed(texts)` → `N × dim` row-major unit rows, `encode`, `similarity`,
  * `similarityPairwise`, `dispose()`) run by onnxruntime-node instead of tfjs. The batching, checks and `encode`'s
- * truncation / normalisation / quantisation are the shared `BatchedSentenceEncoder`'s; this class runs one batch. It runs the
- * ONNX export of a GeoLIP text model ({@link loadGeolipTextOrt}) or any ONNX sentence encoder with a WordPiece
- * `tokenizer.json` ({@link OrtSentenceEmbedder.fromOnnx}; e.g. a transformers.js folder).
+ * truncation / normalisation / quantisation are the shared `BatchedSentenceEncoder`'s; this class runs one batch.
+ * It runs the ONNX export of a GeoLIP text model ({@link loadGeolipTextOrt}) or any ONNX sentence encoder with a
+ * WordPiece `tokenizer.json` ({@link OrtSentenceEmbedder.fromOnnx}; e.g. a transformers.js folder).
  *
  * onnxruntime-node is an optional peer dependency of `@geolip/text`, loaded at run time: install it with
  * `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (the skip stops its install script from fetching the
