@@ -143,9 +143,9 @@ export class OnnxGraphBuilder {
   }
 
   /**
-   * `Gather(table, ids)` along axis 0 of an embedding table `[rows, dim]`: the table as {@link OnnxGraphBuilder.weight},
-   * except under `weightType: 'int8'`: int8 rows with one scale per row; the int8 rows and their scales are gathered,
-   * then `Cast` and multiplied (only the rows looked up are dequantised).
+   * `Gather(table, ids)` along axis 0 of an embedding table `[rows, dim]`: the table as
+   * {@link OnnxGraphBuilder.weight}, except under `weightType: 'int8'`: int8 rows with one scale per row; the int8
+   * rows and their scales are gathered, then `Cast` and multiplied (only the rows looked up are dequantised).
    * @throws {InvalidArgumentError} for a non-finite value, or `dims` that are not 2-D.
    */
   gatherWeight(name: string, dims: readonly number[], data: Float32Array, ids: string): string {
