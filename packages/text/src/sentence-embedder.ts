@@ -231,7 +231,7 @@ export async function loadGeolipText(
       'options.weights',
       `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
     );
-  const choice = await resolveRuntime(op, options.runtime);
+  const choice = await resolveRuntime(op, options.runtime, (options as LoadGeolipTextOrtOptions).device);
   if (choice.runtime === 'ort') {
     const ort = await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort');
     return ort.loadGeolipTextOrt(rest);
@@ -257,7 +257,7 @@ let autoOrtReported = false;
  * The runtime for one `loadGeolipText` call ({@link chooseTextRuntime} with this process's facts), reported through
  * `GEOLIP_LOG`. Outside Node the runtime is always tfjs (onnxruntime-node is a Node package).
  */
-async function resolveRuntime(op: string, option: unknown): Promise<TextRuntimeChoice> {
+async function resolveRuntime(op: string, option: unknown, device: unknown): Promise<TextRuntimeChoice> {
   if (!isNode()) return chooseTextRuntime(op, { option, env: undefined, ortInstalled: () => false, tfjsBackend: null });
   const env = process.env.GEOLIP_RUNTIME;
   const active = tf.getBackend() as string | null | undefined;
@@ -289,7 +289,8 @@ async function resolveRuntime(op: string, option: unknown): Promise<TextRuntimeC
     if (level !== 'silent' && !autoOrtReported) {
       autoOrtReported = true;
       console.error(
-        `[geolip] ${op}: no runtime chosen, using ort (onnxruntime-node ${ort.onnxRuntimeVersion() ?? '?'}, cpu); ` +
+        `[geolip] ${op}: no runtime chosen, using ort (onnxruntime-node ${ort.onnxRuntimeVersion() ?? '?'}, ` +
+          `${device === 'webgpu' ? 'webgpu' : 'cpu'}); ` +
           "pass runtime: 'tfjs' or set GEOLIP_RUNTIME=tfjs for tfjs",
       );
     }
