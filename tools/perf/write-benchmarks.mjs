@@ -449,7 +449,7 @@ if (cpu.runtime) {
   p('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const x of [tfjs, ort])
     p(
-      `| ${x.runtime === 'ort-cpu' ? 'onnxruntime-node cpu (`runtime: ort`)' : 'tfjs wasm (default)'} | ${x.threads} | ` +
+      `| ${x.runtime === 'ort-cpu' ? 'onnxruntime-node cpu (`runtime: ort`; the default where installed)' : 'tfjs wasm (`runtime: tfjs`; the default without onnxruntime-node)'} | ${x.threads} | ` +
         `${fmt(x.sentences_per_s)} | ${fmt(x.min_s)} | ${fmt(x.latency_1_median_ms)} | ${fmt(x.load_s)} |`,
     );
   p();
@@ -457,6 +457,9 @@ if (cpu.runtime) {
     `onnxruntime-node embeds ${fmt(r.ort_speedup)}× as many sentences per second. Both give the same embeddings (max |Δ| < 1e-5,`,
   );
   p('`packages/export/test/text-export.test.ts`). File: `results/perf/cpu/text-runtime.json`.');
+  p('This is why `loadGeolipText()` without a `runtime` runs on onnxruntime-node where it is installed and the work');
+  p('is on the CPU (tfjs otherwise; `GEOLIP_RUNTIME` or an explicit `runtime` chooses): packages/text/README.md,');
+  p('"The runtime". `encode` agrees across the runtimes to 1e-5 (`packages/text/test/runtime-default.test.ts`).');
   p();
 }
 

@@ -17,7 +17,7 @@ const dataDir = process.argv[2] ?? '../shared/data';
 const out = process.argv[3] ?? 'results/text/quantized-stsb.json';
 
 const info = await initBackend({ prefer: ['wasm'], log: (m) => console.error(m) });
-const model = await loadGeolipText();
+const model = await loadGeolipText({ runtime: 'tfjs' }); // the recorded run: tfjs on wasm (ort is the default where installed)
 const [train, dev] = await Promise.all([loadStsb(`${dataDir}/stsb`, 'train'), loadStsb(`${dataDir}/stsb`, 'dev')]);
 const calibrationTexts = [...new Set(train.pairs.flatMap((p) => [p.a, p.b]))];
 const started = performance.now();

@@ -221,7 +221,7 @@ export const builtinModels: Record<string, BuiltinModel> = {
   ...Object.fromEntries(
     Object.entries(textModels.shipped()).map(([name, w]): [string, BuiltinModel] => [
       name,
-      { description: w.description, load: async () => loadGeolipText({ weights: name }) },
+      { description: w.description, load: async () => loadGeolipText({ runtime: 'tfjs', weights: name }) },
     ]),
   ),
   'use-lite': {

@@ -12,7 +12,7 @@ import {
 } from '@geolip/cli';
 import { UsageError } from '@geolip/geometry';
 
-import { EXPORT_VARIANTS, formatBytes } from './layout.js';
+import { DEFAULT_VARIANTS, EXPORT_VARIANTS, formatBytes } from './layout.js';
 import type { ExportVariant } from './layout.js';
 import { exportTextModel } from './text.js';
 import { exportVisionModel } from './vision.js';
@@ -27,18 +27,18 @@ function moduleUrl(): string | undefined {
   }
 }
 
-function parseVariants(cmd: string, value: string | undefined): ExportVariant[] {
-  if (value === undefined) return [...EXPORT_VARIANTS];
+function parseVariants(
+  cmd: string,
+  value: string | undefined,
+  allowed: readonly ExportVariant[] = EXPORT_VARIANTS,
+): ExportVariant[] {
+  if (value === undefined) return [...DEFAULT_VARIANTS];
   const list = value.split(',').map((s) => s.trim());
   for (const v of list)
-    if (!EXPORT_VARIANTS.includes(v as ExportVariant))
-      throw new UsageError(
-        `geolip-export ${cmd}`,
-        `--variants: unknown variant '${v}' (use ${EXPORT_VARIANTS.join(',')})`,
-        {
-          argument: '--variants',
-        },
-      );
+    if (!allowed.includes(v as ExportVariant))
+      throw new UsageError(`geolip-export ${cmd}`, `--variants: unknown variant '${v}' (use ${allowed.join(',')})`, {
+        argument: '--variants',
+      });
   if (new Set(list).size !== list.length)
     throw new UsageError(`geolip-export ${cmd}`, '--variants names a variant twice', { argument: '--variants' });
   return list as ExportVariant[];
@@ -47,12 +47,16 @@ function parseVariants(cmd: string, value: string | undefined): ExportVariant[] 
 const textCommand = defineCommand({
   name: 'text',
   summary: 'export a text model (shipped or a weights file) as a transformers.js folder',
-  usage: '--out <dir> [--weights <file.safetensors> | --shipped <name>] [--variants fp32,fp16]',
+  usage: '--out <dir> [--weights <file.safetensors> | --shipped <name>] [--variants fp32,fp16,q8]',
   options: {
     out: { type: 'string', value: '<dir>', description: 'the folder to write (required).' },
     weights: { type: 'string', value: '<file>', description: 'a text/caption-encoder weights file.' },
     shipped: { type: 'string', value: '<name>', description: 'shipped weights to export. Default: geolip-text.' },
-    variants: { type: 'string', value: '<list>', description: 'weight variants: fp32,fp16 (default both).' },
+    variants: {
+      type: 'string',
+      value: '<list>',
+      description: 'weight variants: fp32,fp16,q8 (default fp32,fp16; q8 = int8 matrices, dtype q8).',
+    },
   },
   async run({ values }, ctx) {
     if (values.out === undefined)
@@ -91,7 +95,7 @@ const visionCommand = defineCommand({
       throw new UsageError('geolip-export vision', '--out <dir> is required', { argument: '--out' });
     if (values.weights === undefined)
       throw new UsageError('geolip-export vision', '--weights <file> is required', { argument: '--weights' });
-    const variants = parseVariants('vision', values.variants);
+    const variants = parseVariants('vision', values.variants, DEFAULT_VARIANTS);
     const { initBackend } = await import('@geolip/nn/backend');
     await startBackend(initBackend, 'cpu', ctx.io);
     const t0 = performance.now();

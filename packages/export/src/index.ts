@@ -3,7 +3,7 @@
  * directory, and the `geolip-export` CLI. The graphs themselves come from the model packages
  * (`captionEncoderToOnnx` in `@geolip/text`, `vitClassifierToOnnx` in `@geolip/vision`) on `@geolip/io`'s ONNX writer.
  */
-export { EXPORT_VARIANTS, formatBytes, variantFile } from './layout.js';
+export { DEFAULT_VARIANTS, EXPORT_VARIANTS, formatBytes, variantFile } from './layout.js';
 export type { ExportProgress, ExportVariant, ExportedFile } from './layout.js';
 export { exportTextModel } from './text.js';
 export type { ExportTextOptions, ExportTextResult } from './text.js';

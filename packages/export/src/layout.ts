@@ -8,26 +8,34 @@
  *     <dir>/special_tokens_map.json
  *     <dir>/onnx/model.onnx         float32 weights
  *     <dir>/onnx/model_fp16.onnx    float16 weights cast to float32 in the graph (`dtype: 'fp16'` in transformers.js)
+ *     <dir>/onnx/model_quantized.onnx  int8 matrices dequantised in the graph (`dtype: 'q8'`; text models, opt-in)
  *
  * Every file is written to a temporary name and renamed (`writeFileAtomic`).
  */
 import { InvalidArgumentError } from '@geolip/geometry';
 import { writeFileAtomic } from '@geolip/io/node';
 
-/** The weight variants a folder can hold: `fp32` → `onnx/model.onnx`, `fp16` → `onnx/model_fp16.onnx`. */
-export type ExportVariant = 'fp32' | 'fp16';
+/**
+ * The weight variants a folder can hold: `fp32` → `onnx/model.onnx`, `fp16` → `onnx/model_fp16.onnx`, `q8` →
+ * `onnx/model_quantized.onnx` (transformers.js's file for `dtype: 'q8'`: the MatMul weights and the token embedding
+ * as int8 with per-column / per-row scales, `DequantizeLinear` in the graph; see `OnnxGraphBuilder` of `@geolip/io`).
+ */
+export type ExportVariant = 'fp32' | 'fp16' | 'q8';
 
 /** Every variant, in the order they are written. */
-export const EXPORT_VARIANTS: readonly ExportVariant[] = Object.freeze(['fp32', 'fp16']);
+export const EXPORT_VARIANTS: readonly ExportVariant[] = Object.freeze(['fp32', 'fp16', 'q8']);
 
-/** The file of a variant, relative to the folder (transformers.js's names for `dtype: 'fp32' | 'fp16'`). */
+/** The variants written when none are named: `fp32` and `fp16` (`q8` is asked for). */
+export const DEFAULT_VARIANTS: readonly ExportVariant[] = Object.freeze(['fp32', 'fp16']);
+
+/** The file of a variant, relative to the folder (transformers.js's names for `dtype: 'fp32' | 'fp16' | 'q8'`). */
 export function variantFile(variant: ExportVariant): string {
-  return variant === 'fp32' ? 'onnx/model.onnx' : 'onnx/model_fp16.onnx';
+  return { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', q8: 'onnx/model_quantized.onnx' }[variant];
 }
 
 /** The tensor type of a variant's weights in the graph. */
-export function variantWeightType(variant: ExportVariant): 'float32' | 'float16' {
-  return variant === 'fp16' ? 'float16' : 'float32';
+export function variantWeightType(variant: ExportVariant): 'float32' | 'float16' | 'int8' {
+  return ({ fp32: 'float32', fp16: 'float16', q8: 'int8' } as const)[variant];
 }
 
 /** One file written by an export. */
@@ -48,8 +56,8 @@ export interface CommonExportOptions {
 }
 
 /**
- * Checks `options` (an object), `options.outDir` (a non-empty path) and `options.variants` (default every variant,
- * none twice) and fills the defaults.
+ * Checks `options` (an object), `options.outDir` (a non-empty path) and `options.variants` (default
+ * {@link DEFAULT_VARIANTS}, none twice) and fills the defaults.
  * @throws {InvalidArgumentError} naming the option at fault.
  */
 export function readCommonOptions(
@@ -58,7 +66,7 @@ export function readCommonOptions(
 ): CommonExportOptions {
   if (options === null || typeof options !== 'object')
     throw new InvalidArgumentError(op, 'options', 'must be an object');
-  const { outDir, variants = EXPORT_VARIANTS, onProgress = () => {} } = options;
+  const { outDir, variants = DEFAULT_VARIANTS, onProgress = () => {} } = options;
   if (typeof outDir !== 'string' || outDir.length === 0)
     throw new InvalidArgumentError(op, 'options.outDir', 'must be a non-empty path');
   if (!Array.isArray(variants) || variants.length === 0 || variants.some((v) => !EXPORT_VARIANTS.includes(v)))

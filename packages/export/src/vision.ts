@@ -37,6 +37,8 @@ const OP = 'exportVisionModel';
  */
 export async function exportVisionModel(options: ExportVisionOptions): Promise<ExportVisionResult> {
   const { outDir, variants, onProgress } = readCommonOptions(OP, options);
+  if (variants.includes('q8'))
+    throw new InvalidArgumentError(OP, 'options.variants', "names 'q8', which is written for text models only");
   if ((options.weights === undefined) === (options.model === undefined))
     throw new InvalidArgumentError(OP, 'options', 'must give exactly one of weights and model');
   let model: ViTClassifier;

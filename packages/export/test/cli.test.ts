@@ -85,7 +85,8 @@ describe('geolip-export', () => {
   it('usage errors: missing --out, an unknown variant, --weights with --shipped, a missing weights file', async () => {
     const cases: [string[], RegExp, number][] = [
       [['text'], /--out <dir> is required/, 1],
-      [['text', '--out', root, '--variants', 'int4'], /unknown variant 'int4'/, 1],
+      [['text', '--out', root, '--variants', 'int4'], /unknown variant 'int4' \(use fp32,fp16,q8\)/, 1],
+      [['vision', '--out', root, '--weights', 'w', '--variants', 'q8'], /unknown variant 'q8' \(use fp32,fp16\)/, 1],
       [['text', '--out', root, '--weights', 'a', '--shipped', 'b'], /give --weights or --shipped, not both/, 1],
       [['text', '--out', root, '--shipped', 'nope'], /'options.shipped' must name shipped weights \(geolip-text/, 1],
       [['vision', '--out', root], /--weights <file> is required/, 1],

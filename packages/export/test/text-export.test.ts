@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 
 import { env, pipeline } from '@huggingface/transformers';
 import { loadGeolipText } from '@geolip/text';
+import { OrtSentenceEmbedder } from '@geolip/text/ort';
 import type { SentenceEmbedder } from '@geolip/text';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +37,9 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 beforeAll(async () => {
   dir = join(mkdtempSync(join(tmpdir(), 'geolip-export-')), 'geolip-text');
   const lines: string[] = [];
-  await exportTextModel({ outDir: dir, onProgress: (l) => lines.push(l) });
+  await exportTextModel({ outDir: dir, variants: ['fp32', 'fp16', 'q8'], onProgress: (l) => lines.push(l) });
   expect(lines[0]).toBe('reading shipped geolip-text');
-  tfjs = await loadGeolipText();
+  tfjs = await loadGeolipText({ runtime: 'tfjs' });
   reference = await tfjs.embed(TEXTS);
 });
 
@@ -111,6 +112,36 @@ describe('exportTextModel (shipped geolip-text)', () => {
     }
     await extractor.dispose();
     await half.dispose();
+  });
+
+  it('q8: onnx/model_quantized.onnx, int8 matrices (DequantizeLinear), a quarter of the size, cosine > 0.99', async () => {
+    const q8 = readFileSync(join(dir, 'onnx', 'model_quantized.onnx'));
+    const fp32 = readFileSync(join(dir, 'onnx', 'model.onnx'));
+    expect(q8.byteLength / fp32.byteLength).toBeLessThan(0.3);
+    expect(q8.includes('DequantizeLinear')).toBe(true);
+    expect(fp32.includes('DequantizeLinear')).toBe(false);
+    const cosines = (rows: Float32Array): number[] =>
+      TEXTS.map((_, i) => {
+        let cos = 0;
+        for (let k = 0; k < tfjs.dim; k++) cos += rows[i * tfjs.dim + k]! * reference[i * tfjs.dim + k]!;
+        return cos;
+      });
+    // onnxruntime-node directly, through the project's ONNX embedder (rows are unit vectors: the graph normalizes)
+    const direct = await OrtSentenceEmbedder.fromOnnx(new Uint8Array(q8), tfjs.tokenizer, {
+      maxLength: tfjs.maxLength,
+      normalize: false,
+    });
+    for (const c of cosines(await direct.embed(TEXTS))) expect(c).toBeGreaterThan(0.99);
+    direct.dispose();
+    // transformers.js with dtype 'q8' picks the same file
+    env.allowRemoteModels = false;
+    env.localModelPath = dirname(dir);
+    const extractor = await pipeline('feature-extraction', basename(dir), { local_files_only: true, dtype: 'q8' });
+    const rows = (await extractor(TEXTS, { pooling: 'none', normalize: false })).data as Float32Array;
+    const c = cosines(rows);
+    for (const x of c) expect(x).toBeGreaterThan(0.99);
+    expect(Math.min(...c)).toBeLessThan(1 - 1e-7); // quantised: close, not equal
+    await extractor.dispose();
   });
 
   it("loadGeolipText({ runtime: 'ort' }) has the same embed contract and values (1e-5)", async () => {

@@ -2,7 +2,15 @@
 // protobuf decoder written here (varint and length-delimited fields only, as the writer emits).
 import { describe, expect, it } from 'vitest';
 
-import { ONNX_DTYPE, OnnxGraphBuilder, encodeVarint, field, modelProto, tensorProto } from '../src/index.js';
+import {
+  ONNX_DTYPE,
+  OnnxGraphBuilder,
+  encodeVarint,
+  field,
+  modelProto,
+  quantizeInt8Symmetric,
+  tensorProto,
+} from '../src/index.js';
 
 type Field = { n: number; wire: number; value: bigint | Uint8Array };
 
@@ -131,9 +139,59 @@ describe('OnnxGraphBuilder', () => {
     expect(() => g.weight('c', [1], Float32Array.of(1))).toThrow(
       "OnnxGraphBuilder.initializer: 'name' 'c' is used twice",
     );
-    expect(() => new OnnxGraphBuilder({ weightType: 'int8' as never })).toThrow(
-      "OnnxGraphBuilder: 'options.weightType' must be 'float32' or 'float16', got int8",
+    expect(() => new OnnxGraphBuilder({ weightType: 'int4' as never })).toThrow(
+      "OnnxGraphBuilder: 'options.weightType' must be 'float32', 'float16' or 'int8', got int4",
     );
+    const q = new OnnxGraphBuilder({ weightType: 'int8' });
+    expect(() => q.matmulWeight('m', [2, 2], Float32Array.of(1, 2, 3))).toThrow(
+      "OnnxGraphBuilder.matmulWeight: 'm' must be a 2-D matrix, got dims [2, 2]",
+    );
+    expect(() => q.gatherWeight('e', [1, 2], Float32Array.of(1, Infinity), 'ids')).toThrow(
+      "OnnxGraphBuilder.gatherWeight: 'e' holds a non-finite value at index 1",
+    );
+  });
+
+  it('quantizeInt8Symmetric: max |w| / 127 per column or per row, round to nearest, all-zero slices scale 1', () => {
+    // [[1, -0.5, 0], [-2, 0.25, 0]]: column maxima 2, 0.5, 0 → scales 2/127, 0.5/127, 1
+    const w = Float32Array.of(1, -0.5, 0, -2, 0.25, 0);
+    const cols = quantizeInt8Symmetric(w, 2, 3, 1);
+    expect(Array.from(cols.scales)).toEqual([2 / 127, 0.5 / 127, 1].map(Math.fround));
+    // 1 / (2/127) = 63.5 → 64 (Math.round: half up); -0.5 → -127; -2 → -127; 0.25 / (0.5/127) = 63.5 → 64
+    expect(Array.from(cols.q)).toEqual([64, -127, 0, -127, 64, 0]);
+    // row maxima 1 and 2
+    const rows = quantizeInt8Symmetric(w, 2, 3, 0);
+    expect(Array.from(rows.scales)).toEqual([1 / 127, 2 / 127].map(Math.fround));
+    expect(Array.from(rows.q)).toEqual([127, -64, 0, -127, 16, 0]);
+    // dequantised, every value is within half a step of the original
+    for (let i = 0; i < 6; i++)
+      expect(Math.abs(cols.q[i]! * cols.scales[i % 3]! - w[i]!)).toBeLessThanOrEqual(cols.scales[i % 3]! / 2);
+  });
+
+  it("weightType 'int8': a MatMul weight is int8 + per-column scales + DequantizeLinear (axis 1); other weights float32", () => {
+    const g = new OnnxGraphBuilder({ weightType: 'int8' });
+    expect(g.matmulWeight('w', [2, 3], Float32Array.of(1, -0.5, 0, -2, 0.25, 0))).toBe('w');
+    expect(g.weight('b', [3], Float32Array.of(1, 2, 3))).toBe('b');
+    g.gatherWeight('emb', [2, 3], Float32Array.of(1, -0.5, 0, -2, 0.25, 0), 'ids');
+    const graph = decode(one(decode(g.encode({ name: 'q', inputs: [], outputs: [] })), 7).value as Uint8Array);
+    const inits = all(graph, 5).map((f) => decode(f.value as Uint8Array));
+    expect(inits.map((t) => [str(one(t, 8)), Number(one(t, 2).value)])).toEqual([
+      ['w_int8', ONNX_DTYPE.INT8],
+      ['w_scale', ONNX_DTYPE.FLOAT],
+      ['w_zero_point', ONNX_DTYPE.INT8],
+      ['b', ONNX_DTYPE.FLOAT],
+      ['emb_int8', ONNX_DTYPE.INT8],
+      ['emb_scale', ONNX_DTYPE.FLOAT],
+    ]);
+    expect([...new Int8Array((one(inits[0]!, 9).value as Uint8Array).slice().buffer)]).toEqual([
+      64, -127, 0, -127, 64, 0,
+    ]);
+    const nodes = all(graph, 1).map((f) => decode(f.value as Uint8Array));
+    expect(nodes.map((n) => str(one(n, 4)))).toEqual(['DequantizeLinear', 'Gather', 'Cast', 'Gather', 'Mul']);
+    const dq = nodes[0]!;
+    expect(all(dq, 1).map(str)).toEqual(['w_int8', 'w_scale', 'w_zero_point']);
+    const axis = decode(one(dq, 5).value as Uint8Array);
+    expect([str(one(axis, 1)), one(axis, 3).value]).toEqual(['axis', 1n]);
+    expect(g.initializerBytes).toBe(6 + 12 + 3 + 12 + 6 + 8);
   });
 
   it('modelProto without metadata has no field 14', () => {

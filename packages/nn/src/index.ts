@@ -50,6 +50,7 @@ export { registerReferenceKernels, unregisterReferenceKernels } from './kernels/
 export { registerReferenceInPlace, unregisterReferenceInPlace } from './kernels/in-place.js';
 export {
   OnnxWeights,
+  onnxEmbedding,
   onnxGelu,
   onnxKeyPaddingBias,
   onnxL2Normalize,

@@ -12,6 +12,8 @@ export const EMBEDDING_PRECISIONS: readonly EmbeddingPrecision[] = ['float32', '
 
 type EmbeddingData = Float32Array | Int8Array | Uint8Array;
 
+const EMBEDDINGS_BRAND = Symbol.for('@geolip/text.Embeddings');
+
 /**
  * `N` embeddings as one row-major typed array, with row views. Why an object rather than `number[][]`: a flat typed
  * array is what the model produces and what a vector store or a `tf.tensor2d(data, shape)` takes, without copying;
@@ -22,6 +24,14 @@ type EmbeddingData = Float32Array | Int8Array | Uint8Array;
  * - `binary` / `ubinary` → `Int8Array` / `Uint8Array` of packed sign bits, `dim` = ⌈embeddingDim / 8⌉ bytes.
  */
 export class Embeddings {
+  /**
+   * `instanceof Embeddings` holds across copies of this class: the ESM and CJS builds, and the `@geolip/text/ort`
+   * bundle (whose `OrtSentenceEmbedder.encode` builds them) each have one. Checked by a registered symbol.
+   */
+  static [Symbol.hasInstance](value: unknown): value is Embeddings {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EMBEDDINGS_BRAND] === true;
+  }
+
   /** Number of embeddings (rows). */
   readonly length: number;
 
@@ -50,6 +60,7 @@ export class Embeddings {
     if (data.length % dim !== 0)
       throw new InvalidArgumentError(op, 'data', `length ${data.length} is not a multiple of dim ${dim}`);
     this.length = data.length / dim;
+    Object.defineProperty(this, EMBEDDINGS_BRAND, { value: true });
   }
 
   /** `[length, dim]`. */

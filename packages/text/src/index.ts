@@ -20,9 +20,14 @@ export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textMo
 export type {
   EncodeOptions,
   EncodeProgress,
+  LoadGeolipTextOptions,
   SentenceEmbedderMetadata,
   SentenceEmbedderOptions,
+  TextEmbedder,
+  TextRuntime,
 } from './sentence-embedder.js';
+export { chooseTextRuntime } from './runtime-choice.js';
+export type { TextRuntimeChoice, TextRuntimeFacts } from './runtime-choice.js';
 export {
   calibrationRanges,
   cosineSimilarity,

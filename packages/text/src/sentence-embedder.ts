@@ -4,25 +4,19 @@
  * {@link loadGeolipText}). It has the shape of `@geolip/bench`'s `Embedder` (`name`, `dim`, `params`, `embed`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
-import { assertFiniteOutput } from '@geolip/geometry/checks';
+import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import type { BinarySource } from '@geolip/io';
 
+import { BatchedSentenceEncoder } from './batched-encoder.js';
+import type { TextEmbedder } from './batched-encoder.js';
 import { CaptionEncoder } from './caption-encoder.js';
-import { assertTextArray } from './check-texts.js';
-import {
-  cosineSimilarity,
-  cosineSimilarityPairwise,
-  Embeddings,
-  EMBEDDING_PRECISIONS,
-  quantizeEmbeddings,
-} from './embeddings.js';
-import type { EmbeddingPrecision, EmbeddingRows, QuantizeOptions } from './embeddings.js';
 import type { CaptionEncoderConfig } from './caption-encoder.js';
 import { CAPTION_ENCODER_TYPE, textModels } from './models.js';
 import type { BertTokenizer } from './tokenizer/bert-tokenizer.js';
 import { bundledAssetPath, loadBertUncasedTokenizer } from './tokenizer/bundled.js';
-import { importUnbundled } from '@geolip/geometry/internal';
+import { importUnbundled, isNode } from '@geolip/geometry/internal';
+import { chooseTextRuntime } from './runtime-choice.js';
+import type { TextRuntimeChoice } from './runtime-choice.js';
 import type { OrtEmbedderOptions, OrtSentenceEmbedder } from './ort/ort-embedder.js';
 
 /**
@@ -48,27 +42,7 @@ export interface SentenceEmbedderOptions {
   tokenizer?: BertTokenizer;
 }
 
-/** What {@link SentenceEmbedder.encode}'s `onProgress` receives after each batch. */
-export interface EncodeProgress {
-  /** Sentences embedded so far. */
-  done: number;
-  /** Sentences in the call. */
-  total: number;
-}
-
-/** Options of {@link SentenceEmbedder.encode} (sentence-transformers' `encode` arguments, in camelCase). */
-export interface EncodeOptions extends QuantizeOptions {
-  /** Sentences per forward pass, for this call. Default: the model's `batchSize` (128). */
-  batchSize?: number;
-  /** L2-normalise each row (after `truncateDim`). Default true. */
-  normalize?: boolean;
-  /** Keep the first `truncateDim` dimensions. Default: all (`dim`). */
-  truncateDim?: number;
-  /** `'float32'` (default), `'int8'`, `'uint8'`, `'binary'` or `'ubinary'`: see {@link quantizeEmbeddings}. */
-  precision?: EmbeddingPrecision;
-  /** Called after each forward pass with the sentences done so far. */
-  onProgress?: (progress: EncodeProgress) => void;
-}
+export type { EncodeOptions, EncodeProgress, TextEmbedder, TextRuntime } from './batched-encoder.js';
 
 /** The metadata keys a weights file carries (written by the text-consensus recipe). */
 export interface SentenceEmbedderMetadata {
@@ -119,7 +93,9 @@ function parseMetadata(
  * model.dispose();
  * ```
  */
-export class SentenceEmbedder {
+export class SentenceEmbedder extends BatchedSentenceEncoder {
+  readonly runtime = 'tfjs' as const;
+  protected readonly opName = 'SentenceEmbedder';
   readonly name: string;
   /** Embedding width (the encoder's `outDim`). */
   readonly dim: number;
@@ -135,6 +111,7 @@ export class SentenceEmbedder {
     metadata: SentenceEmbedderMetadata,
     options: SentenceEmbedderOptions,
   ) {
+    super();
     this.metadata = metadata;
     this.name = options.name ?? metadata.raw['geolip.name'] ?? 'caption-encoder';
     this.dim = model.outputDim;
@@ -182,152 +159,23 @@ export class SentenceEmbedder {
     return new SentenceEmbedder(model, tokenizer, meta, { ...options, batchSize });
   }
 
-  /**
-   * Embeds sentences. Empty strings are allowed (`[CLS] [SEP]` only); sentences longer than `maxLength` word pieces
-   * are truncated. Sentences are batched by token length (fewer pads), and the rows come back in input order.
-   *
-   * @returns `texts.length × dim` row-major float32, each row of unit norm.
-   * @throws {InvalidArgumentError} `texts` not an array, or an element that is not a string or a hole of a sparse
-   *   array (names its index).
-   * @throws {NonFiniteError} naming the model (`error.model` is {@link SentenceEmbedder.name}) when a batch's
-   *   embeddings hold NaN or ±Infinity (e.g. weights loaded with `allowNonFinite`, or that overflow); one pass over
-   *   each batch's values.
-   */
-  async embed(texts: readonly string[]): Promise<Float32Array> {
-    const op = 'SentenceEmbedder.embed';
-    assertTextArray(op, 'texts', texts);
-    return this.forwardRows(op, texts, this.batchSize);
-  }
-
-  /**
-   * Embeds sentences, sentence-transformers style: `encode(sentences, { batchSize, normalize, truncateDim,
-   * precision, onProgress })`. A single string gives one row. Steps, in order: the encoder's unit rows → the first
-   * `truncateDim` dimensions (Matryoshka-style truncation) → L2 normalisation (`normalize`, default true: the rows
-   * are unit vectors, as `embed` gives; false keeps truncated rows as they are) → quantisation to `precision`
-   * ({@link quantizeEmbeddings}: int8 / uint8 ranges from `ranges` or `calibration`, else from these rows).
-   *
-   * @example
-   * ```ts
-   * const model = await loadGeolipText();
-   * const e = await model.encode(['A man is playing the cello.', 'A man seated is playing the cello.']);
-   * e.shape;                       // [2, 100]; e.row(0) is a Float32Array view, e.toArray() a number[][]
-   * model.similarity(e, e)[0][1];  // ≈ 0.9
-   * ```
-   * @throws {InvalidArgumentError} naming the argument: `sentences` not a string or an array of strings, a bad
-   *   option (`batchSize` not a positive integer, `truncateDim` outside [1, dim], an unknown `precision`, a
-   *   non-function `onProgress`). @throws {NonFiniteError} as {@link SentenceEmbedder.embed}.
-   */
-  async encode(sentences: string | readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
-    const op = 'SentenceEmbedder.encode';
-    const texts = typeof sentences === 'string' ? [sentences] : sentences;
-    assertTextArray(op, 'sentences', texts);
-    if (typeof options !== 'object' || options === null)
-      throw new InvalidArgumentError(op, 'options', 'must be an object');
-    const {
-      batchSize = this.batchSize,
-      normalize = true,
-      truncateDim = this.dim,
-      precision = 'float32',
-      onProgress,
-    } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new InvalidArgumentError(op, 'options.batchSize', `must be a positive integer, got ${String(batchSize)}`);
-    if (!Number.isInteger(truncateDim) || truncateDim < 1 || truncateDim > this.dim)
-      throw new InvalidArgumentError(
-        op,
-        'options.truncateDim',
-        `must be an integer in [1, ${this.dim}], got ${String(truncateDim)}`,
-      );
-    if (typeof normalize !== 'boolean')
-      throw new InvalidArgumentError(op, 'options.normalize', `must be a boolean, got ${typeof normalize}`);
-    if (!EMBEDDING_PRECISIONS.includes(precision))
-      throw new InvalidArgumentError(
-        op,
-        'options.precision',
-        `must be one of ${EMBEDDING_PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`,
-      );
-    if (onProgress !== undefined && typeof onProgress !== 'function')
-      throw new InvalidArgumentError(op, 'options.onProgress', 'must be a function');
-    const full = await this.forwardRows(op, texts, batchSize, onProgress);
-    const n = texts.length;
-    const d = truncateDim;
-    let data = full;
-    if (d < this.dim) {
-      data = new Float32Array(n * d);
-      for (let i = 0; i < n; i++) data.set(full.subarray(i * this.dim, i * this.dim + d), i * d);
+  /** One padded batch through the CaptionEncoder: `rows.length × dim` unit rows. */
+  protected async runBatch(rows: readonly (readonly number[])[]): Promise<Float32Array> {
+    const len = Math.max(...rows.map((r) => r.length));
+    const ids = new Int32Array(rows.length * len);
+    const mask = new Float32Array(rows.length * len);
+    rows.forEach((r, i) => {
+      ids.set(r, i * len);
+      mask.fill(1, i * len, i * len + r.length);
+    });
+    const y = tf.tidy(() =>
+      this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])),
+    );
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      y.dispose();
     }
-    if (normalize && d < this.dim) {
-      for (let i = 0; i < n; i++) {
-        const row = data.subarray(i * d, (i + 1) * d);
-        let s = 0;
-        for (let k = 0; k < d; k++) s += row[k]! * row[k]!;
-        const r = Math.sqrt(s);
-        if (r > 0) for (let k = 0; k < d; k++) row[k]! /= r;
-      }
-    }
-    const floats = new Embeddings(data, d);
-    if (precision === 'float32') return floats;
-    const quantize: QuantizeOptions = {};
-    if (options.ranges !== undefined) quantize.ranges = options.ranges;
-    if (options.calibration !== undefined) quantize.calibration = options.calibration;
-    return quantizeEmbeddings(floats, precision, quantize);
-  }
-
-  /**
-   * Cosine similarity of every row of `a` with every row of `b` (default `a`), as sentence-transformers'
-   * `model.similarity`: see {@link cosineSimilarity} (float and int8 rows as numbers, packed binary rows as sign
-   * vectors).
-   */
-  similarity(a: EmbeddingRows, b: EmbeddingRows = a): number[][] {
-    return cosineSimilarity(a, b);
-  }
-
-  /** Row i of `a` against row i of `b`, for every i (sentence-transformers' `similarity_pairwise`). */
-  similarityPairwise(a: EmbeddingRows, b: EmbeddingRows): number[] {
-    return cosineSimilarityPairwise(a, b);
-  }
-
-  /** The forward passes: `texts.length × dim` unit rows in input order, batched by token length. */
-  private async forwardRows(
-    op: string,
-    texts: readonly string[],
-    batchSize: number,
-    onProgress?: (progress: EncodeProgress) => void,
-  ): Promise<Float32Array> {
-    const n = texts.length;
-    const out = new Float32Array(n * this.dim);
-    const encoded = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }).inputIds);
-    const order = Array.from(encoded.keys()).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
-    for (let s = 0; s < n; s += batchSize) {
-      const rows = order.slice(s, s + batchSize);
-      const len = Math.max(...rows.map((r) => encoded[r]!.length));
-      const ids = new Int32Array(rows.length * len);
-      const mask = new Float32Array(rows.length * len);
-      rows.forEach((r, i) => {
-        ids.set(encoded[r]!, i * len);
-        mask.fill(1, i * len, i * len + encoded[r]!.length);
-      });
-      const y = tf.tidy(() =>
-        this.model.forward(tf.tensor2d(ids, [rows.length, len], 'int32'), tf.tensor2d(mask, [rows.length, len])),
-      );
-      let data: Float32Array;
-      try {
-        data = (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
-      try {
-        assertFiniteOutput(op, this.name, 'embedding', data);
-      } catch (e) {
-        // Report the flat index in the output (input order), not in the batch (sorted by length).
-        if (!(e instanceof NonFiniteError)) throw e;
-        const at = rows[Math.floor(e.firstIndex / this.dim)]! * this.dim + (e.firstIndex % this.dim);
-        throw new NonFiniteError(op, 'embedding', e.count, at, { model: this.name });
-      }
-      rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
-      onProgress?.({ done: Math.min(s + batchSize, n), total: n });
-    }
-    return out;
   }
 
   /** Frees the model's weights. */
@@ -336,59 +184,118 @@ export class SentenceEmbedder {
   }
 }
 
+/** Options of `loadGeolipText()` without `runtime` (or `runtime: 'tfjs'`): the ones both runtimes take. */
+export interface LoadGeolipTextOptions extends SentenceEmbedderOptions {
+  /** A name of `textModels.shipped()`. Default `geolip-text`. */
+  weights?: string;
+}
+
 /**
  * The GeoLIP text student bundled with this package (`weights/geolip-text.safetensors`, fp16): a CaptionEncoder
  * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe (see the
  * README for its config, its training run and its benchmark numbers). Node only; in a browser, pass the file's
  * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
  * `BertTokenizer.fromFile(vocabUrl)`. `options.weights` names another file of `textModels.shipped()` (default
- * `geolip-text`). With `options.runtime: 'ort'` the same weights run on onnxruntime-node instead (an optional peer;
- * `device: 'cpu' | 'webgpu'`), returning an `OrtSentenceEmbedder` with the same `embed` contract (`@geolip/text/ort`).
+ * `geolip-text`).
+ *
+ * **The runtime.** `runtime: 'tfjs'` returns a `SentenceEmbedder` (tfjs tensors underneath: the model is
+ * `embedder.model`); `runtime: 'ort'` runs the same weights on onnxruntime-node (an optional peer; `device: 'cpu' |
+ * 'webgpu'`, `threads`), returning an `OrtSentenceEmbedder` (`@geolip/text/ort`). Without `runtime`,
+ * `GEOLIP_RUNTIME` (`tfjs`, `ort`, `auto`) decides, else the rule of {@link chooseTextRuntime}: `'ort'` in Node when
+ * onnxruntime-node is installed and no GPU tfjs backend was chosen (4.4× faster than tfjs-wasm on the 2-core CPU
+ * machine), else `'tfjs'`. An automatic choice of `'ort'` is said in one `[geolip]` line on stderr, once per process
+ * (`GEOLIP_LOG=silent` hides it; `GEOLIP_LOG=debug` also says why tfjs was chosen). Both return a
+ * {@link TextEmbedder}: `embed`, `encode`, `similarity`, `similarityPairwise`, the same values to 1e-5.
  * @throws {InvalidArgumentError} naming `options.weights` when it is not a shipped name (the value is described
- *   briefly, never printed whole). @throws {BackendError} when no backend is active and none can be initialized.
- *   Without `initBackend()` the best available backend is chosen (wasm in Node) and named once on stderr.
+ *   briefly, never printed whole), `options.runtime` or `GEOLIP_RUNTIME` for an unknown runtime, `options.device` /
+ *   `options.threads` when the runtime is tfjs. @throws {BackendError} when no tfjs backend is active and none can be
+ *   initialized, or `'ort'` was asked for and onnxruntime-node is missing (the message says how to install it).
+ *   Without `initBackend()` the best available tfjs backend is chosen (wasm in Node) and named once on stderr.
  */
 export async function loadGeolipText(options: LoadGeolipTextOrtOptions): Promise<OrtSentenceEmbedder>;
+export async function loadGeolipText(options: LoadGeolipTextOptions & { runtime: 'tfjs' }): Promise<SentenceEmbedder>;
+export async function loadGeolipText(options?: LoadGeolipTextOptions & { runtime?: undefined }): Promise<TextEmbedder>;
 export async function loadGeolipText(
-  options?: SentenceEmbedderOptions & { weights?: string; runtime?: 'tfjs' },
-): Promise<SentenceEmbedder>;
-export async function loadGeolipText(
-  options: (SentenceEmbedderOptions & { weights?: string; runtime?: 'tfjs' }) | LoadGeolipTextOrtOptions = {},
-): Promise<SentenceEmbedder | OrtSentenceEmbedder> {
-  // --- runtime hook (issue 25): `runtime: 'ort'` runs the same weights on onnxruntime-node (`@geolip/text/ort`).
-  if (options !== null && typeof options === 'object' && options.runtime === 'ort') {
-    const { runtime: _runtime, ...ortOptions } = options;
-    const ort = await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort');
-    return ort.loadGeolipTextOrt(ortOptions);
-  }
-  if (options !== null && typeof options === 'object' && options.runtime !== undefined && options.runtime !== 'tfjs')
-    throw new InvalidArgumentError(
-      'loadGeolipText',
-      'options.runtime',
-      `must be 'tfjs' or 'ort', got ${describeValue(options.runtime)}`,
-    );
-  // --- end of the runtime hook
-  const {
-    weights = 'geolip-text',
-    runtime: _tfjs,
-    ...rest
-  } = options as SentenceEmbedderOptions & {
-    weights?: string;
-    runtime?: 'tfjs';
-  };
+  options: (LoadGeolipTextOptions & { runtime?: 'tfjs' }) | LoadGeolipTextOrtOptions = {},
+): Promise<TextEmbedder> {
+  const op = 'loadGeolipText';
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(op, 'options', 'must be an object');
+  const { runtime: _runtime, ...rest } = options as LoadGeolipTextOrtOptions;
+  const weights = options.weights ?? 'geolip-text';
   const shipped = textModels.shipped();
   const entry = typeof weights === 'string' && Object.hasOwn(shipped, weights) ? shipped[weights] : undefined;
   if (entry === undefined)
     throw new InvalidArgumentError(
-      'loadGeolipText',
+      op,
       'options.weights',
       `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(weights)}`,
     );
+  const choice = await resolveRuntime(op, options.runtime, (options as LoadGeolipTextOrtOptions).device);
+  if (choice.runtime === 'ort') {
+    const ort = await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort');
+    return ort.loadGeolipTextOrt(rest);
+  }
+  for (const key of ['device', 'threads'] as const)
+    if ((options as Partial<LoadGeolipTextOrtOptions>)[key] !== undefined)
+      throw new InvalidArgumentError(
+        op,
+        `options.${key}`,
+        `is an option of runtime 'ort', and the runtime is 'tfjs' (${choice.reason}); pass runtime: 'ort'`,
+      );
+  const { weights: _weights, ...tfjsOptions } = rest as LoadGeolipTextOptions;
   // Used before initBackend(): choose the best backend now (said once on stderr) instead of tfjs's "No backend".
   const { ensureBackend } = await import('@geolip/nn/backend');
-  await ensureBackend('loadGeolipText');
-  const path = await bundledAssetPath('loadGeolipText', 'weights', entry.file);
-  return SentenceEmbedder.fromWeights(path, { name: weights, ...rest });
+  await ensureBackend(op);
+  const path = await bundledAssetPath(op, 'weights', entry.file);
+  return SentenceEmbedder.fromWeights(path, { name: weights, ...tfjsOptions });
+}
+
+let autoOrtReported = false;
+
+/**
+ * The runtime for one `loadGeolipText` call ({@link chooseTextRuntime} with this process's facts), reported through
+ * `GEOLIP_LOG`. Outside Node the runtime is always tfjs (onnxruntime-node is a Node package).
+ */
+async function resolveRuntime(op: string, option: unknown, device: unknown): Promise<TextRuntimeChoice> {
+  if (!isNode()) return chooseTextRuntime(op, { option, env: undefined, ortInstalled: () => false, tfjsBackend: null });
+  const env = process.env.GEOLIP_RUNTIME;
+  const active = tf.getBackend() as string | null | undefined;
+  const tfjsBackend = active || process.env.GEOLIP_BACKEND?.trim().toLowerCase() || null;
+  // `@geolip/text/ort` (Node-only) says whether onnxruntime-node resolves, without loading its native binding.
+  const ort =
+    option === undefined ? await importUnbundled<typeof import('./ort/index.js')>('@geolip/text/ort') : undefined;
+  const choice = chooseTextRuntime(op, {
+    option,
+    env,
+    tfjsBackend,
+    ortInstalled: () => ort?.onnxRuntimeVersion() != null,
+  });
+  const { resolveLogLevel } = await import('@geolip/geometry/backend');
+  const level = resolveLogLevel(op);
+  if (choice.source !== 'auto') {
+    if (level === 'debug') console.error(`[geolip] ${op}: runtime ${choice.runtime} (${choice.reason})`);
+    return choice;
+  }
+  if (choice.runtime === 'ort' && ort !== undefined) {
+    try {
+      ort.loadOnnxRuntime(op);
+    } catch (e) {
+      // Installed but unusable (e.g. no native binding for this platform): tfjs, and say why.
+      const reason = (e as Error).message;
+      if (level !== 'silent') console.error(`[geolip] ${reason}; using tfjs`);
+      return { runtime: 'tfjs', source: 'auto', reason };
+    }
+    if (level !== 'silent' && !autoOrtReported) {
+      autoOrtReported = true;
+      console.error(
+        `[geolip] ${op}: no runtime chosen, using ort (onnxruntime-node ${ort.onnxRuntimeVersion() ?? '?'}, ` +
+          `${device === 'webgpu' ? 'webgpu' : 'cpu'}); ` +
+          "pass runtime: 'tfjs' or set GEOLIP_RUNTIME=tfjs for tfjs",
+      );
+    }
+  } else if (level === 'debug') console.error(`[geolip] ${op}: runtime tfjs (${choice.reason})`);
+  return choice;
 }
 
 /** A short description of any value for an error message: a string (cut at 80 characters), a type and a size. */

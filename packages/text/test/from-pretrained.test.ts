@@ -37,7 +37,7 @@ describe('fromPretrained on the shipped text model', () => {
     const { tensors } = readSafetensors(bytes);
     const model = await fromPretrained<CaptionEncoder>(path);
     expect(model).toBeInstanceOf(CaptionEncoder);
-    const old = await loadGeolipText();
+    const old = await loadGeolipText({ runtime: 'tfjs' });
     const direct = new CaptionEncoder(model.config);
     direct.loadWeights(bytes);
     const [a, b, c] = [model.stateDict(), old.model.stateDict(), direct.stateDict()];

@@ -73,7 +73,13 @@ describe('issue 26: text public API errors', () => {
         "import { loadGeolipText } from '@geolip/text'; import * as tf from '@tensorflow/tfjs-core';" +
         "const model = await loadGeolipText(); const e = await model.encode(['A dog runs.', 'A dog is running.']);" +
         'console.log(JSON.stringify({ backend: tf.getBackend(), shape: e.shape, cos: model.similarity(e)[0][1] }));';
-      const env: Record<string, string | undefined> = { ...process.env, GEOLIP_WASM_THREADS: '1' };
+      // GEOLIP_RUNTIME=tfjs: onnxruntime-node is installed here, so without it the runtime would be 'ort'
+      // (test/runtime-default.test.ts); this test is about the tfjs backend chosen without initBackend().
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        GEOLIP_WASM_THREADS: '1',
+        GEOLIP_RUNTIME: 'tfjs',
+      };
       delete env.GEOLIP_BACKEND;
       delete env.GEOLIP_LOG;
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {

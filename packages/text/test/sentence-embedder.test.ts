@@ -115,7 +115,7 @@ const BUNDLED = join(__dirname, '..', 'weights', 'geolip-text.safetensors');
 describe.skipIf(!existsSync(BUNDLED))('loadGeolipText (bundled weights)', () => {
   let emb: SentenceEmbedder;
   beforeAll(async () => {
-    emb = await loadGeolipText();
+    emb = await loadGeolipText({ runtime: 'tfjs' });
   });
   afterAll(() => emb?.dispose());
 

@@ -11,5 +11,5 @@ export {
   valueInfo,
 } from './proto.js';
 export type { OnnxAttribute, OnnxDtype, OnnxModelOptions, OnnxTensorData } from './proto.js';
-export { OnnxGraphBuilder } from './graph-builder.js';
+export { OnnxGraphBuilder, quantizeInt8Symmetric } from './graph-builder.js';
 export type { OnnxOpOptions, OnnxValueSpec, OnnxWeightType } from './graph-builder.js';

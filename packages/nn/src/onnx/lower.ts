@@ -74,11 +74,21 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
   return out;
 }
 
-/** A PyTorch-layout matrix `[out, in]` stored transposed as `<name>_T` `[in, out]`, for `MatMul(x, W_T)`. */
+/**
+ * A PyTorch-layout matrix `[out, in]` stored transposed as `<name>_T` `[in, out]`, for `MatMul(x, W_T)` (int8 with
+ * per-column scales under the builder's `weightType: 'int8'`).
+ */
 export function onnxParamT(g: OnnxGraphBuilder, w: OnnxWeights, name: string): string {
   const { shape, data } = w.get(name);
   if (shape.length !== 2) throw new FormatError(w.op, 'model', `parameter '${name}' is not 2-D`);
-  return g.weight(`${name}_T`, [shape[1]!, shape[0]!], transpose2d(data, shape[0]!, shape[1]!));
+  return g.matmulWeight(`${name}_T`, [shape[1]!, shape[0]!], transpose2d(data, shape[0]!, shape[1]!));
+}
+
+/** The rows of embedding table `name` (`[vocab, dim]`) at `ids` (int64, any shape): `Gather` on axis 0. */
+export function onnxEmbedding(g: OnnxGraphBuilder, w: OnnxWeights, name: string, ids: string): string {
+  const { shape, data } = w.get(name);
+  if (shape.length !== 2) throw new FormatError(w.op, 'model', `parameter '${name}' is not 2-D`);
+  return g.gatherWeight(name, shape, data, ids);
 }
 
 /** `Linear` (`<prefix>.weight`, optional `<prefix>.bias`) on the last axis. */

@@ -439,7 +439,7 @@ const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 
 async function openBase(cfg: TextCosentConfig, job: RecipeRun): Promise<SentenceEmbedder> {
   const e = cfg.encoder;
-  if (e.kind === 'shipped') return loadGeolipText({ weights: e.name, batchSize: cfg.embedBatch });
+  if (e.kind === 'shipped') return loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch });
   if (!existsSync(e.path)) throw job.error(`'encoder' ${e.path} does not exist`, 'encoder');
   return SentenceEmbedder.fromWeights(e.path, { batchSize: cfg.embedBatch });
 }

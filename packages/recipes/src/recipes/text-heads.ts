@@ -215,7 +215,7 @@ async function openEncoder(cfg: TextHeadsConfig, job: RecipeRun): Promise<Encode
     if (e.kind === 'file' && !existsSync(e.path)) throw job.error(`'encoder' ${e.path} does not exist`, 'encoder');
     const model =
       e.kind === 'shipped'
-        ? await loadGeolipText({ weights: e.name, batchSize: cfg.embedBatch })
+        ? await loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch })
         : await SentenceEmbedder.fromWeights(e.path, { batchSize: cfg.embedBatch });
     const id =
       e.kind === 'shipped'

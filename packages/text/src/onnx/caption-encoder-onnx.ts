@@ -14,6 +14,7 @@ import { readModelMetadata, readWeightsFile, toFloat32 } from '@geolip/io';
 import type { BinarySource, OnnxWeightType } from '@geolip/io';
 import {
   OnnxWeights,
+  onnxEmbedding,
   onnxGelu,
   onnxKeyPaddingBias,
   onnxL2Normalize,
@@ -31,7 +32,11 @@ import type { CaptionEncoderConfig } from '../caption-encoder.js';
 
 /** Options of {@link captionEncoderToOnnx}. */
 export interface CaptionEncoderOnnxOptions {
-  /** `'float32'` (default) or `'float16'` (weights stored as float16 and cast to float32 in the graph). */
+  /**
+   * `'float32'` (default), `'float16'` (weights stored as float16 and cast to float32 in the graph) or `'int8'` (the
+   * MatMul weights and the token embedding as symmetric int8 with per-column / per-row scales, dequantised in the
+   * graph; the rest float32: `OnnxGraphBuilder`).
+   */
   weightType?: OnnxWeightType;
   /** `metadata_props` of the model (e.g. the weights file's `geolip.*` entries). */
   metadata?: Readonly<Record<string, string>>;
@@ -102,7 +107,7 @@ export function captionEncoderOnnxFromWeights(
     ids = g.op('Where', [last, g.int64(options.sepId ?? 102), kept]);
   }
   const maskF = onnxMaskToFloat(g, mask);
-  const tok = g.op('Gather', [onnxParam(g, w, 'encoder.token_emb.weight'), ids], [attr.i('axis', 0)]);
+  const tok = onnxEmbedding(g, w, 'encoder.token_emb.weight', ids);
   const seqLen = g.op('Shape', [ids], [attr.i('start', 1), attr.i('end', 2)]);
   const pos = g.op('Slice', [onnxParam(g, w, 'encoder.pos_emb.weight'), g.int64s([0]), seqLen, g.int64s([0])]);
   let x = g.op('Add', [tok, pos]);
@@ -164,7 +169,7 @@ export interface TextOnnxModel {
  */
 export async function captionEncoderOnnxFromFile(
   source: BinarySource,
-  options: { weightType?: 'float32' | 'float16'; op?: string } = {},
+  options: { weightType?: OnnxWeightType; op?: string } = {},
 ): Promise<TextOnnxModel> {
   const op = options.op ?? 'captionEncoderOnnxFromFile';
   const file = await readWeightsFile(source, { op });

@@ -1,18 +1,19 @@
 /**
- * `OrtSentenceEmbedder`: the {@link SentenceEmbedder} contract (`name`, `dim`, `params`, `maxLength`, `batchSize`,
- * `embed(texts)` → `N × dim` row-major unit rows, `dispose()`) run by onnxruntime-node instead of tfjs. It runs the
- * ONNX export of a GeoLIP text model ({@link loadGeolipTextOrt}) or any ONNX sentence encoder with a WordPiece
- * `tokenizer.json` ({@link OrtSentenceEmbedder.fromOnnx}; e.g. a transformers.js folder).
+ * `OrtSentenceEmbedder`: the {@link SentenceEmbedder} contract (`TextEmbedder`: `name`, `dim`, `params`,
+ * `maxLength`, `batchSize`, `embed(texts)` → `N × dim` row-major unit rows, `encode`, `similarity`,
+ * `similarityPairwise`, `dispose()`) run by onnxruntime-node instead of tfjs. The batching, checks and `encode`'s
+ * truncation / normalisation / quantisation are the shared `BatchedSentenceEncoder`'s; this class runs one batch.
+ * It runs the ONNX export of a GeoLIP text model ({@link loadGeolipTextOrt}) or any ONNX sentence encoder with a
+ * WordPiece `tokenizer.json` ({@link OrtSentenceEmbedder.fromOnnx}; e.g. a transformers.js folder).
  *
  * onnxruntime-node is an optional peer dependency of `@geolip/text`, loaded at run time: install it with
  * `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (the skip stops its install script from fetching the
  * CUDA provider from outside npm; the CPU and WebGPU providers ship in the package).
  */
-import { BackendError, FormatError, InvalidArgumentError, NonFiniteError } from '@geolip/geometry';
-import { assertFiniteOutput } from '@geolip/geometry/checks';
+import { BackendError, FormatError, InvalidArgumentError } from '@geolip/geometry';
 
+import { BatchedSentenceEncoder } from '../batched-encoder.js';
 import { packageRequire } from '../experts/require.js';
-import { assertTextArray } from '../check-texts.js';
 import { textModels } from '../models.js';
 import { captionEncoderOnnxFromFile } from '../onnx/caption-encoder-onnx.js';
 import type { BertTokenizer } from '../tokenizer/bert-tokenizer.js';
@@ -100,7 +101,9 @@ export interface OrtEmbedderOptions {
 
 const EMBED = 'OrtSentenceEmbedder.embed';
 
-export class OrtSentenceEmbedder {
+export class OrtSentenceEmbedder extends BatchedSentenceEncoder {
+  readonly runtime = 'ort' as const;
+  protected readonly opName = 'OrtSentenceEmbedder';
   readonly name: string;
   readonly dim: number;
   readonly params: number;
@@ -123,6 +126,7 @@ export class OrtSentenceEmbedder {
       params: number;
     },
   ) {
+    super();
     this.name = options.name;
     this.dim = dim;
     this.params = options.params;
@@ -175,39 +179,18 @@ export class OrtSentenceEmbedder {
       throw new FormatError(op, 'model', `has inputs ${session.inputNames.join(', ')}; expected input_ids`);
     }
     const embedder = new OrtSentenceEmbedder(ort, session, tokenizer, 0, { ...o, name: options.name ?? 'onnx' });
-    const probe = await embedder.run([tokenizer.encode('a', { maxLength: o.maxLength }).inputIds]);
+    const probe = await embedder.runBatch([tokenizer.encode('a', { maxLength: o.maxLength }).inputIds]);
     (embedder as { dim: number }).dim = probe.length;
     return embedder;
   }
 
-  /**
-   * Embeds sentences: the same contract as `SentenceEmbedder.embed` (batched by token length, rows in input order).
-   * @throws {InvalidArgumentError} naming `texts` or the bad element; {@link NonFiniteError} naming the model.
-   */
-  async embed(texts: readonly string[]): Promise<Float32Array> {
-    assertTextArray(EMBED, 'texts', texts);
-    if (this.released) throw new InvalidArgumentError(EMBED, 'this', 'was disposed');
-    const n = texts.length;
-    const out = new Float32Array(n * this.dim);
-    const encoded = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }).inputIds);
-    const order = Array.from(encoded.keys()).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
-    for (let s = 0; s < n; s += this.batchSize) {
-      const rows = order.slice(s, s + this.batchSize);
-      const data = await this.run(rows.map((r) => encoded[r]!));
-      try {
-        assertFiniteOutput(EMBED, this.name, 'embedding', data);
-      } catch (e) {
-        if (!(e instanceof NonFiniteError)) throw e;
-        const at = rows[Math.floor(e.firstIndex / this.dim)]! * this.dim + (e.firstIndex % this.dim);
-        throw new NonFiniteError(EMBED, 'embedding', e.count, at, { model: this.name });
-      }
-      rows.forEach((r, i) => out.set(data.subarray(i * this.dim, (i + 1) * this.dim), r * this.dim));
-    }
-    return out;
+  /** Refuses to run after {@link OrtSentenceEmbedder.dispose}. */
+  protected override assertUsable(op: string): void {
+    if (this.released) throw new InvalidArgumentError(op, 'this', 'was disposed');
   }
 
   /** One padded batch through the session: `rows.length × dim` (pooled and normalized as configured). */
-  private async run(rows: readonly (readonly number[])[]): Promise<Float32Array> {
+  protected async runBatch(rows: readonly (readonly number[])[]): Promise<Float32Array> {
     const b = rows.length;
     const len = Math.max(...rows.map((r) => r.length));
     const ids = new BigInt64Array(b * len);
@@ -258,7 +241,7 @@ export class OrtSentenceEmbedder {
   }
 
   /** Releases the onnxruntime session. */
-  dispose(): void {
+  override dispose(): void {
     if (this.released) return;
     this.released = true;
     void this.session.release();
