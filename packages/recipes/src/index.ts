@@ -1,7 +1,7 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the
- * `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
+ * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and
+ * the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
  * recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';

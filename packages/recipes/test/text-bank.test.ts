@@ -149,7 +149,9 @@ describe('geolip-train run text-bank', () => {
     expect(result.command).toMatch(/^geolip-train run text-bank --config .*run1\.json --out .*run1$/);
     expect(result.machine).toMatchObject({ tfjs: '4.22.0', node: process.version });
     expect(result.corpus).toMatchObject({ corpus: 60, subset: 50 });
-    const lines = readFileSync(join(dir, 'run1', 'corpus.txt'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'run1', 'corpus.txt'), 'utf8')
+      .trim()
+      .split('\n');
     expect(new Set(lines).size).toBe(50);
     expect(result.split).toMatchObject({ train: 40, validation: 10, fitRows: 30 });
     expect(result.encoder).toMatchObject({ dim: 8, frozen: true });
@@ -202,7 +204,11 @@ describe('geolip-train run text-bank', () => {
   });
 
   it('writes the bank and the bank variant with the metadata contract; both load by metadata alone', async () => {
-    const params = await expectLoadsByMetadata(join(dir, 'run1', 'model.safetensors'), 'text/caption-encoder', CaptionEncoder);
+    const params = await expectLoadsByMetadata(
+      join(dir, 'run1', 'model.safetensors'),
+      'text/caption-encoder',
+      CaptionEncoder,
+    );
     const encoderParams = result.encoder.params;
     expect(params).toBe(encoderParams + result.bank.params);
     expect(await expectLoadsByMetadata(join(dir, 'run1', 'bank.safetensors'), 'anchors/anchor-bank', AnchorBank)).toBe(

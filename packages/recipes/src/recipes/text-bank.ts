@@ -356,8 +356,7 @@ function expertFrame(
   for (let s = 0; s < n; s += block) {
     const idx = Array.from({ length: Math.min(block, n - s) }, (_, i) => s + i);
     const y = p.transform(rowsOf(features, dimIn, idx));
-    for (let i = 0; i < idx.length; i++)
-      for (let j = 0; j < k; j++) frame[(s + i) * bankDim + j] = y.data[i * k + j]!;
+    for (let i = 0; i < idx.length; i++) for (let j = 0; j < k; j++) frame[(s + i) * bankDim + j] = y.data[i * k + j]!;
   }
   return { frame, explained: p.explainedVarianceRatio.reduce((a, v) => a + v, 0) };
 }
@@ -645,8 +644,13 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
     consensus.dispose();
     job.say(
       `${NAME}: encoder ${baseId} (${inputDim}-d, ${base.model.paramCount().toLocaleString('en-US')} parameters, ` +
-        `frozen); experts ${frames.map((f) => `${f.name} ${f.dim}-d (PCA to ${Math.min(f.dim, D)} keeps ` +
-        `${(f.explained * 100).toFixed(1)}%, Procrustes cos ${rotationCos[f.name]!.toFixed(3)})`).join(', ')}; ` +
+        `frozen); experts ${frames
+          .map(
+            (f) =>
+              `${f.name} ${f.dim}-d (PCA to ${Math.min(f.dim, D)} keeps ` +
+              `${(f.explained * 100).toFixed(1)}%, Procrustes cos ${rotationCos[f.name]!.toFixed(3)})`,
+          )
+          .join(', ')}; ` +
         `bank ${b.paramCount().toLocaleString('en-US')} parameters; train ${trainRows.length}, val ${valRows.length}`,
     );
 
@@ -836,11 +840,11 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
   }
 }
 
-/** `geolip-train run text-bank`: the AnchorBank variant trained on a frozen text encoder, with its diagnostics and A/B. */
+/** `geolip-train run text-bank`: the AnchorBank variant on a frozen text encoder, with its diagnostics and A/B. */
 export const textBank = defineRecipe<TextBankConfig>({
   name: NAME,
   description:
-    'trains the AnchorBank variant (spec §6) on a frozen text encoder against offline experts, with the card\'s ' +
+    "trains the AnchorBank variant (spec §6) on a frozen text encoder against offline experts, with the card's " +
     'diagnostics, and scores encoder vs encoder + bank on STS-B dev, SICK trial and MRPC train:dev',
   help: `config {"encoder" (shipped name or weights file), "corpus" (text-consensus's block), "corpusSize",
 "experts" (["use-lite", "glove-avg"]), "expertModules", "bank" {"bankDim", "anchors", "cvTarget", "cvSamples",
