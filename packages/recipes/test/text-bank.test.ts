@@ -217,6 +217,10 @@ describe('geolip-train run text-bank', () => {
     const meta = readModelMetadata(readSafetensors(readFileSync(join(dir, 'run1', 'model.safetensors'))).metadata);
     expect(meta.config).toMatchObject({ outDim: 8, anchorBank: { bankDim: 6, anchors: 8, experts: 2 } });
     expect(meta.extra).toMatchObject({ recipe: 'text-bank', steps: 12, experts: 'tri-a,tri-b' });
+    // The bank file records how its anchors started (a seeded subset of the rotated experts' consensus).
+    const bankMeta = readModelMetadata(readSafetensors(readFileSync(join(dir, 'run1', 'bank.safetensors'))).metadata);
+    expect(bankMeta.config).toMatchObject({ anchorInit: 'consensus', feature: 'projection', seed: 0 });
+    expect(result.bank.config.anchorInit).toBe('consensus');
   });
 
   it('A/B: each row recomputed from the files; B = concat(s, feature), its cosine the mean of the two', async () => {

@@ -596,7 +596,7 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
     const tT = frames.map((f) => tf.tensor2d(f.frame, [n, D]));
     tensors.push(sT, ...tT);
 
-    bank = new AnchorBank({
+    const options = {
       inputDim,
       experts: E,
       bankDim: D,
@@ -607,48 +607,49 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
       feature: cfg.bank.feature,
       expertAgreement: cfg.bank.expertAgreement,
       seed: cfg.seed,
-    });
-    const b = bank;
+    };
     // Initialization on the fit rows: R_e = Procrustes(normalize(t_e) → z₀), z₀ the initial projection of s; the
-    // anchors a seeded subset of the consensus normalize(mean_e normalize(t_e·R_e)) of those rows.
+    // anchors a seeded subset (the bank's own `anchorInit`) of the consensus normalize(mean_e normalize(t_e·R_e)) of
+    // those rows. The projection is the bank's first draw from its seed, so a probe bank with the same seed and
+    // random anchors has the same z₀.
     const fitIdx = tf.tensor1d(fit, 'int32');
     tensors.push(fitIdx);
-    const z0 = tf.tidy(() => b.apply(tf.gather(sT, fitIdx) as tf.Tensor2D).z);
-    const z0m = new Matrix(fit.length, D, Float64Array.from(await z0.data()));
-    z0.dispose();
+    const probe = new AnchorBank(options);
     const rotationCos: Record<string, number> = {};
-    if (cfg.rotationInit === 'procrustes') {
-      const rotations = frames.map((f) => procrustes(unitRows(rowsOf(f.frame, D, fit)), z0m).rotation);
-      b.setExpertRotations(rotations);
-    }
-    const consensus = tf.tidy(() => {
-      const w = b.getWeights();
-      const q = tT.map((x, e) =>
-        normalize(tf.matMul(tf.gather(x, fitIdx) as tf.Tensor2D, w[`rotations.${e}`] as tf.Tensor2D)),
-      );
-      const z = tf.tensor2d(Float32Array.from(z0m.data), [fit.length, D]);
-      q.forEach((qe, e) => (rotationCos[frames[e]!.name] = tf.mean(tf.sum(tf.mul(qe, z), 1)).dataSync()[0]!));
-      return normalize(tf.div(tf.addN(q), q.length) as tf.Tensor2D);
-    });
-    if (cfg.anchorInit === 'consensus') {
-      const pick = createRng(cfg.seed + 2).choose(fit.length, Math.min(cfg.bank.anchors, fit.length));
-      const chosen = tf.tidy(() => tf.gather(consensus, tf.tensor1d(pick, 'int32')));
-      if (pick.length === cfg.bank.anchors) b.getWeights().anchors!.assign(chosen);
-      else {
-        const rest = tf.tidy(() => tf.slice(b.getWeights().anchors!, [pick.length, 0], [-1, -1]));
-        b.getWeights().anchors!.assign(tf.concat([chosen, rest], 0));
-        rest.dispose();
+    let rotations: Matrix[] | null = null;
+    let consensus: Matrix;
+    try {
+      const z0 = tf.tidy(() => probe.apply(tf.gather(sT, fitIdx) as tf.Tensor2D).z);
+      const z0m = new Matrix(fit.length, D, Float64Array.from(await z0.data()));
+      z0.dispose();
+      if (cfg.rotationInit === 'procrustes') {
+        rotations = frames.map((f) => procrustes(unitRows(rowsOf(f.frame, D, fit)), z0m).rotation);
+        probe.setExpertRotations(rotations);
       }
-      chosen.dispose();
+      const mean = tf.tidy(() => {
+        const w = probe.getWeights();
+        const q = tT.map((x, e) =>
+          normalize(tf.matMul(tf.gather(x, fitIdx) as tf.Tensor2D, w[`rotations.${e}`] as tf.Tensor2D)),
+        );
+        const z = tf.tensor2d(Float32Array.from(z0m.data), [fit.length, D]);
+        q.forEach((qe, e) => (rotationCos[frames[e]!.name] = tf.mean(tf.sum(tf.mul(qe, z), 1)).dataSync()[0]!));
+        return normalize(tf.div(tf.addN(q), q.length) as tf.Tensor2D);
+      });
+      consensus = new Matrix(fit.length, D, Float64Array.from(await mean.data()));
+      mean.dispose();
+    } finally {
+      probe.dispose();
     }
-    consensus.dispose();
+    bank = new AnchorBank({ ...options, anchorInit: cfg.anchorInit === 'consensus' ? consensus : 'random' });
+    const b = bank;
+    if (rotations !== null) b.setExpertRotations(rotations);
     job.say(
       `${NAME}: encoder ${baseId} (${inputDim}-d, ${base.model.paramCount().toLocaleString('en-US')} parameters, ` +
         `frozen); experts ${frames
           .map(
             (f) =>
               `${f.name} ${f.dim}-d (PCA to ${Math.min(f.dim, D)} keeps ` +
-              `${(f.explained * 100).toFixed(1)}%, Procrustes cos ${rotationCos[f.name]!.toFixed(3)})`,
+              `${(f.explained * 100).toFixed(1)}%, initial cos to z ${rotationCos[f.name]!.toFixed(3)})`,
           )
           .join(', ')}; ` +
         `bank ${b.paramCount().toLocaleString('en-US')} parameters; train ${trainRows.length}, val ${valRows.length}`,
