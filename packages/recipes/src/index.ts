@@ -1,7 +1,7 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, text-cosent, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and the
- * `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
+ * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and
+ * the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
  * recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';
@@ -14,6 +14,14 @@ export { textHeads, parseTextHeadsConfig, SENTIMENT_UNAVAILABLE, TEXT_HEADS_TASK
 export type { HeadTraining, TextHeadsConfig, TextHeadsTask } from './recipes/text-heads.js';
 export { textCosent, parseTextCosentConfig, TEXT_COSENT_BASELINES } from './recipes/text-cosent.js';
 export type { TextCosentConfig } from './recipes/text-cosent.js';
+export {
+  textBank,
+  parseTextBankConfig,
+  TEXT_BANK_ANCHOR_INITS,
+  TEXT_BANK_BASELINES,
+  TEXT_BANK_ROTATION_INITS,
+} from './recipes/text-bank.js';
+export type { TextBankConfig } from './recipes/text-bank.js';
 export { fmnistVit, parseFmnistVitConfig, FMNIST_DUAL_STREAM, FMNIST_PLAIN_VIT } from './recipes/fmnist-vit.js';
 export type { FmnistAugment, FmnistLossWeights, FmnistVitConfig } from './recipes/fmnist-vit.js';
 export { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './recipes/fmnist-vit-presets.js';

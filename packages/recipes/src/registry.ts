@@ -8,6 +8,7 @@ import { fmnistExport } from './recipes/fmnist-export.js';
 import { fmnistVit } from './recipes/fmnist-vit.js';
 import { glfm } from './recipes/glfm.js';
 import { mlpStudent } from './recipes/mlp-student.js';
+import { textBank } from './recipes/text-bank.js';
 import { textConsensus } from './recipes/text-consensus.js';
 import { textCosent } from './recipes/text-cosent.js';
 import { textHeads } from './recipes/text-heads.js';
@@ -54,6 +55,7 @@ export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
   textConsensus,
   textHeads,
   textCosent,
+  textBank,
   fmnistVit,
   fmnistExport,
   fmnistDavid,

@@ -63,7 +63,7 @@ import { readConfigObject } from './config-blocks.js';
 import { embedRows, hasFeatureShards, readFeatureShards, runFeatureShard } from './text-consensus-shards.js';
 
 /** Experts the recipe can run itself (from `@geolip/text/experts`, optional peers). */
-const TEXT_EXPERTS: Record<string, () => Promise<TextExpert>> = {
+export const TEXT_EXPERTS: Readonly<Record<string, () => Promise<TextExpert>>> = {
   'use-lite': () => createUseLite(),
   'glove-avg': () => createGloveAvg(),
 };
@@ -146,12 +146,15 @@ const CORPUS_SOURCES = [
 ];
 
 /**
- * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
- * field.
+ * Reads the `corpus` block of a text recipe's config (text-consensus, text-bank): a ready `file`, or the sources of
+ * {@link readCorpusSources} with their caps and filters. Relative paths resolve against `configDir`.
+ * @throws {RecipeConfigError} naming the field (through `R`).
  */
-export function parseTextConsensusConfig(raw: unknown, configDir: string): TextConsensusConfig {
-  const obj = readConfigObject(R, raw, TOP_KEYS);
-  const c = R.object(obj, 'corpus') ?? {};
+export function parseCorpusBlock(
+  R: ReturnType<typeof configReader>,
+  c: Record<string, unknown>,
+  configDir: string,
+): TextConsensusConfig['corpus'] {
   R.keys(c, ['file', 'data', 'wordnet', 'fortunes', 'caps', 'minChars', 'maxChars', 'seed'], 'corpus');
   const dirOrFalse = (key: string, fallback: string): string | false => {
     const v = c[key];
@@ -167,7 +170,7 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     caps[k] = R.num(rawCaps, k, 'int>=0', 0, 'corpus.caps');
   }
   const file = R.optStr(c, 'file', 'corpus');
-  const corpus: TextConsensusConfig['corpus'] = {
+  return {
     ...(file !== undefined ? { file: resolve(configDir, file) } : {}),
     data: resolve(configDir, R.optStr(c, 'data', 'corpus') ?? '../shared/data'),
     wordnet: dirOrFalse('wordnet', '/usr/share/wordnet'),
@@ -177,6 +180,15 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     maxChars: R.num(c, 'maxChars', 'int>0', 400, 'corpus'),
     seed: R.num(c, 'seed', 'int>=0', 0, 'corpus'),
   };
+}
+
+/**
+ * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
+ * field.
+ */
+export function parseTextConsensusConfig(raw: unknown, configDir: string): TextConsensusConfig {
+  const obj = readConfigObject(R, raw, TOP_KEYS);
+  const corpus = parseCorpusBlock(R, R.object(obj, 'corpus') ?? {}, configDir);
   const experts = obj.experts ?? ['use-lite', 'glove-avg'];
   if (!Array.isArray(experts) || experts.length < 2 || experts.some((e) => typeof e !== 'string' || e === '')) {
     R.fail(`'experts' must be an array of at least 2 expert names, got ${show(experts)}`);
@@ -329,8 +341,15 @@ async function corpusStage(cfg: TextConsensusConfig, out: string, io: RecipeIo):
 /** Rows per feature shard the recipe writes (a rerun skips finished shards). */
 const SHARD_ROWS = 8192;
 
-/** Loads an expert the recipe runs: a module of `expertModules`, else a builtin of {@link TEXT_EXPERTS}. */
-async function loadExpert(cfg: TextConsensusConfig, name: string): Promise<TextExpert> {
+/**
+ * Loads an expert the recipe runs: a module of `expertModules`, else a builtin of {@link TEXT_EXPERTS} (also the
+ * text-bank recipe's experts; `recipe` names the recipe in errors).
+ */
+export async function loadExpert(
+  cfg: Pick<TextConsensusConfig, 'expertModules'>,
+  name: string,
+  recipe = 'text-consensus',
+): Promise<TextExpert> {
   const path = cfg.expertModules[name];
   if (path === undefined) return TEXT_EXPERTS[name]!();
   const mod = (await import(/* @vite-ignore */ pathToFileURL(path).href)) as { default?: unknown };
@@ -339,7 +358,7 @@ async function loadExpert(cfg: TextConsensusConfig, name: string): Promise<TextE
   const e = expert as Partial<TextExpert> | undefined;
   if (typeof e?.name !== 'string' || typeof e.dim !== 'number' || typeof e.embed !== 'function')
     throw new RecipeConfigError(
-      'text-consensus config',
+      `${recipe} config`,
       `'expertModules.${name}' (${path}) must default-export a TextExpert { name, dim, embed } or a factory`,
       { path: `expertModules.${name}` },
     );

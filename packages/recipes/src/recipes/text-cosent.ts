@@ -347,7 +347,7 @@ async function geometryOf(
  * Mean seconds per step over every call of a (possibly resumed) run, and the last step's loss, from its metrics file's
  * step records (a call that resumes a finished run runs no step).
  */
-function stepStats(metricsFile: string): { secondsPerStep: number | null; lastLoss: number | null } {
+export function stepStats(metricsFile: string): { secondsPerStep: number | null; lastLoss: number | null } {
   let total = 0;
   let last = 0;
   let steps = 0;
@@ -368,9 +368,12 @@ function stepStats(metricsFile: string): { secondsPerStep: number | null; lastLo
 
 const limitPairs = (d: PairDataset, limit: number): PairExample[] => (limit > 0 ? d.pairs.slice(0, limit) : d.pairs);
 
-/** Scores an encoder on the held-out tasks: STS-B dev, SICK trial relatedness, MRPC train:dev. */
-async function heldOutScores(
-  cfg: TextCosentConfig,
+/**
+ * Scores an encoder on the held-out tasks: STS-B dev, SICK trial relatedness, MRPC train:dev (also the text-bank
+ * recipe's A/B). Embeddings are cached under `<out>/embeddings/<key>-<split>`.
+ */
+export async function heldOutScores(
+  cfg: { data: string; limit: number },
   job: RecipeRun,
   enc: Encoder,
   key: string,
@@ -415,11 +418,12 @@ async function heldOutScores(
 }
 
 /** An embedder as the held-out scoring uses it (its caller disposes the model). */
-function embedderEncoder(model: SentenceEmbedder, id: string): Encoder {
+export function embedderEncoder(model: SentenceEmbedder, id: string): Encoder {
   return { name: model.name, dim: model.dim, id, embed: (t) => model.embed(t) };
 }
 
-async function baselineEncoder(name: Baseline, batch: number): Promise<Encoder> {
+/** A baseline (an expert of `@geolip/text/experts`) as the held-out scoring uses it, embedding in batches. */
+export async function baselineEncoder(name: Baseline, batch: number): Promise<Encoder> {
   const expert = name === 'use-lite' ? await createUseLite() : await createGloveAvg();
   return {
     name: expert.name,
@@ -435,7 +439,7 @@ async function baselineEncoder(name: Baseline, batch: number): Promise<Encoder> 
   };
 }
 
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 async function openBase(cfg: TextCosentConfig, job: RecipeRun): Promise<SentenceEmbedder> {
   const e = cfg.encoder;
