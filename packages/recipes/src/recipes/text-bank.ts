@@ -483,7 +483,7 @@ const roundAll = (r: Record<string, number>): Record<string, number> =>
 async function openBase(cfg: TextBankConfig, job: RecipeRun): Promise<{ model: SentenceEmbedder; id: string }> {
   const e = cfg.encoder;
   if (e.kind === 'shipped') {
-    const model = await loadGeolipText({ weights: e.name, batchSize: cfg.embedBatch });
+    const model = await loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch });
     return { model, id: `shipped:${e.name}` };
   }
   if (!existsSync(e.path)) throw job.error(`'encoder' ${e.path} does not exist`, 'encoder');
