@@ -1,8 +1,8 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, text-cosent, fmnist-vit, fmnist-export, fmnist-embed, fmnist-david, coco-soup, glfm), their registry, and the
- * `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
- * recipe runs after a plain install.
+ * text-heads, text-cosent, fmnist-vit, fmnist-export, fmnist-embed, fmnist-david, coco-soup, glfm), their registry,
+ * and the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies:
+ * every recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';

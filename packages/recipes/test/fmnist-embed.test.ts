@@ -1,7 +1,7 @@
 // The fmnist-embed recipe (issue 20; `tools/vision/fmnist-weights.mjs embed` calls the same function): a Dual-Stream
 // weights file's unit embeddings of every image of each split, in Fashion-MNIST order, readable as fmnist-david's
 // features files; the `splits` and `rows` options; its config errors.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,13 +96,17 @@ describe('geolip-train run fmnist-embed', () => {
   it('embeds only the named splits and the first `rows` images', async () => {
     const out = join(dir, 'part');
     const progress: string[] = [];
+    // chunkRows 4: the file holds the first 4 rows (complete: false) before the last 2 are done.
     const files = await embedFashionMnist(
-      parseFmnistEmbedConfig({ weights: weightsFile, data: dir, splits: ['test'], rows: 6 }, dir),
+      parseFmnistEmbedConfig({ weights: weightsFile, data: dir, splits: ['test'], rows: 6, chunkRows: 4 }, dir),
       out,
-      (split, done, total) => progress.push(`${split} ${done}/${total}`),
+      (split, done, total) => {
+        const { tensors, metadata } = readSafetensors(readFileSync(join(out, 'embeddings-test.safetensors')));
+        progress.push(`${split} ${done}/${total}: ${tensors.embeddings!.shape[0]} rows, complete ${metadata.complete}`);
+      },
     );
     expect(files.map((f) => [f.split, f.rows, f.dim])).toEqual([['test', 6, TINY.outDim]]);
-    expect(progress).toEqual(['test 6/6']);
+    expect(progress).toEqual(['test 4/6: 4 rows, complete false', 'test 6/6: 6 rows, complete true']);
     expect(existsSync(join(out, 'embeddings-train.safetensors'))).toBe(false);
     const full = await readEmbeddings(join(dir, 'emb', 'embeddings-test.safetensors'));
     const part = await readEmbeddings(join(out, 'embeddings-test.safetensors'));
@@ -118,11 +122,13 @@ describe('geolip-train run fmnist-embed', () => {
     );
     expect(() => parseFmnistEmbedConfig({ weights: 'w', splits: ['test', 'test'] }, '/')).toThrow(/'splits'/);
     expect(() => parseFmnistEmbedConfig({ weights: 'w', rows: -1 }, '/')).toThrow(/'rows'/);
+    expect(() => parseFmnistEmbedConfig({ weights: 'w', chunkRows: 0 }, '/')).toThrow(/'chunkRows'/);
     expect(parseFmnistEmbedConfig({ weights: 'w.safetensors' }, '/x')).toMatchObject({
       weights: '/x/w.safetensors',
       splits: ['train', 'test'],
       rows: 0,
       batchSize: 250,
+      chunkRows: 2000,
     });
     await expect(
       embedFashionMnist(parseFmnistEmbedConfig({ weights: 'missing.safetensors', data: dir }, dir), join(dir, 'x')),

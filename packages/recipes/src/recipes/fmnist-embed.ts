@@ -18,7 +18,7 @@ import { machine } from './text-heads.js';
 
 const NAME = 'fmnist-embed';
 const R = configReader(NAME);
-const KEYS = ['weights', 'data', 'splits', 'rows', 'batchSize'];
+const KEYS = ['weights', 'data', 'splits', 'rows', 'batchSize', 'chunkRows'];
 
 type Split = 'train' | 'test';
 
@@ -34,6 +34,11 @@ export interface FmnistEmbedConfig {
   rows: number;
   /** Images per forward pass. */
   batchSize: number;
+  /**
+   * The file is rewritten after every `chunkRows` images with the rows done so far (metadata `complete: "false"`), so
+   * an interrupted or slow run leaves the first rows usable (`fmnist-david` with `trainLimit`).
+   */
+  chunkRows: number;
 }
 
 /**
@@ -56,6 +61,7 @@ export function parseFmnistEmbedConfig(raw: unknown, configDir: string): FmnistE
     splits: [...(splitsRaw as Split[])],
     rows: R.num(o, 'rows', 'int>=0', 0),
     batchSize: R.num(o, 'batchSize', 'int>0', 250),
+    chunkRows: R.num(o, 'chunkRows', 'int>0', 2000),
   };
 }
 
@@ -72,7 +78,8 @@ export interface FmnistEmbedFile {
  * Embeds the first `cfg.rows` (0: every) image of each split with the weights' classifier and writes
  * `<dir>/embeddings-<split>.safetensors` atomically: tensor `embeddings` `[N, D]` F32 (the unit embedding the anchors
  * triangulate, `FashionMnistClassifier.classify`'s `embedding`), metadata `source` (the weights path as given),
- * `split`, `backend`, `normalized: "true"`. `onProgress(split, done, total)` after every chunk of 2,000 images.
+ * `split`, `backend`, `normalized: "true"`, `complete` (`"false"` while the file holds only the rows done so far: it is
+ * rewritten after every `cfg.chunkRows` images). `onProgress(split, done, total)` after every chunk, once it is saved.
  */
 export async function embedFashionMnist(
   cfg: FmnistEmbedConfig,
@@ -97,9 +104,23 @@ export async function embedFashionMnist(
       const t0 = Date.now();
       let out = new Float32Array(0);
       let D = 0;
-      const chunk = 2000;
-      for (let start = 0; start < n; start += chunk) {
-        const m = Math.min(chunk, n - start);
+      const file = join(dir, `embeddings-${split}.safetensors`);
+      const save = (rows: number) =>
+        writeFileAtomic(
+          file,
+          writeSafetensors(
+            { embeddings: { dtype: 'F32', shape: [rows, D], data: out.subarray(0, rows * D) } },
+            {
+              source: cfg.weights,
+              split,
+              backend: tf.getBackend(),
+              normalized: 'true',
+              complete: rows === n ? 'true' : 'false',
+            },
+          ),
+        );
+      for (let start = 0; start < n; start += cfg.chunkRows) {
+        const m = Math.min(cfg.chunkRows, n - start);
         const preds = await clf.classify(all.images.subarray(start * 784, (start + m) * 784), {
           batchSize: cfg.batchSize,
         });
@@ -108,16 +129,9 @@ export async function embedFashionMnist(
           out = new Float32Array(n * D);
         }
         preds.forEach((p, i) => out.set(p.embedding, (start + i) * D));
+        await save(start + m);
         onProgress(split, start + m, n);
       }
-      const file = join(dir, `embeddings-${split}.safetensors`);
-      await writeFileAtomic(
-        file,
-        writeSafetensors(
-          { embeddings: { dtype: 'F32', shape: [n, D], data: out } },
-          { source: cfg.weights, split, backend: tf.getBackend(), normalized: 'true' },
-        ),
-      );
       written.push({ split, file, rows: n, dim: D, seconds: (Date.now() - t0) / 1000 });
     }
   } finally {
