@@ -105,13 +105,31 @@ describe('geolip-train run fmnist-embed', () => {
         progress.push(`${split} ${done}/${total}: ${tensors.embeddings!.shape[0]} rows, complete ${metadata.complete}`);
       },
     );
-    expect(files.map((f) => [f.split, f.rows, f.dim])).toEqual([['test', 6, TINY.outDim]]);
+    expect(files.map((f) => [f.split, f.rows, f.complete, f.dim])).toEqual([['test', 6, true, TINY.outDim]]);
     expect(progress).toEqual(['test 4/6: 4 rows, complete false', 'test 6/6: 6 rows, complete true']);
     expect(existsSync(join(out, 'embeddings-train.safetensors'))).toBe(false);
     const full = await readEmbeddings(join(dir, 'emb', 'embeddings-test.safetensors'));
     const part = await readEmbeddings(join(out, 'embeddings-test.safetensors'));
     expect(part.shape).toEqual([6, TINY.outDim]);
     for (let j = 0; j < part.data.length; j++) expect(part.data[j]).toBeCloseTo(full.data[j]!, 5);
+  });
+
+  it('stops after the chunk during which the signal aborts, keeping the rows done, and starts no other split', async () => {
+    const out = join(dir, 'stopped');
+    const controller = new AbortController();
+    const files = await embedFashionMnist(
+      parseFmnistEmbedConfig({ weights: weightsFile, data: dir, chunkRows: 5 }, dir),
+      out,
+      (_split, done) => {
+        if (done === 10) controller.abort('test');
+      },
+      controller.signal,
+    );
+    expect(files.map((f) => [f.split, f.rows, f.complete])).toEqual([['train', 10, false]]);
+    const { shape, meta } = await readEmbeddings(join(out, 'embeddings-train.safetensors'));
+    expect(shape).toEqual([10, TINY.outDim]);
+    expect(meta.complete).toBe('false');
+    expect(existsSync(join(out, 'embeddings-test.safetensors'))).toBe(false);
   });
 
   it('validates its config and names the unreadable weights file', async () => {

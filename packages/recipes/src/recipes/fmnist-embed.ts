@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { FashionMnistClassifier } from '@geolip/vision';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '@geolip/vision/io';
-import { configReader, defineRecipe, show } from '@geolip/train';
+import { EXIT_INTERRUPTED, configReader, defineRecipe, show } from '@geolip/train';
 import type { RecipeRun } from '@geolip/train';
 import { writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
@@ -70,6 +70,8 @@ export interface FmnistEmbedFile {
   split: Split;
   file: string;
   rows: number;
+  /** False when `signal` stopped the split early: the file holds its first `rows` images. */
+  complete: boolean;
   dim: number;
   seconds: number;
 }
@@ -80,11 +82,13 @@ export interface FmnistEmbedFile {
  * triangulate, `FashionMnistClassifier.classify`'s `embedding`), metadata `source` (the weights path as given),
  * `split`, `backend`, `normalized: "true"`, `complete` (`"false"` while the file holds only the rows done so far: it is
  * rewritten after every `cfg.chunkRows` images). `onProgress(split, done, total)` after every chunk, once it is saved.
+ * An aborted `signal` stops after the current chunk (the file keeps the rows done; no further split is started).
  */
 export async function embedFashionMnist(
   cfg: FmnistEmbedConfig,
   dir: string,
   onProgress: (split: Split, done: number, total: number) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<FmnistEmbedFile[]> {
   let bytes: Buffer;
   try {
@@ -119,7 +123,8 @@ export async function embedFashionMnist(
             },
           ),
         );
-      for (let start = 0; start < n; start += cfg.chunkRows) {
+      let done = 0;
+      for (let start = 0; start < n && !signal?.aborted; start += cfg.chunkRows) {
         const m = Math.min(cfg.chunkRows, n - start);
         const preds = await clf.classify(all.images.subarray(start * 784, (start + m) * 784), {
           batchSize: cfg.batchSize,
@@ -130,9 +135,11 @@ export async function embedFashionMnist(
         }
         preds.forEach((p, i) => out.set(p.embedding, (start + i) * D));
         await save(start + m);
-        onProgress(split, start + m, n);
+        done = start + m;
+        onProgress(split, done, n);
       }
-      written.push({ split, file, rows: n, dim: D, seconds: (Date.now() - t0) / 1000 });
+      written.push({ split, file, rows: done, complete: done === n, dim: D, seconds: (Date.now() - t0) / 1000 });
+      if (done < n) break;
     }
   } finally {
     clf.dispose();
@@ -141,9 +148,17 @@ export async function embedFashionMnist(
 }
 
 async function run(cfg: FmnistEmbedConfig, job: RecipeRun): Promise<number> {
-  const files = await embedFashionMnist(cfg, job.out, (split, done, total) =>
-    job.say(`${NAME}: ${split} ${done}/${total}`),
+  const files = await embedFashionMnist(
+    cfg,
+    job.out,
+    (split, done, total) => job.say(`${NAME}: ${split} ${done}/${total}`),
+    job.options.signal,
   );
+  const stopped = files.find((f) => !f.complete);
+  if (stopped) {
+    job.say(`${NAME}: stopped; ${stopped.file} holds the first ${stopped.rows} rows (metadata complete: false)`);
+    return EXIT_INTERRUPTED;
+  }
   for (const f of files)
     job.say(`${NAME}: wrote ${f.file} [${f.rows}, ${f.dim}] in ${f.seconds.toFixed(1)} s on ${tf.getBackend()}`);
   await job.writeResult({
