@@ -6,7 +6,7 @@
 //   node tools/vision/fmnist-weights.mjs make --model <model.safetensors> --embeddings <embeddings-train.safetensors> \
 //     --result <result.json> [--data /usr/share/datasets/fashion-mnist] [--out packages/vision/weights/fmnist-dual-stream.safetensors]
 //   node tools/vision/fmnist-weights.mjs eval [--weights <file>] [--limit 10000] [--backend wasm] [--compare N]
-//   node tools/vision/fmnist-weights.mjs embed [--weights <file>] --out-dir <dir> [--backend wasm] [--rows N]
+//   node tools/vision/fmnist-weights.mjs embed [--weights <file>] --out-dir <dir> [--backend wasm] [--rows N] [--splits train,test]
 //
 // make: a thin caller of the recipe stage `geolip-train run fmnist-export` (exportFashionMnist of @geolip/recipes,
 //   exportFashionMnistWeights of @geolip/vision): every tensor → F16 (PyTorch layout, names unchanged); metadata: the
@@ -22,6 +22,9 @@
 // embed: the shipped file's unit embeddings of every image, `<dir>/embeddings-{train,test}.safetensors` (tensor
 //   'embeddings' [N, D] F32, Fashion-MNIST order): the features `geolip-train run fmnist-david` reads when the fp32
 //   run's own embeddings files are not at hand (they are the F16 model's, so they differ from those in the last bits).
+//   A thin caller of the recipe stage `geolip-train run fmnist-embed` (embedFashionMnist of @geolip/recipes); --weights
+//   may be any Dual-Stream file FashionMnistClassifier loads (e.g. an fmnist-vit run's model.safetensors); --splits
+//   test (or train) embeds one split, so two processes can share the work on two cores.
 // The model used (H100, no mastery queue, 14 epochs): results/vision/fmnist-long/nomastery/ (the model file itself
 // came back in two parts, `model-dual-stream.safetensors.part-0{0,1}`: `cat` them).
 import { dirname, join, relative, resolve } from 'node:path';
@@ -29,9 +32,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { initBackend } from '@geolip/geometry/backend';
-import { writeSafetensors } from '@geolip/io';
-import { writeFileAtomic } from '@geolip/io/node';
-import { exportFashionMnist, parseFmnistExportConfig } from '@geolip/recipes';
+import {
+  embedFashionMnist,
+  exportFashionMnist,
+  parseFmnistEmbedConfig,
+  parseFmnistExportConfig,
+} from '@geolip/recipes';
 import { FashionMnistClassifier } from '@geolip/vision';
 import { loadFashionMnist } from '@geolip/vision/io';
 
@@ -52,6 +58,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '0' },
     'out-dir': { type: 'string' },
     rows: { type: 'string' },
+    splits: { type: 'string', default: 'train,test' },
   },
 });
 
@@ -119,43 +126,24 @@ async function evaluate() {
 }
 
 async function embed() {
+  // The recipe stage `geolip-train run fmnist-embed` runs the same function.
   const dir = resolve(need('out-dir'));
   const info = await initBackend({ prefer: [args.backend], log: () => {} });
-  const clf = await FashionMnistClassifier.fromWeights(args.weights);
-  for (const split of ['train', 'test']) {
-    const all = await loadFashionMnist(split, { dir: args.data });
-    // --rows N: the first N images of each split only (a check of this command; fmnist-david needs every row).
-    const rows = args.rows === undefined ? all.n : Number(args.rows);
-    if (!Number.isInteger(rows) || rows < 1)
-      throw new Error(`fmnist-weights embed: --rows must be a positive integer, got ${args.rows}`);
-    const n = Math.min(all.n, rows);
-    const data = { ...all, n, images: all.images.subarray(0, n * 784) };
-    const t0 = performance.now();
-    let out;
-    let D = 0;
-    const chunk = 2000;
-    for (let start = 0; start < data.n; start += chunk) {
-      const n = Math.min(chunk, data.n - start);
-      const preds = await clf.classify(data.images.subarray(start * 784, (start + n) * 784), { batchSize: 250 });
-      if (out === undefined) {
-        D = preds[0].embedding.length;
-        out = new Float32Array(data.n * D);
-      }
-      preds.forEach((p, i) => out.set(p.embedding, (start + i) * D));
-      process.stderr.write(`fmnist-weights embed: ${split} ${start + n}/${data.n}\r`);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const bytes = writeSafetensors(
-      { embeddings: { dtype: 'F32', shape: [data.n, D], data: out } },
-      { source: relative(root, resolve(args.weights)), split, backend: info.name, normalized: 'true' },
-    );
-    const file = join(dir, `embeddings-${split}.safetensors`);
-    await writeFileAtomic(file, bytes);
+  // --rows N: the first N images of each split only (a check of this command; fmnist-david needs every row).
+  const rows = args.rows === undefined ? 0 : Number(args.rows);
+  if (args.rows !== undefined && !(Number.isInteger(rows) && rows >= 1))
+    throw new Error(`fmnist-weights embed: --rows must be a positive integer, got ${args.rows}`);
+  const cfg = parseFmnistEmbedConfig(
+    { weights: args.weights, data: args.data, splits: args.splits.split(','), rows },
+    process.cwd(),
+  );
+  const files = await embedFashionMnist(cfg, dir, (split, done, total) =>
+    process.stderr.write(`fmnist-weights embed: ${split} ${done}/${total}\r`),
+  );
+  for (const f of files)
     process.stderr.write(
-      `\nfmnist-weights embed: ${file} [${data.n}, ${D}] in ${seconds.toFixed(1)} s on ${info.name}\n`,
+      `\nfmnist-weights embed: ${f.file} [${f.rows}, ${f.dim}] in ${f.seconds.toFixed(1)} s on ${info.name}\n`,
     );
-  }
-  clf.dispose();
 }
 
 if (command === 'make') await make();

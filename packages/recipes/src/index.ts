@@ -1,8 +1,8 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-david, coco-soup, glfm), their registry, and
- * the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real dependencies: every
- * recipe runs after a plain install.
+ * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-embed, fmnist-david, coco-soup, glfm), their
+ * registry, and the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real
+ * dependencies: every recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
@@ -28,6 +28,8 @@ export { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from './recipes/fmnist-vi
 export type { FmnistVitPreset, FmnistVitPresetName } from './recipes/fmnist-vit-presets.js';
 export { fmnistExport, parseFmnistExportConfig, exportFashionMnist } from './recipes/fmnist-export.js';
 export type { FmnistExportConfig, FmnistExportSummary } from './recipes/fmnist-export.js';
+export { fmnistEmbed, parseFmnistEmbedConfig, embedFashionMnist } from './recipes/fmnist-embed.js';
+export type { FmnistEmbedConfig, FmnistEmbedFile } from './recipes/fmnist-embed.js';
 export {
   fmnistDavid,
   parseFmnistDavidConfig,

@@ -4,6 +4,7 @@ import type { Recipe } from '@geolip/train';
 
 import { cocoSoup } from './recipes/coco-soup.js';
 import { fmnistDavid } from './recipes/fmnist-david.js';
+import { fmnistEmbed } from './recipes/fmnist-embed.js';
 import { fmnistExport } from './recipes/fmnist-export.js';
 import { fmnistVit } from './recipes/fmnist-vit.js';
 import { glfm } from './recipes/glfm.js';
@@ -58,6 +59,7 @@ export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
   textBank,
   fmnistVit,
   fmnistExport,
+  fmnistEmbed,
   fmnistDavid,
   cocoSoup,
   glfm,

@@ -88,6 +88,8 @@ describe('geolip-train run fmnist-david', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(await readFile(join(dir, 'files', 'result.json'), 'utf8'));
     expect(result.steps).toBe(40); // 5 epochs × 160/20 (the last 40 of 200 rows are the validation split)
+    expect(result.command).toMatch(/^geolip-train run fmnist-david --config .*files\.json --out .*files$/);
+    expect(Object.keys(result.machine)).toEqual(['cpu', 'cores', 'node', 'tfjs', 'backend']);
     expect(result.featureDim).toBe(DIM);
     expect(result.trainRows).toBe(N_TRAIN - 40);
     expect(result.valRows).toBe(40);
@@ -259,6 +261,29 @@ describe('geolip-train run fmnist-david', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /fmnist-david: 'features.train' .*short.safetensors has 199 rows, the Fashion-MNIST train split in .* has 200 images/,
+    );
+    // With trainLimit, a file of the first trainLimit rows (or more) is enough, and fewer are refused.
+    const limited = { features: { train: 'short.safetensors', test: 'test.safetensors' }, data: dir, model: TINY };
+    const ok = await run(
+      {
+        ...limited,
+        epochs: 1,
+        batchSize: 20,
+        valRows: 40,
+        trainLimit: 199,
+        baselines: { linearProbe: false, knn: false },
+      },
+      'short-ok',
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'short-ok', 'result.json'), 'utf8'))).toMatchObject({
+      trainRows: 159,
+      valRows: 40,
+    });
+    const tooFew = await run({ ...limited, epochs: 1, valRows: 40, trainLimit: 200 }, 'short-few');
+    expect(tooFew.code).toBe(1);
+    expect(tooFew.stderr).toMatch(
+      /'features.train' .*short.safetensors has 199 rows, .* has 200 images \(one row per image, in Fashion-MNIST order; with 'trainLimit' 200, at least the first 200\)/,
     );
     const missing = await run(
       { features: { train: 'nope.safetensors', test: 'test.safetensors' }, data: dir, model: TINY },

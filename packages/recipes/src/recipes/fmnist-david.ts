@@ -5,7 +5,7 @@
 // per-scale accuracies, the learned structure per evaluation (α, fusion and geo weights, the Cantor prototypes) and a
 // linear probe and a cosine k-NN on the same rows.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
@@ -40,6 +40,7 @@ import { readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writ
 
 import { readEmbeddingsFile } from './embeddings.js';
 import { readConfigObject, trainingKeys } from './config-blocks.js';
+import { machine } from './text-heads.js';
 
 const NAME = 'fmnist-david';
 const R = configReader(NAME);
@@ -309,7 +310,8 @@ async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; val: 
   let dim = -1;
   for (const split of ['train', 'test'] as const) {
     const set = sets[split];
-    const n = limit(set.n, split === 'train' ? cfg.trainLimit : cfg.testLimit);
+    const lim = split === 'train' ? cfg.trainLimit : cfg.testLimit;
+    const n = limit(set.n, lim);
     let x: Float32Array;
     let d: number;
     if (cfg.features === 'pixels') {
@@ -319,12 +321,17 @@ async function loadSplits(cfg: FmnistDavidConfig): Promise<{ train: Split; val: 
     } else {
       const field = `features.${split}`;
       const file = readEmbeddingsFile(NAME, field, cfg.features[split]);
-      if (file.rows !== set.n) {
+      // One row per image of the split; with a limit, a file of (at least) the first `n` images is enough (the
+      // features of a partial `fmnist-embed` run, `rows`).
+      if (file.rows !== set.n && !(lim > 0 && file.rows >= n)) {
+        const limitKey = split === 'train' ? 'trainLimit' : 'testLimit';
         throw new RecipeConfigError(
           NAME,
           `'${field}' ${file.path} has ${file.rows.toLocaleString('en-US')} rows, ` +
             `the Fashion-MNIST ${split} split in ${cfg.data} has ` +
-            `${set.n.toLocaleString('en-US')} images (one row per image, in Fashion-MNIST order)`,
+            `${set.n.toLocaleString('en-US')} images (one row per image, in Fashion-MNIST order` +
+            (lim > 0 ? `; with '${limitKey}' ${lim}, at least the first ${n.toLocaleString('en-US')}` : '') +
+            ')',
         );
       }
       if (dim >= 0 && file.cols !== dim)
@@ -621,6 +628,7 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
     };
   };
 
+  const started = new Date();
   const t0 = Date.now();
   try {
     // The structure at initialization (step 0): the start of the α trajectory.
@@ -707,6 +715,11 @@ async function run(cfg: FmnistDavidConfig, job: RecipeRun): Promise<number> {
     const initial = records[0];
     const result = {
       recipe: NAME,
+      command:
+        `geolip-train run ${NAME} --config ${relative(process.cwd(), options.configPath)} ` +
+        `--out ${relative(process.cwd(), options.out) || '.'}`,
+      date: started.toISOString(),
+      machine: machine(),
       preset: cfg.preset,
       features: cfg.features === 'pixels' ? 'pixels' : { train: cfg.features.train, test: cfg.features.test },
       centered: cfg.center,
