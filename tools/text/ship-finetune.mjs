@@ -31,7 +31,8 @@ const base = readSafetensors(baseBytes, { copy: true });
 const tm = readModelMetadata(tuned.metadata);
 const bm = readModelMetadata(base.metadata);
 if (tm.type !== bm.type) fail(`${tunedPath} is a ${tm.type}, ${basePath} a ${bm.type}`);
-if (JSON.stringify(tm.config) !== JSON.stringify(bm.config)) fail(`${tunedPath} and ${basePath} declare different configs`);
+if (JSON.stringify(tm.config) !== JSON.stringify(bm.config))
+  fail(`${tunedPath} and ${basePath} declare different configs`);
 
 // A row that is zero in the base must stay zero in the fine-tune for the base's count to hold.
 const key = 'encoder.token_emb.weight';

@@ -126,7 +126,12 @@ describe.skipIf(!existsSync(BUNDLED))('loadGeolipText (bundled weights)', () => 
     // The consensus-distilled student (text-consensus), fine-tuned with CoSENT on STS-B train (text-cosent, issue 22).
     expect(emb.metadata.raw['geolip.type']).toBe('text/caption-encoder');
     const extra = JSON.parse(emb.metadata.raw['geolip.extra']!) as Record<string, unknown>;
-    expect(extra).toMatchObject({ recipe: 'text-cosent', step: 324, valSpearman: 76.67, experts: 'use-lite,glove-avg' });
+    expect(extra).toMatchObject({
+      recipe: 'text-cosent',
+      step: 324,
+      valSpearman: 76.67,
+      experts: 'use-lite,glove-avg',
+    });
     expect(extra.base).toMatchObject({
       id: 'shipped:geolip-text',
       recipe: 'text-consensus',
