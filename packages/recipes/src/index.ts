@@ -12,8 +12,15 @@ export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from '
 export type { TextConsensusConfig } from './recipes/text-consensus.js';
 export { textHeads, parseTextHeadsConfig, SENTIMENT_UNAVAILABLE, TEXT_HEADS_TASKS } from './recipes/text-heads.js';
 export type { HeadTraining, TextHeadsConfig, TextHeadsTask } from './recipes/text-heads.js';
-export { textCosent, parseTextCosentConfig, TEXT_COSENT_BASELINES } from './recipes/text-cosent.js';
-export type { TextCosentConfig } from './recipes/text-cosent.js';
+export {
+  textCosent,
+  parseTextCosentConfig,
+  mixTrainPairs,
+  sickToStsbScale,
+  TEXT_COSENT_BASELINES,
+  TEXT_COSENT_TRAIN_SETS,
+} from './recipes/text-cosent.js';
+export type { TextCosentConfig, TextCosentTrainSet } from './recipes/text-cosent.js';
 export {
   textBank,
   parseTextBankConfig,

@@ -1,6 +1,7 @@
 // geolip-train run text-cosent end to end on tiny files in the formats of ../shared/data, with a tiny random
 // CaptionEncoder as the base: the split, the loss going down on a fixed set, model selection on the validation slice,
-// the model file loading by its metadata, held-out scores recomputed here, frozen weights, --resume and config errors.
+// the model file loading by its metadata, held-out scores recomputed here, frozen weights, --resume and config errors;
+// `train: ["stsb", "sick"]` (config, the pooled pairs by hand, a tiny mixed run).
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,11 @@ import { spearman } from '@geolip/metrics';
 import { CaptionEncoder, SentenceEmbedder } from '@geolip/text';
 import type { CaptionEncoderConfig } from '@geolip/text';
 import { readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
-import { readWeightsAsync } from '@geolip/train';
+import { InvalidArgumentError } from '@geolip/geometry';
+import { RecipeConfigError, readWeightsAsync } from '@geolip/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseTextCosentConfig } from '../src/recipes/text-cosent.js';
+import { mixTrainPairs, parseTextCosentConfig, sickToStsbScale } from '../src/recipes/text-cosent.js';
 import { expectLoadsByMetadata, runRecipe } from './helpers.js';
 
 const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
@@ -57,6 +59,14 @@ beforeAll(async () => {
       `${i + 1}\ta ${ANIMALS[i % 6]} ${ACTS[i % 4]}\ta ${ANIMALS[(i + 2) % 6]} ${ACTS[(i + 2) % 4]}\t${1 + (i % 5)}.0\tNEUTRAL`,
   ).join('\n');
   await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick + '\n');
+  // SICK train: 4 pairs (the text-cosent run with `train: ["stsb", "sick"]` pools them with STS-B train's).
+  const sickTrain = [
+    '1\ta dog runs on the beach\ta dog runs on the beach\t5.0\tENTAILMENT',
+    '2\ta cat eats an apple\ta horse rides a bike\t1.0\tNEUTRAL',
+    '3\ta man sleeps on a couch\ta man eats an apple\t3.0\tNEUTRAL',
+    '4\ta bird rides a bike\ta woman rides a bike\t2.6\tNEUTRAL',
+  ].join('\n');
+  await writeFile(join(data, 'sick', 'SICK_train.txt'), sickTrain + '\n');
   const mrpc = Array.from({ length: 20 }, (_, i) => {
     const a = ANIMALS[i % 6]!;
     const same = i % 2 === 0;
@@ -133,6 +143,7 @@ describe('geolip-train run text-cosent', () => {
     expect(result.command).toMatch(/^geolip-train run text-cosent --config .*run1\.json --out .*run1$/);
     expect(result.machine).toMatchObject({ tfjs: '4.22.0', node: process.version });
     expect(result.data.train).toBe('STS-B train: 18 pairs');
+    expect(result.data.mixing).toBeUndefined();
     expect(result.data.validation).toMatch(/^STS-B train: 6 pairs \(seeded shuffle, seed 0, fraction 0.25\)$/);
     expect(result.settings).toMatchObject({
       steps: 12,
@@ -239,10 +250,81 @@ describe('geolip-train run text-cosent', () => {
     expect(parse({ lambda: 20 })).toThrow(/lambda/);
     expect(parseTextCosentConfig({}, dir)).toMatchObject({
       encoder: { kind: 'shipped', name: 'geolip-text' },
+      train: ['stsb'],
       scale: 20,
       valFraction: 0.1,
       batchSize: 32,
       cvTarget: 0.084,
     });
+  });
+});
+
+describe('text-cosent train: ["stsb", "sick"]', () => {
+  it('parses train (fixed order, duplicates dropped); an unknown or empty list is a RecipeConfigError naming it', () => {
+    const parse = (train: unknown) => parseTextCosentConfig({ ...base(), train }, dir);
+    expect(parse(['sick', 'stsb', 'sick']).train).toEqual(['stsb', 'sick']);
+    expect(parse(['sick']).train).toEqual(['sick']);
+    const fails = (train: unknown, path: string) => {
+      let error: unknown;
+      try {
+        parse(train);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(RecipeConfigError);
+      expect((error as RecipeConfigError).path).toBe(path);
+      expect((error as Error).message).toMatch(/text-cosent config/);
+    };
+    fails(['stsb', 'mrpc'], 'train[1]');
+    fails([], 'train');
+    fails('stsb', 'train');
+  });
+
+  it('sickToStsbScale maps SICK 1–5 onto 0–5', () => {
+    expect([1, 3, 5, 2.6].map(sickToStsbScale)).toEqual([0, 2.5, 5, 2]);
+  });
+
+  it('mixTrainPairs concatenates the parts in order and rescales only the SICK scores', () => {
+    const sts = [
+      { a: 's1', b: 's2', score: 4.2, line: 1 },
+      { a: 's3', b: 's4', score: 0, line: 2 },
+    ];
+    const sick = [
+      { a: 'k1', b: 'k2', score: 5, line: 1 },
+      { a: 'k3', b: 'k4', score: 1.8, line: 2 },
+    ];
+    const mixed = mixTrainPairs([
+      { task: 'stsb', pairs: sts },
+      { task: 'sick', pairs: sick },
+    ]);
+    expect(mixed.map((p) => [p.a, p.score])).toEqual([
+      ['s1', 4.2],
+      ['s3', 0],
+      ['k1', 5],
+      ['k3', 1],
+    ]);
+    expect(sick[1]!.score).toBe(1.8); // the input is not changed
+    expect(() => mixTrainPairs([{ task: 'mrpc', pairs: [] }])).toThrow(InvalidArgumentError);
+    expect(() => mixTrainPairs([{ task: 'mrpc', pairs: [] }])).toThrow(/mixTrainPairs: 'parts\[0\]\.task'/);
+    expect(() => mixTrainPairs([{ task: 'sick', pairs: [{ a: 'x', b: 'y', line: 1 }] }])).toThrow(
+      /mixTrainPairs: 'parts\[0\]\.pairs\[0\]\.score'/,
+    );
+  });
+
+  it('a tiny run pools the 18 STS-B train pairs and the 4 SICK train pairs; the validation slice is unchanged', async () => {
+    const cfg = { ...base(), train: ['stsb', 'sick'], epochs: 2, batchSize: 11, heldOut: false, evalEvery: 2 };
+    const res = await runRecipe('text-cosent', dir, cfg, 'mixed');
+    expect(res.code).toBe(0);
+    const r = JSON.parse(await readFile(join(dir, 'mixed', 'result.json'), 'utf8'));
+    expect(r.data.train).toBe(
+      'STS-B train: 18 pairs + SICK train (relatedness): 4 pairs, scores 1–5 rescaled to 0–5 as (s − 1) · 5 / 4',
+    );
+    expect(r.data.mixing).toMatch(/one seeded permutation of the pool/);
+    expect(r.data.validation).toMatch(/^STS-B train: 6 pairs \(seeded shuffle, seed 0, fraction 0.25\)$/);
+    const run1 = JSON.parse(await readFile(join(dir, 'run1', 'result.json'), 'utf8'));
+    expect(r.selection.base).toBe(run1.selection.base); // same base, same validation pairs
+    expect(r.settings.steps).toBe(4); // ceil(2 · 22 / 11)
+    expect(stepLosses(join(dir, 'mixed', 'metrics.jsonl'))).toHaveLength(4);
+    expect(r.departure).toMatch(/on STS-B train \+ SICK train \(relatedness\)$/);
   });
 });

@@ -1,15 +1,16 @@
 // Recipe `text-cosent`: fine-tunes a GeoLIP text encoder (by default the shipped student) with the CoSENT loss on
-// STS-B train pairs, selects the model on a seeded validation slice of STS-B train, and scores the chosen model once
-// on the held-out tasks (STS-B dev, SICK trial relatedness, MRPC train:dev) beside the un-fine-tuned encoder and
-// the baselines named in `compare`. The STS-B, SICK and MRPC test splits are never read; nothing of STS-B dev,
-// SICK or MRPC is trained on.
+// STS-B train pairs (optionally pooled with SICK train's relatedness pairs, `train`), selects the model on a seeded
+// validation slice of STS-B train, and scores the chosen model once on the held-out tasks (STS-B dev, SICK trial
+// relatedness, MRPC train:dev) beside the un-fine-tuned encoder and the baselines named in `compare`. The STS-B,
+// SICK and MRPC test splits are never read; nothing of STS-B dev, SICK trial or MRPC is trained on (SICK train is,
+// when `train` names "sick").
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Matrix, createRng, pentachoronCV } from '@geolip/geometry';
+import { InvalidArgumentError, Matrix, createRng, pentachoronCV } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
 import { classificationAt, pearson, rocAuc, spearman } from '@geolip/metrics';
 import { CAPTION_ENCODER_TYPE, ParaphraseThreshold, SentenceEmbedder, loadGeolipText, textModels } from '@geolip/text';
@@ -44,12 +45,21 @@ const NAME = 'text-cosent';
 export const TEXT_COSENT_BASELINES = Object.freeze(['use-lite', 'glove-avg'] as const);
 type Baseline = (typeof TEXT_COSENT_BASELINES)[number];
 
+/** Training splits {@link textCosent} can mix (`train`): STS-B train (less the validation slice) and SICK train. */
+export const TEXT_COSENT_TRAIN_SETS = Object.freeze(['stsb', 'sick'] as const);
+export type TextCosentTrainSet = (typeof TEXT_COSENT_TRAIN_SETS)[number];
+
 /** The validated config of {@link textCosent} (paths absolute). */
 export interface TextCosentConfig extends OptimizerBlock, CheckpointBlock {
   /** Directory in the layout of `../shared/data` (stsb/, sick/, mrpc/). */
   data: string;
   /** The encoder fine-tuned: a shipped name of `@geolip/text` (default `geolip-text`) or a weights file. */
   encoder: { kind: 'shipped'; name: string } | { kind: 'file'; path: string };
+  /**
+   * The training splits whose pairs are pooled (default `["stsb"]`): `stsb` = STS-B train less the validation slice,
+   * `sick` = SICK train relatedness (4,500 pairs) with its 1–5 scores rescaled to 0–5 ({@link mixTrainPairs}).
+   */
+  train: TextCosentTrainSet[];
   /** Fraction of STS-B train held out for model selection (seeded shuffle of the pairs), in (0, 1). */
   valFraction: number;
   valSeed: number;
@@ -104,6 +114,7 @@ const KEYS = [
   'freezeEmbeddings',
   'heldOut',
   'compare',
+  'train',
   'lr',
   'warmupSteps',
   'weightDecay',
@@ -142,9 +153,19 @@ export function parseTextCosentConfig(raw: unknown, configDir: string): TextCose
       R.fail(`'compare[${i}]' must be one of ${TEXT_COSENT_BASELINES.join(', ')}, got ${show(c)}`, `compare[${i}]`);
     return c as Baseline;
   });
+  const trainRaw = o.train ?? ['stsb'];
+  if (!Array.isArray(trainRaw) || trainRaw.length === 0)
+    R.fail(`'train' must be a non-empty array of ${TEXT_COSENT_TRAIN_SETS.join(', ')}, got ${show(trainRaw)}`, 'train');
+  const trainSets = (trainRaw as unknown[]).map((t, i) => {
+    if (!(TEXT_COSENT_TRAIN_SETS as readonly unknown[]).includes(t))
+      R.fail(`'train[${i}]' must be one of ${TEXT_COSENT_TRAIN_SETS.join(', ')}, got ${show(t)}`, `train[${i}]`);
+    return t as TextCosentTrainSet;
+  });
   const cfg: TextCosentConfig = {
     data: resolve(configDir, R.optStr(o, 'data') ?? '../shared/data'),
     encoder,
+    // In the fixed order stsb, sick (the order of the pooled pairs before the seeded shuffle), whatever the config's.
+    train: TEXT_COSENT_TRAIN_SETS.filter((t) => trainSets.includes(t)),
     valFraction,
     valSeed: num('valSeed', 'int>=0'),
     epochs: num('epochs', '>0'),
@@ -166,6 +187,35 @@ export function parseTextCosentConfig(raw: unknown, configDir: string): TextCose
   };
   if (cfg.batchSize < 2) R.fail(`'batchSize' must be >= 2 (CoSENT ranks pairs against each other)`, 'batchSize');
   return cfg;
+}
+
+/** SICK relatedness 1–5 → STS-B's 0–5: `(s − 1) · 5 / 4` (1 → 0, 3 → 2.5, 5 → 5). */
+export const sickToStsbScale = (score: number): number => ((score - 1) * 5) / 4;
+
+/**
+ * The pooled training pairs of {@link textCosent}: the parts' pairs concatenated in the order given (the recipe
+ * passes STS-B train's then SICK train's), SICK's scores mapped onto STS-B's 0–5 by {@link sickToStsbScale}
+ * (STS-B's kept as they are). The recipe then draws every batch from one seeded permutation of the pooled pairs,
+ * so a batch mixes the datasets in about their proportion of the pool; CoSENT ranks the pairs of a batch against
+ * each other, so a STS-B pair and a SICK pair are compared on the common 0–5 scale.
+ * @throws {InvalidArgumentError} a part whose task is not `stsb` or `sick`, or a pair without a score.
+ */
+export function mixTrainPairs(parts: readonly { task: string; pairs: readonly PairExample[] }[]): PairExample[] {
+  const out: PairExample[] = [];
+  parts.forEach((part, k) => {
+    if (part.task !== 'stsb' && part.task !== 'sick')
+      throw new InvalidArgumentError(
+        'mixTrainPairs',
+        `parts[${k}].task`,
+        `must be stsb or sick, got ${show(part.task)}`,
+      );
+    part.pairs.forEach((p, i) => {
+      if (typeof p.score !== 'number' || !Number.isFinite(p.score))
+        throw new InvalidArgumentError('mixTrainPairs', `parts[${k}].pairs[${i}].score`, 'must be a finite number');
+      out.push(part.task === 'sick' ? { ...p, score: sickToStsbScale(p.score) } : p);
+    });
+  });
+  return out;
 }
 
 /** Word-piece ids of each text, tokenized once. */
@@ -468,15 +518,25 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
     throw job.error(`${all.length - nVal} training pairs are fewer than 'batchSize' ${cfg.batchSize}`, 'batchSize');
   const valIdx = Array.from(perm.subarray(0, nVal)).sort((x, y) => x - y);
   const trainIdx = Array.from(perm.subarray(nVal)).sort((x, y) => x - y);
-  const trainSet = pairSet(
-    trainIdx.map((i) => all[i]!),
-    tokenize,
-  );
+  // The pool: STS-B train less the validation slice (if `train` names stsb), then SICK train (if it names sick);
+  // the validation slice above is the same whatever `train` is.
+  const parts: { task: string; pairs: PairExample[] }[] = [];
+  if (cfg.train.includes('stsb')) parts.push({ task: 'stsb', pairs: trainIdx.map((i) => all[i]!) });
+  if (cfg.train.includes('sick'))
+    parts.push({ task: 'sick', pairs: limitPairs(await loadSick(cfg.data, 'train'), cfg.limit) });
+  const trainSet = pairSet(mixTrainPairs(parts), tokenize);
+  const trainDesc = parts
+    .map((p) =>
+      p.task === 'stsb'
+        ? `STS-B train: ${p.pairs.length} pairs`
+        : `SICK train (relatedness): ${p.pairs.length} pairs, scores 1–5 rescaled to 0–5 as (s − 1) · 5 / 4`,
+    )
+    .join(' + ');
   const valSet = pairSet(
     valIdx.map((i) => all[i]!),
     tokenize,
   );
-  const nTrain = trainIdx.length;
+  const nTrain = trainSet.a.length;
   const steps = Math.ceil((cfg.epochs * nTrain) / cfg.batchSize);
 
   const bestFile = join(job.out, 'cosent.safetensors');
@@ -486,7 +546,8 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
     const t0 = performance.now();
     const baseVal = await pairSpearman(encoder, valSet, cfg.embedBatch);
     job.say(
-      `${NAME}: STS-B train ${all.length} pairs → train ${nTrain}, validation ${nVal} (seed ${cfg.valSeed}); ` +
+      `${NAME}: STS-B train ${all.length} pairs → validation ${nVal} (seed ${cfg.valSeed}); ` +
+        `training pool ${nTrain} pairs (${trainDesc}); ` +
         `${steps} steps of ${cfg.batchSize} pairs (${cfg.epochs} epochs); base validation Spearman ${baseVal} ` +
         `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
@@ -585,7 +646,14 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         secondsPerStep: stats.secondsPerStep,
       },
       data: {
-        train: `STS-B train: ${nTrain} pairs`,
+        train: trainDesc,
+        ...(parts.length > 1
+          ? {
+              mixing:
+                'the parts are pooled and every batch is drawn from one seeded permutation of the pool, so a batch ' +
+                'mixes the datasets in about their proportion; SICK scores are rescaled to 0–5 first',
+            }
+          : {}),
         validation: `STS-B train: ${nVal} pairs (seeded shuffle, seed ${cfg.valSeed}, fraction ${cfg.valFraction})`,
         limit: cfg.limit,
         heldOut:
@@ -602,7 +670,9 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       model: relative(job.out, bestFile),
       departure:
         "the card's CaptionBERT was not fine-tuned on STS; this recipe fine-tunes the distilled student with CoSENT " +
-        'on STS-B train',
+        (cfg.train.includes('stsb') ? 'on STS-B train' : '') +
+        (cfg.train.length > 1 ? ' + ' : '') +
+        (cfg.train.includes('sick') ? 'SICK train (relatedness)' : ''),
     };
     const chosen = await SentenceEmbedder.fromWeights(bestFile, { batchSize: cfg.embedBatch, name: NAME });
     const fresh = await openBase(cfg, job);
@@ -649,14 +719,19 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
   }
 }
 
-/** `geolip-train run text-cosent`: CoSENT fine-tuning of a text encoder on STS-B train, selected on a train slice. */
+/**
+ * `geolip-train run text-cosent`: CoSENT fine-tuning of a text encoder on STS-B train (and SICK train with `train`),
+ * selected on a slice of STS-B train.
+ */
 export const textCosent = defineRecipe<TextCosentConfig>({
   name: NAME,
   description:
-    'fine-tunes a GeoLIP text encoder with the CoSENT loss on STS-B train pairs (model selection on a seeded slice ' +
-    'of train), then scores it on STS-B dev, SICK trial and MRPC train:dev beside its base and baselines',
-  help: `config {"data", "encoder" (shipped name or weights file), "valFraction", "valSeed", "epochs", "batchSize",
-"scale" (λ), "anchorWeight", "cvWeight", "cvTarget", "freezeEmbeddings", "freezeLayers", "evalEvery", "heldOut",
+    'fine-tunes a GeoLIP text encoder with the CoSENT loss on STS-B train pairs, optionally with SICK train ' +
+    '(model selection on a seeded slice of STS-B train), then scores it on STS-B dev, SICK trial and MRPC ' +
+    'train:dev beside its base and baselines',
+  help: `config {"data", "encoder" (shipped name or weights file), "train" (["stsb"] or ["stsb", "sick"]),
+"valFraction", "valSeed", "epochs", "batchSize", "scale" (λ), "anchorWeight", "cvWeight", "cvTarget",
+"freezeEmbeddings", "freezeLayers", "evalEvery", "heldOut",
 "compare" (["use-lite", "glove-avg"]), "limit", "embedBatch", "seed", "lr", "warmupSteps", "weightDecay",
 "clipNorm", "checkpointEvery"}; writes <out>/cosent.safetensors (the chosen model), best.json, result.json,
 metrics.jsonl, checkpoints/, embeddings/.`,
