@@ -20,7 +20,7 @@ import { AnchorBank } from '@geolip/anchors';
 import type { AnchorBankExpertAgreement, AnchorBankFeature, AnchorBankLossWeights } from '@geolip/anchors';
 import { Matrix, createRng, normalize, pca, pentachoronCV, procrustes } from '@geolip/geometry';
 import type { Rng } from '@geolip/geometry';
-import { CAPTION_ENCODER_TYPE, SentenceEmbedder, loadGeolipText, textModels } from '@geolip/text';
+import { CAPTION_ENCODER_TYPE, SentenceEmbedder } from '@geolip/text';
 import type { CaptionEncoderConfig } from '@geolip/text';
 import { buildCorpus } from '@geolip/text/corpus';
 import type { TextExpert } from '@geolip/text/experts';
@@ -47,9 +47,12 @@ import {
   baselineEncoder,
   embedderEncoder,
   heldOutScores,
+  openTextEncoder,
+  readTextEncoderSource,
   sha256,
   stepStats,
 } from './text-cosent.js';
+import type { TextEncoderSource } from './text-cosent.js';
 import { embedCached, machine } from './text-heads.js';
 import type { Encoder } from './text-heads.js';
 
@@ -67,7 +70,7 @@ export const TEXT_BANK_ANCHOR_INITS = Object.freeze(['consensus', 'random'] as c
 /** The validated config of {@link textBank} (paths absolute). */
 export interface TextBankConfig extends OptimizerBlock, CheckpointBlock {
   /** The frozen encoder: a shipped name of `@geolip/text` or a weights file (recorded with its sha256). */
-  encoder: { kind: 'shipped'; name: string } | { kind: 'file'; path: string };
+  encoder: TextEncoderSource;
   /** The text-consensus corpus block (sources, caps, filters, seed), or a ready `file`. */
   corpus: TextConsensusConfig['corpus'];
   /** A seeded subset of this many corpus sentences (seed `corpus.seed`); 0 = the whole corpus. */
@@ -148,12 +151,7 @@ const R = configReader(NAME);
  */
 export function parseTextBankConfig(raw: unknown, configDir: string): TextBankConfig {
   const o = readConfigObject(R, raw, KEYS);
-  const enc = o.encoder ?? 'geolip-text';
-  if (typeof enc !== 'string' || enc === '')
-    R.fail(`'encoder' must be a shipped model name or a weights file, got ${show(enc)}`, 'encoder');
-  const encoder: TextBankConfig['encoder'] = Object.hasOwn(textModels.shipped(), enc as string)
-    ? { kind: 'shipped', name: enc as string }
-    : { kind: 'file', path: resolve(configDir, enc as string) };
+  const encoder = readTextEncoderSource(R, o, configDir);
   const data = resolve(configDir, R.optStr(o, 'data') ?? '../shared/data');
   const corpusRaw = R.object(o, 'corpus') ?? {};
   const corpus = parseCorpusBlock(R, { data, ...corpusRaw }, configDir);
@@ -480,17 +478,6 @@ const round = (v: number, digits = 4): number => Math.round(v * 10 ** digits) / 
 const roundAll = (r: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 
-async function openBase(cfg: TextBankConfig, job: RecipeRun): Promise<{ model: SentenceEmbedder; id: string }> {
-  const e = cfg.encoder;
-  if (e.kind === 'shipped') {
-    const model = await loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch });
-    return { model, id: `shipped:${e.name}` };
-  }
-  if (!existsSync(e.path)) throw job.error(`'encoder' ${e.path} does not exist`, 'encoder');
-  const model = await SentenceEmbedder.fromWeights(e.path, { batchSize: cfg.embedBatch });
-  return { model, id: `file:${sha256(readFileSync(e.path))}` };
-}
-
 /** The bank variant's model file: the encoder's weights, the bank's under `bank.`, and a config with `anchorBank`. */
 async function modelFile(
   base: SentenceEmbedder,
@@ -561,7 +548,7 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
   if (cfg.valSize + cfg.batchSize > n)
     throw job.error(`'valSize' ${cfg.valSize} + 'batchSize' ${cfg.batchSize} exceed the ${n} corpus sentences`);
 
-  const { model: base, id: baseId } = await openBase(cfg, job);
+  const { model: base, id: baseId } = await openTextEncoder(cfg.encoder, cfg.embedBatch, job);
   const tensors: tf.Tensor[] = [];
   let bank: AnchorBank | null = null;
   try {

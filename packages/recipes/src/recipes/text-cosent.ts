@@ -31,7 +31,14 @@ import {
   show,
   train,
 } from '@geolip/train';
-import type { CheckpointBlock, OptimizerBlock, RecipeRun, StepContext, TrainableModel } from '@geolip/train';
+import type {
+  CheckpointBlock,
+  ConfigReader,
+  OptimizerBlock,
+  RecipeRun,
+  StepContext,
+  TrainableModel,
+} from '@geolip/train';
 import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
@@ -54,7 +61,7 @@ export interface TextCosentConfig extends OptimizerBlock, CheckpointBlock {
   /** Directory in the layout of `../shared/data` (stsb/, sick/, mrpc/). */
   data: string;
   /** The encoder fine-tuned: a shipped name of `@geolip/text` (default `geolip-text`) or a weights file. */
-  encoder: { kind: 'shipped'; name: string } | { kind: 'file'; path: string };
+  encoder: TextEncoderSource;
   /**
    * The training splits whose pairs are pooled (default `["stsb"]`): `stsb` = STS-B train less the validation slice,
    * `sick` = SICK train relatedness (4,500 pairs) with its 1–5 scores rescaled to 0–5 ({@link mixTrainPairs}).
@@ -130,12 +137,7 @@ const R = configReader(NAME);
  */
 export function parseTextCosentConfig(raw: unknown, configDir: string): TextCosentConfig {
   const o = readConfigObject(R, raw, KEYS);
-  const enc = o.encoder ?? 'geolip-text';
-  if (typeof enc !== 'string' || enc === '')
-    R.fail(`'encoder' must be a shipped model name or a weights file, got ${show(enc)}`, 'encoder');
-  const encoder: TextCosentConfig['encoder'] = Object.hasOwn(textModels.shipped(), enc as string)
-    ? { kind: 'shipped', name: enc as string }
-    : { kind: 'file', path: resolve(configDir, enc as string) };
+  const encoder = readTextEncoderSource(R, o, configDir);
   const num = (key: keyof typeof DEFAULTS, kind: Parameters<typeof R.num>[2]) =>
     R.num(o, key, kind, DEFAULTS[key] as number);
   const valFraction = num('valFraction', '>0');
@@ -491,20 +493,51 @@ export async function baselineEncoder(name: Baseline, batch: number): Promise<En
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-async function openBase(cfg: TextCosentConfig, job: RecipeRun): Promise<SentenceEmbedder> {
-  const e = cfg.encoder;
-  if (e.kind === 'shipped') return loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch });
-  if (!existsSync(e.path)) throw job.error(`'encoder' ${e.path} does not exist`, 'encoder');
-  return SentenceEmbedder.fromWeights(e.path, { batchSize: cfg.embedBatch });
+/** A text recipe's `encoder`: a shipped name of `@geolip/text` or a weights file (text-cosent, text-bank). */
+export type TextEncoderSource = { kind: 'shipped'; name: string } | { kind: 'file'; path: string };
+
+/**
+ * Reads a text recipe's `encoder` field (default `geolip-text`): a shipped name, else a weights file resolved against
+ * `configDir`.
+ * @throws {RecipeConfigError} naming `encoder` when it is not a non-empty string.
+ */
+export function readTextEncoderSource(
+  r: ConfigReader,
+  o: Record<string, unknown>,
+  configDir: string,
+): TextEncoderSource {
+  const enc = o.encoder ?? 'geolip-text';
+  if (typeof enc !== 'string' || enc === '')
+    r.fail(`'encoder' must be a shipped model name or a weights file, got ${show(enc)}`, 'encoder');
+  return Object.hasOwn(textModels.shipped(), enc as string)
+    ? { kind: 'shipped', name: enc as string }
+    : { kind: 'file', path: resolve(configDir, enc as string) };
+}
+
+/**
+ * Loads a text recipe's encoder on tfjs (training needs its tensors) and names it: `shipped:<name>`, or
+ * `file:<sha256 of the file>`.
+ * @throws the job's config error naming `encoder` when the file does not exist.
+ */
+export async function openTextEncoder(
+  source: TextEncoderSource,
+  embedBatch: number,
+  job: RecipeRun,
+): Promise<{ model: SentenceEmbedder; id: string }> {
+  if (source.kind === 'shipped') {
+    const model = await loadGeolipText({ runtime: 'tfjs', weights: source.name, batchSize: embedBatch });
+    return { model, id: `shipped:${source.name}` };
+  }
+  if (!existsSync(source.path)) throw job.error(`'encoder' ${source.path} does not exist`, 'encoder');
+  const model = await SentenceEmbedder.fromWeights(source.path, { batchSize: embedBatch });
+  return { model, id: `file:${sha256(readFileSync(source.path))}` };
 }
 
 async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
   await mkdir(job.out, { recursive: true });
   const started = new Date();
   const files = await job.stage();
-  const base = await openBase(cfg, job);
-  const baseId =
-    cfg.encoder.kind === 'shipped' ? `shipped:${cfg.encoder.name}` : `file:${sha256(readFileSync(cfg.encoder.path))}`;
+  const { model: base, id: baseId } = await openTextEncoder(cfg.encoder, cfg.embedBatch, job);
   const encoder = base.model;
   const config = base.metadata.config;
   const maxLength = base.maxLength;
@@ -675,7 +708,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
         (cfg.train.includes('sick') ? 'SICK train (relatedness)' : ''),
     };
     const chosen = await SentenceEmbedder.fromWeights(bestFile, { batchSize: cfg.embedBatch, name: NAME });
-    const fresh = await openBase(cfg, job);
+    const { model: fresh } = await openTextEncoder(cfg.encoder, cfg.embedBatch, job);
     try {
       result.geometry = await geometryOf(chosen.model, fresh.model, valSet, cfg.embedBatch);
       if (cfg.heldOut) {
