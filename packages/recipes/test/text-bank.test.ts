@@ -3,89 +3,33 @@
 // Checks the subset, the bank's size, the loss going down, the diagnostics' ranges, the model files loading by their
 // metadata, the A/B rows recomputed from the files (B's cosine is the mean of A's and the feature's), and --resume.
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import * as tf from '@tensorflow/tfjs-core';
 import { AnchorBank } from '@geolip/anchors';
 import { spearman } from '@geolip/metrics';
 import { CaptionEncoder, SentenceEmbedder } from '@geolip/text';
-import type { CaptionEncoderConfig } from '@geolip/text';
-import { readModelMetadata, readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
-import { readWeightsAsync } from '@geolip/train';
+import { readModelMetadata, readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseTextBankConfig } from '../src/recipes/text-bank.js';
 import { expectLoadsByMetadata, runRecipe } from './helpers.js';
+import { TINY_ACTS, TINY_ANIMALS, TINY_STS_DEV, writeTinyPairTasks, writeTinyTextEncoder } from './tiny-text.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'experts');
-const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
-const ACTS = ['runs on the beach', 'sleeps on a couch', 'eats an apple', 'rides a bike', 'plays the guitar'];
-const CONFIG: CaptionEncoderConfig = {
-  vocabSize: 30522,
-  maxPositions: 16,
-  dModel: 16,
-  heads: 2,
-  ffDim: 32,
-  layers: 2,
-  outDim: 8,
-};
-
+const ACTS = [...TINY_ACTS, 'plays the guitar'];
 let dir: string;
-
-const stsRows = (n: number, offset: number) =>
-  Array.from({ length: n }, (_, i) => {
-    const a = ANIMALS[(i + offset) % 6]!;
-    const b = ANIMALS[(i + offset + (i % 3)) % 6]!;
-    const act = ACTS[i % 4]!;
-    const act2 = ACTS[(i + (i % 2)) % 4]!;
-    return { s1: `a ${a} ${act}.`, s2: `the ${b} ${act2}.`, score: (a === b ? 2.5 : 0) + (act === act2 ? 2.5 : 0) };
-  });
-const STS_DEV = stsRows(8, 3);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-text-bank-'));
   const data = join(dir, 'data');
-  for (const d of ['stsb', 'sick', 'mrpc']) await mkdir(join(data, d), { recursive: true });
-  const sts = (rows: ReturnType<typeof stsRows>) =>
-    rows.map((r, i) => `main-captions\tMSRvid\t2012test\t${i}\t${r.score.toFixed(3)}\t${r.s1}\t${r.s2}`).join('\n');
-  await writeFile(join(data, 'stsb', 'sts-dev.csv'), sts(STS_DEV) + '\n');
-  const sick = Array.from(
-    { length: 6 },
-    (_, i) =>
-      `${i + 1}\ta ${ANIMALS[i % 6]} ${ACTS[i % 4]}\ta ${ANIMALS[(i + 2) % 6]} ${ACTS[(i + 2) % 4]}\t${1 + (i % 5)}.0\tNEUTRAL`,
-  ).join('\n');
-  await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick + '\n');
-  const mrpc = Array.from({ length: 20 }, (_, i) => {
-    const a = ANIMALS[i % 6]!;
-    const same = i % 2 === 0;
-    return `${same ? 1 : 0}\t${i}\t${100 + i}\tthe ${a} ${ACTS[i % 4]} today.\t${same ? `a ${a} ${ACTS[i % 4]}.` : `nothing about ${ANIMALS[(i + 3) % 6]} here.`}`;
-  });
-  await writeFile(
-    join(data, 'mrpc', 'msr_paraphrase_train.txt'),
-    ['Quality\t#1 ID\t#2 ID\t#1 String\t#2 String', ...mrpc].join('\n') + '\n',
-  );
+  await writeTinyPairTasks(data);
   // 60 distinct corpus sentences (6 subjects × 5 actions × 2 articles).
-  const corpus = ANIMALS.flatMap((a) => ACTS.flatMap((act) => [`a ${a} ${act}.`, `the ${a} ${act} again.`]));
+  const corpus = TINY_ANIMALS.flatMap((a) => ACTS.flatMap((act) => [`a ${a} ${act}.`, `the ${a} ${act} again.`]));
   await writeFile(join(dir, 'corpus.txt'), corpus.join('\n') + '\n');
-  const enc = new CaptionEncoder(CONFIG, { seed: 5 });
-  const state = enc.stateDict();
-  const weights = await readWeightsAsync(state);
-  tf.dispose(Object.values(state));
-  enc.dispose();
-  await writeFile(
-    join(dir, 'base.safetensors'),
-    writeSafetensors(
-      weights,
-      writeModelMetadata({
-        type: 'text/caption-encoder',
-        config: CONFIG,
-        extra: { tokenizer: 'bert-base-uncased', maxLength: 16 },
-      }),
-    ),
-  );
+  await writeTinyTextEncoder(join(dir, 'base.safetensors'));
 });
 
 afterAll(async () => {
@@ -228,14 +172,14 @@ describe('geolip-train run text-bank', () => {
     const b = await SentenceEmbedder.fromWeights(join(dir, 'run1', 'model.safetensors'));
     try {
       expect(b.dim).toBe(14);
-      const texts = STS_DEV.flatMap((r) => [r.s1, r.s2]);
+      const texts = TINY_STS_DEV.flatMap((r) => [r.s1, r.s2]);
       const ea = await a.embed(texts);
       const eb = await b.embed(texts);
       // The first 8 columns of B are the encoder's embedding.
       for (let i = 0; i < texts.length; i++)
         for (let k = 0; k < 8; k++) expect(eb[i * 14 + k]).toBeCloseTo(ea[i * 8 + k]!, 5);
-      const gold = STS_DEV.map((r) => r.score);
-      const rows = (f: (i: number) => number) => STS_DEV.map((_, i) => f(i));
+      const gold = TINY_STS_DEV.map((r) => r.score);
+      const rows = (f: (i: number) => number) => TINY_STS_DEV.map((_, i) => f(i));
       const cA = rows((i) => cosAt(ea, 8, 2 * i, 2 * i + 1));
       const cB = rows((i) => cosAt(eb, 14, 2 * i, 2 * i + 1));
       const cF = rows((i) => cosAt(eb, 14, 2 * i, 2 * i + 1, 8, 6));

@@ -3,62 +3,29 @@
 // the model file loading by its metadata, held-out scores recomputed here, frozen weights, --resume and config errors;
 // `train: ["stsb", "sick"]` (config, the pooled pairs by hand, a tiny mixed run).
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import * as tf from '@tensorflow/tfjs-core';
 import { spearman } from '@geolip/metrics';
 import { CaptionEncoder, SentenceEmbedder } from '@geolip/text';
-import type { CaptionEncoderConfig } from '@geolip/text';
-import { readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
+import { readModelMetadata, readSafetensors, toFloat32 } from '@geolip/io';
 import { InvalidArgumentError } from '@geolip/geometry';
-import { RecipeConfigError, readWeightsAsync } from '@geolip/train';
+import { RecipeConfigError } from '@geolip/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { mixTrainPairs, parseTextCosentConfig, sickToStsbScale } from '../src/recipes/text-cosent.js';
 import { expectLoadsByMetadata, runRecipe } from './helpers.js';
-
-const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
-const ACTS = ['runs on the beach', 'sleeps on a couch', 'eats an apple', 'rides a bike'];
-const CONFIG: CaptionEncoderConfig = {
-  vocabSize: 30522,
-  maxPositions: 16,
-  dModel: 16,
-  heads: 2,
-  ffDim: 32,
-  layers: 2,
-  outDim: 8,
-};
+import { TINY_STS_DEV, stsCsv, tinyStsRows, writeTinyPairTasks, writeTinyTextEncoder } from './tiny-text.js';
 
 let dir: string;
 let baseFile: string;
 
-// STS-B rows: the score grows with the words the two sentences share (0–5).
-const stsRows = (n: number, offset: number) =>
-  Array.from({ length: n }, (_, i) => {
-    const a = ANIMALS[(i + offset) % 6]!;
-    const b = ANIMALS[(i + offset + (i % 3)) % 6]!;
-    const act = ACTS[i % 4]!;
-    const act2 = ACTS[(i + (i % 2)) % 4]!;
-    return { s1: `a ${a} ${act}.`, s2: `the ${b} ${act2}.`, score: (a === b ? 2.5 : 0) + (act === act2 ? 2.5 : 0) };
-  });
-const STS_DEV = stsRows(8, 3);
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'geolip-text-cosent-'));
   const data = join(dir, 'data');
-  for (const d of ['stsb', 'sick', 'mrpc']) await mkdir(join(data, d), { recursive: true });
-  const sts = (rows: ReturnType<typeof stsRows>) =>
-    rows.map((r, i) => `main-captions\tMSRvid\t2012test\t${i}\t${r.score.toFixed(3)}\t${r.s1}\t${r.s2}`).join('\n');
-  await writeFile(join(data, 'stsb', 'sts-train.csv'), sts(stsRows(24, 0)) + '\n');
-  await writeFile(join(data, 'stsb', 'sts-dev.csv'), sts(STS_DEV) + '\n');
-  const sick = Array.from(
-    { length: 6 },
-    (_, i) =>
-      `${i + 1}\ta ${ANIMALS[i % 6]} ${ACTS[i % 4]}\ta ${ANIMALS[(i + 2) % 6]} ${ACTS[(i + 2) % 4]}\t${1 + (i % 5)}.0\tNEUTRAL`,
-  ).join('\n');
-  await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick + '\n');
+  await writeTinyPairTasks(data);
+  await writeFile(join(data, 'stsb', 'sts-train.csv'), stsCsv(tinyStsRows(24, 0)));
   // SICK train: 4 pairs (the text-cosent run with `train: ["stsb", "sick"]` pools them with STS-B train's).
   const sickTrain = [
     '1\ta dog runs on the beach\ta dog runs on the beach\t5.0\tENTAILMENT',
@@ -67,33 +34,8 @@ beforeAll(async () => {
     '4\ta bird rides a bike\ta woman rides a bike\t2.6\tNEUTRAL',
   ].join('\n');
   await writeFile(join(data, 'sick', 'SICK_train.txt'), sickTrain + '\n');
-  const mrpc = Array.from({ length: 20 }, (_, i) => {
-    const a = ANIMALS[i % 6]!;
-    const same = i % 2 === 0;
-    return `${same ? 1 : 0}\t${i}\t${100 + i}\tthe ${a} ${ACTS[i % 4]} today.\t${same ? `a ${a} ${ACTS[i % 4]}.` : `nothing about ${ANIMALS[(i + 3) % 6]} here.`}`;
-  });
-  await writeFile(
-    join(data, 'mrpc', 'msr_paraphrase_train.txt'),
-    ['Quality\t#1 ID\t#2 ID\t#1 String\t#2 String', ...mrpc].join('\n') + '\n',
-  );
-  // The base: a random tiny CaptionEncoder in the file format SentenceEmbedder reads.
-  const enc = new CaptionEncoder(CONFIG, { seed: 5 });
-  const state = enc.stateDict();
-  const weights = await readWeightsAsync(state);
-  tf.dispose(Object.values(state));
-  enc.dispose();
   baseFile = join(dir, 'base.safetensors');
-  await writeFile(
-    baseFile,
-    writeSafetensors(
-      weights,
-      writeModelMetadata({
-        type: 'text/caption-encoder',
-        config: CONFIG,
-        extra: { tokenizer: 'bert-base-uncased', maxLength: 16 },
-      }),
-    ),
-  );
+  await writeTinyTextEncoder(baseFile);
 });
 
 afterAll(async () => {
@@ -191,14 +133,14 @@ describe('geolip-train run text-cosent', () => {
   it('held-out STS-B dev Spearman of the chosen model equals one recomputed from its file', async () => {
     const model = await SentenceEmbedder.fromWeights(join(dir, 'run1', 'cosent.safetensors'));
     try {
-      const texts = STS_DEV.flatMap((r) => [r.s1, r.s2]);
+      const texts = TINY_STS_DEV.flatMap((r) => [r.s1, r.s2]);
       const e = await model.embed(texts);
-      const c = STS_DEV.map((_, i) => cos(e, model.dim, 2 * i, 2 * i + 1));
+      const c = TINY_STS_DEV.map((_, i) => cos(e, model.dim, 2 * i, 2 * i + 1));
       const want =
         Math.round(
           spearman(
             c,
-            STS_DEV.map((r) => r.score),
+            TINY_STS_DEV.map((r) => r.score),
           ) * 1e4,
         ) / 100;
       expect(result.heldOut['text-cosent'].stsbDev.spearman).toBeCloseTo(want, 6);
