@@ -1,6 +1,7 @@
 // geolip-train run text-heads end to end on tiny files in the formats of ../shared/data (a few rows each), with the
 // trigram test expert as the frozen encoder: splits, scores recomputed here from the same embeddings, the embedding
 // cache, the saved heads, the sentiment note, and config errors.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,12 +9,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { spearman } from '@geolip/metrics';
-import { ParaphraseThreshold } from '@geolip/text';
+import { ParaphraseThreshold, shippedTextWeightsPath } from '@geolip/text';
 import { mrpcDevSplit, parseMrpc } from '@geolip/text/data';
 import { readSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseTextHeadsConfig, SENTIMENT_UNAVAILABLE } from '../src/recipes/text-heads.js';
+import {
+  embedCached,
+  fileEncoderId,
+  parseTextHeadsConfig,
+  SENTIMENT_UNAVAILABLE,
+  shippedEncoderId,
+} from '../src/recipes/text-heads.js';
+import type { Encoder } from '../src/recipes/text-heads.js';
 import { runRecipe } from './helpers.js';
 
 const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
@@ -248,6 +256,50 @@ describe('geolip-train run text-heads', () => {
     expect(t.eval.images).toBe(3);
     expect(t.train.positiveLabels + t.eval.positiveLabels).toBe(10);
     expect(t.source).toMatch(/\[INFER\]/);
+  });
+});
+
+describe('text-heads embedding cache', () => {
+  it("names shipped weights by their file's sha256, so a change of the shipped file invalidates the cache", async () => {
+    const path = await shippedTextWeightsPath('geolip-text');
+    const hex = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+    expect(await shippedEncoderId('geolip-text')).toBe(`shipped:geolip-text@${hex}`);
+    expect(fileEncoderId(path)).toBe(`file:${hex}`);
+  });
+
+  it('reuses a split only for the same encoder id and texts', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'geolip-heads-cache-'));
+    const job = {
+      out,
+      name: 'text-heads',
+      say: () => undefined,
+      error: (m: string) => new Error(m),
+    } as unknown as Parameters<typeof embedCached>[0];
+    let calls = 0;
+    const enc = (id: string, value: number): Encoder => ({
+      name: 'fake',
+      dim: 2,
+      id,
+      embed: async (t) => {
+        calls++;
+        return new Float32Array(t.length * 2).fill(value);
+      },
+    });
+    try {
+      const texts = ['a dog', 'a cat'];
+      const a = await embedCached(job, enc('shipped:x@1', 1), 'split', texts);
+      expect([a.cached, calls, Array.from(a.data)]).toEqual([false, 1, [1, 1, 1, 1]]);
+      const again = await embedCached(job, enc('shipped:x@1', 9), 'split', texts);
+      expect([again.cached, calls, Array.from(again.data)]).toEqual([true, 1, [1, 1, 1, 1]]);
+      const newWeights = await embedCached(job, enc('shipped:x@2', 2), 'split', texts);
+      expect([newWeights.cached, calls, Array.from(newWeights.data)]).toEqual([false, 2, [2, 2, 2, 2]]);
+      const newTexts = await embedCached(job, enc('shipped:x@2', 3), 'split', ['a dog']);
+      expect([newTexts.cached, calls, Array.from(newTexts.data)]).toEqual([false, 3, [3, 3]]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
 

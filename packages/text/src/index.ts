@@ -15,7 +15,12 @@ export {
 export type { CaptionEncoderConfig } from './caption-encoder.js';
 export { CAPTION_BERT_BANK_CONFIG } from './caption-encoder.js';
 export * from './heads/index.js';
-export { GEOLIP_TEXT_WEIGHTS_FILE, SentenceEmbedder, loadGeolipText } from './sentence-embedder.js';
+export {
+  GEOLIP_TEXT_WEIGHTS_FILE,
+  SentenceEmbedder,
+  loadGeolipText,
+  shippedTextWeightsPath,
+} from './sentence-embedder.js';
 export { CAPTION_ENCODER_TYPE, fromPretrained, parseCaptionEncoderConfig, textModels } from './models.js';
 export type {
   EncodeOptions,

@@ -191,9 +191,29 @@ export interface LoadGeolipTextOptions extends SentenceEmbedderOptions {
 }
 
 /**
+ * Absolute path of shipped weights, by a name of `textModels.shipped()` (default `geolip-text`): the file
+ * `loadGeolipText({ weights: name })` reads. Node only. Use it to identify the exact weights (hash the file), to copy
+ * them, or to load them elsewhere (`SentenceEmbedder.fromWeights(path)`).
+ * @throws {InvalidArgumentError} naming `name` when it is not a shipped name.
+ */
+export async function shippedTextWeightsPath(name = 'geolip-text'): Promise<string> {
+  const op = 'shippedTextWeightsPath';
+  const shipped = textModels.shipped();
+  const entry = typeof name === 'string' && Object.hasOwn(shipped, name) ? shipped[name] : undefined;
+  if (entry === undefined)
+    throw new InvalidArgumentError(
+      op,
+      'name',
+      `must name shipped weights (${Object.keys(shipped).join(', ')}), got ${describeValue(name)}`,
+    );
+  return bundledAssetPath(op, 'weights', entry.file);
+}
+
+/**
  * The GeoLIP text student bundled with this package (`weights/geolip-text.safetensors`, fp16): a CaptionEncoder
- * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe (see the
- * README for its config, its training run and its benchmark numbers). Node only; in a browser, pass the file's
+ * distilled by `geolip-train run text-consensus` from the consensus of USE lite and averaged GloVe, then fine-tuned
+ * with CoSENT on STS-B train and SICK train by `geolip-train run text-cosent` (see the README for its config, its
+ * training runs and its benchmark numbers). Node only; in a browser, pass the file's
  * URL (`@geolip/text/weights/geolip-text.safetensors`): `SentenceEmbedder.fromWeights(url, { tokenizer })`, with
  * `BertTokenizer.fromFile(vocabUrl)`. `options.weights` names another file of `textModels.shipped()` (default
  * `geolip-text`).

@@ -43,7 +43,7 @@ import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { readConfigObject } from './config-blocks.js';
-import { cosines, embedCached, indexTexts, machine, x100 } from './text-heads.js';
+import { cosines, embedCached, fileEncoderId, indexTexts, machine, shippedEncoderId, x100 } from './text-heads.js';
 import type { Encoder } from './text-heads.js';
 
 const NAME = 'text-cosent';
@@ -515,8 +515,8 @@ export function readTextEncoderSource(
 }
 
 /**
- * Loads a text recipe's encoder on tfjs (training needs its tensors) and names it: `shipped:<name>`, or
- * `file:<sha256 of the file>`.
+ * Loads a text recipe's encoder on tfjs (training needs its tensors) and names it: `shipped:<name>@<sha256 of the
+ * file>`, or `file:<sha256 of the file>`.
  * @throws the job's config error naming `encoder` when the file does not exist.
  */
 export async function openTextEncoder(
@@ -526,11 +526,11 @@ export async function openTextEncoder(
 ): Promise<{ model: SentenceEmbedder; id: string }> {
   if (source.kind === 'shipped') {
     const model = await loadGeolipText({ runtime: 'tfjs', weights: source.name, batchSize: embedBatch });
-    return { model, id: `shipped:${source.name}` };
+    return { model, id: await shippedEncoderId(source.name) };
   }
   if (!existsSync(source.path)) throw job.error(`'encoder' ${source.path} does not exist`, 'encoder');
   const model = await SentenceEmbedder.fromWeights(source.path, { batchSize: embedBatch });
-  return { model, id: `file:${sha256(readFileSync(source.path))}` };
+  return { model, id: fileEncoderId(source.path) };
 }
 
 async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
@@ -713,12 +713,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
       result.geometry = await geometryOf(chosen.model, fresh.model, valSet, cfg.embedBatch);
       if (cfg.heldOut) {
         const models: Record<string, unknown> = {};
-        models[NAME] = await heldOutScores(
-          cfg,
-          job,
-          embedderEncoder(chosen, `file:${sha256(readFileSync(bestFile))}`),
-          NAME,
-        );
+        models[NAME] = await heldOutScores(cfg, job, embedderEncoder(chosen, fileEncoderId(bestFile)), NAME);
         models.base = await heldOutScores(cfg, job, embedderEncoder(fresh, baseId), 'base');
         for (const name of cfg.compare) {
           const b = await baselineEncoder(name, cfg.embedBatch);

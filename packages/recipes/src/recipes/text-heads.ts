@@ -18,6 +18,7 @@ import {
   SimilarityHead,
   TaggingHead,
   loadGeolipText,
+  shippedTextWeightsPath,
   textModels,
 } from '@geolip/text';
 import type { HeadLayout, SimilarityPairInput } from '@geolip/text';
@@ -209,6 +210,23 @@ export interface Encoder {
   dispose?(): void;
 }
 
+/**
+ * The id of shipped text weights for the embedding cache and the result files: `shipped:<name>@<sha256 of the file>`.
+ * The name alone would let a cache written before the shipped file changed pass for the new weights.
+ */
+export async function shippedEncoderId(name: string): Promise<string> {
+  return `shipped:${name}@${fileSha256(await shippedTextWeightsPath(name))}`;
+}
+
+/** The id of a weights file: `file:<sha256 of the file>`. */
+export function fileEncoderId(path: string): string {
+  return `file:${fileSha256(path)}`;
+}
+
+function fileSha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
 async function openEncoder(cfg: TextHeadsConfig, job: RecipeRun): Promise<Encoder> {
   const e = cfg.encoder;
   if (e.kind === 'shipped' || e.kind === 'file') {
@@ -217,10 +235,7 @@ async function openEncoder(cfg: TextHeadsConfig, job: RecipeRun): Promise<Encode
       e.kind === 'shipped'
         ? await loadGeolipText({ runtime: 'tfjs', weights: e.name, batchSize: cfg.embedBatch })
         : await SentenceEmbedder.fromWeights(e.path, { batchSize: cfg.embedBatch });
-    const id =
-      e.kind === 'shipped'
-        ? `shipped:${e.name}`
-        : `file:${createHash('sha256').update(readFileSync(e.path)).digest('hex')}`;
+    const id = e.kind === 'shipped' ? await shippedEncoderId(e.name) : fileEncoderId(e.path);
     return { name: model.name, dim: model.dim, id, embed: (t) => model.embed(t), dispose: () => model.dispose() };
   }
   if (!existsSync(e.path)) throw job.error(`'encoder.module' ${e.path} does not exist`, 'encoder.module');
