@@ -64,8 +64,8 @@ export const textModels: ModelRegistry = new ModelRegistry('text')
     file: 'geolip-text.safetensors',
     description:
       'GeoLIP text model bundled with @geolip/text: a CaptionEncoder distilled from the consensus of ' +
-      'use-lite and glove-avg (geolip-train run text-consensus), then fine-tuned with CoSENT on STS-B train ' +
-      '(geolip-train run text-cosent).',
+      'use-lite and glove-avg (geolip-train run text-consensus), then fine-tuned with CoSENT on STS-B train and ' +
+      'SICK train (geolip-train run text-cosent).',
   });
 
 /**

@@ -6,7 +6,14 @@ import { FormatError, InvalidArgumentError } from '@geolip/geometry';
 import { type SafetensorInput, writeSafetensors } from '@geolip/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CaptionEncoder, SentenceEmbedder, loadBertUncasedTokenizer, loadGeolipText, toTensors } from '../src/index.js';
+import {
+  CaptionEncoder,
+  SentenceEmbedder,
+  loadBertUncasedTokenizer,
+  loadGeolipText,
+  shippedTextWeightsPath,
+  toTensors,
+} from '../src/index.js';
 import type { CaptionEncoderConfig } from '../src/index.js';
 
 const CONFIG: CaptionEncoderConfig = {
@@ -119,21 +126,29 @@ describe.skipIf(!existsSync(BUNDLED))('loadGeolipText (bundled weights)', () => 
   });
   afterAll(() => emb?.dispose());
 
+  it('shippedTextWeightsPath: the bundled file by its shipped name; an unknown name is refused', async () => {
+    const { realpathSync } = await import('node:fs');
+    expect(realpathSync(await shippedTextWeightsPath())).toBe(realpathSync(BUNDLED));
+    expect(await shippedTextWeightsPath('geolip-text')).toBe(await shippedTextWeightsPath());
+    await expect(shippedTextWeightsPath('geolip-txt')).rejects.toThrow(InvalidArgumentError);
+    await expect(shippedTextWeightsPath('geolip-txt')).rejects.toThrow(/shippedTextWeightsPath.*name.*geolip-text/s);
+  });
+
   it('loads the shipped model: name, width, parameter count, training metadata', () => {
     expect(emb.name).toBe('geolip-text');
     expect(emb.dim).toBe(100);
     expect(emb.params).toBe(11_081_572);
-    // The consensus-distilled student (text-consensus), fine-tuned with CoSENT on STS-B train (text-cosent, issue 22).
+    // The consensus-distilled student (text-consensus), fine-tuned with CoSENT on STS-B train + SICK train (text-cosent, issue 22).
     expect(emb.metadata.raw['geolip.type']).toBe('text/caption-encoder');
     const extra = JSON.parse(emb.metadata.raw['geolip.extra']!) as Record<string, unknown>;
     expect(extra).toMatchObject({
       recipe: 'text-cosent',
-      step: 324,
-      valSpearman: 76.67,
+      step: 594,
+      valSpearman: 77.34,
       experts: 'use-lite,glove-avg',
     });
     expect(extra.base).toMatchObject({
-      id: 'shipped:geolip-text',
+      id: 'file:68c8c1487b4b837e8551b30922f465be0981ece81188d736b3f9336a688dafaf',
       recipe: 'text-consensus',
       experts: 'use-lite,glove-avg',
       steps: 6179,
