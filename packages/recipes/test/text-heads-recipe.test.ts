@@ -23,9 +23,10 @@ import {
 } from '../src/recipes/text-heads.js';
 import type { Encoder } from '../src/recipes/text-heads.js';
 import { runRecipe } from './helpers.js';
+import { TINY_ACTS, TINY_ANIMALS, stsCsv, writeTinyMrpc } from './tiny-text.js';
 
-const ANIMALS = ['dog', 'cat', 'horse', 'bird', 'man', 'woman'];
-const ACTS = ['runs on the beach', 'sleeps on a couch', 'eats an apple', 'rides a bike'];
+const ANIMALS = TINY_ANIMALS;
+const ACTS = TINY_ACTS;
 
 let dir: string;
 const ENCODER = join(__dirname, 'fixtures', 'experts', 'trigram.mjs'); // tri-a: 12-d character trigrams
@@ -64,10 +65,8 @@ beforeAll(async () => {
   const data = join(dir, 'data');
   for (const d of ['stsb', 'sick', 'mrpc', 'coco/coco-mini/annotations'])
     await mkdir(join(data, d), { recursive: true });
-  const sts = (rows: typeof STS_TRAIN) =>
-    rows.map((r, i) => `main-captions\tMSRvid\t2012test\t${i}\t${r.score.toFixed(3)}\t${r.s1}\t${r.s2}`).join('\n');
-  await writeFile(join(data, 'stsb', 'sts-train.csv'), sts(STS_TRAIN) + '\n');
-  await writeFile(join(data, 'stsb', 'sts-dev.csv'), sts(STS_DEV) + '\n');
+  await writeFile(join(data, 'stsb', 'sts-train.csv'), stsCsv(STS_TRAIN));
+  await writeFile(join(data, 'stsb', 'sts-dev.csv'), stsCsv(STS_DEV));
   const labels = ['ENTAILMENT', 'NEUTRAL', 'CONTRADICTION'];
   const sick = (n: number, offset: number) =>
     Array.from(
@@ -77,15 +76,7 @@ beforeAll(async () => {
     ).join('\n');
   await writeFile(join(data, 'sick', 'SICK_train.txt'), sick(12, 1) + '\n');
   await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick(6, 2) + '\n');
-  const mrpc = Array.from({ length: 20 }, (_, i) => {
-    const a = ANIMALS[i % 6]!;
-    const same = i % 2 === 0;
-    return `${same ? 1 : 0}\t${i}\t${100 + i}\tthe ${a} ${ACTS[i % 4]} today.\t${same ? `a ${a} ${ACTS[i % 4]}.` : `nothing about ${ANIMALS[(i + 3) % 6]} here.`}`;
-  });
-  await writeFile(
-    join(data, 'mrpc', 'msr_paraphrase_train.txt'),
-    ['Quality\t#1 ID\t#2 ID\t#1 String\t#2 String', ...mrpc].join('\n') + '\n',
-  );
+  await writeTinyMrpc(data);
   const categories = [
     { id: 1, name: 'dog' },
     { id: 2, name: 'cat' },

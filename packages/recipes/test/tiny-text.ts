@@ -1,5 +1,5 @@
 // Tiny text-task files in the formats of ../shared/data and a tiny random CaptionEncoder file, shared by the
-// text-cosent and text-bank recipe tests.
+// text-cosent, text-bank and text-heads recipe tests.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -55,6 +55,13 @@ export async function writeTinyPairTasks(data: string): Promise<void> {
     (_, i) => `${i + 1}\ta ${A[i % 6]} ${C[i % 4]}\ta ${A[(i + 2) % 6]} ${C[(i + 2) % 4]}\t${1 + (i % 5)}.0\tNEUTRAL`,
   ).join('\n');
   await writeFile(join(data, 'sick', 'SICK_trial.txt'), sick + '\n');
+  await writeTinyMrpc(data);
+}
+
+/** MRPC train (`<data>/mrpc/msr_paraphrase_train.txt`, the folder must exist): 20 pairs, every other one a paraphrase. */
+export async function writeTinyMrpc(data: string): Promise<void> {
+  const A = TINY_ANIMALS;
+  const C = TINY_ACTS;
   const mrpc = Array.from({ length: 20 }, (_, i) => {
     const a = A[i % 6]!;
     const same = i % 2 === 0;
