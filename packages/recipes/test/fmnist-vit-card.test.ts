@@ -25,22 +25,8 @@ import { fmnistVitTraining, parseFmnistVitConfig } from '../src/recipes/fmnist-v
 import { embeddingCvs } from '../src/recipes/fmnist-vit-diagnostics.js';
 import { FMNIST_VIT_PRESETS, FMNIST_VIT_PRESET_NAMES } from '../src/recipes/fmnist-vit-presets.js';
 
-import { idxGz, runRecipe } from './helpers.js';
-
-const TINY_DUAL = {
-  patchSize: 7,
-  embedDim: 32,
-  streamDim: 16,
-  heads: 2,
-  fusedDim: 16,
-  dualBlocks: 1,
-  fusedBlocks: 1,
-  classifierHidden: 16,
-  anchors: 8,
-  compartments: 2,
-  compartmentDim: 8,
-  outDim: 24,
-};
+import { runRecipe } from './helpers.js';
+import { TINY_DUAL, writeBandSplit } from './tiny-fmnist.js';
 
 /** `n` seeded random 28×28×1 byte images, labels 0…9 in turn. */
 function images(n: number, seed = 1): ImageDataset {
@@ -53,19 +39,6 @@ function images(n: number, seed = 1): ImageDataset {
     width: 28,
     channels: 1,
   };
-}
-
-/**
- * A synthetic Fashion-MNIST split in `dir`: image i has label i mod 10, a bright band at rows 2c + 4, 2c + 5 and seeded
- * noise elsewhere (so no two images are equal: the per-class CVs are defined).
- */
-async function writeNoisySplit(dir: string, prefix: 'train' | 't10k', n: number): Promise<void> {
-  const { images: noise } = images(n, prefix === 'train' ? 11 : 12);
-  const px = Uint8Array.from(noise, (v) => v >> 2);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  for (let i = 0; i < n; i++) for (let x = 0; x < 56; x++) px[i * 784 + (2 * (i % 10) + 4) * 28 + x] = 255;
-  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], px));
-  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], labels));
 }
 
 const ctx = (seed = 5): StepContext => ({ step: 0, micro: 0, training: true, rng: createRng(seed) });
@@ -376,8 +349,8 @@ describe('geolip-train run fmnist-vit with two views, CE and the diagnostics', (
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'geolip-fmnist-card-'));
-    await writeNoisySplit(dir, 'train', 160);
-    await writeNoisySplit(dir, 't10k', 20);
+    await writeBandSplit(dir, 'train', 160);
+    await writeBandSplit(dir, 't10k', 20);
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -432,7 +405,7 @@ describe('geolip-train run fmnist-vit with two views, CE and the diagnostics', (
   it('test: false never reads the test split: null test accuracy, the scan of the validation images', async () => {
     const trainOnly = await mkdtemp(join(tmpdir(), 'geolip-fmnist-trainonly-'));
     try {
-      await writeNoisySplit(trainOnly, 'train', 96);
+      await writeBandSplit(trainOnly, 'train', 96);
       const cfg = { data: trainOnly, epochs: 1, batchSize: 32, valSize: 32, checkpointEvery: 100, test: false };
       const r = await runRecipe(
         'fmnist-vit',

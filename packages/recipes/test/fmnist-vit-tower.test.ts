@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
 import { train } from '@geolip/train';
-import type { ImageDataset } from '@geolip/vision/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fmnistVitTraining, parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
@@ -16,37 +15,8 @@ import { TOWER_DEFAULTS } from '../src/recipes/fmnist-vit-tower.js';
 
 import { ArbitrationTower } from '@geolip/anchors';
 
-import { expectLoadsByMetadata, idxGz, runRecipe } from './helpers.js';
-
-const TINY_DUAL = {
-  patchSize: 7,
-  embedDim: 32,
-  streamDim: 16,
-  heads: 2,
-  fusedDim: 16,
-  dualBlocks: 1,
-  fusedBlocks: 1,
-  classifierHidden: 16,
-  anchors: 8,
-  compartments: 2,
-  compartmentDim: 8,
-  outDim: 24,
-};
-
-/** `n` images, label i mod 10: a bright band at rows 2c + 4, 2c + 5 over seeded noise. */
-function images(n: number, seed = 1): ImageDataset {
-  const rng = createRng(seed);
-  const px = Uint8Array.from({ length: n * 784 }, () => Math.floor(rng.uniform() * 64));
-  for (let i = 0; i < n; i++) for (let x = 0; x < 56; x++) px[i * 784 + (2 * (i % 10) + 4) * 28 + x] = 255;
-  return {
-    images: px,
-    labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
-    n,
-    height: 28,
-    width: 28,
-    channels: 1,
-  };
-}
+import { expectLoadsByMetadata, runRecipe } from './helpers.js';
+import { TINY_DUAL, bandImages, writeBandSplit } from './tiny-fmnist.js';
 
 const SMALL_TOWER = {
   hidden: 16,
@@ -113,7 +83,7 @@ function setup(tower: Record<string, unknown>, loss: Record<string, number> = ST
     { batchSize: 8, modelConfig: TINY_DUAL, loss, valSize: 0, tower: { ...SMALL_TOWER, ...tower } },
     '/',
   );
-  const t = fmnistVitTraining(cfg, images(n));
+  const t = fmnistVitTraining(cfg, bandImages(n));
   return {
     cfg,
     t,
@@ -235,18 +205,12 @@ describe('fmnist-vit tower checkpoint', () => {
   );
 });
 
-async function writeSplit(dir: string, prefix: 'train' | 't10k', n: number): Promise<void> {
-  const d = images(n, prefix === 'train' ? 11 : 12);
-  await writeFile(join(dir, `${prefix}-images-idx3-ubyte.gz`), idxGz(0x803, [n, 28, 28], Uint8Array.from(d.images)));
-  await writeFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idxGz(0x801, [n], Uint8Array.from(d.labels)));
-}
-
 describe('geolip-train run fmnist-vit with preset run12 (tiny)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'geolip-run12-'));
-    await writeSplit(dir, 'train', 128);
-    await writeSplit(dir, 't10k', 20);
+    await writeBandSplit(dir, 'train', 128);
+    await writeBandSplit(dir, 't10k', 20);
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -11,23 +11,10 @@ import { parseFmnistVitConfig } from '../src/recipes/fmnist-vit.js';
 import { DualStreamViT, ViTClassifier } from '@geolip/vision';
 
 import { expectLoadsByMetadata, writeFashionMnistSplit, runRecipe } from './helpers.js';
+import { TINY_DUAL } from './tiny-fmnist.js';
 
 // outDim 24, not the presets' 128: the embeddings files and the scan must follow the model's width. Patches of 7
 // (16 tokens instead of the presets' 49): a step costs a quarter, and the recipe runs the same code.
-const TINY_DUAL = {
-  patchSize: 7,
-  embedDim: 32,
-  streamDim: 16,
-  heads: 2,
-  fusedDim: 16,
-  dualBlocks: 1,
-  fusedBlocks: 1,
-  classifierHidden: 16,
-  anchors: 8,
-  compartments: 2,
-  compartmentDim: 8,
-  outDim: 24,
-};
 const TINY_VIT = { patchSize: 7, dModel: 16, heads: 2, ffDim: 32, layers: 1 };
 
 let dir: string;
