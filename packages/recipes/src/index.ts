@@ -1,8 +1,8 @@
 /**
  * @geolip/recipes — GeoLIP's training recipes on the `@geolip/train` engine (mlp-student, text-consensus,
- * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-embed, fmnist-david, coco-soup, glfm), their
- * registry, and the `geolip-train` CLI (`@geolip/recipes/cli`, bin `geolip-train`). The model packages are real
- * dependencies: every recipe runs after a plain install.
+ * text-heads, text-cosent, text-bank, fmnist-vit, fmnist-export, fmnist-embed, fmnist-david, coco-soup,
+ * coco-consensus, coco-david, glfm), their registry, and the `geolip-train` CLI (`@geolip/recipes/cli`, bin
+ * `geolip-train`). The model packages are real dependencies: every recipe runs after a plain install.
  */
 export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
@@ -46,6 +46,17 @@ export {
 export type { FmnistDavidConfig } from './recipes/fmnist-david.js';
 export { cocoSoup, parseCocoSoupConfig, COCO_SOUP_PRESETS, COCO_SOUP_SPLITS } from './recipes/coco-soup.js';
 export type { CocoSoupConfig, CocoSoupPreset, CocoSoupStudentConfig } from './recipes/coco-soup.js';
+export { cocoConsensus } from './recipes/coco-consensus.js';
+export { CONSENSUS_FEATURES_FORMAT } from './recipes/coco-features.js';
+export {
+  cocoDavid,
+  parseCocoDavidConfig,
+  dominantLabels,
+  imageMetrics,
+  labelRows,
+  readConsensusFeatures,
+} from './recipes/coco-david.js';
+export type { CocoDavidConfig, CocoLabelReading, ImageMetrics } from './recipes/coco-david.js';
 export { glfm, parseGlfmConfig, GLFM_CLASSIFIER_VIT } from './recipes/glfm.js';
 export type { GlfmRecipeConfig } from './recipes/glfm.js';
 export { recipeStep, RECIPE_STEP_RECIPES } from './steps.js';

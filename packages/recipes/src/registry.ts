@@ -2,6 +2,8 @@
 import { InvalidArgumentError } from '@geolip/geometry';
 import type { Recipe } from '@geolip/train';
 
+import { cocoConsensus } from './recipes/coco-consensus.js';
+import { cocoDavid } from './recipes/coco-david.js';
 import { cocoSoup } from './recipes/coco-soup.js';
 import { fmnistDavid } from './recipes/fmnist-david.js';
 import { fmnistEmbed } from './recipes/fmnist-embed.js';
@@ -62,6 +64,8 @@ export const BUILTIN_RECIPES: readonly Recipe[] = Object.freeze([
   fmnistEmbed,
   fmnistDavid,
   cocoSoup,
+  cocoConsensus,
+  cocoDavid,
   glfm,
 ]);
 

@@ -146,12 +146,14 @@ describe('chooseValidation', () => {
     const split = {
       images: [1, 2, 3].map((id) => ({ id, fileName: `${id}.jpg`, path: '', set: 's' })),
       targets: Uint8Array.from([1, 0, 0, 1, 1, 1]),
+      counts: Uint32Array.from([2, 0, 0, 1, 3, 1]),
       sets: [],
       duplicates: [],
     };
     const sub = subsetSplit(split, [2, 0], 2);
     expect(sub.images.map((im) => im.id)).toEqual([3, 1]);
     expect(Array.from(sub.targets)).toEqual([1, 1, 1, 0]);
+    expect(Array.from(sub.counts)).toEqual([3, 1, 2, 0]);
   });
 });
 

@@ -250,6 +250,23 @@ describe('geolip-train run coco-soup', () => {
     expect(result.splits.train.images).toBe(25);
     expect(result.splits.validation.images).toBe(6);
     expect(result.splits.validation.imageIds).toHaveLength(6);
+    // The consensus features files of coco-david, one row per image of each split.
+    for (const [split, rows] of [
+      ['train', 25],
+      ['val', 6],
+      ['eval', result.splits.eval.images],
+    ] as const) {
+      const f = readSafetensors(new Uint8Array(await readFile(join(root, 'card', `consensus-${split}.safetensors`))));
+      expect(f.tensors.embeddings!.shape[0]).toBe(rows);
+      expect(f.tensors.labels!.shape).toEqual([rows, 4]);
+      expect(JSON.parse(f.metadata.image_ids!)).toHaveLength(rows);
+    }
+    expect(
+      JSON.parse(
+        readSafetensors(new Uint8Array(await readFile(join(root, 'card', 'consensus-val.safetensors')))).metadata
+          .image_ids!,
+      ),
+    ).toEqual(result.splits.validation.imageIds);
     // e1 (10-d) is zero-padded to 12, e2 (14-d) reduced by its PCA to 12.
     expect(result.consensus.reduction.map((x: { kind: string }) => x.kind)).toEqual(['pad', 'pca']);
     expect(result.soup.config.expertDims).toEqual([12, 12]);
@@ -436,6 +453,7 @@ describe('split helpers', () => {
     const split = (ids: number[]): CocoSplit => ({
       images: ids.map((id) => ({ id, fileName: fileName(id), path: '', set: 's' })),
       targets: new Uint8Array(0),
+      counts: new Uint32Array(0),
       sets: [],
       duplicates: [],
     });

@@ -26,10 +26,12 @@ interface SplitImage {
   set: string;
 }
 
-/** A split: images in order, `[N·C]` multi-hot targets, and what was dropped to build it. */
+/** A split: images in order, `[N·C]` multi-hot targets and instance counts, and what was dropped to build it. */
 export interface CocoSplit {
   images: SplitImage[];
   targets: Uint8Array;
+  /** `[N·C]` annotations per image and category (an image listed by two sets: the larger count). */
+  counts: Uint32Array;
   /** Images per set as listed in its annotations, and how many of them were kept. */
   sets: { set: string; listed: number; kept: number }[];
   /** Image ids listed by more than one set of this split (kept once; their labels are the union). */
@@ -77,6 +79,7 @@ export async function loadSplit(
   const C = categories.length;
   const images: SplitImage[] = [];
   const rows: Uint8Array[] = [];
+  const countRows: Uint32Array[] = [];
   const byId = new Map<number, number>();
   const duplicates: number[] = [];
   const counts: CocoSplit['sets'] = [];
@@ -88,12 +91,17 @@ export async function loadSplit(
     let kept = 0;
     inst.images.forEach((im, r) => {
       const labels = inst.targets.subarray(r * C, (r + 1) * C);
+      const counts = inst.counts.subarray(r * C, (r + 1) * C);
       if (exclude.has(im.id)) return;
       const seen = byId.get(im.id);
       if (seen !== undefined) {
         duplicates.push(im.id);
         const row = rows[seen]!;
-        for (let c = 0; c < C; c++) row[c] = row[c]! | labels[c]!;
+        const countRow = countRows[seen]!;
+        for (let c = 0; c < C; c++) {
+          row[c] = row[c]! | labels[c]!;
+          countRow[c] = Math.max(countRow[c]!, counts[c]!);
+        }
         return;
       }
       const path = join(root, s.dir, s.split, im.fileName);
@@ -102,13 +110,16 @@ export async function loadSplit(
       byId.set(im.id, images.length);
       images.push({ id: im.id, fileName: im.fileName, path, set: name });
       rows.push(Uint8Array.from(labels));
+      countRows.push(Uint32Array.from(counts));
       kept++;
     });
     counts.push({ set: name, listed: inst.images.length, kept });
   }
   const targets = new Uint8Array(images.length * C);
   rows.forEach((r, i) => targets.set(r, i * C));
-  return { images, targets, sets: counts, duplicates };
+  const instanceCounts = new Uint32Array(images.length * C);
+  countRows.forEach((r, i) => instanceCounts.set(r, i * C));
+  return { images, targets, counts: instanceCounts, sets: counts, duplicates };
 }
 
 /** Classes with at least one positive among `n` rows of `[n·C]` targets. */

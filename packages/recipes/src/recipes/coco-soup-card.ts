@@ -53,14 +53,16 @@ export function chooseValidation(n: number, size: number, seed: number): { fit: 
   return { fit, val };
 }
 
-/** The rows `idx` of a split (images, targets; `sets` and `duplicates` are the parent's). */
+/** The rows `idx` of a split (images, targets, counts; `sets` and `duplicates` are the parent's). */
 export function subsetSplit(split: CocoSplit, idx: ArrayLike<number>, classes: number): CocoSplit {
   const targets = new Uint8Array(idx.length * classes);
+  const counts = new Uint32Array(idx.length * classes);
   const images = Array.from(idx, (i, r) => {
     targets.set(split.targets.subarray(i * classes, (i + 1) * classes), r * classes);
+    counts.set(split.counts.subarray(i * classes, (i + 1) * classes), r * classes);
     return split.images[i]!;
   });
-  return { images, targets, sets: split.sets, duplicates: split.duplicates };
+  return { images, targets, counts, sets: split.sets, duplicates: split.duplicates };
 }
 
 /** Rows `idx` of a row-major `[N, dim]` array. */

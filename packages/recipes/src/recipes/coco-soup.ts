@@ -26,39 +26,26 @@ import {
   optimizerOptions,
   readOptimizerBlock,
   readWeightsAsync,
-  saveConsensus,
   show,
   train,
 } from '@geolip/train';
 import { writeFileAtomic } from '@geolip/io/node';
-import type { ConsensusModel, NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
+import type { NumberKind, OptimizerBlock, RecipeRun, StageFiles, TrainSummary } from '@geolip/train';
 import { readSafetensors, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
-import {
-  classesWithPositives,
-  constantScoreMap,
-  loadSplit,
-  loadSplitImages,
-  medianPositives,
-  readCategories,
-  readExpertRows,
-} from './coco-data.js';
+import { loadSplitImages } from './coco-data.js';
 import type { CocoImageSet, CocoSplit } from './coco-data.js';
-import { SoupTrainer, fitSoupConsensus, linearProbe, soupOutputs } from './coco-soup-parts.js';
+import { prepareCocoConsensus, writeConsensusFeatures } from './coco-features.js';
+import { SoupTrainer, linearProbe, soupOutputs } from './coco-soup-parts.js';
 import type { SoupSplit } from './coco-soup-parts.js';
 import {
   StudentStackTrainer,
   activeAnchors,
-  chooseValidation,
-  consensusTargets,
-  fitCommonConsensus,
   measuredCV,
-  pickRows,
   restoreWeights,
   snapshotWeights,
   studentSplitMetrics,
   studentStackOutputs,
-  subsetSplit,
 } from './coco-soup-card.js';
 import type { StudentData, StudentStack } from './coco-soup-card.js';
 import { readConfigObject } from './config-blocks.js';
@@ -496,126 +483,15 @@ async function run(cfg: CocoSoupConfig, job: RecipeRun): Promise<number> {
   if (!options.resume && anyCheckpoint)
     throw job.error(`${ckRoot} already holds a checkpoint; pass --resume or another --out`);
 
-  // 1. Splits: train (fit + validation, drawn from the train sets alone) and eval.
-  const categories = readCategories(NAME, 'images.categories', cfg.images.categories);
-  const C = categories.length;
-  const evalSplit = await loadSplit(NAME, 'images.eval', cfg.images.root, cfg.images.eval, categories);
-  const evalIds = new Set(evalSplit.images.map((im) => im.id));
-  const trainAll = await loadSplit(NAME, 'images.train', cfg.images.root, cfg.images.train, categories);
-  const trainSplit = await loadSplit(NAME, 'images.train', cfg.images.root, cfg.images.train, categories, evalIds);
-  const overlap = trainAll.images.length - trainSplit.images.length;
-  if (cfg.images.validation > Math.max(trainSplit.images.length - 2, 0))
-    throw job.error(
-      `'images.validation' (${cfg.images.validation}) leaves fewer than 2 of the ` +
-        `${trainSplit.images.length} train images`,
-    );
-  const chosen = chooseValidation(trainSplit.images.length, cfg.images.validation, cfg.images.validationSeed);
-  const fitSplit = subsetSplit(trainSplit, chosen.fit, C);
-  const valSplit = chosen.val.length > 0 ? subsetSplit(trainSplit, chosen.val, C) : null;
-  const splitInfo = (s: CocoSplit) => ({
-    images: s.images.length,
-    sets: s.sets,
-    duplicateIdsRemoved: s.duplicates,
-    classesWithPositives: classesWithPositives(s.targets, C),
-    constantScoreMap: constantScoreMap(s.targets, C),
-    medianPositivesPerClass: medianPositives(s.targets, C),
-    labelsPerImage: s.targets.reduce((a, v) => a + v, 0) / Math.max(s.images.length, 1),
-  });
-  const splits = {
-    train: { ...splitInfo(fitSplit), overlapWithEvalRemoved: overlap },
-    validation:
-      valSplit === null
-        ? null
-        : {
-            images: valSplit.images.length,
-            seed: cfg.images.validationSeed,
-            imageIds: valSplit.images.map((im) => im.id),
-            classesWithPositives: classesWithPositives(valSplit.targets, C),
-            constantScoreMap: constantScoreMap(valSplit.targets, C),
-          },
-    eval: splitInfo(evalSplit),
-  };
-  say(
-    `${NAME} (preset ${cfg.preset}): train ${fitSplit.images.length} images ` +
-      `(${trainSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}` +
-      `${valSplit === null ? '' : `, minus ${valSplit.images.length} for validation`}), ` +
-      `eval ${evalSplit.images.length} images (${evalSplit.sets.map((s) => `${s.set} ${s.kept}`).join(' + ')}); ` +
-      `${evalSplit.duplicates.length + trainSplit.duplicates.length} duplicate image id(s) removed, ` +
-      `${overlap} train image(s) also in eval removed; ` +
-      `${splits.eval.classesWithPositives} of ${C} classes have an eval positive ` +
-      `(constant-score mAP ${splits.eval.constantScoreMap.toFixed(4)}). A TINY set: expect noisy numbers.`,
-  );
-  if (fitSplit.images.length < 2 || evalSplit.images.length < 1)
-    throw job.error(`'images' gives ${fitSplit.images.length} train and ${evalSplit.images.length} eval images`);
-
-  // 2. Experts and the consensus on the fit rows.
-  const rawExperts = cfg.experts.map((e, i) =>
-    readExpertRows(NAME, i, e.name, e.features, e.names, { train: trainSplit, eval: evalSplit }),
-  );
-  for (const e of rawExperts)
-    say(`expert '${e.name}': ${e.fileRows} rows × ${e.dim} (${e.file}; names from ${e.namesSource})`);
+  // 1–2. Splits (train minus the validation draw; eval), the experts' rows and the consensus on the fit rows; the
+  // consensus features files of coco-david beside consensus.safetensors.
+  const prep = await prepareCocoConsensus(cfg, job);
+  const { categories, C, fitSplit, valSplit, evalSplit, splits, rawExperts, experts, soupInputs } = prep;
+  const { consensusModel, reduction, K, consensusTargetsOf } = prep;
   const nFit = fitSplit.images.length;
   const nVal = valSplit?.images.length ?? 0;
   const nEval = evalSplit.images.length;
-  const experts = rawExperts.map((e) => ({
-    ...e,
-    train: pickRows(e.train, e.dim, chosen.fit),
-    val: pickRows(e.train, e.dim, chosen.val),
-  }));
-  // The soup's inputs per split and the consensus projectors (from those inputs).
-  let soupInputs: { fit: Float32Array[]; val: Float32Array[]; eval: Float32Array[]; dims: number[] };
-  let consensusModel: ConsensusModel;
-  let reduction: unknown;
-  if (cfg.consensus.soupInput === 'raw') {
-    const fit = fitSoupConsensus(experts, nFit, nEval, cfg.consensus);
-    consensusModel = fit.model;
-    reduction = fit.reduction;
-    soupInputs = {
-      fit: experts.map((e) => e.train),
-      val: experts.map((e) => e.val),
-      eval: experts.map((e) => e.eval),
-      dims: experts.map((e) => e.dim),
-    };
-  } else {
-    const fit = fitCommonConsensus(
-      experts.map((e) => ({ name: e.name, dim: e.dim, fit: e.train })),
-      nFit,
-      {
-        width: cfg.consensus.pcaDim,
-        targetDim: Math.min(cfg.consensus.targetDim, cfg.consensus.pcaDim),
-        iterations: cfg.consensus.iterations,
-        shrinkage: cfg.consensus.shrinkage,
-      },
-    );
-    consensusModel = fit.model;
-    reduction = fit.inputs.map((x) => ({
-      name: x.name,
-      dim: x.dim,
-      width: x.width,
-      kind: x.kind,
-      explainedVariance: x.explainedVariance,
-    }));
-    soupInputs = {
-      fit: fit.inputs.map((x, e) => x.apply(experts[e]!.train, nFit)),
-      val: fit.inputs.map((x, e) => x.apply(experts[e]!.val, nVal)),
-      eval: fit.inputs.map((x, e) => x.apply(experts[e]!.eval, nEval)),
-      dims: fit.inputs.map((x) => x.width),
-    };
-  }
-  const K = consensusModel.config.targetDim;
-  const d = consensusModel.diagnostics;
-  const consensusTargetsOf = (which: 'fit' | 'val' | 'eval'): Float32Array =>
-    which === 'fit'
-      ? Float32Array.from(consensusModel.targets.data)
-      : consensusTargets(consensusModel.projectors, soupInputs[which], which === 'val' ? nVal : nEval);
-  say(
-    `consensus (${cfg.consensus.soupInput} inputs): ${JSON.stringify(reduction)} → K=${K}; cosine to consensus ` +
-      `${d.cosineToConsensus.map((c) => c.toFixed(3)).join(' / ')}, CV ${d.consensusCV.toFixed(4)}`,
-  );
-  await writeFileAtomic(
-    join(options.out, 'consensus.safetensors'),
-    saveConsensus(consensusModel, { targetsDtype: 'F32' }),
-  );
+  await writeConsensusFeatures(prep, cfg, job);
 
   const seed = cfg.seed;
   const soupData = (which: 'fit' | 'val' | 'eval', split: CocoSplit): SoupSplit => ({

@@ -37,6 +37,8 @@ export interface CocoInstances {
   categories: CocoCategory[];
   /** `[N·C]` row-major multi-label targets (1 iff image has ≥ 1 instance of the category). */
   targets: Uint8Array;
+  /** `[N·C]` row-major instance counts: the annotations of each image and category (`targets` = counts > 0). */
+  counts: Uint32Array;
   /** C = `categories.length` (80 for COCO). */
   numClasses: number;
 }
@@ -212,6 +214,7 @@ function parseInstancesImpl(op: string, text: string, file: string, options: Coc
   });
   const C = cats.length;
   const targets = new Uint8Array(images.length * C);
+  const counts = new Uint32Array(images.length * C);
   asArray(op, file, obj, 'annotations').forEach((a, i) => {
     const imageId = num(op, file, a.image_id, `annotations[${i}].image_id`);
     const categoryId = num(op, file, a.category_id, `annotations[${i}].category_id`);
@@ -222,8 +225,9 @@ function parseInstancesImpl(op: string, text: string, file: string, options: Coc
     if (col === undefined)
       throw new FormatError(op, 'file', `${file}: annotations[${i}] has unknown category ${categoryId}`);
     targets[row * C + col] = 1;
+    counts[row * C + col]!++;
   });
-  return { images, categories: cats, targets, numClasses: C };
+  return { images, categories: cats, targets, counts, numClasses: C };
 }
 
 /**

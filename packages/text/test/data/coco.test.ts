@@ -65,6 +65,7 @@ describe('parseCocoInstances', () => {
     ]);
     expect(t.numClasses).toBe(2);
     expect(Array.from(t.targets)).toEqual([0, 1, 1, 0]);
+    expect(Array.from(t.counts)).toEqual([0, 2, 1, 0]); // image 5 has two cars
   });
   it('external category list fixes the column order', () => {
     const cats: CocoCategory[] = [

@@ -132,6 +132,11 @@ export interface KnnClassifier {
   validation: { k: number; accuracy: number }[];
   /** `[n]` the voted class of each row of `x` (`[n·dim]`) among its k nearest training rows. */
   predict(x: Float32Array): Promise<Int32Array>;
+  /**
+   * `[n·classes]` per-class scores of each row of `x`: the share of its k nearest training rows in the class, plus a
+   * 1e-3·(k − j)/k bonus for the class of the j-th neighbour (so ties rank as the vote breaks them), e.g. for a mAP.
+   */
+  scores(x: Float32Array): Promise<Float32Array>;
   /** Share of `split`'s rows predicted as labelled. */
   accuracy(split: LabeledFeatures): Promise<number>;
 }
@@ -183,6 +188,26 @@ export async function fitKnnClassifier(
     valAccuracy: best.accuracy,
     validation,
     predict,
+    async scores(x: Float32Array): Promise<Float32Array> {
+      const m = checkRows('KnnClassifier.scores', 'x', x, dim);
+      const nb = await search(x, best.k);
+      const out = new Float32Array(m * classes);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < best.k; j++) {
+          const c = train.labels[nb.indices[i * nb.k + j]!]!;
+          out[i * classes + c]! += 1 / best.k;
+        }
+        // The nearest member of a class first: a tie between classes ranks as knnVote breaks it.
+        const seen = new Set<number>();
+        for (let j = 0; j < best.k; j++) {
+          const c = train.labels[nb.indices[i * nb.k + j]!]!;
+          if (seen.has(c)) continue;
+          seen.add(c);
+          out[i * classes + c]! += (1e-3 * (best.k - j)) / best.k;
+        }
+      }
+      return out;
+    },
     async accuracy(split: LabeledFeatures): Promise<number> {
       checkSplit('KnnClassifier.accuracy', 'split', split, dim, classes);
       return accuracyOf(await predict(split.x), split.labels);

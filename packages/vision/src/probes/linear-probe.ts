@@ -34,6 +34,8 @@ export interface LinearProbe {
   history: { step: number; valAccuracy: number }[];
   /** `[n]` argmax class of each row of `x` (`[n·dim]`); ties go to the lower class. */
   predict(x: Float32Array): Int32Array;
+  /** `[n·classes]` the logits W x̃ + b of each row of `x` (`[n·dim]`): per-class scores, e.g. for a mAP. */
+  scores(x: Float32Array): Float32Array;
   /** Share of `split`'s rows predicted as labelled. */
   accuracy(split: LabeledFeatures): number;
 }
@@ -104,17 +106,20 @@ export async function fitLinearProbe(
 
   // Predictions always run here, on the host, so the validation accuracy that picks the step and a later
   // `accuracy(test)` are the same computation.
+  const hostLogits = (u: Float32Array, i: number, wHost: Float32Array, bHost: Float32Array, logits: Float64Array) => {
+    logits.set(bHost);
+    for (let j = 0; j < dim; j++) {
+      const v = u[i * dim + j]!;
+      if (v === 0) continue;
+      for (let c = 0; c < classes; c++) logits[c]! += v * wHost[j * classes + c]!;
+    }
+  };
   const hostPredict = (u: Float32Array, wHost: Float32Array, bHost: Float32Array): Int32Array => {
     const m = u.length / dim;
     const out = new Int32Array(m);
     const logits = new Float64Array(classes);
     for (let i = 0; i < m; i++) {
-      logits.set(bHost);
-      for (let j = 0; j < dim; j++) {
-        const v = u[i * dim + j]!;
-        if (v === 0) continue;
-        for (let c = 0; c < classes; c++) logits[c]! += v * wHost[j * classes + c]!;
-      }
+      hostLogits(u, i, wHost, bHost, logits);
       let arg = 0;
       for (let c = 1; c < classes; c++) if (logits[c]! > logits[arg]!) arg = c;
       out[i] = arg;
@@ -162,6 +167,17 @@ export async function fitLinearProbe(
     valAccuracy: best.valAccuracy,
     history,
     predict,
+    scores(rows: Float32Array): Float32Array {
+      const m = checkRows('LinearProbe.scores', 'x', rows, dim);
+      const u = prepare(rows);
+      const out = new Float32Array(m * classes);
+      const logits = new Float64Array(classes);
+      for (let i = 0; i < m; i++) {
+        hostLogits(u, i, best.w, best.b, logits);
+        out.set(logits, i * classes);
+      }
+      return out;
+    },
     accuracy(split: LabeledFeatures): number {
       checkSplit('LinearProbe.accuracy', 'split', split, dim, classes);
       return accuracyOf(predict(split.x), split.labels);

@@ -35,6 +35,14 @@ describe('fitLinearProbe', () => {
     expect(probe.step).toBe(probe.history.find((h) => h.valAccuracy === 1)!.step);
     expect(probe.accuracy(test)).toBe(8 / 9);
     expect(Array.from(probe.predict(test.x))).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 0]);
+    // scores: [9·3] logits whose argmax is the prediction.
+    const scores = probe.scores(test.x);
+    expect(scores).toHaveLength(9 * 3);
+    const argmax = Array.from({ length: 9 }, (_, i) => {
+      const row = Array.from(scores.subarray(3 * i, 3 * i + 3));
+      return row.indexOf(Math.max(...row));
+    });
+    expect(argmax).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 0]);
   });
 
   it('holds no tensors after it returns', async () => {
@@ -100,6 +108,14 @@ describe('cosine k-NN', () => {
     expect(knn.valAccuracy).toBe(1);
     expect(Array.from(await knn.predict(test.x))).toEqual([0, 1, 0, 1, 0]);
     expect(await knn.accuracy(test)).toBe(4 / 5);
+    // scores: the vote shares of the k = 3 neighbours plus 1e-3·(k − j)/k for the class of the j-th (nearest first).
+    // 2° → 0° (class 0), 6° (class 1), 10° (class 0); 113° → 110°, 120°, 100° (all class 1).
+    const scores = await knn.scores(test.x);
+    expect(scores).toHaveLength(5 * 2);
+    expect(scores[0]).toBeCloseTo(2 / 3 + 1e-3, 6);
+    expect(scores[1]).toBeCloseTo(1 / 3 + (1e-3 * 2) / 3, 6);
+    expect(scores[2]).toBe(0);
+    expect(scores[3]).toBeCloseTo(1 + 1e-3, 6);
   });
 
   it('defaults to the k of its list that the training rows allow', async () => {
