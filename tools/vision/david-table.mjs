@@ -114,8 +114,12 @@ const rows = [
     ...results.map((r) => pct(r.valAccuracy)),
     pct(lp?.valAccuracy),
     pct(knn?.valAccuracy),
+    // The majority class's row accuracy is its per-image accuracy only when a row is an image ('dominant').
     ...(coco
-      ? [pct(base.perImage.majority.validation.dominantAccuracy), pct(base.perImage.chance.eval.dominantAccuracy)]
+      ? [
+          base.labels === 'dominant' ? pct(base.perImage.majority.validation.dominantAccuracy) : '–',
+          pct(base.perImage.chance.eval.dominantAccuracy),
+        ]
       : []),
     '–',
   ],

@@ -19,6 +19,7 @@ const RECIPE_OUTPUTS: Record<string, Record<string, string>> = {
   },
   'fmnist-export': { 'fmnist-dual-stream.safetensors': 'vision/dual-stream-vit' },
   'fmnist-david': { 'david.safetensors': 'vision/david' },
+  'coco-david': { 'david.safetensors': 'vision/david' },
   'coco-soup': {
     'soup.safetensors': 'vision/base-tier-soup',
     'soup-uncalibrated.safetensors': 'vision/base-tier-soup',

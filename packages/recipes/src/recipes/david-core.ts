@@ -136,7 +136,7 @@ export interface DavidTrainingConfig extends CheckpointBlock, Required<Optimizer
   seed: number;
 }
 
-/** The config keys {@link readDavidBlocks} reads (beside the optimizer block, `epochs`, `batchSize`, the checkpoint). */
+/** The config keys {@link readDavidBlocks} reads (beside the optimizer block, `epochs`, `batchSize`, checkpoints). */
 export const DAVID_BLOCK_KEYS = ['preset', 'lrScale', 'model', 'loss', 'select', 'baselines', 'evalEvery', 'seed'];
 
 /**
