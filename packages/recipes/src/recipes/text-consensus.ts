@@ -673,7 +673,7 @@ class Student implements TrainableModel<Int32Array> {
 /**
  * v_cos (mean cosine to the targets) and R@1 (spec §13.2) of the student on `rows`, and the student's pentachoron CV
  * there (`cv`: `pentachoronCV`'s defaults, the first 512 rows, 200 simplices, seed 0, as the consensus's CV is
- * measured), for the card's "CV 0.082".
+ * measured; NaN below 5 rows), for the card's "CV 0.082".
  */
 async function fidelity(
   student: Student,
@@ -685,7 +685,8 @@ async function fidelity(
   for (let i = 0; i < rows.length; i += batch) parts.push(student.embedRows(rows.subarray(i, i + batch)));
   const all = tf.concat(parts, 0);
   tf.dispose(parts);
-  const cv = (await pentachoronCVAsync(all)).cv;
+  // A pentachoron needs 5 rows; fewer held-out sentences give no CV (NaN).
+  const cv = rows.length >= 5 ? (await pentachoronCVAsync(all)).cv : NaN;
   const result = tf.tidy(() => {
     const s = all;
     const t = liftTargets(tf.gather(targets, tf.tensor1d(rows, 'int32')) as tf.Tensor2D, student.outDim);
