@@ -33,10 +33,10 @@
 # If the machine was given back between calls, its /tmp is gone: a call with RESUME=1 then stops at once and says so
 # (start again without RESUME=1 and with the CALLS the session can still pay for).
 #
-# Environment: CALLS (3), BUDGET (500), RESERVE (40), RESERVE_LAST (90), HARD (580), PROBE_STEPS (40), BACKEND (webgpu),
-# CONFIG (results/text/caption-card/config.json), CV_TARGET ("consensus": drop the config's cvTarget, so the CV term
-# pulls toward the consensus's own CV; a number: that target), STATE (/tmp/geolip-textcard), PACK (.device/tc),
-# PACK_APP (the entry's name in a pack of several programs).
+# Environment: FRESH=1 (forget a run left on the machine), CALLS (3), BUDGET (500), RESERVE (40), RESERVE_LAST (90),
+# HARD (580), PROBE_STEPS (40), BACKEND (webgpu), CONFIG (results/text/caption-card/config.json), CV_TARGET
+# ("consensus": drop the config's cvTarget, so the CV term pulls toward the consensus's own CV; a number: that
+# target), STATE (/tmp/geolip-textcard), PACK (.device/tc), PACK_APP (the entry's name in a pack of several programs).
 #
 # CPU machine, before the first call (docs/gpu-machine.md, packages/text/README.md):
 #   npm run build && node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
@@ -73,6 +73,8 @@ elapsed() { echo $(($(date +%s) - start)); }
 latest_step() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["step"])' "$state/run/checkpoints/latest.json" 2>/dev/null || echo 0; }
 train() { bash "$pack/run.sh" $app run text-consensus "$@"; }
 
+# FRESH=1 forgets a run left on this machine (its state, checkpoints included) and starts again.
+if [ "${FRESH:-0}" = 1 ]; then rm -rf "$state"; fi
 # The bundled tokenizer looks for its vocabulary beside the pack (<pack>/../vocab).
 mkdir -p "$pack/../vocab" && cp packages/text/vocab/bert-base-uncased-vocab.txt "$pack/../vocab/"
 : > "$log"
@@ -87,7 +89,10 @@ elif [ ! -f "$state/plan.json" ]; then
     exit 3
   fi
   # ---- first call: data, config, probe, plan -------------------------------------------------------------------
-  [ -f "$config" ] || { say "train-text-card: no config $config"; exit 2; }
+  [ -f "$config" ] || { say "NEXT: no config $config in the tree: carry it (KEEP of carry-slim.sh) or set CONFIG"; exit 2; }
+  for f in corpus.txt consensus-f16.safetensors; do
+    [ -f "$data/$f.xz" ] || [ -f "$data/$f" ] || { say "NEXT: $data has no $f(.xz): carry the data folder"; exit 2; }
+  done
   rm -rf "$state" && mkdir -p "$state"
   bash tools/device/unpack-data.sh "$data" "$state/data"
   python3 - "$config" "$state" "${CV_TARGET:-}" <<'PY'
