@@ -4,7 +4,7 @@
 # 1. `geolip-train run text-consensus` with the card config (CONFIG, default results/text/caption-card/config.json)
 #    stopped after the consensus: <run dir>/corpus.txt (the corpus block of the config), the expert features
 #    (use-lite, glove-avg; SHARDS=N runs the features in N parallel processes and merges them, as the shipped run
-#    did with 2: about 15 minutes on 2 cores) and <run dir>/consensus.safetensors. An existing stage is kept.
+#    did with 2: 26 minutes on the 2 shared cores here) and <run dir>/consensus.safetensors. An existing stage is kept.
 # 2. <data dir>/corpus.txt.xz and <data dir>/consensus-f16.safetensors.xz: the targets in F16 (a quarter of the F64
 #    file) and both xz-compressed, so the data (~28 MB) travels beside the pack (~27 MB) in the 64 MiB carry.
 # Needs the Debian text packages (tools/setup/text-corpus.sh) and the built packages (npm run build).

@@ -40,7 +40,7 @@
 #
 # CPU machine, before the first call (docs/gpu-machine.md, packages/text/README.md):
 #   npm run build && node tools/device/pack.mjs packages/recipes/bin/geolip-train.mjs --out .device/tc
-#   bash tools/device/text-card-data.sh .tmp/tcard-run .tmp/tcard        (corpus, features, consensus; ~20 min)
+#   bash tools/device/text-card-data.sh .tmp/tcard-run .tmp/tcard        (corpus, features, consensus; ~26 min)
 #   KEEP="tools/device/ results/text/caption-card/ packages/text/vocab/" bash tools/device/carry-slim.sh hide
 #   (pack afresh if the pack was run here: run.sh unpacks the bundle and Dawn beside itself, 27 → 57 MB)
 #   run: bash tools/device/train-text-card.sh .tmp/tcard       carry: [".device/tc", ".tmp/tcard"]
