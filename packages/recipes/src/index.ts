@@ -8,7 +8,12 @@ export { allModels, fromPretrained } from './models.js';
 export { BUILTIN_RECIPES, RECIPES, getRecipe, recipeNames, registerRecipe } from './registry.js';
 export { mlpStudent, parseMlpStudentConfig } from './recipes/mlp-student.js';
 export type { MlpStudentConfig } from './recipes/mlp-student.js';
-export { textConsensus, parseTextConsensusConfig, TEXT_CONSENSUS_STAGES } from './recipes/text-consensus.js';
+export {
+  textConsensus,
+  parseTextConsensusConfig,
+  liftTargets,
+  TEXT_CONSENSUS_STAGES,
+} from './recipes/text-consensus.js';
 export type { TextConsensusConfig } from './recipes/text-consensus.js';
 export { textHeads, parseTextHeadsConfig, SENTIMENT_UNAVAILABLE, TEXT_HEADS_TASKS } from './recipes/text-heads.js';
 export type { HeadTraining, TextHeadsConfig, TextHeadsTask } from './recipes/text-heads.js';

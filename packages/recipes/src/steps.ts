@@ -42,6 +42,12 @@ export interface RecipeStepOptions {
   rows?: number;
   /** Seed of the synthetic data. Default 1. */
   seed?: number;
+  /**
+   * `text-consensus`: the token count of each synthetic row ([CLS] and [SEP] included), e.g. a real corpus's from the
+   * tokenizer, so batches pad to their longest row as the corpus's do; each is cut at `student.maxLength`. `rows`
+   * defaults to its length. Default: random counts of 6 to `student.maxLength`.
+   */
+  tokenLengths?: ArrayLike<number>;
 }
 
 /** `n` seeded random 28×28×1 byte images with labels 0…9 in turn: a Fashion-MNIST-shaped training split. */
@@ -63,7 +69,7 @@ function syntheticImages(n: number, seed: number): ImageDataset {
 export function recipeStep(
   recipe: RecipeStep['recipe'],
   config: Record<string, unknown>,
-  { maxSteps = 1000, rows, seed = 1 }: RecipeStepOptions = {},
+  { maxSteps = 1000, rows, seed = 1, tokenLengths }: RecipeStepOptions = {},
 ): RecipeStep {
   const dir = process.cwd();
   if (recipe === 'fmnist-vit' || recipe === 'glfm') {
@@ -107,7 +113,7 @@ export function recipeStep(
     };
   }
   const cfg = parseTextConsensusConfig(config, dir);
-  const n = rows ?? cfg.batchSize * 16;
+  const n = rows ?? tokenLengths?.length ?? cfg.batchSize * 16;
   if (n < cfg.batchSize)
     throw new InvalidArgumentError(
       'recipeStep',
@@ -116,7 +122,26 @@ export function recipeStep(
     );
   const rng = createRng(seed);
   const maxLength = cfg.student.maxLength;
-  const lengths = Array.from({ length: n }, () => Math.min(maxLength, 6 + rng.int(maxLength - 5)));
+  if (tokenLengths !== undefined) {
+    if (tokenLengths.length < n)
+      throw new InvalidArgumentError(
+        'recipeStep',
+        'options.tokenLengths',
+        `has ${tokenLengths.length} lengths for ${n} rows`,
+      );
+    for (let i = 0; i < n; i++)
+      if (!Number.isInteger(tokenLengths[i]) || tokenLengths[i]! < 2)
+        throw new InvalidArgumentError(
+          'recipeStep',
+          `options.tokenLengths[${i}]`,
+          `must be an integer >= 2 ([CLS] and [SEP]), got ${String(tokenLengths[i])}`,
+        );
+  }
+  const lengths = Array.from({ length: n }, (_, i) =>
+    tokenLengths !== undefined
+      ? Math.min(maxLength, tokenLengths[i]!)
+      : Math.min(maxLength, 6 + rng.int(maxLength - 5)),
+  );
   const offsets = new Int32Array(n + 1);
   lengths.forEach((l, i) => (offsets[i + 1] = offsets[i]! + l));
   const ids = new Int32Array(offsets[n]!);
@@ -148,8 +173,10 @@ export function recipeStep(
     network: t.encoder,
     options: t.options as RecipeStep['options'],
     data:
-      `${n} random token rows of 6–${maxLength} ids (a batch pads to ${maxLength}), ${cfg.batchSize} a batch; ` +
-      `unit-norm targets of width ${k}`,
+      (tokenLengths !== undefined
+        ? `${n} random token rows of the given lengths (a batch pads to its longest, at most ${maxLength}), `
+        : `${n} random token rows of 6–${maxLength} ids (a batch pads to ${maxLength}), `) +
+      `${cfg.batchSize} a batch; unit-norm targets of width ${k}`,
     dispose: () => {
       t.encoder.dispose();
       t.targets.dispose();

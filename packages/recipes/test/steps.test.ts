@@ -47,4 +47,25 @@ describe('recipeStep', () => {
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(String((err as Error).message)).toMatch(/recipeStep.*options\.rows.*3 rows are fewer than one batch of 4/);
   });
+
+  it('builds the text-consensus step on token rows of given lengths (cut at maxLength), and checks them', async () => {
+    const text = {
+      student: { dModel: 16, heads: 2, ffDim: 32, layers: 1, maxLength: 16, maxPositions: 32, outDim: 12 },
+      consensus: { targetDim: 8 },
+      steps: 10,
+      batchSize: 6,
+      warmupSteps: 1,
+    };
+    const before = tf.memory().numTensors;
+    const step = recipeStep('text-consensus', text, { tokenLengths: [5, 9, 40, 3, 7, 12, 6, 8] });
+    expect(step.data).toMatch(/^8 random token rows of the given lengths \(a batch pads to its longest, at most 16\)/);
+    const result = await train({ ...step.options, steps: 2 });
+    expect(result.stepsRun).toBe(2);
+    expect(Number.isFinite(result.lastLoss)).toBe(true);
+    step.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => recipeStep('text-consensus', text, { tokenLengths: [5, 1, 7, 7, 7, 7] })).toThrow(
+      /options\.tokenLengths\[1\].*must be an integer >= 2/,
+    );
+  });
 });

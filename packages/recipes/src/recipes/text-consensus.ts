@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@geolip/geometry';
+import { createRng, pentachoronCVAsync } from '@geolip/geometry';
 import type { Matrix, Rng } from '@geolip/geometry';
 import { CaptionEncoder, loadBertUncasedTokenizer } from '@geolip/text';
 import type { BertTokenizer, CaptionEncoderConfig } from '@geolip/text';
@@ -92,7 +92,21 @@ export interface TextConsensusConfig extends Required<OptimizerBlock>, Checkpoin
    */
   expertModules: Record<string, string>;
   consensus: { file?: string; width?: number; targetDim?: number; iterations: number };
-  student: { dModel: number; heads: number; ffDim: number; layers: number; maxLength: number };
+  student: {
+    dModel: number;
+    heads: number;
+    ffDim: number;
+    layers: number;
+    /** Tokens a sentence is truncated to (with [CLS] and [SEP]). */
+    maxLength: number;
+    /** Rows of the position table (the model's `maxPositions`); absent: `maxLength`. At least `maxLength`. */
+    maxPositions?: number;
+    /**
+     * Width of the student's output (the model's `outDim`); absent: the consensus width k. When larger than k, the
+     * k-wide targets are lifted into it by zero-padding ({@link liftTargets}). Smaller than k is refused.
+     */
+    outDim?: number;
+  };
   steps: number;
   batchSize: number;
   temperature: number;
@@ -227,17 +241,27 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
     iterations: R.num(k, 'iterations', 'int>0', 5, 'consensus'),
   };
   const s = R.object(obj, 'student') ?? {};
-  R.keys(s, ['dModel', 'heads', 'ffDim', 'layers', 'maxLength'], 'student');
-  const student = {
+  R.keys(s, ['dModel', 'heads', 'ffDim', 'layers', 'maxLength', 'maxPositions', 'outDim'], 'student');
+  // maxPositions and outDim stay absent unless given, so a config without them (the shipped student's) is stored in
+  // its checkpoints exactly as before and still resumes.
+  const student: TextConsensusConfig['student'] = {
     dModel: R.num(s, 'dModel', 'int>0', 256, 'student'),
     heads: R.num(s, 'heads', 'int>0', 4, 'student'),
     ffDim: R.num(s, 'ffDim', 'int>0', 1024, 'student'),
     layers: R.num(s, 'layers', 'int>0', 4, 'student'),
     maxLength: R.num(s, 'maxLength', 'int>0', 64, 'student'),
+    ...(s.maxPositions !== undefined ? { maxPositions: R.num(s, 'maxPositions', 'int>0', 0, 'student') } : {}),
+    ...(s.outDim !== undefined ? { outDim: R.num(s, 'outDim', 'int>0', 0, 'student') } : {}),
   };
   if (student.dModel % student.heads !== 0)
     R.fail(`'student.heads' (${student.heads}) must divide 'student.dModel' (${student.dModel})`);
   if (student.maxLength < 3) R.fail(`'student.maxLength' must be >= 3 ([CLS] x [SEP]), got ${student.maxLength}`);
+  if (student.maxPositions !== undefined && student.maxPositions < student.maxLength)
+    R.fail(
+      `'student.maxPositions' (${student.maxPositions}) must be >= 'student.maxLength' (${student.maxLength}): ` +
+        'a sentence of maxLength tokens needs that many positions',
+      'student.maxPositions',
+    );
   const cfg: TextConsensusConfig = {
     corpus,
     experts: experts as string[],
@@ -261,6 +285,9 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
   };
   if (cfg.batchSize < 5) R.fail(`'batchSize' must be >= 5 (InfoNCE negatives, CV pentachora), got ${cfg.batchSize}`);
   if (cfg.warmupSteps > cfg.steps) R.fail(`'warmupSteps' (${cfg.warmupSteps}) must not exceed 'steps' (${cfg.steps})`);
+  // The consensus width is known here only when 'consensus.targetDim' is given; otherwise the student stage checks.
+  if (student.outDim !== undefined && consensus.targetDim !== undefined && student.outDim < consensus.targetDim)
+    throw outDimError(student.outDim, consensus.targetDim);
   return cfg;
 }
 
@@ -577,6 +604,39 @@ function padBatch(
   return { ids, mask, shape: [rows.length, len] };
 }
 
+/** The typed refusal of a student narrower than the consensus (path `student.outDim`). */
+function outDimError(outDim: number, k: number): RecipeConfigError {
+  return new RecipeConfigError(
+    'text-consensus config',
+    `'student.outDim' (${outDim}) must be >= the consensus width ${k}: the targets can be lifted into a wider ` +
+      'output, never cut to a narrower one',
+    { path: 'student.outDim' },
+  );
+}
+
+/**
+ * Lifts `[B, k]` consensus targets into `[B, outDim]` (outDim ≥ k) by zero-padding: row t ↦ [t, 0, …, 0]. [INFER]
+ * The card trains a 768-d student on a 768-d consensus; here the consensus is k-wide (k = 100) and carrying it at 768
+ * would take 143k × 768 × 2 bytes = 220 MB, so the k-wide targets travel and are lifted batch by batch.
+ *
+ * Zero-padding is an isometry: norms, dot products, pairwise cosines (so InfoNCE, v_cos and R@1) and pentachoron
+ * volumes (so the targets' CV) are those of the k-wide consensus. Any fixed orthonormal lift Q (Qᵀ Q = I_k) differs
+ * from it by a rotation of the output space, which the student's last Linear absorbs, so this lift loses nothing.
+ * MSE over the outDim elements is (2 − 2cos)/outDim per unit row, as it is for the card's 768-d consensus.
+ *
+ * Returns `t` itself when outDim = k. @throws {RecipeConfigError} (`student.outDim`) when outDim < k.
+ */
+export function liftTargets(t: tf.Tensor2D, outDim: number): tf.Tensor2D {
+  const k = t.shape[1];
+  if (outDim < k) throw outDimError(outDim, k);
+  return outDim === k
+    ? t
+    : tf.pad(t, [
+        [0, 0],
+        [0, outDim - k],
+      ]);
+}
+
 class Student implements TrainableModel<Int32Array> {
   constructor(
     readonly encoder: CaptionEncoder,
@@ -584,6 +644,8 @@ class Student implements TrainableModel<Int32Array> {
     private readonly targets: tf.Tensor2D,
     private readonly cfg: TextConsensusConfig,
     private readonly cvTarget: number,
+    /** The encoder's output width (≥ the targets' width k; the targets are lifted into it). */
+    readonly outDim: number,
   ) {}
 
   getWeights(): Record<string, tf.Variable> {
@@ -598,7 +660,7 @@ class Student implements TrainableModel<Int32Array> {
   loss(rows: Int32Array, ctx: StepContext): tf.Scalar {
     return tf.tidy(() => {
       const s = this.embedRows(rows);
-      const t = tf.gather(this.targets, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+      const t = liftTargets(tf.gather(this.targets, tf.tensor1d(rows, 'int32')) as tf.Tensor2D, this.outDim);
       let loss: tf.Tensor = infoNCE(s, t, { temperature: this.cfg.temperature }).loss;
       if (this.cfg.mseWeight > 0) loss = tf.add(loss, tf.mul(this.cfg.mseWeight, mseLoss(s, t)));
       if (this.cfg.cvWeight > 0)
@@ -608,27 +670,35 @@ class Student implements TrainableModel<Int32Array> {
   }
 }
 
-/** v_cos (mean cosine to the targets) and R@1 (spec §13.2) of the student on `rows`. */
+/**
+ * v_cos (mean cosine to the targets) and R@1 (spec §13.2) of the student on `rows`, and the student's pentachoron CV
+ * there (`cv`: `pentachoronCV`'s defaults, the first 512 rows, 200 simplices, seed 0, as the consensus's CV is
+ * measured; NaN below 5 rows), for the card's "CV 0.082".
+ */
 async function fidelity(
   student: Student,
   targets: tf.Tensor2D,
   rows: Int32Array,
   batch: number,
-): Promise<{ v_cos: number; r_at_1: number }> {
+): Promise<{ v_cos: number; r_at_1: number; cv: number }> {
   const parts: tf.Tensor2D[] = [];
   for (let i = 0; i < rows.length; i += batch) parts.push(student.embedRows(rows.subarray(i, i + batch)));
+  const all = tf.concat(parts, 0);
+  tf.dispose(parts);
+  // A pentachoron needs 5 rows; fewer held-out sentences give no CV (NaN).
+  const cv = rows.length >= 5 ? (await pentachoronCVAsync(all)).cv : NaN;
   const result = tf.tidy(() => {
-    const s = tf.concat(parts, 0);
-    const t = tf.gather(targets, tf.tensor1d(rows, 'int32'));
+    const s = all;
+    const t = liftTargets(tf.gather(targets, tf.tensor1d(rows, 'int32')) as tf.Tensor2D, student.outDim);
     const vcos = tf.mean(tf.sum(tf.mul(s, t), 1));
     const best = tf.argMax(tf.matMul(s, t, false, true), 1);
     const hits = tf.mean(tf.cast(tf.equal(best, tf.range(0, rows.length, 1, 'int32')), 'float32'));
     return tf.stack([vcos, hits]);
   });
-  tf.dispose(parts);
+  all.dispose();
   const [v_cos, r_at_1] = await result.data();
   result.dispose();
-  return { v_cos: v_cos!, r_at_1: r_at_1! };
+  return { v_cos: v_cos!, r_at_1: r_at_1!, cv };
 }
 
 /** Writes weights as safetensors with the metadata `@geolip/text`'s `loadGeolipText` (`SentenceEmbedder`) reads. */
@@ -675,18 +745,21 @@ export function studentTraining(
   options: Omit<TrainOptions<Int32Array>, 'steps'>;
 } {
   const { rows: n, cols: k } = consensusTargets;
+  const outDim = cfg.student.outDim ?? k;
+  if (outDim < k) throw outDimError(outDim, k);
   const config: CaptionEncoderConfig = {
     vocabSize,
-    maxPositions: cfg.student.maxLength,
+    maxPositions: cfg.student.maxPositions ?? cfg.student.maxLength,
     dModel: cfg.student.dModel,
     heads: cfg.student.heads,
     ffDim: cfg.student.ffDim,
     layers: cfg.student.layers,
-    outDim: k,
+    outDim,
   };
+  // The targets stay k-wide on the backend (143k × 768 floats would be 440 MB); each batch is lifted to outDim.
   const targets = tf.tensor2d(Float32Array.from(consensusTargets.data), [n, k]);
   const encoder = new CaptionEncoder(config, { seed: cfg.seed });
-  const student = new Student(encoder, tok, targets, cfg, cvTarget);
+  const student = new Student(encoder, tok, targets, cfg, cvTarget, outDim);
   return {
     config,
     encoder,
@@ -738,7 +811,8 @@ async function studentStage(
   const { config, encoder, student, targets } = training;
   io.stdout.write(
     `student: CaptionEncoder d=${config.dModel}, ${config.layers} layers, ${config.heads} heads, ` +
-      `FFN ${config.ffDim}, out ${k}, ` +
+      `FFN ${config.ffDim}, ${config.maxPositions} positions (sentences cut at ${cfg.student.maxLength} tokens), ` +
+      `out ${config.outDim}${config.outDim > k ? ` (the ${k}-d targets zero-padded)` : ''}, ` +
       `${encoder.paramCount().toLocaleString('en-US')} parameters; train ${trainRows.length}, ` +
       `val ${valRows.length}; CV target ${cvTarget.toFixed(4)}\n`,
   );
@@ -783,7 +857,9 @@ async function studentStage(
     await writeFileAtomic(f16, studentFile(weights, config, cfg.student.maxLength, true, extra));
     io.stdout.write(
       `student: steps ${summary.step} (of ${cfg.steps}), last loss ${summary.lastLoss.toFixed(4)}, ` +
-        `val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)} (${valRows.length} held-out sentences)\n`,
+        `val v_cos ${fid.v_cos!.toFixed(4)}, R@1 ${fid.r_at_1!.toFixed(4)}` +
+        (typeof fid.cv === 'number' ? `, CV ${fid.cv.toFixed(4)} (target ${cvTarget.toFixed(4)})` : '') +
+        ` (${valRows.length} held-out sentences)\n`,
     );
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
     io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
