@@ -90,6 +90,8 @@ describe('geolip-train run text-consensus', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('corpus: 120 sentences');
     expect(res.stdout).toMatch(/consensus: K=8, experts bag-a, bag-b/);
+    // A ready corpus file and no benchmark data at the default 'corpus.data': the hint does not name a wrong folder.
+    expect(res.stdout).toContain('--data <a folder with stsb/, sick/ and mrpc/, as ../shared/data>');
     expect(existsSync(join(out, 'consensus.safetensors'))).toBe(true);
     const evals = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
       .trim()

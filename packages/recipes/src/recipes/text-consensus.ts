@@ -862,7 +862,11 @@ async function studentStage(
         ` (${valRows.length} held-out sentences)\n`,
     );
     io.stdout.write(`student: ${zeroed} token rows never seen in training zeroed; wrote ${f32} and ${f16}\n`);
-    io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${cfg.corpus.data}\n`);
+    // With a ready corpus file, 'corpus.data' is only its default and may not hold the benchmark data.
+    const benchData = existsSync(join(cfg.corpus.data, 'stsb'))
+      ? cfg.corpus.data
+      : '<a folder with stsb/, sick/ and mrpc/, as ../shared/data>';
+    io.stdout.write(`evaluate: geolip-bench run --model ${f16} --tasks stsb,sick,mrpc --data ${benchData}\n`);
     return 0;
   } finally {
     encoder.dispose();
