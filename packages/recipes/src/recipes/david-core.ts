@@ -4,7 +4,7 @@
 // learned structure per evaluation, the selection of the best weights), the test split measured once, and a linear
 // probe and a cosine k-NN on the same rows.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@geolip/geometry';
@@ -36,7 +36,7 @@ import type {
 } from '@geolip/train';
 import { readModelMetadata, readSafetensors, toFloat32, writeModelMetadata, writeSafetensors } from '@geolip/io';
 
-import { machine } from './text-heads.js';
+import { machine, recipeCommand } from './text-heads.js';
 
 /** The model options of a config (`model`); `featureDim` comes from the features, `numClasses` from the labels. */
 export interface DavidModelConfig {
@@ -652,9 +652,7 @@ export async function trainDavid<X = undefined>(args: {
     const initial = records[0];
     const head = {
       recipe: name,
-      command:
-        `geolip-train run ${name} --config ${relative(process.cwd(), options.configPath)} ` +
-        `--out ${relative(process.cwd(), options.out) || '.'}`,
+      command: recipeCommand(name, options),
       date: started.toISOString(),
       machine: machine(),
       preset: cfg.preset,

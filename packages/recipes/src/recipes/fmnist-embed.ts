@@ -3,7 +3,7 @@
 // `embeddings-{train,test}.safetensors` per split in Fashion-MNIST order: the features files `fmnist-david` reads.
 // `tools/vision/fmnist-weights.mjs embed` calls the same function.
 import { readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { FashionMnistClassifier } from '@geolip/vision';
@@ -14,7 +14,7 @@ import { writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { readConfigObject } from './config-blocks.js';
-import { machine } from './text-heads.js';
+import { machine, recipeCommand } from './text-heads.js';
 
 const NAME = 'fmnist-embed';
 const R = configReader(NAME);
@@ -163,9 +163,7 @@ async function run(cfg: FmnistEmbedConfig, job: RecipeRun): Promise<number> {
     job.say(`${NAME}: wrote ${f.file} [${f.rows}, ${f.dim}] in ${f.seconds.toFixed(1)} s on ${tf.getBackend()}`);
   await job.writeResult({
     recipe: NAME,
-    command:
-      `geolip-train run ${NAME} --config ${relative(process.cwd(), job.options.configPath)} ` +
-      `--out ${relative(process.cwd(), job.out) || '.'}`,
+    command: recipeCommand(NAME, job.options),
     machine: machine(),
     weights: cfg.weights,
     files,

@@ -40,7 +40,7 @@ import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { readConfigObject } from './config-blocks.js';
-import { TEXT_EXPERTS, loadExpert, parseCorpusBlock, readCorpusSources } from './text-consensus.js';
+import { TEXT_EXPERTS, loadExpert, parseCorpusBlock, readCorpusSources, readExpertPaths } from './text-consensus.js';
 import type { TextConsensusConfig } from './text-consensus.js';
 import {
   TEXT_COSENT_BASELINES,
@@ -53,7 +53,7 @@ import {
   stepStats,
 } from './text-cosent.js';
 import type { TextEncoderSource } from './text-cosent.js';
-import { embedCached, machine } from './text-heads.js';
+import { embedCached, machine, recipeCommand } from './text-heads.js';
 import type { Encoder } from './text-heads.js';
 
 const NAME = 'text-bank';
@@ -160,13 +160,7 @@ export function parseTextBankConfig(raw: unknown, configDir: string): TextBankCo
     R.fail(`'experts' must be a non-empty array of expert names, got ${show(experts)}`, 'experts');
   if (new Set(experts as string[]).size !== (experts as string[]).length)
     R.fail(`'experts' has a repeated name: ${show(experts)}`, 'experts');
-  const rawModules = R.object(o, 'expertModules') ?? {};
-  const expertModules: Record<string, string> = {};
-  for (const k of Object.keys(rawModules)) {
-    if (!(experts as string[]).includes(k))
-      R.fail(`'expertModules.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
-    expertModules[k] = resolve(configDir, R.str(rawModules, k, 'expertModules'));
-  }
+  const expertModules = readExpertPaths(R, o, 'expertModules', experts as string[], configDir);
   for (const e of experts as string[]) {
     if (expertModules[e] === undefined && !Object.hasOwn(TEXT_EXPERTS, e))
       R.fail(
@@ -711,9 +705,7 @@ async function run(cfg: TextBankConfig, job: RecipeRun): Promise<number> {
 
     const result: Record<string, unknown> = {
       recipe: NAME,
-      command:
-        `geolip-train run ${NAME} --config ${relative(process.cwd(), job.options.configPath)} ` +
-        `--out ${relative(process.cwd(), job.out) || '.'}`,
+      command: recipeCommand(NAME, job.options),
       date: started.toISOString(),
       machine: machine(),
       encoder: {

@@ -48,6 +48,7 @@ import {
 import { writeFileAtomic } from '@geolip/io/node';
 import type {
   CheckpointBlock,
+  ConfigReader,
   ConsensusModel,
   HostWeight,
   OptimizerBlock,
@@ -197,6 +198,26 @@ export function parseCorpusBlock(
 }
 
 /**
+ * A config's map from expert name to a file (`features`, `expertModules`), each path resolved against `configDir`.
+ * @throws {RecipeConfigError} naming the field when a key is not in `experts` or a value is not a string.
+ */
+export function readExpertPaths(
+  R: ConfigReader,
+  obj: Record<string, unknown>,
+  field: string,
+  experts: readonly string[],
+  configDir: string,
+): Record<string, string> {
+  const raw = R.object(obj, field) ?? {};
+  const paths: Record<string, string> = {};
+  for (const k of Object.keys(raw)) {
+    if (!experts.includes(k)) R.fail(`'${field}.${k}' names an expert not in 'experts' (${experts.join(', ')})`);
+    paths[k] = resolve(configDir, R.str(raw, k, field));
+  }
+  return paths;
+}
+
+/**
  * Validates the parsed config JSON; relative paths resolve against `configDir`. Throws a one-line error naming the
  * field.
  */
@@ -209,20 +230,8 @@ export function parseTextConsensusConfig(raw: unknown, configDir: string): TextC
   }
   if (new Set(experts as string[]).size !== (experts as string[]).length)
     R.fail(`'experts' has a repeated name: ${show(experts)}`);
-  const rawFeatures = R.object(obj, 'features') ?? {};
-  const features: Record<string, string> = {};
-  for (const k of Object.keys(rawFeatures)) {
-    if (!(experts as string[]).includes(k))
-      R.fail(`'features.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
-    features[k] = resolve(configDir, R.str(rawFeatures, k, 'features'));
-  }
-  const rawModules = R.object(obj, 'expertModules') ?? {};
-  const expertModules: Record<string, string> = {};
-  for (const k of Object.keys(rawModules)) {
-    if (!(experts as string[]).includes(k))
-      R.fail(`'expertModules.${k}' names an expert not in 'experts' (${(experts as string[]).join(', ')})`);
-    expertModules[k] = resolve(configDir, R.str(rawModules, k, 'expertModules'));
-  }
+  const features = readExpertPaths(R, obj, 'features', experts as string[], configDir);
+  const expertModules = readExpertPaths(R, obj, 'expertModules', experts as string[], configDir);
   for (const e of experts as string[]) {
     if (features[e] === undefined && expertModules[e] === undefined && !Object.hasOwn(TEXT_EXPERTS, e)) {
       R.fail(

@@ -43,7 +43,16 @@ import { writeModelMetadata, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
 import { readConfigObject } from './config-blocks.js';
-import { cosines, embedCached, fileEncoderId, indexTexts, machine, shippedEncoderId, x100 } from './text-heads.js';
+import {
+  cosines,
+  embedCached,
+  fileEncoderId,
+  indexTexts,
+  machine,
+  recipeCommand,
+  shippedEncoderId,
+  x100,
+} from './text-heads.js';
 import type { Encoder } from './text-heads.js';
 
 const NAME = 'text-cosent';
@@ -653,9 +662,7 @@ async function run(cfg: TextCosentConfig, job: RecipeRun): Promise<number> {
 
     const result: Record<string, unknown> = {
       recipe: NAME,
-      command:
-        `geolip-train run ${NAME} --config ${relative(process.cwd(), job.options.configPath)} ` +
-        `--out ${relative(process.cwd(), job.out) || '.'}`,
+      command: recipeCommand(NAME, job.options),
       date: started.toISOString(),
       machine: machine(),
       base: { id: baseId, name: base.name, params: encoder.paramCount(), config },

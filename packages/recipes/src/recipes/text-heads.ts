@@ -33,7 +33,7 @@ import {
 } from '@geolip/text/data';
 import type { CocoCategory, PairDataset } from '@geolip/text/data';
 import { configReader, isObject, optimizerOptions, readWeightsAsync, show, defineRecipe, train } from '@geolip/train';
-import type { OptimizerBlock, RecipeRun, TrainableModel } from '@geolip/train';
+import type { OptimizerBlock, RecipeRun, RecipeRunOptions, TrainableModel } from '@geolip/train';
 import { readSafetensors, toFloat32, writeSafetensors } from '@geolip/io';
 import { writeFileAtomic } from '@geolip/io/node';
 
@@ -732,6 +732,17 @@ async function taggingTask(cfg: TextHeadsConfig, job: RecipeRun, enc: Encoder): 
 }
 
 /** The machine of a run: CPU model and cores, Node, tfjs and the backend. */
+/**
+ * The command that reproduces a recipe run, as result files record it: `geolip-train run <name> --config <file> --out
+ * <dir>`, both paths relative to the working directory.
+ */
+export function recipeCommand(name: string, options: Pick<RecipeRunOptions, 'configPath' | 'out'>): string {
+  return (
+    `geolip-train run ${name} --config ${relative(process.cwd(), options.configPath)} ` +
+    `--out ${relative(process.cwd(), options.out) || '.'}`
+  );
+}
+
 export function machine(): Record<string, unknown> {
   const cpu = cpus();
   return {
@@ -749,9 +760,7 @@ async function run(cfg: TextHeadsConfig, job: RecipeRun): Promise<number> {
   const encoder = await openEncoder(cfg, job);
   const result: Record<string, unknown> = {
     recipe: NAME,
-    command:
-      `geolip-train run ${NAME} --config ${relative(process.cwd(), job.options.configPath)} ` +
-      `--out ${relative(process.cwd(), job.out) || '.'}`,
+    command: recipeCommand(NAME, job.options),
     date: started.toISOString(),
     machine: machine(),
     encoder: { name: encoder.name, dim: encoder.dim, id: encoder.id },
